@@ -1,0 +1,50 @@
+# fugu — thin wrappers around meson. `make run` and `make test` are the two
+# commands the README starts with; both install missing Debian packages first.
+
+BUILD ?= build
+SANBUILD ?= build-san
+MESON_SETUP = meson setup --reconfigure
+
+.PHONY: all deps build build-san run test bench clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	@sh scripts/deps.sh
+	meson setup $(BUILD) >/dev/null
+
+$(SANBUILD)/build.ninja:
+	@sh scripts/deps.sh
+	meson setup $(SANBUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-san: deps $(SANBUILD)/build.ninja
+	ninja -C $(SANBUILD)
+
+# The default guest: until SeaBIOS boots (milestone 1, part 5) it is the
+# reset-vector test ROM, which greets on the debug console and exits.
+run: build
+	./$(BUILD)/fugu -bios $(BUILD)/testsuite/guests/hello.rom -debugcon stdio \
+		-device isa-debug-exit -timeout 30; \
+	status=$$?; echo "fugu exited with status $$status"; [ $$status -eq 67 ]
+
+# Every suite in the optimized build, then the unit and guest suites again under
+# ASan+UBSan; one summary line at the end.
+test: build build-san
+	@rc=0; \
+	meson test -C $(BUILD) --num-processes 2 --print-errorlogs || rc=1; \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=0 \
+		meson test -C $(SANBUILD) --suite unit --suite guests --num-processes 2 --print-errorlogs || rc=1; \
+	python3 scripts/test-summary.py $(BUILD) $(SANBUILD) || rc=1; \
+	exit $$rc
+
+bench: build
+	@sh testsuite/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD)

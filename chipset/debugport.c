@@ -1,0 +1,86 @@
+/*
+ * fugu — the debug ports.
+ *
+ * Port 0x80: POST codes, kept and traced (category io). Ports 0xe9 and 0x402:
+ * bytes written go to the -debugcon backend; reading returns 0xe9, which is how
+ * Bochs and QEMU let firmware detect the console. isa-debug-exit: a write of v
+ * ends the run with exit status (v << 1) | 1.
+ */
+#include "chipset/debugport.h"
+
+#include "chipset/ioport.h"
+#include "frontend/trace.h"
+
+static uint32_t
+post_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct debugport *d = opaque;
+	(void)port;
+	(void)size;
+	return d->last_post;
+}
+
+static void
+post_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct debugport *d = opaque;
+	(void)port;
+	(void)size;
+	d->last_post = (uint8_t)value;
+	if (tracer_wants(d->tracer, TRACE_CAT_IO))
+		trace_emit(d->tracer, TEV_POST, (union trace_value[]){ { .u = d->last_post } });
+}
+
+static uint32_t
+console_read(void *opaque, uint16_t port, unsigned size)
+{
+	(void)opaque;
+	(void)port;
+	(void)size;
+	return 0xe9;
+}
+
+static void
+console_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct debugport *d = opaque;
+	(void)port;
+	if (!d->console)
+		return;
+	for (unsigned k = 0; k < size; k++)
+		fputc((value >> (8 * k)) & 0xff, d->console);
+	if ((value & 0xff) == '\n')
+		fflush(d->console);
+}
+
+static void
+exit_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct debugport *d = opaque;
+	(void)port;
+	if (size < 4)
+		value &= (1u << (8 * size)) - 1;
+	if (d->exit_requested)
+		return;
+	d->exit_requested = true;
+	d->exit_status = (int)((value << 1) | 1);
+}
+
+int
+debugport_init(struct debugport *d, struct ioports *io)
+{
+	if (ioports_register(io, 0x80, 1, "post", post_read, post_write, d) ||
+	    ioports_register(io, 0xe9, 1, "debugcon", console_read, console_write, d) ||
+	    ioports_register(io, 0x402, 1, "debugcon", console_read, console_write, d))
+		return -1;
+	if (d->exit_enabled &&
+	    ioports_register(io, d->exit_iobase, d->exit_iosize, "isa-debug-exit", NULL, exit_write, d))
+		return -1;
+	return 0;
+}
+
+void
+debugport_reset(struct debugport *d)
+{
+	d->last_post = 0;
+}

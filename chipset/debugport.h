@@ -1,0 +1,30 @@
+/*
+ * fugu — the debug ports: POST codes on 0x80, the Bochs/QEMU debug console on
+ * 0xe9 and 0x402, and QEMU's isa-debug-exit device.
+ */
+#ifndef FUGU_DEBUGPORT_H
+#define FUGU_DEBUGPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct ioports;
+struct tracer;
+
+struct debugport {
+	FILE *console;	      /* -debugcon backend, or NULL for none */
+	uint8_t last_post;    /* last POST code written to port 0x80 */
+	bool exit_enabled;    /* isa-debug-exit present */
+	uint16_t exit_iobase; /* its port (default 0xf4) */
+	uint8_t exit_iosize;  /* its width in bytes (default 1) */
+	bool exit_requested;
+	int exit_status;      /* (value << 1) | 1, as QEMU's isa-debug-exit */
+	struct tracer *tracer;
+};
+
+/* Claim the ports; -1 if one is already taken. */
+int debugport_init(struct debugport *d, struct ioports *io);
+void debugport_reset(struct debugport *d);
+
+#endif

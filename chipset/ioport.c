@@ -1,0 +1,81 @@
+/*
+ * fugu — the port I/O dispatch table.
+ *
+ * A multi-byte access goes to the owner of its first port; a device that owns a
+ * wider register decodes the size itself. An access whose first port is unowned
+ * is split into bytes so that e.g. a word read spanning two devices still works.
+ */
+#include "chipset/ioport.h"
+
+#include <stdlib.h>
+
+struct ioports *
+ioports_create(void)
+{
+	return calloc(1, sizeof(struct ioports));
+}
+
+void
+ioports_destroy(struct ioports *io)
+{
+	free(io);
+}
+
+int
+ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
+		 ioport_read_fn rd, ioport_write_fn wr, void *opaque)
+{
+	if (base + count > 65536u)
+		return -1;
+	for (unsigned i = 0; i < count; i++)
+		if (io->port[base + i].owner)
+			return -1;
+	for (unsigned i = 0; i < count; i++)
+		io->port[base + i] = (struct ioport){ rd, wr, opaque, owner };
+	return 0;
+}
+
+static uint32_t
+dispatch_read(struct ioports *io, uint16_t port, unsigned size)
+{
+	const struct ioport *p = &io->port[port];
+	if (p->read)
+		return p->read(p->opaque, port, size);
+	if (p->owner || size == 1)
+		return 0xffffffffu >> (32 - 8 * size);
+	uint32_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= dispatch_read(io, (uint16_t)(port + i), 1) << (8 * i);
+	return v;
+}
+
+static void
+dispatch_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size)
+{
+	const struct ioport *p = &io->port[port];
+	if (p->write) {
+		p->write(p->opaque, port, value, size);
+		return;
+	}
+	if (p->owner || size == 1)
+		return;
+	for (unsigned i = 0; i < size; i++)
+		dispatch_write(io, (uint16_t)(port + i), (value >> (8 * i)) & 0xff, 1);
+}
+
+uint32_t
+ioport_read(struct ioports *io, uint16_t port, unsigned size)
+{
+	uint32_t v = dispatch_read(io, port, size);
+	if (io->trace)
+		io->trace(io->trace_opaque, port, v, size, 0);
+	return v;
+}
+
+void
+ioport_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size)
+{
+	if (io->trace)
+		io->trace(io->trace_opaque, port, value, size, 1);
+	dispatch_write(io, port, value, size);
+}

@@ -1,0 +1,37 @@
+/*
+ * fugu — the port I/O space: one flat 64K-entry dispatch table, filled by the
+ * board, so "who owns port 0x61?" is one array index. Unclaimed ports read as
+ * all ones and drop writes, like an ISA bus with nothing driving it.
+ */
+#ifndef FUGU_IOPORT_H
+#define FUGU_IOPORT_H
+
+#include <stdint.h>
+
+/* size is 1, 2 or 4; port is the absolute port number. */
+typedef uint32_t (*ioport_read_fn)(void *opaque, uint16_t port, unsigned size);
+typedef void (*ioport_write_fn)(void *opaque, uint16_t port, uint32_t value, unsigned size);
+
+struct ioport {
+	ioport_read_fn read;
+	ioport_write_fn write;
+	void *opaque;
+	const char *owner;
+};
+
+struct ioports {
+	struct ioport port[65536];
+	/* Called for every access when set (the `io` trace category). */
+	void (*trace)(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_write);
+	void *trace_opaque;
+};
+
+struct ioports *ioports_create(void);
+void ioports_destroy(struct ioports *io);
+/* Claim [base, base+count) for a device; returns -1 if any port is already owned. */
+int ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
+		     ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+uint32_t ioport_read(struct ioports *io, uint16_t port, unsigned size);
+void ioport_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size);
+
+#endif

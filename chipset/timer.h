@@ -1,0 +1,64 @@
+/*
+ * fugu — the virtual clock and its deadline queue.
+ *
+ * One clock in nanoseconds for the whole machine. In realtime mode it follows the
+ * host's monotonic clock; in deterministic mode it is derived from the CPU's
+ * retired-instruction count, so a run is reproducible byte for byte. Devices never
+ * tick: they compute their state from the clock and arm a timer for the next
+ * moment that matters.
+ */
+#ifndef FUGU_TIMER_H
+#define FUGU_TIMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VCLOCK_NEVER UINT64_MAX
+
+enum vclock_mode { VCLOCK_REALTIME, VCLOCK_DETERMINISTIC };
+
+struct vtimer;
+
+struct vclock {
+	enum vclock_mode mode;
+	uint64_t host_origin_ns;  /* realtime: host monotonic time at virtual 0 */
+	const uint64_t *icount;	  /* deterministic: the CPU's retired-instruction count */
+	uint32_t ns_per_insn;	  /* deterministic: virtual time per instruction */
+	uint64_t idle_ns;	  /* deterministic: time skipped while the guest was halted */
+	struct vtimer **heap;	  /* min-heap on deadline */
+	unsigned nheap, capheap;
+};
+
+typedef void (*vtimer_cb)(void *opaque);
+
+struct vtimer {
+	struct vclock *clock;
+	uint64_t deadline; /* virtual ns, or VCLOCK_NEVER when disarmed */
+	vtimer_cb cb;
+	void *opaque;
+	const char *name;
+	int heap_index; /* -1 when not queued */
+};
+
+void vclock_init(struct vclock *c, enum vclock_mode mode, const uint64_t *icount);
+void vclock_destroy(struct vclock *c);
+uint64_t vclock_now(const struct vclock *c);
+/* Earliest armed deadline, or VCLOCK_NEVER. */
+uint64_t vclock_next_deadline(const struct vclock *c);
+/* Fire, in deadline order, every timer whose deadline is <= now. Returns how many fired. */
+unsigned vclock_run_expired(struct vclock *c);
+/* Deterministic mode: jump virtual time forward to `ns` (the guest idles until then). */
+void vclock_skip_to(struct vclock *c, uint64_t ns);
+/* Host monotonic nanoseconds. */
+uint64_t host_now_ns(void);
+
+void vtimer_init(struct vtimer *t, struct vclock *c, const char *name, vtimer_cb cb, void *opaque);
+void vtimer_arm(struct vtimer *t, uint64_t deadline_ns);
+void vtimer_disarm(struct vtimer *t);
+static inline bool
+vtimer_armed(const struct vtimer *t)
+{
+	return t->heap_index >= 0;
+}
+
+#endif

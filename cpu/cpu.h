@@ -1,0 +1,185 @@
+/*
+ * fugu — the processor: architectural state and the public surface the board and
+ * the frontend use. Everything inside cpu/ includes cpu_internal.h instead.
+ */
+#ifndef FUGU_CPU_H
+#define FUGU_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/cpuid.h"
+#include "cpu/msr.h"
+#include "mmu/tlb.h"
+
+struct physmem;
+struct ioports;
+struct tcache;
+struct tracer;
+
+/* General-purpose register numbers (ModRM encoding order). */
+enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_R8, R_R9, R_R10, R_R11, R_R12, R_R13,
+       R_R14, R_R15 };
+
+/* Segment register numbers (ModRM sreg encoding order). */
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
+
+/* EFLAGS bits (SDM vol. 1, 3.4.3). */
+#define F_CF 0x0001u
+#define F_FIXED1 0x0002u /* reads as 1 */
+#define F_PF 0x0004u
+#define F_AF 0x0010u
+#define F_ZF 0x0040u
+#define F_SF 0x0080u
+#define F_TF 0x0100u
+#define F_IF 0x0200u
+#define F_DF 0x0400u
+#define F_OF 0x0800u
+#define F_IOPL 0x3000u
+#define F_NT 0x4000u
+#define F_RF 0x10000u
+#define F_VM 0x20000u
+#define F_AC 0x40000u
+#define F_VIF 0x80000u
+#define F_VIP 0x100000u
+#define F_ID 0x200000u
+#define F_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+/* Control register bits (SDM vol. 3A, 2.5). */
+#define CR0_PE (1u << 0)
+#define CR0_MP (1u << 1)
+#define CR0_EM (1u << 2)
+#define CR0_TS (1u << 3)
+#define CR0_ET (1u << 4)
+#define CR0_NE (1u << 5)
+#define CR0_WP (1u << 16)
+#define CR0_AM (1u << 18)
+#define CR0_NW (1u << 29)
+#define CR0_CD (1u << 30)
+#define CR0_PG (1u << 31)
+
+/* Exception vectors (SDM vol. 3A, 6.3.1). */
+enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+       EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
+       EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19 };
+
+/* A segment register: the visible selector and its hidden descriptor cache. */
+struct segment {
+	uint16_t sel;	/* visible selector */
+	uint16_t attr;	/* descriptor bits 40-47 and 52-55 packed: type|S|DPL|P in 0-7, AVL|L|DB|G in 8-11 */
+	uint32_t limit; /* byte-granular limit (already scaled by G) */
+	uint64_t base;	/* linear base address */
+};
+
+#define SEG_ATTR_TYPE 0x000f
+#define SEG_ATTR_S 0x0010
+#define SEG_ATTR_DPL 0x0060
+#define SEG_ATTR_P 0x0080
+#define SEG_ATTR_L 0x0200
+#define SEG_ATTR_DB 0x0400
+#define SEG_ATTR_G 0x0800
+
+/* A descriptor-table register (GDTR/IDTR). */
+struct dtr {
+	uint64_t base;
+	uint32_t limit;
+};
+
+/* Bits of cpu->events: asynchronous work checked at trace boundaries. */
+#define EV_INTR 0x1u  /* the interrupt controller has a maskable interrupt */
+#define EV_NMI 0x2u   /* an NMI is latched */
+#define EV_STOP 0x4u  /* the run loop asked the CPU to return (timer, I/O, exit) */
+#define EV_RESET 0x8u /* the board requested a reset */
+
+/* Why cpu_exec returned. */
+enum cpu_exit {
+	CPU_EXIT_BUDGET,      /* ran the requested number of instructions */
+	CPU_EXIT_HALT,	      /* executed HLT; waiting for an interrupt */
+	CPU_EXIT_STOP,	      /* EV_STOP was raised (device or frontend wants attention) */
+	CPU_EXIT_TRIPLE_FAULT, /* shutdown: the CPU could not deliver a double fault */
+	CPU_EXIT_UNMODELLED,   /* the guest used something fugu does not model yet */
+};
+
+/* The board's side of the CPU: how it reaches ports and acknowledges interrupts. */
+struct cpu_bus {
+	void *opaque;
+	int (*intr_ack)(void *opaque); /* returns the vector of the highest pending interrupt */
+};
+
+/* Lazy arithmetic flags: the last flag-setting operation, evaluated on demand. */
+struct lazy_flags {
+	uint64_t res;  /* result */
+	uint64_t src1; /* first operand */
+	uint64_t src2; /* second operand */
+	uint8_t op;    /* enum lf_op (flags.h) */
+	uint8_t size;  /* operand size in bytes */
+	uint16_t mask; /* which of F_ARITH are lazy; the rest are in cpu->rflags */
+};
+
+struct cpu {
+	/* Architectural state. */
+	uint64_t gpr[16];
+	uint64_t rip;
+	uint64_t rflags; /* authoritative except for the bits named in lf.mask */
+	struct lazy_flags lf;
+	struct segment seg[6];
+	struct segment ldtr, tr;
+	struct dtr gdtr, idtr;
+	uint64_t cr0, cr2, cr3, cr4, cr8;
+	uint64_t efer;
+	uint64_t dr[8];
+	uint64_t tsc_offset;
+	struct msr_state msr;
+	uint8_t cpl;
+
+	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
+	uint8_t code_size; /* 2, 4 or 8: default operand/address size of the code segment */
+	uint8_t stack_size; /* 2, 4 or 8: SS.B / long mode */
+	bool long_mode;	   /* EFER.LMA */
+	bool paging;
+
+	/* Execution. */
+	uint64_t a20_mask;  /* physical-address mask: bit 20 cleared while A20 is disabled */
+	uint64_t icount;    /* retired instructions */
+	uint64_t insn_rip;  /* RIP of the instruction being executed (fault restart point) */
+	uint32_t events;    /* EV_* */
+	uint8_t intr_shadow; /* nonzero: interrupts blocked for one instruction (MOV SS, STI) */
+	bool halted;
+	bool stop_trace;   /* set by a handler to end the current trace after this instruction */
+	bool delivering;   /* an event is being delivered: a fault now follows the double-fault rules */
+	uint8_t delivering_class; /* class of the event being delivered (except.c) */
+	bool shutdown;	   /* triple fault or an unmodelled path: the CPU stopped */
+	uint8_t pending_vector; /* the fault being raised (cpu_fault -> cpu_exec) */
+	uint32_t pending_error;
+	uint64_t budget_end; /* icount at which cpu_exec must return */
+	jmp_buf fault_jmp;  /* where a fault unwinds to: the instruction boundary in cpu_exec */
+
+	/* The machine around the CPU. */
+	struct physmem *mem;
+	struct ioports *io;
+	struct cpu_bus bus;
+	struct tlb tlb;
+	struct tcache *tcache;
+	struct cpu_features features;
+	struct tracer *tracer; /* NULL when nothing traces the CPU */
+	uint64_t (*clock_ns)(void *opaque); /* virtual clock, for the TSC */
+	void *clock_opaque;
+};
+
+struct cpu *cpu_create(struct physmem *mem, struct ioports *io, const struct cpu_features *feat);
+void cpu_destroy(struct cpu *cpu);
+void cpu_reset(struct cpu *cpu);
+enum cpu_exit cpu_exec(struct cpu *cpu, uint64_t max_insns);
+void cpu_set_a20(struct cpu *cpu, bool enabled);
+void cpu_raise_events(struct cpu *cpu, uint32_t ev);
+void cpu_clear_events(struct cpu *cpu, uint32_t ev);
+uint64_t cpu_get_rflags(struct cpu *cpu);
+void cpu_set_rflags(struct cpu *cpu, uint64_t value);
+void cpu_dump_state(struct cpu *cpu, void *file);
+/* Called by the physical map when memory at [pa, pa+len) that held decoded code changed. */
+void cpu_code_written(struct cpu *cpu, uint64_t pa, uint64_t len);
+/* Called when the physical map changed under the CPU (ROM shadowing, MMIO remap). */
+void cpu_memory_map_changed(struct cpu *cpu);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * fugu — what the files inside cpu/ share: the decoded-instruction record, the
+ * handler signature, operand and memory accessors, and the fault mechanism.
+ */
+#ifndef FUGU_CPU_INTERNAL_H
+#define FUGU_CPU_INTERNAL_H
+
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "cpu/flags.h"
+
+struct insn;
+typedef void (*insn_fn)(struct cpu *cpu, const struct insn *i);
+
+/* insn.flags */
+#define I_MEM 0x01    /* ModRM names memory (mod != 3) */
+#define I_REX 0x02    /* a REX prefix was present (SPL/BPL/SIL/DIL instead of AH..BH) */
+#define I_REP 0x04    /* F3 */
+#define I_REPNE 0x08  /* F2 */
+#define I_LOCK 0x10   /* F0 */
+#define I_SEGOVR 0x20 /* an explicit segment override */
+#define I_END 0x40    /* ends the trace: control transfer or a change of mode/state */
+
+#define REG_NONE 0xff
+#define REG_RIP 0x10
+
+/* One decoded instruction: everything the handler needs, found once at decode time. */
+struct insn {
+	insn_fn fn;
+	uint64_t imm;  /* immediate (sign- or zero-extended as the form says); far offset */
+	int32_t disp;  /* displacement */
+	uint16_t imm2; /* far selector; ENTER nesting level */
+	uint16_t opcode; /* 0x000-0x0ff one-byte map, 0x100-0x1ff 0F map (tracing, groups) */
+	uint8_t len;
+	uint8_t opsize; /* 1, 2, 4 or 8 bytes */
+	uint8_t adsize; /* 2, 4 or 8 bytes */
+	uint8_t seg;	/* segment of the memory operand (default or override) */
+	uint8_t reg;	/* ModRM.reg with REX.R */
+	uint8_t rm;	/* ModRM.rm with REX.B: the register when !(flags & I_MEM) */
+	uint8_t base;	/* memory operand: base register, REG_RIP or REG_NONE */
+	uint8_t index;	/* index register or REG_NONE */
+	uint8_t scale;	/* index shift 0-3 */
+	uint8_t flags;	/* I_* */
+};
+
+/* ---- faults ---- */
+
+/* Raise an exception: unwinds to the instruction boundary; never returns. */
+_Noreturn void cpu_fault(struct cpu *cpu, unsigned vector, uint32_t error_code);
+#define NO_ERRCODE 0xffffffffu
+/* Stop the CPU because the guest needs something not modelled yet (XXX paths only). */
+_Noreturn void cpu_unmodelled(struct cpu *cpu, const char *what);
+#define cpu_ud(cpu) cpu_fault((cpu), EXC_UD, NO_ERRCODE)
+#define cpu_gp0(cpu) cpu_fault((cpu), EXC_GP, 0)
+
+/* Deliver an interrupt or exception through the IVT/IDT (except.c). */
+enum event_kind { EVENT_EXCEPTION, EVENT_SOFTWARE_INT, EVENT_EXTERNAL, EVENT_NMI };
+void cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
+		       uint64_t return_rip);
+
+/* ---- registers ---- */
+
+static inline uint64_t
+reg_read(const struct cpu *cpu, unsigned r, unsigned size)
+{
+	switch (size) {
+	case 1: return cpu->gpr[r] & 0xff;
+	case 2: return cpu->gpr[r] & 0xffff;
+	case 4: return cpu->gpr[r] & 0xffffffff;
+	default: return cpu->gpr[r];
+	}
+}
+
+/* Writes of 32 bits zero-extend into bits 63:32 (SDM vol. 1, 3.4.1.1). */
+static inline void
+reg_write(struct cpu *cpu, unsigned r, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1: cpu->gpr[r] = (cpu->gpr[r] & ~0xffull) | (v & 0xff); break;
+	case 2: cpu->gpr[r] = (cpu->gpr[r] & ~0xffffull) | (v & 0xffff); break;
+	case 4: cpu->gpr[r] = v & 0xffffffff; break;
+	default: cpu->gpr[r] = v; break;
+	}
+}
+
+/* Byte registers: without REX, numbers 4-7 are AH, CH, DH, BH. */
+static inline uint64_t
+reg8_read(const struct cpu *cpu, const struct insn *i, unsigned r)
+{
+	if (r >= 4 && r < 8 && !(i->flags & I_REX))
+		return (cpu->gpr[r - 4] >> 8) & 0xff;
+	return cpu->gpr[r] & 0xff;
+}
+
+static inline void
+reg8_write(struct cpu *cpu, const struct insn *i, unsigned r, uint64_t v)
+{
+	if (r >= 4 && r < 8 && !(i->flags & I_REX))
+		cpu->gpr[r - 4] = (cpu->gpr[r - 4] & ~0xff00ull) | ((v & 0xff) << 8);
+	else
+		cpu->gpr[r] = (cpu->gpr[r] & ~0xffull) | (v & 0xff);
+}
+
+/* A register operand of the instruction's operand size. */
+static inline uint64_t
+opreg_read(const struct cpu *cpu, const struct insn *i, unsigned r, unsigned size)
+{
+	return size == 1 ? reg8_read(cpu, i, r) : reg_read(cpu, r, size);
+}
+
+static inline void
+opreg_write(struct cpu *cpu, const struct insn *i, unsigned r, unsigned size, uint64_t v)
+{
+	if (size == 1)
+		reg8_write(cpu, i, r, v);
+	else
+		reg_write(cpu, r, size, v);
+}
+
+static inline uint64_t
+addr_mask(unsigned adsize)
+{
+	return adsize == 8 ? ~0ull : adsize == 4 ? 0xffffffffull : 0xffffull;
+}
+
+/* ---- memory ---- */
+
+/* Effective address (offset within the segment) of the ModRM memory operand. */
+static inline uint64_t
+insn_ea(const struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = (uint64_t)(int64_t)i->disp;
+	if (i->base != REG_NONE)
+		ea += i->base == REG_RIP ? cpu->rip : cpu->gpr[i->base];
+	if (i->index != REG_NONE)
+		ea += cpu->gpr[i->index] << i->scale;
+	return ea & addr_mask(i->adsize);
+}
+
+/* Segmented access: seg is S_*, off the effective address. Fault on any violation. */
+uint64_t cpu_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size);
+void cpu_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned size);
+/* Check a write would succeed (segment limit, paging) without writing. */
+void cpu_probe_write(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size);
+/* Linear (no segmentation) accesses: descriptor tables, TSS, IDT. */
+uint64_t cpu_read_linear(struct cpu *cpu, uint64_t lin, unsigned size, bool supervisor);
+void cpu_write_linear(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool supervisor);
+/* Translate linear->physical for an instruction fetch (faults as a fetch would). */
+uint64_t cpu_translate_fetch(struct cpu *cpu, uint64_t lin);
+
+/* The r/m operand, register or memory. */
+static inline uint64_t
+rm_read(struct cpu *cpu, const struct insn *i, unsigned size)
+{
+	if (!(i->flags & I_MEM))
+		return opreg_read(cpu, i, i->rm, size);
+	return cpu_read(cpu, i->seg, insn_ea(cpu, i), size);
+}
+
+static inline void
+rm_write(struct cpu *cpu, const struct insn *i, unsigned size, uint64_t v)
+{
+	if (!(i->flags & I_MEM))
+		opreg_write(cpu, i, i->rm, size, v);
+	else
+		cpu_write(cpu, i->seg, insn_ea(cpu, i), v, size);
+}
+
+/* ---- stack ---- */
+
+static inline uint64_t
+stack_mask(const struct cpu *cpu)
+{
+	return addr_mask(cpu->stack_size);
+}
+
+void cpu_push(struct cpu *cpu, uint64_t v, unsigned size);
+uint64_t cpu_pop(struct cpu *cpu, unsigned size);
+/* Read the stack `depth` bytes above SP without popping (for multi-pop instructions). */
+uint64_t cpu_stack_peek(struct cpu *cpu, uint64_t depth, unsigned size);
+void cpu_stack_adjust(struct cpu *cpu, int64_t delta);
+
+/* ---- segments and modes (mode.c, segment.c) ---- */
+
+void cpu_mode_update(struct cpu *cpu);
+void seg_load_real(struct cpu *cpu, unsigned s, uint16_t sel);
+/* Load a segment register as MOV/POP/LxS do, with every protected-mode check. */
+void seg_load(struct cpu *cpu, unsigned s, uint16_t sel);
+/* Far transfer target CS:IP (JMP/CALL far); handles real and protected mode. */
+void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize);
+void cpu_far_call_protected(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize);
+void cpu_far_return_protected(struct cpu *cpu, unsigned opsize, uint64_t imm);
+void cpu_iret_protected(struct cpu *cpu, unsigned opsize);
+void cpu_write_cr0(struct cpu *cpu, uint64_t v);
+void cpu_tlb_flush(struct cpu *cpu);
+
+static inline bool
+cpu_real_mode(const struct cpu *cpu)
+{
+	return !(cpu->cr0 & CR0_PE);
+}
+
+static inline bool
+cpu_v86(const struct cpu *cpu)
+{
+	return (cpu->rflags & F_VM) != 0;
+}
+
+/* Jump within the current code segment; the target is truncated to the operand size. */
+static inline void
+cpu_jump_near(struct cpu *cpu, uint64_t target, unsigned opsize)
+{
+	if (opsize == 2)
+		target &= 0xffff;
+	else if (opsize == 4)
+		target &= 0xffffffff;
+	if (cpu->code_size != 8 && target > cpu->seg[S_CS].limit)
+		cpu_gp0(cpu);
+	cpu->rip = target;
+}
+
+/* RFLAGS with the lazy bits folded in. */
+static inline uint64_t
+rflags_read(struct cpu *cpu)
+{
+	flags_materialize(cpu);
+	return cpu->rflags;
+}
+
+/* Write the flags an instruction may change, as POPF/IRET do in the current mode. */
+void rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize);
+
+/* Port I/O permission (IOPL, TSS bitmap) and access. */
+uint32_t cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size);
+void cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size);
+
+/* Instruction-count clock for RDTSC and the tracer. */
+uint64_t cpu_tsc(struct cpu *cpu);
+
+#endif

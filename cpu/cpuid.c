@@ -1,0 +1,218 @@
+/*
+ * fugu — CPU models (data) and CPUID, both derived from CPU_FEATURE_LIST.
+ */
+#include "cpu/cpuid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct feature_info {
+	const char *name;
+	uint32_t leaf;
+	uint8_t reg, bit;
+} feature_info[FEAT_COUNT] = {
+#define X(name, id, leaf, reg, bit) [FEAT_##id] = { name, leaf, reg, bit },
+	CPU_FEATURE_LIST(X)
+#undef X
+};
+
+struct cpu_model {
+	const char *name;
+	const char *description;
+	const char *vendor;
+	uint32_t family, model, stepping;
+	uint32_t max_leaf, max_ext_leaf;
+	const char *features; /* space-separated feature names */
+};
+
+/* Models: feature lists from the parts' datasheets / SDM CPUID tables. */
+static const struct cpu_model models[] = {
+	{ "pentiumpro", "Intel Pentium Pro (P6, 32-bit)", "GenuineIntel", 6, 1, 9, 2, 0,
+	  "fpu vme de pse tsc msr pae mce cx8 apic mtrr pge mca cmov" },
+	{ "pentium2", "Intel Pentium II (P6, 32-bit, SYSENTER, MMX)", "GenuineIntel", 6, 5, 2, 2, 0,
+	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 mmx fxsr" },
+	{ "nehalem", "Intel Core i7 (Nehalem, 64-bit, VMX)", "GenuineIntel", 6, 26, 3, 11,
+	  0x80000008,
+	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr "
+	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm" },
+	{ "max", "every feature fugu knows", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL },
+};
+
+static void
+feature_set(struct cpu_features *f, unsigned feat, bool on)
+{
+	if (on)
+		f->bits[feat / 64] |= 1ull << (feat % 64);
+	else
+		f->bits[feat / 64] &= ~(1ull << (feat % 64));
+}
+
+static int
+feature_lookup(const char *name, size_t len)
+{
+	for (unsigned k = 0; k < FEAT_COUNT; k++)
+		if (strlen(feature_info[k].name) == len && !strncmp(feature_info[k].name, name, len))
+			return (int)k;
+	return -1;
+}
+
+static void
+model_apply(struct cpu_features *f, const struct cpu_model *m)
+{
+	memset(f, 0, sizeof(*f));
+	f->model_name = m->name;
+	snprintf(f->vendor, sizeof(f->vendor), "%s", m->vendor);
+	f->family = m->family;
+	f->model = m->model;
+	f->stepping = m->stepping;
+	f->max_leaf = m->max_leaf;
+	f->max_ext_leaf = m->max_ext_leaf;
+	if (!m->features) {
+		for (unsigned k = 0; k < FEAT_COUNT; k++)
+			feature_set(f, k, true);
+		return;
+	}
+	for (const char *p = m->features; *p;) {
+		size_t len = strcspn(p, " ");
+		int k = feature_lookup(p, len);
+		if (k >= 0)
+			feature_set(f, (unsigned)k, true);
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+int
+cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t errlen)
+{
+	size_t len = strcspn(spec, ",");
+	const struct cpu_model *m = NULL;
+	for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++)
+		if (strlen(models[k].name) == len && !strncmp(models[k].name, spec, len))
+			m = &models[k];
+	if (!m) {
+		snprintf(err, errlen, "unknown CPU model '%.*s' (see -cpu help)", (int)len, spec);
+		return -1;
+	}
+	model_apply(out, m);
+	const char *p = spec + len;
+	while (*p == ',') {
+		p++;
+		size_t n = strcspn(p, ",");
+		const char *name = p;
+		size_t nlen = n;
+		bool on = true;
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			name++;
+			nlen--;
+		} else {
+			const char *eq = memchr(p, '=', n);
+			if (!eq) {
+				snprintf(err, errlen, "bad -cpu item '%.*s' (use +feat, -feat or feat=on|off)",
+					 (int)n, p);
+				return -1;
+			}
+			nlen = (size_t)(eq - p);
+			size_t vlen = n - nlen - 1;
+			if (vlen == 2 && !strncmp(eq + 1, "on", 2))
+				on = true;
+			else if (vlen == 3 && !strncmp(eq + 1, "off", 3))
+				on = false;
+			else {
+				snprintf(err, errlen, "bad value in -cpu item '%.*s' (on or off)", (int)n, p);
+				return -1;
+			}
+		}
+		int k = feature_lookup(name, nlen);
+		if (k < 0) {
+			snprintf(err, errlen, "unknown CPU feature '%.*s' (see -cpu help)", (int)nlen, name);
+			return -1;
+		}
+		feature_set(out, (unsigned)k, on);
+		p += n;
+	}
+	return 0;
+}
+
+void
+cpu_models_list(FILE *f)
+{
+	fprintf(f, "Available CPU models:\n");
+	for (size_t k = 0; k < sizeof(models) / sizeof(models[0]); k++)
+		fprintf(f, "  %-12s %s\n", models[k].name, models[k].description);
+	fprintf(f, "\nFeature flags (use -cpu MODEL,+feat,-feat):\n ");
+	for (unsigned k = 0; k < FEAT_COUNT; k++)
+		fprintf(f, " %s", feature_info[k].name);
+	fprintf(f, "\n");
+}
+
+/* Collect the feature bits CPUID reports in (leaf, reg). */
+static uint32_t
+feature_word(const struct cpu_features *f, uint32_t leaf, unsigned reg)
+{
+	uint32_t w = 0;
+	for (unsigned k = 0; k < FEAT_COUNT; k++)
+		if (feature_info[k].leaf == leaf && feature_info[k].reg == reg &&
+		    cpu_has(f, (enum cpu_feature)k))
+			w |= 1u << feature_info[k].bit;
+	return w;
+}
+
+/* CPUID (SDM vol. 2A, CPUID). A basic leaf above the maximum returns the maximum
+ * leaf's data, as Intel processors do. */
+void
+cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf,
+		   uint32_t regs[4])
+{
+	memset(regs, 0, 4 * sizeof(regs[0]));
+	if (leaf >= 0x80000000u) {
+		if (leaf > f->max_ext_leaf)
+			return;
+	} else if (leaf > f->max_leaf) {
+		leaf = f->max_leaf;
+	}
+	switch (leaf) {
+	case 0:
+	case 0x80000000u:
+		regs[0] = leaf ? f->max_ext_leaf : f->max_leaf;
+		if (!leaf) {
+			memcpy(&regs[1], f->vendor, 4);
+			memcpy(&regs[3], f->vendor + 4, 4);
+			memcpy(&regs[2], f->vendor + 8, 4);
+		}
+		return;
+	case 1: {
+		uint32_t fam = f->family, mod = f->model;
+		regs[0] = (f->stepping & 0xf) | ((mod & 0xf) << 4) | ((fam > 15 ? 15 : fam) << 8) |
+			  ((mod >> 4) << 16) | ((fam > 15 ? fam - 15 : 0) << 20);
+		regs[1] = (8u << 8) | (1u << 16); /* CLFLUSH line 64 bytes, 1 logical CPU, APIC ID 0 */
+		regs[2] = feature_word(f, 1, 2);
+		regs[3] = feature_word(f, 1, 3);
+		return;
+	}
+	case 7:
+		if (subleaf == 0) {
+			regs[1] = feature_word(f, 7, 1);
+			regs[2] = feature_word(f, 7, 2);
+		}
+		return;
+	case 0x80000001u:
+		regs[2] = feature_word(f, 0x80000001u, 2);
+		regs[3] = feature_word(f, 0x80000001u, 3);
+		return;
+	case 0x80000002u:
+	case 0x80000003u:
+	case 0x80000004u: {
+		char brand[49];
+		memset(brand, 0, sizeof(brand));
+		snprintf(brand, sizeof(brand), "fugu %s CPU", f->model_name ? f->model_name : "");
+		memcpy(regs, brand + 16 * (leaf - 0x80000002u), 16);
+		return;
+	}
+	case 0x80000008u:
+		regs[0] = 36 | (48 << 8); /* physical and linear address widths */
+		return;
+	}
+}

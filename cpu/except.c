@@ -1,0 +1,213 @@
+/*
+ * fugu — exceptions and interrupts: raising a fault from anywhere inside an
+ * instruction, the double-fault rules, and delivery through the real-mode IVT or
+ * the protected-mode IDT (SDM vol. 3A, chapter 6; 20.1.4 for real mode).
+ *
+ * XXX not yet modelled (milestone 1, part 2): task gates, delivery in long mode
+ * (16-byte gates, IST), and interrupts from V86 mode. They shut the CPU down
+ * with a message rather than doing something wrong silently.
+ */
+#include <stdio.h>
+
+#include "cpu/cpu_internal.h"
+#include "frontend/trace.h"
+
+enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE_FAULT };
+
+static enum exc_class
+exc_class(unsigned vector)
+{
+	switch (vector) {
+	case EXC_DE:
+	case EXC_TS:
+	case EXC_NP:
+	case EXC_SS:
+	case EXC_GP:
+		return CLASS_CONTRIBUTORY;
+	case EXC_PF:
+		return CLASS_PAGE_FAULT;
+	case EXC_DF:
+		return CLASS_DOUBLE_FAULT;
+	default:
+		return CLASS_BENIGN;
+	}
+}
+
+/* Exceptions that push an error code in protected mode (SDM vol. 3A, table 6-1). */
+static bool
+has_error_code(unsigned vector)
+{
+	return vector == EXC_DF || (vector >= EXC_TS && vector <= EXC_PF) || vector == EXC_AC;
+}
+
+_Noreturn void
+cpu_fault(struct cpu *cpu, unsigned vector, uint32_t error_code)
+{
+	cpu->pending_vector = (uint8_t)vector;
+	cpu->pending_error = error_code;
+	longjmp(cpu->fault_jmp, 1);
+}
+
+/* ---- real mode ---- */
+
+static void
+deliver_real(struct cpu *cpu, unsigned vector, uint64_t return_rip)
+{
+	if (vector * 4u + 3 > cpu->idtr.limit)
+		cpu_fault(cpu, EXC_GP, NO_ERRCODE);
+	uint64_t entry = cpu_read_linear(cpu, cpu->idtr.base + vector * 4u, 4, true);
+	uint64_t m = stack_mask(cpu);
+	uint64_t sp = cpu->gpr[R_SP];
+	uint16_t flags = (uint16_t)rflags_read(cpu);
+	/* All three stores are checked (and done) before any register changes. */
+	cpu_write(cpu, S_SS, (sp - 2) & m, flags, 2);
+	cpu_write(cpu, S_SS, (sp - 4) & m, cpu->seg[S_CS].sel, 2);
+	cpu_write(cpu, S_SS, (sp - 6) & m, return_rip & 0xffff, 2);
+	cpu_stack_adjust(cpu, -6);
+	cpu->rflags &= ~(uint64_t)(F_IF | F_TF | F_AC);
+	seg_load_real(cpu, S_CS, (uint16_t)(entry >> 16));
+	cpu->rip = entry & 0xffff;
+}
+
+/* ---- protected mode (32-bit IDT) ---- */
+
+static void
+deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
+		  uint64_t return_rip)
+{
+	uint32_t ext = kind == EVENT_SOFTWARE_INT ? 0 : 1; /* EXT bit of error codes */
+	uint32_t idt_err = vector * 8u + 2 + ext;
+	if (cpu->long_mode || cpu_v86(cpu)) {
+		cpu_unmodelled(cpu, cpu->long_mode ? "interrupt delivery in long mode"
+						   : "interrupt delivery from virtual-8086 mode");
+	}
+	if (vector * 8u + 7 > cpu->idtr.limit)
+		cpu_fault(cpu, EXC_GP, idt_err);
+	uint64_t gate = cpu_read_linear(cpu, cpu->idtr.base + vector * 8u, 8, true);
+	unsigned type = (gate >> 40) & 0x1f, dpl = (gate >> 45) & 3;
+	bool present = (gate >> 47) & 1;
+	if (type != 6 && type != 7 && type != 14 && type != 15) {
+		if (type == 5) {
+			cpu_unmodelled(cpu, "a task gate in the IDT");
+		}
+		cpu_fault(cpu, EXC_GP, idt_err);
+	}
+	if (kind == EVENT_SOFTWARE_INT && dpl < cpu->cpl)
+		cpu_fault(cpu, EXC_GP, idt_err);
+	if (!present)
+		cpu_fault(cpu, EXC_NP, idt_err);
+	bool gate32 = type & 8, trap = type & 1;
+	uint16_t sel = (uint16_t)(gate >> 16);
+	uint64_t offset = (gate & 0xffff) | ((gate >> 32) & 0xffff0000ull);
+	if (!gate32)
+		offset &= 0xffff;
+	if ((sel & ~3u) == 0)
+		cpu_fault(cpu, EXC_GP, ext);
+	uint32_t sel_err = (sel & 0xfffc) + ext;
+	uint64_t dbase = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
+	uint32_t dlimit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+	if ((uint32_t)(sel | 7) > dlimit)
+		cpu_fault(cpu, EXC_GP, sel_err);
+	uint64_t raw = cpu_read_linear(cpu, dbase + (sel & ~7u), 8, true);
+	uint16_t attr = (uint16_t)(((raw >> 40) & 0xff) | (((raw >> 52) & 0xf) << 8));
+	unsigned cdpl = (attr >> 5) & 3;
+	if (!(attr & SEG_ATTR_S) || !(attr & 8) || cdpl > cpu->cpl)
+		cpu_fault(cpu, EXC_GP, sel_err);
+	if (!(attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, sel_err);
+	uint64_t cbase = ((raw >> 16) & 0xffffff) | (((raw >> 56) & 0xff) << 24);
+	uint32_t climit = (uint32_t)((raw & 0xffff) | (((raw >> 48) & 0xf) << 16));
+	if (attr & SEG_ATTR_G)
+		climit = (climit << 12) | 0xfff;
+	if (offset > climit)
+		cpu_fault(cpu, EXC_GP, ext);
+
+	unsigned psize = gate32 ? 4 : 2;
+	uint64_t flags = rflags_read(cpu);
+	uint16_t old_cs = cpu->seg[S_CS].sel, old_ss = cpu->seg[S_SS].sel;
+	uint64_t old_sp = cpu->gpr[R_SP];
+	bool conforming = attr & 4;
+	if (!conforming && cdpl < cpu->cpl) {
+		/* Inter-privilege: the new stack comes from the TSS (SDM vol. 3A, 6.12.1). */
+		bool tss32 = (cpu->tr.attr & 0xf) == 9 || (cpu->tr.attr & 0xf) == 11;
+		uint32_t slot = tss32 ? 4 + cdpl * 8 : 2 + cdpl * 4;
+		if (slot + (tss32 ? 5 : 3) > cpu->tr.limit)
+			cpu_fault(cpu, EXC_TS, (cpu->tr.sel & 0xfffc) + ext);
+		uint64_t new_sp = cpu_read_linear(cpu, cpu->tr.base + slot, tss32 ? 4 : 2, true);
+		uint16_t new_ss = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + slot + (tss32 ? 4 : 2),
+							    2, true);
+		unsigned old_cpl = cpu->cpl;
+		cpu->cpl = (uint8_t)cdpl;
+		seg_load(cpu, S_SS, new_ss);
+		cpu->gpr[R_SP] = new_sp;
+		cpu_push(cpu, old_ss, psize);
+		cpu_push(cpu, old_sp, psize);
+		(void)old_cpl;
+		cpu_tlb_flush(cpu);
+	}
+	cpu_push(cpu, flags, psize);
+	cpu_push(cpu, old_cs, psize);
+	cpu_push(cpu, return_rip, psize);
+	if (kind == EVENT_EXCEPTION && error_code != NO_ERRCODE)
+		cpu_push(cpu, error_code, psize);
+	unsigned new_cpl = conforming ? cpu->cpl : cdpl;
+	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl), .base = cbase,
+					   .limit = climit, .attr = attr };
+	cpu->cpl = (uint8_t)new_cpl;
+	cpu_mode_update(cpu);
+	cpu->rip = offset;
+	cpu->rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
+	if (!trap)
+		cpu->rflags &= ~(uint64_t)F_IF;
+}
+
+void
+cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
+		  uint64_t return_rip)
+{
+	if (cpu->tracer)
+		trace_interrupt(cpu->tracer, cpu, vector, kind, error_code, return_rip);
+	if (kind != EVENT_EXCEPTION) {
+		cpu->delivering = true;
+		cpu->delivering_class = CLASS_BENIGN;
+	}
+	if (cpu_real_mode(cpu))
+		deliver_real(cpu, vector, return_rip);
+	else
+		deliver_protected(cpu, vector, kind,
+				  kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code
+										  : NO_ERRCODE,
+				  return_rip);
+	cpu->delivering = false;
+	cpu->stop_trace = true;
+}
+
+/*
+ * Handle a fault raised during an instruction (or during the delivery of an
+ * earlier event): apply the double-fault rules (SDM vol. 3A, table 6-5) and
+ * deliver. Returns false when the CPU must shut down (triple fault).
+ */
+bool
+cpu_handle_fault(struct cpu *cpu)
+{
+	unsigned vector = cpu->pending_vector;
+	uint32_t error = cpu->pending_error;
+	if (cpu->delivering) {
+		enum exc_class first = (enum exc_class)cpu->delivering_class, second = exc_class(vector);
+		if (first == CLASS_DOUBLE_FAULT && second != CLASS_BENIGN)
+			return false; /* triple fault: shutdown */
+		if ((first == CLASS_CONTRIBUTORY && second == CLASS_CONTRIBUTORY) ||
+		    (first == CLASS_PAGE_FAULT && second != CLASS_BENIGN)) {
+			vector = EXC_DF;
+			error = 0;
+		}
+		if (cpu_real_mode(cpu) && first == CLASS_DOUBLE_FAULT)
+			return false;
+	}
+	cpu->delivering = true;
+	cpu->delivering_class = (uint8_t)exc_class(vector);
+	cpu->rip = cpu->insn_rip;
+	/* Faults that report the next instruction would be traps; none are raised this way. */
+	cpu_deliver_event(cpu, vector, EVENT_EXCEPTION, error, cpu->insn_rip);
+	return true;
+}

@@ -1,0 +1,52 @@
+/*
+ * fugu — instruction handlers, grouped by family (one file per family under
+ * cpu/exec/). Every handler has the signature insn_fn; the decoder's tables
+ * (cpu/decode.c) name them.
+ */
+#ifndef FUGU_EXEC_H
+#define FUGU_EXEC_H
+
+#include "cpu/cpu_internal.h"
+
+#define H(name) void op_##name(struct cpu *cpu, const struct insn *i)
+
+/* misc.c: moves, exchanges, conversions, flag instructions */
+H(ud); H(nop); H(mov_rm_r); H(mov_r_rm); H(mov_r_imm); H(mov_rm_imm); H(mov_acc_moffs);
+H(mov_moffs_acc); H(lea); H(xchg_rm_r); H(xchg_acc_r); H(cbw); H(cwd); H(sahf); H(lahf);
+H(clc); H(stc); H(cmc); H(cld); H(std); H(cli); H(sti); H(xlat); H(salc); H(movzx); H(movsx);
+H(movsxd); H(cmovcc); H(setcc); H(bswap); H(cpuid); H(rdtsc); H(fpu_esc); H(wait);
+/* alu.c */
+H(alu_rm_r); H(alu_r_rm); H(alu_acc_imm); H(alu_rm_imm); H(test_rm_r); H(test_acc_imm);
+H(inc_r); H(dec_r); H(grp3); H(grp4); H(xadd); H(cmpxchg);
+/* muldiv.c */
+H(imul_r_rm); H(imul_r_rm_imm);
+/* bcd.c */
+H(daa); H(das); H(aaa); H(aas); H(aam); H(aad);
+/* shift.c */
+H(shift_rm_1); H(shift_rm_cl); H(shift_rm_imm); H(shld_imm); H(shld_cl); H(shrd_imm);
+H(shrd_cl);
+/* bit.c */
+H(bt_rm_r); H(bt_rm_imm); H(bsf); H(bsr);
+/* stack.c */
+H(push_r); H(pop_r); H(push_imm); H(push_rm); H(pop_rm); H(push_sreg); H(pop_sreg); H(pusha);
+H(popa); H(pushf); H(popf); H(enter); H(leave);
+/* branch.c */
+H(jcc); H(jmp_rel); H(call_rel); H(ret); H(ret_imm); H(jmp_rm); H(call_rm); H(loop); H(jcxz);
+H(jmpf_imm); H(callf_imm); H(jmpf_m); H(callf_m); H(retf); H(retf_imm); H(int3); H(int_imm);
+H(into); H(int1); H(iret); H(bound);
+/* string.c */
+H(movs); H(cmps); H(stos); H(lods); H(scas); H(ins); H(outs);
+/* io.c */
+H(in_imm); H(in_dx); H(out_imm); H(out_dx);
+/* segment.c */
+H(mov_rm_sreg); H(mov_sreg_rm); H(lxs); H(grp6); H(arpl);
+/* system.c */
+H(hlt); H(grp7); H(mov_r_cr); H(mov_cr_r); H(mov_r_dr); H(mov_dr_r); H(clts); H(invd);
+H(rdmsr); H(wrmsr);
+
+#undef H
+
+/* Group 2 shift/rotate on a value (shift.c): returns the result, updates flags. */
+uint64_t shift_op(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size);
+
+#endif

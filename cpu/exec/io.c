@@ -1,0 +1,78 @@
+/*
+ * fugu — IN and OUT, and the I/O permission check every port access passes
+ * (SDM vol. 1, 19.5: CPL <= IOPL, else the TSS I/O permission bitmap).
+ */
+#include "chipset/ioport.h"
+#include "cpu/exec/exec.h"
+
+static void
+io_check(struct cpu *cpu, uint16_t port, unsigned size)
+{
+	if (cpu_real_mode(cpu))
+		return;
+	if (!cpu_v86(cpu) && cpu->cpl <= ((cpu->rflags & F_IOPL) >> 12))
+		return;
+	/* The I/O permission bitmap of a 32/64-bit TSS (SDM vol. 1, 19.5.2). */
+	unsigned type = cpu->tr.attr & 0xf;
+	if (type != 9 && type != 11)
+		cpu_gp0(cpu);
+	if (cpu->tr.limit < 0x67)
+		cpu_gp0(cpu);
+	uint16_t base = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + 0x66, 2, true);
+	uint32_t off = base + port / 8u;
+	if (off + 1 > cpu->tr.limit)
+		cpu_gp0(cpu);
+	uint16_t bits = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + off, 2, true);
+	if ((bits >> (port & 7)) & ((1u << size) - 1))
+		cpu_gp0(cpu);
+}
+
+uint32_t
+cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size)
+{
+	io_check(cpu, port, size);
+	return ioport_read(cpu->io, port, size);
+}
+
+void
+cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size)
+{
+	io_check(cpu, port, size);
+	ioport_write(cpu->io, port, v, size);
+}
+
+static inline unsigned
+io_size(const struct insn *i)
+{
+	return i->opsize == 1 ? 1 : i->opsize == 2 ? 2 : 4;
+}
+
+void
+op_in_imm(struct cpu *cpu, const struct insn *i)
+{
+	unsigned size = io_size(i);
+	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)i->imm, size));
+}
+
+void
+op_in_dx(struct cpu *cpu, const struct insn *i)
+{
+	unsigned size = io_size(i);
+	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)cpu->gpr[R_DX], size));
+}
+
+void
+op_out_imm(struct cpu *cpu, const struct insn *i)
+{
+	unsigned size = io_size(i);
+	cpu_io_out(cpu, (uint16_t)i->imm, (uint32_t)reg_read(cpu, R_AX, size), size);
+	cpu->stop_trace = true; /* a device may have raised an event */
+}
+
+void
+op_out_dx(struct cpu *cpu, const struct insn *i)
+{
+	unsigned size = io_size(i);
+	cpu_io_out(cpu, (uint16_t)cpu->gpr[R_DX], (uint32_t)reg_read(cpu, R_AX, size), size);
+	cpu->stop_trace = true;
+}

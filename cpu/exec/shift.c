@@ -1,0 +1,191 @@
+/*
+ * fugu — shifts and rotates: group 2 (ROL ROR RCL RCR SHL SHR SAL SAR) and
+ * SHLD/SHRD. Flags per SDM vol. 2B, SAL/SAR/SHL/SHR and RCL/RCR/ROL/ROR: a
+ * masked count of 0 changes nothing; OF is defined only for a count of 1, and
+ * fugu computes the count-1 formula for every count, as Intel parts do.
+ */
+#include "cpu/exec/exec.h"
+
+enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
+
+uint64_t
+shift_op(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size)
+{
+	unsigned bits = 8 * size;
+	uint64_t m = size_mask(size), sign = size_sign(size);
+	uint64_t r;
+	uint32_t cf, of;
+	v &= m;
+	count &= size == 8 ? 0x3f : 0x1f;
+	if (count == 0)
+		return v;
+	switch (op) {
+	case SH_ROL: {
+		unsigned c = count % bits;
+		r = c ? ((v << c) | (v >> (bits - c))) & m : v;
+		cf = r & 1;
+		of = !!(r & sign) ^ cf;
+		flags_set(cpu, F_CF | F_OF, (cf ? F_CF : 0) | (of ? F_OF : 0));
+		return r;
+	}
+	case SH_ROR: {
+		unsigned c = count % bits;
+		r = c ? ((v >> c) | (v << (bits - c))) & m : v;
+		cf = !!(r & sign);
+		of = cf ^ !!(r & (sign >> 1));
+		flags_set(cpu, F_CF | F_OF, (cf ? F_CF : 0) | (of ? F_OF : 0));
+		return r;
+	}
+	case SH_RCL:
+	case SH_RCR: {
+		unsigned c = size < 4 ? count % (bits + 1) : count;
+		cf = flag_cf(cpu);
+		r = v;
+		of = 0;
+		if (op == SH_RCR)
+			of = !!(r & sign) ^ cf; /* computed before the rotation */
+		for (unsigned k = 0; k < c; k++) {
+			if (op == SH_RCL) {
+				uint32_t out = !!(r & sign);
+				r = ((r << 1) | cf) & m;
+				cf = out;
+			} else {
+				uint32_t out = r & 1;
+				r = (r >> 1) | (cf ? sign : 0);
+				cf = out;
+			}
+		}
+		if (op == SH_RCL)
+			of = !!(r & sign) ^ cf;
+		else if (c == 0)
+			of = !!(r & sign) ^ cf;
+		flags_set(cpu, F_CF | F_OF, (cf ? F_CF : 0) | (of ? F_OF : 0));
+		return r;
+	}
+	case SH_SHL:
+	case SH_SAL:
+		r = count < 64 ? (v << count) & m : 0;
+		cf = count <= bits ? ((v << (count - 1)) >> (bits - 1)) & 1 : 0;
+		of = !!(r & sign) ^ cf;
+		break;
+	case SH_SHR:
+		r = v >> count;
+		cf = (v >> (count - 1)) & 1;
+		of = !!(v & sign);
+		break;
+	default: { /* SAR */
+		int64_t s = (int64_t)(v << (64 - bits)) >> (64 - bits);
+		r = (uint64_t)(s >> count) & m;
+		cf = (uint64_t)(s >> (count - 1)) & 1;
+		of = 0;
+		break;
+	}
+	}
+	flags_set(cpu, F_ARITH, szp_flags(r, size) | (cf ? F_CF : 0) | (of ? F_OF : 0));
+	return r;
+}
+
+static void
+shift_rm(struct cpu *cpu, const struct insn *i, unsigned count)
+{
+	unsigned size = i->opsize;
+	if (!(i->flags & I_MEM)) {
+		uint64_t v = opreg_read(cpu, i, i->rm, size);
+		opreg_write(cpu, i, i->rm, size, shift_op(cpu, i->reg & 7, v, count, size));
+		return;
+	}
+	uint64_t ea = insn_ea(cpu, i);
+	uint64_t v = cpu_read(cpu, i->seg, ea, size);
+	cpu_probe_write(cpu, i->seg, ea, size);
+	cpu_write(cpu, i->seg, ea, shift_op(cpu, i->reg & 7, v, count, size), size);
+}
+
+void
+op_shift_rm_1(struct cpu *cpu, const struct insn *i)
+{
+	shift_rm(cpu, i, 1);
+}
+
+void
+op_shift_rm_cl(struct cpu *cpu, const struct insn *i)
+{
+	shift_rm(cpu, i, cpu->gpr[R_CX] & 0xff);
+}
+
+void
+op_shift_rm_imm(struct cpu *cpu, const struct insn *i)
+{
+	shift_rm(cpu, i, (unsigned)i->imm);
+}
+
+/* SHLD/SHRD (SDM vol. 2B). A count above the operand size (16-bit forms) gives an
+ * undefined result; fugu shifts through the 32-bit concatenation like Intel parts. */
+static void
+double_shift(struct cpu *cpu, const struct insn *i, unsigned count, bool left)
+{
+	unsigned size = i->opsize, bits = 8 * size;
+	uint64_t m = size_mask(size), sign = size_sign(size);
+	count &= size == 8 ? 0x3f : 0x1f;
+	uint64_t ea = 0;
+	uint64_t dst;
+	if (i->flags & I_MEM) {
+		ea = insn_ea(cpu, i);
+		dst = cpu_read(cpu, i->seg, ea, size);
+		cpu_probe_write(cpu, i->seg, ea, size);
+	} else {
+		dst = reg_read(cpu, i->rm, size);
+	}
+	if (count == 0)
+		return;
+	uint64_t src = reg_read(cpu, i->reg, size);
+	uint64_t r;
+	uint32_t cf;
+	if (size == 2) {
+		/* 48-bit pattern dst:src:dst, as the hardware's 32-bit shifter sees it. */
+		unsigned __int128 t = ((unsigned __int128)dst << 32) | (src << 16) | dst;
+		if (left) {
+			r = (uint64_t)(t << count >> 32) & m;
+			cf = (uint64_t)(t << (count - 1) >> 47) & 1;
+		} else {
+			/* SHRD sees src:dst with dst repeated above: dst:src:dst read rightwards. */
+			r = (uint64_t)(t >> count) & m;
+			cf = (uint64_t)(t >> (count - 1)) & 1;
+		}
+	} else if (left) {
+		r = ((dst << count) | (src >> (bits - count))) & m;
+		cf = (dst >> (bits - count)) & 1;
+	} else {
+		r = ((dst >> count) | (src << (bits - count))) & m;
+		cf = (dst >> (count - 1)) & 1;
+	}
+	uint32_t of = !!((r ^ dst) & sign);
+	flags_set(cpu, F_ARITH, szp_flags(r, size) | (cf ? F_CF : 0) | (of ? F_OF : 0));
+	if (i->flags & I_MEM)
+		cpu_write(cpu, i->seg, ea, r, size);
+	else
+		reg_write(cpu, i->rm, size, r);
+}
+
+void
+op_shld_imm(struct cpu *cpu, const struct insn *i)
+{
+	double_shift(cpu, i, (unsigned)i->imm, true);
+}
+
+void
+op_shld_cl(struct cpu *cpu, const struct insn *i)
+{
+	double_shift(cpu, i, cpu->gpr[R_CX] & 0xff, true);
+}
+
+void
+op_shrd_imm(struct cpu *cpu, const struct insn *i)
+{
+	double_shift(cpu, i, (unsigned)i->imm, false);
+}
+
+void
+op_shrd_cl(struct cpu *cpu, const struct insn *i)
+{
+	double_shift(cpu, i, cpu->gpr[R_CX] & 0xff, false);
+}

@@ -1,0 +1,218 @@
+/*
+ * fugu — system instructions: HLT, group 7 (SGDT SIDT LGDT LIDT SMSW LMSW
+ * INVLPG), MOV to/from control and debug registers, CLTS, INVD/WBINVD,
+ * RDMSR/WRMSR.
+ */
+#include "cpu/exec/exec.h"
+#include "cpu/msr.h"
+
+static void
+require_cpl0(struct cpu *cpu)
+{
+	if (!cpu_real_mode(cpu) && (cpu->cpl != 0 || cpu_v86(cpu)))
+		cpu_gp0(cpu);
+}
+
+void
+op_hlt(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	require_cpl0(cpu);
+	cpu->halted = true;
+	cpu->stop_trace = true;
+}
+
+void
+op_clts(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	require_cpl0(cpu);
+	cpu->cr0 &= ~(uint64_t)CR0_TS;
+}
+
+void
+op_invd(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	require_cpl0(cpu); /* caches are not modelled: nothing else to do */
+}
+
+/* 0F 01: descriptor-table registers, MSW, INVLPG. */
+void
+op_grp7(struct cpu *cpu, const struct insn *i)
+{
+	unsigned r = i->reg & 7;
+	if (!(i->flags & I_MEM)) {
+		/* XXX register forms (MONITOR/MWAIT, SWAPGS, RDTSCP, VMX, XGETBV): next issues. */
+		if (r == 4)
+			goto smsw;
+		if (r == 6)
+			goto lmsw;
+		cpu_ud(cpu);
+	}
+	uint64_t ea = insn_ea(cpu, i);
+	unsigned base_size = cpu->code_size == 8 ? 8 : 4;
+	switch (r) {
+	case 0: /* SGDT */
+	case 1: { /* SIDT */
+		const struct dtr *t = r == 0 ? &cpu->gdtr : &cpu->idtr;
+		uint64_t base = t->base;
+		/* With a 16-bit operand the 386+ stores 24 bits of base and a zero top byte. */
+		if (base_size == 4 && i->opsize == 2)
+			base &= 0xffffff;
+		cpu_probe_write(cpu, i->seg, ea, 2 + base_size);
+		cpu_write(cpu, i->seg, ea, t->limit, 2);
+		cpu_write(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base, base_size);
+		return;
+	}
+	case 2: /* LGDT */
+	case 3: { /* LIDT */
+		require_cpl0(cpu);
+		uint16_t limit = (uint16_t)cpu_read(cpu, i->seg, ea, 2);
+		uint64_t base = cpu_read(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base_size);
+		if (base_size == 4 && i->opsize == 2)
+			base &= 0xffffff;
+		struct dtr *t = r == 2 ? &cpu->gdtr : &cpu->idtr;
+		t->base = base;
+		t->limit = limit;
+		return;
+	}
+	case 4:
+	smsw:
+		/* SMSW: to a register the operand size applies; to memory 16 bits. */
+		if (i->flags & I_MEM)
+			cpu_write(cpu, i->seg, ea, cpu->cr0 & 0xffff, 2);
+		else
+			reg_write(cpu, i->rm, i->opsize, cpu->cr0);
+		return;
+	case 6:
+	lmsw: {
+		/* LMSW: loads PE MP EM TS; cannot clear PE (SDM vol. 2A, LMSW). */
+		require_cpl0(cpu);
+		uint64_t v = rm_read(cpu, i, 2) & 0xf;
+		uint64_t cr0 = (cpu->cr0 & ~0xeull) | v | (cpu->cr0 & CR0_PE);
+		cpu_write_cr0(cpu, cr0);
+		return;
+	}
+	case 7: /* INVLPG */
+		require_cpl0(cpu);
+		tlb_flush_page(&cpu->tlb, (cpu->seg[i->seg].base + ea) & 0xffffffffull);
+		if (cpu->code_size == 8)
+			tlb_flush_page(&cpu->tlb, ea + (i->seg >= S_FS ? cpu->seg[i->seg].base : 0));
+		return;
+	default:
+		cpu_ud(cpu);
+	}
+}
+
+/* MOV r, CRn / MOV CRn, r: the register operand is always the r/m field; the
+ * operand size is 32 bits outside 64-bit mode (SDM vol. 2B, MOV-Control Registers). */
+static unsigned
+cr_number(struct cpu *cpu, const struct insn *i)
+{
+	unsigned n = i->reg;
+	if ((i->flags & I_LOCK) && cpu->code_size != 8)
+		n |= 8; /* AMD's alternative encoding of CR8 (LOCK MOV CR0) is not a feature here */
+	if (n != 0 && n != 2 && n != 3 && n != 4 && n != 8)
+		cpu_ud(cpu);
+	if (n == 8 && cpu->code_size != 8)
+		cpu_ud(cpu);
+	return n;
+}
+
+void
+op_mov_r_cr(struct cpu *cpu, const struct insn *i)
+{
+	unsigned n = cr_number(cpu, i);
+	require_cpl0(cpu);
+	uint64_t v = n == 0 ? cpu->cr0 : n == 2 ? cpu->cr2 : n == 3 ? cpu->cr3 : n == 4 ? cpu->cr4
+											  : cpu->cr8;
+	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, v);
+}
+
+void
+op_mov_cr_r(struct cpu *cpu, const struct insn *i)
+{
+	unsigned n = cr_number(cpu, i);
+	require_cpl0(cpu);
+	uint64_t v = reg_read(cpu, i->rm, cpu->code_size == 8 ? 8 : 4);
+	switch (n) {
+	case 0:
+		cpu_write_cr0(cpu, v);
+		break;
+	case 2:
+		cpu->cr2 = v;
+		break;
+	case 3:
+		cpu->cr3 = v;
+		cpu_tlb_flush(cpu);
+		break;
+	case 4:
+		/* XXX CR4 bits are checked against the CPU model with paging (part 3). */
+		if (v & ~(uint64_t)0x7ff)
+			cpu_gp0(cpu);
+		cpu->cr4 = v;
+		cpu_tlb_flush(cpu);
+		break;
+	default:
+		if (v & ~0xfull)
+			cpu_gp0(cpu);
+		cpu->cr8 = v;
+		break;
+	}
+}
+
+void
+op_mov_r_dr(struct cpu *cpu, const struct insn *i)
+{
+	require_cpl0(cpu);
+	unsigned n = i->reg;
+	if (n > 7)
+		cpu_ud(cpu);
+	if ((n == 4 || n == 5) && (cpu->cr4 & (1u << 3)))
+		cpu_ud(cpu); /* CR4.DE: DR4/DR5 are reserved */
+	if (n == 4 || n == 5)
+		n += 2;
+	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, cpu->dr[n]);
+}
+
+void
+op_mov_dr_r(struct cpu *cpu, const struct insn *i)
+{
+	require_cpl0(cpu);
+	unsigned n = i->reg;
+	if (n > 7)
+		cpu_ud(cpu);
+	if ((n == 4 || n == 5) && (cpu->cr4 & (1u << 3)))
+		cpu_ud(cpu);
+	if (n == 4 || n == 5)
+		n += 2;
+	uint64_t v = reg_read(cpu, i->rm, cpu->code_size == 8 ? 8 : 4);
+	if (n == 6)
+		v = (v & 0xf00f) | 0xffff0ff0; /* DR6 reserved bits read as 1 */
+	else if (n == 7)
+		v = (v & ~0xd800ull) | 0x400;
+	cpu->dr[n] = v;
+}
+
+void
+op_rdmsr(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	require_cpl0(cpu);
+	uint64_t v;
+	if (msr_read(cpu, (uint32_t)cpu->gpr[R_CX], &v) != 0)
+		cpu_gp0(cpu);
+	reg_write(cpu, R_AX, 4, (uint32_t)v);
+	reg_write(cpu, R_DX, 4, v >> 32);
+}
+
+void
+op_wrmsr(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	require_cpl0(cpu);
+	uint64_t v = (cpu->gpr[R_DX] << 32) | (uint32_t)cpu->gpr[R_AX];
+	if (msr_write(cpu, (uint32_t)cpu->gpr[R_CX], v) != 0)
+		cpu_gp0(cpu);
+}

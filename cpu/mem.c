@@ -1,0 +1,235 @@
+/*
+ * fugu — the CPU's view of memory: segmentation, then the software TLB, then (on
+ * a miss) the page walk in mmu/ and the physical map. Every guest data access
+ * and every instruction fetch comes through here.
+ */
+#include "cpu/cpu_internal.h"
+#include "mmu/paging.h"
+#include "mmu/physmem.h"
+
+/* ---- segmentation ---- */
+
+static _Noreturn void
+seg_fault(struct cpu *cpu, unsigned seg)
+{
+	cpu_fault(cpu, seg == S_SS ? EXC_SS : EXC_GP, 0);
+}
+
+static inline bool
+canonical(uint64_t lin)
+{
+	return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
+}
+
+/*
+ * Linear address of a `size`-byte access at seg:off (SDM vol. 3A, 5.3 limit
+ * checking, 5.5 type checking; 3.3.7.1 canonical addresses in 64-bit mode).
+ */
+static inline uint64_t
+seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool write)
+{
+	const struct segment *s = &cpu->seg[seg];
+	if (cpu->code_size == 8) {
+		uint64_t lin = off + (seg >= S_FS ? s->base : 0);
+		if (!canonical(lin) || !canonical(lin + size - 1))
+			seg_fault(cpu, seg);
+		return lin;
+	}
+	if (!cpu_real_mode(cpu) && !cpu_v86(cpu)) {
+		uint16_t a = s->attr;
+		if (!(a & SEG_ATTR_P))
+			seg_fault(cpu, seg); /* null or unusable selector */
+		if ((a & 0x8) ? (write || !(a & 0x2)) : (write && !(a & 0x2)))
+			seg_fault(cpu, seg); /* code: never writable, readable if R; data: W */
+		if (!(a & 0x8) && (a & 0x4)) { /* expand-down data segment */
+			uint64_t upper = (a & SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
+			if (off <= s->limit || off + size - 1 > upper)
+				seg_fault(cpu, seg);
+			return (s->base + off) & 0xffffffffull;
+		}
+	}
+	if (off + size - 1 > s->limit)
+		seg_fault(cpu, seg);
+	return (s->base + off) & 0xffffffffull;
+}
+
+/* ---- translation and the TLB ---- */
+
+/* Fill a TLB entry for the page of `lin` if it is plain RAM/ROM. */
+static void
+tlb_fill(struct cpu *cpu, enum tlb_access kind, uint64_t lin, uint64_t pa, bool writable_pte)
+{
+	phys_page_t p = physmem_page(cpu->mem, pa);
+	if (!(p & PP_HOST_MASK))
+		return;
+	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_CODE) || !writable_pte))
+		return;
+	struct tlb_entry *e = tlb_slot(&cpu->tlb, kind, lin);
+	e->tag = lin & ~0xfffull;
+	e->addend = (p & PP_HOST_MASK) - (uintptr_t)(lin & ~0xfffull);
+	e->pa_page = pa & ~0xfffull;
+}
+
+static uint64_t
+translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, bool supervisor)
+{
+	struct mmu_result r;
+	mmu_translate(cpu, lin, kind, supervisor, &r);
+	uint64_t pa = r.pa & cpu->a20_mask;
+	/* The TLB serves the current privilege only: an implicit supervisor access
+	 * (descriptor tables, TSS) from CPL 3 must not leave an entry user code can hit. */
+	if (supervisor == (cpu->cpl < 3))
+		tlb_fill(cpu, kind, lin, pa, r.writable);
+	return pa;
+}
+
+uint64_t
+cpu_translate_fetch(struct cpu *cpu, uint64_t lin)
+{
+	struct tlb_entry *e = tlb_slot(&cpu->tlb, TLB_EXEC, lin);
+	if (e->tag == (lin & ~0xfffull))
+		return e->pa_page | (lin & 0xfff);
+	return translate(cpu, lin, TLB_EXEC, cpu->cpl < 3);
+}
+
+static uint64_t
+read_slow(struct cpu *cpu, uint64_t lin, unsigned size, bool supervisor)
+{
+	uint64_t pa = translate(cpu, lin, TLB_READ, supervisor);
+	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
+	if (first >= size)
+		return physmem_read_sized(cpu->mem, pa, size);
+	/* Crosses a page: translate both pages before touching either. */
+	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_READ, supervisor);
+	uint64_t lo = physmem_read_sized(cpu->mem, pa, first);
+	uint64_t hi = physmem_read_sized(cpu->mem, pa2, size - first);
+	return lo | (hi << (8 * first));
+}
+
+static void
+write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool supervisor)
+{
+	uint64_t pa = translate(cpu, lin, TLB_WRITE, supervisor);
+	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
+	if (first >= size) {
+		physmem_write_sized(cpu->mem, pa, v, size);
+		return;
+	}
+	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_WRITE, supervisor);
+	physmem_write_sized(cpu->mem, pa, v, first);
+	physmem_write_sized(cpu->mem, pa2, v >> (8 * first), size - first);
+}
+
+static inline uint64_t
+load_host(const void *p, unsigned size)
+{
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+static inline void
+store_host(void *p, uint64_t v, unsigned size)
+{
+	switch (size) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); break; }
+	case 4: { uint32_t w = (uint32_t)v; memcpy(p, &w, 4); break; }
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+uint64_t
+cpu_read_linear(struct cpu *cpu, uint64_t lin, unsigned size, bool supervisor)
+{
+	if (supervisor == (cpu->cpl < 3)) {
+		void *h = tlb_lookup(&cpu->tlb, TLB_READ, lin, size);
+		if (h)
+			return load_host(h, size);
+	}
+	return read_slow(cpu, lin, size, supervisor);
+}
+
+void
+cpu_write_linear(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool supervisor)
+{
+	if (supervisor == (cpu->cpl < 3)) {
+		void *h = tlb_lookup(&cpu->tlb, TLB_WRITE, lin, size);
+		if (h) {
+			store_host(h, v, size);
+			return;
+		}
+	}
+	write_slow(cpu, lin, v, size, supervisor);
+}
+
+uint64_t
+cpu_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
+{
+	uint64_t lin = seg_linear(cpu, seg, off, size, false);
+	void *h = tlb_lookup(&cpu->tlb, TLB_READ, lin, size);
+	if (h)
+		return load_host(h, size);
+	return read_slow(cpu, lin, size, cpu->cpl < 3);
+}
+
+void
+cpu_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned size)
+{
+	uint64_t lin = seg_linear(cpu, seg, off, size, true);
+	void *h = tlb_lookup(&cpu->tlb, TLB_WRITE, lin, size);
+	if (h) {
+		store_host(h, v, size);
+		return;
+	}
+	write_slow(cpu, lin, v, size, cpu->cpl < 3);
+}
+
+void
+cpu_probe_write(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
+{
+	uint64_t lin = seg_linear(cpu, seg, off, size, true);
+	if (tlb_lookup(&cpu->tlb, TLB_WRITE, lin, size))
+		return;
+	translate(cpu, lin, TLB_WRITE, cpu->cpl < 3);
+	if ((lin & 0xfff) + size > 0x1000)
+		translate(cpu, (lin + size - 1) & ~0xfffull, TLB_WRITE, cpu->cpl < 3);
+}
+
+/* ---- the stack ---- */
+
+void
+cpu_push(struct cpu *cpu, uint64_t v, unsigned size)
+{
+	uint64_t m = stack_mask(cpu);
+	uint64_t sp = (cpu->gpr[R_SP] - size) & m;
+	cpu_write(cpu, S_SS, sp, v, size);
+	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | sp;
+}
+
+uint64_t
+cpu_pop(struct cpu *cpu, unsigned size)
+{
+	uint64_t m = stack_mask(cpu);
+	uint64_t sp = cpu->gpr[R_SP] & m;
+	uint64_t v = cpu_read(cpu, S_SS, sp, size);
+	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((sp + size) & m);
+	return v;
+}
+
+uint64_t
+cpu_stack_peek(struct cpu *cpu, uint64_t depth, unsigned size)
+{
+	uint64_t m = stack_mask(cpu);
+	return cpu_read(cpu, S_SS, (cpu->gpr[R_SP] + depth) & m, size);
+}
+
+void
+cpu_stack_adjust(struct cpu *cpu, int64_t delta)
+{
+	uint64_t m = stack_mask(cpu);
+	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((cpu->gpr[R_SP] + (uint64_t)delta) & m);
+}

@@ -1,0 +1,130 @@
+/*
+ * fugu — the MSR table (SDM vol. 4, chapter 2). Each row: index, the feature
+ * that makes it exist, and its accessors. An MSR not in the table, or one whose
+ * feature the model lacks, raises #GP like hardware.
+ */
+#include "cpu/msr.h"
+
+#include <stddef.h>
+
+#include "cpu/cpu_internal.h"
+
+enum msr_kind { MSR_PLAIN, MSR_KIND_TSC, MSR_KIND_EFER, MSR_KIND_FSBASE, MSR_KIND_GSBASE };
+
+struct msr_row {
+	uint32_t index;
+	enum cpu_feature feature;
+	enum msr_kind kind;
+	size_t offset;	     /* MSR_PLAIN: field of struct msr_state */
+	uint64_t reset;	     /* MSR_PLAIN: value after RESET */
+	uint64_t reserved;   /* bits that must be written as zero (#GP otherwise) */
+	bool canonical;	     /* the value is an address and must be canonical */
+};
+
+#define PLAIN(field) MSR_PLAIN, offsetof(struct msr_state, field)
+
+static const struct msr_row msr_table[] = {
+	{ MSR_TSC, FEAT_TSC, MSR_KIND_TSC, 0, 0, 0, false },
+	{ MSR_APIC_BASE, FEAT_APIC, PLAIN(apic_base), 0xfee00900, 0xffffff00000002ffull, false },
+	{ MSR_SYSENTER_CS, FEAT_SEP, PLAIN(sysenter_cs), 0, 0, false },
+	{ MSR_SYSENTER_ESP, FEAT_SEP, PLAIN(sysenter_esp), 0, 0, true },
+	{ MSR_SYSENTER_EIP, FEAT_SEP, PLAIN(sysenter_eip), 0, 0, true },
+	{ MSR_MISC_ENABLE, FEAT_NONE, PLAIN(misc_enable), 1, 0, false },
+	{ MSR_PAT, FEAT_PAT, PLAIN(pat), 0x0007040600070406ull, 0xf8f8f8f8f8f8f8f8ull, false },
+	{ MSR_EFER, FEAT_NONE, MSR_KIND_EFER, 0, 0, 0, false },
+	{ MSR_STAR, FEAT_SYSCALL, PLAIN(star), 0, 0, false },
+	{ MSR_LSTAR, FEAT_LM, PLAIN(lstar), 0, 0, true },
+	{ MSR_CSTAR, FEAT_LM, PLAIN(cstar), 0, 0, true },
+	{ MSR_FMASK, FEAT_LM, PLAIN(fmask), 0, 0xffffffff00000000ull, false },
+	{ MSR_FS_BASE, FEAT_LM, MSR_KIND_FSBASE, 0, 0, 0, true },
+	{ MSR_GS_BASE, FEAT_LM, MSR_KIND_GSBASE, 0, 0, 0, true },
+	{ MSR_KERNEL_GS_BASE, FEAT_LM, PLAIN(kernel_gs_base), 0, 0, true },
+	{ MSR_TSC_AUX, FEAT_RDTSCP, PLAIN(tsc_aux), 0, 0xffffffff00000000ull, false },
+};
+
+static const struct msr_row *
+msr_find(struct cpu *cpu, uint32_t index)
+{
+	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++) {
+		const struct msr_row *r = &msr_table[k];
+		if (r->index != index)
+			continue;
+		if (r->kind == MSR_KIND_EFER)
+			return (cpu_has(&cpu->features, FEAT_LM) || cpu_has(&cpu->features, FEAT_NX) ||
+				cpu_has(&cpu->features, FEAT_SYSCALL)) ? r : NULL;
+		return cpu_has(&cpu->features, r->feature) ? r : NULL;
+	}
+	return NULL;
+}
+
+static uint64_t *
+plain_field(struct cpu *cpu, const struct msr_row *r)
+{
+	return (uint64_t *)((char *)&cpu->msr + r->offset);
+}
+
+void
+msr_reset(struct cpu *cpu)
+{
+	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++)
+		if (msr_table[k].kind == MSR_PLAIN)
+			*plain_field(cpu, &msr_table[k]) = msr_table[k].reset;
+}
+
+/* EFER bits the model lets software set (SDM vol. 3A, 2.2.1). */
+static uint64_t
+efer_writable(struct cpu *cpu)
+{
+	uint64_t w = 0;
+	if (cpu_has(&cpu->features, FEAT_SYSCALL))
+		w |= EFER_SCE;
+	if (cpu_has(&cpu->features, FEAT_LM))
+		w |= EFER_LME;
+	if (cpu_has(&cpu->features, FEAT_NX))
+		w |= EFER_NXE;
+	return w;
+}
+
+int
+msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
+{
+	const struct msr_row *r = msr_find(cpu, index);
+	if (!r)
+		return -1;
+	switch (r->kind) {
+	case MSR_KIND_TSC: *value = cpu_tsc(cpu); break;
+	case MSR_KIND_EFER: *value = cpu->efer; break;
+	case MSR_KIND_FSBASE: *value = cpu->seg[S_FS].base; break;
+	case MSR_KIND_GSBASE: *value = cpu->seg[S_GS].base; break;
+	default: *value = *plain_field(cpu, r); break;
+	}
+	return 0;
+}
+
+int
+msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
+{
+	const struct msr_row *r = msr_find(cpu, index);
+	if (!r || (value & r->reserved))
+		return -1;
+	if (r->canonical && (uint64_t)(((int64_t)value << 16) >> 16) != value)
+		return -1;
+	switch (r->kind) {
+	case MSR_KIND_TSC:
+		cpu->tsc_offset += value - cpu_tsc(cpu);
+		break;
+	case MSR_KIND_EFER:
+		if (value & ~(efer_writable(cpu) | EFER_LMA))
+			return -1;
+		/* LME cannot change while paging is on; LMA is read-only (SDM vol. 3A, 9.8.5). */
+		if ((cpu->cr0 & CR0_PG) && ((value ^ cpu->efer) & EFER_LME))
+			return -1;
+		cpu->efer = (value & ~EFER_LMA) | (cpu->efer & EFER_LMA);
+		cpu_mode_update(cpu);
+		break;
+	case MSR_KIND_FSBASE: cpu->seg[S_FS].base = value; break;
+	case MSR_KIND_GSBASE: cpu->seg[S_GS].base = value; break;
+	default: *plain_field(cpu, r) = value; break;
+	}
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * fugu — model-specific registers: one table saying which MSRs exist (decided
+ * by the CPU feature set), their reset values and their write rules.
+ */
+#ifndef FUGU_MSR_H
+#define FUGU_MSR_H
+
+#include <stdint.h>
+
+struct cpu;
+
+#define MSR_TSC 0x00000010
+#define MSR_APIC_BASE 0x0000001b
+#define MSR_SYSENTER_CS 0x00000174
+#define MSR_SYSENTER_ESP 0x00000175
+#define MSR_SYSENTER_EIP 0x00000176
+#define MSR_MISC_ENABLE 0x000001a0
+#define MSR_PAT 0x00000277
+#define MSR_EFER 0xc0000080
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_FMASK 0xc0000084
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_AUX 0xc0000103
+
+#define EFER_SCE (1ull << 0)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+
+/* Storage for the MSRs that are plain registers. */
+struct msr_state {
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
+	uint64_t pat, misc_enable, apic_base;
+};
+
+void msr_reset(struct cpu *cpu);
+/* 0 on success; -1 when the MSR does not exist or the value is invalid (the caller raises #GP). */
+int msr_read(struct cpu *cpu, uint32_t index, uint64_t *value);
+int msr_write(struct cpu *cpu, uint32_t index, uint64_t value);
+
+#endif

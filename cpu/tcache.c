@@ -1,0 +1,311 @@
+/*
+ * fugu — the decoded-instruction cache.
+ *
+ * Traces live in one arena; when it fills, everything is dropped and rebuilt
+ * (a flush only ever happens between traces). Each physical page holding code
+ * is flagged PP_CODE in the physical map so that any store there -- from the CPU
+ * or a device -- calls back into tcache_invalidate_page before the new bytes can
+ * run. Invalidated traces are unlinked at once but their memory stays valid
+ * until the next flush, so the trace being executed can finish its current
+ * instruction safely.
+ */
+#include "cpu/tcache.h"
+
+#include <stdlib.h>
+
+#include "cpu/decode.h"
+#include "mmu/physmem.h"
+
+#define HASH_BITS 16
+#define PAGE_HASH_BITS 12
+
+struct trace_link {
+	struct trace *trace;
+	struct trace_link *next;
+};
+
+struct code_page {
+	uint64_t ppn;
+	struct trace_link *traces;
+	struct code_page *next;
+};
+
+struct tcache {
+	uint8_t *arena;
+	size_t used;
+	struct trace *hash[1u << HASH_BITS];
+	struct code_page *pages[1u << PAGE_HASH_BITS];
+	struct trace *scratch; /* one-off trace for code fetched from MMIO */
+};
+
+struct tcache *
+tcache_create(void)
+{
+	struct tcache *tc = calloc(1, sizeof(*tc));
+	if (!tc)
+		return NULL;
+	tc->arena = malloc(TCACHE_ARENA_BYTES);
+	tc->scratch = malloc(sizeof(struct trace) + sizeof(struct insn));
+	if (!tc->arena || !tc->scratch) {
+		tcache_destroy(tc);
+		return NULL;
+	}
+	return tc;
+}
+
+void
+tcache_destroy(struct tcache *tc)
+{
+	if (!tc)
+		return;
+	free(tc->arena);
+	free(tc->scratch);
+	free(tc);
+}
+
+static inline unsigned
+hash_of(uint64_t pa, unsigned code_size)
+{
+	uint64_t h = (pa ^ (pa >> HASH_BITS) ^ ((uint64_t)code_size << 13)) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> (64 - HASH_BITS));
+}
+
+static inline unsigned
+page_hash(uint64_t ppn)
+{
+	return (unsigned)((ppn * 0x9e3779b97f4a7c15ull) >> (64 - PAGE_HASH_BITS));
+}
+
+static void *
+arena_alloc(struct tcache *tc, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (tc->used + size > TCACHE_ARENA_BYTES)
+		return NULL;
+	void *p = tc->arena + tc->used;
+	tc->used += size;
+	return p;
+}
+
+void
+tcache_flush(struct cpu *cpu)
+{
+	struct tcache *tc = cpu->tcache;
+	for (unsigned b = 0; b < (1u << PAGE_HASH_BITS); b++)
+		for (struct code_page *p = tc->pages[b]; p; p = p->next)
+			physmem_set_code(cpu->mem, p->ppn << 12, false);
+	memset(tc->hash, 0, sizeof(tc->hash));
+	memset(tc->pages, 0, sizeof(tc->pages));
+	tc->used = 0;
+}
+
+static void
+unlink_trace(struct tcache *tc, struct trace *t)
+{
+	struct trace **pp = &tc->hash[hash_of(t->pa, t->code_size)];
+	while (*pp && *pp != t)
+		pp = &(*pp)->hash_next;
+	if (*pp)
+		*pp = t->hash_next;
+	t->valid = false;
+}
+
+bool
+tcache_invalidate_page(struct cpu *cpu, uint64_t pa)
+{
+	struct tcache *tc = cpu->tcache;
+	uint64_t ppn = pa >> 12;
+	struct code_page **pp = &tc->pages[page_hash(ppn)];
+	while (*pp && (*pp)->ppn != ppn)
+		pp = &(*pp)->next;
+	physmem_set_code(cpu->mem, pa, false);
+	if (!*pp)
+		return false;
+	for (struct trace_link *l = (*pp)->traces; l; l = l->next)
+		if (l->trace->valid)
+			unlink_trace(tc, l->trace);
+	*pp = (*pp)->next; /* the page record itself is reclaimed at the next flush */
+	return true;
+}
+
+/* Record that trace t has code on physical page pa; false if the arena is full. */
+static bool
+page_add(struct cpu *cpu, uint64_t pa, struct trace *t)
+{
+	struct tcache *tc = cpu->tcache;
+	uint64_t ppn = pa >> 12;
+	struct code_page **head = &tc->pages[page_hash(ppn)], *p = *head;
+	while (p && p->ppn != ppn)
+		p = p->next;
+	if (!p) {
+		p = arena_alloc(tc, sizeof(*p));
+		if (!p)
+			return false;
+		p->ppn = ppn;
+		p->traces = NULL;
+		p->next = *head;
+		*head = p;
+		physmem_set_code(cpu->mem, pa, true);
+		/* Stores to this page must now take the slow path and notify us. */
+		for (unsigned k = 0; k < TLB_SIZE; k++) {
+			struct tlb_entry *e = &cpu->tlb.e[TLB_WRITE][k];
+			if (e->tag != TLB_INVALID_TAG && e->pa_page == (pa & ~0xfffull))
+				e->tag = TLB_INVALID_TAG;
+		}
+	}
+	struct trace_link *l = arena_alloc(tc, sizeof(*l));
+	if (!l)
+		return false;
+	l->trace = t;
+	l->next = p->traces;
+	p->traces = l;
+	return true;
+}
+
+/* Copy up to `len` code bytes at physical pa; false if the page is not RAM/ROM. */
+static bool
+code_bytes(struct cpu *cpu, uint64_t pa, uint8_t *buf, unsigned len)
+{
+	phys_page_t p = physmem_page(cpu->mem, pa);
+	if (!(p & PP_HOST_MASK))
+		return false;
+	memcpy(buf, (uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), len);
+	return true;
+}
+
+static inline uint64_t
+cs_linear(struct cpu *cpu, uint64_t rip)
+{
+	uint64_t lin = cpu->seg[S_CS].base + rip;
+	return cpu->code_size == 8 ? lin : lin & 0xffffffffull;
+}
+
+/*
+ * Decode one instruction at rip (physical pa) into *out. Returns 0, or a fault
+ * vector to raise (the caller decides whether that ends the trace or faults).
+ */
+static int
+decode_at(struct cpu *cpu, uint64_t rip, uint64_t pa, struct insn *out, uint64_t *pa2,
+	  uint64_t *lin2, bool *cacheable)
+{
+	uint8_t buf[INSN_MAX_LEN];
+	unsigned first = 0x1000 - (unsigned)(pa & 0xfff);
+	unsigned n = first < INSN_MAX_LEN ? first : INSN_MAX_LEN;
+	if (!code_bytes(cpu, pa, buf, n)) {
+		physmem_read(cpu->mem, pa, buf, n); /* executing from MMIO: do not cache */
+		*cacheable = false;
+	}
+	int len = decode_insn(buf, n, cpu->code_size, &cpu->features, out);
+	if (len == DECODE_NEED_MORE) {
+		uint64_t lin = (cs_linear(cpu, rip) + first) & ~0xfffull;
+		*lin2 = lin;
+		*pa2 = cpu_translate_fetch(cpu, lin) & ~0xfffull;
+		if (!code_bytes(cpu, *pa2, buf + n, INSN_MAX_LEN - n)) {
+			physmem_read(cpu->mem, *pa2, buf + n, INSN_MAX_LEN - n);
+			*cacheable = false;
+		}
+		len = decode_insn(buf, INSN_MAX_LEN, cpu->code_size, &cpu->features, out);
+	}
+	if (len < 0)
+		return EXC_GP; /* longer than 15 bytes */
+	/* The whole instruction must lie within CS.limit (SDM vol. 3A, 5.3). */
+	if (cpu->code_size != 8 && rip + (unsigned)len - 1 > cpu->seg[S_CS].limit)
+		return EXC_GP;
+	return 0;
+}
+
+static struct trace *
+build(struct cpu *cpu, uint64_t pa)
+{
+	struct tcache *tc = cpu->tcache;
+	size_t max_size = sizeof(struct trace) + TRACE_MAX_INSNS * sizeof(struct insn);
+	if (tc->used + max_size + 4 * sizeof(struct trace_link) + 2 * sizeof(struct code_page) >
+	    TCACHE_ARENA_BYTES)
+		tcache_flush(cpu);
+	struct trace *t = (struct trace *)(tc->arena + tc->used);
+	t->pa = pa;
+	t->pa2 = UINT64_MAX;
+	t->lin2 = 0;
+	t->code_size = cpu->code_size;
+	t->valid = true;
+	t->cached = true;
+	uint64_t rip = cpu->rip, ip_pa = pa;
+	unsigned n = 0;
+	while (n < TRACE_MAX_INSNS) {
+		uint64_t pa2 = UINT64_MAX, lin2 = 0;
+		bool cacheable = true;
+		struct insn *in = &t->insn[n];
+		int vec;
+		if (n == 0) {
+			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable);
+			if (vec)
+				cpu_fault(cpu, (unsigned)vec, 0);
+		} else {
+			/* A later instruction that cannot be fetched ends the trace instead;
+			 * it faults when it is reached. */
+			jmp_buf saved;
+			memcpy(saved, cpu->fault_jmp, sizeof(saved));
+			if (setjmp(cpu->fault_jmp)) {
+				memcpy(cpu->fault_jmp, saved, sizeof(saved));
+				break;
+			}
+			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable);
+			memcpy(cpu->fault_jmp, saved, sizeof(saved));
+			if (vec || !cacheable)
+				break;
+		}
+		if (!cacheable) { /* n == 0: run this one instruction uncached */
+			tc->scratch->insn[0] = *in;
+			tc->scratch->n = 1;
+			tc->scratch->cached = false;
+			tc->scratch->valid = true;
+			tc->scratch->code_size = cpu->code_size;
+			return tc->scratch;
+		}
+		n++;
+		if (pa2 != UINT64_MAX) {
+			t->pa2 = pa2;
+			t->lin2 = lin2;
+			break;
+		}
+		rip += in->len;
+		ip_pa += in->len;
+		if ((in->flags & I_END) || (ip_pa & 0xfff) == 0 || (ip_pa & ~0xfffull) != (pa & ~0xfffull))
+			break;
+	}
+	t->n = (uint8_t)n;
+	tc->used += (sizeof(struct trace) + n * sizeof(struct insn) + 15) & ~(size_t)15;
+	if (!page_add(cpu, pa, t) || (t->pa2 != UINT64_MAX && !page_add(cpu, t->pa2, t))) {
+		/* Arena full while registering: drop everything; the trace itself is still
+		 * intact in the arena until the next build, so run it once uncached. */
+		tcache_flush(cpu);
+		t->cached = false;
+		return t;
+	}
+	unsigned h = hash_of(pa, t->code_size);
+	t->hash_next = tc->hash[h];
+	tc->hash[h] = t;
+	return t;
+}
+
+struct trace *
+tcache_get(struct cpu *cpu)
+{
+	if (cpu->code_size != 8 && cpu->rip > cpu->seg[S_CS].limit)
+		cpu_gp0(cpu);
+	uint64_t lin = cs_linear(cpu, cpu->rip);
+	uint64_t pa = cpu_translate_fetch(cpu, lin);
+	struct tcache *tc = cpu->tcache;
+	for (struct trace *t = tc->hash[hash_of(pa, cpu->code_size)]; t; t = t->hash_next) {
+		if (t->pa != pa || t->code_size != cpu->code_size)
+			continue;
+		/* A trace whose last instruction runs into the next page is valid only
+		 * while that linear page still maps the same physical page. */
+		if (t->pa2 != UINT64_MAX &&
+		    (t->lin2 != ((lin + 0x1000) & ~0xfffull) ||
+		     (cpu_translate_fetch(cpu, t->lin2) & ~0xfffull) != t->pa2))
+			continue;
+		return t;
+	}
+	return build(cpu, pa);
+}

@@ -1,0 +1,381 @@
+/*
+ * fugu — command line and run loop.
+ *
+ * Options follow qemu-system-x86_64 where both have the feature, so scripts
+ * written for QEMU run unchanged. Every bad option, value or file ends with one
+ * line on stderr and exit status 2 before any guest code runs.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chipset/pc.h"
+#include "cpu/cpu.h"
+#include "firmware/bios.h"
+#include "frontend/exitcodes.h"
+#include "frontend/trace.h"
+
+#ifndef FUGU_VERSION
+#define FUGU_VERSION "0.1"
+#endif
+
+struct options {
+	struct pc_config pc;
+	double timeout;	   /* seconds; 0 = none */
+	bool no_reboot;
+	const char *log_path;
+	unsigned trace_mask;
+	const char *debugcon;
+	const char *serial;
+	const char *display;
+};
+
+static _Noreturn void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("fugu: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(FUGU_EXIT_USAGE);
+}
+
+static void
+print_help(void)
+{
+	printf("usage: fugu [options]\n"
+	       "\n"
+	       "Machine:\n"
+	       "  -m SIZE                  guest RAM (default 128M; suffix K, M, G; plain number = MiB)\n"
+	       "  -cpu MODEL[,+f,-f]       CPU model and feature edits (-cpu help lists them)\n"
+	       "  -bios FILE               system BIOS image (default " BIOS_DEFAULT_PATH ")\n"
+	       "  -device isa-debug-exit[,iobase=0xf4][,iosize=N]\n"
+	       "                           a write of v to the port exits with status (v << 1) | 1\n"
+	       "  -no-reboot               exit instead of resetting on a triple fault\n"
+	       "  -clock realtime|deterministic\n"
+	       "                           virtual time from the host clock (default) or from the\n"
+	       "                           instruction count (reproducible runs)\n"
+	       "\n"
+	       "I/O:\n"
+	       "  -debugcon stdio|file:PATH|none   the 0xe9/0x402 debug console (default none)\n"
+	       "  -serial stdio|file:PATH|none     COM1 backend (default none)\n"
+	       "  -display none|sdl                display (default none)\n"
+	       "  -nographic                       no display; serial on stdio\n"
+	       "\n"
+	       "Run control and tracing:\n"
+	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status %d)\n"
+	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
+	       "  -D LOGFILE               write the trace to LOGFILE instead of stderr\n"
+	       "  -h, --help               this text\n"
+	       "  -version, --version      print the version\n"
+	       "\n"
+	       "Exit status: %d guest powered off; (v << 1) | 1 isa-debug-exit (always odd);\n"
+	       "%d bad usage or files; %d triple fault with -no-reboot; %d the guest needed\n"
+	       "something fugu does not model yet; %d timeout.\n",
+	       FUGU_EXIT_TIMEOUT, FUGU_EXIT_OK, FUGU_EXIT_USAGE, FUGU_EXIT_SHUTDOWN,
+	       FUGU_EXIT_UNMODELLED, FUGU_EXIT_TIMEOUT);
+}
+
+/* "128", "128M", "1G", "65536K": bytes. Plain numbers are MiB, as in QEMU. */
+static uint64_t
+parse_size(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		usage_error("bad -m value '%s'", s);
+	uint64_t mult = 1ull << 20;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ull << 10; break;
+		case 'm': case 'M': mult = 1ull << 20; break;
+		case 'g': case 'G': mult = 1ull << 30; break;
+		default: usage_error("bad -m value '%s' (use a number with K, M or G)", s);
+		}
+		if (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
+			usage_error("bad -m value '%s'", s);
+	}
+	uint64_t bytes = v * mult;
+	if (v == 0 || bytes / mult != v)
+		usage_error("bad -m value '%s'", s);
+	if (bytes < (1ull << 20) || bytes > (64ull << 30))
+		usage_error("-m %s is out of range (1 MiB to 64 GiB)", s);
+	return bytes;
+}
+
+/* A character backend: stdio, file:PATH or none. Returns the stream or NULL for none. */
+static FILE *
+open_backend(const char *opt, const char *spec)
+{
+	if (!strcmp(spec, "none") || !strcmp(spec, "null"))
+		return NULL;
+	if (!strcmp(spec, "stdio"))
+		return stdout;
+	if (!strncmp(spec, "file:", 5)) {
+		if (!spec[5])
+			usage_error("%s file: needs a path", opt);
+		FILE *f = fopen(spec + 5, "w");
+		if (!f)
+			usage_error("%s: cannot open %s: %s", opt, spec + 5, strerror(errno));
+		return f;
+	}
+	usage_error("bad %s backend '%s' (use stdio, file:PATH or none)", opt, spec);
+}
+
+static unsigned long
+parse_number(const char *what, const char *s, unsigned long max)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		usage_error("bad %s value '%s'", what, s);
+	return v;
+}
+
+static void
+parse_device(struct options *o, const char *spec)
+{
+	size_t n = strcspn(spec, ",");
+	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
+		usage_error("unknown device '%.*s' (supported: isa-debug-exit)", (int)n, spec);
+	o->pc.exit_device = true;
+	o->pc.exit_iobase = 0xf4;
+	o->pc.exit_iosize = 1;
+	const char *p = spec + n;
+	while (*p == ',') {
+		p++;
+		size_t len = strcspn(p, ",");
+		char item[64];
+		if (len >= sizeof(item))
+			usage_error("bad isa-debug-exit property '%.*s'", (int)len, p);
+		memcpy(item, p, len);
+		item[len] = 0;
+		char *eq = strchr(item, '=');
+		if (!eq)
+			usage_error("bad isa-debug-exit property '%s' (use iobase=N or iosize=N)", item);
+		*eq = 0;
+		if (!strcmp(item, "iobase"))
+			o->pc.exit_iobase = (uint16_t)parse_number("iobase", eq + 1, 0xffff);
+		else if (!strcmp(item, "iosize")) {
+			unsigned long sz = parse_number("iosize", eq + 1, 4);
+			if (sz != 1 && sz != 2 && sz != 4)
+				usage_error("bad iosize value '%s' (1, 2 or 4)", eq + 1);
+			o->pc.exit_iosize = (uint8_t)sz;
+		} else
+			usage_error("unknown isa-debug-exit property '%s'", item);
+		p += len;
+	}
+}
+
+static void
+parse_options(struct options *o, int argc, char **argv)
+{
+	char err[256];
+	const char *cpu_spec = "max";
+	for (int k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		if (a[0] == '-' && a[1] == '-' && a[2])
+			a++; /* --opt is the same as -opt */
+#define ARG() (k + 1 < argc ? argv[++k] : (usage_error("option %s needs an argument", a), ""))
+		if (!strcmp(a, "-h") || !strcmp(a, "-help")) {
+			print_help();
+			exit(FUGU_EXIT_OK);
+		} else if (!strcmp(a, "-version")) {
+			printf("fugu %s, a full-system x86-64 PC emulator\n", FUGU_VERSION);
+			exit(FUGU_EXIT_OK);
+		} else if (!strcmp(a, "-m")) {
+			o->pc.ram_size = parse_size(ARG());
+		} else if (!strcmp(a, "-bios")) {
+			o->pc.bios_path = ARG();
+		} else if (!strcmp(a, "-cpu")) {
+			cpu_spec = ARG();
+			if (!strcmp(cpu_spec, "help") || !strcmp(cpu_spec, "?")) {
+				cpu_models_list(stdout);
+				exit(FUGU_EXIT_OK);
+			}
+		} else if (!strcmp(a, "-serial")) {
+			o->serial = ARG();
+		} else if (!strcmp(a, "-debugcon")) {
+			o->debugcon = ARG();
+		} else if (!strcmp(a, "-display")) {
+			o->display = ARG();
+		} else if (!strcmp(a, "-nographic")) {
+			o->display = "none";
+			if (!o->serial)
+				o->serial = "stdio";
+		} else if (!strcmp(a, "-no-reboot")) {
+			o->no_reboot = true;
+		} else if (!strcmp(a, "-device")) {
+			parse_device(o, ARG());
+		} else if (!strcmp(a, "-timeout")) {
+			const char *s = ARG();
+			char *end;
+			errno = 0;
+			double t = strtod(s, &end);
+			if (errno || end == s || *end || !(t > 0) || t > 1e9)
+				usage_error("bad -timeout value '%s' (a positive number of seconds)", s);
+			o->timeout = t;
+		} else if (!strcmp(a, "-d")) {
+			const char *s = ARG();
+			if (!strcmp(s, "help") || !strcmp(s, "?")) {
+				trace_list_categories(stdout);
+				exit(FUGU_EXIT_OK);
+			}
+			if (trace_parse_categories(s, &o->trace_mask, err, sizeof(err)) < 0)
+				usage_error("%s", err);
+		} else if (!strcmp(a, "-D")) {
+			o->log_path = ARG();
+		} else if (!strcmp(a, "-clock")) {
+			const char *s = ARG();
+			if (!strcmp(s, "realtime"))
+				o->pc.clock_mode = VCLOCK_REALTIME;
+			else if (!strcmp(s, "deterministic"))
+				o->pc.clock_mode = VCLOCK_DETERMINISTIC;
+			else
+				usage_error("bad -clock value '%s' (realtime or deterministic)", s);
+		} else {
+			usage_error("unknown option '%s' (see -h)", argv[k]);
+		}
+#undef ARG
+	}
+	if (cpu_features_parse(&o->pc.cpu, cpu_spec, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	if (o->display && strcmp(o->display, "none")) {
+		if (!strcmp(o->display, "sdl"))
+			usage_error("-display sdl: the SDL display is not available in this build yet");
+		usage_error("bad -display value '%s' (none or sdl)", o->display);
+	}
+	if (o->serial && strcmp(o->serial, "none") && strcmp(o->serial, "stdio") &&
+	    strncmp(o->serial, "file:", 5))
+		usage_error("bad -serial backend '%s' (use stdio, file:PATH or none)", o->serial);
+}
+
+/* Sleep until host time `until_ns` (never spin). */
+static void
+sleep_until(uint64_t until_ns)
+{
+	uint64_t now = host_now_ns();
+	if (until_ns <= now)
+		return;
+	uint64_t d = until_ns - now;
+	if (d > 1000000000ull)
+		d = 1000000000ull; /* wake at least once a second to re-check */
+	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
+	nanosleep(&ts, NULL);
+}
+
+#define REALTIME_SLICE 50000 /* instructions between host-clock checks */
+#define MAX_SLICE (1u << 20)
+
+static int
+run(struct pc *pc, const struct options *o)
+{
+	struct cpu *cpu = pc->cpu;
+	uint64_t host_deadline = o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9)
+						: UINT64_MAX;
+	for (;;) {
+		uint64_t budget = REALTIME_SLICE;
+		if (pc->clock.mode == VCLOCK_DETERMINISTIC) {
+			uint64_t next = vclock_next_deadline(&pc->clock), now = vclock_now(&pc->clock);
+			budget = next == VCLOCK_NEVER ? MAX_SLICE
+						      : next > now ? (next - now) / pc->clock.ns_per_insn : 0;
+			if (budget == 0)
+				budget = 1;
+			if (budget > MAX_SLICE)
+				budget = MAX_SLICE;
+		}
+		enum cpu_exit r = cpu_exec(cpu, budget);
+		vclock_run_expired(&pc->clock);
+		if (pc->debug.exit_requested)
+			return pc->debug.exit_status & 0xff;
+		if (host_now_ns() >= host_deadline) {
+			fprintf(stderr, "fugu: timeout after %g s at %04x:%" PRIx64 "\n", o->timeout,
+				cpu->seg[S_CS].sel, cpu->rip);
+			return FUGU_EXIT_TIMEOUT;
+		}
+		switch (r) {
+		case CPU_EXIT_BUDGET:
+		case CPU_EXIT_STOP:
+			break;
+		case CPU_EXIT_HALT: {
+			/* Idle: sleep until the next timer (or the timeout); never spin. */
+			uint64_t next = vclock_next_deadline(&pc->clock);
+			if (pc->clock.mode == VCLOCK_DETERMINISTIC && next != VCLOCK_NEVER) {
+				vclock_skip_to(&pc->clock, next);
+				break;
+			}
+			uint64_t wake = host_deadline;
+			if (next != VCLOCK_NEVER) {
+				uint64_t host_next = pc->clock.host_origin_ns + next;
+				if (host_next < wake)
+					wake = host_next;
+			}
+			sleep_until(wake);
+			break;
+		}
+		case CPU_EXIT_TRIPLE_FAULT:
+			fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+			cpu_dump_state(cpu, stderr);
+			if (o->no_reboot)
+				return FUGU_EXIT_SHUTDOWN;
+			fprintf(stderr, "fugu: resetting the machine\n");
+			pc_reset(pc);
+			break;
+		case CPU_EXIT_UNMODELLED:
+			cpu_dump_state(cpu, stderr);
+			return FUGU_EXIT_UNMODELLED;
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { .pc = { .ram_size = 128ull << 20, .bios_path = BIOS_DEFAULT_PATH,
+				     .clock_mode = VCLOCK_REALTIME } };
+	char err[512];
+	parse_options(&o, argc, argv);
+
+	FILE *log = stderr;
+	if (o.log_path) {
+		log = fopen(o.log_path, "w");
+		if (!log)
+			usage_error("-D: cannot open %s: %s", o.log_path, strerror(errno));
+	}
+	if (o.trace_mask) {
+		o.pc.tracer = tracer_create(o.trace_mask, log);
+		if (!o.pc.tracer)
+			usage_error("out of memory creating the tracer");
+	}
+	if (o.debugcon)
+		o.pc.debugcon = open_backend("-debugcon", o.debugcon);
+	if (o.serial && strcmp(o.serial, "none")) {
+		/* XXX the 16550 UART arrives with the chipset (milestone 1, part 4); the
+		 * backend is validated and opened now so scripts get their errors early. */
+		FILE *s = open_backend("-serial", o.serial);
+		if (s && s != stdout)
+			fclose(s);
+	}
+
+	struct pc *pc = pc_create(&o.pc, err, sizeof(err));
+	if (!pc)
+		usage_error("%s", err);
+	int status = run(pc, &o);
+	if (o.pc.debugcon)
+		fflush(o.pc.debugcon);
+	pc_destroy(pc);
+	tracer_destroy(o.pc.tracer);
+	if (log != stderr)
+		fclose(log);
+	if (o.pc.debugcon && o.pc.debugcon != stdout)
+		fclose(o.pc.debugcon);
+	return status;
+}

@@ -1,0 +1,262 @@
+/*
+ * fugu — the physical address space.
+ *
+ * Regions are kept in the order they were added; a later region shadows an
+ * earlier one where they overlap (MMIO over RAM, the BIOS alias over low RAM).
+ * The flat page array is rebuilt from the region list whenever it changes, so
+ * the lookups on the CPU's slow path are one array index.
+ */
+#include "mmu/physmem.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static void *
+alloc_pages(uint64_t size)
+{
+	void *p = mmap(NULL, size ? size : PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+rebuild_pages(struct physmem *pm)
+{
+	memset(pm->pages, 0, pm->npages * sizeof(pm->pages[0]));
+	for (int r = 0; r < pm->nregions; r++) {
+		struct phys_region *reg = &pm->regions[r];
+		if (!reg->enabled)
+			continue;
+		uint64_t first = reg->base >> 12;
+		uint64_t count = (reg->size + PAGE_SIZE - 1) >> 12;
+		for (uint64_t i = 0; i < count && first + i < pm->npages; i++) {
+			phys_page_t e;
+			switch (reg->kind) {
+			case PHYS_RAM:
+				e = (uintptr_t)(reg->host + (i << 12)) | PP_WRITABLE;
+				break;
+			case PHYS_ROM:
+				e = (uintptr_t)(reg->host + (i << 12));
+				break;
+			case PHYS_MMIO:
+				e = PP_MMIO | ((phys_page_t)r << 4);
+				break;
+			default:
+				e = 0;
+			}
+			pm->pages[first + i] = e;
+		}
+	}
+	if (pm->map_changed)
+		pm->map_changed(pm->notify_opaque);
+}
+
+static int
+add_region(struct physmem *pm, const struct phys_region *tmpl)
+{
+	if (pm->nregions >= PHYS_MAX_REGIONS || (tmpl->base & ~PAGE_MASK))
+		return -1;
+	int idx = pm->nregions++;
+	pm->regions[idx] = *tmpl;
+	pm->regions[idx].enabled = true;
+	rebuild_pages(pm);
+	return idx;
+}
+
+struct physmem *
+physmem_create(uint64_t ram_size)
+{
+	struct physmem *pm = calloc(1, sizeof(*pm));
+	if (!pm)
+		return NULL;
+	ram_size = (ram_size + PAGE_SIZE - 1) & PAGE_MASK;
+	pm->ram_size = ram_size;
+	pm->ram_below_4g = ram_size < PHYS_LOWMEM_MAX ? ram_size : PHYS_LOWMEM_MAX;
+	pm->ram_above_4g = ram_size - pm->ram_below_4g;
+	pm->npages = (PHYS_4G + pm->ram_above_4g) >> 12;
+	pm->ram = alloc_pages(ram_size);
+	pm->pages = calloc(pm->npages, sizeof(pm->pages[0]));
+	if (!pm->ram || !pm->pages) {
+		physmem_destroy(pm);
+		errno = ENOMEM;
+		return NULL;
+	}
+	add_region(pm, &(struct phys_region){ .name = "ram-below-4g", .kind = PHYS_RAM, .base = 0,
+					      .size = pm->ram_below_4g, .host = pm->ram });
+	if (pm->ram_above_4g)
+		add_region(pm, &(struct phys_region){ .name = "ram-above-4g", .kind = PHYS_RAM,
+						      .base = PHYS_4G, .size = pm->ram_above_4g,
+						      .host = pm->ram + pm->ram_below_4g });
+	return pm;
+}
+
+void
+physmem_destroy(struct physmem *pm)
+{
+	if (!pm)
+		return;
+	for (int r = 0; r < pm->nregions; r++)
+		if (pm->regions[r].kind == PHYS_ROM && pm->regions[r].opaque == pm)
+			munmap(pm->regions[r].host, pm->regions[r].size);
+	if (pm->ram)
+		munmap(pm->ram, pm->ram_size ? pm->ram_size : PAGE_SIZE);
+	free(pm->pages);
+	free(pm);
+}
+
+int
+physmem_add_rom(struct physmem *pm, const char *name, uint64_t base, const void *data,
+		uint64_t size)
+{
+	uint64_t alloc = (size + PAGE_SIZE - 1) & PAGE_MASK;
+	uint8_t *host = alloc_pages(alloc);
+	if (!host)
+		return -1;
+	memcpy(host, data, size);
+	/* opaque == pm marks a backing store this module owns and must unmap. */
+	return add_region(pm, &(struct phys_region){ .name = name, .kind = PHYS_ROM, .base = base,
+						     .size = size, .host = host, .opaque = pm });
+}
+
+int
+physmem_add_alias(struct physmem *pm, const char *name, uint64_t base, uint8_t *host,
+		  uint64_t size, bool writable)
+{
+	return add_region(pm, &(struct phys_region){ .name = name,
+						     .kind = writable ? PHYS_RAM : PHYS_ROM,
+						     .base = base, .size = size, .host = host });
+}
+
+int
+physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t size,
+		 const struct mmio_ops *ops, void *opaque)
+{
+	return add_region(pm, &(struct phys_region){ .name = name, .kind = PHYS_MMIO, .base = base,
+						     .size = size, .ops = ops, .opaque = opaque });
+}
+
+void
+physmem_region_enable(struct physmem *pm, int region, bool enabled)
+{
+	if (region < 0 || region >= pm->nregions || pm->regions[region].enabled == enabled)
+		return;
+	pm->regions[region].enabled = enabled;
+	rebuild_pages(pm);
+}
+
+void
+physmem_set_code(struct physmem *pm, uint64_t pa, bool code)
+{
+	uint64_t pn = pa >> 12;
+	if (pn >= pm->npages || !(pm->pages[pn] & PP_HOST_MASK))
+		return;
+	if (code)
+		pm->pages[pn] |= PP_CODE;
+	else
+		pm->pages[pn] &= ~(phys_page_t)PP_CODE;
+}
+
+/* An MMIO access within one page; offsets past the region's end are unassigned. */
+static uint64_t
+mmio_read(struct physmem *pm, phys_page_t p, uint64_t pa, unsigned size)
+{
+	struct phys_region *reg = &pm->regions[PP_REGION(p)];
+	uint64_t off = pa - reg->base;
+	if (off + size > reg->size || !reg->ops->read)
+		return ~0ull >> (64 - 8 * size);
+	return reg->ops->read(reg->opaque, off, size);
+}
+
+static void
+mmio_write(struct physmem *pm, phys_page_t p, uint64_t pa, uint64_t v, unsigned size)
+{
+	struct phys_region *reg = &pm->regions[PP_REGION(p)];
+	uint64_t off = pa - reg->base;
+	if (off + size <= reg->size && reg->ops->write)
+		reg->ops->write(reg->opaque, off, v, size);
+}
+
+uint64_t
+physmem_read_sized(struct physmem *pm, uint64_t pa, unsigned size)
+{
+	phys_page_t p = physmem_page(pm, pa);
+	if ((pa & 0xfff) + size > 0x1000 || !(p & (PP_HOST_MASK | PP_MMIO))) {
+		if (!(p & (PP_HOST_MASK | PP_MMIO)) && (pa & 0xfff) + size <= 0x1000)
+			return ~0ull >> (64 - 8 * size); /* unassigned: all ones */
+		uint64_t v = 0;
+		physmem_read(pm, pa, &v, size);
+		return v;
+	}
+	if (p & PP_MMIO)
+		return mmio_read(pm, p, pa, size);
+	uint64_t v = 0;
+	memcpy(&v, (uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), size);
+	return v;
+}
+
+void
+physmem_write_sized(struct physmem *pm, uint64_t pa, uint64_t value, unsigned size)
+{
+	phys_page_t p = physmem_page(pm, pa);
+	if ((pa & 0xfff) + size > 0x1000) {
+		physmem_write(pm, pa, &value, size);
+		return;
+	}
+	if (p & PP_MMIO) {
+		mmio_write(pm, p, pa, value, size);
+		return;
+	}
+	if (!(p & PP_WRITABLE))
+		return; /* ROM or unassigned: dropped */
+	memcpy((uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), &value, size);
+	if ((p & PP_CODE) && pm->code_written)
+		pm->code_written(pm->notify_opaque, pa, size);
+}
+
+void
+physmem_read(struct physmem *pm, uint64_t pa, void *buf, uint64_t len)
+{
+	uint8_t *out = buf;
+	while (len) {
+		uint64_t chunk = PAGE_SIZE - (pa & 0xfff);
+		if (chunk > len)
+			chunk = len;
+		phys_page_t p = physmem_page(pm, pa);
+		if (p & PP_MMIO) {
+			for (uint64_t i = 0; i < chunk; i++)
+				out[i] = (uint8_t)mmio_read(pm, p, pa + i, 1);
+		} else if (p & PP_HOST_MASK) {
+			memcpy(out, (uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), chunk);
+		} else {
+			memset(out, 0xff, chunk);
+		}
+		out += chunk;
+		pa += chunk;
+		len -= chunk;
+	}
+}
+
+void
+physmem_write(struct physmem *pm, uint64_t pa, const void *buf, uint64_t len)
+{
+	const uint8_t *in = buf;
+	while (len) {
+		uint64_t chunk = PAGE_SIZE - (pa & 0xfff);
+		if (chunk > len)
+			chunk = len;
+		phys_page_t p = physmem_page(pm, pa);
+		if (p & PP_MMIO) {
+			for (uint64_t i = 0; i < chunk; i++)
+				mmio_write(pm, p, pa + i, in[i], 1);
+		} else if (p & PP_WRITABLE) {
+			memcpy((uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), in, chunk);
+			if ((p & PP_CODE) && pm->code_written)
+				pm->code_written(pm->notify_opaque, pa, chunk);
+		}
+		in += chunk;
+		pa += chunk;
+		len -= chunk;
+	}
+}

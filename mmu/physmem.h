@@ -1,0 +1,93 @@
+/*
+ * fugu — the physical address space: RAM (below the PCI hole and above 4 GiB),
+ * ROM, MMIO regions with handlers, and unassigned space (reads all-ones, writes
+ * dropped). Lookups go through a flat page array so the CPU's TLB fill is cheap.
+ */
+#ifndef FUGU_PHYSMEM_H
+#define FUGU_PHYSMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SIZE 4096ull
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define PHYS_4G 0x100000000ull
+#define PHYS_LOWMEM_MAX 0xe0000000ull /* RAM above this moves above 4 GiB (PCI hole) */
+#define PHYS_MAX_REGIONS 64
+
+/* MMIO handlers: offset is relative to the region base; size is 1, 2, 4 or 8. */
+struct mmio_ops {
+	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
+	void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+};
+
+enum phys_kind { PHYS_UNASSIGNED, PHYS_RAM, PHYS_ROM, PHYS_MMIO };
+
+struct phys_region {
+	const char *name;
+	enum phys_kind kind;
+	uint64_t base, size;
+	uint8_t *host; /* RAM/ROM backing store */
+	const struct mmio_ops *ops;
+	void *opaque;
+	bool enabled;
+};
+
+/*
+ * One entry per 4 KiB page: a page-aligned host pointer with flag bits in the low
+ * bits, or a region index for MMIO, or 0 for unassigned.
+ */
+typedef uintptr_t phys_page_t;
+#define PP_HOST_MASK (~(uintptr_t)0xfff)
+#define PP_WRITABLE 0x1u /* plain stores may go straight to the host page */
+#define PP_CODE 0x2u	 /* decoded instructions exist for this page: stores must notify */
+#define PP_MMIO 0x4u	 /* region index in bits 4-11 */
+#define PP_REGION(p) (((p) >> 4) & 0xff)
+
+struct physmem {
+	uint8_t *ram;
+	uint64_t ram_size;
+	uint64_t ram_below_4g;
+	uint64_t ram_above_4g;
+	uint64_t npages; /* pages covered by `pages`: the 4 GiB space plus RAM above it */
+	phys_page_t *pages;
+	struct phys_region regions[PHYS_MAX_REGIONS];
+	int nregions;
+	/* Notified when a store hits a page flagged PP_CODE, or when the map changes. */
+	void (*code_written)(void *opaque, uint64_t pa, uint64_t len);
+	void (*map_changed)(void *opaque);
+	void *notify_opaque;
+};
+
+/* Create the address space with `ram_size` bytes of RAM; NULL with errno on failure. */
+struct physmem *physmem_create(uint64_t ram_size);
+void physmem_destroy(struct physmem *pm);
+
+/* Map a read-only copy of `data` at [base, base+size); returns the region index or -1. */
+int physmem_add_rom(struct physmem *pm, const char *name, uint64_t base, const void *data,
+		    uint64_t size);
+/* Map RAM/ROM bytes owned elsewhere (aliases, shadow RAM); writable selects RAM vs ROM. */
+int physmem_add_alias(struct physmem *pm, const char *name, uint64_t base, uint8_t *host,
+		      uint64_t size, bool writable);
+int physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t size,
+		     const struct mmio_ops *ops, void *opaque);
+void physmem_region_enable(struct physmem *pm, int region, bool enabled);
+
+static inline phys_page_t
+physmem_page(const struct physmem *pm, uint64_t pa)
+{
+	uint64_t pn = pa >> 12;
+	return pn < pm->npages ? pm->pages[pn] : 0;
+}
+
+/* Slow-path accessors: any address, any length, crossing regions; used by DMA and the CPU. */
+void physmem_read(struct physmem *pm, uint64_t pa, void *buf, uint64_t len);
+void physmem_write(struct physmem *pm, uint64_t pa, const void *buf, uint64_t len);
+uint64_t physmem_read_sized(struct physmem *pm, uint64_t pa, unsigned size);
+void physmem_write_sized(struct physmem *pm, uint64_t pa, uint64_t value, unsigned size);
+
+/* Mark or unmark a page as holding decoded code. */
+void physmem_set_code(struct physmem *pm, uint64_t pa, bool code);
+
+#endif
