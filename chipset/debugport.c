@@ -76,6 +76,9 @@ debugport_init(struct debugport *d, struct ioports *io)
 	if (d->exit_enabled &&
 	    ioports_register(io, d->exit_iobase, d->exit_iosize, "isa-debug-exit", NULL, exit_write, d))
 		return -1;
+	if (d->exit_enabled && d->exit_also_qemu_default &&
+	    ioports_register(io, 0x501, 2, "isa-debug-exit", NULL, exit_write, d))
+		return -1;
 	return 0;
 }
 

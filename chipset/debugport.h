@@ -17,7 +17,8 @@ struct debugport {
 	uint8_t last_post;    /* last POST code written to port 0x80 */
 	bool exit_enabled;    /* isa-debug-exit present */
 	uint16_t exit_iobase; /* its port (default 0xf4) */
-	uint8_t exit_iosize;  /* its width in bytes (default 1) */
+	uint8_t exit_iosize;  /* its width in bytes (default 4) */
+	bool exit_also_qemu_default; /* also at 0x501, 2 bytes (QEMU's default) */
 	bool exit_requested;
 	int exit_status;      /* (value << 1) | 1, as QEMU's isa-debug-exit */
 	struct tracer *tracer;

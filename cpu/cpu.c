@@ -11,6 +11,7 @@
 #include "cpu/msr.h"
 #include "cpu/tcache.h"
 #include "frontend/trace.h"
+#include "mmu/paging.h"
 #include "mmu/physmem.h"
 
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
@@ -71,12 +72,6 @@ cpu_destroy(struct cpu *cpu)
 }
 
 void
-cpu_tlb_flush(struct cpu *cpu)
-{
-	tlb_flush_all(&cpu->tlb);
-}
-
-void
 cpu_memory_map_changed(struct cpu *cpu)
 {
 	tlb_flush_all(&cpu->tlb);
@@ -131,7 +126,7 @@ cpu_reset(struct cpu *cpu)
 	cpu->shutdown = false;
 	cpu->events &= ~(uint32_t)EV_RESET;
 	cpu_mode_update(cpu);
-	tlb_flush_all(&cpu->tlb);
+	mmu_reset(cpu); /* PDPTEs, PKRU, an empty TLB */
 	tcache_flush(cpu);
 }
 
@@ -154,7 +149,13 @@ cpu_mode_update(struct cpu *cpu)
 		cpu->cpl = 0;
 }
 
-/* MOV CR0 / LMSW (SDM vol. 3A, 2.5 and vol. 2B, MOV-Control Registers: #GP conditions). */
+/*
+ * MOV CR0 / LMSW (SDM vol. 3A, 2.5; vol. 2B, MOV-Control Registers, #GP
+ * conditions). Setting PG with EFER.LME activates IA-32e mode (needs CR4.PAE);
+ * clearing PG leaves it (#GP in 64-bit mode or with CR4.PCIDE) (vol. 3A, 9.8.5,
+ * 4.10.1). Entering PAE paging, or changing CD/NW/PG in it, loads the PDPTEs
+ * (4.4.1). Changes of PG or WP flush the TLB (mmu/tlb.h: it caches decisions).
+ */
 void
 cpu_write_cr0(struct cpu *cpu, uint64_t v)
 {
@@ -164,15 +165,82 @@ cpu_write_cr0(struct cpu *cpu, uint64_t v)
 		cpu_gp0(cpu);
 	if ((v & CR0_NW) && !(v & CR0_CD))
 		cpu_gp0(cpu);
-	if (v & CR0_PG) {
-		/* XXX paging walks arrive with milestone 1, part 3. Refuse rather than run
-		 * with a wrong translation. */
-		cpu_unmodelled(cpu, "paging (CR0.PG)");
-	}
 	v |= CR0_ET; /* hardwired to 1 on P6 and later */
 	uint64_t changed = v ^ cpu->cr0;
+	uint64_t efer = cpu->efer;
+	if ((changed & CR0_PG) && (v & CR0_PG) && (efer & EFER_LME)) {
+		if (!(cpu->cr4 & CR4_PAE))
+			cpu_gp0(cpu);
+		efer |= EFER_LMA;
+	} else if ((changed & CR0_PG) && !(v & CR0_PG)) {
+		if (cpu->code_size == 8 || (cpu->cr4 & CR4_PCIDE))
+			cpu_gp0(cpu);
+		efer &= ~EFER_LMA;
+	}
+	uint64_t pdpte[4];
+	bool load = mmu_legacy_pae(v, cpu->cr4, efer) && (changed & (CR0_PG | CR0_CD | CR0_NW));
+	if (load && !mmu_read_pdptes(cpu, cpu->cr3, pdpte))
+		cpu_gp0(cpu);
 	cpu->cr0 = v;
+	cpu->efer = efer;
+	if (load)
+		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
 	if (changed & (CR0_PG | CR0_WP | CR0_PE))
+		tlb_flush_all(&cpu->tlb);
+	cpu_mode_update(cpu);
+	cpu->stop_trace = true;
+}
+
+/* CR4 bits the model lets software set (SDM vol. 3A, 2.5; vol. 2A, CPUID feature flags). */
+static uint64_t
+cr4_writable(const struct cpu *cpu)
+{
+	static const struct { uint32_t bits; enum cpu_feature feat; } rows[] = {
+		{ CR4_VME | CR4_PVI, FEAT_VME }, { CR4_TSD, FEAT_TSC },
+		{ CR4_DE, FEAT_DE },		 { CR4_PSE, FEAT_PSE },
+		{ CR4_PAE, FEAT_PAE },		 { CR4_MCE, FEAT_MCE },
+		{ CR4_PGE, FEAT_PGE },		 { CR4_PCE, FEAT_NONE },
+		{ CR4_OSFXSR, FEAT_FXSR },	 { CR4_OSXMMEXCPT, FEAT_SSE },
+		{ CR4_VMXE, FEAT_VMX },		 { CR4_FSGSBASE, FEAT_FSGSBASE },
+		{ CR4_PCIDE, FEAT_PCID },	 { CR4_OSXSAVE, FEAT_XSAVE },
+		{ CR4_SMEP, FEAT_SMEP },	 { CR4_SMAP, FEAT_SMAP },
+		{ CR4_PKE, FEAT_PKU },
+	};
+	uint64_t w = 0;
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
+		if (cpu_has(&cpu->features, rows[k].feat))
+			w |= rows[k].bits;
+	return w;
+}
+
+/*
+ * MOV CR4 (SDM vol. 2B, MOV-Control Registers): #GP(0) for bits the model lacks,
+ * for clearing PAE in IA-32e mode, for setting PCIDE outside IA-32e mode or with
+ * CR3[11:0] nonzero (vol. 3A, 4.10.1). Changing PAE/PGE/PSE/SMEP in PAE paging
+ * reloads the PDPTEs (4.4.1). Any change of a bit that affects translation or
+ * access rights flushes the whole TLB (mmu/tlb.h; 4.10.4.1 requires it for PGE,
+ * PCIDE 1->0, PAE, SMEP 0->1, and the decision cache for the rest).
+ */
+void
+cpu_write_cr4(struct cpu *cpu, uint64_t v)
+{
+	if (v & ~cr4_writable(cpu))
+		cpu_gp0(cpu);
+	bool lma = (cpu->efer & EFER_LMA) != 0;
+	if (lma && !(v & CR4_PAE))
+		cpu_gp0(cpu);
+	uint64_t changed = v ^ cpu->cr4;
+	if ((changed & v & CR4_PCIDE) && (!lma || (cpu->cr3 & 0xfff)))
+		cpu_gp0(cpu);
+	uint64_t pdpte[4];
+	bool load = mmu_legacy_pae(cpu->cr0, v, cpu->efer) &&
+		    (changed & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP));
+	if (load && !mmu_read_pdptes(cpu, cpu->cr3, pdpte))
+		cpu_gp0(cpu);
+	cpu->cr4 = v;
+	if (load)
+		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
+	if (changed & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE))
 		tlb_flush_all(&cpu->tlb);
 	cpu_mode_update(cpu);
 	cpu->stop_trace = true;
@@ -226,6 +294,7 @@ void
 cpu_raise_events(struct cpu *cpu, uint32_t ev)
 {
 	cpu->events |= ev;
+	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
 	if (ev & EV_INTR)
 		cpu->halted = cpu->halted && !(cpu->rflags & F_IF);
 }

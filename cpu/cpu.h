@@ -59,6 +59,25 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
 #define CR0_CD (1u << 30)
 #define CR0_PG (1u << 31)
 
+#define CR4_VME (1u << 0)
+#define CR4_PVI (1u << 1)
+#define CR4_TSD (1u << 2)
+#define CR4_DE (1u << 3)
+#define CR4_PSE (1u << 4)
+#define CR4_PAE (1u << 5)
+#define CR4_MCE (1u << 6)
+#define CR4_PGE (1u << 7)
+#define CR4_PCE (1u << 8)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
+#define CR4_VMXE (1u << 13)
+#define CR4_FSGSBASE (1u << 16)
+#define CR4_PCIDE (1u << 17)
+#define CR4_OSXSAVE (1u << 18)
+#define CR4_SMEP (1u << 20)
+#define CR4_SMAP (1u << 21)
+#define CR4_PKE (1u << 22)
+
 /* Exception vectors (SDM vol. 3A, 6.3.1). */
 enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
        EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
@@ -128,6 +147,9 @@ struct cpu {
 	struct dtr gdtr, idtr;
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t efer;
+	uint64_t pdpte[4]; /* PAE paging: the PDPTE registers (SDM vol. 3A, 4.4.1) */
+	uint32_t pkru;	   /* protection-key rights for user pages (4.6.2) */
+	uint8_t maxphyaddr; /* physical-address width of the model (mmu_reset) */
 	uint64_t dr[8];
 	uint64_t tsc_offset;
 	struct msr_state msr;
@@ -142,6 +164,7 @@ struct cpu {
 	/* Execution. */
 	uint64_t a20_mask;  /* physical-address mask: bit 20 cleared while A20 is disabled */
 	uint64_t icount;    /* retired instructions */
+	uint64_t faults;    /* exceptions raised by instructions and delivered (statistics, tests) */
 	uint64_t insn_rip;  /* RIP of the instruction being executed (fault restart point) */
 	uint32_t events;    /* EV_* */
 	uint8_t intr_shadow; /* nonzero: interrupts blocked for one instruction (MOV SS, STI) */

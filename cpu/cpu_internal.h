@@ -118,6 +118,13 @@ opreg_write(struct cpu *cpu, const struct insn *i, unsigned r, unsigned size, ui
 		reg_write(cpu, r, size, v);
 }
 
+/* A 48-bit canonical address: bits 63:47 all equal (SDM vol. 1, 3.3.7.1). */
+static inline bool
+is_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 static inline uint64_t
 addr_mask(unsigned adsize)
 {
@@ -193,7 +200,7 @@ void cpu_far_call_protected(struct cpu *cpu, uint16_t sel, uint64_t offset, unsi
 void cpu_far_return_protected(struct cpu *cpu, unsigned opsize, uint64_t imm);
 void cpu_iret_protected(struct cpu *cpu, unsigned opsize);
 void cpu_write_cr0(struct cpu *cpu, uint64_t v);
-void cpu_tlb_flush(struct cpu *cpu);
+void cpu_write_cr4(struct cpu *cpu, uint64_t v);
 
 static inline bool
 cpu_real_mode(const struct cpu *cpu)

@@ -3,9 +3,9 @@
  * instruction, the double-fault rules, and delivery through the real-mode IVT or
  * the protected-mode IDT (SDM vol. 3A, chapter 6; 20.1.4 for real mode).
  *
- * XXX not yet modelled (milestone 1, part 2): task gates, delivery in long mode
- * (16-byte gates, IST), and interrupts from V86 mode. They shut the CPU down
- * with a message rather than doing something wrong silently.
+ * XXX not yet modelled (milestone 1, part 2): task gates and interrupts from
+ * V86 mode. They stop the CPU with a message rather than doing something wrong
+ * silently.
  */
 #include <stdio.h>
 
@@ -59,7 +59,10 @@ deliver_real(struct cpu *cpu, unsigned vector, uint64_t return_rip)
 	uint64_t m = stack_mask(cpu);
 	uint64_t sp = cpu->gpr[R_SP];
 	uint16_t flags = (uint16_t)rflags_read(cpu);
-	/* All three stores are checked (and done) before any register changes. */
+	/* All three stores are checked before the first one and before any register
+	 * changes (SDM vol. 2A, INT n, real-address mode: #SS if the 6 bytes do not fit). */
+	cpu_probe_write(cpu, S_SS, (sp - 4) & m, 2);
+	cpu_probe_write(cpu, S_SS, (sp - 6) & m, 2);
 	cpu_write(cpu, S_SS, (sp - 2) & m, flags, 2);
 	cpu_write(cpu, S_SS, (sp - 4) & m, cpu->seg[S_CS].sel, 2);
 	cpu_write(cpu, S_SS, (sp - 6) & m, return_rip & 0xffff, 2);
@@ -67,6 +70,91 @@ deliver_real(struct cpu *cpu, unsigned vector, uint64_t return_rip)
 	cpu->rflags &= ~(uint64_t)(F_IF | F_TF | F_AC);
 	seg_load_real(cpu, S_CS, (uint16_t)(entry >> 16));
 	cpu->rip = entry & 0xffff;
+}
+
+/* ---- IA-32e mode (64-bit IDT) ---- */
+
+/*
+ * Delivery in IA-32e mode (SDM vol. 3A, 6.14): 16-byte gates, only 64-bit
+ * interrupt/trap gates; the target must be 64-bit code; the stack comes from
+ * the IST or, on a privilege change, from the 64-bit TSS; SS:RSP is always
+ * pushed, the new RSP is aligned to 16 bytes, and every push is 8 bytes.
+ */
+static void
+deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
+	     uint64_t return_rip)
+{
+	uint32_t ext = kind == EVENT_SOFTWARE_INT ? 0 : 1;
+	uint32_t idt_err = vector * 8u + 2 + ext;
+	if (vector * 16u + 15 > cpu->idtr.limit)
+		cpu_fault(cpu, EXC_GP, idt_err);
+	uint64_t lo = cpu_read_linear(cpu, cpu->idtr.base + vector * 16u, 8, true);
+	uint64_t hi = cpu_read_linear(cpu, cpu->idtr.base + vector * 16u + 8, 8, true);
+	unsigned type = (lo >> 40) & 0x1f, dpl = (lo >> 45) & 3, ist = (lo >> 32) & 7;
+	if (type != 14 && type != 15)
+		cpu_fault(cpu, EXC_GP, idt_err);
+	if (kind == EVENT_SOFTWARE_INT && dpl < cpu->cpl)
+		cpu_fault(cpu, EXC_GP, idt_err);
+	if (!((lo >> 47) & 1))
+		cpu_fault(cpu, EXC_NP, idt_err);
+	uint16_t sel = (uint16_t)(lo >> 16);
+	uint64_t offset = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ull) | (hi << 32);
+	if ((sel & ~3u) == 0)
+		cpu_fault(cpu, EXC_GP, ext);
+	uint32_t sel_err = (sel & 0xfffc) + ext;
+	uint64_t dbase = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
+	uint32_t dlimit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+	if ((uint32_t)(sel | 7) > dlimit)
+		cpu_fault(cpu, EXC_GP, sel_err);
+	uint64_t raw = cpu_read_linear(cpu, dbase + (sel & ~7u), 8, true);
+	uint16_t attr = (uint16_t)(((raw >> 40) & 0xff) | (((raw >> 52) & 0xf) << 8));
+	unsigned cdpl = (attr >> 5) & 3;
+	if (!(attr & SEG_ATTR_S) || !(attr & 8) || cdpl > cpu->cpl ||
+	    !(attr & SEG_ATTR_L) || (attr & SEG_ATTR_DB))
+		cpu_fault(cpu, EXC_GP, sel_err);
+	if (!(attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, sel_err);
+	if (!is_canonical(offset))
+		cpu_fault(cpu, EXC_GP, ext);
+
+	unsigned new_cpl = (attr & 4) ? cpu->cpl : cdpl;
+	uint64_t old_rsp = cpu->gpr[R_SP], rsp = old_rsp;
+	uint16_t old_ss = cpu->seg[S_SS].sel;
+	bool stack_switch = new_cpl < cpu->cpl;
+	if (ist || stack_switch) {
+		uint32_t slot = ist ? 36 + (ist - 1) * 8 : 4 + new_cpl * 8;
+		if (slot + 7 > cpu->tr.limit)
+			cpu_fault(cpu, EXC_TS, (cpu->tr.sel & 0xfffc) + ext);
+		rsp = cpu_read_linear(cpu, cpu->tr.base + slot, 8, true);
+		if (!is_canonical(rsp))
+			cpu_fault(cpu, EXC_SS, ext);
+	}
+	rsp &= ~0xfull;
+	uint64_t frame[6];
+	unsigned n = 0;
+	bool errc = kind == EVENT_EXCEPTION && error_code != NO_ERRCODE;
+	if (errc)
+		frame[n++] = error_code;
+	frame[n++] = return_rip;
+	frame[n++] = cpu->seg[S_CS].sel;
+	frame[n++] = rflags_read(cpu);
+	frame[n++] = old_rsp;
+	frame[n++] = old_ss;
+	/* Write the frame below the new RSP as supervisor accesses (the stack may
+	 * fault: the CPU state is untouched until all stores succeeded). */
+	for (unsigned k = 0; k < n; k++)
+		cpu_write_linear(cpu, rsp - 8 * (n - k), frame[k], 8, true);
+	cpu->gpr[R_SP] = rsp - 8 * n;
+	if (stack_switch)
+		cpu->seg[S_SS] = (struct segment){ .sel = (uint16_t)new_cpl, .attr = 0 };
+	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl), .base = 0,
+					   .limit = 0xffffffff, .attr = attr };
+	cpu->cpl = (uint8_t)new_cpl;
+	cpu_mode_update(cpu);
+	cpu->rip = offset;
+	cpu->rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
+	if (type == 14)
+		cpu->rflags &= ~(uint64_t)F_IF;
 }
 
 /* ---- protected mode (32-bit IDT) ---- */
@@ -77,10 +165,8 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 {
 	uint32_t ext = kind == EVENT_SOFTWARE_INT ? 0 : 1; /* EXT bit of error codes */
 	uint32_t idt_err = vector * 8u + 2 + ext;
-	if (cpu->long_mode || cpu_v86(cpu)) {
-		cpu_unmodelled(cpu, cpu->long_mode ? "interrupt delivery in long mode"
-						   : "interrupt delivery from virtual-8086 mode");
-	}
+	if (cpu_v86(cpu))
+		cpu_unmodelled(cpu, "interrupt delivery from virtual-8086 mode");
 	if (vector * 8u + 7 > cpu->idtr.limit)
 		cpu_fault(cpu, EXC_GP, idt_err);
 	uint64_t gate = cpu_read_linear(cpu, cpu->idtr.base + vector * 8u, 8, true);
@@ -136,14 +222,11 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		uint64_t new_sp = cpu_read_linear(cpu, cpu->tr.base + slot, tss32 ? 4 : 2, true);
 		uint16_t new_ss = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + slot + (tss32 ? 4 : 2),
 							    2, true);
-		unsigned old_cpl = cpu->cpl;
 		cpu->cpl = (uint8_t)cdpl;
 		seg_load(cpu, S_SS, new_ss);
 		cpu->gpr[R_SP] = new_sp;
 		cpu_push(cpu, old_ss, psize);
 		cpu_push(cpu, old_sp, psize);
-		(void)old_cpl;
-		cpu_tlb_flush(cpu);
 	}
 	cpu_push(cpu, flags, psize);
 	cpu_push(cpu, old_cs, psize);
@@ -173,6 +256,10 @@ cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	}
 	if (cpu_real_mode(cpu))
 		deliver_real(cpu, vector, return_rip);
+	else if (cpu->long_mode)
+		deliver_long(cpu, vector, kind,
+			     kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code : NO_ERRCODE,
+			     return_rip);
 	else
 		deliver_protected(cpu, vector, kind,
 				  kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code
@@ -204,6 +291,7 @@ cpu_handle_fault(struct cpu *cpu)
 		if (cpu_real_mode(cpu) && first == CLASS_DOUBLE_FAULT)
 			return false;
 	}
+	cpu->faults++;
 	cpu->delivering = true;
 	cpu->delivering_class = (uint8_t)exc_class(vector);
 	cpu->rip = cpu->insn_rip;

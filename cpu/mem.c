@@ -15,12 +15,6 @@ seg_fault(struct cpu *cpu, unsigned seg)
 	cpu_fault(cpu, seg == S_SS ? EXC_SS : EXC_GP, 0);
 }
 
-static inline bool
-canonical(uint64_t lin)
-{
-	return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
-}
-
 /*
  * Linear address of a `size`-byte access at seg:off (SDM vol. 3A, 5.3 limit
  * checking, 5.5 type checking; 3.3.7.1 canonical addresses in 64-bit mode).
@@ -31,7 +25,7 @@ seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool writ
 	const struct segment *s = &cpu->seg[seg];
 	if (cpu->code_size == 8) {
 		uint64_t lin = off + (seg >= S_FS ? s->base : 0);
-		if (!canonical(lin) || !canonical(lin + size - 1))
+		if (!is_canonical(lin) || !is_canonical(lin + size - 1))
 			seg_fault(cpu, seg);
 		return lin;
 	}
@@ -55,67 +49,84 @@ seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool writ
 
 /* ---- translation and the TLB ---- */
 
-/* Fill a TLB entry for the page of `lin` if it is plain RAM/ROM. */
-static void
-tlb_fill(struct cpu *cpu, enum tlb_access kind, uint64_t lin, uint64_t pa, bool writable_pte)
+/* The TLB set that serves explicit accesses at the current privilege (mmu/tlb.h). */
+static inline unsigned
+cur_set(const struct cpu *cpu)
 {
+	return cpu->cpl == 3 ? TLB_USER : TLB_SUPER;
+}
+
+static inline enum mmu_priv
+cur_priv(const struct cpu *cpu)
+{
+	return cpu->cpl == 3 ? MMU_USER : MMU_SUPER;
+}
+
+/*
+ * Fill a TLB entry for the page of `lin` if it is plain RAM/ROM. A write entry
+ * needs a page the host may store to, without decoded code, whose translation
+ * allows the write with the dirty flag already set.
+ */
+static void
+tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin, uint64_t pa,
+	 const struct mmu_result *r)
+{
+	if (r->no_tlb)
+		return;
 	phys_page_t p = physmem_page(cpu->mem, pa);
 	if (!(p & PP_HOST_MASK))
 		return;
-	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_CODE) || !writable_pte))
+	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_CODE) || !r->writable))
 		return;
-	struct tlb_entry *e = tlb_slot(&cpu->tlb, kind, lin);
-	e->tag = lin & ~0xfffull;
-	e->addend = (p & PP_HOST_MASK) - (uintptr_t)(lin & ~0xfffull);
-	e->pa_page = pa & ~0xfffull;
+	tlb_insert(&cpu->tlb, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin,
+		   (uintptr_t)(p & PP_HOST_MASK), pa & ~0xfffull, r->global, r->page_mask);
 }
 
 static uint64_t
-translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, bool supervisor)
+translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv)
 {
 	struct mmu_result r;
-	mmu_translate(cpu, lin, kind, supervisor, &r);
+	mmu_translate(cpu, lin, kind, priv, &r);
 	uint64_t pa = r.pa & cpu->a20_mask;
-	/* The TLB serves the current privilege only: an implicit supervisor access
-	 * (descriptor tables, TSS) from CPL 3 must not leave an entry user code can hit. */
-	if (supervisor == (cpu->cpl < 3))
-		tlb_fill(cpu, kind, lin, pa, r.writable);
+	tlb_fill(cpu, kind, priv, lin, pa, &r);
+	if (kind == TLB_READ && r.writable)
+		tlb_fill(cpu, TLB_WRITE, priv, lin, pa, &r);
 	return pa;
 }
 
 uint64_t
 cpu_translate_fetch(struct cpu *cpu, uint64_t lin)
 {
-	struct tlb_entry *e = tlb_slot(&cpu->tlb, TLB_EXEC, lin);
+	struct tlb_entry *e = tlb_slot(&cpu->tlb, cur_set(cpu), TLB_EXEC, lin);
 	if (e->tag == (lin & ~0xfffull))
 		return e->pa_page | (lin & 0xfff);
-	return translate(cpu, lin, TLB_EXEC, cpu->cpl < 3);
+	return translate(cpu, lin, TLB_EXEC, cur_priv(cpu));
 }
 
 static uint64_t
-read_slow(struct cpu *cpu, uint64_t lin, unsigned size, bool supervisor)
+read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 {
-	uint64_t pa = translate(cpu, lin, TLB_READ, supervisor);
+	uint64_t pa = translate(cpu, lin, TLB_READ, priv);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (first >= size)
 		return physmem_read_sized(cpu->mem, pa, size);
 	/* Crosses a page: translate both pages before touching either. */
-	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_READ, supervisor);
+	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_READ, priv);
 	uint64_t lo = physmem_read_sized(cpu->mem, pa, first);
 	uint64_t hi = physmem_read_sized(cpu->mem, pa2, size - first);
 	return lo | (hi << (8 * first));
 }
 
 static void
-write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool supervisor)
+write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_priv priv)
 {
-	uint64_t pa = translate(cpu, lin, TLB_WRITE, supervisor);
+	uint64_t pa = translate(cpu, lin, TLB_WRITE, priv);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (first >= size) {
 		physmem_write_sized(cpu->mem, pa, v, size);
 		return;
 	}
-	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_WRITE, supervisor);
+	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_WRITE, priv);
 	physmem_write_sized(cpu->mem, pa, v, first);
 	physmem_write_sized(cpu->mem, pa2, v >> (8 * first), size - first);
 }
@@ -142,61 +153,62 @@ store_host(void *p, uint64_t v, unsigned size)
 	}
 }
 
+/*
+ * Linear accesses to system structures: with `supervisor` they are implicit
+ * supervisor accesses (SDM vol. 3A, 4.6) whatever the CPL, served by the
+ * supervisor TLB set (which never holds an SMAP-dependent entry).
+ */
 uint64_t
 cpu_read_linear(struct cpu *cpu, uint64_t lin, unsigned size, bool supervisor)
 {
-	if (supervisor == (cpu->cpl < 3)) {
-		void *h = tlb_lookup(&cpu->tlb, TLB_READ, lin, size);
-		if (h)
-			return load_host(h, size);
-	}
-	return read_slow(cpu, lin, size, supervisor);
+	void *h = tlb_lookup(&cpu->tlb, supervisor ? TLB_SUPER : TLB_USER, TLB_READ, lin, size);
+	if (h)
+		return load_host(h, size);
+	return read_slow(cpu, lin, size, supervisor ? MMU_IMPLICIT : MMU_USER);
 }
 
 void
 cpu_write_linear(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool supervisor)
 {
-	if (supervisor == (cpu->cpl < 3)) {
-		void *h = tlb_lookup(&cpu->tlb, TLB_WRITE, lin, size);
-		if (h) {
-			store_host(h, v, size);
-			return;
-		}
+	void *h = tlb_lookup(&cpu->tlb, supervisor ? TLB_SUPER : TLB_USER, TLB_WRITE, lin, size);
+	if (h) {
+		store_host(h, v, size);
+		return;
 	}
-	write_slow(cpu, lin, v, size, supervisor);
+	write_slow(cpu, lin, v, size, supervisor ? MMU_IMPLICIT : MMU_USER);
 }
 
 uint64_t
 cpu_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
 {
 	uint64_t lin = seg_linear(cpu, seg, off, size, false);
-	void *h = tlb_lookup(&cpu->tlb, TLB_READ, lin, size);
+	void *h = tlb_lookup(&cpu->tlb, cur_set(cpu), TLB_READ, lin, size);
 	if (h)
 		return load_host(h, size);
-	return read_slow(cpu, lin, size, cpu->cpl < 3);
+	return read_slow(cpu, lin, size, cur_priv(cpu));
 }
 
 void
 cpu_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned size)
 {
 	uint64_t lin = seg_linear(cpu, seg, off, size, true);
-	void *h = tlb_lookup(&cpu->tlb, TLB_WRITE, lin, size);
+	void *h = tlb_lookup(&cpu->tlb, cur_set(cpu), TLB_WRITE, lin, size);
 	if (h) {
 		store_host(h, v, size);
 		return;
 	}
-	write_slow(cpu, lin, v, size, cpu->cpl < 3);
+	write_slow(cpu, lin, v, size, cur_priv(cpu));
 }
 
 void
 cpu_probe_write(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
 {
 	uint64_t lin = seg_linear(cpu, seg, off, size, true);
-	if (tlb_lookup(&cpu->tlb, TLB_WRITE, lin, size))
+	if (tlb_lookup(&cpu->tlb, cur_set(cpu), TLB_WRITE, lin, size))
 		return;
-	translate(cpu, lin, TLB_WRITE, cpu->cpl < 3);
+	translate(cpu, lin, TLB_WRITE, cur_priv(cpu));
 	if ((lin & 0xfff) + size > 0x1000)
-		translate(cpu, (lin + size - 1) & ~0xfffull, TLB_WRITE, cpu->cpl < 3);
+		translate(cpu, (lin + size - 1) & ~0xfffull, TLB_WRITE, cur_priv(cpu));
 }
 
 /* ---- the stack ---- */

@@ -107,7 +107,7 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 	const struct msr_row *r = msr_find(cpu, index);
 	if (!r || (value & r->reserved))
 		return -1;
-	if (r->canonical && (uint64_t)(((int64_t)value << 16) >> 16) != value)
+	if (r->canonical && !is_canonical(value))
 		return -1;
 	switch (r->kind) {
 	case MSR_KIND_TSC:
@@ -119,6 +119,8 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 		/* LME cannot change while paging is on; LMA is read-only (SDM vol. 3A, 9.8.5). */
 		if ((cpu->cr0 & CR0_PG) && ((value ^ cpu->efer) & EFER_LME))
 			return -1;
+		if ((value ^ cpu->efer) & EFER_NXE)
+			tlb_flush_all(&cpu->tlb); /* XD becomes meaningful or reserved (4.10.4.1) */
 		cpu->efer = (value & ~EFER_LMA) | (cpu->efer & EFER_LMA);
 		cpu_mode_update(cpu);
 		break;

@@ -147,11 +147,7 @@ page_add(struct cpu *cpu, uint64_t pa, struct trace *t)
 		*head = p;
 		physmem_set_code(cpu->mem, pa, true);
 		/* Stores to this page must now take the slow path and notify us. */
-		for (unsigned k = 0; k < TLB_SIZE; k++) {
-			struct tlb_entry *e = &cpu->tlb.e[TLB_WRITE][k];
-			if (e->tag != TLB_INVALID_TAG && e->pa_page == (pa & ~0xfffull))
-				e->tag = TLB_INVALID_TAG;
-		}
+		tlb_drop_writes_to(&cpu->tlb, pa & ~0xfffull);
 	}
 	struct trace_link *l = arena_alloc(tc, sizeof(*l));
 	if (!l)
@@ -244,9 +240,11 @@ build(struct cpu *cpu, uint64_t pa)
 			/* A later instruction that cannot be fetched ends the trace instead;
 			 * it faults when it is reached. */
 			jmp_buf saved;
+			uint64_t cr2 = cpu->cr2; /* a #PF here is not delivered: keep CR2 */
 			memcpy(saved, cpu->fault_jmp, sizeof(saved));
 			if (setjmp(cpu->fault_jmp)) {
 				memcpy(cpu->fault_jmp, saved, sizeof(saved));
+				cpu->cr2 = cr2;
 				break;
 			}
 			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable);

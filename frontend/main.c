@@ -5,8 +5,10 @@
  * written for QEMU run unchanged. Every bad option, value or file ends with one
  * line on stderr and exit status 2 before any guest code runs.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct options {
 	struct pc_config pc;
 	double timeout;	   /* seconds; 0 = none */
 	bool no_reboot;
+	bool stats;	   /* print instruction count and speed at exit */
 	const char *log_path;
 	unsigned trace_mask;
 	const char *debugcon;
@@ -55,8 +58,9 @@ print_help(void)
 	       "  -m SIZE                  guest RAM (default 128M; suffix K, M, G; plain number = MiB)\n"
 	       "  -cpu MODEL[,+f,-f]       CPU model and feature edits (-cpu help lists them)\n"
 	       "  -bios FILE               system BIOS image (default " BIOS_DEFAULT_PATH ")\n"
-	       "  -device isa-debug-exit[,iobase=0xf4][,iosize=N]\n"
+	       "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
 	       "                           a write of v to the port exits with status (v << 1) | 1\n"
+	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
 	       "  -no-reboot               exit instead of resetting on a triple fault\n"
 	       "  -clock realtime|deterministic\n"
 	       "                           virtual time from the host clock (default) or from the\n"
@@ -72,6 +76,7 @@ print_help(void)
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status %d)\n"
 	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
 	       "  -D LOGFILE               write the trace to LOGFILE instead of stderr\n"
+	       "  -stats                   at exit, print retired instructions, CPU time and MIPS\n"
 	       "  -h, --help               this text\n"
 	       "  -version, --version      print the version\n"
 	       "\n"
@@ -146,9 +151,12 @@ parse_device(struct options *o, const char *spec)
 	size_t n = strcspn(spec, ",");
 	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
 		usage_error("unknown device '%.*s' (supported: isa-debug-exit)", (int)n, spec);
+	/* Without iobase=, listen where QEMU's default is (0x501, 2 bytes) and at 0xf4
+	 * (4 bytes), the port scripts written for QEMU nearly always choose. */
 	o->pc.exit_device = true;
 	o->pc.exit_iobase = 0xf4;
-	o->pc.exit_iosize = 1;
+	o->pc.exit_iosize = 4;
+	o->pc.exit_also_qemu_default = true;
 	const char *p = spec + n;
 	while (*p == ',') {
 		p++;
@@ -162,8 +170,10 @@ parse_device(struct options *o, const char *spec)
 		if (!eq)
 			usage_error("bad isa-debug-exit property '%s' (use iobase=N or iosize=N)", item);
 		*eq = 0;
-		if (!strcmp(item, "iobase"))
+		if (!strcmp(item, "iobase")) {
 			o->pc.exit_iobase = (uint16_t)parse_number("iobase", eq + 1, 0xffff);
+			o->pc.exit_also_qemu_default = false;
+		}
 		else if (!strcmp(item, "iosize")) {
 			unsigned long sz = parse_number("iosize", eq + 1, 4);
 			if (sz != 1 && sz != 2 && sz != 4)
@@ -213,6 +223,8 @@ parse_options(struct options *o, int argc, char **argv)
 				o->serial = "stdio";
 		} else if (!strcmp(a, "-no-reboot")) {
 			o->no_reboot = true;
+		} else if (!strcmp(a, "-stats")) {
+			o->stats = true;
 		} else if (!strcmp(a, "-device")) {
 			parse_device(o, ARG());
 		} else if (!strcmp(a, "-timeout")) {
@@ -258,21 +270,30 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("bad -serial backend '%s' (use stdio, file:PATH or none)", o->serial);
 }
 
-/* Sleep until host time `until_ns` (never spin). */
-static void
-sleep_until(uint64_t until_ns)
+/*
+ * Idle: sleep until host time `until_ns` or until host input arrives on the
+ * board's wait fd, whichever comes first (never spin). Returns true on input.
+ */
+static bool
+idle_wait(struct pc *pc, uint64_t until_ns)
 {
 	uint64_t now = host_now_ns();
 	if (until_ns <= now)
-		return;
+		return false;
 	uint64_t d = until_ns - now;
 	if (d > 1000000000ull)
 		d = 1000000000ull; /* wake at least once a second to re-check */
 	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-	nanosleep(&ts, NULL);
+	struct pollfd pfd = { .fd = pc_wait_fd(pc), .events = POLLIN };
+	if (pfd.fd < 0) {
+		nanosleep(&ts, NULL);
+		return false;
+	}
+	return ppoll(&pfd, 1, &ts, NULL) > 0;
 }
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
+#define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
 #define MAX_SLICE (1u << 20)
 
 static int
@@ -281,6 +302,7 @@ run(struct pc *pc, const struct options *o)
 	struct cpu *cpu = pc->cpu;
 	uint64_t host_deadline = o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9)
 						: UINT64_MAX;
+	uint64_t next_host_poll = 0;
 	for (;;) {
 		uint64_t budget = REALTIME_SLICE;
 		if (pc->clock.mode == VCLOCK_DETERMINISTIC) {
@@ -296,7 +318,12 @@ run(struct pc *pc, const struct options *o)
 		vclock_run_expired(&pc->clock);
 		if (pc->debug.exit_requested)
 			return pc->debug.exit_status & 0xff;
-		if (host_now_ns() >= host_deadline) {
+		uint64_t host_now = host_now_ns();
+		if (host_now >= next_host_poll) {
+			pc_poll_host(pc);
+			next_host_poll = host_now + HOST_POLL_NS;
+		}
+		if (host_now >= host_deadline) {
 			fprintf(stderr, "fugu: timeout after %g s at %04x:%" PRIx64 "\n", o->timeout,
 				cpu->seg[S_CS].sel, cpu->rip);
 			return FUGU_EXIT_TIMEOUT;
@@ -306,7 +333,10 @@ run(struct pc *pc, const struct options *o)
 		case CPU_EXIT_STOP:
 			break;
 		case CPU_EXIT_HALT: {
-			/* Idle: sleep until the next timer (or the timeout); never spin. */
+			/* Idle: sleep until the next timer, host input or the timeout;
+			 * never spin. A timer that just fired may have woken the CPU. */
+			if (!cpu->halted)
+				break;
 			uint64_t next = vclock_next_deadline(&pc->clock);
 			if (pc->clock.mode == VCLOCK_DETERMINISTIC && next != VCLOCK_NEVER) {
 				vclock_skip_to(&pc->clock, next);
@@ -318,7 +348,8 @@ run(struct pc *pc, const struct options *o)
 				if (host_next < wake)
 					wake = host_next;
 			}
-			sleep_until(wake);
+			if (idle_wait(pc, wake))
+				pc_poll_host(pc);
 			break;
 		}
 		case CPU_EXIT_TRIPLE_FAULT:
@@ -357,18 +388,19 @@ main(int argc, char **argv)
 	}
 	if (o.debugcon)
 		o.pc.debugcon = open_backend("-debugcon", o.debugcon);
-	if (o.serial && strcmp(o.serial, "none")) {
-		/* XXX the 16550 UART arrives with the chipset (milestone 1, part 4); the
-		 * backend is validated and opened now so scripts get their errors early. */
-		FILE *s = open_backend("-serial", o.serial);
-		if (s && s != stdout)
-			fclose(s);
-	}
+	o.pc.serial = o.serial; /* COM1; opened by the board */
 
 	struct pc *pc = pc_create(&o.pc, err, sizeof(err));
 	if (!pc)
 		usage_error("%s", err);
 	int status = run(pc, &o);
+	if (o.stats) {
+		struct timespec ts;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		double cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n",
+			pc->cpu->icount, cpu_s, cpu_s > 0 ? (double)pc->cpu->icount / cpu_s / 1e6 : 0.0);
+	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);
 	pc_destroy(pc);

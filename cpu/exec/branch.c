@@ -15,7 +15,7 @@ near_target(struct cpu *cpu, uint64_t target, unsigned opsize)
 	else if (opsize == 4)
 		target &= 0xffffffff;
 	if (cpu->code_size == 8) {
-		if ((uint64_t)(((int64_t)target << 16) >> 16) != target)
+		if (!is_canonical(target))
 			cpu_gp0(cpu);
 	} else if (target > cpu->seg[S_CS].limit) {
 		cpu_gp0(cpu);
@@ -23,11 +23,20 @@ near_target(struct cpu *cpu, uint64_t target, unsigned opsize)
 	return target;
 }
 
+/* Conditional branches continue their trace when not taken; a taken branch
+ * ends it (the decoded code after it is the fall-through path). */
+static inline void
+branch_taken(struct cpu *cpu, const struct insn *i)
+{
+	cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+	cpu->stop_trace = true;
+}
+
 void
 op_jcc(struct cpu *cpu, const struct insn *i)
 {
 	if (cond_eval(cpu, i->opcode & 15))
-		cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+		branch_taken(cpu, i);
 }
 
 void
@@ -89,14 +98,14 @@ op_loop(struct cpu *cpu, const struct insn *i)
 	else if ((i->opcode & 3) == 1)
 		taken = taken && flag_zf(cpu);
 	if (taken)
-		cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+		branch_taken(cpu, i);
 }
 
 void
 op_jcxz(struct cpu *cpu, const struct insn *i)
 {
 	if ((cpu->gpr[R_CX] & addr_mask(i->adsize)) == 0)
-		cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+		branch_taken(cpu, i);
 }
 
 /* ---- far transfers ---- */
@@ -126,7 +135,8 @@ far_call(struct cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 			off &= 0xffff;
 		if (off > cpu->seg[S_CS].limit)
 			cpu_gp0(cpu);
-		/* Both stores are checked before anything changes. */
+		/* Both stores are checked before the first one and before anything changes. */
+		cpu_probe_write(cpu, S_SS, (sp - 2 * opsize) & m, opsize);
 		cpu_write(cpu, S_SS, (sp - opsize) & m, cpu->seg[S_CS].sel, opsize);
 		cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, cpu->rip, opsize);
 		cpu_stack_adjust(cpu, -2 * (int64_t)opsize);

@@ -43,6 +43,10 @@ H(mov_rm_sreg); H(mov_sreg_rm); H(lxs); H(grp6); H(arpl);
 /* system.c */
 H(hlt); H(grp7); H(mov_r_cr); H(mov_cr_r); H(mov_r_dr); H(mov_dr_r); H(clts); H(invd);
 H(rdmsr); H(wrmsr);
+/* fastcall.c */
+H(syscall); H(sysret); H(sysenter); H(sysexit);
+/* bitcount.c: POPCNT/TZCNT/LZCNT/MOVBE/CRC32, and the MMX/SSE placeholder */
+H(popcnt); H(tzcnt); H(lzcnt); H(movbe); H(crc32); H(simd_esc);
 
 #undef H
 

@@ -5,8 +5,8 @@
  * protected mode.
  *
  * XXX not yet modelled (milestone 1, part 2): call gates, task gates and task
- * switches, IRET to V86 mode and NT task returns, 64-bit IRETQ/far returns to
- * compatibility mode. They raise #GP(sel) today.
+ * switches, IRET to V86 mode and NT task returns. Gates raise #GP(sel) today;
+ * the IRET cases stop the CPU with a message.
  */
 #include "cpu/exec/exec.h"
 
@@ -97,34 +97,31 @@ seg_load_real(struct cpu *cpu, unsigned s, uint16_t sel)
 		cpu_mode_update(cpu);
 }
 
-/* MOV/POP/LxS to a data or stack segment register (SDM vol. 2B, MOV: protected-mode checks). */
-void
-seg_load(struct cpu *cpu, unsigned s, uint16_t sel)
+/*
+ * Check a data or stack segment load of `sel` at privilege `cpl` (SDM vol. 2B,
+ * MOV: protected-mode checks) without changing anything; fills *d. Returns false
+ * for a null selector, which is legal (the register becomes unusable) except
+ * for SS outside 64-bit mode at CPL < 3 (null_ss_ok says whether it is).
+ */
+static bool
+seg_check(struct cpu *cpu, unsigned s, uint16_t sel, unsigned cpl, bool null_ss_ok,
+	  struct descriptor *d)
 {
-	if (cpu_real_mode(cpu) || cpu_v86(cpu)) {
-		seg_load_real(cpu, s, sel);
-		return;
-	}
-	unsigned rpl = sel & 3, cpl = cpu->cpl;
-	struct descriptor d;
+	unsigned rpl = sel & 3;
 	if ((sel & ~3u) == 0) {
-		/* A null selector: #GP for SS (except 64-bit mode at CPL < 3), else unusable. */
-		if (s == S_SS && !(cpu->code_size == 8 && cpl < 3 && rpl == cpl))
+		if (s == S_SS && !(null_ss_ok && rpl == cpl))
 			cpu_gp0(cpu);
-		cpu->seg[s] = (struct segment){ .sel = sel };
-		if (s == S_SS)
-			cpu_mode_update(cpu);
-		return;
+		return false;
 	}
-	desc_fetch(cpu, sel, &d, EXC_GP);
-	unsigned type = d.attr & 0xf, dpl = desc_dpl(&d);
-	bool code = d.attr & 8, readable = type & 2;
-	if (!(d.attr & SEG_ATTR_S))
+	desc_fetch(cpu, sel, d, EXC_GP);
+	unsigned type = d->attr & 0xf, dpl = desc_dpl(d);
+	bool code = d->attr & 8, readable = type & 2;
+	if (!(d->attr & SEG_ATTR_S))
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 	if (s == S_SS) {
 		if (rpl != cpl || dpl != cpl || code || !(type & 2))
 			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		if (!(d.attr & SEG_ATTR_P))
+		if (!(d->attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_SS, sel & 0xfffc);
 	} else {
 		if (code && !readable)
@@ -132,11 +129,37 @@ seg_load(struct cpu *cpu, unsigned s, uint16_t sel)
 		/* Data and non-conforming code: DPL >= max(CPL, RPL). */
 		if ((!code || !(type & 4)) && (rpl > dpl || cpl > dpl))
 			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		if (!(d.attr & SEG_ATTR_P))
+		if (!(d->attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
 	}
-	desc_set_accessed(cpu, sel, &d);
-	seg_set(cpu, s, sel, &d);
+	return true;
+}
+
+/* Commit a checked load; d == NULL loads a null (unusable) selector. */
+static void
+seg_commit(struct cpu *cpu, unsigned s, uint16_t sel, struct descriptor *d)
+{
+	if (!d) {
+		cpu->seg[s] = (struct segment){ .sel = sel };
+		if (s == S_SS)
+			cpu_mode_update(cpu);
+		return;
+	}
+	desc_set_accessed(cpu, sel, d);
+	seg_set(cpu, s, sel, d);
+}
+
+/* MOV/POP/LxS to a data or stack segment register. */
+void
+seg_load(struct cpu *cpu, unsigned s, uint16_t sel)
+{
+	if (cpu_real_mode(cpu) || cpu_v86(cpu)) {
+		seg_load_real(cpu, s, sel);
+		return;
+	}
+	struct descriptor d;
+	bool present = seg_check(cpu, s, sel, cpu->cpl, cpu->code_size == 8 && cpu->cpl < 3, &d);
+	seg_commit(cpu, s, sel, present ? &d : NULL);
 }
 
 /* Load CS for a far JMP/CALL to a code segment at the current privilege. */
@@ -194,11 +217,9 @@ cpu_far_call_protected(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned 
 	uint64_t m = stack_mask(cpu), sp = cpu->gpr[R_SP];
 	/* Both pushes are checked before CS changes. */
 	cpu_probe_write(cpu, S_SS, (sp - 2 * opsize) & m, 2 * opsize);
-	struct segment saved_cs = cpu->seg[S_CS];
 	load_code_segment(cpu, sel, offset);
 	cpu_write(cpu, S_SS, (sp - opsize) & m, old_cs, opsize);
 	cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, old_rip, opsize);
-	(void)saved_cs;
 	cpu_stack_adjust(cpu, -2 * (int64_t)opsize);
 }
 
@@ -216,58 +237,83 @@ invalidate_outer_segments(struct cpu *cpu)
 	}
 }
 
-/* Common tail of RETF and IRET in protected mode: CS:IP (and SS:SP if outward) from the stack. */
+/* Check the CS selector of a far return or IRET (SDM vol. 2B, RET and IRET). */
 static void
-protected_return(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize, uint64_t depth,
-		 uint64_t imm, uint64_t *flags_out, bool iret)
+return_cs_check(struct cpu *cpu, uint16_t sel, struct descriptor *d)
 {
-	struct descriptor d;
-	unsigned rpl = sel & 3, cpl = cpu->cpl;
+	unsigned rpl = sel & 3;
 	if ((sel & ~3u) == 0)
 		cpu_gp0(cpu);
-	desc_fetch(cpu, sel, &d, EXC_GP);
-	unsigned dpl = desc_dpl(&d);
-	if (!(d.attr & SEG_ATTR_S) || !(d.attr & 8) || rpl < cpl)
+	desc_fetch(cpu, sel, d, EXC_GP);
+	unsigned dpl = desc_dpl(d);
+	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8) || rpl < cpu->cpl)
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-	if ((d.attr & 4) ? dpl > rpl : dpl != rpl)
+	if ((d->attr & 4) ? dpl > rpl : dpl != rpl)
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-	if (!(d.attr & SEG_ATTR_P))
+	if (!(d->attr & SEG_ATTR_P))
 		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
-	uint64_t fl = 0;
-	if (iret)
-		fl = cpu_stack_peek(cpu, 2 * opsize, opsize);
-	if (rpl == cpl) {
-		if (offset > d.limit)
-			cpu_gp0(cpu);
-		cpu_stack_adjust(cpu, (int64_t)depth + (int64_t)imm);
-		desc_set_accessed(cpu, sel, &d);
-		seg_set(cpu, S_CS, sel, &d);
-		cpu->rip = offset;
-	} else {
-		uint64_t new_sp = cpu_stack_peek(cpu, depth + imm, opsize);
-		uint16_t new_ss = (uint16_t)cpu_stack_peek(cpu, depth + imm + opsize, 2);
-		if (offset > d.limit)
-			cpu_gp0(cpu);
-		desc_set_accessed(cpu, sel, &d);
-		seg_set(cpu, S_CS, sel, &d);
-		cpu->cpl = (uint8_t)rpl;
-		cpu->rip = offset;
-		seg_load(cpu, S_SS, new_ss);
+}
+
+/*
+ * The common part of RETF and IRET in protected and IA-32e mode: the frame
+ * holds offset, CS (and, for IRET, flags) at `depth` bytes; SS:SP follow after
+ * `imm` more bytes when the return goes outward -- or always, in 64-bit mode for
+ * IRET (always_stack). Every check happens before anything is committed.
+ */
+static void
+far_return_common(struct cpu *cpu, unsigned opsize, uint64_t depth, uint64_t imm,
+		  bool always_stack, bool iret)
+{
+	uint64_t offset = cpu_stack_peek(cpu, 0, opsize);
+	uint16_t sel = (uint16_t)cpu_stack_peek(cpu, opsize, 2);
+	uint64_t fl = iret ? cpu_stack_peek(cpu, 2 * opsize, opsize) : 0;
+	struct descriptor cs, ss;
+	return_cs_check(cpu, sel, &cs);
+	unsigned old_cpl = cpu->cpl, rpl = sel & 3;
+	bool to64 = cpu->long_mode && (cs.attr & SEG_ATTR_L);
+	if (opsize == 2)
+		offset &= 0xffff;
+	else if (opsize == 4)
+		offset &= 0xffffffff;
+	if (to64 ? !is_canonical(offset) : offset > cs.limit)
+		cpu_gp0(cpu);
+	bool new_stack = rpl != old_cpl || always_stack;
+	uint64_t new_sp = 0;
+	uint16_t new_ss = 0;
+	bool ss_present = false;
+	if (new_stack) {
+		new_sp = cpu_stack_peek(cpu, depth + imm, opsize);
+		new_ss = (uint16_t)cpu_stack_peek(cpu, depth + imm + opsize, 2);
+		ss_present = seg_check(cpu, S_SS, new_ss, rpl, to64 && rpl < 3, &ss);
+	}
+	/* Commit. */
+	desc_set_accessed(cpu, sel, &cs);
+	seg_set(cpu, S_CS, sel, &cs);
+	cpu->cpl = (uint8_t)rpl;
+	cpu->rip = offset;
+	if (new_stack) {
+		seg_commit(cpu, S_SS, new_ss, ss_present ? &ss : NULL);
 		uint64_t m = stack_mask(cpu);
 		cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((new_sp + imm) & m);
-		invalidate_outer_segments(cpu);
-		cpu_tlb_flush(cpu);
+	} else {
+		cpu_stack_adjust(cpu, (int64_t)depth + (int64_t)imm);
 	}
-	if (flags_out)
-		*flags_out = fl;
+	if (iret) {
+		/* Flags are written with the privilege of the old CPL (SDM vol. 2B, IRET). */
+		cpu->cpl = (uint8_t)old_cpl;
+		rflags_write_checked(cpu, fl, opsize);
+		if (opsize >= 4)
+			cpu->rflags = (cpu->rflags & ~(uint64_t)F_RF) | (fl & F_RF);
+		cpu->cpl = (uint8_t)rpl;
+	}
+	if (rpl > old_cpl)
+		invalidate_outer_segments(cpu);
 }
 
 void
 cpu_far_return_protected(struct cpu *cpu, unsigned opsize, uint64_t imm)
 {
-	uint64_t off = cpu_stack_peek(cpu, 0, opsize);
-	uint16_t sel = (uint16_t)cpu_stack_peek(cpu, opsize, 2);
-	protected_return(cpu, sel, off, opsize, 2 * opsize, imm, NULL, false);
+	far_return_common(cpu, opsize, 2 * opsize, imm, false, false);
 }
 
 void
@@ -286,20 +332,15 @@ cpu_iret_protected(struct cpu *cpu, unsigned opsize)
 		rflags_write_checked(cpu, fl, opsize);
 		return;
 	}
-	if ((cpu->rflags & F_NT) || cpu->long_mode)
-		cpu_gp0(cpu); /* XXX task return and IRETQ: milestone 1, part 2 */
-	uint64_t off = cpu_stack_peek(cpu, 0, opsize);
-	uint16_t sel = (uint16_t)cpu_stack_peek(cpu, opsize, 2);
-	uint64_t fl = cpu_stack_peek(cpu, 2 * opsize, opsize);
-	if (opsize == 4 && (fl & F_VM) && cpu->cpl == 0)
-		cpu_gp0(cpu); /* XXX return to V86 mode */
-	unsigned old_cpl = cpu->cpl;
-	protected_return(cpu, sel, off, opsize, 3 * opsize, 0, NULL, true);
-	/* Flags are written with the privilege of the old CPL (SDM vol. 2A, IRET). */
-	unsigned new_cpl = cpu->cpl;
-	cpu->cpl = (uint8_t)old_cpl;
-	rflags_write_checked(cpu, fl, opsize);
-	cpu->cpl = (uint8_t)new_cpl;
+	if (cpu->rflags & F_NT) {
+		if (cpu->long_mode)
+			cpu_gp0(cpu); /* no task switches in IA-32e mode */
+		cpu_unmodelled(cpu, "IRET with NT set (task return)");
+	}
+	if (!cpu->long_mode && opsize == 4 && (cpu_stack_peek(cpu, 8, 4) & F_VM) && cpu->cpl == 0)
+		cpu_unmodelled(cpu, "IRET to virtual-8086 mode");
+	/* In 64-bit mode IRET always pops SS:RSP (SDM vol. 2B, IRET, IA-32e mode). */
+	far_return_common(cpu, opsize, 3 * opsize, 0, cpu->code_size == 8, true);
 }
 
 /* ---- instructions ---- */

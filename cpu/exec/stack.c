@@ -87,6 +87,13 @@ op_pusha(struct cpu *cpu, const struct insn *i)
 	uint64_t sp0 = cpu->gpr[R_SP];
 	static const uint8_t order[8] = { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 	uint64_t m = stack_mask(cpu);
+	/* Real mode: an odd SP of 7-15 makes the frame wrap through offset FFFF; the
+	 * SDM (vol. 2B, PUSHA, real-address mode exceptions) gives #GP for it. */
+	if (cpu_real_mode(cpu) && size == 2 && (sp0 & m) >= 7 && (sp0 & m) <= 15 && (sp0 & 1))
+		cpu_gp0(cpu);
+	/* Check every store before the first one, so a fault leaves memory untouched. */
+	for (unsigned k = 0; k < 8; k++)
+		cpu_probe_write(cpu, S_SS, (sp0 - size * (k + 1)) & m, size);
 	for (unsigned k = 0; k < 8; k++) {
 		uint64_t v = order[k] == R_SP ? sp0 : cpu->gpr[order[k]];
 		cpu_write(cpu, S_SS, (sp0 - size * (k + 1)) & m, v, size);

@@ -5,6 +5,7 @@
  */
 #include "cpu/exec/exec.h"
 #include "cpu/msr.h"
+#include "mmu/paging.h"
 
 static void
 require_cpl0(struct cpu *cpu)
@@ -43,11 +44,25 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 {
 	unsigned r = i->reg & 7;
 	if (!(i->flags & I_MEM)) {
-		/* XXX register forms (MONITOR/MWAIT, SWAPGS, RDTSCP, VMX, XGETBV): next issues. */
+		/* XXX register forms still to come: MONITOR/MWAIT, VMX (VMCALL...), XGETBV. */
 		if (r == 4)
 			goto smsw;
 		if (r == 6)
 			goto lmsw;
+		if (r == 7 && (i->rm & 7) == 0) { /* 0F 01 F8: SWAPGS, 64-bit mode only */
+			if (cpu->code_size != 8)
+				cpu_ud(cpu);
+			require_cpl0(cpu);
+			uint64_t t = cpu->seg[S_GS].base;
+			cpu->seg[S_GS].base = cpu->msr.kernel_gs_base;
+			cpu->msr.kernel_gs_base = t;
+			return;
+		}
+		if (r == 7 && (i->rm & 7) == 1 && cpu_has(&cpu->features, FEAT_RDTSCP)) {
+			op_rdtsc(cpu, i); /* 0F 01 F9: RDTSCP = RDTSC + ECX = TSC_AUX */
+			reg_write(cpu, R_CX, 4, cpu->msr.tsc_aux);
+			return;
+		}
 		cpu_ud(cpu);
 	}
 	uint64_t ea = insn_ea(cpu, i);
@@ -94,12 +109,14 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 		cpu_write_cr0(cpu, cr0);
 		return;
 	}
-	case 7: /* INVLPG */
+	case 7: { /* INVLPG: no segment checks; a non-canonical address is a no-op (vol. 2A) */
 		require_cpl0(cpu);
-		tlb_flush_page(&cpu->tlb, (cpu->seg[i->seg].base + ea) & 0xffffffffull);
 		if (cpu->code_size == 8)
-			tlb_flush_page(&cpu->tlb, ea + (i->seg >= S_FS ? cpu->seg[i->seg].base : 0));
+			mmu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->seg[i->seg].base : 0));
+		else
+			mmu_invlpg(cpu, (cpu->seg[i->seg].base + ea) & 0xffffffffull);
 		return;
+	}
 	default:
 		cpu_ud(cpu);
 	}
@@ -144,15 +161,10 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 		cpu->cr2 = v;
 		break;
 	case 3:
-		cpu->cr3 = v;
-		cpu_tlb_flush(cpu);
+		mmu_write_cr3(cpu, v);
 		break;
 	case 4:
-		/* XXX CR4 bits are checked against the CPU model with paging (part 3). */
-		if (v & ~(uint64_t)0x7ff)
-			cpu_gp0(cpu);
-		cpu->cr4 = v;
-		cpu_tlb_flush(cpu);
+		cpu_write_cr4(cpu, v);
 		break;
 	default:
 		if (v & ~0xfull)

@@ -1,0 +1,545 @@
+/*
+ * fugu — the 16550A UART. References are to the National Semiconductor
+ * PC16550D datasheet: Table II (registers), 8.4 FCR, 8.5 IIR (Table IV, the
+ * interrupt priorities), 8.6 IER, 8.7 MCR (loop mode), 8.8 LSR, 8.9 MSR,
+ * 8.10 FIFO interrupt mode (trigger levels, character timeout).
+ *
+ * Transmission is immediate: a byte written to THR reaches the backend (or,
+ * in loop mode, the receiver) at once, so THR and the transmitter are always
+ * empty again by the time the guest looks. Received bytes wait in a host-side
+ * queue and enter the FIFO only as the guest makes room, so a burst of input
+ * is never lost; only the guest's own loop-mode transmissions can overrun.
+ * On a PC the IRQ line is driven only while MCR OUT2 is set, and loop mode
+ * forces OUT2 inactive (8.7), so loop mode raises no IRQ.
+ */
+#include "chipset/uart.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "chipset/ioport.h"
+
+#define UART_CLOCK 1843200u /* crystal; the divisor counts 16x clocks */
+
+#define IER_RDA 0x01
+#define IER_THRE 0x02
+#define IER_RLS 0x04
+#define IER_MS 0x08
+
+#define IIR_NONE 0x01
+#define IIR_MS 0x00
+#define IIR_THRE 0x02
+#define IIR_RDA 0x04
+#define IIR_RLS 0x06
+#define IIR_CTI 0x0c
+#define IIR_FIFO 0xc0
+
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define FCR_CLEAR_TX 0x04
+
+#define LCR_DLAB 0x80
+
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+
+#define LSR_DR 0x01
+#define LSR_OE 0x02
+#define LSR_ERRORS 0x1e /* OE, PE, FE, BI */
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define LSR_FIFOERR 0x80
+
+#define MSR_CTS 0x10
+#define MSR_DSR 0x20
+#define MSR_RI 0x40
+#define MSR_DCD 0x80
+
+static bool
+fifo_on(const struct uart *u)
+{
+	return u->st.fcr & FCR_ENABLE;
+}
+
+/* The receive trigger level (8.4: FCR bits 6-7 select 1, 4, 8 or 14 bytes). */
+static unsigned
+trigger(const struct uart *u)
+{
+	static const uint8_t levels[4] = { 1, 4, 8, 14 };
+	return levels[u->st.fcr >> 6];
+}
+
+/* Nanoseconds per character at the programmed divisor and frame format. */
+static uint64_t
+char_ns(const struct uart *u)
+{
+	unsigned divisor = u->st.dll | u->st.dlm << 8;
+	uint8_t lcr = u->st.lcr;
+	unsigned bits = 1 + 5 + (lcr & 3) + ((lcr & 8) ? 1 : 0) + ((lcr & 4) ? 2 : 1);
+	if (divisor == 0)
+		divisor = 1;
+	return (uint64_t)bits * divisor * 16 * 1000000000ull / UART_CLOCK;
+}
+
+/*
+ * The highest-priority pending interrupt (8.5, Table IV), as the IIR's
+ * identification bits.
+ */
+static uint8_t
+identify(const struct uart *u)
+{
+	const struct uart_state *s = &u->st;
+	if ((s->ier & IER_RLS) && (s->lsr & LSR_ERRORS))
+		return IIR_RLS;
+	if ((s->ier & IER_RDA) && s->rx_count >= (fifo_on(u) ? trigger(u) : 1))
+		return IIR_RDA;
+	if ((s->ier & IER_RDA) && s->timeout_pending && s->rx_count)
+		return IIR_CTI;
+	if ((s->ier & IER_THRE) && s->thre_pending)
+		return IIR_THRE;
+	if ((s->ier & IER_MS) && (s->msr & 0x0f))
+		return IIR_MS;
+	return IIR_NONE;
+}
+
+/*
+ * Drive the IRQ line and arm the character timeout (8.10: a byte has sat in
+ * the FIFO for four character times without being read or joined by another).
+ */
+static void
+update(struct uart *u)
+{
+	struct uart_state *s = &u->st;
+	bool irq = identify(u) != IIR_NONE && (s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
+	if (irq != s->irq) {
+		s->irq = irq;
+		if (u->set_irq)
+			u->set_irq(u->opaque, irq);
+	}
+	if (fifo_on(u) && s->rx_count && !s->timeout_pending && (s->ier & IER_RDA))
+		vtimer_arm(&u->timer, s->rx_activity + 4 * char_ns(u));
+	else
+		vtimer_disarm(&u->timer);
+}
+
+static void
+uart_timeout(void *opaque)
+{
+	struct uart *u = opaque;
+	u->st.timeout_pending = true;
+	update(u);
+}
+
+/*
+ * A byte arrives at the receiver: into the FIFO, or an overrun when it is
+ * full (8.8: OE; the FIFO keeps its contents and the byte is lost).
+ */
+static void
+receive(struct uart *u, uint8_t byte)
+{
+	struct uart_state *s = &u->st;
+	unsigned cap = fifo_on(u) ? UART_FIFO : 1;
+	if (s->rx_count >= cap) {
+		s->lsr |= LSR_OE;
+		return;
+	}
+	s->rx[(s->rx_head + s->rx_count) % UART_FIFO] = byte;
+	s->rx_count++;
+	s->rx_activity = vclock_now(u->clock);
+	s->timeout_pending = false;
+}
+
+/*
+ * Move host input into the FIFO while it has room (not in loop mode: the
+ * serial input is disconnected there, 8.7).
+ */
+static void
+feed(struct uart *u)
+{
+	unsigned cap = fifo_on(u) ? UART_FIFO : 1;
+	if (u->st.mcr & MCR_LOOP)
+		return;
+	while (u->hostq_count && u->st.rx_count < cap) {
+		receive(u, u->hostq[u->hostq_head]);
+		u->hostq_head = (u->hostq_head + 1) % UART_HOSTQ;
+		u->hostq_count--;
+	}
+}
+
+/*
+ * The modem status lines: in loop mode DTR, RTS, OUT1 and OUT2 drive DSR,
+ * CTS, RI and DCD (8.7); otherwise a connected terminal (CTS, DSR, DCD).
+ * Changes set the delta bits (8.9; TERI on RI's trailing edge).
+ */
+static void
+update_msr(struct uart *u)
+{
+	struct uart_state *s = &u->st;
+	uint8_t lines = MSR_CTS | MSR_DSR | MSR_DCD;
+	if (s->mcr & MCR_LOOP) {
+		lines = (s->mcr & MCR_RTS ? MSR_CTS : 0) | (s->mcr & MCR_DTR ? MSR_DSR : 0) |
+			(s->mcr & MCR_OUT1 ? MSR_RI : 0) | (s->mcr & MCR_OUT2 ? MSR_DCD : 0);
+	}
+	uint8_t changed = (s->msr ^ lines) & 0xf0;
+	uint8_t delta = (changed & MSR_CTS ? 0x01 : 0) | (changed & MSR_DSR ? 0x02 : 0) |
+			((changed & MSR_RI) && !(lines & MSR_RI) ? 0x04 : 0) |
+			(changed & MSR_DCD ? 0x08 : 0);
+	s->msr = (uint8_t)(lines | (s->msr & 0x0f) | delta);
+}
+
+/*
+ * A byte written to THR: out to the backend, or back to the receiver in
+ * loop mode. THR is empty again at once, which re-raises THRE (8.5).
+ */
+static void
+transmit(struct uart *u, uint8_t byte)
+{
+	if (u->st.mcr & MCR_LOOP) {
+		receive(u, byte);
+	} else if (u->out) {
+		fputc(byte, u->out);
+		u->out_dirty = true;
+		if (byte == '\n') {
+			fflush(u->out);
+			u->out_dirty = false;
+		}
+	}
+	u->st.thre_pending = true;
+}
+
+static uint8_t
+read_rbr(struct uart *u)
+{
+	struct uart_state *s = &u->st;
+	uint8_t v = s->rx[s->rx_head];
+	if (s->rx_count) {
+		s->rx_head = (s->rx_head + 1) % UART_FIFO;
+		s->rx_count--;
+	}
+	s->rx_activity = vclock_now(u->clock);
+	s->timeout_pending = false;
+	feed(u);
+	return v;
+}
+
+static uint32_t
+uart_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct uart *u = opaque;
+	struct uart_state *s = &u->st;
+	uint8_t v = 0xff;
+	(void)size;
+	switch (port - u->base) {
+	case 0:
+		v = (s->lcr & LCR_DLAB) ? s->dll : read_rbr(u);
+		break;
+	case 1:
+		v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+		break;
+	case 2:
+		v = identify(u);
+		if (v == IIR_THRE)
+			s->thre_pending = false; /* reading IIR clears a THRE source */
+		if (fifo_on(u))
+			v |= IIR_FIFO;
+		break;
+	case 3:
+		v = s->lcr;
+		break;
+	case 4:
+		v = s->mcr;
+		break;
+	case 5:
+		v = (uint8_t)(s->lsr | LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0));
+		s->lsr &= (uint8_t)~(LSR_ERRORS | LSR_FIFOERR); /* read clears the errors */
+		break;
+	case 6:
+		v = s->msr;
+		s->msr &= 0xf0; /* read clears the deltas */
+		break;
+	case 7:
+		v = s->scr;
+		break;
+	}
+	update(u);
+	return v;
+}
+
+/*
+ * FCR (8.4): bit 0 enables the FIFOs (a change clears both), bits 1 and 2
+ * clear them, bits 6-7 set the receive trigger; bits other than 0 are only
+ * taken while bit 0 is set.
+ */
+static void
+write_fcr(struct uart *u, uint8_t v)
+{
+	struct uart_state *s = &u->st;
+	if ((v ^ s->fcr) & FCR_ENABLE) {
+		s->rx_count = 0;
+		s->rx_head = 0;
+	}
+	if (!(v & FCR_ENABLE)) {
+		s->fcr = 0;
+		feed(u);
+		return;
+	}
+	if (v & FCR_CLEAR_RX) {
+		s->rx_count = 0;
+		s->rx_head = 0;
+		s->timeout_pending = false;
+	}
+	s->fcr = v & 0xc9;
+	feed(u);
+}
+
+static void
+uart_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct uart *u = opaque;
+	struct uart_state *s = &u->st;
+	uint8_t v = (uint8_t)value;
+	(void)size;
+	switch (port - u->base) {
+	case 0:
+		if (s->lcr & LCR_DLAB)
+			s->dll = v;
+		else
+			transmit(u, v);
+		break;
+	case 1:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+			break;
+		}
+		/* Enabling ETBEI with THR empty raises THRE at once. */
+		if ((v & IER_THRE) && !(s->ier & IER_THRE))
+			s->thre_pending = true;
+		s->ier = v & 0x0f;
+		break;
+	case 2:
+		write_fcr(u, v);
+		break;
+	case 3:
+		s->lcr = v;
+		break;
+	case 4:
+		s->mcr = v & 0x1f;
+		update_msr(u);
+		feed(u);
+		break;
+	case 5:
+	case 6:
+		break; /* LSR and MSR: writes are for factory test only */
+	case 7:
+		s->scr = v;
+		break;
+	}
+	update(u);
+}
+
+/*
+ * The terminal state stdio found, restored on every way out: normal exit,
+ * exit(), and fatal or terminating signals (which then take their default
+ * action). Suspending (^Z) restores it too, and continuing re-enters raw mode.
+ */
+static struct termios saved_tio, raw_tio;
+static volatile sig_atomic_t tty_raw;
+
+static void
+tty_restore(void)
+{
+	if (tty_raw) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+		tty_raw = 0;
+	}
+}
+
+static void
+tty_signal(int sig)
+{
+	int saved = errno;
+	tty_restore();
+	if (sig == SIGTSTP) {
+		raise(SIGSTOP);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw_tio);
+		tty_raw = 1;
+		errno = saved;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+tty_make_raw(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGSEGV,
+				    SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	if (tty_raw || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+		return;
+	raw_tio = saved_tio;
+	/* Bytes as typed; ^C still stops fugu (ISIG kept, as QEMU's signal=on). */
+	raw_tio.c_iflag &= (tcflag_t) ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL |
+					IXON);
+	raw_tio.c_lflag &= (tcflag_t) ~(ECHO | ECHONL | ICANON | IEXTEN);
+	raw_tio.c_cflag = (raw_tio.c_cflag & (tcflag_t)~(CSIZE | PARENB)) | CS8;
+	raw_tio.c_cc[VMIN] = 1;
+	raw_tio.c_cc[VTIME] = 0;
+	atexit(tty_restore);
+	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
+		struct sigaction sa = { .sa_handler = tty_signal };
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[k], &sa, NULL);
+	}
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw_tio) == 0)
+		tty_raw = 1;
+}
+
+int
+uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
+{
+	if (!strcmp(spec, "none") || !strcmp(spec, "null"))
+		return 0;
+	if (!strcmp(spec, "stdio")) {
+		u->out = stdout;
+		u->in_fd = STDIN_FILENO;
+		if (isatty(STDIN_FILENO))
+			tty_make_raw();
+		return 0;
+	}
+	if (!strncmp(spec, "file:", 5) && spec[5]) {
+		u->out = fopen(spec + 5, "w");
+		if (!u->out) {
+			snprintf(err, errlen, "-serial: cannot open %s: %s", spec + 5, strerror(errno));
+			return -1;
+		}
+		u->out_owned = true;
+		return 0;
+	}
+	snprintf(err, errlen, "bad -serial backend '%s' (use stdio, file:PATH or none)", spec);
+	return -1;
+}
+
+void
+uart_destroy(struct uart *u)
+{
+	if (u->out) {
+		fflush(u->out);
+		if (u->out_owned)
+			fclose(u->out);
+		u->out = NULL;
+	}
+	if (u->in_fd == STDIN_FILENO)
+		tty_restore();
+	u->in_fd = -1;
+	if (u->clock)
+		vtimer_disarm(&u->timer);
+}
+
+size_t
+uart_input(struct uart *u, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t n = 0;
+	while (n < len && u->hostq_count < UART_HOSTQ) {
+		u->hostq[(u->hostq_head + u->hostq_count) % UART_HOSTQ] = p[n++];
+		u->hostq_count++;
+	}
+	feed(u);
+	update(u);
+	return n;
+}
+
+int
+uart_wait_fd(const struct uart *u)
+{
+	if (u->in_fd < 0 || u->in_eof || u->hostq_count == UART_HOSTQ)
+		return -1;
+	return u->in_fd;
+}
+
+bool
+uart_poll(struct uart *u)
+{
+	bool got = false;
+	if (u->out_dirty) {
+		fflush(u->out);
+		u->out_dirty = false;
+	}
+	int fd = uart_wait_fd(u);
+	if (fd < 0)
+		return false;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP)))
+		return false;
+	uint8_t buf[UART_HOSTQ];
+	ssize_t r = read(fd, buf, UART_HOSTQ - u->hostq_count);
+	if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+		u->in_eof = true;
+	if (r > 0) {
+		uart_input(u, buf, (size_t)r);
+		got = true;
+	}
+	return got;
+}
+
+int
+uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *clock,
+	  void (*set_irq)(void *, bool), void *opaque)
+{
+	memset(u, 0, sizeof(*u));
+	u->base = base;
+	u->clock = clock;
+	u->set_irq = set_irq;
+	u->opaque = opaque;
+	u->in_fd = -1;
+	vtimer_init(&u->timer, clock, "uart", uart_timeout, u);
+	uart_reset(u);
+	return ioports_register(io, base, 8, "uart", uart_read, uart_write, u) ? -1 : 0;
+}
+
+/*
+ * Master reset (Table III): IER, FCR, LCR, MCR cleared, LSR = THRE | TEMT,
+ * MSR deltas cleared; the divisor and scratch are not affected.
+ */
+void
+uart_reset(struct uart *u)
+{
+	struct uart_state *s = &u->st;
+	uint8_t dll = s->dll, dlm = s->dlm, scr = s->scr;
+	*s = (struct uart_state){ .dll = dll, .dlm = dlm, .scr = scr };
+	update_msr(u);
+	s->msr &= 0xf0;
+	s->irq = true; /* so update() drives the line low */
+	update(u);
+	feed(u);
+}
+
+size_t
+uart_save(const struct uart *u, void *buf, size_t len)
+{
+	if (len < sizeof(u->st))
+		return sizeof(u->st);
+	memcpy(buf, &u->st, sizeof(u->st));
+	return sizeof(u->st);
+}
+
+int
+uart_restore(struct uart *u, const void *buf, size_t len)
+{
+	if (len != sizeof(u->st))
+		return -1;
+	memcpy(&u->st, buf, sizeof(u->st));
+	u->st.irq = !u->st.irq;
+	update(u);
+	return 0;
+}

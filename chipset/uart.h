@@ -1,0 +1,75 @@
+/*
+ * fugu — the 16550A UART (COM1-COM4) and its host backends (stdio, file, none).
+ */
+#ifndef FUGU_UART_H
+#define FUGU_UART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chipset/timer.h"
+
+struct ioports;
+
+#define UART_FIFO 16	     /* receive FIFO depth */
+#define UART_HOSTQ 4096	     /* host-side input queue */
+
+/* The architectural state: plain data, saved and restored by copy. */
+struct uart_state {
+	uint8_t rx[UART_FIFO]; /* receive FIFO (one entry used when FIFOs are off) */
+	uint8_t rx_head;       /* index of the oldest received byte */
+	uint8_t rx_count;      /* bytes in the receive FIFO */
+	uint8_t ier;	       /* interrupt enable register */
+	uint8_t fcr;	       /* FIFO control as last written (bits 0, 3, 6, 7 kept) */
+	uint8_t lcr;	       /* line control register (bit 7: DLAB) */
+	uint8_t mcr;	       /* modem control register */
+	uint8_t lsr;	       /* line status: the error bits OE, PE, FE, BI (the rest computed) */
+	uint8_t msr;	       /* modem status register (delta bits 0-3, lines 4-7) */
+	uint8_t scr;	       /* scratch register */
+	uint8_t dll, dlm;      /* divisor latch */
+	bool thre_pending;     /* THRE interrupt condition (cleared by IIR read or THR write) */
+	bool timeout_pending;  /* character timeout indication */
+	uint64_t rx_activity;  /* virtual ns of the last byte received or read */
+	bool irq;	       /* the IRQ line as driven (interrupt pending and OUT2 set) */
+};
+
+struct uart {
+	struct uart_state st;		       /* everything save/restore copies */
+	uint16_t base;			       /* I/O base */
+	struct vclock *clock;		       /* the virtual clock */
+	struct vtimer timer;		       /* the receive character timeout */
+	void (*set_irq)(void *opaque, bool level); /* the IRQ line */
+	void *opaque;			       /* argument of set_irq */
+	/* Host side, not guest state. */
+	uint8_t hostq[UART_HOSTQ];	       /* received from the host, not yet in the FIFO */
+	unsigned hostq_head, hostq_count;
+	int in_fd;			       /* backend input, or -1 */
+	bool in_eof;			       /* the input reached end of file */
+	FILE *out;			       /* backend output, or NULL */
+	bool out_dirty;			       /* output written since the last flush */
+	bool out_owned;			       /* fclose out on destroy */
+};
+
+/* Claim 8 ports at `base`; -1 if one is taken. The backend starts as none. */
+int uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *clock,
+	      void (*set_irq)(void *, bool), void *opaque);
+/*
+ * Attach a backend: "stdio" (stdin raw when it is a terminal, restored on every
+ * exit path), "file:PATH" (output only), "none". XXX tcp: not yet.
+ * Returns -1 with a message in err.
+ */
+int uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen);
+void uart_destroy(struct uart *u);
+void uart_reset(struct uart *u);
+/* Host input: queue bytes (never dropped: returns how many fit) and feed the FIFO. */
+size_t uart_input(struct uart *u, const void *buf, size_t len);
+/* Read what the backend has without blocking and flush output; true if input arrived. */
+bool uart_poll(struct uart *u);
+/* The fd to wait on while idle, or -1 (none, at EOF, or the queue is full). */
+int uart_wait_fd(const struct uart *u);
+size_t uart_save(const struct uart *u, void *buf, size_t len);
+int uart_restore(struct uart *u, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,408 @@
+/*
+ * Unit tests: the instruction decoder (cpu/decode.c) on specific SDM cases, and
+ * the bit-count handlers (cpu/exec/bitcount.c) on register operands.
+ * The random-bytes comparison with Capstone is testsuite/conformance/decode_oracle.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cpu/cpuid.h"
+#include "cpu/decode.h"
+#include "cpu/exec/exec.h"
+
+static struct cpu_features max_feat;
+
+static struct cpu_features
+model(const char *spec)
+{
+	struct cpu_features f;
+	char err[128];
+	if (cpu_features_parse(&f, spec, err, sizeof(err)) != 0)
+		fail_msg("cpu model %s: %s", spec, err);
+	return f;
+}
+
+/* Decode `n` bytes for the max model; returns the length. */
+static int
+dec_feat(const struct cpu_features *f, unsigned code_size, struct insn *in, unsigned n,
+	 const uint8_t *b)
+{
+	return decode_insn(b, n, code_size, f, in);
+}
+
+#define DEC(cs, in, ...)                                                              \
+	dec_feat(&max_feat, (cs), (in), sizeof((const uint8_t[]){ __VA_ARGS__ }),      \
+		 (const uint8_t[]){ __VA_ARGS__ })
+#define DECF(f, cs, in, ...)                                                          \
+	dec_feat((f), (cs), (in), sizeof((const uint8_t[]){ __VA_ARGS__ }),            \
+		 (const uint8_t[]){ __VA_ARGS__ })
+
+static int
+setup(void **state)
+{
+	(void)state;
+	max_feat = model("max");
+	return 0;
+}
+
+/* Prefixes in any order; the last of F2/F3 is the mandatory prefix (vol. 2A, 2.1). */
+static void
+prefix_order(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(4, &in, 0x66, 0xf3, 0x0f, 0xb8, 0xc1), 5); /* POPCNT ax, cx */
+	assert_ptr_equal(in.fn, op_popcnt);
+	assert_int_equal(in.opsize, 2);
+	assert_int_equal(DEC(4, &in, 0xf3, 0x66, 0x0f, 0xb8, 0xc1), 5);
+	assert_ptr_equal(in.fn, op_popcnt);
+	assert_int_equal(in.opsize, 2);
+	/* F3 then F2: F2 selects, and 0F B8 has no F2 form */
+	assert_int_equal(DEC(4, &in, 0xf3, 0xf2, 0x0f, 0xb8, 0xc1), 5);
+	assert_ptr_equal(in.fn, op_ud);
+	/* a segment override and 67 in front of a string instruction */
+	assert_int_equal(DEC(2, &in, 0x26, 0x67, 0xf3, 0xa4), 4);
+	assert_ptr_equal(in.fn, op_movs);
+	assert_int_equal(in.seg, S_ES);
+	assert_int_equal(in.adsize, 4);
+	assert_true(in.flags & I_REP);
+	/* 66 is still the operand size with an F2 mandatory prefix (CRC32 r32, r/m16) */
+	assert_int_equal(DEC(8, &in, 0x66, 0xf2, 0x0f, 0x38, 0xf1, 0xc1), 6);
+	assert_ptr_equal(in.fn, op_crc32);
+	assert_int_equal(in.opsize, 2);
+	assert_int_equal(DEC(8, &in, 0xf2, 0x0f, 0x38, 0xf0, 0xc1), 5);
+	assert_ptr_equal(in.fn, op_crc32);
+	assert_int_equal(in.opsize, 1);
+}
+
+/* More than 15 bytes is #GP (vol. 2A, 2.3.11); fewer bytes than needed asks for more. */
+static void
+length_limit(void **state)
+{
+	(void)state;
+	struct insn in;
+	uint8_t b[16];
+	memset(b, 0x66, sizeof(b));
+	b[14] = 0x90;
+	assert_int_equal(decode_insn(b, 15, 4, &max_feat, &in), 15); /* 14 prefixes + NOP */
+	b[14] = 0x66;
+	b[15] = 0x90;
+	assert_int_equal(decode_insn(b, 16, 4, &max_feat, &in), DECODE_TOO_LONG);
+	/* 4 prefixes + MOV [esp+disp32], imm32 = 15; one more prefix is too long */
+	const uint8_t mov[] = { 0x26, 0x26, 0x26, 0x26, 0x26, 0xc7, 0x84, 0x24,
+				1, 2, 3, 4, 5, 6, 7, 8 };
+	assert_int_equal(decode_insn(mov + 1, 15, 4, &max_feat, &in), 15);
+	assert_int_equal(decode_insn(mov, 16, 4, &max_feat, &in), DECODE_TOO_LONG);
+	assert_int_equal(decode_insn(mov + 1, 14, 4, &max_feat, &in), DECODE_NEED_MORE);
+	assert_int_equal(decode_insn(mov + 1, 0, 4, &max_feat, &in), DECODE_NEED_MORE);
+}
+
+/* A REX prefix counts only directly before the opcode (vol. 2A, 2.2.1). */
+static void
+rex_before_legacy_prefix(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(8, &in, 0x48, 0x66, 0x89, 0xc8), 4); /* REX.W ignored */
+	assert_int_equal(in.opsize, 2);
+	assert_false(in.flags & I_REX);
+	assert_int_equal(DEC(8, &in, 0x66, 0x48, 0x89, 0xc8), 4); /* REX.W wins over 66 */
+	assert_int_equal(in.opsize, 8);
+	assert_true(in.flags & I_REX);
+	assert_int_equal(DEC(8, &in, 0x41, 0x66, 0xb8, 0x34, 0x12), 5); /* mov ax, not r8w */
+	assert_int_equal(in.rm & 8, 0);
+	assert_int_equal(in.imm, 0x1234);
+	assert_int_equal(DEC(8, &in, 0x4c, 0x41, 0x89, 0xc8), 4); /* the last REX counts */
+	assert_int_equal(in.opsize, 4);
+	assert_int_equal(in.reg, 1);
+	assert_int_equal(in.rm, 8);
+}
+
+/* 66 on near branches in 64-bit mode is ignored: rel32, 64-bit operand size (Intel 64). */
+static void
+branch_operand_size(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(8, &in, 0x66, 0xe8, 0, 0, 0, 0), 6);
+	assert_int_equal(in.opsize, 8);
+	assert_int_equal(DEC(8, &in, 0x66, 0xe9, 0xfe, 0xff, 0xff, 0xff), 6);
+	assert_int_equal(DEC(8, &in, 0x66, 0x0f, 0x84, 0, 0, 0, 0), 7);
+	assert_int_equal(in.opsize, 8);
+	assert_int_equal(DEC(8, &in, 0x66, 0xff, 0xe0), 3); /* JMP rax */
+	assert_int_equal(in.opsize, 8);
+	assert_int_equal(DEC(4, &in, 0x66, 0xe8, 0, 0), 4); /* rel16 in 32-bit code */
+	assert_int_equal(in.opsize, 2);
+	assert_int_equal(DEC(2, &in, 0x66, 0xe8, 0, 0, 0, 0), 6); /* rel32 in 16-bit code */
+	assert_int_equal(in.opsize, 4);
+	/* default-64 stack operations: 66 gives 16 bits, nothing gives 32 */
+	assert_int_equal(DEC(8, &in, 0x50), 1);
+	assert_int_equal(in.opsize, 8);
+	assert_int_equal(DEC(8, &in, 0x66, 0x50), 2);
+	assert_int_equal(in.opsize, 2);
+	assert_int_equal(DEC(8, &in, 0x66, 0x68, 0x34, 0x12), 4); /* PUSH imm16 */
+	assert_int_equal(DEC(8, &in, 0x68, 0x34, 0x12, 0, 0x80), 5);
+	assert_int_equal(in.imm, 0xffffffff80001234ull); /* sign-extended to 64 */
+}
+
+/* moffs is address-sized: 67 changes it (vol. 2B, MOV 0xA0-0xA3). */
+static void
+moffs_sizes(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(2, &in, 0xa1, 0x34, 0x12), 3);
+	assert_int_equal(in.imm, 0x1234);
+	assert_int_equal(DEC(2, &in, 0x67, 0xa1, 1, 2, 3, 4), 6);
+	assert_int_equal(DEC(4, &in, 0xa1, 1, 2, 3, 4), 5);
+	assert_int_equal(DEC(4, &in, 0x67, 0xa0, 1, 2), 4);
+	assert_int_equal(DEC(8, &in, 0xa1, 1, 2, 3, 4, 5, 6, 7, 8), 9);
+	assert_int_equal(in.imm, 0x0807060504030201ull);
+	assert_int_equal(in.opsize, 4);
+	assert_int_equal(DEC(8, &in, 0x48, 0xa3, 1, 2, 3, 4, 5, 6, 7, 8), 10);
+	assert_int_equal(in.opsize, 8);
+	assert_int_equal(DEC(8, &in, 0x67, 0xa2, 1, 2, 3, 4), 6);
+	assert_int_equal(in.adsize, 4);
+}
+
+/* ENTER iw, ib and the far pointers of JMP/CALL ptr16:16/32 (vol. 2A/2B). */
+static void
+enter_and_far_pointers(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(4, &in, 0xc8, 0x10, 0x00, 0x01), 4);
+	assert_int_equal(in.imm, 0x10);
+	assert_int_equal(in.imm2, 1);
+	assert_int_equal(DEC(4, &in, 0x66, 0xc8, 0x10, 0x00, 0x01), 5);
+	assert_int_equal(DEC(2, &in, 0xea, 0x00, 0x10, 0x00, 0xf0), 5);
+	assert_int_equal(in.imm, 0x1000);
+	assert_int_equal(in.imm2, 0xf000);
+	assert_int_equal(DEC(4, &in, 0x9a, 1, 2, 3, 4, 0x08, 0x00), 7);
+	assert_int_equal(in.imm, 0x04030201);
+	assert_int_equal(in.imm2, 8);
+	assert_int_equal(DEC(2, &in, 0x66, 0xea, 1, 2, 3, 4, 5, 6), 8);
+	assert_int_equal(DEC(4, &in, 0x66, 0xea, 1, 2, 3, 4), 6); /* ptr16:16 */
+	DEC(8, &in, 0xea, 1, 2, 3, 4, 5, 6);
+	assert_ptr_equal(in.fn, op_ud); /* invalid in 64-bit mode */
+}
+
+/* Group immediates come with the member: F6 /0 (and /1) have Ib, F6 /2 none (table A-6). */
+static void
+group_immediates(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(4, &in, 0xf6, 0xc0, 0x12), 3); /* TEST al, 12h */
+	assert_int_equal(in.imm, 0x12);
+	assert_int_equal(DEC(4, &in, 0xf6, 0xc8, 0x12), 3); /* /1: TEST alias */
+	assert_int_equal(DEC(4, &in, 0xf6, 0xd0, 0x12), 2); /* NOT al */
+	assert_int_equal(DEC(4, &in, 0xf7, 0xc0, 1, 2, 3, 4), 6);
+	assert_int_equal(in.imm, 0x04030201);
+	assert_int_equal(DEC(4, &in, 0x66, 0xf7, 0xc0, 1, 2), 5);
+	assert_int_equal(DEC(8, &in, 0x48, 0xf7, 0xc0, 1, 2, 3, 0x84), 7);
+	assert_int_equal(in.imm, 0xffffffff84030201ull);
+	assert_int_equal(DEC(4, &in, 0xf7, 0xd8), 2); /* NEG eax */
+	assert_int_equal(DEC(4, &in, 0xf6, 0x05, 1, 2, 3, 4, 0x77), 7); /* TEST [disp32], ib */
+	assert_int_equal(DEC(4, &in, 0x0f, 0xba, 0xe0, 3), 4); /* BT eax, 3 */
+	assert_int_equal(DEC(4, &in, 0x0f, 0x73, 0xd0, 3), 4); /* PSRLQ mm0, 3 */
+	assert_int_equal(DEC(4, &in, 0x66, 0x0f, 0x73, 0xf8, 3), 5); /* PSLLDQ xmm0, 3 */
+	DEC(4, &in, 0x0f, 0x73, 0x10, 3);
+	assert_ptr_equal(in.fn, op_ud); /* memory form */
+}
+
+/* ModRM forms: MOV CRn ignores mod; RIP-relative vs. SIB absolute (vol. 2A, 2.2.1.6). */
+static void
+modrm_forms(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(4, &in, 0x0f, 0x20, 0x04), 3); /* no SIB: mod is ignored */
+	assert_false(in.flags & I_MEM);
+	assert_int_equal(DEC(4, &in, 0x0f, 0x22, 0x45), 3);
+	assert_int_equal(DEC(8, &in, 0x8b, 0x05, 0x10, 0, 0, 0), 6);
+	assert_int_equal(in.base, REG_RIP);
+	assert_int_equal(in.disp, 0x10);
+	assert_int_equal(DEC(8, &in, 0x8b, 0x04, 0x25, 0x10, 0, 0, 0), 7);
+	assert_int_equal(in.base, REG_NONE);
+	assert_int_equal(DEC(4, &in, 0x8b, 0x05, 0x10, 0, 0, 0), 6);
+	assert_int_equal(in.base, REG_NONE);
+	assert_int_equal(DEC(2, &in, 0x8b, 0x06, 0x10, 0), 4); /* [disp16] */
+	assert_int_equal(DEC(2, &in, 0x8b, 0x46, 0x10), 3);	/* [bp+disp8] */
+	assert_int_equal(in.seg, S_SS);
+	assert_int_equal(DEC(8, &in, 0x41, 0x8b, 0x44, 0x25, 0x10), 5); /* [r13+disp8] */
+	assert_int_equal(in.base, 13);
+	assert_int_equal(in.index, REG_NONE);
+}
+
+/* One-byte opcodes invalid in 64-bit mode (table A-2, "i64"); 63 is MOVSXD there. */
+static void
+invalid_in_64bit_mode(void **state)
+{
+	(void)state;
+	static const uint8_t ops[] = { 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37,
+				       0x3f, 0x60, 0x61, 0x82, 0x9a, 0xce, 0xd4, 0xd5, 0xd6,
+				       0xea };
+	struct insn in;
+	for (unsigned k = 0; k < sizeof(ops); k++) {
+		uint8_t b[15] = { ops[k], 0x00 };
+		assert_true(decode_insn(b, sizeof(b), 8, &max_feat, &in) > 0);
+		assert_ptr_equal(in.fn, op_ud);
+		assert_true(decode_insn(b, sizeof(b), 4, &max_feat, &in) > 0);
+		assert_ptr_not_equal(in.fn, op_ud);
+	}
+	DEC(8, &in, 0x62, 0x00, 0, 0, 0, 0); /* EVEX in 64-bit mode: not decoded, #UD */
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(DEC(8, &in, 0x63, 0xc1), 2);
+	assert_ptr_equal(in.fn, op_movsxd);
+}
+
+/* VEX: C4/C5 always in 64-bit mode, elsewhere only with bits 7:6 of the next byte set. */
+static void
+vex_lengths(void **state)
+{
+	(void)state;
+	struct insn in;
+	assert_int_equal(DEC(8, &in, 0xc5, 0xf8, 0x77), 3); /* VZEROUPPER */
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(DEC(8, &in, 0xc5, 0xf9, 0x70, 0xc1, 0x1b), 5); /* VPSHUFD ib */
+	assert_int_equal(DEC(8, &in, 0xc4, 0xe3, 0x79, 0x0f, 0xc1, 8), 6); /* VPALIGNR */
+	assert_int_equal(DEC(8, &in, 0xc4, 0xe2, 0x79, 0x00, 0x04, 0x25, 0, 0, 0, 0), 10);
+	assert_int_equal(DEC(8, &in, 0xc5, 0x78, 0x10, 0x05, 0, 0, 0, 0), 8); /* RIP-relative */
+	assert_int_equal(DEC(4, &in, 0xc5, 0xf8, 0x77), 3);
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(DEC(4, &in, 0xc4, 0x06), 2); /* LES eax, [esi] */
+	assert_ptr_equal(in.fn, op_lxs);
+	assert_int_equal(DEC(2, &in, 0xc5, 0x47, 0x10), 3); /* LDS ax, [bx+10h] */
+	assert_ptr_equal(in.fn, op_lxs);
+	assert_int_equal(DEC(4, &in, 0xc4, 0xe1, 0x79, 0xc5, 0xc1, 1), 6); /* VPEXTRW ib */
+}
+
+/* Features: masked ones decode to #UD, except TZCNT/LZCNT, which fall back to BSF/BSR. */
+static void
+feature_gating(void **state)
+{
+	(void)state;
+	struct insn in;
+	struct cpu_features f = model("max,-popcnt,-bmi1,-abm,-movbe,-sse4.2");
+	assert_int_equal(DECF(&f, 4, &in, 0xf3, 0x0f, 0xb8, 0xc1), 4);
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(DECF(&f, 4, &in, 0xf3, 0x0f, 0xbc, 0xc1), 4);
+	assert_ptr_equal(in.fn, op_bsf); /* SDM vol. 2B, TZCNT */
+	assert_int_equal(DECF(&f, 4, &in, 0xf3, 0x0f, 0xbd, 0xc1), 4);
+	assert_ptr_equal(in.fn, op_bsr);
+	assert_int_equal(DECF(&f, 4, &in, 0x0f, 0x38, 0xf0, 0x00), 4);
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(DECF(&f, 4, &in, 0xf2, 0x0f, 0x38, 0xf1, 0xc1), 5);
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(4, &in, 0xf3, 0x0f, 0xbc, 0xc1);
+	assert_ptr_equal(in.fn, op_tzcnt);
+	DEC(4, &in, 0xf3, 0x0f, 0xbd, 0xc1);
+	assert_ptr_equal(in.fn, op_lzcnt);
+	DEC(4, &in, 0x66, 0x0f, 0xbc, 0xc1);
+	assert_ptr_equal(in.fn, op_bsf);
+	assert_int_equal(in.opsize, 2);
+	assert_int_equal(DEC(4, &in, 0x0f, 0x38, 0xf0, 0x00), 4);
+	assert_ptr_equal(in.fn, op_movbe);
+	DEC(4, &in, 0x0f, 0x38, 0xf0, 0xc0); /* MOVBE has no register form */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(4, &in, 0xf0, 0x0f, 0x38, 0xf1, 0x00); /* nor a LOCK form */
+	assert_ptr_equal(in.fn, op_ud);
+	struct cpu_features p6 = model("pentiumpro");
+	assert_int_equal(DECF(&p6, 4, &in, 0x0f, 0x10, 0x00), 3); /* MOVUPS without SSE */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(4, &in, 0x0f, 0x10, 0x00);
+	assert_ptr_equal(in.fn, op_simd_esc);
+	DEC(4, &in, 0xf3, 0x0f, 0x60, 0xc1); /* PUNPCKLBW has no F3 form */
+	assert_ptr_equal(in.fn, op_ud);
+}
+
+/* ---- the handlers, on register operands (no memory needed) ---- */
+
+static struct cpu cpu;
+
+static void
+run(const struct insn *in)
+{
+	in->fn(&cpu, in);
+}
+
+static void
+bitcount_handlers(void **state)
+{
+	(void)state;
+	struct insn in;
+	memset(&cpu, 0, sizeof(cpu));
+	cpu.gpr[R_CX] = 0xf0f0;
+	DEC(4, &in, 0xf3, 0x0f, 0xb8, 0xc1); /* POPCNT eax, ecx */
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX], 8);
+	assert_false(flags_arith(&cpu) & F_ZF);
+	cpu.gpr[R_CX] = 0;
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX], 0);
+	assert_true(flags_arith(&cpu) & F_ZF);
+
+	cpu.gpr[R_CX] = 0x100;
+	DEC(4, &in, 0xf3, 0x0f, 0xbc, 0xc1); /* TZCNT eax, ecx */
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX], 8);
+	assert_false(flags_arith(&cpu) & (F_CF | F_ZF));
+	cpu.gpr[R_CX] = 0;
+	DEC(4, &in, 0x66, 0xf3, 0x0f, 0xbc, 0xc1); /* TZCNT ax, cx: 16 */
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX], 16);
+	assert_true(flags_arith(&cpu) & F_CF);
+	cpu.gpr[R_CX] = 1;
+	DEC(8, &in, 0xf3, 0x48, 0x0f, 0xbd, 0xc1); /* LZCNT rax, rcx */
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX], 63);
+	cpu.gpr[R_CX] = 0x8000;
+	DEC(4, &in, 0x66, 0xf3, 0x0f, 0xbd, 0xc1); /* LZCNT ax, cx */
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX], 0);
+	assert_true(flags_arith(&cpu) & F_ZF);
+
+	/* CRC32C("123456789") = E3069283h (init and final XOR FFFFFFFFh) */
+	DEC(4, &in, 0xf2, 0x0f, 0x38, 0xf0, 0xc1); /* CRC32 eax, cl */
+	cpu.gpr[R_AX] = 0xffffffff;
+	for (const char *p = "123456789"; *p; p++) {
+		cpu.gpr[R_CX] = (uint8_t)*p;
+		run(&in);
+	}
+	assert_int_equal(cpu.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
+	/* the same through the 32-bit form: "1234" then "5678" then "9" */
+	cpu.gpr[R_AX] = 0xffffffff;
+	DEC(4, &in, 0xf2, 0x0f, 0x38, 0xf1, 0xc1);
+	cpu.gpr[R_CX] = 0x34333231;
+	run(&in);
+	cpu.gpr[R_CX] = 0x38373635;
+	run(&in);
+	DEC(4, &in, 0xf2, 0x0f, 0x38, 0xf0, 0xc1);
+	cpu.gpr[R_CX] = '9';
+	run(&in);
+	assert_int_equal(cpu.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(prefix_order),
+		cmocka_unit_test(length_limit),
+		cmocka_unit_test(rex_before_legacy_prefix),
+		cmocka_unit_test(branch_operand_size),
+		cmocka_unit_test(moffs_sizes),
+		cmocka_unit_test(enter_and_far_pointers),
+		cmocka_unit_test(group_immediates),
+		cmocka_unit_test(modrm_forms),
+		cmocka_unit_test(invalid_in_64bit_mode),
+		cmocka_unit_test(vex_lengths),
+		cmocka_unit_test(feature_gating),
+		cmocka_unit_test(bitcount_handlers),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
