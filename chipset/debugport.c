@@ -64,6 +64,8 @@ exit_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 		return;
 	d->exit_requested = true;
 	d->exit_status = (int)((value << 1) | 1);
+	if (d->stop_cpu)
+		d->stop_cpu(d->stop_opaque); /* nothing after the OUT may run, as in QEMU */
 }
 
 int

@@ -22,6 +22,8 @@ struct debugport {
 	bool exit_requested;
 	int exit_status;      /* (value << 1) | 1, as QEMU's isa-debug-exit */
 	struct tracer *tracer;
+	void (*stop_cpu)(void *opaque); /* the board: make the CPU return to the run loop */
+	void *stop_opaque;
 };
 
 /* Claim the ports; -1 if one is already taken. */

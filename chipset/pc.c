@@ -150,6 +150,13 @@ pc_wait_fd(const struct pc *pc)
 	return uart_wait_fd(&pc->com[0]);
 }
 
+/* Make the CPU leave cpu_exec at the next instruction boundary. */
+static void
+stop_cpu(void *opaque)
+{
+	cpu_raise_events(opaque, EV_STOP);
+}
+
 struct pc *
 pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 {
@@ -195,6 +202,8 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	pc->debug.exit_iosize = cfg->exit_iosize;
 	pc->debug.exit_also_qemu_default = cfg->exit_also_qemu_default;
 	pc->debug.tracer = cfg->tracer;
+	pc->debug.stop_cpu = stop_cpu;
+	pc->debug.stop_opaque = pc->cpu;
 	if (debugport_init(&pc->debug, pc->io) < 0) {
 		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use", cfg->exit_iobase);
 		pc_destroy(pc);

@@ -116,6 +116,8 @@ cpu_reset(struct cpu *cpu)
 	memset(cpu->dr, 0, sizeof(cpu->dr));
 	cpu->dr[6] = 0xffff0ff0;
 	cpu->dr[7] = 0x400;
+	cpu->dbg_data = 0;
+	cpu->dbg_hits = cpu->dbg_deferred = 0;
 	cpu->cpl = 0;
 	cpu->tsc_offset = 0;
 	msr_reset(cpu);
@@ -342,12 +344,17 @@ static inline void
 run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
 {
 	uint64_t mask = ip_mask(cpu);
+	/* RIP and the instruction count live in registers across the trace; the CPU
+	 * struct is kept exact before each handler runs (faults and branches read it).
+	 * A handler that changes RIP also ends the trace (stop_trace or I_END). */
+	uint64_t rip = cpu->rip, icount = cpu->icount;
 	for (unsigned k = 0; k < limit; k++) {
 		const struct insn *i = &t->insn[k];
-		cpu->insn_rip = cpu->rip;
-		cpu->rip = (cpu->rip + i->len) & mask;
+		cpu->insn_rip = rip;
+		rip = (rip + i->len) & mask;
+		cpu->rip = rip;
 		i->fn(cpu, i);
-		cpu->icount++;
+		cpu->icount = ++icount;
 		if (__builtin_expect(cpu->stop_trace, 0))
 			break;
 	}
@@ -402,7 +409,15 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			return CPU_EXIT_HALT;
 		cpu->insn_rip = cpu->rip;
 		cpu->delivering = false;
-		const struct trace *t = tcache_get(cpu);
+		if (__builtin_expect(cpu_debug_armed(cpu), 0)) {
+			cpu_debug_step(cpu); /* TF, RF or breakpoints: one careful instruction */
+			continue;
+		}
+		struct trace *prev = cpu->chain_gen == tcache_generation(cpu->tcache) ? cpu->chain_prev
+										     : NULL;
+		struct trace *t = tcache_get(cpu, prev);
+		cpu->chain_prev = t;
+		cpu->chain_gen = tcache_generation(cpu->tcache);
 		uint64_t left = cpu->budget_end - cpu->icount;
 		unsigned limit = t->n < left ? t->n : (unsigned)left;
 		if (cpu->intr_shadow) {

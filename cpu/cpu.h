@@ -16,6 +16,7 @@
 struct physmem;
 struct ioports;
 struct tcache;
+struct trace;
 struct tracer;
 
 /* General-purpose register numbers (ModRM encoding order). */
@@ -151,6 +152,9 @@ struct cpu {
 	uint32_t pkru;	   /* protection-key rights for user pages (4.6.2) */
 	uint8_t maxphyaddr; /* physical-address width of the model (mmu_reset) */
 	uint64_t dr[8];
+	uint8_t dbg_data;	/* DR7 data breakpoints armed: bit n for DRn (debug.c) */
+	uint32_t dbg_hits;	/* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
+	uint32_t dbg_deferred;	/* a #DB trap held back by the MOV SS/POP SS shadow */
 	uint64_t tsc_offset;
 	struct msr_state msr;
 	uint8_t cpl;
@@ -167,7 +171,7 @@ struct cpu {
 	uint64_t faults;    /* exceptions raised by instructions and delivered (statistics, tests) */
 	uint64_t insn_rip;  /* RIP of the instruction being executed (fault restart point) */
 	uint32_t events;    /* EV_* */
-	uint8_t intr_shadow; /* nonzero: interrupts blocked for one instruction (MOV SS, STI) */
+	uint8_t intr_shadow; /* interrupts blocked for one instruction: 1 STI, 2 MOV/POP SS */
 	bool halted;
 	bool stop_trace;   /* set by a handler to end the current trace after this instruction */
 	bool delivering;   /* an event is being delivered: a fault now follows the double-fault rules */
@@ -184,6 +188,8 @@ struct cpu {
 	struct cpu_bus bus;
 	struct tlb tlb;
 	struct tcache *tcache;
+	struct trace *chain_prev;    /* the trace that ran last, for successor links */
+	uint64_t chain_gen;	     /* tcache generation chain_prev belongs to */
 	struct cpu_features features;
 	struct tracer *tracer; /* NULL when nothing traces the CPU */
 	uint64_t (*clock_ns)(void *opaque); /* virtual clock, for the TSC */

@@ -214,17 +214,31 @@ cpu_v86(const struct cpu *cpu)
 	return (cpu->rflags & F_VM) != 0;
 }
 
-/* Jump within the current code segment; the target is truncated to the operand size. */
-static inline void
-cpu_jump_near(struct cpu *cpu, uint64_t target, unsigned opsize)
+/* A near branch target truncated to the operand size and checked (CS.limit, or
+ * canonical form in 64-bit mode) before anything is pushed (SDM vol. 2A, CALL/JMP). */
+static inline uint64_t
+near_target(struct cpu *cpu, uint64_t target, unsigned opsize)
 {
 	if (opsize == 2)
 		target &= 0xffff;
 	else if (opsize == 4)
 		target &= 0xffffffff;
-	if (cpu->code_size != 8 && target > cpu->seg[S_CS].limit)
+	if (cpu->code_size == 8) {
+		if (!is_canonical(target))
+			cpu_gp0(cpu);
+	} else if (target > cpu->seg[S_CS].limit) {
 		cpu_gp0(cpu);
-	cpu->rip = target;
+	}
+	return target;
+}
+
+/* A taken conditional branch: jump and end the trace (the decoded code after a
+ * conditional branch is its fall-through path). */
+static inline void
+branch_taken(struct cpu *cpu, const struct insn *i)
+{
+	cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+	cpu->stop_trace = true;
 }
 
 /* RFLAGS with the lazy bits folded in. */
@@ -241,6 +255,29 @@ void rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize);
 /* Port I/O permission (IOPL, TSS bitmap) and access. */
 uint32_t cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size);
 void cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size);
+
+/* ---- debug (debug.c; SDM vol. 3A, chapter 17) ---- */
+
+#define DR6_BD (1u << 13) /* debug-register access detected (DR7.GD) */
+#define DR6_BS (1u << 14) /* single step */
+#define DR6_BT (1u << 15) /* task switch with the T bit */
+#define DR7_GD (1u << 13)
+
+/* True when the next instruction needs the careful path: TF, RF, an enabled
+ * breakpoint or a pending #DB trap. The run loop checks this once per trace. */
+static inline bool
+cpu_debug_armed(const struct cpu *cpu)
+{
+	return ((cpu->rflags & (F_TF | F_RF)) | (cpu->dr[7] & 0xff) | cpu->dbg_deferred) != 0;
+}
+
+/* Run one instruction with breakpoint/single-step checks around it. */
+void cpu_debug_step(struct cpu *cpu);
+/* DR0-DR3/DR7 changed: recompute the armed data breakpoints, flush the TLB. */
+void cpu_debug_update(struct cpu *cpu);
+bool cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin);
+void cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write);
+void cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size);
 
 /* Instruction-count clock for RDTSC and the tracer. */
 uint64_t cpu_tsc(struct cpu *cpu);

@@ -101,25 +101,27 @@ enum {
 /* An MMX/SSE form (pfxrows): decoded, not executed yet. */
 #define SX(ft) { op_simd_esc, 0, 0, FEAT_##ft, 0 }
 #define NOROW { NULL, 0, 0, FEAT_NONE, 0 }
-#define ALU_ROWS \
-	R(alu_rm_r, A_MODRM | A_BYTE | A_LOCK, IMM_NONE), R(alu_rm_r, A_MODRM | A_LOCK, IMM_NONE), \
-	R(alu_r_rm, A_MODRM | A_BYTE, IMM_NONE), R(alu_r_rm, A_MODRM, IMM_NONE), \
-	R(alu_acc_imm, A_BYTE, IMM_B), R(alu_acc_imm, 0, IMM_Z)
+/* The six forms of an ALU operation (00-05, 08-0D, ...); CMP's r/m destination is
+ * not lockable. Each operation has its own handlers (cpu/exec/alu.c). */
+#define ALU_ROWS(op, lock) \
+	R(op##_rm_r, A_MODRM | A_BYTE | (lock), IMM_NONE), R(op##_rm_r, A_MODRM | (lock), IMM_NONE), \
+	R(op##_r_rm, A_MODRM | A_BYTE, IMM_NONE), R(op##_r_rm, A_MODRM, IMM_NONE), \
+	R(op##_acc_imm, A_BYTE, IMM_B), R(op##_acc_imm, 0, IMM_Z)
 
 /* One-byte opcodes (SDM vol. 2D, table A-2). */
 static const struct oprow map1[256] = {
-	[0x00] = ALU_ROWS,
+	[0x00] = ALU_ROWS(add, A_LOCK),
 	[0x06] = R(push_sreg, A_INV64, IMM_NONE), [0x07] = R(pop_sreg, A_INV64 | A_END, IMM_NONE),
-	[0x08] = ALU_ROWS,
+	[0x08] = ALU_ROWS(or, A_LOCK),
 	[0x0e] = R(push_sreg, A_INV64, IMM_NONE),
-	[0x10] = ALU_ROWS,
+	[0x10] = ALU_ROWS(adc, A_LOCK),
 	[0x16] = R(push_sreg, A_INV64, IMM_NONE), [0x17] = R(pop_sreg, A_INV64 | A_END, IMM_NONE),
-	[0x18] = ALU_ROWS,
+	[0x18] = ALU_ROWS(sbb, A_LOCK),
 	[0x1e] = R(push_sreg, A_INV64, IMM_NONE), [0x1f] = R(pop_sreg, A_INV64 | A_END, IMM_NONE),
-	[0x20] = ALU_ROWS, [0x26] = PFX, [0x27] = R(daa, A_INV64, IMM_NONE),
-	[0x28] = ALU_ROWS, [0x2e] = PFX, [0x2f] = R(das, A_INV64, IMM_NONE),
-	[0x30] = ALU_ROWS, [0x36] = PFX, [0x37] = R(aaa, A_INV64, IMM_NONE),
-	[0x38] = ALU_ROWS, [0x3e] = PFX, [0x3f] = R(aas, A_INV64, IMM_NONE),
+	[0x20] = ALU_ROWS(and, A_LOCK), [0x26] = PFX, [0x27] = R(daa, A_INV64, IMM_NONE),
+	[0x28] = ALU_ROWS(sub, A_LOCK), [0x2e] = PFX, [0x2f] = R(das, A_INV64, IMM_NONE),
+	[0x30] = ALU_ROWS(xor, A_LOCK), [0x36] = PFX, [0x37] = R(aaa, A_INV64, IMM_NONE),
+	[0x38] = ALU_ROWS(cmp, 0), [0x3e] = PFX, [0x3f] = R(aas, A_INV64, IMM_NONE),
 	[0x40 ... 0x47] = R(inc_r, 0, IMM_NONE),
 	[0x48 ... 0x4f] = R(dec_r, 0, IMM_NONE),
 	[0x50 ... 0x57] = R(push_r, A_DEF64, IMM_NONE),
@@ -353,14 +355,16 @@ static const struct oprow pfxrows[NPFX][4] = {
 
 /* Group rows: the opcode row's attributes are OR-ed in; imm from the opcode row. */
 static const struct oprow groups[NGROUPS][8] = {
-	[G1] = { [0 ... 6] = R(alu_rm_imm, A_LOCK, 0), [7] = R(alu_rm_imm, 0, 0) },
+	[G1] = { R(add_rm_imm, A_LOCK, 0), R(or_rm_imm, A_LOCK, 0), R(adc_rm_imm, A_LOCK, 0),
+		 R(sbb_rm_imm, A_LOCK, 0), R(and_rm_imm, A_LOCK, 0), R(sub_rm_imm, A_LOCK, 0),
+		 R(xor_rm_imm, A_LOCK, 0), R(cmp_rm_imm, 0, 0) },
 	[G1A] = { [0] = R(pop_rm, 0, 0) },
-	[G2] = { [0 ... 7] = R(shift_rm_imm, 0, 0) }, /* D0-D3 rows pick their handler below */
+	[G2] = { [0 ... 7] = { NULL, 0, 0, FEAT_NONE, 0 } }, /* handlers: shift_handlers[][] */
 	/* F6/F7 /0 TEST r/m, imm (and its alias /1) carry Ib/Iz; /2-/7 none (table A-6). */
 	[G3] = { [0 ... 1] = R(grp3, 0, IMM_Z), [2 ... 3] = R(grp3, A_LOCK, 0),
 		 [4 ... 7] = R(grp3, 0, 0) },
-	[G4] = { [0 ... 1] = R(grp4, A_LOCK, 0) },
-	[G5] = { [0 ... 1] = R(grp4, A_LOCK, 0), [2] = R(call_rm, A_F64 | A_END, 0),
+	[G4] = { R(inc_rm, A_LOCK, 0), R(dec_rm, A_LOCK, 0) },
+	[G5] = { R(inc_rm, A_LOCK, 0), R(dec_rm, A_LOCK, 0), [2] = R(call_rm, A_F64 | A_END, 0),
 		 [3] = R(callf_m, A_MEMONLY | A_END, 0), [4] = R(jmp_rm, A_F64 | A_END, 0),
 		 [5] = R(jmpf_m, A_MEMONLY | A_END, 0), [6] = R(push_rm, A_DEF64, 0) },
 	[G6] = { [0 ... 5] = R(grp6, A_END, 0) },
@@ -517,8 +521,10 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 			if (g->feature != FEAT_NONE)
 				r.feature = g->feature;
 			r.group = g->group;
-			if (grp == G2 && map == 0 && op >= 0xd0)
-				r.fn = op >= 0xd2 ? op_shift_rm_cl : op_shift_rm_1;
+			if (grp == G2) /* C0/C1 imm8, D0/D1 by 1, D2/D3 by CL */
+				r.fn = shift_handlers[op < 0xd0 ? SHIFT_BY_IMM : op < 0xd2 ? SHIFT_BY_1
+											: SHIFT_BY_CL]
+						     [(modrm >> 3) & 7];
 		}
 		if (r.attr & A_PFXSEL) {
 			/* The mandatory prefix: the last of F3/F2, else 66 (vol. 2A, 2.1.2). */
@@ -674,6 +680,8 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 	if (!valid) {
 		r = row_ud;
 	}
+	if (r.fn == op_jcc)
+		r.fn = jcc_handlers[op & 15]; /* one handler per condition (cpu/exec/jcc.c) */
 	out->fn = r.fn;
 	if (r.attr & A_END)
 		flags |= I_END;

@@ -2,14 +2,13 @@
  * fugu — exceptions and interrupts: raising a fault from anywhere inside an
  * instruction, the double-fault rules, and delivery through the real-mode IVT or
  * the protected-mode IDT (SDM vol. 3A, chapter 6; 20.1.4 for real mode).
- *
- * XXX not yet modelled (milestone 1, part 2): task gates and interrupts from
- * V86 mode. They stop the CPU with a message rather than doing something wrong
- * silently.
+ * Task gates hand over to task_switch (exec/task.c); interrupts from
+ * virtual-8086 mode go to a ring-0 handler with the data segments saved (20.3.1).
  */
 #include <stdio.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/exec/desc.h"
 #include "frontend/trace.h"
 
 enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE_FAULT };
@@ -67,7 +66,7 @@ deliver_real(struct cpu *cpu, unsigned vector, uint64_t return_rip)
 	cpu_write(cpu, S_SS, (sp - 4) & m, cpu->seg[S_CS].sel, 2);
 	cpu_write(cpu, S_SS, (sp - 6) & m, return_rip & 0xffff, 2);
 	cpu_stack_adjust(cpu, -6);
-	cpu->rflags &= ~(uint64_t)(F_IF | F_TF | F_AC);
+	cpu->rflags &= ~(uint64_t)(F_IF | F_TF | F_AC | F_RF);
 	seg_load_real(cpu, S_CS, (uint16_t)(entry >> 16));
 	cpu->rip = entry & 0xffff;
 }
@@ -165,8 +164,7 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 {
 	uint32_t ext = kind == EVENT_SOFTWARE_INT ? 0 : 1; /* EXT bit of error codes */
 	uint32_t idt_err = vector * 8u + 2 + ext;
-	if (cpu_v86(cpu))
-		cpu_unmodelled(cpu, "interrupt delivery from virtual-8086 mode");
+	bool v86 = cpu_v86(cpu);
 	if (vector * 8u + 7 > cpu->idtr.limit)
 		cpu_fault(cpu, EXC_GP, idt_err);
 	uint64_t gate = cpu_read_linear(cpu, cpu->idtr.base + vector * 8u, 8, true);
@@ -174,7 +172,14 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	bool present = (gate >> 47) & 1;
 	if (type != 6 && type != 7 && type != 14 && type != 15) {
 		if (type == 5) {
-			cpu_unmodelled(cpu, "a task gate in the IDT");
+			/* A task gate: switch tasks (SDM vol. 3A, 6.12.2); the TSS's DPL is
+			 * not checked, the gate's is for INT n. */
+			if (kind == EVENT_SOFTWARE_INT && dpl < cpu->cpl)
+				cpu_fault(cpu, EXC_GP, idt_err);
+			if (!present)
+				cpu_fault(cpu, EXC_NP, idt_err);
+			task_switch(cpu, (uint16_t)(gate >> 16), TASK_INT, return_rip, error_code, ext);
+			return;
 		}
 		cpu_fault(cpu, EXC_GP, idt_err);
 	}
@@ -213,30 +218,55 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	uint16_t old_cs = cpu->seg[S_CS].sel, old_ss = cpu->seg[S_SS].sel;
 	uint64_t old_sp = cpu->gpr[R_SP];
 	bool conforming = attr & 4;
+	bool errc = kind == EVENT_EXCEPTION && error_code != NO_ERRCODE;
+	/* From virtual-8086 mode only a ring-0 non-conforming handler will do (20.3.1.1). */
+	if (v86 && (conforming || cdpl != 0))
+		cpu_fault(cpu, EXC_GP, sel_err);
+	struct descriptor cd;
+	desc_decode(&cd, raw);
 	if (!conforming && cdpl < cpu->cpl) {
-		/* Inter-privilege: the new stack comes from the TSS (SDM vol. 3A, 6.12.1). */
-		bool tss32 = (cpu->tr.attr & 0xf) == 9 || (cpu->tr.attr & 0xf) == 11;
-		uint32_t slot = tss32 ? 4 + cdpl * 8 : 2 + cdpl * 4;
-		if (slot + (tss32 ? 5 : 3) > cpu->tr.limit)
-			cpu_fault(cpu, EXC_TS, (cpu->tr.sel & 0xfffc) + ext);
-		uint64_t new_sp = cpu_read_linear(cpu, cpu->tr.base + slot, tss32 ? 4 : 2, true);
-		uint16_t new_ss = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + slot + (tss32 ? 4 : 2),
-							    2, true);
+		/* Inter-privilege: the new stack comes from the TSS (SDM vol. 3A, 6.12.1);
+		 * every push is checked before any register changes. */
+		struct new_stack ns;
+		struct descriptor ssd;
+		tss_inner_stack(cpu, cdpl, ext, &ns, &ssd);
+		unsigned old_cpl = cpu->cpl;
 		cpu->cpl = (uint8_t)cdpl;
-		seg_load(cpu, S_SS, new_ss);
-		cpu->gpr[R_SP] = new_sp;
-		cpu_push(cpu, old_ss, psize);
-		cpu_push(cpu, old_sp, psize);
+		if (v86) {
+			ns_push(cpu, &ns, cpu->seg[S_GS].sel, psize);
+			ns_push(cpu, &ns, cpu->seg[S_FS].sel, psize);
+			ns_push(cpu, &ns, cpu->seg[S_DS].sel, psize);
+			ns_push(cpu, &ns, cpu->seg[S_ES].sel, psize);
+		}
+		ns_push(cpu, &ns, old_ss, psize);
+		ns_push(cpu, &ns, old_sp, psize);
+		ns_push(cpu, &ns, flags, psize);
+		ns_push(cpu, &ns, old_cs, psize);
+		ns_push(cpu, &ns, return_rip, psize);
+		if (errc)
+			ns_push(cpu, &ns, error_code, psize);
+		cpu->cpl = (uint8_t)old_cpl;
+		if (v86) {
+			cpu->rflags &= ~(uint64_t)F_VM;
+			for (unsigned s = S_ES; s <= S_GS; s++)
+				if (s != S_CS && s != S_SS)
+					cpu->seg[s] = (struct segment){ .sel = 0 };
+		}
+		cpu->cpl = (uint8_t)cdpl;
+		cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cdpl),
+						   .base = cbase, .limit = climit, .attr = attr };
+		ns_commit(cpu, &ns, &ssd);
+	} else {
+		cpu_push(cpu, flags, psize);
+		cpu_push(cpu, old_cs, psize);
+		cpu_push(cpu, return_rip, psize);
+		if (errc)
+			cpu_push(cpu, error_code, psize);
+		cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cpu->cpl),
+						   .base = cbase, .limit = climit, .attr = attr };
 	}
-	cpu_push(cpu, flags, psize);
-	cpu_push(cpu, old_cs, psize);
-	cpu_push(cpu, return_rip, psize);
-	if (kind == EVENT_EXCEPTION && error_code != NO_ERRCODE)
-		cpu_push(cpu, error_code, psize);
-	unsigned new_cpl = conforming ? cpu->cpl : cdpl;
-	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl), .base = cbase,
-					   .limit = climit, .attr = attr };
-	cpu->cpl = (uint8_t)new_cpl;
+	desc_set_accessed(cpu, sel, &cd);
+	cpu->seg[S_CS].attr |= 1;
 	cpu_mode_update(cpu);
 	cpu->rip = offset;
 	cpu->rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
@@ -295,6 +325,9 @@ cpu_handle_fault(struct cpu *cpu)
 	cpu->delivering = true;
 	cpu->delivering_class = (uint8_t)exc_class(vector);
 	cpu->rip = cpu->insn_rip;
+	/* A fault pushes RF = 1 so the restarted instruction does not hit its own
+	 * instruction breakpoint again (SDM vol. 3A, 17.3.1.1). */
+	cpu->rflags |= F_RF;
 	/* Faults that report the next instruction would be traps; none are raised this way. */
 	cpu_deliver_event(cpu, vector, EVENT_EXCEPTION, error, cpu->insn_rip);
 	return true;

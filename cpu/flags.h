@@ -17,6 +17,10 @@ enum lf_op {
 	LF_SUB,	  /* res = src1 - src2 */
 	LF_SBB,	  /* res = src1 - src2 - 1 (borrow-in set) */
 	LF_LOGIC, /* AND/OR/XOR/TEST: CF=OF=0 */
+	LF_SHL,	  /* res = src1 << src2 (src2 = masked count, 1..63) */
+	LF_SHR,	  /* res = src1 >> src2 (logical) */
+	LF_SAR,	  /* res = src1 >> src2 (arithmetic) */
+	LF_MUL,	  /* MUL/IMUL: res = low half, src1 = 1 when the high half is significant */
 };
 
 static inline uint64_t
@@ -64,10 +68,40 @@ lf_compute(const struct lazy_flags *lf)
 	case LF_SBB:
 		f |= (a <= b ? F_CF : 0) | (((a ^ b) & (a ^ r) & sign) ? F_OF : 0);
 		break;
+	case LF_SHL: {
+		/* CF is the last bit shifted out; OF = MSB(result) ^ CF (SDM vol. 2B, SAL/SHL). */
+		unsigned bits = 8u * lf->size;
+		uint32_t cf = b <= bits ? (uint32_t)((a << (b - 1)) >> (bits - 1)) & 1 : 0;
+		return f | (cf ? F_CF : 0) | ((!!(r & sign) ^ cf) ? F_OF : 0);
+	}
+	case LF_SHR:
+		return f | (((a >> (b - 1)) & 1) ? F_CF : 0) | ((a & sign) ? F_OF : 0);
+	case LF_SAR: {
+		int64_t sa = (int64_t)(a << (64 - 8u * lf->size)) >> (64 - 8u * lf->size);
+		return f | (((uint64_t)(sa >> (b - 1)) & 1) ? F_CF : 0);
+	}
+	case LF_MUL:
+		return f | (lf->src1 ? F_CF | F_OF : 0);
 	default:
 		return f;
 	}
 	return f | ((a ^ b ^ r) & F_AF);
+}
+
+/* CF alone, for ADC/SBB/INC/DEC/RCL/RCR/Jcc: cheaper than lf_compute. */
+static inline bool
+lf_compute_cf(const struct lazy_flags *lf)
+{
+	uint64_t m = size_mask(lf->size);
+	uint64_t a = lf->src1 & m, b = lf->src2 & m, r = lf->res & m;
+	switch (lf->op) {
+	case LF_ADD: return r < a;
+	case LF_ADC: return r <= a;
+	case LF_SUB: return a < b;
+	case LF_SBB: return a <= b;
+	case LF_LOGIC: return false;
+	default: return lf_compute(lf) & F_CF;
+	}
 }
 
 /* Record an ALU result; all six arithmetic flags become lazy. */
@@ -116,7 +150,7 @@ flag_cf(struct cpu *cpu)
 {
 	if (!(cpu->lf.mask & F_CF))
 		return cpu->rflags & F_CF;
-	return lf_compute(&cpu->lf) & F_CF;
+	return lf_compute_cf(&cpu->lf);
 }
 
 static inline bool
@@ -133,7 +167,7 @@ lf_set_keep_cf(struct cpu *cpu, enum lf_op op, unsigned size, uint64_t src1, uin
 	       uint64_t res)
 {
 	if (cpu->lf.mask & F_CF)
-		cpu->rflags = (cpu->rflags & ~(uint64_t)F_CF) | (lf_compute(&cpu->lf) & F_CF);
+		cpu->rflags = (cpu->rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
 	lf_set(cpu, op, size, src1, src2, res);
 	cpu->lf.mask = F_ARITH & ~F_CF;
 }
@@ -148,6 +182,21 @@ cond_eval(struct cpu *cpu, unsigned cc)
 		r = flag_zf(cpu);
 		return (cc & 1) ? !r : r;
 	}
+	if (cpu->lf.mask == F_ARITH && cpu->lf.op == LF_SUB) {
+		/* After CMP/SUB the conditions are comparisons of the operands. */
+		uint64_t m = size_mask(cpu->lf.size), sign = size_sign(cpu->lf.size);
+		uint64_t a = cpu->lf.src1 & m, b = cpu->lf.src2 & m;
+		int64_t sa = (int64_t)((a ^ sign) - sign), sb = (int64_t)((b ^ sign) - sign);
+		switch (cc >> 1) {
+		case 1: r = a < b; break;		/* B/AE */
+		case 3: r = a <= b; break;		/* BE/A */
+		case 6: r = sa < sb; break;		/* L/GE */
+		case 7: r = sa <= sb; break;		/* LE/G */
+		default: goto general;
+		}
+		return (cc & 1) ? !r : r;
+	}
+general:
 	f = flags_arith(cpu);
 	switch (cc >> 1) {
 	case 0: r = f & F_OF; break;

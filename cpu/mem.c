@@ -73,6 +73,10 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 {
 	if (r->no_tlb)
 		return;
+	/* A watched page stays out of the TLB so debug.c sees every access. */
+	if (__builtin_expect(cpu->dbg_data != 0, 0) && kind != TLB_EXEC &&
+	    cpu_debug_page_watched(cpu, lin))
+		return;
 	phys_page_t p = physmem_page(cpu->mem, pa);
 	if (!(p & PP_HOST_MASK))
 		return;
@@ -107,6 +111,8 @@ static uint64_t
 read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 {
 	uint64_t pa = translate(cpu, lin, TLB_READ, priv);
+	if (__builtin_expect(cpu->dbg_data != 0, 0))
+		cpu_debug_data(cpu, lin, size, false);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (first >= size)
 		return physmem_read_sized(cpu->mem, pa, size);
@@ -121,6 +127,8 @@ static void
 write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_priv priv)
 {
 	uint64_t pa = translate(cpu, lin, TLB_WRITE, priv);
+	if (__builtin_expect(cpu->dbg_data != 0, 0))
+		cpu_debug_data(cpu, lin, size, true);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (first >= size) {
 		physmem_write_sized(cpu->mem, pa, v, size);

@@ -36,6 +36,7 @@ struct tcache {
 	struct trace *hash[1u << HASH_BITS];
 	struct code_page *pages[1u << PAGE_HASH_BITS];
 	struct trace *scratch; /* one-off trace for code fetched from MMIO */
+	uint64_t generation;   /* bumped at every flush */
 };
 
 struct tcache *
@@ -97,6 +98,13 @@ tcache_flush(struct cpu *cpu)
 	memset(tc->hash, 0, sizeof(tc->hash));
 	memset(tc->pages, 0, sizeof(tc->pages));
 	tc->used = 0;
+	tc->generation++;
+}
+
+uint64_t
+tcache_generation(const struct tcache *tc)
+{
+	return tc->generation;
 }
 
 static void
@@ -225,6 +233,8 @@ build(struct cpu *cpu, uint64_t pa)
 	t->code_size = cpu->code_size;
 	t->valid = true;
 	t->cached = true;
+	t->succ[0] = t->succ[1] = NULL;
+	t->succ_pa[0] = t->succ_pa[1] = UINT64_MAX;
 	uint64_t rip = cpu->rip, ip_pa = pa;
 	unsigned n = 0;
 	while (n < TRACE_MAX_INSNS) {
@@ -286,14 +296,54 @@ build(struct cpu *cpu, uint64_t pa)
 	return t;
 }
 
+static struct trace *tcache_lookup(struct cpu *cpu, struct tcache *tc, uint64_t lin, uint64_t pa);
+
+/* Remember `next` as a successor of `prev` (two slots; the newer replaces the older). */
+static void
+link_successor(struct trace *prev, uint64_t pa, struct trace *next)
+{
+	if (!prev || !prev->cached || !next->cached)
+		return;
+	unsigned slot = prev->succ[0] && prev->succ_pa[0] != pa ? 1 : 0;
+	if (slot == 1) {
+		prev->succ[1] = prev->succ[0];
+		prev->succ_pa[1] = prev->succ_pa[0];
+		slot = 0;
+	}
+	prev->succ[slot] = next;
+	prev->succ_pa[slot] = pa;
+}
+
 struct trace *
-tcache_get(struct cpu *cpu)
+tcache_get(struct cpu *cpu, struct trace *prev)
 {
 	if (cpu->code_size != 8 && cpu->rip > cpu->seg[S_CS].limit)
 		cpu_gp0(cpu);
 	uint64_t lin = cs_linear(cpu, cpu->rip);
 	uint64_t pa = cpu_translate_fetch(cpu, lin);
 	struct tcache *tc = cpu->tcache;
+	if (prev) {
+		/* The successor must still be valid and decoded for this code size; a trace
+		 * that runs into a second page takes the full lookup below. */
+		for (unsigned k = 0; k < 2; k++) {
+			struct trace *n = prev->succ[k];
+			if (n && prev->succ_pa[k] == pa && n->valid && n->code_size == cpu->code_size &&
+			    n->pa2 == UINT64_MAX)
+				return n;
+		}
+	}
+	uint64_t gen = tc->generation;
+	struct trace *t = tcache_lookup(cpu, tc, lin, pa);
+	if (!t)
+		t = build(cpu, pa);
+	if (tc->generation == gen) /* a flush while building freed prev */
+		link_successor(prev, pa, t);
+	return t;
+}
+
+static struct trace *
+tcache_lookup(struct cpu *cpu, struct tcache *tc, uint64_t lin, uint64_t pa)
+{
 	for (struct trace *t = tc->hash[hash_of(pa, cpu->code_size)]; t; t = t->hash_next) {
 		if (t->pa != pa || t->code_size != cpu->code_size)
 			continue;
@@ -305,5 +355,5 @@ tcache_get(struct cpu *cpu)
 			continue;
 		return t;
 	}
-	return build(cpu, pa);
+	return NULL;
 }

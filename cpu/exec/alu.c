@@ -8,8 +8,9 @@
 
 enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
-/* Compute op(a, b), record the flags, return the result (CMP's is discarded). */
-static inline uint64_t
+/* Compute op(a, b), record the flags, return the result (CMP's is discarded).
+ * Always inlined into per-operation handlers so the switch folds away. */
+static inline __attribute__((always_inline)) uint64_t
 alu(struct cpu *cpu, unsigned op, uint64_t a, uint64_t b, unsigned size)
 {
 	uint64_t r, m = size_mask(size);
@@ -49,17 +50,11 @@ alu(struct cpu *cpu, unsigned op, uint64_t a, uint64_t b, unsigned size)
 	return r;
 }
 
-/* Read-modify-write of the r/m operand, checking writability before the ALU runs. */
-static void
-alu_rm(struct cpu *cpu, const struct insn *i, unsigned op, uint64_t src)
+/* Memory form of alu_rm, kept out of line so the register form needs no stack frame. */
+static __attribute__((noinline)) void
+alu_mem(struct cpu *cpu, const struct insn *i, unsigned op, uint64_t src)
 {
 	unsigned size = i->opsize;
-	if (!(i->flags & I_MEM)) {
-		uint64_t r = alu(cpu, op, opreg_read(cpu, i, i->rm, size), src, size);
-		if (op != ALU_CMP)
-			opreg_write(cpu, i, i->rm, size, r);
-		return;
-	}
 	uint64_t ea = insn_ea(cpu, i);
 	uint64_t a = cpu_read(cpu, i->seg, ea, size);
 	if (op == ALU_CMP) {
@@ -70,36 +65,64 @@ alu_rm(struct cpu *cpu, const struct insn *i, unsigned op, uint64_t src)
 	cpu_write(cpu, i->seg, ea, alu(cpu, op, a, src, size), size);
 }
 
-void
-op_alu_rm_r(struct cpu *cpu, const struct insn *i)
+/* Read-modify-write of the r/m operand, checking writability before the ALU runs. */
+static inline __attribute__((always_inline)) void
+alu_rm(struct cpu *cpu, const struct insn *i, unsigned op, uint64_t src)
 {
-	alu_rm(cpu, i, (i->opcode >> 3) & 7, opreg_read(cpu, i, i->reg, i->opsize));
+	unsigned size = i->opsize;
+	if (__builtin_expect(i->flags & I_MEM, 0)) {
+		alu_mem(cpu, i, op, src);
+		return;
+	}
+	uint64_t r = alu(cpu, op, opreg_read(cpu, i, i->rm, size), src, size);
+	if (op != ALU_CMP)
+		opreg_write(cpu, i, i->rm, size, r);
 }
 
-void
-op_alu_r_rm(struct cpu *cpu, const struct insn *i)
+static inline __attribute__((always_inline)) void
+alu_r_rm(struct cpu *cpu, const struct insn *i, unsigned op)
 {
-	unsigned op = (i->opcode >> 3) & 7;
 	uint64_t r = alu(cpu, op, opreg_read(cpu, i, i->reg, i->opsize), rm_read(cpu, i, i->opsize),
 			 i->opsize);
 	if (op != ALU_CMP)
 		opreg_write(cpu, i, i->reg, i->opsize, r);
 }
 
-void
-op_alu_acc_imm(struct cpu *cpu, const struct insn *i)
+static inline __attribute__((always_inline)) void
+alu_acc_imm(struct cpu *cpu, const struct insn *i, unsigned op)
 {
-	unsigned op = (i->opcode >> 3) & 7;
 	uint64_t r = alu(cpu, op, reg_read(cpu, R_AX, i->opsize), i->imm, i->opsize);
 	if (op != ALU_CMP)
 		reg_write(cpu, R_AX, i->opsize, r);
 }
 
-void
-op_alu_rm_imm(struct cpu *cpu, const struct insn *i)
-{
-	alu_rm(cpu, i, i->reg & 7, i->imm);
-}
+/* The four handler forms of each ALU operation: r/m,reg; reg,r/m; acc,imm; r/m,imm. */
+#define ALU_HANDLERS(name, OP)                                                         \
+	void op_##name##_rm_r(struct cpu *cpu, const struct insn *i)                   \
+	{                                                                              \
+		alu_rm(cpu, i, OP, opreg_read(cpu, i, i->reg, i->opsize));             \
+	}                                                                              \
+	void op_##name##_r_rm(struct cpu *cpu, const struct insn *i)                   \
+	{                                                                              \
+		alu_r_rm(cpu, i, OP);                                                  \
+	}                                                                              \
+	void op_##name##_acc_imm(struct cpu *cpu, const struct insn *i)                \
+	{                                                                              \
+		alu_acc_imm(cpu, i, OP);                                               \
+	}                                                                              \
+	void op_##name##_rm_imm(struct cpu *cpu, const struct insn *i)                 \
+	{                                                                              \
+		alu_rm(cpu, i, OP, i->imm);                                            \
+	}
+
+ALU_HANDLERS(add, ALU_ADD)
+ALU_HANDLERS(or, ALU_OR)
+ALU_HANDLERS(adc, ALU_ADC)
+ALU_HANDLERS(sbb, ALU_SBB)
+ALU_HANDLERS(and, ALU_AND)
+ALU_HANDLERS(sub, ALU_SUB)
+ALU_HANDLERS(xor, ALU_XOR)
+ALU_HANDLERS(cmp, ALU_CMP)
 
 void
 op_test_rm_r(struct cpu *cpu, const struct insn *i)
@@ -114,7 +137,7 @@ op_test_acc_imm(struct cpu *cpu, const struct insn *i)
 	alu(cpu, ALU_AND, reg_read(cpu, R_AX, i->opsize), i->imm, i->opsize);
 }
 
-static uint64_t
+static inline __attribute__((always_inline)) uint64_t
 inc_dec(struct cpu *cpu, uint64_t v, bool dec, unsigned size)
 {
 	uint64_t r = (dec ? v - 1 : v + 1) & size_mask(size);
@@ -159,12 +182,29 @@ rm_write_back(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t v)
 }
 
 /* FE/FF /0 /1: INC/DEC r/m. */
-void
-op_grp4(struct cpu *cpu, const struct insn *i)
+static inline __attribute__((always_inline)) void
+inc_dec_rm(struct cpu *cpu, const struct insn *i, bool dec)
 {
+	if (!(i->flags & I_MEM)) {
+		uint64_t v = opreg_read(cpu, i, i->rm, i->opsize);
+		opreg_write(cpu, i, i->rm, i->opsize, inc_dec(cpu, v, dec, i->opsize));
+		return;
+	}
 	uint64_t ea = 0;
 	uint64_t v = rm_read_for_write(cpu, i, &ea);
-	rm_write_back(cpu, i, ea, inc_dec(cpu, v, i->reg & 1, i->opsize));
+	rm_write_back(cpu, i, ea, inc_dec(cpu, v, dec, i->opsize));
+}
+
+void
+op_inc_rm(struct cpu *cpu, const struct insn *i)
+{
+	inc_dec_rm(cpu, i, false);
+}
+
+void
+op_dec_rm(struct cpu *cpu, const struct insn *i)
+{
+	inc_dec_rm(cpu, i, true);
 }
 
 /* F6/F7: TEST, NOT, NEG, MUL, IMUL, DIV, IDIV. */

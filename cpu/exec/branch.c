@@ -5,40 +5,6 @@
  */
 #include "cpu/exec/exec.h"
 
-/* A near target truncated to the operand size and checked against CS.limit
- * before anything is pushed (SDM vol. 2A, CALL: #GP(0) if beyond the limit). */
-static uint64_t
-near_target(struct cpu *cpu, uint64_t target, unsigned opsize)
-{
-	if (opsize == 2)
-		target &= 0xffff;
-	else if (opsize == 4)
-		target &= 0xffffffff;
-	if (cpu->code_size == 8) {
-		if (!is_canonical(target))
-			cpu_gp0(cpu);
-	} else if (target > cpu->seg[S_CS].limit) {
-		cpu_gp0(cpu);
-	}
-	return target;
-}
-
-/* Conditional branches continue their trace when not taken; a taken branch
- * ends it (the decoded code after it is the fall-through path). */
-static inline void
-branch_taken(struct cpu *cpu, const struct insn *i)
-{
-	cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
-	cpu->stop_trace = true;
-}
-
-void
-op_jcc(struct cpu *cpu, const struct insn *i)
-{
-	if (cond_eval(cpu, i->opcode & 15))
-		branch_taken(cpu, i);
-}
-
 void
 op_jmp_rel(struct cpu *cpu, const struct insn *i)
 {

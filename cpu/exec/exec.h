@@ -16,14 +16,18 @@ H(mov_moffs_acc); H(lea); H(xchg_rm_r); H(xchg_acc_r); H(cbw); H(cwd); H(sahf); 
 H(clc); H(stc); H(cmc); H(cld); H(std); H(cli); H(sti); H(xlat); H(salc); H(movzx); H(movsx);
 H(movsxd); H(cmovcc); H(setcc); H(bswap); H(cpuid); H(rdtsc); H(fpu_esc); H(wait);
 /* alu.c */
-H(alu_rm_r); H(alu_r_rm); H(alu_acc_imm); H(alu_rm_imm); H(test_rm_r); H(test_acc_imm);
-H(inc_r); H(dec_r); H(grp3); H(grp4); H(xadd); H(cmpxchg);
+#define ALU_FORMS(op) H(op##_rm_r); H(op##_r_rm); H(op##_acc_imm); H(op##_rm_imm)
+ALU_FORMS(add); ALU_FORMS(or); ALU_FORMS(adc); ALU_FORMS(sbb); ALU_FORMS(and); ALU_FORMS(sub);
+ALU_FORMS(xor); ALU_FORMS(cmp);
+#undef ALU_FORMS
+H(test_rm_r); H(test_acc_imm);
+H(inc_r); H(dec_r); H(grp3); H(inc_rm); H(dec_rm); H(xadd); H(cmpxchg);
 /* muldiv.c */
 H(imul_r_rm); H(imul_r_rm_imm);
 /* bcd.c */
 H(daa); H(das); H(aaa); H(aas); H(aam); H(aad);
 /* shift.c */
-H(shift_rm_1); H(shift_rm_cl); H(shift_rm_imm); H(shld_imm); H(shld_cl); H(shrd_imm);
+H(shld_imm); H(shld_cl); H(shrd_imm);
 H(shrd_cl);
 /* bit.c */
 H(bt_rm_r); H(bt_rm_imm); H(bsf); H(bsr);
@@ -49,6 +53,13 @@ H(syscall); H(sysret); H(sysenter); H(sysexit);
 H(popcnt); H(tzcnt); H(lzcnt); H(movbe); H(crc32); H(simd_esc);
 
 #undef H
+
+/* Jcc handlers by condition code (jcc.c). */
+extern const insn_fn jcc_handlers[16];
+
+/* Group 2 handlers by count source and ModRM.reg (shift.c). */
+enum { SHIFT_BY_IMM, SHIFT_BY_1, SHIFT_BY_CL, SHIFT_COUNT_KINDS };
+extern const insn_fn shift_handlers[SHIFT_COUNT_KINDS][8];
 
 /* Group 2 shift/rotate on a value (shift.c): returns the result, updates flags. */
 uint64_t shift_op(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size);

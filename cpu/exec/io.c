@@ -31,6 +31,8 @@ uint32_t
 cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size)
 {
 	io_check(cpu, port, size);
+	if (__builtin_expect((cpu->dr[7] & 0xff) != 0, 0))
+		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 	return ioport_read(cpu->io, port, size);
 }
 
@@ -38,6 +40,8 @@ void
 cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size)
 {
 	io_check(cpu, port, size);
+	if (__builtin_expect((cpu->dr[7] & 0xff) != 0, 0))
+		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 	ioport_write(cpu->io, port, v, size);
 }
 

@@ -15,7 +15,7 @@ typedef __int128 s128;
 static void
 mul_flags(struct cpu *cpu, uint64_t low, bool overflow, unsigned size)
 {
-	flags_set(cpu, F_ARITH, szp_flags(low, size) | (overflow ? F_CF | F_OF : 0));
+	lf_set(cpu, LF_MUL, size, overflow, 0, low);
 }
 
 static inline int64_t

@@ -4,22 +4,14 @@
  * and vol. 2 MOV/JMP/CALL/RET/IRET), and the far JMP/CALL/RET/IRET paths of
  * protected mode.
  *
- * XXX not yet modelled (milestone 1, part 2): call gates, task gates and task
- * switches, IRET to V86 mode and NT task returns. Gates raise #GP(sel) today;
- * the IRET cases stop the CPU with a message.
+ * Call gates are here (far_transfer, call_gate); task switches are in task.c.
  */
+#include "cpu/exec/desc.h"
 #include "cpu/exec/exec.h"
 
 /* ---- descriptors ---- */
 
-struct descriptor {
-	uint64_t raw;
-	uint64_t base;
-	uint32_t limit;
-	uint16_t attr;
-};
-
-static void
+void
 desc_decode(struct descriptor *d, uint64_t raw)
 {
 	d->raw = raw;
@@ -29,14 +21,8 @@ desc_decode(struct descriptor *d, uint64_t raw)
 	d->limit = (d->attr & SEG_ATTR_G) ? (lim << 12) | 0xfff : lim;
 }
 
-static inline unsigned
-desc_dpl(const struct descriptor *d)
-{
-	return (d->attr >> 5) & 3;
-}
-
 /* Read the descriptor for `sel` from the GDT or LDT; #GP(sel) (or `vec`) if outside the table. */
-static uint64_t
+uint64_t
 desc_addr(struct cpu *cpu, uint16_t sel, unsigned vec)
 {
 	uint64_t base;
@@ -55,14 +41,14 @@ desc_addr(struct cpu *cpu, uint16_t sel, unsigned vec)
 	return base + (sel & ~7u);
 }
 
-static void
+void
 desc_fetch(struct cpu *cpu, uint16_t sel, struct descriptor *d, unsigned vec)
 {
 	desc_decode(d, cpu_read_linear(cpu, desc_addr(cpu, sel, vec), 8, true));
 }
 
 /* Set the accessed bit in the descriptor in memory (SDM vol. 3A, 3.4.5.1). */
-static void
+void
 desc_set_accessed(struct cpu *cpu, uint16_t sel, struct descriptor *d)
 {
 	if (d->attr & 1)
@@ -72,7 +58,7 @@ desc_set_accessed(struct cpu *cpu, uint16_t sel, struct descriptor *d)
 	cpu_write_linear(cpu, a, (uint8_t)(d->attr & 0xff), 1, true);
 }
 
-static void
+void
 seg_set(struct cpu *cpu, unsigned s, uint16_t sel, const struct descriptor *d)
 {
 	cpu->seg[s].sel = sel;
@@ -103,7 +89,7 @@ seg_load_real(struct cpu *cpu, unsigned s, uint16_t sel)
  * for a null selector, which is legal (the register becomes unusable) except
  * for SS outside 64-bit mode at CPL < 3 (null_ss_ok says whether it is).
  */
-static bool
+bool
 seg_check(struct cpu *cpu, unsigned s, uint16_t sel, unsigned cpl, bool null_ss_ok,
 	  struct descriptor *d)
 {
@@ -136,7 +122,7 @@ seg_check(struct cpu *cpu, unsigned s, uint16_t sel, unsigned cpl, bool null_ss_
 }
 
 /* Commit a checked load; d == NULL loads a null (unusable) selector. */
-static void
+void
 seg_commit(struct cpu *cpu, unsigned s, uint16_t sel, struct descriptor *d)
 {
 	if (!d) {
@@ -162,30 +148,273 @@ seg_load(struct cpu *cpu, unsigned s, uint16_t sel)
 	seg_commit(cpu, s, sel, present ? &d : NULL);
 }
 
-/* Load CS for a far JMP/CALL to a code segment at the current privilege. */
+/*
+ * Check a code-segment target of a far JMP/CALL, directly or through a call
+ * gate (SDM vol. 2A, JMP and CALL, protected mode): conforming needs DPL <= CPL,
+ * non-conforming DPL == CPL (a direct transfer also needs RPL <= CPL; a gate
+ * leaves the inner-privilege case to the caller, `gate_call`). In IA-32e mode a
+ * gate must lead to 64-bit code.
+ */
 static void
-load_code_segment(struct cpu *cpu, uint16_t sel, uint64_t offset)
+code_target_check(struct cpu *cpu, uint16_t sel, const struct descriptor *d, bool via_gate,
+		  bool gate_call)
+{
+	unsigned dpl = desc_dpl(d), rpl = sel & 3, cpl = cpu->cpl;
+	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8))
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	if (d->attr & 4) { /* conforming */
+		if (dpl > cpl)
+			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	} else if (via_gate) {
+		if (gate_call ? dpl > cpl : dpl != cpl)
+			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	} else if (rpl > cpl || dpl != cpl) {
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	}
+	if (via_gate && cpu->long_mode && (!(d->attr & SEG_ATTR_L) || (d->attr & SEG_ATTR_DB)))
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	if (!(d->attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
+}
+
+/* The new RIP must lie in the code segment (#GP(0)); in 64-bit code it must be canonical. */
+static void
+code_offset_check(struct cpu *cpu, const struct descriptor *d, uint64_t offset)
+{
+	if (cpu->long_mode && (d->attr & SEG_ATTR_L)) {
+		if (!is_canonical(offset))
+			cpu_gp0(cpu);
+	} else if (offset > d->limit) {
+		cpu_gp0(cpu);
+	}
+}
+
+/* Commit CS at privilege `cpl` and the new RIP. */
+static void
+code_commit(struct cpu *cpu, uint16_t sel, struct descriptor *d, unsigned cpl, uint64_t offset)
+{
+	desc_set_accessed(cpu, sel, d);
+	cpu->cpl = (uint8_t)cpl;
+	seg_set(cpu, S_CS, (uint16_t)((sel & ~3u) | cpl), d);
+	cpu->rip = offset;
+}
+
+/* Push on a stack that is not loaded yet; #SS(sel) past its limit (SDM vol. 2A, CALL). */
+void
+ns_push(struct cpu *cpu, struct new_stack *ns, uint64_t v, unsigned size)
+{
+	uint64_t off = (ns->sp - size) & ns->mask;
+	uint64_t lin;
+	if (ns->flat64) {
+		lin = off;
+		if (!is_canonical(lin))
+			cpu_fault(cpu, EXC_SS, 0);
+	} else {
+		bool down = !(ns->attr & 8) && (ns->attr & 4);
+		uint64_t upper = (ns->attr & SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
+		if (down ? off <= ns->limit || off + size - 1 > upper : off + size - 1 > ns->limit)
+			cpu_fault(cpu, EXC_SS, ns->sel & 0xfffc);
+		lin = (ns->base + off) & 0xffffffffull;
+	}
+	cpu_write_linear(cpu, lin, v, size, cpu->cpl < 3);
+	ns->sp = off;
+}
+
+/*
+ * The inner stack for privilege `dpl` from the current TSS (SDM vol. 3A, 7.2.1,
+ * 7.7 and 5.8.5): SS:ESP of a 32-bit TSS, SS:SP of a 16-bit one, RSP of a 64-bit
+ * one (SS becomes null with RPL = dpl). The SS checks raise #TS(SS), a
+ * not-present stack #SS(SS). `ext` is the EXT bit of the error codes.
+ */
+void
+tss_inner_stack(struct cpu *cpu, unsigned dpl, unsigned ext, struct new_stack *ns,
+		struct descriptor *ssd)
+{
+	uint16_t trsel = cpu->tr.sel & 0xfffc;
+	memset(ns, 0, sizeof(*ns));
+	if (cpu->long_mode) {
+		uint32_t slot = 4 + dpl * 8;
+		if (slot + 7 > cpu->tr.limit)
+			cpu_fault(cpu, EXC_TS, trsel + ext);
+		ns->sp = cpu_read_linear(cpu, cpu->tr.base + slot, 8, true);
+		ns->sel = (uint16_t)dpl;
+		ns->mask = ~0ull;
+		ns->flat64 = true;
+		return;
+	}
+	bool tss32 = (cpu->tr.attr & 0xf) == 9 || (cpu->tr.attr & 0xf) == 11;
+	uint32_t slot = tss32 ? 4 + dpl * 8 : 2 + dpl * 4;
+	if (slot + (tss32 ? 5 : 3) > cpu->tr.limit)
+		cpu_fault(cpu, EXC_TS, trsel + ext);
+	ns->sp = cpu_read_linear(cpu, cpu->tr.base + slot, tss32 ? 4 : 2, true);
+	ns->sel = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + slot + (tss32 ? 4 : 2), 2, true);
+	uint16_t err = (uint16_t)((ns->sel & 0xfffc) + ext);
+	if ((ns->sel & ~3u) == 0)
+		cpu_fault(cpu, EXC_TS, ext);
+	desc_fetch(cpu, ns->sel, ssd, EXC_TS);
+	unsigned type = ssd->attr & 0xf;
+	if ((ns->sel & 3) != dpl || desc_dpl(ssd) != dpl || !(ssd->attr & SEG_ATTR_S) ||
+	    (type & 8) || !(type & 2))
+		cpu_fault(cpu, EXC_TS, err);
+	if (!(ssd->attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_SS, err);
+	ns->base = ssd->base;
+	ns->limit = ssd->limit;
+	ns->attr = ssd->attr;
+	ns->mask = (ssd->attr & SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
+	if (!tss32)
+		ns->sp &= 0xffff;
+}
+
+/* Load SS:SP from a stack built with ns_push. */
+void
+ns_commit(struct cpu *cpu, struct new_stack *ns, struct descriptor *ssd)
+{
+	if (ns->flat64) {
+		cpu->seg[S_SS] = (struct segment){ .sel = ns->sel, .attr = 0 };
+		cpu_mode_update(cpu);
+		cpu->gpr[R_SP] = ns->sp;
+		return;
+	}
+	seg_commit(cpu, S_SS, ns->sel, ssd);
+	uint64_t m = stack_mask(cpu);
+	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | (ns->sp & m);
+	if (m == 0xffffffffull)
+		cpu->gpr[R_SP] &= 0xffffffffull;
+}
+
+/*
+ * JMP or CALL through a call gate (SDM vol. 2A, CALL "CALL-GATE"; vol. 3A,
+ * 5.8.3-5.8.6): DPL >= max(CPL, RPL) of the gate, present; its code segment.
+ * A CALL to a more privileged non-conforming segment switches to the inner
+ * stack from the TSS, pushes the caller's SS:ESP, copies the gate's parameter
+ * count of words/dwords, then CS:EIP, all of the gate's size. In IA-32e mode
+ * gates are 16 bytes, lead to 64-bit code, copy no parameters and push 8-byte
+ * entries.
+ */
+static void
+call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
+{
+	unsigned gdpl = desc_dpl(g), cpl = cpu->cpl;
+	uint64_t hi = 0;
+	if (gdpl < cpl || gdpl < (gsel & 3u))
+		cpu_fault(cpu, EXC_GP, gsel & 0xfffc);
+	if (!(g->attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, gsel & 0xfffc);
+	if (cpu->long_mode) {
+		hi = cpu_read_linear(cpu, desc_addr(cpu, (uint16_t)(gsel + 8), EXC_GP), 8, true);
+		if ((hi >> 40) & 0x1f)
+			cpu_fault(cpu, EXC_GP, gsel & 0xfffc); /* upper type field must be 0 */
+	}
+	uint16_t csel = (uint16_t)(g->raw >> 16);
+	uint64_t offset = (g->raw & 0xffff) | ((g->raw >> 32) & 0xffff0000ull) | (hi << 32);
+	unsigned gsize = cpu->long_mode ? 8 : (g->attr & 8) ? 4 : 2;
+	if (gsize == 2)
+		offset &= 0xffff;
+	if ((csel & ~3u) == 0)
+		cpu_gp0(cpu);
+	struct descriptor cd;
+	desc_fetch(cpu, csel, &cd, EXC_GP);
+	code_target_check(cpu, csel, &cd, true, call);
+	unsigned dpl = desc_dpl(&cd);
+	code_offset_check(cpu, &cd, offset);
+	if (!call) {
+		code_commit(cpu, csel, &cd, cpl, offset);
+		return;
+	}
+	uint16_t old_cs = cpu->seg[S_CS].sel, old_ss = cpu->seg[S_SS].sel;
+	uint64_t old_rip = cpu->rip, old_sp = cpu->gpr[R_SP];
+	if (!(cd.attr & 4) && dpl < cpl) {
+		/* More privilege: the inner stack, then the frame on it. */
+		struct new_stack ns;
+		struct descriptor ssd;
+		tss_inner_stack(cpu, dpl, 0, &ns, &ssd);
+		unsigned count = gsize == 8 ? 0 : (unsigned)(g->raw >> 32) & 0x1f;
+		uint64_t params[32];
+		for (unsigned k = 0; k < count; k++)
+			params[k] = cpu_read(cpu, S_SS, (old_sp + k * gsize) & stack_mask(cpu), gsize);
+		unsigned saved_cpl = cpu->cpl;
+		cpu->cpl = (uint8_t)dpl; /* the pushes are accesses at the new privilege */
+		ns_push(cpu, &ns, old_ss, gsize);
+		ns_push(cpu, &ns, old_sp & (gsize == 2 ? 0xffff : ~0ull), gsize);
+		for (unsigned k = count; k-- > 0;)
+			ns_push(cpu, &ns, params[k], gsize);
+		ns_push(cpu, &ns, old_cs, gsize);
+		ns_push(cpu, &ns, old_rip, gsize);
+		cpu->cpl = (uint8_t)saved_cpl;
+		code_commit(cpu, csel, &cd, dpl, offset);
+		ns_commit(cpu, &ns, &ssd);
+		return;
+	}
+	/* Same privilege: CS:EIP of the gate's size on the current stack. */
+	uint64_t m = stack_mask(cpu), sp = cpu->gpr[R_SP];
+	cpu_probe_write(cpu, S_SS, (sp - 2 * gsize) & m, 2 * gsize);
+	code_commit(cpu, csel, &cd, cpl, offset);
+	cpu_write(cpu, S_SS, (sp - gsize) & m, old_cs, gsize);
+	cpu_write(cpu, S_SS, (sp - 2 * gsize) & m, old_rip, gsize);
+	cpu_stack_adjust(cpu, -2 * (int64_t)gsize);
+}
+
+/*
+ * Far JMP/CALL in protected or IA-32e mode (SDM vol. 2A, JMP and CALL): to a
+ * code segment, through a call gate, or (not in IA-32e mode) to a TSS or
+ * through a task gate, which switches tasks.
+ */
+static void
+far_transfer(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize, bool call)
 {
 	struct descriptor d;
 	if ((sel & ~3u) == 0)
 		cpu_gp0(cpu);
 	desc_fetch(cpu, sel, &d, EXC_GP);
-	unsigned dpl = desc_dpl(&d), rpl = sel & 3, cpl = cpu->cpl;
-	if (!(d.attr & SEG_ATTR_S) || !(d.attr & 8))
-		cpu_fault(cpu, EXC_GP, sel & 0xfffc); /* XXX gates and TSS descriptors */
-	if (d.attr & 4) { /* conforming */
-		if (dpl > cpl)
+	if (d.attr & SEG_ATTR_S) {
+		code_target_check(cpu, sel, &d, false, false);
+		code_offset_check(cpu, &d, offset);
+		if (!call) {
+			code_commit(cpu, sel, &d, cpu->cpl, offset);
+			return;
+		}
+		uint16_t old_cs = cpu->seg[S_CS].sel;
+		uint64_t old_rip = cpu->rip;
+		uint64_t m = stack_mask(cpu), sp = cpu->gpr[R_SP];
+		/* Both pushes are checked before CS changes. */
+		cpu_probe_write(cpu, S_SS, (sp - 2 * opsize) & m, 2 * opsize);
+		code_commit(cpu, sel, &d, cpu->cpl, offset);
+		cpu_write(cpu, S_SS, (sp - opsize) & m, old_cs, opsize);
+		cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, old_rip, opsize);
+		cpu_stack_adjust(cpu, -2 * (int64_t)opsize);
+		return;
+	}
+	unsigned type = d.attr & 0xf;
+	if (cpu->long_mode) {
+		if (type != 12)
+			cpu_fault(cpu, EXC_GP, sel & 0xfffc); /* only 64-bit call gates */
+		call_gate(cpu, sel, &d, call);
+		return;
+	}
+	switch (type) {
+	case 4:
+	case 12:
+		call_gate(cpu, sel, &d, call);
+		return;
+	case 1:
+	case 9: /* available TSS (SDM vol. 3A, 7.3) */
+		if (desc_dpl(&d) < cpu->cpl || desc_dpl(&d) < (sel & 3u))
 			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-	} else if (rpl > cpl || dpl != cpl) {
+		task_switch(cpu, sel, call ? TASK_CALL : TASK_JMP, cpu->rip, NO_ERRCODE, 0);
+		return;
+	case 5: { /* task gate */
+		if (desc_dpl(&d) < cpu->cpl || desc_dpl(&d) < (sel & 3u))
+			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+		if (!(d.attr & SEG_ATTR_P))
+			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
+		uint16_t tss = (uint16_t)(d.raw >> 16);
+		task_switch(cpu, tss, call ? TASK_CALL : TASK_JMP, cpu->rip, NO_ERRCODE, 0);
+		return;
+	}
+	default:
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 	}
-	if (!(d.attr & SEG_ATTR_P))
-		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
-	if (!(cpu->long_mode && (d.attr & SEG_ATTR_L)) && offset > d.limit)
-		cpu_gp0(cpu);
-	desc_set_accessed(cpu, sel, &d);
-	seg_set(cpu, S_CS, (uint16_t)((sel & ~3u) | cpl), &d);
-	cpu->rip = offset;
 }
 
 void
@@ -202,7 +431,7 @@ cpu_far_jump(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize)
 		cpu->rip = offset;
 		return;
 	}
-	load_code_segment(cpu, sel, offset);
+	far_transfer(cpu, sel, offset, opsize, false);
 }
 
 void
@@ -212,15 +441,7 @@ cpu_far_call_protected(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned 
 		offset &= 0xffff;
 	else if (opsize == 4)
 		offset &= 0xffffffff;
-	uint16_t old_cs = cpu->seg[S_CS].sel;
-	uint64_t old_rip = cpu->rip;
-	uint64_t m = stack_mask(cpu), sp = cpu->gpr[R_SP];
-	/* Both pushes are checked before CS changes. */
-	cpu_probe_write(cpu, S_SS, (sp - 2 * opsize) & m, 2 * opsize);
-	load_code_segment(cpu, sel, offset);
-	cpu_write(cpu, S_SS, (sp - opsize) & m, old_cs, opsize);
-	cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, old_rip, opsize);
-	cpu_stack_adjust(cpu, -2 * (int64_t)opsize);
+	far_transfer(cpu, sel, offset, opsize, true);
 }
 
 /* Return to an outer privilege: the data segments the new CPL may not use become null. */
@@ -333,12 +554,32 @@ cpu_iret_protected(struct cpu *cpu, unsigned opsize)
 		return;
 	}
 	if (cpu->rflags & F_NT) {
+		/* Return to the previous task through the TSS back link (SDM vol. 3A, 7.4). */
 		if (cpu->long_mode)
 			cpu_gp0(cpu); /* no task switches in IA-32e mode */
-		cpu_unmodelled(cpu, "IRET with NT set (task return)");
+		uint16_t link = (uint16_t)cpu_read_linear(cpu, cpu->tr.base, 2, true);
+		task_switch(cpu, link, TASK_IRET, cpu->rip, NO_ERRCODE, 0);
+		return;
 	}
-	if (!cpu->long_mode && opsize == 4 && (cpu_stack_peek(cpu, 8, 4) & F_VM) && cpu->cpl == 0)
-		cpu_unmodelled(cpu, "IRET to virtual-8086 mode");
+	if (!cpu->long_mode && opsize == 4 && (cpu_stack_peek(cpu, 8, 4) & F_VM) && cpu->cpl == 0) {
+		/* Return to virtual-8086 mode (SDM vol. 2A, IRET, RETURN-TO-VIRTUAL-8086-MODE):
+		 * EIP CS EFLAGS ESP SS ES DS FS GS, all read before anything changes. */
+		uint64_t v[9];
+		for (unsigned k = 0; k < 9; k++)
+			v[k] = cpu_stack_peek(cpu, 4 * k, 4);
+		cpu->lf.mask = 0;
+		cpu->rflags = (v[2] & 0x3f7fd5) | F_FIXED1;
+		cpu->cpl = 3;
+		static const unsigned order[6] = { S_CS, S_SS, S_ES, S_DS, S_FS, S_GS };
+		static const unsigned slot[6] = { 1, 4, 5, 6, 7, 8 };
+		for (unsigned k = 0; k < 6; k++)
+			seg_load_real(cpu, order[k], (uint16_t)v[slot[k]]);
+		cpu->gpr[R_SP] = v[3] & 0xffffffff;
+		cpu->rip = v[0] & 0xffff;
+		cpu_mode_update(cpu);
+		cpu->stop_trace = true;
+		return;
+	}
 	/* In 64-bit mode IRET always pops SS:RSP (SDM vol. 2B, IRET, IA-32e mode). */
 	far_return_common(cpu, opsize, 3 * opsize, 0, cpu->code_size == 8, true);
 }
@@ -367,7 +608,7 @@ op_mov_sreg_rm(struct cpu *cpu, const struct insn *i)
 		cpu_ud(cpu);
 	seg_load(cpu, s, (uint16_t)rm_read(cpu, i, 2));
 	if (s == S_SS)
-		cpu->intr_shadow = 1; /* SDM vol. 2B, MOV: interrupts inhibited after MOV SS */
+		cpu->intr_shadow = 2; /* SDM vol. 2B, MOV: interrupts and #DB traps inhibited */
 }
 
 /* C4 LES, C5 LDS, 0F B2 LSS, 0F B4 LFS, 0F B5 LGS. */

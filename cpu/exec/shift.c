@@ -8,8 +8,8 @@
 
 enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
 
-uint64_t
-shift_op(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size)
+static inline __attribute__((always_inline)) uint64_t
+shift_op_inline(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size)
 {
 	unsigned bits = 8 * size;
 	uint64_t m = size_mask(size), sign = size_sign(size);
@@ -65,58 +65,84 @@ shift_op(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size
 	case SH_SHL:
 	case SH_SAL:
 		r = count < 64 ? (v << count) & m : 0;
-		cf = count <= bits ? ((v << (count - 1)) >> (bits - 1)) & 1 : 0;
-		of = !!(r & sign) ^ cf;
-		break;
+		lf_set(cpu, LF_SHL, size, v, count, r); /* flags as in flags.h, computed lazily */
+		return r;
 	case SH_SHR:
 		r = v >> count;
-		cf = (v >> (count - 1)) & 1;
-		of = !!(v & sign);
-		break;
+		lf_set(cpu, LF_SHR, size, v, count, r);
+		return r;
 	default: { /* SAR */
 		int64_t s = (int64_t)(v << (64 - bits)) >> (64 - bits);
 		r = (uint64_t)(s >> count) & m;
-		cf = (uint64_t)(s >> (count - 1)) & 1;
-		of = 0;
-		break;
+		lf_set(cpu, LF_SAR, size, v, count, r);
+		return r;
 	}
 	}
-	flags_set(cpu, F_ARITH, szp_flags(r, size) | (cf ? F_CF : 0) | (of ? F_OF : 0));
-	return r;
 }
 
-static void
-shift_rm(struct cpu *cpu, const struct insn *i, unsigned count)
+uint64_t
+shift_op(struct cpu *cpu, unsigned op, uint64_t v, unsigned count, unsigned size)
+{
+	return shift_op_inline(cpu, op, v, count, size);
+}
+
+/* Memory form, out of line so the register forms need no stack frame. */
+static __attribute__((noinline)) void
+shift_mem(struct cpu *cpu, const struct insn *i, unsigned op, unsigned count)
 {
 	unsigned size = i->opsize;
-	if (!(i->flags & I_MEM)) {
-		uint64_t v = opreg_read(cpu, i, i->rm, size);
-		opreg_write(cpu, i, i->rm, size, shift_op(cpu, i->reg & 7, v, count, size));
-		return;
-	}
 	uint64_t ea = insn_ea(cpu, i);
 	uint64_t v = cpu_read(cpu, i->seg, ea, size);
 	cpu_probe_write(cpu, i->seg, ea, size);
-	cpu_write(cpu, i->seg, ea, shift_op(cpu, i->reg & 7, v, count, size), size);
+	cpu_write(cpu, i->seg, ea, shift_op(cpu, op, v, count, size), size);
 }
 
-void
-op_shift_rm_1(struct cpu *cpu, const struct insn *i)
+static inline __attribute__((always_inline)) void
+shift_rm(struct cpu *cpu, const struct insn *i, unsigned op, unsigned count)
 {
-	shift_rm(cpu, i, 1);
+	unsigned size = i->opsize;
+	if (__builtin_expect(i->flags & I_MEM, 0)) {
+		shift_mem(cpu, i, op, count);
+		return;
+	}
+	uint64_t v = opreg_read(cpu, i, i->rm, size);
+	opreg_write(cpu, i, i->rm, size, shift_op_inline(cpu, op, v, count, size));
 }
 
-void
-op_shift_rm_cl(struct cpu *cpu, const struct insn *i)
-{
-	shift_rm(cpu, i, cpu->gpr[R_CX] & 0xff);
-}
+/* One handler per (operation, count source) so each folds to straight-line code:
+ * C0/C1 take an immediate count, D0/D1 a count of 1, D2/D3 CL. */
+#define SHIFT_HANDLERS(name, OP)                                                     \
+	static void shift_##name##_imm(struct cpu *cpu, const struct insn *i)        \
+	{                                                                            \
+		shift_rm(cpu, i, OP, (unsigned)i->imm);                              \
+	}                                                                            \
+	static void shift_##name##_1(struct cpu *cpu, const struct insn *i)          \
+	{                                                                            \
+		shift_rm(cpu, i, OP, 1);                                             \
+	}                                                                            \
+	static void shift_##name##_cl(struct cpu *cpu, const struct insn *i)         \
+	{                                                                            \
+		shift_rm(cpu, i, OP, cpu->gpr[R_CX] & 0xff);                         \
+	}
 
-void
-op_shift_rm_imm(struct cpu *cpu, const struct insn *i)
-{
-	shift_rm(cpu, i, (unsigned)i->imm);
-}
+SHIFT_HANDLERS(rol, SH_ROL)
+SHIFT_HANDLERS(ror, SH_ROR)
+SHIFT_HANDLERS(rcl, SH_RCL)
+SHIFT_HANDLERS(rcr, SH_RCR)
+SHIFT_HANDLERS(shl, SH_SHL)
+SHIFT_HANDLERS(shr, SH_SHR)
+SHIFT_HANDLERS(sal, SH_SAL)
+SHIFT_HANDLERS(sar, SH_SAR)
+
+#define SHIFT_ROW(kind) \
+	{ shift_rol_##kind, shift_ror_##kind, shift_rcl_##kind, shift_rcr_##kind, \
+	  shift_shl_##kind, shift_shr_##kind, shift_sal_##kind, shift_sar_##kind }
+
+const insn_fn shift_handlers[SHIFT_COUNT_KINDS][8] = {
+	[SHIFT_BY_IMM] = SHIFT_ROW(imm),
+	[SHIFT_BY_1] = SHIFT_ROW(1),
+	[SHIFT_BY_CL] = SHIFT_ROW(cl),
+};
 
 /* SHLD/SHRD (SDM vol. 2B). A count above the operand size (16-bit forms) gives an
  * undefined result; fugu shifts through the 32-bit concatenation like Intel parts. */

@@ -77,7 +77,7 @@ op_pop_sreg(struct cpu *cpu, const struct insn *i)
 	seg_load(cpu, s, sel);
 	cpu_stack_adjust(cpu, i->opsize);
 	if (s == S_SS)
-		cpu->intr_shadow = 1; /* SDM vol. 2B, POP: interrupts inhibited after POP SS */
+		cpu->intr_shadow = 2; /* SDM vol. 2B, POP: interrupts and #DB traps inhibited */
 }
 
 void

@@ -174,6 +174,20 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 	}
 }
 
+/*
+ * DR7.GD: any MOV to or from a debug register raises #DB (a fault) with DR6.BD,
+ * and GD is cleared so the handler can use the registers (SDM vol. 3A, 17.2.4).
+ */
+static void
+dr_general_detect(struct cpu *cpu)
+{
+	if (cpu->dr[7] & DR7_GD) {
+		cpu->dr[6] |= DR6_BD;
+		cpu->dr[7] &= ~(uint64_t)DR7_GD;
+		cpu_fault(cpu, EXC_DB, NO_ERRCODE);
+	}
+}
+
 void
 op_mov_r_dr(struct cpu *cpu, const struct insn *i)
 {
@@ -183,6 +197,7 @@ op_mov_r_dr(struct cpu *cpu, const struct insn *i)
 		cpu_ud(cpu);
 	if ((n == 4 || n == 5) && (cpu->cr4 & (1u << 3)))
 		cpu_ud(cpu); /* CR4.DE: DR4/DR5 are reserved */
+	dr_general_detect(cpu);
 	if (n == 4 || n == 5)
 		n += 2;
 	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, cpu->dr[n]);
@@ -197,14 +212,19 @@ op_mov_dr_r(struct cpu *cpu, const struct insn *i)
 		cpu_ud(cpu);
 	if ((n == 4 || n == 5) && (cpu->cr4 & (1u << 3)))
 		cpu_ud(cpu);
+	dr_general_detect(cpu);
 	if (n == 4 || n == 5)
 		n += 2;
 	uint64_t v = reg_read(cpu, i->rm, cpu->code_size == 8 ? 8 : 4);
+	if (n >= 6 && (v >> 32))
+		cpu_gp0(cpu); /* bits 63:32 of DR6/DR7 must be zero (vol. 2B, MOV DR) */
 	if (n == 6)
 		v = (v & 0xf00f) | 0xffff0ff0; /* DR6 reserved bits read as 1 */
 	else if (n == 7)
 		v = (v & ~0xd800ull) | 0x400;
 	cpu->dr[n] = v;
+	if (n != 6)
+		cpu_debug_update(cpu); /* breakpoints armed or disarmed */
 }
 
 void

@@ -1,0 +1,105 @@
+/*
+ * fugu — the local APIC of the (single) processor: xAPIC registers in a 4 KiB
+ * MMIO page at the IA32_APIC_BASE address, x2APIC registers as MSRs
+ * 0x800-0x8FF, the APIC timer (one-shot, periodic, TSC-deadline), LINT0/LINT1,
+ * and the interrupt acceptance and priority logic between the interrupt
+ * sources (8259 through LINT0, IOAPIC messages, self IPIs, the timer) and the
+ * CPU.
+ */
+#ifndef FUGU_LAPIC_H
+#define FUGU_LAPIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chipset/timer.h"
+
+struct physmem;
+
+#define LAPIC_DEFAULT_BASE 0xfee00000u
+#define LAPIC_BUS_HZ 1000000000u /* the timer's input clock before the divider */
+
+/* IA32_APIC_BASE bits (SDM vol. 3A, 10.4.4, figure 10-5; 10.12.1). */
+#define APIC_BASE_BSP (1ull << 8)
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN (1ull << 11)
+#define APIC_BASE_ADDR 0x000ffffffffff000ull
+
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+#define MSR_X2APIC_FIRST 0x800
+#define MSR_X2APIC_LAST 0x8ff
+
+/* Local vector table entries, in register order from 0x320 (10.5.1). */
+enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_COUNT };
+
+/* Delivery modes of LVT entries, the ICR and IOAPIC messages (10.5.1, 10.6.1). */
+enum { APIC_DM_FIXED = 0, APIC_DM_LOWEST = 1, APIC_DM_SMI = 2, APIC_DM_NMI = 4,
+       APIC_DM_INIT = 5, APIC_DM_STARTUP = 6, APIC_DM_EXTINT = 7 };
+
+/* The architectural state (plain data, saved and restored by copy). */
+struct lapic_state {
+	uint64_t apic_base;	  /* IA32_APIC_BASE: address, EN, EXTD, BSP */
+	uint32_t id;		  /* APIC ID (xAPIC: register bits 31-24; x2APIC: 32 bits) */
+	uint8_t tpr;		  /* task priority (10.8.3.1) */
+	uint32_t ldr;		  /* logical destination (xAPIC: bits 31-24) */
+	uint32_t dfr;		  /* destination format: bits 31-28 model, 27-0 all ones */
+	uint32_t svr;		  /* spurious vector, APIC software enable (bit 8), focus */
+	uint32_t irr[8], isr[8], tmr[8]; /* 256-bit request, in-service, trigger mode */
+	uint32_t esr;		  /* error status as latched by the last ESR write */
+	uint32_t esr_pending;	  /* errors detected since that write */
+	uint32_t lvt[LVT_COUNT];  /* local vector table */
+	uint32_t icr_lo, icr_hi;  /* interrupt command register */
+	uint32_t timer_initial;	  /* initial count register */
+	uint32_t timer_divide;	  /* divide configuration register (bits 0, 1, 3) */
+	uint32_t timer_count0;	  /* count at timer_start (initial, or kept across a divide change) */
+	uint64_t timer_start;	  /* ns at which the counter held timer_count0 */
+	uint64_t timer_next;	  /* ns of the next expiry, or VCLOCK_NEVER */
+	uint64_t tsc_deadline;	  /* IA32_TSC_DEADLINE (0: disarmed) */
+	bool lint[2];		  /* LINT0, LINT1 input levels */
+	bool extint_pending;	  /* an ExtINT message (IOAPIC) waits for the 8259's INTA */
+};
+
+/* What the board connects: the model's features and the callbacks. */
+struct lapic_config {
+	bool present;		   /* the model has an APIC (CPUID.1:EDX.APIC) */
+	bool x2apic;		   /* CPUID.1:ECX.x2APIC */
+	bool tsc_deadline;	   /* CPUID.1:ECX.TSC_Deadline */
+	const uint64_t *tsc_offset; /* TSC = virtual ns + *tsc_offset (NULL: 0) */
+	void (*set_intr)(void *opaque, bool level); /* the CPU's "interrupt pending" */
+	int (*extint_ack)(void *opaque);	    /* the 8259's INTA: returns its vector */
+	void (*eoi)(void *opaque, uint8_t vector);  /* EOI broadcast to the IOAPIC */
+	void *opaque;
+};
+
+struct lapic {
+	struct lapic_state st;	 /* everything save/restore copies */
+	struct lapic_config cfg;
+	struct vclock *clock;
+	struct vtimer timer;	 /* the APIC timer's next expiry */
+	struct physmem *mem;
+	int region;		 /* the xAPIC MMIO region, -1 when none */
+	bool intr;		 /* current level of set_intr */
+};
+
+/* Map the xAPIC page (when present) and reset; -1 if the map is full. */
+int lapic_init(struct lapic *apic, struct physmem *mem, struct vclock *clock,
+	       const struct lapic_config *cfg);
+void lapic_reset(struct lapic *apic);
+/* The CPU's interrupt acknowledge: the vector to deliver now, or -1 if none. */
+int lapic_intr_ack(void *apic);
+/* Drive LINT0 (the 8259's INTR on a PC) or LINT1 (NMI). */
+void lapic_set_lint(struct lapic *apic, unsigned n, bool level);
+/* An interrupt message (IOAPIC redirection entry); returns whether it was accepted. */
+bool lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level_trig,
+		   uint32_t dest, bool logical);
+/* The MSRs the APIC implements (APIC_BASE, TSC_DEADLINE, x2APIC); -1 means #GP. */
+int lapic_msr_read(void *apic, uint32_t index, uint64_t *value);
+int lapic_msr_write(void *apic, uint32_t index, uint64_t value);
+/* CR8 <-> TPR[7:4] (SDM vol. 3A, 10.8.6.1). */
+uint8_t lapic_get_cr8(void *apic);
+void lapic_set_cr8(void *apic, uint8_t value);
+size_t lapic_save(const struct lapic *apic, void *buf, size_t len);
+int lapic_restore(struct lapic *apic, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * fugu — the PIIX south bridge functions on PCI device 1: the PCI-to-ISA
+ * bridge 00:01.0 (82371SB PIIX3, 8086:7000) with its PIRQ routing, port 0x92
+ * and the reset control register 0xCF9, and the power management function
+ * 00:01.3 (82371AB PIIX4, 8086:7113) with the ACPI PM1 registers and the PM
+ * timer. The IDE function 00:01.1 is a device of its own (chipset/ide.c, to
+ * come); the ELCR is in chipset/pic.c.
+ */
+#ifndef FUGU_PIIX_H
+#define FUGU_PIIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chipset/pci.h"
+#include "chipset/timer.h"
+
+struct ioports;
+
+#define PIIX_PM_HZ 3579545 /* the ACPI PM timer's clock */
+#define PIIX_SCI_IRQ 9
+#define PIIX_PM_IO_SIZE 64
+
+/* PM1 register bits (PIIX4 datasheet 7.2, "PMSTS", "PMEN", "PMCNTRL"; ACPI 1.0 4.7.3). */
+#define PM1_TMR_STS 0x0001
+#define PM1_BM_STS 0x0010
+#define PM1_GBL_STS 0x0020
+#define PM1_PWRBTN_STS 0x0100
+#define PM1_RTC_STS 0x0400
+#define PM1_PWRBTNOR_STS 0x0800
+#define PM1_WAK_STS 0x8000
+#define PM1_SCI_EN 0x0001
+#define PM1_GBL_RLS 0x0004
+#define PM1_SLP_TYP_SHIFT 10
+#define PM1_SLP_EN 0x2000
+
+/* What the board provides to the south bridge. */
+struct piix_board {
+	void *opaque;
+	/* An ISA IRQ line driven by the PCI interrupts routed to it (PIRQRC). */
+	void (*set_pci_irq)(void *opaque, unsigned irq, bool level);
+	/* The SCI output (IRQ 9). */
+	void (*set_sci)(void *opaque, bool level);
+	/* Port 0x92 FAST_A20 (the board ORs it with the 8042's A20 gate). */
+	void (*set_a20)(void *opaque, bool enabled);
+	/* A reset of the machine: port 0x92 FAST_INIT, 0xCF9 RCPU. */
+	void (*reset)(void *opaque);
+	/* PM1 control SLP_EN with SLP_TYP soft-off: the machine powers off. */
+	void (*poweroff)(void *opaque);
+};
+
+/* Everything save/restore copies besides the two config spaces. */
+struct piix_state {
+	uint8_t port92;	      /* port 0x92: bit 1 FAST_A20, bit 0 FAST_INIT */
+	uint8_t rc;	      /* 0xCF9 reset control: bit 1 SRST (RCPU reads 0) */
+	uint8_t pirq_level;   /* bit n: PIRQ n (A-D) is asserted by some PCI device */
+	uint16_t pm1_sts;     /* PMSTS, except TMR_STS which is computed */
+	uint16_t pm1_en;      /* PMEN */
+	uint16_t pm1_cnt;     /* PMCNTRL (write-only bits kept clear) */
+	uint64_t tmr_base;    /* PM timer tick at which TMR_STS was last cleared: it reads 1
+			       * once bit 23 has changed since */
+	uint8_t pm_regs[PIIX_PM_IO_SIZE]; /* the other PM I/O registers, as plain storage */
+};
+
+struct piix {
+	struct piix_state st;
+	struct pci_function isa;  /* 00:01.0 */
+	struct pci_function pm;	  /* 00:01.3 */
+	struct ioports *io;
+	struct vclock *clock;
+	struct vtimer tmr_timer;  /* next TMR_STS transition, armed while it can raise SCI */
+	struct piix_board board;
+	uint16_t irq_driven;	  /* ISA IRQs currently driven high by PIRQs */
+	bool sci;		  /* current SCI level */
+	uint16_t pm_base;	  /* where the PM I/O space is mapped */
+	bool pm_mapped;
+};
+
+/* Claim 0x92 and 0xCF9, add 00:01.0 and 00:01.3 to `bus`; -1 on a conflict. */
+int piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock *clock,
+	      const struct piix_board *board);
+void piix_reset(struct piix *p);
+/* PCI interrupt line PIRQ `n` (0-3 for PIRQA-D) changed level. */
+void piix_set_pirq(struct piix *p, unsigned n, bool level);
+/* The PM timer's 24-bit value now. */
+uint32_t piix_pm_timer(const struct piix *p);
+size_t piix_save(const struct piix *p, void *buf, size_t len);
+int piix_restore(struct piix *p, const void *buf, size_t len);
+
+#endif

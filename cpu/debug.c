@@ -1,0 +1,189 @@
+/*
+ * fugu — debug exceptions (SDM vol. 3A, chapter 17): single-step (EFLAGS.TF),
+ * the resume flag (RF), and the breakpoint registers DR0-DR3 with DR7
+ * (instruction breakpoints are faults, data and I/O breakpoints are traps).
+ *
+ * None of this costs anything while it is off: the run loop asks
+ * cpu_debug_armed() once per trace and only then comes here, to run one
+ * instruction at a time with the checks around it. Data breakpoints are found
+ * on the slow memory path: mem.c never caches a translation for a page holding
+ * an armed data breakpoint, so every access there reaches cpu_debug_data().
+ */
+#include "cpu/cpu_internal.h"
+#include "cpu/tcache.h"
+#include "frontend/trace.h"
+
+/* The length of breakpoint n from DR7.LENn (SDM vol. 3A, 17.2.5): 1, 2, 8 or 4 bytes. */
+static unsigned
+bp_len(uint64_t dr7, unsigned n)
+{
+	static const unsigned len[4] = { 1, 2, 8, 4 };
+	return len[(dr7 >> (18 + 4 * n)) & 3];
+}
+
+static unsigned
+bp_rw(uint64_t dr7, unsigned n)
+{
+	return (dr7 >> (16 + 4 * n)) & 3;
+}
+
+static bool
+bp_enabled(uint64_t dr7, unsigned n)
+{
+	return (dr7 >> (2 * n)) & 3;
+}
+
+/*
+ * Recompute which data breakpoints are armed after a write to DR0-DR3 or DR7
+ * (or a task switch, which clears the local enables). The TLB is flushed so
+ * that no cached translation lets an access to a watched page bypass the check.
+ */
+void
+cpu_debug_update(struct cpu *cpu)
+{
+	uint64_t dr7 = cpu->dr[7];
+	uint8_t data = 0;
+	for (unsigned n = 0; n < 4; n++)
+		if (bp_enabled(dr7, n) && (bp_rw(dr7, n) & 1))
+			data |= (uint8_t)(1u << n);
+	if (data || cpu->dbg_data)
+		tlb_flush_all(&cpu->tlb);
+	cpu->dbg_data = data;
+	cpu->stop_trace = true;
+}
+
+/* Is the linear page of `lin` watched by an armed data breakpoint? (mem.c: no TLB fill) */
+bool
+cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin)
+{
+	for (unsigned n = 0; n < 4; n++) {
+		if (!(cpu->dbg_data & (1u << n)))
+			continue;
+		uint64_t a = cpu->dr[n] & ~(uint64_t)(bp_len(cpu->dr[7], n) - 1);
+		if ((a >> 12) == (lin >> 12))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A data access of `size` bytes at `lin` (SDM vol. 3A, 17.2.5, 17.3.1.2): a
+ * breakpoint matches when any byte of the access falls in its aligned range;
+ * R/W 01 matches writes, 11 reads and writes. The hit is a trap, reported in
+ * DR6 after the instruction completes (cpu_debug_step).
+ */
+void
+cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write)
+{
+	uint64_t dr7 = cpu->dr[7];
+	for (unsigned n = 0; n < 4; n++) {
+		if (!(cpu->dbg_data & (1u << n)))
+			continue;
+		if (bp_rw(dr7, n) == 1 && !write)
+			continue;
+		unsigned len = bp_len(dr7, n);
+		uint64_t a = cpu->dr[n] & ~(uint64_t)(len - 1);
+		if (lin < a + len && a < lin + size)
+			cpu->dbg_hits |= 1u << n;
+	}
+}
+
+/*
+ * An I/O access (SDM vol. 3A, 17.2.4: with CR4.DE, R/W 10 breakpoints watch
+ * ports). A trap, like data breakpoints.
+ */
+void
+cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size)
+{
+	uint64_t dr7 = cpu->dr[7];
+	if (!(cpu->cr4 & CR4_DE) || !(dr7 & 0xff))
+		return;
+	for (unsigned n = 0; n < 4; n++) {
+		if (!bp_enabled(dr7, n) || bp_rw(dr7, n) != 2)
+			continue;
+		unsigned len = bp_len(dr7, n);
+		uint64_t a = (cpu->dr[n] & 0xffff) & ~(uint64_t)(len - 1);
+		if (port < a + len && a < (uint64_t)port + size)
+			cpu->dbg_hits |= 1u << n;
+	}
+}
+
+/* Instruction breakpoints matching the linear address of the next instruction (17.3.1.1). */
+static uint32_t
+exec_hits(struct cpu *cpu)
+{
+	uint64_t dr7 = cpu->dr[7];
+	uint64_t lin = cpu->code_size == 8 ? cpu->rip : (cpu->seg[S_CS].base + cpu->rip) & 0xffffffff;
+	uint32_t hits = 0;
+	for (unsigned n = 0; n < 4; n++)
+		if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && cpu->dr[n] == lin)
+			hits |= 1u << n;
+	return hits;
+}
+
+/* Deliver #DB with `bits` (B0-B3, BS) reported in DR6 and `rip` as the return address. */
+static void
+deliver_db(struct cpu *cpu, uint32_t bits)
+{
+	cpu->dr[6] = (cpu->dr[6] & ~(uint64_t)0xf) | bits;
+	cpu->insn_rip = cpu->rip;
+	cpu->delivering = true;
+	cpu->delivering_class = 0; /* benign (except.c): a fault now is delivered normally */
+	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->rip);
+	cpu->delivering = false;
+}
+
+/*
+ * Run one instruction with the debug checks around it (SDM vol. 3A, 17.3):
+ * before it, instruction breakpoints unless RF is set (a fault: #DB with the
+ * instruction's own address, RF not set in the pushed image); RF is then
+ * cleared. After it completes, data/I/O breakpoint hits and -- when TF was set
+ * when it started -- the single-step trap (DR6.BS) raise one #DB. After
+ * MOV SS/POP SS (intr_shadow == 2) the trap waits for the next instruction.
+ */
+void
+cpu_debug_step(struct cpu *cpu)
+{
+	cpu->insn_rip = cpu->rip;
+	if ((cpu->dbg_deferred & DR6_BT) && cpu->intr_shadow != 2) {
+		uint32_t bits = cpu->dbg_deferred; /* a task switch to a task with the T bit */
+		cpu->dbg_deferred = 0;
+		deliver_db(cpu, bits);
+		return;
+	}
+	if (!(cpu->rflags & F_RF) && (cpu->dr[7] & 0xff)) {
+		uint32_t hits = exec_hits(cpu);
+		if (hits) {
+			deliver_db(cpu, hits);
+			return;
+		}
+	}
+	cpu->rflags &= ~(uint64_t)F_RF;
+	bool tf = (cpu->rflags & F_TF) != 0;
+	cpu->dbg_hits = 0;
+	struct trace *t = tcache_get(cpu, NULL);
+	cpu->chain_prev = NULL;
+	cpu->intr_shadow = 0;
+	const struct insn *i = &t->insn[0];
+	uint64_t mask = cpu->code_size == 8 ? ~0ull : cpu->code_size == 4 ? 0xffffffffull : 0xffffull;
+	struct trace_regs before;
+	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
+	if (traced)
+		trace_regs_capture(cpu, &before);
+	cpu->insn_rip = cpu->rip;
+	cpu->rip = (cpu->rip + i->len) & mask;
+	i->fn(cpu, i);
+	cpu->icount++;
+	if (traced)
+		trace_insn(cpu->tracer, cpu, i, &before);
+	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (tf ? DR6_BS : 0);
+	cpu->dbg_hits = 0;
+	cpu->dbg_deferred = 0;
+	if (!trap || cpu->halted)
+		return;
+	if (cpu->intr_shadow == 2) {
+		cpu->dbg_deferred = trap; /* MOV SS / POP SS: after the next instruction */
+		return;
+	}
+	deliver_db(cpu, trap);
+}
