@@ -146,8 +146,13 @@ update_map(struct i440fx *h)
 		last = stage(pm, s->ro, re && !we, last);
 		last = stage(pm, s->wo, !re && (we || !s->pci_rom), last);
 	}
+	/* SMRAM (82441FX datasheet, SMRAM register): with G_SMRAME, DRAM answers at
+	 * 0xA0000-0xBFFFF when D_OPEN is set, or for the CPU in SMM unless D_CLS.
+	 * XXX D_CLS should keep code fetches in SMM on DRAM; one map cannot split
+	 * fetches from data, so D_CLS closes the window for both. */
 	uint8_t sm = h->fn.st.config[I440FX_SMRAM];
-	bool open = (sm & SMRAM_G_SMRAME) && (sm & SMRAM_D_OPEN);
+	bool open = (sm & SMRAM_G_SMRAME) &&
+		    ((sm & SMRAM_D_OPEN) || (h->in_smm && !(sm & SMRAM_D_CLS)));
 	last = stage(pm, h->smram, open, last);
 	commit(pm, last);
 }
@@ -236,11 +241,11 @@ i440fx_init(struct i440fx *h, struct pci_bus *bus, struct physmem *mem)
 		s->rw = -1;
 		for (unsigned p = 0; p < s->size >> 12; p++)
 			s->pci_rom |= h->pci_side[((s->base - SEG_LOW) >> 12) + p] != NULL;
-		s->ro = physmem_add_alias(mem, "pam-ro", s->base, mem->ram + s->base, s->size, false);
+		uint8_t *ram = mem->ram + s->base;
+		s->ro = physmem_add_alias(mem, "pam-ro", s->base, ram, s->size, false);
 		s->wo = physmem_add_mmio(mem, "pam-wo", s->base, s->size, &wo_ops, s);
 		if (s->pci_rom)
-			s->rw = physmem_add_alias(mem, "pam-rw", s->base, mem->ram + s->base, s->size,
-						  true);
+			s->rw = physmem_add_alias(mem, "pam-rw", s->base, ram, s->size, true);
 		if (s->ro < 0 || s->wo < 0 || (s->pci_rom && s->rw < 0))
 			return -1;
 	}
@@ -260,6 +265,15 @@ void
 i440fx_reset(struct i440fx *h)
 {
 	pci_function_reset(&h->fn);
+	update_map(h);
+}
+
+void
+i440fx_set_smm(struct i440fx *h, bool in_smm)
+{
+	if (h->in_smm == in_smm)
+		return;
+	h->in_smm = in_smm;
 	update_map(h);
 }
 

@@ -34,7 +34,7 @@ struct i440fx_seg {
 	uint32_t base, size;
 	int ro;		     /* RAM, read-only (RE=1 WE=0) */
 	int wo;		     /* MMIO: reads from the PCI side, writes to RAM if WE (RE=0) */
-	int rw;		     /* RAM over the BIOS alias (RE=1 WE=1); -1 where RAM shows anyway */
+	int rw;		     /* RAM over the BIOS alias (RE=WE=1); -1: base RAM shows */
 	bool pci_rom;	     /* the PCI side here is the BIOS alias (else: nothing) */
 };
 
@@ -42,11 +42,12 @@ struct i440fx {
 	struct pci_function fn;		/* 00:00.0; fn.st is the saved state */
 	struct physmem *mem;
 	struct i440fx_seg seg[I440FX_NSEG];
-	uint8_t *pci_side[64];		/* ROM bytes per 4 KiB page of 0xC0000-0xFFFFF, or NULL */
-	int vga_hole;			/* MMIO 0xA0000-0xBFFFF: the PCI/VGA side of the window */
+	uint8_t *pci_side[64];		/* ROM per 4 KiB page of 0xC0000-0xFFFFF, or NULL */
+	int vga_hole;			/* MMIO 0xA0000-0xBFFFF: the PCI/VGA side */
 	int smram;			/* RAM 0xA0000-0xBFFFF, shown while SMRAM is open */
 	const struct mmio_ops *vga_ops; /* the legacy VGA window's owner, or NULL */
 	void *vga_opaque;
+	bool in_smm;			/* the CPU is in SMM (SMIACT#): SMRAM shows for it */
 };
 
 /*
@@ -61,5 +62,8 @@ void i440fx_reset(struct i440fx *h);
 void i440fx_set_vga_window(struct i440fx *h, const struct mmio_ops *ops, void *opaque);
 size_t i440fx_save(const struct i440fx *h, void *buf, size_t len);
 int i440fx_restore(struct i440fx *h, const void *buf, size_t len);
+
+/* The CPU entered or left SMM (SMIACT#): remap the SMRAM window. */
+void i440fx_set_smm(struct i440fx *h, bool in_smm);
 
 #endif

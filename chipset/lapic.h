@@ -26,10 +26,6 @@ struct physmem;
 #define APIC_BASE_EN (1ull << 11)
 #define APIC_BASE_ADDR 0x000ffffffffff000ull
 
-#define MSR_IA32_TSC_DEADLINE 0x6e0
-#define MSR_X2APIC_FIRST 0x800
-#define MSR_X2APIC_LAST 0x8ff
-
 /* Local vector table entries, in register order from 0x320 (10.5.1). */
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_COUNT };
 
@@ -52,7 +48,7 @@ struct lapic_state {
 	uint32_t icr_lo, icr_hi;  /* interrupt command register */
 	uint32_t timer_initial;	  /* initial count register */
 	uint32_t timer_divide;	  /* divide configuration register (bits 0, 1, 3) */
-	uint32_t timer_count0;	  /* count at timer_start (initial, or kept across a divide change) */
+	uint32_t timer_count0;	  /* count at timer_start (initial, or kept over a divide change) */
 	uint64_t timer_start;	  /* ns at which the counter held timer_count0 */
 	uint64_t timer_next;	  /* ns of the next expiry, or VCLOCK_NEVER */
 	uint64_t tsc_deadline;	  /* IA32_TSC_DEADLINE (0: disarmed) */

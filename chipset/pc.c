@@ -26,16 +26,53 @@ trace_port(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_wr
 }
 
 /*
- * The PIC's INTR output: the CPU's "interrupt pending" event.
+ * The local APIC's output: the CPU's "interrupt pending" event.
  */
 static void
-pc_set_intr(void *opaque, bool level)
+pc_cpu_intr(void *opaque, bool level)
 {
 	struct pc *pc = opaque;
 	if (level)
 		cpu_raise_events(pc->cpu, EV_INTR);
 	else
 		cpu_clear_events(pc->cpu, EV_INTR);
+}
+
+/*
+ * The PIC's INTR output: the local APIC's LINT0 (ExtINT in virtual-wire mode,
+ * or straight to the CPU while the APIC is disabled) and IOAPIC pin 0.
+ */
+static void
+pc_set_intr(void *opaque, bool level)
+{
+	struct pc *pc = opaque;
+	lapic_set_lint(&pc->lapic, 0, level);
+	ioapic_set_irq(&pc->ioapic, 0, level);
+}
+
+/* The local APIC's ExtINT acknowledge: the 8259's INTA cycle. */
+static int
+pc_extint_ack(void *opaque)
+{
+	struct pc *pc = opaque;
+	return pic_intr_ack(&pc->pic);
+}
+
+/* The local APIC's EOI broadcast for a level-triggered vector. */
+static void
+pc_apic_eoi(void *opaque, uint8_t vector)
+{
+	struct pc *pc = opaque;
+	ioapic_eoi(&pc->ioapic, vector);
+}
+
+/* An IOAPIC message on the APIC bus: one processor, one local APIC. */
+static bool
+pc_ioapic_deliver(void *opaque, uint8_t vector, unsigned mode, bool level_trig, uint32_t dest,
+		  bool logical)
+{
+	struct pc *pc = opaque;
+	return lapic_deliver(&pc->lapic, vector, mode, level_trig, dest, logical);
 }
 
 /*
@@ -53,6 +90,9 @@ pc_set_irq(void *opaque, bool level)
 	else
 		*src &= (uint16_t)~(1u << pin->source);
 	pic_set_irq(&pc->pic, pin->irq, *src != 0);
+	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
+	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
+	ioapic_set_irq(&pc->ioapic, pin->irq == 0 ? 2 : pin->irq, *src != 0);
 }
 
 static struct pc_irq_pin *
@@ -61,6 +101,161 @@ pc_pin(struct pc *pc, unsigned source, unsigned irq)
 	pc->pins[source] = (struct pc_irq_pin){ .pc = pc, .irq = (uint8_t)irq,
 						.source = (uint8_t)source };
 	return &pc->pins[source];
+}
+
+/*
+ * A20 is enabled while the 8042's output port or port 0x92 enables it (the
+ * two gates are ORed on PIIX boards).
+ */
+static void
+pc_a20_source(struct pc *pc, uint8_t source, bool enabled)
+{
+	if (enabled)
+		pc->a20_sources |= source;
+	else
+		pc->a20_sources &= (uint8_t)~source;
+	cpu_set_a20(pc->cpu, pc->a20_sources != 0);
+}
+
+static void
+pc_kbc_a20(void *opaque, bool enabled)
+{
+	pc_a20_source(opaque, PC_A20_KBC, enabled);
+}
+
+static void
+pc_port92_a20(void *opaque, bool enabled)
+{
+	pc_a20_source(opaque, PC_A20_PORT92, enabled);
+}
+
+/*
+ * A guest asked for a reset (8042 output port, port 0x92, 0xCF9) or for soft
+ * off (ACPI SLP_EN): the CPU stops after this instruction and the run loop
+ * acts on the flag (pc_reset, or exit).
+ */
+static void
+pc_request_reset(void *opaque)
+{
+	struct pc *pc = opaque;
+	pc->reset_requested = true;
+	cpu_raise_events(pc->cpu, EV_STOP);
+}
+
+static void
+pc_request_poweroff(void *opaque)
+{
+	struct pc *pc = opaque;
+	pc->poweroff_requested = true;
+	cpu_raise_events(pc->cpu, EV_STOP);
+}
+
+/* SMI# from the PIIX (APMC write): the CPU takes it at the next instruction boundary. */
+static void
+pc_smi(void *opaque)
+{
+	struct pc *pc = opaque;
+	cpu_raise_events(pc->cpu, EV_SMI);
+}
+
+/* SMIACT#: the CPU entered or left SMM, and the host bridge maps SMRAM for it. */
+static void
+pc_smm_changed(void *opaque, bool in_smm)
+{
+	struct pc *pc = opaque;
+	i440fx_set_smm(&pc->i440fx, in_smm);
+}
+
+#define PC_SOURCE_PCI 15 /* irq_sources bit of the PCI interrupts the PIIX routes */
+
+/* The PIIX drives ISA IRQ `irq` for the PIRQs routed to it (XXX: the IOAPIC
+ * should also see PIRQA-D on its pins 16-19). */
+static void
+pc_pci_irq(void *opaque, unsigned irq, bool level)
+{
+	struct pc_irq_pin pin = { .pc = opaque, .irq = (uint8_t)irq, .source = PC_SOURCE_PCI };
+	pc_set_irq(&pin, level);
+}
+
+/*
+ * A PCI INTx# line changed: recompute PIRQA-D, each the wired OR of the
+ * INTx# lines swizzled onto it, INT(A+pin)# of slot s on PIRQ (s - 1 + pin)
+ * mod 4 (the wiring SeaBIOS and the ACPI tables of this board assume).
+ */
+static void
+pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
+{
+	struct pc *pc = opaque;
+	uint8_t pirq = 0;
+	(void)devfn;
+	(void)pin;
+	(void)level;
+	for (unsigned d = 0; d < 256; d++)
+		for (unsigned p = 0; p < 4; p++)
+			if (pc->pci.st.intx[d] >> p & 1)
+				pirq |= (uint8_t)(1u << (((d >> 3) + 3 + p) & 3));
+	for (unsigned n = 0; n < 4; n++)
+		piix_set_pirq(&pc->piix, n, pirq >> n & 1);
+}
+
+#define PC_SOURCE_KBD 6  /* pins[] / irq_sources bits of the devices below */
+#define PC_SOURCE_AUX 7
+#define PC_SOURCE_SCI 8
+
+/* The 8042's IRQ1 and IRQ12, the PIIX4 SCI (IRQ 9): ordinary ISA lines. */
+static void
+pc_kbd_irq(void *opaque, bool level)
+{
+	struct pc *pc = opaque;
+	pc_set_irq(&pc->pins[PC_SOURCE_KBD], level);
+}
+
+static void
+pc_aux_irq(void *opaque, bool level)
+{
+	struct pc *pc = opaque;
+	pc_set_irq(&pc->pins[PC_SOURCE_AUX], level);
+}
+
+static void
+pc_sci_irq(void *opaque, bool level)
+{
+	struct pc *pc = opaque;
+	pc_set_irq(&pc->pins[PC_SOURCE_SCI], level);
+}
+
+/*
+ * The PCI bus and its functions (00:00.0 host bridge, 00:01.0 ISA bridge,
+ * 00:01.3 PM; 00:01.1 IDE will join them) and the 8042. The host bridge must
+ * come after the BIOS is mapped: it takes the BIOS alias below 1 MiB as the
+ * PCI side of its PAM segments.
+ */
+static int
+pc_init_pci(struct pc *pc, char *err, size_t errlen)
+{
+	const struct piix_board pb = { .opaque = pc, .set_pci_irq = pc_pci_irq,
+				       .set_sci = pc_sci_irq, .set_a20 = pc_port92_a20,
+				       .reset = pc_request_reset, .poweroff = pc_request_poweroff,
+				       .smi = pc_smi };
+	const struct kbc_board kb = { .opaque = pc, .set_irq1 = pc_kbd_irq,
+				      .set_irq12 = pc_aux_irq, .set_a20 = pc_kbc_a20,
+				      .reset = pc_request_reset };
+	pc_pin(pc, PC_SOURCE_KBD, 1);
+	pc_pin(pc, PC_SOURCE_AUX, 12);
+	pc_pin(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ);
+	if (pci_bus_init(&pc->pci, pc->io, pc_pci_intx, pc) < 0 ||
+	    piix_init(&pc->piix, &pc->pci, pc->io, &pc->clock, &pb) < 0 ||
+	    kbc_init(&pc->kbc, pc->io, &kb) < 0) {
+		snprintf(err, errlen, "PCI/PIIX/8042: port conflict");
+		return -1;
+	}
+	if (i440fx_init(&pc->i440fx, &pc->pci, pc->mem) < 0) {
+		snprintf(err, errlen, "i440fx: cannot map the PAM/SMRAM regions");
+		return -1;
+	}
+	pc->cpu->bus.smm_changed = pc_smm_changed;
+	pc->cpu->bus.smm_opaque = pc;
+	return 0;
 }
 
 /*
@@ -99,6 +294,90 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 }
 
 /*
+ * The interrupt controllers in front of the CPU: the local APIC (which takes
+ * the CPU's interrupt acknowledge, the APIC MSRs and CR8) and the IOAPIC.
+ */
+static int
+pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct lapic_config lc = {
+		.present = cpu_has(&cfg->cpu, FEAT_APIC),
+		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
+		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
+		.tsc_offset = &pc->cpu->tsc_offset,
+		.set_intr = pc_cpu_intr,
+		.extint_ack = pc_extint_ack,
+		.eoi = pc_apic_eoi,
+		.opaque = pc,
+	};
+	if (lapic_init(&pc->lapic, pc->mem, &pc->clock, &lc) < 0 ||
+	    ioapic_init(&pc->ioapic, pc->mem, pc_ioapic_deliver, pc) < 0) {
+		snprintf(err, errlen, "APIC: the physical map is full");
+		return -1;
+	}
+	struct cpu_bus *bus = &pc->cpu->bus;
+	bus->intr_ack = lapic_intr_ack;
+	bus->opaque = &pc->lapic;
+	bus->apic = &pc->lapic;
+	bus->apic_msr_read = lapic_msr_read;
+	bus->apic_msr_write = lapic_msr_write;
+	bus->apic_get_cr8 = lapic_get_cr8;
+	bus->apic_set_cr8 = lapic_set_cr8;
+	return 0;
+}
+
+/* Append one e820 entry {u64 base, u64 length, u32 type}, little-endian. */
+static size_t
+e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
+{
+	uint8_t *e = p + n * 20;
+	for (unsigned k = 0; k < 8; k++) {
+		e[k] = (uint8_t)(base >> (8 * k));
+		e[8 + k] = (uint8_t)(len >> (8 * k));
+	}
+	for (unsigned k = 0; k < 4; k++)
+		e[16 + k] = (uint8_t)(type >> (8 * k));
+	return n + 1;
+}
+
+/*
+ * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
+ * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
+ * override (its MADT/MP table then route the PIT to IOAPIC pin 2), the e820
+ * map (RAM below 4 GiB, the IOAPIC and local APIC pages, RAM above 4 GiB), an
+ * empty "bootorder" and "etc/boot-fail-wait" -1 (wait, as QEMU's default).
+ * Without "etc/table-loader" SeaBIOS builds its own ACPI and MP tables.
+ */
+static int
+pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
+{
+	struct fwcfg *fw = &pc->fwcfg;
+	uint8_t numa[16] = { 0 }; /* node count 0, then the CPU-to-node map (1 CPU) */
+	uint8_t e820[4 * 20];
+	size_t n = 0;
+	n = e820_put(e820, n, 0, pc->mem->ram_below_4g, 1);
+	n = e820_put(e820, n, IOAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
+	n = e820_put(e820, n, LAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
+	if (pc->mem->ram_above_4g)
+		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
+	if (fwcfg_init(fw, pc->io, pc->mem) < 0 ||
+	    fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
+	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, sizeof(numa)) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_BOOT_MENU, 0) < 0 ||
+	    fwcfg_add_u32(fw, FWCFG_IRQ0_OVERRIDE, 1) < 0 ||
+	    fwcfg_add_file(fw, "etc/e820", e820, (uint32_t)(n * 20)) < 0 ||
+	    fwcfg_add_file(fw, "bootorder", "", 0) < 0 ||
+	    fwcfg_add_file(fw, "etc/boot-fail-wait", "\xff\xff\xff\xff", 4) < 0) {
+		snprintf(err, errlen, "fw_cfg: port conflict or out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The chipset devices: PIC, PIT (IRQ0), RTC (IRQ8), COM1-COM4 (IRQ 4, 3, 4, 3).
  */
 static int
@@ -114,6 +393,8 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 		epoch = ts.tv_sec;
 		phase = 1000000000u - (uint64_t)ts.tv_nsec;
 	}
+	if (pc_init_apic(pc, cfg, err, errlen) < 0)
+		return -1;
 	if (pic_init(&pc->pic, pc->io, pc_set_intr, pc) < 0 ||
 	    pit_init(&pc->pit, pc->io, &pc->clock, pc_set_irq, pc_pin(pc, 0, 0)) < 0 ||
 	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase, pc_set_irq, pc_pin(pc, 1, 8)) < 0) {
@@ -129,9 +410,11 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 	}
 	if (cfg->serial && uart_open_backend(&pc->com[0], cfg->serial, err, errlen) < 0)
 		return -1;
-	pc->cpu->bus.intr_ack = pic_intr_ack;
-	pc->cpu->bus.opaque = &pc->pic;
+	if (pc_init_pci(pc, err, errlen) < 0)
+		return -1;
 	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
+	if (pc_init_fwcfg(pc, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 
@@ -187,10 +470,7 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	vclock_init(&pc->clock, cfg->clock_mode, &pc->cpu->icount);
 	pc->cpu->clock_ns = clock_now;
 	pc->cpu->clock_opaque = &pc->clock;
-	if (tracer_wants(cfg->tracer, TRACE_CAT_INT))
-		pc->cpu->tracer = cfg->tracer;
-	if (tracer_wants(cfg->tracer, TRACE_CAT_INSN))
-		pc->cpu->tracer = cfg->tracer;
+	pc->cpu->tracer = cfg->tracer; /* NULL when nothing is traced: then it costs nothing */
 	if (tracer_wants(cfg->tracer, TRACE_CAT_IO)) {
 		pc->io->trace = trace_port;
 		pc->io->trace_opaque = cfg->tracer;
@@ -225,6 +505,7 @@ pc_destroy(struct pc *pc)
 	if (pc->chipset_ready) {
 		for (unsigned k = 0; k < 4; k++)
 			uart_destroy(&pc->com[k]);
+		fwcfg_destroy(&pc->fwcfg);
 	}
 	cpu_destroy(pc->cpu);
 	vclock_destroy(&pc->clock);
@@ -243,4 +524,12 @@ pc_reset(struct pc *pc)
 	rtc_reset(&pc->rtc);
 	for (unsigned k = 0; k < 4; k++)
 		uart_reset(&pc->com[k]);
+	pci_bus_reset(&pc->pci);
+	i440fx_reset(&pc->i440fx);
+	piix_reset(&pc->piix);
+	kbc_reset(&pc->kbc);
+	pc->reset_requested = false;
+	lapic_reset(&pc->lapic);
+	ioapic_reset(&pc->ioapic);
+	fwcfg_reset(&pc->fwcfg);
 }

@@ -10,7 +10,14 @@
 #include <stdio.h>
 
 #include "chipset/debugport.h"
+#include "chipset/fwcfg.h"
+#include "chipset/i440fx.h"
+#include "chipset/ioapic.h"
+#include "chipset/kbc.h"
+#include "chipset/lapic.h"
+#include "chipset/pci.h"
 #include "chipset/pic.h"
+#include "chipset/piix.h"
 #include "chipset/pit.h"
 #include "chipset/rtc.h"
 #include "chipset/timer.h"
@@ -46,11 +53,21 @@ struct pc {
 	struct pit pit;		  /* 8254 + port 0x61 */
 	struct rtc rtc;		  /* MC146818 + CMOS */
 	struct uart com[4];	  /* 16550A COM1-COM4 */
+	struct lapic lapic;	  /* the CPU's local APIC */
+	struct ioapic ioapic;	  /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;	  /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;	  /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx;	  /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;	  /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;		  /* 8042 + PS/2 keyboard and mouse */
+	uint8_t a20_sources;	  /* PC_A20_*: A20 is enabled while any is set */
+	bool reset_requested;	  /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
+	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
 	struct pc_irq_pin {
 		struct pc *pc;
 		uint8_t irq, source;
-	} pins[8];		  /* the devices' connections to those lines */
+	} pins[16];		  /* the devices' connections to those lines */
 	bool chipset_ready;	  /* the devices above were initialized (pc_destroy) */
 	struct tracer *tracer;
 };
@@ -58,6 +75,10 @@ struct pc {
 /* Build the machine; returns NULL with a one-line message in err. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);
 void pc_destroy(struct pc *pc);
+/* Who holds A20 enabled (pc->a20_sources). */
+#define PC_A20_KBC 0x01	   /* 8042 output port bit 1 */
+#define PC_A20_PORT92 0x02 /* port 0x92 bit 1 */
+
 /* A system reset: the CPU and every device return to their power-on state. */
 void pc_reset(struct pc *pc);
 /* Host I/O (serial input, output flush); called by the run loop at a bounded rate. */

@@ -198,9 +198,13 @@ void
 pci_set_irq(struct pci_function *fn, bool level)
 {
 	unsigned pin = fn->st.config[PCI_INTERRUPT_PIN];
-	if (pin < 1 || pin > 4 || !fn->bus || !fn->bus->set_intx)
+	struct pci_bus *bus = fn->bus;
+	if (pin < 1 || pin > 4 || !bus)
 		return;
-	fn->bus->set_intx(fn->bus->opaque, fn->devfn, pin - 1, level);
+	uint8_t bit = (uint8_t)(1u << (pin - 1)), old = bus->st.intx[fn->devfn];
+	bus->st.intx[fn->devfn] = level ? old | bit : old & ~bit;
+	if (bus->st.intx[fn->devfn] != old && bus->set_intx)
+		bus->set_intx(bus->opaque, fn->devfn, pin - 1, level);
 }
 
 /*
@@ -295,7 +299,7 @@ pci_bus_init(struct pci_bus *bus, struct ioports *io,
 void
 pci_bus_reset(struct pci_bus *bus)
 {
-	bus->st.config_address = 0;
+	bus->st.config_address = 0; /* the INTx levels belong to the devices: kept */
 }
 
 int

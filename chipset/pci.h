@@ -93,9 +93,11 @@ struct pci_function {
 struct pci_bus {
 	struct {
 		uint32_t config_address; /* CONFIG_ADDRESS (0xCF8) */
+		uint8_t intx[256];	 /* by devfn: bit n set while INT(A+n)# is asserted */
 	} st;
 	struct pci_function *fn[256]; /* by devfn; NULL: absent */
-	/* The board: INTx# `pin` (0 = INTA#) of device `devfn` changed level. */
+	/* The board: INTx# `pin` (0 = INTA#) of device `devfn` changed level (the
+	 * levels of all functions are in st.intx, for wired-OR sharing). */
 	void (*set_intx)(void *opaque, unsigned devfn, unsigned pin, bool level);
 	void *opaque;
 };

@@ -48,6 +48,8 @@ struct piix_board {
 	void (*reset)(void *opaque);
 	/* PM1 control SLP_EN with SLP_TYP soft-off: the machine powers off. */
 	void (*poweroff)(void *opaque);
+	/* SMI# to the processor (a write to APMC with DEVACTB.APMC_EN set). */
+	void (*smi)(void *opaque);
 };
 
 /* Everything save/restore copies besides the two config spaces. */
@@ -61,6 +63,8 @@ struct piix_state {
 	uint64_t tmr_base;    /* PM timer tick at which TMR_STS was last cleared: it reads 1
 			       * once bit 23 has changed since */
 	uint8_t pm_regs[PIIX_PM_IO_SIZE]; /* the other PM I/O registers, as plain storage */
+	uint8_t apmc;	      /* APM control port 0xB2: a write raises SMI# when APMC_EN */
+	uint8_t apms;	      /* APM status port 0xB3: scratch for firmware and its SMI handler */
 };
 
 struct piix {

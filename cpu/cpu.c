@@ -75,6 +75,7 @@ void
 cpu_memory_map_changed(struct cpu *cpu)
 {
 	tlb_flush_all(&cpu->tlb);
+	mmu_trace_flush(cpu, "all", 0, "physical-map");
 	tcache_flush(cpu);
 	cpu->stop_trace = true;
 }
@@ -86,6 +87,7 @@ cpu_set_a20(struct cpu *cpu, bool enabled)
 	if (mask != cpu->a20_mask) {
 		cpu->a20_mask = mask;
 		tlb_flush_all(&cpu->tlb);
+		mmu_trace_flush(cpu, "all", enabled, "a20");
 		cpu->stop_trace = true;
 	}
 }
@@ -126,7 +128,8 @@ cpu_reset(struct cpu *cpu)
 	cpu->intr_shadow = 0;
 	cpu->delivering = false;
 	cpu->shutdown = false;
-	cpu->events &= ~(uint32_t)EV_RESET;
+	cpu->events &= ~(uint32_t)(EV_RESET | EV_SMI);
+	cpu_smm_reset(cpu);
 	cpu_mode_update(cpu);
 	mmu_reset(cpu); /* PDPTEs, PKRU, an empty TLB */
 	tcache_flush(cpu);
@@ -187,8 +190,10 @@ cpu_write_cr0(struct cpu *cpu, uint64_t v)
 	cpu->efer = efer;
 	if (load)
 		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
-	if (changed & (CR0_PG | CR0_WP | CR0_PE))
+	if (changed & (CR0_PG | CR0_WP | CR0_PE)) {
 		tlb_flush_all(&cpu->tlb);
+		mmu_trace_flush(cpu, "all", v, "mov-cr0");
+	}
 	cpu_mode_update(cpu);
 	cpu->stop_trace = true;
 }
@@ -242,8 +247,10 @@ cpu_write_cr4(struct cpu *cpu, uint64_t v)
 	cpu->cr4 = v;
 	if (load)
 		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
-	if (changed & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE))
+	if (changed & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE)) {
 		tlb_flush_all(&cpu->tlb);
+		mmu_trace_flush(cpu, "all", v, "mov-cr4");
+	}
 	cpu_mode_update(cpu);
 	cpu->stop_trace = true;
 }
@@ -402,6 +409,9 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 				cpu->events &= ~(uint32_t)EV_STOP;
 				return CPU_EXIT_STOP;
 			}
+			/* An SMI has priority over NMI and INTR and is blocked only in SMM (32.2). */
+			if ((cpu->events & EV_SMI) && !cpu->in_smm)
+				cpu_smm_enter(cpu);
 			take_interrupts(cpu);
 			cpu->stop_trace = false;
 		}

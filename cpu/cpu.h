@@ -111,6 +111,7 @@ struct dtr {
 #define EV_NMI 0x2u   /* an NMI is latched */
 #define EV_STOP 0x4u  /* the run loop asked the CPU to return (timer, I/O, exit) */
 #define EV_RESET 0x8u /* the board requested a reset */
+#define EV_SMI 0x10u  /* an SMI is latched (SDM vol. 3C, 32.2) */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
@@ -125,6 +126,16 @@ enum cpu_exit {
 struct cpu_bus {
 	void *opaque;
 	int (*intr_ack)(void *opaque); /* returns the vector of the highest pending interrupt */
+	/* The CPU entered (true) or left SMM: the board maps SMRAM for it (NULL: none). */
+	void (*smm_changed)(void *smm_opaque, bool in_smm);
+	void *smm_opaque;
+	/* The local APIC (NULL hooks: none): the MSRs it implements (-1 means #GP) and the
+	 * TPR that CR8 maps to (SDM vol. 3A, 10.8.6.1). */
+	void *apic;
+	int (*apic_msr_read)(void *apic, uint32_t index, uint64_t *value);
+	int (*apic_msr_write)(void *apic, uint32_t index, uint64_t value);
+	uint8_t (*apic_get_cr8)(void *apic);
+	void (*apic_set_cr8)(void *apic, uint8_t value);
 };
 
 /* Lazy arithmetic flags: the last flag-setting operation, evaluated on demand. */
@@ -158,6 +169,8 @@ struct cpu {
 	uint64_t tsc_offset;
 	struct msr_state msr;
 	uint8_t cpl;
+	uint32_t smbase; /* SMRAM base (SDM vol. 3C, 32.4; relocatable through RSM) */
+	bool in_smm;	 /* in System Management Mode */
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
 	uint8_t code_size; /* 2, 4 or 8: default operand/address size of the code segment */
@@ -210,5 +223,8 @@ void cpu_dump_state(struct cpu *cpu, void *file);
 void cpu_code_written(struct cpu *cpu, uint64_t pa, uint64_t len);
 /* Called when the physical map changed under the CPU (ROM shadowing, MMIO remap). */
 void cpu_memory_map_changed(struct cpu *cpu);
+/* SMM (cpu/smm.c): enter on a latched SMI; back to the reset SMBASE. */
+void cpu_smm_enter(struct cpu *cpu);
+void cpu_smm_reset(struct cpu *cpu);
 
 #endif

@@ -59,6 +59,17 @@ enum event_kind { EVENT_EXCEPTION, EVENT_SOFTWARE_INT, EVENT_EXTERNAL, EVENT_NMI
 void cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
 		       uint64_t return_rip);
 
+/* Is an event pending that the CPU would take now (and so should stop for)? A
+ * maskable interrupt counts only while IF is set: a long REP with interrupts off
+ * must keep going. */
+static inline bool
+cpu_event_deliverable(const struct cpu *cpu)
+{
+	uint32_t ev = cpu->events;
+	return (ev & ~(uint32_t)(EV_INTR | EV_SMI)) || ((ev & EV_INTR) && (cpu->rflags & F_IF)) ||
+	       ((ev & EV_SMI) && !cpu->in_smm);
+}
+
 /* ---- registers ---- */
 
 static inline uint64_t

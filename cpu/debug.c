@@ -113,7 +113,9 @@ static uint32_t
 exec_hits(struct cpu *cpu)
 {
 	uint64_t dr7 = cpu->dr[7];
-	uint64_t lin = cpu->code_size == 8 ? cpu->rip : (cpu->seg[S_CS].base + cpu->rip) & 0xffffffff;
+	uint64_t lin = cpu->rip;
+	if (cpu->code_size != 8)
+		lin = (cpu->seg[S_CS].base + lin) & 0xffffffff;
 	uint32_t hits = 0;
 	for (unsigned n = 0; n < 4; n++)
 		if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && cpu->dr[n] == lin)
@@ -165,7 +167,7 @@ cpu_debug_step(struct cpu *cpu)
 	cpu->chain_prev = NULL;
 	cpu->intr_shadow = 0;
 	const struct insn *i = &t->insn[0];
-	uint64_t mask = cpu->code_size == 8 ? ~0ull : cpu->code_size == 4 ? 0xffffffffull : 0xffffull;
+	uint64_t mask = addr_mask(cpu->code_size);
 	struct trace_regs before;
 	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	if (traced)

@@ -196,7 +196,7 @@ static const struct oprow map1[256] = {
 static const struct oprow map2[256] = {
 	[0x00] = GRP(G6, 0, IMM_NONE),
 	[0x01] = GRP(G7, 0, IMM_NONE),
-	[0x02] = NX(A_MODRM, IMM_NONE), [0x03] = NX(A_MODRM, IMM_NONE), /* LAR, LSL */
+	[0x02] = R(lar, A_MODRM, IMM_NONE), [0x03] = R(lsl, A_MODRM, IMM_NONE),
 	[0x05] = RF(syscall, A_END, IMM_NONE, SYSCALL), [0x06] = R(clts, A_END, IMM_NONE),
 	[0x07] = RF(sysret, A_END, IMM_NONE, SYSCALL),
 	[0x08] = R(invd, 0, IMM_NONE), [0x09] = R(invd, 0, IMM_NONE),
@@ -215,7 +215,7 @@ static const struct oprow map2[256] = {
 	[0x2b] = PS(P_PSPD, A_MEMONLY, IMM_NONE), [0x2c ... 0x2d] = PS(P_ALL, 0, IMM_NONE),
 	[0x2e ... 0x2f] = PS(P_PSPD, 0, IMM_NONE),
 	[0x30] = RF(wrmsr, A_END, IMM_NONE, MSR), [0x31] = RF(rdtsc, 0, IMM_NONE, TSC),
-	[0x32] = RF(rdmsr, 0, IMM_NONE, MSR), [0x33] = NX(0, IMM_NONE), /* RDPMC */
+	[0x32] = RF(rdmsr, 0, IMM_NONE, MSR), [0x33] = R(rdpmc, 0, IMM_NONE),
 	[0x34] = RF(sysenter, A_END, IMM_NONE, SEP), [0x35] = RF(sysexit, A_END, IMM_NONE, SEP),
 	[0x37] = NX(0, IMM_NONE), /* GETSEC */
 	[0x40 ... 0x4f] = RF(cmovcc, A_MODRM, IMM_NONE, CMOV),
@@ -239,7 +239,7 @@ static const struct oprow map2[256] = {
 	[0xa2] = R(cpuid, A_END, IMM_NONE), [0xa3] = R(bt_rm_r, A_MODRM, IMM_NONE),
 	[0xa4] = R(shld_imm, A_MODRM, IMM_B), [0xa5] = R(shld_cl, A_MODRM, IMM_NONE),
 	[0xa8] = R(push_sreg, A_DEF64, IMM_NONE), [0xa9] = R(pop_sreg, A_DEF64, IMM_NONE),
-	[0xaa] = NX(0, IMM_NONE), /* RSM */
+	[0xaa] = R(rsm, A_END, IMM_NONE),
 	[0xab] = R(bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
 	[0xac] = R(shrd_imm, A_MODRM, IMM_B), [0xad] = R(shrd_cl, A_MODRM, IMM_NONE),
 	[0xae] = GRP(G15, A_SPLITMOD, IMM_NONE),
@@ -339,7 +339,7 @@ static const struct oprow pfxrows[NPFX][4] = {
 	[P_41] = { NOROW, SX(SSE41), NOROW, NOROW },
 	[P_42] = { NOROW, SX(SSE42), NOROW, NOROW },
 	[P_VMX66] = { NOROW, { op_ud, A_END, 0, FEAT_VMX, 0 }, NOROW, NOROW },
-	[P_PCID66] = { NOROW, { op_ud, A_END, 0, FEAT_INVPCID, 0 }, NOROW, NOROW },
+	[P_PCID66] = { NOROW, { op_invpcid, A_END, 0, FEAT_INVPCID, 0 }, NOROW, NOROW },
 	/* SDM vol. 2B, POPCNT/TZCNT/LZCNT: where TZCNT (LZCNT) is not supported the
 	 * F3 encoding executes as BSF (BSR). */
 	[P_B8] = { NOROW, NOROW, RF(popcnt, 0, 0, POPCNT), NOROW },
@@ -370,6 +370,7 @@ static const struct oprow groups[NGROUPS][8] = {
 	[G6] = { [0 ... 5] = R(grp6, A_END, 0) },
 	[G7] = { [0 ... 7] = R(grp7, A_END, 0) },
 	[G8] = { [4] = R(bt_rm_imm, 0, 0), [5 ... 7] = R(bt_rm_imm, A_LOCK, 0) },
+	[G9] = { [1] = RF(cmpxchg8b, A_MEMONLY | A_LOCK, 0, CX8) }, /* 16B: cx16 in the handler */
 	[G11] = { [0] = R(mov_rm_imm, 0, 0) },
 	/* 0F 71/72/73 ib: MMX and 66 XMM shifts by an immediate, register forms only. */
 	[G12] = { [2] = PS(P_MMX, 0, 0), [4] = PS(P_MMX, 0, 0), [6] = PS(P_MMX, 0, 0) },

@@ -178,7 +178,8 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 				cpu_fault(cpu, EXC_GP, idt_err);
 			if (!present)
 				cpu_fault(cpu, EXC_NP, idt_err);
-			task_switch(cpu, (uint16_t)(gate >> 16), TASK_INT, return_rip, error_code, ext);
+			task_switch(cpu, (uint16_t)(gate >> 16), TASK_INT, return_rip, error_code,
+				    ext);
 			return;
 		}
 		cpu_fault(cpu, EXC_GP, idt_err);

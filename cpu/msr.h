@@ -15,7 +15,13 @@ struct cpu;
 #define MSR_SYSENTER_ESP 0x00000175
 #define MSR_SYSENTER_EIP 0x00000176
 #define MSR_MISC_ENABLE 0x000001a0
+#define MSR_TSC_DEADLINE 0x000006e0
+#define MSR_X2APIC_FIRST 0x00000800 /* x2APIC registers: 0x800-0x8ff */
+#define MSR_X2APIC_LAST 0x000008ff
 #define MSR_PAT 0x00000277
+#define MSR_MTRRCAP 0x000000fe
+#define MSR_MTRR_PHYSBASE0 0x00000200
+#define MSR_MTRR_DEF_TYPE 0x000002ff
 #define MSR_EFER 0xc0000080
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
@@ -35,7 +41,11 @@ struct cpu;
 struct msr_state {
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
-	uint64_t pat, misc_enable, apic_base;
+	uint64_t pat, misc_enable;
+	uint64_t mtrr_cap;	  /* IA32_MTRRCAP (read-only: its row rejects every write) */
+	uint64_t mtrr_def_type;	  /* IA32_MTRR_DEF_TYPE */
+	uint64_t mtrr_fixed[11];  /* the fixed-range MTRRs, in MSR order */
+	uint64_t mtrr_var[16];	  /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
 };
 
 void msr_reset(struct cpu *cpu);

@@ -61,7 +61,7 @@ print_help(void)
 	       "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
 	       "                           a write of v to the port exits with status (v << 1) | 1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
-	       "  -no-reboot               exit instead of resetting on a triple fault\n"
+	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -clock realtime|deterministic\n"
 	       "                           virtual time from the host clock (default) or from the\n"
 	       "                           instruction count (reproducible runs)\n"
@@ -318,6 +318,15 @@ run(struct pc *pc, const struct options *o)
 		vclock_run_expired(&pc->clock);
 		if (pc->debug.exit_requested)
 			return pc->debug.exit_status & 0xff;
+		if (pc->poweroff_requested)
+			return FUGU_EXIT_OK; /* ACPI soft off */
+		if (pc->reset_requested) {
+			/* 8042, port 0x92 or 0xCF9 reset: -no-reboot turns it into an exit */
+			if (o->no_reboot)
+				return FUGU_EXIT_OK;
+			pc_reset(pc);
+			continue;
+		}
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
 			pc_poll_host(pc);

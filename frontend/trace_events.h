@@ -11,13 +11,17 @@ enum trace_category {
 	TRACE_CAT_INSN = 1u << 0,
 	TRACE_CAT_IO = 1u << 1,
 	TRACE_CAT_INT = 1u << 2,
+	TRACE_CAT_PAGEWALK = 1u << 3,
+	TRACE_CAT_TLB = 1u << 4,
 };
 
 /* X(id, "name", "help") */
 #define TRACE_CATEGORY_LIST(X) \
 	X(TRACE_CAT_INSN, "insn", "every executed instruction: address, bytes, disassembly, changed registers") \
 	X(TRACE_CAT_IO, "io", "port I/O reads and writes, POST codes on port 0x80") \
-	X(TRACE_CAT_INT, "int", "interrupts and exceptions as they are delivered")
+	X(TRACE_CAT_INT, "int", "interrupts and exceptions as they are delivered") \
+	X(TRACE_CAT_PAGEWALK, "pagewalk", "page walks on TLB misses: linear address, each level's entry, outcome") \
+	X(TRACE_CAT_TLB, "tlb", "TLB flushes: scope, address, cause")
 
 enum trace_field_type { TF_HEX8, TF_HEX16, TF_HEX32, TF_HEX64, TF_UINT, TF_STR };
 
@@ -45,7 +49,12 @@ struct trace_field {
 	X(TEV_POST, "post", TRACE_CAT_IO, { { "code", TF_HEX8 } }) \
 	X(TEV_INTERRUPT, "interrupt", TRACE_CAT_INT, \
 	  { { "vector", TF_HEX8 }, { "kind", TF_STR }, { "error", TF_STR }, { "cs", TF_HEX16 }, \
-	    { "rip", TF_HEX64 }, { "return", TF_HEX64 } })
+	    { "rip", TF_HEX64 }, { "return", TF_HEX64 } }) \
+	X(TEV_PAGEWALK, "pagewalk", TRACE_CAT_PAGEWALK, \
+	  { { "lin", TF_HEX64 }, { "access", TF_STR }, { "priv", TF_STR }, { "entries", TF_STR }, \
+	    { "outcome", TF_STR } }) \
+	X(TEV_TLB_FLUSH, "tlb-flush", TRACE_CAT_TLB, \
+	  { { "scope", TF_STR }, { "addr", TF_HEX64 }, { "cause", TF_STR } })
 
 enum trace_event {
 #define X(id, name, cat, ...) id,

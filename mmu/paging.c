@@ -11,7 +11,11 @@
  */
 #include "mmu/paging.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "cpu/cpu_internal.h"
+#include "frontend/trace.h"
 #include "cpu/msr.h"
 #include "mmu/physmem.h"
 
@@ -143,6 +147,8 @@ struct walk {
 	bool user;	  /* AND of the U/S flags (4.6) */
 	bool writable;	  /* AND of the R/W flags */
 	bool xd;	  /* OR of the XD flags, with EFER.NXE */
+	uint64_t entries[5]; /* every entry read, top level first (the `pagewalk` trace) */
+	unsigned nentries;
 };
 
 /*
@@ -168,6 +174,7 @@ walk_64(struct cpu *cpu, struct walk *w, int level, uint64_t table)
 		unsigned shift = 12 + 9 * (unsigned)(level - 1);
 		uint64_t epa = table + (((w->lin >> shift) & 0x1ff) << 3);
 		uint64_t e = entry_read(cpu, epa, 8, w->lin);
+		w->entries[w->nentries++] = e;
 		if (!(e & PTE_P))
 			return WALK_NOT_PRESENT;
 		uint64_t r = rsvd;
@@ -211,6 +218,7 @@ walk_32(struct cpu *cpu, struct walk *w)
 	bool pat = cpu_has(f, FEAT_PAT);
 	uint64_t pde_pa = (cpu->cr3 & 0xfffff000u) + (((w->lin >> 22) & 0x3ff) << 2);
 	uint64_t pde = entry_read(cpu, pde_pa, 4, w->lin);
+	w->entries[w->nentries++] = pde;
 	if (!(pde & PTE_P))
 		return WALK_NOT_PRESENT;
 	w->user = (pde & PTE_US) != 0;
@@ -236,6 +244,7 @@ walk_32(struct cpu *cpu, struct walk *w)
 		entry_set_bits(cpu, pde_pa, PTE_A, w->lin);
 	uint64_t pte_pa = (pde & 0xfffff000u) + (((w->lin >> 12) & 0x3ff) << 2);
 	uint64_t pte = entry_read(cpu, pte_pa, 4, w->lin);
+	w->entries[w->nentries++] = pte;
 	if (!(pte & PTE_P))
 		return WALK_NOT_PRESENT;
 	if (!pat && (pte & PTE_PAT))
@@ -260,6 +269,7 @@ walk(struct cpu *cpu, struct walk *w)
 	if (cpu->cr4 & CR4_PAE) {
 		w->lin &= 0xffffffffull;
 		uint64_t pdpte = cpu->pdpte[(w->lin >> 30) & 3];
+		w->entries[w->nentries++] = pdpte;
 		if (!(pdpte & PTE_P))
 			return WALK_NOT_PRESENT;
 		return walk_64(cpu, w, 2, pdpte & addr_bits(cpu));
@@ -315,6 +325,38 @@ page_fault(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv pr
 	cpu_fault(cpu, EXC_PF, err);
 }
 
+/* The `pagewalk` trace event: the address, each entry read, and the outcome. */
+static void
+trace_walk(struct cpu *cpu, const struct walk *w, enum tlb_access kind, enum mmu_priv priv,
+	   bool ok, uint32_t err)
+{
+	static const char *const kinds[] = { "read", "write", "exec" };
+	char entries[5 * 17 + 1] = "", outcome[48];
+	size_t n = 0;
+	for (unsigned k = 0; k < w->nentries; k++)
+		n += (size_t)snprintf(entries + n, sizeof(entries) - n, "%s%" PRIx64, k ? " " : "",
+				      w->entries[k]);
+	if (ok)
+		snprintf(outcome, sizeof(outcome), "pa=%" PRIx64, w->pa);
+	else
+		snprintf(outcome, sizeof(outcome), "#PF error=%x", err | (kind == TLB_WRITE ? PF_W : 0) |
+								   (priv == MMU_USER ? PF_U : 0) |
+								   (kind == TLB_EXEC ? PF_ID : 0));
+	union trace_value v[5] = { { .u = w->lin }, { .s = kinds[kind] },
+				   { .s = priv == MMU_USER ? "user" : "supervisor" }, { .s = entries },
+				   { .s = outcome } };
+	trace_emit(cpu->tracer, TEV_PAGEWALK, v);
+}
+
+void
+mmu_trace_flush(struct cpu *cpu, const char *scope, uint64_t addr, const char *cause)
+{
+	if (!tracer_wants(cpu->tracer, TRACE_CAT_TLB))
+		return;
+	union trace_value v[3] = { { .s = scope }, { .u = addr }, { .s = cause } };
+	trace_emit(cpu->tracer, TEV_TLB_FLUSH, v);
+}
+
 void
 mmu_translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
 	      struct mmu_result *out)
@@ -328,16 +370,12 @@ mmu_translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv
 		return;
 	}
 	struct walk w = { .lin = lin, .effects = true };
-	switch (walk(cpu, &w)) {
-	case WALK_NOT_PRESENT:
-		page_fault(cpu, lin, kind, priv, 0);
-	case WALK_RESERVED:
-		page_fault(cpu, lin, kind, priv, PF_P | PF_RSVD);
-	case WALK_OK:
-		break;
-	}
-	uint32_t err = check_rights(cpu, &w, kind, priv);
-	if (err)
+	enum walk_status st = walk(cpu, &w);
+	uint32_t err = st == WALK_NOT_PRESENT ? 0 : st == WALK_RESERVED ? PF_P | PF_RSVD
+							      : check_rights(cpu, &w, kind, priv);
+	if (tracer_wants(cpu->tracer, TRACE_CAT_PAGEWALK))
+		trace_walk(cpu, &w, kind, priv, st == WALK_OK && !err, err);
+	if (st != WALK_OK || err)
 		page_fault(cpu, lin, kind, priv, err);
 	/* The leaf's accessed flag, and its dirty flag on a write (4.8). */
 	uint64_t bits = PTE_A | (kind == TLB_WRITE ? PTE_D : 0);
@@ -413,8 +451,10 @@ mmu_write_cr3(struct cpu *cpu, uint64_t v)
 		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
 	/* The TLB holds the current PCID's entries only: a switch to another PCID
 	 * drops them even with the no-flush bit (dropping is always allowed). */
-	if (!(pcide && keep && (old & 0xfff) == (v & 0xfff)))
+	if (!(pcide && keep && (old & 0xfff) == (v & 0xfff))) {
 		tlb_flush_nonglobal(&cpu->tlb);
+		mmu_trace_flush(cpu, "non-global", v, "mov-cr3");
+	}
 	cpu->stop_trace = true;
 }
 
@@ -422,6 +462,7 @@ void
 mmu_invlpg(struct cpu *cpu, uint64_t lin)
 {
 	tlb_flush_page(&cpu->tlb, lin);
+	mmu_trace_flush(cpu, "page", lin, "invlpg");
 	cpu->stop_trace = true;
 }
 
@@ -452,6 +493,8 @@ mmu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc_hi)
 		tlb_flush_nonglobal(&cpu->tlb);
 		break;
 	}
+	static const char *const scopes[4] = { "page", "pcid", "all", "non-global" };
+	mmu_trace_flush(cpu, scopes[type], type == 0 ? desc_hi : pcid, "invpcid");
 	cpu->stop_trace = true;
 }
 

@@ -87,4 +87,7 @@ void mmu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc
 /* WRPKRU/XRSTOR: a new PKRU changes cached access decisions for user pages. */
 void mmu_set_pkru(struct cpu *cpu, uint32_t pkru);
 
+/* Log a TLB flush in the `tlb` trace category (scope: all, non-global, page, pcid). */
+void mmu_trace_flush(struct cpu *cpu, const char *scope, uint64_t addr, const char *cause);
+
 #endif

@@ -162,11 +162,16 @@ op_retf_imm(struct cpu *cpu, const struct insn *i)
 
 /* ---- software interrupts ---- */
 
-/* INT n/INT3/INTO in V86 mode need IOPL 3 (SDM vol. 3A, 20.3.3; VME not modelled yet). */
+/*
+ * A software interrupt through the IVT/IDT (the gate's DPL is checked against
+ * CPL). In V86 mode only INT n (CD) is IOPL-sensitive: #GP(0) below IOPL 3;
+ * INT3 and INTO always go through the IDT (SDM vol. 2A, INT n, Operation;
+ * vol. 3A, 20.3.3). VME's redirection bitmap is not modelled.
+ */
 static void
-soft_int(struct cpu *cpu, unsigned vector)
+soft_int(struct cpu *cpu, unsigned vector, bool int_n)
 {
-	if (cpu_v86(cpu) && (cpu->rflags & F_IOPL) != F_IOPL)
+	if (int_n && cpu_v86(cpu) && (cpu->rflags & F_IOPL) != F_IOPL)
 		cpu_gp0(cpu);
 	cpu_deliver_event(cpu, vector, EVENT_SOFTWARE_INT, NO_ERRCODE, cpu->rip);
 }
@@ -175,13 +180,13 @@ void
 op_int3(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	soft_int(cpu, EXC_BP);
+	soft_int(cpu, EXC_BP, false);
 }
 
 void
 op_int_imm(struct cpu *cpu, const struct insn *i)
 {
-	soft_int(cpu, (unsigned)i->imm);
+	soft_int(cpu, (unsigned)i->imm, true);
 }
 
 void
@@ -189,7 +194,7 @@ op_into(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	if (flags_arith(cpu) & F_OF)
-		soft_int(cpu, EXC_OF);
+		soft_int(cpu, EXC_OF, false);
 }
 
 /* INT1 (F1, ICEBP): a #DB trap that pushes the next instruction. */

@@ -43,10 +43,14 @@ H(movs); H(cmps); H(stos); H(lods); H(scas); H(ins); H(outs);
 /* io.c */
 H(in_imm); H(in_dx); H(out_imm); H(out_dx);
 /* segment.c */
-H(mov_rm_sreg); H(mov_sreg_rm); H(lxs); H(grp6); H(arpl);
+H(mov_rm_sreg); H(mov_sreg_rm); H(lxs); H(grp6); H(arpl); H(lar); H(lsl);
 /* system.c */
 H(hlt); H(grp7); H(mov_r_cr); H(mov_cr_r); H(mov_r_dr); H(mov_dr_r); H(clts); H(invd);
-H(rdmsr); H(wrmsr);
+H(rdmsr); H(wrmsr); H(rdpmc); H(invpcid);
+/* cmpxchg8b.c */
+H(cmpxchg8b);
+/* smm.c */
+H(rsm);
 /* fastcall.c */
 H(syscall); H(sysret); H(sysenter); H(sysexit);
 /* bitcount.c: POPCNT/TZCNT/LZCNT/MOVBE/CRC32, and the MMX/SSE placeholder */

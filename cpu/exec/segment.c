@@ -302,7 +302,10 @@ call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
 	if (!(g->attr & SEG_ATTR_P))
 		cpu_fault(cpu, EXC_NP, gsel & 0xfffc);
 	if (cpu->long_mode) {
-		hi = cpu_read_linear(cpu, desc_addr(cpu, (uint16_t)(gsel + 8), EXC_GP), 8, true);
+		uint32_t limit = (gsel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+		if ((uint32_t)(gsel & ~7u) + 15 > limit)
+			cpu_fault(cpu, EXC_GP, gsel & 0xfffc); /* the 16-byte gate must fit */
+		hi = cpu_read_linear(cpu, desc_addr(cpu, gsel, EXC_GP) + 8, 8, true);
 		if ((hi >> 40) & 0x1f)
 			cpu_fault(cpu, EXC_GP, gsel & 0xfffc); /* upper type field must be 0 */
 	}
@@ -332,7 +335,8 @@ call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
 		unsigned count = gsize == 8 ? 0 : (unsigned)(g->raw >> 32) & 0x1f;
 		uint64_t params[32];
 		for (unsigned k = 0; k < count; k++)
-			params[k] = cpu_read(cpu, S_SS, (old_sp + k * gsize) & stack_mask(cpu), gsize);
+			params[k] = cpu_read(cpu, S_SS, (old_sp + k * gsize) & stack_mask(cpu),
+					     gsize);
 		unsigned saved_cpl = cpu->cpl;
 		cpu->cpl = (uint8_t)dpl; /* the pushes are accesses at the new privilege */
 		ns_push(cpu, &ns, old_ss, gsize);
@@ -740,4 +744,69 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 		return;
 	}
 	}
+}
+
+/*
+ * The descriptor LAR/LSL look at (SDM vol. 2A, LAR and LSL): false (ZF = 0)
+ * for a null selector, one outside its table, a type the instruction does not
+ * accept, or one the current privilege may not see (DPL < CPL or < RPL, except
+ * conforming code). In IA-32e mode only LDT, 64-bit TSS and (LAR) call gates
+ * are valid system types.
+ */
+static bool
+lar_lsl_desc(struct cpu *cpu, uint16_t sel, bool lar, struct descriptor *d)
+{
+	if ((sel & ~3u) == 0)
+		return false;
+	uint32_t lim = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+	if ((sel & 4) && !(cpu->ldtr.attr & SEG_ATTR_P))
+		return false;
+	if ((uint32_t)(sel | 7) > lim)
+		return false;
+	uint64_t a = ((sel & 4) ? cpu->ldtr.base : cpu->gdtr.base) + (sel & ~7u);
+	desc_decode(d, cpu_read_linear(cpu, a, 8, true));
+	unsigned type = d->attr & 0xf, dpl = desc_dpl(d);
+	if (d->attr & SEG_ATTR_S) {
+		if ((type & 0xc) == 0xc) /* conforming code: no privilege check */
+			return true;
+	} else {
+		static const uint16_t lar_legacy = 0x1a3e, lsl_legacy = 0x0a0e; /* bit = type */
+		static const uint16_t lar_long = 0x1a04, lsl_long = 0x0a04;
+		uint16_t ok = cpu->long_mode ? (lar ? lar_long : lsl_long)
+					     : (lar ? lar_legacy : lsl_legacy);
+		if (!((ok >> type) & 1))
+			return false;
+	}
+	return dpl >= cpu->cpl && dpl >= (sel & 3u);
+}
+
+/* 0F 02 LAR r, r/m16: the access-rights bytes of the descriptor (raw[63:32] & 00FFFF00H). */
+void
+op_lar(struct cpu *cpu, const struct insn *i)
+{
+	if (cpu_real_mode(cpu) || cpu_v86(cpu))
+		cpu_ud(cpu);
+	struct descriptor d;
+	if (!lar_lsl_desc(cpu, (uint16_t)rm_read(cpu, i, 2), true, &d)) {
+		flags_set(cpu, F_ZF, 0);
+		return;
+	}
+	uint32_t ar = (uint32_t)(d.raw >> 32) & (i->opsize == 2 ? 0xff00u : 0x00ffff00u);
+	reg_write(cpu, i->reg, i->opsize == 2 ? 2 : 4, ar);
+	flags_set(cpu, F_ZF, F_ZF);
+}
+
+/* 0F 03 LSL r, r/m16: the byte-granular segment limit. */
+void
+op_lsl(struct cpu *cpu, const struct insn *i)
+{
+	if (cpu_real_mode(cpu) || cpu_v86(cpu))
+		cpu_ud(cpu);
+	struct descriptor d;
+	if (!lar_lsl_desc(cpu, (uint16_t)rm_read(cpu, i, 2), false, &d)) {
+		flags_set(cpu, F_ZF, 0);
+		return;
+	}
+	reg_write(cpu, i->reg, i->opsize == 2 ? 2 : 4, d.limit);
+	flags_set(cpu, F_ZF, F_ZF);
 }

@@ -161,8 +161,14 @@ double_shift(struct cpu *cpu, const struct insn *i, unsigned count, bool left)
 	} else {
 		dst = reg_read(cpu, i->rm, size);
 	}
-	if (count == 0)
+	if (count == 0) {
+		/* No flags change, but the destination is still written: a 32-bit
+		 * register is zero-extended, as for the group-2 shifts (SDM vol. 1,
+		 * 3.4.1.1; checked against hardware by conformance-hostdiff). */
+		if (!(i->flags & I_MEM))
+			reg_write(cpu, i->rm, size, dst);
 		return;
+	}
 	uint64_t src = reg_read(cpu, i->reg, size);
 	uint64_t r;
 	uint32_t cf;

@@ -105,7 +105,7 @@ str_run(struct cpu *cpu, const struct insn *i, enum str_op op)
 	unsigned as = i->adsize;
 	uint64_t c = cpu->gpr[R_CX] & addr_mask(as);
 	for (unsigned n = 0; c != 0; n++) {
-		if (n == REP_CHUNK || (cpu->events & ~EV_STOP)) {
+		if (n == REP_CHUNK || cpu_event_deliverable(cpu)) {
 			/* Resume later: the instruction restarts with the registers as they are. */
 			cpu->rip = cpu->insn_rip;
 			cpu->stop_trace = true;

@@ -144,6 +144,8 @@ op_mov_r_cr(struct cpu *cpu, const struct insn *i)
 	require_cpl0(cpu);
 	uint64_t v = n == 0 ? cpu->cr0 : n == 2 ? cpu->cr2 : n == 3 ? cpu->cr3 : n == 4 ? cpu->cr4
 											  : cpu->cr8;
+	if (n == 8 && cpu->bus.apic_get_cr8)
+		v = cpu->bus.apic_get_cr8(cpu->bus.apic); /* CR8 is TPR[7:4] (SDM vol. 3A, 10.8.6.1) */
 	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, v);
 }
 
@@ -170,6 +172,8 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 		if (v & ~0xfull)
 			cpu_gp0(cpu);
 		cpu->cr8 = v;
+		if (cpu->bus.apic_set_cr8)
+			cpu->bus.apic_set_cr8(cpu->bus.apic, (uint8_t)v);
 		break;
 	}
 }
@@ -247,4 +251,40 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 	uint64_t v = (cpu->gpr[R_DX] << 32) | (uint32_t)cpu->gpr[R_AX];
 	if (msr_write(cpu, (uint32_t)cpu->gpr[R_CX], v) != 0)
 		cpu_gp0(cpu);
+}
+
+/*
+ * RDPMC (SDM vol. 2B, RDPMC): #GP(0) unless CPL 0, real mode or CR4.PCE, and
+ * for a counter the model does not have. The model has the two general
+ * counters of the P6 family and no architectural performance monitoring
+ * (no CPUID leaf 0AH); they count nothing and read 0.
+ */
+void
+op_rdpmc(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	if (!cpu_real_mode(cpu) && !(cpu->cr4 & CR4_PCE) && (cpu->cpl != 0 || cpu_v86(cpu)))
+		cpu_gp0(cpu);
+	if ((uint32_t)cpu->gpr[R_CX] > 1)
+		cpu_gp0(cpu);
+	reg_write(cpu, R_AX, 4, 0);
+	reg_write(cpu, R_DX, 4, 0);
+}
+
+/*
+ * INVPCID r, m128 (66 0F 38 82; SDM vol. 2A, INVPCID): the register is 64 bits
+ * in 64-bit mode, 32 elsewhere; #UD in virtual-8086 mode, #GP(0) above CPL 0.
+ * The descriptor read can fault like any operand; mmu_invpcid checks the rest.
+ */
+void
+op_invpcid(struct cpu *cpu, const struct insn *i)
+{
+	if (cpu_v86(cpu))
+		cpu_ud(cpu);
+	require_cpl0(cpu);
+	uint64_t type = reg_read(cpu, i->reg, cpu->code_size == 8 ? 8 : 4);
+	uint64_t ea = insn_ea(cpu, i);
+	uint64_t lo = cpu_read(cpu, i->seg, ea, 8);
+	uint64_t hi = cpu_read(cpu, i->seg, (ea + 8) & addr_mask(i->adsize), 8);
+	mmu_invpcid(cpu, type, lo, hi);
 }

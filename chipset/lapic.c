@@ -1,0 +1,947 @@
+/*
+ * fugu — the local APIC. References are to the Intel SDM vol. 3A, chapter 10
+ * ("Advanced Programmable Interrupt Controller (APIC)"; chapter 11 in recent
+ * editions — the section numbers below are 10.x).
+ *
+ * One processor, so one APIC: the interrupt sources are the LVT (timer,
+ * LINT0/LINT1, error; thermal and performance exist as registers only), self
+ * IPIs through the ICR, and messages from the IOAPIC. Accepted fixed
+ * interrupts wait in IRR; the CPU takes the highest one whose priority class
+ * is above the processor priority (PPR) through lapic_intr_ack, which moves it
+ * to ISR; EOI retires the highest ISR bit and, for a level-triggered vector
+ * (TMR), broadcasts the EOI to the IOAPIC. The 8259's INTR reaches the CPU
+ * through LINT0 in ExtINT mode, or directly while the APIC is globally
+ * disabled (IA32_APIC_BASE.EN = 0: "functionally equivalent to a processor
+ * without an on-chip APIC", 10.4.3).
+ *
+ * The timer runs on a LAPIC_BUS_HZ input clock divided by the divide
+ * configuration register. Nothing ticks: the current count is computed from
+ * the virtual clock and one vtimer is armed at the next expiry.
+ *
+ * Deviation at power-on, as in QEMU: the BSP's LINT0 starts unmasked in ExtINT
+ * mode (the MP specification's virtual-wire mode, which a BIOS sets up), so a
+ * guest that never touches the APIC gets its 8259 interrupts. 10.4.7.1 has
+ * every LVT entry masked after RESET.
+ */
+#include "chipset/lapic.h"
+
+#include <string.h>
+
+#include "cpu/msr.h"
+#include "mmu/physmem.h"
+
+#define LVT_MASKED (1u << 16)
+#define LVT_LEVEL (1u << 15)
+#define LVT_TIMER_MODE(v) (((v) >> 17) & 3)
+#define TIMER_ONESHOT 0
+#define TIMER_PERIODIC 1
+#define TIMER_TSC_DEADLINE 2
+
+#define SVR_ENABLE (1u << 8)
+
+/* Error status bits (10.5.3, figure 10-9). */
+#define ESR_SEND_ILLEGAL (1u << 5)
+#define ESR_RECV_ILLEGAL (1u << 6)
+#define ESR_ILLEGAL_REG (1u << 7)
+
+/* Version register: version 0x14, max LVT entry LVT_COUNT - 1 (10.4.8). */
+#define APIC_VERSION (0x14u | (uint32_t)(LVT_COUNT - 1) << 16)
+
+/* Writable bits of each LVT entry (10.5.1, figure 10-8). */
+static const uint32_t lvt_writable[LVT_COUNT] = {
+	[LVT_TIMER] = 0x300ff, /* vector, mask, mode bit 17 (bit 18 with TSC-deadline) */
+	[LVT_THERMAL] = 0x107ff,
+	[LVT_PERF] = 0x107ff,
+	[LVT_LINT0] = 0x1a7ff, /* vector, delivery mode, polarity, trigger mode, mask */
+	[LVT_LINT1] = 0x1a7ff,
+	[LVT_ERROR] = 0x100ff,
+};
+
+static void update(struct lapic *apic);
+static bool accept(struct lapic *apic, unsigned vector, bool level_trig);
+
+static bool
+test_bit(const uint32_t *v, unsigned n)
+{
+	return (v[n >> 5] >> (n & 31)) & 1;
+}
+
+static void
+set_bit(uint32_t *v, unsigned n, bool on)
+{
+	if (on)
+		v[n >> 5] |= 1u << (n & 31);
+	else
+		v[n >> 5] &= ~(1u << (n & 31));
+}
+
+/* The highest set bit of a 256-bit register, or -1. */
+static int
+highest(const uint32_t *v)
+{
+	for (int k = 7; k >= 0; k--)
+		if (v[k])
+			return k * 32 + 31 - __builtin_clz(v[k]);
+	return -1;
+}
+
+static bool
+hw_enabled(const struct lapic *apic)
+{
+	return apic->cfg.present && (apic->st.apic_base & APIC_BASE_EN);
+}
+
+static bool
+sw_enabled(const struct lapic *apic)
+{
+	return apic->st.svr & SVR_ENABLE;
+}
+
+static bool
+x2apic_mode(const struct lapic *apic)
+{
+	return hw_enabled(apic) && (apic->st.apic_base & APIC_BASE_EXTD);
+}
+
+/*
+ * Processor priority (10.8.3.1): the TPR, unless the highest in-service
+ * vector's class is higher, in which case that class.
+ */
+static uint8_t
+ppr(const struct lapic *apic)
+{
+	int isrv = highest(apic->st.isr);
+	unsigned isr_class = isrv < 0 ? 0 : (unsigned)isrv & 0xf0;
+	return (apic->st.tpr & 0xf0) >= isr_class ? apic->st.tpr : (uint8_t)isr_class;
+}
+
+/*
+ * Arbitration priority (10.6.2.4, figure 10-15): the TPR, unless the higher of
+ * the highest IRR and ISR classes is above it.
+ */
+static uint8_t
+apr(const struct lapic *apic)
+{
+	int irrv = highest(apic->st.irr), isrv = highest(apic->st.isr);
+	unsigned top = (unsigned)(irrv > isrv ? irrv : isrv);
+	if (irrv < 0 && isrv < 0)
+		top = 0;
+	return (apic->st.tpr & 0xf0) >= (top & 0xf0) ? apic->st.tpr : (uint8_t)(top & 0xf0);
+}
+
+/*
+ * The vector the APIC would dispatch to the CPU now, or -1: the highest IRR
+ * bit whose priority class is above PPR[7:4] (10.8.3.1).
+ */
+static int
+pending_vector(const struct lapic *apic)
+{
+	if (!hw_enabled(apic) || !sw_enabled(apic))
+		return -1;
+	int v = highest(apic->st.irr);
+	if (v < 0 || ((unsigned)v >> 4) <= (unsigned)(ppr(apic) >> 4))
+		return -1;
+	return v;
+}
+
+/*
+ * Whether an 8259 interrupt reaches the CPU: directly while the APIC is
+ * globally disabled, through LINT0 when it is unmasked in ExtINT mode
+ * (10.5.1), or by an ExtINT message from the IOAPIC.
+ */
+static bool
+extint_ready(const struct lapic *apic)
+{
+	if (!hw_enabled(apic))
+		return apic->st.lint[0];
+	if (apic->st.extint_pending)
+		return true;
+	uint32_t lvt = apic->st.lvt[LVT_LINT0];
+	return apic->st.lint[0] && !(lvt & LVT_MASKED) && ((lvt >> 8) & 7) == APIC_DM_EXTINT;
+}
+
+/*
+ * Drive the CPU's "interrupt pending" input from the APIC's state.
+ */
+static void
+update(struct lapic *apic)
+{
+	bool level = pending_vector(apic) >= 0 || extint_ready(apic);
+	if (level != apic->intr) {
+		apic->intr = level;
+		if (apic->cfg.set_intr)
+			apic->cfg.set_intr(apic->cfg.opaque, level);
+	}
+}
+
+/*
+ * Record an error (10.5.3) and, when the error LVT is unmasked, signal it
+ * through that entry (an illegal error vector is not delivered again).
+ */
+static void
+error(struct lapic *apic, uint32_t bit)
+{
+	bool fresh = !(apic->st.esr_pending & bit);
+	apic->st.esr_pending |= bit;
+	uint32_t lvt = apic->st.lvt[LVT_ERROR];
+	if (fresh && !(lvt & LVT_MASKED) && (lvt & 0xff) >= 16)
+		accept(apic, lvt & 0xff, false);
+}
+
+/*
+ * Accept a fixed interrupt into IRR, recording its trigger mode in TMR
+ * (10.8.4). Vectors 0-15 are illegal: "received illegal vector" (10.5.3).
+ */
+static bool
+accept(struct lapic *apic, unsigned vector, bool level_trig)
+{
+	if (!hw_enabled(apic))
+		return false;
+	if (vector < 16) {
+		error(apic, ESR_RECV_ILLEGAL);
+		return false;
+	}
+	set_bit(apic->st.irr, vector, true);
+	set_bit(apic->st.tmr, vector, level_trig);
+	update(apic);
+	return true;
+}
+
+/*
+ * Deliver a local interrupt through LVT entry n (10.5.1): fixed vectors into
+ * IRR, unless the entry is masked. NMI, SMI and INIT are not modelled (the CPU
+ * has no NMI path yet); ExtINT is a level seen by extint_ready.
+ */
+static void
+lvt_deliver(struct lapic *apic, unsigned n)
+{
+	uint32_t lvt = apic->st.lvt[n];
+	if (!hw_enabled(apic) || (lvt & LVT_MASKED))
+		return;
+	unsigned mode = n == LVT_TIMER || n == LVT_ERROR ? APIC_DM_FIXED : (lvt >> 8) & 7;
+	if (mode == APIC_DM_FIXED)
+		accept(apic, lvt & 0xff, (n == LVT_LINT0 || n == LVT_LINT1) && (lvt & LVT_LEVEL));
+	/* XXX NMI (LINT1 on a PC), SMI and INIT deliveries are dropped. */
+}
+
+/* ---- The timer (10.5.4) ---- */
+
+/* Divide configuration bits 0, 1, 3 -> 2, 4, ... 128, or 1 for 111b (figure 10-10). */
+static uint64_t
+divisor(const struct lapic *apic)
+{
+	uint32_t d = (apic->st.timer_divide & 3) | ((apic->st.timer_divide >> 1) & 4);
+	return d == 7 ? 1 : 2ull << d;
+}
+
+/* Timer ticks counted in `ns` nanoseconds at the current divisor. */
+static uint64_t
+ns_to_ticks(const struct lapic *apic, uint64_t ns)
+{
+	return (uint64_t)((unsigned __int128)ns * LAPIC_BUS_HZ / (1000000000ull * divisor(apic)));
+}
+
+/* The nanoseconds for `ticks` timer ticks (rounded up). */
+static uint64_t
+ticks_to_ns(const struct lapic *apic, uint64_t ticks)
+{
+	unsigned __int128 num = (unsigned __int128)ticks * divisor(apic) * 1000000000ull;
+	return (uint64_t)((num + LAPIC_BUS_HZ - 1) / LAPIC_BUS_HZ);
+}
+
+static unsigned
+timer_mode(const struct lapic *apic)
+{
+	return LVT_TIMER_MODE(apic->st.lvt[LVT_TIMER]);
+}
+
+/*
+ * The current count register at virtual time `now` (10.5.4): counts down from
+ * timer_count0 at timer_start; a one-shot timer stays at 0, a periodic one
+ * reloads the initial count. Always 0 in TSC-deadline mode.
+ */
+static uint32_t
+current_count(const struct lapic *apic, uint64_t now)
+{
+	const struct lapic_state *s = &apic->st;
+	if (timer_mode(apic) == TIMER_TSC_DEADLINE || !s->timer_count0)
+		return 0;
+	uint64_t e = now > s->timer_start ? ns_to_ticks(apic, now - s->timer_start) : 0;
+	if (e < s->timer_count0)
+		return (uint32_t)(s->timer_count0 - e);
+	if (timer_mode(apic) != TIMER_PERIODIC || !s->timer_initial)
+		return 0;
+	return (uint32_t)(s->timer_initial - (e - s->timer_count0) % s->timer_initial);
+}
+
+static void
+timer_arm(struct lapic *apic)
+{
+	if (apic->st.timer_next == VCLOCK_NEVER)
+		vtimer_disarm(&apic->timer);
+	else
+		vtimer_arm(&apic->timer, apic->st.timer_next);
+}
+
+/*
+ * The timer reached its expiry: interrupt through the timer LVT entry (a
+ * masked entry suppresses only the interrupt), then reload (periodic), stop
+ * (one-shot) or clear IA32_TSC_DEADLINE (TSC-deadline, 10.5.4.1).
+ */
+static void
+timer_expire(struct lapic *apic, uint64_t now)
+{
+	struct lapic_state *s = &apic->st;
+	lvt_deliver(apic, LVT_TIMER);
+	if (timer_mode(apic) == TIMER_PERIODIC && s->timer_initial) {
+		uint64_t e = ns_to_ticks(apic, now - s->timer_start);
+		uint64_t next = s->timer_count0 +
+				((e - s->timer_count0) / s->timer_initial + 1) * s->timer_initial;
+		s->timer_next = s->timer_start + ticks_to_ns(apic, next);
+	} else {
+		s->timer_next = VCLOCK_NEVER;
+		if (timer_mode(apic) == TIMER_TSC_DEADLINE)
+			s->tsc_deadline = 0;
+	}
+	timer_arm(apic);
+}
+
+/* An expiry that is due but not yet processed is processed now. */
+static void
+timer_catch_up(struct lapic *apic, uint64_t now)
+{
+	if (apic->st.timer_next != VCLOCK_NEVER && apic->st.timer_next <= now)
+		timer_expire(apic, now);
+}
+
+static void
+timer_cb(void *opaque)
+{
+	struct lapic *apic = opaque;
+	timer_catch_up(apic, vclock_now(apic->clock));
+}
+
+/* (Re)start counting from `count` at `now`. */
+static void
+timer_load(struct lapic *apic, uint32_t count, uint64_t now)
+{
+	struct lapic_state *s = &apic->st;
+	s->timer_count0 = count;
+	s->timer_start = now;
+	s->timer_next = count ? now + ticks_to_ns(apic, count) : VCLOCK_NEVER;
+	timer_arm(apic);
+}
+
+/* Initial count register: starts the count; ignored in TSC-deadline mode (10.5.4.1). */
+static void
+timer_write_initial(struct lapic *apic, uint32_t v)
+{
+	if (timer_mode(apic) == TIMER_TSC_DEADLINE)
+		return;
+	apic->st.timer_initial = v;
+	timer_load(apic, v, vclock_now(apic->clock));
+}
+
+/* Divide configuration: the count continues from its current value at the new rate. */
+static void
+timer_write_divide(struct lapic *apic, uint32_t v)
+{
+	uint64_t now = vclock_now(apic->clock);
+	timer_catch_up(apic, now);
+	bool running = apic->st.timer_next != VCLOCK_NEVER &&
+		       timer_mode(apic) != TIMER_TSC_DEADLINE;
+	uint32_t count = current_count(apic, now);
+	apic->st.timer_divide = v & 0xb;
+	if (running)
+		timer_load(apic, count, now);
+}
+
+/*
+ * The TSC deadline in virtual ns: the TSC runs at 1 GHz from the virtual
+ * clock plus the CPU's offset (cpu_tsc).
+ */
+static uint64_t
+deadline_ns(const struct lapic *apic, uint64_t tsc)
+{
+	uint64_t off = apic->cfg.tsc_offset ? *apic->cfg.tsc_offset : 0;
+	return tsc > off ? tsc - off : 0;
+}
+
+/*
+ * IA32_TSC_DEADLINE (10.5.4.1): arms the timer in TSC-deadline mode (0
+ * disarms); a deadline already passed fires at once. Ignored in other modes.
+ * XXX A later write to the TSC does not move an armed deadline.
+ */
+static void
+timer_write_deadline(struct lapic *apic, uint64_t tsc)
+{
+	if (timer_mode(apic) != TIMER_TSC_DEADLINE)
+		return;
+	uint64_t now = vclock_now(apic->clock);
+	apic->st.tsc_deadline = tsc;
+	apic->st.timer_next = tsc ? deadline_ns(apic, tsc) : VCLOCK_NEVER;
+	timer_arm(apic);
+	timer_catch_up(apic, now);
+}
+
+/* ---- Registers ---- */
+
+/*
+ * A write to LVT entry n: only the writable bits; while the APIC is software
+ * disabled the mask bit stays set (10.4.7.2). Switching the timer between
+ * TSC-deadline and the other modes disarms it (10.5.4.1).
+ */
+static void
+lvt_write(struct lapic *apic, unsigned n, uint32_t v)
+{
+	uint32_t w = lvt_writable[n];
+	if (n == LVT_TIMER && apic->cfg.tsc_deadline)
+		w |= 1u << 18;
+	uint32_t old = apic->st.lvt[n];
+	v = (old & ~w) | (v & w);
+	if (!sw_enabled(apic))
+		v |= LVT_MASKED;
+	if (n == LVT_TIMER) {
+		uint64_t now = vclock_now(apic->clock);
+		timer_catch_up(apic, now);
+		apic->st.lvt[n] = v;
+		if ((LVT_TIMER_MODE(old) == TIMER_TSC_DEADLINE) !=
+		    (LVT_TIMER_MODE(v) == TIMER_TSC_DEADLINE)) {
+			apic->st.timer_initial = 0;
+			apic->st.timer_count0 = 0;
+			apic->st.tsc_deadline = 0;
+			apic->st.timer_next = VCLOCK_NEVER;
+			timer_arm(apic);
+		}
+		return;
+	}
+	apic->st.lvt[n] = v;
+	update(apic); /* LINT0 ExtINT may have been unmasked */
+}
+
+/* The x2APIC logical ID derived from the APIC ID (10.12.10.2). */
+static uint32_t
+x2apic_ldr(uint32_t id)
+{
+	return (id >> 4) << 16 | 1u << (id & 15);
+}
+
+/*
+ * Whether this APIC is a destination of a message (10.6.2): physical mode
+ * compares the APIC ID (all ones broadcasts); logical mode uses the flat or
+ * cluster model of the DFR with the LDR, or the x2APIC cluster ID/bitmap.
+ */
+static bool
+dest_match(const struct lapic *apic, uint32_t dest, bool logical)
+{
+	const struct lapic_state *s = &apic->st;
+	if (x2apic_mode(apic)) {
+		if (dest == 0xffffffffu)
+			return true;
+		if (!logical)
+			return dest == s->id;
+		return (dest >> 16) == (s->ldr >> 16) && (dest & s->ldr & 0xffff);
+	}
+	dest &= 0xff;
+	if (dest == 0xff)
+		return true;
+	if (!logical)
+		return dest == (s->id & 0xff);
+	uint32_t ldr = s->ldr >> 24;
+	if ((s->dfr >> 28) == 0xf)
+		return (dest & ldr) != 0;
+	return ((dest >> 4) == (ldr >> 4) || (dest >> 4) == 0xf) && (dest & ldr & 0xf);
+}
+
+/*
+ * Issue the IPI in the ICR (10.6.1). With one processor only this APIC can be
+ * a destination: shorthand "self" and "all including self", or a destination
+ * that matches. Fixed (and lowest-priority) IPIs are accepted as edge
+ * interrupts; delivery is immediate, so the delivery status bit is always idle.
+ * XXX NMI, INIT, SIPI and SMI IPIs are not modelled.
+ */
+static void
+icr_send(struct lapic *apic)
+{
+	uint32_t lo = apic->st.icr_lo;
+	unsigned vector = lo & 0xff, mode = (lo >> 8) & 7, shorthand = (lo >> 18) & 3;
+	uint32_t dest = x2apic_mode(apic) ? apic->st.icr_hi : apic->st.icr_hi >> 24;
+	bool self = shorthand == 1 || shorthand == 2 ||
+		    (shorthand == 0 && dest_match(apic, dest, lo & (1u << 11)));
+	if (mode != APIC_DM_FIXED && mode != APIC_DM_LOWEST)
+		return;
+	if (vector < 16) {
+		error(apic, ESR_SEND_ILLEGAL);
+		return;
+	}
+	if (self)
+		accept(apic, vector, false);
+}
+
+/*
+ * EOI (10.8.5): retire the highest in-service vector; a level-triggered one
+ * (TMR set) is broadcast to the IOAPIC, which clears its remote IRR.
+ */
+static void
+eoi(struct lapic *apic)
+{
+	int v = highest(apic->st.isr);
+	if (v < 0)
+		return;
+	set_bit(apic->st.isr, (unsigned)v, false);
+	if (test_bit(apic->st.tmr, (unsigned)v) && apic->cfg.eoi)
+		apic->cfg.eoi(apic->cfg.opaque, (uint8_t)v);
+	update(apic);
+}
+
+/*
+ * Read the register at offset `reg` (16-byte aligned; 10.4.1, table 10-1).
+ * Returns false for a reserved offset.
+ */
+static bool
+reg_read(struct lapic *apic, unsigned reg, uint32_t *out)
+{
+	struct lapic_state *s = &apic->st;
+	uint32_t v;
+	if (reg >= 0x100 && reg < 0x280) {
+		const uint32_t *bank = reg < 0x180 ? s->isr : reg < 0x200 ? s->tmr : s->irr;
+		*out = bank[(reg >> 4) & 7];
+		return true;
+	}
+	if (reg >= 0x320 && reg < 0x380) {
+		*out = s->lvt[(reg - 0x320) >> 4];
+		return true;
+	}
+	switch (reg) {
+	case 0x020: v = x2apic_mode(apic) ? s->id : s->id << 24; break;
+	case 0x030: v = APIC_VERSION; break;
+	case 0x080: v = s->tpr; break;
+	case 0x090: v = apr(apic); break;
+	case 0x0a0: v = ppr(apic); break;
+	case 0x0b0: v = 0; break; /* EOI: write-only */
+	case 0x0c0: v = 0; break; /* remote read: never used */
+	case 0x0d0: v = s->ldr; break;
+	case 0x0e0: v = s->dfr; break;
+	case 0x0f0: v = s->svr; break;
+	case 0x280: v = s->esr; break;
+	case 0x300: v = s->icr_lo; break;
+	case 0x310: v = s->icr_hi; break;
+	case 0x380: v = s->timer_initial; break;
+	case 0x390: v = current_count(apic, vclock_now(apic->clock)); break;
+	case 0x3e0: v = s->timer_divide; break;
+	default: return false;
+	}
+	*out = v;
+	return true;
+}
+
+/*
+ * Write the register at offset `reg` (xAPIC semantics; the x2APIC MSR path
+ * filters first). Writes to read-only registers are ignored; a reserved
+ * offset is an "illegal register address" error (10.5.3).
+ */
+static void
+reg_write(struct lapic *apic, unsigned reg, uint32_t v)
+{
+	struct lapic_state *s = &apic->st;
+	if (reg >= 0x320 && reg < 0x380) {
+		lvt_write(apic, (reg - 0x320) >> 4, v);
+		return;
+	}
+	if (reg >= 0x100 && reg < 0x280)
+		return; /* ISR, TMR, IRR: read-only */
+	switch (reg) {
+	case 0x020:
+		if (!x2apic_mode(apic))
+			s->id = v >> 24;
+		break;
+	case 0x080:
+		s->tpr = (uint8_t)v;
+		update(apic);
+		break;
+	case 0x0b0:
+		eoi(apic);
+		break;
+	case 0x0d0:
+		s->ldr = v & 0xff000000u;
+		break;
+	case 0x0e0:
+		s->dfr = v | 0x0fffffffu;
+		break;
+	case 0x0f0:
+		/* Bits 0-9: vector, APIC software enable, focus processor checking.
+		 * Clearing the enable masks every LVT entry (10.4.7.2). */
+		s->svr = v & 0x3ff;
+		if (!(v & SVR_ENABLE))
+			for (unsigned n = 0; n < LVT_COUNT; n++)
+				s->lvt[n] |= LVT_MASKED;
+		update(apic);
+		break;
+	case 0x280:
+		/* A write latches the errors detected since the last one (10.5.3). */
+		s->esr = s->esr_pending;
+		s->esr_pending = 0;
+		break;
+	case 0x300:
+		s->icr_lo = v & ~(1u << 12); /* delivery status is read-only */
+		icr_send(apic);
+		break;
+	case 0x310:
+		s->icr_hi = v & 0xff000000u;
+		break;
+	case 0x380:
+		timer_write_initial(apic, v);
+		break;
+	case 0x3e0:
+		timer_write_divide(apic, v);
+		break;
+	case 0x030: case 0x090: case 0x0a0: case 0x0c0: case 0x390:
+		break; /* read-only */
+	default:
+		error(apic, ESR_ILLEGAL_REG);
+		break;
+	}
+}
+
+/*
+ * The xAPIC page (10.4.1): registers are 32 bits at 16-byte aligned offsets;
+ * a narrower access reads part of the first dword; anything else reads 0.
+ * Only aligned 32-bit (or wider, low dword) writes take effect.
+ */
+static uint64_t
+mmio_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct lapic *apic = opaque;
+	unsigned reg = (unsigned)offset & 0xff0, sub = (unsigned)offset & 0xf;
+	uint32_t v = 0;
+	if (sub >= 4)
+		return 0;
+	if (!reg_read(apic, reg, &v))
+		return 0;
+	v >>= 8 * sub;
+	return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void
+mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct lapic *apic = opaque;
+	if ((offset & 0xf) || size < 4)
+		return;
+	reg_write(apic, (unsigned)offset & 0xff0, (uint32_t)value);
+}
+
+static const struct mmio_ops lapic_mmio = { mmio_read, mmio_write };
+
+/*
+ * Place the xAPIC page at the IA32_APIC_BASE address; it is visible only in
+ * xAPIC mode (not while globally disabled, not in x2APIC mode, 10.12.1.2).
+ */
+static void
+remap(struct lapic *apic)
+{
+	if (apic->region < 0)
+		return;
+	struct phys_region *r = &apic->mem->regions[apic->region];
+	uint64_t base = apic->st.apic_base & APIC_BASE_ADDR;
+	bool on = hw_enabled(apic) && !x2apic_mode(apic);
+	if (r->base != base) {
+		/* XXX physmem has no "move region"; disable, move, re-enable rebuilds the map. */
+		physmem_region_enable(apic->mem, apic->region, false);
+		r->base = base;
+	}
+	physmem_region_enable(apic->mem, apic->region, on);
+}
+
+/*
+ * Registers to their power-on values (10.4.7.1): also the state after a
+ * global disable, which discards the APIC's state (10.4.3).
+ */
+static void
+regs_reset(struct lapic *apic)
+{
+	struct lapic_state *s = &apic->st;
+	s->tpr = 0;
+	s->ldr = 0;
+	s->dfr = 0xffffffffu;
+	s->svr = 0xff;
+	memset(s->irr, 0, sizeof(s->irr));
+	memset(s->isr, 0, sizeof(s->isr));
+	memset(s->tmr, 0, sizeof(s->tmr));
+	s->esr = s->esr_pending = 0;
+	for (unsigned n = 0; n < LVT_COUNT; n++)
+		s->lvt[n] = LVT_MASKED;
+	s->icr_lo = s->icr_hi = 0;
+	s->timer_initial = s->timer_divide = s->timer_count0 = 0;
+	s->timer_start = 0;
+	s->timer_next = VCLOCK_NEVER;
+	s->tsc_deadline = 0;
+	s->extint_pending = false;
+	timer_arm(apic);
+}
+
+/*
+ * IA32_APIC_BASE (10.4.4, 10.12.5): relocation, global enable, x2APIC
+ * enable. Invalid transitions (x2APIC without the feature or while disabled,
+ * x2APIC back to xAPIC, figure 10-27) raise #GP; BSP is read-only.
+ */
+static int
+write_apic_base(struct lapic *apic, uint64_t v)
+{
+	uint64_t old = apic->st.apic_base;
+	bool en = v & APIC_BASE_EN, extd = v & APIC_BASE_EXTD;
+	if (extd && (!apic->cfg.x2apic || !en))
+		return -1;
+	if (extd && !(old & APIC_BASE_EN))
+		return -1;
+	if ((old & APIC_BASE_EN) && (old & APIC_BASE_EXTD) && en && !extd)
+		return -1;
+	apic->st.apic_base = (v & ~APIC_BASE_BSP) | (old & APIC_BASE_BSP);
+	if ((old & APIC_BASE_EN) && !en)
+		regs_reset(apic);
+	if (extd && !(old & APIC_BASE_EXTD))
+		apic->st.ldr = x2apic_ldr(apic->st.id);
+	remap(apic);
+	update(apic);
+	return 0;
+}
+
+/*
+ * An x2APIC MSR read (10.12.1.2, table 10-6): only in x2APIC mode; APR, RRD,
+ * DFR, ICR high, EOI and SELF IPI are not readable (#GP).
+ */
+static int
+x2apic_read(struct lapic *apic, uint32_t index, uint64_t *value)
+{
+	unsigned reg = (index - MSR_X2APIC_FIRST) << 4;
+	uint32_t v;
+	if (!x2apic_mode(apic))
+		return -1;
+	switch (reg) {
+	case 0x090: case 0x0b0: case 0x0c0: case 0x0e0: case 0x310: case 0x3f0:
+		return -1;
+	case 0x300:
+		*value = (uint64_t)apic->st.icr_hi << 32 | apic->st.icr_lo;
+		return 0;
+	default:
+		if (!reg_read(apic, reg, &v))
+			return -1;
+		*value = v;
+		return 0;
+	}
+}
+
+/*
+ * An x2APIC MSR write (10.12.1.2, 10.12.9, 10.12.11): read-only and absent
+ * registers raise #GP, as do non-zero EOI/ESR writes and bits 63-32 except
+ * in the 64-bit ICR. SELF IPI sends a fixed IPI to this APIC.
+ */
+static int
+x2apic_write(struct lapic *apic, uint32_t index, uint64_t value)
+{
+	unsigned reg = (index - MSR_X2APIC_FIRST) << 4;
+	if (!x2apic_mode(apic))
+		return -1;
+	if (reg == 0x300) {
+		apic->st.icr_hi = (uint32_t)(value >> 32);
+		apic->st.icr_lo = (uint32_t)value & ~(1u << 12);
+		icr_send(apic);
+		return 0;
+	}
+	if (value >> 32)
+		return -1;
+	uint32_t v = (uint32_t)value, dummy;
+	switch (reg) {
+	case 0x020: case 0x030: case 0x090: case 0x0a0: case 0x0c0: case 0x0d0: case 0x0e0:
+	case 0x310: case 0x390:
+		return -1;
+	case 0x0b0:
+	case 0x280:
+		if (v)
+			return -1;
+		break;
+	case 0x3f0:
+		if ((v & 0xff) < 16)
+			error(apic, ESR_SEND_ILLEGAL);
+		else
+			accept(apic, v & 0xff, false);
+		return 0;
+	default:
+		if (reg >= 0x100 && reg < 0x280)
+			return -1;
+		if (!reg_read(apic, reg, &dummy))
+			return -1;
+		break;
+	}
+	reg_write(apic, reg, v);
+	return 0;
+}
+
+int
+lapic_msr_read(void *opaque, uint32_t index, uint64_t *value)
+{
+	struct lapic *apic = opaque;
+	if (!apic->cfg.present)
+		return -1;
+	if (index == MSR_APIC_BASE) {
+		*value = apic->st.apic_base;
+		return 0;
+	}
+	if (index == MSR_TSC_DEADLINE) {
+		if (!apic->cfg.tsc_deadline)
+			return -1;
+		*value = timer_mode(apic) == TIMER_TSC_DEADLINE ? apic->st.tsc_deadline : 0;
+		return 0;
+	}
+	if (index >= MSR_X2APIC_FIRST && index <= MSR_X2APIC_LAST && apic->cfg.x2apic)
+		return x2apic_read(apic, index, value);
+	return -1;
+}
+
+int
+lapic_msr_write(void *opaque, uint32_t index, uint64_t value)
+{
+	struct lapic *apic = opaque;
+	if (!apic->cfg.present)
+		return -1;
+	if (index == MSR_APIC_BASE)
+		return write_apic_base(apic, value);
+	if (index == MSR_TSC_DEADLINE) {
+		if (!apic->cfg.tsc_deadline)
+			return -1;
+		timer_write_deadline(apic, value);
+		return 0;
+	}
+	if (index >= MSR_X2APIC_FIRST && index <= MSR_X2APIC_LAST && apic->cfg.x2apic)
+		return x2apic_write(apic, index, value);
+	return -1;
+}
+
+uint8_t
+lapic_get_cr8(void *opaque)
+{
+	struct lapic *apic = opaque;
+	return apic->st.tpr >> 4;
+}
+
+void
+lapic_set_cr8(void *opaque, uint8_t value)
+{
+	struct lapic *apic = opaque;
+	apic->st.tpr = (uint8_t)((value & 0xf) << 4);
+	update(apic);
+}
+
+int
+lapic_intr_ack(void *opaque)
+{
+	struct lapic *apic = opaque;
+	int v = pending_vector(apic);
+	if (v >= 0) {
+		set_bit(apic->st.irr, (unsigned)v, false);
+		set_bit(apic->st.isr, (unsigned)v, true);
+		update(apic);
+		return v;
+	}
+	if (extint_ready(apic)) {
+		apic->st.extint_pending = false;
+		v = apic->cfg.extint_ack ? apic->cfg.extint_ack(apic->cfg.opaque) : -1;
+	}
+	update(apic);
+	return v;
+}
+
+void
+lapic_set_lint(struct lapic *apic, unsigned n, bool level)
+{
+	n &= 1;
+	bool rising = level && !apic->st.lint[n];
+	uint32_t lvt = apic->st.lvt[LVT_LINT0 + n];
+	apic->st.lint[n] = level;
+	if (level && (rising || (lvt & LVT_LEVEL)))
+		lvt_deliver(apic, LVT_LINT0 + n);
+	update(apic);
+}
+
+bool
+lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level_trig, uint32_t dest,
+	      bool logical)
+{
+	if (!hw_enabled(apic) || !dest_match(apic, dest, logical))
+		return false;
+	switch (mode) {
+	case APIC_DM_FIXED:
+	case APIC_DM_LOWEST:
+		return sw_enabled(apic) && accept(apic, vector, level_trig);
+	case APIC_DM_EXTINT:
+		apic->st.extint_pending = true;
+		update(apic);
+		return true;
+	default:
+		return false; /* XXX NMI, SMI, INIT messages are not modelled */
+	}
+}
+
+int
+lapic_init(struct lapic *apic, struct physmem *mem, struct vclock *clock,
+	   const struct lapic_config *cfg)
+{
+	memset(apic, 0, sizeof(*apic));
+	apic->cfg = *cfg;
+	apic->clock = clock;
+	apic->mem = mem;
+	apic->region = -1;
+	vtimer_init(&apic->timer, clock, "lapic", timer_cb, apic);
+	if (cfg->present) {
+		apic->region = physmem_add_mmio(mem, "lapic", LAPIC_DEFAULT_BASE, PAGE_SIZE,
+						&lapic_mmio, apic);
+		if (apic->region < 0)
+			return -1;
+	}
+	lapic_reset(apic);
+	return 0;
+}
+
+/*
+ * RESET (10.4.7.1): APIC ID 0, the page at 0xFEE00000, globally enabled, the
+ * BSP flag set; registers at their power-on values, LINT0 in virtual-wire
+ * ExtINT (see the top of the file). The LINT input levels belong to the
+ * devices driving them and are kept.
+ */
+void
+lapic_reset(struct lapic *apic)
+{
+	apic->st.apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_BSP;
+	apic->st.id = 0;
+	regs_reset(apic);
+	apic->st.lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;
+	remap(apic);
+	apic->intr = false;
+	if (apic->cfg.set_intr)
+		apic->cfg.set_intr(apic->cfg.opaque, false);
+	update(apic);
+}
+
+size_t
+lapic_save(const struct lapic *apic, void *buf, size_t len)
+{
+	if (len < sizeof(apic->st))
+		return sizeof(apic->st);
+	memcpy(buf, &apic->st, sizeof(apic->st));
+	return sizeof(apic->st);
+}
+
+int
+lapic_restore(struct lapic *apic, const void *buf, size_t len)
+{
+	if (len != sizeof(apic->st))
+		return -1;
+	memcpy(&apic->st, buf, sizeof(apic->st));
+	remap(apic);
+	timer_arm(apic);
+	apic->intr = false;
+	if (apic->cfg.set_intr)
+		apic->cfg.set_intr(apic->cfg.opaque, false);
+	update(apic);
+	return 0;
+}

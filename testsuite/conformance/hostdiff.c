@@ -1,0 +1,1620 @@
+/*
+ * fugu — host-differential conformance for 64-bit mode.
+ *
+ * Every instruction form in `forms[]` is encoded here (a small table-driven
+ * encoder: prefixes, REX, opcode, ModRM/SIB/displacement, immediate) with
+ * random registers and operands, and run twice from the same random state
+ * (general-purpose registers and flags biased toward edge values, and a 1 KiB
+ * window of memory the memory operands point into):
+ *
+ *  - natively, in a forked child: the bytes sit in an executable page between a
+ *    prologue that loads all 16 GPRs and RFLAGS (arithmetic flags and DF) from
+ *    a state block and an epilogue that stores them back;
+ *  - in fugu, on a CPU set up directly in 64-bit mode (EFER.LME/LMA, CR0.PE|PG,
+ *    CR4.PAE, 4-level page tables, a CS with L=1, CPL 0), for one instruction
+ *    (a REP string instruction runs to completion within that one).
+ *
+ * Both see the same linear addresses (the host maps its pages with
+ * MAP_FIXED_NOREPLACE at AREA_LIN, fugu's page tables map the same linear
+ * pages), so RIP-relative and absolute operands work alike. The 16 GPRs, RIP,
+ * the arithmetic flags and DF that the SDM defines for the instruction (see
+ * `undefined_flags`), and the memory window are compared. A host #DE (SIGFPE)
+ * must be a #DE in fugu; fugu's exceptions go through a 64-bit IDT whose gates
+ * each lead to a HLT, so the vector is known exactly.
+ *
+ * Output is TAP: one line per form and operand size, with the first few
+ * mismatches described in full.
+ *
+ * Usage: hostdiff [-v] [-n STATES] [-s SEED] [FILTER...]
+ *   FILTER  run only the forms whose name contains it ("shl", "r/m64")
+ *   -v      describe every mismatch, and list undefined flags that differ
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "chipset/ioport.h"
+#include "cpu/cpu.h"
+#include "cpu/cpuid.h"
+#include "cpu/msr.h"
+#include "mmu/physmem.h"
+
+/* ---- the shared linear layout ---- */
+
+#define AREA_LIN 0x3f000000u		 /* below 2 GiB: absolute disp32 operands reach it */
+#define CODE_LIN AREA_LIN		 /* host prologue at +0; the tested bytes end at EPI */
+#define EPI_OFF 0x800u
+#define EPI_LIN (CODE_LIN + EPI_OFF)	 /* host epilogue; fugu's RIP after the instruction */
+#define STATE_LIN (AREA_LIN + 0x1000u)	 /* host: register block */
+#define HSTACK_TOP (AREA_LIN + 0x3000u)	 /* host: scratch stack of the epilogue */
+#define DATA_LIN (AREA_LIN + 0x4000u)	 /* the data page */
+#define GDT_LIN (AREA_LIN + 0x5000u)	 /* fugu: GDT, TSS at +0x100 */
+#define TSS_LIN (GDT_LIN + 0x100u)
+#define IDT_LIN (AREA_LIN + 0x6000u)	 /* fugu: 32 gates */
+#define HANDLER_LIN (AREA_LIN + 0x7000u) /* fugu: vector v's gate leads to a HLT at +v */
+#define IST_TOP (AREA_LIN + 0x9000u)	 /* fugu: exception stack */
+#define AREA_PAGES 16u
+
+#define WIN_OFF 0x600u /* the window of the data page the operands point into */
+#define WIN_LEN 0x400u
+
+/* Host state block (STATE_LIN). */
+#define ST_INIT 0x000u	/* 16 GPRs */
+#define ST_IFLAGS 0x080u
+#define ST_FINAL 0x100u
+#define ST_FFLAGS 0x180u
+#define ST_SAVED_RSP 0x188u
+
+/* Guest physical layout: page tables, then the area's pages from AREA_PHYS. */
+#define PML4_PHYS 0x1000u
+#define PDPT_PHYS 0x2000u
+#define PD_PHYS 0x3000u
+#define PT_PHYS 0x4000u
+#define AREA_PHYS 0x100000u
+#define GUEST_RAM (4u << 20)
+#define PHYS_OF(lin) (AREA_PHYS + ((lin) - AREA_LIN))
+
+#define DEFAULT_STATES 2500u
+#define DEFAULT_SEED 0x686f737464696666ull
+#define DETAILS_PER_FORM 3
+#define FLAGS_CMP (F_ARITH | F_DF) /* the flags loaded and compared */
+
+/* ---- random numbers ---- */
+
+static uint64_t rng_state;
+
+/* splitmix64. */
+static uint64_t
+rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned
+rnd_below(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+static bool
+chance(unsigned pct)
+{
+	return rnd_below(100) < pct;
+}
+
+static uint64_t
+bits_mask(unsigned bits)
+{
+	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
+}
+
+/* A `bits`-wide value, often one of the edges: 0, 1, -1, the sign bit and its
+ * neighbours, small positive and negative numbers, single bits. */
+static uint64_t
+edge_value(unsigned bits)
+{
+	uint64_t m = bits_mask(bits), sign = 1ull << (bits - 1);
+	switch (rnd_below(14)) {
+	case 0: return 0;
+	case 1: return 1;
+	case 2: return m;
+	case 3: return sign;
+	case 4: return sign - 1;
+	case 5: return sign + 1;
+	case 6: return rnd_below(17);
+	case 7: return (0 - (uint64_t)rnd_below(17)) & m;
+	case 8: return 1ull << rnd_below(bits);
+	case 9: return ~(1ull << rnd_below(bits)) & m;
+	default: return rnd() & m;
+	}
+}
+
+/* A register value whose low `size` bytes (sometimes another width) are an edge
+ * value and whose upper bits are random. */
+static uint64_t
+gpr_value(unsigned size)
+{
+	uint64_t v = rnd();
+	if (chance(20))
+		return v;
+	unsigned bits = chance(60) ? 8 * size : 8u << rnd_below(4);
+	return (v & ~bits_mask(bits)) | edge_value(bits);
+}
+
+/* A shift or rotate count: 0, 1, around the operand width and the count masks. */
+static uint8_t
+edge_count(unsigned size)
+{
+	static const uint8_t common[] = { 0, 1, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65 };
+	unsigned bits = 8 * size;
+	switch (rnd_below(6)) {
+	case 0: return (uint8_t)(bits - 1);
+	case 1: return (uint8_t)(bits + rnd_below(3) - 1);
+	case 2: return (uint8_t)rnd();
+	default: return common[rnd_below(sizeof(common))];
+	}
+}
+
+/* ---- the forms ---- */
+
+enum shape {
+	SH_RM_R,   /* ModRM: reg names a register operand, r/m the other */
+	SH_RM_EXT, /* ModRM: reg is an opcode extension */
+	SH_OPREG,  /* a register in the opcode's low three bits (REX.B extends it) */
+	SH_NONE,   /* implicit operands only */
+};
+enum rm_kind { RMK_BOTH, RMK_REG, RMK_MEM };
+enum imm_kind {
+	IM_NONE,
+	IM_8,
+	IM_Z,	 /* imm8 for bytes, imm16 with 66, else imm32 */
+	IM_V,	 /* as IM_Z, but imm64 with REX.W (MOV r, imm) */
+	IM_MOFFS, /* an absolute address: 8 bytes, 4 with 67 (MOV acc, moffs) */
+};
+enum gen {
+	G_PLAIN,
+	G_SHIFT1,   /* count 1 */
+	G_SHIFT_CL, /* count in CL */
+	G_SHIFT_IMM,
+	G_DIV,
+	G_BT_REG,   /* bit offset in the reg operand: any bit around a memory operand */
+	G_BITSCAN,  /* r/m often zero */
+	G_CMPXCHG,  /* accumulator often equal to r/m */
+	G_STRING,
+	G_LEA,
+	G_MOFFS, /* the address is the immediate */
+	G_XLAT,	 /* RBX points into the window */
+	G_STACK, /* RSP points into the window */
+};
+/* Which flags the SDM leaves undefined (vol. 2, each instruction's "Flags Affected"). */
+enum rule {
+	R_ALL,	  /* all defined, or unaffected (kept) */
+	R_LOGIC,  /* AND OR XOR TEST: AF undefined */
+	R_SHIFT,  /* SHL SAL SHR: AF, OF (count > 1), CF (count >= width) undefined */
+	R_SAR,	  /* SAR: AF, OF (count > 1) undefined */
+	R_ROT,	  /* ROL ROR RCL RCR: OF undefined unless the masked count is 1 */
+	R_SHXD,	  /* SHLD SHRD: AF, OF (count > 1); everything when count > width */
+	R_MUL,	  /* MUL IMUL: SF ZF AF PF undefined */
+	R_DIV,	  /* DIV IDIV: all six undefined */
+	R_BT,	  /* BT BTS BTR BTC: OF SF AF PF undefined, ZF kept */
+	R_BSX,	  /* BSF BSR: CF OF SF AF PF undefined; destination undefined for 0 */
+	R_XZCNT,  /* LZCNT TZCNT: OF SF AF PF undefined */
+};
+/*
+ * Forms that read flags (or keep some) also run after a flag-setting
+ * instruction, so that fugu's lazy flags (flags.h) are consumed, not the
+ * materialized RFLAGS a fresh state starts with.
+ */
+enum pair {
+	P_NONE,
+	P_CF_ALL, /* ADC SBB: read CF, write all six */
+	P_CF_ROT, /* RCL RCR: read CF, write CF and OF unless the masked count is 0 */
+	P_KEEP_CF, /* INC DEC: write all but CF */
+	P_CC,	  /* CMOVcc SETcc: read the condition's flags, write none */
+	P_CMC,	  /* CMC: read and write CF */
+	P_LAHF,	  /* LAHF: read SF ZF AF PF CF, write none */
+};
+
+#define SZ_B 1u
+#define SZ_W 2u
+#define SZ_D 4u
+#define SZ_Q 8u
+#define SZ_ALL (SZ_B | SZ_W | SZ_D | SZ_Q)
+#define SZ_WDQ (SZ_W | SZ_D | SZ_Q)
+#define RB(r) (1u << (r))
+
+struct form {
+	const char *name; /* '%' stands for the operand size in bits */
+	uint8_t esc;	  /* 0x0f: two-byte opcode map */
+	uint8_t op8, op;  /* opcode of the byte form (0: none) and of the wider ones */
+	uint8_t ext;	  /* ModRM.reg of SH_RM_EXT */
+	uint8_t sizes;	  /* SZ_* */
+	uint8_t shape, rmk, imm, gen, rule;
+	uint8_t rm_size; /* r/m operand size when fixed (MOVZX MOVSX MOVSXD SETcc) */
+	uint8_t pfx;	 /* mandatory or repeat prefix: F2/F3, or 0 */
+	bool lockable;	 /* LOCK is legal with a memory destination */
+	bool a32;	 /* 67 prefix: 32-bit addressing */
+	uint16_t implicit; /* registers used implicitly: never a base or index */
+	uint8_t pair;	   /* enum pair */
+};
+
+#define FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, \
+	   pair)                                                                                     \
+	{ name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, pair }
+#define F(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl) \
+	FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, P_NONE)
+
+/* ALU op n (ADD=0 ... CMP=7): the five encodings. */
+#define ALU(nm, n, rule)                                                                         \
+	FP(nm " r/m%,r%", 0, 8 * (n), 8 * (n) + 1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE,        \
+	   G_PLAIN, rule, 0, 0, (n) != 7, false, 0, ALU_PAIR(n)),                                \
+	FP(nm " r%,r/m%", 0, 8 * (n) + 2, 8 * (n) + 3, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE,    \
+	   G_PLAIN, rule, 0, 0, false, false, 0, ALU_PAIR(n)),                                   \
+	FP(nm " acc%,imm", 0, 8 * (n) + 4, 8 * (n) + 5, 0, SZ_ALL, SH_NONE, RMK_REG, IM_Z,       \
+	   G_PLAIN, rule, 0, 0, false, false, 0, ALU_PAIR(n)),                                   \
+	FP(nm " r/m%,imm", 0, 0x80, 0x81, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_Z, G_PLAIN, rule,  \
+	   0, 0, (n) != 7, false, 0, ALU_PAIR(n)),                                               \
+	FP(nm " r/m%,imm8", 0, 0, 0x83, n, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN, rule, 0, \
+	   0, (n) != 7, false, 0, ALU_PAIR(n))
+#define ALU_PAIR(n) ((n) == 2 || (n) == 3 ? P_CF_ALL : P_NONE)
+
+/* Group-2 operation n: by 1, by CL, by imm8. */
+#define SHIFT(nm, n, rule)                                                                       \
+	FP(nm " r/m%,1", 0, 0xd0, 0xd1, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, G_SHIFT1, rule, \
+	   0, 0, false, false, 0, SHIFT_PAIR(n)),                                                \
+	FP(nm " r/m%,cl", 0, 0xd2, 0xd3, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, G_SHIFT_CL,    \
+	   rule, 0, 0, false, false, RB(R_CX), SHIFT_PAIR(n)),                                   \
+	FP(nm " r/m%,imm8", 0, 0xc0, 0xc1, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_8, G_SHIFT_IMM,    \
+	   rule, 0, 0, false, false, 0, SHIFT_PAIR(n))
+#define SHIFT_PAIR(n) ((n) == 2 || (n) == 3 ? P_CF_ROT : P_NONE)
+
+#define UNARY(nm, op8, op, ext, gen, rule, lock, impl)                                           \
+	FP(nm " r/m%", 0, op8, op, ext, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, gen, rule, 0, 0,     \
+	   lock, false, impl, (op8) == 0xfe ? P_KEEP_CF : P_NONE)
+
+#define TWO(nm, op, sizes, gen, rule, pfx, lock, impl)                                         \
+	F(nm, 0x0f, 0, op, 0, sizes, SH_RM_R, RMK_BOTH, IM_NONE, gen, rule, 0, pfx, lock, false, \
+	  impl)
+
+#define CMOV(nm, cc)                                                                            \
+	FP("cmov" nm " r%,r/m%", 0x0f, 0, 0x40 + (cc), 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE,    \
+	   G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
+#define SETCC(nm, cc)                                                                            \
+	FP("set" nm " r/m8", 0x0f, 0x90 + (cc), 0x90 + (cc), 0, SZ_B, SH_RM_EXT, RMK_BOTH, IM_NONE, \
+	   G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
+
+#define STR_IMPL (RB(R_AX) | RB(R_CX) | RB(R_SI) | RB(R_DI))
+#define STRING(nm, op8, rule, pfx, a32)                                                          \
+	F(nm, 0, op8, (op8) + 1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_NONE, G_STRING, rule, 0, pfx, false, \
+	  a32, STR_IMPL)
+
+#define ACC_DX (RB(R_AX) | RB(R_DX))
+
+static const struct form forms[] = {
+	ALU("add", 0, R_ALL), ALU("or", 1, R_LOGIC), ALU("adc", 2, R_ALL), ALU("sbb", 3, R_ALL),
+	ALU("and", 4, R_LOGIC), ALU("sub", 5, R_ALL), ALU("xor", 6, R_LOGIC), ALU("cmp", 7, R_ALL),
+	F("test r/m%,r%", 0, 0x84, 0x85, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_LOGIC, 0,
+	  0, false, false, 0),
+	F("test acc%,imm", 0, 0xa8, 0xa9, 0, SZ_ALL, SH_NONE, RMK_REG, IM_Z, G_PLAIN, R_LOGIC, 0, 0,
+	  false, false, 0),
+	F("test r/m%,imm", 0, 0xf6, 0xf7, 0, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_Z, G_PLAIN, R_LOGIC, 0,
+	  0, false, false, 0),
+	UNARY("inc", 0xfe, 0xff, 0, G_PLAIN, R_ALL, true, 0),
+	UNARY("dec", 0xfe, 0xff, 1, G_PLAIN, R_ALL, true, 0),
+	UNARY("not", 0xf6, 0xf7, 2, G_PLAIN, R_ALL, true, 0),
+	UNARY("neg", 0xf6, 0xf7, 3, G_PLAIN, R_ALL, true, 0),
+	UNARY("mul", 0xf6, 0xf7, 4, G_PLAIN, R_MUL, false, ACC_DX),
+	UNARY("imul", 0xf6, 0xf7, 5, G_PLAIN, R_MUL, false, ACC_DX),
+	UNARY("div", 0xf6, 0xf7, 6, G_DIV, R_DIV, false, ACC_DX),
+	UNARY("idiv", 0xf6, 0xf7, 7, G_DIV, R_DIV, false, ACC_DX),
+	TWO("imul r%,r/m%", 0xaf, SZ_WDQ, G_PLAIN, R_MUL, 0, false, 0),
+	F("imul r%,r/m%,imm", 0, 0, 0x69, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_Z, G_PLAIN, R_MUL, 0, 0,
+	  false, false, 0),
+	F("imul r%,r/m%,imm8", 0, 0, 0x6b, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_PLAIN, R_MUL, 0, 0,
+	  false, false, 0),
+	SHIFT("rol", 0, R_ROT), SHIFT("ror", 1, R_ROT), SHIFT("rcl", 2, R_ROT),
+	SHIFT("rcr", 3, R_ROT), SHIFT("shl", 4, R_SHIFT), SHIFT("shr", 5, R_SHIFT),
+	SHIFT("sal(/6)", 6, R_SHIFT), SHIFT("sar", 7, R_SAR),
+	F("shld r/m%,r%,imm8", 0x0f, 0, 0xa4, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM, R_SHXD,
+	  0, 0, false, false, 0),
+	F("shld r/m%,r%,cl", 0x0f, 0, 0xa5, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL, R_SHXD,
+	  0, 0, false, false, RB(R_CX)),
+	F("shrd r/m%,r%,imm8", 0x0f, 0, 0xac, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM, R_SHXD,
+	  0, 0, false, false, 0),
+	F("shrd r/m%,r%,cl", 0x0f, 0, 0xad, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL, R_SHXD,
+	  0, 0, false, false, RB(R_CX)),
+	TWO("bt r/m%,r%", 0xa3, SZ_WDQ, G_BT_REG, R_BT, 0, false, 0),
+	TWO("bts r/m%,r%", 0xab, SZ_WDQ, G_BT_REG, R_BT, 0, true, 0),
+	TWO("btr r/m%,r%", 0xb3, SZ_WDQ, G_BT_REG, R_BT, 0, true, 0),
+	TWO("btc r/m%,r%", 0xbb, SZ_WDQ, G_BT_REG, R_BT, 0, true, 0),
+	F("bt r/m%,imm8", 0x0f, 0, 0xba, 4, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN, R_BT, 0, 0,
+	  false, false, 0),
+	F("bts r/m%,imm8", 0x0f, 0, 0xba, 5, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN, R_BT, 0, 0,
+	  true, false, 0),
+	F("btr r/m%,imm8", 0x0f, 0, 0xba, 6, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN, R_BT, 0, 0,
+	  true, false, 0),
+	F("btc r/m%,imm8", 0x0f, 0, 0xba, 7, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN, R_BT, 0, 0,
+	  true, false, 0),
+	TWO("bsf r%,r/m%", 0xbc, SZ_WDQ, G_BITSCAN, R_BSX, 0, false, 0),
+	TWO("bsr r%,r/m%", 0xbd, SZ_WDQ, G_BITSCAN, R_BSX, 0, false, 0),
+	TWO("popcnt r%,r/m%", 0xb8, SZ_WDQ, G_BITSCAN, R_ALL, 0xf3, false, 0),
+	TWO("tzcnt r%,r/m%", 0xbc, SZ_WDQ, G_BITSCAN, R_XZCNT, 0xf3, false, 0),
+	TWO("lzcnt r%,r/m%", 0xbd, SZ_WDQ, G_BITSCAN, R_XZCNT, 0xf3, false, 0),
+	CMOV("o", 0), CMOV("no", 1), CMOV("b", 2), CMOV("ae", 3), CMOV("e", 4), CMOV("ne", 5),
+	CMOV("be", 6), CMOV("a", 7), CMOV("s", 8), CMOV("ns", 9), CMOV("p", 10), CMOV("np", 11),
+	CMOV("l", 12), CMOV("ge", 13), CMOV("le", 14), CMOV("g", 15),
+	SETCC("o", 0), SETCC("no", 1), SETCC("b", 2), SETCC("ae", 3), SETCC("e", 4), SETCC("ne", 5),
+	SETCC("be", 6), SETCC("a", 7), SETCC("s", 8), SETCC("ns", 9), SETCC("p", 10),
+	SETCC("np", 11), SETCC("l", 12), SETCC("ge", 13), SETCC("le", 14), SETCC("g", 15),
+	F("xadd r/m%,r%", 0x0f, 0xc0, 0xc1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0,
+	  0, true, false, 0),
+	F("cmpxchg r/m%,r%", 0x0f, 0xb0, 0xb1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_CMPXCHG,
+	  R_ALL, 0, 0, true, false, RB(R_AX)),
+	F("bswap r%", 0x0f, 0, 0xc8, 0, SZ_D | SZ_Q, SH_OPREG, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("movzx r%,r/m8", 0x0f, 0, 0xb6, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 1, 0,
+	  false, false, 0),
+	F("movzx r%,r/m16", 0x0f, 0, 0xb7, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 2,
+	  0, false, false, 0),
+	F("movsx r%,r/m8", 0x0f, 0, 0xbe, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 1, 0,
+	  false, false, 0),
+	F("movsx r%,r/m16", 0x0f, 0, 0xbf, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 2,
+	  0, false, false, 0),
+	F("movsxd r%,r/m32", 0, 0, 0x63, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 4, 0,
+	  false, false, 0),
+	F("lea r%,m", 0, 0, 0x8d, 0, SZ_WDQ, SH_RM_R, RMK_MEM, IM_NONE, G_LEA, R_ALL, 0, 0, false,
+	  false, 0),
+	F("lea r%,m (a32)", 0, 0, 0x8d, 0, SZ_WDQ, SH_RM_R, RMK_MEM, IM_NONE, G_LEA, R_ALL, 0, 0,
+	  false, true, 0),
+	F("xchg r/m%,r%", 0, 0x86, 0x87, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  true, false, 0),
+	F("xchg acc%,r%", 0, 0, 0x90, 0, SZ_WDQ, SH_OPREG, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("mov r/m%,r%", 0, 0x88, 0x89, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("mov r%,r/m%", 0, 0x8a, 0x8b, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("mov r/m%,imm", 0, 0xc6, 0xc7, 0, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_Z, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("mov r%,imm", 0, 0xb0, 0xb8, 0, SZ_ALL, SH_OPREG, RMK_REG, IM_V, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("mov acc%,moffs", 0, 0xa0, 0xa1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_MOFFS, G_MOFFS, R_ALL, 0,
+	  0, false, false, 0),
+	F("mov moffs,acc%", 0, 0xa2, 0xa3, 0, SZ_ALL, SH_NONE, RMK_REG, IM_MOFFS, G_MOFFS, R_ALL, 0,
+	  0, false, false, 0),
+	F("mov acc%,moffs32 (a32)", 0, 0xa0, 0xa1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_MOFFS, G_MOFFS,
+	  R_ALL, 0, 0, false, true, 0),
+	F("push r%", 0, 0, 0x50, 0, SZ_W | SZ_Q, SH_OPREG, RMK_REG, IM_NONE, G_STACK, R_ALL, 0, 0,
+	  false, false, 0),
+	F("pop r%", 0, 0, 0x58, 0, SZ_W | SZ_Q, SH_OPREG, RMK_REG, IM_NONE, G_STACK, R_ALL, 0, 0,
+	  false, false, 0),
+	F("push r/m%", 0, 0, 0xff, 6, SZ_W | SZ_Q, SH_RM_EXT, RMK_BOTH, IM_NONE, G_STACK, R_ALL, 0,
+	  0, false, false, 0),
+	F("pop r/m%", 0, 0, 0x8f, 0, SZ_W | SZ_Q, SH_RM_EXT, RMK_BOTH, IM_NONE, G_STACK, R_ALL, 0,
+	  0, false, false, 0),
+	F("push imm (%)", 0, 0, 0x68, 0, SZ_W | SZ_Q, SH_NONE, RMK_REG, IM_Z, G_STACK, R_ALL, 0, 0,
+	  false, false, 0),
+	F("push imm8 (%)", 0, 0, 0x6a, 0, SZ_W | SZ_Q, SH_NONE, RMK_REG, IM_8, G_STACK, R_ALL, 0, 0,
+	  false, false, 0),
+	F("xlat", 0, 0xd7, 0xd7, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_XLAT, R_ALL, 0, 0, false,
+	  false, RB(R_AX) | RB(R_BX)),
+	FP("cmc", 0, 0xf5, 0xf5, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0, false,
+	   false, 0, P_CMC),
+	F("clc", 0, 0xf8, 0xf8, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0, false,
+	  false, 0),
+	F("stc", 0, 0xf9, 0xf9, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0, false,
+	  false, 0),
+	FP("lahf", 0, 0x9f, 0x9f, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0, false,
+	   false, 0, P_LAHF),
+	F("sahf", 0, 0x9e, 0x9e, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0, false,
+	  false, 0),
+	F("cbw/cwde/cdqe (%)", 0, 0, 0x98, 0, SZ_WDQ, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	F("cwd/cdq/cqo (%)", 0, 0, 0x99, 0, SZ_WDQ, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
+	  false, false, 0),
+	STRING("movs%", 0xa4, R_ALL, 0, false), STRING("rep movs%", 0xa4, R_ALL, 0xf3, false),
+	STRING("rep movs% (a32)", 0xa4, R_ALL, 0xf3, true),
+	STRING("cmps%", 0xa6, R_ALL, 0, false), STRING("repe cmps%", 0xa6, R_ALL, 0xf3, false),
+	STRING("repne cmps%", 0xa6, R_ALL, 0xf2, false),
+	STRING("repe cmps% (a32)", 0xa6, R_ALL, 0xf3, true),
+	STRING("stos%", 0xaa, R_ALL, 0, false), STRING("rep stos%", 0xaa, R_ALL, 0xf3, false),
+	STRING("lods%", 0xac, R_ALL, 0, false), STRING("rep lods%", 0xac, R_ALL, 0xf3, false),
+	STRING("scas%", 0xae, R_ALL, 0, false), STRING("repe scas%", 0xae, R_ALL, 0xf3, false),
+	STRING("repne scas%", 0xae, R_ALL, 0xf2, false),
+	STRING("repne scas% (a32)", 0xae, R_ALL, 0xf2, true),
+};
+#define NFORMS (sizeof(forms) / sizeof(forms[0]))
+
+/* ---- one random state ---- */
+
+struct regs {
+	uint64_t gpr[16];
+	uint64_t flags;
+};
+
+struct state {
+	struct regs init;
+	uint8_t mem[WIN_LEN]; /* the window's initial bytes */
+	uint8_t bytes[32];
+	uint8_t len;	   /* all the bytes: the producer's and the tested instruction's */
+	uint8_t plen;	   /* length of the flag-setting instruction in front, or 0 */
+	uint32_t p_undef;  /* flags it leaves undefined */
+	uint8_t count;	   /* shift count as encoded (imm8 or CL), before masking */
+	uint8_t rm;	   /* r/m register (register form) */
+	uint8_t reg;	   /* ModRM.reg register, or the opcode register */
+	bool rm_mem;	   /* the r/m operand is in memory */
+	bool rex;	   /* a REX prefix is present (SPL..DIL rather than AH..BH) */
+	uint32_t mem_off;  /* window offset of the memory operand */
+};
+
+struct host_result {
+	struct regs fin;
+	int sig;	      /* the signal the instruction raised, or 0 */
+	bool outside_dirty;   /* the page changed outside the window */
+	uint8_t mem[WIN_LEN];
+};
+
+static uint64_t
+get_reg(const struct state *st, unsigned r, unsigned size)
+{
+	if (size == 1 && !st->rex && r >= 4 && r < 8)
+		return (st->init.gpr[r - 4] >> 8) & 0xff;
+	return st->init.gpr[r] & bits_mask(8 * size);
+}
+
+static void
+set_reg(struct state *st, unsigned r, unsigned size, uint64_t v)
+{
+	if (size == 1 && !st->rex && r >= 4 && r < 8) {
+		st->init.gpr[r - 4] = (st->init.gpr[r - 4] & ~0xff00ull) | (v & 0xff) << 8;
+		return;
+	}
+	uint64_t m = bits_mask(8 * size);
+	st->init.gpr[r] = (st->init.gpr[r] & ~m) | (v & m);
+}
+
+static uint64_t
+get_mem(const struct state *st, uint32_t off, unsigned size)
+{
+	uint64_t v = 0;
+	for (unsigned k = 0; k < size; k++)
+		v |= (uint64_t)st->mem[off + k] << (8 * k);
+	return v;
+}
+
+static void
+set_mem(struct state *st, uint32_t off, unsigned size, uint64_t v)
+{
+	for (unsigned k = 0; k < size; k++)
+		st->mem[off + k] = (uint8_t)(v >> (8 * k));
+}
+
+static uint64_t
+get_rm(const struct state *st, unsigned size)
+{
+	return st->rm_mem ? get_mem(st, st->mem_off, size) : get_reg(st, st->rm, size);
+}
+
+static void
+set_rm(struct state *st, unsigned size, uint64_t v)
+{
+	if (st->rm_mem)
+		set_mem(st, st->mem_off, size, v);
+	else
+		set_reg(st, st->rm, size, v);
+}
+
+/* A register number 0-7 (0-15 with REX) outside `exclude`. */
+static unsigned
+pick_reg(bool rex, uint16_t exclude)
+{
+	unsigned n = rex ? 16 : 8;
+	for (;;) {
+		unsigned r = rnd_below(n);
+		if (!(exclude >> r & 1))
+			return r;
+	}
+}
+
+/* Encoder output. */
+struct enc {
+	uint8_t *p;
+	uint8_t rex; /* 0x40 | W R X B */
+};
+
+static void
+put_le(uint8_t **p, uint64_t v, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		*(*p)++ = (uint8_t)(v >> (8 * k));
+}
+
+/* A memory operand: base/index/scale/disp (base or index REG_NO), or RIP-relative. */
+#define REG_NO 0xff
+struct memop {
+	uint8_t base, index, scale;
+	bool rip;
+	int32_t disp;
+};
+
+/* ModRM (+SIB, +disp) of a memory operand with ModRM.reg = `regf`. */
+static void
+encode_mem(uint8_t **p, unsigned regf, const struct memop *m)
+{
+	uint8_t r = (uint8_t)((regf & 7) << 3);
+	if (m->rip) {
+		*(*p)++ = 0x05 | r;
+		put_le(p, (uint32_t)m->disp, 4);
+		return;
+	}
+	if (m->base == REG_NO) { /* SIB with no base: disp32 always */
+		*(*p)++ = 0x04 | r;
+		unsigned idx = m->index == REG_NO ? 4 : m->index & 7;
+		*(*p)++ = (uint8_t)(m->scale << 6 | idx << 3 | 5);
+		put_le(p, (uint32_t)m->disp, 4);
+		return;
+	}
+	unsigned mod = m->disp == 0 && (m->base & 7) != 5 ? 0 : m->disp == (int8_t)m->disp ? 1 : 2;
+	bool sib = m->index != REG_NO || (m->base & 7) == 4;
+	*(*p)++ = (uint8_t)(mod << 6 | r | (sib ? 4 : (m->base & 7)));
+	if (sib) {
+		unsigned idx = m->index == REG_NO ? 4 : m->index & 7;
+		*(*p)++ = (uint8_t)(m->scale << 6 | idx << 3 | (m->base & 7));
+	}
+	if (mod == 1)
+		*(*p)++ = (uint8_t)m->disp;
+	else if (mod == 2)
+		put_le(p, (uint32_t)m->disp, 4);
+}
+
+/* A random displacement: none, disp8 or disp32. */
+static int32_t
+rand_disp(void)
+{
+	switch (rnd_below(3)) {
+	case 0: return 0;
+	case 1: return (int8_t)rnd();
+	default: return (int32_t)(uint32_t)rnd();
+	}
+}
+
+/*
+ * A memory operand at linear address `target`: choose the addressing form and
+ * set the base/index registers so that base + (index << scale) + disp wraps
+ * around to `target` (64-bit addressing) or, for LEA, just random registers.
+ */
+static void
+choose_mem(struct state *st, struct memop *m, uint16_t exclude, bool lea, uint64_t target,
+	   bool a32, bool rsp_in_window)
+{
+	unsigned kind = rnd_below(20);
+	m->rip = false;
+	m->base = m->index = REG_NO;
+	m->scale = (uint8_t)rnd_below(4);
+	m->disp = rand_disp();
+	if (kind == 0) { /* RIP-relative: the instruction ends at EPI_LIN */
+		m->rip = true;
+		m->disp = lea ? (int32_t)(uint32_t)rnd() : (int32_t)(target - EPI_LIN);
+		return;
+	}
+	if (kind == 1 || kind == 2) { /* no base: [index*scale + disp32] or [disp32] */
+		if (kind == 2)
+			m->index = (uint8_t)pick_reg(st->rex, exclude | RB(R_SP));
+		if (lea) {
+			m->disp = (int32_t)(uint32_t)rnd();
+		} else if (m->index != REG_NO) {
+			uint64_t iv = rnd_below(0x1000);
+			st->init.gpr[m->index] = iv;
+			m->disp = (int32_t)(target - (iv << m->scale));
+		} else {
+			m->disp = (int32_t)target;
+		}
+		return;
+	}
+	m->base = (uint8_t)pick_reg(st->rex, exclude);
+	if (m->base == R_SP && !lea && rsp_in_window) {
+		m->disp = (int8_t)rnd(); /* RSP stays a stack pointer into the window */
+		st->init.gpr[R_SP] = target - (uint64_t)(int64_t)m->disp;
+		return;
+	}
+	if (chance(50))
+		m->index = (uint8_t)pick_reg(st->rex, exclude | RB(R_SP) | RB(m->base));
+	if (lea)
+		return; /* the registers keep their random values */
+	uint64_t iv = m->index == REG_NO ? 0 : st->init.gpr[m->index];
+	if (a32)
+		iv &= 0xffffffff;
+	st->init.gpr[m->base] = target - (iv << m->scale) - (uint64_t)(int64_t)m->disp;
+}
+
+/* Fill the window: random bytes, or bytes from a few edge values so that
+ * comparisons often find equal elements. */
+static void
+fill_window(struct state *st)
+{
+	static const uint8_t pattern[] = { 0x00, 0x00, 0xff, 0x80, 0x7f, 0x01 };
+	if (chance(50)) {
+		for (unsigned k = 0; k < WIN_LEN; k += 8) {
+			uint64_t v = rnd();
+			memcpy(st->mem + k, &v, 8);
+		}
+		return;
+	}
+	for (unsigned k = 0; k < WIN_LEN; k++)
+		st->mem[k] = chance(70) ? pattern[rnd_below(sizeof(pattern))] : (uint8_t)rnd();
+}
+
+/* Divisor and dividend for DIV/IDIV: most states have a quotient that fits. */
+static void
+gen_div(struct state *st, const struct form *f, unsigned size)
+{
+	unsigned bits = 8 * size;
+	uint64_t m = bits_mask(bits);
+	uint64_t d = edge_value(bits);
+	if (d == 0 && chance(90))
+		d = 1 + rnd_below(9);
+	bool idiv = f->ext == 7;
+	uint64_t lo = get_reg(st, R_AX, size);
+	uint64_t hi;
+	if (chance(8))
+		hi = rnd() & m;
+	else if (idiv)
+		hi = (lo & (1ull << (bits - 1))) ? m : 0;
+	else
+		hi = d ? (rnd() & m) % d : 0;
+	if (size == 1)
+		set_reg(st, R_AX, 2, lo | hi << 8);
+	else
+		set_reg(st, R_DX, size, hi);
+	set_rm(st, size, d); /* last: a divisor in AX/DX wins (those states mostly fault) */
+}
+
+/* The flags condition code cc reads (SDM vol. 1, appendix B). */
+static uint32_t
+cc_flags(unsigned cc)
+{
+	static const uint32_t f[8] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF, F_SF | F_OF,
+				       F_ZF | F_SF | F_OF };
+	return f[(cc >> 1) & 7];
+}
+
+/*
+ * A register-only flag-setting instruction in front of the tested one, writing
+ * a register outside `used`: an ALU op, TEST, INC/DEC/NEG, SHL/SHR/SAR by an
+ * immediate, IMUL r,r/m or BT r,imm8. Its undefined flags must not include
+ * `reads`. Returns the length; *undef gets the flags it leaves undefined.
+ */
+static unsigned
+gen_producer(uint8_t *out, uint16_t used, uint32_t reads, uint32_t *undef)
+{
+	for (;;) {
+		uint8_t *p = out;
+		unsigned size = 1u << rnd_below(4);
+		unsigned kind = rnd_below(16), dst = pick_reg(true, used), src = pick_reg(true, 0);
+		if (chance(15))
+			src = dst; /* equal operands: CMP/SUB give ZF, SBB borrows */
+		unsigned regf = src, imm_len = 0;
+		uint64_t imm = 0;
+		uint8_t op, esc = 0;
+		uint32_t u = 0;
+		if (kind < 8) { /* ALU r/m,r */
+			op = (uint8_t)(8 * kind + (size > 1));
+			u = kind == 1 || kind == 4 || kind == 6 ? F_AF : 0;
+		} else if (kind == 8) { /* TEST */
+			op = size > 1 ? 0x85 : 0x84;
+			u = F_AF;
+		} else if (kind <= 10) { /* INC, DEC */
+			op = size > 1 ? 0xff : 0xfe;
+			regf = kind - 9;
+		} else if (kind == 11) { /* NEG */
+			op = size > 1 ? 0xf7 : 0xf6;
+			regf = 3;
+		} else if (kind <= 13) { /* SHL/SHR/SAR imm8 within the width */
+			static const uint8_t ext[3] = { 4, 5, 7 };
+			op = size > 1 ? 0xc1 : 0xc0;
+			regf = ext[rnd_below(3)];
+			imm = 1 + rnd_below(8 * size - 1);
+			imm_len = 1;
+			u = F_AF | (imm > 1 ? F_OF : 0);
+		} else if (kind == 14) { /* IMUL r, r/m */
+			if (size == 1)
+				size = 4;
+			esc = 0x0f;
+			op = 0xaf;
+			regf = dst;
+			dst = src;
+			if (used >> regf & 1)
+				continue;
+			u = F_SF | F_ZF | F_AF | F_PF;
+		} else { /* BT r, imm8 */
+			if (size == 1)
+				size = 2;
+			esc = 0x0f;
+			op = 0xba;
+			regf = 4;
+			imm = rnd() & 0xff;
+			imm_len = 1;
+			u = F_OF | F_SF | F_AF | F_PF;
+		}
+		if (u & reads)
+			continue;
+		if (size == 2)
+			*p++ = 0x66;
+		*p++ = (uint8_t)(0x40 | (size == 8) << 3 | (regf >> 3) << 2 | (dst >> 3));
+		if (esc)
+			*p++ = esc;
+		*p++ = op;
+		*p++ = (uint8_t)(0xc0 | (regf & 7) << 3 | (dst & 7));
+		put_le(&p, imm, imm_len);
+		*undef = u;
+		return (unsigned)(p - out);
+	}
+}
+
+/* One random state of form `f` at operand size `size`: registers, flags, memory, bytes. */
+static void
+gen_state(const struct form *f, unsigned size, struct state *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned r = 0; r < 16; r++)
+		st->init.gpr[r] = gpr_value(size);
+	st->init.flags = (rnd() & F_ARITH) | F_FIXED1;
+	if (chance(f->gen == G_STRING ? 50 : 15))
+		st->init.flags |= F_DF;
+	fill_window(st);
+	if (f->gen == G_STACK)
+		st->init.gpr[R_SP] = DATA_LIN + WIN_OFF + 32 + rnd_below(WIN_LEN - 64);
+
+	unsigned rm_size = f->rm_size ? f->rm_size : size;
+	bool byte_regs = size == 1 || rm_size == 1;
+	st->rex = size == 8 || chance(byte_regs ? 50 : 35);
+	uint8_t rex = st->rex ? 0x40 : 0;
+	if (size == 8)
+		rex |= 8;
+	else if (size == 1 && st->rex && f->rm_size == 0 && chance(30))
+		rex |= 8; /* REX.W does nothing to a byte operation */
+
+	uint8_t *p = st->bytes;
+	bool mem = f->rmk == RMK_MEM || (f->rmk == RMK_BOTH && chance(40));
+	if (f->shape != SH_RM_R && f->shape != SH_RM_EXT)
+		mem = false;
+	st->rm_mem = mem;
+	if (mem && f->lockable && chance(30))
+		*p++ = 0xf0;
+	if (size == 2 || ((size == 8 || (size == 1 && f->rm_size == 0)) && chance(10)))
+		*p++ = 0x66;
+	if (f->a32)
+		*p++ = 0x67;
+	if (f->pfx)
+		*p++ = f->pfx;
+
+	struct memop mo = { REG_NO, REG_NO, 0, false, 0 };
+	uint8_t opcode = size == 1 ? f->op8 : f->op;
+	uint8_t regf = f->ext;
+	switch (f->shape) {
+	case SH_RM_R:
+	case SH_RM_EXT:
+		if (f->shape == SH_RM_R)
+			regf = (uint8_t)pick_reg(st->rex, 0);
+		st->reg = regf;
+		if (!mem) {
+			st->rm = (uint8_t)pick_reg(st->rex, 0);
+		} else {
+			uint16_t excl = f->implicit | (f->shape == SH_RM_R ? RB(regf) : 0);
+			/* Byte registers 4-7 without REX are AH..BH: keep their word too. */
+			if (f->shape == SH_RM_R && !st->rex && byte_regs && regf >= 4)
+				excl |= RB(regf - 4);
+			uint32_t span = f->gen == G_BT_REG ? WIN_LEN / 2 : 16 + rnd_below(WIN_LEN - 48);
+			st->mem_off = span;
+			choose_mem(st, &mo, excl, f->gen == G_LEA, DATA_LIN + WIN_OFF + span, f->a32,
+				   f->gen == G_STACK);
+		}
+		break;
+	case SH_OPREG:
+		st->reg = (uint8_t)pick_reg(st->rex, 0);
+		opcode = (uint8_t)(opcode + (st->reg & 7));
+		break;
+	default:
+		break;
+	}
+	if (f->shape == SH_RM_R || f->shape == SH_RM_EXT) {
+		if (regf & 8)
+			rex |= 4;
+		if (mem && mo.index != REG_NO && (mo.index & 8))
+			rex |= 2;
+		if (mem ? (mo.base != REG_NO && (mo.base & 8)) : (st->rm & 8))
+			rex |= 1;
+	} else if (f->shape == SH_OPREG && (st->reg & 8)) {
+		rex |= 1;
+	}
+	if (st->rex)
+		*p++ = rex;
+	if (f->esc)
+		*p++ = f->esc;
+	*p++ = opcode;
+	if (f->shape == SH_RM_R || f->shape == SH_RM_EXT) {
+		if (mem)
+			encode_mem(&p, regf, &mo);
+		else
+			*p++ = (uint8_t)(0xc0 | (regf & 7) << 3 | (st->rm & 7));
+	}
+
+	/* Operands that need particular values. */
+	uint64_t imm = 0;
+	unsigned imm_len = f->imm == IM_8 ? 1 : f->imm == IM_Z ? (size > 4 ? 4 : size) : 0;
+	if (f->imm == IM_V)
+		imm_len = size;
+	else if (f->imm == IM_MOFFS)
+		imm_len = f->a32 ? 4 : 8;
+	if (imm_len)
+		imm = edge_value(8 * imm_len);
+	switch (f->gen) {
+	case G_SHIFT1: st->count = 1; break;
+	case G_SHIFT_CL:
+		st->count = edge_count(size);
+		set_reg(st, R_CX, 1, st->count);
+		break;
+	case G_SHIFT_IMM:
+		st->count = edge_count(size);
+		imm = st->count;
+		break;
+	case G_DIV: gen_div(st, f, size); break;
+	case G_MOFFS:
+		st->rm_mem = true;
+		st->mem_off = 16 + rnd_below(WIN_LEN - 32);
+		imm = DATA_LIN + WIN_OFF + st->mem_off;
+		break;
+	case G_XLAT:
+		st->init.gpr[R_BX] = DATA_LIN + WIN_OFF + 16 + rnd_below(WIN_LEN - 256 - 32);
+		break;
+	case G_BT_REG:
+		if (mem) { /* a signed bit offset reaching anywhere in the window */
+			int64_t bit = (int64_t)rnd_below(8 * (WIN_LEN - 32)) - 4 * (WIN_LEN - 32);
+			uint64_t m = bits_mask(8 * size);
+			st->init.gpr[regf] = (rnd() & ~m) | ((uint64_t)bit & m);
+		}
+		break;
+	case G_BITSCAN:
+		if (chance(15))
+			set_rm(st, size, 0);
+		else if (chance(20))
+			set_rm(st, size, 1ull << rnd_below(8 * size));
+		break;
+	case G_CMPXCHG:
+		if (chance(50))
+			set_reg(st, R_AX, size, get_rm(st, size));
+		break;
+	case G_STRING: {
+		unsigned span = 9 * 8;
+		uint64_t si = DATA_LIN + WIN_OFF + span + rnd_below(WIN_LEN - 2 * span);
+		uint64_t di = DATA_LIN + WIN_OFF + span + rnd_below(WIN_LEN - 2 * span);
+		if (chance(30))
+			di = si + (uint64_t)((int64_t)rnd_below(33) - 16); /* overlaps, equal CMPS */
+		uint64_t hi = f->a32 ? rnd() << 32 : 0;
+		st->init.gpr[R_SI] = hi | si;
+		st->init.gpr[R_DI] = (f->a32 ? rnd() << 32 : 0) | di;
+		if (f->pfx)
+			st->init.gpr[R_CX] = (f->a32 ? rnd() << 32 : 0) | rnd_below(10);
+		if (chance(50)) /* the accumulator equals the first element SCAS sees */
+			set_reg(st, R_AX, size,
+				get_mem(st, (uint32_t)(di - DATA_LIN - WIN_OFF), size));
+		break;
+	}
+	default: break;
+	}
+	put_le(&p, imm, imm_len);
+	st->len = (uint8_t)(p - st->bytes);
+
+	if (f->pair != P_NONE && chance(50)) {
+		uint16_t used = f->implicit | RB(st->reg); /* SH_NONE: reg 0 is the accumulator */
+		if (!mem)
+			used |= RB(st->rm);
+		if (mem && mo.base != REG_NO)
+			used |= RB(mo.base);
+		if (mem && mo.index != REG_NO)
+			used |= RB(mo.index);
+		for (unsigned r = 4; r < 8; r++) /* AH..BH are parts of RAX..RBX */
+			if ((used >> r & 1) && !st->rex)
+				used |= RB(r - 4);
+		uint32_t reads = f->pair == P_CC     ? cc_flags(opcode & 15)
+				 : f->pair == P_LAHF ? F_SF | F_ZF | F_AF | F_PF | F_CF
+						     : F_CF;
+		uint8_t pro[16];
+		st->plen = (uint8_t)gen_producer(pro, used, reads, &st->p_undef);
+		memmove(st->bytes + st->plen, st->bytes, st->len);
+		memcpy(st->bytes, pro, st->plen);
+		st->len = (uint8_t)(st->len + st->plen);
+	}
+}
+
+/* ---- which flags and registers the SDM leaves undefined ---- */
+
+struct undefined {
+	uint32_t flags; /* F_* bits not compared */
+	uint16_t regs;	/* GPRs not compared */
+	bool mem;	/* the window is not compared */
+};
+
+/*
+ * The SDM's undefined results for one state (vol. 2A/2B, "Flags Affected" of each
+ * instruction; counts are masked to 5 bits, 6 with REX.W, first):
+ *  - AND/OR/XOR/TEST: AF undefined.
+ *  - SAL/SHL/SHR/SAR: nothing changes for a masked count of 0; otherwise AF is
+ *    undefined, OF is undefined unless the count is 1, and for SHL/SHR CF is
+ *    undefined when the count is at least the operand width.
+ *  - ROL/ROR/RCL/RCR: OF undefined unless the masked count is 1 (a masked count
+ *    of 0 changes no flags).
+ *  - SHLD/SHRD: AF undefined, OF undefined unless the count is 1; a count above
+ *    the operand width leaves the destination and every flag undefined.
+ *  - MUL/IMUL: SF ZF AF PF undefined.  DIV/IDIV: all six undefined.
+ *  - BT/BTS/BTR/BTC: OF SF AF PF undefined (ZF unaffected).
+ *  - BSF/BSR: CF OF SF AF PF undefined; the destination too when the source is 0.
+ *  - LZCNT/TZCNT: OF SF AF PF undefined.
+ *  - ADD ADC SUB SBB CMP NEG INC DEC XADD CMPXCHG CMPS SCAS POPCNT: all defined.
+ */
+static struct undefined
+undefined_for(const struct form *f, const struct state *st, unsigned size)
+{
+	struct undefined u = { 0, 0, false };
+	unsigned bits = 8 * size, count = st->count & (size == 8 ? 63 : 31);
+	switch (f->rule) {
+	case R_LOGIC: u.flags = F_AF; break;
+	case R_SHIFT:
+	case R_SAR:
+		if (count == 0)
+			break;
+		u.flags = F_AF | (count != 1 ? F_OF : 0);
+		if (f->rule == R_SHIFT && count >= bits)
+			u.flags |= F_CF;
+		break;
+	case R_ROT:
+		if (count != 0 && count != 1)
+			u.flags = F_OF;
+		break;
+	case R_SHXD:
+		if (count == 0)
+			break;
+		u.flags = F_AF | (count != 1 ? F_OF : 0);
+		if (count > bits) {
+			u.flags = F_ARITH;
+			if (st->rm_mem)
+				u.mem = true;
+			else
+				u.regs = RB(st->rm);
+		}
+		break;
+	case R_MUL: u.flags = F_SF | F_ZF | F_AF | F_PF; break;
+	case R_DIV: u.flags = F_ARITH; break;
+	case R_BT: u.flags = F_OF | F_SF | F_AF | F_PF; break;
+	case R_BSX:
+		u.flags = F_CF | F_OF | F_SF | F_AF | F_PF;
+		if (get_rm(st, size) == 0)
+			u.regs = RB(st->reg);
+		break;
+	case R_XZCNT: u.flags = F_OF | F_SF | F_AF | F_PF; break;
+	default: break;
+	}
+	/* What the flag-setting instruction in front left undefined stays so where
+	 * the tested instruction does not write. */
+	uint32_t written = 0;
+	switch (f->pair) {
+	case P_CF_ALL: written = F_ARITH; break;
+	case P_CF_ROT: written = count ? F_CF | F_OF : 0; break;
+	case P_KEEP_CF: written = F_ARITH & ~F_CF; break;
+	case P_CMC: written = F_CF; break;
+	default: break;
+	}
+	u.flags |= st->p_undef & ~written;
+	return u;
+}
+
+/* ---- the host side ---- */
+
+static uint8_t *
+st_block(void)
+{
+	return (uint8_t *)(uintptr_t)STATE_LIN;
+}
+
+/* mov r64, [abs32] (load) or mov [abs32], r64 (store). */
+static void
+emit_abs_mov(uint8_t **p, bool store, unsigned reg, uint32_t addr)
+{
+	*(*p)++ = (uint8_t)(0x48 | (reg >> 3) << 2);
+	*(*p)++ = store ? 0x89 : 0x8b;
+	*(*p)++ = (uint8_t)(0x04 | (reg & 7) << 3);
+	*(*p)++ = 0x25;
+	put_le(p, addr, 4);
+}
+
+static void
+emit_bytes(uint8_t **p, const char *bytes, size_t n)
+{
+	memcpy(*p, bytes, n);
+	*p += n;
+}
+
+static uint32_t prologue_jmp_off; /* offset of the prologue's JMP rel32 operand */
+
+/*
+ * The prologue (at CODE_LIN, called as a C function) saves the callee-saved
+ * registers and RSP, loads RFLAGS and the 16 GPRs from the state block and jumps
+ * to the instruction, which ends at EPI_LIN; the epilogue stores the GPRs and
+ * RFLAGS, clears DF, and returns.
+ */
+static void
+host_emit_stubs(void)
+{
+	uint8_t *base = (uint8_t *)(uintptr_t)CODE_LIN, *p = base;
+	emit_bytes(&p, "\x53\x55\x41\x54\x41\x55\x41\x56\x41\x57", 10); /* push rbx..r15 */
+	emit_abs_mov(&p, true, R_SP, STATE_LIN + ST_SAVED_RSP);
+	emit_bytes(&p, "\x48\xc7\xc4", 3); /* mov rsp, imm32 */
+	put_le(&p, HSTACK_TOP, 4);
+	emit_bytes(&p, "\xff\x34\x25", 3); /* push qword [abs] */
+	put_le(&p, STATE_LIN + ST_IFLAGS, 4);
+	*p++ = 0x9d; /* popfq */
+	for (unsigned r = 0; r < 16; r++)
+		emit_abs_mov(&p, false, r, STATE_LIN + ST_INIT + 8 * r);
+	*p++ = 0xe9; /* jmp rel32, patched per instruction */
+	prologue_jmp_off = (uint32_t)(p - base);
+	put_le(&p, 0, 4);
+
+	p = base + EPI_OFF;
+	for (unsigned r = 0; r < 16; r++)
+		emit_abs_mov(&p, true, r, STATE_LIN + ST_FINAL + 8 * r);
+	emit_bytes(&p, "\x48\xc7\xc4", 3);
+	put_le(&p, HSTACK_TOP, 4);
+	*p++ = 0x9c;			   /* pushfq */
+	emit_bytes(&p, "\x8f\x04\x25", 3); /* pop qword [abs] */
+	put_le(&p, STATE_LIN + ST_FFLAGS, 4);
+	*p++ = 0xfc; /* cld */
+	emit_abs_mov(&p, false, R_SP, STATE_LIN + ST_SAVED_RSP);
+	emit_bytes(&p, "\x41\x5f\x41\x5e\x41\x5d\x41\x5c\x5d\x5b\xc3", 11); /* pop r15..rbx; ret */
+}
+
+static sigjmp_buf host_jmp;
+static volatile sig_atomic_t host_sig;
+
+static void
+host_on_signal(int sig)
+{
+	host_sig = sig;
+	siglongjmp(host_jmp, 1);
+}
+
+/* Run one state natively. */
+static void
+host_run(const struct state *st, struct host_result *out)
+{
+	uint8_t *code = (uint8_t *)(uintptr_t)CODE_LIN;
+	uint8_t *page = (uint8_t *)(uintptr_t)DATA_LIN;
+	uint32_t at = EPI_OFF - st->len;
+	memcpy(code + at, st->bytes, st->len);
+	uint8_t *jp = code + prologue_jmp_off;
+	put_le(&jp, at - (prologue_jmp_off + 4), 4);
+	memcpy(st_block() + ST_INIT, st->init.gpr, sizeof(st->init.gpr));
+	memcpy(st_block() + ST_IFLAGS, &st->init.flags, 8);
+	memcpy(page + WIN_OFF, st->mem, WIN_LEN);
+	host_sig = 0;
+	if (!sigsetjmp(host_jmp, 1)) {
+		void (*fn)(void) = (void (*)(void))(uintptr_t)CODE_LIN;
+		fn();
+	}
+	out->sig = host_sig;
+	memcpy(out->fin.gpr, st_block() + ST_FINAL, sizeof(out->fin.gpr));
+	memcpy(&out->fin.flags, st_block() + ST_FFLAGS, 8);
+	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
+	out->outside_dirty = false;
+	for (unsigned k = 0; k < PAGE_SIZE; k++) {
+		if ((k < WIN_OFF || k >= WIN_OFF + WIN_LEN) && page[k]) {
+			out->outside_dirty = true;
+			memset(page, 0, WIN_OFF);
+			memset(page + WIN_OFF + WIN_LEN, 0, PAGE_SIZE - WIN_OFF - WIN_LEN);
+			break;
+		}
+	}
+}
+
+/* The child: catch the instruction's signals on an alternate stack, run every state. */
+static _Noreturn void
+host_child(const struct state *states, unsigned n, struct host_result *res)
+{
+	static uint8_t altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack), .ss_flags = 0 };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = host_on_signal;
+	sa.sa_flags = SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaltstack(&ss, NULL) != 0)
+		_exit(3);
+	static const int sigs[] = { SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGTRAP };
+	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+		sigaction(sigs[k], &sa, NULL);
+	alarm(60);
+	host_emit_stubs();
+	for (unsigned k = 0; k < n; k++)
+		host_run(&states[k], &res[k]);
+	_exit(0);
+}
+
+/* Map the host pages at the shared linear addresses (the code page executable). */
+static bool
+host_map(char *err, size_t errlen)
+{
+	void *code = mmap((void *)(uintptr_t)AREA_LIN, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	void *rest = mmap((void *)(uintptr_t)(AREA_LIN + PAGE_SIZE), 4 * PAGE_SIZE,
+			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			  -1, 0);
+	if (code != (void *)(uintptr_t)AREA_LIN ||
+	    rest != (void *)(uintptr_t)(AREA_LIN + PAGE_SIZE)) {
+		snprintf(err, errlen, "cannot map the host pages at %#x: %s", AREA_LIN,
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* ---- the fugu side ---- */
+
+struct machine {
+	struct physmem *mem;
+	struct ioports *io;
+	struct cpu *cpu;
+};
+
+static void
+poke64(struct machine *m, uint64_t pa, uint64_t v)
+{
+	physmem_write(m->mem, pa, &v, 8);
+}
+
+/* Page tables, GDT, TSS, IDT and exception handlers in guest memory. */
+static void
+guest_memory(struct machine *m)
+{
+	poke64(m, PML4_PHYS, PDPT_PHYS | 0x23); /* P RW A */
+	poke64(m, PDPT_PHYS, PD_PHYS | 0x23);
+	poke64(m, PD_PHYS + 8 * (AREA_LIN >> 21), PT_PHYS | 0x23);
+	for (unsigned k = 0; k < AREA_PAGES; k++)
+		poke64(m, PT_PHYS + 8 * (((AREA_LIN >> 12) & 0x1ff) + k),
+		       (AREA_PHYS + PAGE_SIZE * k) | 0x63); /* P RW A D */
+	poke64(m, PHYS_OF(GDT_LIN) + 8, 0x00af9b000000ffffull);	 /* 8: 64-bit code */
+	poke64(m, PHYS_OF(GDT_LIN) + 16, 0x00cf93000000ffffull); /* 16: data */
+	poke64(m, PHYS_OF(TSS_LIN) + 0x24, IST_TOP);		 /* IST1 */
+	for (unsigned v = 0; v < 32; v++) {
+		uint64_t off = HANDLER_LIN + v;
+		uint64_t lo = (off & 0xffff) | 8ull << 16 | 1ull << 32 /* IST1 */ |
+			      0x8eull << 40 /* P, interrupt gate */ | (off >> 16 & 0xffff) << 48;
+		poke64(m, PHYS_OF(IDT_LIN) + 16 * v, lo);
+		poke64(m, PHYS_OF(IDT_LIN) + 16 * v + 8, off >> 32);
+	}
+	uint8_t hlt[PAGE_SIZE];
+	memset(hlt, 0xf4, sizeof(hlt));
+	physmem_write(m->mem, PHYS_OF(HANDLER_LIN), hlt, 64);
+	physmem_write(m->mem, PHYS_OF(CODE_LIN), hlt, PAGE_SIZE);
+}
+
+/* 64-bit mode at CPL 0 with flat segments (SDM vol. 3A, 9.8.5 describes the way in). */
+static void
+guest_mode(struct cpu *cpu)
+{
+	cpu->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+	cpu->cr4 = CR4_PAE;
+	cpu->cr3 = PML4_PHYS;
+	cpu->efer = EFER_LME | EFER_LMA;
+	struct segment data = { .sel = 16, .attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G,
+				.limit = 0xffffffff, .base = 0 };
+	for (int s = 0; s < 6; s++)
+		cpu->seg[s] = data;
+	cpu->seg[S_CS] = (struct segment){ .sel = 8, .attr = 0x9b | SEG_ATTR_L | SEG_ATTR_G,
+					   .limit = 0xffffffff, .base = 0 };
+	cpu->gdtr = (struct dtr){ .base = GDT_LIN, .limit = 23 };
+	cpu->idtr = (struct dtr){ .base = IDT_LIN, .limit = 32 * 16 - 1 };
+	cpu->tr = (struct segment){ .sel = 0x18, .attr = 0x8b, .limit = 0x67, .base = TSS_LIN };
+	cpu->ldtr = (struct segment){ .sel = 0, .attr = 0x82, .limit = 0, .base = 0 };
+	cpu->cpl = 0;
+	cpu->halted = false;
+	cpu->shutdown = false;
+	cpu->delivering = false;
+	cpu->intr_shadow = 0;
+	cpu->events = 0;
+	tlb_flush_all(&cpu->tlb);
+	cpu_set_rflags(cpu, F_FIXED1); /* also recomputes the mode */
+}
+
+static bool
+machine_create(struct machine *m, char *err, size_t errlen)
+{
+	struct cpu_features feat;
+	if (cpu_features_parse(&feat, "max", err, errlen) != 0)
+		return false;
+	m->mem = physmem_create(GUEST_RAM);
+	m->io = ioports_create();
+	if (!m->mem || !m->io) {
+		snprintf(err, errlen, "cannot create the machine: %s", strerror(errno));
+		return false;
+	}
+	m->cpu = cpu_create(m->mem, m->io, &feat);
+	if (!m->cpu) {
+		snprintf(err, errlen, "cannot create the CPU");
+		return false;
+	}
+	guest_memory(m);
+	guest_mode(m->cpu);
+	return true;
+}
+
+struct fugu_result {
+	struct regs fin;
+	uint64_t rip;
+	int vector;	/* the exception raised, or -1 */
+	bool outside_dirty;
+	enum cpu_exit exit;
+	uint8_t mem[WIN_LEN];
+};
+
+static void
+fugu_run(struct machine *m, const struct state *st, struct fugu_result *out)
+{
+	struct cpu *cpu = m->cpu;
+	static uint8_t page[PAGE_SIZE];
+	uint64_t at = EPI_LIN - st->len;
+	physmem_write(m->mem, PHYS_OF(at), st->bytes, st->len);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, st->mem, WIN_LEN);
+	memcpy(cpu->gpr, st->init.gpr, sizeof(cpu->gpr));
+	cpu->rip = at;
+	cpu_set_rflags(cpu, (st->init.flags & FLAGS_CMP) | F_FIXED1);
+	uint64_t faults = cpu->faults;
+	out->exit = cpu_exec(cpu, st->plen ? 2 : 1);
+	out->vector = -1;
+	if (cpu->faults != faults) {
+		uint64_t v = cpu->rip - HANDLER_LIN - 1;
+		out->vector = cpu->halted && v < 32 ? (int)v : 99;
+	}
+	memcpy(out->fin.gpr, cpu->gpr, sizeof(out->fin.gpr));
+	out->fin.flags = cpu_get_rflags(cpu);
+	out->rip = cpu->rip;
+	physmem_read(m->mem, PHYS_OF(DATA_LIN), page, PAGE_SIZE);
+	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
+	out->outside_dirty = false;
+	for (unsigned k = 0; k < PAGE_SIZE; k++) {
+		if ((k < WIN_OFF || k >= WIN_OFF + WIN_LEN) && page[k]) {
+			out->outside_dirty = true;
+			memset(page, 0, PAGE_SIZE);
+			physmem_write(m->mem, PHYS_OF(DATA_LIN), page, PAGE_SIZE);
+			break;
+		}
+	}
+	if (out->vector >= 0 || out->exit != CPU_EXIT_BUDGET)
+		guest_mode(cpu);
+}
+
+/* ---- comparing and reporting ---- */
+
+static const char *const reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					   "r8",  "r9",	 "r10", "r11", "r12", "r13", "r14", "r15" };
+
+/* The exception a host signal stands for. */
+static int
+signal_vector(int sig)
+{
+	return sig == SIGFPE ? EXC_DE : -2;
+}
+
+static void
+note(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	if (len + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, cap - len, fmt, ap);
+	va_end(ap);
+}
+
+static void
+flags_str(uint64_t f, char *buf, size_t cap)
+{
+	static const struct { uint32_t bit; char c; } names[] = {
+		{ F_OF, 'O' }, { F_DF, 'D' }, { F_SF, 'S' }, { F_ZF, 'Z' },
+		{ F_AF, 'A' }, { F_PF, 'P' }, { F_CF, 'C' },
+	};
+	size_t k = 0;
+	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]) && k + 1 < cap; n++)
+		buf[k++] = (f & names[n].bit) ? names[n].c : '-';
+	buf[k] = 0;
+}
+
+/* Compare one state; on a mismatch, `why` says where. */
+static bool
+compare(const struct form *f, unsigned size, const struct state *st, const struct host_result *h,
+	const struct fugu_result *g, char *why, size_t cap, uint32_t *undef_diff)
+{
+	bool ok = true;
+	why[0] = 0;
+	if (h->sig) {
+		int want = signal_vector(h->sig);
+		if (want < 0) {
+			note(why, cap, " host signal %d (harness error)", h->sig);
+			return false;
+		}
+		if (g->vector != want) {
+			note(why, cap, " host raised vector %d, fugu %d", want, g->vector);
+			return false;
+		}
+		return true;
+	}
+	if (g->vector >= 0 || g->exit != CPU_EXIT_BUDGET) {
+		note(why, cap, " fugu raised vector %d (exit %d)", g->vector, (int)g->exit);
+		return false;
+	}
+	struct undefined u = undefined_for(f, st, size);
+	for (unsigned r = 0; r < 16; r++) {
+		if (h->fin.gpr[r] != g->fin.gpr[r] && !(u.regs >> r & 1)) {
+			note(why, cap, " %s", reg_names[r]);
+			ok = false;
+		}
+	}
+	if (g->rip != EPI_LIN) {
+		note(why, cap, " rip=%" PRIx64 "(want %x)", g->rip, EPI_LIN);
+		ok = false;
+	}
+	uint64_t fd = (h->fin.flags ^ g->fin.flags) & FLAGS_CMP;
+	*undef_diff |= (uint32_t)(fd & u.flags);
+	if (fd & ~(uint64_t)u.flags) {
+		char hs[8], gs[8], ds[8];
+		flags_str(h->fin.flags, hs, sizeof(hs));
+		flags_str(g->fin.flags, gs, sizeof(gs));
+		flags_str(fd & ~(uint64_t)u.flags, ds, sizeof(ds));
+		note(why, cap, " flags host %s fugu %s (differ %s)", hs, gs, ds);
+		ok = false;
+	}
+	if (!u.mem && memcmp(h->mem, g->mem, WIN_LEN)) {
+		for (unsigned k = 0; k < WIN_LEN; k++) {
+			if (h->mem[k] != g->mem[k]) {
+				note(why, cap, " mem[+%#x] host %02x fugu %02x", k, h->mem[k],
+				     g->mem[k]);
+				break;
+			}
+		}
+		ok = false;
+	}
+	if (h->outside_dirty != g->outside_dirty) {
+		note(why, cap, " memory outside the window written by %s",
+		     g->outside_dirty ? "fugu" : "the host");
+		ok = false;
+	}
+	return ok;
+}
+
+static void
+describe(const char *name, unsigned idx, const struct state *st, const struct host_result *h,
+	 const struct fugu_result *g, const char *why)
+{
+	char fs[8];
+	printf("# MISMATCH %s, state %u: bytes", name, idx);
+	for (unsigned k = 0; k < st->len; k++)
+		printf(" %02x", st->bytes[k]);
+	printf(" (at %" PRIx64 "%s):%s\n", (uint64_t)EPI_LIN - st->len,
+	       st->plen ? ", after a flag-setting instruction" : "", why);
+	flags_str(st->init.flags, fs, sizeof(fs));
+	printf("#   init:");
+	for (unsigned r = 0; r < 16; r++)
+		printf("%s%s=%016" PRIx64, r % 4 ? " " : "\n#     ", reg_names[r], st->init.gpr[r]);
+	printf("\n#     flags=%s", fs);
+	if (st->rm_mem)
+		printf(" mem operand at window+%#x: %016" PRIx64, st->mem_off,
+		       get_mem(st, st->mem_off, 8));
+	printf("\n");
+	const struct regs *fin[2] = { &h->fin, &g->fin };
+	for (int s = 0; s < 2; s++) {
+		printf("#   %s:", s ? "fugu" : "host");
+		if (s ? g->vector >= 0 : h->sig != 0) {
+			printf(s ? " exception %d\n" : " signal %d\n", s ? g->vector : h->sig);
+			continue;
+		}
+		for (unsigned r = 0; r < 16; r++)
+			if (fin[s]->gpr[r] != st->init.gpr[r])
+				printf(" %s=%016" PRIx64, reg_names[r], fin[s]->gpr[r]);
+		flags_str(fin[s]->flags, fs, sizeof(fs));
+		printf(" flags=%s", fs);
+		const uint8_t *mem = s ? g->mem : h->mem;
+		unsigned shown = 0;
+		for (unsigned k = 0; k < WIN_LEN && shown < 16; k++) {
+			if (mem[k] != st->mem[k]) {
+				printf(" [+%#x]=%02x", k, mem[k]);
+				shown++;
+			}
+		}
+		printf("\n");
+	}
+}
+
+/* ---- driver ---- */
+
+static unsigned tap_number;
+
+static void
+tap_line(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	printf("%s %u - ", ok ? "ok" : "not ok", ++tap_number);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* "add r/m%,r%" at size 4 -> "add r/m32,r32". */
+static void
+form_name(const struct form *f, unsigned size, char *buf, size_t cap)
+{
+	size_t k = 0;
+	for (const char *s = f->name; *s && k + 3 < cap; s++) {
+		if (*s == '%')
+			k += (size_t)snprintf(buf + k, cap - k, "%u", 8 * size);
+		else
+			buf[k++] = *s;
+	}
+	buf[k] = 0;
+}
+
+/* Host CPUID: does it have what the form needs? */
+static bool
+host_supports(const struct form *f)
+{
+	unsigned a, b, c, d;
+	if (f->esc != 0x0f || f->pfx != 0xf3)
+		return true;
+	switch (f->op) {
+	case 0xb8: /* POPCNT: CPUID.01H:ECX.POPCNT[bit 23] */
+		return __get_cpuid(1, &a, &b, &c, &d) && (c >> 23 & 1);
+	case 0xbc: /* TZCNT: CPUID.(EAX=07H,ECX=0):EBX.BMI1[bit 3] */
+		return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 3 & 1);
+	case 0xbd: /* LZCNT: CPUID.80000001H:ECX.LZCNT[bit 5] */
+		return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c >> 5 & 1);
+	default: return true;
+	}
+}
+
+static bool
+selected(const char *name, char **filters, int n)
+{
+	if (!n)
+		return true;
+	for (int k = 0; k < n; k++)
+		if (strstr(name, filters[k]))
+			return true;
+	return false;
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned nstates = DEFAULT_STATES;
+	uint64_t seed = DEFAULT_SEED;
+	bool verbose = false;
+	char *filters[64];
+	int nfilters = 0;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "-v"))
+			verbose = true;
+		else if (!strcmp(argv[k], "-n") && k + 1 < argc)
+			nstates = (unsigned)strtoul(argv[++k], NULL, 0);
+		else if (!strcmp(argv[k], "-s") && k + 1 < argc)
+			seed = strtoull(argv[++k], NULL, 0);
+		else if (nfilters < 64)
+			filters[nfilters++] = argv[k];
+	}
+	if (!nstates)
+		nstates = 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	char err[512];
+	struct machine m;
+	if (!host_map(err, sizeof(err)) || !machine_create(&m, err, sizeof(err))) {
+		tap_line(false, "setup: %s", err);
+		printf("1..%u\n", tap_number);
+		return 1;
+	}
+	struct state *states = calloc(nstates, sizeof(*states));
+	struct fugu_result *gres = malloc(sizeof(*gres));
+	size_t res_bytes = nstates * sizeof(struct host_result);
+	struct host_result *hres = mmap(NULL, res_bytes, PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!states || !gres || hres == MAP_FAILED) {
+		tap_line(false, "setup: out of memory");
+		printf("1..%u\n", tap_number);
+		return 1;
+	}
+
+	bool all_ok = true;
+	uint64_t total_states = 0, total_bad = 0;
+	unsigned nforms = 0;
+	for (size_t fi = 0; fi < NFORMS; fi++) {
+		const struct form *f = &forms[fi];
+		for (unsigned size = 1; size <= 8; size *= 2) {
+			char name[64];
+			if (!(f->sizes & size))
+				continue;
+			form_name(f, size, name, sizeof(name));
+			if (!selected(name, filters, nfilters))
+				continue;
+			if (!host_supports(f)) {
+				printf("ok %u - %s # SKIP the host CPU lacks it\n", ++tap_number, name);
+				continue;
+			}
+			nforms++;
+			/* Each form has its own reproducible sequence. */
+			rng_state = seed ^ (fi * 0x100000001b3ull + size);
+			for (unsigned k = 0; k < nstates; k++)
+				gen_state(f, size, &states[k]);
+			fflush(stdout);
+			pid_t pid = fork();
+			if (pid == 0)
+				host_child(states, nstates, hres);
+			int status = 0;
+			if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0) {
+				tap_line(false, "%s: the host child failed (status %#x)", name, status);
+				all_ok = false;
+				continue;
+			}
+			unsigned bad = 0, faults = 0, details = 0;
+			uint32_t undef_diff = 0;
+			for (unsigned k = 0; k < nstates; k++) {
+				char why[512];
+				fugu_run(&m, &states[k], gres);
+				if (hres[k].sig == SIGFPE)
+					faults++;
+				if (compare(f, size, &states[k], &hres[k], gres, why, sizeof(why),
+					    &undef_diff))
+					continue;
+				bad++;
+				if (verbose || details++ < DETAILS_PER_FORM)
+					describe(name, k, &states[k], &hres[k], gres, why);
+			}
+			char extra[64] = "";
+			if (faults)
+				snprintf(extra, sizeof(extra), " (%u raised #DE)", faults);
+			tap_line(bad == 0, "%s: %u states, %u mismatches%s", name, nstates, bad,
+				 extra);
+			if (verbose && undef_diff) {
+				char fs[8];
+				flags_str(undef_diff, fs, sizeof(fs));
+				printf("#   undefined flags that differ from the host: %s\n", fs);
+			}
+			all_ok = all_ok && bad == 0;
+			total_states += nstates;
+			total_bad += bad;
+		}
+	}
+	printf("# %u forms, %" PRIu64 " states, %" PRIu64 " mismatches\n", nforms, total_states,
+	       total_bad);
+	printf("1..%u\n", tap_number);
+	munmap(hres, res_bytes);
+	free(gres);
+	free(states);
+	cpu_destroy(m.cpu);
+	ioports_destroy(m.io);
+	physmem_destroy(m.mem);
+	return all_ok ? 0 : 1;
+}
