@@ -1,8 +1,8 @@
 /*
  * fugu — ATA hard disks on the legacy IDE channels. References are to
- * ATA/ATAPI-6 (T13 1410D rev. 3b): clause 7 (registers), 8 (commands), 9.2
- * (software reset), 9.12 (signatures), 9.16 (single-device configurations)
- * and 9.5-9.10 (the PIO, non-data and DMA protocols).
+ * ATA/ATAPI-6 (T13 1410D rev. 3b), by name: clause 7 (the registers), clause
+ * 8 (the commands, alphabetical), clause 9 (the protocols: software reset,
+ * signatures, single-device configurations, PIO data-in/out, DMA).
  *
  * Commands complete at once: a PIO command leaves DRQ set with its first
  * block ready, a DMA command transfers as soon as the bus master runs, and
@@ -77,7 +77,7 @@ selected(struct ide_channel *ch)
 
 /*
  * INTRQ: asserted while the selected device has an interrupt pending and
- * nIEN is clear (7.9, 5.2.9 "INTRQ"). A rising edge also sets the bus
+ * nIEN is clear (7, Device Control register: nIEN). A rising edge also sets the bus
  * master's interrupt bit.
  */
 static void
@@ -121,7 +121,7 @@ fail(struct ide_channel *ch, struct ide_drive *d, uint8_t err)
 }
 
 /*
- * The reset signature of an ATA device (9.12): Sector Count 01h, LBA Low 01h,
+ * The reset signature of an ATA device (9, signature and persistence): Sector Count 01h, LBA Low 01h,
  * LBA Mid/High 00h, Device 00h; Error holds the diagnostic code 01h (passed;
  * for device 0, device 1 passed or is absent).
  */
@@ -177,8 +177,6 @@ translated_cyls(const struct ide_drive *d, unsigned heads, unsigned spt)
 static void
 drive_power_on(struct ide_drive *d)
 {
-	uint8_t keep[0];
-	(void)keep;
 	memset(&d->st, 0, sizeof(d->st));
 	d->st.mult = IDE_MAX_MULT;
 	d->st.wcache = true;
@@ -189,7 +187,7 @@ drive_power_on(struct ide_drive *d)
 }
 
 /* Put `s` into words [first, first+n) as ATA strings: two characters per word,
- * the first in bits 15-8, padded with spaces (8.15, "ATA string convention"). */
+ * the first in bits 15-8, padded with spaces (8, IDENTIFY DEVICE, word 10 notes). */
 static void
 put_string(uint16_t *w, unsigned first, unsigned n, const char *s)
 {
@@ -204,7 +202,7 @@ put_string(uint16_t *w, unsigned first, unsigned n, const char *s)
 }
 
 /*
- * IDENTIFY DEVICE data (8.15, table 16) into d->st.buf, little-endian words.
+ * IDENTIFY DEVICE data (8, IDENTIFY DEVICE, its table of words) into d->st.buf, little-endian words.
  */
 static void
 identify(struct ide_drive *d)
@@ -272,7 +270,7 @@ identify(struct ide_drive *d)
  * The command's starting address and sector count from the task file:
  * 48-bit (previous content holds bits 47-24 and the count's high byte), LBA28
  * (Device bits 3-0 are LBA 27-24) or CHS through the current translation
- * (7.10, 8.x "Inputs"). A count of 0 means 256 (65536 for 48-bit). Fails with
+ * (7, Device register; 8, each command's "Inputs"). A count of 0 means 256 (65536 for 48-bit). Fails with
  * IDNF for an invalid CHS address or a range beyond the medium.
  */
 static bool
@@ -358,7 +356,7 @@ data_done(struct ide_channel *ch, struct ide_drive *d, uint64_t last)
 }
 
 /*
- * PIO data-in (9.7): read the next DRQ block (up to `block` sectors) into
+ * PIO data-in (9, PIO data-in protocol): read the next DRQ block (up to `block` sectors) into
  * the buffer, set DRQ and interrupt. An unreadable sector ends the command
  * with UNC.
  */
@@ -377,7 +375,7 @@ pio_next_in(struct ide_channel *ch, struct ide_drive *d)
 	raise_irq(ch, d);
 }
 
-/* PIO data-out (9.8): wait for the next block of up to `block` sectors. */
+/* PIO data-out (9, PIO data-out protocol): wait for the next block of up to `block` sectors. */
 static void
 pio_next_out(struct ide_drive *d)
 {
@@ -404,7 +402,7 @@ pio_in_block_done(struct ide_channel *ch, struct ide_drive *d)
 		pio_next_in(ch, d);
 		return;
 	}
-	/* The last block: DRQ clears, no interrupt (9.7, state HPIOI2). */
+	/* The last block: DRQ clears, no interrupt (9, PIO data-in protocol). */
 	data_done(ch, d, d->st.lba - 1);
 	d->st.status = READY;
 	d->st.xfer = IDE_XFER_NONE;
@@ -463,7 +461,7 @@ start_data(struct ide_channel *ch, struct ide_drive *d, bool lba48, enum ide_xfe
 		pio_next_out(d); /* the first block is requested without an interrupt */
 		break;
 	default:
-		/* DMA (9.10): DRQ until the bus master has moved everything. */
+		/* DMA (9, DMA protocol): DRQ until the bus master has moved everything. */
 		d->st.status = READY | ATA_STAT_DRQ;
 		ide_dma_kick(ch->ide, ch->index);
 		break;
@@ -474,7 +472,7 @@ start_data(struct ide_channel *ch, struct ide_drive *d, bool lba48, enum ide_xfe
  * Move data between the selected drive and the bus master, as far as the PRD
  * table allows. When all sectors have moved the command completes with an
  * interrupt; a table that runs out first leaves the drive waiting (PIIX3
- * 2.7.2: active and interrupt both clear).
+ * BMISx: active and interrupt both clear).
  */
 void
 ide_dma_kick(struct ide *ide, unsigned chn)
@@ -518,13 +516,13 @@ ide_dma_kick(struct ide *ide, unsigned chn)
 	complete(ch, d, READY);
 }
 
-/* SET FEATURES (8.37): transfer mode, write cache, look-ahead, defaults. */
+/* SET FEATURES (8): transfer mode, write cache, look-ahead, defaults. */
 static void
 set_features(struct ide_channel *ch, struct ide_drive *d)
 {
 	uint8_t v = ch->st.nsect;
 	switch (ch->st.feature) {
-	case 0x03: /* set transfer mode (8.37.10, table 27) */
+	case 0x03: /* set transfer mode (SET FEATURES, transfer mode values) */
 		if (v == 0x00 || v == 0x01 || (v >= 0x08 && v <= 0x0c) || (v >= 0x20 && v <= 0x22) ||
 		    (v >= 0x40 && v <= 0x45)) {
 			d->st.xfer_mode = v <= 0x01 ? 0x0c : v;
@@ -550,7 +548,7 @@ set_features(struct ide_channel *ch, struct ide_drive *d)
 	complete(ch, d, READY);
 }
 
-/* EXECUTE DEVICE DIAGNOSTIC (8.11): both devices reset their registers to the
+/* EXECUTE DEVICE DIAGNOSTIC (8): both devices reset their registers to the
  * signature; device 0 interrupts. */
 static void
 diagnostic(struct ide_channel *ch)
@@ -597,7 +595,7 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 	case CMD_READ_MULTIPLE_EXT:
 	case CMD_WRITE_MULTIPLE:
 	case CMD_WRITE_MULTIPLE_EXT: {
-		/* 8.21/8.46: aborted while multiple mode is disabled */
+		/* READ/WRITE MULTIPLE (8): aborted while multiple mode is disabled */
 		bool ext = cmd == CMD_READ_MULTIPLE_EXT || cmd == CMD_WRITE_MULTIPLE_EXT;
 		bool rd = cmd == CMD_READ_MULTIPLE || cmd == CMD_READ_MULTIPLE_EXT;
 		if (!d->st.mult) {
@@ -624,7 +622,7 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 	case CMD_READ_VERIFY:
 	case CMD_READ_VERIFY_NR:
 	case CMD_READ_VERIFY_EXT: {
-		/* 8.29/8.30: the sectors are read but not transferred */
+		/* READ VERIFY SECTORS (8): the sectors are read but not transferred */
 		uint64_t lba;
 		uint32_t count;
 		if (decode_address(ch, d, cmd == CMD_READ_VERIFY_EXT, &lba, &count)) {
@@ -634,7 +632,7 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		break;
 	}
 	case CMD_SET_MULTIPLE: {
-		/* 8.39: a power of two up to word 47's maximum; 0 disables */
+		/* SET MULTIPLE MODE (8): a power of two up to word 47's maximum; 0 disables */
 		uint8_t n = ch->st.nsect;
 		if (n > IDE_MAX_MULT || (n & (n - 1))) {
 			fail(ch, d, ATA_ERR_ABRT);
@@ -645,7 +643,7 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		break;
 	}
 	case CMD_INIT_PARAMS: {
-		/* 8.16: sectors per track from Sector Count, heads from Device bits 3-0;
+		/* INITIALIZE DEVICE PARAMETERS (8): sectors per track from Sector Count, heads from Device bits 3-0;
 		 * an unusable translation makes CHS commands fail with IDNF */
 		d->st.spt = ch->st.nsect;
 		d->st.heads = (uint16_t)((ch->st.select & 0x0f) + 1);
@@ -664,7 +662,7 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 			complete(ch, d, READY);
 		break;
 	case CMD_CHECK_POWER:
-		ch->st.nsect = 0xff; /* 8.6: active or idle */
+		ch->st.nsect = 0xff; /* CHECK POWER MODE (8): active or idle */
 		complete(ch, d, READY);
 		break;
 	case CMD_STANDBY_IMMEDIATE:
@@ -713,7 +711,7 @@ data_out16(struct ide_channel *ch, uint16_t v)
 }
 
 /* The value of the Status register of the selected device: 00h for an absent
- * device 1 next to device 0 (9.16.1), the floating bus for an empty channel. */
+ * device 1 next to device 0 (9, device 0-only configurations), the floating bus for an empty channel. */
 static uint8_t
 status_value(struct ide_channel *ch)
 {
@@ -748,7 +746,7 @@ reg_read(struct ide_channel *ch, unsigned reg)
 	case 6:
 		return t->select;
 	default:
-		/* Status: reading it acknowledges the interrupt (7.15) */
+		/* Status: reading it acknowledges the interrupt (7, Status register) */
 		if (d->present) {
 			d->st.irq_pending = false;
 			update_irq(ch);
@@ -759,7 +757,7 @@ reg_read(struct ide_channel *ch, unsigned reg)
 
 /*
  * A byte write of command block register reg (1-7). Writes reach both
- * devices and clear HOB (7.9); they are ignored while the device is busy.
+ * devices and clear HOB (7, Device Control register); they are ignored while the device is busy.
  */
 static void
 reg_write(struct ide_channel *ch, unsigned reg, uint8_t v)
@@ -798,7 +796,7 @@ reg_write(struct ide_channel *ch, unsigned reg, uint8_t v)
 		if (d->present)
 			execute(ch, d, v);
 		else if (v == CMD_DIAGNOSTIC && ch->drive[0].present)
-			diagnostic(ch); /* 9.16.1: device 0 runs it for both */
+			diagnostic(ch); /* device 0-only configurations (9): device 0 runs it for both */
 		/* otherwise: a command to an absent device 1 is ignored */
 		break;
 	}
@@ -840,7 +838,7 @@ cmd_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 		reg_write(ch, reg + k, (uint8_t)(value >> (8 * k)));
 }
 
-/* Alternate Status (7.3): the Status register without acknowledging. */
+/* Alternate Status (7): the Status register without acknowledging. */
 static uint32_t
 ctl_read(void *opaque, uint16_t port, unsigned size)
 {
@@ -851,8 +849,8 @@ ctl_read(void *opaque, uint16_t port, unsigned size)
 }
 
 /*
- * Device Control (7.9): nIEN masks INTRQ; SRST held high keeps both devices
- * BSY, and its falling edge completes the software reset (9.2) with the
+ * Device Control (7): nIEN masks INTRQ; SRST held high keeps both devices
+ * BSY, and its falling edge completes the software reset (9, software reset protocol) with the
  * signature and without an interrupt.
  */
 static void

@@ -4,8 +4,8 @@
  * (chipset/ide_pci.c). The primary channel is at 0x1F0-0x1F7 and 0x3F6 on
  * IRQ 14, the secondary at 0x170-0x177 and 0x376 on IRQ 15; each has a
  * master (device 0) and a slave (device 1). References: ATA/ATAPI-6 (T13
- * 1410D revision 3b) and the Intel 82371SB (PIIX3) datasheet, section 2.6
- * (IDE configuration) and 2.7 (bus master IDE I/O registers).
+ * 1410D revision 3b) and the Intel 82371SB (PIIX3) datasheet (function 1
+ * configuration registers; bus master IDE I/O registers BMICx/BMISx/BMIDTPx).
  */
 #ifndef FUGU_IDE_H
 #define FUGU_IDE_H
@@ -24,23 +24,23 @@ struct physmem;
 #define IDE_BUF_SIZE (IDE_MAX_MULT * BLOCKDEV_SECTOR)
 #define IDE_BM_SIZE 16	/* bus-master I/O space (BAR4) */
 
-/* Status register (ATA/ATAPI-6, 7.15.6). */
+/* Status register (ATA/ATAPI-6, clause 7). */
 #define ATA_STAT_ERR 0x01
 #define ATA_STAT_DRQ 0x08
 #define ATA_STAT_DSC 0x10 /* device seek complete (command dependent in ATA-6) */
 #define ATA_STAT_DF 0x20
 #define ATA_STAT_DRDY 0x40
 #define ATA_STAT_BSY 0x80
-/* Error register (7.11). */
+/* Error register (clause 7). */
 #define ATA_ERR_ABRT 0x04
 #define ATA_ERR_IDNF 0x10
 #define ATA_ERR_UNC 0x40
-/* Device control register (7.9). */
+/* Device Control register (clause 7). */
 #define ATA_CTL_NIEN 0x02
 #define ATA_CTL_SRST 0x04
 #define ATA_CTL_HOB 0x80
 
-/* Bus master registers (PIIX3 2.7.1-2.7.3). */
+/* Bus master registers (PIIX3 datasheet: BMICx, BMISx). */
 #define BM_CMD_START 0x01  /* BMICx SSBM: start/stop bus master */
 #define BM_CMD_READ 0x08   /* BMICx RWCON: 1 = write to memory (device read) */
 #define BM_STAT_ACTIVE 0x01 /* BMISx BMIDEA */
@@ -146,7 +146,7 @@ int ide_restore(struct ide *ide, const void *buf, size_t len);
 size_t ide_bm_transfer(struct ide *ide, unsigned ch, uint8_t *buf, size_t len, bool to_memory);
 void ide_bm_done(struct ide *ide, unsigned ch);
 void ide_dma_kick(struct ide *ide, unsigned ch);
-/* INTRQ of channel ch rose: the bus master's interrupt bit (PIIX3 2.7.2). */
+/* INTRQ of channel ch rose: the bus master's interrupt bit (PIIX3 BMISx bit 2). */
 void ide_bm_irq(struct ide *ide, unsigned ch);
 /* Set up 00:01.1 and add it to the bus (ide_pci.c). */
 int ide_pci_init(struct ide *ide, struct pci_bus *bus);

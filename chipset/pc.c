@@ -226,7 +226,7 @@ pc_sci_irq(void *opaque, bool level)
 
 /*
  * The PCI bus and its functions (00:00.0 host bridge, 00:01.0 ISA bridge,
- * 00:01.3 PM; 00:01.1 IDE will join them) and the 8042. The host bridge must
+ * 00:01.3 PM; 00:01.1 IDE is pc_init_ide) and the 8042. The host bridge must
  * come after the BIOS is mapped: it takes the BIOS alias below 1 MiB as the
  * PCI side of its PAM segments.
  */
@@ -255,6 +255,58 @@ pc_init_pci(struct pc *pc, char *err, size_t errlen)
 	}
 	pc->cpu->bus.smm_changed = pc_smm_changed;
 	pc->cpu->bus.smm_opaque = pc;
+	return 0;
+}
+
+#define PC_SOURCE_IDE 9 /* pins[] / irq_sources bits of the IDE channels: 9 and 10 */
+
+/* An IDE channel's INTRQ: IRQ 14 (primary) or 15 (secondary) in legacy mode. */
+static void
+pc_ide_irq(void *opaque, unsigned channel, bool level)
+{
+	struct pc *pc = opaque;
+	pc_set_irq(&pc->pins[PC_SOURCE_IDE + channel], level);
+}
+
+/*
+ * The PIIX3 IDE function 00:01.1 and the disks of -hda..-hdd / -drive: a bad
+ * image fails here, before any guest code runs.
+ */
+static int
+pc_init_ide(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	const struct ide_board ib = { .opaque = pc, .set_irq = pc_ide_irq };
+	pc_pin(pc, PC_SOURCE_IDE, 14);
+	pc_pin(pc, PC_SOURCE_IDE + 1, 15);
+	if (ide_init(&pc->ide, &pc->pci, pc->io, pc->mem, &ib) < 0) {
+		snprintf(err, errlen, "IDE: port or PCI slot conflict");
+		return -1;
+	}
+	for (unsigned k = 0; k < 4; k++)
+		if (cfg->drive[k].path && ide_attach(&pc->ide, k, cfg->drive[k].path,
+						     cfg->drive[k].readonly, cfg->snapshot, err,
+						     errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The VGA (-vga std) at 00:02.0, as QEMU places it: its legacy window goes
+ * to the host bridge's 0xA0000-0xBFFFF hole. A missing VGA BIOS is an error
+ * only here, when the device is wanted.
+ */
+static int
+pc_init_vga(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->vga)
+		return 0;
+	const char *rom = cfg->vga_rom_path ? cfg->vga_rom_path : VGA_ROM_DEFAULT_PATH;
+	if (vga_init(&pc->vga, &pc->pci, 2, pc->io, pc->mem, &pc->clock, rom, err, errlen) < 0) {
+		vga_destroy(&pc->vga);
+		return -1;
+	}
+	pc->vga_enabled = true;
+	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, &pc->vga);
 	return 0;
 }
 
@@ -410,7 +462,8 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 	}
 	if (cfg->serial && uart_open_backend(&pc->com[0], cfg->serial, err, errlen) < 0)
 		return -1;
-	if (pc_init_pci(pc, err, errlen) < 0)
+	if (pc_init_pci(pc, err, errlen) < 0 || pc_init_ide(pc, cfg, err, errlen) < 0 ||
+	    pc_init_vga(pc, cfg, err, errlen) < 0)
 		return -1;
 	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
 	if (pc_init_fwcfg(pc, err, errlen) < 0)
@@ -506,6 +559,9 @@ pc_destroy(struct pc *pc)
 		for (unsigned k = 0; k < 4; k++)
 			uart_destroy(&pc->com[k]);
 		fwcfg_destroy(&pc->fwcfg);
+		ide_destroy(&pc->ide);
+		if (pc->vga_enabled)
+			vga_destroy(&pc->vga);
 	}
 	cpu_destroy(pc->cpu);
 	vclock_destroy(&pc->clock);
@@ -528,6 +584,9 @@ pc_reset(struct pc *pc)
 	i440fx_reset(&pc->i440fx);
 	piix_reset(&pc->piix);
 	kbc_reset(&pc->kbc);
+	ide_reset(&pc->ide);
+	if (pc->vga_enabled)
+		vga_reset(&pc->vga);
 	pc->reset_requested = false;
 	lapic_reset(&pc->lapic);
 	ioapic_reset(&pc->ioapic);

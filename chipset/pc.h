@@ -12,6 +12,7 @@
 #include "chipset/debugport.h"
 #include "chipset/fwcfg.h"
 #include "chipset/i440fx.h"
+#include "chipset/ide.h"
 #include "chipset/ioapic.h"
 #include "chipset/kbc.h"
 #include "chipset/lapic.h"
@@ -22,6 +23,7 @@
 #include "chipset/rtc.h"
 #include "chipset/timer.h"
 #include "chipset/uart.h"
+#include "chipset/vga.h"
 #include "cpu/cpuid.h"
 
 struct cpu;
@@ -41,6 +43,13 @@ struct pc_config {
 	bool exit_also_qemu_default; /* also claim 0x501-0x502, QEMU's default iobase */
 	enum vclock_mode clock_mode;
 	struct tracer *tracer;	  /* NULL: tracing off */
+	struct pc_drive {
+		const char *path; /* raw image; NULL: no drive */
+		bool readonly;	  /* readonly=on: the drive refuses writes */
+	} drive[4];		  /* IDE primary master/slave, secondary master/slave */
+	bool snapshot;		  /* -snapshot: disk writes stay in memory */
+	bool vga;		  /* -vga std: the PCI VGA at 00:02.0 */
+	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
 };
 
 struct pc {
@@ -60,6 +69,9 @@ struct pc {
 	struct i440fx i440fx;	  /* 00:00.0 host bridge: PAM, SMRAM */
 	struct piix piix;	  /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
 	struct kbc kbc;		  /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;		  /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;		  /* 00:02.0 stdvga, when vga_enabled */
+	bool vga_enabled;
 	uint8_t a20_sources;	  /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;	  /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */

@@ -90,6 +90,7 @@ struct vga {
 	int lfb_region;		 /* BAR0: RAM alias of vram */
 	int mmio_region;	 /* BAR2 */
 	int rom_region;		 /* the expansion ROM BAR, -1 without ROM */
+	uint8_t status_toggle;	 /* input status 1 retrace bits without a clock */
 };
 
 /*

@@ -35,6 +35,7 @@ struct options {
 	const char *debugcon;
 	const char *serial;
 	const char *display;
+	const char *screendump; /* at exit, the screen as text or PPM to this file */
 };
 
 static _Noreturn void
@@ -66,11 +67,20 @@ print_help(void)
 	       "                           virtual time from the host clock (default) or from the\n"
 	       "                           instruction count (reproducible runs)\n"
 	       "\n"
+	       "Disks (raw images; written only when the drive is writable and not -snapshot):\n"
+	       "  -hda/-hdb/-hdc/-hdd FILE  IDE primary master/slave, secondary master/slave\n"
+	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk][,readonly=on]\n"
+	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is ',')\n"
+	       "  -snapshot                keep all disk writes in memory; images stay untouched\n"
+	       "\n"
 	       "I/O:\n"
 	       "  -debugcon stdio|file:PATH|none   the 0xe9/0x402 debug console (default none)\n"
 	       "  -serial stdio|file:PATH|none     COM1 backend (default none)\n"
 	       "  -display none|sdl                display (default none)\n"
 	       "  -nographic                       no display; serial on stdio\n"
+	       "  -vga std|none                    PCI VGA with Bochs VBE at 00:02.0 (default std)\n"
+	       "  -screendump FILE                 at exit, write the screen to FILE: UTF-8 text in\n"
+	       "                                   a text mode, a binary PPM in a graphics mode\n"
 	       "\n"
 	       "Run control and tracing:\n"
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status %d)\n"
@@ -185,6 +195,89 @@ parse_device(struct options *o, const char *spec)
 	}
 }
 
+/*
+ * Put a disk image on IDE drive `index` (0-3); -1 picks the first free one.
+ * The image is opened (and checked) when the board is built.
+ */
+static void
+add_drive(struct options *o, int index, const char *path, bool readonly)
+{
+	if (index < 0)
+		for (index = 0; index < 4 && o->pc.drive[index].path; index++)
+			;
+	if (index > 3)
+		usage_error("too many IDE drives (at most 4: index 0-3)");
+	if (o->pc.drive[index].path)
+		usage_error("IDE drive index %d is given twice", index);
+	if (!path[0])
+		usage_error("empty disk image file name");
+	o->pc.drive[index].path = path;
+	o->pc.drive[index].readonly = readonly;
+}
+
+/*
+ * -drive file=PATH,format=raw,if=ide[,index=N][,media=disk][,readonly=on|off]
+ * (QEMU's syntax; a ',' inside a value is written ',,').
+ */
+static void
+parse_drive(struct options *o, const char *spec)
+{
+	static char files[4][4096]; /* unescaped file names, alive until exit */
+	static unsigned nfiles;
+	char item[4096 + 16];
+	const char *file = NULL;
+	int index = -1;
+	bool readonly = false;
+	const char *p = spec;
+	while (*p) {
+		size_t n = 0;
+		for (; *p && !(*p == ',' && p[1] != ','); p++) {
+			if (*p == ',')
+				p++; /* ",," is a literal comma */
+			if (n + 1 >= sizeof(item))
+				usage_error("-drive: option too long");
+			item[n++] = *p;
+		}
+		item[n] = 0;
+		if (*p == ',')
+			p++;
+		char *eq = strchr(item, '=');
+		if (!eq)
+			usage_error("-drive: bad property '%s' (use key=value)", item);
+		*eq = 0;
+		const char *v = eq + 1;
+		if (!strcmp(item, "file")) {
+			if (nfiles >= 4)
+				usage_error("too many IDE drives (at most 4: index 0-3)");
+			snprintf(files[nfiles], sizeof(files[nfiles]), "%s", v);
+			file = files[nfiles++];
+		} else if (!strcmp(item, "format")) {
+			if (strcmp(v, "raw"))
+				usage_error("-drive: format '%s' is not supported (only raw)", v);
+		} else if (!strcmp(item, "if")) {
+			if (strcmp(v, "ide"))
+				usage_error("-drive: interface '%s' is not supported (only ide)", v);
+		} else if (!strcmp(item, "index")) {
+			index = (int)parse_number("-drive index", v, 3);
+		} else if (!strcmp(item, "media")) {
+			if (strcmp(v, "disk"))
+				usage_error("-drive: media '%s' is not supported (only disk)", v);
+		} else if (!strcmp(item, "readonly")) {
+			if (!strcmp(v, "on"))
+				readonly = true;
+			else if (!strcmp(v, "off"))
+				readonly = false;
+			else
+				usage_error("-drive: bad readonly value '%s' (on or off)", v);
+		} else {
+			usage_error("-drive: unknown property '%s'", item);
+		}
+	}
+	if (!file)
+		usage_error("-drive: file=PATH is required");
+	add_drive(o, index, file, readonly);
+}
+
 static void
 parse_options(struct options *o, int argc, char **argv)
 {
@@ -217,6 +310,16 @@ parse_options(struct options *o, int argc, char **argv)
 			o->debugcon = ARG();
 		} else if (!strcmp(a, "-display")) {
 			o->display = ARG();
+		} else if (!strcmp(a, "-vga")) {
+			const char *s = ARG();
+			if (!strcmp(s, "std"))
+				o->pc.vga = true;
+			else if (!strcmp(s, "none"))
+				o->pc.vga = false;
+			else
+				usage_error("bad -vga value '%s' (std or none)", s);
+		} else if (!strcmp(a, "-screendump")) {
+			o->screendump = ARG();
 		} else if (!strcmp(a, "-nographic")) {
 			o->display = "none";
 			if (!o->serial)
@@ -227,6 +330,13 @@ parse_options(struct options *o, int argc, char **argv)
 			o->stats = true;
 		} else if (!strcmp(a, "-device")) {
 			parse_device(o, ARG());
+		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
+			   !strcmp(a, "-hdd")) {
+			add_drive(o, a[3] - 'a', ARG(), false);
+		} else if (!strcmp(a, "-drive")) {
+			parse_drive(o, ARG());
+		} else if (!strcmp(a, "-snapshot")) {
+			o->pc.snapshot = true;
 		} else if (!strcmp(a, "-timeout")) {
 			const char *s = ARG();
 			char *end;
@@ -264,6 +374,14 @@ parse_options(struct options *o, int argc, char **argv)
 		if (!strcmp(o->display, "sdl"))
 			usage_error("-display sdl: the SDL display is not available in this build yet");
 		usage_error("bad -display value '%s' (none or sdl)", o->display);
+	}
+	if (o->screendump && !o->pc.vga)
+		usage_error("-screendump needs a display adapter (-vga std)");
+	if (o->screendump) { /* a bad path fails now, not after the run */
+		FILE *t = fopen(o->screendump, "w");
+		if (!t)
+			usage_error("-screendump: cannot open %s: %s", o->screendump, strerror(errno));
+		fclose(t);
 	}
 	if (o->serial && strcmp(o->serial, "none") && strcmp(o->serial, "stdio") &&
 	    strncmp(o->serial, "file:", 5))
@@ -380,7 +498,7 @@ int
 main(int argc, char **argv)
 {
 	struct options o = { .pc = { .ram_size = 128ull << 20, .bios_path = BIOS_DEFAULT_PATH,
-				     .clock_mode = VCLOCK_REALTIME } };
+				     .clock_mode = VCLOCK_REALTIME, .vga = true } };
 	char err[512];
 	parse_options(&o, argc, argv);
 
@@ -412,6 +530,8 @@ main(int argc, char **argv)
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);
+	if (o.screendump && vga_screendump(&pc->vga, o.screendump, err, sizeof(err)) < 0)
+		fprintf(stderr, "fugu: %s\n", err);
 	pc_destroy(pc);
 	tracer_destroy(o.pc.tracer);
 	if (log != stderr)

@@ -160,7 +160,8 @@ gpr_value(unsigned size)
 static uint8_t
 edge_count(unsigned size)
 {
-	static const uint8_t common[] = { 0, 1, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65 };
+	static const uint8_t common[] = { 0,  1,  1,  2,  3,  7,  8,  9,	 15,
+					  16, 17, 31, 32, 33, 63, 64, 65 };
 	unsigned bits = 8 * size;
 	switch (rnd_below(6)) {
 	case 0: return (uint8_t)(bits - 1);
@@ -253,11 +254,13 @@ struct form {
 	uint8_t pair;	   /* enum pair */
 };
 
-#define FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, \
-	   pair)                                                                                     \
-	{ name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, pair }
+#define FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, \
+	   impl, pair)                                                                      \
+	{ name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32,  \
+	  impl, pair }
 #define F(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl) \
-	FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, P_NONE)
+	FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, \
+	   P_NONE)
 
 /* ALU op n (ADD=0 ... CMP=7): the five encodings. */
 #define ALU(nm, n, rule)                                                                         \
@@ -295,13 +298,13 @@ struct form {
 	FP("cmov" nm " r%,r/m%", 0x0f, 0, 0x40 + (cc), 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE,    \
 	   G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
 #define SETCC(nm, cc)                                                                            \
-	FP("set" nm " r/m8", 0x0f, 0x90 + (cc), 0x90 + (cc), 0, SZ_B, SH_RM_EXT, RMK_BOTH, IM_NONE, \
-	   G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
+	FP("set" nm " r/m8", 0x0f, 0x90 + (cc), 0x90 + (cc), 0, SZ_B, SH_RM_EXT, RMK_BOTH,       \
+	   IM_NONE, G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
 
 #define STR_IMPL (RB(R_AX) | RB(R_CX) | RB(R_SI) | RB(R_DI))
 #define STRING(nm, op8, rule, pfx, a32)                                                          \
-	F(nm, 0, op8, (op8) + 1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_NONE, G_STRING, rule, 0, pfx, false, \
-	  a32, STR_IMPL)
+	F(nm, 0, op8, (op8) + 1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_NONE, G_STRING, rule, 0, pfx,  \
+	  false, a32, STR_IMPL)
 
 #define ACC_DX (RB(R_AX) | RB(R_DX))
 
@@ -330,14 +333,14 @@ static const struct form forms[] = {
 	SHIFT("rol", 0, R_ROT), SHIFT("ror", 1, R_ROT), SHIFT("rcl", 2, R_ROT),
 	SHIFT("rcr", 3, R_ROT), SHIFT("shl", 4, R_SHIFT), SHIFT("shr", 5, R_SHIFT),
 	SHIFT("sal(/6)", 6, R_SHIFT), SHIFT("sar", 7, R_SAR),
-	F("shld r/m%,r%,imm8", 0x0f, 0, 0xa4, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM, R_SHXD,
-	  0, 0, false, false, 0),
-	F("shld r/m%,r%,cl", 0x0f, 0, 0xa5, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL, R_SHXD,
-	  0, 0, false, false, RB(R_CX)),
-	F("shrd r/m%,r%,imm8", 0x0f, 0, 0xac, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM, R_SHXD,
-	  0, 0, false, false, 0),
-	F("shrd r/m%,r%,cl", 0x0f, 0, 0xad, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL, R_SHXD,
-	  0, 0, false, false, RB(R_CX)),
+	F("shld r/m%,r%,imm8", 0x0f, 0, 0xa4, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM,
+	  R_SHXD, 0, 0, false, false, 0),
+	F("shld r/m%,r%,cl", 0x0f, 0, 0xa5, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL,
+	  R_SHXD, 0, 0, false, false, RB(R_CX)),
+	F("shrd r/m%,r%,imm8", 0x0f, 0, 0xac, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM,
+	  R_SHXD, 0, 0, false, false, 0),
+	F("shrd r/m%,r%,cl", 0x0f, 0, 0xad, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL,
+	  R_SHXD, 0, 0, false, false, RB(R_CX)),
 	TWO("bt r/m%,r%", 0xa3, SZ_WDQ, G_BT_REG, R_BT, 0, false, 0),
 	TWO("bts r/m%,r%", 0xab, SZ_WDQ, G_BT_REG, R_BT, 0, true, 0),
 	TWO("btr r/m%,r%", 0xb3, SZ_WDQ, G_BT_REG, R_BT, 0, true, 0),
@@ -361,28 +364,28 @@ static const struct form forms[] = {
 	SETCC("o", 0), SETCC("no", 1), SETCC("b", 2), SETCC("ae", 3), SETCC("e", 4), SETCC("ne", 5),
 	SETCC("be", 6), SETCC("a", 7), SETCC("s", 8), SETCC("ns", 9), SETCC("p", 10),
 	SETCC("np", 11), SETCC("l", 12), SETCC("ge", 13), SETCC("le", 14), SETCC("g", 15),
-	F("xadd r/m%,r%", 0x0f, 0xc0, 0xc1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0,
-	  0, true, false, 0),
+	F("xadd r/m%,r%", 0x0f, 0xc0, 0xc1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL,
+	  0, 0, true, false, 0),
 	F("cmpxchg r/m%,r%", 0x0f, 0xb0, 0xb1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_CMPXCHG,
 	  R_ALL, 0, 0, true, false, RB(R_AX)),
-	F("bswap r%", 0x0f, 0, 0xc8, 0, SZ_D | SZ_Q, SH_OPREG, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
-	  false, false, 0),
-	F("movzx r%,r/m8", 0x0f, 0, 0xb6, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 1, 0,
-	  false, false, 0),
+	F("bswap r%", 0x0f, 0, 0xc8, 0, SZ_D | SZ_Q, SH_OPREG, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0,
+	  0, false, false, 0),
+	F("movzx r%,r/m8", 0x0f, 0, 0xb6, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 1,
+	  0, false, false, 0),
 	F("movzx r%,r/m16", 0x0f, 0, 0xb7, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 2,
 	  0, false, false, 0),
-	F("movsx r%,r/m8", 0x0f, 0, 0xbe, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 1, 0,
-	  false, false, 0),
+	F("movsx r%,r/m8", 0x0f, 0, 0xbe, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 1,
+	  0, false, false, 0),
 	F("movsx r%,r/m16", 0x0f, 0, 0xbf, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 2,
 	  0, false, false, 0),
-	F("movsxd r%,r/m32", 0, 0, 0x63, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 4, 0,
-	  false, false, 0),
+	F("movsxd r%,r/m32", 0, 0, 0x63, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 4,
+	  0, false, false, 0),
 	F("lea r%,m", 0, 0, 0x8d, 0, SZ_WDQ, SH_RM_R, RMK_MEM, IM_NONE, G_LEA, R_ALL, 0, 0, false,
 	  false, 0),
 	F("lea r%,m (a32)", 0, 0, 0x8d, 0, SZ_WDQ, SH_RM_R, RMK_MEM, IM_NONE, G_LEA, R_ALL, 0, 0,
 	  false, true, 0),
-	F("xchg r/m%,r%", 0, 0x86, 0x87, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0, 0,
-	  true, false, 0),
+	F("xchg r/m%,r%", 0, 0x86, 0x87, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0,
+	  0, true, false, 0),
 	F("xchg acc%,r%", 0, 0, 0x90, 0, SZ_WDQ, SH_OPREG, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
 	  false, false, 0),
 	F("mov r/m%,r%", 0, 0x88, 0x89, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL, 0, 0,
@@ -423,8 +426,8 @@ static const struct form forms[] = {
 	   false, 0, P_LAHF),
 	F("sahf", 0, 0x9e, 0x9e, 0, SZ_B, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0, false,
 	  false, 0),
-	F("cbw/cwde/cdqe (%)", 0, 0, 0x98, 0, SZ_WDQ, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
-	  false, false, 0),
+	F("cbw/cwde/cdqe (%)", 0, 0, 0x98, 0, SZ_WDQ, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0,
+	  0, false, false, 0),
 	F("cwd/cdq/cqo (%)", 0, 0, 0x99, 0, SZ_WDQ, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
 	  false, false, 0),
 	STRING("movs%", 0xa4, R_ALL, 0, false), STRING("rep movs%", 0xa4, R_ALL, 0xf3, false),
@@ -819,10 +822,11 @@ gen_state(const struct form *f, unsigned size, struct state *st)
 			/* Byte registers 4-7 without REX are AH..BH: keep their word too. */
 			if (f->shape == SH_RM_R && !st->rex && byte_regs && regf >= 4)
 				excl |= RB(regf - 4);
-			uint32_t span = f->gen == G_BT_REG ? WIN_LEN / 2 : 16 + rnd_below(WIN_LEN - 48);
+			uint32_t span = f->gen == G_BT_REG ? WIN_LEN / 2
+							   : 16 + rnd_below(WIN_LEN - 48);
 			st->mem_off = span;
-			choose_mem(st, &mo, excl, f->gen == G_LEA, DATA_LIN + WIN_OFF + span, f->a32,
-				   f->gen == G_STACK);
+			choose_mem(st, &mo, excl, f->gen == G_LEA, DATA_LIN + WIN_OFF + span,
+				   f->a32, f->gen == G_STACK);
 		}
 		break;
 	case SH_OPREG:
@@ -904,7 +908,7 @@ gen_state(const struct form *f, unsigned size, struct state *st)
 		uint64_t si = DATA_LIN + WIN_OFF + span + rnd_below(WIN_LEN - 2 * span);
 		uint64_t di = DATA_LIN + WIN_OFF + span + rnd_below(WIN_LEN - 2 * span);
 		if (chance(30))
-			di = si + (uint64_t)((int64_t)rnd_below(33) - 16); /* overlaps, equal CMPS */
+			di = si + (uint64_t)((int64_t)rnd_below(33) - 16); /* overlaps */
 		uint64_t hi = f->a32 ? rnd() << 32 : 0;
 		st->init.gpr[R_SI] = hi | si;
 		st->init.gpr[R_DI] = (f->a32 ? rnd() << 32 : 0) | di;
@@ -1157,7 +1161,8 @@ host_child(const struct state *states, unsigned n, struct host_result *res)
 static bool
 host_map(char *err, size_t errlen)
 {
-	void *code = mmap((void *)(uintptr_t)AREA_LIN, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+	void *code = mmap((void *)(uintptr_t)AREA_LIN, PAGE_SIZE,
+			  PROT_READ | PROT_WRITE | PROT_EXEC,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	void *rest = mmap((void *)(uintptr_t)(AREA_LIN + PAGE_SIZE), 4 * PAGE_SIZE,
 			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
@@ -1559,7 +1564,8 @@ main(int argc, char **argv)
 			if (!selected(name, filters, nfilters))
 				continue;
 			if (!host_supports(f)) {
-				printf("ok %u - %s # SKIP the host CPU lacks it\n", ++tap_number, name);
+				printf("ok %u - %s # SKIP the host CPU lacks it\n", ++tap_number,
+				       name);
 				continue;
 			}
 			nforms++;
@@ -1574,7 +1580,8 @@ main(int argc, char **argv)
 			int status = 0;
 			if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 			    WEXITSTATUS(status) != 0) {
-				tap_line(false, "%s: the host child failed (status %#x)", name, status);
+				tap_line(false, "%s: the host child failed (status %#x)", name,
+					 status);
 				all_ok = false;
 				continue;
 			}

@@ -120,7 +120,7 @@ start:
 	call pci_read
 	cmp eax, 0x71138086
 	check 13, e
-	mov eax, 0x80001000		; 00:02.0: nothing there
+	mov eax, 0x8000f800		; 00:1f.0: nothing there
 	call pci_read
 	cmp eax, 0xffffffff
 	check 14, e

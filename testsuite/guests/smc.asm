@@ -9,6 +9,8 @@
 ;  6  REP STOSB writing code across a page boundary, then running it
 ;  7  two linear aliases of one physical page (32-bit paging): write through
 ;     one, execute through the other, both ways
+;  11 a device's DMA: fw_cfg's DMA interface writes the ID item (03 00 00 00:
+;     "add ax, [bx+si]; add [bx+si], al") over code that already ran
 ; The first failure prints "smc: FAIL n" and exits with n; success prints
 ; "smc: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -75,6 +77,33 @@ start:
 	call RAMSEG:R(t6)
 	cmp al, 0x66
 	check 6, e
+
+	; 11: DMA from a device over code that already ran (fw_cfg DMA, QEMU's
+	;     docs/specs/fw_cfg: big-endian control/length/address, address written
+	;     to 0x514 (high) and 0x518 (low, starts the transfer))
+	mov dword [0x2f00], 0x90909090	; nop x4
+	mov byte [0x2f04], 0xcb		; retf
+	mov word [0xc00], 0x1234
+	xor ax, ax
+	mov bx, 0x600
+	mov si, 0x600
+	call 0x0000:0x2f00		; runs the NOPs (and caches them)
+	test ax, ax
+	check 11, z
+	mov dword [0x2e00], 0x0a000100	; control: select key 1 (ID), read (BE 0x0001000a)
+	mov dword [0x2e04], 0x04000000	; length 4 (BE)
+	mov dword [0x2e08], 0		; address high (BE)
+	mov dword [0x2e0c], 0x002f0000	; address 0x2f00 (BE)
+	xor eax, eax
+	mov dx, 0x514
+	out dx, eax
+	mov eax, 0x002e0000		; 0x2e00, big-endian
+	mov dx, 0x518
+	out dx, eax
+	xor ax, ax
+	call 0x0000:0x2f00		; must run "add ax, [bx+si]; add [bx+si], al; retf"
+	cmp ax, 0x1234
+	check 11, e
 
 	; 7: protected mode with 32-bit paging and two aliases of one page
 	lgdt [cs:gdtr]

@@ -1,0 +1,1095 @@
+/*
+ * fugu — the PCI VGA adapter (QEMU "stdvga" compatible).
+ *
+ * References: IBM VGA Technical Reference (Personal System/2 Hardware
+ * Interface Technical Reference, "Video Subsystem"), cited as "IBM VGA" with
+ * the register's name; R. Ferraro, Programmer's Guide to the EGA, VGA and
+ * Super VGA Cards, for the same registers; the Bochs VBE "DISPI" interface
+ * (Bochs iodev/vga.cc and vbe.h, as SeaVGABIOS vgasrc/bochsvga.c uses it);
+ * QEMU hw/display/vga.c and vga-pci.c for what "stdvga" looks like on PCI.
+ *
+ * Memory model: four 64 KiB planes interleaved at the start of VRAM (byte a
+ * of plane p is vram[4 * a + p]). A CPU access through the legacy window goes
+ * through the sequencer's memory mode: chain-4 (the byte goes to plane a & 3
+ * at plane address a >> 2, i.e. vram[a], as in QEMU, so mode 13h, the banked
+ * VBE window and the linear framebuffer all see the same linear bytes),
+ * odd/even (A0 selects plane 0/1 or 2/3, plane address a & ~1: text mode's
+ * characters and attributes) or planar (all four planes at plane address a,
+ * through the latches, the write modes and the bit mask).
+ */
+#include "chipset/vga.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "chipset/cp437.h"
+#include "chipset/ioport.h"
+#include "chipset/timer.h"
+#include "mmu/physmem.h"
+
+#define BAR_LFB 0
+#define BAR_MMIO 2
+#define BAR_ROM 6
+
+#define PLANE_LIMIT (VGA_VRAM_SIZE / 4) /* plane addresses the VRAM can hold */
+
+/* Sequencer, graphics controller and CRTC register numbers used below (IBM VGA). */
+#define SR_MAP_MASK 0x02
+#define SR_MEM_MODE 0x04
+#define SR4_ODD_EVEN_OFF 0x04 /* "Odd/Even": 1 = sequential addressing for CPU writes */
+#define SR4_CHAIN4 0x08
+#define GR_SET_RESET 0x00
+#define GR_ENABLE_SR 0x01
+#define GR_COLOR_CMP 0x02
+#define GR_ROTATE 0x03
+#define GR_READ_MAP 0x04
+#define GR_MODE 0x05
+#define GR_MISC 0x06
+#define GR_DONT_CARE 0x07
+#define GR_BIT_MASK 0x08
+#define GR5_READ_MODE1 0x08
+#define GR5_ODD_EVEN 0x10
+#define GR5_SHIFT_256 0x40
+#define GR6_GRAPHICS 0x01
+#define AR_MODE 0x10
+#define AR_PLANE_ENABLE 0x12
+#define AR_COLOR_SELECT 0x14
+
+/* Writable bits of each sequencer / graphics controller / attribute register (IBM VGA). */
+static const uint8_t seq_mask[8] = { 0x03, 0x3d, 0x0f, 0x3f, 0x0e, 0, 0, 0 };
+static const uint8_t gc_mask[16] = { 0x0f, 0x0f, 0x0f, 0x1f, 0x03, 0x7b, 0x0f, 0x0f, 0xff };
+#define NCRTC 0x19
+#define NATTR 0x15
+
+/*
+ * BIOS mode 3 (80x25 text, 720x400, 16 colors): the register values of the
+ * IBM VGA BIOS parameter table, which the VGA BIOS also programs. The
+ * adapter comes up in this mode so a guest that never runs the VGA BIOS still
+ * has a text screen at 0xB8000.
+ */
+static const uint8_t mode3_seq[5] = { 0x03, 0x00, 0x03, 0x00, 0x02 };
+static const uint8_t mode3_crtc[NCRTC] = { 0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00,
+					   0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+					   0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff };
+static const uint8_t mode3_gc[9] = { 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x00, 0xff };
+static const uint8_t mode3_attr[NATTR] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14,
+					   0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d,
+					   0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08, 0x00 };
+#define MODE3_MISC 0x67
+
+/*
+ * Display timing for the retrace bits of input status 1: 720x400 at 70 Hz
+ * (28.322 MHz dot clock, 900 dots and 449 lines per frame, vertical retrace
+ * on lines 412-413; IBM VGA mode 3 CRTC values).
+ */
+#define LINE_NS 31778u
+#define LINE_ACTIVE_NS 25422u /* 720 of the 900 dots */
+#define FRAME_LINES 449u
+#define ACTIVE_LINES 400u
+#define VRETRACE_FIRST 412u
+#define VRETRACE_LINES 2u
+
+/* ---- helpers ---- */
+
+/* A 4-bit value with each bit p widened to byte p of a word (0x0 or 0xff). */
+static uint32_t
+expand4(unsigned bits)
+{
+	uint32_t r = 0;
+	for (unsigned p = 0; p < 4; p++)
+		if (bits >> p & 1)
+			r |= 0xffu << (8 * p);
+	return r;
+}
+
+static bool
+vbe_enabled(const struct vga *v)
+{
+	return v->st.vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED;
+}
+
+/* Whether the 0x3Dx (color) or the 0x3Bx (mono) CRTC ports are live (misc output bit 0, I/OAS). */
+static bool
+port_inactive(const struct vga *v, uint16_t port)
+{
+	if (port >= 0x3b0 && port <= 0x3bf)
+		return v->st.misc & 1;
+	if (port >= 0x3d0 && port <= 0x3df)
+		return !(v->st.misc & 1);
+	return false;
+}
+
+/*
+ * Input status 1 (IBM VGA "Input Status Register 1"): bit 3 vertical
+ * retrace, bit 0 "display enable" (1 while the display is in a horizontal or
+ * vertical blanking interval). Computed from the virtual clock, so a loop
+ * waiting for either edge ends after the time a real frame would take.
+ * Without a clock both bits toggle on every read (as QEMU does).
+ */
+static uint8_t
+input_status1(struct vga *v)
+{
+	if (!v->clock) {
+		v->status_toggle ^= 0x09;
+		return v->status_toggle;
+	}
+	uint64_t t = vclock_now(v->clock) % ((uint64_t)LINE_NS * FRAME_LINES);
+	unsigned line = (unsigned)(t / LINE_NS), dot = (unsigned)(t % LINE_NS);
+	uint8_t s = 0;
+	if (line >= ACTIVE_LINES || dot >= LINE_ACTIVE_NS)
+		s |= 0x01;
+	if (line >= VRETRACE_FIRST && line < VRETRACE_FIRST + VRETRACE_LINES)
+		s |= 0x08;
+	return s;
+}
+
+/* ---- the DAC (IBM VGA "Video DAC"): 0x3C6-0x3C9 ---- */
+
+static uint8_t
+dac_component_mask(const struct vga *v)
+{
+	return (v->st.vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC) ? 0xff : 0x3f;
+}
+
+/* PEL data (0x3C9) write: three components, then the entry is written and the index advances. */
+static void
+dac_write(struct vga *v, uint8_t val)
+{
+	struct vga_state *s = &v->st;
+	s->dac_cache[s->dac_sub++] = val & dac_component_mask(v);
+	if (s->dac_sub == 3) {
+		memcpy(s->dac[s->dac_write_index], s->dac_cache, 3);
+		s->dac_write_index++;
+		s->dac_sub = 0;
+	}
+}
+
+/* PEL data (0x3C9) read: one component of the read index; after blue the index advances. */
+static uint8_t
+dac_read(struct vga *v)
+{
+	struct vga_state *s = &v->st;
+	uint8_t val = s->dac[s->dac_read_index][s->dac_sub++];
+	if (s->dac_sub == 3) {
+		s->dac_read_index++;
+		s->dac_sub = 0;
+	}
+	return val;
+}
+
+/* ---- the Bochs VBE DISPI registers ---- */
+
+/* A DISPI register as the data port reads it (GETCAPS: the maximum resolution and depth). */
+static uint16_t
+vbe_reg_read(const struct vga *v, unsigned index)
+{
+	if (index >= VBE_DISPI_NREGS)
+		return 0;
+	if (index == VBE_DISPI_INDEX_VIDEO_MEMORY_64K)
+		return VGA_VRAM_SIZE >> 16;
+	if (v->st.vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_GETCAPS) {
+		switch (index) {
+		case VBE_DISPI_INDEX_XRES:
+			return VBE_DISPI_MAX_XRES;
+		case VBE_DISPI_INDEX_YRES:
+			return VBE_DISPI_MAX_YRES;
+		case VBE_DISPI_INDEX_BPP:
+			return VBE_DISPI_MAX_BPP;
+		}
+	}
+	return v->st.vbe[index];
+}
+
+/* Bytes per scan line of the VBE mode: VIRT_WIDTH pixels (4 bpp is planar: a plane byte per 8). */
+static uint32_t
+vbe_line_bytes(const struct vga *v)
+{
+	uint32_t w = v->st.vbe[VBE_DISPI_INDEX_VIRT_WIDTH], bpp = v->st.vbe[VBE_DISPI_INDEX_BPP];
+	if (bpp == 4)
+		return w / 2;
+	return w * ((bpp + 7) / 8);
+}
+
+/*
+ * ENABLE write. Enabling a mode (Bochs VBE; QEMU vbe_ioport_write_data): the
+ * virtual screen becomes the visible one at offset 0, VRAM is cleared unless
+ * NOCLEARMEM, and the VGA side is switched to what the mode needs: graphics,
+ * the 64 KiB window at 0xA0000 (the bank window), chain-4 with all planes
+ * for packed pixels (or planar for 4 bpp).
+ */
+static void
+vbe_enable_write(struct vga *v, uint16_t val)
+{
+	struct vga_state *s = &v->st;
+	if ((val & VBE_DISPI_ENABLED) && !vbe_enabled(v)) {
+		s->vbe[VBE_DISPI_INDEX_VIRT_WIDTH] = s->vbe[VBE_DISPI_INDEX_XRES];
+		s->vbe[VBE_DISPI_INDEX_VIRT_HEIGHT] = s->vbe[VBE_DISPI_INDEX_YRES];
+		s->vbe[VBE_DISPI_INDEX_X_OFFSET] = 0;
+		s->vbe[VBE_DISPI_INDEX_Y_OFFSET] = 0;
+		if (!(val & VBE_DISPI_NOCLEARMEM)) {
+			uint64_t n = (uint64_t)vbe_line_bytes(v) * s->vbe[VBE_DISPI_INDEX_YRES];
+			memset(v->vram, 0, n < VGA_VRAM_SIZE ? n : VGA_VRAM_SIZE);
+		}
+		s->gc[GR_MISC] = (uint8_t)((s->gc[GR_MISC] & ~0x0c) | 0x04 | GR6_GRAPHICS);
+		s->attr[AR_MODE] |= 0x01;
+		if (s->vbe[VBE_DISPI_INDEX_BPP] == 4) {
+			s->seq[SR_MEM_MODE] = (uint8_t)((s->seq[SR_MEM_MODE] & ~SR4_CHAIN4) |
+							SR4_ODD_EVEN_OFF);
+			s->gc[GR_MODE] &= (uint8_t)~0x60;
+		} else {
+			s->seq[SR_MEM_MODE] |= SR4_CHAIN4;
+			s->seq[SR_MAP_MASK] = 0x0f;
+			s->gc[GR_MODE] = (uint8_t)((s->gc[GR_MODE] & ~0x60) | GR5_SHIFT_256);
+		}
+	}
+	s->vbe[VBE_DISPI_INDEX_ENABLE] = val;
+}
+
+/*
+ * A DISPI register write. XRES/YRES/BPP keep only values a mode can have
+ * (Bochs: X resolution a multiple of 8, depth 4/8/15/16/24/32, 0 meaning 8);
+ * BANK is limited to the VRAM's 64 KiB banks.
+ */
+static void
+vbe_reg_write(struct vga *v, unsigned index, uint16_t val)
+{
+	struct vga_state *s = &v->st;
+	switch (index) {
+	case VBE_DISPI_INDEX_ID:
+		if (val >= VBE_DISPI_ID0 && val <= VBE_DISPI_ID5)
+			s->vbe[index] = val;
+		break;
+	case VBE_DISPI_INDEX_XRES:
+		if (val <= VBE_DISPI_MAX_XRES && !(val & 7))
+			s->vbe[index] = val;
+		break;
+	case VBE_DISPI_INDEX_YRES:
+		if (val <= VBE_DISPI_MAX_YRES)
+			s->vbe[index] = val;
+		break;
+	case VBE_DISPI_INDEX_BPP:
+		if (val == 0)
+			val = 8;
+		if (val == 4 || val == 8 || val == 15 || val == 16 || val == 24 || val == 32)
+			s->vbe[index] = val;
+		break;
+	case VBE_DISPI_INDEX_ENABLE:
+		vbe_enable_write(v, val);
+		break;
+	case VBE_DISPI_INDEX_BANK:
+		s->vbe[index] = val & ((VGA_VRAM_SIZE >> 16) - 1);
+		break;
+	case VBE_DISPI_INDEX_VIRT_WIDTH:
+	case VBE_DISPI_INDEX_VIRT_HEIGHT:
+	case VBE_DISPI_INDEX_X_OFFSET:
+	case VBE_DISPI_INDEX_Y_OFFSET:
+		s->vbe[index] = val;
+		break;
+	default: /* VIDEO_MEMORY_64K is read-only */
+		break;
+	}
+}
+
+/* ---- the VGA registers, one byte at a time ---- */
+
+/*
+ * CRTC data write. CR11 bit 7 ("Protect R0-R7") write-protects CR0-CR7,
+ * except the line compare bit 8 in CR7 bit 4 (IBM VGA "Vertical Retrace End").
+ */
+static void
+crtc_write(struct vga *v, uint8_t val)
+{
+	struct vga_state *s = &v->st;
+	unsigned i = s->crtc_index & 0x1f;
+	if (i >= NCRTC)
+		return;
+	if ((s->crtc[0x11] & 0x80) && i <= 7) {
+		if (i == 7)
+			s->crtc[7] = (uint8_t)((s->crtc[7] & ~0x10) | (val & 0x10));
+		return;
+	}
+	s->crtc[i] = val;
+}
+
+/*
+ * Attribute controller port 0x3C0 (IBM VGA "Attribute Address Register"):
+ * an internal flip-flop alternates between the index (bits 4-0, and bit 5
+ * Palette Address Source) and the data; reading input status 1 sets it back
+ * to the index.
+ */
+static void
+attr_write(struct vga *v, uint8_t val)
+{
+	static const uint8_t mask[NATTR] = { 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f,
+					     0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f,
+					     0x3f, 0x3f, 0xef, 0xff, 0x3f, 0x0f, 0x0f };
+	struct vga_state *s = &v->st;
+	if (!s->attr_flipflop) {
+		s->attr_index = val & 0x3f;
+	} else {
+		unsigned i = s->attr_index & 0x1f;
+		if (i < NATTR)
+			s->attr[i] = val & mask[i];
+	}
+	s->attr_flipflop = !s->attr_flipflop;
+}
+
+static uint8_t
+port_readb(struct vga *v, uint16_t port)
+{
+	struct vga_state *s = &v->st;
+	if (port_inactive(v, port))
+		return 0xff;
+	switch (port) {
+	case 0x3c0:
+		return s->attr_index;
+	case 0x3c1: {
+		unsigned i = s->attr_index & 0x1f;
+		return i < NATTR ? s->attr[i] : 0;
+	}
+	case 0x3c2: /* input status 0: no switch sense, no retrace interrupt (as QEMU) */
+		return 0x00;
+	case 0x3c4:
+		return s->seq_index;
+	case 0x3c5:
+		return s->seq[s->seq_index & 7];
+	case 0x3c6:
+		return s->dac_mask;
+	case 0x3c7: /* DAC state: 00 the DAC is in write mode, 11 in read mode */
+		return s->dac_state;
+	case 0x3c8:
+		return s->dac_write_index;
+	case 0x3c9:
+		return dac_read(v);
+	case 0x3ca:
+		return s->fcr;
+	case 0x3cc:
+		return s->misc;
+	case 0x3ce:
+		return s->gc_index;
+	case 0x3cf:
+		return s->gc[s->gc_index & 0x0f];
+	case 0x3b4:
+	case 0x3d4:
+		return s->crtc_index;
+	case 0x3b5:
+	case 0x3d5: {
+		unsigned i = s->crtc_index & 0x1f;
+		return i < NCRTC ? s->crtc[i] : 0xff;
+	}
+	case 0x3ba:
+	case 0x3da:
+		s->attr_flipflop = false;
+		return input_status1(v);
+	default:
+		return 0xff;
+	}
+}
+
+static void
+port_writeb(struct vga *v, uint16_t port, uint8_t val)
+{
+	struct vga_state *s = &v->st;
+	if (port_inactive(v, port))
+		return;
+	switch (port) {
+	case 0x3c0:
+		attr_write(v, val);
+		break;
+	case 0x3c2:
+		s->misc = val;
+		break;
+	case 0x3c4:
+		s->seq_index = val & 7;
+		break;
+	case 0x3c5:
+		s->seq[s->seq_index & 7] = val & seq_mask[s->seq_index & 7];
+		break;
+	case 0x3c6:
+		s->dac_mask = val;
+		break;
+	case 0x3c7:
+		s->dac_read_index = val;
+		s->dac_sub = 0;
+		s->dac_state = 0x03;
+		break;
+	case 0x3c8:
+		s->dac_write_index = val;
+		s->dac_sub = 0;
+		s->dac_state = 0x00;
+		break;
+	case 0x3c9:
+		dac_write(v, val);
+		break;
+	case 0x3ce:
+		s->gc_index = val & 0x0f;
+		break;
+	case 0x3cf:
+		s->gc[s->gc_index & 0x0f] = val & gc_mask[s->gc_index & 0x0f];
+		break;
+	case 0x3b4:
+	case 0x3d4:
+		s->crtc_index = val & 0x3f;
+		break;
+	case 0x3b5:
+	case 0x3d5:
+		crtc_write(v, val);
+		break;
+	case 0x3ba:
+	case 0x3da:
+		s->fcr = val & 0x03;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The port handlers. A word or dword access to the VGA registers is a
+ * sequence of byte accesses (OUT DX, AX to 0x3C4 writes the index and then the
+ * data). 0x1CE is the DISPI index and 0x1CF (and Bochs's old 0x1D0) the data
+ * port, 16 bits wide.
+ */
+uint32_t
+vga_port_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct vga *v = opaque;
+	if (port >= 0x1ce && port <= 0x1d0) {
+		if (port == 0x1ce)
+			return v->st.vbe_index;
+		return vbe_reg_read(v, v->st.vbe_index);
+	}
+	uint32_t val = 0;
+	for (unsigned i = 0; i < size; i++)
+		val |= (uint32_t)port_readb(v, (uint16_t)(port + i)) << (8 * i);
+	return val;
+}
+
+void
+vga_port_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct vga *v = opaque;
+	if (port >= 0x1ce && port <= 0x1d0) {
+		if (port == 0x1ce) {
+			v->st.vbe_index = (uint16_t)value;
+			if (size == 4)
+				vbe_reg_write(v, v->st.vbe_index, (uint16_t)(value >> 16));
+		} else {
+			vbe_reg_write(v, v->st.vbe_index, (uint16_t)value);
+		}
+		return;
+	}
+	for (unsigned i = 0; i < size; i++)
+		port_writeb(v, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)));
+}
+
+/* ---- video memory through the legacy window ---- */
+
+/*
+ * Where window offset `off` (from 0xA0000) lands, before plane selection
+ * (IBM VGA "Miscellaneous Register", memory map select, bits 3-2):
+ * 0 A0000-BFFFF, 1 A0000-AFFFF (plus the VBE bank), 2 B0000-B7FFF,
+ * 3 B8000-BFFFF. False when the window does not decode that offset.
+ */
+static bool
+window_addr(const struct vga *v, uint64_t off, uint32_t *a)
+{
+	switch (v->st.gc[GR_MISC] >> 2 & 3) {
+	case 0:
+		*a = (uint32_t)off;
+		return off < 0x20000;
+	case 1:
+		if (off >= 0x10000)
+			return false;
+		*a = (uint32_t)off;
+		if (vbe_enabled(v))
+			*a += (uint32_t)v->st.vbe[VBE_DISPI_INDEX_BANK] << 16;
+		return true;
+	case 2:
+		*a = (uint32_t)off - 0x10000;
+		return off >= 0x10000 && off < 0x18000;
+	default:
+		*a = (uint32_t)off - 0x18000;
+		return off >= 0x18000 && off < 0x20000;
+	}
+}
+
+/* Load the four latches from plane address pa. */
+static uint32_t
+load_latch(struct vga *v, uint32_t pa)
+{
+	uint32_t l;
+	memcpy(&l, v->vram + 4 * (size_t)pa, 4); /* plane p in byte p (x86 hosts: little-endian) */
+	v->st.latch = l;
+	return l;
+}
+
+/*
+ * A CPU read (IBM VGA "Graphics Mode Register" read modes, "Read Map
+ * Select", "Color Compare", "Color Don't Care"). Every planar read loads the
+ * latches. Read mode 0 returns the selected plane's byte; read mode 1 sets a
+ * bit where every plane enabled in Color Don't Care matches Color Compare.
+ */
+static uint8_t
+mem_readb(struct vga *v, uint64_t off)
+{
+	struct vga_state *s = &v->st;
+	uint32_t a;
+	if (!window_addr(v, off, &a))
+		return 0xff;
+	if (s->seq[SR_MEM_MODE] & SR4_CHAIN4)
+		return a < VGA_VRAM_SIZE ? v->vram[a] : 0xff;
+	unsigned plane = s->gc[GR_READ_MAP] & 3;
+	if (s->gc[GR_MODE] & GR5_ODD_EVEN) { /* A0 picks the even or odd plane of the pair */
+		plane = (plane & 2) | (a & 1);
+		a &= ~1u;
+	}
+	if (a >= PLANE_LIMIT)
+		return 0xff;
+	uint32_t latch = load_latch(v, a);
+	if (s->gc[GR_MODE] & GR5_READ_MODE1) {
+		uint32_t care = expand4(s->gc[GR_DONT_CARE]);
+		uint32_t diff = (latch ^ expand4(s->gc[GR_COLOR_CMP])) & care;
+		diff |= diff >> 16;
+		diff |= diff >> 8;
+		return (uint8_t)~diff;
+	}
+	return (uint8_t)(latch >> (8 * plane));
+}
+
+/*
+ * The four plane bytes a CPU write of `val` produces (IBM VGA "Graphics Mode
+ * Register" write modes, "Set/Reset", "Enable Set/Reset", "Data Rotate",
+ * "Bit Mask"):
+ *   mode 0: the rotated byte, or set/reset for planes with set/reset enabled;
+ *   mode 1: the latches unchanged;
+ *   mode 2: bit p of the byte, replicated, for plane p;
+ *   mode 3: set/reset, with the rotated byte ANDed into the bit mask.
+ * Then the logical function with the latches (replace, AND, OR, XOR) and the
+ * bit mask (masked-off bits come from the latches).
+ */
+static uint32_t
+write_data(const struct vga *v, uint8_t val)
+{
+	const struct vga_state *s = &v->st;
+	unsigned rot = s->gc[GR_ROTATE] & 7;
+	uint8_t rotated = (uint8_t)((val >> rot) | (val << ((8 - rot) & 7)));
+	uint32_t latch = s->latch, mask = s->gc[GR_BIT_MASK], data;
+	switch (s->gc[GR_MODE] & 3) {
+	case 0: {
+		uint32_t esr = expand4(s->gc[GR_ENABLE_SR]);
+		data = (rotated * 0x01010101u & ~esr) | (expand4(s->gc[GR_SET_RESET]) & esr);
+		break;
+	}
+	case 1:
+		return latch;
+	case 2:
+		data = expand4(val & 0x0f);
+		break;
+	default:
+		mask &= rotated;
+		data = expand4(s->gc[GR_SET_RESET]);
+		break;
+	}
+	switch (s->gc[GR_ROTATE] >> 3 & 3) {
+	case 1:
+		data &= latch;
+		break;
+	case 2:
+		data |= latch;
+		break;
+	case 3:
+		data ^= latch;
+		break;
+	}
+	mask *= 0x01010101u;
+	return (data & mask) | (latch & ~mask);
+}
+
+/*
+ * A CPU write: the planes enabled in Map Mask get their byte. Chain-4
+ * selects the plane by A1-A0; odd/even (sequencer memory mode bit 2 clear)
+ * limits the write to plane 0/2 for even and 1/3 for odd addresses.
+ */
+static void
+mem_writeb(struct vga *v, uint64_t off, uint8_t val)
+{
+	struct vga_state *s = &v->st;
+	uint32_t a;
+	if (!window_addr(v, off, &a))
+		return;
+	unsigned planes = s->seq[SR_MAP_MASK] & 0x0f;
+	if (s->seq[SR_MEM_MODE] & SR4_CHAIN4) {
+		if ((planes >> (a & 3) & 1) && a < VGA_VRAM_SIZE)
+			v->vram[a] = val;
+		return;
+	}
+	if (!(s->seq[SR_MEM_MODE] & SR4_ODD_EVEN_OFF)) {
+		planes &= (a & 1) ? 0x0a : 0x05;
+		a &= ~1u;
+	}
+	if (a >= PLANE_LIMIT)
+		return;
+	uint32_t data = write_data(v, val);
+	for (unsigned p = 0; p < 4; p++)
+		if (planes >> p & 1)
+			v->vram[4 * (size_t)a + p] = (uint8_t)(data >> (8 * p));
+}
+
+static uint64_t
+window_read(void *opaque, uint64_t offset, unsigned size)
+{
+	uint64_t val = 0;
+	for (unsigned i = 0; i < size; i++)
+		val |= (uint64_t)mem_readb(opaque, offset + i) << (8 * i);
+	return val;
+}
+
+static void
+window_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	for (unsigned i = 0; i < size; i++)
+		mem_writeb(opaque, offset + i, (uint8_t)(value >> (8 * i)));
+}
+
+const struct mmio_ops vga_window_ops = { window_read, window_write };
+
+/* ---- BAR2: QEMU's stdvga MMIO layout ---- */
+
+#define MMIO_VGA 0x400 /* ports 0x3C0-0x3DF */
+#define MMIO_VBE 0x500 /* DISPI register n at 0x500 + 2n */
+
+/*
+ * One byte of BAR2: the VGA ports at 0x400-0x41F, the DISPI registers at
+ * 0x500 (16 bits each, no index register involved); the rest (QEMU's EDID
+ * blob and extended registers) reads 0, which tells a driver they are absent.
+ */
+static uint8_t
+mmio_readb(struct vga *v, uint64_t off)
+{
+	if (off >= MMIO_VGA && off < MMIO_VGA + 0x20)
+		return port_readb(v, (uint16_t)(0x3c0 + off - MMIO_VGA));
+	if (off >= MMIO_VBE && off < MMIO_VBE + 2 * VBE_DISPI_NREGS)
+		return (uint8_t)(vbe_reg_read(v, (unsigned)(off - MMIO_VBE) / 2) >> (8 * (off & 1)));
+	return 0;
+}
+
+static uint64_t
+mmio_read(void *opaque, uint64_t offset, unsigned size)
+{
+	uint64_t val = 0;
+	for (unsigned i = 0; i < size; i++)
+		val |= (uint64_t)mmio_readb(opaque, offset + i) << (8 * i);
+	return val;
+}
+
+static void
+mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct vga *v = opaque;
+	unsigned i = 0;
+	while (i < size) {
+		uint64_t off = offset + i;
+		uint8_t b = (uint8_t)(value >> (8 * i));
+		if (off >= MMIO_VGA && off < MMIO_VGA + 0x20) {
+			port_writeb(v, (uint16_t)(0x3c0 + off - MMIO_VGA), b);
+		} else if (off >= MMIO_VBE && off < MMIO_VBE + 2 * VBE_DISPI_NREGS) {
+			unsigned idx = (unsigned)(off - MMIO_VBE) / 2;
+			uint16_t cur = v->st.vbe[idx], nv;
+			if (!(off & 1) && i + 1 < size) { /* the whole register in this access */
+				nv = (uint16_t)(value >> (8 * i));
+				i++;
+			} else if (off & 1) {
+				nv = (uint16_t)((cur & 0x00ff) | b << 8);
+			} else {
+				nv = (uint16_t)((cur & 0xff00) | b);
+			}
+			vbe_reg_write(v, idx, nv);
+		}
+		i++;
+	}
+}
+
+static const struct mmio_ops mmio_ops = { mmio_read, mmio_write };
+
+/* ---- PCI ---- */
+
+/*
+ * Move physical-map region r to `addr` and enable it, or disable it.
+ * XXX: physmem has no "move" call; the region's base is edited between a
+ * disable and an enable, which rebuilds the map and notifies the CPU.
+ */
+static void
+move_region(struct physmem *pm, int r, uint32_t addr, bool mapped)
+{
+	if (r < 0)
+		return;
+	physmem_region_enable(pm, r, false);
+	pm->regions[r].base = addr;
+	if (mapped)
+		physmem_region_enable(pm, r, true);
+}
+
+static void
+vga_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
+{
+	struct vga *v = fn->opaque;
+	switch (bar) {
+	case BAR_LFB:
+		move_region(v->mem, v->lfb_region, addr, mapped);
+		break;
+	case BAR_MMIO:
+		move_region(v->mem, v->mmio_region, addr, mapped);
+		break;
+	case BAR_ROM:
+		move_region(v->mem, v->rom_region, addr, mapped);
+		break;
+	}
+}
+
+static const struct pci_function_ops vga_pci_ops = { NULL, vga_bar_update };
+
+/*
+ * Read the expansion ROM image and map it (disabled) as a ROM region the
+ * size of the BAR: the image rounded up to a power of two, zero-padded.
+ */
+static int
+load_rom(struct vga *v, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "VGA BIOS %s: %s", path, strerror(errno));
+		return -1;
+	}
+	uint8_t *buf = calloc(1, VGA_ROM_MAX);
+	size_t n = buf ? fread(buf, 1, VGA_ROM_MAX, f) : 0;
+	bool too_big = buf && n == VGA_ROM_MAX && fgetc(f) != EOF;
+	fclose(f);
+	if (!buf || n < 512 || too_big || buf[0] != 0x55 || buf[1] != 0xaa) {
+		snprintf(err, errlen, "VGA BIOS %s: %s", path,
+			 !buf ? "out of memory" : too_big ? "larger than 1 MiB"
+						: "not an option ROM (no 55 AA signature)");
+		free(buf);
+		return -1;
+	}
+	v->rom_size = 2048; /* the smallest ROM BAR (PCI 2.1, 6.2.5.2) */
+	while (v->rom_size < n)
+		v->rom_size <<= 1;
+	v->rom_region = physmem_add_rom(v->mem, "vga-rom", 0, buf, v->rom_size);
+	free(buf);
+	if (v->rom_region < 0) {
+		snprintf(err, errlen, "VGA: the physical map is full");
+		return -1;
+	}
+	physmem_region_enable(v->mem, v->rom_region, false);
+	return 0;
+}
+
+/*
+ * The PCI header QEMU's "VGA" device presents: 1234:1111 revision 2, class
+ * 03 00 00 (VGA-compatible), subsystem 1AF4:1100, BAR0 16 MiB prefetchable
+ * memory (the framebuffer), BAR2 4 KiB memory (registers), the expansion ROM
+ * BAR, no interrupt pin. The legacy ports and window decode regardless of
+ * the command register, as on a VGA behind no bridge.
+ */
+static void
+setup_config(struct vga *v)
+{
+	struct pci_function *fn = &v->fn;
+	pci_function_init(fn, 0x1234, 0x1111, 0x02, 0x030000, &vga_pci_ops, v);
+	pci_set(fn, PCI_SUBSYS_VENDOR, 0x11001af4u, 4);
+	pci_set_wmask(fn, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+	pci_set_wmask(fn, PCI_INTERRUPT_LINE, 0xff, 1);
+	pci_function_add_bar(fn, BAR_LFB, PCI_BAR0, PCI_BAR_MEM_PREFETCH, VGA_VRAM_SIZE);
+	pci_function_add_bar(fn, BAR_MMIO, PCI_BAR0 + 8, PCI_BAR_MEM, VGA_MMIO_SIZE);
+	if (v->rom_size)
+		pci_function_add_bar(fn, BAR_ROM, PCI_ROM_ADDRESS, PCI_BAR_ROM, v->rom_size);
+}
+
+int
+vga_init(struct vga *v, struct pci_bus *bus, unsigned slot, struct ioports *io,
+	 struct physmem *mem, struct vclock *clock, const char *rom_path, char *err,
+	 size_t errlen)
+{
+	memset(v, 0, sizeof(*v));
+	v->mem = mem;
+	v->clock = clock;
+	v->lfb_region = v->mmio_region = v->rom_region = -1;
+	void *p = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, errlen, "VGA: cannot allocate %u MiB of video memory",
+			 VGA_VRAM_SIZE >> 20);
+		return -1;
+	}
+	v->vram = p;
+	if (rom_path && load_rom(v, rom_path, err, errlen) < 0)
+		return -1;
+	v->lfb_region = physmem_add_alias(mem, "vga-lfb", 0, v->vram, VGA_VRAM_SIZE, true);
+	v->mmio_region = physmem_add_mmio(mem, "vga-mmio", 0, VGA_MMIO_SIZE, &mmio_ops, v);
+	if (v->lfb_region < 0 || v->mmio_region < 0) {
+		snprintf(err, errlen, "VGA: the physical map is full");
+		return -1;
+	}
+	physmem_region_enable(mem, v->lfb_region, false);
+	physmem_region_enable(mem, v->mmio_region, false);
+	setup_config(v);
+	if (ioports_register(io, 0x3b0, 0x30, "vga", vga_port_read, vga_port_write, v) ||
+	    ioports_register(io, 0x1ce, 3, "vga-vbe", vga_port_read, vga_port_write, v)) {
+		snprintf(err, errlen, "VGA: port conflict");
+		return -1;
+	}
+	if (pci_bus_add(bus, &v->fn, slot, 0) < 0) {
+		snprintf(err, errlen, "VGA: PCI slot %u is taken", slot);
+		return -1;
+	}
+	vga_reset(v);
+	return 0;
+}
+
+void
+vga_destroy(struct vga *v)
+{
+	if (v->vram)
+		munmap(v->vram, VGA_VRAM_SIZE);
+	v->vram = NULL;
+}
+
+void
+vga_reset(struct vga *v)
+{
+	struct vga_state *s = &v->st;
+	memset(s, 0, sizeof(*s));
+	s->misc = MODE3_MISC;
+	memcpy(s->seq, mode3_seq, sizeof(mode3_seq));
+	memcpy(s->crtc, mode3_crtc, sizeof(mode3_crtc));
+	memcpy(s->gc, mode3_gc, sizeof(mode3_gc));
+	memcpy(s->attr, mode3_attr, sizeof(mode3_attr));
+	s->attr_index = 0x20; /* PAS: the display uses the palette */
+	s->dac_mask = 0xff;
+	s->vbe[VBE_DISPI_INDEX_ID] = VBE_DISPI_ID5;
+	pci_function_reset(&v->fn);
+}
+
+/* ---- screen dumps ---- */
+
+bool
+vga_text_mode(const struct vga *v)
+{
+	return !vbe_enabled(v) && !(v->st.attr[AR_MODE] & 1);
+}
+
+/* Vertical display end + 1: scan lines shown (IBM VGA CR12, overflow CR07 bits 1 and 6). */
+static unsigned
+display_lines(const struct vga *v)
+{
+	const uint8_t *c = v->st.crtc;
+	unsigned vde = c[0x12] | (c[0x07] & 0x02) << 7 | (c[0x07] & 0x40) << 3;
+	return vde + 1;
+}
+
+/* How many address bits the CRTC shifts its memory address left: DW 2, word 1, byte 0. */
+static unsigned
+crtc_addr_shift(const struct vga *v)
+{
+	if (v->st.crtc[0x14] & 0x40) /* CR14 DW: doubleword mode */
+		return 2;
+	return (v->st.crtc[0x17] & 0x40) ? 0 : 1; /* CR17 bit 6: 1 byte, 0 word mode */
+}
+
+/*
+ * The text screen (IBM VGA CRTC "Horizontal Display Enable End", "Vertical
+ * Display Enable End", "Maximum Scan Line", "Start Address", "Offset"):
+ * columns = CR01 + 1, rows = displayed lines / character height (halved by
+ * double scanning), the address of row r column c is start + r * 2 * CR13 + c
+ * shifted per byte/word/doubleword mode, wrapping within the 64 KiB planes;
+ * the character is in plane 0.
+ */
+int
+vga_text_dump(const struct vga *v, FILE *f)
+{
+	if (!vga_text_mode(v))
+		return -1;
+	const uint8_t *c = v->st.crtc;
+	unsigned cols = c[0x01] + 1u, lines = display_lines(v);
+	if (c[0x09] & 0x80)
+		lines /= 2;
+	unsigned rows = lines / ((c[0x09] & 0x1fu) + 1);
+	unsigned start = (unsigned)c[0x0c] << 8 | c[0x0d], stride = 2u * c[0x13];
+	unsigned shift = crtc_addr_shift(v);
+	char line[256 * 3 + 1];
+	for (unsigned r = 0; r < rows; r++) {
+		size_t len = 0, keep = 0;
+		for (unsigned col = 0; col < cols; col++) {
+			unsigned ma = start + r * stride + col;
+			uint8_t ch = v->vram[4 * (size_t)((ma << shift) & 0xffff)];
+			len += cp437_utf8(ch, line + len);
+			if (ch != 0x00 && ch != 0x20)
+				keep = len;
+		}
+		fwrite(line, 1, keep, f);
+		fputc('\n', f);
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+/* DAC entry `i` as 8-bit RGB (6-bit components widened by replicating the top bits). */
+static void
+dac_rgb(const struct vga *v, uint8_t i, uint8_t rgb[3])
+{
+	bool wide = v->st.vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC;
+	i &= v->st.dac_mask;
+	for (unsigned k = 0; k < 3; k++) {
+		uint8_t c = v->st.dac[i][k];
+		rgb[k] = wide ? c : (uint8_t)((c & 0x3f) << 2 | (c & 0x3f) >> 4);
+	}
+}
+
+/*
+ * A 16-color index through the attribute controller's palette to a DAC
+ * index (IBM VGA "Color Plane Enable", "Palette Registers", "Attribute Mode
+ * Control" bit 7 P5/P4 select, "Color Select").
+ */
+static uint8_t
+attr_palette(const struct vga *v, unsigned idx)
+{
+	const uint8_t *a = v->st.attr;
+	uint8_t pal = a[idx & a[AR_PLANE_ENABLE] & 0x0f];
+	uint8_t hi = (uint8_t)((a[AR_COLOR_SELECT] & 0x0c) << 4);
+	if (a[AR_MODE] & 0x80)
+		return (uint8_t)(hi | (a[AR_COLOR_SELECT] & 3) << 4 | (pal & 0x0f));
+	return (uint8_t)(hi | (pal & 0x3f));
+}
+
+/* One pixel of a VBE mode at (x, y) as RGB. */
+static void
+vbe_pixel(const struct vga *v, unsigned x, unsigned y, uint8_t rgb[3])
+{
+	const uint16_t *r = v->st.vbe;
+	unsigned bpp = r[VBE_DISPI_INDEX_BPP], bytes = (bpp + 7) / 8;
+	uint64_t line = vbe_line_bytes(v);
+	uint64_t px = (uint64_t)(x + r[VBE_DISPI_INDEX_X_OFFSET]);
+	uint64_t off = (y + (uint64_t)r[VBE_DISPI_INDEX_Y_OFFSET]) * line;
+	if (bpp == 4) { /* planar: bit 7 - x%8 of the four planes at plane address off + x/8 */
+		uint64_t pa = (off + px / 8) % PLANE_LIMIT;
+		unsigned idx = 0;
+		for (unsigned p = 0; p < 4; p++)
+			idx |= (v->vram[4 * pa + p] >> (7 - px % 8) & 1u) << p;
+		dac_rgb(v, attr_palette(v, idx), rgb);
+		return;
+	}
+	off = (off + px * bytes) % (VGA_VRAM_SIZE - 3);
+	const uint8_t *p = v->vram + off;
+	uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+	switch (bpp) {
+	case 8:
+		dac_rgb(v, p[0], rgb);
+		return;
+	case 15:
+		rgb[0] = (uint8_t)((w >> 10 & 0x1f) << 3);
+		rgb[1] = (uint8_t)((w >> 5 & 0x1f) << 3);
+		rgb[2] = (uint8_t)((w & 0x1f) << 3);
+		return;
+	case 16:
+		rgb[0] = (uint8_t)((w >> 11 & 0x1f) << 3);
+		rgb[1] = (uint8_t)((w >> 5 & 0x3f) << 2);
+		rgb[2] = (uint8_t)((w & 0x1f) << 3);
+		return;
+	default: /* 24 and 32: B, G, R (, X) */
+		rgb[0] = p[2];
+		rgb[1] = p[1];
+		rgb[2] = p[0];
+		return;
+	}
+}
+
+/*
+ * Write the graphics screen as a binary PPM. VBE modes come from the DISPI
+ * registers; VGA modes from the CRTC: 256-color (graphics mode register bit
+ * 6: one byte per pixel, linear in VRAM as chain-4 writes it) or 16-color
+ * planar. XXX: the CGA-compatible modes 4-6 (shift register interleave) are
+ * drawn as if planar.
+ */
+int
+vga_ppm_dump(const struct vga *v, FILE *f)
+{
+	if (vga_text_mode(v))
+		return -1;
+	const uint8_t *c = v->st.crtc;
+	unsigned w, h;
+	uint8_t rgb[3];
+	if (vbe_enabled(v)) {
+		w = v->st.vbe[VBE_DISPI_INDEX_XRES];
+		h = v->st.vbe[VBE_DISPI_INDEX_YRES];
+	} else {
+		bool p256 = v->st.gc[GR_MODE] & GR5_SHIFT_256;
+		w = (c[0x01] + 1u) * (p256 ? 4 : 8);
+		h = display_lines(v) / ((c[0x09] & 0x1fu) + 1) / ((c[0x09] & 0x80) ? 2 : 1);
+	}
+	fprintf(f, "P6\n%u %u\n255\n", w, h);
+	uint32_t start = ((uint32_t)c[0x0c] << 8 | c[0x0d]);
+	uint32_t stride = 2u * c[0x13];
+	for (unsigned y = 0; y < h; y++) {
+		for (unsigned x = 0; x < w; x++) {
+			if (vbe_enabled(v)) {
+				vbe_pixel(v, x, y, rgb);
+			} else if (v->st.gc[GR_MODE] & GR5_SHIFT_256) {
+				uint32_t off = (start * 4 + y * stride * 4 + x) % (PLANE_LIMIT * 4);
+				dac_rgb(v, v->vram[off], rgb);
+			} else {
+				uint32_t pa = ((start + y * stride) << crtc_addr_shift(v)) + x / 8;
+				unsigned idx = 0;
+				pa %= PLANE_LIMIT;
+				for (unsigned p = 0; p < 4; p++)
+					idx |= (v->vram[4 * (size_t)pa + p] >> (7 - x % 8) & 1u) << p;
+				dac_rgb(v, attr_palette(v, idx), rgb);
+			}
+			fwrite(rgb, 1, 3, f);
+		}
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+int
+vga_screendump(const struct vga *v, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		snprintf(err, errlen, "-screendump: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int r = vga_text_mode(v) ? vga_text_dump(v, f) : vga_ppm_dump(v, f);
+	if (fclose(f) != 0 || r < 0) {
+		snprintf(err, errlen, "-screendump: cannot write %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- save/restore: the registers, the PCI function, VRAM ---- */
+
+size_t
+vga_save(const struct vga *v, void *buf, size_t len)
+{
+	size_t need = sizeof(v->st) + sizeof(v->fn.st) + VGA_VRAM_SIZE;
+	if (len < need)
+		return need;
+	uint8_t *b = buf;
+	memcpy(b, &v->st, sizeof(v->st));
+	memcpy(b + sizeof(v->st), &v->fn.st, sizeof(v->fn.st));
+	memcpy(b + sizeof(v->st) + sizeof(v->fn.st), v->vram, VGA_VRAM_SIZE);
+	return need;
+}
+
+int
+vga_restore(struct vga *v, const void *buf, size_t len)
+{
+	if (len != sizeof(v->st) + sizeof(v->fn.st) + VGA_VRAM_SIZE)
+		return -1;
+	const uint8_t *b = buf;
+	memcpy(&v->st, b, sizeof(v->st));
+	memcpy(v->vram, b + sizeof(v->st) + sizeof(v->fn.st), VGA_VRAM_SIZE);
+	return pci_function_restore(&v->fn, b + sizeof(v->st), sizeof(v->fn.st));
+}
