@@ -121,9 +121,9 @@ fail(struct ide_channel *ch, struct ide_drive *d, uint8_t err)
 }
 
 /*
- * The reset signature of an ATA device (9, signature and persistence): Sector Count 01h, LBA Low 01h,
- * LBA Mid/High 00h, Device 00h; Error holds the diagnostic code 01h (passed;
- * for device 0, device 1 passed or is absent).
+ * The reset signature of an ATA device (9, signature and persistence):
+ * Sector Count 01h, LBA Low 01h, LBA Mid/High 00h, Device 00h; Error holds
+ * the diagnostic code 01h (passed; for device 0, device 1 passed or absent).
  */
 static void
 signature(struct ide_channel *ch)
@@ -202,7 +202,8 @@ put_string(uint16_t *w, unsigned first, unsigned n, const char *s)
 }
 
 /*
- * IDENTIFY DEVICE data (8, IDENTIFY DEVICE, its table of words) into d->st.buf, little-endian words.
+ * IDENTIFY DEVICE data (8, IDENTIFY DEVICE, its table of words) into
+ * d->st.buf, little-endian words.
  */
 static void
 identify(struct ide_drive *d)
@@ -270,7 +271,8 @@ identify(struct ide_drive *d)
  * The command's starting address and sector count from the task file:
  * 48-bit (previous content holds bits 47-24 and the count's high byte), LBA28
  * (Device bits 3-0 are LBA 27-24) or CHS through the current translation
- * (7, Device register; 8, each command's "Inputs"). A count of 0 means 256 (65536 for 48-bit). Fails with
+ * (7, Device register; 8, each command's "Inputs"). A count of 0 means 256
+ * (65536 for 48-bit). Fails with
  * IDNF for an invalid CHS address or a range beyond the medium.
  */
 static bool
@@ -523,7 +525,7 @@ set_features(struct ide_channel *ch, struct ide_drive *d)
 	uint8_t v = ch->st.nsect;
 	switch (ch->st.feature) {
 	case 0x03: /* set transfer mode (SET FEATURES, transfer mode values) */
-		if (v == 0x00 || v == 0x01 || (v >= 0x08 && v <= 0x0c) || (v >= 0x20 && v <= 0x22) ||
+		if (v <= 0x01 || (v >= 0x08 && v <= 0x0c) || (v >= 0x20 && v <= 0x22) ||
 		    (v >= 0x40 && v <= 0x45)) {
 			d->st.xfer_mode = v <= 0x01 ? 0x0c : v;
 			break;
@@ -643,8 +645,9 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		break;
 	}
 	case CMD_INIT_PARAMS: {
-		/* INITIALIZE DEVICE PARAMETERS (8): sectors per track from Sector Count, heads from Device bits 3-0;
-		 * an unusable translation makes CHS commands fail with IDNF */
+		/* INITIALIZE DEVICE PARAMETERS (8): sectors per track from Sector
+		 * Count, heads from Device bits 3-0; an unusable translation makes
+		 * CHS commands fail with IDNF */
 		d->st.spt = ch->st.nsect;
 		d->st.heads = (uint16_t)((ch->st.select & 0x0f) + 1);
 		d->st.cyls = d->st.spt ? translated_cyls(d, d->st.heads, d->st.spt) : 0;
@@ -711,7 +714,8 @@ data_out16(struct ide_channel *ch, uint16_t v)
 }
 
 /* The value of the Status register of the selected device: 00h for an absent
- * device 1 next to device 0 (9, device 0-only configurations), the floating bus for an empty channel. */
+ * device 1 next to device 0 (9, device 0-only configurations), the floating
+ * bus for an empty channel. */
 static uint8_t
 status_value(struct ide_channel *ch)
 {
@@ -796,7 +800,7 @@ reg_write(struct ide_channel *ch, unsigned reg, uint8_t v)
 		if (d->present)
 			execute(ch, d, v);
 		else if (v == CMD_DIAGNOSTIC && ch->drive[0].present)
-			diagnostic(ch); /* device 0-only configurations (9): device 0 runs it for both */
+			diagnostic(ch); /* device 0-only (9): device 0 runs it for both */
 		/* otherwise: a command to an absent device 1 is ignored */
 		break;
 	}

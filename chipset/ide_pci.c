@@ -214,13 +214,6 @@ ide_pci_init(struct ide *ide, struct pci_bus *bus)
 	pci_set_wmask(fn, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MASTER, 2);
 	pci_set_wmask(fn, MLT, 0xf0, 1);
 	pci_function_add_bar(fn, 4, BMIBA, PCI_BAR_IO, IDE_BM_SIZE);
-	/*
-	 * XXX: bits 31-16 writable, as QEMU has them: SeaBIOS sizes an I/O BAR
-	 * as ~(value & ~3) + 1 over 32 bits, so hardwired zeros there read as a
-	 * ~4 GiB request and it panics "out of I/O address space". The decode
-	 * still uses bits 15-4 only. This belongs in pci.c for every I/O BAR.
-	 */
-	pci_set_wmask(fn, BMIBA, 0xfffffff0u, 4);
 	pci_set_wmask(fn, IDETIM, 0xffff, 2);
 	pci_set_wmask(fn, IDETIM + 2, 0xffff, 2);
 	pci_set_wmask(fn, SIDETIM, 0xff, 1);

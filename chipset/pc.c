@@ -9,6 +9,7 @@
 #include "chipset/ioport.h"
 #include "cpu/cpu.h"
 #include "firmware/bios.h"
+#include "firmware/loader.h"
 #include "frontend/trace.h"
 #include "mmu/physmem.h"
 
@@ -467,6 +468,11 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 		return -1;
 	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
 	if (pc_init_fwcfg(pc, err, errlen) < 0)
+		return -1;
+	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
+	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
+	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel,
+				       cfg->initrd, cfg->append, err, errlen) < 0)
 		return -1;
 	return 0;
 }

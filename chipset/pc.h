@@ -43,6 +43,9 @@ struct pc_config {
 	bool exit_also_qemu_default; /* also claim 0x501-0x502, QEMU's default iobase */
 	enum vclock_mode clock_mode;
 	struct tracer *tracer;	  /* NULL: tracing off */
+	const char *kernel;	  /* -kernel: direct boot through fw_cfg (NULL: none) */
+	const char *initrd;	  /* -initrd: QEMU's "FILE[ ARGS][,FILE...]" (NULL: none) */
+	const char *append;	  /* -append: the kernel command line (NULL: empty) */
 	struct pc_drive {
 		const char *path; /* raw image; NULL: no drive */
 		bool readonly;	  /* readonly=on: the drive refuses writes */

@@ -77,8 +77,13 @@ pci_function_add_bar_enable(struct pci_function *fn, unsigned bar, unsigned reg,
 			       .enable_reg = (uint8_t)enable_reg, .enable_bit = enable_bit,
 			       .size = size };
 	switch (kind) {
-	case PCI_BAR_IO: /* 6.2.5.1: bit 0 = 1 (I/O), bit 1 reserved */
-		mask &= 0xfffc;
+	case PCI_BAR_IO:
+		/* 6.2.5.1: bit 0 = 1 (I/O), bit 1 reserved. In the header's BARs bits
+		 * 31-16 stay writable, as on QEMU's devices: firmware (SeaBIOS) sizes a
+		 * BAR over 32 bits and would read hardwired zeros as a 4 GiB request.
+		 * Device-specific base registers (PIIX4 PMBA...) keep their datasheet's
+		 * 16 bits. The decode uses bits 15-2 only (pci_bar_addr). */
+		mask &= reg >= PCI_BAR0 && reg < PCI_BAR0 + 24 ? 0xfffffffc : 0xfffc;
 		low = 0x1;
 		break;
 	case PCI_BAR_MEM: /* bits 2-1 = 00 (anywhere in 32-bit space), bit 3 prefetchable */

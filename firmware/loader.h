@@ -115,7 +115,7 @@ int loader_setup(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_nam
 int loader_load(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel, const char *initrd,
 		const char *append, char *err, size_t errlen);
 
-/* fugu's option ROMs, generated at build time from firmware/*.asm. */
+/* fugu's option ROMs, generated at build time from firmware/linuxboot.asm and multiboot.asm. */
 extern const unsigned char fugu_linuxboot_rom[];
 extern const unsigned int fugu_linuxboot_rom_len;
 extern const unsigned char fugu_multiboot_rom[];

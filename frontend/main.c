@@ -59,6 +59,10 @@ print_help(void)
 	       "  -m SIZE                  guest RAM (default 128M; suffix K, M, G; plain number = MiB)\n"
 	       "  -cpu MODEL[,+f,-f]       CPU model and feature edits (-cpu help lists them)\n"
 	       "  -bios FILE               system BIOS image (default " BIOS_DEFAULT_PATH ")\n"
+	       "  -kernel FILE             boot a Linux bzImage or Multiboot kernel directly\n"
+	       "  -initrd FILE[,FILE...]   initrd (Linux: concatenated) or Multiboot modules\n"
+	       "                           (\"FILE ARGS\": the module's string)\n"
+	       "  -append CMDLINE          kernel command line\n"
 	       "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
 	       "                           a write of v to the port exits with status (v << 1) | 1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
@@ -298,6 +302,12 @@ parse_options(struct options *o, int argc, char **argv)
 			o->pc.ram_size = parse_size(ARG());
 		} else if (!strcmp(a, "-bios")) {
 			o->pc.bios_path = ARG();
+		} else if (!strcmp(a, "-kernel")) {
+			o->pc.kernel = ARG();
+		} else if (!strcmp(a, "-initrd")) {
+			o->pc.initrd = ARG();
+		} else if (!strcmp(a, "-append")) {
+			o->pc.append = ARG();
 		} else if (!strcmp(a, "-cpu")) {
 			cpu_spec = ARG();
 			if (!strcmp(cpu_spec, "help") || !strcmp(cpu_spec, "?")) {
@@ -368,6 +378,8 @@ parse_options(struct options *o, int argc, char **argv)
 		}
 #undef ARG
 	}
+	if (!o->pc.kernel && (o->pc.initrd || o->pc.append))
+		usage_error("%s needs -kernel", o->pc.initrd ? "-initrd" : "-append");
 	if (cpu_features_parse(&o->pc.cpu, cpu_spec, err, sizeof(err)) < 0)
 		usage_error("%s", err);
 	if (o->display && strcmp(o->display, "none")) {

@@ -5,8 +5,8 @@
 ; family/model/stepping and features, the E820 memory map and RAM size — on
 ; the VGA text screen (INT 10h) and on COM1, then runs a clock from the PIT
 ; (the BIOS's INT 1Ch tick) and the RTC (INT 1Ah), idling in HLT between ticks.
-; A key on the keyboard or on COM1 powers the machine off through ACPI (fugu
-; exits with status 0).
+; A key on the keyboard or on COM1, or 30 seconds, power the machine off through
+; ACPI (fugu exits with status 0).
 ;
 ; Assembled with nasm into a raw disk image of DISK_SECTORS sectors.
 	bits 16
@@ -16,6 +16,7 @@ DISK_SECTORS equ 2048		; a 1 MiB disk
 PROG_SECTORS equ (prog_end - prog_start + 511) / 512
 COM1	equ 0x3f8
 CLOCK_ROW equ 22
+AUTO_OFF_SECONDS equ 30
 
 ; ---------------------------------------------------------------- boot sector
 boot:
@@ -232,6 +233,8 @@ prog_start:
 	jb .idle
 	add word [shown], 18
 	call show_clock
+	cmp word [shown], 18 * AUTO_OFF_SECONDS
+	jae poweroff			; unattended runs end by themselves
 	jmp .idle
 
 ; tick: INT 1Ch handler.
@@ -273,13 +276,21 @@ show_clock:
 	call puts
 .done:	ret
 
-; poweroff: ACPI S5 through PM1a control (PIIX4 PM, base set by SeaBIOS at 0x600:
-; SLP_TYP 0 is S5 in SeaBIOS's DSDT for this board), then halt.
+; poweroff: ACPI S5 through PM1a control: the PIIX4 power-management function
+; (00:01.3) has its I/O base in PMBA (config 40h, bits 15:6) and PM1 control at
+; base + 4; SLP_TYP 0 is S5 in SeaBIOS's DSDT for this board. Then halt.
 poweroff:
 	call newline
 	mov si, s_bye
 	call puts
-	mov dx, 0x604
+	mov eax, 0x80000b40		; CONFIG_ADDRESS: bus 0, device 1, function 3, 40h
+	mov dx, 0xcf8
+	out dx, eax
+	mov dx, 0xcfc
+	in eax, dx
+	and ax, 0xffc0
+	add ax, 4
+	mov dx, ax
 	mov ax, 0x2000			; SLP_EN, SLP_TYP = 0
 	out dx, ax
 	cli
@@ -407,7 +418,7 @@ s_indent: db "  ", 0
 s_type:	db "  type ", 0
 s_ram:	db "Usable RAM: ", 0
 s_mib:	db " MiB", 10, 0
-s_quit:	db 10, "Press a key (keyboard or serial) to power off.", 10, 0
+s_quit:	db 10, "Press a key (keyboard or serial) to power off; it powers off by itself after 30 s.", 10, 0
 s_rtc:	db "RTC ", 0
 s_uptime: db "   uptime ", 0
 s_seconds: db " s (PIT)  ", 0
