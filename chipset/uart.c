@@ -16,7 +16,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,9 +409,156 @@ tty_make_raw(void)
 		tty_raw = 1;
 }
 
+/* Use connected socket `fd` as the backend's input and output. */
+static int
+tcp_attach(struct uart *u, int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int out = dup(fd);
+	u->out = out >= 0 ? fdopen(out, "w") : NULL;
+	if (!u->out) {
+		if (out >= 0)
+			close(out);
+		close(fd);
+		return -1;
+	}
+	u->in_fd = fd;
+	u->in_eof = false;
+	u->out_owned = true;
+	u->tcp = true;
+	return 0;
+}
+
+/* The client left: back to listening (server) or end of input (client). */
+static void
+tcp_detach(struct uart *u)
+{
+	if (u->out)
+		fclose(u->out);
+	u->out = NULL;
+	if (u->in_fd >= 0)
+		close(u->in_fd);
+	u->in_fd = -1;
+	u->tcp = false;
+	u->in_eof = u->listen_fd < 0;
+}
+
+/* Accept a waiting client of a server backend (without blocking unless `block`). */
+static void
+tcp_accept(struct uart *u, bool block)
+{
+	if (u->listen_fd < 0 || u->tcp)
+		return;
+	if (!block) {
+		struct pollfd pfd = { .fd = u->listen_fd, .events = POLLIN };
+		if (poll(&pfd, 1, 0) <= 0)
+			return;
+	}
+	int fd = accept(u->listen_fd, NULL, NULL);
+	if (fd >= 0)
+		tcp_attach(u, fd);
+}
+
+unsigned
+uart_tcp_port(const struct uart *u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = u->listen_fd >= 0 ? u->listen_fd : u->in_fd;
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/*
+ * "tcp:HOST:PORT[,server|server=on|off][,wait|nowait|wait=on|off][,nodelay]",
+ * as qemu-system-x86_64 spells it. A server listens on HOST:PORT (HOST may be
+ * empty for all addresses) and, with wait (QEMU's default), blocks until the
+ * first client connects; a client connects at once.
+ */
+static int
+open_tcp(struct uart *u, const char *spec, char *err, size_t errlen)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", spec + 4);
+	char *opts = strchr(buf, ',');
+	if (opts)
+		*opts++ = 0;
+	char *colon = strrchr(buf, ':');
+	if (!colon || !colon[1]) {
+		snprintf(err, errlen, "-serial %s: expected tcp:HOST:PORT", spec);
+		return -1;
+	}
+	*colon = 0;
+	const char *host = buf[0] ? buf : NULL, *port = colon + 1;
+	bool server = false, wait = true;
+	for (char *o = opts; o && *o;) {
+		char *next = strchr(o, ',');
+		if (next)
+			*next++ = 0;
+		if (!strcmp(o, "server") || !strcmp(o, "server=on"))
+			server = true;
+		else if (!strcmp(o, "server=off"))
+			server = false;
+		else if (!strcmp(o, "wait") || !strcmp(o, "wait=on"))
+			wait = true;
+		else if (!strcmp(o, "nowait") || !strcmp(o, "wait=off"))
+			wait = false;
+		else if (strcmp(o, "nodelay") && strcmp(o, "nodelay=on")) {
+			snprintf(err, errlen, "-serial %s: unknown option '%s'", spec, o);
+			return -1;
+		}
+		o = next;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = server ? AI_PASSIVE : 0 };
+	struct addrinfo *res;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "-serial %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	int fd = -1, saved = 0;
+	for (struct addrinfo *a = res; a; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		int one = 1;
+		if (server)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (server ? bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1) == 0
+			   : connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "-serial %s: %s", spec, strerror(saved));
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN); /* a client that leaves must not kill fugu */
+	if (!server)
+		return tcp_attach(u, fd);
+	u->listen_fd = fd;
+	if (wait) {
+		fprintf(stderr, "fugu: waiting for a connection on %s\n", spec);
+		tcp_accept(u, true);
+	}
+	return 0;
+}
+
 int
 uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
 {
+	if (!strncmp(spec, "tcp:", 4))
+		return open_tcp(u, spec, err, errlen);
 	if (!strcmp(spec, "none") || !strcmp(spec, "null"))
 		return 0;
 	if (!strcmp(spec, "stdio")) {
@@ -425,7 +577,9 @@ uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
 		u->out_owned = true;
 		return 0;
 	}
-	snprintf(err, errlen, "bad -serial backend '%s' (use stdio, file:PATH or none)", spec);
+	snprintf(err, errlen,
+		 "bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server][,nowait] or none)",
+		 spec);
 	return -1;
 }
 
@@ -440,6 +594,11 @@ uart_destroy(struct uart *u)
 	}
 	if (u->in_fd == STDIN_FILENO)
 		tty_restore();
+	else if (u->tcp && u->in_fd >= 0)
+		close(u->in_fd);
+	if (u->listen_fd >= 0)
+		close(u->listen_fd);
+	u->listen_fd = -1;
 	u->in_fd = -1;
 	if (u->clock)
 		vtimer_disarm(&u->timer);
@@ -462,6 +621,8 @@ uart_input(struct uart *u, const void *buf, size_t len)
 int
 uart_wait_fd(const struct uart *u)
 {
+	if (u->listen_fd >= 0 && !u->tcp)
+		return u->listen_fd; /* a server waiting for its next client */
 	if (u->in_fd < 0 || u->in_eof || u->hostq_count == UART_HOSTQ)
 		return -1;
 	return u->in_fd;
@@ -475,6 +636,9 @@ uart_poll(struct uart *u)
 		fflush(u->out);
 		u->out_dirty = false;
 	}
+	tcp_accept(u, false);
+	if (u->listen_fd >= 0 && !u->tcp)
+		return false;
 	int fd = uart_wait_fd(u);
 	if (fd < 0)
 		return false;
@@ -483,8 +647,12 @@ uart_poll(struct uart *u)
 		return false;
 	uint8_t buf[UART_HOSTQ];
 	ssize_t r = read(fd, buf, UART_HOSTQ - u->hostq_count);
-	if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-		u->in_eof = true;
+	if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+		if (u->tcp)
+			tcp_detach(u);
+		else
+			u->in_eof = true;
+	}
 	if (r > 0) {
 		uart_input(u, buf, (size_t)r);
 		got = true;
@@ -502,6 +670,7 @@ uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *cloc
 	u->set_irq = set_irq;
 	u->opaque = opaque;
 	u->in_fd = -1;
+	u->listen_fd = -1;
 	vtimer_init(&u->timer, clock, "uart", uart_timeout, u);
 	uart_reset(u);
 	return ioports_register(io, base, 8, "uart", uart_read, uart_write, u) ? -1 : 0;

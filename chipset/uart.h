@@ -50,6 +50,8 @@ struct uart {
 	FILE *out;			       /* backend output, or NULL */
 	bool out_dirty;			       /* output written since the last flush */
 	bool out_owned;			       /* fclose out on destroy */
+	int listen_fd;			       /* tcp server backend: the listening socket, or -1 */
+	bool tcp;			       /* in_fd/out are a TCP connection */
 };
 
 /* Claim 8 ports at `base`; -1 if one is taken. The backend starts as none. */
@@ -57,7 +59,10 @@ int uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *
 	      void (*set_irq)(void *, bool), void *opaque);
 /*
  * Attach a backend: "stdio" (stdin raw when it is a terminal, restored on every
- * exit path), "file:PATH" (output only), "none". XXX tcp: not yet.
+ * exit path), "file:PATH" (output only), "tcp:HOST:PORT[,server][,wait|,nowait]"
+ * (QEMU's syntax; a server waits for its first client unless nowait, and
+ * accepts the next one when a client leaves; output with no client is dropped),
+ * "none".
  * Returns -1 with a message in err.
  */
 int uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen);
@@ -65,6 +70,9 @@ void uart_destroy(struct uart *u);
 void uart_reset(struct uart *u);
 /* Host input: queue bytes (never dropped: returns how many fit) and feed the FIFO. */
 size_t uart_input(struct uart *u, const void *buf, size_t len);
+/* The local port of a tcp server backend (for tests and messages), or 0. */
+unsigned uart_tcp_port(const struct uart *u);
+
 /* Read what the backend has without blocking and flush output; true if input arrived. */
 bool uart_poll(struct uart *u);
 /* The fd to wait on while idle, or -1 (none, at EOF, or the queue is full). */

@@ -350,7 +350,7 @@ static const struct oprow pfxrows[NPFX][4] = {
 		       RF(crc32, A_BYTE, 0, SSE42) },
 	[P_MOVBE1] = { RF(movbe, A_MEMONLY, 0, MOVBE), RF(movbe, A_MEMONLY, 0, MOVBE), NOROW,
 		       RF(crc32, 0, 0, SSE42) },
-	[P_FSGS] = { NOROW, NOROW, { op_ud, A_END, 0, FEAT_FSGSBASE, 0 }, NOROW },
+	[P_FSGS] = { NOROW, NOROW, RF(fsgsbase, 0, 0, FSGSBASE), NOROW },
 };
 
 /* Group rows: the opcode row's attributes are OR-ed in; imm from the opcode row. */
@@ -380,7 +380,7 @@ static const struct oprow groups[NGROUPS][8] = {
 	/* 0F AE memory forms: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE, XRSTOR, XSAVEOPT,
 	 * CLFLUSH; register forms: F3 RD/WR FS/GS BASE, LFENCE, MFENCE, SFENCE. */
 	[G15] = { [0 ... 1] = RF(ud, A_END, 0, FXSR), [2 ... 3] = RF(ud, A_END, 0, SSE),
-		  [4 ... 6] = RF(ud, A_END, 0, XSAVE), [7] = RF(ud, A_END, 0, CLFLUSH) },
+		  [4 ... 6] = RF(ud, A_END, 0, XSAVE), [7] = RF(clflush, 0, 0, CLFLUSH) },
 	[G15R] = { [0 ... 3] = PS(P_FSGS, 0, 0), [5 ... 6] = RF(nop, 0, 0, SSE2),
 		   [7] = RF(nop, 0, 0, SSE) },
 };

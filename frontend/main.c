@@ -79,7 +79,8 @@ print_help(void)
 	       "\n"
 	       "I/O:\n"
 	       "  -debugcon stdio|file:PATH|none   the 0xe9/0x402 debug console (default none)\n"
-	       "  -serial stdio|file:PATH|none     COM1 backend (default none)\n"
+	       "  -serial stdio|file:PATH|tcp:HOST:PORT[,server][,nowait]|none\n"
+	       "                                   COM1 backend (default none)\n"
 	       "  -display none|sdl                display (default none)\n"
 	       "  -nographic                       no display; serial on stdio\n"
 	       "  -vga std|none                    PCI VGA with Bochs VBE at 00:02.0 (default std)\n"
@@ -396,8 +397,9 @@ parse_options(struct options *o, int argc, char **argv)
 		fclose(t);
 	}
 	if (o->serial && strcmp(o->serial, "none") && strcmp(o->serial, "stdio") &&
-	    strncmp(o->serial, "file:", 5))
-		usage_error("bad -serial backend '%s' (use stdio, file:PATH or none)", o->serial);
+	    strncmp(o->serial, "file:", 5) && strncmp(o->serial, "tcp:", 4))
+		usage_error("bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server]"
+			    "[,nowait] or none)", o->serial);
 }
 
 /*

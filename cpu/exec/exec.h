@@ -15,6 +15,7 @@ H(ud); H(nop); H(mov_rm_r); H(mov_r_rm); H(mov_r_imm); H(mov_rm_imm); H(mov_acc_
 H(mov_moffs_acc); H(lea); H(xchg_rm_r); H(xchg_acc_r); H(cbw); H(cwd); H(sahf); H(lahf);
 H(clc); H(stc); H(cmc); H(cld); H(std); H(cli); H(sti); H(xlat); H(salc); H(movzx); H(movsx);
 H(movsxd); H(cmovcc); H(setcc); H(bswap); H(cpuid); H(rdtsc); H(fpu_esc); H(wait);
+H(fsgsbase); H(clflush);
 /* alu.c */
 #define ALU_FORMS(op) H(op##_rm_r); H(op##_r_rm); H(op##_acc_imm); H(op##_rm_imm)
 ALU_FORMS(add); ALU_FORMS(or); ALU_FORMS(adc); ALU_FORMS(sbb); ALU_FORMS(and); ALU_FORMS(sub);

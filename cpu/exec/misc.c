@@ -299,3 +299,35 @@ op_wait(struct cpu *cpu, const struct insn *i)
 	if ((cpu->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
 		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
 }
+
+/*
+ * F3 0F AE /0-/3 (register forms): RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE
+ * (SDM vol. 2B). 64-bit mode only, and CR4.FSGSBASE must be set (#UD
+ * otherwise); a non-canonical new base is #GP(0). 32-bit forms zero-extend.
+ */
+void
+op_fsgsbase(struct cpu *cpu, const struct insn *i)
+{
+	if (cpu->code_size != 8 || !(cpu->cr4 & (1u << 16)))
+		cpu_ud(cpu);
+	struct segment *s = &cpu->seg[(i->reg & 1) ? S_GS : S_FS];
+	unsigned size = i->opsize == 8 ? 8 : 4;
+	if (!(i->reg & 2)) {
+		reg_write(cpu, i->rm, size, s->base);
+		return;
+	}
+	uint64_t v = reg_read(cpu, i->rm, size);
+	if (!is_canonical(v))
+		cpu_gp0(cpu);
+	s->base = v;
+}
+
+/*
+ * CLFLUSH m8 (SDM vol. 2A): fugu has no caches to flush; the access checks of a
+ * byte load still apply (segment limit, page fault), as on hardware.
+ */
+void
+op_clflush(struct cpu *cpu, const struct insn *i)
+{
+	(void)cpu_read(cpu, i->seg, insn_ea(cpu, i), 1);
+}

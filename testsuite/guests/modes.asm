@@ -270,6 +270,30 @@ back_to_ring0_64:
 	faulting rdpmc
 	expect64 27, 13, 0
 
+	; 40-42: RDFSBASE/WRFSBASE/RDGSBASE/WRGSBASE (SDM vol. 2B): #UD while CR4.FSGSBASE
+	; is clear; with it set they read and write the bases (a 64-bit write, a
+	; 32-bit read that zero-extends); a non-canonical base is #GP(0).
+	faulting rdfsbase rax
+	expect64 40, 6, 0xffffffff
+	mov rax, cr4
+	or rax, 1 << 16
+	mov cr4, rax
+	mov rax, 0x123456789abc
+	wrgsbase rax
+	rdgsbase rbx
+	cmp rbx, rax
+	check64 41, e
+	mov rcx, -1
+	rdgsbase ecx
+	cmp rcx, 0x56789abc
+	check64 41, e
+	mov rax, 0x0000800000000000
+	faulting wrfsbase rax
+	expect64 42, 13, 0
+	mov rax, cr4
+	and rax, ~(1 << 16)
+	mov cr4, rax
+
 	; 21: IRETQ at the same privilege pops SS:RSP too.
 	mov rax, rsp
 	push SEL_D32

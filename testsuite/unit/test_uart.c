@@ -7,7 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "chipset/ioport.h"
 #include "chipset/uart.h"
@@ -240,6 +247,101 @@ save_restore(void **state)
 	assert_int_equal(inb(f, 0), 'i');
 }
 
+/* Poll the backend until input arrives (the loopback peer needs a moment). */
+static void
+poll_until_input(struct fixture *f)
+{
+	for (int k = 0; k < 200 && !uart_poll(&f->uart); k++)
+		poll(NULL, 0, 5);
+}
+
+static int
+connect_loopback(unsigned port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* The tcp backend as a server (nowait): a client's bytes reach RBR in order, THR
+ * bytes reach the client, and after the client leaves the next one is accepted. */
+static void
+tcp_server_backend(void **state)
+{
+	struct fixture *f = *state;
+	char err[200];
+	assert_int_equal(uart_open_backend(&f->uart, "tcp:127.0.0.1:0,server,nowait", err,
+					   sizeof(err)), 0);
+	unsigned port = uart_tcp_port(&f->uart);
+	assert_true(port != 0);
+	outb(f, 3, 0x03); /* 8N1, DLAB clear */
+	for (int round = 0; round < 2; round++) {
+		int c = connect_loopback(port);
+		assert_int_equal(write(c, "hi", 2), 2);
+		poll_until_input(f);
+		if (!(inb(f, 5) & 1) || inb(f, 0) != 'h') /* the second byte may lag */
+			fail();
+		if (!(inb(f, 5) & 1))
+			poll_until_input(f);
+		assert_int_equal(inb(f, 0), 'i');
+		outb(f, 0, 'x');
+		uart_poll(&f->uart); /* flushes output */
+		char buf[4];
+		assert_int_equal(read(c, buf, 1), 1);
+		assert_int_equal(buf[0], 'x');
+		close(c);
+		for (int k = 0; k < 50; k++) { /* let the UART see the client leave */
+			uart_poll(&f->uart);
+			poll(NULL, 0, 2);
+		}
+	}
+}
+
+/* The tcp backend as a client connects to a listening peer. */
+static void
+tcp_client_backend(void **state)
+{
+	struct fixture *f = *state;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	char spec[64], err[200];
+	snprintf(spec, sizeof(spec), "tcp:127.0.0.1:%u", ntohs(a.sin_port));
+	assert_int_equal(uart_open_backend(&f->uart, spec, err, sizeof(err)), 0);
+	int c = accept(l, NULL, NULL);
+	assert_true(c >= 0);
+	outb(f, 3, 0x03);
+	outb(f, 0, 'y');
+	uart_poll(&f->uart);
+	char b;
+	assert_int_equal(read(c, &b, 1), 1);
+	assert_int_equal(b, 'y');
+	assert_int_equal(write(c, "z", 1), 1);
+	poll_until_input(f);
+	assert_int_equal(inb(f, 0), 'z');
+	close(c);
+	close(l);
+}
+
+/* Bad tcp specifications are refused with a message, before anything runs. */
+static void
+tcp_bad_specs(void **state)
+{
+	struct fixture *f = *state;
+	char err[200];
+	assert_int_equal(uart_open_backend(&f->uart, "tcp:nocolon", err, sizeof(err)), -1);
+	assert_true(strstr(err, "HOST:PORT") != NULL);
+	assert_int_equal(uart_open_backend(&f->uart, "tcp:127.0.0.1:1,bogus", err, sizeof(err)),
+			 -1);
+	assert_true(strstr(err, "bogus") != NULL);
+}
+
 int
 main(void)
 {
@@ -252,6 +354,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(thre_interrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(input_burst_not_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(save_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp_server_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp_client_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(tcp_bad_specs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
