@@ -35,7 +35,9 @@ static const struct cpu_model models[] = {
 	  0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr "
 	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm" },
-	{ "max", "every feature fugu knows", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL },
+	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL },
+	{ "all", "every feature fugu knows, implemented or not (decoder and CPUID studies)",
+	  "GenuineIntel", 6, 42, 7, 13, 0x80000008, "" },
 };
 
 static void
@@ -56,6 +58,20 @@ feature_lookup(const char *name, size_t len)
 	return -1;
 }
 
+/*
+ * Features fugu knows (CPUID can report them, the named models carry them as
+ * the real parts do) but does not execute yet, so `max` leaves them out:
+ * x87/MMX/SSE/AVX state and instructions (their opcodes raise #UD/#NM), XSAVE,
+ * VMX, the BMI1/BMI2 VEX instructions, the RDPKRU/WRPKRU pair, machine-check
+ * MSRs, and VME/PVI.
+ */
+static const char *const not_implemented[] = {
+	"fpu", "mmx", "fxsr", "sse", "sse2", "sse3", "ssse3", "sse4.1", "sse4.2",
+	"xsave", "vmx", "bmi1", "bmi2", "pku", "mce", "mca", "vme",
+};
+
+static int feature_lookup(const char *name, size_t len);
+
 static void
 model_apply(struct cpu_features *f, const struct cpu_model *m)
 {
@@ -67,9 +83,15 @@ model_apply(struct cpu_features *f, const struct cpu_model *m)
 	f->stepping = m->stepping;
 	f->max_leaf = m->max_leaf;
 	f->max_ext_leaf = m->max_ext_leaf;
-	if (!m->features) {
+	if (!m->features || !m->features[0]) {
 		for (unsigned k = 0; k < FEAT_COUNT; k++)
 			feature_set(f, k, true);
+		if (m->features)
+			return; /* "all" */
+		for (size_t k = 0; k < sizeof(not_implemented) / sizeof(not_implemented[0]); k++)
+			feature_set(f, (unsigned)feature_lookup(not_implemented[k],
+								 strlen(not_implemented[k])),
+				    false);
 		return;
 	}
 	for (const char *p = m->features; *p;) {

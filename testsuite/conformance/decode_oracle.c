@@ -1,7 +1,7 @@
 /*
  * Decoder-length oracle: random byte strings decoded by fugu (cpu/decode.c) and
  * by Capstone 4, in 16-, 32- and 64-bit code. Wherever Capstone decodes a valid
- * instruction whose feature the "max" CPU model has, fugu's length must be the
+ * instruction whose feature the "all" CPU model (every feature fugu knows) has, fugu's length must be the
  * same. TAP output, one line per mode.
  *
  * Generation is seeded and reproducible (FUGU_ORACLE_SEED, FUGU_ORACLE_CASES
@@ -504,7 +504,7 @@ main(int argc, char **argv)
 
 	struct cpu_features feat;
 	char err[128];
-	if (cpu_features_parse(&feat, "max", err, sizeof(err)) != 0) {
+	if (cpu_features_parse(&feat, "all", err, sizeof(err)) != 0) {
 		printf("Bail out! cpu model max: %s\n", err);
 		return 1;
 	}

@@ -1248,7 +1248,7 @@ static bool
 machine_create(struct machine *m, char *err, size_t errlen)
 {
 	struct cpu_features feat;
-	if (cpu_features_parse(&feat, "max", err, errlen) != 0)
+	if (cpu_features_parse(&feat, "all", err, errlen) != 0)
 		return false;
 	m->mem = physmem_create(GUEST_RAM);
 	m->io = ioports_create();

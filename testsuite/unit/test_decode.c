@@ -44,7 +44,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	max_feat = model("max");
+	max_feat = model("all");
 	return 0;
 }
 

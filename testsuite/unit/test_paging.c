@@ -191,7 +191,7 @@ static void
 no_paging_is_identity(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	w32(0x123454, 0xfeedbeef);
 	assert_int_equal(rd(0x123454), 0xfeedbeef);
 	wr(0x123458, 7);
@@ -204,7 +204,7 @@ static void
 paging32_translate_and_ad(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	assert_int_equal(rd(0x400004), 0); /* physical 0x200004 */
 	assert_int_equal(rd(0x400000), 0x1000);
@@ -235,7 +235,7 @@ static void
 paging32_rights(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	pf(RD, 0x403000, 0);		      /* not present, supervisor read */
 	pf(WR, 0x403004, PF_W);		      /* not present, supervisor write */
@@ -275,7 +275,7 @@ static void
 paging32_large_pages(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	/* CR4.PSE=0: PS is ignored and the PDE points to a page table (zeros here). */
 	pf(RD, 0x812345, 0);
@@ -315,7 +315,7 @@ static void
 tlb_invlpg_and_stale_entries(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	assert_int_equal(rd(0x400000), 0x1000);
 	w32(PT32, 0x205000 | P | RW);
@@ -344,7 +344,7 @@ static void
 tlb_global_pages(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	assert_int_equal(set_cr(4, CR4_PGE), -1);
 	w32(PT32, 0x200000 | P | RW | G);
@@ -375,7 +375,7 @@ static void
 tlb_keyed_by_privilege(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	ok(RD, 0x400000); /* supervisor entry for a supervisor page */
 	ok(WR, 0x400000);
@@ -408,7 +408,7 @@ static void
 ad_updates_reach_code_pages(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup32();
 	physmem_set_code(pm, PT32, true);
 	assert_true(physmem_page(pm, PT32) & PP_CODE);
@@ -449,7 +449,7 @@ static void
 pae_walk_and_pdptes(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup_pae();
 	assert_int_equal(cpu->pdpte[0], PDP | P);
 	assert_int_equal(rd(0x400000), 0x1000);
@@ -487,7 +487,7 @@ static void
 pae_pdpte_reserved_bits(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	w64(PDPT, PDP | P);
 	w64(PDPT + 8, 0x13000 | P | RW); /* bit 1 is reserved in a PDPTE */
 	assert_int_equal(set_cr(4, CR4_PAE), -1);
@@ -557,7 +557,7 @@ static void
 long_walk(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup_long();
 	assert_int_equal(rd(0x400000), 0x1000);
 	assert_int_equal(rd(0xffff800000401000ull), 0x1001);
@@ -613,7 +613,7 @@ static void
 smep_smap(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup_long();
 	ok(FX, 0x400000); /* supervisor fetch from a user page, SMEP off */
 	ok(RD, 0x400000);
@@ -644,7 +644,7 @@ static void
 protection_keys(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	setup_long();
 	assert_int_equal(set_cr(4, CR4_PAE | CR4_PKE), -1);
 	cpu->cpl = 3;
@@ -668,7 +668,7 @@ static void
 pcid_and_invpcid(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	assert_int_equal(set_cr(4, CR4_PCIDE), EXC_GP); /* only in IA-32e mode */
 	setup_long();
 	assert_int_equal(set_cr(3, PML4 | 1), -1);
@@ -705,7 +705,7 @@ pcid_and_invpcid(void **state)
 	assert_int_equal(rd(0x400000), 0x1000);
 	destroy();
 	/* Without PCIDE, type 0/1 with a nonzero PCID is #GP. */
-	make("max");
+	make("all");
 	assert_int_equal(invpcid(1, 1, 0), EXC_GP);
 	assert_int_equal(invpcid(1, 0, 0), -1);
 	destroy();
@@ -730,7 +730,7 @@ cr4_bits_follow_the_model(void **state)
 	assert_int_equal(set_cr(4, CR4_PKE), EXC_GP);
 	assert_int_equal(set_cr(4, CR4_FSGSBASE), EXC_GP);
 	destroy();
-	make("max");
+	make("all");
 	assert_int_equal(set_cr(4, CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_FSGSBASE | CR4_OSXSAVE), -1);
 	assert_int_equal(set_cr(4, 1u << 12), EXC_GP); /* LA57 is not modelled */
 	destroy();
@@ -741,7 +741,7 @@ static void
 cr0_rules(void **state)
 {
 	(void)state;
-	make("max");
+	make("all");
 	uint64_t cr0 = cpu->cr0;
 	assert_int_equal(set_cr(0, (cr0 | CR0_PG) & ~(uint64_t)CR0_PE), EXC_GP);
 	assert_int_equal(set_cr(0, cr0 | CR0_NW | CR0_CD), -1);
