@@ -71,6 +71,29 @@ deliver_real(struct cpu *cpu, unsigned vector, uint64_t return_rip)
 	cpu->rip = entry & 0xffff;
 }
 
+/*
+ * The code segment a gate names (SDM vol. 3A, 6.12.1.1 and 6.14.1): a non-null
+ * selector inside the GDT/LDT, a present code segment with DPL <= CPL; faults
+ * carry the selector and the EXT bit. Fills *d with the decoded descriptor.
+ */
+static void
+handler_code_segment(struct cpu *cpu, uint16_t sel, uint32_t ext, struct descriptor *d)
+{
+	if ((sel & ~3u) == 0)
+		cpu_fault(cpu, EXC_GP, ext);
+	uint32_t sel_err = (sel & 0xfffc) + ext;
+	uint64_t dbase = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
+	uint32_t dlimit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+	if ((uint32_t)(sel | 7) > dlimit)
+		cpu_fault(cpu, EXC_GP, sel_err);
+	uint64_t raw = cpu_read_linear(cpu, dbase + (sel & ~7u), 8, true);
+	desc_decode(d, raw);
+	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8) || ((d->attr >> 5) & 3) > cpu->cpl)
+		cpu_fault(cpu, EXC_GP, sel_err);
+	if (!(d->attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, sel_err);
+}
+
 /* ---- IA-32e mode (64-bit IDT) ---- */
 
 /*
@@ -98,21 +121,12 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 		cpu_fault(cpu, EXC_NP, idt_err);
 	uint16_t sel = (uint16_t)(lo >> 16);
 	uint64_t offset = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ull) | (hi << 32);
-	if ((sel & ~3u) == 0)
-		cpu_fault(cpu, EXC_GP, ext);
-	uint32_t sel_err = (sel & 0xfffc) + ext;
-	uint64_t dbase = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
-	uint32_t dlimit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
-	if ((uint32_t)(sel | 7) > dlimit)
-		cpu_fault(cpu, EXC_GP, sel_err);
-	uint64_t raw = cpu_read_linear(cpu, dbase + (sel & ~7u), 8, true);
-	uint16_t attr = (uint16_t)(((raw >> 40) & 0xff) | (((raw >> 52) & 0xf) << 8));
+	struct descriptor cs_desc;
+	handler_code_segment(cpu, sel, ext, &cs_desc);
+	uint16_t attr = cs_desc.attr;
 	unsigned cdpl = (attr >> 5) & 3;
-	if (!(attr & SEG_ATTR_S) || !(attr & 8) || cdpl > cpu->cpl ||
-	    !(attr & SEG_ATTR_L) || (attr & SEG_ATTR_DB))
-		cpu_fault(cpu, EXC_GP, sel_err);
-	if (!(attr & SEG_ATTR_P))
-		cpu_fault(cpu, EXC_NP, sel_err);
+	if (!(attr & SEG_ATTR_L) || (attr & SEG_ATTR_DB))
+		cpu_fault(cpu, EXC_GP, (sel & 0xfffc) + ext); /* must be 64-bit code (6.14.1) */
 	if (!is_canonical(offset))
 		cpu_fault(cpu, EXC_GP, ext);
 
@@ -193,24 +207,13 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	uint64_t offset = (gate & 0xffff) | ((gate >> 32) & 0xffff0000ull);
 	if (!gate32)
 		offset &= 0xffff;
-	if ((sel & ~3u) == 0)
-		cpu_fault(cpu, EXC_GP, ext);
+	struct descriptor cd;
+	handler_code_segment(cpu, sel, ext, &cd);
 	uint32_t sel_err = (sel & 0xfffc) + ext;
-	uint64_t dbase = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
-	uint32_t dlimit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
-	if ((uint32_t)(sel | 7) > dlimit)
-		cpu_fault(cpu, EXC_GP, sel_err);
-	uint64_t raw = cpu_read_linear(cpu, dbase + (sel & ~7u), 8, true);
-	uint16_t attr = (uint16_t)(((raw >> 40) & 0xff) | (((raw >> 52) & 0xf) << 8));
+	uint16_t attr = cd.attr;
 	unsigned cdpl = (attr >> 5) & 3;
-	if (!(attr & SEG_ATTR_S) || !(attr & 8) || cdpl > cpu->cpl)
-		cpu_fault(cpu, EXC_GP, sel_err);
-	if (!(attr & SEG_ATTR_P))
-		cpu_fault(cpu, EXC_NP, sel_err);
-	uint64_t cbase = ((raw >> 16) & 0xffffff) | (((raw >> 56) & 0xff) << 24);
-	uint32_t climit = (uint32_t)((raw & 0xffff) | (((raw >> 48) & 0xf) << 16));
-	if (attr & SEG_ATTR_G)
-		climit = (climit << 12) | 0xfff;
+	uint64_t cbase = cd.base;
+	uint32_t climit = cd.limit;
 	if (offset > climit)
 		cpu_fault(cpu, EXC_GP, ext);
 
@@ -223,8 +226,6 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	/* From virtual-8086 mode only a ring-0 non-conforming handler will do (20.3.1.1). */
 	if (v86 && (conforming || cdpl != 0))
 		cpu_fault(cpu, EXC_GP, sel_err);
-	struct descriptor cd;
-	desc_decode(&cd, raw);
 	if (!conforming && cdpl < cpu->cpl) {
 		/* Inter-privilege: the new stack comes from the TSS (SDM vol. 3A, 6.12.1);
 		 * every push is checked before any register changes. */
