@@ -87,6 +87,9 @@ print_help(void)
 	       "  -screendump FILE                 at exit, write the screen to FILE: UTF-8 text in\n"
 	       "                                   a text mode, a binary PPM in a graphics mode\n"
 	       "\n"
+	       "QEMU compatibility: -machine pc, -accel tcg, -smp 1 and -monitor none are\n"
+	       "accepted (fugu has one board, one CPU, no accelerator, no monitor yet).\n"
+	       "\n"
 	       "Run control and tracing:\n"
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status %d)\n"
 	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
@@ -374,6 +377,29 @@ parse_options(struct options *o, int argc, char **argv)
 				o->pc.clock_mode = VCLOCK_DETERMINISTIC;
 			else
 				usage_error("bad -clock value '%s' (realtime or deterministic)", s);
+		} else if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
+			/* QEMU compatibility: fugu has one board, the i440FX "pc". */
+			const char *s = ARG();
+			size_t n = strcspn(s, ",");
+			if (!((n == 2 && !strncmp(s, "pc", 2)) || !strncmp(s, "pc-i440fx", 9) ||
+			      !strncmp(s, "type=pc", 7)))
+				usage_error("-machine %.*s: fugu models only the i440FX board 'pc'",
+					    (int)n, s);
+		} else if (!strcmp(a, "-accel")) {
+			const char *s = ARG();
+			if (strcmp(s, "tcg") && strncmp(s, "tcg,", 4))
+				usage_error("-accel %s: fugu has no accelerators; 'tcg' (software "
+					    "emulation) is accepted", s);
+		} else if (!strcmp(a, "-enable-kvm")) {
+			usage_error("-enable-kvm: fugu has no accelerators (it emulates in software)");
+		} else if (!strcmp(a, "-smp")) {
+			const char *s = ARG();
+			if (strcmp(s, "1") && strncmp(s, "1,", 2) && strcmp(s, "cpus=1"))
+				usage_error("-smp %s: fugu models one CPU", s);
+		} else if (!strcmp(a, "-monitor")) {
+			const char *s = ARG();
+			if (strcmp(s, "none"))
+				usage_error("-monitor %s: the monitor is not available yet (use none)", s);
 		} else {
 			usage_error("unknown option '%s' (see -h)", argv[k]);
 		}
