@@ -20,6 +20,14 @@ clock_now(void *opaque)
 }
 
 static void
+trace_mmio(void *opaque, const char *region, uint64_t pa, uint64_t value, unsigned size,
+	   int is_write)
+{
+	union trace_value v[4] = { { .s = region }, { .u = pa }, { .u = size }, { .u = value } };
+	trace_emit(opaque, is_write ? TEV_MMIO_WRITE : TEV_MMIO_READ, v);
+}
+
+static void
 trace_port(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_write)
 {
 	union trace_value v[3] = { { .u = port }, { .u = size }, { .u = value } };
@@ -530,6 +538,10 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	pc->cpu->clock_ns = clock_now;
 	pc->cpu->clock_opaque = &pc->clock;
 	pc->cpu->tracer = cfg->tracer; /* NULL when nothing is traced: then it costs nothing */
+	if (tracer_wants(cfg->tracer, TRACE_CAT_MMIO)) {
+		pc->mem->trace = trace_mmio;
+		pc->mem->trace_opaque = cfg->tracer;
+	}
 	if (tracer_wants(cfg->tracer, TRACE_CAT_IO)) {
 		pc->io->trace = trace_port;
 		pc->io->trace_opaque = cfg->tracer;

@@ -13,6 +13,7 @@ enum trace_category {
 	TRACE_CAT_INT = 1u << 2,
 	TRACE_CAT_PAGEWALK = 1u << 3,
 	TRACE_CAT_TLB = 1u << 4,
+	TRACE_CAT_MMIO = 1u << 5,
 };
 
 /* X(id, "name", "help") */
@@ -21,7 +22,8 @@ enum trace_category {
 	X(TRACE_CAT_IO, "io", "port I/O reads and writes, POST codes on port 0x80") \
 	X(TRACE_CAT_INT, "int", "interrupts and exceptions as they are delivered") \
 	X(TRACE_CAT_PAGEWALK, "pagewalk", "page walks on TLB misses: linear address, each level's entry, outcome") \
-	X(TRACE_CAT_TLB, "tlb", "TLB flushes: scope, address, cause")
+	X(TRACE_CAT_TLB, "tlb", "TLB flushes: scope, address, cause") \
+	X(TRACE_CAT_MMIO, "mmio", "MMIO accesses, and accesses to unassigned space or writes to ROM")
 
 enum trace_field_type { TF_HEX8, TF_HEX16, TF_HEX32, TF_HEX64, TF_UINT, TF_STR };
 
@@ -54,7 +56,11 @@ struct trace_field {
 	  { { "lin", TF_HEX64 }, { "access", TF_STR }, { "priv", TF_STR }, { "entries", TF_STR }, \
 	    { "outcome", TF_STR } }) \
 	X(TEV_TLB_FLUSH, "tlb-flush", TRACE_CAT_TLB, \
-	  { { "scope", TF_STR }, { "addr", TF_HEX64 }, { "cause", TF_STR } })
+	  { { "scope", TF_STR }, { "addr", TF_HEX64 }, { "cause", TF_STR } }) \
+	X(TEV_MMIO_READ, "mmio-read", TRACE_CAT_MMIO, \
+	  { { "region", TF_STR }, { "addr", TF_HEX64 }, { "size", TF_UINT }, { "value", TF_HEX64 } }) \
+	X(TEV_MMIO_WRITE, "mmio-write", TRACE_CAT_MMIO, \
+	  { { "region", TF_STR }, { "addr", TF_HEX64 }, { "size", TF_UINT }, { "value", TF_HEX64 } })
 
 enum trace_event {
 #define X(id, name, cat, ...) id,

@@ -158,15 +158,25 @@ physmem_set_code(struct physmem *pm, uint64_t pa, bool code)
 		pm->pages[pn] &= ~(phys_page_t)PP_CODE;
 }
 
+static inline void
+trace_access(struct physmem *pm, const char *region, uint64_t pa, uint64_t v, unsigned size,
+	     int is_write)
+{
+	if (pm->trace)
+		pm->trace(pm->trace_opaque, region, pa, v, size, is_write);
+}
+
 /* An MMIO access within one page; offsets past the region's end are unassigned. */
 static uint64_t
 mmio_read(struct physmem *pm, phys_page_t p, uint64_t pa, unsigned size)
 {
 	struct phys_region *reg = &pm->regions[PP_REGION(p)];
 	uint64_t off = pa - reg->base;
-	if (off + size > reg->size || !reg->ops->read)
-		return ~0ull >> (64 - 8 * size);
-	return reg->ops->read(reg->opaque, off, size);
+	uint64_t v = ~0ull >> (64 - 8 * size);
+	if (off + size <= reg->size && reg->ops->read)
+		v = reg->ops->read(reg->opaque, off, size);
+	trace_access(pm, reg->name, pa, v, size, 0);
+	return v;
 }
 
 static void
@@ -174,6 +184,7 @@ mmio_write(struct physmem *pm, phys_page_t p, uint64_t pa, uint64_t v, unsigned 
 {
 	struct phys_region *reg = &pm->regions[PP_REGION(p)];
 	uint64_t off = pa - reg->base;
+	trace_access(pm, reg->name, pa, v, size, 1);
 	if (off + size <= reg->size && reg->ops->write)
 		reg->ops->write(reg->opaque, off, v, size);
 }
@@ -183,8 +194,11 @@ physmem_read_sized(struct physmem *pm, uint64_t pa, unsigned size)
 {
 	phys_page_t p = physmem_page(pm, pa);
 	if ((pa & 0xfff) + size > 0x1000 || !(p & (PP_HOST_MASK | PP_MMIO))) {
-		if (!(p & (PP_HOST_MASK | PP_MMIO)) && (pa & 0xfff) + size <= 0x1000)
-			return ~0ull >> (64 - 8 * size); /* unassigned: all ones */
+		if (!(p & (PP_HOST_MASK | PP_MMIO)) && (pa & 0xfff) + size <= 0x1000) {
+			uint64_t v = ~0ull >> (64 - 8 * size); /* unassigned: all ones */
+			trace_access(pm, "unassigned", pa, v, size, 0);
+			return v;
+		}
 		uint64_t v = 0;
 		physmem_read(pm, pa, &v, size);
 		return v;
@@ -208,8 +222,10 @@ physmem_write_sized(struct physmem *pm, uint64_t pa, uint64_t value, unsigned si
 		mmio_write(pm, p, pa, value, size);
 		return;
 	}
-	if (!(p & PP_WRITABLE))
-		return; /* ROM or unassigned: dropped */
+	if (!(p & PP_WRITABLE)) { /* ROM or unassigned: dropped */
+		trace_access(pm, (p & PP_HOST_MASK) ? "rom" : "unassigned", pa, value, size, 1);
+		return;
+	}
 	memcpy((uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), &value, size);
 	if ((p & PP_CODE) && pm->code_written)
 		pm->code_written(pm->notify_opaque, pa, size);
@@ -231,6 +247,7 @@ physmem_read(struct physmem *pm, uint64_t pa, void *buf, uint64_t len)
 			memcpy(out, (uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), chunk);
 		} else {
 			memset(out, 0xff, chunk);
+			trace_access(pm, "unassigned", pa, ~0ull, (unsigned)chunk, 0);
 		}
 		out += chunk;
 		pa += chunk;
@@ -254,6 +271,9 @@ physmem_write(struct physmem *pm, uint64_t pa, const void *buf, uint64_t len)
 			memcpy((uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), in, chunk);
 			if ((p & PP_CODE) && pm->code_written)
 				pm->code_written(pm->notify_opaque, pa, chunk);
+		} else {
+			trace_access(pm, (p & PP_HOST_MASK) ? "rom" : "unassigned", pa, 0,
+				     (unsigned)chunk, 1);
 		}
 		in += chunk;
 		pa += chunk;

@@ -58,6 +58,11 @@ struct physmem {
 	void (*code_written)(void *opaque, uint64_t pa, uint64_t len);
 	void (*map_changed)(void *opaque);
 	void *notify_opaque;
+	/* Called for every MMIO access and every access to unassigned space or a
+	 * ROM write (the `mmio` trace category); NULL when nothing traces. */
+	void (*trace)(void *opaque, const char *region, uint64_t pa, uint64_t value, unsigned size,
+		      int is_write);
+	void *trace_opaque;
 };
 
 /* Create the address space with `ram_size` bytes of RAM; NULL with errno on failure. */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -163,6 +164,51 @@ code_pages_notify_on_write(void **state)
 	physmem_destroy(pm);
 }
 
+static int ntraced;
+static char traced_region[32];
+static uint64_t traced_pa;
+static int traced_write;
+
+static void
+trace_hook(void *opaque, const char *region, uint64_t pa, uint64_t value, unsigned size,
+	   int is_write)
+{
+	(void)opaque;
+	(void)value;
+	(void)size;
+	ntraced++;
+	snprintf(traced_region, sizeof(traced_region), "%s", region);
+	traced_pa = pa;
+	traced_write = is_write;
+}
+
+/* The trace hook sees MMIO, unassigned space and dropped ROM writes, never RAM. */
+static void
+unassigned_and_mmio_are_traced(void **state)
+{
+	(void)state;
+	struct physmem *pm = physmem_create(16 << 20);
+	static uint8_t rom[4096];
+	assert_true(physmem_add_rom(pm, "rom", 0xfffff000, rom, sizeof(rom)) >= 0);
+	assert_true(physmem_add_mmio(pm, "dev", 0xfee00000, 0x1000, &test_ops, NULL) >= 0);
+	pm->trace = trace_hook;
+	ntraced = 0;
+	physmem_write_sized(pm, 0x1000, 1, 4);
+	(void)physmem_read_sized(pm, 0x1000, 4);
+	assert_int_equal(ntraced, 0);
+	(void)physmem_read_sized(pm, 0x80000000, 4);
+	assert_int_equal(ntraced, 1);
+	assert_string_equal(traced_region, "unassigned");
+	assert_int_equal(traced_pa, 0x80000000);
+	physmem_write_sized(pm, 0xfffff010, 5, 1);
+	assert_string_equal(traced_region, "rom");
+	assert_int_equal(traced_write, 1);
+	physmem_write_sized(pm, 0xfee00010, 5, 4);
+	assert_string_equal(traced_region, "dev");
+	assert_int_equal(ntraced, 3);
+	physmem_destroy(pm);
+}
+
 int
 main(void)
 {
@@ -173,6 +219,7 @@ main(void)
 		cmocka_unit_test(mmio_dispatch),
 		cmocka_unit_test(ram_split_around_pci_hole),
 		cmocka_unit_test(code_pages_notify_on_write),
+		cmocka_unit_test(unassigned_and_mmio_are_traced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
