@@ -104,47 +104,20 @@ vga_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 static const struct mmio_ops vga_ops = { vga_read, vga_write };
 
 /*
- * Set region r's enable in a batch: the flag is written now and the page
- * array rebuilt once by commit(). Returns r when it changed, else `last`.
- */
-static int
-stage(struct physmem *pm, int r, bool on, int last)
-{
-	if (r < 0 || pm->regions[r].enabled == on)
-		return last;
-	pm->regions[r].enabled = on;
-	return r;
-}
-
-/*
- * Rebuild the map once for a batch of stage() calls: flip the last changed
- * region back and let physmem_region_enable rebuild (and notify the CPU).
- */
-static void
-commit(struct physmem *pm, int last)
-{
-	if (last < 0)
-		return;
-	bool on = pm->regions[last].enabled;
-	pm->regions[last].enabled = !on;
-	physmem_region_enable(pm, last, on);
-}
-
-/*
  * Make the physical map match the PAM and SMRAM registers.
  */
 static void
 update_map(struct i440fx *h)
 {
 	struct physmem *pm = h->mem;
-	int last = -1;
+	physmem_batch_begin(pm); /* one rebuild for all the segments */
 	for (unsigned k = 0; k < I440FX_NSEG; k++) {
 		struct i440fx_seg *s = &h->seg[k];
 		unsigned a = h->fn.st.config[seg_reg(k)] >> seg_shift(k) & 3;
 		bool re = a & 1, we = a & 2;
-		last = stage(pm, s->rw, re && we, last);
-		last = stage(pm, s->ro, re && !we, last);
-		last = stage(pm, s->wo, !re && (we || !s->pci_rom), last);
+		physmem_region_enable(pm, s->rw, re && we);
+		physmem_region_enable(pm, s->ro, re && !we);
+		physmem_region_enable(pm, s->wo, !re && (we || !s->pci_rom));
 	}
 	/* SMRAM (82441FX datasheet, SMRAM register): with G_SMRAME, DRAM answers at
 	 * 0xA0000-0xBFFFF when D_OPEN is set, or for the CPU in SMM unless D_CLS.
@@ -153,8 +126,8 @@ update_map(struct i440fx *h)
 	uint8_t sm = h->fn.st.config[I440FX_SMRAM];
 	bool open = (sm & SMRAM_G_SMRAME) &&
 		    ((sm & SMRAM_D_OPEN) || (h->in_smm && !(sm & SMRAM_D_CLS)));
-	last = stage(pm, h->smram, open, last);
-	commit(pm, last);
+	physmem_region_enable(pm, h->smram, open);
+	physmem_batch_end(pm);
 }
 
 /*

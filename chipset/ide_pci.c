@@ -176,11 +176,11 @@ bm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	struct ide *ide = fn->opaque;
 	(void)bar;
 	if (ide->bm_mapped)
-		pci_io_unmap(ide->io, ide->bm_base, IDE_BM_SIZE, "ide-bm", ide);
+		ioports_unmap(ide->io, ide->bm_base, IDE_BM_SIZE, ide);
 	ide->bm_mapped = mapped;
 	ide->bm_base = (uint16_t)addr;
 	if (mapped)
-		pci_io_map(ide->io, ide->bm_base, IDE_BM_SIZE, "ide-bm", bm_read, bm_write, ide);
+		ioports_map(ide->io, ide->bm_base, IDE_BM_SIZE, "ide-bm", bm_read, bm_write, ide);
 }
 
 /*

@@ -35,6 +35,28 @@ ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *
 	return 0;
 }
 
+void
+ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
+	    ioport_read_fn rd, ioport_write_fn wr, void *opaque)
+{
+	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
+		struct ioport *p = &io->port[base + i];
+		if (p->owner && p->opaque != opaque)
+			continue; /* another device's port: the BAR overlaps it */
+		*p = (struct ioport){ rd, wr, opaque, owner };
+	}
+}
+
+void
+ioports_unmap(struct ioports *io, uint16_t base, unsigned count, void *opaque)
+{
+	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
+		struct ioport *p = &io->port[base + i];
+		if (p->owner && p->opaque == opaque)
+			*p = (struct ioport){ 0 };
+	}
+}
+
 static uint32_t
 dispatch_read(struct ioports *io, uint16_t port, unsigned size)
 {

@@ -31,6 +31,13 @@ void ioports_destroy(struct ioports *io);
 /* Claim [base, base+count) for a device; returns -1 if any port is already owned. */
 int ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
 		     ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+/*
+ * Relocatable owners (PCI I/O BARs): claim [base, base+count) for `opaque`,
+ * skipping ports another owner holds; release only what `opaque` holds.
+ */
+void ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
+		 ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+void ioports_unmap(struct ioports *io, uint16_t base, unsigned count, void *opaque);
 uint32_t ioport_read(struct ioports *io, uint16_t port, unsigned size);
 void ioport_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size);
 

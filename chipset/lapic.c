@@ -642,15 +642,9 @@ remap(struct lapic *apic)
 {
 	if (apic->region < 0)
 		return;
-	struct phys_region *r = &apic->mem->regions[apic->region];
 	uint64_t base = apic->st.apic_base & APIC_BASE_ADDR;
 	bool on = hw_enabled(apic) && !x2apic_mode(apic);
-	if (r->base != base) {
-		/* XXX physmem has no "move region"; disable, move, re-enable rebuilds the map. */
-		physmem_region_enable(apic->mem, apic->region, false);
-		r->base = base;
-	}
-	physmem_region_enable(apic->mem, apic->region, on);
+	physmem_region_place(apic->mem, apic->region, base, on);
 }
 
 /*

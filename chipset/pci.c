@@ -348,29 +348,3 @@ pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len)
 	return 0;
 }
 
-/*
- * XXX: ioport.c has no way to release ports; a relocatable BAR edits the
- * table directly here until it does.
- */
-void
-pci_io_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-	   uint32_t (*rd)(void *, uint16_t, unsigned),
-	   void (*wr)(void *, uint16_t, uint32_t, unsigned), void *opaque)
-{
-	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
-		struct ioport *p = &io->port[base + i];
-		if (p->owner && (p->opaque != opaque || p->owner != owner))
-			continue;
-		*p = (struct ioport){ rd, wr, opaque, owner };
-	}
-}
-
-void
-pci_io_unmap(struct ioports *io, uint16_t base, unsigned count, const char *owner, void *opaque)
-{
-	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
-		struct ioport *p = &io->port[base + i];
-		if (p->owner == owner && p->opaque == opaque)
-			*p = (struct ioport){ 0 };
-	}
-}

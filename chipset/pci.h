@@ -152,15 +152,5 @@ int pci_function_restore(struct pci_function *fn, const void *buf, size_t len);
 /* Drive the function's INTx# line (the pin in its Interrupt Pin register). */
 void pci_set_irq(struct pci_function *fn, bool level);
 
-/*
- * Claim or release the I/O ports [base, base+count) for a BAR. Ports owned
- * by someone else are left alone (a conflicting BAR loses). Release only
- * drops ports still owned by this owner/opaque pair (owner compared as a pointer).
- */
-void pci_io_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		uint32_t (*rd)(void *, uint16_t, unsigned),
-		void (*wr)(void *, uint16_t, uint32_t, unsigned), void *opaque);
-void pci_io_unmap(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		  void *opaque);
 
 #endif

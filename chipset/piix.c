@@ -353,11 +353,11 @@ pm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	struct piix *p = fn->opaque;
 	(void)bar;
 	if (p->pm_mapped)
-		pci_io_unmap(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", p);
+		ioports_unmap(p->io, p->pm_base, PIIX_PM_IO_SIZE, p);
 	p->pm_mapped = mapped;
 	p->pm_base = (uint16_t)addr;
 	if (mapped)
-		pci_io_map(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", pm_read, pm_write, p);
+		ioports_map(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", pm_read, pm_write, p);
 }
 
 static const struct pci_function_ops pm_ops = { NULL, pm_bar_update };

@@ -716,35 +716,19 @@ static const struct mmio_ops mmio_ops = { mmio_read, mmio_write };
 
 /* ---- PCI ---- */
 
-/*
- * Move physical-map region r to `addr` and enable it, or disable it.
- * XXX: physmem has no "move" call; the region's base is edited between a
- * disable and an enable, which rebuilds the map and notifies the CPU.
- */
-static void
-move_region(struct physmem *pm, int r, uint32_t addr, bool mapped)
-{
-	if (r < 0)
-		return;
-	physmem_region_enable(pm, r, false);
-	pm->regions[r].base = addr;
-	if (mapped)
-		physmem_region_enable(pm, r, true);
-}
-
 static void
 vga_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 {
 	struct vga *v = fn->opaque;
 	switch (bar) {
 	case BAR_LFB:
-		move_region(v->mem, v->lfb_region, addr, mapped);
+		physmem_region_place(v->mem, v->lfb_region, addr, mapped);
 		break;
 	case BAR_MMIO:
-		move_region(v->mem, v->mmio_region, addr, mapped);
+		physmem_region_place(v->mem, v->mmio_region, addr, mapped);
 		break;
 	case BAR_ROM:
-		move_region(v->mem, v->rom_region, addr, mapped);
+		physmem_region_place(v->mem, v->rom_region, addr, mapped);
 		break;
 	}
 }

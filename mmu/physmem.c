@@ -137,13 +137,55 @@ physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t s
 						     .size = size, .ops = ops, .opaque = opaque });
 }
 
+/* Rebuild now, or at the end of the current batch. */
+static void
+map_changed(struct physmem *pm)
+{
+	if (pm->batch_depth)
+		pm->batch_dirty = true;
+	else
+		rebuild_pages(pm);
+}
+
 void
 physmem_region_enable(struct physmem *pm, int region, bool enabled)
 {
 	if (region < 0 || region >= pm->nregions || pm->regions[region].enabled == enabled)
 		return;
 	pm->regions[region].enabled = enabled;
-	rebuild_pages(pm);
+	map_changed(pm);
+}
+
+void
+physmem_region_place(struct physmem *pm, int region, uint64_t base, bool enabled)
+{
+	if (region < 0 || region >= pm->nregions)
+		return;
+	if (base & ~PAGE_MASK) { /* cannot be mapped there: it decodes nothing */
+		physmem_region_enable(pm, region, false);
+		return;
+	}
+	struct phys_region *r = &pm->regions[region];
+	if (r->base == base && r->enabled == enabled)
+		return;
+	r->base = base;
+	r->enabled = enabled;
+	map_changed(pm);
+}
+
+void
+physmem_batch_begin(struct physmem *pm)
+{
+	pm->batch_depth++;
+}
+
+void
+physmem_batch_end(struct physmem *pm)
+{
+	if (pm->batch_depth && --pm->batch_depth == 0 && pm->batch_dirty) {
+		pm->batch_dirty = false;
+		rebuild_pages(pm);
+	}
 }
 
 void

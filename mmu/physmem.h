@@ -54,6 +54,8 @@ struct physmem {
 	phys_page_t *pages;
 	struct phys_region regions[PHYS_MAX_REGIONS];
 	int nregions;
+	unsigned batch_depth;	/* physmem_batch_begin nesting */
+	bool batch_dirty;	/* a change waits for physmem_batch_end */
 	/* Notified when a store hits a page flagged PP_CODE, or when the map changes. */
 	void (*code_written)(void *opaque, uint64_t pa, uint64_t len);
 	void (*map_changed)(void *opaque);
@@ -78,6 +80,11 @@ int physmem_add_alias(struct physmem *pm, const char *name, uint64_t base, uint8
 int physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t size,
 		     const struct mmio_ops *ops, void *opaque);
 void physmem_region_enable(struct physmem *pm, int region, bool enabled);
+/* Move a region to `base` (page aligned) and enable or disable it, in one change. */
+void physmem_region_place(struct physmem *pm, int region, uint64_t base, bool enabled);
+/* Group changes: between begin and end the map is rebuilt (and the CPU told) once. */
+void physmem_batch_begin(struct physmem *pm);
+void physmem_batch_end(struct physmem *pm);
 
 static inline phys_page_t
 physmem_page(const struct physmem *pm, uint64_t pa)

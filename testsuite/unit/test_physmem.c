@@ -209,6 +209,42 @@ unassigned_and_mmio_are_traced(void **state)
 	physmem_destroy(pm);
 }
 
+/* A region moves in one change; a batch rebuilds the map (and notifies) once. */
+static int nchanges;
+
+static void
+count_changes(void *opaque)
+{
+	(void)opaque;
+	nchanges++;
+}
+
+static void
+region_place_and_batch(void **state)
+{
+	(void)state;
+	struct physmem *pm = physmem_create(16 << 20);
+	int r = physmem_add_mmio(pm, "dev", 0xfee00000, 0x1000, &test_ops, NULL);
+	pm->map_changed = count_changes;
+	nchanges = 0;
+	physmem_region_place(pm, r, 0xfed00000, true);
+	assert_int_equal(nchanges, 1);
+	assert_int_equal(physmem_read_sized(pm, 0xfed00020, 1), 0xa5);
+	assert_int_equal(physmem_read_sized(pm, 0xfee00020, 1), 0xff);
+	physmem_region_place(pm, r, 0xfed00800, true); /* not page aligned: unmapped */
+	assert_int_equal(physmem_read_sized(pm, 0xfed00020, 1), 0xff);
+	nchanges = 0;
+	physmem_batch_begin(pm);
+	physmem_region_place(pm, r, 0xfec00000, true);
+	physmem_region_enable(pm, r, false);
+	physmem_region_enable(pm, r, true);
+	assert_int_equal(nchanges, 0);
+	physmem_batch_end(pm);
+	assert_int_equal(nchanges, 1);
+	assert_int_equal(physmem_read_sized(pm, 0xfec00020, 1), 0xa5);
+	physmem_destroy(pm);
+}
+
 int
 main(void)
 {
@@ -220,6 +256,7 @@ main(void)
 		cmocka_unit_test(ram_split_around_pci_hole),
 		cmocka_unit_test(code_pages_notify_on_write),
 		cmocka_unit_test(unassigned_and_mmio_are_traced),
+		cmocka_unit_test(region_place_and_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
