@@ -207,10 +207,19 @@ accept(struct lapic *apic, unsigned vector, bool level_trig)
 	return true;
 }
 
+/* NMI delivery mode (10.5.1, 10.6.1): the vector is ignored; the CPU takes
+ * vector 2 as an NMI (SDM vol. 3A, 6.7). */
+static void
+send_nmi(struct lapic *apic)
+{
+	if (apic->cfg.nmi)
+		apic->cfg.nmi(apic->cfg.opaque);
+}
+
 /*
  * Deliver a local interrupt through LVT entry n (10.5.1): fixed vectors into
- * IRR, unless the entry is masked. NMI, SMI and INIT are not modelled (the CPU
- * has no NMI path yet); ExtINT is a level seen by extint_ready.
+ * IRR, NMI to the CPU, unless the entry is masked. SMI and INIT are not
+ * modelled; ExtINT is a level seen by extint_ready.
  */
 static void
 lvt_deliver(struct lapic *apic, unsigned n)
@@ -221,7 +230,9 @@ lvt_deliver(struct lapic *apic, unsigned n)
 	unsigned mode = n == LVT_TIMER || n == LVT_ERROR ? APIC_DM_FIXED : (lvt >> 8) & 7;
 	if (mode == APIC_DM_FIXED)
 		accept(apic, lvt & 0xff, (n == LVT_LINT0 || n == LVT_LINT1) && (lvt & LVT_LEVEL));
-	/* XXX NMI (LINT1 on a PC), SMI and INIT deliveries are dropped. */
+	else if (mode == APIC_DM_NMI)
+		send_nmi(apic); /* LINT1 on a PC */
+	/* XXX SMI and INIT deliveries are dropped. */
 }
 
 /* ---- The timer (10.5.4) ---- */
@@ -458,7 +469,7 @@ dest_match(const struct lapic *apic, uint32_t dest, bool logical)
  * a destination: shorthand "self" and "all including self", or a destination
  * that matches. Fixed (and lowest-priority) IPIs are accepted as edge
  * interrupts; delivery is immediate, so the delivery status bit is always idle.
- * XXX NMI, INIT, SIPI and SMI IPIs are not modelled.
+ * NMI IPIs go to the CPU's NMI input. XXX INIT, SIPI and SMI IPIs are not modelled.
  */
 static void
 icr_send(struct lapic *apic)
@@ -468,6 +479,11 @@ icr_send(struct lapic *apic)
 	uint32_t dest = x2apic_mode(apic) ? apic->st.icr_hi : apic->st.icr_hi >> 24;
 	bool self = shorthand == 1 || shorthand == 2 ||
 		    (shorthand == 0 && dest_match(apic, dest, lo & (1u << 11)));
+	if (mode == APIC_DM_NMI) {
+		if (self)
+			send_nmi(apic);
+		return;
+	}
 	if (mode != APIC_DM_FIXED && mode != APIC_DM_LOWEST)
 		return;
 	if (vector < 16) {
@@ -871,8 +887,11 @@ lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level_trig
 		apic->st.extint_pending = true;
 		update(apic);
 		return true;
+	case APIC_DM_NMI:
+		send_nmi(apic);
+		return true;
 	default:
-		return false; /* XXX NMI, SMI, INIT messages are not modelled */
+		return false; /* XXX SMI, INIT messages are not modelled */
 	}
 }
 

@@ -65,6 +65,7 @@ struct lapic_config {
 	void (*set_intr)(void *opaque, bool level); /* the CPU's "interrupt pending" */
 	int (*extint_ack)(void *opaque);	    /* the 8259's INTA: returns its vector */
 	void (*eoi)(void *opaque, uint8_t vector);  /* EOI broadcast to the IOAPIC */
+	void (*nmi)(void *opaque);		    /* an NMI for the CPU (NMI delivery mode) */
 	void *opaque;
 };
 

@@ -159,6 +159,14 @@ pc_request_poweroff(void *opaque)
 	cpu_raise_events(pc->cpu, EV_STOP);
 }
 
+/* NMI to the CPU (the local APIC's NMI delivery mode: LINT1, an NMI IPI or message). */
+static void
+pc_nmi(void *opaque)
+{
+	struct pc *pc = opaque;
+	cpu_raise_events(pc->cpu, EV_NMI);
+}
+
 /* SMI# from the PIIX (APMC write): the CPU takes it at the next instruction boundary. */
 static void
 pc_smi(void *opaque)
@@ -369,6 +377,7 @@ pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errle
 		.set_intr = pc_cpu_intr,
 		.extint_ack = pc_extint_ack,
 		.eoi = pc_apic_eoi,
+		.nmi = pc_nmi,
 		.opaque = pc,
 	};
 	if (lapic_init(&pc->lapic, pc->mem, &pc->clock, &lc) < 0 ||

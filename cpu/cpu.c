@@ -128,7 +128,8 @@ cpu_reset(struct cpu *cpu)
 	cpu->intr_shadow = 0;
 	cpu->delivering = false;
 	cpu->shutdown = false;
-	cpu->events &= ~(uint32_t)(EV_RESET | EV_SMI);
+	cpu->events &= ~(uint32_t)(EV_RESET | EV_SMI | EV_NMI);
+	cpu->nmi_blocked = false;
 	cpu_smm_reset(cpu);
 	cpu_mode_update(cpu);
 	mmu_reset(cpu); /* PDPTEs, PKRU, an empty TLB */
@@ -326,6 +327,16 @@ take_interrupts(struct cpu *cpu)
 {
 	if (cpu->intr_shadow)
 		return false;
+	/* NMI: above INTR, not masked by IF, blocked while an NMI handler runs (until
+	 * its IRET) and in SMM (SDM vol. 3A, 6.7.1, 6.9; vol. 3C, 32.8). */
+	if ((cpu->events & EV_NMI) && !cpu->nmi_blocked && !cpu->in_smm) {
+		cpu->events &= ~(uint32_t)EV_NMI;
+		cpu->nmi_blocked = true;
+		cpu->halted = false;
+		cpu->insn_rip = cpu->rip;
+		cpu_deliver_event(cpu, EXC_NMI, EVENT_NMI, NO_ERRCODE, cpu->rip);
+		return true;
+	}
 	if ((cpu->events & EV_INTR) && (cpu->rflags & F_IF)) {
 		int vector = cpu->bus.intr_ack ? cpu->bus.intr_ack(cpu->bus.opaque) : -1;
 		if (vector < 0) {

@@ -171,6 +171,7 @@ struct cpu {
 	uint8_t cpl;
 	uint32_t smbase; /* SMRAM base (SDM vol. 3C, 32.4; relocatable through RSM) */
 	bool in_smm;	 /* in System Management Mode */
+	bool nmi_blocked; /* an NMI is being handled: the next waits for IRET (SDM vol. 3A, 6.7.1) */
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
 	uint8_t code_size; /* 2, 4 or 8: default operand/address size of the code segment */

@@ -66,8 +66,9 @@ static inline bool
 cpu_event_deliverable(const struct cpu *cpu)
 {
 	uint32_t ev = cpu->events;
-	return (ev & ~(uint32_t)(EV_INTR | EV_SMI)) || ((ev & EV_INTR) && (cpu->rflags & F_IF)) ||
-	       ((ev & EV_SMI) && !cpu->in_smm);
+	return (ev & ~(uint32_t)(EV_INTR | EV_SMI | EV_NMI)) ||
+	       ((ev & EV_INTR) && (cpu->rflags & F_IF)) || ((ev & EV_SMI) && !cpu->in_smm) ||
+	       ((ev & EV_NMI) && !cpu->nmi_blocked && !cpu->in_smm);
 }
 
 /* ---- registers ---- */

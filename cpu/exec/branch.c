@@ -205,8 +205,18 @@ op_int1(struct cpu *cpu, const struct insn *i)
 	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->rip);
 }
 
+static void iret_any_mode(struct cpu *cpu, const struct insn *i);
+
+/* IRET; a completed IRET also ends NMI blocking (SDM vol. 3A, 6.7.1). */
 void
 op_iret(struct cpu *cpu, const struct insn *i)
+{
+	iret_any_mode(cpu, i);
+	cpu->nmi_blocked = false;
+}
+
+static void
+iret_any_mode(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = i->opsize;
 	if (cpu_real_mode(cpu)) {
