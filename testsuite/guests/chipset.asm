@@ -235,23 +235,6 @@ start:
 	mov al, 40			; still running: the power-off did not happen
 	jmp fail
 
-fail:
-	cli
-	mov bl, al
-	mov si, fail_msg
-	call puts
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
-	hlt
 
 ; ESI = PM timer, CX = PIT counter 2, read together (retaken until the two
 ; PM reads around the latch are within 64 ticks).
@@ -314,15 +297,8 @@ pam5_write:
 	out dx, al
 	ret
 
-puts:
-	push ax
-.next:	cs lodsb
-	test al, al
-	jz .done
-	out 0xe9, al
-	jmp .next
-.done:	pop ax
-	ret
+
+%include "report16.inc"
 
 pass_msg: db "chipset: PASS", 10, 0
 fail_msg: db "chipset: FAIL ", 0

@@ -297,33 +297,9 @@ irq14:
 	pop ax
 	iret
 
-fail:
-	mov bl, al
-	mov si, fail_msg
-	call puts
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
-	hlt
 
-; puts: print the NUL-terminated string at CS:SI to port 0xe9.
-puts:
-	push ax
-.next:	cs lodsb
-	test al, al
-	jz .done
-	out 0xe9, al
-	jmp .next
-.done:	pop ax
-	ret
+
+%include "report16.inc"
 
 pass_msg: db "ide: PASS", 10, 0
 fail_msg: db "ide: FAIL ", 0

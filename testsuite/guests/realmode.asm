@@ -162,22 +162,6 @@ start:
 	out 0xf4, al
 	hlt
 
-fail:
-	mov bl, al
-	mov si, fail_msg
-	call puts
-	mov al, bl
-	aam                   ; AH = tens, AL = units
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
-	hlt
 
 int80:
 	mov dx, 0xbeef
@@ -191,18 +175,10 @@ divide_error:
 	pop bp
 	iret
 
-; puts: print the NUL-terminated string at CS:SI to port 0xe9.
-puts:
-	push ax
-.next:	cs lodsb
-	test al, al
-	jz .done
-	out 0xe9, al
-	jmp .next
-.done:	pop ax
-	ret
 
 table:	db 10, 20, 30, 40
+%include "report16.inc"
+
 pass_msg: db "realmode: PASS", 10, 0
 fail_msg: db "realmode: FAIL ", 0
 

@@ -146,29 +146,7 @@ start:
 	out 0xf4, al
 	hlt
 
-fail:
-	mov bl, al
-	mov si, fail_msg
-	call puts
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
-	hlt
 
-puts:	cs lodsb
-	test al, al
-	jz .d
-	out 0xe9, al
-	jmp puts
-.d:	ret
 
 ; handler1: copied to 3000:8000 (SMBASE 30000h). In SMM the data segments have
 ; base 0 and a 4 GiB limit (table 32-4), so addr32 reaches anything.
@@ -195,6 +173,8 @@ handler2:
 	mov dword [H2_MARK], 0x600d
 	rsm
 handler2_end:
+
+%include "report16.inc"
 
 pass_msg: db "smm: PASS", 10, 0
 fail_msg: db "smm: FAIL ", 0

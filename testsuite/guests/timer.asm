@@ -238,23 +238,6 @@ start:
 	out 0xf4, al
 	hlt
 
-fail:
-	cli
-	mov bl, al
-	mov si, fail_msg
-	call puts
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
-	hlt
 
 ; read_sec: AL = RTC seconds, read outside the update-in-progress window.
 read_sec:
@@ -298,16 +281,8 @@ spurious:
 	inc word [spurious_count]
 	iret
 
-; puts: print the NUL-terminated string at CS:SI to port 0xe9.
-puts:
-	push ax
-.next:	cs lodsb
-	test al, al
-	jz .done
-	out 0xe9, al
-	jmp .next
-.done:	pop ax
-	ret
+
+%include "report16.inc"
 
 pass_msg: db "timer: PASS", 10, 0
 fail_msg: db "timer: FAIL ", 0
