@@ -16,6 +16,8 @@
 
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 
+#define FAULT_BUDGET_COST 64 /* budget units a fault uses up (see cpu_exec) */
+
 _Noreturn void
 cpu_unmodelled(struct cpu *cpu, const char *what)
 {
@@ -406,6 +408,13 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		break;
 	case 1: /* a fault unwound here: deliver it (which may fault again) */
 		cpu->stop_trace = false;
+		/* A faulting instruction does not retire, so a guest that only faults
+		 * (a handler that faults again, forever) would never use up the budget:
+		 * each fault costs FAULT_BUDGET_COST units of it (about what delivering
+		 * one costs next to an instruction), and the run loop gets control back. */
+		cpu->budget_end -= cpu->budget_end - cpu->icount > FAULT_BUDGET_COST
+					   ? FAULT_BUDGET_COST
+					   : cpu->budget_end - cpu->icount;
 		if (!cpu->shutdown && cpu_handle_fault(cpu))
 			break;
 		cpu->shutdown = true;

@@ -452,7 +452,7 @@ idle_wait(struct pc *pc, uint64_t until_ns)
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
 #define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
-#define MAX_SLICE (1u << 20)
+#define MAX_SLICE (1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
 static int
 run(struct pc *pc, const struct options *o)
