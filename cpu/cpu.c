@@ -16,7 +16,7 @@
 
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 
-#define FAULT_BUDGET_COST 64 /* budget units a fault uses up (see cpu_exec) */
+#define FAULT_STORM 4096 /* faults in a row without progress before cpu_exec yields */
 
 _Noreturn void
 cpu_unmodelled(struct cpu *cpu, const char *what)
@@ -410,11 +410,16 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->stop_trace = false;
 		/* A faulting instruction does not retire, so a guest that only faults
 		 * (a handler that faults again, forever) would never use up the budget:
-		 * each fault costs FAULT_BUDGET_COST units of it (about what delivering
-		 * one costs next to an instruction), and the run loop gets control back. */
-		cpu->budget_end -= cpu->budget_end - cpu->icount > FAULT_BUDGET_COST
-					   ? FAULT_BUDGET_COST
-					   : cpu->budget_end - cpu->icount;
+		 * after FAULT_STORM faults in a row without a retired instruction the
+		 * run loop gets control back (timers, -timeout), then execution goes on. */
+		if (cpu->icount != cpu->last_fault_icount) {
+			cpu->last_fault_icount = cpu->icount;
+			cpu->faults_in_row = 0;
+		}
+		if (++cpu->faults_in_row > FAULT_STORM) {
+			cpu->faults_in_row = 0;
+			return CPU_EXIT_BUDGET;
+		}
 		if (!cpu->shutdown && cpu_handle_fault(cpu))
 			break;
 		cpu->shutdown = true;
