@@ -30,6 +30,7 @@ struct options {
 	double timeout;	   /* seconds; 0 = none */
 	bool no_reboot;
 	bool stats;	   /* print instruction count and speed at exit */
+	enum trace_format trace_format;
 	const char *log_path;
 	unsigned trace_mask;
 	const char *debugcon;
@@ -94,6 +95,7 @@ print_help(void)
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status %d)\n"
 	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
 	       "  -D LOGFILE               write the trace to LOGFILE instead of stderr\n"
+	       "  -trace-format text|json  trace lines as text (default) or JSON objects\n"
 	       "  -stats                   at exit, print retired instructions, CPU time and MIPS\n"
 	       "  -h, --help               this text\n"
 	       "  -version, --version      print the version\n"
@@ -369,6 +371,14 @@ parse_options(struct options *o, int argc, char **argv)
 				usage_error("%s", err);
 		} else if (!strcmp(a, "-D")) {
 			o->log_path = ARG();
+		} else if (!strcmp(a, "-trace-format")) {
+			const char *s = ARG();
+			if (!strcmp(s, "text"))
+				o->trace_format = TRACE_TEXT;
+			else if (!strcmp(s, "json"))
+				o->trace_format = TRACE_JSON;
+			else
+				usage_error("bad -trace-format value '%s' (text or json)", s);
 		} else if (!strcmp(a, "-clock")) {
 			const char *s = ARG();
 			if (!strcmp(s, "realtime"))
@@ -550,6 +560,8 @@ main(int argc, char **argv)
 	}
 	if (o.trace_mask) {
 		o.pc.tracer = tracer_create(o.trace_mask, log);
+		if (o.pc.tracer)
+			tracer_set_format(o.pc.tracer, o.trace_format);
 		if (!o.pc.tracer)
 			usage_error("out of memory creating the tracer");
 	}

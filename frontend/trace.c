@@ -34,6 +34,7 @@ static const struct {
 
 struct tracer {
 	unsigned categories;
+	enum trace_format format;
 	FILE *out;
 	csh cs[3]; /* capstone handles for 16-, 32- and 64-bit code */
 	bool cs_ok[3];
@@ -105,11 +106,53 @@ tracer_wants(const struct tracer *t, enum trace_category cat)
 }
 
 void
+tracer_set_format(struct tracer *t, enum trace_format format)
+{
+	t->format = format;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped (RFC 8259, 7). */
+static void
+json_string(FILE *out, const char *str)
+{
+	fputc('"', out);
+	for (const unsigned char *c = (const unsigned char *)(str ? str : ""); *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(out, "\\%c", *c);
+		else if (*c < 0x20)
+			fprintf(out, "\\u%04x", *c);
+		else
+			fputc(*c, out);
+	}
+	fputc('"', out);
+}
+
+/* The JSON Lines sink: numbers stay numbers (hex fields too), strings are escaped. */
+static void
+emit_json(struct tracer *t, const struct trace_schema *s, const union trace_value *v)
+{
+	fputs("{\"event\":", t->out);
+	json_string(t->out, s->name);
+	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
+		fprintf(t->out, ",\"%s\":", s->fields[k].name);
+		if (s->fields[k].type == TF_STR)
+			json_string(t->out, v[k].s);
+		else
+			fprintf(t->out, "%" PRIu64, v[k].u);
+	}
+	fputs("}\n", t->out);
+}
+
+void
 trace_emit(struct tracer *t, enum trace_event ev, const union trace_value *v)
 {
 	const struct trace_schema *s = &schema[ev];
 	if (!(t->categories & s->category))
 		return;
+	if (t->format == TRACE_JSON) {
+		emit_json(t, s, v);
+		return;
+	}
 	fputs(s->name, t->out);
 	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
 		const struct trace_field *f = &s->fields[k];

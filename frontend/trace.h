@@ -20,7 +20,12 @@ struct tracer;
 int trace_parse_categories(const char *spec, unsigned *mask, char *err, size_t errlen);
 void trace_list_categories(FILE *f);
 
+/* Output formats: one event per line, as text (`name field=value ...`) or as a
+ * JSON object (`{"event":"name","field":value,...}`, JSON Lines). */
+enum trace_format { TRACE_TEXT, TRACE_JSON };
+
 struct tracer *tracer_create(unsigned categories, FILE *out);
+void tracer_set_format(struct tracer *t, enum trace_format format);
 void tracer_destroy(struct tracer *t);
 bool tracer_wants(const struct tracer *t, enum trace_category cat);
 
