@@ -266,6 +266,7 @@ build(struct cpu *cpu, uint64_t pa)
 			tc->scratch->insn[0] = *in;
 			tc->scratch->n = 1;
 			tc->scratch->cached = false;
+			tc->scratch->succ[0] = tc->scratch->succ[1] = NULL;
 			tc->scratch->valid = true;
 			tc->scratch->code_size = cpu->code_size;
 			return tc->scratch;
@@ -322,7 +323,7 @@ tcache_get(struct cpu *cpu, struct trace *prev)
 	uint64_t lin = cs_linear(cpu, cpu->rip);
 	uint64_t pa = cpu_translate_fetch(cpu, lin);
 	struct tcache *tc = cpu->tcache;
-	if (prev) {
+	if (prev && prev->cached) {
 		/* The successor must still be valid and decoded for this code size; a trace
 		 * that runs into a second page takes the full lookup below. */
 		for (unsigned k = 0; k < 2; k++) {

@@ -11,6 +11,8 @@
 ;     one, execute through the other, both ways
 ;  11 a device's DMA: fw_cfg's DMA interface writes the ID item (03 00 00 00:
 ;     "add ax, [bx+si]; add [bx+si], al") over code that already ran
+;  12 code in MMIO (the VGA text window at B8000h, odd/even mode reads back
+;     what was written): it runs, and runs again after it is rewritten
 ; The first failure prints "smc: FAIL n" and exits with n; success prints
 ; "smc: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -104,6 +106,22 @@ start:
 	call 0x0000:0x2f00		; must run "add ax, [bx+si]; add [bx+si], al; retf"
 	cmp ax, 0x1234
 	check 11, e
+
+	; 12: code executed from MMIO is never cached: write, run, rewrite, run
+	push es
+	mov ax, 0xb800
+	mov es, ax
+	mov word [es:0], 0x11b0		; mov al, 0x11
+	mov byte [es:2], 0xcb		; retf
+	call 0xb800:0x0000
+	cmp al, 0x11
+	jne .mmio_bad
+	mov byte [es:1], 0x22		; mov al, 0x22
+	call 0xb800:0x0000
+	cmp al, 0x22
+.mmio_bad:
+	pop es
+	check 12, e
 
 	; 7: protected mode with 32-bit paging and two aliases of one page
 	lgdt [cs:gdtr]
