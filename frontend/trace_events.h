@@ -14,6 +14,8 @@ enum trace_category {
 	TRACE_CAT_PAGEWALK = 1u << 3,
 	TRACE_CAT_TLB = 1u << 4,
 	TRACE_CAT_MMIO = 1u << 5,
+	TRACE_CAT_MSR = 1u << 6,
+	TRACE_CAT_CPUID = 1u << 7,
 };
 
 /* X(id, "name", "help") */
@@ -23,7 +25,9 @@ enum trace_category {
 	X(TRACE_CAT_INT, "int", "interrupts and exceptions as they are delivered") \
 	X(TRACE_CAT_PAGEWALK, "pagewalk", "page walks on TLB misses: linear address, each level's entry, outcome") \
 	X(TRACE_CAT_TLB, "tlb", "TLB flushes: scope, address, cause") \
-	X(TRACE_CAT_MMIO, "mmio", "MMIO accesses, and accesses to unassigned space or writes to ROM")
+	X(TRACE_CAT_MMIO, "mmio", "MMIO accesses, and accesses to unassigned space or writes to ROM") \
+	X(TRACE_CAT_MSR, "msr", "RDMSR and WRMSR: index, value, and whether it raised #GP") \
+	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")
 
 enum trace_field_type { TF_HEX8, TF_HEX16, TF_HEX32, TF_HEX64, TF_UINT, TF_STR };
 
@@ -60,7 +64,14 @@ struct trace_field {
 	X(TEV_MMIO_READ, "mmio-read", TRACE_CAT_MMIO, \
 	  { { "region", TF_STR }, { "addr", TF_HEX64 }, { "size", TF_UINT }, { "value", TF_HEX64 } }) \
 	X(TEV_MMIO_WRITE, "mmio-write", TRACE_CAT_MMIO, \
-	  { { "region", TF_STR }, { "addr", TF_HEX64 }, { "size", TF_UINT }, { "value", TF_HEX64 } })
+	  { { "region", TF_STR }, { "addr", TF_HEX64 }, { "size", TF_UINT }, { "value", TF_HEX64 } }) \
+	X(TEV_RDMSR, "rdmsr", TRACE_CAT_MSR, \
+	  { { "index", TF_HEX32 }, { "value", TF_HEX64 }, { "outcome", TF_STR } }) \
+	X(TEV_WRMSR, "wrmsr", TRACE_CAT_MSR, \
+	  { { "index", TF_HEX32 }, { "value", TF_HEX64 }, { "outcome", TF_STR } }) \
+	X(TEV_CPUID, "cpuid", TRACE_CAT_CPUID, \
+	  { { "leaf", TF_HEX32 }, { "subleaf", TF_HEX32 }, { "eax", TF_HEX32 }, { "ebx", TF_HEX32 }, \
+	    { "ecx", TF_HEX32 }, { "edx", TF_HEX32 } })
 
 enum trace_event {
 #define X(id, name, cat, ...) id,

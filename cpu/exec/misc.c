@@ -2,6 +2,7 @@
  * fugu — data movement, conversions and flag instructions.
  */
 #include "cpu/exec/exec.h"
+#include "frontend/trace.h"
 
 void
 op_ud(struct cpu *cpu, const struct insn *i)
@@ -258,8 +259,12 @@ void
 op_cpuid(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	uint32_t r[4];
-	cpu_features_cpuid(&cpu->features, (uint32_t)cpu->gpr[R_AX], (uint32_t)cpu->gpr[R_CX], r);
+	uint32_t r[4], leaf = (uint32_t)cpu->gpr[R_AX], subleaf = (uint32_t)cpu->gpr[R_CX];
+	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
+	if (cpu->tracer)
+		trace_emit(cpu->tracer, TEV_CPUID,
+			   (union trace_value[]){ { .u = leaf }, { .u = subleaf }, { .u = r[0] },
+						  { .u = r[1] }, { .u = r[2] }, { .u = r[3] } });
 	reg_write(cpu, R_AX, 4, r[0]);
 	reg_write(cpu, R_BX, 4, r[1]);
 	reg_write(cpu, R_CX, 4, r[2]);

@@ -4,6 +4,7 @@
  * RDMSR/WRMSR.
  */
 #include "cpu/exec/exec.h"
+#include "frontend/trace.h"
 #include "cpu/msr.h"
 #include "mmu/paging.h"
 
@@ -236,8 +237,14 @@ op_rdmsr(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
-	uint64_t v;
-	if (msr_read(cpu, (uint32_t)cpu->gpr[R_CX], &v) != 0)
+	uint32_t index = (uint32_t)cpu->gpr[R_CX];
+	uint64_t v = 0;
+	int rc = msr_read(cpu, index, &v);
+	if (cpu->tracer)
+		trace_emit(cpu->tracer, TEV_RDMSR,
+			   (union trace_value[]){ { .u = index }, { .u = v },
+						  { .s = rc ? "#GP" : "ok" } });
+	if (rc != 0)
 		cpu_gp0(cpu);
 	reg_write(cpu, R_AX, 4, (uint32_t)v);
 	reg_write(cpu, R_DX, 4, v >> 32);
@@ -248,8 +255,14 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
+	uint32_t index = (uint32_t)cpu->gpr[R_CX];
 	uint64_t v = (cpu->gpr[R_DX] << 32) | (uint32_t)cpu->gpr[R_AX];
-	if (msr_write(cpu, (uint32_t)cpu->gpr[R_CX], v) != 0)
+	int rc = msr_write(cpu, index, v);
+	if (cpu->tracer)
+		trace_emit(cpu->tracer, TEV_WRMSR,
+			   (union trace_value[]){ { .u = index }, { .u = v },
+						  { .s = rc ? "#GP" : "ok" } });
+	if (rc != 0)
 		cpu_gp0(cpu);
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """The trace sinks: `-d insn,io,int` in both formats on the hello ROM.
 
-usage: check_trace.py FUGU ROM
+usage: check_trace.py FUGU ROM DISK
 
 Text: every executed instruction appears with its address, bytes and Capstone
 disassembly (the ROM's `out 0xe9, al`), and the port writes appear as `out`
 events. JSON Lines: every line parses, the same events carry the schema's
 fields as numbers and strings, and the two formats list the same number of
-events. Prints TAP.
+events. Then DISK (the demo disk) boots through SeaBIOS with `-d cpuid,msr`:
+CPUID leaf 0 must return the vendor string, and SeaBIOS's RDMSR of MTRRCAP
+(0xFE) the model's value 0x508. Prints TAP.
 """
 import json
 import os
@@ -52,6 +54,22 @@ def main():
         ("json: 'Hello' written to port 0xe9",
          "".join(chr(e["value"]) for e in outs if e["port"] == 0xe9).startswith("Hello")),
         ("same number of events in both formats", len(lines) == len(text)),
+    ]
+    disk_log = os.path.join(tmp, "cm.jsonl")
+    p = subprocess.run([fugu, "-hda", sys.argv[3], "-snapshot", "-clock", "deterministic",
+                        "-no-reboot", "-timeout", "60", "-d", "cpuid,msr", "-D", disk_log,
+                        "-trace-format", "json"], capture_output=True, timeout=120)
+    with open(disk_log, encoding="utf-8") as f:
+        cm = [json.loads(l) for l in f]
+    leaf0 = [e for e in cm if e["event"] == "cpuid" and e["leaf"] == 0]
+    vendor = b"".join(leaf0[0][r].to_bytes(4, "little") for r in ("ebx", "edx", "ecx")) \
+        if leaf0 else b""
+    results += [
+        ("demo disk boots and powers off (status 0)", p.returncode == 0),
+        ("cpuid: leaf 0 returns GenuineIntel", vendor == b"GenuineIntel"),
+        ("msr: SeaBIOS reads MTRRCAP = 0x508",
+         any(e["event"] == "rdmsr" and e["index"] == 0xfe and e["value"] == 0x508 and
+             e["outcome"] == "ok" for e in cm)),
     ]
     print("1..%d" % len(results))
     for k, (name, ok) in enumerate(results, 1):
