@@ -7,6 +7,7 @@
 ; mode at one interrupt per PIT tick, counted against the PIT (10.5.4). The
 ; first failure prints "apic: FAIL n" and exits with n; success prints
 ; "apic: PASS" and exits with 0 (fugu status 1).
+%include "report.mac"
 	bits 16
 	org 0
 
@@ -241,17 +242,7 @@ fail:
 	mov bl, al
 	mov esi, fail_msg
 	call puts
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
+	report_number_and_exit
 	hlt
 
 timer_isr:

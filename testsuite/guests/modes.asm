@@ -6,6 +6,7 @@
 ; error codes,
 ; IRETQ at the same privilege -> compatibility mode -> paging off (IA-32e mode
 ; off) -> 16-bit protected mode -> real mode, where an IVT interrupt still works.
+%include "report.mac"
 	org 0xf0000
 %define TEST "modes"
 
@@ -372,17 +373,7 @@ fail16:
 	mov bl, al
 	mov si, LOW(fail_msg)
 	call puts16
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
+	report_number_and_exit
 	hlt
 
 puts16:

@@ -5,6 +5,7 @@
 ; MOV CR3; then PAE paging: PDPTE #GP, 2 MiB pages, NX with EFER.NXE, reserved
 ; bits. The first failure prints "paging: FAIL n" and exits with n; success
 ; prints "paging: PASS" and exits with 0 (fugu status 1).
+%include "report.mac"
 	bits 16
 	org 0
 
@@ -320,17 +321,7 @@ fail:
 	mov bl, al
 	mov esi, fail_msg
 	call puts
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
+	report_number_and_exit
 	hlt
 
 ; Ring-3 part: each fault is recorded in R_BASE by copying V_ERR/V_CR2.

@@ -15,6 +15,7 @@
 ;     what was written): it runs, and runs again after it is rewritten
 ; The first failure prints "smc: FAIL n" and exits with n; success prints
 ; "smc: PASS" and exits with 0 (fugu status 1).
+%include "report.mac"
 	bits 16
 	org 0
 
@@ -193,17 +194,7 @@ fail32:
 	mov bl, al
 	mov esi, BASE + fail_msg
 	call puts32
-	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
+	report_number_and_exit
 	hlt
 
 ; puts32: print the NUL-terminated string at ESI (32-bit code, flat DS).
@@ -225,17 +216,7 @@ fail16:
 	jz .n
 	out 0xe9, al
 	jmp .p
-.n:	mov al, bl
-	aam
-	add ax, 0x3030
-	xchg al, ah
-	out 0xe9, al
-	mov al, ah
-	out 0xe9, al
-	mov al, 10
-	out 0xe9, al
-	mov al, bl
-	out 0xf4, al
+.n:	report_number_and_exit
 	hlt
 
 ; ---- code copied to 0200:0000; every routine returns with RETF ----
