@@ -45,6 +45,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bare_machine.h"
 #include "chipset/ioport.h"
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
@@ -1178,12 +1179,6 @@ host_map(char *err, size_t errlen)
 
 /* ---- the fugu side ---- */
 
-struct machine {
-	struct physmem *mem;
-	struct ioports *io;
-	struct cpu *cpu;
-};
-
 static void
 poke64(struct machine *m, uint64_t pa, uint64_t v)
 {
@@ -1244,23 +1239,13 @@ guest_mode(struct cpu *cpu)
 	cpu_set_rflags(cpu, F_FIXED1); /* also recomputes the mode */
 }
 
+/* The machine in 64-bit mode with the test's page tables and IDT ("all": every
+ * feature fugu knows, so the host's instructions all decode). */
 static bool
 machine_create(struct machine *m, char *err, size_t errlen)
 {
-	struct cpu_features feat;
-	if (cpu_features_parse(&feat, "all", err, errlen) != 0)
+	if (!bare_machine_create(m, "all", GUEST_RAM, err, errlen))
 		return false;
-	m->mem = physmem_create(GUEST_RAM);
-	m->io = ioports_create();
-	if (!m->mem || !m->io) {
-		snprintf(err, errlen, "cannot create the machine: %s", strerror(errno));
-		return false;
-	}
-	m->cpu = cpu_create(m->mem, m->io, &feat);
-	if (!m->cpu) {
-		snprintf(err, errlen, "cannot create the CPU");
-		return false;
-	}
 	guest_memory(m);
 	guest_mode(m->cpu);
 	return true;
@@ -1620,8 +1605,6 @@ main(int argc, char **argv)
 	munmap(hres, res_bytes);
 	free(gres);
 	free(states);
-	cpu_destroy(m.cpu);
-	ioports_destroy(m.io);
-	physmem_destroy(m.mem);
+	bare_machine_destroy(&m);
 	return all_ok ? 0 : 1;
 }

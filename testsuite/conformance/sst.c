@@ -34,6 +34,7 @@
 #include <json-c/json.h>
 #include <zlib.h>
 
+#include "bare_machine.h"
 #include "chipset/ioport.h"
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
@@ -434,40 +435,6 @@ is_revoked(const struct revocations *rev, const struct moo_test *t)
 }
 
 /* ---- the machine ---- */
-
-struct machine {
-	struct physmem *mem;
-	struct ioports *io;
-	struct cpu *cpu;
-};
-
-static bool
-machine_create(struct machine *m, char *err, size_t errlen)
-{
-	struct cpu_features feat;
-	if (cpu_features_parse(&feat, "max", err, errlen) != 0)
-		return false;
-	m->mem = physmem_create(RAM_SIZE);
-	m->io = ioports_create();
-	if (!m->mem || !m->io) {
-		snprintf(err, errlen, "cannot create the machine: %s", strerror(errno));
-		return false;
-	}
-	m->cpu = cpu_create(m->mem, m->io, &feat);
-	if (!m->cpu) {
-		snprintf(err, errlen, "cannot create the CPU");
-		return false;
-	}
-	return true;
-}
-
-static void
-machine_destroy(struct machine *m)
-{
-	cpu_destroy(m->cpu);
-	ioports_destroy(m->io);
-	physmem_destroy(m->mem);
-}
 
 static uint8_t zero_page[REACHABLE_BYTES];
 
@@ -1106,7 +1073,7 @@ main(int argc, char **argv)
 	size_t nfiles = 0;
 	struct manifest_entry *manifest = load_manifest(dir, &nfiles, err, sizeof(err));
 	struct machine m;
-	if (!manifest || !machine_create(&m, err, sizeof(err))) {
+	if (!manifest || !bare_machine_create(&m, "max", RAM_SIZE, err, sizeof(err))) {
 		tap_line(false, "setup: %s", err);
 		printf("1..%u\n", tap_number);
 		return 1;
@@ -1196,7 +1163,7 @@ main(int argc, char **argv)
 		 " skipped",
 		 total.passed, run, hundredths / 100, hundredths % 100, skipped_total(&total));
 	printf("1..%u\n", tap_number);
-	machine_destroy(&m);
+	bare_machine_destroy(&m);
 	free(manifest);
 	return all_ok && enough ? 0 : 1;
 }

@@ -19,33 +19,7 @@
 #include "chipset/pc.h"
 #include "mmu/physmem.h"
 
-struct fixture {
-	struct physmem *mem;
-	struct ioports *io;
-	struct fwcfg fw;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	f->mem = physmem_create(1u << 20);
-	f->io = ioports_create();
-	assert_int_equal(fwcfg_init(&f->fw, f->io, f->mem), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	fwcfg_destroy(&f->fw);
-	ioports_destroy(f->io);
-	physmem_destroy(f->mem);
-	free(f);
-	return 0;
-}
+#include "fwcfg_fixture.h"
 
 static void
 select_key(struct ioports *io, uint16_t key)

@@ -93,33 +93,7 @@ file_item(const struct fwcfg *fw, const char *name)
 	return NULL;
 }
 
-struct fixture {
-	struct physmem *mem;
-	struct ioports *io;
-	struct fwcfg fw;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	f->mem = physmem_create(1u << 20);
-	f->io = ioports_create();
-	assert_int_equal(fwcfg_init(&f->fw, f->io, f->mem), 0);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	fwcfg_destroy(&f->fw);
-	ioports_destroy(f->io);
-	physmem_destroy(f->mem);
-	free(f);
-	return 0;
-}
+#include "fwcfg_fixture.h"
 
 /* Zeros, random bytes, an old zImage header and a half-made Multiboot header are refused. */
 static void

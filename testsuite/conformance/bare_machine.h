@@ -1,0 +1,54 @@
+/*
+ * A bare machine for the conformance harnesses: the physical map, an empty port
+ * space (every port reads all ones) and a CPU of one model, driven directly
+ * through the library API with no board around them.
+ */
+#ifndef FUGU_BARE_MACHINE_H
+#define FUGU_BARE_MACHINE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "chipset/ioport.h"
+#include "cpu/cpu.h"
+#include "mmu/physmem.h"
+
+struct machine {
+	struct physmem *mem;
+	struct ioports *io;
+	struct cpu *cpu;
+};
+
+/* Create it with `ram` bytes of RAM and the CPU model `model`; false with a message. */
+static inline bool
+bare_machine_create(struct machine *m, const char *model, uint64_t ram, char *err, size_t errlen)
+{
+	struct cpu_features feat;
+	*m = (struct machine){ 0 };
+	if (cpu_features_parse(&feat, model, err, errlen) != 0)
+		return false;
+	m->mem = physmem_create(ram);
+	m->io = ioports_create();
+	if (!m->mem || !m->io) {
+		snprintf(err, errlen, "cannot create the machine: %s", strerror(errno));
+		return false;
+	}
+	m->cpu = cpu_create(m->mem, m->io, &feat);
+	if (!m->cpu) {
+		snprintf(err, errlen, "cannot create the CPU");
+		return false;
+	}
+	return true;
+}
+
+static inline void
+bare_machine_destroy(struct machine *m)
+{
+	cpu_destroy(m->cpu);
+	ioports_destroy(m->io);
+	physmem_destroy(m->mem);
+}
+
+#endif
