@@ -317,12 +317,6 @@ cpu_clear_events(struct cpu *cpu, uint32_t ev)
 	cpu->events &= ~ev;
 }
 
-void
-cpu_code_written(struct cpu *cpu, uint64_t pa, uint64_t len)
-{
-	on_code_written(cpu, pa, len);
-}
-
 /* Take a pending interrupt if the CPU can; returns true if one was delivered. */
 static bool
 take_interrupts(struct cpu *cpu)

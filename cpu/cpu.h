@@ -222,8 +222,6 @@ void cpu_clear_events(struct cpu *cpu, uint32_t ev);
 uint64_t cpu_get_rflags(struct cpu *cpu);
 void cpu_set_rflags(struct cpu *cpu, uint64_t value);
 void cpu_dump_state(struct cpu *cpu, void *file);
-/* Called by the physical map when memory at [pa, pa+len) that held decoded code changed. */
-void cpu_code_written(struct cpu *cpu, uint64_t pa, uint64_t len);
 /* Called when the physical map changed under the CPU (ROM shadowing, MMIO remap). */
 void cpu_memory_map_changed(struct cpu *cpu);
 /* SMM (cpu/smm.c): enter on a latched SMI; back to the reset SMBASE. */

@@ -691,8 +691,3 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 #undef NEED
 }
 
-bool
-insn_ends_trace(const struct insn *i)
-{
-	return (i->flags & I_END) != 0;
-}

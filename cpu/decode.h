@@ -22,7 +22,4 @@
 int decode_insn(const uint8_t *bytes, unsigned n, unsigned code_size,
 		const struct cpu_features *feat, struct insn *out);
 
-/* Attribute flags of the instruction after `i` was decoded: does it end a trace? */
-bool insn_ends_trace(const struct insn *i);
-
 #endif
