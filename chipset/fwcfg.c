@@ -16,6 +16,7 @@
  * the selector, offset and DMA address are saved.
  */
 #include "chipset/fwcfg.h"
+#include "chipset/state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -345,18 +346,14 @@ fwcfg_reset(struct fwcfg *fw)
 size_t
 fwcfg_save(const struct fwcfg *fw, void *buf, size_t len)
 {
-	if (len < sizeof(fw->st))
-		return sizeof(fw->st);
-	memcpy(buf, &fw->st, sizeof(fw->st));
-	return sizeof(fw->st);
+	return state_save(&fw->st, sizeof(fw->st), buf, len);
 }
 
 int
 fwcfg_restore(struct fwcfg *fw, const void *buf, size_t len)
 {
-	if (len != sizeof(fw->st))
+	if (state_restore(&fw->st, sizeof(fw->st), buf, len) < 0)
 		return -1;
-	memcpy(&fw->st, buf, sizeof(fw->st));
 	fw->cur = find_item(fw, fw->st.selector);
 	return 0;
 }

@@ -17,6 +17,7 @@
  * Messages are delivered at once, so Delivery Status always reads idle.
  */
 #include "chipset/ioapic.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -204,18 +205,14 @@ ioapic_reset(struct ioapic *io)
 size_t
 ioapic_save(const struct ioapic *io, void *buf, size_t len)
 {
-	if (len < sizeof(io->st))
-		return sizeof(io->st);
-	memcpy(buf, &io->st, sizeof(io->st));
-	return sizeof(io->st);
+	return state_save(&io->st, sizeof(io->st), buf, len);
 }
 
 int
 ioapic_restore(struct ioapic *io, const void *buf, size_t len)
 {
-	if (len != sizeof(io->st))
+	if (state_restore(&io->st, sizeof(io->st), buf, len) < 0)
 		return -1;
-	memcpy(&io->st, buf, sizeof(io->st));
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
 		service_level(io, pin);
 	return 0;

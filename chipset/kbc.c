@@ -14,6 +14,7 @@
  * or aux data when enabled in the command byte.
  */
 #include "chipset/kbc.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -664,18 +665,14 @@ kbc_reset(struct kbc *k)
 size_t
 kbc_save(const struct kbc *k, void *buf, size_t len)
 {
-	if (len < sizeof(k->st))
-		return sizeof(k->st);
-	memcpy(buf, &k->st, sizeof(k->st));
-	return sizeof(k->st);
+	return state_save(&k->st, sizeof(k->st), buf, len);
 }
 
 int
 kbc_restore(struct kbc *k, const void *buf, size_t len)
 {
-	if (len != sizeof(k->st))
+	if (state_restore(&k->st, sizeof(k->st), buf, len) < 0)
 		return -1;
-	memcpy(&k->st, buf, sizeof(k->st));
 	if (k->set_a20)
 		k->set_a20(k->opaque, k->st.outport & KBC_OUT_A20);
 	update_irqs(k);

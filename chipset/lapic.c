@@ -24,6 +24,7 @@
  * every LVT entry masked after RESET.
  */
 #include "chipset/lapic.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -938,18 +939,14 @@ lapic_reset(struct lapic *apic)
 size_t
 lapic_save(const struct lapic *apic, void *buf, size_t len)
 {
-	if (len < sizeof(apic->st))
-		return sizeof(apic->st);
-	memcpy(buf, &apic->st, sizeof(apic->st));
-	return sizeof(apic->st);
+	return state_save(&apic->st, sizeof(apic->st), buf, len);
 }
 
 int
 lapic_restore(struct lapic *apic, const void *buf, size_t len)
 {
-	if (len != sizeof(apic->st))
+	if (state_restore(&apic->st, sizeof(apic->st), buf, len) < 0)
 		return -1;
-	memcpy(&apic->st, buf, sizeof(apic->st));
 	remap(apic);
 	timer_arm(apic);
 	apic->intr = false;

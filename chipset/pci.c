@@ -10,6 +10,7 @@
  * alone: writing all ones leaves ~(size - 1) plus the read-only type bits.
  */
 #include "chipset/pci.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -183,18 +184,14 @@ pci_function_reset(struct pci_function *fn)
 size_t
 pci_function_save(const struct pci_function *fn, void *buf, size_t len)
 {
-	if (len < sizeof(fn->st))
-		return sizeof(fn->st);
-	memcpy(buf, &fn->st, sizeof(fn->st));
-	return sizeof(fn->st);
+	return state_save(&fn->st, sizeof(fn->st), buf, len);
 }
 
 int
 pci_function_restore(struct pci_function *fn, const void *buf, size_t len)
 {
-	if (len != sizeof(fn->st))
+	if (state_restore(&fn->st, sizeof(fn->st), buf, len) < 0)
 		return -1;
-	memcpy(&fn->st, buf, sizeof(fn->st));
 	pci_function_update_bars(fn, true);
 	return 0;
 }
@@ -333,18 +330,14 @@ pci_bus_add(struct pci_bus *bus, struct pci_function *fn, unsigned dev, unsigned
 size_t
 pci_bus_save(const struct pci_bus *bus, void *buf, size_t len)
 {
-	if (len < sizeof(bus->st))
-		return sizeof(bus->st);
-	memcpy(buf, &bus->st, sizeof(bus->st));
-	return sizeof(bus->st);
+	return state_save(&bus->st, sizeof(bus->st), buf, len);
 }
 
 int
 pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len)
 {
-	if (len != sizeof(bus->st))
+	if (state_restore(&bus->st, sizeof(bus->st), buf, len) < 0)
 		return -1;
-	memcpy(&bus->st, buf, sizeof(bus->st));
 	return 0;
 }
 

@@ -12,6 +12,7 @@
  * still produces the spurious IR7 the datasheet describes.
  */
 #include "chipset/pic.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -404,18 +405,14 @@ pic_reset(struct pic *pic)
 size_t
 pic_save(const struct pic *pic, void *buf, size_t len)
 {
-	if (len < sizeof(pic->st))
-		return sizeof(pic->st);
-	memcpy(buf, &pic->st, sizeof(pic->st));
-	return sizeof(pic->st);
+	return state_save(&pic->st, sizeof(pic->st), buf, len);
 }
 
 int
 pic_restore(struct pic *pic, const void *buf, size_t len)
 {
-	if (len != sizeof(pic->st))
+	if (state_restore(&pic->st, sizeof(pic->st), buf, len) < 0)
 		return -1;
-	memcpy(&pic->st, buf, sizeof(pic->st));
 	update(pic);
 	return 0;
 }

@@ -10,6 +10,7 @@
  * to port 0x61, with the speaker enable and the refresh toggle.
  */
 #include "chipset/pit.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -522,18 +523,14 @@ pit_reset(struct pit *pit)
 size_t
 pit_save(const struct pit *pit, void *buf, size_t len)
 {
-	if (len < sizeof(pit->st))
-		return sizeof(pit->st);
-	memcpy(buf, &pit->st, sizeof(pit->st));
-	return sizeof(pit->st);
+	return state_save(&pit->st, sizeof(pit->st), buf, len);
 }
 
 int
 pit_restore(struct pit *pit, const void *buf, size_t len)
 {
-	if (len != sizeof(pit->st))
+	if (state_restore(&pit->st, sizeof(pit->st), buf, len) < 0)
 		return -1;
-	memcpy(&pit->st, buf, sizeof(pit->st));
 	update_irq(pit);
 	return 0;
 }

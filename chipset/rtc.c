@@ -16,6 +16,7 @@
  * XXX daylight-saving (DSE) and the square-wave output are not modelled.
  */
 #include "chipset/rtc.h"
+#include "chipset/state.h"
 
 #include <string.h>
 
@@ -465,18 +466,14 @@ rtc_cmos_get(struct rtc *rtc, unsigned index)
 size_t
 rtc_save(const struct rtc *rtc, void *buf, size_t len)
 {
-	if (len < sizeof(rtc->st))
-		return sizeof(rtc->st);
-	memcpy(buf, &rtc->st, sizeof(rtc->st));
-	return sizeof(rtc->st);
+	return state_save(&rtc->st, sizeof(rtc->st), buf, len);
 }
 
 int
 rtc_restore(struct rtc *rtc, const void *buf, size_t len)
 {
-	if (len != sizeof(rtc->st))
+	if (state_restore(&rtc->st, sizeof(rtc->st), buf, len) < 0)
 		return -1;
-	memcpy(&rtc->st, buf, sizeof(rtc->st));
 	rtc->st.irq = !rtc->st.irq; /* force the line to be driven again */
 	update_irq(rtc, vclock_now(rtc->clock));
 	return 0;

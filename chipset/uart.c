@@ -13,6 +13,7 @@
  * forces OUT2 inactive (8.7), so loop mode raises no IRQ.
  */
 #include "chipset/uart.h"
+#include "chipset/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -696,18 +697,14 @@ uart_reset(struct uart *u)
 size_t
 uart_save(const struct uart *u, void *buf, size_t len)
 {
-	if (len < sizeof(u->st))
-		return sizeof(u->st);
-	memcpy(buf, &u->st, sizeof(u->st));
-	return sizeof(u->st);
+	return state_save(&u->st, sizeof(u->st), buf, len);
 }
 
 int
 uart_restore(struct uart *u, const void *buf, size_t len)
 {
-	if (len != sizeof(u->st))
+	if (state_restore(&u->st, sizeof(u->st), buf, len) < 0)
 		return -1;
-	memcpy(&u->st, buf, sizeof(u->st));
 	u->st.irq = !u->st.irq;
 	update(u);
 	return 0;
