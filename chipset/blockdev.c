@@ -30,8 +30,10 @@ blockdev_open(struct blockdev *bd, const char *path, bool readonly, bool snapsho
 	int fd = open(path, (write_file ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
 		if (write_file && (errno == EACCES || errno == EROFS))
-			snprintf(err, errlen, "cannot open disk image %s for writing: %s "
-				 "(use readonly=on or -snapshot)", path, strerror(errno));
+			snprintf(err, errlen,
+				 "cannot open disk image %s for writing: %s "
+				 "(use readonly=on or -snapshot)",
+				 path, strerror(errno));
 		else
 			snprintf(err, errlen, "cannot open disk image %s: %s", path,
 				 strerror(errno));

@@ -15,15 +15,15 @@
 #define BLOCKDEV_SECTOR 512
 
 struct blockdev {
-	int fd;			/* the image, O_RDONLY unless writes reach it */
-	uint64_t sectors;	/* size in 512-byte sectors */
-	bool readonly;		/* the drive refuses writes (readonly=on) */
-	bool snapshot;		/* writes stay in the overlay (-snapshot) */
+	int fd;           /* the image, O_RDONLY unless writes reach it */
+	uint64_t sectors; /* size in 512-byte sectors */
+	bool readonly;    /* the drive refuses writes (readonly=on) */
+	bool snapshot;    /* writes stay in the overlay (-snapshot) */
 	/* The snapshot overlay: an open-addressing hash of sector -> 512-byte copy. */
-	uint64_t *ov_key;	/* sector number + 1; 0 = empty slot */
-	uint8_t **ov_data;	/* its contents */
-	size_t ov_cap;		/* slots (a power of two, or 0) */
-	size_t ov_used;		/* slots in use */
+	uint64_t *ov_key;  /* sector number + 1; 0 = empty slot */
+	uint8_t **ov_data; /* its contents */
+	size_t ov_cap;     /* slots (a power of two, or 0) */
+	size_t ov_used;    /* slots in use */
 };
 
 /*
@@ -32,8 +32,8 @@ struct blockdev {
  * or one whose size is not a multiple of 512 bytes, fails with a one-line
  * message in err (-1).
  */
-int blockdev_open(struct blockdev *bd, const char *path, bool readonly, bool snapshot,
-		  char *err, size_t errlen);
+int blockdev_open(struct blockdev *bd, const char *path, bool readonly, bool snapshot, char *err,
+		  size_t errlen);
 void blockdev_close(struct blockdev *bd);
 /* Read or write `count` sectors at `lba`; -1 on a host I/O error, a range
  * outside the image, or (write) a read-only drive. */

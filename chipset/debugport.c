@@ -75,8 +75,8 @@ debugport_init(struct debugport *d, struct ioports *io)
 	    ioports_register(io, 0xe9, 1, "debugcon", console_read, console_write, d) ||
 	    ioports_register(io, 0x402, 1, "debugcon", console_read, console_write, d))
 		return -1;
-	if (d->exit_enabled &&
-	    ioports_register(io, d->exit_iobase, d->exit_iosize, "isa-debug-exit", NULL, exit_write, d))
+	if (d->exit_enabled && ioports_register(io, d->exit_iobase, d->exit_iosize,
+						"isa-debug-exit", NULL, exit_write, d))
 		return -1;
 	if (d->exit_enabled && d->exit_also_qemu_default &&
 	    ioports_register(io, 0x501, 2, "isa-debug-exit", NULL, exit_write, d))

@@ -13,14 +13,14 @@ struct ioports;
 struct tracer;
 
 struct debugport {
-	FILE *console;	      /* -debugcon backend, or NULL for none */
-	uint8_t last_post;    /* last POST code written to port 0x80 */
-	bool exit_enabled;    /* isa-debug-exit present */
-	uint16_t exit_iobase; /* its port (default 0xf4) */
-	uint8_t exit_iosize;  /* its width in bytes (default 4) */
+	FILE *console;               /* -debugcon backend, or NULL for none */
+	uint8_t last_post;           /* last POST code written to port 0x80 */
+	bool exit_enabled;           /* isa-debug-exit present */
+	uint16_t exit_iobase;        /* its port (default 0xf4) */
+	uint8_t exit_iosize;         /* its width in bytes (default 4) */
 	bool exit_also_qemu_default; /* also at 0x501, 2 bytes (QEMU's default) */
 	bool exit_requested;
-	int exit_status;      /* (value << 1) | 1, as QEMU's isa-debug-exit */
+	int exit_status; /* (value << 1) | 1, as QEMU's isa-debug-exit */
 	struct tracer *tracer;
 	void (*stop_cpu)(void *opaque); /* the board: make the CPU return to the run loop */
 	void *stop_opaque;

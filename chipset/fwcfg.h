@@ -49,7 +49,7 @@ struct physmem;
 #define FWCFG_IRQ0_OVERRIDE 0x8002 /* x86: ISA IRQ0 reaches IOAPIC pin 2 */
 
 #define FWCFG_ID_TRADITIONAL 0x1u /* the port interface */
-#define FWCFG_ID_DMA 0x2u	  /* the DMA interface */
+#define FWCFG_ID_DMA 0x2u         /* the DMA interface */
 
 /* DMA control word bits ("FWCfgDmaAccess"). */
 #define FWCFG_DMA_ERROR 0x01u
@@ -63,10 +63,10 @@ struct physmem;
 
 /* One item: configuration, built by the board before the guest runs (not saved). */
 struct fwcfg_item {
-	uint16_t key;			/* selector value */
-	uint32_t len;			/* bytes in data */
-	uint8_t *data;			/* owned copy (NULL when len is 0) */
-	char name[FWCFG_NAME_LEN];	/* file items: the directory name; "" otherwise */
+	uint16_t key;              /* selector value */
+	uint32_t len;              /* bytes in data */
+	uint8_t *data;             /* owned copy (NULL when len is 0) */
+	char name[FWCFG_NAME_LEN]; /* file items: the directory name; "" otherwise */
 };
 
 /* The guest-visible state (plain data, saved and restored by copy). */
@@ -77,12 +77,12 @@ struct fwcfg_state {
 };
 
 struct fwcfg {
-	struct fwcfg_state st;	      /* everything save/restore copies */
-	struct physmem *mem;	      /* guest memory, for DMA */
+	struct fwcfg_state st; /* everything save/restore copies */
+	struct physmem *mem;   /* guest memory, for DMA */
 	struct fwcfg_item items[FWCFG_MAX_ITEMS];
-	unsigned nitems;	      /* items in use */
-	unsigned nfiles;	      /* file items (keys FWCFG_FILE_FIRST...) */
-	int cur;		      /* index of the selected item, -1 when none (from st) */
+	unsigned nitems; /* items in use */
+	unsigned nfiles; /* file items (keys FWCFG_FILE_FIRST...) */
+	int cur;         /* index of the selected item, -1 when none (from st) */
 };
 
 /*

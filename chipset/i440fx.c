@@ -169,10 +169,10 @@ static const struct pci_function_ops host_ops = { host_config_write, NULL };
 static void
 setup_config(struct pci_function *fn)
 {
-	pci_set(fn, PCI_COMMAND, 0x0006, 2); /* MAE and BME hardwired to 1 */
+	pci_set(fn, PCI_COMMAND, 0x0006, 2);       /* MAE and BME hardwired to 1 */
 	pci_set_wmask(fn, PCI_COMMAND, 0x0140, 2); /* SERRE, PERRE */
-	pci_set(fn, PCI_STATUS, 0x0280, 2);  /* fast back-to-back, DEVSEL medium */
-	pci_set_wmask(fn, 0x0d, 0xf8, 1);    /* master latency timer */
+	pci_set(fn, PCI_STATUS, 0x0280, 2);        /* fast back-to-back, DEVSEL medium */
+	pci_set_wmask(fn, 0x0d, 0xf8, 1);          /* master latency timer */
 	for (unsigned r = 0x50; r <= 0x58; r++)
 		pci_set_wmask(fn, r, 0xff, 1); /* PMCCFG, DETURBO, DBC, AXC, DRAMR, DRAMC, DRAMT */
 	pci_set_wmask(fn, I440FX_PAM0, 0x30, 1); /* PAM0 bits 3-0 reserved */
@@ -182,12 +182,12 @@ setup_config(struct pci_function *fn)
 		pci_set(fn, r, 0x02, 1); /* DRB0-7 */
 		pci_set_wmask(fn, r, 0xff, 1);
 	}
-	pci_set_wmask(fn, 0x68, 0xff, 1); /* DRT */
-	pci_set_wmask(fn, 0x70, 0xf8, 1); /* MTT */
-	pci_set_wmask(fn, 0x71, 0xff, 1); /* CLT */
+	pci_set_wmask(fn, 0x68, 0xff, 1);               /* DRT */
+	pci_set_wmask(fn, 0x70, 0xf8, 1);               /* MTT */
+	pci_set_wmask(fn, 0x71, 0xff, 1);               /* CLT */
 	pci_set(fn, I440FX_SMRAM, SMRAM_C_BASE_SEG, 1); /* written by host_config_write */
-	pci_set_wmask(fn, 0x90, 0xff, 1); /* ERRCMD */
-	pci_set_w1cmask(fn, 0x91, 0xff, 1); /* ERRSTS */
+	pci_set_wmask(fn, 0x90, 0xff, 1);               /* ERRCMD */
+	pci_set_w1cmask(fn, 0x91, 0xff, 1);             /* ERRSTS */
 }
 
 int

@@ -32,22 +32,22 @@ struct i440fx;
 struct i440fx_seg {
 	struct i440fx *host; /* back pointer for the MMIO callbacks */
 	uint32_t base, size;
-	int ro;		     /* RAM, read-only (RE=1 WE=0) */
-	int wo;		     /* MMIO: reads from the PCI side, writes to RAM if WE (RE=0) */
-	int rw;		     /* RAM over the BIOS alias (RE=WE=1); -1: base RAM shows */
-	bool pci_rom;	     /* the PCI side here is the BIOS alias (else: nothing) */
+	int ro;       /* RAM, read-only (RE=1 WE=0) */
+	int wo;       /* MMIO: reads from the PCI side, writes to RAM if WE (RE=0) */
+	int rw;       /* RAM over the BIOS alias (RE=WE=1); -1: base RAM shows */
+	bool pci_rom; /* the PCI side here is the BIOS alias (else: nothing) */
 };
 
 struct i440fx {
-	struct pci_function fn;		/* 00:00.0; fn.st is the saved state */
+	struct pci_function fn; /* 00:00.0; fn.st is the saved state */
 	struct physmem *mem;
 	struct i440fx_seg seg[I440FX_NSEG];
-	uint8_t *pci_side[64];		/* ROM per 4 KiB page of 0xC0000-0xFFFFF, or NULL */
-	int vga_hole;			/* MMIO 0xA0000-0xBFFFF: the PCI/VGA side */
-	int smram;			/* RAM 0xA0000-0xBFFFF, shown while SMRAM is open */
+	uint8_t *pci_side[64];          /* ROM per 4 KiB page of 0xC0000-0xFFFFF, or NULL */
+	int vga_hole;                   /* MMIO 0xA0000-0xBFFFF: the PCI/VGA side */
+	int smram;                      /* RAM 0xA0000-0xBFFFF, shown while SMRAM is open */
 	const struct mmio_ops *vga_ops; /* the legacy VGA window's owner, or NULL */
 	void *vga_opaque;
-	bool in_smm;			/* the CPU is in SMM (SMIACT#): SMRAM shows for it */
+	bool in_smm; /* the CPU is in SMM (SMIACT#): SMRAM shows for it */
 };
 
 /*

@@ -221,41 +221,41 @@ identify(struct ide_drive *d)
 	put_string(w, 10, 10, serial);
 	put_string(w, 23, 4, "0.1");
 	put_string(w, 27, 20, "FUGU HARDDISK");
-	w[47] = 0x8000 | IDE_MAX_MULT;	   /* READ/WRITE MULTIPLE: up to 16 sectors */
-	w[49] = 0x0b00;			   /* IORDY supported, LBA and DMA supported */
+	w[47] = 0x8000 | IDE_MAX_MULT; /* READ/WRITE MULTIPLE: up to 16 sectors */
+	w[49] = 0x0b00;                /* IORDY supported, LBA and DMA supported */
 	w[50] = 0x4000;
-	w[51] = 0x0200;			   /* PIO timing mode 2 (obsolete) */
-	w[53] = 0x0007;			   /* words 54-58, 64-70 and 88 are valid */
-	w[54] = d->st.cyls;		   /* current translation */
+	w[51] = 0x0200;     /* PIO timing mode 2 (obsolete) */
+	w[53] = 0x0007;     /* words 54-58, 64-70 and 88 are valid */
+	w[54] = d->st.cyls; /* current translation */
 	w[55] = d->st.heads;
 	w[56] = d->st.spt;
 	w[57] = (uint16_t)chs_cap;
 	w[58] = (uint16_t)(chs_cap >> 16);
 	w[59] = d->st.mult ? (uint16_t)(0x0100 | d->st.mult) : 0;
-	w[60] = (uint16_t)lba28;	   /* total addressable sectors, 28-bit commands */
+	w[60] = (uint16_t)lba28; /* total addressable sectors, 28-bit commands */
 	w[61] = (uint16_t)(lba28 >> 16);
-	w[63] = 0x0007;			   /* multiword DMA modes 0-2 supported */
-	w[64] = 0x0003;			   /* PIO modes 3 and 4 */
+	w[63] = 0x0007;                      /* multiword DMA modes 0-2 supported */
+	w[64] = 0x0003;                      /* PIO modes 3 and 4 */
 	w[65] = w[66] = w[67] = w[68] = 120; /* cycle times, ns */
-	w[80] = 0x007e;			   /* ATA-1 to ATA-6 */
-	w[82] = 0x4028;			   /* NOP, write cache, power management */
-	w[83] = 0x7400;			   /* FLUSH CACHE EXT, FLUSH CACHE, 48-bit address */
+	w[80] = 0x007e;                      /* ATA-1 to ATA-6 */
+	w[82] = 0x4028;                      /* NOP, write cache, power management */
+	w[83] = 0x7400;                      /* FLUSH CACHE EXT, FLUSH CACHE, 48-bit address */
 	w[84] = 0x4000;
 	w[85] = (uint16_t)(0x4008 | (d->st.wcache ? 0x0020 : 0));
 	w[86] = 0x3400;
 	w[87] = 0x4000;
-	w[88] = 0x003f;			   /* Ultra DMA modes 0-5 supported */
+	w[88] = 0x003f; /* Ultra DMA modes 0-5 supported */
 	uint8_t mode = d->st.xfer_mode;
 	if ((mode & 0xf8) == 0x20)
 		w[63] |= (uint16_t)(0x0100 << (mode & 7)); /* multiword DMA mode selected */
 	if ((mode & 0xf8) == 0x40)
 		w[88] |= (uint16_t)(0x0100 << (mode & 7)); /* Ultra DMA mode selected */
-	w[93] = (d->unit & 1) ? 0x6300 : 0x600b; /* reset results, 80-conductor cable */
-	w[100] = (uint16_t)n;		   /* total addressable sectors, 48-bit commands */
+	w[93] = (d->unit & 1) ? 0x6300 : 0x600b;           /* reset results, 80-conductor cable */
+	w[100] = (uint16_t)n; /* total addressable sectors, 48-bit commands */
 	w[101] = (uint16_t)(n >> 16);
 	w[102] = (uint16_t)(n >> 32);
 	w[103] = (uint16_t)(n >> 48);
-	w[255] = 0x00a5;		   /* integrity word: signature, then the checksum */
+	w[255] = 0x00a5; /* integrity word: signature, then the checksum */
 	uint8_t sum = 0;
 	for (unsigned k = 0; k < 256; k++) {
 		d->st.buf[2 * k] = (uint8_t)w[k];
@@ -456,9 +456,7 @@ start_data(struct ide_channel *ch, struct ide_drive *d, bool lba48, enum ide_xfe
 	d->st.xfer = (uint8_t)xfer;
 	d->st.pos = d->st.len = 0;
 	switch (xfer) {
-	case IDE_XFER_PIO_IN:
-		pio_next_in(ch, d);
-		break;
+	case IDE_XFER_PIO_IN: pio_next_in(ch, d); break;
 	case IDE_XFER_PIO_OUT:
 		pio_next_out(d); /* the first block is requested without an interrupt */
 		break;
@@ -484,8 +482,8 @@ ide_dma_kick(struct ide *ide, unsigned chn)
 	bool in = d->st.xfer == IDE_XFER_DMA_IN;
 	if (!d->present || (!in && d->st.xfer != IDE_XFER_DMA_OUT))
 		return;
-	if (!(ide->bm[chn].status & BM_STAT_ACTIVE) || !(ide->fn.st.config[PCI_COMMAND] &
-							  PCI_COMMAND_MASTER))
+	if (!(ide->bm[chn].status & BM_STAT_ACTIVE) ||
+	    !(ide->fn.st.config[PCI_COMMAND] & PCI_COMMAND_MASTER))
 		return;
 	while (d->st.left) {
 		unsigned n = d->st.left < IDE_MAX_MULT ? d->st.left : IDE_MAX_MULT;
@@ -532,20 +530,13 @@ set_features(struct ide_channel *ch, struct ide_drive *d)
 		}
 		fail(ch, d, ATA_ERR_ABRT);
 		return;
-	case 0x02: /* enable write cache */
-		d->st.wcache = true;
-		break;
-	case 0x82: /* disable write cache */
-		d->st.wcache = false;
-		break;
+	case 0x02: /* enable write cache */ d->st.wcache = true; break;
+	case 0x82: /* disable write cache */ d->st.wcache = false; break;
 	case 0x55: /* disable / enable read look-ahead, reverting to power-on defaults */
 	case 0xaa:
 	case 0x66:
-	case 0xcc:
-		break;
-	default:
-		fail(ch, d, ATA_ERR_ABRT);
-		return;
+	case 0xcc: break;
+	default: fail(ch, d, ATA_ERR_ABRT); return;
 	}
 	complete(ch, d, READY);
 }
@@ -580,19 +571,11 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		raise_irq(ch, d);
 		break;
 	case CMD_READ_SECTORS:
-	case CMD_READ_SECTORS_NR:
-		start_data(ch, d, false, IDE_XFER_PIO_IN, 1);
-		break;
-	case CMD_READ_SECTORS_EXT:
-		start_data(ch, d, true, IDE_XFER_PIO_IN, 1);
-		break;
+	case CMD_READ_SECTORS_NR: start_data(ch, d, false, IDE_XFER_PIO_IN, 1); break;
+	case CMD_READ_SECTORS_EXT: start_data(ch, d, true, IDE_XFER_PIO_IN, 1); break;
 	case CMD_WRITE_SECTORS:
-	case CMD_WRITE_SECTORS_NR:
-		start_data(ch, d, false, IDE_XFER_PIO_OUT, 1);
-		break;
-	case CMD_WRITE_SECTORS_EXT:
-		start_data(ch, d, true, IDE_XFER_PIO_OUT, 1);
-		break;
+	case CMD_WRITE_SECTORS_NR: start_data(ch, d, false, IDE_XFER_PIO_OUT, 1); break;
+	case CMD_WRITE_SECTORS_EXT: start_data(ch, d, true, IDE_XFER_PIO_OUT, 1); break;
 	case CMD_READ_MULTIPLE:
 	case CMD_READ_MULTIPLE_EXT:
 	case CMD_WRITE_MULTIPLE:
@@ -608,19 +591,11 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		break;
 	}
 	case CMD_READ_DMA:
-	case CMD_READ_DMA_NR:
-		start_data(ch, d, false, IDE_XFER_DMA_IN, 1);
-		break;
-	case CMD_READ_DMA_EXT:
-		start_data(ch, d, true, IDE_XFER_DMA_IN, 1);
-		break;
+	case CMD_READ_DMA_NR: start_data(ch, d, false, IDE_XFER_DMA_IN, 1); break;
+	case CMD_READ_DMA_EXT: start_data(ch, d, true, IDE_XFER_DMA_IN, 1); break;
 	case CMD_WRITE_DMA:
-	case CMD_WRITE_DMA_NR:
-		start_data(ch, d, false, IDE_XFER_DMA_OUT, 1);
-		break;
-	case CMD_WRITE_DMA_EXT:
-		start_data(ch, d, true, IDE_XFER_DMA_OUT, 1);
-		break;
+	case CMD_WRITE_DMA_NR: start_data(ch, d, false, IDE_XFER_DMA_OUT, 1); break;
+	case CMD_WRITE_DMA_EXT: start_data(ch, d, true, IDE_XFER_DMA_OUT, 1); break;
 	case CMD_READ_VERIFY:
 	case CMD_READ_VERIFY_NR:
 	case CMD_READ_VERIFY_EXT: {
@@ -654,9 +629,7 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 		complete(ch, d, READY);
 		break;
 	}
-	case CMD_SET_FEATURES:
-		set_features(ch, d);
-		break;
+	case CMD_SET_FEATURES: set_features(ch, d); break;
 	case CMD_FLUSH_CACHE:
 	case CMD_FLUSH_CACHE_EXT:
 		if (blockdev_flush(&d->bd) < 0)
@@ -674,12 +647,8 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 	case CMD_IDLE:
 	case CMD_SLEEP:
 	case CMD_RECALIBRATE:
-	case CMD_SEEK:
-		complete(ch, d, READY);
-		break;
-	case CMD_DIAGNOSTIC:
-		diagnostic(ch);
-		break;
+	case CMD_SEEK: complete(ch, d, READY); break;
+	case CMD_DIAGNOSTIC: diagnostic(ch); break;
 	default:
 		fail(ch, d, ATA_ERR_ABRT); /* NOP (00h) included: it always aborts */
 		break;
@@ -737,18 +706,12 @@ reg_read(struct ide_channel *ch, unsigned reg)
 	if (d->present && (d->st.status & ATA_STAT_BSY))
 		return d->st.status; /* while BSY, the other registers are not valid */
 	switch (reg) {
-	case 1:
-		return d->present ? d->st.error : 0;
-	case 2:
-		return hob ? t->hob_nsect : t->nsect;
-	case 3:
-		return hob ? t->hob_lbal : t->lbal;
-	case 4:
-		return hob ? t->hob_lbam : t->lbam;
-	case 5:
-		return hob ? t->hob_lbah : t->lbah;
-	case 6:
-		return t->select;
+	case 1: return d->present ? d->st.error : 0;
+	case 2: return hob ? t->hob_nsect : t->nsect;
+	case 3: return hob ? t->hob_lbal : t->lbal;
+	case 4: return hob ? t->hob_lbam : t->lbam;
+	case 5: return hob ? t->hob_lbah : t->lbah;
+	case 6: return t->select;
 	default:
 		/* Status: reading it acknowledges the interrupt (7, Status register) */
 		if (d->present) {

@@ -22,7 +22,7 @@ struct physmem;
 
 #define IDE_MAX_MULT 16 /* sectors per DRQ block of READ/WRITE MULTIPLE (word 47) */
 #define IDE_BUF_SIZE (IDE_MAX_MULT * BLOCKDEV_SECTOR)
-#define IDE_BM_SIZE 16	/* bus-master I/O space (BAR4) */
+#define IDE_BM_SIZE 16 /* bus-master I/O space (BAR4) */
 
 /* Status register (ATA/ATAPI-6, clause 7). */
 #define ATA_STAT_ERR 0x01
@@ -41,8 +41,8 @@ struct physmem;
 #define ATA_CTL_HOB 0x80
 
 /* Bus master registers (PIIX3 datasheet: BMICx, BMISx). */
-#define BM_CMD_START 0x01  /* BMICx SSBM: start/stop bus master */
-#define BM_CMD_READ 0x08   /* BMICx RWCON: 1 = write to memory (device read) */
+#define BM_CMD_START 0x01   /* BMICx SSBM: start/stop bus master */
+#define BM_CMD_READ 0x08    /* BMICx RWCON: 1 = write to memory (device read) */
 #define BM_STAT_ACTIVE 0x01 /* BMISx BMIDEA */
 #define BM_STAT_ERROR 0x02  /* BMISx DMA error (write 1 to clear) */
 #define BM_STAT_INTR 0x04   /* BMISx IDEINTS (write 1 to clear) */
@@ -50,24 +50,29 @@ struct physmem;
 #define BM_STAT_DMA1 0x40   /* drive 1 DMA capable */
 
 /* What a drive is doing with the data port or the bus master. */
-enum ide_xfer { IDE_XFER_NONE, IDE_XFER_PIO_IN, IDE_XFER_PIO_OUT, IDE_XFER_DMA_IN,
-		IDE_XFER_DMA_OUT };
+enum ide_xfer {
+	IDE_XFER_NONE,
+	IDE_XFER_PIO_IN,
+	IDE_XFER_PIO_OUT,
+	IDE_XFER_DMA_IN,
+	IDE_XFER_DMA_OUT
+};
 
 /* One drive's registers and transfer state (plain data: saved by copy). */
 struct ide_drive_state {
-	uint8_t status;	       /* Status register */
-	uint8_t error;	       /* Error register */
-	bool irq_pending;      /* device interrupt pending (cleared by a Status read) */
-	uint8_t cmd;	       /* the command being executed, 0 when idle */
-	uint8_t xfer;	       /* enum ide_xfer */
-	uint8_t addr_mode;     /* how the command addressed: 0 CHS, 1 LBA28, 2 LBA48 */
-	uint16_t pos, len;     /* bytes done / in the current buffer (DRQ block, DMA chunk) */
-	uint16_t block;	       /* sectors per DRQ block of the current PIO command */
-	uint64_t lba;	       /* the sector at buf[0] */
-	uint32_t left;	       /* sectors left, including those in buf */
-	uint8_t mult;	       /* SET MULTIPLE MODE: sectors per block (0: disabled) */
-	uint8_t xfer_mode;     /* SET FEATURES 03h value (PIO/MWDMA/UDMA mode) */
-	bool wcache;	       /* write cache enabled (SET FEATURES 02h/82h) */
+	uint8_t status;            /* Status register */
+	uint8_t error;             /* Error register */
+	bool irq_pending;          /* device interrupt pending (cleared by a Status read) */
+	uint8_t cmd;               /* the command being executed, 0 when idle */
+	uint8_t xfer;              /* enum ide_xfer */
+	uint8_t addr_mode;         /* how the command addressed: 0 CHS, 1 LBA28, 2 LBA48 */
+	uint16_t pos, len;         /* bytes done / in the current buffer (DRQ block, DMA chunk) */
+	uint16_t block;            /* sectors per DRQ block of the current PIO command */
+	uint64_t lba;              /* the sector at buf[0] */
+	uint32_t left;             /* sectors left, including those in buf */
+	uint8_t mult;              /* SET MULTIPLE MODE: sectors per block (0: disabled) */
+	uint8_t xfer_mode;         /* SET FEATURES 03h value (PIO/MWDMA/UDMA mode) */
+	bool wcache;               /* write cache enabled (SET FEATURES 02h/82h) */
 	uint16_t cyls, heads, spt; /* current CHS translation (INITIALIZE DEVICE PARAMETERS) */
 	uint8_t buf[IDE_BUF_SIZE]; /* sector data */
 };
@@ -77,15 +82,15 @@ struct ide_drive {
 	bool present;
 	struct blockdev bd;
 	uint16_t def_cyls, def_heads, def_spt; /* default translation (IDENTIFY words 1, 3, 6) */
-	uint8_t unit;			       /* 0-3: primary master ... secondary slave */
+	uint8_t unit;                          /* 0-3: primary master ... secondary slave */
 };
 
 /* The command block registers a channel latches (both devices see every write). */
 struct ide_channel_state {
-	uint8_t feature, nsect, lbal, lbam, lbah;	   /* most recently written */
+	uint8_t feature, nsect, lbal, lbam, lbah;                     /* most recently written */
 	uint8_t hob_feature, hob_nsect, hob_lbal, hob_lbam, hob_lbah; /* previous content */
-	uint8_t select;					   /* Device register */
-	uint8_t ctl;					   /* Device Control register */
+	uint8_t select;                                               /* Device register */
+	uint8_t ctl;                                                  /* Device Control register */
 };
 
 struct ide_channel {
@@ -98,13 +103,13 @@ struct ide_channel {
 
 /* One channel's bus master registers and PRD walk (plain data). */
 struct ide_bm_state {
-	uint8_t cmd;	  /* BMICx */
-	uint8_t status;	  /* BMISx */
-	uint32_t prdt;	  /* BMIDTPx: the PRD table */
-	uint32_t next;	  /* address of the next PRD entry */
-	uint32_t addr;	  /* current region: next byte */
-	uint32_t left;	  /* bytes left in the current region (0: fetch the next) */
-	bool eot;	  /* the current region is the last one (EOT) */
+	uint8_t cmd;    /* BMICx */
+	uint8_t status; /* BMISx */
+	uint32_t prdt;  /* BMIDTPx: the PRD table */
+	uint32_t next;  /* address of the next PRD entry */
+	uint32_t addr;  /* current region: next byte */
+	uint32_t left;  /* bytes left in the current region (0: fetch the next) */
+	bool eot;       /* the current region is the last one (EOT) */
 };
 
 /* What the board provides. */
@@ -117,11 +122,11 @@ struct ide_board {
 struct ide {
 	struct ide_channel ch[2];
 	struct ide_bm_state bm[2];
-	struct pci_function fn;	  /* 00:01.1 */
+	struct pci_function fn; /* 00:01.1 */
 	struct ioports *io;
-	struct physmem *mem;	  /* bus-master DMA goes through physmem_read/write */
+	struct physmem *mem; /* bus-master DMA goes through physmem_read/write */
 	struct ide_board board;
-	uint16_t bm_base;	  /* where BAR4 is mapped */
+	uint16_t bm_base; /* where BAR4 is mapped */
 	bool bm_mapped;
 };
 

@@ -46,10 +46,10 @@ ide_bm_transfer(struct ide *ide, unsigned ch, uint8_t *buf, size_t len, bool to_
 			uint8_t e[8];
 			physmem_read(ide->mem, bm->next, e, sizeof(e));
 			bm->next += 8;
-			uint32_t base = (uint32_t)(e[0] | e[1] << 8 | e[2] << 16) |
-					(uint32_t)e[3] << 24;
-			uint32_t ctl = (uint32_t)(e[4] | e[5] << 8 | e[6] << 16) |
-				       (uint32_t)e[7] << 24;
+			uint32_t base = (uint32_t)(e[0] | e[1] << 8 | e[2] << 16) | (uint32_t)e[3]
+											    << 24;
+			uint32_t ctl = (uint32_t)(e[4] | e[5] << 8 | e[6] << 16) | (uint32_t)e[7]
+											   << 24;
 			bm->addr = base & ~1u;
 			bm->left = ctl & 0xfffe;
 			if (bm->left == 0)
@@ -94,14 +94,13 @@ bm_read_byte(struct ide *ide, unsigned off)
 {
 	struct ide_bm_state *bm = &ide->bm[off >> 3];
 	switch (off & 7) {
-	case 0:
-		return bm->cmd;
-	case 2:
-		return bm->status;
-	case 4: case 5: case 6: case 7:
-		return (uint8_t)(bm->prdt >> (8 * ((off & 7) - 4)));
-	default:
-		return 0;
+	case 0: return bm->cmd;
+	case 2: return bm->status;
+	case 4:
+	case 5:
+	case 6:
+	case 7: return (uint8_t)(bm->prdt >> (8 * ((off & 7) - 4)));
+	default: return 0;
 	}
 }
 
@@ -135,16 +134,18 @@ bm_write_byte(struct ide *ide, unsigned off, uint8_t v)
 	case 2:
 		bm->status = (uint8_t)((bm->status & ~(BM_STAT_DMA0 | BM_STAT_DMA1)) |
 				       (v & (BM_STAT_DMA0 | BM_STAT_DMA1)));
-		bm->status &= (uint8_t)~(v & (BM_STAT_ERROR | BM_STAT_INTR));
+		bm->status &= (uint8_t) ~(v & (BM_STAT_ERROR | BM_STAT_INTR));
 		break;
-	case 4: case 5: case 6: case 7: {
+	case 4:
+	case 5:
+	case 6:
+	case 7: {
 		unsigned sh = 8 * ((off & 7) - 4);
 		bm->prdt = (bm->prdt & ~(0xffu << sh)) | (uint32_t)v << sh;
 		bm->prdt &= ~3u;
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 }
 

@@ -44,7 +44,7 @@ send(struct ioapic *io, unsigned pin)
 	unsigned mode = RTE_DELIVERY_MODE(e);
 	bool level = e & RTE_LEVEL;
 	bool ok = io->deliver && io->deliver(io->opaque, (uint8_t)e, mode, level,
-					    (uint32_t)(e >> 56), e & RTE_LOGICAL);
+					     (uint32_t)(e >> 56), e & RTE_LOGICAL);
 	if (ok && level && mode <= 1)
 		io->st.redir[pin] |= RTE_REMOTE_IRR;
 }
@@ -57,8 +57,7 @@ static void
 service_level(struct ioapic *io, unsigned pin)
 {
 	uint64_t e = io->st.redir[pin];
-	if ((e & RTE_LEVEL) && !(e & (RTE_MASKED | RTE_REMOTE_IRR)) &&
-	    (io->st.lines & (1u << pin)))
+	if ((e & RTE_LEVEL) && !(e & (RTE_MASKED | RTE_REMOTE_IRR)) && (io->st.lines & (1u << pin)))
 		send(io, pin);
 }
 
@@ -131,8 +130,8 @@ reg_write(struct ioapic *io, uint8_t reg, uint32_t v)
 		return;
 	unsigned pin = (reg - 0x10) / 2;
 	uint64_t e = io->st.redir[pin];
-	uint64_t nv = reg & 1 ? (e & 0xffffffffull) | (uint64_t)v << 32
-			      : (e & 0xffffffff00000000ull) | v;
+	uint64_t nv =
+		reg & 1 ? (e & 0xffffffffull) | (uint64_t)v << 32 : (e & 0xffffffff00000000ull) | v;
 	nv = (e & ~RTE_WRITABLE) | (nv & RTE_WRITABLE);
 	if (!(nv & RTE_LEVEL))
 		nv &= ~RTE_REMOTE_IRR;
@@ -180,8 +179,8 @@ ioapic_init(struct ioapic *io, struct physmem *mem,
 	memset(io, 0, sizeof(*io));
 	io->deliver = deliver;
 	io->opaque = opaque;
-	io->region = physmem_add_mmio(mem, "ioapic", IOAPIC_DEFAULT_BASE, PAGE_SIZE, &ioapic_mmio,
-				      io);
+	io->region =
+		physmem_add_mmio(mem, "ioapic", IOAPIC_DEFAULT_BASE, PAGE_SIZE, &ioapic_mmio, io);
 	if (io->region < 0)
 		return -1;
 	ioapic_reset(io);

@@ -17,20 +17,20 @@ struct physmem;
 
 /* The architectural state (plain data, saved and restored by copy). */
 struct ioapic_state {
-	uint8_t regsel;		      /* IOREGSEL: the register IOWIN accesses */
-	uint32_t id;		      /* IOAPICID: ID in bits 27-24 */
-	uint32_t arb;		      /* IOAPICARB: arbitration ID in bits 27-24 */
-	uint64_t redir[IOAPIC_PINS];  /* IOREDTBL0-23 */
-	uint32_t lines;		      /* input level of each pin (bit n = pin n asserted) */
+	uint8_t regsel;              /* IOREGSEL: the register IOWIN accesses */
+	uint32_t id;                 /* IOAPICID: ID in bits 27-24 */
+	uint32_t arb;                /* IOAPICARB: arbitration ID in bits 27-24 */
+	uint64_t redir[IOAPIC_PINS]; /* IOREDTBL0-23 */
+	uint32_t lines;              /* input level of each pin (bit n = pin n asserted) */
 };
 
 struct ioapic {
-	struct ioapic_state st;	 /* everything save/restore copies */
+	struct ioapic_state st; /* everything save/restore copies */
 	/* The message to the local APIC(s); returns whether it was accepted. */
-	bool (*deliver)(void *opaque, uint8_t vector, unsigned mode, bool level_trig,
-			uint32_t dest, bool logical);
+	bool (*deliver)(void *opaque, uint8_t vector, unsigned mode, bool level_trig, uint32_t dest,
+			bool logical);
 	void *opaque;
-	int region;		 /* the MMIO region */
+	int region; /* the MMIO region */
 };
 
 /* Map the registers at IOAPIC_DEFAULT_BASE and reset; -1 if the map is full. */

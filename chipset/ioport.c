@@ -36,8 +36,8 @@ ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *
 }
 
 void
-ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-	    ioport_read_fn rd, ioport_write_fn wr, void *opaque)
+ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner, ioport_read_fn rd,
+	    ioport_write_fn wr, void *opaque)
 {
 	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
 		struct ioport *p = &io->port[base + i];

@@ -229,9 +229,7 @@ kbd_write(struct kbc *k, uint8_t b)
 		kb->pending = b;
 		kbd_send(k, ACK);
 		break;
-	case 0xee: /* echo */
-		kbd_send(k, ECHO);
-		break;
+	case 0xee: /* echo */ kbd_send(k, ECHO); break;
 	case 0xf2: /* read ID: ACK, then the two ID bytes of an MF2 keyboard */
 		kbd_send(k, ACK);
 		kbd_send(k, 0xab);
@@ -253,13 +251,14 @@ kbd_write(struct kbc *k, uint8_t b)
 		kbd_defaults(kb);
 		kbd_send(k, ACK);
 		break;
-	case 0xf7: case 0xf8: case 0xf9: case 0xfa: /* set 3 key type commands: accepted */
-	case 0xfb: case 0xfc: case 0xfd:
-		kbd_send(k, ACK);
-		break;
-	case 0xfe: /* resend */
-		q_put(&kb->q, kb->last);
-		break;
+	case 0xf7:
+	case 0xf8:
+	case 0xf9:
+	case 0xfa: /* set 3 key type commands: accepted */
+	case 0xfb:
+	case 0xfc:
+	case 0xfd: kbd_send(k, ACK); break;
+	case 0xfe: /* resend */ q_put(&kb->q, kb->last); break;
 	case 0xff: /* reset: ACK, basic assurance test passed */
 		q_clear(&kb->q);
 		kbd_defaults(kb);
@@ -267,9 +266,7 @@ kbd_write(struct kbc *k, uint8_t b)
 		kbd_send(k, ACK);
 		kbd_send(k, BAT_OK);
 		break;
-	default:
-		kbd_send(k, RESEND);
-		break;
+	default: kbd_send(k, RESEND); break;
 	}
 }
 
@@ -439,9 +436,7 @@ mouse_write(struct kbc *k, uint8_t b)
 		mouse_defaults(m);
 		mouse_send(k, ACK);
 		break;
-	case 0xfe: /* resend */
-		q_put(&m->q, m->last);
-		break;
+	case 0xfe: /* resend */ q_put(&m->q, m->last); break;
 	case 0xff: /* reset: ACK, self-test passed, device ID 0 */
 		q_clear(&m->q);
 		mouse_defaults(m);
@@ -452,9 +447,7 @@ mouse_write(struct kbc *k, uint8_t b)
 		mouse_send(k, BAT_OK);
 		mouse_send(k, 0x00);
 		break;
-	default:
-		mouse_send(k, RESEND);
-		break;
+	default: mouse_send(k, RESEND); break;
 	}
 }
 
@@ -513,19 +506,11 @@ controller_command(struct kbc *k, uint8_t c)
 		return;
 	}
 	switch (c) {
-	case 0xa4: /* password installed test: none */
-		reply(k, 0xf1, false);
-		break;
-	case 0xa7: /* disable aux interface */
-		set_command_byte(k, s->ram[0] | KBC_CMD_DAUX);
-		break;
-	case 0xa8: /* enable aux interface */
-		set_command_byte(k, s->ram[0] & ~KBC_CMD_DAUX);
-		break;
+	case 0xa4: /* password installed test: none */ reply(k, 0xf1, false); break;
+	case 0xa7: /* disable aux interface */ set_command_byte(k, s->ram[0] | KBC_CMD_DAUX); break;
+	case 0xa8: /* enable aux interface */ set_command_byte(k, s->ram[0] & ~KBC_CMD_DAUX); break;
 	case 0xa9: /* aux interface test: no error */
-	case 0xab: /* keyboard interface test: no error */
-		reply(k, 0x00, false);
-		break;
+	case 0xab: /* keyboard interface test: no error */ reply(k, 0x00, false); break;
 	case 0xaa: /* self test: passed; the system flag is set */
 		s->status |= KBC_STS_SYS;
 		reply(k, SELF_TEST_OK, false);
@@ -540,21 +525,17 @@ controller_command(struct kbc *k, uint8_t c)
 		reply(k, 0x80, false);
 		break;
 	case 0xd0: /* read output port; bits 4/5 show the output buffer's owner */
-		reply(k, (uint8_t)((s->outport & 0xcf) | (s->obf && !s->out_aux) << 4 |
-				   (s->obf && s->out_aux) << 5),
+		reply(k,
+		      (uint8_t)((s->outport & 0xcf) | (s->obf && !s->out_aux) << 4 |
+				(s->obf && s->out_aux) << 5),
 		      false);
 		break;
 	case 0xdd: /* disable A20 (not on every 8042; PCs accept it) */
 		set_outport(k, s->outport & ~KBC_OUT_A20);
 		break;
-	case 0xdf: /* enable A20 */
-		set_outport(k, s->outport | KBC_OUT_A20);
-		break;
-	case 0xe0: /* read test inputs */
-		reply(k, 0x00, false);
-		break;
-	default: /* unknown commands are ignored */
-		break;
+	case 0xdf: /* enable A20 */ set_outport(k, s->outport | KBC_OUT_A20); break;
+	case 0xe0: /* read test inputs */ reply(k, 0x00, false); break;
+	default: /* unknown commands are ignored */ break;
 	}
 }
 
@@ -574,21 +555,13 @@ controller_data(struct kbc *k, uint8_t v)
 		return;
 	}
 	switch (c) {
-	case 0xd1: /* write output port */
-		set_outport(k, v);
-		break;
+	case 0xd1: /* write output port */ set_outport(k, v); break;
 	case 0xd2: /* write keyboard output buffer: appears as keyboard data */
 		reply(k, v, false);
 		break;
-	case 0xd3: /* write aux output buffer: appears as aux data */
-		reply(k, v, true);
-		break;
-	case 0xd4: /* write to the aux device */
-		mouse_write(k, v);
-		break;
-	default:
-		kbd_write(k, v);
-		break;
+	case 0xd3: /* write aux output buffer: appears as aux data */ reply(k, v, true); break;
+	case 0xd4: /* write to the aux device */ mouse_write(k, v); break;
+	default: kbd_write(k, v); break;
 	}
 	refill(k);
 }

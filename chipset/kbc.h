@@ -16,19 +16,19 @@ struct ioports;
 #define KBC_STS_OBF 0x01  /* output buffer full */
 #define KBC_STS_IBF 0x02  /* input buffer full (never: fugu consumes writes at once) */
 #define KBC_STS_SYS 0x04  /* system flag (command byte bit 2; set by a passed self test) */
-#define KBC_STS_A2 0x08	  /* the last write was a command (0x64), not data (0x60) */
+#define KBC_STS_A2 0x08   /* the last write was a command (0x64), not data (0x60) */
 #define KBC_STS_INH 0x10  /* keyboard not inhibited (the keylock is open) */
 #define KBC_STS_AUXB 0x20 /* the output buffer holds a byte from the aux device */
-#define KBC_STS_TO 0x40	  /* timeout */
-#define KBC_STS_PE 0x80	  /* parity error */
+#define KBC_STS_TO 0x40   /* timeout */
+#define KBC_STS_PE 0x80   /* parity error */
 
 /* Command byte (controller RAM byte 0). */
-#define KBC_CMD_INT 0x01   /* IRQ1 when the output buffer receives keyboard data */
-#define KBC_CMD_INT2 0x02  /* IRQ12 when it receives aux data */
-#define KBC_CMD_SYS 0x04   /* system flag */
-#define KBC_CMD_DKBD 0x10  /* keyboard interface disabled */
-#define KBC_CMD_DAUX 0x20  /* aux interface disabled */
-#define KBC_CMD_XLAT 0x40  /* translate keyboard data from set 2 to set 1 */
+#define KBC_CMD_INT 0x01  /* IRQ1 when the output buffer receives keyboard data */
+#define KBC_CMD_INT2 0x02 /* IRQ12 when it receives aux data */
+#define KBC_CMD_SYS 0x04  /* system flag */
+#define KBC_CMD_DKBD 0x10 /* keyboard interface disabled */
+#define KBC_CMD_DAUX 0x20 /* aux interface disabled */
+#define KBC_CMD_XLAT 0x40 /* translate keyboard data from set 2 to set 1 */
 
 /* Output port (commands 0xD0/0xD1). */
 #define KBC_OUT_RESET 0x01 /* system reset, active low */
@@ -45,42 +45,42 @@ struct ps2_queue {
 
 struct ps2_kbd {
 	struct ps2_queue q;
-	uint8_t set;	   /* scan code set 1, 2 or 3 (3 is sent as set 2, XXX) */
-	uint8_t leds;	   /* bit 0 scroll, 1 num, 2 caps lock */
+	uint8_t set;       /* scan code set 1, 2 or 3 (3 is sent as set 2, XXX) */
+	uint8_t leds;      /* bit 0 scroll, 1 num, 2 caps lock */
 	uint8_t typematic; /* rate/delay byte of 0xF3 */
 	uint8_t pending;   /* command waiting for its parameter (0xED, 0xF3, 0xF0), or 0 */
-	uint8_t last;	   /* last byte sent (0xFE resend) */
-	bool scanning;	   /* enabled: key events are reported */
+	uint8_t last;      /* last byte sent (0xFE resend) */
+	bool scanning;     /* enabled: key events are reported */
 };
 
 struct ps2_mouse {
 	struct ps2_queue q;
-	uint8_t rate;	    /* samples per second */
+	uint8_t rate;       /* samples per second */
 	uint8_t resolution; /* 0-3: 1, 2, 4, 8 counts/mm */
 	uint8_t pending;    /* command waiting for its parameter (0xF3, 0xE8), or 0 */
-	uint8_t id;	    /* device ID: 0, or 3 once the IntelliMouse sequence was seen */
+	uint8_t id;         /* device ID: 0, or 3 once the IntelliMouse sequence was seen */
 	uint8_t rates[3];   /* the last three sample rates set (IntelliMouse detection) */
 	uint8_t buttons;    /* bit 0 left, 1 right, 2 middle */
-	uint8_t last;	    /* last byte sent (0xFE resend) */
-	bool reporting;	    /* data reporting enabled (0xF4) */
-	bool remote;	    /* remote mode (0xF0) rather than stream mode */
-	bool wrap;	    /* wrap (echo) mode */
-	bool scale21;	    /* 2:1 scaling */
+	uint8_t last;       /* last byte sent (0xFE resend) */
+	bool reporting;     /* data reporting enabled (0xF4) */
+	bool remote;        /* remote mode (0xF0) rather than stream mode */
+	bool wrap;          /* wrap (echo) mode */
+	bool scale21;       /* 2:1 scaling */
 };
 
 /* Everything save/restore copies. */
 struct kbc_state {
-	uint8_t status;	    /* SYS, A2, INH, TO, PE (OBF and AUXB follow obf/out_aux) */
-	uint8_t ram[32];    /* controller RAM; byte 0 is the command byte */
-	uint8_t outport;    /* output port */
-	uint8_t out;	    /* output buffer */
-	bool obf;	    /* the output buffer holds an unread byte */
-	bool out_aux;	    /* ...that came from the aux side */
-	uint8_t pending;    /* controller command waiting for a data byte (0x60-0x7F, 0xD1-0xD4) */
-	uint8_t ctl;	    /* a controller reply (or 0xD2/0xD3 byte) waiting for the buffer */
-	bool ctl_full;	    /* ctl is valid */
-	bool ctl_aux;	    /* ctl is to appear as aux data (0xD3) */
-	bool xlat_break;    /* translation saw a set-2 0xF0 break prefix */
+	uint8_t status;  /* SYS, A2, INH, TO, PE (OBF and AUXB follow obf/out_aux) */
+	uint8_t ram[32]; /* controller RAM; byte 0 is the command byte */
+	uint8_t outport; /* output port */
+	uint8_t out;     /* output buffer */
+	bool obf;        /* the output buffer holds an unread byte */
+	bool out_aux;    /* ...that came from the aux side */
+	uint8_t pending; /* controller command waiting for a data byte (0x60-0x7F, 0xD1-0xD4) */
+	uint8_t ctl;     /* a controller reply (or 0xD2/0xD3 byte) waiting for the buffer */
+	bool ctl_full;   /* ctl is valid */
+	bool ctl_aux;    /* ctl is to appear as aux data (0xD3) */
+	bool xlat_break; /* translation saw a set-2 0xF0 break prefix */
 	struct ps2_kbd kbd;
 	struct ps2_mouse mouse;
 };
@@ -88,11 +88,11 @@ struct kbc_state {
 struct kbc {
 	struct kbc_state st;
 	bool irq1, irq12; /* current output levels */
-	void *opaque;	  /* for the callbacks below */
+	void *opaque;     /* for the callbacks below */
 	void (*set_irq1)(void *opaque, bool level);
 	void (*set_irq12)(void *opaque, bool level);
 	void (*set_a20)(void *opaque, bool enabled); /* output port bit 1 */
-	void (*reset)(void *opaque);		     /* output port bit 0 driven low */
+	void (*reset)(void *opaque);                 /* output port bit 0 driven low */
 };
 
 /* The board's callbacks; any may be NULL. */

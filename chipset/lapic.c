@@ -51,11 +51,9 @@
 /* Writable bits of each LVT entry (10.5.1, figure 10-8). */
 static const uint32_t lvt_writable[LVT_COUNT] = {
 	[LVT_TIMER] = 0x300ff, /* vector, mask, mode bit 17 (bit 18 with TSC-deadline) */
-	[LVT_THERMAL] = 0x107ff,
-	[LVT_PERF] = 0x107ff,
+	[LVT_THERMAL] = 0x107ff, [LVT_PERF] = 0x107ff,
 	[LVT_LINT0] = 0x1a7ff, /* vector, delivery mode, polarity, trigger mode, mask */
-	[LVT_LINT1] = 0x1a7ff,
-	[LVT_ERROR] = 0x100ff,
+	[LVT_LINT1] = 0x1a7ff,   [LVT_ERROR] = 0x100ff,
 };
 
 static void update(struct lapic *apic);
@@ -233,7 +231,7 @@ lvt_deliver(struct lapic *apic, unsigned n)
 		accept(apic, lvt & 0xff, (n == LVT_LINT0 || n == LVT_LINT1) && (lvt & LVT_LEVEL));
 	else if (mode == APIC_DM_NMI)
 		send_nmi(apic); /* LINT1 on a PC */
-	/* XXX SMI and INIT deliveries are dropped. */
+				/* XXX SMI and INIT deliveries are dropped. */
 }
 
 /* ---- The timer (10.5.4) ---- */
@@ -360,8 +358,8 @@ timer_write_divide(struct lapic *apic, uint32_t v)
 {
 	uint64_t now = vclock_now(apic->clock);
 	timer_catch_up(apic, now);
-	bool running = apic->st.timer_next != VCLOCK_NEVER &&
-		       timer_mode(apic) != TIMER_TSC_DEADLINE;
+	bool running =
+		apic->st.timer_next != VCLOCK_NEVER && timer_mode(apic) != TIMER_TSC_DEADLINE;
 	uint32_t count = current_count(apic, now);
 	apic->st.timer_divide = v & 0xb;
 	if (running)
@@ -576,15 +574,9 @@ reg_write(struct lapic *apic, unsigned reg, uint32_t v)
 		s->tpr = (uint8_t)v;
 		update(apic);
 		break;
-	case 0x0b0:
-		eoi(apic);
-		break;
-	case 0x0d0:
-		s->ldr = v & 0xff000000u;
-		break;
-	case 0x0e0:
-		s->dfr = v | 0x0fffffffu;
-		break;
+	case 0x0b0: eoi(apic); break;
+	case 0x0d0: s->ldr = v & 0xff000000u; break;
+	case 0x0e0: s->dfr = v | 0x0fffffffu; break;
 	case 0x0f0:
 		/* Bits 0-9: vector, APIC software enable, focus processor checking.
 		 * Clearing the enable masks every LVT entry (10.4.7.2). */
@@ -603,20 +595,15 @@ reg_write(struct lapic *apic, unsigned reg, uint32_t v)
 		s->icr_lo = v & ~(1u << 12); /* delivery status is read-only */
 		icr_send(apic);
 		break;
-	case 0x310:
-		s->icr_hi = v & 0xff000000u;
-		break;
-	case 0x380:
-		timer_write_initial(apic, v);
-		break;
-	case 0x3e0:
-		timer_write_divide(apic, v);
-		break;
-	case 0x030: case 0x090: case 0x0a0: case 0x0c0: case 0x390:
-		break; /* read-only */
-	default:
-		error(apic, ESR_ILLEGAL_REG);
-		break;
+	case 0x310: s->icr_hi = v & 0xff000000u; break;
+	case 0x380: timer_write_initial(apic, v); break;
+	case 0x3e0: timer_write_divide(apic, v); break;
+	case 0x030:
+	case 0x090:
+	case 0x0a0:
+	case 0x0c0:
+	case 0x390: break; /* read-only */
+	default: error(apic, ESR_ILLEGAL_REG); break;
 	}
 }
 
@@ -729,11 +716,13 @@ x2apic_read(struct lapic *apic, uint32_t index, uint64_t *value)
 	if (!x2apic_mode(apic))
 		return -1;
 	switch (reg) {
-	case 0x090: case 0x0b0: case 0x0c0: case 0x0e0: case 0x310: case 0x3f0:
-		return -1;
-	case 0x300:
-		*value = (uint64_t)apic->st.icr_hi << 32 | apic->st.icr_lo;
-		return 0;
+	case 0x090:
+	case 0x0b0:
+	case 0x0c0:
+	case 0x0e0:
+	case 0x310:
+	case 0x3f0: return -1;
+	case 0x300: *value = (uint64_t)apic->st.icr_hi << 32 | apic->st.icr_lo; return 0;
 	default:
 		if (!reg_read(apic, reg, &v))
 			return -1;
@@ -763,9 +752,15 @@ x2apic_write(struct lapic *apic, uint32_t index, uint64_t value)
 		return -1;
 	uint32_t v = (uint32_t)value, dummy;
 	switch (reg) {
-	case 0x020: case 0x030: case 0x090: case 0x0a0: case 0x0c0: case 0x0d0: case 0x0e0:
-	case 0x310: case 0x390:
-		return -1;
+	case 0x020:
+	case 0x030:
+	case 0x090:
+	case 0x0a0:
+	case 0x0c0:
+	case 0x0d0:
+	case 0x0e0:
+	case 0x310:
+	case 0x390: return -1;
 	case 0x0b0:
 	case 0x280:
 		if (v)
@@ -882,17 +877,13 @@ lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level_trig
 		return false;
 	switch (mode) {
 	case APIC_DM_FIXED:
-	case APIC_DM_LOWEST:
-		return sw_enabled(apic) && accept(apic, vector, level_trig);
+	case APIC_DM_LOWEST: return sw_enabled(apic) && accept(apic, vector, level_trig);
 	case APIC_DM_EXTINT:
 		apic->st.extint_pending = true;
 		update(apic);
 		return true;
-	case APIC_DM_NMI:
-		send_nmi(apic);
-		return true;
-	default:
-		return false; /* XXX SMI, INIT messages are not modelled */
+	case APIC_DM_NMI: send_nmi(apic); return true;
+	default: return false; /* XXX SMI, INIT messages are not modelled */
 	}
 }
 

@@ -30,53 +30,60 @@ struct physmem;
 enum { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_COUNT };
 
 /* Delivery modes of LVT entries, the ICR and IOAPIC messages (10.5.1, 10.6.1). */
-enum { APIC_DM_FIXED = 0, APIC_DM_LOWEST = 1, APIC_DM_SMI = 2, APIC_DM_NMI = 4,
-       APIC_DM_INIT = 5, APIC_DM_STARTUP = 6, APIC_DM_EXTINT = 7 };
+enum {
+	APIC_DM_FIXED = 0,
+	APIC_DM_LOWEST = 1,
+	APIC_DM_SMI = 2,
+	APIC_DM_NMI = 4,
+	APIC_DM_INIT = 5,
+	APIC_DM_STARTUP = 6,
+	APIC_DM_EXTINT = 7
+};
 
 /* The architectural state (plain data, saved and restored by copy). */
 struct lapic_state {
-	uint64_t apic_base;	  /* IA32_APIC_BASE: address, EN, EXTD, BSP */
-	uint32_t id;		  /* APIC ID (xAPIC: register bits 31-24; x2APIC: 32 bits) */
-	uint8_t tpr;		  /* task priority (10.8.3.1) */
-	uint32_t ldr;		  /* logical destination (xAPIC: bits 31-24) */
-	uint32_t dfr;		  /* destination format: bits 31-28 model, 27-0 all ones */
-	uint32_t svr;		  /* spurious vector, APIC software enable (bit 8), focus */
+	uint64_t apic_base;              /* IA32_APIC_BASE: address, EN, EXTD, BSP */
+	uint32_t id;                     /* APIC ID (xAPIC: register bits 31-24; x2APIC: 32 bits) */
+	uint8_t tpr;                     /* task priority (10.8.3.1) */
+	uint32_t ldr;                    /* logical destination (xAPIC: bits 31-24) */
+	uint32_t dfr;                    /* destination format: bits 31-28 model, 27-0 all ones */
+	uint32_t svr;                    /* spurious vector, APIC software enable (bit 8), focus */
 	uint32_t irr[8], isr[8], tmr[8]; /* 256-bit request, in-service, trigger mode */
-	uint32_t esr;		  /* error status as latched by the last ESR write */
-	uint32_t esr_pending;	  /* errors detected since that write */
-	uint32_t lvt[LVT_COUNT];  /* local vector table */
-	uint32_t icr_lo, icr_hi;  /* interrupt command register */
-	uint32_t timer_initial;	  /* initial count register */
-	uint32_t timer_divide;	  /* divide configuration register (bits 0, 1, 3) */
-	uint32_t timer_count0;	  /* count at timer_start (initial, or kept over a divide change) */
-	uint64_t timer_start;	  /* ns at which the counter held timer_count0 */
-	uint64_t timer_next;	  /* ns of the next expiry, or VCLOCK_NEVER */
-	uint64_t tsc_deadline;	  /* IA32_TSC_DEADLINE (0: disarmed) */
-	bool lint[2];		  /* LINT0, LINT1 input levels */
-	bool extint_pending;	  /* an ExtINT message (IOAPIC) waits for the 8259's INTA */
+	uint32_t esr;                    /* error status as latched by the last ESR write */
+	uint32_t esr_pending;            /* errors detected since that write */
+	uint32_t lvt[LVT_COUNT];         /* local vector table */
+	uint32_t icr_lo, icr_hi;         /* interrupt command register */
+	uint32_t timer_initial;          /* initial count register */
+	uint32_t timer_divide;           /* divide configuration register (bits 0, 1, 3) */
+	uint32_t timer_count0; /* count at timer_start (initial, or kept over a divide change) */
+	uint64_t timer_start;  /* ns at which the counter held timer_count0 */
+	uint64_t timer_next;   /* ns of the next expiry, or VCLOCK_NEVER */
+	uint64_t tsc_deadline; /* IA32_TSC_DEADLINE (0: disarmed) */
+	bool lint[2];          /* LINT0, LINT1 input levels */
+	bool extint_pending;   /* an ExtINT message (IOAPIC) waits for the 8259's INTA */
 };
 
 /* What the board connects: the model's features and the callbacks. */
 struct lapic_config {
-	bool present;		   /* the model has an APIC (CPUID.1:EDX.APIC) */
-	bool x2apic;		   /* CPUID.1:ECX.x2APIC */
-	bool tsc_deadline;	   /* CPUID.1:ECX.TSC_Deadline */
-	const uint64_t *tsc_offset; /* TSC = virtual ns + *tsc_offset (NULL: 0) */
+	bool present;                               /* the model has an APIC (CPUID.1:EDX.APIC) */
+	bool x2apic;                                /* CPUID.1:ECX.x2APIC */
+	bool tsc_deadline;                          /* CPUID.1:ECX.TSC_Deadline */
+	const uint64_t *tsc_offset;                 /* TSC = virtual ns + *tsc_offset (NULL: 0) */
 	void (*set_intr)(void *opaque, bool level); /* the CPU's "interrupt pending" */
-	int (*extint_ack)(void *opaque);	    /* the 8259's INTA: returns its vector */
+	int (*extint_ack)(void *opaque);            /* the 8259's INTA: returns its vector */
 	void (*eoi)(void *opaque, uint8_t vector);  /* EOI broadcast to the IOAPIC */
-	void (*nmi)(void *opaque);		    /* an NMI for the CPU (NMI delivery mode) */
+	void (*nmi)(void *opaque);                  /* an NMI for the CPU (NMI delivery mode) */
 	void *opaque;
 };
 
 struct lapic {
-	struct lapic_state st;	 /* everything save/restore copies */
+	struct lapic_state st; /* everything save/restore copies */
 	struct lapic_config cfg;
 	struct vclock *clock;
-	struct vtimer timer;	 /* the APIC timer's next expiry */
+	struct vtimer timer; /* the APIC timer's next expiry */
 	struct physmem *mem;
-	int region;		 /* the xAPIC MMIO region, -1 when none */
-	bool intr;		 /* current level of set_intr */
+	int region; /* the xAPIC MMIO region, -1 when none */
+	bool intr;  /* current level of set_intr */
 };
 
 /* Map the xAPIC page (when present) and reset; -1 if the map is full. */

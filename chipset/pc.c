@@ -97,7 +97,7 @@ pc_set_irq(void *opaque, bool level)
 	if (level)
 		*src |= (uint16_t)(1u << pin->source);
 	else
-		*src &= (uint16_t)~(1u << pin->source);
+		*src &= (uint16_t) ~(1u << pin->source);
 	pic_set_irq(&pc->pic, pin->irq, *src != 0);
 	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
 	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
@@ -107,8 +107,8 @@ pc_set_irq(void *opaque, bool level)
 static struct pc_irq_pin *
 pc_pin(struct pc *pc, unsigned source, unsigned irq)
 {
-	pc->pins[source] = (struct pc_irq_pin){ .pc = pc, .irq = (uint8_t)irq,
-						.source = (uint8_t)source };
+	pc->pins[source] =
+		(struct pc_irq_pin){ .pc = pc, .irq = (uint8_t)irq, .source = (uint8_t)source };
 	return &pc->pins[source];
 }
 
@@ -215,7 +215,7 @@ pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
 		piix_set_pirq(&pc->piix, n, pirq >> n & 1);
 }
 
-#define PC_SOURCE_KBD 6  /* pins[] / irq_sources bits of the devices below */
+#define PC_SOURCE_KBD 6 /* pins[] / irq_sources bits of the devices below */
 #define PC_SOURCE_AUX 7
 #define PC_SOURCE_SCI 8
 
@@ -250,12 +250,17 @@ pc_sci_irq(void *opaque, bool level)
 static int
 pc_init_pci(struct pc *pc, char *err, size_t errlen)
 {
-	const struct piix_board pb = { .opaque = pc, .set_pci_irq = pc_pci_irq,
-				       .set_sci = pc_sci_irq, .set_a20 = pc_port92_a20,
-				       .reset = pc_request_reset, .poweroff = pc_request_poweroff,
+	const struct piix_board pb = { .opaque = pc,
+				       .set_pci_irq = pc_pci_irq,
+				       .set_sci = pc_sci_irq,
+				       .set_a20 = pc_port92_a20,
+				       .reset = pc_request_reset,
+				       .poweroff = pc_request_poweroff,
 				       .smi = pc_smi };
-	const struct kbc_board kb = { .opaque = pc, .set_irq1 = pc_kbd_irq,
-				      .set_irq12 = pc_aux_irq, .set_a20 = pc_kbc_a20,
+	const struct kbc_board kb = { .opaque = pc,
+				      .set_irq1 = pc_kbd_irq,
+				      .set_irq12 = pc_aux_irq,
+				      .set_a20 = pc_kbc_a20,
 				      .reset = pc_request_reset };
 	pc_pin(pc, PC_SOURCE_KBD, 1);
 	pc_pin(pc, PC_SOURCE_AUX, 12);
@@ -300,9 +305,9 @@ pc_init_ide(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen
 		return -1;
 	}
 	for (unsigned k = 0; k < 4; k++)
-		if (cfg->drive[k].path && ide_attach(&pc->ide, k, cfg->drive[k].path,
-						     cfg->drive[k].readonly, cfg->snapshot, err,
-						     errlen) < 0)
+		if (cfg->drive[k].path &&
+		    ide_attach(&pc->ide, k, cfg->drive[k].path, cfg->drive[k].readonly,
+			       cfg->snapshot, err, errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -343,7 +348,7 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 		ext_kb = 0xffff;
 	if (high > 0xffff)
 		high = 0xffff;
-	rtc_cmos_set(rtc, 0x14, 0x06); /* FPU present, PS/2 mouse; display EGA/VGA (00) */
+	rtc_cmos_set(rtc, 0x14, 0x06);       /* FPU present, PS/2 mouse; display EGA/VGA (00) */
 	rtc_cmos_set(rtc, 0x15, 640 & 0xff); /* base memory: 640 KiB */
 	rtc_cmos_set(rtc, 0x16, 640 >> 8);
 	rtc_cmos_set(rtc, 0x17, (uint8_t)ext_kb); /* extended memory above 1 MiB, KiB */
@@ -432,8 +437,7 @@ pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
 		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
 	if (fwcfg_init(fw, pc->io, pc->mem) < 0 ||
 	    fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
 	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, sizeof(numa)) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_BOOT_MENU, 0) < 0 ||
@@ -467,7 +471,8 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 		return -1;
 	if (pic_init(&pc->pic, pc->io, pc_set_intr, pc) < 0 ||
 	    pit_init(&pc->pit, pc->io, &pc->clock, pc_set_irq, pc_pin(pc, 0, 0)) < 0 ||
-	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase, pc_set_irq, pc_pin(pc, 1, 8)) < 0) {
+	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase, pc_set_irq, pc_pin(pc, 1, 8)) <
+		    0) {
 		snprintf(err, errlen, "chipset: port conflict");
 		return -1;
 	}
@@ -488,8 +493,8 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 		return -1;
 	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
 	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
-	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel,
-				       cfg->initrd, cfg->append, err, errlen) < 0)
+	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,
+				       cfg->append, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -565,7 +570,8 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	pc->debug.stop_cpu = stop_cpu;
 	pc->debug.stop_opaque = pc->cpu;
 	if (debugport_init(&pc->debug, pc->io) < 0) {
-		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use", cfg->exit_iobase);
+		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
+			 cfg->exit_iobase);
 		pc_destroy(pc);
 		return NULL;
 	}

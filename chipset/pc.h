@@ -35,23 +35,23 @@ struct pc_config {
 	uint64_t ram_size;
 	const char *bios_path;
 	struct cpu_features cpu;
-	FILE *debugcon;		  /* NULL: none */
-	const char *serial;	  /* COM1 backend: stdio, file:PATH, none (NULL: none) */
+	FILE *debugcon;     /* NULL: none */
+	const char *serial; /* COM1 backend: stdio, file:PATH, none (NULL: none) */
 	bool exit_device;
 	uint16_t exit_iobase;
 	uint8_t exit_iosize;
 	bool exit_also_qemu_default; /* also claim 0x501-0x502, QEMU's default iobase */
 	enum vclock_mode clock_mode;
-	struct tracer *tracer;	  /* NULL: tracing off */
-	const char *kernel;	  /* -kernel: direct boot through fw_cfg (NULL: none) */
-	const char *initrd;	  /* -initrd: QEMU's "FILE[ ARGS][,FILE...]" (NULL: none) */
-	const char *append;	  /* -append: the kernel command line (NULL: empty) */
+	struct tracer *tracer; /* NULL: tracing off */
+	const char *kernel;    /* -kernel: direct boot through fw_cfg (NULL: none) */
+	const char *initrd;    /* -initrd: QEMU's "FILE[ ARGS][,FILE...]" (NULL: none) */
+	const char *append;    /* -append: the kernel command line (NULL: empty) */
 	struct pc_drive {
 		const char *path; /* raw image; NULL: no drive */
-		bool readonly;	  /* readonly=on: the drive refuses writes */
-	} drive[4];		  /* IDE primary master/slave, secondary master/slave */
-	bool snapshot;		  /* -snapshot: disk writes stay in memory */
-	bool vga;		  /* -vga std: the PCI VGA at 00:02.0 */
+		bool readonly;    /* readonly=on: the drive refuses writes */
+	} drive[4];               /* IDE primary master/slave, secondary master/slave */
+	bool snapshot;            /* -snapshot: disk writes stay in memory */
+	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
 };
 
@@ -61,29 +61,29 @@ struct pc {
 	struct vclock clock;
 	struct cpu *cpu;
 	struct debugport debug;
-	struct pic pic;		  /* 8259A pair + ELCR */
-	struct pit pit;		  /* 8254 + port 0x61 */
-	struct rtc rtc;		  /* MC146818 + CMOS */
-	struct uart com[4];	  /* 16550A COM1-COM4 */
-	struct lapic lapic;	  /* the CPU's local APIC */
-	struct ioapic ioapic;	  /* 82093AA at 0xFEC00000 */
-	struct fwcfg fwcfg;	  /* QEMU fw_cfg at 0x510 */
-	struct pci_bus pci;	  /* bus 0, configuration mechanism #1 */
-	struct i440fx i440fx;	  /* 00:00.0 host bridge: PAM, SMRAM */
-	struct piix piix;	  /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
-	struct kbc kbc;		  /* 8042 + PS/2 keyboard and mouse */
-	struct ide ide;		  /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
-	struct vga vga;		  /* 00:02.0 stdvga, when vga_enabled */
+	struct pic pic;       /* 8259A pair + ELCR */
+	struct pit pit;       /* 8254 + port 0x61 */
+	struct rtc rtc;       /* MC146818 + CMOS */
+	struct uart com[4];   /* 16550A COM1-COM4 */
+	struct lapic lapic;   /* the CPU's local APIC */
+	struct ioapic ioapic; /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;   /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;   /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx; /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;     /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;       /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;       /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;       /* 00:02.0 stdvga, when vga_enabled */
 	bool vga_enabled;
-	uint8_t a20_sources;	  /* PC_A20_*: A20 is enabled while any is set */
-	bool reset_requested;	  /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
+	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
+	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
 	struct pc_irq_pin {
 		struct pc *pc;
 		uint8_t irq, source;
-	} pins[16];		  /* the devices' connections to those lines */
-	bool chipset_ready;	  /* the devices above were initialized (pc_destroy) */
+	} pins[16];         /* the devices' connections to those lines */
+	bool chipset_ready; /* the devices above were initialized (pc_destroy) */
 	struct tracer *tracer;
 };
 
@@ -91,7 +91,7 @@ struct pc {
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);
 void pc_destroy(struct pc *pc);
 /* Who holds A20 enabled (pc->a20_sources). */
-#define PC_A20_KBC 0x01	   /* 8042 output port bit 1 */
+#define PC_A20_KBC 0x01    /* 8042 output port bit 1 */
 #define PC_A20_PORT92 0x02 /* port 0x92 bit 1 */
 
 /* A system reset: the CPU and every device return to their power-on state. */

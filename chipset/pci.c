@@ -74,8 +74,10 @@ pci_function_add_bar_enable(struct pci_function *fn, unsigned bar, unsigned reg,
 {
 	struct pci_bar *b = &fn->bar[bar];
 	uint32_t mask = ~(size - 1), low = 0;
-	*b = (struct pci_bar){ .reg = (uint8_t)reg, .kind = (uint8_t)kind,
-			       .enable_reg = (uint8_t)enable_reg, .enable_bit = enable_bit,
+	*b = (struct pci_bar){ .reg = (uint8_t)reg,
+			       .kind = (uint8_t)kind,
+			       .enable_reg = (uint8_t)enable_reg,
+			       .enable_bit = enable_bit,
 			       .size = size };
 	switch (kind) {
 	case PCI_BAR_IO:
@@ -340,4 +342,3 @@ pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len)
 		return -1;
 	return 0;
 }
-

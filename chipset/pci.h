@@ -29,7 +29,7 @@ struct pci_function;
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
 
-#define PCI_COMMAND_IO 0x0001	  /* I/O space enable */
+#define PCI_COMMAND_IO 0x0001     /* I/O space enable */
 #define PCI_COMMAND_MEMORY 0x0002 /* memory space enable */
 #define PCI_COMMAND_MASTER 0x0004 /* bus master enable */
 
@@ -39,21 +39,21 @@ struct pci_function;
 
 /* What a base register decodes (PCI 2.1, 6.2.5.1). */
 enum pci_bar_kind {
-	PCI_BAR_IO,	       /* I/O space; bit 0 reads 1; bits 31-16 hardwired to 0 */
-	PCI_BAR_MEM,	       /* 32-bit memory space anywhere below 4 GiB */
-	PCI_BAR_MEM_PREFETCH,  /* the same, prefetchable (bit 3) */
-	PCI_BAR_ROM,	       /* expansion ROM base (6.2.5.2): bit 0 is the ROM enable */
+	PCI_BAR_IO,           /* I/O space; bit 0 reads 1; bits 31-16 hardwired to 0 */
+	PCI_BAR_MEM,          /* 32-bit memory space anywhere below 4 GiB */
+	PCI_BAR_MEM_PREFETCH, /* the same, prefetchable (bit 3) */
+	PCI_BAR_ROM,          /* expansion ROM base (6.2.5.2): bit 0 is the ROM enable */
 };
 
 /* One base register: where it is, what it decodes, and which bit enables it. */
 struct pci_bar {
-	uint8_t reg;	    /* config offset of the 32-bit register; 0: unused slot */
-	uint8_t kind;	    /* enum pci_bar_kind */
+	uint8_t reg;        /* config offset of the 32-bit register; 0: unused slot */
+	uint8_t kind;       /* enum pci_bar_kind */
 	uint8_t enable_reg; /* config byte holding the decode enable (normally PCI_COMMAND) */
 	uint8_t enable_bit; /* bit mask within that byte */
-	uint32_t size;	    /* power of two: bytes decoded */
-	uint32_t addr;	    /* last base reported to the owner */
-	bool mapped;	    /* last enable reported to the owner */
+	uint32_t size;      /* power of two: bytes decoded */
+	uint32_t addr;      /* last base reported to the owner */
+	bool mapped;        /* last enable reported to the owner */
 };
 
 /* What the owner of a function is told, and what it may override. */
@@ -77,23 +77,23 @@ struct pci_function_state {
 };
 
 struct pci_function {
-	struct pci_function_state st;	    /* everything save/restore copies */
-	uint8_t wmask[256];		    /* bits a write may change */
-	uint8_t w1cmask[256];		    /* bits a write of 1 clears (status registers) */
-	uint8_t reset_config[256];	    /* config space at power-on (taken by pci_bus_add) */
-	uint8_t reset_wmask[256];	    /* write masks at power-on */
+	struct pci_function_state st;       /* everything save/restore copies */
+	uint8_t wmask[256];                 /* bits a write may change */
+	uint8_t w1cmask[256];               /* bits a write of 1 clears (status registers) */
+	uint8_t reset_config[256];          /* config space at power-on (taken by pci_bus_add) */
+	uint8_t reset_wmask[256];           /* write masks at power-on */
 	struct pci_bar bar[PCI_MAX_BARS];   /* base registers, by slot */
 	const struct pci_function_ops *ops; /* may be NULL */
-	void *opaque;			    /* for the owner's callbacks */
-	struct pci_bus *bus;		    /* set by pci_bus_add */
-	uint8_t devfn;			    /* device << 3 | function */
+	void *opaque;                       /* for the owner's callbacks */
+	struct pci_bus *bus;                /* set by pci_bus_add */
+	uint8_t devfn;                      /* device << 3 | function */
 };
 
 /* Bus 0 and the configuration mechanism. */
 struct pci_bus {
 	struct {
 		uint32_t config_address; /* CONFIG_ADDRESS (0xCF8) */
-		uint8_t intx[256];	 /* by devfn: bit n set while INT(A+n)# is asserted */
+		uint8_t intx[256];       /* by devfn: bit n set while INT(A+n)# is asserted */
 	} st;
 	struct pci_function *fn[256]; /* by devfn; NULL: absent */
 	/* The board: INTx# `pin` (0 = INTA#) of device `devfn` changed level (the
@@ -117,9 +117,8 @@ int pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len);
  * programming interface), header type; everything else zero and read-only
  * except the status register's error bits (write 1 to clear).
  */
-void pci_function_init(struct pci_function *fn, uint16_t vendor, uint16_t device,
-		       uint8_t revision, uint32_t class_code, const struct pci_function_ops *ops,
-		       void *opaque);
+void pci_function_init(struct pci_function *fn, uint16_t vendor, uint16_t device, uint8_t revision,
+		       uint32_t class_code, const struct pci_function_ops *ops, void *opaque);
 /* Declare base register `bar` (slot 0-7) at config offset reg; enabled by the
  * command register's I/O or memory bit. */
 void pci_function_add_bar(struct pci_function *fn, unsigned bar, unsigned reg,
@@ -151,6 +150,5 @@ int pci_function_restore(struct pci_function *fn, const void *buf, size_t len);
 
 /* Drive the function's INTx# line (the pin in its Interrupt Pin register). */
 void pci_set_irq(struct pci_function *fn, bool level);
-
 
 #endif

@@ -119,7 +119,7 @@ update(struct pic *pic)
 	if (slave_int)
 		m->irr |= 1u << 2;
 	else
-		m->irr &= (uint8_t)~(1u << 2);
+		m->irr &= (uint8_t) ~(1u << 2);
 	bool intr = chip_pending(&pic->st.chip[0], true) >= 0;
 	if (intr != pic->intr) {
 		pic->intr = intr;
@@ -143,7 +143,7 @@ pic_set_irq(struct pic *pic, unsigned irq, bool level)
 static void
 chip_ack(struct pic_chip *c, unsigned irq)
 {
-	c->irr &= (uint8_t)~(1u << irq);
+	c->irr &= (uint8_t) ~(1u << irq);
 	if (c->auto_eoi) {
 		if (c->rotate_on_aeoi)
 			c->lowest_prio = (uint8_t)irq;
@@ -240,34 +240,27 @@ chip_ocw2(struct pic_chip *c, uint8_t v)
 {
 	unsigned level = v & 7;
 	switch (v >> 5) {
-	case 0: /* rotate in automatic EOI mode (clear) */
-		c->rotate_on_aeoi = false;
-		break;
-	case 4: /* rotate in automatic EOI mode (set) */
-		c->rotate_on_aeoi = true;
-		break;
-	case 1: /* non-specific EOI: the highest-priority in-service level */
+	case 0: /* rotate in automatic EOI mode (clear) */ c->rotate_on_aeoi = false; break;
+	case 4: /* rotate in automatic EOI mode (set) */ c->rotate_on_aeoi = true; break;
+	case 1:   /* non-specific EOI: the highest-priority in-service level */
 	case 5: { /* rotate on non-specific EOI: that level becomes lowest */
 		unsigned irq = highest(c, c->isr);
 		if (irq == 8)
 			break;
-		c->isr &= (uint8_t)~(1u << irq);
+		c->isr &= (uint8_t) ~(1u << irq);
 		if (v >> 5 == 5)
 			c->lowest_prio = (uint8_t)irq;
 		break;
 	}
-	case 3: /* specific EOI */
-		c->isr &= (uint8_t)~(1u << level);
-		break;
+	case 3: /* specific EOI */ c->isr &= (uint8_t) ~(1u << level); break;
 	case 7: /* rotate on specific EOI */
-		c->isr &= (uint8_t)~(1u << level);
+		c->isr &= (uint8_t) ~(1u << level);
 		c->lowest_prio = (uint8_t)level;
 		break;
 	case 6: /* set priority: `level` becomes the lowest */
 		c->lowest_prio = (uint8_t)level;
 		break;
-	default: /* 2: no operation */
-		break;
+	default: /* 2: no operation */ break;
 	}
 }
 
@@ -306,9 +299,7 @@ chip_write_data(struct pic_chip *c, uint8_t v)
 		c->sfnm = v & 0x10;
 		c->init_step = 0;
 		break;
-	default:
-		c->imr = v;
-		break;
+	default: c->imr = v; break;
 	}
 }
 

@@ -14,26 +14,26 @@ struct ioports;
 
 /* One 8259A: its architectural state (plain data, saved and restored by copy). */
 struct pic_chip {
-	uint8_t irr;	       /* edge-triggered requests latched by a rising edge */
-	uint8_t isr;	       /* in-service register */
-	uint8_t imr;	       /* interrupt mask register (OCW1) */
-	uint8_t lines;	       /* current level of the eight IR inputs */
-	uint8_t elcr;	       /* ELCR: 1 = level-triggered input (PIIX 0x4D0/0x4D1) */
-	uint8_t elcr_mask;     /* ELCR bits that are writable (the rest are reserved, 0) */
-	uint8_t vector_base;   /* ICW2 bits 7-3: T7-T3 of the vector */
-	uint8_t icw3;	       /* ICW3: master: IRs with a slave; slave: its ID */
-	uint8_t init_step;     /* 0: operational; 2, 3, 4: the next ICW expected */
-	uint8_t lowest_prio;   /* IR with the lowest priority (rotation; 7 after ICW1) */
-	bool icw4_needed;      /* ICW1 IC4 */
-	bool single;	       /* ICW1 SNGL: no ICW3, no cascade */
-	bool ltim;	       /* ICW1 LTIM: every input level-triggered */
-	bool auto_eoi;	       /* ICW4 AEOI */
-	bool sfnm;	       /* ICW4 SFNM: special fully nested mode */
-	bool rotate_on_aeoi;   /* OCW2 R=1 SL=0 EOI=0: rotate in automatic EOI mode */
-	bool read_isr;	       /* OCW3 RR/RIS: a read at A0=0 returns ISR (else IRR) */
-	bool poll;	       /* OCW3 P: the next read at A0=0 is a poll */
-	bool special_mask;     /* OCW3 ESMM/SMM: special mask mode */
-	uint8_t icw4;	       /* ICW4 as written (uPM, BUF, M/S kept for completeness) */
+	uint8_t irr;         /* edge-triggered requests latched by a rising edge */
+	uint8_t isr;         /* in-service register */
+	uint8_t imr;         /* interrupt mask register (OCW1) */
+	uint8_t lines;       /* current level of the eight IR inputs */
+	uint8_t elcr;        /* ELCR: 1 = level-triggered input (PIIX 0x4D0/0x4D1) */
+	uint8_t elcr_mask;   /* ELCR bits that are writable (the rest are reserved, 0) */
+	uint8_t vector_base; /* ICW2 bits 7-3: T7-T3 of the vector */
+	uint8_t icw3;        /* ICW3: master: IRs with a slave; slave: its ID */
+	uint8_t init_step;   /* 0: operational; 2, 3, 4: the next ICW expected */
+	uint8_t lowest_prio; /* IR with the lowest priority (rotation; 7 after ICW1) */
+	bool icw4_needed;    /* ICW1 IC4 */
+	bool single;         /* ICW1 SNGL: no ICW3, no cascade */
+	bool ltim;           /* ICW1 LTIM: every input level-triggered */
+	bool auto_eoi;       /* ICW4 AEOI */
+	bool sfnm;           /* ICW4 SFNM: special fully nested mode */
+	bool rotate_on_aeoi; /* OCW2 R=1 SL=0 EOI=0: rotate in automatic EOI mode */
+	bool read_isr;       /* OCW3 RR/RIS: a read at A0=0 returns ISR (else IRR) */
+	bool poll;           /* OCW3 P: the next read at A0=0 is a poll */
+	bool special_mask;   /* OCW3 ESMM/SMM: special mask mode */
+	uint8_t icw4;        /* ICW4 as written (uPM, BUF, M/S kept for completeness) */
 };
 
 /* Architectural state of the pair. */
@@ -42,10 +42,10 @@ struct pic_state {
 };
 
 struct pic {
-	struct pic_state st;		      /* everything save/restore copies */
-	bool intr;			      /* current INTR output level */
+	struct pic_state st;                        /* everything save/restore copies */
+	bool intr;                                  /* current INTR output level */
 	void (*set_intr)(void *opaque, bool level); /* the board: INTR to the CPU */
-	void *opaque;			      /* argument of set_intr */
+	void *opaque;                               /* argument of set_intr */
 };
 
 /* Claim ports 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1; -1 if one is taken. */

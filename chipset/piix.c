@@ -28,11 +28,12 @@
 #define PMIOSE 0x01
 #define SMBBA 0x90
 
-#define PM1_STS_MASK (PM1_TMR_STS | PM1_BM_STS | PM1_GBL_STS | PM1_PWRBTN_STS | PM1_RTC_STS | \
-		      PM1_PWRBTNOR_STS | PM1_WAK_STS)
+#define PM1_STS_MASK                                                                               \
+	(PM1_TMR_STS | PM1_BM_STS | PM1_GBL_STS | PM1_PWRBTN_STS | PM1_RTC_STS |                   \
+	 PM1_PWRBTNOR_STS | PM1_WAK_STS)
 #define PM1_EN_MASK (PM1_TMR_STS | PM1_GBL_STS | PM1_PWRBTN_STS | PM1_RTC_STS)
 #define PM1_CNT_MASK 0x1c03 /* SCI_EN, BRLD_EN_BM, SUS_TYP; GBL_RLS and SUS_EN read 0 */
-#define SLP_TYP_SOFF 0	    /* PIIX4 PMCNTRL SUS_TYP 000b: soft off (ACPI S5 on this board) */
+#define SLP_TYP_SOFF 0      /* PIIX4 PMCNTRL SUS_TYP 000b: soft off (ACPI S5 on this board) */
 
 /* ---- the PCI-to-ISA bridge: PIRQ routing ---- */
 
@@ -76,7 +77,7 @@ piix_set_pirq(struct piix *p, unsigned n, bool level)
 	if (level)
 		p->st.pirq_level |= (uint8_t)(1u << n);
 	else
-		p->st.pirq_level &= (uint8_t)~(1u << n);
+		p->st.pirq_level &= (uint8_t) ~(1u << n);
 	update_pirqs(p);
 }
 
@@ -98,21 +99,24 @@ static const struct pci_function_ops isa_ops = { isa_config_write, NULL };
 static void
 setup_isa_config(struct pci_function *fn)
 {
-	static const struct { uint8_t reg, size; uint32_t dflt; } regs[] = {
-		{ 0x4c, 1, 0x4d },	 /* IORT: ISA I/O recovery timer */
-		{ 0x4e, 2, 0x0003 },	 /* XBCS: X-bus chip select */
-		{ 0x69, 1, 0x02 },	 /* TOM: top of memory */
-		{ 0x6a, 2, 0x0000 },	 /* MSTAT: miscellaneous status */
-		{ 0x70, 1, 0x80 },	 /* MBIRQ0: motherboard device IRQ route */
-		{ 0x76, 2, 0x0404 },	 /* MBDMA0-1 */
-		{ 0x78, 2, 0x0002 },	 /* PCSC: programmable chip select */
-		{ 0xa0, 1, 0x08 },	 /* SMICNTL */
-		{ 0xa2, 2, 0x0000 },	 /* SMIEN */
+	static const struct {
+		uint8_t reg, size;
+		uint32_t dflt;
+	} regs[] = {
+		{ 0x4c, 1, 0x4d },       /* IORT: ISA I/O recovery timer */
+		{ 0x4e, 2, 0x0003 },     /* XBCS: X-bus chip select */
+		{ 0x69, 1, 0x02 },       /* TOM: top of memory */
+		{ 0x6a, 2, 0x0000 },     /* MSTAT: miscellaneous status */
+		{ 0x70, 1, 0x80 },       /* MBIRQ0: motherboard device IRQ route */
+		{ 0x76, 2, 0x0404 },     /* MBDMA0-1 */
+		{ 0x78, 2, 0x0002 },     /* PCSC: programmable chip select */
+		{ 0xa0, 1, 0x08 },       /* SMICNTL */
+		{ 0xa2, 2, 0x0000 },     /* SMIEN */
 		{ 0xa4, 4, 0x00000000 }, /* SEE: system event enable */
-		{ 0xa8, 1, 0x0f },	 /* FTMR: fast off timer */
-		{ 0xaa, 2, 0x0000 },	 /* SMIREQ */
-		{ 0xac, 1, 0x00 },	 /* CTLTMR */
-		{ 0xae, 1, 0x00 },	 /* CTHTMR */
+		{ 0xa8, 1, 0x0f },       /* FTMR: fast off timer */
+		{ 0xaa, 2, 0x0000 },     /* SMIREQ */
+		{ 0xac, 1, 0x00 },       /* CTLTMR */
+		{ 0xae, 1, 0x00 },       /* CTHTMR */
 	};
 	pci_set(fn, PCI_COMMAND, 0x0007, 2); /* IOSE, MSE, BME hardwired */
 	pci_set(fn, PCI_STATUS, 0x0200, 2);  /* DEVSEL medium */
@@ -270,16 +274,17 @@ static uint8_t
 pm_byte(const struct piix *p, unsigned off, uint32_t timer)
 {
 	switch (off) {
-	case 0x00: case 0x01:
-		return (uint8_t)(pm1_sts(p) >> (8 * (off & 1)));
-	case 0x02: case 0x03:
-		return (uint8_t)(p->st.pm1_en >> (8 * (off & 1)));
-	case 0x04: case 0x05:
-		return (uint8_t)(p->st.pm1_cnt >> (8 * (off & 1)));
-	case 0x08: case 0x09: case 0x0a: case 0x0b: /* PMTMR: 24 bits, the rest read 0 */
-		return (uint8_t)(timer >> (8 * (off & 3)));
-	default:
-		return p->st.pm_regs[off];
+	case 0x00:
+	case 0x01: return (uint8_t)(pm1_sts(p) >> (8 * (off & 1)));
+	case 0x02:
+	case 0x03: return (uint8_t)(p->st.pm1_en >> (8 * (off & 1)));
+	case 0x04:
+	case 0x05: return (uint8_t)(p->st.pm1_cnt >> (8 * (off & 1)));
+	case 0x08:
+	case 0x09:
+	case 0x0a:
+	case 0x0b: /* PMTMR: 24 bits, the rest read 0 */ return (uint8_t)(timer >> (8 * (off & 3)));
+	default: return p->st.pm_regs[off];
 	}
 }
 
@@ -320,11 +325,11 @@ pm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	}
 	/* Each register sees the bytes written to it, merged with its old value. */
 	if (written[0] || written[1]) { /* PMSTS: write 1 to clear */
-		uint16_t clr = (uint16_t)((written[0] ? bytes[0] : 0) |
-					  (written[1] ? bytes[1] : 0) << 8);
+		uint16_t clr =
+			(uint16_t)((written[0] ? bytes[0] : 0) | (written[1] ? bytes[1] : 0) << 8);
 		if (clr & PM1_TMR_STS)
 			p->st.tmr_base = pm_ticks(p);
-		p->st.pm1_sts &= (uint16_t)~(clr & PM1_STS_MASK);
+		p->st.pm1_sts &= (uint16_t) ~(clr & PM1_STS_MASK);
 	}
 	if (written[2] || written[3]) {
 		uint16_t v = p->st.pm1_en;

@@ -54,30 +54,30 @@ struct piix_board {
 
 /* Everything save/restore copies besides the two config spaces. */
 struct piix_state {
-	uint8_t port92;	      /* port 0x92: bit 1 FAST_A20, bit 0 FAST_INIT */
-	uint8_t rc;	      /* 0xCF9 reset control: bit 1 SRST (RCPU reads 0) */
-	uint8_t pirq_level;   /* bit n: PIRQ n (A-D) is asserted by some PCI device */
-	uint16_t pm1_sts;     /* PMSTS, except TMR_STS which is computed */
-	uint16_t pm1_en;      /* PMEN */
-	uint16_t pm1_cnt;     /* PMCNTRL (write-only bits kept clear) */
-	uint64_t tmr_base;    /* PM timer tick at which TMR_STS was last cleared: it reads 1
-			       * once bit 23 has changed since */
+	uint8_t port92;     /* port 0x92: bit 1 FAST_A20, bit 0 FAST_INIT */
+	uint8_t rc;         /* 0xCF9 reset control: bit 1 SRST (RCPU reads 0) */
+	uint8_t pirq_level; /* bit n: PIRQ n (A-D) is asserted by some PCI device */
+	uint16_t pm1_sts;   /* PMSTS, except TMR_STS which is computed */
+	uint16_t pm1_en;    /* PMEN */
+	uint16_t pm1_cnt;   /* PMCNTRL (write-only bits kept clear) */
+	uint64_t tmr_base;  /* PM timer tick at which TMR_STS was last cleared: it reads 1
+			     * once bit 23 has changed since */
 	uint8_t pm_regs[PIIX_PM_IO_SIZE]; /* the other PM I/O registers, as plain storage */
-	uint8_t apmc;	      /* APM control port 0xB2: a write raises SMI# when APMC_EN */
-	uint8_t apms;	      /* APM status port 0xB3: scratch for firmware and its SMI handler */
+	uint8_t apmc; /* APM control port 0xB2: a write raises SMI# when APMC_EN */
+	uint8_t apms; /* APM status port 0xB3: scratch for firmware and its SMI handler */
 };
 
 struct piix {
 	struct piix_state st;
-	struct pci_function isa;  /* 00:01.0 */
-	struct pci_function pm;	  /* 00:01.3 */
+	struct pci_function isa; /* 00:01.0 */
+	struct pci_function pm;  /* 00:01.3 */
 	struct ioports *io;
 	struct vclock *clock;
-	struct vtimer tmr_timer;  /* next TMR_STS transition, armed while it can raise SCI */
+	struct vtimer tmr_timer; /* next TMR_STS transition, armed while it can raise SCI */
 	struct piix_board board;
-	uint16_t irq_driven;	  /* ISA IRQs currently driven high by PIRQs */
-	bool sci;		  /* current SCI level */
-	uint16_t pm_base;	  /* where the PM I/O space is mapped */
+	uint16_t irq_driven; /* ISA IRQs currently driven high by PIRQs */
+	bool sci;            /* current SCI level */
+	uint16_t pm_base;    /* where the PM I/O space is mapped */
 	bool pm_mapped;
 };
 

@@ -97,16 +97,13 @@ out_at(struct pit_counter *c, uint64_t t)
 		return mode != 0; /* before the count is loaded: the mode's initial level */
 	uint64_t u = (uint64_t)e;
 	switch (mode) {
-	case 0: /* interrupt on terminal count: high once the count reaches 0 */
-		return u >= n;
-	case 1: /* one-shot: low from the trigger until terminal count */
-		return u >= n;
+	case 0: /* interrupt on terminal count: high once the count reaches 0 */ return u >= n;
+	case 1: /* one-shot: low from the trigger until terminal count */ return u >= n;
 	case 2: /* rate generator: low for one clock when the count reaches 1 */
 		return u % n != n - 1;
 	case 3: /* square wave: high for ceil(N/2), low for floor(N/2) */
 		return u % n < (n + 1) / 2;
-	default: /* 4, 5: strobe, low for one clock at terminal count */
-		return u != n;
+	default: /* 4, 5: strobe, low for one clock at terminal count */ return u != n;
 	}
 }
 
@@ -124,8 +121,7 @@ count_at(struct pit_counter *c, uint64_t t)
 		return (uint32_t)(n % mod);
 	uint64_t u = (uint64_t)e, p;
 	switch (mode_of(c)) {
-	case 2:
-		return (uint32_t)((n - u % n) % mod);
+	case 2: return (uint32_t)((n - u % n) % mod);
 	case 3: /* decremented by two; odd counts load N-1 ("Mode 3") */
 		p = u % n;
 		if (n & 1)
@@ -148,13 +144,9 @@ next_rise(struct pit_counter *c, uint64_t t)
 	uint64_t n = n_of(c, c->count), edge;
 	switch (mode_of(c)) {
 	case 0:
-	case 1:
-		edge = c->start + n;
-		return edge > t ? edge : NEVER;
+	case 1: edge = c->start + n; return edge > t ? edge : NEVER;
 	case 4:
-	case 5:
-		edge = c->start + n + 1;
-		return edge > t ? edge : NEVER;
+	case 5: edge = c->start + n + 1; return edge > t ? edge : NEVER;
 	default: /* 2, 3: at the start of every cycle */
 		if (n < 2)
 			return NEVER;
@@ -206,7 +198,8 @@ pit_timer(void *opaque)
 static uint16_t
 to_bcd(uint32_t v)
 {
-	return (uint16_t)((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 | v % 10);
+	return (uint16_t)((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 |
+			  v % 10);
 }
 
 static uint32_t
@@ -333,12 +326,8 @@ static void
 counter_write(struct pit_counter *c, uint8_t v, uint64_t t)
 {
 	switch (c->rw) {
-	case 1:
-		load_count(c, v, t);
-		break;
-	case 2:
-		load_count(c, (uint32_t)v << 8, t);
-		break;
+	case 1: load_count(c, v, t); break;
+	case 2: load_count(c, (uint32_t)v << 8, t); break;
 	default:
 		if (!c->write_msb) {
 			c->write_lsb = v;
@@ -372,13 +361,9 @@ counter_read(struct pit_counter *c, uint64_t t)
 	}
 	uint16_t v = visible_count(c, t);
 	switch (c->rw) {
-	case 1:
-		return (uint8_t)v;
-	case 2:
-		return (uint8_t)(v >> 8);
-	default:
-		c->read_msb = !c->read_msb;
-		return c->read_msb ? (uint8_t)v : (uint8_t)(v >> 8);
+	case 1: return (uint8_t)v;
+	case 2: return (uint8_t)(v >> 8);
+	default: c->read_msb = !c->read_msb; return c->read_msb ? (uint8_t)v : (uint8_t)(v >> 8);
 	}
 }
 
@@ -488,8 +473,8 @@ port61_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 }
 
 int
-pit_init(struct pit *pit, struct ioports *io, struct vclock *clock,
-	 void (*set_irq)(void *, bool), void *opaque)
+pit_init(struct pit *pit, struct ioports *io, struct vclock *clock, void (*set_irq)(void *, bool),
+	 void *opaque)
 {
 	memset(pit, 0, sizeof(*pit));
 	pit->clock = clock;

@@ -17,43 +17,43 @@ struct ioports;
 
 /* One counter's architectural state; times are in PIT clock ticks since virtual 0. */
 struct pit_counter {
-	uint8_t mode;	      /* control word M2-M0 as written (6 and 7 act as 2 and 3) */
-	uint8_t rw;	      /* RW1-RW0: 1 LSB only, 2 MSB only, 3 LSB then MSB */
-	bool bcd;	      /* count in BCD (4 decades) instead of binary */
-	bool gate;	      /* GATE input level */
-	uint32_t count;	      /* the count register (1-65536, or 1-10000 in BCD; 0 means max) */
-	bool armed;	      /* a count has been written since the control word */
-	bool running;	      /* the counting element is loaded and counting */
-	uint64_t start;	      /* tick at which the CE was loaded with `count` */
-	bool held;	      /* modes 0, 2, 3, 4: loaded but stopped by GATE low */
-	uint64_t frozen;      /* while held: clocks counted before GATE fell */
-	bool pending;	      /* modes 2, 3: a new count waits for the end of the cycle */
-	uint32_t next_count;  /* that count */
-	uint64_t switch_at;   /* tick at which it takes over */
-	uint64_t next_start;  /* the `start` it takes over with */
-	uint64_t null_until;  /* NULL COUNT reads 1 before this tick */
-	bool write_msb;	      /* two-byte access: the next write is the MSB */
-	uint8_t write_lsb;    /* the LSB written first */
-	bool read_msb;	      /* two-byte access: the next live read returns the MSB */
-	uint16_t latch;	      /* latched count (counter latch or read-back) */
-	uint8_t latch_bytes;  /* bytes of the latched count still to read (0-2) */
-	bool latch_msb_next;  /* reading the latched count: MSB comes next */
-	bool status_latched;  /* a read-back latched the status byte */
-	uint8_t status;	      /* that status byte */
+	uint8_t mode;        /* control word M2-M0 as written (6 and 7 act as 2 and 3) */
+	uint8_t rw;          /* RW1-RW0: 1 LSB only, 2 MSB only, 3 LSB then MSB */
+	bool bcd;            /* count in BCD (4 decades) instead of binary */
+	bool gate;           /* GATE input level */
+	uint32_t count;      /* the count register (1-65536, or 1-10000 in BCD; 0 means max) */
+	bool armed;          /* a count has been written since the control word */
+	bool running;        /* the counting element is loaded and counting */
+	uint64_t start;      /* tick at which the CE was loaded with `count` */
+	bool held;           /* modes 0, 2, 3, 4: loaded but stopped by GATE low */
+	uint64_t frozen;     /* while held: clocks counted before GATE fell */
+	bool pending;        /* modes 2, 3: a new count waits for the end of the cycle */
+	uint32_t next_count; /* that count */
+	uint64_t switch_at;  /* tick at which it takes over */
+	uint64_t next_start; /* the `start` it takes over with */
+	uint64_t null_until; /* NULL COUNT reads 1 before this tick */
+	bool write_msb;      /* two-byte access: the next write is the MSB */
+	uint8_t write_lsb;   /* the LSB written first */
+	bool read_msb;       /* two-byte access: the next live read returns the MSB */
+	uint16_t latch;      /* latched count (counter latch or read-back) */
+	uint8_t latch_bytes; /* bytes of the latched count still to read (0-2) */
+	bool latch_msb_next; /* reading the latched count: MSB comes next */
+	bool status_latched; /* a read-back latched the status byte */
+	uint8_t status;      /* that status byte */
 };
 
 /* The architectural state of the whole device. */
 struct pit_state {
 	struct pit_counter c[3];
-	uint8_t port61;	       /* port 0x61 bits 0-3 as written (gate 2, speaker, parity/IOCHK) */
+	uint8_t port61; /* port 0x61 bits 0-3 as written (gate 2, speaker, parity/IOCHK) */
 };
 
 struct pit {
-	struct pit_state st;		       /* everything save/restore copies */
-	struct vclock *clock;		       /* the virtual clock the counters run on */
-	struct vtimer timer;		       /* counter 0's next rising OUT edge */
+	struct pit_state st;                       /* everything save/restore copies */
+	struct vclock *clock;                      /* the virtual clock the counters run on */
+	struct vtimer timer;                       /* counter 0's next rising OUT edge */
 	void (*set_irq)(void *opaque, bool level); /* IRQ0 */
-	void *opaque;			       /* argument of set_irq */
+	void *opaque;                              /* argument of set_irq */
 };
 
 /* Claim ports 0x40-0x43 and 0x61; -1 if one is taken. */

@@ -34,7 +34,7 @@
 #define B_AIE 0x20
 #define B_UIE 0x10
 #define B_SQWE 0x08
-#define B_DM 0x04    /* 1: binary, 0: BCD */
+#define B_DM 0x04 /* 1: binary, 0: BCD */
 #define B_24H 0x02
 #define C_IRQF 0x80
 #define C_PF 0x40
@@ -214,7 +214,8 @@ advance(struct rtc *rtc, uint64_t n)
 				if (++year > 99) {
 					/* The PC keeps the century in CMOS; carry into it. */
 					year = 0;
-					c[RTC_CENTURY] = to_bcd((from_bcd(c[RTC_CENTURY]) + 1) % 100);
+					c[RTC_CENTURY] =
+						to_bcd((from_bcd(c[RTC_CENTURY]) + 1) % 100);
 				}
 			}
 		}
@@ -312,17 +313,14 @@ reg_read(struct rtc *rtc, unsigned index, uint64_t now)
 	uint8_t *c = rtc->st.cmos;
 	uint8_t v;
 	switch (index) {
-	case RTC_REG_A:
-		return (uint8_t)((c[RTC_REG_A] & ~A_UIP) | (uip(rtc, now) ? A_UIP : 0));
+	case RTC_REG_A: return (uint8_t)((c[RTC_REG_A] & ~A_UIP) | (uip(rtc, now) ? A_UIP : 0));
 	case RTC_REG_C: /* read clears every flag and IRQF, releasing IRQ8 */
 		v = c[RTC_REG_C];
 		c[RTC_REG_C] = 0;
 		update_irq(rtc, now);
 		return v;
-	case RTC_REG_D: /* VRT: the battery is always good */
-		return D_VRT;
-	default:
-		return c[index];
+	case RTC_REG_D: /* VRT: the battery is always good */ return D_VRT;
+	default: return c[index];
 	}
 }
 
@@ -343,11 +341,8 @@ reg_write(struct rtc *rtc, unsigned index, uint8_t v, uint64_t now)
 		c[RTC_REG_B] = v;
 		break;
 	case RTC_REG_C:
-	case RTC_REG_D:
-		break; /* read-only */
-	default:
-		c[index] = v;
-		break;
+	case RTC_REG_D: break; /* read-only */
+	default: c[index] = v; break;
 	}
 	if (c[RTC_REG_C] & c[RTC_REG_B] & (C_PF | C_AF | C_UF))
 		c[RTC_REG_C] |= C_IRQF;
@@ -410,7 +405,8 @@ set_time(struct rtc *rtc, int64_t epoch)
 	c[RTC_SEC] = encode(rtc, (unsigned)(secs % 60));
 	c[RTC_MIN] = encode(rtc, (unsigned)(secs / 60 % 60));
 	c[RTC_HOUR] = encode_hour(rtc, (unsigned)(secs / 3600));
-	c[RTC_DOW] = encode(rtc, (unsigned)(days + 4 - floor_div(days + 4, 7) * 7) + 1); /* 1970-01-01: Thu */
+	c[RTC_DOW] = encode(rtc, (unsigned)(days + 4 - floor_div(days + 4, 7) * 7) +
+					 1); /* 1970-01-01: Thu */
 	c[RTC_DOM] = encode(rtc, dom);
 	c[RTC_MONTH] = encode(rtc, mon);
 	c[RTC_YEAR] = encode(rtc, (unsigned)(year % 100));
@@ -445,7 +441,7 @@ rtc_reset(struct rtc *rtc)
 {
 	uint64_t now = vclock_now(rtc->clock);
 	catch_up(rtc, now);
-	rtc->st.cmos[RTC_REG_B] &= (uint8_t)~(B_PIE | B_AIE | B_UIE | B_SQWE);
+	rtc->st.cmos[RTC_REG_B] &= (uint8_t) ~(B_PIE | B_AIE | B_UIE | B_SQWE);
 	rtc->st.cmos[RTC_REG_C] = 0;
 	rtc->st.nmi_masked = false;
 	update_irq(rtc, now);

@@ -14,27 +14,41 @@
 struct ioports;
 
 /* Register numbers (MC146818A datasheet, "Address map"). */
-enum { RTC_SEC, RTC_SEC_ALARM, RTC_MIN, RTC_MIN_ALARM, RTC_HOUR, RTC_HOUR_ALARM, RTC_DOW,
-       RTC_DOM, RTC_MONTH, RTC_YEAR, RTC_REG_A, RTC_REG_B, RTC_REG_C, RTC_REG_D };
+enum {
+	RTC_SEC,
+	RTC_SEC_ALARM,
+	RTC_MIN,
+	RTC_MIN_ALARM,
+	RTC_HOUR,
+	RTC_HOUR_ALARM,
+	RTC_DOW,
+	RTC_DOM,
+	RTC_MONTH,
+	RTC_YEAR,
+	RTC_REG_A,
+	RTC_REG_B,
+	RTC_REG_C,
+	RTC_REG_D
+};
 #define RTC_CENTURY 0x32 /* CMOS byte the PC BIOS keeps the century in (BCD) */
 
 /* The architectural state: plain data, saved and restored by copy. */
 struct rtc_state {
-	uint8_t cmos[256];  /* bank 0 (0-127: clock registers, then RAM) and bank 1 */
-	uint8_t index[2];   /* the byte selected through 0x70 and 0x72 */
-	bool nmi_masked;    /* port 0x70 bit 7: NMI disabled */
-	bool irq;	    /* the IRQ8 line (IRQF) */
-	int64_t origin_ns;  /* divider phase: periodic edges at origin + k * period,
-			       updates at origin + 0.5 s + k s */
-	uint64_t last_ns;   /* time registers and flags are current as of this instant */
+	uint8_t cmos[256]; /* bank 0 (0-127: clock registers, then RAM) and bank 1 */
+	uint8_t index[2];  /* the byte selected through 0x70 and 0x72 */
+	bool nmi_masked;   /* port 0x70 bit 7: NMI disabled */
+	bool irq;          /* the IRQ8 line (IRQF) */
+	int64_t origin_ns; /* divider phase: periodic edges at origin + k * period,
+			      updates at origin + 0.5 s + k s */
+	uint64_t last_ns;  /* time registers and flags are current as of this instant */
 };
 
 struct rtc {
-	struct rtc_state st;		       /* everything save/restore copies */
-	struct vclock *clock;		       /* the virtual clock */
-	struct vtimer timer;		       /* the next flag that raises IRQ8 */
+	struct rtc_state st;                       /* everything save/restore copies */
+	struct vclock *clock;                      /* the virtual clock */
+	struct vtimer timer;                       /* the next flag that raises IRQ8 */
 	void (*set_irq)(void *opaque, bool level); /* IRQ8 */
-	void *opaque;			       /* argument of set_irq */
+	void *opaque;                              /* argument of set_irq */
 };
 
 /*

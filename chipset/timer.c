@@ -108,8 +108,12 @@ heap_remove(struct vclock *c, struct vtimer *t)
 void
 vtimer_init(struct vtimer *t, struct vclock *c, const char *name, vtimer_cb cb, void *opaque)
 {
-	*t = (struct vtimer){ .clock = c, .deadline = VCLOCK_NEVER, .cb = cb, .opaque = opaque,
-			      .name = name, .heap_index = -1 };
+	*t = (struct vtimer){ .clock = c,
+			      .deadline = VCLOCK_NEVER,
+			      .cb = cb,
+			      .opaque = opaque,
+			      .name = name,
+			      .heap_index = -1 };
 }
 
 void

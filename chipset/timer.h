@@ -21,11 +21,11 @@ struct vtimer;
 
 struct vclock {
 	enum vclock_mode mode;
-	uint64_t host_origin_ns;  /* realtime: host monotonic time at virtual 0 */
-	const uint64_t *icount;	  /* deterministic: the CPU's retired-instruction count */
-	uint32_t ns_per_insn;	  /* deterministic: virtual time per instruction */
-	uint64_t idle_ns;	  /* deterministic: time skipped while the guest was halted */
-	struct vtimer **heap;	  /* min-heap on deadline */
+	uint64_t host_origin_ns; /* realtime: host monotonic time at virtual 0 */
+	const uint64_t *icount;  /* deterministic: the CPU's retired-instruction count */
+	uint32_t ns_per_insn;    /* deterministic: virtual time per instruction */
+	uint64_t idle_ns;        /* deterministic: time skipped while the guest was halted */
+	struct vtimer **heap;    /* min-heap on deadline */
 	unsigned nheap, capheap;
 };
 

@@ -245,12 +245,8 @@ uart_read(void *opaque, uint16_t port, unsigned size)
 	uint8_t v = 0xff;
 	(void)size;
 	switch (port - u->base) {
-	case 0:
-		v = (s->lcr & LCR_DLAB) ? s->dll : read_rbr(u);
-		break;
-	case 1:
-		v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
-		break;
+	case 0: v = (s->lcr & LCR_DLAB) ? s->dll : read_rbr(u); break;
+	case 1: v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier; break;
 	case 2:
 		v = identify(u);
 		if (v == IIR_THRE)
@@ -258,23 +254,17 @@ uart_read(void *opaque, uint16_t port, unsigned size)
 		if (fifo_on(u))
 			v |= IIR_FIFO;
 		break;
-	case 3:
-		v = s->lcr;
-		break;
-	case 4:
-		v = s->mcr;
-		break;
+	case 3: v = s->lcr; break;
+	case 4: v = s->mcr; break;
 	case 5:
 		v = (uint8_t)(s->lsr | LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0));
-		s->lsr &= (uint8_t)~(LSR_ERRORS | LSR_FIFOERR); /* read clears the errors */
+		s->lsr &= (uint8_t) ~(LSR_ERRORS | LSR_FIFOERR); /* read clears the errors */
 		break;
 	case 6:
 		v = s->msr;
 		s->msr &= 0xf0; /* read clears the deltas */
 		break;
-	case 7:
-		v = s->scr;
-		break;
+	case 7: v = s->scr; break;
 	}
 	update(u);
 	return v;
@@ -331,23 +321,16 @@ uart_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 			s->thre_pending = true;
 		s->ier = v & 0x0f;
 		break;
-	case 2:
-		write_fcr(u, v);
-		break;
-	case 3:
-		s->lcr = v;
-		break;
+	case 2: write_fcr(u, v); break;
+	case 3: s->lcr = v; break;
 	case 4:
 		s->mcr = v & 0x1f;
 		update_msr(u);
 		feed(u);
 		break;
 	case 5:
-	case 6:
-		break; /* LSR and MSR: writes are for factory test only */
-	case 7:
-		s->scr = v;
-		break;
+	case 6: break; /* LSR and MSR: writes are for factory test only */
+	case 7: s->scr = v; break;
 	}
 	update(u);
 }
@@ -388,16 +371,16 @@ tty_signal(int sig)
 static void
 tty_make_raw(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGSEGV,
-				    SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	static const int sigs[] = { SIGINT,  SIGTERM, SIGHUP, SIGQUIT, SIGTSTP,
+				    SIGSEGV, SIGBUS,  SIGFPE, SIGILL,  SIGABRT };
 	if (tty_raw || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
 		return;
 	raw_tio = saved_tio;
 	/* Bytes as typed; ^C still stops fugu (ISIG kept, as QEMU's signal=on). */
-	raw_tio.c_iflag &= (tcflag_t) ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL |
-					IXON);
+	raw_tio.c_iflag &=
+		(tcflag_t) ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
 	raw_tio.c_lflag &= (tcflag_t) ~(ECHO | ECHONL | ICANON | IEXTEN);
-	raw_tio.c_cflag = (raw_tio.c_cflag & (tcflag_t)~(CSIZE | PARENB)) | CS8;
+	raw_tio.c_cflag = (raw_tio.c_cflag & (tcflag_t) ~(CSIZE | PARENB)) | CS8;
 	raw_tio.c_cc[VMIN] = 1;
 	raw_tio.c_cc[VTIME] = 0;
 	atexit(tty_restore);
@@ -516,7 +499,8 @@ open_tcp(struct uart *u, const char *spec, char *err, size_t errlen)
 		}
 		o = next;
 	}
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = server ? AI_PASSIVE : 0 };
 	struct addrinfo *res;
 	int rc = getaddrinfo(host, port, &hints, &res);
@@ -572,14 +556,16 @@ uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
 	if (!strncmp(spec, "file:", 5) && spec[5]) {
 		u->out = fopen(spec + 5, "w");
 		if (!u->out) {
-			snprintf(err, errlen, "-serial: cannot open %s: %s", spec + 5, strerror(errno));
+			snprintf(err, errlen, "-serial: cannot open %s: %s", spec + 5,
+				 strerror(errno));
 			return -1;
 		}
 		u->out_owned = true;
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server][,nowait] or none)",
+		 "bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server][,nowait] "
+		 "or none)",
 		 spec);
 	return -1;
 }

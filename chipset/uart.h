@@ -13,45 +13,45 @@
 
 struct ioports;
 
-#define UART_FIFO 16	     /* receive FIFO depth */
-#define UART_HOSTQ 4096	     /* host-side input queue */
+#define UART_FIFO 16    /* receive FIFO depth */
+#define UART_HOSTQ 4096 /* host-side input queue */
 
 /* The architectural state: plain data, saved and restored by copy. */
 struct uart_state {
 	uint8_t rx[UART_FIFO]; /* receive FIFO (one entry used when FIFOs are off) */
 	uint8_t rx_head;       /* index of the oldest received byte */
 	uint8_t rx_count;      /* bytes in the receive FIFO */
-	uint8_t ier;	       /* interrupt enable register */
-	uint8_t fcr;	       /* FIFO control as last written (bits 0, 3, 6, 7 kept) */
-	uint8_t lcr;	       /* line control register (bit 7: DLAB) */
-	uint8_t mcr;	       /* modem control register */
-	uint8_t lsr;	       /* line status: the error bits OE, PE, FE, BI (the rest computed) */
-	uint8_t msr;	       /* modem status register (delta bits 0-3, lines 4-7) */
-	uint8_t scr;	       /* scratch register */
+	uint8_t ier;           /* interrupt enable register */
+	uint8_t fcr;           /* FIFO control as last written (bits 0, 3, 6, 7 kept) */
+	uint8_t lcr;           /* line control register (bit 7: DLAB) */
+	uint8_t mcr;           /* modem control register */
+	uint8_t lsr;           /* line status: the error bits OE, PE, FE, BI (the rest computed) */
+	uint8_t msr;           /* modem status register (delta bits 0-3, lines 4-7) */
+	uint8_t scr;           /* scratch register */
 	uint8_t dll, dlm;      /* divisor latch */
 	bool thre_pending;     /* THRE interrupt condition (cleared by IIR read or THR write) */
 	bool timeout_pending;  /* character timeout indication */
 	uint64_t rx_activity;  /* virtual ns of the last byte received or read */
-	bool irq;	       /* the IRQ line as driven (interrupt pending and OUT2 set) */
+	bool irq;              /* the IRQ line as driven (interrupt pending and OUT2 set) */
 };
 
 struct uart {
-	struct uart_state st;		       /* everything save/restore copies */
-	uint16_t base;			       /* I/O base */
-	struct vclock *clock;		       /* the virtual clock */
-	struct vtimer timer;		       /* the receive character timeout */
+	struct uart_state st;                      /* everything save/restore copies */
+	uint16_t base;                             /* I/O base */
+	struct vclock *clock;                      /* the virtual clock */
+	struct vtimer timer;                       /* the receive character timeout */
 	void (*set_irq)(void *opaque, bool level); /* the IRQ line */
-	void *opaque;			       /* argument of set_irq */
+	void *opaque;                              /* argument of set_irq */
 	/* Host side, not guest state. */
-	uint8_t hostq[UART_HOSTQ];	       /* received from the host, not yet in the FIFO */
+	uint8_t hostq[UART_HOSTQ]; /* received from the host, not yet in the FIFO */
 	unsigned hostq_head, hostq_count;
-	int in_fd;			       /* backend input, or -1 */
-	bool in_eof;			       /* the input reached end of file */
-	FILE *out;			       /* backend output, or NULL */
-	bool out_dirty;			       /* output written since the last flush */
-	bool out_owned;			       /* fclose out on destroy */
-	int listen_fd;			       /* tcp server backend: the listening socket, or -1 */
-	bool tcp;			       /* in_fd/out are a TCP connection */
+	int in_fd;      /* backend input, or -1 */
+	bool in_eof;    /* the input reached end of file */
+	FILE *out;      /* backend output, or NULL */
+	bool out_dirty; /* output written since the last flush */
+	bool out_owned; /* fclose out on destroy */
+	int listen_fd;  /* tcp server backend: the listening socket, or -1 */
+	bool tcp;       /* in_fd/out are a TCP connection */
 };
 
 /* Claim 8 ports at `base`; -1 if one is taken. The backend starts as none. */

@@ -191,12 +191,9 @@ vbe_reg_read(const struct vga *v, unsigned index)
 		return VGA_VRAM_SIZE >> 16;
 	if (v->st.vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_GETCAPS) {
 		switch (index) {
-		case VBE_DISPI_INDEX_XRES:
-			return VBE_DISPI_MAX_XRES;
-		case VBE_DISPI_INDEX_YRES:
-			return VBE_DISPI_MAX_YRES;
-		case VBE_DISPI_INDEX_BPP:
-			return VBE_DISPI_MAX_BPP;
+		case VBE_DISPI_INDEX_XRES: return VBE_DISPI_MAX_XRES;
+		case VBE_DISPI_INDEX_YRES: return VBE_DISPI_MAX_YRES;
+		case VBE_DISPI_INDEX_BPP: return VBE_DISPI_MAX_BPP;
 		}
 	}
 	return v->st.vbe[index];
@@ -235,8 +232,8 @@ vbe_enable_write(struct vga *v, uint16_t val)
 		s->gc[GR_MISC] = (uint8_t)((s->gc[GR_MISC] & ~0x0c) | 0x04 | GR6_GRAPHICS);
 		s->attr[AR_MODE] |= 0x01;
 		if (s->vbe[VBE_DISPI_INDEX_BPP] == 4) {
-			s->seq[SR_MEM_MODE] = (uint8_t)((s->seq[SR_MEM_MODE] & ~SR4_CHAIN4) |
-							SR4_ODD_EVEN_OFF);
+			s->seq[SR_MEM_MODE] =
+				(uint8_t)((s->seq[SR_MEM_MODE] & ~SR4_CHAIN4) | SR4_ODD_EVEN_OFF);
 			s->gc[GR_MODE] &= (uint8_t)~0x60;
 		} else {
 			s->seq[SR_MEM_MODE] |= SR4_CHAIN4;
@@ -275,20 +272,13 @@ vbe_reg_write(struct vga *v, unsigned index, uint16_t val)
 		if (val == 4 || val == 8 || val == 15 || val == 16 || val == 24 || val == 32)
 			s->vbe[index] = val;
 		break;
-	case VBE_DISPI_INDEX_ENABLE:
-		vbe_enable_write(v, val);
-		break;
-	case VBE_DISPI_INDEX_BANK:
-		s->vbe[index] = val & ((VGA_VRAM_SIZE >> 16) - 1);
-		break;
+	case VBE_DISPI_INDEX_ENABLE: vbe_enable_write(v, val); break;
+	case VBE_DISPI_INDEX_BANK: s->vbe[index] = val & ((VGA_VRAM_SIZE >> 16) - 1); break;
 	case VBE_DISPI_INDEX_VIRT_WIDTH:
 	case VBE_DISPI_INDEX_VIRT_HEIGHT:
 	case VBE_DISPI_INDEX_X_OFFSET:
-	case VBE_DISPI_INDEX_Y_OFFSET:
-		s->vbe[index] = val;
-		break;
-	default: /* VIDEO_MEMORY_64K is read-only */
-		break;
+	case VBE_DISPI_INDEX_Y_OFFSET: s->vbe[index] = val; break;
+	default: /* VIDEO_MEMORY_64K is read-only */ break;
 	}
 }
 
@@ -343,48 +333,34 @@ port_readb(struct vga *v, uint16_t port)
 	if (port_inactive(v, port))
 		return 0xff;
 	switch (port) {
-	case 0x3c0:
-		return s->attr_index;
+	case 0x3c0: return s->attr_index;
 	case 0x3c1: {
 		unsigned i = s->attr_index & 0x1f;
 		return i < NATTR ? s->attr[i] : 0;
 	}
 	case 0x3c2: /* input status 0: no switch sense, no retrace interrupt (as QEMU) */
 		return 0x00;
-	case 0x3c4:
-		return s->seq_index;
-	case 0x3c5:
-		return s->seq[s->seq_index & 7];
-	case 0x3c6:
-		return s->dac_mask;
+	case 0x3c4: return s->seq_index;
+	case 0x3c5: return s->seq[s->seq_index & 7];
+	case 0x3c6: return s->dac_mask;
 	case 0x3c7: /* DAC state: 00 the DAC is in write mode, 11 in read mode */
 		return s->dac_state;
-	case 0x3c8:
-		return s->dac_write_index;
-	case 0x3c9:
-		return dac_read(v);
-	case 0x3ca:
-		return s->fcr;
-	case 0x3cc:
-		return s->misc;
-	case 0x3ce:
-		return s->gc_index;
-	case 0x3cf:
-		return s->gc[s->gc_index & 0x0f];
+	case 0x3c8: return s->dac_write_index;
+	case 0x3c9: return dac_read(v);
+	case 0x3ca: return s->fcr;
+	case 0x3cc: return s->misc;
+	case 0x3ce: return s->gc_index;
+	case 0x3cf: return s->gc[s->gc_index & 0x0f];
 	case 0x3b4:
-	case 0x3d4:
-		return s->crtc_index;
+	case 0x3d4: return s->crtc_index;
 	case 0x3b5:
 	case 0x3d5: {
 		unsigned i = s->crtc_index & 0x1f;
 		return i < NCRTC ? s->crtc[i] : 0xff;
 	}
 	case 0x3ba:
-	case 0x3da:
-		s->attr_flipflop = false;
-		return input_status1(v);
-	default:
-		return 0xff;
+	case 0x3da: s->attr_flipflop = false; return input_status1(v);
+	default: return 0xff;
 	}
 }
 
@@ -395,21 +371,11 @@ port_writeb(struct vga *v, uint16_t port, uint8_t val)
 	if (port_inactive(v, port))
 		return;
 	switch (port) {
-	case 0x3c0:
-		attr_write(v, val);
-		break;
-	case 0x3c2:
-		s->misc = val;
-		break;
-	case 0x3c4:
-		s->seq_index = val & 7;
-		break;
-	case 0x3c5:
-		s->seq[s->seq_index & 7] = val & seq_mask[s->seq_index & 7];
-		break;
-	case 0x3c6:
-		s->dac_mask = val;
-		break;
+	case 0x3c0: attr_write(v, val); break;
+	case 0x3c2: s->misc = val; break;
+	case 0x3c4: s->seq_index = val & 7; break;
+	case 0x3c5: s->seq[s->seq_index & 7] = val & seq_mask[s->seq_index & 7]; break;
+	case 0x3c6: s->dac_mask = val; break;
 	case 0x3c7:
 		s->dac_read_index = val;
 		s->dac_sub = 0;
@@ -420,29 +386,16 @@ port_writeb(struct vga *v, uint16_t port, uint8_t val)
 		s->dac_sub = 0;
 		s->dac_state = 0x00;
 		break;
-	case 0x3c9:
-		dac_write(v, val);
-		break;
-	case 0x3ce:
-		s->gc_index = val & 0x0f;
-		break;
-	case 0x3cf:
-		s->gc[s->gc_index & 0x0f] = val & gc_mask[s->gc_index & 0x0f];
-		break;
+	case 0x3c9: dac_write(v, val); break;
+	case 0x3ce: s->gc_index = val & 0x0f; break;
+	case 0x3cf: s->gc[s->gc_index & 0x0f] = val & gc_mask[s->gc_index & 0x0f]; break;
 	case 0x3b4:
-	case 0x3d4:
-		s->crtc_index = val & 0x3f;
-		break;
+	case 0x3d4: s->crtc_index = val & 0x3f; break;
 	case 0x3b5:
-	case 0x3d5:
-		crtc_write(v, val);
-		break;
+	case 0x3d5: crtc_write(v, val); break;
 	case 0x3ba:
-	case 0x3da:
-		s->fcr = val & 0x03;
-		break;
-	default:
-		break;
+	case 0x3da: s->fcr = val & 0x03; break;
+	default: break;
 	}
 }
 
@@ -497,9 +450,7 @@ static bool
 window_addr(const struct vga *v, uint64_t off, uint32_t *a)
 {
 	switch (v->st.gc[GR_MISC] >> 2 & 3) {
-	case 0:
-		*a = (uint32_t)off;
-		return off < 0x20000;
+	case 0: *a = (uint32_t)off; return off < 0x20000;
 	case 1:
 		if (off >= 0x10000)
 			return false;
@@ -507,12 +458,8 @@ window_addr(const struct vga *v, uint64_t off, uint32_t *a)
 		if (vbe_enabled(v))
 			*a += (uint32_t)v->st.vbe[VBE_DISPI_INDEX_BANK] << 16;
 		return true;
-	case 2:
-		*a = (uint32_t)off - 0x10000;
-		return off >= 0x10000 && off < 0x18000;
-	default:
-		*a = (uint32_t)off - 0x18000;
-		return off >= 0x18000 && off < 0x20000;
+	case 2: *a = (uint32_t)off - 0x10000; return off >= 0x10000 && off < 0x18000;
+	default: *a = (uint32_t)off - 0x18000; return off >= 0x18000 && off < 0x20000;
 	}
 }
 
@@ -583,26 +530,17 @@ write_data(const struct vga *v, uint8_t val)
 		data = (rotated * 0x01010101u & ~esr) | (expand4(s->gc[GR_SET_RESET]) & esr);
 		break;
 	}
-	case 1:
-		return latch;
-	case 2:
-		data = expand4(val & 0x0f);
-		break;
+	case 1: return latch;
+	case 2: data = expand4(val & 0x0f); break;
 	default:
 		mask &= rotated;
 		data = expand4(s->gc[GR_SET_RESET]);
 		break;
 	}
 	switch (s->gc[GR_ROTATE] >> 3 & 3) {
-	case 1:
-		data &= latch;
-		break;
-	case 2:
-		data |= latch;
-		break;
-	case 3:
-		data ^= latch;
-		break;
+	case 1: data &= latch; break;
+	case 2: data |= latch; break;
+	case 3: data ^= latch; break;
 	}
 	mask *= 0x01010101u;
 	return (data & mask) | (latch & ~mask);
@@ -672,7 +610,8 @@ mmio_readb(struct vga *v, uint64_t off)
 	if (off >= MMIO_VGA && off < MMIO_VGA + 0x20)
 		return port_readb(v, (uint16_t)(0x3c0 + off - MMIO_VGA));
 	if (off >= MMIO_VBE && off < MMIO_VBE + 2 * VBE_DISPI_NREGS)
-		return (uint8_t)(vbe_reg_read(v, (unsigned)(off - MMIO_VBE) / 2) >> (8 * (off & 1)));
+		return (uint8_t)(vbe_reg_read(v, (unsigned)(off - MMIO_VBE) / 2) >>
+				 (8 * (off & 1)));
 	return 0;
 }
 
@@ -721,15 +660,9 @@ vga_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped
 {
 	struct vga *v = fn->opaque;
 	switch (bar) {
-	case BAR_LFB:
-		physmem_region_place(v->mem, v->lfb_region, addr, mapped);
-		break;
-	case BAR_MMIO:
-		physmem_region_place(v->mem, v->mmio_region, addr, mapped);
-		break;
-	case BAR_ROM:
-		physmem_region_place(v->mem, v->rom_region, addr, mapped);
-		break;
+	case BAR_LFB: physmem_region_place(v->mem, v->lfb_region, addr, mapped); break;
+	case BAR_MMIO: physmem_region_place(v->mem, v->mmio_region, addr, mapped); break;
+	case BAR_ROM: physmem_region_place(v->mem, v->rom_region, addr, mapped); break;
 	}
 }
 
@@ -753,8 +686,9 @@ load_rom(struct vga *v, const char *path, char *err, size_t errlen)
 	fclose(f);
 	if (!buf || n < 512 || too_big || buf[0] != 0x55 || buf[1] != 0xaa) {
 		snprintf(err, errlen, "VGA BIOS %s: %s", path,
-			 !buf ? "out of memory" : too_big ? "larger than 1 MiB"
-						: "not an option ROM (no 55 AA signature)");
+			 !buf      ? "out of memory"
+			 : too_big ? "larger than 1 MiB"
+				   : "not an option ROM (no 55 AA signature)");
 		free(buf);
 		return -1;
 	}
@@ -793,16 +727,15 @@ setup_config(struct vga *v)
 }
 
 int
-vga_init(struct vga *v, struct pci_bus *bus, unsigned slot, struct ioports *io,
-	 struct physmem *mem, struct vclock *clock, const char *rom_path, char *err,
-	 size_t errlen)
+vga_init(struct vga *v, struct pci_bus *bus, unsigned slot, struct ioports *io, struct physmem *mem,
+	 struct vclock *clock, const char *rom_path, char *err, size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
 	v->mem = mem;
 	v->clock = clock;
 	v->lfb_region = v->mmio_region = v->rom_region = -1;
-	void *p = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	void *p = mmap(NULL, VGA_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
 	if (p == MAP_FAILED) {
 		snprintf(err, errlen, "VGA: cannot allocate %u MiB of video memory",
 			 VGA_VRAM_SIZE >> 20);
@@ -968,9 +901,7 @@ vbe_pixel(const struct vga *v, unsigned x, unsigned y, uint8_t rgb[3])
 	const uint8_t *p = v->vram + off;
 	uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8;
 	switch (bpp) {
-	case 8:
-		dac_rgb(v, p[0], rgb);
-		return;
+	case 8: dac_rgb(v, p[0], rgb); return;
 	case 15:
 		rgb[0] = (uint8_t)((w >> 10 & 0x1f) << 3);
 		rgb[1] = (uint8_t)((w >> 5 & 0x1f) << 3);
@@ -1027,7 +958,8 @@ vga_ppm_dump(const struct vga *v, FILE *f)
 				unsigned idx = 0;
 				pa %= PLANE_LIMIT;
 				for (unsigned p = 0; p < 4; p++)
-					idx |= (v->vram[4 * (size_t)pa + p] >> (7 - x % 8) & 1u) << p;
+					idx |= (v->vram[4 * (size_t)pa + p] >> (7 - x % 8) & 1u)
+					       << p;
 				dac_rgb(v, attr_palette(v, idx), rgb);
 			}
 			fwrite(rgb, 1, 3, f);

@@ -25,8 +25,8 @@ struct mmio_ops;
 
 #define VGA_ROM_DEFAULT_PATH "/usr/share/seabios/vgabios-stdvga.bin"
 #define VGA_VRAM_SIZE (16u << 20) /* BAR0 and VBE_DISPI_INDEX_VIDEO_MEMORY_64K */
-#define VGA_MMIO_SIZE 0x1000u	  /* BAR2 */
-#define VGA_ROM_MAX (1u << 20)	  /* the largest expansion ROM image accepted */
+#define VGA_MMIO_SIZE 0x1000u     /* BAR2 */
+#define VGA_ROM_MAX (1u << 20)    /* the largest expansion ROM image accepted */
 
 /* Bochs VBE DISPI register indexes (Bochs vbe.h, QEMU include/hw/display/bochs-vbe.h). */
 enum {
@@ -57,40 +57,40 @@ enum {
 
 /* The registers: plain data, saved and restored by copy. */
 struct vga_state {
-	uint8_t misc;		  /* miscellaneous output (write 0x3C2, read 0x3CC) */
-	uint8_t fcr;		  /* feature control (write 0x3BA/0x3DA, read 0x3CA) */
-	uint8_t seq_index;	  /* 0x3C4 */
-	uint8_t seq[8];		  /* sequencer registers 0-4 (5-7 read 0) */
-	uint8_t gc_index;	  /* 0x3CE */
-	uint8_t gc[16];		  /* graphics controller registers 0-8 */
-	uint8_t crtc_index;	  /* 0x3B4/0x3D4 */
-	uint8_t crtc[32];	  /* CRT controller registers 0-0x18 */
-	uint8_t attr_index;	  /* 0x3C0 index: bits 4-0 register, bit 5 PAS */
-	bool attr_flipflop;	  /* true: the next 0x3C0 write is data, not the index */
-	uint8_t attr[32];	  /* attribute controller registers 0-0x14 */
-	uint8_t dac_mask;	  /* pel mask (0x3C6) */
-	uint8_t dac_read_index;	  /* 0x3C7 write */
-	uint8_t dac_write_index;  /* 0x3C8 */
-	uint8_t dac_sub;	  /* component (0 red, 1 green, 2 blue) of the next 0x3C9 access */
-	uint8_t dac_state;	  /* 0x3C7 read: 0x00 after a 0x3C8 write, 0x03 after 0x3C7 */
-	uint8_t dac_cache[3];	  /* components written so far for dac_write_index */
-	uint8_t dac[256][3];	  /* the palette: 6-bit components (8-bit with VBE 8BIT_DAC) */
-	uint32_t latch;		  /* the four plane latches: plane p in bits 8p+7..8p */
-	uint16_t vbe_index;	  /* 0x1CE */
+	uint8_t misc;            /* miscellaneous output (write 0x3C2, read 0x3CC) */
+	uint8_t fcr;             /* feature control (write 0x3BA/0x3DA, read 0x3CA) */
+	uint8_t seq_index;       /* 0x3C4 */
+	uint8_t seq[8];          /* sequencer registers 0-4 (5-7 read 0) */
+	uint8_t gc_index;        /* 0x3CE */
+	uint8_t gc[16];          /* graphics controller registers 0-8 */
+	uint8_t crtc_index;      /* 0x3B4/0x3D4 */
+	uint8_t crtc[32];        /* CRT controller registers 0-0x18 */
+	uint8_t attr_index;      /* 0x3C0 index: bits 4-0 register, bit 5 PAS */
+	bool attr_flipflop;      /* true: the next 0x3C0 write is data, not the index */
+	uint8_t attr[32];        /* attribute controller registers 0-0x14 */
+	uint8_t dac_mask;        /* pel mask (0x3C6) */
+	uint8_t dac_read_index;  /* 0x3C7 write */
+	uint8_t dac_write_index; /* 0x3C8 */
+	uint8_t dac_sub;         /* component (0 red, 1 green, 2 blue) of the next 0x3C9 access */
+	uint8_t dac_state;       /* 0x3C7 read: 0x00 after a 0x3C8 write, 0x03 after 0x3C7 */
+	uint8_t dac_cache[3];    /* components written so far for dac_write_index */
+	uint8_t dac[256][3];     /* the palette: 6-bit components (8-bit with VBE 8BIT_DAC) */
+	uint32_t latch;          /* the four plane latches: plane p in bits 8p+7..8p */
+	uint16_t vbe_index;      /* 0x1CE */
 	uint16_t vbe[VBE_DISPI_NREGS]; /* DISPI registers (VIDEO_MEMORY_64K is computed) */
 };
 
 struct vga {
-	struct vga_state st;	 /* everything save/restore copies besides fn and vram */
-	struct pci_function fn;	 /* 00:02.0 */
-	uint8_t *vram;		 /* VGA_VRAM_SIZE bytes, page-aligned */
-	uint32_t rom_size;	 /* expansion ROM BAR size (a power of two), 0 without ROM */
+	struct vga_state st;    /* everything save/restore copies besides fn and vram */
+	struct pci_function fn; /* 00:02.0 */
+	uint8_t *vram;          /* VGA_VRAM_SIZE bytes, page-aligned */
+	uint32_t rom_size;      /* expansion ROM BAR size (a power of two), 0 without ROM */
 	struct physmem *mem;
-	struct vclock *clock;	 /* drives the retrace bits of input status 1 */
-	int lfb_region;		 /* BAR0: RAM alias of vram */
-	int mmio_region;	 /* BAR2 */
-	int rom_region;		 /* the expansion ROM BAR, -1 without ROM */
-	uint8_t status_toggle;	 /* input status 1 retrace bits without a clock */
+	struct vclock *clock;  /* drives the retrace bits of input status 1 */
+	int lfb_region;        /* BAR0: RAM alias of vram */
+	int mmio_region;       /* BAR2 */
+	int rom_region;        /* the expansion ROM BAR, -1 without ROM */
+	uint8_t status_toggle; /* input status 1 retrace bits without a clock */
 };
 
 /*

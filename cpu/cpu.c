@@ -21,7 +21,8 @@ bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 _Noreturn void
 cpu_unmodelled(struct cpu *cpu, const char *what)
 {
-	fprintf(stderr, "fugu: the guest used %s, which fugu does not model yet (at %04x:%" PRIx64 ")\n",
+	fprintf(stderr,
+		"fugu: the guest used %s, which fugu does not model yet (at %04x:%" PRIx64 ")\n",
 		what, cpu->seg[S_CS].sel, cpu->insn_rip);
 	cpu->shutdown = true;
 	longjmp(cpu->fault_jmp, 2);
@@ -107,9 +108,11 @@ cpu_reset(struct cpu *cpu)
 	cpu->rflags = F_FIXED1;
 	cpu->lf.mask = 0;
 	for (int s = 0; s < 6; s++)
-		cpu->seg[s] = (struct segment){ .sel = 0, .base = 0, .limit = 0xffff, .attr = 0x93 };
-	cpu->seg[S_CS] = (struct segment){ .sel = 0xf000, .base = 0xffff0000, .limit = 0xffff,
-					   .attr = 0x9b };
+		cpu->seg[s] =
+			(struct segment){ .sel = 0, .base = 0, .limit = 0xffff, .attr = 0x93 };
+	cpu->seg[S_CS] = (struct segment){
+		.sel = 0xf000, .base = 0xffff0000, .limit = 0xffff, .attr = 0x9b
+	};
 	cpu->ldtr = (struct segment){ .limit = 0xffff, .attr = 0x82 };
 	cpu->tr = (struct segment){ .limit = 0xffff, .attr = 0x8b };
 	cpu->gdtr = (struct dtr){ 0, 0xffff };
@@ -205,15 +208,26 @@ cpu_write_cr0(struct cpu *cpu, uint64_t v)
 static uint64_t
 cr4_writable(const struct cpu *cpu)
 {
-	static const struct { uint32_t bits; enum cpu_feature feat; } rows[] = {
-		{ CR4_VME | CR4_PVI, FEAT_VME }, { CR4_TSD, FEAT_TSC },
-		{ CR4_DE, FEAT_DE },		 { CR4_PSE, FEAT_PSE },
-		{ CR4_PAE, FEAT_PAE },		 { CR4_MCE, FEAT_MCE },
-		{ CR4_PGE, FEAT_PGE },		 { CR4_PCE, FEAT_NONE },
-		{ CR4_OSFXSR, FEAT_FXSR },	 { CR4_OSXMMEXCPT, FEAT_SSE },
-		{ CR4_VMXE, FEAT_VMX },		 { CR4_FSGSBASE, FEAT_FSGSBASE },
-		{ CR4_PCIDE, FEAT_PCID },	 { CR4_OSXSAVE, FEAT_XSAVE },
-		{ CR4_SMEP, FEAT_SMEP },	 { CR4_SMAP, FEAT_SMAP },
+	static const struct {
+		uint32_t bits;
+		enum cpu_feature feat;
+	} rows[] = {
+		{ CR4_VME | CR4_PVI, FEAT_VME },
+		{ CR4_TSD, FEAT_TSC },
+		{ CR4_DE, FEAT_DE },
+		{ CR4_PSE, FEAT_PSE },
+		{ CR4_PAE, FEAT_PAE },
+		{ CR4_MCE, FEAT_MCE },
+		{ CR4_PGE, FEAT_PGE },
+		{ CR4_PCE, FEAT_NONE },
+		{ CR4_OSFXSR, FEAT_FXSR },
+		{ CR4_OSXMMEXCPT, FEAT_SSE },
+		{ CR4_VMXE, FEAT_VMX },
+		{ CR4_FSGSBASE, FEAT_FSGSBASE },
+		{ CR4_PCIDE, FEAT_PCID },
+		{ CR4_OSXSAVE, FEAT_XSAVE },
+		{ CR4_SMEP, FEAT_SMEP },
+		{ CR4_SMAP, FEAT_SMAP },
 		{ CR4_PKE, FEAT_PKU },
 	};
 	uint64_t w = 0;
@@ -398,8 +412,7 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	cpu->budget_end = cpu->icount + max_insns;
 	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	switch (setjmp(cpu->fault_jmp)) {
-	case 0:
-		break;
+	case 0: break;
 	case 1: /* a fault unwound here: deliver it (which may fault again) */
 		cpu->stop_trace = false;
 		/* A faulting instruction does not retire, so a guest that only faults
@@ -428,7 +441,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 				cpu->events &= ~(uint32_t)EV_STOP;
 				return CPU_EXIT_STOP;
 			}
-			/* An SMI has priority over NMI and INTR and is blocked only in SMM (32.2). */
+			/* An SMI has priority over NMI and INTR and is blocked only in SMM (32.2).
+			 */
 			if ((cpu->events & EV_SMI) && !cpu->in_smm)
 				cpu_smm_enter(cpu);
 			take_interrupts(cpu);
@@ -442,8 +456,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			cpu_debug_step(cpu); /* TF, RF or breakpoints: one careful instruction */
 			continue;
 		}
-		struct trace *prev = cpu->chain_gen == tcache_generation(cpu->tcache) ? cpu->chain_prev
-										     : NULL;
+		struct trace *prev =
+			cpu->chain_gen == tcache_generation(cpu->tcache) ? cpu->chain_prev : NULL;
 		struct trace *t = tcache_get(cpu, prev);
 		cpu->chain_prev = t;
 		cpu->chain_gen = tcache_generation(cpu->tcache);
@@ -465,11 +479,13 @@ void
 cpu_dump_state(struct cpu *cpu, void *file)
 {
 	FILE *f = file;
-	static const char *const names[16] = { "RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
-					       "R8",  "R9",  "R10", "R11", "R12", "R13", "R14", "R15" };
+	static const char *const names[16] = { "RAX", "RCX", "RDX", "RBX", "RSP", "RBP",
+					       "RSI", "RDI", "R8",  "R9",  "R10", "R11",
+					       "R12", "R13", "R14", "R15" };
 	static const char *const segs[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
 	for (int k = 0; k < 16; k++)
-		fprintf(f, "%-3s=%016" PRIx64 "%s", names[k], cpu->gpr[k], (k % 4 == 3) ? "\n" : " ");
+		fprintf(f, "%-3s=%016" PRIx64 "%s", names[k], cpu->gpr[k],
+			(k % 4 == 3) ? "\n" : " ");
 	fprintf(f, "RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u  icount=%" PRIu64 "\n", cpu->rip,
 		rflags_read(cpu), cpu->cpl, cpu->icount);
 	for (int s = 0; s < 6; s++)
@@ -477,7 +493,8 @@ cpu_dump_state(struct cpu *cpu, void *file)
 			cpu->seg[s].base, cpu->seg[s].limit, cpu->seg[s].attr);
 	fprintf(f, "GDT=%016" PRIx64 " %08x  IDT=%016" PRIx64 " %08x\n", cpu->gdtr.base,
 		cpu->gdtr.limit, cpu->idtr.base, cpu->idtr.limit);
-	fprintf(f, "CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64 " CR4=%08" PRIx64
-		   " EFER=%" PRIx64 "\n",
+	fprintf(f,
+		"CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64 " CR4=%08" PRIx64
+		" EFER=%" PRIx64 "\n",
 		cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4, cpu->efer);
 }

@@ -20,8 +20,24 @@ struct trace;
 struct tracer;
 
 /* General-purpose register numbers (ModRM encoding order). */
-enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_R8, R_R9, R_R10, R_R11, R_R12, R_R13,
-       R_R14, R_R15 };
+enum {
+	R_AX,
+	R_CX,
+	R_DX,
+	R_BX,
+	R_SP,
+	R_BP,
+	R_SI,
+	R_DI,
+	R_R8,
+	R_R9,
+	R_R10,
+	R_R11,
+	R_R12,
+	R_R13,
+	R_R14,
+	R_R15
+};
 
 /* Segment register numbers (ModRM sreg encoding order). */
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
@@ -80,16 +96,34 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NONE = 7 };
 #define CR4_PKE (1u << 22)
 
 /* Exception vectors (SDM vol. 3A, 6.3.1). */
-enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
-       EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
-       EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19 };
+enum {
+	EXC_DE = 0,
+	EXC_DB = 1,
+	EXC_NMI = 2,
+	EXC_BP = 3,
+	EXC_OF = 4,
+	EXC_BR = 5,
+	EXC_UD = 6,
+	EXC_NM = 7,
+	EXC_DF = 8,
+	EXC_TS = 10,
+	EXC_NP = 11,
+	EXC_SS = 12,
+	EXC_GP = 13,
+	EXC_PF = 14,
+	EXC_MF = 16,
+	EXC_AC = 17,
+	EXC_MC = 18,
+	EXC_XM = 19
+};
 
 /* A segment register: the visible selector and its hidden descriptor cache. */
 struct segment {
-	uint16_t sel;	/* visible selector */
-	uint16_t attr;	/* descriptor bits 40-47 and 52-55 packed: type|S|DPL|P in 0-7, AVL|L|DB|G in 8-11 */
+	uint16_t sel;  /* visible selector */
+	uint16_t attr; /* descriptor bits 40-47 and 52-55 packed: type|S|DPL|P in 0-7, AVL|L|DB|G in
+			  8-11 */
 	uint32_t limit; /* byte-granular limit (already scaled by G) */
-	uint64_t base;	/* linear base address */
+	uint64_t base;  /* linear base address */
 };
 
 #define SEG_ATTR_TYPE 0x000f
@@ -115,9 +149,9 @@ struct dtr {
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
-	CPU_EXIT_BUDGET,      /* ran the requested number of instructions */
-	CPU_EXIT_HALT,	      /* executed HLT; waiting for an interrupt */
-	CPU_EXIT_STOP,	      /* EV_STOP was raised (device or frontend wants attention) */
+	CPU_EXIT_BUDGET,       /* ran the requested number of instructions */
+	CPU_EXIT_HALT,         /* executed HLT; waiting for an interrupt */
+	CPU_EXIT_STOP,         /* EV_STOP was raised (device or frontend wants attention) */
 	CPU_EXIT_TRIPLE_FAULT, /* shutdown: the CPU could not deliver a double fault */
 	CPU_EXIT_UNMODELLED,   /* the guest used something fugu does not model yet */
 };
@@ -159,44 +193,46 @@ struct cpu {
 	struct dtr gdtr, idtr;
 	uint64_t cr0, cr2, cr3, cr4, cr8;
 	uint64_t efer;
-	uint64_t pdpte[4]; /* PAE paging: the PDPTE registers (SDM vol. 3A, 4.4.1) */
-	uint32_t pkru;	   /* protection-key rights for user pages (4.6.2) */
+	uint64_t pdpte[4];  /* PAE paging: the PDPTE registers (SDM vol. 3A, 4.4.1) */
+	uint32_t pkru;      /* protection-key rights for user pages (4.6.2) */
 	uint8_t maxphyaddr; /* physical-address width of the model (mmu_reset) */
 	uint64_t dr[8];
-	uint8_t dbg_data;	/* DR7 data breakpoints armed: bit n for DRn (debug.c) */
-	uint32_t dbg_hits;	/* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
-	uint32_t dbg_deferred;	/* a #DB trap held back by the MOV SS/POP SS shadow */
+	uint8_t dbg_data;      /* DR7 data breakpoints armed: bit n for DRn (debug.c) */
+	uint32_t dbg_hits;     /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
+	uint32_t dbg_deferred; /* a #DB trap held back by the MOV SS/POP SS shadow */
 	uint64_t tsc_offset;
 	struct msr_state msr;
 	uint8_t cpl;
-	uint32_t smbase; /* SMRAM base (SDM vol. 3C, 32.4; relocatable through RSM) */
-	bool in_smm;	 /* in System Management Mode */
-	bool nmi_blocked; /* an NMI is being handled: the next waits for IRET (SDM vol. 3A, 6.7.1) */
+	uint32_t smbase;  /* SMRAM base (SDM vol. 3C, 32.4; relocatable through RSM) */
+	bool in_smm;      /* in System Management Mode */
+	bool nmi_blocked; /* an NMI is being handled: the next waits for IRET (SDM vol. 3A, 6.7.1)
+			   */
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
-	uint8_t code_size; /* 2, 4 or 8: default operand/address size of the code segment */
+	uint8_t code_size;  /* 2, 4 or 8: default operand/address size of the code segment */
 	uint8_t stack_size; /* 2, 4 or 8: SS.B / long mode */
-	bool long_mode;	   /* EFER.LMA */
+	bool long_mode;     /* EFER.LMA */
 	bool paging;
 
 	/* Execution. */
-	uint64_t a20_mask;  /* physical-address mask: bit 20 cleared while A20 is disabled */
-	uint64_t icount;    /* retired instructions */
-	uint64_t faults;    /* exceptions raised by instructions and delivered (statistics, tests) */
-	uint64_t insn_rip;  /* RIP of the instruction being executed (fault restart point) */
-	uint32_t events;    /* EV_* */
+	uint64_t a20_mask; /* physical-address mask: bit 20 cleared while A20 is disabled */
+	uint64_t icount;   /* retired instructions */
+	uint64_t faults;   /* exceptions raised by instructions and delivered (statistics, tests) */
+	uint64_t insn_rip; /* RIP of the instruction being executed (fault restart point) */
+	uint32_t events;   /* EV_* */
 	uint8_t intr_shadow; /* interrupts blocked for one instruction: 1 STI, 2 MOV/POP SS */
 	bool halted;
-	bool stop_trace;   /* set by a handler to end the current trace after this instruction */
-	bool delivering;   /* an event is being delivered: a fault now follows the double-fault rules */
+	bool stop_trace; /* set by a handler to end the current trace after this instruction */
+	bool delivering; /* an event is being delivered: a fault now follows the double-fault rules
+			  */
 	uint8_t delivering_class; /* class of the event being delivered (except.c) */
-	bool shutdown;	   /* triple fault or an unmodelled path: the CPU stopped */
-	uint8_t pending_vector; /* the fault being raised (cpu_fault -> cpu_exec) */
+	bool shutdown;            /* triple fault or an unmodelled path: the CPU stopped */
+	uint8_t pending_vector;   /* the fault being raised (cpu_fault -> cpu_exec) */
 	uint32_t pending_error;
-	uint64_t budget_end; /* icount at which cpu_exec must return */
+	uint64_t budget_end;        /* icount at which cpu_exec must return */
 	uint64_t last_fault_icount; /* icount at the last fault (fault storms, cpu_exec) */
-	uint32_t faults_in_row;	    /* faults since an instruction last retired */
-	jmp_buf fault_jmp;  /* where a fault unwinds to: the instruction boundary in cpu_exec */
+	uint32_t faults_in_row;     /* faults since an instruction last retired */
+	jmp_buf fault_jmp; /* where a fault unwinds to: the instruction boundary in cpu_exec */
 
 	/* The machine around the CPU. */
 	struct physmem *mem;
@@ -204,10 +240,10 @@ struct cpu {
 	struct cpu_bus bus;
 	struct tlb tlb;
 	struct tcache *tcache;
-	struct trace *chain_prev;    /* the trace that ran last, for successor links */
-	uint64_t chain_gen;	     /* tcache generation chain_prev belongs to */
+	struct trace *chain_prev; /* the trace that ran last, for successor links */
+	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
 	struct cpu_features features;
-	struct tracer *tracer; /* NULL when nothing traces the CPU */
+	struct tracer *tracer;              /* NULL when nothing traces the CPU */
 	uint64_t (*clock_ns)(void *opaque); /* virtual clock, for the TSC */
 	void *clock_opaque;
 };

@@ -28,20 +28,20 @@ typedef void (*insn_fn)(struct cpu *cpu, const struct insn *i);
 /* One decoded instruction: everything the handler needs, found once at decode time. */
 struct insn {
 	insn_fn fn;
-	uint64_t imm;  /* immediate (sign- or zero-extended as the form says); far offset */
-	int32_t disp;  /* displacement */
-	uint16_t imm2; /* far selector; ENTER nesting level */
+	uint64_t imm;    /* immediate (sign- or zero-extended as the form says); far offset */
+	int32_t disp;    /* displacement */
+	uint16_t imm2;   /* far selector; ENTER nesting level */
 	uint16_t opcode; /* 0x000-0x0ff one-byte map, 0x100-0x1ff 0F map (tracing, groups) */
 	uint8_t len;
 	uint8_t opsize; /* 1, 2, 4 or 8 bytes */
 	uint8_t adsize; /* 2, 4 or 8 bytes */
-	uint8_t seg;	/* segment of the memory operand (default or override) */
-	uint8_t reg;	/* ModRM.reg with REX.R */
-	uint8_t rm;	/* ModRM.rm with REX.B: the register when !(flags & I_MEM) */
-	uint8_t base;	/* memory operand: base register, REG_RIP or REG_NONE */
-	uint8_t index;	/* index register or REG_NONE */
-	uint8_t scale;	/* index shift 0-3 */
-	uint8_t flags;	/* I_* */
+	uint8_t seg;    /* segment of the memory operand (default or override) */
+	uint8_t reg;    /* ModRM.reg with REX.R */
+	uint8_t rm;     /* ModRM.rm with REX.B: the register when !(flags & I_MEM) */
+	uint8_t base;   /* memory operand: base register, REG_RIP or REG_NONE */
+	uint8_t index;  /* index register or REG_NONE */
+	uint8_t scale;  /* index shift 0-3 */
+	uint8_t flags;  /* I_* */
 };
 
 /* ---- faults ---- */

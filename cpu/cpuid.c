@@ -33,7 +33,8 @@ static const struct cpu_model models[] = {
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 mmx fxsr" },
 	{ "nehalem", "Intel Core i7 (Nehalem, 64-bit, VMX)", "GenuineIntel", 6, 26, 3, 11,
 	  0x80000008,
-	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr "
+	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
+	  "fxsr "
 	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm" },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL },
 	{ "all", "every feature fugu knows, implemented or not (decoder and CPUID studies)",
@@ -53,7 +54,8 @@ static int
 feature_lookup(const char *name, size_t len)
 {
 	for (unsigned k = 0; k < FEAT_COUNT; k++)
-		if (strlen(feature_info[k].name) == len && !strncmp(feature_info[k].name, name, len))
+		if (strlen(feature_info[k].name) == len &&
+		    !strncmp(feature_info[k].name, name, len))
 			return (int)k;
 	return -1;
 }
@@ -66,8 +68,8 @@ feature_lookup(const char *name, size_t len)
  * MSRs, and VME/PVI.
  */
 static const char *const not_implemented[] = {
-	"fpu", "mmx", "fxsr", "sse", "sse2", "sse3", "ssse3", "sse4.1", "sse4.2",
-	"xsave", "vmx", "bmi1", "bmi2", "pku", "mce", "mca", "vme",
+	"fpu",   "mmx", "fxsr", "sse",  "sse2", "sse3", "ssse3", "sse4.1", "sse4.2",
+	"xsave", "vmx", "bmi1", "bmi2", "pku",  "mce",  "mca",   "vme",
 };
 
 static int feature_lookup(const char *name, size_t len);
@@ -89,8 +91,9 @@ model_apply(struct cpu_features *f, const struct cpu_model *m)
 		if (m->features)
 			return; /* "all" */
 		for (size_t k = 0; k < sizeof(not_implemented) / sizeof(not_implemented[0]); k++)
-			feature_set(f, (unsigned)feature_lookup(not_implemented[k],
-								 strlen(not_implemented[k])),
+			feature_set(f,
+				    (unsigned)feature_lookup(not_implemented[k],
+							     strlen(not_implemented[k])),
 				    false);
 		return;
 	}
@@ -132,7 +135,8 @@ cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t
 		} else {
 			const char *eq = memchr(p, '=', n);
 			if (!eq) {
-				snprintf(err, errlen, "bad -cpu item '%.*s' (use +feat, -feat or feat=on|off)",
+				snprintf(err, errlen,
+					 "bad -cpu item '%.*s' (use +feat, -feat or feat=on|off)",
 					 (int)n, p);
 				return -1;
 			}
@@ -143,13 +147,15 @@ cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t
 			else if (vlen == 3 && !strncmp(eq + 1, "off", 3))
 				on = false;
 			else {
-				snprintf(err, errlen, "bad value in -cpu item '%.*s' (on or off)", (int)n, p);
+				snprintf(err, errlen, "bad value in -cpu item '%.*s' (on or off)",
+					 (int)n, p);
 				return -1;
 			}
 		}
 		int k = feature_lookup(name, nlen);
 		if (k < 0) {
-			snprintf(err, errlen, "unknown CPU feature '%.*s' (see -cpu help)", (int)nlen, name);
+			snprintf(err, errlen, "unknown CPU feature '%.*s' (see -cpu help)",
+				 (int)nlen, name);
 			return -1;
 		}
 		feature_set(out, (unsigned)k, on);
@@ -185,8 +191,7 @@ feature_word(const struct cpu_features *f, uint32_t leaf, unsigned reg)
 /* CPUID (SDM vol. 2A, CPUID). A basic leaf above the maximum returns the maximum
  * leaf's data, as Intel processors do. */
 void
-cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf,
-		   uint32_t regs[4])
+cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf, uint32_t regs[4])
 {
 	memset(regs, 0, 4 * sizeof(regs[0]));
 	if (leaf >= 0x80000000u) {
@@ -209,7 +214,8 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		uint32_t fam = f->family, mod = f->model;
 		regs[0] = (f->stepping & 0xf) | ((mod & 0xf) << 4) | ((fam > 15 ? 15 : fam) << 8) |
 			  ((mod >> 4) << 16) | ((fam > 15 ? fam - 15 : 0) << 20);
-		regs[1] = (8u << 8) | (1u << 16); /* CLFLUSH line 64 bytes, 1 logical CPU, APIC ID 0 */
+		regs[1] = (8u << 8) |
+			  (1u << 16); /* CLFLUSH line 64 bytes, 1 logical CPU, APIC ID 0 */
 		regs[2] = feature_word(f, 1, 2);
 		regs[3] = feature_word(f, 1, 3);
 		return;

@@ -14,62 +14,62 @@
  * X(name, id, leaf, register, bit): every feature flag fugu knows, with where CPUID
  * reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11). Register: 0=EAX 1=EBX 2=ECX 3=EDX.
  */
-#define CPU_FEATURE_LIST(X) \
-	X("fpu", FPU, 0x00000001, 3, 0) \
-	X("vme", VME, 0x00000001, 3, 1) \
-	X("de", DE, 0x00000001, 3, 2) \
-	X("pse", PSE, 0x00000001, 3, 3) \
-	X("tsc", TSC, 0x00000001, 3, 4) \
-	X("msr", MSR, 0x00000001, 3, 5) \
-	X("pae", PAE, 0x00000001, 3, 6) \
-	X("mce", MCE, 0x00000001, 3, 7) \
-	X("cx8", CX8, 0x00000001, 3, 8) \
-	X("apic", APIC, 0x00000001, 3, 9) \
-	X("sep", SEP, 0x00000001, 3, 11) \
-	X("mtrr", MTRR, 0x00000001, 3, 12) \
-	X("pge", PGE, 0x00000001, 3, 13) \
-	X("mca", MCA, 0x00000001, 3, 14) \
-	X("cmov", CMOV, 0x00000001, 3, 15) \
-	X("pat", PAT, 0x00000001, 3, 16) \
-	X("pse36", PSE36, 0x00000001, 3, 17) \
-	X("clflush", CLFLUSH, 0x00000001, 3, 19) \
-	X("mmx", MMX, 0x00000001, 3, 23) \
-	X("fxsr", FXSR, 0x00000001, 3, 24) \
-	X("sse", SSE, 0x00000001, 3, 25) \
-	X("sse2", SSE2, 0x00000001, 3, 26) \
-	X("sse3", SSE3, 0x00000001, 2, 0) \
-	X("vmx", VMX, 0x00000001, 2, 5) \
-	X("ssse3", SSSE3, 0x00000001, 2, 9) \
-	X("cx16", CX16, 0x00000001, 2, 13) \
-	X("pcid", PCID, 0x00000001, 2, 17) \
-	X("sse4.1", SSE41, 0x00000001, 2, 19) \
-	X("sse4.2", SSE42, 0x00000001, 2, 20) \
-	X("x2apic", X2APIC, 0x00000001, 2, 21) \
-	X("movbe", MOVBE, 0x00000001, 2, 22) \
-	X("popcnt", POPCNT, 0x00000001, 2, 23) \
-	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24) \
-	X("xsave", XSAVE, 0x00000001, 2, 26) \
-	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31) \
-	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0) \
-	X("bmi1", BMI1, 0x00000007, 1, 3) \
-	X("smep", SMEP, 0x00000007, 1, 7) \
-	X("bmi2", BMI2, 0x00000007, 1, 8) \
-	X("invpcid", INVPCID, 0x00000007, 1, 10) \
-	X("smap", SMAP, 0x00000007, 1, 20) \
-	X("pku", PKU, 0x00000007, 2, 3) \
-	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0) \
-	X("abm", ABM, 0x80000001, 2, 5) \
-	X("syscall", SYSCALL, 0x80000001, 3, 11) \
-	X("nx", NX, 0x80000001, 3, 20) \
-	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26) \
-	X("rdtscp", RDTSCP, 0x80000001, 3, 27) \
+#define CPU_FEATURE_LIST(X)                                                                        \
+	X("fpu", FPU, 0x00000001, 3, 0)                                                            \
+	X("vme", VME, 0x00000001, 3, 1)                                                            \
+	X("de", DE, 0x00000001, 3, 2)                                                              \
+	X("pse", PSE, 0x00000001, 3, 3)                                                            \
+	X("tsc", TSC, 0x00000001, 3, 4)                                                            \
+	X("msr", MSR, 0x00000001, 3, 5)                                                            \
+	X("pae", PAE, 0x00000001, 3, 6)                                                            \
+	X("mce", MCE, 0x00000001, 3, 7)                                                            \
+	X("cx8", CX8, 0x00000001, 3, 8)                                                            \
+	X("apic", APIC, 0x00000001, 3, 9)                                                          \
+	X("sep", SEP, 0x00000001, 3, 11)                                                           \
+	X("mtrr", MTRR, 0x00000001, 3, 12)                                                         \
+	X("pge", PGE, 0x00000001, 3, 13)                                                           \
+	X("mca", MCA, 0x00000001, 3, 14)                                                           \
+	X("cmov", CMOV, 0x00000001, 3, 15)                                                         \
+	X("pat", PAT, 0x00000001, 3, 16)                                                           \
+	X("pse36", PSE36, 0x00000001, 3, 17)                                                       \
+	X("clflush", CLFLUSH, 0x00000001, 3, 19)                                                   \
+	X("mmx", MMX, 0x00000001, 3, 23)                                                           \
+	X("fxsr", FXSR, 0x00000001, 3, 24)                                                         \
+	X("sse", SSE, 0x00000001, 3, 25)                                                           \
+	X("sse2", SSE2, 0x00000001, 3, 26)                                                         \
+	X("sse3", SSE3, 0x00000001, 2, 0)                                                          \
+	X("vmx", VMX, 0x00000001, 2, 5)                                                            \
+	X("ssse3", SSSE3, 0x00000001, 2, 9)                                                        \
+	X("cx16", CX16, 0x00000001, 2, 13)                                                         \
+	X("pcid", PCID, 0x00000001, 2, 17)                                                         \
+	X("sse4.1", SSE41, 0x00000001, 2, 19)                                                      \
+	X("sse4.2", SSE42, 0x00000001, 2, 20)                                                      \
+	X("x2apic", X2APIC, 0x00000001, 2, 21)                                                     \
+	X("movbe", MOVBE, 0x00000001, 2, 22)                                                       \
+	X("popcnt", POPCNT, 0x00000001, 2, 23)                                                     \
+	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24)                                         \
+	X("xsave", XSAVE, 0x00000001, 2, 26)                                                       \
+	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31)                                             \
+	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0)                                                  \
+	X("bmi1", BMI1, 0x00000007, 1, 3)                                                          \
+	X("smep", SMEP, 0x00000007, 1, 7)                                                          \
+	X("bmi2", BMI2, 0x00000007, 1, 8)                                                          \
+	X("invpcid", INVPCID, 0x00000007, 1, 10)                                                   \
+	X("smap", SMAP, 0x00000007, 1, 20)                                                         \
+	X("pku", PKU, 0x00000007, 2, 3)                                                            \
+	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0)                                                    \
+	X("abm", ABM, 0x80000001, 2, 5)                                                            \
+	X("syscall", SYSCALL, 0x80000001, 3, 11)                                                   \
+	X("nx", NX, 0x80000001, 3, 20)                                                             \
+	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26)                                                   \
+	X("rdtscp", RDTSCP, 0x80000001, 3, 27)                                                     \
 	X("lm", LM, 0x80000001, 3, 29)
 
 enum cpu_feature {
 #define X(name, id, leaf, reg, bit) FEAT_##id,
 	CPU_FEATURE_LIST(X)
 #undef X
-	FEAT_COUNT,
+		FEAT_COUNT,
 	FEAT_NONE = 255, /* an opcode that needs no feature */
 };
 

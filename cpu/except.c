@@ -21,14 +21,10 @@ exc_class(unsigned vector)
 	case EXC_TS:
 	case EXC_NP:
 	case EXC_SS:
-	case EXC_GP:
-		return CLASS_CONTRIBUTORY;
-	case EXC_PF:
-		return CLASS_PAGE_FAULT;
-	case EXC_DF:
-		return CLASS_DOUBLE_FAULT;
-	default:
-		return CLASS_BENIGN;
+	case EXC_GP: return CLASS_CONTRIBUTORY;
+	case EXC_PF: return CLASS_PAGE_FAULT;
+	case EXC_DF: return CLASS_DOUBLE_FAULT;
+	default: return CLASS_BENIGN;
 	}
 }
 
@@ -160,8 +156,10 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 	cpu->gpr[R_SP] = rsp - 8 * n;
 	if (stack_switch)
 		cpu->seg[S_SS] = (struct segment){ .sel = (uint16_t)new_cpl, .attr = 0 };
-	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl), .base = 0,
-					   .limit = 0xffffffff, .attr = attr };
+	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl),
+					   .base = 0,
+					   .limit = 0xffffffff,
+					   .attr = attr };
 	cpu->cpl = (uint8_t)new_cpl;
 	cpu_mode_update(cpu);
 	cpu->rip = offset;
@@ -256,7 +254,9 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		}
 		cpu->cpl = (uint8_t)cdpl;
 		cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cdpl),
-						   .base = cbase, .limit = climit, .attr = attr };
+						   .base = cbase,
+						   .limit = climit,
+						   .attr = attr };
 		ns_commit(cpu, &ns, &ssd);
 	} else {
 		cpu_push(cpu, flags, psize);
@@ -265,7 +265,9 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		if (errc)
 			cpu_push(cpu, error_code, psize);
 		cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cpu->cpl),
-						   .base = cbase, .limit = climit, .attr = attr };
+						   .base = cbase,
+						   .limit = climit,
+						   .attr = attr };
 	}
 	desc_set_accessed(cpu, sel, &cd);
 	cpu->seg[S_CS].attr |= 1;
@@ -290,12 +292,13 @@ cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		deliver_real(cpu, vector, return_rip);
 	else if (cpu->long_mode)
 		deliver_long(cpu, vector, kind,
-			     kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code : NO_ERRCODE,
+			     kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code
+									       : NO_ERRCODE,
 			     return_rip);
 	else
 		deliver_protected(cpu, vector, kind,
 				  kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code
-										  : NO_ERRCODE,
+										    : NO_ERRCODE,
 				  return_rip);
 	cpu->delivering = false;
 	cpu->stop_trace = true;
@@ -312,7 +315,8 @@ cpu_handle_fault(struct cpu *cpu)
 	unsigned vector = cpu->pending_vector;
 	uint32_t error = cpu->pending_error;
 	if (cpu->delivering) {
-		enum exc_class first = (enum exc_class)cpu->delivering_class, second = exc_class(vector);
+		enum exc_class first = (enum exc_class)cpu->delivering_class,
+			       second = exc_class(vector);
 		if (first == CLASS_DOUBLE_FAULT && second != CLASS_BENIGN)
 			return false; /* triple fault: shutdown */
 		if ((first == CLASS_CONTRIBUTORY && second == CLASS_CONTRIBUTORY) ||

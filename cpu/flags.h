@@ -12,15 +12,15 @@
 #include "cpu/cpu.h"
 
 enum lf_op {
-	LF_ADD,	  /* res = src1 + src2 */
-	LF_ADC,	  /* res = src1 + src2 + 1 (carry-in set) */
-	LF_SUB,	  /* res = src1 - src2 */
-	LF_SBB,	  /* res = src1 - src2 - 1 (borrow-in set) */
+	LF_ADD,   /* res = src1 + src2 */
+	LF_ADC,   /* res = src1 + src2 + 1 (carry-in set) */
+	LF_SUB,   /* res = src1 - src2 */
+	LF_SBB,   /* res = src1 - src2 - 1 (borrow-in set) */
 	LF_LOGIC, /* AND/OR/XOR/TEST: CF=OF=0 */
-	LF_SHL,	  /* res = src1 << src2 (src2 = masked count, 1..63) */
-	LF_SHR,	  /* res = src1 >> src2 (logical) */
-	LF_SAR,	  /* res = src1 >> src2 (arithmetic) */
-	LF_MUL,	  /* MUL/IMUL: res = low half, src1 = 1 when the high half is significant */
+	LF_SHL,   /* res = src1 << src2 (src2 = masked count, 1..63) */
+	LF_SHR,   /* res = src1 >> src2 (logical) */
+	LF_SAR,   /* res = src1 >> src2 (arithmetic) */
+	LF_MUL,   /* MUL/IMUL: res = low half, src1 = 1 when the high half is significant */
 };
 
 static inline uint64_t
@@ -46,7 +46,8 @@ static inline uint32_t
 szp_flags(uint64_t res, unsigned size)
 {
 	uint64_t m = size_mask(size);
-	return ((res & m) == 0 ? F_ZF : 0) | ((res & size_sign(size)) ? F_SF : 0) | parity_flag(res);
+	return ((res & m) == 0 ? F_ZF : 0) | ((res & size_sign(size)) ? F_SF : 0) |
+	       parity_flag(res);
 }
 
 static inline uint32_t
@@ -56,34 +57,23 @@ lf_compute(const struct lazy_flags *lf)
 	uint64_t a = lf->src1 & m, b = lf->src2 & m, r = lf->res & m;
 	uint32_t f = szp_flags(r, lf->size);
 	switch (lf->op) {
-	case LF_ADD:
-		f |= (r < a ? F_CF : 0) | (((a ^ r) & (b ^ r) & sign) ? F_OF : 0);
-		break;
-	case LF_ADC:
-		f |= (r <= a ? F_CF : 0) | (((a ^ r) & (b ^ r) & sign) ? F_OF : 0);
-		break;
-	case LF_SUB:
-		f |= (a < b ? F_CF : 0) | (((a ^ b) & (a ^ r) & sign) ? F_OF : 0);
-		break;
-	case LF_SBB:
-		f |= (a <= b ? F_CF : 0) | (((a ^ b) & (a ^ r) & sign) ? F_OF : 0);
-		break;
+	case LF_ADD: f |= (r < a ? F_CF : 0) | (((a ^ r) & (b ^ r) & sign) ? F_OF : 0); break;
+	case LF_ADC: f |= (r <= a ? F_CF : 0) | (((a ^ r) & (b ^ r) & sign) ? F_OF : 0); break;
+	case LF_SUB: f |= (a < b ? F_CF : 0) | (((a ^ b) & (a ^ r) & sign) ? F_OF : 0); break;
+	case LF_SBB: f |= (a <= b ? F_CF : 0) | (((a ^ b) & (a ^ r) & sign) ? F_OF : 0); break;
 	case LF_SHL: {
 		/* CF is the last bit shifted out; OF = MSB(result) ^ CF (SDM vol. 2B, SAL/SHL). */
 		unsigned bits = 8u * lf->size;
 		uint32_t cf = b <= bits ? (uint32_t)((a << (b - 1)) >> (bits - 1)) & 1 : 0;
 		return f | (cf ? F_CF : 0) | ((!!(r & sign) ^ cf) ? F_OF : 0);
 	}
-	case LF_SHR:
-		return f | (((a >> (b - 1)) & 1) ? F_CF : 0) | ((a & sign) ? F_OF : 0);
+	case LF_SHR: return f | (((a >> (b - 1)) & 1) ? F_CF : 0) | ((a & sign) ? F_OF : 0);
 	case LF_SAR: {
 		int64_t sa = (int64_t)(a << (64 - 8u * lf->size)) >> (64 - 8u * lf->size);
 		return f | (((uint64_t)(sa >> (b - 1)) & 1) ? F_CF : 0);
 	}
-	case LF_MUL:
-		return f | (lf->src1 ? F_CF | F_OF : 0);
-	default:
-		return f;
+	case LF_MUL: return f | (lf->src1 ? F_CF | F_OF : 0);
+	default: return f;
 	}
 	return f | ((a ^ b ^ r) & F_AF);
 }
@@ -167,7 +157,8 @@ lf_set_keep_cf(struct cpu *cpu, enum lf_op op, unsigned size, uint64_t src1, uin
 	       uint64_t res)
 {
 	if (cpu->lf.mask & F_CF)
-		cpu->rflags = (cpu->rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
+		cpu->rflags =
+			(cpu->rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
 	lf_set(cpu, op, size, src1, src2, res);
 	cpu->lf.mask = F_ARITH & ~F_CF;
 }
@@ -188,10 +179,10 @@ cond_eval(struct cpu *cpu, unsigned cc)
 		uint64_t a = cpu->lf.src1 & m, b = cpu->lf.src2 & m;
 		int64_t sa = (int64_t)((a ^ sign) - sign), sb = (int64_t)((b ^ sign) - sign);
 		switch (cc >> 1) {
-		case 1: r = a < b; break;		/* B/AE */
-		case 3: r = a <= b; break;		/* BE/A */
-		case 6: r = sa < sb; break;		/* L/GE */
-		case 7: r = sa <= sb; break;		/* LE/G */
+		case 1: r = a < b; break;    /* B/AE */
+		case 3: r = a <= b; break;   /* BE/A */
+		case 6: r = sa < sb; break;  /* L/GE */
+		case 7: r = sa <= sb; break; /* LE/G */
 		default: goto general;
 		}
 		return (cc & 1) ? !r : r;

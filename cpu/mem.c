@@ -34,7 +34,7 @@ seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool writ
 		if (!(a & SEG_ATTR_P))
 			seg_fault(cpu, seg); /* null or unusable selector */
 		if ((a & 0x8) ? (write || !(a & 0x2)) : (write && !(a & 0x2)))
-			seg_fault(cpu, seg); /* code: never writable, readable if R; data: W */
+			seg_fault(cpu, seg);   /* code: never writable, readable if R; data: W */
 		if (!(a & 0x8) && (a & 0x4)) { /* expand-down data segment */
 			uint64_t upper = (a & SEG_ATTR_DB) ? 0xffffffffull : 0xffffull;
 			if (off <= s->limit || off + size - 1 > upper)
@@ -144,9 +144,21 @@ load_host(const void *p, unsigned size)
 {
 	switch (size) {
 	case 1: return *(const uint8_t *)p;
-	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	case 2: {
+		uint16_t v;
+		memcpy(&v, p, 2);
+		return v;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		return v;
+	}
+	default: {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		return v;
+	}
 	}
 }
 
@@ -155,8 +167,16 @@ store_host(void *p, uint64_t v, unsigned size)
 {
 	switch (size) {
 	case 1: *(uint8_t *)p = (uint8_t)v; break;
-	case 2: { uint16_t w = (uint16_t)v; memcpy(p, &w, 2); break; }
-	case 4: { uint32_t w = (uint32_t)v; memcpy(p, &w, 4); break; }
+	case 2: {
+		uint16_t w = (uint16_t)v;
+		memcpy(p, &w, 2);
+		break;
+	}
+	case 4: {
+		uint32_t w = (uint32_t)v;
+		memcpy(p, &w, 4);
+		break;
+	}
 	default: memcpy(p, &v, 8); break;
 	}
 }

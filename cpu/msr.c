@@ -10,17 +10,23 @@
 #include "cpu/cpu_internal.h"
 
 /* MSR_KIND_APIC: implemented by the local APIC device, reached through cpu->bus. */
-enum msr_kind { MSR_PLAIN, MSR_KIND_TSC, MSR_KIND_EFER, MSR_KIND_FSBASE, MSR_KIND_GSBASE,
-		MSR_KIND_APIC };
+enum msr_kind {
+	MSR_PLAIN,
+	MSR_KIND_TSC,
+	MSR_KIND_EFER,
+	MSR_KIND_FSBASE,
+	MSR_KIND_GSBASE,
+	MSR_KIND_APIC
+};
 
 struct msr_row {
 	uint32_t index;
 	enum cpu_feature feature;
 	enum msr_kind kind;
-	size_t offset;	     /* MSR_PLAIN: field of struct msr_state */
-	uint64_t reset;	     /* MSR_PLAIN: value after RESET */
-	uint64_t reserved;   /* bits that must be written as zero (#GP otherwise) */
-	bool canonical;	     /* the value is an address and must be canonical */
+	size_t offset;     /* MSR_PLAIN: field of struct msr_state */
+	uint64_t reset;    /* MSR_PLAIN: value after RESET */
+	uint64_t reserved; /* bits that must be written as zero (#GP otherwise) */
+	bool canonical;    /* the value is an address and must be canonical */
 };
 
 #define PLAIN(field) MSR_PLAIN, offsetof(struct msr_state, field)
@@ -47,12 +53,18 @@ static const struct msr_row msr_table[] = {
 	{ MSR_MTRR_PHYSBASE0 + 7, FEAT_MTRR, PLAIN(mtrr_var[7]), 0, 0xfffffff0000007ffull, false },
 	{ MSR_MTRR_PHYSBASE0 + 8, FEAT_MTRR, PLAIN(mtrr_var[8]), 0, 0xfffffff000000f00ull, false },
 	{ MSR_MTRR_PHYSBASE0 + 9, FEAT_MTRR, PLAIN(mtrr_var[9]), 0, 0xfffffff0000007ffull, false },
-	{ MSR_MTRR_PHYSBASE0 + 10, FEAT_MTRR, PLAIN(mtrr_var[10]), 0, 0xfffffff000000f00ull, false },
-	{ MSR_MTRR_PHYSBASE0 + 11, FEAT_MTRR, PLAIN(mtrr_var[11]), 0, 0xfffffff0000007ffull, false },
-	{ MSR_MTRR_PHYSBASE0 + 12, FEAT_MTRR, PLAIN(mtrr_var[12]), 0, 0xfffffff000000f00ull, false },
-	{ MSR_MTRR_PHYSBASE0 + 13, FEAT_MTRR, PLAIN(mtrr_var[13]), 0, 0xfffffff0000007ffull, false },
-	{ MSR_MTRR_PHYSBASE0 + 14, FEAT_MTRR, PLAIN(mtrr_var[14]), 0, 0xfffffff000000f00ull, false },
-	{ MSR_MTRR_PHYSBASE0 + 15, FEAT_MTRR, PLAIN(mtrr_var[15]), 0, 0xfffffff0000007ffull, false },
+	{ MSR_MTRR_PHYSBASE0 + 10, FEAT_MTRR, PLAIN(mtrr_var[10]), 0, 0xfffffff000000f00ull,
+	  false },
+	{ MSR_MTRR_PHYSBASE0 + 11, FEAT_MTRR, PLAIN(mtrr_var[11]), 0, 0xfffffff0000007ffull,
+	  false },
+	{ MSR_MTRR_PHYSBASE0 + 12, FEAT_MTRR, PLAIN(mtrr_var[12]), 0, 0xfffffff000000f00ull,
+	  false },
+	{ MSR_MTRR_PHYSBASE0 + 13, FEAT_MTRR, PLAIN(mtrr_var[13]), 0, 0xfffffff0000007ffull,
+	  false },
+	{ MSR_MTRR_PHYSBASE0 + 14, FEAT_MTRR, PLAIN(mtrr_var[14]), 0, 0xfffffff000000f00ull,
+	  false },
+	{ MSR_MTRR_PHYSBASE0 + 15, FEAT_MTRR, PLAIN(mtrr_var[15]), 0, 0xfffffff0000007ffull,
+	  false },
 	{ 0x250, FEAT_MTRR, PLAIN(mtrr_fixed[0]), 0, 0, false },
 	{ 0x258, FEAT_MTRR, PLAIN(mtrr_fixed[1]), 0, 0, false },
 	{ 0x259, FEAT_MTRR, PLAIN(mtrr_fixed[2]), 0, 0, false },
@@ -81,15 +93,18 @@ static const struct msr_row *
 msr_find(struct cpu *cpu, uint32_t index)
 {
 	/* One row stands for all the x2APIC registers (SDM vol. 3A, 10.12.1.2). */
-	uint32_t key = index >= MSR_X2APIC_FIRST && index <= MSR_X2APIC_LAST ? MSR_X2APIC_FIRST
-									      : index;
+	uint32_t key =
+		index >= MSR_X2APIC_FIRST && index <= MSR_X2APIC_LAST ? MSR_X2APIC_FIRST : index;
 	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++) {
 		const struct msr_row *r = &msr_table[k];
 		if (r->index != key)
 			continue;
 		if (r->kind == MSR_KIND_EFER)
-			return (cpu_has(&cpu->features, FEAT_LM) || cpu_has(&cpu->features, FEAT_NX) ||
-				cpu_has(&cpu->features, FEAT_SYSCALL)) ? r : NULL;
+			return (cpu_has(&cpu->features, FEAT_LM) ||
+				cpu_has(&cpu->features, FEAT_NX) ||
+				cpu_has(&cpu->features, FEAT_SYSCALL))
+				       ? r
+				       : NULL;
 		return cpu_has(&cpu->features, r->feature) ? r : NULL;
 	}
 	return NULL;
@@ -151,9 +166,7 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 	if (r->canonical && !is_canonical(value))
 		return -1;
 	switch (r->kind) {
-	case MSR_KIND_TSC:
-		cpu->tsc_offset += value - cpu_tsc(cpu);
-		break;
+	case MSR_KIND_TSC: cpu->tsc_offset += value - cpu_tsc(cpu); break;
 	case MSR_KIND_EFER:
 		if (value & ~(efer_writable(cpu) | EFER_LMA))
 			return -1;
@@ -168,8 +181,9 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 	case MSR_KIND_FSBASE: cpu->seg[S_FS].base = value; break;
 	case MSR_KIND_GSBASE: cpu->seg[S_GS].base = value; break;
 	case MSR_KIND_APIC:
-		return cpu->bus.apic_msr_write ? cpu->bus.apic_msr_write(cpu->bus.apic, index, value)
-					       : -1;
+		return cpu->bus.apic_msr_write
+			       ? cpu->bus.apic_msr_write(cpu->bus.apic, index, value)
+			       : -1;
 	default: *plain_field(cpu, r) = value; break;
 	}
 	return 0;

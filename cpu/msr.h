@@ -42,10 +42,10 @@ struct msr_state {
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
 	uint64_t pat, misc_enable;
-	uint64_t mtrr_cap;	  /* IA32_MTRRCAP (read-only: its row rejects every write) */
-	uint64_t mtrr_def_type;	  /* IA32_MTRR_DEF_TYPE */
-	uint64_t mtrr_fixed[11];  /* the fixed-range MTRRs, in MSR order */
-	uint64_t mtrr_var[16];	  /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
+	uint64_t mtrr_cap;       /* IA32_MTRRCAP (read-only: its row rejects every write) */
+	uint64_t mtrr_def_type;  /* IA32_MTRR_DEF_TYPE */
+	uint64_t mtrr_fixed[11]; /* the fixed-range MTRRs, in MSR order */
+	uint64_t mtrr_var[16];   /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
 };
 
 void msr_reset(struct cpu *cpu);

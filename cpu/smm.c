@@ -29,11 +29,22 @@
 
 /* A field of the state-save area: offset from SMBASE + 8000h, width in bytes. */
 enum smm_field {
-	SF_CR0, SF_CR3, SF_CR4, SF_EFER, SF_RFLAGS, SF_RIP, SF_DR6, SF_DR7,
-	SF_TR_SEL, SF_LDTR_SEL, SF_SEL_ES, /* ES..GS selectors follow in S_* order */
-	SF_GPR = SF_SEL_ES + 6,		   /* 16 GPRs in R_* order */
-	SF_SMBASE = SF_GPR + 16, SF_REVISION, SF_AUTO_HALT,
-	SF_HIDDEN,			   /* start of fugu's descriptor caches (reserved area) */
+	SF_CR0,
+	SF_CR3,
+	SF_CR4,
+	SF_EFER,
+	SF_RFLAGS,
+	SF_RIP,
+	SF_DR6,
+	SF_DR7,
+	SF_TR_SEL,
+	SF_LDTR_SEL,
+	SF_SEL_ES,              /* ES..GS selectors follow in S_* order */
+	SF_GPR = SF_SEL_ES + 6, /* 16 GPRs in R_* order */
+	SF_SMBASE = SF_GPR + 16,
+	SF_REVISION,
+	SF_AUTO_HALT,
+	SF_HIDDEN, /* start of fugu's descriptor caches (reserved area) */
 	SF_COUNT
 };
 
@@ -45,38 +56,62 @@ struct smm_map {
 
 /* SDM vol. 3C, table 32-1: the IA-32 state-save map. */
 static const struct smm_map map32 = {
-	.off = { [SF_CR0] = 0x7ffc, [SF_CR3] = 0x7ff8, [SF_RFLAGS] = 0x7ff4, [SF_RIP] = 0x7ff0,
-		 [SF_DR6] = 0x7fcc, [SF_DR7] = 0x7fc8, [SF_TR_SEL] = 0x7fc4, [SF_LDTR_SEL] = 0x7fc0,
+	.off = { [SF_CR0] = 0x7ffc,           [SF_CR3] = 0x7ff8,
+		 [SF_RFLAGS] = 0x7ff4,        [SF_RIP] = 0x7ff0,
+		 [SF_DR6] = 0x7fcc,           [SF_DR7] = 0x7fc8,
+		 [SF_TR_SEL] = 0x7fc4,        [SF_LDTR_SEL] = 0x7fc0,
 		 [SF_SEL_ES + S_ES] = 0x7fa8, [SF_SEL_ES + S_CS] = 0x7fac,
 		 [SF_SEL_ES + S_SS] = 0x7fb0, [SF_SEL_ES + S_DS] = 0x7fb4,
 		 [SF_SEL_ES + S_FS] = 0x7fb8, [SF_SEL_ES + S_GS] = 0x7fbc,
-		 [SF_GPR + R_AX] = 0x7fd0, [SF_GPR + R_CX] = 0x7fd4, [SF_GPR + R_DX] = 0x7fd8,
-		 [SF_GPR + R_BX] = 0x7fdc, [SF_GPR + R_SP] = 0x7fe0, [SF_GPR + R_BP] = 0x7fe4,
-		 [SF_GPR + R_SI] = 0x7fe8, [SF_GPR + R_DI] = 0x7fec,
-		 [SF_SMBASE] = 0x7ef8, [SF_REVISION] = 0x7efc, [SF_AUTO_HALT] = 0x7f02,
-		 [SF_CR4] = 0x7f14, [SF_HIDDEN] = 0x7e00 },
-	.width = { [SF_CR0] = 4, [SF_CR3] = 4, [SF_RFLAGS] = 4, [SF_RIP] = 4, [SF_DR6] = 4,
-		   [SF_DR7] = 4, [SF_TR_SEL] = 4, [SF_LDTR_SEL] = 4,
-		   [SF_SEL_ES ... SF_SEL_ES + 5] = 4, [SF_GPR ... SF_GPR + 7] = 4,
-		   [SF_SMBASE] = 4, [SF_REVISION] = 4, [SF_AUTO_HALT] = 2, [SF_CR4] = 4 },
+		 [SF_GPR + R_AX] = 0x7fd0,    [SF_GPR + R_CX] = 0x7fd4,
+		 [SF_GPR + R_DX] = 0x7fd8,    [SF_GPR + R_BX] = 0x7fdc,
+		 [SF_GPR + R_SP] = 0x7fe0,    [SF_GPR + R_BP] = 0x7fe4,
+		 [SF_GPR + R_SI] = 0x7fe8,    [SF_GPR + R_DI] = 0x7fec,
+		 [SF_SMBASE] = 0x7ef8,        [SF_REVISION] = 0x7efc,
+		 [SF_AUTO_HALT] = 0x7f02,     [SF_CR4] = 0x7f14,
+		 [SF_HIDDEN] = 0x7e00 },
+	.width = { [SF_CR0] = 4,
+		   [SF_CR3] = 4,
+		   [SF_RFLAGS] = 4,
+		   [SF_RIP] = 4,
+		   [SF_DR6] = 4,
+		   [SF_DR7] = 4,
+		   [SF_TR_SEL] = 4,
+		   [SF_LDTR_SEL] = 4,
+		   [SF_SEL_ES... SF_SEL_ES + 5] = 4,
+		   [SF_GPR... SF_GPR + 7] = 4,
+		   [SF_SMBASE] = 4,
+		   [SF_REVISION] = 4,
+		   [SF_AUTO_HALT] = 2,
+		   [SF_CR4] = 4 },
 	.ngprs = 8,
 };
 
 /* AMD APM vol. 2, table 10-2: the AMD64 layout. Segments, GDTR, LDTR, IDTR and TR
  * are 16-byte blocks (selector, attributes, limit, base) from 7E00h (SF_HIDDEN). */
 static const struct smm_map map64 = {
-	.off = { [SF_CR0] = 0x7f58, [SF_CR3] = 0x7f50, [SF_CR4] = 0x7f48, [SF_RFLAGS] = 0x7f70,
-		 [SF_EFER] = 0x7ed0, [SF_RIP] = 0x7f78, [SF_DR6] = 0x7f68, [SF_DR7] = 0x7f60,
-		 [SF_GPR + R_AX] = 0x7ff8, [SF_GPR + R_CX] = 0x7ff0, [SF_GPR + R_DX] = 0x7fe8,
-		 [SF_GPR + R_BX] = 0x7fe0, [SF_GPR + R_SP] = 0x7fd8, [SF_GPR + R_BP] = 0x7fd0,
-		 [SF_GPR + R_SI] = 0x7fc8, [SF_GPR + R_DI] = 0x7fc0, [SF_GPR + R_R8] = 0x7fb8,
-		 [SF_GPR + R_R9] = 0x7fb0, [SF_GPR + R_R10] = 0x7fa8, [SF_GPR + R_R11] = 0x7fa0,
-		 [SF_GPR + R_R12] = 0x7f98, [SF_GPR + R_R13] = 0x7f90, [SF_GPR + R_R14] = 0x7f88,
-		 [SF_GPR + R_R15] = 0x7f80, [SF_SMBASE] = 0x7f00, [SF_REVISION] = 0x7efc,
-		 [SF_AUTO_HALT] = 0x7ec9, [SF_HIDDEN] = 0x7e00 },
-	.width = { [SF_CR0] = 8, [SF_CR3] = 8, [SF_CR4] = 8, [SF_RFLAGS] = 8, [SF_EFER] = 8,
-		   [SF_RIP] = 8, [SF_DR6] = 8, [SF_DR7] = 8, [SF_GPR ... SF_GPR + 15] = 8,
-		   [SF_SMBASE] = 4, [SF_REVISION] = 4, [SF_AUTO_HALT] = 1 },
+	.off = { [SF_CR0] = 0x7f58,         [SF_CR3] = 0x7f50,         [SF_CR4] = 0x7f48,
+		 [SF_RFLAGS] = 0x7f70,      [SF_EFER] = 0x7ed0,        [SF_RIP] = 0x7f78,
+		 [SF_DR6] = 0x7f68,         [SF_DR7] = 0x7f60,         [SF_GPR + R_AX] = 0x7ff8,
+		 [SF_GPR + R_CX] = 0x7ff0,  [SF_GPR + R_DX] = 0x7fe8,  [SF_GPR + R_BX] = 0x7fe0,
+		 [SF_GPR + R_SP] = 0x7fd8,  [SF_GPR + R_BP] = 0x7fd0,  [SF_GPR + R_SI] = 0x7fc8,
+		 [SF_GPR + R_DI] = 0x7fc0,  [SF_GPR + R_R8] = 0x7fb8,  [SF_GPR + R_R9] = 0x7fb0,
+		 [SF_GPR + R_R10] = 0x7fa8, [SF_GPR + R_R11] = 0x7fa0, [SF_GPR + R_R12] = 0x7f98,
+		 [SF_GPR + R_R13] = 0x7f90, [SF_GPR + R_R14] = 0x7f88, [SF_GPR + R_R15] = 0x7f80,
+		 [SF_SMBASE] = 0x7f00,      [SF_REVISION] = 0x7efc,    [SF_AUTO_HALT] = 0x7ec9,
+		 [SF_HIDDEN] = 0x7e00 },
+	.width = { [SF_CR0] = 8,
+		   [SF_CR3] = 8,
+		   [SF_CR4] = 8,
+		   [SF_RFLAGS] = 8,
+		   [SF_EFER] = 8,
+		   [SF_RIP] = 8,
+		   [SF_DR6] = 8,
+		   [SF_DR7] = 8,
+		   [SF_GPR... SF_GPR + 15] = 8,
+		   [SF_SMBASE] = 4,
+		   [SF_REVISION] = 4,
+		   [SF_AUTO_HALT] = 1 },
 	.ngprs = 16,
 };
 
@@ -104,8 +139,8 @@ get(struct cpu *cpu, const struct smm_map *m, enum smm_field f)
  * IDTR TR from 7E00h (selector, attributes, limit, base). IA-32 map: fugu's own
  * layout in the reserved area from 7E00h: ES..GS, LDTR, TR, then GDTR, IDTR.
  */
-static const uint8_t amd64_order[10] = { 0, 1, 2, 3, 4, 5, 6 /* GDTR */, 7 /* LDTR */,
-					 8 /* IDTR */, 9 /* TR */ };
+static const uint8_t amd64_order[10] = { 0, 1, 2, 3, 4, 5, 6 /* GDTR */, 7 /* LDTR */, 8 /* IDTR */,
+					 9 /* TR */ };
 
 static void
 hidden_slots(struct cpu *cpu, const struct smm_map *m, struct segment *slots[10],
@@ -224,10 +259,12 @@ cpu_smm_enter(struct cpu *cpu)
 	cpu->efer = 0;
 	cpu->dr[7] = 0x400;
 	for (unsigned s = 0; s < 6; s++)
-		cpu->seg[s] = (struct segment){ .sel = 0, .base = 0, .limit = 0xffffffff,
-						.attr = 0x93 };
-	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)(cpu->smbase >> 4), .base = cpu->smbase,
-					   .limit = 0xffffffff, .attr = 0x9b };
+		cpu->seg[s] =
+			(struct segment){ .sel = 0, .base = 0, .limit = 0xffffffff, .attr = 0x93 };
+	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)(cpu->smbase >> 4),
+					   .base = cpu->smbase,
+					   .limit = 0xffffffff,
+					   .attr = 0x9b };
 	cpu->cpl = 0;
 	cpu->intr_shadow = 0;
 	cpu_mode_update(cpu);

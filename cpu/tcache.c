@@ -279,7 +279,8 @@ build(struct cpu *cpu, uint64_t pa)
 		}
 		rip += in->len;
 		ip_pa += in->len;
-		if ((in->flags & I_END) || (ip_pa & 0xfff) == 0 || (ip_pa & ~0xfffull) != (pa & ~0xfffull))
+		if ((in->flags & I_END) || (ip_pa & 0xfff) == 0 ||
+		    (ip_pa & ~0xfffull) != (pa & ~0xfffull))
 			break;
 	}
 	t->n = (uint8_t)n;
@@ -328,8 +329,8 @@ tcache_get(struct cpu *cpu, struct trace *prev)
 		 * that runs into a second page takes the full lookup below. */
 		for (unsigned k = 0; k < 2; k++) {
 			struct trace *n = prev->succ[k];
-			if (n && prev->succ_pa[k] == pa && n->valid && n->code_size == cpu->code_size &&
-			    n->pa2 == UINT64_MAX)
+			if (n && prev->succ_pa[k] == pa && n->valid &&
+			    n->code_size == cpu->code_size && n->pa2 == UINT64_MAX)
 				return n;
 		}
 	}

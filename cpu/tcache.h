@@ -13,9 +13,9 @@
 #define TCACHE_ARENA_BYTES (32u << 20)
 
 struct trace {
-	uint64_t pa;	       /* physical address of the first byte */
-	uint64_t lin2;	       /* linear page of a second page the last instruction runs into */
-	uint64_t pa2;	       /* its physical page, or UINT64_MAX */
+	uint64_t pa;   /* physical address of the first byte */
+	uint64_t lin2; /* linear page of a second page the last instruction runs into */
+	uint64_t pa2;  /* its physical page, or UINT64_MAX */
 	struct trace *hash_next;
 	/* Traces that followed this one last time (chaining skips the hash lookup):
 	 * the successor's physical address and the trace itself. */
@@ -24,7 +24,7 @@ struct trace {
 	uint8_t code_size;
 	uint8_t n;
 	bool valid;
-	bool cached;	       /* false for a one-off trace (code in MMIO) */
+	bool cached; /* false for a one-off trace (code in MMIO) */
 	struct insn insn[];
 };
 

@@ -20,9 +20,13 @@ bios_load(struct physmem *pm, const char *path, char *err, size_t errlen)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		if (errno == ENOENT && !strcmp(path, BIOS_DEFAULT_PATH))
-			snprintf(err, errlen, "BIOS image %s not found (install the Debian package 'seabios' or use -bios FILE)", path);
+			snprintf(err, errlen,
+				 "BIOS image %s not found (install the Debian package 'seabios' or "
+				 "use -bios FILE)",
+				 path);
 		else
-			snprintf(err, errlen, "cannot open BIOS image %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot open BIOS image %s: %s", path,
+				 strerror(errno));
 		return -1;
 	}
 	uint8_t *data = malloc(BIOS_MAX_SIZE + 1);
@@ -41,7 +45,8 @@ bios_load(struct physmem *pm, const char *path, char *err, size_t errlen)
 	}
 	if (size == 0 || size > BIOS_MAX_SIZE || size % 4096) {
 		snprintf(err, errlen,
-			 "BIOS image %s has a bad size (%zu bytes): it must be a non-zero multiple of 4 KiB, at most 16 MiB",
+			 "BIOS image %s has a bad size (%zu bytes): it must be a non-zero multiple "
+			 "of 4 KiB, at most 16 MiB",
 			 path, size);
 		free(data);
 		return -1;

@@ -244,7 +244,9 @@ setup_linux(struct fwcfg *fw, uint64_t ram_below_4g, const uint8_t *img, size_t 
 	}
 	uint32_t cmdline_max = protocol >= 0x206 ? get32(img + LH_CMDLINE_SIZE) : 255;
 	if (cmdlen > cmdline_max || cmdline_addr + cmdlen + 1 > 0x9f000) {
-		snprintf(err, errlen, "-append: the command line (%zu bytes) is longer than this kernel accepts (%u)",
+		snprintf(err, errlen,
+			 "-append: the command line (%zu bytes) is longer than this kernel accepts "
+			 "(%u)",
 			 cmdlen, cmdline_max);
 		return -1;
 	}
@@ -265,7 +267,8 @@ setup_linux(struct fwcfg *fw, uint64_t ram_below_4g, const uint8_t *img, size_t 
 		need = get32(img + LH_INIT_SIZE); /* the kernel's footprint while it decompresses */
 	uint64_t kernel_end = MIB + need;
 	if (kernel_end > ram_top(ram_below_4g)) {
-		snprintf(err, errlen, "-kernel: the kernel needs %llu KiB from 1 MiB; RAM is too small (-m)",
+		snprintf(err, errlen,
+			 "-kernel: the kernel needs %llu KiB from 1 MiB; RAM is too small (-m)",
 			 (unsigned long long)(need >> 10));
 		goto fail;
 	}
@@ -292,13 +295,16 @@ setup_linux(struct fwcfg *fw, uint64_t ram_below_4g, const uint8_t *img, size_t 
 	for (unsigned k = 0; k < ninitrd; k++)
 		rd_size += align_up(initrds[k].len, 4);
 	if (ninitrd) {
-		uint32_t initrd_max = protocol >= 0x203 ? get32(img + LH_INITRD_ADDR_MAX) : 0x37ffffff;
-		uint32_t addr = rd_size <= UINT32_MAX
-			? loader_initrd_addr(ram_below_4g, initrd_max, (uint32_t)rd_size,
-					     (uint32_t)kernel_end)
-			: 0;
+		uint32_t initrd_max =
+			protocol >= 0x203 ? get32(img + LH_INITRD_ADDR_MAX) : 0x37ffffff;
+		uint32_t addr = rd_size <= UINT32_MAX ? loader_initrd_addr(ram_below_4g, initrd_max,
+									   (uint32_t)rd_size,
+									   (uint32_t)kernel_end)
+						      : 0;
 		if (!addr) {
-			snprintf(err, errlen, "-initrd: %llu bytes do not fit in RAM between the kernel and min(initrd_addr_max 0x%x, RAM top)",
+			snprintf(err, errlen,
+				 "-initrd: %llu bytes do not fit in RAM between the kernel and "
+				 "min(initrd_addr_max 0x%x, RAM top)",
 				 (unsigned long long)rd_size, initrd_max);
 			goto fail;
 		}
@@ -356,7 +362,9 @@ mb_load_aout(const uint8_t *img, size_t len, const struct mb_header *h, struct m
 	     char *err, size_t errlen)
 {
 	if (h->load_addr > h->header_addr || h->header_addr - h->load_addr > h->offset) {
-		snprintf(err, errlen, "-kernel: Multiboot header addresses are inconsistent (load_addr 0x%x, header_addr 0x%x)",
+		snprintf(err, errlen,
+			 "-kernel: Multiboot header addresses are inconsistent (load_addr 0x%x, "
+			 "header_addr 0x%x)",
 			 h->load_addr, h->header_addr);
 		return -1;
 	}
@@ -366,14 +374,16 @@ mb_load_aout(const uint8_t *img, size_t len, const struct mb_header *h, struct m
 	if (h->load_end_addr && h->load_end_addr < h->load_addr)
 		load_size = UINT64_MAX;
 	if (load_size > len - file_off) {
-		snprintf(err, errlen, "-kernel: Multiboot load_end_addr 0x%x lies beyond the end of the file",
+		snprintf(err, errlen,
+			 "-kernel: Multiboot load_end_addr 0x%x lies beyond the end of the file",
 			 h->load_end_addr);
 		return -1;
 	}
 	uint64_t end = (uint64_t)h->load_addr + load_size;
 	if (h->bss_end_addr) {
 		if (h->bss_end_addr < end) {
-			snprintf(err, errlen, "-kernel: Multiboot bss_end_addr 0x%x is below load_end_addr",
+			snprintf(err, errlen,
+				 "-kernel: Multiboot bss_end_addr 0x%x is below load_end_addr",
 				 h->bss_end_addr);
 			return -1;
 		}
@@ -405,12 +415,15 @@ mb_load_elf(const uint8_t *img, size_t len, struct mb_image *m, char *err, size_
 {
 	if (len < 52 || memcmp(img, "\177ELF", 4) || img[4] != 1 || img[5] != 1 ||
 	    get16(img + 16) != 2 || get16(img + 18) != 3) {
-		snprintf(err, errlen, "-kernel: Multiboot kernel is neither an ELF32 i386 executable nor has the a.out kludge flag");
+		snprintf(err, errlen,
+			 "-kernel: Multiboot kernel is neither an ELF32 i386 executable nor has "
+			 "the a.out kludge flag");
 		return -1;
 	}
 	uint32_t entry = get32(img + 24), phoff = get32(img + 28);
 	uint16_t phentsize = get16(img + 42), phnum = get16(img + 44);
-	if (phentsize < 32 || phnum == 0 || phoff > len || (uint64_t)phnum * phentsize > len - phoff) {
+	if (phentsize < 32 || phnum == 0 || phoff > len ||
+	    (uint64_t)phnum * phentsize > len - phoff) {
 		snprintf(err, errlen, "-kernel: bad ELF program headers");
 		return -1;
 	}
@@ -455,7 +468,8 @@ mb_load_elf(const uint8_t *img, size_t len, struct mb_image *m, char *err, size_
 	for (unsigned k = 0; k < phnum; k++) {
 		const uint8_t *ph = img + phoff + (size_t)k * phentsize;
 		if (get32(ph) == 1 && get32(ph + 20) && get32(ph + 16))
-			memcpy(m->data + (get32(ph + 12) - m->lo), img + get32(ph + 4), get32(ph + 16));
+			memcpy(m->data + (get32(ph + 12) - m->lo), img + get32(ph + 4),
+			       get32(ph + 16));
 	}
 	return 0;
 }
@@ -477,10 +491,11 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 		snprintf(err, errlen, "-kernel: bad Multiboot header");
 		return -1;
 	}
-	uint32_t unsupported = h.flags & 0xffffu & ~(MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO |
-						      MB_FLAG_VIDEO_MODE);
+	uint32_t unsupported = h.flags & 0xffffu &
+			       ~(MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMORY_INFO | MB_FLAG_VIDEO_MODE);
 	if (unsupported) {
-		snprintf(err, errlen, "-kernel: the Multiboot kernel requires features fugu lacks (flags 0x%x)",
+		snprintf(err, errlen,
+			 "-kernel: the Multiboot kernel requires features fugu lacks (flags 0x%x)",
 			 unsupported);
 		return -1;
 	}
@@ -489,12 +504,14 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 		return -1;
 	uint64_t top = ram_top(ram_below_4g);
 	if (m.lo < MIB) {
-		snprintf(err, errlen, "-kernel: the Multiboot kernel loads at 0x%x, below 1 MiB (not supported)",
+		snprintf(err, errlen,
+			 "-kernel: the Multiboot kernel loads at 0x%x, below 1 MiB (not supported)",
 			 m.lo);
 		goto fail;
 	}
 	if (m.hi > top) {
-		snprintf(err, errlen, "-kernel: the Multiboot kernel (up to 0x%x) does not fit in RAM (-m)",
+		snprintf(err, errlen,
+			 "-kernel: the Multiboot kernel (up to 0x%x) does not fit in RAM (-m)",
 			 m.hi);
 		goto fail;
 	}
@@ -512,7 +529,9 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 	for (unsigned k = 0; k < nmods; k++)
 		size = align_up(size + mods[k].len, PAGE);
 	if (base + size > top) {
-		snprintf(err, errlen, "-initrd: the Multiboot modules (%llu KiB) do not fit in RAM after the kernel (-m)",
+		snprintf(err, errlen,
+			 "-initrd: the Multiboot modules (%llu KiB) do not fit in RAM after the "
+			 "kernel (-m)",
 			 (unsigned long long)(size >> 10));
 		goto fail;
 	}
@@ -539,8 +558,8 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 	size_t pos = (size_t)align_up(str_off + strings, PAGE);
 	for (unsigned k = 0; k < nmods; k++) {
 		uint8_t *e = blob + mods_off + (size_t)k * 16;
-		put32(e, b + (uint32_t)pos);				 /* mod_start */
-		put32(e + 4, b + (uint32_t)(pos + mods[k].len));	 /* mod_end */
+		put32(e, b + (uint32_t)pos);                       /* mod_start */
+		put32(e + 4, b + (uint32_t)(pos + mods[k].len));   /* mod_end */
 		put32(e + 8, b + (uint32_t)((uint8_t *)s - blob)); /* string */
 		s += sprintf(s, "%s", mods[k].name) + 1;
 		if (mods[k].len)
@@ -584,7 +603,9 @@ loader_setup(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name,
 		return setup_multiboot(fw, ram_below_4g, kernel_name, kernel, kernel_len, initrds,
 				       ninitrd, append, err, errlen);
 	default:
-		snprintf(err, errlen, "-kernel %s: neither a Linux bzImage (boot protocol 2.00+) nor a Multiboot kernel",
+		snprintf(err, errlen,
+			 "-kernel %s: neither a Linux bzImage (boot protocol 2.00+) nor a "
+			 "Multiboot kernel",
 			 kernel_name);
 		return -1;
 	}
@@ -595,8 +616,8 @@ loader_setup(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name,
  * message naming `opt` on failure.
  */
 static int
-read_file(const char *opt, const char *path, uint64_t max, uint8_t **data, size_t *len,
-	  char *err, size_t errlen)
+read_file(const char *opt, const char *path, uint64_t max, uint8_t **data, size_t *len, char *err,
+	  size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
@@ -607,8 +628,9 @@ read_file(const char *opt, const char *path, uint64_t max, uint8_t **data, size_
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		snprintf(err, errlen, S_ISREG(st.st_mode) ? "%s: %s is too big for RAM (-m)"
-							  : "%s: %s is not a regular file",
+		snprintf(err, errlen,
+			 S_ISREG(st.st_mode) ? "%s: %s is too big for RAM (-m)"
+					     : "%s: %s is not a regular file",
 			 opt, path);
 		fclose(f);
 		return -1;
@@ -642,7 +664,9 @@ loader_load(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel, const c
 		return -1;
 	enum loader_kind kind = loader_detect(img, img_len);
 	if (kind == LOADER_UNKNOWN) {
-		snprintf(err, errlen, "-kernel %s: neither a Linux bzImage (boot protocol 2.00+) nor a Multiboot kernel",
+		snprintf(err, errlen,
+			 "-kernel %s: neither a Linux bzImage (boot protocol 2.00+) nor a "
+			 "Multiboot kernel",
 			 kernel);
 		goto out;
 	}

@@ -37,11 +37,11 @@ struct fwcfg;
  * for its ACPI/SMBIOS tables (BUILD_MAX_HIGHTABLE, 256 KiB). */
 #define LOADER_HIGH_RESERVE 0x40000u
 
-#define MB_HEADER_MAGIC 0x1BADB002u	/* Multiboot spec 3.1.2 */
+#define MB_HEADER_MAGIC 0x1BADB002u     /* Multiboot spec 3.1.2 */
 #define MB_BOOTLOADER_MAGIC 0x2BADB002u /* in EAX at entry (3.2) */
-#define MB_SEARCH_LEN 8192u		/* the header lies in the first 8 KiB (3.1.1) */
-#define MB_MMAP_MAX 32u			/* memory map entries the ROM stores */
-#define MB_MMAP_ENTRY 24u		/* {u32 size = 20, u64 base, u64 len, u32 type} */
+#define MB_SEARCH_LEN 8192u             /* the header lies in the first 8 KiB (3.1.1) */
+#define MB_MMAP_MAX 32u                 /* memory map entries the ROM stores */
+#define MB_MMAP_ENTRY 24u               /* {u32 size = 20, u64 base, u64 len, u32 type} */
 
 /* Multiboot header flags (3.1.2). */
 #define MB_FLAG_PAGE_ALIGN 0x00000001u
@@ -58,7 +58,7 @@ struct fwcfg;
 
 enum loader_kind {
 	LOADER_UNKNOWN,
-	LOADER_LINUX,	  /* bzImage, protocol >= 2.00, loaded high */
+	LOADER_LINUX,     /* bzImage, protocol >= 2.00, loaded high */
 	LOADER_MULTIBOOT, /* Multiboot v1 header in the first 8 KiB */
 };
 

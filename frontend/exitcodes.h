@@ -6,10 +6,10 @@
 #ifndef FUGU_EXITCODES_H
 #define FUGU_EXITCODES_H
 
-#define FUGU_EXIT_OK 0		/* the guest powered the machine off */
-#define FUGU_EXIT_USAGE 2	/* bad option, value or file: no guest was started */
-#define FUGU_EXIT_SHUTDOWN 4	/* triple fault with -no-reboot */
-#define FUGU_EXIT_UNMODELLED 6	/* the guest needed something fugu does not model yet */
-#define FUGU_EXIT_TIMEOUT 124	/* -timeout expired */
+#define FUGU_EXIT_OK 0         /* the guest powered the machine off */
+#define FUGU_EXIT_USAGE 2      /* bad option, value or file: no guest was started */
+#define FUGU_EXIT_SHUTDOWN 4   /* triple fault with -no-reboot */
+#define FUGU_EXIT_UNMODELLED 6 /* the guest needed something fugu does not model yet */
+#define FUGU_EXIT_TIMEOUT 124  /* -timeout expired */
 
 #endif

@@ -27,9 +27,9 @@
 
 struct options {
 	struct pc_config pc;
-	double timeout;	   /* seconds; 0 = none */
+	double timeout; /* seconds; 0 = none */
 	bool no_reboot;
-	bool stats;	   /* print instruction count and speed at exit */
+	bool stats; /* print instruction count and speed at exit */
 	enum trace_format trace_format;
 	const char *log_path;
 	unsigned trace_mask;
@@ -57,7 +57,8 @@ print_help(void)
 	printf("usage: fugu [options]\n"
 	       "\n"
 	       "Machine:\n"
-	       "  -m SIZE                  guest RAM (default 128M; suffix K, M, G; plain number = MiB)\n"
+	       "  -m SIZE                  guest RAM (default 128M; suffix K, M, G; plain number = "
+	       "MiB)\n"
 	       "  -cpu MODEL[,+f,-f]       CPU model and feature edits (-cpu help lists them)\n"
 	       "  -bios FILE               system BIOS image (default " BIOS_DEFAULT_PATH ")\n"
 	       "  -kernel FILE             boot a Linux bzImage or Multiboot kernel directly\n"
@@ -65,7 +66,8 @@ print_help(void)
 	       "                           (\"FILE ARGS\": the module's string)\n"
 	       "  -append CMDLINE          kernel command line\n"
 	       "  -device isa-debug-exit[,iobase=N][,iosize=N]\n"
-	       "                           a write of v to the port exits with status (v << 1) | 1\n"
+	       "                           a write of v to the port exits with status (v << 1) | "
+	       "1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -clock realtime|deterministic\n"
@@ -75,7 +77,8 @@ print_help(void)
 	       "Disks (raw images; written only when the drive is writable and not -snapshot):\n"
 	       "  -hda/-hdb/-hdc/-hdd FILE  IDE primary master/slave, secondary master/slave\n"
 	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk][,readonly=on]\n"
-	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is ',')\n"
+	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is "
+	       "',')\n"
 	       "  -snapshot                keep all disk writes in memory; images stay untouched\n"
 	       "\n"
 	       "I/O:\n"
@@ -84,15 +87,18 @@ print_help(void)
 	       "                                   COM1 backend (default none)\n"
 	       "  -display none|sdl                display (default none)\n"
 	       "  -nographic                       no display; serial on stdio\n"
-	       "  -vga std|none                    PCI VGA with Bochs VBE at 00:02.0 (default std)\n"
-	       "  -screendump FILE                 at exit, write the screen to FILE: UTF-8 text in\n"
+	       "  -vga std|none                    PCI VGA with Bochs VBE at 00:02.0 (default "
+	       "std)\n"
+	       "  -screendump FILE                 at exit, write the screen to FILE: UTF-8 text "
+	       "in\n"
 	       "                                   a text mode, a binary PPM in a graphics mode\n"
 	       "\n"
 	       "QEMU compatibility: -machine pc, -accel tcg, -smp 1 and -monitor none are\n"
 	       "accepted (fugu has one board, one CPU, no accelerator, no monitor yet).\n"
 	       "\n"
 	       "Run control and tracing:\n"
-	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status %d)\n"
+	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status "
+	       "%d)\n"
 	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
 	       "  -D LOGFILE               write the trace to LOGFILE instead of stderr\n"
 	       "  -trace-format text|json  trace lines as text (default) or JSON objects\n"
@@ -119,9 +125,12 @@ parse_size(const char *s)
 	uint64_t mult = 1ull << 20;
 	if (*end) {
 		switch (*end) {
-		case 'k': case 'K': mult = 1ull << 10; break;
-		case 'm': case 'M': mult = 1ull << 20; break;
-		case 'g': case 'G': mult = 1ull << 30; break;
+		case 'k':
+		case 'K': mult = 1ull << 10; break;
+		case 'm':
+		case 'M': mult = 1ull << 20; break;
+		case 'g':
+		case 'G': mult = 1ull << 30; break;
 		default: usage_error("bad -m value '%s' (use a number with K, M or G)", s);
 		}
 		if (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
@@ -188,13 +197,13 @@ parse_device(struct options *o, const char *spec)
 		item[len] = 0;
 		char *eq = strchr(item, '=');
 		if (!eq)
-			usage_error("bad isa-debug-exit property '%s' (use iobase=N or iosize=N)", item);
+			usage_error("bad isa-debug-exit property '%s' (use iobase=N or iosize=N)",
+				    item);
 		*eq = 0;
 		if (!strcmp(item, "iobase")) {
 			o->pc.exit_iobase = (uint16_t)parse_number("iobase", eq + 1, 0xffff);
 			o->pc.exit_also_qemu_default = false;
-		}
-		else if (!strcmp(item, "iosize")) {
+		} else if (!strcmp(item, "iosize")) {
 			unsigned long sz = parse_number("iosize", eq + 1, 4);
 			if (sz != 1 && sz != 2 && sz != 4)
 				usage_error("bad iosize value '%s' (1, 2 or 4)", eq + 1);
@@ -266,7 +275,8 @@ parse_drive(struct options *o, const char *spec)
 				usage_error("-drive: format '%s' is not supported (only raw)", v);
 		} else if (!strcmp(item, "if")) {
 			if (strcmp(v, "ide"))
-				usage_error("-drive: interface '%s' is not supported (only ide)", v);
+				usage_error("-drive: interface '%s' is not supported (only ide)",
+					    v);
 		} else if (!strcmp(item, "index")) {
 			index = (int)parse_number("-drive index", v, 3);
 		} else if (!strcmp(item, "media")) {
@@ -359,7 +369,9 @@ parse_options(struct options *o, int argc, char **argv)
 			errno = 0;
 			double t = strtod(s, &end);
 			if (errno || end == s || *end || !(t > 0) || t > 1e9)
-				usage_error("bad -timeout value '%s' (a positive number of seconds)", s);
+				usage_error(
+					"bad -timeout value '%s' (a positive number of seconds)",
+					s);
 			o->timeout = t;
 		} else if (!strcmp(a, "-d")) {
 			const char *s = ARG();
@@ -399,9 +411,11 @@ parse_options(struct options *o, int argc, char **argv)
 			const char *s = ARG();
 			if (strcmp(s, "tcg") && strncmp(s, "tcg,", 4))
 				usage_error("-accel %s: fugu has no accelerators; 'tcg' (software "
-					    "emulation) is accepted", s);
+					    "emulation) is accepted",
+					    s);
 		} else if (!strcmp(a, "-enable-kvm")) {
-			usage_error("-enable-kvm: fugu has no accelerators (it emulates in software)");
+			usage_error(
+				"-enable-kvm: fugu has no accelerators (it emulates in software)");
 		} else if (!strcmp(a, "-smp")) {
 			const char *s = ARG();
 			if (strcmp(s, "1") && strncmp(s, "1,", 2) && strcmp(s, "cpus=1"))
@@ -409,7 +423,9 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-monitor")) {
 			const char *s = ARG();
 			if (strcmp(s, "none"))
-				usage_error("-monitor %s: the monitor is not available yet (use none)", s);
+				usage_error(
+					"-monitor %s: the monitor is not available yet (use none)",
+					s);
 		} else {
 			usage_error("unknown option '%s' (see -h)", argv[k]);
 		}
@@ -421,7 +437,8 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("%s", err);
 	if (o->display && strcmp(o->display, "none")) {
 		if (!strcmp(o->display, "sdl"))
-			usage_error("-display sdl: the SDL display is not available in this build yet");
+			usage_error(
+				"-display sdl: the SDL display is not available in this build yet");
 		usage_error("bad -display value '%s' (none or sdl)", o->display);
 	}
 	if (o->screendump && !o->pc.vga)
@@ -429,13 +446,15 @@ parse_options(struct options *o, int argc, char **argv)
 	if (o->screendump) { /* a bad path fails now, not after the run */
 		FILE *t = fopen(o->screendump, "w");
 		if (!t)
-			usage_error("-screendump: cannot open %s: %s", o->screendump, strerror(errno));
+			usage_error("-screendump: cannot open %s: %s", o->screendump,
+				    strerror(errno));
 		fclose(t);
 	}
 	if (o->serial && strcmp(o->serial, "none") && strcmp(o->serial, "stdio") &&
 	    strncmp(o->serial, "file:", 5) && strncmp(o->serial, "tcp:", 4))
 		usage_error("bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server]"
-			    "[,nowait] or none)", o->serial);
+			    "[,nowait] or none)",
+			    o->serial);
 }
 
 /*
@@ -462,21 +481,24 @@ idle_wait(struct pc *pc, uint64_t until_ns)
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
 #define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
-#define MAX_SLICE (1u << 17) /* deterministic mode: instructions between host-clock checks at most */
+#define MAX_SLICE                                                                                  \
+	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
 static int
 run(struct pc *pc, const struct options *o)
 {
 	struct cpu *cpu = pc->cpu;
-	uint64_t host_deadline = o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9)
-						: UINT64_MAX;
+	uint64_t host_deadline =
+		o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
 	uint64_t next_host_poll = 0;
 	for (;;) {
 		uint64_t budget = REALTIME_SLICE;
 		if (pc->clock.mode == VCLOCK_DETERMINISTIC) {
-			uint64_t next = vclock_next_deadline(&pc->clock), now = vclock_now(&pc->clock);
+			uint64_t next = vclock_next_deadline(&pc->clock),
+				 now = vclock_now(&pc->clock);
 			budget = next == VCLOCK_NEVER ? MAX_SLICE
-						      : next > now ? (next - now) / pc->clock.ns_per_insn : 0;
+				 : next > now         ? (next - now) / pc->clock.ns_per_insn
+						      : 0;
 			if (budget == 0)
 				budget = 1;
 			if (budget > MAX_SLICE)
@@ -501,14 +523,13 @@ run(struct pc *pc, const struct options *o)
 			next_host_poll = host_now + HOST_POLL_NS;
 		}
 		if (host_now >= host_deadline) {
-			fprintf(stderr, "fugu: timeout after %g s at %04x:%" PRIx64 "\n", o->timeout,
-				cpu->seg[S_CS].sel, cpu->rip);
+			fprintf(stderr, "fugu: timeout after %g s at %04x:%" PRIx64 "\n",
+				o->timeout, cpu->seg[S_CS].sel, cpu->rip);
 			return FUGU_EXIT_TIMEOUT;
 		}
 		switch (r) {
 		case CPU_EXIT_BUDGET:
-		case CPU_EXIT_STOP:
-			break;
+		case CPU_EXIT_STOP: break;
 		case CPU_EXIT_HALT: {
 			/* Idle: sleep until the next timer, host input or the timeout;
 			 * never spin. A timer that just fired may have woken the CPU. */
@@ -537,9 +558,7 @@ run(struct pc *pc, const struct options *o)
 			fprintf(stderr, "fugu: resetting the machine\n");
 			pc_reset(pc);
 			break;
-		case CPU_EXIT_UNMODELLED:
-			cpu_dump_state(cpu, stderr);
-			return FUGU_EXIT_UNMODELLED;
+		case CPU_EXIT_UNMODELLED: cpu_dump_state(cpu, stderr); return FUGU_EXIT_UNMODELLED;
 		}
 	}
 }
@@ -547,8 +566,10 @@ run(struct pc *pc, const struct options *o)
 int
 main(int argc, char **argv)
 {
-	struct options o = { .pc = { .ram_size = 128ull << 20, .bios_path = BIOS_DEFAULT_PATH,
-				     .clock_mode = VCLOCK_REALTIME, .vga = true } };
+	struct options o = { .pc = { .ram_size = 128ull << 20,
+				     .bios_path = BIOS_DEFAULT_PATH,
+				     .clock_mode = VCLOCK_REALTIME,
+				     .vga = true } };
 	char err[512];
 	parse_options(&o, argc, argv);
 
@@ -578,7 +599,8 @@ main(int argc, char **argv)
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 		double cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n",
-			pc->cpu->icount, cpu_s, cpu_s > 0 ? (double)pc->cpu->icount / cpu_s / 1e6 : 0.0);
+			pc->cpu->icount, cpu_s,
+			cpu_s > 0 ? (double)pc->cpu->icount / cpu_s / 1e6 : 0.0);
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);

@@ -48,13 +48,15 @@ trace_parse_categories(const char *spec, unsigned *mask, char *err, size_t errle
 		size_t n = strcspn(spec, ",");
 		bool found = false;
 		for (size_t k = 0; k < sizeof(categories) / sizeof(categories[0]); k++) {
-			if (strlen(categories[k].name) == n && !strncmp(categories[k].name, spec, n)) {
+			if (strlen(categories[k].name) == n &&
+			    !strncmp(categories[k].name, spec, n)) {
 				*mask |= categories[k].id;
 				found = true;
 			}
 		}
 		if (!found) {
-			snprintf(err, errlen, "unknown trace category '%.*s' (see -d help)", (int)n, spec);
+			snprintf(err, errlen, "unknown trace category '%.*s' (see -d help)", (int)n,
+				 spec);
 			return -1;
 		}
 		spec += n;
@@ -179,7 +181,7 @@ trace_regs_capture(struct cpu *cpu, struct trace_regs *r)
 }
 
 static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-					   "r8",  "r9",	 "r10", "r11", "r12", "r13", "r14", "r15" };
+					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
 static const char *const seg_names[6] = { "es", "cs", "ss", "ds", "fs", "gs" };
 
 void
@@ -214,8 +216,8 @@ trace_insn(struct tracer *t, struct cpu *cpu, const struct insn *i, const struct
 		n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%srflags=%" PRIx64,
 				      n ? " " : "", fl);
 	union trace_value v[6] = { { .u = cpu->icount }, { .u = before->sel[S_CS] },
-				   { .u = before->rip }, { .s = hex }, { .s = asmtext },
-				   { .s = changed } };
+				   { .u = before->rip }, { .s = hex },
+				   { .s = asmtext },     { .s = changed } };
 	trace_emit(t, TEV_INSN, v);
 }
 
@@ -227,8 +229,8 @@ trace_interrupt(struct tracer *t, struct cpu *cpu, unsigned vector, int kind, ui
 	char err[16] = "none";
 	if (error_code != NO_ERRCODE)
 		snprintf(err, sizeof(err), "%04x", error_code);
-	union trace_value v[6] = { { .u = vector }, { .s = kinds[kind & 3] }, { .s = err },
-				   { .u = cpu->seg[S_CS].sel }, { .u = cpu->rip },
-				   { .u = return_rip } };
+	union trace_value v[6] = { { .u = vector },   { .s = kinds[kind & 3] },
+				   { .s = err },      { .u = cpu->seg[S_CS].sel },
+				   { .u = cpu->rip }, { .u = return_rip } };
 	trace_emit(t, TEV_INTERRUPT, v);
 }

@@ -142,11 +142,11 @@ struct walk {
 	bool effects; /* set accessed flags on the way (false for mmu_probe) */
 	/* Results. */
 	uint64_t pa, page_mask;
-	uint64_t leaf;	  /* the entry that maps the page */
-	uint64_t leaf_pa; /* its guest-physical address */
-	bool user;	  /* AND of the U/S flags (4.6) */
-	bool writable;	  /* AND of the R/W flags */
-	bool xd;	  /* OR of the XD flags, with EFER.NXE */
+	uint64_t leaf;       /* the entry that maps the page */
+	uint64_t leaf_pa;    /* its guest-physical address */
+	bool user;           /* AND of the U/S flags (4.6) */
+	bool writable;       /* AND of the R/W flags */
+	bool xd;             /* OR of the XD flags, with EFER.NXE */
 	uint64_t entries[5]; /* every entry read, top level first (the `pagewalk` trace) */
 	unsigned nentries;
 };
@@ -327,8 +327,8 @@ page_fault(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv pr
 
 /* The `pagewalk` trace event: the address, each entry read, and the outcome. */
 static void
-trace_walk(struct cpu *cpu, const struct walk *w, enum tlb_access kind, enum mmu_priv priv,
-	   bool ok, uint32_t err)
+trace_walk(struct cpu *cpu, const struct walk *w, enum tlb_access kind, enum mmu_priv priv, bool ok,
+	   uint32_t err)
 {
 	static const char *const kinds[] = { "read", "write", "exec" };
 	char entries[5 * 17 + 1] = "", outcome[48];
@@ -339,11 +339,13 @@ trace_walk(struct cpu *cpu, const struct walk *w, enum tlb_access kind, enum mmu
 	if (ok)
 		snprintf(outcome, sizeof(outcome), "pa=%" PRIx64, w->pa);
 	else
-		snprintf(outcome, sizeof(outcome), "#PF error=%x", err | (kind == TLB_WRITE ? PF_W : 0) |
-								   (priv == MMU_USER ? PF_U : 0) |
-								   (kind == TLB_EXEC ? PF_ID : 0));
-	union trace_value v[5] = { { .u = w->lin }, { .s = kinds[kind] },
-				   { .s = priv == MMU_USER ? "user" : "supervisor" }, { .s = entries },
+		snprintf(outcome, sizeof(outcome), "#PF error=%x",
+			 err | (kind == TLB_WRITE ? PF_W : 0) | (priv == MMU_USER ? PF_U : 0) |
+				 (kind == TLB_EXEC ? PF_ID : 0));
+	union trace_value v[5] = { { .u = w->lin },
+				   { .s = kinds[kind] },
+				   { .s = priv == MMU_USER ? "user" : "supervisor" },
+				   { .s = entries },
 				   { .s = outcome } };
 	trace_emit(cpu->tracer, TEV_PAGEWALK, v);
 }
@@ -371,8 +373,9 @@ mmu_translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv
 	}
 	struct walk w = { .lin = lin, .effects = true };
 	enum walk_status st = walk(cpu, &w);
-	uint32_t err = st == WALK_NOT_PRESENT ? 0 : st == WALK_RESERVED ? PF_P | PF_RSVD
-							      : check_rights(cpu, &w, kind, priv);
+	uint32_t err = st == WALK_NOT_PRESENT ? 0
+		       : st == WALK_RESERVED  ? PF_P | PF_RSVD
+					      : check_rights(cpu, &w, kind, priv);
 	if (tracer_wants(cpu->tracer, TRACE_CAT_PAGEWALK))
 		trace_walk(cpu, &w, kind, priv, st == WALK_OK && !err, err);
 	if (st != WALK_OK || err)
@@ -486,9 +489,7 @@ mmu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc_hi)
 		if (pcid == current)
 			tlb_flush_nonglobal(&cpu->tlb);
 		break;
-	case 2: /* all contexts, global translations included */
-		tlb_flush_all(&cpu->tlb);
-		break;
+	case 2: /* all contexts, global translations included */ tlb_flush_all(&cpu->tlb); break;
 	default: /* all contexts except global translations */
 		tlb_flush_nonglobal(&cpu->tlb);
 		break;

@@ -22,11 +22,11 @@ enum mmu_priv {
 };
 
 struct mmu_result {
-	uint64_t pa;	    /* physical address (before the A20 mask) */
+	uint64_t pa;        /* physical address (before the A20 mask) */
 	uint64_t page_mask; /* size of the page that mapped it, minus 1 */
-	bool writable;	    /* a store may use the TLB without walking (allowed, D set) */
-	bool global;	    /* a global translation (G with CR4.PGE) */
-	bool no_tlb;	    /* the decision depends on more than the TLB set keys: do not cache */
+	bool writable;      /* a store may use the TLB without walking (allowed, D set) */
+	bool global;        /* a global translation (G with CR4.PGE) */
+	bool no_tlb;        /* the decision depends on more than the TLB set keys: do not cache */
 };
 
 /* Page-fault error code bits (SDM vol. 3A, 4.7). */

@@ -34,17 +34,10 @@ rebuild_pages(struct physmem *pm)
 		for (uint64_t i = 0; i < count && first + i < pm->npages; i++) {
 			phys_page_t e;
 			switch (reg->kind) {
-			case PHYS_RAM:
-				e = (uintptr_t)(reg->host + (i << 12)) | PP_WRITABLE;
-				break;
-			case PHYS_ROM:
-				e = (uintptr_t)(reg->host + (i << 12));
-				break;
-			case PHYS_MMIO:
-				e = PP_MMIO | ((phys_page_t)r << 4);
-				break;
-			default:
-				e = 0;
+			case PHYS_RAM: e = (uintptr_t)(reg->host + (i << 12)) | PP_WRITABLE; break;
+			case PHYS_ROM: e = (uintptr_t)(reg->host + (i << 12)); break;
+			case PHYS_MMIO: e = PP_MMIO | ((phys_page_t)r << 4); break;
+			default: e = 0;
 			}
 			pm->pages[first + i] = e;
 		}
@@ -83,11 +76,16 @@ physmem_create(uint64_t ram_size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	add_region(pm, &(struct phys_region){ .name = "ram-below-4g", .kind = PHYS_RAM, .base = 0,
-					      .size = pm->ram_below_4g, .host = pm->ram });
+	add_region(pm, &(struct phys_region){ .name = "ram-below-4g",
+					      .kind = PHYS_RAM,
+					      .base = 0,
+					      .size = pm->ram_below_4g,
+					      .host = pm->ram });
 	if (pm->ram_above_4g)
-		add_region(pm, &(struct phys_region){ .name = "ram-above-4g", .kind = PHYS_RAM,
-						      .base = PHYS_4G, .size = pm->ram_above_4g,
+		add_region(pm, &(struct phys_region){ .name = "ram-above-4g",
+						      .kind = PHYS_RAM,
+						      .base = PHYS_4G,
+						      .size = pm->ram_above_4g,
 						      .host = pm->ram + pm->ram_below_4g });
 	return pm;
 }
@@ -116,25 +114,35 @@ physmem_add_rom(struct physmem *pm, const char *name, uint64_t base, const void 
 		return -1;
 	memcpy(host, data, size);
 	/* opaque == pm marks a backing store this module owns and must unmap. */
-	return add_region(pm, &(struct phys_region){ .name = name, .kind = PHYS_ROM, .base = base,
-						     .size = size, .host = host, .opaque = pm });
+	return add_region(pm, &(struct phys_region){ .name = name,
+						     .kind = PHYS_ROM,
+						     .base = base,
+						     .size = size,
+						     .host = host,
+						     .opaque = pm });
 }
 
 int
-physmem_add_alias(struct physmem *pm, const char *name, uint64_t base, uint8_t *host,
-		  uint64_t size, bool writable)
+physmem_add_alias(struct physmem *pm, const char *name, uint64_t base, uint8_t *host, uint64_t size,
+		  bool writable)
 {
 	return add_region(pm, &(struct phys_region){ .name = name,
 						     .kind = writable ? PHYS_RAM : PHYS_ROM,
-						     .base = base, .size = size, .host = host });
+						     .base = base,
+						     .size = size,
+						     .host = host });
 }
 
 int
 physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t size,
 		 const struct mmio_ops *ops, void *opaque)
 {
-	return add_region(pm, &(struct phys_region){ .name = name, .kind = PHYS_MMIO, .base = base,
-						     .size = size, .ops = ops, .opaque = opaque });
+	return add_region(pm, &(struct phys_region){ .name = name,
+						     .kind = PHYS_MMIO,
+						     .base = base,
+						     .size = size,
+						     .ops = ops,
+						     .opaque = opaque });
 }
 
 /* Rebuild now, or at the end of the current batch. */

@@ -41,8 +41,8 @@ struct phys_region {
 typedef uintptr_t phys_page_t;
 #define PP_HOST_MASK (~(uintptr_t)0xfff)
 #define PP_WRITABLE 0x1u /* plain stores may go straight to the host page */
-#define PP_CODE 0x2u	 /* decoded instructions exist for this page: stores must notify */
-#define PP_MMIO 0x4u	 /* region index in bits 4-11 */
+#define PP_CODE 0x2u     /* decoded instructions exist for this page: stores must notify */
+#define PP_MMIO 0x4u     /* region index in bits 4-11 */
 #define PP_REGION(p) (((p) >> 4) & 0xff)
 
 struct physmem {
@@ -54,8 +54,8 @@ struct physmem {
 	phys_page_t *pages;
 	struct phys_region regions[PHYS_MAX_REGIONS];
 	int nregions;
-	unsigned batch_depth;	/* physmem_batch_begin nesting */
-	bool batch_dirty;	/* a change waits for physmem_batch_end */
+	unsigned batch_depth; /* physmem_batch_begin nesting */
+	bool batch_dirty;     /* a change waits for physmem_batch_end */
 	/* Notified when a store hits a page flagged PP_CODE, or when the map changes. */
 	void (*code_written)(void *opaque, uint64_t pa, uint64_t len);
 	void (*map_changed)(void *opaque);

@@ -38,7 +38,7 @@
 #define TLB_INVALID_TAG 1 /* odd: never equals a page-aligned address */
 
 struct tlb_entry {
-	uint64_t tag;	  /* linear page address, or TLB_INVALID_TAG */
+	uint64_t tag;     /* linear page address, or TLB_INVALID_TAG */
 	uintptr_t addend; /* host address = linear address + addend */
 	uint64_t pa_page; /* physical page address, for code lookups and tracing */
 };
@@ -48,15 +48,15 @@ enum tlb_set { TLB_SUPER, TLB_USER, TLB_NSETS };
 
 /* tlb.info[]: what a flush needs to know about an entry, kept out of the hit path. */
 #define TLBI_GLOBAL 0x01 /* from a global translation (G=1 with CR4.PGE): survives MOV CR3 */
-#define TLBI_LARGE 0x02	 /* from a 2M/4M/1G page: INVLPG anywhere in it must drop it */
+#define TLBI_LARGE 0x02  /* from a 2M/4M/1G page: INVLPG anywhere in it must drop it */
 
 struct tlb {
 	struct tlb_entry e[TLB_NSETS][TLB_NKINDS][TLB_SIZE];
 	uint8_t info[TLB_NSETS][TLB_NKINDS][TLB_SIZE];
 	uint64_t large_mask[TLB_NSETS][TLB_NKINDS][TLB_SIZE]; /* page size - 1 when TLBI_LARGE */
 	uint64_t large_lo, large_hi; /* [lo, hi]: linear span of all large entries, if any */
-	bool any;		     /* some entry may be valid (flushing an empty TLB is free) */
-	bool any_global;	     /* some entry may be global */
+	bool any;                    /* some entry may be valid (flushing an empty TLB is free) */
+	bool any_global;             /* some entry may be global */
 };
 
 static inline struct tlb_entry *

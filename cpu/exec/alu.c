@@ -97,22 +97,22 @@ alu_acc_imm(struct cpu *cpu, const struct insn *i, unsigned op)
 }
 
 /* The four handler forms of each ALU operation: r/m,reg; reg,r/m; acc,imm; r/m,imm. */
-#define ALU_HANDLERS(name, OP)                                                         \
-	void op_##name##_rm_r(struct cpu *cpu, const struct insn *i)                   \
-	{                                                                              \
-		alu_rm(cpu, i, OP, opreg_read(cpu, i, i->reg, i->opsize));             \
-	}                                                                              \
-	void op_##name##_r_rm(struct cpu *cpu, const struct insn *i)                   \
-	{                                                                              \
-		alu_r_rm(cpu, i, OP);                                                  \
-	}                                                                              \
-	void op_##name##_acc_imm(struct cpu *cpu, const struct insn *i)                \
-	{                                                                              \
-		alu_acc_imm(cpu, i, OP);                                               \
-	}                                                                              \
-	void op_##name##_rm_imm(struct cpu *cpu, const struct insn *i)                 \
-	{                                                                              \
-		alu_rm(cpu, i, OP, i->imm);                                            \
+#define ALU_HANDLERS(name, OP)                                                                     \
+	void op_##name##_rm_r(struct cpu *cpu, const struct insn *i)                               \
+	{                                                                                          \
+		alu_rm(cpu, i, OP, opreg_read(cpu, i, i->reg, i->opsize));                         \
+	}                                                                                          \
+	void op_##name##_r_rm(struct cpu *cpu, const struct insn *i)                               \
+	{                                                                                          \
+		alu_r_rm(cpu, i, OP);                                                              \
+	}                                                                                          \
+	void op_##name##_acc_imm(struct cpu *cpu, const struct insn *i)                            \
+	{                                                                                          \
+		alu_acc_imm(cpu, i, OP);                                                           \
+	}                                                                                          \
+	void op_##name##_rm_imm(struct cpu *cpu, const struct insn *i)                             \
+	{                                                                                          \
+		alu_rm(cpu, i, OP, i->imm);                                                        \
 	}
 
 ALU_HANDLERS(add, ALU_ADD)
@@ -215,9 +215,7 @@ op_grp3(struct cpu *cpu, const struct insn *i)
 	uint64_t ea = 0, v, r;
 	switch (i->reg & 7) {
 	case 0:
-	case 1:
-		alu(cpu, ALU_AND, rm_read(cpu, i, size), i->imm, size);
-		return;
+	case 1: alu(cpu, ALU_AND, rm_read(cpu, i, size), i->imm, size); return;
 	case 2:
 		v = rm_read_for_write(cpu, i, &ea);
 		rm_write_back(cpu, i, ea, ~v & size_mask(size));
@@ -228,9 +226,7 @@ op_grp3(struct cpu *cpu, const struct insn *i)
 		lf_set(cpu, LF_SUB, size, 0, v, r);
 		rm_write_back(cpu, i, ea, r);
 		return;
-	default:
-		muldiv_acc(cpu, i->reg & 7, rm_read(cpu, i, size), size);
-		return;
+	default: muldiv_acc(cpu, i->reg & 7, rm_read(cpu, i, size), size); return;
 	}
 }
 

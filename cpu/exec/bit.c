@@ -19,7 +19,8 @@ bit_op(struct cpu *cpu, const struct insn *i, unsigned op, int64_t offset, bool 
 	} else {
 		ea = insn_ea(cpu, i);
 		if (reg_offset) {
-			/* A register offset addresses any bit around the operand (SDM vol. 2A, BT). */
+			/* A register offset addresses any bit around the operand (SDM vol. 2A, BT).
+			 */
 			int64_t word = offset >> (size == 2 ? 4 : size == 4 ? 5 : 6);
 			ea = (ea + (uint64_t)(word * (int64_t)size)) & addr_mask(i->adsize);
 		}

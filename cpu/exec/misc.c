@@ -263,8 +263,12 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
 	if (cpu->tracer)
 		trace_emit(cpu->tracer, TEV_CPUID,
-			   (union trace_value[]){ { .u = leaf }, { .u = subleaf }, { .u = r[0] },
-						  { .u = r[1] }, { .u = r[2] }, { .u = r[3] } });
+			   (union trace_value[]){ { .u = leaf },
+						  { .u = subleaf },
+						  { .u = r[0] },
+						  { .u = r[1] },
+						  { .u = r[2] },
+						  { .u = r[3] } });
 	reg_write(cpu, R_AX, 4, r[0]);
 	reg_write(cpu, R_BX, 4, r[1]);
 	reg_write(cpu, R_CX, 4, r[2]);

@@ -335,8 +335,8 @@ call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
 		unsigned count = gsize == 8 ? 0 : (unsigned)(g->raw >> 32) & 0x1f;
 		uint64_t params[32];
 		for (unsigned k = 0; k < count; k++)
-			params[k] = cpu_read(cpu, S_SS, (old_sp + k * gsize) & stack_mask(cpu),
-					     gsize);
+			params[k] =
+				cpu_read(cpu, S_SS, (old_sp + k * gsize) & stack_mask(cpu), gsize);
 		unsigned saved_cpl = cpu->cpl;
 		cpu->cpl = (uint8_t)dpl; /* the pushes are accesses at the new privilege */
 		ns_push(cpu, &ns, old_ss, gsize);
@@ -398,9 +398,7 @@ far_transfer(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize, bo
 	}
 	switch (type) {
 	case 4:
-	case 12:
-		call_gate(cpu, sel, &d, call);
-		return;
+	case 12: call_gate(cpu, sel, &d, call); return;
 	case 1:
 	case 9: /* available TSS (SDM vol. 3A, 7.3) */
 		if (desc_dpl(&d) < cpu->cpl || desc_dpl(&d) < (sel & 3u))
@@ -416,8 +414,7 @@ far_transfer(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize, bo
 		task_switch(cpu, tss, call ? TASK_CALL : TASK_JMP, cpu->rip, NO_ERRCODE, 0);
 		return;
 	}
-	default:
-		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	default: cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 	}
 }
 
@@ -486,8 +483,8 @@ return_cs_check(struct cpu *cpu, uint16_t sel, struct descriptor *d)
  * IRET (always_stack). Every check happens before anything is committed.
  */
 static void
-far_return_common(struct cpu *cpu, unsigned opsize, uint64_t depth, uint64_t imm,
-		  bool always_stack, bool iret)
+far_return_common(struct cpu *cpu, unsigned opsize, uint64_t depth, uint64_t imm, bool always_stack,
+		  bool iret)
 {
 	uint64_t offset = cpu_stack_peek(cpu, 0, opsize);
 	uint16_t sel = (uint16_t)cpu_stack_peek(cpu, opsize, 2);
@@ -699,9 +696,11 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 		if (!(d.attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
 		if (cpu->long_mode)
-			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
-		cpu->ldtr = (struct segment){ .sel = sel, .base = d.base, .limit = d.limit,
-					      .attr = d.attr };
+			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true)
+				  << 32;
+		cpu->ldtr = (struct segment){
+			.sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr
+		};
 		return;
 	case 3: /* LTR */
 		if (cpu->cpl)
@@ -715,10 +714,13 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 		if (!(d.attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
 		if (cpu->long_mode)
-			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true)
+				  << 32;
 		d.attr |= 2; /* mark busy, in the GDT too */
 		cpu_write_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 5, (uint8_t)d.attr, 1, true);
-		cpu->tr = (struct segment){ .sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr };
+		cpu->tr = (struct segment){
+			.sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr
+		};
 		return;
 	default: { /* VERR / VERW */
 		sel = (uint16_t)rm_read(cpu, i, 2);
@@ -726,7 +728,8 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 		if ((sel & ~3u) != 0) {
 			uint64_t a = 0;
 			uint32_t lim = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
-			if ((uint32_t)(sel | 7) <= lim && (!(sel & 4) || (cpu->ldtr.attr & SEG_ATTR_P))) {
+			if ((uint32_t)(sel | 7) <= lim &&
+			    (!(sel & 4) || (cpu->ldtr.attr & SEG_ATTR_P))) {
 				a = ((sel & 4) ? cpu->ldtr.base : cpu->gdtr.base) + (sel & ~7u);
 				desc_decode(&d, cpu_read_linear(cpu, a, 8, true));
 				unsigned dpl = desc_dpl(&d);

@@ -111,18 +111,18 @@ shift_rm(struct cpu *cpu, const struct insn *i, unsigned op, unsigned count)
 
 /* One handler per (operation, count source) so each folds to straight-line code:
  * C0/C1 take an immediate count, D0/D1 a count of 1, D2/D3 CL. */
-#define SHIFT_HANDLERS(name, OP)                                                     \
-	static void shift_##name##_imm(struct cpu *cpu, const struct insn *i)        \
-	{                                                                            \
-		shift_rm(cpu, i, OP, (unsigned)i->imm);                              \
-	}                                                                            \
-	static void shift_##name##_1(struct cpu *cpu, const struct insn *i)          \
-	{                                                                            \
-		shift_rm(cpu, i, OP, 1);                                             \
-	}                                                                            \
-	static void shift_##name##_cl(struct cpu *cpu, const struct insn *i)         \
-	{                                                                            \
-		shift_rm(cpu, i, OP, cpu->gpr[R_CX] & 0xff);                         \
+#define SHIFT_HANDLERS(name, OP)                                                                   \
+	static void shift_##name##_imm(struct cpu *cpu, const struct insn *i)                      \
+	{                                                                                          \
+		shift_rm(cpu, i, OP, (unsigned)i->imm);                                            \
+	}                                                                                          \
+	static void shift_##name##_1(struct cpu *cpu, const struct insn *i)                        \
+	{                                                                                          \
+		shift_rm(cpu, i, OP, 1);                                                           \
+	}                                                                                          \
+	static void shift_##name##_cl(struct cpu *cpu, const struct insn *i)                       \
+	{                                                                                          \
+		shift_rm(cpu, i, OP, cpu->gpr[R_CX] & 0xff);                                       \
 	}
 
 SHIFT_HANDLERS(rol, SH_ROL)
@@ -134,9 +134,11 @@ SHIFT_HANDLERS(shr, SH_SHR)
 SHIFT_HANDLERS(sal, SH_SAL)
 SHIFT_HANDLERS(sar, SH_SAR)
 
-#define SHIFT_ROW(kind) \
-	{ shift_rol_##kind, shift_ror_##kind, shift_rcl_##kind, shift_rcr_##kind, \
-	  shift_shl_##kind, shift_shr_##kind, shift_sal_##kind, shift_sar_##kind }
+#define SHIFT_ROW(kind)                                                                            \
+	{                                                                                          \
+		shift_rol_##kind, shift_ror_##kind, shift_rcl_##kind, shift_rcr_##kind,            \
+			shift_shl_##kind, shift_shr_##kind, shift_sal_##kind, shift_sar_##kind     \
+	}
 
 const insn_fn shift_handlers[SHIFT_COUNT_KINDS][8] = {
 	[SHIFT_BY_IMM] = SHIFT_ROW(imm),
@@ -179,7 +181,8 @@ double_shift(struct cpu *cpu, const struct insn *i, unsigned count, bool left)
 			r = (uint64_t)(t << count >> 32) & m;
 			cf = (uint64_t)(t << (count - 1) >> 47) & 1;
 		} else {
-			/* SHRD sees src:dst with dst repeated above: dst:src:dst read rightwards. */
+			/* SHRD sees src:dst with dst repeated above: dst:src:dst read rightwards.
+			 */
 			r = (uint64_t)(t >> count) & m;
 			cf = (uint64_t)(t >> (count - 1)) & 1;
 		}

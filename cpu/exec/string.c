@@ -118,10 +118,38 @@ str_run(struct cpu *cpu, const struct insn *i, enum str_op op)
 	}
 }
 
-void op_movs(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_MOVS); }
-void op_cmps(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_CMPS); }
-void op_stos(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_STOS); }
-void op_lods(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_LODS); }
-void op_scas(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_SCAS); }
-void op_ins(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_INS); }
-void op_outs(struct cpu *cpu, const struct insn *i) { str_run(cpu, i, STR_OUTS); }
+void
+op_movs(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_MOVS);
+}
+void
+op_cmps(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_CMPS);
+}
+void
+op_stos(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_STOS);
+}
+void
+op_lods(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_LODS);
+}
+void
+op_scas(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_SCAS);
+}
+void
+op_ins(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_INS);
+}
+void
+op_outs(struct cpu *cpu, const struct insn *i)
+{
+	str_run(cpu, i, STR_OUTS);
+}

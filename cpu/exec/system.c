@@ -69,7 +69,7 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 	uint64_t ea = insn_ea(cpu, i);
 	unsigned base_size = cpu->code_size == 8 ? 8 : 4;
 	switch (r) {
-	case 0: /* SGDT */
+	case 0:   /* SGDT */
 	case 1: { /* SIDT */
 		const struct dtr *t = r == 0 ? &cpu->gdtr : &cpu->idtr;
 		uint64_t base = t->base;
@@ -81,7 +81,7 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 		cpu_write(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base, base_size);
 		return;
 	}
-	case 2: /* LGDT */
+	case 2:   /* LGDT */
 	case 3: { /* LIDT */
 		require_cpl0(cpu);
 		uint16_t limit = (uint16_t)cpu_read(cpu, i->seg, ea, 2);
@@ -102,7 +102,7 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 			reg_write(cpu, i->rm, i->opsize, cpu->cr0);
 		return;
 	case 6:
-	lmsw: {
+	lmsw : {
 		/* LMSW: loads PE MP EM TS; cannot clear PE (SDM vol. 2A, LMSW). */
 		require_cpl0(cpu);
 		uint64_t v = rm_read(cpu, i, 2) & 0xf;
@@ -118,8 +118,7 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 			mmu_invlpg(cpu, (cpu->seg[i->seg].base + ea) & 0xffffffffull);
 		return;
 	}
-	default:
-		cpu_ud(cpu);
+	default: cpu_ud(cpu);
 	}
 }
 
@@ -143,10 +142,14 @@ op_mov_r_cr(struct cpu *cpu, const struct insn *i)
 {
 	unsigned n = cr_number(cpu, i);
 	require_cpl0(cpu);
-	uint64_t v = n == 0 ? cpu->cr0 : n == 2 ? cpu->cr2 : n == 3 ? cpu->cr3 : n == 4 ? cpu->cr4
-											  : cpu->cr8;
+	uint64_t v = n == 0   ? cpu->cr0
+		     : n == 2 ? cpu->cr2
+		     : n == 3 ? cpu->cr3
+		     : n == 4 ? cpu->cr4
+			      : cpu->cr8;
 	if (n == 8 && cpu->bus.apic_get_cr8)
-		v = cpu->bus.apic_get_cr8(cpu->bus.apic); /* CR8 is TPR[7:4] (SDM vol. 3A, 10.8.6.1) */
+		v = cpu->bus.apic_get_cr8(
+			cpu->bus.apic); /* CR8 is TPR[7:4] (SDM vol. 3A, 10.8.6.1) */
 	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, v);
 }
 
@@ -157,18 +160,10 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 	require_cpl0(cpu);
 	uint64_t v = reg_read(cpu, i->rm, cpu->code_size == 8 ? 8 : 4);
 	switch (n) {
-	case 0:
-		cpu_write_cr0(cpu, v);
-		break;
-	case 2:
-		cpu->cr2 = v;
-		break;
-	case 3:
-		mmu_write_cr3(cpu, v);
-		break;
-	case 4:
-		cpu_write_cr4(cpu, v);
-		break;
+	case 0: cpu_write_cr0(cpu, v); break;
+	case 2: cpu->cr2 = v; break;
+	case 3: mmu_write_cr3(cpu, v); break;
+	case 4: cpu_write_cr4(cpu, v); break;
 	default:
 		if (v & ~0xfull)
 			cpu_gp0(cpu);
@@ -242,8 +237,8 @@ op_rdmsr(struct cpu *cpu, const struct insn *i)
 	int rc = msr_read(cpu, index, &v);
 	if (cpu->tracer)
 		trace_emit(cpu->tracer, TEV_RDMSR,
-			   (union trace_value[]){ { .u = index }, { .u = v },
-						  { .s = rc ? "#GP" : "ok" } });
+			   (union trace_value[]){
+				   { .u = index }, { .u = v }, { .s = rc ? "#GP" : "ok" } });
 	if (rc != 0)
 		cpu_gp0(cpu);
 	reg_write(cpu, R_AX, 4, (uint32_t)v);
@@ -260,8 +255,8 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 	int rc = msr_write(cpu, index, v);
 	if (cpu->tracer)
 		trace_emit(cpu->tracer, TEV_WRMSR,
-			   (union trace_value[]){ { .u = index }, { .u = v },
-						  { .s = rc ? "#GP" : "ok" } });
+			   (union trace_value[]){
+				   { .u = index }, { .u = v }, { .s = rc ? "#GP" : "ok" } });
 	if (rc != 0)
 		cpu_gp0(cpu);
 }

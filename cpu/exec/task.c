@@ -146,8 +146,8 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 	nd.attr |= 2;
 
 	/* Commit point: the new task's state (steps 11-13). */
-	cpu->tr = (struct segment){ .sel = sel, .base = nd.base, .limit = nd.limit,
-				    .attr = nd.attr };
+	cpu->tr =
+		(struct segment){ .sel = sel, .base = nd.base, .limit = nd.limit, .attr = nd.attr };
 	cpu->cr0 |= CR0_TS;
 	if (sz == 4 && (cpu->cr0 & CR0_PG))
 		mmu_write_cr3(cpu, ncr3);
@@ -173,8 +173,9 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 		desc_fetch(cpu, nldt, &ld, EXC_TS);
 		if ((ld.attr & 0x1f) != 2 || !(ld.attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_TS, (nldt & 0xfffc) + ext);
-		cpu->ldtr = (struct segment){ .sel = nldt, .base = ld.base, .limit = ld.limit,
-					      .attr = ld.attr };
+		cpu->ldtr = (struct segment){
+			.sel = nldt, .base = ld.base, .limit = ld.limit, .attr = ld.attr
+		};
 	}
 	if (cpu->rflags & F_VM) {
 		/* Virtual-8086 task: real-mode style segments, CPL 3 (SDM vol. 3A, 20.2.5). */

@@ -1,8 +1,8 @@
 /*
  * Decoder-length oracle: random byte strings decoded by fugu (cpu/decode.c) and
  * by Capstone 4, in 16-, 32- and 64-bit code. Wherever Capstone decodes a valid
- * instruction whose feature the "all" CPU model (every feature fugu knows) has, fugu's length must be the
- * same. TAP output, one line per mode.
+ * instruction whose feature the "all" CPU model (every feature fugu knows) has, fugu's length must
+ * be the same. TAP output, one line per mode.
  *
  * Generation is seeded and reproducible (FUGU_ORACLE_SEED, FUGU_ORACLE_CASES
  * override the defaults) and biased so that prefixes, REX, the 0F, 0F 38 and
@@ -53,8 +53,8 @@ chance(unsigned pct)
 }
 
 static const uint8_t legacy_prefixes[] = {
-	0x66, 0x66, 0x66, 0x67, 0x67, 0xf2, 0xf2, 0xf3, 0xf3, 0xf0,
-	0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65,
+	0x66, 0x66, 0x66, 0x67, 0x67, 0xf2, 0xf2, 0xf3,
+	0xf3, 0xf0, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65,
 };
 
 /* A ModRM byte, biased toward the forms that change the length: SIB, disp32, disp16. */
@@ -63,10 +63,10 @@ gen_modrm(void)
 {
 	uint8_t m = (uint8_t)rnd();
 	switch (rnd_below(8)) {
-	case 0: m = (uint8_t)((m & 0xf8) | 4); break;             /* SIB */
-	case 1: m = (uint8_t)((m & 0x38) | 5); break;             /* mod 0, rm 5: disp32/RIP */
-	case 2: m = (uint8_t)((m & 0x38) | 6); break;             /* mod 0, rm 6: disp16 */
-	case 3: m = (uint8_t)(m | 0xc0); break;                   /* register form */
+	case 0: m = (uint8_t)((m & 0xf8) | 4); break; /* SIB */
+	case 1: m = (uint8_t)((m & 0x38) | 5); break; /* mod 0, rm 5: disp32/RIP */
+	case 2: m = (uint8_t)((m & 0x38) | 6); break; /* mod 0, rm 6: disp16 */
+	case 3: m = (uint8_t)(m | 0xc0); break;       /* register form */
 	}
 	return m;
 }
@@ -165,10 +165,18 @@ static bool
 group_skipped(uint8_t g)
 {
 	switch (g) {
-	case X86_GRP_3DNOW: case X86_GRP_SSE4A: case X86_GRP_XOP: case X86_GRP_FMA4:
-	case X86_GRP_TBM: case X86_GRP_AVX512: case X86_GRP_CDI: case X86_GRP_ERI:
-	case X86_GRP_DQI: case X86_GRP_BWI: case X86_GRP_PFI: case X86_GRP_VLX:
-		return true;
+	case X86_GRP_3DNOW:
+	case X86_GRP_SSE4A:
+	case X86_GRP_XOP:
+	case X86_GRP_FMA4:
+	case X86_GRP_TBM:
+	case X86_GRP_AVX512:
+	case X86_GRP_CDI:
+	case X86_GRP_ERI:
+	case X86_GRP_DQI:
+	case X86_GRP_BWI:
+	case X86_GRP_PFI:
+	case X86_GRP_VLX: return true;
 	}
 	return false;
 }
@@ -181,10 +189,15 @@ static bool
 insn_skipped(unsigned id)
 {
 	switch (id) {
-	case X86_INS_MONTMUL: case X86_INS_XCRYPTCBC: case X86_INS_XCRYPTCFB:
-	case X86_INS_XCRYPTCTR: case X86_INS_XCRYPTECB: case X86_INS_XCRYPTOFB:
-	case X86_INS_XSHA1: case X86_INS_XSHA256: case X86_INS_XSTORE:
-		return true;
+	case X86_INS_MONTMUL:
+	case X86_INS_XCRYPTCBC:
+	case X86_INS_XCRYPTCFB:
+	case X86_INS_XCRYPTCTR:
+	case X86_INS_XCRYPTECB:
+	case X86_INS_XCRYPTOFB:
+	case X86_INS_XSHA1:
+	case X86_INS_XSHA256:
+	case X86_INS_XSTORE: return true;
 	}
 	return false;
 }
@@ -242,8 +255,8 @@ parse(const uint8_t *b, unsigned code_size, struct parsed *p)
 			p->p67 = true;
 		else if (c == 0xf2 || c == 0xf3)
 			p->rep_after_66 |= p->p66;
-		else if (c != 0x26 && c != 0x2e && c != 0x36 && c != 0x3e && c != 0x64 && c != 0x65 &&
-			 c != 0xf0)
+		else if (c != 0x26 && c != 0x2e && c != 0x36 && c != 0x3e && c != 0x64 &&
+			 c != 0x65 && c != 0xf0)
 			break;
 		p->rex = 0;
 	}
@@ -286,8 +299,7 @@ sdm(unsigned len)
  * notes). Capstone 4 follows AMD and reads a rel16.
  */
 static int
-q_branch66(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size,
-	   const cs_insn *ci)
+q_branch66(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size, const cs_insn *ci)
 {
 	(void)h;
 	(void)b;
@@ -350,8 +362,7 @@ q_rep_after_66(csh h, const uint8_t *b, const struct parsed *p, unsigned code_si
  * "E8 cd ... 64-bit mode").
  */
 static int
-q_call67_rex(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size,
-	     const cs_insn *ci)
+q_call67_rex(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size, const cs_insn *ci)
 {
 	(void)h;
 	(void)b;
@@ -365,8 +376,7 @@ q_call67_rex(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size
  * bytes too many. C2 always has a 16-bit immediate (vol. 2B, RET).
  */
 static int
-q_ret_rex(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size,
-	  const cs_insn *ci)
+q_ret_rex(csh h, const uint8_t *b, const struct parsed *p, unsigned code_size, const cs_insn *ci)
 {
 	(void)h;
 	(void)b;
@@ -422,7 +432,7 @@ run_mode(unsigned test_no, const struct mode *m, uint64_t seed, unsigned ncases,
 	const char *v = getenv("FUGU_ORACLE_VERBOSE");
 	if (v && *v)
 		maxline = (unsigned)strtoul(v, NULL, 0) < MAX_REPORT ? (unsigned)strtoul(v, NULL, 0)
-								       : MAX_REPORT;
+								     : MAX_REPORT;
 	uint8_t b[INSN_MAX_LEN];
 	struct insn in;
 	for (unsigned c = 0; c < ncases; c++) {
@@ -462,10 +472,11 @@ run_mode(unsigned test_no, const struct mode *m, uint64_t seed, unsigned ncases,
 			if (nline < maxline) {
 				char hb[3 * INSN_MAX_LEN + 1];
 				hex(hb, b, INSN_MAX_LEN);
-				snprintf(line[nline++], sizeof(line[0]),
-					 "# %s: %s | capstone: %s %s (len %u, SDM %d) | fugu len %d",
-					 m->name, hb, ci->mnemonic, ci->op_str, (unsigned)ci->size,
-					 want, len);
+				snprintf(
+					line[nline++], sizeof(line[0]),
+					"# %s: %s | capstone: %s %s (len %u, SDM %d) | fugu len %d",
+					m->name, hb, ci->mnemonic, ci->op_str, (unsigned)ci->size,
+					want, len);
 			}
 			mismatches++;
 		}

@@ -54,25 +54,25 @@
 
 /* ---- the shared linear layout ---- */
 
-#define AREA_LIN 0x3f000000u		 /* below 2 GiB: absolute disp32 operands reach it */
-#define CODE_LIN AREA_LIN		 /* host prologue at +0; the tested bytes end at EPI */
+#define AREA_LIN 0x3f000000u /* below 2 GiB: absolute disp32 operands reach it */
+#define CODE_LIN AREA_LIN    /* host prologue at +0; the tested bytes end at EPI */
 #define EPI_OFF 0x800u
-#define EPI_LIN (CODE_LIN + EPI_OFF)	 /* host epilogue; fugu's RIP after the instruction */
-#define STATE_LIN (AREA_LIN + 0x1000u)	 /* host: register block */
-#define HSTACK_TOP (AREA_LIN + 0x3000u)	 /* host: scratch stack of the epilogue */
-#define DATA_LIN (AREA_LIN + 0x4000u)	 /* the data page */
-#define GDT_LIN (AREA_LIN + 0x5000u)	 /* fugu: GDT, TSS at +0x100 */
+#define EPI_LIN (CODE_LIN + EPI_OFF)    /* host epilogue; fugu's RIP after the instruction */
+#define STATE_LIN (AREA_LIN + 0x1000u)  /* host: register block */
+#define HSTACK_TOP (AREA_LIN + 0x3000u) /* host: scratch stack of the epilogue */
+#define DATA_LIN (AREA_LIN + 0x4000u)   /* the data page */
+#define GDT_LIN (AREA_LIN + 0x5000u)    /* fugu: GDT, TSS at +0x100 */
 #define TSS_LIN (GDT_LIN + 0x100u)
-#define IDT_LIN (AREA_LIN + 0x6000u)	 /* fugu: 32 gates */
+#define IDT_LIN (AREA_LIN + 0x6000u)     /* fugu: 32 gates */
 #define HANDLER_LIN (AREA_LIN + 0x7000u) /* fugu: vector v's gate leads to a HLT at +v */
-#define IST_TOP (AREA_LIN + 0x9000u)	 /* fugu: exception stack */
+#define IST_TOP (AREA_LIN + 0x9000u)     /* fugu: exception stack */
 #define AREA_PAGES 16u
 
 #define WIN_OFF 0x600u /* the window of the data page the operands point into */
 #define WIN_LEN 0x400u
 
 /* Host state block (STATE_LIN). */
-#define ST_INIT 0x000u	/* 16 GPRs */
+#define ST_INIT 0x000u /* 16 GPRs */
 #define ST_IFLAGS 0x080u
 #define ST_FINAL 0x100u
 #define ST_FFLAGS 0x180u
@@ -85,7 +85,7 @@
 #define PT_PHYS 0x4000u
 #define AREA_PHYS 0x100000u
 #define GUEST_RAM (4u << 20)
-#define PHYS_OF(lin) (AREA_PHYS + ((lin) - AREA_LIN))
+#define PHYS_OF(lin) (AREA_PHYS + ((lin)-AREA_LIN))
 
 #define DEFAULT_STATES 2500u
 #define DEFAULT_SEED 0x686f737464696666ull
@@ -161,8 +161,9 @@ gpr_value(unsigned size)
 static uint8_t
 edge_count(unsigned size)
 {
-	static const uint8_t common[] = { 0,  1,  1,  2,  3,  7,  8,  9,	 15,
-					  16, 17, 31, 32, 33, 63, 64, 65 };
+	static const uint8_t common[] = {
+		0, 1, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65
+	};
 	unsigned bits = 8 * size;
 	switch (rnd_below(6)) {
 	case 0: return (uint8_t)(bits - 1);
@@ -184,8 +185,8 @@ enum rm_kind { RMK_BOTH, RMK_REG, RMK_MEM };
 enum imm_kind {
 	IM_NONE,
 	IM_8,
-	IM_Z,	 /* imm8 for bytes, imm16 with 66, else imm32 */
-	IM_V,	 /* as IM_Z, but imm64 with REX.W (MOV r, imm) */
+	IM_Z,     /* imm8 for bytes, imm16 with 66, else imm32 */
+	IM_V,     /* as IM_Z, but imm64 with REX.W (MOV r, imm) */
 	IM_MOFFS, /* an absolute address: 8 bytes, 4 with 67 (MOV acc, moffs) */
 };
 enum gen {
@@ -194,28 +195,28 @@ enum gen {
 	G_SHIFT_CL, /* count in CL */
 	G_SHIFT_IMM,
 	G_DIV,
-	G_BT_REG,   /* bit offset in the reg operand: any bit around a memory operand */
-	G_BITSCAN,  /* r/m often zero */
-	G_CMPXCHG,  /* accumulator often equal to r/m */
+	G_BT_REG,  /* bit offset in the reg operand: any bit around a memory operand */
+	G_BITSCAN, /* r/m often zero */
+	G_CMPXCHG, /* accumulator often equal to r/m */
 	G_STRING,
 	G_LEA,
 	G_MOFFS, /* the address is the immediate */
-	G_XLAT,	 /* RBX points into the window */
+	G_XLAT,  /* RBX points into the window */
 	G_STACK, /* RSP points into the window */
 };
 /* Which flags the SDM leaves undefined (vol. 2, each instruction's "Flags Affected"). */
 enum rule {
-	R_ALL,	  /* all defined, or unaffected (kept) */
-	R_LOGIC,  /* AND OR XOR TEST: AF undefined */
-	R_SHIFT,  /* SHL SAL SHR: AF, OF (count > 1), CF (count >= width) undefined */
-	R_SAR,	  /* SAR: AF, OF (count > 1) undefined */
-	R_ROT,	  /* ROL ROR RCL RCR: OF undefined unless the masked count is 1 */
-	R_SHXD,	  /* SHLD SHRD: AF, OF (count > 1); everything when count > width */
-	R_MUL,	  /* MUL IMUL: SF ZF AF PF undefined */
-	R_DIV,	  /* DIV IDIV: all six undefined */
-	R_BT,	  /* BT BTS BTR BTC: OF SF AF PF undefined, ZF kept */
-	R_BSX,	  /* BSF BSR: CF OF SF AF PF undefined; destination undefined for 0 */
-	R_XZCNT,  /* LZCNT TZCNT: OF SF AF PF undefined */
+	R_ALL,   /* all defined, or unaffected (kept) */
+	R_LOGIC, /* AND OR XOR TEST: AF undefined */
+	R_SHIFT, /* SHL SAL SHR: AF, OF (count > 1), CF (count >= width) undefined */
+	R_SAR,   /* SAR: AF, OF (count > 1) undefined */
+	R_ROT,   /* ROL ROR RCL RCR: OF undefined unless the masked count is 1 */
+	R_SHXD,  /* SHLD SHRD: AF, OF (count > 1); everything when count > width */
+	R_MUL,   /* MUL IMUL: SF ZF AF PF undefined */
+	R_DIV,   /* DIV IDIV: all six undefined */
+	R_BT,    /* BT BTS BTR BTC: OF SF AF PF undefined, ZF kept */
+	R_BSX,   /* BSF BSR: CF OF SF AF PF undefined; destination undefined for 0 */
+	R_XZCNT, /* LZCNT TZCNT: OF SF AF PF undefined */
 };
 /*
  * Forms that read flags (or keep some) also run after a flag-setting
@@ -224,12 +225,12 @@ enum rule {
  */
 enum pair {
 	P_NONE,
-	P_CF_ALL, /* ADC SBB: read CF, write all six */
-	P_CF_ROT, /* RCL RCR: read CF, write CF and OF unless the masked count is 0 */
+	P_CF_ALL,  /* ADC SBB: read CF, write all six */
+	P_CF_ROT,  /* RCL RCR: read CF, write CF and OF unless the masked count is 0 */
 	P_KEEP_CF, /* INC DEC: write all but CF */
-	P_CC,	  /* CMOVcc SETcc: read the condition's flags, write none */
-	P_CMC,	  /* CMC: read and write CF */
-	P_LAHF,	  /* LAHF: read SF ZF AF PF CF, write none */
+	P_CC,      /* CMOVcc SETcc: read the condition's flags, write none */
+	P_CMC,     /* CMC: read and write CF */
+	P_LAHF,    /* LAHF: read SF ZF AF PF CF, write none */
 };
 
 #define SZ_B 1u
@@ -242,76 +243,84 @@ enum pair {
 
 struct form {
 	const char *name; /* '%' stands for the operand size in bits */
-	uint8_t esc;	  /* 0x0f: two-byte opcode map */
+	uint8_t esc;      /* 0x0f: two-byte opcode map */
 	uint8_t op8, op;  /* opcode of the byte form (0: none) and of the wider ones */
-	uint8_t ext;	  /* ModRM.reg of SH_RM_EXT */
-	uint8_t sizes;	  /* SZ_* */
+	uint8_t ext;      /* ModRM.reg of SH_RM_EXT */
+	uint8_t sizes;    /* SZ_* */
 	uint8_t shape, rmk, imm, gen, rule;
-	uint8_t rm_size; /* r/m operand size when fixed (MOVZX MOVSX MOVSXD SETcc) */
-	uint8_t pfx;	 /* mandatory or repeat prefix: F2/F3, or 0 */
-	bool lockable;	 /* LOCK is legal with a memory destination */
-	bool a32;	 /* 67 prefix: 32-bit addressing */
+	uint8_t rm_size;   /* r/m operand size when fixed (MOVZX MOVSX MOVSXD SETcc) */
+	uint8_t pfx;       /* mandatory or repeat prefix: F2/F3, or 0 */
+	bool lockable;     /* LOCK is legal with a memory destination */
+	bool a32;          /* 67 prefix: 32-bit addressing */
 	uint16_t implicit; /* registers used implicitly: never a base or index */
-	uint8_t pair;	   /* enum pair */
+	uint8_t pair;      /* enum pair */
 };
 
-#define FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, \
-	   impl, pair)                                                                      \
-	{ name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32,  \
-	  impl, pair }
-#define F(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl) \
-	FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl, \
+#define FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl,  \
+	   pair)                                                                                   \
+	{                                                                                          \
+		name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32,   \
+			impl, pair                                                                 \
+	}
+#define F(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl)   \
+	FP(name, esc, op8, op, ext, sizes, shape, rmk, imm, gen, rule, rms, pfx, lock, a32, impl,  \
 	   P_NONE)
 
 /* ALU op n (ADD=0 ... CMP=7): the five encodings. */
-#define ALU(nm, n, rule)                                                                         \
-	FP(nm " r/m%,r%", 0, 8 * (n), 8 * (n) + 1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE,        \
-	   G_PLAIN, rule, 0, 0, (n) != 7, false, 0, ALU_PAIR(n)),                                \
-	FP(nm " r%,r/m%", 0, 8 * (n) + 2, 8 * (n) + 3, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE,    \
-	   G_PLAIN, rule, 0, 0, false, false, 0, ALU_PAIR(n)),                                   \
-	FP(nm " acc%,imm", 0, 8 * (n) + 4, 8 * (n) + 5, 0, SZ_ALL, SH_NONE, RMK_REG, IM_Z,       \
-	   G_PLAIN, rule, 0, 0, false, false, 0, ALU_PAIR(n)),                                   \
-	FP(nm " r/m%,imm", 0, 0x80, 0x81, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_Z, G_PLAIN, rule,  \
-	   0, 0, (n) != 7, false, 0, ALU_PAIR(n)),                                               \
-	FP(nm " r/m%,imm8", 0, 0, 0x83, n, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN, rule, 0, \
-	   0, (n) != 7, false, 0, ALU_PAIR(n))
+#define ALU(nm, n, rule)                                                                           \
+	FP(nm " r/m%,r%", 0, 8 * (n), 8 * (n) + 1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, \
+	   rule, 0, 0, (n) != 7, false, 0, ALU_PAIR(n)),                                           \
+		FP(nm " r%,r/m%", 0, 8 * (n) + 2, 8 * (n) + 3, 0, SZ_ALL, SH_RM_R, RMK_BOTH,       \
+		   IM_NONE, G_PLAIN, rule, 0, 0, false, false, 0, ALU_PAIR(n)),                    \
+		FP(nm " acc%,imm", 0, 8 * (n) + 4, 8 * (n) + 5, 0, SZ_ALL, SH_NONE, RMK_REG, IM_Z, \
+		   G_PLAIN, rule, 0, 0, false, false, 0, ALU_PAIR(n)),                             \
+		FP(nm " r/m%,imm", 0, 0x80, 0x81, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_Z, G_PLAIN,   \
+		   rule, 0, 0, (n) != 7, false, 0, ALU_PAIR(n)),                                   \
+		FP(nm " r/m%,imm8", 0, 0, 0x83, n, SZ_WDQ, SH_RM_EXT, RMK_BOTH, IM_8, G_PLAIN,     \
+		   rule, 0, 0, (n) != 7, false, 0, ALU_PAIR(n))
 #define ALU_PAIR(n) ((n) == 2 || (n) == 3 ? P_CF_ALL : P_NONE)
 
 /* Group-2 operation n: by 1, by CL, by imm8. */
-#define SHIFT(nm, n, rule)                                                                       \
-	FP(nm " r/m%,1", 0, 0xd0, 0xd1, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, G_SHIFT1, rule, \
-	   0, 0, false, false, 0, SHIFT_PAIR(n)),                                                \
-	FP(nm " r/m%,cl", 0, 0xd2, 0xd3, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, G_SHIFT_CL,    \
-	   rule, 0, 0, false, false, RB(R_CX), SHIFT_PAIR(n)),                                   \
-	FP(nm " r/m%,imm8", 0, 0xc0, 0xc1, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_8, G_SHIFT_IMM,    \
-	   rule, 0, 0, false, false, 0, SHIFT_PAIR(n))
+#define SHIFT(nm, n, rule)                                                                         \
+	FP(nm " r/m%,1", 0, 0xd0, 0xd1, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, G_SHIFT1, rule,   \
+	   0, 0, false, false, 0, SHIFT_PAIR(n)),                                                  \
+		FP(nm " r/m%,cl", 0, 0xd2, 0xd3, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE,          \
+		   G_SHIFT_CL, rule, 0, 0, false, false, RB(R_CX), SHIFT_PAIR(n)),                 \
+		FP(nm " r/m%,imm8", 0, 0xc0, 0xc1, n, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_8,           \
+		   G_SHIFT_IMM, rule, 0, 0, false, false, 0, SHIFT_PAIR(n))
 #define SHIFT_PAIR(n) ((n) == 2 || (n) == 3 ? P_CF_ROT : P_NONE)
 
-#define UNARY(nm, op8, op, ext, gen, rule, lock, impl)                                           \
+#define UNARY(nm, op8, op, ext, gen, rule, lock, impl)                                             \
 	FP(nm " r/m%", 0, op8, op, ext, SZ_ALL, SH_RM_EXT, RMK_BOTH, IM_NONE, gen, rule, 0, 0,     \
 	   lock, false, impl, (op8) == 0xfe ? P_KEEP_CF : P_NONE)
 
-#define TWO(nm, op, sizes, gen, rule, pfx, lock, impl)                                         \
-	F(nm, 0x0f, 0, op, 0, sizes, SH_RM_R, RMK_BOTH, IM_NONE, gen, rule, 0, pfx, lock, false, \
+#define TWO(nm, op, sizes, gen, rule, pfx, lock, impl)                                             \
+	F(nm, 0x0f, 0, op, 0, sizes, SH_RM_R, RMK_BOTH, IM_NONE, gen, rule, 0, pfx, lock, false,   \
 	  impl)
 
-#define CMOV(nm, cc)                                                                            \
-	FP("cmov" nm " r%,r/m%", 0x0f, 0, 0x40 + (cc), 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE,    \
+#define CMOV(nm, cc)                                                                               \
+	FP("cmov" nm " r%,r/m%", 0x0f, 0, 0x40 + (cc), 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE,      \
 	   G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
-#define SETCC(nm, cc)                                                                            \
-	FP("set" nm " r/m8", 0x0f, 0x90 + (cc), 0x90 + (cc), 0, SZ_B, SH_RM_EXT, RMK_BOTH,       \
+#define SETCC(nm, cc)                                                                              \
+	FP("set" nm " r/m8", 0x0f, 0x90 + (cc), 0x90 + (cc), 0, SZ_B, SH_RM_EXT, RMK_BOTH,         \
 	   IM_NONE, G_PLAIN, R_ALL, 0, 0, false, false, 0, P_CC)
 
 #define STR_IMPL (RB(R_AX) | RB(R_CX) | RB(R_SI) | RB(R_DI))
-#define STRING(nm, op8, rule, pfx, a32)                                                          \
-	F(nm, 0, op8, (op8) + 1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_NONE, G_STRING, rule, 0, pfx,  \
+#define STRING(nm, op8, rule, pfx, a32)                                                            \
+	F(nm, 0, op8, (op8) + 1, 0, SZ_ALL, SH_NONE, RMK_REG, IM_NONE, G_STRING, rule, 0, pfx,     \
 	  false, a32, STR_IMPL)
 
 #define ACC_DX (RB(R_AX) | RB(R_DX))
 
 static const struct form forms[] = {
-	ALU("add", 0, R_ALL), ALU("or", 1, R_LOGIC), ALU("adc", 2, R_ALL), ALU("sbb", 3, R_ALL),
-	ALU("and", 4, R_LOGIC), ALU("sub", 5, R_ALL), ALU("xor", 6, R_LOGIC), ALU("cmp", 7, R_ALL),
+	ALU("add", 0, R_ALL),
+	ALU("or", 1, R_LOGIC),
+	ALU("adc", 2, R_ALL),
+	ALU("sbb", 3, R_ALL),
+	ALU("and", 4, R_LOGIC),
+	ALU("sub", 5, R_ALL),
+	ALU("xor", 6, R_LOGIC),
+	ALU("cmp", 7, R_ALL),
 	F("test r/m%,r%", 0, 0x84, 0x85, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_LOGIC, 0,
 	  0, false, false, 0),
 	F("test acc%,imm", 0, 0xa8, 0xa9, 0, SZ_ALL, SH_NONE, RMK_REG, IM_Z, G_PLAIN, R_LOGIC, 0, 0,
@@ -331,9 +340,14 @@ static const struct form forms[] = {
 	  false, false, 0),
 	F("imul r%,r/m%,imm8", 0, 0, 0x6b, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_PLAIN, R_MUL, 0, 0,
 	  false, false, 0),
-	SHIFT("rol", 0, R_ROT), SHIFT("ror", 1, R_ROT), SHIFT("rcl", 2, R_ROT),
-	SHIFT("rcr", 3, R_ROT), SHIFT("shl", 4, R_SHIFT), SHIFT("shr", 5, R_SHIFT),
-	SHIFT("sal(/6)", 6, R_SHIFT), SHIFT("sar", 7, R_SAR),
+	SHIFT("rol", 0, R_ROT),
+	SHIFT("ror", 1, R_ROT),
+	SHIFT("rcl", 2, R_ROT),
+	SHIFT("rcr", 3, R_ROT),
+	SHIFT("shl", 4, R_SHIFT),
+	SHIFT("shr", 5, R_SHIFT),
+	SHIFT("sal(/6)", 6, R_SHIFT),
+	SHIFT("sar", 7, R_SAR),
 	F("shld r/m%,r%,imm8", 0x0f, 0, 0xa4, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_8, G_SHIFT_IMM,
 	  R_SHXD, 0, 0, false, false, 0),
 	F("shld r/m%,r%,cl", 0x0f, 0, 0xa5, 0, SZ_WDQ, SH_RM_R, RMK_BOTH, IM_NONE, G_SHIFT_CL,
@@ -359,12 +373,38 @@ static const struct form forms[] = {
 	TWO("popcnt r%,r/m%", 0xb8, SZ_WDQ, G_BITSCAN, R_ALL, 0xf3, false, 0),
 	TWO("tzcnt r%,r/m%", 0xbc, SZ_WDQ, G_BITSCAN, R_XZCNT, 0xf3, false, 0),
 	TWO("lzcnt r%,r/m%", 0xbd, SZ_WDQ, G_BITSCAN, R_XZCNT, 0xf3, false, 0),
-	CMOV("o", 0), CMOV("no", 1), CMOV("b", 2), CMOV("ae", 3), CMOV("e", 4), CMOV("ne", 5),
-	CMOV("be", 6), CMOV("a", 7), CMOV("s", 8), CMOV("ns", 9), CMOV("p", 10), CMOV("np", 11),
-	CMOV("l", 12), CMOV("ge", 13), CMOV("le", 14), CMOV("g", 15),
-	SETCC("o", 0), SETCC("no", 1), SETCC("b", 2), SETCC("ae", 3), SETCC("e", 4), SETCC("ne", 5),
-	SETCC("be", 6), SETCC("a", 7), SETCC("s", 8), SETCC("ns", 9), SETCC("p", 10),
-	SETCC("np", 11), SETCC("l", 12), SETCC("ge", 13), SETCC("le", 14), SETCC("g", 15),
+	CMOV("o", 0),
+	CMOV("no", 1),
+	CMOV("b", 2),
+	CMOV("ae", 3),
+	CMOV("e", 4),
+	CMOV("ne", 5),
+	CMOV("be", 6),
+	CMOV("a", 7),
+	CMOV("s", 8),
+	CMOV("ns", 9),
+	CMOV("p", 10),
+	CMOV("np", 11),
+	CMOV("l", 12),
+	CMOV("ge", 13),
+	CMOV("le", 14),
+	CMOV("g", 15),
+	SETCC("o", 0),
+	SETCC("no", 1),
+	SETCC("b", 2),
+	SETCC("ae", 3),
+	SETCC("e", 4),
+	SETCC("ne", 5),
+	SETCC("be", 6),
+	SETCC("a", 7),
+	SETCC("s", 8),
+	SETCC("ns", 9),
+	SETCC("p", 10),
+	SETCC("np", 11),
+	SETCC("l", 12),
+	SETCC("ge", 13),
+	SETCC("le", 14),
+	SETCC("g", 15),
 	F("xadd r/m%,r%", 0x0f, 0xc0, 0xc1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_PLAIN, R_ALL,
 	  0, 0, true, false, 0),
 	F("cmpxchg r/m%,r%", 0x0f, 0xb0, 0xb1, 0, SZ_ALL, SH_RM_R, RMK_BOTH, IM_NONE, G_CMPXCHG,
@@ -431,14 +471,19 @@ static const struct form forms[] = {
 	  0, false, false, 0),
 	F("cwd/cdq/cqo (%)", 0, 0, 0x99, 0, SZ_WDQ, SH_NONE, RMK_REG, IM_NONE, G_PLAIN, R_ALL, 0, 0,
 	  false, false, 0),
-	STRING("movs%", 0xa4, R_ALL, 0, false), STRING("rep movs%", 0xa4, R_ALL, 0xf3, false),
+	STRING("movs%", 0xa4, R_ALL, 0, false),
+	STRING("rep movs%", 0xa4, R_ALL, 0xf3, false),
 	STRING("rep movs% (a32)", 0xa4, R_ALL, 0xf3, true),
-	STRING("cmps%", 0xa6, R_ALL, 0, false), STRING("repe cmps%", 0xa6, R_ALL, 0xf3, false),
+	STRING("cmps%", 0xa6, R_ALL, 0, false),
+	STRING("repe cmps%", 0xa6, R_ALL, 0xf3, false),
 	STRING("repne cmps%", 0xa6, R_ALL, 0xf2, false),
 	STRING("repe cmps% (a32)", 0xa6, R_ALL, 0xf3, true),
-	STRING("stos%", 0xaa, R_ALL, 0, false), STRING("rep stos%", 0xaa, R_ALL, 0xf3, false),
-	STRING("lods%", 0xac, R_ALL, 0, false), STRING("rep lods%", 0xac, R_ALL, 0xf3, false),
-	STRING("scas%", 0xae, R_ALL, 0, false), STRING("repe scas%", 0xae, R_ALL, 0xf3, false),
+	STRING("stos%", 0xaa, R_ALL, 0, false),
+	STRING("rep stos%", 0xaa, R_ALL, 0xf3, false),
+	STRING("lods%", 0xac, R_ALL, 0, false),
+	STRING("rep lods%", 0xac, R_ALL, 0xf3, false),
+	STRING("scas%", 0xae, R_ALL, 0, false),
+	STRING("repe scas%", 0xae, R_ALL, 0xf3, false),
 	STRING("repne scas%", 0xae, R_ALL, 0xf2, false),
 	STRING("repne scas% (a32)", 0xae, R_ALL, 0xf2, true),
 };
@@ -455,21 +500,21 @@ struct state {
 	struct regs init;
 	uint8_t mem[WIN_LEN]; /* the window's initial bytes */
 	uint8_t bytes[32];
-	uint8_t len;	   /* all the bytes: the producer's and the tested instruction's */
-	uint8_t plen;	   /* length of the flag-setting instruction in front, or 0 */
-	uint32_t p_undef;  /* flags it leaves undefined */
-	uint8_t count;	   /* shift count as encoded (imm8 or CL), before masking */
-	uint8_t rm;	   /* r/m register (register form) */
-	uint8_t reg;	   /* ModRM.reg register, or the opcode register */
-	bool rm_mem;	   /* the r/m operand is in memory */
-	bool rex;	   /* a REX prefix is present (SPL..DIL rather than AH..BH) */
-	uint32_t mem_off;  /* window offset of the memory operand */
+	uint8_t len;      /* all the bytes: the producer's and the tested instruction's */
+	uint8_t plen;     /* length of the flag-setting instruction in front, or 0 */
+	uint32_t p_undef; /* flags it leaves undefined */
+	uint8_t count;    /* shift count as encoded (imm8 or CL), before masking */
+	uint8_t rm;       /* r/m register (register form) */
+	uint8_t reg;      /* ModRM.reg register, or the opcode register */
+	bool rm_mem;      /* the r/m operand is in memory */
+	bool rex;         /* a REX prefix is present (SPL..DIL rather than AH..BH) */
+	uint32_t mem_off; /* window offset of the memory operand */
 };
 
 struct host_result {
 	struct regs fin;
-	int sig;	      /* the signal the instruction raised, or 0 */
-	bool outside_dirty;   /* the page changed outside the window */
+	int sig;            /* the signal the instruction raised, or 0 */
+	bool outside_dirty; /* the page changed outside the window */
 	uint8_t mem[WIN_LEN];
 };
 
@@ -603,8 +648,8 @@ rand_disp(void)
  * around to `target` (64-bit addressing) or, for LEA, just random registers.
  */
 static void
-choose_mem(struct state *st, struct memop *m, uint16_t exclude, bool lea, uint64_t target,
-	   bool a32, bool rsp_in_window)
+choose_mem(struct state *st, struct memop *m, uint16_t exclude, bool lea, uint64_t target, bool a32,
+	   bool rsp_in_window)
 {
 	unsigned kind = rnd_below(20);
 	m->rip = false;
@@ -692,8 +737,8 @@ gen_div(struct state *st, const struct form *f, unsigned size)
 static uint32_t
 cc_flags(unsigned cc)
 {
-	static const uint32_t f[8] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF, F_SF | F_OF,
-				       F_ZF | F_SF | F_OF };
+	static const uint32_t f[8] = { F_OF, F_CF, F_ZF,        F_CF | F_ZF,
+				       F_SF, F_PF, F_SF | F_OF, F_ZF | F_SF | F_OF };
 	return f[(cc >> 1) & 7];
 }
 
@@ -823,8 +868,8 @@ gen_state(const struct form *f, unsigned size, struct state *st)
 			/* Byte registers 4-7 without REX are AH..BH: keep their word too. */
 			if (f->shape == SH_RM_R && !st->rex && byte_regs && regf >= 4)
 				excl |= RB(regf - 4);
-			uint32_t span = f->gen == G_BT_REG ? WIN_LEN / 2
-							   : 16 + rnd_below(WIN_LEN - 48);
+			uint32_t span =
+				f->gen == G_BT_REG ? WIN_LEN / 2 : 16 + rnd_below(WIN_LEN - 48);
 			st->mem_off = span;
 			choose_mem(st, &mo, excl, f->gen == G_LEA, DATA_LIN + WIN_OFF + span,
 				   f->a32, f->gen == G_STACK);
@@ -834,8 +879,7 @@ gen_state(const struct form *f, unsigned size, struct state *st)
 		st->reg = (uint8_t)pick_reg(st->rex, 0);
 		opcode = (uint8_t)(opcode + (st->reg & 7));
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (f->shape == SH_RM_R || f->shape == SH_RM_EXT) {
 		if (regf & 8)
@@ -951,8 +995,8 @@ gen_state(const struct form *f, unsigned size, struct state *st)
 
 struct undefined {
 	uint32_t flags; /* F_* bits not compared */
-	uint16_t regs;	/* GPRs not compared */
-	bool mem;	/* the window is not compared */
+	uint16_t regs;  /* GPRs not compared */
+	bool mem;       /* the window is not compared */
 };
 
 /*
@@ -1084,7 +1128,7 @@ host_emit_stubs(void)
 		emit_abs_mov(&p, true, r, STATE_LIN + ST_FINAL + 8 * r);
 	emit_bytes(&p, "\x48\xc7\xc4", 3);
 	put_le(&p, HSTACK_TOP, 4);
-	*p++ = 0x9c;			   /* pushfq */
+	*p++ = 0x9c;                       /* pushfq */
 	emit_bytes(&p, "\x8f\x04\x25", 3); /* pop qword [abs] */
 	put_le(&p, STATE_LIN + ST_FFLAGS, 4);
 	*p++ = 0xfc; /* cld */
@@ -1162,9 +1206,9 @@ host_child(const struct state *states, unsigned n, struct host_result *res)
 static bool
 host_map(char *err, size_t errlen)
 {
-	void *code = mmap((void *)(uintptr_t)AREA_LIN, PAGE_SIZE,
-			  PROT_READ | PROT_WRITE | PROT_EXEC,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	void *code =
+		mmap((void *)(uintptr_t)AREA_LIN, PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	void *rest = mmap((void *)(uintptr_t)(AREA_LIN + PAGE_SIZE), 4 * PAGE_SIZE,
 			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			  -1, 0);
@@ -1194,10 +1238,10 @@ guest_memory(struct machine *m)
 	poke64(m, PD_PHYS + 8 * (AREA_LIN >> 21), PT_PHYS | 0x23);
 	for (unsigned k = 0; k < AREA_PAGES; k++)
 		poke64(m, PT_PHYS + 8 * (((AREA_LIN >> 12) & 0x1ff) + k),
-		       (AREA_PHYS + PAGE_SIZE * k) | 0x63); /* P RW A D */
-	poke64(m, PHYS_OF(GDT_LIN) + 8, 0x00af9b000000ffffull);	 /* 8: 64-bit code */
+		       (AREA_PHYS + PAGE_SIZE * k) | 0x63);      /* P RW A D */
+	poke64(m, PHYS_OF(GDT_LIN) + 8, 0x00af9b000000ffffull);  /* 8: 64-bit code */
 	poke64(m, PHYS_OF(GDT_LIN) + 16, 0x00cf93000000ffffull); /* 16: data */
-	poke64(m, PHYS_OF(TSS_LIN) + 0x24, IST_TOP);		 /* IST1 */
+	poke64(m, PHYS_OF(TSS_LIN) + 0x24, IST_TOP);             /* IST1 */
 	for (unsigned v = 0; v < 32; v++) {
 		uint64_t off = HANDLER_LIN + v;
 		uint64_t lo = (off & 0xffff) | 8ull << 16 | 1ull << 32 /* IST1 */ |
@@ -1219,12 +1263,14 @@ guest_mode(struct cpu *cpu)
 	cpu->cr4 = CR4_PAE;
 	cpu->cr3 = PML4_PHYS;
 	cpu->efer = EFER_LME | EFER_LMA;
-	struct segment data = { .sel = 16, .attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G,
-				.limit = 0xffffffff, .base = 0 };
+	struct segment data = {
+		.sel = 16, .attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
+	};
 	for (int s = 0; s < 6; s++)
 		cpu->seg[s] = data;
-	cpu->seg[S_CS] = (struct segment){ .sel = 8, .attr = 0x9b | SEG_ATTR_L | SEG_ATTR_G,
-					   .limit = 0xffffffff, .base = 0 };
+	cpu->seg[S_CS] = (struct segment){
+		.sel = 8, .attr = 0x9b | SEG_ATTR_L | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
+	};
 	cpu->gdtr = (struct dtr){ .base = GDT_LIN, .limit = 23 };
 	cpu->idtr = (struct dtr){ .base = IDT_LIN, .limit = 32 * 16 - 1 };
 	cpu->tr = (struct segment){ .sel = 0x18, .attr = 0x8b, .limit = 0x67, .base = TSS_LIN };
@@ -1254,7 +1300,7 @@ machine_create(struct machine *m, char *err, size_t errlen)
 struct fugu_result {
 	struct regs fin;
 	uint64_t rip;
-	int vector;	/* the exception raised, or -1 */
+	int vector; /* the exception raised, or -1 */
 	bool outside_dirty;
 	enum cpu_exit exit;
 	uint8_t mem[WIN_LEN];
@@ -1299,7 +1345,7 @@ fugu_run(struct machine *m, const struct state *st, struct fugu_result *out)
 /* ---- comparing and reporting ---- */
 
 static const char *const reg_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-					   "r8",  "r9",	 "r10", "r11", "r12", "r13", "r14", "r15" };
+					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
 
 /* The exception a host signal stands for. */
 static int
@@ -1323,7 +1369,10 @@ note(char *buf, size_t cap, const char *fmt, ...)
 static void
 flags_str(uint64_t f, char *buf, size_t cap)
 {
-	static const struct { uint32_t bit; char c; } names[] = {
+	static const struct {
+		uint32_t bit;
+		char c;
+	} names[] = {
 		{ F_OF, 'O' }, { F_DF, 'D' }, { F_SF, 'S' }, { F_ZF, 'Z' },
 		{ F_AF, 'A' }, { F_PF, 'P' }, { F_CF, 'C' },
 	};
@@ -1528,8 +1577,8 @@ main(int argc, char **argv)
 	struct state *states = calloc(nstates, sizeof(*states));
 	struct fugu_result *gres = malloc(sizeof(*gres));
 	size_t res_bytes = nstates * sizeof(struct host_result);
-	struct host_result *hres = mmap(NULL, res_bytes, PROT_READ | PROT_WRITE,
-					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct host_result *hres =
+		mmap(NULL, res_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!states || !gres || hres == MAP_FAILED) {
 		tap_line(false, "setup: out of memory");
 		printf("1..%u\n", tap_number);

@@ -44,60 +44,76 @@
 /* Real mode reaches at most FFFF:FFFF = 0x10FFEF; nothing above can change. */
 #define REACHABLE_BYTES 0x110000u
 #define FLAGS_REAL_MASK 0x0fd5u /* the flags both CPUs hold in real mode */
-#define INSN_CAP_286 300	/* instructions before a 286 test that never halts fails */
-#define MAX_FAIL_REPORTS 3	/* failing tests described per file without -v */
-#define PASS_PERMILLE 995	/* the suite passes at >= 99.5 % */
+#define INSN_CAP_286 300        /* instructions before a 286 test that never halts fails */
+#define MAX_FAIL_REPORTS 3      /* failing tests described per file without -v */
+#define PASS_PERMILLE 995       /* the suite passes at >= 99.5 % */
 
 /* Register order of the MOO "REGS" chunk. */
-enum { M_AX, M_BX, M_CX, M_DX, M_CS, M_SS, M_DS, M_ES, M_SP, M_BP, M_SI, M_DI, M_IP, M_FLAGS,
-       M_NREGS };
+enum {
+	M_AX,
+	M_BX,
+	M_CX,
+	M_DX,
+	M_CS,
+	M_SS,
+	M_DS,
+	M_ES,
+	M_SP,
+	M_BP,
+	M_SI,
+	M_DI,
+	M_IP,
+	M_FLAGS,
+	M_NREGS
+};
 static const char *const moo_reg_names[M_NREGS] = { "ax", "bx", "cx", "dx", "cs", "ss", "ds",
 						    "es", "sp", "bp", "si", "di", "ip", "flags" };
 /* fugu's general-purpose register for each MOO register 0-3 and 8-11. */
-static const unsigned moo_gpr[M_NREGS] = { [M_AX] = R_AX, [M_BX] = R_BX, [M_CX] = R_CX,
-					   [M_DX] = R_DX, [M_SP] = R_SP, [M_BP] = R_BP,
-					   [M_SI] = R_SI, [M_DI] = R_DI };
-static const unsigned moo_sreg[M_NREGS] = { [M_CS] = S_CS, [M_SS] = S_SS, [M_DS] = S_DS,
-					    [M_ES] = S_ES };
+static const unsigned moo_gpr[M_NREGS] = {
+	[M_AX] = R_AX, [M_BX] = R_BX, [M_CX] = R_CX, [M_DX] = R_DX,
+	[M_SP] = R_SP, [M_BP] = R_BP, [M_SI] = R_SI, [M_DI] = R_DI
+};
+static const unsigned moo_sreg[M_NREGS] = {
+	[M_CS] = S_CS, [M_SS] = S_SS, [M_DS] = S_DS, [M_ES] = S_ES
+};
 
 /* Why a test was not run (README section 4). */
 enum skip_reason {
-	SKIP_LOCK,	/* 286: LOCK never faults there, a 386+ raises #UD */
-	SKIP_LONG,	/* 286: 11-15 byte instructions raise #GP there only */
-	SKIP_SREG_FS_GS, /* 286: 8C/8E with sreg 4/5 is #UD there, FS/GS on a 386+ */
-	SKIP_SALC_UD,	/* 286: D6 when fugu raises #UD for it */
-	SKIP_REVOKED,	/* listed in revocation_list.txt */
-	SKIP_8086_EXC,	/* 8086: fugu raised an exception the 8086 does not have */
-	SKIP_8086_PUSH_SP, /* 8086: PUSH SP pushes the decremented SP there */
-	SKIP_POP_M_FAULT, /* 286: POP m that faults has already moved SP */
+	SKIP_LOCK,          /* 286: LOCK never faults there, a 386+ raises #UD */
+	SKIP_LONG,          /* 286: 11-15 byte instructions raise #GP there only */
+	SKIP_SREG_FS_GS,    /* 286: 8C/8E with sreg 4/5 is #UD there, FS/GS on a 386+ */
+	SKIP_SALC_UD,       /* 286: D6 when fugu raises #UD for it */
+	SKIP_REVOKED,       /* listed in revocation_list.txt */
+	SKIP_8086_EXC,      /* 8086: fugu raised an exception the 8086 does not have */
+	SKIP_8086_PUSH_SP,  /* 8086: PUSH SP pushes the decremented SP there */
+	SKIP_POP_M_FAULT,   /* 286: POP m that faults has already moved SP */
 	SKIP_IDIV_OVERFLOW, /* 286: some IDIV overflows give quotient 80h/8000h, no #DE */
 	NSKIP
 };
-static const char *const skip_names[NSKIP] = { "lock prefix", "11-15 byte insn", "8C/8E sreg 4-5",
-					       "SALC #UD", "revoked", "386+ exception",
-					       "8086 PUSH SP", "286 POP m #GP",
-					       "286 IDIV overflow" };
+static const char *const skip_names[NSKIP] = {
+	"lock prefix",    "11-15 byte insn", "8C/8E sreg 4-5", "SALC #UD",         "revoked",
+	"386+ exception", "8086 PUSH SP",    "286 POP m #GP",  "286 IDIV overflow"
+};
 
 /*
  * Tests run with an adjusted expectation where the 286 differs from a 386+ by
  * design; they count as run (and pass or fail) and are reported separately.
  */
 enum special_case {
-	SPECIAL_SS_FOR_GP,   /* SS-relative word at offset FFFF: 286 #GP(13), 386+ #SS(12) */
+	SPECIAL_SS_FOR_GP,    /* SS-relative word at offset FFFF: 286 #GP(13), 386+ #SS(12) */
 	SPECIAL_STRING_FAULT, /* the 286 advances SI/DI/CX before a string element faults */
 	SPECIAL_AAM_ZERO,     /* the 286 sets SF/ZF/PF before AAM 0 raises #DE */
 	NSPECIAL
 };
-static const char *const special_names[NSPECIAL] = { "#SS for 286 #GP",
-						      "string fault restartable",
-						      "AAM 0: SF/ZF/PF not compared" };
+static const char *const special_names[NSPECIAL] = { "#SS for 286 #GP", "string fault restartable",
+						     "AAM 0: SF/ZF/PF not compared" };
 
 struct set_desc {
-	const char *name;     /* "80286", "8086": the MANIFEST path prefix and the report name */
-	const char *metadata; /* flag masks, relative to the testdata dir */
+	const char *name;       /* "80286", "8086": the MANIFEST path prefix and the report name */
+	const char *metadata;   /* flag masks, relative to the testdata dir */
 	const char *revocation; /* NULL when the set has none */
-	bool run_to_hlt;      /* 286: the test ends with a HLT; 8086: exactly one instruction */
-	bool a20;	      /* 286: no wrap at 1 MiB; 8086: addresses wrap (A20 off) */
+	bool run_to_hlt;        /* 286: the test ends with a HLT; 8086: exactly one instruction */
+	bool a20;               /* 286: no wrap at 1 MiB; 8086: addresses wrap (A20 off) */
 };
 
 static const struct set_desc sets[] = {
@@ -505,9 +521,9 @@ enum outcome { PASS, FAIL, SKIP };
 struct test_context {
 	struct machine *m;
 	const struct set_desc *set;
-	const char *form;	/* "F6.4" */
-	unsigned opcode;	/* 0xF6 */
-	uint16_t flags_mask;	/* metadata mask & FLAGS_REAL_MASK */
+	const char *form;    /* "F6.4" */
+	unsigned opcode;     /* 0xF6 */
+	uint16_t flags_mask; /* metadata mask & FLAGS_REAL_MASK */
 	const struct revocations *rev;
 	bool verbose;
 };
@@ -519,8 +535,8 @@ struct test_context {
 struct insn_shape {
 	bool lock, rep;
 	uint8_t seg_prefix; /* 26/2E/36/3E, or 0 */
-	int opcode;	    /* -1 when BYTS holds only prefixes */
-	int modrm;	    /* -1 when the opcode has none */
+	int opcode;         /* -1 when BYTS holds only prefixes */
+	int modrm;          /* -1 when the opcode has none */
 };
 
 static void
@@ -562,10 +578,24 @@ may_access_ss(const struct insn_shape *sh)
 	if (sh->seg_prefix == 0x36)
 		return true;
 	switch (op) {
-	case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
-	case 0x50 ... 0x61: case 0x68: case 0x6a: case 0x8f: case 0x9a: case 0x9c: case 0x9d:
-	case 0xc2: case 0xc3: case 0xc8 ... 0xcf: case 0xe8:
-		return true;
+	case 0x06:
+	case 0x07:
+	case 0x0e:
+	case 0x16:
+	case 0x17:
+	case 0x1e:
+	case 0x1f:
+	case 0x50 ... 0x61:
+	case 0x68:
+	case 0x6a:
+	case 0x8f:
+	case 0x9a:
+	case 0x9c:
+	case 0x9d:
+	case 0xc2:
+	case 0xc3:
+	case 0xc8 ... 0xcf:
+	case 0xe8: return true;
 	case 0xff:
 		if (reg == 2 || reg == 3 || reg == 6)
 			return true;
@@ -582,8 +612,15 @@ static unsigned
 modrm_imm_size(int op, int reg)
 {
 	switch (op) {
-	case 0x69: case 0x81: case 0xc7: return 2;
-	case 0x6b: case 0x80: case 0x83: case 0xc0: case 0xc1: case 0xc6: return 1;
+	case 0x69:
+	case 0x81:
+	case 0xc7: return 2;
+	case 0x6b:
+	case 0x80:
+	case 0x83:
+	case 0xc0:
+	case 0xc1:
+	case 0xc6: return 1;
 	case 0xf6: return reg < 2 ? 1 : 0;
 	case 0xf7: return reg < 2 ? 2 : 0;
 	default: return 0;
@@ -655,9 +692,13 @@ restartable_string_fault(const struct insn_shape *sh, const struct moo_test *t,
 {
 	bool uses_si, uses_di;
 	switch (sh->opcode) {
-	case 0x6d: case 0xab: case 0xaf: uses_si = false, uses_di = true; break; /* INS STOS SCAS */
-	case 0x6f: case 0xad: uses_si = true, uses_di = false; break;		  /* OUTS LODS */
-	case 0xa5: case 0xa7: uses_si = uses_di = true; break;			  /* MOVS CMPS */
+	case 0x6d:
+	case 0xab:
+	case 0xaf: uses_si = false, uses_di = true; break; /* INS STOS SCAS */
+	case 0x6f:
+	case 0xad: uses_si = true, uses_di = false; break; /* OUTS LODS */
+	case 0xa5:
+	case 0xa7: uses_si = uses_di = true; break; /* MOVS CMPS */
 	default: return false;
 	}
 	uint16_t step = (t->init[M_FLAGS] & F_DF) ? (uint16_t)-2 : 2;
@@ -715,8 +756,8 @@ cpu_reg16(struct cpu *cpu, int r)
 
 /* Compare the CPU and memory with the expected final state; describe mismatches in `why`. */
 static bool
-check_final(const struct test_context *tc, const struct moo_test *t,
-	    const struct expectation *exp, char *why, size_t cap)
+check_final(const struct test_context *tc, const struct moo_test *t, const struct expectation *exp,
+	    char *why, size_t cap)
 {
 	struct cpu *cpu = tc->m->cpu;
 	const uint16_t *want = exp->regs;
@@ -809,17 +850,16 @@ run_test(const struct test_context *tc, const struct moo_test *t, enum skip_reas
 		*special = SPECIAL_STRING_FAULT;
 	bool de_expected = t->has_exception && t->exc_vector == EXC_DE;
 	if (sh.opcode == 0xd4 && de_expected) {
-		exp.care[M_FLAGS] &= (uint16_t)~(F_SF | F_ZF | F_PF);
+		exp.care[M_FLAGS] &= (uint16_t) ~(F_SF | F_ZF | F_PF);
 		*special = SPECIAL_AAM_ZERO;
 	}
 	/* The 286 turns some IDIV overflows into quotient 80h/8000h (the most negative
 	 * value) without #DE; a 386+ raises #DE for any quotient out of range. */
-	bool idiv_overflow_286 = tc->set->run_to_hlt &&
-				 (tc->opcode == 0xf6 || tc->opcode == 0xf7) &&
-				 sh.modrm >= 0 && (sh.modrm >> 3 & 7) == 7 && !t->has_exception &&
-				 faulted && cpu->pending_vector == EXC_DE &&
-				 (tc->opcode == 0xf6 ? (exp.regs[M_AX] & 0xff) == 0x80
-						     : exp.regs[M_AX] == 0x8000);
+	bool idiv_overflow_286 =
+		tc->set->run_to_hlt && (tc->opcode == 0xf6 || tc->opcode == 0xf7) &&
+		sh.modrm >= 0 && (sh.modrm >> 3 & 7) == 7 && !t->has_exception && faulted &&
+		cpu->pending_vector == EXC_DE &&
+		(tc->opcode == 0xf6 ? (exp.regs[M_AX] & 0xff) == 0x80 : exp.regs[M_AX] == 0x8000);
 
 	if (tc->set->run_to_hlt && faulted && tc->opcode == 0xd6 && cpu->pending_vector == EXC_UD) {
 		*skip = SKIP_SALC_UD;
@@ -831,8 +871,8 @@ run_test(const struct test_context *tc, const struct moo_test *t, enum skip_reas
 		*skip = SKIP_8086_EXC;
 		result = SKIP;
 	} else if (ex == CPU_EXIT_TRIPLE_FAULT || ex == CPU_EXIT_UNMODELLED) {
-		note(why, cap, " cpu stopped (%s)", ex == CPU_EXIT_TRIPLE_FAULT ? "triple fault"
-										 : "unmodelled");
+		note(why, cap, " cpu stopped (%s)",
+		     ex == CPU_EXIT_TRIPLE_FAULT ? "triple fault" : "unmodelled");
 		result = FAIL;
 	} else if (tc->set->run_to_hlt && !cpu->halted) {
 		note(why, cap, " no HLT within %d instructions", INSN_CAP_286);
@@ -841,8 +881,7 @@ run_test(const struct test_context *tc, const struct moo_test *t, enum skip_reas
 		note(why, cap, " #SS raised for an access that is not SS-relative");
 		result = FAIL;
 	} else {
-		if (gp_expected && faulted && cpu->pending_vector == EXC_SS &&
-		    *special == NSPECIAL)
+		if (gp_expected && faulted && cpu->pending_vector == EXC_SS && *special == NSPECIAL)
 			*special = SPECIAL_SS_FOR_GP;
 		result = check_final(tc, t, &exp, why, cap) ? PASS : FAIL;
 	}
@@ -897,14 +936,14 @@ describe_failure(const struct test_context *tc, const struct moo_test *t, uint32
 
 struct manifest_entry {
 	char path[128]; /* relative to the testdata dir */
-	char form[16];	/* "F6.4" */
+	char form[16];  /* "F6.4" */
 	unsigned tests;
 };
 
 /* Runs one MOO file; false when it cannot be read or is malformed (err says why). */
 static bool
-run_file(struct test_context *tc, const char *dir, const struct manifest_entry *e,
-	 struct counts *c, char *err, size_t errlen)
+run_file(struct test_context *tc, const char *dir, const struct manifest_entry *e, struct counts *c,
+	 char *err, size_t errlen)
 {
 	char path[1024];
 	struct buffer buf;
@@ -1040,8 +1079,8 @@ format_skips(const struct counts *c, char *buf, size_t cap)
 	bool any = false;
 	for (int k = 0; k < NSPECIAL; k++) {
 		if (c->special[k]) {
-			note(buf, cap, "%s%s %" PRIu64, any ? ", " : "; special-cased: ",
-			     special_names[k], c->special[k]);
+			note(buf, cap, "%s%s %" PRIu64,
+			     any ? ", " : "; special-cased: ", special_names[k], c->special[k]);
 			any = true;
 		}
 	}
@@ -1117,9 +1156,13 @@ main(int argc, char **argv)
 			snprintf(mask_op, sizeof(mask_op), "%02X",
 				 imm_shift ? opcode + 0x12 : opcode); /* C0->D2, C1->D3 */
 			struct test_context tc = {
-				.m = &m, .set = set, .form = e->form, .opcode = opcode,
+				.m = &m,
+				.set = set,
+				.form = e->form,
+				.opcode = opcode,
 				.flags_mask = flags_mask_of(meta, mask_op, reg) & FLAGS_REAL_MASK,
-				.rev = &rev, .verbose = verbose,
+				.rev = &rev,
+				.verbose = verbose,
 			};
 			struct counts c = { 0 };
 			if (!run_file(&tc, dir, e, &c, err, sizeof(err))) {
@@ -1129,8 +1172,9 @@ main(int argc, char **argv)
 			} else {
 				char skips[256];
 				format_skips(&c, skips, sizeof(skips));
-				tap_line(true, "%s %s: %" PRIu64 "/%" PRIu64 " passed, %" PRIu64
-					       " skipped%s",
+				tap_line(true,
+					 "%s %s: %" PRIu64 "/%" PRIu64 " passed, %" PRIu64
+					 " skipped%s",
 					 set->name, e->form, c.passed, c.passed + c.failed,
 					 skipped_total(&c), skips);
 			}

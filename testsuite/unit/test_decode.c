@@ -33,11 +33,11 @@ dec_feat(const struct cpu_features *f, unsigned code_size, struct insn *in, unsi
 	return decode_insn(b, n, code_size, f, in);
 }
 
-#define DEC(cs, in, ...)                                                              \
-	dec_feat(&max_feat, (cs), (in), sizeof((const uint8_t[]){ __VA_ARGS__ }),      \
+#define DEC(cs, in, ...)                                                                           \
+	dec_feat(&max_feat, (cs), (in), sizeof((const uint8_t[]){ __VA_ARGS__ }),                  \
 		 (const uint8_t[]){ __VA_ARGS__ })
-#define DECF(f, cs, in, ...)                                                          \
-	dec_feat((f), (cs), (in), sizeof((const uint8_t[]){ __VA_ARGS__ }),            \
+#define DECF(f, cs, in, ...)                                                                       \
+	dec_feat((f), (cs), (in), sizeof((const uint8_t[]){ __VA_ARGS__ }),                        \
 		 (const uint8_t[]){ __VA_ARGS__ })
 
 static int
@@ -93,7 +93,7 @@ length_limit(void **state)
 	assert_int_equal(decode_insn(b, 16, 4, &max_feat, &in), DECODE_TOO_LONG);
 	/* 4 prefixes + MOV [esp+disp32], imm32 = 15; one more prefix is too long */
 	const uint8_t mov[] = { 0x26, 0x26, 0x26, 0x26, 0x26, 0xc7, 0x84, 0x24,
-				1, 2, 3, 4, 5, 6, 7, 8 };
+				1,    2,    3,    4,    5,    6,    7,    8 };
 	assert_int_equal(decode_insn(mov + 1, 15, 4, &max_feat, &in), 15);
 	assert_int_equal(decode_insn(mov, 16, 4, &max_feat, &in), DECODE_TOO_LONG);
 	assert_int_equal(decode_insn(mov + 1, 14, 4, &max_feat, &in), DECODE_NEED_MORE);
@@ -205,11 +205,11 @@ group_immediates(void **state)
 	assert_int_equal(DEC(4, &in, 0x66, 0xf7, 0xc0, 1, 2), 5);
 	assert_int_equal(DEC(8, &in, 0x48, 0xf7, 0xc0, 1, 2, 3, 0x84), 7);
 	assert_int_equal(in.imm, 0xffffffff84030201ull);
-	assert_int_equal(DEC(4, &in, 0xf7, 0xd8), 2); /* NEG eax */
+	assert_int_equal(DEC(4, &in, 0xf7, 0xd8), 2);                   /* NEG eax */
 	assert_int_equal(DEC(4, &in, 0xf6, 0x05, 1, 2, 3, 4, 0x77), 7); /* TEST [disp32], ib */
-	assert_int_equal(DEC(4, &in, 0x0f, 0xba, 0xe0, 3), 4); /* BT eax, 3 */
-	assert_int_equal(DEC(4, &in, 0x0f, 0x73, 0xd0, 3), 4); /* PSRLQ mm0, 3 */
-	assert_int_equal(DEC(4, &in, 0x66, 0x0f, 0x73, 0xf8, 3), 5); /* PSLLDQ xmm0, 3 */
+	assert_int_equal(DEC(4, &in, 0x0f, 0xba, 0xe0, 3), 4);          /* BT eax, 3 */
+	assert_int_equal(DEC(4, &in, 0x0f, 0x73, 0xd0, 3), 4);          /* PSRLQ mm0, 3 */
+	assert_int_equal(DEC(4, &in, 0x66, 0x0f, 0x73, 0xf8, 3), 5);    /* PSLLDQ xmm0, 3 */
 	DEC(4, &in, 0x0f, 0x73, 0x10, 3);
 	assert_ptr_equal(in.fn, op_ud); /* memory form */
 }
@@ -231,7 +231,7 @@ modrm_forms(void **state)
 	assert_int_equal(DEC(4, &in, 0x8b, 0x05, 0x10, 0, 0, 0), 6);
 	assert_int_equal(in.base, REG_NONE);
 	assert_int_equal(DEC(2, &in, 0x8b, 0x06, 0x10, 0), 4); /* [disp16] */
-	assert_int_equal(DEC(2, &in, 0x8b, 0x46, 0x10), 3);	/* [bp+disp8] */
+	assert_int_equal(DEC(2, &in, 0x8b, 0x46, 0x10), 3);    /* [bp+disp8] */
 	assert_int_equal(in.seg, S_SS);
 	assert_int_equal(DEC(8, &in, 0x41, 0x8b, 0x44, 0x25, 0x10), 5); /* [r13+disp8] */
 	assert_int_equal(in.base, 13);
@@ -244,8 +244,7 @@ invalid_in_64bit_mode(void **state)
 {
 	(void)state;
 	static const uint8_t ops[] = { 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37,
-				       0x3f, 0x60, 0x61, 0x82, 0x9a, 0xce, 0xd4, 0xd5, 0xd6,
-				       0xea };
+				       0x3f, 0x60, 0x61, 0x82, 0x9a, 0xce, 0xd4, 0xd5, 0xd6, 0xea };
 	struct insn in;
 	for (unsigned k = 0; k < sizeof(ops); k++) {
 		uint8_t b[15] = { ops[k], 0x00 };
@@ -268,7 +267,7 @@ vex_lengths(void **state)
 	struct insn in;
 	assert_int_equal(DEC(8, &in, 0xc5, 0xf8, 0x77), 3); /* VZEROUPPER */
 	assert_ptr_equal(in.fn, op_ud);
-	assert_int_equal(DEC(8, &in, 0xc5, 0xf9, 0x70, 0xc1, 0x1b), 5); /* VPSHUFD ib */
+	assert_int_equal(DEC(8, &in, 0xc5, 0xf9, 0x70, 0xc1, 0x1b), 5);    /* VPSHUFD ib */
 	assert_int_equal(DEC(8, &in, 0xc4, 0xe3, 0x79, 0x0f, 0xc1, 8), 6); /* VPALIGNR */
 	assert_int_equal(DEC(8, &in, 0xc4, 0xe2, 0x79, 0x00, 0x04, 0x25, 0, 0, 0, 0), 10);
 	assert_int_equal(DEC(8, &in, 0xc5, 0x78, 0x10, 0x05, 0, 0, 0, 0), 8); /* RIP-relative */

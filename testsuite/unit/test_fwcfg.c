@@ -96,7 +96,7 @@ id_reports_dma(void **state)
 	assert_int_equal(id[0], FWCFG_ID_TRADITIONAL | FWCFG_ID_DMA);
 	assert_int_equal(id[1] | id[2] | id[3], 0);
 	/* The DMA address register reads back the "QEMU CFG" signature. */
-	assert_int_equal(ioport_read(f->io, FWCFG_PORT_DMA, 4), 0x554d4551); /* "QEMU" */
+	assert_int_equal(ioport_read(f->io, FWCFG_PORT_DMA, 4), 0x554d4551);     /* "QEMU" */
 	assert_int_equal(ioport_read(f->io, FWCFG_PORT_DMA + 4, 4), 0x47464320); /* " CFG" */
 }
 
@@ -217,7 +217,8 @@ board_items(void **state)
 	memset(rom, 0xf4, sizeof(rom));
 	assert_int_equal(write(fd, rom, sizeof(rom)), (ssize_t)sizeof(rom));
 	close(fd);
-	struct pc_config cfg = { .ram_size = 0xe0000000ull + (64u << 20), .bios_path = path,
+	struct pc_config cfg = { .ram_size = 0xe0000000ull + (64u << 20),
+				 .bios_path = path,
 				 .clock_mode = VCLOCK_DETERMINISTIC };
 	char err[256];
 	assert_int_equal(cpu_features_parse(&cfg.cpu, "max", err, sizeof(err)), 0);

@@ -118,7 +118,7 @@ pam_shadow_sequence(void **state)
 	assert_int_equal(rd(f, 0xf1234), 0x42);
 	wr(f, 0xf1234, 0x43);
 	assert_int_equal(rd(f, 0xf1234), 0x42); /* write-protected */
-	cfg_writeb(f, 0x59, 0x30); /* RE and WE */
+	cfg_writeb(f, 0x59, 0x30);              /* RE and WE */
 	wr(f, 0xf1234, 0x44);
 	assert_int_equal(rd(f, 0xf1234), 0x44);
 	assert_int_equal(rd(f, 0xe0000), ROM_BYTE); /* other segments untouched */

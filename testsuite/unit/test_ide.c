@@ -182,8 +182,10 @@ static void
 write_data(struct fixture *f, const uint8_t *buf, unsigned n)
 {
 	for (unsigned k = 0; k < n; k += 4)
-		ioport_write(f->io, CMD, (uint32_t)(buf[k] | buf[k + 1] << 8 | buf[k + 2] << 16) |
-					 (uint32_t)buf[k + 3] << 24, 4);
+		ioport_write(f->io, CMD,
+			     (uint32_t)(buf[k] | buf[k + 1] << 8 | buf[k + 2] << 16) |
+				     (uint32_t)buf[k + 3] << 24,
+			     4);
 }
 
 static void
@@ -258,7 +260,8 @@ lba48(void **state)
 	identify(f, id);
 	assert_int_equal(word(id, 60) | (uint32_t)word(id, 61) << 16, 0x0fffffff);
 	assert_int_equal(word(id, 100) | (uint64_t)word(id, 101) << 16 |
-				 (uint64_t)word(id, 102) << 32, total);
+				 (uint64_t)word(id, 102) << 32,
+			 total);
 	assert_int_equal(word(id, 1), 16383);
 	uint64_t lba = (1ull << 28) + 100;
 	for (unsigned i = 0; i < 1024; i++)
@@ -391,7 +394,7 @@ chs(void **state)
 	uint8_t buf[512], id[512];
 	outb(f, CMD + 6, 0xa1); /* CHS, head 1 */
 	outb(f, CMD + 2, 1);
-	outb(f, CMD + 3, 1);	/* sector 1 */
+	outb(f, CMD + 3, 1); /* sector 1 */
 	outb(f, CMD + 4, 0);
 	outb(f, CMD + 5, 0);
 	outb(f, CMD + 7, 0x20);
@@ -722,8 +725,8 @@ bad_images(void **state)
 	(void)state;
 	struct blockdev bd;
 	char err[256], path[64];
-	assert_int_equal(blockdev_open(&bd, "/nonexistent/fugu.img", false, false, err,
-				       sizeof(err)), -1);
+	assert_int_equal(
+		blockdev_open(&bd, "/nonexistent/fugu.img", false, false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "No such file"));
 	assert_int_equal(blockdev_open(&bd, "/tmp", true, false, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));

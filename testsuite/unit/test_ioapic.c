@@ -221,7 +221,8 @@ board_irq0_override(void **state)
 	static uint8_t rom[4096];
 	assert_int_equal(write(fd, rom, sizeof(rom)), (ssize_t)sizeof(rom));
 	close(fd);
-	struct pc_config cfg = { .ram_size = 16u << 20, .bios_path = path,
+	struct pc_config cfg = { .ram_size = 16u << 20,
+				 .bios_path = path,
 				 .clock_mode = VCLOCK_DETERMINISTIC };
 	char err[256];
 	assert_int_equal(cpu_features_parse(&cfg.cpu, "max", err, sizeof(err)), 0);
@@ -229,11 +230,11 @@ board_irq0_override(void **state)
 	unlink(path);
 	assert_non_null(pc);
 	physmem_write_sized(pc->mem, 0xfee000f0, 0x1ff, 4); /* software-enable the LAPIC */
-	ioport_write(pc->io, 0x21, 0xff, 1);		     /* mask the 8259s: no INTR */
+	ioport_write(pc->io, 0x21, 0xff, 1);                /* mask the 8259s: no INTR */
 	ioport_write(pc->io, 0xa1, 0xff, 1);
-	outd(pc->mem, BASE, 0x10 + 2 * 0, 0x50);	     /* pin 0 -> 0x50 */
-	outd(pc->mem, BASE, 0x10 + 2 * 2, 0x52);	     /* pin 2 -> 0x52 */
-	outd(pc->mem, BASE, 0x10 + 2 * 8, 0x58);	     /* pin 8 -> 0x58 */
+	outd(pc->mem, BASE, 0x10 + 2 * 0, 0x50); /* pin 0 -> 0x50 */
+	outd(pc->mem, BASE, 0x10 + 2 * 2, 0x52); /* pin 2 -> 0x52 */
+	outd(pc->mem, BASE, 0x10 + 2 * 8, 0x58); /* pin 8 -> 0x58 */
 	pc->pit.set_irq(pc->pit.opaque, false);
 	pc->pit.set_irq(pc->pit.opaque, true); /* ISA IRQ0 */
 	pc->rtc.set_irq(pc->rtc.opaque, true); /* ISA IRQ8 */

@@ -51,8 +51,11 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct kbc_board b = { .opaque = f, .set_irq1 = set_irq1, .set_irq12 = set_irq12,
-			       .set_a20 = set_a20, .reset = reset };
+	struct kbc_board b = { .opaque = f,
+			       .set_irq1 = set_irq1,
+			       .set_irq12 = set_irq12,
+			       .set_a20 = set_a20,
+			       .reset = reset };
 	f->io = ioports_create();
 	assert_int_equal(kbc_init(&f->kbc, f->io, &b), 0);
 	*state = f;
@@ -200,7 +203,7 @@ keyboard_commands(void **state)
 	data(f, 0x00);
 	assert_int_equal(next(f, false), 0xfa);
 	assert_int_equal(next(f, false), 0x41); /* set 2, as translated */
-	data(f, 0x12); /* not a command */
+	data(f, 0x12);                          /* not a command */
 	assert_int_equal(next(f, false), 0xfe);
 	empty(f);
 }

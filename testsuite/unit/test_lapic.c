@@ -76,9 +76,14 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
 	f->mem = physmem_create(1u << 20);
-	struct lapic_config cfg = { .present = true, .x2apic = true, .tsc_deadline = true,
-				    .tsc_offset = &f->tsc_offset, .set_intr = set_intr,
-				    .extint_ack = extint_ack, .eoi = on_eoi, .opaque = f };
+	struct lapic_config cfg = { .present = true,
+				    .x2apic = true,
+				    .tsc_deadline = true,
+				    .tsc_offset = &f->tsc_offset,
+				    .set_intr = set_intr,
+				    .extint_ack = extint_ack,
+				    .eoi = on_eoi,
+				    .opaque = f };
 	assert_int_equal(lapic_init(&f->apic, f->mem, &f->clock, &cfg), 0);
 	f->icount = 1000;
 	*state = f;

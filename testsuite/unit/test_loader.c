@@ -40,12 +40,12 @@ put_mb_header(uint8_t *img, size_t off, uint32_t flags, uint32_t load_addr)
 {
 	put32(img + off, MB_HEADER_MAGIC);
 	put32(img + off + 4, flags);
-	put32(img + off + 8, (uint32_t)-(MB_HEADER_MAGIC + flags));
+	put32(img + off + 8, (uint32_t) - (MB_HEADER_MAGIC + flags));
 	put32(img + off + 12, load_addr + (uint32_t)off); /* header_addr */
-	put32(img + off + 16, load_addr);		   /* load_addr */
-	put32(img + off + 20, 0);			   /* load_end_addr: the whole file */
-	put32(img + off + 24, 0);			   /* bss_end_addr: none */
-	put32(img + off + 28, load_addr + 0x40);	   /* entry_addr */
+	put32(img + off + 16, load_addr);                 /* load_addr */
+	put32(img + off + 20, 0);                         /* load_end_addr: the whole file */
+	put32(img + off + 24, 0);                         /* bss_end_addr: none */
+	put32(img + off + 28, load_addr + 0x40);          /* entry_addr */
 }
 
 /* A minimal bzImage: 4 setup sectors + 1 boot sector, then `kernel` bytes. */
@@ -60,9 +60,9 @@ make_bzimage(size_t kernel, uint16_t version, size_t *len)
 	memcpy(img + 0x202, "HdrS", 4);
 	img[0x206] = (uint8_t)version;
 	img[0x207] = (uint8_t)(version >> 8);
-	img[0x211] = 0x01;			/* LOADED_HIGH */
-	put32(img + 0x22c, 0x37ffffff);		/* initrd_addr_max */
-	put32(img + 0x238, 2048);		/* cmdline_size */
+	img[0x211] = 0x01;              /* LOADED_HIGH */
+	put32(img + 0x22c, 0x37ffffff); /* initrd_addr_max */
+	put32(img + 0x238, 2048);       /* cmdline_size */
 	return img;
 }
 
@@ -186,7 +186,8 @@ test_linux_setup(void **state)
 	rd[4999] = 0x5a;
 	put32(img + 0x22c, 0x00ffffff); /* initrd_addr_max: 16 MiB */
 	assert_int_equal(loader_setup(&f->fw, 64 * MIB, "bz", img, len, &initrd, 1,
-				      "root=/dev/sda vga=ext", err, sizeof(err)), 0);
+				      "root=/dev/sda vga=ext", err, sizeof(err)),
+			 0);
 	assert_int_equal(item32(&f->fw, FWCFG_SETUP_ADDR), 0x10000);
 	assert_int_equal(item32(&f->fw, FWCFG_SETUP_SIZE), 5 * 512);
 	assert_int_equal(item32(&f->fw, FWCFG_KERNEL_ADDR), MIB);
@@ -200,12 +201,12 @@ test_linux_setup(void **state)
 	assert_int_equal(item32(&f->fw, FWCFG_INITRD_SIZE), 5000);
 	assert_int_equal(item(&f->fw, FWCFG_INITRD_DATA)->data[4999], 0x5a);
 	const uint8_t *s = item(&f->fw, FWCFG_SETUP_DATA)->data;
-	assert_int_equal(s[0x210], 0xb0);		  /* type_of_loader */
-	assert_int_equal(s[0x211], 0x81);		  /* LOADED_HIGH | CAN_USE_HEAP */
+	assert_int_equal(s[0x210], 0xb0);                   /* type_of_loader */
+	assert_int_equal(s[0x211], 0x81);                   /* LOADED_HIGH | CAN_USE_HEAP */
 	assert_int_equal(s[0x224] | s[0x225] << 8, 0xfe00); /* heap_end_ptr */
-	assert_int_equal(get32(s + 0x228), 0x20000);	  /* cmd_line_ptr */
-	assert_int_equal(get32(s + 0x218), rd_addr);	  /* ramdisk_image */
-	assert_int_equal(get32(s + 0x21c), 5000);	  /* ramdisk_size */
+	assert_int_equal(get32(s + 0x228), 0x20000);        /* cmd_line_ptr */
+	assert_int_equal(get32(s + 0x218), rd_addr);        /* ramdisk_image */
+	assert_int_equal(get32(s + 0x21c), 5000);           /* ramdisk_size */
 	assert_int_equal(s[0x1fa] | s[0x1fb] << 8, 0xfffe); /* vid_mode: vga=ext */
 	assert_memory_equal(item(&f->fw, FWCFG_KERNEL_DATA)->data, img + 5 * 512, 8192);
 	assert_non_null(file_item(&f->fw, "genroms/linuxboot.bin"));
@@ -215,14 +216,15 @@ test_linux_setup(void **state)
 
 	/* A command line longer than cmdline_size is refused. */
 	put32(img + 0x238, 8);
-	assert_int_equal(loader_setup(&f->fw, 64 * MIB, "bz", img, len, NULL, 0,
-				      "123456789", err, sizeof(err)), -1);
+	assert_int_equal(loader_setup(&f->fw, 64 * MIB, "bz", img, len, NULL, 0, "123456789", err,
+				      sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "command line"));
 	/* init_size larger than RAM: the kernel does not fit. */
 	put32(img + 0x238, 2048);
 	put32(img + 0x260, 64 * MIB);
-	assert_int_equal(loader_setup(&f->fw, 64 * MIB, "bz", img, len, NULL, 0, "", err,
-				      sizeof(err)), -1);
+	assert_int_equal(
+		loader_setup(&f->fw, 64 * MIB, "bz", img, len, NULL, 0, "", err, sizeof(err)), -1);
 	free(img);
 }
 
@@ -241,8 +243,9 @@ test_multiboot_setup(void **state)
 	static const uint8_t mod0[3] = { 1, 2, 3 };
 	struct loader_file mods[2] = { { .name = "m0 a=1", .data = mod0, .len = 3 },
 				       { .name = "m1", .data = NULL, .len = 0 } };
-	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), mods, 2,
-				      "hello", err, sizeof(err)), 0);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), mods, 2, "hello",
+				      err, sizeof(err)),
+			 0);
 	assert_int_equal(item32(&f->fw, FWCFG_KERNEL_ENTRY), 2 * MIB + 0x40);
 	assert_int_equal(item32(&f->fw, FWCFG_KERNEL_ADDR), 2 * MIB);
 	assert_int_equal(item32(&f->fw, FWCFG_KERNEL_SIZE), 0x5000);
@@ -273,19 +276,23 @@ test_multiboot_setup(void **state)
 
 	/* Below 1 MiB, or beyond RAM: refused. */
 	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE, 0x8000);
-	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "",
-				      err, sizeof(err)), -1);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
+				      sizeof(err)),
+			 -1);
 	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE, 40 * MIB);
-	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "",
-				      err, sizeof(err)), -1);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
+				      sizeof(err)),
+			 -1);
 	/* A required feature fugu lacks (flag bit 3). */
 	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE | 0x8, 2 * MIB);
-	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "",
-				      err, sizeof(err)), -1);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
+				      sizeof(err)),
+			 -1);
 	/* Neither ELF nor a.out kludge. */
 	put_mb_header(img, 0x100, 0, 2 * MIB);
-	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "",
-				      err, sizeof(err)), -1);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
+				      sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "ELF"));
 }
 

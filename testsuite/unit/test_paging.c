@@ -36,10 +36,13 @@ make(const char *model)
 	assert_non_null(cpu);
 	cpu->cr0 |= CR0_PE;
 	for (int s = 0; s < 6; s++)
-		cpu->seg[s] = (struct segment){ .sel = 0x10, .base = 0, .limit = 0xffffffff,
+		cpu->seg[s] = (struct segment){ .sel = 0x10,
+						.base = 0,
+						.limit = 0xffffffff,
 						.attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G };
-	cpu->seg[S_CS] = (struct segment){ .sel = 0x08, .base = 0, .limit = 0xffffffff,
-					   .attr = 0x9b | SEG_ATTR_DB | SEG_ATTR_G };
+	cpu->seg[S_CS] = (struct segment){
+		.sel = 0x08, .base = 0, .limit = 0xffffffff, .attr = 0x9b | SEG_ATTR_DB | SEG_ATTR_G
+	};
 	cpu_mode_update(cpu);
 }
 
@@ -237,18 +240,18 @@ paging32_rights(void **state)
 	(void)state;
 	make("all");
 	setup32();
-	pf(RD, 0x403000, 0);		      /* not present, supervisor read */
-	pf(WR, 0x403004, PF_W);		      /* not present, supervisor write */
-	pf(RD, 0xc00000, 0);		      /* PDE not present */
-	pf(FX, 0x403000, 0);		      /* no I/D flag with 32-bit paging and no SMEP */
-	ok(WR, 0x404000);		      /* supervisor write to RO page, WP=0 */
-	ok(WR, 0x401000);		      /* same for a user RO page */
+	pf(RD, 0x403000, 0);    /* not present, supervisor read */
+	pf(WR, 0x403004, PF_W); /* not present, supervisor write */
+	pf(RD, 0xc00000, 0);    /* PDE not present */
+	pf(FX, 0x403000, 0);    /* no I/D flag with 32-bit paging and no SMEP */
+	ok(WR, 0x404000);       /* supervisor write to RO page, WP=0 */
+	ok(WR, 0x401000);       /* same for a user RO page */
 	assert_int_equal(set_cr(0, cpu->cr0 | CR0_WP), -1);
-	pf(WR, 0x404000, PF_P | PF_W);	      /* WP=1: the cached write entry is gone */
+	pf(WR, 0x404000, PF_P | PF_W); /* WP=1: the cached write entry is gone */
 	pf(WR, 0x401000, PF_P | PF_W);
 	ok(RD, 0x404000);
 	cpu->cpl = 3;
-	pf(RD, 0x400000, PF_P | PF_U);	      /* user read of a supervisor page */
+	pf(RD, 0x400000, PF_P | PF_U); /* user read of a supervisor page */
 	pf(FX, 0x400000, PF_P | PF_U);
 	pf(WR, 0x401000, PF_P | PF_W | PF_U); /* user write of RO page */
 	pf(RD, 0x403000, PF_U);
@@ -456,8 +459,8 @@ pae_walk_and_pdptes(void **state)
 	assert_int_equal(probe(0x9abcde), 0x7abcde);
 	assert_true(r64(PDP + 2 * 8) & A);
 	assert_int_equal(r64(PDPT), PDP | P); /* PDPTEs have no accessed flag */
-	pf(RD, 0x402000, 0);		      /* reserved bits do not matter when P=0 */
-	pf(RD, 0x40000000, 0);		      /* PDPTE 1 not present */
+	pf(RD, 0x402000, 0);                  /* reserved bits do not matter when P=0 */
+	pf(RD, 0x40000000, 0);                /* PDPTE 1 not present */
 	/* XD is reserved without EFER.NXE. */
 	pf(RD, 0x401000, PF_P | PF_RSVD);
 	pf(FX, 0x401000, PF_P | PF_RSVD); /* and no I/D flag without NXE */
@@ -569,7 +572,7 @@ long_walk(void **state)
 	assert_true(r64(PT4) & A);
 	assert_false(r64(PT4) & D);
 	assert_true(r64(PML4 + 256 * 8) & A);
-	pf(RD, 0x8000000000ull, PF_P | PF_RSVD); /* PS in a PML4E */
+	pf(RD, 0x8000000000ull, PF_P | PF_RSVD);       /* PS in a PML4E */
 	w64(PT4 + 5 * 8, 0x205000 | (1ull << 40) | P); /* bits 51:M reserved (M = 36) */
 	pf(RD, 0x405000, PF_P | PF_RSVD);
 	w64(PT4 + 6 * 8, 0x206000 | (0x7full << 52) | P); /* 62:52 ignored */
@@ -651,8 +654,8 @@ protection_keys(void **state)
 	ok(RD, 0x404000);
 	mmu_set_pkru(cpu, 1u << 2); /* AD for key 1 */
 	pf(RD, 0x404000, PF_P | PF_U | PF_PK);
-	ok(RD, 0x400000); /* key 0 */
-	ok(FX, 0x404000); /* fetches are not subject to keys */
+	ok(RD, 0x400000);           /* key 0 */
+	ok(FX, 0x404000);           /* fetches are not subject to keys */
 	mmu_set_pkru(cpu, 1u << 3); /* WD for key 1 */
 	ok(RD, 0x404000);
 	pf(WR, 0x404000, PF_P | PF_W | PF_U | PF_PK);
@@ -678,7 +681,7 @@ pcid_and_invpcid(void **state)
 	assert_int_equal(rd(0x400000), 0x1000);
 	w64(PT4, 0x205000 | P | RW | US);
 	assert_int_equal(set_cr(3, PML4 | (1ull << 63)), -1); /* same PCID, no flush */
-	assert_int_equal(cpu->cr3, PML4);		      /* bit 63 is not stored */
+	assert_int_equal(cpu->cr3, PML4);                     /* bit 63 is not stored */
 	assert_int_equal(rd(0x400000), 0x1000);
 	assert_int_equal(set_cr(3, PML4), -1); /* flush */
 	assert_int_equal(rd(0x400000), 0x1005);
@@ -697,7 +700,7 @@ pcid_and_invpcid(void **state)
 	w64(PT4, 0x207000 | P | RW | US | G);
 	assert_int_equal(invpcid(0, 0, 0x400000), -1); /* PCID 0 is not current: no effect needed */
 	assert_int_equal(invpcid(0, 1, 0x400000), -1);
-	assert_int_equal(rd(0x400000), 0x1007);	       /* a global entry now */
+	assert_int_equal(rd(0x400000), 0x1007); /* a global entry now */
 	w64(PT4, 0x200000 | P | RW | US);
 	assert_int_equal(invpcid(3, 0, 0), -1); /* all but globals */
 	assert_int_equal(rd(0x400000), 0x1007);

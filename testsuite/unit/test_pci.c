@@ -16,7 +16,7 @@
 struct fixture {
 	struct ioports *io;
 	struct pci_bus bus;
-	struct pci_function fn;	 /* 00:03.0: I/O BAR0 (32 bytes), memory BAR1 (4 KiB), ROM */
+	struct pci_function fn;  /* 00:03.0: I/O BAR0 (32 bytes), memory BAR1 (4 KiB), ROM */
 	struct pci_function fn1; /* 00:03.2 */
 	unsigned updates;
 	unsigned last_bar;

@@ -255,7 +255,7 @@ rotate_on_eoi(void **state)
 	assert_int_equal(pic_intr_ack(&f->pic), 0x0e); /* order now 4,5,6,7,0,1,2,3 */
 	outb(f, 0x20, 0x20);
 	assert_int_equal(pic_intr_ack(&f->pic), 0x09);
-	outb(f, 0x20, 0xe1); /* rotate on specific EOI for IR1 */
+	outb(f, 0x20, 0xe1);                           /* rotate on specific EOI for IR1 */
 	assert_int_equal(pic_intr_ack(&f->pic), 0x0b); /* IR2-... then IR3 */
 }
 
@@ -283,9 +283,9 @@ special_mask_mode(void **state)
 	assert_int_equal(pic_intr_ack(&f->pic), 0x0b);
 	pic_set_irq(&f->pic, 5, true);
 	assert_false(f->intr);
-	outb(f, 0x21, 0x08); /* mask IR3 ... */
+	outb(f, 0x21, 0x08);   /* mask IR3 ... */
 	assert_false(f->intr); /* ... not enough without SMM */
-	outb(f, 0x20, 0x68); /* OCW3: set special mask */
+	outb(f, 0x20, 0x68);   /* OCW3: set special mask */
 	assert_true(f->intr);
 	assert_int_equal(pic_intr_ack(&f->pic), 0x0d);
 	outb(f, 0x20, 0x48); /* reset special mask */

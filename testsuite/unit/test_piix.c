@@ -34,7 +34,7 @@ set_pci_irq(void *opaque, unsigned irq, bool level)
 	if (level)
 		f->pci_irqs |= (uint16_t)(1u << irq);
 	else
-		f->pci_irqs &= (uint16_t)~(1u << irq);
+		f->pci_irqs &= (uint16_t) ~(1u << irq);
 }
 
 static void
@@ -87,8 +87,12 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct piix_board b = { .opaque = f, .set_pci_irq = set_pci_irq, .set_sci = set_sci,
-				.set_a20 = set_a20, .reset = reset, .poweroff = poweroff };
+	struct piix_board b = { .opaque = f,
+				.set_pci_irq = set_pci_irq,
+				.set_sci = set_sci,
+				.set_a20 = set_a20,
+				.reset = reset,
+				.poweroff = poweroff };
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
 	f->clock.ns_per_insn = 1;
 	f->io = ioports_create();
@@ -236,7 +240,7 @@ pm_timer_overflow_sci(void **state)
 	struct fixture *f = *state;
 	map_pm(f);
 	uint64_t bit23_ns = ((1ull << 23) * 1000000000ull + PIIX_PM_HZ - 1) / PIIX_PM_HZ;
-	ioport_write(f->io, PMBASE + 2, PM1_TMR_STS, 2);    /* TMR_EN */
+	ioport_write(f->io, PMBASE + 2, PM1_TMR_STS, 2); /* TMR_EN */
 	ioport_write(f->io, PMBASE + 4, PM1_SCI_EN, 2);
 	assert_int_equal(ioport_read(f->io, PMBASE, 2) & PM1_TMR_STS, 0);
 	assert_int_equal(vclock_next_deadline(&f->clock), bit23_ns);

@@ -196,7 +196,7 @@ mode1_one_shot(void **state)
 	assert_true(out_of(f, 2));
 	at_tick(f, 1100);
 	assert_true(out_of(f, 2)); /* no trigger yet */
-	outb(f, 0x61, 0x01);	   /* GATE 2 rises at tick 1100 */
+	outb(f, 0x61, 0x01);       /* GATE 2 rises at tick 1100 */
 	at_tick(f, 1101);
 	assert_false(out_of(f, 2));
 	assert_int_equal(latched(f, 2), 5);
@@ -259,7 +259,7 @@ read_back(void **state)
 	outb(f, 0x42, 0x34);
 	outb(f, 0x42, 0x12);
 	outb(f, 0x61, 0x01);
-	outb(f, 0x43, 0xc8); /* read-back: count and status of counter 2 */
+	outb(f, 0x43, 0xc8);                         /* read-back: count and status of counter 2 */
 	assert_int_equal(inb(f, 0x42), 0xc0 | 0x34); /* OUT, NULL COUNT, RW 3, mode 2 */
 	assert_int_equal(inb(f, 0x42), 0x34);
 	assert_int_equal(inb(f, 0x42), 0x12);

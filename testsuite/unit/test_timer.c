@@ -82,7 +82,7 @@ rearm_and_disarm(void **state)
 		vtimer_init(&t[k], &c, "t", record, (void *)(intptr_t)k);
 		vtimer_arm(&t[k], 100 * (uint64_t)(k + 1));
 	}
-	vtimer_arm(&t[7], 50);	/* moves to the front */
+	vtimer_arm(&t[7], 50);  /* moves to the front */
 	vtimer_arm(&t[0], 750); /* moves back */
 	vtimer_disarm(&t[3]);
 	vtimer_disarm(&t[3]); /* twice is harmless */

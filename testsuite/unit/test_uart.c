@@ -105,10 +105,10 @@ loopback(void **state)
 	assert_int_equal(inb(f, 0), 'x');
 	assert_int_equal(inb(f, 5) & 0x01, 0x00);
 	inb(f, 6);
-	outb(f, 4, 0x1f); /* DTR RTS OUT1 OUT2 */
+	outb(f, 4, 0x1f);                         /* DTR RTS OUT1 OUT2 */
 	assert_int_equal(inb(f, 6), 0xf0 | 0x0b); /* CTS DSR RI DCD; DCTS DDSR DDCD */
-	assert_int_equal(inb(f, 6), 0xf0);	  /* deltas clear on read */
-	outb(f, 4, 0x1b);			  /* RI falls: TERI */
+	assert_int_equal(inb(f, 6), 0xf0);        /* deltas clear on read */
+	outb(f, 4, 0x1b);                         /* RI falls: TERI */
 	assert_int_equal(inb(f, 6), 0xb4);
 	/* A second byte with no FIFO overruns (8.8 OE). */
 	outb(f, 0, 'a');
@@ -272,8 +272,8 @@ tcp_server_backend(void **state)
 {
 	struct fixture *f = *state;
 	char err[200];
-	assert_int_equal(uart_open_backend(&f->uart, "tcp:127.0.0.1:0,server,nowait", err,
-					   sizeof(err)), 0);
+	assert_int_equal(
+		uart_open_backend(&f->uart, "tcp:127.0.0.1:0,server,nowait", err, sizeof(err)), 0);
 	unsigned port = uart_tcp_port(&f->uart);
 	assert_true(port != 0);
 	outb(f, 3, 0x03); /* 8N1, DLAB clear */

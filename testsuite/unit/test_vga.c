@@ -216,18 +216,18 @@ attribute_flip_flop(void **state)
 {
 	struct fixture *f = *state;
 	inb(f, 0x3da);
-	outb(f, 0x3c0, 0x01);	 /* index 1 */
-	outb(f, 0x3c0, 0xea);	 /* data: palette registers have 6 bits */
-	outb(f, 0x3c0, 0x33);	 /* index 0x13 with PAS */
+	outb(f, 0x3c0, 0x01); /* index 1 */
+	outb(f, 0x3c0, 0xea); /* data: palette registers have 6 bits */
+	outb(f, 0x3c0, 0x33); /* index 0x13 with PAS */
 	assert_int_equal(inb(f, 0x3c0), 0x33);
-	outb(f, 0x3c0, 0x05);	 /* data for 0x13 (4 bits) */
+	outb(f, 0x3c0, 0x05); /* data for 0x13 (4 bits) */
 	outb(f, 0x3c0, 0x01);
 	assert_int_equal(inb(f, 0x3c1), 0x2a);
 	assert_int_equal(inb(f, 0x3c1), 0x2a); /* reading the data port does not toggle */
-	outb(f, 0x3c0, 0x11);	 /* still data for index 1 */
+	outb(f, 0x3c0, 0x11);                  /* still data for index 1 */
 	assert_int_equal(inb(f, 0x3c1), 0x11);
-	outb(f, 0x3c0, 0x02);	 /* index 2 ... */
-	inb(f, 0x3da);		 /* ... but the flip-flop goes back to index */
+	outb(f, 0x3c0, 0x02); /* index 2 ... */
+	inb(f, 0x3da);        /* ... but the flip-flop goes back to index */
 	outb(f, 0x3c0, 0x33);
 	assert_int_equal(inb(f, 0x3c0), 0x33);
 	assert_int_equal(inb(f, 0x3c1), 0x05);
@@ -625,7 +625,8 @@ text_dump(void **state)
 	outw(f, 0x3d4, 0x1413);
 	put_text(f, 0, 40, "\xfe", 1); /* row 1 of a 40-column screen */
 	s = dump(f);
-	assert_memory_equal(s, "\u2554\u2550\u2557\n\u25a0\n", strlen("\u2554\u2550\u2557\n\u25a0\n"));
+	assert_memory_equal(s, "\u2554\u2550\u2557\n\u25a0\n",
+			    strlen("\u2554\u2550\u2557\n\u25a0\n"));
 	free(s);
 
 	/* Graphics: no text dump, a PPM instead. */
