@@ -378,7 +378,7 @@ pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errle
 		.present = cpu_has(&cfg->cpu, FEAT_APIC),
 		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
 		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
-		.tsc_offset = &pc->cpu->tsc_offset,
+		.tsc_offset = &pc->cpu->state.tsc_offset,
 		.set_intr = pc_cpu_intr,
 		.extint_ack = pc_extint_ack,
 		.eoi = pc_apic_eoi,

@@ -23,7 +23,7 @@ cpu_unmodelled(struct cpu *cpu, const char *what)
 {
 	fprintf(stderr,
 		"fugu: the guest used %s, which fugu does not model yet (at %04x:%" PRIx64 ")\n",
-		what, cpu->seg[S_CS].sel, cpu->insn_rip);
+		what, cpu->state.seg[S_CS].sel, cpu->insn_rip);
 	cpu->shutdown = true;
 	longjmp(cpu->fault_jmp, 2);
 }
@@ -99,42 +99,43 @@ cpu_set_a20(struct cpu *cpu, bool enabled)
 void
 cpu_reset(struct cpu *cpu)
 {
-	memset(cpu->gpr, 0, sizeof(cpu->gpr));
+	memset(cpu->state.gpr, 0, sizeof(cpu->state.gpr));
 	const struct cpu_features *f = &cpu->features;
 	uint32_t fam = f->family > 15 ? 15 : f->family;
-	cpu->gpr[R_DX] = (f->stepping & 0xf) | ((f->model & 0xf) << 4) | (fam << 8) |
-			 ((f->model >> 4) << 16) | ((f->family > 15 ? f->family - 15 : 0) << 20);
-	cpu->rip = 0xfff0;
-	cpu->rflags = F_FIXED1;
+	cpu->state.gpr[R_DX] = (f->stepping & 0xf) | ((f->model & 0xf) << 4) | (fam << 8) |
+			       ((f->model >> 4) << 16) |
+			       ((f->family > 15 ? f->family - 15 : 0) << 20);
+	cpu->state.rip = 0xfff0;
+	cpu->state.rflags = F_FIXED1;
 	cpu->lf.mask = 0;
 	for (int s = 0; s < 6; s++)
-		cpu->seg[s] =
+		cpu->state.seg[s] =
 			(struct segment){ .sel = 0, .base = 0, .limit = 0xffff, .attr = 0x93 };
-	cpu->seg[S_CS] = (struct segment){
+	cpu->state.seg[S_CS] = (struct segment){
 		.sel = 0xf000, .base = 0xffff0000, .limit = 0xffff, .attr = 0x9b
 	};
-	cpu->ldtr = (struct segment){ .limit = 0xffff, .attr = 0x82 };
-	cpu->tr = (struct segment){ .limit = 0xffff, .attr = 0x8b };
-	cpu->gdtr = (struct dtr){ 0, 0xffff };
-	cpu->idtr = (struct dtr){ 0, 0xffff };
-	cpu->cr0 = 0x60000010;
-	cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = 0;
-	cpu->efer = 0;
-	memset(cpu->dr, 0, sizeof(cpu->dr));
-	cpu->dr[6] = 0xffff0ff0;
-	cpu->dr[7] = 0x400;
+	cpu->state.ldtr = (struct segment){ .limit = 0xffff, .attr = 0x82 };
+	cpu->state.tr = (struct segment){ .limit = 0xffff, .attr = 0x8b };
+	cpu->state.gdtr = (struct dtr){ 0, 0xffff };
+	cpu->state.idtr = (struct dtr){ 0, 0xffff };
+	cpu->state.cr0 = 0x60000010;
+	cpu->state.cr2 = cpu->state.cr3 = cpu->state.cr4 = cpu->state.cr8 = 0;
+	cpu->state.efer = 0;
+	memset(cpu->state.dr, 0, sizeof(cpu->state.dr));
+	cpu->state.dr[6] = 0xffff0ff0;
+	cpu->state.dr[7] = 0x400;
 	cpu->dbg_data = 0;
 	cpu->dbg_hits = cpu->dbg_deferred = 0;
-	cpu->cpl = 0;
-	cpu->tsc_offset = 0;
+	cpu->state.cpl = 0;
+	cpu->state.tsc_offset = 0;
 	msr_reset(cpu);
 	cpu->a20_mask = ~0ull;
-	cpu->halted = false;
-	cpu->intr_shadow = 0;
+	cpu->state.halted = false;
+	cpu->state.intr_shadow = 0;
 	cpu->delivering = false;
 	cpu->shutdown = false;
 	cpu->events &= ~(uint32_t)(EV_RESET | EV_SMI | EV_NMI);
-	cpu->nmi_blocked = false;
+	cpu->state.nmi_blocked = false;
 	cpu_smm_reset(cpu);
 	cpu_mode_update(cpu);
 	mmu_reset(cpu); /* PDPTEs, PKRU, an empty TLB */
@@ -144,20 +145,20 @@ cpu_reset(struct cpu *cpu)
 void
 cpu_mode_update(struct cpu *cpu)
 {
-	cpu->long_mode = (cpu->efer & EFER_LMA) != 0;
-	cpu->paging = (cpu->cr0 & CR0_PG) != 0;
-	if (cpu->long_mode && (cpu->seg[S_CS].attr & SEG_ATTR_L))
+	cpu->long_mode = (cpu->state.efer & EFER_LMA) != 0;
+	cpu->paging = (cpu->state.cr0 & CR0_PG) != 0;
+	if (cpu->long_mode && (cpu->state.seg[S_CS].attr & SEG_ATTR_L))
 		cpu->code_size = 8;
 	else
-		cpu->code_size = (cpu->seg[S_CS].attr & SEG_ATTR_DB) ? 4 : 2;
+		cpu->code_size = (cpu->state.seg[S_CS].attr & SEG_ATTR_DB) ? 4 : 2;
 	if (cpu->code_size == 8)
 		cpu->stack_size = 8;
 	else
-		cpu->stack_size = (cpu->seg[S_SS].attr & SEG_ATTR_DB) ? 4 : 2;
+		cpu->stack_size = (cpu->state.seg[S_SS].attr & SEG_ATTR_DB) ? 4 : 2;
 	if (cpu_v86(cpu))
-		cpu->cpl = 3;
+		cpu->state.cpl = 3;
 	else if (cpu_real_mode(cpu))
-		cpu->cpl = 0;
+		cpu->state.cpl = 0;
 }
 
 /*
@@ -177,25 +178,26 @@ cpu_write_cr0(struct cpu *cpu, uint64_t v)
 	if ((v & CR0_NW) && !(v & CR0_CD))
 		cpu_gp0(cpu);
 	v |= CR0_ET; /* hardwired to 1 on P6 and later */
-	uint64_t changed = v ^ cpu->cr0;
-	uint64_t efer = cpu->efer;
+	uint64_t changed = v ^ cpu->state.cr0;
+	uint64_t efer = cpu->state.efer;
 	if ((changed & CR0_PG) && (v & CR0_PG) && (efer & EFER_LME)) {
-		if (!(cpu->cr4 & CR4_PAE))
+		if (!(cpu->state.cr4 & CR4_PAE))
 			cpu_gp0(cpu);
 		efer |= EFER_LMA;
 	} else if ((changed & CR0_PG) && !(v & CR0_PG)) {
-		if (cpu->code_size == 8 || (cpu->cr4 & CR4_PCIDE))
+		if (cpu->code_size == 8 || (cpu->state.cr4 & CR4_PCIDE))
 			cpu_gp0(cpu);
 		efer &= ~EFER_LMA;
 	}
 	uint64_t pdpte[4];
-	bool load = mmu_legacy_pae(v, cpu->cr4, efer) && (changed & (CR0_PG | CR0_CD | CR0_NW));
-	if (load && !mmu_read_pdptes(cpu, cpu->cr3, pdpte))
+	bool load =
+		mmu_legacy_pae(v, cpu->state.cr4, efer) && (changed & (CR0_PG | CR0_CD | CR0_NW));
+	if (load && !mmu_read_pdptes(cpu, cpu->state.cr3, pdpte))
 		cpu_gp0(cpu);
-	cpu->cr0 = v;
-	cpu->efer = efer;
+	cpu->state.cr0 = v;
+	cpu->state.efer = efer;
 	if (load)
-		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
+		memcpy(cpu->state.pdpte, pdpte, sizeof(pdpte));
 	if (changed & (CR0_PG | CR0_WP | CR0_PE)) {
 		tlb_flush_all(&cpu->tlb);
 		mmu_trace_flush(cpu, "all", v, "mov-cr0");
@@ -250,20 +252,20 @@ cpu_write_cr4(struct cpu *cpu, uint64_t v)
 {
 	if (v & ~cr4_writable(cpu))
 		cpu_gp0(cpu);
-	bool lma = (cpu->efer & EFER_LMA) != 0;
+	bool lma = (cpu->state.efer & EFER_LMA) != 0;
 	if (lma && !(v & CR4_PAE))
 		cpu_gp0(cpu);
-	uint64_t changed = v ^ cpu->cr4;
-	if ((changed & v & CR4_PCIDE) && (!lma || (cpu->cr3 & 0xfff)))
+	uint64_t changed = v ^ cpu->state.cr4;
+	if ((changed & v & CR4_PCIDE) && (!lma || (cpu->state.cr3 & 0xfff)))
 		cpu_gp0(cpu);
 	uint64_t pdpte[4];
-	bool load = mmu_legacy_pae(cpu->cr0, v, cpu->efer) &&
+	bool load = mmu_legacy_pae(cpu->state.cr0, v, cpu->state.efer) &&
 		    (changed & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP));
-	if (load && !mmu_read_pdptes(cpu, cpu->cr3, pdpte))
+	if (load && !mmu_read_pdptes(cpu, cpu->state.cr3, pdpte))
 		cpu_gp0(cpu);
-	cpu->cr4 = v;
+	cpu->state.cr4 = v;
 	if (load)
-		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
+		memcpy(cpu->state.pdpte, pdpte, sizeof(pdpte));
 	if (changed & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE)) {
 		tlb_flush_all(&cpu->tlb);
 		mmu_trace_flush(cpu, "all", v, "mov-cr4");
@@ -282,7 +284,7 @@ void
 cpu_set_rflags(struct cpu *cpu, uint64_t v)
 {
 	cpu->lf.mask = 0;
-	cpu->rflags = (v & ~(uint64_t)0x8028) | F_FIXED1;
+	cpu->state.rflags = (v & ~(uint64_t)0x8028) | F_FIXED1;
 	cpu_mode_update(cpu);
 }
 
@@ -295,17 +297,17 @@ void
 rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize)
 {
 	uint64_t writable = F_ARITH | F_TF | F_DF | F_NT | F_AC | F_ID | F_IF | F_IOPL;
-	unsigned iopl = (cpu->rflags & F_IOPL) >> 12;
+	unsigned iopl = (cpu->state.rflags & F_IOPL) >> 12;
 	if (!cpu_real_mode(cpu)) {
-		if (cpu->cpl > 0)
+		if (cpu->state.cpl > 0)
 			writable &= ~(uint64_t)F_IOPL;
-		if (cpu->cpl > iopl)
+		if (cpu->state.cpl > iopl)
 			writable &= ~(uint64_t)F_IF;
 	}
 	if (opsize == 2)
 		writable &= 0xffff;
 	flags_materialize(cpu);
-	cpu->rflags = (cpu->rflags & ~writable) | (v & writable) | F_FIXED1;
+	cpu->state.rflags = (cpu->state.rflags & ~writable) | (v & writable) | F_FIXED1;
 	cpu->stop_trace = true; /* IF or TF may have changed */
 }
 
@@ -313,7 +315,7 @@ uint64_t
 cpu_tsc(struct cpu *cpu)
 {
 	uint64_t ns = cpu->clock_ns ? cpu->clock_ns(cpu->clock_opaque) : cpu->icount;
-	return ns + cpu->tsc_offset; /* a 1 GHz invariant TSC */
+	return ns + cpu->state.tsc_offset; /* a 1 GHz invariant TSC */
 }
 
 void
@@ -322,7 +324,7 @@ cpu_raise_events(struct cpu *cpu, uint32_t ev)
 	cpu->events |= ev;
 	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
 	if (ev & EV_INTR)
-		cpu->halted = cpu->halted && !(cpu->rflags & F_IF);
+		cpu->state.halted = cpu->state.halted && !(cpu->state.rflags & F_IF);
 }
 
 void
@@ -335,27 +337,28 @@ cpu_clear_events(struct cpu *cpu, uint32_t ev)
 static bool
 take_interrupts(struct cpu *cpu)
 {
-	if (cpu->intr_shadow)
+	if (cpu->state.intr_shadow)
 		return false;
 	/* NMI: above INTR, not masked by IF, blocked while an NMI handler runs (until
 	 * its IRET) and in SMM (SDM vol. 3A, 6.7.1, 6.9; vol. 3C, 32.8). */
-	if ((cpu->events & EV_NMI) && !cpu->nmi_blocked && !cpu->in_smm) {
+	if ((cpu->events & EV_NMI) && !cpu->state.nmi_blocked && !cpu->state.in_smm) {
 		cpu->events &= ~(uint32_t)EV_NMI;
-		cpu->nmi_blocked = true;
-		cpu->halted = false;
-		cpu->insn_rip = cpu->rip;
-		cpu_deliver_event(cpu, EXC_NMI, EVENT_NMI, NO_ERRCODE, cpu->rip);
+		cpu->state.nmi_blocked = true;
+		cpu->state.halted = false;
+		cpu->insn_rip = cpu->state.rip;
+		cpu_deliver_event(cpu, EXC_NMI, EVENT_NMI, NO_ERRCODE, cpu->state.rip);
 		return true;
 	}
-	if ((cpu->events & EV_INTR) && (cpu->rflags & F_IF)) {
+	if ((cpu->events & EV_INTR) && (cpu->state.rflags & F_IF)) {
 		int vector = cpu->bus.intr_ack ? cpu->bus.intr_ack(cpu->bus.opaque) : -1;
 		if (vector < 0) {
 			cpu->events &= ~(uint32_t)EV_INTR;
 			return false;
 		}
-		cpu->halted = false;
-		cpu->insn_rip = cpu->rip;
-		cpu_deliver_event(cpu, (unsigned)vector, EVENT_EXTERNAL, NO_ERRCODE, cpu->rip);
+		cpu->state.halted = false;
+		cpu->insn_rip = cpu->state.rip;
+		cpu_deliver_event(cpu, (unsigned)vector, EVENT_EXTERNAL, NO_ERRCODE,
+				  cpu->state.rip);
 		return true;
 	}
 	return false;
@@ -375,12 +378,12 @@ run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
 	/* RIP and the instruction count live in registers across the trace; the CPU
 	 * struct is kept exact before each handler runs (faults and branches read it).
 	 * A handler that changes RIP also ends the trace (stop_trace or I_END). */
-	uint64_t rip = cpu->rip, icount = cpu->icount;
+	uint64_t rip = cpu->state.rip, icount = cpu->icount;
 	for (unsigned k = 0; k < limit; k++) {
 		const struct insn *i = &t->insn[k];
 		cpu->insn_rip = rip;
 		rip = (rip + i->len) & mask;
-		cpu->rip = rip;
+		cpu->state.rip = rip;
 		i->fn(cpu, i);
 		cpu->icount = ++icount;
 		if (__builtin_expect(cpu->stop_trace, 0))
@@ -396,8 +399,8 @@ run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
 	for (unsigned k = 0; k < limit; k++) {
 		const struct insn *i = &t->insn[k];
 		trace_regs_capture(cpu, &before);
-		cpu->insn_rip = cpu->rip;
-		cpu->rip = (cpu->rip + i->len) & ip_mask(cpu);
+		cpu->insn_rip = cpu->state.rip;
+		cpu->state.rip = (cpu->state.rip + i->len) & ip_mask(cpu);
 		i->fn(cpu, i);
 		cpu->icount++;
 		trace_insn(cpu->tracer, cpu, i, &before);
@@ -443,14 +446,14 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			}
 			/* An SMI has priority over NMI and INTR and is blocked only in SMM (32.2).
 			 */
-			if ((cpu->events & EV_SMI) && !cpu->in_smm)
+			if ((cpu->events & EV_SMI) && !cpu->state.in_smm)
 				cpu_smm_enter(cpu);
 			take_interrupts(cpu);
 			cpu->stop_trace = false;
 		}
-		if (cpu->halted)
+		if (cpu->state.halted)
 			return CPU_EXIT_HALT;
-		cpu->insn_rip = cpu->rip;
+		cpu->insn_rip = cpu->state.rip;
 		cpu->delivering = false;
 		if (__builtin_expect(cpu_debug_armed(cpu), 0)) {
 			cpu_debug_step(cpu); /* TF, RF or breakpoints: one careful instruction */
@@ -463,9 +466,9 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->chain_gen = tcache_generation(cpu->tcache);
 		uint64_t left = cpu->budget_end - cpu->icount;
 		unsigned limit = t->n < left ? t->n : (unsigned)left;
-		if (cpu->intr_shadow) {
+		if (cpu->state.intr_shadow) {
 			limit = 1; /* the shadow covers exactly the next instruction */
-			cpu->intr_shadow = 0;
+			cpu->state.intr_shadow = 0;
 		}
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
@@ -484,17 +487,17 @@ cpu_dump_state(struct cpu *cpu, void *file)
 					       "R12", "R13", "R14", "R15" };
 	static const char *const segs[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
 	for (int k = 0; k < 16; k++)
-		fprintf(f, "%-3s=%016" PRIx64 "%s", names[k], cpu->gpr[k],
+		fprintf(f, "%-3s=%016" PRIx64 "%s", names[k], cpu->state.gpr[k],
 			(k % 4 == 3) ? "\n" : " ");
-	fprintf(f, "RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u  icount=%" PRIu64 "\n", cpu->rip,
-		rflags_read(cpu), cpu->cpl, cpu->icount);
+	fprintf(f, "RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u  icount=%" PRIu64 "\n",
+		cpu->state.rip, rflags_read(cpu), cpu->state.cpl, cpu->icount);
 	for (int s = 0; s < 6; s++)
-		fprintf(f, "%s =%04x %016" PRIx64 " %08x %04x\n", segs[s], cpu->seg[s].sel,
-			cpu->seg[s].base, cpu->seg[s].limit, cpu->seg[s].attr);
-	fprintf(f, "GDT=%016" PRIx64 " %08x  IDT=%016" PRIx64 " %08x\n", cpu->gdtr.base,
-		cpu->gdtr.limit, cpu->idtr.base, cpu->idtr.limit);
+		fprintf(f, "%s =%04x %016" PRIx64 " %08x %04x\n", segs[s], cpu->state.seg[s].sel,
+			cpu->state.seg[s].base, cpu->state.seg[s].limit, cpu->state.seg[s].attr);
+	fprintf(f, "GDT=%016" PRIx64 " %08x  IDT=%016" PRIx64 " %08x\n", cpu->state.gdtr.base,
+		cpu->state.gdtr.limit, cpu->state.idtr.base, cpu->state.idtr.limit);
 	fprintf(f,
 		"CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64 " CR4=%08" PRIx64
 		" EFER=%" PRIx64 "\n",
-		cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4, cpu->efer);
+		cpu->state.cr0, cpu->state.cr2, cpu->state.cr3, cpu->state.cr4, cpu->state.efer);
 }

@@ -11,6 +11,7 @@
 
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
+#include "cpu/state.h"
 #include "mmu/tlb.h"
 
 struct physmem;
@@ -117,29 +118,6 @@ enum {
 	EXC_XM = 19
 };
 
-/* A segment register: the visible selector and its hidden descriptor cache. */
-struct segment {
-	uint16_t sel;  /* visible selector */
-	uint16_t attr; /* descriptor bits 40-47 and 52-55 packed: type|S|DPL|P in 0-7, AVL|L|DB|G in
-			  8-11 */
-	uint32_t limit; /* byte-granular limit (already scaled by G) */
-	uint64_t base;  /* linear base address */
-};
-
-#define SEG_ATTR_TYPE 0x000f
-#define SEG_ATTR_S 0x0010
-#define SEG_ATTR_DPL 0x0060
-#define SEG_ATTR_P 0x0080
-#define SEG_ATTR_L 0x0200
-#define SEG_ATTR_DB 0x0400
-#define SEG_ATTR_G 0x0800
-
-/* A descriptor-table register (GDTR/IDTR). */
-struct dtr {
-	uint64_t base;
-	uint32_t limit;
-};
-
 /* Bits of cpu->events: asynchronous work checked at trace boundaries. */
 #define EV_INTR 0x1u  /* the interrupt controller has a maskable interrupt */
 #define EV_NMI 0x2u   /* an NMI is latched */
@@ -179,34 +157,19 @@ struct lazy_flags {
 	uint64_t src2; /* second operand */
 	uint8_t op;    /* enum lf_op (flags.h) */
 	uint8_t size;  /* operand size in bytes */
-	uint16_t mask; /* which of F_ARITH are lazy; the rest are in cpu->rflags */
+	uint16_t mask; /* which of F_ARITH are lazy; the rest are in cpu->state.rflags */
 };
 
 struct cpu {
-	/* Architectural state. */
-	uint64_t gpr[16];
-	uint64_t rip;
-	uint64_t rflags; /* authoritative except for the bits named in lf.mask */
-	struct lazy_flags lf;
-	struct segment seg[6];
-	struct segment ldtr, tr;
-	struct dtr gdtr, idtr;
-	uint64_t cr0, cr2, cr3, cr4, cr8;
-	uint64_t efer;
-	uint64_t pdpte[4];  /* PAE paging: the PDPTE registers (SDM vol. 3A, 4.4.1) */
-	uint32_t pkru;      /* protection-key rights for user pages (4.6.2) */
-	uint8_t maxphyaddr; /* physical-address width of the model (mmu_reset) */
-	uint64_t dr[8];
-	uint8_t dbg_data;      /* DR7 data breakpoints armed: bit n for DRn (debug.c) */
+	/* Architectural state (cpu/state.h): plain data, one field table describes it. */
+	struct cpu_state state;
+	struct lazy_flags lf; /* RFLAGS' arithmetic bits, evaluated on demand (flags.h) */
+	uint8_t maxphyaddr;   /* physical-address width of the model (mmu_reset) */
+
+	/* Debug-register bookkeeping derived from DR0-DR7 (debug.c). */
+	uint8_t dbg_data;      /* DR7 data breakpoints armed: bit n for DRn */
 	uint32_t dbg_hits;     /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
 	uint32_t dbg_deferred; /* a #DB trap held back by the MOV SS/POP SS shadow */
-	uint64_t tsc_offset;
-	struct msr_state msr;
-	uint8_t cpl;
-	uint32_t smbase;  /* SMRAM base (SDM vol. 3C, 32.4; relocatable through RSM) */
-	bool in_smm;      /* in System Management Mode */
-	bool nmi_blocked; /* an NMI is being handled: the next waits for IRET (SDM vol. 3A, 6.7.1)
-			   */
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
 	uint8_t code_size;  /* 2, 4 or 8: default operand/address size of the code segment */
@@ -220,9 +183,7 @@ struct cpu {
 	uint64_t faults;   /* exceptions raised by instructions and delivered (statistics, tests) */
 	uint64_t insn_rip; /* RIP of the instruction being executed (fault restart point) */
 	uint32_t events;   /* EV_* */
-	uint8_t intr_shadow; /* interrupts blocked for one instruction: 1 STI, 2 MOV/POP SS */
-	bool halted;
-	bool stop_trace; /* set by a handler to end the current trace after this instruction */
+	bool stop_trace;   /* set by a handler to end the current trace after this instruction */
 	bool delivering; /* an event is being delivered: a fault now follows the double-fault rules
 			  */
 	uint8_t delivering_class; /* class of the event being delivered (except.c) */

@@ -67,8 +67,9 @@ cpu_event_deliverable(const struct cpu *cpu)
 {
 	uint32_t ev = cpu->events;
 	return (ev & ~(uint32_t)(EV_INTR | EV_SMI | EV_NMI)) ||
-	       ((ev & EV_INTR) && (cpu->rflags & F_IF)) || ((ev & EV_SMI) && !cpu->in_smm) ||
-	       ((ev & EV_NMI) && !cpu->nmi_blocked && !cpu->in_smm);
+	       ((ev & EV_INTR) && (cpu->state.rflags & F_IF)) ||
+	       ((ev & EV_SMI) && !cpu->state.in_smm) ||
+	       ((ev & EV_NMI) && !cpu->state.nmi_blocked && !cpu->state.in_smm);
 }
 
 /* ---- registers ---- */
@@ -77,10 +78,10 @@ static inline uint64_t
 reg_read(const struct cpu *cpu, unsigned r, unsigned size)
 {
 	switch (size) {
-	case 1: return cpu->gpr[r] & 0xff;
-	case 2: return cpu->gpr[r] & 0xffff;
-	case 4: return cpu->gpr[r] & 0xffffffff;
-	default: return cpu->gpr[r];
+	case 1: return cpu->state.gpr[r] & 0xff;
+	case 2: return cpu->state.gpr[r] & 0xffff;
+	case 4: return cpu->state.gpr[r] & 0xffffffff;
+	default: return cpu->state.gpr[r];
 	}
 }
 
@@ -89,10 +90,10 @@ static inline void
 reg_write(struct cpu *cpu, unsigned r, unsigned size, uint64_t v)
 {
 	switch (size) {
-	case 1: cpu->gpr[r] = (cpu->gpr[r] & ~0xffull) | (v & 0xff); break;
-	case 2: cpu->gpr[r] = (cpu->gpr[r] & ~0xffffull) | (v & 0xffff); break;
-	case 4: cpu->gpr[r] = v & 0xffffffff; break;
-	default: cpu->gpr[r] = v; break;
+	case 1: cpu->state.gpr[r] = (cpu->state.gpr[r] & ~0xffull) | (v & 0xff); break;
+	case 2: cpu->state.gpr[r] = (cpu->state.gpr[r] & ~0xffffull) | (v & 0xffff); break;
+	case 4: cpu->state.gpr[r] = v & 0xffffffff; break;
+	default: cpu->state.gpr[r] = v; break;
 	}
 }
 
@@ -101,17 +102,17 @@ static inline uint64_t
 reg8_read(const struct cpu *cpu, const struct insn *i, unsigned r)
 {
 	if (r >= 4 && r < 8 && !(i->flags & I_REX))
-		return (cpu->gpr[r - 4] >> 8) & 0xff;
-	return cpu->gpr[r] & 0xff;
+		return (cpu->state.gpr[r - 4] >> 8) & 0xff;
+	return cpu->state.gpr[r] & 0xff;
 }
 
 static inline void
 reg8_write(struct cpu *cpu, const struct insn *i, unsigned r, uint64_t v)
 {
 	if (r >= 4 && r < 8 && !(i->flags & I_REX))
-		cpu->gpr[r - 4] = (cpu->gpr[r - 4] & ~0xff00ull) | ((v & 0xff) << 8);
+		cpu->state.gpr[r - 4] = (cpu->state.gpr[r - 4] & ~0xff00ull) | ((v & 0xff) << 8);
 	else
-		cpu->gpr[r] = (cpu->gpr[r] & ~0xffull) | (v & 0xff);
+		cpu->state.gpr[r] = (cpu->state.gpr[r] & ~0xffull) | (v & 0xff);
 }
 
 /* A register operand of the instruction's operand size. */
@@ -151,9 +152,9 @@ insn_ea(const struct cpu *cpu, const struct insn *i)
 {
 	uint64_t ea = (uint64_t)(int64_t)i->disp;
 	if (i->base != REG_NONE)
-		ea += i->base == REG_RIP ? cpu->rip : cpu->gpr[i->base];
+		ea += i->base == REG_RIP ? cpu->state.rip : cpu->state.gpr[i->base];
 	if (i->index != REG_NONE)
-		ea += cpu->gpr[i->index] << i->scale;
+		ea += cpu->state.gpr[i->index] << i->scale;
 	return ea & addr_mask(i->adsize);
 }
 
@@ -217,13 +218,13 @@ void cpu_write_cr4(struct cpu *cpu, uint64_t v);
 static inline bool
 cpu_real_mode(const struct cpu *cpu)
 {
-	return !(cpu->cr0 & CR0_PE);
+	return !(cpu->state.cr0 & CR0_PE);
 }
 
 static inline bool
 cpu_v86(const struct cpu *cpu)
 {
-	return (cpu->rflags & F_VM) != 0;
+	return (cpu->state.rflags & F_VM) != 0;
 }
 
 /* A near branch target truncated to the operand size and checked (CS.limit, or
@@ -238,7 +239,7 @@ near_target(struct cpu *cpu, uint64_t target, unsigned opsize)
 	if (cpu->code_size == 8) {
 		if (!is_canonical(target))
 			cpu_gp0(cpu);
-	} else if (target > cpu->seg[S_CS].limit) {
+	} else if (target > cpu->state.seg[S_CS].limit) {
 		cpu_gp0(cpu);
 	}
 	return target;
@@ -249,7 +250,7 @@ near_target(struct cpu *cpu, uint64_t target, unsigned opsize)
 static inline void
 branch_taken(struct cpu *cpu, const struct insn *i)
 {
-	cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+	cpu->state.rip = near_target(cpu, cpu->state.rip + i->imm, i->opsize);
 	cpu->stop_trace = true;
 }
 
@@ -258,7 +259,7 @@ static inline uint64_t
 rflags_read(struct cpu *cpu)
 {
 	flags_materialize(cpu);
-	return cpu->rflags;
+	return cpu->state.rflags;
 }
 
 /* Write the flags an instruction may change, as POPF/IRET do in the current mode. */
@@ -280,7 +281,8 @@ void cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size);
 static inline bool
 cpu_debug_armed(const struct cpu *cpu)
 {
-	return ((cpu->rflags & (F_TF | F_RF)) | (cpu->dr[7] & 0xff) | cpu->dbg_deferred) != 0;
+	return ((cpu->state.rflags & (F_TF | F_RF)) | (cpu->state.dr[7] & 0xff) |
+		cpu->dbg_deferred) != 0;
 }
 
 /* Run one instruction with breakpoint/single-step checks around it. */

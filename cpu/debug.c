@@ -41,7 +41,7 @@ bp_enabled(uint64_t dr7, unsigned n)
 void
 cpu_debug_update(struct cpu *cpu)
 {
-	uint64_t dr7 = cpu->dr[7];
+	uint64_t dr7 = cpu->state.dr[7];
 	uint8_t data = 0;
 	for (unsigned n = 0; n < 4; n++)
 		if (bp_enabled(dr7, n) && (bp_rw(dr7, n) & 1))
@@ -59,7 +59,7 @@ cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin)
 	for (unsigned n = 0; n < 4; n++) {
 		if (!(cpu->dbg_data & (1u << n)))
 			continue;
-		uint64_t a = cpu->dr[n] & ~(uint64_t)(bp_len(cpu->dr[7], n) - 1);
+		uint64_t a = cpu->state.dr[n] & ~(uint64_t)(bp_len(cpu->state.dr[7], n) - 1);
 		if ((a >> 12) == (lin >> 12))
 			return true;
 	}
@@ -75,14 +75,14 @@ cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin)
 void
 cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write)
 {
-	uint64_t dr7 = cpu->dr[7];
+	uint64_t dr7 = cpu->state.dr[7];
 	for (unsigned n = 0; n < 4; n++) {
 		if (!(cpu->dbg_data & (1u << n)))
 			continue;
 		if (bp_rw(dr7, n) == 1 && !write)
 			continue;
 		unsigned len = bp_len(dr7, n);
-		uint64_t a = cpu->dr[n] & ~(uint64_t)(len - 1);
+		uint64_t a = cpu->state.dr[n] & ~(uint64_t)(len - 1);
 		if (lin < a + len && a < lin + size)
 			cpu->dbg_hits |= 1u << n;
 	}
@@ -95,14 +95,14 @@ cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write)
 void
 cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size)
 {
-	uint64_t dr7 = cpu->dr[7];
-	if (!(cpu->cr4 & CR4_DE) || !(dr7 & 0xff))
+	uint64_t dr7 = cpu->state.dr[7];
+	if (!(cpu->state.cr4 & CR4_DE) || !(dr7 & 0xff))
 		return;
 	for (unsigned n = 0; n < 4; n++) {
 		if (!bp_enabled(dr7, n) || bp_rw(dr7, n) != 2)
 			continue;
 		unsigned len = bp_len(dr7, n);
-		uint64_t a = (cpu->dr[n] & 0xffff) & ~(uint64_t)(len - 1);
+		uint64_t a = (cpu->state.dr[n] & 0xffff) & ~(uint64_t)(len - 1);
 		if (port < a + len && a < (uint64_t)port + size)
 			cpu->dbg_hits |= 1u << n;
 	}
@@ -112,13 +112,13 @@ cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size)
 static uint32_t
 exec_hits(struct cpu *cpu)
 {
-	uint64_t dr7 = cpu->dr[7];
-	uint64_t lin = cpu->rip;
+	uint64_t dr7 = cpu->state.dr[7];
+	uint64_t lin = cpu->state.rip;
 	if (cpu->code_size != 8)
-		lin = (cpu->seg[S_CS].base + lin) & 0xffffffff;
+		lin = (cpu->state.seg[S_CS].base + lin) & 0xffffffff;
 	uint32_t hits = 0;
 	for (unsigned n = 0; n < 4; n++)
-		if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && cpu->dr[n] == lin)
+		if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && cpu->state.dr[n] == lin)
 			hits |= 1u << n;
 	return hits;
 }
@@ -127,11 +127,11 @@ exec_hits(struct cpu *cpu)
 static void
 deliver_db(struct cpu *cpu, uint32_t bits)
 {
-	cpu->dr[6] = (cpu->dr[6] & ~(uint64_t)0xf) | bits;
-	cpu->insn_rip = cpu->rip;
+	cpu->state.dr[6] = (cpu->state.dr[6] & ~(uint64_t)0xf) | bits;
+	cpu->insn_rip = cpu->state.rip;
 	cpu->delivering = true;
 	cpu->delivering_class = 0; /* benign (except.c): a fault now is delivered normally */
-	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->rip);
+	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->state.rip);
 	cpu->delivering = false;
 }
 
@@ -146,34 +146,34 @@ deliver_db(struct cpu *cpu, uint32_t bits)
 void
 cpu_debug_step(struct cpu *cpu)
 {
-	cpu->insn_rip = cpu->rip;
-	if ((cpu->dbg_deferred & DR6_BT) && cpu->intr_shadow != 2) {
+	cpu->insn_rip = cpu->state.rip;
+	if ((cpu->dbg_deferred & DR6_BT) && cpu->state.intr_shadow != 2) {
 		uint32_t bits = cpu->dbg_deferred; /* a task switch to a task with the T bit */
 		cpu->dbg_deferred = 0;
 		deliver_db(cpu, bits);
 		return;
 	}
-	if (!(cpu->rflags & F_RF) && (cpu->dr[7] & 0xff)) {
+	if (!(cpu->state.rflags & F_RF) && (cpu->state.dr[7] & 0xff)) {
 		uint32_t hits = exec_hits(cpu);
 		if (hits) {
 			deliver_db(cpu, hits);
 			return;
 		}
 	}
-	cpu->rflags &= ~(uint64_t)F_RF;
-	bool tf = (cpu->rflags & F_TF) != 0;
+	cpu->state.rflags &= ~(uint64_t)F_RF;
+	bool tf = (cpu->state.rflags & F_TF) != 0;
 	cpu->dbg_hits = 0;
 	struct trace *t = tcache_get(cpu, NULL);
 	cpu->chain_prev = NULL;
-	cpu->intr_shadow = 0;
+	cpu->state.intr_shadow = 0;
 	const struct insn *i = &t->insn[0];
 	uint64_t mask = addr_mask(cpu->code_size);
 	struct trace_regs before;
 	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	if (traced)
 		trace_regs_capture(cpu, &before);
-	cpu->insn_rip = cpu->rip;
-	cpu->rip = (cpu->rip + i->len) & mask;
+	cpu->insn_rip = cpu->state.rip;
+	cpu->state.rip = (cpu->state.rip + i->len) & mask;
 	i->fn(cpu, i);
 	cpu->icount++;
 	if (traced)
@@ -181,9 +181,9 @@ cpu_debug_step(struct cpu *cpu)
 	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (tf ? DR6_BS : 0);
 	cpu->dbg_hits = 0;
 	cpu->dbg_deferred = 0;
-	if (!trap || cpu->halted)
+	if (!trap || cpu->state.halted)
 		return;
-	if (cpu->intr_shadow == 2) {
+	if (cpu->state.intr_shadow == 2) {
 		cpu->dbg_deferred = trap; /* MOV SS / POP SS: after the next instruction */
 		return;
 	}

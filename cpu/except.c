@@ -48,23 +48,23 @@ cpu_fault(struct cpu *cpu, unsigned vector, uint32_t error_code)
 static void
 deliver_real(struct cpu *cpu, unsigned vector, uint64_t return_rip)
 {
-	if (vector * 4u + 3 > cpu->idtr.limit)
+	if (vector * 4u + 3 > cpu->state.idtr.limit)
 		cpu_fault(cpu, EXC_GP, NO_ERRCODE);
-	uint64_t entry = cpu_read_linear(cpu, cpu->idtr.base + vector * 4u, 4, true);
+	uint64_t entry = cpu_read_linear(cpu, cpu->state.idtr.base + vector * 4u, 4, true);
 	uint64_t m = stack_mask(cpu);
-	uint64_t sp = cpu->gpr[R_SP];
+	uint64_t sp = cpu->state.gpr[R_SP];
 	uint16_t flags = (uint16_t)rflags_read(cpu);
 	/* All three stores are checked before the first one and before any register
 	 * changes (SDM vol. 2A, INT n, real-address mode: #SS if the 6 bytes do not fit). */
 	cpu_probe_write(cpu, S_SS, (sp - 4) & m, 2);
 	cpu_probe_write(cpu, S_SS, (sp - 6) & m, 2);
 	cpu_write(cpu, S_SS, (sp - 2) & m, flags, 2);
-	cpu_write(cpu, S_SS, (sp - 4) & m, cpu->seg[S_CS].sel, 2);
+	cpu_write(cpu, S_SS, (sp - 4) & m, cpu->state.seg[S_CS].sel, 2);
 	cpu_write(cpu, S_SS, (sp - 6) & m, return_rip & 0xffff, 2);
 	cpu_stack_adjust(cpu, -6);
-	cpu->rflags &= ~(uint64_t)(F_IF | F_TF | F_AC | F_RF);
+	cpu->state.rflags &= ~(uint64_t)(F_IF | F_TF | F_AC | F_RF);
 	seg_load_real(cpu, S_CS, (uint16_t)(entry >> 16));
-	cpu->rip = entry & 0xffff;
+	cpu->state.rip = entry & 0xffff;
 }
 
 /*
@@ -78,13 +78,13 @@ handler_code_segment(struct cpu *cpu, uint16_t sel, uint32_t ext, struct descrip
 	if ((sel & ~3u) == 0)
 		cpu_fault(cpu, EXC_GP, ext);
 	uint32_t sel_err = (sel & 0xfffc) + ext;
-	uint64_t dbase = (sel & 4) ? cpu->ldtr.base : cpu->gdtr.base;
-	uint32_t dlimit = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+	uint64_t dbase = (sel & 4) ? cpu->state.ldtr.base : cpu->state.gdtr.base;
+	uint32_t dlimit = (sel & 4) ? cpu->state.ldtr.limit : cpu->state.gdtr.limit;
 	if ((uint32_t)(sel | 7) > dlimit)
 		cpu_fault(cpu, EXC_GP, sel_err);
 	uint64_t raw = cpu_read_linear(cpu, dbase + (sel & ~7u), 8, true);
 	desc_decode(d, raw);
-	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8) || ((d->attr >> 5) & 3) > cpu->cpl)
+	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8) || ((d->attr >> 5) & 3) > cpu->state.cpl)
 		cpu_fault(cpu, EXC_GP, sel_err);
 	if (!(d->attr & SEG_ATTR_P))
 		cpu_fault(cpu, EXC_NP, sel_err);
@@ -104,14 +104,14 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 {
 	uint32_t ext = kind == EVENT_SOFTWARE_INT ? 0 : 1;
 	uint32_t idt_err = vector * 8u + 2 + ext;
-	if (vector * 16u + 15 > cpu->idtr.limit)
+	if (vector * 16u + 15 > cpu->state.idtr.limit)
 		cpu_fault(cpu, EXC_GP, idt_err);
-	uint64_t lo = cpu_read_linear(cpu, cpu->idtr.base + vector * 16u, 8, true);
-	uint64_t hi = cpu_read_linear(cpu, cpu->idtr.base + vector * 16u + 8, 8, true);
+	uint64_t lo = cpu_read_linear(cpu, cpu->state.idtr.base + vector * 16u, 8, true);
+	uint64_t hi = cpu_read_linear(cpu, cpu->state.idtr.base + vector * 16u + 8, 8, true);
 	unsigned type = (lo >> 40) & 0x1f, dpl = (lo >> 45) & 3, ist = (lo >> 32) & 7;
 	if (type != 14 && type != 15)
 		cpu_fault(cpu, EXC_GP, idt_err);
-	if (kind == EVENT_SOFTWARE_INT && dpl < cpu->cpl)
+	if (kind == EVENT_SOFTWARE_INT && dpl < cpu->state.cpl)
 		cpu_fault(cpu, EXC_GP, idt_err);
 	if (!((lo >> 47) & 1))
 		cpu_fault(cpu, EXC_NP, idt_err);
@@ -126,15 +126,15 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 	if (!is_canonical(offset))
 		cpu_fault(cpu, EXC_GP, ext);
 
-	unsigned new_cpl = (attr & 4) ? cpu->cpl : cdpl;
-	uint64_t old_rsp = cpu->gpr[R_SP], rsp = old_rsp;
-	uint16_t old_ss = cpu->seg[S_SS].sel;
-	bool stack_switch = new_cpl < cpu->cpl;
+	unsigned new_cpl = (attr & 4) ? cpu->state.cpl : cdpl;
+	uint64_t old_rsp = cpu->state.gpr[R_SP], rsp = old_rsp;
+	uint16_t old_ss = cpu->state.seg[S_SS].sel;
+	bool stack_switch = new_cpl < cpu->state.cpl;
 	if (ist || stack_switch) {
 		uint32_t slot = ist ? 36 + (ist - 1) * 8 : 4 + new_cpl * 8;
-		if (slot + 7 > cpu->tr.limit)
-			cpu_fault(cpu, EXC_TS, (cpu->tr.sel & 0xfffc) + ext);
-		rsp = cpu_read_linear(cpu, cpu->tr.base + slot, 8, true);
+		if (slot + 7 > cpu->state.tr.limit)
+			cpu_fault(cpu, EXC_TS, (cpu->state.tr.sel & 0xfffc) + ext);
+		rsp = cpu_read_linear(cpu, cpu->state.tr.base + slot, 8, true);
 		if (!is_canonical(rsp))
 			cpu_fault(cpu, EXC_SS, ext);
 	}
@@ -145,7 +145,7 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 	if (errc)
 		frame[n++] = error_code;
 	frame[n++] = return_rip;
-	frame[n++] = cpu->seg[S_CS].sel;
+	frame[n++] = cpu->state.seg[S_CS].sel;
 	frame[n++] = rflags_read(cpu);
 	frame[n++] = old_rsp;
 	frame[n++] = old_ss;
@@ -153,19 +153,19 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 	 * fault: the CPU state is untouched until all stores succeeded). */
 	for (unsigned k = 0; k < n; k++)
 		cpu_write_linear(cpu, rsp - 8 * (n - k), frame[k], 8, true);
-	cpu->gpr[R_SP] = rsp - 8 * n;
+	cpu->state.gpr[R_SP] = rsp - 8 * n;
 	if (stack_switch)
-		cpu->seg[S_SS] = (struct segment){ .sel = (uint16_t)new_cpl, .attr = 0 };
-	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl),
-					   .base = 0,
-					   .limit = 0xffffffff,
-					   .attr = attr };
-	cpu->cpl = (uint8_t)new_cpl;
+		cpu->state.seg[S_SS] = (struct segment){ .sel = (uint16_t)new_cpl, .attr = 0 };
+	cpu->state.seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl),
+						 .base = 0,
+						 .limit = 0xffffffff,
+						 .attr = attr };
+	cpu->state.cpl = (uint8_t)new_cpl;
 	cpu_mode_update(cpu);
-	cpu->rip = offset;
-	cpu->rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
+	cpu->state.rip = offset;
+	cpu->state.rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
 	if (type == 14)
-		cpu->rflags &= ~(uint64_t)F_IF;
+		cpu->state.rflags &= ~(uint64_t)F_IF;
 }
 
 /* ---- protected mode (32-bit IDT) ---- */
@@ -177,16 +177,16 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	uint32_t ext = kind == EVENT_SOFTWARE_INT ? 0 : 1; /* EXT bit of error codes */
 	uint32_t idt_err = vector * 8u + 2 + ext;
 	bool v86 = cpu_v86(cpu);
-	if (vector * 8u + 7 > cpu->idtr.limit)
+	if (vector * 8u + 7 > cpu->state.idtr.limit)
 		cpu_fault(cpu, EXC_GP, idt_err);
-	uint64_t gate = cpu_read_linear(cpu, cpu->idtr.base + vector * 8u, 8, true);
+	uint64_t gate = cpu_read_linear(cpu, cpu->state.idtr.base + vector * 8u, 8, true);
 	unsigned type = (gate >> 40) & 0x1f, dpl = (gate >> 45) & 3;
 	bool present = (gate >> 47) & 1;
 	if (type != 6 && type != 7 && type != 14 && type != 15) {
 		if (type == 5) {
 			/* A task gate: switch tasks (SDM vol. 3A, 6.12.2); the TSS's DPL is
 			 * not checked, the gate's is for INT n. */
-			if (kind == EVENT_SOFTWARE_INT && dpl < cpu->cpl)
+			if (kind == EVENT_SOFTWARE_INT && dpl < cpu->state.cpl)
 				cpu_fault(cpu, EXC_GP, idt_err);
 			if (!present)
 				cpu_fault(cpu, EXC_NP, idt_err);
@@ -196,7 +196,7 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		}
 		cpu_fault(cpu, EXC_GP, idt_err);
 	}
-	if (kind == EVENT_SOFTWARE_INT && dpl < cpu->cpl)
+	if (kind == EVENT_SOFTWARE_INT && dpl < cpu->state.cpl)
 		cpu_fault(cpu, EXC_GP, idt_err);
 	if (!present)
 		cpu_fault(cpu, EXC_NP, idt_err);
@@ -217,26 +217,26 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 
 	unsigned psize = gate32 ? 4 : 2;
 	uint64_t flags = rflags_read(cpu);
-	uint16_t old_cs = cpu->seg[S_CS].sel, old_ss = cpu->seg[S_SS].sel;
-	uint64_t old_sp = cpu->gpr[R_SP];
+	uint16_t old_cs = cpu->state.seg[S_CS].sel, old_ss = cpu->state.seg[S_SS].sel;
+	uint64_t old_sp = cpu->state.gpr[R_SP];
 	bool conforming = attr & 4;
 	bool errc = kind == EVENT_EXCEPTION && error_code != NO_ERRCODE;
 	/* From virtual-8086 mode only a ring-0 non-conforming handler will do (20.3.1.1). */
 	if (v86 && (conforming || cdpl != 0))
 		cpu_fault(cpu, EXC_GP, sel_err);
-	if (!conforming && cdpl < cpu->cpl) {
+	if (!conforming && cdpl < cpu->state.cpl) {
 		/* Inter-privilege: the new stack comes from the TSS (SDM vol. 3A, 6.12.1);
 		 * every push is checked before any register changes. */
 		struct new_stack ns;
 		struct descriptor ssd;
 		tss_inner_stack(cpu, cdpl, ext, &ns, &ssd);
-		unsigned old_cpl = cpu->cpl;
-		cpu->cpl = (uint8_t)cdpl;
+		unsigned old_cpl = cpu->state.cpl;
+		cpu->state.cpl = (uint8_t)cdpl;
 		if (v86) {
-			ns_push(cpu, &ns, cpu->seg[S_GS].sel, psize);
-			ns_push(cpu, &ns, cpu->seg[S_FS].sel, psize);
-			ns_push(cpu, &ns, cpu->seg[S_DS].sel, psize);
-			ns_push(cpu, &ns, cpu->seg[S_ES].sel, psize);
+			ns_push(cpu, &ns, cpu->state.seg[S_GS].sel, psize);
+			ns_push(cpu, &ns, cpu->state.seg[S_FS].sel, psize);
+			ns_push(cpu, &ns, cpu->state.seg[S_DS].sel, psize);
+			ns_push(cpu, &ns, cpu->state.seg[S_ES].sel, psize);
 		}
 		ns_push(cpu, &ns, old_ss, psize);
 		ns_push(cpu, &ns, old_sp, psize);
@@ -245,18 +245,18 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		ns_push(cpu, &ns, return_rip, psize);
 		if (errc)
 			ns_push(cpu, &ns, error_code, psize);
-		cpu->cpl = (uint8_t)old_cpl;
+		cpu->state.cpl = (uint8_t)old_cpl;
 		if (v86) {
-			cpu->rflags &= ~(uint64_t)F_VM;
+			cpu->state.rflags &= ~(uint64_t)F_VM;
 			for (unsigned s = S_ES; s <= S_GS; s++)
 				if (s != S_CS && s != S_SS)
-					cpu->seg[s] = (struct segment){ .sel = 0 };
+					cpu->state.seg[s] = (struct segment){ .sel = 0 };
 		}
-		cpu->cpl = (uint8_t)cdpl;
-		cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cdpl),
-						   .base = cbase,
-						   .limit = climit,
-						   .attr = attr };
+		cpu->state.cpl = (uint8_t)cdpl;
+		cpu->state.seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cdpl),
+							 .base = cbase,
+							 .limit = climit,
+							 .attr = attr };
 		ns_commit(cpu, &ns, &ssd);
 	} else {
 		cpu_push(cpu, flags, psize);
@@ -264,18 +264,19 @@ deliver_protected(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		cpu_push(cpu, return_rip, psize);
 		if (errc)
 			cpu_push(cpu, error_code, psize);
-		cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | cpu->cpl),
-						   .base = cbase,
-						   .limit = climit,
-						   .attr = attr };
+		cpu->state.seg[S_CS] =
+			(struct segment){ .sel = (uint16_t)((sel & ~3u) | cpu->state.cpl),
+					  .base = cbase,
+					  .limit = climit,
+					  .attr = attr };
 	}
 	desc_set_accessed(cpu, sel, &cd);
-	cpu->seg[S_CS].attr |= 1;
+	cpu->state.seg[S_CS].attr |= 1;
 	cpu_mode_update(cpu);
-	cpu->rip = offset;
-	cpu->rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
+	cpu->state.rip = offset;
+	cpu->state.rflags &= ~(uint64_t)(F_TF | F_NT | F_VM | F_RF);
 	if (!trap)
-		cpu->rflags &= ~(uint64_t)F_IF;
+		cpu->state.rflags &= ~(uint64_t)F_IF;
 }
 
 void
@@ -330,10 +331,10 @@ cpu_handle_fault(struct cpu *cpu)
 	cpu->faults++;
 	cpu->delivering = true;
 	cpu->delivering_class = (uint8_t)exc_class(vector);
-	cpu->rip = cpu->insn_rip;
+	cpu->state.rip = cpu->insn_rip;
 	/* A fault pushes RF = 1 so the restarted instruction does not hit its own
 	 * instruction breakpoint again (SDM vol. 3A, 17.3.1.1). */
-	cpu->rflags |= F_RF;
+	cpu->state.rflags |= F_RF;
 	/* Faults that report the next instruction would be traps; none are raised this way. */
 	cpu_deliver_event(cpu, vector, EVENT_EXCEPTION, error, cpu->insn_rip);
 	return true;

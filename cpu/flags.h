@@ -3,7 +3,7 @@
  *
  * An ALU instruction records its operands and result; CF/PF/AF/ZF/SF/OF are
  * computed only when something reads them. lf.mask names the flags that are
- * lazy; every other EFLAGS bit lives in cpu->rflags. INC/DEC leave CF alone by
+ * lazy; every other EFLAGS bit lives in cpu->state.rflags. INC/DEC leave CF alone by
  * materializing it first and making only the other five lazy.
  */
 #ifndef FUGU_FLAGS_H
@@ -106,13 +106,13 @@ lf_set(struct cpu *cpu, enum lf_op op, unsigned size, uint64_t src1, uint64_t sr
 	cpu->lf.mask = F_ARITH;
 }
 
-/* Fold the lazy flags into cpu->rflags. */
+/* Fold the lazy flags into cpu->state.rflags. */
 static inline void
 flags_materialize(struct cpu *cpu)
 {
 	if (cpu->lf.mask) {
-		cpu->rflags = (cpu->rflags & ~(uint64_t)cpu->lf.mask) |
-			      (lf_compute(&cpu->lf) & cpu->lf.mask);
+		cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)cpu->lf.mask) |
+				    (lf_compute(&cpu->lf) & cpu->lf.mask);
 		cpu->lf.mask = 0;
 	}
 }
@@ -121,7 +121,7 @@ flags_materialize(struct cpu *cpu)
 static inline uint32_t
 flags_arith(struct cpu *cpu)
 {
-	uint32_t f = (uint32_t)cpu->rflags & F_ARITH;
+	uint32_t f = (uint32_t)cpu->state.rflags & F_ARITH;
 	if (cpu->lf.mask)
 		f = (f & ~(uint32_t)cpu->lf.mask) | (lf_compute(&cpu->lf) & cpu->lf.mask);
 	return f;
@@ -132,14 +132,14 @@ static inline void
 flags_set(struct cpu *cpu, uint32_t which, uint32_t bits)
 {
 	flags_materialize(cpu);
-	cpu->rflags = (cpu->rflags & ~(uint64_t)which) | (bits & which);
+	cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)which) | (bits & which);
 }
 
 static inline bool
 flag_cf(struct cpu *cpu)
 {
 	if (!(cpu->lf.mask & F_CF))
-		return cpu->rflags & F_CF;
+		return cpu->state.rflags & F_CF;
 	return lf_compute_cf(&cpu->lf);
 }
 
@@ -148,7 +148,7 @@ flag_zf(struct cpu *cpu)
 {
 	if (cpu->lf.mask & F_ZF)
 		return (cpu->lf.res & size_mask(cpu->lf.size)) == 0;
-	return cpu->rflags & F_ZF;
+	return cpu->state.rflags & F_ZF;
 }
 
 /* An INC/DEC-style result: every arithmetic flag but CF. */
@@ -157,8 +157,8 @@ lf_set_keep_cf(struct cpu *cpu, enum lf_op op, unsigned size, uint64_t src1, uin
 	       uint64_t res)
 {
 	if (cpu->lf.mask & F_CF)
-		cpu->rflags =
-			(cpu->rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
+		cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)F_CF) |
+				    (lf_compute_cf(&cpu->lf) ? F_CF : 0);
 	lf_set(cpu, op, size, src1, src2, res);
 	cpu->lf.mask = F_ARITH & ~F_CF;
 }

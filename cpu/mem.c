@@ -22,7 +22,7 @@ seg_fault(struct cpu *cpu, unsigned seg)
 static inline uint64_t
 seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool write)
 {
-	const struct segment *s = &cpu->seg[seg];
+	const struct segment *s = &cpu->state.seg[seg];
 	if (cpu->code_size == 8) {
 		uint64_t lin = off + (seg >= S_FS ? s->base : 0);
 		if (!is_canonical(lin) || !is_canonical(lin + size - 1))
@@ -53,13 +53,13 @@ seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool writ
 static inline unsigned
 cur_set(const struct cpu *cpu)
 {
-	return cpu->cpl == 3 ? TLB_USER : TLB_SUPER;
+	return cpu->state.cpl == 3 ? TLB_USER : TLB_SUPER;
 }
 
 static inline enum mmu_priv
 cur_priv(const struct cpu *cpu)
 {
-	return cpu->cpl == 3 ? MMU_USER : MMU_SUPER;
+	return cpu->state.cpl == 3 ? MMU_USER : MMU_SUPER;
 }
 
 /*
@@ -245,18 +245,18 @@ void
 cpu_push(struct cpu *cpu, uint64_t v, unsigned size)
 {
 	uint64_t m = stack_mask(cpu);
-	uint64_t sp = (cpu->gpr[R_SP] - size) & m;
+	uint64_t sp = (cpu->state.gpr[R_SP] - size) & m;
 	cpu_write(cpu, S_SS, sp, v, size);
-	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | sp;
+	cpu->state.gpr[R_SP] = (cpu->state.gpr[R_SP] & ~m) | sp;
 }
 
 uint64_t
 cpu_pop(struct cpu *cpu, unsigned size)
 {
 	uint64_t m = stack_mask(cpu);
-	uint64_t sp = cpu->gpr[R_SP] & m;
+	uint64_t sp = cpu->state.gpr[R_SP] & m;
 	uint64_t v = cpu_read(cpu, S_SS, sp, size);
-	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((sp + size) & m);
+	cpu->state.gpr[R_SP] = (cpu->state.gpr[R_SP] & ~m) | ((sp + size) & m);
 	return v;
 }
 
@@ -264,12 +264,13 @@ uint64_t
 cpu_stack_peek(struct cpu *cpu, uint64_t depth, unsigned size)
 {
 	uint64_t m = stack_mask(cpu);
-	return cpu_read(cpu, S_SS, (cpu->gpr[R_SP] + depth) & m, size);
+	return cpu_read(cpu, S_SS, (cpu->state.gpr[R_SP] + depth) & m, size);
 }
 
 void
 cpu_stack_adjust(struct cpu *cpu, int64_t delta)
 {
 	uint64_t m = stack_mask(cpu);
-	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((cpu->gpr[R_SP] + (uint64_t)delta) & m);
+	cpu->state.gpr[R_SP] =
+		(cpu->state.gpr[R_SP] & ~m) | ((cpu->state.gpr[R_SP] + (uint64_t)delta) & m);
 }

@@ -113,7 +113,7 @@ msr_find(struct cpu *cpu, uint32_t index)
 static uint64_t *
 plain_field(struct cpu *cpu, const struct msr_row *r)
 {
-	return (uint64_t *)((char *)&cpu->msr + r->offset);
+	return (uint64_t *)((char *)&cpu->state.msr + r->offset);
 }
 
 void
@@ -146,9 +146,9 @@ msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 		return -1;
 	switch (r->kind) {
 	case MSR_KIND_TSC: *value = cpu_tsc(cpu); break;
-	case MSR_KIND_EFER: *value = cpu->efer; break;
-	case MSR_KIND_FSBASE: *value = cpu->seg[S_FS].base; break;
-	case MSR_KIND_GSBASE: *value = cpu->seg[S_GS].base; break;
+	case MSR_KIND_EFER: *value = cpu->state.efer; break;
+	case MSR_KIND_FSBASE: *value = cpu->state.seg[S_FS].base; break;
+	case MSR_KIND_GSBASE: *value = cpu->state.seg[S_GS].base; break;
 	case MSR_KIND_APIC:
 		return cpu->bus.apic_msr_read ? cpu->bus.apic_msr_read(cpu->bus.apic, index, value)
 					      : -1;
@@ -166,20 +166,20 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 	if (r->canonical && !is_canonical(value))
 		return -1;
 	switch (r->kind) {
-	case MSR_KIND_TSC: cpu->tsc_offset += value - cpu_tsc(cpu); break;
+	case MSR_KIND_TSC: cpu->state.tsc_offset += value - cpu_tsc(cpu); break;
 	case MSR_KIND_EFER:
 		if (value & ~(efer_writable(cpu) | EFER_LMA))
 			return -1;
 		/* LME cannot change while paging is on; LMA is read-only (SDM vol. 3A, 9.8.5). */
-		if ((cpu->cr0 & CR0_PG) && ((value ^ cpu->efer) & EFER_LME))
+		if ((cpu->state.cr0 & CR0_PG) && ((value ^ cpu->state.efer) & EFER_LME))
 			return -1;
-		if ((value ^ cpu->efer) & EFER_NXE)
+		if ((value ^ cpu->state.efer) & EFER_NXE)
 			tlb_flush_all(&cpu->tlb); /* XD becomes meaningful or reserved (4.10.4.1) */
-		cpu->efer = (value & ~EFER_LMA) | (cpu->efer & EFER_LMA);
+		cpu->state.efer = (value & ~EFER_LMA) | (cpu->state.efer & EFER_LMA);
 		cpu_mode_update(cpu);
 		break;
-	case MSR_KIND_FSBASE: cpu->seg[S_FS].base = value; break;
-	case MSR_KIND_GSBASE: cpu->seg[S_GS].base = value; break;
+	case MSR_KIND_FSBASE: cpu->state.seg[S_FS].base = value; break;
+	case MSR_KIND_GSBASE: cpu->state.seg[S_GS].base = value; break;
 	case MSR_KIND_APIC:
 		return cpu->bus.apic_msr_write
 			       ? cpu->bus.apic_msr_write(cpu->bus.apic, index, value)

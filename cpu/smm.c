@@ -125,13 +125,13 @@ smm_map(const struct cpu *cpu)
 static void
 put(struct cpu *cpu, const struct smm_map *m, enum smm_field f, uint64_t v)
 {
-	physmem_write_sized(cpu->mem, cpu->smbase + 0x8000u + m->off[f], v, m->width[f]);
+	physmem_write_sized(cpu->mem, cpu->state.smbase + 0x8000u + m->off[f], v, m->width[f]);
 }
 
 static uint64_t
 get(struct cpu *cpu, const struct smm_map *m, enum smm_field f)
 {
-	return physmem_read_sized(cpu->mem, cpu->smbase + 0x8000u + m->off[f], m->width[f]);
+	return physmem_read_sized(cpu->mem, cpu->state.smbase + 0x8000u + m->off[f], m->width[f]);
 }
 
 /*
@@ -147,15 +147,17 @@ hidden_slots(struct cpu *cpu, const struct smm_map *m, struct segment *slots[10]
 	     struct dtr *dtrs[2], unsigned *gdtr_slot, unsigned *idtr_slot)
 {
 	for (unsigned k = 0; k < 6; k++)
-		slots[k] = &cpu->seg[k];
-	dtrs[0] = &cpu->gdtr;
-	dtrs[1] = &cpu->idtr;
+		slots[k] = &cpu->state.seg[k];
+	dtrs[0] = &cpu->state.gdtr;
+	dtrs[1] = &cpu->state.idtr;
 	if (m == &map64) {
-		slots[6] = NULL, slots[7] = &cpu->ldtr, slots[8] = NULL, slots[9] = &cpu->tr;
+		slots[6] = NULL, slots[7] = &cpu->state.ldtr, slots[8] = NULL,
+		slots[9] = &cpu->state.tr;
 		*gdtr_slot = amd64_order[6];
 		*idtr_slot = amd64_order[8];
 	} else {
-		slots[6] = &cpu->ldtr, slots[7] = &cpu->tr, slots[8] = NULL, slots[9] = NULL;
+		slots[6] = &cpu->state.ldtr, slots[7] = &cpu->state.tr, slots[8] = NULL,
+		slots[9] = NULL;
 		*gdtr_slot = 8;
 		*idtr_slot = 9;
 	}
@@ -164,7 +166,7 @@ hidden_slots(struct cpu *cpu, const struct smm_map *m, struct segment *slots[10]
 static void
 put_hidden(struct cpu *cpu, const struct smm_map *m)
 {
-	uint64_t a = cpu->smbase + 0x8000u + m->off[SF_HIDDEN];
+	uint64_t a = cpu->state.smbase + 0x8000u + m->off[SF_HIDDEN];
 	struct segment *slots[10];
 	struct dtr *dtrs[2];
 	unsigned gs, is;
@@ -188,7 +190,7 @@ put_hidden(struct cpu *cpu, const struct smm_map *m)
 static void
 get_hidden(struct cpu *cpu, const struct smm_map *m)
 {
-	uint64_t a = cpu->smbase + 0x8000u + m->off[SF_HIDDEN];
+	uint64_t a = cpu->state.smbase + 0x8000u + m->off[SF_HIDDEN];
 	struct segment *slots[10];
 	struct dtr *dtrs[2];
 	unsigned gs, is;
@@ -211,7 +213,7 @@ get_hidden(struct cpu *cpu, const struct smm_map *m)
 static void
 smm_notify(struct cpu *cpu, bool in_smm)
 {
-	cpu->in_smm = in_smm;
+	cpu->state.in_smm = in_smm;
 	if (cpu->bus.smm_changed)
 		cpu->bus.smm_changed(cpu->bus.smm_opaque, in_smm);
 	tlb_flush_all(&cpu->tlb);
@@ -229,44 +231,44 @@ cpu_smm_enter(struct cpu *cpu)
 	const struct smm_map *m = smm_map(cpu);
 	smm_notify(cpu, true); /* SMRAM becomes visible before the save */
 	for (unsigned k = 0; k < m->ngprs; k++)
-		put(cpu, m, SF_GPR + k, cpu->gpr[k]);
-	put(cpu, m, SF_RIP, cpu->rip);
+		put(cpu, m, SF_GPR + k, cpu->state.gpr[k]);
+	put(cpu, m, SF_RIP, cpu->state.rip);
 	put(cpu, m, SF_RFLAGS, rflags_read(cpu));
-	put(cpu, m, SF_CR0, cpu->cr0);
-	put(cpu, m, SF_CR3, cpu->cr3);
-	put(cpu, m, SF_CR4, cpu->cr4);
+	put(cpu, m, SF_CR0, cpu->state.cr0);
+	put(cpu, m, SF_CR3, cpu->state.cr3);
+	put(cpu, m, SF_CR4, cpu->state.cr4);
 	if (m == &map64)
-		put(cpu, m, SF_EFER, cpu->efer);
-	put(cpu, m, SF_DR6, cpu->dr[6]);
-	put(cpu, m, SF_DR7, cpu->dr[7]);
+		put(cpu, m, SF_EFER, cpu->state.efer);
+	put(cpu, m, SF_DR6, cpu->state.dr[6]);
+	put(cpu, m, SF_DR7, cpu->state.dr[7]);
 	if (m == &map32) { /* AMD64 keeps the selectors in the segment blocks */
-		put(cpu, m, SF_TR_SEL, cpu->tr.sel);
-		put(cpu, m, SF_LDTR_SEL, cpu->ldtr.sel);
+		put(cpu, m, SF_TR_SEL, cpu->state.tr.sel);
+		put(cpu, m, SF_LDTR_SEL, cpu->state.ldtr.sel);
 		for (unsigned s = 0; s < 6; s++)
-			put(cpu, m, SF_SEL_ES + s, cpu->seg[s].sel);
+			put(cpu, m, SF_SEL_ES + s, cpu->state.seg[s].sel);
 	}
-	put(cpu, m, SF_SMBASE, cpu->smbase);
+	put(cpu, m, SF_SMBASE, cpu->state.smbase);
 	put(cpu, m, SF_REVISION, m == &map64 ? SMM_REVISION_AMD64 : SMM_REVISION_IA32);
-	put(cpu, m, SF_AUTO_HALT, cpu->halted ? 1 : 0);
+	put(cpu, m, SF_AUTO_HALT, cpu->state.halted ? 1 : 0);
 	put_hidden(cpu, m);
 
-	cpu->halted = false;
+	cpu->state.halted = false;
 	cpu->lf.mask = 0;
-	cpu->rflags = F_FIXED1;
-	cpu->rip = 0x8000;
-	cpu->cr0 &= ~(uint64_t)(CR0_PE | CR0_EM | CR0_TS | CR0_PG);
-	cpu->cr4 = 0;
-	cpu->efer = 0;
-	cpu->dr[7] = 0x400;
+	cpu->state.rflags = F_FIXED1;
+	cpu->state.rip = 0x8000;
+	cpu->state.cr0 &= ~(uint64_t)(CR0_PE | CR0_EM | CR0_TS | CR0_PG);
+	cpu->state.cr4 = 0;
+	cpu->state.efer = 0;
+	cpu->state.dr[7] = 0x400;
 	for (unsigned s = 0; s < 6; s++)
-		cpu->seg[s] =
+		cpu->state.seg[s] =
 			(struct segment){ .sel = 0, .base = 0, .limit = 0xffffffff, .attr = 0x93 };
-	cpu->seg[S_CS] = (struct segment){ .sel = (uint16_t)(cpu->smbase >> 4),
-					   .base = cpu->smbase,
-					   .limit = 0xffffffff,
-					   .attr = 0x9b };
-	cpu->cpl = 0;
-	cpu->intr_shadow = 0;
+	cpu->state.seg[S_CS] = (struct segment){ .sel = (uint16_t)(cpu->state.smbase >> 4),
+						 .base = cpu->state.smbase,
+						 .limit = 0xffffffff,
+						 .attr = 0x9b };
+	cpu->state.cpl = 0;
+	cpu->state.intr_shadow = 0;
 	cpu_mode_update(cpu);
 	cpu->events &= ~(uint32_t)EV_SMI;
 }
@@ -280,7 +282,7 @@ void
 op_rsm(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if (!cpu->in_smm)
+	if (!cpu->state.in_smm)
 		cpu_ud(cpu);
 	const struct smm_map *m = smm_map(cpu);
 	uint64_t cr0 = get(cpu, m, SF_CR0), cr4 = get(cpu, m, SF_CR4);
@@ -291,32 +293,32 @@ op_rsm(struct cpu *cpu, const struct insn *i)
 		longjmp(cpu->fault_jmp, 1);
 	}
 	for (unsigned k = 0; k < m->ngprs; k++)
-		cpu->gpr[k] = get(cpu, m, SF_GPR + k);
+		cpu->state.gpr[k] = get(cpu, m, SF_GPR + k);
 	get_hidden(cpu, m);
-	cpu->cr0 = cr0;
-	cpu->cr3 = get(cpu, m, SF_CR3);
-	cpu->cr4 = cr4;
-	cpu->efer = efer;
-	cpu->dr[6] = get(cpu, m, SF_DR6);
-	cpu->dr[7] = get(cpu, m, SF_DR7);
+	cpu->state.cr0 = cr0;
+	cpu->state.cr3 = get(cpu, m, SF_CR3);
+	cpu->state.cr4 = cr4;
+	cpu->state.efer = efer;
+	cpu->state.dr[6] = get(cpu, m, SF_DR6);
+	cpu->state.dr[7] = get(cpu, m, SF_DR7);
 	cpu->lf.mask = 0;
-	cpu->rflags = (get(cpu, m, SF_RFLAGS) & 0x3f7fd7) | F_FIXED1;
-	cpu->rip = get(cpu, m, SF_RIP);
-	cpu->cpl = (uint8_t)((cpu->seg[S_SS].attr >> 5) & 3);
+	cpu->state.rflags = (get(cpu, m, SF_RFLAGS) & 0x3f7fd7) | F_FIXED1;
+	cpu->state.rip = get(cpu, m, SF_RIP);
+	cpu->state.cpl = (uint8_t)((cpu->state.seg[S_SS].attr >> 5) & 3);
 	bool auto_halt = get(cpu, m, SF_AUTO_HALT) & 1;
-	cpu->smbase = (uint32_t)get(cpu, m, SF_SMBASE); /* SMBASE relocation (32.11) */
-	if (mmu_legacy_pae(cpu->cr0, cpu->cr4, cpu->efer))
-		mmu_read_pdptes(cpu, cpu->cr3, cpu->pdpte);
+	cpu->state.smbase = (uint32_t)get(cpu, m, SF_SMBASE); /* SMBASE relocation (32.11) */
+	if (mmu_legacy_pae(cpu->state.cr0, cpu->state.cr4, cpu->state.efer))
+		mmu_read_pdptes(cpu, cpu->state.cr3, cpu->state.pdpte);
 	cpu_mode_update(cpu);
 	smm_notify(cpu, false);
 	/* Auto HALT restart: return to the HLT state the SMI interrupted (32.12). */
-	cpu->halted = auto_halt;
+	cpu->state.halted = auto_halt;
 }
 
 void
 cpu_smm_reset(struct cpu *cpu)
 {
-	cpu->smbase = SMBASE_RESET;
-	if (cpu->in_smm)
+	cpu->state.smbase = SMBASE_RESET;
+	if (cpu->state.in_smm)
 		smm_notify(cpu, false);
 }

@@ -180,7 +180,7 @@ code_bytes(struct cpu *cpu, uint64_t pa, uint8_t *buf, unsigned len)
 static inline uint64_t
 cs_linear(struct cpu *cpu, uint64_t rip)
 {
-	uint64_t lin = cpu->seg[S_CS].base + rip;
+	uint64_t lin = cpu->state.seg[S_CS].base + rip;
 	return cpu->code_size == 8 ? lin : lin & 0xffffffffull;
 }
 
@@ -213,7 +213,7 @@ decode_at(struct cpu *cpu, uint64_t rip, uint64_t pa, struct insn *out, uint64_t
 	if (len < 0)
 		return EXC_GP; /* longer than 15 bytes */
 	/* The whole instruction must lie within CS.limit (SDM vol. 3A, 5.3). */
-	if (cpu->code_size != 8 && rip + (unsigned)len - 1 > cpu->seg[S_CS].limit)
+	if (cpu->code_size != 8 && rip + (unsigned)len - 1 > cpu->state.seg[S_CS].limit)
 		return EXC_GP;
 	return 0;
 }
@@ -235,7 +235,7 @@ build(struct cpu *cpu, uint64_t pa)
 	t->cached = true;
 	t->succ[0] = t->succ[1] = NULL;
 	t->succ_pa[0] = t->succ_pa[1] = UINT64_MAX;
-	uint64_t rip = cpu->rip, ip_pa = pa;
+	uint64_t rip = cpu->state.rip, ip_pa = pa;
 	unsigned n = 0;
 	while (n < TRACE_MAX_INSNS) {
 		uint64_t pa2 = UINT64_MAX, lin2 = 0;
@@ -250,11 +250,11 @@ build(struct cpu *cpu, uint64_t pa)
 			/* A later instruction that cannot be fetched ends the trace instead;
 			 * it faults when it is reached. */
 			jmp_buf saved;
-			uint64_t cr2 = cpu->cr2; /* a #PF here is not delivered: keep CR2 */
+			uint64_t cr2 = cpu->state.cr2; /* a #PF here is not delivered: keep CR2 */
 			memcpy(saved, cpu->fault_jmp, sizeof(saved));
 			if (setjmp(cpu->fault_jmp)) {
 				memcpy(cpu->fault_jmp, saved, sizeof(saved));
-				cpu->cr2 = cr2;
+				cpu->state.cr2 = cr2;
 				break;
 			}
 			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable);
@@ -319,9 +319,9 @@ link_successor(struct trace *prev, uint64_t pa, struct trace *next)
 struct trace *
 tcache_get(struct cpu *cpu, struct trace *prev)
 {
-	if (cpu->code_size != 8 && cpu->rip > cpu->seg[S_CS].limit)
+	if (cpu->code_size != 8 && cpu->state.rip > cpu->state.seg[S_CS].limit)
 		cpu_gp0(cpu);
-	uint64_t lin = cs_linear(cpu, cpu->rip);
+	uint64_t lin = cs_linear(cpu, cpu->state.rip);
 	uint64_t pa = cpu_translate_fetch(cpu, lin);
 	struct tcache *tc = cpu->tcache;
 	if (prev && prev->cached) {

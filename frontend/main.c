@@ -524,7 +524,7 @@ run(struct pc *pc, const struct options *o)
 		}
 		if (host_now >= host_deadline) {
 			fprintf(stderr, "fugu: timeout after %g s at %04x:%" PRIx64 "\n",
-				o->timeout, cpu->seg[S_CS].sel, cpu->rip);
+				o->timeout, cpu->state.seg[S_CS].sel, cpu->state.rip);
 			return FUGU_EXIT_TIMEOUT;
 		}
 		switch (r) {
@@ -533,7 +533,7 @@ run(struct pc *pc, const struct options *o)
 		case CPU_EXIT_HALT: {
 			/* Idle: sleep until the next timer, host input or the timeout;
 			 * never spin. A timer that just fired may have woken the CPU. */
-			if (!cpu->halted)
+			if (!cpu->state.halted)
 				break;
 			uint64_t next = vclock_next_deadline(&pc->clock);
 			if (pc->clock.mode == VCLOCK_DETERMINISTIC && next != VCLOCK_NEVER) {

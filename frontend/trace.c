@@ -173,11 +173,11 @@ trace_emit(struct tracer *t, enum trace_event ev, const union trace_value *v)
 void
 trace_regs_capture(struct cpu *cpu, struct trace_regs *r)
 {
-	memcpy(r->gpr, cpu->gpr, sizeof(r->gpr));
-	r->rip = cpu->rip;
+	memcpy(r->gpr, cpu->state.gpr, sizeof(r->gpr));
+	r->rip = cpu->state.rip;
 	r->rflags = rflags_read(cpu);
 	for (int k = 0; k < 6; k++)
-		r->sel[k] = cpu->seg[k].sel;
+		r->sel[k] = cpu->state.seg[k].sel;
 }
 
 static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -189,7 +189,7 @@ trace_insn(struct tracer *t, struct cpu *cpu, const struct insn *i, const struct
 {
 	uint8_t bytes[16];
 	char hex[40] = "", asmtext[200] = "(bad)", changed[512] = "";
-	uint64_t lin = before->rip + cpu->seg[S_CS].base;
+	uint64_t lin = before->rip + cpu->state.seg[S_CS].base;
 	unsigned mode = cpu->code_size == 2 ? 0 : cpu->code_size == 4 ? 1 : 2;
 	/* The bytes as decoded: read them back through the physical map. */
 	uint64_t pa = cpu_translate_fetch(cpu, cpu->code_size == 8 ? lin : lin & 0xffffffffull);
@@ -204,13 +204,13 @@ trace_insn(struct tracer *t, struct cpu *cpu, const struct insn *i, const struct
 	}
 	size_t n = 0;
 	for (int k = 0; k < 16 && n < sizeof(changed) - 40; k++)
-		if (cpu->gpr[k] != before->gpr[k])
+		if (cpu->state.gpr[k] != before->gpr[k])
 			n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%s%s=%" PRIx64,
-					      n ? " " : "", gpr_names[k], cpu->gpr[k]);
+					      n ? " " : "", gpr_names[k], cpu->state.gpr[k]);
 	for (int k = 0; k < 6 && n < sizeof(changed) - 40; k++)
-		if (cpu->seg[k].sel != before->sel[k])
+		if (cpu->state.seg[k].sel != before->sel[k])
 			n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%s%s=%04x",
-					      n ? " " : "", seg_names[k], cpu->seg[k].sel);
+					      n ? " " : "", seg_names[k], cpu->state.seg[k].sel);
 	uint64_t fl = rflags_read(cpu);
 	if (fl != before->rflags && n < sizeof(changed) - 40)
 		n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%srflags=%" PRIx64,
@@ -229,8 +229,11 @@ trace_interrupt(struct tracer *t, struct cpu *cpu, unsigned vector, int kind, ui
 	char err[16] = "none";
 	if (error_code != NO_ERRCODE)
 		snprintf(err, sizeof(err), "%04x", error_code);
-	union trace_value v[6] = { { .u = vector },   { .s = kinds[kind & 3] },
-				   { .s = err },      { .u = cpu->seg[S_CS].sel },
-				   { .u = cpu->rip }, { .u = return_rip } };
+	union trace_value v[6] = { { .u = vector },
+				   { .s = kinds[kind & 3] },
+				   { .s = err },
+				   { .u = cpu->state.seg[S_CS].sel },
+				   { .u = cpu->state.rip },
+				   { .u = return_rip } };
 	trace_emit(t, TEV_INTERRUPT, v);
 }

@@ -122,8 +122,8 @@ void
 mmu_reset(struct cpu *cpu)
 {
 	cpu->maxphyaddr = (uint8_t)mmu_maxphyaddr(cpu);
-	memset(cpu->pdpte, 0, sizeof(cpu->pdpte));
-	cpu->pkru = 0;
+	memset(cpu->state.pdpte, 0, sizeof(cpu->state.pdpte));
+	cpu->state.pkru = 0;
 	tlb_init(&cpu->tlb);
 }
 
@@ -162,8 +162,8 @@ walk_64(struct cpu *cpu, struct walk *w, int level, uint64_t table)
 {
 	const struct cpu_features *f = &cpu->features;
 	unsigned m = cpu->maxphyaddr;
-	bool nxe = (cpu->efer & EFER_NXE) != 0;
-	bool four_level = (cpu->efer & EFER_LMA) != 0;
+	bool nxe = (cpu->state.efer & EFER_NXE) != 0;
+	bool four_level = (cpu->state.efer & EFER_LMA) != 0;
 	/* Reserved: 51:M with 4-level paging, 62:M with PAE paging; XD without NXE. */
 	uint64_t rsvd = (four_level ? (1ull << 52) - 1 : (1ull << 63) - 1) & ~((1ull << m) - 1);
 	if (!nxe)
@@ -216,14 +216,14 @@ walk_32(struct cpu *cpu, struct walk *w)
 {
 	const struct cpu_features *f = &cpu->features;
 	bool pat = cpu_has(f, FEAT_PAT);
-	uint64_t pde_pa = (cpu->cr3 & 0xfffff000u) + (((w->lin >> 22) & 0x3ff) << 2);
+	uint64_t pde_pa = (cpu->state.cr3 & 0xfffff000u) + (((w->lin >> 22) & 0x3ff) << 2);
 	uint64_t pde = entry_read(cpu, pde_pa, 4, w->lin);
 	w->entries[w->nentries++] = pde;
 	if (!(pde & PTE_P))
 		return WALK_NOT_PRESENT;
 	w->user = (pde & PTE_US) != 0;
 	w->writable = (pde & PTE_RW) != 0;
-	if ((pde & PTE_PS) && (cpu->cr4 & CR4_PSE)) {
+	if ((pde & PTE_PS) && (cpu->state.cr4 & CR4_PSE)) {
 		/* Bits 20:13 hold physical-address bits 39:32 up to M-1; the rest of
 		 * 21:13 are reserved (table 4-4). Without PSE-36, M is 32. */
 		unsigned m = cpu->maxphyaddr < 40 ? cpu->maxphyaddr : 40;
@@ -264,11 +264,11 @@ walk(struct cpu *cpu, struct walk *w)
 {
 	w->user = w->writable = true;
 	w->xd = false;
-	if (cpu->efer & EFER_LMA)
-		return walk_64(cpu, w, 4, cpu->cr3 & addr_bits(cpu));
-	if (cpu->cr4 & CR4_PAE) {
+	if (cpu->state.efer & EFER_LMA)
+		return walk_64(cpu, w, 4, cpu->state.cr3 & addr_bits(cpu));
+	if (cpu->state.cr4 & CR4_PAE) {
 		w->lin &= 0xffffffffull;
-		uint64_t pdpte = cpu->pdpte[(w->lin >> 30) & 3];
+		uint64_t pdpte = cpu->state.pdpte[(w->lin >> 30) & 3];
 		w->entries[w->nentries++] = pdpte;
 		if (!(pdpte & PTE_P))
 			return WALK_NOT_PRESENT;
@@ -287,22 +287,23 @@ static uint32_t
 check_rights(struct cpu *cpu, const struct walk *w, enum tlb_access kind, enum mmu_priv priv)
 {
 	bool write = kind == TLB_WRITE, fetch = kind == TLB_EXEC;
-	bool wp = (cpu->cr0 & CR0_WP) != 0;
+	bool wp = (cpu->state.cr0 & CR0_WP) != 0;
 	bool bad;
 	if (priv == MMU_USER) {
 		bad = !w->user || (fetch && w->xd) || (write && !w->writable);
 	} else if (fetch) {
-		bad = w->xd || (w->user && (cpu->cr4 & CR4_SMEP));
+		bad = w->xd || (w->user && (cpu->state.cr4 & CR4_SMEP));
 	} else {
 		/* SMAP: explicit accesses honour EFLAGS.AC, implicit ones never do. */
-		bool smap = w->user && (cpu->cr4 & CR4_SMAP) &&
-			    (priv == MMU_IMPLICIT || !(cpu->rflags & F_AC));
+		bool smap = w->user && (cpu->state.cr4 & CR4_SMAP) &&
+			    (priv == MMU_IMPLICIT || !(cpu->state.rflags & F_AC));
 		bad = smap || (write && !w->writable && wp);
 	}
 	bool pk = false;
-	if (!fetch && w->user && (cpu->cr4 & CR4_PKE) && (cpu->efer & EFER_LMA)) {
+	if (!fetch && w->user && (cpu->state.cr4 & CR4_PKE) && (cpu->state.efer & EFER_LMA)) {
 		unsigned key = (unsigned)(w->leaf >> 59) & 0xf;
-		bool ad = (cpu->pkru >> (2 * key)) & 1, wd = (cpu->pkru >> (2 * key + 1)) & 1;
+		bool ad = (cpu->state.pkru >> (2 * key)) & 1,
+		     wd = (cpu->state.pkru >> (2 * key + 1)) & 1;
 		pk = ad || (wd && write && (priv == MMU_USER || wp));
 	}
 	if (!bad && !pk)
@@ -318,10 +319,10 @@ page_fault(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv pr
 		err |= PF_W;
 	if (priv == MMU_USER)
 		err |= PF_U;
-	if (kind == TLB_EXEC &&
-	    ((cpu->cr4 & CR4_SMEP) || ((cpu->cr4 & CR4_PAE) && (cpu->efer & EFER_NXE))))
+	if (kind == TLB_EXEC && ((cpu->state.cr4 & CR4_SMEP) ||
+				 ((cpu->state.cr4 & CR4_PAE) && (cpu->state.efer & EFER_NXE))))
 		err |= PF_ID;
-	cpu->cr2 = lin;
+	cpu->state.cr2 = lin;
 	cpu_fault(cpu, EXC_PF, err);
 }
 
@@ -363,7 +364,7 @@ void
 mmu_translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
 	      struct mmu_result *out)
 {
-	if (!(cpu->cr0 & CR0_PG)) {
+	if (!(cpu->state.cr0 & CR0_PG)) {
 		out->pa = stage2(cpu, lin, kind, false, lin);
 		out->page_mask = 0xfff;
 		out->writable = true;
@@ -391,16 +392,16 @@ mmu_translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv
 	 * code then walks once, not twice). */
 	out->writable = kind == TLB_WRITE || (kind == TLB_READ && (w.leaf & PTE_D) &&
 					      !check_rights(cpu, &w, TLB_WRITE, priv));
-	out->global = (w.leaf & PTE_G) && (cpu->cr4 & CR4_PGE);
+	out->global = (w.leaf & PTE_G) && (cpu->state.cr4 & CR4_PGE);
 	/* A supervisor data access to a user page under SMAP depends on EFLAGS.AC and
 	 * on implicit/explicit, which the TLB sets do not tell apart. */
-	out->no_tlb = priv != MMU_USER && kind != TLB_EXEC && w.user && (cpu->cr4 & CR4_SMAP);
+	out->no_tlb = priv != MMU_USER && kind != TLB_EXEC && w.user && (cpu->state.cr4 & CR4_SMAP);
 }
 
 bool
 mmu_probe(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv, uint64_t *pa)
 {
-	if (!(cpu->cr0 & CR0_PG)) {
+	if (!(cpu->state.cr0 & CR0_PG)) {
 		*pa = lin;
 		return true;
 	}
@@ -431,9 +432,9 @@ mmu_read_pdptes(struct cpu *cpu, uint64_t cr3, uint64_t out[4])
 void
 mmu_write_cr3(struct cpu *cpu, uint64_t v)
 {
-	bool pcide = (cpu->cr4 & CR4_PCIDE) != 0;
+	bool pcide = (cpu->state.cr4 & CR4_PCIDE) != 0;
 	bool keep = false;
-	if (cpu->efer & EFER_LMA) {
+	if (cpu->state.efer & EFER_LMA) {
 		/* With PCIDs, bit 63 means "do not invalidate" and is not stored (4.10.4.1). */
 		if (pcide) {
 			keep = v >> 63;
@@ -445,13 +446,13 @@ mmu_write_cr3(struct cpu *cpu, uint64_t v)
 		v &= 0xffffffffull;
 	}
 	uint64_t pdpte[4];
-	bool pae = mmu_legacy_pae(cpu->cr0, cpu->cr4, cpu->efer);
+	bool pae = mmu_legacy_pae(cpu->state.cr0, cpu->state.cr4, cpu->state.efer);
 	if (pae && !mmu_read_pdptes(cpu, v, pdpte))
 		cpu_gp0(cpu);
-	uint64_t old = cpu->cr3;
-	cpu->cr3 = v;
+	uint64_t old = cpu->state.cr3;
+	cpu->state.cr3 = v;
 	if (pae)
-		memcpy(cpu->pdpte, pdpte, sizeof(pdpte));
+		memcpy(cpu->state.pdpte, pdpte, sizeof(pdpte));
 	/* The TLB holds the current PCID's entries only: a switch to another PCID
 	 * drops them even with the no-flush bit (dropping is always allowed). */
 	if (!(pcide && keep && (old & 0xfff) == (v & 0xfff))) {
@@ -475,11 +476,11 @@ mmu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc_hi)
 	uint64_t pcid = desc_lo & 0xfff;
 	if (type > 3 || (desc_lo >> 12))
 		cpu_gp0(cpu);
-	if (type <= 1 && pcid && !(cpu->cr4 & CR4_PCIDE))
+	if (type <= 1 && pcid && !(cpu->state.cr4 & CR4_PCIDE))
 		cpu_gp0(cpu);
 	if (type == 0 && !is_canonical(desc_hi))
 		cpu_gp0(cpu);
-	uint64_t current = (cpu->cr4 & CR4_PCIDE) ? cpu->cr3 & 0xfff : 0;
+	uint64_t current = (cpu->state.cr4 & CR4_PCIDE) ? cpu->state.cr3 & 0xfff : 0;
 	switch (type) {
 	case 0: /* individual address (may drop global translations too) */
 		if (pcid == current)
@@ -502,7 +503,7 @@ mmu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc_hi)
 void
 mmu_set_pkru(struct cpu *cpu, uint32_t pkru)
 {
-	if (pkru != cpu->pkru)
+	if (pkru != cpu->state.pkru)
 		tlb_flush_all(&cpu->tlb);
-	cpu->pkru = pkru;
+	cpu->state.pkru = pkru;
 }

@@ -10,7 +10,7 @@
  *  - privilege: two sets, one for supervisor accesses (CPL 0-2 and implicit
  *    supervisor accesses to descriptor tables/TSS from any CPL) and one for user
  *    accesses (CPL 3). CPL changes on every interrupt and system call, so keying
- *    is much cheaper than flushing; the set is picked from cpu->cpl on the hit
+ *    is much cheaper than flushing; the set is picked from cpu->state.cpl on the hit
  *    path (one compare).
  *  - EFLAGS.AC under SMAP, and implicit vs explicit supervisor accesses: the
  *    supervisor set never holds an entry for a user-mode page while CR4.SMAP is

@@ -7,7 +7,7 @@
 static inline uint8_t
 al(struct cpu *cpu)
 {
-	return (uint8_t)cpu->gpr[R_AX];
+	return (uint8_t)cpu->state.gpr[R_AX];
 }
 
 void
@@ -54,7 +54,7 @@ static void
 ascii_adjust(struct cpu *cpu, bool subtract)
 {
 	uint32_t f = flags_arith(cpu);
-	uint16_t ax = (uint16_t)cpu->gpr[R_AX];
+	uint16_t ax = (uint16_t)cpu->state.gpr[R_AX];
 	uint32_t nf = 0;
 	if ((ax & 0x0f) > 9 || (f & F_AF)) {
 		if (subtract) {
@@ -99,7 +99,7 @@ void
 op_aad(struct cpu *cpu, const struct insn *i)
 {
 	uint8_t base = (uint8_t)i->imm;
-	uint8_t ah = (uint8_t)(cpu->gpr[R_AX] >> 8), a = al(cpu);
+	uint8_t ah = (uint8_t)(cpu->state.gpr[R_AX] >> 8), a = al(cpu);
 	uint8_t prod = (uint8_t)(ah * base);
 	uint8_t v = (uint8_t)(a + prod);
 	reg_write(cpu, R_AX, 2, v);

@@ -80,7 +80,7 @@ op_crc32(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = i->opsize;
 	uint64_t src = rm_read(cpu, i, size);
-	uint32_t crc = (uint32_t)cpu->gpr[i->reg];
+	uint32_t crc = (uint32_t)cpu->state.gpr[i->reg];
 	for (unsigned k = 0; k < 8 * size; k++) {
 		uint32_t bit = (crc ^ (uint32_t)(src >> k)) & 1;
 		crc = (crc >> 1) ^ (bit ? 0x82f63b78u : 0);
@@ -98,9 +98,9 @@ void
 op_simd_esc(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if (cpu->cr0 & CR0_EM)
+	if (cpu->state.cr0 & CR0_EM)
 		cpu_ud(cpu);
-	if (cpu->cr0 & CR0_TS)
+	if (cpu->state.cr0 & CR0_TS)
 		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
 	cpu_ud(cpu);
 }

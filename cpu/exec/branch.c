@@ -1,6 +1,6 @@
 /*
  * fugu — control transfers: Jcc, JMP, CALL, RET (near and far), LOOP/JCXZ,
- * INT n/INT3/INTO/INT1, IRET, BOUND. On entry cpu->rip already points at the
+ * INT n/INT3/INTO/INT1, IRET, BOUND. On entry cpu->state.rip already points at the
  * next instruction, so relative targets are rip + displacement.
  */
 #include "cpu/exec/exec.h"
@@ -8,29 +8,29 @@
 void
 op_jmp_rel(struct cpu *cpu, const struct insn *i)
 {
-	cpu->rip = near_target(cpu, cpu->rip + i->imm, i->opsize);
+	cpu->state.rip = near_target(cpu, cpu->state.rip + i->imm, i->opsize);
 }
 
 void
 op_call_rel(struct cpu *cpu, const struct insn *i)
 {
-	uint64_t t = near_target(cpu, cpu->rip + i->imm, i->opsize);
-	cpu_push(cpu, cpu->rip, i->opsize);
-	cpu->rip = t;
+	uint64_t t = near_target(cpu, cpu->state.rip + i->imm, i->opsize);
+	cpu_push(cpu, cpu->state.rip, i->opsize);
+	cpu->state.rip = t;
 }
 
 void
 op_jmp_rm(struct cpu *cpu, const struct insn *i)
 {
-	cpu->rip = near_target(cpu, rm_read(cpu, i, i->opsize), i->opsize);
+	cpu->state.rip = near_target(cpu, rm_read(cpu, i, i->opsize), i->opsize);
 }
 
 void
 op_call_rm(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t t = near_target(cpu, rm_read(cpu, i, i->opsize), i->opsize);
-	cpu_push(cpu, cpu->rip, i->opsize);
-	cpu->rip = t;
+	cpu_push(cpu, cpu->state.rip, i->opsize);
+	cpu->state.rip = t;
 }
 
 void
@@ -38,7 +38,7 @@ op_ret(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t t = near_target(cpu, cpu_stack_peek(cpu, 0, i->opsize), i->opsize);
 	cpu_stack_adjust(cpu, i->opsize);
-	cpu->rip = t;
+	cpu->state.rip = t;
 }
 
 void
@@ -46,7 +46,7 @@ op_ret_imm(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t t = near_target(cpu, cpu_stack_peek(cpu, 0, i->opsize), i->opsize);
 	cpu_stack_adjust(cpu, i->opsize + (int64_t)i->imm);
-	cpu->rip = t;
+	cpu->state.rip = t;
 }
 
 /* E0 LOOPNE, E1 LOOPE, E2 LOOP: the count register follows the address size. */
@@ -54,10 +54,10 @@ void
 op_loop(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t m = addr_mask(i->adsize);
-	uint64_t c = (cpu->gpr[R_CX] - 1) & m;
-	cpu->gpr[R_CX] = (cpu->gpr[R_CX] & ~m) | c;
+	uint64_t c = (cpu->state.gpr[R_CX] - 1) & m;
+	cpu->state.gpr[R_CX] = (cpu->state.gpr[R_CX] & ~m) | c;
 	if (i->adsize == 4)
-		cpu->gpr[R_CX] &= 0xffffffff;
+		cpu->state.gpr[R_CX] &= 0xffffffff;
 	bool taken = c != 0;
 	if ((i->opcode & 3) == 0)
 		taken = taken && !flag_zf(cpu);
@@ -70,7 +70,7 @@ op_loop(struct cpu *cpu, const struct insn *i)
 void
 op_jcxz(struct cpu *cpu, const struct insn *i)
 {
-	if ((cpu->gpr[R_CX] & addr_mask(i->adsize)) == 0)
+	if ((cpu->state.gpr[R_CX] & addr_mask(i->adsize)) == 0)
 		branch_taken(cpu, i);
 }
 
@@ -96,18 +96,18 @@ far_call(struct cpu *cpu, uint16_t sel, uint64_t off, unsigned opsize)
 {
 	if (cpu_real_mode(cpu) || cpu_v86(cpu)) {
 		uint64_t m = stack_mask(cpu);
-		uint64_t sp = cpu->gpr[R_SP];
+		uint64_t sp = cpu->state.gpr[R_SP];
 		if (opsize == 2)
 			off &= 0xffff;
-		if (off > cpu->seg[S_CS].limit)
+		if (off > cpu->state.seg[S_CS].limit)
 			cpu_gp0(cpu);
 		/* Both stores are checked before the first one and before anything changes. */
 		cpu_probe_write(cpu, S_SS, (sp - 2 * opsize) & m, opsize);
-		cpu_write(cpu, S_SS, (sp - opsize) & m, cpu->seg[S_CS].sel, opsize);
-		cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, cpu->rip, opsize);
+		cpu_write(cpu, S_SS, (sp - opsize) & m, cpu->state.seg[S_CS].sel, opsize);
+		cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, cpu->state.rip, opsize);
 		cpu_stack_adjust(cpu, -2 * (int64_t)opsize);
 		seg_load_real(cpu, S_CS, sel);
-		cpu->rip = off;
+		cpu->state.rip = off;
 		return;
 	}
 	cpu_far_call_protected(cpu, sel, off, opsize);
@@ -140,9 +140,9 @@ far_return(struct cpu *cpu, unsigned opsize, uint64_t imm)
 			cpu_gp0(cpu);
 		cpu_stack_adjust(cpu, 2 * (int64_t)opsize + (int64_t)imm);
 		seg_load_real(cpu, S_CS, sel);
-		if (off > cpu->seg[S_CS].limit)
+		if (off > cpu->state.seg[S_CS].limit)
 			cpu_gp0(cpu);
-		cpu->rip = off;
+		cpu->state.rip = off;
 		return;
 	}
 	cpu_far_return_protected(cpu, opsize, imm);
@@ -171,9 +171,9 @@ op_retf_imm(struct cpu *cpu, const struct insn *i)
 static void
 soft_int(struct cpu *cpu, unsigned vector, bool int_n)
 {
-	if (int_n && cpu_v86(cpu) && (cpu->rflags & F_IOPL) != F_IOPL)
+	if (int_n && cpu_v86(cpu) && (cpu->state.rflags & F_IOPL) != F_IOPL)
 		cpu_gp0(cpu);
-	cpu_deliver_event(cpu, vector, EVENT_SOFTWARE_INT, NO_ERRCODE, cpu->rip);
+	cpu_deliver_event(cpu, vector, EVENT_SOFTWARE_INT, NO_ERRCODE, cpu->state.rip);
 }
 
 void
@@ -202,7 +202,7 @@ void
 op_int1(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->rip);
+	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->state.rip);
 }
 
 static void iret_any_mode(struct cpu *cpu, const struct insn *i);
@@ -212,7 +212,7 @@ void
 op_iret(struct cpu *cpu, const struct insn *i)
 {
 	iret_any_mode(cpu, i);
-	cpu->nmi_blocked = false;
+	cpu->state.nmi_blocked = false;
 }
 
 static void
@@ -225,11 +225,11 @@ iret_any_mode(struct cpu *cpu, const struct insn *i)
 		uint64_t fl = cpu_stack_peek(cpu, 2 * size, size);
 		if (size == 2)
 			off &= 0xffff;
-		if (off > cpu->seg[S_CS].limit)
+		if (off > cpu->state.seg[S_CS].limit)
 			cpu_gp0(cpu);
 		cpu_stack_adjust(cpu, 3 * (int64_t)size);
 		seg_load_real(cpu, S_CS, sel);
-		cpu->rip = off;
+		cpu->state.rip = off;
 		rflags_write_checked(cpu, fl, size);
 		return;
 	}

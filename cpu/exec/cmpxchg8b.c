@@ -20,20 +20,21 @@ op_cmpxchg8b(struct cpu *cpu, const struct insn *i)
 	if (i->opsize == 8) {
 		if (!cpu_has(&cpu->features, FEAT_CX16))
 			cpu_ud(cpu);
-		if (cpu->code_size == 8 ? ((ea + (i->seg >= S_FS ? cpu->seg[i->seg].base : 0)) & 15)
-					: ((cpu->seg[i->seg].base + ea) & 15))
+		if (cpu->code_size == 8
+			    ? ((ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0)) & 15)
+			    : ((cpu->state.seg[i->seg].base + ea) & 15))
 			cpu_gp0(cpu);
 		cpu_probe_write(cpu, i->seg, ea, 8);
 		cpu_probe_write(cpu, i->seg, (ea + 8) & am, 8);
 		uint64_t lo = cpu_read(cpu, i->seg, ea, 8);
 		uint64_t hi = cpu_read(cpu, i->seg, (ea + 8) & am, 8);
-		bool eq = lo == cpu->gpr[R_AX] && hi == cpu->gpr[R_DX];
-		uint64_t nlo = eq ? cpu->gpr[R_BX] : lo, nhi = eq ? cpu->gpr[R_CX] : hi;
+		bool eq = lo == cpu->state.gpr[R_AX] && hi == cpu->state.gpr[R_DX];
+		uint64_t nlo = eq ? cpu->state.gpr[R_BX] : lo, nhi = eq ? cpu->state.gpr[R_CX] : hi;
 		cpu_write(cpu, i->seg, ea, nlo, 8);
 		cpu_write(cpu, i->seg, (ea + 8) & am, nhi, 8);
 		if (!eq) {
-			cpu->gpr[R_AX] = lo;
-			cpu->gpr[R_DX] = hi;
+			cpu->state.gpr[R_AX] = lo;
+			cpu->state.gpr[R_DX] = hi;
 		}
 		flags_set(cpu, F_ZF, eq ? F_ZF : 0);
 		return;

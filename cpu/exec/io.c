@@ -10,19 +10,19 @@ io_check(struct cpu *cpu, uint16_t port, unsigned size)
 {
 	if (cpu_real_mode(cpu))
 		return;
-	if (!cpu_v86(cpu) && cpu->cpl <= ((cpu->rflags & F_IOPL) >> 12))
+	if (!cpu_v86(cpu) && cpu->state.cpl <= ((cpu->state.rflags & F_IOPL) >> 12))
 		return;
 	/* The I/O permission bitmap of a 32/64-bit TSS (SDM vol. 1, 19.5.2). */
-	unsigned type = cpu->tr.attr & 0xf;
+	unsigned type = cpu->state.tr.attr & 0xf;
 	if (type != 9 && type != 11)
 		cpu_gp0(cpu);
-	if (cpu->tr.limit < 0x67)
+	if (cpu->state.tr.limit < 0x67)
 		cpu_gp0(cpu);
-	uint16_t base = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + 0x66, 2, true);
+	uint16_t base = (uint16_t)cpu_read_linear(cpu, cpu->state.tr.base + 0x66, 2, true);
 	uint32_t off = base + port / 8u;
-	if (off + 1 > cpu->tr.limit)
+	if (off + 1 > cpu->state.tr.limit)
 		cpu_gp0(cpu);
-	uint16_t bits = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + off, 2, true);
+	uint16_t bits = (uint16_t)cpu_read_linear(cpu, cpu->state.tr.base + off, 2, true);
 	if ((bits >> (port & 7)) & ((1u << size) - 1))
 		cpu_gp0(cpu);
 }
@@ -31,7 +31,7 @@ uint32_t
 cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size)
 {
 	io_check(cpu, port, size);
-	if (__builtin_expect((cpu->dr[7] & 0xff) != 0, 0))
+	if (__builtin_expect((cpu->state.dr[7] & 0xff) != 0, 0))
 		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 	return ioport_read(cpu->io, port, size);
 }
@@ -40,7 +40,7 @@ void
 cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size)
 {
 	io_check(cpu, port, size);
-	if (__builtin_expect((cpu->dr[7] & 0xff) != 0, 0))
+	if (__builtin_expect((cpu->state.dr[7] & 0xff) != 0, 0))
 		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 	ioport_write(cpu->io, port, v, size);
 }
@@ -62,7 +62,7 @@ void
 op_in_dx(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = io_size(i);
-	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)cpu->gpr[R_DX], size));
+	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)cpu->state.gpr[R_DX], size));
 }
 
 void
@@ -77,6 +77,6 @@ void
 op_out_dx(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = io_size(i);
-	cpu_io_out(cpu, (uint16_t)cpu->gpr[R_DX], (uint32_t)reg_read(cpu, R_AX, size), size);
+	cpu_io_out(cpu, (uint16_t)cpu->state.gpr[R_DX], (uint32_t)reg_read(cpu, R_AX, size), size);
 	cpu->stop_trace = true;
 }

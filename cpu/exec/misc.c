@@ -86,9 +86,9 @@ void
 op_cbw(struct cpu *cpu, const struct insn *i)
 {
 	switch (i->opsize) {
-	case 2: reg_write(cpu, R_AX, 2, (uint64_t)(int64_t)(int8_t)cpu->gpr[R_AX]); break;
-	case 4: reg_write(cpu, R_AX, 4, (uint64_t)(int64_t)(int16_t)cpu->gpr[R_AX]); break;
-	default: cpu->gpr[R_AX] = (uint64_t)(int64_t)(int32_t)cpu->gpr[R_AX]; break;
+	case 2: reg_write(cpu, R_AX, 2, (uint64_t)(int64_t)(int8_t)cpu->state.gpr[R_AX]); break;
+	case 4: reg_write(cpu, R_AX, 4, (uint64_t)(int64_t)(int16_t)cpu->state.gpr[R_AX]); break;
+	default: cpu->state.gpr[R_AX] = (uint64_t)(int64_t)(int32_t)cpu->state.gpr[R_AX]; break;
 	}
 }
 
@@ -106,7 +106,7 @@ op_sahf(struct cpu *cpu, const struct insn *i)
 	(void)i;
 	if (cpu->code_size == 8 && !cpu_has(&cpu->features, FEAT_LAHF_LM))
 		cpu_ud(cpu);
-	uint32_t ah = (cpu->gpr[R_AX] >> 8) & 0xff;
+	uint32_t ah = (cpu->state.gpr[R_AX] >> 8) & 0xff;
 	flags_set(cpu, F_SF | F_ZF | F_AF | F_PF | F_CF, ah);
 }
 
@@ -117,7 +117,7 @@ op_lahf(struct cpu *cpu, const struct insn *i)
 	if (cpu->code_size == 8 && !cpu_has(&cpu->features, FEAT_LAHF_LM))
 		cpu_ud(cpu);
 	uint64_t f = (rflags_read(cpu) & (F_SF | F_ZF | F_AF | F_PF | F_CF)) | F_FIXED1;
-	cpu->gpr[R_AX] = (cpu->gpr[R_AX] & ~0xff00ull) | (f << 8);
+	cpu->state.gpr[R_AX] = (cpu->state.gpr[R_AX] & ~0xff00ull) | (f << 8);
 }
 
 void
@@ -145,21 +145,21 @@ void
 op_cld(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	cpu->rflags &= ~(uint64_t)F_DF;
+	cpu->state.rflags &= ~(uint64_t)F_DF;
 }
 
 void
 op_std(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	cpu->rflags |= F_DF;
+	cpu->state.rflags |= F_DF;
 }
 
 /* CLI/STI: IOPL-sensitive outside real mode (SDM vol. 2A, CLI; VME/PVI not modelled yet). */
 static void
 check_iopl(struct cpu *cpu)
 {
-	if (!cpu_real_mode(cpu) && cpu->cpl > ((cpu->rflags & F_IOPL) >> 12))
+	if (!cpu_real_mode(cpu) && cpu->state.cpl > ((cpu->state.rflags & F_IOPL) >> 12))
 		cpu_gp0(cpu);
 }
 
@@ -168,7 +168,7 @@ op_cli(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	check_iopl(cpu);
-	cpu->rflags &= ~(uint64_t)F_IF;
+	cpu->state.rflags &= ~(uint64_t)F_IF;
 }
 
 /* STI: interrupts stay blocked until after the next instruction (SDM vol. 2B, STI). */
@@ -177,15 +177,16 @@ op_sti(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	check_iopl(cpu);
-	if (!(cpu->rflags & F_IF))
-		cpu->intr_shadow = 1;
-	cpu->rflags |= F_IF;
+	if (!(cpu->state.rflags & F_IF))
+		cpu->state.intr_shadow = 1;
+	cpu->state.rflags |= F_IF;
 }
 
 void
 op_xlat(struct cpu *cpu, const struct insn *i)
 {
-	uint64_t off = (cpu->gpr[R_BX] + (cpu->gpr[R_AX] & 0xff)) & addr_mask(i->adsize);
+	uint64_t off =
+		(cpu->state.gpr[R_BX] + (cpu->state.gpr[R_AX] & 0xff)) & addr_mask(i->adsize);
 	reg_write(cpu, R_AX, 1, cpu_read(cpu, i->seg, off, 1));
 }
 
@@ -248,9 +249,9 @@ op_bswap(struct cpu *cpu, const struct insn *i)
 {
 	unsigned r = (i->opcode & 7) | (i->rm & 8);
 	if (i->opsize == 8)
-		cpu->gpr[r] = __builtin_bswap64(cpu->gpr[r]);
+		cpu->state.gpr[r] = __builtin_bswap64(cpu->state.gpr[r]);
 	else if (i->opsize == 4)
-		reg_write(cpu, r, 4, __builtin_bswap32((uint32_t)cpu->gpr[r]));
+		reg_write(cpu, r, 4, __builtin_bswap32((uint32_t)cpu->state.gpr[r]));
 	else
 		reg_write(cpu, r, 2, 0); /* undefined with a 16-bit operand; hardware gives 0 */
 }
@@ -259,7 +260,8 @@ void
 op_cpuid(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	uint32_t r[4], leaf = (uint32_t)cpu->gpr[R_AX], subleaf = (uint32_t)cpu->gpr[R_CX];
+	uint32_t r[4], leaf = (uint32_t)cpu->state.gpr[R_AX],
+		       subleaf = (uint32_t)cpu->state.gpr[R_CX];
 	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
 	if (cpu->tracer)
 		trace_emit(cpu->tracer, TEV_CPUID,
@@ -280,7 +282,7 @@ void
 op_rdtsc(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if ((cpu->cr4 & (1u << 2)) && cpu->cpl > 0 && !cpu_real_mode(cpu))
+	if ((cpu->state.cr4 & (1u << 2)) && cpu->state.cpl > 0 && !cpu_real_mode(cpu))
 		cpu_gp0(cpu);
 	uint64_t t = cpu_tsc(cpu);
 	reg_write(cpu, R_AX, 4, (uint32_t)t);
@@ -295,7 +297,7 @@ void
 op_fpu_esc(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if (cpu->cr0 & (CR0_EM | CR0_TS))
+	if (cpu->state.cr0 & (CR0_EM | CR0_TS))
 		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
 	cpu_ud(cpu);
 }
@@ -305,7 +307,7 @@ void
 op_wait(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if ((cpu->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
+	if ((cpu->state.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
 		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
 }
 
@@ -317,9 +319,9 @@ op_wait(struct cpu *cpu, const struct insn *i)
 void
 op_fsgsbase(struct cpu *cpu, const struct insn *i)
 {
-	if (cpu->code_size != 8 || !(cpu->cr4 & (1u << 16)))
+	if (cpu->code_size != 8 || !(cpu->state.cr4 & (1u << 16)))
 		cpu_ud(cpu);
-	struct segment *s = &cpu->seg[(i->reg & 1) ? S_GS : S_FS];
+	struct segment *s = &cpu->state.seg[(i->reg & 1) ? S_GS : S_FS];
 	unsigned size = i->opsize == 8 ? 8 : 4;
 	if (!(i->reg & 2)) {
 		reg_write(cpu, i->rm, size, s->base);

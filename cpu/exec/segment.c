@@ -28,13 +28,13 @@ desc_addr(struct cpu *cpu, uint16_t sel, unsigned vec)
 	uint64_t base;
 	uint32_t limit;
 	if (sel & 4) {
-		if (!(cpu->ldtr.attr & SEG_ATTR_P))
+		if (!(cpu->state.ldtr.attr & SEG_ATTR_P))
 			cpu_fault(cpu, vec, sel & 0xfffc);
-		base = cpu->ldtr.base;
-		limit = cpu->ldtr.limit;
+		base = cpu->state.ldtr.base;
+		limit = cpu->state.ldtr.limit;
 	} else {
-		base = cpu->gdtr.base;
-		limit = cpu->gdtr.limit;
+		base = cpu->state.gdtr.base;
+		limit = cpu->state.gdtr.limit;
 	}
 	if ((uint32_t)(sel & ~7u) + 7 > limit)
 		cpu_fault(cpu, vec, sel & 0xfffc);
@@ -61,10 +61,10 @@ desc_set_accessed(struct cpu *cpu, uint16_t sel, struct descriptor *d)
 void
 seg_set(struct cpu *cpu, unsigned s, uint16_t sel, const struct descriptor *d)
 {
-	cpu->seg[s].sel = sel;
-	cpu->seg[s].base = d->base;
-	cpu->seg[s].limit = d->limit;
-	cpu->seg[s].attr = d->attr;
+	cpu->state.seg[s].sel = sel;
+	cpu->state.seg[s].base = d->base;
+	cpu->state.seg[s].limit = d->limit;
+	cpu->state.seg[s].attr = d->attr;
 	if (s == S_CS || s == S_SS)
 		cpu_mode_update(cpu);
 }
@@ -73,11 +73,11 @@ seg_set(struct cpu *cpu, unsigned s, uint16_t sel, const struct descriptor *d)
 void
 seg_load_real(struct cpu *cpu, unsigned s, uint16_t sel)
 {
-	cpu->seg[s].sel = sel;
-	cpu->seg[s].base = (uint64_t)sel << 4;
+	cpu->state.seg[s].sel = sel;
+	cpu->state.seg[s].base = (uint64_t)sel << 4;
 	if (cpu_v86(cpu)) {
-		cpu->seg[s].limit = 0xffff;
-		cpu->seg[s].attr = s == S_CS ? 0xfb : 0xf3; /* DPL 3, present, accessed */
+		cpu->state.seg[s].limit = 0xffff;
+		cpu->state.seg[s].attr = s == S_CS ? 0xfb : 0xf3; /* DPL 3, present, accessed */
 	}
 	if (s == S_CS || s == S_SS)
 		cpu_mode_update(cpu);
@@ -126,7 +126,7 @@ void
 seg_commit(struct cpu *cpu, unsigned s, uint16_t sel, struct descriptor *d)
 {
 	if (!d) {
-		cpu->seg[s] = (struct segment){ .sel = sel };
+		cpu->state.seg[s] = (struct segment){ .sel = sel };
 		if (s == S_SS)
 			cpu_mode_update(cpu);
 		return;
@@ -144,7 +144,8 @@ seg_load(struct cpu *cpu, unsigned s, uint16_t sel)
 		return;
 	}
 	struct descriptor d;
-	bool present = seg_check(cpu, s, sel, cpu->cpl, cpu->code_size == 8 && cpu->cpl < 3, &d);
+	bool present = seg_check(cpu, s, sel, cpu->state.cpl,
+				 cpu->code_size == 8 && cpu->state.cpl < 3, &d);
 	seg_commit(cpu, s, sel, present ? &d : NULL);
 }
 
@@ -159,7 +160,7 @@ static void
 code_target_check(struct cpu *cpu, uint16_t sel, const struct descriptor *d, bool via_gate,
 		  bool gate_call)
 {
-	unsigned dpl = desc_dpl(d), rpl = sel & 3, cpl = cpu->cpl;
+	unsigned dpl = desc_dpl(d), rpl = sel & 3, cpl = cpu->state.cpl;
 	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8))
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 	if (d->attr & 4) { /* conforming */
@@ -194,9 +195,9 @@ static void
 code_commit(struct cpu *cpu, uint16_t sel, struct descriptor *d, unsigned cpl, uint64_t offset)
 {
 	desc_set_accessed(cpu, sel, d);
-	cpu->cpl = (uint8_t)cpl;
+	cpu->state.cpl = (uint8_t)cpl;
 	seg_set(cpu, S_CS, (uint16_t)((sel & ~3u) | cpl), d);
-	cpu->rip = offset;
+	cpu->state.rip = offset;
 }
 
 /* Push on a stack that is not loaded yet; #SS(sel) past its limit (SDM vol. 2A, CALL). */
@@ -216,7 +217,7 @@ ns_push(struct cpu *cpu, struct new_stack *ns, uint64_t v, unsigned size)
 			cpu_fault(cpu, EXC_SS, ns->sel & 0xfffc);
 		lin = (ns->base + off) & 0xffffffffull;
 	}
-	cpu_write_linear(cpu, lin, v, size, cpu->cpl < 3);
+	cpu_write_linear(cpu, lin, v, size, cpu->state.cpl < 3);
 	ns->sp = off;
 }
 
@@ -230,24 +231,25 @@ void
 tss_inner_stack(struct cpu *cpu, unsigned dpl, unsigned ext, struct new_stack *ns,
 		struct descriptor *ssd)
 {
-	uint16_t trsel = cpu->tr.sel & 0xfffc;
+	uint16_t trsel = cpu->state.tr.sel & 0xfffc;
 	memset(ns, 0, sizeof(*ns));
 	if (cpu->long_mode) {
 		uint32_t slot = 4 + dpl * 8;
-		if (slot + 7 > cpu->tr.limit)
+		if (slot + 7 > cpu->state.tr.limit)
 			cpu_fault(cpu, EXC_TS, trsel + ext);
-		ns->sp = cpu_read_linear(cpu, cpu->tr.base + slot, 8, true);
+		ns->sp = cpu_read_linear(cpu, cpu->state.tr.base + slot, 8, true);
 		ns->sel = (uint16_t)dpl;
 		ns->mask = ~0ull;
 		ns->flat64 = true;
 		return;
 	}
-	bool tss32 = (cpu->tr.attr & 0xf) == 9 || (cpu->tr.attr & 0xf) == 11;
+	bool tss32 = (cpu->state.tr.attr & 0xf) == 9 || (cpu->state.tr.attr & 0xf) == 11;
 	uint32_t slot = tss32 ? 4 + dpl * 8 : 2 + dpl * 4;
-	if (slot + (tss32 ? 5 : 3) > cpu->tr.limit)
+	if (slot + (tss32 ? 5 : 3) > cpu->state.tr.limit)
 		cpu_fault(cpu, EXC_TS, trsel + ext);
-	ns->sp = cpu_read_linear(cpu, cpu->tr.base + slot, tss32 ? 4 : 2, true);
-	ns->sel = (uint16_t)cpu_read_linear(cpu, cpu->tr.base + slot + (tss32 ? 4 : 2), 2, true);
+	ns->sp = cpu_read_linear(cpu, cpu->state.tr.base + slot, tss32 ? 4 : 2, true);
+	ns->sel = (uint16_t)cpu_read_linear(cpu, cpu->state.tr.base + slot + (tss32 ? 4 : 2), 2,
+					    true);
 	uint16_t err = (uint16_t)((ns->sel & 0xfffc) + ext);
 	if ((ns->sel & ~3u) == 0)
 		cpu_fault(cpu, EXC_TS, ext);
@@ -271,16 +273,16 @@ void
 ns_commit(struct cpu *cpu, struct new_stack *ns, struct descriptor *ssd)
 {
 	if (ns->flat64) {
-		cpu->seg[S_SS] = (struct segment){ .sel = ns->sel, .attr = 0 };
+		cpu->state.seg[S_SS] = (struct segment){ .sel = ns->sel, .attr = 0 };
 		cpu_mode_update(cpu);
-		cpu->gpr[R_SP] = ns->sp;
+		cpu->state.gpr[R_SP] = ns->sp;
 		return;
 	}
 	seg_commit(cpu, S_SS, ns->sel, ssd);
 	uint64_t m = stack_mask(cpu);
-	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | (ns->sp & m);
+	cpu->state.gpr[R_SP] = (cpu->state.gpr[R_SP] & ~m) | (ns->sp & m);
 	if (m == 0xffffffffull)
-		cpu->gpr[R_SP] &= 0xffffffffull;
+		cpu->state.gpr[R_SP] &= 0xffffffffull;
 }
 
 /*
@@ -295,14 +297,14 @@ ns_commit(struct cpu *cpu, struct new_stack *ns, struct descriptor *ssd)
 static void
 call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
 {
-	unsigned gdpl = desc_dpl(g), cpl = cpu->cpl;
+	unsigned gdpl = desc_dpl(g), cpl = cpu->state.cpl;
 	uint64_t hi = 0;
 	if (gdpl < cpl || gdpl < (gsel & 3u))
 		cpu_fault(cpu, EXC_GP, gsel & 0xfffc);
 	if (!(g->attr & SEG_ATTR_P))
 		cpu_fault(cpu, EXC_NP, gsel & 0xfffc);
 	if (cpu->long_mode) {
-		uint32_t limit = (gsel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+		uint32_t limit = (gsel & 4) ? cpu->state.ldtr.limit : cpu->state.gdtr.limit;
 		if ((uint32_t)(gsel & ~7u) + 15 > limit)
 			cpu_fault(cpu, EXC_GP, gsel & 0xfffc); /* the 16-byte gate must fit */
 		hi = cpu_read_linear(cpu, desc_addr(cpu, gsel, EXC_GP) + 8, 8, true);
@@ -325,8 +327,8 @@ call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
 		code_commit(cpu, csel, &cd, cpl, offset);
 		return;
 	}
-	uint16_t old_cs = cpu->seg[S_CS].sel, old_ss = cpu->seg[S_SS].sel;
-	uint64_t old_rip = cpu->rip, old_sp = cpu->gpr[R_SP];
+	uint16_t old_cs = cpu->state.seg[S_CS].sel, old_ss = cpu->state.seg[S_SS].sel;
+	uint64_t old_rip = cpu->state.rip, old_sp = cpu->state.gpr[R_SP];
 	if (!(cd.attr & 4) && dpl < cpl) {
 		/* More privilege: the inner stack, then the frame on it. */
 		struct new_stack ns;
@@ -337,21 +339,21 @@ call_gate(struct cpu *cpu, uint16_t gsel, const struct descriptor *g, bool call)
 		for (unsigned k = 0; k < count; k++)
 			params[k] =
 				cpu_read(cpu, S_SS, (old_sp + k * gsize) & stack_mask(cpu), gsize);
-		unsigned saved_cpl = cpu->cpl;
-		cpu->cpl = (uint8_t)dpl; /* the pushes are accesses at the new privilege */
+		unsigned saved_cpl = cpu->state.cpl;
+		cpu->state.cpl = (uint8_t)dpl; /* the pushes are accesses at the new privilege */
 		ns_push(cpu, &ns, old_ss, gsize);
 		ns_push(cpu, &ns, old_sp & (gsize == 2 ? 0xffff : ~0ull), gsize);
 		for (unsigned k = count; k-- > 0;)
 			ns_push(cpu, &ns, params[k], gsize);
 		ns_push(cpu, &ns, old_cs, gsize);
 		ns_push(cpu, &ns, old_rip, gsize);
-		cpu->cpl = (uint8_t)saved_cpl;
+		cpu->state.cpl = (uint8_t)saved_cpl;
 		code_commit(cpu, csel, &cd, dpl, offset);
 		ns_commit(cpu, &ns, &ssd);
 		return;
 	}
 	/* Same privilege: CS:EIP of the gate's size on the current stack. */
-	uint64_t m = stack_mask(cpu), sp = cpu->gpr[R_SP];
+	uint64_t m = stack_mask(cpu), sp = cpu->state.gpr[R_SP];
 	cpu_probe_write(cpu, S_SS, (sp - 2 * gsize) & m, 2 * gsize);
 	code_commit(cpu, csel, &cd, cpl, offset);
 	cpu_write(cpu, S_SS, (sp - gsize) & m, old_cs, gsize);
@@ -375,15 +377,15 @@ far_transfer(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize, bo
 		code_target_check(cpu, sel, &d, false, false);
 		code_offset_check(cpu, &d, offset);
 		if (!call) {
-			code_commit(cpu, sel, &d, cpu->cpl, offset);
+			code_commit(cpu, sel, &d, cpu->state.cpl, offset);
 			return;
 		}
-		uint16_t old_cs = cpu->seg[S_CS].sel;
-		uint64_t old_rip = cpu->rip;
-		uint64_t m = stack_mask(cpu), sp = cpu->gpr[R_SP];
+		uint16_t old_cs = cpu->state.seg[S_CS].sel;
+		uint64_t old_rip = cpu->state.rip;
+		uint64_t m = stack_mask(cpu), sp = cpu->state.gpr[R_SP];
 		/* Both pushes are checked before CS changes. */
 		cpu_probe_write(cpu, S_SS, (sp - 2 * opsize) & m, 2 * opsize);
-		code_commit(cpu, sel, &d, cpu->cpl, offset);
+		code_commit(cpu, sel, &d, cpu->state.cpl, offset);
 		cpu_write(cpu, S_SS, (sp - opsize) & m, old_cs, opsize);
 		cpu_write(cpu, S_SS, (sp - 2 * opsize) & m, old_rip, opsize);
 		cpu_stack_adjust(cpu, -2 * (int64_t)opsize);
@@ -401,17 +403,17 @@ far_transfer(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize, bo
 	case 12: call_gate(cpu, sel, &d, call); return;
 	case 1:
 	case 9: /* available TSS (SDM vol. 3A, 7.3) */
-		if (desc_dpl(&d) < cpu->cpl || desc_dpl(&d) < (sel & 3u))
+		if (desc_dpl(&d) < cpu->state.cpl || desc_dpl(&d) < (sel & 3u))
 			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		task_switch(cpu, sel, call ? TASK_CALL : TASK_JMP, cpu->rip, NO_ERRCODE, 0);
+		task_switch(cpu, sel, call ? TASK_CALL : TASK_JMP, cpu->state.rip, NO_ERRCODE, 0);
 		return;
 	case 5: { /* task gate */
-		if (desc_dpl(&d) < cpu->cpl || desc_dpl(&d) < (sel & 3u))
+		if (desc_dpl(&d) < cpu->state.cpl || desc_dpl(&d) < (sel & 3u))
 			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 		if (!(d.attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
 		uint16_t tss = (uint16_t)(d.raw >> 16);
-		task_switch(cpu, tss, call ? TASK_CALL : TASK_JMP, cpu->rip, NO_ERRCODE, 0);
+		task_switch(cpu, tss, call ? TASK_CALL : TASK_JMP, cpu->state.rip, NO_ERRCODE, 0);
 		return;
 	}
 	default: cpu_fault(cpu, EXC_GP, sel & 0xfffc);
@@ -426,10 +428,10 @@ cpu_far_jump(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize)
 	else if (opsize == 4)
 		offset &= 0xffffffff;
 	if (cpu_real_mode(cpu) || cpu_v86(cpu)) {
-		if (offset > cpu->seg[S_CS].limit)
+		if (offset > cpu->state.seg[S_CS].limit)
 			cpu_gp0(cpu);
 		seg_load_real(cpu, S_CS, sel);
-		cpu->rip = offset;
+		cpu->state.rip = offset;
 		return;
 	}
 	far_transfer(cpu, sel, offset, opsize, false);
@@ -451,10 +453,10 @@ invalidate_outer_segments(struct cpu *cpu)
 {
 	static const unsigned segs[4] = { S_ES, S_DS, S_FS, S_GS };
 	for (unsigned k = 0; k < 4; k++) {
-		struct segment *s = &cpu->seg[segs[k]];
+		struct segment *s = &cpu->state.seg[segs[k]];
 		unsigned dpl = (s->attr >> 5) & 3;
 		bool conforming_code = (s->attr & 0xc) == 0xc;
-		if ((s->attr & SEG_ATTR_S) && !conforming_code && dpl < cpu->cpl)
+		if ((s->attr & SEG_ATTR_S) && !conforming_code && dpl < cpu->state.cpl)
 			*s = (struct segment){ .sel = 0 };
 	}
 }
@@ -468,7 +470,7 @@ return_cs_check(struct cpu *cpu, uint16_t sel, struct descriptor *d)
 		cpu_gp0(cpu);
 	desc_fetch(cpu, sel, d, EXC_GP);
 	unsigned dpl = desc_dpl(d);
-	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8) || rpl < cpu->cpl)
+	if (!(d->attr & SEG_ATTR_S) || !(d->attr & 8) || rpl < cpu->state.cpl)
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 	if ((d->attr & 4) ? dpl > rpl : dpl != rpl)
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
@@ -491,7 +493,7 @@ far_return_common(struct cpu *cpu, unsigned opsize, uint64_t depth, uint64_t imm
 	uint64_t fl = iret ? cpu_stack_peek(cpu, 2 * opsize, opsize) : 0;
 	struct descriptor cs, ss;
 	return_cs_check(cpu, sel, &cs);
-	unsigned old_cpl = cpu->cpl, rpl = sel & 3;
+	unsigned old_cpl = cpu->state.cpl, rpl = sel & 3;
 	bool to64 = cpu->long_mode && (cs.attr & SEG_ATTR_L);
 	if (opsize == 2)
 		offset &= 0xffff;
@@ -511,22 +513,22 @@ far_return_common(struct cpu *cpu, unsigned opsize, uint64_t depth, uint64_t imm
 	/* Commit. */
 	desc_set_accessed(cpu, sel, &cs);
 	seg_set(cpu, S_CS, sel, &cs);
-	cpu->cpl = (uint8_t)rpl;
-	cpu->rip = offset;
+	cpu->state.cpl = (uint8_t)rpl;
+	cpu->state.rip = offset;
 	if (new_stack) {
 		seg_commit(cpu, S_SS, new_ss, ss_present ? &ss : NULL);
 		uint64_t m = stack_mask(cpu);
-		cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((new_sp + imm) & m);
+		cpu->state.gpr[R_SP] = (cpu->state.gpr[R_SP] & ~m) | ((new_sp + imm) & m);
 	} else {
 		cpu_stack_adjust(cpu, (int64_t)depth + (int64_t)imm);
 	}
 	if (iret) {
 		/* Flags are written with the privilege of the old CPL (SDM vol. 2B, IRET). */
-		cpu->cpl = (uint8_t)old_cpl;
+		cpu->state.cpl = (uint8_t)old_cpl;
 		rflags_write_checked(cpu, fl, opsize);
 		if (opsize >= 4)
-			cpu->rflags = (cpu->rflags & ~(uint64_t)F_RF) | (fl & F_RF);
-		cpu->cpl = (uint8_t)rpl;
+			cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)F_RF) | (fl & F_RF);
+		cpu->state.cpl = (uint8_t)rpl;
 	}
 	if (rpl > old_cpl)
 		invalidate_outer_segments(cpu);
@@ -543,40 +545,41 @@ cpu_iret_protected(struct cpu *cpu, unsigned opsize)
 {
 	if (cpu_v86(cpu)) {
 		/* IRET in V86 mode: IOPL-sensitive (SDM vol. 2A, IRET). */
-		if ((cpu->rflags & F_IOPL) != F_IOPL)
+		if ((cpu->state.rflags & F_IOPL) != F_IOPL)
 			cpu_gp0(cpu);
 		uint64_t off = cpu_stack_peek(cpu, 0, opsize);
 		uint16_t sel = (uint16_t)cpu_stack_peek(cpu, opsize, 2);
 		uint64_t fl = cpu_stack_peek(cpu, 2 * opsize, opsize);
 		cpu_stack_adjust(cpu, 3 * (int64_t)opsize);
 		seg_load_real(cpu, S_CS, sel);
-		cpu->rip = opsize == 2 ? off & 0xffff : off;
+		cpu->state.rip = opsize == 2 ? off & 0xffff : off;
 		rflags_write_checked(cpu, fl, opsize);
 		return;
 	}
-	if (cpu->rflags & F_NT) {
+	if (cpu->state.rflags & F_NT) {
 		/* Return to the previous task through the TSS back link (SDM vol. 3A, 7.4). */
 		if (cpu->long_mode)
 			cpu_gp0(cpu); /* no task switches in IA-32e mode */
-		uint16_t link = (uint16_t)cpu_read_linear(cpu, cpu->tr.base, 2, true);
-		task_switch(cpu, link, TASK_IRET, cpu->rip, NO_ERRCODE, 0);
+		uint16_t link = (uint16_t)cpu_read_linear(cpu, cpu->state.tr.base, 2, true);
+		task_switch(cpu, link, TASK_IRET, cpu->state.rip, NO_ERRCODE, 0);
 		return;
 	}
-	if (!cpu->long_mode && opsize == 4 && (cpu_stack_peek(cpu, 8, 4) & F_VM) && cpu->cpl == 0) {
+	if (!cpu->long_mode && opsize == 4 && (cpu_stack_peek(cpu, 8, 4) & F_VM) &&
+	    cpu->state.cpl == 0) {
 		/* Return to virtual-8086 mode (SDM vol. 2A, IRET, RETURN-TO-VIRTUAL-8086-MODE):
 		 * EIP CS EFLAGS ESP SS ES DS FS GS, all read before anything changes. */
 		uint64_t v[9];
 		for (unsigned k = 0; k < 9; k++)
 			v[k] = cpu_stack_peek(cpu, 4 * k, 4);
 		cpu->lf.mask = 0;
-		cpu->rflags = (v[2] & 0x3f7fd5) | F_FIXED1;
-		cpu->cpl = 3;
+		cpu->state.rflags = (v[2] & 0x3f7fd5) | F_FIXED1;
+		cpu->state.cpl = 3;
 		static const unsigned order[6] = { S_CS, S_SS, S_ES, S_DS, S_FS, S_GS };
 		static const unsigned slot[6] = { 1, 4, 5, 6, 7, 8 };
 		for (unsigned k = 0; k < 6; k++)
 			seg_load_real(cpu, order[k], (uint16_t)v[slot[k]]);
-		cpu->gpr[R_SP] = v[3] & 0xffffffff;
-		cpu->rip = v[0] & 0xffff;
+		cpu->state.gpr[R_SP] = v[3] & 0xffffffff;
+		cpu->state.rip = v[0] & 0xffff;
 		cpu_mode_update(cpu);
 		cpu->stop_trace = true;
 		return;
@@ -593,7 +596,7 @@ op_mov_rm_sreg(struct cpu *cpu, const struct insn *i)
 	unsigned s = i->reg & 7;
 	if (s > S_GS)
 		cpu_ud(cpu);
-	uint16_t sel = cpu->seg[s].sel;
+	uint16_t sel = cpu->state.seg[s].sel;
 	/* To a register the selector is zero-extended at 32/64 bits; memory gets 16 bits. */
 	if (i->flags & I_MEM)
 		cpu_write(cpu, i->seg, insn_ea(cpu, i), sel, 2);
@@ -609,7 +612,8 @@ op_mov_sreg_rm(struct cpu *cpu, const struct insn *i)
 		cpu_ud(cpu);
 	seg_load(cpu, s, (uint16_t)rm_read(cpu, i, 2));
 	if (s == S_SS)
-		cpu->intr_shadow = 2; /* SDM vol. 2B, MOV: interrupts and #DB traps inhibited */
+		cpu->state.intr_shadow =
+			2; /* SDM vol. 2B, MOV: interrupts and #DB traps inhibited */
 }
 
 /* C4 LES, C5 LDS, 0F B2 LSS, 0F B4 LFS, 0F B5 LGS. */
@@ -670,22 +674,22 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 	switch (i->reg & 7) {
 	case 0: /* SLDT */
 		if (i->flags & I_MEM)
-			cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->ldtr.sel, 2);
+			cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->state.ldtr.sel, 2);
 		else
-			reg_write(cpu, i->rm, i->opsize, cpu->ldtr.sel);
+			reg_write(cpu, i->rm, i->opsize, cpu->state.ldtr.sel);
 		return;
 	case 1: /* STR */
 		if (i->flags & I_MEM)
-			cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->tr.sel, 2);
+			cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->state.tr.sel, 2);
 		else
-			reg_write(cpu, i->rm, i->opsize, cpu->tr.sel);
+			reg_write(cpu, i->rm, i->opsize, cpu->state.tr.sel);
 		return;
 	case 2: /* LLDT */
-		if (cpu->cpl)
+		if (cpu->state.cpl)
 			cpu_gp0(cpu);
 		sel = (uint16_t)rm_read(cpu, i, 2);
 		if ((sel & ~3u) == 0) {
-			cpu->ldtr = (struct segment){ .sel = sel };
+			cpu->state.ldtr = (struct segment){ .sel = sel };
 			return;
 		}
 		if (sel & 4)
@@ -698,12 +702,12 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 		if (cpu->long_mode)
 			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true)
 				  << 32;
-		cpu->ldtr = (struct segment){
+		cpu->state.ldtr = (struct segment){
 			.sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr
 		};
 		return;
 	case 3: /* LTR */
-		if (cpu->cpl)
+		if (cpu->state.cpl)
 			cpu_gp0(cpu);
 		sel = (uint16_t)rm_read(cpu, i, 2);
 		if ((sel & ~3u) == 0 || (sel & 4))
@@ -718,7 +722,7 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 				  << 32;
 		d.attr |= 2; /* mark busy, in the GDT too */
 		cpu_write_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 5, (uint8_t)d.attr, 1, true);
-		cpu->tr = (struct segment){
+		cpu->state.tr = (struct segment){
 			.sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr
 		};
 		return;
@@ -727,14 +731,16 @@ op_grp6(struct cpu *cpu, const struct insn *i)
 		bool ok = false;
 		if ((sel & ~3u) != 0) {
 			uint64_t a = 0;
-			uint32_t lim = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
+			uint32_t lim = (sel & 4) ? cpu->state.ldtr.limit : cpu->state.gdtr.limit;
 			if ((uint32_t)(sel | 7) <= lim &&
-			    (!(sel & 4) || (cpu->ldtr.attr & SEG_ATTR_P))) {
-				a = ((sel & 4) ? cpu->ldtr.base : cpu->gdtr.base) + (sel & ~7u);
+			    (!(sel & 4) || (cpu->state.ldtr.attr & SEG_ATTR_P))) {
+				a = ((sel & 4) ? cpu->state.ldtr.base : cpu->state.gdtr.base) +
+				    (sel & ~7u);
 				desc_decode(&d, cpu_read_linear(cpu, a, 8, true));
 				unsigned dpl = desc_dpl(&d);
 				bool code = d.attr & 8, conforming = code && (d.attr & 4);
-				bool priv = conforming || (dpl >= cpu->cpl && dpl >= (sel & 3u));
+				bool priv =
+					conforming || (dpl >= cpu->state.cpl && dpl >= (sel & 3u));
 				if ((d.attr & SEG_ATTR_S) && priv) {
 					if ((i->reg & 7) == 4)
 						ok = !code || (d.attr & 2);
@@ -761,12 +767,12 @@ lar_lsl_desc(struct cpu *cpu, uint16_t sel, bool lar, struct descriptor *d)
 {
 	if ((sel & ~3u) == 0)
 		return false;
-	uint32_t lim = (sel & 4) ? cpu->ldtr.limit : cpu->gdtr.limit;
-	if ((sel & 4) && !(cpu->ldtr.attr & SEG_ATTR_P))
+	uint32_t lim = (sel & 4) ? cpu->state.ldtr.limit : cpu->state.gdtr.limit;
+	if ((sel & 4) && !(cpu->state.ldtr.attr & SEG_ATTR_P))
 		return false;
 	if ((uint32_t)(sel | 7) > lim)
 		return false;
-	uint64_t a = ((sel & 4) ? cpu->ldtr.base : cpu->gdtr.base) + (sel & ~7u);
+	uint64_t a = ((sel & 4) ? cpu->state.ldtr.base : cpu->state.gdtr.base) + (sel & ~7u);
 	desc_decode(d, cpu_read_linear(cpu, a, 8, true));
 	unsigned type = d->attr & 0xf, dpl = desc_dpl(d);
 	if (d->attr & SEG_ATTR_S) {
@@ -780,7 +786,7 @@ lar_lsl_desc(struct cpu *cpu, uint16_t sel, bool lar, struct descriptor *d)
 		if (!((ok >> type) & 1))
 			return false;
 	}
-	return dpl >= cpu->cpl && dpl >= (sel & 3u);
+	return dpl >= cpu->state.cpl && dpl >= (sel & 3u);
 }
 
 /* 0F 02 LAR r, r/m16: the access-rights bytes of the descriptor (raw[63:32] & 00FFFF00H). */

@@ -122,7 +122,7 @@ shift_rm(struct cpu *cpu, const struct insn *i, unsigned op, unsigned count)
 	}                                                                                          \
 	static void shift_##name##_cl(struct cpu *cpu, const struct insn *i)                       \
 	{                                                                                          \
-		shift_rm(cpu, i, OP, cpu->gpr[R_CX] & 0xff);                                       \
+		shift_rm(cpu, i, OP, cpu->state.gpr[R_CX] & 0xff);                                 \
 	}
 
 SHIFT_HANDLERS(rol, SH_ROL)
@@ -210,7 +210,7 @@ op_shld_imm(struct cpu *cpu, const struct insn *i)
 void
 op_shld_cl(struct cpu *cpu, const struct insn *i)
 {
-	double_shift(cpu, i, cpu->gpr[R_CX] & 0xff, true);
+	double_shift(cpu, i, cpu->state.gpr[R_CX] & 0xff, true);
 }
 
 void
@@ -222,5 +222,5 @@ op_shrd_imm(struct cpu *cpu, const struct insn *i)
 void
 op_shrd_cl(struct cpu *cpu, const struct insn *i)
 {
-	double_shift(cpu, i, cpu->gpr[R_CX] & 0xff, false);
+	double_shift(cpu, i, cpu->state.gpr[R_CX] & 0xff, false);
 }

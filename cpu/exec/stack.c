@@ -41,14 +41,14 @@ op_pop_rm(struct cpu *cpu, const struct insn *i)
 		reg_write(cpu, i->rm, i->opsize, v);
 		return;
 	}
-	uint64_t old_sp = cpu->gpr[R_SP];
+	uint64_t old_sp = cpu->state.gpr[R_SP];
 	cpu_stack_adjust(cpu, i->opsize);
 	uint64_t ea = insn_ea(cpu, i);
-	uint64_t new_sp = cpu->gpr[R_SP];
-	cpu->gpr[R_SP] = old_sp;
+	uint64_t new_sp = cpu->state.gpr[R_SP];
+	cpu->state.gpr[R_SP] = old_sp;
 	cpu_probe_write(cpu, i->seg, ea, i->opsize);
 	cpu_write(cpu, i->seg, ea, v, i->opsize);
-	cpu->gpr[R_SP] = new_sp;
+	cpu->state.gpr[R_SP] = new_sp;
 }
 
 /* The segment register of PUSH/POP sreg: 06/07 ES, 0E CS, 16/17 SS, 1E/1F DS, 0F A0/A1 FS,
@@ -63,8 +63,8 @@ stack_sreg(const struct insn *i)
 void
 op_push_sreg(struct cpu *cpu, const struct insn *i)
 {
-	uint16_t sel = cpu->seg[stack_sreg(i)].sel;
-	uint64_t sp = (cpu->gpr[R_SP] - i->opsize) & stack_mask(cpu);
+	uint16_t sel = cpu->state.seg[stack_sreg(i)].sel;
+	uint64_t sp = (cpu->state.gpr[R_SP] - i->opsize) & stack_mask(cpu);
 	cpu_write(cpu, S_SS, sp, sel, 2);
 	cpu_stack_adjust(cpu, -(int64_t)i->opsize);
 }
@@ -77,14 +77,15 @@ op_pop_sreg(struct cpu *cpu, const struct insn *i)
 	seg_load(cpu, s, sel);
 	cpu_stack_adjust(cpu, i->opsize);
 	if (s == S_SS)
-		cpu->intr_shadow = 2; /* SDM vol. 2B, POP: interrupts and #DB traps inhibited */
+		cpu->state.intr_shadow =
+			2; /* SDM vol. 2B, POP: interrupts and #DB traps inhibited */
 }
 
 void
 op_pusha(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = i->opsize;
-	uint64_t sp0 = cpu->gpr[R_SP];
+	uint64_t sp0 = cpu->state.gpr[R_SP];
 	static const uint8_t order[8] = { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 	uint64_t m = stack_mask(cpu);
 	/* Real mode: an odd SP of 7-15 makes the frame wrap through offset FFFF; the
@@ -95,7 +96,7 @@ op_pusha(struct cpu *cpu, const struct insn *i)
 	for (unsigned k = 0; k < 8; k++)
 		cpu_probe_write(cpu, S_SS, (sp0 - size * (k + 1)) & m, size);
 	for (unsigned k = 0; k < 8; k++) {
-		uint64_t v = order[k] == R_SP ? sp0 : cpu->gpr[order[k]];
+		uint64_t v = order[k] == R_SP ? sp0 : cpu->state.gpr[order[k]];
 		cpu_write(cpu, S_SS, (sp0 - size * (k + 1)) & m, v, size);
 	}
 	cpu_stack_adjust(cpu, -8 * (int64_t)size);
@@ -119,7 +120,7 @@ op_popa(struct cpu *cpu, const struct insn *i)
 void
 op_pushf(struct cpu *cpu, const struct insn *i)
 {
-	if (cpu_v86(cpu) && (cpu->rflags & F_IOPL) != F_IOPL)
+	if (cpu_v86(cpu) && (cpu->state.rflags & F_IOPL) != F_IOPL)
 		cpu_gp0(cpu);
 	uint64_t f = rflags_read(cpu) & ~(uint64_t)(F_VM | F_RF);
 	cpu_push(cpu, f, i->opsize);
@@ -128,7 +129,7 @@ op_pushf(struct cpu *cpu, const struct insn *i)
 void
 op_popf(struct cpu *cpu, const struct insn *i)
 {
-	if (cpu_v86(cpu) && (cpu->rflags & F_IOPL) != F_IOPL)
+	if (cpu_v86(cpu) && (cpu->state.rflags & F_IOPL) != F_IOPL)
 		cpu_gp0(cpu);
 	uint64_t v = cpu_stack_peek(cpu, 0, i->opsize);
 	cpu_stack_adjust(cpu, i->opsize);
@@ -141,8 +142,8 @@ op_enter(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = i->opsize, level = i->imm2 & 31;
 	uint64_t m = stack_mask(cpu);
-	uint64_t sp = cpu->gpr[R_SP] & m;
-	uint64_t bp = cpu->gpr[R_BP];
+	uint64_t sp = cpu->state.gpr[R_SP] & m;
+	uint64_t bp = cpu->state.gpr[R_BP];
 	/* Compute every store first, then commit registers, so a fault changes nothing. */
 	sp = (sp - size) & m;
 	cpu_write(cpu, S_SS, sp, reg_read(cpu, R_BP, size), size);
@@ -161,15 +162,15 @@ op_enter(struct cpu *cpu, const struct insn *i)
 	if (cpu->code_size != 8 && !cpu_real_mode(cpu))
 		cpu_probe_write(cpu, S_SS, sp, 1);
 	reg_write(cpu, R_BP, size, frame);
-	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | sp;
+	cpu->state.gpr[R_SP] = (cpu->state.gpr[R_SP] & ~m) | sp;
 }
 
 void
 op_leave(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t m = stack_mask(cpu);
-	uint64_t sp = cpu->gpr[R_BP] & m;
+	uint64_t sp = cpu->state.gpr[R_BP] & m;
 	uint64_t v = cpu_read(cpu, S_SS, sp, i->opsize);
-	cpu->gpr[R_SP] = (cpu->gpr[R_SP] & ~m) | ((sp + i->opsize) & m);
+	cpu->state.gpr[R_SP] = (cpu->state.gpr[R_SP] & ~m) | ((sp + i->opsize) & m);
 	reg_write(cpu, R_BP, i->opsize, v);
 }

@@ -12,7 +12,7 @@
 static inline uint64_t
 idx_get(struct cpu *cpu, unsigned r, unsigned adsize)
 {
-	return cpu->gpr[r] & addr_mask(adsize);
+	return cpu->state.gpr[r] & addr_mask(adsize);
 }
 
 /* Advance SI/DI by the element size in the direction DF says, within the address size. */
@@ -20,12 +20,12 @@ static inline void
 idx_step(struct cpu *cpu, unsigned r, unsigned adsize, unsigned size)
 {
 	uint64_t m = addr_mask(adsize);
-	uint64_t v = cpu->gpr[r];
-	v = (cpu->rflags & F_DF) ? v - size : v + size;
+	uint64_t v = cpu->state.gpr[r];
+	v = (cpu->state.rflags & F_DF) ? v - size : v + size;
 	if (adsize == 4)
-		cpu->gpr[r] = v & 0xffffffff;
+		cpu->state.gpr[r] = v & 0xffffffff;
 	else
-		cpu->gpr[r] = (cpu->gpr[r] & ~m) | (v & m);
+		cpu->state.gpr[r] = (cpu->state.gpr[r] & ~m) | (v & m);
 }
 
 static inline void
@@ -33,9 +33,9 @@ count_set(struct cpu *cpu, unsigned adsize, uint64_t c)
 {
 	uint64_t m = addr_mask(adsize);
 	if (adsize == 4)
-		cpu->gpr[R_CX] = c & 0xffffffff;
+		cpu->state.gpr[R_CX] = c & 0xffffffff;
 	else
-		cpu->gpr[R_CX] = (cpu->gpr[R_CX] & ~m) | (c & m);
+		cpu->state.gpr[R_CX] = (cpu->state.gpr[R_CX] & ~m) | (c & m);
 }
 
 enum str_op { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUTS };
@@ -75,7 +75,7 @@ str_step(struct cpu *cpu, const struct insn *i, enum str_op op)
 		idx_step(cpu, R_DI, as, size);
 		break;
 	case STR_INS: {
-		uint16_t port = (uint16_t)cpu->gpr[R_DX];
+		uint16_t port = (uint16_t)cpu->state.gpr[R_DX];
 		uint64_t di = idx_get(cpu, R_DI, as);
 		cpu_probe_write(cpu, S_ES, di, size); /* a fault must not lose the port read */
 		cpu_write(cpu, S_ES, di, cpu_io_in(cpu, port, size), size);
@@ -83,7 +83,7 @@ str_step(struct cpu *cpu, const struct insn *i, enum str_op op)
 		return true;
 	}
 	case STR_OUTS: {
-		uint16_t port = (uint16_t)cpu->gpr[R_DX];
+		uint16_t port = (uint16_t)cpu->state.gpr[R_DX];
 		a = cpu_read(cpu, i->seg, idx_get(cpu, R_SI, as), size);
 		cpu_io_out(cpu, port, (uint32_t)a, size);
 		idx_step(cpu, R_SI, as, size);
@@ -103,11 +103,11 @@ str_run(struct cpu *cpu, const struct insn *i, enum str_op op)
 		return;
 	}
 	unsigned as = i->adsize;
-	uint64_t c = cpu->gpr[R_CX] & addr_mask(as);
+	uint64_t c = cpu->state.gpr[R_CX] & addr_mask(as);
 	for (unsigned n = 0; c != 0; n++) {
 		if (n == REP_CHUNK || cpu_event_deliverable(cpu)) {
 			/* Resume later: the instruction restarts with the registers as they are. */
-			cpu->rip = cpu->insn_rip;
+			cpu->state.rip = cpu->insn_rip;
 			cpu->stop_trace = true;
 			return;
 		}

@@ -11,7 +11,7 @@
 static void
 require_cpl0(struct cpu *cpu)
 {
-	if (!cpu_real_mode(cpu) && (cpu->cpl != 0 || cpu_v86(cpu)))
+	if (!cpu_real_mode(cpu) && (cpu->state.cpl != 0 || cpu_v86(cpu)))
 		cpu_gp0(cpu);
 }
 
@@ -20,7 +20,7 @@ op_hlt(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
-	cpu->halted = true;
+	cpu->state.halted = true;
 	cpu->stop_trace = true;
 }
 
@@ -29,7 +29,7 @@ op_clts(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
-	cpu->cr0 &= ~(uint64_t)CR0_TS;
+	cpu->state.cr0 &= ~(uint64_t)CR0_TS;
 }
 
 void
@@ -54,14 +54,14 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 			if (cpu->code_size != 8)
 				cpu_ud(cpu);
 			require_cpl0(cpu);
-			uint64_t t = cpu->seg[S_GS].base;
-			cpu->seg[S_GS].base = cpu->msr.kernel_gs_base;
-			cpu->msr.kernel_gs_base = t;
+			uint64_t t = cpu->state.seg[S_GS].base;
+			cpu->state.seg[S_GS].base = cpu->state.msr.kernel_gs_base;
+			cpu->state.msr.kernel_gs_base = t;
 			return;
 		}
 		if (r == 7 && (i->rm & 7) == 1 && cpu_has(&cpu->features, FEAT_RDTSCP)) {
 			op_rdtsc(cpu, i); /* 0F 01 F9: RDTSCP = RDTSC + ECX = TSC_AUX */
-			reg_write(cpu, R_CX, 4, cpu->msr.tsc_aux);
+			reg_write(cpu, R_CX, 4, cpu->state.msr.tsc_aux);
 			return;
 		}
 		cpu_ud(cpu);
@@ -71,7 +71,7 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 	switch (r) {
 	case 0:   /* SGDT */
 	case 1: { /* SIDT */
-		const struct dtr *t = r == 0 ? &cpu->gdtr : &cpu->idtr;
+		const struct dtr *t = r == 0 ? &cpu->state.gdtr : &cpu->state.idtr;
 		uint64_t base = t->base;
 		/* With a 16-bit operand the 386+ stores 24 bits of base and a zero top byte. */
 		if (base_size == 4 && i->opsize == 2)
@@ -88,7 +88,7 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 		uint64_t base = cpu_read(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base_size);
 		if (base_size == 4 && i->opsize == 2)
 			base &= 0xffffff;
-		struct dtr *t = r == 2 ? &cpu->gdtr : &cpu->idtr;
+		struct dtr *t = r == 2 ? &cpu->state.gdtr : &cpu->state.idtr;
 		t->base = base;
 		t->limit = limit;
 		return;
@@ -97,25 +97,25 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 	smsw:
 		/* SMSW: to a register the operand size applies; to memory 16 bits. */
 		if (i->flags & I_MEM)
-			cpu_write(cpu, i->seg, ea, cpu->cr0 & 0xffff, 2);
+			cpu_write(cpu, i->seg, ea, cpu->state.cr0 & 0xffff, 2);
 		else
-			reg_write(cpu, i->rm, i->opsize, cpu->cr0);
+			reg_write(cpu, i->rm, i->opsize, cpu->state.cr0);
 		return;
 	case 6:
 	lmsw : {
 		/* LMSW: loads PE MP EM TS; cannot clear PE (SDM vol. 2A, LMSW). */
 		require_cpl0(cpu);
 		uint64_t v = rm_read(cpu, i, 2) & 0xf;
-		uint64_t cr0 = (cpu->cr0 & ~0xeull) | v | (cpu->cr0 & CR0_PE);
+		uint64_t cr0 = (cpu->state.cr0 & ~0xeull) | v | (cpu->state.cr0 & CR0_PE);
 		cpu_write_cr0(cpu, cr0);
 		return;
 	}
 	case 7: { /* INVLPG: no segment checks; a non-canonical address is a no-op (vol. 2A) */
 		require_cpl0(cpu);
 		if (cpu->code_size == 8)
-			mmu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->seg[i->seg].base : 0));
+			mmu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0));
 		else
-			mmu_invlpg(cpu, (cpu->seg[i->seg].base + ea) & 0xffffffffull);
+			mmu_invlpg(cpu, (cpu->state.seg[i->seg].base + ea) & 0xffffffffull);
 		return;
 	}
 	default: cpu_ud(cpu);
@@ -142,11 +142,11 @@ op_mov_r_cr(struct cpu *cpu, const struct insn *i)
 {
 	unsigned n = cr_number(cpu, i);
 	require_cpl0(cpu);
-	uint64_t v = n == 0   ? cpu->cr0
-		     : n == 2 ? cpu->cr2
-		     : n == 3 ? cpu->cr3
-		     : n == 4 ? cpu->cr4
-			      : cpu->cr8;
+	uint64_t v = n == 0   ? cpu->state.cr0
+		     : n == 2 ? cpu->state.cr2
+		     : n == 3 ? cpu->state.cr3
+		     : n == 4 ? cpu->state.cr4
+			      : cpu->state.cr8;
 	if (n == 8 && cpu->bus.apic_get_cr8)
 		v = cpu->bus.apic_get_cr8(
 			cpu->bus.apic); /* CR8 is TPR[7:4] (SDM vol. 3A, 10.8.6.1) */
@@ -161,13 +161,13 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 	uint64_t v = reg_read(cpu, i->rm, cpu->code_size == 8 ? 8 : 4);
 	switch (n) {
 	case 0: cpu_write_cr0(cpu, v); break;
-	case 2: cpu->cr2 = v; break;
+	case 2: cpu->state.cr2 = v; break;
 	case 3: mmu_write_cr3(cpu, v); break;
 	case 4: cpu_write_cr4(cpu, v); break;
 	default:
 		if (v & ~0xfull)
 			cpu_gp0(cpu);
-		cpu->cr8 = v;
+		cpu->state.cr8 = v;
 		if (cpu->bus.apic_set_cr8)
 			cpu->bus.apic_set_cr8(cpu->bus.apic, (uint8_t)v);
 		break;
@@ -181,9 +181,9 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 static void
 dr_general_detect(struct cpu *cpu)
 {
-	if (cpu->dr[7] & DR7_GD) {
-		cpu->dr[6] |= DR6_BD;
-		cpu->dr[7] &= ~(uint64_t)DR7_GD;
+	if (cpu->state.dr[7] & DR7_GD) {
+		cpu->state.dr[6] |= DR6_BD;
+		cpu->state.dr[7] &= ~(uint64_t)DR7_GD;
 		cpu_fault(cpu, EXC_DB, NO_ERRCODE);
 	}
 }
@@ -195,12 +195,12 @@ op_mov_r_dr(struct cpu *cpu, const struct insn *i)
 	unsigned n = i->reg;
 	if (n > 7)
 		cpu_ud(cpu);
-	if ((n == 4 || n == 5) && (cpu->cr4 & (1u << 3)))
+	if ((n == 4 || n == 5) && (cpu->state.cr4 & (1u << 3)))
 		cpu_ud(cpu); /* CR4.DE: DR4/DR5 are reserved */
 	dr_general_detect(cpu);
 	if (n == 4 || n == 5)
 		n += 2;
-	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, cpu->dr[n]);
+	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, cpu->state.dr[n]);
 }
 
 void
@@ -210,7 +210,7 @@ op_mov_dr_r(struct cpu *cpu, const struct insn *i)
 	unsigned n = i->reg;
 	if (n > 7)
 		cpu_ud(cpu);
-	if ((n == 4 || n == 5) && (cpu->cr4 & (1u << 3)))
+	if ((n == 4 || n == 5) && (cpu->state.cr4 & (1u << 3)))
 		cpu_ud(cpu);
 	dr_general_detect(cpu);
 	if (n == 4 || n == 5)
@@ -222,7 +222,7 @@ op_mov_dr_r(struct cpu *cpu, const struct insn *i)
 		v = (v & 0xf00f) | 0xffff0ff0; /* DR6 reserved bits read as 1 */
 	else if (n == 7)
 		v = (v & ~0xd800ull) | 0x400;
-	cpu->dr[n] = v;
+	cpu->state.dr[n] = v;
 	if (n != 6)
 		cpu_debug_update(cpu); /* breakpoints armed or disarmed */
 }
@@ -232,7 +232,7 @@ op_rdmsr(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
-	uint32_t index = (uint32_t)cpu->gpr[R_CX];
+	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = 0;
 	int rc = msr_read(cpu, index, &v);
 	if (cpu->tracer)
@@ -250,8 +250,8 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
-	uint32_t index = (uint32_t)cpu->gpr[R_CX];
-	uint64_t v = (cpu->gpr[R_DX] << 32) | (uint32_t)cpu->gpr[R_AX];
+	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
+	uint64_t v = (cpu->state.gpr[R_DX] << 32) | (uint32_t)cpu->state.gpr[R_AX];
 	int rc = msr_write(cpu, index, v);
 	if (cpu->tracer)
 		trace_emit(cpu->tracer, TEV_WRMSR,
@@ -271,9 +271,10 @@ void
 op_rdpmc(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if (!cpu_real_mode(cpu) && !(cpu->cr4 & CR4_PCE) && (cpu->cpl != 0 || cpu_v86(cpu)))
+	if (!cpu_real_mode(cpu) && !(cpu->state.cr4 & CR4_PCE) &&
+	    (cpu->state.cpl != 0 || cpu_v86(cpu)))
 		cpu_gp0(cpu);
-	if ((uint32_t)cpu->gpr[R_CX] > 1)
+	if ((uint32_t)cpu->state.gpr[R_CX] > 1)
 		cpu_gp0(cpu);
 	reg_write(cpu, R_AX, 4, 0);
 	reg_write(cpu, R_DX, 4, 0);

@@ -32,7 +32,7 @@ wr(struct cpu *cpu, uint64_t base, unsigned off, uint64_t v, unsigned size)
 static void
 set_busy(struct cpu *cpu, uint16_t sel, bool busy)
 {
-	uint64_t a = cpu->gdtr.base + (sel & ~7u) + 5;
+	uint64_t a = cpu->state.gdtr.base + (sel & ~7u) + 5;
 	uint8_t b = (uint8_t)cpu_read_linear(cpu, a, 1, true);
 	b = busy ? (uint8_t)(b | 2) : (uint8_t)(b & ~2u);
 	cpu_write_linear(cpu, a, b, 1, true);
@@ -48,11 +48,11 @@ task_load_seg(struct cpu *cpu, unsigned s, uint16_t sel, unsigned ext)
 {
 	struct descriptor d;
 	uint32_t err = (sel & 0xfffc) + ext;
-	unsigned rpl = sel & 3, cpl = cpu->cpl;
+	unsigned rpl = sel & 3, cpl = cpu->state.cpl;
 	if ((sel & ~3u) == 0) {
 		if (s == S_CS || s == S_SS)
 			cpu_fault(cpu, EXC_TS, err);
-		cpu->seg[s] = (struct segment){ .sel = sel };
+		cpu->state.seg[s] = (struct segment){ .sel = sel };
 		return;
 	}
 	desc_fetch(cpu, sel, &d, EXC_TS);
@@ -104,9 +104,9 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 	const struct tss_layout *nl = (type & 8) ? &tss32 : &tss16;
 	if (nd.limit < nl->limit)
 		cpu_fault(cpu, EXC_TS, err);
-	const struct tss_layout *ol = (cpu->tr.attr & 8) ? &tss32 : &tss16;
-	if (cpu->tr.limit < ol->limit)
-		cpu_fault(cpu, EXC_TS, (cpu->tr.sel & 0xfffc) + ext);
+	const struct tss_layout *ol = (cpu->state.tr.attr & 8) ? &tss32 : &tss16;
+	if (cpu->state.tr.limit < ol->limit)
+		cpu_fault(cpu, EXC_TS, (cpu->state.tr.sel & 0xfffc) + ext);
 
 	/* Read the new task's state. */
 	unsigned sz = nl->size;
@@ -126,19 +126,19 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 	uint64_t ofl = rflags_read(cpu);
 	if (why == TASK_IRET)
 		ofl &= ~(uint64_t)F_NT;
-	uint64_t ob = cpu->tr.base;
+	uint64_t ob = cpu->state.tr.base;
 	unsigned osz = ol->size;
 	wr(cpu, ob, ol->ip, return_rip, osz);
 	wr(cpu, ob, ol->flags, ofl, osz);
 	for (unsigned k = 0; k < 8; k++)
-		wr(cpu, ob, ol->regs + k * osz, cpu->gpr[k], osz);
+		wr(cpu, ob, ol->regs + k * osz, cpu->state.gpr[k], osz);
 	for (unsigned k = 0; k < ol->nseg; k++)
-		wr(cpu, ob, ol->seg + k * osz, cpu->seg[k].sel, 2);
+		wr(cpu, ob, ol->seg + k * osz, cpu->state.seg[k].sel, 2);
 	/* Busy flags and the back link (steps 4, 9, 10; 7.4). */
 	if (why == TASK_JMP || why == TASK_IRET)
-		set_busy(cpu, cpu->tr.sel, false);
+		set_busy(cpu, cpu->state.tr.sel, false);
 	if (why == TASK_CALL || why == TASK_INT) {
-		wr(cpu, nd.base, 0, cpu->tr.sel, 2);
+		wr(cpu, nd.base, 0, cpu->state.tr.sel, 2);
 		nfl |= F_NT;
 	}
 	if (why != TASK_IRET)
@@ -146,26 +146,26 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 	nd.attr |= 2;
 
 	/* Commit point: the new task's state (steps 11-13). */
-	cpu->tr =
+	cpu->state.tr =
 		(struct segment){ .sel = sel, .base = nd.base, .limit = nd.limit, .attr = nd.attr };
-	cpu->cr0 |= CR0_TS;
-	if (sz == 4 && (cpu->cr0 & CR0_PG))
+	cpu->state.cr0 |= CR0_TS;
+	if (sz == 4 && (cpu->state.cr0 & CR0_PG))
 		mmu_write_cr3(cpu, ncr3);
 	cpu->lf.mask = 0;
 	if (sz == 2)
-		nfl = (cpu->rflags & ~0xffffull) | (nfl & 0xffff);
-	cpu->rflags = (nfl & 0x3f7fd5) | F_FIXED1;
-	cpu->rip = sz == 2 ? nip & 0xffff : nip;
+		nfl = (cpu->state.rflags & ~0xffffull) | (nfl & 0xffff);
+	cpu->state.rflags = (nfl & 0x3f7fd5) | F_FIXED1;
+	cpu->state.rip = sz == 2 ? nip & 0xffff : nip;
 	for (unsigned k = 0; k < 8; k++)
 		reg_write(cpu, k, sz, nregs[k]);
 	for (unsigned k = 0; k < nl->nseg; k++)
-		cpu->seg[k].sel = nsel[k];
-	cpu->dr[7] &= ~(uint64_t)0x55; /* local breakpoint enables (17.2.4) */
+		cpu->state.seg[k].sel = nsel[k];
+	cpu->state.dr[7] &= ~(uint64_t)0x55; /* local breakpoint enables (17.2.4) */
 	cpu_debug_update(cpu);
 
 	/* LDTR: null is allowed; else an LDT descriptor in the GDT, present. */
 	if ((nldt & ~3u) == 0) {
-		cpu->ldtr = (struct segment){ .sel = nldt };
+		cpu->state.ldtr = (struct segment){ .sel = nldt };
 	} else {
 		struct descriptor ld;
 		if (nldt & 4)
@@ -173,17 +173,17 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 		desc_fetch(cpu, nldt, &ld, EXC_TS);
 		if ((ld.attr & 0x1f) != 2 || !(ld.attr & SEG_ATTR_P))
 			cpu_fault(cpu, EXC_TS, (nldt & 0xfffc) + ext);
-		cpu->ldtr = (struct segment){
+		cpu->state.ldtr = (struct segment){
 			.sel = nldt, .base = ld.base, .limit = ld.limit, .attr = ld.attr
 		};
 	}
-	if (cpu->rflags & F_VM) {
+	if (cpu->state.rflags & F_VM) {
 		/* Virtual-8086 task: real-mode style segments, CPL 3 (SDM vol. 3A, 20.2.5). */
 		for (unsigned k = 0; k < 6; k++)
 			seg_load_real(cpu, k, nsel[k]);
 		cpu_mode_update(cpu);
 	} else {
-		cpu->cpl = nsel[S_CS] & 3;
+		cpu->state.cpl = nsel[S_CS] & 3;
 		task_load_seg(cpu, S_CS, nsel[S_CS], ext);
 		task_load_seg(cpu, S_SS, nsel[S_SS], ext);
 		static const unsigned data[4] = { S_ES, S_DS, S_FS, S_GS };
@@ -192,7 +192,7 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 				task_load_seg(cpu, data[k], nsel[data[k]], ext);
 		cpu_mode_update(cpu);
 	}
-	if (cpu->code_size != 8 && cpu->rip > cpu->seg[S_CS].limit)
+	if (cpu->code_size != 8 && cpu->state.rip > cpu->state.seg[S_CS].limit)
 		cpu_fault(cpu, EXC_GP, ext);
 	/* An exception's error code goes on the new task's stack (7.3 step 14, 6.12.2). */
 	if (error_code != NO_ERRCODE)

@@ -1259,27 +1259,28 @@ guest_memory(struct machine *m)
 static void
 guest_mode(struct cpu *cpu)
 {
-	cpu->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
-	cpu->cr4 = CR4_PAE;
-	cpu->cr3 = PML4_PHYS;
-	cpu->efer = EFER_LME | EFER_LMA;
+	cpu->state.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+	cpu->state.cr4 = CR4_PAE;
+	cpu->state.cr3 = PML4_PHYS;
+	cpu->state.efer = EFER_LME | EFER_LMA;
 	struct segment data = {
 		.sel = 16, .attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
 	};
 	for (int s = 0; s < 6; s++)
-		cpu->seg[s] = data;
-	cpu->seg[S_CS] = (struct segment){
+		cpu->state.seg[s] = data;
+	cpu->state.seg[S_CS] = (struct segment){
 		.sel = 8, .attr = 0x9b | SEG_ATTR_L | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
 	};
-	cpu->gdtr = (struct dtr){ .base = GDT_LIN, .limit = 23 };
-	cpu->idtr = (struct dtr){ .base = IDT_LIN, .limit = 32 * 16 - 1 };
-	cpu->tr = (struct segment){ .sel = 0x18, .attr = 0x8b, .limit = 0x67, .base = TSS_LIN };
-	cpu->ldtr = (struct segment){ .sel = 0, .attr = 0x82, .limit = 0, .base = 0 };
-	cpu->cpl = 0;
-	cpu->halted = false;
+	cpu->state.gdtr = (struct dtr){ .base = GDT_LIN, .limit = 23 };
+	cpu->state.idtr = (struct dtr){ .base = IDT_LIN, .limit = 32 * 16 - 1 };
+	cpu->state.tr =
+		(struct segment){ .sel = 0x18, .attr = 0x8b, .limit = 0x67, .base = TSS_LIN };
+	cpu->state.ldtr = (struct segment){ .sel = 0, .attr = 0x82, .limit = 0, .base = 0 };
+	cpu->state.cpl = 0;
+	cpu->state.halted = false;
 	cpu->shutdown = false;
 	cpu->delivering = false;
-	cpu->intr_shadow = 0;
+	cpu->state.intr_shadow = 0;
 	cpu->events = 0;
 	tlb_flush_all(&cpu->tlb);
 	cpu_set_rflags(cpu, F_FIXED1); /* also recomputes the mode */
@@ -1314,19 +1315,19 @@ fugu_run(struct machine *m, const struct state *st, struct fugu_result *out)
 	uint64_t at = EPI_LIN - st->len;
 	physmem_write(m->mem, PHYS_OF(at), st->bytes, st->len);
 	physmem_write(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, st->mem, WIN_LEN);
-	memcpy(cpu->gpr, st->init.gpr, sizeof(cpu->gpr));
-	cpu->rip = at;
+	memcpy(cpu->state.gpr, st->init.gpr, sizeof(cpu->state.gpr));
+	cpu->state.rip = at;
 	cpu_set_rflags(cpu, (st->init.flags & FLAGS_CMP) | F_FIXED1);
 	uint64_t faults = cpu->faults;
 	out->exit = cpu_exec(cpu, st->plen ? 2 : 1);
 	out->vector = -1;
 	if (cpu->faults != faults) {
-		uint64_t v = cpu->rip - HANDLER_LIN - 1;
-		out->vector = cpu->halted && v < 32 ? (int)v : 99;
+		uint64_t v = cpu->state.rip - HANDLER_LIN - 1;
+		out->vector = cpu->state.halted && v < 32 ? (int)v : 99;
 	}
-	memcpy(out->fin.gpr, cpu->gpr, sizeof(out->fin.gpr));
+	memcpy(out->fin.gpr, cpu->state.gpr, sizeof(out->fin.gpr));
 	out->fin.flags = cpu_get_rflags(cpu);
-	out->rip = cpu->rip;
+	out->rip = cpu->state.rip;
 	physmem_read(m->mem, PHYS_OF(DATA_LIN), page, PAGE_SIZE);
 	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
 	out->outside_dirty = false;

@@ -488,27 +488,27 @@ peek(struct machine *m, uint32_t addr)
 static void
 load_state(struct cpu *cpu, const uint16_t regs[M_NREGS])
 {
-	memset(cpu->gpr, 0, sizeof(cpu->gpr));
+	memset(cpu->state.gpr, 0, sizeof(cpu->state.gpr));
 	for (int r = 0; r < M_NREGS; r++) {
 		if (r <= M_DX || (r >= M_SP && r <= M_DI))
-			cpu->gpr[moo_gpr[r]] = regs[r];
+			cpu->state.gpr[moo_gpr[r]] = regs[r];
 	}
 	for (unsigned s = 0; s < 6; s++)
-		cpu->seg[s] = (struct segment){ .limit = 0xffff, .attr = 0x93 };
+		cpu->state.seg[s] = (struct segment){ .limit = 0xffff, .attr = 0x93 };
 	for (int r = M_CS; r <= M_ES; r++) {
 		unsigned s = moo_sreg[r];
-		cpu->seg[s].sel = regs[r];
-		cpu->seg[s].base = (uint64_t)regs[r] << 4;
+		cpu->state.seg[s].sel = regs[r];
+		cpu->state.seg[s].base = (uint64_t)regs[r] << 4;
 	}
-	cpu->seg[S_CS].attr = 0x9b;
-	cpu->cr0 &= ~(uint64_t)CR0_PE;
-	cpu->efer = 0;
-	cpu->idtr = (struct dtr){ .base = 0, .limit = 0x3ff };
-	cpu->rip = regs[M_IP];
-	cpu->halted = false;
+	cpu->state.seg[S_CS].attr = 0x9b;
+	cpu->state.cr0 &= ~(uint64_t)CR0_PE;
+	cpu->state.efer = 0;
+	cpu->state.idtr = (struct dtr){ .base = 0, .limit = 0x3ff };
+	cpu->state.rip = regs[M_IP];
+	cpu->state.halted = false;
 	cpu->shutdown = false;
 	cpu->delivering = false;
-	cpu->intr_shadow = 0;
+	cpu->state.intr_shadow = 0;
 	cpu->events = 0;
 	/* Also recomputes the derived mode (code and stack size) from the state above. */
 	cpu_set_rflags(cpu, (regs[M_FLAGS] & FLAGS_REAL_MASK) | F_FIXED1);
@@ -747,10 +747,10 @@ cpu_reg16(struct cpu *cpu, int r)
 	case M_CS:
 	case M_SS:
 	case M_DS:
-	case M_ES: return cpu->seg[moo_sreg[r]].sel;
-	case M_IP: return (uint16_t)cpu->rip;
+	case M_ES: return cpu->state.seg[moo_sreg[r]].sel;
+	case M_IP: return (uint16_t)cpu->state.rip;
 	case M_FLAGS: return (uint16_t)cpu_get_rflags(cpu);
-	default: return (uint16_t)cpu->gpr[moo_gpr[r]];
+	default: return (uint16_t)cpu->state.gpr[moo_gpr[r]];
 	}
 }
 
@@ -771,13 +771,13 @@ check_final(const struct test_context *tc, const struct moo_test *t, const struc
 	}
 	/* 16-bit code leaves the upper halves of the registers alone; the tests load zeros. */
 	for (int r = 0; r < 8; r++) {
-		if (cpu->gpr[r] >> 16) {
-			note(why, cap, " gpr%d=%" PRIx64 "(upper bits set)", r, cpu->gpr[r]);
+		if (cpu->state.gpr[r] >> 16) {
+			note(why, cap, " gpr%d=%" PRIx64 "(upper bits set)", r, cpu->state.gpr[r]);
 			ok = false;
 		}
 	}
-	if (cpu->rip >> 16) {
-		note(why, cap, " rip=%" PRIx64 "(upper bits set)", cpu->rip);
+	if (cpu->state.rip >> 16) {
+		note(why, cap, " rip=%" PRIx64 "(upper bits set)", cpu->state.rip);
 		ok = false;
 	}
 	/*
@@ -874,7 +874,7 @@ run_test(const struct test_context *tc, const struct moo_test *t, enum skip_reas
 		note(why, cap, " cpu stopped (%s)",
 		     ex == CPU_EXIT_TRIPLE_FAULT ? "triple fault" : "unmodelled");
 		result = FAIL;
-	} else if (tc->set->run_to_hlt && !cpu->halted) {
+	} else if (tc->set->run_to_hlt && !cpu->state.halted) {
 		note(why, cap, " no HLT within %d instructions", INSN_CAP_286);
 		result = FAIL;
 	} else if (gp_expected && faulted && cpu->pending_vector == EXC_SS && !may_access_ss(&sh)) {

@@ -335,55 +335,55 @@ bitcount_handlers(void **state)
 	(void)state;
 	struct insn in;
 	memset(&cpu, 0, sizeof(cpu));
-	cpu.gpr[R_CX] = 0xf0f0;
+	cpu.state.gpr[R_CX] = 0xf0f0;
 	DEC(4, &in, 0xf3, 0x0f, 0xb8, 0xc1); /* POPCNT eax, ecx */
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX], 8);
+	assert_int_equal(cpu.state.gpr[R_AX], 8);
 	assert_false(flags_arith(&cpu) & F_ZF);
-	cpu.gpr[R_CX] = 0;
+	cpu.state.gpr[R_CX] = 0;
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX], 0);
+	assert_int_equal(cpu.state.gpr[R_AX], 0);
 	assert_true(flags_arith(&cpu) & F_ZF);
 
-	cpu.gpr[R_CX] = 0x100;
+	cpu.state.gpr[R_CX] = 0x100;
 	DEC(4, &in, 0xf3, 0x0f, 0xbc, 0xc1); /* TZCNT eax, ecx */
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX], 8);
+	assert_int_equal(cpu.state.gpr[R_AX], 8);
 	assert_false(flags_arith(&cpu) & (F_CF | F_ZF));
-	cpu.gpr[R_CX] = 0;
+	cpu.state.gpr[R_CX] = 0;
 	DEC(4, &in, 0x66, 0xf3, 0x0f, 0xbc, 0xc1); /* TZCNT ax, cx: 16 */
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX], 16);
+	assert_int_equal(cpu.state.gpr[R_AX], 16);
 	assert_true(flags_arith(&cpu) & F_CF);
-	cpu.gpr[R_CX] = 1;
+	cpu.state.gpr[R_CX] = 1;
 	DEC(8, &in, 0xf3, 0x48, 0x0f, 0xbd, 0xc1); /* LZCNT rax, rcx */
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX], 63);
-	cpu.gpr[R_CX] = 0x8000;
+	assert_int_equal(cpu.state.gpr[R_AX], 63);
+	cpu.state.gpr[R_CX] = 0x8000;
 	DEC(4, &in, 0x66, 0xf3, 0x0f, 0xbd, 0xc1); /* LZCNT ax, cx */
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX], 0);
+	assert_int_equal(cpu.state.gpr[R_AX], 0);
 	assert_true(flags_arith(&cpu) & F_ZF);
 
 	/* CRC32C("123456789") = E3069283h (init and final XOR FFFFFFFFh) */
 	DEC(4, &in, 0xf2, 0x0f, 0x38, 0xf0, 0xc1); /* CRC32 eax, cl */
-	cpu.gpr[R_AX] = 0xffffffff;
+	cpu.state.gpr[R_AX] = 0xffffffff;
 	for (const char *p = "123456789"; *p; p++) {
-		cpu.gpr[R_CX] = (uint8_t)*p;
+		cpu.state.gpr[R_CX] = (uint8_t)*p;
 		run(&in);
 	}
-	assert_int_equal(cpu.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
+	assert_int_equal(cpu.state.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
 	/* the same through the 32-bit form: "1234" then "5678" then "9" */
-	cpu.gpr[R_AX] = 0xffffffff;
+	cpu.state.gpr[R_AX] = 0xffffffff;
 	DEC(4, &in, 0xf2, 0x0f, 0x38, 0xf1, 0xc1);
-	cpu.gpr[R_CX] = 0x34333231;
+	cpu.state.gpr[R_CX] = 0x34333231;
 	run(&in);
-	cpu.gpr[R_CX] = 0x38373635;
+	cpu.state.gpr[R_CX] = 0x38373635;
 	run(&in);
 	DEC(4, &in, 0xf2, 0x0f, 0x38, 0xf0, 0xc1);
-	cpu.gpr[R_CX] = '9';
+	cpu.state.gpr[R_CX] = '9';
 	run(&in);
-	assert_int_equal(cpu.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
+	assert_int_equal(cpu.state.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
 }
 
 int

@@ -34,13 +34,13 @@ make(const char *model)
 	assert_non_null(io);
 	cpu = cpu_create(pm, io, &f);
 	assert_non_null(cpu);
-	cpu->cr0 |= CR0_PE;
+	cpu->state.cr0 |= CR0_PE;
 	for (int s = 0; s < 6; s++)
-		cpu->seg[s] = (struct segment){ .sel = 0x10,
-						.base = 0,
-						.limit = 0xffffffff,
-						.attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G };
-	cpu->seg[S_CS] = (struct segment){
+		cpu->state.seg[s] = (struct segment){ .sel = 0x10,
+						      .base = 0,
+						      .limit = 0xffffffff,
+						      .attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G };
+	cpu->state.seg[S_CS] = (struct segment){
 		.sel = 0x08, .base = 0, .limit = 0xffffffff, .attr = 0x9b | SEG_ATTR_DB | SEG_ATTR_G
 	};
 	cpu_mode_update(cpu);
@@ -140,10 +140,10 @@ static void
 pf(enum how h, uint64_t lin, uint32_t err)
 {
 	uint64_t v = 0;
-	cpu->cr2 = 0xdead;
+	cpu->state.cr2 = 0xdead;
 	assert_int_equal(acc(h, lin, &v), EXC_PF);
 	assert_int_equal(cpu->pending_error, err);
-	assert_int_equal(cpu->cr2, lin);
+	assert_int_equal(cpu->state.cr2, lin);
 }
 
 static uint64_t
@@ -186,7 +186,7 @@ setup32(void)
 	for (unsigned k = 0; k < 8; k++)
 		w32(0x200000 + k * 0x1000, 0x1000 + k);
 	assert_int_equal(set_cr(3, PD32), -1);
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_PG), -1);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_PG), -1);
 	assert_true(cpu->paging);
 }
 
@@ -246,11 +246,11 @@ paging32_rights(void **state)
 	pf(FX, 0x403000, 0);    /* no I/D flag with 32-bit paging and no SMEP */
 	ok(WR, 0x404000);       /* supervisor write to RO page, WP=0 */
 	ok(WR, 0x401000);       /* same for a user RO page */
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_WP), -1);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_WP), -1);
 	pf(WR, 0x404000, PF_P | PF_W); /* WP=1: the cached write entry is gone */
 	pf(WR, 0x401000, PF_P | PF_W);
 	ok(RD, 0x404000);
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	pf(RD, 0x400000, PF_P | PF_U); /* user read of a supervisor page */
 	pf(FX, 0x400000, PF_P | PF_U);
 	pf(WR, 0x401000, PF_P | PF_W | PF_U); /* user write of RO page */
@@ -260,14 +260,14 @@ paging32_rights(void **state)
 	ok(WR, 0x402000);
 	/* An implicit supervisor access from CPL 3 reaches supervisor pages. */
 	ok(IMP, 0x400000);
-	cpu->cpl = 0;
-	assert_int_equal(set_cr(0, cpu->cr0 & ~(uint64_t)CR0_WP), -1);
+	cpu->state.cpl = 0;
+	assert_int_equal(set_cr(0, cpu->state.cr0 & ~(uint64_t)CR0_WP), -1);
 	/* A fresh page: the leaf's accessed flag stays clear when the access faults. */
 	w32(PT32 + 5 * 4, 0x205000 | P);
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	pf(RD, 0x405000, PF_P | PF_U);
 	assert_false(physmem_read_sized(pm, PT32 + 5 * 4, 4) & A);
-	cpu->cpl = 0;
+	cpu->state.cpl = 0;
 	ok(RD, 0x405000);
 	assert_true(physmem_read_sized(pm, PT32 + 5 * 4, 4) & A);
 	destroy();
@@ -296,7 +296,7 @@ paging32_large_pages(void **state)
 	w32(PD32 + 6 * 4, 0x00400000 | (1u << 17) | P | RW | PS);
 	pf(RD, 0x1800000, PF_P | PF_RSVD);
 	w32(PD32 + 7 * 4, 0x00400000 | (1u << 21) | P | RW | PS);
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	pf(WR, 0x1c00000, PF_P | PF_RSVD | PF_W | PF_U);
 	destroy();
 	/* Without PSE-36 (Pentium Pro) bits 21:13 are all reserved. */
@@ -383,24 +383,24 @@ tlb_keyed_by_privilege(void **state)
 	ok(RD, 0x400000); /* supervisor entry for a supervisor page */
 	ok(WR, 0x400000);
 	ok(FX, 0x400000);
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	pf(RD, 0x400000, PF_P | PF_U);
 	pf(WR, 0x400000, PF_P | PF_W | PF_U);
 	pf(FX, 0x400000, PF_P | PF_U);
 	ok(RD, 0x401000); /* user entry for a user RO page */
-	cpu->cpl = 0;
+	cpu->state.cpl = 0;
 	ok(WR, 0x401000); /* supervisor, WP=0: allowed although the user entry is read-only */
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	pf(WR, 0x401000, PF_P | PF_W | PF_U);
 	/* A read of a dirty page also makes the write entry, but only if a write is allowed. */
 	w32(PT32 + 1 * 4, 0x201000 | P | US | A | D);
 	mmu_invlpg(cpu, 0x401000);
 	ok(RD, 0x401000);
 	pf(WR, 0x401000, PF_P | PF_W | PF_U);
-	cpu->cpl = 0;
+	cpu->state.cpl = 0;
 	ok(RD, 0x401000);
 	ok(WR, 0x401000); /* WP=0 */
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_WP), -1);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_WP), -1);
 	ok(RD, 0x401000);
 	pf(WR, 0x401000, PF_P | PF_W);
 	destroy();
@@ -445,7 +445,7 @@ setup_pae(void)
 		w32(0x200000 + k * 0x1000, 0x1000 + k);
 	assert_int_equal(set_cr(4, CR4_PAE), -1);
 	assert_int_equal(set_cr(3, PDPT), -1);
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_PG), -1);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_PG), -1);
 }
 
 static void
@@ -454,7 +454,7 @@ pae_walk_and_pdptes(void **state)
 	(void)state;
 	make("all");
 	setup_pae();
-	assert_int_equal(cpu->pdpte[0], PDP | P);
+	assert_int_equal(cpu->state.pdpte[0], PDP | P);
 	assert_int_equal(rd(0x400000), 0x1000);
 	assert_int_equal(probe(0x9abcde), 0x7abcde);
 	assert_true(r64(PDP + 2 * 8) & A);
@@ -495,18 +495,18 @@ pae_pdpte_reserved_bits(void **state)
 	w64(PDPT + 8, 0x13000 | P | RW); /* bit 1 is reserved in a PDPTE */
 	assert_int_equal(set_cr(4, CR4_PAE), -1);
 	assert_int_equal(set_cr(3, PDPT), -1); /* paging off: no load yet */
-	uint64_t cr0 = cpu->cr0;
+	uint64_t cr0 = cpu->state.cr0;
 	assert_int_equal(set_cr(0, cr0 | CR0_PG), EXC_GP);
-	assert_int_equal(cpu->cr0, cr0);
+	assert_int_equal(cpu->state.cr0, cr0);
 	w64(PDPT + 8, 0x13000 | P);
 	assert_int_equal(set_cr(0, cr0 | CR0_PG), -1);
 	w64(PDPT + 0x28, 0x13000 | P | (1ull << 63)); /* bit 63 too, whatever NXE says */
 	assert_int_equal(set_cr(3, PDPT + 0x20), EXC_GP);
-	assert_int_equal(cpu->cr3, PDPT);
+	assert_int_equal(cpu->state.cr3, PDPT);
 	/* CR4.PGE change reloads them; a bad table at CR3 then faults the MOV CR4. */
 	w64(PDPT + 8, 0x13000 | P | (1u << 5));
 	assert_int_equal(set_cr(4, CR4_PAE | CR4_PGE), EXC_GP);
-	assert_int_equal(cpu->cr4, CR4_PAE);
+	assert_int_equal(cpu->state.cr4, CR4_PAE);
 	destroy();
 }
 
@@ -542,16 +542,17 @@ setup_long(void)
 	assert_int_equal(msr_write(cpu, MSR_EFER, EFER_LME | EFER_NXE), 0);
 	/* Activating IA-32e mode needs CR4.PAE (9.8.5). */
 	assert_int_equal(set_cr(3, PML4), -1);
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_PG), EXC_GP);
-	assert_false(cpu->efer & EFER_LMA);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_PG), EXC_GP);
+	assert_false(cpu->state.efer & EFER_LMA);
 	assert_int_equal(set_cr(4, CR4_PAE), -1);
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_PG), -1);
-	assert_true(cpu->efer & EFER_LMA);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_PG), -1);
+	assert_true(cpu->state.efer & EFER_LMA);
 	assert_true(cpu->long_mode);
 	/* LME cannot change while paging is on. */
 	assert_int_equal(msr_write(cpu, MSR_EFER, EFER_NXE), -1);
 	/* Into 64-bit mode. */
-	cpu->seg[S_CS].attr = (uint16_t)((cpu->seg[S_CS].attr & ~SEG_ATTR_DB) | SEG_ATTR_L);
+	cpu->state.seg[S_CS].attr =
+		(uint16_t)((cpu->state.seg[S_CS].attr & ~SEG_ATTR_DB) | SEG_ATTR_L);
 	cpu_mode_update(cpu);
 	assert_int_equal(cpu->code_size, 8);
 }
@@ -581,20 +582,21 @@ long_walk(void **state)
 	pf(WR, 0xa00000, PF_P | PF_RSVD | PF_W);
 	/* NX: fetches fault, with I/D; user fetch also sets U/S. */
 	pf(FX, 0x403000, PF_P | PF_ID);
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	pf(FX, 0x403000, PF_P | PF_ID | PF_U);
 	ok(RD, 0x403000);
 	pf(RD, 0x401000, PF_P | PF_U);
-	cpu->cpl = 0;
+	cpu->state.cpl = 0;
 	/* Leaving IA-32e mode: not from 64-bit mode; PAE cannot be cleared with LMA set. */
-	assert_int_equal(set_cr(0, cpu->cr0 & ~(uint64_t)CR0_PG), EXC_GP);
+	assert_int_equal(set_cr(0, cpu->state.cr0 & ~(uint64_t)CR0_PG), EXC_GP);
 	assert_int_equal(set_cr(4, 0), EXC_GP);
 	assert_int_equal(set_cr(3, PML4 | (1ull << 40)), EXC_GP); /* CR3 bits 63:M */
 	assert_int_equal(set_cr(3, PML4 | (1ull << 63)), EXC_GP); /* bit 63 without PCIDE */
-	cpu->seg[S_CS].attr = (uint16_t)((cpu->seg[S_CS].attr & ~SEG_ATTR_L) | SEG_ATTR_DB);
+	cpu->state.seg[S_CS].attr =
+		(uint16_t)((cpu->state.seg[S_CS].attr & ~SEG_ATTR_L) | SEG_ATTR_DB);
 	cpu_mode_update(cpu); /* compatibility mode */
-	assert_int_equal(set_cr(0, cpu->cr0 & ~(uint64_t)CR0_PG), -1);
-	assert_false(cpu->efer & EFER_LMA);
+	assert_int_equal(set_cr(0, cpu->state.cr0 & ~(uint64_t)CR0_PG), -1);
+	assert_false(cpu->state.efer & EFER_LMA);
 	assert_false(cpu->long_mode);
 	destroy();
 }
@@ -627,15 +629,15 @@ smep_smap(void **state)
 	assert_int_equal(set_cr(4, CR4_PAE | CR4_SMEP | CR4_SMAP), -1);
 	pf(RD, 0x400000, PF_P);
 	pf(WR, 0x400000, PF_P | PF_W);
-	cpu->rflags |= F_AC;
+	cpu->state.rflags |= F_AC;
 	assert_int_equal(rd(0x400000), 0x1000);
 	wr(0x400000, 0x99);
 	pf(IMP, 0x400000, PF_P); /* implicit accesses ignore AC */
-	cpu->rflags &= ~(uint64_t)F_AC;
+	cpu->state.rflags &= ~(uint64_t)F_AC;
 	pf(RD, 0x400000, PF_P); /* the AC=1 success above was not cached */
 	pf(WR, 0x400000, PF_P | PF_W);
 	ok(RD, 0x401000); /* supervisor pages are unaffected */
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	ok(RD, 0x400000);
 	pf(IMP, 0x400000, PF_P); /* implicit supervisor access from CPL 3: U/S clear */
 	ok(IMP, 0x401000);
@@ -650,7 +652,7 @@ protection_keys(void **state)
 	make("all");
 	setup_long();
 	assert_int_equal(set_cr(4, CR4_PAE | CR4_PKE), -1);
-	cpu->cpl = 3;
+	cpu->state.cpl = 3;
 	ok(RD, 0x404000);
 	mmu_set_pkru(cpu, 1u << 2); /* AD for key 1 */
 	pf(RD, 0x404000, PF_P | PF_U | PF_PK);
@@ -659,9 +661,9 @@ protection_keys(void **state)
 	mmu_set_pkru(cpu, 1u << 3); /* WD for key 1 */
 	ok(RD, 0x404000);
 	pf(WR, 0x404000, PF_P | PF_W | PF_U | PF_PK);
-	cpu->cpl = 0;
+	cpu->state.cpl = 0;
 	ok(WR, 0x404000); /* supervisor write with WP=0 ignores WD */
-	assert_int_equal(set_cr(0, cpu->cr0 | CR0_WP), -1);
+	assert_int_equal(set_cr(0, cpu->state.cr0 | CR0_WP), -1);
 	pf(WR, 0x404000, PF_P | PF_W | PF_PK);
 	destroy();
 }
@@ -681,7 +683,7 @@ pcid_and_invpcid(void **state)
 	assert_int_equal(rd(0x400000), 0x1000);
 	w64(PT4, 0x205000 | P | RW | US);
 	assert_int_equal(set_cr(3, PML4 | (1ull << 63)), -1); /* same PCID, no flush */
-	assert_int_equal(cpu->cr3, PML4);                     /* bit 63 is not stored */
+	assert_int_equal(cpu->state.cr3, PML4);               /* bit 63 is not stored */
 	assert_int_equal(rd(0x400000), 0x1000);
 	assert_int_equal(set_cr(3, PML4), -1); /* flush */
 	assert_int_equal(rd(0x400000), 0x1005);
@@ -692,7 +694,7 @@ pcid_and_invpcid(void **state)
 	w64(PT4, 0x206000 | P | RW | US);
 	assert_int_equal(set_cr(3, 0x14000 | 1 | (1ull << 63)), -1);
 	assert_int_equal(rd(0x400000), 0x1006);
-	assert_int_equal(set_cr(0, cpu->cr0 & ~(uint64_t)CR0_PG), EXC_GP); /* PCIDE set */
+	assert_int_equal(set_cr(0, cpu->state.cr0 & ~(uint64_t)CR0_PG), EXC_GP); /* PCIDE set */
 	/* INVPCID (vol. 2A). */
 	assert_int_equal(invpcid(4, 0, 0), EXC_GP);
 	assert_int_equal(invpcid(1, 1u << 12, 0), EXC_GP);
@@ -724,7 +726,7 @@ cr4_bits_follow_the_model(void **state)
 	assert_int_equal(set_cr(4, CR4_OSFXSR), EXC_GP);
 	assert_int_equal(set_cr(4, CR4_SMEP), EXC_GP);
 	assert_int_equal(set_cr(4, 1u << 11), EXC_GP);
-	assert_int_equal(cpu->cr4, CR4_PSE | CR4_PAE | CR4_PGE | CR4_VME | CR4_DE);
+	assert_int_equal(cpu->state.cr4, CR4_PSE | CR4_PAE | CR4_PGE | CR4_VME | CR4_DE);
 	destroy();
 	make("nehalem");
 	assert_int_equal(set_cr(4, CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_VMXE), -1);
@@ -745,7 +747,7 @@ cr0_rules(void **state)
 {
 	(void)state;
 	make("all");
-	uint64_t cr0 = cpu->cr0;
+	uint64_t cr0 = cpu->state.cr0;
 	assert_int_equal(set_cr(0, (cr0 | CR0_PG) & ~(uint64_t)CR0_PE), EXC_GP);
 	assert_int_equal(set_cr(0, cr0 | CR0_NW | CR0_CD), -1);
 	assert_int_equal(set_cr(0, (cr0 | CR0_NW) & ~(uint64_t)CR0_CD), EXC_GP);
@@ -754,7 +756,7 @@ cr0_rules(void **state)
 	w32(PD32, 0);
 	assert_int_equal(set_cr(3, PD32), -1);
 	assert_int_equal(set_cr(0, cr0 | CR0_PG), -1);
-	assert_false(cpu->efer & EFER_LMA);
+	assert_false(cpu->state.efer & EFER_LMA);
 	assert_true(cpu->paging);
 	assert_int_equal(set_cr(0, cr0), -1);
 	assert_false(cpu->paging);
