@@ -118,9 +118,9 @@ cpu_reset(struct cpu *cpu)
 	cpu->state.tr = (struct segment){ .limit = 0xffff, .attr = 0x8b };
 	cpu->state.gdtr = (struct dtr){ 0, 0xffff };
 	cpu->state.idtr = (struct dtr){ 0, 0xffff };
-	cpu->state.cr0 = 0x60000010;
-	cpu->state.cr2 = cpu->state.cr3 = cpu->state.cr4 = cpu->state.cr8 = 0;
-	cpu->state.efer = 0;
+	cpu->state.cr2 = cpu->state.cr8 = 0;
+	struct control_regs ctl = { 0x60000010, 0, 0, 0 }; /* CD, NW, ET: caches off */
+	cpu_load_control(cpu, &ctl, CTL_FLUSH_ALL, "reset");
 	memset(cpu->state.dr, 0, sizeof(cpu->state.dr));
 	cpu->state.dr[6] = 0xffff0ff0;
 	cpu->state.dr[7] = 0x400;
@@ -140,138 +140,6 @@ cpu_reset(struct cpu *cpu)
 	cpu_mode_update(cpu);
 	mmu_reset(cpu); /* PDPTEs, PKRU, an empty TLB */
 	tcache_flush(cpu);
-}
-
-void
-cpu_mode_update(struct cpu *cpu)
-{
-	cpu->long_mode = (cpu->state.efer & EFER_LMA) != 0;
-	cpu->paging = (cpu->state.cr0 & CR0_PG) != 0;
-	if (cpu->long_mode && (cpu->state.seg[S_CS].attr & SEG_ATTR_L))
-		cpu->code_size = 8;
-	else
-		cpu->code_size = (cpu->state.seg[S_CS].attr & SEG_ATTR_DB) ? 4 : 2;
-	if (cpu->code_size == 8)
-		cpu->stack_size = 8;
-	else
-		cpu->stack_size = (cpu->state.seg[S_SS].attr & SEG_ATTR_DB) ? 4 : 2;
-	if (cpu_v86(cpu))
-		cpu->state.cpl = 3;
-	else if (cpu_real_mode(cpu))
-		cpu->state.cpl = 0;
-}
-
-/*
- * MOV CR0 / LMSW (SDM vol. 3A, 2.5; vol. 2B, MOV-Control Registers, #GP
- * conditions). Setting PG with EFER.LME activates IA-32e mode (needs CR4.PAE);
- * clearing PG leaves it (#GP in 64-bit mode or with CR4.PCIDE) (vol. 3A, 9.8.5,
- * 4.10.1). Entering PAE paging, or changing CD/NW/PG in it, loads the PDPTEs
- * (4.4.1). Changes of PG or WP flush the TLB (mmu/tlb.h: it caches decisions).
- */
-void
-cpu_write_cr0(struct cpu *cpu, uint64_t v)
-{
-	if (v >> 32)
-		cpu_gp0(cpu);
-	if ((v & CR0_PG) && !(v & CR0_PE))
-		cpu_gp0(cpu);
-	if ((v & CR0_NW) && !(v & CR0_CD))
-		cpu_gp0(cpu);
-	v |= CR0_ET; /* hardwired to 1 on P6 and later */
-	uint64_t changed = v ^ cpu->state.cr0;
-	uint64_t efer = cpu->state.efer;
-	if ((changed & CR0_PG) && (v & CR0_PG) && (efer & EFER_LME)) {
-		if (!(cpu->state.cr4 & CR4_PAE))
-			cpu_gp0(cpu);
-		efer |= EFER_LMA;
-	} else if ((changed & CR0_PG) && !(v & CR0_PG)) {
-		if (cpu->code_size == 8 || (cpu->state.cr4 & CR4_PCIDE))
-			cpu_gp0(cpu);
-		efer &= ~EFER_LMA;
-	}
-	uint64_t pdpte[4];
-	bool load =
-		mmu_legacy_pae(v, cpu->state.cr4, efer) && (changed & (CR0_PG | CR0_CD | CR0_NW));
-	if (load && !mmu_read_pdptes(cpu, cpu->state.cr3, pdpte))
-		cpu_gp0(cpu);
-	cpu->state.cr0 = v;
-	cpu->state.efer = efer;
-	if (load)
-		memcpy(cpu->state.pdpte, pdpte, sizeof(pdpte));
-	if (changed & (CR0_PG | CR0_WP | CR0_PE)) {
-		tlb_flush_all(&cpu->tlb);
-		mmu_trace_flush(cpu, "all", v, "mov-cr0");
-	}
-	cpu_mode_update(cpu);
-	cpu->stop_trace = true;
-}
-
-/* CR4 bits the model lets software set (SDM vol. 3A, 2.5; vol. 2A, CPUID feature flags). */
-static uint64_t
-cr4_writable(const struct cpu *cpu)
-{
-	static const struct {
-		uint32_t bits;
-		enum cpu_feature feat;
-	} rows[] = {
-		{ CR4_VME | CR4_PVI, FEAT_VME },
-		{ CR4_TSD, FEAT_TSC },
-		{ CR4_DE, FEAT_DE },
-		{ CR4_PSE, FEAT_PSE },
-		{ CR4_PAE, FEAT_PAE },
-		{ CR4_MCE, FEAT_MCE },
-		{ CR4_PGE, FEAT_PGE },
-		{ CR4_PCE, FEAT_NONE },
-		{ CR4_OSFXSR, FEAT_FXSR },
-		{ CR4_OSXMMEXCPT, FEAT_SSE },
-		{ CR4_VMXE, FEAT_VMX },
-		{ CR4_FSGSBASE, FEAT_FSGSBASE },
-		{ CR4_PCIDE, FEAT_PCID },
-		{ CR4_OSXSAVE, FEAT_XSAVE },
-		{ CR4_SMEP, FEAT_SMEP },
-		{ CR4_SMAP, FEAT_SMAP },
-		{ CR4_PKE, FEAT_PKU },
-	};
-	uint64_t w = 0;
-	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++)
-		if (cpu_has(&cpu->features, rows[k].feat))
-			w |= rows[k].bits;
-	return w;
-}
-
-/*
- * MOV CR4 (SDM vol. 2B, MOV-Control Registers): #GP(0) for bits the model lacks,
- * for clearing PAE in IA-32e mode, for setting PCIDE outside IA-32e mode or with
- * CR3[11:0] nonzero (vol. 3A, 4.10.1). Changing PAE/PGE/PSE/SMEP in PAE paging
- * reloads the PDPTEs (4.4.1). Any change of a bit that affects translation or
- * access rights flushes the whole TLB (mmu/tlb.h; 4.10.4.1 requires it for PGE,
- * PCIDE 1->0, PAE, SMEP 0->1, and the decision cache for the rest).
- */
-void
-cpu_write_cr4(struct cpu *cpu, uint64_t v)
-{
-	if (v & ~cr4_writable(cpu))
-		cpu_gp0(cpu);
-	bool lma = (cpu->state.efer & EFER_LMA) != 0;
-	if (lma && !(v & CR4_PAE))
-		cpu_gp0(cpu);
-	uint64_t changed = v ^ cpu->state.cr4;
-	if ((changed & v & CR4_PCIDE) && (!lma || (cpu->state.cr3 & 0xfff)))
-		cpu_gp0(cpu);
-	uint64_t pdpte[4];
-	bool load = mmu_legacy_pae(cpu->state.cr0, v, cpu->state.efer) &&
-		    (changed & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP));
-	if (load && !mmu_read_pdptes(cpu, cpu->state.cr3, pdpte))
-		cpu_gp0(cpu);
-	cpu->state.cr4 = v;
-	if (load)
-		memcpy(cpu->state.pdpte, pdpte, sizeof(pdpte));
-	if (changed & (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE)) {
-		tlb_flush_all(&cpu->tlb);
-		mmu_trace_flush(cpu, "all", v, "mov-cr4");
-	}
-	cpu_mode_update(cpu);
-	cpu->stop_trace = true;
 }
 
 uint64_t

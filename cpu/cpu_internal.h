@@ -212,8 +212,34 @@ void cpu_far_jump(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsiz
 void cpu_far_call_protected(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned opsize);
 void cpu_far_return_protected(struct cpu *cpu, unsigned opsize, uint64_t imm);
 void cpu_iret_protected(struct cpu *cpu, unsigned opsize);
+
+/* ---- the mode gate (mode.c): every write of CR0, CR3, CR4 and EFER ---- */
+
+/* Checked writes, as MOV to CR0/CR3/CR4 and LMSW do them: #GP(0) on a bad value. */
 void cpu_write_cr0(struct cpu *cpu, uint64_t v);
+void cpu_write_cr3(struct cpu *cpu, uint64_t v);
 void cpu_write_cr4(struct cpu *cpu, uint64_t v);
+/* WRMSR IA32_EFER: 0, or -1 when the value is invalid (the caller raises #GP). */
+int cpu_write_efer(struct cpu *cpu, uint64_t v);
+/* The CR4 and EFER bits the CPU model lets software set. */
+uint64_t cpu_cr4_writable(const struct cpu *cpu);
+uint64_t cpu_efer_writable(const struct cpu *cpu);
+
+struct control_regs {
+	uint64_t cr0, cr3, cr4, efer;
+};
+#define CTL_LOAD_PDPTES 0x1 /* reload the PDPTEs in PAE paging even if nothing changed */
+#define CTL_CR3_WRITTEN 0x2 /* CR3 was written: flush non-global entries even if equal */
+#define CTL_KEEP_TLB 0x4    /* ... unless PCIDs let the translations stay (CR3 bit 63) */
+#define CTL_FLUSH_ALL 0x8   /* flush every translation, global ones too */
+/*
+ * The unchecked load with every side effect (RSM, task switch, reset, VM
+ * entry/exit): PDPTEs, TLB flushes, derived mode, end of the decoded trace.
+ * `cause` names the event in the tlb trace. Returns false, changing nothing,
+ * when PAE paging needs PDPTEs and one of them is invalid.
+ */
+bool cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flags,
+		      const char *cause);
 
 static inline bool
 cpu_real_mode(const struct cpu *cpu)

@@ -125,19 +125,6 @@ msr_reset(struct cpu *cpu)
 }
 
 /* EFER bits the model lets software set (SDM vol. 3A, 2.2.1). */
-static uint64_t
-efer_writable(struct cpu *cpu)
-{
-	uint64_t w = 0;
-	if (cpu_has(&cpu->features, FEAT_SYSCALL))
-		w |= EFER_SCE;
-	if (cpu_has(&cpu->features, FEAT_LM))
-		w |= EFER_LME;
-	if (cpu_has(&cpu->features, FEAT_NX))
-		w |= EFER_NXE;
-	return w;
-}
-
 int
 msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 {
@@ -168,15 +155,8 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 	switch (r->kind) {
 	case MSR_KIND_TSC: cpu->state.tsc_offset += value - cpu_tsc(cpu); break;
 	case MSR_KIND_EFER:
-		if (value & ~(efer_writable(cpu) | EFER_LMA))
+		if (cpu_write_efer(cpu, value) < 0) /* the mode gate (mode.c) */
 			return -1;
-		/* LME cannot change while paging is on; LMA is read-only (SDM vol. 3A, 9.8.5). */
-		if ((cpu->state.cr0 & CR0_PG) && ((value ^ cpu->state.efer) & EFER_LME))
-			return -1;
-		if ((value ^ cpu->state.efer) & EFER_NXE)
-			tlb_flush_all(&cpu->tlb); /* XD becomes meaningful or reserved (4.10.4.1) */
-		cpu->state.efer = (value & ~EFER_LMA) | (cpu->state.efer & EFER_LMA);
-		cpu_mode_update(cpu);
 		break;
 	case MSR_KIND_FSBASE: cpu->state.seg[S_FS].base = value; break;
 	case MSR_KIND_GSBASE: cpu->state.seg[S_GS].base = value; break;

@@ -256,9 +256,10 @@ cpu_smm_enter(struct cpu *cpu)
 	cpu->lf.mask = 0;
 	cpu->state.rflags = F_FIXED1;
 	cpu->state.rip = 0x8000;
-	cpu->state.cr0 &= ~(uint64_t)(CR0_PE | CR0_EM | CR0_TS | CR0_PG);
-	cpu->state.cr4 = 0;
-	cpu->state.efer = 0;
+	/* SMM's initial state (table 32-4): CR0.PE/EM/TS/PG clear, CR4 and EFER zero. */
+	struct control_regs ctl = { cpu->state.cr0 & ~(uint64_t)(CR0_PE | CR0_EM | CR0_TS | CR0_PG),
+				    cpu->state.cr3, 0, 0 };
+	cpu_load_control(cpu, &ctl, 0, "smi"); /* paging off: no PDPTEs, cannot fail */
 	cpu->state.dr[7] = 0x400;
 	for (unsigned s = 0; s < 6; s++)
 		cpu->state.seg[s] =
@@ -295,10 +296,11 @@ op_rsm(struct cpu *cpu, const struct insn *i)
 	for (unsigned k = 0; k < m->ngprs; k++)
 		cpu->state.gpr[k] = get(cpu, m, SF_GPR + k);
 	get_hidden(cpu, m);
-	cpu->state.cr0 = cr0;
-	cpu->state.cr3 = get(cpu, m, SF_CR3);
-	cpu->state.cr4 = cr4;
-	cpu->state.efer = efer;
+	struct control_regs ctl = { cr0, get(cpu, m, SF_CR3), cr4, efer };
+	if (!cpu_load_control(cpu, &ctl, CTL_LOAD_PDPTES | CTL_CR3_WRITTEN, "rsm")) {
+		cpu->shutdown = true; /* an invalid PDPTE: as an invalid saved state (32.10) */
+		longjmp(cpu->fault_jmp, 1);
+	}
 	cpu->state.dr[6] = get(cpu, m, SF_DR6);
 	cpu->state.dr[7] = get(cpu, m, SF_DR7);
 	cpu->lf.mask = 0;
@@ -307,8 +309,6 @@ op_rsm(struct cpu *cpu, const struct insn *i)
 	cpu->state.cpl = (uint8_t)((cpu->state.seg[S_SS].attr >> 5) & 3);
 	bool auto_halt = get(cpu, m, SF_AUTO_HALT) & 1;
 	cpu->state.smbase = (uint32_t)get(cpu, m, SF_SMBASE); /* SMBASE relocation (32.11) */
-	if (mmu_legacy_pae(cpu->state.cr0, cpu->state.cr4, cpu->state.efer))
-		mmu_read_pdptes(cpu, cpu->state.cr3, cpu->state.pdpte);
 	cpu_mode_update(cpu);
 	smm_notify(cpu, false);
 	/* Auto HALT restart: return to the HLT state the SMI interrupted (32.12). */

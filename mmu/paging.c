@@ -430,39 +430,6 @@ mmu_read_pdptes(struct cpu *cpu, uint64_t cr3, uint64_t out[4])
 }
 
 void
-mmu_write_cr3(struct cpu *cpu, uint64_t v)
-{
-	bool pcide = (cpu->state.cr4 & CR4_PCIDE) != 0;
-	bool keep = false;
-	if (cpu->state.efer & EFER_LMA) {
-		/* With PCIDs, bit 63 means "do not invalidate" and is not stored (4.10.4.1). */
-		if (pcide) {
-			keep = v >> 63;
-			v &= ~(1ull << 63);
-		}
-		if (v >> cpu->maxphyaddr)
-			cpu_gp0(cpu);
-	} else {
-		v &= 0xffffffffull;
-	}
-	uint64_t pdpte[4];
-	bool pae = mmu_legacy_pae(cpu->state.cr0, cpu->state.cr4, cpu->state.efer);
-	if (pae && !mmu_read_pdptes(cpu, v, pdpte))
-		cpu_gp0(cpu);
-	uint64_t old = cpu->state.cr3;
-	cpu->state.cr3 = v;
-	if (pae)
-		memcpy(cpu->state.pdpte, pdpte, sizeof(pdpte));
-	/* The TLB holds the current PCID's entries only: a switch to another PCID
-	 * drops them even with the no-flush bit (dropping is always allowed). */
-	if (!(pcide && keep && (old & 0xfff) == (v & 0xfff))) {
-		tlb_flush_nonglobal(&cpu->tlb);
-		mmu_trace_flush(cpu, "non-global", v, "mov-cr3");
-	}
-	cpu->stop_trace = true;
-}
-
-void
 mmu_invlpg(struct cpu *cpu, uint64_t lin)
 {
 	tlb_flush_page(&cpu->tlb, lin);

@@ -68,12 +68,6 @@ bool mmu_read_pdptes(struct cpu *cpu, uint64_t cr3, uint64_t out[4]);
 /* Would PAE paging (not 4-level) be in use with these register values? (4.1.1) */
 bool mmu_legacy_pae(uint64_t cr0, uint64_t cr4, uint64_t efer);
 
-/*
- * MOV to CR3 (SDM vol. 2B, MOV-Control Registers; vol. 3A, 4.10.4.1): reserved
- * bits, PDPTE loading, TLB invalidation with PCIDs. Raises #GP(0).
- */
-void mmu_write_cr3(struct cpu *cpu, uint64_t v);
-
 /* INVLPG: drop the translations of the page holding `lin` (4.10.4.1). */
 void mmu_invlpg(struct cpu *cpu, uint64_t lin);
 

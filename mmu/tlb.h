@@ -18,7 +18,7 @@
  *  - CR0.WP, CR0.PG, CR4.PSE/PAE/PGE/PCIDE/SMEP/SMAP/PKE, EFER.NXE, PKRU, the
  *    paging mode: rare; any change flushes everything (cpu.c, msr.c).
  *  - the address space (CR3/PCID): MOV CR3 drops every non-global entry unless
- *    PCIDs allow keeping them (see mmu_write_cr3 in mem.c). Entries are not
+ *    PCIDs allow keeping them (see cpu_write_cr3 in cpu/mode.c). Entries are not
  *    tagged by PCID: only the current PCID's entries (and global ones) are
  *    ever held, which the architecture permits (a TLB may drop any entry).
  *

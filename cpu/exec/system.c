@@ -29,7 +29,9 @@ op_clts(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	require_cpl0(cpu);
-	cpu->state.cr0 &= ~(uint64_t)CR0_TS;
+	struct control_regs ctl = { cpu->state.cr0 & ~(uint64_t)CR0_TS, cpu->state.cr3,
+				    cpu->state.cr4, cpu->state.efer };
+	cpu_load_control(cpu, &ctl, 0, "clts"); /* TS changes no translation: cannot fail */
 }
 
 void
@@ -162,7 +164,7 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 	switch (n) {
 	case 0: cpu_write_cr0(cpu, v); break;
 	case 2: cpu->state.cr2 = v; break;
-	case 3: mmu_write_cr3(cpu, v); break;
+	case 3: cpu_write_cr3(cpu, v); break;
 	case 4: cpu_write_cr4(cpu, v); break;
 	default:
 		if (v & ~0xfull)

@@ -148,9 +148,15 @@ task_switch(struct cpu *cpu, uint16_t sel, enum task_reason why, uint64_t return
 	/* Commit point: the new task's state (steps 11-13). */
 	cpu->state.tr =
 		(struct segment){ .sel = sel, .base = nd.base, .limit = nd.limit, .attr = nd.attr };
-	cpu->state.cr0 |= CR0_TS;
-	if (sz == 4 && (cpu->state.cr0 & CR0_PG))
-		mmu_write_cr3(cpu, ncr3);
+	struct control_regs ctl = { cpu->state.cr0 | CR0_TS, cpu->state.cr3, cpu->state.cr4,
+				    cpu->state.efer };
+	unsigned ctl_flags = 0;
+	if (sz == 4 && (ctl.cr0 & CR0_PG)) {
+		ctl.cr3 = ncr3; /* a 32-bit TSS's CR3, loaded with paging on (7.3, step 12) */
+		ctl_flags = CTL_LOAD_PDPTES | CTL_CR3_WRITTEN;
+	}
+	if (!cpu_load_control(cpu, &ctl, ctl_flags, "task-switch"))
+		cpu_gp0(cpu); /* an invalid PDPTE in PAE paging */
 	cpu->lf.mask = 0;
 	if (sz == 2)
 		nfl = (cpu->state.rflags & ~0xffffull) | (nfl & 0xffff);

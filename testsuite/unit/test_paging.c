@@ -98,7 +98,7 @@ set_cr(int n, uint64_t v)
 	if (n == 0)
 		cpu_write_cr0(cpu, v);
 	else if (n == 3)
-		mmu_write_cr3(cpu, v);
+		cpu_write_cr3(cpu, v);
 	else
 		cpu_write_cr4(cpu, v);
 	return -1;
