@@ -1,7 +1,6 @@
 /*
- * fugu — the processor: creation, RESET state, mode bookkeeping and the
- * execution loop that runs cached traces and takes interrupts at their
- * boundaries.
+ * fugu — the processor: creation, RESET state, A20 and memory-map changes,
+ * and the state dump. The mode gate is in mode.c, the run loop in run.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,10 +12,6 @@
 #include "frontend/trace.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
-
-bool cpu_handle_fault(struct cpu *cpu); /* except.c */
-
-#define FAULT_STORM 4096 /* faults in a row without progress before cpu_exec yields */
 
 _Noreturn void
 cpu_unmodelled(struct cpu *cpu, const char *what)
@@ -184,166 +179,6 @@ cpu_tsc(struct cpu *cpu)
 {
 	uint64_t ns = cpu->clock_ns ? cpu->clock_ns(cpu->clock_opaque) : cpu->icount;
 	return ns + cpu->state.tsc_offset; /* a 1 GHz invariant TSC */
-}
-
-void
-cpu_raise_events(struct cpu *cpu, uint32_t ev)
-{
-	cpu->events |= ev;
-	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
-	if (ev & EV_INTR)
-		cpu->state.halted = cpu->state.halted && !(cpu->state.rflags & F_IF);
-}
-
-void
-cpu_clear_events(struct cpu *cpu, uint32_t ev)
-{
-	cpu->events &= ~ev;
-}
-
-/* Take a pending interrupt if the CPU can; returns true if one was delivered. */
-static bool
-take_interrupts(struct cpu *cpu)
-{
-	if (cpu->state.intr_shadow)
-		return false;
-	/* NMI: above INTR, not masked by IF, blocked while an NMI handler runs (until
-	 * its IRET) and in SMM (SDM vol. 3A, 6.7.1, 6.9; vol. 3C, 32.8). */
-	if ((cpu->events & EV_NMI) && !cpu->state.nmi_blocked && !cpu->state.in_smm) {
-		cpu->events &= ~(uint32_t)EV_NMI;
-		cpu->state.nmi_blocked = true;
-		cpu->state.halted = false;
-		cpu->insn_rip = cpu->state.rip;
-		cpu_deliver_event(cpu, EXC_NMI, EVENT_NMI, NO_ERRCODE, cpu->state.rip);
-		return true;
-	}
-	if ((cpu->events & EV_INTR) && (cpu->state.rflags & F_IF)) {
-		int vector = cpu->bus.intr_ack ? cpu->bus.intr_ack(cpu->bus.opaque) : -1;
-		if (vector < 0) {
-			cpu->events &= ~(uint32_t)EV_INTR;
-			return false;
-		}
-		cpu->state.halted = false;
-		cpu->insn_rip = cpu->state.rip;
-		cpu_deliver_event(cpu, (unsigned)vector, EVENT_EXTERNAL, NO_ERRCODE,
-				  cpu->state.rip);
-		return true;
-	}
-	return false;
-}
-
-static inline uint64_t
-ip_mask(const struct cpu *cpu)
-{
-	return cpu->code_size == 8 ? ~0ull : cpu->code_size == 4 ? 0xffffffffull : 0xffffull;
-}
-
-/* Run one trace, or its first `limit` instructions. */
-static inline void
-run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
-{
-	uint64_t mask = ip_mask(cpu);
-	/* RIP and the instruction count live in registers across the trace; the CPU
-	 * struct is kept exact before each handler runs (faults and branches read it).
-	 * A handler that changes RIP also ends the trace (stop_trace or I_END). */
-	uint64_t rip = cpu->state.rip, icount = cpu->icount;
-	for (unsigned k = 0; k < limit; k++) {
-		const struct insn *i = &t->insn[k];
-		cpu->insn_rip = rip;
-		rip = (rip + i->len) & mask;
-		cpu->state.rip = rip;
-		i->fn(cpu, i);
-		cpu->icount = ++icount;
-		if (__builtin_expect(cpu->stop_trace, 0))
-			break;
-	}
-}
-
-/* The same with a trace event per instruction. */
-static void
-run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
-{
-	struct trace_regs before;
-	for (unsigned k = 0; k < limit; k++) {
-		const struct insn *i = &t->insn[k];
-		trace_regs_capture(cpu, &before);
-		cpu->insn_rip = cpu->state.rip;
-		cpu->state.rip = (cpu->state.rip + i->len) & ip_mask(cpu);
-		i->fn(cpu, i);
-		cpu->icount++;
-		trace_insn(cpu->tracer, cpu, i, &before);
-		if (cpu->stop_trace)
-			break;
-	}
-}
-
-enum cpu_exit
-cpu_exec(struct cpu *cpu, uint64_t max_insns)
-{
-	cpu->budget_end = cpu->icount + max_insns;
-	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
-	switch (setjmp(cpu->fault_jmp)) {
-	case 0: break;
-	case 1: /* a fault unwound here: deliver it (which may fault again) */
-		cpu->stop_trace = false;
-		/* A faulting instruction does not retire, so a guest that only faults
-		 * (a handler that faults again, forever) would never use up the budget:
-		 * after FAULT_STORM faults in a row without a retired instruction the
-		 * run loop gets control back (timers, -timeout), then execution goes on. */
-		if (cpu->icount != cpu->last_fault_icount) {
-			cpu->last_fault_icount = cpu->icount;
-			cpu->faults_in_row = 0;
-		}
-		if (++cpu->faults_in_row > FAULT_STORM) {
-			cpu->faults_in_row = 0;
-			return CPU_EXIT_BUDGET;
-		}
-		if (!cpu->shutdown && cpu_handle_fault(cpu))
-			break;
-		cpu->shutdown = true;
-		return CPU_EXIT_TRIPLE_FAULT;
-	default: /* an unmodelled path stopped the CPU (it printed what) */
-		return CPU_EXIT_UNMODELLED;
-	}
-	while (cpu->icount < cpu->budget_end) {
-		cpu->stop_trace = false;
-		if (cpu->events) {
-			if (cpu->events & EV_STOP) {
-				cpu->events &= ~(uint32_t)EV_STOP;
-				return CPU_EXIT_STOP;
-			}
-			/* An SMI has priority over NMI and INTR and is blocked only in SMM (32.2).
-			 */
-			if ((cpu->events & EV_SMI) && !cpu->state.in_smm)
-				cpu_smm_enter(cpu);
-			take_interrupts(cpu);
-			cpu->stop_trace = false;
-		}
-		if (cpu->state.halted)
-			return CPU_EXIT_HALT;
-		cpu->insn_rip = cpu->state.rip;
-		cpu->delivering = false;
-		if (__builtin_expect(cpu_debug_armed(cpu), 0)) {
-			cpu_debug_step(cpu); /* TF, RF or breakpoints: one careful instruction */
-			continue;
-		}
-		struct trace *prev =
-			cpu->chain_gen == tcache_generation(cpu->tcache) ? cpu->chain_prev : NULL;
-		struct trace *t = tcache_get(cpu, prev);
-		cpu->chain_prev = t;
-		cpu->chain_gen = tcache_generation(cpu->tcache);
-		uint64_t left = cpu->budget_end - cpu->icount;
-		unsigned limit = t->n < left ? t->n : (unsigned)left;
-		if (cpu->state.intr_shadow) {
-			limit = 1; /* the shadow covers exactly the next instruction */
-			cpu->state.intr_shadow = 0;
-		}
-		if (__builtin_expect(traced, 0))
-			run_trace_traced(cpu, t, limit);
-		else
-			run_trace(cpu, t, limit);
-	}
-	return CPU_EXIT_BUDGET;
 }
 
 void

@@ -144,6 +144,43 @@ addr_mask(unsigned adsize)
 	return adsize == 8 ? ~0ull : adsize == 4 ? 0xffffffffull : 0xffffull;
 }
 
+/* ---- execution ---- */
+
+/*
+ * One execution step: the contract every loop keeps (plain, traced, debug
+ * single-step in run.c and debug.c, and the JIT next).
+ * - Before the handler runs, cpu->insn_rip is the instruction's own RIP (where
+ *   a fault restarts it) and cpu->state.rip the next instruction's, masked to
+ *   the code size (relative branches and pushed return addresses use it).
+ *   cpu->icount counts the instructions retired before this one.
+ * - When the handler returns, the instruction retired: icount + 1. A fault
+ *   longjmps to cpu_exec's instruction boundary before that: the instruction
+ *   did not retire, and its architectural effects are as the SDM says.
+ * - The caller ends the trace when the handler set cpu->stop_trace (it changed
+ *   RIP, the mode or the code, or events wait) or after an I_END instruction;
+ *   the caller never runs an instruction past cpu->budget_end (the budget is
+ *   exact, so deterministic runs are reproducible).
+ * `rip` and `icount` are the caller's register copies of cpu->state.rip and
+ * cpu->icount, which stay exact for the handler; a handler that moves RIP
+ * ends the trace, so the caller reloads its copies from the CPU.
+ */
+static inline __attribute__((always_inline)) void
+exec_one(struct cpu *cpu, const struct insn *i, uint64_t *rip, uint64_t *icount, uint64_t ip_mask)
+{
+	cpu->insn_rip = *rip;
+	*rip = (*rip + i->len) & ip_mask;
+	cpu->state.rip = *rip;
+	i->fn(cpu, i);
+	cpu->icount = ++*icount;
+}
+
+/* The mask of RIP in the current code size. */
+static inline uint64_t
+cpu_ip_mask(const struct cpu *cpu)
+{
+	return addr_mask(cpu->code_size);
+}
+
 /* ---- memory ---- */
 
 /* Effective address (offset within the segment) of the ModRM memory operand. */

@@ -167,15 +167,12 @@ cpu_debug_step(struct cpu *cpu)
 	cpu->chain_prev = NULL;
 	cpu->state.intr_shadow = 0;
 	const struct insn *i = &t->insn[0];
-	uint64_t mask = addr_mask(cpu->code_size);
 	struct trace_regs before;
 	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	if (traced)
 		trace_regs_capture(cpu, &before);
-	cpu->insn_rip = cpu->state.rip;
-	cpu->state.rip = (cpu->state.rip + i->len) & mask;
-	i->fn(cpu, i);
-	cpu->icount++;
+	uint64_t rip = cpu->state.rip, icount = cpu->icount;
+	exec_one(cpu, i, &rip, &icount, cpu_ip_mask(cpu));
 	if (traced)
 		trace_insn(cpu->tracer, cpu, i, &before);
 	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (tf ? DR6_BS : 0);
