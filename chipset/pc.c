@@ -275,8 +275,6 @@ pc_init_pci(struct pc *pc, char *err, size_t errlen)
 		snprintf(err, errlen, "i440fx: cannot map the PAM/SMRAM regions");
 		return -1;
 	}
-	pc->cpu->bus.smm_changed = pc_smm_changed;
-	pc->cpu->bus.smm_opaque = pc;
 	return 0;
 }
 
@@ -390,14 +388,6 @@ pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errle
 		snprintf(err, errlen, "APIC: the physical map is full");
 		return -1;
 	}
-	struct cpu_bus *bus = &pc->cpu->bus;
-	bus->intr_ack = lapic_intr_ack;
-	bus->opaque = &pc->lapic;
-	bus->apic = &pc->lapic;
-	bus->apic_msr_read = lapic_msr_read;
-	bus->apic_msr_write = lapic_msr_write;
-	bus->apic_get_cr8 = lapic_get_cr8;
-	bus->apic_set_cr8 = lapic_set_cr8;
 	return 0;
 }
 
@@ -542,16 +532,32 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		pc_destroy(pc);
 		return NULL;
 	}
-	pc->cpu = cpu_create(pc->mem, pc->io, &cfg->cpu);
+	/* The CPU reaches the board through its bus: interrupts are acknowledged by
+	 * the local APIC (which passes ExtINT on to the PIC), SMRAM is the i440FX's. */
+	struct cpu_config cc = {
+		.mem = pc->mem,
+		.io = pc->io,
+		.features = cfg->cpu,
+		.bus = { .intr_ack = lapic_intr_ack,
+			 .opaque = &pc->lapic,
+			 .smm_changed = pc_smm_changed,
+			 .smm_opaque = pc,
+			 .apic = &pc->lapic,
+			 .apic_msr_read = lapic_msr_read,
+			 .apic_msr_write = lapic_msr_write,
+			 .apic_get_cr8 = lapic_get_cr8,
+			 .apic_set_cr8 = lapic_set_cr8 },
+		.clock_ns = clock_now,
+		.clock_opaque = &pc->clock,
+		.tracer = cfg->tracer,
+	};
+	pc->cpu = cpu_create(&cc);
 	if (!pc->cpu) {
 		snprintf(err, errlen, "out of memory creating the CPU");
 		pc_destroy(pc);
 		return NULL;
 	}
 	vclock_init(&pc->clock, cfg->clock_mode, &pc->cpu->icount);
-	pc->cpu->clock_ns = clock_now;
-	pc->cpu->clock_opaque = &pc->clock;
-	pc->cpu->tracer = cfg->tracer; /* NULL when nothing is traced: then it costs nothing */
 	if (tracer_wants(cfg->tracer, TRACE_CAT_MMIO)) {
 		pc->mem->trace = trace_mmio;
 		pc->mem->trace_opaque = cfg->tracer;

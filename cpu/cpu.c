@@ -40,7 +40,7 @@ on_map_changed(void *opaque)
 }
 
 struct cpu *
-cpu_create(struct physmem *mem, struct ioports *io, const struct cpu_features *feat)
+cpu_create(const struct cpu_config *cfg)
 {
 	struct cpu *cpu = calloc(1, sizeof(*cpu));
 	if (!cpu)
@@ -50,12 +50,16 @@ cpu_create(struct physmem *mem, struct ioports *io, const struct cpu_features *f
 		free(cpu);
 		return NULL;
 	}
-	cpu->mem = mem;
-	cpu->io = io;
-	cpu->features = *feat;
-	mem->code_written = on_code_written;
-	mem->map_changed = on_map_changed;
-	mem->notify_opaque = cpu;
+	cpu->mem = cfg->mem;
+	cpu->io = cfg->io;
+	cpu->features = cfg->features;
+	cpu->bus = cfg->bus;
+	cpu->clock_ns = cfg->clock_ns;
+	cpu->clock_opaque = cfg->clock_opaque;
+	cpu->tracer = cfg->tracer;
+	cpu->mem->code_written = on_code_written;
+	cpu->mem->map_changed = on_map_changed;
+	cpu->mem->notify_opaque = cpu;
 	cpu_reset(cpu);
 	return cpu;
 }

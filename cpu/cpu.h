@@ -209,7 +209,18 @@ struct cpu {
 	void *clock_opaque;
 };
 
-struct cpu *cpu_create(struct physmem *mem, struct ioports *io, const struct cpu_features *feat);
+/* Everything the CPU is built from, in one piece: the board fills it, cpu_create copies it. */
+struct cpu_config {
+	struct physmem *mem;          /* the physical address space */
+	struct ioports *io;           /* the I/O address space */
+	struct cpu_features features; /* the model and the user's edits (cpuid.h) */
+	struct cpu_bus bus;           /* interrupt acknowledge, SMRAM, APIC hooks (NULL: none) */
+	uint64_t (*clock_ns)(void *opaque); /* the virtual clock (NULL: the instruction count) */
+	void *clock_opaque;
+	struct tracer *tracer; /* NULL when nothing traces the CPU: then tracing costs nothing */
+};
+
+struct cpu *cpu_create(const struct cpu_config *cfg);
 void cpu_destroy(struct cpu *cpu);
 void cpu_reset(struct cpu *cpu);
 enum cpu_exit cpu_exec(struct cpu *cpu, uint64_t max_insns);

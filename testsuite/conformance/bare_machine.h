@@ -35,7 +35,7 @@ bare_machine_create(struct machine *m, const char *model, uint64_t ram, char *er
 		snprintf(err, errlen, "cannot create the machine: %s", strerror(errno));
 		return false;
 	}
-	m->cpu = cpu_create(m->mem, m->io, &feat);
+	m->cpu = cpu_create(&(struct cpu_config){ .mem = m->mem, .io = m->io, .features = feat });
 	if (!m->cpu) {
 		snprintf(err, errlen, "cannot create the CPU");
 		return false;

@@ -32,7 +32,7 @@ make(const char *model)
 	io = ioports_create();
 	assert_non_null(pm);
 	assert_non_null(io);
-	cpu = cpu_create(pm, io, &f);
+	cpu = cpu_create(&(struct cpu_config){ .mem = pm, .io = io, .features = f });
 	assert_non_null(cpu);
 	cpu->state.cr0 |= CR0_PE;
 	for (int s = 0; s < 6; s++)
