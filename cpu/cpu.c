@@ -185,26 +185,36 @@ cpu_tsc(struct cpu *cpu)
 	return ns + cpu->state.tsc_offset; /* a 1 GHz invariant TSC */
 }
 
+/* The architectural state, every field of the state table, for a triple fault or a
+ * timeout: segments one per line, the other registers four per line. */
 void
 cpu_dump_state(struct cpu *cpu, void *file)
 {
 	FILE *f = file;
-	static const char *const names[16] = { "RAX", "RCX", "RDX", "RBX", "RSP", "RBP",
-					       "RSI", "RDI", "R8",  "R9",  "R10", "R11",
-					       "R12", "R13", "R14", "R15" };
-	static const char *const segs[6] = { "ES", "CS", "SS", "DS", "FS", "GS" };
-	for (int k = 0; k < 16; k++)
-		fprintf(f, "%-3s=%016" PRIx64 "%s", names[k], cpu->state.gpr[k],
-			(k % 4 == 3) ? "\n" : " ");
-	fprintf(f, "RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u  icount=%" PRIu64 "\n",
-		cpu->state.rip, rflags_read(cpu), cpu->state.cpl, cpu->icount);
-	for (int s = 0; s < 6; s++)
-		fprintf(f, "%s =%04x %016" PRIx64 " %08x %04x\n", segs[s], cpu->state.seg[s].sel,
-			cpu->state.seg[s].base, cpu->state.seg[s].limit, cpu->state.seg[s].attr);
-	fprintf(f, "GDT=%016" PRIx64 " %08x  IDT=%016" PRIx64 " %08x\n", cpu->state.gdtr.base,
-		cpu->state.gdtr.limit, cpu->state.idtr.base, cpu->state.idtr.limit);
-	fprintf(f,
-		"CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64 " CR4=%08" PRIx64
-		" EFER=%" PRIx64 "\n",
-		cpu->state.cr0, cpu->state.cr2, cpu->state.cr3, cpu->state.cr4, cpu->state.efer);
+	flags_materialize(cpu);
+	fprintf(f, "icount=%" PRIu64 "\n", cpu->icount);
+	unsigned col = 0;
+	for (unsigned k = 0; k < STATE_FIELD_COUNT; k++) {
+		const struct state_field *sf = &state_fields[k];
+		if (sf->group == SG_SEGMENT &&
+		    k + 3 < STATE_FIELD_COUNT) { /* sel base limit attr */
+			const char *dot = strchr(sf->name, '.');
+			fprintf(f,
+				"%s%-4.*s sel=%04" PRIx64 " base=%016" PRIx64 " limit=%08" PRIx64
+				" attr=%04" PRIx64 "\n",
+				col ? "\n" : "", (int)(dot - sf->name), sf->name,
+				state_get(&cpu->state, k), state_get(&cpu->state, k + 1),
+				state_get(&cpu->state, k + 2), state_get(&cpu->state, k + 3));
+			col = 0;
+			k += 3;
+			continue;
+		}
+		fprintf(f, "%s%s=%0*" PRIx64, col ? " " : "", sf->name, 2 * sf->size,
+			state_get(&cpu->state, k));
+		if (++col == 4 || k + 1 == STATE_FIELD_COUNT ||
+		    state_fields[k + 1].group != sf->group) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
 }

@@ -27,187 +27,177 @@
 #define SMM_REVISION_AMD64 0x00020064u
 #define SMBASE_RESET 0x30000u
 
-/* A field of the state-save area: offset from SMBASE + 8000h, width in bytes. */
-enum smm_field {
-	SF_CR0,
-	SF_CR3,
-	SF_CR4,
-	SF_EFER,
-	SF_RFLAGS,
-	SF_RIP,
-	SF_DR6,
-	SF_DR7,
-	SF_TR_SEL,
-	SF_LDTR_SEL,
-	SF_SEL_ES,              /* ES..GS selectors follow in S_* order */
-	SF_GPR = SF_SEL_ES + 6, /* 16 GPRs in R_* order */
-	SF_SMBASE = SF_GPR + 16,
-	SF_REVISION,
-	SF_AUTO_HALT,
-	SF_HIDDEN, /* start of fugu's descriptor caches (reserved area) */
-	SF_COUNT
+/*
+ * A state-save map is a list of rows: a field of the state table (cpu/state.h)
+ * at an offset from SMBASE + 8000h, stored in `width` bytes. A few rows are not
+ * registers: the revision identifier, the auto-HALT restart flag, and reserved
+ * bytes written as zero.
+ */
+enum { SMM_REVISION = STATE_FIELD_COUNT, SMM_AUTO_HALT, SMM_ZERO };
+#define SMM_SAVE_ONLY 0x1 /* written on SMI, not read back by RSM */
+
+struct smm_row {
+	uint16_t field; /* enum state_field_id, or SMM_* */
+	uint16_t off;
+	uint8_t width;
+	uint8_t flags;
 };
 
-struct smm_map {
-	uint16_t off[SF_COUNT];
-	uint8_t width[SF_COUNT];
-	unsigned ngprs;
-};
+/* A descriptor cache as a 16-byte block: selector, attributes, limit, base. */
+#define SEG_BLOCK(ID, at)                                                                          \
+	{ STATE_##ID##_SEL, (at), 2, 0 }, { STATE_##ID##_ATTR, (at) + 2, 2, 0 },                   \
+		{ STATE_##ID##_LIMIT, (at) + 4, 4, 0 },                                            \
+	{                                                                                          \
+		STATE_##ID##_BASE, (at) + 8, 8, 0                                                  \
+	}
+#define DTR_BLOCK(ID, at)                                                                          \
+	{ SMM_ZERO, (at), 4, SMM_SAVE_ONLY }, { STATE_##ID##_LIMIT, (at) + 4, 4, 0 },              \
+	{                                                                                          \
+		STATE_##ID##_BASE, (at) + 8, 8, 0                                                  \
+	}
+#define ROW(ID, at, w)                                                                             \
+	{                                                                                          \
+		STATE_##ID, (at), (w), 0                                                           \
+	}
+#define SAVED(ID, at, w)                                                                           \
+	{                                                                                          \
+		STATE_##ID, (at), (w), SMM_SAVE_ONLY                                               \
+	}
 
-/* SDM vol. 3C, table 32-1: the IA-32 state-save map. */
-static const struct smm_map map32 = {
-	.off = { [SF_CR0] = 0x7ffc,           [SF_CR3] = 0x7ff8,
-		 [SF_RFLAGS] = 0x7ff4,        [SF_RIP] = 0x7ff0,
-		 [SF_DR6] = 0x7fcc,           [SF_DR7] = 0x7fc8,
-		 [SF_TR_SEL] = 0x7fc4,        [SF_LDTR_SEL] = 0x7fc0,
-		 [SF_SEL_ES + S_ES] = 0x7fa8, [SF_SEL_ES + S_CS] = 0x7fac,
-		 [SF_SEL_ES + S_SS] = 0x7fb0, [SF_SEL_ES + S_DS] = 0x7fb4,
-		 [SF_SEL_ES + S_FS] = 0x7fb8, [SF_SEL_ES + S_GS] = 0x7fbc,
-		 [SF_GPR + R_AX] = 0x7fd0,    [SF_GPR + R_CX] = 0x7fd4,
-		 [SF_GPR + R_DX] = 0x7fd8,    [SF_GPR + R_BX] = 0x7fdc,
-		 [SF_GPR + R_SP] = 0x7fe0,    [SF_GPR + R_BP] = 0x7fe4,
-		 [SF_GPR + R_SI] = 0x7fe8,    [SF_GPR + R_DI] = 0x7fec,
-		 [SF_SMBASE] = 0x7ef8,        [SF_REVISION] = 0x7efc,
-		 [SF_AUTO_HALT] = 0x7f02,     [SF_CR4] = 0x7f14,
-		 [SF_HIDDEN] = 0x7e00 },
-	.width = { [SF_CR0] = 4,
-		   [SF_CR3] = 4,
-		   [SF_RFLAGS] = 4,
-		   [SF_RIP] = 4,
-		   [SF_DR6] = 4,
-		   [SF_DR7] = 4,
-		   [SF_TR_SEL] = 4,
-		   [SF_LDTR_SEL] = 4,
-		   [SF_SEL_ES... SF_SEL_ES + 5] = 4,
-		   [SF_GPR... SF_GPR + 7] = 4,
-		   [SF_SMBASE] = 4,
-		   [SF_REVISION] = 4,
-		   [SF_AUTO_HALT] = 2,
-		   [SF_CR4] = 4 },
-	.ngprs = 8,
+/* SDM vol. 3C, table 32-1: the IA-32 state-save map. The descriptor caches go in
+ * fugu's own layout in the reserved area from 7E00h: ES..GS, LDTR, TR, GDTR, IDTR. */
+static const struct smm_row map32[] = {
+	ROW(CR0, 0x7ffc, 4),
+	ROW(CR3, 0x7ff8, 4),
+	ROW(RFLAGS, 0x7ff4, 4),
+	ROW(RIP, 0x7ff0, 4),
+	ROW(RDI, 0x7fec, 4),
+	ROW(RSI, 0x7fe8, 4),
+	ROW(RBP, 0x7fe4, 4),
+	ROW(RSP, 0x7fe0, 4),
+	ROW(RBX, 0x7fdc, 4),
+	ROW(RDX, 0x7fd8, 4),
+	ROW(RCX, 0x7fd4, 4),
+	ROW(RAX, 0x7fd0, 4),
+	ROW(DR6, 0x7fcc, 4),
+	ROW(DR7, 0x7fc8, 4),
+	/* The visible selectors (the caches below hold them too, and RSM reads those). */
+	SAVED(TR_SEL, 0x7fc4, 4),
+	SAVED(LDTR_SEL, 0x7fc0, 4),
+	SAVED(GS_SEL, 0x7fbc, 4),
+	SAVED(FS_SEL, 0x7fb8, 4),
+	SAVED(DS_SEL, 0x7fb4, 4),
+	SAVED(SS_SEL, 0x7fb0, 4),
+	SAVED(CS_SEL, 0x7fac, 4),
+	SAVED(ES_SEL, 0x7fa8, 4),
+	ROW(CR4, 0x7f14, 4),
+	{ SMM_AUTO_HALT, 0x7f02, 2, 0 },
+	{ SMM_REVISION, 0x7efc, 4, 0 },
+	ROW(SMBASE, 0x7ef8, 4),
+	SEG_BLOCK(ES, 0x7e00),
+	SEG_BLOCK(CS, 0x7e10),
+	SEG_BLOCK(SS, 0x7e20),
+	SEG_BLOCK(DS, 0x7e30),
+	SEG_BLOCK(FS, 0x7e40),
+	SEG_BLOCK(GS, 0x7e50),
+	SEG_BLOCK(LDTR, 0x7e60),
+	SEG_BLOCK(TR, 0x7e70),
+	DTR_BLOCK(GDTR, 0x7e80),
+	DTR_BLOCK(IDTR, 0x7e90),
 };
 
 /* AMD APM vol. 2, table 10-2: the AMD64 layout. Segments, GDTR, LDTR, IDTR and TR
- * are 16-byte blocks (selector, attributes, limit, base) from 7E00h (SF_HIDDEN). */
-static const struct smm_map map64 = {
-	.off = { [SF_CR0] = 0x7f58,         [SF_CR3] = 0x7f50,         [SF_CR4] = 0x7f48,
-		 [SF_RFLAGS] = 0x7f70,      [SF_EFER] = 0x7ed0,        [SF_RIP] = 0x7f78,
-		 [SF_DR6] = 0x7f68,         [SF_DR7] = 0x7f60,         [SF_GPR + R_AX] = 0x7ff8,
-		 [SF_GPR + R_CX] = 0x7ff0,  [SF_GPR + R_DX] = 0x7fe8,  [SF_GPR + R_BX] = 0x7fe0,
-		 [SF_GPR + R_SP] = 0x7fd8,  [SF_GPR + R_BP] = 0x7fd0,  [SF_GPR + R_SI] = 0x7fc8,
-		 [SF_GPR + R_DI] = 0x7fc0,  [SF_GPR + R_R8] = 0x7fb8,  [SF_GPR + R_R9] = 0x7fb0,
-		 [SF_GPR + R_R10] = 0x7fa8, [SF_GPR + R_R11] = 0x7fa0, [SF_GPR + R_R12] = 0x7f98,
-		 [SF_GPR + R_R13] = 0x7f90, [SF_GPR + R_R14] = 0x7f88, [SF_GPR + R_R15] = 0x7f80,
-		 [SF_SMBASE] = 0x7f00,      [SF_REVISION] = 0x7efc,    [SF_AUTO_HALT] = 0x7ec9,
-		 [SF_HIDDEN] = 0x7e00 },
-	.width = { [SF_CR0] = 8,
-		   [SF_CR3] = 8,
-		   [SF_CR4] = 8,
-		   [SF_RFLAGS] = 8,
-		   [SF_EFER] = 8,
-		   [SF_RIP] = 8,
-		   [SF_DR6] = 8,
-		   [SF_DR7] = 8,
-		   [SF_GPR... SF_GPR + 15] = 8,
-		   [SF_SMBASE] = 4,
-		   [SF_REVISION] = 4,
-		   [SF_AUTO_HALT] = 1 },
-	.ngprs = 16,
+ * are 16-byte blocks from 7E00h. */
+static const struct smm_row map64[] = {
+	ROW(RAX, 0x7ff8, 8),
+	ROW(RCX, 0x7ff0, 8),
+	ROW(RDX, 0x7fe8, 8),
+	ROW(RBX, 0x7fe0, 8),
+	ROW(RSP, 0x7fd8, 8),
+	ROW(RBP, 0x7fd0, 8),
+	ROW(RSI, 0x7fc8, 8),
+	ROW(RDI, 0x7fc0, 8),
+	ROW(R8, 0x7fb8, 8),
+	ROW(R9, 0x7fb0, 8),
+	ROW(R10, 0x7fa8, 8),
+	ROW(R11, 0x7fa0, 8),
+	ROW(R12, 0x7f98, 8),
+	ROW(R13, 0x7f90, 8),
+	ROW(R14, 0x7f88, 8),
+	ROW(R15, 0x7f80, 8),
+	ROW(RIP, 0x7f78, 8),
+	ROW(RFLAGS, 0x7f70, 8),
+	ROW(DR6, 0x7f68, 8),
+	ROW(DR7, 0x7f60, 8),
+	ROW(CR0, 0x7f58, 8),
+	ROW(CR3, 0x7f50, 8),
+	ROW(CR4, 0x7f48, 8),
+	ROW(SMBASE, 0x7f00, 4),
+	{ SMM_REVISION, 0x7efc, 4, 0 },
+	ROW(EFER, 0x7ed0, 8),
+	{ SMM_AUTO_HALT, 0x7ec9, 1, 0 },
+	SEG_BLOCK(ES, 0x7e00),
+	SEG_BLOCK(CS, 0x7e10),
+	SEG_BLOCK(SS, 0x7e20),
+	SEG_BLOCK(DS, 0x7e30),
+	SEG_BLOCK(FS, 0x7e40),
+	SEG_BLOCK(GS, 0x7e50),
+	DTR_BLOCK(GDTR, 0x7e60),
+	SEG_BLOCK(LDTR, 0x7e70),
+	DTR_BLOCK(IDTR, 0x7e80),
+	SEG_BLOCK(TR, 0x7e90),
+};
+
+struct smm_map {
+	const struct smm_row *rows;
+	unsigned nrows;
+	uint32_t revision;
+};
+
+static const struct smm_map smm_maps[2] = {
+	{ map32, sizeof(map32) / sizeof(map32[0]), SMM_REVISION_IA32 },
+	{ map64, sizeof(map64) / sizeof(map64[0]), SMM_REVISION_AMD64 },
 };
 
 static const struct smm_map *
 smm_map(const struct cpu *cpu)
 {
-	return cpu_has(&cpu->features, FEAT_LM) ? &map64 : &map32;
+	return &smm_maps[cpu_has(&cpu->features, FEAT_LM) ? 1 : 0];
 }
 
 /* SMRAM is accessed physically, without paging or A20 (32.4.1). */
 static void
-put(struct cpu *cpu, const struct smm_map *m, enum smm_field f, uint64_t v)
+save_state(struct cpu *cpu, const struct smm_map *m)
 {
-	physmem_write_sized(cpu->mem, cpu->state.smbase + 0x8000u + m->off[f], v, m->width[f]);
-}
-
-static uint64_t
-get(struct cpu *cpu, const struct smm_map *m, enum smm_field f)
-{
-	return physmem_read_sized(cpu->mem, cpu->state.smbase + 0x8000u + m->off[f], m->width[f]);
-}
-
-/*
- * The descriptor caches. AMD64 layout: 16-byte blocks ES CS SS DS FS GS GDTR LDTR
- * IDTR TR from 7E00h (selector, attributes, limit, base). IA-32 map: fugu's own
- * layout in the reserved area from 7E00h: ES..GS, LDTR, TR, then GDTR, IDTR.
- */
-static const uint8_t amd64_order[10] = { 0, 1, 2, 3, 4, 5, 6 /* GDTR */, 7 /* LDTR */, 8 /* IDTR */,
-					 9 /* TR */ };
-
-static void
-hidden_slots(struct cpu *cpu, const struct smm_map *m, struct segment *slots[10],
-	     struct dtr *dtrs[2], unsigned *gdtr_slot, unsigned *idtr_slot)
-{
-	for (unsigned k = 0; k < 6; k++)
-		slots[k] = &cpu->state.seg[k];
-	dtrs[0] = &cpu->state.gdtr;
-	dtrs[1] = &cpu->state.idtr;
-	if (m == &map64) {
-		slots[6] = NULL, slots[7] = &cpu->state.ldtr, slots[8] = NULL,
-		slots[9] = &cpu->state.tr;
-		*gdtr_slot = amd64_order[6];
-		*idtr_slot = amd64_order[8];
-	} else {
-		slots[6] = &cpu->state.ldtr, slots[7] = &cpu->state.tr, slots[8] = NULL,
-		slots[9] = NULL;
-		*gdtr_slot = 8;
-		*idtr_slot = 9;
+	flags_materialize(cpu);
+	for (unsigned k = 0; k < m->nrows; k++) {
+		const struct smm_row *r = &m->rows[k];
+		uint64_t v = r->field == SMM_REVISION    ? m->revision
+			     : r->field == SMM_AUTO_HALT ? cpu->state.halted
+			     : r->field == SMM_ZERO      ? 0
+							 : state_get(&cpu->state, r->field);
+		physmem_write_sized(cpu->mem, cpu->state.smbase + 0x8000u + r->off, v, r->width);
 	}
 }
 
-static void
-put_hidden(struct cpu *cpu, const struct smm_map *m)
+/* Read the saved state into `next` (a copy of the current state); returns the
+ * auto-HALT flag. */
+static bool
+read_saved_state(struct cpu *cpu, const struct smm_map *m, struct cpu_state *next)
 {
-	uint64_t a = cpu->state.smbase + 0x8000u + m->off[SF_HIDDEN];
-	struct segment *slots[10];
-	struct dtr *dtrs[2];
-	unsigned gs, is;
-	hidden_slots(cpu, m, slots, dtrs, &gs, &is);
-	for (unsigned k = 0; k < 10; k++) {
-		uint64_t b = a + 16 * k;
-		if (slots[k]) {
-			physmem_write_sized(cpu->mem, b, slots[k]->sel, 2);
-			physmem_write_sized(cpu->mem, b + 2, slots[k]->attr, 2);
-			physmem_write_sized(cpu->mem, b + 4, slots[k]->limit, 4);
-			physmem_write_sized(cpu->mem, b + 8, slots[k]->base, 8);
-		} else if (k == gs || k == is) {
-			const struct dtr *d = dtrs[k == is];
-			physmem_write_sized(cpu->mem, b, 0, 4);
-			physmem_write_sized(cpu->mem, b + 4, d->limit, 4);
-			physmem_write_sized(cpu->mem, b + 8, d->base, 8);
-		}
+	bool auto_halt = false;
+	for (unsigned k = 0; k < m->nrows; k++) {
+		const struct smm_row *r = &m->rows[k];
+		if ((r->flags & SMM_SAVE_ONLY) || r->field == SMM_REVISION)
+			continue;
+		uint64_t v = physmem_read_sized(cpu->mem, cpu->state.smbase + 0x8000u + r->off,
+						r->width);
+		if (r->field == SMM_AUTO_HALT)
+			auto_halt = v & 1;
+		else
+			state_set(next, r->field, v);
 	}
-}
-
-static void
-get_hidden(struct cpu *cpu, const struct smm_map *m)
-{
-	uint64_t a = cpu->state.smbase + 0x8000u + m->off[SF_HIDDEN];
-	struct segment *slots[10];
-	struct dtr *dtrs[2];
-	unsigned gs, is;
-	hidden_slots(cpu, m, slots, dtrs, &gs, &is);
-	for (unsigned k = 0; k < 10; k++) {
-		uint64_t b = a + 16 * k;
-		if (slots[k]) {
-			slots[k]->sel = (uint16_t)physmem_read_sized(cpu->mem, b, 2);
-			slots[k]->attr = (uint16_t)physmem_read_sized(cpu->mem, b + 2, 2);
-			slots[k]->limit = (uint32_t)physmem_read_sized(cpu->mem, b + 4, 4);
-			slots[k]->base = physmem_read_sized(cpu->mem, b + 8, 8);
-		} else if (k == gs || k == is) {
-			struct dtr *d = dtrs[k == is];
-			d->limit = (uint32_t)physmem_read_sized(cpu->mem, b + 4, 4);
-			d->base = physmem_read_sized(cpu->mem, b + 8, 8);
-		}
-	}
+	return auto_halt;
 }
 
 static void
@@ -228,29 +218,8 @@ smm_notify(struct cpu *cpu, bool in_smm)
 void
 cpu_smm_enter(struct cpu *cpu)
 {
-	const struct smm_map *m = smm_map(cpu);
 	smm_notify(cpu, true); /* SMRAM becomes visible before the save */
-	for (unsigned k = 0; k < m->ngprs; k++)
-		put(cpu, m, SF_GPR + k, cpu->state.gpr[k]);
-	put(cpu, m, SF_RIP, cpu->state.rip);
-	put(cpu, m, SF_RFLAGS, rflags_read(cpu));
-	put(cpu, m, SF_CR0, cpu->state.cr0);
-	put(cpu, m, SF_CR3, cpu->state.cr3);
-	put(cpu, m, SF_CR4, cpu->state.cr4);
-	if (m == &map64)
-		put(cpu, m, SF_EFER, cpu->state.efer);
-	put(cpu, m, SF_DR6, cpu->state.dr[6]);
-	put(cpu, m, SF_DR7, cpu->state.dr[7]);
-	if (m == &map32) { /* AMD64 keeps the selectors in the segment blocks */
-		put(cpu, m, SF_TR_SEL, cpu->state.tr.sel);
-		put(cpu, m, SF_LDTR_SEL, cpu->state.ldtr.sel);
-		for (unsigned s = 0; s < 6; s++)
-			put(cpu, m, SF_SEL_ES + s, cpu->state.seg[s].sel);
-	}
-	put(cpu, m, SF_SMBASE, cpu->state.smbase);
-	put(cpu, m, SF_REVISION, m == &map64 ? SMM_REVISION_AMD64 : SMM_REVISION_IA32);
-	put(cpu, m, SF_AUTO_HALT, cpu->state.halted ? 1 : 0);
-	put_hidden(cpu, m);
+	save_state(cpu, smm_map(cpu));
 
 	cpu->state.halted = false;
 	cpu->lf.mask = 0;
@@ -285,30 +254,29 @@ op_rsm(struct cpu *cpu, const struct insn *i)
 	(void)i;
 	if (!cpu->state.in_smm)
 		cpu_ud(cpu);
-	const struct smm_map *m = smm_map(cpu);
-	uint64_t cr0 = get(cpu, m, SF_CR0), cr4 = get(cpu, m, SF_CR4);
-	uint64_t efer = m == &map64 ? get(cpu, m, SF_EFER) : 0;
+	struct cpu_state next = cpu->state;
+	bool auto_halt = read_saved_state(cpu, smm_map(cpu), &next);
+	if (!cpu_has(&cpu->features, FEAT_LM))
+		next.efer = 0; /* the IA-32 map has no EFER */
+	uint64_t cr0 = next.cr0, cr4 = next.cr4, efer = next.efer;
 	if (((cr0 & CR0_PG) && !(cr0 & CR0_PE)) || ((cr0 & CR0_NW) && !(cr0 & CR0_CD)) ||
-	    ((efer & EFER_LMA) && !(cr4 & (1u << 5)))) {
+	    ((efer & EFER_LMA) && !(cr4 & CR4_PAE))) {
 		cpu->shutdown = true; /* 32.10: an invalid state in SMRAM shuts the CPU down */
 		longjmp(cpu->fault_jmp, 1);
 	}
-	for (unsigned k = 0; k < m->ngprs; k++)
-		cpu->state.gpr[k] = get(cpu, m, SF_GPR + k);
-	get_hidden(cpu, m);
-	struct control_regs ctl = { cr0, get(cpu, m, SF_CR3), cr4, efer };
+	/* Everything but the control registers as saved; those through the mode gate. */
+	struct control_regs ctl = { cr0, next.cr3, cr4, efer };
+	next.cr0 = cpu->state.cr0, next.cr3 = cpu->state.cr3;
+	next.cr4 = cpu->state.cr4, next.efer = cpu->state.efer;
+	next.rflags = (next.rflags & 0x3f7fd7) | F_FIXED1;
+	next.cpl = (uint8_t)((next.seg[S_SS].attr >> 5) & 3);
+	/* A new SMBASE from the save area takes effect for the next SMI (32.11). */
+	cpu->state = next;
+	cpu->lf.mask = 0;
 	if (!cpu_load_control(cpu, &ctl, CTL_LOAD_PDPTES | CTL_CR3_WRITTEN, "rsm")) {
 		cpu->shutdown = true; /* an invalid PDPTE: as an invalid saved state (32.10) */
 		longjmp(cpu->fault_jmp, 1);
 	}
-	cpu->state.dr[6] = get(cpu, m, SF_DR6);
-	cpu->state.dr[7] = get(cpu, m, SF_DR7);
-	cpu->lf.mask = 0;
-	cpu->state.rflags = (get(cpu, m, SF_RFLAGS) & 0x3f7fd7) | F_FIXED1;
-	cpu->state.rip = get(cpu, m, SF_RIP);
-	cpu->state.cpl = (uint8_t)((cpu->state.seg[S_SS].attr >> 5) & 3);
-	bool auto_halt = get(cpu, m, SF_AUTO_HALT) & 1;
-	cpu->state.smbase = (uint32_t)get(cpu, m, SF_SMBASE); /* SMBASE relocation (32.11) */
 	cpu_mode_update(cpu);
 	smm_notify(cpu, false);
 	/* Auto HALT restart: return to the HLT state the SMI interrupted (32.12). */

@@ -1,0 +1,57 @@
+/*
+ * fugu — the state field table (cpu/state.h), derived from the one X-macro list.
+ */
+#include "cpu/state.h"
+
+#include <string.h>
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "state_get reads the low bytes");
+
+#define FIELD_SIZE(member) sizeof(((struct cpu_state *)0)->member)
+
+const struct state_field state_fields[STATE_FIELD_COUNT] = {
+#define STATE_FIELD_ROW(id, fname, member, grp)                                                    \
+	[STATE_##id] = { .name = fname,                                                            \
+			 .offset = offsetof(struct cpu_state, member),                             \
+			 .size = FIELD_SIZE(member),                                               \
+			 .group = grp },
+	CPU_STATE_FIELDS(STATE_FIELD_ROW)
+#undef STATE_FIELD_ROW
+};
+
+/* Every field is an integer of 1, 2, 4 or 8 bytes (bool is one byte). */
+#define STATE_FIELD_CHECK(id, fname, member, grp)                                                  \
+	_Static_assert(FIELD_SIZE(member) == 1 || FIELD_SIZE(member) == 2 ||                       \
+			       FIELD_SIZE(member) == 4 || FIELD_SIZE(member) == 8,                 \
+		       "state field " fname " is not a plain integer");
+CPU_STATE_FIELDS(STATE_FIELD_CHECK)
+#undef STATE_FIELD_CHECK
+
+int
+state_field_find(const char *name)
+{
+	for (unsigned k = 0; k < STATE_FIELD_COUNT; k++)
+		if (strcmp(state_fields[k].name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
+uint64_t
+state_get(const struct cpu_state *s, enum state_field_id id)
+{
+	const struct state_field *f = &state_fields[id];
+	const uint8_t *p = (const uint8_t *)s + f->offset;
+	uint64_t v = 0;
+	memcpy(&v, p, f->size); /* little-endian host: the low bytes */
+	return v;
+}
+
+void
+state_set(struct cpu_state *s, enum state_field_id id, uint64_t value)
+{
+	const struct state_field *f = &state_fields[id];
+	uint8_t *p = (uint8_t *)s + f->offset;
+	if (f->size == 1 && (id == STATE_IN_SMM || id == STATE_NMI_BLOCKED || id == STATE_HALTED))
+		value = value != 0; /* a bool holds 0 or 1 only */
+	memcpy(p, &value, f->size);
+}
