@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "cpu/cpu_internal.h"
-#include "cpu/exec/desc.h"
+#include "cpu/desc.h"
 #include "frontend/trace.h"
 
 enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE_FAULT };

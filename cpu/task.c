@@ -4,7 +4,7 @@
  * gate in the IDT, and IRET with NT set. 32-bit and 16-bit TSSes. IA-32e mode
  * has no task switches: its callers raise #GP before getting here.
  */
-#include "cpu/exec/desc.h"
+#include "cpu/desc.h"
 #include "cpu/exec/exec.h"
 #include "mmu/paging.h"
 
