@@ -10,6 +10,7 @@
 #include "cpu/msr.h"
 #include "cpu/tcache.h"
 #include "frontend/trace.h"
+#include "cpu/translate.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -77,7 +78,7 @@ void
 cpu_memory_map_changed(struct cpu *cpu)
 {
 	tlb_flush_all(&cpu->tlb);
-	mmu_trace_flush(cpu, "all", 0, "physical-map");
+	cpu_trace_tlb_flush(cpu, "all", 0, "physical-map");
 	tcache_flush(cpu);
 	cpu->stop_trace = true;
 }
@@ -89,7 +90,7 @@ cpu_set_a20(struct cpu *cpu, bool enabled)
 	if (mask != cpu->a20_mask) {
 		cpu->a20_mask = mask;
 		tlb_flush_all(&cpu->tlb);
-		mmu_trace_flush(cpu, "all", enabled, "a20");
+		cpu_trace_tlb_flush(cpu, "all", enabled, "a20");
 		cpu->stop_trace = true;
 	}
 }
@@ -137,7 +138,7 @@ cpu_reset(struct cpu *cpu)
 	cpu->state.nmi_blocked = false;
 	cpu_smm_reset(cpu);
 	cpu_mode_update(cpu);
-	mmu_reset(cpu); /* PDPTEs, PKRU, an empty TLB */
+	cpu_paging_reset(cpu); /* MAXPHYADDR, PDPTEs, PKRU, an empty TLB */
 	tcache_flush(cpu);
 }
 

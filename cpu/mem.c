@@ -4,6 +4,7 @@
  * and every instruction fetch comes through here.
  */
 #include "cpu/cpu_internal.h"
+#include "cpu/translate.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -80,7 +81,7 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 	phys_page_t p = physmem_page(cpu->mem, pa);
 	if (!(p & PP_HOST_MASK))
 		return;
-	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_CODE) || !r->writable))
+	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_CODE) || !r->store_ok))
 		return;
 	tlb_insert(&cpu->tlb, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin,
 		   (uintptr_t)(p & PP_HOST_MASK), pa & ~0xfffull, r->global, r->page_mask);
@@ -90,10 +91,10 @@ static uint64_t
 translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv)
 {
 	struct mmu_result r;
-	mmu_translate(cpu, lin, kind, priv, &r);
-	uint64_t pa = r.pa & cpu->a20_mask;
+	cpu_page_walk(cpu, lin, kind, priv, &r); /* raises the fault */
+	uint64_t pa = r.pa;                      /* A20 mask applied */
 	tlb_fill(cpu, kind, priv, lin, pa, &r);
-	if (kind == TLB_READ && r.writable)
+	if (kind == TLB_READ && r.store_ok)
 		tlb_fill(cpu, TLB_WRITE, priv, lin, pa, &r);
 	return pa;
 }

@@ -10,6 +10,7 @@
  * ending the current decoded trace.
  */
 #include "cpu/cpu_internal.h"
+#include "cpu/translate.h"
 #include "mmu/paging.h"
 
 void
@@ -107,7 +108,7 @@ cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flag
 	bool load = mmu_legacy_pae(next->cr0, next->cr4, next->efer) &&
 		    ((flags & CTL_LOAD_PDPTES) || cr3_changed || (d0 & CR0_PDPTE) ||
 		     (d4 & CR4_PDPTE) || (de & EFER_LMA));
-	if (load && !mmu_read_pdptes(cpu, next->cr3, pdpte))
+	if (load && !cpu_read_pdptes(cpu, next->cr3, pdpte))
 		return false;
 	s->cr0 = next->cr0;
 	s->cr3 = next->cr3;
@@ -118,10 +119,10 @@ cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flag
 	if ((d0 & CR0_FLUSH) || (d4 & CR4_FLUSH) || (de & EFER_FLUSH) || (flags & CTL_FLUSH_ALL)) {
 		tlb_flush_all(&cpu->tlb);
 		uint64_t why = (d4 & CR4_FLUSH) ? s->cr4 : (de & EFER_FLUSH) ? s->efer : s->cr0;
-		mmu_trace_flush(cpu, "all", why, cause);
+		cpu_trace_tlb_flush(cpu, "all", why, cause);
 	} else if ((cr3_changed || (flags & CTL_CR3_WRITTEN)) && !(flags & CTL_KEEP_TLB)) {
 		tlb_flush_nonglobal(&cpu->tlb);
-		mmu_trace_flush(cpu, "non-global", s->cr3, cause);
+		cpu_trace_tlb_flush(cpu, "non-global", s->cr3, cause);
 	}
 	cpu_mode_update(cpu);
 	cpu->stop_trace = true;

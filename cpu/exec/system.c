@@ -6,6 +6,7 @@
 #include "cpu/exec/exec.h"
 #include "frontend/trace.h"
 #include "cpu/msr.h"
+#include "cpu/translate.h"
 #include "mmu/paging.h"
 
 static void
@@ -115,9 +116,9 @@ op_grp7(struct cpu *cpu, const struct insn *i)
 	case 7: { /* INVLPG: no segment checks; a non-canonical address is a no-op (vol. 2A) */
 		require_cpl0(cpu);
 		if (cpu->code_size == 8)
-			mmu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0));
+			cpu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0));
 		else
-			mmu_invlpg(cpu, (cpu->state.seg[i->seg].base + ea) & 0xffffffffull);
+			cpu_invlpg(cpu, (cpu->state.seg[i->seg].base + ea) & 0xffffffffull);
 		return;
 	}
 	default: cpu_ud(cpu);
@@ -285,7 +286,7 @@ op_rdpmc(struct cpu *cpu, const struct insn *i)
 /*
  * INVPCID r, m128 (66 0F 38 82; SDM vol. 2A, INVPCID): the register is 64 bits
  * in 64-bit mode, 32 elsewhere; #UD in virtual-8086 mode, #GP(0) above CPL 0.
- * The descriptor read can fault like any operand; mmu_invpcid checks the rest.
+ * The descriptor read can fault like any operand; cpu_invpcid checks the rest.
  */
 void
 op_invpcid(struct cpu *cpu, const struct insn *i)
@@ -297,5 +298,5 @@ op_invpcid(struct cpu *cpu, const struct insn *i)
 	uint64_t ea = insn_ea(cpu, i);
 	uint64_t lo = cpu_read(cpu, i->seg, ea, 8);
 	uint64_t hi = cpu_read(cpu, i->seg, (ea + 8) & addr_mask(i->adsize), 8);
-	mmu_invpcid(cpu, type, lo, hi);
+	cpu_invpcid(cpu, type, lo, hi);
 }

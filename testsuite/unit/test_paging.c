@@ -14,6 +14,7 @@
 #include "chipset/ioport.h"
 #include "cpu/cpu_internal.h"
 #include "cpu/msr.h"
+#include "cpu/translate.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -109,7 +110,7 @@ invpcid(uint64_t type, uint64_t lo, uint64_t hi)
 {
 	if (setjmp(cpu->fault_jmp))
 		return cpu->pending_vector;
-	mmu_invpcid(cpu, type, lo, hi);
+	cpu_invpcid(cpu, type, lo, hi);
 	return -1;
 }
 
@@ -150,7 +151,7 @@ static uint64_t
 probe(uint64_t lin)
 {
 	uint64_t pa = ~0ull;
-	assert_true(mmu_probe(cpu, lin, TLB_READ, MMU_SUPER, &pa));
+	assert_true(cpu_translate_probe(cpu, lin, TLB_READ, MMU_SUPER, &pa));
 	return pa;
 }
 
@@ -225,7 +226,7 @@ paging32_translate_and_ad(void **state)
 	assert_true(physmem_read_sized(pm, PT32 + 8, 4) & D);
 	/* D cleared by software + INVLPG: the next write sets it again. */
 	w32(PT32 + 8, 0x202000 | P | RW | US | A);
-	mmu_invlpg(cpu, 0x402000);
+	cpu_invlpg(cpu, 0x402000);
 	assert_int_equal(rd(0x402000), 1);
 	assert_false(physmem_read_sized(pm, PT32 + 8, 4) & D);
 	wr(0x402004, 2);
@@ -324,7 +325,7 @@ tlb_invlpg_and_stale_entries(void **state)
 	w32(PT32, 0x205000 | P | RW);
 	/* Without invalidation the TLB may (and here does) keep the old translation. */
 	assert_int_equal(rd(0x400000), 0x1000);
-	mmu_invlpg(cpu, 0x400abc);
+	cpu_invlpg(cpu, 0x400abc);
 	assert_int_equal(rd(0x400000), 0x1005);
 	/* A 4 MiB page is cached as 4 KiB slices: INVLPG anywhere in it drops them all. */
 	assert_int_equal(set_cr(4, CR4_PSE), -1);
@@ -336,7 +337,7 @@ tlb_invlpg_and_stale_entries(void **state)
 	assert_int_equal(rd(0xbff000), 12);
 	w32(PD32 + 8, 0x800000 | P | RW | PS);
 	assert_int_equal(rd(0xbff000), 12);
-	mmu_invlpg(cpu, 0x800000);
+	cpu_invlpg(cpu, 0x800000);
 	assert_int_equal(rd(0xbff000), 22);
 	assert_int_equal(rd(0x800000), 21);
 	destroy();
@@ -368,7 +369,7 @@ tlb_global_pages(void **state)
 	assert_int_equal(set_cr(4, CR4_PGE), -1);
 	assert_int_equal(rd(0x400000), 0x1000);
 	w32(PT32, 0x207000 | P | RW | G);
-	mmu_invlpg(cpu, 0x400000);
+	cpu_invlpg(cpu, 0x400000);
 	assert_int_equal(rd(0x400000), 0x1007);
 	destroy();
 }
@@ -394,7 +395,7 @@ tlb_keyed_by_privilege(void **state)
 	pf(WR, 0x401000, PF_P | PF_W | PF_U);
 	/* A read of a dirty page also makes the write entry, but only if a write is allowed. */
 	w32(PT32 + 1 * 4, 0x201000 | P | US | A | D);
-	mmu_invlpg(cpu, 0x401000);
+	cpu_invlpg(cpu, 0x401000);
 	ok(RD, 0x401000);
 	pf(WR, 0x401000, PF_P | PF_W | PF_U);
 	cpu->state.cpl = 0;
@@ -478,7 +479,7 @@ pae_walk_and_pdptes(void **state)
 	/* The PDPTEs are registers: changing the table in memory changes nothing until
 	 * they are reloaded (4.4.1). */
 	w64(PDPT, 0);
-	mmu_invlpg(cpu, 0x400000);
+	cpu_invlpg(cpu, 0x400000);
 	assert_int_equal(rd(0x400000), 0x1000);
 	assert_int_equal(set_cr(3, PDPT), -1);
 	pf(RD, 0x400000, 0);
@@ -654,11 +655,11 @@ protection_keys(void **state)
 	assert_int_equal(set_cr(4, CR4_PAE | CR4_PKE), -1);
 	cpu->state.cpl = 3;
 	ok(RD, 0x404000);
-	mmu_set_pkru(cpu, 1u << 2); /* AD for key 1 */
+	cpu_set_pkru(cpu, 1u << 2); /* AD for key 1 */
 	pf(RD, 0x404000, PF_P | PF_U | PF_PK);
 	ok(RD, 0x400000);           /* key 0 */
 	ok(FX, 0x404000);           /* fetches are not subject to keys */
-	mmu_set_pkru(cpu, 1u << 3); /* WD for key 1 */
+	cpu_set_pkru(cpu, 1u << 3); /* WD for key 1 */
 	ok(RD, 0x404000);
 	pf(WR, 0x404000, PF_P | PF_W | PF_U | PF_PK);
 	cpu->state.cpl = 0;

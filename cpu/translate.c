@@ -1,0 +1,209 @@
+/*
+ * fugu — the CPU's side of the MMU seam (see cpu/translate.h and mmu/paging.h):
+ * the translation context from cpu->state, faults, the `pagewalk` and `tlb`
+ * trace events, and the TLB maintenance instructions.
+ */
+#include "cpu/translate.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cpu/cpu_internal.h"
+#include "cpu/msr.h"
+#include "frontend/trace.h"
+
+/* mmu/ names the paging bits itself; they must be the CPU's. */
+_Static_assert(MMU_CR0_WP == CR0_WP && MMU_CR0_PG == CR0_PG, "CR0 bits");
+_Static_assert(MMU_CR4_PSE == CR4_PSE && MMU_CR4_PAE == CR4_PAE && MMU_CR4_PGE == CR4_PGE &&
+		       MMU_CR4_SMEP == CR4_SMEP && MMU_CR4_SMAP == CR4_SMAP &&
+		       MMU_CR4_PKE == CR4_PKE,
+	       "CR4 bits");
+_Static_assert(MMU_EFER_LMA == EFER_LMA && MMU_EFER_NXE == EFER_NXE, "EFER bits");
+_Static_assert(MMU_VEC_PF == EXC_PF && MMU_VEC_GP == EXC_GP, "vectors");
+
+/* MAXPHYADDR of the model (SDM vol. 3A, 4.1.4): CPUID 80000008H, else 36 with PAE. */
+static unsigned
+model_maxphyaddr(const struct cpu_features *f)
+{
+	if (f->max_ext_leaf >= 0x80000008u) {
+		uint32_t regs[4];
+		cpu_features_cpuid(f, 0x80000008u, 0, regs);
+		unsigned m = regs[0] & 0xff;
+		if (m >= 32 && m <= 52)
+			return m;
+	}
+	return cpu_has(f, FEAT_PAE) ? 36 : 32;
+}
+
+/* The translation context for the current state. No second stage yet: VMX
+ * non-root mode with EPT will put its walk in `stage2`. */
+static inline void
+make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
+{
+	const struct cpu_state *s = &cpu->state;
+	const struct cpu_features *f = &cpu->features;
+	*ctx = (struct mmu_ctx){
+		.cr0 = s->cr0,
+		.cr3 = s->cr3,
+		.cr4 = s->cr4,
+		.efer = s->efer,
+		.pdpte = s->pdpte,
+		.pkru = s->pkru,
+		.ac = (s->rflags & F_AC) != 0,
+		.maxphyaddr = cpu->maxphyaddr,
+		.model = (cpu_has(f, FEAT_PAT) ? MMU_MODEL_PAT : 0) |
+			 (cpu_has(f, FEAT_PSE36) ? MMU_MODEL_PSE36 : 0) |
+			 (cpu_has(f, FEAT_PDPE1GB) ? MMU_MODEL_1G : 0),
+		.a20_mask = cpu->a20_mask,
+		.mem = cpu->mem,
+		.stage2 = NULL,
+	};
+}
+
+void
+cpu_paging_reset(struct cpu *cpu)
+{
+	cpu->maxphyaddr = (uint8_t)model_maxphyaddr(&cpu->features);
+	memset(cpu->state.pdpte, 0, sizeof(cpu->state.pdpte));
+	cpu->state.pkru = 0;
+	tlb_init(&cpu->tlb);
+}
+
+/* The `pagewalk` trace event: the address, each entry read, and the outcome. */
+static void
+trace_walk(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
+	   const struct mmu_result *r, const struct mmu_fault *f)
+{
+	static const char *const kinds[] = { "read", "write", "exec" };
+	char entries[MMU_MAX_ENTRIES * 17 + 1] = "", outcome[48];
+	const struct mmu_entry *e = f ? f->entries : r->entries;
+	unsigned n = f ? f->nentries : r->nentries;
+	size_t len = 0;
+	for (unsigned k = 0; k < n; k++)
+		len += (size_t)snprintf(entries + len, sizeof(entries) - len, "%s%" PRIx64,
+					k ? " " : "", e[k].val);
+	if (!f)
+		snprintf(outcome, sizeof(outcome), "pa=%" PRIx64, r->gpa);
+	else if (f->stage == 1)
+		snprintf(outcome, sizeof(outcome), "#PF error=%x",
+			 f->error | (kind == TLB_EXEC ? PF_ID : 0));
+	else
+		snprintf(outcome, sizeof(outcome), "stage2 gpa=%" PRIx64, f->gpa);
+	if (!(cpu->state.efer & EFER_LMA))
+		lin &= 0xffffffffull; /* 32-bit and PAE paging translate 32-bit addresses */
+	union trace_value v[5] = { { .u = lin },
+				   { .s = kinds[kind] },
+				   { .s = priv == MMU_USER ? "user" : "supervisor" },
+				   { .s = entries },
+				   { .s = outcome } };
+	trace_emit(cpu->tracer, TEV_PAGEWALK, v);
+}
+
+/* Raise what mmu_translate or mmu_load_pdptes reported. */
+static _Noreturn void
+raise_fault(struct cpu *cpu, const struct mmu_fault *f)
+{
+	if (f->stage != 1)
+		abort(); /* no second stage is installed while VMX is not modelled */
+	if (f->vector == MMU_VEC_PF)
+		cpu->state.cr2 = f->lin;
+	cpu_fault(cpu, f->vector, f->error);
+}
+
+void
+cpu_page_walk(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
+	      struct mmu_result *res)
+{
+	struct mmu_ctx ctx;
+	struct mmu_fault f;
+	make_ctx(cpu, &ctx);
+	bool ok = mmu_translate(&ctx, lin, kind, priv, MMU_EFFECTS, res, &f);
+	if (__builtin_expect(cpu->tracer != NULL, 0) && (ctx.cr0 & CR0_PG) &&
+	    tracer_wants(cpu->tracer, TRACE_CAT_PAGEWALK))
+		trace_walk(cpu, lin, kind, priv, res, ok ? NULL : &f);
+	if (!ok)
+		raise_fault(cpu, &f);
+}
+
+bool
+cpu_translate_probe(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
+		    uint64_t *pa)
+{
+	struct mmu_ctx ctx;
+	struct mmu_result r;
+	struct mmu_fault f;
+	make_ctx(cpu, &ctx);
+	if (!mmu_translate(&ctx, lin, kind, priv, MMU_PROBE, &r, &f))
+		return false;
+	*pa = r.pa;
+	return true;
+}
+
+bool
+cpu_read_pdptes(struct cpu *cpu, uint64_t cr3, uint64_t out[4])
+{
+	struct mmu_ctx ctx;
+	struct mmu_fault f;
+	make_ctx(cpu, &ctx);
+	if (mmu_load_pdptes(&ctx, cr3, out, &f))
+		return true;
+	if (f.stage != 1)
+		raise_fault(cpu, &f);
+	return false;
+}
+
+void
+cpu_trace_tlb_flush(struct cpu *cpu, const char *scope, uint64_t addr, const char *cause)
+{
+	if (!tracer_wants(cpu->tracer, TRACE_CAT_TLB))
+		return;
+	union trace_value v[3] = { { .s = scope }, { .u = addr }, { .s = cause } };
+	trace_emit(cpu->tracer, TEV_TLB_FLUSH, v);
+}
+
+void
+cpu_invlpg(struct cpu *cpu, uint64_t lin)
+{
+	tlb_flush_page(&cpu->tlb, lin);
+	cpu_trace_tlb_flush(cpu, "page", lin, "invlpg");
+	cpu->stop_trace = true;
+}
+
+void
+cpu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc_hi)
+{
+	uint64_t pcid = desc_lo & 0xfff;
+	if (type > 3 || (desc_lo >> 12))
+		cpu_gp0(cpu);
+	if (type <= 1 && pcid && !(cpu->state.cr4 & CR4_PCIDE))
+		cpu_gp0(cpu);
+	if (type == 0 && !is_canonical(desc_hi))
+		cpu_gp0(cpu);
+	uint64_t current = (cpu->state.cr4 & CR4_PCIDE) ? cpu->state.cr3 & 0xfff : 0;
+	switch (type) {
+	case 0: /* individual address (may drop global translations too) */
+		if (pcid == current)
+			tlb_flush_page(&cpu->tlb, desc_hi);
+		break;
+	case 1: /* single context, except global translations */
+		if (pcid == current)
+			tlb_flush_nonglobal(&cpu->tlb);
+		break;
+	case 2: /* all contexts, global translations included */ tlb_flush_all(&cpu->tlb); break;
+	default: /* all contexts except global translations */
+		tlb_flush_nonglobal(&cpu->tlb);
+		break;
+	}
+	static const char *const scopes[4] = { "page", "pcid", "all", "non-global" };
+	cpu_trace_tlb_flush(cpu, scopes[type], type == 0 ? desc_hi : pcid, "invpcid");
+	cpu->stop_trace = true;
+}
+
+void
+cpu_set_pkru(struct cpu *cpu, uint32_t pkru)
+{
+	if (pkru != cpu->state.pkru)
+		tlb_flush_all(&cpu->tlb);
+	cpu->state.pkru = pkru;
+}
