@@ -164,7 +164,7 @@ struct cpu {
 	/* Architectural state (cpu/state.h): plain data, one field table describes it. */
 	struct cpu_state state;
 	struct lazy_flags lf; /* RFLAGS' arithmetic bits, evaluated on demand (flags.h) */
-	uint8_t maxphyaddr;   /* physical-address width of the model (mmu_reset) */
+	uint8_t maxphyaddr;   /* physical-address width of the model (cpu_paging_reset) */
 
 	/* Debug-register bookkeeping derived from DR0-DR7 (debug.c). */
 	uint8_t dbg_data;      /* DR7 data breakpoints armed: bit n for DRn */
