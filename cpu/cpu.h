@@ -165,6 +165,7 @@ struct cpu {
 	struct cpu_state state;
 	struct lazy_flags lf; /* RFLAGS' arithmetic bits, evaluated on demand (flags.h) */
 	uint8_t maxphyaddr;   /* physical-address width of the model (cpu_paging_reset) */
+	uint8_t mmu_model;    /* MMU_MODEL_* of the features: paging reads them on every TLB miss */
 
 	/* Debug-register bookkeeping derived from DR0-DR7 (debug.c). */
 	uint8_t dbg_data;      /* DR7 data breakpoints armed: bit n for DRn */

@@ -42,7 +42,6 @@ static inline void
 make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
 {
 	const struct cpu_state *s = &cpu->state;
-	const struct cpu_features *f = &cpu->features;
 	*ctx = (struct mmu_ctx){
 		.cr0 = s->cr0,
 		.cr3 = s->cr3,
@@ -52,9 +51,7 @@ make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
 		.pkru = s->pkru,
 		.ac = (s->rflags & F_AC) != 0,
 		.maxphyaddr = cpu->maxphyaddr,
-		.model = (cpu_has(f, FEAT_PAT) ? MMU_MODEL_PAT : 0) |
-			 (cpu_has(f, FEAT_PSE36) ? MMU_MODEL_PSE36 : 0) |
-			 (cpu_has(f, FEAT_PDPE1GB) ? MMU_MODEL_1G : 0),
+		.model = cpu->mmu_model,
 		.a20_mask = cpu->a20_mask,
 		.mem = cpu->mem,
 		.stage2 = NULL,
@@ -64,7 +61,12 @@ make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
 void
 cpu_paging_reset(struct cpu *cpu)
 {
-	cpu->maxphyaddr = (uint8_t)model_maxphyaddr(&cpu->features);
+	const struct cpu_features *f = &cpu->features;
+	cpu->maxphyaddr = (uint8_t)model_maxphyaddr(f);
+	/* Kept beside the state: the features sit far away, behind the TLB. */
+	cpu->mmu_model = (uint8_t)((cpu_has(f, FEAT_PAT) ? MMU_MODEL_PAT : 0) |
+				   (cpu_has(f, FEAT_PSE36) ? MMU_MODEL_PSE36 : 0) |
+				   (cpu_has(f, FEAT_PDPE1GB) ? MMU_MODEL_1G : 0));
 	memset(cpu->state.pdpte, 0, sizeof(cpu->state.pdpte));
 	cpu->state.pkru = 0;
 	tlb_init(&cpu->tlb);
