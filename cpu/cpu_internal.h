@@ -9,6 +9,7 @@
 
 #include "cpu/cpu.h"
 #include "cpu/flags.h"
+#include "cpu/insn_ids.h"
 
 struct insn;
 typedef void (*insn_fn)(struct cpu *cpu, const struct insn *i);
@@ -42,7 +43,11 @@ struct insn {
 	uint8_t index;  /* index register or REG_NONE */
 	uint8_t scale;  /* index shift 0-3 */
 	uint8_t flags;  /* I_* */
+	uint8_t icls;   /* enum insn_class: what a VM exit check asks about (insn_ids.h) */
+	uint16_t id;    /* enum insn_id: the instruction, for statistics and tracing */
 };
+/* id and icls live in what was padding: the record must not grow. */
+_Static_assert(sizeof(struct insn) == 40, "struct insn grew");
 
 /* ---- faults ---- */
 

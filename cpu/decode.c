@@ -15,6 +15,18 @@
 
 #include "cpu/exec/exec.h"
 
+const char *const insn_mnemonic[INSN_COUNT] = {
+#define X(id, mn) [INSN_##id] = mn,
+	INSN_ID_LIST(X)
+#undef X
+};
+
+const char *const insn_class_name[ICLS_COUNT] = {
+#define X(id, name) [ICLS_##id] = name,
+	INSN_CLASS_LIST(X)
+#undef X
+};
+
 enum imm_kind {
 	IMM_NONE,
 	IMM_B,     /* 8-bit, zero-extended */
@@ -43,16 +55,22 @@ enum imm_kind {
 #define A_PFXSEL 0x1000   /* handler chosen by the mandatory prefix from pfxrows[row.group] */
 #define A_FALLBACK 0x2000 /* pfxrows: without the feature, the prefix is ignored (TZCNT) */
 #define A_SPLITMOD 0x4000 /* group: register forms (mod == 3) use groups[row.group + 1] */
+#define A_RMSEL 0x8000    /* group member: handler chosen by ModRM.rm from rmrows[row.group] */
 
 struct oprow {
 	insn_fn fn;
 	uint16_t attr;
+	uint16_t id; /* enum insn_id */
 	uint8_t imm;
 	uint8_t feature; /* enum cpu_feature, or FEAT_NONE */
 	uint8_t group;
+	uint8_t cls; /* enum insn_class */
 };
 
-enum { G1, G1A, G2, G3, G4, G5, G6, G7, G8, G9, G11, G12, G13, G14, G15, G15R, NGROUPS };
+enum { G1, G1A, G2, G3, G4, G5, G6, G7, G7R, G8, G9, G9R, G11, G12, G13, G14, G15, G15R, NGROUPS };
+
+/* 0F 01 register forms by ModRM.reg, each chosen by ModRM.rm (SDM vol. 2D, table A-6). */
+enum { R7_0, R7_1, R7_2, R7_5, R7_7, NRMSEL };
 
 /*
  * Mandatory-prefix rows, each for no prefix / 66 / F3 / F2 (SDM vol. 2A, 2.1.2 and
@@ -60,223 +78,235 @@ enum { G1, G1A, G2, G3, G4, G5, G6, G7, G8, G9, G11, G12, G13, G14, G15, G15R, N
  * feature of each: PS/PD/SS/SD SSE forms, MMX forms with an SSE2 66 form, ...
  */
 enum {
-	P_ALL,    /* ps SSE, pd SSE2, ss SSE, sd SSE2 */
-	P_ALL2,   /* all four SSE2 (CVTPS2PD row) */
-	P_PSPD,   /* ps SSE, pd SSE2 (and the MMX forms SSE added: PAVGB, PMINUB, ...) */
-	P_PSSS,   /* ps and ss, SSE */
-	P_12,     /* MOVLPS/MOVLPD/MOVSLDUP/MOVDDUP */
-	P_16,     /* MOVHPS/MOVHPD/MOVSHDUP */
-	P_5B,     /* CVTDQ2PS/CVTPS2DQ/CVTTPS2DQ */
-	P_MMX,    /* MMX, and the 66 SSE2 form on XMM */
-	P_SSE2X,  /* MMX-register and XMM forms both SSE2 (PADDQ, PMULUDQ, PSUBQ) */
-	P_66,     /* 66 only, SSE2 (PUNPCKLQDQ, PSRLDQ, ...) */
-	P_6F,     /* MOVQ mm / MOVDQA / MOVDQU */
-	P_70,     /* PSHUFW / PSHUFD / PSHUFHW / PSHUFLW */
-	P_7C,     /* 66 and F2, SSE3 (HADDPD/HADDPS, ADDSUBPD/PS) */
-	P_7E,     /* MOVD mm / MOVD xmm / MOVQ xmm */
-	P_D6,     /* 66, F3, F2, SSE2 (MOVQ/MOVQ2DQ/MOVDQ2Q, CVT*DQ*) */
-	P_F0,     /* F2 only, SSE3 (LDDQU) */
-	P_SSSE3,  /* 0F 38/3A: MMX and 66 forms, SSSE3 */
-	P_41,     /* 0F 38/3A: 66 only, SSE4.1 */
-	P_42,     /* 0F 38/3A: 66 only, SSE4.2 */
-	P_VMX66,  /* 0F 38 80/81 INVEPT/INVVPID: 66 only */
-	P_PCID66, /* 0F 38 82 INVPCID: 66 only */
-	P_B8,     /* F3 POPCNT (no prefix: JMPE, not on this processor) */
-	P_BC,     /* BSF, F3 TZCNT */
-	P_BD,     /* BSR, F3 LZCNT */
-	P_MOVBE0, /* 0F 38 F0: MOVBE r, m; F2 CRC32 r, r/m8 */
-	P_MOVBE1, /* 0F 38 F1: MOVBE m, r; F2 CRC32 r, r/m */
-	P_FSGS,   /* 0F AE /0-/3 register forms: F3 RD/WRFSBASE, RD/WRGSBASE */
+	P_ALL,     /* ps SSE, pd SSE2, ss SSE, sd SSE2 */
+	P_ALL2,    /* all four SSE2 (CVTPS2PD row) */
+	P_PSPD,    /* ps SSE, pd SSE2 (and the MMX forms SSE added: PAVGB, PMINUB, ...) */
+	P_PSSS,    /* ps and ss, SSE */
+	P_12,      /* MOVLPS/MOVLPD/MOVSLDUP/MOVDDUP */
+	P_16,      /* MOVHPS/MOVHPD/MOVSHDUP */
+	P_5B,      /* CVTDQ2PS/CVTPS2DQ/CVTTPS2DQ */
+	P_MMX,     /* MMX, and the 66 SSE2 form on XMM */
+	P_SSE2X,   /* MMX-register and XMM forms both SSE2 (PADDQ, PMULUDQ, PSUBQ) */
+	P_66,      /* 66 only, SSE2 (PUNPCKLQDQ, PSRLDQ, ...) */
+	P_6F,      /* MOVQ mm / MOVDQA / MOVDQU */
+	P_70,      /* PSHUFW / PSHUFD / PSHUFHW / PSHUFLW */
+	P_7C,      /* 66 and F2, SSE3 (HADDPD/HADDPS, ADDSUBPD/PS) */
+	P_7E,      /* MOVD mm / MOVD xmm / MOVQ xmm */
+	P_D6,      /* 66, F3, F2, SSE2 (MOVQ/MOVQ2DQ/MOVDQ2Q, CVT*DQ*) */
+	P_F0,      /* F2 only, SSE3 (LDDQU) */
+	P_SSSE3,   /* 0F 38/3A: MMX and 66 forms, SSSE3 */
+	P_41,      /* 0F 38/3A: 66 only, SSE4.1 */
+	P_42,      /* 0F 38/3A: 66 only, SSE4.2 */
+	P_INVVPID, /* 66 0F 38 81 */
+	P_PCID66,  /* 0F 38 82 INVPCID: 66 only */
+	P_B8,      /* F3 POPCNT (no prefix: JMPE, not on this processor) */
+	P_BC,      /* BSF, F3 TZCNT */
+	P_BD,      /* BSR, F3 LZCNT */
+	P_MOVBE0,  /* 0F 38 F0: MOVBE r, m; F2 CRC32 r, r/m8 */
+	P_MOVBE1,  /* 0F 38 F1: MOVBE m, r; F2 CRC32 r, r/m */
+	P_RDFS,    /* 0F AE /0-/3 register forms: F3 RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE */
+	P_RDGS,
+	P_WRFS,
+	P_WRGS,
+	P_VMC7,   /* 0F C7 /6 memory: VMPTRLD, 66 VMCLEAR, F3 VMXON */
+	P_INVEPT, /* 66 0F 38 80 */
 	NPFX
 };
 
 /* clang-format off: the opcode maps are tables, laid out by hand */
-#define R(f, a, im)                                                                                \
+/* A row: id, handler, attributes, immediate; RF adds the feature, RC the
+ * intercept class, RFC both. */
+#define RFC(n, f, a, im, ft, c)                                                                    \
 	{                                                                                          \
-		op_##f, (a), (im), FEAT_NONE, 0                                                    \
+		.fn = op_##f, .attr = (a), .id = INSN_##n, .imm = (im), .feature = FEAT_##ft,      \
+		.cls = ICLS_##c                                                                    \
 	}
-#define RF(f, a, im, ft)                                                                           \
-	{                                                                                          \
-		op_##f, (a), (im), FEAT_##ft, 0                                                    \
-	}
+#define R(id, f, a, im) RFC(id, f, a, im, NONE, NONE)
+#define RF(id, f, a, im, ft) RFC(id, f, a, im, ft, NONE)
+#define RC(id, f, a, im, c) RFC(id, f, a, im, NONE, c)
 #define GRP(g, a, im)                                                                              \
 	{                                                                                          \
-		NULL, (a) | A_GROUP | A_MODRM, (im), FEAT_NONE, (g)                                \
+		.attr = (a) | A_GROUP | A_MODRM, .imm = (im), .feature = FEAT_NONE, .group = (g)   \
 	}
 #define PFX                                                                                        \
 	{                                                                                          \
-		NULL, A_PREFIX, 0, FEAT_NONE, 0                                                    \
+		.attr = A_PREFIX, .feature = FEAT_NONE                                             \
 	}
 /* An opcode fugu knows the shape of but does not execute yet: #UD. */
-#define NX(a, im)                                                                                  \
-	{                                                                                          \
-		op_ud, (a) | A_END, (im), FEAT_NONE, 0                                             \
-	}
+#define NX(id, a, im, c) RFC(id, ud, (a) | A_END, im, NONE, c)
 /* Mandatory-prefix opcode: ModRM, operand shape here, handlers in pfxrows[pat]. */
 #define PS(pat, a, im)                                                                             \
 	{                                                                                          \
-		NULL, (a) | A_MODRM | A_PFXSEL, (im), FEAT_NONE, (pat)                             \
+		.attr = (a) | A_MODRM | A_PFXSEL, .imm = (im), .feature = FEAT_NONE,               \
+		.group = (pat)                                                                     \
 	}
-/* An MMX/SSE form (pfxrows): decoded, not executed yet. */
+/* Register forms chosen by ModRM.rm (0F 01 C0-FF): handlers in rmrows[sel]. */
+#define RMS(sel)                                                                                   \
+	{                                                                                          \
+		.attr = A_RMSEL, .feature = FEAT_NONE, .group = (sel)                              \
+	}
+/* An MMX/SSE form (pfxrows): decoded, not executed yet; its id is the family's. */
 #define SX(ft)                                                                                     \
 	{                                                                                          \
-		op_simd_esc, 0, 0, FEAT_##ft, 0                                                    \
+		.fn = op_simd_esc, .id = INSN_##ft, .feature = FEAT_##ft                           \
 	}
 #define NOROW                                                                                      \
 	{                                                                                          \
-		NULL, 0, 0, FEAT_NONE, 0                                                           \
+		.feature = FEAT_NONE                                                               \
 	}
 /* The six forms of an ALU operation (00-05, 08-0D, ...); CMP's r/m destination is
  * not lockable. Each operation has its own handlers (cpu/exec/alu.c). */
-#define ALU_ROWS(op, lock)                                                                         \
-	R(op##_rm_r, A_MODRM | A_BYTE | (lock), IMM_NONE),                                         \
-		R(op##_rm_r, A_MODRM | (lock), IMM_NONE),                                          \
-		R(op##_r_rm, A_MODRM | A_BYTE, IMM_NONE), R(op##_r_rm, A_MODRM, IMM_NONE),         \
-		R(op##_acc_imm, A_BYTE, IMM_B), R(op##_acc_imm, 0, IMM_Z)
+#define ALU_ROWS(id, op, lock)                                                                     \
+	R(id, op##_rm_r, A_MODRM | A_BYTE | (lock), IMM_NONE),                                     \
+		R(id, op##_rm_r, A_MODRM | (lock), IMM_NONE),                                      \
+		R(id, op##_r_rm, A_MODRM | A_BYTE, IMM_NONE), R(id, op##_r_rm, A_MODRM, IMM_NONE), \
+		R(id, op##_acc_imm, A_BYTE, IMM_B), R(id, op##_acc_imm, 0, IMM_Z)
 
 /* One-byte opcodes (SDM vol. 2D, table A-2). */
 static const struct oprow map1[256] = {
-	[0x00] = ALU_ROWS(add, A_LOCK),
-	[0x06] = R(push_sreg, A_INV64, IMM_NONE),
-	[0x07] = R(pop_sreg, A_INV64 | A_END, IMM_NONE),
-	[0x08] = ALU_ROWS(or, A_LOCK),
-	[0x0e] = R(push_sreg, A_INV64, IMM_NONE),
-	[0x10] = ALU_ROWS(adc, A_LOCK),
-	[0x16] = R(push_sreg, A_INV64, IMM_NONE),
-	[0x17] = R(pop_sreg, A_INV64 | A_END, IMM_NONE),
-	[0x18] = ALU_ROWS(sbb, A_LOCK),
-	[0x1e] = R(push_sreg, A_INV64, IMM_NONE),
-	[0x1f] = R(pop_sreg, A_INV64 | A_END, IMM_NONE),
-	[0x20] = ALU_ROWS(and, A_LOCK),
+	[0x00] = ALU_ROWS(ADD, add, A_LOCK),
+	[0x06] = R(PUSH, push_sreg, A_INV64, IMM_NONE),
+	[0x07] = R(POP, pop_sreg, A_INV64 | A_END, IMM_NONE),
+	[0x08] = ALU_ROWS(OR, or, A_LOCK),
+	[0x0e] = R(PUSH, push_sreg, A_INV64, IMM_NONE),
+	[0x10] = ALU_ROWS(ADC, adc, A_LOCK),
+	[0x16] = R(PUSH, push_sreg, A_INV64, IMM_NONE),
+	[0x17] = R(POP, pop_sreg, A_INV64 | A_END, IMM_NONE),
+	[0x18] = ALU_ROWS(SBB, sbb, A_LOCK),
+	[0x1e] = R(PUSH, push_sreg, A_INV64, IMM_NONE),
+	[0x1f] = R(POP, pop_sreg, A_INV64 | A_END, IMM_NONE),
+	[0x20] = ALU_ROWS(AND, and, A_LOCK),
 	[0x26] = PFX,
-	[0x27] = R(daa, A_INV64, IMM_NONE),
-	[0x28] = ALU_ROWS(sub, A_LOCK),
+	[0x27] = R(DAA, daa, A_INV64, IMM_NONE),
+	[0x28] = ALU_ROWS(SUB, sub, A_LOCK),
 	[0x2e] = PFX,
-	[0x2f] = R(das, A_INV64, IMM_NONE),
-	[0x30] = ALU_ROWS(xor, A_LOCK),
+	[0x2f] = R(DAS, das, A_INV64, IMM_NONE),
+	[0x30] = ALU_ROWS(XOR, xor, A_LOCK),
 	[0x36] = PFX,
-	[0x37] = R(aaa, A_INV64, IMM_NONE),
-	[0x38] = ALU_ROWS(cmp, 0),
+	[0x37] = R(AAA, aaa, A_INV64, IMM_NONE),
+	[0x38] = ALU_ROWS(CMP, cmp, 0),
 	[0x3e] = PFX,
-	[0x3f] = R(aas, A_INV64, IMM_NONE),
-	[0x40 ... 0x47] = R(inc_r, 0, IMM_NONE),
-	[0x48 ... 0x4f] = R(dec_r, 0, IMM_NONE),
-	[0x50 ... 0x57] = R(push_r, A_DEF64, IMM_NONE),
-	[0x58 ... 0x5f] = R(pop_r, A_DEF64, IMM_NONE),
-	[0x60] = R(pusha, A_INV64, IMM_NONE),
-	[0x61] = R(popa, A_INV64, IMM_NONE),
-	[0x62] = R(bound, A_INV64 | A_MODRM | A_MEMONLY, IMM_NONE),
-	[0x63] = R(arpl, A_MODRM, IMM_NONE), /* MOVSXD in 64-bit mode: see decode_insn */
+	[0x3f] = R(AAS, aas, A_INV64, IMM_NONE),
+	[0x40 ... 0x47] = R(INC, inc_r, 0, IMM_NONE),
+	[0x48 ... 0x4f] = R(DEC, dec_r, 0, IMM_NONE),
+	[0x50 ... 0x57] = R(PUSH, push_r, A_DEF64, IMM_NONE),
+	[0x58 ... 0x5f] = R(POP, pop_r, A_DEF64, IMM_NONE),
+	[0x60] = R(PUSHA, pusha, A_INV64, IMM_NONE),
+	[0x61] = R(POPA, popa, A_INV64, IMM_NONE),
+	[0x62] = R(BOUND, bound, A_INV64 | A_MODRM | A_MEMONLY, IMM_NONE),
+	[0x63] = R(ARPL, arpl, A_MODRM, IMM_NONE), /* MOVSXD in 64-bit mode: see decode_insn */
 	[0x64] = PFX,
 	[0x65] = PFX,
 	[0x66] = PFX,
 	[0x67] = PFX,
-	[0x68] = R(push_imm, A_DEF64, IMM_Z),
-	[0x69] = R(imul_r_rm_imm, A_MODRM, IMM_Z),
-	[0x6a] = R(push_imm, A_DEF64, IMM_SB),
-	[0x6b] = R(imul_r_rm_imm, A_MODRM, IMM_SB),
-	[0x6c] = R(ins, A_BYTE, IMM_NONE),
-	[0x6d] = R(ins, 0, IMM_NONE),
-	[0x6e] = R(outs, A_BYTE, IMM_NONE),
-	[0x6f] = R(outs, 0, IMM_NONE),
-	[0x70 ... 0x7f] = R(jcc, A_F64, IMM_SB),
+	[0x68] = R(PUSH, push_imm, A_DEF64, IMM_Z),
+	[0x69] = R(IMUL, imul_r_rm_imm, A_MODRM, IMM_Z),
+	[0x6a] = R(PUSH, push_imm, A_DEF64, IMM_SB),
+	[0x6b] = R(IMUL, imul_r_rm_imm, A_MODRM, IMM_SB),
+	[0x6c] = RC(INS, ins, A_BYTE, IMM_NONE, IO_STRING),
+	[0x6d] = RC(INS, ins, 0, IMM_NONE, IO_STRING),
+	[0x6e] = RC(OUTS, outs, A_BYTE, IMM_NONE, IO_STRING),
+	[0x6f] = RC(OUTS, outs, 0, IMM_NONE, IO_STRING),
+	[0x70 ... 0x7f] = R(JCC, jcc, A_F64, IMM_SB),
 	[0x80] = GRP(G1, A_BYTE | A_LOCK, IMM_B),
 	[0x81] = GRP(G1, A_LOCK, IMM_Z),
 	[0x82] = GRP(G1, A_BYTE | A_LOCK | A_INV64, IMM_B),
 	[0x83] = GRP(G1, A_LOCK, IMM_SB),
-	[0x84] = R(test_rm_r, A_MODRM | A_BYTE, IMM_NONE),
-	[0x85] = R(test_rm_r, A_MODRM, IMM_NONE),
-	[0x86] = R(xchg_rm_r, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
-	[0x87] = R(xchg_rm_r, A_MODRM | A_LOCK, IMM_NONE),
-	[0x88] = R(mov_rm_r, A_MODRM | A_BYTE, IMM_NONE),
-	[0x89] = R(mov_rm_r, A_MODRM, IMM_NONE),
-	[0x8a] = R(mov_r_rm, A_MODRM | A_BYTE, IMM_NONE),
-	[0x8b] = R(mov_r_rm, A_MODRM, IMM_NONE),
-	[0x8c] = R(mov_rm_sreg, A_MODRM, IMM_NONE),
-	[0x8d] = R(lea, A_MODRM | A_MEMONLY, IMM_NONE),
-	[0x8e] = R(mov_sreg_rm, A_MODRM | A_END, IMM_NONE),
+	[0x84] = R(TEST, test_rm_r, A_MODRM | A_BYTE, IMM_NONE),
+	[0x85] = R(TEST, test_rm_r, A_MODRM, IMM_NONE),
+	[0x86] = R(XCHG, xchg_rm_r, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
+	[0x87] = R(XCHG, xchg_rm_r, A_MODRM | A_LOCK, IMM_NONE),
+	[0x88] = R(MOV, mov_rm_r, A_MODRM | A_BYTE, IMM_NONE),
+	[0x89] = R(MOV, mov_rm_r, A_MODRM, IMM_NONE),
+	[0x8a] = R(MOV, mov_r_rm, A_MODRM | A_BYTE, IMM_NONE),
+	[0x8b] = R(MOV, mov_r_rm, A_MODRM, IMM_NONE),
+	[0x8c] = R(MOV_SREG, mov_rm_sreg, A_MODRM, IMM_NONE),
+	[0x8d] = R(LEA, lea, A_MODRM | A_MEMONLY, IMM_NONE),
+	[0x8e] = R(MOV_SREG, mov_sreg_rm, A_MODRM | A_END, IMM_NONE),
 	[0x8f] = GRP(G1A, A_DEF64, IMM_NONE),
-	[0x90] = R(xchg_acc_r, 0, IMM_NONE), /* NOP / PAUSE unless REX.B */
-	[0x91 ... 0x97] = R(xchg_acc_r, 0, IMM_NONE),
-	[0x98] = R(cbw, 0, IMM_NONE),
-	[0x99] = R(cwd, 0, IMM_NONE),
-	[0x9a] = R(callf_imm, A_INV64 | A_END, IMM_FAR),
-	[0x9b] = R(wait, 0, IMM_NONE),
-	[0x9c] = R(pushf, A_DEF64, IMM_NONE),
-	[0x9d] = R(popf, A_DEF64 | A_END, IMM_NONE),
-	[0x9e] = R(sahf, 0, IMM_NONE),
-	[0x9f] = R(lahf, 0, IMM_NONE),
-	[0xa0] = R(mov_acc_moffs, A_BYTE, IMM_MOFFS),
-	[0xa1] = R(mov_acc_moffs, 0, IMM_MOFFS),
-	[0xa2] = R(mov_moffs_acc, A_BYTE, IMM_MOFFS),
-	[0xa3] = R(mov_moffs_acc, 0, IMM_MOFFS),
-	[0xa4] = R(movs, A_BYTE, IMM_NONE),
-	[0xa5] = R(movs, 0, IMM_NONE),
-	[0xa6] = R(cmps, A_BYTE, IMM_NONE),
-	[0xa7] = R(cmps, 0, IMM_NONE),
-	[0xa8] = R(test_acc_imm, A_BYTE, IMM_B),
-	[0xa9] = R(test_acc_imm, 0, IMM_Z),
-	[0xaa] = R(stos, A_BYTE, IMM_NONE),
-	[0xab] = R(stos, 0, IMM_NONE),
-	[0xac] = R(lods, A_BYTE, IMM_NONE),
-	[0xad] = R(lods, 0, IMM_NONE),
-	[0xae] = R(scas, A_BYTE, IMM_NONE),
-	[0xaf] = R(scas, 0, IMM_NONE),
-	[0xb0 ... 0xb7] = R(mov_r_imm, A_BYTE, IMM_B),
-	[0xb8 ... 0xbf] = R(mov_r_imm, 0, IMM_V),
+	[0x90] = R(XCHG, xchg_acc_r, 0, IMM_NONE), /* NOP / PAUSE unless REX.B */
+	[0x91 ... 0x97] = R(XCHG, xchg_acc_r, 0, IMM_NONE),
+	[0x98] = R(CBW, cbw, 0, IMM_NONE),
+	[0x99] = R(CWD, cwd, 0, IMM_NONE),
+	[0x9a] = R(CALLF, callf_imm, A_INV64 | A_END, IMM_FAR),
+	[0x9b] = R(WAIT, wait, 0, IMM_NONE),
+	[0x9c] = R(PUSHF, pushf, A_DEF64, IMM_NONE),
+	[0x9d] = R(POPF, popf, A_DEF64 | A_END, IMM_NONE),
+	[0x9e] = R(SAHF, sahf, 0, IMM_NONE),
+	[0x9f] = R(LAHF, lahf, 0, IMM_NONE),
+	[0xa0] = R(MOV, mov_acc_moffs, A_BYTE, IMM_MOFFS),
+	[0xa1] = R(MOV, mov_acc_moffs, 0, IMM_MOFFS),
+	[0xa2] = R(MOV, mov_moffs_acc, A_BYTE, IMM_MOFFS),
+	[0xa3] = R(MOV, mov_moffs_acc, 0, IMM_MOFFS),
+	[0xa4] = R(MOVS, movs, A_BYTE, IMM_NONE),
+	[0xa5] = R(MOVS, movs, 0, IMM_NONE),
+	[0xa6] = R(CMPS, cmps, A_BYTE, IMM_NONE),
+	[0xa7] = R(CMPS, cmps, 0, IMM_NONE),
+	[0xa8] = R(TEST, test_acc_imm, A_BYTE, IMM_B),
+	[0xa9] = R(TEST, test_acc_imm, 0, IMM_Z),
+	[0xaa] = R(STOS, stos, A_BYTE, IMM_NONE),
+	[0xab] = R(STOS, stos, 0, IMM_NONE),
+	[0xac] = R(LODS, lods, A_BYTE, IMM_NONE),
+	[0xad] = R(LODS, lods, 0, IMM_NONE),
+	[0xae] = R(SCAS, scas, A_BYTE, IMM_NONE),
+	[0xaf] = R(SCAS, scas, 0, IMM_NONE),
+	[0xb0 ... 0xb7] = R(MOV, mov_r_imm, A_BYTE, IMM_B),
+	[0xb8 ... 0xbf] = R(MOV, mov_r_imm, 0, IMM_V),
 	[0xc0] = GRP(G2, A_BYTE, IMM_B),
 	[0xc1] = GRP(G2, 0, IMM_B),
-	[0xc2] = R(ret_imm, A_F64 | A_END, IMM_W),
-	[0xc3] = R(ret, A_F64 | A_END, IMM_NONE),
-	[0xc4] = R(lxs, A_INV64 | A_MODRM | A_MEMONLY, IMM_NONE),
-	[0xc5] = R(lxs, A_INV64 | A_MODRM | A_MEMONLY, IMM_NONE),
+	[0xc2] = R(RET, ret_imm, A_F64 | A_END, IMM_W),
+	[0xc3] = R(RET, ret, A_F64 | A_END, IMM_NONE),
+	[0xc4] = R(LES, lxs, A_INV64 | A_MODRM | A_MEMONLY, IMM_NONE),
+	[0xc5] = R(LDS, lxs, A_INV64 | A_MODRM | A_MEMONLY, IMM_NONE),
 	[0xc6] = GRP(G11, A_BYTE, IMM_B),
 	[0xc7] = GRP(G11, 0, IMM_Z),
-	[0xc8] = R(enter, A_DEF64, IMM_ENTER),
-	[0xc9] = R(leave, A_DEF64, IMM_NONE),
-	[0xca] = R(retf_imm, A_END, IMM_W),
-	[0xcb] = R(retf, A_END, IMM_NONE),
-	[0xcc] = R(int3, A_END, IMM_NONE),
-	[0xcd] = R(int_imm, A_END, IMM_B),
-	[0xce] = R(into, A_INV64 | A_END, IMM_NONE),
-	[0xcf] = R(iret, A_END, IMM_NONE),
+	[0xc8] = R(ENTER, enter, A_DEF64, IMM_ENTER),
+	[0xc9] = R(LEAVE, leave, A_DEF64, IMM_NONE),
+	[0xca] = R(RETF, retf_imm, A_END, IMM_W),
+	[0xcb] = R(RETF, retf, A_END, IMM_NONE),
+	[0xcc] = R(INT3, int3, A_END, IMM_NONE),
+	[0xcd] = R(INT, int_imm, A_END, IMM_B),
+	[0xce] = R(INTO, into, A_INV64 | A_END, IMM_NONE),
+	[0xcf] = R(IRET, iret, A_END, IMM_NONE),
 	[0xd0] = GRP(G2, A_BYTE, IMM_NONE),
 	[0xd1] = GRP(G2, 0, IMM_NONE),
 	[0xd2] = GRP(G2, A_BYTE, IMM_NONE),
 	[0xd3] = GRP(G2, 0, IMM_NONE),
-	[0xd4] = R(aam, A_INV64, IMM_B),
-	[0xd5] = R(aad, A_INV64, IMM_B),
-	[0xd6] = R(salc, A_INV64, IMM_NONE),
-	[0xd7] = R(xlat, 0, IMM_NONE),
-	[0xd8 ... 0xdf] = R(fpu_esc, A_MODRM, IMM_NONE),
-	[0xe0 ... 0xe2] = R(loop, A_F64, IMM_SB),
-	[0xe3] = R(jcxz, A_F64, IMM_SB),
-	[0xe4] = R(in_imm, A_BYTE, IMM_B),
-	[0xe5] = R(in_imm, 0, IMM_B),
-	[0xe6] = R(out_imm, A_BYTE, IMM_B),
-	[0xe7] = R(out_imm, 0, IMM_B),
-	[0xe8] = R(call_rel, A_F64 | A_END, IMM_Z),
-	[0xe9] = R(jmp_rel, A_F64 | A_END, IMM_Z),
-	[0xea] = R(jmpf_imm, A_INV64 | A_END, IMM_FAR),
-	[0xeb] = R(jmp_rel, A_F64 | A_END, IMM_SB),
-	[0xec] = R(in_dx, A_BYTE, IMM_NONE),
-	[0xed] = R(in_dx, 0, IMM_NONE),
-	[0xee] = R(out_dx, A_BYTE, IMM_NONE),
-	[0xef] = R(out_dx, 0, IMM_NONE),
+	[0xd4] = R(AAM, aam, A_INV64, IMM_B),
+	[0xd5] = R(AAD, aad, A_INV64, IMM_B),
+	[0xd6] = R(SALC, salc, A_INV64, IMM_NONE),
+	[0xd7] = R(XLAT, xlat, 0, IMM_NONE),
+	[0xd8 ... 0xdf] = R(X87, fpu_esc, A_MODRM, IMM_NONE),
+	[0xe0] = R(LOOPNE, loop, A_F64, IMM_SB),
+	[0xe1] = R(LOOPE, loop, A_F64, IMM_SB),
+	[0xe2] = R(LOOP, loop, A_F64, IMM_SB),
+	[0xe3] = R(JCXZ, jcxz, A_F64, IMM_SB),
+	[0xe4] = RC(IN, in_imm, A_BYTE, IMM_B, IO),
+	[0xe5] = RC(IN, in_imm, 0, IMM_B, IO),
+	[0xe6] = RC(OUT, out_imm, A_BYTE, IMM_B, IO),
+	[0xe7] = RC(OUT, out_imm, 0, IMM_B, IO),
+	[0xe8] = R(CALL, call_rel, A_F64 | A_END, IMM_Z),
+	[0xe9] = R(JMP, jmp_rel, A_F64 | A_END, IMM_Z),
+	[0xea] = R(JMPF, jmpf_imm, A_INV64 | A_END, IMM_FAR),
+	[0xeb] = R(JMP, jmp_rel, A_F64 | A_END, IMM_SB),
+	[0xec] = RC(IN, in_dx, A_BYTE, IMM_NONE, IO),
+	[0xed] = RC(IN, in_dx, 0, IMM_NONE, IO),
+	[0xee] = RC(OUT, out_dx, A_BYTE, IMM_NONE, IO),
+	[0xef] = RC(OUT, out_dx, 0, IMM_NONE, IO),
 	[0xf0] = PFX,
-	[0xf1] = R(int1, A_END, IMM_NONE),
+	[0xf1] = R(INT1, int1, A_END, IMM_NONE),
 	[0xf2] = PFX,
 	[0xf3] = PFX,
-	[0xf4] = R(hlt, A_END, IMM_NONE),
-	[0xf5] = R(cmc, 0, IMM_NONE),
+	[0xf4] = RC(HLT, hlt, A_END, IMM_NONE, HLT),
+	[0xf5] = R(CMC, cmc, 0, IMM_NONE),
 	[0xf6] = GRP(G3, A_BYTE, IMM_NONE),
 	[0xf7] = GRP(G3, 0, IMM_NONE),
-	[0xf8] = R(clc, 0, IMM_NONE),
-	[0xf9] = R(stc, 0, IMM_NONE),
-	[0xfa] = R(cli, 0, IMM_NONE),
-	[0xfb] = R(sti, A_END, IMM_NONE),
-	[0xfc] = R(cld, 0, IMM_NONE),
-	[0xfd] = R(std, 0, IMM_NONE),
+	[0xf8] = R(CLC, clc, 0, IMM_NONE),
+	[0xf9] = R(STC, stc, 0, IMM_NONE),
+	[0xfa] = R(CLI, cli, 0, IMM_NONE),
+	[0xfb] = R(STI, sti, A_END, IMM_NONE),
+	[0xfc] = R(CLD, cld, 0, IMM_NONE),
+	[0xfd] = R(STD, std, 0, IMM_NONE),
 	[0xfe] = GRP(G4, A_BYTE, IMM_NONE),
 	[0xff] = GRP(G5, 0, IMM_NONE),
 };
@@ -285,40 +315,40 @@ static const struct oprow map1[256] = {
 static const struct oprow map2[256] = {
 	[0x00] = GRP(G6, 0, IMM_NONE),
 	[0x01] = GRP(G7, 0, IMM_NONE),
-	[0x02] = R(lar, A_MODRM, IMM_NONE),
-	[0x03] = R(lsl, A_MODRM, IMM_NONE),
-	[0x05] = RF(syscall, A_END, IMM_NONE, SYSCALL),
-	[0x06] = R(clts, A_END, IMM_NONE),
-	[0x07] = RF(sysret, A_END, IMM_NONE, SYSCALL),
-	[0x08] = R(invd, 0, IMM_NONE),
-	[0x09] = R(invd, 0, IMM_NONE),
-	[0x0b] = R(ud, A_END, IMM_NONE),
-	[0x0d] = R(nop, A_MODRM | A_MEMONLY, IMM_NONE),
+	[0x02] = R(LAR, lar, A_MODRM, IMM_NONE),
+	[0x03] = R(LSL, lsl, A_MODRM, IMM_NONE),
+	[0x05] = RF(SYSCALL, syscall, A_END, IMM_NONE, SYSCALL),
+	[0x06] = RC(CLTS, clts, A_END, IMM_NONE, MOV_CR),
+	[0x07] = RF(SYSRET, sysret, A_END, IMM_NONE, SYSCALL),
+	[0x08] = RC(INVD, invd, 0, IMM_NONE, INVD),
+	[0x09] = RC(WBINVD, invd, 0, IMM_NONE, WBINVD),
+	[0x0b] = R(UD2, ud, A_END, IMM_NONE),
+	[0x0d] = R(PREFETCH, nop, A_MODRM | A_MEMONLY, IMM_NONE),
 	[0x10 ... 0x11] = PS(P_ALL, 0, IMM_NONE),
 	[0x12] = PS(P_12, 0, IMM_NONE),
 	[0x13] = PS(P_PSPD, A_MEMONLY, IMM_NONE),
 	[0x14 ... 0x15] = PS(P_PSPD, 0, IMM_NONE),
 	[0x16] = PS(P_16, 0, IMM_NONE),
 	[0x17] = PS(P_PSPD, A_MEMONLY, IMM_NONE),
-	[0x18 ... 0x1f] = R(nop, A_MODRM, IMM_NONE), /* hint NOPs (SDM vol. 2B, NOP) */
+	[0x18 ... 0x1f] = R(NOP, nop, A_MODRM, IMM_NONE), /* hint NOPs (SDM vol. 2B, NOP) */
 	/* MOV to/from CRn/DRn: mod is ignored, no SIB or displacement (vol. 2B, MOV CR). */
-	[0x20] = R(mov_r_cr, A_MODRM | A_MODREG, IMM_NONE),
-	[0x21] = R(mov_r_dr, A_MODRM | A_MODREG, IMM_NONE),
-	[0x22] = R(mov_cr_r, A_MODRM | A_MODREG | A_END, IMM_NONE),
-	[0x23] = R(mov_dr_r, A_MODRM | A_MODREG | A_END, IMM_NONE),
+	[0x20] = RC(MOV_CR, mov_r_cr, A_MODRM | A_MODREG, IMM_NONE, MOV_CR),
+	[0x21] = RC(MOV_DR, mov_r_dr, A_MODRM | A_MODREG, IMM_NONE, MOV_DR),
+	[0x22] = RC(MOV_CR, mov_cr_r, A_MODRM | A_MODREG | A_END, IMM_NONE, MOV_CR),
+	[0x23] = RC(MOV_DR, mov_dr_r, A_MODRM | A_MODREG | A_END, IMM_NONE, MOV_DR),
 	[0x28 ... 0x29] = PS(P_PSPD, 0, IMM_NONE),
 	[0x2a] = PS(P_ALL, 0, IMM_NONE),
 	[0x2b] = PS(P_PSPD, A_MEMONLY, IMM_NONE),
 	[0x2c ... 0x2d] = PS(P_ALL, 0, IMM_NONE),
 	[0x2e ... 0x2f] = PS(P_PSPD, 0, IMM_NONE),
-	[0x30] = RF(wrmsr, A_END, IMM_NONE, MSR),
-	[0x31] = RF(rdtsc, 0, IMM_NONE, TSC),
-	[0x32] = RF(rdmsr, 0, IMM_NONE, MSR),
-	[0x33] = R(rdpmc, 0, IMM_NONE),
-	[0x34] = RF(sysenter, A_END, IMM_NONE, SEP),
-	[0x35] = RF(sysexit, A_END, IMM_NONE, SEP),
-	[0x37] = NX(0, IMM_NONE), /* GETSEC */
-	[0x40 ... 0x4f] = RF(cmovcc, A_MODRM, IMM_NONE, CMOV),
+	[0x30] = RFC(WRMSR, wrmsr, A_END, IMM_NONE, MSR, WRMSR),
+	[0x31] = RFC(RDTSC, rdtsc, 0, IMM_NONE, TSC, RDTSC),
+	[0x32] = RFC(RDMSR, rdmsr, 0, IMM_NONE, MSR, RDMSR),
+	[0x33] = RC(RDPMC, rdpmc, 0, IMM_NONE, RDPMC),
+	[0x34] = RF(SYSENTER, sysenter, A_END, IMM_NONE, SEP),
+	[0x35] = RF(SYSEXIT, sysexit, A_END, IMM_NONE, SEP),
+	[0x37] = NX(GETSEC, 0, IMM_NONE, GETSEC),
+	[0x40 ... 0x4f] = RF(CMOVCC, cmovcc, A_MODRM, IMM_NONE, CMOV),
 	[0x50] = PS(P_PSPD, A_NOMEM, IMM_NONE),
 	[0x51] = PS(P_ALL, 0, IMM_NONE),
 	[0x52 ... 0x53] = PS(P_PSSS, 0, IMM_NONE),
@@ -336,52 +366,53 @@ static const struct oprow map2[256] = {
 	[0x72] = GRP(G13, A_NOMEM, IMM_B),
 	[0x73] = GRP(G14, A_NOMEM, IMM_B),
 	[0x74 ... 0x76] = PS(P_MMX, 0, IMM_NONE),
-	[0x77] = RF(simd_esc, 0, IMM_NONE, MMX), /* EMMS */
-	[0x78 ... 0x79] = NX(A_MODRM, IMM_NONE), /* VMREAD, VMWRITE */
+	[0x77] = RF(EMMS, simd_esc, 0, IMM_NONE, MMX), /* EMMS */
+	[0x78] = NX(VMREAD, A_MODRM, IMM_NONE, VMX),
+	[0x79] = NX(VMWRITE, A_MODRM, IMM_NONE, VMX),
 	[0x7c ... 0x7d] = PS(P_7C, 0, IMM_NONE),
 	[0x7e] = PS(P_7E, 0, IMM_NONE),
 	[0x7f] = PS(P_6F, 0, IMM_NONE),
-	[0x80 ... 0x8f] = R(jcc, A_F64, IMM_Z),
-	[0x90 ... 0x9f] = R(setcc, A_MODRM | A_BYTE, IMM_NONE),
-	[0xa0] = R(push_sreg, A_DEF64, IMM_NONE),
-	[0xa1] = R(pop_sreg, A_DEF64, IMM_NONE),
-	[0xa2] = R(cpuid, A_END, IMM_NONE),
-	[0xa3] = R(bt_rm_r, A_MODRM, IMM_NONE),
-	[0xa4] = R(shld_imm, A_MODRM, IMM_B),
-	[0xa5] = R(shld_cl, A_MODRM, IMM_NONE),
-	[0xa8] = R(push_sreg, A_DEF64, IMM_NONE),
-	[0xa9] = R(pop_sreg, A_DEF64, IMM_NONE),
-	[0xaa] = R(rsm, A_END, IMM_NONE),
-	[0xab] = R(bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
-	[0xac] = R(shrd_imm, A_MODRM, IMM_B),
-	[0xad] = R(shrd_cl, A_MODRM, IMM_NONE),
+	[0x80 ... 0x8f] = R(JCC, jcc, A_F64, IMM_Z),
+	[0x90 ... 0x9f] = R(SETCC, setcc, A_MODRM | A_BYTE, IMM_NONE),
+	[0xa0] = R(PUSH, push_sreg, A_DEF64, IMM_NONE),
+	[0xa1] = R(POP, pop_sreg, A_DEF64, IMM_NONE),
+	[0xa2] = RC(CPUID, cpuid, A_END, IMM_NONE, CPUID),
+	[0xa3] = R(BT, bt_rm_r, A_MODRM, IMM_NONE),
+	[0xa4] = R(SHLD, shld_imm, A_MODRM, IMM_B),
+	[0xa5] = R(SHLD, shld_cl, A_MODRM, IMM_NONE),
+	[0xa8] = R(PUSH, push_sreg, A_DEF64, IMM_NONE),
+	[0xa9] = R(POP, pop_sreg, A_DEF64, IMM_NONE),
+	[0xaa] = R(RSM, rsm, A_END, IMM_NONE),
+	[0xab] = R(BTS, bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
+	[0xac] = R(SHRD, shrd_imm, A_MODRM, IMM_B),
+	[0xad] = R(SHRD, shrd_cl, A_MODRM, IMM_NONE),
 	[0xae] = GRP(G15, A_SPLITMOD, IMM_NONE),
-	[0xaf] = R(imul_r_rm, A_MODRM, IMM_NONE),
-	[0xb0] = R(cmpxchg, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
-	[0xb1] = R(cmpxchg, A_MODRM | A_LOCK, IMM_NONE),
-	[0xb2] = R(lxs, A_MODRM | A_MEMONLY, IMM_NONE),
-	[0xb3] = R(bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
-	[0xb4] = R(lxs, A_MODRM | A_MEMONLY, IMM_NONE),
-	[0xb5] = R(lxs, A_MODRM | A_MEMONLY, IMM_NONE),
-	[0xb6] = R(movzx, A_MODRM, IMM_NONE),
-	[0xb7] = R(movzx, A_MODRM, IMM_NONE),
+	[0xaf] = R(IMUL, imul_r_rm, A_MODRM, IMM_NONE),
+	[0xb0] = R(CMPXCHG, cmpxchg, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
+	[0xb1] = R(CMPXCHG, cmpxchg, A_MODRM | A_LOCK, IMM_NONE),
+	[0xb2] = R(LSS, lxs, A_MODRM | A_MEMONLY, IMM_NONE),
+	[0xb3] = R(BTR, bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
+	[0xb4] = R(LFS, lxs, A_MODRM | A_MEMONLY, IMM_NONE),
+	[0xb5] = R(LGS, lxs, A_MODRM | A_MEMONLY, IMM_NONE),
+	[0xb6] = R(MOVZX, movzx, A_MODRM, IMM_NONE),
+	[0xb7] = R(MOVZX, movzx, A_MODRM, IMM_NONE),
 	[0xb8] = PS(P_B8, 0, IMM_NONE),
-	[0xb9] = R(ud, A_MODRM | A_END, IMM_NONE), /* UD1 */
+	[0xb9] = R(UD1, ud, A_MODRM | A_END, IMM_NONE), /* UD1 */
 	[0xba] = GRP(G8, 0, IMM_B),
-	[0xbb] = R(bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
+	[0xbb] = R(BTC, bt_rm_r, A_MODRM | A_LOCK, IMM_NONE),
 	[0xbc] = PS(P_BC, 0, IMM_NONE),
 	[0xbd] = PS(P_BD, 0, IMM_NONE),
-	[0xbe] = R(movsx, A_MODRM, IMM_NONE),
-	[0xbf] = R(movsx, A_MODRM, IMM_NONE),
-	[0xc0] = R(xadd, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
-	[0xc1] = R(xadd, A_MODRM | A_LOCK, IMM_NONE),
+	[0xbe] = R(MOVSX, movsx, A_MODRM, IMM_NONE),
+	[0xbf] = R(MOVSX, movsx, A_MODRM, IMM_NONE),
+	[0xc0] = R(XADD, xadd, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
+	[0xc1] = R(XADD, xadd, A_MODRM | A_LOCK, IMM_NONE),
 	[0xc2] = PS(P_ALL, 0, IMM_B),
-	[0xc3] = { op_ud, A_MODRM | A_MEMONLY | A_END, IMM_NONE, FEAT_SSE2, 0 }, /* MOVNTI */
+	[0xc3] = RF(MOVNTI, ud, A_MODRM | A_MEMONLY | A_END, IMM_NONE, SSE2),
 	[0xc4] = PS(P_PSPD, 0, IMM_B),
 	[0xc5] = PS(P_PSPD, A_NOMEM, IMM_B),
 	[0xc6] = PS(P_PSPD, 0, IMM_B),
-	[0xc7] = GRP(G9, 0, IMM_NONE),
-	[0xc8 ... 0xcf] = R(bswap, 0, IMM_NONE),
+	[0xc7] = GRP(G9, A_SPLITMOD, IMM_NONE),
+	[0xc8 ... 0xcf] = R(BSWAP, bswap, 0, IMM_NONE),
 	[0xd0] = PS(P_7C, 0, IMM_NONE),
 	[0xd1 ... 0xd3] = PS(P_MMX, 0, IMM_NONE),
 	[0xd4] = PS(P_SSE2X, 0, IMM_NONE),
@@ -413,7 +444,7 @@ static const struct oprow map2[256] = {
 	[0xf8 ... 0xfa] = PS(P_MMX, 0, IMM_NONE),
 	[0xfb] = PS(P_SSE2X, 0, IMM_NONE),
 	[0xfc ... 0xfe] = PS(P_MMX, 0, IMM_NONE),
-	[0xff] = R(ud, A_MODRM | A_END, IMM_NONE), /* UD0 */
+	[0xff] = R(UD0, ud, A_MODRM | A_END, IMM_NONE), /* UD0 */
 };
 
 /* Three-byte opcodes 0F 38 xx (table A-4): every one has a ModRM and no immediate. */
@@ -430,7 +461,8 @@ static const struct oprow map3[256] = {
 	[0x30 ... 0x35] = PS(P_41, 0, IMM_NONE),
 	[0x37] = PS(P_42, 0, IMM_NONE),
 	[0x38 ... 0x41] = PS(P_41, 0, IMM_NONE),
-	[0x80 ... 0x81] = PS(P_VMX66, A_MEMONLY, IMM_NONE),
+	[0x80] = PS(P_INVEPT, A_MEMONLY, IMM_NONE),
+	[0x81] = PS(P_INVVPID, A_MEMONLY, IMM_NONE),
 	[0x82] = PS(P_PCID66, A_MEMONLY, IMM_NONE),
 	[0xf0] = PS(P_MOVBE0, 0, IMM_NONE),
 	[0xf1] = PS(P_MOVBE1, 0, IMM_NONE),
@@ -454,8 +486,8 @@ static const struct opmap {
 } maps[4] = {
 	{ map1, NOROW },
 	{ map2, NOROW },
-	{ map3, { NULL, A_MODRM, IMM_NONE, FEAT_NONE, 0 } },
-	{ map4, { NULL, A_MODRM, IMM_B, FEAT_NONE, 0 } },
+	{ map3, { .attr = A_MODRM, .imm = IMM_NONE, .feature = FEAT_NONE } },
+	{ map4, { .attr = A_MODRM, .imm = IMM_B, .feature = FEAT_NONE } },
 };
 
 /* Mandatory-prefix rows: [pattern][none, 66, F3, F2]. */
@@ -479,41 +511,84 @@ static const struct oprow pfxrows[NPFX][4] = {
 	[P_SSSE3] = { SX(SSSE3), SX(SSSE3), NOROW, NOROW },
 	[P_41] = { NOROW, SX(SSE41), NOROW, NOROW },
 	[P_42] = { NOROW, SX(SSE42), NOROW, NOROW },
-	[P_VMX66] = { NOROW, { op_ud, A_END, 0, FEAT_VMX, 0 }, NOROW, NOROW },
-	[P_PCID66] = { NOROW, { op_invpcid, A_END, 0, FEAT_INVPCID, 0 }, NOROW, NOROW },
+	[P_INVEPT] = { NOROW, RFC(INVEPT, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
+	[P_INVVPID] = { NOROW, RFC(INVVPID, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
+	/* 0F C7 /6 memory forms (SDM vol. 3C, 30.3). */
+	[P_VMC7] = { RFC(VMPTRLD, ud, A_END, 0, VMX, VMX), RFC(VMCLEAR, ud, A_END, 0, VMX, VMX),
+		     RFC(VMXON, ud, A_END, 0, VMX, VMX), NOROW },
+	[P_PCID66] = { NOROW, RFC(INVPCID, invpcid, A_END, 0, INVPCID, INVPCID), NOROW, NOROW },
 	/* SDM vol. 2B, POPCNT/TZCNT/LZCNT: where TZCNT (LZCNT) is not supported the
 	 * F3 encoding executes as BSF (BSR). */
-	[P_B8] = { NOROW, NOROW, RF(popcnt, 0, 0, POPCNT), NOROW },
-	[P_BC] = { R(bsf, 0, 0), R(bsf, 0, 0), RF(tzcnt, A_FALLBACK, 0, BMI1), R(bsf, 0, 0) },
-	[P_BD] = { R(bsr, 0, 0), R(bsr, 0, 0), RF(lzcnt, A_FALLBACK, 0, ABM), R(bsr, 0, 0) },
+	[P_B8] = { NOROW, NOROW, RF(POPCNT, popcnt, 0, 0, POPCNT), NOROW },
+	[P_BC] = { R(BSF, bsf, 0, 0), R(BSF, bsf, 0, 0), RF(TZCNT, tzcnt, A_FALLBACK, 0, BMI1),
+		   R(BSF, bsf, 0, 0) },
+	[P_BD] = { R(BSR, bsr, 0, 0), R(BSR, bsr, 0, 0), RF(LZCNT, lzcnt, A_FALLBACK, 0, ABM),
+		   R(BSR, bsr, 0, 0) },
 	/* MOVBE: memory forms, 66 is the operand size; F2 (with or without 66) is CRC32. */
-	[P_MOVBE0] = { RF(movbe, A_MEMONLY, 0, MOVBE), RF(movbe, A_MEMONLY, 0, MOVBE), NOROW,
-		       RF(crc32, A_BYTE, 0, SSE42) },
-	[P_MOVBE1] = { RF(movbe, A_MEMONLY, 0, MOVBE), RF(movbe, A_MEMONLY, 0, MOVBE), NOROW,
-		       RF(crc32, 0, 0, SSE42) },
-	[P_FSGS] = { NOROW, NOROW, RF(fsgsbase, 0, 0, FSGSBASE), NOROW },
+	[P_MOVBE0] = { RF(MOVBE, movbe, A_MEMONLY, 0, MOVBE), RF(MOVBE, movbe, A_MEMONLY, 0, MOVBE),
+		       NOROW, RF(CRC32, crc32, A_BYTE, 0, SSE42) },
+	[P_MOVBE1] = { RF(MOVBE, movbe, A_MEMONLY, 0, MOVBE), RF(MOVBE, movbe, A_MEMONLY, 0, MOVBE),
+		       NOROW, RF(CRC32, crc32, 0, 0, SSE42) },
+	[P_RDFS] = { NOROW, NOROW, RF(RDFSBASE, fsgsbase, 0, 0, FSGSBASE), NOROW },
+	[P_RDGS] = { NOROW, NOROW, RF(RDGSBASE, fsgsbase, 0, 0, FSGSBASE), NOROW },
+	[P_WRFS] = { NOROW, NOROW, RF(WRFSBASE, fsgsbase, 0, 0, FSGSBASE), NOROW },
+	[P_WRGS] = { NOROW, NOROW, RF(WRGSBASE, fsgsbase, 0, 0, FSGSBASE), NOROW },
 };
 
 /* Group rows: the opcode row's attributes are OR-ed in; imm from the opcode row. */
 static const struct oprow groups[NGROUPS][8] = {
-	[G1] = { R(add_rm_imm, A_LOCK, 0), R(or_rm_imm, A_LOCK, 0), R(adc_rm_imm, A_LOCK, 0),
-		 R(sbb_rm_imm, A_LOCK, 0), R(and_rm_imm, A_LOCK, 0), R(sub_rm_imm, A_LOCK, 0),
-		 R(xor_rm_imm, A_LOCK, 0), R(cmp_rm_imm, 0, 0) },
-	[G1A] = { [0] = R(pop_rm, 0, 0) },
-	[G2] = { [0 ... 7] = { NULL, 0, 0, FEAT_NONE, 0 } }, /* handlers: shift_handlers[][] */
+	[G1] = { R(ADD, add_rm_imm, A_LOCK, 0), R(OR, or_rm_imm, A_LOCK, 0),
+		 R(ADC, adc_rm_imm, A_LOCK, 0), R(SBB, sbb_rm_imm, A_LOCK, 0),
+		 R(AND, and_rm_imm, A_LOCK, 0), R(SUB, sub_rm_imm, A_LOCK, 0),
+		 R(XOR, xor_rm_imm, A_LOCK, 0), R(CMP, cmp_rm_imm, 0, 0) },
+	[G1A] = { [0] = R(POP, pop_rm, 0, 0) },
+	/* C0/C1, D0-D3: handlers from shift_handlers[][] (/6 is SAL, an alias of SHL). */
+	[G2] = { { .id = INSN_ROL, .feature = FEAT_NONE },
+		 { .id = INSN_ROR, .feature = FEAT_NONE },
+		 { .id = INSN_RCL, .feature = FEAT_NONE },
+		 { .id = INSN_RCR, .feature = FEAT_NONE },
+		 { .id = INSN_SHL, .feature = FEAT_NONE },
+		 { .id = INSN_SHR, .feature = FEAT_NONE },
+		 { .id = INSN_SAL, .feature = FEAT_NONE },
+		 { .id = INSN_SAR, .feature = FEAT_NONE } },
 	/* F6/F7 /0 TEST r/m, imm (and its alias /1) carry Ib/Iz; /2-/7 none (table A-6). */
-	[G3] = { [0 ... 1] = R(grp3, 0, IMM_Z),
-		 [2 ... 3] = R(grp3, A_LOCK, 0),
-		 [4 ... 7] = R(grp3, 0, 0) },
-	[G4] = { R(inc_rm, A_LOCK, 0), R(dec_rm, A_LOCK, 0) },
-	[G5] = { R(inc_rm, A_LOCK, 0), R(dec_rm, A_LOCK, 0), [2] = R(call_rm, A_F64 | A_END, 0),
-		 [3] = R(callf_m, A_MEMONLY | A_END, 0), [4] = R(jmp_rm, A_F64 | A_END, 0),
-		 [5] = R(jmpf_m, A_MEMONLY | A_END, 0), [6] = R(push_rm, A_DEF64, 0) },
-	[G6] = { [0 ... 5] = R(grp6, A_END, 0) },
-	[G7] = { [0 ... 7] = R(grp7, A_END, 0) },
-	[G8] = { [4] = R(bt_rm_imm, 0, 0), [5 ... 7] = R(bt_rm_imm, A_LOCK, 0) },
-	[G9] = { [1] = RF(cmpxchg8b, A_MEMONLY | A_LOCK, 0, CX8) }, /* 16B: cx16 in the handler */
-	[G11] = { [0] = R(mov_rm_imm, 0, 0) },
+	[G3] = { [0 ... 1] = R(TEST, grp3, 0, IMM_Z),
+		 [2] = R(NOT, grp3, A_LOCK, 0),
+		 [3] = R(NEG, grp3, A_LOCK, 0),
+		 [4] = R(MUL, grp3, 0, 0),
+		 [5] = R(IMUL, grp3, 0, 0),
+		 [6] = R(DIV, grp3, 0, 0),
+		 [7] = R(IDIV, grp3, 0, 0) },
+	[G4] = { R(INC, inc_rm, A_LOCK, 0), R(DEC, dec_rm, A_LOCK, 0) },
+	[G5] = { R(INC, inc_rm, A_LOCK, 0),
+		 R(DEC, dec_rm, A_LOCK, 0), [2] = R(CALL, call_rm, A_F64 | A_END, 0),
+		 [3] = R(CALLF, callf_m, A_MEMONLY | A_END, 0),
+		 [4] = R(JMP, jmp_rm, A_F64 | A_END, 0),
+		 [5] = R(JMPF, jmpf_m, A_MEMONLY | A_END, 0), [6] = R(PUSH, push_rm, A_DEF64, 0) },
+	/* 0F 00 (SDM vol. 2D, table A-6); #UD in real and virtual-8086 mode (handlers). */
+	[G6] = { RC(SLDT, sldt, A_END, 0, DESC_TABLE), RC(STR, str, A_END, 0, DESC_TABLE),
+		 RC(LLDT, lldt, A_END, 0, DESC_TABLE), RC(LTR, ltr, A_END, 0, DESC_TABLE),
+		 R(VERR, verr, A_END, 0), R(VERW, verw, A_END, 0) },
+	/* 0F 01 memory forms; the register forms are G7R. */
+	[G7] = { RC(SGDT, sgdt, A_END, 0, DESC_TABLE), RC(SIDT, sidt, A_END, 0, DESC_TABLE),
+		 RC(LGDT, lgdt, A_END, 0, DESC_TABLE), RC(LIDT, lidt, A_END, 0, DESC_TABLE),
+		 R(SMSW, smsw, A_END, 0), [6] = RC(LMSW, lmsw, A_END, 0, MOV_CR),
+		 [7] = RC(INVLPG, invlpg, A_END, 0, INVLPG) },
+	[G7R] = { RMS(R7_0), RMS(R7_1), RMS(R7_2), [4] = R(SMSW, smsw, A_END, 0), RMS(R7_5),
+		  RC(LMSW, lmsw, A_END, 0, MOV_CR), RMS(R7_7) },
+	[G8] = { [4] = R(BT, bt_rm_imm, 0, 0),
+		 [5] = R(BTS, bt_rm_imm, A_LOCK, 0),
+		 [6] = R(BTR, bt_rm_imm, A_LOCK, 0),
+		 [7] = R(BTC, bt_rm_imm, A_LOCK, 0) },
+	[G9] = { [1] = RF(CMPXCHG8B, cmpxchg8b, A_MEMONLY | A_LOCK, 0,
+			  CX8), /* 16B: cx16 in the handler */
+		 [3] = NX(XRSTORS, 0, 0, XSAVES),
+		 [4] = NX(XSAVEC, 0, 0, NONE),
+		 [5] = NX(XSAVES, 0, 0, XSAVES),
+		 [6] = PS(P_VMC7, 0, 0),
+		 [7] = RFC(VMPTRST, ud, A_END, 0, VMX, VMX) },
+	[G9R] = { [6] = NX(RDRAND, 0, 0, RDRAND), [7] = NX(RDSEED, 0, 0, RDSEED) },
+	[G11] = { [0] = R(MOV, mov_rm_imm, 0, 0) },
 	/* 0F 71/72/73 ib: MMX and 66 XMM shifts by an immediate, register forms only. */
 	[G12] = { [2] = PS(P_MMX, 0, 0), [4] = PS(P_MMX, 0, 0), [6] = PS(P_MMX, 0, 0) },
 	[G13] = { [2] = PS(P_MMX, 0, 0), [4] = PS(P_MMX, 0, 0), [6] = PS(P_MMX, 0, 0) },
@@ -523,17 +598,37 @@ static const struct oprow groups[NGROUPS][8] = {
 		  [7] = PS(P_66, 0, 0) },
 	/* 0F AE memory forms: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE, XRSTOR, XSAVEOPT,
 	 * CLFLUSH; register forms: F3 RD/WR FS/GS BASE, LFENCE, MFENCE, SFENCE. */
-	[G15] = { [0 ... 1] = RF(ud, A_END, 0, FXSR),
-		  [2 ... 3] = RF(ud, A_END, 0, SSE),
-		  [4 ... 6] = RF(ud, A_END, 0, XSAVE),
-		  [7] = RF(clflush, 0, 0, CLFLUSH) },
-	[G15R] = { [0 ... 3] = PS(P_FSGS, 0, 0),
-		   [5 ... 6] = RF(nop, 0, 0, SSE2),
-		   [7] = RF(nop, 0, 0, SSE) },
+	[G15] = { [0] = RF(FXSAVE, ud, A_END, 0, FXSR),
+		  [1] = RF(FXRSTOR, ud, A_END, 0, FXSR),
+		  [2] = RF(LDMXCSR, ud, A_END, 0, SSE),
+		  [3] = RF(STMXCSR, ud, A_END, 0, SSE),
+		  [4] = RF(XSAVE, ud, A_END, 0, XSAVE),
+		  [5] = RF(XRSTOR, ud, A_END, 0, XSAVE),
+		  [6] = RF(XSAVEOPT, ud, A_END, 0, XSAVE),
+		  [7] = RF(CLFLUSH, clflush, 0, 0, CLFLUSH) },
+	[G15R] = { PS(P_RDFS, 0, 0), PS(P_RDGS, 0, 0), PS(P_WRFS, 0, 0),
+		   PS(P_WRGS, 0, 0), [5] = RF(LFENCE, nop, 0, 0, SSE2),
+		   [6] = RF(MFENCE, nop, 0, 0, SSE2), [7] = RF(SFENCE, nop, 0, 0, SSE) },
 };
 
-static const struct oprow row_movsxd = R(movsxd, A_MODRM, IMM_NONE);
-static const struct oprow row_ud = R(ud, A_END, IMM_NONE);
+/* 0F 01 register forms by ModRM.rm. What fugu does not execute (VMX, MONITOR,
+ * CLAC/STAC, XGETBV/XSETBV, RDPKRU/WRPKRU) is #UD, as before these rows existed. */
+static const struct oprow rmrows[NRMSEL][8] = {
+	[R7_0] = { [1] = RFC(VMCALL, ud, A_END, 0, VMX, VMX),
+		   [2] = RFC(VMLAUNCH, ud, A_END, 0, VMX, VMX),
+		   [3] = RFC(VMRESUME, ud, A_END, 0, VMX, VMX),
+		   [4] = RFC(VMXOFF, ud, A_END, 0, VMX, VMX) },
+	[R7_1] = { NX(MONITOR, 0, 0, MONITOR), NX(MWAIT, 0, 0, MWAIT), RF(CLAC, ud, A_END, 0, SMAP),
+		   RF(STAC, ud, A_END, 0, SMAP) },
+	[R7_2] = { RF(XGETBV, ud, A_END, 0, XSAVE), RFC(XSETBV, ud, A_END, 0, XSAVE, XSETBV),
+		   [4] = RFC(VMFUNC, ud, A_END, 0, VMX, VMX) },
+	[R7_5] = { [6] = RF(RDPKRU, ud, A_END, 0, PKU), [7] = RF(WRPKRU, ud, A_END, 0, PKU) },
+	[R7_7] = { RC(SWAPGS, swapgs, A_END, 0, NONE),
+		   RFC(RDTSCP, rdtscp, A_END, 0, RDTSCP, RDTSCP) },
+};
+
+static const struct oprow row_movsxd = R(MOVSXD, movsxd, A_MODRM, IMM_NONE);
+static const struct oprow row_ud = R(INVALID, ud, A_END, IMM_NONE);
 /* clang-format on */
 
 static inline uint64_t
@@ -636,8 +731,10 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 		const struct oprow *shape = map == 1   ? &map2[op]
 					    : map <= 3 ? &maps[map].undef
 						       : &row_ud;
-		r = (struct oprow){ NULL, (uint16_t)(shape->attr & A_MODRM), shape->imm, FEAT_NONE,
-				    0 };
+		r = (struct oprow){ .attr = (uint16_t)(shape->attr & A_MODRM),
+				    .id = INSN_AVX,
+				    .imm = shape->imm,
+				    .feature = FEAT_NONE };
 	} else {
 		if (op == 0x0f) {
 			NEED(1);
@@ -673,6 +770,16 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 			if (g->feature != FEAT_NONE)
 				r.feature = g->feature;
 			r.group = g->group;
+			r.id = g->id;
+			r.cls = g->cls;
+			if (r.attr & A_RMSEL) { /* 0F 01 C0-FF: the instruction is named by rm */
+				const struct oprow *m = &rmrows[r.group][modrm & 7];
+				r.fn = m->fn;
+				r.attr = (uint16_t)((r.attr & ~A_RMSEL) | m->attr);
+				r.feature = m->feature;
+				r.id = m->id;
+				r.cls = m->cls;
+			}
 			if (grp == G2) /* C0/C1 imm8, D0/D1 by 1, D2/D3 by CL */
 				r.fn = shift_handlers[op < 0xd0   ? SHIFT_BY_IMM
 						      : op < 0xd2 ? SHIFT_BY_1
@@ -689,6 +796,8 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 				p = &pfxrows[r.group][0];
 			r.fn = p->fn;
 			r.feature = p->feature;
+			r.id = p->id;
+			r.cls = p->cls;
 			r.attr = (uint16_t)((r.attr & ~A_PFXSEL) | (p->attr & ~A_FALLBACK));
 		}
 	}
@@ -835,12 +944,19 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 		valid = false; /* SDM vol. 2A, LOCK: #UD unless a lockable form with memory dest */
 	if (!cpu_has(feat, r.feature))
 		valid = false; /* a masked feature's instruction is undefined (decoder-enforced) */
-	if (!valid) {
-		r = row_ud;
+	if (!valid) {          /* the id still names what the bytes encode; the class is dropped */
+		r = (struct oprow){ .fn = row_ud.fn, .attr = row_ud.attr, .id = r.id };
+	} else if (map == 0 && op == 0x90 && !(rex & 1)) {
+		/* 90 is NOP, F3 90 PAUSE (SDM vol. 2B, PAUSE); with REX.B it is XCHG r8. */
+		r.fn = (flags & I_REP) ? op_pause : op_nop;
+		r.id = (flags & I_REP) ? INSN_PAUSE : INSN_NOP;
+		r.cls = (flags & I_REP) ? ICLS_PAUSE : ICLS_NONE;
 	}
 	if (r.fn == op_jcc)
 		r.fn = jcc_handlers[op & 15]; /* one handler per condition (cpu/exec/jcc.c) */
 	out->fn = r.fn;
+	out->id = r.id;
+	out->icls = r.cls;
 	if (r.attr & A_END)
 		flags |= I_END;
 	out->flags = flags;

@@ -2,7 +2,6 @@
  * fugu — data movement, conversions and flag instructions.
  */
 #include "cpu/exec/exec.h"
-#include "frontend/trace.h"
 
 void
 op_ud(struct cpu *cpu, const struct insn *i)
@@ -254,39 +253,6 @@ op_bswap(struct cpu *cpu, const struct insn *i)
 		reg_write(cpu, r, 4, __builtin_bswap32((uint32_t)cpu->state.gpr[r]));
 	else
 		reg_write(cpu, r, 2, 0); /* undefined with a 16-bit operand; hardware gives 0 */
-}
-
-void
-op_cpuid(struct cpu *cpu, const struct insn *i)
-{
-	(void)i;
-	uint32_t r[4], leaf = (uint32_t)cpu->state.gpr[R_AX],
-		       subleaf = (uint32_t)cpu->state.gpr[R_CX];
-	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
-	if (cpu->tracer)
-		trace_emit(cpu->tracer, TEV_CPUID,
-			   (union trace_value[]){ { .u = leaf },
-						  { .u = subleaf },
-						  { .u = r[0] },
-						  { .u = r[1] },
-						  { .u = r[2] },
-						  { .u = r[3] } });
-	reg_write(cpu, R_AX, 4, r[0]);
-	reg_write(cpu, R_BX, 4, r[1]);
-	reg_write(cpu, R_CX, 4, r[2]);
-	reg_write(cpu, R_DX, 4, r[3]);
-}
-
-/* RDTSC: #GP(0) when CR4.TSD and CPL > 0 (SDM vol. 2B, RDTSC). */
-void
-op_rdtsc(struct cpu *cpu, const struct insn *i)
-{
-	(void)i;
-	if ((cpu->state.cr4 & (1u << 2)) && cpu->state.cpl > 0 && !cpu_real_mode(cpu))
-		cpu_gp0(cpu);
-	uint64_t t = cpu_tsc(cpu);
-	reg_write(cpu, R_AX, 4, (uint32_t)t);
-	reg_write(cpu, R_DX, 4, t >> 32);
 }
 
 /*

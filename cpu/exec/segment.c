@@ -81,96 +81,125 @@ op_arpl(struct cpu *cpu, const struct insn *i)
 	}
 }
 
-/* 0F 00: SLDT STR LLDT LTR VERR VERW — #UD in real and V86 mode. */
-void
-op_grp6(struct cpu *cpu, const struct insn *i)
+/* 0F 00 (group 6): SLDT STR LLDT LTR VERR VERW, one handler each; all #UD in
+ * real and V86 mode. */
+static void
+grp6_check(struct cpu *cpu)
 {
 	if (cpu_real_mode(cpu) || cpu_v86(cpu))
 		cpu_ud(cpu);
+}
+
+/* SLDT/STR: a selector to memory (16 bits) or to a register (operand size). */
+static void
+store_sel(struct cpu *cpu, const struct insn *i, uint16_t sel)
+{
+	grp6_check(cpu);
+	if (i->flags & I_MEM)
+		cpu_write(cpu, i->seg, insn_ea(cpu, i), sel, 2);
+	else
+		reg_write(cpu, i->rm, i->opsize, sel);
+}
+
+void
+op_sldt(struct cpu *cpu, const struct insn *i)
+{
+	store_sel(cpu, i, cpu->state.ldtr.sel);
+}
+
+void
+op_str(struct cpu *cpu, const struct insn *i)
+{
+	store_sel(cpu, i, cpu->state.tr.sel);
+}
+
+void
+op_lldt(struct cpu *cpu, const struct insn *i)
+{
 	struct descriptor d;
-	uint16_t sel;
-	switch (i->reg & 7) {
-	case 0: /* SLDT */
-		if (i->flags & I_MEM)
-			cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->state.ldtr.sel, 2);
-		else
-			reg_write(cpu, i->rm, i->opsize, cpu->state.ldtr.sel);
+	grp6_check(cpu);
+	if (cpu->state.cpl)
+		cpu_gp0(cpu);
+	uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
+	if ((sel & ~3u) == 0) {
+		cpu->state.ldtr = (struct segment){ .sel = sel };
 		return;
-	case 1: /* STR */
-		if (i->flags & I_MEM)
-			cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->state.tr.sel, 2);
-		else
-			reg_write(cpu, i->rm, i->opsize, cpu->state.tr.sel);
-		return;
-	case 2: /* LLDT */
-		if (cpu->state.cpl)
-			cpu_gp0(cpu);
-		sel = (uint16_t)rm_read(cpu, i, 2);
-		if ((sel & ~3u) == 0) {
-			cpu->state.ldtr = (struct segment){ .sel = sel };
-			return;
-		}
-		if (sel & 4)
-			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		desc_fetch(cpu, sel, &d, EXC_GP);
-		if ((d.attr & 0x1f) != 2)
-			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		if (!(d.attr & SEG_ATTR_P))
-			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
-		if (cpu->long_mode)
-			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true)
-				  << 32;
-		cpu->state.ldtr = (struct segment){
-			.sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr
-		};
-		return;
-	case 3: /* LTR */
-		if (cpu->state.cpl)
-			cpu_gp0(cpu);
-		sel = (uint16_t)rm_read(cpu, i, 2);
-		if ((sel & ~3u) == 0 || (sel & 4))
-			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		desc_fetch(cpu, sel, &d, EXC_GP);
-		if ((d.attr & 0x1f) != 9 && (d.attr & 0x1f) != 1)
-			cpu_fault(cpu, EXC_GP, sel & 0xfffc);
-		if (!(d.attr & SEG_ATTR_P))
-			cpu_fault(cpu, EXC_NP, sel & 0xfffc);
-		if (cpu->long_mode)
-			d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true)
-				  << 32;
-		d.attr |= 2; /* mark busy, in the GDT too */
-		cpu_write_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 5, (uint8_t)d.attr, 1, true);
-		cpu->state.tr = (struct segment){
-			.sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr
-		};
-		return;
-	default: { /* VERR / VERW */
-		sel = (uint16_t)rm_read(cpu, i, 2);
-		bool ok = false;
-		if ((sel & ~3u) != 0) {
-			uint64_t a = 0;
-			uint32_t lim = (sel & 4) ? cpu->state.ldtr.limit : cpu->state.gdtr.limit;
-			if ((uint32_t)(sel | 7) <= lim &&
-			    (!(sel & 4) || (cpu->state.ldtr.attr & SEG_ATTR_P))) {
-				a = ((sel & 4) ? cpu->state.ldtr.base : cpu->state.gdtr.base) +
-				    (sel & ~7u);
-				desc_decode(&d, cpu_read_linear(cpu, a, 8, true));
-				unsigned dpl = desc_dpl(&d);
-				bool code = d.attr & 8, conforming = code && (d.attr & 4);
-				bool priv =
-					conforming || (dpl >= cpu->state.cpl && dpl >= (sel & 3u));
-				if ((d.attr & SEG_ATTR_S) && priv) {
-					if ((i->reg & 7) == 4)
-						ok = !code || (d.attr & 2);
-					else
-						ok = !code && (d.attr & 2);
-				}
+	}
+	if (sel & 4)
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	desc_fetch(cpu, sel, &d, EXC_GP);
+	if ((d.attr & 0x1f) != 2)
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	if (!(d.attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
+	if (cpu->long_mode)
+		d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+	cpu->state.ldtr =
+		(struct segment){ .sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr };
+}
+
+void
+op_ltr(struct cpu *cpu, const struct insn *i)
+{
+	struct descriptor d;
+	grp6_check(cpu);
+	if (cpu->state.cpl)
+		cpu_gp0(cpu);
+	uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
+	if ((sel & ~3u) == 0 || (sel & 4))
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	desc_fetch(cpu, sel, &d, EXC_GP);
+	if ((d.attr & 0x1f) != 9 && (d.attr & 0x1f) != 1)
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	if (!(d.attr & SEG_ATTR_P))
+		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
+	if (cpu->long_mode)
+		d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+	d.attr |= 2; /* mark busy, in the GDT too */
+	cpu_write_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 5, (uint8_t)d.attr, 1, true);
+	cpu->state.tr =
+		(struct segment){ .sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr };
+}
+
+/* VERR/VERW: ZF = the segment is readable (writable) at this CPL and RPL. */
+static void
+verify_seg(struct cpu *cpu, const struct insn *i, bool write)
+{
+	struct descriptor d;
+	grp6_check(cpu);
+	uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
+	bool ok = false;
+	if ((sel & ~3u) != 0) {
+		uint64_t a = 0;
+		uint32_t lim = (sel & 4) ? cpu->state.ldtr.limit : cpu->state.gdtr.limit;
+		if ((uint32_t)(sel | 7) <= lim &&
+		    (!(sel & 4) || (cpu->state.ldtr.attr & SEG_ATTR_P))) {
+			a = ((sel & 4) ? cpu->state.ldtr.base : cpu->state.gdtr.base) + (sel & ~7u);
+			desc_decode(&d, cpu_read_linear(cpu, a, 8, true));
+			unsigned dpl = desc_dpl(&d);
+			bool code = d.attr & 8, conforming = code && (d.attr & 4);
+			bool priv = conforming || (dpl >= cpu->state.cpl && dpl >= (sel & 3u));
+			if ((d.attr & SEG_ATTR_S) && priv) {
+				if (!write)
+					ok = !code || (d.attr & 2);
+				else
+					ok = !code && (d.attr & 2);
 			}
 		}
-		flags_set(cpu, F_ZF, ok ? F_ZF : 0);
-		return;
 	}
-	}
+	flags_set(cpu, F_ZF, ok ? F_ZF : 0);
+}
+
+void
+op_verr(struct cpu *cpu, const struct insn *i)
+{
+	verify_seg(cpu, i, false);
+}
+
+void
+op_verw(struct cpu *cpu, const struct insn *i)
+{
+	verify_seg(cpu, i, true);
 }
 
 /*

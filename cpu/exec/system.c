@@ -1,7 +1,8 @@
 /*
- * fugu — system instructions: HLT, group 7 (SGDT SIDT LGDT LIDT SMSW LMSW
- * INVLPG), MOV to/from control and debug registers, CLTS, INVD/WBINVD,
- * RDMSR/WRMSR.
+ * fugu — system instructions: HLT, PAUSE, CPUID, RDTSC/RDTSCP, group 7 (SGDT
+ * SIDT LGDT LIDT SMSW LMSW INVLPG SWAPGS), MOV to/from control and debug
+ * registers, CLTS, INVD/WBINVD, RDMSR/WRMSR, RDPMC, INVPCID: the instructions
+ * with an intercept class (cpu/insn_ids.h), each its own handler.
  */
 #include "cpu/exec/exec.h"
 #include "frontend/trace.h"
@@ -42,87 +43,156 @@ op_invd(struct cpu *cpu, const struct insn *i)
 	require_cpl0(cpu); /* caches are not modelled: nothing else to do */
 }
 
-/* 0F 01: descriptor-table registers, MSW, INVLPG. */
+/* PAUSE (F3 90): a spin-loop hint, nothing to do here. */
 void
-op_grp7(struct cpu *cpu, const struct insn *i)
+op_pause(struct cpu *cpu, const struct insn *i)
 {
-	unsigned r = i->reg & 7;
-	if (!(i->flags & I_MEM)) {
-		/* XXX register forms still to come: MONITOR/MWAIT, VMX (VMCALL...), XGETBV. */
-		if (r == 4)
-			goto smsw;
-		if (r == 6)
-			goto lmsw;
-		if (r == 7 && (i->rm & 7) == 0) { /* 0F 01 F8: SWAPGS, 64-bit mode only */
-			if (cpu->code_size != 8)
-				cpu_ud(cpu);
-			require_cpl0(cpu);
-			uint64_t t = cpu->state.seg[S_GS].base;
-			cpu->state.seg[S_GS].base = cpu->state.msr.kernel_gs_base;
-			cpu->state.msr.kernel_gs_base = t;
-			return;
-		}
-		if (r == 7 && (i->rm & 7) == 1 && cpu_has(&cpu->features, FEAT_RDTSCP)) {
-			op_rdtsc(cpu, i); /* 0F 01 F9: RDTSCP = RDTSC + ECX = TSC_AUX */
-			reg_write(cpu, R_CX, 4, cpu->state.msr.tsc_aux);
-			return;
-		}
-		cpu_ud(cpu);
-	}
+	(void)cpu;
+	(void)i;
+}
+
+void
+op_cpuid(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	uint32_t r[4], leaf = (uint32_t)cpu->state.gpr[R_AX],
+		       subleaf = (uint32_t)cpu->state.gpr[R_CX];
+	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
+	if (cpu->tracer)
+		trace_emit(cpu->tracer, TEV_CPUID,
+			   (union trace_value[]){ { .u = leaf },
+						  { .u = subleaf },
+						  { .u = r[0] },
+						  { .u = r[1] },
+						  { .u = r[2] },
+						  { .u = r[3] } });
+	reg_write(cpu, R_AX, 4, r[0]);
+	reg_write(cpu, R_BX, 4, r[1]);
+	reg_write(cpu, R_CX, 4, r[2]);
+	reg_write(cpu, R_DX, 4, r[3]);
+}
+
+/* RDTSC: #GP(0) when CR4.TSD and CPL > 0 (SDM vol. 2B, RDTSC). */
+void
+op_rdtsc(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	if ((cpu->state.cr4 & (1u << 2)) && cpu->state.cpl > 0 && !cpu_real_mode(cpu))
+		cpu_gp0(cpu);
+	uint64_t t = cpu_tsc(cpu);
+	reg_write(cpu, R_AX, 4, (uint32_t)t);
+	reg_write(cpu, R_DX, 4, t >> 32);
+}
+
+/* RDTSCP (0F 01 F9): RDTSC, then ECX = IA32_TSC_AUX (SDM vol. 2B, RDTSCP). */
+void
+op_rdtscp(struct cpu *cpu, const struct insn *i)
+{
+	op_rdtsc(cpu, i);
+	reg_write(cpu, R_CX, 4, cpu->state.msr.tsc_aux);
+}
+
+/*
+ * 0F 01 (group 7), one handler per instruction. The register forms the table
+ * does not name (or whose feature is missing) decode to #UD.
+ */
+
+/* SGDT/SIDT: with a 16-bit operand the 386+ stores 24 bits of base and a zero top byte. */
+static void
+store_dtr(struct cpu *cpu, const struct insn *i, const struct dtr *t)
+{
 	uint64_t ea = insn_ea(cpu, i);
 	unsigned base_size = cpu->code_size == 8 ? 8 : 4;
-	switch (r) {
-	case 0:   /* SGDT */
-	case 1: { /* SIDT */
-		const struct dtr *t = r == 0 ? &cpu->state.gdtr : &cpu->state.idtr;
-		uint64_t base = t->base;
-		/* With a 16-bit operand the 386+ stores 24 bits of base and a zero top byte. */
-		if (base_size == 4 && i->opsize == 2)
-			base &= 0xffffff;
-		cpu_probe_write(cpu, i->seg, ea, 2 + base_size);
-		cpu_write(cpu, i->seg, ea, t->limit, 2);
-		cpu_write(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base, base_size);
-		return;
-	}
-	case 2:   /* LGDT */
-	case 3: { /* LIDT */
-		require_cpl0(cpu);
-		uint16_t limit = (uint16_t)cpu_read(cpu, i->seg, ea, 2);
-		uint64_t base = cpu_read(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base_size);
-		if (base_size == 4 && i->opsize == 2)
-			base &= 0xffffff;
-		struct dtr *t = r == 2 ? &cpu->state.gdtr : &cpu->state.idtr;
-		t->base = base;
-		t->limit = limit;
-		return;
-	}
-	case 4:
-	smsw:
-		/* SMSW: to a register the operand size applies; to memory 16 bits. */
-		if (i->flags & I_MEM)
-			cpu_write(cpu, i->seg, ea, cpu->state.cr0 & 0xffff, 2);
-		else
-			reg_write(cpu, i->rm, i->opsize, cpu->state.cr0);
-		return;
-	case 6:
-	lmsw : {
-		/* LMSW: loads PE MP EM TS; cannot clear PE (SDM vol. 2A, LMSW). */
-		require_cpl0(cpu);
-		uint64_t v = rm_read(cpu, i, 2) & 0xf;
-		uint64_t cr0 = (cpu->state.cr0 & ~0xeull) | v | (cpu->state.cr0 & CR0_PE);
-		cpu_write_cr0(cpu, cr0);
-		return;
-	}
-	case 7: { /* INVLPG: no segment checks; a non-canonical address is a no-op (vol. 2A) */
-		require_cpl0(cpu);
-		if (cpu->code_size == 8)
-			cpu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0));
-		else
-			cpu_invlpg(cpu, (cpu->state.seg[i->seg].base + ea) & 0xffffffffull);
-		return;
-	}
-	default: cpu_ud(cpu);
-	}
+	uint64_t base = t->base;
+	if (base_size == 4 && i->opsize == 2)
+		base &= 0xffffff;
+	cpu_probe_write(cpu, i->seg, ea, 2 + base_size);
+	cpu_write(cpu, i->seg, ea, t->limit, 2);
+	cpu_write(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base, base_size);
+}
+
+void
+op_sgdt(struct cpu *cpu, const struct insn *i)
+{
+	store_dtr(cpu, i, &cpu->state.gdtr);
+}
+
+void
+op_sidt(struct cpu *cpu, const struct insn *i)
+{
+	store_dtr(cpu, i, &cpu->state.idtr);
+}
+
+/* LGDT/LIDT: CPL 0; the 16-bit operand form loads 24 bits of base. */
+static void
+load_dtr(struct cpu *cpu, const struct insn *i, struct dtr *t)
+{
+	uint64_t ea = insn_ea(cpu, i);
+	unsigned base_size = cpu->code_size == 8 ? 8 : 4;
+	require_cpl0(cpu);
+	uint16_t limit = (uint16_t)cpu_read(cpu, i->seg, ea, 2);
+	uint64_t base = cpu_read(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base_size);
+	if (base_size == 4 && i->opsize == 2)
+		base &= 0xffffff;
+	t->base = base;
+	t->limit = limit;
+}
+
+void
+op_lgdt(struct cpu *cpu, const struct insn *i)
+{
+	load_dtr(cpu, i, &cpu->state.gdtr);
+}
+
+void
+op_lidt(struct cpu *cpu, const struct insn *i)
+{
+	load_dtr(cpu, i, &cpu->state.idtr);
+}
+
+/* SMSW: to a register the operand size applies; to memory 16 bits. */
+void
+op_smsw(struct cpu *cpu, const struct insn *i)
+{
+	if (i->flags & I_MEM)
+		cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->state.cr0 & 0xffff, 2);
+	else
+		reg_write(cpu, i->rm, i->opsize, cpu->state.cr0);
+}
+
+/* LMSW: loads PE MP EM TS; cannot clear PE (SDM vol. 2A, LMSW). */
+void
+op_lmsw(struct cpu *cpu, const struct insn *i)
+{
+	require_cpl0(cpu);
+	uint64_t v = rm_read(cpu, i, 2) & 0xf;
+	uint64_t cr0 = (cpu->state.cr0 & ~0xeull) | v | (cpu->state.cr0 & CR0_PE);
+	cpu_write_cr0(cpu, cr0);
+}
+
+/* INVLPG: no segment checks; a non-canonical address is a no-op (vol. 2A). */
+void
+op_invlpg(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = insn_ea(cpu, i);
+	require_cpl0(cpu);
+	if (cpu->code_size == 8)
+		cpu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0));
+	else
+		cpu_invlpg(cpu, (cpu->state.seg[i->seg].base + ea) & 0xffffffffull);
+}
+
+/* SWAPGS (0F 01 F8): 64-bit mode only, CPL 0 (SDM vol. 2B, SWAPGS). */
+void
+op_swapgs(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	if (cpu->code_size != 8)
+		cpu_ud(cpu);
+	require_cpl0(cpu);
+	uint64_t t = cpu->state.seg[S_GS].base;
+	cpu->state.seg[S_GS].base = cpu->state.msr.kernel_gs_base;
+	cpu->state.msr.kernel_gs_base = t;
 }
 
 /* MOV r, CRn / MOV CRn, r: the register operand is always the r/m field; the
