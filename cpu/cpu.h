@@ -204,6 +204,8 @@ struct cpu {
 	struct tcache *tcache;
 	struct trace *chain_prev; /* the trace that ran last, for successor links */
 	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
+	struct trace *cur_trace;  /* the trace running now (tcache_enter/leave), or NULL */
+	uint64_t cur_start;       /* icount when it was entered */
 	struct cpu_features features;
 	struct tracer *tracer;              /* NULL when nothing traces the CPU */
 	uint64_t (*clock_ns)(void *opaque); /* virtual clock, for the TSC */

@@ -314,7 +314,7 @@ static const struct oprow map1[256] = {
 /* Two-byte opcodes, 0F xx (SDM vol. 2D, table A-3). 0F 38 and 0F 3A escape to map3/map4. */
 static const struct oprow map2[256] = {
 	[0x00] = GRP(G6, 0, IMM_NONE),
-	[0x01] = GRP(G7, 0, IMM_NONE),
+	[0x01] = GRP(G7, A_SPLITMOD, IMM_NONE),
 	[0x02] = R(LAR, lar, A_MODRM, IMM_NONE),
 	[0x03] = R(LSL, lsl, A_MODRM, IMM_NONE),
 	[0x05] = RF(SYSCALL, syscall, A_END, IMM_NONE, SYSCALL),

@@ -96,6 +96,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	case 0: break;
 	case 1: /* a fault unwound here: deliver it (which may fault again) */
 		cpu->stop_trace = false;
+		if (cpu->cur_trace)
+			tcache_leave(cpu); /* the trace was left at the faulting instruction */
 		/* A faulting instruction does not retire, so a guest that only faults
 		 * (a handler that faults again, forever) would never use up the budget:
 		 * after FAULT_STORM faults in a row without a retired instruction the
@@ -113,6 +115,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->shutdown = true;
 		return CPU_EXIT_TRIPLE_FAULT;
 	default: /* an unmodelled path stopped the CPU (it printed what) */
+		if (cpu->cur_trace)
+			tcache_leave(cpu);
 		return CPU_EXIT_UNMODELLED;
 	}
 	while (cpu->icount < cpu->budget_end) {
@@ -148,10 +152,12 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			limit = 1; /* the shadow covers exactly the next instruction */
 			cpu->state.intr_shadow = 0;
 		}
+		tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
 		else
 			run_trace(cpu, t, limit);
+		tcache_leave(cpu);
 	}
 	return CPU_EXIT_BUDGET;
 }

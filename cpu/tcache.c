@@ -35,8 +35,9 @@ struct tcache {
 	size_t used;
 	struct trace *hash[1u << HASH_BITS];
 	struct code_page *pages[1u << PAGE_HASH_BITS];
-	struct trace *scratch; /* one-off trace for code fetched from MMIO */
-	uint64_t generation;   /* bumped at every flush */
+	struct trace *scratch;       /* one-off trace for code fetched from MMIO */
+	uint64_t generation;         /* bumped at every flush */
+	uint64_t counts[INSN_COUNT]; /* folded per-id counts (modulo 2^64 until complete) */
 };
 
 struct tcache *
@@ -88,10 +89,48 @@ arena_alloc(struct tcache *tc, size_t size)
 	return p;
 }
 
+/* Add a trace's entries to the per-id totals. */
+static void
+fold(struct tcache *tc, struct trace *t)
+{
+	for (unsigned k = 0; k < t->n; k++)
+		tc->counts[t->insn[k].id] += t->entries;
+	t->entries = 0;
+}
+
+static void
+fold_all(struct tcache *tc)
+{
+	for (unsigned h = 0; h < (1u << HASH_BITS); h++)
+		for (struct trace *t = tc->hash[h]; t; t = t->hash_next)
+			fold(tc, t);
+}
+
+/* A run retired only the first `retired` instructions of t: the rest did not
+ * run this time. A one-off (uncached) trace is folded at once. */
+void
+tcache_exit_early(struct cpu *cpu, struct trace *t, unsigned retired)
+{
+	struct tcache *tc = cpu->tcache;
+	for (unsigned k = retired; k < t->n; k++)
+		tc->counts[t->insn[k].id]--;
+	if (!t->cached)
+		fold(tc, t);
+}
+
+void
+tcache_insn_counts(struct cpu *cpu, uint64_t counts[INSN_COUNT])
+{
+	struct tcache *tc = cpu->tcache;
+	fold_all(tc);
+	memcpy(counts, tc->counts, sizeof(tc->counts));
+}
+
 void
 tcache_flush(struct cpu *cpu)
 {
 	struct tcache *tc = cpu->tcache;
+	fold_all(tc);
 	for (unsigned b = 0; b < (1u << PAGE_HASH_BITS); b++)
 		for (struct code_page *p = tc->pages[b]; p; p = p->next)
 			physmem_set_code(cpu->mem, p->ppn << 12, false);
@@ -130,8 +169,10 @@ tcache_invalidate_page(struct cpu *cpu, uint64_t pa)
 	if (!*pp)
 		return false;
 	for (struct trace_link *l = (*pp)->traces; l; l = l->next)
-		if (l->trace->valid)
+		if (l->trace->valid) {
 			unlink_trace(tc, l->trace);
+			fold(tc, l->trace);
+		}
 	*pp = (*pp)->next; /* the page record itself is reclaimed at the next flush */
 	return true;
 }
@@ -233,6 +274,7 @@ build(struct cpu *cpu, uint64_t pa)
 	t->code_size = cpu->code_size;
 	t->valid = true;
 	t->cached = true;
+	t->entries = 0;
 	t->succ[0] = t->succ[1] = NULL;
 	t->succ_pa[0] = t->succ_pa[1] = UINT64_MAX;
 	uint64_t rip = cpu->state.rip, ip_pa = pa;
@@ -265,6 +307,7 @@ build(struct cpu *cpu, uint64_t pa)
 		if (!cacheable) { /* n == 0: run this one instruction uncached */
 			tc->scratch->insn[0] = *in;
 			tc->scratch->n = 1;
+			tc->scratch->entries = 0;
 			tc->scratch->cached = false;
 			tc->scratch->succ[0] = tc->scratch->succ[1] = NULL;
 			tc->scratch->valid = true;

@@ -21,6 +21,7 @@ struct trace {
 	 * the successor's physical address and the trace itself. */
 	uint64_t succ_pa[2];
 	struct trace *succ[2];
+	uint64_t entries; /* times entered since its counts were last folded (statistics, JIT) */
 	uint8_t code_size;
 	uint8_t n;
 	bool valid;
@@ -41,5 +42,36 @@ uint64_t tcache_generation(const struct tcache *tc);
 /* Drop every trace on the physical page holding pa. Returns true if any was dropped. */
 bool tcache_invalidate_page(struct cpu *cpu, uint64_t pa);
 void tcache_flush(struct cpu *cpu);
+
+/*
+ * Per-instruction counts at no cost per instruction: a trace counts its entries,
+ * and a run that leaves it early (stop_trace, a fault, the budget) is recorded
+ * on a cold path, so instruction k of a trace ran entries - (early exits before
+ * k) times. A trace's counts are folded into per-id totals (enum insn_id) when
+ * the cache drops it and when tcache_insn_counts asks.
+ */
+void tcache_exit_early(struct cpu *cpu, struct trace *t, unsigned retired);
+
+static inline void
+tcache_enter(struct cpu *cpu, struct trace *t)
+{
+	t->entries++;
+	cpu->cur_trace = t;
+	cpu->cur_start = cpu->icount;
+}
+
+/* After a trace ran, or after a fault unwound out of it. */
+static inline void
+tcache_leave(struct cpu *cpu)
+{
+	struct trace *t = cpu->cur_trace;
+	uint64_t retired = cpu->icount - cpu->cur_start;
+	cpu->cur_trace = NULL;
+	if (__builtin_expect(retired < t->n || !t->cached, 0))
+		tcache_exit_early(cpu, t, (unsigned)retired);
+}
+
+/* Retired instructions by id so far (exact); folds every live trace's counts. */
+void tcache_insn_counts(struct cpu *cpu, uint64_t counts[INSN_COUNT]);
 
 #endif

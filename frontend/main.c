@@ -17,6 +17,7 @@
 
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
+#include "cpu/tcache.h"
 #include "firmware/bios.h"
 #include "frontend/exitcodes.h"
 #include "frontend/trace.h"
@@ -102,7 +103,9 @@ print_help(void)
 	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
 	       "  -D LOGFILE               write the trace to LOGFILE instead of stderr\n"
 	       "  -trace-format text|json  trace lines as text (default) or JSON objects\n"
-	       "  -stats                   at exit, print retired instructions, CPU time and MIPS\n"
+	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
+	       "and\n"
+	       "                           the 15 most executed instructions\n"
 	       "  -h, --help               this text\n"
 	       "  -version, --version      print the version\n"
 	       "\n"
@@ -563,6 +566,29 @@ run(struct pc *pc, const struct options *o)
 	}
 }
 
+/* -stats: the 15 most executed instructions, exact counts (cpu/tcache.h). */
+static void
+print_top_insns(struct cpu *cpu)
+{
+	static uint64_t counts[INSN_COUNT];
+	bool shown[INSN_COUNT] = { false };
+	tcache_insn_counts(cpu, counts);
+	fprintf(stderr, "fugu: top instructions:\n");
+	for (unsigned rank = 0; rank < 15; rank++) {
+		unsigned best = INSN_COUNT;
+		for (unsigned k = 0; k < INSN_COUNT; k++)
+			if (!shown[k] && counts[k] &&
+			    (best == INSN_COUNT || counts[k] > counts[best]))
+				best = k;
+		if (best == INSN_COUNT)
+			break;
+		shown[best] = true;
+		fprintf(stderr, "fugu: %12" PRIu64 " %5.1f%% %s\n", counts[best],
+			cpu->icount ? 100.0 * (double)counts[best] / (double)cpu->icount : 0.0,
+			insn_mnemonic[best]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -601,6 +627,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n",
 			pc->cpu->icount, cpu_s,
 			cpu_s > 0 ? (double)pc->cpu->icount / cpu_s / 1e6 : 0.0);
+		print_top_insns(pc->cpu);
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);

@@ -12,6 +12,9 @@
 #include "cpu/cpuid.h"
 #include "cpu/decode.h"
 #include "cpu/exec/exec.h"
+#include "cpu/tcache.h"
+#include "chipset/ioport.h"
+#include "mmu/physmem.h"
 
 static struct cpu_features max_feat;
 
@@ -386,6 +389,285 @@ bitcount_handlers(void **state)
 	assert_int_equal(cpu.state.gpr[R_AX] ^ 0xffffffff, 0xe3069283);
 }
 
+/* ---- instruction ids and intercept classes ---- */
+
+/* Decode every opcode of every map with every mandatory prefix, ModRM.reg, a
+ * register and a memory form, in each code size, and call fn on the result. */
+static void
+walk_all(void (*fn)(const uint8_t *b, unsigned n, unsigned cs, const struct insn *in))
+{
+	static const uint8_t pfx[] = { 0, 0x66, 0xf3, 0xf2 };
+	static const unsigned sizes[] = { 2, 4, 8 };
+	for (unsigned z = 0; z < 3; z++)
+		for (unsigned map = 0; map < 4; map++)
+			for (unsigned p = 0; p < 4; p++)
+				for (unsigned op = 0; op < 256; op++)
+					for (unsigned m = 0; m < 256; m++) {
+						/* every ModRM byte */
+						uint8_t b[16] = { 0 };
+						unsigned n = 0;
+						if (pfx[p])
+							b[n++] = pfx[p];
+						if (map)
+							b[n++] = 0x0f;
+						if (map == 2)
+							b[n++] = 0x38;
+						if (map == 3)
+							b[n++] = 0x3a;
+						b[n++] = (uint8_t)op;
+						b[n++] = (uint8_t)m;
+						struct insn in;
+						int len = decode_insn(b, 16, sizes[z], &max_feat,
+								      &in);
+						if (len > 0)
+							fn(b, (unsigned)len, sizes[z], &in);
+					}
+}
+
+static unsigned seen_ids[INSN_COUNT];
+
+static void
+check_id(const uint8_t *b, unsigned n, unsigned cs, const struct insn *in)
+{
+	if (in->fn != op_ud && in->id == INSN_INVALID)
+		fail_msg("%u-bit %02x %02x %02x %02x (len %u): a handler but no id", cs * 8, b[0],
+			 b[1], b[2], b[3], n);
+	if (in->id >= INSN_COUNT)
+		fail_msg("id %u out of range", in->id);
+	if (in->icls != ICLS_NONE && in->fn == op_ud && in->id == INSN_INVALID)
+		fail_msg("an undefined opcode has a class");
+	seen_ids[in->id]++;
+}
+
+/* Every row that has a handler has an id; only undefined opcodes have none; and
+ * every id of the list is some row's. */
+static void
+every_row_has_an_id(void **state)
+{
+	(void)state;
+	memset(seen_ids, 0, sizeof(seen_ids));
+	walk_all(check_id);
+	for (unsigned k = 1; k < INSN_COUNT; k++) {
+		assert_non_null(insn_mnemonic[k]);
+		if (!seen_ids[k] && k != INSN_AVX)
+			fail_msg("id %s is no row's", insn_mnemonic[k]);
+	}
+	struct insn in;
+	DEC(8, &in, 0xc5, 0xf8, 0x77); /* VZEROUPPER: a VEX form, #UD for now */
+	assert_int_equal(in.id, INSN_AVX);
+	DEC(4, &in, 0x0f, 0x04); /* undefined */
+	assert_int_equal(in.id, INSN_INVALID);
+	assert_ptr_equal(in.fn, op_ud);
+}
+
+/* The handler each class must land on (op_ud: not executed by fugu yet). */
+static const struct {
+	unsigned cls;
+	insn_fn fn[8];
+} class_doors[] = {
+	{ ICLS_CPUID, { op_cpuid } },
+	{ ICLS_GETSEC, { op_ud } },
+	{ ICLS_INVD, { op_invd } },
+	{ ICLS_XSETBV, { op_ud } },
+	{ ICLS_VMX, { op_ud } },
+	{ ICLS_RDMSR, { op_rdmsr } },
+	{ ICLS_WRMSR, { op_wrmsr } },
+	{ ICLS_IO, { op_in_imm, op_in_dx, op_out_imm, op_out_dx } },
+	{ ICLS_IO_STRING, { op_ins, op_outs } },
+	{ ICLS_HLT, { op_hlt } },
+	{ ICLS_INVLPG, { op_invlpg } },
+	{ ICLS_INVPCID, { op_invpcid } },
+	{ ICLS_MOV_CR, { op_mov_r_cr, op_mov_cr_r, op_clts, op_lmsw } },
+	{ ICLS_MOV_DR, { op_mov_r_dr, op_mov_dr_r } },
+	{ ICLS_RDTSC, { op_rdtsc } },
+	{ ICLS_RDTSCP, { op_rdtscp } },
+	{ ICLS_RDPMC, { op_rdpmc } },
+	{ ICLS_MONITOR, { op_ud } },
+	{ ICLS_MWAIT, { op_ud } },
+	{ ICLS_PAUSE, { op_pause } },
+	{ ICLS_WBINVD, { op_invd } },
+	{ ICLS_RDRAND, { op_ud } },
+	{ ICLS_RDSEED, { op_ud } },
+	{ ICLS_DESC_TABLE,
+	  { op_sgdt, op_sidt, op_lgdt, op_lidt, op_sldt, op_str, op_lldt, op_ltr } },
+	{ ICLS_XSAVES, { op_ud } },
+};
+
+static unsigned seen_cls[ICLS_COUNT];
+
+static void
+check_class(const uint8_t *b, unsigned n, unsigned cs, const struct insn *in)
+{
+	(void)n;
+	for (size_t k = 0; k < sizeof(class_doors) / sizeof(class_doors[0]); k++) {
+		bool door = false;
+		for (unsigned j = 0; j < 8 && class_doors[k].fn[j]; j++)
+			door |= in->fn == class_doors[k].fn[j];
+		if (in->icls == class_doors[k].cls && !door)
+			fail_msg("%u-bit %02x %02x %02x %02x: class %s, not its handler", cs * 8,
+				 b[0], b[1], b[2], b[3], insn_class_name[in->icls]);
+		/* and the other way: a class's own handler always carries the class */
+		if (door && class_doors[k].fn[0] != op_ud && in->icls != class_doors[k].cls &&
+		    !(in->fn == op_invd && (in->icls == ICLS_INVD || in->icls == ICLS_WBINVD)))
+			fail_msg("%u-bit %02x %02x %02x %02x: handler of %s with class %s", cs * 8,
+				 b[0], b[1], b[2], b[3], insn_class_name[class_doors[k].cls],
+				 insn_class_name[in->icls]);
+	}
+	seen_cls[in->icls]++;
+}
+
+/* Each intercept class lands on exactly its handler(s), and every class occurs. */
+static void
+classes_land_on_their_handlers(void **state)
+{
+	(void)state;
+	memset(seen_cls, 0, sizeof(seen_cls));
+	walk_all(check_class);
+	for (unsigned k = 0; k < ICLS_COUNT; k++)
+		if (!seen_cls[k])
+			fail_msg("class %s never decoded", insn_class_name[k]);
+	struct insn in;
+	DEC(4, &in, 0x0f, 0xa2);
+	assert_int_equal(in.icls, ICLS_CPUID);
+	assert_int_equal(in.id, INSN_CPUID);
+	assert_ptr_equal(in.fn, op_cpuid);
+	DEC(4, &in, 0xf0, 0x0f, 0xa2); /* LOCK CPUID: #UD, which is not an intercept */
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(in.icls, ICLS_NONE);
+	assert_int_equal(in.id, INSN_CPUID);
+}
+
+/* Group 7 and group 6: one row and handler per instruction. */
+static void
+group7_rows(void **state)
+{
+	(void)state;
+	struct insn in;
+	static const struct {
+		uint8_t modrm;
+		unsigned id, cls;
+		insn_fn fn;
+	} g7[] = {
+		{ 0xc1, INSN_VMCALL, ICLS_VMX, op_ud },
+		{ 0xc2, INSN_VMLAUNCH, ICLS_VMX, op_ud },
+		{ 0xc3, INSN_VMRESUME, ICLS_VMX, op_ud },
+		{ 0xc4, INSN_VMXOFF, ICLS_VMX, op_ud },
+		{ 0xc8, INSN_MONITOR, ICLS_MONITOR, op_ud },
+		{ 0xc9, INSN_MWAIT, ICLS_MWAIT, op_ud },
+		{ 0xca, INSN_CLAC, ICLS_NONE, op_ud },
+		{ 0xcb, INSN_STAC, ICLS_NONE, op_ud },
+		{ 0xd0, INSN_XGETBV, ICLS_NONE, op_ud },
+		{ 0xd1, INSN_XSETBV, ICLS_XSETBV, op_ud },
+		{ 0xd4, INSN_VMFUNC, ICLS_VMX, op_ud },
+		{ 0xf8, INSN_SWAPGS, ICLS_NONE, op_swapgs },
+		{ 0xf9, INSN_RDTSCP, ICLS_RDTSCP, op_rdtscp },
+		{ 0xe0, INSN_SMSW, ICLS_NONE, op_smsw },
+		{ 0xf0, INSN_LMSW, ICLS_MOV_CR, op_lmsw },
+		{ 0x00, INSN_SGDT, ICLS_DESC_TABLE, op_sgdt },
+		{ 0x08, INSN_SIDT, ICLS_DESC_TABLE, op_sidt },
+		{ 0x10, INSN_LGDT, ICLS_DESC_TABLE, op_lgdt },
+		{ 0x18, INSN_LIDT, ICLS_DESC_TABLE, op_lidt },
+		{ 0x20, INSN_SMSW, ICLS_NONE, op_smsw },
+		{ 0x30, INSN_LMSW, ICLS_MOV_CR, op_lmsw },
+		{ 0x38, INSN_INVLPG, ICLS_INVLPG, op_invlpg },
+		{ 0xc0, INSN_INVALID, ICLS_NONE, op_ud },
+		{ 0xd8, INSN_INVALID, ICLS_NONE, op_ud },
+	};
+	for (size_t k = 0; k < sizeof(g7) / sizeof(g7[0]); k++) {
+		/* "all" reports VMX etc.: the rows are valid, their handler #UD */
+		assert_int_equal(DEC(8, &in, 0x0f, 0x01, g7[k].modrm), 3);
+		assert_int_equal(in.id, g7[k].id);
+		assert_int_equal(in.icls, g7[k].cls);
+		assert_ptr_equal(in.fn, g7[k].fn);
+	}
+	assert_int_equal(DEC(4, &in, 0x0f, 0x01, 0x15, 1, 2, 3, 4), 7); /* LGDT [disp32] */
+	assert_ptr_equal(in.fn, op_lgdt);
+	struct cpu_features p6 = model("pentiumpro"); /* no RDTSCP: #UD, as before */
+	DECF(&p6, 4, &in, 0x0f, 0x01, 0xf9);
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(in.id, INSN_RDTSCP);
+	static const struct {
+		uint8_t modrm;
+		unsigned id;
+		insn_fn fn;
+	} g6[] = {
+		{ 0xc0, INSN_SLDT, op_sldt }, { 0x08, INSN_STR, op_str },
+		{ 0xd0, INSN_LLDT, op_lldt }, { 0x18, INSN_LTR, op_ltr },
+		{ 0xe0, INSN_VERR, op_verr }, { 0x28, INSN_VERW, op_verw },
+	};
+	for (size_t k = 0; k < sizeof(g6) / sizeof(g6[0]); k++) {
+		assert_int_equal(DEC(4, &in, 0x0f, 0x00, g6[k].modrm), 3);
+		assert_int_equal(in.id, g6[k].id);
+		assert_ptr_equal(in.fn, g6[k].fn);
+	}
+	DEC(4, &in, 0x0f, 0x00, 0x30); /* /6 is undefined */
+	assert_ptr_equal(in.fn, op_ud);
+	assert_int_equal(in.id, INSN_INVALID);
+	/* 90 NOP, F3 90 PAUSE, REX.B 90 XCHG r8, rAX. */
+	DEC(8, &in, 0x90);
+	assert_ptr_equal(in.fn, op_nop);
+	assert_int_equal(in.id, INSN_NOP);
+	DEC(8, &in, 0xf3, 0x90);
+	assert_ptr_equal(in.fn, op_pause);
+	assert_int_equal(in.icls, ICLS_PAUSE);
+	DEC(8, &in, 0x41, 0x90);
+	assert_ptr_equal(in.fn, op_xchg_acc_r);
+	assert_int_equal(in.id, INSN_XCHG);
+	/* 0F C7: VMX memory forms by prefix, RDRAND/RDSEED register forms. */
+	DEC(8, &in, 0x66, 0x0f, 0xc7, 0x30);
+	assert_int_equal(in.id, INSN_VMCLEAR);
+	DEC(8, &in, 0xf3, 0x0f, 0xc7, 0x30);
+	assert_int_equal(in.id, INSN_VMXON);
+	DEC(8, &in, 0x0f, 0xc7, 0xf0);
+	assert_int_equal(in.id, INSN_RDRAND);
+	assert_int_equal(in.icls, ICLS_RDRAND);
+	DEC(8, &in, 0x0f, 0xc7, 0x08);
+	assert_ptr_equal(in.fn, op_cmpxchg8b);
+}
+
+/* -stats: per-instruction counts are exact (traces entered, early exits at
+ * taken branches and at the budget, counted out of line). */
+static void
+insn_counts_are_exact(void **state)
+{
+	(void)state;
+	struct cpu_features f = model("max");
+	struct physmem *pm = physmem_create(4 << 20);
+	struct ioports *io = ioports_create();
+	struct cpu *c = cpu_create(&(struct cpu_config){ .mem = pm, .io = io, .features = f });
+	assert_non_null(c);
+	/* mov cx, 100; l: add ax, 1; inc bx; loop l; hlt (16-bit real mode) */
+	static const uint8_t code[] = {
+		0xb9, 0x64, 0x00, 0x05, 0x01, 0x00, 0x43, 0xe2, 0xfa, 0xf4
+	};
+	for (unsigned budget = 1; budget <= 64; budget += 21) {
+		physmem_write(pm, 0x1000, code, sizeof(code));
+		c->state.seg[S_CS].base = 0;
+		c->state.seg[S_CS].sel = 0;
+		c->state.rip = 0x1000;
+		c->state.halted = false;
+		uint64_t before[INSN_COUNT], after[INSN_COUNT], start = c->icount;
+		tcache_insn_counts(c, before);
+		while (cpu_exec(c, budget) != CPU_EXIT_HALT)
+			;
+		tcache_flush(c); /* folding at a flush, then at the query */
+		tcache_insn_counts(c, after);
+		assert_int_equal(c->icount - start, 302);
+		assert_int_equal(after[INSN_MOV] - before[INSN_MOV], 1);
+		assert_int_equal(after[INSN_ADD] - before[INSN_ADD], 100);
+		assert_int_equal(after[INSN_INC] - before[INSN_INC], 100);
+		assert_int_equal(after[INSN_LOOP] - before[INSN_LOOP], 100);
+		assert_int_equal(after[INSN_HLT] - before[INSN_HLT], 1);
+		uint64_t sum = 0;
+		for (unsigned k = 0; k < INSN_COUNT; k++)
+			sum += after[k] - before[k];
+		assert_int_equal(sum, 302);
+	}
+	cpu_destroy(c);
+	physmem_destroy(pm);
+	ioports_destroy(io);
+}
+
 int
 main(void)
 {
@@ -402,6 +684,10 @@ main(void)
 		cmocka_unit_test(vex_lengths),
 		cmocka_unit_test(feature_gating),
 		cmocka_unit_test(bitcount_handlers),
+		cmocka_unit_test(every_row_has_an_id),
+		cmocka_unit_test(classes_land_on_their_handlers),
+		cmocka_unit_test(group7_rows),
+		cmocka_unit_test(insn_counts_are_exact),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
