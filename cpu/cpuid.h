@@ -11,62 +11,65 @@
 #include <stdio.h>
 
 /*
- * X(name, id, leaf, register, bit): every feature flag fugu knows, with where CPUID
- * reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11). Register: 0=EAX 1=EBX 2=ECX 3=EDX.
+ * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
+ * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
+ * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
+ * instructions raise #UD/#NM or its state is not modelled: x87/MMX/SSE, XSAVE, VMX,
+ * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, machine-check MSRs, VME/PVI).
  */
 #define CPU_FEATURE_LIST(X)                                                                        \
-	X("fpu", FPU, 0x00000001, 3, 0)                                                            \
-	X("vme", VME, 0x00000001, 3, 1)                                                            \
-	X("de", DE, 0x00000001, 3, 2)                                                              \
-	X("pse", PSE, 0x00000001, 3, 3)                                                            \
-	X("tsc", TSC, 0x00000001, 3, 4)                                                            \
-	X("msr", MSR, 0x00000001, 3, 5)                                                            \
-	X("pae", PAE, 0x00000001, 3, 6)                                                            \
-	X("mce", MCE, 0x00000001, 3, 7)                                                            \
-	X("cx8", CX8, 0x00000001, 3, 8)                                                            \
-	X("apic", APIC, 0x00000001, 3, 9)                                                          \
-	X("sep", SEP, 0x00000001, 3, 11)                                                           \
-	X("mtrr", MTRR, 0x00000001, 3, 12)                                                         \
-	X("pge", PGE, 0x00000001, 3, 13)                                                           \
-	X("mca", MCA, 0x00000001, 3, 14)                                                           \
-	X("cmov", CMOV, 0x00000001, 3, 15)                                                         \
-	X("pat", PAT, 0x00000001, 3, 16)                                                           \
-	X("pse36", PSE36, 0x00000001, 3, 17)                                                       \
-	X("clflush", CLFLUSH, 0x00000001, 3, 19)                                                   \
-	X("mmx", MMX, 0x00000001, 3, 23)                                                           \
-	X("fxsr", FXSR, 0x00000001, 3, 24)                                                         \
-	X("sse", SSE, 0x00000001, 3, 25)                                                           \
-	X("sse2", SSE2, 0x00000001, 3, 26)                                                         \
-	X("sse3", SSE3, 0x00000001, 2, 0)                                                          \
-	X("vmx", VMX, 0x00000001, 2, 5)                                                            \
-	X("ssse3", SSSE3, 0x00000001, 2, 9)                                                        \
-	X("cx16", CX16, 0x00000001, 2, 13)                                                         \
-	X("pcid", PCID, 0x00000001, 2, 17)                                                         \
-	X("sse4.1", SSE41, 0x00000001, 2, 19)                                                      \
-	X("sse4.2", SSE42, 0x00000001, 2, 20)                                                      \
-	X("x2apic", X2APIC, 0x00000001, 2, 21)                                                     \
-	X("movbe", MOVBE, 0x00000001, 2, 22)                                                       \
-	X("popcnt", POPCNT, 0x00000001, 2, 23)                                                     \
-	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24)                                         \
-	X("xsave", XSAVE, 0x00000001, 2, 26)                                                       \
-	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31)                                             \
-	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0)                                                  \
-	X("bmi1", BMI1, 0x00000007, 1, 3)                                                          \
-	X("smep", SMEP, 0x00000007, 1, 7)                                                          \
-	X("bmi2", BMI2, 0x00000007, 1, 8)                                                          \
-	X("invpcid", INVPCID, 0x00000007, 1, 10)                                                   \
-	X("smap", SMAP, 0x00000007, 1, 20)                                                         \
-	X("pku", PKU, 0x00000007, 2, 3)                                                            \
-	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0)                                                    \
-	X("abm", ABM, 0x80000001, 2, 5)                                                            \
-	X("syscall", SYSCALL, 0x80000001, 3, 11)                                                   \
-	X("nx", NX, 0x80000001, 3, 20)                                                             \
-	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26)                                                   \
-	X("rdtscp", RDTSCP, 0x80000001, 3, 27)                                                     \
-	X("lm", LM, 0x80000001, 3, 29)
+	X("fpu", FPU, 0x00000001, 3, 0, 0)                                                         \
+	X("vme", VME, 0x00000001, 3, 1, 0)                                                         \
+	X("de", DE, 0x00000001, 3, 2, 1)                                                           \
+	X("pse", PSE, 0x00000001, 3, 3, 1)                                                         \
+	X("tsc", TSC, 0x00000001, 3, 4, 1)                                                         \
+	X("msr", MSR, 0x00000001, 3, 5, 1)                                                         \
+	X("pae", PAE, 0x00000001, 3, 6, 1)                                                         \
+	X("mce", MCE, 0x00000001, 3, 7, 0)                                                         \
+	X("cx8", CX8, 0x00000001, 3, 8, 1)                                                         \
+	X("apic", APIC, 0x00000001, 3, 9, 1)                                                       \
+	X("sep", SEP, 0x00000001, 3, 11, 1)                                                        \
+	X("mtrr", MTRR, 0x00000001, 3, 12, 1)                                                      \
+	X("pge", PGE, 0x00000001, 3, 13, 1)                                                        \
+	X("mca", MCA, 0x00000001, 3, 14, 0)                                                        \
+	X("cmov", CMOV, 0x00000001, 3, 15, 1)                                                      \
+	X("pat", PAT, 0x00000001, 3, 16, 1)                                                        \
+	X("pse36", PSE36, 0x00000001, 3, 17, 1)                                                    \
+	X("clflush", CLFLUSH, 0x00000001, 3, 19, 1)                                                \
+	X("mmx", MMX, 0x00000001, 3, 23, 0)                                                        \
+	X("fxsr", FXSR, 0x00000001, 3, 24, 0)                                                      \
+	X("sse", SSE, 0x00000001, 3, 25, 0)                                                        \
+	X("sse2", SSE2, 0x00000001, 3, 26, 0)                                                      \
+	X("sse3", SSE3, 0x00000001, 2, 0, 0)                                                       \
+	X("vmx", VMX, 0x00000001, 2, 5, 0)                                                         \
+	X("ssse3", SSSE3, 0x00000001, 2, 9, 0)                                                     \
+	X("cx16", CX16, 0x00000001, 2, 13, 1)                                                      \
+	X("pcid", PCID, 0x00000001, 2, 17, 1)                                                      \
+	X("sse4.1", SSE41, 0x00000001, 2, 19, 0)                                                   \
+	X("sse4.2", SSE42, 0x00000001, 2, 20, 0)                                                   \
+	X("x2apic", X2APIC, 0x00000001, 2, 21, 1)                                                  \
+	X("movbe", MOVBE, 0x00000001, 2, 22, 1)                                                    \
+	X("popcnt", POPCNT, 0x00000001, 2, 23, 1)                                                  \
+	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24, 1)                                      \
+	X("xsave", XSAVE, 0x00000001, 2, 26, 0)                                                    \
+	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31, 1)                                          \
+	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0, 1)                                               \
+	X("bmi1", BMI1, 0x00000007, 1, 3, 0)                                                       \
+	X("smep", SMEP, 0x00000007, 1, 7, 1)                                                       \
+	X("bmi2", BMI2, 0x00000007, 1, 8, 0)                                                       \
+	X("invpcid", INVPCID, 0x00000007, 1, 10, 1)                                                \
+	X("smap", SMAP, 0x00000007, 1, 20, 1)                                                      \
+	X("pku", PKU, 0x00000007, 2, 3, 0)                                                         \
+	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0, 1)                                                 \
+	X("abm", ABM, 0x80000001, 2, 5, 1)                                                         \
+	X("syscall", SYSCALL, 0x80000001, 3, 11, 1)                                                \
+	X("nx", NX, 0x80000001, 3, 20, 1)                                                          \
+	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26, 1)                                                \
+	X("rdtscp", RDTSCP, 0x80000001, 3, 27, 1)                                                  \
+	X("lm", LM, 0x80000001, 3, 29, 1)
 
 enum cpu_feature {
-#define X(name, id, leaf, reg, bit) FEAT_##id,
+#define X(name, id, leaf, reg, bit, impl) FEAT_##id,
 	CPU_FEATURE_LIST(X)
 #undef X
 		FEAT_COUNT,
@@ -94,6 +97,10 @@ cpu_has(const struct cpu_features *f, enum cpu_feature feat)
  */
 int cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t errlen);
 void cpu_models_list(FILE *f);
+/* Does fugu execute this feature (the implemented column)? */
+bool cpu_feature_implemented(enum cpu_feature feat);
+/* Clear every feature fugu does not execute. */
+void cpu_features_mask_unimplemented(struct cpu_features *f);
 /* CPUID leaf/subleaf as the model reports it; regs = EAX, EBX, ECX, EDX. */
 void cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf,
 			uint32_t regs[4]);

@@ -668,6 +668,28 @@ insn_counts_are_exact(void **state)
 	ioports_destroy(io);
 }
 
+/* The implemented column: `max` is the implemented features, `all` everything
+ * known; masking a named model removes what fugu does not execute. */
+static void
+implemented_column(void **state)
+{
+	(void)state;
+	struct cpu_features mx = model("max"), al = model("all"), nh = model("nehalem");
+	assert_false(cpu_feature_implemented(FEAT_VMX));
+	assert_false(cpu_feature_implemented(FEAT_SSE));
+	assert_true(cpu_feature_implemented(FEAT_LM));
+	assert_false(cpu_has(&mx, FEAT_VMX));
+	assert_true(cpu_has(&al, FEAT_VMX));
+	for (unsigned k = 0; k < FEAT_COUNT; k++)
+		assert_int_equal(cpu_has(&mx, (enum cpu_feature)k),
+				 cpu_feature_implemented((enum cpu_feature)k));
+	cpu_features_mask_unimplemented(&nh);
+	assert_false(cpu_has(&nh, FEAT_VMX));
+	assert_false(cpu_has(&nh, FEAT_FPU));
+	assert_true(cpu_has(&nh, FEAT_LM));
+	assert_true(cpu_has(&nh, FEAT_RDTSCP));
+}
+
 int
 main(void)
 {
@@ -688,6 +710,7 @@ main(void)
 		cmocka_unit_test(classes_land_on_their_handlers),
 		cmocka_unit_test(group7_rows),
 		cmocka_unit_test(insn_counts_are_exact),
+		cmocka_unit_test(implemented_column),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
