@@ -1,16 +1,15 @@
 /*
  * fugu — CPU models (data) and CPUID, both derived from CPU_FEATURE_LIST.
  *
- * Policy: a CPU model should not advertise a feature fugu does not execute
- * (CPU_FEATURE_LIST's implemented column): `max` (the default) is every
- * implemented feature, `all` is every feature fugu knows, implemented or not,
- * for decoder and CPUID studies. The named models (pentiumpro, pentium2,
- * nehalem) are to be masked to the implemented features too (model.masked);
- * XXX that is not switched on yet: testsuite/unit/test_paging.c
- * (cr4_bits_follow_the_model) expects CR4.VME writable on pentiumpro and
- * CR4.OSFXSR/OSXMMEXCPT/VMXE on nehalem, bits of unimplemented features. Until
- * it is, the named models report what the real parts have (nehalem: VMX, whose
- * instructions raise #UD) and `-cpu MODEL,-feat` removes a feature by hand.
+ * Policy: a CPU model does not advertise a feature fugu does not execute
+ * (CPU_FEATURE_LIST's implemented column). `max` (the default) is every
+ * implemented feature; the named models (pentiumpro, pentium2, nehalem) are the
+ * real parts' feature lists masked to the implemented features, so a guest
+ * that trusts CPUID never meets an instruction that raises #UD where the real
+ * part would run it (nehalem does not report VMX until VMX is modelled). `all`
+ * reports every feature fugu knows, implemented or not, for decoder and CPUID
+ * studies; and an explicit `-cpu MODEL,+feat` is honoured even for a feature
+ * fugu does not execute (the user asked for it).
  */
 #include "cpu/cpuid.h"
 
@@ -41,16 +40,16 @@ struct cpu_model {
 /* Models: feature lists from the parts' datasheets / SDM CPUID tables. */
 static const struct cpu_model models[] = {
 	{ "pentiumpro", "Intel Pentium Pro (P6, 32-bit)", "GenuineIntel", 6, 1, 9, 2, 0,
-	  "fpu vme de pse tsc msr pae mce cx8 apic mtrr pge mca cmov", false },
+	  "fpu vme de pse tsc msr pae mce cx8 apic mtrr pge mca cmov", true },
 	{ "pentium2", "Intel Pentium II (P6, 32-bit, SYSENTER, MMX)", "GenuineIntel", 6, 5, 2, 2, 0,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 mmx fxsr",
-	  false },
+	  true },
 	{ "nehalem", "Intel Core i7 (Nehalem, 64-bit, VMX)", "GenuineIntel", 6, 26, 3, 11,
 	  0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
 	  "fxsr "
 	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm",
-	  false },
+	  true },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL,
 	  true },
 	{ "all", "every feature fugu knows, implemented or not (decoder and CPUID studies)",
