@@ -34,7 +34,22 @@ vclock_now(const struct vclock *c)
 {
 	if (c->mode == VCLOCK_DETERMINISTIC)
 		return (c->icount ? *c->icount : 0) * c->ns_per_insn + c->idle_ns;
-	return host_now_ns() - c->host_origin_ns;
+	return (c->paused_at ? c->paused_at : host_now_ns()) - c->host_origin_ns;
+}
+
+void
+vclock_pause(struct vclock *c)
+{
+	if (!c->paused_at)
+		c->paused_at = host_now_ns();
+}
+
+void
+vclock_resume(struct vclock *c)
+{
+	if (c->paused_at)
+		c->host_origin_ns += host_now_ns() - c->paused_at;
+	c->paused_at = 0;
 }
 
 void

@@ -25,6 +25,7 @@ struct vclock {
 	const uint64_t *icount;  /* deterministic: the CPU's retired-instruction count */
 	uint32_t ns_per_insn;    /* deterministic: virtual time per instruction */
 	uint64_t idle_ns;        /* deterministic: time skipped while the guest was halted */
+	uint64_t paused_at;      /* realtime: host time the machine was paused at, 0 = running */
 	struct vtimer **heap;    /* min-heap on deadline */
 	unsigned nheap, capheap;
 };
@@ -49,6 +50,11 @@ uint64_t vclock_next_deadline(const struct vclock *c);
 unsigned vclock_run_expired(struct vclock *c);
 /* Deterministic mode: jump virtual time forward to `ns` (the guest idles until then). */
 void vclock_skip_to(struct vclock *c, uint64_t ns);
+/* Stop and restart virtual time while the machine is paused (a debugger stop):
+ * no time passes for the guest in between. Deterministic time never moves while
+ * the CPU does not run, so these only matter in realtime mode. */
+void vclock_pause(struct vclock *c);
+void vclock_resume(struct vclock *c);
 /* Host monotonic nanoseconds. */
 uint64_t host_now_ns(void);
 

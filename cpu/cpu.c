@@ -84,6 +84,13 @@ cpu_memory_map_changed(struct cpu *cpu)
 }
 
 void
+cpu_state_changed(struct cpu *cpu)
+{
+	cpu_mode_update(cpu);
+	cpu->stop_trace = true;
+}
+
+void
 cpu_set_a20(struct cpu *cpu, bool enabled)
 {
 	uint64_t mask = enabled ? ~0ull : ~(1ull << 20);

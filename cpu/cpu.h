@@ -132,6 +132,7 @@ enum cpu_exit {
 	CPU_EXIT_STOP,         /* EV_STOP was raised (device or frontend wants attention) */
 	CPU_EXIT_TRIPLE_FAULT, /* shutdown: the CPU could not deliver a double fault */
 	CPU_EXIT_UNMODELLED,   /* the guest used something fugu does not model yet */
+	CPU_EXIT_DEBUG,        /* the external debugger's breakpoint, watchpoint or step */
 };
 
 /* The board's side of the CPU: how it reaches ports and acknowledges interrupts. */
@@ -148,6 +149,31 @@ struct cpu_bus {
 	int (*apic_msr_write)(void *apic, uint32_t index, uint64_t value);
 	uint8_t (*apic_get_cr8)(void *apic);
 	void (*apic_set_cr8)(void *apic, uint8_t value);
+};
+
+/*
+ * The external debugger's view of the CPU (the GDB stub): breakpoints and
+ * watchpoints of its own on linear addresses, separate from DR0-DR7 and
+ * invisible to the guest, and single-stepping. While any is set the run loop
+ * takes the careful one-instruction path (debug.c).
+ */
+enum dbg_point { DBG_BREAK, DBG_WATCH_WRITE, DBG_WATCH_READ, DBG_WATCH_ACCESS };
+enum dbg_stop { DBG_STOP_NONE, DBG_STOP_BREAK, DBG_STOP_WATCH, DBG_STOP_STEP };
+#define DBG_MAX_POINTS 64
+
+struct cpu_debugger {
+	struct {
+		uint64_t lin, len;
+		uint8_t kind; /* enum dbg_point */
+	} point[DBG_MAX_POINTS];
+	unsigned npoints;
+	bool step;       /* stop after one instruction */
+	bool step_irqs;  /* take interrupts while stepping (off by default, as QEMU) */
+	bool skip_break; /* resuming at a breakpoint: the next instruction runs anyway */
+	uint64_t skip_lin;
+	uint8_t stop;      /* enum dbg_stop: why cpu_exec returned CPU_EXIT_DEBUG */
+	uint8_t stop_kind; /* the watchpoint's enum dbg_point */
+	uint64_t stop_addr;
 };
 
 /* Lazy arithmetic flags: the last flag-setting operation, evaluated on demand. */
@@ -168,9 +194,11 @@ struct cpu {
 	uint8_t mmu_model;    /* MMU_MODEL_* of the features: paging reads them on every TLB miss */
 
 	/* Debug-register bookkeeping derived from DR0-DR7 (debug.c). */
-	uint8_t dbg_data;      /* DR7 data breakpoints armed: bit n for DRn */
+	uint8_t dbg_data;      /* data breakpoints armed: bit n for DRn, DBG_DATA_DEBUGGER */
 	uint32_t dbg_hits;     /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
 	uint32_t dbg_deferred; /* a #DB trap held back by the MOV SS/POP SS shadow */
+	bool debugger_armed;   /* the external debugger has points set or is stepping */
+	struct cpu_debugger dbg;
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
 	uint8_t code_size;  /* 2, 4 or 8: default operand/address size of the code segment */
@@ -235,6 +263,34 @@ void cpu_set_rflags(struct cpu *cpu, uint64_t value);
 void cpu_dump_state(struct cpu *cpu, void *file);
 /* Called when the physical map changed under the CPU (ROM shadowing, MMIO remap). */
 void cpu_memory_map_changed(struct cpu *cpu);
+/* ---- the mode gate's unchecked door (mode.c), for VM entry/exit, snapshots, debuggers ---- */
+struct control_regs {
+	uint64_t cr0, cr3, cr4, efer;
+};
+#define CTL_LOAD_PDPTES 0x1 /* reload the PDPTEs in PAE paging even if nothing changed */
+#define CTL_CR3_WRITTEN 0x2 /* CR3 was written: flush non-global entries even if equal */
+#define CTL_KEEP_TLB 0x4    /* ... unless PCIDs let the translations stay (CR3 bit 63) */
+#define CTL_FLUSH_ALL 0x8   /* flush every translation, global ones too */
+/*
+ * The unchecked load with every side effect (RSM, task switch, reset, VM
+ * entry/exit): PDPTEs, TLB flushes, derived mode, end of the decoded trace.
+ * `cause` names the event in the tlb trace. Returns false, changing nothing,
+ * when PAE paging needs PDPTEs and one of them is invalid.
+ */
+bool cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flags,
+		      const char *cause);
+/* The state was written from outside the CPU (debugger, snapshot): recompute the
+ * derived mode (code/stack size, CPL) and end the current decoded trace. */
+void cpu_state_changed(struct cpu *cpu);
+
+/* The external debugger (debug.c): 0, or -1 when the table is full / no such point. */
+int cpu_debugger_insert(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len);
+int cpu_debugger_remove(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len);
+/* Before running again after a stop: clears the stop, sets or clears single-step, and
+ * lets the instruction at the current CS:RIP run even if a breakpoint is on it. */
+void cpu_debugger_resume(struct cpu *cpu, bool step);
+/* The linear address of CS:RIP. */
+uint64_t cpu_pc_linear(const struct cpu *cpu);
 /* SMM (cpu/smm.c): enter on a latched SMI; back to the reset SMBASE. */
 void cpu_smm_enter(struct cpu *cpu);
 void cpu_smm_reset(struct cpu *cpu);

@@ -267,22 +267,6 @@ int cpu_write_efer(struct cpu *cpu, uint64_t v);
 uint64_t cpu_cr4_writable(const struct cpu *cpu);
 uint64_t cpu_efer_writable(const struct cpu *cpu);
 
-struct control_regs {
-	uint64_t cr0, cr3, cr4, efer;
-};
-#define CTL_LOAD_PDPTES 0x1 /* reload the PDPTEs in PAE paging even if nothing changed */
-#define CTL_CR3_WRITTEN 0x2 /* CR3 was written: flush non-global entries even if equal */
-#define CTL_KEEP_TLB 0x4    /* ... unless PCIDs let the translations stay (CR3 bit 63) */
-#define CTL_FLUSH_ALL 0x8   /* flush every translation, global ones too */
-/*
- * The unchecked load with every side effect (RSM, task switch, reset, VM
- * entry/exit): PDPTEs, TLB flushes, derived mode, end of the decoded trace.
- * `cause` names the event in the tlb trace. Returns false, changing nothing,
- * when PAE paging needs PDPTEs and one of them is invalid.
- */
-bool cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flags,
-		      const char *cause);
-
 static inline bool
 cpu_real_mode(const struct cpu *cpu)
 {
@@ -350,8 +334,10 @@ static inline bool
 cpu_debug_armed(const struct cpu *cpu)
 {
 	return ((cpu->state.rflags & (F_TF | F_RF)) | (cpu->state.dr[7] & 0xff) |
-		cpu->dbg_deferred) != 0;
+		cpu->dbg_deferred | cpu->debugger_armed) != 0;
 }
+
+#define DBG_DATA_DEBUGGER 0x10 /* cpu->dbg_data: the external debugger has watchpoints */
 
 /* Run one instruction with breakpoint/single-step checks around it. */
 void cpu_debug_step(struct cpu *cpu);

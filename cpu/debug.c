@@ -46,16 +46,30 @@ cpu_debug_update(struct cpu *cpu)
 	for (unsigned n = 0; n < 4; n++)
 		if (bp_enabled(dr7, n) && (bp_rw(dr7, n) & 1))
 			data |= (uint8_t)(1u << n);
+	data |= cpu->dbg_data & DBG_DATA_DEBUGGER;
 	if (data || cpu->dbg_data)
 		tlb_flush_all(&cpu->tlb);
 	cpu->dbg_data = data;
 	cpu->stop_trace = true;
 }
 
+/* The external debugger's watchpoint k covers [lin, lin + len)? */
+static bool
+dbg_point_overlaps(const struct cpu *cpu, unsigned k, uint64_t lin, uint64_t len)
+{
+	uint64_t a = cpu->dbg.point[k].lin, n = cpu->dbg.point[k].len;
+	return lin < a + n && a < lin + len;
+}
+
 /* Is the linear page of `lin` watched by an armed data breakpoint? (mem.c: no TLB fill) */
 bool
 cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin)
 {
+	if (cpu->dbg_data & DBG_DATA_DEBUGGER)
+		for (unsigned k = 0; k < cpu->dbg.npoints; k++)
+			if (cpu->dbg.point[k].kind != DBG_BREAK &&
+			    dbg_point_overlaps(cpu, k, lin & ~0xfffull, 0x1000))
+				return true;
 	for (unsigned n = 0; n < 4; n++) {
 		if (!(cpu->dbg_data & (1u << n)))
 			continue;
@@ -86,6 +100,19 @@ cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write)
 		if (lin < a + len && a < lin + size)
 			cpu->dbg_hits |= 1u << n;
 	}
+	if (!(cpu->dbg_data & DBG_DATA_DEBUGGER) || cpu->dbg.stop)
+		return;
+	for (unsigned k = 0; k < cpu->dbg.npoints; k++) {
+		uint8_t kind = cpu->dbg.point[k].kind;
+		if (kind == DBG_BREAK || (kind == DBG_WATCH_WRITE && !write) ||
+		    (kind == DBG_WATCH_READ && write) || !dbg_point_overlaps(cpu, k, lin, size))
+			continue;
+		/* A trap, as the guest's own: the instruction completes, then the run stops. */
+		cpu->dbg.stop = DBG_STOP_WATCH;
+		cpu->dbg.stop_kind = kind;
+		cpu->dbg.stop_addr = cpu->dbg.point[k].lin;
+		return;
+	}
 }
 
 /*
@@ -108,14 +135,21 @@ cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size)
 	}
 }
 
+uint64_t
+cpu_pc_linear(const struct cpu *cpu)
+{
+	uint64_t lin = cpu->state.rip;
+	if (cpu->code_size != 8)
+		lin = (cpu->state.seg[S_CS].base + lin) & 0xffffffff;
+	return lin;
+}
+
 /* Instruction breakpoints matching the linear address of the next instruction (17.3.1.1). */
 static uint32_t
 exec_hits(struct cpu *cpu)
 {
 	uint64_t dr7 = cpu->state.dr[7];
-	uint64_t lin = cpu->state.rip;
-	if (cpu->code_size != 8)
-		lin = (cpu->state.seg[S_CS].base + lin) & 0xffffffff;
+	uint64_t lin = cpu_pc_linear(cpu);
 	uint32_t hits = 0;
 	for (unsigned n = 0; n < 4; n++)
 		if (bp_enabled(dr7, n) && bp_rw(dr7, n) == 0 && cpu->state.dr[n] == lin)
@@ -143,8 +177,8 @@ deliver_db(struct cpu *cpu, uint32_t bits)
  * when it started -- the single-step trap (DR6.BS) raise one #DB. After
  * MOV SS/POP SS (intr_shadow == 2) the trap waits for the next instruction.
  */
-void
-cpu_debug_step(struct cpu *cpu)
+static void
+guest_debug_step(struct cpu *cpu)
 {
 	cpu->insn_rip = cpu->state.rip;
 	if ((cpu->dbg_deferred & DR6_BT) && cpu->state.intr_shadow != 2) {
@@ -187,4 +221,91 @@ cpu_debug_step(struct cpu *cpu)
 		return;
 	}
 	deliver_db(cpu, trap);
+}
+
+/* ---- the external debugger (the GDB stub) ---- */
+
+static void
+debugger_rearm(struct cpu *cpu)
+{
+	bool watch = false;
+	for (unsigned k = 0; k < cpu->dbg.npoints; k++)
+		watch |= cpu->dbg.point[k].kind != DBG_BREAK;
+	uint8_t data =
+		(uint8_t)((cpu->dbg_data & ~DBG_DATA_DEBUGGER) | (watch ? DBG_DATA_DEBUGGER : 0));
+	if (data != cpu->dbg_data || watch)
+		tlb_flush_all(&cpu->tlb); /* no cached translation may bypass a watched page */
+	cpu->dbg_data = data;
+	cpu->debugger_armed = cpu->dbg.npoints || cpu->dbg.step;
+	cpu->stop_trace = true;
+}
+
+int
+cpu_debugger_insert(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len)
+{
+	if (cpu->dbg.npoints == DBG_MAX_POINTS || len == 0)
+		return -1;
+	unsigned k = cpu->dbg.npoints++;
+	cpu->dbg.point[k].lin = lin;
+	cpu->dbg.point[k].len = len;
+	cpu->dbg.point[k].kind = (uint8_t)kind;
+	debugger_rearm(cpu);
+	return 0;
+}
+
+int
+cpu_debugger_remove(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len)
+{
+	for (unsigned k = 0; k < cpu->dbg.npoints; k++) {
+		if (cpu->dbg.point[k].kind != kind || cpu->dbg.point[k].lin != lin ||
+		    (kind != DBG_BREAK && cpu->dbg.point[k].len != len))
+			continue;
+		cpu->dbg.point[k] = cpu->dbg.point[--cpu->dbg.npoints];
+		debugger_rearm(cpu);
+		return 0;
+	}
+	return -1;
+}
+
+void
+cpu_debugger_resume(struct cpu *cpu, bool step)
+{
+	cpu->dbg.stop = DBG_STOP_NONE;
+	cpu->dbg.step = step;
+	cpu->dbg.skip_break = true;
+	cpu->dbg.skip_lin = cpu_pc_linear(cpu);
+	debugger_rearm(cpu);
+}
+
+static bool
+debugger_break_at(const struct cpu *cpu, uint64_t lin)
+{
+	for (unsigned k = 0; k < cpu->dbg.npoints; k++)
+		if (cpu->dbg.point[k].kind == DBG_BREAK && cpu->dbg.point[k].lin == lin)
+			return true;
+	return false;
+}
+
+/*
+ * One careful instruction: the external debugger's breakpoint check comes
+ * first (before anything the guest can see, so the guest's own breakpoints and
+ * traps behave as without a debugger), then the guest's debug semantics, then
+ * the debugger's single-step stop.
+ */
+void
+cpu_debug_step(struct cpu *cpu)
+{
+	if (cpu->debugger_armed) {
+		uint64_t lin = cpu_pc_linear(cpu);
+		bool skip = cpu->dbg.skip_break && cpu->dbg.skip_lin == lin;
+		cpu->dbg.skip_break = false;
+		if (!skip && debugger_break_at(cpu, lin)) {
+			cpu->dbg.stop = DBG_STOP_BREAK;
+			cpu->dbg.stop_addr = lin;
+			return;
+		}
+	}
+	guest_debug_step(cpu);
+	if (cpu->dbg.step && !cpu->dbg.stop)
+		cpu->dbg.stop = DBG_STOP_STEP;
 }

@@ -110,8 +110,14 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			cpu->faults_in_row = 0;
 			return CPU_EXIT_BUDGET;
 		}
-		if (!cpu->shutdown && cpu_handle_fault(cpu))
+		if (!cpu->shutdown && cpu_handle_fault(cpu)) {
+			if (cpu->dbg.step) { /* the stepped instruction faulted: stop at the handler
+					      */
+				cpu->dbg.stop = DBG_STOP_STEP;
+				return CPU_EXIT_DEBUG;
+			}
 			break;
+		}
 		cpu->shutdown = true;
 		return CPU_EXIT_TRIPLE_FAULT;
 	default: /* an unmodelled path stopped the CPU (it printed what) */
@@ -121,7 +127,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	}
 	while (cpu->icount < cpu->budget_end) {
 		cpu->stop_trace = false;
-		if (cpu->events) {
+		/* While the debugger steps, interrupts wait unless it asked for them. */
+		if (cpu->events && !(cpu->dbg.step && !cpu->dbg.step_irqs)) {
 			if (cpu->events & EV_STOP) {
 				cpu->events &= ~(uint32_t)EV_STOP;
 				return CPU_EXIT_STOP;
@@ -139,6 +146,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->delivering = false;
 		if (__builtin_expect(cpu_debug_armed(cpu), 0)) {
 			cpu_debug_step(cpu); /* TF, RF or breakpoints: one careful instruction */
+			if (__builtin_expect(cpu->dbg.stop != DBG_STOP_NONE, 0))
+				return CPU_EXIT_DEBUG;
 			continue;
 		}
 		struct trace *prev =

@@ -20,6 +20,7 @@
 #include "cpu/tcache.h"
 #include "firmware/bios.h"
 #include "frontend/exitcodes.h"
+#include "frontend/gdbstub.h"
 #include "frontend/trace.h"
 
 #ifndef FUGU_VERSION
@@ -38,6 +39,8 @@ struct options {
 	const char *serial;
 	const char *display;
 	const char *screendump; /* at exit, the screen as text or PPM to this file */
+	const char *gdb;        /* -gdb tcp::PORT (-s: tcp::1234) */
+	bool gdb_wait;          /* -S: stopped until the debugger continues */
 };
 
 static _Noreturn void
@@ -106,6 +109,9 @@ print_help(void)
 	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
 	       "and\n"
 	       "                           the 15 most executed instructions\n"
+	       "  -gdb tcp::PORT           wait for a GDB connection (tcp:HOST:PORT to pick the\n"
+	       "                           address); -s is -gdb tcp::1234\n"
+	       "  -S                       do not start the CPU until the debugger continues\n"
 	       "  -h, --help               this text\n"
 	       "  -version, --version      print the version\n"
 	       "\n"
@@ -357,6 +363,12 @@ parse_options(struct options *o, int argc, char **argv)
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-stats")) {
 			o->stats = true;
+		} else if (!strcmp(a, "-gdb")) {
+			o->gdb = ARG();
+		} else if (!strcmp(a, "-s")) {
+			o->gdb = "tcp::1234";
+		} else if (!strcmp(a, "-S")) {
+			o->gdb_wait = true;
 		} else if (!strcmp(a, "-device")) {
 			parse_device(o, ARG());
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
@@ -465,7 +477,7 @@ parse_options(struct options *o, int argc, char **argv)
  * board's wait fd, whichever comes first (never spin). Returns true on input.
  */
 static bool
-idle_wait(struct pc *pc, uint64_t until_ns)
+idle_wait(struct pc *pc, struct gdbstub *gdb, uint64_t until_ns)
 {
 	uint64_t now = host_now_ns();
 	if (until_ns <= now)
@@ -474,12 +486,9 @@ idle_wait(struct pc *pc, uint64_t until_ns)
 	if (d > 1000000000ull)
 		d = 1000000000ull; /* wake at least once a second to re-check */
 	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-	struct pollfd pfd = { .fd = pc_wait_fd(pc), .events = POLLIN };
-	if (pfd.fd < 0) {
-		nanosleep(&ts, NULL);
-		return false;
-	}
-	return ppoll(&pfd, 1, &ts, NULL) > 0;
+	struct pollfd pfd[2] = { { .fd = pc_wait_fd(pc), .events = POLLIN },
+				 { .fd = gdb ? gdbstub_fd(gdb) : -1, .events = POLLIN } };
+	return ppoll(pfd, 2, &ts, NULL) > 0; /* negative fds are ignored */
 }
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
@@ -488,13 +497,24 @@ idle_wait(struct pc *pc, uint64_t until_ns)
 	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
 static int
-run(struct pc *pc, const struct options *o)
+run(struct pc *pc, struct gdbstub *gdb, const struct options *o)
 {
 	struct cpu *cpu = pc->cpu;
 	uint64_t host_deadline =
 		o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
 	uint64_t next_host_poll = 0;
 	for (;;) {
+		if (gdb && gdbstub_stopped(gdb)) { /* the debugger holds the machine */
+			if (gdbstub_serve(gdb, 100) == GDBSTUB_KILL)
+				return FUGU_EXIT_OK;
+			if (host_now_ns() >= host_deadline) {
+				fprintf(stderr,
+					"fugu: timeout after %g s (stopped in the debugger)\n",
+					o->timeout);
+				return FUGU_EXIT_TIMEOUT;
+			}
+			continue;
+		}
 		uint64_t budget = REALTIME_SLICE;
 		if (pc->clock.mode == VCLOCK_DETERMINISTIC) {
 			uint64_t next = vclock_next_deadline(&pc->clock),
@@ -523,6 +543,8 @@ run(struct pc *pc, const struct options *o)
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
 			pc_poll_host(pc);
+			if (gdb && gdbstub_serve(gdb, 0) == GDBSTUB_KILL)
+				return FUGU_EXIT_OK;
 			next_host_poll = host_now + HOST_POLL_NS;
 		}
 		if (host_now >= host_deadline) {
@@ -533,7 +555,12 @@ run(struct pc *pc, const struct options *o)
 		switch (r) {
 		case CPU_EXIT_BUDGET:
 		case CPU_EXIT_STOP: break;
+		case CPU_EXIT_DEBUG: gdbstub_cpu_stopped(gdb); break;
 		case CPU_EXIT_HALT: {
+			if (gdb && cpu->dbg.step) { /* a step into HLT with interrupts held back */
+				gdbstub_cpu_stopped(gdb);
+				break;
+			}
 			/* Idle: sleep until the next timer, host input or the timeout;
 			 * never spin. A timer that just fired may have woken the CPU. */
 			if (!cpu->state.halted)
@@ -549,8 +576,11 @@ run(struct pc *pc, const struct options *o)
 				if (host_next < wake)
 					wake = host_next;
 			}
-			if (idle_wait(pc, wake))
+			if (idle_wait(pc, gdb, wake)) {
 				pc_poll_host(pc);
+				if (gdb && gdbstub_serve(gdb, 0) == GDBSTUB_KILL)
+					return FUGU_EXIT_OK;
+			}
 			break;
 		}
 		case CPU_EXIT_TRIPLE_FAULT:
@@ -619,7 +649,16 @@ main(int argc, char **argv)
 	struct pc *pc = pc_create(&o.pc, err, sizeof(err));
 	if (!pc)
 		usage_error("%s", err);
-	int status = run(pc, &o);
+	struct gdbstub *gdb = NULL;
+	if (o.gdb && !(gdb = gdbstub_open(o.gdb, pc, o.gdb_wait, err, sizeof(err))))
+		usage_error("%s", err);
+	if (o.gdb_wait && !o.gdb)
+		fprintf(stderr, "fugu: -S without -gdb or -s: starting anyway\n");
+	int status = run(pc, gdb, &o);
+	if (gdb) {
+		gdbstub_exited(gdb, status);
+		gdbstub_close(gdb);
+	}
 	if (o.stats) {
 		struct timespec ts;
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);

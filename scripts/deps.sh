@@ -6,7 +6,7 @@ set -e
 
 PACKAGES="meson ninja-build gcc pkg-config nasm python3 \
 libcapstone-dev libffi-dev libsdl2-dev zlib1g-dev libjson-c-dev libcmocka-dev \
-seabios clang-format"
+seabios clang-format gdb"
 
 missing=""
 for p in $PACKAGES; do
