@@ -43,6 +43,7 @@ struct pc_config {
 	bool exit_also_qemu_default; /* also claim 0x501-0x502, QEMU's default iobase */
 	enum vclock_mode clock_mode;
 	struct tracer *tracer; /* NULL: tracing off */
+	bool count_insns;      /* -stats: count retired instructions by id (cpu/tcache.h) */
 	const char *kernel;    /* -kernel: direct boot through fw_cfg (NULL: none) */
 	const char *initrd;    /* -initrd: QEMU's "FILE[ ARGS][,FILE...]" (NULL: none) */
 	const char *append;    /* -append: the kernel command line (NULL: empty) */

@@ -58,6 +58,7 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->clock_ns = cfg->clock_ns;
 	cpu->clock_opaque = cfg->clock_opaque;
 	cpu->tracer = cfg->tracer;
+	cpu->count_insns = cfg->count_insns;
 	cpu->mem->code_written = on_code_written;
 	cpu->mem->map_changed = on_map_changed;
 	cpu->mem->notify_opaque = cpu;

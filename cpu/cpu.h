@@ -198,7 +198,6 @@ struct cpu {
 	uint32_t dbg_hits;     /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
 	uint32_t dbg_deferred; /* a #DB trap held back by the MOV SS/POP SS shadow */
 	bool debugger_armed;   /* the external debugger has points set or is stepping */
-	struct cpu_debugger dbg;
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
 	uint8_t code_size;  /* 2, 4 or 8: default operand/address size of the code segment */
@@ -232,12 +231,16 @@ struct cpu {
 	struct tcache *tcache;
 	struct trace *chain_prev; /* the trace that ran last, for successor links */
 	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
+	bool count_insns;         /* cpu_config.count_insns */
 	struct trace *cur_trace;  /* the trace running now (tcache_enter/leave), or NULL */
 	uint64_t cur_start;       /* icount when it was entered */
 	struct cpu_features features;
 	struct tracer *tracer;              /* NULL when nothing traces the CPU */
 	uint64_t (*clock_ns)(void *opaque); /* virtual clock, for the TSC */
 	void *clock_opaque;
+
+	/* The external debugger (cold: consulted only when debugger_armed). */
+	struct cpu_debugger dbg;
 };
 
 /* Everything the CPU is built from, in one piece: the board fills it, cpu_create copies it. */
@@ -249,6 +252,7 @@ struct cpu_config {
 	uint64_t (*clock_ns)(void *opaque); /* the virtual clock (NULL: the instruction count) */
 	void *clock_opaque;
 	struct tracer *tracer; /* NULL when nothing traces the CPU: then tracing costs nothing */
+	bool count_insns;      /* count retired instructions by id (-stats; off: no cost) */
 };
 
 struct cpu *cpu_create(const struct cpu_config *cfg);

@@ -206,9 +206,11 @@ guest_debug_step(struct cpu *cpu)
 	if (traced)
 		trace_regs_capture(cpu, &before);
 	uint64_t rip = cpu->state.rip, icount = cpu->icount;
-	tcache_enter(cpu, t); /* one instruction of the trace: the rest is an early exit */
+	if (cpu->count_insns)
+		tcache_enter(cpu, t); /* one instruction of the trace: the rest is an early exit */
 	exec_one(cpu, i, &rip, &icount, cpu_ip_mask(cpu));
-	tcache_leave(cpu);
+	if (cpu->cur_trace)
+		tcache_leave(cpu);
 	if (traced)
 		trace_insn(cpu->tracer, cpu, i, &before);
 	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (tf ? DR6_BS : 0);

@@ -161,12 +161,14 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			limit = 1; /* the shadow covers exactly the next instruction */
 			cpu->state.intr_shadow = 0;
 		}
-		tcache_enter(cpu, t);
+		if (__builtin_expect(cpu->count_insns, 0))
+			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
 		else
 			run_trace(cpu, t, limit);
-		tcache_leave(cpu);
+		if (__builtin_expect(cpu->cur_trace != NULL, 0))
+			tcache_leave(cpu);
 	}
 	return CPU_EXIT_BUDGET;
 }

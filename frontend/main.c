@@ -645,6 +645,7 @@ main(int argc, char **argv)
 	if (o.debugcon)
 		o.pc.debugcon = open_backend("-debugcon", o.debugcon);
 	o.pc.serial = o.serial; /* COM1; opened by the board */
+	o.pc.count_insns = o.stats;
 
 	struct pc *pc = pc_create(&o.pc, err, sizeof(err));
 	if (!pc)

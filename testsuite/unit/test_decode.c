@@ -634,7 +634,8 @@ insn_counts_are_exact(void **state)
 	struct cpu_features f = model("max");
 	struct physmem *pm = physmem_create(4 << 20);
 	struct ioports *io = ioports_create();
-	struct cpu *c = cpu_create(&(struct cpu_config){ .mem = pm, .io = io, .features = f });
+	struct cpu *c = cpu_create(
+		&(struct cpu_config){ .mem = pm, .io = io, .features = f, .count_insns = true });
 	assert_non_null(c);
 	/* mov cx, 100; l: add ax, 1; inc bx; loop l; hlt (16-bit real mode) */
 	static const uint8_t code[] = {
