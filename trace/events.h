@@ -108,7 +108,7 @@ enum trace_field_type {
 	TF_X64,     /* uint64_t; text: hex, no padding */
 	TF_D8,      /* uint8_t; text: decimal */
 	TF_D64,     /* uint64_t; text: decimal */
-	TF_BOOL,    /* bool; text: 0/1; JSON: true/false */
+	TF_BOOL,    /* bool; text and JSON: true/false */
 	TF_ENUM,    /* a small integer; text: "name"; JSON: the name as a string */
 	TF_ERRCODE, /* uint32_t, TRACE_NO_ERRCODE for none; text: 4 hex digits or none */
 	TF_CODE,    /* instruction bytes, their length and code size (16/32/64): the sinks
