@@ -9,7 +9,7 @@
 #include "chipset/debugport.h"
 
 #include "chipset/ioport.h"
-#include "frontend/trace.h"
+#include "trace/events.h"
 
 static uint32_t
 post_read(void *opaque, uint16_t port, unsigned size)
@@ -27,8 +27,7 @@ post_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	(void)port;
 	(void)size;
 	d->last_post = (uint8_t)value;
-	if (tracer_wants(d->tracer, TRACE_CAT_IO))
-		trace_emit(d->tracer, TEV_POST, (union trace_value[]){ { .u = d->last_post } });
+	trace_post(d->tracer, NULL, d->last_post);
 }
 
 static uint32_t

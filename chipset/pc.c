@@ -10,7 +10,7 @@
 #include "cpu/cpu.h"
 #include "firmware/bios.h"
 #include "firmware/loader.h"
-#include "frontend/trace.h"
+#include "trace/events.h"
 #include "mmu/physmem.h"
 
 static uint64_t
@@ -23,15 +23,19 @@ static void
 trace_mmio(void *opaque, const char *region, uint64_t pa, uint64_t value, unsigned size,
 	   int is_write)
 {
-	union trace_value v[4] = { { .s = region }, { .u = pa }, { .u = size }, { .u = value } };
-	trace_emit(opaque, is_write ? TEV_MMIO_WRITE : TEV_MMIO_READ, v);
+	if (is_write)
+		trace_mmio_write(opaque, NULL, region, pa, (uint8_t)size, value);
+	else
+		trace_mmio_read(opaque, NULL, region, pa, (uint8_t)size, value);
 }
 
 static void
 trace_port(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_write)
 {
-	union trace_value v[3] = { { .u = port }, { .u = size }, { .u = value } };
-	trace_emit(opaque, is_write ? TEV_IO_OUT : TEV_IO_IN, v);
+	if (is_write)
+		trace_io_out(opaque, NULL, port, (uint8_t)size, value);
+	else
+		trace_io_in(opaque, NULL, port, (uint8_t)size, value);
 }
 
 /*

@@ -9,8 +9,8 @@
 #include "cpu/cpu_internal.h"
 #include "cpu/msr.h"
 #include "cpu/tcache.h"
-#include "frontend/trace.h"
 #include "cpu/translate.h"
+#include "trace/events.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -46,7 +46,7 @@ cpu_create(const struct cpu_config *cfg)
 	struct cpu *cpu = calloc(1, sizeof(*cpu));
 	if (!cpu)
 		return NULL;
-	cpu->tcache = tcache_create();
+	cpu->tcache = tcache_create(tracer_wants(cfg->tracer, TRACE_CAT_INSN));
 	if (!cpu->tcache) {
 		free(cpu);
 		return NULL;
@@ -59,6 +59,8 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->clock_opaque = cfg->clock_opaque;
 	cpu->tracer = cfg->tracer;
 	cpu->count_insns = cfg->count_insns;
+	if (cpu->tracer)
+		cpu->tracer->cpu = cpu; /* heads the events of devices that do not know the CPU */
 	cpu->mem->code_written = on_code_written;
 	cpu->mem->map_changed = on_map_changed;
 	cpu->mem->notify_opaque = cpu;
@@ -79,7 +81,7 @@ void
 cpu_memory_map_changed(struct cpu *cpu)
 {
 	tlb_flush_all(&cpu->tlb);
-	cpu_trace_tlb_flush(cpu, "all", 0, "physical-map");
+	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, 0, "physical-map");
 	tcache_flush(cpu);
 	cpu->stop_trace = true;
 }
@@ -98,7 +100,7 @@ cpu_set_a20(struct cpu *cpu, bool enabled)
 	if (mask != cpu->a20_mask) {
 		cpu->a20_mask = mask;
 		tlb_flush_all(&cpu->tlb);
-		cpu_trace_tlb_flush(cpu, "all", enabled, "a20");
+		cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, enabled, "a20");
 		cpu->stop_trace = true;
 	}
 }

@@ -11,7 +11,7 @@
  */
 #include "cpu/cpu_internal.h"
 #include "cpu/tcache.h"
-#include "frontend/trace.h"
+#include "cpu/trace_cpu.h"
 
 /* The length of breakpoint n from DR7.LENn (SDM vol. 3A, 17.2.5): 1, 2, 8 or 4 bytes. */
 static unsigned
@@ -201,10 +201,10 @@ guest_debug_step(struct cpu *cpu)
 	cpu->chain_prev = NULL;
 	cpu->state.intr_shadow = 0;
 	const struct insn *i = &t->insn[0];
-	struct trace_regs before;
+	struct trace_insn_pre pre;
 	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	if (traced)
-		trace_regs_capture(cpu, &before);
+		trace_insn_begin(cpu, &pre);
 	uint64_t rip = cpu->state.rip, icount = cpu->icount;
 	if (cpu->count_insns)
 		tcache_enter(cpu, t); /* one instruction of the trace: the rest is an early exit */
@@ -212,7 +212,8 @@ guest_debug_step(struct cpu *cpu)
 	if (cpu->cur_trace)
 		tcache_leave(cpu);
 	if (traced)
-		trace_insn(cpu->tracer, cpu, i, &before);
+		trace_insn_end(cpu->tracer, cpu, &pre, i, t->bytes ? t->bytes[0] : NULL,
+			       t->code_size);
 	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (tf ? DR6_BS : 0);
 	cpu->dbg_hits = 0;
 	cpu->dbg_deferred = 0;

@@ -9,7 +9,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "cpu/desc.h"
-#include "frontend/trace.h"
+#include "trace/events.h"
 
 enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE_FAULT };
 
@@ -284,7 +284,8 @@ cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 		  uint64_t return_rip)
 {
 	if (cpu->tracer)
-		trace_interrupt(cpu->tracer, cpu, vector, kind, error_code, return_rip);
+		trace_interrupt(cpu->tracer, cpu, (uint8_t)vector, (enum trace_int_kind)kind,
+				error_code, cpu->state.seg[S_CS].sel, cpu->state.rip, return_rip);
 	if (kind != EVENT_EXCEPTION) {
 		cpu->delivering = true;
 		cpu->delivering_class = CLASS_BENIGN;

@@ -119,10 +119,10 @@ cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flag
 	if ((d0 & CR0_FLUSH) || (d4 & CR4_FLUSH) || (de & EFER_FLUSH) || (flags & CTL_FLUSH_ALL)) {
 		tlb_flush_all(&cpu->tlb);
 		uint64_t why = (d4 & CR4_FLUSH) ? s->cr4 : (de & EFER_FLUSH) ? s->efer : s->cr0;
-		cpu_trace_tlb_flush(cpu, "all", why, cause);
+		cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, why, cause);
 	} else if ((cr3_changed || (flags & CTL_CR3_WRITTEN)) && !(flags & CTL_KEEP_TLB)) {
 		tlb_flush_nonglobal(&cpu->tlb);
-		cpu_trace_tlb_flush(cpu, "non-global", s->cr3, cause);
+		cpu_trace_tlb_flush(cpu, TRACE_FLUSH_NONGLOBAL, s->cr3, cause);
 	}
 	cpu_mode_update(cpu);
 	cpu->stop_trace = true;

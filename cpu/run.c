@@ -6,7 +6,7 @@
  */
 #include "cpu/cpu_internal.h"
 #include "cpu/tcache.h"
-#include "frontend/trace.h"
+#include "cpu/trace_cpu.h"
 
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 
@@ -76,12 +76,15 @@ static void
 run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
 {
 	uint64_t mask = cpu_ip_mask(cpu), rip = cpu->state.rip, icount = cpu->icount;
-	struct trace_regs before;
+	struct trace_insn_pre pre;
 	for (unsigned k = 0; k < limit; k++) {
 		const struct insn *i = &t->insn[k];
-		trace_regs_capture(cpu, &before);
+		/* Header and bytes as the instruction is about to run: a far
+		 * transfer or a mode switch must not change how it is reported. */
+		trace_insn_begin(cpu, &pre);
 		exec_one(cpu, i, &rip, &icount, mask);
-		trace_insn(cpu->tracer, cpu, i, &before);
+		trace_insn_end(cpu->tracer, cpu, &pre, i, t->bytes ? t->bytes[k] : NULL,
+			       t->code_size);
 		if (cpu->stop_trace)
 			break;
 	}
@@ -91,7 +94,6 @@ enum cpu_exit
 cpu_exec(struct cpu *cpu, uint64_t max_insns)
 {
 	cpu->budget_end = cpu->icount + max_insns;
-	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	switch (setjmp(cpu->fault_jmp)) {
 	case 0: break;
 	case 1: /* a fault unwound here: deliver it (which may fault again) */
@@ -125,6 +127,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			tcache_leave(cpu);
 		return CPU_EXIT_UNMODELLED;
 	}
+	/* After the setjmp: a value live across it could be clobbered by the longjmp. */
+	const bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	while (cpu->icount < cpu->budget_end) {
 		cpu->stop_trace = false;
 		/* While the debugger steps, interrupts wait unless it asked for them. */

@@ -38,14 +38,17 @@ struct tcache {
 	struct trace *scratch;       /* one-off trace for code fetched from MMIO */
 	uint64_t generation;         /* bumped at every flush */
 	uint64_t counts[INSN_COUNT]; /* folded per-id counts (modulo 2^64 until complete) */
+	bool keep_bytes;             /* store instruction bytes with the traces */
+	uint8_t scratch_bytes[1][TCACHE_BYTES_STRIDE];
 };
 
 struct tcache *
-tcache_create(void)
+tcache_create(bool keep_bytes)
 {
 	struct tcache *tc = calloc(1, sizeof(*tc));
 	if (!tc)
 		return NULL;
+	tc->keep_bytes = keep_bytes;
 	tc->arena = malloc(TCACHE_ARENA_BYTES);
 	tc->scratch = malloc(sizeof(struct trace) + sizeof(struct insn));
 	if (!tc->arena || !tc->scratch) {
@@ -231,7 +234,7 @@ cs_linear(struct cpu *cpu, uint64_t rip)
  */
 static int
 decode_at(struct cpu *cpu, uint64_t rip, uint64_t pa, struct insn *out, uint64_t *pa2,
-	  uint64_t *lin2, bool *cacheable)
+	  uint64_t *lin2, bool *cacheable, uint8_t *raw)
 {
 	uint8_t buf[INSN_MAX_LEN];
 	unsigned first = 0x1000 - (unsigned)(pa & 0xfff);
@@ -253,6 +256,8 @@ decode_at(struct cpu *cpu, uint64_t rip, uint64_t pa, struct insn *out, uint64_t
 	}
 	if (len < 0)
 		return EXC_GP; /* longer than 15 bytes */
+	if (raw)               /* the bytes as decoded, for the instruction trace event */
+		memcpy(raw, buf, (size_t)len);
 	/* The whole instruction must lie within CS.limit (SDM vol. 3A, 5.3). */
 	if (cpu->code_size != 8 && rip + (unsigned)len - 1 > cpu->state.seg[S_CS].limit)
 		return EXC_GP;
@@ -264,10 +269,16 @@ build(struct cpu *cpu, uint64_t pa)
 {
 	struct tcache *tc = cpu->tcache;
 	size_t max_size = sizeof(struct trace) + TRACE_MAX_INSNS * sizeof(struct insn);
-	if (tc->used + max_size + 4 * sizeof(struct trace_link) + 2 * sizeof(struct code_page) >
+	/* With the instruction trace on, the raw bytes go just before the trace. */
+	size_t bytes_size = tc->keep_bytes ? TRACE_MAX_INSNS * TCACHE_BYTES_STRIDE : 0;
+	if (tc->used + bytes_size + max_size + 4 * sizeof(struct trace_link) +
+		    2 * sizeof(struct code_page) >
 	    TCACHE_ARENA_BYTES)
 		tcache_flush(cpu);
-	struct trace *t = (struct trace *)(tc->arena + tc->used);
+	uint8_t(*bytes)[TCACHE_BYTES_STRIDE] =
+		bytes_size ? (uint8_t(*)[TCACHE_BYTES_STRIDE])(tc->arena + tc->used) : NULL;
+	struct trace *t = (struct trace *)(tc->arena + tc->used + bytes_size);
+	t->bytes = bytes;
 	t->pa = pa;
 	t->pa2 = UINT64_MAX;
 	t->lin2 = 0;
@@ -285,7 +296,8 @@ build(struct cpu *cpu, uint64_t pa)
 		struct insn *in = &t->insn[n];
 		int vec;
 		if (n == 0) {
-			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable);
+			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable,
+					bytes ? bytes[n] : NULL);
 			if (vec)
 				cpu_fault(cpu, (unsigned)vec, 0);
 		} else {
@@ -299,7 +311,8 @@ build(struct cpu *cpu, uint64_t pa)
 				cpu->state.cr2 = cr2;
 				break;
 			}
-			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable);
+			vec = decode_at(cpu, rip, ip_pa, in, &pa2, &lin2, &cacheable,
+					bytes ? bytes[n] : NULL);
 			memcpy(cpu->fault_jmp, saved, sizeof(saved));
 			if (vec || !cacheable)
 				break;
@@ -312,6 +325,9 @@ build(struct cpu *cpu, uint64_t pa)
 			tc->scratch->succ[0] = tc->scratch->succ[1] = NULL;
 			tc->scratch->valid = true;
 			tc->scratch->code_size = cpu->code_size;
+			tc->scratch->bytes = bytes ? tc->scratch_bytes : NULL;
+			if (bytes)
+				memcpy(tc->scratch_bytes[0], bytes[0], TCACHE_BYTES_STRIDE);
 			return tc->scratch;
 		}
 		n++;
@@ -327,7 +343,8 @@ build(struct cpu *cpu, uint64_t pa)
 			break;
 	}
 	t->n = (uint8_t)n;
-	tc->used += (sizeof(struct trace) + n * sizeof(struct insn) + 15) & ~(size_t)15;
+	tc->used +=
+		bytes_size + ((sizeof(struct trace) + n * sizeof(struct insn) + 15) & ~(size_t)15);
 	if (!page_add(cpu, pa, t) || (t->pa2 != UINT64_MAX && !page_add(cpu, t->pa2, t))) {
 		/* Arena full while registering: drop everything; the trace itself is still
 		 * intact in the arena until the next build, so run it once uncached. */

@@ -11,6 +11,7 @@
 
 #define TRACE_MAX_INSNS 32
 #define TCACHE_ARENA_BYTES (32u << 20)
+#define TCACHE_BYTES_STRIDE 16 /* INSN_MAX_LEN rounded up */
 
 struct trace {
 	uint64_t pa;   /* physical address of the first byte */
@@ -26,12 +27,17 @@ struct trace {
 	uint8_t n;
 	bool valid;
 	bool cached; /* false for a one-off trace (code in MMIO) */
+	/* The raw bytes of insn[k] at bytes[k], as decoded: kept only when the
+	 * instruction trace is on (tcache_create), NULL otherwise. */
+	uint8_t (*bytes)[TCACHE_BYTES_STRIDE];
 	struct insn insn[];
 };
 
 struct tcache;
 
-struct tcache *tcache_create(void);
+/* keep_bytes: keep each instruction's raw bytes with its trace, for the
+ * instruction trace event (costs nothing at run time either way). */
+struct tcache *tcache_create(bool keep_bytes);
 void tcache_destroy(struct tcache *tc);
 /* The trace starting at CS:RIP, decoding it if needed. Faults like an instruction fetch.
  * `prev` is the trace that ran just before (or NULL): its successor links are

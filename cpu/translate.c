@@ -11,7 +11,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "cpu/msr.h"
-#include "frontend/trace.h"
+#include "trace/events.h"
 
 /* mmu/ names the paging bits itself; they must be the CPU's. */
 _Static_assert(MMU_CR0_WP == CR0_WP && MMU_CR0_PG == CR0_PG, "CR0 bits");
@@ -77,29 +77,31 @@ static void
 trace_walk(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
 	   const struct mmu_result *r, const struct mmu_fault *f)
 {
-	static const char *const kinds[] = { "read", "write", "exec" };
-	char entries[MMU_MAX_ENTRIES * 17 + 1] = "", outcome[48];
+	static const enum trace_access kinds[] = { [TLB_READ] = TRACE_ACCESS_READ,
+						   [TLB_WRITE] = TRACE_ACCESS_WRITE,
+						   [TLB_EXEC] = TRACE_ACCESS_EXEC };
 	const struct mmu_entry *e = f ? f->entries : r->entries;
 	unsigned n = f ? f->nentries : r->nentries;
-	size_t len = 0;
+	uint64_t entries[MMU_MAX_ENTRIES];
 	for (unsigned k = 0; k < n; k++)
-		len += (size_t)snprintf(entries + len, sizeof(entries) - len, "%s%" PRIx64,
-					k ? " " : "", e[k].val);
+		entries[k] = e[k].val;
+	enum trace_walk outcome = TRACE_WALK_OK;
+	uint64_t pa = 0;
+	uint32_t error = 0;
 	if (!f)
-		snprintf(outcome, sizeof(outcome), "pa=%" PRIx64, r->gpa);
-	else if (f->stage == 1)
-		snprintf(outcome, sizeof(outcome), "#PF error=%x",
-			 f->error | (kind == TLB_EXEC ? PF_ID : 0));
-	else
-		snprintf(outcome, sizeof(outcome), "stage2 gpa=%" PRIx64, f->gpa);
+		pa = r->gpa;
+	else if (f->stage == 1) {
+		outcome = TRACE_WALK_PF;
+		error = f->error | (kind == TLB_EXEC ? PF_ID : 0);
+	} else {
+		outcome = TRACE_WALK_STAGE2;
+		pa = f->gpa;
+	}
 	if (!(cpu->state.efer & EFER_LMA))
 		lin &= 0xffffffffull; /* 32-bit and PAE paging translate 32-bit addresses */
-	union trace_value v[5] = { { .u = lin },
-				   { .s = kinds[kind] },
-				   { .s = priv == MMU_USER ? "user" : "supervisor" },
-				   { .s = entries },
-				   { .s = outcome } };
-	trace_emit(cpu->tracer, TEV_PAGEWALK, v);
+	trace_pagewalk(cpu->tracer, cpu, lin, kinds[kind],
+		       priv == MMU_USER ? TRACE_PRIV_USER : TRACE_PRIV_SUPERVISOR, entries,
+		       (uint8_t)n, outcome, pa, error);
 }
 
 /* Raise what mmu_translate or mmu_load_pdptes reported. */
@@ -156,19 +158,16 @@ cpu_read_pdptes(struct cpu *cpu, uint64_t cr3, uint64_t out[4])
 }
 
 void
-cpu_trace_tlb_flush(struct cpu *cpu, const char *scope, uint64_t addr, const char *cause)
+cpu_trace_tlb_flush(struct cpu *cpu, enum trace_flush scope, uint64_t addr, const char *cause)
 {
-	if (!tracer_wants(cpu->tracer, TRACE_CAT_TLB))
-		return;
-	union trace_value v[3] = { { .s = scope }, { .u = addr }, { .s = cause } };
-	trace_emit(cpu->tracer, TEV_TLB_FLUSH, v);
+	trace_tlb_flush(cpu->tracer, cpu, scope, addr, cause);
 }
 
 void
 cpu_invlpg(struct cpu *cpu, uint64_t lin)
 {
 	tlb_flush_page(&cpu->tlb, lin);
-	cpu_trace_tlb_flush(cpu, "page", lin, "invlpg");
+	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_PAGE, lin, "invlpg");
 	cpu->stop_trace = true;
 }
 
@@ -197,7 +196,8 @@ cpu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc_hi)
 		tlb_flush_nonglobal(&cpu->tlb);
 		break;
 	}
-	static const char *const scopes[4] = { "page", "pcid", "all", "non-global" };
+	static const enum trace_flush scopes[4] = { TRACE_FLUSH_PAGE, TRACE_FLUSH_PCID,
+						    TRACE_FLUSH_ALL, TRACE_FLUSH_NONGLOBAL };
 	cpu_trace_tlb_flush(cpu, scopes[type], type == 0 ? desc_hi : pcid, "invpcid");
 	cpu->stop_trace = true;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mmu/paging.h"
+#include "trace/events.h"
 
 struct cpu;
 
@@ -54,6 +55,6 @@ void cpu_invpcid(struct cpu *cpu, uint64_t type, uint64_t desc_lo, uint64_t desc
 void cpu_set_pkru(struct cpu *cpu, uint32_t pkru);
 
 /* Log a TLB flush in the `tlb` trace category (scope: all, non-global, page, pcid). */
-void cpu_trace_tlb_flush(struct cpu *cpu, const char *scope, uint64_t addr, const char *cause);
+void cpu_trace_tlb_flush(struct cpu *cpu, enum trace_flush scope, uint64_t addr, const char *cause);
 
 #endif

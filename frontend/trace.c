@@ -1,5 +1,7 @@
 /*
- * fugu — the trace facility and its text sink.
+ * fugu — the trace sinks: text (with Capstone disassembly of instruction bytes)
+ * and JSON Lines, both driven by the schema table (trace/schema.c). Linked into
+ * the fugu executable only: the core library knows no Capstone.
  */
 #include "frontend/trace.h"
 
@@ -7,21 +9,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cpu/cpu_internal.h"
-#include "mmu/physmem.h"
-
-struct trace_schema {
-	const char *name;
-	enum trace_category category;
-	struct trace_field fields[TRACE_MAX_FIELDS];
-};
-
-static const struct trace_schema schema[TEV_COUNT] = {
-#define X(id, nm, cat, ...) [id] = { .name = nm, .category = cat, .fields = __VA_ARGS__ },
-	TRACE_EVENT_LIST(X)
-#undef X
-};
 
 static const struct {
 	unsigned id;
@@ -32,8 +19,8 @@ static const struct {
 #undef X
 };
 
-struct tracer {
-	unsigned categories;
+struct sink {
+	struct tracer base; /* first: the producers see only this */
 	enum trace_format format;
 	FILE *out;
 	csh cs[3]; /* capstone handles for 16-, 32- and 64-bit code */
@@ -74,26 +61,31 @@ trace_list_categories(FILE *f)
 		fprintf(f, "  %-6s %s\n", categories[k].name, categories[k].help);
 }
 
+static void sink_event(struct tracer *t, enum trace_event ev, const struct trace_hdr *h,
+		       const struct trace_value *v);
+
 struct tracer *
 tracer_create(unsigned cats, FILE *out)
 {
-	struct tracer *t = calloc(1, sizeof(*t));
+	struct sink *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->categories = cats;
+	t->base.categories = cats;
+	t->base.sink = sink_event;
 	t->out = out;
 	static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
 	if (cats & TRACE_CAT_INSN)
 		for (int k = 0; k < 3; k++)
 			t->cs_ok[k] = cs_open(CS_ARCH_X86, modes[k], &t->cs[k]) == CS_ERR_OK;
-	return t;
+	return &t->base;
 }
 
 void
-tracer_destroy(struct tracer *t)
+tracer_destroy(struct tracer *base)
 {
-	if (!t)
+	if (!base)
 		return;
+	struct sink *t = (struct sink *)base;
 	for (int k = 0; k < 3; k++)
 		if (t->cs_ok[k])
 			cs_close(&t->cs[k]);
@@ -101,16 +93,10 @@ tracer_destroy(struct tracer *t)
 	free(t);
 }
 
-bool
-tracer_wants(const struct tracer *t, enum trace_category cat)
-{
-	return t && (t->categories & cat);
-}
-
 void
-tracer_set_format(struct tracer *t, enum trace_format format)
+tracer_set_format(struct tracer *base, enum trace_format format)
 {
-	t->format = format;
+	((struct sink *)base)->format = format;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped (RFC 8259, 7). */
@@ -129,111 +115,182 @@ json_string(FILE *out, const char *str)
 	fputc('"', out);
 }
 
-/* The JSON Lines sink: numbers stay numbers (hex fields too), strings are escaped. */
+static const char *
+enum_name(const struct trace_field *f, uint64_t v)
+{
+	return v < f->nnames && f->names[v] ? f->names[v] : "?";
+}
+
+/* Instruction bytes as lowercase hex, and their Capstone disassembly in the
+ * code size they were decoded for; "(bad)" when Capstone cannot. */
 static void
-emit_json(struct tracer *t, const struct trace_schema *s, const union trace_value *v)
+code_text(struct sink *t, const struct trace_value *v, uint64_t rip, char *hex, size_t hexlen,
+	  char *asmtext, size_t asmlen)
 {
-	fputs("{\"event\":", t->out);
-	json_string(t->out, s->name);
-	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
-		fprintf(t->out, ",\"%s\":", s->fields[k].name);
-		if (s->fields[k].type == TF_STR)
-			json_string(t->out, v[k].s);
-		else
-			fprintf(t->out, "%" PRIu64, v[k].u);
-	}
-	fputs("}\n", t->out);
-}
-
-void
-trace_emit(struct tracer *t, enum trace_event ev, const union trace_value *v)
-{
-	const struct trace_schema *s = &schema[ev];
-	if (!(t->categories & s->category))
-		return;
-	if (t->format == TRACE_JSON) {
-		emit_json(t, s, v);
-		return;
-	}
-	fputs(s->name, t->out);
-	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
-		const struct trace_field *f = &s->fields[k];
-		switch (f->type) {
-		case TF_HEX8: fprintf(t->out, " %s=%02" PRIx64, f->name, v[k].u); break;
-		case TF_HEX16: fprintf(t->out, " %s=%04" PRIx64, f->name, v[k].u); break;
-		case TF_HEX32: fprintf(t->out, " %s=%08" PRIx64, f->name, v[k].u); break;
-		case TF_HEX64: fprintf(t->out, " %s=%" PRIx64, f->name, v[k].u); break;
-		case TF_UINT: fprintf(t->out, " %s=%" PRIu64, f->name, v[k].u); break;
-		case TF_STR: fprintf(t->out, " %s=\"%s\"", f->name, v[k].s ? v[k].s : ""); break;
-		}
-	}
-	fputc('\n', t->out);
-}
-
-void
-trace_regs_capture(struct cpu *cpu, struct trace_regs *r)
-{
-	memcpy(r->gpr, cpu->state.gpr, sizeof(r->gpr));
-	r->rip = cpu->state.rip;
-	r->rflags = rflags_read(cpu);
-	for (int k = 0; k < 6; k++)
-		r->sel[k] = cpu->state.seg[k].sel;
-}
-
-static const char *const gpr_names[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
-static const char *const seg_names[6] = { "es", "cs", "ss", "ds", "fs", "gs" };
-
-void
-trace_insn(struct tracer *t, struct cpu *cpu, const struct insn *i, const struct trace_regs *before)
-{
-	uint8_t bytes[16];
-	char hex[40] = "", asmtext[200] = "(bad)", changed[512] = "";
-	uint64_t lin = before->rip + cpu->state.seg[S_CS].base;
-	unsigned mode = cpu->code_size == 2 ? 0 : cpu->code_size == 4 ? 1 : 2;
-	/* The bytes as decoded: read them back through the physical map. */
-	uint64_t pa = cpu_translate_fetch(cpu, cpu->code_size == 8 ? lin : lin & 0xffffffffull);
-	physmem_read(cpu->mem, pa, bytes, i->len);
-	for (unsigned k = 0; k < i->len; k++)
-		snprintf(hex + 2 * k, sizeof(hex) - 2 * k, "%02x", bytes[k]);
+	unsigned len = v->code.len;
+	hex[0] = 0;
+	for (unsigned k = 0; k < len && 2 * k + 2 < hexlen; k++)
+		snprintf(hex + 2 * k, hexlen - 2 * k, "%02x", v->code.p[k]);
+	snprintf(asmtext, asmlen, "(bad)");
+	unsigned mode = v->code.bits == 16 ? 0 : v->code.bits == 32 ? 1 : 2;
 	cs_insn *ci = NULL;
-	if (t->cs_ok[mode] && cs_disasm(t->cs[mode], bytes, i->len, before->rip, 1, &ci) == 1) {
-		snprintf(asmtext, sizeof(asmtext), "%s%s%s", ci->mnemonic, ci->op_str[0] ? " " : "",
+	if (len && t->cs_ok[mode] && cs_disasm(t->cs[mode], v->code.p, len, rip, 1, &ci) == 1) {
+		snprintf(asmtext, asmlen, "%s%s%s", ci->mnemonic, ci->op_str[0] ? " " : "",
 			 ci->op_str);
 		cs_free(ci, 1);
 	}
-	size_t n = 0;
-	for (int k = 0; k < 16 && n < sizeof(changed) - 40; k++)
-		if (cpu->state.gpr[k] != before->gpr[k])
-			n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%s%s=%" PRIx64,
-					      n ? " " : "", gpr_names[k], cpu->state.gpr[k]);
-	for (int k = 0; k < 6 && n < sizeof(changed) - 40; k++)
-		if (cpu->state.seg[k].sel != before->sel[k])
-			n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%s%s=%04x",
-					      n ? " " : "", seg_names[k], cpu->state.seg[k].sel);
-	uint64_t fl = rflags_read(cpu);
-	if (fl != before->rflags && n < sizeof(changed) - 40)
-		n += (size_t)snprintf(changed + n, sizeof(changed) - n, "%srflags=%" PRIx64,
-				      n ? " " : "", fl);
-	union trace_value v[6] = { { .u = cpu->icount }, { .u = before->sel[S_CS] },
-				   { .u = before->rip }, { .s = hex },
-				   { .s = asmtext },     { .s = changed } };
-	trace_emit(t, TEV_INSN, v);
 }
 
-void
-trace_interrupt(struct tracer *t, struct cpu *cpu, unsigned vector, int kind, uint32_t error_code,
-		uint64_t return_rip)
+static const char *const chg_names[23] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi",   "rdi",
+					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14",   "r15",
+					   "es",  "cs",  "ss",  "ds",  "fs",  "gs",  "rflags" };
+
+/* The changed registers as text: "rax=1 cs=0008 rflags=2". */
+static void
+changes_text(FILE *out, const struct trace_changes *c)
 {
-	static const char *const kinds[] = { "exception", "software", "external", "nmi" };
-	char err[16] = "none";
-	if (error_code != NO_ERRCODE)
-		snprintf(err, sizeof(err), "%04x", error_code);
-	union trace_value v[6] = { { .u = vector },
-				   { .s = kinds[kind & 3] },
-				   { .s = err },
-				   { .u = cpu->state.seg[S_CS].sel },
-				   { .u = cpu->state.rip },
-				   { .u = return_rip } };
-	trace_emit(t, TEV_INTERRUPT, v);
+	bool first = true;
+	for (unsigned k = 0; k < 23; k++) {
+		if (!(c->mask & (1u << k)))
+			continue;
+		if (k >= TRACE_CHG_SEG && k < TRACE_CHG_RFLAGS)
+			fprintf(out, "%s%s=%04" PRIx64, first ? "" : " ", chg_names[k], c->val[k]);
+		else
+			fprintf(out, "%s%s=%" PRIx64, first ? "" : " ", chg_names[k], c->val[k]);
+		first = false;
+	}
+}
+
+/* The JSON Lines sink: numbers stay numbers (hex fields too), enums are their
+ * names, lists are arrays, the header is the "hdr" object. */
+static void
+emit_json(struct sink *t, const struct trace_schema *s, const struct trace_hdr *h,
+	  const struct trace_value *v)
+{
+	FILE *out = t->out;
+	fputs("{\"event\":", out);
+	json_string(out, s->name);
+	fprintf(out,
+		",\"hdr\":{\"icount\":%" PRIu64 ",\"cpl\":%u,\"cr3\":%" PRIu64
+		",\"mode\":\"%s\",\"vmx\":\"%s\"}",
+		h->icount, h->cpl, h->cr3,
+		h->mode < trace_mode_count_ ? trace_mode_names[h->mode] : "?",
+		h->vmx < trace_vmx_count_ ? trace_vmx_names[h->vmx] : "?");
+	uint64_t rip = 0;
+	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
+		const struct trace_field *f = &s->fields[k];
+		fprintf(out, ",\"%s\":", f->name);
+		switch (f->type) {
+		case TF_X8:
+		case TF_X16:
+		case TF_X32:
+		case TF_X64:
+		case TF_D8:
+		case TF_D64: fprintf(out, "%" PRIu64, v[k].u); break;
+		case TF_BOOL: fputs(v[k].u ? "true" : "false", out); break;
+		case TF_ENUM: json_string(out, enum_name(f, v[k].u)); break;
+		case TF_STR: json_string(out, v[k].s); break;
+		case TF_ERRCODE:
+			if (v[k].u == TRACE_NO_ERRCODE)
+				fputs("null", out);
+			else
+				fprintf(out, "%" PRIu64, v[k].u);
+			break;
+		case TF_CODE: {
+			char hex[2 * 16 + 1], asmtext[200];
+			code_text(t, &v[k], rip, hex, sizeof(hex), asmtext, sizeof(asmtext));
+			json_string(out, hex);
+			fputs(",\"asm\":", out);
+			json_string(out, asmtext);
+			break;
+		}
+		case TF_U64LIST:
+			fputc('[', out);
+			for (unsigned j = 0; j < v[k].list.n; j++)
+				fprintf(out, "%s%" PRIu64, j ? "," : "", v[k].list.p[j]);
+			fputc(']', out);
+			break;
+		case TF_CHANGES: {
+			const struct trace_changes *c = v[k].chg;
+			bool first = true;
+			fputc('{', out);
+			for (unsigned j = 0; j < 23; j++)
+				if (c->mask & (1u << j)) {
+					fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",",
+						chg_names[j], c->val[j]);
+					first = false;
+				}
+			fputc('}', out);
+			break;
+		}
+		}
+		if (!strcmp(f->name, "rip"))
+			rip = v[k].u; /* the disassembly's address */
+	}
+	fputs("}\n", out);
+}
+
+/* The text sink: `name field=value ...`; the header is not shown (the insn
+ * event carries its own icount, cs and rip). */
+static void
+emit_text(struct sink *t, const struct trace_schema *s, const struct trace_value *v)
+{
+	FILE *out = t->out;
+	fputs(s->name, out);
+	uint64_t rip = 0;
+	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
+		const struct trace_field *f = &s->fields[k];
+		const char *n = f->name;
+		switch (f->type) {
+		case TF_X8: fprintf(out, " %s=%02" PRIx64, n, v[k].u); break;
+		case TF_X16: fprintf(out, " %s=%04" PRIx64, n, v[k].u); break;
+		case TF_X32: fprintf(out, " %s=%08" PRIx64, n, v[k].u); break;
+		case TF_X64: fprintf(out, " %s=%" PRIx64, n, v[k].u); break;
+		case TF_D8:
+		case TF_D64: fprintf(out, " %s=%" PRIu64, n, v[k].u); break;
+		case TF_BOOL: fprintf(out, " %s=%s", n, v[k].u ? "true" : "false"); break;
+		case TF_ENUM: fprintf(out, " %s=\"%s\"", n, enum_name(f, v[k].u)); break;
+		case TF_STR: fprintf(out, " %s=\"%s\"", n, v[k].s ? v[k].s : ""); break;
+		case TF_ERRCODE:
+			if (v[k].u == TRACE_NO_ERRCODE)
+				fprintf(out, " %s=none", n);
+			else
+				fprintf(out, " %s=%04" PRIx64, n, v[k].u);
+			break;
+		case TF_CODE: {
+			char hex[2 * 16 + 1], asmtext[200];
+			code_text(t, &v[k], rip, hex, sizeof(hex), asmtext, sizeof(asmtext));
+			fprintf(out, " %s=\"%s\" asm=\"%s\"", n, hex, asmtext);
+			break;
+		}
+		case TF_U64LIST:
+			fprintf(out, " %s=\"", n);
+			for (unsigned j = 0; j < v[k].list.n; j++)
+				fprintf(out, "%s%" PRIx64, j ? " " : "", v[k].list.p[j]);
+			fputc('"', out);
+			break;
+		case TF_CHANGES:
+			fprintf(out, " %s=\"", n);
+			changes_text(out, v[k].chg);
+			fputc('"', out);
+			break;
+		}
+		if (!strcmp(n, "rip"))
+			rip = v[k].u;
+	}
+	fputc('\n', out);
+}
+
+static void
+sink_event(struct tracer *base, enum trace_event ev, const struct trace_hdr *h,
+	   const struct trace_value *v)
+{
+	struct sink *t = (struct sink *)base;
+	const struct trace_schema *s = &trace_schema[ev];
+	if (!(t->base.categories & s->category))
+		return;
+	if (t->format == TRACE_JSON)
+		emit_json(t, s, h, v);
+	else
+		emit_text(t, s, v);
 }

@@ -5,7 +5,7 @@
  * with an intercept class (cpu/insn_ids.h), each its own handler.
  */
 #include "cpu/exec/exec.h"
-#include "frontend/trace.h"
+#include "trace/events.h"
 #include "cpu/msr.h"
 #include "cpu/translate.h"
 #include "mmu/paging.h"
@@ -58,14 +58,7 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	uint32_t r[4], leaf = (uint32_t)cpu->state.gpr[R_AX],
 		       subleaf = (uint32_t)cpu->state.gpr[R_CX];
 	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
-	if (cpu->tracer)
-		trace_emit(cpu->tracer, TEV_CPUID,
-			   (union trace_value[]){ { .u = leaf },
-						  { .u = subleaf },
-						  { .u = r[0] },
-						  { .u = r[1] },
-						  { .u = r[2] },
-						  { .u = r[3] } });
+	trace_cpuid(cpu->tracer, cpu, leaf, subleaf, r[0], r[1], r[2], r[3]);
 	reg_write(cpu, R_AX, 4, r[0]);
 	reg_write(cpu, R_BX, 4, r[1]);
 	reg_write(cpu, R_CX, 4, r[2]);
@@ -308,10 +301,7 @@ op_rdmsr(struct cpu *cpu, const struct insn *i)
 	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = 0;
 	int rc = msr_read(cpu, index, &v);
-	if (cpu->tracer)
-		trace_emit(cpu->tracer, TEV_RDMSR,
-			   (union trace_value[]){
-				   { .u = index }, { .u = v }, { .s = rc ? "#GP" : "ok" } });
+	trace_rdmsr(cpu->tracer, cpu, index, v, rc ? TRACE_MSR_GP : TRACE_MSR_OK);
 	if (rc != 0)
 		cpu_gp0(cpu);
 	reg_write(cpu, R_AX, 4, (uint32_t)v);
@@ -326,10 +316,7 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = (cpu->state.gpr[R_DX] << 32) | (uint32_t)cpu->state.gpr[R_AX];
 	int rc = msr_write(cpu, index, v);
-	if (cpu->tracer)
-		trace_emit(cpu->tracer, TEV_WRMSR,
-			   (union trace_value[]){
-				   { .u = index }, { .u = v }, { .s = rc ? "#GP" : "ok" } });
+	trace_wrmsr(cpu->tracer, cpu, index, v, rc ? TRACE_MSR_GP : TRACE_MSR_OK);
 	if (rc != 0)
 		cpu_gp0(cpu);
 }
