@@ -173,7 +173,7 @@ x87_ferr(struct cpu *cpu, bool level)
 {
 	if (!cpu->bus.ferr)
 		return true; /* no board wiring: behave as if IGNNE# were asserted */
-	return cpu->bus.ferr(cpu->bus.opaque, level);
+	return cpu->bus.ferr(cpu->bus.ferr_opaque, level);
 }
 
 /* Set FSW and recompute ES and B from the flags and the masks (vol. 1, 8.1.3.1). */
