@@ -199,10 +199,24 @@ x87_reset(struct cpu *cpu)
 	x_set32(cpu, 24, 0x1f80);         /* MXCSR */
 }
 
+/* TOP changes without a push or pop (FNINIT, FLDENV): the physical registers
+ * stay where they are, so the ST-ordered slots rotate. */
+static void
+x87_move_top(struct cpu *cpu, unsigned top)
+{
+	unsigned d = (top - x87_top(cpu)) & 7;
+	uint8_t old[128];
+	memcpy(old, x87_st(cpu, 0), 128);
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(x87_st(cpu, k), old + 16 * ((k + d) & 7), 16);
+	x_set16(cpu, X87_FSW, (uint16_t)((x_get16(cpu, X87_FSW) & ~FSW_TOP) | top << 11));
+}
+
 /* FNINIT (vol. 2A, FINIT/FNINIT): registers keep their contents. */
 static void
 x87_init(struct cpu *cpu)
 {
+	x87_move_top(cpu, 0);
 	x_set16(cpu, X87_FCW, 0x037f);
 	x87_set_fsw(cpu, 0);
 	cpu->state.xsave[X87_FTW] = 0;
@@ -405,6 +419,7 @@ x87_control_mem(struct cpu *cpu, const struct insn *i, unsigned esc, unsigned re
 	if (esc == 1 && reg == 4) { /* FLDENV */
 		mem_read_bytes(cpu, i, ea, b, i->opsize == 2 ? 14 : 28);
 		env_load(cpu, i, b, &fsw);
+		x87_move_top(cpu, (fsw >> 11) & 7);
 		x87_set_fsw(cpu, fsw);
 	} else if (esc == 1 && reg == 5) { /* FLDCW: bit 6 reads as one, 13-15 as zero */
 		uint16_t v = (uint16_t)cpu_read(cpu, i->seg, ea, 2);
