@@ -635,7 +635,7 @@ op_x87(struct cpu *cpu, const struct insn *i)
 		return;
 	uint64_t ea = mem ? insn_ea(cpu, i) : 0;
 	if (mem)
-		modrm = (i->reg & 7) << 3; /* the mod and r/m bits of a memory form are not kept */
+		modrm = i->modrm;
 	switch (kind) {
 	case K_FNCLEX:
 		x87_set_fsw(cpu, x_get16(cpu, X87_FSW) & (uint16_t) ~(0x7f | FSW_ES | FSW_B));
