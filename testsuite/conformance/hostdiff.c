@@ -22,6 +22,9 @@
  * must be a #DE in fugu; fugu's exceptions go through a 64-bit IDT whose gates
  * each lead to a HLT, so the vector is known exactly.
  *
+ * The x87 forms (the "x87 forms" section) run the same way with an x87 state
+ * loaded by FRSTOR and stored by FNSAVE around the instruction.
+ *
  * Output is TAP: one line per form and operand size, with the first few
  * mismatches described in full.
  *
@@ -1570,8 +1573,20 @@ selected(const char *name, char **filters, int n)
 #define X_PRO 0xa00u /* code page: the x87 prologue */
 #define X_EPI 0xc00u /* and epilogue */
 
-enum xop { XO_NONE, XO_F32, XO_F64, XO_F80, XO_I16, XO_I32, XO_I64, XO_BCD, XO_CW, XO_ENV,
-	   XO_SAVE, XO_OUT };
+enum xop {
+	XO_NONE,
+	XO_F32,
+	XO_F64,
+	XO_F80,
+	XO_I16,
+	XO_I32,
+	XO_I64,
+	XO_BCD,
+	XO_CW,
+	XO_ENV,
+	XO_SAVE,
+	XO_OUT
+};
 
 struct xform {
 	char name[40];
@@ -1635,48 +1650,90 @@ static const struct {
 	bool any_i;
 	const char *name;
 } x_reg_forms[] = {
-	{ 0, 0xc0, 1, "fadd st,st(i)" },     { 0, 0xc8, 1, "fmul st,st(i)" },
-	{ 0, 0xd0, 1, "fcom st(i)" },        { 0, 0xd8, 1, "fcomp st(i)" },
-	{ 0, 0xe0, 1, "fsub st,st(i)" },     { 0, 0xe8, 1, "fsubr st,st(i)" },
-	{ 0, 0xf0, 1, "fdiv st,st(i)" },     { 0, 0xf8, 1, "fdivr st,st(i)" },
-	{ 1, 0xc0, 1, "fld st(i)" },         { 1, 0xc8, 1, "fxch st(i)" },
-	{ 1, 0xd0, 0, "fnop" },              { 1, 0xd8, 1, "fstp1 st(i) (alias)" },
-	{ 1, 0xe0, 0, "fchs" },              { 1, 0xe1, 0, "fabs" },
-	{ 1, 0xe4, 0, "ftst" },              { 1, 0xe5, 0, "fxam" },
-	{ 1, 0xe8, 0, "fld1" },              { 1, 0xe9, 0, "fldl2t" },
-	{ 1, 0xea, 0, "fldl2e" },            { 1, 0xeb, 0, "fldpi" },
-	{ 1, 0xec, 0, "fldlg2" },            { 1, 0xed, 0, "fldln2" },
-	{ 1, 0xee, 0, "fldz" },              { 1, 0xf0, 0, "f2xm1" },
-	{ 1, 0xf1, 0, "fyl2x" },             { 1, 0xf2, 0, "fptan" },
-	{ 1, 0xf3, 0, "fpatan" },            { 1, 0xf4, 0, "fxtract" },
-	{ 1, 0xf5, 0, "fprem1" },            { 1, 0xf6, 0, "fdecstp" },
-	{ 1, 0xf7, 0, "fincstp" },           { 1, 0xf8, 0, "fprem" },
-	{ 1, 0xf9, 0, "fyl2xp1" },           { 1, 0xfa, 0, "fsqrt" },
-	{ 1, 0xfb, 0, "fsincos" },           { 1, 0xfc, 0, "frndint" },
-	{ 1, 0xfd, 0, "fscale" },            { 1, 0xfe, 0, "fsin" },
-	{ 1, 0xff, 0, "fcos" },              { 2, 0xc0, 1, "fcmovb st,st(i)" },
-	{ 2, 0xc8, 1, "fcmove st,st(i)" },   { 2, 0xd0, 1, "fcmovbe st,st(i)" },
-	{ 2, 0xd8, 1, "fcmovu st,st(i)" },   { 2, 0xe9, 0, "fucompp" },
-	{ 3, 0xc0, 1, "fcmovnb st,st(i)" },  { 3, 0xc8, 1, "fcmovne st,st(i)" },
-	{ 3, 0xd0, 1, "fcmovnbe st,st(i)" }, { 3, 0xd8, 1, "fcmovnu st,st(i)" },
-	{ 3, 0xe0, 0, "fneni (nop)" },       { 3, 0xe1, 0, "fndisi (nop)" },
-	{ 3, 0xe2, 0, "fnclex" },            { 3, 0xe3, 0, "fninit" },
-	{ 3, 0xe4, 0, "fnsetpm (nop)" },     { 3, 0xe8, 1, "fucomi st,st(i)" },
-	{ 3, 0xf0, 1, "fcomi st,st(i)" },    { 4, 0xc0, 1, "fadd st(i),st" },
-	{ 4, 0xc8, 1, "fmul st(i),st" },     { 4, 0xd0, 1, "fcom2 st(i) (alias)" },
-	{ 4, 0xd8, 1, "fcomp3 st(i) (alias)" }, { 4, 0xe0, 1, "fsubr st(i),st" },
-	{ 4, 0xe8, 1, "fsub st(i),st" },     { 4, 0xf0, 1, "fdivr st(i),st" },
-	{ 4, 0xf8, 1, "fdiv st(i),st" },     { 5, 0xc0, 1, "ffree st(i)" },
-	{ 5, 0xc8, 1, "fxch4 st(i) (alias)" }, { 5, 0xd0, 1, "fst st(i)" },
-	{ 5, 0xd8, 1, "fstp st(i)" },        { 5, 0xe0, 1, "fucom st(i)" },
-	{ 5, 0xe8, 1, "fucomp st(i)" },      { 6, 0xc0, 1, "faddp st(i),st" },
-	{ 6, 0xc8, 1, "fmulp st(i),st" },    { 6, 0xd0, 1, "fcomp5 st(i) (alias)" },
-	{ 6, 0xd9, 0, "fcompp" },            { 6, 0xe0, 1, "fsubrp st(i),st" },
-	{ 6, 0xe8, 1, "fsubp st(i),st" },    { 6, 0xf0, 1, "fdivrp st(i),st" },
-	{ 6, 0xf8, 1, "fdivp st(i),st" },    { 7, 0xc0, 1, "ffreep st(i)" },
-	{ 7, 0xc8, 1, "fxch7 st(i) (alias)" }, { 7, 0xd0, 1, "fstp8 st(i) (alias)" },
-	{ 7, 0xd8, 1, "fstp9 st(i) (alias)" }, { 7, 0xe0, 0, "fnstsw ax" },
-	{ 7, 0xe8, 1, "fucomip st,st(i)" },  { 7, 0xf0, 1, "fcomip st,st(i)" },
+	{ 0, 0xc0, 1, "fadd st,st(i)" },
+	{ 0, 0xc8, 1, "fmul st,st(i)" },
+	{ 0, 0xd0, 1, "fcom st(i)" },
+	{ 0, 0xd8, 1, "fcomp st(i)" },
+	{ 0, 0xe0, 1, "fsub st,st(i)" },
+	{ 0, 0xe8, 1, "fsubr st,st(i)" },
+	{ 0, 0xf0, 1, "fdiv st,st(i)" },
+	{ 0, 0xf8, 1, "fdivr st,st(i)" },
+	{ 1, 0xc0, 1, "fld st(i)" },
+	{ 1, 0xc8, 1, "fxch st(i)" },
+	{ 1, 0xd0, 0, "fnop" },
+	{ 1, 0xd8, 1, "fstp1 st(i) (alias)" },
+	{ 1, 0xe0, 0, "fchs" },
+	{ 1, 0xe1, 0, "fabs" },
+	{ 1, 0xe4, 0, "ftst" },
+	{ 1, 0xe5, 0, "fxam" },
+	{ 1, 0xe8, 0, "fld1" },
+	{ 1, 0xe9, 0, "fldl2t" },
+	{ 1, 0xea, 0, "fldl2e" },
+	{ 1, 0xeb, 0, "fldpi" },
+	{ 1, 0xec, 0, "fldlg2" },
+	{ 1, 0xed, 0, "fldln2" },
+	{ 1, 0xee, 0, "fldz" },
+	{ 1, 0xf0, 0, "f2xm1" },
+	{ 1, 0xf1, 0, "fyl2x" },
+	{ 1, 0xf2, 0, "fptan" },
+	{ 1, 0xf3, 0, "fpatan" },
+	{ 1, 0xf4, 0, "fxtract" },
+	{ 1, 0xf5, 0, "fprem1" },
+	{ 1, 0xf6, 0, "fdecstp" },
+	{ 1, 0xf7, 0, "fincstp" },
+	{ 1, 0xf8, 0, "fprem" },
+	{ 1, 0xf9, 0, "fyl2xp1" },
+	{ 1, 0xfa, 0, "fsqrt" },
+	{ 1, 0xfb, 0, "fsincos" },
+	{ 1, 0xfc, 0, "frndint" },
+	{ 1, 0xfd, 0, "fscale" },
+	{ 1, 0xfe, 0, "fsin" },
+	{ 1, 0xff, 0, "fcos" },
+	{ 2, 0xc0, 1, "fcmovb st,st(i)" },
+	{ 2, 0xc8, 1, "fcmove st,st(i)" },
+	{ 2, 0xd0, 1, "fcmovbe st,st(i)" },
+	{ 2, 0xd8, 1, "fcmovu st,st(i)" },
+	{ 2, 0xe9, 0, "fucompp" },
+	{ 3, 0xc0, 1, "fcmovnb st,st(i)" },
+	{ 3, 0xc8, 1, "fcmovne st,st(i)" },
+	{ 3, 0xd0, 1, "fcmovnbe st,st(i)" },
+	{ 3, 0xd8, 1, "fcmovnu st,st(i)" },
+	{ 3, 0xe0, 0, "fneni (nop)" },
+	{ 3, 0xe1, 0, "fndisi (nop)" },
+	{ 3, 0xe2, 0, "fnclex" },
+	{ 3, 0xe3, 0, "fninit" },
+	{ 3, 0xe4, 0, "fnsetpm (nop)" },
+	{ 3, 0xe8, 1, "fucomi st,st(i)" },
+	{ 3, 0xf0, 1, "fcomi st,st(i)" },
+	{ 4, 0xc0, 1, "fadd st(i),st" },
+	{ 4, 0xc8, 1, "fmul st(i),st" },
+	{ 4, 0xd0, 1, "fcom2 st(i) (alias)" },
+	{ 4, 0xd8, 1, "fcomp3 st(i) (alias)" },
+	{ 4, 0xe0, 1, "fsubr st(i),st" },
+	{ 4, 0xe8, 1, "fsub st(i),st" },
+	{ 4, 0xf0, 1, "fdivr st(i),st" },
+	{ 4, 0xf8, 1, "fdiv st(i),st" },
+	{ 5, 0xc0, 1, "ffree st(i)" },
+	{ 5, 0xc8, 1, "fxch4 st(i) (alias)" },
+	{ 5, 0xd0, 1, "fst st(i)" },
+	{ 5, 0xd8, 1, "fstp st(i)" },
+	{ 5, 0xe0, 1, "fucom st(i)" },
+	{ 5, 0xe8, 1, "fucomp st(i)" },
+	{ 6, 0xc0, 1, "faddp st(i),st" },
+	{ 6, 0xc8, 1, "fmulp st(i),st" },
+	{ 6, 0xd0, 1, "fcomp5 st(i) (alias)" },
+	{ 6, 0xd9, 0, "fcompp" },
+	{ 6, 0xe0, 1, "fsubrp st(i),st" },
+	{ 6, 0xe8, 1, "fsubp st(i),st" },
+	{ 6, 0xf0, 1, "fdivrp st(i),st" },
+	{ 6, 0xf8, 1, "fdivp st(i),st" },
+	{ 7, 0xc0, 1, "ffreep st(i)" },
+	{ 7, 0xc8, 1, "fxch7 st(i) (alias)" },
+	{ 7, 0xd0, 1, "fstp8 st(i) (alias)" },
+	{ 7, 0xd8, 1, "fstp9 st(i) (alias)" },
+	{ 7, 0xe0, 0, "fnstsw ax" },
+	{ 7, 0xe8, 1, "fucomip st,st(i)" },
+	{ 7, 0xf0, 1, "fcomip st,st(i)" },
 };
 
 #define MAX_XFORMS 160
@@ -1703,7 +1760,8 @@ x_build_forms(void)
 			for (unsigned p = 0; p < (env ? 2u : 1u); p++) {
 				struct xform *f = &xforms[nxforms++];
 				memset(f, 0, sizeof(*f));
-				snprintf(f->name, sizeof(f->name), "x87 %s%s", x_mem_names[esc][reg],
+				snprintf(f->name, sizeof(f->name), "x87 %s%s",
+					 x_mem_names[esc][reg],
 					 env ? (p ? " (16-bit)" : " (32-bit)") : "");
 				f->esc = (uint8_t)esc;
 				f->modrm = (uint8_t)(reg << 3);
@@ -1728,18 +1786,18 @@ x_f80(uint8_t *out)
 	long double v;
 	switch (rnd_below(18)) {
 	case 0: m = 0, e = 0; break;
-	case 1: m >>= 1 + rnd_below(40), e = 0; break;   /* denormal */
-	case 2: m |= 1ull << 63, e = 0; break;            /* pseudo-denormal */
-	case 3: m >>= 1, e = 1 + rnd_below(0x7ffe); break; /* unnormal */
-	case 4: m = 1ull << 63, e = 0x7fff; break;        /* infinity */
-	case 5: m |= 3ull << 62, e = 0x7fff; break;       /* QNaN */
+	case 1: m >>= 1 + rnd_below(40), e = 0; break;            /* denormal */
+	case 2: m |= 1ull << 63, e = 0; break;                    /* pseudo-denormal */
+	case 3: m >>= 1, e = 1 + rnd_below(0x7ffe); break;        /* unnormal */
+	case 4: m = 1ull << 63, e = 0x7fff; break;                /* infinity */
+	case 5: m |= 3ull << 62, e = 0x7fff; break;               /* QNaN */
 	case 6: m = (m >> 2 | 1) | 1ull << 63, e = 0x7fff; break; /* SNaN */
-	case 7: m >>= 1 + rnd_below(2) * 62, e = 0x7fff; break;  /* pseudo-NaN/-infinity */
+	case 7: m >>= 1 + rnd_below(2) * 62, e = 0x7fff; break;   /* pseudo-NaN/-infinity */
 	case 8: m |= 1ull << 63, e = 0x7ffe - rnd_below(3); break;
 	case 9: m |= 1ull << 63, e = 1 + rnd_below(3); break;
 	case 10: {
-		static const unsigned lim[] = { 126, 127, 128, 149, 150, 1022, 1023, 1024, 1074, 1075,
-						15, 31, 63, 64 };
+		static const unsigned lim[] = { 126,  127,  128,  149, 150, 1022, 1023,
+						1024, 1074, 1075, 15,  31,  63,   64 };
 		int d = (int)lim[rnd_below(14)] + (int)rnd_below(3) - 1;
 		e = chance(50) ? 0x3fffu + (unsigned)d : 0x3fffu - (unsigned)d;
 		m |= 1ull << 63;
@@ -1752,7 +1810,11 @@ x_f80(uint8_t *out)
 		memcpy(out, &v, 10);
 		return;
 	case 12: m |= 1ull << 63, e = 0x3fff - 70 + rnd_below(140); break;
-	case 13: m = 3ull << 62, e = 0x7fff, out[9] = 0x80; memcpy(out, &m, 8); out[8] = 0xff; return;
+	case 13:
+		m = 3ull << 62, e = 0x7fff, out[9] = 0x80;
+		memcpy(out, &m, 8);
+		out[8] = 0xff;
+		return;
 	case 14:
 		v = (long double)((int)rnd_below(41) - 20) * 0.785398163397448309616L;
 		if (chance(30))
@@ -1808,7 +1870,10 @@ x_gen_image(uint8_t *img, bool pending_ok)
 {
 	memset(img, 0, 108);
 	uint16_t fcw = (uint16_t)((rnd() & 0x1f00) | 0x40);
-	fcw = (uint16_t)((fcw & ~0x0300) | (chance(5) ? 0x0100 : (rnd_below(3) + 1) % 3 == 0 ? 0 : 0x0200 | (chance(60) ? 0x0100 : 0)));
+	fcw = (uint16_t)((fcw & ~0x0300) |
+			 (chance(5)                     ? 0x0100
+			  : (rnd_below(3) + 1) % 3 == 0 ? 0
+							: 0x0200 | (chance(60) ? 0x0100 : 0)));
 	fcw |= chance(50) ? 0x3f : (uint16_t)(rnd() & 0x3f);
 	unsigned top = rnd_below(8);
 	uint16_t flags = chance(70) ? 0 : (uint16_t)(rnd() & 0x7f);
@@ -1852,10 +1917,13 @@ x_gen_state(const struct xform *f, struct xstate *st)
 	case XO_I64: v = edge_value(64), memcpy(op, &v, 8); break;
 	case XO_BCD:
 		for (unsigned k = 0; k < 9; k++)
-			op[k] = chance(95) ? (uint8_t)(rnd_below(10) << 4 | rnd_below(10)) : (uint8_t)rnd();
+			op[k] = chance(95) ? (uint8_t)(rnd_below(10) << 4 | rnd_below(10))
+					   : (uint8_t)rnd();
 		op[9] = chance(80) ? (uint8_t)(rnd() & 0x80) : (uint8_t)rnd();
 		break;
-	case XO_CW: v = chance(50) ? (rnd() & 0xffff) : (rnd() & 0x0f00) | 0x3f, memcpy(op, &v, 2); break;
+	case XO_CW:
+		v = chance(50) ? (rnd() & 0xffff) : (rnd() & 0x0f00) | 0x3f, memcpy(op, &v, 2);
+		break;
 	case XO_ENV:
 	case XO_SAVE: {
 		uint8_t img[108];
@@ -2062,13 +2130,14 @@ x_compare(const struct xform *f, const struct xstate *st, const struct xresult *
 			memcpy(&he, h->img + 36 + 10 * k, 2);
 			memcpy(&gm, g->st[k], 8);
 			memcpy(&ge, g->st[k] + 8, 2);
-			note(why, cap, " st%u host %04x:%016" PRIx64 " fugu %04x:%016" PRIx64, k, he,
-			     hm, ge, gm);
+			note(why, cap, " st%u host %04x:%016" PRIx64 " fugu %04x:%016" PRIx64, k,
+			     he, hm, ge, gm);
 			ok = false;
 		}
 	}
 	if (h->rax != g->rax)
-		note(why, cap, " rax host %016" PRIx64 " fugu %016" PRIx64, h->rax, g->rax), ok = false;
+		note(why, cap, " rax host %016" PRIx64 " fugu %016" PRIx64, h->rax, g->rax),
+			ok = false;
 	if ((h->flags ^ g->flags) & F_ARITH)
 		note(why, cap, " flags host %03" PRIx64 " fugu %03" PRIx64, h->flags & F_ARITH,
 		     g->flags & F_ARITH),
