@@ -620,12 +620,13 @@ op_x87(struct cpu *cpu, const struct insn *i)
 	unsigned esc = i->opcode & 7, reg = i->reg & 7;
 	bool mem = i->flags & I_MEM;
 	unsigned modrm = 0xc0 | (reg << 3) | (i->rm & 7);
+	/* CR0.EM or CR0.TS: #NM for every escape (vol. 3A, 2.5 and table 2-2), reserved
+	 * encodings included, so that an emulator sees them all. */
+	if (cpu->state.cr0 & (CR0_EM | CR0_TS))
+		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
 	enum x87_kind kind = mem ? classify_mem(cpu, esc, reg) : classify_reg(cpu, esc, modrm);
 	if (kind == K_UD)
 		cpu_ud(cpu);
-	/* CR0.EM or CR0.TS: #NM for every x87 instruction (vol. 3A, 2.5 and table 2-2). */
-	if (cpu->state.cr0 & (CR0_EM | CR0_TS))
-		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
 	/* The no-wait control forms do not look at pending exceptions. */
 	bool nowait =
 		kind == K_FNCLEX || kind == K_FNINIT || kind == K_NOP287 || kind == K_FNSTSWAX ||
