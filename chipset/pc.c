@@ -445,6 +445,37 @@ pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
 	return 0;
 }
 
+#define PC_SOURCE_FERR 11 /* pins[] / irq_sources bit of the x87 error latch */
+
+/*
+ * The PC/AT coprocessor error wiring: FERR# sets a latch that drives IRQ13; a
+ * write to port F0 clears the latch and asserts IGNNE#, which stays asserted
+ * until FERR# goes inactive (SDM vol. 1, appendix D.2.1). The CPU asks for
+ * IGNNE# each time it asserts FERR#.
+ */
+static bool
+pc_ferr(void *opaque, bool level)
+{
+	struct pc *pc = opaque;
+	pc->ferr = level;
+	if (!level) {
+		pc->ignne = false;
+		return false;
+	}
+	if (!pc->ignne)
+		pc_set_irq(&pc->pins[PC_SOURCE_FERR], true);
+	return pc->ignne;
+}
+
+static void
+pc_port_f0_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct pc *pc = opaque;
+	(void)port, (void)value, (void)size;
+	pc_set_irq(&pc->pins[PC_SOURCE_FERR], false);
+	pc->ignne = pc->ferr;
+}
+
 /*
  * The chipset devices: PIC, PIT (IRQ0), RTC (IRQ8), COM1-COM4 (IRQ 4, 3, 4, 3).
  */
@@ -463,10 +494,12 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 	}
 	if (pc_init_apic(pc, cfg, err, errlen) < 0)
 		return -1;
+	pc_pin(pc, PC_SOURCE_FERR, 13);
 	if (pic_init(&pc->pic, pc->io, pc_set_intr, pc) < 0 ||
 	    pit_init(&pc->pit, pc->io, &pc->clock, pc_set_irq, pc_pin(pc, 0, 0)) < 0 ||
 	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase, pc_set_irq, pc_pin(pc, 1, 8)) <
-		    0) {
+		    0 ||
+	    ioports_register(pc->io, 0xf0, 1, "ferr", NULL, pc_port_f0_write, pc) < 0) {
 		snprintf(err, errlen, "chipset: port conflict");
 		return -1;
 	}
@@ -550,7 +583,9 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 			 .apic_msr_read = lapic_msr_read,
 			 .apic_msr_write = lapic_msr_write,
 			 .apic_get_cr8 = lapic_get_cr8,
-			 .apic_set_cr8 = lapic_set_cr8 },
+			 .apic_set_cr8 = lapic_set_cr8,
+			 .ferr = pc_ferr,
+			 .ferr_opaque = pc },
 		.clock_ns = clock_now,
 		.clock_opaque = &pc->clock,
 		.tracer = cfg->tracer,
@@ -632,6 +667,8 @@ pc_reset(struct pc *pc)
 	if (pc->vga_enabled)
 		vga_reset(&pc->vga);
 	pc->reset_requested = false;
+	pc->ferr = pc->ignne = false;
+	pc_set_irq(&pc->pins[PC_SOURCE_FERR], false);
 	lapic_reset(&pc->lapic);
 	ioapic_reset(&pc->ioapic);
 	fwcfg_reset(&pc->fwcfg);

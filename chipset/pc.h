@@ -84,6 +84,7 @@ struct pc {
 		struct pc *pc;
 		uint8_t irq, source;
 	} pins[16];         /* the devices' connections to those lines */
+	bool ferr, ignne;   /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
 	bool chipset_ready; /* the devices above were initialized (pc_destroy) */
 	struct tracer *tracer;
 };

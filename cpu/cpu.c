@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/exec/x87.h"
 #include "cpu/msr.h"
 #include "cpu/tcache.h"
 #include "cpu/translate.h"
@@ -139,6 +140,7 @@ cpu_reset(struct cpu *cpu)
 	cpu->state.cpl = 0;
 	cpu->state.tsc_offset = 0;
 	msr_reset(cpu);
+	x87_reset(cpu);
 	cpu->a20_mask = ~0ull;
 	cpu->state.halted = false;
 	cpu->state.intr_shadow = 0;

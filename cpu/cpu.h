@@ -142,6 +142,11 @@ struct cpu_bus {
 	/* The CPU entered (true) or left SMM: the board maps SMRAM for it (NULL: none). */
 	void (*smm_changed)(void *smm_opaque, bool in_smm);
 	void *smm_opaque;
+	/* FERR# of the x87 (NULL: none). The CPU drives it high when a waiting x87
+	 * instruction meets a pending unmasked exception with CR0.NE=0, low when the
+	 * exception is cleared; the result is IGNNE# (true: proceed regardless). */
+	bool (*ferr)(void *ferr_opaque, bool level);
+	void *ferr_opaque;
 	/* The local APIC (NULL hooks: none): the MSRs it implements (-1 means #GP) and the
 	 * TPR that CR8 maps to (SDM vol. 3A, 10.8.6.1). */
 	void *apic;

@@ -45,6 +45,7 @@ struct insn {
 	uint8_t flags;  /* I_* */
 	uint8_t icls;   /* enum insn_class: what a VM exit check asks about (insn_ids.h) */
 	uint16_t id;    /* enum insn_id: the instruction, for statistics and tracing */
+	uint8_t modrm;  /* the ModRM byte as encoded (x87 FOP) */
 };
 /* id and icls live in what was padding: the record must not grow. */
 _Static_assert(sizeof(struct insn) == 40, "struct insn grew");

@@ -14,11 +14,11 @@
  * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
  * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: x87/MMX/SSE, XSAVE, VMX,
+ * instructions raise #UD/#NM or its state is not modelled: MMX/SSE, XSAVE, VMX,
  * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, machine-check MSRs, VME/PVI).
  */
 #define CPU_FEATURE_LIST(X)                                                                        \
-	X("fpu", FPU, 0x00000001, 3, 0, 0)                                                         \
+	X("fpu", FPU, 0x00000001, 3, 0, 1)                                                         \
 	X("vme", VME, 0x00000001, 3, 1, 0)                                                         \
 	X("de", DE, 0x00000001, 3, 2, 1)                                                           \
 	X("pse", PSE, 0x00000001, 3, 3, 1)                                                         \

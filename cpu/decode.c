@@ -229,7 +229,7 @@ static const struct oprow map1[256] = {
 	[0x98] = R(CBW, cbw, 0, IMM_NONE),
 	[0x99] = R(CWD, cwd, 0, IMM_NONE),
 	[0x9a] = R(CALLF, callf_imm, A_INV64 | A_END, IMM_FAR),
-	[0x9b] = R(WAIT, wait, 0, IMM_NONE),
+	[0x9b] = R(WAIT, fwait, 0, IMM_NONE),
 	[0x9c] = R(PUSHF, pushf, A_DEF64, IMM_NONE),
 	[0x9d] = R(POPF, popf, A_DEF64 | A_END, IMM_NONE),
 	[0x9e] = R(SAHF, sahf, 0, IMM_NONE),
@@ -276,7 +276,7 @@ static const struct oprow map1[256] = {
 	[0xd5] = R(AAD, aad, A_INV64, IMM_B),
 	[0xd6] = R(SALC, salc, A_INV64, IMM_NONE),
 	[0xd7] = R(XLAT, xlat, 0, IMM_NONE),
-	[0xd8 ... 0xdf] = R(X87, fpu_esc, A_MODRM, IMM_NONE),
+	[0xd8 ... 0xdf] = R(X87, x87, A_MODRM, IMM_NONE),
 	[0xe0] = R(LOOPNE, loop, A_F64, IMM_SB),
 	[0xe1] = R(LOOPE, loop, A_F64, IMM_SB),
 	[0xe2] = R(LOOP, loop, A_F64, IMM_SB),
@@ -825,6 +825,7 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 
 	/* ModRM operand. */
 	out->base = out->index = REG_NONE;
+	out->modrm = (uint8_t)modrm;
 	out->reg = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) << 1));
 	out->rm = (uint8_t)((modrm & 7) | ((rex & 1) << 3));
 	unsigned default_seg = S_DS;

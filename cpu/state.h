@@ -76,7 +76,7 @@ struct cpu_state {
 	bool halted;      /* activity state HLT: waiting for an interrupt */
 	/* Interruptibility (vol. 3C, 25.4.2): blocked for one instruction, 1 STI, 2 MOV/POP SS. */
 	uint8_t intr_shadow;
-	/* x87/SSE/AVX (not executed yet: the room the FPU work fills). */
+	/* x87 (cpu/exec/x87.c, docs/FPU.md), SSE/AVX (not executed yet). */
 	_Alignas(64) uint8_t xsave[XSAVE_AREA_SIZE];
 };
 

@@ -43,8 +43,6 @@ H(movsxd);
 H(cmovcc);
 H(setcc);
 H(bswap);
-H(fpu_esc);
-H(wait);
 H(fsgsbase);
 H(clflush);
 /* alu.c */
@@ -179,6 +177,9 @@ H(rdpmc);
 H(invpcid);
 /* cmpxchg8b.c */
 H(cmpxchg8b);
+/* x87.c: the x87 FPU (D8-DF, WAIT) */
+H(x87);
+H(fwait);
 /* smm.c */
 H(rsm);
 /* fastcall.c */

@@ -256,28 +256,6 @@ op_bswap(struct cpu *cpu, const struct insn *i)
 }
 
 /*
- * x87 escapes. XXX the FPU is not modelled yet: with CR0.EM or CR0.TS set the
- * architecture raises #NM (SDM vol. 3A, 2.5), otherwise fugu raises #UD.
- */
-void
-op_fpu_esc(struct cpu *cpu, const struct insn *i)
-{
-	(void)i;
-	if (cpu->state.cr0 & (CR0_EM | CR0_TS))
-		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
-	cpu_ud(cpu);
-}
-
-/* WAIT/FWAIT: #NM if CR0.MP and CR0.TS are both set. */
-void
-op_wait(struct cpu *cpu, const struct insn *i)
-{
-	(void)i;
-	if ((cpu->state.cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS))
-		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
-}
-
-/*
  * F3 0F AE /0-/3 (register forms): RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE
  * (SDM vol. 2B). 64-bit mode only, and CR4.FSGSBASE must be set (#UD
  * otherwise); a non-canonical new base is #GP(0). 32-bit forms zero-extend.

@@ -22,6 +22,9 @@
  * must be a #DE in fugu; fugu's exceptions go through a 64-bit IDT whose gates
  * each lead to a HLT, so the vector is known exactly.
  *
+ * The x87 forms (the "x87 forms" section) run the same way with an x87 state
+ * loaded by FRSTOR and stored by FNSAVE around the instruction.
+ *
  * Output is TAP: one line per form and operand size, with the first few
  * mismatches described in full.
  *
@@ -1546,6 +1549,697 @@ selected(const char *name, char **filters, int n)
 	return false;
 }
 
+/* ---- x87 forms ----
+ *
+ * Every x87 instruction (D8-DF, register and memory forms, and WAIT) runs from
+ * a random x87 state: the host loads it with FRSTOR, runs the bytes and stores
+ * the outcome with FNSAVE; fugu gets the same state in its XSAVE image. Random
+ * FCW (rounding, precision, masks), TOP, tags, condition codes, sticky flags
+ * (sometimes an unmasked one: a pending exception that must raise #MF, SIGFPE
+ * on the host), operands of every class (normals, denormals, zeros,
+ * infinities, QNaN/SNaN, pseudo-denormals, unnormals, pseudo-NaNs and
+ * pseudo-infinities, large and small exponents, integers, halves, multiples of
+ * pi/4). Compared: ST0-7, FSW, FCW, the tags (empty or not), RAX (FNSTSW AX),
+ * the arithmetic flags (FCOMI, FCMOVcc) and the memory window, except the
+ * FIP/FCS/FOP/FDP/FDS fields of stored environments (the host's CS and DS
+ * selectors differ from fugu's test segments).
+ */
+
+#define X_IMG 0x200u  /* state block: the FRSTOR image */
+#define X_OUT 0x300u  /* the FNSAVE image */
+#define X_RAXI 0x400u /* RAX in and out (FNSTSW AX) */
+#define X_RAXO 0x408u
+#define X_FLO 0x410u
+#define X_PRO 0xa00u /* code page: the x87 prologue */
+#define X_EPI 0xc00u /* and epilogue */
+
+enum xop {
+	XO_NONE,
+	XO_F32,
+	XO_F64,
+	XO_F80,
+	XO_I16,
+	XO_I32,
+	XO_I64,
+	XO_BCD,
+	XO_CW,
+	XO_ENV,
+	XO_SAVE,
+	XO_OUT
+};
+
+struct xform {
+	char name[40];
+	uint8_t esc, modrm; /* modrm: a register form's byte, or ModRM.reg << 3 for memory */
+	uint8_t mem;        /* enum xop; XO_NONE for register forms */
+	bool any_i;         /* register form: modrm + 0-7 at random */
+	bool p66;           /* operand-size prefix (16-bit environment formats) */
+	bool wait;          /* 9B */
+	uint8_t env_skip;   /* stored environment: skip FIP..FDS when comparing */
+};
+
+struct xstate {
+	uint8_t img[108]; /* FSAVE image, 32-bit format */
+	uint64_t rax, flags;
+	uint8_t mem[WIN_LEN];
+	uint8_t bytes[16];
+	uint8_t len;
+	uint32_t mem_off;
+};
+
+struct xresult {
+	uint8_t img[108];
+	uint64_t rax, flags;
+	int sig;
+	uint8_t mem[WIN_LEN];
+};
+
+static const char *const x_mem_names[8][8] = {
+	{ "fadd m32fp", "fmul m32fp", "fcom m32fp", "fcomp m32fp", "fsub m32fp", "fsubr m32fp",
+	  "fdiv m32fp", "fdivr m32fp" },
+	{ "fld m32fp", NULL, "fst m32fp", "fstp m32fp", "fldenv", "fldcw", "fnstenv", "fnstcw" },
+	{ "fiadd m32int", "fimul m32int", "ficom m32int", "ficomp m32int", "fisub m32int",
+	  "fisubr m32int", "fidiv m32int", "fidivr m32int" },
+	{ "fild m32int", "fisttp m32int", "fist m32int", "fistp m32int", NULL, "fld m80fp", NULL,
+	  "fstp m80fp" },
+	{ "fadd m64fp", "fmul m64fp", "fcom m64fp", "fcomp m64fp", "fsub m64fp", "fsubr m64fp",
+	  "fdiv m64fp", "fdivr m64fp" },
+	{ "fld m64fp", "fisttp m64int", "fst m64fp", "fstp m64fp", "frstor", NULL, "fnsave",
+	  "fnstsw m16" },
+	{ "fiadd m16int", "fimul m16int", "ficom m16int", "ficomp m16int", "fisub m16int",
+	  "fisubr m16int", "fidiv m16int", "fidivr m16int" },
+	{ "fild m16int", "fisttp m16int", "fist m16int", "fistp m16int", "fbld m80bcd",
+	  "fild m64int", "fbstp m80bcd", "fistp m64int" },
+};
+
+static const uint8_t x_mem_ops[8][8] = {
+	{ XO_F32, XO_F32, XO_F32, XO_F32, XO_F32, XO_F32, XO_F32, XO_F32 },
+	{ XO_F32, 0, XO_OUT, XO_OUT, XO_ENV, XO_CW, XO_OUT, XO_OUT },
+	{ XO_I32, XO_I32, XO_I32, XO_I32, XO_I32, XO_I32, XO_I32, XO_I32 },
+	{ XO_I32, XO_OUT, XO_OUT, XO_OUT, 0, XO_F80, 0, XO_OUT },
+	{ XO_F64, XO_F64, XO_F64, XO_F64, XO_F64, XO_F64, XO_F64, XO_F64 },
+	{ XO_F64, XO_OUT, XO_OUT, XO_OUT, XO_SAVE, 0, XO_OUT, XO_OUT },
+	{ XO_I16, XO_I16, XO_I16, XO_I16, XO_I16, XO_I16, XO_I16, XO_I16 },
+	{ XO_I16, XO_OUT, XO_OUT, XO_OUT, XO_BCD, XO_I64, XO_OUT, XO_OUT },
+};
+
+/* Register forms: ModRM.reg groups with one operation (st(i) at random), and
+ * the single-byte operations of the groups that have several. */
+static const struct {
+	uint8_t esc, modrm;
+	bool any_i;
+	const char *name;
+} x_reg_forms[] = {
+	{ 0, 0xc0, 1, "fadd st,st(i)" },
+	{ 0, 0xc8, 1, "fmul st,st(i)" },
+	{ 0, 0xd0, 1, "fcom st(i)" },
+	{ 0, 0xd8, 1, "fcomp st(i)" },
+	{ 0, 0xe0, 1, "fsub st,st(i)" },
+	{ 0, 0xe8, 1, "fsubr st,st(i)" },
+	{ 0, 0xf0, 1, "fdiv st,st(i)" },
+	{ 0, 0xf8, 1, "fdivr st,st(i)" },
+	{ 1, 0xc0, 1, "fld st(i)" },
+	{ 1, 0xc8, 1, "fxch st(i)" },
+	{ 1, 0xd0, 0, "fnop" },
+	{ 1, 0xd8, 1, "fstp1 st(i) (alias)" },
+	{ 1, 0xe0, 0, "fchs" },
+	{ 1, 0xe1, 0, "fabs" },
+	{ 1, 0xe4, 0, "ftst" },
+	{ 1, 0xe5, 0, "fxam" },
+	{ 1, 0xe8, 0, "fld1" },
+	{ 1, 0xe9, 0, "fldl2t" },
+	{ 1, 0xea, 0, "fldl2e" },
+	{ 1, 0xeb, 0, "fldpi" },
+	{ 1, 0xec, 0, "fldlg2" },
+	{ 1, 0xed, 0, "fldln2" },
+	{ 1, 0xee, 0, "fldz" },
+	{ 1, 0xf0, 0, "f2xm1" },
+	{ 1, 0xf1, 0, "fyl2x" },
+	{ 1, 0xf2, 0, "fptan" },
+	{ 1, 0xf3, 0, "fpatan" },
+	{ 1, 0xf4, 0, "fxtract" },
+	{ 1, 0xf5, 0, "fprem1" },
+	{ 1, 0xf6, 0, "fdecstp" },
+	{ 1, 0xf7, 0, "fincstp" },
+	{ 1, 0xf8, 0, "fprem" },
+	{ 1, 0xf9, 0, "fyl2xp1" },
+	{ 1, 0xfa, 0, "fsqrt" },
+	{ 1, 0xfb, 0, "fsincos" },
+	{ 1, 0xfc, 0, "frndint" },
+	{ 1, 0xfd, 0, "fscale" },
+	{ 1, 0xfe, 0, "fsin" },
+	{ 1, 0xff, 0, "fcos" },
+	{ 2, 0xc0, 1, "fcmovb st,st(i)" },
+	{ 2, 0xc8, 1, "fcmove st,st(i)" },
+	{ 2, 0xd0, 1, "fcmovbe st,st(i)" },
+	{ 2, 0xd8, 1, "fcmovu st,st(i)" },
+	{ 2, 0xe9, 0, "fucompp" },
+	{ 3, 0xc0, 1, "fcmovnb st,st(i)" },
+	{ 3, 0xc8, 1, "fcmovne st,st(i)" },
+	{ 3, 0xd0, 1, "fcmovnbe st,st(i)" },
+	{ 3, 0xd8, 1, "fcmovnu st,st(i)" },
+	{ 3, 0xe0, 0, "fneni (nop)" },
+	{ 3, 0xe1, 0, "fndisi (nop)" },
+	{ 3, 0xe2, 0, "fnclex" },
+	{ 3, 0xe3, 0, "fninit" },
+	{ 3, 0xe4, 0, "fnsetpm (nop)" },
+	{ 3, 0xe8, 1, "fucomi st,st(i)" },
+	{ 3, 0xf0, 1, "fcomi st,st(i)" },
+	{ 4, 0xc0, 1, "fadd st(i),st" },
+	{ 4, 0xc8, 1, "fmul st(i),st" },
+	{ 4, 0xd0, 1, "fcom2 st(i) (alias)" },
+	{ 4, 0xd8, 1, "fcomp3 st(i) (alias)" },
+	{ 4, 0xe0, 1, "fsubr st(i),st" },
+	{ 4, 0xe8, 1, "fsub st(i),st" },
+	{ 4, 0xf0, 1, "fdivr st(i),st" },
+	{ 4, 0xf8, 1, "fdiv st(i),st" },
+	{ 5, 0xc0, 1, "ffree st(i)" },
+	{ 5, 0xc8, 1, "fxch4 st(i) (alias)" },
+	{ 5, 0xd0, 1, "fst st(i)" },
+	{ 5, 0xd8, 1, "fstp st(i)" },
+	{ 5, 0xe0, 1, "fucom st(i)" },
+	{ 5, 0xe8, 1, "fucomp st(i)" },
+	{ 6, 0xc0, 1, "faddp st(i),st" },
+	{ 6, 0xc8, 1, "fmulp st(i),st" },
+	{ 6, 0xd0, 1, "fcomp5 st(i) (alias)" },
+	{ 6, 0xd9, 0, "fcompp" },
+	{ 6, 0xe0, 1, "fsubrp st(i),st" },
+	{ 6, 0xe8, 1, "fsubp st(i),st" },
+	{ 6, 0xf0, 1, "fdivrp st(i),st" },
+	{ 6, 0xf8, 1, "fdivp st(i),st" },
+	{ 7, 0xc0, 1, "ffreep st(i)" },
+	{ 7, 0xc8, 1, "fxch7 st(i) (alias)" },
+	{ 7, 0xd0, 1, "fstp8 st(i) (alias)" },
+	{ 7, 0xd8, 1, "fstp9 st(i) (alias)" },
+	{ 7, 0xe0, 0, "fnstsw ax" },
+	{ 7, 0xe8, 1, "fucomip st,st(i)" },
+	{ 7, 0xf0, 1, "fcomip st,st(i)" },
+};
+
+#define MAX_XFORMS 160
+static struct xform xforms[MAX_XFORMS];
+static unsigned nxforms;
+
+static void
+x_build_forms(void)
+{
+	for (size_t k = 0; k < sizeof(x_reg_forms) / sizeof(x_reg_forms[0]); k++) {
+		struct xform *f = &xforms[nxforms++];
+		memset(f, 0, sizeof(*f));
+		snprintf(f->name, sizeof(f->name), "x87 %s", x_reg_forms[k].name);
+		f->esc = x_reg_forms[k].esc;
+		f->modrm = x_reg_forms[k].modrm;
+		f->any_i = x_reg_forms[k].any_i;
+	}
+	for (unsigned esc = 0; esc < 8; esc++) {
+		for (unsigned reg = 0; reg < 8; reg++) {
+			if (!x_mem_names[esc][reg])
+				continue;
+			bool env = (esc == 1 && (reg == 4 || reg == 6)) ||
+				   (esc == 5 && (reg == 4 || reg == 6));
+			for (unsigned p = 0; p < (env ? 2u : 1u); p++) {
+				struct xform *f = &xforms[nxforms++];
+				memset(f, 0, sizeof(*f));
+				snprintf(f->name, sizeof(f->name), "x87 %s%s",
+					 x_mem_names[esc][reg],
+					 env ? (p ? " (16-bit)" : " (32-bit)") : "");
+				f->esc = (uint8_t)esc;
+				f->modrm = (uint8_t)(reg << 3);
+				f->mem = x_mem_ops[esc][reg];
+				f->p66 = p;
+				f->env_skip = env && reg == 6 ? 1 : 0;
+			}
+		}
+	}
+	struct xform *f = &xforms[nxforms++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "x87 fwait");
+	f->wait = true;
+}
+
+/* An 80-bit value of a random class. */
+static void
+x_f80(uint8_t *out)
+{
+	uint64_t m = rnd();
+	unsigned e;
+	long double v;
+	switch (rnd_below(18)) {
+	case 0: m = 0, e = 0; break;
+	case 1: m >>= 1 + rnd_below(40), e = 0; break;            /* denormal */
+	case 2: m |= 1ull << 63, e = 0; break;                    /* pseudo-denormal */
+	case 3: m >>= 1, e = 1 + rnd_below(0x7ffe); break;        /* unnormal */
+	case 4: m = 1ull << 63, e = 0x7fff; break;                /* infinity */
+	case 5: m |= 3ull << 62, e = 0x7fff; break;               /* QNaN */
+	case 6: m = (m >> 2 | 1) | 1ull << 63, e = 0x7fff; break; /* SNaN */
+	case 7: m >>= 1 + rnd_below(2) * 62, e = 0x7fff; break;   /* pseudo-NaN/-infinity */
+	case 8: m |= 1ull << 63, e = 0x7ffe - rnd_below(3); break;
+	case 9: m |= 1ull << 63, e = 1 + rnd_below(3); break;
+	case 10: {
+		static const unsigned lim[] = { 126,  127,  128,  149, 150, 1022, 1023,
+						1024, 1074, 1075, 15,  31,  63,   64 };
+		int d = (int)lim[rnd_below(14)] + (int)rnd_below(3) - 1;
+		e = chance(50) ? 0x3fffu + (unsigned)d : 0x3fffu - (unsigned)d;
+		m |= 1ull << 63;
+		if (chance(50))
+			m &= ~0ull << rnd_below(64);
+		break;
+	}
+	case 11:
+		v = (long double)(int64_t)(edge_value(64) >> rnd_below(64));
+		memcpy(out, &v, 10);
+		return;
+	case 12: m |= 1ull << 63, e = 0x3fff - 70 + rnd_below(140); break;
+	case 13:
+		m = 3ull << 62, e = 0x7fff, out[9] = 0x80;
+		memcpy(out, &m, 8);
+		out[8] = 0xff;
+		return;
+	case 14:
+		v = (long double)((int)rnd_below(41) - 20) * 0.785398163397448309616L;
+		if (chance(30))
+			v *= (long double)(1ull << rnd_below(64));
+		memcpy(out, &v, 10);
+		return;
+	case 15:
+		v = (long double)((int)rnd_below(21) - 10) + 0.5L;
+		memcpy(out, &v, 10);
+		return;
+	default: m |= 1ull << 63, e = 0x3fff - 16 + rnd_below(32); break;
+	}
+	if (chance(50))
+		e |= 0x8000;
+	memcpy(out, &m, 8);
+	out[8] = (uint8_t)e;
+	out[9] = (uint8_t)(e >> 8);
+}
+
+/* A 32- or 64-bit floating-point memory operand. */
+static uint64_t
+x_fmem(unsigned bits)
+{
+	unsigned mb = bits == 32 ? 23 : 52, eb = bits == 32 ? 8 : 11;
+	uint64_t emax = (1ull << eb) - 1, m = rnd() & bits_mask(mb), e;
+	switch (rnd_below(10)) {
+	case 0: m = 0, e = 0; break;
+	case 1: e = 0; break;
+	case 2: m = 0, e = emax; break;
+	case 3: e = emax; break; /* NaN (or infinity when m = 0) */
+	case 4: e = 1 + rnd_below(3); break;
+	case 5: e = emax - 1 - rnd_below(3); break;
+	case 6: {
+		long double v = (long double)(int)(edge_value(16) & 0xffff);
+		if (bits == 32) {
+			float f = (float)v;
+			uint32_t u;
+			memcpy(&u, &f, 4);
+			return u;
+		}
+		double d = (double)v;
+		uint64_t u;
+		memcpy(&u, &d, 8);
+		return u;
+	}
+	default: e = (emax >> 1) - 20 + rnd_below(40); break;
+	}
+	return (chance(50) ? 1ull << (bits - 1) : 0) | e << mb | m;
+}
+
+static void
+x_gen_image(uint8_t *img, bool pending_ok)
+{
+	memset(img, 0, 108);
+	uint16_t fcw = (uint16_t)((rnd() & 0x1f00) | 0x40);
+	fcw = (uint16_t)((fcw & ~0x0300) |
+			 (chance(5)                     ? 0x0100
+			  : (rnd_below(3) + 1) % 3 == 0 ? 0
+							: 0x0200 | (chance(60) ? 0x0100 : 0)));
+	fcw |= chance(50) ? 0x3f : (uint16_t)(rnd() & 0x3f);
+	unsigned top = rnd_below(8);
+	uint16_t flags = chance(70) ? 0 : (uint16_t)(rnd() & 0x7f);
+	if (!pending_ok || !chance(5))
+		flags &= (uint16_t)(fcw & 0x3f) | 0x40; /* no unmasked flag: nothing pending */
+	if (!(fcw & ~flags & 0x3f) && (flags & 0x40) && !(flags & 1))
+		flags &= (uint16_t)~0x40;
+	uint16_t fsw = (uint16_t)((rnd() & 0x4700) | top << 11 | flags);
+	if (flags & ~fcw & 0x3f)
+		fsw |= 0x8080;
+	uint16_t ftw = 0;
+	unsigned empty_pct = chance(20) ? 60 : 12;
+	for (unsigned p = 0; p < 8; p++)
+		if (chance(empty_pct))
+			ftw |= (uint16_t)(3u << (2 * p));
+	memcpy(img, &fcw, 2);
+	memcpy(img + 4, &fsw, 2);
+	memcpy(img + 8, &ftw, 2);
+	for (unsigned k = 0; k < 8; k++)
+		x_f80(img + 28 + 10 * k);
+}
+
+static void
+x_gen_state(const struct xform *f, struct xstate *st)
+{
+	memset(st, 0, sizeof(*st));
+	x_gen_image(st->img, true);
+	st->rax = rnd();
+	st->flags = (rnd() & (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)) | 0x202;
+	for (unsigned k = 0; k < WIN_LEN; k++)
+		st->mem[k] = (uint8_t)rnd();
+	st->mem_off = rnd_below(WIN_LEN - 112) & ~(chance(70) ? 7u : 0u);
+	uint8_t *op = st->mem + st->mem_off;
+	uint64_t v;
+	switch (f->mem) {
+	case XO_F32: v = x_fmem(32), memcpy(op, &v, 4); break;
+	case XO_F64: v = x_fmem(64), memcpy(op, &v, 8); break;
+	case XO_F80: x_f80(op); break;
+	case XO_I16: v = edge_value(16), memcpy(op, &v, 2); break;
+	case XO_I32: v = edge_value(32), memcpy(op, &v, 4); break;
+	case XO_I64: v = edge_value(64), memcpy(op, &v, 8); break;
+	case XO_BCD:
+		for (unsigned k = 0; k < 9; k++)
+			op[k] = chance(95) ? (uint8_t)(rnd_below(10) << 4 | rnd_below(10))
+					   : (uint8_t)rnd();
+		op[9] = chance(80) ? (uint8_t)(rnd() & 0x80) : (uint8_t)rnd();
+		break;
+	case XO_CW:
+		v = chance(50) ? (rnd() & 0xffff) : (rnd() & 0x0f00) | 0x3f, memcpy(op, &v, 2);
+		break;
+	case XO_ENV:
+	case XO_SAVE: {
+		uint8_t img[108];
+		x_gen_image(img, false);
+		if (f->p66) { /* the 16-bit protected-mode layout */
+			for (unsigned k = 0; k < 7; k++)
+				memcpy(op + 2 * k, img + 4 * k, 2);
+			memcpy(op + 14, img + 28, 80);
+		} else {
+			for (unsigned k = 0; k < 7; k++)
+				if (chance(80))
+					memcpy(op + 4 * k, img + 4 * k, 2);
+			memcpy(op + 28, img + 28, 80);
+		}
+		break;
+	}
+	default: break;
+	}
+	uint8_t *p = st->bytes;
+	if (f->wait) {
+		*p++ = 0x9b;
+	} else {
+		if (f->p66)
+			*p++ = 0x66;
+		*p++ = (uint8_t)(0xd8 + f->esc);
+		if (f->mem) {
+			*p++ = (uint8_t)(f->modrm | 4);
+			*p++ = 0x25;
+			uint32_t a = DATA_LIN + WIN_OFF + st->mem_off;
+			put_le(&p, a, 4);
+		} else {
+			*p++ = (uint8_t)(f->modrm + (f->any_i ? rnd_below(8) : 0));
+		}
+	}
+	st->len = (uint8_t)(p - st->bytes);
+}
+
+static void
+x_host_stubs(void)
+{
+	uint8_t *base = (uint8_t *)(uintptr_t)CODE_LIN, *p = base + X_PRO;
+	emit_bytes(&p, "\xff\x34\x25", 3); /* push qword [abs]; popfq */
+	put_le(&p, STATE_LIN + ST_IFLAGS, 4);
+	*p++ = 0x9d;
+	emit_bytes(&p, "\xdd\x24\x25", 3); /* frstor [abs] */
+	put_le(&p, STATE_LIN + X_IMG, 4);
+	emit_abs_mov(&p, false, R_AX, STATE_LIN + X_RAXI);
+	*p++ = 0xe9; /* jmp rel32, patched */
+	p += 4;
+	p = base + X_EPI;
+	emit_abs_mov(&p, true, R_AX, STATE_LIN + X_RAXO);
+	*p++ = 0x9c;
+	emit_bytes(&p, "\x8f\x04\x25", 3); /* pop qword [abs] */
+	put_le(&p, STATE_LIN + X_FLO, 4);
+	emit_bytes(&p, "\xdd\x34\x25", 3); /* fnsave [abs] */
+	put_le(&p, STATE_LIN + X_OUT, 4);
+	*p++ = 0xfc;
+	*p++ = 0xc3;
+}
+
+static void
+x_host_run(const struct xstate *st, struct xresult *out)
+{
+	uint8_t *code = (uint8_t *)(uintptr_t)CODE_LIN;
+	uint8_t *page = (uint8_t *)(uintptr_t)DATA_LIN;
+	uint32_t at = X_EPI - st->len;
+	memcpy(code + at, st->bytes, st->len);
+	uint8_t *jp = code + X_PRO + 24;
+	put_le(&jp, at - (X_PRO + 28), 4);
+	memcpy(st_block() + X_IMG, st->img, 108);
+	memcpy(st_block() + ST_IFLAGS, &st->flags, 8);
+	memcpy(st_block() + X_RAXI, &st->rax, 8);
+	memcpy(page + WIN_OFF, st->mem, WIN_LEN);
+	host_sig = 0;
+	if (!sigsetjmp(host_jmp, 1)) {
+		void (*fn)(void) = (void (*)(void))(uintptr_t)(CODE_LIN + X_PRO);
+		fn();
+	}
+	__asm__ volatile("fninit");
+	out->sig = host_sig;
+	memcpy(out->img, st_block() + X_OUT, 108);
+	memcpy(&out->rax, st_block() + X_RAXO, 8);
+	memcpy(&out->flags, st_block() + X_FLO, 8);
+	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
+}
+
+static _Noreturn void
+x_host_child(const struct xstate *states, unsigned n, struct xresult *res)
+{
+	static uint8_t altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack), .ss_flags = 0 };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = host_on_signal;
+	sa.sa_flags = SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaltstack(&ss, NULL) != 0)
+		_exit(3);
+	static const int sigs[] = { SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGTRAP };
+	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+		sigaction(sigs[k], &sa, NULL);
+	alarm(60);
+	x_host_stubs();
+	for (unsigned k = 0; k < n; k++)
+		x_host_run(&states[k], &res[k]);
+	_exit(0);
+}
+
+static uint8_t
+x_abridge(uint16_t ftw)
+{
+	uint8_t ab = 0;
+	for (unsigned p = 0; p < 8; p++)
+		if (((ftw >> (2 * p)) & 3) != 3)
+			ab |= (uint8_t)(1u << p);
+	return ab;
+}
+
+struct x_fugu {
+	uint16_t fcw, fsw;
+	uint8_t tags;
+	uint8_t st[8][10];
+	uint64_t rax, flags;
+	int vector;
+	uint8_t mem[WIN_LEN];
+};
+
+static void
+x_fugu_run(struct machine *m, const struct xstate *st, struct x_fugu *out)
+{
+	struct cpu *cpu = m->cpu;
+	uint64_t at = EPI_LIN - st->len;
+	physmem_write(m->mem, PHYS_OF(at), st->bytes, st->len);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, st->mem, WIN_LEN);
+	uint8_t *x = cpu->state.xsave;
+	memset(x, 0, XSAVE_LEGACY_SIZE);
+	memcpy(x, st->img, 2);         /* FCW */
+	memcpy(x + 2, st->img + 4, 2); /* FSW */
+	uint16_t ftw;
+	memcpy(&ftw, st->img + 8, 2);
+	x[4] = x_abridge(ftw);
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(x + 32 + 16 * k, st->img + 28 + 10 * k, 10);
+	cpu->state.gpr[R_AX] = st->rax;
+	cpu->state.rip = at;
+	cpu_set_rflags(cpu, (st->flags & FLAGS_CMP) | F_FIXED1);
+	uint64_t faults = cpu->faults;
+	enum cpu_exit ex = cpu_exec(cpu, 1);
+	out->vector = -1;
+	if (cpu->faults != faults) {
+		uint64_t v = cpu->state.rip - HANDLER_LIN - 1;
+		out->vector = cpu->state.halted && v < 32 ? (int)v : 99;
+	} else if (ex != CPU_EXIT_BUDGET || cpu->state.rip != EPI_LIN) {
+		out->vector = 98;
+	}
+	memcpy(&out->fcw, x, 2);
+	memcpy(&out->fsw, x + 2, 2);
+	out->tags = x[4];
+	for (unsigned k = 0; k < 8; k++)
+		memcpy(out->st[k], x + 32 + 16 * k, 10);
+	out->rax = cpu->state.gpr[R_AX];
+	out->flags = cpu_get_rflags(cpu);
+	physmem_read(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, out->mem, WIN_LEN);
+	if (out->vector >= 0)
+		guest_mode(cpu);
+}
+
+static bool
+x_compare(const struct xform *f, const struct xstate *st, const struct xresult *h,
+	  const struct x_fugu *g, char *why, size_t cap)
+{
+	why[0] = 0;
+	if (h->sig) {
+		if (h->sig != SIGFPE) {
+			note(why, cap, " host signal %d (harness error)", h->sig);
+			return false;
+		}
+		if (g->vector != EXC_MF) {
+			note(why, cap, " host #MF, fugu vector %d", g->vector);
+			return false;
+		}
+		return true;
+	}
+	if (g->vector >= 0) {
+		note(why, cap, " fugu raised vector %d", g->vector);
+		return false;
+	}
+	bool ok = true;
+	uint16_t hfcw, hfsw, hftw;
+	memcpy(&hfcw, h->img, 2);
+	memcpy(&hfsw, h->img + 4, 2);
+	memcpy(&hftw, h->img + 8, 2);
+	if (hfcw != g->fcw)
+		note(why, cap, " fcw host %04x fugu %04x", hfcw, g->fcw), ok = false;
+	if (hfsw != g->fsw)
+		note(why, cap, " fsw host %04x fugu %04x", hfsw, g->fsw), ok = false;
+	if (x_abridge(hftw) != g->tags)
+		note(why, cap, " tags host %02x fugu %02x", x_abridge(hftw), g->tags), ok = false;
+	for (unsigned k = 0; k < 8; k++) {
+		if (memcmp(h->img + 28 + 10 * k, g->st[k], 10)) {
+			uint64_t hm, gm;
+			uint16_t he, ge;
+			memcpy(&hm, h->img + 28 + 10 * k, 8);
+			memcpy(&he, h->img + 36 + 10 * k, 2);
+			memcpy(&gm, g->st[k], 8);
+			memcpy(&ge, g->st[k] + 8, 2);
+			note(why, cap, " st%u host %04x:%016" PRIx64 " fugu %04x:%016" PRIx64, k,
+			     he, hm, ge, gm);
+			ok = false;
+		}
+	}
+	if (h->rax != g->rax)
+		note(why, cap, " rax host %016" PRIx64 " fugu %016" PRIx64, h->rax, g->rax),
+			ok = false;
+	if ((h->flags ^ g->flags) & F_ARITH)
+		note(why, cap, " flags host %03" PRIx64 " fugu %03" PRIx64, h->flags & F_ARITH,
+		     g->flags & F_ARITH),
+			ok = false;
+	for (unsigned k = 0; k < WIN_LEN; k++) {
+		unsigned rel = k - st->mem_off;
+		if (f->env_skip && rel >= (f->p66 ? 6u : 12u) && rel < (f->p66 ? 14u : 28u))
+			continue;
+		if (h->mem[k] != g->mem[k]) {
+			note(why, cap, " mem[+%#x] host %02x fugu %02x", k, h->mem[k], g->mem[k]);
+			ok = false;
+			break;
+		}
+	}
+	return ok;
+}
+
+static void
+x_describe(const char *name, unsigned idx, const struct xstate *st, const char *why)
+{
+	printf("# MISMATCH %s, state %u: bytes", name, idx);
+	for (unsigned k = 0; k < st->len; k++)
+		printf(" %02x", st->bytes[k]);
+	printf(":%s\n#   init fcw %02x%02x fsw %02x%02x ftw %02x%02x flags %03" PRIx64 "\n", why,
+	       st->img[1], st->img[0], st->img[5], st->img[4], st->img[9], st->img[8],
+	       st->flags & F_ARITH);
+	for (unsigned k = 0; k < 8; k++) {
+		const uint8_t *r = st->img + 28 + 10 * k;
+		printf("#   st%u %02x%02x:", k, r[9], r[8]);
+		for (int b = 7; b >= 0; b--)
+			printf("%02x", r[b]);
+		printf("\n");
+	}
+	printf("#   mem:");
+	for (unsigned k = 0; k < 16; k++)
+		printf(" %02x", st->mem[st->mem_off + k]);
+	printf("\n");
+}
+
+/* Run the x87 forms; adds to the totals, returns false on any mismatch. */
+static bool
+x87_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, char **filters,
+	    int nfilters, uint64_t *total_states, uint64_t *total_bad, unsigned *nforms)
+{
+	x_build_forms();
+	struct xstate *states = calloc(nstates, sizeof(*states));
+	struct x_fugu *g = malloc(sizeof(*g));
+	size_t res_bytes = nstates * sizeof(struct xresult);
+	struct xresult *hres =
+		mmap(NULL, res_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!states || !g || hres == MAP_FAILED) {
+		tap_line(false, "x87 setup: out of memory");
+		return false;
+	}
+	bool all_ok = true;
+	uint64_t xs = 0, xb = 0;
+	for (unsigned fi = 0; fi < nxforms; fi++) {
+		const struct xform *f = &xforms[fi];
+		if (!selected(f->name, filters, nfilters))
+			continue;
+		(*nforms)++;
+		rng_state = seed ^ (0x87ull << 40) ^ (fi * 0x100000001b3ull);
+		for (unsigned k = 0; k < nstates; k++)
+			x_gen_state(f, &states[k]);
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0)
+			x_host_child(states, nstates, hres);
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			tap_line(false, "%s: the host child failed (status %#x)", f->name, status);
+			all_ok = false;
+			continue;
+		}
+		unsigned bad = 0, mf = 0, details = 0;
+		for (unsigned k = 0; k < nstates; k++) {
+			char why[1024];
+			x_fugu_run(m, &states[k], g);
+			if (hres[k].sig == SIGFPE)
+				mf++;
+			if (x_compare(f, &states[k], &hres[k], g, why, sizeof(why)))
+				continue;
+			bad++;
+			if (verbose || details++ < DETAILS_PER_FORM)
+				x_describe(f->name, k, &states[k], why);
+		}
+		tap_line(bad == 0, "%s: %u states, %u mismatches (%u raised #MF)", f->name, nstates,
+			 bad, mf);
+		all_ok = all_ok && bad == 0;
+		xs += nstates;
+		xb += bad;
+	}
+	printf("# x87: %" PRIu64 " states, %" PRIu64 " mismatches\n", xs, xb);
+	*total_states += xs;
+	*total_bad += xb;
+	munmap(hres, res_bytes);
+	free(g);
+	free(states);
+	return all_ok;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1649,6 +2343,9 @@ main(int argc, char **argv)
 			total_bad += bad;
 		}
 	}
+	if (!x87_run_all(&m, nstates, seed, verbose, filters, nfilters, &total_states, &total_bad,
+			 &nforms))
+		all_ok = false;
 	printf("# %u forms, %" PRIu64 " states, %" PRIu64 " mismatches\n", nforms, total_states,
 	       total_bad);
 	printf("1..%u\n", tap_number);
