@@ -8,7 +8,7 @@
  */
 #include "chipset/debugport.h"
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "frontend/trace.h"
 
 static uint32_t

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define DIR_ENTRY_SIZE 64

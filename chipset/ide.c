@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /* Command codes (ATA/ATAPI-6 clause 8; "without retries" and RECALIBRATE/SEEK
  * are from ATA-3 and are still sent by old drivers). */

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define BMIBA 0x20   /* BAR4 */

@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define ACK 0xfa
 #define RESEND 0xfe

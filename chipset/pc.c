@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "firmware/bios.h"
 #include "firmware/loader.h"

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define CONFIG_ENABLE 0x80000000u
 /* 3.7.4.1: bits 30-24 are reserved and bits 1-0 read as 0. */

@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /*
  * The effective IRR of one chip: latched edges plus the current level of the

@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /* PIIX3 "PIRQRC[A:D]": bit 7 IRQROUTEEN (1 = not routed), bits 3-0 the IRQ. */
 #define PIRQRC 0x60

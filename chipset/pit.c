@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define NEVER UINT64_MAX
 #define REFRESH_NS 15085 /* DRAM refresh period on the PC/AT (counter 1, count 18) */

@@ -20,7 +20,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define NS 1000000000ll
 #define HALF_NS 500000000ll

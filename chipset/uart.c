@@ -29,7 +29,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define UART_CLOCK 1843200u /* crystal; the divisor counts 16x clocks */
 

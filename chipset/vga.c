@@ -25,7 +25,7 @@
 #include <sys/mman.h>
 
 #include "chipset/cp437.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/timer.h"
 #include "mmu/physmem.h"
 

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "chipset/ide.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define SECTORS 4096 /* 2 MiB: default translation 4 cylinders, 16 heads, 63 sectors */

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "chipset/ioapic.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
 #include "mmu/physmem.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/pic.h"
 
 struct fixture {

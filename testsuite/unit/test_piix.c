@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/piix.h"
 
 #define PMBASE 0xb000

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/uart.h"
 
 #define B 0x3f8

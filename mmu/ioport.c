@@ -5,7 +5,7 @@
  * wider register decodes the size itself. An access whose first port is unowned
  * is split into bytes so that e.g. a word read spanning two devices still works.
  */
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #include <stdlib.h>
 

@@ -1,7 +1,8 @@
 /*
- * fugu — the port I/O space: one flat 64K-entry dispatch table, filled by the
- * board, so "who owns port 0x61?" is one array index. Unclaimed ports read as
- * all ones and drop writes, like an ISA bus with nothing driving it.
+ * fugu — the I/O address space, beside the physical map: one flat 64K-entry
+ * port dispatch table, filled by the board, so "who owns port 0x61?" is one
+ * array index. Unclaimed ports read as all ones and drop writes, like an ISA
+ * bus with nothing driving it.
  */
 #ifndef FUGU_IOPORT_H
 #define FUGU_IOPORT_H
