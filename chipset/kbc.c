@@ -609,8 +609,8 @@ kbc_init(struct kbc *k, struct ioports *io, const struct kbc_board *board)
 	k->set_a20 = board->set_a20;
 	k->reset = board->reset;
 	kbc_reset(k);
-	if (ioports_register(io, 0x60, 1, "kbc-data", kbc_read, kbc_write, k) ||
-	    ioports_register(io, 0x64, 1, "kbc-cmd", kbc_read, kbc_write, k))
+	if (ioports_register(io, 0x60, 1, "kbc-data", kbc_read, kbc_write, k, 0) ||
+	    ioports_register(io, 0x64, 1, "kbc-cmd", kbc_read, kbc_write, k, 0))
 		return -1;
 	return 0;
 }

@@ -635,7 +635,7 @@ mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 	reg_write(apic, (unsigned)offset & 0xff0, (uint32_t)value);
 }
 
-static const struct mmio_ops lapic_mmio = { mmio_read, mmio_write };
+static const struct mmio_ops lapic_mmio = { mmio_read, mmio_write, 0 };
 
 /*
  * Place the xAPIC page at the IA32_APIC_BASE address; it is visible only in

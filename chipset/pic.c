@@ -370,9 +370,9 @@ pic_init(struct pic *pic, struct ioports *io, void (*set_intr)(void *, bool), vo
 	pic->set_intr = set_intr;
 	pic->opaque = opaque;
 	pic_reset(pic);
-	if (ioports_register(io, 0x20, 2, "pic-master", pic_read, pic_write, pic) ||
-	    ioports_register(io, 0xa0, 2, "pic-slave", pic_read, pic_write, pic) ||
-	    ioports_register(io, 0x4d0, 2, "elcr", elcr_read, elcr_write, pic))
+	if (ioports_register(io, 0x20, 2, "pic-master", pic_read, pic_write, pic, 0) ||
+	    ioports_register(io, 0xa0, 2, "pic-slave", pic_read, pic_write, pic, 0) ||
+	    ioports_register(io, 0x4d0, 2, "elcr", elcr_read, elcr_write, pic, 0))
 		return -1;
 	return 0;
 }

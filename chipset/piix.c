@@ -362,7 +362,8 @@ pm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	p->pm_mapped = mapped;
 	p->pm_base = (uint16_t)addr;
 	if (mapped)
-		ioports_map(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", pm_read, pm_write, p);
+		ioports_map(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", pm_read, pm_write, p,
+			    0);
 }
 
 static const struct pci_function_ops pm_ops = { NULL, pm_bar_update };
@@ -406,9 +407,9 @@ piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock
 	setup_isa_config(&p->isa);
 	pci_function_init(&p->pm, 0x8086, 0x7113, 0x03, 0x068000, &pm_ops, p);
 	setup_pm_config(&p->pm);
-	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p) ||
-	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p) ||
-	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p) ||
+	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p, 0) ||
+	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p, 0) ||
+	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p, 0) ||
 	    pci_bus_add(bus, &p->isa, 1, 0) < 0 || pci_bus_add(bus, &p->pm, 1, 3) < 0)
 		return -1;
 	/* 00:01.1 (IDE) and 00:01.2 (USB) belong to their own devices. */

@@ -482,8 +482,8 @@ pit_init(struct pit *pit, struct ioports *io, struct vclock *clock, void (*set_i
 	pit->opaque = opaque;
 	vtimer_init(&pit->timer, clock, "pit", pit_timer, pit);
 	pit_reset(pit);
-	if (ioports_register(io, 0x40, 4, "pit", pit_read, pit_write, pit) ||
-	    ioports_register(io, 0x61, 1, "port61", port61_read, port61_write, pit))
+	if (ioports_register(io, 0x40, 4, "pit", pit_read, pit_write, pit, 0) ||
+	    ioports_register(io, 0x61, 1, "port61", port61_read, port61_write, pit, 0))
 		return -1;
 	return 0;
 }

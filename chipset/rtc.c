@@ -431,7 +431,7 @@ rtc_init(struct rtc *rtc, struct ioports *io, struct vclock *clock, int64_t epoc
 	rtc->st.origin_ns = (int64_t)now + (int64_t)(phase_ns % NS) - HALF_NS;
 	rtc->st.last_ns = now;
 	set_time(rtc, epoch);
-	if (ioports_register(io, 0x70, 4, "rtc", rtc_read, rtc_write, rtc))
+	if (ioports_register(io, 0x70, 4, "rtc", rtc_read, rtc_write, rtc, 0))
 		return -1;
 	return 0;
 }

@@ -660,7 +660,7 @@ uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *cloc
 	u->listen_fd = -1;
 	vtimer_init(&u->timer, clock, "uart", uart_timeout, u);
 	uart_reset(u);
-	return ioports_register(io, base, 8, "uart", uart_read, uart_write, u) ? -1 : 0;
+	return ioports_register(io, base, 8, "uart", uart_read, uart_write, u, 0) ? -1 : 0;
 }
 
 /*

@@ -13,11 +13,15 @@
 typedef uint32_t (*ioport_read_fn)(void *opaque, uint16_t port, unsigned size);
 typedef void (*ioport_write_fn)(void *opaque, uint16_t port, uint32_t value, unsigned size);
 
+/* Flags of a port's handler. */
+#define IOPORT_BYTE_WIDE 0x1u /* takes byte accesses only: the table splits wider ones */
+
 struct ioport {
 	ioport_read_fn read;
 	ioport_write_fn write;
 	void *opaque;
 	const char *owner;
+	unsigned flags; /* IOPORT_* */
 };
 
 struct ioports {
@@ -29,15 +33,20 @@ struct ioports {
 
 struct ioports *ioports_create(void);
 void ioports_destroy(struct ioports *io);
-/* Claim [base, base+count) for a device; returns -1 if any port is already owned. */
+/*
+ * Claim [base, base+count) for a device; returns -1 if any port is already owned.
+ * With IOPORT_BYTE_WIDE in flags, a 2- or 4-byte access reaches the handlers as
+ * byte accesses to consecutive ports, lowest first (a read assembled
+ * little-endian), each dispatched through the table.
+ */
 int ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		     ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+		     ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags);
 /*
  * Relocatable owners (PCI I/O BARs): claim [base, base+count) for `opaque`,
  * skipping ports another owner holds; release only what `opaque` holds.
  */
 void ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		 ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+		 ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags);
 void ioports_unmap(struct ioports *io, uint16_t base, unsigned count, void *opaque);
 uint32_t ioport_read(struct ioports *io, uint16_t port, unsigned size);
 void ioport_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size);
