@@ -90,8 +90,7 @@ update_irq(struct ide_channel *ch)
 	ch->irq = level;
 	if (level)
 		ide_bm_irq(ch->ide, ch->index);
-	if (ch->ide->board.set_irq)
-		ch->ide->board.set_irq(ch->ide->board.opaque, ch->index, level);
+	irq_set(&ch->ide->board.irq[ch->index], level);
 }
 
 static void

@@ -35,12 +35,16 @@ trace_port(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_wr
 }
 
 /*
- * The local APIC's output: the CPU's "interrupt pending" event.
+ * The board's inputs. Every device output is a `struct irq_line` set to one
+ * of these handlers; `n` says which input it is.
  */
+
+/* The local APIC's INTR output: the CPU's "interrupt pending" event. */
 static void
-pc_cpu_intr(void *opaque, bool level)
+pc_cpu_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
 	if (level)
 		cpu_raise_events(pc->cpu, EV_INTR);
 	else
@@ -52,9 +56,10 @@ pc_cpu_intr(void *opaque, bool level)
  * or straight to the CPU while the APIC is disabled) and IOAPIC pin 0.
  */
 static void
-pc_set_intr(void *opaque, bool level)
+pc_pic_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
 	lapic_set_lint(&pc->lapic, 0, level);
 	ioapic_set_irq(&pc->ioapic, 0, level);
 }
@@ -85,94 +90,97 @@ pc_ioapic_deliver(void *opaque, uint8_t vector, unsigned mode, bool level_trig, 
 }
 
 /*
- * A device drives its ISA IRQ line: the line is high while any device on it
- * drives it high (COM1/COM3 and COM2/COM4 share IRQ4 and IRQ3).
+ * The devices driving ISA IRQ lines, one bit each in irq_sources[]: a line
+ * is high while any of its sources drives it high (COM1/COM3 and COM2/COM4
+ * share IRQ4 and IRQ3; the PIIX drives the lines PCI interrupts are routed
+ * to).
  */
+enum pc_irq_source {
+	PC_SOURCE_PIT,
+	PC_SOURCE_RTC,
+	PC_SOURCE_COM1, /* .. COM4: 2-5 */
+	PC_SOURCE_KBD = PC_SOURCE_COM1 + 4,
+	PC_SOURCE_AUX,
+	PC_SOURCE_SCI,
+	PC_SOURCE_IDE, /* and IDE + 1 */
+	PC_SOURCE_PCI = 15,
+};
+
+/* ISA IRQ (n & 15) driven by source (n >> 4). */
 static void
-pc_set_irq(void *opaque, bool level)
+pc_isa_irq(void *opaque, int n, int level)
 {
-	struct pc_irq_pin *pin = opaque;
-	struct pc *pc = pin->pc;
-	uint16_t *src = &pc->irq_sources[pin->irq];
+	struct pc *pc = opaque;
+	unsigned irq = (unsigned)n & 15, source = (unsigned)n >> 4;
+	uint16_t *src = &pc->irq_sources[irq];
 	if (level)
-		*src |= (uint16_t)(1u << pin->source);
+		*src |= (uint16_t)(1u << source);
 	else
-		*src &= (uint16_t) ~(1u << pin->source);
-	pic_set_irq(&pc->pic, pin->irq, *src != 0);
+		*src &= (uint16_t) ~(1u << source);
+	pic_set_irq(&pc->pic, irq, *src != 0);
 	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
 	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
-	ioapic_set_irq(&pc->ioapic, pin->irq == 0 ? 2 : pin->irq, *src != 0);
+	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, *src != 0);
 }
 
-static struct pc_irq_pin *
-pc_pin(struct pc *pc, unsigned source, unsigned irq)
+/* The line of source `source` on ISA IRQ `irq`. */
+static struct irq_line
+pc_isa_line(struct pc *pc, unsigned source, unsigned irq)
 {
-	pc->pins[source] =
-		(struct pc_irq_pin){ .pc = pc, .irq = (uint8_t)irq, .source = (uint8_t)source };
-	return &pc->pins[source];
+	return IRQ_LINE(pc_isa_irq, pc, (int)(source * 16 + irq));
 }
 
 /*
  * A20 is enabled while the 8042's output port or port 0x92 enables it (the
- * two gates are ORed on PIIX boards).
+ * two gates are ORed on PIIX boards); n is the source's PC_A20_* bit.
  */
 static void
-pc_a20_source(struct pc *pc, uint8_t source, bool enabled)
+pc_a20(void *opaque, int n, int level)
 {
-	if (enabled)
-		pc->a20_sources |= source;
+	struct pc *pc = opaque;
+	if (level)
+		pc->a20_sources |= (uint8_t)n;
 	else
-		pc->a20_sources &= (uint8_t)~source;
+		pc->a20_sources &= (uint8_t)~n;
 	cpu_set_a20(pc->cpu, pc->a20_sources != 0);
-}
-
-static void
-pc_kbc_a20(void *opaque, bool enabled)
-{
-	pc_a20_source(opaque, PC_A20_KBC, enabled);
-}
-
-static void
-pc_port92_a20(void *opaque, bool enabled)
-{
-	pc_a20_source(opaque, PC_A20_PORT92, enabled);
 }
 
 /*
  * A guest asked for a reset (8042 output port, port 0x92, 0xCF9) or for soft
- * off (ACPI SLP_EN): the CPU stops after this instruction and the run loop
- * acts on the flag (pc_reset, or exit).
+ * off (ACPI SLP_EN), a pulse on the line: the CPU stops after this
+ * instruction and the run loop acts on the flag (pc_reset, or exit).
  */
 static void
-pc_request_reset(void *opaque)
+pc_request_reset(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
+	if (!level)
+		return;
 	pc->reset_requested = true;
 	cpu_raise_events(pc->cpu, EV_STOP);
 }
 
 static void
-pc_request_poweroff(void *opaque)
+pc_request_poweroff(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
+	if (!level)
+		return;
 	pc->poweroff_requested = true;
 	cpu_raise_events(pc->cpu, EV_STOP);
 }
 
-/* NMI to the CPU (the local APIC's NMI delivery mode: LINT1, an NMI IPI or message). */
+/* NMI to the CPU (the local APIC's NMI delivery mode: LINT1, an NMI IPI or
+ * message), and SMI# from the PIIX (APMC write): the CPU takes them at the
+ * next instruction boundary. Both are pulses; n is the event bit. */
 static void
-pc_nmi(void *opaque)
+pc_cpu_event(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
-	cpu_raise_events(pc->cpu, EV_NMI);
-}
-
-/* SMI# from the PIIX (APMC write): the CPU takes it at the next instruction boundary. */
-static void
-pc_smi(void *opaque)
-{
-	struct pc *pc = opaque;
-	cpu_raise_events(pc->cpu, EV_SMI);
+	if (level)
+		cpu_raise_events(pc->cpu, (uint32_t)n);
 }
 
 /* SMIACT#: the CPU entered or left SMM, and the host bridge maps SMRAM for it. */
@@ -183,21 +191,11 @@ pc_smm_changed(void *opaque, bool in_smm)
 	i440fx_set_smm(&pc->i440fx, in_smm);
 }
 
-#define PC_SOURCE_PCI 15 /* irq_sources bit of the PCI interrupts the PIIX routes */
-
-/* The PIIX drives ISA IRQ `irq` for the PIRQs routed to it (XXX: the IOAPIC
- * should also see PIRQA-D on its pins 16-19). */
-static void
-pc_pci_irq(void *opaque, unsigned irq, bool level)
-{
-	struct pc_irq_pin pin = { .pc = opaque, .irq = (uint8_t)irq, .source = PC_SOURCE_PCI };
-	pc_set_irq(&pin, level);
-}
-
 /*
  * A PCI INTx# line changed: recompute PIRQA-D, each the wired OR of the
  * INTx# lines swizzled onto it, INT(A+pin)# of slot s on PIRQ (s - 1 + pin)
  * mod 4 (the wiring SeaBIOS and the ACPI tables of this board assume).
+ * XXX: the IOAPIC should also see PIRQA-D on its pins 16-19.
  */
 static void
 pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
@@ -215,32 +213,6 @@ pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
 		piix_set_pirq(&pc->piix, n, pirq >> n & 1);
 }
 
-#define PC_SOURCE_KBD 6 /* pins[] / irq_sources bits of the devices below */
-#define PC_SOURCE_AUX 7
-#define PC_SOURCE_SCI 8
-
-/* The 8042's IRQ1 and IRQ12, the PIIX4 SCI (IRQ 9): ordinary ISA lines. */
-static void
-pc_kbd_irq(void *opaque, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_KBD], level);
-}
-
-static void
-pc_aux_irq(void *opaque, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_AUX], level);
-}
-
-static void
-pc_sci_irq(void *opaque, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_SCI], level);
-}
-
 /*
  * The PCI bus and its functions (00:00.0 host bridge, 00:01.0 ISA bridge,
  * 00:01.3 PM; 00:01.1 IDE is pc_init_ide) and the 8042. The host bridge must
@@ -250,21 +222,17 @@ pc_sci_irq(void *opaque, bool level)
 static int
 pc_init_pci(struct pc *pc, char *err, size_t errlen)
 {
-	const struct piix_board pb = { .opaque = pc,
-				       .set_pci_irq = pc_pci_irq,
-				       .set_sci = pc_sci_irq,
-				       .set_a20 = pc_port92_a20,
-				       .reset = pc_request_reset,
-				       .poweroff = pc_request_poweroff,
-				       .smi = pc_smi };
-	const struct kbc_board kb = { .opaque = pc,
-				      .set_irq1 = pc_kbd_irq,
-				      .set_irq12 = pc_aux_irq,
-				      .set_a20 = pc_kbc_a20,
-				      .reset = pc_request_reset };
-	pc_pin(pc, PC_SOURCE_KBD, 1);
-	pc_pin(pc, PC_SOURCE_AUX, 12);
-	pc_pin(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ);
+	struct piix_board pb = { .sci = pc_isa_line(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ),
+				 .a20 = IRQ_LINE(pc_a20, pc, PC_A20_PORT92),
+				 .reset = IRQ_LINE(pc_request_reset, pc, 0),
+				 .poweroff = IRQ_LINE(pc_request_poweroff, pc, 0),
+				 .smi = IRQ_LINE(pc_cpu_event, pc, EV_SMI) };
+	for (unsigned irq = 0; irq < 16; irq++)
+		pb.isa_irq[irq] = pc_isa_line(pc, PC_SOURCE_PCI, irq);
+	const struct kbc_board kb = { .irq1 = pc_isa_line(pc, PC_SOURCE_KBD, 1),
+				      .irq12 = pc_isa_line(pc, PC_SOURCE_AUX, 12),
+				      .a20 = IRQ_LINE(pc_a20, pc, PC_A20_KBC),
+				      .reset = IRQ_LINE(pc_request_reset, pc, 0) };
 	if (pci_bus_init(&pc->pci, pc->io, pc_pci_intx, pc) < 0 ||
 	    piix_init(&pc->piix, &pc->pci, pc->io, &pc->clock, &pb) < 0 ||
 	    kbc_init(&pc->kbc, pc->io, &kb) < 0) {
@@ -278,16 +246,6 @@ pc_init_pci(struct pc *pc, char *err, size_t errlen)
 	return 0;
 }
 
-#define PC_SOURCE_IDE 9 /* pins[] / irq_sources bits of the IDE channels: 9 and 10 */
-
-/* An IDE channel's INTRQ: IRQ 14 (primary) or 15 (secondary) in legacy mode. */
-static void
-pc_ide_irq(void *opaque, unsigned channel, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_IDE + channel], level);
-}
-
 /*
  * The PIIX3 IDE function 00:01.1 and the disks of -hda..-hdd / -drive: a bad
  * image fails here, before any guest code runs.
@@ -295,9 +253,8 @@ pc_ide_irq(void *opaque, unsigned channel, bool level)
 static int
 pc_init_ide(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
 {
-	const struct ide_board ib = { .opaque = pc, .set_irq = pc_ide_irq };
-	pc_pin(pc, PC_SOURCE_IDE, 14);
-	pc_pin(pc, PC_SOURCE_IDE + 1, 15);
+	const struct ide_board ib = { .irq = { pc_isa_line(pc, PC_SOURCE_IDE, 14),
+					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) } };
 	if (ide_init(&pc->ide, &pc->pci, pc->io, pc->mem, &ib) < 0) {
 		snprintf(err, errlen, "IDE: port or PCI slot conflict");
 		return -1;
@@ -377,10 +334,10 @@ pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errle
 		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
 		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
 		.tsc_offset = &pc->cpu->state.tsc_offset,
-		.set_intr = pc_cpu_intr,
+		.intr = IRQ_LINE(pc_cpu_intr, pc, 0),
+		.nmi = IRQ_LINE(pc_cpu_event, pc, EV_NMI),
 		.extint_ack = pc_extint_ack,
 		.eoi = pc_apic_eoi,
-		.nmi = pc_nmi,
 		.opaque = pc,
 	};
 	if (lapic_init(&pc->lapic, pc->mem, &pc->clock, &lc) < 0 ||
@@ -459,16 +416,16 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 	}
 	if (pc_init_apic(pc, cfg, err, errlen) < 0)
 		return -1;
-	if (pic_init(&pc->pic, pc->io, pc_set_intr, pc) < 0 ||
-	    pit_init(&pc->pit, pc->io, &pc->clock, pc_set_irq, pc_pin(pc, 0, 0)) < 0 ||
-	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase, pc_set_irq, pc_pin(pc, 1, 8)) <
-		    0) {
+	if (pic_init(&pc->pic, pc->io, IRQ_LINE(pc_pic_intr, pc, 0)) < 0 ||
+	    pit_init(&pc->pit, pc->io, &pc->clock, pc_isa_line(pc, PC_SOURCE_PIT, 0)) < 0 ||
+	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase,
+		     pc_isa_line(pc, PC_SOURCE_RTC, 8)) < 0) {
 		snprintf(err, errlen, "chipset: port conflict");
 		return -1;
 	}
 	for (unsigned k = 0; k < 4; k++) {
-		if (uart_init(&pc->com[k], pc->io, com_base[k], &pc->clock, pc_set_irq,
-			      pc_pin(pc, 2 + k, com_irq[k])) < 0) {
+		if (uart_init(&pc->com[k], pc->io, com_base[k], &pc->clock,
+			      pc_isa_line(pc, PC_SOURCE_COM1 + k, com_irq[k])) < 0) {
 			snprintf(err, errlen, "COM%u: port conflict", k + 1);
 			return -1;
 		}

@@ -79,11 +79,7 @@ struct pc {
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
-	struct pc_irq_pin {
-		struct pc *pc;
-		uint8_t irq, source;
-	} pins[16];         /* the devices' connections to those lines */
-	bool chipset_ready; /* the devices above were initialized (pc_destroy) */
+	bool chipset_ready;       /* the devices above were initialized (pc_destroy) */
 	struct tracer *tracer;
 };
 
