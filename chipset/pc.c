@@ -214,80 +214,6 @@ pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
 }
 
 /*
- * The PCI bus and its functions (00:00.0 host bridge, 00:01.0 ISA bridge,
- * 00:01.3 PM; 00:01.1 IDE is pc_init_ide) and the 8042. The host bridge must
- * come after the BIOS is mapped: it takes the BIOS alias below 1 MiB as the
- * PCI side of its PAM segments.
- */
-static int
-pc_init_pci(struct pc *pc, char *err, size_t errlen)
-{
-	struct piix_board pb = { .sci = pc_isa_line(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ),
-				 .a20 = IRQ_LINE(pc_a20, pc, PC_A20_PORT92),
-				 .reset = IRQ_LINE(pc_request_reset, pc, 0),
-				 .poweroff = IRQ_LINE(pc_request_poweroff, pc, 0),
-				 .smi = IRQ_LINE(pc_cpu_event, pc, EV_SMI) };
-	for (unsigned irq = 0; irq < 16; irq++)
-		pb.isa_irq[irq] = pc_isa_line(pc, PC_SOURCE_PCI, irq);
-	const struct kbc_board kb = { .irq1 = pc_isa_line(pc, PC_SOURCE_KBD, 1),
-				      .irq12 = pc_isa_line(pc, PC_SOURCE_AUX, 12),
-				      .a20 = IRQ_LINE(pc_a20, pc, PC_A20_KBC),
-				      .reset = IRQ_LINE(pc_request_reset, pc, 0) };
-	if (pci_bus_init(&pc->pci, pc->io, pc_pci_intx, pc) < 0 ||
-	    piix_init(&pc->piix, &pc->pci, pc->io, &pc->clock, &pb) < 0 ||
-	    kbc_init(&pc->kbc, pc->io, &kb) < 0) {
-		snprintf(err, errlen, "PCI/PIIX/8042: port conflict");
-		return -1;
-	}
-	if (i440fx_init(&pc->i440fx, &pc->pci, pc->mem) < 0) {
-		snprintf(err, errlen, "i440fx: cannot map the PAM/SMRAM regions");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The PIIX3 IDE function 00:01.1 and the disks of -hda..-hdd / -drive: a bad
- * image fails here, before any guest code runs.
- */
-static int
-pc_init_ide(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
-{
-	const struct ide_board ib = { .irq = { pc_isa_line(pc, PC_SOURCE_IDE, 14),
-					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) } };
-	if (ide_init(&pc->ide, &pc->pci, pc->io, pc->mem, &ib) < 0) {
-		snprintf(err, errlen, "IDE: port or PCI slot conflict");
-		return -1;
-	}
-	for (unsigned k = 0; k < 4; k++)
-		if (cfg->drive[k].path &&
-		    ide_attach(&pc->ide, k, cfg->drive[k].path, cfg->drive[k].readonly,
-			       cfg->snapshot, err, errlen) < 0)
-			return -1;
-	return 0;
-}
-
-/*
- * The VGA (-vga std) at 00:02.0, as QEMU places it: its legacy window goes
- * to the host bridge's 0xA0000-0xBFFFF hole. A missing VGA BIOS is an error
- * only here, when the device is wanted.
- */
-static int
-pc_init_vga(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
-{
-	if (!cfg->vga)
-		return 0;
-	const char *rom = cfg->vga_rom_path ? cfg->vga_rom_path : VGA_ROM_DEFAULT_PATH;
-	if (vga_init(&pc->vga, &pc->pci, 2, pc->io, pc->mem, &pc->clock, rom, err, errlen) < 0) {
-		vga_destroy(&pc->vga);
-		return -1;
-	}
-	pc->vga_enabled = true;
-	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, &pc->vga);
-	return 0;
-}
-
-/*
  * The CMOS bytes a PC BIOS reads for the machine's configuration: the
  * equipment byte, base, extended and high memory sizes, and the AT checksum
  * over 0x10-0x2d.
@@ -322,32 +248,6 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 	rtc_cmos_set(rtc, 0x2f, (uint8_t)sum);
 }
 
-/*
- * The interrupt controllers in front of the CPU: the local APIC (which takes
- * the CPU's interrupt acknowledge, the APIC MSRs and CR8) and the IOAPIC.
- */
-static int
-pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
-{
-	struct lapic_config lc = {
-		.present = cpu_has(&cfg->cpu, FEAT_APIC),
-		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
-		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
-		.tsc_offset = &pc->cpu->state.tsc_offset,
-		.intr = IRQ_LINE(pc_cpu_intr, pc, 0),
-		.nmi = IRQ_LINE(pc_cpu_event, pc, EV_NMI),
-		.extint_ack = pc_extint_ack,
-		.eoi = pc_apic_eoi,
-		.opaque = pc,
-	};
-	if (lapic_init(&pc->lapic, pc->mem, &pc->clock, &lc) < 0 ||
-	    ioapic_init(&pc->ioapic, pc->mem, pc_ioapic_deliver, pc) < 0) {
-		snprintf(err, errlen, "APIC: the physical map is full");
-		return -1;
-	}
-	return 0;
-}
-
 /* Append one e820 entry {u64 base, u64 length, u32 type}, little-endian. */
 static size_t
 e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
@@ -362,6 +262,230 @@ e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
 	return n + 1;
 }
 
+/* Make the CPU leave cpu_exec at the next instruction boundary. */
+static void
+stop_cpu(void *opaque)
+{
+	cpu_raise_events(opaque, EV_STOP);
+}
+
+/*
+ * The devices, one create function each (the rows of pc_devices below).
+ * Each returns 0 when the device exists, 1 when the configuration leaves it
+ * out, -1 with a message in err; a failed create undoes itself.
+ */
+static int
+create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct debugport *d = dev;
+	d->console = cfg->debugcon;
+	d->exit_enabled = cfg->exit_device;
+	d->exit_iobase = cfg->exit_iobase;
+	d->exit_iosize = cfg->exit_iosize;
+	d->exit_also_qemu_default = cfg->exit_also_qemu_default;
+	d->tracer = cfg->tracer;
+	d->stop_cpu = stop_cpu;
+	d->stop_opaque = pc->cpu;
+	if (debugport_init(d, pc->io) < 0) {
+		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
+			 cfg->exit_iobase);
+		return -1;
+	}
+	return 0;
+}
+
+/* The local APIC: it takes the CPU's interrupt acknowledge, the APIC MSRs and CR8. */
+static int
+create_lapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct lapic_config lc = {
+		.present = cpu_has(&cfg->cpu, FEAT_APIC),
+		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
+		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
+		.tsc_offset = &pc->cpu->state.tsc_offset,
+		.intr = IRQ_LINE(pc_cpu_intr, pc, 0),
+		.nmi = IRQ_LINE(pc_cpu_event, pc, EV_NMI),
+		.extint_ack = pc_extint_ack,
+		.eoi = pc_apic_eoi,
+		.opaque = pc,
+	};
+	if (lapic_init(dev, pc->mem, &pc->clock, &lc) < 0) {
+		snprintf(err, errlen, "APIC: the physical map is full");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+create_ioapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (ioapic_init(dev, pc->mem, pc_ioapic_deliver, pc) < 0) {
+		snprintf(err, errlen, "IOAPIC: the physical map is full");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+port_conflict(const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: port conflict", what);
+	return -1;
+}
+
+static int
+create_pic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (pic_init(dev, pc->io, IRQ_LINE(pc_pic_intr, pc, 0)) < 0)
+		return port_conflict("PIC", err, errlen);
+	return 0;
+}
+
+static int
+create_pit(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (pit_init(dev, pc->io, &pc->clock, pc_isa_line(pc, PC_SOURCE_PIT, 0)) < 0)
+		return port_conflict("PIT", err, errlen);
+	return 0;
+}
+
+/* The RTC starts at the host's time in realtime mode, at 2000-01-01 otherwise. */
+static int
+create_rtc(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	int64_t epoch = 946684800; /* deterministic: 2000-01-01 00:00:00 UTC */
+	uint64_t phase = 0;
+	if (cfg->clock_mode == VCLOCK_REALTIME) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		epoch = ts.tv_sec;
+		phase = 1000000000u - (uint64_t)ts.tv_nsec;
+	}
+	if (rtc_init(dev, pc->io, &pc->clock, epoch, phase, pc_isa_line(pc, PC_SOURCE_RTC, 8)) < 0)
+		return port_conflict("RTC", err, errlen);
+	return 0;
+}
+
+/* COM1-COM4 at IRQ 4, 3, 4, 3; COM1 gets the -serial backend. */
+static int
+create_uart(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	static const uint16_t com_base[4] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
+	static const uint8_t com_irq[4] = { 4, 3, 4, 3 };
+	struct uart *u = dev;
+	unsigned k = (unsigned)(u - pc->com);
+	if (uart_init(u, pc->io, com_base[k], &pc->clock,
+		      pc_isa_line(pc, PC_SOURCE_COM1 + k, com_irq[k])) < 0) {
+		snprintf(err, errlen, "COM%u: port conflict", k + 1);
+		return -1;
+	}
+	if (k == 0 && cfg->serial && uart_open_backend(u, cfg->serial, err, errlen) < 0) {
+		uart_destroy(u);
+		return -1;
+	}
+	return 0;
+}
+
+/* The PCI bus: PIRQA-D are the wired OR of the slots' INTx# (pc_pci_intx). */
+static int
+create_pci(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (pci_bus_init(dev, pc->io, pc_pci_intx, pc) < 0)
+		return port_conflict("PCI", err, errlen);
+	return 0;
+}
+
+/* 00:01.0 ISA bridge and 00:01.3 PM. */
+static int
+create_piix(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct piix_board pb = { .sci = pc_isa_line(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ),
+				 .a20 = IRQ_LINE(pc_a20, pc, PC_A20_PORT92),
+				 .reset = IRQ_LINE(pc_request_reset, pc, 0),
+				 .poweroff = IRQ_LINE(pc_request_poweroff, pc, 0),
+				 .smi = IRQ_LINE(pc_cpu_event, pc, EV_SMI) };
+	(void)cfg;
+	for (unsigned irq = 0; irq < 16; irq++)
+		pb.isa_irq[irq] = pc_isa_line(pc, PC_SOURCE_PCI, irq);
+	if (piix_init(dev, &pc->pci, pc->io, &pc->clock, &pb) < 0)
+		return port_conflict("PIIX", err, errlen);
+	return 0;
+}
+
+static int
+create_kbc(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	const struct kbc_board kb = { .irq1 = pc_isa_line(pc, PC_SOURCE_KBD, 1),
+				      .irq12 = pc_isa_line(pc, PC_SOURCE_AUX, 12),
+				      .a20 = IRQ_LINE(pc_a20, pc, PC_A20_KBC),
+				      .reset = IRQ_LINE(pc_request_reset, pc, 0) };
+	(void)cfg;
+	if (kbc_init(dev, pc->io, &kb) < 0)
+		return port_conflict("8042", err, errlen);
+	return 0;
+}
+
+/* 00:00.0: after the BIOS is mapped, whose alias below 1 MiB it takes as the
+ * PCI side of its PAM segments. */
+static int
+create_i440fx(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (i440fx_init(dev, &pc->pci, pc->mem) < 0) {
+		snprintf(err, errlen, "i440fx: cannot map the PAM/SMRAM regions");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PIIX3 IDE function 00:01.1 and the disks of -hda..-hdd / -drive: a bad
+ * image fails here, before any guest code runs.
+ */
+static int
+create_ide(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	const struct ide_board ib = { .irq = { pc_isa_line(pc, PC_SOURCE_IDE, 14),
+					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) } };
+	if (ide_init(dev, &pc->pci, pc->io, pc->mem, &ib) < 0) {
+		ide_destroy(dev);
+		snprintf(err, errlen, "IDE: port or PCI slot conflict");
+		return -1;
+	}
+	for (unsigned k = 0; k < 4; k++)
+		if (cfg->drive[k].path &&
+		    ide_attach(dev, k, cfg->drive[k].path, cfg->drive[k].readonly, cfg->snapshot,
+			       err, errlen) < 0) {
+			ide_destroy(dev);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * The VGA (-vga std) at 00:02.0, as QEMU places it: its legacy window goes
+ * to the host bridge's 0xA0000-0xBFFFF hole. A missing VGA BIOS is an error
+ * only here, when the device is wanted.
+ */
+static int
+create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->vga)
+		return 1;
+	const char *rom = cfg->vga_rom_path ? cfg->vga_rom_path : VGA_ROM_DEFAULT_PATH;
+	if (vga_init(dev, &pc->pci, 2, pc->io, pc->mem, &pc->clock, rom, err, errlen) < 0) {
+		vga_destroy(dev);
+		return -1;
+	}
+	pc->vga_enabled = true;
+	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, dev);
+	return 0;
+}
+
 /*
  * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
  * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
@@ -371,9 +495,10 @@ e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
  * Without "etc/table-loader" SeaBIOS builds its own ACPI and MP tables.
  */
 static int
-pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
+create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
-	struct fwcfg *fw = &pc->fwcfg;
+	struct fwcfg *fw = dev;
+	(void)cfg;
 	uint8_t numa[16] = { 0 }; /* node count 0, then the CPU-to-node map (1 CPU) */
 	uint8_t e820[4 * 20];
 	size_t n = 0;
@@ -382,8 +507,9 @@ pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
 	n = e820_put(e820, n, LAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
 	if (pc->mem->ram_above_4g)
 		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
-	if (fwcfg_init(fw, pc->io, pc->mem) < 0 ||
-	    fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
+	if (fwcfg_init(fw, pc->io, pc->mem) < 0)
+		goto fail;
+	if (fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
 	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, sizeof(numa)) < 0 ||
@@ -392,58 +518,114 @@ pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
 	    fwcfg_add_file(fw, "etc/e820", e820, (uint32_t)(n * 20)) < 0 ||
 	    fwcfg_add_file(fw, "bootorder", "", 0) < 0 ||
 	    fwcfg_add_file(fw, "etc/boot-fail-wait", "\xff\xff\xff\xff", 4) < 0) {
-		snprintf(err, errlen, "fw_cfg: port conflict or out of memory");
-		return -1;
+		fwcfg_destroy(fw);
+		goto fail;
 	}
 	return 0;
+fail:
+	snprintf(err, errlen, "fw_cfg: port conflict or out of memory");
+	return -1;
 }
 
 /*
- * The chipset devices: PIC, PIT (IRQ0), RTC (IRQ8), COM1-COM4 (IRQ 4, 3, 4, 3).
+ * The table's calls into the devices: each device's own functions, reached
+ * through `void *` (a call through a cast function pointer would be undefined).
  */
-static int
-pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
+#define PC_RESET(dev)                                                                              \
+	static void dev##_reset_row(void *d)                                                       \
+	{                                                                                          \
+		dev##_reset(d);                                                                    \
+	}
+#define PC_SAVE(dev)                                                                               \
+	static size_t dev##_save_row(const void *d, void *buf, size_t len)                         \
+	{                                                                                          \
+		return dev##_save(d, buf, len);                                                    \
+	}                                                                                          \
+	static int dev##_restore_row(void *d, const void *buf, size_t len)                         \
+	{                                                                                          \
+		return dev##_restore(d, buf, len);                                                 \
+	}
+#define PC_DESTROY(dev)                                                                            \
+	static void dev##_destroy_row(void *d)                                                     \
+	{                                                                                          \
+		dev##_destroy(d);                                                                  \
+	}
+
+PC_RESET(debugport)
+PC_RESET(lapic)
+PC_SAVE(lapic)
+PC_RESET(ioapic)
+PC_SAVE(ioapic)
+PC_RESET(pic)
+PC_SAVE(pic)
+PC_RESET(pit)
+PC_SAVE(pit)
+PC_RESET(rtc)
+PC_SAVE(rtc)
+PC_RESET(uart)
+PC_SAVE(uart)
+PC_DESTROY(uart)
+PC_RESET(pci_bus)
+PC_SAVE(pci_bus)
+PC_RESET(piix)
+PC_SAVE(piix)
+PC_RESET(kbc)
+PC_SAVE(kbc)
+PC_RESET(i440fx)
+PC_SAVE(i440fx)
+PC_RESET(ide)
+PC_SAVE(ide)
+PC_DESTROY(ide)
+PC_RESET(vga)
+PC_SAVE(vga)
+PC_DESTROY(vga)
+PC_RESET(fwcfg)
+PC_SAVE(fwcfg)
+PC_DESTROY(fwcfg)
+
+#define ROW(nm, ver, field, dev, mk, rm)                                                           \
+	{                                                                                          \
+		.name = nm, .version = ver, .offset = offsetof(struct pc, field), .create = mk,    \
+		.reset = dev##_reset_row, .destroy = rm, .save = dev##_save_row,                   \
+		.restore = dev##_restore_row                                                       \
+	}
+
+/*
+ * The board's devices in creation order: the interrupt controllers before
+ * the devices that drive lines into them, the PCI bus before its functions,
+ * the host bridge before the VGA whose window it decodes. Reset walks the
+ * same order; teardown the reverse.
+ */
+const struct pc_device pc_devices[] = {
+	{ .name = "debugport",
+	  .offset = offsetof(struct pc, debug),
+	  .create = create_debugport,
+	  .reset = debugport_reset_row },
+	ROW("lapic", 1, lapic, lapic, create_lapic, NULL),
+	ROW("ioapic", 1, ioapic, ioapic, create_ioapic, NULL),
+	ROW("pic", 1, pic, pic, create_pic, NULL),
+	ROW("pit", 1, pit, pit, create_pit, NULL),
+	ROW("rtc", 1, rtc, rtc, create_rtc, NULL),
+	ROW("com1", 1, com[0], uart, create_uart, uart_destroy_row),
+	ROW("com2", 1, com[1], uart, create_uart, uart_destroy_row),
+	ROW("com3", 1, com[2], uart, create_uart, uart_destroy_row),
+	ROW("com4", 1, com[3], uart, create_uart, uart_destroy_row),
+	ROW("pci", 1, pci, pci_bus, create_pci, NULL),
+	ROW("piix", 1, piix, piix, create_piix, NULL),
+	ROW("kbc", 1, kbc, kbc, create_kbc, NULL),
+	ROW("i440fx", 1, i440fx, i440fx, create_i440fx, NULL),
+	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
+	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
+	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
+};
+const size_t pc_ndevices = sizeof(pc_devices) / sizeof(pc_devices[0]);
+
+void *
+pc_device(struct pc *pc, size_t i)
 {
-	static const uint16_t com_base[4] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
-	static const uint8_t com_irq[4] = { 4, 3, 4, 3 };
-	int64_t epoch = 946684800; /* deterministic: 2000-01-01 00:00:00 UTC */
-	uint64_t phase = 0;
-	if (cfg->clock_mode == VCLOCK_REALTIME) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		epoch = ts.tv_sec;
-		phase = 1000000000u - (uint64_t)ts.tv_nsec;
-	}
-	if (pc_init_apic(pc, cfg, err, errlen) < 0)
-		return -1;
-	if (pic_init(&pc->pic, pc->io, IRQ_LINE(pc_pic_intr, pc, 0)) < 0 ||
-	    pit_init(&pc->pit, pc->io, &pc->clock, pc_isa_line(pc, PC_SOURCE_PIT, 0)) < 0 ||
-	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase,
-		     pc_isa_line(pc, PC_SOURCE_RTC, 8)) < 0) {
-		snprintf(err, errlen, "chipset: port conflict");
-		return -1;
-	}
-	for (unsigned k = 0; k < 4; k++) {
-		if (uart_init(&pc->com[k], pc->io, com_base[k], &pc->clock,
-			      pc_isa_line(pc, PC_SOURCE_COM1 + k, com_irq[k])) < 0) {
-			snprintf(err, errlen, "COM%u: port conflict", k + 1);
-			return -1;
-		}
-	}
-	if (cfg->serial && uart_open_backend(&pc->com[0], cfg->serial, err, errlen) < 0)
-		return -1;
-	if (pc_init_pci(pc, err, errlen) < 0 || pc_init_ide(pc, cfg, err, errlen) < 0 ||
-	    pc_init_vga(pc, cfg, err, errlen) < 0)
-		return -1;
-	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
-	if (pc_init_fwcfg(pc, err, errlen) < 0)
-		return -1;
-	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
-	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
-	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,
-				       cfg->append, err, errlen) < 0)
-		return -1;
-	return 0;
+	if (i >= pc_ndevices || !(pc->live >> i & 1))
+		return NULL;
+	return (char *)pc + pc_devices[i].offset;
 }
 
 bool
@@ -459,13 +641,6 @@ int
 pc_wait_fd(const struct pc *pc)
 {
 	return uart_wait_fd(&pc->com[0]);
-}
-
-/* Make the CPU leave cpu_exec at the next instruction boundary. */
-static void
-stop_cpu(void *opaque)
-{
-	cpu_raise_events(opaque, EV_STOP);
 }
 
 struct pc *
@@ -524,22 +699,21 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		pc->io->trace_opaque = cfg->tracer;
 	}
 
-	pc->debug.console = cfg->debugcon;
-	pc->debug.exit_enabled = cfg->exit_device;
-	pc->debug.exit_iobase = cfg->exit_iobase;
-	pc->debug.exit_iosize = cfg->exit_iosize;
-	pc->debug.exit_also_qemu_default = cfg->exit_also_qemu_default;
-	pc->debug.tracer = cfg->tracer;
-	pc->debug.stop_cpu = stop_cpu;
-	pc->debug.stop_opaque = pc->cpu;
-	if (debugport_init(&pc->debug, pc->io) < 0) {
-		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
-			 cfg->exit_iobase);
-		pc_destroy(pc);
-		return NULL;
+	for (size_t i = 0; i < pc_ndevices; i++) {
+		int r = pc_devices[i].create(pc, (char *)pc + pc_devices[i].offset, cfg, err,
+					     errlen);
+		if (r < 0) {
+			pc_destroy(pc);
+			return NULL;
+		}
+		if (r == 0)
+			pc->live |= 1u << i;
 	}
-	pc->chipset_ready = true;
-	if (pc_init_chipset(pc, cfg, err, errlen) < 0) {
+	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
+	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
+	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
+	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,
+				       cfg->append, err, errlen) < 0) {
 		pc_destroy(pc);
 		return NULL;
 	}
@@ -551,13 +725,10 @@ pc_destroy(struct pc *pc)
 {
 	if (!pc)
 		return;
-	if (pc->chipset_ready) {
-		for (unsigned k = 0; k < 4; k++)
-			uart_destroy(&pc->com[k]);
-		fwcfg_destroy(&pc->fwcfg);
-		ide_destroy(&pc->ide);
-		if (pc->vga_enabled)
-			vga_destroy(&pc->vga);
+	for (size_t i = pc_ndevices; i-- > 0;) {
+		void *dev = pc_device(pc, i);
+		if (dev && pc_devices[i].destroy)
+			pc_devices[i].destroy(dev);
 	}
 	cpu_destroy(pc->cpu);
 	vclock_destroy(&pc->clock);
@@ -570,21 +741,10 @@ void
 pc_reset(struct pc *pc)
 {
 	cpu_reset(pc->cpu);
-	debugport_reset(&pc->debug);
-	pic_reset(&pc->pic);
-	pit_reset(&pc->pit);
-	rtc_reset(&pc->rtc);
-	for (unsigned k = 0; k < 4; k++)
-		uart_reset(&pc->com[k]);
-	pci_bus_reset(&pc->pci);
-	i440fx_reset(&pc->i440fx);
-	piix_reset(&pc->piix);
-	kbc_reset(&pc->kbc);
-	ide_reset(&pc->ide);
-	if (pc->vga_enabled)
-		vga_reset(&pc->vga);
+	for (size_t i = 0; i < pc_ndevices; i++) {
+		void *dev = pc_device(pc, i);
+		if (dev)
+			pc_devices[i].reset(dev);
+	}
 	pc->reset_requested = false;
-	lapic_reset(&pc->lapic);
-	ioapic_reset(&pc->ioapic);
-	fwcfg_reset(&pc->fwcfg);
 }
