@@ -8,7 +8,7 @@
  */
 #include "chipset/debugport.h"
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "trace/events.h"
 
 static uint32_t
@@ -70,15 +70,15 @@ exit_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 int
 debugport_init(struct debugport *d, struct ioports *io)
 {
-	if (ioports_register(io, 0x80, 1, "post", post_read, post_write, d) ||
-	    ioports_register(io, 0xe9, 1, "debugcon", console_read, console_write, d) ||
-	    ioports_register(io, 0x402, 1, "debugcon", console_read, console_write, d))
+	if (ioports_register(io, 0x80, 1, "post", post_read, post_write, d, 0) ||
+	    ioports_register(io, 0xe9, 1, "debugcon", console_read, console_write, d, 0) ||
+	    ioports_register(io, 0x402, 1, "debugcon", console_read, console_write, d, 0))
 		return -1;
 	if (d->exit_enabled && ioports_register(io, d->exit_iobase, d->exit_iosize,
-						"isa-debug-exit", NULL, exit_write, d))
+						"isa-debug-exit", NULL, exit_write, d, 0))
 		return -1;
 	if (d->exit_enabled && d->exit_also_qemu_default &&
-	    ioports_register(io, 0x501, 2, "isa-debug-exit", NULL, exit_write, d))
+	    ioports_register(io, 0x501, 2, "isa-debug-exit", NULL, exit_write, d, 0))
 		return -1;
 	return 0;
 }

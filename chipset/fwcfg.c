@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define DIR_ENTRY_SIZE 64
@@ -317,8 +317,8 @@ fwcfg_init(struct fwcfg *fw, struct ioports *io, struct physmem *mem)
 	    rebuild_dir(fw) < 0)
 		return -1;
 	fwcfg_reset(fw);
-	if (ioports_register(io, FWCFG_PORT_SEL, 2, "fw_cfg", port_read, port_write, fw) ||
-	    ioports_register(io, FWCFG_PORT_DMA, 8, "fw_cfg-dma", dma_read, dma_write, fw))
+	if (ioports_register(io, FWCFG_PORT_SEL, 2, "fw_cfg", port_read, port_write, fw, 0) ||
+	    ioports_register(io, FWCFG_PORT_DMA, 8, "fw_cfg-dma", dma_read, dma_write, fw, 0))
 		return -1;
 	return 0;
 }

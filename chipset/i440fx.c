@@ -53,18 +53,16 @@ pci_side(const struct i440fx *h, uint64_t pa)
 
 /*
  * `wo` regions (RE=0): a read comes from the PCI side; a write goes to DRAM
- * when the segment's WE is set and is dropped otherwise.
+ * when the segment's WE is set and is dropped otherwise. Byte-wide: a byte
+ * of the PCI side may be ROM or nothing.
  */
 static uint64_t
 wo_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct i440fx_seg *s = opaque;
-	uint64_t v = 0;
-	for (unsigned i = 0; i < size; i++) {
-		const uint8_t *p = pci_side(s->host, s->base + offset + i);
-		v |= (uint64_t)(p ? *p : 0xff) << (8 * i);
-	}
-	return v;
+	const uint8_t *p = pci_side(s->host, s->base + offset);
+	(void)size;
+	return p ? *p : 0xff;
 }
 
 static void
@@ -75,33 +73,18 @@ wo_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 	unsigned k = (unsigned)(s - h->seg);
 	if (!(h->fn.st.config[seg_reg(k)] >> seg_shift(k) & 2))
 		return;
-	memcpy(h->mem->ram + s->base + offset, &value, size); /* x86 hosts: little-endian */
+	(void)size;
+	h->mem->ram[s->base + offset] = (uint8_t)value;
 }
 
-static const struct mmio_ops wo_ops = { wo_read, wo_write };
+static const struct mmio_ops wo_ops = { wo_read, wo_write, MMIO_BYTE_WIDE };
 
 /*
- * The legacy VGA window while SMRAM is closed: the VGA device's handlers, or
- * an empty PCI bus (reads all ones, writes dropped).
+ * The legacy VGA window while SMRAM is closed: the VGA device's handlers
+ * (i440fx_set_vga_window), or an empty PCI bus (reads all ones, writes
+ * dropped).
  */
-static uint64_t
-vga_read(void *opaque, uint64_t offset, unsigned size)
-{
-	struct i440fx *h = opaque;
-	if (h->vga_ops && h->vga_ops->read)
-		return h->vga_ops->read(h->vga_opaque, offset, size);
-	return ~0ull >> (64 - 8 * size);
-}
-
-static void
-vga_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
-{
-	struct i440fx *h = opaque;
-	if (h->vga_ops && h->vga_ops->write)
-		h->vga_ops->write(h->vga_opaque, offset, value, size);
-}
-
-static const struct mmio_ops vga_ops = { vga_read, vga_write };
+static const struct mmio_ops no_vga_ops = { NULL, NULL, 0 };
 
 /*
  * Make the physical map match the PAM and SMRAM registers.
@@ -222,7 +205,7 @@ i440fx_init(struct i440fx *h, struct pci_bus *bus, struct physmem *mem)
 		if (s->ro < 0 || s->wo < 0 || (s->pci_rom && s->rw < 0))
 			return -1;
 	}
-	h->vga_hole = physmem_add_mmio(mem, "vga-window", VGA_BASE, VGA_SIZE, &vga_ops, h);
+	h->vga_hole = physmem_add_mmio(mem, "vga-window", VGA_BASE, VGA_SIZE, &no_vga_ops, h);
 	h->smram = physmem_add_alias(mem, "smram", VGA_BASE, mem->ram + VGA_BASE, VGA_SIZE, true);
 	if (h->vga_hole < 0 || h->smram < 0 || pci_bus_add(bus, &h->fn, 0, 0) < 0)
 		return -1;
@@ -253,8 +236,7 @@ i440fx_set_smm(struct i440fx *h, bool in_smm)
 void
 i440fx_set_vga_window(struct i440fx *h, const struct mmio_ops *ops, void *opaque)
 {
-	h->vga_ops = ops;
-	h->vga_opaque = opaque;
+	physmem_region_set_ops(h->mem, h->vga_hole, ops, opaque);
 }
 
 size_t

@@ -42,12 +42,10 @@ struct i440fx {
 	struct pci_function fn; /* 00:00.0; fn.st is the saved state */
 	struct physmem *mem;
 	struct i440fx_seg seg[I440FX_NSEG];
-	uint8_t *pci_side[64];          /* ROM per 4 KiB page of 0xC0000-0xFFFFF, or NULL */
-	int vga_hole;                   /* MMIO 0xA0000-0xBFFFF: the PCI/VGA side */
-	int smram;                      /* RAM 0xA0000-0xBFFFF, shown while SMRAM is open */
-	const struct mmio_ops *vga_ops; /* the legacy VGA window's owner, or NULL */
-	void *vga_opaque;
-	bool in_smm; /* the CPU is in SMM (SMIACT#): SMRAM shows for it */
+	uint8_t *pci_side[64]; /* ROM per 4 KiB page of 0xC0000-0xFFFFF, or NULL */
+	int vga_hole;          /* MMIO 0xA0000-0xBFFFF: the PCI/VGA side */
+	int smram;             /* RAM 0xA0000-0xBFFFF, shown while SMRAM is open */
+	bool in_smm;           /* the CPU is in SMM (SMIACT#): SMRAM shows for it */
 };
 
 /*

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /* Command codes (ATA/ATAPI-6 clause 8; "without retries" and RECALIBRATE/SEEK
  * are from ATA-3 and are still sent by old drivers). */
@@ -90,8 +90,7 @@ update_irq(struct ide_channel *ch)
 	ch->irq = level;
 	if (level)
 		ide_bm_irq(ch->ide, ch->index);
-	if (ch->ide->board.set_irq)
-		ch->ide->board.set_irq(ch->ide->board.opaque, ch->index, level);
+	irq_set(&ch->ide->board.irq[ch->index], level);
 }
 
 static void
@@ -769,40 +768,45 @@ reg_write(struct ide_channel *ch, unsigned reg, uint8_t v)
 	}
 }
 
-/* Ports base+0 .. base+7: the data register takes 16- and 32-bit accesses
- * (the PIIX splits a dword into two word cycles); the rest are bytes. */
+/* Port base+0, the data register: 16- and 32-bit accesses (the PIIX splits a
+ * dword into two word cycles). */
+static uint32_t
+data_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct ide_channel *ch = opaque;
+	(void)port;
+	if (channel_empty(ch))
+		return 0xffffffffu >> (32 - 8 * size);
+	uint32_t v = data_in16(ch);
+	if (size == 4)
+		v |= (uint32_t)data_in16(ch) << 16;
+	return size == 1 ? v & 0xff : v;
+}
+
+static void
+data_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct ide_channel *ch = opaque;
+	(void)port;
+	data_out16(ch, (uint16_t)value);
+	if (size == 4)
+		data_out16(ch, (uint16_t)(value >> 16));
+}
+
+/* Ports base+1 .. base+7, the task file: byte-wide, the port table splits
+ * wider accesses. */
 static uint32_t
 cmd_read(void *opaque, uint16_t port, unsigned size)
 {
-	struct ide_channel *ch = opaque;
-	unsigned reg = port & 7;
-	if (reg == 0) {
-		if (channel_empty(ch))
-			return 0xffffffffu >> (32 - 8 * size);
-		uint32_t v = data_in16(ch);
-		if (size == 4)
-			v |= (uint32_t)data_in16(ch) << 16;
-		return size == 1 ? v & 0xff : v;
-	}
-	uint32_t v = 0;
-	for (unsigned k = 0; k < size && reg + k < 8; k++)
-		v |= (uint32_t)reg_read(ch, reg + k) << (8 * k);
-	return v;
+	(void)size;
+	return reg_read(opaque, port & 7);
 }
 
 static void
 cmd_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 {
-	struct ide_channel *ch = opaque;
-	unsigned reg = port & 7;
-	if (reg == 0) {
-		data_out16(ch, (uint16_t)value);
-		if (size == 4)
-			data_out16(ch, (uint16_t)(value >> 16));
-		return;
-	}
-	for (unsigned k = 0; k < size && reg + k < 8; k++)
-		reg_write(ch, reg + k, (uint8_t)(value >> (8 * k)));
+	(void)size;
+	reg_write(opaque, port & 7, (uint8_t)value);
 }
 
 /* Alternate Status (7): the Status register without acknowledging. */
@@ -861,8 +865,10 @@ ide_init(struct ide *ide, struct pci_bus *bus, struct ioports *io, struct physme
 			ch->drive[k].unit = (uint8_t)(2 * c + k);
 			ch->drive[k].bd.fd = -1;
 		}
-		if (ioports_register(io, cmd_base[c], 8, "ide", cmd_read, cmd_write, ch) < 0 ||
-		    ioports_register(io, ctl_port[c], 1, "ide-ctl", ctl_read, ctl_write, ch) < 0)
+		if (ioports_register(io, cmd_base[c], 1, "ide", data_read, data_write, ch, 0) < 0 ||
+		    ioports_register(io, cmd_base[c] + 1, 7, "ide", cmd_read, cmd_write, ch,
+				     IOPORT_BYTE_WIDE) < 0 ||
+		    ioports_register(io, ctl_port[c], 1, "ide-ctl", ctl_read, ctl_write, ch, 0) < 0)
 			return -1;
 	}
 	if (ide_pci_init(ide, bus) < 0)

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 #include "chipset/blockdev.h"
 #include "chipset/pci.h"
 
@@ -112,11 +114,9 @@ struct ide_bm_state {
 	bool eot;       /* the current region is the last one (EOT) */
 };
 
-/* What the board provides. */
+/* What the board connects. */
 struct ide_board {
-	void *opaque;
-	/* INTRQ of channel 0 (IRQ 14) or 1 (IRQ 15) changed level. */
-	void (*set_irq)(void *opaque, unsigned channel, bool level);
+	struct irq_line irq[2]; /* INTRQ of channel 0 (IRQ 14) and 1 (IRQ 15) */
 };
 
 struct ide {

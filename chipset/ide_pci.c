@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define BMIBA 0x20   /* BAR4 */
@@ -149,25 +149,21 @@ bm_write_byte(struct ide *ide, unsigned off, uint8_t v)
 	}
 }
 
+/* The bus master registers are byte-wide: the port table splits wider accesses. */
 static uint32_t
 bm_read(void *opaque, uint16_t port, unsigned size)
 {
 	struct ide *ide = opaque;
-	unsigned off = (uint16_t)(port - ide->bm_base);
-	uint32_t v = 0;
-	for (unsigned k = 0; k < size; k++)
-		v |= (off + k < IDE_BM_SIZE ? (uint32_t)bm_read_byte(ide, off + k) : 0xffu)
-		     << (8 * k);
-	return v;
+	(void)size;
+	return bm_read_byte(ide, (uint16_t)(port - ide->bm_base));
 }
 
 static void
 bm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 {
 	struct ide *ide = opaque;
-	unsigned off = (uint16_t)(port - ide->bm_base);
-	for (unsigned k = 0; k < size && off + k < IDE_BM_SIZE; k++)
-		bm_write_byte(ide, off + k, (uint8_t)(value >> (8 * k)));
+	(void)size;
+	bm_write_byte(ide, (uint16_t)(port - ide->bm_base), (uint8_t)value);
 }
 
 /* BMIBA moved or PCICMD.IOSE changed: move the bus master I/O space. */
@@ -181,7 +177,8 @@ bm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	ide->bm_mapped = mapped;
 	ide->bm_base = (uint16_t)addr;
 	if (mapped)
-		ioports_map(ide->io, ide->bm_base, IDE_BM_SIZE, "ide-bm", bm_read, bm_write, ide);
+		ioports_map(ide->io, ide->bm_base, IDE_BM_SIZE, "ide-bm", bm_read, bm_write, ide,
+			    IOPORT_BYTE_WIDE);
 }
 
 /*

@@ -170,7 +170,7 @@ mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 		reg_write(io, io->st.regsel, (uint32_t)value);
 }
 
-static const struct mmio_ops ioapic_mmio = { mmio_read, mmio_write };
+static const struct mmio_ops ioapic_mmio = { mmio_read, mmio_write, 0 };
 
 int
 ioapic_init(struct ioapic *io, struct physmem *mem,

@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define ACK 0xfa
 #define RESEND 0xfe
@@ -100,13 +100,11 @@ update_irqs(struct kbc *k)
 	bool irq12 = k->st.obf && k->st.out_aux && (cmd & KBC_CMD_INT2);
 	if (irq1 != k->irq1) {
 		k->irq1 = irq1;
-		if (k->set_irq1)
-			k->set_irq1(k->opaque, irq1);
+		irq_set(&k->board.irq1, irq1);
 	}
 	if (irq12 != k->irq12) {
 		k->irq12 = irq12;
-		if (k->set_irq12)
-			k->set_irq12(k->opaque, irq12);
+		irq_set(&k->board.irq12, irq12);
 	}
 }
 
@@ -471,10 +469,10 @@ set_outport(struct kbc *k, uint8_t v)
 {
 	uint8_t old = k->st.outport;
 	k->st.outport = v;
-	if (((old ^ v) & KBC_OUT_A20) && k->set_a20)
-		k->set_a20(k->opaque, v & KBC_OUT_A20);
-	if (!(v & KBC_OUT_RESET) && k->reset)
-		k->reset(k->opaque);
+	if ((old ^ v) & KBC_OUT_A20)
+		irq_set(&k->board.a20, v & KBC_OUT_A20);
+	if (!(v & KBC_OUT_RESET))
+		irq_pulse(&k->board.reset);
 }
 
 /* The command byte changed: the system flag follows its bit 2. */
@@ -501,8 +499,8 @@ controller_command(struct kbc *k, uint8_t c)
 		return;
 	}
 	if (c >= 0xf0) { /* pulse output port bits 3-0 low for 6 us: bit 0 is reset */
-		if (!(c & 1) && k->reset)
-			k->reset(k->opaque);
+		if (!(c & 1))
+			irq_pulse(&k->board.reset);
 		return;
 	}
 	switch (c) {
@@ -603,14 +601,10 @@ int
 kbc_init(struct kbc *k, struct ioports *io, const struct kbc_board *board)
 {
 	memset(k, 0, sizeof(*k));
-	k->opaque = board->opaque;
-	k->set_irq1 = board->set_irq1;
-	k->set_irq12 = board->set_irq12;
-	k->set_a20 = board->set_a20;
-	k->reset = board->reset;
+	k->board = *board;
 	kbc_reset(k);
-	if (ioports_register(io, 0x60, 1, "kbc-data", kbc_read, kbc_write, k) ||
-	    ioports_register(io, 0x64, 1, "kbc-cmd", kbc_read, kbc_write, k))
+	if (ioports_register(io, 0x60, 1, "kbc-data", kbc_read, kbc_write, k, 0) ||
+	    ioports_register(io, 0x64, 1, "kbc-cmd", kbc_read, kbc_write, k, 0))
 		return -1;
 	return 0;
 }
@@ -630,8 +624,7 @@ kbc_reset(struct kbc *k)
 	kbd_defaults(&k->st.kbd);
 	k->st.kbd.scanning = true;
 	mouse_defaults(&k->st.mouse);
-	if (k->set_a20)
-		k->set_a20(k->opaque, true);
+	irq_raise(&k->board.a20);
 	update_irqs(k);
 }
 
@@ -646,8 +639,7 @@ kbc_restore(struct kbc *k, const void *buf, size_t len)
 {
 	if (state_restore(&k->st, sizeof(k->st), buf, len) < 0)
 		return -1;
-	if (k->set_a20)
-		k->set_a20(k->opaque, k->st.outport & KBC_OUT_A20);
+	irq_set(&k->board.a20, k->st.outport & KBC_OUT_A20);
 	update_irqs(k);
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 struct ioports;
 
 /* Status register (port 0x64 read). */
@@ -88,20 +90,11 @@ struct kbc_state {
 struct kbc {
 	struct kbc_state st;
 	bool irq1, irq12; /* current output levels */
-	void *opaque;     /* for the callbacks below */
-	void (*set_irq1)(void *opaque, bool level);
-	void (*set_irq12)(void *opaque, bool level);
-	void (*set_a20)(void *opaque, bool enabled); /* output port bit 1 */
-	void (*reset)(void *opaque);                 /* output port bit 0 driven low */
-};
-
-/* The board's callbacks; any may be NULL. */
-struct kbc_board {
-	void *opaque;
-	void (*set_irq1)(void *opaque, bool level);
-	void (*set_irq12)(void *opaque, bool level);
-	void (*set_a20)(void *opaque, bool enabled);
-	void (*reset)(void *opaque);
+	struct kbc_board {
+		struct irq_line irq1, irq12; /* keyboard and mouse output buffer full */
+		struct irq_line a20;         /* output port bit 1 */
+		struct irq_line reset;       /* pulsed: output port bit 0 driven low */
+	} board; /* the board's connections; an unset line goes nowhere */
 };
 
 /* Claim ports 0x60 and 0x64; -1 if taken. */

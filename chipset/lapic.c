@@ -168,8 +168,7 @@ update(struct lapic *apic)
 	bool level = pending_vector(apic) >= 0 || extint_ready(apic);
 	if (level != apic->intr) {
 		apic->intr = level;
-		if (apic->cfg.set_intr)
-			apic->cfg.set_intr(apic->cfg.opaque, level);
+		irq_set(&apic->cfg.intr, level);
 	}
 }
 
@@ -211,8 +210,7 @@ accept(struct lapic *apic, unsigned vector, bool level_trig)
 static void
 send_nmi(struct lapic *apic)
 {
-	if (apic->cfg.nmi)
-		apic->cfg.nmi(apic->cfg.opaque);
+	irq_pulse(&apic->cfg.nmi);
 }
 
 /*
@@ -635,7 +633,7 @@ mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 	reg_write(apic, (unsigned)offset & 0xff0, (uint32_t)value);
 }
 
-static const struct mmio_ops lapic_mmio = { mmio_read, mmio_write };
+static const struct mmio_ops lapic_mmio = { mmio_read, mmio_write, 0 };
 
 /*
  * Place the xAPIC page at the IA32_APIC_BASE address; it is visible only in
@@ -922,8 +920,7 @@ lapic_reset(struct lapic *apic)
 	apic->st.lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;
 	remap(apic);
 	apic->intr = false;
-	if (apic->cfg.set_intr)
-		apic->cfg.set_intr(apic->cfg.opaque, false);
+	irq_lower(&apic->cfg.intr);
 	update(apic);
 }
 
@@ -941,8 +938,7 @@ lapic_restore(struct lapic *apic, const void *buf, size_t len)
 	remap(apic);
 	timer_arm(apic);
 	apic->intr = false;
-	if (apic->cfg.set_intr)
-		apic->cfg.set_intr(apic->cfg.opaque, false);
+	irq_lower(&apic->cfg.intr);
 	update(apic);
 	return 0;
 }

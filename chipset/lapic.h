@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 #include "chipset/timer.h"
 
 struct physmem;
@@ -65,15 +67,15 @@ struct lapic_state {
 
 /* What the board connects: the model's features and the callbacks. */
 struct lapic_config {
-	bool present;                               /* the model has an APIC (CPUID.1:EDX.APIC) */
-	bool x2apic;                                /* CPUID.1:ECX.x2APIC */
-	bool tsc_deadline;                          /* CPUID.1:ECX.TSC_Deadline */
-	const uint64_t *tsc_offset;                 /* TSC = virtual ns + *tsc_offset (NULL: 0) */
-	void (*set_intr)(void *opaque, bool level); /* the CPU's "interrupt pending" */
-	int (*extint_ack)(void *opaque);            /* the 8259's INTA: returns its vector */
-	void (*eoi)(void *opaque, uint8_t vector);  /* EOI broadcast to the IOAPIC */
-	void (*nmi)(void *opaque);                  /* an NMI for the CPU (NMI delivery mode) */
-	void *opaque;
+	bool present;                              /* the model has an APIC (CPUID.1:EDX.APIC) */
+	bool x2apic;                               /* CPUID.1:ECX.x2APIC */
+	bool tsc_deadline;                         /* CPUID.1:ECX.TSC_Deadline */
+	const uint64_t *tsc_offset;                /* TSC = virtual ns + *tsc_offset (NULL: 0) */
+	struct irq_line intr;                      /* the CPU's "interrupt pending" */
+	struct irq_line nmi;                       /* pulsed: an NMI (NMI delivery mode) */
+	int (*extint_ack)(void *opaque);           /* the 8259's INTA: returns its vector */
+	void (*eoi)(void *opaque, uint8_t vector); /* EOI broadcast to the IOAPIC */
+	void *opaque;                              /* of extint_ack and eoi */
 };
 
 struct lapic {
@@ -83,7 +85,7 @@ struct lapic {
 	struct vtimer timer; /* the APIC timer's next expiry */
 	struct physmem *mem;
 	int region; /* the xAPIC MMIO region, -1 when none */
-	bool intr;  /* current level of set_intr */
+	bool intr;  /* current level of cfg.intr */
 };
 
 /* Map the xAPIC page (when present) and reset; -1 if the map is full. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "firmware/bios.h"
 #include "firmware/loader.h"
@@ -39,12 +39,16 @@ trace_port(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_wr
 }
 
 /*
- * The local APIC's output: the CPU's "interrupt pending" event.
+ * The board's inputs. Every device output is a `struct irq_line` set to one
+ * of these handlers; `n` says which input it is.
  */
+
+/* The local APIC's INTR output: the CPU's "interrupt pending" event. */
 static void
-pc_cpu_intr(void *opaque, bool level)
+pc_cpu_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
 	if (level)
 		cpu_raise_events(pc->cpu, EV_INTR);
 	else
@@ -56,9 +60,10 @@ pc_cpu_intr(void *opaque, bool level)
  * or straight to the CPU while the APIC is disabled) and IOAPIC pin 0.
  */
 static void
-pc_set_intr(void *opaque, bool level)
+pc_pic_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
 	lapic_set_lint(&pc->lapic, 0, level);
 	ioapic_set_irq(&pc->ioapic, 0, level);
 }
@@ -89,94 +94,98 @@ pc_ioapic_deliver(void *opaque, uint8_t vector, unsigned mode, bool level_trig, 
 }
 
 /*
- * A device drives its ISA IRQ line: the line is high while any device on it
- * drives it high (COM1/COM3 and COM2/COM4 share IRQ4 and IRQ3).
+ * The devices driving ISA IRQ lines, one bit each in irq_sources[]: a line
+ * is high while any of its sources drives it high (COM1/COM3 and COM2/COM4
+ * share IRQ4 and IRQ3; the PIIX drives the lines PCI interrupts are routed
+ * to).
  */
+enum pc_irq_source {
+	PC_SOURCE_PIT,
+	PC_SOURCE_RTC,
+	PC_SOURCE_COM1, /* .. COM4: 2-5 */
+	PC_SOURCE_KBD = PC_SOURCE_COM1 + 4,
+	PC_SOURCE_AUX,
+	PC_SOURCE_SCI,
+	PC_SOURCE_IDE,                      /* and IDE + 1 */
+	PC_SOURCE_FERR = PC_SOURCE_IDE + 2, /* the x87 error latch (IRQ13) */
+	PC_SOURCE_PCI = 15,
+};
+
+/* ISA IRQ (n & 15) driven by source (n >> 4). */
 static void
-pc_set_irq(void *opaque, bool level)
+pc_isa_irq(void *opaque, int n, int level)
 {
-	struct pc_irq_pin *pin = opaque;
-	struct pc *pc = pin->pc;
-	uint16_t *src = &pc->irq_sources[pin->irq];
+	struct pc *pc = opaque;
+	unsigned irq = (unsigned)n & 15, source = (unsigned)n >> 4;
+	uint16_t *src = &pc->irq_sources[irq];
 	if (level)
-		*src |= (uint16_t)(1u << pin->source);
+		*src |= (uint16_t)(1u << source);
 	else
-		*src &= (uint16_t) ~(1u << pin->source);
-	pic_set_irq(&pc->pic, pin->irq, *src != 0);
+		*src &= (uint16_t) ~(1u << source);
+	pic_set_irq(&pc->pic, irq, *src != 0);
 	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
 	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
-	ioapic_set_irq(&pc->ioapic, pin->irq == 0 ? 2 : pin->irq, *src != 0);
+	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, *src != 0);
 }
 
-static struct pc_irq_pin *
-pc_pin(struct pc *pc, unsigned source, unsigned irq)
+/* The line of source `source` on ISA IRQ `irq`. */
+static struct irq_line
+pc_isa_line(struct pc *pc, unsigned source, unsigned irq)
 {
-	pc->pins[source] =
-		(struct pc_irq_pin){ .pc = pc, .irq = (uint8_t)irq, .source = (uint8_t)source };
-	return &pc->pins[source];
+	return IRQ_LINE(pc_isa_irq, pc, (int)(source * 16 + irq));
 }
 
 /*
  * A20 is enabled while the 8042's output port or port 0x92 enables it (the
- * two gates are ORed on PIIX boards).
+ * two gates are ORed on PIIX boards); n is the source's PC_A20_* bit.
  */
 static void
-pc_a20_source(struct pc *pc, uint8_t source, bool enabled)
+pc_a20(void *opaque, int n, int level)
 {
-	if (enabled)
-		pc->a20_sources |= source;
+	struct pc *pc = opaque;
+	if (level)
+		pc->a20_sources |= (uint8_t)n;
 	else
-		pc->a20_sources &= (uint8_t)~source;
+		pc->a20_sources &= (uint8_t)~n;
 	cpu_set_a20(pc->cpu, pc->a20_sources != 0);
-}
-
-static void
-pc_kbc_a20(void *opaque, bool enabled)
-{
-	pc_a20_source(opaque, PC_A20_KBC, enabled);
-}
-
-static void
-pc_port92_a20(void *opaque, bool enabled)
-{
-	pc_a20_source(opaque, PC_A20_PORT92, enabled);
 }
 
 /*
  * A guest asked for a reset (8042 output port, port 0x92, 0xCF9) or for soft
- * off (ACPI SLP_EN): the CPU stops after this instruction and the run loop
- * acts on the flag (pc_reset, or exit).
+ * off (ACPI SLP_EN), a pulse on the line: the CPU stops after this
+ * instruction and the run loop acts on the flag (pc_reset, or exit).
  */
 static void
-pc_request_reset(void *opaque)
+pc_request_reset(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
+	if (!level)
+		return;
 	pc->reset_requested = true;
 	cpu_raise_events(pc->cpu, EV_STOP);
 }
 
 static void
-pc_request_poweroff(void *opaque)
+pc_request_poweroff(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	(void)n;
+	if (!level)
+		return;
 	pc->poweroff_requested = true;
 	cpu_raise_events(pc->cpu, EV_STOP);
 }
 
-/* NMI to the CPU (the local APIC's NMI delivery mode: LINT1, an NMI IPI or message). */
+/* NMI to the CPU (the local APIC's NMI delivery mode: LINT1, an NMI IPI or
+ * message), and SMI# from the PIIX (APMC write): the CPU takes them at the
+ * next instruction boundary. Both are pulses; n is the event bit. */
 static void
-pc_nmi(void *opaque)
+pc_cpu_event(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
-	cpu_raise_events(pc->cpu, EV_NMI);
-}
-
-/* SMI# from the PIIX (APMC write): the CPU takes it at the next instruction boundary. */
-static void
-pc_smi(void *opaque)
-{
-	struct pc *pc = opaque;
-	cpu_raise_events(pc->cpu, EV_SMI);
+	if (level)
+		cpu_raise_events(pc->cpu, (uint32_t)n);
 }
 
 /* SMIACT#: the CPU entered or left SMM, and the host bridge maps SMRAM for it. */
@@ -187,21 +196,11 @@ pc_smm_changed(void *opaque, bool in_smm)
 	i440fx_set_smm(&pc->i440fx, in_smm);
 }
 
-#define PC_SOURCE_PCI 15 /* irq_sources bit of the PCI interrupts the PIIX routes */
-
-/* The PIIX drives ISA IRQ `irq` for the PIRQs routed to it (XXX: the IOAPIC
- * should also see PIRQA-D on its pins 16-19). */
-static void
-pc_pci_irq(void *opaque, unsigned irq, bool level)
-{
-	struct pc_irq_pin pin = { .pc = opaque, .irq = (uint8_t)irq, .source = PC_SOURCE_PCI };
-	pc_set_irq(&pin, level);
-}
-
 /*
  * A PCI INTx# line changed: recompute PIRQA-D, each the wired OR of the
  * INTx# lines swizzled onto it, INT(A+pin)# of slot s on PIRQ (s - 1 + pin)
  * mod 4 (the wiring SeaBIOS and the ACPI tables of this board assume).
+ * XXX: the IOAPIC should also see PIRQA-D on its pins 16-19.
  */
 static void
 pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
@@ -217,121 +216,6 @@ pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
 				pirq |= (uint8_t)(1u << (((d >> 3) + 3 + p) & 3));
 	for (unsigned n = 0; n < 4; n++)
 		piix_set_pirq(&pc->piix, n, pirq >> n & 1);
-}
-
-#define PC_SOURCE_KBD 6 /* pins[] / irq_sources bits of the devices below */
-#define PC_SOURCE_AUX 7
-#define PC_SOURCE_SCI 8
-
-/* The 8042's IRQ1 and IRQ12, the PIIX4 SCI (IRQ 9): ordinary ISA lines. */
-static void
-pc_kbd_irq(void *opaque, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_KBD], level);
-}
-
-static void
-pc_aux_irq(void *opaque, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_AUX], level);
-}
-
-static void
-pc_sci_irq(void *opaque, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_SCI], level);
-}
-
-/*
- * The PCI bus and its functions (00:00.0 host bridge, 00:01.0 ISA bridge,
- * 00:01.3 PM; 00:01.1 IDE is pc_init_ide) and the 8042. The host bridge must
- * come after the BIOS is mapped: it takes the BIOS alias below 1 MiB as the
- * PCI side of its PAM segments.
- */
-static int
-pc_init_pci(struct pc *pc, char *err, size_t errlen)
-{
-	const struct piix_board pb = { .opaque = pc,
-				       .set_pci_irq = pc_pci_irq,
-				       .set_sci = pc_sci_irq,
-				       .set_a20 = pc_port92_a20,
-				       .reset = pc_request_reset,
-				       .poweroff = pc_request_poweroff,
-				       .smi = pc_smi };
-	const struct kbc_board kb = { .opaque = pc,
-				      .set_irq1 = pc_kbd_irq,
-				      .set_irq12 = pc_aux_irq,
-				      .set_a20 = pc_kbc_a20,
-				      .reset = pc_request_reset };
-	pc_pin(pc, PC_SOURCE_KBD, 1);
-	pc_pin(pc, PC_SOURCE_AUX, 12);
-	pc_pin(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ);
-	if (pci_bus_init(&pc->pci, pc->io, pc_pci_intx, pc) < 0 ||
-	    piix_init(&pc->piix, &pc->pci, pc->io, &pc->clock, &pb) < 0 ||
-	    kbc_init(&pc->kbc, pc->io, &kb) < 0) {
-		snprintf(err, errlen, "PCI/PIIX/8042: port conflict");
-		return -1;
-	}
-	if (i440fx_init(&pc->i440fx, &pc->pci, pc->mem) < 0) {
-		snprintf(err, errlen, "i440fx: cannot map the PAM/SMRAM regions");
-		return -1;
-	}
-	return 0;
-}
-
-#define PC_SOURCE_IDE 9 /* pins[] / irq_sources bits of the IDE channels: 9 and 10 */
-
-/* An IDE channel's INTRQ: IRQ 14 (primary) or 15 (secondary) in legacy mode. */
-static void
-pc_ide_irq(void *opaque, unsigned channel, bool level)
-{
-	struct pc *pc = opaque;
-	pc_set_irq(&pc->pins[PC_SOURCE_IDE + channel], level);
-}
-
-/*
- * The PIIX3 IDE function 00:01.1 and the disks of -hda..-hdd / -drive: a bad
- * image fails here, before any guest code runs.
- */
-static int
-pc_init_ide(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
-{
-	const struct ide_board ib = { .opaque = pc, .set_irq = pc_ide_irq };
-	pc_pin(pc, PC_SOURCE_IDE, 14);
-	pc_pin(pc, PC_SOURCE_IDE + 1, 15);
-	if (ide_init(&pc->ide, &pc->pci, pc->io, pc->mem, &ib) < 0) {
-		snprintf(err, errlen, "IDE: port or PCI slot conflict");
-		return -1;
-	}
-	for (unsigned k = 0; k < 4; k++)
-		if (cfg->drive[k].path &&
-		    ide_attach(&pc->ide, k, cfg->drive[k].path, cfg->drive[k].readonly,
-			       cfg->snapshot, err, errlen) < 0)
-			return -1;
-	return 0;
-}
-
-/*
- * The VGA (-vga std) at 00:02.0, as QEMU places it: its legacy window goes
- * to the host bridge's 0xA0000-0xBFFFF hole. A missing VGA BIOS is an error
- * only here, when the device is wanted.
- */
-static int
-pc_init_vga(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
-{
-	if (!cfg->vga)
-		return 0;
-	const char *rom = cfg->vga_rom_path ? cfg->vga_rom_path : VGA_ROM_DEFAULT_PATH;
-	if (vga_init(&pc->vga, &pc->pci, 2, pc->io, pc->mem, &pc->clock, rom, err, errlen) < 0) {
-		vga_destroy(&pc->vga);
-		return -1;
-	}
-	pc->vga_enabled = true;
-	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, &pc->vga);
-	return 0;
 }
 
 /*
@@ -369,32 +253,6 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 	rtc_cmos_set(rtc, 0x2f, (uint8_t)sum);
 }
 
-/*
- * The interrupt controllers in front of the CPU: the local APIC (which takes
- * the CPU's interrupt acknowledge, the APIC MSRs and CR8) and the IOAPIC.
- */
-static int
-pc_init_apic(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
-{
-	struct lapic_config lc = {
-		.present = cpu_has(&cfg->cpu, FEAT_APIC),
-		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
-		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
-		.tsc_offset = &pc->cpu->state.tsc_offset,
-		.set_intr = pc_cpu_intr,
-		.extint_ack = pc_extint_ack,
-		.eoi = pc_apic_eoi,
-		.nmi = pc_nmi,
-		.opaque = pc,
-	};
-	if (lapic_init(&pc->lapic, pc->mem, &pc->clock, &lc) < 0 ||
-	    ioapic_init(&pc->ioapic, pc->mem, pc_ioapic_deliver, pc) < 0) {
-		snprintf(err, errlen, "APIC: the physical map is full");
-		return -1;
-	}
-	return 0;
-}
-
 /* Append one e820 entry {u64 base, u64 length, u32 type}, little-endian. */
 static size_t
 e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
@@ -409,43 +267,77 @@ e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
 	return n + 1;
 }
 
+/* Make the CPU leave cpu_exec at the next instruction boundary. */
+static void
+stop_cpu(void *opaque)
+{
+	cpu_raise_events(opaque, EV_STOP);
+}
+
 /*
- * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
- * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
- * override (its MADT/MP table then route the PIT to IOAPIC pin 2), the e820
- * map (RAM below 4 GiB, the IOAPIC and local APIC pages, RAM above 4 GiB), an
- * empty "bootorder" and "etc/boot-fail-wait" -1 (wait, as QEMU's default).
- * Without "etc/table-loader" SeaBIOS builds its own ACPI and MP tables.
+ * The devices, one create function each (the rows of pc_devices below).
+ * Each returns 0 when the device exists, 1 when the configuration leaves it
+ * out, -1 with a message in err; a failed create undoes itself.
  */
 static int
-pc_init_fwcfg(struct pc *pc, char *err, size_t errlen)
+create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
-	struct fwcfg *fw = &pc->fwcfg;
-	uint8_t numa[16] = { 0 }; /* node count 0, then the CPU-to-node map (1 CPU) */
-	uint8_t e820[4 * 20];
-	size_t n = 0;
-	n = e820_put(e820, n, 0, pc->mem->ram_below_4g, 1);
-	n = e820_put(e820, n, IOAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
-	n = e820_put(e820, n, LAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
-	if (pc->mem->ram_above_4g)
-		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
-	if (fwcfg_init(fw, pc->io, pc->mem) < 0 ||
-	    fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
-	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, sizeof(numa)) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_BOOT_MENU, 0) < 0 ||
-	    fwcfg_add_u32(fw, FWCFG_IRQ0_OVERRIDE, 1) < 0 ||
-	    fwcfg_add_file(fw, "etc/e820", e820, (uint32_t)(n * 20)) < 0 ||
-	    fwcfg_add_file(fw, "bootorder", "", 0) < 0 ||
-	    fwcfg_add_file(fw, "etc/boot-fail-wait", "\xff\xff\xff\xff", 4) < 0) {
-		snprintf(err, errlen, "fw_cfg: port conflict or out of memory");
+	struct debugport *d = dev;
+	d->console = cfg->debugcon;
+	d->exit_enabled = cfg->exit_device;
+	d->exit_iobase = cfg->exit_iobase;
+	d->exit_iosize = cfg->exit_iosize;
+	d->exit_also_qemu_default = cfg->exit_also_qemu_default;
+	d->tracer = cfg->tracer;
+	d->stop_cpu = stop_cpu;
+	d->stop_opaque = pc->cpu;
+	if (debugport_init(d, pc->io) < 0) {
+		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
+			 cfg->exit_iobase);
 		return -1;
 	}
 	return 0;
 }
 
-#define PC_SOURCE_FERR 11 /* pins[] / irq_sources bit of the x87 error latch */
+/* The local APIC: it takes the CPU's interrupt acknowledge, the APIC MSRs and CR8. */
+static int
+create_lapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct lapic_config lc = {
+		.present = cpu_has(&cfg->cpu, FEAT_APIC),
+		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
+		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
+		.tsc_offset = &pc->cpu->state.tsc_offset,
+		.intr = IRQ_LINE(pc_cpu_intr, pc, 0),
+		.nmi = IRQ_LINE(pc_cpu_event, pc, EV_NMI),
+		.extint_ack = pc_extint_ack,
+		.eoi = pc_apic_eoi,
+		.opaque = pc,
+	};
+	if (lapic_init(dev, pc->mem, &pc->clock, &lc) < 0) {
+		snprintf(err, errlen, "APIC: the physical map is full");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+create_ioapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (ioapic_init(dev, pc->mem, pc_ioapic_deliver, pc) < 0) {
+		snprintf(err, errlen, "IOAPIC: the physical map is full");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+port_conflict(const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: port conflict", what);
+	return -1;
+}
 
 /*
  * The PC/AT coprocessor error wiring: FERR# sets a latch that drives IRQ13; a
@@ -462,8 +354,9 @@ pc_ferr(void *opaque, bool level)
 		pc->ignne = false;
 		return false;
 	}
+	struct irq_line irq13 = pc_isa_line(pc, PC_SOURCE_FERR, 13);
 	if (!pc->ignne)
-		pc_set_irq(&pc->pins[PC_SOURCE_FERR], true);
+		irq_raise(&irq13);
 	return pc->ignne;
 }
 
@@ -472,18 +365,34 @@ pc_port_f0_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 {
 	struct pc *pc = opaque;
 	(void)port, (void)value, (void)size;
-	pc_set_irq(&pc->pins[PC_SOURCE_FERR], false);
+	struct irq_line irq13 = pc_isa_line(pc, PC_SOURCE_FERR, 13);
+	irq_lower(&irq13);
 	pc->ignne = pc->ferr;
 }
 
-/*
- * The chipset devices: PIC, PIT (IRQ0), RTC (IRQ8), COM1-COM4 (IRQ 4, 3, 4, 3).
- */
 static int
-pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
+create_pic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
-	static const uint16_t com_base[4] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
-	static const uint8_t com_irq[4] = { 4, 3, 4, 3 };
+	(void)cfg;
+	if (pic_init(dev, pc->io, IRQ_LINE(pc_pic_intr, pc, 0)) < 0 ||
+	    ioports_register(pc->io, 0xf0, 1, "ferr", NULL, pc_port_f0_write, pc, 0) < 0)
+		return port_conflict("PIC", err, errlen);
+	return 0;
+}
+
+static int
+create_pit(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (pit_init(dev, pc->io, &pc->clock, pc_isa_line(pc, PC_SOURCE_PIT, 0)) < 0)
+		return port_conflict("PIT", err, errlen);
+	return 0;
+}
+
+/* The RTC starts at the host's time in realtime mode, at 2000-01-01 otherwise. */
+static int
+create_rtc(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
 	int64_t epoch = 946684800; /* deterministic: 2000-01-01 00:00:00 UTC */
 	uint64_t phase = 0;
 	if (cfg->clock_mode == VCLOCK_REALTIME) {
@@ -492,38 +401,268 @@ pc_init_chipset(struct pc *pc, const struct pc_config *cfg, char *err, size_t er
 		epoch = ts.tv_sec;
 		phase = 1000000000u - (uint64_t)ts.tv_nsec;
 	}
-	if (pc_init_apic(pc, cfg, err, errlen) < 0)
-		return -1;
-	pc_pin(pc, PC_SOURCE_FERR, 13);
-	if (pic_init(&pc->pic, pc->io, pc_set_intr, pc) < 0 ||
-	    pit_init(&pc->pit, pc->io, &pc->clock, pc_set_irq, pc_pin(pc, 0, 0)) < 0 ||
-	    rtc_init(&pc->rtc, pc->io, &pc->clock, epoch, phase, pc_set_irq, pc_pin(pc, 1, 8)) <
-		    0 ||
-	    ioports_register(pc->io, 0xf0, 1, "ferr", NULL, pc_port_f0_write, pc) < 0) {
-		snprintf(err, errlen, "chipset: port conflict");
+	if (rtc_init(dev, pc->io, &pc->clock, epoch, phase, pc_isa_line(pc, PC_SOURCE_RTC, 8)) < 0)
+		return port_conflict("RTC", err, errlen);
+	return 0;
+}
+
+/* COM1-COM4 at IRQ 4, 3, 4, 3; COM1 gets the -serial backend. */
+static int
+create_uart(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	static const uint16_t com_base[4] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
+	static const uint8_t com_irq[4] = { 4, 3, 4, 3 };
+	struct uart *u = dev;
+	unsigned k = (unsigned)(u - pc->com);
+	if (uart_init(u, pc->io, com_base[k], &pc->clock,
+		      pc_isa_line(pc, PC_SOURCE_COM1 + k, com_irq[k])) < 0) {
+		snprintf(err, errlen, "COM%u: port conflict", k + 1);
 		return -1;
 	}
-	for (unsigned k = 0; k < 4; k++) {
-		if (uart_init(&pc->com[k], pc->io, com_base[k], &pc->clock, pc_set_irq,
-			      pc_pin(pc, 2 + k, com_irq[k])) < 0) {
-			snprintf(err, errlen, "COM%u: port conflict", k + 1);
+	if (k == 0 && cfg->serial && uart_open_backend(u, cfg->serial, err, errlen) < 0) {
+		uart_destroy(u);
+		return -1;
+	}
+	return 0;
+}
+
+/* The PCI bus: PIRQA-D are the wired OR of the slots' INTx# (pc_pci_intx). */
+static int
+create_pci(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (pci_bus_init(dev, pc->io, pc_pci_intx, pc) < 0)
+		return port_conflict("PCI", err, errlen);
+	return 0;
+}
+
+/* 00:01.0 ISA bridge and 00:01.3 PM. */
+static int
+create_piix(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct piix_board pb = { .sci = pc_isa_line(pc, PC_SOURCE_SCI, PIIX_SCI_IRQ),
+				 .a20 = IRQ_LINE(pc_a20, pc, PC_A20_PORT92),
+				 .reset = IRQ_LINE(pc_request_reset, pc, 0),
+				 .poweroff = IRQ_LINE(pc_request_poweroff, pc, 0),
+				 .smi = IRQ_LINE(pc_cpu_event, pc, EV_SMI) };
+	(void)cfg;
+	for (unsigned irq = 0; irq < 16; irq++)
+		pb.isa_irq[irq] = pc_isa_line(pc, PC_SOURCE_PCI, irq);
+	if (piix_init(dev, &pc->pci, pc->io, &pc->clock, &pb) < 0)
+		return port_conflict("PIIX", err, errlen);
+	return 0;
+}
+
+static int
+create_kbc(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	const struct kbc_board kb = { .irq1 = pc_isa_line(pc, PC_SOURCE_KBD, 1),
+				      .irq12 = pc_isa_line(pc, PC_SOURCE_AUX, 12),
+				      .a20 = IRQ_LINE(pc_a20, pc, PC_A20_KBC),
+				      .reset = IRQ_LINE(pc_request_reset, pc, 0) };
+	(void)cfg;
+	if (kbc_init(dev, pc->io, &kb) < 0)
+		return port_conflict("8042", err, errlen);
+	return 0;
+}
+
+/* 00:00.0: after the BIOS is mapped, whose alias below 1 MiB it takes as the
+ * PCI side of its PAM segments. */
+static int
+create_i440fx(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	(void)cfg;
+	if (i440fx_init(dev, &pc->pci, pc->mem) < 0) {
+		snprintf(err, errlen, "i440fx: cannot map the PAM/SMRAM regions");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The PIIX3 IDE function 00:01.1 and the disks of -hda..-hdd / -drive: a bad
+ * image fails here, before any guest code runs.
+ */
+static int
+create_ide(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	const struct ide_board ib = { .irq = { pc_isa_line(pc, PC_SOURCE_IDE, 14),
+					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) } };
+	if (ide_init(dev, &pc->pci, pc->io, pc->mem, &ib) < 0) {
+		ide_destroy(dev);
+		snprintf(err, errlen, "IDE: port or PCI slot conflict");
+		return -1;
+	}
+	for (unsigned k = 0; k < 4; k++)
+		if (cfg->drive[k].path &&
+		    ide_attach(dev, k, cfg->drive[k].path, cfg->drive[k].readonly, cfg->snapshot,
+			       err, errlen) < 0) {
+			ide_destroy(dev);
 			return -1;
 		}
-	}
-	if (cfg->serial && uart_open_backend(&pc->com[0], cfg->serial, err, errlen) < 0)
-		return -1;
-	if (pc_init_pci(pc, err, errlen) < 0 || pc_init_ide(pc, cfg, err, errlen) < 0 ||
-	    pc_init_vga(pc, cfg, err, errlen) < 0)
-		return -1;
-	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
-	if (pc_init_fwcfg(pc, err, errlen) < 0)
-		return -1;
-	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
-	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
-	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,
-				       cfg->append, err, errlen) < 0)
-		return -1;
 	return 0;
+}
+
+/*
+ * The VGA (-vga std) at 00:02.0, as QEMU places it: its legacy window goes
+ * to the host bridge's 0xA0000-0xBFFFF hole. A missing VGA BIOS is an error
+ * only here, when the device is wanted.
+ */
+static int
+create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->vga)
+		return 1;
+	const char *rom = cfg->vga_rom_path ? cfg->vga_rom_path : VGA_ROM_DEFAULT_PATH;
+	if (vga_init(dev, &pc->pci, 2, pc->io, pc->mem, &pc->clock, rom, err, errlen) < 0) {
+		vga_destroy(dev);
+		return -1;
+	}
+	pc->vga_enabled = true;
+	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, dev);
+	return 0;
+}
+
+/*
+ * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
+ * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
+ * override (its MADT/MP table then route the PIT to IOAPIC pin 2), the e820
+ * map (RAM below 4 GiB, the IOAPIC and local APIC pages, RAM above 4 GiB), an
+ * empty "bootorder" and "etc/boot-fail-wait" -1 (wait, as QEMU's default).
+ * Without "etc/table-loader" SeaBIOS builds its own ACPI and MP tables.
+ */
+static int
+create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct fwcfg *fw = dev;
+	(void)cfg;
+	uint8_t numa[16] = { 0 }; /* node count 0, then the CPU-to-node map (1 CPU) */
+	uint8_t e820[4 * 20];
+	size_t n = 0;
+	n = e820_put(e820, n, 0, pc->mem->ram_below_4g, 1);
+	n = e820_put(e820, n, IOAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
+	n = e820_put(e820, n, LAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
+	if (pc->mem->ram_above_4g)
+		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
+	if (fwcfg_init(fw, pc->io, pc->mem) < 0)
+		goto fail;
+	if (fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
+	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, sizeof(numa)) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_BOOT_MENU, 0) < 0 ||
+	    fwcfg_add_u32(fw, FWCFG_IRQ0_OVERRIDE, 1) < 0 ||
+	    fwcfg_add_file(fw, "etc/e820", e820, (uint32_t)(n * 20)) < 0 ||
+	    fwcfg_add_file(fw, "bootorder", "", 0) < 0 ||
+	    fwcfg_add_file(fw, "etc/boot-fail-wait", "\xff\xff\xff\xff", 4) < 0) {
+		fwcfg_destroy(fw);
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "fw_cfg: port conflict or out of memory");
+	return -1;
+}
+
+/*
+ * The table's calls into the devices: each device's own functions, reached
+ * through `void *` (a call through a cast function pointer would be undefined).
+ */
+#define PC_RESET(dev)                                                                              \
+	static void dev##_reset_row(void *d)                                                       \
+	{                                                                                          \
+		dev##_reset(d);                                                                    \
+	}
+#define PC_SAVE(dev)                                                                               \
+	static size_t dev##_save_row(const void *d, void *buf, size_t len)                         \
+	{                                                                                          \
+		return dev##_save(d, buf, len);                                                    \
+	}                                                                                          \
+	static int dev##_restore_row(void *d, const void *buf, size_t len)                         \
+	{                                                                                          \
+		return dev##_restore(d, buf, len);                                                 \
+	}
+#define PC_DESTROY(dev)                                                                            \
+	static void dev##_destroy_row(void *d)                                                     \
+	{                                                                                          \
+		dev##_destroy(d);                                                                  \
+	}
+
+PC_RESET(debugport)
+PC_RESET(lapic)
+PC_SAVE(lapic)
+PC_RESET(ioapic)
+PC_SAVE(ioapic)
+PC_RESET(pic)
+PC_SAVE(pic)
+PC_RESET(pit)
+PC_SAVE(pit)
+PC_RESET(rtc)
+PC_SAVE(rtc)
+PC_RESET(uart)
+PC_SAVE(uart)
+PC_DESTROY(uart)
+PC_RESET(pci_bus)
+PC_SAVE(pci_bus)
+PC_RESET(piix)
+PC_SAVE(piix)
+PC_RESET(kbc)
+PC_SAVE(kbc)
+PC_RESET(i440fx)
+PC_SAVE(i440fx)
+PC_RESET(ide)
+PC_SAVE(ide)
+PC_DESTROY(ide)
+PC_RESET(vga)
+PC_SAVE(vga)
+PC_DESTROY(vga)
+PC_RESET(fwcfg)
+PC_SAVE(fwcfg)
+PC_DESTROY(fwcfg)
+
+#define ROW(nm, ver, field, dev, mk, rm)                                                           \
+	{                                                                                          \
+		.name = nm, .version = ver, .offset = offsetof(struct pc, field), .create = mk,    \
+		.reset = dev##_reset_row, .destroy = rm, .save = dev##_save_row,                   \
+		.restore = dev##_restore_row                                                       \
+	}
+
+/*
+ * The board's devices in creation order: the interrupt controllers before
+ * the devices that drive lines into them, the PCI bus before its functions,
+ * the host bridge before the VGA whose window it decodes. Reset walks the
+ * same order; teardown the reverse.
+ */
+const struct pc_device pc_devices[] = {
+	{ .name = "debugport",
+	  .offset = offsetof(struct pc, debug),
+	  .create = create_debugport,
+	  .reset = debugport_reset_row },
+	ROW("lapic", 1, lapic, lapic, create_lapic, NULL),
+	ROW("ioapic", 1, ioapic, ioapic, create_ioapic, NULL),
+	ROW("pic", 1, pic, pic, create_pic, NULL),
+	ROW("pit", 1, pit, pit, create_pit, NULL),
+	ROW("rtc", 1, rtc, rtc, create_rtc, NULL),
+	ROW("com1", 1, com[0], uart, create_uart, uart_destroy_row),
+	ROW("com2", 1, com[1], uart, create_uart, uart_destroy_row),
+	ROW("com3", 1, com[2], uart, create_uart, uart_destroy_row),
+	ROW("com4", 1, com[3], uart, create_uart, uart_destroy_row),
+	ROW("pci", 1, pci, pci_bus, create_pci, NULL),
+	ROW("piix", 1, piix, piix, create_piix, NULL),
+	ROW("kbc", 1, kbc, kbc, create_kbc, NULL),
+	ROW("i440fx", 1, i440fx, i440fx, create_i440fx, NULL),
+	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
+	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
+	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
+};
+const size_t pc_ndevices = sizeof(pc_devices) / sizeof(pc_devices[0]);
+
+void *
+pc_device(struct pc *pc, size_t i)
+{
+	if (i >= pc_ndevices || !(pc->live >> i & 1))
+		return NULL;
+	return (char *)pc + pc_devices[i].offset;
 }
 
 bool
@@ -539,13 +678,6 @@ int
 pc_wait_fd(const struct pc *pc)
 {
 	return uart_wait_fd(&pc->com[0]);
-}
-
-/* Make the CPU leave cpu_exec at the next instruction boundary. */
-static void
-stop_cpu(void *opaque)
-{
-	cpu_raise_events(opaque, EV_STOP);
 }
 
 struct pc *
@@ -607,22 +739,21 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		pc->io->trace_opaque = cfg->tracer;
 	}
 
-	pc->debug.console = cfg->debugcon;
-	pc->debug.exit_enabled = cfg->exit_device;
-	pc->debug.exit_iobase = cfg->exit_iobase;
-	pc->debug.exit_iosize = cfg->exit_iosize;
-	pc->debug.exit_also_qemu_default = cfg->exit_also_qemu_default;
-	pc->debug.tracer = cfg->tracer;
-	pc->debug.stop_cpu = stop_cpu;
-	pc->debug.stop_opaque = pc->cpu;
-	if (debugport_init(&pc->debug, pc->io) < 0) {
-		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
-			 cfg->exit_iobase);
-		pc_destroy(pc);
-		return NULL;
+	for (size_t i = 0; i < pc_ndevices; i++) {
+		int r = pc_devices[i].create(pc, (char *)pc + pc_devices[i].offset, cfg, err,
+					     errlen);
+		if (r < 0) {
+			pc_destroy(pc);
+			return NULL;
+		}
+		if (r == 0)
+			pc->live |= 1u << i;
 	}
-	pc->chipset_ready = true;
-	if (pc_init_chipset(pc, cfg, err, errlen) < 0) {
+	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
+	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
+	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
+	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,
+				       cfg->append, err, errlen) < 0) {
 		pc_destroy(pc);
 		return NULL;
 	}
@@ -634,13 +765,10 @@ pc_destroy(struct pc *pc)
 {
 	if (!pc)
 		return;
-	if (pc->chipset_ready) {
-		for (unsigned k = 0; k < 4; k++)
-			uart_destroy(&pc->com[k]);
-		fwcfg_destroy(&pc->fwcfg);
-		ide_destroy(&pc->ide);
-		if (pc->vga_enabled)
-			vga_destroy(&pc->vga);
+	for (size_t i = pc_ndevices; i-- > 0;) {
+		void *dev = pc_device(pc, i);
+		if (dev && pc_devices[i].destroy)
+			pc_devices[i].destroy(dev);
 	}
 	cpu_destroy(pc->cpu);
 	vclock_destroy(&pc->clock);
@@ -653,23 +781,13 @@ void
 pc_reset(struct pc *pc)
 {
 	cpu_reset(pc->cpu);
-	debugport_reset(&pc->debug);
-	pic_reset(&pc->pic);
-	pit_reset(&pc->pit);
-	rtc_reset(&pc->rtc);
-	for (unsigned k = 0; k < 4; k++)
-		uart_reset(&pc->com[k]);
-	pci_bus_reset(&pc->pci);
-	i440fx_reset(&pc->i440fx);
-	piix_reset(&pc->piix);
-	kbc_reset(&pc->kbc);
-	ide_reset(&pc->ide);
-	if (pc->vga_enabled)
-		vga_reset(&pc->vga);
+	for (size_t i = 0; i < pc_ndevices; i++) {
+		void *dev = pc_device(pc, i);
+		if (dev)
+			pc_devices[i].reset(dev);
+	}
 	pc->reset_requested = false;
 	pc->ferr = pc->ignne = false;
-	pc_set_irq(&pc->pins[PC_SOURCE_FERR], false);
-	lapic_reset(&pc->lapic);
-	ioapic_reset(&pc->ioapic);
-	fwcfg_reset(&pc->fwcfg);
+	struct irq_line irq13 = pc_isa_line(pc, PC_SOURCE_FERR, 13);
+	irq_lower(&irq13);
 }

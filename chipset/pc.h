@@ -80,14 +80,32 @@ struct pc {
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
-	struct pc_irq_pin {
-		struct pc *pc;
-		uint8_t irq, source;
-	} pins[16];         /* the devices' connections to those lines */
-	bool ferr, ignne;   /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
-	bool chipset_ready; /* the devices above were initialized (pc_destroy) */
+	uint32_t live;            /* bit i: row i of pc_devices was created */
+	bool ferr, ignne;         /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
 	struct tracer *tracer;
 };
+
+/*
+ * One row per device of the board: pc_create, pc_reset and pc_destroy walk
+ * this table, and save/restore will (a section per row, by name and version).
+ */
+struct pc_device {
+	const char *name; /* the device's section name, unique */
+	unsigned version; /* of its saved state; 0: nothing to save */
+	size_t offset;    /* where the device lives in struct pc */
+	int (*create)(struct pc *pc, void *dev, const struct pc_config *cfg, char *err,
+		      size_t errlen); /* 0 made, 1 left out by cfg, -1 error (in err) */
+	void (*reset)(void *dev);
+	void (*destroy)(void *dev); /* NULL: nothing to free */
+	/* The device's state: the size needed (copied when len allows); restore
+	 * returns -1 and changes nothing unless len is that size. NULL: none. */
+	size_t (*save)(const void *dev, void *buf, size_t len);
+	int (*restore)(void *dev, const void *buf, size_t len);
+};
+extern const struct pc_device pc_devices[];
+extern const size_t pc_ndevices;
+/* Row i's device in pc, or NULL when it was not created. */
+void *pc_device(struct pc *pc, size_t i);
 
 /* Build the machine; returns NULL with a one-line message in err. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);

@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define CONFIG_ENABLE 0x80000000u
 /* 3.7.4.1: bits 30-24 are reserved and bits 1-0 read as 0. */
@@ -289,9 +289,9 @@ pci_bus_init(struct pci_bus *bus, struct ioports *io,
 	memset(bus, 0, sizeof(*bus));
 	bus->set_intx = set_intx;
 	bus->opaque = opaque;
-	if (ioports_register(io, 0xcf8, 1, "pci-config-address", address_read, address_write,
-			     bus) ||
-	    ioports_register(io, 0xcfc, 4, "pci-config-data", data_read, data_write, bus))
+	if (ioports_register(io, 0xcf8, 1, "pci-config-address", address_read, address_write, bus,
+			     0) ||
+	    ioports_register(io, 0xcfc, 4, "pci-config-data", data_read, data_write, bus, 0))
 		return -1;
 	return 0;
 }

@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /*
  * The effective IRR of one chip: latched edges plus the current level of the
@@ -123,8 +123,7 @@ update(struct pic *pic)
 	bool intr = chip_pending(&pic->st.chip[0], true) >= 0;
 	if (intr != pic->intr) {
 		pic->intr = intr;
-		if (pic->set_intr)
-			pic->set_intr(pic->opaque, intr);
+		irq_set(&pic->intr_out, intr);
 	}
 }
 
@@ -364,15 +363,14 @@ pic_read_irr(const struct pic *pic, unsigned chip)
 }
 
 int
-pic_init(struct pic *pic, struct ioports *io, void (*set_intr)(void *, bool), void *opaque)
+pic_init(struct pic *pic, struct ioports *io, struct irq_line intr)
 {
 	memset(pic, 0, sizeof(*pic));
-	pic->set_intr = set_intr;
-	pic->opaque = opaque;
+	pic->intr_out = intr;
 	pic_reset(pic);
-	if (ioports_register(io, 0x20, 2, "pic-master", pic_read, pic_write, pic) ||
-	    ioports_register(io, 0xa0, 2, "pic-slave", pic_read, pic_write, pic) ||
-	    ioports_register(io, 0x4d0, 2, "elcr", elcr_read, elcr_write, pic))
+	if (ioports_register(io, 0x20, 2, "pic-master", pic_read, pic_write, pic, 0) ||
+	    ioports_register(io, 0xa0, 2, "pic-slave", pic_read, pic_write, pic, 0) ||
+	    ioports_register(io, 0x4d0, 2, "elcr", elcr_read, elcr_write, pic, 0))
 		return -1;
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 struct ioports;
 
 /* One 8259A: its architectural state (plain data, saved and restored by copy). */
@@ -42,14 +44,13 @@ struct pic_state {
 };
 
 struct pic {
-	struct pic_state st;                        /* everything save/restore copies */
-	bool intr;                                  /* current INTR output level */
-	void (*set_intr)(void *opaque, bool level); /* the board: INTR to the CPU */
-	void *opaque;                               /* argument of set_intr */
+	struct pic_state st;      /* everything save/restore copies */
+	bool intr;                /* current INTR output level */
+	struct irq_line intr_out; /* the board: INTR to the CPU */
 };
 
 /* Claim ports 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1; -1 if one is taken. */
-int pic_init(struct pic *pic, struct ioports *io, void (*set_intr)(void *, bool), void *opaque);
+int pic_init(struct pic *pic, struct ioports *io, struct irq_line intr);
 void pic_reset(struct pic *pic);
 /* Drive IRQ line `irq` (0-15) to `level`. */
 void pic_set_irq(struct pic *pic, unsigned irq, bool level);

@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /* PIIX3 "PIRQRC[A:D]": bit 7 IRQROUTEEN (1 = not routed), bits 3-0 the IRQ. */
 #define PIRQRC 0x60
@@ -67,8 +67,8 @@ update_pirqs(struct piix *p)
 	uint16_t changed = want ^ p->irq_driven;
 	p->irq_driven = want;
 	for (unsigned irq = 0; irq < 16; irq++)
-		if ((changed >> irq & 1) && p->board.set_pci_irq)
-			p->board.set_pci_irq(p->board.opaque, irq, want >> irq & 1);
+		if (changed >> irq & 1)
+			irq_set(&p->board.isa_irq[irq], want >> irq & 1);
 }
 
 void
@@ -170,8 +170,8 @@ apm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	p->st.apmc = (uint8_t)value;
 	if (size >= 2)
 		p->st.apms = (uint8_t)(value >> 8);
-	if ((p->pm.st.config[0x5b] & 0x02) && p->board.smi)
-		p->board.smi(p->board.opaque);
+	if (p->pm.st.config[0x5b] & 0x02)
+		irq_pulse(&p->board.smi);
 }
 
 static void
@@ -182,10 +182,9 @@ port92_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	(void)port;
 	(void)size;
 	p->st.port92 = (uint8_t)value & 0x03;
-	if (p->board.set_a20)
-		p->board.set_a20(p->board.opaque, value & 2);
-	if ((value & 1) && !(old & 1) && p->board.reset)
-		p->board.reset(p->board.opaque);
+	irq_set(&p->board.a20, value & 2);
+	if ((value & 1) && !(old & 1))
+		irq_pulse(&p->board.reset);
 }
 
 /*
@@ -209,8 +208,8 @@ rc_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	if (size != 1)
 		return;
 	p->st.rc = (uint8_t)value & 0x02;
-	if ((value & 0x04) && p->board.reset)
-		p->board.reset(p->board.opaque);
+	if (value & 0x04)
+		irq_pulse(&p->board.reset);
 }
 
 /* ---- power management: PM1 registers, PM timer, SCI ---- */
@@ -250,8 +249,7 @@ update_sci(struct piix *p)
 	bool level = sci_en && (sts & p->st.pm1_en & PM1_EN_MASK);
 	if (level != p->sci) {
 		p->sci = level;
-		if (p->board.set_sci)
-			p->board.set_sci(p->board.opaque, level);
+		irq_set(&p->board.sci, level);
 	}
 	if (sci_en && (p->st.pm1_en & PM1_TMR_STS) && !(sts & PM1_TMR_STS)) {
 		uint64_t edge = ((p->st.tmr_base >> 23) + 1) << 23;
@@ -309,8 +307,8 @@ static void
 pm1_cnt_write(struct piix *p, uint16_t v)
 {
 	p->st.pm1_cnt = v & PM1_CNT_MASK;
-	if ((v & PM1_SLP_EN) && (v >> PM1_SLP_TYP_SHIFT & 7) == SLP_TYP_SOFF && p->board.poweroff)
-		p->board.poweroff(p->board.opaque);
+	if ((v & PM1_SLP_EN) && (v >> PM1_SLP_TYP_SHIFT & 7) == SLP_TYP_SOFF)
+		irq_pulse(&p->board.poweroff);
 }
 
 static void
@@ -362,7 +360,8 @@ pm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	p->pm_mapped = mapped;
 	p->pm_base = (uint16_t)addr;
 	if (mapped)
-		ioports_map(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", pm_read, pm_write, p);
+		ioports_map(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", pm_read, pm_write, p,
+			    0);
 }
 
 static const struct pci_function_ops pm_ops = { NULL, pm_bar_update };
@@ -406,9 +405,9 @@ piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock
 	setup_isa_config(&p->isa);
 	pci_function_init(&p->pm, 0x8086, 0x7113, 0x03, 0x068000, &pm_ops, p);
 	setup_pm_config(&p->pm);
-	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p) ||
-	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p) ||
-	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p) ||
+	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p, 0) ||
+	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p, 0) ||
+	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p, 0) ||
 	    pci_bus_add(bus, &p->isa, 1, 0) < 0 || pci_bus_add(bus, &p->pm, 1, 3) < 0)
 		return -1;
 	/* 00:01.1 (IDE) and 00:01.2 (USB) belong to their own devices. */
@@ -431,8 +430,7 @@ piix_reset(struct piix *p)
 	pci_function_reset(&p->pm);
 	update_pirqs(p);
 	update_sci(p);
-	if (p->board.set_a20)
-		p->board.set_a20(p->board.opaque, false);
+	irq_lower(&p->board.a20);
 }
 
 size_t
@@ -461,7 +459,6 @@ piix_restore(struct piix *p, const void *buf, size_t len)
 		return -1;
 	update_pirqs(p);
 	update_sci(p);
-	if (p->board.set_a20)
-		p->board.set_a20(p->board.opaque, p->st.port92 & 2);
+	irq_set(&p->board.a20, p->st.port92 & 2);
 	return 0;
 }

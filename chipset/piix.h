@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 #include "chipset/pci.h"
 #include "chipset/timer.h"
 
@@ -35,21 +37,20 @@ struct ioports;
 #define PM1_SLP_TYP_SHIFT 10
 #define PM1_SLP_EN 0x2000
 
-/* What the board provides to the south bridge. */
+/* What the board connects to the south bridge's outputs; unset lines go nowhere. */
 struct piix_board {
-	void *opaque;
-	/* An ISA IRQ line driven by the PCI interrupts routed to it (PIRQRC). */
-	void (*set_pci_irq)(void *opaque, unsigned irq, bool level);
+	/* ISA IRQ n as driven by the PCI interrupts routed to it (PIRQRC). */
+	struct irq_line isa_irq[16];
 	/* The SCI output (IRQ 9). */
-	void (*set_sci)(void *opaque, bool level);
+	struct irq_line sci;
 	/* Port 0x92 FAST_A20 (the board ORs it with the 8042's A20 gate). */
-	void (*set_a20)(void *opaque, bool enabled);
-	/* A reset of the machine: port 0x92 FAST_INIT, 0xCF9 RCPU. */
-	void (*reset)(void *opaque);
-	/* PM1 control SLP_EN with SLP_TYP soft-off: the machine powers off. */
-	void (*poweroff)(void *opaque);
-	/* SMI# to the processor (a write to APMC with DEVACTB.APMC_EN set). */
-	void (*smi)(void *opaque);
+	struct irq_line a20;
+	/* Pulsed: a reset of the machine (port 0x92 FAST_INIT, 0xCF9 RCPU). */
+	struct irq_line reset;
+	/* Pulsed: PM1 control SLP_EN with SLP_TYP soft-off, the machine powers off. */
+	struct irq_line poweroff;
+	/* Pulsed: SMI# to the processor (a write to APMC with DEVACTB.APMC_EN set). */
+	struct irq_line smi;
 };
 
 /* Everything save/restore copies besides the two config spaces. */

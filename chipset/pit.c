@@ -14,7 +14,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define NEVER UINT64_MAX
 #define REFRESH_NS 15085 /* DRAM refresh period on the PC/AT (counter 1, count 18) */
@@ -170,8 +170,7 @@ update_irq(struct pit *pit)
 {
 	uint64_t t = now_tick(pit);
 	struct pit_counter *c = &pit->st.c[0];
-	if (pit->set_irq)
-		pit->set_irq(pit->opaque, out_at(c, t));
+	irq_set(&pit->irq, out_at(c, t));
 	uint64_t edge = next_rise(c, t);
 	if (edge == NEVER)
 		vtimer_disarm(&pit->timer);
@@ -188,10 +187,8 @@ static void
 pit_timer(void *opaque)
 {
 	struct pit *pit = opaque;
-	if (pit->set_irq) {
-		pit->set_irq(pit->opaque, false);
-		pit->set_irq(pit->opaque, true);
-	}
+	irq_lower(&pit->irq);
+	irq_raise(&pit->irq);
 	update_irq(pit);
 }
 
@@ -473,17 +470,15 @@ port61_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 }
 
 int
-pit_init(struct pit *pit, struct ioports *io, struct vclock *clock, void (*set_irq)(void *, bool),
-	 void *opaque)
+pit_init(struct pit *pit, struct ioports *io, struct vclock *clock, struct irq_line irq)
 {
 	memset(pit, 0, sizeof(*pit));
 	pit->clock = clock;
-	pit->set_irq = set_irq;
-	pit->opaque = opaque;
+	pit->irq = irq;
 	vtimer_init(&pit->timer, clock, "pit", pit_timer, pit);
 	pit_reset(pit);
-	if (ioports_register(io, 0x40, 4, "pit", pit_read, pit_write, pit) ||
-	    ioports_register(io, 0x61, 1, "port61", port61_read, port61_write, pit))
+	if (ioports_register(io, 0x40, 4, "pit", pit_read, pit_write, pit, 0) ||
+	    ioports_register(io, 0x61, 1, "port61", port61_read, port61_write, pit, 0))
 		return -1;
 	return 0;
 }

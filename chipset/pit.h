@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 #include "chipset/timer.h"
 
 struct ioports;
@@ -49,16 +51,14 @@ struct pit_state {
 };
 
 struct pit {
-	struct pit_state st;                       /* everything save/restore copies */
-	struct vclock *clock;                      /* the virtual clock the counters run on */
-	struct vtimer timer;                       /* counter 0's next rising OUT edge */
-	void (*set_irq)(void *opaque, bool level); /* IRQ0 */
-	void *opaque;                              /* argument of set_irq */
+	struct pit_state st;  /* everything save/restore copies */
+	struct vclock *clock; /* the virtual clock the counters run on */
+	struct vtimer timer;  /* counter 0's next rising OUT edge */
+	struct irq_line irq;  /* OUT0: IRQ0 */
 };
 
 /* Claim ports 0x40-0x43 and 0x61; -1 if one is taken. */
-int pit_init(struct pit *pit, struct ioports *io, struct vclock *clock,
-	     void (*set_irq)(void *, bool), void *opaque);
+int pit_init(struct pit *pit, struct ioports *io, struct vclock *clock, struct irq_line irq);
 void pit_reset(struct pit *pit);
 /* Drive counter n's GATE input (counters 0 and 1 are tied high on a PC). */
 void pit_set_gate(struct pit *pit, unsigned n, bool level);

@@ -20,7 +20,7 @@
 
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define NS 1000000000ll
 #define HALF_NS 500000000ll
@@ -269,8 +269,7 @@ update_irq(struct rtc *rtc, uint64_t now)
 	bool irq = c[RTC_REG_C] & C_IRQF;
 	if (irq != rtc->st.irq) {
 		rtc->st.irq = irq;
-		if (rtc->set_irq)
-			rtc->set_irq(rtc->opaque, irq);
+		irq_set(&rtc->irq, irq);
 	}
 	uint64_t next = VCLOCK_NEVER;
 	if (!irq && running(rtc)) {
@@ -415,12 +414,11 @@ set_time(struct rtc *rtc, int64_t epoch)
 
 int
 rtc_init(struct rtc *rtc, struct ioports *io, struct vclock *clock, int64_t epoch,
-	 uint64_t phase_ns, void (*set_irq)(void *, bool), void *opaque)
+	 uint64_t phase_ns, struct irq_line irq)
 {
 	memset(rtc, 0, sizeof(*rtc));
 	rtc->clock = clock;
-	rtc->set_irq = set_irq;
-	rtc->opaque = opaque;
+	rtc->irq = irq;
 	vtimer_init(&rtc->timer, clock, "rtc", rtc_timer, rtc);
 	uint64_t now = vclock_now(clock);
 	/* Battery-backed defaults as a BIOS leaves them: 32.768 kHz divider,
@@ -431,7 +429,7 @@ rtc_init(struct rtc *rtc, struct ioports *io, struct vclock *clock, int64_t epoc
 	rtc->st.origin_ns = (int64_t)now + (int64_t)(phase_ns % NS) - HALF_NS;
 	rtc->st.last_ns = now;
 	set_time(rtc, epoch);
-	if (ioports_register(io, 0x70, 4, "rtc", rtc_read, rtc_write, rtc))
+	if (ioports_register(io, 0x70, 4, "rtc", rtc_read, rtc_write, rtc, 0))
 		return -1;
 	return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 #include "chipset/timer.h"
 
 struct ioports;
@@ -44,11 +46,10 @@ struct rtc_state {
 };
 
 struct rtc {
-	struct rtc_state st;                       /* everything save/restore copies */
-	struct vclock *clock;                      /* the virtual clock */
-	struct vtimer timer;                       /* the next flag that raises IRQ8 */
-	void (*set_irq)(void *opaque, bool level); /* IRQ8 */
-	void *opaque;                              /* argument of set_irq */
+	struct rtc_state st;  /* everything save/restore copies */
+	struct vclock *clock; /* the virtual clock */
+	struct vtimer timer;  /* the next flag that raises IRQ8 */
+	struct irq_line irq;  /* IRQ8 */
 };
 
 /*
@@ -57,7 +58,7 @@ struct rtc {
  * now (the host's fraction of a second in realtime mode, so both tick together).
  */
 int rtc_init(struct rtc *rtc, struct ioports *io, struct vclock *clock, int64_t epoch,
-	     uint64_t phase_ns, void (*set_irq)(void *, bool), void *opaque);
+	     uint64_t phase_ns, struct irq_line irq);
 /* A system reset: register B's enables and register C clear (datasheet, "RESET"). */
 void rtc_reset(struct rtc *rtc);
 /* The board's CMOS contents (memory sizes, equipment byte): index 0-255. */

@@ -29,7 +29,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #define UART_CLOCK 1843200u /* crystal; the divisor counts 16x clocks */
 
@@ -128,8 +128,7 @@ update(struct uart *u)
 	bool irq = identify(u) != IIR_NONE && (s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2;
 	if (irq != s->irq) {
 		s->irq = irq;
-		if (u->set_irq)
-			u->set_irq(u->opaque, irq);
+		irq_set(&u->irq, irq);
 	}
 	if (fifo_on(u) && s->rx_count && !s->timeout_pending && (s->ier & IER_RDA))
 		vtimer_arm(&u->timer, s->rx_activity + 4 * char_ns(u));
@@ -649,18 +648,17 @@ uart_poll(struct uart *u)
 
 int
 uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *clock,
-	  void (*set_irq)(void *, bool), void *opaque)
+	  struct irq_line irq)
 {
 	memset(u, 0, sizeof(*u));
 	u->base = base;
 	u->clock = clock;
-	u->set_irq = set_irq;
-	u->opaque = opaque;
+	u->irq = irq;
 	u->in_fd = -1;
 	u->listen_fd = -1;
 	vtimer_init(&u->timer, clock, "uart", uart_timeout, u);
 	uart_reset(u);
-	return ioports_register(io, base, 8, "uart", uart_read, uart_write, u) ? -1 : 0;
+	return ioports_register(io, base, 8, "uart", uart_read, uart_write, u, 0) ? -1 : 0;
 }
 
 /*

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "chipset/irq.h"
 #include <stdio.h>
 
 #include "chipset/timer.h"
@@ -36,12 +38,11 @@ struct uart_state {
 };
 
 struct uart {
-	struct uart_state st;                      /* everything save/restore copies */
-	uint16_t base;                             /* I/O base */
-	struct vclock *clock;                      /* the virtual clock */
-	struct vtimer timer;                       /* the receive character timeout */
-	void (*set_irq)(void *opaque, bool level); /* the IRQ line */
-	void *opaque;                              /* argument of set_irq */
+	struct uart_state st; /* everything save/restore copies */
+	uint16_t base;        /* I/O base */
+	struct vclock *clock; /* the virtual clock */
+	struct vtimer timer;  /* the receive character timeout */
+	struct irq_line irq;  /* the IRQ line */
 	/* Host side, not guest state. */
 	uint8_t hostq[UART_HOSTQ]; /* received from the host, not yet in the FIFO */
 	unsigned hostq_head, hostq_count;
@@ -56,7 +57,7 @@ struct uart {
 
 /* Claim 8 ports at `base`; -1 if one is taken. The backend starts as none. */
 int uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *clock,
-	      void (*set_irq)(void *, bool), void *opaque);
+	      struct irq_line irq);
 /*
  * Attach a backend: "stdio" (stdin raw when it is a terminal, restored on every
  * exit path), "file:PATH" (output only), "tcp:HOST:PORT[,server][,wait|,nowait]"

@@ -25,7 +25,7 @@
 #include <sys/mman.h>
 
 #include "chipset/cp437.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/timer.h"
 #include "mmu/physmem.h"
 
@@ -402,40 +402,45 @@ port_writeb(struct vga *v, uint16_t port, uint8_t val)
 /*
  * The port handlers. A word or dword access to the VGA registers is a
  * sequence of byte accesses (OUT DX, AX to 0x3C4 writes the index and then the
- * data). 0x1CE is the DISPI index and 0x1CF (and Bochs's old 0x1D0) the data
- * port, 16 bits wide.
+ * data): they are byte-wide and the port table splits wider accesses. 0x1CE
+ * is the DISPI index and 0x1CF (and Bochs's old 0x1D0) the data port, 16 bits
+ * wide.
  */
-uint32_t
-vga_port_read(void *opaque, uint16_t port, unsigned size)
+static uint32_t
+vga_reg_read(void *opaque, uint16_t port, unsigned size)
 {
-	struct vga *v = opaque;
-	if (port >= 0x1ce && port <= 0x1d0) {
-		if (port == 0x1ce)
-			return v->st.vbe_index;
-		return vbe_reg_read(v, v->st.vbe_index);
-	}
-	uint32_t val = 0;
-	for (unsigned i = 0; i < size; i++)
-		val |= (uint32_t)port_readb(v, (uint16_t)(port + i)) << (8 * i);
-	return val;
+	(void)size;
+	return port_readb(opaque, port);
 }
 
-void
-vga_port_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+static void
+vga_reg_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	(void)size;
+	port_writeb(opaque, port, (uint8_t)value);
+}
+
+static uint32_t
+vbe_port_read(void *opaque, uint16_t port, unsigned size)
 {
 	struct vga *v = opaque;
-	if (port >= 0x1ce && port <= 0x1d0) {
-		if (port == 0x1ce) {
-			v->st.vbe_index = (uint16_t)value;
-			if (size == 4)
-				vbe_reg_write(v, v->st.vbe_index, (uint16_t)(value >> 16));
-		} else {
-			vbe_reg_write(v, v->st.vbe_index, (uint16_t)value);
-		}
-		return;
+	(void)size;
+	if (port == 0x1ce)
+		return v->st.vbe_index;
+	return vbe_reg_read(v, v->st.vbe_index);
+}
+
+static void
+vbe_port_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct vga *v = opaque;
+	if (port == 0x1ce) {
+		v->st.vbe_index = (uint16_t)value;
+		if (size == 4)
+			vbe_reg_write(v, v->st.vbe_index, (uint16_t)(value >> 16));
+	} else {
+		vbe_reg_write(v, v->st.vbe_index, (uint16_t)value);
 	}
-	for (unsigned i = 0; i < size; i++)
-		port_writeb(v, (uint16_t)(port + i), (uint8_t)(value >> (8 * i)));
 }
 
 /* ---- video memory through the legacy window ---- */
@@ -576,23 +581,22 @@ mem_writeb(struct vga *v, uint64_t off, uint8_t val)
 			v->vram[4 * (size_t)a + p] = (uint8_t)(data >> (8 * p));
 }
 
+/* The window is byte-wide: the physical map splits wider accesses. */
 static uint64_t
 window_read(void *opaque, uint64_t offset, unsigned size)
 {
-	uint64_t val = 0;
-	for (unsigned i = 0; i < size; i++)
-		val |= (uint64_t)mem_readb(opaque, offset + i) << (8 * i);
-	return val;
+	(void)size;
+	return mem_readb(opaque, offset);
 }
 
 static void
 window_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-	for (unsigned i = 0; i < size; i++)
-		mem_writeb(opaque, offset + i, (uint8_t)(value >> (8 * i)));
+	(void)size;
+	mem_writeb(opaque, offset, (uint8_t)value);
 }
 
-const struct mmio_ops vga_window_ops = { window_read, window_write };
+const struct mmio_ops vga_window_ops = { window_read, window_write, MMIO_BYTE_WIDE };
 
 /* ---- BAR2: QEMU's stdvga MMIO layout ---- */
 
@@ -651,7 +655,7 @@ mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 	}
 }
 
-static const struct mmio_ops mmio_ops = { mmio_read, mmio_write };
+static const struct mmio_ops mmio_ops = { mmio_read, mmio_write, 0 };
 
 /* ---- PCI ---- */
 
@@ -753,8 +757,9 @@ vga_init(struct vga *v, struct pci_bus *bus, unsigned slot, struct ioports *io, 
 	physmem_region_enable(mem, v->lfb_region, false);
 	physmem_region_enable(mem, v->mmio_region, false);
 	setup_config(v);
-	if (ioports_register(io, 0x3b0, 0x30, "vga", vga_port_read, vga_port_write, v) ||
-	    ioports_register(io, 0x1ce, 3, "vga-vbe", vga_port_read, vga_port_write, v)) {
+	if (ioports_register(io, 0x3b0, 0x30, "vga", vga_reg_read, vga_reg_write, v,
+			     IOPORT_BYTE_WIDE) ||
+	    ioports_register(io, 0x1ce, 3, "vga-vbe", vbe_port_read, vbe_port_write, v, 0)) {
 		snprintf(err, errlen, "VGA: port conflict");
 		return -1;
 	}

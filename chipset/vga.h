@@ -107,11 +107,8 @@ void vga_destroy(struct vga *vga);
 /* Power-on: the registers of BIOS mode 3 (80x25 text), VBE off; VRAM is kept. */
 void vga_reset(struct vga *vga);
 
-/* The legacy memory window: offsets 0-0x1FFFF from 0xA0000. */
+/* The legacy memory window: offsets 0-0x1FFFF from 0xA0000 (byte-wide). */
 extern const struct mmio_ops vga_window_ops;
-/* The port handlers (0x3B0-0x3DF, 0x1CE-0x1D0), for the board and tests. */
-uint32_t vga_port_read(void *vga, uint16_t port, unsigned size);
-void vga_port_write(void *vga, uint16_t port, uint32_t value, unsigned size);
 
 /* Whether the adapter shows text (alphanumeric mode, VBE off). */
 bool vga_text_mode(const struct vga *vga);

@@ -182,6 +182,15 @@ physmem_region_place(struct physmem *pm, int region, uint64_t base, bool enabled
 }
 
 void
+physmem_region_set_ops(struct physmem *pm, int region, const struct mmio_ops *ops, void *opaque)
+{
+	if (region < 0 || region >= pm->nregions || pm->regions[region].kind != PHYS_MMIO)
+		return;
+	pm->regions[region].ops = ops;
+	pm->regions[region].opaque = opaque;
+}
+
+void
 physmem_batch_begin(struct physmem *pm)
 {
 	pm->batch_depth++;
@@ -223,8 +232,15 @@ mmio_read(struct physmem *pm, phys_page_t p, uint64_t pa, unsigned size)
 	struct phys_region *reg = &pm->regions[PP_REGION(p)];
 	uint64_t off = pa - reg->base;
 	uint64_t v = ~0ull >> (64 - 8 * size);
-	if (off + size <= reg->size && reg->ops->read)
-		v = reg->ops->read(reg->opaque, off, size);
+	if (off + size <= reg->size && reg->ops->read) {
+		if (size > 1 && (reg->ops->flags & MMIO_BYTE_WIDE)) {
+			v = 0;
+			for (unsigned i = 0; i < size; i++)
+				v |= (reg->ops->read(reg->opaque, off + i, 1) & 0xff) << (8 * i);
+		} else {
+			v = reg->ops->read(reg->opaque, off, size);
+		}
+	}
 	trace_access(pm, reg->name, pa, v, size, 0);
 	return v;
 }
@@ -235,8 +251,14 @@ mmio_write(struct physmem *pm, phys_page_t p, uint64_t pa, uint64_t v, unsigned 
 	struct phys_region *reg = &pm->regions[PP_REGION(p)];
 	uint64_t off = pa - reg->base;
 	trace_access(pm, reg->name, pa, v, size, 1);
-	if (off + size <= reg->size && reg->ops->write)
-		reg->ops->write(reg->opaque, off, v, size);
+	if (off + size > reg->size || !reg->ops->write)
+		return;
+	if (size > 1 && (reg->ops->flags & MMIO_BYTE_WIDE)) {
+		for (unsigned i = 0; i < size; i++)
+			reg->ops->write(reg->opaque, off + i, (v >> (8 * i)) & 0xff, 1);
+		return;
+	}
+	reg->ops->write(reg->opaque, off, v, size);
 }
 
 uint64_t

@@ -16,10 +16,18 @@
 #define PHYS_LOWMEM_MAX 0xe0000000ull /* RAM above this moves above 4 GiB (PCI hole) */
 #define PHYS_MAX_REGIONS 64
 
-/* MMIO handlers: offset is relative to the region base; size is 1, 2, 4 or 8. */
+/*
+ * MMIO handlers: offset is relative to the region base; size is 1, 2, 4 or 8.
+ * With MMIO_BYTE_WIDE in flags the handlers see only byte accesses: the map
+ * splits a wider one into bytes at consecutive offsets, lowest first (a read
+ * assembled little-endian).
+ */
+#define MMIO_BYTE_WIDE 0x1u
+
 struct mmio_ops {
 	uint64_t (*read)(void *opaque, uint64_t offset, unsigned size);
 	void (*write)(void *opaque, uint64_t offset, uint64_t value, unsigned size);
+	unsigned flags; /* MMIO_* */
 };
 
 enum phys_kind { PHYS_UNASSIGNED, PHYS_RAM, PHYS_ROM, PHYS_MMIO };
@@ -80,6 +88,9 @@ int physmem_add_alias(struct physmem *pm, const char *name, uint64_t base, uint8
 int physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t size,
 		     const struct mmio_ops *ops, void *opaque);
 void physmem_region_enable(struct physmem *pm, int region, bool enabled);
+/* Give an MMIO region other handlers (a window whose decoder changes owner). */
+void physmem_region_set_ops(struct physmem *pm, int region, const struct mmio_ops *ops,
+			    void *opaque);
 /* Move a region to `base` (page aligned) and enable or disable it, in one change. */
 void physmem_region_place(struct physmem *pm, int region, uint64_t base, bool enabled);
 /* Group changes: between begin and end the map is rebuilt (and the CPU told) once. */

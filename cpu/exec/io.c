@@ -2,7 +2,7 @@
  * fugu — IN and OUT, and the I/O permission check every port access passes
  * (SDM vol. 1, 19.5: CPL <= IOPL, else the TSS I/O permission bitmap).
  */
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/exec/exec.h"
 
 static void

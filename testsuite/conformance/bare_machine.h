@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "mmu/physmem.h"
 

@@ -49,7 +49,7 @@
 #include <unistd.h>
 
 #include "bare_machine.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"

@@ -35,7 +35,7 @@
 #include <zlib.h>
 
 #include "bare_machine.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
 #include "mmu/physmem.h"

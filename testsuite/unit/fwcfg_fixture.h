@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "chipset/fwcfg.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 struct fixture {

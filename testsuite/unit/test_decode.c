@@ -13,7 +13,7 @@
 #include "cpu/decode.h"
 #include "cpu/exec/exec.h"
 #include "cpu/tcache.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 static struct cpu_features max_feat;

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "chipset/i440fx.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define ROM_BYTE 0xa5

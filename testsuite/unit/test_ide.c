@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "chipset/ide.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
 #define SECTORS 4096 /* 2 MiB: default translation 4 cylinders, 16 heads, 63 sectors */
@@ -37,7 +37,7 @@ struct fixture {
 };
 
 static void
-set_irq(void *opaque, unsigned ch, bool level)
+set_irq(void *opaque, int ch, int level)
 {
 	struct fixture *f = opaque;
 	if (level && !f->irq[ch])
@@ -97,7 +97,7 @@ static struct fixture *
 make_fixture(uint64_t sectors, uint64_t fill, bool readonly, bool snapshot)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct ide_board b = { .opaque = f, .set_irq = set_irq };
+	struct ide_board b = { .irq = { IRQ_LINE(set_irq, f, 0), IRQ_LINE(set_irq, f, 1) } };
 	char err[256];
 	f->io = ioports_create();
 	f->mem = physmem_create(16u << 20);

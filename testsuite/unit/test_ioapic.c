@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "chipset/ioapic.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
 #include "mmu/physmem.h"
@@ -235,9 +235,9 @@ board_irq0_override(void **state)
 	outd(pc->mem, BASE, 0x10 + 2 * 0, 0x50); /* pin 0 -> 0x50 */
 	outd(pc->mem, BASE, 0x10 + 2 * 2, 0x52); /* pin 2 -> 0x52 */
 	outd(pc->mem, BASE, 0x10 + 2 * 8, 0x58); /* pin 8 -> 0x58 */
-	pc->pit.set_irq(pc->pit.opaque, false);
-	pc->pit.set_irq(pc->pit.opaque, true); /* ISA IRQ0 */
-	pc->rtc.set_irq(pc->rtc.opaque, true); /* ISA IRQ8 */
+	irq_lower(&pc->pit.irq);
+	irq_raise(&pc->pit.irq); /* ISA IRQ0 */
+	irq_raise(&pc->rtc.irq); /* ISA IRQ8 */
 	uint32_t irr = (uint32_t)physmem_read_sized(pc->mem, 0xfee00200 + 0x20, 4);
 	assert_int_equal(irr, 1u << (0x52 - 0x40) | 1u << (0x58 - 0x40));
 	assert_true(pc->cpu->events & EV_INTR);

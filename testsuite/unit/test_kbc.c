@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/kbc.h"
 
 struct fixture {
@@ -21,8 +21,9 @@ struct fixture {
 };
 
 static void
-set_irq1(void *opaque, bool level)
+set_irq1(void *opaque, int n, int level)
 {
+	(void)n;
 	struct fixture *f = opaque;
 	if (level && !f->irq1)
 		f->irq1_rises++;
@@ -30,32 +31,35 @@ set_irq1(void *opaque, bool level)
 }
 
 static void
-set_irq12(void *opaque, bool level)
+set_irq12(void *opaque, int n, int level)
 {
+	(void)n;
 	((struct fixture *)opaque)->irq12 = level;
 }
 
 static void
-set_a20(void *opaque, bool enabled)
+set_a20(void *opaque, int n, int enabled)
 {
+	(void)n;
 	((struct fixture *)opaque)->a20 = enabled;
 }
 
 static void
-reset(void *opaque)
+reset(void *opaque, int n, int level)
 {
-	((struct fixture *)opaque)->resets++;
+	(void)n;
+	if (level) /* a pulse */
+		((struct fixture *)opaque)->resets++;
 }
 
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct kbc_board b = { .opaque = f,
-			       .set_irq1 = set_irq1,
-			       .set_irq12 = set_irq12,
-			       .set_a20 = set_a20,
-			       .reset = reset };
+	struct kbc_board b = { .irq1 = IRQ_LINE(set_irq1, f, 1),
+			       .irq12 = IRQ_LINE(set_irq12, f, 12),
+			       .a20 = IRQ_LINE(set_a20, f, 0),
+			       .reset = IRQ_LINE(reset, f, 0) };
 	f->io = ioports_create();
 	assert_int_equal(kbc_init(&f->kbc, f->io, &b), 0);
 	*state = f;

@@ -48,8 +48,9 @@ struct fixture {
 };
 
 static void
-set_intr(void *opaque, bool level)
+set_intr(void *opaque, int n, int level)
 {
+	(void)n;
 	struct fixture *f = opaque;
 	f->intr = level;
 }
@@ -80,7 +81,7 @@ setup(void **state)
 				    .x2apic = true,
 				    .tsc_deadline = true,
 				    .tsc_offset = &f->tsc_offset,
-				    .set_intr = set_intr,
+				    .intr = IRQ_LINE(set_intr, f, 0),
 				    .extint_ack = extint_ack,
 				    .eoi = on_eoi,
 				    .opaque = f };

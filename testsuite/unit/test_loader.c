@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "chipset/fwcfg.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "firmware/loader.h"
 #include "mmu/physmem.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "cpu/cpu_internal.h"
 #include "cpu/msr.h"
 #include "cpu/translate.h"

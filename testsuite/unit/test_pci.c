@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/pci.h"
 
 struct fixture {

@@ -90,7 +90,7 @@ mmio_wr(void *opaque, uint64_t off, uint64_t v, unsigned size)
 	last_size = size;
 }
 
-static const struct mmio_ops test_ops = { mmio_rd, mmio_wr };
+static const struct mmio_ops test_ops = { mmio_rd, mmio_wr, 0 };
 
 /* MMIO handlers see region-relative offsets and the access size; beyond the region's
  * size (within its last page) the bus is unassigned. */
@@ -111,6 +111,85 @@ mmio_dispatch(void **state)
 	/* MMIO over RAM hides the RAM. */
 	assert_true(physmem_add_mmio(pm, "low", 0x3000, 0x1000, &test_ops, NULL) >= 0);
 	assert_int_equal(physmem_read_sized(pm, 0x3010, 1), 0xa5);
+	physmem_destroy(pm);
+}
+
+/* A byte-wide handler's log: each access it saw, in order. */
+static struct {
+	unsigned n;
+	uint64_t off[8], val[8];
+	unsigned size[8];
+} bw;
+
+static uint64_t
+bw_rd(void *opaque, uint64_t off, unsigned size)
+{
+	(void)opaque;
+	bw.off[bw.n] = off;
+	bw.size[bw.n++] = size;
+	return 0x10 + (off & 0xff); /* byte k of the register reads 0x10 + its offset */
+}
+
+static void
+bw_wr(void *opaque, uint64_t off, uint64_t v, unsigned size)
+{
+	(void)opaque;
+	bw.off[bw.n] = off;
+	bw.val[bw.n] = v;
+	bw.size[bw.n++] = size;
+}
+
+static const struct mmio_ops bw_ops = { bw_rd, bw_wr, MMIO_BYTE_WIDE };
+
+/* MMIO_BYTE_WIDE: the map splits an 8-byte access into eight byte accesses at
+ * consecutive offsets, lowest first; a read is assembled little-endian. */
+static void
+mmio_byte_wide_split(void **state)
+{
+	(void)state;
+	struct physmem *pm = physmem_create(16 << 20);
+	assert_true(physmem_add_mmio(pm, "bw", 0xfed00000, 0x100, &bw_ops, NULL) >= 0);
+	bw.n = 0;
+	physmem_write_sized(pm, 0xfed00040, 0x8877665544332211ull, 8);
+	assert_int_equal(bw.n, 8);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(bw.off[i], 0x40 + i);
+		assert_int_equal(bw.size[i], 1);
+		assert_int_equal(bw.val[i], 0x11 * (i + 1));
+	}
+	bw.n = 0;
+	assert_int_equal(physmem_read_sized(pm, 0xfed00040, 8), 0x5756555453525150ull);
+	assert_int_equal(bw.n, 8);
+	for (unsigned i = 0; i < 8; i++) {
+		assert_int_equal(bw.off[i], 0x40 + i);
+		assert_int_equal(bw.size[i], 1);
+	}
+	bw.n = 0;
+	assert_int_equal(physmem_read_sized(pm, 0xfed00012, 2), 0x2322);
+	assert_int_equal(bw.n, 2);
+	assert_int_equal(bw.off[1], 0x13);
+	/* A byte access is passed through as it is. */
+	bw.n = 0;
+	physmem_write_sized(pm, 0xfed00001, 0xab, 1);
+	assert_int_equal(bw.n, 1);
+	assert_int_equal(bw.val[0], 0xab);
+	physmem_destroy(pm);
+}
+
+/* An MMIO region can be given other handlers (the host bridge's VGA window). */
+static void
+mmio_region_set_ops(void **state)
+{
+	(void)state;
+	static const struct mmio_ops none = { NULL, NULL, 0 };
+	struct physmem *pm = physmem_create(16 << 20);
+	int r = physmem_add_mmio(pm, "win", 0xa0000, 0x20000, &none, NULL);
+	assert_true(r >= 0);
+	assert_int_equal(physmem_read_sized(pm, 0xa0010, 2), 0xffff);
+	physmem_region_set_ops(pm, r, &bw_ops, NULL);
+	bw.n = 0;
+	assert_int_equal(physmem_read_sized(pm, 0xa0010, 2), 0x2120);
+	assert_int_equal(bw.n, 2);
 	physmem_destroy(pm);
 }
 
@@ -253,6 +332,8 @@ main(void)
 		cmocka_unit_test(unassigned_reads_all_ones),
 		cmocka_unit_test(rom_is_read_only_and_aliased),
 		cmocka_unit_test(mmio_dispatch),
+		cmocka_unit_test(mmio_byte_wide_split),
+		cmocka_unit_test(mmio_region_set_ops),
 		cmocka_unit_test(ram_split_around_pci_hole),
 		cmocka_unit_test(code_pages_notify_on_write),
 		cmocka_unit_test(unassigned_and_mmio_are_traced),

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/pic.h"
 
 struct fixture {
@@ -20,8 +20,9 @@ struct fixture {
 };
 
 static void
-set_intr(void *opaque, bool level)
+set_intr(void *opaque, int n, int level)
 {
+	(void)n;
 	struct fixture *f = opaque;
 	if (level && !f->intr)
 		f->edges++;
@@ -59,7 +60,7 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->io = ioports_create();
-	assert_int_equal(pic_init(&f->pic, f->io, set_intr, f), 0);
+	assert_int_equal(pic_init(&f->pic, f->io, IRQ_LINE(set_intr, f, 0)), 0);
 	init_pc(f, 0x01);
 	*state = f;
 	return 0;

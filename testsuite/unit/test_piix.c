@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/piix.h"
 
 #define PMBASE 0xb000
@@ -28,7 +28,7 @@ struct fixture {
 };
 
 static void
-set_pci_irq(void *opaque, unsigned irq, bool level)
+set_pci_irq(void *opaque, int irq, int level)
 {
 	struct fixture *f = opaque;
 	if (level)
@@ -38,27 +38,33 @@ set_pci_irq(void *opaque, unsigned irq, bool level)
 }
 
 static void
-set_sci(void *opaque, bool level)
+set_sci(void *opaque, int n, int level)
 {
+	(void)n;
 	((struct fixture *)opaque)->sci = level;
 }
 
 static void
-set_a20(void *opaque, bool enabled)
+set_a20(void *opaque, int n, int enabled)
 {
+	(void)n;
 	((struct fixture *)opaque)->a20 = enabled;
 }
 
 static void
-reset(void *opaque)
+reset(void *opaque, int n, int level)
 {
-	((struct fixture *)opaque)->resets++;
+	(void)n;
+	if (level) /* a pulse */
+		((struct fixture *)opaque)->resets++;
 }
 
 static void
-poweroff(void *opaque)
+poweroff(void *opaque, int n, int level)
 {
-	((struct fixture *)opaque)->poweroffs++;
+	(void)n;
+	if (level) /* a pulse */
+		((struct fixture *)opaque)->poweroffs++;
 }
 
 static uint32_t
@@ -87,12 +93,12 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct piix_board b = { .opaque = f,
-				.set_pci_irq = set_pci_irq,
-				.set_sci = set_sci,
-				.set_a20 = set_a20,
-				.reset = reset,
-				.poweroff = poweroff };
+	struct piix_board b = { .sci = IRQ_LINE(set_sci, f, 9),
+				.a20 = IRQ_LINE(set_a20, f, 0),
+				.reset = IRQ_LINE(reset, f, 0),
+				.poweroff = IRQ_LINE(poweroff, f, 0) };
+	for (int irq = 0; irq < 16; irq++)
+		b.isa_irq[irq] = IRQ_LINE(set_pci_irq, f, irq);
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
 	f->clock.ns_per_insn = 1;
 	f->io = ioports_create();

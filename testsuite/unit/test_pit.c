@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/pit.h"
 
 struct fixture {
@@ -23,8 +23,9 @@ struct fixture {
 };
 
 static void
-set_irq(void *opaque, bool level)
+set_irq(void *opaque, int n, int level)
 {
+	(void)n;
 	struct fixture *f = opaque;
 	if (level && !f->irq)
 		f->rises++;
@@ -82,7 +83,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
 	f->io = ioports_create();
-	assert_int_equal(pit_init(&f->pit, f->io, &f->clock, set_irq, f), 0);
+	assert_int_equal(pit_init(&f->pit, f->io, &f->clock, IRQ_LINE(set_irq, f, 0)), 0);
 	at_tick(f, 1000);
 	*state = f;
 	return 0;

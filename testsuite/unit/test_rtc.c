@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/rtc.h"
 
 #define SEC 1000000000ull
@@ -25,8 +25,9 @@ struct fixture {
 };
 
 static void
-set_irq(void *opaque, bool level)
+set_irq(void *opaque, int n, int level)
 {
+	(void)n;
 	struct fixture *f = opaque;
 	f->irq = level;
 }
@@ -60,7 +61,8 @@ setup(void **state)
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
 	f->io = ioports_create();
 	/* Updates complete at 0.5 s, 1.5 s, ...; periodic edges at multiples of the period. */
-	assert_int_equal(rtc_init(&f->rtc, f->io, &f->clock, START, SEC / 2, set_irq, f), 0);
+	assert_int_equal(
+		rtc_init(&f->rtc, f->io, &f->clock, START, SEC / 2, IRQ_LINE(set_irq, f, 8)), 0);
 	*state = f;
 	return 0;
 }

@@ -12,7 +12,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "mmu/physmem.h"
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 /* Names are unique; every field lies inside struct cpu_state; no two overlap. */
 static void

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 #include "chipset/uart.h"
 
 #define B 0x3f8
@@ -30,8 +30,9 @@ struct fixture {
 };
 
 static void
-set_irq(void *opaque, bool level)
+set_irq(void *opaque, int n, int level)
 {
+	(void)n;
 	struct fixture *f = opaque;
 	f->irq = level;
 }
@@ -54,7 +55,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
 	f->io = ioports_create();
-	assert_int_equal(uart_init(&f->uart, f->io, B, &f->clock, set_irq, f), 0);
+	assert_int_equal(uart_init(&f->uart, f->io, B, &f->clock, IRQ_LINE(set_irq, f, 4)), 0);
 	*state = f;
 	return 0;
 }

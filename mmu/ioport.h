@@ -1,7 +1,8 @@
 /*
- * fugu — the port I/O space: one flat 64K-entry dispatch table, filled by the
- * board, so "who owns port 0x61?" is one array index. Unclaimed ports read as
- * all ones and drop writes, like an ISA bus with nothing driving it.
+ * fugu — the I/O address space, beside the physical map: one flat 64K-entry
+ * port dispatch table, filled by the board, so "who owns port 0x61?" is one
+ * array index. Unclaimed ports read as all ones and drop writes, like an ISA
+ * bus with nothing driving it.
  */
 #ifndef FUGU_IOPORT_H
 #define FUGU_IOPORT_H
@@ -12,11 +13,15 @@
 typedef uint32_t (*ioport_read_fn)(void *opaque, uint16_t port, unsigned size);
 typedef void (*ioport_write_fn)(void *opaque, uint16_t port, uint32_t value, unsigned size);
 
+/* Flags of a port's handler. */
+#define IOPORT_BYTE_WIDE 0x1u /* takes byte accesses only: the table splits wider ones */
+
 struct ioport {
 	ioport_read_fn read;
 	ioport_write_fn write;
 	void *opaque;
 	const char *owner;
+	unsigned flags; /* IOPORT_* */
 };
 
 struct ioports {
@@ -28,15 +33,20 @@ struct ioports {
 
 struct ioports *ioports_create(void);
 void ioports_destroy(struct ioports *io);
-/* Claim [base, base+count) for a device; returns -1 if any port is already owned. */
+/*
+ * Claim [base, base+count) for a device; returns -1 if any port is already owned.
+ * With IOPORT_BYTE_WIDE in flags, a 2- or 4-byte access reaches the handlers as
+ * byte accesses to consecutive ports, lowest first (a read assembled
+ * little-endian), each dispatched through the table.
+ */
 int ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		     ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+		     ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags);
 /*
  * Relocatable owners (PCI I/O BARs): claim [base, base+count) for `opaque`,
  * skipping ports another owner holds; release only what `opaque` holds.
  */
 void ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		 ioport_read_fn rd, ioport_write_fn wr, void *opaque);
+		 ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags);
 void ioports_unmap(struct ioports *io, uint16_t base, unsigned count, void *opaque);
 uint32_t ioport_read(struct ioports *io, uint16_t port, unsigned size);
 void ioport_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size);

@@ -2,10 +2,11 @@
  * fugu — the port I/O dispatch table.
  *
  * A multi-byte access goes to the owner of its first port; a device that owns a
- * wider register decodes the size itself. An access whose first port is unowned
- * is split into bytes so that e.g. a word read spanning two devices still works.
+ * wider register decodes the size itself. An access whose first port is unowned,
+ * or owned by a byte-wide handler, is split into byte accesses dispatched in
+ * turn, so that e.g. a word read spanning two devices still works.
  */
-#include "chipset/ioport.h"
+#include "mmu/ioport.h"
 
 #include <stdlib.h>
 
@@ -23,7 +24,7 @@ ioports_destroy(struct ioports *io)
 
 int
 ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
-		 ioport_read_fn rd, ioport_write_fn wr, void *opaque)
+		 ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags)
 {
 	if (base + count > 65536u)
 		return -1;
@@ -31,19 +32,19 @@ ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *
 		if (io->port[base + i].owner)
 			return -1;
 	for (unsigned i = 0; i < count; i++)
-		io->port[base + i] = (struct ioport){ rd, wr, opaque, owner };
+		io->port[base + i] = (struct ioport){ rd, wr, opaque, owner, flags };
 	return 0;
 }
 
 void
 ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner, ioport_read_fn rd,
-	    ioport_write_fn wr, void *opaque)
+	    ioport_write_fn wr, void *opaque, unsigned flags)
 {
 	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
 		struct ioport *p = &io->port[base + i];
 		if (p->owner && p->opaque != opaque)
 			continue; /* another device's port: the BAR overlaps it */
-		*p = (struct ioport){ rd, wr, opaque, owner };
+		*p = (struct ioport){ rd, wr, opaque, owner, flags };
 	}
 }
 
@@ -61,11 +62,12 @@ static uint32_t
 dispatch_read(struct ioports *io, uint16_t port, unsigned size)
 {
 	const struct ioport *p = &io->port[port];
-	if (p->read)
-		return p->read(p->opaque, port, size);
-	if (p->owner || size == 1)
+	if (size == 1 || (p->owner && !(p->flags & IOPORT_BYTE_WIDE))) {
+		if (p->read)
+			return p->read(p->opaque, port, size);
 		return 0xffffffffu >> (32 - 8 * size);
-	uint32_t v = 0;
+	}
+	uint32_t v = 0; /* unowned or byte-wide: one byte at a time, little-endian */
 	for (unsigned i = 0; i < size; i++)
 		v |= dispatch_read(io, (uint16_t)(port + i), 1) << (8 * i);
 	return v;
@@ -75,12 +77,11 @@ static void
 dispatch_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size)
 {
 	const struct ioport *p = &io->port[port];
-	if (p->write) {
-		p->write(p->opaque, port, value, size);
+	if (size == 1 || (p->owner && !(p->flags & IOPORT_BYTE_WIDE))) {
+		if (p->write)
+			p->write(p->opaque, port, value, size);
 		return;
 	}
-	if (p->owner || size == 1)
-		return;
 	for (unsigned i = 0; i < size; i++)
 		dispatch_write(io, (uint16_t)(port + i), (value >> (8 * i)) & 0xff, 1);
 }
