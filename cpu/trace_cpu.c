@@ -36,15 +36,23 @@ trace_hdr_fill(struct trace_hdr *h, const struct cpu *cpu)
 	h->vmx = TRACE_VMX_NONE; /* VMX is not modelled yet */
 }
 
+/* In the order the event lists them: RAX..R15, ES..GS selectors, RFLAGS. */
+static const uint16_t delta_fields[TRACE_DELTA_FIELDS] = {
+	STATE_RAX,    STATE_RCX,    STATE_RDX,    STATE_RBX,    STATE_RSP,    STATE_RBP,
+	STATE_RSI,    STATE_RDI,    STATE_R8,     STATE_R9,     STATE_R10,    STATE_R11,
+	STATE_R12,    STATE_R13,    STATE_R14,    STATE_R15,    STATE_ES_SEL, STATE_CS_SEL,
+	STATE_SS_SEL, STATE_DS_SEL, STATE_FS_SEL, STATE_GS_SEL, STATE_RFLAGS,
+};
+
 void
 trace_insn_begin(struct cpu *cpu, struct trace_insn_pre *pre)
 {
 	trace_hdr_fill(&pre->hdr, cpu);
-	memcpy(pre->gpr, cpu->state.gpr, sizeof(pre->gpr));
+	flags_materialize(cpu); /* RFLAGS in the state is exact from here */
 	pre->rip = cpu->state.rip;
-	pre->rflags = rflags_read(cpu);
-	for (int k = 0; k < 6; k++)
-		pre->sel[k] = cpu->state.seg[k].sel;
+	pre->cs = cpu->state.seg[S_CS].sel;
+	for (unsigned k = 0; k < TRACE_DELTA_FIELDS; k++)
+		pre->before[k] = state_get(&cpu->state, delta_fields[k]);
 }
 
 void
@@ -52,22 +60,15 @@ trace_insn_end(struct tracer *t, struct cpu *cpu, const struct trace_insn_pre *p
 	       const struct insn *i, const uint8_t *bytes, unsigned code_size)
 {
 	struct trace_changes chg;
-	chg.mask = 0;
-	for (int k = 0; k < 16; k++)
-		if (cpu->state.gpr[k] != pre->gpr[k]) {
-			chg.mask |= 1u << k;
-			chg.val[k] = cpu->state.gpr[k];
+	chg.n = 0;
+	flags_materialize(cpu);
+	for (unsigned k = 0; k < TRACE_DELTA_FIELDS; k++) {
+		uint64_t v = state_get(&cpu->state, delta_fields[k]);
+		if (v != pre->before[k]) {
+			chg.reg[chg.n].field = delta_fields[k];
+			chg.reg[chg.n++].value = v;
 		}
-	for (int k = 0; k < 6; k++)
-		if (cpu->state.seg[k].sel != pre->sel[k]) {
-			chg.mask |= 1u << (TRACE_CHG_SEG + k);
-			chg.val[TRACE_CHG_SEG + k] = cpu->state.seg[k].sel;
-		}
-	uint64_t fl = rflags_read(cpu);
-	if (fl != pre->rflags) {
-		chg.mask |= 1u << TRACE_CHG_RFLAGS;
-		chg.val[TRACE_CHG_RFLAGS] = fl;
 	}
-	trace_insn_hdr(t, &pre->hdr, cpu->icount, pre->sel[S_CS], pre->rip, bytes,
-		       bytes ? i->len : 0, (uint8_t)(code_size * 8), &chg);
+	trace_insn_hdr(t, &pre->hdr, cpu->icount, pre->cs, pre->rip, bytes, bytes ? i->len : 0,
+		       (uint8_t)(code_size * 8), &chg);
 }

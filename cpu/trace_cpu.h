@@ -14,10 +14,15 @@ struct insn;
 /* What the instruction event needs from before the instruction runs: the
  * header (mode, CPL, CR3 as it executed) and the registers, to report what it
  * changed. */
+/* The fields of the state table an instruction event reports when they change:
+ * the general registers, the segment selectors and RFLAGS. */
+#define TRACE_DELTA_FIELDS 23
+
 struct trace_insn_pre {
 	struct trace_hdr hdr;
-	uint64_t gpr[16], rip, rflags;
-	uint16_t sel[6];
+	uint64_t rip;
+	uint16_t cs;
+	uint64_t before[TRACE_DELTA_FIELDS]; /* the delta fields' values before the instruction */
 };
 
 void trace_insn_begin(struct cpu *cpu, struct trace_insn_pre *pre);

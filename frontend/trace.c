@@ -5,6 +5,8 @@
  */
 #include "frontend/trace.h"
 
+#include "cpu/state.h"
+
 #include <capstone/capstone.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -141,23 +143,27 @@ code_text(struct sink *t, const struct trace_value *v, uint64_t rip, char *hex, 
 	}
 }
 
-static const char *const chg_names[23] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi",   "rdi",
-					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14",   "r15",
-					   "es",  "cs",  "ss",  "ds",  "fs",  "gs",  "rflags" };
+/* A changed register's name: its state-table name, a selector as its register's
+ * ("cs" for "cs.sel"). */
+static int
+chg_name(const struct trace_changes *c, unsigned k, char *buf, size_t len)
+{
+	const struct state_field *f = &state_fields[c->reg[k].field];
+	const char *dot = strchr(f->name, '.');
+	snprintf(buf, len, "%.*s", dot ? (int)(dot - f->name) : (int)strlen(f->name), f->name);
+	return f->size; /* selectors print as four hex digits */
+}
 
 /* The changed registers as text: "rax=1 cs=0008 rflags=2". */
 static void
 changes_text(FILE *out, const struct trace_changes *c)
 {
-	bool first = true;
-	for (unsigned k = 0; k < 23; k++) {
-		if (!(c->mask & (1u << k)))
-			continue;
-		if (k >= TRACE_CHG_SEG && k < TRACE_CHG_RFLAGS)
-			fprintf(out, "%s%s=%04" PRIx64, first ? "" : " ", chg_names[k], c->val[k]);
+	for (unsigned k = 0; k < c->n; k++) {
+		char name[24];
+		if (chg_name(c, k, name, sizeof(name)) == 2)
+			fprintf(out, "%s%s=%04" PRIx64, k ? " " : "", name, c->reg[k].value);
 		else
-			fprintf(out, "%s%s=%" PRIx64, first ? "" : " ", chg_names[k], c->val[k]);
-		first = false;
+			fprintf(out, "%s%s=%" PRIx64, k ? " " : "", name, c->reg[k].value);
 	}
 }
 
@@ -212,14 +218,13 @@ emit_json(struct sink *t, const struct trace_schema *s, const struct trace_hdr *
 			break;
 		case TF_CHANGES: {
 			const struct trace_changes *c = v[k].chg;
-			bool first = true;
 			fputc('{', out);
-			for (unsigned j = 0; j < 23; j++)
-				if (c->mask & (1u << j)) {
-					fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",",
-						chg_names[j], c->val[j]);
-					first = false;
-				}
+			for (unsigned j = 0; j < c->n; j++) {
+				char name[24];
+				chg_name(c, j, name, sizeof(name));
+				fprintf(out, "%s\"%s\":%" PRIu64, j ? "," : "", name,
+					c->reg[j].value);
+			}
 			fputc('}', out);
 			break;
 		}

@@ -121,14 +121,16 @@ enum trace_field_type {
 #define TRACE_NO_ERRCODE 0xffffffffu
 #define TRACE_MAX_FIELDS 8
 
-/* The registers an instruction changed: bit k of mask says val[k] is valid.
- * Bits 0-15: RAX..R15; 16-21: ES, CS, SS, DS, FS, GS selectors; 22: RFLAGS. */
+/* The registers an instruction changed, each named by its field of the CPU-state
+ * table (cpu/state.h: enum state_field_id; the sinks print state_fields[].name). */
+#define TRACE_MAX_CHANGES 24
 struct trace_changes {
-	uint32_t mask;
-	uint64_t val[23];
+	uint8_t n;
+	struct {
+		uint16_t field; /* enum state_field_id */
+		uint64_t value;
+	} reg[TRACE_MAX_CHANGES];
 };
-#define TRACE_CHG_SEG 16
-#define TRACE_CHG_RFLAGS 22
 
 /* One field value as the sinks receive it. */
 struct trace_value {
