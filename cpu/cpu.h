@@ -298,6 +298,15 @@ int cpu_debugger_remove(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint
 /* Before running again after a stop: clears the stop, sets or clears single-step, and
  * lets the instruction at the current CS:RIP run even if a breakpoint is on it. */
 void cpu_debugger_resume(struct cpu *cpu, bool step);
+/*
+ * A debugger's look at guest memory, without side effects: `addr` is linear
+ * (translated with the current paging, no A/D updates, user and supervisor
+ * pages alike) or, with `physical`, physical. RAM and ROM only: MMIO and
+ * unassigned space are never touched (false). A poke stores as a device would
+ * (decoded code on the page is dropped; ROM ignores it).
+ */
+bool cpu_peek(struct cpu *cpu, uint64_t addr, bool physical, void *buf, size_t len);
+bool cpu_poke(struct cpu *cpu, uint64_t addr, bool physical, const void *buf, size_t len);
 /* The linear address of CS:RIP. */
 uint64_t cpu_pc_linear(const struct cpu *cpu);
 /* SMM (cpu/smm.c): enter on a latched SMI; back to the reset SMBASE. */

@@ -11,6 +11,8 @@
  */
 #include "cpu/cpu_internal.h"
 #include "cpu/tcache.h"
+#include "cpu/translate.h"
+#include "mmu/physmem.h"
 #include "cpu/trace_cpu.h"
 
 /* The length of breakpoint n from DR7.LENn (SDM vol. 3A, 17.2.5): 1, 2, 8 or 4 bytes. */
@@ -311,4 +313,57 @@ cpu_debug_step(struct cpu *cpu)
 	guest_debug_step(cpu);
 	if (cpu->dbg.step && !cpu->dbg.stop)
 		cpu->dbg.stop = DBG_STOP_STEP;
+}
+
+/* ---- a debugger's memory access (cpu_peek/cpu_poke) ---- */
+
+/* The physical address of a debugger address, or false when it has no translation. */
+static bool
+debugger_translate(struct cpu *cpu, uint64_t addr, bool physical, bool write, uint64_t *pa)
+{
+	if (physical) {
+		*pa = addr;
+		return true;
+	}
+	enum tlb_access kind = write ? TLB_WRITE : TLB_READ;
+	return cpu_translate_probe(cpu, addr, kind, MMU_SUPER, pa) ||
+	       cpu_translate_probe(cpu, addr, kind, MMU_USER, pa) ||
+	       (write && (cpu_translate_probe(cpu, addr, TLB_READ, MMU_SUPER, pa) ||
+			  cpu_translate_probe(cpu, addr, TLB_READ, MMU_USER, pa)));
+}
+
+static bool
+debugger_access(struct cpu *cpu, uint64_t addr, bool physical, uint8_t *buf, size_t len, bool write)
+{
+	while (len) {
+		uint64_t pa;
+		size_t chunk = 0x1000 - (addr & 0xfff);
+		if (chunk > len)
+			chunk = len;
+		if (!debugger_translate(cpu, addr, physical, write, &pa))
+			return false;
+		phys_page_t p = physmem_page(cpu->mem, pa);
+		if (!(p & PP_HOST_MASK) || (p & PP_MMIO))
+			return false;
+		if ((pa & 0xfff) + chunk > 0x1000)
+			chunk = 0x1000 - (pa & 0xfff);
+		if (write)
+			physmem_write(cpu->mem, pa, buf, chunk);
+		else
+			physmem_read(cpu->mem, pa, buf, chunk);
+		addr += chunk, buf += chunk, len -= chunk;
+	}
+	return true;
+}
+
+bool
+cpu_peek(struct cpu *cpu, uint64_t addr, bool physical, void *buf, size_t len)
+{
+	return debugger_access(cpu, addr, physical, buf, len, false);
+}
+
+bool
+cpu_poke(struct cpu *cpu, uint64_t addr, bool physical, const void *buf, size_t len)
+{
+	return debugger_access(cpu, addr, physical, (uint8_t *)(uintptr_t)buf, len, true);
 }

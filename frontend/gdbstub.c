@@ -25,8 +25,6 @@
 #include <unistd.h>
 
 #include "chipset/pc.h"
-#include "cpu/translate.h"
-#include "mmu/physmem.h"
 
 #define PACKET_MAX 16384
 
@@ -363,64 +361,16 @@ reg_write(struct gdbstub *g, unsigned k, const uint8_t *bytes)
 
 /* ---- memory ---- */
 
-/* The physical address of debugger address `addr`, or false when unmapped. */
-static bool
-debug_translate(struct gdbstub *g, uint64_t addr, bool write, uint64_t *pa)
-{
-	if (g->phys) {
-		*pa = addr;
-		return true;
-	}
-	enum tlb_access kind = write ? TLB_WRITE : TLB_READ;
-	/* A debugger may look at user and supervisor pages alike (SMAP aside). */
-	return cpu_translate_probe(g->cpu, addr, kind, MMU_SUPER, pa) ||
-	       cpu_translate_probe(g->cpu, addr, kind, MMU_USER, pa);
-}
-
-/* Copy guest memory without side effects: RAM and ROM only, never MMIO. */
 static bool
 debug_read(struct gdbstub *g, uint64_t addr, uint8_t *buf, size_t len)
 {
-	while (len) {
-		uint64_t pa;
-		size_t chunk = 0x1000 - (addr & 0xfff);
-		if (chunk > len)
-			chunk = len;
-		if (!debug_translate(g, addr, false, &pa))
-			return false;
-		phys_page_t p = physmem_page(g->cpu->mem, pa);
-		if (!(p & PP_HOST_MASK) || (p & PP_MMIO))
-			return false;
-		if ((pa & 0xfff) + chunk > 0x1000)
-			chunk = 0x1000 - (pa & 0xfff);
-		physmem_read(g->cpu->mem, pa, buf, chunk);
-		addr += chunk, buf += chunk, len -= chunk;
-	}
-	return true;
+	return cpu_peek(g->cpu, addr, g->phys, buf, len);
 }
 
-/* Store into guest RAM as a device would (decoded code on the page is dropped). */
 static bool
 debug_write(struct gdbstub *g, uint64_t addr, const uint8_t *buf, size_t len)
 {
-	while (len) {
-		uint64_t pa;
-		size_t chunk = 0x1000 - (addr & 0xfff);
-		if (chunk > len)
-			chunk = len;
-		if (!debug_translate(g, addr, true, &pa) &&
-		    !debug_translate(g, addr, false,
-				     &pa)) /* the debugger may patch read-only pages */
-			return false;
-		phys_page_t p = physmem_page(g->cpu->mem, pa);
-		if (!(p & PP_HOST_MASK) || (p & PP_MMIO))
-			return false;
-		if ((pa & 0xfff) + chunk > 0x1000)
-			chunk = 0x1000 - (pa & 0xfff);
-		physmem_write(g->cpu->mem, pa, buf, chunk);
-		addr += chunk, buf += chunk, len -= chunk;
-	}
-	return true;
+	return cpu_poke(g->cpu, addr, g->phys, buf, len);
 }
 
 /* ---- packets ---- */
