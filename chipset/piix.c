@@ -261,6 +261,15 @@ update_sci(struct piix *p)
 	}
 }
 
+/* The power button was pressed (QEMU's system_powerdown): PM1_STS.PWRBTN_STS,
+ * an SCI when PM1_EN.PWRBTN_EN and SCI_EN allow it (ACPI 6.x, 4.8.2.2.1.1). */
+void
+piix_power_button(struct piix *p)
+{
+	p->st.pm1_sts |= PM1_PWRBTN_STS;
+	update_sci(p);
+}
+
 static void
 tmr_timer_fired(void *opaque)
 {

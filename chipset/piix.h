@@ -93,4 +93,7 @@ uint32_t piix_pm_timer(const struct piix *p);
 size_t piix_save(const struct piix *p, void *buf, size_t len);
 int piix_restore(struct piix *p, const void *buf, size_t len);
 
+/* Press the ACPI power button: PWRBTN_STS and an SCI if enabled. */
+void piix_power_button(struct piix *p);
+
 #endif

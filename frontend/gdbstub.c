@@ -453,8 +453,7 @@ report_stop(struct gdbstub *g)
 static void
 stop_machine(struct gdbstub *g)
 {
-	g->stopped = true;
-	vclock_pause(&g->pc->clock);
+	g->stopped = true; /* the run loop stops the virtual clock while the machine is held */
 }
 
 static void
@@ -462,7 +461,6 @@ resume_machine(struct gdbstub *g, bool step)
 {
 	cpu_debugger_resume(g->cpu, step);
 	g->stopped = false;
-	vclock_resume(&g->pc->clock);
 }
 
 /* Parse "ADDR,LEN" (hex); returns the character after LEN. */

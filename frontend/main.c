@@ -21,6 +21,7 @@
 #include "firmware/bios.h"
 #include "frontend/exitcodes.h"
 #include "frontend/gdbstub.h"
+#include "frontend/monitor.h"
 #include "frontend/trace.h"
 
 #ifndef FUGU_VERSION
@@ -41,6 +42,7 @@ struct options {
 	const char *screendump; /* at exit, the screen as text or PPM to this file */
 	const char *gdb;        /* -gdb tcp::PORT (-s: tcp::1234) */
 	bool gdb_wait;          /* -S: stopped until the debugger continues */
+	const char *monitor;    /* -monitor stdio|tcp:...,server (NULL: none) */
 };
 
 static _Noreturn void
@@ -97,8 +99,11 @@ print_help(void)
 	       "in\n"
 	       "                                   a text mode, a binary PPM in a graphics mode\n"
 	       "\n"
-	       "QEMU compatibility: -machine pc, -accel tcg, -smp 1 and -monitor none are\n"
-	       "accepted (fugu has one board, one CPU, no accelerator, no monitor yet).\n"
+	       "  -monitor stdio|tcp:HOST:PORT,server|none\n"
+	       "                                   the human monitor (QEMU's HMP names; 'help')\n"
+	       "\n"
+	       "QEMU compatibility: -machine pc, -accel tcg and -smp 1 are accepted\n"
+	       "(fugu has one board, one CPU, no accelerator).\n"
 	       "\n"
 	       "Run control and tracing:\n"
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status "
@@ -437,10 +442,7 @@ parse_options(struct options *o, int argc, char **argv)
 				usage_error("-smp %s: fugu models one CPU", s);
 		} else if (!strcmp(a, "-monitor")) {
 			const char *s = ARG();
-			if (strcmp(s, "none"))
-				usage_error(
-					"-monitor %s: the monitor is not available yet (use none)",
-					s);
+			o->monitor = strcmp(s, "none") ? s : NULL;
 		} else {
 			usage_error("unknown option '%s' (see -h)", argv[k]);
 		}
@@ -465,6 +467,9 @@ parse_options(struct options *o, int argc, char **argv)
 				    strerror(errno));
 		fclose(t);
 	}
+	if (o->monitor && !strcmp(o->monitor, "stdio") && o->serial && !strcmp(o->serial, "stdio"))
+		usage_error("-monitor stdio and -serial stdio both want the terminal (use "
+			    "-monitor tcp:...,server)");
 	if (o->serial && strcmp(o->serial, "none") && strcmp(o->serial, "stdio") &&
 	    strncmp(o->serial, "file:", 5) && strncmp(o->serial, "tcp:", 4))
 		usage_error("bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server]"
@@ -477,7 +482,7 @@ parse_options(struct options *o, int argc, char **argv)
  * board's wait fd, whichever comes first (never spin). Returns true on input.
  */
 static bool
-idle_wait(struct pc *pc, struct gdbstub *gdb, uint64_t until_ns)
+idle_wait(struct pc *pc, const int *fds, unsigned nfds, uint64_t until_ns)
 {
 	uint64_t now = host_now_ns();
 	if (until_ns <= now)
@@ -486,9 +491,10 @@ idle_wait(struct pc *pc, struct gdbstub *gdb, uint64_t until_ns)
 	if (d > 1000000000ull)
 		d = 1000000000ull; /* wake at least once a second to re-check */
 	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-	struct pollfd pfd[2] = { { .fd = pc_wait_fd(pc), .events = POLLIN },
-				 { .fd = gdb ? gdbstub_fd(gdb) : -1, .events = POLLIN } };
-	return ppoll(pfd, 2, &ts, NULL) > 0; /* negative fds are ignored */
+	struct pollfd pfd[4] = { { .fd = pc_wait_fd(pc), .events = POLLIN } };
+	for (unsigned k = 0; k < nfds && k < 3; k++)
+		pfd[1 + k] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
+	return ppoll(pfd, 1 + (nfds < 3 ? nfds : 3), &ts, NULL) > 0; /* fds < 0 are ignored */
 }
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
@@ -496,20 +502,64 @@ idle_wait(struct pc *pc, struct gdbstub *gdb, uint64_t until_ns)
 #define MAX_SLICE                                                                                  \
 	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
+/* The debugger's and the monitor's descriptors, for the waits. */
+static unsigned
+control_fds(struct gdbstub *gdb, struct monitor *mon, int fds[2])
+{
+	fds[0] = gdb ? gdbstub_fd(gdb) : -1;
+	fds[1] = mon ? monitor_fd(mon) : -1;
+	return 2;
+}
+
+/* Serve the debugger and the monitor; false when one of them ends fugu. */
+static bool
+serve_controls(struct gdbstub *gdb, struct monitor *mon)
+{
+	if (gdb && gdbstub_serve(gdb, 0) == GDBSTUB_KILL)
+		return false;
+	if (mon) {
+		monitor_serve(mon);
+		if (monitor_quit(mon))
+			return false;
+	}
+	return true;
+}
+
 static int
-run(struct pc *pc, struct gdbstub *gdb, const struct options *o)
+run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct options *o)
 {
 	struct cpu *cpu = pc->cpu;
 	uint64_t host_deadline =
 		o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
 	uint64_t next_host_poll = 0;
+	bool was_paused = false;
 	for (;;) {
-		if (gdb && gdbstub_stopped(gdb)) { /* the debugger holds the machine */
-			if (gdbstub_serve(gdb, 100) == GDBSTUB_KILL)
+		/* The debugger or the monitor may hold the machine; the virtual clock
+		 * stands still meanwhile (no time passes for the guest). */
+		bool paused = (gdb && gdbstub_stopped(gdb)) || (mon && monitor_paused(mon));
+		if (paused != was_paused) {
+			if (paused)
+				vclock_pause(&pc->clock);
+			else
+				vclock_resume(&pc->clock);
+			was_paused = paused;
+		}
+		if (paused) {
+			int fds[2];
+			unsigned n = control_fds(gdb, mon, fds);
+			struct pollfd pfd[2] = { { .fd = fds[0], .events = POLLIN },
+						 { .fd = fds[1], .events = POLLIN } };
+			poll(pfd, n, 100);
+			if (!serve_controls(gdb, mon))
 				return FUGU_EXIT_OK;
+			if (pc->reset_requested) { /* the monitor's system_reset */
+				if (o->no_reboot)
+					return FUGU_EXIT_OK;
+				pc_reset(pc);
+			}
 			if (host_now_ns() >= host_deadline) {
 				fprintf(stderr,
-					"fugu: timeout after %g s (stopped in the debugger)\n",
+					"fugu: timeout after %g s (the machine was paused)\n",
 					o->timeout);
 				return FUGU_EXIT_TIMEOUT;
 			}
@@ -543,7 +593,7 @@ run(struct pc *pc, struct gdbstub *gdb, const struct options *o)
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
 			pc_poll_host(pc);
-			if (gdb && gdbstub_serve(gdb, 0) == GDBSTUB_KILL)
+			if (!serve_controls(gdb, mon))
 				return FUGU_EXIT_OK;
 			next_host_poll = host_now + HOST_POLL_NS;
 		}
@@ -576,9 +626,11 @@ run(struct pc *pc, struct gdbstub *gdb, const struct options *o)
 				if (host_next < wake)
 					wake = host_next;
 			}
-			if (idle_wait(pc, gdb, wake)) {
+			int fds[2];
+			unsigned n = control_fds(gdb, mon, fds);
+			if (idle_wait(pc, fds, n, wake)) {
 				pc_poll_host(pc);
-				if (gdb && gdbstub_serve(gdb, 0) == GDBSTUB_KILL)
+				if (!serve_controls(gdb, mon))
 					return FUGU_EXIT_OK;
 			}
 			break;
@@ -653,9 +705,15 @@ main(int argc, char **argv)
 	struct gdbstub *gdb = NULL;
 	if (o.gdb && !(gdb = gdbstub_open(o.gdb, pc, o.gdb_wait, err, sizeof(err))))
 		usage_error("%s", err);
-	if (o.gdb_wait && !o.gdb)
-		fprintf(stderr, "fugu: -S without -gdb or -s: starting anyway\n");
-	int status = run(pc, gdb, &o);
+	if (o.gdb_wait && !o.gdb && !o.monitor)
+		fprintf(stderr, "fugu: -S without -gdb, -s or -monitor: starting anyway\n");
+	struct monitor *mon = NULL;
+	if (o.monitor && !(mon = monitor_open(o.monitor, pc, o.pc.tracer, err, sizeof(err))))
+		usage_error("%s", err);
+	if (mon && o.gdb_wait && !gdb)
+		monitor_pause(mon); /* -S: the CPU waits for the monitor's cont (or gdb's) */
+	int status = run(pc, gdb, mon, &o);
+	monitor_close(mon);
 	if (gdb) {
 		gdbstub_exited(gdb, status);
 		gdbstub_close(gdb);
