@@ -14,7 +14,7 @@
  * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
  * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: MMX/SSE, XSAVE, VMX,
+ * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX, VMX,
  * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, machine-check MSRs, VME/PVI).
  */
 #define CPU_FEATURE_LIST(X)                                                                        \
@@ -36,21 +36,23 @@
 	X("pat", PAT, 0x00000001, 3, 16, 1)                                                        \
 	X("pse36", PSE36, 0x00000001, 3, 17, 1)                                                    \
 	X("clflush", CLFLUSH, 0x00000001, 3, 19, 1)                                                \
-	X("mmx", MMX, 0x00000001, 3, 23, 0)                                                        \
-	X("fxsr", FXSR, 0x00000001, 3, 24, 0)                                                      \
-	X("sse", SSE, 0x00000001, 3, 25, 0)                                                        \
-	X("sse2", SSE2, 0x00000001, 3, 26, 0)                                                      \
-	X("sse3", SSE3, 0x00000001, 2, 0, 0)                                                       \
+	X("mmx", MMX, 0x00000001, 3, 23, 1)                                                        \
+	X("fxsr", FXSR, 0x00000001, 3, 24, 1)                                                      \
+	X("sse", SSE, 0x00000001, 3, 25, 1)                                                        \
+	X("sse2", SSE2, 0x00000001, 3, 26, 1)                                                      \
+	X("sse3", SSE3, 0x00000001, 2, 0, 1)                                                       \
+	X("pclmulqdq", PCLMULQDQ, 0x00000001, 2, 1, 1)                                             \
 	X("vmx", VMX, 0x00000001, 2, 5, 0)                                                         \
-	X("ssse3", SSSE3, 0x00000001, 2, 9, 0)                                                     \
+	X("ssse3", SSSE3, 0x00000001, 2, 9, 1)                                                     \
 	X("cx16", CX16, 0x00000001, 2, 13, 1)                                                      \
 	X("pcid", PCID, 0x00000001, 2, 17, 1)                                                      \
-	X("sse4.1", SSE41, 0x00000001, 2, 19, 0)                                                   \
-	X("sse4.2", SSE42, 0x00000001, 2, 20, 0)                                                   \
+	X("sse4.1", SSE41, 0x00000001, 2, 19, 1)                                                   \
+	X("sse4.2", SSE42, 0x00000001, 2, 20, 1)                                                   \
 	X("x2apic", X2APIC, 0x00000001, 2, 21, 1)                                                  \
 	X("movbe", MOVBE, 0x00000001, 2, 22, 1)                                                    \
 	X("popcnt", POPCNT, 0x00000001, 2, 23, 1)                                                  \
 	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24, 1)                                      \
+	X("aes", AES, 0x00000001, 2, 25, 1)                                                        \
 	X("xsave", XSAVE, 0x00000001, 2, 26, 0)                                                    \
 	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31, 1)                                          \
 	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0, 1)                                               \

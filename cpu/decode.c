@@ -97,6 +97,8 @@ enum {
 	P_SSSE3,   /* 0F 38/3A: MMX and 66 forms, SSSE3 */
 	P_41,      /* 0F 38/3A: 66 only, SSE4.1 */
 	P_42,      /* 0F 38/3A: 66 only, SSE4.2 */
+	P_AES,     /* 0F 38 DB-DF, 0F 3A DF: 66 only, AES-NI */
+	P_CLMUL,   /* 0F 3A 44: 66 only, PCLMULQDQ */
 	P_INVVPID, /* 66 0F 38 81 */
 	P_PCID66,  /* 0F 38 82 INVPCID: 66 only */
 	P_B8,      /* F3 POPCNT (no prefix: JMPE, not on this processor) */
@@ -148,7 +150,7 @@ enum {
 /* An MMX/SSE form (pfxrows): decoded, not executed yet; its id is the family's. */
 #define SX(ft)                                                                                     \
 	{                                                                                          \
-		.fn = op_simd_esc, .id = INSN_##ft, .feature = FEAT_##ft                           \
+		.fn = op_sse, .id = INSN_##ft, .feature = FEAT_##ft                           \
 	}
 #define NOROW                                                                                      \
 	{                                                                                          \
@@ -366,7 +368,7 @@ static const struct oprow map2[256] = {
 	[0x72] = GRP(G13, A_NOMEM, IMM_B),
 	[0x73] = GRP(G14, A_NOMEM, IMM_B),
 	[0x74 ... 0x76] = PS(P_MMX, 0, IMM_NONE),
-	[0x77] = RF(EMMS, simd_esc, 0, IMM_NONE, MMX), /* EMMS */
+	[0x77] = RF(EMMS, emms, 0, IMM_NONE, MMX), /* EMMS */
 	[0x78] = NX(VMREAD, A_MODRM, IMM_NONE, VMX),
 	[0x79] = NX(VMWRITE, A_MODRM, IMM_NONE, VMX),
 	[0x7c ... 0x7d] = PS(P_7C, 0, IMM_NONE),
@@ -407,7 +409,7 @@ static const struct oprow map2[256] = {
 	[0xc0] = R(XADD, xadd, A_MODRM | A_BYTE | A_LOCK, IMM_NONE),
 	[0xc1] = R(XADD, xadd, A_MODRM | A_LOCK, IMM_NONE),
 	[0xc2] = PS(P_ALL, 0, IMM_B),
-	[0xc3] = RF(MOVNTI, ud, A_MODRM | A_MEMONLY | A_END, IMM_NONE, SSE2),
+	[0xc3] = RF(MOVNTI, movnti, A_MODRM | A_MEMONLY, IMM_NONE, SSE2),
 	[0xc4] = PS(P_PSPD, 0, IMM_B),
 	[0xc5] = PS(P_PSPD, A_NOMEM, IMM_B),
 	[0xc6] = PS(P_PSPD, 0, IMM_B),
@@ -461,6 +463,7 @@ static const struct oprow map3[256] = {
 	[0x30 ... 0x35] = PS(P_41, 0, IMM_NONE),
 	[0x37] = PS(P_42, 0, IMM_NONE),
 	[0x38 ... 0x41] = PS(P_41, 0, IMM_NONE),
+	[0xdb ... 0xdf] = PS(P_AES, 0, IMM_NONE),
 	[0x80] = PS(P_INVEPT, A_MEMONLY, IMM_NONE),
 	[0x81] = PS(P_INVVPID, A_MEMONLY, IMM_NONE),
 	[0x82] = PS(P_PCID66, A_MEMONLY, IMM_NONE),
@@ -473,6 +476,7 @@ static const struct oprow map4[256] = {
 	[0x08 ... 0x0e] = PS(P_41, 0, IMM_B), [0x0f] = PS(P_SSSE3, 0, IMM_B),
 	[0x14 ... 0x17] = PS(P_41, 0, IMM_B), [0x20 ... 0x22] = PS(P_41, 0, IMM_B),
 	[0x40 ... 0x42] = PS(P_41, 0, IMM_B), [0x60 ... 0x63] = PS(P_42, 0, IMM_B),
+	[0x44] = PS(P_CLMUL, 0, IMM_B),       [0xdf] = PS(P_AES, 0, IMM_B),
 };
 
 /*
@@ -511,6 +515,8 @@ static const struct oprow pfxrows[NPFX][4] = {
 	[P_SSSE3] = { SX(SSSE3), SX(SSSE3), NOROW, NOROW },
 	[P_41] = { NOROW, SX(SSE41), NOROW, NOROW },
 	[P_42] = { NOROW, SX(SSE42), NOROW, NOROW },
+	[P_AES] = { NOROW, SX(AES), NOROW, NOROW },
+	[P_CLMUL] = { NOROW, SX(PCLMULQDQ), NOROW, NOROW },
 	[P_INVEPT] = { NOROW, RFC(INVEPT, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
 	[P_INVVPID] = { NOROW, RFC(INVVPID, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
 	/* 0F C7 /6 memory forms (SDM vol. 3C, 30.3). */
@@ -598,10 +604,10 @@ static const struct oprow groups[NGROUPS][8] = {
 		  [7] = PS(P_66, 0, 0) },
 	/* 0F AE memory forms: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE, XRSTOR, XSAVEOPT,
 	 * CLFLUSH; register forms: F3 RD/WR FS/GS BASE, LFENCE, MFENCE, SFENCE. */
-	[G15] = { [0] = RF(FXSAVE, ud, A_END, 0, FXSR),
-		  [1] = RF(FXRSTOR, ud, A_END, 0, FXSR),
-		  [2] = RF(LDMXCSR, ud, A_END, 0, SSE),
-		  [3] = RF(STMXCSR, ud, A_END, 0, SSE),
+	[G15] = { [0] = RF(FXSAVE, fxsave, 0, 0, FXSR),
+		  [1] = RF(FXRSTOR, fxrstor, 0, 0, FXSR),
+		  [2] = RF(LDMXCSR, ldmxcsr, 0, 0, SSE),
+		  [3] = RF(STMXCSR, stmxcsr, 0, 0, SSE),
 		  [4] = RF(XSAVE, ud, A_END, 0, XSAVE),
 		  [5] = RF(XRSTOR, ud, A_END, 0, XSAVE),
 		  [6] = RF(XSAVEOPT, ud, A_END, 0, XSAVE),
@@ -799,6 +805,7 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 			r.id = p->id;
 			r.cls = p->cls;
 			r.attr = (uint16_t)((r.attr & ~A_PFXSEL) | (p->attr & ~A_FALLBACK));
+			out->imm2 = (uint16_t)sel; /* the SSE handlers re-encode it */
 		}
 	}
 

@@ -222,6 +222,8 @@
 	X(SSSE3, "ssse3")                                                                          \
 	X(SSE41, "sse4.1")                                                                         \
 	X(SSE42, "sse4.2")                                                                         \
+	X(AES, "aes")                                                                              \
+	X(PCLMULQDQ, "pclmulqdq")                                                                  \
 	X(AVX, "avx")
 
 /* Intercept classes (SDM vol. 3C, 26.1.2-26.1.3). */

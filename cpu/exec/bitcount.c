@@ -87,20 +87,3 @@ op_crc32(struct cpu *cpu, const struct insn *i)
 	}
 	reg_write(cpu, i->reg, 4, crc);
 }
-
-/*
- * MMX/SSE/SSE2/SSE3/SSSE3/SSE4 instructions that fugu decodes but does not
- * execute yet: #UD if CR0.EM is set (SDM vol. 3A, 2.5, table 2-2; vol. 2,
- * "SIMD Floating-Point Exceptions" class tables), #NM if CR0.TS is set, and #UD
- * otherwise for now.
- */
-void
-op_simd_esc(struct cpu *cpu, const struct insn *i)
-{
-	(void)i;
-	if (cpu->state.cr0 & CR0_EM)
-		cpu_ud(cpu);
-	if (cpu->state.cr0 & CR0_TS)
-		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
-	cpu_ud(cpu);
-}

@@ -187,13 +187,20 @@ H(syscall);
 H(sysret);
 H(sysenter);
 H(sysexit);
-/* bitcount.c: POPCNT/TZCNT/LZCNT/MOVBE/CRC32, and the MMX/SSE placeholder */
+/* bitcount.c: POPCNT/TZCNT/LZCNT/MOVBE/CRC32 */
 H(popcnt);
 H(tzcnt);
 H(lzcnt);
 H(movbe);
 H(crc32);
-H(simd_esc);
+/* sse.c: MMX, SSE-SSE4.2, AES-NI, PCLMULQDQ, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR */
+H(sse);
+H(emms);
+H(movnti);
+H(ldmxcsr);
+H(stmxcsr);
+H(fxsave);
+H(fxrstor);
 
 #undef H
 

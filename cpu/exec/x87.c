@@ -651,3 +651,49 @@ op_x87(struct cpu *cpu, const struct insn *i)
 	x87_host_op(cpu, i, kind, idx, ea, mem ? mem_size[esc][reg] : 0);
 	x87_record(cpu, i, modrm, ea);
 }
+
+/* ---- MMX aliasing and FXRSTOR (sse.c) ---- */
+
+/* An MMX instruction first takes a pending x87 exception (#MF or FERR#, as a
+ * waiting x87 instruction does; vol. 1, 12.5.3). */
+bool
+x87_mmx_pending_ok(struct cpu *cpu)
+{
+	return x87_wait_ok(cpu);
+}
+
+/* An MMX instruction sets TOP to 0 and tags every register valid (vol. 1,
+ * 9.5.1); the physical registers, and so MM0-MM7, keep their contents. */
+void
+x87_mmx_enter(struct cpu *cpu)
+{
+	x87_move_top(cpu, 0);
+	cpu->state.xsave[X87_FTW] = 0xff;
+}
+
+/* EMMS: every tag empty. */
+void
+x87_emms(struct cpu *cpu)
+{
+	cpu->state.xsave[X87_FTW] = 0;
+}
+
+/* FXRSTOR's x87 part from the 512-byte image `img` (vol. 1, table 10-2): the
+ * abridged tags, FCW/FSW (ES and B recomputed), FOP, the pointers, ST0-7. */
+void
+x87_fxrstor(struct cpu *cpu, const uint8_t *img)
+{
+	uint16_t fcw, fsw, fop;
+	memcpy(&fcw, img + X87_FCW, 2);
+	memcpy(&fsw, img + X87_FSW, 2);
+	memcpy(&fop, img + X87_FOP, 2);
+	x_set16(cpu, X87_FCW, fcw);
+	cpu->state.xsave[X87_FTW] = img[X87_FTW];
+	x_set16(cpu, X87_FOP, fop & 0x7ff);
+	memcpy(cpu->state.xsave + X87_FIP, img + X87_FIP, 16);
+	for (unsigned k = 0; k < 8; k++) {
+		memcpy(x87_st(cpu, k), img + X87_ST + 16 * k, 10);
+		memset(x87_st(cpu, k) + 10, 0, 6);
+	}
+	x87_set_fsw(cpu, fsw);
+}

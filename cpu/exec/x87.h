@@ -10,6 +10,7 @@
 #ifndef FUGU_X87_H
 #define FUGU_X87_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cpu;
@@ -37,6 +38,13 @@ struct cpu;
 
 /* The x87 state after RESET (SDM vol. 3A, table 9-1). */
 void x87_reset(struct cpu *cpu);
+
+/* MMX aliasing (sse.c): pending exceptions, TOP = 0 and tags valid, EMMS. */
+bool x87_mmx_pending_ok(struct cpu *cpu);
+void x87_mmx_enter(struct cpu *cpu);
+void x87_emms(struct cpu *cpu);
+/* FXRSTOR's x87 part from a 512-byte FXSAVE image. */
+void x87_fxrstor(struct cpu *cpu, const uint8_t *img);
 
 /*
  * Execute the guest's x87 operation on the host x87 (x87_host.c): `img` is a

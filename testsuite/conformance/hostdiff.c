@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "bare_machine.h"
@@ -2240,6 +2241,662 @@ x87_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, ch
 	return all_ok;
 }
 
+/* ---- MMX and SSE forms ----
+ *
+ * Every MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2, AES-NI and PCLMULQDQ form
+ * (register and memory forms, every mandatory prefix, REX.W variants, random
+ * imm8) and LDMXCSR/STMXCSR/FXSAVE64/FXRSTOR64 run from a random state loaded
+ * on the host with FXRSTOR64 and stored with FXSAVE64: XMM0-15 filled lane by
+ * lane with special values (zeros, denormals, infinities, QNaN/SNaN, integer
+ * edges, random bits), MM0-7 with random values and tags and TOP, random
+ * MXCSR (every rounding mode, DAZ and FTZ, masks all set or random: unmasked
+ * exceptions must raise #XM as the host raises SIGFPE, with the same MXCSR),
+ * random GPRs and memory; the memory operand is misaligned in some states
+ * (#GP on the aligned forms, SIGSEGV on the host). Compared: FCW, FSW, the
+ * tags, ST0-7/MM0-7, MXCSR, XMM0-15, the 16 GPRs, the arithmetic flags and the
+ * memory window (stored FXSAVE images without FOP/FIP/FDP and MXCSR_MASK).
+ */
+
+#define S_IMGI 0x600u  /* state block: FXRSTOR64 image (16-byte aligned) */
+#define S_IMGO 0x800u  /* FXSAVE64 image after the instruction */
+#define S_GPRI 0xa00u  /* 16 GPRs in */
+#define S_GPRO 0xa80u  /* and out */
+#define S_FLI 0xb00u
+#define S_FLO 0xb08u
+#define S_PRO 0xd00u /* code page: prologue; the bytes end at S_EPI */
+#define S_EPI 0xf00u
+
+/* Form flags. */
+#define SF_IMM 0x01  /* imm8 */
+#define SF_MEMO 0x02 /* memory form only */
+#define SF_REGO 0x04 /* register form only */
+#define SF_GPR 0x08  /* has a general-register operand: never rSP */
+#define SF_W 0x10    /* also with REX.W */
+#define SF_DI 0x20   /* stores through DS:rDI (MASKMOV*) */
+#define SF_EXT 0x40  /* ModRM.reg is an opcode extension (ext) */
+
+struct sform {
+	char name[48];
+	uint8_t pfx, map, op, flags, ext;
+	bool w, mem;
+	uint8_t feat; /* enum cpu_feature: skipped when the host lacks it */
+};
+
+struct sstate {
+	_Alignas(16) uint8_t img[512];
+	uint64_t gpr[16], flags;
+	uint8_t mem[WIN_LEN];
+	uint8_t bytes[16];
+	uint8_t len;
+};
+
+struct sresult {
+	_Alignas(16) uint8_t img[512];
+	uint64_t gpr[16], flags;
+	int sig;
+	uint32_t sig_mxcsr;
+	uint8_t mem[WIN_LEN];
+};
+
+/* "pfx:op flags" rows per map: pfx n (none), 6 (66), 3 (F3), 2 (F2). */
+struct srow {
+	uint8_t map, op;
+	const char *pfxs; /* which mandatory prefixes exist */
+	uint8_t flags;
+	uint8_t ext;
+	uint8_t feat[4]; /* feature per prefix position n/6/3/2 */
+};
+
+#define N FEAT_MMX
+#define S1 FEAT_SSE
+#define S2 FEAT_SSE2
+#define S3 FEAT_SSE3
+#define SS3 FEAT_SSSE3
+#define S41 FEAT_SSE41
+#define S42 FEAT_SSE42
+/* clang-format off */
+static const struct srow srows[] = {
+	{ 1, 0x10, "n632", 0, 0, { S1, S2, S1, S2 } }, { 1, 0x11, "n632", 0, 0, { S1, S2, S1, S2 } },
+	{ 1, 0x12, "n32", 0, 0, { S1, 0, S3, S3 } }, { 1, 0x12, "6", SF_MEMO, 0, { 0, S2 } },
+	{ 1, 0x13, "n6", SF_MEMO, 0, { S1, S2 } },
+	{ 1, 0x14, "n6", 0, 0, { S1, S2 } }, { 1, 0x15, "n6", 0, 0, { S1, S2 } },
+	{ 1, 0x16, "n3", 0, 0, { S1, 0, S3 } }, { 1, 0x16, "6", SF_MEMO, 0, { 0, S2 } },
+	{ 1, 0x17, "n6", SF_MEMO, 0, { S1, S2 } },
+	{ 1, 0x28, "n6", 0, 0, { S1, S2 } }, { 1, 0x29, "n6", 0, 0, { S1, S2 } },
+	{ 1, 0x2a, "n6", 0, 0, { S1, S2 } }, { 1, 0x2a, "32", SF_GPR | SF_W, 0, { 0, 0, S1, S2 } },
+	{ 1, 0x2b, "n6", SF_MEMO, 0, { S1, S2 } },
+	{ 1, 0x2c, "n6", 0, 0, { S1, S2 } }, { 1, 0x2c, "32", SF_GPR | SF_W, 0, { 0, 0, S1, S2 } },
+	{ 1, 0x2d, "n6", 0, 0, { S1, S2 } }, { 1, 0x2d, "32", SF_GPR | SF_W, 0, { 0, 0, S1, S2 } },
+	{ 1, 0x2e, "n6", 0, 0, { S1, S2 } }, { 1, 0x2f, "n6", 0, 0, { S1, S2 } },
+	{ 1, 0x50, "n6", SF_REGO | SF_GPR, 0, { S1, S2 } },
+	{ 1, 0x51, "n632", 0, 0, { S1, S2, S1, S2 } },
+	{ 1, 0x52, "n3", 0, 0, { S1, 0, S1 } }, { 1, 0x53, "n3", 0, 0, { S1, 0, S1 } },
+	{ 1, 0x54, "n6", 0, 0, { S1, S2 } }, { 1, 0x55, "n6", 0, 0, { S1, S2 } },
+	{ 1, 0x56, "n6", 0, 0, { S1, S2 } }, { 1, 0x57, "n6", 0, 0, { S1, S2 } },
+	{ 1, 0x58, "n632", 0, 0, { S1, S2, S1, S2 } }, { 1, 0x59, "n632", 0, 0, { S1, S2, S1, S2 } },
+	{ 1, 0x5a, "n632", 0, 0, { S2, S2, S2, S2 } }, { 1, 0x5b, "n63", 0, 0, { S2, S2, S2 } },
+	{ 1, 0x5c, "n632", 0, 0, { S1, S2, S1, S2 } }, { 1, 0x5d, "n632", 0, 0, { S1, S2, S1, S2 } },
+	{ 1, 0x5e, "n632", 0, 0, { S1, S2, S1, S2 } }, { 1, 0x5f, "n632", 0, 0, { S1, S2, S1, S2 } },
+	{ 1, 0x60, "n6", 0, 0, { N, S2 } }, { 1, 0x61, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x62, "n6", 0, 0, { N, S2 } }, { 1, 0x63, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x64, "n6", 0, 0, { N, S2 } }, { 1, 0x65, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x66, "n6", 0, 0, { N, S2 } }, { 1, 0x67, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x68, "n6", 0, 0, { N, S2 } }, { 1, 0x69, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x6a, "n6", 0, 0, { N, S2 } }, { 1, 0x6b, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x6c, "6", 0, 0, { 0, S2 } }, { 1, 0x6d, "6", 0, 0, { 0, S2 } },
+	{ 1, 0x6e, "n6", SF_GPR | SF_W, 0, { N, S2 } },
+	{ 1, 0x6f, "n63", 0, 0, { N, S2, S2 } },
+	{ 1, 0x70, "n632", SF_IMM, 0, { S1, S2, S2, S2 } },
+	{ 1, 0x71, "n6", SF_IMM | SF_REGO | SF_EXT, 2, { N, S2 } },
+	{ 1, 0x71, "n6", SF_IMM | SF_REGO | SF_EXT, 4, { N, S2 } },
+	{ 1, 0x71, "n6", SF_IMM | SF_REGO | SF_EXT, 6, { N, S2 } },
+	{ 1, 0x72, "n6", SF_IMM | SF_REGO | SF_EXT, 2, { N, S2 } },
+	{ 1, 0x72, "n6", SF_IMM | SF_REGO | SF_EXT, 4, { N, S2 } },
+	{ 1, 0x72, "n6", SF_IMM | SF_REGO | SF_EXT, 6, { N, S2 } },
+	{ 1, 0x73, "n6", SF_IMM | SF_REGO | SF_EXT, 2, { N, S2 } },
+	{ 1, 0x73, "6", SF_IMM | SF_REGO | SF_EXT, 3, { 0, S2 } },
+	{ 1, 0x73, "n6", SF_IMM | SF_REGO | SF_EXT, 6, { N, S2 } },
+	{ 1, 0x73, "6", SF_IMM | SF_REGO | SF_EXT, 7, { 0, S2 } },
+	{ 1, 0x74, "n6", 0, 0, { N, S2 } }, { 1, 0x75, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x76, "n6", 0, 0, { N, S2 } },
+	{ 1, 0x7c, "62", 0, 0, { 0, S3, 0, S3 } }, { 1, 0x7d, "62", 0, 0, { 0, S3, 0, S3 } },
+	{ 1, 0x7e, "n6", SF_GPR | SF_W, 0, { N, S2 } }, { 1, 0x7e, "3", 0, 0, { 0, 0, S2 } },
+	{ 1, 0x7f, "n63", 0, 0, { N, S2, S2 } },
+	{ 1, 0xc2, "n632", SF_IMM, 0, { S1, S2, S1, S2 } },
+	{ 1, 0xc3, "n", SF_MEMO | SF_GPR | SF_W, 0, { S2 } },
+	{ 1, 0xc4, "n6", SF_IMM | SF_GPR, 0, { S1, S2 } },
+	{ 1, 0xc5, "n6", SF_IMM | SF_GPR | SF_REGO, 0, { S1, S2 } },
+	{ 1, 0xc6, "n6", SF_IMM, 0, { S1, S2 } },
+	{ 1, 0xd0, "62", 0, 0, { 0, S3, 0, S3 } },
+	{ 1, 0xd6, "6", 0, 0, { 0, S2 } }, { 1, 0xd6, "32", SF_REGO, 0, { 0, 0, S2, S2 } },
+	{ 1, 0xd7, "n6", SF_REGO | SF_GPR, 0, { S1, S2 } },
+	{ 1, 0xe6, "632", 0, 0, { 0, S2, S2, S2 } },
+	{ 1, 0xe7, "n6", SF_MEMO, 0, { S1, S2 } },
+	{ 1, 0xf0, "2", SF_MEMO, 0, { 0, 0, 0, S3 } },
+	{ 1, 0xf7, "n6", SF_REGO | SF_DI, 0, { S1, S2 } },
+	{ 2, 0x10, "6", 0, 0, { 0, S41 } }, { 2, 0x14, "6", 0, 0, { 0, S41 } },
+	{ 2, 0x15, "6", 0, 0, { 0, S41 } }, { 2, 0x17, "6", 0, 0, { 0, S41 } },
+	{ 2, 0x2a, "6", SF_MEMO, 0, { 0, S41 } },
+	{ 3, 0x14, "6", SF_IMM | SF_GPR, 0, { 0, S41 } }, { 3, 0x15, "6", SF_IMM | SF_GPR, 0, { 0, S41 } },
+	{ 3, 0x16, "6", SF_IMM | SF_GPR | SF_W, 0, { 0, S41 } },
+	{ 3, 0x17, "6", SF_IMM | SF_GPR, 0, { 0, S41 } },
+	{ 3, 0x20, "6", SF_IMM | SF_GPR, 0, { 0, S41 } }, { 3, 0x21, "6", SF_IMM, 0, { 0, S41 } },
+	{ 3, 0x22, "6", SF_IMM | SF_GPR | SF_W, 0, { 0, S41 } },
+	{ 3, 0x0f, "n6", SF_IMM, 0, { SS3, SS3 } },
+	{ 3, 0x44, "6", SF_IMM, 0, { 0, FEAT_PCLMULQDQ } },
+	{ 3, 0xdf, "6", SF_IMM, 0, { 0, FEAT_AES } },
+};
+/* clang-format on */
+#undef N
+
+/* The plain rows: 0F D1-FE (MMX / 66 SSE2), 0F 38 SSSE3, SSE4.1, SSE4.2, AES, 0F 3A SSE4.1/4.2. */
+static const uint8_t mmx_ops[] = { 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd8, 0xd9, 0xda, 0xdb, 0xdc,
+				   0xdd, 0xde, 0xdf, 0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe8,
+				   0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef, 0xf1, 0xf2, 0xf3,
+				   0xf4, 0xf5, 0xf6, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe };
+static const uint8_t ssse3_ops[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x1c, 0x1d, 0x1e };
+static const uint8_t sse41_ops[] = { 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x28, 0x29, 0x2b,
+				     0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x38, 0x39, 0x3a,
+				     0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40, 0x41 };
+static const uint8_t sse41i_ops[] = { 8, 9, 10, 11, 12, 13, 14, 0x40, 0x41, 0x42 };
+
+#define MAX_SFORMS 1024
+static struct sform sforms[MAX_SFORMS];
+static unsigned nsforms;
+
+static void
+s_add(uint8_t map, uint8_t op, uint8_t pfx, uint8_t flags, uint8_t ext, uint8_t feat, const char *tag)
+{
+	static const char *const mapn[4] = { "", "0f", "0f38", "0f3a" };
+	for (int w = 0; w <= ((flags & SF_W) ? 1 : 0); w++) {
+		for (int mem = 0; mem <= 1; mem++) {
+			if ((mem && (flags & SF_REGO)) || (!mem && (flags & SF_MEMO)))
+				continue;
+			if (nsforms >= MAX_SFORMS)
+				return;
+			struct sform *f = &sforms[nsforms++];
+			f->pfx = pfx, f->map = map, f->op = op, f->flags = flags, f->ext = ext;
+			f->w = w, f->mem = mem, f->feat = feat;
+			char e[8] = "";
+			if (flags & SF_EXT)
+				snprintf(e, sizeof(e), "/%u", ext);
+			snprintf(f->name, sizeof(f->name), "%s %s%s%s%02x%s %s%s", tag,
+				 pfx ? (pfx == 0x66 ? "66 " : pfx == 0xf3 ? "f3 " : "f2 ") : "",
+				 w ? "rex.w " : "", mapn[map], op, e, mem ? "mem" : "reg",
+				 "");
+		}
+	}
+}
+
+static const char *
+feat_tag(uint8_t feat)
+{
+	switch (feat) {
+	case FEAT_MMX: return "mmx";
+	case FEAT_SSE: return "sse";
+	case FEAT_SSE2: return "sse2";
+	case FEAT_SSE3: return "sse3";
+	case FEAT_SSSE3: return "ssse3";
+	case FEAT_SSE41: return "sse4.1";
+	case FEAT_SSE42: return "sse4.2";
+	case FEAT_AES: return "aes";
+	case FEAT_PCLMULQDQ: return "pclmul";
+	default: return "?";
+	}
+}
+
+static void
+s_build_forms(void)
+{
+	static const uint8_t pfxv[4] = { 0, 0x66, 0xf3, 0xf2 };
+	nsforms = 0;
+	for (size_t k = 0; k < sizeof(srows) / sizeof(srows[0]); k++) {
+		const struct srow *r = &srows[k];
+		for (const char *p = r->pfxs; *p; p++) {
+			unsigned pos = *p == 'n' ? 0 : *p == '6' ? 1 : *p == '3' ? 2 : 3;
+			s_add(r->map, r->op, pfxv[pos], r->flags, r->ext, r->feat[pos],
+			      feat_tag(r->feat[pos]));
+		}
+	}
+	for (size_t k = 0; k < sizeof(mmx_ops); k++) {
+		s_add(1, mmx_ops[k], 0, 0, 0, FEAT_MMX, "mmx");
+		s_add(1, mmx_ops[k], 0x66, 0, 0, FEAT_SSE2, "sse2");
+	}
+	for (size_t k = 0; k < sizeof(ssse3_ops); k++) {
+		s_add(2, ssse3_ops[k], 0, 0, 0, FEAT_SSSE3, "ssse3");
+		s_add(2, ssse3_ops[k], 0x66, 0, 0, FEAT_SSSE3, "ssse3");
+	}
+	for (size_t k = 0; k < sizeof(sse41_ops); k++)
+		s_add(2, sse41_ops[k], 0x66, 0, 0, FEAT_SSE41, "sse4.1");
+	s_add(2, 0x37, 0x66, 0, 0, FEAT_SSE42, "sse4.2");
+	for (unsigned op = 0xdb; op <= 0xdf; op++)
+		s_add(2, (uint8_t)op, 0x66, 0, 0, FEAT_AES, "aes");
+	for (size_t k = 0; k < sizeof(sse41i_ops); k++)
+		s_add(3, sse41i_ops[k], 0x66, SF_IMM, 0, FEAT_SSE41, "sse4.1");
+	for (unsigned op = 0x60; op <= 0x63; op++)
+		s_add(3, (uint8_t)op, 0x66, SF_IMM, 0, FEAT_SSE42, "sse4.2");
+	/* 0F AE: FXSAVE64 /0, FXRSTOR64 /1, LDMXCSR /2, STMXCSR /3; EMMS */
+	s_add(1, 0xae, 0, SF_MEMO | SF_EXT | SF_W, 0, FEAT_FXSR, "fxsr");
+	s_add(1, 0xae, 0, SF_MEMO | SF_EXT | SF_W, 1, FEAT_FXSR, "fxsr");
+	s_add(1, 0xae, 0, SF_MEMO | SF_EXT, 2, FEAT_SSE, "sse");
+	s_add(1, 0xae, 0, SF_MEMO | SF_EXT, 3, FEAT_SSE, "sse");
+	s_add(1, 0x77, 0, SF_REGO, 0, FEAT_MMX, "mmx");
+	sforms[nsforms - 1].flags |= 0x80; /* no ModRM */
+}
+
+static bool
+s_host_has(uint8_t feat)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return false;
+	switch (feat) {
+	case FEAT_SSE3: return c & 1;
+	case FEAT_PCLMULQDQ: return c >> 1 & 1;
+	case FEAT_SSSE3: return c >> 9 & 1;
+	case FEAT_SSE41: return c >> 19 & 1;
+	case FEAT_SSE42: return c >> 20 & 1;
+	case FEAT_AES: return c >> 25 & 1;
+	default: return true; /* MMX, SSE, SSE2, FXSR: every x86-64 host */
+	}
+}
+
+/* One 16-byte register of special values: single or double lanes, integer edges, bits. */
+static void
+s_vec(uint8_t *v)
+{
+	uint64_t q[2];
+	switch (rnd_below(5)) {
+	case 0:
+	case 1:
+		for (unsigned k = 0; k < 4; k++) {
+			uint32_t u = (uint32_t)x_fmem(32);
+			memcpy(v + 4 * k, &u, 4);
+		}
+		return;
+	case 2: q[0] = x_fmem(64), q[1] = x_fmem(64); break;
+	case 3: q[0] = edge_value(64), q[1] = edge_value(64); break;
+	default: q[0] = rnd(), q[1] = rnd(); break;
+	}
+	memcpy(v, q, 16);
+}
+
+static void
+s_gen_state(const struct sform *f, struct sstate *st)
+{
+	memset(st, 0, sizeof(*st));
+	uint8_t *img = st->img;
+	uint16_t fcw = 0x037f, fsw = (uint16_t)(rnd_below(8) << 11);
+	memcpy(img, &fcw, 2);
+	memcpy(img + 2, &fsw, 2);
+	img[4] = chance(50) ? 0xff : (uint8_t)rnd();
+	uint32_t mx = (uint32_t)(rnd() & 0x7fc0);
+	mx |= chance(60) ? 0x1f80 : (uint32_t)(rnd() & 0x1f80);
+	mx |= chance(60) ? 0 : (uint32_t)(rnd() & 0x3f);
+	memcpy(img + 24, &mx, 4);
+	for (unsigned k = 0; k < 8; k++) {
+		uint64_t m = chance(50) ? edge_value(64) : rnd();
+		uint16_t e = chance(50) ? 0xffff : (uint16_t)rnd();
+		memcpy(img + 32 + 16 * k, &m, 8);
+		memcpy(img + 40 + 16 * k, &e, 2);
+	}
+	for (unsigned k = 0; k < 16; k++)
+		s_vec(img + 160 + 16 * k);
+	for (unsigned k = 0; k < 16; k++)
+		st->gpr[k] = chance(50) ? edge_value(64) : rnd();
+	st->gpr[R_AX] = chance(50) ? rnd_below(40) - 20 : st->gpr[R_AX]; /* PCMPESTRx lengths */
+	st->gpr[R_DX] = chance(50) ? rnd_below(40) - 20 : st->gpr[R_DX];
+	st->flags = (rnd() & F_ARITH) | 0x202;
+	for (unsigned k = 0; k < WIN_LEN; k += 16)
+		s_vec(st->mem + k);
+	uint32_t off = rnd_below(WIN_LEN - 512) & ~15u;
+	if (chance(10))
+		off += 1 + rnd_below(15);
+	bool is_fx = f->map == 1 && f->op == 0xae;
+	if (is_fx && f->ext == 1) { /* FXRSTOR64 from a valid image, sometimes a bad MXCSR */
+		uint8_t *p = st->mem + off;
+		memcpy(p, img, 512);
+		memset(p + 6, 0, 18);
+		for (unsigned k = 0; k < 8; k++)
+			p[32 + 16 * k] ^= (uint8_t)rnd();
+		for (unsigned k = 0; k < 16; k++)
+			s_vec(p + 160 + 16 * k);
+		uint32_t m2 = (uint32_t)(rnd() & 0xffff);
+		if (chance(5))
+			m2 |= 1u << 16;
+		memcpy(p + 24, &m2, 4);
+	}
+	if (is_fx && f->ext == 2) { /* LDMXCSR: a valid value, sometimes reserved bits */
+		uint32_t m2 = (uint32_t)(rnd() & 0xffff);
+		if (chance(5))
+			m2 |= 1u << (16 + rnd_below(15) * (rnd_below(2)));
+		if (m2 & 0x20000)
+			m2 &= ~0x20000u; /* MM (AMD misaligned mode) is not fugu's */
+		memcpy(st->mem + off, &m2, 4);
+	}
+	if (f->flags & SF_DI)
+		st->gpr[R_DI] = DATA_LIN + WIN_OFF + off;
+	uint8_t *p = st->bytes;
+	if (f->pfx)
+		*p++ = f->pfx;
+	unsigned reg = rnd_below(16), rm = rnd_below(16);
+	if (f->flags & SF_GPR) {
+		while (reg == R_SP || (f->flags & SF_DI && reg == R_DI))
+			reg = rnd_below(16);
+		while (rm == R_SP)
+			rm = rnd_below(16);
+	}
+	if (f->flags & SF_EXT)
+		reg = f->ext;
+	unsigned rex = (f->w ? 8 : 0) | (reg >> 3) << 2 | (f->mem ? 0 : rm >> 3);
+	if (rex || chance(20))
+		*p++ = (uint8_t)(0x40 | rex);
+	*p++ = 0x0f;
+	if (f->map == 2)
+		*p++ = 0x38;
+	if (f->map == 3)
+		*p++ = 0x3a;
+	*p++ = f->op;
+	if (!(f->flags & 0x80)) {
+		if (f->mem) {
+			*p++ = (uint8_t)((reg & 7) << 3 | 4);
+			*p++ = 0x25;
+			put_le(&p, DATA_LIN + WIN_OFF + off, 4);
+		} else {
+			*p++ = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7));
+		}
+	}
+	if (f->flags & SF_IMM)
+		*p++ = (uint8_t)rnd();
+	st->len = (uint8_t)(p - st->bytes);
+}
+
+static sigjmp_buf s_jmp;
+static volatile sig_atomic_t s_sig;
+static volatile uint32_t s_sig_mxcsr;
+
+static void
+s_on_signal(int sig, siginfo_t *si, void *ucv)
+{
+	(void)si;
+	ucontext_t *uc = ucv;
+	s_sig = sig;
+	s_sig_mxcsr = uc->uc_mcontext.fpregs ? uc->uc_mcontext.fpregs->mxcsr : 0;
+	siglongjmp(s_jmp, 1);
+}
+
+static uint32_t s_jmp_at;
+
+static void
+s_host_stubs(void)
+{
+	uint8_t *base = (uint8_t *)(uintptr_t)CODE_LIN, *p = base + S_PRO;
+	emit_bytes(&p, "\xff\x34\x25", 3); /* push qword [abs]; popfq */
+	put_le(&p, STATE_LIN + S_FLI, 4);
+	*p++ = 0x9d;
+	emit_bytes(&p, "\x48\x0f\xae\x0c\x25", 5); /* fxrstor64 [abs] */
+	put_le(&p, STATE_LIN + S_IMGI, 4);
+	for (unsigned r = 0; r < 16; r++)
+		if (r != R_SP)
+			emit_abs_mov(&p, false, r, STATE_LIN + S_GPRI + 8 * r);
+	*p++ = 0xe9; /* jmp rel32, patched */
+	s_jmp_at = (uint32_t)(p - base);
+	p += 4;
+	p = base + S_EPI;
+	for (unsigned r = 0; r < 16; r++)
+		if (r != R_SP)
+			emit_abs_mov(&p, true, r, STATE_LIN + S_GPRO + 8 * r);
+	*p++ = 0x9c;
+	emit_bytes(&p, "\x8f\x04\x25", 3); /* pop qword [abs] */
+	put_le(&p, STATE_LIN + S_FLO, 4);
+	emit_bytes(&p, "\x48\x0f\xae\x04\x25", 5); /* fxsave64 [abs] */
+	put_le(&p, STATE_LIN + S_IMGO, 4);
+	*p++ = 0xfc;
+	*p++ = 0xc3;
+}
+
+static void
+s_host_run(const struct sstate *st, struct sresult *out)
+{
+	uint8_t *code = (uint8_t *)(uintptr_t)CODE_LIN;
+	uint8_t *page = (uint8_t *)(uintptr_t)DATA_LIN;
+	uint32_t at = S_EPI - st->len;
+	memcpy(code + at, st->bytes, st->len);
+	uint8_t *jp = code + s_jmp_at;
+	put_le(&jp, at - (s_jmp_at + 4), 4);
+	memcpy(st_block() + S_IMGI, st->img, 512);
+	memset(st_block() + S_IMGO, 0, 512);
+	memcpy(st_block() + S_FLI, &st->flags, 8);
+	memcpy(st_block() + S_GPRI, st->gpr, 128);
+	memcpy(st_block() + S_GPRO, st->gpr, 128);
+	memcpy(page + WIN_OFF, st->mem, WIN_LEN);
+	s_sig = 0;
+	if (!sigsetjmp(s_jmp, 1)) {
+		/* rbx, rbp, r12-r15 are loaded from the state: save them around the call */
+		__asm__ volatile("push %%rbx; push %%rbp; push %%r12; push %%r13; push %%r14; "
+				 "push %%r15; call *%0; pop %%r15; pop %%r14; pop %%r13; "
+				 "pop %%r12; pop %%rbp; pop %%rbx"
+				 :
+				 : "r"((uintptr_t)(CODE_LIN + S_PRO))
+				 : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+				   "memory", "cc");
+	}
+	uint32_t dflt = 0x1f80;
+	__asm__ volatile("emms; fninit; ldmxcsr %0" : : "m"(dflt));
+	out->sig = s_sig;
+	out->sig_mxcsr = s_sig_mxcsr;
+	memcpy(out->img, st_block() + S_IMGO, 512);
+	memcpy(out->gpr, st_block() + S_GPRO, 128);
+	memcpy(&out->flags, st_block() + S_FLO, 8);
+	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
+}
+
+static _Noreturn void
+s_host_child(const struct sstate *states, unsigned n, struct sresult *res)
+{
+	static uint8_t altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack), .ss_flags = 0 };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = s_on_signal;
+	sa.sa_flags = SA_ONSTACK | SA_NODEFER | SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaltstack(&ss, NULL) != 0)
+		_exit(3);
+	static const int sigs[] = { SIGFPE, SIGSEGV, SIGBUS, SIGILL, SIGTRAP };
+	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
+		sigaction(sigs[k], &sa, NULL);
+	alarm(60);
+	s_host_stubs();
+	for (unsigned k = 0; k < n; k++)
+		s_host_run(&states[k], &res[k]);
+	_exit(0);
+}
+
+struct s_fugu {
+	uint8_t img[512];
+	uint64_t gpr[16], flags;
+	int vector;
+	uint8_t mem[WIN_LEN];
+};
+
+static void
+s_fugu_run(struct machine *m, const struct sstate *st, struct s_fugu *out)
+{
+	struct cpu *cpu = m->cpu;
+	uint64_t at = EPI_LIN - st->len;
+	physmem_write(m->mem, PHYS_OF(at), st->bytes, st->len);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, st->mem, WIN_LEN);
+	cpu->state.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+	memcpy(cpu->state.xsave, st->img, 512);
+	memcpy(cpu->state.gpr, st->gpr, 128);
+	cpu->state.gpr[R_SP] = st->gpr[R_SP];
+	cpu->state.rip = at;
+	cpu_set_rflags(cpu, (st->flags & FLAGS_CMP) | F_FIXED1);
+	uint64_t faults = cpu->faults;
+	enum cpu_exit ex = cpu_exec(cpu, 1);
+	out->vector = -1;
+	if (cpu->faults != faults) {
+		uint64_t v = cpu->state.rip - HANDLER_LIN - 1;
+		out->vector = cpu->state.halted && v < 32 ? (int)v : 99;
+	} else if (ex != CPU_EXIT_BUDGET || cpu->state.rip != EPI_LIN) {
+		out->vector = 98;
+	}
+	memcpy(out->img, cpu->state.xsave, 512);
+	memcpy(out->gpr, cpu->state.gpr, 128);
+	out->flags = cpu_get_rflags(cpu);
+	physmem_read(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, out->mem, WIN_LEN);
+	if (out->vector >= 0)
+		guest_mode(cpu);
+}
+
+static bool
+s_compare(const struct sform *f, const struct sstate *st, const struct sresult *h,
+	  const struct s_fugu *g, char *why, size_t cap)
+{
+	why[0] = 0;
+	uint32_t gmx;
+	memcpy(&gmx, g->img + 24, 4);
+	if (h->sig) {
+		int want = h->sig == SIGFPE ? EXC_XM : h->sig == SIGSEGV ? EXC_GP : h->sig == SIGBUS ? EXC_GP : h->sig == SIGILL ? EXC_UD : 100;
+		if (g->vector != want) {
+			note(why, cap, " host signal %d, fugu vector %d", h->sig, g->vector);
+			return false;
+		}
+		if (h->sig == SIGFPE && (h->sig_mxcsr & 0xffff) != gmx) {
+			note(why, cap, " #XM mxcsr host %04x fugu %04x", h->sig_mxcsr, gmx);
+			return false;
+		}
+		return true;
+	}
+	if (g->vector >= 0) {
+		note(why, cap, " fugu raised vector %d", g->vector);
+		return false;
+	}
+	bool ok = true;
+	static const struct {
+		unsigned off, len;
+		const char *what;
+	} parts[] = { { 0, 2, "fcw" }, { 2, 2, "fsw" }, { 4, 1, "ftw" }, { 24, 4, "mxcsr" } };
+	for (size_t k = 0; k < 4; k++)
+		if (memcmp(h->img + parts[k].off, g->img + parts[k].off, parts[k].len))
+			note(why, cap, " %s differs", parts[k].what), ok = false;
+	for (unsigned k = 0; k < 8; k++)
+		if (memcmp(h->img + 32 + 16 * k, g->img + 32 + 16 * k, 10))
+			note(why, cap, " st%u/mm differs", k), ok = false;
+	for (unsigned k = 0; k < 16; k++)
+		if (memcmp(h->img + 160 + 16 * k, g->img + 160 + 16 * k, 16)) {
+			uint64_t a[2], b[2];
+			memcpy(a, h->img + 160 + 16 * k, 16);
+			memcpy(b, g->img + 160 + 16 * k, 16);
+			note(why, cap, " xmm%u host %016" PRIx64 "%016" PRIx64 " fugu %016" PRIx64
+				       "%016" PRIx64, k, a[1], a[0], b[1], b[0]);
+			ok = false;
+		}
+	for (unsigned k = 0; k < 16; k++)
+		if (k != R_SP && h->gpr[k] != g->gpr[k])
+			note(why, cap, " %s host %016" PRIx64 " fugu %016" PRIx64, reg_names[k],
+			     h->gpr[k], g->gpr[k]),
+				ok = false;
+	if ((h->flags ^ g->flags) & F_ARITH)
+		note(why, cap, " flags host %03" PRIx64 " fugu %03" PRIx64, h->flags & F_ARITH,
+		     g->flags & F_ARITH),
+			ok = false;
+	bool fxsave = f->map == 1 && f->op == 0xae && f->ext == 0;
+	uint32_t moff = 0;
+	if (fxsave)
+		memcpy(&moff, st->bytes + st->len - 4, 4), moff -= DATA_LIN + WIN_OFF;
+	for (unsigned k = 0; k < WIN_LEN; k++) {
+		unsigned rel = k - moff;
+		if (fxsave && ((rel >= 6 && rel < 24) || (rel >= 28 && rel < 32)))
+			continue; /* FOP/FIP/FDP (AMD stores them only with ES set), MXCSR_MASK */
+		if (h->mem[k] != g->mem[k]) {
+			note(why, cap, " mem[+%#x] host %02x fugu %02x", k, h->mem[k], g->mem[k]);
+			ok = false;
+			break;
+		}
+	}
+	return ok;
+}
+
+static void
+s_describe(const char *name, unsigned idx, const struct sstate *st, const char *why)
+{
+	uint32_t mx;
+	memcpy(&mx, st->img + 24, 4);
+	printf("# MISMATCH %s, state %u: bytes", name, idx);
+	for (unsigned k = 0; k < st->len; k++)
+		printf(" %02x", st->bytes[k]);
+	printf(":%s\n#   init mxcsr %04x\n", why, mx);
+}
+
+/* Run the MMX/SSE forms; adds to the totals, returns false on any mismatch. */
+static bool
+sse_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, char **filters,
+	    int nfilters, uint64_t *total_states, uint64_t *total_bad, unsigned *nforms)
+{
+	s_build_forms();
+	struct sstate *states = aligned_alloc(16, nstates * sizeof(*states));
+	struct s_fugu *g = malloc(sizeof(*g));
+	size_t res_bytes = nstates * sizeof(struct sresult);
+	struct sresult *hres =
+		mmap(NULL, res_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!states || !g || hres == MAP_FAILED) {
+		tap_line(false, "sse setup: out of memory");
+		return false;
+	}
+	bool all_ok = true;
+	uint64_t ss = 0, sb = 0;
+	for (unsigned fi = 0; fi < nsforms; fi++) {
+		const struct sform *f = &sforms[fi];
+		if (!selected(f->name, filters, nfilters))
+			continue;
+		if (!s_host_has(f->feat)) {
+			printf("ok %u - %s # SKIP the host CPU lacks it\n", ++tap_number, f->name);
+			continue;
+		}
+		(*nforms)++;
+		rng_state = seed ^ (0x55ull << 40) ^ (fi * 0x100000001b3ull);
+		for (unsigned k = 0; k < nstates; k++)
+			s_gen_state(f, &states[k]);
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0)
+			s_host_child(states, nstates, hres);
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			tap_line(false, "%s: the host child failed (status %#x)", f->name, status);
+			all_ok = false;
+			continue;
+		}
+		unsigned bad = 0, xm = 0, gp = 0, details = 0;
+		for (unsigned k = 0; k < nstates; k++) {
+			char why[1024];
+			s_fugu_run(m, &states[k], g);
+			xm += hres[k].sig == SIGFPE;
+			gp += hres[k].sig == SIGSEGV;
+			if (s_compare(f, &states[k], &hres[k], g, why, sizeof(why)))
+				continue;
+			bad++;
+			if (verbose || details++ < DETAILS_PER_FORM)
+				s_describe(f->name, k, &states[k], why);
+		}
+		tap_line(bad == 0, "%s: %u states, %u mismatches (%u #XM, %u #GP)", f->name,
+			 nstates, bad, xm, gp);
+		all_ok = all_ok && bad == 0;
+		ss += nstates;
+		sb += bad;
+	}
+	printf("# mmx/sse: %" PRIu64 " states, %" PRIu64 " mismatches\n", ss, sb);
+	*total_states += ss;
+	*total_bad += sb;
+	munmap(hres, res_bytes);
+	free(g);
+	free(states);
+	return all_ok;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2345,6 +3002,10 @@ main(int argc, char **argv)
 	}
 	if (!x87_run_all(&m, nstates, seed, verbose, filters, nfilters, &total_states, &total_bad,
 			 &nforms))
+		all_ok = false;
+	/* the MMX/SSE forms are many: a fifth of the states each */
+	if (!sse_run_all(&m, nstates / 5 ? nstates / 5 : 1, seed, verbose, filters, nfilters,
+			 &total_states, &total_bad, &nforms))
 		all_ok = false;
 	printf("# %u forms, %" PRIu64 " states, %" PRIu64 " mismatches\n", nforms, total_states,
 	       total_bad);

@@ -317,7 +317,7 @@ feature_gating(void **state)
 	assert_int_equal(DECF(&p6, 4, &in, 0x0f, 0x10, 0x00), 3); /* MOVUPS without SSE */
 	assert_ptr_equal(in.fn, op_ud);
 	DEC(4, &in, 0x0f, 0x10, 0x00);
-	assert_ptr_equal(in.fn, op_simd_esc);
+	assert_ptr_equal(in.fn, op_sse);
 	DEC(4, &in, 0xf3, 0x0f, 0x60, 0xc1); /* PUNPCKLBW has no F3 form */
 	assert_ptr_equal(in.fn, op_ud);
 }

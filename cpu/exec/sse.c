@@ -1,0 +1,755 @@
+/*
+ * fugu — MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2, AES-NI and PCLMULQDQ
+ * (SDM vol. 1, chapters 9-12; vol. 2, the instruction pages; vol. 2D, tables
+ * A-3 to A-5), and FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, EMMS, MOVNTI.
+ *
+ * As with the x87 (x87.c, docs/FPU.md), the arithmetic runs on the host's own
+ * SIMD unit: the guest's instruction is re-encoded with its register operands
+ * renamed to fixed host registers (XMM operands to xmm1/xmm2, or xmm0 when the
+ * guest names xmm0, which BLENDVPS/PBLENDVB/PCMPxSTRM use implicitly; MMX
+ * operands to mm1/mm2; a general register to rax) and its memory operand
+ * pointing at [rsi], a host buffer holding the guest's bytes. The encoding is
+ * assembled once into a small code cache (one RET-terminated stub per distinct
+ * encoding) and called from fugu_sse_host, which loads the guest's MXCSR with
+ * every exception masked, the operands, runs the stub, and stores operands,
+ * RFLAGS and MXCSR back before restoring the host's MXCSR. Results, flags,
+ * NaN selection, DAZ/FTZ and rounding are the hardware's own.
+ *
+ * fugu does the rest: the #UD/#NM/#MF checks (CR0.EM, CR0.TS, CR4.OSFXSR,
+ * pending x87 exceptions for MMX operands), the 16-byte alignment #GP of the
+ * legacy aligned forms, memory accesses through the CPU's path (stores probed
+ * before anything changes), the MMX aliasing of the x87 registers (TOP = 0,
+ * every tag valid, exponent bits of a written MMi all ones: vol. 1, 9.5), and
+ * unmasked SIMD exceptions: when a flag the instruction raised is unmasked in
+ * the guest's MXCSR, the destination keeps its value and #XM (CR4.OSXMMEXCPT)
+ * or #UD is raised (vol. 1, 11.5.1).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "cpu/cpuid.h"
+#include "cpu/exec/exec.h"
+#include "cpu/exec/x87.h"
+
+#define MXCSR_OFF 24
+#define MXCSR_MASK_OFF 28
+#define XMM_OFF 160
+/* MXCSR bits fugu's processor implements: flags, DAZ, masks, RC, FTZ (vol. 1, 10.2.3). */
+#define MXCSR_MASK 0xffffu
+
+/* Operand kinds of the ModRM fields. */
+enum { T_NONE, T_X, T_M, T_G };
+
+/* Shape flags. */
+#define S_ALIGN 0x01  /* legacy 16-byte memory operand must be aligned: #GP(0) */
+#define S_STORE 0x02  /* the r/m operand is the destination (memory store) */
+#define S_MEMW 0x04   /* memory size is 8 with REX.W (MOVQ, CVTSI2SS r/m64, PINSRQ) */
+#define S_NOREG 0x08  /* register form is #UD (66 0F 12 MOVLPD, ...) */
+#define S_NOMEM 0x10  /* memory form is #UD */
+#define S_EFL 0x20    /* writes the arithmetic flags */
+#define S_RCX 0x40    /* writes ECX (PCMPESTRI/PCMPISTRI) */
+#define S_MXCSR 0x80  /* floating point: MXCSR flags and exceptions */
+#define S_MASKMV 0x100 /* MASKMOVQ/MASKMOVDQU: byte-masked store to DS:rDI */
+
+struct shape {
+	uint8_t reg, rm; /* T_*: the ModRM.reg and ModRM.rm operands (reg T_NONE: opcode extension) */
+	uint8_t msize;   /* memory operand size in bytes */
+	uint16_t flags;
+};
+
+#define SH(r, m, sz, f) ((struct shape){ T_##r, T_##m, (sz), (f) })
+
+/* The shape of a form (map 1 = 0F, 2 = 0F 38, 3 = 0F 3A; sel: none/66/F3/F2). */
+static struct shape
+sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
+{
+	const uint16_t A = S_ALIGN, F = S_MXCSR;
+	bool mmx = sel == 0; /* for the MMX/SSE2 integer rows */
+	if (map == 1) {
+		switch (op) {
+		case 0x10:
+		case 0x11: {
+			uint16_t st = op == 0x11 ? S_STORE : 0;
+			return sel < 2 ? SH(X, X, 16, st) : SH(X, X, sel == 2 ? 4 : 8, st);
+		}
+		case 0x12:
+		case 0x16:
+			if (sel == 0)
+				return SH(X, X, 8, 0); /* MOVLPS/MOVHLPS, MOVHPS/MOVLHPS */
+			if (sel == 1)
+				return SH(X, X, 8, S_NOREG); /* MOVLPD/MOVHPD */
+			if (sel == 2)
+				return SH(X, X, 16, A); /* MOVSLDUP/MOVSHDUP */
+			return SH(X, X, 8, 0);          /* MOVDDUP */
+		case 0x13:
+		case 0x17: return SH(X, X, 8, S_STORE | S_NOREG);
+		case 0x14:
+		case 0x15: return SH(X, X, 16, A);
+		case 0x28: return SH(X, X, 16, A);
+		case 0x29: return SH(X, X, 16, A | S_STORE);
+		case 0x2a:
+			if (sel < 2) /* CVTPI2PS, CVTPI2PD */
+				return SH(X, M, 8, F);
+			return SH(X, G, w ? 8 : 4, F); /* CVTSI2SS/SD */
+		case 0x2b: return SH(X, X, 16, A | S_STORE | S_NOREG);
+		case 0x2c:
+		case 0x2d:
+			if (sel == 0) /* CVT(T)PS2PI */
+				return SH(M, X, 8, F);
+			if (sel == 1) /* CVT(T)PD2PI */
+				return SH(M, X, 16, A | F);
+			return SH(G, X, sel == 2 ? 4 : 8, F);
+		case 0x2e:
+		case 0x2f: return SH(X, X, sel ? 8 : 4, S_EFL | F);
+		case 0x50: return SH(G, X, 0, S_NOMEM);
+		case 0x51:
+		case 0x58:
+		case 0x59:
+		case 0x5c:
+		case 0x5d:
+		case 0x5e:
+		case 0x5f:
+		case 0x52:
+		case 0x53:
+		case 0xc2: return sel < 2 ? SH(X, X, 16, A | F) : SH(X, X, sel == 2 ? 4 : 8, F);
+		case 0x54:
+		case 0x55:
+		case 0x56:
+		case 0x57: return SH(X, X, 16, A);
+		case 0x5a:
+			if (sel == 0)
+				return SH(X, X, 8, F); /* CVTPS2PD */
+			if (sel == 1)
+				return SH(X, X, 16, A | F);
+			return SH(X, X, sel == 2 ? 4 : 8, F);
+		case 0x5b: return SH(X, X, 16, A | F);
+		case 0x60:
+		case 0x61:
+		case 0x62: return mmx ? SH(M, M, 4, 0) : SH(X, X, 16, A);
+		case 0x6e:
+		case 0x7e:
+			if (op == 0x7e && sel == 2)
+				return SH(X, X, 8, 0); /* MOVQ xmm, xmm/m64 */
+			return mmx ? SH(M, G, w ? 8 : 4, op == 0x7e ? S_STORE : 0)
+				   : SH(X, G, w ? 8 : 4, op == 0x7e ? S_STORE : 0);
+		case 0x6f:
+		case 0x7f: {
+			uint16_t st = op == 0x7f ? S_STORE : 0;
+			if (mmx)
+				return SH(M, M, 8, st);
+			return SH(X, X, 16, st | (sel == 1 ? A : 0));
+		}
+		case 0x70: return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
+		case 0x71:
+		case 0x72:
+		case 0x73: return mmx ? SH(NONE, M, 0, S_NOMEM) : SH(NONE, X, 0, S_NOMEM);
+		case 0x7c:
+		case 0x7d:
+		case 0xd0: return SH(X, X, 16, A | F);
+		case 0xc4: return mmx ? SH(M, G, 2, 0) : SH(X, G, 2, 0);
+		case 0xc5: return mmx ? SH(G, M, 0, S_NOMEM) : SH(G, X, 0, S_NOMEM);
+		case 0xc6: return SH(X, X, 16, A);
+		case 0xd6:
+			if (sel == 1)
+				return SH(X, X, 8, S_STORE); /* MOVQ xmm/m64, xmm */
+			if (sel == 2)
+				return SH(X, M, 0, S_NOMEM); /* MOVQ2DQ */
+			return SH(M, X, 0, S_NOMEM);         /* MOVDQ2Q */
+		case 0xd7: return mmx ? SH(G, M, 0, S_NOMEM) : SH(G, X, 0, S_NOMEM);
+		case 0xe6:
+			if (sel == 2)
+				return SH(X, X, 8, F); /* CVTDQ2PD */
+			return SH(X, X, 16, A | F);
+		case 0xe7: return mmx ? SH(M, M, 8, S_STORE | S_NOREG) : SH(X, X, 16, A | S_STORE | S_NOREG);
+		case 0xf0: return SH(X, X, 16, S_NOREG); /* LDDQU */
+		case 0xf7: return mmx ? SH(M, M, 0, S_NOMEM | S_MASKMV) : SH(X, X, 0, S_NOMEM | S_MASKMV);
+		default: /* the MMX/SSE2 integer rows, 0F D1-FE */
+			return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
+		}
+	}
+	if (map == 2) {
+		switch (op) {
+		case 0x20:
+		case 0x23:
+		case 0x25:
+		case 0x30:
+		case 0x33:
+		case 0x35: return SH(X, X, 8, 0); /* PMOVSX/ZX BW, WD, DQ */
+		case 0x21:
+		case 0x24:
+		case 0x31:
+		case 0x34: return SH(X, X, 4, 0); /* BD, WQ */
+		case 0x22:
+		case 0x32: return SH(X, X, 2, 0); /* BQ */
+		case 0x17: return SH(X, X, 16, A | S_EFL);
+		case 0x2a: return SH(X, X, 16, A | S_NOREG);
+		default: return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
+		}
+	}
+	switch (op) { /* map 3, 0F 3A */
+	case 0x08:
+	case 0x09: return SH(X, X, 16, A | F);
+	case 0x0a: return SH(X, X, 4, F);
+	case 0x0b: return SH(X, X, 8, F);
+	case 0x14: return SH(X, G, 1, S_STORE);
+	case 0x15: return SH(X, G, 2, S_STORE);
+	case 0x16: return SH(X, G, w ? 8 : 4, S_STORE);
+	case 0x17: return SH(X, G, 4, S_STORE);
+	case 0x20: return SH(X, G, 1, 0);
+	case 0x21: return SH(X, X, 4, 0);
+	case 0x22: return SH(X, G, w ? 8 : 4, 0);
+	case 0x40:
+	case 0x41: return SH(X, X, 16, A | F);
+	case 0x60:
+	case 0x62: return SH(X, X, 16, S_EFL);
+	case 0x61:
+	case 0x63: return SH(X, X, 16, S_EFL | S_RCX);
+	default: return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A); /* PALIGNR, blends, ... */
+	}
+}
+
+/* ---- the host side ---- */
+
+/* What fugu_sse_host loads and stores (offsets are used by the assembly). */
+struct sse_ctx {
+	uint8_t xmm[3][16]; /* 0: host xmm0-2 */
+	uint64_t mm[2];     /* 48: host mm1, mm2 */
+	uint64_t gpr[3];    /* 64: rax, rcx, rdx */
+	uint32_t mxcsr_in;  /* 88 */
+	uint32_t mxcsr_out; /* 92 */
+	uint64_t rflags;    /* 96 */
+	uint32_t mxcsr_host; /* 104 */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct sse_ctx) == 112, "sse_ctx layout");
+
+/* fugu_sse_host(ctx, stub, mem): run the stub (one instruction and RET) with
+ * the operands of ctx, [rsi] = mem. EMMS at the end leaves the host's x87
+ * stack empty, as the ABI wants it. */
+void fugu_sse_host(struct sse_ctx *ctx, const void *stub, void *mem);
+__asm__(".pushsection .text\n"
+	".globl fugu_sse_host\n"
+	".hidden fugu_sse_host\n"
+	".type fugu_sse_host, @function\n"
+	".p2align 4\n"
+	"fugu_sse_host:\n"
+	"	sub $8, %rsp\n"
+	"	mov %rsi, %r11\n"
+	"	mov %rdx, %rsi\n"
+	"	stmxcsr 104(%rdi)\n"
+	"	ldmxcsr 88(%rdi)\n"
+	"	movdqu 0(%rdi), %xmm0\n"
+	"	movdqu 16(%rdi), %xmm1\n"
+	"	movdqu 32(%rdi), %xmm2\n"
+	"	movq 48(%rdi), %mm1\n"
+	"	movq 56(%rdi), %mm2\n"
+	"	mov 64(%rdi), %rax\n"
+	"	mov 72(%rdi), %rcx\n"
+	"	mov 80(%rdi), %rdx\n"
+	"	notrack call *%r11\n"
+	"	pushfq\n"
+	"	pop 96(%rdi)\n"
+	"	mov %rax, 64(%rdi)\n"
+	"	mov %rcx, 72(%rdi)\n"
+	"	mov %rdx, 80(%rdi)\n"
+	"	movdqu %xmm0, 0(%rdi)\n"
+	"	movdqu %xmm1, 16(%rdi)\n"
+	"	movdqu %xmm2, 32(%rdi)\n"
+	"	movq %mm1, 48(%rdi)\n"
+	"	movq %mm2, 56(%rdi)\n"
+	"	emms\n"
+	"	stmxcsr 92(%rdi)\n"
+	"	ldmxcsr 104(%rdi)\n"
+	"	add $8, %rsp\n"
+	"	ret\n"
+	".size fugu_sse_host, . - fugu_sse_host\n"
+	".popsection\n");
+
+/*
+ * The stub cache: one 16-byte slot per distinct host encoding (at most 7
+ * bytes: mandatory prefix, REX.W, 0F, 38/3A, opcode, ModRM, imm8, then RET),
+ * found by open addressing on the encoding. When it fills up it is emptied.
+ * The page is mapped once, readable, writable and executable.
+ */
+#define STUB_SLOTS 4096u
+static uint8_t *stub_page;
+static uint64_t stub_keys[STUB_SLOTS];
+static unsigned stub_used;
+
+static const void *
+stub_for(const uint8_t *code, unsigned n)
+{
+	uint64_t key = (uint64_t)n << 56;
+	memcpy(&key, code, n); /* n <= 7: the length byte stays */
+	key |= (uint64_t)n << 56;
+	if (!stub_page) {
+		void *p = mmap(NULL, STUB_SLOTS * 16, PROT_READ | PROT_WRITE | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		stub_page = p;
+	}
+	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 52) & (STUB_SLOTS - 1);
+	for (;;) {
+		if (stub_keys[h] == key)
+			return stub_page + 16 * h;
+		if (!stub_keys[h])
+			break;
+		h = (h + 1) & (STUB_SLOTS - 1);
+	}
+	if (stub_used >= STUB_SLOTS / 2) { /* full: start again */
+		memset(stub_keys, 0, sizeof(stub_keys));
+		stub_used = 0;
+		h = (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 52) & (STUB_SLOTS - 1);
+	}
+	uint8_t *s = stub_page + 16 * h;
+	memcpy(s, code, n);
+	s[n] = 0xc3; /* RET */
+	stub_keys[h] = key;
+	stub_used++;
+	return s;
+}
+
+/* ---- guest register access ---- */
+
+static uint8_t *
+xmm(struct cpu *cpu, unsigned r)
+{
+	return cpu->state.xsave + XMM_OFF + 16 * r;
+}
+
+static uint32_t
+mxcsr_get(const struct cpu *cpu)
+{
+	uint32_t v;
+	memcpy(&v, cpu->state.xsave + MXCSR_OFF, 4);
+	return v;
+}
+
+static void
+mxcsr_set(struct cpu *cpu, uint32_t v)
+{
+	memcpy(cpu->state.xsave + MXCSR_OFF, &v, 4);
+}
+
+/* MMi is the mantissa of physical register i; with TOP = 0 that is slot i. */
+static uint64_t
+mm_get(struct cpu *cpu, unsigned r)
+{
+	uint64_t v;
+	memcpy(&v, cpu->state.xsave + X87_ST + 16 * (r & 7), 8);
+	return v;
+}
+
+/* A write of MMi sets its exponent and sign bits (79:64) to ones (vol. 1, 9.5.1). */
+static void
+mm_set(struct cpu *cpu, unsigned r, uint64_t v)
+{
+	uint8_t *p = cpu->state.xsave + X87_ST + 16 * (r & 7);
+	memcpy(p, &v, 8);
+	p[8] = p[9] = 0xff;
+}
+
+/* The checks every SSE/MMX instruction makes first (vol. 3A, 2.5 and 13.1;
+ * vol. 2, the exception class tables): CR0.EM #UD; CR4.OSFXSR clear #UD for
+ * the XMM/MXCSR forms; CR0.TS #NM; an MMX register operand sees pending x87
+ * exceptions (#MF). */
+static bool
+simd_checks(struct cpu *cpu, bool xmm_form, bool mmx_form)
+{
+	if (cpu->state.cr0 & CR0_EM)
+		cpu_ud(cpu);
+	if (xmm_form && !(cpu->state.cr4 & CR4_OSFXSR))
+		cpu_ud(cpu);
+	if (cpu->state.cr0 & CR0_TS)
+		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
+	return !mmx_form || x87_mmx_pending_ok(cpu);
+}
+
+/* FXSAVE64/FXRSTOR64: REX.W in 64-bit mode. */
+static inline bool
+w64_form(const struct insn *i)
+{
+	return i->opsize == 8;
+}
+
+/* An unmasked SIMD floating-point exception: #XM, or #UD when the OS has not
+ * set CR4.OSXMMEXCPT (vol. 3A, 6.15, interrupt 19). */
+static _Noreturn void
+simd_fault(struct cpu *cpu)
+{
+	if (cpu->state.cr4 & CR4_OSXMMEXCPT)
+		cpu_fault(cpu, EXC_XM, NO_ERRCODE);
+	cpu_ud(cpu);
+}
+
+/* Read n bytes of the memory operand (all before anything changes). */
+static void
+mem_read(struct cpu *cpu, const struct insn *i, uint64_t ea, uint8_t *buf, unsigned n)
+{
+	uint64_t m = addr_mask(i->adsize);
+	unsigned k = 0;
+	for (; k + 8 <= n; k += 8) {
+		uint64_t v = cpu_read(cpu, i->seg, (ea + k) & m, 8);
+		memcpy(buf + k, &v, 8);
+	}
+	for (; k < n; k++)
+		buf[k] = (uint8_t)cpu_read(cpu, i->seg, (ea + k) & m, 1);
+}
+
+static void
+mem_probe(struct cpu *cpu, const struct insn *i, uint64_t ea, unsigned n)
+{
+	uint64_t m = addr_mask(i->adsize);
+	unsigned k = 0;
+	for (; k + 8 <= n; k += 8)
+		cpu_probe_write(cpu, i->seg, (ea + k) & m, 8);
+	for (; k < n; k++)
+		cpu_probe_write(cpu, i->seg, (ea + k) & m, 1);
+}
+
+static void
+mem_write(struct cpu *cpu, const struct insn *i, uint64_t ea, const uint8_t *buf, unsigned n)
+{
+	uint64_t m = addr_mask(i->adsize);
+	unsigned k = 0;
+	mem_probe(cpu, i, ea, n);
+	for (; k + 8 <= n; k += 8) {
+		uint64_t v;
+		memcpy(&v, buf + k, 8);
+		cpu_write(cpu, i->seg, (ea + k) & m, v, 8);
+	}
+	for (; k < n; k++)
+		cpu_write(cpu, i->seg, (ea + k) & m, buf[k], 1);
+}
+
+/* MASKMOVQ/MASKMOVDQU: the bytes of the source whose mask byte has bit 7 set go
+ * to DS:rDI (or the override), nothing else is touched (vol. 2B, MASKMOVDQU). */
+static void
+maskmov(struct cpu *cpu, const struct insn *i, const uint8_t *src, const uint8_t *mask, unsigned n)
+{
+	uint64_t m = addr_mask(i->adsize), di = cpu->state.gpr[R_DI] & m;
+	unsigned seg = (i->flags & I_SEGOVR) ? i->seg : S_DS;
+	for (unsigned k = 0; k < n; k++)
+		if (mask[k] & 0x80)
+			cpu_probe_write(cpu, seg, (di + k) & m, 1);
+	for (unsigned k = 0; k < n; k++)
+		if (mask[k] & 0x80)
+			cpu_write(cpu, seg, (di + k) & m, src[k], 1);
+}
+
+/*
+ * With an exception unmasked in the guest's MXCSR the instruction runs with
+ * the guest's own masks, so that the hardware decides what traps and which
+ * flags it sets (an unmasked underflow is signalled on tininess alone, and the
+ * flags of the other lanes follow rules no masked run shows: vol. 1, 11.5.2).
+ * The host's #XM arrives as SIGFPE inside the stub; the handler takes MXCSR
+ * from the signal frame and jumps back. Only guests that unmask SIMD
+ * exceptions pay for the handler's installation.
+ */
+static sigjmp_buf trap_jmp;
+static volatile uint32_t trap_mxcsr;
+
+static void
+trap_on_sigfpe(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig;
+	(void)si;
+	ucontext_t *uc = ucv;
+	trap_mxcsr = uc->uc_mcontext.fpregs ? uc->uc_mcontext.fpregs->mxcsr : 0x3f;
+	siglongjmp(trap_jmp, 1);
+}
+
+/* Run the stub with unmasked exceptions: returns true when it trapped, with
+ * the host's MXCSR at the trap in *mxcsr (the destination is not written). */
+static bool
+sse_host_trapping(struct sse_ctx *ctx, const void *stub, void *mem, uint32_t *mxcsr)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = trap_on_sigfpe;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGFPE, &sa, &old);
+	bool trapped = false;
+	if (sigsetjmp(trap_jmp, 0)) {
+		trapped = true;
+		*mxcsr = trap_mxcsr;
+		uint32_t host = ctx->mxcsr_host;
+		__asm__ volatile("emms\n\tldmxcsr %0" : : "m"(host));
+	} else {
+		fugu_sse_host(ctx, stub, mem);
+	}
+	sigaction(SIGFPE, &old, NULL);
+	return trapped;
+}
+
+/* Every MMX and SSE form of the 0F, 0F 38 and 0F 3A maps. */
+void
+op_sse(struct cpu *cpu, const struct insn *i)
+{
+	unsigned map = i->opcode >> 8, op = i->opcode & 0xff, sel = i->imm2 & 3;
+	bool w = i->opsize == 8, mem = i->flags & I_MEM;
+	struct shape s = sse_shape(map, op, sel, w);
+	bool regx = s.reg == T_X, rmx = s.rm == T_X && !mem;
+	bool regm = s.reg == T_M, rmm = s.rm == T_M && !mem;
+	/* MMX-register forms need no OSFXSR; forms with XMM operands or MXCSR do. */
+	if (!simd_checks(cpu, regx || s.rm == T_X || (s.flags & S_MXCSR), regm || rmm))
+		return; /* waiting for FERR# to be handled (x87.c) */
+	if ((mem && (s.flags & S_NOMEM)) || (!mem && (s.flags & S_NOREG)))
+		cpu_ud(cpu);
+
+	struct sse_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	_Alignas(16) uint8_t buf[16] = { 0 };
+	uint64_t ea = 0;
+	if (mem) {
+		ea = insn_ea(cpu, i);
+		if ((s.flags & S_ALIGN) && ((cpu->state.seg[i->seg].base + ea) & 15))
+			cpu_gp0(cpu); /* vol. 1, 11.6.7: legacy 128-bit operands are aligned */
+		if (s.flags & S_STORE)
+			mem_probe(cpu, i, ea, s.msize);
+		else
+			mem_read(cpu, i, ea, buf, s.msize);
+	}
+
+	/* Host register numbers: guest xmm0 stays xmm0 (implicit operand of the
+	 * blends and PCMPxSTRM); reg and r/m fields otherwise xmm1 and xmm2 (the
+	 * same host register when they name the same guest register). */
+	if (regm || rmm)
+		x87_mmx_enter(cpu); /* TOP = 0, every tag valid (vol. 1, 9.5.1) */
+	unsigned hreg = 0, hrm = 6;
+	unsigned greg = i->reg, grm = i->rm;
+	memcpy(ctx.xmm[0], xmm(cpu, 0), 16);
+	switch (s.reg) {
+	case T_X:
+		hreg = greg == 0 ? 0 : 1;
+		memcpy(ctx.xmm[hreg], xmm(cpu, greg), 16);
+		break;
+	case T_M:
+		hreg = 1;
+		ctx.mm[0] = mm_get(cpu, greg);
+		break;
+	case T_G:
+		hreg = 0;
+		ctx.gpr[0] = cpu->state.gpr[greg];
+		break;
+	default: hreg = (i->modrm >> 3) & 7; break; /* opcode extension */
+	}
+	if (!mem) {
+		switch (s.rm) {
+		case T_X:
+			hrm = grm == 0 ? 0 : (s.reg == T_X && grm == greg) ? hreg : 2;
+			memcpy(ctx.xmm[hrm], xmm(cpu, grm), 16);
+			break;
+		case T_M:
+			hrm = (s.reg == T_M && (grm & 7) == (greg & 7)) ? 1 : 2;
+			ctx.mm[hrm - 1] = mm_get(cpu, grm);
+			break;
+		case T_G:
+			hrm = 0;
+			ctx.gpr[0] = cpu->state.gpr[grm];
+			break;
+		}
+	}
+	if (s.flags & S_MASKMV) {
+		unsigned n = regm ? 8 : 16;
+		uint8_t src[16], msk[16];
+		if (regm) {
+			memcpy(src, &ctx.mm[0], 8);
+			uint64_t mv = mm_get(cpu, grm);
+			memcpy(msk, &mv, 8);
+		} else {
+			memcpy(src, xmm(cpu, greg), 16);
+			memcpy(msk, xmm(cpu, grm), 16);
+		}
+		maskmov(cpu, i, src, msk, n);
+		return;
+	}
+	if (map == 3 && (op & 0xfc) == 0x60) { /* PCMPESTRx: lengths in rAX, rDX */
+		ctx.gpr[0] = cpu->state.gpr[R_AX];
+		ctx.gpr[2] = cpu->state.gpr[R_DX];
+	}
+	ctx.gpr[1] = cpu->state.gpr[R_CX];
+
+	/* Assemble: mandatory prefix, REX.W, escape, opcode, ModRM, imm8. */
+	uint8_t code[8];
+	unsigned n = 0;
+	static const uint8_t pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
+	if (sel)
+		code[n++] = pfx[sel];
+	if (w)
+		code[n++] = 0x48;
+	code[n++] = 0x0f;
+	if (map == 2)
+		code[n++] = 0x38;
+	else if (map == 3)
+		code[n++] = 0x3a;
+	code[n++] = (uint8_t)op;
+	code[n++] = (uint8_t)((mem ? 0x00 : 0xc0) | (hreg & 7) << 3 | (hrm & 7));
+	bool has_imm = map == 3 || (map == 1 && (op == 0x70 || op == 0x71 || op == 0x72 ||
+						 op == 0x73 || op == 0xc2 || op == 0xc4 ||
+						 op == 0xc5 || op == 0xc6));
+	if (has_imm)
+		code[n++] = (uint8_t)i->imm;
+	const void *stub = stub_for(code, n);
+	if (!stub)
+		cpu_unmodelled(cpu, "SSE: no executable memory for host stubs");
+
+	uint32_t mx = mxcsr_get(cpu);
+	if ((s.flags & S_MXCSR) && (mx & 0x1f80) != 0x1f80) {
+		uint32_t at_trap;
+		ctx.mxcsr_in = mx & ~0x3fu;
+		if (sse_host_trapping(&ctx, stub, buf, &at_trap)) {
+			mxcsr_set(cpu, mx | (at_trap & 0x3f));
+			simd_fault(cpu);
+		}
+	} else {
+		ctx.mxcsr_in = (mx & ~0x3fu) | 0x1f80u;
+		fugu_sse_host(&ctx, stub, buf);
+	}
+	uint32_t raised = ctx.mxcsr_out & 0x3f;
+	if (mem && (s.flags & S_STORE))
+		mem_write(cpu, i, ea, buf, s.msize);
+	mxcsr_set(cpu, mx | raised);
+
+	/* Write back: every host register that holds a guest register (those the
+	 * instruction did not write hold the value they were loaded with). */
+	memcpy(xmm(cpu, 0), ctx.xmm[0], 16);
+	if (s.reg == T_X)
+		memcpy(xmm(cpu, greg), ctx.xmm[hreg], 16);
+	if (rmx)
+		memcpy(xmm(cpu, grm), ctx.xmm[hrm], 16);
+	/* the r/m operand is the destination of stores and of the shift groups */
+	bool store = (s.flags & S_STORE) || s.reg == T_NONE;
+	if (regm && !store)
+		mm_set(cpu, greg, ctx.mm[0]);
+	if (rmm && store)
+		mm_set(cpu, grm, ctx.mm[hrm - 1]);
+	unsigned gsz = cpu->code_size == 8 ? 8 : 4;
+	if (s.reg == T_G)
+		reg_write(cpu, greg, gsz, ctx.gpr[0]);
+	if (s.rm == T_G && !mem && store)
+		reg_write(cpu, grm, gsz, ctx.gpr[0]);
+	if (s.flags & S_RCX)
+		reg_write(cpu, R_CX, gsz, ctx.gpr[1]);
+	if (s.flags & S_EFL)
+		flags_set(cpu, F_ARITH, (uint32_t)ctx.rflags & F_ARITH);
+}
+
+/* EMMS: every x87 tag empty (vol. 2A, EMMS); like every MMX instruction it
+ * also sets TOP to 0 (vol. 1, 9.5.1; the hardware the harness runs on agrees). */
+void
+op_emms(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	if (!simd_checks(cpu, false, true))
+		return;
+	x87_mmx_enter(cpu);
+	x87_emms(cpu);
+}
+
+/* MOVNTI m32/m64, r: a plain store (the non-temporal hint has no effect here). */
+void
+op_movnti(struct cpu *cpu, const struct insn *i)
+{
+	unsigned size = i->opsize == 8 ? 8 : 4;
+	cpu_write(cpu, i->seg, insn_ea(cpu, i), reg_read(cpu, i->reg, size), size);
+}
+
+/* ---- LDMXCSR, STMXCSR, FXSAVE, FXRSTOR ---- */
+
+static void
+mxcsr_checks(struct cpu *cpu)
+{
+	simd_checks(cpu, true, false);
+}
+
+/* LDMXCSR: #GP(0) for a reserved bit (vol. 2A, LDMXCSR). */
+void
+op_ldmxcsr(struct cpu *cpu, const struct insn *i)
+{
+	mxcsr_checks(cpu);
+	uint32_t v = (uint32_t)cpu_read(cpu, i->seg, insn_ea(cpu, i), 4);
+	if (v & ~MXCSR_MASK)
+		cpu_gp0(cpu);
+	mxcsr_set(cpu, v);
+}
+
+void
+op_stmxcsr(struct cpu *cpu, const struct insn *i)
+{
+	mxcsr_checks(cpu);
+	cpu_write(cpu, i->seg, insn_ea(cpu, i), mxcsr_get(cpu), 4);
+}
+
+/* The FXSAVE checks: EM #UD (vol. 2A, FXSAVE: CR0.EM), TS #NM, a 16-byte
+ * aligned operand (#GP(0)). Returns the operand's offset. */
+static uint64_t
+fx_checks(struct cpu *cpu, const struct insn *i)
+{
+	if (cpu->state.cr0 & CR0_EM)
+		cpu_ud(cpu);
+	if (cpu->state.cr0 & CR0_TS)
+		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
+	uint64_t ea = insn_ea(cpu, i);
+	if ((cpu->state.seg[i->seg].base + ea) & 15)
+		cpu_gp0(cpu);
+	return ea;
+}
+
+/* How many XMM registers FXSAVE/FXRSTOR move: 16 in 64-bit mode, else 8. The
+ * SDM leaves saving MXCSR and XMM with CR4.OSFXSR clear to the implementation;
+ * fugu always moves them (vol. 2A, FXSAVE, "Operation"). */
+static unsigned
+fx_nxmm(const struct cpu *cpu)
+{
+	return cpu->code_size == 8 ? 16 : 8;
+}
+
+/* FXSAVE / FXSAVE64 (vol. 1, 10.5.1, tables 10-2 and 10-3): the image is kept
+ * in this layout; the 64-bit form has 64-bit FIP/FDP in place of the
+ * selectors (fugu keeps the low 32 bits of both, docs/FPU.md). */
+void
+op_fxsave(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = fx_checks(cpu, i);
+	_Alignas(16) uint8_t img[512];
+	unsigned n = XMM_OFF + 16 * fx_nxmm(cpu);
+	memcpy(img, cpu->state.xsave, XMM_OFF + 256);
+	img[5] = 0;
+	uint32_t mask = MXCSR_MASK;
+	memcpy(img + MXCSR_MASK_OFF, &mask, 4);
+	for (unsigned k = 0; k < 8; k++) /* the reserved bytes of the ST slots read as zero */
+		memset(img + X87_ST + 16 * k + 10, 0, 6);
+	if (w64_form(i)) {
+		memset(img + 12, 0, 4); /* FIP 63:32 */
+		memset(img + 20, 0, 4); /* FDP 63:32 */
+	} else {
+		memset(img + 14, 0, 2);
+		memset(img + 22, 0, 2);
+	}
+	mem_write(cpu, i, ea, img, n);
+}
+
+void
+op_fxrstor(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = fx_checks(cpu, i);
+	_Alignas(16) uint8_t img[512];
+	unsigned nx = fx_nxmm(cpu);
+	mem_read(cpu, i, ea, img, XMM_OFF + 16 * nx);
+	uint32_t mx;
+	memcpy(&mx, img + MXCSR_OFF, 4);
+	if (mx & ~MXCSR_MASK)
+		cpu_gp0(cpu);
+	if (w64_form(i)) { /* 64-bit FIP/FDP: fugu keeps 32 bits, selectors zero */
+		memset(img + 12, 0, 4);
+		memset(img + 20, 0, 4);
+	}
+	x87_fxrstor(cpu, img);
+	mxcsr_set(cpu, mx);
+	memcpy(xmm(cpu, 0), img + XMM_OFF, 16 * nx);
+}
