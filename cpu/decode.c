@@ -150,7 +150,7 @@ enum {
 /* An MMX/SSE form (pfxrows): decoded, not executed yet; its id is the family's. */
 #define SX(ft)                                                                                     \
 	{                                                                                          \
-		.fn = op_sse, .id = INSN_##ft, .feature = FEAT_##ft                           \
+		.fn = op_sse, .id = INSN_##ft, .feature = FEAT_##ft                                \
 	}
 #define NOROW                                                                                      \
 	{                                                                                          \

@@ -43,19 +43,20 @@
 enum { T_NONE, T_X, T_M, T_G };
 
 /* Shape flags. */
-#define S_ALIGN 0x01  /* legacy 16-byte memory operand must be aligned: #GP(0) */
-#define S_STORE 0x02  /* the r/m operand is the destination (memory store) */
-#define S_MEMW 0x04   /* memory size is 8 with REX.W (MOVQ, CVTSI2SS r/m64, PINSRQ) */
-#define S_NOREG 0x08  /* register form is #UD (66 0F 12 MOVLPD, ...) */
-#define S_NOMEM 0x10  /* memory form is #UD */
-#define S_EFL 0x20    /* writes the arithmetic flags */
-#define S_RCX 0x40    /* writes ECX (PCMPESTRI/PCMPISTRI) */
-#define S_MXCSR 0x80  /* floating point: MXCSR flags and exceptions */
+#define S_ALIGN 0x01   /* legacy 16-byte memory operand must be aligned: #GP(0) */
+#define S_STORE 0x02   /* the r/m operand is the destination (memory store) */
+#define S_MEMW 0x04    /* memory size is 8 with REX.W (MOVQ, CVTSI2SS r/m64, PINSRQ) */
+#define S_NOREG 0x08   /* register form is #UD (66 0F 12 MOVLPD, ...) */
+#define S_NOMEM 0x10   /* memory form is #UD */
+#define S_EFL 0x20     /* writes the arithmetic flags */
+#define S_RCX 0x40     /* writes ECX (PCMPESTRI/PCMPISTRI) */
+#define S_MXCSR 0x80   /* floating point: MXCSR flags and exceptions */
 #define S_MASKMV 0x100 /* MASKMOVQ/MASKMOVDQU: byte-masked store to DS:rDI */
 
 struct shape {
-	uint8_t reg, rm; /* T_*: the ModRM.reg and ModRM.rm operands (reg T_NONE: opcode extension) */
-	uint8_t msize;   /* memory operand size in bytes */
+	uint8_t reg,
+		rm;    /* T_*: the ModRM.reg and ModRM.rm operands (reg T_NONE: opcode extension) */
+	uint8_t msize; /* memory operand size in bytes */
 	uint16_t flags;
 };
 
@@ -162,9 +163,13 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 			if (sel == 2)
 				return SH(X, X, 8, F); /* CVTDQ2PD */
 			return SH(X, X, 16, A | F);
-		case 0xe7: return mmx ? SH(M, M, 8, S_STORE | S_NOREG) : SH(X, X, 16, A | S_STORE | S_NOREG);
+		case 0xe7:
+			return mmx ? SH(M, M, 8, S_STORE | S_NOREG)
+				   : SH(X, X, 16, A | S_STORE | S_NOREG);
 		case 0xf0: return SH(X, X, 16, S_NOREG); /* LDDQU */
-		case 0xf7: return mmx ? SH(M, M, 0, S_NOMEM | S_MASKMV) : SH(X, X, 0, S_NOMEM | S_MASKMV);
+		case 0xf7:
+			return mmx ? SH(M, M, 0, S_NOMEM | S_MASKMV)
+				   : SH(X, X, 0, S_NOMEM | S_MASKMV);
 		default: /* the MMX/SSE2 integer rows, 0F D1-FE */
 			return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
 		}
@@ -214,12 +219,12 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 
 /* What fugu_sse_host loads and stores (offsets are used by the assembly). */
 struct sse_ctx {
-	uint8_t xmm[3][16]; /* 0: host xmm0-2 */
-	uint64_t mm[2];     /* 48: host mm1, mm2 */
-	uint64_t gpr[3];    /* 64: rax, rcx, rdx */
-	uint32_t mxcsr_in;  /* 88 */
-	uint32_t mxcsr_out; /* 92 */
-	uint64_t rflags;    /* 96 */
+	uint8_t xmm[3][16];  /* 0: host xmm0-2 */
+	uint64_t mm[2];      /* 48: host mm1, mm2 */
+	uint64_t gpr[3];     /* 64: rax, rcx, rdx */
+	uint32_t mxcsr_in;   /* 88 */
+	uint32_t mxcsr_out;  /* 92 */
+	uint64_t rflags;     /* 96 */
 	uint32_t mxcsr_host; /* 104 */
 	uint32_t pad;
 };
@@ -589,9 +594,9 @@ op_sse(struct cpu *cpu, const struct insn *i)
 		code[n++] = 0x3a;
 	code[n++] = (uint8_t)op;
 	code[n++] = (uint8_t)((mem ? 0x00 : 0xc0) | (hreg & 7) << 3 | (hrm & 7));
-	bool has_imm = map == 3 || (map == 1 && (op == 0x70 || op == 0x71 || op == 0x72 ||
-						 op == 0x73 || op == 0xc2 || op == 0xc4 ||
-						 op == 0xc5 || op == 0xc6));
+	bool has_imm =
+		map == 3 || (map == 1 && (op == 0x70 || op == 0x71 || op == 0x72 || op == 0x73 ||
+					  op == 0xc2 || op == 0xc4 || op == 0xc5 || op == 0xc6));
 	if (has_imm)
 		code[n++] = (uint8_t)i->imm;
 	const void *stub = stub_for(code, n);

@@ -2257,10 +2257,10 @@ x87_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, ch
  * memory window (stored FXSAVE images without FOP/FIP/FDP and MXCSR_MASK).
  */
 
-#define S_IMGI 0x600u  /* state block: FXRSTOR64 image (16-byte aligned) */
-#define S_IMGO 0x800u  /* FXSAVE64 image after the instruction */
-#define S_GPRI 0xa00u  /* 16 GPRs in */
-#define S_GPRO 0xa80u  /* and out */
+#define S_IMGI 0x600u /* state block: FXRSTOR64 image (16-byte aligned) */
+#define S_IMGO 0x800u /* FXSAVE64 image after the instruction */
+#define S_GPRI 0xa00u /* 16 GPRs in */
+#define S_GPRO 0xa80u /* and out */
 #define S_FLI 0xb00u
 #define S_FLO 0xb08u
 #define S_PRO 0xd00u /* code page: prologue; the bytes end at S_EPI */
@@ -2405,7 +2405,8 @@ static struct sform sforms[MAX_SFORMS];
 static unsigned nsforms;
 
 static void
-s_add(uint8_t map, uint8_t op, uint8_t pfx, uint8_t flags, uint8_t ext, uint8_t feat, const char *tag)
+s_add(uint8_t map, uint8_t op, uint8_t pfx, uint8_t flags, uint8_t ext, uint8_t feat,
+      const char *tag)
 {
 	static const char *const mapn[4] = { "", "0f", "0f38", "0f3a" };
 	for (int w = 0; w <= ((flags & SF_W) ? 1 : 0); w++) {
@@ -2421,9 +2422,11 @@ s_add(uint8_t map, uint8_t op, uint8_t pfx, uint8_t flags, uint8_t ext, uint8_t 
 			if (flags & SF_EXT)
 				snprintf(e, sizeof(e), "/%u", ext);
 			snprintf(f->name, sizeof(f->name), "%s %s%s%s%02x%s %s%s", tag,
-				 pfx ? (pfx == 0x66 ? "66 " : pfx == 0xf3 ? "f3 " : "f2 ") : "",
-				 w ? "rex.w " : "", mapn[map], op, e, mem ? "mem" : "reg",
-				 "");
+				 pfx ? (pfx == 0x66   ? "66 "
+					: pfx == 0xf3 ? "f3 "
+						      : "f2 ")
+				     : "",
+				 w ? "rex.w " : "", mapn[map], op, e, mem ? "mem" : "reg", "");
 		}
 	}
 }
@@ -2758,7 +2761,11 @@ s_compare(const struct sform *f, const struct sstate *st, const struct sresult *
 	uint32_t gmx;
 	memcpy(&gmx, g->img + 24, 4);
 	if (h->sig) {
-		int want = h->sig == SIGFPE ? EXC_XM : h->sig == SIGSEGV ? EXC_GP : h->sig == SIGBUS ? EXC_GP : h->sig == SIGILL ? EXC_UD : 100;
+		int want = h->sig == SIGFPE    ? EXC_XM
+			   : h->sig == SIGSEGV ? EXC_GP
+			   : h->sig == SIGBUS  ? EXC_GP
+			   : h->sig == SIGILL  ? EXC_UD
+					       : 100;
 		if (g->vector != want) {
 			note(why, cap, " host signal %d, fugu vector %d", h->sig, g->vector);
 			return false;
@@ -2789,8 +2796,10 @@ s_compare(const struct sform *f, const struct sstate *st, const struct sresult *
 			uint64_t a[2], b[2];
 			memcpy(a, h->img + 160 + 16 * k, 16);
 			memcpy(b, g->img + 160 + 16 * k, 16);
-			note(why, cap, " xmm%u host %016" PRIx64 "%016" PRIx64 " fugu %016" PRIx64
-				       "%016" PRIx64, k, a[1], a[0], b[1], b[0]);
+			note(why, cap,
+			     " xmm%u host %016" PRIx64 "%016" PRIx64 " fugu %016" PRIx64
+			     "%016" PRIx64,
+			     k, a[1], a[0], b[1], b[0]);
 			ok = false;
 		}
 	for (unsigned k = 0; k < 16; k++)
