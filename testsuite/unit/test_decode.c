@@ -677,7 +677,8 @@ implemented_column(void **state)
 	(void)state;
 	struct cpu_features mx = model("max"), al = model("all"), nh = model("nehalem");
 	assert_false(cpu_feature_implemented(FEAT_VMX));
-	assert_false(cpu_feature_implemented(FEAT_SSE));
+	assert_true(cpu_feature_implemented(FEAT_SSE)); /* cpu/exec/sse.c */
+	assert_false(cpu_feature_implemented(FEAT_XSAVE));
 	assert_true(cpu_feature_implemented(FEAT_LM));
 	assert_true(cpu_feature_implemented(FEAT_FPU));
 	assert_false(cpu_has(&mx, FEAT_VMX));
@@ -687,7 +688,8 @@ implemented_column(void **state)
 				 cpu_feature_implemented((enum cpu_feature)k));
 	cpu_features_mask_unimplemented(&nh);
 	assert_false(cpu_has(&nh, FEAT_VMX));
-	assert_false(cpu_has(&nh, FEAT_SSE));
+	assert_true(cpu_has(&nh, FEAT_SSE42)); /* the x86-64 baseline and SSE4.2 execute */
+	assert_true(cpu_has(&mx, FEAT_SSE2) && cpu_has(&mx, FEAT_FXSR) && cpu_has(&mx, FEAT_MMX));
 	assert_true(cpu_has(&nh, FEAT_FPU)); /* the x87 is executed (cpu/exec/x87.c) */
 	assert_true(cpu_has(&nh, FEAT_LM));
 	assert_true(cpu_has(&nh, FEAT_RDTSCP));
