@@ -159,6 +159,8 @@ apm_read(void *opaque, uint16_t port, unsigned size)
 	return size == 1 ? v & 0xff : v;
 }
 
+static void update_sci(struct piix *p);
+
 static void
 apm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 {
@@ -170,6 +172,19 @@ apm_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	p->st.apmc = (uint8_t)value;
 	if (size >= 2)
 		p->st.apms = (uint8_t)(value >> 8);
+	/* The FADT's SMI_CMD is this port, with ACPI_ENABLE F1h and ACPI_DISABLE F0h
+	 * (the values SeaBIOS's tables give). On a real board the firmware's SMI
+	 * handler sets or clears PM1_CNT.SCI_EN (ACPI 6.x, 4.8.2.5 / 16.3.1); the
+	 * SeaBIOS that boots here has no such handler and relies on the board doing
+	 * it, as QEMU's PIIX4 does: so the board does it and raises no SMI. */
+	if ((uint8_t)value == 0xf1 || (uint8_t)value == 0xf0) {
+		if ((uint8_t)value == 0xf1)
+			p->st.pm1_cnt |= PM1_SCI_EN;
+		else
+			p->st.pm1_cnt &= (uint16_t)~PM1_SCI_EN;
+		update_sci(p);
+		return;
+	}
 	if (p->pm.st.config[0x5b] & 0x02)
 		irq_pulse(&p->board.smi);
 }

@@ -46,7 +46,7 @@ def read_until(marker, limit):
     deadline = time.monotonic() + limit
     while marker not in buf:
         left = deadline - time.monotonic()
-        if left <= 0 or proc.poll() is not None:
+        if left <= 0 or proc.poll() is not None or b"end Kernel panic" in buf:
             return None
         r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
         if r:

@@ -23,7 +23,7 @@ struct fixture {
 	struct pci_bus bus;
 	struct piix piix;
 	bool a20, sci;
-	int resets, poweroffs;
+	int resets, poweroffs, smis;
 	uint16_t pci_irqs; /* ISA IRQs driven by PIRQs */
 };
 
@@ -67,6 +67,14 @@ poweroff(void *opaque, int n, int level)
 		((struct fixture *)opaque)->poweroffs++;
 }
 
+static void
+smi(void *opaque, int n, int level)
+{
+	(void)n;
+	if (level) /* a pulse */
+		((struct fixture *)opaque)->smis++;
+}
+
 static uint32_t
 cfg_read(struct fixture *f, unsigned fn, unsigned reg, unsigned size)
 {
@@ -96,7 +104,8 @@ setup(void **state)
 	struct piix_board b = { .sci = IRQ_LINE(set_sci, f, 9),
 				.a20 = IRQ_LINE(set_a20, f, 0),
 				.reset = IRQ_LINE(reset, f, 0),
-				.poweroff = IRQ_LINE(poweroff, f, 0) };
+				.poweroff = IRQ_LINE(poweroff, f, 0),
+				.smi = IRQ_LINE(smi, f, 0) };
 	for (int irq = 0; irq < 16; irq++)
 		b.isa_irq[irq] = IRQ_LINE(set_pci_irq, f, irq);
 	vclock_init(&f->clock, VCLOCK_DETERMINISTIC, &f->icount);
@@ -303,10 +312,33 @@ save_restore(void **state)
 	assert_int_equal(ioport_read(f->io, PMBASE + 8, 4), 0);
 }
 
+/*
+ * ACPI_ENABLE (F1h) and ACPI_DISABLE (F0h) written to the FADT's SMI_CMD port
+ * (B2h) set and clear PM1_CNT.SCI_EN (ACPI 6.x, 4.8.2.5) without an SMI, as the
+ * board SeaBIOS's tables describe does; other commands raise an SMI when the
+ * APMC enable (PM 5Bh bit 1) is set.
+ */
+static void
+acpi_enable_through_smi_cmd(void **state)
+{
+	struct fixture *f = *state;
+	map_pm(f);
+	cfg_write(f, 3, 0x5b, 0x02, 1);
+	assert_int_equal(ioport_read(f->io, PMBASE + 4, 2) & PM1_SCI_EN, 0);
+	ioport_write(f->io, 0xb2, 0xf1, 1);
+	assert_int_equal(ioport_read(f->io, PMBASE + 4, 2) & PM1_SCI_EN, PM1_SCI_EN);
+	ioport_write(f->io, 0xb2, 0xf0, 1);
+	assert_int_equal(ioport_read(f->io, PMBASE + 4, 2) & PM1_SCI_EN, 0);
+	assert_int_equal(f->smis, 0);
+	ioport_write(f->io, 0xb2, 0x00, 1);
+	assert_int_equal(f->smis, 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(acpi_enable_through_smi_cmd, setup, teardown),
 		cmocka_unit_test_setup_teardown(identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(port92, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_control, setup, teardown),
