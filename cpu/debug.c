@@ -189,7 +189,11 @@ guest_debug_step(struct cpu *cpu)
 		deliver_db(cpu, bits);
 		return;
 	}
-	if (!(cpu->state.rflags & F_RF) && (cpu->state.dr[7] & 0xff)) {
+	/* The instruction after MOV SS/POP SS: "debug exceptions" are inhibited
+	 * until the boundary after it (SDM vol. 3A, 6.8.3), instruction
+	 * breakpoints on it included; such a breakpoint is not reported. */
+	if (!(cpu->state.rflags & F_RF) && (cpu->state.dr[7] & 0xff) &&
+	    cpu->state.intr_shadow != 2) {
 		uint32_t hits = exec_hits(cpu);
 		if (hits) {
 			deliver_db(cpu, hits);
@@ -197,7 +201,7 @@ guest_debug_step(struct cpu *cpu)
 		}
 	}
 	cpu->state.rflags &= ~(uint64_t)F_RF;
-	bool tf = (cpu->state.rflags & F_TF) != 0;
+	cpu->dbg_single_step = (cpu->state.rflags & F_TF) != 0;
 	cpu->dbg_hits = 0;
 	struct trace *t = tcache_get(cpu, NULL);
 	cpu->chain_prev = NULL;
@@ -216,7 +220,8 @@ guest_debug_step(struct cpu *cpu)
 	if (traced)
 		trace_insn_end(cpu->tracer, cpu, &pre, i, t->bytes ? t->bytes[0] : NULL,
 			       t->code_size);
-	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (tf ? DR6_BS : 0);
+	uint32_t trap = cpu->dbg_hits | cpu->dbg_deferred | (cpu->dbg_single_step ? DR6_BS : 0);
+	cpu->dbg_single_step = false;
 	cpu->dbg_hits = 0;
 	cpu->dbg_deferred = 0;
 	if (!trap || cpu->state.halted)

@@ -618,14 +618,14 @@ static const struct oprow groups[NGROUPS][8] = {
 };
 
 /* 0F 01 register forms by ModRM.rm. What fugu does not execute (VMX, MONITOR,
- * CLAC/STAC, XGETBV/XSETBV, RDPKRU/WRPKRU) is #UD, as before these rows existed. */
+ * XGETBV/XSETBV, RDPKRU/WRPKRU) is #UD, as before these rows existed. */
 static const struct oprow rmrows[NRMSEL][8] = {
 	[R7_0] = { [1] = RFC(VMCALL, ud, A_END, 0, VMX, VMX),
 		   [2] = RFC(VMLAUNCH, ud, A_END, 0, VMX, VMX),
 		   [3] = RFC(VMRESUME, ud, A_END, 0, VMX, VMX),
 		   [4] = RFC(VMXOFF, ud, A_END, 0, VMX, VMX) },
-	[R7_1] = { NX(MONITOR, 0, 0, MONITOR), NX(MWAIT, 0, 0, MWAIT), RF(CLAC, ud, A_END, 0, SMAP),
-		   RF(STAC, ud, A_END, 0, SMAP) },
+	[R7_1] = { NX(MONITOR, 0, 0, MONITOR), NX(MWAIT, 0, 0, MWAIT), RF(CLAC, clac, A_END, 0, SMAP),
+		   RF(STAC, stac, A_END, 0, SMAP) },
 	[R7_2] = { RF(XGETBV, ud, A_END, 0, XSAVE), RFC(XSETBV, ud, A_END, 0, XSAVE, XSETBV),
 		   [4] = RFC(VMFUNC, ud, A_END, 0, VMX, VMX) },
 	[R7_5] = { [6] = RF(RDPKRU, ud, A_END, 0, PKU), [7] = RF(WRPKRU, ud, A_END, 0, PKU) },

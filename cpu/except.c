@@ -283,6 +283,14 @@ void
 cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
 		  uint64_t return_rip)
 {
+	/* Delivering an event ends the instruction that raised it: a single-step
+	 * trap pending for it, or held back by a MOV SS shadow, is discarded, not
+	 * delivered after the handler's first instruction (SDM vol. 3A, 17.3.1.4:
+	 * the processor clears TF before calling the handler; an INT1/ICEBP or a
+	 * DR7.GD fault reports its own #DB, and only once). A task switch through
+	 * a gate re-arms its T-bit trap below. */
+	cpu->dbg_single_step = false;
+	cpu->dbg_deferred = 0;
 	if (cpu->tracer)
 		trace_interrupt(cpu->tracer, cpu, (uint8_t)vector, (enum trace_int_kind)kind,
 				error_code, cpu->state.seg[S_CS].sel, cpu->state.rip, return_rip);

@@ -43,9 +43,25 @@ seg_linear(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size, bool writ
 			return (s->base + off) & 0xffffffffull;
 		}
 	}
-	if (off + size - 1 > s->limit)
+	/* An access reaching past a 4 GiB limit (flat segments) is let through and
+	 * wraps at 4 GiB: the SDM leaves the limit check of such an access
+	 * implementation-specific ("When the effective limit is FFFFFFFFH (4
+	 * GBytes), these accesses may or may not cause the indicated exceptions",
+	 * vol. 3A, 5.3), and linear addresses are 32 bits outside IA-32e mode
+	 * (vol. 3A, 3.3.1), so the bytes past FFFFFFFFH are at linear 0, 1, ...
+	 * as on the processors real programs were tested on (and QEMU, Bochs). */
+	if (off + size - 1 > s->limit && s->limit != 0xffffffffu)
 		seg_fault(cpu, seg);
 	return (s->base + off) & 0xffffffffull;
+}
+
+/* The linear page after `lin`'s, for an access that crosses a page boundary:
+ * outside 64-bit mode the 32-bit linear address space wraps (see seg_linear). */
+static inline uint64_t
+next_page(const struct cpu *cpu, uint64_t lin)
+{
+	uint64_t next = (lin | 0xfff) + 1;
+	return cpu->code_size == 8 || lin > 0xffffffffull ? next : next & 0xffffffffull;
 }
 
 /* ---- translation and the TLB ---- */
@@ -118,7 +134,7 @@ read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 	if (first >= size)
 		return physmem_read_sized(cpu->mem, pa, size);
 	/* Crosses a page: translate both pages before touching either. */
-	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_READ, priv);
+	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_READ, priv);
 	uint64_t lo = physmem_read_sized(cpu->mem, pa, first);
 	uint64_t hi = physmem_read_sized(cpu->mem, pa2, size - first);
 	return lo | (hi << (8 * first));
@@ -135,7 +151,7 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 		physmem_write_sized(cpu->mem, pa, v, size);
 		return;
 	}
-	uint64_t pa2 = translate(cpu, (lin + first) & ~0xfffull, TLB_WRITE, priv);
+	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_WRITE, priv);
 	physmem_write_sized(cpu->mem, pa, v, first);
 	physmem_write_sized(cpu->mem, pa2, v >> (8 * first), size - first);
 }
@@ -237,7 +253,7 @@ cpu_probe_write(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
 		return;
 	translate(cpu, lin, TLB_WRITE, cur_priv(cpu));
 	if ((lin & 0xfff) + size > 0x1000)
-		translate(cpu, (lin + size - 1) & ~0xfffull, TLB_WRITE, cur_priv(cpu));
+		translate(cpu, next_page(cpu, lin), TLB_WRITE, cur_priv(cpu));
 }
 
 /* ---- the stack ---- */

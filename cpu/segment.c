@@ -447,7 +447,18 @@ cpu_far_call_protected(struct cpu *cpu, uint16_t sel, uint64_t offset, unsigned 
 	far_transfer(cpu, sel, offset, opsize, true);
 }
 
-/* Return to an outer privilege: the data segments the new CPL may not use become null. */
+/*
+ * Return to an outer privilege: a data segment register the new CPL may not use
+ * is invalidated. The SDM's pseudocode (vol. 2A, IRET, RETURN-TO-OUTER-
+ * PRIVILEGE-LEVEL; vol. 2B, RET, the same loop) does exactly "SegmentSelector
+ * <- 0; (* NULL segment selector *)" for "data or non-conforming code segment
+ * and CPL > segment descriptor DPL (* Stored in hidden part of segment
+ * register *)": the selector is nulled and nothing else is written, so the
+ * base, limit and attributes stay as they were (in 64-bit mode the FS and GS
+ * bases still apply). Only the present bit, fugu's "usable" marker, is cleared:
+ * a null selector makes the register unusable outside 64-bit mode (vol. 3A,
+ * 3.4.2: a memory access through it is #GP).
+ */
 static void
 invalidate_outer_segments(struct cpu *cpu)
 {
@@ -456,8 +467,10 @@ invalidate_outer_segments(struct cpu *cpu)
 		struct segment *s = &cpu->state.seg[segs[k]];
 		unsigned dpl = (s->attr >> 5) & 3;
 		bool conforming_code = (s->attr & 0xc) == 0xc;
-		if ((s->attr & SEG_ATTR_S) && !conforming_code && dpl < cpu->state.cpl)
-			*s = (struct segment){ .sel = 0 };
+		if ((s->attr & SEG_ATTR_S) && !conforming_code && dpl < cpu->state.cpl) {
+			s->sel = 0;
+			s->attr &= (uint16_t)~SEG_ATTR_P;
+		}
 	}
 }
 

@@ -165,6 +165,8 @@ H(smsw);
 H(lmsw);
 H(invlpg);
 H(swapgs);
+H(clac);
+H(stac);
 H(mov_r_cr);
 H(mov_cr_r);
 H(mov_r_dr);

@@ -113,6 +113,22 @@ op_str(struct cpu *cpu, const struct insn *i)
 	store_sel(cpu, i, cpu->state.tr.sel);
 }
 
+/*
+ * In IA-32e mode LDT and TSS descriptors are 16 bytes, bits 63:32 of the base in
+ * the upper half (SDM vol. 3A, 7.2.3, 3.5); LLDT and LTR raise #GP(selector)
+ * when the whole base is not canonical (vol. 2A, LLDT; vol. 2B, LTR: 64-bit
+ * mode exceptions), before anything is loaded or marked busy.
+ */
+static uint64_t
+system_desc_base64(struct cpu *cpu, uint16_t sel, const struct descriptor *d)
+{
+	uint64_t base =
+		d->base | cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+	if (!is_canonical(base))
+		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
+	return base;
+}
+
 void
 op_lldt(struct cpu *cpu, const struct insn *i)
 {
@@ -133,7 +149,7 @@ op_lldt(struct cpu *cpu, const struct insn *i)
 	if (!(d.attr & SEG_ATTR_P))
 		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
 	if (cpu->long_mode)
-		d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+		d.base = system_desc_base64(cpu, sel, &d);
 	cpu->state.ldtr =
 		(struct segment){ .sel = sel, .base = d.base, .limit = d.limit, .attr = d.attr };
 }
@@ -154,7 +170,7 @@ op_ltr(struct cpu *cpu, const struct insn *i)
 	if (!(d.attr & SEG_ATTR_P))
 		cpu_fault(cpu, EXC_NP, sel & 0xfffc);
 	if (cpu->long_mode)
-		d.base |= cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+		d.base = system_desc_base64(cpu, sel, &d);
 	d.attr |= 2; /* mark busy, in the GDT too */
 	cpu_write_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 5, (uint8_t)d.attr, 1, true);
 	cpu->state.tr =

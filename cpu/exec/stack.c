@@ -74,8 +74,13 @@ op_pop_sreg(struct cpu *cpu, const struct insn *i)
 {
 	unsigned s = stack_sreg(i);
 	uint16_t sel = (uint16_t)cpu_stack_peek(cpu, 0, 2);
+	/* The pop is done with the stack as it was: ESP is incremented by the old
+	 * SS's address size, even when POP SS loads one of another size (SDM vol.
+	 * 2B, POP, Operation: the selector is read at the old SS:eSP, then eSP is
+	 * incremented per the "StackAddrSize" of the instruction's start). */
+	uint64_t m = stack_mask(cpu), sp = cpu->state.gpr[R_SP];
 	seg_load(cpu, s, sel);
-	cpu_stack_adjust(cpu, i->opsize);
+	cpu->state.gpr[R_SP] = (sp & ~m) | ((sp + i->opsize) & m);
 	if (s == S_SS)
 		cpu->state.intr_shadow =
 			2; /* SDM vol. 2B, POP: interrupts and #DB traps inhibited */
@@ -144,10 +149,15 @@ op_enter(struct cpu *cpu, const struct insn *i)
 	uint64_t m = stack_mask(cpu);
 	uint64_t sp = cpu->state.gpr[R_SP] & m;
 	uint64_t bp = cpu->state.gpr[R_BP];
+	/* FrameTemp, which eBP receives at the operand size (SDM vol. 2A, ENTER):
+	 * the whole eSP minus the pushed size, not the stack-sized pointer. An o32
+	 * ENTER on a 16-bit stack with ESP = 0x20000 sets EBP to 0x1fffc while SP
+	 * wraps to 0xfffc (ESP = 0x2fffc): the pseudocode's "FrameTemp <- SP" for a
+	 * 16-bit stack is what processors do with SP, not with EBP's upper half. */
+	uint64_t frame = cpu->state.gpr[R_SP] - size;
 	/* Compute every store first, then commit registers, so a fault changes nothing. */
 	sp = (sp - size) & m;
 	cpu_write(cpu, S_SS, sp, reg_read(cpu, R_BP, size), size);
-	uint64_t frame = sp;
 	if (level > 0) {
 		for (unsigned k = 1; k < level; k++) {
 			bp = (bp & ~m) | ((bp - size) & m);

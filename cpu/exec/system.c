@@ -116,7 +116,10 @@ op_sidt(struct cpu *cpu, const struct insn *i)
 	store_dtr(cpu, i, &cpu->state.idtr);
 }
 
-/* LGDT/LIDT: CPL 0; the 16-bit operand form loads 24 bits of base. */
+/* LGDT/LIDT: CPL 0; the 16-bit operand form loads 24 bits of base. In 64-bit
+ * mode a non-canonical base is #GP(0) (SDM vol. 2A, LGDT/LIDT, 64-bit mode
+ * exceptions: "the memory address is in a non-canonical form"), as on hardware;
+ * nothing is loaded. */
 static void
 load_dtr(struct cpu *cpu, const struct insn *i, struct dtr *t)
 {
@@ -127,6 +130,8 @@ load_dtr(struct cpu *cpu, const struct insn *i, struct dtr *t)
 	uint64_t base = cpu_read(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base_size);
 	if (base_size == 4 && i->opsize == 2)
 		base &= 0xffffff;
+	if (base_size == 8 && !is_canonical(base))
+		cpu_gp0(cpu);
 	t->base = base;
 	t->limit = limit;
 }
@@ -186,6 +191,35 @@ op_swapgs(struct cpu *cpu, const struct insn *i)
 	uint64_t t = cpu->state.seg[S_GS].base;
 	cpu->state.seg[S_GS].base = cpu->state.msr.kernel_gs_base;
 	cpu->state.msr.kernel_gs_base = t;
+}
+
+/*
+ * CLAC/STAC clear/set EFLAGS.AC. #UD at CPL > 0 and in virtual-8086 mode (where
+ * CPL is 3); the decoder gives #UD without SMAP (SDM vol. 2A, CLAC; vol. 2B, STAC).
+ */
+static void
+set_ac(struct cpu *cpu, bool on)
+{
+	if (cpu_v86(cpu) || cpu->state.cpl != 0)
+		cpu_ud(cpu);
+	if (on)
+		cpu->state.rflags |= F_AC;
+	else
+		cpu->state.rflags &= ~(uint64_t)F_AC;
+}
+
+void
+op_clac(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	set_ac(cpu, false);
+}
+
+void
+op_stac(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	set_ac(cpu, true);
 }
 
 /* MOV r, CRn / MOV CRn, r: the register operand is always the r/m field; the
