@@ -412,6 +412,7 @@ lvt_write(struct lapic *apic, unsigned n, uint32_t v)
 	if (n == LVT_TIMER) {
 		uint64_t now = vclock_now(apic->clock);
 		timer_catch_up(apic, now);
+		uint32_t count = current_count(apic, now); /* in the old mode */
 		apic->st.lvt[n] = v;
 		if ((LVT_TIMER_MODE(old) == TIMER_TSC_DEADLINE) !=
 		    (LVT_TIMER_MODE(v) == TIMER_TSC_DEADLINE)) {
@@ -419,6 +420,15 @@ lvt_write(struct lapic *apic, unsigned n, uint32_t v)
 			apic->st.timer_count0 = 0;
 			apic->st.tsc_deadline = 0;
 			apic->st.timer_next = VCLOCK_NEVER;
+			timer_arm(apic);
+		} else if (LVT_TIMER_MODE(old) != LVT_TIMER_MODE(v)) {
+			/* One-shot <-> periodic: "Changing the mode of the APIC timer ...
+			 * by writing to the timer LVT entry does not start the timer"
+			 * (SDM vol. 3A, 10.5.4): the count goes on from where it is, so
+			 * an expired one-shot timer stays at 0 in periodic mode. */
+			apic->st.timer_start = now;
+			apic->st.timer_count0 = count;
+			apic->st.timer_next = count ? now + ticks_to_ns(apic, count) : VCLOCK_NEVER;
 			timer_arm(apic);
 		}
 		return;
@@ -765,6 +775,10 @@ x2apic_write(struct lapic *apic, uint32_t index, uint64_t value)
 			return -1;
 		break;
 	case 0x3f0:
+		/* SELF IPI: bits 31:8 are reserved (SDM vol. 3A, 10.12.11, figure 10-30);
+		 * a WRMSR setting them is #GP, like any x2APIC reserved bit (10.12.1.2). */
+		if (v & ~0xffu)
+			return -1;
 		if ((v & 0xff) < 16)
 			error(apic, ESR_SEND_ILLEGAL);
 		else

@@ -35,25 +35,26 @@ struct cpu_model {
 	uint32_t max_leaf, max_ext_leaf;
 	const char *features; /* space-separated feature names; NULL: max; "": all */
 	bool masked;          /* only the implemented features (see the policy above) */
+	uint8_t mca_banks;    /* IA32_MCG_CAP.Count: the part's machine-check banks */
 };
 
 /* Models: feature lists from the parts' datasheets / SDM CPUID tables. */
 static const struct cpu_model models[] = {
 	{ "pentiumpro", "Intel Pentium Pro (P6, 32-bit)", "GenuineIntel", 6, 1, 9, 2, 0,
-	  "fpu vme de pse tsc msr pae mce cx8 apic mtrr pge mca cmov", true },
+	  "fpu vme de pse tsc msr pae mce cx8 apic mtrr pge mca cmov", true, 5 },
 	{ "pentium2", "Intel Pentium II (P6, 32-bit, SYSENTER, MMX)", "GenuineIntel", 6, 5, 2, 2, 0,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 mmx fxsr",
-	  true },
+	  true, 5 },
 	{ "nehalem", "Intel Core i7 (Nehalem, 64-bit, VMX)", "GenuineIntel", 6, 26, 3, 11,
 	  0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
 	  "fxsr "
 	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm",
-	  true },
+	  true, 9 },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL,
-	  true },
+	  true, 10 },
 	{ "all", "every feature fugu knows, implemented or not (decoder and CPUID studies)",
-	  "GenuineIntel", 6, 42, 7, 13, 0x80000008, "", false },
+	  "GenuineIntel", 6, 42, 7, 13, 0x80000008, "", false, 10 },
 };
 
 static void
@@ -100,6 +101,7 @@ model_apply(struct cpu_features *f, const struct cpu_model *m)
 	f->stepping = m->stepping;
 	f->max_leaf = m->max_leaf;
 	f->max_ext_leaf = m->max_ext_leaf;
+	f->mca_banks = m->mca_banks;
 	if (!m->features || !m->features[0]) {
 		for (unsigned k = 0; k < FEAT_COUNT; k++)
 			feature_set(f, k, true);

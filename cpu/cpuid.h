@@ -15,7 +15,10 @@
  * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
  * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX, VMX,
- * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, machine-check MSRs, VME/PVI).
+ * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, VME/PVI). MCE/MCA are implemented as the
+ * architecture without errors: CR4.MCE and the machine-check MSRs (msr.c) exist,
+ * and since fugu emulates no hardware error no bank ever logs one and #MC never
+ * happens.
  */
 #define CPU_FEATURE_LIST(X)                                                                        \
 	X("fpu", FPU, 0x00000001, 3, 0, 1)                                                         \
@@ -25,13 +28,13 @@
 	X("tsc", TSC, 0x00000001, 3, 4, 1)                                                         \
 	X("msr", MSR, 0x00000001, 3, 5, 1)                                                         \
 	X("pae", PAE, 0x00000001, 3, 6, 1)                                                         \
-	X("mce", MCE, 0x00000001, 3, 7, 0)                                                         \
+	X("mce", MCE, 0x00000001, 3, 7, 1)                                                         \
 	X("cx8", CX8, 0x00000001, 3, 8, 1)                                                         \
 	X("apic", APIC, 0x00000001, 3, 9, 1)                                                       \
 	X("sep", SEP, 0x00000001, 3, 11, 1)                                                        \
 	X("mtrr", MTRR, 0x00000001, 3, 12, 1)                                                      \
 	X("pge", PGE, 0x00000001, 3, 13, 1)                                                        \
-	X("mca", MCA, 0x00000001, 3, 14, 0)                                                        \
+	X("mca", MCA, 0x00000001, 3, 14, 1)                                                        \
 	X("cmov", CMOV, 0x00000001, 3, 15, 1)                                                      \
 	X("pat", PAT, 0x00000001, 3, 16, 1)                                                        \
 	X("pse36", PSE36, 0x00000001, 3, 17, 1)                                                    \
@@ -84,6 +87,7 @@ struct cpu_features {
 	char vendor[13];
 	uint32_t family, model, stepping;
 	uint32_t max_leaf, max_ext_leaf;
+	uint8_t mca_banks; /* machine-check banks (IA32_MCG_CAP.Count) when MCA is reported */
 	uint64_t bits[(FEAT_COUNT + 63) / 64];
 };
 

@@ -6,6 +6,7 @@
 #include "cpu/msr.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "cpu/cpu_internal.h"
 
@@ -16,7 +17,10 @@ enum msr_kind {
 	MSR_KIND_EFER,
 	MSR_KIND_FSBASE,
 	MSR_KIND_GSBASE,
-	MSR_KIND_APIC
+	MSR_KIND_APIC,
+	MSR_KIND_MISC_ENABLE,
+	MSR_KIND_MCG_CAP,
+	MSR_KIND_MC_BANK
 };
 
 struct msr_row {
@@ -31,13 +35,39 @@ struct msr_row {
 
 #define PLAIN(field) MSR_PLAIN, offsetof(struct msr_state, field)
 
+/*
+ * IA32_MISC_ENABLE (SDM vol. 4, table 2-2; Linux reads and rewrites it early):
+ * fast strings (0), TCC (3), Limit CPUID Maxval (22, honoured by CPUID) and
+ * xTPR disable (23) are read/write; performance monitoring available (7) reads
+ * 0 and BTS/PEBS unavailable (11, 12) read 1, as fugu models no PMU, and writes
+ * leave them alone. Every other bit is #GP when set. XXX: XD Bit Disable (34)
+ * is not modelled (its write is #GP): Linux only ever clears it.
+ */
+#define MISC_ENABLE_RW ((1ull << 0) | (1ull << 3) | (1ull << 22) | (1ull << 23))
+#define MISC_ENABLE_RO ((1ull << 7) | (1ull << 11) | (1ull << 12))
+#define MISC_ENABLE_RESET ((1ull << 0) | (1ull << 11) | (1ull << 12))
+
+/* IA32_MCG_CAP.MCG_CTL_P (bit 8): IA32_MCG_CTL exists (SDM vol. 3B, 15.3.1.1). */
+#define MCG_CTL_P (1ull << 8)
+
 static const struct msr_row msr_table[] = {
 	{ MSR_TSC, FEAT_TSC, MSR_KIND_TSC, 0, 0, 0, false },
 	{ MSR_APIC_BASE, FEAT_APIC, MSR_KIND_APIC, 0, 0, 0xffffff00000002ffull, false },
+	/* Every Intel model (msr_find): written with 0, then CPUID leaf 1 loads the
+	 * revision into bits 63:32 (SDM vol. 3A, 9.11.7.1); writes are plain stores. */
+	{ MSR_BIOS_SIGN_ID, FEAT_NONE, PLAIN(bios_sign_id), (uint64_t)MICROCODE_REVISION << 32, 0,
+	  false },
+	/* Machine-check architecture (SDM vol. 3B, 15.3): MCG_CAP is read-only (the
+	 * model's bank count and MCG_CTL_P); MCG_STATUS holds RIPV/EIPV/MCIP. */
+	{ MSR_MCG_CAP, FEAT_MCA, MSR_KIND_MCG_CAP, 0, 0, ~0ull, false },
+	{ MSR_MCG_STATUS, FEAT_MCA, PLAIN(mcg_status), 0, ~7ull, false },
+	{ MSR_MCG_CTL, FEAT_MCA, PLAIN(mcg_ctl), 0, 0, false },
+	{ MSR_MC0_CTL, FEAT_MCA, MSR_KIND_MC_BANK, 0, 0, 0, false }, /* the model's banks */
 	{ MSR_SYSENTER_CS, FEAT_SEP, PLAIN(sysenter_cs), 0, 0, false },
 	{ MSR_SYSENTER_ESP, FEAT_SEP, PLAIN(sysenter_esp), 0, 0, true },
 	{ MSR_SYSENTER_EIP, FEAT_SEP, PLAIN(sysenter_eip), 0, 0, true },
-	{ MSR_MISC_ENABLE, FEAT_NONE, PLAIN(misc_enable), 1, 0, false },
+	{ MSR_MISC_ENABLE, FEAT_NONE, MSR_KIND_MISC_ENABLE, 0, 0,
+	  ~(MISC_ENABLE_RW | MISC_ENABLE_RO), false },
 	{ MSR_PAT, FEAT_PAT, PLAIN(pat), 0x0007040600070406ull, 0xf8f8f8f8f8f8f8f8ull, false },
 	/* MTRRs (SDM vol. 3A, 12.11): storage only -- fugu models no caches. MTRRCAP:
 	 * 8 variable ranges, fixed ranges, write-combining; read-only (#GP on write). */
@@ -95,6 +125,14 @@ msr_find(struct cpu *cpu, uint32_t index)
 	/* One row stands for all the x2APIC registers (SDM vol. 3A, 10.12.1.2). */
 	uint32_t key =
 		index >= MSR_X2APIC_FIRST && index <= MSR_X2APIC_LAST ? MSR_X2APIC_FIRST : index;
+	/* One row stands for the machine-check banks the model advertises. */
+	if (index >= MSR_MC0_CTL && index <= MSR_MC_LAST) {
+		if (index - MSR_MC0_CTL >= 4u * cpu->features.mca_banks)
+			return NULL;
+		key = MSR_MC0_CTL;
+	}
+	if (index == MSR_BIOS_SIGN_ID && strcmp(cpu->features.vendor, "GenuineIntel"))
+		return NULL;
 	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++) {
 		const struct msr_row *r = &msr_table[k];
 		if (r->index != key)
@@ -122,6 +160,46 @@ msr_reset(struct cpu *cpu)
 	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++)
 		if (msr_table[k].kind == MSR_PLAIN)
 			*plain_field(cpu, &msr_table[k]) = msr_table[k].reset;
+	cpu->state.msr.misc_enable = MISC_ENABLE_RESET;
+	memset(cpu->state.msr.mc, 0, sizeof(cpu->state.msr.mc));
+}
+
+void
+msr_cpuid_signature(struct cpu *cpu)
+{
+	if (msr_find(cpu, MSR_BIOS_SIGN_ID))
+		cpu->state.msr.bios_sign_id = (uint64_t)MICROCODE_REVISION << 32;
+}
+
+/*
+ * Memory types a PAT entry may hold: 0 UC, 1 WC, 4 WT, 5 WP, 6 WB, 7 UC-; 2, 3
+ * and 8 up are reserved, #GP (SDM vol. 3A, 12.12.2). An MTRR type field takes
+ * the same minus 7 (12.11.2.2, 12.11.2.3).
+ */
+static bool
+mem_type_ok(uint64_t type, bool pat)
+{
+	return type == 0 || type == 1 || (type >= 4 && type <= 6) || (pat && type == 7);
+}
+
+static bool
+mem_types_ok(uint32_t index, uint64_t value)
+{
+	if (index == MSR_PAT) {
+		for (unsigned k = 0; k < 8; k++)
+			if (!mem_type_ok((value >> (8 * k)) & 0xff, true))
+				return false;
+		return true;
+	}
+	if (index == MSR_MTRR_DEF_TYPE ||
+	    (index >= MSR_MTRR_PHYSBASE0 && index < MSR_MTRR_PHYSBASE0 + 16 && !(index & 1)))
+		return mem_type_ok(value & 0xff, false);
+	if (index == 0x250 || index == 0x258 || index == 0x259 || (index >= 0x268 && index <= 0x26f)) {
+		for (unsigned k = 0; k < 8; k++) /* fixed ranges: eight type fields */
+			if (!mem_type_ok((value >> (8 * k)) & 0xff, false))
+				return false;
+	}
+	return true;
 }
 
 /* EFER bits the model lets software set (SDM vol. 3A, 2.2.1). */
@@ -139,6 +217,11 @@ msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 	case MSR_KIND_APIC:
 		return cpu->bus.apic_msr_read ? cpu->bus.apic_msr_read(cpu->bus.apic, index, value)
 					      : -1;
+	case MSR_KIND_MISC_ENABLE: *value = cpu->state.msr.misc_enable; break;
+	case MSR_KIND_MCG_CAP: *value = MCG_CTL_P | cpu->features.mca_banks; break;
+	case MSR_KIND_MC_BANK:
+		*value = cpu->state.msr.mc[(index - MSR_MC0_CTL) / 4][(index - MSR_MC0_CTL) % 4];
+		break;
 	default: *value = *plain_field(cpu, r); break;
 	}
 	return 0;
@@ -152,6 +235,12 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 		return -1;
 	if (r->canonical && !is_canonical(value))
 		return -1;
+	if (!mem_types_ok(index, value))
+		return -1;
+	/* IA32_APIC_BASE: the base is a physical address; bits MAXPHYADDR-1 and up
+	 * are reserved (SDM vol. 3A, 10.4.4, figure 10-5). */
+	if (r->index == MSR_APIC_BASE && (value >> cpu->maxphyaddr))
+		return -1;
 	switch (r->kind) {
 	case MSR_KIND_TSC: cpu->state.tsc_offset += value - cpu_tsc(cpu); break;
 	case MSR_KIND_EFER:
@@ -164,6 +253,20 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 		return cpu->bus.apic_msr_write
 			       ? cpu->bus.apic_msr_write(cpu->bus.apic, index, value)
 			       : -1;
+	case MSR_KIND_MISC_ENABLE:
+		cpu->state.msr.misc_enable =
+			(cpu->state.msr.misc_enable & MISC_ENABLE_RO) | (value & MISC_ENABLE_RW);
+		break;
+	case MSR_KIND_MC_BANK: {
+		/* MCi_CTL: any value. MCi_STATUS, MCi_ADDR, MCi_MISC: software clears
+		 * them with 0s; "writing 1s to them causes a general-protection
+		 * exception" (SDM vol. 3B, 15.3.2.2; 15.3.2.3-4 for ADDR and MISC). */
+		unsigned reg = (index - MSR_MC0_CTL) % 4;
+		if (reg != 0 && value)
+			return -1;
+		cpu->state.msr.mc[(index - MSR_MC0_CTL) / 4][reg] = value;
+		break;
+	}
 	default: *plain_field(cpu, r) = value; break;
 	}
 	return 0;

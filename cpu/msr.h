@@ -11,6 +11,13 @@ struct cpu;
 
 #define MSR_TSC 0x00000010
 #define MSR_APIC_BASE 0x0000001b
+#define MSR_BIOS_SIGN_ID 0x0000008b /* microcode update signature (SDM vol. 3A, 9.11.7.1) */
+#define MSR_MCG_CAP 0x00000179
+#define MSR_MCG_STATUS 0x0000017a
+#define MSR_MCG_CTL 0x0000017b
+#define MSR_MC0_CTL 0x00000400 /* IA32_MCi_CTL/STATUS/ADDR/MISC at 0x400 + 4i + 0..3 */
+#define MSR_MC_LAST 0x0000047f /* 32 banks at most (MCG_CAP.Count is 8 bits, SDM 15.3.1.1) */
+#define MCA_BANKS_MAX 10       /* the most any fugu model advertises */
 #define MSR_SYSENTER_CS 0x00000174
 #define MSR_SYSENTER_ESP 0x00000175
 #define MSR_SYSENTER_EIP 0x00000176
@@ -46,7 +53,16 @@ struct msr_state {
 	uint64_t mtrr_def_type;  /* IA32_MTRR_DEF_TYPE */
 	uint64_t mtrr_fixed[11]; /* the fixed-range MTRRs, in MSR order */
 	uint64_t mtrr_var[16];   /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
+	uint64_t bios_sign_id;   /* IA32_BIOS_SIGN_ID: bits 63:32 the microcode revision */
+	uint64_t mcg_status;     /* IA32_MCG_STATUS (RIPV, EIPV, MCIP) */
+	uint64_t mcg_ctl;        /* IA32_MCG_CTL */
+	uint64_t mc[MCA_BANKS_MAX][4]; /* IA32_MCi_CTL, _STATUS, _ADDR, _MISC per bank */
 };
+
+/* The microcode revision fugu's Intel models report in IA32_BIOS_SIGN_ID[63:32]. */
+#define MICROCODE_REVISION 1
+/* Called by CPUID leaf 1, which loads the revision into IA32_BIOS_SIGN_ID. */
+void msr_cpuid_signature(struct cpu *cpu);
 
 void msr_reset(struct cpu *cpu);
 /* 0 on success; -1 when the MSR does not exist or the value is invalid (the caller raises #GP). */

@@ -10,6 +10,8 @@
 #include "cpu/translate.h"
 #include "mmu/paging.h"
 
+#define CPUID_1_EDX_APIC (1u << 9) /* CPUID.1:EDX.APIC (SDM vol. 2A, CPUID, table 3-11) */
+
 static void
 require_cpl0(struct cpu *cpu)
 {
@@ -57,7 +59,24 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	(void)i;
 	uint32_t r[4], leaf = (uint32_t)cpu->state.gpr[R_AX],
 		       subleaf = (uint32_t)cpu->state.gpr[R_CX];
-	cpu_features_cpuid(&cpu->features, leaf, subleaf, r);
+	/* IA32_MISC_ENABLE.LCMV (bit 22): the basic leaves stop at 2 (SDM vol. 4,
+	 * table 2-2: "Limit CPUID Maxval"); a leaf above it reads as leaf 2. */
+	bool lcmv = (cpu->state.msr.misc_enable & (1ull << 22)) && cpu->features.max_leaf > 2;
+	uint32_t q = lcmv && leaf > 2 && leaf < 0x80000000u ? 2 : leaf;
+	cpu_features_cpuid(&cpu->features, q, subleaf, r);
+	if (lcmv && q == 0)
+		r[0] = 2;
+	if (q == 1)
+		msr_cpuid_signature(cpu);
+	/* While IA32_APIC_BASE.EN is 0 "the processor is functionally equivalent to
+	 * an IA-32 processor without an on-chip APIC. The CPUID feature flag for the
+	 * APIC ... is also set to 0" (SDM vol. 3A, 10.4.3). */
+	if (q == 1 && (r[3] & CPUID_1_EDX_APIC) && cpu->bus.apic_msr_read) {
+		uint64_t base;
+		if (cpu->bus.apic_msr_read(cpu->bus.apic, MSR_APIC_BASE, &base) == 0 &&
+		    !(base & (1u << 11)))
+			r[3] &= ~CPUID_1_EDX_APIC;
+	}
 	trace_cpuid(cpu->tracer, cpu, leaf, subleaf, r[0], r[1], r[2], r[3]);
 	reg_write(cpu, R_AX, 4, r[0]);
 	reg_write(cpu, R_BX, 4, r[1]);
