@@ -43,8 +43,8 @@ static const struct cpu_model models[] = {
 	{ "pentiumpro", "Intel Pentium Pro (P6, 32-bit)", "GenuineIntel", 6, 1, 9, 2, 0,
 	  "fpu vme de pse tsc msr pae mce cx8 apic mtrr pge mca cmov", true, 5 },
 	{ "pentium2", "Intel Pentium II (P6, 32-bit, SYSENTER, MMX)", "GenuineIntel", 6, 5, 2, 2, 0,
-	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 mmx fxsr",
-	  true, 5 },
+	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 mmx fxsr", true,
+	  5 },
 	{ "nehalem", "Intel Core i7 (Nehalem, 64-bit, VMX)", "GenuineIntel", 6, 26, 3, 11,
 	  0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "

@@ -291,6 +291,11 @@ cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	 * a gate re-arms its T-bit trap below. */
 	cpu->dbg_single_step = false;
 	cpu->dbg_deferred = 0;
+	/* "The processor clears the GD flag upon entering to the debug exception
+	 * handler, to allow the handler access to the debug registers" (vol. 3A,
+	 * 17.2.4), whatever raised the #DB. */
+	if (vector == EXC_DB && kind != EVENT_EXTERNAL)
+		cpu->state.dr[7] &= ~(uint64_t)DR7_GD;
 	if (cpu->tracer)
 		trace_interrupt(cpu->tracer, cpu, (uint8_t)vector, (enum trace_int_kind)kind,
 				error_code, cpu->state.seg[S_CS].sel, cpu->state.rip, return_rip);

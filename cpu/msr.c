@@ -194,7 +194,8 @@ mem_types_ok(uint32_t index, uint64_t value)
 	if (index == MSR_MTRR_DEF_TYPE ||
 	    (index >= MSR_MTRR_PHYSBASE0 && index < MSR_MTRR_PHYSBASE0 + 16 && !(index & 1)))
 		return mem_type_ok(value & 0xff, false);
-	if (index == 0x250 || index == 0x258 || index == 0x259 || (index >= 0x268 && index <= 0x26f)) {
+	if (index == 0x250 || index == 0x258 || index == 0x259 ||
+	    (index >= 0x268 && index <= 0x26f)) {
 		for (unsigned k = 0; k < 8; k++) /* fixed ranges: eight type fields */
 			if (!mem_type_ok((value >> (8 * k)) & 0xff, false))
 				return false;
@@ -231,7 +232,8 @@ int
 msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 {
 	const struct msr_row *r = msr_find(cpu, index);
-	if (!r || (value & r->reserved))
+	/* reserved == ~0: a read-only MSR, whose every write is #GP (0 included). */
+	if (!r || (value & r->reserved) || r->reserved == ~0ull)
 		return -1;
 	if (r->canonical && !is_canonical(value))
 		return -1;

@@ -49,13 +49,13 @@ struct msr_state {
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
 	uint64_t pat, misc_enable;
-	uint64_t mtrr_cap;       /* IA32_MTRRCAP (read-only: its row rejects every write) */
-	uint64_t mtrr_def_type;  /* IA32_MTRR_DEF_TYPE */
-	uint64_t mtrr_fixed[11]; /* the fixed-range MTRRs, in MSR order */
-	uint64_t mtrr_var[16];   /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
-	uint64_t bios_sign_id;   /* IA32_BIOS_SIGN_ID: bits 63:32 the microcode revision */
-	uint64_t mcg_status;     /* IA32_MCG_STATUS (RIPV, EIPV, MCIP) */
-	uint64_t mcg_ctl;        /* IA32_MCG_CTL */
+	uint64_t mtrr_cap;             /* IA32_MTRRCAP (read-only: its row rejects every write) */
+	uint64_t mtrr_def_type;        /* IA32_MTRR_DEF_TYPE */
+	uint64_t mtrr_fixed[11];       /* the fixed-range MTRRs, in MSR order */
+	uint64_t mtrr_var[16];         /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
+	uint64_t bios_sign_id;         /* IA32_BIOS_SIGN_ID: bits 63:32 the microcode revision */
+	uint64_t mcg_status;           /* IA32_MCG_STATUS (RIPV, EIPV, MCIP) */
+	uint64_t mcg_ctl;              /* IA32_MCG_CTL */
 	uint64_t mc[MCA_BANKS_MAX][4]; /* IA32_MCi_CTL, _STATUS, _ADDR, _MISC per bank */
 };
 

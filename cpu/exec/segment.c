@@ -122,8 +122,8 @@ op_str(struct cpu *cpu, const struct insn *i)
 static uint64_t
 system_desc_base64(struct cpu *cpu, uint16_t sel, const struct descriptor *d)
 {
-	uint64_t base =
-		d->base | cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true) << 32;
+	uint64_t base = d->base | cpu_read_linear(cpu, desc_addr(cpu, sel, EXC_GP) + 8, 4, true)
+					  << 32;
 	if (!is_canonical(base))
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);
 	return base;

@@ -363,6 +363,49 @@ self_ipi(void **state)
 	uint64_t irr;
 	assert_int_equal(lapic_msr_read(&f->apic, 0x800 + (IRR >> 4) + 3, &irr), 0);
 	assert_int_equal(irr, 0x70000u); /* 0x70, 0x71, 0x72 */
+	/* Bits 31:8 of SELF IPI are reserved: #GP, nothing sent (10.12.11). */
+	assert_int_equal(lapic_msr_write(&f->apic, 0x83f, 0x173), -1);
+	assert_int_equal(lapic_msr_write(&f->apic, 0x83f, 0x80000073u), -1);
+	assert_int_equal(lapic_msr_read(&f->apic, 0x800 + (IRR >> 4) + 3, &irr), 0);
+	assert_int_equal(irr, 0x70000u);
+}
+
+/*
+ * Changing the timer mode between one-shot and periodic "does not start the
+ * timer" (10.5.4): an expired one-shot timer switched to periodic stays at 0
+ * with nothing armed; a running one keeps counting from where it is.
+ */
+static void
+timer_mode_change(void **state)
+{
+	struct fixture *f = *state;
+	enable(f);
+	wr(f, TIMER_DIV, 0xb); /* divide by 1 */
+	wr(f, LVT_T, 0x42);
+	wr(f, TIMER_INIT, 100);
+	f->icount = 1000 + 100;
+	assert_int_equal(vclock_run_expired(&f->clock), 1);
+	f->icount = 1000 + 150;
+	assert_int_equal(rd(f, TIMER_CUR), 0);
+	wr(f, LVT_T, 0x20000 | 0x42);
+	assert_int_equal(rd(f, TIMER_CUR), 0);
+	f->icount = 1000 + 230;
+	assert_int_equal(rd(f, TIMER_CUR), 0);
+	assert_int_equal(vclock_next_deadline(&f->clock), VCLOCK_NEVER);
+	/* Running periodic, switched to one-shot in its third period: the count goes
+	 * on to 0 and the timer stops there. */
+	wr(f, TIMER_INIT, 100); /* starts at 1230 */
+	f->icount = 1230 + 250;
+	vclock_run_expired(&f->clock);
+	assert_int_equal(rd(f, TIMER_CUR), 50);
+	wr(f, LVT_T, 0x42);
+	assert_int_equal(rd(f, TIMER_CUR), 50);
+	assert_int_equal(vclock_next_deadline(&f->clock), 1230 + 300);
+	f->icount = 1230 + 300;
+	vclock_run_expired(&f->clock);
+	f->icount = 1230 + 360;
+	assert_int_equal(rd(f, TIMER_CUR), 0);
+	assert_int_equal(vclock_next_deadline(&f->clock), VCLOCK_NEVER);
 }
 
 /*
@@ -456,6 +499,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(timer_one_shot, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_periodic, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_tsc_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(timer_mode_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(tpr_ppr_masking, setup, teardown),
 		cmocka_unit_test_setup_teardown(eoi_broadcast, setup, teardown),
 		cmocka_unit_test_setup_teardown(self_ipi, setup, teardown),

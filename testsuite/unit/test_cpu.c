@@ -1,0 +1,691 @@
+/*
+ * Unit tests: instructions and MSRs whose behaviour depends on the mode, run
+ * by the CPU (cpu_exec) on hand-made machine state: protected and 64-bit mode
+ * with a GDT, an IDT whose handlers halt (the vector is where the CPU stopped)
+ * and a counting #DB handler. Each test names the SDM section it checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cpu/cpu_internal.h"
+#include "cpu/msr.h"
+#include "mmu/ioport.h"
+#include "mmu/physmem.h"
+
+#define IDT 0x1000      /* 256 gates (32-bit: 8 bytes, 64-bit: 16 bytes) */
+#define HANDLERS 0x2000 /* vector v's handler is a HLT at HANDLERS + v */
+#define DBH 0x2800      /* the counting #DB handler */
+#define GDT 0x3000
+#define TSS 0x4000
+#define PT0 0x5000 /* paging structures */
+#define PT1 0x6000
+#define DATA 0x8000
+#define KSTACK 0x9000
+#define CODE 0x10000
+#define UCODE 0x11000
+/* The #DB handler's record: the count, then per #DB its EIP and DR6. */
+#define DB_COUNT 0x500
+#define DB_EIP 0x510
+#define DB_DR6 0x540
+
+#define SEL_C32 0x08
+#define SEL_D32 0x10
+#define SEL_C32U 0x1b
+#define SEL_D32U 0x23
+#define SEL_C64 0x28
+#define SEL_C64U 0x33
+#define SEL_D16 0x38
+#define SEL_LDT 0x40   /* 16 bytes: a non-canonical base */
+#define SEL_TSS64 0x50 /* 16 bytes: a non-canonical base */
+#define SEL_TSS32 0x60
+
+static struct physmem *pm;
+static struct ioports *io;
+static struct cpu *cpu;
+static uint64_t fake_apic_base; /* the "APIC" behind the bus hooks */
+
+static void
+wr(uint64_t pa, uint64_t v, unsigned size)
+{
+	physmem_write_sized(pm, pa, v, size);
+}
+
+static uint64_t
+rdm(uint64_t pa, unsigned size)
+{
+	return physmem_read_sized(pm, pa, size);
+}
+
+static void
+put(uint64_t pa, const uint8_t *b, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		wr(pa + k, b[k], 1);
+}
+
+static void
+seg(unsigned s, uint16_t sel, uint64_t base, uint32_t limit, uint16_t attr)
+{
+	cpu->state.seg[s] =
+		(struct segment){ .sel = sel, .base = base, .limit = limit, .attr = attr };
+}
+
+static int
+fake_apic_read(void *apic, uint32_t index, uint64_t *value)
+{
+	(void)apic;
+	if (index != MSR_APIC_BASE)
+		return -1;
+	*value = fake_apic_base;
+	return 0;
+}
+
+static int
+fake_apic_write(void *apic, uint32_t index, uint64_t value)
+{
+	(void)apic;
+	if (index != MSR_APIC_BASE)
+		return -1;
+	fake_apic_base = value;
+	return 0;
+}
+
+/* The counting #DB handler: records EIP and DR6, clears DR6, sets RF in the image. */
+static const uint8_t db_handler[] = {
+	0x50,                                        /* push eax */
+	0x53,                                        /* push ebx */
+	0x8b, 0x1d, 0x00, 0x05, 0x00, 0x00,          /* mov ebx, [DB_COUNT] */
+	0x8b, 0x44, 0x24, 0x08,                      /* mov eax, [esp + 8] */
+	0x89, 0x04, 0x9d, 0x10, 0x05, 0x00, 0x00,    /* mov [DB_EIP + ebx * 4], eax */
+	0x0f, 0x21, 0xf0,                            /* mov eax, dr6 */
+	0x89, 0x04, 0x9d, 0x40, 0x05, 0x00, 0x00,    /* mov [DB_DR6 + ebx * 4], eax */
+	0x31, 0xc0,                                  /* xor eax, eax */
+	0x0f, 0x23, 0xf0,                            /* mov dr6, eax */
+	0x81, 0x4c, 0x24, 0x10, 0,    0,    1,    0, /* or dword [esp + 16], RF */
+	0xff, 0x05, 0x00, 0x05, 0x00, 0x00,          /* inc dword [DB_COUNT] */
+	0x5b,                                        /* pop ebx */
+	0x58,                                        /* pop eax */
+	0xcf,                                        /* iretd */
+};
+
+/* A CPU of `model` in flat 32-bit protected mode at CPL 0, paging off, CS:EIP at CODE. */
+static void
+make32(const char *model)
+{
+	struct cpu_features f;
+	char err[128];
+	assert_int_equal(cpu_features_parse(&f, model, err, sizeof(err)), 0);
+	pm = physmem_create(16 << 20);
+	io = ioports_create();
+	fake_apic_base = 0xfee00900;
+	cpu = cpu_create(&(struct cpu_config){
+		.mem = pm,
+		.io = io,
+		.features = f,
+		.bus = { .apic_msr_read = fake_apic_read, .apic_msr_write = fake_apic_write } });
+	assert_non_null(cpu);
+	static const uint64_t gdt[] = {
+		0,
+		[SEL_C32 / 8] = 0x00cf9a000000ffffull,
+		[SEL_D32 / 8] = 0x00cf92000000ffffull,
+		[SEL_C32U / 8] = 0x00cffa000000ffffull,
+		[SEL_D32U / 8] = 0x00cff2000000ffffull,
+		[SEL_C64 / 8] = 0x00af9a000000ffffull,
+		[SEL_C64U / 8] = 0x00affa000000ffffull,
+		[SEL_D16 / 8] = 0x000092000000ffffull,
+		[SEL_LDT / 8] = 0x0000820070000fffull, /* LDT at 0x7000, base 63:32 below */
+		[SEL_LDT / 8 + 1] = 0x80000000ull,
+		[SEL_TSS64 / 8] = 0x0000894000000067ull, /* available TSS at 0x4000 */
+		[SEL_TSS64 / 8 + 1] = 0x80000000ull,
+		[SEL_TSS32 / 8] = 0x00008b4000000067ull, /* busy 32-bit TSS at 0x4000 */
+	};
+	for (unsigned k = 0; k < sizeof(gdt) / 8; k++)
+		wr(GDT + 8 * k, gdt[k], 8);
+	for (unsigned v = 0; v < 256; v++) {
+		uint32_t h = v == 1 ? DBH : HANDLERS + v;
+		wr(IDT + 8 * v, (uint32_t)SEL_C32 << 16 | (h & 0xffff), 4);
+		wr(IDT + 8 * v + 4, (h & 0xffff0000u) | 0x8e00, 4);
+		wr(HANDLERS + v, 0xf4, 1);
+	}
+	put(DBH, db_handler, sizeof(db_handler));
+	wr(TSS + 4, KSTACK, 4); /* ESP0, SS0 */
+	wr(TSS + 8, SEL_D32, 4);
+	cpu->state.cr0 |= CR0_PE;
+	cpu->state.gdtr = (struct dtr){ .base = GDT, .limit = 0x7f };
+	cpu->state.idtr = (struct dtr){ .base = IDT, .limit = 0x7ff };
+	cpu->state.tr =
+		(struct segment){ .sel = SEL_TSS32, .base = TSS, .limit = 0x67, .attr = 0x8b };
+	for (int s = 0; s < 6; s++)
+		seg((unsigned)s, SEL_D32, 0, 0xffffffff, 0x93 | SEG_ATTR_DB | SEG_ATTR_G);
+	seg(S_CS, SEL_C32, 0, 0xffffffff, 0x9b | SEG_ATTR_DB | SEG_ATTR_G);
+	cpu->state.gpr[R_SP] = 0x8000;
+	cpu->state.rip = CODE;
+	cpu_mode_update(cpu);
+}
+
+/* The same in 64-bit mode: 4-level paging, the first GiB identity-mapped by one
+ * user-accessible 1 GiB page, 64-bit gates, the 64-bit TSS's RSP0 at KSTACK. */
+static void
+make64(const char *model)
+{
+	make32(model);
+	wr(PT0, PT1 | 7, 8);
+	wr(PT1, 0x87, 8);
+	for (unsigned v = 0; v < 256; v++) {
+		uint32_t h = HANDLERS + v;
+		wr(IDT + 16 * v, (uint32_t)SEL_C64 << 16 | (h & 0xffff), 4);
+		wr(IDT + 16 * v + 4, (h & 0xffff0000u) | 0x8e00, 4);
+		wr(IDT + 16 * v + 8, 0, 8);
+	}
+	wr(TSS + 4, KSTACK, 8);
+	cpu->state.idtr.limit = 0xfff;
+	cpu->state.cr4 |= CR4_PAE;
+	cpu->state.cr3 = PT0;
+	cpu->state.efer |= EFER_LME | EFER_LMA;
+	cpu->state.cr0 |= CR0_PG;
+	cpu->state.tr =
+		(struct segment){ .sel = SEL_TSS64, .base = TSS, .limit = 0x67, .attr = 0x8b };
+	seg(S_CS, SEL_C64, 0, 0xffffffff, 0x9b | SEG_ATTR_L | SEG_ATTR_G);
+	cpu_mode_update(cpu);
+}
+
+static void
+destroy(void)
+{
+	cpu_destroy(cpu);
+	ioports_destroy(io);
+	physmem_destroy(pm);
+}
+
+/* Run `code` at CODE until the CPU halts; the vector whose handler halted it, or -1
+ * when the code's own HLT did. */
+static int
+run_code(const uint8_t *code, size_t n)
+{
+	put(CODE, code, n);
+	assert_int_equal(cpu_exec(cpu, 10000), CPU_EXIT_HALT);
+	uint64_t at = cpu->state.rip - 1;
+	return at >= HANDLERS && at < HANDLERS + 256 ? (int)(at - HANDLERS) : -1;
+}
+
+/* The error code the last exception pushed (32- or 64-bit stack). */
+static uint64_t
+pushed_error(void)
+{
+	return rdm(cpu->state.gpr[R_SP], 4);
+}
+
+/* ---- CLAC/STAC (SDM vol. 2A, CLAC; vol. 2B, STAC) ---- */
+
+static void
+clac_stac(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x0f, 0x01, 0xcb, 0x9c, 0x58, /* stac; pushfd; pop eax */
+					0x0f, 0x01, 0xca, 0x9c, 0x5b, /* clac; pushfd; pop ebx */
+					0xf4 };
+	make32("max");
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_true(cpu->state.gpr[R_AX] & F_AC);
+	assert_false(cpu->state.gpr[R_BX] & F_AC);
+	destroy();
+	/* Without SMAP: #UD. */
+	make32("max,-smap");
+	assert_int_equal(run_code(code, sizeof(code)), EXC_UD);
+	destroy();
+	/* At CPL 3: #UD. */
+	make32("max");
+	seg(S_CS, SEL_C32U, 0, 0xffffffff, 0xfb | SEG_ATTR_DB | SEG_ATTR_G);
+	seg(S_SS, SEL_D32U, 0, 0xffffffff, 0xf3 | SEG_ATTR_DB | SEG_ATTR_G);
+	cpu->state.cpl = 3;
+	cpu_mode_update(cpu);
+	assert_int_equal(run_code(code, sizeof(code)), EXC_UD);
+	destroy();
+}
+
+/* ---- descriptor-table bases in 64-bit mode ---- */
+
+static void
+lgdt_lidt_lldt_ltr_canonical(void **state)
+{
+	(void)state;
+	static const uint8_t lgdt[] = { 0x0f, 0x01, 0x14, 0x25, 0x00, 0x80, 0x00, 0x00, 0xf4 };
+	static const uint8_t lidt[] = { 0x0f, 0x01, 0x1c, 0x25, 0x00, 0x80, 0x00, 0x00, 0xf4 };
+	static const uint8_t lldt[] = { 0xb8, SEL_LDT, 0, 0, 0, 0x0f, 0x00, 0xd0, 0xf4 };
+	static const uint8_t ltr[] = { 0xb8, SEL_TSS64, 0, 0, 0, 0x0f, 0x00, 0xd8, 0xf4 };
+	const uint8_t *codes[] = { lgdt, lidt };
+	for (unsigned k = 0; k < 2; k++) {
+		make64("max");
+		wr(DATA, 0x7f, 2);
+		wr(DATA + 2, 0x8000000000001000ull, 8);
+		assert_int_equal(run_code(codes[k], 9), EXC_GP);
+		assert_int_equal(pushed_error(), 0);
+		assert_int_equal(cpu->state.gdtr.base, GDT);
+		assert_int_equal(cpu->state.idtr.base, IDT);
+		destroy();
+	}
+	/* A canonical base above 4 GiB loads. */
+	make64("max");
+	wr(DATA, 0x7f, 2);
+	wr(DATA + 2, 0xffff800000001000ull, 8);
+	assert_int_equal(run_code(lgdt, sizeof(lgdt)), -1);
+	assert_int_equal(cpu->state.gdtr.base, 0xffff800000001000ull);
+	destroy();
+	/* LLDT, LTR: base 63:32 from the descriptor's upper half; #GP(selector). */
+	make64("max");
+	assert_int_equal(run_code(lldt, sizeof(lldt)), EXC_GP);
+	assert_int_equal(pushed_error(), SEL_LDT);
+	assert_int_equal(cpu->state.ldtr.sel, 0);
+	destroy();
+	make64("max");
+	assert_int_equal(run_code(ltr, sizeof(ltr)), EXC_GP);
+	assert_int_equal(pushed_error(), SEL_TSS64);
+	assert_int_equal(cpu->state.tr.base, TSS);
+	assert_int_equal(rdm(GDT + SEL_TSS64 + 5, 1), 0x89); /* not marked busy */
+	destroy();
+}
+
+/* ---- far returns to an outer privilege (SDM vol. 2A, IRET; vol. 2B, RET) ---- */
+
+static void
+iretq_to_cpl3_nulls_only_the_selector(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x6a, SEL_D32U,                   /* push SS */
+		0x68, 0x00,     0x70, 0x00, 0x00, /* push RSP 0x7000 */
+		0x6a, 0x02,                       /* push RFLAGS */
+		0x6a, SEL_C64U,                   /* push CS */
+		0x68, 0x00,     0x10, 0x01, 0x00, /* push RIP UCODE */
+		0x48, 0xcf,                       /* iretq */
+	};
+	static const uint8_t user[] = { 0x65, 0x8b, 0x04, 0x25, 0, 0, 0, 0, /* mov eax, [gs:0] */
+					0xf4 };                             /* hlt: #GP at CPL 3 */
+	make64("max");
+	seg(S_GS, SEL_D32, DATA, 0xffffffff, 0x93 | SEG_ATTR_DB | SEG_ATTR_G);
+	wr(DATA, 0xdeadbeef, 4);
+	put(UCODE, user, sizeof(user));
+	assert_int_equal(run_code(code, sizeof(code)), EXC_GP);
+	assert_int_equal(rdm(cpu->state.gpr[R_SP] + 8, 8), UCODE + 8); /* the HLT */
+	assert_int_equal(cpu->state.gpr[R_AX], 0xdeadbeef);            /* through GS.base */
+	assert_int_equal(cpu->state.seg[S_GS].sel, 0);
+	assert_int_equal(cpu->state.seg[S_GS].base, DATA);
+	assert_int_equal(cpu->state.seg[S_DS].sel, 0);
+	destroy();
+}
+
+static void
+retf_to_cpl3_nulls_only_the_selector(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x6a, SEL_D32U,                   /* push SS */
+		0x68, 0x00,     0x70, 0x00, 0x00, /* push ESP */
+		0x6a, SEL_C32U,                   /* push CS */
+		0x68, 0x00,     0x10, 0x01, 0x00, /* push EIP UCODE */
+		0xcb,                             /* retf */
+	};
+	static const uint8_t user[] = { 0x8b, 0x05, 0, 0, 0, 0 }; /* mov eax, [ds:0] */
+	make32("max");
+	seg(S_DS, SEL_D32, 0x1234, 0xffffffff, 0x93 | SEG_ATTR_DB | SEG_ATTR_G);
+	put(UCODE, user, sizeof(user));
+	assert_int_equal(run_code(code, sizeof(code)), EXC_GP);
+	assert_int_equal(pushed_error(), 0);
+	assert_int_equal(rdm(cpu->state.gpr[R_SP] + 4, 4), UCODE); /* DS is unusable */
+	assert_int_equal(cpu->state.seg[S_DS].sel, 0);
+	assert_int_equal(cpu->state.seg[S_DS].base, 0x1234);
+	assert_int_equal(cpu->state.seg[S_DS].limit, 0xffffffff);
+	assert_int_equal(cpu->state.seg[S_ES].sel, 0);
+	destroy();
+}
+
+/* ---- stack arithmetic ---- */
+
+/* POP SS: eSP moves by the old stack's size (SDM vol. 2B, POP). */
+static void
+pop_ss_uses_the_old_stack_size(void **state)
+{
+	(void)state;
+	static const uint8_t pop32[] = { 0x17, 0x90, 0xf4 };       /* pop ss; nop; hlt */
+	static const uint8_t pop16[] = { 0x66, 0x17, 0x90, 0xf4 }; /* o16 pop ss */
+	make32("max");
+	cpu->state.gpr[R_SP] = 0x1fffc;
+	wr(0x1fffc, SEL_D16, 4);
+	assert_int_equal(run_code(pop32, sizeof(pop32)), -1);
+	assert_int_equal(cpu->state.seg[S_SS].sel, SEL_D16);
+	assert_int_equal(cpu->state.gpr[R_SP], 0x20000);
+	destroy();
+	make32("max");
+	seg(S_SS, SEL_D16, 0, 0xffff, 0x93);
+	cpu_mode_update(cpu);
+	cpu->state.gpr[R_SP] = 0x1fffe;
+	wr(0xfffe, SEL_D32, 2);
+	assert_int_equal(run_code(pop16, sizeof(pop16)), -1);
+	assert_int_equal(cpu->state.seg[S_SS].sel, SEL_D32);
+	assert_int_equal(cpu->state.gpr[R_SP], 0x10000);
+	destroy();
+}
+
+/* o32 ENTER on a 16-bit stack: EBP from the whole ESP (SDM vol. 2A, ENTER). */
+static void
+enter_o32_on_a_16bit_stack(void **state)
+{
+	(void)state;
+	static const uint8_t enter0[] = { 0xc8, 0x00, 0x00, 0x00, 0xf4 };
+	static const uint8_t enter1[] = { 0xc8, 0x08, 0x00, 0x01, 0xf4 };
+	for (unsigned k = 0; k < 2; k++) {
+		make32("max");
+		seg(S_SS, SEL_D16, 0, 0xffff, 0x93);
+		cpu_mode_update(cpu);
+		cpu->state.gpr[R_SP] = 0x20000;
+		cpu->state.gpr[R_BP] = 0x1234;
+		assert_int_equal(run_code(k ? enter1 : enter0, 5), -1);
+		assert_int_equal(cpu->state.gpr[R_BP], 0x1fffc);
+		assert_int_equal(rdm(0xfffc, 4), 0x1234);
+		if (k) {
+			assert_int_equal(rdm(0xfff8, 4), 0x1fffc); /* FrameTemp pushed */
+			assert_int_equal(cpu->state.gpr[R_SP], 0x2fff0);
+		} else {
+			assert_int_equal(cpu->state.gpr[R_SP], 0x2fffc);
+		}
+		destroy();
+	}
+}
+
+/* ---- a 4 GiB segment wraps at 4 GiB (SDM vol. 3A, 5.3; 3.3.1) ---- */
+
+static int
+access(unsigned s, uint64_t off, uint64_t *v, bool write)
+{
+	if (setjmp(cpu->fault_jmp))
+		return cpu->pending_vector;
+	if (write)
+		cpu_write(cpu, s, off, *v, 4);
+	else
+		*v = cpu_read(cpu, s, off, 4);
+	return -1;
+}
+
+static void
+flat_segment_wraps_at_4g(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	make32("max");
+	/* Base 0x1000: offset 0xffffffff is linear 0xfff. */
+	seg(S_DS, SEL_D32, 0x1000, 0xffffffff, 0x93 | SEG_ATTR_DB | SEG_ATTR_G);
+	wr(0xfff, 0x44332211, 4);
+	assert_int_equal(access(S_DS, 0xffffffff, &v, false), -1);
+	assert_int_equal(v, 0x44332211);
+	/* A smaller limit still faults. */
+	seg(S_ES, SEL_D32, 0, 0xffffe, 0x93 | SEG_ATTR_DB);
+	assert_int_equal(access(S_ES, 0xffffd, &v, false), EXC_GP);
+	/* Paging: linear 0xfffff000 -> 0x7000; the access continues at linear 0. */
+	seg(S_DS, SEL_D32, 0, 0xffffffff, 0x93 | SEG_ATTR_DB | SEG_ATTR_G);
+	wr(PT0, 0x83, 4);               /* PDE 0: a 4 MiB identity page */
+	wr(PT0 + 4 * 1023, PT1 | 3, 4); /* PDE 1023 -> page table */
+	wr(PT1 + 4 * 1023, 0x7003, 4);
+	cpu->state.cr4 |= CR4_PSE;
+	cpu->state.cr3 = PT0;
+	cpu->state.cr0 |= CR0_PG;
+	cpu_mode_update(cpu);
+	tlb_flush_all(&cpu->tlb);
+	wr(0x7ffe, 0x2211, 2);
+	wr(0, 0x4433, 2);
+	assert_int_equal(access(S_DS, 0xfffffffe, &v, false), -1);
+	assert_int_equal(v, 0x44332211);
+	v = 0xa1b2c3d4;
+	assert_int_equal(access(S_DS, 0xfffffffd, &v, true), -1);
+	assert_int_equal(rdm(0x7ffd, 2), 0xc3d4);
+	assert_int_equal(rdm(0x7fff, 1), 0xb2);
+	assert_int_equal(rdm(0, 1), 0xa1);
+	destroy();
+}
+
+/* ---- debug exceptions (SDM vol. 3A, 17.2.4, 17.3.1, 6.8.3) ---- */
+
+#define SET_TF 0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00, 0x9d
+#define CLEAR_TF 0x9c, 0x81, 0x24, 0x24, 0xff, 0xfe, 0xff, 0xff, 0x9d
+
+/* ICEBP with TF set (and DR7.GD): one #DB for INT1, which clears GD on entry; no
+ * second single-step #DB; stepping resumes after the handler's IRET. */
+static void
+icebp_single_step_once(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb8,     0x00, 0x20, 0x00, 0x00, /* mov eax, DR7.GD */
+		0x0f,     0x23, 0xf8,             /* mov dr7, eax */
+		SET_TF,                           /* CODE + 8 */
+		0xf1,                             /* CODE + 17: icebp */
+		CLEAR_TF,                         /* CODE + 18 */
+		0xf4,
+	};
+	make32("max");
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_int_equal(rdm(DB_COUNT, 4), 4); /* icebp, pushfd, and, popfd */
+	assert_int_equal(rdm(DB_EIP, 4), CODE + 18);
+	assert_int_equal(rdm(DB_DR6, 4) & DR6_BS, 0);
+	assert_int_equal(rdm(DB_EIP + 4, 4), CODE + 19);
+	assert_true(rdm(DB_DR6 + 4, 4) & DR6_BS);
+	assert_int_equal(cpu->state.dr[7] & DR7_GD, 0);
+	destroy();
+}
+
+/* MOV SS holds a single-step trap back; the next instruction's DR7.GD fault
+ * delivers its own #DB, and the held-back trap is not delivered afterwards. */
+static void
+gd_fault_after_mov_ss_single_step_once(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb8,     0x00, 0x20, 0x00, 0x00, /* mov eax, DR7.GD */
+		0x0f,     0x23, 0xf8,             /* mov dr7, eax */
+		0x8c,     0xd0,                   /* mov ax, ss */
+		SET_TF,                           /* CODE + 10 */
+		0x8e,     0xd0,                   /* CODE + 19: mov ss, ax */
+		0x0f,     0x21, 0xf8,             /* CODE + 21: mov eax, dr7 */
+		CLEAR_TF,                         /* CODE + 24 */
+		0xf4,
+	};
+	make32("max");
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_int_equal(rdm(DB_COUNT, 4), 5);
+	assert_int_equal(rdm(DB_EIP, 4), CODE + 21); /* the fault */
+	assert_true(rdm(DB_DR6, 4) & DR6_BD);
+	assert_int_equal(rdm(DB_EIP + 4, 4), CODE + 24); /* then single steps */
+	assert_int_equal(rdm(DB_EIP + 8, 4), CODE + 25);
+	destroy();
+}
+
+/* An instruction breakpoint on the instruction after MOV SS is not taken; the
+ * same breakpoint elsewhere is. */
+static void
+code_breakpoint_after_mov_ss(void **state)
+{
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		uint8_t code[] = {
+			0xb8, 0x00, 0x00, 0x00, 0x00, /* mov eax, target */
+			0x0f, 0x23, 0xc0,             /* mov dr0, eax */
+			0xb8, 0x01, 0x04, 0x00, 0x00, /* mov eax, L0 (R/W 00, LEN 00) */
+			0x0f, 0x23, 0xf8,             /* mov dr7, eax */
+			0x8c, 0xd0,                   /* mov ax, ss */
+			0x8e, 0xd0,                   /* CODE + 18: mov ss, ax (k = 1: nop nop) */
+			0x90,                         /* CODE + 20: the target */
+			0x90, 0xf4,
+		};
+		code[1] = (uint8_t)(CODE + 20);
+		code[2] = (uint8_t)((CODE + 20) >> 8);
+		code[3] = (uint8_t)((CODE + 20) >> 16);
+		if (k)
+			code[18] = code[19] = 0x90;
+		make32("max");
+		assert_int_equal(run_code(code, sizeof(code)), -1);
+		assert_int_equal(rdm(DB_COUNT, 4), k);
+		if (k) {
+			assert_int_equal(rdm(DB_EIP, 4), CODE + 20);
+			assert_true(rdm(DB_DR6, 4) & 1); /* B0 */
+		}
+		destroy();
+	}
+}
+
+/* ---- MSRs ---- */
+
+static int
+rdmsr(uint32_t index, uint64_t *v)
+{
+	return msr_read(cpu, index, v);
+}
+
+/* Machine-check MSRs of a model that reports MCA (SDM vol. 3B, 15.3). */
+static void
+mca_msrs(void **state)
+{
+	(void)state;
+	uint64_t v;
+	uint32_t r[4];
+	make32("nehalem");
+	cpu_features_cpuid(&cpu->features, 1, 0, r);
+	assert_true(r[3] & (1u << 7));  /* MCE */
+	assert_true(r[3] & (1u << 14)); /* MCA */
+	assert_int_equal(rdmsr(MSR_MCG_CAP, &v), 0);
+	assert_int_equal(v, 0x109);                           /* 9 banks, MCG_CTL_P */
+	assert_int_equal(msr_write(cpu, MSR_MCG_CAP, 0), -1); /* read-only */
+	assert_int_equal(msr_write(cpu, MSR_MTRRCAP, 0), -1);
+	assert_int_equal(rdmsr(MSR_MCG_STATUS, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(msr_write(cpu, MSR_MCG_STATUS, 0), 0);
+	assert_int_equal(msr_write(cpu, MSR_MCG_STATUS, 1u << 3), -1);
+	assert_int_equal(msr_write(cpu, MSR_MCG_CTL, ~0ull), 0);
+	assert_int_equal(rdmsr(MSR_MCG_CTL, &v), 0);
+	assert_true(v == ~0ull);
+	for (uint32_t bank = 0; bank < 9; bank++) {
+		uint32_t m = MSR_MC0_CTL + 4 * bank;
+		assert_int_equal(msr_write(cpu, m, ~0ull), 0);
+		assert_int_equal(rdmsr(m + 1, &v), 0);
+		assert_int_equal(v, 0);
+		assert_int_equal(msr_write(cpu, m + 1, 0), 0);
+		assert_int_equal(msr_write(cpu, m + 1, 1), -1); /* only 0s (15.3.2.2) */
+		assert_int_equal(rdmsr(m + 2, &v), 0);
+		assert_int_equal(rdmsr(m + 3, &v), 0);
+	}
+	assert_int_equal(rdmsr(MSR_MC0_CTL + 4 * 9, &v), -1); /* no tenth bank */
+	destroy();
+	make32("max");
+	assert_int_equal(rdmsr(MSR_MCG_CAP, &v), 0);
+	assert_int_equal(v & 0xff, 10);
+	destroy();
+	/* A model without MCA has none of them. */
+	make32("max,-mca");
+	assert_int_equal(rdmsr(MSR_MCG_STATUS, &v), -1);
+	assert_int_equal(rdmsr(MSR_MC0_CTL + 1, &v), -1);
+	destroy();
+}
+
+/* IA32_BIOS_SIGN_ID on every Intel model: write 0, CPUID leaf 1, read the
+ * revision in bits 63:32 (SDM vol. 3A, 9.11.7.1). */
+static void
+bios_sign_id(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x31, 0xc0, 0x40, 0x0f, 0xa2, 0xf4 }; /* cpuid 1 */
+	const char *models[] = { "pentiumpro", "pentium2", "nehalem", "max" };
+	for (unsigned k = 0; k < 4; k++) {
+		uint64_t v;
+		make32(models[k]);
+		assert_int_equal(msr_write(cpu, MSR_BIOS_SIGN_ID, 0), 0);
+		assert_int_equal(rdmsr(MSR_BIOS_SIGN_ID, &v), 0);
+		assert_int_equal(v, 0);
+		assert_int_equal(run_code(code, sizeof(code)), -1);
+		assert_int_equal(rdmsr(MSR_BIOS_SIGN_ID, &v), 0);
+		assert_int_equal(v, (uint64_t)MICROCODE_REVISION << 32);
+		destroy();
+	}
+}
+
+/* IA32_MISC_ENABLE (SDM vol. 4, table 2-2): the read-only bits stay, reserved
+ * bits #GP, Limit CPUID Maxval caps CPUID leaf 0. */
+static void
+misc_enable(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x31, 0xc0, 0x0f, 0xa2, 0xf4 }; /* cpuid 0 */
+	uint64_t v;
+	make32("max");
+	assert_int_equal(rdmsr(MSR_MISC_ENABLE, &v), 0);
+	assert_int_equal(v, 0x1801);
+	assert_int_equal(msr_write(cpu, MSR_MISC_ENABLE, 1ull << 34), -1);
+	assert_int_equal(msr_write(cpu, MSR_MISC_ENABLE, 1ull << 22), 0);
+	assert_int_equal(rdmsr(MSR_MISC_ENABLE, &v), 0);
+	assert_int_equal(v, 0x401800); /* fast strings cleared, BTS/PEBS unavailable kept */
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_int_equal(cpu->state.gpr[R_AX], 2);
+	destroy();
+}
+
+/* PAT and MTRR type fields: reserved memory types #GP (SDM vol. 3A, 12.12.2, 12.11). */
+static void
+memory_type_fields(void **state)
+{
+	(void)state;
+	make32("max");
+	assert_int_equal(msr_write(cpu, MSR_PAT, 0x0007040600070406ull), 0);
+	assert_int_equal(msr_write(cpu, MSR_PAT, 0x0007040600070402ull), -1);
+	assert_int_equal(msr_write(cpu, MSR_PAT, 0x0007040600070307ull), -1);
+	assert_int_equal(msr_write(cpu, MSR_MTRR_DEF_TYPE, 0xc06), 0);
+	assert_int_equal(msr_write(cpu, MSR_MTRR_DEF_TYPE, 0xc07), -1);
+	assert_int_equal(msr_write(cpu, MSR_MTRR_PHYSBASE0, 0x80000002), -1);
+	assert_int_equal(msr_write(cpu, 0x250, 0x0606060606060606ull), 0);
+	assert_int_equal(msr_write(cpu, 0x250, 0x0606060606060603ull), -1);
+	destroy();
+}
+
+/* IA32_APIC_BASE: bits from MAXPHYADDR up are reserved (SDM vol. 3A, 10.4.4);
+ * CPUID.1:EDX.APIC reads 0 while the APIC is globally disabled (10.4.3). */
+static void
+apic_base_and_cpuid(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0x31, 0xc0, 0x40, 0x0f, 0xa2, 0xf4 }; /* cpuid 1 */
+	make32("max");
+	assert_int_equal(msr_write(cpu, MSR_APIC_BASE, 0xfee00800 | 1ull << 36), -1);
+	assert_int_equal(msr_write(cpu, MSR_APIC_BASE, 0xfee00800 | 1ull << 40), -1);
+	assert_int_equal(msr_write(cpu, MSR_APIC_BASE, 0xfee00800), 0);
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_true(cpu->state.gpr[R_DX] & (1u << 9));
+	assert_int_equal(msr_write(cpu, MSR_APIC_BASE, 0xfee00000), 0);
+	cpu->state.rip = CODE;
+	cpu->state.halted = false;
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_false(cpu->state.gpr[R_DX] & (1u << 9));
+	destroy();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(clac_stac),
+		cmocka_unit_test(lgdt_lidt_lldt_ltr_canonical),
+		cmocka_unit_test(iretq_to_cpl3_nulls_only_the_selector),
+		cmocka_unit_test(retf_to_cpl3_nulls_only_the_selector),
+		cmocka_unit_test(pop_ss_uses_the_old_stack_size),
+		cmocka_unit_test(enter_o32_on_a_16bit_stack),
+		cmocka_unit_test(flat_segment_wraps_at_4g),
+		cmocka_unit_test(icebp_single_step_once),
+		cmocka_unit_test(gd_fault_after_mov_ss_single_step_once),
+		cmocka_unit_test(code_breakpoint_after_mov_ss),
+		cmocka_unit_test(mca_msrs),
+		cmocka_unit_test(bios_sign_id),
+		cmocka_unit_test(misc_enable),
+		cmocka_unit_test(memory_type_fields),
+		cmocka_unit_test(apic_base_and_cpuid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
