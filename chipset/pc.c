@@ -8,10 +8,15 @@
 
 #include "mmu/ioport.h"
 #include "cpu/cpu.h"
+#include "cpu/cpuid.h"
+#include "chipset/lapic.h"
 #include "firmware/bios.h"
 #include "firmware/loader.h"
 #include "trace/events.h"
 #include "mmu/physmem.h"
+
+/* CPUID leaf 0x15 reports the TSC rate as the APIC timer's crystal (cpuid.h). */
+_Static_assert(LAPIC_BUS_HZ == CPU_TSC_HZ, "CPUID 0x15 names the APIC timer clock");
 
 static uint64_t
 clock_now(void *opaque)

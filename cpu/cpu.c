@@ -195,7 +195,9 @@ uint64_t
 cpu_tsc(struct cpu *cpu)
 {
 	uint64_t ns = cpu->clock_ns ? cpu->clock_ns(cpu->clock_opaque) : cpu->icount;
-	return ns + cpu->state.tsc_offset; /* a 1 GHz invariant TSC */
+	/* One tick per virtual nanosecond: CPU_TSC_HZ, the rate CPUID reports. */
+	_Static_assert(CPU_TSC_HZ == 1000000000u, "the TSC counts nanoseconds");
+	return ns + cpu->state.tsc_offset;
 }
 
 /* The architectural state, every field of the state table, for a triple fault or a

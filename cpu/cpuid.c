@@ -49,12 +49,12 @@ static const struct cpu_model models[] = {
 	  0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
 	  "fxsr "
-	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm",
+	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm invtsc",
 	  true, 9 },
-	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 13, 0x80000008, NULL,
+	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 0x16, 0x80000008, NULL,
 	  true, 10 },
 	{ "all", "every feature fugu knows, implemented or not (decoder and CPUID studies)",
-	  "GenuineIntel", 6, 42, 7, 13, 0x80000008, "", false, 10 },
+	  "GenuineIntel", 6, 42, 7, 0x16, 0x80000008, "", false, 10 },
 };
 
 static void
@@ -251,6 +251,15 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		memcpy(regs, brand + 16 * (leaf - 0x80000002u), 16);
 		return;
 	}
+	case 0x15: /* TSC/crystal ratio (SDM vol. 2A, CPUID): TSC = ECX * EBX / EAX */
+		regs[0] = 1;
+		regs[1] = 1;
+		regs[2] = CPU_TSC_HZ; /* the crystal: the APIC timer's input clock */
+		return;
+	case 0x16: /* processor base, maximum and bus (reference) frequencies, MHz */
+		regs[0] = regs[1] = regs[2] = CPU_TSC_HZ / 1000000;
+		return;
+	case 0x80000007u: regs[3] = feature_word(f, 0x80000007u, 3); return;
 	case 0x80000008u:
 		regs[0] = 36 | (48 << 8); /* physical and linear address widths */
 		return;

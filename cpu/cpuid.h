@@ -71,7 +71,22 @@
 	X("nx", NX, 0x80000001, 3, 20, 1)                                                          \
 	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26, 1)                                                \
 	X("rdtscp", RDTSCP, 0x80000001, 3, 27, 1)                                                  \
-	X("lm", LM, 0x80000001, 3, 29, 1)
+	X("lm", LM, 0x80000001, 3, 29, 1)                                                          \
+	X("invtsc", INVTSC, 0x80000007, 3, 8, 1)
+
+/*
+ * The timing policy (docs/TIMING.md), stated where CPUID reports it: the TSC
+ * counts the virtual clock's nanoseconds, so it runs at exactly 1 GHz, never
+ * stops and never changes rate (cpu_tsc; invariant: CPUID.80000007H:EDX[8]);
+ * the local APIC timer's input clock is the same 1 GHz (LAPIC_BUS_HZ, checked
+ * where the board joins them). Models whose maximum basic leaf reaches 0x15
+ * (`max`, `all`) report both in leaves 0x15 and 0x16, so Linux takes the rate
+ * from CPUID and calibrates nothing; the named models keep their real parts'
+ * maximum leaf and are calibrated by the guest against the PIT (counter 2
+ * through port 0x61) or the ACPI PM timer, which run off the same virtual
+ * clock and so agree with the TSC exactly (testsuite/guests/tsc.asm).
+ */
+#define CPU_TSC_HZ 1000000000u
 
 enum cpu_feature {
 #define X(name, id, leaf, reg, bit, impl) FEAT_##id,
