@@ -210,7 +210,11 @@ transmit(struct uart *u, uint8_t byte)
 {
 	if (u->st.mcr & MCR_LOOP) {
 		receive(u, byte);
-	} else if (u->out) {
+		u->st.thre_pending = true;
+		return;
+	}
+	u->tx_bytes++;
+	if (u->out) {
 		fputc(byte, u->out);
 		u->out_dirty = true;
 		if (byte == '\n') {

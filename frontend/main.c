@@ -22,6 +22,7 @@
 #include "frontend/exitcodes.h"
 #include "frontend/gdbstub.h"
 #include "frontend/monitor.h"
+#include "frontend/summary.h"
 #include "frontend/trace.h"
 
 #ifndef FUGU_VERSION
@@ -32,7 +33,8 @@ struct options {
 	struct pc_config pc;
 	double timeout; /* seconds; 0 = none */
 	bool no_reboot;
-	bool stats; /* print instruction count and speed at exit */
+	bool stats;        /* print instruction count and speed at exit */
+	FILE *run_summary; /* -run-summary FILE: the JSON summary at exit, opened at start */
 	enum trace_format trace_format;
 	const char *log_path;
 	unsigned trace_mask;
@@ -114,6 +116,10 @@ print_help(void)
 	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
 	       "and\n"
 	       "                           the 15 most executed instructions\n"
+	       "  -run-summary FILE        at exit, write one JSON object to FILE: status, "
+	       "reason,\n"
+	       "                           instructions, CPU/wall seconds, MIPS, serial bytes,\n"
+	       "                           triple-fault registers\n"
 	       "  -gdb tcp::PORT           wait for a GDB connection (tcp:HOST:PORT to pick the\n"
 	       "                           address); -s is -gdb tcp::1234\n"
 	       "  -S                       do not start the CPU until the debugger continues\n"
@@ -368,6 +374,15 @@ parse_options(struct options *o, int argc, char **argv)
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-stats")) {
 			o->stats = true;
+		} else if (!strcmp(a, "-run-summary")) {
+			const char *path = ARG();
+			if (o->run_summary)
+				fclose(o->run_summary);
+			/* Opened now, so a bad path fails before the guest runs. */
+			o->run_summary = fopen(path, "w");
+			if (!o->run_summary)
+				usage_error("-run-summary: cannot open %s: %s", path,
+					    strerror(errno));
 		} else if (!strcmp(a, "-gdb")) {
 			o->gdb = ARG();
 		} else if (!strcmp(a, "-s")) {
@@ -525,8 +540,11 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
 	return true;
 }
 
+/* Run the machine until it ends; the exit status, with why in sum->reason and
+ * every triple fault recorded in sum (-run-summary). */
 static int
-run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct options *o)
+run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct options *o,
+    struct run_summary *sum)
 {
 	struct cpu *cpu = pc->cpu;
 	uint64_t host_deadline =
@@ -550,14 +568,19 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct option
 			struct pollfd pfd[2] = { { .fd = fds[0], .events = POLLIN },
 						 { .fd = fds[1], .events = POLLIN } };
 			poll(pfd, n, 100);
-			if (!serve_controls(gdb, mon))
+			if (!serve_controls(gdb, mon)) {
+				sum->reason = "quit";
 				return FUGU_EXIT_OK;
+			}
 			if (pc->reset_requested) { /* the monitor's system_reset */
-				if (o->no_reboot)
+				if (o->no_reboot) {
+					sum->reason = "reset";
 					return FUGU_EXIT_OK;
+				}
 				pc_reset(pc);
 			}
 			if (host_now_ns() >= host_deadline) {
+				sum->reason = "timeout";
 				fprintf(stderr,
 					"fugu: timeout after %g s (the machine was paused)\n",
 					o->timeout);
@@ -579,27 +602,36 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct option
 		}
 		enum cpu_exit r = cpu_exec(cpu, budget);
 		vclock_run_expired(&pc->clock);
-		if (pc->debug.exit_requested)
+		if (pc->debug.exit_requested) {
+			sum->reason = "debug-exit";
 			return pc->debug.exit_status & 0xff;
-		if (pc->poweroff_requested)
+		}
+		if (pc->poweroff_requested) {
+			sum->reason = "poweroff";
 			return FUGU_EXIT_OK; /* ACPI soft off */
+		}
 		if (pc->reset_requested) {
 			/* 8042, port 0x92 or 0xCF9 reset: -no-reboot turns it into an exit */
-			if (o->no_reboot)
+			if (o->no_reboot) {
+				sum->reason = "reset";
 				return FUGU_EXIT_OK;
+			}
 			pc_reset(pc);
 			continue;
 		}
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
 			pc_poll_host(pc);
-			if (!serve_controls(gdb, mon))
+			if (!serve_controls(gdb, mon)) {
+				sum->reason = "quit";
 				return FUGU_EXIT_OK;
+			}
 			next_host_poll = host_now + HOST_POLL_NS;
 		}
 		if (host_now >= host_deadline) {
 			fprintf(stderr, "fugu: timeout after %g s at %04x:%" PRIx64 "\n",
 				o->timeout, cpu->state.seg[S_CS].sel, cpu->state.rip);
+			sum->reason = "timeout";
 			return FUGU_EXIT_TIMEOUT;
 		}
 		switch (r) {
@@ -630,20 +662,29 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct option
 			unsigned n = control_fds(gdb, mon, fds);
 			if (idle_wait(pc, fds, n, wake)) {
 				pc_poll_host(pc);
-				if (!serve_controls(gdb, mon))
+				if (!serve_controls(gdb, mon)) {
+					sum->reason = "quit";
 					return FUGU_EXIT_OK;
+				}
 			}
 			break;
 		}
 		case CPU_EXIT_TRIPLE_FAULT:
 			fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
 			cpu_dump_state(cpu, stderr);
-			if (o->no_reboot)
+			sum->triple = cpu->state; /* flags folded in by the dump */
+			sum->triple_faults++;
+			if (o->no_reboot) {
+				sum->reason = "triple-fault";
 				return FUGU_EXIT_SHUTDOWN;
+			}
 			fprintf(stderr, "fugu: resetting the machine\n");
 			pc_reset(pc);
 			break;
-		case CPU_EXIT_UNMODELLED: cpu_dump_state(cpu, stderr); return FUGU_EXIT_UNMODELLED;
+		case CPU_EXIT_UNMODELLED:
+			cpu_dump_state(cpu, stderr);
+			sum->reason = "unmodelled";
+			return FUGU_EXIT_UNMODELLED;
 		}
 	}
 }
@@ -712,16 +753,28 @@ main(int argc, char **argv)
 		usage_error("%s", err);
 	if (mon && o.gdb_wait && !gdb)
 		monitor_pause(mon); /* -S: the CPU waits for the monitor's cont (or gdb's) */
-	int status = run(pc, gdb, mon, &o);
+	struct run_summary sum = { .reason = "unknown" };
+	uint64_t wall_start = host_now_ns();
+	int status = run(pc, gdb, mon, &o, &sum);
+	sum.wall_seconds = (double)(host_now_ns() - wall_start) / 1e9;
 	monitor_close(mon);
 	if (gdb) {
 		gdbstub_exited(gdb, status);
 		gdbstub_close(gdb);
 	}
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	double cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (o.run_summary) {
+		sum.status = status;
+		sum.instructions = pc->cpu->icount;
+		sum.cpu_seconds = cpu_s;
+		sum.serial_bytes = pc->com[0].tx_bytes;
+		run_summary_write(o.run_summary, &sum);
+		if (fclose(o.run_summary) != 0)
+			fprintf(stderr, "fugu: -run-summary: %s\n", strerror(errno));
+	}
 	if (o.stats) {
-		struct timespec ts;
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-		double cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n",
 			pc->cpu->icount, cpu_s,
 			cpu_s > 0 ? (double)pc->cpu->icount / cpu_s / 1e6 : 0.0);
