@@ -4,10 +4,11 @@
 ; calibration paths Linux uses without them agree with it: the TSC over a PIT
 ; counter 2 one-shot gated and polled through port 0x61 (Linux's
 ; pit_calibrate_tsc: 11931 PIT ticks, 10 ms), and over 35795 ACPI PM timer
-; ticks (10 ms). Each measurement keeps the best of five tries (a host that
-; preempts fugu in realtime mode only lengthens one) and must be within 0.2 %.
-; Run with -cpu max; a second run with -cpu nehalem checks the leaves are
-; absent (maximum leaf 11) and calibration still agrees.
+; ticks (10 ms). Each measurement keeps the best of five tries and must be
+; within 0.2 %. Run with -clock deterministic (in realtime mode the same holds
+; unless the host deschedules fugu as the PIT expires), with -cpu max; a second
+; run with -cpu nehalem checks the leaves are absent (maximum leaf 11) and
+; calibration still agrees.
 	bits 16
 	org 0
 
