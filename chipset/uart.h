@@ -46,14 +46,15 @@ struct uart {
 	/* Host side, not guest state. */
 	uint8_t hostq[UART_HOSTQ]; /* received from the host, not yet in the FIFO */
 	unsigned hostq_head, hostq_count;
-	int in_fd;         /* backend input, or -1 */
-	bool in_eof;       /* the input reached end of file */
-	FILE *out;         /* backend output, or NULL */
-	bool out_dirty;    /* output written since the last flush */
-	bool out_owned;    /* fclose out on destroy */
-	int listen_fd;     /* tcp server backend: the listening socket, or -1 */
-	bool tcp;          /* in_fd/out are a TCP connection */
-	uint64_t tx_bytes; /* bytes the guest transmitted (loop mode aside), backend or not */
+	int in_fd;      /* backend input, or -1 */
+	bool in_eof;    /* the input reached end of file */
+	FILE *out;      /* backend output, or NULL */
+	bool out_dirty; /* output written since the last flush */
+	bool out_owned; /* fclose out on destroy */
+	int listen_fd;  /* tcp server backend: the listening socket, or -1 */
+	bool tcp;       /* in_fd/out are a TCP connection */
+	/* Bytes the guest transmitted (loop mode aside), with a backend or not. */
+	uint64_t tx_bytes;
 };
 
 /* Claim 8 ports at `base`; -1 if one is taken. The backend starts as none. */

@@ -202,8 +202,8 @@ struct cpu {
 	uint8_t dbg_data;      /* data breakpoints armed: bit n for DRn, DBG_DATA_DEBUGGER */
 	uint32_t dbg_hits;     /* DR6 B0-B3 of data/I/O breakpoints hit by this instruction */
 	uint32_t dbg_deferred; /* a #DB trap held back by the MOV SS/POP SS shadow */
-	bool dbg_single_step; /* TF was set when the careful step began; event delivery clears it */
-	bool debugger_armed;  /* the external debugger has points set or is stepping */
+	bool dbg_single_step;  /* TF at the careful step's start; an event clears it */
+	bool debugger_armed;   /* the external debugger has points set or is stepping */
 
 	/* Derived mode, recomputed by cpu_mode_update() whenever CR0/EFER/CS change. */
 	uint8_t code_size;  /* 2, 4 or 8: default operand/address size of the code segment */

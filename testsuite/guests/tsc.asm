@@ -3,8 +3,8 @@
 ; ratio 1/1: the local APIC timer's input) and 0x16 (1000 MHz); and the two
 ; calibration paths Linux uses without them agree with it: the TSC over a PIT
 ; counter 2 one-shot gated and polled through port 0x61 (Linux's
-; pit_calibrate_tsc: 11931 PIT ticks, 10 ms), and over 35795 ACPI PM timer
-; ticks (10 ms). Each measurement keeps the best of five tries and must be
+; pit_calibrate_tsc, with 2386 PIT ticks, 2 ms), and over 7159 ACPI PM timer
+; ticks (2 ms). Each measurement keeps the best of two tries and must be
 ; within 0.2 %. Run with -clock deterministic (in realtime mode the same holds
 ; unless the host deschedules fugu as the PIT expires), with -cpu max; a second
 ; run with -cpu nehalem checks the leaves are absent (maximum leaf 11) and
@@ -13,11 +13,11 @@
 	org 0
 
 PMBASE equ 0xb000
-LATCH equ 11931			; 1193182 Hz / 100: 10 ms
-PIT_NS equ 9999312		; LATCH * 10^9 / 1193182
-PM_TICKS equ 35795		; 3579545 Hz / 100
-PM_NS equ 9999874		; PM_TICKS * 10^9 / 3579545
-SLACK equ 20000			; 0.2 %
+LATCH equ 2386			; 1193182 Hz / 500: 2 ms
+PIT_NS equ 1999695		; LATCH * 10^9 / 1193182
+PM_TICKS equ 7159		; 3579545 Hz / 500
+PM_NS equ 1999975		; PM_TICKS * 10^9 / 3579545
+SLACK equ 4000			; 0.2 %
 
 %macro check 2 ; check <number>, <condition code that means success>
 	j%2 %%ok
@@ -65,7 +65,7 @@ start:
 	; ---- TSC against PIT counter 2 through port 0x61 ----
 .pit:
 	mov dword [best], 0xffffffff
-	mov byte [tries], 5
+	mov byte [tries], 2
 .pit_try:
 	in al, 0x61
 	and al, 0xfc
@@ -102,7 +102,7 @@ start:
 	mov ecx, 1
 	call pci_write
 	mov dword [best], 0xffffffff
-	mov byte [tries], 5
+	mov byte [tries], 2
 .pm_try:
 	mov dx, PMBASE + 8
 	in eax, dx
