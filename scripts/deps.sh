@@ -6,7 +6,8 @@ set -e
 
 PACKAGES="meson ninja-build gcc pkg-config nasm python3 \
 libcapstone-dev libffi-dev libsdl2-dev zlib1g-dev libjson-c-dev libcmocka-dev \
-seabios clang-format gdb"
+seabios clang-format gdb \
+libpng-dev xvfb xdotool imagemagick"
 
 missing=""
 for p in $PACKAGES; do
