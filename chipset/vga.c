@@ -1037,14 +1037,14 @@ render_graphics(const struct vga *v, uint32_t *fb, unsigned w, unsigned h, unsig
 				fb[x] = pal[v->vram[(pa * 4 + x + pan) % (PLANE_LIMIT * 4)]];
 			continue;
 		}
-		pa <<= shift;
-		if (!(c[0x17] & 1))
-			pa = (pa & ~0x2000u) | (rs & 1) << 13;
-		if (!(c[0x17] & 2))
-			pa = (pa & ~0x4000u) | (rs & 2) << 13;
 		for (unsigned x = 0; x < w; x++) {
 			unsigned px = x + pan, idx = 0;
-			const uint8_t *p = v->vram + 4 * (size_t)((pa + px / 8) % PLANE_LIMIT);
+			uint32_t a = (pa + px / 8) << shift; /* a character clock per 8 pixels */
+			if (!(c[0x17] & 1))
+				a = (a & ~0x2000u) | (rs & 1) << 13;
+			if (!(c[0x17] & 2))
+				a = (a & ~0x4000u) | (rs & 2) << 13;
+			const uint8_t *p = v->vram + 4 * (size_t)(a % PLANE_LIMIT);
 			if (mode & 0x20) { /* CGA: pixels 0-3 from planes 0/2, 4-7 from 1/3 */
 				unsigned s = 6 - 2 * (px % 4), hi = px % 8 >= 4;
 				idx = (p[hi] >> s & 3) | (p[2 + hi] >> s & 3) << 2;
