@@ -931,6 +931,19 @@ frame_alloc(struct vga *v, unsigned b, unsigned w, unsigned h)
 	return true;
 }
 
+/* One packed VBE pixel as XRGB: 15 and 16 bpp widened by shifting (as the PPM dump always did). */
+static inline uint32_t
+vbe_px(const uint8_t *p, unsigned bpp, const uint32_t *pal)
+{
+	uint32_t wd = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+	switch (bpp) {
+	case 8: return pal[p[0]];
+	case 15: return (wd >> 10 & 0x1f) << 19 | (wd >> 5 & 0x1f) << 11 | (wd & 0x1f) << 3;
+	case 16: return (wd >> 11 & 0x1f) << 19 | (wd >> 5 & 0x3f) << 10 | (wd & 0x1f) << 3;
+	default: return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]; /* B, G, R (, X) */
+	}
+}
+
 /* A VBE (DISPI) frame: packed pixels at 8/15/16/24/32 bpp, or planar at 4 bpp. */
 static void
 render_vbe(const struct vga *v, uint32_t *fb, unsigned w, unsigned h)
@@ -955,26 +968,36 @@ render_vbe(const struct vga *v, uint32_t *fb, unsigned w, unsigned h)
 			continue;
 		}
 		uint64_t a = off + px0 * bytes;
-		bool fast = a + (uint64_t)w * bytes <= VGA_VRAM_SIZE - 3;
-		for (unsigned x = 0; x < w; x++) {
-			uint64_t o = fast ? a + (uint64_t)x * bytes
-					  : (off + (px0 + x) * bytes) % (VGA_VRAM_SIZE - 3);
-			const uint8_t *p = v->vram + o;
-			uint32_t wd = (uint32_t)p[0] | (uint32_t)p[1] << 8;
-			switch (bpp) {
-			case 8: fb[x] = pal[p[0]]; break;
-			case 15:
-				fb[x] = (wd >> 10 & 0x1f) << 19 | (wd >> 5 & 0x1f) << 11 |
-					(wd & 0x1f) << 3;
-				break;
-			case 16:
-				fb[x] = (wd >> 11 & 0x1f) << 19 | (wd >> 5 & 0x3f) << 10 |
-					(wd & 0x1f) << 3;
-				break;
-			default: /* 24 and 32: B, G, R (, X) */
-				fb[x] = (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-				break;
-			}
+		if (a + (uint64_t)w * bytes > VGA_VRAM_SIZE - 3) { /* wraps: pixel by pixel */
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(v->vram + (off + (px0 + x) * bytes) %
+								 (VGA_VRAM_SIZE - 3),
+					       bpp, pal);
+			continue;
+		}
+		const uint8_t *p = v->vram + a;
+		switch (bpp) { /* one loop per depth: the compiler vectorises these */
+		case 8:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = pal[p[x]];
+			break;
+		case 32:
+			memcpy(fb, p, (size_t)w * 4);
+			for (unsigned x = 0; x < w; x++)
+				fb[x] &= 0xffffff;
+			break;
+		case 16:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(p + (size_t)x * 2, 16, pal);
+			break;
+		case 15:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(p + (size_t)x * 2, 15, pal);
+			break;
+		default:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(p + (size_t)x * 3, 24, pal);
+			break;
 		}
 	}
 }
@@ -1035,6 +1058,20 @@ render_graphics(const struct vga *v, uint32_t *fb, unsigned w, unsigned h, unsig
 			pan /= 2;
 			for (unsigned x = 0; x < w; x++)
 				fb[x] = pal[v->vram[(pa * 4 + x + pan) % (PLANE_LIMIT * 4)]];
+			continue;
+		}
+		if (!pan && !(mode & 0x20) && !(w & 7) && (c[0x17] & 3) == 3) {
+			/* the common case, 8 pixels (one byte of each plane) at a time */
+			for (unsigned x = 0; x < w; x += 8) {
+				const uint8_t *p = v->vram + 4 * (size_t)(((pa + x / 8) << shift) %
+									  PLANE_LIMIT);
+				for (unsigned k = 0; k < 8; k++) {
+					unsigned s = 7 - k;
+					fb[x + k] =
+						pal[(p[0] >> s & 1) | (p[1] >> s & 1) << 1 |
+						    (p[2] >> s & 1) << 2 | (p[3] >> s & 1) << 3];
+				}
+			}
 			continue;
 		}
 		for (unsigned x = 0; x < w; x++) {
