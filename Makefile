@@ -27,11 +27,12 @@ build-san: deps $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 
 # The default guest: the demo disk (firmware/demo/demo.asm) booted through
-# Debian's SeaBIOS, headless, COM1 on this terminal. It shows the machine, runs a
-# clock, and powers off on a key press or after 30 s (fugu exits with 0).
+# Debian's SeaBIOS, COM1 on this terminal; in the SDL window when a display is
+# there (DISPLAY or WAYLAND_DISPLAY set), headless otherwise. It shows the
+# machine, runs a clock, echoes typed scan codes on COM1, and powers off on Esc
+# (or a key on the terminal) or after 30 s (fugu exits with 0).
 run: build
-	./$(BUILD)/fugu -m 128 -hda $(BUILD)/firmware/demo.img -snapshot -serial stdio \
-		-display none
+	./$(BUILD)/fugu -m 128 -hda $(BUILD)/firmware/demo.img -snapshot -serial stdio
 
 # Every suite in the optimized build, then the unit and guest suites again under
 # ASan+UBSan; one summary line at the end.

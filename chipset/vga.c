@@ -253,6 +253,7 @@ static void
 vbe_reg_write(struct vga *v, unsigned index, uint16_t val)
 {
 	struct vga_state *s = &v->st;
+	v->writes++;
 	switch (index) {
 	case VBE_DISPI_INDEX_ID:
 		if (val >= VBE_DISPI_ID0 && val <= VBE_DISPI_ID5)
@@ -368,6 +369,7 @@ static void
 port_writeb(struct vga *v, uint16_t port, uint8_t val)
 {
 	struct vga_state *s = &v->st;
+	v->writes++;
 	if (port_inactive(v, port))
 		return;
 	switch (port) {
@@ -561,6 +563,7 @@ mem_writeb(struct vga *v, uint64_t off, uint8_t val)
 {
 	struct vga_state *s = &v->st;
 	uint32_t a;
+	v->writes++; /* the frame may change (vga_render) */
 	if (!window_addr(v, off, &a))
 		return;
 	unsigned planes = s->seq[SR_MAP_MASK] & 0x0f;
@@ -777,6 +780,12 @@ vga_destroy(struct vga *v)
 	if (v->vram)
 		munmap(v->vram, VGA_VRAM_SIZE);
 	v->vram = NULL;
+	for (unsigned b = 0; b < 2; b++) {
+		free(v->fb[b]);
+		v->fb[b] = NULL;
+		v->fb_cap[b] = 0;
+	}
+	v->frame.pixels = NULL;
 }
 
 void
@@ -792,10 +801,11 @@ vga_reset(struct vga *v)
 	s->attr_index = 0x20; /* PAS: the display uses the palette */
 	s->dac_mask = 0xff;
 	s->vbe[VBE_DISPI_INDEX_ID] = VBE_DISPI_ID5;
+	v->writes++;
 	pci_function_reset(&v->fn);
 }
 
-/* ---- screen dumps ---- */
+/* ---- rendering and screen dumps ---- */
 
 bool
 vga_text_mode(const struct vga *v)
@@ -812,6 +822,14 @@ display_lines(const struct vga *v)
 	return vde + 1;
 }
 
+/* Line compare (CR18, CR07 bit 4, CR09 bit 6): the scan line where the address restarts at 0. */
+static unsigned
+line_compare(const struct vga *v)
+{
+	const uint8_t *c = v->st.crtc;
+	return c[0x18] | (c[0x07] & 0x10) << 4 | (c[0x09] & 0x40) << 3;
+}
+
 /* How many address bits the CRTC shifts its memory address left: DW 2, word 1, byte 0. */
 static unsigned
 crtc_addr_shift(const struct vga *v)
@@ -819,6 +837,19 @@ crtc_addr_shift(const struct vga *v)
 	if (v->st.crtc[0x14] & 0x40) /* CR14 DW: doubleword mode */
 		return 2;
 	return (v->st.crtc[0x17] & 0x40) ? 0 : 1; /* CR17 bit 6: 1 byte, 0 word mode */
+}
+
+/* Text geometry: columns, rows, character height (CR01, CR09, CR12). */
+static void
+text_geometry(const struct vga *v, unsigned *cols, unsigned *rows, unsigned *cheight)
+{
+	const uint8_t *c = v->st.crtc;
+	unsigned lines = display_lines(v);
+	if (c[0x09] & 0x80)
+		lines /= 2;
+	*cols = c[0x01] + 1u;
+	*cheight = (c[0x09] & 0x1fu) + 1;
+	*rows = lines / *cheight;
 }
 
 /*
@@ -835,10 +866,8 @@ vga_text_dump(const struct vga *v, FILE *f)
 	if (!vga_text_mode(v))
 		return -1;
 	const uint8_t *c = v->st.crtc;
-	unsigned cols = c[0x01] + 1u, lines = display_lines(v);
-	if (c[0x09] & 0x80)
-		lines /= 2;
-	unsigned rows = lines / ((c[0x09] & 0x1fu) + 1);
+	unsigned cols, rows, ch;
+	text_geometry(v, &cols, &rows, &ch);
 	unsigned start = (unsigned)c[0x0c] << 8 | c[0x0d], stride = 2u * c[0x13];
 	unsigned shift = crtc_addr_shift(v);
 	char line[256 * 3 + 1];
@@ -846,9 +875,9 @@ vga_text_dump(const struct vga *v, FILE *f)
 		size_t len = 0, keep = 0;
 		for (unsigned col = 0; col < cols; col++) {
 			unsigned ma = start + r * stride + col;
-			uint8_t ch = v->vram[4 * (size_t)((ma << shift) & 0xffff)];
-			len += cp437_utf8(ch, line + len);
-			if (ch != 0x00 && ch != 0x20)
+			uint8_t chr = v->vram[4 * (size_t)((ma << shift) & 0xffff)];
+			len += cp437_utf8(chr, line + len);
+			if (chr != 0x00 && chr != 0x20)
 				keep = len;
 		}
 		fwrite(line, 1, keep, f);
@@ -857,16 +886,18 @@ vga_text_dump(const struct vga *v, FILE *f)
 	return ferror(f) ? -1 : 0;
 }
 
-/* DAC entry `i` as 8-bit RGB (6-bit components widened by replicating the top bits). */
-static void
-dac_rgb(const struct vga *v, uint8_t i, uint8_t rgb[3])
+/* DAC entry `i` as XRGB8888 (6-bit components widened by replicating the top bits). */
+static uint32_t
+dac_xrgb(const struct vga *v, uint8_t i)
 {
 	bool wide = v->st.vbe[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC;
 	i &= v->st.dac_mask;
+	uint32_t px = 0;
 	for (unsigned k = 0; k < 3; k++) {
 		uint8_t c = v->st.dac[i][k];
-		rgb[k] = wide ? c : (uint8_t)((c & 0x3f) << 2 | (c & 0x3f) >> 4);
+		px = px << 8 | (wide ? c : (uint8_t)((c & 0x3f) << 2 | (c & 0x3f) >> 4));
 	}
+	return px;
 }
 
 /*
@@ -885,96 +916,352 @@ attr_palette(const struct vga *v, unsigned idx)
 	return (uint8_t)(hi | (pal & 0x3f));
 }
 
-/* One pixel of a VBE mode at (x, y) as RGB. */
+/* Frame buffer `b` big enough for w x h pixels; false when out of memory. */
+static bool
+frame_alloc(struct vga *v, unsigned b, unsigned w, unsigned h)
+{
+	size_t need = (size_t)w * h;
+	if (need <= v->fb_cap[b])
+		return true;
+	uint32_t *p = realloc(v->fb[b], need * 4);
+	if (!p)
+		return false;
+	v->fb[b] = p;
+	v->fb_cap[b] = need;
+	return true;
+}
+
+/* One packed VBE pixel as XRGB: 15 and 16 bpp widened by shifting (as the PPM dump always did). */
+static inline uint32_t
+vbe_px(const uint8_t *p, unsigned bpp, const uint32_t *pal)
+{
+	uint32_t wd = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+	switch (bpp) {
+	case 8: return pal[p[0]];
+	case 15: return (wd >> 10 & 0x1f) << 19 | (wd >> 5 & 0x1f) << 11 | (wd & 0x1f) << 3;
+	case 16: return (wd >> 11 & 0x1f) << 19 | (wd >> 5 & 0x3f) << 10 | (wd & 0x1f) << 3;
+	default: return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]; /* B, G, R (, X) */
+	}
+}
+
+/* A VBE (DISPI) frame: packed pixels at 8/15/16/24/32 bpp, or planar at 4 bpp. */
 static void
-vbe_pixel(const struct vga *v, unsigned x, unsigned y, uint8_t rgb[3])
+render_vbe(const struct vga *v, uint32_t *fb, unsigned w, unsigned h)
 {
 	const uint16_t *r = v->st.vbe;
 	unsigned bpp = r[VBE_DISPI_INDEX_BPP], bytes = (bpp + 7) / 8;
 	uint64_t line = vbe_line_bytes(v);
-	uint64_t px = (uint64_t)(x + r[VBE_DISPI_INDEX_X_OFFSET]);
-	uint64_t off = (y + (uint64_t)r[VBE_DISPI_INDEX_Y_OFFSET]) * line;
-	if (bpp == 4) { /* planar: bit 7 - x%8 of the four planes at plane address off + x/8 */
-		uint64_t pa = (off + px / 8) % PLANE_LIMIT;
-		unsigned idx = 0;
-		for (unsigned p = 0; p < 4; p++)
-			idx |= (v->vram[4 * pa + p] >> (7 - px % 8) & 1u) << p;
-		dac_rgb(v, attr_palette(v, idx), rgb);
-		return;
-	}
-	off = (off + px * bytes) % (VGA_VRAM_SIZE - 3);
-	const uint8_t *p = v->vram + off;
-	uint32_t w = (uint32_t)p[0] | (uint32_t)p[1] << 8;
-	switch (bpp) {
-	case 8: dac_rgb(v, p[0], rgb); return;
-	case 15:
-		rgb[0] = (uint8_t)((w >> 10 & 0x1f) << 3);
-		rgb[1] = (uint8_t)((w >> 5 & 0x1f) << 3);
-		rgb[2] = (uint8_t)((w & 0x1f) << 3);
-		return;
-	case 16:
-		rgb[0] = (uint8_t)((w >> 11 & 0x1f) << 3);
-		rgb[1] = (uint8_t)((w >> 5 & 0x3f) << 2);
-		rgb[2] = (uint8_t)((w & 0x1f) << 3);
-		return;
-	default: /* 24 and 32: B, G, R (, X) */
-		rgb[0] = p[2];
-		rgb[1] = p[1];
-		rgb[2] = p[0];
-		return;
+	uint32_t pal[256];
+	for (unsigned i = 0; i < 256; i++)
+		pal[i] = dac_xrgb(v, (uint8_t)(bpp == 4 ? attr_palette(v, i & 15) : i));
+	for (unsigned y = 0; y < h; y++, fb += w) {
+		uint64_t off = (y + (uint64_t)r[VBE_DISPI_INDEX_Y_OFFSET]) * line;
+		uint64_t px0 = r[VBE_DISPI_INDEX_X_OFFSET];
+		if (bpp == 4) { /* bit 7 - x%8 of the four planes at plane address off + x/8 */
+			for (unsigned x = 0; x < w; x++) {
+				uint64_t px = px0 + x, pa = (off + px / 8) % PLANE_LIMIT;
+				unsigned idx = 0;
+				for (unsigned p = 0; p < 4; p++)
+					idx |= (v->vram[4 * pa + p] >> (7 - px % 8) & 1u) << p;
+				fb[x] = pal[idx];
+			}
+			continue;
+		}
+		uint64_t a = off + px0 * bytes;
+		if (a + (uint64_t)w * bytes > VGA_VRAM_SIZE - 3) { /* wraps: pixel by pixel */
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(v->vram + (off + (px0 + x) * bytes) %
+								 (VGA_VRAM_SIZE - 3),
+					       bpp, pal);
+			continue;
+		}
+		const uint8_t *p = v->vram + a;
+		switch (bpp) { /* one loop per depth: the compiler vectorises these */
+		case 8:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = pal[p[x]];
+			break;
+		case 32:
+			memcpy(fb, p, (size_t)w * 4);
+			for (unsigned x = 0; x < w; x++)
+				fb[x] &= 0xffffff;
+			break;
+		case 16:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(p + (size_t)x * 2, 16, pal);
+			break;
+		case 15:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(p + (size_t)x * 2, 15, pal);
+			break;
+		default:
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = vbe_px(p + (size_t)x * 3, 24, pal);
+			break;
+		}
 	}
 }
 
 /*
- * Write the graphics screen as a binary PPM. VBE modes come from the DISPI
- * registers; VGA modes from the CRTC: 256-color (graphics mode register bit
- * 6: one byte per pixel, linear in VRAM as chain-4 writes it) or 16-color
- * planar. XXX: the CGA-compatible modes 4-6 (shift register interleave) are
- * drawn as if planar.
+ * The CRTC's address for output line `y` of a frame whose lines are `vdiv`
+ * scan lines apart (after double scanning): the start address (CR0C/CR0D)
+ * above the line compare scan line, 0 from it on (IBM VGA "Line Compare":
+ * the split screen); then row * Offset (CR13, in words); the row scan
+ * counter in *rs. *top tells whether the line is above the split.
+ */
+static unsigned
+crtc_line_addr(const struct vga *v, unsigned y, unsigned vdiv, unsigned cheight, unsigned *rs,
+	       bool *top)
+{
+	const uint8_t *c = v->st.crtc;
+	unsigned dbl = (c[0x09] & 0x80) ? 2 : 1;
+	unsigned hs = y * vdiv * dbl, lc = line_compare(v), base, sl;
+	*top = hs < lc;
+	if (*top) {
+		base = (unsigned)c[0x0c] << 8 | c[0x0d];
+		sl = hs / dbl + (c[0x08] & 0x1f); /* preset row scan */
+	} else {
+		base = 0;
+		sl = (hs - lc) / dbl;
+	}
+	*rs = sl % cheight;
+	return base + sl / cheight * 2u * c[0x13];
+}
+
+/*
+ * A VGA graphics frame (IBM VGA "Graphics Mode Register" shift register
+ * modes): 256-color (bit 6: a byte per pixel, the four planes' bytes side by
+ * side as chain-4 writes them; mode 13h and the unchained mode X alike),
+ * CGA-compatible 2 bits per pixel (bit 5, shift register interleave: plane
+ * 0's byte then plane 1's, planes 2/3 the high bits; modes 4/5), or 16-color
+ * planar (a bit from each plane; also mode 6's one plane). With CR17 bits 0/1
+ * clear, the row scan counter's bits 0/1 replace address bits 13/14 (the CGA
+ * interleaved banks), and every scan line is a frame line. Horizontal pixel
+ * panning (AR13) applies above the split, and below it unless AR10 bit 5.
+ */
+static void
+render_graphics(const struct vga *v, uint32_t *fb, unsigned w, unsigned h, unsigned vdiv,
+		unsigned cheight)
+{
+	const uint8_t *c = v->st.crtc;
+	unsigned shift = crtc_addr_shift(v), mode = v->st.gc[GR_MODE];
+	uint32_t pal[256];
+	for (unsigned i = 0; i < 256; i++)
+		pal[i] = (mode & GR5_SHIFT_256) ? dac_xrgb(v, (uint8_t)i)
+						: dac_xrgb(v, attr_palette(v, i & 15));
+	for (unsigned y = 0; y < h; y++, fb += w) {
+		unsigned rs;
+		bool top;
+		uint32_t pa = crtc_line_addr(v, y, vdiv, cheight, &rs, &top);
+		unsigned pan = (top || !(v->st.attr[AR_MODE] & 0x20)) ? v->st.attr[0x13] & 7 : 0;
+		if (mode & GR5_SHIFT_256) {
+			pan /= 2;
+			for (unsigned x = 0; x < w; x++)
+				fb[x] = pal[v->vram[(pa * 4 + x + pan) % (PLANE_LIMIT * 4)]];
+			continue;
+		}
+		if (!pan && !(mode & 0x20) && !(w & 7) && (c[0x17] & 3) == 3) {
+			/* the common case, 8 pixels (one byte of each plane) at a time */
+			for (unsigned x = 0; x < w; x += 8) {
+				const uint8_t *p = v->vram + 4 * (size_t)(((pa + x / 8) << shift) %
+									  PLANE_LIMIT);
+				for (unsigned k = 0; k < 8; k++) {
+					unsigned s = 7 - k;
+					fb[x + k] =
+						pal[(p[0] >> s & 1) | (p[1] >> s & 1) << 1 |
+						    (p[2] >> s & 1) << 2 | (p[3] >> s & 1) << 3];
+				}
+			}
+			continue;
+		}
+		for (unsigned x = 0; x < w; x++) {
+			unsigned px = x + pan, idx = 0;
+			uint32_t a = (pa + px / 8) << shift; /* a character clock per 8 pixels */
+			if (!(c[0x17] & 1))
+				a = (a & ~0x2000u) | (rs & 1) << 13;
+			if (!(c[0x17] & 2))
+				a = (a & ~0x4000u) | (rs & 2) << 13;
+			const uint8_t *p = v->vram + 4 * (size_t)(a % PLANE_LIMIT);
+			if (mode & 0x20) { /* CGA: pixels 0-3 from planes 0/2, 4-7 from 1/3 */
+				unsigned s = 6 - 2 * (px % 4), hi = px % 8 >= 4;
+				idx = (p[hi] >> s & 3) | (p[2 + hi] >> s & 3) << 2;
+			} else {
+				for (unsigned k = 0; k < 4; k++)
+					idx |= (p[k] >> (7 - px % 8) & 1u) << k;
+			}
+			fb[x] = pal[idx];
+		}
+	}
+}
+
+/* Plane 2 offsets of the eight character maps (IBM VGA "Character Map Select"). */
+static const uint16_t font_base[8] = { 0x0000, 0x4000, 0x8000, 0xc000,
+				       0x2000, 0x6000, 0xa000, 0xe000 };
+
+/*
+ * A text frame: characters (plane 0) and attributes (plane 1) rasterised from
+ * the font in plane 2 (32 bytes per glyph; SR03 picks map A for attribute bit
+ * 3 set, map B otherwise), 9 or 8 dots wide (SR01 bit 0; the 9th column
+ * repeats the 8th for C0-DF when AR10 bit 2 asks for line graphics), doubled
+ * with the halved dot clock (SR01 bit 3). AR10 bit 3 turns attribute bit 7
+ * into blink; the cursor (CR0A-CR0F) blinks every 8 frames, characters every
+ * 16 (IBM VGA "Cursor Start", "Cursor Location"). `phase` is the frame count.
+ */
+static void
+render_text(const struct vga *v, uint32_t *fb, unsigned w, unsigned h, unsigned phase)
+{
+	const uint8_t *c = v->st.crtc, *a = v->st.attr;
+	unsigned cols, rows, cheight, cw = (v->st.seq[1] & 1) ? 8 : 9;
+	unsigned wide = (v->st.seq[1] & 0x08) ? 2 : 1, shift = crtc_addr_shift(v);
+	text_geometry(v, &cols, &rows, &cheight);
+	uint8_t sr3 = v->st.seq[3];
+	unsigned map_a = font_base[(sr3 >> 3 & 4) | (sr3 >> 2 & 3)];
+	unsigned map_b = font_base[(sr3 >> 2 & 4) | (sr3 & 3)];
+	unsigned cursor = (unsigned)c[0x0e] << 8 | c[0x0f];
+	unsigned cur_start = c[0x0a] & 0x1f, cur_end = c[0x0b] & 0x1f;
+	bool cursor_on = !(c[0x0a] & 0x20) && !(phase & 8), blink = a[AR_MODE] & 0x08;
+	uint32_t pal[16];
+	for (unsigned i = 0; i < 16; i++)
+		pal[i] = dac_xrgb(v, attr_palette(v, i));
+	for (unsigned y = 0; y < h; y++, fb += w) {
+		unsigned rs;
+		bool top;
+		unsigned ma = crtc_line_addr(v, y, 1, cheight, &rs, &top);
+		uint32_t *out = fb;
+		for (unsigned col = 0; col < cols && (unsigned)(out - fb) + cw * wide <= w; col++) {
+			unsigned addr = ((ma + col) << shift) & 0xffff;
+			uint8_t ch = v->vram[4 * (size_t)addr], at = v->vram[4 * (size_t)addr + 1];
+			unsigned font = (at & 8) ? map_a : map_b;
+			uint8_t bits = v->vram[4 * (size_t)((font + ch * 32u + rs) & 0xffff) + 2];
+			unsigned fg = at & 15, bg = at >> 4;
+			if (blink) {
+				bg &= 7;
+				if ((at & 0x80) && (phase & 16))
+					bits = 0;
+			}
+			if (cursor_on && ma + col == cursor && rs >= cur_start && rs <= cur_end)
+				bits = 0xff;
+			unsigned ninth =
+				(cw == 9 && (a[AR_MODE] & 4) && ch >= 0xc0 && ch <= 0xdf)
+					? bits & 1
+					: (bits == 0xff && cursor_on && ma + col == cursor);
+			for (unsigned x = 0; x < cw; x++) {
+				bool on = x < 8 ? bits >> (7 - x) & 1 : ninth;
+				for (unsigned k = 0; k < wide; k++)
+					*out++ = pal[on ? fg : bg];
+			}
+		}
+		while (out < fb + w)
+			*out++ = 0;
+	}
+}
+
+/* Frame size of the current mode, and for VGA graphics the lines per frame line. */
+static void
+frame_size(const struct vga *v, unsigned *w, unsigned *h, unsigned *vdiv, unsigned *cheight)
+{
+	const uint8_t *c = v->st.crtc;
+	unsigned dbl = (c[0x09] & 0x80) ? 2 : 1;
+	*vdiv = 1;
+	*cheight = (c[0x09] & 0x1fu) + 1;
+	if (vbe_enabled(v)) {
+		*w = v->st.vbe[VBE_DISPI_INDEX_XRES];
+		*h = v->st.vbe[VBE_DISPI_INDEX_YRES];
+	} else if (vga_text_mode(v)) {
+		unsigned cols, rows, ch;
+		text_geometry(v, &cols, &rows, &ch);
+		*w = cols * ((v->st.seq[1] & 1) ? 8 : 9) * ((v->st.seq[1] & 0x08) ? 2 : 1);
+		*h = display_lines(v) / dbl;
+	} else {
+		bool p256 = v->st.gc[GR_MODE] & GR5_SHIFT_256;
+		*w = (c[0x01] + 1u) * (p256 ? 4 : 8);
+		/* The row scan counter shows in the address (CGA banks): every scan line. */
+		*vdiv = (c[0x17] & 3) != 3 ? 1 : *cheight;
+		*h = display_lines(v) / *vdiv / dbl;
+	}
+}
+
+/*
+ * Only a mode whose memory the CPU writes through the legacy window (or the
+ * registers) is known unchanged from the write counter; the VBE linear
+ * framebuffer is plain RAM to the CPU, so VBE frames are always drawn.
+ */
+const struct vga_frame *
+vga_render(struct vga *v)
+{
+	unsigned w, h, vdiv, cheight, phase = 0;
+	frame_size(v, &w, &h, &vdiv, &cheight);
+	bool text = vga_text_mode(v);
+	if (text && v->clock) /* blink phase: frames of the 70 Hz text timing */
+		phase = (unsigned)(vclock_now(v->clock) / ((uint64_t)LINE_NS * FRAME_LINES));
+	unsigned key = text ? (phase & 24) : 0;
+	if (v->frame.pixels && !vbe_enabled(v) && v->writes == v->drawn_writes &&
+	    key == v->drawn_phase && w == v->frame.width && h == v->frame.height)
+		return &v->frame;
+	unsigned back = v->front ^ 1;
+	if (w == 0 || h == 0 || w > 4096 || h > 4096 || !frame_alloc(v, back, w, h)) {
+		w = h = 1; /* nothing to show (or no memory): one black pixel */
+		if (!frame_alloc(v, back, 1, 1))
+			return &v->frame;
+	}
+	uint32_t *fb = v->fb[back];
+	if (w == 1 && h == 1)
+		fb[0] = 0;
+	else if (vbe_enabled(v))
+		render_vbe(v, fb, w, h);
+	else if (text)
+		render_text(v, fb, w, h, phase);
+	else
+		render_graphics(v, fb, w, h, vdiv, cheight);
+	v->drawn_writes = v->writes;
+	v->drawn_phase = key;
+	if (v->frame.pixels && w == v->frame.width && h == v->frame.height &&
+	    !memcmp(fb, v->frame.pixels, (size_t)w * h * 4))
+		return &v->frame; /* the same picture: the generation stays */
+	v->front = back;
+	v->frame.width = w;
+	v->frame.height = h;
+	v->frame.stride = (size_t)w * 4;
+	v->frame.pixels = fb;
+	v->frame.generation++;
+	return &v->frame;
+}
+
+/*
+ * Write the graphics screen as a binary PPM: the frame of vga_render, 8 bits
+ * per component. In a text mode the text dump is the screendump instead.
  */
 int
-vga_ppm_dump(const struct vga *v, FILE *f)
+vga_ppm_dump(struct vga *v, FILE *f)
 {
 	if (vga_text_mode(v))
 		return -1;
-	const uint8_t *c = v->st.crtc;
-	unsigned w, h;
-	uint8_t rgb[3];
-	if (vbe_enabled(v)) {
-		w = v->st.vbe[VBE_DISPI_INDEX_XRES];
-		h = v->st.vbe[VBE_DISPI_INDEX_YRES];
-	} else {
-		bool p256 = v->st.gc[GR_MODE] & GR5_SHIFT_256;
-		w = (c[0x01] + 1u) * (p256 ? 4 : 8);
-		h = display_lines(v) / ((c[0x09] & 0x1fu) + 1) / ((c[0x09] & 0x80) ? 2 : 1);
-	}
-	fprintf(f, "P6\n%u %u\n255\n", w, h);
-	uint32_t start = ((uint32_t)c[0x0c] << 8 | c[0x0d]);
-	uint32_t stride = 2u * c[0x13];
-	for (unsigned y = 0; y < h; y++) {
-		for (unsigned x = 0; x < w; x++) {
-			if (vbe_enabled(v)) {
-				vbe_pixel(v, x, y, rgb);
-			} else if (v->st.gc[GR_MODE] & GR5_SHIFT_256) {
-				uint32_t off = (start * 4 + y * stride * 4 + x) % (PLANE_LIMIT * 4);
-				dac_rgb(v, v->vram[off], rgb);
-			} else {
-				uint32_t pa = ((start + y * stride) << crtc_addr_shift(v)) + x / 8;
-				unsigned idx = 0;
-				pa %= PLANE_LIMIT;
-				for (unsigned p = 0; p < 4; p++)
-					idx |= (v->vram[4 * (size_t)pa + p] >> (7 - x % 8) & 1u)
-					       << p;
-				dac_rgb(v, attr_palette(v, idx), rgb);
-			}
-			fwrite(rgb, 1, 3, f);
+	return vga_frame_ppm(vga_render(v), f);
+}
+
+int
+vga_frame_ppm(const struct vga_frame *fr, FILE *f)
+{
+	fprintf(f, "P6\n%u %u\n255\n", fr->width, fr->height);
+	uint8_t *row = malloc((size_t)fr->width * 3 + 1);
+	if (!row)
+		return -1;
+	for (unsigned y = 0; y < fr->height; y++) {
+		const uint32_t *p =
+			(const uint32_t *)((const uint8_t *)fr->pixels + y * fr->stride);
+		for (unsigned x = 0; x < fr->width; x++) {
+			row[3 * x] = (uint8_t)(p[x] >> 16);
+			row[3 * x + 1] = (uint8_t)(p[x] >> 8);
+			row[3 * x + 2] = (uint8_t)p[x];
 		}
+		fwrite(row, 3, fr->width, f);
 	}
+	free(row);
 	return ferror(f) ? -1 : 0;
 }
 
 int
-vga_screendump(const struct vga *v, const char *path, char *err, size_t errlen)
+vga_screendump(struct vga *v, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "wb");
 	if (!f) {
@@ -1011,6 +1298,7 @@ vga_restore(struct vga *v, const void *buf, size_t len)
 		return -1;
 	const uint8_t *b = buf;
 	memcpy(&v->st, b, sizeof(v->st));
+	v->writes++;
 	memcpy(v->vram, b + sizeof(v->st) + sizeof(v->fn.st), VGA_VRAM_SIZE);
 	return pci_function_restore(&v->fn, b + sizeof(v->st), sizeof(v->fn.st));
 }

@@ -55,6 +55,17 @@ enum {
 #define VBE_DISPI_MAX_YRES 1600
 #define VBE_DISPI_MAX_BPP 32
 
+/*
+ * A picture of the screen: width x height XRGB8888 pixels (0x00RRGGBB),
+ * `stride` bytes apart; `generation` changes whenever the picture does.
+ */
+struct vga_frame {
+	unsigned width, height;
+	size_t stride;
+	const uint32_t *pixels;
+	uint64_t generation;
+};
+
 /* The registers: plain data, saved and restored by copy. */
 struct vga_state {
 	uint8_t misc;            /* miscellaneous output (write 0x3C2, read 0x3CC) */
@@ -91,6 +102,14 @@ struct vga {
 	int mmio_region;       /* BAR2 */
 	int rom_region;        /* the expansion ROM BAR, -1 without ROM */
 	uint8_t status_toggle; /* input status 1 retrace bits without a clock */
+	/* vga_render: two frame buffers (front shown, back drawn), and what was drawn */
+	struct vga_frame frame;
+	uint32_t *fb[2];
+	size_t fb_cap[2];      /* pixels each holds */
+	unsigned front;        /* fb[front] is frame.pixels */
+	uint64_t writes;       /* register and legacy-window writes so far */
+	uint64_t drawn_writes; /* `writes` when the frame was last drawn */
+	unsigned drawn_phase;  /* text blink phase of that frame */
 };
 
 /*
@@ -118,10 +137,22 @@ bool vga_text_mode(const struct vga *vga);
  * CRTC. Returns -1 if not in a text mode.
  */
 int vga_text_dump(const struct vga *vga, FILE *f);
+/*
+ * The current frame, as the monitor would show it, for every mode: text
+ * (font from plane 2, attribute palette and DAC, blink, cursor), 16-color
+ * planar, CGA 2 bpp, 256-color chained (13h) and unchained (mode X), Bochs
+ * VBE at 4/8/15/16/24/32 bpp; start address, line compare (split screen),
+ * pixel panning. Redrawn only when a register or legacy-window write (or, in
+ * a VBE mode, anything: the LFB is RAM) may have changed it. The frame
+ * belongs to the device and stays valid until the next vga_render.
+ */
+const struct vga_frame *vga_render(struct vga *vga);
+/* Write a frame as a binary PPM (P6). */
+int vga_frame_ppm(const struct vga_frame *fr, FILE *f);
 /* Write the graphics screen as a binary PPM (P6). Returns -1 if not in a graphics mode. */
-int vga_ppm_dump(const struct vga *vga, FILE *f);
+int vga_ppm_dump(struct vga *vga, FILE *f);
 /* Text or PPM to `path`, whichever the current mode shows; -1 with a message in err. */
-int vga_screendump(const struct vga *vga, const char *path, char *err, size_t errlen);
+int vga_screendump(struct vga *vga, const char *path, char *err, size_t errlen);
 
 size_t vga_save(const struct vga *vga, void *buf, size_t len);
 int vga_restore(struct vga *vga, const void *buf, size_t len);

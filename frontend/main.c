@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
 #include "cpu/tcache.h"
 #include "firmware/bios.h"
+#include "frontend/display.h"
 #include "frontend/exitcodes.h"
 #include "frontend/gdbstub.h"
 #include "frontend/monitor.h"
@@ -40,8 +42,9 @@ struct options {
 	unsigned trace_mask;
 	const char *debugcon;
 	const char *serial;
-	const char *display;
-	const char *screendump; /* at exit, the screen as text or PPM to this file */
+	const char *display; /* none, sdl; NULL: sdl when a display is there */
+	struct display_opts display_opts;
+	const char *screendump; /* at exit, the screen as text, PPM or PNG to this file */
 	const char *gdb;        /* -gdb tcp::PORT (-s: tcp::1234) */
 	bool gdb_wait;          /* -S: stopped until the debugger continues */
 	const char *monitor;    /* -monitor stdio|tcp:...,server (NULL: none) */
@@ -93,13 +96,21 @@ print_help(void)
 	       "  -debugcon stdio|file:PATH|none   the 0xe9/0x402 debug console (default none)\n"
 	       "  -serial stdio|file:PATH|tcp:HOST:PORT[,server][,nowait]|none\n"
 	       "                                   COM1 backend (default none)\n"
-	       "  -display none|sdl                display (default none)\n"
+	       "  -display none|sdl[,grab-mod=lctrl-lalt|lshift-lctrl-lalt|rctrl]"
+	       "[,full-screen=on]\n"
+	       "                                   the SDL window (default when DISPLAY or\n"
+	       "                                   WAYLAND_DISPLAY is set) or none; hotkeys "
+	       "Ctrl-Alt-\n"
+	       "                                   G (mouse), F (full screen), S (screenshot),\n"
+	       "                                   V (paste), End (Ctrl-Alt-Del)\n"
+	       "  -full-screen                     start the window in full screen\n"
 	       "  -nographic                       no display; serial on stdio\n"
 	       "  -vga std|none                    PCI VGA with Bochs VBE at 00:02.0 (default "
 	       "std)\n"
-	       "  -screendump FILE                 at exit, write the screen to FILE: UTF-8 text "
-	       "in\n"
-	       "                                   a text mode, a binary PPM in a graphics mode\n"
+	       "  -screendump FILE                 at exit, write the screen to FILE: a PNG if "
+	       "FILE\n"
+	       "                                   ends in .png, else UTF-8 text in a text mode\n"
+	       "                                   and a binary PPM in a graphics mode\n"
 	       "\n"
 	       "  -monitor stdio|tcp:HOST:PORT,server|none\n"
 	       "                                   the human monitor (QEMU's HMP names; 'help')\n"
@@ -318,6 +329,32 @@ parse_drive(struct options *o, const char *spec)
 	add_drive(o, index, file, readonly);
 }
 
+/* -display none|sdl[,grab-mod=MODS][,full-screen=on|off] (QEMU's syntax). */
+static void
+parse_display(struct options *o, const char *spec)
+{
+	static char buf[256];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	char *save = NULL, *tok = strtok_r(buf, ",", &save);
+	if (!tok || (strcmp(tok, "none") && strcmp(tok, "sdl")))
+		usage_error("bad -display value '%s' (none or sdl)", spec);
+	o->display = tok;
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (!strncmp(tok, "grab-mod=", 9) &&
+		    (!strcmp(tok + 9, "lctrl-lalt") || !strcmp(tok + 9, "lshift-lctrl-lalt") ||
+		     !strcmp(tok + 9, "rctrl")))
+			o->display_opts.grab_mod = tok + 9;
+		else if (!strcmp(tok, "full-screen=on"))
+			o->display_opts.full_screen = true;
+		else if (!strcmp(tok, "full-screen=off"))
+			o->display_opts.full_screen = false;
+		else
+			usage_error("bad -display property '%s' (grab-mod=lctrl-lalt|lshift-lctrl-"
+				    "lalt|rctrl, full-screen=on|off)",
+				    tok);
+	}
+}
+
 static void
 parse_options(struct options *o, int argc, char **argv)
 {
@@ -355,7 +392,9 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-debugcon")) {
 			o->debugcon = ARG();
 		} else if (!strcmp(a, "-display")) {
-			o->display = ARG();
+			parse_display(o, ARG());
+		} else if (!strcmp(a, "-full-screen")) {
+			o->display_opts.full_screen = true;
 		} else if (!strcmp(a, "-vga")) {
 			const char *s = ARG();
 			if (!strcmp(s, "std"))
@@ -467,12 +506,10 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("%s needs -kernel", o->pc.initrd ? "-initrd" : "-append");
 	if (cpu_features_parse(&o->pc.cpu, cpu_spec, err, sizeof(err)) < 0)
 		usage_error("%s", err);
-	if (o->display && strcmp(o->display, "none")) {
-		if (!strcmp(o->display, "sdl"))
-			usage_error(
-				"-display sdl: the SDL display is not available in this build yet");
-		usage_error("bad -display value '%s' (none or sdl)", o->display);
-	}
+	if (o->display && !strcmp(o->display, "sdl") && !display_available())
+		usage_error("-display sdl: this fugu was built without SDL2");
+	if (o->display && !strcmp(o->display, "sdl") && !o->pc.vga)
+		usage_error("-display sdl needs a display adapter (-vga std)");
 	if (o->screendump && !o->pc.vga)
 		usage_error("-screendump needs a display adapter (-vga std)");
 	if (o->screendump) { /* a bad path fails now, not after the run */
@@ -497,12 +534,14 @@ parse_options(struct options *o, int argc, char **argv)
  * board's wait fd, whichever comes first (never spin). Returns true on input.
  */
 static bool
-idle_wait(struct pc *pc, const int *fds, unsigned nfds, uint64_t until_ns)
+idle_wait(struct pc *pc, const int *fds, unsigned nfds, struct display *disp, uint64_t until_ns)
 {
 	uint64_t now = host_now_ns();
 	if (until_ns <= now)
 		return false;
 	uint64_t d = until_ns - now;
+	if (disp && d > display_idle_ns(disp))
+		d = display_idle_ns(disp); /* window events and the next refresh */
 	if (d > 1000000000ull)
 		d = 1000000000ull; /* wake at least once a second to re-check */
 	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
@@ -543,8 +582,8 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
 /* Run the machine until it ends; the exit status, with why in sum->reason and
  * every triple fault recorded in sum (-run-summary). */
 static int
-run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct options *o,
-    struct run_summary *sum)
+run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *disp,
+    const struct options *o, struct run_summary *sum)
 {
 	struct cpu *cpu = pc->cpu;
 	uint64_t host_deadline =
@@ -567,9 +606,13 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct option
 			unsigned n = control_fds(gdb, mon, fds);
 			struct pollfd pfd[2] = { { .fd = fds[0], .events = POLLIN },
 						 { .fd = fds[1], .events = POLLIN } };
-			poll(pfd, n, 100);
+			poll(pfd, n, disp ? 15 : 100); /* the window keeps its events flowing */
 			if (!serve_controls(gdb, mon)) {
 				sum->reason = "quit";
+				return FUGU_EXIT_OK;
+			}
+			if (disp && !display_poll(disp, true)) {
+				sum->reason = "window-closed"; /* power off, as QEMU */
 				return FUGU_EXIT_OK;
 			}
 			if (pc->reset_requested) { /* the monitor's system_reset */
@@ -626,6 +669,10 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct option
 				sum->reason = "quit";
 				return FUGU_EXIT_OK;
 			}
+			if (disp && !display_poll(disp, false)) {
+				sum->reason = "window-closed"; /* power off, as QEMU */
+				return FUGU_EXIT_OK;
+			}
 			next_host_poll = host_now + HOST_POLL_NS;
 		}
 		if (host_now >= host_deadline) {
@@ -660,7 +707,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, const struct option
 			}
 			int fds[2];
 			unsigned n = control_fds(gdb, mon, fds);
-			if (idle_wait(pc, fds, n, wake)) {
+			if (idle_wait(pc, fds, n, disp, wake)) {
 				pc_poll_host(pc);
 				if (!serve_controls(gdb, mon)) {
 					sum->reason = "quit";
@@ -753,10 +800,20 @@ main(int argc, char **argv)
 		usage_error("%s", err);
 	if (mon && o.gdb_wait && !gdb)
 		monitor_pause(mon); /* -S: the CPU waits for the monitor's cont (or gdb's) */
+	/* The window: asked for, or by default when there is a display to open it on. */
+	struct display *disp = NULL;
+	const char *x = getenv("DISPLAY"), *wl = getenv("WAYLAND_DISPLAY");
+	bool auto_sdl = !o.display && o.pc.vga && display_available() && ((x && *x) || (wl && *wl));
+	if ((o.display && !strcmp(o.display, "sdl")) || auto_sdl) {
+		disp = display_open(pc, &o.display_opts, err, sizeof(err));
+		if (!disp && !auto_sdl)
+			usage_error("-display sdl: %s", err);
+	}
 	struct run_summary sum = { .reason = "unknown" };
 	uint64_t wall_start = host_now_ns();
-	int status = run(pc, gdb, mon, &o, &sum);
+	int status = run(pc, gdb, mon, disp, &o, &sum);
 	sum.wall_seconds = (double)(host_now_ns() - wall_start) / 1e9;
+	display_close(disp);
 	monitor_close(mon);
 	if (gdb) {
 		gdbstub_exited(gdb, status);
@@ -782,8 +839,15 @@ main(int argc, char **argv)
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);
-	if (o.screendump && vga_screendump(&pc->vga, o.screendump, err, sizeof(err)) < 0)
-		fprintf(stderr, "fugu: %s\n", err);
+	if (o.screendump) {
+		size_t n = strlen(o.screendump);
+		int r = n > 4 && !strcasecmp(o.screendump + n - 4, ".png")
+				? png_write_frame(o.screendump, vga_render(&pc->vga), err,
+						  sizeof(err))
+				: vga_screendump(&pc->vga, o.screendump, err, sizeof(err));
+		if (r < 0)
+			fprintf(stderr, "fugu: %s%s\n", err[0] == '-' ? "" : "-screendump: ", err);
+	}
 	pc_destroy(pc);
 	tracer_destroy(o.pc.tracer);
 	if (log != stderr)

@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
+#include "frontend/display.h"
 #include "frontend/trace.h"
 #include "mmu/physmem.h"
 
@@ -377,7 +379,10 @@ cmd_screendump(struct monitor *m, int argc, char **argv)
 	}
 	if (!m->pc->vga_enabled)
 		out(m, "screendump: no display adapter (-vga none)\n");
-	else if (vga_screendump(&m->pc->vga, argv[1], err, sizeof(err)) < 0)
+	else if (strlen(argv[1]) > 4 && !strcasecmp(argv[1] + strlen(argv[1]) - 4, ".png")) {
+		if (png_write_frame(argv[1], vga_render(&m->pc->vga), err, sizeof(err)) < 0)
+			out(m, "screendump: %s\n", err);
+	} else if (vga_screendump(&m->pc->vga, argv[1], err, sizeof(err)) < 0)
 		out(m, "screendump: %s\n", err);
 }
 
@@ -412,7 +417,7 @@ static const struct command commands[] = {
 	{ "cont", "c", "", "resume the machine", cmd_cont },
 	{ "system_reset", NULL, "", "reset the machine", cmd_system_reset },
 	{ "system_powerdown", NULL, "", "press the ACPI power button", cmd_system_powerdown },
-	{ "screendump", NULL, "FILE", "write the screen to FILE (text or PPM)", cmd_screendump },
+	{ "screendump", NULL, "FILE", "write the screen to FILE (PNG for *.png, else text or PPM)", cmd_screendump },
 	{ "quit", "q", "", "end fugu (exit status 0)", cmd_quit },
 	{ "help", "?", "[COMMAND]", "list the commands, or show one", cmd_help },
 };

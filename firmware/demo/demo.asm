@@ -5,8 +5,10 @@
 ; family/model/stepping and features, the E820 memory map and RAM size — on
 ; the VGA text screen (INT 10h) and on COM1, then runs a clock from the PIT
 ; (the BIOS's INT 1Ch tick) and the RTC (INT 1Ah), idling in HLT between ticks.
-; A key on the keyboard or on COM1, or 30 seconds, power the machine off through
-; ACPI (fugu exits with status 0).
+; Every scan code the keyboard sends is echoed on COM1 ("scancode 1e"), caught
+; through the BIOS's keyboard intercept (INT 15h AH=4Fh, called by the IRQ 1
+; handler with the set-1 code in AL). Esc on the keyboard, a byte on COM1, or
+; 30 seconds power the machine off through ACPI (fugu exits with status 0).
 ;
 ; Assembled with nasm into a raw disk image of DISK_SECTORS sectors.
 	bits 16
@@ -218,11 +220,22 @@ prog_start:
 	cli
 	mov word [0x1c * 4], tick
 	mov [0x1c * 4 + 2], cs
+	mov eax, [0x15 * 4]		; chain INT 15h behind the keyboard intercept
+	mov [old_int15], eax
+	mov word [0x15 * 4], int15
+	mov [0x15 * 4 + 2], cs
 	sti
 .idle:	hlt				; sleep until the next interrupt
+	call echo_scancodes
 	mov ah, 0x01			; a key on the keyboard?
 	int 0x16
-	jnz poweroff
+	jz .nokey
+	xor ah, ah			; take it; Esc powers off
+	int 0x16
+	cmp al, 27
+	je poweroff
+	jmp .idle
+.nokey:
 	mov dx, COM1 + 5		; or on COM1?
 	in al, dx
 	test al, 1
@@ -240,6 +253,60 @@ prog_start:
 ; tick: INT 1Ch handler.
 tick:	inc word [cs:ticks]
 	iret
+
+; int15: AH=4Fh (keyboard intercept): remember the scan code in AL, return
+; CF set so the BIOS goes on with it; everything else goes to the BIOS.
+int15:	cmp ah, 0x4f
+	jne .bios
+	push bx
+	movzx bx, byte [cs:sc_head]
+	mov [cs:sc_ring + bx], al
+	inc bl
+	and bl, 31
+	cmp bl, [cs:sc_tail]
+	je .full			; full: the code is lost
+	mov [cs:sc_head], bl
+.full:	pop bx
+	stc
+	retf 2
+.bios:	jmp far [cs:old_int15]
+
+; echo_scancodes: "scancode XX" on COM1 for each code the intercept caught.
+echo_scancodes:
+	pusha
+.next:	movzx bx, byte [sc_tail]
+	cmp bl, [sc_head]
+	je .done
+	mov si, s_scancode
+.s:	lodsb
+	test al, al
+	jz .hex
+	call serial_putc
+	jmp .s
+.hex:	mov al, [sc_ring + bx]
+	shr al, 4
+	call serial_hexdigit
+	mov al, [sc_ring + bx]
+	call serial_hexdigit
+	mov al, 13
+	call serial_putc
+	mov al, 10
+	call serial_putc
+	inc bl
+	and bl, 31
+	mov [sc_tail], bl
+	jmp .next
+.done:	popa
+	ret
+
+; serial_hexdigit: the low nibble of AL as a hex digit on COM1.
+serial_hexdigit:
+	and al, 0x0f
+	add al, '0'
+	cmp al, '9'
+	jbe .d
+	add al, 'a' - '9' - 1
+.d:	jmp serial_putc
 
 ; show_clock: RTC time (INT 1Ah AH=02h, BCD) and PIT uptime on row CLOCK_ROW.
 show_clock:
@@ -418,7 +485,9 @@ s_indent: db "  ", 0
 s_type:	db "  type ", 0
 s_ram:	db "Usable RAM: ", 0
 s_mib:	db " MiB", 10, 0
-s_quit:	db 10, "Press a key (keyboard or serial) to power off; it powers off by itself after 30 s.", 10, 0
+s_quit:	db 10, "Keys are echoed as scan codes on COM1. Esc (or a key on COM1) powers off;", 10
+	db "it powers off by itself after 30 s.", 10, 0
+s_scancode: db "scancode ", 0
 s_rtc:	db "RTC ", 0
 s_uptime: db "   uptime ", 0
 s_seconds: db " s (PIT)  ", 0
@@ -455,6 +524,10 @@ feat_ecx: dd 0
 feat_ext: dd 0
 ram_kib: dd 0
 ticks:	dw 0
+old_int15: dd 0
+sc_ring: times 32 db 0
+sc_head: db 0
+sc_tail: db 0
 shown:	dw 0
 e820_entry: times 24 db 0
 prog_end:

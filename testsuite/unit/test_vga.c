@@ -666,6 +666,336 @@ ppm_dump(void **state)
 	free(buf);
 }
 
+/* ---- vga_render: each mode family against a frame computed here ---- */
+
+/* DAC entry i: a distinct 6-bit triple; XRGB of it as the DAC widens it (c << 2 | c >> 4). */
+static void
+fill_dac(struct fixture *f)
+{
+	for (unsigned i = 0; i < 256; i++) {
+		f->vga.st.dac[i][0] = (uint8_t)(i & 0x3f);
+		f->vga.st.dac[i][1] = (uint8_t)((i * 7 + 3) & 0x3f);
+		f->vga.st.dac[i][2] = (uint8_t)((i * 13 + 5) & 0x3f);
+	}
+	f->vga.writes++;
+}
+
+static uint32_t
+dac_px(struct fixture *f, unsigned i)
+{
+	uint32_t px = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		unsigned c = f->vga.st.dac[i & 0xff][k];
+		px = px << 8 | (c << 2 | c >> 4);
+	}
+	return px;
+}
+
+static uint32_t
+frame_px(const struct vga_frame *fr, unsigned x, unsigned y)
+{
+	return fr->pixels[y * fr->stride / 4 + x];
+}
+
+/* Mode 3: a known glyph in plane 2, fore/background through the attribute palette and DAC. */
+static void
+render_text_glyph(void **state)
+{
+	struct fixture *f = *state;
+	struct vga *v = &f->vga;
+	fill_dac(f);
+	static const uint8_t glyph[16] = { 0x00, 0x18, 0x3c, 0x66, 0xc3, 0xc3, 0xff, 0xc3,
+					   0xc3, 0xc3, 0x81, 0x80, 0x01, 0xaa, 0x55, 0x00 };
+	for (unsigned r = 0; r < 16; r++) {
+		v->vram[4 * (0x41 * 32 + r) + 2] = glyph[r];
+		v->vram[4 * (0xc4 * 32 + r) + 2] = glyph[r]; /* a line-graphics character */
+	}
+	put_text(f, 1, 2, "A", 1);
+	wr(f, 0x18000 + 2 * (80 + 2) + 1, 0x1e); /* yellow on blue */
+	put_text(f, 1, 3, "\xc4", 1);
+	wr(f, 0x18000 + 2 * (80 + 3) + 1, 0x1e);
+	outw(f, 0x3d4, 0x200a); /* cursor off */
+	const struct vga_frame *fr = vga_render(v);
+	assert_int_equal(fr->width, 720);
+	assert_int_equal(fr->height, 400);
+	assert_int_equal(fr->stride, 720 * 4);
+	uint32_t fg = dac_px(f, v->st.attr[0x0e]), bg = dac_px(f, v->st.attr[0x01]);
+	for (unsigned r = 0; r < 16; r++)
+		for (unsigned x = 0; x < 9; x++) {
+			bool on = x < 8 && (glyph[r] >> (7 - x) & 1);
+			assert_int_equal(frame_px(fr, 2 * 9 + x, 16 + r), on ? fg : bg);
+			/* C4 with line graphics (AR10 bit 2, set in mode 3): the 9th dot repeats
+			 * the 8th */
+			bool on2 = x < 8 ? (glyph[r] >> (7 - x) & 1) : (glyph[r] & 1);
+			assert_int_equal(frame_px(fr, 3 * 9 + x, 16 + r), on2 ? fg : bg);
+		}
+	/* an untouched cell: attribute 0, background DAC[attr[0]] */
+	assert_int_equal(frame_px(fr, 700, 300), dac_px(f, v->st.attr[0]));
+	/* 8-dot characters (SR01 bit 0): 640 wide */
+	seq(f, 0x01, 0x01);
+	fr = vga_render(v);
+	assert_int_equal(fr->width, 640);
+	assert_int_equal(frame_px(fr, 2 * 8 + 3, 16 + 2), fg); /* 0x3c: dots 2-5 */
+}
+
+/* The cursor (CR0A/CR0B shape, CR0E/CR0F location) blinks every 8 frames; blink attributes
+ * every 16. */
+static void
+render_text_cursor_blink(void **state)
+{
+	struct fixture *f = *state;
+	struct vga *v = &f->vga;
+	fill_dac(f);
+	put_text(f, 0, 5, " ", 1);
+	wr(f, 0x18000 + 2 * 5 + 1, 0x07);
+	put_text(f, 0, 6, "A", 1);
+	wr(f, 0x18000 + 2 * 6 + 1, 0x87); /* blinking */
+	for (unsigned r = 0; r < 16; r++)
+		v->vram[4 * (0x41 * 32 + r) + 2] = 0xff;
+	outw(f, 0x3d4, 0x0e0a); /* cursor scan lines 14-15 */
+	outw(f, 0x3d4, 0x0f0b);
+	outw(f, 0x3d4, 0x000e);
+	outw(f, 0x3d4, 0x050f); /* at column 5 */
+	uint32_t fg = dac_px(f, v->st.attr[7]), bg = dac_px(f, v->st.attr[0]);
+	f->icount = 0;
+	const struct vga_frame *fr = vga_render(v);
+	uint64_t gen = fr->generation;
+	assert_int_equal(frame_px(fr, 5 * 9 + 4, 13), bg);
+	assert_int_equal(frame_px(fr, 5 * 9 + 4, 14), fg);
+	assert_int_equal(frame_px(fr, 5 * 9 + 8, 15), fg);
+	assert_int_equal(frame_px(fr, 6 * 9 + 1, 3), fg); /* blink phase: shown */
+	f->icount = 8ull * 449 * 31778;                   /* 8 frames later: the cursor is off */
+	fr = vga_render(v);
+	assert_true(fr->generation != gen);
+	assert_int_equal(frame_px(fr, 5 * 9 + 4, 14), bg);
+	assert_int_equal(frame_px(fr, 6 * 9 + 1, 3), fg);
+	f->icount = 16ull * 449 * 31778; /* 16 frames: blinking characters hidden */
+	fr = vga_render(v);
+	assert_int_equal(frame_px(fr, 6 * 9 + 1, 3), bg);
+	assert_int_equal(frame_px(fr, 5 * 9 + 4, 14), fg);
+}
+
+/* Mode 12h registers (IBM VGA BIOS table): 640x480, 16 colors, planar. */
+static void
+set_mode12(struct fixture *f)
+{
+	static const uint8_t crtc[25] = { 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00,
+					  0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xea, 0x8c,
+					  0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff };
+	struct vga *v = &f->vga;
+	memcpy(v->st.crtc, crtc, sizeof(crtc));
+	memcpy(v->st.seq, (const uint8_t[]){ 0x03, 0x01, 0x0f, 0x00, 0x06 }, 5);
+	v->st.gc[5] = 0x00;
+	v->st.gc[6] = 0x05;
+	v->st.attr[0x10] = 0x01;
+	for (unsigned i = 0; i < 16; i++)
+		v->st.attr[i] = (uint8_t)(i * 3 + 1);
+	v->writes++;
+}
+
+/* Planar 16 colors: bit 7 - x%8 of plane p is bit p of the color index. */
+static void
+render_planar(void **state)
+{
+	struct fixture *f = *state;
+	struct vga *v = &f->vga;
+	fill_dac(f);
+	set_mode12(f);
+	static const uint8_t planes[4] = { 0xf0, 0xcc, 0xaa, 0x01 };
+	unsigned a = 10 * 80 + 3; /* line 10, pixels 24-31 */
+	for (unsigned p = 0; p < 4; p++)
+		v->vram[4 * a + p] = planes[p];
+	const struct vga_frame *fr = vga_render(v);
+	assert_int_equal(fr->width, 640);
+	assert_int_equal(fr->height, 480);
+	for (unsigned x = 0; x < 8; x++) {
+		unsigned idx = 0;
+		for (unsigned p = 0; p < 4; p++)
+			idx |= (planes[p] >> (7 - x) & 1u) << p;
+		assert_int_equal(frame_px(fr, 24 + x, 10), dac_px(f, v->st.attr[idx]));
+	}
+	assert_int_equal(frame_px(fr, 24, 11), dac_px(f, v->st.attr[0]));
+	/* Split screen: start address 0x1000 above line compare 100, address 0 from it on. */
+	v->vram[4 * (0x1000 + 99 * 80)] = 0x80;
+	v->vram[4 * 0] = 0x40;
+	outw(f, 0x3d4, 0x100c);
+	outw(f, 0x3d4, 0x000d);
+	outw(f, 0x3d4, 0x6418); /* CR18 = 100 */
+	outw(f, 0x3d4, 0x2e07); /* CR07 bit 4: line compare bit 8 clear (writable despite CR11) */
+	outw(f, 0x3d4, 0x0009); /* CR09 bit 6: line compare bit 9 clear */
+	fr = vga_render(v);
+	assert_int_equal(frame_px(fr, 0, 99), dac_px(f, v->st.attr[1]));
+	assert_int_equal(frame_px(fr, 1, 100), dac_px(f, v->st.attr[1]));
+	assert_int_equal(frame_px(fr, 0, 100), dac_px(f, v->st.attr[0]));
+	/* Pixel panning (AR13) shifts the top part left; AR10 bit 5 keeps the split part still. */
+	inb(f, 0x3da);
+	outb(f, 0x3c0, 0x33); /* index 0x13, PAS set */
+	outb(f, 0x3c0, 0x01);
+	outb(f, 0x3c0, 0x30);
+	outb(f, 0x3c0, 0x21);
+	fr = vga_render(v);
+	assert_int_equal(frame_px(fr, 0, 99), dac_px(f, v->st.attr[0]));
+	assert_int_equal(frame_px(fr, 1, 100), dac_px(f, v->st.attr[1]));
+}
+
+/* Mode 13h registers: 320x200, 256 colors, chain-4, doubleword CRTC addressing. */
+static void
+set_mode13(struct fixture *f)
+{
+	static const uint8_t crtc[25] = { 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00,
+					  0x41, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+					  0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff };
+	struct vga *v = &f->vga;
+	memcpy(v->st.crtc, crtc, sizeof(crtc));
+	memcpy(v->st.seq, (const uint8_t[]){ 0x03, 0x01, 0x0f, 0x00, 0x0e }, 5);
+	v->st.gc[5] = 0x40;
+	v->st.gc[6] = 0x05;
+	v->st.attr[0x10] = 0x41;
+	v->writes++;
+}
+
+/* Mode 13h through the window (chain-4), and mode X (unchained, byte addressing, a start address).
+ */
+static void
+render_256(void **state)
+{
+	struct fixture *f = *state;
+	struct vga *v = &f->vga;
+	fill_dac(f);
+	set_mode13(f);
+	for (unsigned i = 0; i < 320 * 200; i += 97)
+		wr(f, i, (uint8_t)(i * 3 / 97));
+	const struct vga_frame *fr = vga_render(v);
+	assert_int_equal(fr->width, 320);
+	assert_int_equal(fr->height, 200);
+	for (unsigned i = 0; i < 320 * 200; i += 97)
+		assert_int_equal(frame_px(fr, i % 320, i / 320), dac_px(f, (uint8_t)(i * 3 / 97)));
+	/* Mode X: chain-4 off, CR14 DW off, CR17 byte mode; pixel x of line y is plane x % 4 at
+	 * plane address start + y * 80 + x / 4. */
+	seq(f, 0x04, 0x06);
+	outw(f, 0x3d4, 0x0014);
+	outw(f, 0x3d4, 0xe317);
+	outw(f, 0x3d4, 0x0c0c); /* start 0x0c00 (page 2) */
+	outw(f, 0x3d4, 0x000d);
+	unsigned pa = 0x0c00 + 7 * 80 + 5; /* line 7, pixels 20-23 */
+	for (unsigned p = 0; p < 4; p++) {
+		seq(f, 0x02, (uint8_t)(1 << p));
+		wr(f, pa, (uint8_t)(0x80 + p));
+	}
+	fr = vga_render(v);
+	for (unsigned p = 0; p < 4; p++)
+		assert_int_equal(frame_px(fr, 20 + p, 7), dac_px(f, 0x80 + p));
+}
+
+/* CGA mode 4 (320x200, 2 bpp): even lines from 0xB8000, odd lines 8 KiB up (CR17 bit 0). */
+static void
+render_cga(void **state)
+{
+	struct fixture *f = *state;
+	struct vga *v = &f->vga;
+	fill_dac(f);
+	static const uint8_t crtc[25] = { 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00,
+					  0xc1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x9c, 0x8e,
+					  0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff };
+	memcpy(v->st.crtc, crtc, sizeof(crtc));
+	memcpy(v->st.seq, (const uint8_t[]){ 0x03, 0x09, 0x03, 0x00, 0x02 }, 5);
+	v->st.gc[5] = 0x30;
+	v->st.gc[6] = 0x0f;
+	v->st.attr[0x10] = 0x01;
+	v->st.attr[0x12] = 0x03;
+	for (unsigned i = 0; i < 4; i++)
+		v->st.attr[i] = (uint8_t)(0x10 + i * 5);
+	v->writes++;
+	/* The CPU's CGA bytes at B8000 (odd/even: even bytes plane 0, odd bytes plane 1). */
+	for (unsigned y = 0; y < 200; y += 7)
+		for (unsigned xb = 0; xb < 80; xb += 3)
+			wr(f, 0x18000 + (y & 1) * 0x2000 + (y >> 1) * 80 + xb,
+			   (uint8_t)(y * 31 + xb * 17));
+	const struct vga_frame *fr = vga_render(v);
+	assert_int_equal(fr->width, 320);
+	assert_int_equal(fr->height, 200);
+	for (unsigned y = 0; y < 200; y += 7)
+		for (unsigned x = 0; x < 320; x++) {
+			unsigned xb = x / 4, b = (uint8_t)(y * 31 + xb * 17);
+			unsigned idx = xb % 3 ? 0 : b >> (6 - 2 * (x % 4)) & 3;
+			assert_int_equal(frame_px(fr, x, y), dac_px(f, v->st.attr[idx]));
+		}
+}
+
+/* Bochs VBE modes: packed pixels at 8/15/16/24/32 bpp with a virtual width and offsets. */
+static void
+render_vbe(void **state)
+{
+	struct fixture *f = *state;
+	struct vga *v = &f->vga;
+	fill_dac(f);
+	static const unsigned depths[] = { 8, 15, 16, 24, 32 };
+	for (unsigned d = 0; d < 5; d++) {
+		unsigned bpp = depths[d], bytes = (bpp + 7) / 8;
+		vbe_write(f, VBE_DISPI_INDEX_ENABLE, 0);
+		vbe_write(f, VBE_DISPI_INDEX_XRES, 64);
+		vbe_write(f, VBE_DISPI_INDEX_YRES, 48);
+		vbe_write(f, VBE_DISPI_INDEX_BPP, (uint16_t)bpp);
+		vbe_write(f, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED);
+		vbe_write(f, VBE_DISPI_INDEX_VIRT_WIDTH, 80);
+		vbe_write(f, VBE_DISPI_INDEX_X_OFFSET, 3);
+		vbe_write(f, VBE_DISPI_INDEX_Y_OFFSET, 2);
+		for (unsigned i = 0; i < 80 * 50 * bytes; i++)
+			v->vram[i] = (uint8_t)(i * 11 + d); /* straight into the LFB */
+		const struct vga_frame *fr = vga_render(v);
+		assert_int_equal(fr->width, 64);
+		assert_int_equal(fr->height, 48);
+		for (unsigned y = 0; y < 48; y++)
+			for (unsigned x = 0; x < 64; x++) {
+				const uint8_t *p = v->vram + ((y + 2) * 80 + x + 3) * bytes;
+				unsigned w = p[0] | p[1] << 8, r, g, b;
+				uint32_t want;
+				switch (bpp) {
+				case 8: want = dac_px(f, p[0]); break;
+				case 15:
+					r = (w >> 10 & 31) << 3, g = (w >> 5 & 31) << 3,
+					b = (w & 31) << 3;
+					want = r << 16 | g << 8 | b;
+					break;
+				case 16:
+					r = (w >> 11 & 31) << 3, g = (w >> 5 & 63) << 2,
+					b = (w & 31) << 3;
+					want = r << 16 | g << 8 | b;
+					break;
+				default: want = (uint32_t)p[2] << 16 | p[1] << 8 | p[0]; break;
+				}
+				assert_int_equal(frame_px(fr, x, y), want);
+			}
+	}
+}
+
+/* The generation changes when the picture does, and only then. */
+static void
+render_generation(void **state)
+{
+	struct fixture *f = *state;
+	fill_dac(f);
+	outw(f, 0x3d4, 0x200a); /* no cursor: nothing blinks */
+	const struct vga_frame *fr = vga_render(&f->vga);
+	uint64_t g = fr->generation;
+	assert_int_equal(vga_render(&f->vga)->generation, g);
+	put_text(f, 0, 0, " ", 1); /* a write that changes no pixel */
+	assert_int_equal(vga_render(&f->vga)->generation, g);
+	wr(f, 0x18001, 0x70); /* attribute: white background */
+	assert_int_equal(vga_render(&f->vga)->generation, g + 1);
+	vbe_write(f, VBE_DISPI_INDEX_XRES, 32);
+	vbe_write(f, VBE_DISPI_INDEX_YRES, 8);
+	vbe_write(f, VBE_DISPI_INDEX_BPP, 32);
+	vbe_write(f, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED);
+	fr = vga_render(&f->vga);
+	g = fr->generation;
+	assert_int_equal(fr->width, 32);
+	f->vga.vram[4 * 9] = 0xff; /* an LFB write: no hook, still seen */
+	fr = vga_render(&f->vga);
+	assert_int_equal(fr->generation, g + 1);
+	assert_int_equal(frame_px(fr, 9, 0), 0x0000ff);
+}
+
 /* Input status 1 follows the virtual clock: vertical retrace on lines 412-413 of 449. */
 static void
 retrace_from_clock(void **state)
@@ -728,6 +1058,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(missing_rom, setup, teardown),
 		cmocka_unit_test_setup_teardown(text_dump, setup, teardown),
 		cmocka_unit_test_setup_teardown(ppm_dump, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_text_glyph, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_text_cursor_blink, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_planar, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_256, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_cga, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_vbe, setup, teardown),
+		cmocka_unit_test_setup_teardown(render_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(retrace_from_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(save_restore, setup, teardown),
 	};
