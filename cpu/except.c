@@ -9,6 +9,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "cpu/desc.h"
+#include "cpu/vmx/vmx.h"
 #include "trace/events.h"
 
 enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE_FAULT };
@@ -283,6 +284,10 @@ void
 cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
 		  uint64_t return_rip)
 {
+	/* The exception bitmap (SDM vol. 3C, 25.2): a hardware exception in
+	 * non-root operation may exit instead of being delivered. */
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && kind == EVENT_EXCEPTION)
+		vmx_exception(cpu, vector, has_error_code(vector) ? error_code : NO_ERRCODE, 3);
 	/* Delivering an event ends the instruction that raised it: a single-step
 	 * trap pending for it, or held back by a MOV SS shadow, is discarded, not
 	 * delivered after the handler's first instruction (SDM vol. 3A, 17.3.1.4:
