@@ -610,6 +610,7 @@ inject(struct cpu *cpu)
 	uint64_t next = cpu->state.rip + cpu->vmx->f[VMCS_ENTRY_INSN_LEN];
 	cpu->state.halted = false;
 	cpu->insn_rip = cpu->state.rip;
+	cpu->vmx->injecting = true;
 	switch (type) {
 	case IT_EXTERNAL:
 		cpu_deliver_event(cpu, vec, EVENT_EXTERNAL, NO_ERRCODE, cpu->state.rip);
@@ -628,6 +629,7 @@ inject(struct cpu *cpu)
 				  NO_ERRCODE, next);
 		break;
 	}
+	cpu->vmx->injecting = false; /* a vector that reached no exception door */
 }
 
 void

@@ -465,6 +465,10 @@ vmx_pf_exits(const struct cpu *cpu, uint32_t error)
 void
 vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type)
 {
+	if (cpu->vmx->injecting) { /* the injected event itself; a fault delivering it is checked */
+		cpu->vmx->injecting = false;
+		return;
+	}
 	if (!exception_exits(cpu, vector, error))
 		return;
 	bool errc = error != NO_ERRCODE;

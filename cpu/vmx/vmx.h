@@ -127,7 +127,7 @@ struct vmx {
 	uint64_t vmxon_ptr;           /* physical address of the VMXON region */
 	uint64_t current;             /* current-VMCS pointer, VMCS_NONE when none */
 	bool launched;                /* launch state of the current VMCS */
-	bool blocked_by_entry;        /* events held back for one instruction after entry */
+	bool injecting; /* delivering the injected event: no exception-bitmap exit (26.6) */
 	uint64_t feature_control;     /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
