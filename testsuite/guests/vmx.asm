@@ -1,0 +1,540 @@
+; fugu guest test: a mini hypervisor (SDM vol. 3C, chapters 23-30). From 32-bit
+; protected mode with paging it enables VMX (IA32_FEATURE_CONTROL, CR4.VMXE),
+; checks the VMfail outcomes and error numbers of the VMX instructions, builds
+; a VMCS from the capability MSRs, launches a guest that shares its page tables
+; and descriptor tables, and checks every exit against a table (reason,
+; qualification, instruction length, information fields): CPUID with the
+; hypervisor changing the guest's view, I/O bitmaps A/B with a straddling
+; access and string I/O, the MSR bitmap quarters and an index outside both
+; ranges, CR0/CR4 guest/host masks and read shadows, CLTS, descriptor-table
+; exiting, the exception bitmap (INT3, UD2), VMCALL, HLT, event injection
+; (external interrupt, hardware exception with error code, software
+; interrupt), the interrupt window, TSC offsetting; then VM-entry failures
+; (guest state: exit reason 33) and VMfailValid 4, 7, 8, VMCLEAR, VMXOFF.
+; With a model that lacks VMX (-cpu max,-vmx) it checks that CPUID hides VMX,
+; CR4.VMXE is reserved and every VMX instruction raises #UD.
+%define TEST "vmx"
+	org 0xf0000
+%include "pm.inc"
+
+PD	equ 0x10000		; page directory: 4 MiB identity page (PSE)
+VMXON_R	equ 0x20000
+VMCS_R	equ 0x21000
+IOBM_A	equ 0x23000
+IOBM_B	equ 0x24000
+MSRBM	equ 0x25000
+GSTACK	equ 0x30000
+GDATA	equ 0x31000		; a buffer the guest's SGDT/OUTS use
+HSTACK	equ 0x6800
+
+V_PTR	equ 0x600		; a 64-bit pointer operand
+V_EXPECT equ 0x608		; the expectation row of the next exit
+V_FRAME	equ 0x60c		; the host's PUSHAD frame at an exit
+V_STEP	equ 0x610		; exits seen
+V_IRQ40	equ 0x614		; injected interrupts seen by the guest
+V_IRQ41	equ 0x618
+G_EBX	equ 0x620		; what the guest saw
+G_CR0	equ 0x624
+G_CR4	equ 0x628
+G_TSCHI	equ 0x62c
+G_APIC	equ 0x630
+
+; vmw field, value: VMWRITE, fail 50 on VMfail
+%macro vmw 2
+	mov ebx, %2
+	mov eax, %1
+	vmwrite eax, ebx
+	check 50, nbe
+%endmacro
+; vmr field: EBX = VMREAD, fail 51 on VMfail
+%macro vmr 1
+	mov eax, %1
+	vmread ebx, eax
+	check 51, nbe
+%endmacro
+; the VMfail flag tests: CF=1 ZF=0 (invalid), CF=0 ZF=1 (valid)
+%macro fail_invalid 1
+	check %1, c
+	check %1, nz
+%endmacro
+%macro fail_valid 2 ; number, error
+	check %1, z
+	check %1, nc
+	mov eax, 0x4400
+	vmread ebx, eax
+	cmp ebx, %2
+	check %1, e
+%endmacro
+
+main:
+	mov eax, 1
+	cpuid
+	test ecx, 1 << 5
+	jz novmx
+
+	; IA32_FEATURE_CONTROL is unlocked at reset (SDM vol. 3C, 23.7).
+	mov ecx, 0x3a
+	rdmsr
+	test eax, eax
+	check 1, z
+	; VMXON without CR4.VMXE: #UD.
+	faulting vmxon [V_PTR]
+	expect 2, 6, 0xffffffff
+	; Paging with a 4 MiB identity page; CR0.NE (CR0_FIXED0: PE, NE, PG).
+	mov dword [PD], 0x83
+	mov eax, PD
+	mov cr3, eax
+	mov eax, cr4
+	or eax, (1 << 4) | (1 << 13)	; PSE, VMXE
+	mov cr4, eax
+	mov eax, cr0
+	or eax, (1 << 31) | (1 << 5)
+	mov cr0, eax
+	; Clear the regions and bitmaps.
+	mov edi, VMXON_R
+	mov ecx, 0x6000 / 4
+	xor eax, eax
+	rep stosd
+	; Revision identifier (IA32_VMX_BASIC[30:0]) into both regions.
+	mov ecx, 0x480
+	rdmsr
+	test eax, 0x80000000
+	check 3, z
+	mov [VMXON_R], eax
+	mov [VMCS_R], eax
+	test edx, 1 << 23		; TRUE controls (bit 55)
+	check 4, nz
+	; VMXON with IA32_FEATURE_CONTROL unlocked: #GP(0).
+	mov dword [V_PTR], VMXON_R
+	mov dword [V_PTR + 4], 0
+	faulting vmxon [V_PTR]
+	expect 5, 13, 0
+	; Lock it with VMX enabled outside SMX; a locked MSR refuses writes.
+	mov ecx, 0x3a
+	mov eax, 5
+	xor edx, edx
+	wrmsr
+	faulting wrmsr
+	expect 6, 13, 0
+	; A misaligned VMXON region: VMfailInvalid.
+	mov dword [V_PTR], VMXON_R + 8
+	vmxon [V_PTR]
+	fail_invalid 7
+	mov dword [V_PTR], VMXON_R
+	vmxon [V_PTR]
+	check 8, nbe
+	; No current VMCS: VMREAD is VMfailInvalid; VMXON again too (no VMCS to hold 15).
+	mov eax, 0x4400
+	vmread ebx, eax
+	fail_invalid 9
+	; VMPTRLD of the VMXON region: VMfailInvalid (still no current VMCS).
+	vmptrld [V_PTR]
+	fail_invalid 10
+	mov dword [V_PTR], VMCS_R
+	vmclear [V_PTR]
+	check 11, nbe
+	vmptrld [V_PTR]
+	check 12, nbe
+	mov dword [V_PTR], 0
+	vmptrst [V_PTR]
+	cmp dword [V_PTR], VMCS_R
+	check 13, e
+	; With a current VMCS the failures are VMfailValid with their numbers.
+	vmxon [V_PTR]
+	fail_valid 14, 15		; VMXON in VMX root operation
+	mov dword [V_PTR], VMXON_R
+	vmptrld [V_PTR]
+	fail_valid 15, 10		; VMPTRLD with the VMXON pointer
+	vmclear [V_PTR]
+	fail_valid 16, 3		; VMCLEAR with the VMXON pointer
+	mov eax, 0x4402			; exit reason: read-only
+	vmwrite eax, ebx
+	fail_valid 17, 13
+	mov eax, 0x0000			; VPID: not supported
+	vmread ebx, eax
+	fail_valid 18, 12
+	vmresume
+	fail_valid 19, 5		; VMRESUME of a clear VMCS
+	vmcall
+	fail_valid 20, 1		; VMCALL in VMX root operation
+
+	; ---- the VMCS ----
+	; Controls: the desired bits within the TRUE capability MSRs.
+%macro ctl 3 ; msr, desired bits, field
+	mov ecx, %1
+	rdmsr
+	or eax, %2
+	and eax, edx
+	mov ebx, eax
+	mov eax, %3
+	vmwrite eax, ebx
+	check 21, nbe
+	vmr %3
+	mov eax, ebx
+	and eax, %2
+	cmp eax, %2
+	check 22, e			; every desired control is allowed
+%endmacro
+	ctl 0x48d, 0, 0x4000
+	ctl 0x48e, (1 << 7) | (1 << 3) | (1 << 25) | (1 << 28) | (1 << 31), 0x4002
+	ctl 0x48b, (1 << 2), 0x401e
+	ctl 0x48f, 0, 0x400c
+	ctl 0x490, 0, 0x4012
+	vmw 0x4004, (1 << 3) | (1 << 6)	; exception bitmap: #BP, #UD
+	vmw 0x2000, IOBM_A
+	vmw 0x2002, IOBM_B
+	vmw 0x2004, MSRBM
+	vmw 0x2010, 0
+	vmw 0x2011, 1			; TSC offset 1 << 32 (the high half)
+	vmw 0x6000, 1 << 3		; CR0 mask: TS, shadow TS = 1
+	vmw 0x6004, 1 << 3
+	vmw 0x6002, 1 << 13		; CR4 mask: VMXE, shadow 0
+	vmw 0x6006, 0
+	vmw 0x2800, 0xffffffff		; VMCS link pointer
+	vmw 0x2801, 0xffffffff
+	or byte [IOBM_A + 0x80 / 8], 1		; port 0x80
+	or byte [IOBM_B + 0], 1			; port 0x8000
+	or byte [IOBM_B + 0x1000 / 8], 1	; port 0x9000
+	or byte [MSRBM + 0x10 / 8], 1 << (0x10 & 7)		; read low: TSC
+	or byte [MSRBM + 3072 + 0x81 / 8], 1 << (0x81 & 7)	; write high: STAR
+	; Host state: this CPU as it is.
+	mov eax, cr0
+	vmw 0x6c00, eax
+	mov eax, cr3
+	vmw 0x6c02, eax
+	mov eax, cr4
+	vmw 0x6c04, eax
+	vmw 0x0c00, SEL_D32
+	vmw 0x0c02, SEL_C32
+	vmw 0x0c04, SEL_D32
+	vmw 0x0c06, SEL_D32
+	vmw 0x0c08, SEL_D32
+	vmw 0x0c0a, SEL_D32
+	vmw 0x0c0c, SEL_TSS0
+	vmw 0x6c0a, TSS0
+	vmw 0x6c0c, GDT
+	vmw 0x6c0e, IDT
+	vmw 0x6c14, HSTACK
+	vmw 0x6c16, exit_handler
+	; Guest state: the same flat ring-0 world, its own stack and code.
+	mov eax, cr0
+	vmw 0x6800, eax
+	mov eax, cr3
+	vmw 0x6802, eax
+	mov eax, cr4
+	vmw 0x6804, eax
+%assign f 0
+%rep 6
+	vmw 0x0800 + f * 2, SEL_D32
+	vmw 0x4800 + f * 2, 0xffffffff
+	vmw 0x4814 + f * 2, 0xc093
+	vmw 0x6806 + f * 2, 0
+%assign f f + 1
+%endrep
+	vmw 0x0802, SEL_C32
+	vmw 0x4816, 0xc09b
+	vmw 0x080e, SEL_TSS0
+	vmw 0x480e, 0x67
+	vmw 0x4822, 0x8b
+	vmw 0x6814, TSS0
+	vmw 0x4820, 0x10000		; LDTR unusable
+	vmw 0x6816, GDT
+	vmw 0x4810, 0x7ff
+	vmw 0x6818, IDT
+	vmw 0x4812, 0x7ff
+	vmw 0x681c, GSTACK
+	vmw 0x681e, guest
+	vmw 0x6820, 2
+	; Guest interrupt handlers for the injected events.
+	mov eax, 0x40
+	mov ebx, irq40
+	mov ecx, 0x8e00
+	call set_gate
+	mov eax, 0x41
+	mov ebx, irq41
+	call set_gate
+	mov dword [V_EXPECT], expect_table
+	mov dword [V_STEP], 0
+	vmlaunch
+	mov eax, 23			; VMLAUNCH failed
+	jmp fail
+
+; ---- the exits ----
+; One row per exit: reason, qualification, length (-1: not checked), two
+; (field, value) checks (field 0: none), and the action (0: skip the instruction).
+%define NOCHK 0xffffffff
+expect_table:
+	dd 10, 0, 2, 0, 0, 0, 0, act_cpuid				; CPUID
+	dd 30, 0x00800048, 2, 0, 0, 0, 0, 0				; IN AL, 80h
+	dd 30, 0x7fff0009, 2, 0, 0, 0, 0, 0				; IN AX, DX (7FFF: A and B)
+	dd 30, 0x90000000, 1, 0, 0, 0, 0, 0				; OUT DX, AL (9000)
+	dd 30, 0x80000030, 2, 0x640a, GDATA, 0x440e, 0x18080, 0	; REP OUTSB (8000)
+	dd 31, 0, 2, 0, 0, 0, 0, 0					; RDMSR 10h (read low)
+	dd 32, 0, 2, 0, 0, 0, 0, 0					; WRMSR C0000081h (write high)
+	dd 31, 0, 2, 0, 0, 0, 0, 0					; RDMSR 40000000h (outside)
+	dd 28, 0x00000000, 3, 0, 0, 0, 0, 0				; MOV CR0, EAX (TS != shadow)
+	dd 28, 0x00000020, 2, 0, 0, 0, 0, 0				; CLTS
+	dd 46, GDATA, 7, 0x440e, 0x08418880, 0, 0, 0			; SGDT [GDATA]
+	dd 0, 0, 1, 0x4404, 0x80000603, 0, 0, 0			; INT3
+	dd 0, 0, NOCHK, 0x4404, 0x80000306, 0, 0, act_skip2		; UD2
+	dd 18, 0, 3, 0, 0, 0, 0, 0					; VMCALL
+	dd 12, 0, 1, 0, 0, 0, 0, act_inject_intr			; HLT
+	dd 18, 0, 3, 0, 0, 0, 0, act_inject_gp			; VMCALL
+	dd 18, 0, 3, 0, 0, 0, 0, act_inject_swint			; VMCALL
+	dd 18, 0, 3, 0, 0, 0, 0, act_window				; VMCALL
+	dd 7, 0, NOCHK, 0, 0, 0, 0, act_window_off			; interrupt window
+	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
+ROW	equ 32
+
+exit_handler:
+	pushad
+	mov [V_FRAME], esp
+	inc dword [V_STEP]
+	mov esi, [V_EXPECT]
+	mov eax, 0x4402
+	vmread ebx, eax
+	cmp ebx, [esi]
+	jne .bad
+	mov eax, 0x6400
+	vmread ebx, eax
+	cmp ebx, [esi + 4]
+	jne .bad
+	cmp dword [esi + 8], NOCHK
+	je .len_ok
+	mov eax, 0x440c
+	vmread ebx, eax
+	cmp ebx, [esi + 8]
+	jne .bad
+.len_ok:
+	mov eax, [esi + 12]
+	test eax, eax
+	jz .f2
+	vmread ebx, eax
+	cmp ebx, [esi + 16]
+	jne .bad
+.f2:	mov eax, [esi + 20]
+	test eax, eax
+	jz .act
+	vmread ebx, eax
+	cmp ebx, [esi + 24]
+	jne .bad
+.act:	add dword [V_EXPECT], ROW
+	mov eax, [esi + 28]
+	test eax, eax
+	jz .skip
+	call eax
+	jmp .resume
+.skip:	call skip_insn
+.resume:
+	popad
+	vmresume
+	mov eax, 24
+	jmp fail
+.bad:	mov eax, [V_STEP]		; the failing exit: 60 + its number
+	add eax, 60
+	jmp fail
+
+skip_insn:	; guest RIP += the exit's instruction length
+	mov eax, 0x440c
+	vmread ecx, eax
+	jmp advance
+act_skip2:
+	mov ecx, 2
+advance:
+	mov eax, 0x681e
+	vmread ebx, eax
+	add ebx, ecx
+	vmwrite eax, ebx
+	ret
+
+act_cpuid:	; the hypervisor's view of CPUID: EBX = 'gug' for any leaf
+	mov eax, [V_FRAME]
+	mov dword [eax + 16], 0x00677567
+	jmp skip_insn
+act_inject_intr:
+	vmw 0x4016, 0x80000040		; external interrupt, vector 40h
+	vmw 0x6820, 0x202		; which needs RFLAGS.IF (26.3.1.4)
+	jmp skip_insn
+act_inject_gp:
+	vmw 0x4016, 0x80000b0d		; #GP, hardware exception, error code
+	vmw 0x4018, 0x1234
+	jmp skip_insn
+act_inject_swint:
+	vmw 0x4016, 0x80000441		; INT 41h, software interrupt, 2 bytes
+	vmw 0x401a, 2
+	jmp skip_insn
+act_window:
+	vmr 0x4002
+	or ebx, 1 << 2
+	vmw 0x4002, ebx
+	vmw 0x6820, 0x202
+	jmp skip_insn
+act_window_off:
+	vmr 0x4002
+	and ebx, ~(1 << 2)
+	vmw 0x4002, ebx
+	vmw 0x6820, 2
+	ret
+act_done:
+	add esp, 4 + 32			; drop the return address and the frame
+	jmp after_guest
+
+irq40:	inc dword [V_IRQ40]
+	iretd
+irq41:	inc dword [V_IRQ41]
+	iretd
+
+; ---- the guest ----
+guest:
+	xor eax, eax
+	cpuid
+	mov [G_EBX], ebx
+	in al, 0x80
+	in al, 0x81			; clear in bitmap A: no exit
+	mov dx, 0x7fff
+	in ax, dx
+	mov dx, 0x9000
+	out dx, al
+	mov dx, 0x8000
+	mov esi, GDATA
+	mov ecx, 1
+	rep outsb
+	mov ecx, 0x10
+	rdmsr
+	mov ecx, 0x1b			; APIC base: clear in the bitmap
+	rdmsr
+	mov [G_APIC], eax
+	mov ecx, 0xc0000082		; LSTAR: read high clear
+	rdmsr
+	mov ecx, 0xc0000081
+	xor eax, eax
+	xor edx, edx
+	wrmsr
+	mov ecx, 0x40000000
+	rdmsr
+	mov eax, cr0
+	mov [G_CR0], eax		; TS from the read shadow
+	mov cr0, eax			; TS equal to the shadow: no exit
+	and eax, ~(1 << 3)
+	mov ebx, eax
+	xor eax, eax
+	mov eax, ebx
+	mov cr0, eax			; TS differs: exit
+	clts
+	mov eax, cr4
+	mov [G_CR4], eax
+	sgdt [GDATA]
+	int3
+	ud2
+	rdtsc
+	mov [G_TSCHI], edx
+	vmcall
+	hlt				; exits; the interrupt is injected on the way back
+	vmcall				; then a #GP with an error code
+	vmcall				; then INT 41h, which returns past the next two bytes
+	jmp $
+	vmcall				; arms the interrupt window
+	vmcall
+	jmp $
+
+after_guest:
+	cmp dword [G_EBX], 0x00677567
+	check 30, e
+	test dword [G_CR0], 1 << 3
+	check 31, nz
+	mov eax, cr0
+	test eax, 1 << 3		; the real TS was never set
+	check 32, z
+	test dword [G_CR4], 1 << 13
+	check 33, z
+	cmp dword [G_TSCHI], 1
+	check 34, ae
+	cmp dword [V_IRQ40], 1
+	check 35, e
+	cmp dword [V_IRQ41], 1
+	check 36, e
+	cmp dword [V_VEC], 13
+	check 37, e
+	cmp dword [V_ERR], 0x1234
+	check 38, e
+	mov ecx, 0x1b
+	rdmsr
+	cmp eax, [G_APIC]
+	check 39, e
+	; VMLAUNCH of a launched VMCS: VMfailValid 4.
+	vmlaunch
+	fail_valid 40, 4
+	; A bad guest RFLAGS (bit 1 clear): VM-entry failure, reason 33 with bit 31.
+	vmw 0x6c16, entry_failed
+	vmw 0x6820, 0
+	vmresume
+	mov eax, 41
+	jmp fail
+entry_failed:
+	vmr 0x4402
+	cmp ebx, 0x80000021
+	check 42, e
+	vmw 0x6820, 2
+	; Bad controls: VMfailValid 7; bad host state: VMfailValid 8.
+	vmr 0x4000
+	mov esi, ebx
+	vmw 0x4000, 0
+	vmresume
+	fail_valid 43, 7
+	vmw 0x4000, esi
+	mov eax, cr0
+	and eax, 0x7fffffff
+	vmw 0x6c00, eax
+	vmresume
+	fail_valid 44, 8
+	; VMCLEAR makes no VMCS current; VMRESUME is then VMfailInvalid.
+	mov dword [V_PTR], VMCS_R
+	vmclear [V_PTR]
+	check 45, nbe
+	vmptrst [V_PTR]
+	cmp dword [V_PTR], 0xffffffff
+	check 46, e
+	vmresume
+	fail_invalid 47
+	vmxoff
+	check 48, nbe
+	faulting vmxoff
+	expect 49, 6, 0xffffffff
+	jmp pass
+
+; ---- a model without VMX ----
+novmx:
+	mov eax, cr4
+	or eax, 1 << 13
+	faulting mov cr4, eax
+	expect 80, 13, 0
+	mov ecx, 0x3a			; no IA32_FEATURE_CONTROL either
+	faulting rdmsr
+	expect 81, 13, 0
+	mov ecx, 0x480
+	faulting rdmsr
+	expect 82, 13, 0
+	mov dword [V_PTR], VMXON_R
+	faulting vmxon [V_PTR]
+	expect 83, 6, 0xffffffff
+	faulting vmxoff
+	expect 84, 6, 0xffffffff
+	faulting vmclear [V_PTR]
+	expect 85, 6, 0xffffffff
+	faulting vmptrld [V_PTR]
+	expect 86, 6, 0xffffffff
+	faulting vmptrst [V_PTR]
+	expect 87, 6, 0xffffffff
+	faulting vmread eax, ebx
+	expect 88, 6, 0xffffffff
+	faulting vmwrite eax, ebx
+	expect 89, 6, 0xffffffff
+	faulting vmlaunch
+	expect 90, 6, 0xffffffff
+	faulting vmresume
+	expect 91, 6, 0xffffffff
+	faulting vmcall
+	expect 92, 6, 0xffffffff
+	jmp pass
+
+%include "pm_end.inc"
