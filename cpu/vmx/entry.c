@@ -338,7 +338,7 @@ g_cs_ar(const struct cpu *cpu)
 		return ar == 0xf3;
 	if (type != 9 && type != 11 && type != 13 && type != 15)
 		return false;
-	if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xfffe0f00u))
+	if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xffff0f00u)) /* CS is never unusable */
 		return false;
 	unsigned dpl = (ar >> 5) & 3;
 	if (type <= 11 && dpl != (F(GUEST_SS_AR) >> 5 & 3))
@@ -390,7 +390,7 @@ g_tr_ar(const struct cpu *cpu)
 	unsigned type = ar & 15;
 	if (type != 11 && (guest64(cpu) || type != 3))
 		return false;
-	return !(ar & 0x10) && (ar & 0x80) && !(ar & 0xfffe0f00u) &&
+	return !(ar & 0x10) && (ar & 0x80) && !(ar & 0xffff0f00u) && /* usable (26.3.1.2) */
 	       limit_g_ok((uint32_t)F(GUEST_TR_LIMIT), ar);
 }
 static bool
@@ -407,8 +407,10 @@ g_bases(const struct cpu *cpu)
 {
 	return is_canonical(F(GUEST_TR_BASE)) && is_canonical(F(GUEST_FS_BASE)) &&
 	       is_canonical(F(GUEST_GS_BASE)) && is_canonical(F(GUEST_LDTR_BASE)) &&
-	       !(F(GUEST_CS_BASE) >> 32) && !(F(GUEST_SS_BASE) >> 32) &&
-	       !(F(GUEST_DS_BASE) >> 32) && !(F(GUEST_ES_BASE) >> 32);
+	       !(F(GUEST_CS_BASE) >> 32) &&
+	       (unusable(cpu, VMCS_GUEST_SS_AR) || !(F(GUEST_SS_BASE) >> 32)) &&
+	       (unusable(cpu, VMCS_GUEST_DS_AR) || !(F(GUEST_DS_BASE) >> 32)) &&
+	       (unusable(cpu, VMCS_GUEST_ES_AR) || !(F(GUEST_ES_BASE) >> 32));
 }
 static bool
 g_dtr(const struct cpu *cpu)

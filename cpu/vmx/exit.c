@@ -51,7 +51,7 @@ save_guest(struct cpu *cpu)
 		if (vmcs_enc_type(vf->enc) != VMCS_T_GUEST)
 			continue;
 		if (vf->map == VM_PLAIN) {
-			f[k] = state_get(s, vf->state);
+			f[k] = state_get(s, vf->state) & vmcs_width_mask(vmcs_enc_width(vf->enc));
 		} else if (vf->map == VM_AR) {
 			uint16_t attr = (uint16_t)state_get(s, vf->state);
 			/* A segment is unusable when not present, except CS and TR (27.3.2). */

@@ -123,11 +123,11 @@ enum vmx_insn_error {
 #define MSR_VMX_LAST 0x00000491
 
 struct vmx {
-	bool on;                      /* in VMX operation (root or non-root) */
-	uint64_t vmxon_ptr;           /* physical address of the VMXON region */
-	uint64_t current;             /* current-VMCS pointer, VMCS_NONE when none */
-	bool launched;                /* launch state of the current VMCS */
-	bool injecting; /* delivering the injected event: no exception-bitmap exit (26.6) */
+	bool on;            /* in VMX operation (root or non-root) */
+	uint64_t vmxon_ptr; /* physical address of the VMXON region */
+	uint64_t current;   /* current-VMCS pointer, VMCS_NONE when none */
+	bool launched;      /* launch state of the current VMCS */
+	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
 	uint64_t feature_control;     /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
