@@ -82,6 +82,7 @@ main:
 	expect 2, 6, 0xffffffff
 	; Paging with a 4 MiB identity page; CR0.NE (CR0_FIXED0: PE, NE, PG).
 	mov dword [PD], 0x83
+	mov dword [PD + 0x3fb * 4], 0xfec00093	; the local APIC's 4 MiB, uncached
 	mov eax, PD
 	mov cr3, eax
 	mov eax, cr4
@@ -283,6 +284,18 @@ expect_table:
 	dd 18, 0, 3, 0, 0, 0, 0, act_inject_swint			; VMCALL
 	dd 18, 0, 3, 0, 0, 0, 0, act_window				; VMCALL
 	dd 7, 0, NOCHK, 0, 0, 0, 0, act_window_off			; interrupt window
+	dd 18, 0, 3, 0, 0, 0, 0, act_enable				; VMCALL: more controls
+	dd 29, 0x00000017, 3, 0, 0, 0, 0, 0				; MOV EAX, DR7
+	dd 14, 0x00123000, 7, 0, 0, 0, 0, 0				; INVLPG [123000h]
+	dd 15, 0, 2, 0, 0, 0, 0, 0					; RDPMC
+	dd 40, 0, 2, 0, 0, 0, 0, 0					; PAUSE
+	dd 54, 0, 2, 0, 0, 0, 0, 0					; WBINVD
+	dd 13, 0, 2, 0, 0, 0, 0, 0					; INVD
+	dd 28, 0x00000013, 3, 0, 0, 0, 0, 0				; MOV EAX, CR3 (store)
+	dd 28, 0x00000303, 3, 0, 0, 0, 0, 0				; MOV CR3, EBX (not a target)
+	dd 16, 0, 2, 0, 0, 0, 0, 0					; RDTSC
+	dd 0, 0x00500000, NOCHK, 0x4404, 0x80000b0e, 0x4406, 0, act_pf	; #PF, CR2 untouched
+	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
 	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
 ROW	equ 32
 
@@ -375,6 +388,41 @@ act_window_off:
 	vmw 0x4002, ebx
 	vmw 0x6820, 2
 	ret
+act_enable:	; MOV DR, INVLPG, RDPMC, PAUSE, WBINVD, CR3 load/store with one target,
+		; RDTSC, #PF exiting, external-interrupt exiting with acknowledge on exit
+	vmr 0x4002
+	or ebx, (1 << 23) | (1 << 9) | (1 << 11) | (1 << 30) | (1 << 15) | (1 << 16) | (1 << 12)
+	vmw 0x4002, ebx
+	vmr 0x401e
+	or ebx, 1 << 6
+	vmw 0x401e, ebx
+	mov esi, cr3
+	vmw 0x400a, 1			; CR3-target count
+	vmw 0x6008, esi			; CR3-target value 0: the current CR3
+	vmr 0x4004
+	or ebx, 1 << 14
+	vmw 0x4004, ebx
+	vmr 0x4000
+	or ebx, 1
+	vmw 0x4000, ebx
+	vmr 0x400c
+	or ebx, 1 << 15
+	vmw 0x400c, ebx
+	xor eax, eax
+	mov cr2, eax
+	mov dword [0xfee000f0], 0x1ff	; the local APIC on, for the self IPI
+	jmp skip_insn
+act_pf:
+	mov eax, cr2			; a #PF that exits leaves CR2 alone (27.1)
+	test eax, eax
+	jz .ok
+	mov eax, 58
+	jmp fail
+.ok:	mov ecx, 6			; MOV EBX, [disp32]
+	jmp advance
+act_eoi:
+	mov dword [0xfee000b0], 0	; the vector was acknowledged: end it
+	ret
 act_done:
 	add esp, 4 + 32			; drop the return address and the frame
 	jmp after_guest
@@ -434,6 +482,23 @@ guest:
 	vmcall				; then INT 41h, which returns past the next two bytes
 	jmp $
 	vmcall				; arms the interrupt window
+	vmcall				; more controls
+	mov eax, dr7
+	invlpg [0x123000]
+	xor ecx, ecx
+	rdpmc
+	pause
+	wbinvd
+	invd
+	mov eax, cr3			; exits: the host does not emulate it here
+	mov eax, PD
+	mov cr3, eax			; the target value: no exit
+	mov ebx, eax
+	or ebx, 0x18			; PWT, PCD: not a target
+	mov cr3, ebx
+	rdtsc
+	mov ebx, [0x500000]		; not mapped (8B 1D disp32: 6 bytes)
+	mov dword [0xfee00300], 0x40050	; a self IPI with RFLAGS.IF clear
 	vmcall
 	jmp $
 
