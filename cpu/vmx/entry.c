@@ -622,7 +622,6 @@ inject(struct cpu *cpu)
 		cpu_deliver_event(cpu, vec, EVENT_NMI, NO_ERRCODE, cpu->state.rip);
 		break;
 	case IT_HW_EXC:
-		cpu->delivering = true;
 		cpu_deliver_event(cpu, vec, EVENT_EXCEPTION, err, cpu->state.rip);
 		break;
 	default: /* software interrupt and (privileged) software exception: after the instruction */

@@ -540,6 +540,19 @@ entry_failed:
 	cmp ebx, 0x80000021
 	check 42, e
 	vmw 0x6820, 2
+	; A triple fault in the guest (#DE through an empty IDT: #GP, #DF, shutdown)
+	; is a VM exit with reason 2 (SDM vol. 3C, 25.2), not a shutdown.
+	vmw 0x4812, 0
+	vmw 0x681e, tf_guest
+	vmw 0x6c16, triple_faulted
+	vmresume
+	mov eax, 52
+	jmp fail
+triple_faulted:
+	vmr 0x4402
+	cmp ebx, 2
+	check 53, e
+	vmw 0x4812, 0x7ff
 	; Bad controls: VMfailValid 7; bad host state: VMfailValid 8.
 	vmr 0x4000
 	mov esi, ebx
@@ -566,6 +579,11 @@ entry_failed:
 	faulting vmxoff
 	expect 49, 6, 0xffffffff
 	jmp pass
+
+tf_guest:
+	xor ecx, ecx
+	div ecx
+	jmp $
 
 ; ---- a model without VMX ----
 novmx:
