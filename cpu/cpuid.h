@@ -14,7 +14,7 @@
  * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
  * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX, VMX,
+ * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX,
  * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, VME/PVI). MCE/MCA are implemented as the
  * architecture without errors: CR4.MCE and the machine-check MSRs (msr.c) exist,
  * and since fugu emulates no hardware error no bank ever logs one and #MC never
