@@ -6,7 +6,7 @@
  * implemented feature; the named models (pentiumpro, pentium2, nehalem) are the
  * real parts' feature lists masked to the implemented features, so a guest
  * that trusts CPUID never meets an instruction that raises #UD where the real
- * part would run it (nehalem reports VMX, modelled in cpu/vmx/, not SSE). `all`
+ * part would run it (nehalem reports VMX, modelled in cpu/vmx/). `all`
  * reports every feature fugu knows, implemented or not, for decoder and CPUID
  * studies; and an explicit `-cpu MODEL,+feat` is honoured even for a feature
  * fugu does not execute (the user asked for it).

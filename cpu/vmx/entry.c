@@ -621,9 +621,7 @@ inject(struct cpu *cpu)
 		cpu->state.nmi_blocked = true;
 		cpu_deliver_event(cpu, vec, EVENT_NMI, NO_ERRCODE, cpu->state.rip);
 		break;
-	case IT_HW_EXC:
-		cpu_deliver_event(cpu, vec, EVENT_EXCEPTION, err, cpu->state.rip);
-		break;
+	case IT_HW_EXC: cpu_deliver_event(cpu, vec, EVENT_EXCEPTION, err, cpu->state.rip); break;
 	default: /* software interrupt and (privileged) software exception: after the instruction */
 		cpu_deliver_event(cpu, vec,
 				  type == IT_PRIV_SW_EXC ? EVENT_EXTERNAL : EVENT_SOFTWARE_INT,

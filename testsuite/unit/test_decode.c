@@ -690,7 +690,7 @@ implemented_column(void **state)
 		assert_int_equal(cpu_has(&mx, (enum cpu_feature)k),
 				 cpu_feature_implemented((enum cpu_feature)k));
 	cpu_features_mask_unimplemented(&nh);
-	assert_true(cpu_has(&nh, FEAT_VMX)); /* Nehalem has VMX, and fugu models it */
+	assert_true(cpu_has(&nh, FEAT_VMX));   /* Nehalem has VMX, and fugu models it */
 	assert_true(cpu_has(&nh, FEAT_SSE42)); /* the x86-64 baseline and SSE4.2 execute */
 	assert_true(cpu_has(&mx, FEAT_SSE2) && cpu_has(&mx, FEAT_FXSR) && cpu_has(&mx, FEAT_MMX));
 	assert_true(cpu_has(&nh, FEAT_FPU)); /* the x87 is executed (cpu/exec/x87.c) */
