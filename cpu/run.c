@@ -18,9 +18,12 @@ cpu_raise_events(struct cpu *cpu, uint32_t ev)
 {
 	cpu->events |= ev;
 	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
-	if (ev & EV_INTR) /* with external-interrupt exiting, IF does not matter (vol. 3C, 25.2) */
-		cpu->state.halted = cpu->state.halted && !(cpu->state.rflags & F_IF) &&
-				    !(cpu->vmx_nonroot && vmx_intr_exits(cpu));
+	if ((ev & EV_INTR) && cpu->state.halted) {
+		if (cpu->state.rflags & F_IF)
+			cpu->state.halted = false;
+		else if (cpu->vmx_nonroot && vmx_intr_exits(cpu))
+			vmx_wake_for_exit(cpu); /* IF does not matter (vol. 3C, 25.2) */
+	}
 }
 
 void

@@ -642,6 +642,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 		vmx_entry_fail(cpu, VMX_EXIT_BAD_GUEST, 2, "guest PDPTEs");
 	cpu->vmx_nonroot = true;
 	v->launched = true;
+	v->hlt_wake = false;
 	uint32_t bad =
 		load_msrs(cpu, v->f[VMCS_ENTRY_MSR_LOAD_ADDR], v->f[VMCS_ENTRY_MSR_LOAD_COUNT]);
 	if (bad)

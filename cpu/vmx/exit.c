@@ -78,7 +78,8 @@ save_guest(struct cpu *cpu)
 			     ((s->efer & EFER_LMA) ? ENTRY_IA32E : 0);
 	f[VMCS_GUEST_INTERRUPTIBILITY] = (s->intr_shadow == 1 ? 1u : 0) |
 					 (s->intr_shadow == 2 ? 2u : 0) | (s->nmi_blocked ? 8u : 0);
-	f[VMCS_GUEST_ACTIVITY] = s->halted ? 1 : 0;
+	f[VMCS_GUEST_ACTIVITY] = s->halted || cpu->vmx->hlt_wake ? 1 : 0;
+	cpu->vmx->hlt_wake = false;
 	f[VMCS_GUEST_PENDING_DBG] = 0;
 }
 
@@ -517,6 +518,13 @@ vmx_boundary(struct cpu *cpu)
 	if ((F(PROC_CTLS) & PROC_INTR_WINDOW) && (cpu->state.rflags & F_IF) && !shadow)
 		vmx_exit(cpu, VMX_EXIT_INTR_WINDOW, 0, 0, 0);
 	return false;
+}
+
+void
+vmx_wake_for_exit(struct cpu *cpu)
+{
+	cpu->state.halted = false;
+	cpu->vmx->hlt_wake = true;
 }
 
 void

@@ -128,6 +128,7 @@ struct vmx {
 	uint64_t current;   /* current-VMCS pointer, VMCS_NONE when none */
 	bool launched;      /* launch state of the current VMCS */
 	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
+	bool hlt_wake;      /* woken from HLT only to exit: save activity state HLT */
 	uint64_t feature_control;     /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
@@ -159,6 +160,9 @@ bool vmx_pf_exits(const struct cpu *cpu, uint32_t error);
 bool vmx_boundary(struct cpu *cpu);
 /* Does an external interrupt exit (so it wakes the guest from HLT regardless of IF)? */
 bool vmx_intr_exits(const struct cpu *cpu);
+/* A halted guest woken only to exit (external-interrupt exiting with IF
+ * clear): the run loop runs again, the exit saves activity state HLT (27.3.4). */
+void vmx_wake_for_exit(struct cpu *cpu);
 /* A triple fault in non-root operation: exit reason 2. */
 void vmx_triple_fault(struct cpu *cpu);
 /* The guest's TSC: with "use TSC offsetting", the offset is added. */
