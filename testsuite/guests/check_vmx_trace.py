@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 EXITS = [10, 30, 30, 30, 30, 31, 32, 31, 28, 28, 46, 0, 0, 18, 12, 18, 18, 18, 7, 18,
-         29, 14, 15, 40, 54, 13, 28, 28, 16, 0, 1, 18, 0x80000021, 2]
+         29, 14, 15, 40, 54, 13, 28, 28, 16, 0, 1, 0, 18, 0x80000021, 2]
 ERRORS = [15, 10, 3, 13, 12, 5, 1, 4, 7, 8]
 FAILED_CHECKS = ["guest RFLAGS", "pin-based controls", "host CR0/CR4 fixed bits"]
 

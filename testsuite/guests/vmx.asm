@@ -296,6 +296,7 @@ expect_table:
 	dd 16, 0, 2, 0, 0, 0, 0, 0					; RDTSC
 	dd 0, 0x00500000, NOCHK, 0x4404, 0x80000b0e, 0x4406, 0, act_pf	; #PF, CR2 untouched
 	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
+	dd 0, 0, NOCHK, 0x4404, 0x80000202, 0, 0, act_hlt_inject	; the self NMI (NMI exiting)
 	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
 ROW	equ 32
 
@@ -403,7 +404,7 @@ act_enable:	; MOV DR, INVLPG, RDPMC, PAUSE, WBINVD, CR3 load/store with one targ
 	or ebx, 1 << 14
 	vmw 0x4004, ebx
 	vmr 0x4000
-	or ebx, 1
+	or ebx, 1 | (1 << 3)		; external-interrupt and NMI exiting
 	vmw 0x4000, ebx
 	vmr 0x400c
 	or ebx, 1 << 15
@@ -422,6 +423,11 @@ act_pf:
 	jmp advance
 act_eoi:
 	mov dword [0xfee000b0], 0	; the vector was acknowledged: end it
+	ret
+act_hlt_inject:	; enter in activity state HLT with an interrupt to inject: it wakes
+	vmw 0x4826, 1
+	vmw 0x4016, 0x80000040
+	vmw 0x6820, 0x202
 	ret
 act_done:
 	add esp, 4 + 32			; drop the return address and the frame
@@ -499,6 +505,8 @@ guest:
 	rdtsc
 	mov ebx, [0x500000]		; not mapped (8B 1D disp32: 6 bytes)
 	mov dword [0xfee00300], 0x40050	; a self IPI with RFLAGS.IF clear
+	mov dword [0xfee00310], 0
+	mov dword [0xfee00300], 0x40400	; a self NMI
 	vmcall
 	jmp $
 
@@ -514,7 +522,7 @@ after_guest:
 	check 33, z
 	cmp dword [G_TSCHI], 1
 	check 34, ae
-	cmp dword [V_IRQ40], 1
+	cmp dword [V_IRQ40], 2		; injected twice, the second time into HLT
 	check 35, e
 	cmp dword [V_IRQ41], 1
 	check 36, e
