@@ -25,6 +25,7 @@ IOBM_B	equ 0x24000
 MSRBM	equ 0x25000
 GSTACK	equ 0x30000
 GDATA	equ 0x31000		; a buffer the guest's SGDT/OUTS use
+MSRAREA	equ 0x32000		; VM-entry MSR-load and VM-exit MSR-store areas
 HSTACK	equ 0x6800
 
 V_PTR	equ 0x600		; a 64-bit pointer operand
@@ -294,6 +295,9 @@ expect_table:
 	dd 28, 0x00000013, 3, 0, 0, 0, 0, 0				; MOV EAX, CR3 (store)
 	dd 28, 0x00000303, 3, 0, 0, 0, 0, 0				; MOV CR3, EBX (not a target)
 	dd 16, 0, 2, 0, 0, 0, 0, 0					; RDTSC
+	dd 0, 0, NOCHK, 0x4404, 0x80000306, 0, 0, act_skip3		; RDTSCP: not enabled, #UD
+	dd 28, 0x00000030, 3, 0, 0, 0, 0, 0				; LMSW AX (TS != shadow)
+	dd 28, 0x00000004, 3, 0x6804, 0x2010, 0, 0, 0			; MOV CR4, EAX (VMXE != shadow)
 	dd 0, 0x00500000, NOCHK, 0x4404, 0x80000b0e, 0x4406, 0, act_pf	; #PF, CR2 untouched
 	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
 	dd 0, 0, NOCHK, 0x4404, 0x80000202, 0, 0, act_hlt_inject	; the self NMI (NMI exiting)
@@ -351,6 +355,9 @@ exit_handler:
 skip_insn:	; guest RIP += the exit's instruction length
 	mov eax, 0x440c
 	vmread ecx, eax
+	jmp advance
+act_skip3:
+	mov ecx, 3
 	jmp advance
 act_skip2:
 	mov ecx, 2
@@ -503,6 +510,13 @@ guest:
 	or ebx, 0x18			; PWT, PCD: not a target
 	mov cr3, ebx
 	rdtsc
+	rdtscp				; "enable RDTSCP" is clear: #UD (25.3)
+	xor eax, eax
+	lmsw ax
+	mov eax, cr4			; VMXE reads as the shadow's 0
+	mov cr4, eax			; equal to the shadow: no exit, VMXE stays set
+	or eax, 1 << 13
+	mov cr4, eax			; differs from the shadow: exit
 	mov ebx, [0x500000]		; not mapped (8B 1D disp32: 6 bytes)
 	mov dword [0xfee00300], 0x40050	; a self IPI with RFLAGS.IF clear
 	mov dword [0xfee00310], 0
@@ -561,6 +575,44 @@ triple_faulted:
 	cmp ebx, 2
 	check 53, e
 	vmw 0x4812, 0x7ff
+	; The MSR areas (26.4, 27.4, 27.6): entry loads the guest's SYSENTER_CS,
+	; exit stores it, the host's comes from its field.
+	mov dword [MSRAREA], 0x174
+	mov dword [MSRAREA + 8], 0x1234
+	mov dword [MSRAREA + 16], 0x174
+	mov dword [MSRAREA + 24], 0
+	vmw 0x4014, 1
+	vmw 0x200a, MSRAREA
+	vmw 0x400e, 1
+	vmw 0x2006, MSRAREA + 16
+	vmw 0x4c00, 0
+	vmw 0x681e, vmcall_guest
+	vmw 0x6c16, msr_exit
+	vmresume
+	mov eax, 54
+	jmp fail
+msr_exit:
+	cmp dword [MSRAREA + 24], 0x1234
+	check 55, e
+	mov ecx, 0x174
+	rdmsr
+	test eax, eax
+	check 56, z
+	; An MSR the entry may not load: VM-entry failure 34, the entry's number.
+	mov dword [MSRAREA], 0x40000000
+	vmw 0x6c16, msr_failed
+	vmresume
+	mov eax, 57
+	jmp fail
+msr_failed:
+	vmr 0x4402
+	cmp ebx, 0x80000022
+	check 58, e
+	vmr 0x6400
+	cmp ebx, 1
+	check 59, e
+	vmw 0x4014, 0
+	vmw 0x400e, 0
 	; Bad controls: VMfailValid 7; bad host state: VMfailValid 8.
 	vmr 0x4000
 	mov esi, ebx
@@ -588,6 +640,9 @@ triple_faulted:
 	expect 49, 6, 0xffffffff
 	jmp pass
 
+vmcall_guest:
+	vmcall
+	jmp $
 tf_guest:
 	xor ecx, ecx
 	div ecx
