@@ -165,14 +165,7 @@ static const struct check control_checks[] = {
 static bool
 cr_fixed_ok(const struct cpu *cpu, uint64_t cr0, uint64_t cr4)
 {
-	uint64_t f0, f1;
-	vmx_cap_msr(cpu, 0x486, &f0);
-	vmx_cap_msr(cpu, 0x487, &f1);
-	if ((cr0 & f0) != f0 || (cr0 & ~f1 & 0xffffffffull))
-		return false;
-	vmx_cap_msr(cpu, 0x488, &f0);
-	vmx_cap_msr(cpu, 0x489, &f1);
-	return (cr4 & f0) == f0 && !(cr4 & ~f1);
+	return !(cr0 >> 32) && vmx_cr_fixed_ok(cpu, 0, cr0) && vmx_cr_fixed_ok(cpu, 4, cr4);
 }
 
 static bool

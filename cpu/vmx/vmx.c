@@ -163,17 +163,21 @@ region_revision(struct cpu *cpu, uint64_t pa)
 	return rev;
 }
 
+bool
+vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value)
+{
+	uint64_t f0, f1;
+	vmx_cap_msr(cpu, cr == 0 ? 0x486 : 0x488, &f0);
+	vmx_cap_msr(cpu, cr == 0 ? 0x487 : 0x489, &f1);
+	if (cr == 0)
+		f1 |= ~0xffffffffull; /* bits 63:32 are checked elsewhere */
+	return (value & f0) == f0 && !(value & ~f1);
+}
+
 static bool
 fixed_bits_ok(const struct cpu *cpu)
 {
-	uint64_t f0, f1;
-	vmx_cap_msr(cpu, 0x486, &f0);
-	vmx_cap_msr(cpu, 0x487, &f1);
-	if ((cpu->state.cr0 & f0) != f0 || (cpu->state.cr0 & ~f1 & 0xffffffffull))
-		return false;
-	vmx_cap_msr(cpu, 0x488, &f0);
-	vmx_cap_msr(cpu, 0x489, &f1);
-	return (cpu->state.cr4 & f0) == f0 && !(cpu->state.cr4 & ~f1);
+	return vmx_cr_fixed_ok(cpu, 0, cpu->state.cr0) && vmx_cr_fixed_ok(cpu, 4, cpu->state.cr4);
 }
 
 /* VMXON m64 (SDM vol. 3C, 30.3, VMXON). */

@@ -138,6 +138,9 @@ struct vmx {
 /* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */
 int vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value);
 
+/* Does a CR0 (cr 0) or CR4 (cr 4) value keep the fixed bits (A.7, A.8)? */
+bool vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value);
+
 /* ---- life cycle (vmx.c) ---- */
 void vmx_create(struct cpu *cpu);
 void vmx_destroy(struct cpu *cpu);

@@ -10,7 +10,8 @@
 ; exiting, the exception bitmap (INT3, UD2), VMCALL, HLT, event injection
 ; (external interrupt, hardware exception with error code, software
 ; interrupt), the interrupt window, TSC offsetting; then VM-entry failures
-; (guest state: exit reason 33) and VMfailValid 4, 7, 8, VMCLEAR, VMXOFF.
+; (guest state: exit reason 33) and VMfailValid 4, 7, 8, VMCLEAR, VMXOFF;
+; then long mode: a 64-bit host launches an IA-32e mode guest.
 ; With a model that lacks VMX (-cpu max,-vmx) it checks that CPUID hides VMX,
 ; CR4.VMXE is reserved and every VMX instruction raises #UD.
 %define TEST "vmx"
@@ -634,11 +635,20 @@ msr_failed:
 	check 46, e
 	vmresume
 	fail_invalid 47
+	; In VMX operation the fixed bits hold: clearing CR0.PG or CR4.VMXE is #GP.
+	mov eax, cr0
+	and eax, 0x7fffffff
+	faulting mov cr0, eax
+	expect 25, 13, 0
+	mov eax, cr4
+	and eax, ~(1 << 13)
+	faulting mov cr4, eax
+	expect 26, 13, 0
 	vmxoff
 	check 48, nbe
 	faulting vmxoff
 	expect 49, 6, 0xffffffff
-	jmp pass
+	jmp long_phase
 
 vmcall_guest:
 	vmcall
@@ -647,6 +657,201 @@ tf_guest:
 	xor ecx, ecx
 	div ecx
 	jmp $
+
+; ---- a 64-bit host and an IA-32e mode guest ----
+; Long mode with 2 MiB pages (PML4 40000h, PDPT 41000h, PD 42000h), VMXON
+; again, a second VMCS with "host address-space size" and "IA-32e mode guest";
+; the guest runs CPUID and VMCALL in 64-bit mode. No exception may happen here:
+; the IDT holds 32-bit gates.
+PML4	equ 0x40000
+VMCS2	equ 0x22000
+long_phase:
+	mov eax, cr0
+	and eax, 0x7fffffff
+	mov cr0, eax			; outside VMX operation paging may go
+	mov edi, PML4
+	mov ecx, 0x3000 / 4
+	xor eax, eax
+	rep stosd
+	mov dword [PML4], PML4 + 0x1003
+	mov dword [PML4 + 0x1000], PML4 + 0x2003
+	mov dword [PML4 + 0x2000], 0x83
+	mov dword [PML4 + 0x2008], 0x200083
+	mov eax, cr4
+	or eax, 1 << 5			; PAE
+	mov cr4, eax
+	mov eax, PML4
+	mov cr3, eax
+	mov ecx, 0xc0000080
+	rdmsr
+	or eax, 1 << 8			; LME
+	wrmsr
+	mov eax, cr0
+	or eax, 1 << 31
+	mov cr0, eax
+	jmp SEL_C64:lm64
+	bits 64
+lm64:
+	mov rsp, KSTACK
+	mov ecx, 0x480
+	rdmsr
+	mov [VMCS2], eax
+	mov qword [V_PTR], VMXON_R
+	vmxon [V_PTR]
+	jbe .f70
+	mov qword [V_PTR], VMCS2
+	vmclear [V_PTR]
+	jbe .f70
+	vmptrld [V_PTR]
+	jbe .f70
+%macro vmw64 2
+	mov rbx, %2
+	mov rax, %1
+	vmwrite rax, rbx
+	jbe lm_fail
+%endmacro
+%macro ctl64 3 ; msr, desired bits, field
+	mov ecx, %1
+	rdmsr
+	or eax, %2
+	and eax, edx
+	mov ebx, eax
+	mov eax, %3
+	vmwrite rax, rbx
+	jbe lm_fail
+%endmacro
+	ctl64 0x48d, 0, 0x4000
+	ctl64 0x48e, 0, 0x4002
+	ctl64 0x48f, 1 << 9, 0x400c	; host address-space size
+	ctl64 0x490, 1 << 9, 0x4012	; IA-32e mode guest
+	mov rdx, cr0
+	vmw64 0x6c00, rdx
+	vmw64 0x6800, rdx
+	mov rdx, cr3
+	vmw64 0x6c02, rdx
+	vmw64 0x6802, rdx
+	mov rdx, cr4
+	vmw64 0x6c04, rdx
+	vmw64 0x6804, rdx
+	vmw64 0x0c02, SEL_C64
+	vmw64 0x0c04, SEL_D32
+	vmw64 0x0c06, SEL_D32
+	vmw64 0x0c00, SEL_D32
+	vmw64 0x0c0c, SEL_TSS0
+	vmw64 0x6c0a, TSS0
+	vmw64 0x6c0c, GDT
+	vmw64 0x6c0e, IDT
+	vmw64 0x6c14, HSTACK
+	vmw64 0x6c16, exit64
+%assign f 0
+%rep 6
+	vmw64 0x0800 + f * 2, SEL_D32
+	vmw64 0x4800 + f * 2, 0xffffffff
+	vmw64 0x4814 + f * 2, 0xc093
+%assign f f + 1
+%endrep
+	vmw64 0x0802, SEL_C64
+	vmw64 0x4816, 0xa09b		; L, not D/B
+	vmw64 0x080e, SEL_TSS0
+	vmw64 0x480e, 0x67
+	vmw64 0x4822, 0x8b
+	vmw64 0x6814, TSS0
+	vmw64 0x4820, 0x10000
+	vmw64 0x6816, GDT
+	vmw64 0x4810, 0x7ff
+	vmw64 0x6818, IDT
+	vmw64 0x4812, 0x7ff
+	vmw64 0x681c, GSTACK
+	vmw64 0x681e, guest64
+	vmw64 0x6820, 2
+	vmw64 0x2800, -1
+	mov dword [V_STEP], 0
+	vmlaunch
+.f70:	mov eax, 70
+	jmp lm_fail_n
+exit64:
+	inc dword [V_STEP]
+	mov eax, 0x4402
+	vmread rbx, rax
+	cmp dword [V_STEP], 1
+	jne .second
+	cmp rbx, 10			; CPUID from 64-bit mode
+	jne .f71
+	mov eax, 0x4012			; "IA-32e mode guest" stored from EFER.LMA
+	vmread rbx, rax
+	test ebx, 1 << 9
+	jz .f72
+	mov eax, 0x681e
+	vmread rbx, rax
+	mov rcx, guest64 + 2		; past XOR EAX, EAX
+	cmp rbx, rcx
+	jne .f73
+	add rbx, 2
+	vmwrite rax, rbx
+	vmresume
+	mov eax, 74
+	jmp lm_fail_n
+.second:
+	cmp rbx, 18			; VMCALL
+	jne .f75
+	mov ecx, 0xc0000080		; the host is back in long mode
+	rdmsr
+	test eax, 1 << 10
+	jz .f76
+	vmxoff
+	jbe .f77
+	jmp lm_pass
+.f71:	mov eax, 71
+	jmp lm_fail_n
+.f72:	mov eax, 72
+	jmp lm_fail_n
+.f73:	mov eax, 73
+	jmp lm_fail_n
+.f75:	mov eax, 75
+	jmp lm_fail_n
+.f76:	mov eax, 76
+	jmp lm_fail_n
+.f77:	mov eax, 77
+	jmp lm_fail_n
+lm_fail:
+	mov eax, 78
+lm_fail_n:				; the message and status of report.mac, without AAM
+	mov ebx, eax
+	mov esi, fail_msg
+.msg:	lodsb
+	test al, al
+	jz .num
+	out 0xe9, al
+	jmp .msg
+.num:	mov eax, ebx
+	xor edx, edx
+	mov ecx, 10
+	div ecx
+	add al, '0'
+	out 0xe9, al
+	lea eax, [rdx + '0']
+	out 0xe9, al
+	mov al, 10
+	out 0xe9, al
+	mov eax, ebx
+	out 0xf4, al
+	hlt
+lm_pass:
+	mov esi, pass_msg
+.puts:	lodsb
+	test al, al
+	jz .done
+	out 0xe9, al
+	jmp .puts
+.done:	mov al, 0
+	out 0xf4, al
+	hlt
+guest64:
+	xor eax, eax
+	cpuid
+	vmcall
+	jmp $
+	bits 32
 
 ; ---- a model without VMX ----
 novmx:
