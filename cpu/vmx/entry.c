@@ -636,6 +636,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 	cpu->vmx_nonroot = true;
 	v->launched = true;
 	v->hlt_wake = false;
+	v->vectoring = 0;
 	uint32_t bad =
 		load_msrs(cpu, v->f[VMCS_ENTRY_MSR_LOAD_ADDR], v->f[VMCS_ENTRY_MSR_LOAD_COUNT]);
 	if (bad)

@@ -189,7 +189,13 @@ vmx_exit(struct cpu *cpu, uint32_t reason, uint64_t qual, uint32_t len, uint32_t
 	F(EXIT_INSN_INFO) = info;
 	if (reason != VMX_EXIT_EXCEPTION_NMI && reason != VMX_EXIT_EXTERNAL_INTR)
 		F(EXIT_INTR_INFO) = 0;
-	F(IDT_VECTORING_INFO) = 0; /* XXX: exits during event delivery are not reported */
+	F(IDT_VECTORING_INFO) = cpu->vmx->vectoring;
+	if (cpu->vmx->vectoring) {
+		F(IDT_VECTORING_ERROR) = cpu->vmx->vectoring_error;
+		if (cpu->vmx->vectoring_len) /* a software event: its instruction's length */
+			F(EXIT_INSN_LEN) = len = cpu->vmx->vectoring_len;
+		cpu->vmx->vectoring = 0;
+	}
 	save_guest(cpu);
 	trace_vmexit(cpu->tracer, cpu, reason, vmx_exit_reason_name(reason), qual, F(GUEST_RIP),
 		     (uint8_t)len, info, (uint32_t)F(EXIT_INTR_INFO),
@@ -520,6 +526,28 @@ vmx_boundary(struct cpu *cpu)
 	return false;
 }
 
+/* IDT-vectoring information (27.2.4): vector, type (0 external, 2 NMI, 3 hardware
+ * exception, 4 software interrupt), error code valid, valid. */
+void
+vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error, uint64_t return_rip)
+{
+	static const uint8_t type[] = { [EVENT_EXCEPTION] = 3,
+					[EVENT_SOFTWARE_INT] = 4,
+					[EVENT_EXTERNAL] = 0,
+					[EVENT_NMI] = 2 };
+	struct vmx *v = cpu->vmx;
+	v->vectoring = vector | (uint32_t)type[kind] << 8 | (error != NO_ERRCODE ? 1u << 11 : 0) |
+		       1u << 31;
+	v->vectoring_error = error != NO_ERRCODE ? error : 0;
+	v->vectoring_len = kind == EVENT_SOFTWARE_INT ? (uint32_t)(return_rip - cpu->insn_rip) : 0;
+}
+
+void
+vmx_vectoring_done(struct cpu *cpu)
+{
+	cpu->vmx->vectoring = 0;
+}
+
 void
 vmx_wake_for_exit(struct cpu *cpu)
 {
@@ -531,6 +559,7 @@ void
 vmx_triple_fault(struct cpu *cpu)
 {
 	cpu->shutdown = false;
+	cpu->vmx->vectoring = 0; /* the exit is the shutdown, not an exception during delivery */
 	vmx_exit(cpu, VMX_EXIT_TRIPLE_FAULT, 0, 0, 0);
 }
 

@@ -129,7 +129,8 @@ struct vmx {
 	bool launched;      /* launch state of the current VMCS */
 	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
 	bool hlt_wake;      /* woken from HLT only to exit: save activity state HLT */
-	uint64_t feature_control;     /* IA32_FEATURE_CONTROL */
+	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
+	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
@@ -156,6 +157,11 @@ void vmx_intercept(struct cpu *cpu, const struct insn *i);
 /* An exception about to be delivered (cpu_deliver_event / INT3 / INTO): exits
  * when the exception bitmap says so. type: 3 hardware, 6 software exception. */
 void vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type);
+/* An event is being delivered in non-root operation (kind: enum event_kind):
+ * an exit before vmx_vectoring_done reports it as IDT-vectoring information. */
+void vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error,
+		   uint64_t return_rip);
+void vmx_vectoring_done(struct cpu *cpu);
 /* Does a #PF with this error code exit (so CR2 stays unwritten)? */
 bool vmx_pf_exits(const struct cpu *cpu, uint32_t error);
 /* At an instruction boundary with events pending: true when a VM exit happened

@@ -302,6 +302,7 @@ expect_table:
 	dd 0, 0x00500000, NOCHK, 0x4404, 0x80000b0e, 0x4406, 0, act_pf	; #PF, CR2 untouched
 	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
 	dd 0, 0, NOCHK, 0x4404, 0x80000202, 0, 0, act_hlt_inject	; the self NMI (NMI exiting)
+	dd 0, 0x0050000c, 2, 0x4404, 0x80000b0e, 0x4408, 0x80000440, act_stack ; #PF in INT 40h
 	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
 ROW	equ 32
 
@@ -437,6 +438,9 @@ act_hlt_inject:	; enter in activity state HLT with an interrupt to inject: it wa
 	vmw 0x4016, 0x80000040
 	vmw 0x6820, 0x202
 	ret
+act_stack:	; the guest's stack back; INT 40h runs again
+	vmw 0x681c, GSTACK
+	ret
 act_done:
 	add esp, 4 + 32			; drop the return address and the frame
 	jmp after_guest
@@ -522,6 +526,8 @@ guest:
 	mov dword [0xfee00300], 0x40050	; a self IPI with RFLAGS.IF clear
 	mov dword [0xfee00310], 0
 	mov dword [0xfee00300], 0x40400	; a self NMI
+	mov esp, 0x500010		; a stack that is not mapped
+	int 0x40			; #PF while delivering: IDT-vectoring information
 	vmcall
 	jmp $
 
@@ -537,7 +543,7 @@ after_guest:
 	check 33, z
 	cmp dword [G_TSCHI], 1
 	check 34, ae
-	cmp dword [V_IRQ40], 2		; injected twice, the second time into HLT
+	cmp dword [V_IRQ40], 3		; injected twice (into HLT the second time), INT 40h
 	check 35, e
 	cmp dword [V_IRQ41], 1
 	check 36, e
