@@ -727,7 +727,7 @@ lm64:
 	jbe lm_fail
 %endmacro
 	ctl64 0x48d, 0, 0x4000
-	ctl64 0x48e, 0, 0x4002
+	ctl64 0x48e, (1 << 19) | (1 << 20), 0x4002	; CR8 load and store exiting
 	ctl64 0x48f, 1 << 9, 0x400c	; host address-space size
 	ctl64 0x490, 1 << 9, 0x4012	; IA-32e mode guest
 	mov rdx, cr0
@@ -772,34 +772,49 @@ lm64:
 	vmw64 0x6820, 2
 	vmw64 0x2800, -1
 	mov dword [V_STEP], 0
+	mov dword [V_EXPECT], expect64
 	vmlaunch
 .f70:	mov eax, 70
 	jmp lm_fail_n
 exit64:
+	; the exits in order: reason, qualification, length, information (-1: any)
+	mov esi, [V_EXPECT]
 	inc dword [V_STEP]
 	mov eax, 0x4402
 	vmread rbx, rax
-	cmp dword [V_STEP], 1
-	jne .second
-	cmp rbx, 10			; CPUID from 64-bit mode
+	cmp ebx, [rsi]
 	jne .f71
+	mov eax, 0x6400
+	vmread rbx, rax
+	cmp ebx, [rsi + 4]
+	jne .f71
+	mov eax, 0x440c
+	vmread rbx, rax
+	cmp ebx, [rsi + 8]
+	jne .f71
+	cmp dword [rsi + 12], -1
+	je .info_ok
+	mov eax, 0x440e
+	vmread rbx, rax
+	cmp ebx, [rsi + 12]
+	jne .f71
+.info_ok:
 	mov eax, 0x4012			; "IA-32e mode guest" stored from EFER.LMA
 	vmread rbx, rax
 	test ebx, 1 << 9
 	jz .f72
+	add dword [V_EXPECT], 16
+	cmp dword [rsi], 18		; VMCALL: the end
+	je .second
 	mov eax, 0x681e
 	vmread rbx, rax
-	mov rcx, guest64 + 2		; past XOR EAX, EAX
-	cmp rbx, rcx
-	jne .f73
-	add rbx, 2
+	mov ecx, [rsi + 8]
+	add rbx, rcx
 	vmwrite rax, rbx
 	vmresume
 	mov eax, 74
 	jmp lm_fail_n
 .second:
-	cmp rbx, 18			; VMCALL
-	jne .f75
 	mov ecx, 0xc0000080		; the host is back in long mode
 	rdmsr
 	test eax, 1 << 10
@@ -807,13 +822,10 @@ exit64:
 	vmxoff
 	jbe .f77
 	jmp lm_pass
-.f71:	mov eax, 71
+.f71:	mov eax, [V_STEP]		; the failing exit: 70 + its number
+	add eax, 70
 	jmp lm_fail_n
 .f72:	mov eax, 72
-	jmp lm_fail_n
-.f73:	mov eax, 73
-	jmp lm_fail_n
-.f75:	mov eax, 75
 	jmp lm_fail_n
 .f76:	mov eax, 76
 	jmp lm_fail_n
@@ -852,9 +864,20 @@ lm_pass:
 .done:	mov al, 0
 	out 0xf4, al
 	hlt
+expect64:
+	dd 10, 0, 2, -1				; CPUID
+	dd 28, 0x18, 4, -1			; MOV RAX, CR8 (CR8-store exiting)
+	dd 28, 0x308, 4, -1			; MOV CR8, RBX (CR8-load exiting)
+	dd 22, 0x31000, 8, 0x08418100		; VMPTRST [31000h] in non-root
+	dd 23, 0, 3, 0x30000400			; VMREAD RAX, RBX in non-root
+	dd 18, 0, 3, -1				; VMCALL
 guest64:
 	xor eax, eax
 	cpuid
+	mov rax, cr8
+	mov cr8, rbx
+	vmptrst [0x31000]
+	vmread rax, rbx
 	vmcall
 	jmp $
 	bits 32
