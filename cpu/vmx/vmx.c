@@ -45,6 +45,25 @@ vmx_reset(struct cpu *cpu)
 	cpu->vmx->current = VMCS_NONE;
 	cpu->vmx->launched = false;
 	cpu->vmx->feature_control = 0;
+	cpu->vmx->injecting = cpu->vmx->hlt_wake = false;
+	cpu->vmx->smm_on = cpu->vmx->smm_nonroot = false;
+	cpu->vmx->vectoring = 0;
+}
+
+void
+vmx_smm(struct cpu *cpu, bool enter)
+{
+	struct vmx *v = cpu->vmx;
+	if (enter) {
+		v->smm_on = v->on;
+		v->smm_nonroot = cpu->vmx_nonroot;
+		v->on = false;
+		cpu->vmx_nonroot = false;
+	} else {
+		v->on = v->smm_on;
+		cpu->vmx_nonroot = v->smm_nonroot;
+		v->smm_on = v->smm_nonroot = false;
+	}
 }
 
 /* IA32_FEATURE_CONTROL (SDM vol. 3C, 23.7; vol. 4, table 2-2): bit 0 lock,

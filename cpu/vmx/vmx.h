@@ -129,6 +129,7 @@ struct vmx {
 	bool launched;      /* launch state of the current VMCS */
 	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
 	bool hlt_wake;      /* woken from HLT only to exit: save activity state HLT */
+	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
@@ -146,6 +147,9 @@ bool vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value);
 void vmx_create(struct cpu *cpu);
 void vmx_destroy(struct cpu *cpu);
 void vmx_reset(struct cpu *cpu);
+/* SMI entry (enter) and RSM: with the default treatment of SMIs, VMX operation
+ * is suspended in SMM and resumes, root or non-root, after RSM (32.14.1). */
+void vmx_smm(struct cpu *cpu, bool enter);
 /* IA32_FEATURE_CONTROL: 0, or -1 for #GP (locked, reserved bits). */
 int vmx_feature_control_write(struct cpu *cpu, uint64_t value);
 

@@ -40,6 +40,7 @@ G_CR0	equ 0x624
 G_CR4	equ 0x628
 G_TSCHI	equ 0x62c
 G_APIC	equ 0x630
+V_SMM	equ 0x634		; set by the SMM handler
 
 ; vmw field, value: VMWRITE, fail 50 on VMfail
 %macro vmw 2
@@ -142,6 +143,29 @@ main:
 	vmptrst [V_PTR]
 	cmp dword [V_PTR], VMCS_R
 	check 13, e
+	; An SMI in VMX root operation: SMM runs outside VMX operation (its MOV CR0
+	; without PG is no #GP), RSM returns to VMX root (SDM vol. 3C, 32.14.1).
+	mov esi, smm_handler
+	mov edi, 0x38000		; the reset SMBASE 30000h + 8000h
+	mov ecx, smm_handler_end - smm_handler
+	rep movsb
+	mov dword [V_SMM], 0
+	mov eax, 0x80000000 | (1 << 11) | (3 << 8) | 0x58	; PIIX4 PM DEVACTB: APMC_EN
+	mov dx, 0xcf8
+	out dx, eax
+	mov dx, 0xcfc
+	in eax, dx
+	or eax, 1 << 25
+	out dx, eax
+	mov al, 0x42
+	out 0xb2, al
+	nop
+	cmp dword [V_SMM], 1
+	check 27, e
+	mov dword [V_PTR], 0
+	vmptrst [V_PTR]			; still in VMX root operation, same VMCS
+	cmp dword [V_PTR], VMCS_R
+	check 28, e
 	; With a current VMCS the failures are VMfailValid with their numbers.
 	vmxon [V_PTR]
 	fail_valid 14, 15		; VMXON in VMX root operation
@@ -659,6 +683,14 @@ msr_failed:
 vmcall_guest:
 	vmcall
 	jmp $
+	bits 16
+smm_handler:
+	mov byte [V_SMM], 1
+	mov eax, cr0
+	mov cr0, eax
+	rsm
+smm_handler_end:
+	bits 32
 tf_guest:
 	xor ecx, ecx
 	div ecx
