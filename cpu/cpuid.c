@@ -164,6 +164,11 @@ cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t
 				return -1;
 			}
 		}
+		if (nlen == 10 && !strncmp(name, "vmx-locked", 10)) {
+			out->vmx_locked = on; /* a setting of the model, not a CPUID bit */
+			p += n;
+			continue;
+		}
 		int k = feature_lookup(name, nlen);
 		if (k < 0) {
 			snprintf(err, errlen, "unknown CPU feature '%.*s' (see -cpu help)",
@@ -186,6 +191,8 @@ cpu_models_list(FILE *f)
 	for (unsigned k = 0; k < FEAT_COUNT; k++)
 		fprintf(f, " %s%s", feature_info[k].name, feature_info[k].implemented ? "" : "*");
 	fprintf(f, "\n(* known, reported by `all`, not executed by fugu yet)\n");
+	fprintf(f, "Settings: vmx-locked=on|off (IA32_FEATURE_CONTROL locked with VMX enabled "
+		   "at reset, as UEFI leaves it; default off, as SeaBIOS)\n");
 }
 
 /* Collect the feature bits CPUID reports in (leaf, reg). */

@@ -104,6 +104,9 @@ struct cpu_features {
 	uint32_t max_leaf, max_ext_leaf;
 	uint8_t mca_banks; /* machine-check banks (IA32_MCG_CAP.Count) when MCA is reported */
 	uint64_t bits[(FEAT_COUNT + 63) / 64];
+	/* -cpu ...,vmx-locked=on: IA32_FEATURE_CONTROL comes out of reset locked with VMX
+	 * enabled, as UEFI firmware leaves it (SeaBIOS leaves it unlocked: the default). */
+	bool vmx_locked;
 };
 
 static inline bool

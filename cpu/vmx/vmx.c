@@ -34,7 +34,8 @@ vmx_destroy(struct cpu *cpu)
 }
 
 /* RESET leaves VMX operation and unlocks IA32_FEATURE_CONTROL (23.7), as
- * SeaBIOS expects: the guest's firmware or OS locks it. */
+ * SeaBIOS expects: the guest's firmware or OS locks it; with -cpu ...,vmx-locked=on
+ * it comes out locked with VMX enabled, as UEFI firmware leaves it. */
 void
 vmx_reset(struct cpu *cpu)
 {
@@ -44,7 +45,7 @@ vmx_reset(struct cpu *cpu)
 	cpu->vmx->on = false;
 	cpu->vmx->current = VMCS_NONE;
 	cpu->vmx->launched = false;
-	cpu->vmx->feature_control = 0;
+	cpu->vmx->feature_control = cpu->features.vmx_locked ? FC_LOCK | FC_VMX_OUTSIDE_SMX : 0;
 	cpu->vmx->injecting = cpu->vmx->hlt_wake = false;
 	cpu->vmx->smm_on = cpu->vmx->smm_nonroot = false;
 	cpu->vmx->vectoring = 0;

@@ -41,6 +41,7 @@ G_CR4	equ 0x628
 G_TSCHI	equ 0x62c
 G_APIC	equ 0x630
 V_SMM	equ 0x634		; set by the SMM handler
+V_FC	equ 0x638		; IA32_FEATURE_CONTROL at reset
 
 ; vmw field, value: VMWRITE, fail 50 on VMfail
 %macro vmw 2
@@ -75,11 +76,16 @@ main:
 	test ecx, 1 << 5
 	jz novmx
 
-	; IA32_FEATURE_CONTROL is unlocked at reset (SDM vol. 3C, 23.7).
+	; IA32_FEATURE_CONTROL is unlocked at reset (SDM vol. 3C, 23.7), or locked
+	; with VMX enabled under -cpu ...,vmx-locked=on (as UEFI leaves it).
 	mov ecx, 0x3a
 	rdmsr
+	mov [V_FC], eax
+	cmp eax, 5
+	je .fc_ok
 	test eax, eax
 	check 1, z
+.fc_ok:
 	; VMXON without CR4.VMXE: #UD.
 	faulting vmxon [V_PTR]
 	expect 2, 6, 0xffffffff
@@ -108,9 +114,11 @@ main:
 	mov [VMCS_R], eax
 	test edx, 1 << 23		; TRUE controls (bit 55)
 	check 4, nz
-	; VMXON with IA32_FEATURE_CONTROL unlocked: #GP(0).
 	mov dword [V_PTR], VMXON_R
 	mov dword [V_PTR + 4], 0
+	cmp dword [V_FC], 5
+	je .locked
+	; VMXON with IA32_FEATURE_CONTROL unlocked: #GP(0).
 	faulting vmxon [V_PTR]
 	expect 5, 13, 0
 	; Lock it with VMX enabled outside SMX; a locked MSR refuses writes.
@@ -118,6 +126,10 @@ main:
 	mov eax, 5
 	xor edx, edx
 	wrmsr
+.locked:
+	mov ecx, 0x3a
+	mov eax, 5
+	xor edx, edx
 	faulting wrmsr
 	expect 6, 13, 0
 	; A misaligned VMXON region: VMfailInvalid.

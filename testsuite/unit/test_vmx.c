@@ -174,6 +174,13 @@ capability_msrs(void **unused)
 	cpu_reset(cpu);
 	assert_int_equal(rd(cpu, 0x3a), 0);
 	free_cpu(cpu);
+	/* vmx-locked=on: locked with VMX enabled out of reset, as UEFI leaves it. */
+	cpu = make_cpu("max,vmx-locked=on");
+	assert_int_equal(rd(cpu, 0x3a), FC_LOCK | FC_VMX_OUTSIDE_SMX);
+	assert_int_equal(msr_write(cpu, 0x3a, 0), -1);
+	cpu_reset(cpu);
+	assert_int_equal(rd(cpu, 0x3a), FC_LOCK | FC_VMX_OUTSIDE_SMX);
+	free_cpu(cpu);
 	/* A model without VMX: no MSRs, no CR4.VMXE, no state. */
 	cpu = make_cpu("max,-vmx");
 	assert_null(cpu->vmx);
