@@ -358,6 +358,9 @@ g_data_ar(const struct cpu *cpu)
 	static const enum vmcs_field_id lims[] = { VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
 						   VMCS_GUEST_ES_LIMIT, VMCS_GUEST_FS_LIMIT,
 						   VMCS_GUEST_GS_LIMIT };
+	static const enum vmcs_field_id sels[] = { VMCS_GUEST_SS_SEL, VMCS_GUEST_DS_SEL,
+						   VMCS_GUEST_ES_SEL, VMCS_GUEST_FS_SEL,
+						   VMCS_GUEST_GS_SEL };
 	if (F(GUEST_RFLAGS) & F_VM)
 		return true;
 	for (unsigned k = 0; k < 5; k++) {
@@ -373,8 +376,28 @@ g_data_ar(const struct cpu *cpu)
 			return false;
 		if (!limit_g_ok((uint32_t)vmcs_get(cpu, lims[k]), ar))
 			return false;
+		unsigned dpl = (ar >> 5) & 3, rpl = vmcs_get(cpu, sels[k]) & 3;
+		if (k == 0 && dpl != rpl)
+			return false; /* SS.DPL = SS.RPL */
+		if (k > 0 && type < 12 && dpl < rpl)
+			return false; /* DS-GS, not conforming code: DPL >= RPL */
 	}
 	return limit_g_ok((uint32_t)F(GUEST_CS_LIMIT), (uint32_t)F(GUEST_CS_AR));
+}
+/* Virtual-8086 guests: base = selector * 16, limit FFFFh, access rights F3h. */
+static bool
+g_v86_segments(const struct cpu *cpu)
+{
+	if (!(F(GUEST_RFLAGS) & F_VM))
+		return true;
+	for (unsigned s = 0; s < 6; s++) {
+		uint64_t sel = cpu->vmx->f[VMCS_GUEST_ES_SEL + s];
+		if (cpu->vmx->f[VMCS_GUEST_ES_BASE + s] != sel << 4 ||
+		    cpu->vmx->f[VMCS_GUEST_ES_LIMIT + s] != 0xffff ||
+		    cpu->vmx->f[VMCS_GUEST_ES_AR + s] != 0xf3)
+			return false;
+	}
+	return true;
 }
 static bool
 g_tr_ar(const struct cpu *cpu)
@@ -434,7 +457,15 @@ g_activity(const struct cpu *cpu)
 {
 	/* Active and HLT only (IA32_VMX_MISC); HLT needs SS.DPL 0 (26.3.1.5). */
 	uint64_t a = F(GUEST_ACTIVITY);
-	return a == 0 || (a == 1 && !((F(GUEST_SS_AR) >> 5) & 3));
+	if (a == 0)
+		return true;
+	if (a != 1 || ((F(GUEST_SS_AR) >> 5) & 3) || (F(GUEST_INTERRUPTIBILITY) & 3))
+		return false; /* not HLT with STI or MOV SS blocking either */
+	/* Into HLT only external interrupts, NMIs, #DB and #MC can be injected. */
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	unsigned type = INTR_TYPE(info), vec = info & 0xff;
+	return !(info & INTR_VALID) || type == IT_EXTERNAL || type == IT_NMI ||
+	       (type == IT_HW_EXC && (vec == EXC_DB || vec == EXC_MC));
 }
 static bool
 g_interruptibility(const struct cpu *cpu)
@@ -456,7 +487,14 @@ g_interruptibility(const struct cpu *cpu)
 static bool
 g_pending_dbg(const struct cpu *cpu)
 {
-	return !(F(GUEST_PENDING_DBG) & ~0x1500full);
+	uint64_t p = F(GUEST_PENDING_DBG);
+	if (p & ~0x1500full)
+		return false;
+	/* With STI/MOV SS blocking or in HLT, BS is set exactly when RFLAGS.TF is
+	 * (IA32_DEBUGCTL.BTF is 0 here: fugu has none; 26.3.1.5). */
+	if ((F(GUEST_INTERRUPTIBILITY) & 3) || F(GUEST_ACTIVITY) == 1)
+		return !!(p & (1u << 14)) == !!(F(GUEST_RFLAGS) & F_TF);
+	return true;
 }
 
 /* clang-format off */
@@ -470,6 +508,7 @@ static const struct check guest_checks[] = {
 	{ "guest SS.RPL = CS.RPL", g_ss_rpl },
 	{ "guest CS access rights", g_cs_ar },
 	{ "guest SS/DS/ES/FS/GS access rights and limits", g_data_ar },
+	{ "guest virtual-8086 segments", g_v86_segments },
 	{ "guest TR access rights", g_tr_ar },
 	{ "guest LDTR access rights", g_ldtr_ar },
 	{ "guest segment bases", g_bases },

@@ -321,6 +321,10 @@ static const struct entry_row {
 	{ 0x481a, 0xc092, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
 	{ 0x481a, 0xc199, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
 	{ 0x4806, 0xfffff000, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x4818, 0xc0b3, 0, 0, GUEST, 0, "guest CS access rights" }, /* SS.DPL != CS.DPL first */
+	{ 0x0806, 0x13, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x6820, 0x20002, 0, 0, GUEST, 0, "guest CS access rights" }, /* V86: CS must be F3h */
+	{ 0x6820, 0x20002, 0x4816, 0xf3, GUEST, 0, "guest virtual-8086 segments" },
 	{ 0x4822, 0x89, 0, 0, GUEST, 0, "guest TR access rights" },
 	{ 0x4822, 0x1008b, 0, 0, GUEST, 0, "guest TR access rights" },
 	{ 0x4820, 0x83, 0, 0, GUEST, 0, "guest LDTR access rights" },
@@ -332,12 +336,15 @@ static const struct entry_row {
 	{ 0x6820, 0x8002, 0, 0, GUEST, 0, "guest RFLAGS" },
 	{ 0x4016, 0x80000020, 0, 0, GUEST, 0, "guest RFLAGS" }, /* IF clear */
 	{ 0x4826, 2, 0, 0, GUEST, 0, "guest activity state" },
+	{ 0x4826, 1, 0x4016, 0x80000b0d, GUEST, 0, "guest activity state" }, /* #GP into HLT */
+	{ 0x4826, 1, 0x4818, 0xc0f3, GUEST, 0, "guest CS access rights" },
 	{ 0x4824, 3, 0, 0, GUEST, 0, "guest interruptibility state" },
 	{ 0x4824, 1, 0, 0, GUEST, 0, "guest interruptibility state" }, /* STI with IF clear */
 	{ 0x4824, 4, 0, 0, GUEST, 0, "guest interruptibility state" }, /* SMI outside SMM */
 	{ 0x4824, 0x10, 0, 0, GUEST, 0, "guest interruptibility state" },
 	{ 0x4824, 2, 0x4016, 0x80000320, CTL, 7, "event injection: type and vector" },
 	{ 0x6822, 1ull << 20, 0, 0, GUEST, 0, "guest pending debug exceptions" },
+	{ 0x4826, 1, 0x6822, 1u << 14, GUEST, 0, "guest pending debug exceptions" }, /* BS, TF 0 */
 	{ 0x2800, 0, 0, 0, GUEST, 4, "VMCS link pointer" },
 };
 /* clang-format on */
@@ -354,7 +361,10 @@ entry_checks(void **unused)
 	/* The valid extras: I/O bitmaps, injection of each valid type, HLT. */
 	put(cpu, 0x4002, 0x0401e172 | PROC_IO_BITMAPS | PROC_SECONDARY);
 	put(cpu, 0x401e, PROC2_DESC_TABLE);
-	put(cpu, 0x4016, 0x80000b0e);
+	put(cpu, 0x4016, 0x80000b0e); /* #PF with its error code */
+	assert_null(vmx_check_controls(cpu).check);
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4016, 0x80000312); /* #MC into HLT */
 	put(cpu, 0x4826, 1);
 	assert_null(vmx_check_controls(cpu).check);
 	assert_null(vmx_check_guest(cpu).check);
