@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cpu/vmx/vmx.h"
 #include "cpu/cpu_internal.h"
 #include "cpu/exec/x87.h"
 #include "cpu/msr.h"
@@ -65,6 +66,7 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->mem->code_written = on_code_written;
 	cpu->mem->map_changed = on_map_changed;
 	cpu->mem->notify_opaque = cpu;
+	vmx_create(cpu);
 	cpu_reset(cpu);
 	return cpu;
 }
@@ -75,6 +77,7 @@ cpu_destroy(struct cpu *cpu)
 	if (!cpu)
 		return;
 	tcache_destroy(cpu->tcache);
+	vmx_destroy(cpu);
 	free(cpu);
 }
 
@@ -141,6 +144,7 @@ cpu_reset(struct cpu *cpu)
 	cpu->state.tsc_offset = 0;
 	msr_reset(cpu);
 	x87_reset(cpu);
+	vmx_reset(cpu);
 	cpu->a20_mask = ~0ull;
 	cpu->state.halted = false;
 	cpu->state.intr_shadow = 0;

@@ -19,6 +19,7 @@ struct ioports;
 struct tcache;
 struct trace;
 struct tracer;
+struct vmx;
 
 /* General-purpose register numbers (ModRM encoding order). */
 enum {
@@ -124,6 +125,7 @@ enum {
 #define EV_STOP 0x4u  /* the run loop asked the CPU to return (timer, I/O, exit) */
 #define EV_RESET 0x8u /* the board requested a reset */
 #define EV_SMI 0x10u  /* an SMI is latched (SDM vol. 3C, 32.2) */
+#define EV_VMX 0x20u  /* VMX non-root: a window exit is armed, look at every boundary */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
@@ -244,6 +246,11 @@ struct cpu {
 	struct tracer *tracer;              /* NULL when nothing traces the CPU */
 	uint64_t (*clock_ns)(void *opaque); /* virtual clock, for the TSC */
 	void *clock_opaque;
+
+	/* VMX (cpu/vmx/): NULL when the model lacks the vmx feature. vmx_nonroot is
+	 * the one byte the intercept doors test: true only in VMX non-root operation. */
+	struct vmx *vmx;
+	bool vmx_nonroot;
 
 	/* The external debugger (cold: consulted only when debugger_armed). */
 	struct cpu_debugger dbg;

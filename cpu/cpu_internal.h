@@ -72,8 +72,8 @@ static inline bool
 cpu_event_deliverable(const struct cpu *cpu)
 {
 	uint32_t ev = cpu->events;
-	return (ev & ~(uint32_t)(EV_INTR | EV_SMI | EV_NMI)) ||
-	       ((ev & EV_INTR) && (cpu->state.rflags & F_IF)) ||
+	return (ev & ~(uint32_t)(EV_INTR | EV_SMI | EV_NMI | EV_VMX)) ||
+	       ((ev & (EV_INTR | EV_VMX)) && (cpu->state.rflags & F_IF)) ||
 	       ((ev & EV_SMI) && !cpu->state.in_smm) ||
 	       ((ev & EV_NMI) && !cpu->state.nmi_blocked && !cpu->state.in_smm);
 }
@@ -320,6 +320,7 @@ void rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize);
 
 /* Port I/O permission (IOPL, TSS bitmap) and access. */
 uint32_t cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size);
+void cpu_io_check(struct cpu *cpu, uint16_t port, unsigned size); /* #GP(0) when not allowed */
 void cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size);
 
 /* ---- debug (debug.c; SDM vol. 3A, chapter 17) ---- */
@@ -347,6 +348,19 @@ void cpu_debug_update(struct cpu *cpu);
 bool cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin);
 void cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write);
 void cpu_debug_io(struct cpu *cpu, uint16_t port, unsigned size);
+
+/* ---- VMX (cpu/vmx/vmx.h) ---- */
+
+/* The intercept door of an instruction with an intercept class: in VMX
+ * non-root operation it asks the VMX module, which returns or exits; outside
+ * it, one predictable branch (SDM vol. 3C, 26.1). Placed after the checks whose
+ * faults have priority over VM exits (#UD, CPL, I/O permission: 26.1.1). */
+void vmx_intercept(struct cpu *cpu, const struct insn *i);
+#define VMX_DOOR(cpu, i)                                                                           \
+	do {                                                                                       \
+		if (__builtin_expect((cpu)->vmx_nonroot, 0))                                       \
+			vmx_intercept((cpu), (i));                                                 \
+	} while (0)
 
 /* Instruction-count clock for RDTSC and the tracer. */
 uint64_t cpu_tsc(struct cpu *cpu);

@@ -6,7 +6,7 @@
  * implemented feature; the named models (pentiumpro, pentium2, nehalem) are the
  * real parts' feature lists masked to the implemented features, so a guest
  * that trusts CPUID never meets an instruction that raises #UD where the real
- * part would run it (nehalem does not report VMX until VMX is modelled). `all`
+ * part would run it (nehalem reports VMX, modelled in cpu/vmx/). `all`
  * reports every feature fugu knows, implemented or not, for decoder and CPUID
  * studies; and an explicit `-cpu MODEL,+feat` is honoured even for a feature
  * fugu does not execute (the user asked for it).
@@ -164,6 +164,11 @@ cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t
 				return -1;
 			}
 		}
+		if (nlen == 10 && !strncmp(name, "vmx-locked", 10)) {
+			out->vmx_locked = on; /* a setting of the model, not a CPUID bit */
+			p += n;
+			continue;
+		}
 		int k = feature_lookup(name, nlen);
 		if (k < 0) {
 			snprintf(err, errlen, "unknown CPU feature '%.*s' (see -cpu help)",
@@ -186,6 +191,8 @@ cpu_models_list(FILE *f)
 	for (unsigned k = 0; k < FEAT_COUNT; k++)
 		fprintf(f, " %s%s", feature_info[k].name, feature_info[k].implemented ? "" : "*");
 	fprintf(f, "\n(* known, reported by `all`, not executed by fugu yet)\n");
+	fprintf(f, "Settings: vmx-locked=on|off (IA32_FEATURE_CONTROL locked with VMX enabled "
+		   "at reset, as UEFI leaves it; default off, as SeaBIOS)\n");
 }
 
 /* Collect the feature bits CPUID reports in (leaf, reg). */

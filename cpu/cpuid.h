@@ -14,7 +14,7 @@
  * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
  * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX, VMX,
+ * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX,
  * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, VME/PVI). MCE/MCA are implemented as the
  * architecture without errors: CR4.MCE and the machine-check MSRs (msr.c) exist,
  * and since fugu emulates no hardware error no bank ever logs one and #MC never
@@ -45,7 +45,7 @@
 	X("sse2", SSE2, 0x00000001, 3, 26, 1)                                                      \
 	X("sse3", SSE3, 0x00000001, 2, 0, 1)                                                       \
 	X("pclmulqdq", PCLMULQDQ, 0x00000001, 2, 1, 1)                                             \
-	X("vmx", VMX, 0x00000001, 2, 5, 0)                                                         \
+	X("vmx", VMX, 0x00000001, 2, 5, 1)                                                         \
 	X("ssse3", SSSE3, 0x00000001, 2, 9, 1)                                                     \
 	X("cx16", CX16, 0x00000001, 2, 13, 1)                                                      \
 	X("pcid", PCID, 0x00000001, 2, 17, 1)                                                      \
@@ -104,6 +104,9 @@ struct cpu_features {
 	uint32_t max_leaf, max_ext_leaf;
 	uint8_t mca_banks; /* machine-check banks (IA32_MCG_CAP.Count) when MCA is reported */
 	uint64_t bits[(FEAT_COUNT + 63) / 64];
+	/* -cpu ...,vmx-locked=on: IA32_FEATURE_CONTROL comes out of reset locked with VMX
+	 * enabled, as UEFI firmware leaves it (SeaBIOS leaves it unlocked: the default). */
+	bool vmx_locked;
 };
 
 static inline bool

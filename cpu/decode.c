@@ -369,8 +369,8 @@ static const struct oprow map2[256] = {
 	[0x73] = GRP(G14, A_NOMEM, IMM_B),
 	[0x74 ... 0x76] = PS(P_MMX, 0, IMM_NONE),
 	[0x77] = RF(EMMS, emms, 0, IMM_NONE, MMX), /* EMMS */
-	[0x78] = NX(VMREAD, A_MODRM, IMM_NONE, VMX),
-	[0x79] = NX(VMWRITE, A_MODRM, IMM_NONE, VMX),
+	[0x78] = RFC(VMREAD, vmread, A_MODRM | A_END, IMM_NONE, VMX, VMX),
+	[0x79] = RFC(VMWRITE, vmwrite, A_MODRM | A_END, IMM_NONE, VMX, VMX),
 	[0x7c ... 0x7d] = PS(P_7C, 0, IMM_NONE),
 	[0x7e] = PS(P_7E, 0, IMM_NONE),
 	[0x7f] = PS(P_6F, 0, IMM_NONE),
@@ -520,8 +520,9 @@ static const struct oprow pfxrows[NPFX][4] = {
 	[P_INVEPT] = { NOROW, RFC(INVEPT, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
 	[P_INVVPID] = { NOROW, RFC(INVVPID, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
 	/* 0F C7 /6 memory forms (SDM vol. 3C, 30.3). */
-	[P_VMC7] = { RFC(VMPTRLD, ud, A_END, 0, VMX, VMX), RFC(VMCLEAR, ud, A_END, 0, VMX, VMX),
-		     RFC(VMXON, ud, A_END, 0, VMX, VMX), NOROW },
+	[P_VMC7] = { RFC(VMPTRLD, vmptrld, A_END, 0, VMX, VMX),
+		     RFC(VMCLEAR, vmclear, A_END, 0, VMX, VMX),
+		     RFC(VMXON, vmxon, A_END, 0, VMX, VMX), NOROW },
 	[P_PCID66] = { NOROW, RFC(INVPCID, invpcid, A_END, 0, INVPCID, INVPCID), NOROW, NOROW },
 	/* SDM vol. 2B, POPCNT/TZCNT/LZCNT: where TZCNT (LZCNT) is not supported the
 	 * F3 encoding executes as BSF (BSR). */
@@ -592,7 +593,7 @@ static const struct oprow groups[NGROUPS][8] = {
 		 [4] = NX(XSAVEC, 0, 0, NONE),
 		 [5] = NX(XSAVES, 0, 0, XSAVES),
 		 [6] = PS(P_VMC7, 0, 0),
-		 [7] = RFC(VMPTRST, ud, A_END, 0, VMX, VMX) },
+		 [7] = RFC(VMPTRST, vmptrst, A_END, 0, VMX, VMX) },
 	[G9R] = { [6] = NX(RDRAND, 0, 0, RDRAND), [7] = NX(RDSEED, 0, 0, RDSEED) },
 	[G11] = { [0] = R(MOV, mov_rm_imm, 0, 0) },
 	/* 0F 71/72/73 ib: MMX and 66 XMM shifts by an immediate, register forms only. */
@@ -620,10 +621,10 @@ static const struct oprow groups[NGROUPS][8] = {
 /* 0F 01 register forms by ModRM.rm. What fugu does not execute (VMX, MONITOR,
  * XGETBV/XSETBV, RDPKRU/WRPKRU) is #UD, as before these rows existed. */
 static const struct oprow rmrows[NRMSEL][8] = {
-	[R7_0] = { [1] = RFC(VMCALL, ud, A_END, 0, VMX, VMX),
-		   [2] = RFC(VMLAUNCH, ud, A_END, 0, VMX, VMX),
-		   [3] = RFC(VMRESUME, ud, A_END, 0, VMX, VMX),
-		   [4] = RFC(VMXOFF, ud, A_END, 0, VMX, VMX) },
+	[R7_0] = { [1] = RFC(VMCALL, vmcall, A_END, 0, VMX, VMX),
+		   [2] = RFC(VMLAUNCH, vmlaunch, A_END, 0, VMX, VMX),
+		   [3] = RFC(VMRESUME, vmresume, A_END, 0, VMX, VMX),
+		   [4] = RFC(VMXOFF, vmxoff, A_END, 0, VMX, VMX) },
 	[R7_1] = { NX(MONITOR, 0, 0, MONITOR), NX(MWAIT, 0, 0, MWAIT),
 		   RF(CLAC, clac, A_END, 0, SMAP), RF(STAC, stac, A_END, 0, SMAP) },
 	[R7_2] = { RF(XGETBV, ud, A_END, 0, XSAVE), RFC(XSETBV, ud, A_END, 0, XSAVE, XSETBV),

@@ -9,6 +9,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "cpu/desc.h"
+#include "cpu/vmx/vmx.h"
 #include "trace/events.h"
 
 enum exc_class { CLASS_BENIGN, CLASS_CONTRIBUTORY, CLASS_PAGE_FAULT, CLASS_DOUBLE_FAULT };
@@ -283,6 +284,16 @@ void
 cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t error_code,
 		  uint64_t return_rip)
 {
+	/* The exception bitmap (SDM vol. 3C, 25.2): a hardware exception in
+	 * non-root operation may exit instead of being delivered. */
+	if (__builtin_expect(cpu->vmx_nonroot, 0)) {
+		uint32_t err =
+			kind == EVENT_EXCEPTION && has_error_code(vector) ? error_code : NO_ERRCODE;
+		if (kind == EVENT_EXCEPTION)
+			vmx_exception(cpu, vector, err, 3);
+		/* An exit while this event is delivered reports it (IDT vectoring, 27.2.4). */
+		vmx_vectoring(cpu, vector, (unsigned)kind, err, return_rip);
+	}
 	/* Delivering an event ends the instruction that raised it: a single-step
 	 * trap pending for it, or held back by a MOV SS shadow, is discarded, not
 	 * delivered after the handler's first instruction (SDM vol. 3A, 17.3.1.4:
@@ -317,6 +328,8 @@ cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 				  return_rip);
 	cpu->delivering = false;
 	cpu->stop_trace = true;
+	if (__builtin_expect(cpu->vmx_nonroot, 0))
+		vmx_vectoring_done(cpu);
 }
 
 /*

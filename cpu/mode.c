@@ -11,6 +11,7 @@
  */
 #include "cpu/cpu_internal.h"
 #include "cpu/translate.h"
+#include "cpu/vmx/vmx.h"
 #include "mmu/paging.h"
 
 void
@@ -152,7 +153,9 @@ cpu_write_cr0(struct cpu *cpu, uint64_t v)
 		cpu_gp0(cpu);
 	if ((v & CR0_NW) && !(v & CR0_CD))
 		cpu_gp0(cpu);
-	v |= CR0_ET; /* hardwired to 1 on P6 and later */
+	if (__builtin_expect(cpu->vmx != NULL, 0) && cpu->vmx->on && !vmx_cr_fixed_ok(cpu, 0, v))
+		cpu_gp0(cpu); /* the fixed bits hold in VMX operation (SDM vol. 3C, 23.8) */
+	v |= CR0_ET;          /* hardwired to 1 on P6 and later */
 	struct control_regs next = current_control(cpu);
 	uint64_t changed = v ^ next.cr0;
 	if ((changed & CR0_PG) && (v & CR0_PG) && (next.efer & EFER_LME)) {
@@ -212,6 +215,8 @@ cpu_write_cr4(struct cpu *cpu, uint64_t v)
 {
 	if (v & ~cpu_cr4_writable(cpu))
 		cpu_gp0(cpu);
+	if (__builtin_expect(cpu->vmx != NULL, 0) && cpu->vmx->on && !vmx_cr_fixed_ok(cpu, 4, v))
+		cpu_gp0(cpu); /* CR4.VMXE cannot be cleared in VMX operation (23.8) */
 	struct control_regs next = current_control(cpu);
 	bool lma = (next.efer & EFER_LMA) != 0;
 	if (lma && !(v & CR4_PAE))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/vmx/vmx.h"
 
 /* MSR_KIND_APIC: implemented by the local APIC device, reached through cpu->bus. */
 enum msr_kind {
@@ -20,7 +21,9 @@ enum msr_kind {
 	MSR_KIND_APIC,
 	MSR_KIND_MISC_ENABLE,
 	MSR_KIND_MCG_CAP,
-	MSR_KIND_MC_BANK
+	MSR_KIND_MC_BANK,
+	MSR_KIND_FEATURE_CONTROL, /* IA32_FEATURE_CONTROL: lock semantics (cpu/vmx/vmx.c) */
+	MSR_KIND_VMX_CAP,         /* IA32_VMX_BASIC ... VMFUNC, read-only (cpu/vmx/caps.c) */
 };
 
 struct msr_row {
@@ -63,6 +66,8 @@ static const struct msr_row msr_table[] = {
 	{ MSR_MCG_STATUS, FEAT_MCA, PLAIN(mcg_status), 0, ~7ull, false },
 	{ MSR_MCG_CTL, FEAT_MCA, PLAIN(mcg_ctl), 0, 0, false },
 	{ MSR_MC0_CTL, FEAT_MCA, MSR_KIND_MC_BANK, 0, 0, 0, false }, /* the model's banks */
+	{ MSR_FEATURE_CONTROL, FEAT_VMX, MSR_KIND_FEATURE_CONTROL, 0, 0, 0, false },
+	{ MSR_VMX_BASIC, FEAT_VMX, MSR_KIND_VMX_CAP, 0, 0, ~0ull, false }, /* 0x480-0x491 */
 	{ MSR_SYSENTER_CS, FEAT_SEP, PLAIN(sysenter_cs), 0, 0, false },
 	{ MSR_SYSENTER_ESP, FEAT_SEP, PLAIN(sysenter_esp), 0, 0, true },
 	{ MSR_SYSENTER_EIP, FEAT_SEP, PLAIN(sysenter_eip), 0, 0, true },
@@ -133,6 +138,8 @@ msr_find(struct cpu *cpu, uint32_t index)
 	}
 	if (index == MSR_BIOS_SIGN_ID && strcmp(cpu->features.vendor, "GenuineIntel"))
 		return NULL;
+	if (index >= MSR_VMX_BASIC && index <= MSR_VMX_LAST)
+		key = MSR_VMX_BASIC; /* one row for the capability MSRs */
 	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++) {
 		const struct msr_row *r = &msr_table[k];
 		if (r->index != key)
@@ -211,7 +218,13 @@ msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 	if (!r)
 		return -1;
 	switch (r->kind) {
-	case MSR_KIND_TSC: *value = cpu_tsc(cpu); break;
+	case MSR_KIND_TSC:
+		*value = cpu_tsc(cpu);
+		if (cpu->vmx_nonroot)
+			*value += vmx_tsc_offset(cpu); /* TSC offsetting (SDM vol. 3C, 25.3) */
+		break;
+	case MSR_KIND_FEATURE_CONTROL: *value = cpu->vmx->feature_control; break;
+	case MSR_KIND_VMX_CAP: return vmx_cap_msr(cpu, index, value);
 	case MSR_KIND_EFER: *value = cpu->state.efer; break;
 	case MSR_KIND_FSBASE: *value = cpu->state.seg[S_FS].base; break;
 	case MSR_KIND_GSBASE: *value = cpu->state.seg[S_GS].base; break;
@@ -245,6 +258,8 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 		return -1;
 	switch (r->kind) {
 	case MSR_KIND_TSC: cpu->state.tsc_offset += value - cpu_tsc(cpu); break;
+	case MSR_KIND_FEATURE_CONTROL: return vmx_feature_control_write(cpu, value);
+	case MSR_KIND_VMX_CAP: return -1; /* read-only */
 	case MSR_KIND_EFER:
 		if (cpu_write_efer(cpu, value) < 0) /* the mode gate (mode.c) */
 			return -1;

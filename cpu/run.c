@@ -7,6 +7,7 @@
 #include "cpu/cpu_internal.h"
 #include "cpu/tcache.h"
 #include "cpu/trace_cpu.h"
+#include "cpu/vmx/vmx.h"
 
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 
@@ -17,8 +18,12 @@ cpu_raise_events(struct cpu *cpu, uint32_t ev)
 {
 	cpu->events |= ev;
 	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
-	if (ev & EV_INTR)
-		cpu->state.halted = cpu->state.halted && !(cpu->state.rflags & F_IF);
+	if ((ev & EV_INTR) && cpu->state.halted) {
+		if (cpu->state.rflags & F_IF)
+			cpu->state.halted = false;
+		else if (cpu->vmx_nonroot && vmx_intr_exits(cpu))
+			vmx_wake_for_exit(cpu); /* IF does not matter (vol. 3C, 25.2) */
+	}
 }
 
 void
@@ -120,8 +125,15 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			}
 			break;
 		}
+		if (cpu->vmx_nonroot && !cpu->shutdown)
+			vmx_triple_fault(cpu); /* exit reason 2; unwinds to case 3 */
 		cpu->shutdown = true;
 		return CPU_EXIT_TRIPLE_FAULT;
+	case 3: /* a VM exit (cpu/vmx/exit.c) unwound the instruction or event */
+		cpu->stop_trace = false;
+		if (cpu->cur_trace)
+			tcache_leave(cpu);
+		break;
 	default: /* an unmodelled path stopped the CPU (it printed what) */
 		if (cpu->cur_trace)
 			tcache_leave(cpu);
@@ -141,6 +153,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			 */
 			if ((cpu->events & EV_SMI) && !cpu->state.in_smm)
 				cpu_smm_enter(cpu);
+			if (cpu->vmx_nonroot)
+				vmx_boundary(cpu); /* NMI, INTR and window exits (vol. 3C, 25.2) */
 			take_interrupts(cpu);
 			cpu->stop_trace = false;
 		}

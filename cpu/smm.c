@@ -16,6 +16,7 @@
  * the state is saved and after it is restored.
  */
 #include "cpu/cpu_internal.h"
+#include "cpu/vmx/vmx.h"
 #include "cpu/exec/exec.h"
 #include "cpu/msr.h"
 #include "mmu/paging.h"
@@ -220,6 +221,8 @@ cpu_smm_enter(struct cpu *cpu)
 {
 	smm_notify(cpu, true); /* SMRAM becomes visible before the save */
 	save_state(cpu, smm_map(cpu));
+	if (cpu->vmx)
+		vmx_smm(cpu, true); /* VMX operation is suspended in SMM (vol. 3C, 32.14.1) */
 
 	cpu->state.halted = false;
 	cpu->lf.mask = 0;
@@ -279,6 +282,8 @@ op_rsm(struct cpu *cpu, const struct insn *i)
 	}
 	cpu_mode_update(cpu);
 	smm_notify(cpu, false);
+	if (cpu->vmx)
+		vmx_smm(cpu, false); /* back to VMX root or non-root operation */
 	/* Auto HALT restart: return to the HLT state the SMI interrupted (32.12). */
 	cpu->state.halted = auto_halt;
 }

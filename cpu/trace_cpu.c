@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/vmx/vmx.h"
 
 _Static_assert(NO_ERRCODE == TRACE_NO_ERRCODE, "one \"no error code\" value");
 _Static_assert((int)EVENT_EXCEPTION == TRACE_INT_EXCEPTION && (int)EVENT_NMI == TRACE_INT_NMI,
@@ -33,7 +34,9 @@ trace_hdr_fill(struct trace_hdr *h, const struct cpu *cpu)
 	h->cr3 = cpu->state.cr3;
 	h->cpl = cpu->state.cpl;
 	h->mode = (uint8_t)mode;
-	h->vmx = TRACE_VMX_NONE; /* VMX is not modelled yet */
+	h->vmx = cpu->vmx_nonroot           ? TRACE_VMX_NONROOT
+		 : cpu->vmx && cpu->vmx->on ? TRACE_VMX_ROOT
+					    : TRACE_VMX_NONE;
 }
 
 /* In the order the event lists them: RAX..R15, ES..GS selectors, RFLAGS. */

@@ -3,6 +3,7 @@
  * the translation context from cpu->state, faults, the `pagewalk` and `tlb`
  * trace events, and the TLB maintenance instructions.
  */
+#include "cpu/vmx/vmx.h"
 #include "cpu/translate.h"
 
 #include <inttypes.h>
@@ -110,8 +111,13 @@ raise_fault(struct cpu *cpu, const struct mmu_fault *f)
 {
 	if (f->stage != 1)
 		abort(); /* no second stage is installed while VMX is not modelled */
-	if (f->vector == MMU_VEC_PF)
-		cpu->state.cr2 = f->lin;
+	if (f->vector == MMU_VEC_PF) {
+		/* A #PF that exits leaves CR2 alone (SDM vol. 3C, 27.1). */
+		if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_pf_exits(cpu, f->error))
+			cpu->vmx->pf_lin = f->lin;
+		else
+			cpu->state.cr2 = f->lin;
+	}
 	cpu_fault(cpu, f->vector, f->error);
 }
 

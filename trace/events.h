@@ -26,6 +26,7 @@ enum trace_category {
 	TRACE_CAT_MMIO = 1u << 5,
 	TRACE_CAT_MSR = 1u << 6,
 	TRACE_CAT_CPUID = 1u << 7,
+	TRACE_CAT_VMX = 1u << 8,
 };
 
 /* X(id, "name", "help") */
@@ -40,7 +41,10 @@ enum trace_category {
 	X(TRACE_CAT_MMIO, "mmio",                                                                  \
 	  "MMIO accesses, and accesses to unassigned space or writes to ROM")                      \
 	X(TRACE_CAT_MSR, "msr", "RDMSR and WRMSR: index, value, and whether it raised #GP")        \
-	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")
+	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")        \
+	X(TRACE_CAT_VMX, "vmx",                                                                    \
+	  "VMX instructions (operand, outcome, error number), VM entries (the failing check) and " \
+	  "VM exits (reason, qualification, guest RIP, instruction length and information)")
 
 /* ---- enumerations printed by name: V(CONSTANT, "name") ---- */
 
@@ -51,7 +55,7 @@ enum trace_category {
 	V(TRACE_MODE_PROT32, "prot32")                                                             \
 	V(TRACE_MODE_COMPAT, "compat")                                                             \
 	V(TRACE_MODE_LONG64, "long64")
-/* The VMX slot of the header: always none until VMX is modelled. */
+/* The VMX slot of the header: outside VMX operation, root or non-root. */
 #define TRACE_VMX_VALUES(V)                                                                        \
 	V(TRACE_VMX_NONE, "none")                                                                  \
 	V(TRACE_VMX_ROOT, "root")                                                                  \
@@ -82,6 +86,14 @@ enum trace_category {
 	V(TRACE_MSR_OK, "ok")                                                                      \
 	V(TRACE_MSR_GP, "#GP")
 
+/* The outcome of a VMX instruction (SDM vol. 3C, 30.2). */
+#define TRACE_VMX_OUTCOME_VALUES(V)                                                                \
+	V(TRACE_VMXO_OK, "ok")                                                                     \
+	V(TRACE_VMXO_FAIL_INVALID, "VMfailInvalid")                                                \
+	V(TRACE_VMXO_FAIL_VALID, "VMfailValid")                                                    \
+	V(TRACE_VMXO_ENTRY, "entered")                                                             \
+	V(TRACE_VMXO_ENTRY_FAIL, "entry-failed")
+
 /* E(type, VALUES): every enumeration, for generating the C enums and name tables. */
 #define TRACE_ENUM_LIST(E)                                                                         \
 	E(trace_mode, TRACE_MODE_VALUES)                                                           \
@@ -91,7 +103,8 @@ enum trace_category {
 	E(trace_priv, TRACE_PRIV_VALUES)                                                           \
 	E(trace_walk, TRACE_WALK_VALUES)                                                           \
 	E(trace_flush, TRACE_FLUSH_VALUES)                                                         \
-	E(trace_msr, TRACE_MSR_VALUES)
+	E(trace_msr, TRACE_MSR_VALUES)                                                             \
+	E(trace_vmx_outcome, TRACE_VMX_OUTCOME_VALUES)
 
 #define TRACE_ENUM_CONST_(c, s) c,
 #define TRACE_ENUM_DECL_(type, values)                                                             \
@@ -198,6 +211,27 @@ struct trace_hdr {
 	F(X32, ecx, "ecx")                                                                         \
 	F(X32, edx, "edx")
 
+#define TEVF_VMX_INSN(F, E)                                                                        \
+	F(STR, insn, "insn")                                                                       \
+	F(X64, operand, "operand")                                                                 \
+	E(trace_vmx_outcome, outcome, "outcome")                                                   \
+	F(D8, error, "error")
+#define TEVF_VMENTRY(F, E)                                                                         \
+	F(BOOL, launch, "launch")                                                                  \
+	F(BOOL, ok, "ok")                                                                          \
+	F(STR, check, "check")                                                                     \
+	F(X64, rip, "rip")                                                                         \
+	F(X32, intr_info, "inject")
+#define TEVF_VMEXIT(F, E)                                                                          \
+	F(X32, reason, "reason")                                                                   \
+	F(STR, name, "name")                                                                       \
+	F(X64, qual, "qual")                                                                       \
+	F(X64, rip, "rip")                                                                         \
+	F(D8, len, "len")                                                                          \
+	F(X32, info, "info")                                                                       \
+	F(X32, intr_info, "intr_info")                                                             \
+	F(X32, idt_vectoring, "idt_vectoring")
+
 /* X(emitter, ID, "name", category, FIELDS) */
 #define TRACE_EVENT_LIST(X)                                                                        \
 	X(insn, TEV_INSN, "insn", TRACE_CAT_INSN, TEVF_INSN)                                       \
@@ -211,7 +245,10 @@ struct trace_hdr {
 	X(mmio_write, TEV_MMIO_WRITE, "mmio-write", TRACE_CAT_MMIO, TEVF_MMIO)                     \
 	X(rdmsr, TEV_RDMSR, "rdmsr", TRACE_CAT_MSR, TEVF_MSR)                                      \
 	X(wrmsr, TEV_WRMSR, "wrmsr", TRACE_CAT_MSR, TEVF_MSR)                                      \
-	X(cpuid, TEV_CPUID, "cpuid", TRACE_CAT_CPUID, TEVF_CPUID)
+	X(cpuid, TEV_CPUID, "cpuid", TRACE_CAT_CPUID, TEVF_CPUID)                                  \
+	X(vmx_insn, TEV_VMX_INSN, "vmx-insn", TRACE_CAT_VMX, TEVF_VMX_INSN)                        \
+	X(vmentry, TEV_VMENTRY, "vmentry", TRACE_CAT_VMX, TEVF_VMENTRY)                            \
+	X(vmexit, TEV_VMEXIT, "vmexit", TRACE_CAT_VMX, TEVF_VMEXIT)
 
 enum trace_event {
 #define X(fn, id, ...) id,

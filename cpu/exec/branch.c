@@ -3,6 +3,7 @@
  * INT n/INT3/INTO/INT1, IRET, BOUND. On entry cpu->state.rip already points at the
  * next instruction, so relative targets are rip + displacement.
  */
+#include "cpu/vmx/vmx.h"
 #include "cpu/exec/exec.h"
 
 void
@@ -180,6 +181,9 @@ void
 op_int3(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
+	if (__builtin_expect(cpu->vmx_nonroot, 0))
+		vmx_exception(cpu, EXC_BP, NO_ERRCODE,
+			      6); /* a software exception (vol. 3C, 25.2) */
 	soft_int(cpu, EXC_BP, false);
 }
 
@@ -193,8 +197,11 @@ void
 op_into(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if (flags_arith(cpu) & F_OF)
+	if (flags_arith(cpu) & F_OF) {
+		if (__builtin_expect(cpu->vmx_nonroot, 0))
+			vmx_exception(cpu, EXC_OF, NO_ERRCODE, 6);
 		soft_int(cpu, EXC_OF, false);
+	}
 }
 
 /* INT1 (F1, ICEBP): a #DB trap that pushes the next instruction. */

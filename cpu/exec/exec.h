@@ -14,6 +14,17 @@
 
 /* misc.c: moves, exchanges, conversions, flag instructions */
 H(ud);
+/* vmx/vmx.c: the VMX instructions */
+H(vmxon);
+H(vmxoff);
+H(vmclear);
+H(vmptrld);
+H(vmptrst);
+H(vmread);
+H(vmwrite);
+H(vmlaunch);
+H(vmresume);
+H(vmcall);
 H(nop);
 H(mov_rm_r);
 H(mov_r_rm);

@@ -5,8 +5,8 @@
 #include "mmu/ioport.h"
 #include "cpu/exec/exec.h"
 
-static void
-io_check(struct cpu *cpu, uint16_t port, unsigned size)
+void
+cpu_io_check(struct cpu *cpu, uint16_t port, unsigned size)
 {
 	if (cpu_real_mode(cpu))
 		return;
@@ -30,7 +30,7 @@ io_check(struct cpu *cpu, uint16_t port, unsigned size)
 uint32_t
 cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size)
 {
-	io_check(cpu, port, size);
+	cpu_io_check(cpu, port, size);
 	if (__builtin_expect((cpu->state.dr[7] & 0xff) != 0, 0))
 		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 	return ioport_read(cpu->io, port, size);
@@ -39,7 +39,7 @@ cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size)
 void
 cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size)
 {
-	io_check(cpu, port, size);
+	cpu_io_check(cpu, port, size);
 	if (__builtin_expect((cpu->state.dr[7] & 0xff) != 0, 0))
 		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
 	ioport_write(cpu->io, port, v, size);
@@ -51,10 +51,21 @@ io_size(const struct insn *i)
 	return i->opsize == 1 ? 1 : i->opsize == 2 ? 2 : 4;
 }
 
+/* The VM-exit check comes after the I/O permission check (vol. 3C, 26.1.1). */
+static inline void
+io_door(struct cpu *cpu, const struct insn *i, uint16_t port, unsigned size)
+{
+	if (__builtin_expect(cpu->vmx_nonroot, 0)) {
+		cpu_io_check(cpu, port, size);
+		vmx_intercept(cpu, i);
+	}
+}
+
 void
 op_in_imm(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = io_size(i);
+	io_door(cpu, i, (uint16_t)i->imm, size);
 	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)i->imm, size));
 }
 
@@ -62,6 +73,7 @@ void
 op_in_dx(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = io_size(i);
+	io_door(cpu, i, (uint16_t)cpu->state.gpr[R_DX], size);
 	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)cpu->state.gpr[R_DX], size));
 }
 
@@ -69,6 +81,7 @@ void
 op_out_imm(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = io_size(i);
+	io_door(cpu, i, (uint16_t)i->imm, size);
 	cpu_io_out(cpu, (uint16_t)i->imm, (uint32_t)reg_read(cpu, R_AX, size), size);
 	cpu->stop_trace = true; /* a device may have raised an event */
 }
@@ -77,6 +90,7 @@ void
 op_out_dx(struct cpu *cpu, const struct insn *i)
 {
 	unsigned size = io_size(i);
+	io_door(cpu, i, (uint16_t)cpu->state.gpr[R_DX], size);
 	cpu_io_out(cpu, (uint16_t)cpu->state.gpr[R_DX], (uint32_t)reg_read(cpu, R_AX, size), size);
 	cpu->stop_trace = true;
 }

@@ -95,6 +95,7 @@ static void
 store_sel(struct cpu *cpu, const struct insn *i, uint16_t sel)
 {
 	grp6_check(cpu);
+	VMX_DOOR(cpu, i); /* descriptor-table exiting */
 	if (i->flags & I_MEM)
 		cpu_write(cpu, i->seg, insn_ea(cpu, i), sel, 2);
 	else
@@ -136,6 +137,7 @@ op_lldt(struct cpu *cpu, const struct insn *i)
 	grp6_check(cpu);
 	if (cpu->state.cpl)
 		cpu_gp0(cpu);
+	VMX_DOOR(cpu, i);
 	uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
 	if ((sel & ~3u) == 0) {
 		cpu->state.ldtr = (struct segment){ .sel = sel };
@@ -161,6 +163,7 @@ op_ltr(struct cpu *cpu, const struct insn *i)
 	grp6_check(cpu);
 	if (cpu->state.cpl)
 		cpu_gp0(cpu);
+	VMX_DOOR(cpu, i);
 	uint16_t sel = (uint16_t)rm_read(cpu, i, 2);
 	if ((sel & ~3u) == 0 || (sel & 4))
 		cpu_fault(cpu, EXC_GP, sel & 0xfffc);

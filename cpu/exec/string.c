@@ -6,6 +6,7 @@
  * and timers are serviced in the middle of it as on hardware.
  */
 #include "cpu/exec/exec.h"
+#include "cpu/vmx/vmx.h"
 
 #define REP_CHUNK 4096 /* iterations before a REP yields to the run loop */
 
@@ -146,10 +147,24 @@ op_scas(struct cpu *cpu, const struct insn *i)
 void
 op_ins(struct cpu *cpu, const struct insn *i)
 {
+	if (__builtin_expect(cpu->vmx_nonroot, 0)) { /* after the permission check (26.1.1) */
+		cpu_io_check(cpu, (uint16_t)cpu->state.gpr[R_DX],
+			     i->opsize == 1   ? 1
+			     : i->opsize == 2 ? 2
+					      : 4);
+		vmx_intercept(cpu, i);
+	}
 	str_run(cpu, i, STR_INS);
 }
 void
 op_outs(struct cpu *cpu, const struct insn *i)
 {
+	if (__builtin_expect(cpu->vmx_nonroot, 0)) {
+		cpu_io_check(cpu, (uint16_t)cpu->state.gpr[R_DX],
+			     i->opsize == 1   ? 1
+			     : i->opsize == 2 ? 2
+					      : 4);
+		vmx_intercept(cpu, i);
+	}
 	str_run(cpu, i, STR_OUTS);
 }

@@ -9,6 +9,7 @@
 #include "cpu/msr.h"
 #include "cpu/translate.h"
 #include "mmu/paging.h"
+#include "cpu/vmx/vmx.h"
 
 #define CPUID_1_EDX_APIC (1u << 9) /* CPUID.1:EDX.APIC (SDM vol. 2A, CPUID, table 3-11) */
 
@@ -22,8 +23,8 @@ require_cpl0(struct cpu *cpu)
 void
 op_hlt(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	cpu->state.halted = true;
 	cpu->stop_trace = true;
 }
@@ -31,32 +32,33 @@ op_hlt(struct cpu *cpu, const struct insn *i)
 void
 op_clts(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	require_cpl0(cpu);
-	struct control_regs ctl = { cpu->state.cr0 & ~(uint64_t)CR0_TS, cpu->state.cr3,
-				    cpu->state.cr4, cpu->state.efer };
+	VMX_DOOR(cpu, i);
+	uint64_t cr0 = cpu->state.cr0 & ~(uint64_t)CR0_TS;
+	if (cpu->vmx_nonroot) /* a host-owned TS keeps its value (vol. 3C, 25.3) */
+		cr0 = vmx_cr_write(cpu, 0, cr0);
+	struct control_regs ctl = { cr0, cpu->state.cr3, cpu->state.cr4, cpu->state.efer };
 	cpu_load_control(cpu, &ctl, 0, "clts"); /* TS changes no translation: cannot fail */
 }
 
 void
 op_invd(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	require_cpl0(cpu); /* caches are not modelled: nothing else to do */
+	VMX_DOOR(cpu, i);  /* INVD always exits, WBINVD with WBINVD exiting */
 }
 
 /* PAUSE (F3 90): a spin-loop hint, nothing to do here. */
 void
 op_pause(struct cpu *cpu, const struct insn *i)
 {
-	(void)cpu;
-	(void)i;
+	VMX_DOOR(cpu, i);
 }
 
 void
 op_cpuid(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
+	VMX_DOOR(cpu, i); /* CPUID always exits in non-root operation (vol. 3C, 25.1.2) */
 	uint32_t r[4], leaf = (uint32_t)cpu->state.gpr[R_AX],
 		       subleaf = (uint32_t)cpu->state.gpr[R_CX];
 	/* IA32_MISC_ENABLE.LCMV (bit 22): the basic leaves stop at 2 (SDM vol. 4,
@@ -88,10 +90,12 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 void
 op_rdtsc(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	if ((cpu->state.cr4 & (1u << 2)) && cpu->state.cpl > 0 && !cpu_real_mode(cpu))
 		cpu_gp0(cpu);
+	VMX_DOOR(cpu, i);
 	uint64_t t = cpu_tsc(cpu);
+	if (cpu->vmx_nonroot)
+		t += vmx_tsc_offset(cpu); /* TSC offsetting (vol. 3C, 25.3) */
 	reg_write(cpu, R_AX, 4, (uint32_t)t);
 	reg_write(cpu, R_DX, 4, t >> 32);
 }
@@ -115,6 +119,7 @@ store_dtr(struct cpu *cpu, const struct insn *i, const struct dtr *t)
 {
 	uint64_t ea = insn_ea(cpu, i);
 	unsigned base_size = cpu->code_size == 8 ? 8 : 4;
+	VMX_DOOR(cpu, i); /* descriptor-table exiting */
 	uint64_t base = t->base;
 	if (base_size == 4 && i->opsize == 2)
 		base &= 0xffffff;
@@ -145,6 +150,7 @@ load_dtr(struct cpu *cpu, const struct insn *i, struct dtr *t)
 	uint64_t ea = insn_ea(cpu, i);
 	unsigned base_size = cpu->code_size == 8 ? 8 : 4;
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	uint16_t limit = (uint16_t)cpu_read(cpu, i->seg, ea, 2);
 	uint64_t base = cpu_read(cpu, i->seg, (ea + 2) & addr_mask(i->adsize), base_size);
 	if (base_size == 4 && i->opsize == 2)
@@ -171,10 +177,13 @@ op_lidt(struct cpu *cpu, const struct insn *i)
 void
 op_smsw(struct cpu *cpu, const struct insn *i)
 {
+	uint64_t cr0 = cpu->state.cr0;
+	if (cpu->vmx_nonroot) /* host-owned bits read from the CR0 read shadow (vol. 3C, 25.3) */
+		cr0 = vmx_cr_read(cpu, 0, cr0);
 	if (i->flags & I_MEM)
-		cpu_write(cpu, i->seg, insn_ea(cpu, i), cpu->state.cr0 & 0xffff, 2);
+		cpu_write(cpu, i->seg, insn_ea(cpu, i), cr0 & 0xffff, 2);
 	else
-		reg_write(cpu, i->rm, i->opsize, cpu->state.cr0);
+		reg_write(cpu, i->rm, i->opsize, cr0);
 }
 
 /* LMSW: loads PE MP EM TS; cannot clear PE (SDM vol. 2A, LMSW). */
@@ -182,8 +191,11 @@ void
 op_lmsw(struct cpu *cpu, const struct insn *i)
 {
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	uint64_t v = rm_read(cpu, i, 2) & 0xf;
 	uint64_t cr0 = (cpu->state.cr0 & ~0xeull) | v | (cpu->state.cr0 & CR0_PE);
+	if (cpu->vmx_nonroot)
+		cr0 = vmx_cr_write(cpu, 0, cr0);
 	cpu_write_cr0(cpu, cr0);
 }
 
@@ -193,6 +205,7 @@ op_invlpg(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t ea = insn_ea(cpu, i);
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	if (cpu->code_size == 8)
 		cpu_invlpg(cpu, ea + (i->seg >= S_FS ? cpu->state.seg[i->seg].base : 0));
 	else
@@ -261,6 +274,7 @@ op_mov_r_cr(struct cpu *cpu, const struct insn *i)
 {
 	unsigned n = cr_number(cpu, i);
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	uint64_t v = n == 0   ? cpu->state.cr0
 		     : n == 2 ? cpu->state.cr2
 		     : n == 3 ? cpu->state.cr3
@@ -269,6 +283,8 @@ op_mov_r_cr(struct cpu *cpu, const struct insn *i)
 	if (n == 8 && cpu->bus.apic_get_cr8)
 		v = cpu->bus.apic_get_cr8(
 			cpu->bus.apic); /* CR8 is TPR[7:4] (SDM vol. 3A, 10.8.6.1) */
+	if (cpu->vmx_nonroot && (n == 0 || n == 4))
+		v = vmx_cr_read(cpu, n, v);
 	reg_write(cpu, i->rm, cpu->code_size == 8 ? 8 : 4, v);
 }
 
@@ -277,7 +293,10 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 {
 	unsigned n = cr_number(cpu, i);
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	uint64_t v = reg_read(cpu, i->rm, cpu->code_size == 8 ? 8 : 4);
+	if (cpu->vmx_nonroot && (n == 0 || n == 4))
+		v = vmx_cr_write(cpu, n, v); /* host-owned bits keep their value (vol. 3C, 25.3) */
 	switch (n) {
 	case 0: cpu_write_cr0(cpu, v); break;
 	case 2: cpu->state.cr2 = v; break;
@@ -316,6 +335,7 @@ op_mov_r_dr(struct cpu *cpu, const struct insn *i)
 		cpu_ud(cpu);
 	if ((n == 4 || n == 5) && (cpu->state.cr4 & (1u << 3)))
 		cpu_ud(cpu); /* CR4.DE: DR4/DR5 are reserved */
+	VMX_DOOR(cpu, i);
 	dr_general_detect(cpu);
 	if (n == 4 || n == 5)
 		n += 2;
@@ -331,6 +351,7 @@ op_mov_dr_r(struct cpu *cpu, const struct insn *i)
 		cpu_ud(cpu);
 	if ((n == 4 || n == 5) && (cpu->state.cr4 & (1u << 3)))
 		cpu_ud(cpu);
+	VMX_DOOR(cpu, i);
 	dr_general_detect(cpu);
 	if (n == 4 || n == 5)
 		n += 2;
@@ -349,8 +370,8 @@ op_mov_dr_r(struct cpu *cpu, const struct insn *i)
 void
 op_rdmsr(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i); /* the MSR bitmaps */
 	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = 0;
 	int rc = msr_read(cpu, index, &v);
@@ -364,8 +385,8 @@ op_rdmsr(struct cpu *cpu, const struct insn *i)
 void
 op_wrmsr(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i); /* the MSR bitmaps */
 	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = (cpu->state.gpr[R_DX] << 32) | (uint32_t)cpu->state.gpr[R_AX];
 	int rc = msr_write(cpu, index, v);
@@ -383,10 +404,10 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 void
 op_rdpmc(struct cpu *cpu, const struct insn *i)
 {
-	(void)i;
 	if (!cpu_real_mode(cpu) && !(cpu->state.cr4 & CR4_PCE) &&
 	    (cpu->state.cpl != 0 || cpu_v86(cpu)))
 		cpu_gp0(cpu);
+	VMX_DOOR(cpu, i); /* before the counter check (vol. 3C, 25.1.3) */
 	if ((uint32_t)cpu->state.gpr[R_CX] > 1)
 		cpu_gp0(cpu);
 	reg_write(cpu, R_AX, 4, 0);
@@ -404,6 +425,7 @@ op_invpcid(struct cpu *cpu, const struct insn *i)
 	if (cpu_v86(cpu))
 		cpu_ud(cpu);
 	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
 	uint64_t type = reg_read(cpu, i->reg, cpu->code_size == 8 ? 8 : 4);
 	uint64_t ea = insn_ea(cpu, i);
 	uint64_t lo = cpu_read(cpu, i->seg, ea, 8);

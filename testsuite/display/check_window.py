@@ -99,7 +99,7 @@ def scancodes(path):
     return re.findall(r"scancode ([0-9a-f]{2})\n", serial_text(path))
 
 
-def codes_after(path, n, expect, timeout=5):
+def codes_after(path, n, expect, timeout=30):
     got = wait_for(lambda: scancodes(path)[n:] if len(scancodes(path)) >= n + len(expect) else None,
                    timeout)
     return (got or scancodes(path)[n:])[:len(expect)] == expect
@@ -159,7 +159,7 @@ def run_xvfb(fugu, disk, tmp, tap):
     try:
         tap.check("the demo's text on COM1", wait_for(lambda: "Esc (or a key on COM1)" in
                                                      serial_text(serial), 20))
-        wid = wait_for(lambda: x("xdotool", "search", "--name", "^fugu").stdout.split(), 10)
+        wid = wait_for(lambda: x("xdotool", "search", "--name", "^fugu").stdout.split(), 30)
         if not tap.check("the window is on the X display", wid):
             return
         wid = wid[0].decode()
@@ -171,7 +171,7 @@ def run_xvfb(fugu, disk, tmp, tap):
             x("import", "-window", wid, "-depth", "8", "rgb:" + a)
             x("xdotool", "key", "--window", wid, "ctrl+alt+s")
             png = os.path.join(tmp, "fugu-screenshot-%d.png" % k)
-            if not wait_for(lambda: os.path.exists(png) and os.path.getsize(png) > 0, 5):
+            if not wait_for(lambda: os.path.exists(png) and os.path.getsize(png) > 0, 30):
                 diag = "no %s from the hotkey" % png
                 continue
             time.sleep(0.2)

@@ -1,0 +1,150 @@
+/*
+ * fugu — the VMX capability MSRs (SDM vol. 3C, appendix A), all from one
+ * table. Policy is written here, where it is enforced: a control is allowed-1
+ * exactly when fugu implements what it does, and each row says why. The same
+ * table decides what VM entry accepts (entry.c checks the controls against
+ * the TRUE MSRs, IA32_VMX_BASIC bit 55 being set).
+ */
+#include "cpu/cpu_internal.h"
+#include "cpu/vmx/vmx.h"
+
+enum cap_reg { CAP_PIN, CAP_PROC, CAP_PROC2, CAP_EXIT, CAP_ENTRY };
+
+/* The default-1 bits (A.3-A.5): reserved bits that read as 1 in the plain MSRs;
+ * the TRUE MSRs let the ones named in the comment be 0. */
+static const uint32_t default1[] = {
+	[CAP_PIN] = 0x00000016,                            /* bits 1, 2, 4 */
+	[CAP_PROC] = 0x0401e172,                           /* 1, 4-6, 8, 13-16, 26 */
+	[CAP_PROC2] = 0,          [CAP_EXIT] = 0x00036dff, /* 0-8, 10, 11, 13, 14, 16, 17 */
+	[CAP_ENTRY] = 0x000011ff,                          /* 0-8, 12 */
+};
+/* The default-1 bits the TRUE MSRs allow to be 0 (A.3.1-A.5): CR3-load/store
+ * exiting, save/load debug controls. */
+static const uint32_t true_may_clear[] = {
+	[CAP_PIN] = 0,
+	[CAP_PROC] = PROC_CR3_LOAD | PROC_CR3_STORE,
+	[CAP_PROC2] = 0,
+	[CAP_EXIT] = EXIT_SAVE_DEBUG,
+	[CAP_ENTRY] = ENTRY_LOAD_DEBUG,
+};
+
+/* clang-format off */
+static const struct cap_row {
+	uint8_t reg;   /* enum cap_reg */
+	uint32_t bit;
+	enum cpu_feature feat; /* the control needs this feature of the model (FEAT_NONE: none) */
+} allowed1[] = {
+	/* Pin-based. */
+	{ CAP_PIN, PIN_EXT_INTR, FEAT_NONE },	/* the run loop asks before acknowledging */
+	{ CAP_PIN, PIN_NMI, FEAT_NONE },	/* the run loop asks before delivering an NMI */
+	/* Not allowed: virtual NMIs and the NMI window (part 2), the preemption timer
+	 * (no deadline on the virtual clock yet), posted interrupts (no APIC virtualization). */
+
+	/* Primary processor-based. */
+	{ CAP_PROC, PROC_INTR_WINDOW, FEAT_NONE }, /* checked at each boundary while set */
+	{ CAP_PROC, PROC_TSC_OFFSET, FEAT_NONE },  /* RDTSC, RDTSCP and RDMSR(TSC) add it */
+	{ CAP_PROC, PROC_HLT, FEAT_NONE },
+	{ CAP_PROC, PROC_INVLPG, FEAT_NONE },
+	/* MWAIT/MONITOR: fugu does not execute them (no monitor feature), so they
+	 * raise #UD, which comes before any exit (SDM vol. 3C, 26.1.1); the controls
+	 * are allowed because kvm_intel requires them, and they never fire. */
+	{ CAP_PROC, PROC_MWAIT, FEAT_NONE },
+	{ CAP_PROC, PROC_RDPMC, FEAT_NONE },
+	{ CAP_PROC, PROC_RDTSC, FEAT_NONE },
+	{ CAP_PROC, PROC_CR3_LOAD, FEAT_NONE },	/* with the four CR3-target values */
+	{ CAP_PROC, PROC_CR3_STORE, FEAT_NONE },
+	{ CAP_PROC, PROC_CR8_LOAD, FEAT_LM },	/* CR8 exists in 64-bit mode only */
+	{ CAP_PROC, PROC_CR8_STORE, FEAT_LM },
+	{ CAP_PROC, PROC_MOV_DR, FEAT_NONE },
+	{ CAP_PROC, PROC_UNCOND_IO, FEAT_NONE },
+	{ CAP_PROC, PROC_IO_BITMAPS, FEAT_NONE },	/* bitmaps A and B, straddling accesses */
+	{ CAP_PROC, PROC_MSR_BITMAPS, FEAT_NONE },	/* all four 1 KiB quarters */
+	{ CAP_PROC, PROC_MONITOR, FEAT_NONE },	/* see MWAIT */
+	{ CAP_PROC, PROC_PAUSE, FEAT_NONE },
+	{ CAP_PROC, PROC_SECONDARY, FEAT_NONE },
+	/* Not allowed: TPR shadow (no virtual-APIC page), NMI window (part 2),
+	 * monitor trap flag (part 2). */
+
+	/* Secondary processor-based. */
+	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
+	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
+	{ CAP_PROC2, PROC2_WBINVD, FEAT_NONE },
+	{ CAP_PROC2, PROC2_INVPCID, FEAT_INVPCID }, /* clear: INVPCID is #UD in the guest */
+	/* Not allowed: EPT, VPID, unrestricted guest, APIC virtualization, VM
+	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
+
+	/* VM-exit controls. */
+	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (fugu has no IA32_DEBUGCTL: 0) */
+	{ CAP_EXIT, EXIT_HOST_64, FEAT_LM },
+	{ CAP_EXIT, EXIT_ACK_INTR, FEAT_NONE },	/* the vector lands in the exit information */
+	{ CAP_EXIT, EXIT_SAVE_PAT, FEAT_PAT },
+	{ CAP_EXIT, EXIT_LOAD_PAT, FEAT_PAT },
+	{ CAP_EXIT, EXIT_SAVE_EFER, FEAT_LM },
+	{ CAP_EXIT, EXIT_LOAD_EFER, FEAT_LM },
+	/* Not allowed: PERF_GLOBAL_CTRL (no such MSR), the preemption-timer save,
+	 * BNDCFGS (no MPX). */
+
+	/* VM-entry controls. */
+	{ CAP_ENTRY, ENTRY_LOAD_DEBUG, FEAT_NONE },
+	{ CAP_ENTRY, ENTRY_IA32E, FEAT_LM },
+	{ CAP_ENTRY, ENTRY_LOAD_PAT, FEAT_PAT },
+	{ CAP_ENTRY, ENTRY_LOAD_EFER, FEAT_LM },
+	/* Not allowed: entry to SMM and dual-monitor treatment (no SMM monitor),
+	 * PERF_GLOBAL_CTRL, BNDCFGS. */
+};
+/* clang-format on */
+
+static uint32_t
+cap_allowed1(const struct cpu *cpu, enum cap_reg reg)
+{
+	uint32_t v = default1[reg];
+	for (size_t k = 0; k < sizeof(allowed1) / sizeof(allowed1[0]); k++)
+		if (allowed1[k].reg == reg && cpu_has(&cpu->features, allowed1[k].feat))
+			v |= allowed1[k].bit;
+	return v;
+}
+
+/* A control MSR: allowed-0 settings (bits that must be 1) in 31:0, allowed-1 in 63:32. */
+static uint64_t
+cap_ctl(const struct cpu *cpu, enum cap_reg reg, bool true_msr)
+{
+	uint32_t must1 = default1[reg] & ~(true_msr ? true_may_clear[reg] : 0);
+	return must1 | (uint64_t)cap_allowed1(cpu, reg) << 32;
+}
+
+int
+vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
+{
+	if (!cpu->vmx)
+		return -1;
+	switch (index) {
+	case 0x480: /* IA32_VMX_BASIC (A.1): revision, VMCS size 4096, WB, INS/OUTS info, TRUE */
+		*value =
+			VMX_REVISION | (4096ull << 32) | (6ull << 50) | (1ull << 54) | (1ull << 55);
+		return 0;
+	case 0x481: *value = cap_ctl(cpu, CAP_PIN, false); return 0;
+	case 0x482: *value = cap_ctl(cpu, CAP_PROC, false); return 0;
+	case 0x483: *value = cap_ctl(cpu, CAP_EXIT, false); return 0;
+	case 0x484: *value = cap_ctl(cpu, CAP_ENTRY, false); return 0;
+	case 0x485:
+		/* IA32_VMX_MISC (A.6): LMA stored into "IA-32e mode guest" (bit 5),
+		 * activity state HLT (bit 6), four CR3-target values, MSR lists of up to
+		 * 512 entries (bits 27:25 = 0), no preemption timer, MSEG revision 0. */
+		*value = (1u << 5) | (1u << 6) | (4u << 16);
+		return 0;
+	case 0x486: *value = CR0_PE | CR0_NE | CR0_PG; return 0;        /* CR0_FIXED0 (A.7) */
+	case 0x487: *value = 0xffffffffull; return 0;                   /* CR0_FIXED1 */
+	case 0x488: *value = CR4_VMXE; return 0;                        /* CR4_FIXED0 (A.8) */
+	case 0x489: *value = cpu_cr4_writable(cpu); return 0;           /* CR4_FIXED1 */
+	case 0x48a: *value = (uint64_t)vmcs_max_index() << 1; return 0; /* VMCS_ENUM (A.9) */
+	case 0x48b: *value = cap_ctl(cpu, CAP_PROC2, false); return 0;
+	case 0x48d: *value = cap_ctl(cpu, CAP_PIN, true); return 0;
+	case 0x48e: *value = cap_ctl(cpu, CAP_PROC, true); return 0;
+	case 0x48f: *value = cap_ctl(cpu, CAP_EXIT, true); return 0;
+	case 0x490: *value = cap_ctl(cpu, CAP_ENTRY, true); return 0;
+	/* IA32_VMX_EPT_VPID_CAP (0x48c) exists only when EPT or VPID may be enabled,
+	 * IA32_VMX_VMFUNC (0x491) only when VM functions may be (A.10, A.11): neither
+	 * is, so both raise #GP, as on such hardware. */
+	default: return -1;
+	}
+}

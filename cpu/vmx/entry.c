@@ -1,0 +1,691 @@
+/*
+ * fugu — VM entry (SDM vol. 3C, chapter 26): the checks on the controls, the
+ * host-state area and the guest-state area as tables of named checks (the
+ * first failing one decides the outcome and names itself in the vmx trace),
+ * then the guest state loaded through the mode gate, the MSR-load area and
+ * event injection.
+ */
+#include "cpu/translate.h"
+#include "cpu/vmx/vmx_internal.h"
+#include "mmu/physmem.h"
+#include "trace/events.h"
+
+#define F(id) vmcs_get(cpu, VMCS_##id)
+
+/* A control field against its TRUE capability MSR (26.2.1.1-26.2.1.2). */
+static bool
+ctl_ok(const struct cpu *cpu, uint32_t msr, uint64_t value)
+{
+	uint64_t cap;
+	vmx_cap_msr(cpu, msr, &cap);
+	uint32_t must1 = (uint32_t)cap, may1 = (uint32_t)(cap >> 32);
+	return (value & must1) == must1 && !(value & ~(uint64_t)may1);
+}
+
+static bool
+phys_ok(const struct cpu *cpu, uint64_t pa, uint64_t align)
+{
+	return !(pa & (align - 1)) && !(pa >> cpu->maxphyaddr);
+}
+
+typedef bool (*check_fn)(const struct cpu *cpu);
+struct check {
+	const char *name;
+	check_fn ok;
+};
+
+/* ---- 26.2.1: VM-execution, VM-exit and VM-entry control fields ---- */
+
+static bool
+c_pin(const struct cpu *cpu)
+{
+	return ctl_ok(cpu, 0x48d, F(PIN_CTLS));
+}
+static bool
+c_proc(const struct cpu *cpu)
+{
+	return ctl_ok(cpu, 0x48e, F(PROC_CTLS));
+}
+static bool
+c_proc2(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_SECONDARY) || ctl_ok(cpu, 0x48b, F(PROC_CTLS2));
+}
+static bool
+c_cr3_count(const struct cpu *cpu)
+{
+	return F(CR3_TARGET_COUNT) <= 4;
+}
+static bool
+c_io_bitmaps(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_IO_BITMAPS) ||
+	       (phys_ok(cpu, F(IO_BITMAP_A), 4096) && phys_ok(cpu, F(IO_BITMAP_B), 4096));
+}
+static bool
+c_msr_bitmap(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_MSR_BITMAPS) || phys_ok(cpu, F(MSR_BITMAP), 4096);
+}
+static bool
+c_exit(const struct cpu *cpu)
+{
+	return ctl_ok(cpu, 0x48f, F(EXIT_CTLS));
+}
+static bool
+c_exit_msr_areas(const struct cpu *cpu)
+{
+	return (!F(EXIT_MSR_STORE_COUNT) || phys_ok(cpu, F(EXIT_MSR_STORE_ADDR), 16)) &&
+	       (!F(EXIT_MSR_LOAD_COUNT) || phys_ok(cpu, F(EXIT_MSR_LOAD_ADDR), 16));
+}
+static bool
+c_entry(const struct cpu *cpu)
+{
+	return ctl_ok(cpu, 0x490, F(ENTRY_CTLS));
+}
+static bool
+c_entry_msr_area(const struct cpu *cpu)
+{
+	return !F(ENTRY_MSR_LOAD_COUNT) || phys_ok(cpu, F(ENTRY_MSR_LOAD_ADDR), 16);
+}
+
+/* Event injection (26.2.1.3). */
+#define INTR_VALID (1u << 31)
+#define INTR_ERRCODE (1u << 11)
+#define INTR_TYPE(info) (((info) >> 8) & 7)
+enum {
+	IT_EXTERNAL = 0,
+	IT_NMI = 2,
+	IT_HW_EXC = 3,
+	IT_SW_INT = 4,
+	IT_PRIV_SW_EXC = 5,
+	IT_SW_EXC = 6,
+	IT_OTHER = 7
+};
+
+static bool
+c_inject_type(const struct cpu *cpu)
+{
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	if (!(info & INTR_VALID))
+		return true;
+	unsigned type = INTR_TYPE(info), vec = info & 0xff;
+	if (type == 1 || type == IT_OTHER) /* reserved; "other event" needs MTF */
+		return false;
+	if (type == IT_NMI && vec != 2)
+		return false;
+	if (type == IT_HW_EXC && vec > 31)
+		return false;
+	return !(info & 0x7ffff000u); /* bits 30:12 reserved */
+}
+static bool
+c_inject_errcode(const struct cpu *cpu)
+{
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	if (!(info & INTR_VALID))
+		return true;
+	unsigned vec = info & 0xff;
+	bool needs = INTR_TYPE(info) == IT_HW_EXC && (F(GUEST_CR0) & CR0_PE) &&
+		     (vec == 8 || (vec >= 10 && vec <= 14) || vec == 17);
+	if (!!(info & INTR_ERRCODE) != needs)
+		return false;
+	return !needs || !(F(ENTRY_EXC_ERROR) & 0xffff8000u);
+}
+static bool
+c_inject_len(const struct cpu *cpu)
+{
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	unsigned type = INTR_TYPE(info);
+	if (!(info & INTR_VALID) ||
+	    (type != IT_SW_INT && type != IT_PRIV_SW_EXC && type != IT_SW_EXC))
+		return true;
+	return F(ENTRY_INSN_LEN) >= 1 && F(ENTRY_INSN_LEN) <= 15;
+}
+
+/* clang-format off */
+static const struct check control_checks[] = {
+	{ "pin-based controls", c_pin },
+	{ "primary processor-based controls", c_proc },
+	{ "secondary processor-based controls", c_proc2 },
+	{ "CR3-target count", c_cr3_count },
+	{ "I/O-bitmap addresses", c_io_bitmaps },
+	{ "MSR-bitmap address", c_msr_bitmap },
+	{ "VM-exit controls", c_exit },
+	{ "VM-exit MSR-store/load addresses", c_exit_msr_areas },
+	{ "VM-entry controls", c_entry },
+	{ "VM-entry MSR-load address", c_entry_msr_area },
+	{ "event injection: type and vector", c_inject_type },
+	{ "event injection: error code", c_inject_errcode },
+	{ "event injection: instruction length", c_inject_len },
+};
+/* clang-format on */
+
+/* ---- 26.2.2-26.2.4: host-state area ---- */
+
+static bool
+cr_fixed_ok(const struct cpu *cpu, uint64_t cr0, uint64_t cr4)
+{
+	return !(cr0 >> 32) && vmx_cr_fixed_ok(cpu, 0, cr0) && vmx_cr_fixed_ok(cpu, 4, cr4);
+}
+
+static bool
+host64(const struct cpu *cpu)
+{
+	return (F(EXIT_CTLS) & EXIT_HOST_64) != 0;
+}
+
+static bool
+h_cr0_cr4(const struct cpu *cpu)
+{
+	return cr_fixed_ok(cpu, F(HOST_CR0), F(HOST_CR4));
+}
+static bool
+h_cr3(const struct cpu *cpu)
+{
+	return !(F(HOST_CR3) >> cpu->maxphyaddr);
+}
+static bool
+h_sysenter(const struct cpu *cpu)
+{
+	return is_canonical(F(HOST_SYSENTER_ESP)) && is_canonical(F(HOST_SYSENTER_EIP));
+}
+static bool
+h_pat(const struct cpu *cpu)
+{
+	if (!(F(EXIT_CTLS) & EXIT_LOAD_PAT))
+		return true;
+	for (unsigned k = 0; k < 8; k++) { /* types 0, 1, 4, 5, 6, 7 (26.2.2) */
+		unsigned t = (F(HOST_PAT) >> (8 * k)) & 0xff;
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+static bool
+h_efer(const struct cpu *cpu)
+{
+	if (!(F(EXIT_CTLS) & EXIT_LOAD_EFER))
+		return true;
+	uint64_t e = F(HOST_EFER);
+	bool lma = (e & EFER_LMA) != 0, lme = (e & EFER_LME) != 0;
+	return !(e & ~(cpu_efer_writable(cpu) | EFER_LMA)) && lma == host64(cpu) &&
+	       lme == host64(cpu);
+}
+/* Selectors: RPL and TI 0; CS and TR not null; SS not null unless 64-bit host (26.2.3). */
+static bool
+h_selectors(const struct cpu *cpu)
+{
+	static const enum vmcs_field_id sel[] = { VMCS_HOST_ES_SEL, VMCS_HOST_CS_SEL,
+						  VMCS_HOST_SS_SEL, VMCS_HOST_DS_SEL,
+						  VMCS_HOST_FS_SEL, VMCS_HOST_GS_SEL,
+						  VMCS_HOST_TR_SEL };
+	for (unsigned k = 0; k < sizeof(sel) / sizeof(sel[0]); k++)
+		if (vmcs_get(cpu, sel[k]) & 7)
+			return false;
+	return F(HOST_CS_SEL) && F(HOST_TR_SEL) && (F(HOST_SS_SEL) || host64(cpu));
+}
+static bool
+h_bases(const struct cpu *cpu)
+{
+	return is_canonical(F(HOST_FS_BASE)) && is_canonical(F(HOST_GS_BASE)) &&
+	       is_canonical(F(HOST_GDTR_BASE)) && is_canonical(F(HOST_IDTR_BASE)) &&
+	       is_canonical(F(HOST_TR_BASE));
+}
+/* Address-space size (26.2.4): outside IA-32e mode the host and the guest are
+ * not 64-bit; inside it the host is. */
+static bool
+h_address_space(const struct cpu *cpu)
+{
+	if (!(cpu->state.efer & EFER_LMA))
+		return !host64(cpu) && !(F(ENTRY_CTLS) & ENTRY_IA32E);
+	return host64(cpu);
+}
+static bool
+h_rip_cr4(const struct cpu *cpu)
+{
+	if (host64(cpu))
+		return (F(HOST_CR4) & CR4_PAE) && is_canonical(F(HOST_RIP));
+	return !(F(HOST_CR4) & CR4_PCIDE) && !(F(HOST_RIP) >> 32);
+}
+
+/* clang-format off */
+static const struct check host_checks[] = {
+	{ "host CR0/CR4 fixed bits", h_cr0_cr4 },
+	{ "host CR3 width", h_cr3 },
+	{ "host SYSENTER_ESP/EIP canonical", h_sysenter },
+	{ "host PAT", h_pat },
+	{ "host EFER", h_efer },
+	{ "host selectors", h_selectors },
+	{ "host bases canonical", h_bases },
+	{ "host address-space size", h_address_space },
+	{ "host RIP and CR4 for the address-space size", h_rip_cr4 },
+};
+/* clang-format on */
+
+/* ---- 26.3.1: guest-state area ---- */
+
+static bool
+guest64(const struct cpu *cpu)
+{
+	return (F(ENTRY_CTLS) & ENTRY_IA32E) != 0;
+}
+static bool
+unusable(const struct cpu *cpu, enum vmcs_field_id ar)
+{
+	return (vmcs_get(cpu, ar) & VMCS_AR_UNUSABLE) != 0;
+}
+
+static bool
+g_cr0_cr4(const struct cpu *cpu)
+{
+	return cr_fixed_ok(cpu, F(GUEST_CR0), F(GUEST_CR4)) &&
+	       (!(F(GUEST_CR0) & CR0_PG) || (F(GUEST_CR0) & CR0_PE));
+}
+static bool
+g_debug(const struct cpu *cpu)
+{
+	return !(F(ENTRY_CTLS) & ENTRY_LOAD_DEBUG) || !(F(GUEST_DR7) >> 32);
+}
+static bool
+g_ia32e(const struct cpu *cpu)
+{
+	if (guest64(cpu))
+		return (F(GUEST_CR0) & CR0_PG) && (F(GUEST_CR4) & CR4_PAE);
+	return !(F(GUEST_CR4) & CR4_PCIDE);
+}
+static bool
+g_cr3(const struct cpu *cpu)
+{
+	return !(F(GUEST_CR3) >> cpu->maxphyaddr);
+}
+static bool
+g_efer(const struct cpu *cpu)
+{
+	if (!(F(ENTRY_CTLS) & ENTRY_LOAD_EFER))
+		return true;
+	uint64_t e = F(GUEST_EFER);
+	if (e & ~(cpu_efer_writable(cpu) | EFER_LMA))
+		return false;
+	if (!!(e & EFER_LMA) != guest64(cpu))
+		return false;
+	return !(F(GUEST_CR0) & CR0_PG) || !!(e & EFER_LME) == !!(e & EFER_LMA);
+}
+static bool
+g_tr_ldtr_ti(const struct cpu *cpu)
+{
+	return !(F(GUEST_TR_SEL) & 4) &&
+	       (unusable(cpu, VMCS_GUEST_LDTR_AR) || !(F(GUEST_LDTR_SEL) & 4));
+}
+static bool
+g_ss_rpl(const struct cpu *cpu)
+{
+	return (F(GUEST_RFLAGS) & F_VM) || (F(GUEST_SS_SEL) & 3) == (F(GUEST_CS_SEL) & 3);
+}
+/* Access rights of CS, SS, DS-GS outside virtual-8086 mode (26.3.1.2). */
+static bool
+g_cs_ar(const struct cpu *cpu)
+{
+	uint32_t ar = (uint32_t)F(GUEST_CS_AR);
+	unsigned type = ar & 15;
+	if (F(GUEST_RFLAGS) & F_VM)
+		return ar == 0xf3;
+	if (type != 9 && type != 11 && type != 13 && type != 15)
+		return false;
+	if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xffff0f00u)) /* CS is never unusable */
+		return false;
+	unsigned dpl = (ar >> 5) & 3;
+	if (type <= 11 && dpl != (F(GUEST_SS_AR) >> 5 & 3))
+		return false;
+	if (type >= 13 && dpl > (F(GUEST_SS_AR) >> 5 & 3))
+		return false;
+	if (guest64(cpu) && (ar & (1u << 13)) && (ar & (1u << 14)))
+		return false;
+	return true;
+}
+static bool
+limit_g_ok(uint32_t limit, uint32_t ar)
+{
+	if ((limit & 0xfff) != 0xfff && (ar & (1u << 15)))
+		return false;
+	return !((limit >> 20) && !(ar & (1u << 15)));
+}
+static bool
+g_data_ar(const struct cpu *cpu)
+{
+	static const enum vmcs_field_id ars[] = { VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
+						  VMCS_GUEST_ES_AR, VMCS_GUEST_FS_AR,
+						  VMCS_GUEST_GS_AR };
+	static const enum vmcs_field_id lims[] = { VMCS_GUEST_SS_LIMIT, VMCS_GUEST_DS_LIMIT,
+						   VMCS_GUEST_ES_LIMIT, VMCS_GUEST_FS_LIMIT,
+						   VMCS_GUEST_GS_LIMIT };
+	static const enum vmcs_field_id sels[] = { VMCS_GUEST_SS_SEL, VMCS_GUEST_DS_SEL,
+						   VMCS_GUEST_ES_SEL, VMCS_GUEST_FS_SEL,
+						   VMCS_GUEST_GS_SEL };
+	if (F(GUEST_RFLAGS) & F_VM)
+		return true;
+	for (unsigned k = 0; k < 5; k++) {
+		uint32_t ar = (uint32_t)vmcs_get(cpu, ars[k]);
+		if (ar & VMCS_AR_UNUSABLE)
+			continue;
+		unsigned type = ar & 15;
+		if (k == 0 && type != 3 && type != 7)
+			return false;
+		if (!(type & 1) || ((type & 8) && !(type & 2)))
+			return false; /* accessed; code must be readable */
+		if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xfffe0f00u))
+			return false;
+		if (!limit_g_ok((uint32_t)vmcs_get(cpu, lims[k]), ar))
+			return false;
+		unsigned dpl = (ar >> 5) & 3, rpl = vmcs_get(cpu, sels[k]) & 3;
+		if (k == 0 && dpl != rpl)
+			return false; /* SS.DPL = SS.RPL */
+		if (k > 0 && type < 12 && dpl < rpl)
+			return false; /* DS-GS, not conforming code: DPL >= RPL */
+	}
+	return limit_g_ok((uint32_t)F(GUEST_CS_LIMIT), (uint32_t)F(GUEST_CS_AR));
+}
+/* Virtual-8086 guests: base = selector * 16, limit FFFFh, access rights F3h. */
+static bool
+g_v86_segments(const struct cpu *cpu)
+{
+	if (!(F(GUEST_RFLAGS) & F_VM))
+		return true;
+	for (unsigned s = 0; s < 6; s++) {
+		uint64_t sel = cpu->vmx->f[VMCS_GUEST_ES_SEL + s];
+		if (cpu->vmx->f[VMCS_GUEST_ES_BASE + s] != sel << 4 ||
+		    cpu->vmx->f[VMCS_GUEST_ES_LIMIT + s] != 0xffff ||
+		    cpu->vmx->f[VMCS_GUEST_ES_AR + s] != 0xf3)
+			return false;
+	}
+	return true;
+}
+static bool
+g_tr_ar(const struct cpu *cpu)
+{
+	uint32_t ar = (uint32_t)F(GUEST_TR_AR);
+	unsigned type = ar & 15;
+	if (type != 11 && (guest64(cpu) || type != 3))
+		return false;
+	return !(ar & 0x10) && (ar & 0x80) && !(ar & 0xffff0f00u) && /* usable (26.3.1.2) */
+	       limit_g_ok((uint32_t)F(GUEST_TR_LIMIT), ar);
+}
+static bool
+g_ldtr_ar(const struct cpu *cpu)
+{
+	uint32_t ar = (uint32_t)F(GUEST_LDTR_AR);
+	if (ar & VMCS_AR_UNUSABLE)
+		return true;
+	return (ar & 15) == 2 && !(ar & 0x10) && (ar & 0x80) && !(ar & 0xfffe0f00u) &&
+	       limit_g_ok((uint32_t)F(GUEST_LDTR_LIMIT), ar);
+}
+static bool
+g_bases(const struct cpu *cpu)
+{
+	return is_canonical(F(GUEST_TR_BASE)) && is_canonical(F(GUEST_FS_BASE)) &&
+	       is_canonical(F(GUEST_GS_BASE)) && is_canonical(F(GUEST_LDTR_BASE)) &&
+	       !(F(GUEST_CS_BASE) >> 32) &&
+	       (unusable(cpu, VMCS_GUEST_SS_AR) || !(F(GUEST_SS_BASE) >> 32)) &&
+	       (unusable(cpu, VMCS_GUEST_DS_AR) || !(F(GUEST_DS_BASE) >> 32)) &&
+	       (unusable(cpu, VMCS_GUEST_ES_AR) || !(F(GUEST_ES_BASE) >> 32));
+}
+static bool
+g_dtr(const struct cpu *cpu)
+{
+	return is_canonical(F(GUEST_GDTR_BASE)) && is_canonical(F(GUEST_IDTR_BASE)) &&
+	       !(F(GUEST_GDTR_LIMIT) >> 16) && !(F(GUEST_IDTR_LIMIT) >> 16);
+}
+static bool
+g_rip(const struct cpu *cpu)
+{
+	if (guest64(cpu) && (F(GUEST_CS_AR) & (1u << 13)))
+		return is_canonical(F(GUEST_RIP));
+	return !(F(GUEST_RIP) >> 32);
+}
+static bool
+g_rflags(const struct cpu *cpu)
+{
+	uint64_t r = F(GUEST_RFLAGS);
+	if ((r & 0xffffffffffc08028ull) || !(r & F_FIXED1))
+		return false;
+	if ((r & F_VM) && (guest64(cpu) || !(F(GUEST_CR0) & CR0_PE)))
+		return false;
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	return !((info & INTR_VALID) && INTR_TYPE(info) == IT_EXTERNAL && !(r & F_IF));
+}
+static bool
+g_activity(const struct cpu *cpu)
+{
+	/* Active and HLT only (IA32_VMX_MISC); HLT needs SS.DPL 0 (26.3.1.5). */
+	uint64_t a = F(GUEST_ACTIVITY);
+	if (a == 0)
+		return true;
+	if (a != 1 || ((F(GUEST_SS_AR) >> 5) & 3) || (F(GUEST_INTERRUPTIBILITY) & 3))
+		return false; /* not HLT with STI or MOV SS blocking either */
+	/* Into HLT only external interrupts, NMIs, #DB and #MC can be injected. */
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	unsigned type = INTR_TYPE(info), vec = info & 0xff;
+	return !(info & INTR_VALID) || type == IT_EXTERNAL || type == IT_NMI ||
+	       (type == IT_HW_EXC && (vec == EXC_DB || vec == EXC_MC));
+}
+static bool
+g_interruptibility(const struct cpu *cpu)
+{
+	uint64_t s = F(GUEST_INTERRUPTIBILITY);
+	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
+	if (s & ~0xfull)
+		return false;
+	if ((s & 3) == 3 || ((s & 1) && !(F(GUEST_RFLAGS) & F_IF)))
+		return false;
+	if ((s & 4) && !cpu->state.in_smm)
+		return false;
+	if ((info & INTR_VALID) && INTR_TYPE(info) == IT_EXTERNAL && (s & 3))
+		return false;
+	if ((info & INTR_VALID) && INTR_TYPE(info) == IT_NMI && (s & 0xa))
+		return false;
+	return true;
+}
+static bool
+g_pending_dbg(const struct cpu *cpu)
+{
+	uint64_t p = F(GUEST_PENDING_DBG);
+	if (p & ~0x1500full)
+		return false;
+	/* With STI/MOV SS blocking or in HLT, BS is set exactly when RFLAGS.TF is
+	 * (IA32_DEBUGCTL.BTF is 0 here: fugu has none; 26.3.1.5). */
+	if ((F(GUEST_INTERRUPTIBILITY) & 3) || F(GUEST_ACTIVITY) == 1)
+		return !!(p & (1u << 14)) == !!(F(GUEST_RFLAGS) & F_TF);
+	return true;
+}
+
+/* clang-format off */
+static const struct check guest_checks[] = {
+	{ "guest CR0/CR4 fixed bits", g_cr0_cr4 },
+	{ "guest DR7 (load debug controls)", g_debug },
+	{ "IA-32e mode guest needs CR0.PG and CR4.PAE", g_ia32e },
+	{ "guest CR3 width", g_cr3 },
+	{ "guest EFER (load EFER)", g_efer },
+	{ "guest TR/LDTR TI flag", g_tr_ldtr_ti },
+	{ "guest SS.RPL = CS.RPL", g_ss_rpl },
+	{ "guest CS access rights", g_cs_ar },
+	{ "guest SS/DS/ES/FS/GS access rights and limits", g_data_ar },
+	{ "guest virtual-8086 segments", g_v86_segments },
+	{ "guest TR access rights", g_tr_ar },
+	{ "guest LDTR access rights", g_ldtr_ar },
+	{ "guest segment bases", g_bases },
+	{ "guest GDTR/IDTR", g_dtr },
+	{ "guest RIP", g_rip },
+	{ "guest RFLAGS", g_rflags },
+	{ "guest activity state", g_activity },
+	{ "guest interruptibility state", g_interruptibility },
+	{ "guest pending debug exceptions", g_pending_dbg },
+};
+/* clang-format on */
+
+static struct vmx_check_result
+run_checks(const struct cpu *cpu, const struct check *t, size_t n, uint32_t error)
+{
+	for (size_t k = 0; k < n; k++)
+		if (!t[k].ok(cpu))
+			return (struct vmx_check_result){ t[k].name, error };
+	return (struct vmx_check_result){ NULL, 0 };
+}
+
+struct vmx_check_result
+vmx_check_controls(const struct cpu *cpu)
+{
+	return run_checks(cpu, control_checks, sizeof(control_checks) / sizeof(control_checks[0]),
+			  VMERR_BAD_CONTROLS);
+}
+
+struct vmx_check_result
+vmx_check_host(const struct cpu *cpu)
+{
+	return run_checks(cpu, host_checks, sizeof(host_checks) / sizeof(host_checks[0]),
+			  VMERR_BAD_HOST);
+}
+
+struct vmx_check_result
+vmx_check_guest(const struct cpu *cpu)
+{
+	struct vmx_check_result r =
+		run_checks(cpu, guest_checks, sizeof(guest_checks) / sizeof(guest_checks[0]), 0);
+	if (r.check)
+		return r;
+	/* The VMCS link pointer (26.3.1.5): all ones, as fugu has no VMCS shadowing;
+	 * a failure has qualification 4. */
+	if (F(VMCS_LINK_PTR) != VMCS_NONE)
+		return (struct vmx_check_result){ "VMCS link pointer", 4 };
+	return r;
+}
+
+#undef F
+
+/* Load the guest state (26.3.2) through the state table and the mode gate. */
+static bool
+load_guest(struct cpu *cpu)
+{
+	struct cpu_state *s = &cpu->state;
+	const uint64_t *f = cpu->vmx->f;
+	uint64_t efer = s->efer;
+	if (f[VMCS_ENTRY_CTLS] & ENTRY_LOAD_EFER) {
+		efer = f[VMCS_GUEST_EFER];
+	} else {
+		/* LMA and LME follow "IA-32e mode guest" (26.3.2.1). */
+		efer &= ~(EFER_LMA | EFER_LME);
+		if (f[VMCS_ENTRY_CTLS] & ENTRY_IA32E)
+			efer |= EFER_LMA | EFER_LME;
+	}
+	struct control_regs ctl = { f[VMCS_GUEST_CR0] | CR0_ET, f[VMCS_GUEST_CR3],
+				    f[VMCS_GUEST_CR4], efer };
+	/* PAE paging outside IA-32e mode loads the PDPTEs; an invalid one fails the
+	 * entry with qualification 2 (26.3.1.6), before anything changed. */
+	if (!cpu_load_control(cpu, &ctl, CTL_LOAD_PDPTES | CTL_FLUSH_ALL, "vmentry"))
+		return false;
+	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++) {
+		const struct vmcs_field *vf = &vmcs_fields[k];
+		if (vmcs_enc_type(vf->enc) != VMCS_T_GUEST)
+			continue;
+		if (vf->map == VM_PLAIN) {
+			state_set(s, vf->state, f[k]);
+		} else if (vf->map == VM_AR) {
+			uint16_t attr = vmcs_attr_from_ar((uint32_t)f[k]);
+			if (f[k] & VMCS_AR_UNUSABLE)
+				attr &= ~SEG_ATTR_P; /* an unusable register faults on use */
+			state_set(s, vf->state, attr);
+		}
+	}
+	if (f[VMCS_ENTRY_CTLS] & ENTRY_LOAD_DEBUG) {
+		s->dr[7] = f[VMCS_GUEST_DR7] | 0x400;
+		cpu_debug_update(cpu);
+	}
+	if (f[VMCS_ENTRY_CTLS] & ENTRY_LOAD_PAT)
+		s->msr.pat = f[VMCS_GUEST_PAT];
+	cpu->lf.mask = 0;
+	s->rflags = f[VMCS_GUEST_RFLAGS];
+	s->rip = f[VMCS_GUEST_RIP];
+	s->cpl = (uint8_t)((f[VMCS_GUEST_SS_AR] >> 5) & 3);
+	uint64_t intr = f[VMCS_GUEST_INTERRUPTIBILITY];
+	s->intr_shadow = (intr & 2) ? 2 : (intr & 1) ? 1 : 0;
+	s->nmi_blocked = (intr & 8) != 0;
+	s->halted = f[VMCS_GUEST_ACTIVITY] == 1;
+	cpu_mode_update(cpu);
+	return true;
+}
+
+/* The VM-entry MSR-load area (26.4): 16-byte entries (index, reserved, value);
+ * a failure gives exit reason 34 with the entry's number, counting from 1. */
+static uint32_t
+load_msrs(struct cpu *cpu, uint64_t addr, uint64_t count)
+{
+	for (uint64_t k = 0; k < count; k++) {
+		uint32_t e[4];
+		physmem_read(cpu->mem, addr + 16 * k, e, sizeof(e));
+		uint32_t index = e[0];
+		uint64_t value = e[2] | (uint64_t)e[3] << 32;
+		/* FS/GS base, the x2APIC range and the SMM MSRs may not be loaded this way. */
+		if (e[1] || index == MSR_FS_BASE || index == MSR_GS_BASE || (index >> 8) == 0x8 ||
+		    index == 0x9e || msr_write(cpu, index, value) < 0)
+			return (uint32_t)k + 1;
+	}
+	return 0;
+}
+
+/* Inject the event of the VM-entry interruption-information field (26.6). */
+static void
+inject(struct cpu *cpu)
+{
+	uint32_t info = (uint32_t)cpu->vmx->f[VMCS_ENTRY_INTR_INFO];
+	if (!(info & INTR_VALID))
+		return;
+	cpu->vmx->f[VMCS_ENTRY_INTR_INFO] = info & ~INTR_VALID; /* cleared by entry (27.2.3) */
+	unsigned vec = info & 0xff, type = INTR_TYPE(info);
+	uint32_t err =
+		(info & INTR_ERRCODE) ? (uint32_t)cpu->vmx->f[VMCS_ENTRY_EXC_ERROR] : NO_ERRCODE;
+	uint64_t next = cpu->state.rip + cpu->vmx->f[VMCS_ENTRY_INSN_LEN];
+	cpu->state.halted = false;
+	cpu->insn_rip = cpu->state.rip;
+	cpu->vmx->injecting = true;
+	switch (type) {
+	case IT_EXTERNAL:
+		cpu_deliver_event(cpu, vec, EVENT_EXTERNAL, NO_ERRCODE, cpu->state.rip);
+		break;
+	case IT_NMI:
+		cpu->state.nmi_blocked = true;
+		cpu_deliver_event(cpu, vec, EVENT_NMI, NO_ERRCODE, cpu->state.rip);
+		break;
+	case IT_HW_EXC: cpu_deliver_event(cpu, vec, EVENT_EXCEPTION, err, cpu->state.rip); break;
+	default: /* software interrupt and (privileged) software exception: after the instruction */
+		cpu_deliver_event(cpu, vec,
+				  type == IT_PRIV_SW_EXC ? EVENT_EXTERNAL : EVENT_SOFTWARE_INT,
+				  NO_ERRCODE, next);
+		break;
+	}
+	cpu->vmx->injecting = false; /* a vector that reached no exception door */
+}
+
+void
+vmx_enter(struct cpu *cpu, bool launch)
+{
+	struct vmx *v = cpu->vmx;
+	struct vmx_check_result r = vmx_check_guest(cpu);
+	if (r.check)
+		vmx_entry_fail(cpu, VMX_EXIT_BAD_GUEST, r.error, r.check);
+	if (!load_guest(cpu))
+		vmx_entry_fail(cpu, VMX_EXIT_BAD_GUEST, 2, "guest PDPTEs");
+	cpu->vmx_nonroot = true;
+	v->launched = true;
+	v->hlt_wake = false;
+	v->vectoring = 0;
+	uint32_t bad =
+		load_msrs(cpu, v->f[VMCS_ENTRY_MSR_LOAD_ADDR], v->f[VMCS_ENTRY_MSR_LOAD_COUNT]);
+	if (bad)
+		vmx_entry_fail(cpu, VMX_EXIT_BAD_MSR_LOAD, bad, "VM-entry MSR-load area");
+	trace_vmentry(cpu->tracer, cpu, launch, true, "none", cpu->state.rip,
+		      (uint32_t)v->f[VMCS_ENTRY_INTR_INFO]);
+	cpu->stop_trace = true;
+	/* An armed interrupt window is looked at on every boundary. */
+	if (v->f[VMCS_PROC_CTLS] & PROC_INTR_WINDOW)
+		cpu->events |= EV_VMX;
+	inject(cpu);
+	cpu->delivering = false;
+}

@@ -1,0 +1,188 @@
+/*
+ * fugu — VMX (SDM vol. 3C, chapters 23-27): the state of VMX operation, the
+ * control bits fugu knows, and the doors the rest of the CPU calls. Outside
+ * VMX non-root operation the doors cost one predictable branch on
+ * cpu->vmx_nonroot; without the vmx feature cpu->vmx is NULL.
+ */
+#ifndef FUGU_VMX_H
+#define FUGU_VMX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/vmx/vmcs.h"
+
+struct cpu;
+struct insn;
+
+/* Pin-based controls (24.6.1). */
+#define PIN_EXT_INTR (1u << 0)
+#define PIN_NMI (1u << 3)
+#define PIN_VIRTUAL_NMI (1u << 5)
+#define PIN_PREEMPT_TIMER (1u << 6)
+/* Primary processor-based controls (24.6.2). */
+#define PROC_INTR_WINDOW (1u << 2)
+#define PROC_TSC_OFFSET (1u << 3)
+#define PROC_HLT (1u << 7)
+#define PROC_INVLPG (1u << 9)
+#define PROC_MWAIT (1u << 10)
+#define PROC_RDPMC (1u << 11)
+#define PROC_RDTSC (1u << 12)
+#define PROC_CR3_LOAD (1u << 15)
+#define PROC_CR3_STORE (1u << 16)
+#define PROC_CR8_LOAD (1u << 19)
+#define PROC_CR8_STORE (1u << 20)
+#define PROC_TPR_SHADOW (1u << 21)
+#define PROC_NMI_WINDOW (1u << 22)
+#define PROC_MOV_DR (1u << 23)
+#define PROC_UNCOND_IO (1u << 24)
+#define PROC_IO_BITMAPS (1u << 25)
+#define PROC_MTF (1u << 27)
+#define PROC_MSR_BITMAPS (1u << 28)
+#define PROC_MONITOR (1u << 29)
+#define PROC_PAUSE (1u << 30)
+#define PROC_SECONDARY (1u << 31)
+/* Secondary processor-based controls. */
+#define PROC2_DESC_TABLE (1u << 2)
+#define PROC2_RDTSCP (1u << 3)
+#define PROC2_WBINVD (1u << 6)
+#define PROC2_INVPCID (1u << 12)
+/* VM-exit controls (24.7.1). */
+#define EXIT_SAVE_DEBUG (1u << 2)
+#define EXIT_HOST_64 (1u << 9)
+#define EXIT_ACK_INTR (1u << 15)
+#define EXIT_SAVE_PAT (1u << 18)
+#define EXIT_LOAD_PAT (1u << 19)
+#define EXIT_SAVE_EFER (1u << 20)
+#define EXIT_LOAD_EFER (1u << 21)
+/* VM-entry controls (24.8.1). */
+#define ENTRY_LOAD_DEBUG (1u << 2)
+#define ENTRY_IA32E (1u << 9)
+#define ENTRY_SMM (1u << 10)
+#define ENTRY_DEACT_DUAL (1u << 11)
+#define ENTRY_LOAD_PAT (1u << 14)
+#define ENTRY_LOAD_EFER (1u << 15)
+
+/* Basic exit reasons (SDM vol. 3C, appendix C). */
+/* clang-format off */
+#define VMX_EXIT_REASON_LIST(X)                                                                    \
+	X(EXCEPTION_NMI, 0, "exception-or-nmi") X(EXTERNAL_INTR, 1, "external-interrupt")         \
+	X(TRIPLE_FAULT, 2, "triple-fault") X(INTR_WINDOW, 7, "interrupt-window")                  \
+	X(NMI_WINDOW, 8, "nmi-window") X(TASK_SWITCH, 9, "task-switch") X(CPUID, 10, "cpuid")     \
+	X(GETSEC, 11, "getsec") X(HLT, 12, "hlt") X(INVD, 13, "invd") X(INVLPG, 14, "invlpg")     \
+	X(RDPMC, 15, "rdpmc") X(RDTSC, 16, "rdtsc") X(RSM, 17, "rsm") X(VMCALL, 18, "vmcall")     \
+	X(VMCLEAR, 19, "vmclear") X(VMLAUNCH, 20, "vmlaunch") X(VMPTRLD, 21, "vmptrld")           \
+	X(VMPTRST, 22, "vmptrst") X(VMREAD, 23, "vmread") X(VMRESUME, 24, "vmresume")             \
+	X(VMWRITE, 25, "vmwrite") X(VMXOFF, 26, "vmxoff") X(VMXON, 27, "vmxon")                   \
+	X(CR_ACCESS, 28, "cr-access") X(DR_ACCESS, 29, "dr-access") X(IO, 30, "io")               \
+	X(RDMSR, 31, "rdmsr") X(WRMSR, 32, "wrmsr") X(BAD_GUEST, 33, "entry-fail-guest-state")    \
+	X(BAD_MSR_LOAD, 34, "entry-fail-msr-load") X(MWAIT, 36, "mwait")                          \
+	X(MONITOR, 39, "monitor") X(PAUSE, 40, "pause") X(GDTR_IDTR, 46, "gdtr-idtr-access")      \
+	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
+	X(INVVPID, 53, "invvpid") X(WBINVD, 54, "wbinvd") X(XSETBV, 55, "xsetbv")                 \
+	X(RDRAND, 57, "rdrand") X(INVPCID, 58, "invpcid") X(VMFUNC, 59, "vmfunc")                 \
+	X(RDSEED, 61, "rdseed") X(XSAVES, 63, "xsaves") X(XRSTORS, 64, "xrstors")
+/* clang-format on */
+
+enum vmx_exit_reason {
+#define X(id, n, name) VMX_EXIT_##id = n,
+	VMX_EXIT_REASON_LIST(X)
+#undef X
+};
+const char *vmx_exit_reason_name(unsigned reason);
+
+/* VM-instruction error numbers (SDM vol. 3C, 30.4). */
+enum vmx_insn_error {
+	VMERR_VMCALL_IN_ROOT = 1,
+	VMERR_VMCLEAR_BAD_ADDR = 2,
+	VMERR_VMCLEAR_VMXON = 3,
+	VMERR_VMLAUNCH_NOT_CLEAR = 4,
+	VMERR_VMRESUME_NOT_LAUNCHED = 5,
+	VMERR_VMRESUME_AFTER_VMXOFF = 6,
+	VMERR_BAD_CONTROLS = 7,
+	VMERR_BAD_HOST = 8,
+	VMERR_VMPTRLD_BAD_ADDR = 9,
+	VMERR_VMPTRLD_VMXON = 10,
+	VMERR_VMPTRLD_BAD_REVISION = 11,
+	VMERR_UNSUPPORTED_FIELD = 12,
+	VMERR_VMWRITE_READONLY = 13,
+	VMERR_VMXON_IN_ROOT = 15,
+	VMERR_ENTRY_BAD_EXEC_VMCS = 16,
+	VMERR_ENTRY_MOV_SS = 26,
+	VMERR_INVALID_OPERAND = 28,
+};
+
+#define VMCS_NONE (~0ull)        /* the current-VMCS pointer when there is none */
+#define VMX_REVISION 0x46554755u /* "FUGU": bit 31 clear (SDM vol. 3C, A.1) */
+
+/* IA32_FEATURE_CONTROL (SDM vol. 3C, 23.7). */
+#define MSR_FEATURE_CONTROL 0x0000003a
+#define FC_LOCK (1ull << 0)
+#define FC_VMX_OUTSIDE_SMX (1ull << 2)
+#define MSR_VMX_BASIC 0x00000480
+#define MSR_VMX_LAST 0x00000491
+
+struct vmx {
+	bool on;            /* in VMX operation (root or non-root) */
+	uint64_t vmxon_ptr; /* physical address of the VMXON region */
+	uint64_t current;   /* current-VMCS pointer, VMCS_NONE when none */
+	bool launched;      /* launch state of the current VMCS */
+	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
+	bool hlt_wake;      /* woken from HLT only to exit: save activity state HLT */
+	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
+	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
+	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
+	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
+	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
+};
+
+/* ---- the capability MSRs (caps.c) ---- */
+/* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */
+int vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value);
+
+/* Does a CR0 (cr 0) or CR4 (cr 4) value keep the fixed bits (A.7, A.8)? */
+bool vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value);
+
+/* ---- life cycle (vmx.c) ---- */
+void vmx_create(struct cpu *cpu);
+void vmx_destroy(struct cpu *cpu);
+void vmx_reset(struct cpu *cpu);
+/* SMI entry (enter) and RSM: with the default treatment of SMIs, VMX operation
+ * is suspended in SMM and resumes, root or non-root, after RSM (32.14.1). */
+void vmx_smm(struct cpu *cpu, bool enter);
+/* IA32_FEATURE_CONTROL: 0, or -1 for #GP (locked, reserved bits). */
+int vmx_feature_control_write(struct cpu *cpu, uint64_t value);
+
+/* ---- the instruction handlers (insn.c), named by the decoder ---- */
+
+/* ---- the doors (exit.c), only called in VMX non-root operation ---- */
+/* An instruction with an intercept class: returns when it runs, exits otherwise. */
+void vmx_intercept(struct cpu *cpu, const struct insn *i);
+/* An exception about to be delivered (cpu_deliver_event / INT3 / INTO): exits
+ * when the exception bitmap says so. type: 3 hardware, 6 software exception. */
+void vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type);
+/* An event is being delivered in non-root operation (kind: enum event_kind):
+ * an exit before vmx_vectoring_done reports it as IDT-vectoring information. */
+void vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error,
+		   uint64_t return_rip);
+void vmx_vectoring_done(struct cpu *cpu);
+/* Does a #PF with this error code exit (so CR2 stays unwritten)? */
+bool vmx_pf_exits(const struct cpu *cpu, uint32_t error);
+/* At an instruction boundary with events pending: true when a VM exit happened
+ * (external interrupt, NMI, interrupt window). */
+bool vmx_boundary(struct cpu *cpu);
+/* Does an external interrupt exit (so it wakes the guest from HLT regardless of IF)? */
+bool vmx_intr_exits(const struct cpu *cpu);
+/* A halted guest woken only to exit (external-interrupt exiting with IF
+ * clear): the run loop runs again, the exit saves activity state HLT (27.3.4). */
+void vmx_wake_for_exit(struct cpu *cpu);
+/* A triple fault in non-root operation: exit reason 2. */
+void vmx_triple_fault(struct cpu *cpu);
+/* The guest's TSC: with "use TSC offsetting", the offset is added. */
+uint64_t vmx_tsc_offset(const struct cpu *cpu);
+/* MOV from CR0/CR4 and SMSW: the bits the host owns read from the read shadow. */
+uint64_t vmx_cr_read(const struct cpu *cpu, unsigned cr, uint64_t value);
+/* MOV to CR0/CR4, LMSW, CLTS that did not exit: the host-owned bits keep their value. */
+uint64_t vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value);
+
+#endif

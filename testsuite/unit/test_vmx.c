@@ -1,0 +1,400 @@
+/*
+ * Unit tests of VMX (cpu/vmx/): the VMCS field table, the capability MSRs'
+ * consistency (SDM vol. 3C, appendix A), and the VM-entry checks (chapter 26)
+ * row by row: each row is a field, a bad value and the outcome the SDM gives
+ * (VMfailValid 7 or 8, or a VM-entry failure with its qualification), run
+ * against a VMCS that passes every check.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cpu/vmx/vmx_internal.h"
+#include "mmu/ioport.h"
+#include "mmu/physmem.h"
+
+static struct cpu *
+make_cpu(const char *model)
+{
+	struct cpu_features f;
+	char err[128];
+	assert_int_equal(cpu_features_parse(&f, model, err, sizeof(err)), 0);
+	struct physmem *pm = physmem_create(4 << 20);
+	struct ioports *io = ioports_create();
+	struct cpu *cpu = cpu_create(&(struct cpu_config){ .mem = pm, .io = io, .features = f });
+	assert_non_null(cpu);
+	return cpu;
+}
+
+static void
+free_cpu(struct cpu *cpu)
+{
+	struct physmem *pm = cpu->mem;
+	struct ioports *io = cpu->io;
+	cpu_destroy(cpu);
+	physmem_destroy(pm);
+	ioports_destroy(io);
+}
+
+/* Encodings are unique; names say the type the encoding says; a 64-bit field
+ * has a high access, others none; reserved encoding bits find nothing. */
+static void
+field_table(void **unused)
+{
+	(void)unused;
+	for (unsigned a = 0; a < VMCS_FIELD_COUNT; a++) {
+		const struct vmcs_field *f = &vmcs_fields[a];
+		for (unsigned b = a + 1; b < VMCS_FIELD_COUNT; b++)
+			assert_int_not_equal(f->enc, vmcs_fields[b].enc);
+		enum vmcs_type t = vmcs_enc_type(f->enc);
+		if (t == VMCS_T_GUEST) /* the link pointer is guest state too (24.4.2) */
+			assert_true(!strncmp(f->name, "guest_", 6) ||
+				    !strcmp(f->name, "vmcs_link_ptr"));
+		assert_int_equal(t == VMCS_T_HOST, !strncmp(f->name, "host_", 5));
+		/* The state field fits the VMCS width (IA32_SYSENTER_CS is a 64-bit MSR
+		 * whose VMCS field has 32 bits, SDM vol. 3C, 24.4.1: saving truncates). */
+		if (f->map != VM_NONE && f->state != STATE_SYSENTER_CS)
+			assert_true(state_fields[f->state].size <=
+				    (vmcs_enc_width(f->enc) == VMCS_W16   ? 2
+				     : vmcs_enc_width(f->enc) == VMCS_W32 ? 4
+									  : 8));
+		bool high;
+		if (f->cap != VC_ALL) {
+			assert_int_equal(vmcs_field_lookup(f->enc, &high), -1);
+			continue;
+		}
+		assert_int_equal(vmcs_field_lookup(f->enc, &high), (int)a);
+		assert_false(high);
+		int h = vmcs_field_lookup(f->enc | 1, &high);
+		if (vmcs_enc_width(f->enc) == VMCS_W64) {
+			assert_int_equal(h, (int)a);
+			assert_true(high);
+		} else {
+			assert_int_equal(h, -1);
+		}
+		assert_int_equal(vmcs_field_lookup(f->enc | 0x1000, &high), -1);
+		assert_int_equal(vmcs_field_lookup(f->enc | 0x10000, &high), -1);
+	}
+	/* The region layout fits the 4 KiB IA32_VMX_BASIC reports. */
+	assert_true(VMCS_REGION_FIELDS + 8 * VMCS_FIELD_COUNT <= 4096);
+	/* Access rights round-trip; bit 16 is "unusable". */
+	assert_int_equal(vmcs_ar_from_attr(0xc9b, true), 0xc09b);
+	assert_int_equal(vmcs_attr_from_ar(0xc09b), 0xc9b);
+	assert_int_equal(vmcs_ar_from_attr(0x93, false), 0x10093);
+}
+
+static uint64_t
+rd(struct cpu *cpu, uint32_t index)
+{
+	uint64_t v = 0;
+	assert_int_equal(msr_read(cpu, index, &v), 0);
+	return v;
+}
+
+/* Appendix A: default-1 bits, allowed-0 within allowed-1, TRUE_* equal to the
+ * plain MSRs except the default-1 bits they may clear, the fixed bits, VMCS_ENUM,
+ * and the MSRs that do not exist. */
+static void
+capability_msrs(void **unused)
+{
+	(void)unused;
+	struct cpu *cpu = make_cpu("max");
+	uint64_t basic = rd(cpu, 0x480);
+	assert_int_equal(basic & 0x80000000u, 0);      /* revision bit 31 clear */
+	assert_true(((basic >> 32) & 0x1fff) <= 4096); /* VMCS size */
+	assert_int_equal((basic >> 48) & 1, 0);        /* full physical width */
+	assert_int_equal((basic >> 50) & 0xf, 6);      /* write-back */
+	assert_true((basic >> 54) & 1);                /* INS/OUTS information */
+	assert_true((basic >> 55) & 1);                /* TRUE controls */
+	static const struct {
+		uint32_t plain, true_msr, default1;
+	} ctl[] = { { 0x481, 0x48d, 0x16 },
+		    { 0x482, 0x48e, 0x0401e172 },
+		    { 0x483, 0x48f, 0x00036dff },
+		    { 0x484, 0x490, 0x000011ff } };
+	for (unsigned k = 0; k < 4; k++) {
+		uint64_t p = rd(cpu, ctl[k].plain), t = rd(cpu, ctl[k].true_msr);
+		uint32_t lo = (uint32_t)p, hi = (uint32_t)(p >> 32);
+		assert_int_equal(lo, ctl[k].default1);  /* default-1 bits must be 1 */
+		assert_int_equal(lo & ~hi, 0);          /* allowed-0 within allowed-1 */
+		assert_int_equal(t >> 32, p >> 32);     /* same allowed-1 */
+		assert_int_equal((uint32_t)t & ~lo, 0); /* TRUE clears, never adds */
+		assert_int_equal((uint32_t)t & ~(uint32_t)(t >> 32), 0);
+	}
+	/* The TRUE MSRs let CR3-load/store exiting and the debug controls be 0. */
+	assert_int_equal((uint32_t)rd(cpu, 0x48e) & (PROC_CR3_LOAD | PROC_CR3_STORE), 0);
+	assert_int_equal((uint32_t)rd(cpu, 0x48f) & EXIT_SAVE_DEBUG, 0);
+	assert_int_equal((uint32_t)rd(cpu, 0x490) & ENTRY_LOAD_DEBUG, 0);
+	/* What kvm_intel requires is allowed-1. */
+	uint32_t pin1 = rd(cpu, 0x481) >> 32, proc1 = rd(cpu, 0x482) >> 32;
+	assert_int_equal(pin1 & (PIN_EXT_INTR | PIN_NMI), PIN_EXT_INTR | PIN_NMI);
+	uint32_t kvm = PROC_HLT | PROC_CR3_LOAD | PROC_CR3_STORE | PROC_UNCOND_IO | PROC_MOV_DR |
+		       PROC_TSC_OFFSET | PROC_MWAIT | PROC_MONITOR | PROC_INVLPG | PROC_RDPMC |
+		       PROC_INTR_WINDOW | PROC_CR8_LOAD | PROC_CR8_STORE;
+	assert_int_equal(proc1 & kvm, kvm);
+	uint32_t exit1 = rd(cpu, 0x483) >> 32, entry1 = rd(cpu, 0x484) >> 32;
+	assert_true(exit1 & EXIT_SAVE_DEBUG && exit1 & EXIT_ACK_INTR && exit1 & EXIT_HOST_64);
+	assert_true(entry1 & ENTRY_LOAD_DEBUG && entry1 & ENTRY_IA32E);
+	/* Not implemented, so not allowed: virtual NMIs, TPR shadow, EPT, VPID. */
+	assert_int_equal(pin1 & PIN_VIRTUAL_NMI, 0);
+	assert_int_equal(proc1 & PROC_TPR_SHADOW, 0);
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & ((1u << 1) | (1u << 5)), 0);
+	/* Fixed bits (A.7, A.8). */
+	uint64_t f0 = rd(cpu, 0x486), f1 = rd(cpu, 0x487);
+	assert_int_equal(f0, CR0_PE | CR0_NE | CR0_PG);
+	assert_int_equal(f0 & ~f1, 0);
+	f0 = rd(cpu, 0x488);
+	f1 = rd(cpu, 0x489);
+	assert_int_equal(f0, CR4_VMXE);
+	assert_int_equal(f0 & ~f1, 0);
+	assert_int_equal(f1, cpu_cr4_writable(cpu));
+	/* VMCS_ENUM: the highest index of any supported field. */
+	unsigned max = (unsigned)(rd(cpu, 0x48a) >> 1) & 0x1ff;
+	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++)
+		if (vmcs_fields[k].cap == VC_ALL)
+			assert_true(((vmcs_fields[k].enc >> 1) & 0x1ff) <= max);
+	/* MISC: HLT, LMA store, 4 CR3 targets. */
+	uint64_t misc = rd(cpu, 0x485);
+	assert_true(misc & (1u << 5) && misc & (1u << 6));
+	assert_int_equal((misc >> 16) & 0x1ff, 4);
+	/* EPT_VPID_CAP and VMFUNC do not exist; the capability MSRs are read-only. */
+	uint64_t v;
+	assert_int_equal(msr_read(cpu, 0x48c, &v), -1);
+	assert_int_equal(msr_read(cpu, 0x491, &v), -1);
+	assert_int_equal(msr_write(cpu, 0x480, 0), -1);
+	/* IA32_FEATURE_CONTROL: unlocked at reset, then locked until reset. */
+	assert_int_equal(rd(cpu, 0x3a), 0);
+	assert_int_equal(msr_write(cpu, 0x3a, 2), -1); /* no SMX */
+	assert_int_equal(msr_write(cpu, 0x3a, 5), 0);
+	assert_int_equal(msr_write(cpu, 0x3a, 4), -1);
+	assert_int_equal(rd(cpu, 0x3a), 5);
+	cpu_reset(cpu);
+	assert_int_equal(rd(cpu, 0x3a), 0);
+	free_cpu(cpu);
+	/* vmx-locked=on: locked with VMX enabled out of reset, as UEFI leaves it. */
+	cpu = make_cpu("max,vmx-locked=on");
+	assert_int_equal(rd(cpu, 0x3a), FC_LOCK | FC_VMX_OUTSIDE_SMX);
+	assert_int_equal(msr_write(cpu, 0x3a, 0), -1);
+	cpu_reset(cpu);
+	assert_int_equal(rd(cpu, 0x3a), FC_LOCK | FC_VMX_OUTSIDE_SMX);
+	free_cpu(cpu);
+	/* A model without VMX: no MSRs, no CR4.VMXE, no state. */
+	cpu = make_cpu("max,-vmx");
+	assert_null(cpu->vmx);
+	assert_int_equal(msr_read(cpu, 0x480, &v), -1);
+	assert_int_equal(msr_read(cpu, 0x3a, &v), -1);
+	assert_int_equal(cpu_cr4_writable(cpu) & CR4_VMXE, 0);
+	free_cpu(cpu);
+}
+
+/* ---- VM-entry checks ---- */
+
+static void
+put(struct cpu *cpu, uint32_t enc, uint64_t value)
+{
+	bool high;
+	int id = vmcs_field_lookup(enc, &high);
+	assert_true(id >= 0);
+	cpu->vmx->f[id] = value;
+}
+
+static uint64_t
+get(struct cpu *cpu, uint32_t enc)
+{
+	bool high;
+	int id = vmcs_field_lookup(enc, &high);
+	assert_true(id >= 0);
+	return cpu->vmx->f[id];
+}
+
+/* A VMCS that passes every check: a 32-bit host and guest with paging (the
+ * mini hypervisor's, testsuite/guests/vmx.asm). */
+static void
+valid_vmcs(struct cpu *cpu)
+{
+	memset(cpu->vmx->f, 0, sizeof(cpu->vmx->f));
+	put(cpu, 0x4000, 0x16);
+	put(cpu, 0x4002, 0x0401e172);
+	put(cpu, 0x400c, 0x36dff);
+	put(cpu, 0x4012, 0x11ff);
+	put(cpu, 0x6c00, 0x80000031);
+	put(cpu, 0x6c02, 0x10000);
+	put(cpu, 0x6c04, 0x2010);
+	put(cpu, 0x0c02, 0x08);
+	put(cpu, 0x0c04, 0x10);
+	put(cpu, 0x0c0c, 0x28);
+	put(cpu, 0x6c16, 0xf1000);
+	put(cpu, 0x6800, 0x80000031);
+	put(cpu, 0x6802, 0x10000);
+	put(cpu, 0x6804, 0x2010);
+	for (unsigned s = 0; s < 6; s++) {
+		put(cpu, 0x0800 + 2 * s, 0x10);
+		put(cpu, 0x4800 + 2 * s, 0xffffffff);
+		put(cpu, 0x4814 + 2 * s, 0xc093);
+	}
+	put(cpu, 0x0802, 0x08);
+	put(cpu, 0x4816, 0xc09b);
+	put(cpu, 0x080e, 0x28);
+	put(cpu, 0x480e, 0x67);
+	put(cpu, 0x4822, 0x8b);
+	put(cpu, 0x4820, 0x10000);
+	put(cpu, 0x4810, 0x7ff);
+	put(cpu, 0x4812, 0x7ff);
+	put(cpu, 0x681e, 0xf2000);
+	put(cpu, 0x6820, 2);
+	put(cpu, 0x2800, ~0ull);
+}
+
+enum area { CTL, HOST, GUEST };
+/* clang-format off */
+static const struct entry_row {
+	uint32_t enc;
+	uint64_t value;
+	uint32_t enc2; /* a second field for the same row (0: none) */
+	uint64_t value2;
+	uint8_t area;
+	uint32_t error; /* VMfailValid number, or the entry-failure qualification */
+	const char *check;
+} entry_rows[] = {
+	/* 26.2.1.1-26.2.1.2: controls against the capability MSRs. */
+	{ 0x4000, 0, 0, 0, CTL, 7, "pin-based controls" },
+	{ 0x4000, 0x16 | PIN_VIRTUAL_NMI, 0, 0, CTL, 7, "pin-based controls" },
+	{ 0x4002, 0, 0, 0, CTL, 7, "primary processor-based controls" },
+	{ 0x4002, 0x0401e172 | PROC_TPR_SHADOW, 0, 0, CTL, 7, "primary processor-based controls" },
+	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, 1u << 1, CTL, 7, "secondary processor-based controls" },
+	{ 0x400a, 5, 0, 0, CTL, 7, "CR3-target count" },
+	{ 0x4002, 0x0401e172 | PROC_IO_BITMAPS, 0x2000, 0x1001, CTL, 7, "I/O-bitmap addresses" },
+	{ 0x4002, 0x0401e172 | PROC_MSR_BITMAPS, 0x2004, 1ull << 40, CTL, 7, "MSR-bitmap address" },
+	{ 0x400c, 0, 0, 0, CTL, 7, "VM-exit controls" },
+	{ 0x400e, 1, 0x2006, 0x1008, CTL, 7, "VM-exit MSR-store/load addresses" },
+	{ 0x4010, 1, 0x2008, 0x1004, CTL, 7, "VM-exit MSR-store/load addresses" },
+	{ 0x4012, 0, 0, 0, CTL, 7, "VM-entry controls" },
+	{ 0x4012, 0x11ff | ENTRY_SMM, 0, 0, CTL, 7, "VM-entry controls" },
+	{ 0x4014, 1, 0x200a, 0x100f, CTL, 7, "VM-entry MSR-load address" },
+	/* 26.2.1.3: event injection. */
+	{ 0x4016, 0x80000102, 0, 0, CTL, 7, "event injection: type and vector" },
+	{ 0x4016, 0x80000203, 0, 0, CTL, 7, "event injection: type and vector" },
+	{ 0x4016, 0x80000320, 0, 0, CTL, 7, "event injection: type and vector" },
+	{ 0x4016, 0x80000700, 0, 0, CTL, 7, "event injection: type and vector" },
+	{ 0x4016, 0x80010300, 0, 0, CTL, 7, "event injection: type and vector" },
+	{ 0x4016, 0x8000030d, 0, 0, CTL, 7, "event injection: error code" },
+	{ 0x4016, 0x80000b06, 0, 0, CTL, 7, "event injection: error code" },
+	{ 0x4016, 0x80000b0d, 0x4018, 0x10000, CTL, 7, "event injection: error code" },
+	{ 0x4016, 0x80000403, 0x401a, 0, CTL, 7, "event injection: instruction length" },
+	{ 0x4016, 0x80000603, 0x401a, 16, CTL, 7, "event injection: instruction length" },
+	/* 26.2.2-26.2.4: host state. */
+	{ 0x6c00, 0x00000031, 0, 0, HOST, 8, "host CR0/CR4 fixed bits" },
+	{ 0x6c04, 0x10, 0, 0, HOST, 8, "host CR0/CR4 fixed bits" },
+	{ 0x6c04, 0x2010 | (1u << 12), 0, 0, HOST, 8, "host CR0/CR4 fixed bits" },
+	{ 0x6c02, 1ull << 40, 0, 0, HOST, 8, "host CR3 width" },
+	{ 0x6c10, 1ull << 47, 0, 0, HOST, 8, "host SYSENTER_ESP/EIP canonical" },
+	{ 0x400c, 0x36dff | EXIT_LOAD_PAT, 0x2c00, 2, HOST, 8, "host PAT" },
+	{ 0x400c, 0x36dff | EXIT_LOAD_EFER, 0x2c02, EFER_LMA | EFER_LME, HOST, 8, "host EFER" },
+	{ 0x0c02, 0, 0, 0, HOST, 8, "host selectors" },
+	{ 0x0c04, 0x13, 0, 0, HOST, 8, "host selectors" },
+	{ 0x0c08, 0x14, 0, 0, HOST, 8, "host selectors" },
+	{ 0x0c0c, 0, 0, 0, HOST, 8, "host selectors" },
+	{ 0x0c04, 0, 0, 0, HOST, 8, "host selectors" },
+	{ 0x6c06, 1ull << 47, 0, 0, HOST, 8, "host bases canonical" },
+	{ 0x6c0c, 1ull << 47, 0, 0, HOST, 8, "host bases canonical" },
+	{ 0x400c, 0x36dff | EXIT_HOST_64, 0, 0, HOST, 8, "host address-space size" },
+	{ 0x4012, 0x11ff | ENTRY_IA32E, 0, 0, HOST, 8, "host address-space size" },
+	{ 0x6c16, 1ull << 32, 0, 0, HOST, 8, "host RIP and CR4 for the address-space size" },
+	/* 26.3.1: guest state (VM-entry failure, exit reason 33). */
+	{ 0x6800, 0x80000011, 0, 0, GUEST, 0, "guest CR0/CR4 fixed bits" },
+	{ 0x6804, 0x10, 0, 0, GUEST, 0, "guest CR0/CR4 fixed bits" },
+	{ 0x4012, 0x11ff | ENTRY_LOAD_DEBUG, 0x681a, 1ull << 32, GUEST, 0, "guest DR7 (load debug controls)" },
+	{ 0x6804, 0x2010 | CR4_PCIDE, 0, 0, GUEST, 0, "IA-32e mode guest needs CR0.PG and CR4.PAE" },
+	{ 0x6802, 1ull << 40, 0, 0, GUEST, 0, "guest CR3 width" },
+	{ 0x4012, 0x11ff | ENTRY_LOAD_EFER, 0x2806, EFER_LMA, GUEST, 0, "guest EFER (load EFER)" },
+	{ 0x080e, 0x2c, 0, 0, GUEST, 0, "guest TR/LDTR TI flag" },
+	{ 0x0804, 0x13, 0, 0, GUEST, 0, "guest SS.RPL = CS.RPL" },
+	{ 0x4816, 0xc093, 0, 0, GUEST, 0, "guest CS access rights" },
+	{ 0x4816, 0xc01b, 0, 0, GUEST, 0, "guest CS access rights" },
+	{ 0x4816, 0xc0ff, 0, 0, GUEST, 0, "guest CS access rights" }, /* conforming, DPL > SS.DPL */
+	{ 0x4818, 0xc09b, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x4818, 0xc0f3, 0, 0, GUEST, 0, "guest CS access rights" }, /* CS.DPL != SS.DPL */
+	{ 0x4818, 0xc099, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x481a, 0xc092, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x481a, 0xc199, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x4806, 0xfffff000, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x4818, 0xc0b3, 0, 0, GUEST, 0, "guest CS access rights" }, /* SS.DPL != CS.DPL first */
+	{ 0x0806, 0x13, 0, 0, GUEST, 0, "guest SS/DS/ES/FS/GS access rights and limits" },
+	{ 0x6820, 0x20002, 0, 0, GUEST, 0, "guest CS access rights" }, /* V86: CS must be F3h */
+	{ 0x6820, 0x20002, 0x4816, 0xf3, GUEST, 0, "guest virtual-8086 segments" },
+	{ 0x4822, 0x89, 0, 0, GUEST, 0, "guest TR access rights" },
+	{ 0x4822, 0x1008b, 0, 0, GUEST, 0, "guest TR access rights" },
+	{ 0x4820, 0x83, 0, 0, GUEST, 0, "guest LDTR access rights" },
+	{ 0x680c, 1ull << 32, 0, 0, GUEST, 0, "guest segment bases" },
+	{ 0x6810, 1ull << 47, 0, 0, GUEST, 0, "guest segment bases" },
+	{ 0x4810, 0x10000, 0, 0, GUEST, 0, "guest GDTR/IDTR" },
+	{ 0x681e, 1ull << 32, 0, 0, GUEST, 0, "guest RIP" },
+	{ 0x6820, 0, 0, 0, GUEST, 0, "guest RFLAGS" },
+	{ 0x6820, 0x8002, 0, 0, GUEST, 0, "guest RFLAGS" },
+	{ 0x4016, 0x80000020, 0, 0, GUEST, 0, "guest RFLAGS" }, /* IF clear */
+	{ 0x4826, 2, 0, 0, GUEST, 0, "guest activity state" },
+	{ 0x4826, 1, 0x4016, 0x80000b0d, GUEST, 0, "guest activity state" }, /* #GP into HLT */
+	{ 0x4826, 1, 0x4818, 0xc0f3, GUEST, 0, "guest CS access rights" },
+	{ 0x4824, 3, 0, 0, GUEST, 0, "guest interruptibility state" },
+	{ 0x4824, 1, 0, 0, GUEST, 0, "guest interruptibility state" }, /* STI with IF clear */
+	{ 0x4824, 4, 0, 0, GUEST, 0, "guest interruptibility state" }, /* SMI outside SMM */
+	{ 0x4824, 0x10, 0, 0, GUEST, 0, "guest interruptibility state" },
+	{ 0x4824, 2, 0x4016, 0x80000320, CTL, 7, "event injection: type and vector" },
+	{ 0x6822, 1ull << 20, 0, 0, GUEST, 0, "guest pending debug exceptions" },
+	{ 0x4826, 1, 0x6822, 1u << 14, GUEST, 0, "guest pending debug exceptions" }, /* BS, TF 0 */
+	{ 0x2800, 0, 0, 0, GUEST, 4, "VMCS link pointer" },
+};
+/* clang-format on */
+
+static void
+entry_checks(void **unused)
+{
+	(void)unused;
+	struct cpu *cpu = make_cpu("max");
+	valid_vmcs(cpu);
+	assert_null(vmx_check_controls(cpu).check);
+	assert_null(vmx_check_host(cpu).check);
+	assert_null(vmx_check_guest(cpu).check);
+	/* The valid extras: I/O bitmaps, injection of each valid type, HLT. */
+	put(cpu, 0x4002, 0x0401e172 | PROC_IO_BITMAPS | PROC_SECONDARY);
+	put(cpu, 0x401e, PROC2_DESC_TABLE);
+	put(cpu, 0x4016, 0x80000b0e); /* #PF with its error code */
+	assert_null(vmx_check_controls(cpu).check);
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4016, 0x80000312); /* #MC into HLT */
+	put(cpu, 0x4826, 1);
+	assert_null(vmx_check_controls(cpu).check);
+	assert_null(vmx_check_guest(cpu).check);
+	for (size_t k = 0; k < sizeof(entry_rows) / sizeof(entry_rows[0]); k++) {
+		const struct entry_row *r = &entry_rows[k];
+		valid_vmcs(cpu);
+		put(cpu, r->enc, r->value);
+		if (r->enc2)
+			put(cpu, r->enc2, r->value2);
+		struct vmx_check_result c = vmx_check_controls(cpu), h = vmx_check_host(cpu),
+					g = vmx_check_guest(cpu);
+		struct vmx_check_result got = c.check ? c : h.check ? h : g;
+		uint8_t area = c.check ? CTL : h.check ? HOST : GUEST;
+		if (!got.check || strcmp(got.check, r->check) || area != r->area ||
+		    got.error != r->error)
+			fail_msg("row %zu (field %04x = %llx): got \"%s\" %u, want \"%s\" %u", k,
+				 r->enc, (unsigned long long)r->value,
+				 got.check ? got.check : "(passed)", got.error, r->check, r->error);
+	}
+	(void)get;
+	free_cpu(cpu);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(field_table),
+		cmocka_unit_test(capability_msrs),
+		cmocka_unit_test(entry_checks),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
