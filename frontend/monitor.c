@@ -23,6 +23,7 @@
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
 #include "frontend/display.h"
+#include "frontend/keymap.h"
 #include "frontend/trace.h"
 #include "mmu/physmem.h"
 
@@ -386,6 +387,62 @@ cmd_screendump(struct monitor *m, int argc, char **argv)
 		out(m, "screendump: %s\n", err);
 }
 
+/* QEMU's key names for the keys that are not one printable character (HID usages). */
+static const struct {
+	const char *name;
+	uint8_t usage;
+} key_names[] = {
+	{ "ret", 0x28 },     { "esc", 0x29 },         { "backspace", 0x2a }, { "tab", 0x2b },
+	{ "spc", 0x2c },     { "minus", 0x2d },       { "equal", 0x2e },     { "caps_lock", 0x39 },
+	{ "f1", 0x3a },      { "f2", 0x3b },          { "f3", 0x3c },        { "f4", 0x3d },
+	{ "f5", 0x3e },      { "f6", 0x3f },          { "f7", 0x40 },        { "f8", 0x41 },
+	{ "f9", 0x42 },      { "f10", 0x43 },         { "f11", 0x44 },       { "f12", 0x45 },
+	{ "print", 0x46 },   { "scroll_lock", 0x47 }, { "pause", 0x48 },     { "insert", 0x49 },
+	{ "home", 0x4a },    { "pgup", 0x4b },        { "delete", 0x4c },    { "end", 0x4d },
+	{ "pgdn", 0x4e },    { "right", 0x4f },       { "left", 0x50 },      { "down", 0x51 },
+	{ "up", 0x52 },      { "num_lock", 0x53 },    { "menu", 0x65 },      { "ctrl", 0xe0 },
+	{ "shift", 0xe1 },   { "alt", 0xe2 },         { "meta_l", 0xe3 },    { "ctrl_r", 0xe4 },
+	{ "shift_r", 0xe5 }, { "alt_r", 0xe6 },       { "meta_r", 0xe7 },
+};
+
+static bool
+key_usage(const char *name, unsigned *usage)
+{
+	for (size_t k = 0; k < sizeof(key_names) / sizeof(key_names[0]); k++)
+		if (!strcmp(key_names[k].name, name)) {
+			*usage = key_names[k].usage;
+			return true;
+		}
+	bool shift;
+	return name[0] && !name[1] && keymap_ascii(name[0], usage, &shift) && !shift;
+}
+
+/* sendkey KEYS: "ctrl-alt-delete" presses ctrl, alt, delete and releases them in
+ * reverse order, as PS/2 make and break codes through the 8042 (the one keymap). */
+static void
+cmd_sendkey(struct monitor *m, int argc, char **argv)
+{
+	if (argc != 2) {
+		out(m, "usage: sendkey KEYS (QEMU's names joined by '-', e.g. ctrl-alt-delete)\n");
+		return;
+	}
+	unsigned keys[8], n = 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", argv[1]);
+	for (char *save, *k = strtok_r(buf, "-", &save); k; k = strtok_r(NULL, "-", &save)) {
+		if (n == 8 || !key_usage(k, &keys[n])) {
+			out(m, "sendkey: unknown key '%s'\n", k);
+			return;
+		}
+		n++;
+	}
+	uint8_t codes[KEYMAP_MAX_CODES];
+	for (unsigned k = 0; k < n; k++)
+		kbc_kbd_input(&m->pc->kbc, codes, keymap_set2(keys[k], true, codes));
+	for (unsigned k = n; k-- > 0;)
+		kbc_kbd_input(&m->pc->kbc, codes, keymap_set2(keys[k], false, codes));
+}
+
 static void
 cmd_quit(struct monitor *m, int argc, char **argv)
 {
@@ -418,6 +475,7 @@ static const struct command commands[] = {
 	{ "system_reset", NULL, "", "reset the machine", cmd_system_reset },
 	{ "system_powerdown", NULL, "", "press the ACPI power button", cmd_system_powerdown },
 	{ "screendump", NULL, "FILE", "write the screen to FILE (PNG for *.png, else text or PPM)", cmd_screendump },
+	{ "sendkey", NULL, "KEYS", "type keys on the PS/2 keyboard (QEMU names: ctrl-alt-delete)", cmd_sendkey },
 	{ "quit", "q", "", "end fugu (exit status 0)", cmd_quit },
 	{ "help", "?", "[COMMAND]", "list the commands, or show one", cmd_help },
 };

@@ -17,6 +17,7 @@ import tempfile
 import time
 
 FUGU, ROM = sys.argv[1], sys.argv[2]
+DEMO = sys.argv[3] if len(sys.argv) > 3 else None
 results = []
 
 
@@ -111,7 +112,37 @@ except subprocess.TimeoutExpired:
 ok("fugu monitor" in text and "pc=0x00000000fffffff0" in text and status == 0,
    "the TCP monitor answers and quits", repr((text[:200], status)))
 
-# 5. Bad uses are refused before the guest runs.
+# 5. sendkey types on the PS/2 keyboard: the demo disk echoes each scan code it
+# gets on COM1 (set 1 after the 8042's translation: a = 1e/9e) and powers off on Esc.
+if DEMO:
+    with tempfile.TemporaryDirectory() as tmp:
+        ser = os.path.join(tmp, "com1.txt")
+        p = subprocess.Popen([FUGU, "-m", "128", "-hda", DEMO, "-snapshot", "-display", "none",
+                              "-serial", "file:" + ser, "-timeout", "60", "-monitor", "stdio"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        text = ""
+        for _ in range(300):
+            if os.path.exists(ser) and "Esc (or a key on COM1)" in open(ser).read():
+                break
+            time.sleep(0.1)
+        p.stdin.write("sendkey a\n")
+        p.stdin.flush()
+        for _ in range(100):
+            text = open(ser).read()
+            if "scancode 9e" in text:
+                break
+            time.sleep(0.1)
+        p.stdin.write("sendkey esc\n")
+        p.stdin.flush()
+        try:
+            status = p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            status = "hung"
+    ok("scancode 1e" in text and "scancode 9e" in text and status == 0,
+       "sendkey a and sendkey esc reach the guest", repr((text[-120:], status)))
+
+# 6. Bad uses are refused before the guest runs.
 r = subprocess.run([FUGU, "-bios", ROM, "-monitor", "stdio", "-serial", "stdio"],
                    capture_output=True, text=True)
 ok(r.returncode == 2 and "both want the terminal" in r.stderr, "-monitor stdio with -serial stdio")
