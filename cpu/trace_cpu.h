@@ -21,6 +21,7 @@ struct insn;
 struct trace_insn_pre {
 	struct trace_hdr hdr;
 	uint64_t rip;
+	uint64_t lin; /* CS.base + RIP: the instruction's linear address */
 	uint16_t cs;
 	uint64_t before[TRACE_DELTA_FIELDS]; /* the delta fields' values before the instruction */
 };

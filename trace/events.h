@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu/insn_ids.h" /* enum insn_id: the insn event's mnemonic */
+
 struct cpu;
 
 enum trace_category {
@@ -26,6 +28,7 @@ enum trace_category {
 	TRACE_CAT_MMIO = 1u << 5,
 	TRACE_CAT_MSR = 1u << 6,
 	TRACE_CAT_CPUID = 1u << 7,
+	TRACE_CAT_MARKER = 1u << 8,
 };
 
 /* X(id, "name", "help") */
@@ -40,7 +43,8 @@ enum trace_category {
 	X(TRACE_CAT_MMIO, "mmio",                                                                  \
 	  "MMIO accesses, and accesses to unassigned space or writes to ROM")                      \
 	X(TRACE_CAT_MSR, "msr", "RDMSR and WRMSR: index, value, and whether it raised #GP")        \
-	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")
+	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")       \
+	X(TRACE_CAT_MARKER, "marker", "markers the guest drops with the tracing hypercall")
 
 /* ---- enumerations printed by name: V(CONSTANT, "name") ---- */
 
@@ -165,6 +169,8 @@ struct trace_hdr {
 	F(D64, icount, "icount")                                                                   \
 	F(X16, cs, "cs")                                                                           \
 	F(X64, rip, "rip")                                                                         \
+	F(X64, lin, "lin")                                                                         \
+	E(insn_id, mnemonic, "mnemonic")                                                           \
 	F(CODE, bytes, "bytes")                                                                    \
 	F(CHANGES, changed, "changed")
 #define TEVF_IO(F, E) F(X16, port, "port") F(D8, size, "size") F(X32, value, "value")
@@ -198,6 +204,9 @@ struct trace_hdr {
 	F(X32, ecx, "ecx")                                                                         \
 	F(X32, edx, "edx")
 
+/* A guest's marker (docs/TRACING.md, the tracing hypercall). */
+#define TEVF_MARKER(F, E) F(X32, value, "value")
+
 /* X(emitter, ID, "name", category, FIELDS) */
 #define TRACE_EVENT_LIST(X)                                                                        \
 	X(insn, TEV_INSN, "insn", TRACE_CAT_INSN, TEVF_INSN)                                       \
@@ -211,7 +220,8 @@ struct trace_hdr {
 	X(mmio_write, TEV_MMIO_WRITE, "mmio-write", TRACE_CAT_MMIO, TEVF_MMIO)                     \
 	X(rdmsr, TEV_RDMSR, "rdmsr", TRACE_CAT_MSR, TEVF_MSR)                                      \
 	X(wrmsr, TEV_WRMSR, "wrmsr", TRACE_CAT_MSR, TEVF_MSR)                                      \
-	X(cpuid, TEV_CPUID, "cpuid", TRACE_CAT_CPUID, TEVF_CPUID)
+	X(cpuid, TEV_CPUID, "cpuid", TRACE_CAT_CPUID, TEVF_CPUID)                                  \
+	X(marker, TEV_MARKER, "marker", TRACE_CAT_MARKER, TEVF_MARKER)
 
 enum trace_event {
 #define X(fn, id, ...) id,
