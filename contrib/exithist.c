@@ -53,8 +53,8 @@ report(void)
 	for (unsigned k = 0; k < 4; k++)
 		for (unsigned v = 0; v < 256; v++)
 			if (ints[k][v])
-				fprintf(f, "exithist: interrupt %s %u count=%llu\n", kind_name[k], v,
-					(unsigned long long)ints[k][v]);
+				fprintf(f, "exithist: interrupt %s %u count=%llu\n", kind_name[k],
+					v, (unsigned long long)ints[k][v]);
 	if (f != stderr)
 		fclose(f);
 }

@@ -26,8 +26,8 @@ static unsigned top = MAX_IDS;
 
 /* The insn event's fields, in the schema's order (docs/TRACING.md). */
 static void
-on_insn(uint64_t icount, uint16_t cs, uint64_t rip, uint64_t lin, unsigned mnemonic,
-	const uint8_t *bytes, uint8_t len, uint8_t bits, const struct fugu_changes *changed)
+on_insn(uint64_t icount, uint16_t cs, uint64_t rip, const uint8_t *bytes, uint8_t len, uint8_t bits,
+	const struct fugu_changes *changed, uint64_t lin, unsigned mnemonic)
 {
 	uint64_t *c = api->scoreboard_entry(counts, api->cpu_index());
 	if (mnemonic < MAX_IDS)
@@ -67,7 +67,8 @@ fugu_plugin_install(unsigned version, const struct fugu_api *a,
 		else if (!strncmp(argv[k], "top=", 4))
 			top = (unsigned)strtoul(argv[k] + 4, NULL, 0);
 		else {
-			fprintf(stderr, "insncount: unknown option %s (out=FILE, top=N)\n", argv[k]);
+			fprintf(stderr, "insncount: unknown option %s (out=FILE, top=N)\n",
+				argv[k]);
 			return 1;
 		}
 	}

@@ -53,7 +53,8 @@ trace_insn_begin(struct cpu *cpu, struct trace_insn_pre *pre)
 	pre->cs = cpu->state.seg[S_CS].sel;
 	pre->lin = cpu->state.seg[S_CS].base + pre->rip;
 	if (!cpu->long_mode || !(cpu->state.seg[S_CS].attr & SEG_ATTR_L))
-		pre->lin = (uint32_t)pre->lin; /* outside 64-bit mode linear addresses are 32 bits */
+		pre->lin =
+			(uint32_t)pre->lin; /* outside 64-bit mode linear addresses are 32 bits */
 	for (unsigned k = 0; k < TRACE_DELTA_FIELDS; k++)
 		pre->before[k] = state_get(&cpu->state, delta_fields[k]);
 }
@@ -72,7 +73,6 @@ trace_insn_end(struct tracer *t, struct cpu *cpu, const struct trace_insn_pre *p
 			chg.reg[chg.n++].value = v;
 		}
 	}
-	trace_insn_hdr(t, &pre->hdr, cpu->icount, pre->cs, pre->rip, pre->lin,
-		       (enum insn_id)i->id, bytes, bytes ? i->len : 0,
-		       (uint8_t)(code_size * 8), &chg);
+	trace_insn_hdr(t, &pre->hdr, cpu->icount, pre->cs, pre->rip, bytes, bytes ? i->len : 0,
+		       (uint8_t)(code_size * 8), &chg, pre->lin, (enum insn_id)i->id);
 }

@@ -43,7 +43,7 @@ enum trace_category {
 	X(TRACE_CAT_MMIO, "mmio",                                                                  \
 	  "MMIO accesses, and accesses to unassigned space or writes to ROM")                      \
 	X(TRACE_CAT_MSR, "msr", "RDMSR and WRMSR: index, value, and whether it raised #GP")        \
-	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")       \
+	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")        \
 	X(TRACE_CAT_MARKER, "marker", "markers the guest drops with the tracing hypercall")
 
 /* ---- enumerations printed by name: V(CONSTANT, "name") ---- */
@@ -169,10 +169,10 @@ struct trace_hdr {
 	F(D64, icount, "icount")                                                                   \
 	F(X16, cs, "cs")                                                                           \
 	F(X64, rip, "rip")                                                                         \
-	F(X64, lin, "lin")                                                                         \
-	E(insn_id, mnemonic, "mnemonic")                                                           \
 	F(CODE, bytes, "bytes")                                                                    \
-	F(CHANGES, changed, "changed")
+	F(CHANGES, changed, "changed")                                                             \
+	F(X64, lin, "lin")                                                                         \
+	E(insn_id, mnemonic, "mnemonic")
 #define TEVF_IO(F, E) F(X16, port, "port") F(D8, size, "size") F(X32, value, "value")
 #define TEVF_POST(F, E) F(X8, code, "code")
 #define TEVF_INTERRUPT(F, E)                                                                       \
