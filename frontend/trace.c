@@ -29,9 +29,7 @@ struct sink {
 	FILE *out;
 	unsigned out_categories; /* what the output sink shows */
 	unsigned keep;           /* raised for plugins and the hypercall, whatever the output */
-	unsigned active;         /* the categories switched on (the guest's hypercall) */
 	bool hypercall;
-	struct trace_filter filter;
 	int8_t addr_field[TEV_COUNT]; /* the field holding the event's address, or -1 */
 	struct plugins *plugins;
 	csh cs[3]; /* capstone handles for 16-, 32- and 64-bit code */
@@ -235,8 +233,8 @@ tracer_create(const struct trace_config *cfg, FILE *out, enum trace_format forma
 	t->keep = cats & ~cfg->categories;
 	t->base.categories = cats;
 	t->base.sink = sink_event;
-	t->active = cfg->start_off ? 0 : ~0u;
-	t->filter = cfg->filter;
+	t->base.active = cfg->start_off ? 0 : ~0u;
+	t->base.filter = cfg->filter;
 	t->format = format;
 	t->out = out;
 	for (unsigned ev = 0; ev < TEV_COUNT; ev++)
@@ -608,18 +606,9 @@ static bool
 filter_pass(const struct sink *t, enum trace_event ev, const struct trace_hdr *h,
 	    const struct trace_value *v)
 {
-	const struct trace_filter *f = &t->filter;
-	if (!(f->cpl_mask & (1u << (h->cpl & 3))) || !(f->vmx_mask & (1u << h->vmx)))
-		return false;
-	if (f->cr3_set && h->cr3 != f->cr3)
-		return false;
-	/* The ordinal of the instruction the event belongs to (the insn event's icount). */
-	if (h->icount + 1 < f->icount_lo || h->icount + 1 > f->icount_hi)
-		return false;
+	const struct trace_filter *f = &t->base.filter;
 	int a = t->addr_field[ev];
-	if (f->addr_set && a >= 0 && (v[a].u < f->addr_lo || v[a].u > f->addr_hi))
-		return false;
-	return true;
+	return trace_filter_hdr(f, h) && (a < 0 || trace_filter_addr(f, v[a].u));
 }
 
 /* The guest's tracing hypercall: CPUID with EAX = 0x4FFF0001 (start the
@@ -635,9 +624,9 @@ static void
 hypercall(struct sink *t, const struct trace_hdr *h, uint32_t leaf, uint32_t ecx)
 {
 	if (leaf == HC_START)
-		t->active |= ecx;
+		t->base.active |= ecx;
 	else if (leaf == HC_STOP)
-		t->active &= ~ecx;
+		t->base.active &= ~ecx;
 	else if (leaf == HC_MARKER)
 		trace_marker_hdr(&t->base, h, ecx);
 }
@@ -652,9 +641,9 @@ sink_event(struct tracer *base, enum trace_event ev, const struct trace_hdr *h,
 	    (v[0].u & 0xFFFF0000u) == 0x4FFF0000u)
 		hypercall(t, h, (uint32_t)v[0].u, (uint32_t)v[1].u);
 	/* Markers show whenever tracing is on; everything else while its category is. */
-	if (!(t->active & s->category) && ev != TEV_MARKER)
+	if (!(t->base.active & s->category) && ev != TEV_MARKER)
 		return;
-	if (t->filter.any && !filter_pass(t, ev, h, v))
+	if (t->base.filter.any && !filter_pass(t, ev, h, v))
 		return; /* before any formatting */
 	if (t->out_categories & (ev == TEV_MARKER ? ~0u : s->category)) {
 		if (t->format == TRACE_JSON)

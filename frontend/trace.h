@@ -19,20 +19,6 @@
 
 struct plugins;
 
-/* Which events reach the sinks: every condition given must hold. */
-struct trace_filter {
-	bool any;           /* false: no condition below is set (the fast path) */
-	uint8_t cpl_mask;   /* bit n: CPL n passes */
-	uint8_t vmx_mask;   /* bit n: enum trace_vmx n passes */
-	bool cr3_set;       /* only events with this CR3 in their header */
-	uint64_t cr3;       /* compared with the header's CR3 as is */
-	bool addr_set;      /* only events whose address is in [addr_lo, addr_hi]; */
-	uint64_t addr_lo;   /* events without an address field pass */
-	uint64_t addr_hi;   /* inclusive */
-	uint64_t icount_lo; /* the ordinal of the instruction the event belongs to (the */
-	uint64_t icount_hi; /* header's icount + 1) in [icount_lo, icount_hi] */
-};
-
 /* What `-d` asked for. */
 struct trace_config {
 	unsigned categories; /* the categories the output sink (text, JSON, binary) shows */

@@ -250,18 +250,54 @@ struct tracer;
 typedef void (*trace_sink_fn)(struct tracer *t, enum trace_event ev, const struct trace_hdr *h,
 			      const struct trace_value *values);
 
+/* Which events reach the sinks: every condition set must hold
+ * (docs/TRACING.md, "Filters"). */
+struct trace_filter {
+	bool any;         /* false: no condition below is set (the fast path) */
+	uint8_t cpl_mask; /* bit n: CPL n passes */
+	uint8_t vmx_mask; /* bit n: enum trace_vmx n passes */
+	bool cr3_set;     /* only events with this CR3 in their header */
+	bool addr_set;    /* only events whose address is in [addr_lo, addr_hi] */
+	uint64_t cr3;     /* compared with the header's CR3 as is */
+	uint64_t addr_lo; /* inclusive; events without an address field pass */
+	uint64_t addr_hi;
+	uint64_t icount_lo; /* the ordinal of the instruction the event belongs to */
+	uint64_t icount_hi; /* (the header's icount + 1), inclusive */
+};
+
 /* A sink embeds this first. `cpu` is the CPU whose state heads events raised by
- * devices that do not know it (set by cpu_create). */
+ * devices that do not know it (set by cpu_create). `active` and `filter` are
+ * the sink's, visible here so that a producer with work to do before emitting
+ * (the instruction event's register snapshot) skips it for an event that
+ * would be dropped. */
 struct tracer {
-	unsigned categories;
+	unsigned categories; /* the events producers raise (fixed at creation) */
+	unsigned active;     /* of those, the ones switched on now (the guest's hypercall) */
 	trace_sink_fn sink;
 	const struct cpu *cpu;
+	struct trace_filter filter;
 };
 
 static inline bool
 tracer_wants(const struct tracer *t, enum trace_category cat)
 {
 	return t && (t->categories & cat);
+}
+
+/* Does a header pass the filter's header conditions? */
+static inline bool
+trace_filter_hdr(const struct trace_filter *f, const struct trace_hdr *h)
+{
+	return (f->cpl_mask & (1u << (h->cpl & 3))) && (f->vmx_mask & (1u << h->vmx)) &&
+	       (!f->cr3_set || h->cr3 == f->cr3) && h->icount + 1 >= f->icount_lo &&
+	       h->icount + 1 <= f->icount_hi;
+}
+
+/* Does an address pass the filter's range? */
+static inline bool
+trace_filter_addr(const struct trace_filter *f, uint64_t addr)
+{
+	return !f->addr_set || (addr >= f->addr_lo && addr <= f->addr_hi);
 }
 
 /* Fill the header from the CPU's state now (cpu/trace_cpu.c). */
