@@ -65,10 +65,12 @@ struct plugins {
 /* The API acts on one machine: the calls carry no context argument. */
 static struct plugins *api_owner;
 
+/* Entries aligned for any type, each CPU's on its own cache line. */
+#define SB_ALIGN 64
 struct fugu_scoreboard {
-	size_t entry_size;
+	size_t entry_size; /* rounded up to SB_ALIGN */
 	unsigned ncpus;
-	uint8_t data[];
+	_Alignas(SB_ALIGN) uint8_t data[];
 };
 
 /* ---- the API ---- */
@@ -240,7 +242,10 @@ static struct fugu_scoreboard *
 api_scoreboard_new(size_t entry_size)
 {
 	const unsigned ncpus = 1; /* fugu models one logical processor */
-	struct fugu_scoreboard *sb = calloc(1, sizeof(*sb) + entry_size * ncpus);
+	entry_size = (entry_size + SB_ALIGN - 1) & ~(size_t)(SB_ALIGN - 1);
+	struct fugu_scoreboard *sb = aligned_alloc(SB_ALIGN, sizeof(*sb) + entry_size * ncpus);
+	if (sb)
+		memset(sb, 0, sizeof(*sb) + entry_size * ncpus);
 	if (sb) {
 		sb->entry_size = entry_size;
 		sb->ncpus = ncpus;
