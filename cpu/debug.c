@@ -208,9 +208,7 @@ guest_debug_step(struct cpu *cpu)
 	cpu->state.intr_shadow = 0;
 	const struct insn *i = &t->insn[0];
 	struct trace_insn_pre pre;
-	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
-	if (traced)
-		trace_insn_begin(cpu, &pre);
+	bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN) && trace_insn_begin(cpu, &pre);
 	uint64_t rip = cpu->state.rip, icount = cpu->icount;
 	if (cpu->count_insns)
 		tcache_enter(cpu, t); /* one instruction of the trace: the rest is an early exit */

@@ -86,10 +86,11 @@ run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
 		const struct insn *i = &t->insn[k];
 		/* Header and bytes as the instruction is about to run: a far
 		 * transfer or a mode switch must not change how it is reported. */
-		trace_insn_begin(cpu, &pre);
+		bool want = trace_insn_begin(cpu, &pre);
 		exec_one(cpu, i, &rip, &icount, mask);
-		trace_insn_end(cpu->tracer, cpu, &pre, i, t->bytes ? t->bytes[k] : NULL,
-			       t->code_size);
+		if (want)
+			trace_insn_end(cpu->tracer, cpu, &pre, i, t->bytes ? t->bytes[k] : NULL,
+				       t->code_size);
 		if (cpu->stop_trace)
 			break;
 	}

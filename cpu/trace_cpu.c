@@ -47,15 +47,39 @@ static const uint16_t delta_fields[TRACE_DELTA_FIELDS] = {
 	STATE_SS_SEL, STATE_DS_SEL, STATE_FS_SEL, STATE_GS_SEL, STATE_RFLAGS,
 };
 
-void
+/* The delta fields' values, read straight from the state (the generic
+ * state_get per field was most of the cost of an instruction event). */
+static inline void
+snapshot(const struct cpu *cpu, uint64_t out[TRACE_DELTA_FIELDS])
+{
+	memcpy(out, cpu->state.gpr, 16 * sizeof(uint64_t));
+	for (unsigned s = 0; s < 6; s++)
+		out[16 + s] = cpu->state.seg[s].sel;
+	out[22] = cpu->state.rflags;
+}
+_Static_assert(STATE_R15 - STATE_RAX == 15 && STATE_GS_SEL - STATE_ES_SEL == 5 * 4 &&
+		       TRACE_DELTA_FIELDS == 23,
+	       "snapshot() reads the delta fields in delta_fields[] order");
+
+bool
 trace_insn_begin(struct cpu *cpu, struct trace_insn_pre *pre)
 {
+	const struct tracer *t = cpu->tracer;
+	if (!(t->active & TRACE_CAT_INSN))
+		return false;
 	trace_hdr_fill(&pre->hdr, cpu);
-	flags_materialize(cpu); /* RFLAGS in the state is exact from here */
 	pre->rip = cpu->state.rip;
 	pre->cs = cpu->state.seg[S_CS].sel;
-	for (unsigned k = 0; k < TRACE_DELTA_FIELDS; k++)
-		pre->before[k] = state_get(&cpu->state, delta_fields[k]);
+	/* The linear address; outside 64-bit mode linear addresses are 32 bits. */
+	pre->lin = cpu->state.seg[S_CS].base + pre->rip;
+	if (!cpu->long_mode || !(cpu->state.seg[S_CS].attr & SEG_ATTR_L))
+		pre->lin = (uint32_t)pre->lin;
+	if (t->filter.any &&
+	    (!trace_filter_hdr(&t->filter, &pre->hdr) || !trace_filter_addr(&t->filter, pre->lin)))
+		return false;
+	flags_materialize(cpu); /* RFLAGS in the state is exact from here */
+	snapshot(cpu, pre->before);
+	return true;
 }
 
 void
@@ -65,13 +89,14 @@ trace_insn_end(struct tracer *t, struct cpu *cpu, const struct trace_insn_pre *p
 	struct trace_changes chg;
 	chg.n = 0;
 	flags_materialize(cpu);
+	uint64_t after[TRACE_DELTA_FIELDS];
+	snapshot(cpu, after);
 	for (unsigned k = 0; k < TRACE_DELTA_FIELDS; k++) {
-		uint64_t v = state_get(&cpu->state, delta_fields[k]);
-		if (v != pre->before[k]) {
+		if (after[k] != pre->before[k]) {
 			chg.reg[chg.n].field = delta_fields[k];
-			chg.reg[chg.n++].value = v;
+			chg.reg[chg.n++].value = after[k];
 		}
 	}
 	trace_insn_hdr(t, &pre->hdr, cpu->icount, pre->cs, pre->rip, bytes, bytes ? i->len : 0,
-		       (uint8_t)(code_size * 8), &chg);
+		       (uint8_t)(code_size * 8), &chg, pre->lin, (enum insn_id)i->id);
 }

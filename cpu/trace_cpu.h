@@ -21,11 +21,15 @@ struct insn;
 struct trace_insn_pre {
 	struct trace_hdr hdr;
 	uint64_t rip;
+	uint64_t lin; /* CS.base + RIP: the instruction's linear address */
 	uint16_t cs;
 	uint64_t before[TRACE_DELTA_FIELDS]; /* the delta fields' values before the instruction */
 };
 
-void trace_insn_begin(struct cpu *cpu, struct trace_insn_pre *pre);
+/* Take the snapshot; false (and nothing taken) when the tracer would drop
+ * the event: insn switched off by the guest, or filtered out by header or
+ * address. Then the caller skips trace_insn_end. */
+bool trace_insn_begin(struct cpu *cpu, struct trace_insn_pre *pre);
 /* After the instruction retired: `bytes` are its raw bytes as decoded (the
  * trace cache keeps them), code_size the size it was decoded for (2, 4, 8). */
 void trace_insn_end(struct tracer *t, struct cpu *cpu, const struct trace_insn_pre *pre,

@@ -24,6 +24,7 @@
 #include "frontend/exitcodes.h"
 #include "frontend/gdbstub.h"
 #include "frontend/monitor.h"
+#include "frontend/plugin.h"
 #include "frontend/summary.h"
 #include "frontend/trace.h"
 
@@ -39,7 +40,10 @@ struct options {
 	FILE *run_summary; /* -run-summary FILE: the JSON summary at exit, opened at start */
 	enum trace_format trace_format;
 	const char *log_path;
-	unsigned trace_mask;
+	struct trace_config trace; /* -d: categories and filter */
+	const char *plugins[16];   /* -plugin FILE.so[,key=value,...] */
+	unsigned nplugins;
+	const char *cpu_model;
 	const char *debugcon;
 	const char *serial;
 	const char *display; /* none, sdl; NULL: sdl when a display is there */
@@ -121,9 +125,13 @@ print_help(void)
 	       "Run control and tracing:\n"
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status "
 	       "%d)\n"
-	       "  -d CATEGORIES            trace categories, comma-separated (-d help lists them)\n"
+	       "  -d CATEGORIES[,FILTER]   trace categories and filters, comma-separated (-d "
+	       "help)\n"
 	       "  -D LOGFILE               write the trace to LOGFILE instead of stderr\n"
-	       "  -trace-format text|json  trace lines as text (default) or JSON objects\n"
+	       "  -trace-format text|json|binary\n"
+	       "                           trace lines as text (default) or JSON objects, or\n"
+	       "                           binary records for fugu-tracedump (needs -D)\n"
+	       "  -plugin FILE.so[,k=v,..] load a trace plugin (docs/TRACING.md)\n"
 	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
 	       "and\n"
 	       "                           the 15 most executed instructions\n"
@@ -382,7 +390,7 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-append")) {
 			o->pc.append = ARG();
 		} else if (!strcmp(a, "-cpu")) {
-			cpu_spec = ARG();
+			cpu_spec = o->cpu_model = ARG();
 			if (!strcmp(cpu_spec, "help") || !strcmp(cpu_spec, "?")) {
 				cpu_models_list(stdout);
 				exit(FUGU_EXIT_OK);
@@ -453,8 +461,12 @@ parse_options(struct options *o, int argc, char **argv)
 				trace_list_categories(stdout);
 				exit(FUGU_EXIT_OK);
 			}
-			if (trace_parse_categories(s, &o->trace_mask, err, sizeof(err)) < 0)
+			if (trace_parse_spec(s, &o->trace, err, sizeof(err)) < 0)
 				usage_error("%s", err);
+		} else if (!strcmp(a, "-plugin")) {
+			if (o->nplugins == sizeof(o->plugins) / sizeof(o->plugins[0]))
+				usage_error("too many -plugin options");
+			o->plugins[o->nplugins++] = ARG();
 		} else if (!strcmp(a, "-D")) {
 			o->log_path = ARG();
 		} else if (!strcmp(a, "-trace-format")) {
@@ -463,8 +475,11 @@ parse_options(struct options *o, int argc, char **argv)
 				o->trace_format = TRACE_TEXT;
 			else if (!strcmp(s, "json"))
 				o->trace_format = TRACE_JSON;
+			else if (!strcmp(s, "binary"))
+				o->trace_format = TRACE_BINARY;
 			else
-				usage_error("bad -trace-format value '%s' (text or json)", s);
+				usage_error("bad -trace-format value '%s' (text, json or binary)",
+					    s);
 		} else if (!strcmp(a, "-clock")) {
 			const char *s = ARG();
 			if (!strcmp(s, "realtime"))
@@ -775,12 +790,21 @@ main(int argc, char **argv)
 		if (!log)
 			usage_error("-D: cannot open %s: %s", o.log_path, strerror(errno));
 	}
-	if (o.trace_mask) {
-		o.pc.tracer = tracer_create(o.trace_mask, log);
-		if (o.pc.tracer)
-			tracer_set_format(o.pc.tracer, o.trace_format);
+	if (o.trace_format == TRACE_BINARY && !o.log_path)
+		usage_error("-trace-format binary needs a file (-D FILE)");
+	struct plugins *plugins = NULL;
+	if (o.nplugins) {
+		const struct plugin_machine m = { o.cpu_model ? o.cpu_model : "max",
+						  o.pc.ram_size };
+		plugins = plugins_load(o.plugins, o.nplugins, &m, err, sizeof(err));
+		if (!plugins)
+			usage_error("%s", err);
+	}
+	if (o.trace.categories || plugins) {
+		o.trace.hypercall = true;
+		o.pc.tracer = tracer_create(&o.trace, log, o.trace_format, plugins);
 		if (!o.pc.tracer)
-			usage_error("out of memory creating the tracer");
+			usage_error("cannot start the tracer (out of memory or -D not writable)");
 	}
 	if (o.debugcon)
 		o.pc.debugcon = open_backend("-debugcon", o.debugcon);
@@ -790,6 +814,8 @@ main(int argc, char **argv)
 	struct pc *pc = pc_create(&o.pc, err, sizeof(err));
 	if (!pc)
 		usage_error("%s", err);
+	if (plugins)
+		plugins_attach(plugins, pc);
 	struct gdbstub *gdb = NULL;
 	if (o.gdb && !(gdb = gdbstub_open(o.gdb, pc, o.gdb_wait, err, sizeof(err))))
 		usage_error("%s", err);
@@ -848,6 +874,7 @@ main(int argc, char **argv)
 		if (r < 0)
 			fprintf(stderr, "fugu: %s%s\n", err[0] == '-' ? "" : "-screendump: ", err);
 	}
+	plugins_destroy(plugins); /* their reports, while the machine still exists */
 	pc_destroy(pc);
 	tracer_destroy(o.pc.tracer);
 	if (log != stderr)

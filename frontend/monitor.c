@@ -235,10 +235,7 @@ cmd_trace_event(struct monitor *m, int argc, char **argv)
 		out(m, "trace-event: %s\n", err);
 		return;
 	}
-	if (!strcmp(argv[2], "on"))
-		m->tracer->categories |= mask;
-	else
-		m->tracer->categories &= ~mask;
+	tracer_set_categories(m->tracer, mask, !strcmp(argv[2], "on"));
 	m->pc->cpu->stop_trace = true; /* the run loop re-reads the categories */
 }
 

@@ -6,8 +6,10 @@
 #include "frontend/trace.h"
 
 #include "cpu/state.h"
+#include "frontend/plugin.h"
 
 #include <capstone/capstone.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +27,123 @@ struct sink {
 	struct tracer base; /* first: the producers see only this */
 	enum trace_format format;
 	FILE *out;
+	unsigned out_categories; /* what the output sink shows */
+	unsigned keep;           /* raised for plugins and the hypercall, whatever the output */
+	bool hypercall;
+	int8_t addr_field[TEV_COUNT]; /* the field holding the event's address, or -1 */
+	struct plugins *plugins;
 	csh cs[3]; /* capstone handles for 16-, 32- and 64-bit code */
 	bool cs_ok[3];
 };
 
-int
-trace_parse_categories(const char *spec, unsigned *mask, char *err, size_t errlen)
+/* "0x1f", "31": a number in C syntax; false unless the whole of s[0..n) is one. */
+static bool
+parse_u64(const char *s, size_t n, uint64_t *v)
 {
-	*mask = 0;
+	char buf[32];
+	if (n == 0 || n >= sizeof(buf) || *s == '-')
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	char *end;
+	errno = 0;
+	*v = strtoull(buf, &end, 0);
+	return !errno && *end == 0;
+}
+
+/* "LO-HI", "LO-", "-HI" or "N" (inclusive); false on bad syntax or LO > HI. */
+static bool
+parse_range(const char *s, size_t n, uint64_t *lo, uint64_t *hi)
+{
+	const char *dash = memchr(s, '-', n);
+	if (!dash)
+		return parse_u64(s, n, lo) && (*hi = *lo, true);
+	size_t nl = (size_t)(dash - s), nh = n - nl - 1;
+	*lo = 0;
+	*hi = UINT64_MAX;
+	if (nl && !parse_u64(s, nl, lo))
+		return false;
+	if (nh && !parse_u64(dash + 1, nh, hi))
+		return false;
+	return (nl || nh) && *lo <= *hi;
+}
+
+/* One filter key ("cpl=3"); false with a message when it is not one. */
+static bool
+parse_filter_key(const char *item, size_t n, struct trace_config *cfg, char *err, size_t errlen)
+{
+	const char *eq = memchr(item, '=', n);
+	size_t kn = (size_t)(eq - item), vn = n - kn - 1;
+	const char *val = eq + 1;
+	struct trace_filter *f = &cfg->filter;
+	uint64_t lo, hi;
+#define KEY(k) (kn == strlen(k) && !strncmp(item, k, kn))
+	if (KEY("cpl")) {
+		if (!parse_range(val, vn, &lo, &hi) || hi > 3)
+			goto bad;
+		f->cpl_mask = 0;
+		for (uint64_t c = lo; c <= hi; c++)
+			f->cpl_mask |= (uint8_t)(1u << c);
+	} else if (KEY("vmx")) {
+		unsigned k;
+		for (k = 0; k < trace_vmx_count_; k++)
+			if (strlen(trace_vmx_names[k]) == vn &&
+			    !strncmp(trace_vmx_names[k], val, vn))
+				break;
+		if (k == trace_vmx_count_)
+			goto bad;
+		f->vmx_mask = (uint8_t)(1u << k);
+	} else if (KEY("cr3")) {
+		if (!parse_u64(val, vn, &f->cr3))
+			goto bad;
+		f->cr3_set = true;
+	} else if (KEY("addr")) {
+		if (!parse_range(val, vn, &f->addr_lo, &f->addr_hi))
+			goto bad;
+		f->addr_set = true;
+	} else if (KEY("icount")) {
+		if (!parse_range(val, vn, &f->icount_lo, &f->icount_hi))
+			goto bad;
+	} else if (KEY("start")) {
+		if (vn == 3 && !strncmp(val, "off", 3))
+			cfg->start_off = true;
+		else if (vn == 2 && !strncmp(val, "on", 2))
+			cfg->start_off = false;
+		else
+			goto bad;
+		return true;
+	} else {
+		snprintf(err, errlen,
+			 "unknown trace filter '%.*s' (cpl, vmx, cr3, addr, icount or start)",
+			 (int)kn, item);
+		return false;
+	}
+#undef KEY
+	f->any = true;
+	return true;
+bad:
+	snprintf(err, errlen, "bad trace filter value '%.*s' (see docs/TRACING.md)", (int)n, item);
+	return false;
+}
+
+int
+trace_parse_spec(const char *spec, struct trace_config *cfg, char *err, size_t errlen)
+{
+	*cfg = (struct trace_config){
+		.filter = { .cpl_mask = 0xf, .vmx_mask = 0xff, .icount_hi = UINT64_MAX }
+	};
 	while (*spec) {
 		size_t n = strcspn(spec, ",");
 		bool found = false;
-		for (size_t k = 0; k < sizeof(categories) / sizeof(categories[0]); k++) {
+		if (memchr(spec, '=', n)) {
+			if (!parse_filter_key(spec, n, cfg, err, errlen))
+				return -1;
+			found = true;
+		}
+		for (size_t k = 0; !found && k < sizeof(categories) / sizeof(categories[0]); k++) {
 			if (strlen(categories[k].name) == n &&
 			    !strncmp(categories[k].name, spec, n)) {
-				*mask |= categories[k].id;
+				cfg->categories |= categories[k].id;
 				found = true;
 			}
 		}
@@ -55,30 +159,98 @@ trace_parse_categories(const char *spec, unsigned *mask, char *err, size_t errle
 	return 0;
 }
 
+int
+trace_parse_categories(const char *spec, unsigned *mask, char *err, size_t errlen)
+{
+	struct trace_config cfg;
+	if (trace_parse_spec(spec, &cfg, err, errlen) < 0)
+		return -1;
+	if (cfg.filter.any || cfg.start_off) {
+		snprintf(err, errlen, "'%s': categories only here (filters go to -d)", spec);
+		return -1;
+	}
+	*mask = cfg.categories;
+	return 0;
+}
+
+void
+tracer_set_categories(struct tracer *base, unsigned mask, bool on)
+{
+	struct sink *t = (struct sink *)base;
+	if (on) {
+		base->categories |= mask;
+		t->out_categories |= mask;
+	} else {
+		t->out_categories &= ~mask;
+		base->categories &= ~mask | t->keep; /* plugins and the hypercall keep theirs */
+	}
+}
+
 void
 trace_list_categories(FILE *f)
 {
 	fprintf(f, "Trace categories for -d (comma-separated):\n");
 	for (size_t k = 0; k < sizeof(categories) / sizeof(categories[0]); k++)
-		fprintf(f, "  %-6s %s\n", categories[k].name, categories[k].help);
+		fprintf(f, "  %-8s %s\n", categories[k].name, categories[k].help);
+	fprintf(f, "Filters (same list, docs/TRACING.md): cpl=N[-M] vmx=none|root|non-root "
+		   "cr3=X addr=LO-HI icount=LO-HI start=off\n");
 }
 
 static void sink_event(struct tracer *t, enum trace_event ev, const struct trace_hdr *h,
 		       const struct trace_value *v);
 
+/* An event's address for the addr= filter: its field named "lin" (the linear
+ * address of an instruction or a page walk) or "addr" (an MMIO physical
+ * address, a flushed page). */
+static int8_t
+find_addr_field(const struct trace_schema *s)
+{
+	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++)
+		if (!strcmp(s->fields[k].name, "lin"))
+			return (int8_t)k;
+	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++)
+		if (!strcmp(s->fields[k].name, "addr") && s->fields[k].type == TF_X64)
+			return (int8_t)k;
+	return -1;
+}
+
 struct tracer *
-tracer_create(unsigned cats, FILE *out)
+tracer_create(const struct trace_config *cfg, FILE *out, enum trace_format format,
+	      struct plugins *plugins)
 {
 	struct sink *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
+	unsigned cats = cfg->categories;
+	t->out_categories = cats;
+	t->plugins = plugins;
+	if (plugins)
+		cats |= plugins_categories(plugins);
+	/* The hypercall is a CPUID leaf: its event must reach the sink. */
+	t->hypercall = cfg->hypercall;
+	if (t->hypercall)
+		cats |= TRACE_CAT_CPUID;
+	t->keep = cats & ~cfg->categories;
 	t->base.categories = cats;
 	t->base.sink = sink_event;
+	t->base.active = cfg->start_off ? 0 : ~0u;
+	t->base.filter = cfg->filter;
+	t->format = format;
 	t->out = out;
+	for (unsigned ev = 0; ev < TEV_COUNT; ev++)
+		t->addr_field[ev] = find_addr_field(&trace_schema[ev]);
 	static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
-	if (cats & TRACE_CAT_INSN)
+	if ((cfg->categories & TRACE_CAT_INSN) && format != TRACE_BINARY)
 		for (int k = 0; k < 3; k++)
 			t->cs_ok[k] = cs_open(CS_ARCH_X86, modes[k], &t->cs[k]) == CS_ERR_OK;
+	if (format == TRACE_BINARY) {
+		uint32_t hdr[2] = { TRACE_BIN_VERSION, TEV_COUNT };
+		if (fwrite(TRACE_BIN_MAGIC, 8, 1, out) != 1 ||
+		    fwrite(hdr, sizeof(hdr), 1, out) != 1) {
+			free(t);
+			return NULL;
+		}
+	}
 	return &t->base;
 }
 
@@ -93,12 +265,6 @@ tracer_destroy(struct tracer *base)
 			cs_close(&t->cs[k]);
 	fflush(t->out);
 	free(t);
-}
-
-void
-tracer_set_format(struct tracer *base, enum trace_format format)
-{
-	((struct sink *)base)->format = format;
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped (RFC 8259, 7). */
@@ -286,16 +452,207 @@ emit_text(struct sink *t, const struct trace_schema *s, const struct trace_value
 	fputc('\n', out);
 }
 
+/* ---- binary records (docs/TRACING.md) ---- */
+
+/* Bytes a field takes in a record (the changes list: its fixed count part). */
+static size_t
+bin_field_size(enum trace_field_type type)
+{
+	switch (type) {
+	case TF_CODE: return 24;    /* len, bits, 6 pad, 16 bytes */
+	case TF_U64LIST: return 72; /* n, 7 pad, 8 entries */
+	case TF_STR: return TRACE_BIN_STR;
+	case TF_CHANGES: return 8; /* n, 7 pad; n * (u16 field, u64 value) follow the record */
+	default: return 8;
+	}
+}
+
+#define BIN_HDR 24 /* ev, cpl, mode, vmx, 4 pad, icount, cr3 */
+#define BIN_MAX (BIN_HDR + TRACE_MAX_FIELDS * 72 + TRACE_MAX_CHANGES * 10)
+
+static void
+emit_binary(struct sink *t, enum trace_event ev, const struct trace_hdr *h,
+	    const struct trace_value *v)
+{
+	const struct trace_schema *s = &trace_schema[ev];
+	uint8_t rec[BIN_MAX];
+	memset(rec, 0, BIN_HDR);
+	rec[0] = (uint8_t)ev, rec[1] = h->cpl, rec[2] = h->mode, rec[3] = h->vmx;
+	memcpy(rec + 8, &h->icount, 8);
+	memcpy(rec + 16, &h->cr3, 8);
+	size_t at = BIN_HDR;
+	const struct trace_changes *chg = NULL;
+	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
+		enum trace_field_type ty = s->fields[k].type;
+		size_t n = bin_field_size(ty);
+		memset(rec + at, 0, n);
+		switch (ty) {
+		case TF_CODE:
+			rec[at] = v[k].code.len > 16 ? 16 : v[k].code.len;
+			rec[at + 1] = v[k].code.bits;
+			if (v[k].code.p)
+				memcpy(rec + at + 8, v[k].code.p, rec[at]);
+			break;
+		case TF_U64LIST:
+			rec[at] = v[k].list.n > 8 ? 8 : v[k].list.n;
+			memcpy(rec + at + 8, v[k].list.p, 8u * rec[at]);
+			break;
+		case TF_STR:
+			if (v[k].s)
+				strncpy((char *)rec + at, v[k].s, TRACE_BIN_STR - 1);
+			break;
+		case TF_CHANGES:
+			chg = v[k].chg;
+			rec[at] = chg->n;
+			break;
+		default: memcpy(rec + at, &v[k].u, 8); break;
+		}
+		at += n;
+	}
+	for (unsigned j = 0; chg && j < chg->n; j++, at += 10) {
+		memcpy(rec + at, &chg->reg[j].field, 2);
+		memcpy(rec + at + 2, &chg->reg[j].value, 8);
+	}
+	fwrite(rec, at, 1, t->out);
+}
+
+int
+trace_bin_decode(FILE *in, struct tracer *base, char *err, size_t errlen)
+{
+	char magic[8];
+	uint32_t hdr[2];
+	if (fread(magic, 8, 1, in) != 1 || memcmp(magic, TRACE_BIN_MAGIC, 8) ||
+	    fread(hdr, sizeof(hdr), 1, in) != 1) {
+		snprintf(err, errlen, "not a fugu binary trace");
+		return -1;
+	}
+	if (hdr[0] != TRACE_BIN_VERSION || hdr[1] != TEV_COUNT) {
+		snprintf(err, errlen,
+			 "binary trace version %u with %u events; this decoder reads version %u "
+			 "with %u",
+			 hdr[0], hdr[1], TRACE_BIN_VERSION, TEV_COUNT);
+		return -1;
+	}
+	uint8_t rec[BIN_MAX];
+	static struct trace_changes chg;
+	char strs[TRACE_MAX_FIELDS][TRACE_BIN_STR];
+	while (fread(rec, BIN_HDR, 1, in) == 1) {
+		if (rec[0] >= TEV_COUNT) {
+			snprintf(err, errlen, "bad event id %u in binary trace", rec[0]);
+			return -1;
+		}
+		enum trace_event ev = rec[0];
+		const struct trace_schema *s = &trace_schema[ev];
+		struct trace_hdr h = { .cpl = rec[1], .mode = rec[2], .vmx = rec[3] };
+		memcpy(&h.icount, rec + 8, 8);
+		memcpy(&h.cr3, rec + 16, 8);
+		struct trace_value v[TRACE_MAX_FIELDS];
+		memset(v, 0, sizeof(v));
+		chg.n = 0;
+		for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
+			enum trace_field_type ty = s->fields[k].type;
+			size_t n = bin_field_size(ty);
+			uint8_t *f = rec + BIN_HDR;
+			if (fread(f, n, 1, in) != 1)
+				goto truncated;
+			switch (ty) {
+			case TF_CODE:
+				v[k].code.len = f[0] > 16 ? 16 : f[0];
+				v[k].code.bits = f[1];
+				memmove(strs[k], f + 8, 16);
+				v[k].code.p = (const uint8_t *)strs[k];
+				break;
+			case TF_U64LIST: {
+				static uint64_t lists[TRACE_MAX_FIELDS][8];
+				v[k].list.n = f[0] > 8 ? 8 : f[0];
+				memcpy(lists[k], f + 8, 64);
+				v[k].list.p = lists[k];
+				break;
+			}
+			case TF_STR:
+				memcpy(strs[k], f, TRACE_BIN_STR);
+				strs[k][TRACE_BIN_STR - 1] = 0;
+				v[k].s = strs[k];
+				break;
+			case TF_CHANGES:
+				chg.n = f[0] > TRACE_MAX_CHANGES ? TRACE_MAX_CHANGES : f[0];
+				v[k].chg = &chg;
+				break;
+			default: memcpy(&v[k].u, f, 8); break;
+			}
+		}
+		for (unsigned j = 0; j < chg.n; j++) {
+			uint8_t e[10];
+			if (fread(e, 10, 1, in) != 1)
+				goto truncated;
+			memcpy(&chg.reg[j].field, e, 2);
+			memcpy(&chg.reg[j].value, e + 2, 8);
+			if (chg.reg[j].field >= STATE_FIELD_COUNT) {
+				snprintf(err, errlen, "bad register id in binary trace");
+				return -1;
+			}
+		}
+		base->sink(base, ev, &h, v);
+	}
+	return 0;
+truncated:
+	snprintf(err, errlen, "binary trace truncated");
+	return -1;
+}
+
+/* ---- the filter and the dispatch ---- */
+
+static bool
+filter_pass(const struct sink *t, enum trace_event ev, const struct trace_hdr *h,
+	    const struct trace_value *v)
+{
+	const struct trace_filter *f = &t->base.filter;
+	int a = t->addr_field[ev];
+	return trace_filter_hdr(f, h) && (a < 0 || trace_filter_addr(f, v[a].u));
+}
+
+/* The guest's tracing hypercall: CPUID with EAX = 0x4FFF0001 (start the
+ * categories whose bits ECX holds), 0x4FFF0002 (stop them), 0x4FFF0003 (drop a
+ * marker event with the value ECX). Intel reserves leaves 0x40000000-0x4FFFFFFF:
+ * no processor returns information there (SDM vol. 2A, CPUID), and hypervisors
+ * use the bottom of the range, so the top never names a real feature. */
+#define HC_START 0x4FFF0001u
+#define HC_STOP 0x4FFF0002u
+#define HC_MARKER 0x4FFF0003u
+
+static void
+hypercall(struct sink *t, const struct trace_hdr *h, uint32_t leaf, uint32_t ecx)
+{
+	if (leaf == HC_START)
+		t->base.active |= ecx;
+	else if (leaf == HC_STOP)
+		t->base.active &= ~ecx;
+	else if (leaf == HC_MARKER)
+		trace_marker_hdr(&t->base, h, ecx);
+}
+
 static void
 sink_event(struct tracer *base, enum trace_event ev, const struct trace_hdr *h,
 	   const struct trace_value *v)
 {
 	struct sink *t = (struct sink *)base;
 	const struct trace_schema *s = &trace_schema[ev];
-	if (!(t->base.categories & s->category))
+	if (__builtin_expect(ev == TEV_CPUID, 0) && t->hypercall &&
+	    (v[0].u & 0xFFFF0000u) == 0x4FFF0000u)
+		hypercall(t, h, (uint32_t)v[0].u, (uint32_t)v[1].u);
+	/* Markers show whenever tracing is on; everything else while its category is. */
+	if (!(t->base.active & s->category) && ev != TEV_MARKER)
 		return;
-	if (t->format == TRACE_JSON)
-		emit_json(t, s, h, v);
-	else
-		emit_text(t, s, v);
+	if (t->base.filter.any && !filter_pass(t, ev, h, v))
+		return; /* before any formatting */
+	if (t->out_categories & (ev == TEV_MARKER ? ~0u : s->category)) {
+		if (t->format == TRACE_JSON)
+			emit_json(t, s, h, v);
+		else if (t->format == TRACE_BINARY)
+			emit_binary(t, ev, h, v);
+		else
+			emit_text(t, s, v);
+	}
+	if (t->plugins)
+		plugins_dispatch(t->plugins, ev, h, v);
 }

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu/insn_ids.h" /* enum insn_id: the insn event's mnemonic */
+
 struct cpu;
 
 enum trace_category {
@@ -27,6 +29,7 @@ enum trace_category {
 	TRACE_CAT_MSR = 1u << 6,
 	TRACE_CAT_CPUID = 1u << 7,
 	TRACE_CAT_VMX = 1u << 8,
+	TRACE_CAT_MARKER = 1u << 9,
 };
 
 /* X(id, "name", "help") */
@@ -44,7 +47,8 @@ enum trace_category {
 	X(TRACE_CAT_CPUID, "cpuid", "CPUID: leaf, subleaf and the four registers returned")        \
 	X(TRACE_CAT_VMX, "vmx",                                                                    \
 	  "VMX instructions (operand, outcome, error number), VM entries (the failing check) and " \
-	  "VM exits (reason, qualification, guest RIP, instruction length and information)")
+	  "VM exits (reason, qualification, guest RIP, instruction length and information)")       \
+	X(TRACE_CAT_MARKER, "marker", "markers the guest drops with the tracing hypercall")
 
 /* ---- enumerations printed by name: V(CONSTANT, "name") ---- */
 
@@ -179,7 +183,9 @@ struct trace_hdr {
 	F(X16, cs, "cs")                                                                           \
 	F(X64, rip, "rip")                                                                         \
 	F(CODE, bytes, "bytes")                                                                    \
-	F(CHANGES, changed, "changed")
+	F(CHANGES, changed, "changed")                                                             \
+	F(X64, lin, "lin")                                                                         \
+	E(insn_id, mnemonic, "mnemonic")
 #define TEVF_IO(F, E) F(X16, port, "port") F(D8, size, "size") F(X32, value, "value")
 #define TEVF_POST(F, E) F(X8, code, "code")
 #define TEVF_INTERRUPT(F, E)                                                                       \
@@ -231,6 +237,8 @@ struct trace_hdr {
 	F(X32, info, "info")                                                                       \
 	F(X32, intr_info, "intr_info")                                                             \
 	F(X32, idt_vectoring, "idt_vectoring")
+/* A guest's marker (docs/TRACING.md, the tracing hypercall). */
+#define TEVF_MARKER(F, E) F(X32, value, "value")
 
 /* X(emitter, ID, "name", category, FIELDS) */
 #define TRACE_EVENT_LIST(X)                                                                        \
@@ -248,7 +256,8 @@ struct trace_hdr {
 	X(cpuid, TEV_CPUID, "cpuid", TRACE_CAT_CPUID, TEVF_CPUID)                                  \
 	X(vmx_insn, TEV_VMX_INSN, "vmx-insn", TRACE_CAT_VMX, TEVF_VMX_INSN)                        \
 	X(vmentry, TEV_VMENTRY, "vmentry", TRACE_CAT_VMX, TEVF_VMENTRY)                            \
-	X(vmexit, TEV_VMEXIT, "vmexit", TRACE_CAT_VMX, TEVF_VMEXIT)
+	X(vmexit, TEV_VMEXIT, "vmexit", TRACE_CAT_VMX, TEVF_VMEXIT)                                \
+	X(marker, TEV_MARKER, "marker", TRACE_CAT_MARKER, TEVF_MARKER)
 
 enum trace_event {
 #define X(fn, id, ...) id,
@@ -277,18 +286,54 @@ struct tracer;
 typedef void (*trace_sink_fn)(struct tracer *t, enum trace_event ev, const struct trace_hdr *h,
 			      const struct trace_value *values);
 
+/* Which events reach the sinks: every condition set must hold
+ * (docs/TRACING.md, "Filters"). */
+struct trace_filter {
+	bool any;         /* false: no condition below is set (the fast path) */
+	uint8_t cpl_mask; /* bit n: CPL n passes */
+	uint8_t vmx_mask; /* bit n: enum trace_vmx n passes */
+	bool cr3_set;     /* only events with this CR3 in their header */
+	bool addr_set;    /* only events whose address is in [addr_lo, addr_hi] */
+	uint64_t cr3;     /* compared with the header's CR3 as is */
+	uint64_t addr_lo; /* inclusive; events without an address field pass */
+	uint64_t addr_hi;
+	uint64_t icount_lo; /* the ordinal of the instruction the event belongs to */
+	uint64_t icount_hi; /* (the header's icount + 1), inclusive */
+};
+
 /* A sink embeds this first. `cpu` is the CPU whose state heads events raised by
- * devices that do not know it (set by cpu_create). */
+ * devices that do not know it (set by cpu_create). `active` and `filter` are
+ * the sink's, visible here so that a producer with work to do before emitting
+ * (the instruction event's register snapshot) skips it for an event that
+ * would be dropped. */
 struct tracer {
-	unsigned categories;
+	unsigned categories; /* the events producers raise (fixed at creation) */
+	unsigned active;     /* of those, the ones switched on now (the guest's hypercall) */
 	trace_sink_fn sink;
 	const struct cpu *cpu;
+	struct trace_filter filter;
 };
 
 static inline bool
 tracer_wants(const struct tracer *t, enum trace_category cat)
 {
 	return t && (t->categories & cat);
+}
+
+/* Does a header pass the filter's header conditions? */
+static inline bool
+trace_filter_hdr(const struct trace_filter *f, const struct trace_hdr *h)
+{
+	return (f->cpl_mask & (1u << (h->cpl & 3))) && (f->vmx_mask & (1u << h->vmx)) &&
+	       (!f->cr3_set || h->cr3 == f->cr3) && h->icount + 1 >= f->icount_lo &&
+	       h->icount + 1 <= f->icount_hi;
+}
+
+/* Does an address pass the filter's range? */
+static inline bool
+trace_filter_addr(const struct trace_filter *f, uint64_t addr)
+{
+	return !f->addr_set || (addr >= f->addr_lo && addr <= f->addr_hi);
 }
 
 /* Fill the header from the CPU's state now (cpu/trace_cpu.c). */

@@ -12,6 +12,10 @@
 	const char *const type##_names[] = { values(TRACE_ENUM_NAME_) };
 TRACE_ENUM_LIST(TRACE_ENUM_TABLE_)
 
+/* The insn event's mnemonic is an enumeration named by the decoder's table. */
+#define insn_id_names insn_mnemonic
+#define insn_id_count_ INSN_COUNT
+
 #define TRACE_DESC_F_(ty, n, s) { s, TF_##ty, NULL, 0 },
 #define TRACE_DESC_E_(et, n, s) { s, TF_ENUM, et##_names, et##_count_ },
 
