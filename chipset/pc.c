@@ -3,6 +3,7 @@
  */
 #include "chipset/pc.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -551,6 +552,7 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
 	if (fwcfg_init(fw, pc->io, pc->mem) < 0)
 		goto fail;
+	fw->done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	if (fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
@@ -693,6 +695,9 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* A backend whose reader went away (a closed pipe, a peer) makes a write
+	 * fail with EPIPE, which the backends handle; it must not kill fugu. */
+	signal(SIGPIPE, SIG_IGN);
 	pc->tracer = cfg->tracer;
 	pc->mem = physmem_create(cfg->ram_size);
 	pc->io = ioports_create();

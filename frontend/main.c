@@ -529,6 +529,15 @@ parse_options(struct options *o, int argc, char **argv)
 			    o->serial);
 }
 
+/* Milliseconds until host time `deadline_ns`, rounded up, at least 0. */
+static int
+wait_ms(uint64_t deadline_ns)
+{
+	uint64_t now = host_now_ns();
+	uint64_t ms = deadline_ns > now ? (deadline_ns - now + 999999) / 1000000 : 0;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
 /*
  * Idle: sleep until host time `until_ns` or until host input arrives on the
  * board's wait fd, whichever comes first (never spin). Returns true on input.
@@ -553,6 +562,7 @@ idle_wait(struct pc *pc, const int *fds, unsigned nfds, struct display *disp, ui
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
 #define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
+#define TRIPLE_FAULT_DUMPS 3 /* register dumps shown before a reset loop is only counted */
 #define MAX_SLICE                                                                                  \
 	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
@@ -583,13 +593,12 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
  * every triple fault recorded in sum (-run-summary). */
 static int
 run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *disp,
-    const struct options *o, struct run_summary *sum)
+    const struct options *o, uint64_t host_deadline, struct run_summary *sum)
 {
 	struct cpu *cpu = pc->cpu;
-	uint64_t host_deadline =
-		o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
 	uint64_t next_host_poll = 0;
 	bool was_paused = false;
+	uint64_t next_fault_report = 0;
 	for (;;) {
 		/* The debugger or the monitor may hold the machine; the virtual clock
 		 * stands still meanwhile (no time passes for the guest). */
@@ -660,7 +669,9 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 				return FUGU_EXIT_OK;
 			}
 			pc_reset(pc);
-			continue;
+			/* no `continue`: a guest that resets at once after every reset
+			 * must still meet the host deadline below */
+			r = CPU_EXIT_STOP;
 		}
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
@@ -717,15 +728,30 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			break;
 		}
 		case CPU_EXIT_TRIPLE_FAULT:
-			fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
-			cpu_dump_state(cpu, stderr);
-			sum->triple = cpu->state; /* flags folded in by the dump */
 			sum->triple_faults++;
 			if (o->no_reboot) {
+				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				cpu_dump_state(cpu, stderr);
+				sum->triple = cpu->state; /* flags folded in by the dump */
 				sum->reason = "triple-fault";
 				return FUGU_EXIT_SHUTDOWN;
 			}
-			fprintf(stderr, "fugu: resetting the machine\n");
+			/* A reset loop must not flood stderr: the first few shutdowns
+			 * are shown in full, later ones counted once per second. */
+			if (sum->triple_faults <= TRIPLE_FAULT_DUMPS) {
+				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				cpu_dump_state(cpu, stderr);
+				fprintf(stderr, "fugu: resetting the machine%s\n",
+					sum->triple_faults == TRIPLE_FAULT_DUMPS
+						? " (further triple faults are only counted)"
+						: "");
+			} else if (host_now >= next_fault_report) {
+				fprintf(stderr, "fugu: %u triple faults so far\n",
+					sum->triple_faults);
+				next_fault_report = host_now + 1000000000ull;
+			}
+			cpu_set_rflags(cpu, cpu_get_rflags(cpu)); /* fold the lazy flags */
+			sum->triple = cpu->state;
 			pc_reset(pc);
 			break;
 		case CPU_EXIT_UNMODELLED:
@@ -767,7 +793,15 @@ main(int argc, char **argv)
 				     .clock_mode = VCLOCK_REALTIME,
 				     .vga = true } };
 	char err[512];
+	if (argc < 2) { /* a bare `fugu` would boot nothing forever: say how to use it */
+		fprintf(stderr,
+			"usage: fugu [options] (-h for the list; e.g. fugu -hda disk.img)\n");
+		return FUGU_EXIT_USAGE;
+	}
+	uint64_t host_deadline = UINT64_MAX;
 	parse_options(&o, argc, argv);
+	if (o.timeout > 0)
+		host_deadline = host_now_ns() + (uint64_t)(o.timeout * 1e9);
 
 	FILE *log = stderr;
 	if (o.log_path) {
@@ -811,7 +845,17 @@ main(int argc, char **argv)
 	}
 	struct run_summary sum = { .reason = "unknown" };
 	uint64_t wall_start = host_now_ns();
-	int status = run(pc, gdb, mon, disp, &o, &sum);
+	int status;
+	/* -serial tcp:...,server (with wait) holds the machine until its client
+	 * connects, but not past -timeout. */
+	if (uart_wait_client(&pc->com[0], o.timeout > 0 ? wait_ms(host_deadline) : -1) < 0) {
+		fprintf(stderr, "fugu: timeout after %g s waiting for the serial client\n",
+			o.timeout);
+		sum.reason = "timeout";
+		status = FUGU_EXIT_TIMEOUT;
+	} else {
+		status = run(pc, gdb, mon, disp, &o, host_deadline, &sum);
+	}
 	sum.wall_seconds = (double)(host_now_ns() - wall_start) / 1e9;
 	display_close(disp);
 	monitor_close(mon);
