@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "mmu/ioport.h"
@@ -281,6 +282,22 @@ stop_cpu(void *opaque)
 }
 
 /*
+ * A device could not claim its ports: name the port and its holder, and the
+ * option that put the holder there when it was one (-device isa-debug-exit,
+ * the only device whose ports the command line moves).
+ */
+static int
+port_conflict_msg(struct pc *pc, const char *what, char *err, size_t errlen)
+{
+	const char *holder = pc->io->conflict_owner ? pc->io->conflict_owner : "?";
+	snprintf(err, errlen, "%s: port 0x%x is already taken by %s%s", what,
+		 pc->io->conflict_port, holder,
+		 !strcmp(holder, "isa-debug-exit") ? " (-device isa-debug-exit,iobase=...)" : "");
+	return -1;
+}
+#define port_conflict(what, err, errlen) port_conflict_msg(pc, what, err, errlen)
+
+/*
  * The devices, one create function each (the rows of pc_devices below).
  * Each returns 0 when the device exists, 1 when the configuration leaves it
  * out, -1 with a message in err; a failed create undoes itself.
@@ -298,9 +315,7 @@ create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *er
 	d->stop_cpu = stop_cpu;
 	d->stop_opaque = pc->cpu;
 	if (debugport_init(d, pc->io) < 0) {
-		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
-			 cfg->exit_iobase);
-		return -1;
+		return port_conflict_msg(pc, "-device isa-debug-exit", err, errlen);
 	}
 	return 0;
 }
@@ -338,12 +353,6 @@ create_ioapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, 
 	return 0;
 }
 
-static int
-port_conflict(const char *what, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "%s: port conflict", what);
-	return -1;
-}
 
 /*
  * The PC/AT coprocessor error wiring: FERR# sets a latch that drives IRQ13; a
@@ -422,8 +431,9 @@ create_uart(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, si
 	unsigned k = (unsigned)(u - pc->com);
 	if (uart_init(u, pc->io, com_base[k], &pc->clock,
 		      pc_isa_line(pc, PC_SOURCE_COM1 + k, com_irq[k])) < 0) {
-		snprintf(err, errlen, "COM%u: port conflict", k + 1);
-		return -1;
+		char what[8];
+		snprintf(what, sizeof(what), "COM%u", k + 1);
+		return port_conflict(what, err, errlen);
 	}
 	if (k == 0 && cfg->serial && uart_open_backend(u, cfg->serial, err, errlen) < 0) {
 		uart_destroy(u);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
@@ -355,6 +357,87 @@ parse_display(struct options *o, const char *spec)
 	}
 }
 
+/* `-OPT help` (or `?`): print the choices and exit 0, as QEMU does. */
+static void
+maybe_help(const char *value, const char *text)
+{
+	if (strcmp(value, "help") && strcmp(value, "?"))
+		return;
+	fputs(text, stdout);
+	exit(FUGU_EXIT_OK);
+}
+
+/* The screen dump format a file name asks for: by its extension. */
+enum dump_format { DUMP_AUTO, DUMP_TEXT, DUMP_PPM };
+
+static enum dump_format
+dump_format_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	if (dot && strchr(dot, '/'))
+		dot = NULL;
+	if (dot && !strcasecmp(dot, ".txt"))
+		return DUMP_TEXT;
+	if (dot && !strcasecmp(dot, ".ppm"))
+		return DUMP_PPM;
+	return DUMP_AUTO;
+}
+
+/*
+ * Check that -screendump's file can be written, without truncating it (a
+ * usage error later must not destroy an existing screenshot): an existing
+ * file is opened for writing and left as it is; a new one is created and
+ * removed again.
+ */
+static void
+check_screendump_path(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		usage_error("-screendump: cannot open %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* At exit: the screen in the format the name asks for (PNG, text or PPM), or
+ * as the current mode shows it when the name does not say. */
+static void
+write_screendump(struct vga *vga, const char *path)
+{
+	char err[256];
+	size_t len = strlen(path);
+	if (len > 4 && !strcasecmp(path + len - 4, ".png")) { /* the picture, any mode */
+		if (png_write_frame(path, vga_render(vga), err, sizeof(err)) < 0)
+			fprintf(stderr, "fugu: %s%s\n", err[0] == '-' ? "" : "-screendump: ", err);
+		return;
+	}
+	enum dump_format fmt = dump_format_of(path);
+	if (fmt == DUMP_AUTO) {
+		if (vga_screendump(vga, path, err, sizeof(err)) < 0)
+			fprintf(stderr, "fugu: %s\n", err);
+		return;
+	}
+	bool text = vga_text_mode(vga);
+	if ((fmt == DUMP_TEXT) != text) {
+		fprintf(stderr,
+			"fugu: -screendump %s: the screen is in a %s mode; name the file .%s\n",
+			path, text ? "text" : "graphics", text ? "txt" : "ppm");
+		return;
+	}
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "fugu: -screendump: cannot open %s: %s\n", path, strerror(errno));
+		return;
+	}
+	int r = text ? vga_text_dump(vga, f) : vga_ppm_dump(vga, f);
+	if (fclose(f) != 0 || r < 0)
+		fprintf(stderr, "fugu: -screendump: cannot write %s\n", path);
+}
+
 static void
 parse_options(struct options *o, int argc, char **argv)
 {
@@ -389,14 +472,26 @@ parse_options(struct options *o, int argc, char **argv)
 			}
 		} else if (!strcmp(a, "-serial")) {
 			o->serial = ARG();
+			maybe_help(o->serial,
+				   "COM1 backends:\n"
+				   "  stdio                            this terminal (raw mode)\n"
+				   "  file:PATH                        output to PATH\n"
+				   "  tcp:HOST:PORT[,server][,nowait]  a TCP connection\n"
+				   "  none                             nothing (default)\n");
 		} else if (!strcmp(a, "-debugcon")) {
 			o->debugcon = ARG();
+			maybe_help(o->debugcon, "debug console backends: stdio, file:PATH, none\n");
 		} else if (!strcmp(a, "-display")) {
-			parse_display(o, ARG());
+			const char *s = ARG();
+			maybe_help(s, "displays: none (headless), sdl (a window)\n");
+			parse_display(o, s);
 		} else if (!strcmp(a, "-full-screen")) {
 			o->display_opts.full_screen = true;
 		} else if (!strcmp(a, "-vga")) {
 			const char *s = ARG();
+			maybe_help(s,
+				   "display adapters: std (QEMU stdvga with Bochs VBE, default), "
+				   "none\n");
 			if (!strcmp(s, "std"))
 				o->pc.vga = true;
 			else if (!strcmp(s, "none"))
@@ -429,7 +524,12 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-S")) {
 			o->gdb_wait = true;
 		} else if (!strcmp(a, "-device")) {
-			parse_device(o, ARG());
+			const char *s = ARG();
+			maybe_help(s, "devices:\n"
+				      "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
+				      "1) | 1 "
+				      "on a write of v\n");
+			parse_device(o, s);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
 			add_drive(o, a[3] - 'a', ARG(), false);
@@ -459,6 +559,7 @@ parse_options(struct options *o, int argc, char **argv)
 			o->log_path = ARG();
 		} else if (!strcmp(a, "-trace-format")) {
 			const char *s = ARG();
+			maybe_help(s, "trace formats: text (default), json\n");
 			if (!strcmp(s, "text"))
 				o->trace_format = TRACE_TEXT;
 			else if (!strcmp(s, "json"))
@@ -467,6 +568,8 @@ parse_options(struct options *o, int argc, char **argv)
 				usage_error("bad -trace-format value '%s' (text or json)", s);
 		} else if (!strcmp(a, "-clock")) {
 			const char *s = ARG();
+			maybe_help(s, "clocks: realtime (host time, default), deterministic "
+				      "(from the instruction count)\n");
 			if (!strcmp(s, "realtime"))
 				o->pc.clock_mode = VCLOCK_REALTIME;
 			else if (!strcmp(s, "deterministic"))
@@ -476,6 +579,8 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
 			/* QEMU compatibility: fugu has one board, the i440FX "pc". */
 			const char *s = ARG();
+			maybe_help(s, "machines:\n  pc  i440FX + PIIX3/PIIX4 (the only one; also "
+				      "pc-i440fx-*)\n");
 			size_t n = strcspn(s, ",");
 			if (!((n == 2 && !strncmp(s, "pc", 2)) || !strncmp(s, "pc-i440fx", 9) ||
 			      !strncmp(s, "type=pc", 7)))
@@ -483,6 +588,7 @@ parse_options(struct options *o, int argc, char **argv)
 					    (int)n, s);
 		} else if (!strcmp(a, "-accel")) {
 			const char *s = ARG();
+			maybe_help(s, "accelerators: tcg (software emulation, the only one)\n");
 			if (strcmp(s, "tcg") && strncmp(s, "tcg,", 4))
 				usage_error("-accel %s: fugu has no accelerators; 'tcg' (software "
 					    "emulation) is accepted",
@@ -512,13 +618,8 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("-display sdl needs a display adapter (-vga std)");
 	if (o->screendump && !o->pc.vga)
 		usage_error("-screendump needs a display adapter (-vga std)");
-	if (o->screendump) { /* a bad path fails now, not after the run */
-		FILE *t = fopen(o->screendump, "w");
-		if (!t)
-			usage_error("-screendump: cannot open %s: %s", o->screendump,
-				    strerror(errno));
-		fclose(t);
-	}
+	if (o->screendump) /* a bad path fails now, not after the run */
+		check_screendump_path(o->screendump);
 	if (o->monitor && !strcmp(o->monitor, "stdio") && o->serial && !strcmp(o->serial, "stdio"))
 		usage_error("-monitor stdio and -serial stdio both want the terminal (use "
 			    "-monitor tcp:...,server)");
@@ -883,15 +984,8 @@ main(int argc, char **argv)
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);
-	if (o.screendump) {
-		size_t n = strlen(o.screendump);
-		int r = n > 4 && !strcasecmp(o.screendump + n - 4, ".png")
-				? png_write_frame(o.screendump, vga_render(&pc->vga), err,
-						  sizeof(err))
-				: vga_screendump(&pc->vga, o.screendump, err, sizeof(err));
-		if (r < 0)
-			fprintf(stderr, "fugu: %s%s\n", err[0] == '-' ? "" : "-screendump: ", err);
-	}
+	if (o.screendump)
+		write_screendump(&pc->vga, o.screendump);
 	pc_destroy(pc);
 	tracer_destroy(o.pc.tracer);
 	if (log != stderr)

@@ -30,8 +30,11 @@ ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *
 	if (base + count > 65536u)
 		return -1;
 	for (unsigned i = 0; i < count; i++)
-		if (io->port[base + i].owner)
+		if (io->port[base + i].owner) { /* kept for the error message */
+			io->conflict_port = (uint16_t)(base + i);
+			io->conflict_owner = io->port[base + i].owner;
 			return -1;
+		}
 	for (unsigned i = 0; i < count; i++)
 		io->port[base + i] = (struct ioport){ rd, wr, opaque, owner, flags };
 	return 0;

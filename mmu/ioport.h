@@ -30,6 +30,9 @@ struct ioports {
 	/* Called for every access when set (the `io` trace category). */
 	void (*trace)(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_write);
 	void *trace_opaque;
+	/* The last refused ioports_register: the port and who holds it. */
+	uint16_t conflict_port;
+	const char *conflict_owner;
 };
 
 struct ioports *ioports_create(void);
