@@ -290,8 +290,8 @@ static int
 port_conflict_msg(struct pc *pc, const char *what, char *err, size_t errlen)
 {
 	const char *holder = pc->io->conflict_owner ? pc->io->conflict_owner : "?";
-	snprintf(err, errlen, "%s: port 0x%x is already taken by %s%s", what,
-		 pc->io->conflict_port, holder,
+	snprintf(err, errlen, "%s: port 0x%x is already taken by %s%s", what, pc->io->conflict_port,
+		 holder,
 		 !strcmp(holder, "isa-debug-exit") ? " (-device isa-debug-exit,iobase=...)" : "");
 	return -1;
 }
@@ -352,7 +352,6 @@ create_ioapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, 
 	}
 	return 0;
 }
-
 
 /*
  * The PC/AT coprocessor error wiring: FERR# sets a latch that drives IRQ13; a

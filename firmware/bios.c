@@ -49,10 +49,11 @@ bios_load(struct physmem *pm, const char *path, char *err, size_t errlen)
 		unsigned long long real = size;
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 			real = (unsigned long long)st.st_size;
-		snprintf(err, errlen,
-			 "BIOS image %s has a bad size (%llu bytes): it must be a non-zero multiple "
-			 "of 4 KiB, at most 16 MiB",
-			 path, real);
+		snprintf(
+			err, errlen,
+			"BIOS image %s has a bad size (%llu bytes): it must be a non-zero multiple "
+			"of 4 KiB, at most 16 MiB",
+			path, real);
 		free(data);
 		return -1;
 	}
