@@ -502,7 +502,8 @@ static int
 create_ide(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
 	const struct ide_board ib = { .irq = { pc_isa_line(pc, PC_SOURCE_IDE, 14),
-					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) } };
+					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) },
+				      .dma_done = IRQ_LINE(pc_cpu_event, pc, EV_STOP) };
 	if (ide_init(dev, &pc->pci, pc->io, pc->mem, &ib) < 0) {
 		ide_destroy(dev);
 		snprintf(err, errlen, "IDE: port or PCI slot conflict");

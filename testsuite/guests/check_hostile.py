@@ -51,6 +51,24 @@ def main():
         st, wall, cpu, err = run(base(fugu, rom, "-timeout", "1", *extra))
         expect(st == 124, "status %r, expected 124 (timeout)" % st)
         expect(wall < 4, "took %.1f s for -timeout 1" % wall)
+    elif case == "ide":
+        # a 64 MiB sparse disk; the guest's PRD checks print a line, then it floods
+        import tempfile
+        fd, disk = tempfile.mkstemp(prefix="fugu-hostile-ide-")
+        os.ftruncate(fd, 64 << 20)
+        os.close(fd)
+        r, w = os.pipe()
+        cmd = base(fugu, rom, "-timeout", "1", "-hda", disk, "-snapshot")
+        cmd[cmd.index("-debugcon") + 1] = "stdio"
+        st, wall, cpu, err = run(cmd, stdout=w)
+        os.close(w)
+        out = os.read(r, 4096)
+        os.close(r)
+        os.unlink(disk)
+        expect(out == b"hostile-ide: PRDs past RAM, into MMIO and across 4 GiB done\n",
+               "output %r" % out)
+        expect(st == 124, "status %r, expected 124" % st)
+        expect(wall < 4, "took %.1f s for -timeout 1" % wall)
     elif case == "triple":
         st, wall, cpu, err = run(base(fugu, rom, "-timeout", "1"))
         expect(st == 124, "status %r, expected 124" % st)
