@@ -394,12 +394,38 @@ create_pic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	return 0;
 }
 
+/*
+ * Could a new rising edge of the PIT's OUT0 change anything? IRQ0 reaches the
+ * 8259 (IR0, always edge-triggered on the PIIX: its ELCR bit is reserved) and
+ * the IOAPIC's pin 2. Not while the 8259 has the edge latched already (IRR
+ * holds it until INTA; further edges merge) and the IOAPIC pin is masked (a
+ * masked edge is dropped): then the PIT arms no timer, however fast it runs.
+ */
+static bool
+pc_pit_edges_unseen(void *opaque)
+{
+	struct pc *pc = opaque;
+	return pic_edge_latched(&pc->pic, 0) && ioapic_pin_masked(&pc->ioapic, 2);
+}
+
+static void
+pc_pit_recheck(void *opaque)
+{
+	struct pc *pc = opaque;
+	pit_recheck(&pc->pit); /* the hooks are set once the PIT exists */
+}
+
 static int
 create_pit(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
 	(void)cfg;
 	if (pit_init(dev, pc->io, &pc->clock, pc_isa_line(pc, PC_SOURCE_PIT, 0)) < 0)
 		return port_conflict("PIT", err, errlen);
+	pc->pit.edges_unseen = pc_pit_edges_unseen;
+	pc->pit.unseen_opaque = pc;
+	pc->pic.latches_cleared = pc_pit_recheck;
+	pc->pic.latches_opaque = pc;
+	pc->ioapic.redir_changed = pc_pit_recheck;
 	return 0;
 }
 
