@@ -607,7 +607,6 @@ open_tcp(struct uart *u, const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "-serial %s: %s", spec, strerror(saved));
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN); /* a client that leaves must not kill fugu */
 	if (!server)
 		return tcp_attach(u, fd);
 	u->listen_fd = fd;
@@ -621,6 +620,9 @@ open_tcp(struct uart *u, const char *spec, char *err, size_t errlen)
 int
 uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
 {
+	/* A reader that goes away (a closed pipe, a peer) makes a write fail with
+	 * EPIPE, which out_flush handles; it must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strncmp(spec, "tcp:", 4))
 		return open_tcp(u, spec, err, errlen);
 	if (!strcmp(spec, "none") || !strcmp(spec, "null"))
