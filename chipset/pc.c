@@ -339,6 +339,9 @@ create_lapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 		snprintf(err, errlen, "APIC: the physical map is full");
 		return -1;
 	}
+	/* The processor's APIC page is decoded in the CPU, before any bus cycle
+	 * (SDM vol. 3A, 10.4.1): a PCI BAR over it never hides it. */
+	physmem_region_set_priority(pc->mem, pc->lapic.region, 1);
 	return 0;
 }
 
@@ -350,6 +353,9 @@ create_ioapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, 
 		snprintf(err, errlen, "IOAPIC: the physical map is full");
 		return -1;
 	}
+	/* The chipset decodes the IOAPIC ahead of the PCI bus: a BAR placed over
+	 * it does not hide it (QEMU maps PCI space below the board's devices). */
+	physmem_region_set_priority(pc->mem, pc->ioapic.region, 1);
 	return 0;
 }
 

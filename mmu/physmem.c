@@ -35,9 +35,10 @@ rebuild_range(struct physmem *pm, uint64_t lo, uint64_t hi)
 		hi = pm->npages;
 	if (lo < hi) {
 		memset(pm->pages + lo, 0, (hi - lo) * sizeof(pm->pages[0]));
-		for (int r = 0; r < pm->nregions; r++) {
+		for (int k = 0; k < 2 * pm->nregions; k++) { /* priority 0, then 1 */
+			int r = k % pm->nregions;
 			struct phys_region *reg = &pm->regions[r];
-			if (!reg->enabled)
+			if (!reg->enabled || reg->priority != k / pm->nregions)
 				continue;
 			uint64_t first = reg->base >> 12;
 			uint64_t end = first + ((reg->size + PAGE_SIZE - 1) >> 12);
@@ -156,6 +157,17 @@ physmem_destroy(struct physmem *pm)
 		munmap(pm->ram, pm->ram_size ? pm->ram_size : PAGE_SIZE);
 	free(pm->pages);
 	free(pm);
+}
+
+void
+physmem_region_set_priority(struct physmem *pm, int region, uint8_t priority)
+{
+	if (region < 0 || region >= pm->nregions || pm->regions[region].priority == priority)
+		return;
+	pm->regions[region].priority = priority ? 1 : 0;
+	uint64_t lo, hi;
+	region_pages(&pm->regions[region], &lo, &hi);
+	pages_changed(pm, lo, hi);
 }
 
 bool

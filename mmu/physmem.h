@@ -41,6 +41,7 @@ struct phys_region {
 	const struct mmio_ops *ops;
 	void *opaque;
 	bool enabled;
+	uint8_t priority; /* 0, or 1: decoded ahead of every priority-0 region */
 };
 
 /*
@@ -83,6 +84,11 @@ struct physmem {
 /* Create the address space with `ram_size` bytes of RAM; NULL with errno on failure. */
 struct physmem *physmem_create(uint64_t ram_size);
 void physmem_destroy(struct physmem *pm);
+/*
+ * Give a region priority 1: it shadows every priority-0 region where they
+ * overlap, whatever their order (the APIC pages over PCI BARs).
+ */
+void physmem_region_set_priority(struct physmem *pm, int region, uint8_t priority);
 /* Whether [pa, pa+len) is all RAM (what a device's DMA may read and write). */
 bool physmem_is_ram(const struct physmem *pm, uint64_t pa, uint64_t len);
 

@@ -12,6 +12,11 @@
 ;     IOWIN and read back; the version register (01h) is read-only: 0011h
 ;     with 17h (24 pins - 1) in bits 23-16, and the ID keeps only bits 27-24
 ;     (82093AA datasheet 3.2.1, 3.2.2).
+;  5. PCI BARs (the VGA's 16 MiB BAR0 and its MMIO BAR2) over the IOAPIC
+;     and local APIC pages, onto each other, and at the top of the 4 GiB
+;     space: the APIC page is decoded in the processor before any bus cycle
+;     (SDM vol. 3A, 10.4.1) and the IOAPIC by the chipset ahead of PCI (as in
+;     QEMU), so both still answer.
 ;  4. Bochs VBE (QEMU's vga.c, vbe_ioport_write_data): XRES above the
 ;     maximum or not a multiple of 8 and an unknown BPP are ignored; BANK is
 ;     masked to the 16 MiB of VRAM (255); a 32 bpp mode with virtual width,
@@ -96,6 +101,34 @@ start:
 	mov al, 6
 	jne fail
 
+	; 5. PCI BARs onto the APIC pages, onto each other and to the top
+	mov ebx, 0x80001004		; 00:02.0 command: memory space on
+	mov eax, 3
+	call pci_write
+	mov ebx, 0x80001010		; BAR0 (16 MiB) over FE000000-FEFFFFFF
+	mov eax, 0xfe000000
+	call pci_write
+	mov ebx, 0x80001018		; BAR2 (MMIO) onto the same addresses
+	call pci_write
+	mov ebx, LAPIC
+	mov eax, [fs:ebx + 0x30]
+	cmp eax, [ver]
+	mov al, 10
+	jne fail
+	mov ebx, IOAPIC
+	mov dword [fs:ebx], 1
+	cmp dword [fs:ebx + 0x10], 0x00170011
+	mov al, 11
+	jne fail
+	mov ebx, 0x80001010		; BAR0 at the top of the 4 GiB space
+	mov eax, 0xffffffff
+	call pci_write
+	mov eax, 0xfd000000
+	call pci_write
+	mov ebx, 0x80001018
+	mov eax, 0xfebf0000
+	call pci_write
+
 	; 4. VBE
 	mov ax, 1			; XRES = 640, then FFFFh (ignored)
 	mov dx, 640
@@ -147,6 +180,17 @@ start:
 	out 0xf4, al
 .halt:	hlt
 	jmp .halt
+
+; PCI configuration: the dword at address EBX (CF8h) := EAX
+pci_write:
+	push eax
+	mov dx, 0xcf8
+	mov eax, ebx
+	out dx, eax
+	pop eax
+	mov dx, 0xcfc
+	out dx, eax
+	ret
 
 ; VBE register AX := DX (ports 1CEh index, 1CFh data)
 vbe_set:
