@@ -567,6 +567,7 @@ create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 		return -1;
 	}
 	pc->vga_enabled = true;
+	pc->vga.work_done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, dev);
 	return 0;
 }

@@ -46,7 +46,7 @@ def main():
         if not cond:
             problems.append(what)
 
-    if case in ("reset", "fwcfg", "bar"):
+    if case in ("reset", "fwcfg", "bar", "vbe"):
         extra = ["-m", "64G"] if case == "bar" else []
         st, wall, cpu, err = run(base(fugu, rom, "-timeout", "1", *extra))
         expect(st == 124, "status %r, expected 124 (timeout)" % st)
