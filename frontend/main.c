@@ -902,10 +902,7 @@ main(int argc, char **argv)
 			"usage: fugu [options] (-h for the list; e.g. fugu -hda disk.img)\n");
 		return FUGU_EXIT_USAGE;
 	}
-	uint64_t host_deadline = UINT64_MAX;
 	parse_options(&o, argc, argv);
-	if (o.timeout > 0)
-		host_deadline = host_now_ns() + (uint64_t)(o.timeout * 1e9);
 
 	FILE *log = stderr;
 	if (o.log_path) {
@@ -948,7 +945,11 @@ main(int argc, char **argv)
 			usage_error("-display sdl: %s", err);
 	}
 	struct run_summary sum = { .reason = "unknown" };
+	/* -timeout counts from here: the machine is built (and the wait for a
+	 * serial client below is part of the run) */
 	uint64_t wall_start = host_now_ns();
+	uint64_t host_deadline =
+		o.timeout > 0 ? wall_start + (uint64_t)(o.timeout * 1e9) : UINT64_MAX;
 	int status;
 	/* -serial tcp:...,server (with wait) holds the machine until its client
 	 * connects, but not past -timeout. */
