@@ -3,9 +3,12 @@
 
 BUILD ?= build
 SANBUILD ?= build-san
+FUZZBUILD ?= build-fuzz
+FUZZ_HARNESSES = decode cpu devices loader options gdbstub
+FUZZ_SECONDS ?= 600
 MESON_SETUP = meson setup --reconfigure
 
-.PHONY: all deps build build-san run test bench clean
+.PHONY: all deps build build-san build-fuzz fuzz run test bench clean
 
 all: build
 
@@ -19,6 +22,23 @@ $(BUILD)/build.ninja:
 $(SANBUILD)/build.ninja:
 	@sh scripts/deps.sh
 	meson setup $(SANBUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
+
+# The libFuzzer harnesses (docs/FUZZING.md): clang-14, the library instrumented
+# for coverage, ASan+UBSan; only the harnesses are built here.
+$(FUZZBUILD)/build.ninja:
+	@sh scripts/deps.sh
+	CC=clang-14 meson setup $(FUZZBUILD) -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
+
+build-fuzz: deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD) $(addprefix testsuite/fuzz/fuzz_,$(FUZZ_HARNESSES))
+
+# Each harness for FUZZ_SECONDS (default 600) on its corpus plus fresh inputs.
+fuzz: build-fuzz
+	@rc=0; for h in $(FUZZ_HARNESSES); do \
+		python3 testsuite/fuzz/run_fuzz.py $(FUZZBUILD)/testsuite/fuzz/fuzz_$$h \
+			testsuite/fuzz/corpus/$$h $(FUZZ_SECONDS) || rc=1; \
+	done; exit $$rc
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -36,16 +56,17 @@ run: build
 
 # Every suite in the optimized build, then the unit and guest suites again under
 # ASan+UBSan; one summary line at the end.
-test: build build-san
+test: build build-san build-fuzz
 	@rc=0; \
 	meson test -C $(BUILD) --num-processes 2 --print-errorlogs || rc=1; \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=0 \
 		meson test -C $(SANBUILD) --suite unit --suite guests --num-processes 2 --print-errorlogs || rc=1; \
-	python3 scripts/test-summary.py $(BUILD) $(SANBUILD) || rc=1; \
+	meson test -C $(FUZZBUILD) --suite fuzz --no-rebuild --print-errorlogs || rc=1; \
+	python3 scripts/test-summary.py $(BUILD) $(SANBUILD) $(FUZZBUILD) || rc=1; \
 	exit $$rc
 
 bench: build
 	@sh testsuite/bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(SANBUILD)
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

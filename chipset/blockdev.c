@@ -1,6 +1,7 @@
 /*
- * fugu — raw disk images with an optional in-memory copy-on-write overlay
- * (-snapshot). See blockdev.h for the never-write rule.
+ * fugu — raw disk images with an optional copy-on-write overlay (-snapshot)
+ * in an unlinked temporary file, as QEMU keeps its snapshot overlay on disk.
+ * See blockdev.h for the never-write rule.
  */
 #define _GNU_SOURCE /* fdatasync, pread/pwrite with O_CLOEXEC */
 #include "chipset/blockdev.h"
@@ -10,8 +11,98 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * Container formats fugu does not read, by their signatures: taken as raw,
+ * a guest would see (and, writable, corrupt) the container's metadata.
+ */
+static const struct {
+	const char *name;
+	unsigned offset;
+	const char *magic;
+	unsigned len;
+} foreign_formats[] = {
+	{ "qcow2 (or qcow)", 0, "QFI\xfb", 4 },
+	{ "QED", 0, "QED\0", 4 },
+	{ "VDI (VirtualBox)", 0x40, "\x7f\x10\xda\xbe", 4 },
+	{ "VMDK (sparse extent)", 0, "KDMV", 4 },
+	{ "VMDK (descriptor)", 0, "# Disk DescriptorFile", 21 },
+	{ "VHDX", 0, "vhdxfile", 8 },
+	{ "VHD (dynamic)", 0, "conectix", 8 },
+	{ "Parallels", 0, "WithoutFreeSpace", 16 },
+	{ "Parallels", 0, "WithouFreSpacExt", 16 },
+	{ "Bochs", 0, "Bochs Virtual HD Image", 22 },
+	{ "LUKS", 0, "LUKS\xba\xbe", 6 },
+};
+
+/* The name of the container format the image's first sector shows, or NULL. */
+static const char *
+probe_format(int fd)
+{
+	uint8_t head[BLOCKDEV_SECTOR];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	for (size_t k = 0; n > 0 && k < sizeof(foreign_formats) / sizeof(foreign_formats[0]); k++)
+		if (foreign_formats[k].offset + foreign_formats[k].len <= (size_t)n &&
+		    !memcmp(head + foreign_formats[k].offset, foreign_formats[k].magic,
+			    foreign_formats[k].len))
+			return foreign_formats[k].name;
+	return NULL;
+}
+
+/* The snapshot overlay's file: unlinked at once, in $TMPDIR or /var/tmp (as QEMU). */
+static int
+overlay_file(char *err, size_t errlen)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/fugu-snapshot-XXXXXX", dir && *dir ? dir : "/var/tmp");
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "-snapshot: cannot create the overlay file %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	return fd;
+}
+
+/*
+ * Which sectors the overlay holds: a bitmap in chunks of BLOCKDEV_OV_CHUNK
+ * sectors, each allocated on its first write, so the host memory is at most
+ * one bit per sector written (and a chunk pointer per 32 MiB of image).
+ */
+static uint64_t
+ov_chunks(const struct blockdev *bd)
+{
+	return (bd->sectors + BLOCKDEV_OV_CHUNK - 1) / BLOCKDEV_OV_CHUNK;
+}
+
+static bool
+ov_has(const struct blockdev *bd, uint64_t lba)
+{
+	const uint64_t *c = bd->ov_map ? bd->ov_map[lba / BLOCKDEV_OV_CHUNK] : NULL;
+	uint64_t i = lba % BLOCKDEV_OV_CHUNK;
+	return c && (c[i / 64] >> (i % 64) & 1);
+}
+
+/* Mark sector lba as held by the overlay; -1 when out of memory. */
+static int
+ov_mark(struct blockdev *bd, uint64_t lba)
+{
+	if (!bd->ov_map && !(bd->ov_map = calloc(ov_chunks(bd), sizeof(*bd->ov_map))))
+		return -1;
+	uint64_t **c = &bd->ov_map[lba / BLOCKDEV_OV_CHUNK];
+	if (!*c && !(*c = calloc(BLOCKDEV_OV_CHUNK / 64, sizeof(**c))))
+		return -1;
+	uint64_t i = lba % BLOCKDEV_OV_CHUNK;
+	if (!((*c)[i / 64] >> (i % 64) & 1))
+		bd->ov_sectors++;
+	(*c)[i / 64] |= 1ull << (i % 64);
+	return 0;
+}
 
 /*
  * Open the image and check that it is a non-empty regular file (or block
@@ -24,6 +115,7 @@ blockdev_open(struct blockdev *bd, const char *path, bool readonly, bool snapsho
 {
 	memset(bd, 0, sizeof(*bd));
 	bd->fd = -1;
+	bd->ov_fd = -1;
 	bd->readonly = readonly;
 	bd->snapshot = snapshot;
 	bool write_file = !readonly && !snapshot;
@@ -67,6 +159,43 @@ blockdev_open(struct blockdev *bd, const char *path, bool readonly, bool snapsho
 		close(fd);
 		return -1;
 	}
+	const char *format = probe_format(fd);
+	if (format) {
+		snprintf(err, errlen,
+			 "disk image %s is a %s image; fugu reads raw images only "
+			 "(qemu-img convert -O raw)",
+			 path, format);
+		close(fd);
+		return -1;
+	}
+	/* A file nobody may write is refused as a writable drive even when the
+	 * open succeeded (root ignores the permission bits): the README's rule. */
+	if (write_file && S_ISREG(sb.st_mode) && !(sb.st_mode & 0222)) {
+		snprintf(err, errlen,
+			 "disk image %s is read-only (mode %03o): use readonly=on or -snapshot",
+			 path, (unsigned)(sb.st_mode & 0777));
+		close(fd);
+		return -1;
+	}
+	/* One writer or any number of readers, across drives and processes: an
+	 * flock lock belongs to the open file description, so a second drive on
+	 * the same file in this fugu conflicts as a second fugu does (QEMU locks
+	 * its images alike). */
+	if (flock(fd, (write_file ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen,
+				 "disk image %s is in use (another drive or process %s it)", path,
+				 write_file ? "uses" : "writes");
+		else
+			snprintf(err, errlen, "cannot lock disk image %s: %s", path,
+				 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (snapshot && (bd->ov_fd = overlay_file(err, errlen)) < 0) {
+		close(fd);
+		return -1;
+	}
 	bd->fd = fd;
 	bd->sectors = (uint64_t)size / BLOCKDEV_SECTOR;
 	return 0;
@@ -78,82 +207,16 @@ blockdev_close(struct blockdev *bd)
 	if (bd->fd >= 0)
 		close(bd->fd);
 	bd->fd = -1;
-	for (size_t k = 0; k < bd->ov_cap; k++)
-		free(bd->ov_data[k]);
-	free(bd->ov_key);
-	free(bd->ov_data);
-	bd->ov_key = NULL;
-	bd->ov_data = NULL;
-	bd->ov_cap = bd->ov_used = 0;
-}
-
-/* The overlay slot for `lba`: the one holding it, or the empty one where it would go. */
-static size_t
-ov_slot(const struct blockdev *bd, uint64_t lba)
-{
-	uint64_t h = (lba + 1) * 0x9e3779b97f4a7c15ull;
-	size_t k = (size_t)(h >> 20) & (bd->ov_cap - 1);
-	while (bd->ov_key[k] && bd->ov_key[k] != lba + 1)
-		k = (k + 1) & (bd->ov_cap - 1);
-	return k;
-}
-
-/* The overlay's copy of sector lba, or NULL. */
-static uint8_t *
-ov_find(const struct blockdev *bd, uint64_t lba)
-{
-	if (!bd->ov_cap)
-		return NULL;
-	size_t k = ov_slot(bd, lba);
-	return bd->ov_key[k] ? bd->ov_data[k] : NULL;
-}
-
-/* Double the overlay table (or create it); -1 when out of memory. */
-static int
-ov_grow(struct blockdev *bd)
-{
-	size_t cap = bd->ov_cap ? bd->ov_cap * 2 : 1024;
-	uint64_t *key = calloc(cap, sizeof(*key));
-	uint8_t **data = calloc(cap, sizeof(*data));
-	if (!key || !data) {
-		free(key);
-		free(data);
-		return -1;
+	if (bd->ov_fd >= 0)
+		close(bd->ov_fd);
+	bd->ov_fd = -1;
+	if (bd->ov_map) {
+		for (uint64_t k = 0; k < ov_chunks(bd); k++)
+			free(bd->ov_map[k]);
+		free(bd->ov_map);
 	}
-	struct blockdev old = *bd;
-	bd->ov_key = key;
-	bd->ov_data = data;
-	bd->ov_cap = cap;
-	for (size_t k = 0; k < old.ov_cap; k++) {
-		if (!old.ov_key[k])
-			continue;
-		size_t s = ov_slot(bd, old.ov_key[k] - 1);
-		bd->ov_key[s] = old.ov_key[k];
-		bd->ov_data[s] = old.ov_data[k];
-	}
-	free(old.ov_key);
-	free(old.ov_data);
-	return 0;
-}
-
-/* Store one sector in the overlay; -1 when out of memory. */
-static int
-ov_store(struct blockdev *bd, uint64_t lba, const uint8_t *buf)
-{
-	uint8_t *p = ov_find(bd, lba);
-	if (!p) {
-		if ((bd->ov_used + 1) * 2 > bd->ov_cap && ov_grow(bd) < 0)
-			return -1;
-		p = malloc(BLOCKDEV_SECTOR);
-		if (!p)
-			return -1;
-		size_t k = ov_slot(bd, lba);
-		bd->ov_key[k] = lba + 1;
-		bd->ov_data[k] = p;
-		bd->ov_used++;
-	}
-	memcpy(p, buf, BLOCKDEV_SECTOR);
-	return 0;
+	bd->ov_map = NULL;
+	bd->ov_sectors = 0;
 }
 
 /* pread/pwrite the whole range, retrying short transfers; -1 on error or EOF. */
@@ -188,10 +251,19 @@ blockdev_read(struct blockdev *bd, uint64_t lba, unsigned count, void *buf)
 		return -1;
 	if (file_io(bd->fd, lba * BLOCKDEV_SECTOR, p, (size_t)count * BLOCKDEV_SECTOR, false) < 0)
 		return -1;
-	for (unsigned k = 0; bd->ov_used && k < count; k++) {
-		const uint8_t *o = ov_find(bd, lba + k);
-		if (o)
-			memcpy(p + (size_t)k * BLOCKDEV_SECTOR, o, BLOCKDEV_SECTOR);
+	/* Sectors the overlay holds, a run at a time, from the same offset there. */
+	for (unsigned k = 0; bd->ov_sectors && k < count;) {
+		if (!ov_has(bd, lba + k)) {
+			k++;
+			continue;
+		}
+		unsigned n = 1;
+		while (k + n < count && ov_has(bd, lba + k + n))
+			n++;
+		if (file_io(bd->ov_fd, (lba + k) * BLOCKDEV_SECTOR, p + (size_t)k * BLOCKDEV_SECTOR,
+			    (size_t)n * BLOCKDEV_SECTOR, false) < 0)
+			return -1;
+		k += n;
 	}
 	return 0;
 }
@@ -202,11 +274,12 @@ blockdev_write(struct blockdev *bd, uint64_t lba, unsigned count, const void *bu
 	const uint8_t *p = buf;
 	if (bd->readonly || !in_range(bd, lba, count))
 		return -1;
-	if (!bd->snapshot)
-		return file_io(bd->fd, lba * BLOCKDEV_SECTOR, (void *)(uintptr_t)p,
-			       (size_t)count * BLOCKDEV_SECTOR, true);
-	for (unsigned k = 0; k < count; k++)
-		if (ov_store(bd, lba + k, p + (size_t)k * BLOCKDEV_SECTOR) < 0)
+	int fd = bd->snapshot ? bd->ov_fd : bd->fd;
+	if (file_io(fd, lba * BLOCKDEV_SECTOR, (void *)(uintptr_t)p,
+		    (size_t)count * BLOCKDEV_SECTOR, true) < 0)
+		return -1;
+	for (unsigned k = 0; bd->snapshot && k < count; k++)
+		if (ov_mark(bd, lba + k) < 0)
 			return -1;
 	return 0;
 }

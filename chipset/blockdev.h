@@ -2,8 +2,10 @@
  * fugu — disk images behind the emulated drives: raw files of 512-byte
  * sectors. The never-write rule lives here: the file is opened read-only
  * unless the drive is writable and not in snapshot mode; in snapshot mode
- * writes go to an in-memory copy-on-write overlay of sectors and the file is
- * never touched.
+ * writes go to a copy-on-write overlay (an unlinked temporary file, sparse,
+ * with a bitmap of the sectors it holds) and the image is never touched.
+ * Images in container formats (qcow2, VDI, VMDK, ...) are refused by name;
+ * an image is locked (flock: one writer or many readers).
  */
 #ifndef FUGU_BLOCKDEV_H
 #define FUGU_BLOCKDEV_H
@@ -13,24 +15,26 @@
 #include <stdint.h>
 
 #define BLOCKDEV_SECTOR 512
+#define BLOCKDEV_OV_CHUNK 65536 /* sectors per overlay bitmap chunk (32 MiB) */
 
 struct blockdev {
 	int fd;           /* the image, O_RDONLY unless writes reach it */
 	uint64_t sectors; /* size in 512-byte sectors */
 	bool readonly;    /* the drive refuses writes (readonly=on) */
 	bool snapshot;    /* writes stay in the overlay (-snapshot) */
-	/* The snapshot overlay: an open-addressing hash of sector -> 512-byte copy. */
-	uint64_t *ov_key;  /* sector number + 1; 0 = empty slot */
-	uint8_t **ov_data; /* its contents */
-	size_t ov_cap;     /* slots (a power of two, or 0) */
-	size_t ov_used;    /* slots in use */
+	/* The snapshot overlay: sector n at offset n * 512 of ov_fd, ov_map's bit n set. */
+	int ov_fd;           /* the overlay file, or -1 */
+	uint64_t **ov_map;   /* per BLOCKDEV_OV_CHUNK sectors: a bitmap, NULL until written */
+	uint64_t ov_sectors; /* sectors the overlay holds */
 };
 
 /*
  * Open `path` as a raw image. readonly: the drive refuses writes; snapshot:
- * writes are kept in memory. A missing, unreadable, empty or directory image,
- * or one whose size is not a multiple of 512 bytes, fails with a one-line
- * message in err (-1).
+ * writes are kept in the overlay. A missing, unreadable, empty or directory
+ * image, one whose size is not a multiple of 512 bytes, one in a container
+ * format, a read-only file (no write permission bit) as a writable drive, or
+ * one another drive or process holds locked, fails with a one-line message in
+ * err (-1).
  */
 int blockdev_open(struct blockdev *bd, const char *path, bool readonly, bool snapshot, char *err,
 		  size_t errlen);

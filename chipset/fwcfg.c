@@ -212,21 +212,38 @@ fwcfg_add_file(struct fwcfg *fw, const char *name, const void *data, uint32_t le
  * operation performed, and the control word written back as 0 on success or
  * with the error bit set. Reads past the end of the item (or of no item) fill
  * guest memory with zeros; writes are refused (no item is writable).
+ *
+ * The descriptor and every byte moved must be RAM: a transfer stops with the
+ * error bit at the first page that is not (unassigned, ROM, MMIO), as QEMU's
+ * DMA API fails a transaction the bus does not accept. So a stray write to
+ * 0x518 (a descriptor in unassigned space reads as all ones: a 4 GiB read to
+ * the top of the address space) costs nothing, and no request moves more
+ * than the guest's RAM. Each request ends the CPU's slice (`done`), so the run
+ * loop sees the host clock between two of them.
  */
 static void
 dma_transfer(struct fwcfg *fw, uint64_t addr)
 {
 	uint8_t desc[16];
+	uint32_t status = 0;
+	irq_pulse(&fw->done);
+	if (!physmem_is_ram(fw->mem, addr, sizeof(desc)))
+		return; /* nowhere to read the request or report on it */
 	physmem_read(fw->mem, addr, desc, sizeof(desc));
 	uint32_t control = get_be32(desc), length = get_be32(desc + 4);
 	uint64_t dst = get_be64(desc + 8);
-	uint32_t status = 0;
 	if (control & FWCFG_DMA_SELECT)
 		select_key(fw, (uint16_t)(control >> 16));
 	if (control & FWCFG_DMA_READ) {
-		uint8_t buf[256];
+		uint8_t buf[PAGE_SIZE];
 		while (length) {
-			uint32_t chunk = length < sizeof(buf) ? length : (uint32_t)sizeof(buf);
+			/* up to the end of the destination page */
+			uint64_t room = PAGE_SIZE - (dst & (PAGE_SIZE - 1));
+			uint32_t chunk = length < room ? length : (uint32_t)room;
+			if (dst + chunk < dst || !physmem_is_ram(fw->mem, dst, chunk)) {
+				status = FWCFG_DMA_ERROR;
+				break;
+			}
 			for (uint32_t k = 0; k < chunk; k++)
 				buf[k] = read_byte(fw);
 			physmem_write(fw->mem, dst, buf, chunk);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chipset/irq.h"
+
 struct ioports;
 struct physmem;
 
@@ -80,9 +82,10 @@ struct fwcfg {
 	struct fwcfg_state st; /* everything save/restore copies */
 	struct physmem *mem;   /* guest memory, for DMA */
 	struct fwcfg_item items[FWCFG_MAX_ITEMS];
-	unsigned nitems; /* items in use */
-	unsigned nfiles; /* file items (keys FWCFG_FILE_FIRST...) */
-	int cur;         /* index of the selected item, -1 when none (from st) */
+	unsigned nitems;      /* items in use */
+	unsigned nfiles;      /* file items (keys FWCFG_FILE_FIRST...) */
+	int cur;              /* index of the selected item, -1 when none (from st) */
+	struct irq_line done; /* pulsed after each DMA request (the board ends the CPU's slice) */
 };
 
 /*

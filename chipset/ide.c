@@ -484,6 +484,7 @@ ide_dma_kick(struct ide *ide, unsigned chn)
 	if (!(ide->bm[chn].status & BM_STAT_ACTIVE) ||
 	    !(ide->fn.st.config[PCI_COMMAND] & PCI_COMMAND_MASTER))
 		return;
+	irq_pulse(&ide->board.dma_done);
 	while (d->st.left) {
 		unsigned n = d->st.left < IDE_MAX_MULT ? d->st.left : IDE_MAX_MULT;
 		if (d->st.len == 0) {

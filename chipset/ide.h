@@ -117,6 +117,9 @@ struct ide_bm_state {
 /* What the board connects. */
 struct ide_board {
 	struct irq_line irq[2]; /* INTRQ of channel 0 (IRQ 14) and 1 (IRQ 15) */
+	/* Pulsed after each burst of DMA (up to 32 MiB in one OUT): the board
+	 * ends the CPU's slice so the run loop sees the host clock. */
+	struct irq_line dma_done;
 };
 
 struct ide {

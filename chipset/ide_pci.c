@@ -173,7 +173,7 @@ bm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	struct ide *ide = fn->opaque;
 	(void)bar;
 	if (ide->bm_mapped)
-		ioports_unmap(ide->io, ide->bm_base, IDE_BM_SIZE, ide);
+		ioports_unmap(ide->io, ide->bm_base, IDE_BM_SIZE, "ide-bm", ide);
 	ide->bm_mapped = mapped;
 	ide->bm_base = (uint16_t)addr;
 	if (mapped)

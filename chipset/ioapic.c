@@ -137,6 +137,14 @@ reg_write(struct ioapic *io, uint8_t reg, uint32_t v)
 		nv &= ~RTE_REMOTE_IRR;
 	io->st.redir[pin] = nv;
 	service_level(io, pin);
+	if (io->redir_changed)
+		io->redir_changed(io->opaque);
+}
+
+bool
+ioapic_pin_masked(const struct ioapic *io, unsigned pin)
+{
+	return pin >= IOAPIC_PINS || (io->st.redir[pin] & RTE_MASKED);
 }
 
 /*

@@ -31,7 +31,12 @@ struct ioapic {
 			bool logical);
 	void *opaque;
 	int region; /* the MMIO region */
+	/* The board: a redirection entry changed (a masked pin's edges are lost,
+	 * so its source may stop timing them: chipset/pit.c). NULL: nobody. */
+	void (*redir_changed)(void *opaque);
 };
+/* Whether input `pin` is masked (its edges are ignored: 82093AA 3.2.4). */
+bool ioapic_pin_masked(const struct ioapic *io, unsigned pin);
 
 /* Map the registers at IOAPIC_DEFAULT_BASE and reset; -1 if the map is full. */
 int ioapic_init(struct ioapic *io, struct physmem *mem,

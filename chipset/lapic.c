@@ -282,10 +282,17 @@ current_count(const struct lapic *apic, uint64_t now)
 	return (uint32_t)(s->timer_initial - (e - s->timer_count0) % s->timer_initial);
 }
 
+/*
+ * Arm the host-side timer for the next expiry -- only while the timer's LVT
+ * entry is unmasked: a masked expiry has no effect anyone can see (the current
+ * count is computed from the clock, and timer_catch_up processes a passed
+ * expiry when the entry is unmasked or the count read), so a halted guest with
+ * a masked periodic timer at count 1 costs the host nothing.
+ */
 static void
 timer_arm(struct lapic *apic)
 {
-	if (apic->st.timer_next == VCLOCK_NEVER)
+	if (apic->st.timer_next == VCLOCK_NEVER || (apic->st.lvt[LVT_TIMER] & LVT_MASKED))
 		vtimer_disarm(&apic->timer);
 	else
 		vtimer_arm(&apic->timer, apic->st.timer_next);
@@ -420,7 +427,6 @@ lvt_write(struct lapic *apic, unsigned n, uint32_t v)
 			apic->st.timer_count0 = 0;
 			apic->st.tsc_deadline = 0;
 			apic->st.timer_next = VCLOCK_NEVER;
-			timer_arm(apic);
 		} else if (LVT_TIMER_MODE(old) != LVT_TIMER_MODE(v)) {
 			/* One-shot <-> periodic: "Changing the mode of the APIC timer ...
 			 * by writing to the timer LVT entry does not start the timer"
@@ -429,8 +435,8 @@ lvt_write(struct lapic *apic, unsigned n, uint32_t v)
 			apic->st.timer_start = now;
 			apic->st.timer_count0 = count;
 			apic->st.timer_next = count ? now + ticks_to_ns(apic, count) : VCLOCK_NEVER;
-			timer_arm(apic);
 		}
+		timer_arm(apic); /* (un)masking starts or stops the host timer */
 		return;
 	}
 	apic->st.lvt[n] = v;
@@ -592,6 +598,7 @@ reg_write(struct lapic *apic, unsigned reg, uint32_t v)
 		if (!(v & SVR_ENABLE))
 			for (unsigned n = 0; n < LVT_COUNT; n++)
 				s->lvt[n] |= LVT_MASKED;
+		timer_arm(apic);
 		update(apic);
 		break;
 	case 0x280:
@@ -808,6 +815,7 @@ lapic_msr_read(void *opaque, uint32_t index, uint64_t *value)
 	if (index == MSR_TSC_DEADLINE) {
 		if (!apic->cfg.tsc_deadline)
 			return -1;
+		timer_catch_up(apic, vclock_now(apic->clock)); /* a masked expiry cleared it */
 		*value = timer_mode(apic) == TIMER_TSC_DEADLINE ? apic->st.tsc_deadline : 0;
 		return 0;
 	}

@@ -3,7 +3,9 @@
  */
 #include "chipset/pc.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "mmu/ioport.h"
@@ -280,6 +282,22 @@ stop_cpu(void *opaque)
 }
 
 /*
+ * A device could not claim its ports: name the port and its holder, and the
+ * option that put the holder there when it was one (-device isa-debug-exit,
+ * the only device whose ports the command line moves).
+ */
+static int
+port_conflict_msg(struct pc *pc, const char *what, char *err, size_t errlen)
+{
+	const char *holder = pc->io->conflict_owner ? pc->io->conflict_owner : "?";
+	snprintf(err, errlen, "%s: port 0x%x is already taken by %s%s", what, pc->io->conflict_port,
+		 holder,
+		 !strcmp(holder, "isa-debug-exit") ? " (-device isa-debug-exit,iobase=...)" : "");
+	return -1;
+}
+#define port_conflict(what, err, errlen) port_conflict_msg(pc, what, err, errlen)
+
+/*
  * The devices, one create function each (the rows of pc_devices below).
  * Each returns 0 when the device exists, 1 when the configuration leaves it
  * out, -1 with a message in err; a failed create undoes itself.
@@ -297,9 +315,7 @@ create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *er
 	d->stop_cpu = stop_cpu;
 	d->stop_opaque = pc->cpu;
 	if (debugport_init(d, pc->io) < 0) {
-		snprintf(err, errlen, "isa-debug-exit: port 0x%x is already in use",
-			 cfg->exit_iobase);
-		return -1;
+		return port_conflict_msg(pc, "-device isa-debug-exit", err, errlen);
 	}
 	return 0;
 }
@@ -323,6 +339,9 @@ create_lapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 		snprintf(err, errlen, "APIC: the physical map is full");
 		return -1;
 	}
+	/* The processor's APIC page is decoded in the CPU, before any bus cycle
+	 * (SDM vol. 3A, 10.4.1): a PCI BAR over it never hides it. */
+	physmem_region_set_priority(pc->mem, pc->lapic.region, 1);
 	return 0;
 }
 
@@ -334,14 +353,10 @@ create_ioapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, 
 		snprintf(err, errlen, "IOAPIC: the physical map is full");
 		return -1;
 	}
+	/* The chipset decodes the IOAPIC ahead of the PCI bus: a BAR placed over
+	 * it does not hide it (QEMU maps PCI space below the board's devices). */
+	physmem_region_set_priority(pc->mem, pc->ioapic.region, 1);
 	return 0;
-}
-
-static int
-port_conflict(const char *what, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "%s: port conflict", what);
-	return -1;
 }
 
 /*
@@ -385,12 +400,38 @@ create_pic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	return 0;
 }
 
+/*
+ * Could a new rising edge of the PIT's OUT0 change anything? IRQ0 reaches the
+ * 8259 (IR0, always edge-triggered on the PIIX: its ELCR bit is reserved) and
+ * the IOAPIC's pin 2. Not while the 8259 has the edge latched already (IRR
+ * holds it until INTA; further edges merge) and the IOAPIC pin is masked (a
+ * masked edge is dropped): then the PIT arms no timer, however fast it runs.
+ */
+static bool
+pc_pit_edges_unseen(void *opaque)
+{
+	struct pc *pc = opaque;
+	return pic_edge_latched(&pc->pic, 0) && ioapic_pin_masked(&pc->ioapic, 2);
+}
+
+static void
+pc_pit_recheck(void *opaque)
+{
+	struct pc *pc = opaque;
+	pit_recheck(&pc->pit); /* the hooks are set once the PIT exists */
+}
+
 static int
 create_pit(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
 	(void)cfg;
 	if (pit_init(dev, pc->io, &pc->clock, pc_isa_line(pc, PC_SOURCE_PIT, 0)) < 0)
 		return port_conflict("PIT", err, errlen);
+	pc->pit.edges_unseen = pc_pit_edges_unseen;
+	pc->pit.unseen_opaque = pc;
+	pc->pic.latches_cleared = pc_pit_recheck;
+	pc->pic.latches_opaque = pc;
+	pc->ioapic.redir_changed = pc_pit_recheck;
 	return 0;
 }
 
@@ -421,8 +462,9 @@ create_uart(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, si
 	unsigned k = (unsigned)(u - pc->com);
 	if (uart_init(u, pc->io, com_base[k], &pc->clock,
 		      pc_isa_line(pc, PC_SOURCE_COM1 + k, com_irq[k])) < 0) {
-		snprintf(err, errlen, "COM%u: port conflict", k + 1);
-		return -1;
+		char what[8];
+		snprintf(what, sizeof(what), "COM%u", k + 1);
+		return port_conflict(what, err, errlen);
 	}
 	if (k == 0 && cfg->serial && uart_open_backend(u, cfg->serial, err, errlen) < 0) {
 		uart_destroy(u);
@@ -492,7 +534,8 @@ static int
 create_ide(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
 	const struct ide_board ib = { .irq = { pc_isa_line(pc, PC_SOURCE_IDE, 14),
-					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) } };
+					       pc_isa_line(pc, PC_SOURCE_IDE + 1, 15) },
+				      .dma_done = IRQ_LINE(pc_cpu_event, pc, EV_STOP) };
 	if (ide_init(dev, &pc->pci, pc->io, pc->mem, &ib) < 0) {
 		ide_destroy(dev);
 		snprintf(err, errlen, "IDE: port or PCI slot conflict");
@@ -524,6 +567,7 @@ create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 		return -1;
 	}
 	pc->vga_enabled = true;
+	pc->vga.work_done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, dev);
 	return 0;
 }
@@ -551,6 +595,7 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 		n = e820_put(e820, n, PHYS_4G, pc->mem->ram_above_4g, 1);
 	if (fwcfg_init(fw, pc->io, pc->mem) < 0)
 		goto fail;
+	fw->done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	if (fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
@@ -693,6 +738,9 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* A backend whose reader went away (a closed pipe, a peer) makes a write
+	 * fail with EPIPE, which the backends handle; it must not kill fugu. */
+	signal(SIGPIPE, SIG_IGN);
 	pc->tracer = cfg->tracer;
 	pc->mem = physmem_create(cfg->ram_size);
 	pc->io = ioports_create();

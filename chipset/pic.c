@@ -151,6 +151,23 @@ chip_ack(struct pic_chip *c, unsigned irq)
 	}
 }
 
+/* Tell the board that edge latches were cleared (struct pic). */
+static void
+latches_cleared(struct pic *pic)
+{
+	if (pic->latches_cleared)
+		pic->latches_cleared(pic->latches_opaque);
+}
+
+bool
+pic_edge_latched(const struct pic *pic, unsigned irq)
+{
+	const struct pic_chip *c = &pic->st.chip[(irq >> 3) & 1];
+	uint8_t bit = (uint8_t)(1u << (irq & 7));
+	uint8_t level = c->ltim ? 0xff : c->elcr;
+	return !(level & bit) && (c->irr & bit);
+}
+
 /*
  * Acknowledge on the slave after the master acknowledged its IR2: the slave's
  * vector, or its spurious IR7 when the request vanished.
@@ -184,6 +201,7 @@ pic_intr_ack(void *opaque)
 			vector = m->vector_base | irq;
 	}
 	update(pic);
+	latches_cleared(pic);
 	return vector;
 }
 
@@ -201,6 +219,7 @@ chip_poll(struct pic *pic, unsigned n)
 		return 0;
 	chip_ack(c, (unsigned)irq);
 	update(pic);
+	latches_cleared(pic);
 	return (uint8_t)(0x80 | irq);
 }
 
@@ -332,6 +351,7 @@ pic_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
 	else
 		chip_ocw2(c, v);
 	update(pic);
+	latches_cleared(pic); /* ICW1 clears them and may change the trigger mode */
 }
 
 /*
@@ -389,6 +409,7 @@ pic_reset(struct pic *pic)
 		c->elcr_mask = n ? 0xde : 0xf8;
 	}
 	update(pic);
+	latches_cleared(pic);
 }
 
 size_t
@@ -403,5 +424,6 @@ pic_restore(struct pic *pic, const void *buf, size_t len)
 	if (state_restore(&pic->st, sizeof(pic->st), buf, len) < 0)
 		return -1;
 	update(pic);
+	latches_cleared(pic);
 	return 0;
 }

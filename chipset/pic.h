@@ -47,6 +47,10 @@ struct pic {
 	struct pic_state st;      /* everything save/restore copies */
 	bool intr;                /* current INTR output level */
 	struct irq_line intr_out; /* the board: INTR to the CPU */
+	/* The board: edge latches were cleared (INTA, ICW1, restore), so an input
+	 * that had nothing new to report may matter again (chipset/pit.c). */
+	void (*latches_cleared)(void *opaque);
+	void *latches_opaque;
 };
 
 /* Claim ports 0x20-0x21, 0xA0-0xA1, 0x4D0-0x4D1; -1 if one is taken. */
@@ -56,6 +60,9 @@ void pic_reset(struct pic *pic);
 void pic_set_irq(struct pic *pic, unsigned irq, bool level);
 /* The CPU's interrupt acknowledge cycle: returns the vector to deliver. */
 int pic_intr_ack(void *pic);
+/* Whether IR `irq` (0-15) is edge-triggered and its edge latch is set: a
+ * further rising edge changes nothing until the latch clears. */
+bool pic_edge_latched(const struct pic *pic, unsigned irq);
 /* Read the requested register (for tests and the monitor). */
 uint8_t pic_read_irr(const struct pic *pic, unsigned chip);
 /* Save into buf (returns bytes written, or the size needed when len is too small). */

@@ -380,7 +380,7 @@ pm_bar_update(struct pci_function *fn, unsigned bar, uint32_t addr, bool mapped)
 	struct piix *p = fn->opaque;
 	(void)bar;
 	if (p->pm_mapped)
-		ioports_unmap(p->io, p->pm_base, PIIX_PM_IO_SIZE, p);
+		ioports_unmap(p->io, p->pm_base, PIIX_PM_IO_SIZE, "piix4-pm", p);
 	p->pm_mapped = mapped;
 	p->pm_base = (uint16_t)addr;
 	if (mapped)

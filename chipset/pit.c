@@ -172,10 +172,16 @@ update_irq(struct pit *pit)
 	struct pit_counter *c = &pit->st.c[0];
 	irq_set(&pit->irq, out_at(c, t));
 	uint64_t edge = next_rise(c, t);
-	if (edge == NEVER)
+	if (edge == NEVER || (pit->edges_unseen && pit->edges_unseen(pit->unseen_opaque)))
 		vtimer_disarm(&pit->timer);
 	else
 		vtimer_arm(&pit->timer, tick_to_ns(edge));
+}
+
+void
+pit_recheck(struct pit *pit)
+{
+	update_irq(pit);
 }
 
 /*

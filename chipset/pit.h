@@ -55,6 +55,12 @@ struct pit {
 	struct vclock *clock; /* the virtual clock the counters run on */
 	struct vtimer timer;  /* counter 0's next rising OUT edge */
 	struct irq_line irq;  /* OUT0: IRQ0 */
+	/* The board: true while a new edge of OUT0 could change nothing anyone
+	 * sees (the 8259 already latched IRQ0, the IOAPIC pin is masked), so no
+	 * timer is armed for it -- a masked fast PIT costs the host nothing. The
+	 * board calls pit_recheck when that may have changed. NULL: always seen. */
+	bool (*edges_unseen)(void *opaque);
+	void *unseen_opaque;
 };
 
 /* Claim ports 0x40-0x43 and 0x61; -1 if one is taken. */
@@ -62,6 +68,8 @@ int pit_init(struct pit *pit, struct ioports *io, struct vclock *clock, struct i
 void pit_reset(struct pit *pit);
 /* Drive counter n's GATE input (counters 0 and 1 are tied high on a PC). */
 void pit_set_gate(struct pit *pit, unsigned n, bool level);
+/* Re-evaluate edges_unseen: arm or disarm counter 0's timer. */
+void pit_recheck(struct pit *pit);
 /* Counter n's OUT level now. */
 bool pit_out(struct pit *pit, unsigned n);
 size_t pit_save(const struct pit *pit, void *buf, size_t len);

@@ -4,9 +4,13 @@
  * interrupt priorities), 8.6 IER, 8.7 MCR (loop mode), 8.8 LSR, 8.9 MSR,
  * 8.10 FIFO interrupt mode (trigger levels, character timeout).
  *
- * Transmission is immediate: a byte written to THR reaches the backend (or,
- * in loop mode, the receiver) at once, so THR and the transmitter are always
- * empty again by the time the guest looks. Received bytes wait in a host-side
+ * Transmission is immediate: a byte written to THR enters a host-side output
+ * queue (or, in loop mode, the receiver) at once, so THR and the transmitter
+ * are empty again by the time the guest looks -- unless the backend stopped
+ * taking bytes and the queue is full: then LSR shows THRE and TEMT clear until
+ * it drains, as a real transmitter that is still shifting. The backend is
+ * written without ever blocking the emulator (a pipe or peer that stops
+ * reading must not stop the machine or its -timeout). Received bytes wait in a host-side
  * queue and enter the FIFO only as the guest makes room, so a burst of input
  * is never lost; only the guest's own loop-mode transmissions can overrun.
  * On a PC the IRQ line is driven only while MCR OUT2 is set, and loop mode
@@ -201,6 +205,65 @@ update_msr(struct uart *u)
 	s->msr = (uint8_t)(lines | (s->msr & 0x0f) | delta);
 }
 
+static void tcp_detach(struct uart *u);
+
+/*
+ * Write queued output to the backend as far as it takes bytes without
+ * blocking: a socket with MSG_DONTWAIT, anything else only after poll says it
+ * is writable and never more than PIPE_BUF bytes at once (so a pipe write
+ * cannot block; stdout is shared, so it is not made non-blocking). A backend
+ * that failed (a closed pipe: SIGPIPE is ignored, EPIPE comes back) is dropped.
+ */
+static void
+out_flush(struct uart *u)
+{
+	bool was_full = u->outq_count >= UART_OUTQ;
+	if (u->out_fd == STDOUT_FILENO)
+		fflush(stdout); /* keep order with other stdout users (-debugcon stdio) */
+	while (u->outq_count && u->out_fd >= 0) {
+		unsigned n = UART_OUTQ - u->outq_head;
+		if (n > u->outq_count)
+			n = u->outq_count;
+		if (n > 512)
+			n = 512; /* <= PIPE_BUF: atomic, so it cannot block once POLLOUT held */
+		ssize_t w;
+		if (u->tcp) {
+			w = send(u->out_fd, u->outq + u->outq_head, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} else {
+			struct pollfd pfd = { .fd = u->out_fd, .events = POLLOUT };
+			if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT)) {
+				if (pfd.revents & (POLLERR | POLLHUP))
+					w = -1, errno = EPIPE;
+				else
+					break;
+			} else {
+				w = write(u->out_fd, u->outq + u->outq_head, n);
+			}
+		}
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			break;
+		if (w <= 0) { /* the consumer is gone: drop what it would have read */
+			u->outq_count = 0;
+			if (u->tcp) {
+				tcp_detach(u);
+			} else {
+				if (u->out_owned)
+					close(u->out_fd);
+				u->out_fd = -1;
+			}
+			break;
+		}
+		u->outq_head = (u->outq_head + (unsigned)w) % UART_OUTQ;
+		u->outq_count -= (unsigned)w;
+	}
+	if (!u->outq_count)
+		u->outq_head = 0;
+	if (was_full && u->outq_count < UART_OUTQ) {
+		u->st.thre_pending = true; /* the transmitter took the next byte */
+		update(u);
+	}
+}
+
 /*
  * A byte written to THR: out to the backend, or back to the receiver in
  * loop mode. THR is empty again at once, which re-raises THRE (8.5).
@@ -214,13 +277,17 @@ transmit(struct uart *u, uint8_t byte)
 		return;
 	}
 	u->tx_bytes++;
-	if (u->out) {
-		fputc(byte, u->out);
-		u->out_dirty = true;
-		if (byte == '\n') {
-			fflush(u->out);
-			u->out_dirty = false;
+	if (u->out_fd >= 0) {
+		/* A byte written while the transmitter is busy is lost, as on the
+		 * chip when THR is overwritten (the guest ignored THRE). */
+		if (u->outq_count < UART_OUTQ) {
+			u->outq[(u->outq_head + u->outq_count) % UART_OUTQ] = byte;
+			u->outq_count++;
 		}
+		if (byte == '\n' || u->outq_count >= UART_OUTQ / 2)
+			out_flush(u);
+		if (u->outq_count >= UART_OUTQ)
+			return; /* busy: THRE comes back when the queue drains */
 	}
 	u->st.thre_pending = true;
 }
@@ -260,7 +327,8 @@ uart_read(void *opaque, uint16_t port, unsigned size)
 	case 3: v = s->lcr; break;
 	case 4: v = s->mcr; break;
 	case 5:
-		v = (uint8_t)(s->lsr | LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0));
+		v = (uint8_t)(s->lsr | (u->outq_count < UART_OUTQ ? LSR_THRE | LSR_TEMT : 0) |
+			      (s->rx_count ? LSR_DR : 0));
 		s->lsr &= (uint8_t) ~(LSR_ERRORS | LSR_FIFOERR); /* read clears the errors */
 		break;
 	case 6:
@@ -402,17 +470,11 @@ tcp_attach(struct uart *u, int fd)
 {
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	int out = dup(fd);
-	u->out = out >= 0 ? fdopen(out, "w") : NULL;
-	if (!u->out) {
-		if (out >= 0)
-			close(out);
-		close(fd);
-		return -1;
-	}
+	u->out_fd = fd; /* the same socket; closed as in_fd */
+	u->out_owned = false;
+	u->outq_count = 0;
 	u->in_fd = fd;
 	u->in_eof = false;
-	u->out_owned = true;
 	u->tcp = true;
 	return 0;
 }
@@ -421,9 +483,8 @@ tcp_attach(struct uart *u, int fd)
 static void
 tcp_detach(struct uart *u)
 {
-	if (u->out)
-		fclose(u->out);
-	u->out = NULL;
+	u->out_fd = -1;
+	u->outq_count = 0;
 	if (u->in_fd >= 0)
 		close(u->in_fd);
 	u->in_fd = -1;
@@ -445,6 +506,21 @@ tcp_accept(struct uart *u, bool block)
 	int fd = accept(u->listen_fd, NULL, NULL);
 	if (fd >= 0)
 		tcp_attach(u, fd);
+}
+
+int
+uart_wait_client(struct uart *u, int timeout_ms)
+{
+	if (!u->wait_client)
+		return 0;
+	struct pollfd pfd = { .fd = u->listen_fd, .events = POLLIN };
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return -1;
+	tcp_accept(u, false);
+	if (!u->tcp)
+		return -1;
+	u->wait_client = false;
+	return 0;
 }
 
 unsigned
@@ -531,13 +607,12 @@ open_tcp(struct uart *u, const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "-serial %s: %s", spec, strerror(saved));
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN); /* a client that leaves must not kill fugu */
 	if (!server)
 		return tcp_attach(u, fd);
 	u->listen_fd = fd;
-	if (wait) {
+	if (wait) { /* the machine starts when the client is there (uart_wait_client) */
 		fprintf(stderr, "fugu: waiting for a connection on %s\n", spec);
-		tcp_accept(u, true);
+		u->wait_client = true;
 	}
 	return 0;
 }
@@ -545,20 +620,23 @@ open_tcp(struct uart *u, const char *spec, char *err, size_t errlen)
 int
 uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
 {
+	/* A reader that goes away (a closed pipe, a peer) makes a write fail with
+	 * EPIPE, which out_flush handles; it must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strncmp(spec, "tcp:", 4))
 		return open_tcp(u, spec, err, errlen);
 	if (!strcmp(spec, "none") || !strcmp(spec, "null"))
 		return 0;
 	if (!strcmp(spec, "stdio")) {
-		u->out = stdout;
+		u->out_fd = STDOUT_FILENO;
 		u->in_fd = STDIN_FILENO;
 		if (isatty(STDIN_FILENO))
 			tty_make_raw();
 		return 0;
 	}
 	if (!strncmp(spec, "file:", 5) && spec[5]) {
-		u->out = fopen(spec + 5, "w");
-		if (!u->out) {
+		u->out_fd = open(spec + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (u->out_fd < 0) {
 			snprintf(err, errlen, "-serial: cannot open %s: %s", spec + 5,
 				 strerror(errno));
 			return -1;
@@ -576,12 +654,20 @@ uart_open_backend(struct uart *u, const char *spec, char *err, size_t errlen)
 void
 uart_destroy(struct uart *u)
 {
-	if (u->out) {
-		fflush(u->out);
-		if (u->out_owned)
-			fclose(u->out);
-		u->out = NULL;
+	/* At exit the rest of the output gets a bounded chance: up to a second
+	 * without progress, never forever. */
+	while (u->out_fd >= 0 && u->outq_count) {
+		unsigned before = u->outq_count;
+		struct pollfd pfd = { .fd = u->out_fd, .events = POLLOUT };
+		if (poll(&pfd, 1, 1000) <= 0)
+			break;
+		out_flush(u);
+		if (u->outq_count == before)
+			break;
 	}
+	if (u->out_fd >= 0 && u->out_owned)
+		close(u->out_fd);
+	u->out_fd = -1;
 	if (u->in_fd == STDIN_FILENO)
 		tty_restore();
 	else if (u->tcp && u->in_fd >= 0)
@@ -622,10 +708,8 @@ bool
 uart_poll(struct uart *u)
 {
 	bool got = false;
-	if (u->out_dirty) {
-		fflush(u->out);
-		u->out_dirty = false;
-	}
+	if (u->outq_count)
+		out_flush(u);
 	tcp_accept(u, false);
 	if (u->listen_fd >= 0 && !u->tcp)
 		return false;
@@ -659,6 +743,7 @@ uart_init(struct uart *u, struct ioports *io, uint16_t base, struct vclock *cloc
 	u->clock = clock;
 	u->irq = irq;
 	u->in_fd = -1;
+	u->out_fd = -1;
 	u->listen_fd = -1;
 	vtimer_init(&u->timer, clock, "uart", uart_timeout, u);
 	uart_reset(u);

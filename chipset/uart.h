@@ -17,6 +17,7 @@ struct ioports;
 
 #define UART_FIFO 16    /* receive FIFO depth */
 #define UART_HOSTQ 4096 /* host-side input queue */
+#define UART_OUTQ 4096  /* host-side output queue */
 
 /* The architectural state: plain data, saved and restored by copy. */
 struct uart_state {
@@ -48,11 +49,15 @@ struct uart {
 	unsigned hostq_head, hostq_count;
 	int in_fd;      /* backend input, or -1 */
 	bool in_eof;    /* the input reached end of file */
-	FILE *out;      /* backend output, or NULL */
-	bool out_dirty; /* output written since the last flush */
-	bool out_owned; /* fclose out on destroy */
-	int listen_fd;  /* tcp server backend: the listening socket, or -1 */
-	bool tcp;       /* in_fd/out are a TCP connection */
+	int out_fd;     /* backend output, or -1 */
+	bool out_owned; /* close out_fd on destroy */
+	/* Transmitted bytes not yet accepted by the backend: written without
+	 * blocking; while full, LSR reports the transmitter busy (backpressure). */
+	uint8_t outq[UART_OUTQ];
+	unsigned outq_head, outq_count;
+	int listen_fd;    /* tcp server backend: the listening socket, or -1 */
+	bool tcp;         /* in_fd/out_fd are a TCP connection */
+	bool wait_client; /* a server with `wait`: the machine waits for the first client */
 	/* Bytes the guest transmitted (loop mode aside), with a backend or not. */
 	uint64_t tx_bytes;
 };
@@ -73,10 +78,15 @@ void uart_destroy(struct uart *u);
 void uart_reset(struct uart *u);
 /* Host input: queue bytes (never dropped: returns how many fit) and feed the FIFO. */
 size_t uart_input(struct uart *u, const void *buf, size_t len);
+/*
+ * A tcp server with `wait` whose first client has not come: wait for it up to
+ * timeout_ms (-1: forever). 0 when the machine may start, -1 on timeout.
+ */
+int uart_wait_client(struct uart *u, int timeout_ms);
 /* The local port of a tcp server backend (for tests and messages), or 0. */
 unsigned uart_tcp_port(const struct uart *u);
 
-/* Read what the backend has without blocking and flush output; true if input arrived. */
+/* Read what the backend has and write queued output, never blocking; true if input arrived. */
 bool uart_poll(struct uart *u);
 /* The fd to wait on while idle, or -1 (none, at EOF, or the queue is full). */
 int uart_wait_fd(const struct uart *u);

@@ -228,6 +228,7 @@ vbe_enable_write(struct vga *v, uint16_t val)
 		if (!(val & VBE_DISPI_NOCLEARMEM)) {
 			uint64_t n = (uint64_t)vbe_line_bytes(v) * s->vbe[VBE_DISPI_INDEX_YRES];
 			memset(v->vram, 0, n < VGA_VRAM_SIZE ? n : VGA_VRAM_SIZE);
+			irq_pulse(&v->work_done); /* a loop of these must meet -timeout */
 		}
 		s->gc[GR_MISC] = (uint8_t)((s->gc[GR_MISC] & ~0x0c) | 0x04 | GR6_GRAPHICS);
 		s->attr[AR_MODE] |= 0x01;

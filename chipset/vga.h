@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chipset/irq.h"
 #include "chipset/pci.h"
 
 struct ioports;
@@ -110,6 +111,9 @@ struct vga {
 	uint64_t writes;       /* register and legacy-window writes so far */
 	uint64_t drawn_writes; /* `writes` when the frame was last drawn */
 	unsigned drawn_phase;  /* text blink phase of that frame */
+	/* Pulsed after costly work in one access (clearing up to 16 MiB of VRAM
+	 * on a VBE enable): the board ends the CPU's slice. */
+	struct irq_line work_done;
 };
 
 /*

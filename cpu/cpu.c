@@ -88,6 +88,9 @@ cpu_memory_map_changed(struct cpu *cpu)
 	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, 0, "physical-map");
 	tcache_flush(cpu);
 	cpu->stop_trace = true;
+	/* A map change is costly work per instruction (a guest can move a BAR in
+	 * a loop): leave cpu_exec so the run loop sees the host clock. */
+	cpu_raise_events(cpu, EV_STOP);
 }
 
 void

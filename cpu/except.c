@@ -307,9 +307,14 @@ cpu_deliver_event(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32
 	 * 17.2.4), whatever raised the #DB. */
 	if (vector == EXC_DB && kind != EVENT_EXTERNAL)
 		cpu->state.dr[7] &= ~(uint64_t)DR7_GD;
+	/* `rip` locates the event: for a software interrupt the INT instruction
+	 * itself (RIP has moved past it; `return` says where the handler goes back),
+	 * otherwise the instruction interrupted or faulting. */
 	if (cpu->tracer)
 		trace_interrupt(cpu->tracer, cpu, (uint8_t)vector, (enum trace_int_kind)kind,
-				error_code, cpu->state.seg[S_CS].sel, cpu->state.rip, return_rip);
+				error_code, cpu->state.seg[S_CS].sel,
+				kind == EVENT_SOFTWARE_INT ? cpu->insn_rip : cpu->state.rip,
+				return_rip);
 	if (kind != EVENT_EXCEPTION) {
 		cpu->delivering = true;
 		cpu->delivering_class = CLASS_BENIGN;

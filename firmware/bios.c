@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mmu/physmem.h"
 
@@ -44,10 +45,15 @@ bios_load(struct physmem *pm, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (size == 0 || size > BIOS_MAX_SIZE || size % 4096) {
-		snprintf(err, errlen,
-			 "BIOS image %s has a bad size (%zu bytes): it must be a non-zero multiple "
-			 "of 4 KiB, at most 16 MiB",
-			 path, size);
+		struct stat st; /* the file's real size: only BIOS_MAX_SIZE + 1 bytes were read */
+		unsigned long long real = size;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			real = (unsigned long long)st.st_size;
+		snprintf(
+			err, errlen,
+			"BIOS image %s has a bad size (%llu bytes): it must be a non-zero multiple "
+			"of 4 KiB, at most 16 MiB",
+			path, real);
 		free(data);
 		return -1;
 	}

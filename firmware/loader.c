@@ -359,7 +359,7 @@ struct mb_image {
  */
 static int
 mb_load_aout(const uint8_t *img, size_t len, const struct mb_header *h, struct mb_image *m,
-	     char *err, size_t errlen)
+	     uint64_t top, char *err, size_t errlen)
 {
 	if (h->load_addr > h->header_addr || h->header_addr - h->load_addr > h->offset) {
 		snprintf(err, errlen,
@@ -393,6 +393,14 @@ mb_load_aout(const uint8_t *img, size_t len, const struct mb_header *h, struct m
 		snprintf(err, errlen, "-kernel: Multiboot image extends beyond 4 GiB");
 		return -1;
 	}
+	/* Refused before the copy is allocated: the header's addresses alone
+	 * must not make fugu allocate up to 4 GiB (found by fuzz_loader). */
+	if (end > top) {
+		snprintf(err, errlen,
+			 "-kernel: the Multiboot kernel (up to 0x%llx) does not fit in RAM (-m)",
+			 (unsigned long long)end);
+		return -1;
+	}
 	m->lo = h->load_addr;
 	m->hi = (uint32_t)end;
 	m->entry = h->entry_addr;
@@ -411,7 +419,8 @@ mb_load_aout(const uint8_t *img, size_t len, const struct mb_header *h, struct m
  * when it falls in a segment.
  */
 static int
-mb_load_elf(const uint8_t *img, size_t len, struct mb_image *m, char *err, size_t errlen)
+mb_load_elf(const uint8_t *img, size_t len, struct mb_image *m, uint64_t top, char *err,
+	    size_t errlen)
 {
 	if (len < 52 || memcmp(img, "\177ELF", 4) || img[4] != 1 || img[5] != 1 ||
 	    get16(img + 16) != 2 || get16(img + 18) != 3) {
@@ -460,6 +469,12 @@ mb_load_elf(const uint8_t *img, size_t len, struct mb_image *m, char *err, size_
 		snprintf(err, errlen, "-kernel: the ELF segments span more than 1 GiB");
 		return -1;
 	}
+	if (m->hi > top) { /* before allocating the copy */
+		snprintf(err, errlen,
+			 "-kernel: the Multiboot kernel (up to 0x%x) does not fit in RAM (-m)",
+			 m->hi);
+		return -1;
+	}
 	m->data = calloc(1, (size_t)(m->hi - m->lo) + 1);
 	if (!m->data) {
 		snprintf(err, errlen, "-kernel: out of memory");
@@ -499,10 +514,10 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 			 unsupported);
 		return -1;
 	}
-	if ((h.flags & MB_FLAG_AOUT_KLUDGE) ? mb_load_aout(img, len, &h, &m, err, errlen)
-					    : mb_load_elf(img, len, &m, err, errlen))
-		return -1;
 	uint64_t top = ram_top(ram_below_4g);
+	if ((h.flags & MB_FLAG_AOUT_KLUDGE) ? mb_load_aout(img, len, &h, &m, top, err, errlen)
+					    : mb_load_elf(img, len, &m, top, err, errlen))
+		return -1;
 	if (m.lo < MIB) {
 		snprintf(err, errlen,
 			 "-kernel: the Multiboot kernel loads at 0x%x, below 1 MiB (not supported)",

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chipset/pc.h"
 #include "cpu/cpu.h"
@@ -94,7 +96,9 @@ print_help(void)
 	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk][,readonly=on]\n"
 	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is "
 	       "',')\n"
-	       "  -snapshot                keep all disk writes in memory; images stay untouched\n"
+	       "  -snapshot                keep all disk writes in a temporary overlay file; "
+	       "images\n"
+	       "                           stay untouched\n"
 	       "\n"
 	       "I/O:\n"
 	       "  -debugcon stdio|file:PATH|none   the 0xe9/0x402 debug console (default none)\n"
@@ -115,6 +119,7 @@ print_help(void)
 	       "FILE\n"
 	       "                                   ends in .png, else UTF-8 text in a text mode\n"
 	       "                                   and a binary PPM in a graphics mode\n"
+	       "                                   (FILE.txt / FILE.ppm ask for one of them)\n"
 	       "\n"
 	       "  -monitor stdio|tcp:HOST:PORT,server|none\n"
 	       "                                   the human monitor (QEMU's HMP names; 'help')\n"
@@ -363,6 +368,87 @@ parse_display(struct options *o, const char *spec)
 	}
 }
 
+/* `-OPT help` (or `?`): print the choices and exit 0, as QEMU does. */
+static void
+maybe_help(const char *value, const char *text)
+{
+	if (strcmp(value, "help") && strcmp(value, "?"))
+		return;
+	fputs(text, stdout);
+	exit(FUGU_EXIT_OK);
+}
+
+/* The screen dump format a file name asks for: by its extension. */
+enum dump_format { DUMP_AUTO, DUMP_TEXT, DUMP_PPM };
+
+static enum dump_format
+dump_format_of(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	if (dot && strchr(dot, '/'))
+		dot = NULL;
+	if (dot && !strcasecmp(dot, ".txt"))
+		return DUMP_TEXT;
+	if (dot && !strcasecmp(dot, ".ppm"))
+		return DUMP_PPM;
+	return DUMP_AUTO;
+}
+
+/*
+ * Check that -screendump's file can be written, without truncating it (a
+ * usage error later must not destroy an existing screenshot): an existing
+ * file is opened for writing and left as it is; a new one is created and
+ * removed again.
+ */
+static void
+check_screendump_path(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd >= 0)
+			unlink(path);
+	}
+	if (fd < 0)
+		usage_error("-screendump: cannot open %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* At exit: the screen in the format the name asks for (PNG, text or PPM), or
+ * as the current mode shows it when the name does not say. */
+static void
+write_screendump(struct vga *vga, const char *path)
+{
+	char err[256];
+	size_t len = strlen(path);
+	if (len > 4 && !strcasecmp(path + len - 4, ".png")) { /* the picture, any mode */
+		if (png_write_frame(path, vga_render(vga), err, sizeof(err)) < 0)
+			fprintf(stderr, "fugu: %s%s\n", err[0] == '-' ? "" : "-screendump: ", err);
+		return;
+	}
+	enum dump_format fmt = dump_format_of(path);
+	if (fmt == DUMP_AUTO) {
+		if (vga_screendump(vga, path, err, sizeof(err)) < 0)
+			fprintf(stderr, "fugu: %s\n", err);
+		return;
+	}
+	bool text = vga_text_mode(vga);
+	if ((fmt == DUMP_TEXT) != text) {
+		fprintf(stderr,
+			"fugu: -screendump %s: the screen is in a %s mode; name the file .%s\n",
+			path, text ? "text" : "graphics", text ? "txt" : "ppm");
+		return;
+	}
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "fugu: -screendump: cannot open %s: %s\n", path, strerror(errno));
+		return;
+	}
+	int r = text ? vga_text_dump(vga, f) : vga_ppm_dump(vga, f);
+	if (fclose(f) != 0 || r < 0)
+		fprintf(stderr, "fugu: -screendump: cannot write %s\n", path);
+}
+
 static void
 parse_options(struct options *o, int argc, char **argv)
 {
@@ -397,14 +483,26 @@ parse_options(struct options *o, int argc, char **argv)
 			}
 		} else if (!strcmp(a, "-serial")) {
 			o->serial = ARG();
+			maybe_help(o->serial,
+				   "COM1 backends:\n"
+				   "  stdio                            this terminal (raw mode)\n"
+				   "  file:PATH                        output to PATH\n"
+				   "  tcp:HOST:PORT[,server][,nowait]  a TCP connection\n"
+				   "  none                             nothing (default)\n");
 		} else if (!strcmp(a, "-debugcon")) {
 			o->debugcon = ARG();
+			maybe_help(o->debugcon, "debug console backends: stdio, file:PATH, none\n");
 		} else if (!strcmp(a, "-display")) {
-			parse_display(o, ARG());
+			const char *s = ARG();
+			maybe_help(s, "displays: none (headless), sdl (a window)\n");
+			parse_display(o, s);
 		} else if (!strcmp(a, "-full-screen")) {
 			o->display_opts.full_screen = true;
 		} else if (!strcmp(a, "-vga")) {
 			const char *s = ARG();
+			maybe_help(s,
+				   "display adapters: std (QEMU stdvga with Bochs VBE, default), "
+				   "none\n");
 			if (!strcmp(s, "std"))
 				o->pc.vga = true;
 			else if (!strcmp(s, "none"))
@@ -437,7 +535,12 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-S")) {
 			o->gdb_wait = true;
 		} else if (!strcmp(a, "-device")) {
-			parse_device(o, ARG());
+			const char *s = ARG();
+			maybe_help(s, "devices:\n"
+				      "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
+				      "1) | 1 "
+				      "on a write of v\n");
+			parse_device(o, s);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
 			add_drive(o, a[3] - 'a', ARG(), false);
@@ -471,6 +574,7 @@ parse_options(struct options *o, int argc, char **argv)
 			o->log_path = ARG();
 		} else if (!strcmp(a, "-trace-format")) {
 			const char *s = ARG();
+			maybe_help(s, "trace formats: text (default), json\n");
 			if (!strcmp(s, "text"))
 				o->trace_format = TRACE_TEXT;
 			else if (!strcmp(s, "json"))
@@ -482,6 +586,8 @@ parse_options(struct options *o, int argc, char **argv)
 					    s);
 		} else if (!strcmp(a, "-clock")) {
 			const char *s = ARG();
+			maybe_help(s, "clocks: realtime (host time, default), deterministic "
+				      "(from the instruction count)\n");
 			if (!strcmp(s, "realtime"))
 				o->pc.clock_mode = VCLOCK_REALTIME;
 			else if (!strcmp(s, "deterministic"))
@@ -491,6 +597,8 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-M") || !strcmp(a, "-machine")) {
 			/* QEMU compatibility: fugu has one board, the i440FX "pc". */
 			const char *s = ARG();
+			maybe_help(s, "machines:\n  pc  i440FX + PIIX3/PIIX4 (the only one; also "
+				      "pc-i440fx-*)\n");
 			size_t n = strcspn(s, ",");
 			if (!((n == 2 && !strncmp(s, "pc", 2)) || !strncmp(s, "pc-i440fx", 9) ||
 			      !strncmp(s, "type=pc", 7)))
@@ -498,6 +606,7 @@ parse_options(struct options *o, int argc, char **argv)
 					    (int)n, s);
 		} else if (!strcmp(a, "-accel")) {
 			const char *s = ARG();
+			maybe_help(s, "accelerators: tcg (software emulation, the only one)\n");
 			if (strcmp(s, "tcg") && strncmp(s, "tcg,", 4))
 				usage_error("-accel %s: fugu has no accelerators; 'tcg' (software "
 					    "emulation) is accepted",
@@ -527,13 +636,8 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("-display sdl needs a display adapter (-vga std)");
 	if (o->screendump && !o->pc.vga)
 		usage_error("-screendump needs a display adapter (-vga std)");
-	if (o->screendump) { /* a bad path fails now, not after the run */
-		FILE *t = fopen(o->screendump, "w");
-		if (!t)
-			usage_error("-screendump: cannot open %s: %s", o->screendump,
-				    strerror(errno));
-		fclose(t);
-	}
+	if (o->screendump) /* a bad path fails now, not after the run */
+		check_screendump_path(o->screendump);
 	if (o->monitor && !strcmp(o->monitor, "stdio") && o->serial && !strcmp(o->serial, "stdio"))
 		usage_error("-monitor stdio and -serial stdio both want the terminal (use "
 			    "-monitor tcp:...,server)");
@@ -542,6 +646,15 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("bad -serial backend '%s' (use stdio, file:PATH, tcp:HOST:PORT[,server]"
 			    "[,nowait] or none)",
 			    o->serial);
+}
+
+/* Milliseconds until host time `deadline_ns`, rounded up, at least 0. */
+static int
+wait_ms(uint64_t deadline_ns)
+{
+	uint64_t now = host_now_ns();
+	uint64_t ms = deadline_ns > now ? (deadline_ns - now + 999999) / 1000000 : 0;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
 }
 
 /*
@@ -568,6 +681,7 @@ idle_wait(struct pc *pc, const int *fds, unsigned nfds, struct display *disp, ui
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
 #define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
+#define TRIPLE_FAULT_DUMPS 3 /* register dumps shown before a reset loop is only counted */
 #define MAX_SLICE                                                                                  \
 	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
@@ -598,13 +712,12 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
  * every triple fault recorded in sum (-run-summary). */
 static int
 run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *disp,
-    const struct options *o, struct run_summary *sum)
+    const struct options *o, uint64_t host_deadline, struct run_summary *sum)
 {
 	struct cpu *cpu = pc->cpu;
-	uint64_t host_deadline =
-		o->timeout > 0 ? host_now_ns() + (uint64_t)(o->timeout * 1e9) : UINT64_MAX;
 	uint64_t next_host_poll = 0;
 	bool was_paused = false;
+	uint64_t next_fault_report = 0;
 	for (;;) {
 		/* The debugger or the monitor may hold the machine; the virtual clock
 		 * stands still meanwhile (no time passes for the guest). */
@@ -675,7 +788,9 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 				return FUGU_EXIT_OK;
 			}
 			pc_reset(pc);
-			continue;
+			/* no `continue`: a guest that resets at once after every reset
+			 * must still meet the host deadline below */
+			r = CPU_EXIT_STOP;
 		}
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
@@ -732,15 +847,30 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			break;
 		}
 		case CPU_EXIT_TRIPLE_FAULT:
-			fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
-			cpu_dump_state(cpu, stderr);
-			sum->triple = cpu->state; /* flags folded in by the dump */
 			sum->triple_faults++;
 			if (o->no_reboot) {
+				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				cpu_dump_state(cpu, stderr);
+				sum->triple = cpu->state; /* flags folded in by the dump */
 				sum->reason = "triple-fault";
 				return FUGU_EXIT_SHUTDOWN;
 			}
-			fprintf(stderr, "fugu: resetting the machine\n");
+			/* A reset loop must not flood stderr: the first few shutdowns
+			 * are shown in full, later ones counted once per second. */
+			if (sum->triple_faults <= TRIPLE_FAULT_DUMPS) {
+				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				cpu_dump_state(cpu, stderr);
+				fprintf(stderr, "fugu: resetting the machine%s\n",
+					sum->triple_faults == TRIPLE_FAULT_DUMPS
+						? " (further triple faults are only counted)"
+						: "");
+			} else if (host_now >= next_fault_report) {
+				fprintf(stderr, "fugu: %u triple faults so far\n",
+					sum->triple_faults);
+				next_fault_report = host_now + 1000000000ull;
+			}
+			cpu_set_rflags(cpu, cpu_get_rflags(cpu)); /* fold the lazy flags */
+			sum->triple = cpu->state;
 			pc_reset(pc);
 			break;
 		case CPU_EXIT_UNMODELLED:
@@ -782,6 +912,11 @@ main(int argc, char **argv)
 				     .clock_mode = VCLOCK_REALTIME,
 				     .vga = true } };
 	char err[512];
+	if (argc < 2) { /* a bare `fugu` would boot nothing forever: say how to use it */
+		fprintf(stderr,
+			"usage: fugu [options] (-h for the list; e.g. fugu -hda disk.img)\n");
+		return FUGU_EXIT_USAGE;
+	}
 	parse_options(&o, argc, argv);
 
 	FILE *log = stderr;
@@ -836,8 +971,22 @@ main(int argc, char **argv)
 			usage_error("-display sdl: %s", err);
 	}
 	struct run_summary sum = { .reason = "unknown" };
+	/* -timeout counts from here: the machine is built (and the wait for a
+	 * serial client below is part of the run) */
 	uint64_t wall_start = host_now_ns();
-	int status = run(pc, gdb, mon, disp, &o, &sum);
+	uint64_t host_deadline =
+		o.timeout > 0 ? wall_start + (uint64_t)(o.timeout * 1e9) : UINT64_MAX;
+	int status;
+	/* -serial tcp:...,server (with wait) holds the machine until its client
+	 * connects, but not past -timeout. */
+	if (uart_wait_client(&pc->com[0], o.timeout > 0 ? wait_ms(host_deadline) : -1) < 0) {
+		fprintf(stderr, "fugu: timeout after %g s waiting for the serial client\n",
+			o.timeout);
+		sum.reason = "timeout";
+		status = FUGU_EXIT_TIMEOUT;
+	} else {
+		status = run(pc, gdb, mon, disp, &o, host_deadline, &sum);
+	}
 	sum.wall_seconds = (double)(host_now_ns() - wall_start) / 1e9;
 	display_close(disp);
 	monitor_close(mon);
@@ -865,15 +1014,8 @@ main(int argc, char **argv)
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);
-	if (o.screendump) {
-		size_t n = strlen(o.screendump);
-		int r = n > 4 && !strcasecmp(o.screendump + n - 4, ".png")
-				? png_write_frame(o.screendump, vga_render(&pc->vga), err,
-						  sizeof(err))
-				: vga_screendump(&pc->vga, o.screendump, err, sizeof(err));
-		if (r < 0)
-			fprintf(stderr, "fugu: %s%s\n", err[0] == '-' ? "" : "-screendump: ", err);
-	}
+	if (o.screendump)
+		write_screendump(&pc->vga, o.screendump);
 	plugins_destroy(plugins); /* their reports, while the machine still exists */
 	pc_destroy(pc);
 	tracer_destroy(o.pc.tracer);

@@ -9,6 +9,7 @@
 #include "mmu/ioport.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct ioports *
 ioports_create(void)
@@ -29,11 +30,26 @@ ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *
 	if (base + count > 65536u)
 		return -1;
 	for (unsigned i = 0; i < count; i++)
-		if (io->port[base + i].owner)
+		if (io->port[base + i].owner) { /* kept for the error message */
+			io->conflict_port = (uint16_t)(base + i);
+			io->conflict_owner = io->port[base + i].owner;
 			return -1;
+		}
 	for (unsigned i = 0; i < count; i++)
 		io->port[base + i] = (struct ioport){ rd, wr, opaque, owner, flags };
 	return 0;
+}
+
+/*
+ * A port belongs to an owner by its name and opaque pointer together: one
+ * device may own fixed ports and a relocatable BAR with the same opaque (the
+ * PIIX: port 0x92, 0xB2, 0xCF9 and the PM I/O space), and moving the BAR over
+ * the fixed ports and away must not take them.
+ */
+static bool
+same_owner(const struct ioport *p, const char *owner, const void *opaque)
+{
+	return p->opaque == opaque && !strcmp(p->owner, owner);
 }
 
 void
@@ -42,18 +58,18 @@ ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner
 {
 	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
 		struct ioport *p = &io->port[base + i];
-		if (p->owner && p->opaque != opaque)
-			continue; /* another device's port: the BAR overlaps it */
+		if (p->owner && !same_owner(p, owner, opaque))
+			continue; /* another owner's port: the BAR overlaps it */
 		*p = (struct ioport){ rd, wr, opaque, owner, flags };
 	}
 }
 
 void
-ioports_unmap(struct ioports *io, uint16_t base, unsigned count, void *opaque)
+ioports_unmap(struct ioports *io, uint16_t base, unsigned count, const char *owner, void *opaque)
 {
 	for (unsigned i = 0; i < count && base + i < 65536u; i++) {
 		struct ioport *p = &io->port[base + i];
-		if (p->owner && p->opaque == opaque)
+		if (p->owner && same_owner(p, owner, opaque))
 			*p = (struct ioport){ 0 };
 	}
 }

@@ -7,6 +7,7 @@
 #ifndef FUGU_IOPORT_H
 #define FUGU_IOPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* size is 1, 2 or 4; port is the absolute port number. */
@@ -29,6 +30,9 @@ struct ioports {
 	/* Called for every access when set (the `io` trace category). */
 	void (*trace)(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_write);
 	void *trace_opaque;
+	/* The last refused ioports_register: the port and who holds it. */
+	uint16_t conflict_port;
+	const char *conflict_owner;
 };
 
 struct ioports *ioports_create(void);
@@ -42,12 +46,14 @@ void ioports_destroy(struct ioports *io);
 int ioports_register(struct ioports *io, uint16_t base, unsigned count, const char *owner,
 		     ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags);
 /*
- * Relocatable owners (PCI I/O BARs): claim [base, base+count) for `opaque`,
- * skipping ports another owner holds; release only what `opaque` holds.
+ * Relocatable owners (PCI I/O BARs): claim [base, base+count) for the owner
+ * named `owner` with `opaque`, skipping ports another owner holds; release
+ * only what that owner (name and opaque both) holds.
  */
 void ioports_map(struct ioports *io, uint16_t base, unsigned count, const char *owner,
 		 ioport_read_fn rd, ioport_write_fn wr, void *opaque, unsigned flags);
-void ioports_unmap(struct ioports *io, uint16_t base, unsigned count, void *opaque);
+void ioports_unmap(struct ioports *io, uint16_t base, unsigned count, const char *owner,
+		   void *opaque);
 uint32_t ioport_read(struct ioports *io, uint16_t port, unsigned size);
 void ioport_write(struct ioports *io, uint16_t port, uint32_t value, unsigned size);
 

@@ -3,7 +3,8 @@
  *
  * Regions are kept in the order they were added; a later region shadows an
  * earlier one where they overlap (MMIO over RAM, the BIOS alias over low RAM).
- * The flat page array is rebuilt from the region list whenever it changes, so
+ * The pages of the flat array that a change touches are rebuilt from the
+ * region list, so
  * the lookups on the CPU's slow path are one array index.
  */
 #include "mmu/physmem.h"
@@ -21,29 +22,81 @@ alloc_pages(uint64_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Recompute pages [lo, hi) of the flat array from the region list (a later
+ * region shadows an earlier one). Only the pages a change touched are
+ * rebuilt, so moving a BAR costs its own size, not the size of guest RAM
+ * (the whole array is 128 MiB at -m 64G).
+ */
 static void
-rebuild_pages(struct physmem *pm)
+rebuild_range(struct physmem *pm, uint64_t lo, uint64_t hi)
 {
-	memset(pm->pages, 0, pm->npages * sizeof(pm->pages[0]));
-	for (int r = 0; r < pm->nregions; r++) {
-		struct phys_region *reg = &pm->regions[r];
-		if (!reg->enabled)
-			continue;
-		uint64_t first = reg->base >> 12;
-		uint64_t count = (reg->size + PAGE_SIZE - 1) >> 12;
-		for (uint64_t i = 0; i < count && first + i < pm->npages; i++) {
-			phys_page_t e;
-			switch (reg->kind) {
-			case PHYS_RAM: e = (uintptr_t)(reg->host + (i << 12)) | PP_WRITABLE; break;
-			case PHYS_ROM: e = (uintptr_t)(reg->host + (i << 12)); break;
-			case PHYS_MMIO: e = PP_MMIO | ((phys_page_t)r << 4); break;
-			default: e = 0;
+	if (hi > pm->npages)
+		hi = pm->npages;
+	if (lo < hi) {
+		memset(pm->pages + lo, 0, (hi - lo) * sizeof(pm->pages[0]));
+		for (int k = 0; k < 2 * pm->nregions; k++) { /* priority 0, then 1 */
+			int r = k % pm->nregions;
+			struct phys_region *reg = &pm->regions[r];
+			if (!reg->enabled || reg->priority != k / pm->nregions)
+				continue;
+			uint64_t first = reg->base >> 12;
+			uint64_t end = first + ((reg->size + PAGE_SIZE - 1) >> 12);
+			uint64_t a = first > lo ? first : lo, b = end < hi ? end : hi;
+			for (uint64_t pn = a; pn < b; pn++) {
+				uint64_t i = pn - first;
+				phys_page_t e;
+				switch (reg->kind) {
+				case PHYS_RAM:
+					e = (uintptr_t)(reg->host + (i << 12)) | PP_WRITABLE;
+					break;
+				case PHYS_ROM: e = (uintptr_t)(reg->host + (i << 12)); break;
+				case PHYS_MMIO: e = PP_MMIO | ((phys_page_t)r << 4); break;
+				default: e = 0;
+				}
+				pm->pages[pn] = e;
 			}
-			pm->pages[first + i] = e;
 		}
 	}
 	if (pm->map_changed)
 		pm->map_changed(pm->notify_opaque);
+}
+
+/* The pages region `reg` covers: [*lo, *hi). */
+static void
+region_pages(const struct phys_region *reg, uint64_t *lo, uint64_t *hi)
+{
+	*lo = reg->base >> 12;
+	*hi = *lo + ((reg->size + PAGE_SIZE - 1) >> 12);
+}
+
+/*
+ * Pages [lo, hi) changed: rebuild them now, or at the end of the current
+ * batch (a few separate ranges are kept apart, so a BAR moved from low memory
+ * to the top does not rebuild everything between).
+ */
+static void
+pages_changed(struct physmem *pm, uint64_t lo, uint64_t hi)
+{
+	if (!pm->batch_depth) {
+		rebuild_range(pm, lo, hi);
+		return;
+	}
+	for (unsigned k = 0; k < pm->ndirty; k++) {
+		struct phys_dirty *d = &pm->dirty[k];
+		if (lo <= d->hi && d->lo <= hi) { /* overlapping or adjacent: merge */
+			d->lo = lo < d->lo ? lo : d->lo;
+			d->hi = hi > d->hi ? hi : d->hi;
+			return;
+		}
+	}
+	if (pm->ndirty == PHYS_MAX_DIRTY) { /* out of slots: widen the last one */
+		struct phys_dirty *d = &pm->dirty[PHYS_MAX_DIRTY - 1];
+		d->lo = lo < d->lo ? lo : d->lo;
+		d->hi = hi > d->hi ? hi : d->hi;
+		return;
+	}
+	pm->dirty[pm->ndirty++] = (struct phys_dirty){ lo, hi };
 }
 
 static int
@@ -54,7 +107,9 @@ add_region(struct physmem *pm, const struct phys_region *tmpl)
 	int idx = pm->nregions++;
 	pm->regions[idx] = *tmpl;
 	pm->regions[idx].enabled = true;
-	rebuild_pages(pm);
+	uint64_t lo, hi;
+	region_pages(&pm->regions[idx], &lo, &hi);
+	pages_changed(pm, lo, hi);
 	return idx;
 }
 
@@ -104,6 +159,30 @@ physmem_destroy(struct physmem *pm)
 	free(pm);
 }
 
+void
+physmem_region_set_priority(struct physmem *pm, int region, uint8_t priority)
+{
+	if (region < 0 || region >= pm->nregions || pm->regions[region].priority == priority)
+		return;
+	pm->regions[region].priority = priority ? 1 : 0;
+	uint64_t lo, hi;
+	region_pages(&pm->regions[region], &lo, &hi);
+	pages_changed(pm, lo, hi);
+}
+
+bool
+physmem_is_ram(const struct physmem *pm, uint64_t pa, uint64_t len)
+{
+	if (len == 0)
+		return true;
+	if (pa + len < pa)
+		return false;
+	for (uint64_t pn = pa >> 12; pn <= (pa + len - 1) >> 12; pn++)
+		if (pn >= pm->npages || !(pm->pages[pn] & PP_WRITABLE))
+			return false;
+	return true;
+}
+
 int
 physmem_add_rom(struct physmem *pm, const char *name, uint64_t base, const void *data,
 		uint64_t size)
@@ -145,23 +224,15 @@ physmem_add_mmio(struct physmem *pm, const char *name, uint64_t base, uint64_t s
 						     .opaque = opaque });
 }
 
-/* Rebuild now, or at the end of the current batch. */
-static void
-map_changed(struct physmem *pm)
-{
-	if (pm->batch_depth)
-		pm->batch_dirty = true;
-	else
-		rebuild_pages(pm);
-}
-
 void
 physmem_region_enable(struct physmem *pm, int region, bool enabled)
 {
 	if (region < 0 || region >= pm->nregions || pm->regions[region].enabled == enabled)
 		return;
 	pm->regions[region].enabled = enabled;
-	map_changed(pm);
+	uint64_t lo, hi;
+	region_pages(&pm->regions[region], &lo, &hi);
+	pages_changed(pm, lo, hi);
 }
 
 void
@@ -176,9 +247,15 @@ physmem_region_place(struct physmem *pm, int region, uint64_t base, bool enabled
 	struct phys_region *r = &pm->regions[region];
 	if (r->base == base && r->enabled == enabled)
 		return;
+	uint64_t lo, hi, lo2, hi2;
+	region_pages(r, &lo, &hi); /* where it was ... */
 	r->base = base;
 	r->enabled = enabled;
-	map_changed(pm);
+	region_pages(r, &lo2, &hi2); /* ... and where it is: both change */
+	physmem_batch_begin(pm);     /* old and new place, one notification */
+	pages_changed(pm, lo, hi);
+	pages_changed(pm, lo2, hi2);
+	physmem_batch_end(pm);
 }
 
 void
@@ -199,9 +276,15 @@ physmem_batch_begin(struct physmem *pm)
 void
 physmem_batch_end(struct physmem *pm)
 {
-	if (pm->batch_depth && --pm->batch_depth == 0 && pm->batch_dirty) {
-		pm->batch_dirty = false;
-		rebuild_pages(pm);
+	if (pm->batch_depth && --pm->batch_depth == 0 && pm->ndirty) {
+		void (*notify)(void *) = pm->map_changed;
+		pm->map_changed = NULL; /* once, after the last range */
+		for (unsigned k = 0; k < pm->ndirty; k++)
+			rebuild_range(pm, pm->dirty[k].lo, pm->dirty[k].hi);
+		pm->ndirty = 0;
+		pm->map_changed = notify;
+		if (notify)
+			notify(pm->notify_opaque);
 	}
 }
 

@@ -15,6 +15,7 @@
 #define PHYS_4G 0x100000000ull
 #define PHYS_LOWMEM_MAX 0xe0000000ull /* RAM above this moves above 4 GiB (PCI hole) */
 #define PHYS_MAX_REGIONS 64
+#define PHYS_MAX_DIRTY 8 /* page ranges a batch keeps apart */
 
 /*
  * MMIO handlers: offset is relative to the region base; size is 1, 2, 4 or 8.
@@ -40,6 +41,7 @@ struct phys_region {
 	const struct mmio_ops *ops;
 	void *opaque;
 	bool enabled;
+	uint8_t priority; /* 0, or 1: decoded ahead of every priority-0 region */
 };
 
 /*
@@ -63,7 +65,11 @@ struct physmem {
 	struct phys_region regions[PHYS_MAX_REGIONS];
 	int nregions;
 	unsigned batch_depth; /* physmem_batch_begin nesting */
-	bool batch_dirty;     /* a change waits for physmem_batch_end */
+	/* Page ranges [lo, hi) changed inside the batch, rebuilt at its end. */
+	struct phys_dirty {
+		uint64_t lo, hi;
+	} dirty[PHYS_MAX_DIRTY];
+	unsigned ndirty;
 	/* Notified when a store hits a page flagged PP_CODE, or when the map changes. */
 	void (*code_written)(void *opaque, uint64_t pa, uint64_t len);
 	void (*map_changed)(void *opaque);
@@ -78,6 +84,13 @@ struct physmem {
 /* Create the address space with `ram_size` bytes of RAM; NULL with errno on failure. */
 struct physmem *physmem_create(uint64_t ram_size);
 void physmem_destroy(struct physmem *pm);
+/*
+ * Give a region priority 1: it shadows every priority-0 region where they
+ * overlap, whatever their order (the APIC pages over PCI BARs).
+ */
+void physmem_region_set_priority(struct physmem *pm, int region, uint8_t priority);
+/* Whether [pa, pa+len) is all RAM (what a device's DMA may read and write). */
+bool physmem_is_ram(const struct physmem *pm, uint64_t pa, uint64_t len);
 
 /* Map a read-only copy of `data` at [base, base+size); returns the region index or -1. */
 int physmem_add_rom(struct physmem *pm, const char *name, uint64_t base, const void *data,

@@ -65,6 +65,9 @@ def main():
     results.append(("INT 0x40 delivered as a software interrupt, no error code",
                     any(e["vector"] == 0x40 and e["kind"] == "software" and e["error"] is None
                         and e["cs"] == 0xf100 and e["return"] == 0x100c for e in ints)))
+    # rip is the INT instruction's own address (CD 40 at f100:100a), not the return
+    results.append(("the software interrupt's rip is the INT itself",
+                    any(e["vector"] == 0x40 and e["rip"] == 0x100a for e in ints)))
     print("1..%d" % len(results))
     for k, (name, ok) in enumerate(results, 1):
         print("%s %d - %s" % ("ok" if ok else "not ok", k, name))

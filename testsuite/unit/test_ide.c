@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -743,12 +747,127 @@ bad_images(void **state)
 	assert_int_equal(blockdev_open(&bd, path, false, false, err, sizeof(err)), 0);
 	assert_int_equal(bd.sectors, 2);
 	blockdev_close(&bd);
-	if (getuid() != 0) {
-		chmod(path, 0444);
-		assert_int_equal(blockdev_open(&bd, path, false, false, err, sizeof(err)), -1);
-		assert_int_equal(blockdev_open(&bd, path, false, true, err, sizeof(err)), 0);
-		blockdev_close(&bd);
+	/* chmod 444: refused as a writable drive by its mode, root included
+	 * (root's open for writing would succeed); fine read-only or -snapshot. */
+	chmod(path, 0444);
+	assert_int_equal(blockdev_open(&bd, path, false, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "read-only"));
+	assert_int_equal(blockdev_open(&bd, path, false, true, err, sizeof(err)), 0);
+	blockdev_close(&bd);
+	assert_int_equal(blockdev_open(&bd, path, true, false, err, sizeof(err)), 0);
+	blockdev_close(&bd);
+	unlink(path);
+}
+
+/*
+ * Container formats are refused by name (taken as raw, the guest would see and
+ * could overwrite their metadata): qcow2 ("QFI\xfb" at 0), VDI (0xBEDA107F at
+ * 0x40), VMDK ("KDMV" at 0).
+ */
+static void
+foreign_formats(void **state)
+{
+	(void)state;
+	static const struct {
+		unsigned off;
+		const char *magic, *name;
+	} f[] = { { 0, "QFI\xfb", "qcow2" },
+		  { 0x40, "\x7f\x10\xda\xbe", "VDI" },
+		  { 0, "KDMV", "VMDK" } };
+	for (unsigned k = 0; k < 3; k++) {
+		struct blockdev bd;
+		char err[256], path[64];
+		strcpy(path, "/tmp/fugu-ide-XXXXXX");
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(ftruncate(fd, 4096), 0);
+		assert_int_equal(pwrite(fd, f[k].magic, 4, f[k].off), 4);
+		close(fd);
+		assert_int_equal(blockdev_open(&bd, path, false, true, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, f[k].name));
+		unlink(path);
 	}
+}
+
+/*
+ * Locks (flock, as QEMU locks images): one file as two writable drives is
+ * refused, and so is a writer while another process holds the file; readers
+ * share it.
+ */
+static void
+image_locks(void **state)
+{
+	(void)state;
+	struct blockdev a, b;
+	char err[256], path[64];
+	strcpy(path, "/tmp/fugu-ide-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	assert_int_equal(blockdev_open(&a, path, false, false, err, sizeof(err)), 0);
+	assert_int_equal(blockdev_open(&b, path, false, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "in use"));
+	assert_int_equal(blockdev_open(&b, path, true, false, err, sizeof(err)), -1);
+	blockdev_close(&a);
+	assert_int_equal(blockdev_open(&a, path, true, false, err, sizeof(err)), 0);
+	assert_int_equal(blockdev_open(&b, path, false, true, err, sizeof(err)), 0);
+	blockdev_close(&b);
+	blockdev_close(&a);
+	pid_t child = fork(); /* another process writing the image */
+	if (child == 0) {
+		int cfd = open(path, O_RDWR);
+		flock(cfd, LOCK_EX);
+		pause();
+		_exit(0);
+	}
+	int tries = 0;
+	while (blockdev_open(&a, path, true, false, err, sizeof(err)) == 0 && tries++ < 1000) {
+		blockdev_close(&a);
+		usleep(1000);
+	}
+	assert_non_null(strstr(err, "in use"));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	unlink(path);
+}
+
+/*
+ * The -snapshot overlay lives in a file, not in host memory: sectors written
+ * all over a 1 TiB sparse image cost a bit each in memory, read back as
+ * written, and the image stays untouched.
+ */
+static void
+snapshot_overlay_bounded(void **state)
+{
+	(void)state;
+	struct blockdev bd;
+	char err[256], path[64];
+	strcpy(path, "/tmp/fugu-ide-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1ll << 40), 0);
+	close(fd);
+	assert_int_equal(blockdev_open(&bd, path, false, true, err, sizeof(err)), 0);
+	uint8_t buf[4096], back[4096];
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	uint64_t last = bd.sectors - 8;
+	for (uint64_t lba = 0; lba <= last; lba += bd.sectors / 64)
+		assert_int_equal(blockdev_write(&bd, lba, 8, buf), 0);
+	assert_int_equal(blockdev_write(&bd, last, 8, buf), 0);
+	assert_true(bd.ov_fd >= 0);              /* the overlay is a file ... */
+	assert_int_equal(bd.ov_sectors, 65 * 8); /* ... and memory holds a bitmap */
+	assert_int_equal(blockdev_read(&bd, last - 4, 8, back), 0);
+	for (unsigned i = 0; i < 2048; i++)
+		assert_int_equal(back[i], 0); /* 4 sectors from the image: zeros */
+	assert_memory_equal(back + 2048, buf, 2048);
+	assert_int_equal(blockdev_read(&bd, bd.sectors / 64, 8, back), 0);
+	assert_memory_equal(back, buf, 4096);
+	blockdev_close(&bd);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_blocks, 0); /* not one byte written to the image */
 	unlink(path);
 }
 
@@ -792,6 +911,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(dma_needs_bme, setup, teardown),
 		cmocka_unit_test(readonly),
 		cmocka_unit_test(snapshot),
+		cmocka_unit_test(foreign_formats),
+		cmocka_unit_test(image_locks),
+		cmocka_unit_test(snapshot_overlay_bounded),
 		cmocka_unit_test(bad_images),
 		cmocka_unit_test_setup_teardown(save_restore, setup, teardown),
 	};

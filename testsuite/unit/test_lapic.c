@@ -212,16 +212,59 @@ timer_periodic(void **state)
 	assert_int_equal(taken, 3);
 	f->icount += 100;
 	assert_int_equal(rd(f, TIMER_CUR), 400);
-	/* Masked: the period goes on, nothing is requested. */
+	/* Masked: the period goes on, nothing is requested, and no host timer is
+	 * armed for it (an expiry nobody can see must not wake the host). */
 	wr(f, LVT_T, 0x30000 | 0x41);
+	assert_int_equal(vclock_next_deadline(&f->clock), VCLOCK_NEVER);
 	f->icount = 1000 + 2000;
 	vclock_run_expired(&f->clock);
 	assert_false(irr_has(f, 0x41));
-	assert_int_equal(vclock_next_deadline(&f->clock), 1000 + 2500);
+	assert_int_equal(rd(f, TIMER_CUR), 500);
 	/* Divide by 2 at count 500: the remaining 500 ticks take 1000 ns. */
 	wr(f, TIMER_DIV, 0x0);
 	assert_int_equal(rd(f, TIMER_CUR), 500);
+	f->icount += 300; /* 150 ticks */
+	assert_int_equal(rd(f, TIMER_CUR), 350);
+	/* Unmasked: the next expiry of the same period is armed again. */
+	wr(f, LVT_T, 0x20000 | 0x41);
 	assert_int_equal(vclock_next_deadline(&f->clock), 1000 + 2000 + 1000);
+	assert_false(irr_has(f, 0x41));
+}
+
+/*
+ * A masked periodic timer at initial count 1 (the hostile case: an expiry
+ * every bus clock) arms nothing, however long it runs; the count still reads
+ * as the period says, and the TSC-deadline MSR reads 0 once a masked deadline
+ * has passed (10.5.4.1).
+ */
+static void
+timer_masked_costs_nothing(void **state)
+{
+	struct fixture *f = *state;
+	enable(f);
+	wr(f, TIMER_DIV, 0xb);
+	wr(f, LVT_T, 0x30000 | 0x41);
+	wr(f, TIMER_INIT, 1);
+	assert_int_equal(vclock_next_deadline(&f->clock), VCLOCK_NEVER);
+	f->icount += 1000000000ull;
+	vclock_run_expired(&f->clock);
+	assert_int_equal(rd(f, TIMER_CUR), 1);
+	assert_false(irr_has(f, 0x41));
+	/* Software disable masks the entry: an armed timer stops too. */
+	wr(f, LVT_T, 0x20000 | 0x41);
+	assert_true(vclock_next_deadline(&f->clock) != VCLOCK_NEVER);
+	wr(f, SVR, 0x0ff);
+	assert_int_equal(vclock_next_deadline(&f->clock), VCLOCK_NEVER);
+	/* TSC deadline, masked: passes silently and the MSR reads 0. */
+	enable(f);
+	wr(f, LVT_T, 0x50000 | 0x41);
+	assert_int_equal(lapic_msr_write(&f->apic, MSR_TSC_DEADLINE, f->icount + 100), 0);
+	assert_int_equal(vclock_next_deadline(&f->clock), VCLOCK_NEVER);
+	f->icount += 200;
+	uint64_t v = 1;
+	assert_int_equal(lapic_msr_read(&f->apic, MSR_TSC_DEADLINE, &v), 0);
+	assert_int_equal(v, 0);
+	assert_false(irr_has(f, 0x41));
 }
 
 /*
@@ -498,6 +541,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(reset_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_one_shot, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_periodic, setup, teardown),
+		cmocka_unit_test_setup_teardown(timer_masked_costs_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_tsc_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(timer_mode_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(tpr_ppr_masking, setup, teardown),

@@ -324,11 +324,41 @@ region_place_and_batch(void **state)
 	physmem_destroy(pm);
 }
 
+/*
+ * Moves rebuild only the pages involved: a region moved away and back leaves
+ * every other page as it was (RAM far away keeps its host pointer and flags),
+ * and a priority-1 region stays visible under a later region placed over it.
+ */
+static void
+partial_rebuild_and_priority(void **state)
+{
+	(void)state;
+	struct physmem *pm = physmem_create(16 << 20);
+	int apic = physmem_add_mmio(pm, "apic", 0xfee00000, 0x1000, &test_ops, NULL);
+	static const struct mmio_ops none = { NULL, NULL, 0 };
+	int bar = physmem_add_mmio(pm, "bar", 0xe0000000, 0x1000000, &none, NULL);
+	physmem_set_code(pm, 0x5000, true);              /* a flag only a full rebuild would drop */
+	physmem_region_place(pm, bar, 0x00800000, true); /* onto RAM ... */
+	assert_int_equal(physmem_read_sized(pm, 0x00800000, 1), 0xff);
+	physmem_region_place(pm, bar, 0xfe000000, true); /* ... and over the APIC page */
+	assert_true(pm->pages[5] & PP_CODE);
+	physmem_write_sized(pm, 0x00800000, 0x5a, 1); /* RAM is back */
+	assert_int_equal(physmem_read_sized(pm, 0x00800000, 1), 0x5a);
+	assert_int_equal(physmem_read_sized(pm, 0xfee00020, 1), 0xff); /* the BAR hides it */
+	physmem_region_set_priority(pm, apic, 1);
+	assert_int_equal(physmem_read_sized(pm, 0xfee00020, 1), 0xa5);
+	physmem_region_place(pm, bar, 0xfd000000, true);
+	physmem_region_place(pm, bar, 0xfe000000, true);
+	assert_int_equal(physmem_read_sized(pm, 0xfee00020, 1), 0xa5);
+	physmem_destroy(pm);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ram_reads_back_writes),
+		cmocka_unit_test(partial_rebuild_and_priority),
 		cmocka_unit_test(unassigned_reads_all_ones),
 		cmocka_unit_test(rom_is_read_only_and_aliased),
 		cmocka_unit_test(mmio_dispatch),

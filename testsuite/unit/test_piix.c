@@ -228,6 +228,32 @@ pm_base(void **state)
 	assert_int_equal(ioport_read(f->io, 0xb108, 4), 0xffffffff);
 }
 
+/*
+ * The PM I/O space moved over the PIIX's own fixed ports (0x80-0xBF covers
+ * port 0x92 and the APM ports 0xB2/0xB3; 0xCC0-0xCFF covers 0xCF9) and away:
+ * the fixed ports belong to other registers of the same chip and stay put,
+ * neither shadowed nor deleted.
+ */
+static void
+pm_base_over_fixed_ports(void **state)
+{
+	struct fixture *f = *state;
+	ioport_write(f->io, 0xb3, 0x5a, 1); /* APMS: a scratch register */
+	cfg_write(f, 3, 0x80, 0x01, 1);
+	cfg_write(f, 3, 0x40, 0x0080 | 1, 4);
+	assert_int_equal(ioport_read(f->io, 0xb3, 1), 0x5a);
+	cfg_write(f, 3, 0x40, 0x0cc0 | 1, 4);
+	cfg_write(f, 3, 0x40, PMBASE | 1, 4);
+	assert_int_equal(ioport_read(f->io, 0xb3, 1), 0x5a);
+	assert_int_equal(ioport_read(f->io, 0x92, 1) & 0xfe, 0);
+	ioport_write(f->io, 0x92, 0x02, 1); /* fast A20 still answers */
+	assert_true(f->a20);
+	ioport_write(f->io, 0xcf9, 0x02, 1);
+	ioport_write(f->io, 0xcf9, 0x06, 1); /* RC: hard reset still answers */
+	assert_int_equal(f->resets, 1);
+	assert_int_equal(ioport_read(f->io, PMBASE + 8, 4) >> 24, 0); /* PM moved on */
+}
+
 /* PMTMR: 3.579545 MHz from the virtual clock, 24 bits, wrapping to 0. */
 static void
 pm_timer_rate_and_wrap(void **state)
@@ -344,6 +370,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(reset_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(pirq_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(pm_base, setup, teardown),
+		cmocka_unit_test_setup_teardown(pm_base_over_fixed_ports, setup, teardown),
 		cmocka_unit_test_setup_teardown(pm_timer_rate_and_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(pm_timer_overflow_sci, setup, teardown),
 		cmocka_unit_test_setup_teardown(pm_soft_off, setup, teardown),
