@@ -147,6 +147,7 @@ cpu_reset(struct cpu *cpu)
 	cpu->state.tsc_offset = 0;
 	msr_reset(cpu);
 	x87_reset(cpu);
+	cpu->state.xcr0 = 1; /* XCR0 = 1 at power-up and RESET, not INIT (vol. 3A, table 9-1) */
 	vmx_reset(cpu);
 	cpu->a20_mask = ~0ull;
 	cpu->state.halted = false;

@@ -245,6 +245,22 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 			regs[2] = feature_word(f, 7, 2);
 		}
 		return;
+	case 0xd:
+		/* Processor extended state enumeration (vol. 1, 13.2; vol. 2A, CPUID,
+		 * leaf 0DH): XCR0 may hold x87 | SSE, both in the 512-byte legacy region,
+		 * so the area for any XCR0 fugu accepts (1 or 3) and the largest are 576
+		 * bytes (legacy region and header). Components 0 and 1 have no subleaves
+		 * of their own (subleaves 0 and 1 are the summaries); subleaves 2-63 are
+		 * invalid and read as 0. */
+		if (!cpu_has(f, FEAT_XSAVE))
+			return;
+		if (subleaf == 0) {
+			regs[0] = XCR0_SUPPORTED;
+			regs[1] = regs[2] = 512 + 64; /* legacy region + XSAVE header */
+		} else if (subleaf == 1) {
+			regs[0] = feature_word(f, 0xd, 0); /* XSAVEOPT; no XSAVEC/XGETBV1/XSAVES */
+		}
+		return;
 	case 0x80000001u:
 		regs[2] = feature_word(f, 0x80000001u, 2);
 		regs[3] = feature_word(f, 0x80000001u, 3);

@@ -14,7 +14,7 @@
  * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
  * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: XSAVE, AVX,
+ * instructions raise #UD/#NM or its state is not modelled: AVX,
  * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, VME/PVI). MCE/MCA are implemented as the
  * architecture without errors: CR4.MCE and the machine-check MSRs (msr.c) exist,
  * and since fugu emulates no hardware error no bank ever logs one and #MC never
@@ -56,7 +56,8 @@
 	X("popcnt", POPCNT, 0x00000001, 2, 23, 1)                                                  \
 	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24, 1)                                      \
 	X("aes", AES, 0x00000001, 2, 25, 1)                                                        \
-	X("xsave", XSAVE, 0x00000001, 2, 26, 0)                                                    \
+	X("xsave", XSAVE, 0x00000001, 2, 26, 1)                                                    \
+	X("xsaveopt", XSAVEOPT, 0x0000000d, 0, 0, 1) /* leaf 0DH subleaf 1 */                      \
 	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31, 1)                                          \
 	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0, 1)                                               \
 	X("bmi1", BMI1, 0x00000007, 1, 3, 0)                                                       \
@@ -87,6 +88,11 @@
  * clock and so agree with the TSC exactly (testsuite/guests/tsc.asm).
  */
 #define CPU_TSC_HZ 1000000000u
+
+/* The XCR0 bits fugu supports (vol. 1, 13.3): x87 (bit 0) and SSE (bit 1). */
+#define XCR0_X87 1u
+#define XCR0_SSE 2u
+#define XCR0_SUPPORTED (XCR0_X87 | XCR0_SSE)
 
 enum cpu_feature {
 #define X(name, id, leaf, reg, bit, impl) FEAT_##id,

@@ -609,9 +609,9 @@ static const struct oprow groups[NGROUPS][8] = {
 		  [1] = RF(FXRSTOR, fxrstor, 0, 0, FXSR),
 		  [2] = RF(LDMXCSR, ldmxcsr, 0, 0, SSE),
 		  [3] = RF(STMXCSR, stmxcsr, 0, 0, SSE),
-		  [4] = RF(XSAVE, ud, A_END, 0, XSAVE),
-		  [5] = RF(XRSTOR, ud, A_END, 0, XSAVE),
-		  [6] = RF(XSAVEOPT, ud, A_END, 0, XSAVE),
+		  [4] = RF(XSAVE, xsave, 0, 0, XSAVE),
+		  [5] = RF(XRSTOR, xrstor, 0, 0, XSAVE),
+		  [6] = RF(XSAVEOPT, xsave, 0, 0, XSAVEOPT),
 		  [7] = RF(CLFLUSH, clflush, 0, 0, CLFLUSH) },
 	[G15R] = { PS(P_RDFS, 0, 0), PS(P_RDGS, 0, 0), PS(P_WRFS, 0, 0),
 		   PS(P_WRGS, 0, 0), [5] = RF(LFENCE, nop, 0, 0, SSE2),
@@ -619,7 +619,7 @@ static const struct oprow groups[NGROUPS][8] = {
 };
 
 /* 0F 01 register forms by ModRM.rm. What fugu does not execute (VMX, MONITOR,
- * XGETBV/XSETBV, RDPKRU/WRPKRU) is #UD, as before these rows existed. */
+ * RDPKRU/WRPKRU) is #UD, as before these rows existed. */
 static const struct oprow rmrows[NRMSEL][8] = {
 	[R7_0] = { [1] = RFC(VMCALL, vmcall, A_END, 0, VMX, VMX),
 		   [2] = RFC(VMLAUNCH, vmlaunch, A_END, 0, VMX, VMX),
@@ -627,7 +627,8 @@ static const struct oprow rmrows[NRMSEL][8] = {
 		   [4] = RFC(VMXOFF, vmxoff, A_END, 0, VMX, VMX) },
 	[R7_1] = { NX(MONITOR, 0, 0, MONITOR), NX(MWAIT, 0, 0, MWAIT),
 		   RF(CLAC, clac, A_END, 0, SMAP), RF(STAC, stac, A_END, 0, SMAP) },
-	[R7_2] = { RF(XGETBV, ud, A_END, 0, XSAVE), RFC(XSETBV, ud, A_END, 0, XSAVE, XSETBV),
+	[R7_2] = { RF(XGETBV, xgetbv, A_END, 0, XSAVE),
+		   RFC(XSETBV, xsetbv, A_END, 0, XSAVE, XSETBV),
 		   [4] = RFC(VMFUNC, ud, A_END, 0, VMX, VMX) },
 	[R7_5] = { [6] = RF(RDPKRU, ud, A_END, 0, PKU), [7] = RF(WRPKRU, ud, A_END, 0, PKU) },
 	[R7_7] = { RC(SWAPGS, swapgs, A_END, 0, NONE),

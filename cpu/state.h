@@ -66,6 +66,7 @@ struct cpu_state {
 	uint64_t efer;
 	uint64_t pdpte[4]; /* PAE paging: the PDPTE registers (SDM vol. 3A, 4.4.1) */
 	uint32_t pkru;     /* protection-key rights for user pages (4.6.2) */
+	uint64_t xcr0;     /* XCR0, the XSAVE feature mask (vol. 1, 13.3): x87 | SSE here */
 	uint64_t dr[8];
 	uint64_t tsc_offset; /* TSC = virtual clock + tsc_offset (WRMSR to IA32_TSC moves it) */
 	struct msr_state msr;
@@ -92,7 +93,7 @@ enum state_group {
 	SG_IP,      /* rip, rflags */
 	SG_SEGMENT, /* es, cs, ss, ds, fs, gs, ldtr, tr: .sel .base .limit .attr */
 	SG_DTR,     /* gdtr, idtr: .base .limit */
-	SG_CONTROL, /* cr0, cr2, cr3, cr4, cr8, efer, the PDPTEs */
+	SG_CONTROL, /* cr0, cr2, cr3, cr4, cr8, efer, the PDPTEs, xcr0 */
 	SG_DEBUG,   /* dr0-dr7 */
 	SG_MSR,     /* the MSRs that are plain registers */
 	SG_OTHER,   /* pkru, smbase, cpl, SMM/NMI/HLT/shadow state, the TSC offset */
@@ -126,6 +127,7 @@ enum state_group {
 	X(CR8, "cr8", cr8, SG_CONTROL) X(EFER, "efer", efer, SG_CONTROL)                            \
 	X(PDPTE0, "pdpte0", pdpte[0], SG_CONTROL) X(PDPTE1, "pdpte1", pdpte[1], SG_CONTROL)         \
 	X(PDPTE2, "pdpte2", pdpte[2], SG_CONTROL) X(PDPTE3, "pdpte3", pdpte[3], SG_CONTROL)         \
+	X(XCR0, "xcr0", xcr0, SG_CONTROL)                                                          \
 	X(DR0, "dr0", dr[0], SG_DEBUG) X(DR1, "dr1", dr[1], SG_DEBUG)                               \
 	X(DR2, "dr2", dr[2], SG_DEBUG) X(DR3, "dr3", dr[3], SG_DEBUG)                               \
 	X(DR6, "dr6", dr[6], SG_DEBUG) X(DR7, "dr7", dr[7], SG_DEBUG)                               \

@@ -214,6 +214,10 @@ H(ldmxcsr);
 H(stmxcsr);
 H(fxsave);
 H(fxrstor);
+H(xsave); /* XSAVE, XSAVEOPT */
+H(xrstor);
+H(xgetbv);
+H(xsetbv);
 
 #undef H
 

@@ -717,12 +717,9 @@ fx_nxmm(const struct cpu *cpu)
 /* FXSAVE / FXSAVE64 (vol. 1, 10.5.1, tables 10-2 and 10-3): the image is kept
  * in this layout; the 64-bit form has 64-bit FIP/FDP in place of the
  * selectors (fugu keeps the low 32 bits of both, docs/FPU.md). */
-void
-op_fxsave(struct cpu *cpu, const struct insn *i)
+static void
+fx_image(struct cpu *cpu, const struct insn *i, uint8_t img[512])
 {
-	uint64_t ea = fx_checks(cpu, i);
-	_Alignas(16) uint8_t img[512];
-	unsigned n = XMM_OFF + 16 * fx_nxmm(cpu);
 	memcpy(img, cpu->state.xsave, XMM_OFF + 256);
 	img[5] = 0;
 	uint32_t mask = MXCSR_MASK;
@@ -736,7 +733,42 @@ op_fxsave(struct cpu *cpu, const struct insn *i)
 		memset(img + 14, 0, 2);
 		memset(img + 22, 0, 2);
 	}
-	mem_write(cpu, i, ea, img, n);
+}
+
+void
+op_fxsave(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = fx_checks(cpu, i);
+	_Alignas(16) uint8_t img[512];
+	fx_image(cpu, i, img);
+	mem_write(cpu, i, ea, img, XMM_OFF + 16 * fx_nxmm(cpu));
+}
+
+/* Load the x87 part (x87) and MXCSR and XMM0-nx (sse) of a legacy image whose
+ * MXCSR has been checked (FXRSTOR and XRSTOR). */
+static void
+fx_load(struct cpu *cpu, const struct insn *i, uint8_t img[512], bool x87, bool sse)
+{
+	if (w64_form(i)) { /* 64-bit FIP/FDP: fugu keeps 32 bits, selectors zero */
+		memset(img + 12, 0, 4);
+		memset(img + 20, 0, 4);
+	}
+	if (x87)
+		x87_fxrstor(cpu, img);
+	if (sse) {
+		uint32_t mx;
+		memcpy(&mx, img + MXCSR_OFF, 4);
+		mxcsr_set(cpu, mx);
+		memcpy(xmm(cpu, 0), img + XMM_OFF, 16 * fx_nxmm(cpu));
+	}
+}
+
+static bool
+mxcsr_bad(const uint8_t *img)
+{
+	uint32_t mx;
+	memcpy(&mx, img + MXCSR_OFF, 4);
+	return mx & ~MXCSR_MASK;
 }
 
 void
@@ -744,17 +776,133 @@ op_fxrstor(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t ea = fx_checks(cpu, i);
 	_Alignas(16) uint8_t img[512];
-	unsigned nx = fx_nxmm(cpu);
-	mem_read(cpu, i, ea, img, XMM_OFF + 16 * nx);
-	uint32_t mx;
-	memcpy(&mx, img + MXCSR_OFF, 4);
-	if (mx & ~MXCSR_MASK)
+	mem_read(cpu, i, ea, img, XMM_OFF + 16 * fx_nxmm(cpu));
+	if (mxcsr_bad(img))
 		cpu_gp0(cpu);
-	if (w64_form(i)) { /* 64-bit FIP/FDP: fugu keeps 32 bits, selectors zero */
-		memset(img + 12, 0, 4);
-		memset(img + 20, 0, 4);
+	fx_load(cpu, i, img, true, true);
+}
+
+/* ---- XSAVE, XSAVEOPT, XRSTOR (standard form; vol. 1, 13.7-13.9; vol. 2C) ---- */
+
+#define XHDR XSAVE_HEADER_OFFSET
+
+/* The checks of XSAVE/XRSTOR: #UD unless CR4.OSXSAVE, #NM on CR0.TS, #GP(0)
+ * unless the area is 64-byte aligned. Returns the operand's offset. */
+static uint64_t
+xsave_checks(struct cpu *cpu, const struct insn *i)
+{
+	if (!(cpu->state.cr4 & CR4_OSXSAVE))
+		cpu_ud(cpu);
+	if (cpu->state.cr0 & CR0_TS)
+		cpu_fault(cpu, EXC_NM, NO_ERRCODE);
+	uint64_t ea = insn_ea(cpu, i);
+	if ((cpu->state.seg[i->seg].base + ea) & 63)
+		cpu_gp0(cpu);
+	return ea;
+}
+
+/* The requested-feature bitmap: EDX:EAX AND XCR0 (vol. 1, 13.7). */
+static uint64_t
+xsave_rfbm(const struct cpu *cpu)
+{
+	return ((uint32_t)cpu->state.gpr[R_AX] | cpu->state.gpr[R_DX] << 32) & cpu->state.xcr0;
+}
+
+/* XINUSE (vol. 1, 13.6): fugu reports a component in use unless it is in its
+ * initial configuration (which the SDM allows: XINUSE[i] = 0 only guarantees
+ * the initial configuration). x87: FCW 037FH, FSW 0, all tags empty, FOP,
+ * FIP, FDP and the selectors 0, ST0-7 0; SSE: XMM0-15 all 0. */
+static uint64_t
+xinuse(const struct cpu *cpu)
+{
+	static const uint8_t zero[256];
+	const uint8_t *x = cpu->state.xsave;
+	uint64_t in = 0;
+	uint16_t fcw, fsw, fop;
+	memcpy(&fcw, x + X87_FCW, 2);
+	memcpy(&fsw, x + X87_FSW, 2);
+	memcpy(&fop, x + X87_FOP, 2);
+	bool st0 = true;
+	for (unsigned k = 0; k < 8; k++)
+		st0 = st0 && !memcmp(x + X87_ST + 16 * k, zero, 10);
+	if (fcw != 0x037f || fsw || x[X87_FTW] || fop || memcmp(x + X87_FIP, zero, 16) || !st0)
+		in |= XCR0_X87;
+	if (memcmp(x + XMM_OFF, zero, 256))
+		in |= XCR0_SSE;
+	return in;
+}
+
+/* XSAVE / XSAVE64 and XSAVEOPT (vol. 2C, XSAVE, XSAVEOPT). The x87 part
+ * (bytes 0-23 and 32-159) is written when RFBM[0], MXCSR and MXCSR_MASK (24-31)
+ * and XMM0-7/0-15 when RFBM[1], all as FXSAVE writes them; XSTATE_BV[i] becomes
+ * XINUSE[i] for i in RFBM, its other bits and the rest of the header are left as
+ * they are. XSAVEOPT is XSAVE without the init and modified optimisations, which
+ * it "may" use (vol. 1, 13.9). Every written byte is probed first. */
+void
+op_xsave(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = xsave_checks(cpu, i);
+	uint64_t rfbm = xsave_rfbm(cpu), m = addr_mask(i->adsize);
+	_Alignas(64) uint8_t img[XHDR + 8];
+	uint64_t bv;
+	mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
+	memcpy(&bv, img + XHDR, 8);
+	bv = (bv & ~rfbm) | (xinuse(cpu) & rfbm);
+	memcpy(img + XHDR, &bv, 8);
+	fx_image(cpu, i, img);
+	struct part {
+		unsigned off, n;
+	} part[4];
+	unsigned np = 0;
+	if (rfbm & XCR0_X87) {
+		part[np++] = (struct part){ 0, 24 };
+		part[np++] = (struct part){ X87_ST, 128 };
 	}
-	x87_fxrstor(cpu, img);
-	mxcsr_set(cpu, mx);
-	memcpy(xmm(cpu, 0), img + XMM_OFF, 16 * nx);
+	if (rfbm & XCR0_SSE) {
+		part[np++] = (struct part){ MXCSR_OFF, 8 };
+		part[np++] = (struct part){ XMM_OFF, 16 * fx_nxmm(cpu) };
+	}
+	mem_probe(cpu, i, (ea + XHDR) & m, 8);
+	for (unsigned k = 0; k < np; k++)
+		mem_probe(cpu, i, (ea + part[k].off) & m, part[k].n);
+	for (unsigned k = 0; k < np; k++)
+		mem_write(cpu, i, (ea + part[k].off) & m, img + part[k].off, part[k].n);
+	mem_write(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
+}
+
+/* XRSTOR / XRSTOR64 in the standard form (vol. 2C, XRSTOR; vol. 1, 13.8):
+ * #GP(0) when XSTATE_BV has a bit XCR0 does not, when header bytes 8-23
+ * (XCOMP_BV: no compacted form here) are not 0, or when MXCSR is loaded
+ * (RFBM[1]) with a reserved bit. For i in RFBM, component i is loaded from
+ * the image when XSTATE_BV[i] = 1 and set to its initial configuration when it
+ * is 0; MXCSR is loaded whenever RFBM[1] = 1 (13.8.1). Everything is read and
+ * checked before anything changes. */
+void
+op_xrstor(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = xsave_checks(cpu, i);
+	uint64_t rfbm = xsave_rfbm(cpu), m = addr_mask(i->adsize);
+	_Alignas(64) uint8_t img[XHDR + 64];
+	mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 64);
+	uint64_t bv, h1, h2;
+	memcpy(&bv, img + XHDR, 8);
+	memcpy(&h1, img + XHDR + 8, 8);
+	memcpy(&h2, img + XHDR + 16, 8);
+	if ((bv & ~cpu->state.xcr0) || h1 || h2)
+		cpu_gp0(cpu);
+	if (!(rfbm & XCR0_SUPPORTED))
+		return;
+	mem_read(cpu, i, ea, img, rfbm & XCR0_SSE ? XMM_OFF + 16 * fx_nxmm(cpu) : XMM_OFF);
+	if ((rfbm & XCR0_SSE) && mxcsr_bad(img))
+		cpu_gp0(cpu);
+	if ((rfbm & XCR0_X87) && !(bv & XCR0_X87)) {
+		/* x87 initial configuration: FCW 037FH, everything else 0, tags empty */
+		memset(img, 0, 24);
+		memset(img + X87_ST, 0, 128);
+		img[X87_FCW] = 0x7f;
+		img[X87_FCW + 1] = 0x03;
+	}
+	if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
+		memset(img + XMM_OFF, 0, 256);
+	fx_load(cpu, i, img, rfbm & XCR0_X87, rfbm & XCR0_SSE);
 }

@@ -70,6 +70,9 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 		r[0] = 2;
 	if (q == 1)
 		msr_cpuid_signature(cpu);
+	/* CPUID.01H:ECX.OSXSAVE[bit 27] reflects CR4.OSXSAVE (vol. 2A, CPUID). */
+	if (q == 1 && (cpu->state.cr4 & CR4_OSXSAVE))
+		r[2] |= 1u << 27;
 	/* While IA32_APIC_BASE.EN is 0 "the processor is functionally equivalent to
 	 * an IA-32 processor without an on-chip APIC. The CPUID feature flag for the
 	 * APIC ... is also set to 0" (SDM vol. 3A, 10.4.3). */
@@ -431,4 +434,37 @@ op_invpcid(struct cpu *cpu, const struct insn *i)
 	uint64_t lo = cpu_read(cpu, i->seg, ea, 8);
 	uint64_t hi = cpu_read(cpu, i->seg, (ea + 8) & addr_mask(i->adsize), 8);
 	cpu_invpcid(cpu, type, lo, hi);
+}
+
+/* XGETBV (vol. 2C, XGETBV): #UD unless CR4.OSXSAVE; ECX = 0 reads XCR0, any
+ * other ECX is #GP(0) (XINUSE through ECX = 1 is not reported by CPUID 0DH.1).
+ * Any CPL. */
+void
+op_xgetbv(struct cpu *cpu, const struct insn *i)
+{
+	(void)i;
+	if (!(cpu->state.cr4 & CR4_OSXSAVE))
+		cpu_ud(cpu);
+	if ((uint32_t)cpu->state.gpr[R_CX] != 0)
+		cpu_gp0(cpu);
+	reg_write(cpu, R_AX, 4, (uint32_t)cpu->state.xcr0);
+	reg_write(cpu, R_DX, 4, (uint32_t)(cpu->state.xcr0 >> 32));
+}
+
+/* XSETBV (vol. 2C, XSETBV; vol. 1, 13.3): #UD unless CR4.OSXSAVE, #GP(0) at
+ * CPL > 0; in VMX non-root operation it then exits unconditionally (vol. 3C,
+ * 25.1.2). #GP(0) for ECX != 0, XCR0[0] = 0 or a bit fugu does not support
+ * (only x87 | SSE: no AVX state). */
+void
+op_xsetbv(struct cpu *cpu, const struct insn *i)
+{
+	if (!(cpu->state.cr4 & CR4_OSXSAVE))
+		cpu_ud(cpu);
+	require_cpl0(cpu);
+	VMX_DOOR(cpu, i);
+	uint64_t v = (uint32_t)cpu->state.gpr[R_AX] | cpu->state.gpr[R_DX] << 32;
+	if ((uint32_t)cpu->state.gpr[R_CX] != 0 || !(v & XCR0_X87) ||
+	    (v & ~(uint64_t)XCR0_SUPPORTED))
+		cpu_gp0(cpu);
+	cpu->state.xcr0 = v;
 }

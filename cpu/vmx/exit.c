@@ -364,6 +364,7 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 	switch (i->icls) {
 	case ICLS_CPUID: exit_insn(cpu, i, VMX_EXIT_CPUID, 0, 0);
 	case ICLS_INVD: exit_insn(cpu, i, VMX_EXIT_INVD, 0, 0);
+	case ICLS_XSETBV: exit_insn(cpu, i, VMX_EXIT_XSETBV, 0, 0); /* unconditional (25.1.2) */
 	case ICLS_HLT:
 		if (proc & PROC_HLT)
 			exit_insn(cpu, i, VMX_EXIT_HLT, 0, 0);

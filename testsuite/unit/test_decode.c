@@ -468,7 +468,7 @@ static const struct {
 	{ ICLS_CPUID, { op_cpuid } },
 	{ ICLS_GETSEC, { op_ud } },
 	{ ICLS_INVD, { op_invd } },
-	{ ICLS_XSETBV, { op_ud } },
+	{ ICLS_XSETBV, { op_xsetbv } },
 	/* VMFUNC, INVEPT, INVVPID: #UD (no VM functions, EPT or VPID yet) */
 	{ ICLS_VMX,
 	  { op_vmxon, op_vmxoff, op_vmclear, op_vmptrld, op_vmptrst, op_vmread, op_vmwrite,
@@ -559,8 +559,8 @@ group7_rows(void **state)
 		{ 0xc9, INSN_MWAIT, ICLS_MWAIT, op_ud },
 		{ 0xca, INSN_CLAC, ICLS_NONE, op_clac },
 		{ 0xcb, INSN_STAC, ICLS_NONE, op_stac },
-		{ 0xd0, INSN_XGETBV, ICLS_NONE, op_ud },
-		{ 0xd1, INSN_XSETBV, ICLS_XSETBV, op_ud },
+		{ 0xd0, INSN_XGETBV, ICLS_NONE, op_xgetbv },
+		{ 0xd1, INSN_XSETBV, ICLS_XSETBV, op_xsetbv },
 		{ 0xd4, INSN_VMFUNC, ICLS_VMX, op_ud },
 		{ 0xf8, INSN_SWAPGS, ICLS_NONE, op_swapgs },
 		{ 0xf9, INSN_RDTSCP, ICLS_RDTSCP, op_rdtscp },
@@ -679,9 +679,10 @@ implemented_column(void **state)
 {
 	(void)state;
 	struct cpu_features mx = model("max"), al = model("all"), nh = model("nehalem");
-	assert_true(cpu_feature_implemented(FEAT_VMX)); /* cpu/vmx/ (docs/VMX.md) */
-	assert_true(cpu_feature_implemented(FEAT_SSE)); /* cpu/exec/sse.c */
-	assert_false(cpu_feature_implemented(FEAT_XSAVE));
+	assert_true(cpu_feature_implemented(FEAT_VMX));   /* cpu/vmx/ (docs/VMX.md) */
+	assert_true(cpu_feature_implemented(FEAT_SSE));   /* cpu/exec/sse.c */
+	assert_true(cpu_feature_implemented(FEAT_XSAVE)); /* cpu/exec/sse.c */
+	assert_false(cpu_feature_implemented(FEAT_BMI1));
 	assert_true(cpu_feature_implemented(FEAT_LM));
 	assert_true(cpu_feature_implemented(FEAT_FPU));
 	assert_true(cpu_has(&mx, FEAT_VMX));
