@@ -667,6 +667,278 @@ apic_base_and_cpuid(void **state)
 	destroy();
 }
 
+/* ---- XCR0, XGETBV/XSETBV, CPUID 0DH, XSAVE/XRSTOR (SDM vol. 1, ch. 13; vol. 2C) ---- */
+
+/* run_code at a new address each time (64-byte slots in the CODE page), so no
+ * decoded trace of an earlier run is found there. */
+static unsigned x_slot;
+
+static int
+run_x(const uint8_t *code, size_t n)
+{
+	uint64_t at = CODE + 64 * (x_slot++ % 64);
+	put(at, code, n);
+	cpu->state.rip = at;
+	cpu->state.halted = false;
+	assert_int_equal(cpu_exec(cpu, 10000), CPU_EXIT_HALT);
+	uint64_t h = cpu->state.rip - 1;
+	return h >= HANDLERS && h < HANDLERS + 256 ? (int)(h - HANDLERS) : -1;
+}
+
+#define XGETBV 0x0f, 0x01, 0xd0
+#define XSETBV 0x0f, 0x01, 0xd1
+#define MOVI(op, v) op, (v)&0xff, ((v) >> 8) & 0xff, ((v) >> 16) & 0xff, (uint8_t)((v) >> 24)
+#define ABS(v) 0x25, (v)&0xff, ((v) >> 8) & 0xff, ((v) >> 16) & 0xff, 0 /* SIB: [disp32] */
+
+static void
+xgetbv_xsetbv(void **state)
+{
+	(void)state;
+	static const uint8_t get[] = { 0x31, 0xc9, XGETBV, 0xf4 };
+	make64("max");
+	cpu->state.gpr[R_AX] = cpu->state.gpr[R_DX] = ~0ull;
+	assert_int_equal(run_x(get, sizeof(get)), EXC_UD); /* CR4.OSXSAVE = 0 */
+	static const uint8_t cpuid1[] = { 0xb8, 1, 0, 0, 0, 0x0f, 0xa2, 0xf4 };
+	assert_int_equal(run_x(cpuid1, sizeof(cpuid1)), -1);
+	assert_true(cpu->state.gpr[R_CX] & (1u << 26));             /* XSAVE */
+	assert_false(cpu->state.gpr[R_CX] & (1u << 27));            /* OSXSAVE follows CR4 */
+	static const uint8_t setcr4[] = { 0x0f, 0x20, 0xe0,         /* mov rax, cr4 */
+					  0x0d, 0,    0,    4,   0, /* or eax, 1 << 18 */
+					  0x0f, 0x22, 0xe0, 0xf4 };
+	assert_int_equal(run_x(setcr4, sizeof(setcr4)), -1);
+	assert_true(cpu->state.cr4 & CR4_OSXSAVE);
+	assert_int_equal(run_x(cpuid1, sizeof(cpuid1)), -1);
+	assert_true(cpu->state.gpr[R_CX] & (1u << 27));
+	assert_int_equal(run_x(get, sizeof(get)), -1);
+	assert_int_equal(cpu->state.gpr[R_AX], 1); /* XCR0 = 1 after RESET */
+	assert_int_equal(cpu->state.gpr[R_DX], 0);
+	/* XSETBV 3, then read it back. */
+	static const uint8_t set3[] = {
+		MOVI(0xb8, 3), 0x31, 0xd2, 0x31, 0xc9, XSETBV, XGETBV, 0xf4
+	};
+	assert_int_equal(run_x(set3, sizeof(set3)), -1);
+	assert_int_equal(cpu->state.xcr0, 3);
+	assert_int_equal(cpu->state.gpr[R_AX], 3);
+	/* #GP(0): XCR0[0] = 0, AVX (not supported), bit 32, ECX = 1; XGETBV ECX = 1. */
+	static const uint8_t bad[][16] = {
+		{ MOVI(0xb8, 2), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
+		{ MOVI(0xb8, 7), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
+		{ MOVI(0xb8, 3), MOVI(0xba, 1), 0x31, 0xc9, XSETBV, 0xf4 },
+		{ MOVI(0xb8, 3), 0x31, 0xd2, MOVI(0xb9, 1), XSETBV, 0xf4 },
+		{ MOVI(0xb9, 1), XGETBV, 0xf4 },
+	};
+	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		assert_int_equal(run_x(bad[k], sizeof(bad[k])), EXC_GP);
+		assert_int_equal(cpu->state.xcr0, 3);
+	}
+	/* XSETBV at CPL 3: #GP(0); XGETBV runs at any CPL. */
+	cpu->state.xcr0 = 1;
+	seg(S_CS, SEL_C64U, 0, 0xffffffff, 0xfb | SEG_ATTR_L | SEG_ATTR_G);
+	cpu->state.cpl = 3;
+	cpu_mode_update(cpu);
+	cpu->state.gpr[R_SP] = 0x7000;
+	assert_int_equal(run_x(set3, sizeof(set3)), EXC_GP);
+	assert_int_equal(cpu->state.xcr0, 1);
+	seg(S_CS, SEL_C64U, 0, 0xffffffff, 0xfb | SEG_ATTR_L | SEG_ATTR_G);
+	cpu->state.cpl = 3;
+	cpu_mode_update(cpu);
+	cpu->state.gpr[R_AX] = 0;
+	assert_int_equal(run_x(get, sizeof(get)), EXC_GP); /* the HLT at CPL 3 */
+	assert_int_equal(cpu->state.gpr[R_AX], 1);
+	destroy();
+	/* Without the feature: #UD, and CR4.OSXSAVE is reserved (#GP). */
+	make64("max,-xsave");
+	assert_int_equal(run_x(setcr4, sizeof(setcr4)), EXC_GP);
+	destroy();
+}
+
+static void
+cpuid_leaf_d(void **state)
+{
+	(void)state;
+	struct cpu_features f;
+	char err[128];
+	uint32_t r[4];
+	assert_int_equal(cpu_features_parse(&f, "max", err, sizeof(err)), 0);
+	cpu_features_cpuid(&f, 0xd, 0, r);
+	assert_int_equal(r[0], 3); /* x87 | SSE */
+	assert_int_equal(r[1], 576);
+	assert_int_equal(r[2], 576);
+	assert_int_equal(r[3], 0);
+	cpu_features_cpuid(&f, 0xd, 1, r);
+	assert_int_equal(r[0], 1); /* XSAVEOPT only */
+	assert_int_equal(r[1] | r[2] | r[3], 0);
+	for (uint32_t sub = 2; sub < 64; sub++) {
+		cpu_features_cpuid(&f, 0xd, sub, r);
+		assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+	}
+	assert_int_equal(cpu_features_parse(&f, "max,-xsaveopt", err, sizeof(err)), 0);
+	cpu_features_cpuid(&f, 0xd, 1, r);
+	assert_int_equal(r[0], 0);
+	assert_int_equal(cpu_features_parse(&f, "max,-xsave", err, sizeof(err)), 0);
+	cpu_features_cpuid(&f, 0xd, 0, r);
+	assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+}
+
+/* A known x87/SSE state: FCW 027FH, FSW with TOP 7 and C1, ST0 = 1.0 (tag bit
+ * 7), FOP 1D9H, FIP/FCS/FDP/FDS, MXCSR 1F81H, XMM0 and XMM15 patterns. */
+static void
+xsave_known_state(void)
+{
+	uint8_t *x = cpu->state.xsave;
+	memset(x, 0, 512);
+	x[0] = 0x7f, x[1] = 0x02;                               /* FCW */
+	x[2] = 0x00, x[3] = 0x3a;                               /* FSW: TOP 7, C1 */
+	x[4] = 0x80;                                            /* physical register 7 valid */
+	x[6] = 0xd9, x[7] = 0x01;                               /* FOP */
+	x[8] = 0x44, x[9] = 0x33, x[10] = 0x22, x[11] = 0x11;   /* FIP */
+	x[12] = 0x08;                                           /* FCS */
+	x[16] = 0x88, x[17] = 0x77, x[18] = 0x66, x[19] = 0x55; /* FDP */
+	x[20] = 0x10;                                           /* FDS */
+	x[24] = 0x81, x[25] = 0x1f;                             /* MXCSR */
+	x[32 + 7] = 0x80, x[32 + 8] = 0xff, x[32 + 9] = 0x3f;   /* ST0 = 1.0 */
+	for (unsigned k = 0; k < 16; k++) {
+		x[160 + k] = (uint8_t)(0xa0 + k);
+		x[160 + 15 * 16 + k] = (uint8_t)(0x50 + k);
+	}
+}
+
+static void
+fill_data(uint8_t v, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		wr(DATA + k, v, 1);
+}
+
+static void
+xsave_image(void **state)
+{
+	(void)state;
+	/* xsave [DATA] with EDX:EAX = all ones; rex.w xsave; xsave with EAX = 1. */
+	static const uint8_t all[] = { 0x83, 0xc8, 0xff, 0x83,      0xca, 0xff, /* or eax/edx, -1 */
+				       0x0f, 0xae, 0x24, ABS(DATA), 0xf4 };
+	static const uint8_t all64[] = { 0x83, 0xc8, 0xff, 0x83, 0xca,      0xff,
+					 0x48, 0x0f, 0xae, 0x24, ABS(DATA), 0xf4 };
+	static const uint8_t x87only[] = { MOVI(0xb8, 1), 0x31, 0xd2,      0x0f,
+					   0xae,          0x24, ABS(DATA), 0xf4 };
+	static const uint8_t misaligned[] = { MOVI(0xb8, 3), 0x31, 0xd2,           0x0f,
+					      0xae,          0x24, ABS(DATA + 16), 0xf4 };
+	make64("max");
+	cpu->state.cr4 |= CR4_OSXSAVE | CR4_OSFXSR;
+	cpu->state.xcr0 = 3;
+	xsave_known_state();
+	fill_data(0xcc, 640);
+	assert_int_equal(run_x(all, sizeof(all)), -1);
+	/* The hand-computed legacy region (vol. 1, table 10-2; 13.4.1). */
+	assert_int_equal(rdm(DATA + 0, 8), 0x01d900803a00027full);  /* FCW FSW FTW 0 FOP */
+	assert_int_equal(rdm(DATA + 8, 8), 0x0000000811223344ull);  /* FIP, FCS */
+	assert_int_equal(rdm(DATA + 16, 8), 0x0000001055667788ull); /* FDP, FDS */
+	assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull); /* MXCSR, MXCSR_MASK */
+	assert_int_equal(rdm(DATA + 32, 8), 0x8000000000000000ull); /* ST0 */
+	assert_int_equal(rdm(DATA + 40, 8), 0x3fff);
+	assert_int_equal(rdm(DATA + 160, 8), 0xa7a6a5a4a3a2a1a0ull);               /* XMM0 */
+	assert_int_equal(rdm(DATA + 160 + 15 * 16 + 8, 8), 0x5f5e5d5c5b5a5958ull); /* XMM15 */
+	assert_int_equal(rdm(DATA + 416, 8), 0xccccccccccccccccull);               /* not written */
+	assert_int_equal(rdm(DATA + 504, 8), 0xccccccccccccccccull);
+	/* XSTATE_BV: both components in use, bits 63:2 kept; the rest of the header kept. */
+	assert_int_equal(rdm(DATA + 512, 8), 0xcccccccccccccccfull);
+	assert_int_equal(rdm(DATA + 520, 8), 0xccccccccccccccccull);
+	assert_int_equal(rdm(DATA + 568, 8), 0xccccccccccccccccull);
+	/* REX.W: 64-bit FIP/FDP (fugu keeps their low 32 bits), no selectors. */
+	fill_data(0xcc, 640);
+	assert_int_equal(run_x(all64, sizeof(all64)), -1);
+	assert_int_equal(rdm(DATA + 8, 8), 0x11223344ull);
+	assert_int_equal(rdm(DATA + 16, 8), 0x55667788ull);
+	/* RFBM = 1: only the x87 part and XSTATE_BV[0]. */
+	fill_data(0xcc, 640);
+	wr(DATA + 512, 0, 8);
+	assert_int_equal(run_x(x87only, sizeof(x87only)), -1);
+	assert_int_equal(rdm(DATA + 0, 8), 0x01d900803a00027full);
+	assert_int_equal(rdm(DATA + 24, 8), 0xccccccccccccccccull);
+	assert_int_equal(rdm(DATA + 160, 8), 0xccccccccccccccccull);
+	assert_int_equal(rdm(DATA + 512, 8), 1);
+	/* The initial configuration is not in use: XSTATE_BV = 0. */
+	memset(cpu->state.xsave, 0, 512);
+	cpu->state.xsave[0] = 0x7f, cpu->state.xsave[1] = 0x03;
+	cpu->state.xsave[24] = 0x80, cpu->state.xsave[25] = 0x1f;
+	wr(DATA + 512, ~0ull, 8);
+	assert_int_equal(run_x(all, sizeof(all)), -1);
+	assert_int_equal(rdm(DATA + 512, 8), ~3ull);
+	/* Misaligned: #GP(0), nothing written. */
+	fill_data(0xcc, 640);
+	assert_int_equal(run_x(misaligned, sizeof(misaligned)), EXC_GP);
+	assert_int_equal(rdm(DATA + 16, 8), 0xccccccccccccccccull);
+	/* CR4.OSXSAVE = 0: #UD; CR0.TS: #NM. */
+	cpu->state.cr4 &= ~(uint64_t)CR4_OSXSAVE;
+	assert_int_equal(run_x(all, sizeof(all)), EXC_UD);
+	cpu->state.cr4 |= CR4_OSXSAVE;
+	cpu->state.cr0 |= CR0_TS;
+	assert_int_equal(run_x(all, sizeof(all)), EXC_NM);
+	destroy();
+}
+
+static void
+xrstor_init_and_checks(void **state)
+{
+	(void)state;
+	static const uint8_t rst[] = {
+		MOVI(0xb8, 3), 0x31, 0xd2, 0x0f, 0xae, 0x2c, ABS(DATA), 0xf4
+	};
+	make64("max");
+	cpu->state.cr4 |= CR4_OSXSAVE | CR4_OSFXSR;
+	cpu->state.xcr0 = 3;
+	/* XSTATE_BV = 0: both components take their initial configuration, whatever
+	 * the legacy region holds; MXCSR is still loaded (vol. 1, 13.8.1). */
+	fill_data(0x5a, 512);
+	wr(DATA + 24, 0x1f81, 4);
+	for (unsigned k = 512; k < 576; k += 8)
+		wr(DATA + k, 0, 8);
+	xsave_known_state();
+	assert_int_equal(run_x(rst, sizeof(rst)), -1);
+	const uint8_t *x = cpu->state.xsave;
+	static const uint8_t zero[256];
+	assert_int_equal(x[0] | x[1] << 8, 0x037f); /* FCW */
+	assert_int_equal(x[2] | x[3] << 8, 0);      /* FSW */
+	assert_int_equal(x[4], 0);                  /* all empty */
+	assert_memory_equal(x + 6, zero, 18);       /* FOP, FIP, FCS, FDP, FDS */
+	assert_memory_equal(x + 32, zero, 128);     /* ST0-7 */
+	assert_memory_equal(x + 160, zero, 256);    /* XMM0-15 */
+	assert_int_equal(x[24] | x[25] << 8, 0x1f81);
+	/* XSTATE_BV = 3: loaded from the image. */
+	xsave_known_state();
+	uint8_t want[512];
+	memcpy(want, cpu->state.xsave, 512);
+	memset(cpu->state.xsave, 0, 512);
+	put(DATA, want, 512);
+	wr(DATA + 512, 3, 8);
+	assert_int_equal(run_x(rst, sizeof(rst)), -1);
+	assert_memory_equal(cpu->state.xsave, want, 416);
+	/* #GP(0), state unchanged: XSTATE_BV bit not in XCR0, XCOMP_BV != 0, header
+	 * bytes 16-23 != 0, MXCSR reserved bit, misaligned. */
+	uint64_t bad[][2] = { { 512, 4 }, { 520, 1ull << 63 }, { 528, 1 }, { 24, 0x10000 } };
+	for (unsigned k = 0; k < 4; k++) {
+		put(DATA, want, 512);
+		wr(DATA + 512, 3, 8);
+		wr(DATA + 520, 0, 8);
+		wr(DATA + 528, 0, 8);
+		wr(DATA + bad[k][0], bad[k][1] | (bad[k][0] == 512 ? 3 : 0), 8);
+		memset(cpu->state.xsave, 0, 512);
+		assert_int_equal(run_x(rst, sizeof(rst)), EXC_GP);
+		assert_memory_equal(cpu->state.xsave, zero, 256);
+	}
+	/* RFBM = 2 with XSTATE_BV = 0: XMM initialised, the x87 left alone. */
+	static const uint8_t rst2[] = {
+		MOVI(0xb8, 2), 0x31, 0xd2, 0x0f, 0xae, 0x2c, ABS(DATA), 0xf4
+	};
+	put(DATA, want, 512);
+	wr(DATA + 512, 0, 8);
+	memcpy(cpu->state.xsave, want, 512);
+	assert_int_equal(run_x(rst2, sizeof(rst2)), -1);
+	assert_memory_equal(cpu->state.xsave, want, 24);
+	assert_memory_equal(cpu->state.xsave + 160, zero, 256);
+	destroy();
+}
+
 int
 main(void)
 {
@@ -686,6 +958,10 @@ main(void)
 		cmocka_unit_test(misc_enable),
 		cmocka_unit_test(memory_type_fields),
 		cmocka_unit_test(apic_base_and_cpuid),
+		cmocka_unit_test(xgetbv_xsetbv),
+		cmocka_unit_test(cpuid_leaf_d),
+		cmocka_unit_test(xsave_image),
+		cmocka_unit_test(xrstor_init_and_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
