@@ -51,4 +51,21 @@ bare_machine_destroy(struct machine *m)
 	physmem_destroy(m->mem);
 }
 
+/* The CPU alone, its machine reached through it (cpu->mem, cpu->io): for unit
+ * tests that drive one CPU. NULL when the model is unknown or memory is short. */
+static inline struct cpu *
+bare_cpu_create(const char *model, uint64_t ram)
+{
+	struct machine m;
+	char err[160];
+	return bare_machine_create(&m, model, ram, err, sizeof(err)) ? m.cpu : NULL;
+}
+
+static inline void
+bare_cpu_destroy(struct cpu *cpu)
+{
+	struct machine m = { .mem = cpu->mem, .io = cpu->io, .cpu = cpu };
+	bare_machine_destroy(&m);
+}
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "cpu/cpu_internal.h"
 #include "mmu/physmem.h"
+#include "testsuite/conformance/bare_machine.h"
 #include "mmu/ioport.h"
 
 /* Names are unique; every field lies inside struct cpu_state; no two overlap. */
@@ -81,24 +82,9 @@ set_truncates_to_the_field(void **unused)
 static struct cpu *
 make_cpu(const char *model)
 {
-	struct cpu_features f;
-	char err[128];
-	assert_int_equal(cpu_features_parse(&f, model, err, sizeof(err)), 0);
-	struct physmem *pm = physmem_create(4 << 20);
-	struct ioports *io = ioports_create();
-	struct cpu *cpu = cpu_create(&(struct cpu_config){ .mem = pm, .io = io, .features = f });
+	struct cpu *cpu = bare_cpu_create(model, 4 << 20);
 	assert_non_null(cpu);
 	return cpu;
-}
-
-static void
-free_cpu(struct cpu *cpu)
-{
-	struct physmem *pm = cpu->mem;
-	struct ioports *io = cpu->io;
-	cpu_destroy(cpu);
-	physmem_destroy(pm);
-	ioports_destroy(io);
 }
 
 /* The writable-bit table follows the model: a 64-bit part may set LME/NXE/SCE
@@ -111,11 +97,11 @@ writable_bits_follow_the_model(void **unused)
 	assert_int_equal(cpu_efer_writable(cpu), EFER_SCE | EFER_LME | EFER_NXE);
 	assert_true(cpu_cr4_writable(cpu) & CR4_PAE);
 	assert_false(cpu_cr4_writable(cpu) & CR4_PKE);
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 	cpu = make_cpu("pentiumpro");
 	assert_int_equal(cpu_efer_writable(cpu), 0);
 	assert_int_equal(cpu_write_efer(cpu, EFER_LME), -1);
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 }
 
 /* The unchecked load: LMA follows from the caller, PDPTEs load for PAE paging
@@ -141,7 +127,7 @@ unchecked_load_applies_side_effects(void **unused)
 	struct control_regs lm = { CR0_PE | CR0_PG | CR0_ET, 0x1000, CR4_PAE, EFER_LME | EFER_LMA };
 	assert_true(cpu_load_control(cpu, &lm, 0, "test"));
 	assert_true(cpu->long_mode);
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 }
 
 int

@@ -15,28 +15,14 @@
 #include "cpu/vmx/vmx_internal.h"
 #include "mmu/ioport.h"
 #include "mmu/physmem.h"
+#include "testsuite/conformance/bare_machine.h"
 
 static struct cpu *
 make_cpu(const char *model)
 {
-	struct cpu_features f;
-	char err[128];
-	assert_int_equal(cpu_features_parse(&f, model, err, sizeof(err)), 0);
-	struct physmem *pm = physmem_create(4 << 20);
-	struct ioports *io = ioports_create();
-	struct cpu *cpu = cpu_create(&(struct cpu_config){ .mem = pm, .io = io, .features = f });
+	struct cpu *cpu = bare_cpu_create(model, 4 << 20);
 	assert_non_null(cpu);
 	return cpu;
-}
-
-static void
-free_cpu(struct cpu *cpu)
-{
-	struct physmem *pm = cpu->mem;
-	struct ioports *io = cpu->io;
-	cpu_destroy(cpu);
-	physmem_destroy(pm);
-	ioports_destroy(io);
 }
 
 /* Encodings are unique; names say the type the encoding says; a 64-bit field
@@ -173,21 +159,21 @@ capability_msrs(void **unused)
 	assert_int_equal(rd(cpu, 0x3a), 5);
 	cpu_reset(cpu);
 	assert_int_equal(rd(cpu, 0x3a), 0);
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 	/* vmx-locked=on: locked with VMX enabled out of reset, as UEFI leaves it. */
 	cpu = make_cpu("max,vmx-locked=on");
 	assert_int_equal(rd(cpu, 0x3a), FC_LOCK | FC_VMX_OUTSIDE_SMX);
 	assert_int_equal(msr_write(cpu, 0x3a, 0), -1);
 	cpu_reset(cpu);
 	assert_int_equal(rd(cpu, 0x3a), FC_LOCK | FC_VMX_OUTSIDE_SMX);
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 	/* A model without VMX: no MSRs, no CR4.VMXE, no state. */
 	cpu = make_cpu("max,-vmx");
 	assert_null(cpu->vmx);
 	assert_int_equal(msr_read(cpu, 0x480, &v), -1);
 	assert_int_equal(msr_read(cpu, 0x3a, &v), -1);
 	assert_int_equal(cpu_cr4_writable(cpu) & CR4_VMXE, 0);
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 }
 
 /* ---- VM-entry checks ---- */
@@ -385,7 +371,7 @@ entry_checks(void **unused)
 				 got.check ? got.check : "(passed)", got.error, r->check, r->error);
 	}
 	(void)get;
-	free_cpu(cpu);
+	bare_cpu_destroy(cpu);
 }
 
 int
