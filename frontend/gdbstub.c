@@ -11,9 +11,10 @@
 #define _GNU_SOURCE
 #include "frontend/gdbstub.h"
 
+#include "frontend/listen.h"
+
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -838,30 +839,7 @@ gdbstub_open(const char *spec, struct pc *pc, bool wait, char *err, size_t errle
 	}
 	memcpy(host, hp, hl);
 	host[hl] = 0;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE },
-			*ai;
-	int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "-gdb: %s: %s", spec, gai_strerror(rc));
-		return NULL;
-	}
-	int fd = -1;
-	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-		if (fd < 0)
-			continue;
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 1) < 0) {
-			snprintf(err, errlen, "-gdb: cannot listen at %s: %s", spec,
-				 strerror(errno));
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
+	int fd = tcp_listen("-gdb", spec, host, colon + 1, false, err, errlen);
 	if (fd < 0)
 		return NULL;
 	struct gdbstub *g = calloc(1, sizeof(*g));

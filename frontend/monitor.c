@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "cpu/cpu.h"
 #include "frontend/display.h"
 #include "frontend/keymap.h"
+#include "frontend/listen.h"
 #include "frontend/trace.h"
 #include "mmu/physmem.h"
 
@@ -631,32 +631,7 @@ listen_tcp(const char *spec, char *err, size_t errlen)
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - hp), hp);
 	snprintf(port, sizeof(port), "%.*s", (int)(end - colon - 1), colon + 1);
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE },
-			*ai;
-	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
-	if (rc) {
-		snprintf(err, errlen, "-monitor: %s: %s", spec, gai_strerror(rc));
-		return -1;
-	}
-	int fd = -1;
-	for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    a->ai_protocol);
-		if (fd < 0)
-			continue;
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, a->ai_addr, a->ai_addrlen) < 0 || listen(fd, 1) < 0) {
-			snprintf(err, errlen, "-monitor: cannot listen at %s: %s", spec,
-				 strerror(errno));
-			close(fd);
-			fd = -1;
-		}
-	}
-	freeaddrinfo(ai);
-	return fd;
+	return tcp_listen("-monitor", spec, host, port, true, err, errlen);
 }
 
 struct monitor *
