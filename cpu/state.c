@@ -14,7 +14,10 @@ const struct state_field state_fields[STATE_FIELD_COUNT] = {
 	[STATE_##id] = { .name = fname,                                                            \
 			 .offset = offsetof(struct cpu_state, member),                             \
 			 .size = FIELD_SIZE(member),                                               \
-			 .group = grp },
+			 .group = grp,                                                             \
+			 .is_bool = _Generic(((struct cpu_state *)0)->member, bool                 \
+					     : true, default                                       \
+					     : false) },
 	CPU_STATE_FIELDS(STATE_FIELD_ROW)
 #undef STATE_FIELD_ROW
 };
@@ -51,7 +54,7 @@ state_set(struct cpu_state *s, enum state_field_id id, uint64_t value)
 {
 	const struct state_field *f = &state_fields[id];
 	uint8_t *p = (uint8_t *)s + f->offset;
-	if (f->size == 1 && (id == STATE_IN_SMM || id == STATE_NMI_BLOCKED || id == STATE_HALTED))
+	if (f->is_bool)
 		value = value != 0; /* a bool holds 0 or 1 only */
 	memcpy(p, &value, f->size);
 }

@@ -158,6 +158,7 @@ struct state_field {
 	uint16_t offset;  /* offsetof(struct cpu_state, ...) */
 	uint8_t size;     /* 1, 2, 4 or 8 bytes */
 	uint8_t group;    /* enum state_group */
+	bool is_bool;     /* a bool: stores keep it 0 or 1 */
 };
 
 extern const struct state_field state_fields[STATE_FIELD_COUNT];
