@@ -281,6 +281,8 @@ blockdev_write(struct blockdev *bd, uint64_t lba, unsigned count, const void *bu
 	for (unsigned k = 0; bd->snapshot && k < count; k++)
 		if (ov_mark(bd, lba + k) < 0)
 			return -1;
+	if (bd->snapshot)
+		bd->ov_writes += count;
 	return 0;
 }
 
@@ -290,4 +292,87 @@ blockdev_flush(struct blockdev *bd)
 	if (bd->readonly || bd->snapshot)
 		return 0;
 	return fdatasync(bd->fd) < 0 && errno != EINVAL ? -1 : 0;
+}
+
+/* Free an overlay bitmap of bd's size. */
+static void
+ov_map_free(const struct blockdev *bd, uint64_t **map)
+{
+	if (!map)
+		return;
+	for (uint64_t k = 0; k < ov_chunks(bd); k++)
+		free(map[k]);
+	free(map);
+}
+
+size_t
+blockdev_overlay_save(const struct blockdev *bd, void *buf, size_t len)
+{
+	size_t need = 8 + (size_t)bd->ov_sectors * (8 + BLOCKDEV_SECTOR);
+	if (len < need)
+		return need;
+	uint8_t *out = buf;
+	uint64_t n = bd->ov_sectors;
+	memcpy(out, &n, 8);
+	out += 8;
+	/* The bitmap in LBA order: the same overlay always makes the same bytes;
+	 * each sector read back from the overlay file. */
+	for (uint64_t c = 0; bd->ov_map && c < ov_chunks(bd); c++) {
+		const uint64_t *map = bd->ov_map[c];
+		for (uint64_t w = 0; map && w < BLOCKDEV_OV_CHUNK / 64; w++) {
+			for (uint64_t bits = map[w]; bits; bits &= bits - 1) {
+				uint64_t lba = c * BLOCKDEV_OV_CHUNK + w * 64 +
+					       (uint64_t)__builtin_ctzll(bits);
+				if (n-- == 0)
+					return 0;
+				memcpy(out, &lba, 8);
+				if (file_io(bd->ov_fd, lba * BLOCKDEV_SECTOR, out + 8,
+					    BLOCKDEV_SECTOR, false) < 0)
+					return 0;
+				out += 8 + BLOCKDEV_SECTOR;
+			}
+		}
+	}
+	return n == 0 ? need : 0;
+}
+
+int
+blockdev_overlay_restore(struct blockdev *bd, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+	uint64_t n;
+	if (len < 8)
+		return -1;
+	memcpy(&n, in, 8);
+	if (n > (len - 8) / (8 + BLOCKDEV_SECTOR) || len != 8 + n * (8 + BLOCKDEV_SECTOR))
+		return -1;
+	if (n && bd->ov_fd < 0)
+		return -1;
+	/* The new bitmap first, every LBA checked, before the file is touched. */
+	struct blockdev fresh = { .fd = -1, .ov_fd = -1, .sectors = bd->sectors };
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t lba;
+		memcpy(&lba, in + 8 + k * (8 + BLOCKDEV_SECTOR), 8);
+		if (lba >= bd->sectors || ov_mark(&fresh, lba) < 0) {
+			ov_map_free(&fresh, fresh.ov_map);
+			return -1;
+		}
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		const uint8_t *rec = in + 8 + k * (8 + BLOCKDEV_SECTOR);
+		uint64_t lba;
+		memcpy(&lba, rec, 8);
+		if (file_io(bd->ov_fd, lba * BLOCKDEV_SECTOR, (void *)(uintptr_t)(rec + 8),
+			    BLOCKDEV_SECTOR, true) < 0) {
+			ov_map_free(&fresh, fresh.ov_map);
+			return -1;
+		}
+	}
+	/* Commit: the old bitmap goes, the new one takes its place (sectors of
+	 * the file no longer marked are read from the image again). */
+	ov_map_free(bd, bd->ov_map);
+	bd->ov_map = fresh.ov_map;
+	bd->ov_sectors = fresh.ov_sectors;
+	bd->ov_writes++;
+	return 0;
 }

@@ -26,6 +26,8 @@ struct blockdev {
 	int ov_fd;           /* the overlay file, or -1 */
 	uint64_t **ov_map;   /* per BLOCKDEV_OV_CHUNK sectors: a bitmap, NULL until written */
 	uint64_t ov_sectors; /* sectors the overlay holds */
+	uint64_t ov_writes;  /* sectors stored into the overlay so far (snapshots skip an
+				unchanged one) */
 };
 
 /*
@@ -43,6 +45,16 @@ void blockdev_close(struct blockdev *bd);
  * outside the image, or (write) a read-only drive. */
 int blockdev_read(struct blockdev *bd, uint64_t lba, unsigned count, void *buf);
 int blockdev_write(struct blockdev *bd, uint64_t lba, unsigned count, const void *buf);
+/*
+ * The -snapshot overlay as a snapshot section (docs/SNAPSHOT.md): a count, then
+ * (LBA, 512 bytes) per sector, little-endian, in LBA order. save returns the
+ * size needed and copies when len allows; restore replaces the overlay with the
+ * record's, or returns -1 changing nothing (malformed record, a sector past the
+ * image's end, out of memory).
+ */
+size_t blockdev_overlay_save(const struct blockdev *bd, void *buf, size_t len);
+int blockdev_overlay_restore(struct blockdev *bd, const void *buf, size_t len);
+
 /* Make written sectors durable (fdatasync) when they reach the file; -1 on error. */
 int blockdev_flush(struct blockdev *bd);
 

@@ -75,6 +75,7 @@ wo_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 		return;
 	(void)size;
 	h->mem->ram[s->base + offset] = (uint8_t)value;
+	physmem_mark_ram_dirty(h->mem, s->base + offset);
 }
 
 static const struct mmio_ops wo_ops = { wo_read, wo_write, MMIO_BYTE_WIDE };

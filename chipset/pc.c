@@ -55,6 +55,8 @@ static void
 pc_cpu_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	(void)n;
 	if (level)
 		cpu_raise_events(pc->cpu, EV_INTR);
@@ -70,6 +72,8 @@ static void
 pc_pic_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	(void)n;
 	lapic_set_lint(&pc->lapic, 0, level);
 	ioapic_set_irq(&pc->ioapic, 0, level);
@@ -97,6 +101,8 @@ pc_ioapic_deliver(void *opaque, uint8_t vector, unsigned mode, bool level_trig, 
 		  bool logical)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return false; /* the saved remote IRR stands */
 	return lapic_deliver(&pc->lapic, vector, mode, level_trig, dest, logical);
 }
 
@@ -123,6 +129,8 @@ static void
 pc_isa_irq(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	unsigned irq = (unsigned)n & 15, source = (unsigned)n >> 4;
 	uint16_t *src = &pc->irq_sources[irq];
 	if (level)
@@ -150,6 +158,8 @@ static void
 pc_a20(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	if (level)
 		pc->a20_sources |= (uint8_t)n;
 	else
@@ -166,6 +176,8 @@ static void
 pc_request_reset(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	(void)n;
 	if (!level)
 		return;
@@ -177,6 +189,8 @@ static void
 pc_request_poweroff(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	(void)n;
 	if (!level)
 		return;
@@ -191,6 +205,8 @@ static void
 pc_cpu_event(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	if (level)
 		cpu_raise_events(pc->cpu, (uint32_t)n);
 }
@@ -213,6 +229,8 @@ static void
 pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	uint8_t pirq = 0;
 	(void)devfn;
 	(void)pin;
@@ -369,6 +387,8 @@ static bool
 pc_ferr(void *opaque, bool level)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return pc->ignne;
 	pc->ferr = level;
 	if (!level) {
 		pc->ignne = false;
@@ -418,6 +438,8 @@ static void
 pc_pit_recheck(void *opaque)
 {
 	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
 	pit_recheck(&pc->pit); /* the hooks are set once the PIT exists */
 }
 
@@ -843,4 +865,51 @@ pc_reset(struct pc *pc)
 	pc->ferr = pc->ignne = false;
 	struct irq_line irq13 = pc_isa_line(pc, PC_SOURCE_FERR, 13);
 	irq_lower(&irq13);
+}
+
+void
+pc_board_save(const struct pc *pc, struct pc_board_saved *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->irq_sources, pc->irq_sources, sizeof(s->irq_sources));
+	s->a20_sources = pc->a20_sources;
+	s->reset_requested = pc->reset_requested;
+	s->poweroff_requested = pc->poweroff_requested;
+	s->ferr = pc->ferr;
+	s->ignne = pc->ignne;
+}
+
+/*
+ * Restoring a snapshot: the board's own state, then (pc_devices' restore
+ * functions) the devices', then pc_restore_end. In between the board's inputs
+ * are deaf: each end of every line holds its own saved view of it (the PIC's
+ * input levels, the IOAPIC's pins and remote IRR, irq_sources here), and a
+ * half-restored device re-driving a line would latch an edge the saved run
+ * never saw.
+ */
+void
+pc_restore_begin(struct pc *pc, const struct pc_board_saved *s)
+{
+	memcpy(pc->irq_sources, s->irq_sources, sizeof(pc->irq_sources));
+	pc->a20_sources = s->a20_sources;
+	pc->reset_requested = s->reset_requested;
+	pc->poweroff_requested = s->poweroff_requested;
+	pc->ferr = s->ferr;
+	pc->ignne = s->ignne;
+	pc->restoring = true;
+}
+
+/* The CPU's inputs from the restored board: INTR is the local APIC's output,
+ * A20 the gates' OR (the CPU's own events, NMI/SMI latches, are its state). */
+void
+pc_restore_end(struct pc *pc)
+{
+	pc->restoring = false;
+	if (pc->lapic.intr)
+		cpu_raise_events(pc->cpu, EV_INTR);
+	else
+		cpu_clear_events(pc->cpu, EV_INTR);
+	cpu_set_a20(pc->cpu, pc->a20_sources != 0);
+	if (pc->reset_requested || pc->poweroff_requested)
+		cpu_raise_events(pc->cpu, EV_STOP);
 }

@@ -82,6 +82,7 @@ struct pc {
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
 	uint32_t live;            /* bit i: row i of pc_devices was created */
 	bool ferr, ignne;         /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
+	bool restoring;           /* between pc_restore_begin and pc_restore_end */
 	struct tracer *tracer;
 };
 
@@ -106,6 +107,20 @@ extern const struct pc_device pc_devices[];
 extern const size_t pc_ndevices;
 /* Row i's device in pc, or NULL when it was not created. */
 void *pc_device(struct pc *pc, size_t i);
+
+/* The board's own wiring state in a snapshot (section "board"): the wired-OR
+ * lines and gates whose sources are devices. */
+struct pc_board_saved {
+	uint16_t irq_sources[16];
+	uint8_t a20_sources;
+	uint8_t reset_requested, poweroff_requested;
+	uint8_t ferr, ignne;
+	uint8_t pad[3];
+};
+void pc_board_save(const struct pc *pc, struct pc_board_saved *s);
+/* Restoring: pc_restore_begin, every device's restore, pc_restore_end (pc.c). */
+void pc_restore_begin(struct pc *pc, const struct pc_board_saved *s);
+void pc_restore_end(struct pc *pc);
 
 /* Build the machine; returns NULL with a one-line message in err. */
 struct pc *pc_create(const struct pc_config *cfg, char *err, size_t errlen);

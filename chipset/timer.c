@@ -3,7 +3,9 @@
  */
 #include "chipset/timer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 uint64_t
@@ -27,6 +29,9 @@ vclock_destroy(struct vclock *c)
 	free(c->heap);
 	c->heap = NULL;
 	c->nheap = c->capheap = 0;
+	free(c->all);
+	c->all = NULL;
+	c->nall = c->capall = 0;
 }
 
 uint64_t
@@ -129,6 +134,18 @@ vtimer_init(struct vtimer *t, struct vclock *c, const char *name, vtimer_cb cb, 
 			      .opaque = opaque,
 			      .name = name,
 			      .heap_index = -1 };
+	for (unsigned k = 0; k < c->nall; k++)
+		if (c->all[k] == t)
+			return; /* made again (a device re-initialised): keeps its place */
+	if (c->nall == c->capall) {
+		unsigned cap = c->capall ? c->capall * 2 : 16;
+		struct vtimer **a = realloc(c->all, cap * sizeof(*a));
+		if (!a)
+			abort(); /* as vtimer_arm: a handful per device */
+		c->all = a;
+		c->capall = cap;
+	}
+	c->all[c->nall++] = t;
 }
 
 void
@@ -182,4 +199,94 @@ vclock_run_expired(struct vclock *c)
 		fired++;
 	}
 	return fired;
+}
+
+int
+vclock_save(const struct vclock *c, struct vclock_saved *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (c->nall > VCLOCK_SAVED_TIMERS)
+		return -1;
+	s->mode = c->mode;
+	s->ns_per_insn = c->ns_per_insn;
+	s->idle_ns = c->idle_ns;
+	s->now_ns = vclock_now(c);
+	s->ntimers = c->nall;
+	s->nheap = c->nheap;
+	for (unsigned k = 0; k < c->nall; k++) {
+		const struct vtimer *t = c->all[k];
+		snprintf(s->timer[k].name, sizeof(s->timer[k].name), "%s", t->name ? t->name : "");
+		s->timer[k].deadline = t->heap_index >= 0 ? t->deadline : VCLOCK_NEVER;
+		s->timer[k].heap_index = t->heap_index;
+	}
+	return 0;
+}
+
+int
+vclock_check(const struct vclock *c, const struct vclock_saved *s, char *err, size_t errlen)
+{
+	static const char *const modes[] = { "realtime", "deterministic" };
+	if (s->mode != (uint32_t)c->mode) {
+		snprintf(err, errlen, "clock mode: snapshot %s, this machine %s",
+			 s->mode < 2 ? modes[s->mode] : "unknown", modes[c->mode]);
+		return -1;
+	}
+	if (s->ntimers != c->nall || s->nheap > s->ntimers || s->ns_per_insn == 0) {
+		snprintf(err, errlen, "timers: snapshot has %u, this machine %u", s->ntimers,
+			 c->nall);
+		return -1;
+	}
+	bool used[VCLOCK_SAVED_TIMERS] = { false };
+	unsigned armed = 0;
+	for (unsigned k = 0; k < s->ntimers; k++) {
+		const char *name = c->all[k]->name ? c->all[k]->name : "";
+		if (strncmp(s->timer[k].name, name, sizeof(s->timer[k].name) - 1)) {
+			snprintf(err, errlen, "timer %u: snapshot '%.15s', this machine '%s'", k,
+				 s->timer[k].name, name);
+			return -1;
+		}
+		int32_t h = s->timer[k].heap_index;
+		if (h < 0)
+			continue;
+		if ((uint32_t)h >= s->nheap || used[h] || s->timer[k].deadline == VCLOCK_NEVER) {
+			snprintf(err, errlen, "timer %u: bad queue position", k);
+			return -1;
+		}
+		used[h] = true;
+		armed++;
+	}
+	if (armed != s->nheap) {
+		snprintf(err, errlen, "timer queue: %u armed, %u queued", armed, s->nheap);
+		return -1;
+	}
+	return 0;
+}
+
+void
+vclock_restore(struct vclock *c, const struct vclock_saved *s)
+{
+	c->ns_per_insn = s->ns_per_insn;
+	c->idle_ns = s->idle_ns;
+	if (c->mode == VCLOCK_REALTIME) {
+		/* virtual time continues from the saved moment */
+		uint64_t host = c->paused_at ? c->paused_at : host_now_ns();
+		c->host_origin_ns = host - s->now_ns;
+	}
+	for (unsigned k = 0; k < c->nall; k++)
+		vtimer_disarm(c->all[k]);
+	if (s->nheap > c->capheap) {
+		struct vtimer **h = realloc(c->heap, s->nheap * sizeof(*h));
+		if (!h)
+			abort();
+		c->heap = h;
+		c->capheap = s->nheap;
+	}
+	/* The queue exactly as saved (a valid heap, so no sifting). */
+	for (unsigned k = 0; k < c->nall; k++) {
+		if (s->timer[k].heap_index < 0)
+			continue;
+		c->all[k]->deadline = s->timer[k].deadline;
+		heap_set(c, (unsigned)s->timer[k].heap_index, c->all[k]);
+	}
+	c->nheap = s->nheap;
 }

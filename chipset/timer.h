@@ -11,6 +11,7 @@
 #define FUGU_TIMER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VCLOCK_NEVER UINT64_MAX
@@ -28,6 +29,8 @@ struct vclock {
 	uint64_t paused_at;      /* realtime: host time the machine was paused at, 0 = running */
 	struct vtimer **heap;    /* min-heap on deadline */
 	unsigned nheap, capheap;
+	struct vtimer **all; /* every timer made on this clock, in creation order (snapshots) */
+	unsigned nall, capall;
 };
 
 typedef void (*vtimer_cb)(void *opaque);
@@ -57,6 +60,35 @@ void vclock_pause(struct vclock *c);
 void vclock_resume(struct vclock *c);
 /* Host monotonic nanoseconds. */
 uint64_t host_now_ns(void);
+
+/*
+ * The clock as a snapshot holds it: virtual time, and for each timer of the
+ * clock (creation order, which the machine's configuration fixes) its deadline
+ * and its place in the deadline queue, so timers due at the same moment fire in
+ * the same order after a restore.
+ */
+#define VCLOCK_SAVED_TIMERS 32
+struct vclock_saved {
+	uint32_t mode;        /* enum vclock_mode */
+	uint32_t ns_per_insn; /* deterministic */
+	uint64_t idle_ns;     /* deterministic */
+	uint64_t now_ns;      /* realtime: virtual time at the save */
+	uint32_t ntimers;
+	uint32_t nheap;
+	struct {
+		char name[16];
+		uint64_t deadline; /* VCLOCK_NEVER: disarmed */
+		int32_t heap_index;
+		uint32_t pad;
+	} timer[VCLOCK_SAVED_TIMERS];
+};
+/* -1 when the clock has more timers than the record holds. */
+int vclock_save(const struct vclock *c, struct vclock_saved *s);
+/* Check a record against this clock: 0, or -1 with the difference in err. */
+int vclock_check(const struct vclock *c, const struct vclock_saved *s, char *err, size_t errlen);
+/* Load a checked record: time, and every timer re-armed at its deadline. Call
+ * after the devices' own restore (which may arm their timers). */
+void vclock_restore(struct vclock *c, const struct vclock_saved *s);
 
 void vtimer_init(struct vtimer *t, struct vclock *c, const char *name, vtimer_cb cb, void *opaque);
 void vtimer_arm(struct vtimer *t, uint64_t deadline_ns);

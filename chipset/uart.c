@@ -699,7 +699,7 @@ uart_wait_fd(const struct uart *u)
 {
 	if (u->listen_fd >= 0 && !u->tcp)
 		return u->listen_fd; /* a server waiting for its next client */
-	if (u->in_fd < 0 || u->in_eof || u->hostq_count == UART_HOSTQ)
+	if (u->in_fd < 0 || u->in_eof || u->hostq_count == UART_HOSTQ || u->input_ignored)
 		return -1;
 	return u->in_fd;
 }
@@ -711,7 +711,7 @@ uart_poll(struct uart *u)
 	if (u->outq_count)
 		out_flush(u);
 	tcp_accept(u, false);
-	if (u->listen_fd >= 0 && !u->tcp)
+	if ((u->listen_fd >= 0 && !u->tcp) || u->input_ignored)
 		return false;
 	int fd = uart_wait_fd(u);
 	if (fd < 0)
@@ -728,6 +728,8 @@ uart_poll(struct uart *u)
 			u->in_eof = true;
 	}
 	if (r > 0) {
+		if (u->input_hook)
+			u->input_hook(u->input_opaque, u, buf, (size_t)r);
 		uart_input(u, buf, (size_t)r);
 		got = true;
 	}

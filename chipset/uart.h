@@ -60,6 +60,11 @@ struct uart {
 	bool wait_client; /* a server with `wait`: the machine waits for the first client */
 	/* Bytes the guest transmitted (loop mode aside), with a backend or not. */
 	uint64_t tx_bytes;
+	/* Record/replay (frontend/replay.c): told of every host input before it is
+	 * queued; while input_ignored the backend's input is not read at all. */
+	void (*input_hook)(void *opaque, struct uart *u, const uint8_t *buf, size_t len);
+	void *input_opaque;
+	bool input_ignored;
 };
 
 /* Claim 8 ports at `base`; -1 if one is taken. The backend starts as none. */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cpu/vmx/vmx.h"
 #include "cpu/cpu_internal.h"
@@ -97,6 +98,69 @@ void
 cpu_state_changed(struct cpu *cpu)
 {
 	cpu_mode_update(cpu);
+	cpu->stop_trace = true;
+}
+
+void
+cpu_save(struct cpu *cpu, struct cpu_saved *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(&s->state, &cpu->state, sizeof(s->state)); /* padding too: files compare */
+	s->state.rflags = rflags_read(cpu);
+	s->icount = cpu->icount;
+	s->a20_mask = cpu->a20_mask;
+	s->faults = cpu->faults;
+	s->events = cpu->events & ~(uint32_t)EV_STOP;
+	s->dbg_deferred = cpu->dbg_deferred;
+	s->shutdown = cpu->shutdown;
+}
+
+size_t
+cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
+{
+	if (!cpu->vmx)
+		return 0;
+	size_t need = sizeof(*cpu->vmx) + 1; /* struct vmx is plain data */
+	if (len >= need) {
+		memcpy(buf, cpu->vmx, sizeof(*cpu->vmx));
+		((uint8_t *)buf)[sizeof(*cpu->vmx)] = cpu->vmx_nonroot;
+	}
+	return need;
+}
+
+int
+cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len)
+{
+	if (!cpu->vmx || len != sizeof(*cpu->vmx) + 1)
+		return -1;
+	memcpy(cpu->vmx, buf, sizeof(*cpu->vmx));
+	cpu->vmx_nonroot = ((const uint8_t *)buf)[sizeof(*cpu->vmx)] != 0;
+	cpu->stop_trace = true;
+	return 0;
+}
+
+void
+cpu_restore(struct cpu *cpu, const struct cpu_saved *s)
+{
+	memcpy(&cpu->state, &s->state, sizeof(cpu->state));
+	cpu->lf.mask = 0;
+	cpu->icount = s->icount;
+	cpu->a20_mask = s->a20_mask;
+	cpu->faults = s->faults;
+	cpu->events = s->events;
+	cpu->dbg_deferred = s->dbg_deferred;
+	cpu->dbg_hits = 0;
+	cpu->shutdown = s->shutdown;
+	cpu->delivering = false;
+	cpu->faults_in_row = 0;
+	cpu->last_fault_icount = 0;
+	tlb_flush_all(&cpu->tlb);
+	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, 0, "restore");
+	cpu->chain_prev = NULL;
+	cpu_mode_update(cpu);
+	cpu_debug_update(cpu);
+	if (cpu->bus.smm_changed)
+		cpu->bus.smm_changed(cpu->bus.smm_opaque, cpu->state.in_smm);
 	cpu->stop_trace = true;
 }
 

@@ -300,6 +300,36 @@ bool cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned
  * derived mode (code/stack size, CPL) and end the current decoded trace. */
 void cpu_state_changed(struct cpu *cpu);
 
+/*
+ * The CPU in a snapshot (docs/SNAPSHOT.md, section "cpu"): the architectural
+ * state with the lazy flags materialised, and what of struct cpu outlives an
+ * instruction boundary: retired instructions (the deterministic clock), the A20
+ * mask, latched events (NMI, SMI, INTR; EV_STOP is the host's and not saved), a
+ * #DB trap held back by the MOV SS shadow, shutdown. Plain data; its section
+ * version changes whenever this layout does.
+ */
+struct cpu_saved {
+	struct cpu_state state;
+	uint64_t icount;
+	uint64_t a20_mask;
+	uint64_t faults;
+	uint32_t events;
+	uint32_t dbg_deferred;
+	uint8_t shutdown;
+	uint8_t pad[7];
+};
+void cpu_save(struct cpu *cpu, struct cpu_saved *s);
+/* VMX operation (cpu/vmx/: VMXON region, current VMCS and its cached fields,
+ * root or non-root), a snapshot section of its own: the size needed (0 when
+ * the model has no VMX), copied when len allows; restore returns -1 and
+ * changes nothing unless len is that size. */
+size_t cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len);
+int cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len);
+/* Load a saved CPU: the TLB is flushed, the derived mode and debug-register
+ * bookkeeping recomputed; the board maps SMRAM to match. The decoded traces are
+ * the caller's: cpu_memory_map_changed drops them all when RAM changed. */
+void cpu_restore(struct cpu *cpu, const struct cpu_saved *s);
+
 /* The external debugger (debug.c): 0, or -1 when the table is full / no such point. */
 int cpu_debugger_insert(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len);
 int cpu_debugger_remove(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len);

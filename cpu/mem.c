@@ -97,7 +97,7 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 	phys_page_t p = physmem_page(cpu->mem, pa);
 	if (!(p & PP_HOST_MASK))
 		return;
-	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_CODE) || !r->store_ok))
+	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_NOTIFY) || !r->store_ok))
 		return;
 	tlb_insert(&cpu->tlb, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin,
 		   (uintptr_t)(p & PP_HOST_MASK), pa & ~0xfffull, r->global, r->page_mask);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chipset/pc.h"
+#include "chipset/snapshot.h"
 #include "cpu/cpu.h"
 #include "cpu/tcache.h"
 #include "firmware/bios.h"
@@ -27,6 +28,7 @@
 #include "frontend/gdbstub.h"
 #include "frontend/monitor.h"
 #include "frontend/plugin.h"
+#include "frontend/replay.h"
 #include "frontend/summary.h"
 #include "frontend/trace.h"
 
@@ -54,6 +56,11 @@ struct options {
 	const char *gdb;        /* -gdb tcp::PORT (-s: tcp::1234) */
 	bool gdb_wait;          /* -S: stopped until the debugger continues */
 	const char *monitor;    /* -monitor stdio|tcp:...,server (NULL: none) */
+	const char *loadvm;     /* -loadvm FILE: start from this snapshot */
+	const char *savevm;     /* -savevm-at ICOUNT FILE: save once at that instruction count */
+	uint64_t savevm_at;
+	const char *record, *replay; /* -record FILE, -replay FILE */
+	uint64_t record_interval;    /* -record-interval N: instructions between checkpoints */
 };
 
 static _Noreturn void
@@ -87,6 +94,15 @@ print_help(void)
 	       "1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
+	       "  -loadvm FILE             start from a snapshot saved by the same configuration\n"
+	       "  -savevm-at ICOUNT FILE   save a snapshot when ICOUNT instructions have retired\n"
+	       "                           (docs/SNAPSHOT.md); the run then goes on\n"
+	       "  -record FILE             with -clock deterministic: log host input (serial) and "
+	       "a\n"
+	       "                           checkpoint of the machine every -record-interval N\n"
+	       "                           instructions (default 4194304) to FILE\n"
+	       "  -replay FILE             run again from such a log, ignoring host input; the\n"
+	       "                           first divergence is reported (exit status 8)\n"
 	       "  -clock realtime|deterministic\n"
 	       "                           virtual time from the host clock (default) or from the\n"
 	       "                           instruction count (reproducible runs)\n"
@@ -152,9 +168,9 @@ print_help(void)
 	       "\n"
 	       "Exit status: %d guest powered off; (v << 1) | 1 isa-debug-exit (always odd);\n"
 	       "%d bad usage or files; %d triple fault with -no-reboot; %d the guest needed\n"
-	       "something fugu does not model yet; %d timeout.\n",
+	       "something fugu does not model yet; %d a -replay diverged; %d timeout.\n",
 	       FUGU_EXIT_TIMEOUT, FUGU_EXIT_OK, FUGU_EXIT_USAGE, FUGU_EXIT_SHUTDOWN,
-	       FUGU_EXIT_UNMODELLED, FUGU_EXIT_TIMEOUT);
+	       FUGU_EXIT_UNMODELLED, FUGU_EXIT_DIVERGED, FUGU_EXIT_TIMEOUT);
 }
 
 /* "128", "128M", "1G", "65536K": bytes. Plain numbers are MiB, as in QEMU. */
@@ -546,6 +562,31 @@ parse_options(struct options *o, int argc, char **argv)
 			add_drive(o, a[3] - 'a', ARG(), false);
 		} else if (!strcmp(a, "-drive")) {
 			parse_drive(o, ARG());
+		} else if (!strcmp(a, "-record")) {
+			o->record = ARG();
+		} else if (!strcmp(a, "-replay")) {
+			o->replay = ARG();
+		} else if (!strcmp(a, "-record-interval")) {
+			const char *n = ARG();
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(n, &end, 0);
+			if (errno || end == n || *end || n[0] == '-' || v == 0)
+				usage_error(
+					"bad -record-interval '%s' (a positive instruction count)",
+					n);
+			o->record_interval = v;
+		} else if (!strcmp(a, "-loadvm")) {
+			o->loadvm = ARG();
+		} else if (!strcmp(a, "-savevm-at")) {
+			const char *n = ARG();
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(n, &end, 0);
+			if (errno || end == n || *end || n[0] == '-')
+				usage_error("bad -savevm-at count '%s' (an instruction count)", n);
+			o->savevm_at = v;
+			o->savevm = ARG();
 		} else if (!strcmp(a, "-snapshot")) {
 			o->pc.snapshot = true;
 		} else if (!strcmp(a, "-timeout")) {
@@ -712,13 +753,31 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
  * every triple fault recorded in sum (-run-summary). */
 static int
 run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *disp,
-    const struct options *o, uint64_t host_deadline, struct run_summary *sum)
+    struct replay *rp, const struct options *o, uint64_t host_deadline, struct run_summary *sum)
 {
 	struct cpu *cpu = pc->cpu;
 	uint64_t next_host_poll = 0;
 	bool was_paused = false;
 	uint64_t next_fault_report = 0;
+	bool save_pending = o->savevm != NULL;
 	for (;;) {
+		/* -savevm-at: at the loop's top, as a -loadvm run starts */
+		if (save_pending && cpu->icount >= o->savevm_at) {
+			char err[512];
+			save_pending = false;
+			if (machine_save(pc, o->savevm, err, sizeof(err)) < 0) {
+				fprintf(stderr, "fugu: -savevm-at %s: %s\n", o->savevm, err);
+				sum->reason = "savevm-failed";
+				return FUGU_EXIT_USAGE;
+			}
+			fprintf(stderr,
+				"fugu: saved the machine to %s at instruction %" PRIu64 "\n",
+				o->savevm, cpu->icount);
+		}
+		if (rp && replay_checkpoint(rp) < 0) {
+			sum->reason = "replay-diverged";
+			return FUGU_EXIT_DIVERGED;
+		}
 		/* The debugger or the monitor may hold the machine; the virtual clock
 		 * stands still meanwhile (no time passes for the guest). */
 		bool paused = (gdb && gdbstub_stopped(gdb)) || (mon && monitor_paused(mon));
@@ -771,6 +830,13 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			if (budget > MAX_SLICE)
 				budget = MAX_SLICE;
 		}
+		if (save_pending && o->savevm_at - cpu->icount < budget)
+			budget = o->savevm_at - cpu->icount; /* stop exactly there */
+		if (rp) { /* checkpoints and recorded inputs: stop exactly there too */
+			uint64_t stop = replay_next_stop(rp);
+			if (stop > cpu->icount && stop - cpu->icount < budget)
+				budget = stop - cpu->icount;
+		}
 		enum cpu_exit r = cpu_exec(cpu, budget);
 		vclock_run_expired(&pc->clock);
 		if (pc->debug.exit_requested) {
@@ -791,6 +857,18 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			/* no `continue`: a guest that resets at once after every reset
 			 * must still meet the host deadline below */
 			r = CPU_EXIT_STOP;
+		}
+		int fed = 0; /* replaying: recorded input reached the guest now */
+		if (rp) {
+			int st;
+			if ((fed = replay_inputs(rp)) < 0) {
+				sum->reason = "replay-diverged";
+				return FUGU_EXIT_DIVERGED;
+			}
+			if (replay_ended(rp, &st)) {
+				sum->reason = "timeout"; /* the recording ended here by -timeout */
+				return st;
+			}
 		}
 		uint64_t host_now = host_now_ns();
 		if (host_now >= next_host_poll) {
@@ -822,7 +900,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			}
 			/* Idle: sleep until the next timer, host input or the timeout;
 			 * never spin. A timer that just fired may have woken the CPU. */
-			if (!cpu->state.halted)
+			if (!cpu->state.halted || fed)
 				break;
 			uint64_t next = vclock_next_deadline(&pc->clock);
 			if (pc->clock.mode == VCLOCK_DETERMINISTIC && next != VCLOCK_NEVER) {
@@ -951,6 +1029,8 @@ main(int argc, char **argv)
 		usage_error("%s", err);
 	if (plugins)
 		plugins_attach(plugins, pc);
+	if (o.loadvm && machine_load(pc, o.loadvm, err, sizeof(err)) < 0)
+		usage_error("-loadvm %s: %s", o.loadvm, err);
 	struct gdbstub *gdb = NULL;
 	if (o.gdb && !(gdb = gdbstub_open(o.gdb, pc, o.gdb_wait, err, sizeof(err))))
 		usage_error("%s", err);
@@ -970,6 +1050,13 @@ main(int argc, char **argv)
 		if (!disp && !auto_sdl)
 			usage_error("-display sdl: %s", err);
 	}
+	struct replay *rp = NULL;
+	if (o.record && o.replay)
+		usage_error("-record and -replay exclude each other");
+	if (o.record && !(rp = replay_record(pc, o.record, o.record_interval, err, sizeof(err))))
+		usage_error("%s", err);
+	if (o.replay && !(rp = replay_replay(pc, o.replay, err, sizeof(err))))
+		usage_error("%s", err);
 	struct run_summary sum = { .reason = "unknown" };
 	/* -timeout counts from here: the machine is built (and the wait for a
 	 * serial client below is part of the run) */
@@ -985,10 +1072,14 @@ main(int argc, char **argv)
 		sum.reason = "timeout";
 		status = FUGU_EXIT_TIMEOUT;
 	} else {
-		status = run(pc, gdb, mon, disp, &o, host_deadline, &sum);
+		status = run(pc, gdb, mon, disp, rp, &o, host_deadline, &sum);
 	}
 	sum.wall_seconds = (double)(host_now_ns() - wall_start) / 1e9;
 	display_close(disp);
+	if (replay_finish(rp, status) < 0 && status != FUGU_EXIT_DIVERGED) {
+		status = FUGU_EXIT_DIVERGED;
+		sum.reason = "replay-diverged";
+	}
 	monitor_close(mon);
 	if (gdb) {
 		gdbstub_exited(gdb, status);

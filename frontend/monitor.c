@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "chipset/pc.h"
+#include "chipset/snapshot.h"
 #include "cpu/cpu.h"
 #include "frontend/display.h"
 #include "frontend/keymap.h"
@@ -35,6 +36,7 @@ struct monitor {
 	int in_fd, out_fd; /* stdio: 0 and 1; tcp: the connection (both), -1 while none */
 	int listen_fd;     /* tcp: the listening socket; -1 for stdio */
 	bool paused, quit;
+	struct snapshot *fast; /* snapshot_take's in-memory snapshot, or NULL */
 	char line[LINE_MAX_LEN];
 	size_t nline;
 };
@@ -440,6 +442,54 @@ cmd_sendkey(struct monitor *m, int argc, char **argv)
 		kbc_kbd_input(&m->pc->kbc, codes, keymap_set2(keys[k], false, codes));
 }
 
+/* Commands run between slices: the machine is at an instruction boundary. */
+static void
+cmd_savevm(struct monitor *m, int argc, char **argv)
+{
+	char err[512];
+	if (argc != 2)
+		out(m, "usage: savevm FILE\n");
+	else if (machine_save(m->pc, argv[1], err, sizeof(err)) < 0)
+		out(m, "savevm: %s\n", err);
+	else
+		out(m, "saved at instruction %" PRIu64 "\n", m->pc->cpu->icount);
+}
+
+static void
+cmd_loadvm(struct monitor *m, int argc, char **argv)
+{
+	char err[512];
+	if (argc != 2)
+		out(m, "usage: loadvm FILE\n");
+	else if (machine_load(m->pc, argv[1], err, sizeof(err)) < 0)
+		out(m, "loadvm: %s (nothing changed)\n", err);
+	else
+		out(m, "loaded; at instruction %" PRIu64 "\n", m->pc->cpu->icount);
+}
+
+static void
+cmd_snapshot_take(struct monitor *m, int argc, char **argv)
+{
+	char err[256];
+	(void)argc, (void)argv;
+	snapshot_free(m->fast);
+	m->fast = snapshot_take(m->pc, err, sizeof(err));
+	if (!m->fast)
+		out(m, "snapshot_take: %s\n", err);
+}
+
+static void
+cmd_snapshot_restore(struct monitor *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	if (!m->fast) {
+		out(m, "snapshot_restore: no snapshot (snapshot_take first)\n");
+		return;
+	}
+	snapshot_restore(m->fast);
+	out(m, "restored %" PRIu64 " pages\n", snapshot_last_pages(m->fast));
+}
+
 static void
 cmd_quit(struct monitor *m, int argc, char **argv)
 {
@@ -473,6 +523,10 @@ static const struct command commands[] = {
 	{ "system_powerdown", NULL, "", "press the ACPI power button", cmd_system_powerdown },
 	{ "screendump", NULL, "FILE", "write the screen to FILE (PNG for *.png, else text or PPM)", cmd_screendump },
 	{ "sendkey", NULL, "KEYS", "type keys on the PS/2 keyboard (QEMU names: ctrl-alt-delete)", cmd_sendkey },
+	{ "savevm", NULL, "FILE", "save the machine to FILE (docs/SNAPSHOT.md)", cmd_savevm },
+	{ "loadvm", NULL, "FILE", "load a snapshot of this machine's configuration", cmd_loadvm },
+	{ "snapshot_take", NULL, "", "take an in-memory snapshot (fast reset)", cmd_snapshot_take },
+	{ "snapshot_restore", NULL, "", "go back to it, copying only the pages written since", cmd_snapshot_restore },
 	{ "quit", "q", "", "end fugu (exit status 0)", cmd_quit },
 	{ "help", "?", "[COMMAND]", "list the commands, or show one", cmd_help },
 };
@@ -677,5 +731,6 @@ monitor_close(struct monitor *m)
 	} else if (m->in_fd == 0) {
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
 	}
+	snapshot_free(m->fast);
 	free(m);
 }

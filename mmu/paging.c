@@ -124,7 +124,7 @@ entry_set_bits(struct walk *w, uint64_t gpa, uint8_t bits)
 	pa &= w->ctx->a20_mask;
 	struct physmem *mem = w->ctx->mem;
 	phys_page_t p = physmem_page(mem, pa);
-	if ((p & PP_HOST_MASK) && (p & PP_WRITABLE) && !(p & PP_CODE)) {
+	if ((p & PP_HOST_MASK) && (p & PP_WRITABLE) && !(p & PP_NOTIFY)) {
 		uint8_t *h = (uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff);
 		__atomic_fetch_or(h, bits, __ATOMIC_SEQ_CST);
 		return true;

@@ -22,6 +22,29 @@ alloc_pages(uint64_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The RAM page number of a host pointer into RAM, or -1 for other backing stores. */
+static int64_t
+ram_page(const struct physmem *pm, const uint8_t *host)
+{
+	if (host < pm->ram || host >= pm->ram + pm->ram_size)
+		return -1;
+	return (host - pm->ram) >> 12;
+}
+
+/* Where RAM page r sits in the map when nothing moved it (RAM and its PAM/SMRAM aliases). */
+static uint64_t
+ram_page_pa(const struct physmem *pm, uint64_t r)
+{
+	uint64_t off = r << 12;
+	return off < pm->ram_below_4g ? off : PHYS_4G + (off - pm->ram_below_4g);
+}
+
+static bool
+is_dirty(const struct physmem *pm, uint64_t r)
+{
+	return pm->dirty_map[r / 64] >> (r % 64) & 1;
+}
+
 /*
  * Recompute pages [lo, hi) of the flat array from the region list (a later
  * region shadows an earlier one). Only the pages a change touched are
@@ -33,6 +56,8 @@ rebuild_range(struct physmem *pm, uint64_t lo, uint64_t hi)
 {
 	if (hi > pm->npages)
 		hi = pm->npages;
+	if (lo == 0 && hi == pm->npages)
+		pm->ram_moved = false; /* a partial rebuild only ever sets it */
 	if (lo < hi) {
 		memset(pm->pages + lo, 0, (hi - lo) * sizeof(pm->pages[0]));
 		for (int k = 0; k < 2 * pm->nregions; k++) { /* priority 0, then 1 */
@@ -47,9 +72,16 @@ rebuild_range(struct physmem *pm, uint64_t lo, uint64_t hi)
 				uint64_t i = pn - first;
 				phys_page_t e;
 				switch (reg->kind) {
-				case PHYS_RAM:
-					e = (uintptr_t)(reg->host + (i << 12)) | PP_WRITABLE;
+				case PHYS_RAM: {
+					uint8_t *h = reg->host + (i << 12);
+					int64_t rp = pm->tracking ? ram_page(pm, h) : -1;
+					e = (uintptr_t)h | PP_WRITABLE;
+					if (rp >= 0 && !is_dirty(pm, (uint64_t)rp))
+						e |= PP_TRACK;
+					if (rp >= 0 && ram_page_pa(pm, (uint64_t)rp) != pn << 12)
+						pm->ram_moved = true;
 					break;
+				}
 				case PHYS_ROM: e = (uintptr_t)(reg->host + (i << 12)); break;
 				case PHYS_MMIO: e = PP_MMIO | ((phys_page_t)r << 4); break;
 				default: e = 0;
@@ -82,21 +114,21 @@ pages_changed(struct physmem *pm, uint64_t lo, uint64_t hi)
 		rebuild_range(pm, lo, hi);
 		return;
 	}
-	for (unsigned k = 0; k < pm->ndirty; k++) {
-		struct phys_dirty *d = &pm->dirty[k];
+	for (unsigned k = 0; k < pm->nchanged; k++) {
+		struct phys_changed *d = &pm->changed[k];
 		if (lo <= d->hi && d->lo <= hi) { /* overlapping or adjacent: merge */
 			d->lo = lo < d->lo ? lo : d->lo;
 			d->hi = hi > d->hi ? hi : d->hi;
 			return;
 		}
 	}
-	if (pm->ndirty == PHYS_MAX_DIRTY) { /* out of slots: widen the last one */
-		struct phys_dirty *d = &pm->dirty[PHYS_MAX_DIRTY - 1];
+	if (pm->nchanged == PHYS_MAX_CHANGED) { /* out of slots: widen the last one */
+		struct phys_changed *d = &pm->changed[PHYS_MAX_CHANGED - 1];
 		d->lo = lo < d->lo ? lo : d->lo;
 		d->hi = hi > d->hi ? hi : d->hi;
 		return;
 	}
-	pm->dirty[pm->ndirty++] = (struct phys_dirty){ lo, hi };
+	pm->changed[pm->nchanged++] = (struct phys_changed){ lo, hi };
 }
 
 static int
@@ -156,6 +188,8 @@ physmem_destroy(struct physmem *pm)
 	if (pm->ram)
 		munmap(pm->ram, pm->ram_size ? pm->ram_size : PAGE_SIZE);
 	free(pm->pages);
+	free(pm->dirty_map);
+	free(pm->dirty_list);
 	free(pm);
 }
 
@@ -276,12 +310,12 @@ physmem_batch_begin(struct physmem *pm)
 void
 physmem_batch_end(struct physmem *pm)
 {
-	if (pm->batch_depth && --pm->batch_depth == 0 && pm->ndirty) {
+	if (pm->batch_depth && --pm->batch_depth == 0 && pm->nchanged) {
 		void (*notify)(void *) = pm->map_changed;
 		pm->map_changed = NULL; /* once, after the last range */
-		for (unsigned k = 0; k < pm->ndirty; k++)
-			rebuild_range(pm, pm->dirty[k].lo, pm->dirty[k].hi);
-		pm->ndirty = 0;
+		for (unsigned k = 0; k < pm->nchanged; k++)
+			rebuild_range(pm, pm->changed[k].lo, pm->changed[k].hi);
+		pm->nchanged = 0;
 		pm->map_changed = notify;
 		if (notify)
 			notify(pm->notify_opaque);
@@ -298,6 +332,93 @@ physmem_set_code(struct physmem *pm, uint64_t pa, bool code)
 		pm->pages[pn] |= PP_CODE;
 	else
 		pm->pages[pn] &= ~(phys_page_t)PP_CODE;
+}
+
+/* Record RAM page r as written (once) while tracking. */
+static void
+mark_dirty(struct physmem *pm, uint64_t r)
+{
+	if (!pm->tracking || is_dirty(pm, r))
+		return;
+	pm->dirty_map[r / 64] |= 1ull << (r % 64);
+	pm->dirty_list[pm->ndirty++] = (uint32_t)r;
+}
+
+void
+physmem_mark_ram_dirty(struct physmem *pm, uint64_t off)
+{
+	if (off >= pm->ram_size)
+		return;
+	mark_dirty(pm, off >> 12);
+	uint64_t pn = ram_page_pa(pm, off >> 12) >> 12;
+	if (pn < pm->npages)
+		pm->pages[pn] &= ~(phys_page_t)PP_TRACK;
+}
+
+/* A store reached a flagged page: mark it dirty, drop decoded code on it. */
+static void
+notify_store(struct physmem *pm, phys_page_t p, uint64_t pa, uint64_t len)
+{
+	if (p & PP_TRACK) {
+		int64_t r = ram_page(pm, (const uint8_t *)(p & PP_HOST_MASK));
+		pm->pages[pa >> 12] &= ~(phys_page_t)PP_TRACK;
+		if (r >= 0)
+			mark_dirty(pm, (uint64_t)r);
+	}
+	if ((p & PP_CODE) && pm->code_written)
+		pm->code_written(pm->notify_opaque, pa, len);
+}
+
+int
+physmem_track_start(struct physmem *pm)
+{
+	uint64_t n = pm->ram_size >> 12;
+	if (!pm->dirty_map) {
+		pm->dirty_map = calloc((n + 63) / 64 + 1, sizeof(uint64_t));
+		pm->dirty_list = malloc((n + 1) * sizeof(uint32_t));
+		if (!pm->dirty_map || !pm->dirty_list) {
+			free(pm->dirty_map);
+			free(pm->dirty_list);
+			pm->dirty_map = NULL;
+			pm->dirty_list = NULL;
+			return -1;
+		}
+	}
+	memset(pm->dirty_map, 0, ((n + 63) / 64 + 1) * sizeof(uint64_t));
+	pm->ndirty = 0;
+	pm->tracking = true;
+	for (uint64_t pn = 0; pn < pm->npages; pn++) {
+		phys_page_t p = pm->pages[pn];
+		if ((p & PP_WRITABLE) && ram_page(pm, (const uint8_t *)(p & PP_HOST_MASK)) >= 0)
+			pm->pages[pn] = p | PP_TRACK;
+	}
+	return 0;
+}
+
+void
+physmem_track_stop(struct physmem *pm)
+{
+	pm->tracking = false;
+	for (uint64_t pn = 0; pn < pm->npages; pn++)
+		pm->pages[pn] &= ~(phys_page_t)PP_TRACK;
+	pm->ndirty = 0;
+}
+
+void
+physmem_track_clear(struct physmem *pm)
+{
+	for (uint64_t k = 0; k < pm->ndirty; k++) {
+		uint64_t r = pm->dirty_list[k];
+		pm->dirty_map[r / 64] &= ~(1ull << (r % 64));
+		uint64_t pn = ram_page_pa(pm, r) >> 12;
+		phys_page_t p = pn < pm->npages ? pm->pages[pn] : 0;
+		if ((p & PP_WRITABLE) && (p & PP_HOST_MASK) == (uintptr_t)(pm->ram + (r << 12)))
+			pm->pages[pn] = p | PP_TRACK;
+	}
+	pm->ndirty = 0;
+	/* A RAM page mapped somewhere else too: flag every mapping again. */
+	if (pm->ram_moved)
+		rebuild_range(pm, 0, pm->npages);
 }
 
 static inline void
@@ -382,8 +503,8 @@ physmem_write_sized(struct physmem *pm, uint64_t pa, uint64_t value, unsigned si
 		return;
 	}
 	memcpy((uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), &value, size);
-	if ((p & PP_CODE) && pm->code_written)
-		pm->code_written(pm->notify_opaque, pa, size);
+	if (p & PP_NOTIFY)
+		notify_store(pm, p, pa, size);
 }
 
 void
@@ -424,8 +545,8 @@ physmem_write(struct physmem *pm, uint64_t pa, const void *buf, uint64_t len)
 				mmio_write(pm, p, pa + i, in[i], 1);
 		} else if (p & PP_WRITABLE) {
 			memcpy((uint8_t *)(p & PP_HOST_MASK) + (pa & 0xfff), in, chunk);
-			if ((p & PP_CODE) && pm->code_written)
-				pm->code_written(pm->notify_opaque, pa, chunk);
+			if (p & PP_NOTIFY)
+				notify_store(pm, p, pa, chunk);
 		} else {
 			trace_access(pm, (p & PP_HOST_MASK) ? "rom" : "unassigned", pa, 0,
 				     (unsigned)chunk, 1);

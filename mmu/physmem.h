@@ -15,7 +15,7 @@
 #define PHYS_4G 0x100000000ull
 #define PHYS_LOWMEM_MAX 0xe0000000ull /* RAM above this moves above 4 GiB (PCI hole) */
 #define PHYS_MAX_REGIONS 64
-#define PHYS_MAX_DIRTY 8 /* page ranges a batch keeps apart */
+#define PHYS_MAX_CHANGED 8 /* page ranges a batch keeps apart */
 
 /*
  * MMIO handlers: offset is relative to the region base; size is 1, 2, 4 or 8.
@@ -53,6 +53,9 @@ typedef uintptr_t phys_page_t;
 #define PP_WRITABLE 0x1u /* plain stores may go straight to the host page */
 #define PP_CODE 0x2u     /* decoded instructions exist for this page: stores must notify */
 #define PP_MMIO 0x4u     /* region index in bits 4-11 */
+#define PP_TRACK 0x8u    /* a clean RAM page while dirty tracking is on: stores must mark it */
+/* Stores to a page with either bit set take the slow path (no TLB write entry). */
+#define PP_NOTIFY (PP_CODE | PP_TRACK)
 #define PP_REGION(p) (((p) >> 4) & 0xff)
 
 struct physmem {
@@ -66,10 +69,10 @@ struct physmem {
 	int nregions;
 	unsigned batch_depth; /* physmem_batch_begin nesting */
 	/* Page ranges [lo, hi) changed inside the batch, rebuilt at its end. */
-	struct phys_dirty {
+	struct phys_changed {
 		uint64_t lo, hi;
-	} dirty[PHYS_MAX_DIRTY];
-	unsigned ndirty;
+	} changed[PHYS_MAX_CHANGED];
+	unsigned nchanged;
 	/* Notified when a store hits a page flagged PP_CODE, or when the map changes. */
 	void (*code_written)(void *opaque, uint64_t pa, uint64_t len);
 	void (*map_changed)(void *opaque);
@@ -79,6 +82,14 @@ struct physmem {
 	void (*trace)(void *opaque, const char *region, uint64_t pa, uint64_t value, unsigned size,
 		      int is_write);
 	void *trace_opaque;
+	/* Dirty tracking (physmem_track_start): RAM pages written since, by RAM page
+	 * number (offset in `ram` >> 12), as a bitmap and as a list in order. */
+	bool tracking;
+	uint64_t *dirty_map;  /* one bit per RAM page */
+	uint32_t *dirty_list; /* the set bits, each once */
+	uint64_t ndirty;
+	bool ram_moved;          /* some RAM page is mapped away from its own address */
+	const void *track_owner; /* who started tracking (a fast snapshot), for its owner */
 };
 
 /* Create the address space with `ram_size` bytes of RAM; NULL with errno on failure. */
@@ -125,5 +136,23 @@ void physmem_write_sized(struct physmem *pm, uint64_t pa, uint64_t value, unsign
 
 /* Mark or unmark a page as holding decoded code. */
 void physmem_set_code(struct physmem *pm, uint64_t pa, bool code);
+
+/*
+ * Dirty tracking (fast reset, docs/SNAPSHOT.md). While it is on, every RAM page
+ * not yet written is flagged PP_TRACK, so no TLB write entry exists for it and
+ * the first store -- CPU slow path, page-walk A/D update, device or DMA through
+ * physmem_write -- records it in dirty_list and clears the flag: later stores
+ * to the page run at full speed. The caller must flush the CPU's TLB when it
+ * starts tracking (write entries made before stay valid otherwise).
+ * physmem_track_start returns -1 when out of memory.
+ */
+int physmem_track_start(struct physmem *pm);
+void physmem_track_stop(struct physmem *pm);
+/* Forget the dirty set and flag the listed pages clean again (after the caller
+ * copied them back): O(pages dirtied). */
+void physmem_track_clear(struct physmem *pm);
+/* Record a store to RAM at byte offset `off` that bypassed the map (a device
+ * writing its shadow RAM directly). */
+void physmem_mark_ram_dirty(struct physmem *pm, uint64_t off);
 
 #endif

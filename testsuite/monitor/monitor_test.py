@@ -142,6 +142,29 @@ if DEMO:
     ok("scancode 1e" in text and "scancode 9e" in text and status == 0,
        "sendkey a and sendkey esc reach the guest", repr((text[-120:], status)))
 
+# 5b. Snapshots (docs/SNAPSHOT.md): savevm at the reset state, refused loads change
+# nothing, the fast reset of a paused machine copies no page; a second fugu
+# started from the file runs the guest to the same end.
+with tempfile.TemporaryDirectory() as snapdir:
+    snap = os.path.join(snapdir, "m.snap")
+    junk = os.path.join(snapdir, "junk.snap")
+    with open(junk, "wb") as f:
+        f.write(b"not a snapshot at all, only some bytes of text")
+    out, console, status, _ = fugu(["savevm " + snap, "loadvm " + junk,
+                                    "loadvm " + snap, "snapshot_take", "snapshot_restore",
+                                    "info cpus", "cont"], ["-S"])
+    ok("saved at instruction 0" in out and os.path.getsize(snap) > 32, "savevm writes the file",
+       out[-400:])
+    ok("loadvm: not a fugu snapshot (bad magic) (nothing changed)" in out,
+       "loadvm refuses a file that is not a snapshot")
+    ok("loaded; at instruction 0" in out and "restored 0 pages" in out,
+       "loadvm of the file, snapshot_take and snapshot_restore")
+    ok(console == "68ac 5678 \n" and status == 67, "the guest then runs to its end",
+       repr((console, status)))
+    out, console, status, _ = fugu(["cont"], ["-S", "-loadvm", snap])
+    ok(console == "68ac 5678 \n" and status == 67, "-loadvm of the monitor's file runs the same",
+       repr((console, status)))
+
 # 6. Bad uses are refused before the guest runs.
 r = subprocess.run([FUGU, "-bios", ROM, "-monitor", "stdio", "-serial", "stdio"],
                    capture_output=True, text=True)

@@ -1,0 +1,473 @@
+/*
+ * Unit tests: snapshots (chipset/snapshot.c, docs/SNAPSHOT.md). A machine with
+ * its devices programmed and its timers armed is saved to a file and loaded
+ * into a fresh one: every device section, the CPU, RAM and the timer queue
+ * come back equal. Damaged files and other machines are refused with the
+ * target left untouched. The in-memory fast reset copies back exactly the
+ * pages the guest wrote, and the machine ends equal to the snapshot each time.
+ */
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <cmocka.h>
+
+#include "chipset/pc.h"
+#include "chipset/snapshot.h"
+#include "cpu/cpu.h"
+#include "mmu/ioport.h"
+#include "mmu/physmem.h"
+
+/*
+ * A 4 KiB real-mode ROM: from the reset vector, increment the byte at offset
+ * 0x10 of N pages from 0x10000 on (N read from 0x500), then halt forever.
+ */
+static const uint8_t dirty_code[] = {
+	0xb8, 0x00, 0x10,             /* mov ax, 0x1000 */
+	0x8b, 0x0e, 0x00, 0x05,       /* mov cx, [0x500] */
+	0xe3, 0x0c,                   /* jcxz done */
+	0x8e, 0xc0,                   /* loop: mov es, ax */
+	0x26, 0xfe, 0x06, 0x10, 0x00, /* inc byte [es:0x10] */
+	0x05, 0x00, 0x01,             /* add ax, 0x100 */
+	0xe2, 0xf4,                   /* loop loop */
+	0xf4,                         /* done: hlt */
+	0xeb, 0xfd,                   /* jmp done */
+};
+
+static struct pc *
+make_pc(uint64_t ram, bool with_code)
+{
+	char path[] = "/tmp/fugu-snap-biosXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static uint8_t rom[4096];
+	memset(rom, 0, sizeof(rom));
+	if (with_code) {
+		memcpy(rom + 0xf00, dirty_code, sizeof(dirty_code));
+		/* reset vector (IP 0xfff0): jmp near 0xff00 */
+		rom[0xff0] = 0xe9;
+		rom[0xff1] = 0x0d;
+		rom[0xff2] = 0xff;
+	}
+	assert_int_equal(write(fd, rom, sizeof(rom)), (ssize_t)sizeof(rom));
+	close(fd);
+	struct pc_config cfg = { .ram_size = ram,
+				 .bios_path = path,
+				 .clock_mode = VCLOCK_DETERMINISTIC };
+	char err[256];
+	assert_int_equal(cpu_features_parse(&cfg.cpu, "max", err, sizeof(err)), 0);
+	struct pc *pc = pc_create(&cfg, err, sizeof(err));
+	unlink(path);
+	assert_non_null(pc);
+	return pc;
+}
+
+/* Program devices the way a guest would, so that no section is at reset state
+ * and the PIT, RTC and local APIC timers are armed. */
+static void
+program_devices(struct pc *pc)
+{
+	struct ioports *io = pc->io;
+	static const uint8_t pic_init[][2] = {
+		{ 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 }, { 0x21, 0xfc }
+	};
+	for (size_t k = 0; k < sizeof(pic_init) / sizeof(pic_init[0]); k++)
+		ioport_write(io, pic_init[k][0], pic_init[k][1], 1);
+	ioport_write(io, 0x70, 0x0a, 1); /* RTC: 1024 Hz periodic interrupt */
+	ioport_write(io, 0x71, 0x26, 1);
+	ioport_write(io, 0x70, 0x0b, 1);
+	ioport_write(io, 0x71, 0x42, 1);
+	ioport_write(io, 0x43, 0x34, 1); /* PIT channel 0, mode 2, lo/hi */
+	ioport_write(io, 0x40, 0x9c, 1);
+	ioport_write(io, 0x40, 0x2e, 1);
+	ioport_write(io, 0x70, 0x40, 1); /* a CMOS byte */
+	ioport_write(io, 0x71, 0xab, 1);
+	ioport_write(io, 0x3fb, 0x83, 1); /* COM1: 8N1 at divisor 1, scratch byte */
+	ioport_write(io, 0x3f8, 0x01, 1);
+	ioport_write(io, 0x3fb, 0x03, 1);
+	ioport_write(io, 0x3ff, 0x5a, 1);
+	/* IOAPIC pin 2 (IRQ0) unmasked, edge, vector 0x30: the PIT's edges are
+	 * seen there while the 8259 holds IR0 latched, so its timer stays armed. */
+	physmem_write_sized(pc->mem, 0xfec00000, 0x14, 4);
+	physmem_write_sized(pc->mem, 0xfec00010, 0x30, 4);
+	/* The local APIC: software enabled, periodic timer. */
+	physmem_write_sized(pc->mem, LAPIC_DEFAULT_BASE + 0xf0, 0x1ff, 4);
+	physmem_write_sized(pc->mem, LAPIC_DEFAULT_BASE + 0x3e0, 0x0b, 4);
+	physmem_write_sized(pc->mem, LAPIC_DEFAULT_BASE + 0x320, 0x20040, 4);
+	physmem_write_sized(pc->mem, LAPIC_DEFAULT_BASE + 0x380, 100000, 4);
+	for (uint64_t pa = 0; pa < pc->mem->ram_size; pa += 0x10000) {
+		uint32_t v = (uint32_t)(pa * 2654435761u);
+		physmem_write(pc->mem, pa + 0x123, &v, sizeof(v));
+	}
+	pc->cpu->state.gpr[R_BX] = 0x1122334455667788ull;
+	pc->cpu->state.gpr[R_R15] = 0xfeedfacecafebeefull;
+	pc->cpu->icount = 12345; /* virtual time moves: deadlines are relative to it */
+	pc->clock.idle_ns = 777; /* and time skipped while halted */
+	/* Timers armed in another order than the devices' restore arms them, so
+	 * the queue's layout is the saved one only if the clock restores it. */
+	physmem_write_sized(pc->mem, LAPIC_DEFAULT_BASE + 0x380, 5000, 4);
+	ioport_write(io, 0x40, 0x10, 1);
+	ioport_write(io, 0x40, 0x00, 1);
+}
+
+/* Machine a and b hold the same state: devices, CPU, RAM, clock and timers. */
+static void
+assert_same_machine(struct pc *a, struct pc *b)
+{
+	for (size_t i = 0; i < pc_ndevices; i++) {
+		void *da = pc_device(a, i), *db = pc_device(b, i);
+		assert_true(!da == !db);
+		if (!da || !pc_devices[i].save)
+			continue;
+		size_t n = pc_devices[i].save(da, NULL, 0);
+		assert_int_equal(pc_devices[i].save(db, NULL, 0), n);
+		uint8_t *x = malloc(n), *y = malloc(n);
+		pc_devices[i].save(da, x, n);
+		pc_devices[i].save(db, y, n);
+		if (memcmp(x, y, n))
+			fail_msg("section '%s' differs after the restore", pc_devices[i].name);
+		free(x);
+		free(y);
+	}
+	static struct cpu_saved ca, cb;
+	cpu_save(a->cpu, &ca);
+	cpu_save(b->cpu, &cb);
+	assert_memory_equal(&ca, &cb, sizeof(ca));
+	assert_int_equal(a->mem->ram_size, b->mem->ram_size);
+	assert_memory_equal(a->mem->ram, b->mem->ram, a->mem->ram_size);
+	assert_int_equal(vclock_now(&a->clock), vclock_now(&b->clock));
+	assert_int_equal(a->clock.nall, b->clock.nall);
+	assert_int_equal(a->clock.nheap, b->clock.nheap);
+	for (unsigned k = 0; k < a->clock.nall; k++) {
+		const struct vtimer *ta = a->clock.all[k], *tb = b->clock.all[k];
+		assert_string_equal(ta->name, tb->name);
+		assert_int_equal(vtimer_armed(ta), vtimer_armed(tb));
+		assert_int_equal(ta->heap_index, tb->heap_index);
+		if (vtimer_armed(ta))
+			assert_int_equal(ta->deadline, tb->deadline);
+	}
+}
+
+static char snap_path[64];
+
+static void
+save_programmed(struct pc **out)
+{
+	struct pc *pc = make_pc(16u << 20, false);
+	program_devices(pc);
+	char err[256];
+	strcpy(snap_path, "/tmp/fugu-snapXXXXXX");
+	int fd = mkstemp(snap_path);
+	assert_true(fd >= 0);
+	close(fd);
+	if (machine_save(pc, snap_path, err, sizeof(err)) < 0)
+		fail_msg("save: %s", err);
+	*out = pc;
+}
+
+/* Armed timers of the three devices that keep one running here. */
+static unsigned
+armed_timers(struct pc *pc)
+{
+	unsigned n = 0;
+	for (unsigned k = 0; k < pc->clock.nall; k++)
+		n += vtimer_armed(pc->clock.all[k]);
+	return n;
+}
+
+static void
+file_round_trip(void **state)
+{
+	(void)state;
+	struct pc *a;
+	save_programmed(&a);
+	assert_true(armed_timers(a) >= 3); /* PIT, RTC, local APIC */
+	struct pc *b = make_pc(16u << 20, false);
+	char err[256];
+	if (machine_load(b, snap_path, err, sizeof(err)) < 0)
+		fail_msg("load: %s", err);
+	assert_same_machine(a, b);
+	/* Saving the loaded machine gives the same file, byte for byte. */
+	char again[] = "/tmp/fugu-snap2XXXXXX";
+	int fd = mkstemp(again);
+	close(fd);
+	assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
+	FILE *f1 = fopen(snap_path, "rb"), *f2 = fopen(again, "rb");
+	int c1, c2;
+	do {
+		c1 = fgetc(f1);
+		c2 = fgetc(f2);
+		assert_int_equal(c1, c2);
+	} while (c1 != EOF);
+	fclose(f1);
+	fclose(f2);
+	unlink(again);
+	unlink(snap_path);
+	pc_destroy(a);
+	pc_destroy(b);
+}
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	uint8_t *d = malloc(*len);
+	assert_int_equal(fread(d, 1, *len, f), *len);
+	fclose(f);
+	return d;
+}
+
+static void
+spit(const char *path, const uint8_t *d, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(d, 1, len, f), len);
+	fclose(f);
+}
+
+/* The load must fail with a message containing `what`, and leave b as it was. */
+static void
+assert_refused(struct pc *b, struct pc *ref, const char *path, const char *what)
+{
+	char err[256] = "";
+	assert_int_equal(machine_load(b, path, err, sizeof(err)), -1);
+	/* `what`: alternatives separated by '|' */
+	bool found = false;
+	char alts[128];
+	snprintf(alts, sizeof(alts), "%s", what);
+	for (char *sp, *w = strtok_r(alts, "|", &sp); w; w = strtok_r(NULL, "|", &sp))
+		found |= strstr(err, w) != NULL;
+	if (!found)
+		fail_msg("expected '%s' in: %s", what, err);
+	assert_same_machine(b, ref);
+}
+
+static void
+damaged_files_refused(void **state)
+{
+	(void)state;
+	struct pc *a;
+	save_programmed(&a);
+	size_t len;
+	uint8_t *good = slurp(snap_path, &len);
+	if (len < 4096)
+		abort(); /* a header, sections and compressed RAM at the least */
+	/* The target runs a program of its own: any half-load would show. */
+	struct pc *b = make_pc(16u << 20, false), *ref = make_pc(16u << 20, false);
+	char bad[] = "/tmp/fugu-snapbadXXXXXX";
+	close(mkstemp(bad));
+
+	/* Truncated anywhere: in the header, between and inside sections. */
+	for (size_t cut = 0; cut < len; cut += len / 97 + 1) {
+		spit(bad, good, cut);
+		assert_refused(b, ref, bad, "truncated");
+	}
+	/* Any flipped byte: a checksum (header or section) catches it. */
+	for (size_t at = 8; at < len; at += len / 89 + 1) {
+		uint8_t *d = malloc(len);
+		memcpy(d, good, len);
+		d[at] ^= 0x40;
+		spit(bad, d, len);
+		/* a flipped length reads as a section running past the end */
+		assert_refused(b, ref, bad, at < 32 ? "header" : "corrupt|truncated");
+		free(d);
+	}
+	/* A newer format version, with a valid header checksum. */
+	uint8_t *d = malloc(len);
+	memcpy(d, good, len);
+	d[8] = 2;
+	memset(d + 28, 0, 4);
+	uint32_t crc = (uint32_t)crc32(0, d, 32);
+	memcpy(d + 28, &crc, 4);
+	spit(bad, d, len);
+	assert_refused(b, ref, bad, "format version 2");
+	/* A device section of a newer layout, its checksum made valid again. */
+	memcpy(d, good, len);
+	size_t off = 32;
+	bool found_pit = false;
+	while (off + 48 <= len) {
+		uint64_t slen;
+		memcpy(&slen, d + off + 24, 8);
+		if (!strcmp((const char *)d + off, "pit")) {
+			d[off + 16] = 2; /* version */
+			memset(d + off + 40, 0, 4);
+			uLong c = crc32(0, d + off, 48);
+			c = crc32(c, d + off + 48, (uInt)slen);
+			uint32_t c32 = (uint32_t)c;
+			memcpy(d + off + 40, &c32, 4);
+			found_pit = true;
+			break;
+		}
+		off += 48 + slen;
+	}
+	assert_true(found_pit);
+	spit(bad, d, len);
+	assert_refused(b, ref, bad, "section 'pit' has version 2, this fugu reads 1");
+	/* Not a snapshot at all. */
+	spit(bad, (const uint8_t *)"hello, world, this is not a snapshot file", 41);
+	assert_refused(b, ref, bad, "not a fugu snapshot");
+	/* Bytes after the last section. */
+	memcpy(d, good, len);
+	uint8_t *longer = malloc(len + 3);
+	memcpy(longer, good, len);
+	memset(longer + len, 0, 3);
+	spit(bad, longer, len + 3);
+	assert_refused(b, ref, bad, "after the last section");
+	free(longer);
+	free(d);
+
+	/* A different machine: RAM size, then CPU model. */
+	struct pc *small = make_pc(8u << 20, false), *small_ref = make_pc(8u << 20, false);
+	assert_refused(small, small_ref, snap_path,
+		       "RAM size: snapshot 16 MiB, this machine 8 MiB");
+	pc_destroy(small);
+	pc_destroy(small_ref);
+
+	unlink(bad);
+	unlink(snap_path);
+	free(good);
+	pc_destroy(a);
+	pc_destroy(b);
+	pc_destroy(ref);
+}
+
+static uint8_t
+ram_byte(struct pc *pc, uint64_t pa)
+{
+	return pc->mem->ram[pa];
+}
+
+/* Run the guest until it halts. */
+static void
+run_to_halt(struct pc *pc)
+{
+	for (int k = 0; k < 100; k++)
+		if (cpu_exec(pc->cpu, 1000000) == CPU_EXIT_HALT)
+			return;
+	fail_msg("the guest did not halt");
+}
+
+/*
+ * A guest writes N pages (the CPU's own stores, through the TLB); M restores
+ * each bring back exactly those N pages, and the machine equals a second one
+ * that never ran. Each run after a restore sees the snapshot's RAM (the byte
+ * it increments is 1 afterwards, never 2).
+ */
+static void
+fast_reset_copies_dirty_pages(void **state)
+{
+	(void)state;
+	static const uint16_t counts[] = { 1, 10, 100 };
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		uint16_t n = counts[c];
+		struct pc *pc = make_pc(4u << 20, true), *ref = make_pc(4u << 20, true);
+		physmem_write(pc->mem, 0x500, &n, 2);
+		physmem_write(ref->mem, 0x500, &n, 2);
+		char err[256];
+		struct snapshot *s = snapshot_take(pc, err, sizeof(err));
+		assert_non_null(s);
+		for (int m = 0; m < 5; m++) {
+			run_to_halt(pc);
+			assert_int_equal(pc->mem->ndirty, n);
+			for (uint16_t p = 0; p < n; p++)
+				assert_int_equal(ram_byte(pc, 0x10000 + 0x1000u * p + 0x10), 1);
+			assert_int_equal(ram_byte(pc, 0x10000 + 0x1000u * n + 0x10), 0);
+			snapshot_restore(s);
+			assert_int_equal(snapshot_last_pages(s), n);
+			assert_same_machine(pc, ref);
+		}
+		snapshot_free(s);
+		assert_false(pc->mem->tracking);
+		pc_destroy(pc);
+		pc_destroy(ref);
+	}
+}
+
+/* Device DMA (physmem_write) and a second snapshot: the newest restores what
+ * was dirtied, an older one restores all of RAM. */
+static void
+fast_reset_dma_and_older_snapshots(void **state)
+{
+	(void)state;
+	struct pc *pc = make_pc(4u << 20, false);
+	program_devices(pc);
+	char err[256];
+	struct snapshot *s1 = snapshot_take(pc, err, sizeof(err));
+	assert_non_null(s1);
+	uint32_t v = 0xdeadbeef;
+	physmem_write(pc->mem, 0x200000, &v, 4);
+	physmem_write(pc->mem, 0x200ffe, &v, 4); /* crosses into the next page */
+	assert_int_equal(pc->mem->ndirty, 2);
+	pc->cpu->state.gpr[R_AX] = 42;
+	struct snapshot *s2 = snapshot_take(pc, err, sizeof(err));
+	assert_non_null(s2);
+	assert_int_equal(pc->mem->ndirty, 0);
+	snapshot_restore(s1); /* not the newest: all of RAM */
+	assert_int_equal(snapshot_last_pages(s1), pc->mem->ram_size >> 12);
+	assert_int_equal(ram_byte(pc, 0x200000), 0);
+	assert_int_not_equal(pc->cpu->state.gpr[R_AX], 42);
+	physmem_write(pc->mem, 0x300000, &v, 4);
+	snapshot_restore(s1); /* now the newest again: one page */
+	assert_int_equal(snapshot_last_pages(s1), 1);
+	assert_int_equal(ram_byte(pc, 0x300000), 0);
+	snapshot_restore(s2);
+	assert_int_equal(ram_byte(pc, 0x200000), 0xef);
+	assert_int_equal(pc->cpu->state.gpr[R_AX], 42);
+	assert_true(armed_timers(pc) >= 3);
+	snapshot_free(s1);
+	snapshot_free(s2);
+	pc_destroy(pc);
+}
+
+/* Each machine tracks its own newest snapshot: two machines reset fast side by side. */
+static void
+fast_reset_per_machine(void **state)
+{
+	(void)state;
+	struct pc *a = make_pc(4u << 20, false), *b = make_pc(4u << 20, false);
+	char err[256];
+	struct snapshot *sa = snapshot_take(a, err, sizeof(err));
+	struct snapshot *sb = snapshot_take(b, err, sizeof(err));
+	assert_non_null(sa);
+	assert_non_null(sb);
+	uint32_t v = 1;
+	for (int m = 0; m < 3; m++) {
+		physmem_write(a->mem, 0x100000, &v, 4);
+		physmem_write(b->mem, 0x180000, &v, 4);
+		physmem_write(b->mem, 0x280000, &v, 4);
+		snapshot_restore(sa);
+		snapshot_restore(sb);
+		assert_int_equal(snapshot_last_pages(sa), 1);
+		assert_int_equal(snapshot_last_pages(sb), 2);
+		assert_int_equal(ram_byte(a, 0x100000), 0);
+		assert_int_equal(ram_byte(b, 0x280000), 0);
+	}
+	snapshot_free(sa);
+	snapshot_free(sb);
+	pc_destroy(a);
+	pc_destroy(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(file_round_trip),
+		cmocka_unit_test(damaged_files_refused),
+		cmocka_unit_test(fast_reset_copies_dirty_pages),
+		cmocka_unit_test(fast_reset_dma_and_older_snapshots),
+		cmocka_unit_test(fast_reset_per_machine),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
