@@ -753,7 +753,8 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
  * every triple fault recorded in sum (-run-summary). */
 static int
 run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *disp,
-    struct replay *rp, const struct options *o, uint64_t host_deadline, struct run_summary *sum)
+    struct replay *rp, struct plugins *plugins, const struct options *o, uint64_t host_deadline,
+    struct run_summary *sum)
 {
 	struct cpu *cpu = pc->cpu;
 	uint64_t next_host_poll = 0;
@@ -839,6 +840,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 		}
 		enum cpu_exit r = cpu_exec(cpu, budget);
 		vclock_run_expired(&pc->clock);
+		plugins_boundary(plugins);
 		if (pc->debug.exit_requested) {
 			sum->reason = "debug-exit";
 			return pc->debug.exit_status & 0xff;
@@ -1072,7 +1074,7 @@ main(int argc, char **argv)
 		sum.reason = "timeout";
 		status = FUGU_EXIT_TIMEOUT;
 	} else {
-		status = run(pc, gdb, mon, disp, rp, &o, host_deadline, &sum);
+		status = run(pc, gdb, mon, disp, rp, plugins, &o, host_deadline, &sum);
 	}
 	sum.wall_seconds = (double)(host_now_ns() - wall_start) / 1e9;
 	display_close(disp);

@@ -9,10 +9,12 @@
 
 #include <dlfcn.h>
 #include <ffi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chipset/pc.h"
+#include "chipset/snapshot.h"
 #include "cpu/cpu.h"
 #include "cpu/insn_ids.h"
 #include "cpu/state.h"
@@ -60,6 +62,15 @@ struct plugins {
 	void (**exits)(void);
 	unsigned nexits;
 	struct pc *pc;
+	struct fugu_snapshot *snapshots;   /* every live one, newest first */
+	struct fugu_snapshot *restore_req; /* to restore at the next boundary */
+};
+
+/* A plugin's snapshot: `s` is NULL until the boundary after the request. */
+struct fugu_snapshot {
+	struct fugu_snapshot *next;
+	struct snapshot *s;
+	bool want_take;
 };
 
 /* The API acts on one machine: the calls carry no context argument. */
@@ -276,6 +287,71 @@ api_at_exit(void (*fn)(void))
 	p->exits[p->nexits++] = fn;
 }
 
+/* The CPU leaves its slice after this instruction; the run loop then calls
+ * plugins_boundary. */
+static void
+stop_after_insn(void)
+{
+	struct cpu *cpu = api_cpu();
+	if (cpu)
+		cpu_raise_events(cpu, EV_STOP);
+}
+
+static struct fugu_snapshot *
+api_snapshot_take(void)
+{
+	struct plugins *p = api_owner;
+	struct fugu_snapshot *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	fs->want_take = true;
+	fs->next = p->snapshots;
+	p->snapshots = fs;
+	stop_after_insn();
+	return fs;
+}
+
+static bool
+is_live(const struct plugins *p, const struct fugu_snapshot *fs)
+{
+	for (const struct fugu_snapshot *k = p->snapshots; k; k = k->next)
+		if (k == fs)
+			return true;
+	return false;
+}
+
+static int
+api_snapshot_restore(struct fugu_snapshot *fs)
+{
+	struct plugins *p = api_owner;
+	if (!fs || !is_live(p, fs))
+		return -1;
+	p->restore_req = fs;
+	stop_after_insn();
+	return 0;
+}
+
+static uint64_t
+api_snapshot_pages(const struct fugu_snapshot *fs)
+{
+	return fs && fs->s ? snapshot_last_pages(fs->s) : 0;
+}
+
+static void
+api_snapshot_free(struct fugu_snapshot *fs)
+{
+	struct plugins *p = api_owner;
+	for (struct fugu_snapshot **k = &p->snapshots; *k; k = &(*k)->next)
+		if (*k == fs) {
+			*k = fs->next;
+			if (p->restore_req == fs)
+				p->restore_req = NULL;
+			snapshot_free(fs->s);
+			free(fs);
+			return;
+		}
+}
+
 static const struct fugu_api api = {
 	.version = FUGU_PLUGIN_API_VERSION,
 	.subscribe = api_subscribe,
@@ -292,6 +368,10 @@ static const struct fugu_api api = {
 	.scoreboard_entry = api_scoreboard_entry,
 	.cpu_index = api_cpu_index,
 	.at_exit = api_at_exit,
+	.snapshot_take = api_snapshot_take,
+	.snapshot_restore = api_snapshot_restore,
+	.snapshot_pages = api_snapshot_pages,
+	.snapshot_free = api_snapshot_free,
 };
 
 /* ---- loading ---- */
@@ -419,6 +499,25 @@ plugins_dispatch(struct plugins *p, enum trace_event ev, const struct trace_hdr 
 }
 
 void
+plugins_boundary(struct plugins *p)
+{
+	if (!p || !p->pc)
+		return;
+	char err[256];
+	for (struct fugu_snapshot *fs = p->snapshots; fs; fs = fs->next) {
+		if (!fs->want_take)
+			continue;
+		fs->want_take = false;
+		if (!(fs->s = snapshot_take(p->pc, err, sizeof(err))))
+			fprintf(stderr, "fugu: plugin snapshot_take: %s\n", err);
+	}
+	struct fugu_snapshot *r = p->restore_req;
+	p->restore_req = NULL;
+	if (r && r->s)
+		snapshot_restore(r->s);
+}
+
+void
 plugins_destroy(struct plugins *p)
 {
 	if (!p)
@@ -426,6 +525,8 @@ plugins_destroy(struct plugins *p)
 	api_owner = p;
 	for (unsigned k = 0; k < p->nexits; k++)
 		p->exits[k]();
+	while (p->snapshots)
+		api_snapshot_free(p->snapshots);
 	for (unsigned ev = 0; ev < TEV_COUNT; ev++)
 		for (struct subscription *s = p->subs[ev], *next; s; s = next) {
 			next = s->next;

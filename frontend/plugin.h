@@ -31,6 +31,9 @@ unsigned plugins_categories(const struct plugins *p);
 void plugins_attach(struct plugins *p, struct pc *pc);
 void plugins_dispatch(struct plugins *p, enum trace_event ev, const struct trace_hdr *h,
 		      const struct trace_value *v);
+/* At an instruction boundary (the run loop, between slices): the snapshots
+ * the plugins asked to take or restore since the last one. NULL: nothing. */
+void plugins_boundary(struct plugins *p);
 /* Run the plugins' at-exit functions, then unload them. */
 void plugins_destroy(struct plugins *p);
 

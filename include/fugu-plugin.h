@@ -68,6 +68,9 @@ struct fugu_machine_info {
 /* A per-CPU scoreboard: one zeroed entry of a fixed size for each CPU. */
 struct fugu_scoreboard;
 
+/* An in-memory snapshot of the machine for fast reset (docs/SNAPSHOT.md). */
+struct fugu_snapshot;
+
 struct fugu_api {
 	unsigned version; /* FUGU_PLUGIN_API_VERSION */
 
@@ -105,6 +108,20 @@ struct fugu_api {
 
 	/* Call fn when the machine stops, before fugu exits (reports go here). */
 	void (*at_exit)(void (*fn)(void));
+
+	/* Fast reset, for fuzzing plugins (docs/SNAPSHOT.md). A callback runs
+	 * inside an instruction, so both act at the next instruction boundary:
+	 * snapshot_take returns at once a handle that holds the machine as it is
+	 * after the current instruction (NULL: out of memory); snapshot_restore
+	 * asks to go back to it there (-1: not a snapshot of this machine), copying
+	 * only the RAM pages written since (the whole RAM when another snapshot was
+	 * taken or restored since). Takes happen before a restore asked for at the
+	 * same boundary. snapshot_pages: the pages the last restore copied;
+	 * snapshot_free drops one (a restore still pending with it is cancelled). */
+	struct fugu_snapshot *(*snapshot_take)(void);
+	int (*snapshot_restore)(struct fugu_snapshot *s);
+	uint64_t (*snapshot_pages)(const struct fugu_snapshot *s);
+	void (*snapshot_free)(struct fugu_snapshot *s);
 };
 
 #endif

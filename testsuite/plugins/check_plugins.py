@@ -2,11 +2,15 @@
 """Plugins (docs/TRACING.md): the contrib examples and the API test plugin.
 
 usage: check_plugins.py FUGU HELLO_ROM PAGING_ROM INSNCOUNT EXITHIST APITEST BADVERSION
+                        FASTRESET_ROM FASTRESET
 
 insncount on the paging ROM: its counts equal -stats' top instructions of the
 same run and the mnemonic counts of the JSON trace. exithist: its interrupt
 histogram equals the trace's interrupt events. apitest on the hello ROM: every
-API check passes. badversion: refused with one line, exit status 2. Prints TAP.
+API check passes. badversion: refused with one line, exit status 2. fastreset: a
+fuzzer-style loop of snapshot_take/snapshot_restore from marker callbacks
+(docs/SNAPSHOT.md) restores RAM and registers each time, copying the 9 pages
+the test case wrote. Prints TAP.
 """
 import collections
 import json
@@ -23,7 +27,8 @@ def fugu_run(fugu, rom, extra):
 
 
 def main():
-    fugu, hello, paging, insncount, exithist, apitest, badversion = sys.argv[1:8]
+    fugu, hello, paging, insncount, exithist, apitest, badversion, fr_rom, fastreset = \
+        sys.argv[1:10]
     tmp = tempfile.mkdtemp(prefix="fugu-plugins-")
     counts_path = os.path.join(tmp, "counts.txt")
     hist_path = os.path.join(tmp, "hist.txt")
@@ -86,6 +91,22 @@ def main():
                     and "version 1" in err[0]))
     p = fugu_run(fugu, hello, ["-plugin", insncount + ",bogus=1"])
     results.append(("a plugin that refuses to install: exit 2", p.returncode == 2))
+
+    # The counter in RAM reads 1 in every test case (RAM restored), ESI ends at
+    # 0x21 (registers restored: exit status 0x21 << 1 | 1), each restore copies
+    # the counter's page and the 8 the case wrote, and nothing else.
+    fr_path = os.path.join(tmp, "fr.txt")
+    p = fugu_run(fugu, fr_rom, ["-debugcon", "stdio", "-plugin",
+                                fastreset + ",restores=7,out=" + fr_path])
+    fr = open(fr_path).read().splitlines() if os.path.exists(fr_path) else []
+    results += [
+        ("fastreset: 8 test cases each see a restored RAM and registers",
+         p.returncode == 67 and p.stdout == b"11111111\n"),
+        ("fastreset: 7 restores, each copying 9 pages",
+         fr[:8] == ["restores 7"] + ["pages 9"] * 7),
+        ("fastreset: restoring a handle that is no snapshot is refused",
+         "bad-restore -1" in fr),
+    ]
 
     print("1..%d" % len(results))
     for k, (name, ok) in enumerate(results, 1):
