@@ -11,11 +11,10 @@ show an emulator defect, then powers the guest off (ACPI S5) and expects exit
 status 0. TAP output; the serial log goes to run_linux.log beside the cwd.
 """
 import hashlib
-import os
-import select
-import subprocess
 import sys
 import time
+
+from console import PROMPT, Console, tap
 
 args = sys.argv[1:]
 timeout = 600.0
@@ -25,61 +24,21 @@ if args[:1] == ["--timeout"]:
 if args[:1] == ["--"]:
     args = args[1:]
 
-PROMPT = b"fugu# "
 BAD = ["XSAVE consistency problem", "unstable", "calibration failed", "Broken PMU", "BUG:",
        "WARNING:", "Oops", "invalid opcode", "general protection"]
 results = []
-log = open("run_linux.log", "wb")
 start = time.monotonic()
-proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT)
-buf = b""
+con = Console(args, "run_linux.log")
+read_until, run = con.read_until, con.run
 
 
 def ok(cond, name, detail=""):
     results.append((bool(cond), name, detail))
 
 
-def read_until(marker, limit):
-    """Read the console until `marker` appears; returns the text before it or None."""
-    global buf
-    deadline = time.monotonic() + limit
-    while marker not in buf:
-        left = deadline - time.monotonic()
-        if left <= 0 or proc.poll() is not None or b"end Kernel panic" in buf:
-            return None
-        r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
-        if r:
-            data = os.read(proc.stdout.fileno(), 65536)
-            if not data:
-                return None
-            log.write(data)
-            log.flush()
-            buf += data
-    before, _, buf = buf.partition(marker)
-    return before
-
-
-def run(cmd, limit=120):
-    proc.stdin.write(cmd.encode() + b"\n")
-    proc.stdin.flush()
-    out = read_until(PROMPT, limit)
-    if out is None:
-        return None
-    text = out.decode(errors="replace").replace("\r", "")
-    lines = text.split("\n")[1:]  # drop the echoed command
-    # Kernel messages may interleave on the console: they start with "[".
-    return "\n".join(l for l in lines if not l.startswith("[")).strip()
-
-
 def finish():
-    if proc.poll() is None:
-        proc.kill()
-    print("1..%d" % len(results))
-    for n, (good, name, detail) in enumerate(results, 1):
-        print("%s %d - %s%s" % ("ok" if good else "not ok", n, name,
-                                "" if good else "  # " + detail))
-    sys.exit(0 if results and all(r[0] for r in results) else 1)
+    con.kill()
+    sys.exit(tap(results))
 
 
 booted = read_until(b"fugu-linux: init started", timeout)
@@ -105,12 +64,7 @@ ok(out and out.strip().isdigit() and 0 < int(out) < len(seq) // 2, "gzip -9 comp
 out = run("dmesg")
 bad = [l for l in (out or "").split("\n") if any(b in l for b in BAD)]
 ok(out is not None and not bad, "dmesg shows no emulator defect", repr(bad[:5]))
-proc.stdin.write(b"poweroff -f\n")
-proc.stdin.flush()
-try:
-    status = proc.wait(timeout=60)
-except subprocess.TimeoutExpired:
-    status = "still running"
+status = con.poweroff()
 ok(status == 0, "poweroff -f ends the emulator with status 0", repr(status))
 sys.stderr.write("run_linux: shell after %.1f s, total %.1f s\n" % (boot_s, time.monotonic() - start))
 finish()

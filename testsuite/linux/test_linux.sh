@@ -3,7 +3,8 @@
 # busybox-static initramfs, either handed to SeaBIOS by -kernel/-initrd
 # ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
 # run_linux.py drives the shell on COM1 and prints TAP.
-# usage: test_linux.sh FUGU direct|disk
+# "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
+# usage: test_linux.sh FUGU direct|disk|snapshot
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,13 +24,19 @@ direct)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+snapshot)
+	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
+		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 disk)
 	sh "$here/mkdisk.sh" "$tmp/disk.img" "$kernel" "$tmp/initrd.gz" || exit 1
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct or disk" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk or snapshot" >&2; exit 2 ;;
 esac
 status=$?
-[ -f run_linux.log ] && tail -c 3000 run_linux.log | sed 's/^/# /'
+for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do
+	[ -f $f ] && tail -c 3000 $f | sed 's/^/# /'
+done
 exit $status

@@ -1,0 +1,71 @@
+"""A Linux guest's serial console on an emulator's stdin/stdout, for the
+testsuite/linux scripts: read until a marker, run a shell command, and TAP."""
+import os
+import select
+import subprocess
+import time
+
+PROMPT = b"fugu# "
+
+
+class Console:
+    def __init__(self, args, logname):
+        self.log = open(logname, "wb")
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.buf = b""
+
+    def read_until(self, marker, limit):
+        """Read the console until `marker` appears; the text before it, or None."""
+        deadline = time.monotonic() + limit
+        while marker not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None or b"end Kernel panic" in self.buf:
+                return None
+            r, _, _ = select.select([self.proc.stdout], [], [], min(left, 1.0))
+            if r:
+                data = os.read(self.proc.stdout.fileno(), 65536)
+                if not data:
+                    return None
+                self.log.write(data)
+                self.log.flush()
+                self.buf += data
+        before, _, self.buf = self.buf.partition(marker)
+        return before
+
+    def type(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def run(self, cmd, limit=120):
+        """Run a shell command; its output without the echo and kernel lines."""
+        self.type(cmd + "\n")
+        out = self.read_until(PROMPT, limit)
+        if out is None:
+            return None
+        text = out.decode(errors="replace").replace("\r", "")
+        lines = text.split("\n")[1:]  # drop the echoed command
+        # Kernel messages may interleave on the console: they start with "[".
+        return "\n".join(l for l in lines if not l.startswith("[")).strip()
+
+    def poweroff(self):
+        """`poweroff -f`: the emulator's exit status, or "still running"."""
+        self.type("poweroff -f\n")
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            return "still running"
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def tap(results):
+    """Print (good, name, detail) results as TAP; the exit status."""
+    print("1..%d" % len(results))
+    for n, (good, name, detail) in enumerate(results, 1):
+        print("%s %d - %s%s" % ("ok" if good else "not ok", n, name,
+                                "" if good else "  # " + detail))
+    return 0 if results and all(r[0] for r in results) else 1
