@@ -273,6 +273,16 @@ kbd_write(struct kbc *k, uint8_t b)
 void
 kbc_kbd_input(struct kbc *k, const uint8_t *codes, size_t n)
 {
+	if (k->input_ignored)
+		return;
+	if (k->kbd_hook)
+		k->kbd_hook(k->hook_opaque, codes, n);
+	kbc_kbd_inject(k, codes, n);
+}
+
+void
+kbc_kbd_inject(struct kbc *k, const uint8_t *codes, size_t n)
+{
 	struct ps2_kbd *kb = &k->st.kbd;
 	uint8_t buf[PS2_QUEUE];
 	size_t m = 0;
@@ -453,6 +463,16 @@ mouse_write(struct kbc *k, uint8_t b)
 
 void
 kbc_mouse_input(struct kbc *k, int dx, int dy, int dz, unsigned buttons)
+{
+	if (k->input_ignored)
+		return;
+	if (k->mouse_hook)
+		k->mouse_hook(k->hook_opaque, dx, dy, dz, buttons);
+	kbc_mouse_inject(k, dx, dy, dz, buttons);
+}
+
+void
+kbc_mouse_inject(struct kbc *k, int dx, int dy, int dz, unsigned buttons)
 {
 	struct ps2_mouse *m = &k->st.mouse;
 	bool moved = dx || dy || dz || (buttons & 7) != m->buttons;

@@ -95,6 +95,13 @@ struct kbc {
 		struct irq_line a20;         /* output port bit 1 */
 		struct irq_line reset;       /* pulsed: output port bit 0 driven low */
 	} board; /* the board's connections; an unset line goes nowhere */
+	/* Record and replay (frontend/replay.c): the hooks see each host input
+	 * before it reaches the devices; while input_ignored the host's input is
+	 * dropped (a replay feeds the recorded input with kbc_*_inject). */
+	void (*kbd_hook)(void *opaque, const uint8_t *codes, size_t n);
+	void (*mouse_hook)(void *opaque, int dx, int dy, int dz, unsigned buttons);
+	void *hook_opaque;
+	bool input_ignored;
 };
 
 /* Claim ports 0x60 and 0x64; -1 if taken. */
@@ -109,6 +116,9 @@ void kbc_kbd_input(struct kbc *k, const uint8_t *codes, size_t n);
 /* Host input: mouse motion (dy > 0 is up), wheel (dz > 0 is toward the user)
  * and buttons (bit 0 left, 1 right, 2 middle). */
 void kbc_mouse_input(struct kbc *k, int dx, int dy, int dz, unsigned buttons);
+/* The same input from a replay: neither hooked nor ignored. */
+void kbc_kbd_inject(struct kbc *k, const uint8_t *codes, size_t n);
+void kbc_mouse_inject(struct kbc *k, int dx, int dy, int dz, unsigned buttons);
 /* The set-2 to set-1 translation of the 8042 (XLAT), for one byte. */
 uint8_t kbc_translate(uint8_t set2);
 size_t kbc_save(const struct kbc *k, void *buf, size_t len);

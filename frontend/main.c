@@ -1059,6 +1059,8 @@ main(int argc, char **argv)
 		usage_error("%s", err);
 	if (o.replay && !(rp = replay_replay(pc, o.replay, err, sizeof(err))))
 		usage_error("%s", err);
+	if (rp && mon)
+		monitor_freeze(mon, o.record ? "recording" : "replaying");
 	struct run_summary sum = { .reason = "unknown" };
 	/* -timeout counts from here: the machine is built (and the wait for a
 	 * serial client below is part of the run) */

@@ -37,6 +37,8 @@ struct monitor {
 	int listen_fd;     /* tcp: the listening socket; -1 for stdio */
 	bool paused, quit;
 	struct snapshot *fast; /* snapshot_take's in-memory snapshot, or NULL */
+	const char *
+		frozen; /* recording or replaying: the commands that change the guest are refused */
 	char line[LINE_MAX_LEN];
 	size_t nline;
 };
@@ -502,33 +504,34 @@ static void cmd_help(struct monitor *m, int argc, char **argv);
 struct command {
 	const char *name, *alias, *args, *help;
 	void (*fn)(struct monitor *m, int argc, char **argv);
+	bool changes_guest; /* other than through host input a recording logs */
 };
 
 /* clang-format off */
 static const struct command commands[] = {
-	{ "info registers", NULL, "", "the CPU state (every field of the state table)", cmd_info_registers },
-	{ "info cpus", NULL, "", "the CPUs and where they are", cmd_info_cpus },
-	{ "info mtree", NULL, "", "the physical memory map: RAM, ROM and MMIO regions", cmd_info_mtree },
-	{ "info pci", NULL, "", "the PCI functions, their IDs, IRQs and BARs", cmd_info_pci },
-	{ "info irq", NULL, "", "the ISA interrupt lines and who drives them", cmd_info_irq },
-	{ "info pic", NULL, "", "the 8259A pair's registers", cmd_info_pic },
-	{ "info lapic", NULL, "", "the local APIC's registers", cmd_info_lapic },
-	{ "info trace", NULL, "", "the trace categories enabled", cmd_info_trace },
-	{ "trace-event", NULL, "CATEGORY on|off", "turn a trace category on or off (-d names)", cmd_trace_event },
-	{ "x", NULL, "/FMT ADDR", "dump memory at a linear address ($reg allowed; /i disassembles)", cmd_x },
-	{ "xp", NULL, "/FMT ADDR", "dump memory at a physical address", cmd_xp },
-	{ "stop", "s", "", "pause the machine (the virtual clock stands still)", cmd_stop },
-	{ "cont", "c", "", "resume the machine", cmd_cont },
-	{ "system_reset", NULL, "", "reset the machine", cmd_system_reset },
-	{ "system_powerdown", NULL, "", "press the ACPI power button", cmd_system_powerdown },
-	{ "screendump", NULL, "FILE", "write the screen to FILE (PNG for *.png, else text or PPM)", cmd_screendump },
-	{ "sendkey", NULL, "KEYS", "type keys on the PS/2 keyboard (QEMU names: ctrl-alt-delete)", cmd_sendkey },
-	{ "savevm", NULL, "FILE", "save the machine to FILE (docs/SNAPSHOT.md)", cmd_savevm },
-	{ "loadvm", NULL, "FILE", "load a snapshot of this machine's configuration", cmd_loadvm },
-	{ "snapshot_take", NULL, "", "take an in-memory snapshot (fast reset)", cmd_snapshot_take },
-	{ "snapshot_restore", NULL, "", "go back to it, copying only the pages written since", cmd_snapshot_restore },
-	{ "quit", "q", "", "end fugu (exit status 0)", cmd_quit },
-	{ "help", "?", "[COMMAND]", "list the commands, or show one", cmd_help },
+	{ "info registers", NULL, "", "the CPU state (every field of the state table)", cmd_info_registers, false },
+	{ "info cpus", NULL, "", "the CPUs and where they are", cmd_info_cpus, false },
+	{ "info mtree", NULL, "", "the physical memory map: RAM, ROM and MMIO regions", cmd_info_mtree, false },
+	{ "info pci", NULL, "", "the PCI functions, their IDs, IRQs and BARs", cmd_info_pci, false },
+	{ "info irq", NULL, "", "the ISA interrupt lines and who drives them", cmd_info_irq, false },
+	{ "info pic", NULL, "", "the 8259A pair's registers", cmd_info_pic, false },
+	{ "info lapic", NULL, "", "the local APIC's registers", cmd_info_lapic, false },
+	{ "info trace", NULL, "", "the trace categories enabled", cmd_info_trace, false },
+	{ "trace-event", NULL, "CATEGORY on|off", "turn a trace category on or off (-d names)", cmd_trace_event, false },
+	{ "x", NULL, "/FMT ADDR", "dump memory at a linear address ($reg allowed; /i disassembles)", cmd_x, false },
+	{ "xp", NULL, "/FMT ADDR", "dump memory at a physical address", cmd_xp, false },
+	{ "stop", "s", "", "pause the machine (the virtual clock stands still)", cmd_stop, false },
+	{ "cont", "c", "", "resume the machine", cmd_cont, false },
+	{ "system_reset", NULL, "", "reset the machine", cmd_system_reset, true },
+	{ "system_powerdown", NULL, "", "press the ACPI power button", cmd_system_powerdown, true },
+	{ "screendump", NULL, "FILE", "write the screen to FILE (PNG for *.png, else text or PPM)", cmd_screendump, false },
+	{ "sendkey", NULL, "KEYS", "type keys on the PS/2 keyboard (QEMU names: ctrl-alt-delete)", cmd_sendkey, false },
+	{ "savevm", NULL, "FILE", "save the machine to FILE (docs/SNAPSHOT.md)", cmd_savevm, false },
+	{ "loadvm", NULL, "FILE", "load a snapshot of this machine's configuration", cmd_loadvm, true },
+	{ "snapshot_take", NULL, "", "take an in-memory snapshot (fast reset)", cmd_snapshot_take, false },
+	{ "snapshot_restore", NULL, "", "go back to it, copying only the pages written since", cmd_snapshot_restore, true },
+	{ "quit", "q", "", "end fugu (exit status 0)", cmd_quit, false },
+	{ "help", "?", "[COMMAND]", "list the commands, or show one", cmd_help, false },
 };
 /* clang-format on */
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -582,7 +585,10 @@ run_line(struct monitor *m, char *line)
 				return;
 			}
 		} else if (!strcmp(argv[0], c->name) || (c->alias && !strcmp(argv[0], c->alias))) {
-			c->fn(m, argc, argv);
+			if (c->changes_guest && m->frozen)
+				out(m, "%s: not while %s (docs/SNAPSHOT.md)\n", c->name, m->frozen);
+			else
+				c->fn(m, argc, argv);
 			return;
 		}
 	}
@@ -733,4 +739,10 @@ monitor_close(struct monitor *m)
 	}
 	snapshot_free(m->fast);
 	free(m);
+}
+
+void
+monitor_freeze(struct monitor *m, const char *why)
+{
+	m->frozen = why;
 }

@@ -22,6 +22,9 @@ struct monitor *monitor_open(const char *spec, struct pc *pc, struct tracer *tra
 void monitor_close(struct monitor *m);
 /* The descriptor to wait on for input (the connection, the listening socket or stdin). */
 int monitor_fd(const struct monitor *m);
+/* Recording or replaying (`why`): refuse the commands that change the guest
+ * other than by host input a recording logs (system_reset, loadvm...). */
+void monitor_freeze(struct monitor *m, const char *why);
 /* Read and run the commands that arrived; never blocks. */
 void monitor_serve(struct monitor *m);
 /* Did `stop` pause the machine (until `cont`)? Did `quit` ask fugu to end? */

@@ -6,6 +6,8 @@
  *   fugu-record 1
  *   interval N
  *   input comK ICOUNT NS HEXBYTES     serial bytes from the host reached COMK+1
+ *   input kbd ICOUNT NS HEXBYTES      a key's set-2 scan codes (window, sendkey)
+ *   input mouse ICOUNT NS DX DY DZ B  mouse motion, wheel and buttons (window)
  *   check ICOUNT NS ram=CRC cpu=CRC DEV=CRC... regs NAME=HEX...
  *   final ICOUNT NS ...               the check as the run ended
  *   end ICOUNT NS STATUS
@@ -43,7 +45,9 @@ struct replay {
 	char *line;
 	size_t cap;
 	bool have_input, have_check, have_end;
+	enum { IN_COM, IN_KBD, IN_MOUSE } in_kind;
 	unsigned in_port;
+	int in_mouse[4]; /* dx, dy, dz, buttons */
 	uint64_t in_icount, in_ns;
 	uint8_t in_bytes[256];
 	size_t in_len;
@@ -118,15 +122,47 @@ check_line(struct replay *r)
 	return s;
 }
 
+/* An input line's head: "input KIND ICOUNT NS ". */
+static void
+put_input(struct replay *r, const char *kind)
+{
+	fprintf(r->f, "input %s %" PRIu64 " %" PRIu64 " ", kind, r->pc->cpu->icount, now_ns(r));
+}
+
+static void
+put_hex(struct replay *r, const uint8_t *buf, size_t len)
+{
+	for (size_t k = 0; k < len; k++)
+		fprintf(r->f, "%02x", buf[k]);
+	fputc('\n', r->f);
+}
+
 static void
 on_serial_input(void *opaque, struct uart *u, const uint8_t *buf, size_t len)
 {
 	struct replay *r = opaque;
-	fprintf(r->f, "input com%u %" PRIu64 " %" PRIu64 " ", (unsigned)(u - r->pc->com),
-		r->pc->cpu->icount, now_ns(r));
-	for (size_t k = 0; k < len; k++)
-		fprintf(r->f, "%02x", buf[k]);
-	fputc('\n', r->f);
+	char kind[8];
+	snprintf(kind, sizeof(kind), "com%u", (unsigned)(u - r->pc->com) & 3);
+	put_input(r, kind);
+	put_hex(r, buf, len);
+}
+
+static void
+on_kbd_input(void *opaque, const uint8_t *codes, size_t n)
+{
+	struct replay *r = opaque;
+	if (!n)
+		return;
+	put_input(r, "kbd");
+	put_hex(r, codes, n < 128 ? n : 128);
+}
+
+static void
+on_mouse_input(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+	struct replay *r = opaque;
+	put_input(r, "mouse");
+	fprintf(r->f, "%d %d %d %u\n", dx, dy, dz, buttons);
 }
 
 struct replay *
@@ -150,6 +186,9 @@ replay_record(struct pc *pc, const char *path, uint64_t interval, char *err, siz
 		pc->com[k].input_hook = on_serial_input;
 		pc->com[k].input_opaque = r;
 	}
+	pc->kbc.kbd_hook = on_kbd_input;
+	pc->kbc.mouse_hook = on_mouse_input;
+	pc->kbc.hook_opaque = r;
 	return r;
 }
 
@@ -176,10 +215,29 @@ read_ahead(struct replay *r)
 	if (n && r->line[n - 1] == '\n')
 		r->line[--n] = '\0';
 	char hex[2 * sizeof(r->in_bytes) + 1];
+	char kind[8];
 	if (!strncmp(r->line, "input ", 6)) {
-		if (sscanf(r->line, "input com%u %" SCNu64 " %" SCNu64 " %512s", &r->in_port,
-			   &r->in_icount, &r->in_ns, hex) != 4 ||
-		    r->in_port > 3 || strlen(hex) % 2 || !hex[0])
+		int at = 0;
+		if (sscanf(r->line, "input %7s %" SCNu64 " %" SCNu64 " %n", kind, &r->in_icount,
+			   &r->in_ns, &at) != 3 ||
+		    !at)
+			return parse_error(r);
+		const char *rest = r->line + at;
+		if (!strcmp(kind, "mouse")) {
+			r->in_kind = IN_MOUSE;
+			if (sscanf(rest, "%d %d %d %d", &r->in_mouse[0], &r->in_mouse[1],
+				   &r->in_mouse[2], &r->in_mouse[3]) != 4)
+				return parse_error(r);
+			r->have_input = true;
+			return 0;
+		}
+		if (!strcmp(kind, "kbd"))
+			r->in_kind = IN_KBD;
+		else if (sscanf(kind, "com%u", &r->in_port) == 1 && r->in_port <= 3)
+			r->in_kind = IN_COM;
+		else
+			return parse_error(r);
+		if (sscanf(rest, "%512s", hex) != 1 || strlen(hex) % 2)
 			return parse_error(r);
 		r->in_len = strlen(hex) / 2;
 		for (size_t k = 0; k < r->in_len; k++) {
@@ -237,6 +295,7 @@ replay_replay(struct pc *pc, const char *path, char *err, size_t errlen)
 	r->lineno = 2;
 	for (unsigned k = 0; k < 4; k++)
 		pc->com[k].input_ignored = true; /* the recording is the only input */
+	pc->kbc.input_ignored = true;
 	if (read_ahead(r) < 0) {
 		snprintf(err, errlen, "-replay: %s: unreadable recording", path);
 		fclose(r->f);
@@ -363,7 +422,13 @@ replay_inputs(struct replay *r)
 	uint64_t icount = r->pc->cpu->icount, now = now_ns(r);
 	int fed = 0;
 	while (r->have_input && r->in_icount == icount && r->in_ns == now) {
-		uart_input(&r->pc->com[r->in_port], r->in_bytes, r->in_len);
+		if (r->in_kind == IN_COM)
+			uart_input(&r->pc->com[r->in_port], r->in_bytes, r->in_len);
+		else if (r->in_kind == IN_KBD)
+			kbc_kbd_inject(&r->pc->kbc, r->in_bytes, r->in_len);
+		else
+			kbc_mouse_inject(&r->pc->kbc, r->in_mouse[0], r->in_mouse[1],
+					 r->in_mouse[2], (unsigned)r->in_mouse[3]);
 		r->have_input = false;
 		fed = 1;
 		if (read_ahead(r) < 0)

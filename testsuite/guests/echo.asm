@@ -1,9 +1,10 @@
-; fugu guest: serial input for record/replay (testsuite/boot/check_replay.py).
-; From the reset vector: COM1 at 115200 8N1 with FIFOs, "ready" on the debug
-; console, then poll the line status register (a 5000-instruction pause
-; between polls) and echo each received byte to the debug console, folding it
-; into a checksum in EBX, until a 'q'; then the checksum in hex and exit
-; through isa-debug-exit (status 1). A 4 KiB ROM at 0xFFFFF000.
+; fugu guest: serial and keyboard input for record/replay
+; (testsuite/guests/check_replay.py). From the reset vector: COM1 at 115200 8N1
+; with FIFOs, "ready" on the debug console, then poll the 8042's status and
+; COM1's line status register (a 5000-instruction pause between polls): each
+; keyboard byte prints 'k', each received serial byte is echoed, both folded
+; into a checksum in EBX, until a 'q' on COM1; then the checksum in hex and
+; exit through isa-debug-exit (status 1). A 4 KiB ROM at 0xFFFFF000.
 	bits 16
 	org 0xf000
 
@@ -38,6 +39,16 @@ start:
 .pause:
 	nop
 	loop .pause
+	in al, 0x64		; 8042 status: OBF
+	test al, 1
+	jz .serial
+	in al, 0x60
+	movzx eax, al
+	imul ebx, ebx, 31
+	add ebx, eax
+	mov al, 'k'
+	out 0xe9, al
+.serial:
 	mov dx, 0x3fd
 	in al, dx
 	test al, 1		; LSR.DR
