@@ -769,17 +769,40 @@ uart_reset(struct uart *u)
 	feed(u);
 }
 
+/* The record: the state, then the host input queued but not yet in the FIFO
+ * (a replay's input, which a rewind must find again), oldest first. */
+struct uart_saved_queue {
+	uint32_t count;
+	uint8_t bytes[UART_HOSTQ];
+};
+
 size_t
 uart_save(const struct uart *u, void *buf, size_t len)
 {
-	return state_save(&u->st, sizeof(u->st), buf, len);
+	size_t need = sizeof(u->st) + sizeof(struct uart_saved_queue);
+	if (len < need)
+		return need;
+	struct uart_saved_queue q = { .count = u->hostq_count };
+	for (unsigned k = 0; k < u->hostq_count; k++)
+		q.bytes[k] = u->hostq[(u->hostq_head + k) % UART_HOSTQ];
+	memcpy(buf, &u->st, sizeof(u->st));
+	memcpy((uint8_t *)buf + sizeof(u->st), &q, sizeof(q));
+	return need;
 }
 
 int
 uart_restore(struct uart *u, const void *buf, size_t len)
 {
-	if (state_restore(&u->st, sizeof(u->st), buf, len) < 0)
+	struct uart_saved_queue q;
+	if (len != sizeof(u->st) + sizeof(q))
 		return -1;
+	memcpy(&q, (const uint8_t *)buf + sizeof(u->st), sizeof(q));
+	if (q.count > UART_HOSTQ)
+		return -1;
+	memcpy(&u->st, buf, sizeof(u->st));
+	memcpy(u->hostq, q.bytes, q.count);
+	u->hostq_head = 0;
+	u->hostq_count = q.count;
 	u->st.irq = !u->st.irq;
 	update(u);
 	return 0;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chipset/pc.h"
+#include "frontend/reverse.h"
 
 #define PACKET_MAX 16384
 
@@ -149,10 +150,12 @@ struct gdbstub {
 	struct pc *pc;
 	struct cpu *cpu;
 	int listen_fd, fd;
-	bool stopped;    /* the debugger holds the machine */
-	bool no_ack;     /* QStartNoAckMode */
-	bool phys;       /* `monitor phys on`: m/M take physical addresses */
-	bool swbreak_ok; /* gdb announced swbreak/hwbreak stop reasons */
+	bool stopped;        /* the debugger holds the machine */
+	bool no_ack;         /* QStartNoAckMode */
+	bool phys;           /* `monitor phys on`: m/M take physical addresses */
+	bool swbreak_ok;     /* gdb announced swbreak/hwbreak stop reasons */
+	struct reverse *rev; /* replaying: reverse execution (bs, bc); NULL otherwise */
+	bool at_begin;       /* stopped by a backward move at the start of the history */
 	uint8_t in[PACKET_MAX];
 	size_t nin;
 	char *xml;
@@ -435,6 +438,10 @@ report_stop(struct gdbstub *g)
 {
 	struct cpu *cpu = g->cpu;
 	char buf[96];
+	if (g->at_begin) {
+		reply(g, "T05replaylog:begin;thread:01;"); /* no history before this */
+		return;
+	}
 	switch (cpu->dbg.stop) {
 	case DBG_STOP_WATCH: {
 		static const char *const names[] = { "", "watch", "rwatch", "awatch" };
@@ -462,6 +469,7 @@ resume_machine(struct gdbstub *g, bool step)
 {
 	cpu_debugger_resume(g->cpu, step);
 	g->stopped = false;
+	g->at_begin = false;
 }
 
 /* Parse "ADDR,LEN" (hex); returns the character after LEN. */
@@ -498,12 +506,19 @@ handle_monitor(struct gdbstub *g, const char *hexcmd)
 		g->cpu->dbg.step_irqs = !strcmp(cmd, "step-irqs on");
 		fprintf(f, "single-step %s interrupts\n",
 			g->cpu->dbg.step_irqs ? "takes" : "holds back");
+	} else if (!strncmp(cmd, "reverse ", 8)) {
+		if (!g->rev)
+			fprintf(f, "reverse execution needs -replay\n");
+		else
+			reverse_describe(g->rev, cmd + 8, f);
 	} else {
 		fprintf(f,
 			"fugu monitor commands:\n"
 			"  info registers   the CPU state (every field of the state table)\n"
 			"  phys on|off      m/M packets use physical (on) or linear addresses\n"
 			"  step-irqs on|off single-step takes interrupts and timers (default off)\n"
+			"  reverse info     replaying: the snapshots reverse execution keeps\n"
+			"  reverse interval N  a snapshot every N instructions from now on\n"
 			"  help             this text\n");
 	}
 	fclose(f);
@@ -518,8 +533,9 @@ handle_query(struct gdbstub *g, char *p)
 		g->swbreak_ok = strstr(p, "swbreak+") != NULL;
 		char buf[160];
 		snprintf(buf, sizeof(buf),
-			 "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;%svContSupported+",
-			 PACKET_MAX - 16, g->swbreak_ok ? "swbreak+;hwbreak+;" : "");
+			 "PacketSize=%x;qXfer:features:read+;QStartNoAckMode+;%s%svContSupported+",
+			 PACKET_MAX - 16, g->swbreak_ok ? "swbreak+;hwbreak+;" : "",
+			 g->rev ? "ReverseStep+;ReverseContinue+;" : "");
 		reply(g, buf);
 	} else if (!strncmp(p, "qXfer:features:read:target.xml:", 31)) {
 		uint64_t off, len;
@@ -644,6 +660,19 @@ handle_packet(struct gdbstub *g, char *p, size_t len)
 		}
 		resume_machine(g, p[0] == 's');
 		break;
+	case 'b': /* bs, bc: reverse step and continue, while replaying */
+		if (!g->rev || (p[1] != 's' && p[1] != 'c') || p[2]) {
+			reply(g, "");
+			break;
+		}
+		if (!(p[1] == 's' ? reverse_step(g->rev) : reverse_continue(g->rev))) {
+			g->at_begin = true; /* at the start of the history already */
+			report_stop(g);
+			break;
+		}
+		resume_machine(g, false);
+		cpu->dbg.skip_break = false; /* the scan counts a breakpoint where it starts */
+		break;
 	case 'v':
 		if (!strcmp(p, "vCont?")) {
 			reply(g, "vCont;c;C;s;S");
@@ -698,6 +727,8 @@ process_input(struct gdbstub *g)
 		if (c == 0x03) { /* Ctrl-C */
 			k++;
 			if (!g->stopped) {
+				if (g->rev)
+					reverse_abort(g->rev);
 				g->cpu->dbg.stop = DBG_STOP_NONE;
 				stop_machine(g);
 				report_stop(g);
@@ -725,7 +756,8 @@ process_input(struct gdbstub *g)
 		memcpy(pkt, g->in + body, len);
 		pkt[len] = 0;
 		/* Packets that resume the machine only make sense while it is stopped. */
-		if (!g->stopped && (pkt[0] == 'c' || pkt[0] == 's' || !strncmp(pkt, "vCont;", 6)))
+		if (!g->stopped &&
+		    (pkt[0] == 'c' || pkt[0] == 's' || pkt[0] == 'b' || !strncmp(pkt, "vCont;", 6)))
 			continue;
 		if (handle_packet(g, pkt, len) == GDBSTUB_KILL)
 			return GDBSTUB_KILL;
@@ -790,12 +822,38 @@ gdbstub_serve(struct gdbstub *g, int timeout_ms)
 void
 gdbstub_cpu_stopped(struct gdbstub *g)
 {
+	if (g->rev && reverse_debug_stop(g->rev))
+		return; /* a hit on a backward move's way: it goes on */
 	if (g->cpu->dbg.stop == DBG_STOP_NONE)
 		g->cpu->dbg.stop = DBG_STOP_STEP; /* halted during a step: it is done */
 	g->cpu->dbg.step = false;
 	stop_machine(g);
 	if (g->fd >= 0)
 		report_stop(g);
+}
+
+void
+gdbstub_enable_reverse(struct gdbstub *g, struct replay *rp)
+{
+	if (!g->rev)
+		g->rev = reverse_create(g->pc, rp);
+}
+
+void
+gdbstub_boundary(struct gdbstub *g)
+{
+	if (g->rev && reverse_boundary(g->rev)) {
+		stop_machine(g);
+		g->at_begin = reverse_at_begin(g->rev);
+		if (g->fd >= 0)
+			report_stop(g);
+	}
+}
+
+uint64_t
+gdbstub_budget(const struct gdbstub *g, uint64_t budget)
+{
+	return g->rev ? reverse_budget(g->rev, budget) : budget;
 }
 
 void
@@ -866,6 +924,7 @@ gdbstub_close(struct gdbstub *g)
 	if (g->fd >= 0)
 		close(g->fd);
 	close(g->listen_fd);
+	reverse_destroy(g->rev);
 	free(g->xml);
 	free(g);
 }

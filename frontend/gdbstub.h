@@ -37,6 +37,14 @@ enum gdbstub_result { GDBSTUB_OK, GDBSTUB_KILL };
 enum gdbstub_result gdbstub_serve(struct gdbstub *g, int timeout_ms);
 /* cpu_exec returned CPU_EXIT_DEBUG (or halted during a step): tell gdb, stop. */
 void gdbstub_cpu_stopped(struct gdbstub *g);
+/* Replaying `rp`: reverse-stepi and reverse-continue (frontend/reverse.h). */
+struct replay;
+void gdbstub_enable_reverse(struct gdbstub *g, struct replay *rp);
+/* At the top of the run loop (an instruction boundary): reverse execution's
+ * snapshots and moves; a move that arrives stops the machine. */
+void gdbstub_boundary(struct gdbstub *g);
+/* The slice's budget, cut where reverse execution must look. */
+uint64_t gdbstub_budget(const struct gdbstub *g, uint64_t budget);
 /* The machine ends with `status`: tell gdb (W packet). */
 void gdbstub_exited(struct gdbstub *g, int status);
 

@@ -762,6 +762,8 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 	uint64_t next_fault_report = 0;
 	bool save_pending = o->savevm != NULL;
 	for (;;) {
+		if (gdb)
+			gdbstub_boundary(gdb); /* before the checkpoint: a rewind checks it again */
 		/* -savevm-at: at the loop's top, as a -loadvm run starts */
 		if (save_pending && cpu->icount >= o->savevm_at) {
 			char err[512];
@@ -833,6 +835,8 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 		}
 		if (save_pending && o->savevm_at - cpu->icount < budget)
 			budget = o->savevm_at - cpu->icount; /* stop exactly there */
+		if (gdb)
+			budget = gdbstub_budget(gdb, budget);
 		if (rp) { /* checkpoints and recorded inputs: stop exactly there too */
 			uint64_t stop = replay_next_stop(rp);
 			if (stop > cpu->icount && stop - cpu->icount < budget)
@@ -1061,6 +1065,8 @@ main(int argc, char **argv)
 		usage_error("%s", err);
 	if (rp && mon)
 		monitor_freeze(mon, o.record ? "recording" : "replaying");
+	if (gdb && o.replay)
+		gdbstub_enable_reverse(gdb, rp);
 	struct run_summary sum = { .reason = "unknown" };
 	/* -timeout counts from here: the machine is built (and the wait for a
 	 * serial client below is part of the run) */

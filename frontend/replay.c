@@ -507,3 +507,57 @@ replay_finish(struct replay *r, int status)
 	free(r);
 	return rc;
 }
+
+/* A copy of the reader: the file position after the events read ahead. */
+struct replay_mark {
+	struct replay r;
+	long offset;
+};
+
+struct replay_mark *
+replay_mark(const struct replay *r)
+{
+	if (!r->replaying)
+		return NULL;
+	struct replay_mark *m = malloc(sizeof(*m));
+	if (!m)
+		return NULL;
+	m->r = *r;
+	m->r.line = NULL;
+	m->r.cap = 0;
+	m->r.ck_text = r->ck_text ? strdup(r->ck_text) : NULL;
+	m->offset = ftell(r->f);
+	if (m->offset < 0 || (r->ck_text && !m->r.ck_text)) {
+		replay_mark_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int
+replay_rewind(struct replay *r, const struct replay_mark *m)
+{
+	char *ck = m->r.ck_text ? strdup(m->r.ck_text) : NULL;
+	if ((m->r.ck_text && !ck) || fseek(r->f, m->offset, SEEK_SET) != 0) {
+		free(ck);
+		return -1;
+	}
+	FILE *f = r->f;
+	char *line = r->line;
+	size_t cap = r->cap;
+	free(r->ck_text);
+	*r = m->r;
+	r->f = f;
+	r->line = line;
+	r->cap = cap;
+	r->ck_text = ck;
+	return 0;
+}
+
+void
+replay_mark_free(struct replay_mark *m)
+{
+	if (m)
+		free(m->r.ck_text);
+	free(m);
+}

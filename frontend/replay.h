@@ -45,4 +45,12 @@ bool replay_ended(const struct replay *r, int *status);
  * on a divergence (reported). Frees r; NULL is nothing. */
 int replay_finish(struct replay *r, int status);
 
+/* Replaying: where the reader is (with the machine's snapshot, a point a
+ * debugger can go back to); NULL when recording or out of memory. Rewinding
+ * makes the reader continue from there; 0, or -1 (nothing changed). */
+struct replay_mark;
+struct replay_mark *replay_mark(const struct replay *r);
+int replay_rewind(struct replay *r, const struct replay_mark *m);
+void replay_mark_free(struct replay_mark *m);
+
 #endif

@@ -123,6 +123,42 @@ ok(console == reference and status == 67, "after detach the guest runs to its en
 text, console, status = session(["kill"])
 ok(status == 0 and console == "", "kill ends fugu at once", repr((console, status)))
 
+# 4. Reverse execution while replaying a recording (docs/SNAPSHOT.md): a
+# snapshot every 3 instructions (the list of 8 thins out to every 6th), back
+# over the watched store and the counter's increment, to the start of the
+# history, and forward again to the same end.
+with tempfile.TemporaryDirectory() as tmp:
+    rec = os.path.join(tmp, "rec.txt")
+    det = ["-clock", "deterministic"]
+    subprocess.run([FUGU, "-bios", ROM, "-display", "none", "-device", "isa-debug-exit",
+                    "-debugcon", "none", "-timeout", "30", "-record", rec] + det)
+    text, console, status = session([
+        "monitor reverse interval 3", "break *0x700f", "continue", "monitor reverse info",
+        "reverse-stepi", "p/x $rip", "p/x *(short*)0x600", "reverse-stepi", "p/x $rip",
+        "break *0x7000", "reverse-continue", "p/x $rip", "p *(short*)0x500",
+        "reverse-continue", "p/x $rip", "p/x $cs", "stepi", "p/x $rip",
+        "continue", "continue", "p/x $rip", "p *(short*)0x500", "delete", "continue"],
+        det + ["-replay", rec])
+    v = values(text)
+    ok(v[0:3] == ["0x700b", "0x0", "0x700a"],
+       "reverse-stepi undoes the watched store, then goes back one more", repr(v[0:3]))
+    ok(v[3:5] == ["0x7000", "0"] and "Breakpoint 2, 0x0000000000007000" in text,
+       "reverse-continue stops at the last breakpoint before, the increment undone",
+       repr(v[3:5]))
+    ok(v[5:7] == ["0xfff0", "0xf000"] and "No more reverse-execution history" in text,
+       "reverse-continue with no earlier hit ends at the start of the history", repr(v[5:7]))
+    ok(v[7:10] == ["0x0", "0x700f", "1"],
+       "forward again: stepi, the breakpoints in order, the counter incremented once",
+       repr(v[7:10]))
+    ok(re.search(r"\d+ of 8 snapshots, one every 6 instructions: 0 6 12", text),
+       "monitor reverse info: the history thinned to every 6th instruction")
+    ok(console == reference and status == 67, "the replay ends as the recording did",
+       repr((console, status)))
+# Without a recording, gdb is told reverse execution is not there.
+text, console, status = session(["reverse-stepi", "continue"])
+ok("not support" in text and status == 67, "no reverse execution without -replay",
+   repr(text[-200:]))
+
 print("1..%d" % len(results))
 for n, (good, name, detail) in enumerate(results, 1):
     print("%s %d - %s%s" % ("ok" if good else "not ok", n, name,
