@@ -2988,7 +2988,7 @@ v_build_forms(void)
 		for (unsigned pp = 0; pp < 4; pp++)
 			for (unsigned op = 0; op < 256; op++) {
 				const struct vexrow *r = vex_row(map, pp, op);
-				if (r->kind == VK_NONE || r->kind == VK_GATHER)
+				if (r->kind == VK_NONE)
 					continue;
 				for (unsigned ext = 0; ext < 8; ext++) {
 					if (r->exts ? !(r->exts >> ext & 1) : ext)
@@ -3133,6 +3133,39 @@ v_gen_state(const struct vform *f, struct vstate *st)
 	uint8_t *p = st->bytes;
 	if (pfx)
 		*p++ = (uint8_t)pfx;
+	if (r->kind == VK_GATHER) {
+		/* VSIB: [disp32 + index * scale] into the window; destination, index and
+		 * mask distinct (unless a rule is broken on purpose: then the same) */
+		unsigned idx = rnd_below(16), scale = rnd_below(4);
+		while (idx == reg || idx == vv || vv == reg)
+			vv = rnd_below(16), idx = rnd_below(16);
+		if (st->broken && !pfx)
+			idx = reg;
+		for (unsigned k = 0; k < 8; k++) {
+			uint32_t x = rnd_below(96);
+			uint8_t *lane = k < 4 ? img + 160 + 16 * idx + 4 * k
+					      : img + 576 + 16 * idx + 4 * (k - 4);
+			if (f->op & 1) { /* qword indexes: lanes k = 0..3 of 8 bytes */
+				if (k >= 4)
+					break;
+				uint64_t q = x;
+				lane = k < 2 ? img + 160 + 16 * idx + 8 * k
+					     : img + 576 + 16 * idx + 8 * (k - 2);
+				memcpy(lane, &q, 8);
+			} else {
+				memcpy(lane, &x, 4);
+			}
+		}
+		*p++ = 0xc4;
+		*p++ = (uint8_t)((!(reg >> 3)) << 7 | (!(idx >> 3)) << 6 | 1 << 5 | f->map);
+		*p++ = (uint8_t)(w << 7 | (~vv & 15) << 3 | l << 2 | pp);
+		*p++ = f->op;
+		*p++ = (uint8_t)((reg & 7) << 3 | 4);
+		*p++ = (uint8_t)(scale << 6 | (idx & 7) << 3 | 5);
+		put_le(&p, DATA_LIN + WIN_OFF, 4);
+		st->len = (uint8_t)(p - st->bytes);
+		return;
+	}
 	unsigned R = reg >> 3, B = f->mem ? 0 : rm >> 3;
 	if (f->map == 1 && !w && !B && chance(30)) {
 		*p++ = 0xc5;
