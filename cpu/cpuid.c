@@ -10,9 +10,18 @@
  * reports every feature fugu knows, implemented or not, for decoder and CPUID
  * studies; and an explicit `-cpu MODEL,+feat` is honoured even for a feature
  * fugu does not execute (the user asked for it).
+ *
+ * Host features: the x87, SIMD and VEX GPR instructions run on the host's own
+ * unit (the host column of CPU_FEATURE_LIST), so a guest may see such a feature
+ * only when the host has it. `max` and `all` silently leave out what the host
+ * lacks; a named model or an explicit +feat that needs it is refused with a
+ * one-line error (the guest would otherwise die later of SIGILL in fugu).
  */
 #include "cpu/cpuid.h"
 
+#include "cpu/state.h"
+
+#include <cpuid.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,8 +30,9 @@ static const struct feature_info {
 	uint32_t leaf;
 	uint8_t reg, bit;
 	bool implemented;
+	bool host; /* runs on the host's unit: the host must report it too */
 } feature_info[FEAT_COUNT] = {
-#define X(name, id, leaf, reg, bit, impl) [FEAT_##id] = { name, leaf, reg, bit, impl },
+#define X(name, id, leaf, reg, bit, impl, host) [FEAT_##id] = { name, leaf, reg, bit, impl, host },
 	CPU_FEATURE_LIST(X)
 #undef X
 };
@@ -90,6 +100,43 @@ cpu_features_mask_unimplemented(struct cpu_features *f)
 			feature_set(f, k, false);
 }
 
+/* The host's CPUID bit for a feature: leaf/register/bit as the guest's, read once.
+ * The AVX family needs more than the bit: an OS that enabled the x87, SSE and AVX
+ * state in XCR0 (OSXSAVE, then XGETBV; SDM vol. 1, 14.3). */
+bool
+cpu_feature_on_host(enum cpu_feature feat)
+{
+	static uint64_t known, have;
+	if (feat >= FEAT_COUNT || !feature_info[feat].host)
+		return true;
+	if (known >> feat & 1)
+		return have >> feat & 1;
+	const struct feature_info *fi = &feature_info[feat];
+	unsigned r[4] = { 0 };
+	bool ok = __get_cpuid_count(fi->leaf, 0, &r[0], &r[1], &r[2], &r[3]) &&
+		  (r[fi->reg] >> fi->bit & 1);
+	if (ok &&
+	    (feat == FEAT_AVX || feat == FEAT_AVX2 || feat == FEAT_FMA || feat == FEAT_F16C)) {
+		unsigned a, b, c, d;
+		ok = __get_cpuid(1, &a, &b, &c, &d) && (c >> 27 & 1) && (c >> 28 & 1);
+		if (ok) {
+			uint32_t lo, hi;
+			__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+			ok = (lo & 7) == 7;
+		}
+	}
+	known |= 1ull << feat;
+	if (ok)
+		have |= 1ull << feat;
+	return ok;
+}
+
+uint64_t
+cpu_xcr0_supported(const struct cpu_features *f)
+{
+	return XCR0_X87 | XCR0_SSE | (cpu_has(f, FEAT_AVX) ? XCR0_AVX : 0);
+}
+
 static void
 model_apply(struct cpu_features *f, const struct cpu_model *m)
 {
@@ -118,6 +165,25 @@ model_apply(struct cpu_features *f, const struct cpu_model *m)
 	}
 	if (m->masked)
 		cpu_features_mask_unimplemented(f);
+	if (!m->features || !m->features[0]) /* max, all: what this host can run */
+		for (unsigned k = 0; k < FEAT_COUNT; k++)
+			if (!cpu_feature_on_host((enum cpu_feature)k))
+				feature_set(f, k, false);
+}
+
+/* A named model or +feat asking for a feature the host cannot run: the error. */
+static int
+host_refuses(const struct cpu_features *f, char *err, size_t errlen)
+{
+	for (unsigned k = 0; k < FEAT_COUNT; k++)
+		if (cpu_has(f, (enum cpu_feature)k) && !cpu_feature_on_host((enum cpu_feature)k)) {
+			snprintf(err, errlen,
+				 "CPU feature '%s' needs the host CPU to have it, and this host "
+				 "does not (fugu runs it on the host's unit); use -cpu ...,-%s",
+				 feature_info[k].name, feature_info[k].name);
+			return -1;
+		}
+	return 0;
 }
 
 int
@@ -178,7 +244,7 @@ cpu_features_parse(struct cpu_features *out, const char *spec, char *err, size_t
 		feature_set(out, (unsigned)k, on);
 		p += n;
 	}
-	return 0;
+	return host_refuses(out, err, errlen);
 }
 
 void
@@ -247,18 +313,24 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		return;
 	case 0xd:
 		/* Processor extended state enumeration (vol. 1, 13.2; vol. 2A, CPUID,
-		 * leaf 0DH): XCR0 may hold x87 | SSE, both in the 512-byte legacy region,
-		 * so the area for any XCR0 fugu accepts (1 or 3) and the largest are 576
-		 * bytes (legacy region and header). Components 0 and 1 have no subleaves
-		 * of their own (subleaves 0 and 1 are the summaries); subleaves 2-63 are
-		 * invalid and read as 0. */
+		 * leaf 0DH): XCR0 may hold x87 | SSE (the 512-byte legacy region) and,
+		 * with AVX, the YMM_Hi128 component 2 (256 bytes at offset 576, after
+		 * the 64-byte header). EBX of subleaf 0 depends on the XCR0 in use and
+		 * is filled in by CPUID itself (op_cpuid); here it is the size for XCR0
+		 * = 1. Subleaf 1 is XSAVEOPT; subleaf 2 the AVX component; components 0
+		 * and 1 have no subleaves of their own; the rest read as 0. */
 		if (!cpu_has(f, FEAT_XSAVE))
 			return;
 		if (subleaf == 0) {
-			regs[0] = XCR0_SUPPORTED;
-			regs[1] = regs[2] = 512 + 64; /* legacy region + XSAVE header */
+			uint64_t sup = cpu_xcr0_supported(f);
+			regs[0] = (uint32_t)sup;
+			regs[1] = XSAVE_AVX_OFFSET;
+			regs[2] = sup & XCR0_AVX ? XSAVE_AVX_OFFSET + 256 : XSAVE_AVX_OFFSET;
 		} else if (subleaf == 1) {
 			regs[0] = feature_word(f, 0xd, 0); /* XSAVEOPT; no XSAVEC/XGETBV1/XSAVES */
+		} else if (subleaf == 2 && cpu_has(f, FEAT_AVX)) {
+			regs[0] = 256; /* YMM_Hi128: 16 registers x 16 bytes */
+			regs[1] = XSAVE_AVX_OFFSET;
 		}
 		return;
 	case 0x80000001u:

@@ -11,69 +11,76 @@
 #include <stdio.h>
 
 /*
- * X(name, id, leaf, register, bit, implemented): every feature flag fugu knows, with
- * where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
- * 1=EBX 2=ECX 3=EDX) and whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: AVX,
- * BMI1/BMI2 (VEX), PKU's RDPKRU/WRPKRU, VME/PVI). MCE/MCA are implemented as the
- * architecture without errors: CR4.MCE and the machine-check MSRs (msr.c) exist,
- * and since fugu emulates no hardware error no bank ever logs one and #MC never
- * happens.
+ * X(name, id, leaf, register, bit, implemented, host): every feature flag fugu knows,
+ * with where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
+ * 1=EBX 2=ECX 3=EDX), whether fugu executes it (0: CPUID can report it, but its
+ * instructions raise #UD/#NM or its state is not modelled: PKU's RDPKRU/WRPKRU,
+ * VME/PVI) and whether its instructions run on the host's own unit (x87, SIMD and
+ * the VEX GPR instructions: cpu/exec/x87.c, sse.c, avx.c), so that the host must
+ * have the same CPUID bit (and, for the AVX family, an OS that enabled the YMM
+ * state) before a guest may see it (docs/FPU.md, "Host features"). MCE/MCA are
+ * implemented as the architecture without errors: CR4.MCE and the machine-check
+ * MSRs (msr.c) exist, and since fugu emulates no hardware error no bank ever logs
+ * one and #MC never happens.
  */
 #define CPU_FEATURE_LIST(X)                                                                        \
-	X("fpu", FPU, 0x00000001, 3, 0, 1)                                                         \
-	X("vme", VME, 0x00000001, 3, 1, 0)                                                         \
-	X("de", DE, 0x00000001, 3, 2, 1)                                                           \
-	X("pse", PSE, 0x00000001, 3, 3, 1)                                                         \
-	X("tsc", TSC, 0x00000001, 3, 4, 1)                                                         \
-	X("msr", MSR, 0x00000001, 3, 5, 1)                                                         \
-	X("pae", PAE, 0x00000001, 3, 6, 1)                                                         \
-	X("mce", MCE, 0x00000001, 3, 7, 1)                                                         \
-	X("cx8", CX8, 0x00000001, 3, 8, 1)                                                         \
-	X("apic", APIC, 0x00000001, 3, 9, 1)                                                       \
-	X("sep", SEP, 0x00000001, 3, 11, 1)                                                        \
-	X("mtrr", MTRR, 0x00000001, 3, 12, 1)                                                      \
-	X("pge", PGE, 0x00000001, 3, 13, 1)                                                        \
-	X("mca", MCA, 0x00000001, 3, 14, 1)                                                        \
-	X("cmov", CMOV, 0x00000001, 3, 15, 1)                                                      \
-	X("pat", PAT, 0x00000001, 3, 16, 1)                                                        \
-	X("pse36", PSE36, 0x00000001, 3, 17, 1)                                                    \
-	X("clflush", CLFLUSH, 0x00000001, 3, 19, 1)                                                \
-	X("mmx", MMX, 0x00000001, 3, 23, 1)                                                        \
-	X("fxsr", FXSR, 0x00000001, 3, 24, 1)                                                      \
-	X("sse", SSE, 0x00000001, 3, 25, 1)                                                        \
-	X("sse2", SSE2, 0x00000001, 3, 26, 1)                                                      \
-	X("sse3", SSE3, 0x00000001, 2, 0, 1)                                                       \
-	X("pclmulqdq", PCLMULQDQ, 0x00000001, 2, 1, 1)                                             \
-	X("vmx", VMX, 0x00000001, 2, 5, 1)                                                         \
-	X("ssse3", SSSE3, 0x00000001, 2, 9, 1)                                                     \
-	X("cx16", CX16, 0x00000001, 2, 13, 1)                                                      \
-	X("pcid", PCID, 0x00000001, 2, 17, 1)                                                      \
-	X("sse4.1", SSE41, 0x00000001, 2, 19, 1)                                                   \
-	X("sse4.2", SSE42, 0x00000001, 2, 20, 1)                                                   \
-	X("x2apic", X2APIC, 0x00000001, 2, 21, 1)                                                  \
-	X("movbe", MOVBE, 0x00000001, 2, 22, 1)                                                    \
-	X("popcnt", POPCNT, 0x00000001, 2, 23, 1)                                                  \
-	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24, 1)                                      \
-	X("aes", AES, 0x00000001, 2, 25, 1)                                                        \
-	X("xsave", XSAVE, 0x00000001, 2, 26, 1)                                                    \
-	X("xsaveopt", XSAVEOPT, 0x0000000d, 0, 0, 1) /* leaf 0DH subleaf 1 */                      \
-	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31, 1)                                          \
-	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0, 1)                                               \
-	X("bmi1", BMI1, 0x00000007, 1, 3, 0)                                                       \
-	X("smep", SMEP, 0x00000007, 1, 7, 1)                                                       \
-	X("bmi2", BMI2, 0x00000007, 1, 8, 0)                                                       \
-	X("invpcid", INVPCID, 0x00000007, 1, 10, 1)                                                \
-	X("smap", SMAP, 0x00000007, 1, 20, 1)                                                      \
-	X("pku", PKU, 0x00000007, 2, 3, 0)                                                         \
-	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0, 1)                                                 \
-	X("abm", ABM, 0x80000001, 2, 5, 1)                                                         \
-	X("syscall", SYSCALL, 0x80000001, 3, 11, 1)                                                \
-	X("nx", NX, 0x80000001, 3, 20, 1)                                                          \
-	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26, 1)                                                \
-	X("rdtscp", RDTSCP, 0x80000001, 3, 27, 1)                                                  \
-	X("lm", LM, 0x80000001, 3, 29, 1)                                                          \
-	X("invtsc", INVTSC, 0x80000007, 3, 8, 1)
+	X("fpu", FPU, 0x00000001, 3, 0, 1, 1)                                                      \
+	X("vme", VME, 0x00000001, 3, 1, 0, 0)                                                      \
+	X("de", DE, 0x00000001, 3, 2, 1, 0)                                                        \
+	X("pse", PSE, 0x00000001, 3, 3, 1, 0)                                                      \
+	X("tsc", TSC, 0x00000001, 3, 4, 1, 0)                                                      \
+	X("msr", MSR, 0x00000001, 3, 5, 1, 0)                                                      \
+	X("pae", PAE, 0x00000001, 3, 6, 1, 0)                                                      \
+	X("mce", MCE, 0x00000001, 3, 7, 1, 0)                                                      \
+	X("cx8", CX8, 0x00000001, 3, 8, 1, 0)                                                      \
+	X("apic", APIC, 0x00000001, 3, 9, 1, 0)                                                    \
+	X("sep", SEP, 0x00000001, 3, 11, 1, 0)                                                     \
+	X("mtrr", MTRR, 0x00000001, 3, 12, 1, 0)                                                   \
+	X("pge", PGE, 0x00000001, 3, 13, 1, 0)                                                     \
+	X("mca", MCA, 0x00000001, 3, 14, 1, 0)                                                     \
+	X("cmov", CMOV, 0x00000001, 3, 15, 1, 0)                                                   \
+	X("pat", PAT, 0x00000001, 3, 16, 1, 0)                                                     \
+	X("pse36", PSE36, 0x00000001, 3, 17, 1, 0)                                                 \
+	X("clflush", CLFLUSH, 0x00000001, 3, 19, 1, 0)                                             \
+	X("mmx", MMX, 0x00000001, 3, 23, 1, 1)                                                     \
+	X("fxsr", FXSR, 0x00000001, 3, 24, 1, 1)                                                   \
+	X("sse", SSE, 0x00000001, 3, 25, 1, 1)                                                     \
+	X("sse2", SSE2, 0x00000001, 3, 26, 1, 1)                                                   \
+	X("sse3", SSE3, 0x00000001, 2, 0, 1, 1)                                                    \
+	X("pclmulqdq", PCLMULQDQ, 0x00000001, 2, 1, 1, 1)                                          \
+	X("vmx", VMX, 0x00000001, 2, 5, 1, 0)                                                      \
+	X("ssse3", SSSE3, 0x00000001, 2, 9, 1, 1)                                                  \
+	X("cx16", CX16, 0x00000001, 2, 13, 1, 0)                                                   \
+	X("fma", FMA, 0x00000001, 2, 12, 1, 1)                                                     \
+	X("pcid", PCID, 0x00000001, 2, 17, 1, 0)                                                   \
+	X("sse4.1", SSE41, 0x00000001, 2, 19, 1, 1)                                                \
+	X("sse4.2", SSE42, 0x00000001, 2, 20, 1, 1)                                                \
+	X("x2apic", X2APIC, 0x00000001, 2, 21, 1, 0)                                               \
+	X("movbe", MOVBE, 0x00000001, 2, 22, 1, 0)                                                 \
+	X("popcnt", POPCNT, 0x00000001, 2, 23, 1, 0)                                               \
+	X("tsc-deadline", TSC_DEADLINE, 0x00000001, 2, 24, 1, 0)                                   \
+	X("aes", AES, 0x00000001, 2, 25, 1, 1)                                                     \
+	X("xsave", XSAVE, 0x00000001, 2, 26, 1, 0)                                                 \
+	X("xsaveopt", XSAVEOPT, 0x0000000d, 0, 0, 1, 0) /* leaf 0DH subleaf 1 */                   \
+	X("avx", AVX, 0x00000001, 2, 28, 1, 1)                                                     \
+	X("f16c", F16C, 0x00000001, 2, 29, 1, 1)                                                   \
+	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31, 1, 0)                                       \
+	X("fsgsbase", FSGSBASE, 0x00000007, 1, 0, 1, 0)                                            \
+	X("bmi1", BMI1, 0x00000007, 1, 3, 1, 1)                                                    \
+	X("avx2", AVX2, 0x00000007, 1, 5, 1, 1)                                                    \
+	X("smep", SMEP, 0x00000007, 1, 7, 1, 0)                                                    \
+	X("bmi2", BMI2, 0x00000007, 1, 8, 1, 1)                                                    \
+	X("invpcid", INVPCID, 0x00000007, 1, 10, 1, 0)                                             \
+	X("smap", SMAP, 0x00000007, 1, 20, 1, 0)                                                   \
+	X("pku", PKU, 0x00000007, 2, 3, 0, 0)                                                      \
+	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0, 1, 0)                                              \
+	X("abm", ABM, 0x80000001, 2, 5, 1, 0)                                                      \
+	X("syscall", SYSCALL, 0x80000001, 3, 11, 1, 0)                                             \
+	X("nx", NX, 0x80000001, 3, 20, 1, 0)                                                       \
+	X("pdpe1gb", PDPE1GB, 0x80000001, 3, 26, 1, 0)                                             \
+	X("rdtscp", RDTSCP, 0x80000001, 3, 27, 1, 0)                                               \
+	X("lm", LM, 0x80000001, 3, 29, 1, 0)                                                       \
+	X("invtsc", INVTSC, 0x80000007, 3, 8, 1, 0)
 
 /*
  * The timing policy (docs/TIMING.md), stated where CPUID reports it: the TSC
@@ -89,13 +96,14 @@
  */
 #define CPU_TSC_HZ 1000000000u
 
-/* The XCR0 bits fugu supports (vol. 1, 13.3): x87 (bit 0) and SSE (bit 1). */
+/* The XCR0 bits fugu knows (vol. 1, 13.3): x87 (bit 0), SSE (bit 1), AVX (bit 2,
+ * the upper halves of YMM0-15). Which of them a CPU supports: cpu_xcr0_supported. */
 #define XCR0_X87 1u
 #define XCR0_SSE 2u
-#define XCR0_SUPPORTED (XCR0_X87 | XCR0_SSE)
+#define XCR0_AVX 4u
 
 enum cpu_feature {
-#define X(name, id, leaf, reg, bit, impl) FEAT_##id,
+#define X(name, id, leaf, reg, bit, impl, host) FEAT_##id,
 	CPU_FEATURE_LIST(X)
 #undef X
 		FEAT_COUNT,
@@ -129,6 +137,10 @@ int cpu_features_parse(struct cpu_features *out, const char *spec, char *err, si
 void cpu_models_list(FILE *f);
 /* Does fugu execute this feature (the implemented column)? */
 bool cpu_feature_implemented(enum cpu_feature feat);
+/* The XCR0 bits this feature set supports: x87 | SSE, and AVX with the avx feature. */
+uint64_t cpu_xcr0_supported(const struct cpu_features *f);
+/* Does the host have what fugu needs to execute this feature (see CPU_FEATURE_LIST)? */
+bool cpu_feature_on_host(enum cpu_feature feat);
 /* Clear every feature fugu does not execute. */
 void cpu_features_mask_unimplemented(struct cpu_features *f);
 /* CPUID leaf/subleaf as the model reports it; regs = EAX, EBX, ECX, EDX. */

@@ -14,6 +14,7 @@
 #include "cpu/decode.h"
 
 #include "cpu/exec/exec.h"
+#include "cpu/vex.h"
 
 const char *const insn_mnemonic[INSN_COUNT] = {
 #define X(id, mn) [INSN_##id] = mn,
@@ -705,27 +706,37 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 	}
 	/*
 	 * VEX (SDM vol. 2A, 2.3.5): C4/C5 always in 64-bit mode, elsewhere only when the
-	 * next byte has bits 7:6 set (else LES/LDS with a memory operand). R, X, B are
-	 * stored inverted and only count in 64-bit mode; W sits in the third byte of C4.
-	 * No VEX instruction executes yet: all decode to #UD with the right length (as
-	 * does a VEX after 66, F2, F3, LOCK or REX, vol. 2A, 2.3.2).
+	 * next byte has bits 7:6 set (else LES/LDS with a memory operand; in real and
+	 * virtual-8086 mode the handler makes the register form #UD, as LES/LDS with a
+	 * register operand are). R, X, B are stored inverted and only count in 64-bit
+	 * mode; W, and mmmmm, sit in the third byte of C4; vvvv (inverted), L and pp in
+	 * the last. A VEX after 66, F2, F3, LOCK or REX is #UD (vol. 2A, 2.3.2).
 	 */
-	bool vex = false;
+	bool vex = false, vex_pfx_bad = false;
+	unsigned vex_l = 0, vex_w = 0, vex_v = 0, vex_pp = 0;
 	if (op == 0xc4 || op == 0xc5) {
 		NEED(1);
 		if (code_size == 8 || (b[pos] & 0xc0) == 0xc0) {
-			unsigned v1 = b[pos++];
+			unsigned v1 = b[pos++], vl = v1;
 			vex = true;
+			vex_pfx_bad = rex || opsize_pfx || (flags & (I_REP | I_REPNE | I_LOCK));
+			flags &= (uint8_t) ~(I_REP | I_REPNE);
 			map = 1; /* C5: the 0F map */
 			rex = 0x40 | ((~v1 >> 5) & 4);
 			if (op == 0xc4) {
 				NEED(1);
-				unsigned v2 = b[pos++];
+				vl = b[pos++];
 				map = v1 & 0x1f; /* mmmmm: 1 0F, 2 0F 38, 3 0F 3A, others #UD */
-				rex = 0x40 | ((~v1 >> 5) & 7) | ((v2 >> 4) & 8);
+				rex = 0x40 | ((~v1 >> 5) & 7);
+				vex_w = vl >> 7;
 			}
-			if (code_size != 8)
+			vex_v = (~vl >> 3) & 15;
+			vex_l = (vl >> 2) & 1;
+			vex_pp = vl & 3;
+			if (code_size != 8) {
 				rex &= ~7u;
+				vex_v &= 7; /* vvvv[3] is ignored outside 64-bit mode */
+			}
 			NEED(1);
 			op = b[pos++];
 		}
@@ -739,7 +750,8 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 		const struct oprow *shape = map == 1   ? &map2[op]
 					    : map <= 3 ? &maps[map].undef
 						       : &row_ud;
-		r = (struct oprow){ .attr = (uint16_t)(shape->attr & A_MODRM),
+		r = (struct oprow){ .fn = op_avx,
+				    .attr = (uint16_t)(shape->attr & A_MODRM),
 				    .id = INSN_AVX,
 				    .imm = shape->imm,
 				    .feature = FEAT_NONE };
@@ -837,7 +849,7 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 	out->modrm = (uint8_t)modrm;
 	out->reg = (uint8_t)(((modrm >> 3) & 7) | ((rex & 4) << 1));
 	out->rm = (uint8_t)((modrm & 7) | ((rex & 1) << 3));
-	unsigned default_seg = S_DS;
+	unsigned default_seg = S_DS, sib_index = REG_NONE;
 	if (r.attr & A_MODRM) {
 		unsigned mod = modrm >> 6, rm = modrm & 7;
 		if (mod != 3 && !(r.attr & A_MODREG)) {
@@ -863,6 +875,7 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 					unsigned sib = b[pos++];
 					unsigned index = ((sib >> 3) & 7) | ((rex & 2) << 2);
 					out->scale = (uint8_t)(sib >> 6);
+					sib_index = index;
 					if (index != R_SP)
 						out->index = (uint8_t)index;
 					base = (sib & 7) | ((rex & 1) << 3);
@@ -954,7 +967,22 @@ decode_insn(const uint8_t *b, unsigned n, unsigned code_size, const struct cpu_f
 		valid = false; /* SDM vol. 2A, LOCK: #UD unless a lockable form with memory dest */
 	if (!cpu_has(feat, r.feature))
 		valid = false; /* a masked feature's instruction is undefined (decoder-enforced) */
-	if (!valid) {          /* the id still names what the bytes encode; the class is dropped */
+	if (vex) {
+		const struct vexrow *vr = vex_row(map, vex_pp, op);
+		if (vex_pfx_bad || !vex_valid(vr, feat, vex_l, vex_w, vex_v, modrm, flags & I_MEM,
+					      code_size, adsize, out->reg, sib_index))
+			valid = false;
+		static const uint16_t ids[FEAT_COUNT] = {
+			[FEAT_AVX2] = INSN_AVX2, [FEAT_FMA] = INSN_FMA,   [FEAT_F16C] = INSN_F16C,
+			[FEAT_BMI1] = INSN_BMI1, [FEAT_BMI2] = INSN_BMI2,
+		};
+		if (vr->feat < FEAT_COUNT && ids[vr->feat])
+			r.id = ids[vr->feat];
+		out->imm2 = VEX_PACK(vex_pp, vex_l, vex_w, vex_v);
+		if (vr->kind == VK_GATHER && sib_index != REG_NONE)
+			out->index = (uint8_t)sib_index; /* VSIB: xmm4/ymm4 is an index too */
+	}
+	if (!valid) { /* the id still names what the bytes encode; the class is dropped */
 		r = (struct oprow){ .fn = row_ud.fn, .attr = row_ud.attr, .id = r.id };
 	} else if (map == 0 && op == 0x90 && !(rex & 1)) {
 		/* 90 is NOP, F3 90 PAUSE (SDM vol. 2B, PAUSE); with REX.B it is XCHG r8. */

@@ -224,7 +224,12 @@
 	X(SSE42, "sse4.2")                                                                         \
 	X(AES, "aes")                                                                              \
 	X(PCLMULQDQ, "pclmulqdq")                                                                  \
-	X(AVX, "avx")
+	X(AVX, "avx")                                                                              \
+	X(AVX2, "avx2")                                                                            \
+	X(FMA, "fma")                                                                              \
+	X(F16C, "f16c")                                                                            \
+	X(BMI1, "bmi1")                                                                            \
+	X(BMI2, "bmi2")
 
 /* Intercept classes (SDM vol. 3C, 26.1.2-26.1.3). */
 #define INSN_CLASS_LIST(X)                                                                         \

@@ -218,6 +218,8 @@ H(xsave); /* XSAVE, XSAVEOPT */
 H(xrstor);
 H(xgetbv);
 H(xsetbv);
+/* avx.c: every VEX instruction (AVX, AVX2, FMA, F16C, BMI1, BMI2) */
+H(avx);
 
 #undef H
 

@@ -32,6 +32,7 @@
 #include "cpu/cpuid.h"
 #include "cpu/exec/exec.h"
 #include "cpu/exec/x87.h"
+#include "cpu/exec/simd.h"
 
 #define MXCSR_OFF 24
 #define MXCSR_MASK_OFF 28
@@ -233,7 +234,7 @@ _Static_assert(sizeof(struct sse_ctx) == 112, "sse_ctx layout");
 /* fugu_sse_host(ctx, stub, mem): run the stub (one instruction and RET) with
  * the operands of ctx, [rsi] = mem. EMMS at the end leaves the host's x87
  * stack empty, as the ABI wants it. */
-void fugu_sse_host(struct sse_ctx *ctx, const void *stub, void *mem);
+void fugu_sse_host(void *ctx, const void *stub, void *mem);
 __asm__(".pushsection .text\n"
 	".globl fugu_sse_host\n"
 	".hidden fugu_sse_host\n"
@@ -283,8 +284,8 @@ static uint8_t *stub_page;
 static uint64_t stub_keys[STUB_SLOTS];
 static unsigned stub_used;
 
-static const void *
-stub_for(const uint8_t *code, unsigned n)
+const void *
+simd_stub(const uint8_t *code, unsigned n)
 {
 	uint64_t key = (uint64_t)n << 56;
 	memcpy(&key, code, n); /* n <= 7: the length byte stays */
@@ -325,16 +326,16 @@ xmm(struct cpu *cpu, unsigned r)
 	return cpu->state.xsave + XMM_OFF + 16 * r;
 }
 
-static uint32_t
-mxcsr_get(const struct cpu *cpu)
+uint32_t
+simd_mxcsr_get(const struct cpu *cpu)
 {
 	uint32_t v;
 	memcpy(&v, cpu->state.xsave + MXCSR_OFF, 4);
 	return v;
 }
 
-static void
-mxcsr_set(struct cpu *cpu, uint32_t v)
+void
+simd_mxcsr_set(struct cpu *cpu, uint32_t v)
 {
 	memcpy(cpu->state.xsave + MXCSR_OFF, &v, 4);
 }
@@ -382,7 +383,7 @@ w64_form(const struct insn *i)
 
 /* An unmasked SIMD floating-point exception: #XM, or #UD when the OS has not
  * set CR4.OSXMMEXCPT (vol. 3A, 6.15, interrupt 19). */
-static _Noreturn void
+_Noreturn void
 simd_fault(struct cpu *cpu)
 {
 	if (cpu->state.cr4 & CR4_OSXMMEXCPT)
@@ -391,8 +392,8 @@ simd_fault(struct cpu *cpu)
 }
 
 /* Read n bytes of the memory operand (all before anything changes). */
-static void
-mem_read(struct cpu *cpu, const struct insn *i, uint64_t ea, uint8_t *buf, unsigned n)
+void
+simd_mem_read(struct cpu *cpu, const struct insn *i, uint64_t ea, uint8_t *buf, unsigned n)
 {
 	uint64_t m = addr_mask(i->adsize);
 	unsigned k = 0;
@@ -404,8 +405,8 @@ mem_read(struct cpu *cpu, const struct insn *i, uint64_t ea, uint8_t *buf, unsig
 		buf[k] = (uint8_t)cpu_read(cpu, i->seg, (ea + k) & m, 1);
 }
 
-static void
-mem_probe(struct cpu *cpu, const struct insn *i, uint64_t ea, unsigned n)
+void
+simd_mem_probe(struct cpu *cpu, const struct insn *i, uint64_t ea, unsigned n)
 {
 	uint64_t m = addr_mask(i->adsize);
 	unsigned k = 0;
@@ -415,12 +416,12 @@ mem_probe(struct cpu *cpu, const struct insn *i, uint64_t ea, unsigned n)
 		cpu_probe_write(cpu, i->seg, (ea + k) & m, 1);
 }
 
-static void
-mem_write(struct cpu *cpu, const struct insn *i, uint64_t ea, const uint8_t *buf, unsigned n)
+void
+simd_mem_write(struct cpu *cpu, const struct insn *i, uint64_t ea, const uint8_t *buf, unsigned n)
 {
 	uint64_t m = addr_mask(i->adsize);
 	unsigned k = 0;
-	mem_probe(cpu, i, ea, n);
+	simd_mem_probe(cpu, i, ea, n);
 	for (; k + 8 <= n; k += 8) {
 		uint64_t v;
 		memcpy(&v, buf + k, 8);
@@ -432,8 +433,9 @@ mem_write(struct cpu *cpu, const struct insn *i, uint64_t ea, const uint8_t *buf
 
 /* MASKMOVQ/MASKMOVDQU: the bytes of the source whose mask byte has bit 7 set go
  * to DS:rDI (or the override), nothing else is touched (vol. 2B, MASKMOVDQU). */
-static void
-maskmov(struct cpu *cpu, const struct insn *i, const uint8_t *src, const uint8_t *mask, unsigned n)
+void
+simd_maskmov(struct cpu *cpu, const struct insn *i, const uint8_t *src, const uint8_t *mask,
+	     unsigned n)
 {
 	uint64_t m = addr_mask(i->adsize), di = cpu->state.gpr[R_DI] & m;
 	unsigned seg = (i->flags & I_SEGOVR) ? i->seg : S_DS;
@@ -467,10 +469,12 @@ trap_on_sigfpe(int sig, siginfo_t *si, void *ucv)
 	siglongjmp(trap_jmp, 1);
 }
 
-/* Run the stub with unmasked exceptions: returns true when it trapped, with
- * the host's MXCSR at the trap in *mxcsr (the destination is not written). */
-static bool
-sse_host_trapping(struct sse_ctx *ctx, const void *stub, void *mem, uint32_t *mxcsr)
+/* Run the stub through run(ctx, stub, mem) with unmasked exceptions: returns
+ * true when it trapped, with the host's MXCSR at the trap in *mxcsr (the
+ * destination is not written); host_mxcsr is what run() restores on return. */
+bool
+simd_run_trapping(simd_host_fn run, void *ctx, const void *stub, void *mem, uint32_t host_mxcsr,
+		  uint32_t *mxcsr)
 {
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
@@ -482,10 +486,9 @@ sse_host_trapping(struct sse_ctx *ctx, const void *stub, void *mem, uint32_t *mx
 	if (sigsetjmp(trap_jmp, 0)) {
 		trapped = true;
 		*mxcsr = trap_mxcsr;
-		uint32_t host = ctx->mxcsr_host;
-		__asm__ volatile("emms\n\tldmxcsr %0" : : "m"(host));
+		__asm__ volatile("emms\n\tldmxcsr %0" : : "m"(host_mxcsr));
 	} else {
-		fugu_sse_host(ctx, stub, mem);
+		run(ctx, stub, mem);
 	}
 	sigaction(SIGFPE, &old, NULL);
 	return trapped;
@@ -515,9 +518,9 @@ op_sse(struct cpu *cpu, const struct insn *i)
 		if ((s.flags & S_ALIGN) && ((cpu->state.seg[i->seg].base + ea) & 15))
 			cpu_gp0(cpu); /* vol. 1, 11.6.7: legacy 128-bit operands are aligned */
 		if (s.flags & S_STORE)
-			mem_probe(cpu, i, ea, s.msize);
+			simd_mem_probe(cpu, i, ea, s.msize);
 		else
-			mem_read(cpu, i, ea, buf, s.msize);
+			simd_mem_read(cpu, i, ea, buf, s.msize);
 	}
 
 	/* Host register numbers: guest xmm0 stays xmm0 (implicit operand of the
@@ -570,7 +573,7 @@ op_sse(struct cpu *cpu, const struct insn *i)
 			memcpy(src, xmm(cpu, greg), 16);
 			memcpy(msk, xmm(cpu, grm), 16);
 		}
-		maskmov(cpu, i, src, msk, n);
+		simd_maskmov(cpu, i, src, msk, n);
 		return;
 	}
 	if (map == 3 && (op & 0xfc) == 0x60) { /* PCMPESTRx: lengths in rAX, rDX */
@@ -599,16 +602,18 @@ op_sse(struct cpu *cpu, const struct insn *i)
 					  op == 0xc2 || op == 0xc4 || op == 0xc5 || op == 0xc6));
 	if (has_imm)
 		code[n++] = (uint8_t)i->imm;
-	const void *stub = stub_for(code, n);
+	const void *stub = simd_stub(code, n);
 	if (!stub)
 		cpu_unmodelled(cpu, "SSE: no executable memory for host stubs");
 
-	uint32_t mx = mxcsr_get(cpu);
+	uint32_t mx = simd_mxcsr_get(cpu);
 	if ((s.flags & S_MXCSR) && (mx & 0x1f80) != 0x1f80) {
 		uint32_t at_trap;
 		ctx.mxcsr_in = mx & ~0x3fu;
-		if (sse_host_trapping(&ctx, stub, buf, &at_trap)) {
-			mxcsr_set(cpu, mx | (at_trap & 0x3f));
+		uint32_t host;
+		__asm__ volatile("stmxcsr %0" : "=m"(host));
+		if (simd_run_trapping(fugu_sse_host, &ctx, stub, buf, host, &at_trap)) {
+			simd_mxcsr_set(cpu, mx | (at_trap & 0x3f));
 			simd_fault(cpu);
 		}
 	} else {
@@ -617,8 +622,8 @@ op_sse(struct cpu *cpu, const struct insn *i)
 	}
 	uint32_t raised = ctx.mxcsr_out & 0x3f;
 	if (mem && (s.flags & S_STORE))
-		mem_write(cpu, i, ea, buf, s.msize);
-	mxcsr_set(cpu, mx | raised);
+		simd_mem_write(cpu, i, ea, buf, s.msize);
+	simd_mxcsr_set(cpu, mx | raised);
 
 	/* Write back: every host register that holds a guest register (those the
 	 * instruction did not write hold the value they were loaded with). */
@@ -680,14 +685,14 @@ op_ldmxcsr(struct cpu *cpu, const struct insn *i)
 	uint32_t v = (uint32_t)cpu_read(cpu, i->seg, insn_ea(cpu, i), 4);
 	if (v & ~MXCSR_MASK)
 		cpu_gp0(cpu);
-	mxcsr_set(cpu, v);
+	simd_mxcsr_set(cpu, v);
 }
 
 void
 op_stmxcsr(struct cpu *cpu, const struct insn *i)
 {
 	mxcsr_checks(cpu);
-	cpu_write(cpu, i->seg, insn_ea(cpu, i), mxcsr_get(cpu), 4);
+	cpu_write(cpu, i->seg, insn_ea(cpu, i), simd_mxcsr_get(cpu), 4);
 }
 
 /* The FXSAVE checks: EM #UD (vol. 2A, FXSAVE: CR0.EM), TS #NM, a 16-byte
@@ -741,7 +746,7 @@ op_fxsave(struct cpu *cpu, const struct insn *i)
 	uint64_t ea = fx_checks(cpu, i);
 	_Alignas(16) uint8_t img[512];
 	fx_image(cpu, i, img);
-	mem_write(cpu, i, ea, img, XMM_OFF + 16 * fx_nxmm(cpu));
+	simd_mem_write(cpu, i, ea, img, XMM_OFF + 16 * fx_nxmm(cpu));
 }
 
 /* Load the x87 part (x87) and MXCSR and XMM0-nx (sse) of a legacy image whose
@@ -758,7 +763,7 @@ fx_load(struct cpu *cpu, const struct insn *i, uint8_t img[512], bool x87, bool 
 	if (sse) {
 		uint32_t mx;
 		memcpy(&mx, img + MXCSR_OFF, 4);
-		mxcsr_set(cpu, mx);
+		simd_mxcsr_set(cpu, mx);
 		memcpy(xmm(cpu, 0), img + XMM_OFF, 16 * fx_nxmm(cpu));
 	}
 }
@@ -776,7 +781,7 @@ op_fxrstor(struct cpu *cpu, const struct insn *i)
 {
 	uint64_t ea = fx_checks(cpu, i);
 	_Alignas(16) uint8_t img[512];
-	mem_read(cpu, i, ea, img, XMM_OFF + 16 * fx_nxmm(cpu));
+	simd_mem_read(cpu, i, ea, img, XMM_OFF + 16 * fx_nxmm(cpu));
 	if (mxcsr_bad(img))
 		cpu_gp0(cpu);
 	fx_load(cpu, i, img, true, true);
@@ -829,6 +834,8 @@ xinuse(const struct cpu *cpu)
 		in |= XCR0_X87;
 	if (memcmp(x + XMM_OFF, zero, 256))
 		in |= XCR0_SSE;
+	if (memcmp(x + XSAVE_AVX_OFFSET, zero, 256)) /* AVX: the upper halves of YMM0-15 */
+		in |= XCR0_AVX;
 	return in;
 }
 
@@ -845,14 +852,14 @@ op_xsave(struct cpu *cpu, const struct insn *i)
 	uint64_t rfbm = xsave_rfbm(cpu), m = addr_mask(i->adsize);
 	_Alignas(64) uint8_t img[XHDR + 8];
 	uint64_t bv;
-	mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
+	simd_mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
 	memcpy(&bv, img + XHDR, 8);
 	bv = (bv & ~rfbm) | (xinuse(cpu) & rfbm);
 	memcpy(img + XHDR, &bv, 8);
 	fx_image(cpu, i, img);
 	struct part {
 		unsigned off, n;
-	} part[4];
+	} part[5];
 	unsigned np = 0;
 	if (rfbm & XCR0_X87) {
 		part[np++] = (struct part){ 0, 24 };
@@ -862,12 +869,17 @@ op_xsave(struct cpu *cpu, const struct insn *i)
 		part[np++] = (struct part){ MXCSR_OFF, 8 };
 		part[np++] = (struct part){ XMM_OFF, 16 * fx_nxmm(cpu) };
 	}
-	mem_probe(cpu, i, (ea + XHDR) & m, 8);
+	if (rfbm & XCR0_AVX) /* YMM_Hi128 of YMM0-15 (0-7 outside 64-bit mode), vol. 1, 13.5.3 */
+		part[np++] = (struct part){ XSAVE_AVX_OFFSET, 16 * fx_nxmm(cpu) };
+	simd_mem_probe(cpu, i, (ea + XHDR) & m, 8);
 	for (unsigned k = 0; k < np; k++)
-		mem_probe(cpu, i, (ea + part[k].off) & m, part[k].n);
+		simd_mem_probe(cpu, i, (ea + part[k].off) & m, part[k].n);
 	for (unsigned k = 0; k < np; k++)
-		mem_write(cpu, i, (ea + part[k].off) & m, img + part[k].off, part[k].n);
-	mem_write(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
+		simd_mem_write(cpu, i, (ea + part[k].off) & m,
+			       (part[k].off == XSAVE_AVX_OFFSET ? cpu->state.xsave : img) +
+				       part[k].off,
+			       part[k].n);
+	simd_mem_write(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
 }
 
 /* XRSTOR / XRSTOR64 in the standard form (vol. 2C, XRSTOR; vol. 1, 13.8):
@@ -883,16 +895,21 @@ op_xrstor(struct cpu *cpu, const struct insn *i)
 	uint64_t ea = xsave_checks(cpu, i);
 	uint64_t rfbm = xsave_rfbm(cpu), m = addr_mask(i->adsize);
 	_Alignas(64) uint8_t img[XHDR + 64];
-	mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 64);
+	simd_mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 64);
 	uint64_t bv, h1, h2;
 	memcpy(&bv, img + XHDR, 8);
 	memcpy(&h1, img + XHDR + 8, 8);
 	memcpy(&h2, img + XHDR + 16, 8);
 	if ((bv & ~cpu->state.xcr0) || h1 || h2)
 		cpu_gp0(cpu);
-	if (!(rfbm & XCR0_SUPPORTED))
+	if (!(rfbm & (XCR0_X87 | XCR0_SSE | XCR0_AVX)))
 		return;
-	mem_read(cpu, i, ea, img, rfbm & XCR0_SSE ? XMM_OFF + 16 * fx_nxmm(cpu) : XMM_OFF);
+	uint8_t hi[256];
+	unsigned nhi = 16 * fx_nxmm(cpu);
+	memset(hi, 0, sizeof(hi)); /* the AVX initial configuration: upper halves 0 */
+	if ((rfbm & XCR0_AVX) && (bv & XCR0_AVX))
+		simd_mem_read(cpu, i, (ea + XSAVE_AVX_OFFSET) & m, hi, nhi);
+	simd_mem_read(cpu, i, ea, img, rfbm & XCR0_SSE ? XMM_OFF + 16 * fx_nxmm(cpu) : XMM_OFF);
 	if ((rfbm & XCR0_SSE) && mxcsr_bad(img))
 		cpu_gp0(cpu);
 	if ((rfbm & XCR0_X87) && !(bv & XCR0_X87)) {
@@ -905,4 +922,6 @@ op_xrstor(struct cpu *cpu, const struct insn *i)
 	if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
 		memset(img + XMM_OFF, 0, 256);
 	fx_load(cpu, i, img, rfbm & XCR0_X87, rfbm & XCR0_SSE);
+	if (rfbm & XCR0_AVX)
+		memcpy(cpu->state.xsave + XSAVE_AVX_OFFSET, hi, nhi);
 }

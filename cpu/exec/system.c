@@ -73,6 +73,10 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	/* CPUID.01H:ECX.OSXSAVE[bit 27] reflects CR4.OSXSAVE (vol. 2A, CPUID). */
 	if (q == 1 && (cpu->state.cr4 & CR4_OSXSAVE))
 		r[2] |= 1u << 27;
+	/* CPUID.0DH.0:EBX is the size of the XSAVE area for the features XCR0
+	 * enables now (vol. 2A, CPUID, leaf 0DH). */
+	if (q == 0xd && subleaf == 0 && cpu_has(&cpu->features, FEAT_XSAVE))
+		r[1] = cpu->state.xcr0 & XCR0_AVX ? XSAVE_AVX_OFFSET + 256 : XSAVE_AVX_OFFSET;
 	/* While IA32_APIC_BASE.EN is 0 "the processor is functionally equivalent to
 	 * an IA-32 processor without an on-chip APIC. The CPUID feature flag for the
 	 * APIC ... is also set to 0" (SDM vol. 3A, 10.4.3). */
@@ -453,8 +457,8 @@ op_xgetbv(struct cpu *cpu, const struct insn *i)
 
 /* XSETBV (vol. 2C, XSETBV; vol. 1, 13.3): #UD unless CR4.OSXSAVE, #GP(0) at
  * CPL > 0; in VMX non-root operation it then exits unconditionally (vol. 3C,
- * 25.1.2). #GP(0) for ECX != 0, XCR0[0] = 0 or a bit fugu does not support
- * (only x87 | SSE: no AVX state). */
+ * 25.1.2). #GP(0) for ECX != 0, XCR0[0] = 0, a bit the CPU does not support
+ * (AVX only with the avx feature), or XCR0[2] set with XCR0[1] clear. */
 void
 op_xsetbv(struct cpu *cpu, const struct insn *i)
 {
@@ -464,7 +468,7 @@ op_xsetbv(struct cpu *cpu, const struct insn *i)
 	VMX_DOOR(cpu, i);
 	uint64_t v = (uint32_t)cpu->state.gpr[R_AX] | cpu->state.gpr[R_DX] << 32;
 	if ((uint32_t)cpu->state.gpr[R_CX] != 0 || !(v & XCR0_X87) ||
-	    (v & ~(uint64_t)XCR0_SUPPORTED))
+	    (v & ~cpu_xcr0_supported(&cpu->features)) || ((v & XCR0_AVX) && !(v & XCR0_SSE)))
 		cpu_gp0(cpu);
 	cpu->state.xcr0 = v;
 }

@@ -54,6 +54,7 @@
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
+#include "cpu/vex.h"
 #include "mmu/physmem.h"
 
 /* ---- the shared linear layout ---- */
@@ -2694,8 +2695,9 @@ s_host_run(const struct sstate *st, struct sresult *out)
 	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
 }
 
-static _Noreturn void
-s_host_child(const struct sstate *states, unsigned n, struct sresult *res)
+/* The SIMD host children's signal handlers (on an alternate stack) and alarm. */
+static void
+s_host_signals(void)
 {
 	static uint8_t altstack[1 << 16];
 	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack), .ss_flags = 0 };
@@ -2710,6 +2712,12 @@ s_host_child(const struct sstate *states, unsigned n, struct sresult *res)
 	for (size_t k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++)
 		sigaction(sigs[k], &sa, NULL);
 	alarm(60);
+}
+
+static _Noreturn void
+s_host_child(const struct sstate *states, unsigned n, struct sresult *res)
+{
+	s_host_signals();
 	s_host_stubs();
 	for (unsigned k = 0; k < n; k++)
 		s_host_run(&states[k], &res[k]);
@@ -2906,6 +2914,534 @@ sse_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, ch
 	return all_ok;
 }
 
+/* ---- VEX forms: AVX, AVX2, FMA, F16C, BMI1, BMI2 ----
+ *
+ * Every row of fugu's VEX table (cpu/vex.c) that the host has, in register and
+ * memory forms and every ModRM.reg extension, with random VEX.L (where both
+ * lengths exist), VEX.W, registers (VEX.vvvv and imm8[7:4] too), imm8, the
+ * two- and three-byte VEX prefixes, run from a random state loaded on the host
+ * with XRSTOR64 (x87 | SSE | AVX) and stored with XSAVE64: YMM0-15 lane by
+ * lane special values, random MXCSR (rounding, DAZ/FTZ, masked and unmasked),
+ * GPRs, flags and memory. In 5 % of the states one decode-time #UD rule is
+ * broken on purpose (VEX.L on an L0/L1 form, VEX.W on a W0/W1 form, a
+ * VEX.vvvv that must be 1111b, a 66/F3/F2/REX/LOCK prefix before VEX): the
+ * host's SIGILL must be fugu's #UD (SDM vol. 2A, 2.3). Compared: XMM0-15, the
+ * upper halves of YMM0-15 (VEX.128 forms zero them), MXCSR, the GPRs, the
+ * arithmetic flags, the memory window. Gathers are checked separately.
+ */
+
+#define V_IMGI 0x1000u /* state block: XRSTOR64 image (64-byte aligned, 832 bytes) */
+#define V_IMGO 0x1400u /* XSAVE64 image after the instruction */
+#define V_IMG 832u
+
+struct vform {
+	char name[64];
+	const struct vexrow *r;
+	uint8_t map, pp, op, ext;
+	bool mem;
+};
+
+struct vstate {
+	_Alignas(64) uint8_t img[V_IMG];
+	uint64_t gpr[16], flags;
+	uint8_t mem[WIN_LEN];
+	uint8_t bytes[20];
+	uint8_t len;
+	bool broken; /* a #UD rule broken on purpose */
+};
+
+struct vresult {
+	_Alignas(64) uint8_t img[V_IMG];
+	uint64_t gpr[16], flags;
+	int sig;
+	uint32_t sig_mxcsr;
+	uint8_t mem[WIN_LEN];
+};
+
+#define MAX_VFORMS 1024
+static struct vform vforms[MAX_VFORMS];
+static unsigned nvforms;
+
+static const char *
+v_feat_tag(unsigned feat)
+{
+	switch (feat) {
+	case FEAT_AVX: return "avx";
+	case FEAT_AVX2: return "avx2";
+	case FEAT_FMA: return "fma";
+	case FEAT_F16C: return "f16c";
+	case FEAT_BMI1: return "bmi1";
+	case FEAT_BMI2: return "bmi2";
+	case FEAT_AES: return "avx-aes";
+	case FEAT_PCLMULQDQ: return "avx-pclmul";
+	default: return "?";
+	}
+}
+
+static void
+v_build_forms(void)
+{
+	static const char *const pps[4] = { "", "66.", "f3.", "f2." };
+	static const char *const mapn[4] = { "", "0f", "0f38", "0f3a" };
+	nvforms = 0;
+	for (unsigned map = 1; map <= 3; map++)
+		for (unsigned pp = 0; pp < 4; pp++)
+			for (unsigned op = 0; op < 256; op++) {
+				const struct vexrow *r = vex_row(map, pp, op);
+				if (r->kind == VK_NONE)
+					continue;
+				for (unsigned ext = 0; ext < 8; ext++) {
+					if (r->exts ? !(r->exts >> ext & 1) : ext)
+						continue;
+					for (int mem = 0; mem <= 1; mem++) {
+						if ((mem && (r->flags & VF_NOMEM)) ||
+						    (!mem && (r->flags & VF_NOREG)) ||
+						    (r->kind == VK_ZERO && mem))
+							continue;
+						if (nvforms >= MAX_VFORMS)
+							return;
+						struct vform *f = &vforms[nvforms++];
+						f->r = r, f->map = (uint8_t)map,
+						f->pp = (uint8_t)pp;
+						f->op = (uint8_t)op, f->ext = (uint8_t)ext,
+						f->mem = mem;
+						char e[8] = "";
+						if (r->exts)
+							snprintf(e, sizeof(e), "/%u", ext);
+						snprintf(f->name, sizeof(f->name),
+							 "%s vex.%s%s %02x%s %s",
+							 v_feat_tag(r->feat), pps[pp], mapn[map],
+							 op, e,
+							 r->kind == VK_ZERO ? ""
+							 : mem              ? "mem"
+									    : "reg");
+					}
+				}
+			}
+}
+
+static bool
+v_host_has(const struct vform *f)
+{
+	if (!cpu_feature_on_host((enum cpu_feature)f->r->feat))
+		return false;
+	if (f->r->kind != VK_GPR && !cpu_feature_on_host(FEAT_AVX))
+		return false;
+	if ((f->r->flags & (VF_I2 | VF_R2)) && !cpu_feature_on_host(FEAT_AVX2))
+		return false;
+	return true;
+}
+
+/* Does the host have VAES or VPCLMULQDQ (CPUID.(7,0):ECX[9], [10])? */
+static bool
+v_host_vaes(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 9 & 3);
+}
+
+static void
+v_gen_state(const struct vform *f, struct vstate *st)
+{
+	const struct vexrow *r = f->r;
+	memset(st, 0, sizeof(*st));
+	uint8_t *img = st->img;
+	uint16_t fcw = 0x037f;
+	memcpy(img, &fcw, 2);
+	uint32_t mx = (uint32_t)(rnd() & 0x7fc0);
+	mx |= chance(60) ? 0x1f80 : (uint32_t)(rnd() & 0x1f80);
+	mx |= chance(60) ? 0 : (uint32_t)(rnd() & 0x3f);
+	memcpy(img + 24, &mx, 4);
+	for (unsigned k = 0; k < 16; k++) {
+		s_vec(img + 160 + 16 * k);
+		s_vec(img + 576 + 16 * k);
+	}
+	uint64_t bv = 7;
+	memcpy(img + 512, &bv, 8);
+	for (unsigned k = 0; k < 16; k++)
+		st->gpr[k] = chance(50) ? edge_value(64) : rnd();
+	st->gpr[R_AX] = chance(50) ? rnd_below(40) - 20 : st->gpr[R_AX]; /* PCMPESTRx lengths */
+	st->gpr[R_DX] = chance(50) ? rnd_below(40) - 20 : st->gpr[R_DX];
+	if (chance(30)) /* small counts and indexes for the shifts, BZHI, BEXTR */
+		st->gpr[rnd_below(16)] = rnd_below(80);
+	st->flags = (rnd() & F_ARITH) | 0x202;
+	for (unsigned k = 0; k < WIN_LEN; k += 16)
+		s_vec(st->mem + k);
+	uint32_t off = rnd_below(WIN_LEN - 64) & ~31u;
+	if (chance(10))
+		off += 1 + rnd_below(31);
+	if (r->kind == VK_MXCSR && f->ext == 2) { /* VLDMXCSR: valid, sometimes reserved bits */
+		uint32_t m2 = (uint32_t)(rnd() & 0xffff);
+		if (chance(5))
+			m2 |= 1u << (16 + rnd_below(15));
+		m2 &= ~0x20000u;
+		memcpy(st->mem + off, &m2, 4);
+	}
+	if (r->kind == VK_MASKDQU)
+		st->gpr[R_DI] = DATA_LIN + WIN_OFF + off;
+
+	/* the fields */
+	unsigned l = rnd_below(2), w = rnd_below(2), pp = f->pp;
+	if (r->flags & VF_L0)
+		l = 0;
+	if (r->flags & VF_L1)
+		l = 1;
+	if (r->flags & VF_W0)
+		w = 0;
+	if (r->flags & VF_W1)
+		w = 1;
+	if ((r->flags & VF_I2) && l && !cpu_feature_on_host(FEAT_AVX2))
+		l = 0;
+	unsigned reg = rnd_below(16), rm = rnd_below(16), vv = rnd_below(16);
+	bool gpr = r->reg == VO_G || r->rm == VO_G || r->vvvv == VO_G;
+	if (gpr) {
+		while (reg == R_SP || (r->reg != VO_G && 0))
+			reg = rnd_below(16);
+		while (rm == R_SP)
+			rm = rnd_below(16);
+		while (vv == R_SP)
+			vv = rnd_below(16);
+	}
+	if (r->kind == VK_MASKDQU)
+		while (reg == R_DI)
+			reg = rnd_below(16);
+	if (r->exts)
+		reg = f->ext;
+	bool vused = r->vvvv != VO_N && !((r->flags & VF_VSR) && f->mem);
+	if (!vused)
+		vv = 0;
+	unsigned pfx = 0;
+	st->broken = chance(5);
+	if (st->broken) {
+		unsigned how = rnd_below(4);
+		/* Where the SDM and this host part ways, the SDM's rule is checked by
+		 * the unit and guest tests instead: a host with VAES/VPCLMULQDQ runs
+		 * the VEX.256 AES and PCLMULQDQ forms fugu's CPU does not have, and
+		 * AMD runs VPERMQ/VPERMPD (VEX.W1 forms) with VEX.W = 0. */
+		bool l_wider = (r->feat == FEAT_AES || r->feat == FEAT_PCLMULQDQ) && v_host_vaes();
+		if (how == 0 && (r->flags & (VF_L0 | VF_L1)) && !l_wider)
+			l ^= 1;
+		else if (how == 1 && (r->flags & VF_W0))
+			w ^= 1;
+		else if (how == 2 && !vused)
+			vv = 1 + rnd_below(15);
+		else {
+			static const uint8_t bad[] = { 0x66, 0xf3, 0xf2, 0x40, 0xf0 };
+			pfx = bad[rnd_below(sizeof(bad))];
+		}
+	}
+	uint8_t *p = st->bytes;
+	if (pfx)
+		*p++ = (uint8_t)pfx;
+	if (r->kind == VK_GATHER) {
+		/* VSIB: [disp32 + index * scale] into the window; destination, index and
+		 * mask distinct (unless a rule is broken on purpose: then the same) */
+		unsigned idx = rnd_below(16), scale = rnd_below(4);
+		while (idx == reg || idx == vv || vv == reg)
+			vv = rnd_below(16), idx = rnd_below(16);
+		if (st->broken && !pfx)
+			idx = reg;
+		for (unsigned k = 0; k < 8; k++) {
+			uint32_t x = rnd_below(96);
+			uint8_t *lane = k < 4 ? img + 160 + 16 * idx + 4 * k
+					      : img + 576 + 16 * idx + 4 * (k - 4);
+			if (f->op & 1) { /* qword indexes: lanes k = 0..3 of 8 bytes */
+				if (k >= 4)
+					break;
+				uint64_t q = x;
+				lane = k < 2 ? img + 160 + 16 * idx + 8 * k
+					     : img + 576 + 16 * idx + 8 * (k - 2);
+				memcpy(lane, &q, 8);
+			} else {
+				memcpy(lane, &x, 4);
+			}
+		}
+		*p++ = 0xc4;
+		*p++ = (uint8_t)((!(reg >> 3)) << 7 | (!(idx >> 3)) << 6 | 1 << 5 | f->map);
+		*p++ = (uint8_t)(w << 7 | (~vv & 15) << 3 | l << 2 | pp);
+		*p++ = f->op;
+		*p++ = (uint8_t)((reg & 7) << 3 | 4);
+		*p++ = (uint8_t)(scale << 6 | (idx & 7) << 3 | 5);
+		put_le(&p, DATA_LIN + WIN_OFF, 4);
+		st->len = (uint8_t)(p - st->bytes);
+		return;
+	}
+	unsigned R = reg >> 3, B = f->mem ? 0 : rm >> 3;
+	if (f->map == 1 && !w && !B && chance(30)) {
+		*p++ = 0xc5;
+		*p++ = (uint8_t)((!R) << 7 | (~vv & 15) << 3 | l << 2 | pp);
+	} else {
+		*p++ = 0xc4;
+		*p++ = (uint8_t)((!R) << 7 | 1 << 6 | (!B) << 5 | f->map);
+		*p++ = (uint8_t)(w << 7 | (~vv & 15) << 3 | l << 2 | pp);
+	}
+	*p++ = f->op;
+	if (r->kind != VK_ZERO) {
+		if (f->mem) {
+			*p++ = (uint8_t)((reg & 7) << 3 | 4);
+			*p++ = 0x25;
+			put_le(&p, DATA_LIN + WIN_OFF + off, 4);
+		} else {
+			*p++ = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7));
+		}
+	}
+	if ((r->flags & VF_IMM) || f->map == 3)
+		*p++ = (uint8_t)rnd();
+	st->len = (uint8_t)(p - st->bytes);
+}
+
+static void
+v_host_stubs(void)
+{
+	uint8_t *base = (uint8_t *)(uintptr_t)CODE_LIN, *p = base + S_PRO;
+	emit_bytes(&p, "\xb8\x07\x00\x00\x00\x31\xd2", 7); /* mov eax, 7; xor edx, edx */
+	emit_bytes(&p, "\x48\x0f\xae\x2c\x25", 5);         /* xrstor64 [abs] */
+	put_le(&p, STATE_LIN + V_IMGI, 4);
+	emit_bytes(&p, "\xff\x34\x25", 3); /* push qword [abs]; popfq */
+	put_le(&p, STATE_LIN + S_FLI, 4);
+	*p++ = 0x9d;
+	for (unsigned r = 0; r < 16; r++)
+		if (r != R_SP)
+			emit_abs_mov(&p, false, r, STATE_LIN + S_GPRI + 8 * r);
+	*p++ = 0xe9; /* jmp rel32, patched */
+	s_jmp_at = (uint32_t)(p - base);
+	p += 4;
+	p = base + S_EPI;
+	for (unsigned r = 0; r < 16; r++)
+		if (r != R_SP)
+			emit_abs_mov(&p, true, r, STATE_LIN + S_GPRO + 8 * r);
+	*p++ = 0x9c;
+	emit_bytes(&p, "\x8f\x04\x25", 3); /* pop qword [abs] */
+	put_le(&p, STATE_LIN + S_FLO, 4);
+	emit_bytes(&p, "\xb8\x07\x00\x00\x00\x31\xd2", 7);
+	emit_bytes(&p, "\x48\x0f\xae\x24\x25", 5); /* xsave64 [abs] */
+	put_le(&p, STATE_LIN + V_IMGO, 4);
+	*p++ = 0xfc;
+	*p++ = 0xc3;
+}
+
+static void
+v_host_run(const struct vstate *st, struct vresult *out)
+{
+	uint8_t *code = (uint8_t *)(uintptr_t)CODE_LIN;
+	uint8_t *page = (uint8_t *)(uintptr_t)DATA_LIN;
+	uint32_t at = S_EPI - st->len;
+	memcpy(code + at, st->bytes, st->len);
+	uint8_t *jp = code + s_jmp_at;
+	put_le(&jp, at - (s_jmp_at + 4), 4);
+	memcpy(st_block() + V_IMGI, st->img, V_IMG);
+	memset(st_block() + V_IMGO, 0, V_IMG);
+	memcpy(st_block() + S_FLI, &st->flags, 8);
+	memcpy(st_block() + S_GPRI, st->gpr, 128);
+	memcpy(st_block() + S_GPRO, st->gpr, 128);
+	memcpy(page + WIN_OFF, st->mem, WIN_LEN);
+	s_sig = 0;
+	if (!sigsetjmp(s_jmp, 1)) {
+		__asm__ volatile("push %%rbx; push %%rbp; push %%r12; push %%r13; push %%r14; "
+				 "push %%r15; call *%0; pop %%r15; pop %%r14; pop %%r13; "
+				 "pop %%r12; pop %%rbp; pop %%rbx"
+				 :
+				 : "r"((uintptr_t)(CODE_LIN + S_PRO))
+				 : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+				   "memory", "cc");
+	}
+	uint32_t dflt = 0x1f80;
+	__asm__ volatile("vzeroupper; fninit; ldmxcsr %0" : : "m"(dflt));
+	out->sig = s_sig;
+	out->sig_mxcsr = s_sig_mxcsr;
+	memcpy(out->img, st_block() + V_IMGO, V_IMG);
+	memcpy(out->gpr, st_block() + S_GPRO, 128);
+	memcpy(&out->flags, st_block() + S_FLO, 8);
+	memcpy(out->mem, page + WIN_OFF, WIN_LEN);
+}
+
+static _Noreturn void
+v_host_child(const struct vstate *states, unsigned n, struct vresult *res)
+{
+	s_host_signals();
+	v_host_stubs();
+	for (unsigned k = 0; k < n; k++)
+		v_host_run(&states[k], &res[k]);
+	_exit(0);
+}
+
+struct v_fugu {
+	uint8_t img[V_IMG];
+	uint64_t gpr[16], flags;
+	int vector;
+	uint8_t mem[WIN_LEN];
+};
+
+static void
+v_fugu_run(struct machine *m, const struct vstate *st, struct v_fugu *out)
+{
+	struct cpu *cpu = m->cpu;
+	uint64_t at = EPI_LIN - st->len;
+	physmem_write(m->mem, PHYS_OF(at), st->bytes, st->len);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, st->mem, WIN_LEN);
+	cpu->state.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
+	cpu->state.xcr0 = 7;
+	memcpy(cpu->state.xsave, st->img, V_IMG);
+	memcpy(cpu->state.gpr, st->gpr, 128);
+	cpu->state.rip = at;
+	cpu_set_rflags(cpu, (st->flags & FLAGS_CMP) | F_FIXED1);
+	uint64_t faults = cpu->faults;
+	enum cpu_exit ex = cpu_exec(cpu, 1);
+	out->vector = -1;
+	if (cpu->faults != faults) {
+		uint64_t v = cpu->state.rip - HANDLER_LIN - 1;
+		out->vector = cpu->state.halted && v < 32 ? (int)v : 99;
+	} else if (ex != CPU_EXIT_BUDGET || cpu->state.rip != EPI_LIN) {
+		out->vector = 98;
+	}
+	memcpy(out->img, cpu->state.xsave, V_IMG);
+	memcpy(out->gpr, cpu->state.gpr, 128);
+	out->flags = cpu_get_rflags(cpu);
+	physmem_read(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, out->mem, WIN_LEN);
+	if (out->vector >= 0)
+		guest_mode(cpu);
+}
+
+static bool
+v_compare(const struct vresult *h, const struct v_fugu *g, char *why, size_t cap)
+{
+	why[0] = 0;
+	uint32_t gmx;
+	memcpy(&gmx, g->img + 24, 4);
+	if (h->sig) {
+		int want = h->sig == SIGFPE    ? EXC_XM
+			   : h->sig == SIGSEGV ? EXC_GP
+			   : h->sig == SIGBUS  ? EXC_GP
+			   : h->sig == SIGILL  ? EXC_UD
+					       : 100;
+		if (g->vector != want) {
+			note(why, cap, " host signal %d, fugu vector %d", h->sig, g->vector);
+			return false;
+		}
+		if (h->sig == SIGFPE && (h->sig_mxcsr & 0xffff) != gmx) {
+			note(why, cap, " #XM mxcsr host %04x fugu %04x", h->sig_mxcsr, gmx);
+			return false;
+		}
+		return true;
+	}
+	if (g->vector >= 0) {
+		note(why, cap, " fugu raised vector %d", g->vector);
+		return false;
+	}
+	bool ok = true;
+	if (memcmp(h->img + 24, g->img + 24, 4))
+		note(why, cap, " mxcsr differs"), ok = false;
+	for (unsigned k = 0; k < 16; k++) {
+		uint64_t a[4], b[4];
+		memcpy(a, h->img + 160 + 16 * k, 16);
+		memcpy(a + 2, h->img + 576 + 16 * k, 16);
+		memcpy(b, g->img + 160 + 16 * k, 16);
+		memcpy(b + 2, g->img + 576 + 16 * k, 16);
+		if (memcmp(a, b, 32)) {
+			note(why, cap,
+			     " ymm%u host %016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64
+			     " fugu %016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
+			     k, a[3], a[2], a[1], a[0], b[3], b[2], b[1], b[0]);
+			ok = false;
+		}
+	}
+	for (unsigned k = 0; k < 16; k++)
+		if (k != R_SP && h->gpr[k] != g->gpr[k])
+			note(why, cap, " %s host %016" PRIx64 " fugu %016" PRIx64, reg_names[k],
+			     h->gpr[k], g->gpr[k]),
+				ok = false;
+	if ((h->flags ^ g->flags) & F_ARITH)
+		note(why, cap, " flags host %03" PRIx64 " fugu %03" PRIx64, h->flags & F_ARITH,
+		     g->flags & F_ARITH),
+			ok = false;
+	for (unsigned k = 0; k < WIN_LEN; k++)
+		if (h->mem[k] != g->mem[k]) {
+			note(why, cap, " mem[+%#x] host %02x fugu %02x", k, h->mem[k], g->mem[k]);
+			ok = false;
+			break;
+		}
+	return ok;
+}
+
+static void
+v_describe(const char *name, unsigned idx, const struct vstate *st, const char *why)
+{
+	uint32_t mx;
+	memcpy(&mx, st->img + 24, 4);
+	printf("# MISMATCH %s, state %u: bytes", name, idx);
+	for (unsigned k = 0; k < st->len; k++)
+		printf(" %02x", st->bytes[k]);
+	printf(":%s\n#   init mxcsr %04x\n", why, mx);
+}
+
+/* Run the VEX forms; adds to the totals, returns false on any mismatch. */
+static bool
+vex_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, char **filters,
+	    int nfilters, uint64_t *total_states, uint64_t *total_bad, unsigned *nforms)
+{
+	v_build_forms();
+	struct vstate *states = aligned_alloc(64, nstates * sizeof(*states));
+	struct v_fugu *g = malloc(sizeof(*g));
+	size_t res_bytes = nstates * sizeof(struct vresult);
+	struct vresult *hres =
+		mmap(NULL, res_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!states || !g || hres == MAP_FAILED) {
+		tap_line(false, "vex setup: out of memory");
+		return false;
+	}
+	bool all_ok = true;
+	uint64_t ss = 0, sb = 0;
+	for (unsigned fi = 0; fi < nvforms; fi++) {
+		const struct vform *f = &vforms[fi];
+		if (!selected(f->name, filters, nfilters))
+			continue;
+		if (!v_host_has(f)) {
+			printf("ok %u - %s # SKIP the host CPU lacks it\n", ++tap_number, f->name);
+			continue;
+		}
+		(*nforms)++;
+		rng_state = seed ^ (0x56ull << 40) ^ (fi * 0x100000001b3ull);
+		for (unsigned k = 0; k < nstates; k++)
+			v_gen_state(f, &states[k]);
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0)
+			v_host_child(states, nstates, hres);
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			tap_line(false, "%s: the host child failed (status %#x)", f->name, status);
+			all_ok = false;
+			continue;
+		}
+		unsigned bad = 0, xm = 0, gp = 0, ud = 0, details = 0;
+		for (unsigned k = 0; k < nstates; k++) {
+			char why[2048];
+			v_fugu_run(m, &states[k], g);
+			xm += hres[k].sig == SIGFPE;
+			gp += hres[k].sig == SIGSEGV;
+			ud += hres[k].sig == SIGILL;
+			if (v_compare(&hres[k], g, why, sizeof(why)))
+				continue;
+			bad++;
+			if (verbose || details++ < DETAILS_PER_FORM)
+				v_describe(f->name, k, &states[k], why);
+		}
+		tap_line(bad == 0, "%s: %u states, %u mismatches (%u #XM, %u #GP, %u #UD)", f->name,
+			 nstates, bad, xm, gp, ud);
+		all_ok = all_ok && bad == 0;
+		ss += nstates;
+		sb += bad;
+	}
+	printf("# vex: %" PRIu64 " states, %" PRIu64 " mismatches\n", ss, sb);
+	*total_states += ss;
+	*total_bad += sb;
+	munmap(hres, res_bytes);
+	free(g);
+	free(states);
+	return all_ok;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -3014,6 +3550,9 @@ main(int argc, char **argv)
 		all_ok = false;
 	/* the MMX/SSE forms are many: a fifth of the states each */
 	if (!sse_run_all(&m, nstates / 5 ? nstates / 5 : 1, seed, verbose, filters, nfilters,
+			 &total_states, &total_bad, &nforms))
+		all_ok = false;
+	if (!vex_run_all(&m, nstates / 5 ? nstates / 5 : 1, seed, verbose, filters, nfilters,
 			 &total_states, &total_bad, &nforms))
 		all_ok = false;
 	printf("# %u forms, %" PRIu64 " states, %" PRIu64 " mismatches\n", nforms, total_states,

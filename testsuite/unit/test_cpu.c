@@ -719,10 +719,12 @@ xgetbv_xsetbv(void **state)
 	assert_int_equal(run_x(set3, sizeof(set3)), -1);
 	assert_int_equal(cpu->state.xcr0, 3);
 	assert_int_equal(cpu->state.gpr[R_AX], 3);
-	/* #GP(0): XCR0[0] = 0, AVX (not supported), bit 32, ECX = 1; XGETBV ECX = 1. */
+	/* #GP(0): XCR0[0] = 0, AVX without SSE (vol. 1, 13.3), bit 3 (unsupported),
+	 * bit 32, ECX = 1; XGETBV ECX = 1. */
 	static const uint8_t bad[][16] = {
 		{ MOVI(0xb8, 2), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
-		{ MOVI(0xb8, 7), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
+		{ MOVI(0xb8, 5), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
+		{ MOVI(0xb8, 0xb), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
 		{ MOVI(0xb8, 3), MOVI(0xba, 1), 0x31, 0xc9, XSETBV, 0xf4 },
 		{ MOVI(0xb8, 3), 0x31, 0xd2, MOVI(0xb9, 1), XSETBV, 0xf4 },
 		{ MOVI(0xb9, 1), XGETBV, 0xf4 },
@@ -730,6 +732,15 @@ xgetbv_xsetbv(void **state)
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		assert_int_equal(run_x(bad[k], sizeof(bad[k])), EXC_GP);
 		assert_int_equal(cpu->state.xcr0, 3);
+	}
+	/* XCR0 = 7 (x87 | SSE | AVX) when the CPU has AVX; CPUID.0DH.0:EBX follows it. */
+	static const uint8_t set7[] = { MOVI(0xb8, 7),   0x31, 0xd2, 0x31, 0xc9, XSETBV,
+					MOVI(0xb8, 0xd), 0x31, 0xc9, 0x0f, 0xa2, 0xf4 };
+	if (cpu_has(&cpu->features, FEAT_AVX)) {
+		assert_int_equal(run_x(set7, sizeof(set7)), -1);
+		assert_int_equal(cpu->state.xcr0, 7);
+		assert_int_equal(cpu->state.gpr[R_BX], 832);
+		assert_int_equal(run_x(set3, sizeof(set3)), -1);
 	}
 	/* XSETBV at CPL 3: #GP(0); XGETBV runs at any CPL. */
 	cpu->state.xcr0 = 1;
@@ -759,7 +770,7 @@ cpuid_leaf_d(void **state)
 	struct cpu_features f;
 	char err[128];
 	uint32_t r[4];
-	assert_int_equal(cpu_features_parse(&f, "max", err, sizeof(err)), 0);
+	assert_int_equal(cpu_features_parse(&f, "max,-avx", err, sizeof(err)), 0);
 	cpu_features_cpuid(&f, 0xd, 0, r);
 	assert_int_equal(r[0], 3); /* x87 | SSE */
 	assert_int_equal(r[1], 576);
@@ -769,6 +780,20 @@ cpuid_leaf_d(void **state)
 	assert_int_equal(r[0], 1); /* XSAVEOPT only */
 	assert_int_equal(r[1] | r[2] | r[3], 0);
 	for (uint32_t sub = 2; sub < 64; sub++) {
+		cpu_features_cpuid(&f, 0xd, sub, r);
+		assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+	}
+	/* With AVX (vol. 1, 13.2, table 13-1): XCR0 may hold 7, the largest area is
+	 * 832 bytes, component 2 (YMM_Hi128) is 256 bytes at offset 576. */
+	assert_int_equal(cpu_features_parse(&f, "all", err, sizeof(err)), 0);
+	cpu_features_cpuid(&f, 0xd, 0, r);
+	assert_int_equal(r[0], cpu_has(&f, FEAT_AVX) ? 7 : 3);
+	assert_int_equal(r[2], cpu_has(&f, FEAT_AVX) ? 832 : 576);
+	cpu_features_cpuid(&f, 0xd, 2, r);
+	assert_int_equal(r[0], cpu_has(&f, FEAT_AVX) ? 256 : 0);
+	assert_int_equal(r[1], cpu_has(&f, FEAT_AVX) ? 576 : 0);
+	assert_int_equal(r[2] | r[3], 0);
+	for (uint32_t sub = 3; sub < 64; sub++) {
 		cpu_features_cpuid(&f, 0xd, sub, r);
 		assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
 	}

@@ -269,18 +269,96 @@ vex_lengths(void **state)
 	(void)state;
 	struct insn in;
 	assert_int_equal(DEC(8, &in, 0xc5, 0xf8, 0x77), 3); /* VZEROUPPER */
-	assert_ptr_equal(in.fn, op_ud);
+	assert_ptr_equal(in.fn, cpu_has(&max_feat, FEAT_AVX) ? op_avx : op_ud);
 	assert_int_equal(DEC(8, &in, 0xc5, 0xf9, 0x70, 0xc1, 0x1b), 5);    /* VPSHUFD ib */
 	assert_int_equal(DEC(8, &in, 0xc4, 0xe3, 0x79, 0x0f, 0xc1, 8), 6); /* VPALIGNR */
 	assert_int_equal(DEC(8, &in, 0xc4, 0xe2, 0x79, 0x00, 0x04, 0x25, 0, 0, 0, 0), 10);
 	assert_int_equal(DEC(8, &in, 0xc5, 0x78, 0x10, 0x05, 0, 0, 0, 0), 8); /* RIP-relative */
 	assert_int_equal(DEC(4, &in, 0xc5, 0xf8, 0x77), 3);
-	assert_ptr_equal(in.fn, op_ud);
+	assert_ptr_equal(in.fn, cpu_has(&max_feat, FEAT_AVX) ? op_avx : op_ud);
 	assert_int_equal(DEC(4, &in, 0xc4, 0x06), 2); /* LES eax, [esi] */
 	assert_ptr_equal(in.fn, op_lxs);
 	assert_int_equal(DEC(2, &in, 0xc5, 0x47, 0x10), 3); /* LDS ax, [bx+10h] */
 	assert_ptr_equal(in.fn, op_lxs);
 	assert_int_equal(DEC(4, &in, 0xc4, 0xe1, 0x79, 0xc5, 0xc1, 1), 6); /* VPEXTRW ib */
+}
+
+/* The decode-time #UD rules of VEX (SDM vol. 2A, 2.3.2-2.3.6, 2.3.12 and the
+ * VEX.L/W/vvvv encodings of each instruction's page). */
+static void
+vex_ud_rules(void **state)
+{
+	(void)state;
+	struct insn in;
+	if (!cpu_has(&max_feat, FEAT_AVX2))
+		skip();
+	DEC(8, &in, 0xc5, 0xf8, 0x77); /* VZEROUPPER */
+	assert_ptr_equal(in.fn, op_avx);
+	/* 66, F2, F3, LOCK or REX before VEX (2.3.2) */
+	static const uint8_t pfx[] = { 0x66, 0xf2, 0xf3, 0xf0, 0x40, 0x48 };
+	for (unsigned k = 0; k < sizeof(pfx); k++) {
+		assert_int_equal(DEC(8, &in, pfx[k], 0xc5, 0xf8, 0x77), 4);
+		assert_ptr_equal(in.fn, op_ud);
+	}
+	assert_int_equal(DEC(8, &in, 0x2e, 0xc5, 0xf8, 0x77), 4); /* a segment prefix is fine */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc5, 0xf9, 0x6e, 0xc0); /* VMOVD xmm0, eax: VEX.128 only */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc5, 0xfd, 0x6e, 0xc0); /* ... with VEX.L = 1 */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc5, 0xfa, 0x58, 0xc1); /* VADDSS: LIG */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc5, 0xfe, 0x58, 0xc1);
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc5, 0xf8, 0x10, 0xc1); /* VMOVUPS xmm0, xmm1: vvvv = 1111b */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc5, 0xc0, 0x10, 0xc1); /* ... vvvv = 0111b: #UD (2.3.6) */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc5, 0xc2, 0x10, 0xc1); /* VMOVSS xmm0, xmm7, xmm1: vvvv is an operand */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc5, 0xc2, 0x10, 0x00); /* VMOVSS xmm0, [rax]: vvvv must be 1111b */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe2, 0x79, 0x0c, 0xc1); /* VPERMILPS: W0 */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc4, 0xe2, 0xf9, 0x0c, 0xc1);
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe3, 0x7d, 0x18, 0xc1, 0); /* VINSERTF128: VEX.256 only */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc4, 0xe3, 0x79, 0x18, 0xc1, 0);
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe2, 0x71, 0x90, 0x04, 0x10); /* VPGATHERDD xmm0, [rax+xmm2], xmm1 */
+	assert_ptr_equal(in.fn, op_avx);
+	assert_int_equal(in.index, 2);
+	DEC(8, &in, 0xc4, 0xe2, 0x71, 0x90, 0x04, 0x20); /* index xmm4 is a VSIB index */
+	assert_int_equal(in.index, 4);
+	DEC(8, &in, 0xc4, 0xe2, 0x71, 0x90, 0x04, 0x00); /* index = destination: #UD */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe2, 0x71, 0x90, 0x04, 0x08); /* index = mask: #UD */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe2, 0x71, 0x90, 0xc2); /* no memory operand: #UD */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe2, 0x78, 0xf2, 0xc1); /* ANDN */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc4, 0xe2, 0x7c, 0xf2, 0xc1); /* ANDN with VEX.L = 1 */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe2, 0x79, 0xf2, 0xc1); /* ANDN has no 66 form */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe4, 0x78, 0xf2, 0xc1); /* mmmmm = 4: #UD */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc5, 0xf8, 0xfc, 0xc1); /* VPADDB has no VEX form without 66 */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc5, 0xfd, 0xfc, 0xc1); /* VPADDB ymm: AVX2 */
+	assert_ptr_equal(in.fn, op_avx);
+	struct cpu_features f = model("all,-avx2");
+	DECF(&f, 8, &in, 0xc5, 0xfd, 0xfc, 0xc1);
+	assert_ptr_equal(in.fn, op_ud);
+	DECF(&f, 8, &in, 0xc5, 0xf9, 0xfc, 0xc1);
+	assert_ptr_equal(in.fn, op_avx);
+	/* outside 64-bit mode VEX.vvvv[3] is ignored (vol. 2A, 2.3.6) */
+	DEC(4, &in, 0xc4, 0xe1, 0x38, 0x10, 0xc1); /* VMOVUPS, vvvv = 8 (bit 3 only) */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc4, 0xe1, 0x38, 0x10, 0xc1); /* the same in 64-bit mode: #UD */
+	assert_ptr_equal(in.fn, op_ud);
 }
 
 /* Features: masked ones decode to #UD, except TZCNT/LZCNT, which fall back to BSF/BSR. */
@@ -449,12 +527,14 @@ every_row_has_an_id(void **state)
 	walk_all(check_id);
 	for (unsigned k = 1; k < INSN_COUNT; k++) {
 		assert_non_null(insn_mnemonic[k]);
-		if (!seen_ids[k] && k != INSN_AVX)
+		if (!seen_ids[k] && (k < INSN_AVX || k > INSN_BMI2)) /* VEX ids: cpu/vex.c */
 			fail_msg("id %s is no row's", insn_mnemonic[k]);
 	}
 	struct insn in;
-	DEC(8, &in, 0xc5, 0xf8, 0x77); /* VZEROUPPER: a VEX form, #UD for now */
+	DEC(8, &in, 0xc5, 0xf8, 0x77); /* VZEROUPPER */
 	assert_int_equal(in.id, INSN_AVX);
+	DEC(8, &in, 0xc4, 0xe2, 0x78, 0xf2, 0xc1); /* ANDN */
+	assert_int_equal(in.id, cpu_has(&max_feat, FEAT_BMI1) ? INSN_BMI1 : INSN_AVX);
 	DEC(4, &in, 0x0f, 0x04); /* undefined */
 	assert_int_equal(in.id, INSN_INVALID);
 	assert_ptr_equal(in.fn, op_ud);
@@ -682,14 +762,17 @@ implemented_column(void **state)
 	assert_true(cpu_feature_implemented(FEAT_VMX));   /* cpu/vmx/ (docs/VMX.md) */
 	assert_true(cpu_feature_implemented(FEAT_SSE));   /* cpu/exec/sse.c */
 	assert_true(cpu_feature_implemented(FEAT_XSAVE)); /* cpu/exec/sse.c */
-	assert_false(cpu_feature_implemented(FEAT_BMI1));
+	assert_true(cpu_feature_implemented(FEAT_BMI1));  /* cpu/exec/avx.c */
+	assert_true(cpu_feature_implemented(FEAT_AVX2));
+	assert_false(cpu_feature_implemented(FEAT_PKU));
 	assert_true(cpu_feature_implemented(FEAT_LM));
 	assert_true(cpu_feature_implemented(FEAT_FPU));
 	assert_true(cpu_has(&mx, FEAT_VMX));
 	assert_true(cpu_has(&al, FEAT_VMX));
-	for (unsigned k = 0; k < FEAT_COUNT; k++)
+	for (unsigned k = 0; k < FEAT_COUNT; k++) /* max: implemented and on this host */
 		assert_int_equal(cpu_has(&mx, (enum cpu_feature)k),
-				 cpu_feature_implemented((enum cpu_feature)k));
+				 cpu_feature_implemented((enum cpu_feature)k) &&
+					 cpu_feature_on_host((enum cpu_feature)k));
 	cpu_features_mask_unimplemented(&nh);
 	assert_true(cpu_has(&nh, FEAT_VMX));   /* Nehalem has VMX, and fugu models it */
 	assert_true(cpu_has(&nh, FEAT_SSE42)); /* the x86-64 baseline and SSE4.2 execute */
@@ -713,6 +796,7 @@ main(void)
 		cmocka_unit_test(modrm_forms),
 		cmocka_unit_test(invalid_in_64bit_mode),
 		cmocka_unit_test(vex_lengths),
+		cmocka_unit_test(vex_ud_rules),
 		cmocka_unit_test(feature_gating),
 		cmocka_unit_test(bitcount_handlers),
 		cmocka_unit_test(every_row_has_an_id),
