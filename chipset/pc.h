@@ -31,8 +31,12 @@ struct physmem;
 struct ioports;
 struct tracer;
 
+#define PC_MAX_CPUS APIC_BUS_MAX
+
 struct pc_config {
 	uint64_t ram_size;
+	unsigned ncpus;    /* -smp: CPUs present (0: 1) */
+	unsigned max_cpus; /* -smp maxcpus: what fw_cfg reports as possible (0: ncpus) */
 	const char *bios_path;
 	struct cpu_features cpu;
 	FILE *debugcon;     /* NULL: none */
@@ -60,13 +64,17 @@ struct pc {
 	struct physmem *mem;
 	struct ioports *io;
 	struct vclock clock;
-	struct cpu *cpu;
+	struct cpu *cpu;                /* the bootstrap processor, cpus[0] */
+	struct cpu *cpus[PC_MAX_CPUS];  /* every CPU; cpus[k] has APIC ID k */
+	unsigned ncpus, max_cpus;
+	unsigned cur;                   /* the CPU executing now (pc_switch_cpu) */
+	struct lapic lapics[PC_MAX_CPUS]; /* each CPU's local APIC, on the bus below */
 	struct debugport debug;
 	struct pic pic;       /* 8259A pair + ELCR */
 	struct pit pit;       /* 8254 + port 0x61 */
 	struct rtc rtc;       /* MC146818 + CMOS */
 	struct uart com[4];   /* 16550A COM1-COM4 */
-	struct lapic lapic;   /* the CPU's local APIC */
+	struct apic_bus apics; /* the APIC bus joining lapics[] (the "lapic" row) */
 	struct ioapic ioapic; /* 82093AA at 0xFEC00000 */
 	struct fwcfg fwcfg;   /* QEMU fw_cfg at 0x510 */
 	struct pci_bus pci;   /* bus 0, configuration mechanism #1 */
@@ -116,6 +124,15 @@ void pc_destroy(struct pc *pc);
 
 /* A system reset: the CPU and every device return to their power-on state. */
 void pc_reset(struct pc *pc);
+/* CPU k runs next: the xAPIC page, SMRAM visibility, the deterministic clock
+ * and the tracer's CPU follow it. */
+void pc_switch_cpu(struct pc *pc, unsigned k);
+/* The CPU executing now. */
+static inline struct cpu *
+pc_cur_cpu(const struct pc *pc)
+{
+	return pc->cpus[pc->cur];
+}
 /* Host I/O (serial input, output flush); called by the run loop at a bounded rate. */
 bool pc_poll_host(struct pc *pc);
 /* The host fd whose input should wake an idle guest, or -1. */
