@@ -894,6 +894,9 @@ pc_switch_cpu(struct pc *pc, unsigned k)
 	vclock_set_icount(&pc->clock, &cpu->icount);
 	if (pc->tracer)
 		pc->tracer->cpu = cpu;
+	/* EV_STOP asks for the run loop, which is here: the SMRAM switch above
+	 * (a map change) must not end the new CPU's slice before it starts. */
+	cpu_clear_events(cpu, EV_STOP);
 }
 
 void

@@ -44,9 +44,10 @@ cpu_sipi(struct cpu *cpu, uint8_t vector)
 bool
 cpu_runnable(const struct cpu *cpu)
 {
+	/* EV_STOP only asks for the run loop's attention: no reason to run a halted CPU. */
 	if (cpu->wait_sipi) /* only INIT and STARTUP end it (vol. 3A, 8.4.1) */
-		return cpu->events & (EV_INIT | EV_SIPI | EV_STOP);
-	return !cpu->state.halted || (cpu->events & (EV_NMI | EV_SMI | EV_INIT | EV_STOP));
+		return cpu->events & (EV_INIT | EV_SIPI);
+	return !cpu->state.halted || (cpu->events & (EV_NMI | EV_SMI | EV_INIT));
 }
 
 /*
