@@ -101,17 +101,17 @@ struct lapic_state {
 
 /* What the board connects: the model's features and the callbacks. */
 struct lapic_config {
-	bool present;                              /* the model has an APIC (CPUID.1:EDX.APIC) */
-	unsigned index;                            /* the CPU's index; 0 is the BSP */
-	uint32_t id;                               /* initial APIC ID */
-	struct apic_bus *bus;                      /* NULL: alone (IPIs reach only itself) */
-	bool x2apic;                               /* CPUID.1:ECX.x2APIC */
-	bool tsc_deadline;                         /* CPUID.1:ECX.TSC_Deadline */
-	const uint64_t *tsc_offset;                /* TSC = virtual ns + *tsc_offset (NULL: 0) */
-	struct irq_line intr;                      /* the CPU's "interrupt pending" */
-	struct irq_line nmi;                       /* pulsed: an NMI (NMI delivery mode) */
-	struct irq_line smi;                       /* pulsed: an SMI (SMI delivery mode) */
-	struct irq_line init;                      /* pulsed: INIT (the CPU waits for SIPI) */
+	bool present;               /* the model has an APIC (CPUID.1:EDX.APIC) */
+	unsigned index;             /* the CPU's index; 0 is the BSP */
+	uint32_t id;                /* initial APIC ID */
+	struct apic_bus *bus;       /* NULL: alone (IPIs reach only itself) */
+	bool x2apic;                /* CPUID.1:ECX.x2APIC */
+	bool tsc_deadline;          /* CPUID.1:ECX.TSC_Deadline */
+	const uint64_t *tsc_offset; /* TSC = virtual ns + *tsc_offset (NULL: 0) */
+	struct irq_line intr;       /* the CPU's "interrupt pending" */
+	struct irq_line nmi;        /* pulsed: an NMI (NMI delivery mode) */
+	struct irq_line smi;        /* pulsed: an SMI (SMI delivery mode) */
+	struct irq_line init;       /* pulsed: INIT (the CPU waits for SIPI) */
 	void (*sipi)(void *opaque, unsigned index, uint8_t vector); /* STARTUP IPI */
 	int (*extint_ack)(void *opaque);           /* the 8259's INTA: returns its vector */
 	void (*eoi)(void *opaque, uint8_t vector); /* EOI broadcast to the IOAPIC */

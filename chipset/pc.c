@@ -274,7 +274,8 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 	rtc_cmos_set(rtc, 0x5b, (uint8_t)over4g); /* memory above 4 GiB, 64 KiB units */
 	rtc_cmos_set(rtc, 0x5c, (uint8_t)(over4g >> 8));
 	rtc_cmos_set(rtc, 0x5d, (uint8_t)(over4g >> 16));
-	rtc_cmos_set(rtc, 0x5f, (uint8_t)(pc->ncpus - 1)); /* CPUs - 1, as QEMU (SeaBIOS reads it) */
+	rtc_cmos_set(rtc, 0x5f,
+		     (uint8_t)(pc->ncpus - 1)); /* CPUs - 1, as QEMU (SeaBIOS reads it) */
 	unsigned sum = 0;
 	for (unsigned k = 0x10; k <= 0x2d; k++)
 		sum += rtc_cmos_get(rtc, k);
@@ -627,7 +628,8 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 		goto fail;
 	fw->done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	if (fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, (uint16_t)pc->ncpus) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NB_CPUS, (uint16_t)pc->ncpus) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, (uint16_t)pc->max_cpus) < 0 ||
 	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, 8 + 8 * pc->max_cpus) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_BOOT_MENU, 0) < 0 ||

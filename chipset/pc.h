@@ -64,25 +64,25 @@ struct pc {
 	struct physmem *mem;
 	struct ioports *io;
 	struct vclock clock;
-	struct cpu *cpu;                /* the bootstrap processor, cpus[0] */
-	struct cpu *cpus[PC_MAX_CPUS];  /* every CPU; cpus[k] has APIC ID k */
+	struct cpu *cpu;               /* the bootstrap processor, cpus[0] */
+	struct cpu *cpus[PC_MAX_CPUS]; /* every CPU; cpus[k] has APIC ID k */
 	unsigned ncpus, max_cpus;
-	unsigned cur;                   /* the CPU executing now (pc_switch_cpu) */
+	unsigned cur;                     /* the CPU executing now (pc_switch_cpu) */
 	struct lapic lapics[PC_MAX_CPUS]; /* each CPU's local APIC, on the bus below */
 	struct debugport debug;
-	struct pic pic;       /* 8259A pair + ELCR */
-	struct pit pit;       /* 8254 + port 0x61 */
-	struct rtc rtc;       /* MC146818 + CMOS */
-	struct uart com[4];   /* 16550A COM1-COM4 */
+	struct pic pic;        /* 8259A pair + ELCR */
+	struct pit pit;        /* 8254 + port 0x61 */
+	struct rtc rtc;        /* MC146818 + CMOS */
+	struct uart com[4];    /* 16550A COM1-COM4 */
 	struct apic_bus apics; /* the APIC bus joining lapics[] (the "lapic" row) */
-	struct ioapic ioapic; /* 82093AA at 0xFEC00000 */
-	struct fwcfg fwcfg;   /* QEMU fw_cfg at 0x510 */
-	struct pci_bus pci;   /* bus 0, configuration mechanism #1 */
-	struct i440fx i440fx; /* 00:00.0 host bridge: PAM, SMRAM */
-	struct piix piix;     /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
-	struct kbc kbc;       /* 8042 + PS/2 keyboard and mouse */
-	struct ide ide;       /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
-	struct vga vga;       /* 00:02.0 stdvga, when vga_enabled */
+	struct ioapic ioapic;  /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;    /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;    /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx;  /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;      /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;        /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;        /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;        /* 00:02.0 stdvga, when vga_enabled */
 	bool vga_enabled;
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */

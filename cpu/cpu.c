@@ -85,7 +85,8 @@ cpu_create(const struct cpu_config *cfg)
 		cfg->share_with->sibling = cpu;
 	} else {
 		if (cpu->tracer)
-			cpu->tracer->cpu = cpu; /* heads the events of devices that do not know the CPU */
+			cpu->tracer->cpu =
+				cpu; /* heads the events of devices that do not know the CPU */
 		cpu->mem->code_written = on_code_written;
 		cpu->mem->map_changed = on_map_changed;
 		cpu->mem->notify_opaque = cpu;
@@ -204,8 +205,9 @@ cpu_reset(struct cpu *cpu)
 
 /*
  * INIT (SDM vol. 3A, 9.1, table 9-1): as RESET, except that the x87, SSE and
- * XCR0 state, the MSRs (MTRRs, machine check, TSC) and SMBASE are kept. The BSP runs from the reset vector; an AP waits for a STARTUP IPI
- * (8.4.1). The shared trace cache is left alone: INIT changes no code.
+ * XCR0 state, the MSRs (MTRRs, machine check, TSC) and SMBASE are kept. The BSP runs from the reset
+ * vector; an AP waits for a STARTUP IPI (8.4.1). The shared trace cache is left alone: INIT changes
+ * no code.
  */
 void
 cpu_init(struct cpu *cpu)

@@ -279,7 +279,8 @@ struct cpu_config {
 	bool count_insns;      /* count retired instructions by id (-stats; off: no cost) */
 	unsigned index;        /* CPU index (0: the BSP) */
 	uint32_t apic_id;      /* its initial APIC ID */
-	struct cpu *share_with; /* another CPU of the machine: share its trace cache (NULL: alone) */
+	struct cpu
+		*share_with; /* another CPU of the machine: share its trace cache (NULL: alone) */
 };
 
 struct cpu *cpu_create(const struct cpu_config *cfg);

@@ -206,8 +206,8 @@ parse_size(const char *s)
 static void
 parse_smp(const char *arg, struct pc_config *pc)
 {
-	static const char *const names[] = { "cpus",  "maxcpus", "sockets", "dies",
-					     "clusters", "cores", "threads" };
+	static const char *const names[] = { "cpus",     "maxcpus", "sockets", "dies",
+					     "clusters", "cores",   "threads" };
 	enum { CPUS, MAXCPUS, SOCKETS, DIES, CLUSTERS, CORES, THREADS, NKEYS };
 	unsigned long v[NKEYS] = { 0 };
 	bool given[NKEYS] = { false };
@@ -229,24 +229,27 @@ parse_smp(const char *arg, struct pc_config *pc)
 					key = k;
 		}
 		if (key == NKEYS)
-			usage_error("-smp %s: unknown parameter '%s' (cpus, maxcpus, sockets, dies, "
-				    "clusters, cores, threads)",
-				    arg, item);
+			usage_error(
+				"-smp %s: unknown parameter '%s' (cpus, maxcpus, sockets, dies, "
+				"clusters, cores, threads)",
+				arg, item);
 		char *end;
 		errno = 0;
 		unsigned long n = strtoul(val, &end, 10);
 		if (errno || end == val || *end || val[0] == '-' || n > 1000000)
 			usage_error("-smp %s: bad value '%s' for %s", arg, val, names[key]);
 		if (n == 0)
-			usage_error("-smp %s: Invalid CPU topology: CPU topology parameters must be "
-				    "greater than zero",
-				    arg);
+			usage_error(
+				"-smp %s: Invalid CPU topology: CPU topology parameters must be "
+				"greater than zero",
+				arg);
 		v[key] = n;
 		given[key] = true;
 	}
 	unsigned long cpus = v[CPUS], maxcpus = v[MAXCPUS], sockets = v[SOCKETS],
-		      dies = given[DIES] ? v[DIES] : 1, clusters = given[CLUSTERS] ? v[CLUSTERS] : 1,
-		      cores = v[CORES], threads = v[THREADS];
+		      dies = given[DIES] ? v[DIES] : 1,
+		      clusters = given[CLUSTERS] ? v[CLUSTERS] : 1, cores = v[CORES],
+		      threads = v[THREADS];
 	if (!cpus && !maxcpus) {
 		sockets = sockets ? sockets : 1;
 		cores = cores ? cores : 1;
@@ -776,7 +779,7 @@ idle_wait(struct pc *pc, const int *fds, unsigned nfds, struct display *disp, ui
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
 #define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
 #define TRIPLE_FAULT_DUMPS 3 /* register dumps shown before a reset loop is only counted */
-#define SMP_SLICE 10000 /* with several CPUs: instructions one CPU runs before the next */
+#define SMP_SLICE 10000      /* with several CPUs: instructions one CPU runs before the next */
 #define MAX_SLICE                                                                                  \
 	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 

@@ -122,12 +122,12 @@ cmd_info_cpus(struct monitor *m, int argc, char **argv)
 	(void)argc, (void)argv;
 	for (unsigned k = 0; k < m->pc->ncpus; k++) {
 		const struct cpu *cpu = m->pc->cpus[k];
-		const char *what = cpu->wait_sipi	   ? " (wait-for-SIPI)"
-				   : cpu->shutdown	   ? " (shutdown)"
-				   : cpu->state.halted	   ? " (halted)"
-				   : cpu->state.in_smm	   ? " (SMM)"
-				   : k == m->pc->cur ? " (running)"
-							   : "";
+		const char *what = cpu->wait_sipi      ? " (wait-for-SIPI)"
+				   : cpu->shutdown     ? " (shutdown)"
+				   : cpu->state.halted ? " (halted)"
+				   : cpu->state.in_smm ? " (SMM)"
+				   : k == m->pc->cur   ? " (running)"
+						       : "";
 		out(m, "%c CPU #%u: pc=0x%016" PRIx64 " (%04x:%" PRIx64 ") apic-id=%u%s\n",
 		    k == m->cpu_index ? '*' : ' ', k, cpu_pc_linear(cpu), cpu->state.seg[S_CS].sel,
 		    cpu->state.rip, m->pc->lapics[k].st.id, what);

@@ -258,9 +258,9 @@ init_sipi_nmi_smi(void **state)
 	assert_int_equal(f->sig[2][SIG_INIT], 0);
 	ipi(f, 0, 2u << 24, 0x4500); /* INIT assert */
 	assert_int_equal(f->sig[2][SIG_INIT], 1);
-	assert_int_equal(rd(f, 2, SVR), 0xff); /* reset: software-disabled */
+	assert_int_equal(rd(f, 2, SVR), 0xff);       /* reset: software-disabled */
 	assert_int_equal(rd(f, 2, 0x020), 2u << 24); /* the ID survives INIT (10.4.7.3) */
-	ipi(f, 0, 0, 0x000c4608); /* STARTUP, all excluding self */
+	ipi(f, 0, 0, 0x000c4608);                    /* STARTUP, all excluding self */
 	assert_int_equal(f->sipis[0], 0);
 	for (int k = 1; k < N; k++) {
 		assert_int_equal(f->sipis[k], 1);
@@ -297,7 +297,9 @@ ioapic_message(void **state)
 {
 	struct fixture *f = *state;
 	enable_flat(f);
-	const struct apic_msg m = { .dest = 3, .vector = 0x61, .mode = APIC_DM_FIXED, .level = true };
+	const struct apic_msg m = {
+		.dest = 3, .vector = 0x61, .mode = APIC_DM_FIXED, .level = true
+	};
 	assert_true(apic_bus_send(&f->bus, -1, &m));
 	assert_int_equal(irr_set(f, 0x61), 0x8);
 	const struct apic_msg none = { .dest = 9, .vector = 0x62, .mode = APIC_DM_FIXED };
