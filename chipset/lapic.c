@@ -3,9 +3,13 @@
  * ("Advanced Programmable Interrupt Controller (APIC)"; chapter 11 in recent
  * editions — the section numbers below are 10.x).
  *
- * One processor, so one APIC: the interrupt sources are the LVT (timer,
- * LINT0/LINT1, error; thermal and performance exist as registers only), self
- * IPIs through the ICR, and messages from the IOAPIC. Accepted fixed
+ * One APIC per processor: the interrupt sources are the LVT (timer,
+ * LINT0/LINT1, error; thermal and performance exist as registers only), IPIs
+ * through the ICR of any APIC on the bus, and messages from the IOAPIC.
+ * The APIC bus (the end of this file) picks a message's destinations (10.6.2)
+ * and hands each its copy; delivery is immediate, so the ICR's delivery status
+ * always reads idle. INIT and STARTUP messages go to the CPU through the
+ * board (the CPU waits for SIPI after INIT, 8.4.1). Accepted fixed
  * interrupts wait in IRR; the CPU takes the highest one whose priority class
  * is above the processor priority (PPR) through lapic_intr_ack, which moves it
  * to ISR; EOI retires the highest ISR bit and, for a level-triggered vector
@@ -18,7 +22,7 @@
  * configuration register. Nothing ticks: the current count is computed from
  * the virtual clock and one vtimer is armed at the next expiry.
  *
- * Deviation at power-on, as in QEMU: the BSP's LINT0 starts unmasked in ExtINT
+ * Deviation at power-on, as in QEMU: the BSP's LINT0 (only the BSP's) starts unmasked in ExtINT
  * mode (the MP specification's virtual-wire mode, which a BIOS sets up), so a
  * guest that never touches the APIC gets its 8259 interrupts. 10.4.7.1 has
  * every LVT entry masked after RESET.
@@ -215,8 +219,8 @@ send_nmi(struct lapic *apic)
 
 /*
  * Deliver a local interrupt through LVT entry n (10.5.1): fixed vectors into
- * IRR, NMI to the CPU, unless the entry is masked. SMI and INIT are not
- * modelled; ExtINT is a level seen by extint_ready.
+ * IRR, NMI, SMI and INIT to the CPU, unless the entry is masked; ExtINT is a
+ * level seen by extint_ready.
  */
 static void
 lvt_deliver(struct lapic *apic, unsigned n)
@@ -229,7 +233,10 @@ lvt_deliver(struct lapic *apic, unsigned n)
 		accept(apic, lvt & 0xff, (n == LVT_LINT0 || n == LVT_LINT1) && (lvt & LVT_LEVEL));
 	else if (mode == APIC_DM_NMI)
 		send_nmi(apic); /* LINT1 on a PC */
-				/* XXX SMI and INIT deliveries are dropped. */
+	else if (mode == APIC_DM_SMI)
+		irq_pulse(&apic->cfg.smi);
+	else if (mode == APIC_DM_INIT)
+		irq_pulse(&apic->cfg.init);
 }
 
 /* ---- The timer (10.5.4) ---- */
@@ -478,33 +485,35 @@ dest_match(const struct lapic *apic, uint32_t dest, bool logical)
 }
 
 /*
- * Issue the IPI in the ICR (10.6.1). With one processor only this APIC can be
- * a destination: shorthand "self" and "all including self", or a destination
- * that matches. Fixed (and lowest-priority) IPIs are accepted as edge
- * interrupts; delivery is immediate, so the delivery status bit is always idle.
- * NMI IPIs go to the CPU's NMI input. XXX INIT, SIPI and SMI IPIs are not modelled.
+ * Issue the IPI in the ICR (10.6.1) on the bus: the sender checks the vector
+ * of fixed and lowest-priority IPIs ("send illegal vector", 10.5.3). Alone
+ * on no bus, only this APIC can be a destination.
  */
 static void
 icr_send(struct lapic *apic)
 {
 	uint32_t lo = apic->st.icr_lo;
-	unsigned vector = lo & 0xff, mode = (lo >> 8) & 7, shorthand = (lo >> 18) & 3;
-	uint32_t dest = x2apic_mode(apic) ? apic->st.icr_hi : apic->st.icr_hi >> 24;
-	bool self = shorthand == 1 || shorthand == 2 ||
-		    (shorthand == 0 && dest_match(apic, dest, lo & (1u << 11)));
-	if (mode == APIC_DM_NMI) {
-		if (self)
-			send_nmi(apic);
-		return;
-	}
-	if (mode != APIC_DM_FIXED && mode != APIC_DM_LOWEST)
-		return;
-	if (vector < 16) {
+	struct apic_msg m = {
+		.dest = x2apic_mode(apic) ? apic->st.icr_hi : apic->st.icr_hi >> 24,
+		.vector = (uint8_t)lo,
+		.mode = (uint8_t)((lo >> 8) & 7),
+		.shorthand = (uint8_t)((lo >> 18) & 3),
+		.logical = lo & (1u << 11),
+		.level = lo & (1u << 14),
+		.level_trig = lo & (1u << 15),
+	};
+	if ((m.mode == APIC_DM_FIXED || m.mode == APIC_DM_LOWEST) && m.vector < 16) {
 		error(apic, ESR_SEND_ILLEGAL);
 		return;
 	}
-	if (self)
-		accept(apic, vector, false);
+	if (m.mode == APIC_DM_FIXED || m.mode == APIC_DM_LOWEST)
+		m.level_trig = false; /* IPIs are edge-triggered (the TMR stays clear) */
+	if (apic->cfg.bus) {
+		apic_bus_send(apic->cfg.bus, (int)apic->cfg.index, &m);
+	} else {
+		struct apic_bus solo = { .apic = { apic }, .n = 1 };
+		apic_bus_send(&solo, 0, &m);
+	}
 }
 
 /*
@@ -659,6 +668,12 @@ static const struct mmio_ops lapic_mmio = { mmio_read, mmio_write, 0 };
 static void
 remap(struct lapic *apic)
 {
+	struct apic_bus *bus = apic->cfg.bus;
+	if (bus) {
+		if (bus->apic[bus->current] == apic)
+			apic_bus_set_current(bus, bus->current);
+		return;
+	}
 	if (apic->region < 0)
 		return;
 	uint64_t base = apic->st.apic_base & APIC_BASE_ADDR;
@@ -889,22 +904,53 @@ lapic_set_lint(struct lapic *apic, unsigned n, bool level)
 	update(apic);
 }
 
-bool
-lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level_trig, uint32_t dest,
-	      bool logical)
+/*
+ * This APIC received a message (it is one of the destinations). A software-
+ * disabled APIC still takes NMI, SMI, INIT and STARTUP (10.4.7.2); a globally
+ * disabled one takes nothing. INIT resets the APIC but for its ID and base
+ * (10.4.7.3) and puts the CPU into wait-for-SIPI; INIT level de-assert only
+ * synchronises arbitration IDs (10.6.1) and does nothing here.
+ */
+static bool
+receive(struct lapic *apic, const struct apic_msg *m)
 {
-	if (!hw_enabled(apic) || !dest_match(apic, dest, logical))
+	if (!hw_enabled(apic))
 		return false;
-	switch (mode) {
+	switch (m->mode) {
 	case APIC_DM_FIXED:
-	case APIC_DM_LOWEST: return sw_enabled(apic) && accept(apic, vector, level_trig);
+	case APIC_DM_LOWEST: return sw_enabled(apic) && accept(apic, m->vector, m->level_trig);
 	case APIC_DM_EXTINT:
 		apic->st.extint_pending = true;
 		update(apic);
 		return true;
 	case APIC_DM_NMI: send_nmi(apic); return true;
-	default: return false; /* XXX SMI, INIT messages are not modelled */
+	case APIC_DM_SMI: irq_pulse(&apic->cfg.smi); return true;
+	case APIC_DM_INIT:
+		if (m->level_trig && !m->level)
+			return true; /* INIT level de-assert */
+		regs_reset(apic);
+		update(apic);
+		irq_pulse(&apic->cfg.init);
+		return true;
+	case APIC_DM_STARTUP:
+		if (apic->cfg.sipi)
+			apic->cfg.sipi(apic->cfg.opaque, apic->cfg.index, m->vector);
+		return true;
+	default: return false;
 	}
+}
+
+bool
+lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level_trig, uint32_t dest,
+	      bool logical)
+{
+	const struct apic_msg m = { .dest = dest,
+				    .vector = vector,
+				    .mode = (uint8_t)mode,
+				    .logical = logical,
+				    .level = true,
+				    .level_trig = level_trig };
+	return dest_match(apic, dest, logical) && receive(apic, &m);
 }
 
 int
@@ -917,7 +963,7 @@ lapic_init(struct lapic *apic, struct physmem *mem, struct vclock *clock,
 	apic->mem = mem;
 	apic->region = -1;
 	vtimer_init(&apic->timer, clock, "lapic", timer_cb, apic);
-	if (cfg->present) {
+	if (cfg->present && !cfg->bus) {
 		apic->region = physmem_add_mmio(mem, "lapic", LAPIC_DEFAULT_BASE, PAGE_SIZE,
 						&lapic_mmio, apic);
 		if (apic->region < 0)
@@ -928,18 +974,20 @@ lapic_init(struct lapic *apic, struct physmem *mem, struct vclock *clock,
 }
 
 /*
- * RESET (10.4.7.1): APIC ID 0, the page at 0xFEE00000, globally enabled, the
- * BSP flag set; registers at their power-on values, LINT0 in virtual-wire
- * ExtINT (see the top of the file). The LINT input levels belong to the
- * devices driving them and are kept.
+ * RESET (10.4.7.1): the initial APIC ID, the page at 0xFEE00000, globally
+ * enabled, the BSP flag on CPU 0 only (8.4.1); registers at their power-on
+ * values, the BSP's LINT0 in virtual-wire ExtINT (see the top of the file).
+ * The LINT input levels belong to the devices driving them and are kept.
  */
 void
 lapic_reset(struct lapic *apic)
 {
-	apic->st.apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_EN | APIC_BASE_BSP;
-	apic->st.id = 0;
+	bool bsp = apic->cfg.index == 0;
+	apic->st.apic_base = LAPIC_DEFAULT_BASE | APIC_BASE_EN | (bsp ? APIC_BASE_BSP : 0);
+	apic->st.id = apic->cfg.id;
 	regs_reset(apic);
-	apic->st.lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;
+	if (bsp)
+		apic->st.lvt[LVT_LINT0] = APIC_DM_EXTINT << 8;
 	remap(apic);
 	apic->intr = false;
 	irq_lower(&apic->cfg.intr);
@@ -962,5 +1010,145 @@ lapic_restore(struct lapic *apic, const void *buf, size_t len)
 	apic->intr = false;
 	irq_lower(&apic->cfg.intr);
 	update(apic);
+	return 0;
+}
+
+/* ---- The APIC bus ---- */
+
+/* The xAPIC page of the bus: the registers of the running CPU's APIC. */
+static uint64_t
+bus_mmio_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct apic_bus *bus = opaque;
+	return mmio_read(bus->apic[bus->current], offset, size);
+}
+
+static void
+bus_mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct apic_bus *bus = opaque;
+	mmio_write(bus->apic[bus->current], offset, value, size);
+}
+
+static const struct mmio_ops bus_mmio = { bus_mmio_read, bus_mmio_write, 0 };
+
+int
+apic_bus_init(struct apic_bus *bus, struct lapic *apics, unsigned n, struct physmem *mem,
+	      struct vclock *clock, const struct lapic_config *cfg)
+{
+	memset(bus, 0, sizeof(*bus));
+	bus->mem = mem;
+	bus->region = -1;
+	bus->n = n < APIC_BUS_MAX ? n : APIC_BUS_MAX;
+	for (unsigned k = 0; k < bus->n; k++)
+		bus->apic[k] = &apics[k];
+	if (n && cfg[0].present) {
+		bus->region = physmem_add_mmio(mem, "lapic", LAPIC_DEFAULT_BASE, PAGE_SIZE,
+					       &bus_mmio, bus);
+		if (bus->region < 0)
+			return -1;
+	}
+	for (unsigned k = 0; k < bus->n; k++) {
+		struct lapic_config c = cfg[k];
+		c.bus = bus;
+		if (lapic_init(&apics[k], mem, clock, &c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The running CPU changed: its APIC answers the page, which sits at its
+ * IA32_APIC_BASE while it is in xAPIC mode (10.4.5, 10.12.1.2). Usually every
+ * APIC has the same base and nothing moves.
+ */
+void
+apic_bus_set_current(struct apic_bus *bus, unsigned index)
+{
+	if (index >= bus->n)
+		return;
+	bus->current = index;
+	const struct lapic *apic = bus->apic[index];
+	if (bus->region >= 0)
+		physmem_region_place(bus->mem, bus->region, apic->st.apic_base & APIC_BASE_ADDR,
+				     hw_enabled(apic) && !x2apic_mode(apic));
+}
+
+/*
+ * The destinations of a message (10.6.2): a shorthand names the sender, every
+ * APIC, or every APIC but the sender; otherwise each APIC compares the
+ * destination with its own ID (physical) or LDR under its DFR model (logical,
+ * flat or cluster; x2APIC cluster), broadcast included. Lowest priority
+ * (10.6.2.4) keeps the one target with the lowest arbitration priority; a tie
+ * goes to the lowest CPU index, so the choice is deterministic.
+ */
+uint32_t
+apic_bus_targets(const struct apic_bus *bus, int src, const struct apic_msg *m)
+{
+	uint32_t set = 0;
+	for (unsigned k = 0; k < bus->n; k++) {
+		const struct lapic *a = bus->apic[k];
+		bool self = (int)k == src, hit;
+		switch (m->shorthand) {
+		case APIC_SH_SELF: hit = self; break;
+		case APIC_SH_ALL: hit = true; break;
+		case APIC_SH_OTHERS: hit = !self; break;
+		default: hit = hw_enabled(a) && dest_match(a, m->dest, m->logical); break;
+		}
+		if (hit)
+			set |= 1u << k;
+	}
+	if (m->mode == APIC_DM_LOWEST && (set & (set - 1))) {
+		unsigned best = 0, best_apr = 0x100;
+		for (unsigned k = 0; k < bus->n; k++)
+			if ((set >> k & 1) && apr(bus->apic[k]) < best_apr) {
+				best = k;
+				best_apr = apr(bus->apic[k]);
+			}
+		set = 1u << best;
+	}
+	return set;
+}
+
+bool
+apic_bus_send(struct apic_bus *bus, int src, const struct apic_msg *m)
+{
+	uint32_t set = apic_bus_targets(bus, src, m);
+	bool accepted = false;
+	for (unsigned k = 0; k < bus->n; k++)
+		if (set >> k & 1)
+			accepted |= receive(bus->apic[k], m);
+	return accepted;
+}
+
+void
+apic_bus_reset(struct apic_bus *bus)
+{
+	for (unsigned k = 0; k < bus->n; k++)
+		lapic_reset(bus->apic[k]);
+	apic_bus_set_current(bus, 0);
+}
+
+/* Every APIC's state, one after the other. */
+size_t
+apic_bus_save(const struct apic_bus *bus, void *buf, size_t len)
+{
+	size_t one = sizeof(struct lapic_state), need = one * bus->n;
+	if (buf && len >= need)
+		for (unsigned k = 0; k < bus->n; k++)
+			lapic_save(bus->apic[k], (char *)buf + k * one, one);
+	return need;
+}
+
+int
+apic_bus_restore(struct apic_bus *bus, const void *buf, size_t len)
+{
+	size_t one = sizeof(struct lapic_state);
+	if (len != one * bus->n)
+		return -1;
+	for (unsigned k = 0; k < bus->n; k++)
+		if (lapic_restore(bus->apic[k], (const char *)buf + k * one, one) < 0)
+			return -1;
+	apic_bus_set_current(bus, bus->current);
 	return 0;
 }

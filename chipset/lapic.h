@@ -1,10 +1,10 @@
 /*
- * fugu — the local APIC of the (single) processor: xAPIC registers in a 4 KiB
- * MMIO page at the IA32_APIC_BASE address, x2APIC registers as MSRs
- * 0x800-0x8FF, the APIC timer (one-shot, periodic, TSC-deadline), LINT0/LINT1,
- * and the interrupt acceptance and priority logic between the interrupt
- * sources (8259 through LINT0, IOAPIC messages, self IPIs, the timer) and the
- * CPU.
+ * fugu — the local APIC of each processor: xAPIC registers in a 4 KiB MMIO
+ * page at the IA32_APIC_BASE address, x2APIC registers as MSRs 0x800-0x8FF,
+ * the APIC timer (one-shot, periodic, TSC-deadline), LINT0/LINT1, the
+ * interrupt acceptance and priority logic between the interrupt sources (8259
+ * through LINT0, IOAPIC messages, IPIs, the timer) and the CPU; and the APIC
+ * bus joining the local APICs of the machine (IPIs, IOAPIC messages).
  */
 #ifndef FUGU_LAPIC_H
 #define FUGU_LAPIC_H
@@ -42,6 +42,40 @@ enum {
 	APIC_DM_EXTINT = 7
 };
 
+/* ICR destination shorthands (10.6.1, figure 10-12). */
+enum { APIC_SH_NONE, APIC_SH_SELF, APIC_SH_ALL, APIC_SH_OTHERS };
+
+#define APIC_BUS_MAX 16 /* local APICs on one bus: -smp's limit */
+
+struct lapic;
+
+/*
+ * A message on the APIC bus (10.6.1): an IPI from a local APIC's ICR, or an
+ * IOAPIC redirection entry's interrupt.
+ */
+struct apic_msg {
+	uint32_t dest;     /* destination: bits 7-0 in xAPIC mode, 31-0 in x2APIC mode */
+	uint8_t vector;    /* vector (SIPI: the start page) */
+	uint8_t mode;      /* APIC_DM_* */
+	uint8_t shorthand; /* APIC_SH_* (IOAPIC messages: APIC_SH_NONE) */
+	bool logical;      /* destination mode: logical (LDR/DFR) or physical (APIC ID) */
+	bool level;        /* the ICR's level bit: INIT with level 0 is the de-assert */
+	bool level_trig;   /* trigger mode */
+};
+
+/*
+ * The APIC bus: every local APIC of the machine, indexed by CPU. The xAPIC
+ * page is one MMIO region whose accesses go to the APIC of the CPU running
+ * now (`current`), as each processor sees its own APIC at the same address.
+ */
+struct apic_bus {
+	struct lapic *apic[APIC_BUS_MAX];
+	unsigned n;
+	unsigned current; /* index of the CPU executing now */
+	struct physmem *mem;
+	int region; /* the xAPIC page, -1 when none */
+};
+
 /* The architectural state (plain data, saved and restored by copy). */
 struct lapic_state {
 	uint64_t apic_base;              /* IA32_APIC_BASE: address, EN, EXTD, BSP */
@@ -67,12 +101,18 @@ struct lapic_state {
 
 /* What the board connects: the model's features and the callbacks. */
 struct lapic_config {
-	bool present;                              /* the model has an APIC (CPUID.1:EDX.APIC) */
-	bool x2apic;                               /* CPUID.1:ECX.x2APIC */
-	bool tsc_deadline;                         /* CPUID.1:ECX.TSC_Deadline */
-	const uint64_t *tsc_offset;                /* TSC = virtual ns + *tsc_offset (NULL: 0) */
-	struct irq_line intr;                      /* the CPU's "interrupt pending" */
-	struct irq_line nmi;                       /* pulsed: an NMI (NMI delivery mode) */
+	bool present;               /* the model has an APIC (CPUID.1:EDX.APIC) */
+	unsigned index;             /* the CPU's index; 0 is the BSP */
+	uint32_t id;                /* initial APIC ID */
+	struct apic_bus *bus;       /* NULL: alone (IPIs reach only itself) */
+	bool x2apic;                /* CPUID.1:ECX.x2APIC */
+	bool tsc_deadline;          /* CPUID.1:ECX.TSC_Deadline */
+	const uint64_t *tsc_offset; /* TSC = virtual ns + *tsc_offset (NULL: 0) */
+	struct irq_line intr;       /* the CPU's "interrupt pending" */
+	struct irq_line nmi;        /* pulsed: an NMI (NMI delivery mode) */
+	struct irq_line smi;        /* pulsed: an SMI (SMI delivery mode) */
+	struct irq_line init;       /* pulsed: INIT (the CPU waits for SIPI) */
+	void (*sipi)(void *opaque, unsigned index, uint8_t vector); /* STARTUP IPI */
 	int (*extint_ack)(void *opaque);           /* the 8259's INTA: returns its vector */
 	void (*eoi)(void *opaque, uint8_t vector); /* EOI broadcast to the IOAPIC */
 	void *opaque;                              /* of extint_ack and eoi */
@@ -88,7 +128,7 @@ struct lapic {
 	bool intr;  /* current level of cfg.intr */
 };
 
-/* Map the xAPIC page (when present) and reset; -1 if the map is full. */
+/* Map the xAPIC page (when present and alone on no bus) and reset; -1 if the map is full. */
 int lapic_init(struct lapic *apic, struct physmem *mem, struct vclock *clock,
 	       const struct lapic_config *cfg);
 void lapic_reset(struct lapic *apic);
@@ -107,5 +147,23 @@ uint8_t lapic_get_cr8(void *apic);
 void lapic_set_cr8(void *apic, uint8_t value);
 size_t lapic_save(const struct lapic *apic, void *buf, size_t len);
 int lapic_restore(struct lapic *apic, const void *buf, size_t len);
+
+/*
+ * The bus of `n` APICs (apics[k] with cfg[k], whose `bus` is set to this
+ * one): the shared xAPIC page is mapped when the model has an APIC. -1 if
+ * the map is full.
+ */
+int apic_bus_init(struct apic_bus *bus, struct lapic *apics, unsigned n, struct physmem *mem,
+		  struct vclock *clock, const struct lapic_config *cfg);
+/* The CPU running now: its APIC answers the xAPIC page (moved if its base differs). */
+void apic_bus_set_current(struct apic_bus *bus, unsigned index);
+/* Which APICs receive a message from APIC `src` (-1: the IOAPIC): bit k for
+ * bus->apic[k] (10.6.2, the lowest-priority arbitration of 10.6.2.4). */
+uint32_t apic_bus_targets(const struct apic_bus *bus, int src, const struct apic_msg *m);
+/* Deliver a message; returns whether an APIC accepted it. */
+bool apic_bus_send(struct apic_bus *bus, int src, const struct apic_msg *m);
+void apic_bus_reset(struct apic_bus *bus);
+size_t apic_bus_save(const struct apic_bus *bus, void *buf, size_t len);
+int apic_bus_restore(struct apic_bus *bus, const void *buf, size_t len);
 
 #endif

@@ -50,18 +50,17 @@ trace_port(void *opaque, uint16_t port, uint32_t value, unsigned size, int is_wr
  * of these handlers; `n` says which input it is.
  */
 
-/* The local APIC's INTR output: the CPU's "interrupt pending" event. */
+/* Local APIC n's INTR output: CPU n's "interrupt pending" event. */
 static void
 pc_cpu_intr(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
 	if (pc->restoring)
 		return;
-	(void)n;
 	if (level)
-		cpu_raise_events(pc->cpu, EV_INTR);
+		cpu_raise_events(pc->cpus[n], EV_INTR);
 	else
-		cpu_clear_events(pc->cpu, EV_INTR);
+		cpu_clear_events(pc->cpus[n], EV_INTR);
 }
 
 /*
@@ -75,7 +74,8 @@ pc_pic_intr(void *opaque, int n, int level)
 	if (pc->restoring)
 		return;
 	(void)n;
-	lapic_set_lint(&pc->lapic, 0, level);
+	for (unsigned k = 0; k < pc->ncpus; k++) /* LINT0 is wired to every processor */
+		lapic_set_lint(&pc->lapics[k], 0, level);
 	ioapic_set_irq(&pc->ioapic, 0, level);
 }
 
@@ -95,7 +95,7 @@ pc_apic_eoi(void *opaque, uint8_t vector)
 	ioapic_eoi(&pc->ioapic, vector);
 }
 
-/* An IOAPIC message on the APIC bus: one processor, one local APIC. */
+/* An IOAPIC message on the APIC bus, to whichever CPUs its destination names. */
 static bool
 pc_ioapic_deliver(void *opaque, uint8_t vector, unsigned mode, bool level_trig, uint32_t dest,
 		  bool logical)
@@ -103,7 +103,21 @@ pc_ioapic_deliver(void *opaque, uint8_t vector, unsigned mode, bool level_trig, 
 	struct pc *pc = opaque;
 	if (pc->restoring)
 		return false; /* the saved remote IRR stands */
-	return lapic_deliver(&pc->lapic, vector, mode, level_trig, dest, logical);
+	const struct apic_msg m = { .dest = dest,
+				    .vector = vector,
+				    .mode = (uint8_t)mode,
+				    .logical = logical,
+				    .level = true,
+				    .level_trig = level_trig };
+	return apic_bus_send(&pc->apics, -1, &m);
+}
+
+/* A STARTUP IPI reached local APIC `index`: its CPU takes it at its next boundary. */
+static void
+pc_sipi(void *opaque, unsigned index, uint8_t vector)
+{
+	struct pc *pc = opaque;
+	cpu_sipi(pc->cpus[index], vector);
 }
 
 /*
@@ -164,7 +178,8 @@ pc_a20(void *opaque, int n, int level)
 		pc->a20_sources |= (uint8_t)n;
 	else
 		pc->a20_sources &= (uint8_t)~n;
-	cpu_set_a20(pc->cpu, pc->a20_sources != 0);
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		cpu_set_a20(pc->cpus[k], pc->a20_sources != 0);
 }
 
 /*
@@ -182,7 +197,7 @@ pc_request_reset(void *opaque, int n, int level)
 	if (!level)
 		return;
 	pc->reset_requested = true;
-	cpu_raise_events(pc->cpu, EV_STOP);
+	cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
 }
 
 static void
@@ -195,20 +210,26 @@ pc_request_poweroff(void *opaque, int n, int level)
 	if (!level)
 		return;
 	pc->poweroff_requested = true;
-	cpu_raise_events(pc->cpu, EV_STOP);
+	cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
 }
 
-/* NMI to the CPU (the local APIC's NMI delivery mode: LINT1, an NMI IPI or
- * message), and SMI# from the PIIX (APMC write): the CPU takes them at the
- * next instruction boundary. Both are pulses; n is the event bit. */
+/*
+ * An event for a CPU, a pulse taken at its next instruction boundary: NMI,
+ * SMI and INIT from its local APIC (n = PC_CPU_EVENT(k, EV_...)), SMI# from
+ * the PIIX (APMC write) and the devices' EV_STOP (n = the event bit alone),
+ * which go to the CPU executing now -- the one that wrote the port, as on
+ * QEMU's PIIX4.
+ */
+#define PC_CPU_EVENT(k, ev) ((int)(((k) + 1) << 8 | (ev)))
 static void
 pc_cpu_event(void *opaque, int n, int level)
 {
 	struct pc *pc = opaque;
 	if (pc->restoring)
 		return;
+	unsigned k = (unsigned)n >> 8;
 	if (level)
-		cpu_raise_events(pc->cpu, (uint32_t)n);
+		cpu_raise_events(k ? pc->cpus[k - 1] : pc_cur_cpu(pc), (uint32_t)n & 0xff);
 }
 
 /* SMIACT#: the CPU entered or left SMM, and the host bridge maps SMRAM for it. */
@@ -271,6 +292,8 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 	rtc_cmos_set(rtc, 0x5b, (uint8_t)over4g); /* memory above 4 GiB, 64 KiB units */
 	rtc_cmos_set(rtc, 0x5c, (uint8_t)(over4g >> 8));
 	rtc_cmos_set(rtc, 0x5d, (uint8_t)(over4g >> 16));
+	rtc_cmos_set(rtc, 0x5f,
+		     (uint8_t)(pc->ncpus - 1)); /* CPUs - 1, as QEMU (SeaBIOS reads it) */
 	unsigned sum = 0;
 	for (unsigned k = 0x10; k <= 0x2d; k++)
 		sum += rtc_cmos_get(rtc, k);
@@ -292,11 +315,11 @@ e820_put(uint8_t *p, size_t n, uint64_t base, uint64_t len, uint32_t type)
 	return n + 1;
 }
 
-/* Make the CPU leave cpu_exec at the next instruction boundary. */
+/* Make the running CPU leave cpu_exec at the next instruction boundary. */
 static void
 stop_cpu(void *opaque)
 {
-	cpu_raise_events(opaque, EV_STOP);
+	cpu_raise_events(pc_cur_cpu(opaque), EV_STOP);
 }
 
 /*
@@ -331,35 +354,43 @@ create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *er
 	d->exit_also_qemu_default = cfg->exit_also_qemu_default;
 	d->tracer = cfg->tracer;
 	d->stop_cpu = stop_cpu;
-	d->stop_opaque = pc->cpu;
+	d->stop_opaque = pc;
 	if (debugport_init(d, pc->io) < 0) {
 		return port_conflict_msg(pc, "-device isa-debug-exit", err, errlen);
 	}
 	return 0;
 }
 
-/* The local APIC: it takes the CPU's interrupt acknowledge, the APIC MSRs and CR8. */
+/* The local APICs, one per CPU with APIC ID = CPU index, on one bus: each
+ * takes its CPU's interrupt acknowledge, APIC MSRs and CR8. */
 static int
 create_lapic(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
 {
-	struct lapic_config lc = {
-		.present = cpu_has(&cfg->cpu, FEAT_APIC),
-		.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
-		.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
-		.tsc_offset = &pc->cpu->state.tsc_offset,
-		.intr = IRQ_LINE(pc_cpu_intr, pc, 0),
-		.nmi = IRQ_LINE(pc_cpu_event, pc, EV_NMI),
-		.extint_ack = pc_extint_ack,
-		.eoi = pc_apic_eoi,
-		.opaque = pc,
-	};
-	if (lapic_init(dev, pc->mem, &pc->clock, &lc) < 0) {
+	struct lapic_config lc[PC_MAX_CPUS];
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		lc[k] = (struct lapic_config){
+			.present = cpu_has(&cfg->cpu, FEAT_APIC),
+			.index = k,
+			.id = k,
+			.x2apic = cpu_has(&cfg->cpu, FEAT_X2APIC),
+			.tsc_deadline = cpu_has(&cfg->cpu, FEAT_TSC_DEADLINE),
+			.tsc_offset = &pc->cpus[k]->state.tsc_offset,
+			.intr = IRQ_LINE(pc_cpu_intr, pc, (int)k),
+			.nmi = IRQ_LINE(pc_cpu_event, pc, PC_CPU_EVENT(k, EV_NMI)),
+			.smi = IRQ_LINE(pc_cpu_event, pc, PC_CPU_EVENT(k, EV_SMI)),
+			.init = IRQ_LINE(pc_cpu_event, pc, PC_CPU_EVENT(k, EV_INIT)),
+			.sipi = pc_sipi,
+			.extint_ack = pc_extint_ack,
+			.eoi = pc_apic_eoi,
+			.opaque = pc,
+		};
+	if (apic_bus_init(dev, pc->lapics, pc->ncpus, pc->mem, &pc->clock, lc) < 0) {
 		snprintf(err, errlen, "APIC: the physical map is full");
 		return -1;
 	}
 	/* The processor's APIC page is decoded in the CPU, before any bus cycle
 	 * (SDM vol. 3A, 10.4.1): a PCI BAR over it never hides it. */
-	physmem_region_set_priority(pc->mem, pc->lapic.region, 1);
+	physmem_region_set_priority(pc->mem, pc->apics.region, 1);
 	return 0;
 }
 
@@ -607,7 +638,7 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 {
 	struct fwcfg *fw = dev;
 	(void)cfg;
-	uint8_t numa[16] = { 0 }; /* node count 0, then the CPU-to-node map (1 CPU) */
+	uint8_t numa[8 + 8 * PC_MAX_CPUS] = { 0 }; /* node count 0, then the CPU-to-node map */
 	uint8_t e820[4 * 20];
 	size_t n = 0;
 	n = e820_put(e820, n, 0, pc->mem->ram_below_4g, 1);
@@ -619,9 +650,10 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 		goto fail;
 	fw->done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	if (fwcfg_add_u64(fw, FWCFG_RAM_SIZE, pc->mem->ram_size) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 || fwcfg_add_u16(fw, FWCFG_NB_CPUS, 1) < 0 ||
-	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, 1) < 0 ||
-	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, sizeof(numa)) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NOGRAPHIC, 0) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_NB_CPUS, (uint16_t)pc->ncpus) < 0 ||
+	    fwcfg_add_u16(fw, FWCFG_MAX_CPUS, (uint16_t)pc->max_cpus) < 0 ||
+	    fwcfg_add_bytes(fw, FWCFG_NUMA, numa, 8 + 8 * pc->max_cpus) < 0 ||
 	    fwcfg_add_u16(fw, FWCFG_BOOT_MENU, 0) < 0 ||
 	    fwcfg_add_u32(fw, FWCFG_IRQ0_OVERRIDE, 1) < 0 ||
 	    fwcfg_add_file(fw, "etc/e820", e820, (uint32_t)(n * 20)) < 0 ||
@@ -661,8 +693,8 @@ fail:
 	}
 
 PC_RESET(debugport)
-PC_RESET(lapic)
-PC_SAVE(lapic)
+PC_RESET(apic_bus)
+PC_SAVE(apic_bus)
 PC_RESET(ioapic)
 PC_SAVE(ioapic)
 PC_RESET(pic)
@@ -710,7 +742,7 @@ const struct pc_device pc_devices[] = {
 	  .offset = offsetof(struct pc, debug),
 	  .create = create_debugport,
 	  .reset = debugport_reset_row },
-	ROW("lapic", 1, lapic, lapic, create_lapic, NULL),
+	ROW("lapic", 1, apics, apic_bus, create_lapic, NULL),
 	ROW("ioapic", 1, ioapic, ioapic, create_ioapic, NULL),
 	ROW("pic", 1, pic, pic, create_pic, NULL),
 	ROW("pit", 1, pit, pit, create_pit, NULL),
@@ -776,34 +808,48 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		pc_destroy(pc);
 		return NULL;
 	}
-	/* The CPU reaches the board through its bus: interrupts are acknowledged by
-	 * the local APIC (which passes ExtINT on to the PIC), SMRAM is the i440FX's. */
-	struct cpu_config cc = {
-		.mem = pc->mem,
-		.io = pc->io,
-		.features = cfg->cpu,
-		.bus = { .intr_ack = lapic_intr_ack,
-			 .opaque = &pc->lapic,
-			 .smm_changed = pc_smm_changed,
-			 .smm_opaque = pc,
-			 .apic = &pc->lapic,
-			 .apic_msr_read = lapic_msr_read,
-			 .apic_msr_write = lapic_msr_write,
-			 .apic_get_cr8 = lapic_get_cr8,
-			 .apic_set_cr8 = lapic_set_cr8,
-			 .ferr = pc_ferr,
-			 .ferr_opaque = pc },
-		.clock_ns = clock_now,
-		.clock_opaque = &pc->clock,
-		.tracer = cfg->tracer,
-		.count_insns = cfg->count_insns,
-	};
-	pc->cpu = cpu_create(&cc);
-	if (!pc->cpu) {
-		snprintf(err, errlen, "out of memory creating the CPU");
+	pc->ncpus = cfg->ncpus ? cfg->ncpus : 1;
+	pc->max_cpus = cfg->max_cpus > pc->ncpus ? cfg->max_cpus : pc->ncpus;
+	if (pc->max_cpus > PC_MAX_CPUS) {
+		snprintf(err, errlen, "-smp: at most %u CPUs", PC_MAX_CPUS);
 		pc_destroy(pc);
 		return NULL;
 	}
+	/* Each CPU reaches the board through its bus: interrupts are acknowledged by
+	 * its local APIC (which passes ExtINT on to the PIC), SMRAM is the i440FX's.
+	 * The CPUs share the BSP's decoded-trace cache. */
+	for (unsigned k = 0; k < pc->ncpus; k++) {
+		struct cpu_config cc = {
+			.mem = pc->mem,
+			.io = pc->io,
+			.features = cfg->cpu,
+			.bus = { .intr_ack = lapic_intr_ack,
+				 .opaque = &pc->lapics[k],
+				 .smm_changed = pc_smm_changed,
+				 .smm_opaque = pc,
+				 .apic = &pc->lapics[k],
+				 .apic_msr_read = lapic_msr_read,
+				 .apic_msr_write = lapic_msr_write,
+				 .apic_get_cr8 = lapic_get_cr8,
+				 .apic_set_cr8 = lapic_set_cr8,
+				 .ferr = pc_ferr,
+				 .ferr_opaque = pc },
+			.clock_ns = clock_now,
+			.clock_opaque = &pc->clock,
+			.tracer = cfg->tracer,
+			.count_insns = cfg->count_insns,
+			.index = k,
+			.apic_id = k,
+			.share_with = k ? pc->cpus[0] : NULL,
+		};
+		pc->cpus[k] = cpu_create(&cc);
+		if (!pc->cpus[k]) {
+			snprintf(err, errlen, "out of memory creating the CPU");
+			pc_destroy(pc);
+			return NULL;
+		}
+	}
+	pc->cpu = pc->cpus[0];
 	vclock_init(&pc->clock, cfg->clock_mode, &pc->cpu->icount);
 	if (tracer_wants(cfg->tracer, TRACE_CAT_MMIO)) {
 		pc->mem->trace = trace_mmio;
@@ -845,17 +891,44 @@ pc_destroy(struct pc *pc)
 		if (dev && pc_devices[i].destroy)
 			pc_devices[i].destroy(dev);
 	}
-	cpu_destroy(pc->cpu);
+	for (unsigned k = pc->ncpus; k-- > 0;)
+		cpu_destroy(pc->cpus[k]);
 	vclock_destroy(&pc->clock);
 	ioports_destroy(pc->io);
 	physmem_destroy(pc->mem);
 	free(pc);
 }
 
+/*
+ * The run loop switches CPUs between slices. The xAPIC page answers for the
+ * new CPU; the host bridge shows SMRAM only while the running CPU is in SMM;
+ * deterministic time goes on from where the last CPU left it, counted by the
+ * new CPU's instructions; the tracer heads device events with it.
+ */
+void
+pc_switch_cpu(struct pc *pc, unsigned k)
+{
+	struct cpu *old = pc_cur_cpu(pc), *cpu = pc->cpus[k];
+	if (k == pc->cur)
+		return;
+	pc->cur = k;
+	apic_bus_set_current(&pc->apics, k);
+	if (old->state.in_smm != cpu->state.in_smm)
+		i440fx_set_smm(&pc->i440fx, cpu->state.in_smm);
+	vclock_set_icount(&pc->clock, &cpu->icount);
+	if (pc->tracer)
+		pc->tracer->cpu = cpu;
+	/* EV_STOP asks for the run loop, which is here: the SMRAM switch above
+	 * (a map change) must not end the new CPU's slice before it starts. */
+	cpu_clear_events(cpu, EV_STOP);
+}
+
 void
 pc_reset(struct pc *pc)
 {
-	cpu_reset(pc->cpu);
+	pc_switch_cpu(pc, 0);
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		cpu_reset(pc->cpus[k]);
 	for (size_t i = 0; i < pc_ndevices; i++) {
 		void *dev = pc_device(pc, i);
 		if (dev)
@@ -877,6 +950,7 @@ pc_board_save(const struct pc *pc, struct pc_board_saved *s)
 	s->poweroff_requested = pc->poweroff_requested;
 	s->ferr = pc->ferr;
 	s->ignne = pc->ignne;
+	s->cur = (uint8_t)pc->cur;
 }
 
 /*
@@ -897,19 +971,28 @@ pc_restore_begin(struct pc *pc, const struct pc_board_saved *s)
 	pc->ferr = s->ferr;
 	pc->ignne = s->ignne;
 	pc->restoring = true;
+	/* The executing CPU as saved, without pc_switch_cpu's side effects: the
+	 * clock's time and the SMRAM mapping are restored as they were. */
+	pc->cur = s->cur < pc->ncpus ? s->cur : 0;
+	apic_bus_set_current(&pc->apics, pc->cur);
+	vclock_set_icount(&pc->clock, &pc->cpus[pc->cur]->icount);
+	if (pc->tracer)
+		pc->tracer->cpu = pc->cpus[pc->cur];
 }
 
-/* The CPU's inputs from the restored board: INTR is the local APIC's output,
- * A20 the gates' OR (the CPU's own events, NMI/SMI latches, are its state). */
+/* The CPUs' inputs from the restored board: INTR is each local APIC's output,
+ * A20 the gates' OR (a CPU's own events, NMI/SMI latches, are its state). */
 void
 pc_restore_end(struct pc *pc)
 {
 	pc->restoring = false;
-	if (pc->lapic.intr)
-		cpu_raise_events(pc->cpu, EV_INTR);
-	else
-		cpu_clear_events(pc->cpu, EV_INTR);
-	cpu_set_a20(pc->cpu, pc->a20_sources != 0);
+	for (unsigned k = 0; k < pc->ncpus; k++) {
+		if (pc->lapics[k].intr)
+			cpu_raise_events(pc->cpus[k], EV_INTR);
+		else
+			cpu_clear_events(pc->cpus[k], EV_INTR);
+		cpu_set_a20(pc->cpus[k], pc->a20_sources != 0);
+	}
 	if (pc->reset_requested || pc->poweroff_requested)
-		cpu_raise_events(pc->cpu, EV_STOP);
+		cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
 }

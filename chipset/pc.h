@@ -31,8 +31,12 @@ struct physmem;
 struct ioports;
 struct tracer;
 
+#define PC_MAX_CPUS APIC_BUS_MAX
+
 struct pc_config {
 	uint64_t ram_size;
+	unsigned ncpus;    /* -smp: CPUs present (0: 1) */
+	unsigned max_cpus; /* -smp maxcpus: what fw_cfg reports as possible (0: ncpus) */
 	const char *bios_path;
 	struct cpu_features cpu;
 	FILE *debugcon;     /* NULL: none */
@@ -60,21 +64,25 @@ struct pc {
 	struct physmem *mem;
 	struct ioports *io;
 	struct vclock clock;
-	struct cpu *cpu;
+	struct cpu *cpu;               /* the bootstrap processor, cpus[0] */
+	struct cpu *cpus[PC_MAX_CPUS]; /* every CPU; cpus[k] has APIC ID k */
+	unsigned ncpus, max_cpus;
+	unsigned cur;                     /* the CPU executing now (pc_switch_cpu) */
+	struct lapic lapics[PC_MAX_CPUS]; /* each CPU's local APIC, on the bus below */
 	struct debugport debug;
-	struct pic pic;       /* 8259A pair + ELCR */
-	struct pit pit;       /* 8254 + port 0x61 */
-	struct rtc rtc;       /* MC146818 + CMOS */
-	struct uart com[4];   /* 16550A COM1-COM4 */
-	struct lapic lapic;   /* the CPU's local APIC */
-	struct ioapic ioapic; /* 82093AA at 0xFEC00000 */
-	struct fwcfg fwcfg;   /* QEMU fw_cfg at 0x510 */
-	struct pci_bus pci;   /* bus 0, configuration mechanism #1 */
-	struct i440fx i440fx; /* 00:00.0 host bridge: PAM, SMRAM */
-	struct piix piix;     /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
-	struct kbc kbc;       /* 8042 + PS/2 keyboard and mouse */
-	struct ide ide;       /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
-	struct vga vga;       /* 00:02.0 stdvga, when vga_enabled */
+	struct pic pic;        /* 8259A pair + ELCR */
+	struct pit pit;        /* 8254 + port 0x61 */
+	struct rtc rtc;        /* MC146818 + CMOS */
+	struct uart com[4];    /* 16550A COM1-COM4 */
+	struct apic_bus apics; /* the APIC bus joining lapics[] (the "lapic" row) */
+	struct ioapic ioapic;  /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;    /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;    /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx;  /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;      /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;        /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;        /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;        /* 00:02.0 stdvga, when vga_enabled */
 	bool vga_enabled;
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
@@ -115,7 +123,8 @@ struct pc_board_saved {
 	uint8_t a20_sources;
 	uint8_t reset_requested, poweroff_requested;
 	uint8_t ferr, ignne;
-	uint8_t pad[3];
+	uint8_t cur; /* the CPU executing (pc_switch_cpu) */
+	uint8_t pad[2];
 };
 void pc_board_save(const struct pc *pc, struct pc_board_saved *s);
 /* Restoring: pc_restore_begin, every device's restore, pc_restore_end (pc.c). */
@@ -131,6 +140,15 @@ void pc_destroy(struct pc *pc);
 
 /* A system reset: the CPU and every device return to their power-on state. */
 void pc_reset(struct pc *pc);
+/* CPU k runs next: the xAPIC page, SMRAM visibility, the deterministic clock
+ * and the tracer's CPU follow it. */
+void pc_switch_cpu(struct pc *pc, unsigned k);
+/* The CPU executing now. */
+static inline struct cpu *
+pc_cur_cpu(const struct pc *pc)
+{
+	return pc->cpus[pc->cur];
+}
 /* Host I/O (serial input, output flush); called by the run loop at a bounded rate. */
 bool pc_poll_host(struct pc *pc);
 /* The host fd whose input should wake an idle guest, or -1. */

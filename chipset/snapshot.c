@@ -95,11 +95,23 @@ append(char *buf, size_t len, const char *fmt, ...)
  * by name, size and CRC) and the clock mode. One line each, so a difference
  * is reported as one line.
  */
+/* CPU k's section: "cpu", "cpu1", "cpu2"... (the same for "vmx"). */
+static const char *
+per_cpu(char name[16], const char *base, unsigned k)
+{
+	if (k)
+		snprintf(name, 16, "%s%u", base, k);
+	else
+		snprintf(name, 16, "%s", base);
+	return name;
+}
+
 static void
 describe(struct pc *pc, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	append(buf, len, "RAM size: %" PRIu64 " MiB\n", pc->mem->ram_size >> 20);
+	append(buf, len, "CPUs: %u\n", pc->ncpus);
 	const struct cpu_features *f = &pc->cpu->features;
 	append(buf, len, "CPU model: %s (%s family %u model %u stepping %u)\n",
 	       f->model_name ? f->model_name : "?", f->vendor, f->family, f->model, f->stepping);
@@ -242,16 +254,20 @@ machine_save(struct pc *pc, const char *path, char *err, size_t errlen)
 	describe(pc, text, sizeof(text));
 	write_section(&w, "machine", V_MACHINE, text, strlen(text));
 
-	struct cpu_saved cs;
-	cpu_save(pc->cpu, &cs);
-	write_section(&w, "cpu", V_CPU, &cs, sizeof(cs));
-	size_t vmx_len = cpu_save_vmx(pc->cpu, NULL, 0);
-	if (vmx_len) {
-		buf = malloc(vmx_len);
-		if (!buf)
-			goto oom;
-		cpu_save_vmx(pc->cpu, buf, vmx_len);
-		write_section(&w, "vmx", V_VMX, buf, vmx_len);
+	for (unsigned k = 0; k < pc->ncpus; k++) {
+		char name[16];
+		struct cpu_saved cs;
+		cpu_save(pc->cpus[k], &cs);
+		write_section(&w, per_cpu(name, "cpu", k), V_CPU, &cs, sizeof(cs));
+		size_t vmx_len = cpu_save_vmx(pc->cpus[k], NULL, 0);
+		if (vmx_len) {
+			void *nb = realloc(buf, vmx_len);
+			if (!nb)
+				goto oom;
+			buf = nb;
+			cpu_save_vmx(pc->cpus[k], buf, vmx_len);
+			write_section(&w, per_cpu(name, "vmx", k), V_VMX, buf, vmx_len);
+		}
 	}
 	struct pc_board_saved bs;
 	pc_board_save(pc, &bs);
@@ -531,11 +547,19 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 	const struct section *m = need(r, "machine", V_MACHINE, err, errlen);
 	if (!m || compare_machine((const char *)m->data, m->length, text, err, errlen) < 0)
 		goto out;
-	const struct section *cpu_s =
-		need_sized(r, "cpu", V_CPU, sizeof(struct cpu_saved), err, errlen);
+	const struct section *cpu_s[PC_MAX_CPUS] = { NULL }, *vmx_s[PC_MAX_CPUS] = { NULL };
+	for (unsigned k = 0; k < pc->ncpus; k++) {
+		char name[16];
+		if (!(cpu_s[k] = need_sized(r, per_cpu(name, "cpu", k), V_CPU,
+					    sizeof(struct cpu_saved), err, errlen)))
+			goto out;
+		size_t vmx_len = cpu_save_vmx(pc->cpus[k], NULL, 0);
+		if (vmx_len && !(vmx_s[k] = need_sized(r, per_cpu(name, "vmx", k), V_VMX, vmx_len,
+						       err, errlen)))
+			goto out;
+	}
 	const struct section *board_s =
-		cpu_s ? need_sized(r, "board", V_BOARD, sizeof(struct pc_board_saved), err, errlen)
-		      : NULL;
+		need_sized(r, "board", V_BOARD, sizeof(struct pc_board_saved), err, errlen);
 	if (!board_s)
 		goto out;
 	for (size_t i = 0; i < pc_ndevices && i < 64; i++) {
@@ -548,10 +572,6 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 		if (!dev_sect[i])
 			goto out;
 	}
-	size_t vmx_len = cpu_save_vmx(pc->cpu, NULL, 0);
-	const struct section *vmx_s = NULL;
-	if (vmx_len && !(vmx_s = need_sized(r, "vmx", V_VMX, vmx_len, err, errlen)))
-		goto out;
 	const struct section *clock_s =
 		need_sized(r, "clock", V_CLOCK, sizeof(struct vclock_saved), err, errlen);
 	if (!clock_s)
@@ -598,11 +618,13 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 	memcpy(&bs, board_s->data, sizeof(bs)); /* the file's bytes need not be aligned */
 	pc_restore_begin(pc, &bs);
 	vclock_restore(&pc->clock, &vs);
-	struct cpu_saved cs;
-	memcpy(&cs, cpu_s->data, sizeof(cs));
-	if (vmx_s)
-		cpu_restore_vmx(pc->cpu, vmx_s->data, vmx_s->length);
-	cpu_restore(pc->cpu, &cs);
+	for (unsigned k = 0; k < pc->ncpus; k++) {
+		struct cpu_saved cs;
+		memcpy(&cs, cpu_s[k]->data, sizeof(cs));
+		if (vmx_s[k])
+			cpu_restore_vmx(pc->cpus[k], vmx_s[k]->data, vmx_s[k]->length);
+		cpu_restore(pc->cpus[k], &cs);
+	}
 	for (size_t i = 0; i < pc_ndevices && i < 64; i++)
 		if (dev_sect[i])
 			pc_devices[i].restore(pc_device(pc, i), dev_sect[i]->data,
@@ -624,12 +646,12 @@ out:
 struct snapshot {
 	struct pc *pc;
 	uint8_t *ram; /* RAM as it was */
-	struct cpu_saved cpu;
+	struct cpu_saved cpu[PC_MAX_CPUS];
 	struct pc_board_saved board;
 	struct vclock_saved clock;
-	uint8_t *dev;           /* the devices' records, back to back */
-	size_t dev_off[64 + 1]; /* row i's record: dev + dev_off[i], up to dev_off[i + 1] */
-	uint8_t *vmx;           /* cpu_save_vmx's record, NULL without VMX */
+	uint8_t *dev;              /* the devices' records, back to back */
+	size_t dev_off[64 + 1];    /* row i's record: dev + dev_off[i], up to dev_off[i + 1] */
+	uint8_t *vmx[PC_MAX_CPUS]; /* each CPU's cpu_save_vmx record, NULL without VMX */
 	size_t vmx_len;
 	uint8_t *disk[4]; /* overlay records (NULL: no overlay) */
 	size_t disk_len[4];
@@ -676,10 +698,10 @@ snapshot_take(struct pc *pc, char *err, size_t errlen)
 		s->disk_writes[d] = bd->ov_writes;
 	}
 	s->vmx_len = cpu_save_vmx(pc->cpu, NULL, 0);
-	if (s->vmx_len) {
-		if (!(s->vmx = malloc(s->vmx_len)))
+	for (unsigned k = 0; k < pc->ncpus && s->vmx_len; k++) {
+		if (!(s->vmx[k] = malloc(s->vmx_len)))
 			goto oom;
-		cpu_save_vmx(pc->cpu, s->vmx, s->vmx_len);
+		cpu_save_vmx(pc->cpus[k], s->vmx[k], s->vmx_len);
 	}
 	if (vclock_save(&pc->clock, &s->clock) < 0) {
 		snprintf(err, errlen, "more timers than a snapshot holds");
@@ -689,7 +711,8 @@ snapshot_take(struct pc *pc, char *err, size_t errlen)
 	if (physmem_track_start(pc->mem) < 0)
 		goto oom;
 	memcpy(s->ram, pc->mem->ram, pc->mem->ram_size);
-	cpu_save(pc->cpu, &s->cpu);
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		cpu_save(pc->cpus[k], &s->cpu[k]);
 	pc_board_save(pc, &s->board);
 	/* write entries made before tracking would let stores bypass it */
 	cpu_memory_map_changed(pc->cpu);
@@ -730,9 +753,11 @@ snapshot_restore(struct snapshot *s)
 	/* In machine_load's order. */
 	pc_restore_begin(pc, &s->board);
 	vclock_restore(&pc->clock, &s->clock);
-	if (s->vmx)
-		cpu_restore_vmx(pc->cpu, s->vmx, s->vmx_len);
-	cpu_restore(pc->cpu, &s->cpu);
+	for (unsigned k = 0; k < pc->ncpus; k++) {
+		if (s->vmx[k])
+			cpu_restore_vmx(pc->cpus[k], s->vmx[k], s->vmx_len);
+		cpu_restore(pc->cpus[k], &s->cpu[k]);
+	}
 	for (size_t i = 0; i < pc_ndevices && i < 64; i++)
 		if (s->dev_off[i + 1] > s->dev_off[i])
 			pc_devices[i].restore(pc_device(pc, i), s->dev + s->dev_off[i],
@@ -764,7 +789,8 @@ snapshot_free(struct snapshot *s)
 	}
 	free(s->ram);
 	free(s->dev);
-	free(s->vmx);
+	for (unsigned k = 0; k < PC_MAX_CPUS; k++)
+		free(s->vmx[k]);
 	for (unsigned d = 0; d < 4; d++)
 		free(s->disk[d]);
 	free(s);

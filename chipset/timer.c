@@ -58,6 +58,15 @@ vclock_resume(struct vclock *c)
 }
 
 void
+vclock_set_icount(struct vclock *c, const uint64_t *icount)
+{
+	uint64_t now = vclock_now(c);
+	c->icount = icount;
+	if (c->mode == VCLOCK_DETERMINISTIC) /* unsigned wrap-around keeps it exact */
+		c->idle_ns = now - (icount ? *icount : 0) * c->ns_per_insn;
+}
+
+void
 vclock_skip_to(struct vclock *c, uint64_t ns)
 {
 	uint64_t now = vclock_now(c);

@@ -51,6 +51,9 @@ uint64_t vclock_now(const struct vclock *c);
 uint64_t vclock_next_deadline(const struct vclock *c);
 /* Fire, in deadline order, every timer whose deadline is <= now. Returns how many fired. */
 unsigned vclock_run_expired(struct vclock *c);
+/* Deterministic mode: count time by another CPU's instructions from now on,
+ * continuing from the current time (several CPUs take turns: pc_switch_cpu). */
+void vclock_set_icount(struct vclock *c, const uint64_t *icount);
 /* Deterministic mode: jump virtual time forward to `ns` (the guest idles until then). */
 void vclock_skip_to(struct vclock *c, uint64_t ns);
 /* Stop and restart virtual time while the machine is paused (a debugger stop):

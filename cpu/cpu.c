@@ -27,6 +27,8 @@ cpu_unmodelled(struct cpu *cpu, const char *what)
 	longjmp(cpu->fault_jmp, 2);
 }
 
+/* Code was written (by any CPU or a device): the traces are shared, so dropping
+ * them once is enough; whichever CPU runs now ends its trace. */
 static void
 on_code_written(void *opaque, uint64_t pa, uint64_t len)
 {
@@ -34,13 +36,22 @@ on_code_written(void *opaque, uint64_t pa, uint64_t len)
 	uint64_t end = pa + len;
 	for (uint64_t p = pa & ~0xfffull; p < end; p += 0x1000)
 		tcache_invalidate_page(cpu, p);
-	cpu->stop_trace = true; /* the running trace may have been among them */
+	struct cpu *c = cpu;
+	do {
+		c->stop_trace = true; /* the running trace may have been among them */
+		c = c->sibling;
+	} while (c != cpu);
 }
 
+/* The physical map changed: every CPU's TLB holds host pointers into it. */
 static void
 on_map_changed(void *opaque)
 {
-	cpu_memory_map_changed(opaque);
+	struct cpu *cpu = opaque, *c = cpu;
+	do {
+		cpu_memory_map_changed(c);
+		c = c->sibling;
+	} while (c != cpu);
 }
 
 struct cpu *
@@ -49,10 +60,18 @@ cpu_create(const struct cpu_config *cfg)
 	struct cpu *cpu = calloc(1, sizeof(*cpu));
 	if (!cpu)
 		return NULL;
-	cpu->tcache = tcache_create(tracer_wants(cfg->tracer, TRACE_CAT_INSN));
-	if (!cpu->tcache) {
-		free(cpu);
-		return NULL;
+	cpu->index = cfg->index;
+	cpu->apic_id = cfg->apic_id;
+	cpu->sibling = cpu;
+	if (cfg->share_with) {
+		cpu->tcache = cfg->share_with->tcache;
+	} else {
+		cpu->tcache = tcache_create(tracer_wants(cfg->tracer, TRACE_CAT_INSN));
+		cpu->owns_tcache = true;
+		if (!cpu->tcache) {
+			free(cpu);
+			return NULL;
+		}
 	}
 	cpu->mem = cfg->mem;
 	cpu->io = cfg->io;
@@ -62,11 +81,17 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->clock_opaque = cfg->clock_opaque;
 	cpu->tracer = cfg->tracer;
 	cpu->count_insns = cfg->count_insns;
-	if (cpu->tracer)
-		cpu->tracer->cpu = cpu; /* heads the events of devices that do not know the CPU */
-	cpu->mem->code_written = on_code_written;
-	cpu->mem->map_changed = on_map_changed;
-	cpu->mem->notify_opaque = cpu;
+	if (cfg->share_with) { /* join the ring; the first CPU keeps the map's hooks */
+		cpu->sibling = cfg->share_with->sibling;
+		cfg->share_with->sibling = cpu;
+	} else {
+		if (cpu->tracer)
+			cpu->tracer->cpu =
+				cpu; /* heads the events of devices that do not know the CPU */
+		cpu->mem->code_written = on_code_written;
+		cpu->mem->map_changed = on_map_changed;
+		cpu->mem->notify_opaque = cpu;
+	}
 	vmx_create(cpu);
 	cpu_reset(cpu);
 	return cpu;
@@ -77,7 +102,12 @@ cpu_destroy(struct cpu *cpu)
 {
 	if (!cpu)
 		return;
-	tcache_destroy(cpu->tcache);
+	struct cpu *prev = cpu; /* leave the ring */
+	while (prev->sibling != cpu)
+		prev = prev->sibling;
+	prev->sibling = cpu->sibling;
+	if (cpu->owns_tcache)
+		tcache_destroy(cpu->tcache);
 	vmx_destroy(cpu);
 	free(cpu);
 }
@@ -176,9 +206,9 @@ cpu_set_a20(struct cpu *cpu, bool enabled)
 	}
 }
 
-/* Processor state after RESET (SDM vol. 3A, 9.1.1, table 9-1). */
-void
-cpu_reset(struct cpu *cpu)
+/* Processor state after RESET (SDM vol. 3A, 9.1.1, table 9-1), but for the trace cache. */
+static void
+reset_state(struct cpu *cpu)
 {
 	memset(cpu->state.gpr, 0, sizeof(cpu->state.gpr));
 	const struct cpu_features *f = &cpu->features;
@@ -214,16 +244,52 @@ cpu_reset(struct cpu *cpu)
 	cpu->state.xcr0 = 1; /* XCR0 = 1 at power-up and RESET, not INIT (vol. 3A, table 9-1) */
 	vmx_reset(cpu);
 	cpu->a20_mask = ~0ull;
-	cpu->state.halted = false;
 	cpu->state.intr_shadow = 0;
 	cpu->delivering = false;
 	cpu->shutdown = false;
 	cpu->events &= ~(uint32_t)(EV_RESET | EV_SMI | EV_NMI);
 	cpu->state.nmi_blocked = false;
+	/* The BSP runs; an AP waits for a STARTUP IPI (vol. 3A, 8.4.1). */
+	cpu->wait_sipi = cpu->index != 0;
+	cpu->state.halted = cpu->wait_sipi;
+	cpu->events &= ~(uint32_t)(EV_INIT | EV_SIPI);
 	cpu_smm_reset(cpu);
 	cpu_mode_update(cpu);
 	cpu_paging_reset(cpu); /* MAXPHYADDR, PDPTEs, PKRU, an empty TLB */
+}
+
+/* RESET: every CPU of the machine starts running (an AP waits: the board's
+ * INIT after reset, pc_reset). */
+void
+cpu_reset(struct cpu *cpu)
+{
+	reset_state(cpu);
 	tcache_flush(cpu);
+}
+
+/*
+ * INIT (SDM vol. 3A, 9.1, table 9-1): as RESET, except that the x87, SSE and
+ * XCR0 state, the MSRs (MTRRs, machine check, TSC) and SMBASE are kept. The BSP runs from the reset
+ * vector; an AP waits for a STARTUP IPI (8.4.1). The shared trace cache is left alone: INIT changes
+ * no code.
+ */
+void
+cpu_init(struct cpu *cpu)
+{
+	struct msr_state msr = cpu->state.msr;
+	uint64_t xcr0 = cpu->state.xcr0, tsc_offset = cpu->state.tsc_offset;
+	uint32_t smbase = cpu->state.smbase;
+	uint8_t xsave[XSAVE_AREA_SIZE];
+	uint32_t sipi = cpu->events & EV_SIPI; /* latched after the INIT: taken next */
+	memcpy(xsave, cpu->state.xsave, sizeof(xsave));
+	reset_state(cpu);
+	cpu->events |= sipi;
+	cpu->state.msr = msr;
+	cpu->state.xcr0 = xcr0;
+	cpu->state.tsc_offset = tsc_offset;
+	cpu->state.smbase = smbase;
+	memcpy(cpu->state.xsave, xsave, sizeof(xsave));
+	cpu->stop_trace = true;
 }
 
 uint64_t

@@ -126,6 +126,8 @@ enum {
 #define EV_RESET 0x8u /* the board requested a reset */
 #define EV_SMI 0x10u  /* an SMI is latched (SDM vol. 3C, 32.2) */
 #define EV_VMX 0x20u  /* VMX non-root: a window exit is armed, look at every boundary */
+#define EV_INIT 0x40u /* an INIT is latched: reset, then (APs) wait for SIPI (vol. 3A, 8.4) */
+#define EV_SIPI 0x80u /* a STARTUP IPI is latched (vector in cpu->sipi_vector) */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
@@ -254,6 +256,15 @@ struct cpu {
 
 	/* The external debugger (cold: consulted only when debugger_armed). */
 	struct cpu_debugger dbg;
+
+	/* Several CPUs (cpu_config.share_with): they share the physical map and the
+	 * decoded-trace cache, and run one at a time on the host thread. */
+	unsigned index;      /* 0 is the bootstrap processor */
+	uint32_t apic_id;    /* initial APIC ID (CPUID.01H:EBX[31:24]) */
+	struct cpu *sibling; /* the next CPU of the machine (a ring; itself when alone) */
+	bool owns_tcache;    /* this CPU created the shared cache (and frees it) */
+	bool wait_sipi;      /* activity state wait-for-SIPI (after INIT on an AP) */
+	uint8_t sipi_vector; /* the latched STARTUP IPI's vector */
 };
 
 /* Everything the CPU is built from, in one piece: the board fills it, cpu_create copies it. */
@@ -266,6 +277,10 @@ struct cpu_config {
 	void *clock_opaque;
 	struct tracer *tracer; /* NULL when nothing traces the CPU: then tracing costs nothing */
 	bool count_insns;      /* count retired instructions by id (-stats; off: no cost) */
+	unsigned index;        /* CPU index (0: the BSP) */
+	uint32_t apic_id;      /* its initial APIC ID */
+	struct cpu
+		*share_with; /* another CPU of the machine: share its trace cache (NULL: alone) */
 };
 
 struct cpu *cpu_create(const struct cpu_config *cfg);
@@ -275,6 +290,10 @@ enum cpu_exit cpu_exec(struct cpu *cpu, uint64_t max_insns);
 void cpu_set_a20(struct cpu *cpu, bool enabled);
 void cpu_raise_events(struct cpu *cpu, uint32_t ev);
 void cpu_clear_events(struct cpu *cpu, uint32_t ev);
+/* A STARTUP IPI for this CPU (taken at its next boundary, if it waits for SIPI). */
+void cpu_sipi(struct cpu *cpu, uint8_t vector);
+/* Whether cpu_exec would do anything: not halted, or an event that ends the halt. */
+bool cpu_runnable(const struct cpu *cpu);
 uint64_t cpu_get_rflags(struct cpu *cpu);
 void cpu_set_rflags(struct cpu *cpu, uint64_t value);
 void cpu_dump_state(struct cpu *cpu, void *file);

@@ -247,6 +247,8 @@ void cpu_stack_adjust(struct cpu *cpu, int64_t delta);
 /* ---- segments and modes (mode.c, segment.c) ---- */
 
 void cpu_mode_update(struct cpu *cpu);
+/* INIT (cpu.c): RESET keeping what table 9-1 keeps; an AP then waits for SIPI. */
+void cpu_init(struct cpu *cpu);
 void seg_load_real(struct cpu *cpu, unsigned s, uint16_t sel);
 /* Load a segment register as MOV/POP/LxS do, with every protected-mode check. */
 void seg_load(struct cpu *cpu, unsigned s, uint16_t sel);

@@ -18,7 +18,7 @@ cpu_raise_events(struct cpu *cpu, uint32_t ev)
 {
 	cpu->events |= ev;
 	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
-	if ((ev & EV_INTR) && cpu->state.halted) {
+	if ((ev & EV_INTR) && cpu->state.halted && !cpu->wait_sipi) {
 		if (cpu->state.rflags & F_IF)
 			cpu->state.halted = false;
 		else if (cpu->vmx_nonroot && vmx_intr_exits(cpu))
@@ -30,6 +30,51 @@ void
 cpu_clear_events(struct cpu *cpu, uint32_t ev)
 {
 	cpu->events &= ~ev;
+}
+
+void
+cpu_sipi(struct cpu *cpu, uint8_t vector)
+{
+	if (!cpu->wait_sipi && !(cpu->events & EV_INIT))
+		return; /* a running CPU ignores STARTUP (vol. 3A, 8.4.3) */
+	cpu->sipi_vector = vector;
+	cpu_raise_events(cpu, EV_SIPI);
+}
+
+bool
+cpu_runnable(const struct cpu *cpu)
+{
+	/* EV_STOP only asks for the run loop's attention: no reason to run a halted CPU. */
+	if (cpu->wait_sipi) /* only INIT and STARTUP end it (vol. 3A, 8.4.1) */
+		return cpu->events & (EV_INIT | EV_SIPI);
+	return !cpu->state.halted || (cpu->events & (EV_NMI | EV_SMI | EV_INIT));
+}
+
+/*
+ * INIT and STARTUP at a boundary. INIT (vol. 3A, 9.1, table 9-1) is RESET
+ * keeping the x87/SSE state, XCR0, the MSRs and SMBASE; the BSP then runs from
+ * the reset vector and an AP waits for SIPI (8.4.1). INIT waits while in SMM
+ * (vol. 3C, 32.5.1). A STARTUP IPI starts a waiting CPU in real mode at
+ * vector:0000, CS base vector << 12 (8.4.3, 10.6.1); it is ignored otherwise.
+ */
+static void
+take_init_sipi(struct cpu *cpu)
+{
+	if ((cpu->events & EV_INIT) && !cpu->state.in_smm) {
+		cpu->events &= ~(uint32_t)EV_INIT;
+		cpu_init(cpu); /* a SIPI latched after the INIT is taken next */
+	}
+	if (cpu->events & EV_SIPI) {
+		cpu->events &= ~(uint32_t)EV_SIPI;
+		if (!cpu->wait_sipi)
+			return;
+		cpu->wait_sipi = false;
+		cpu->state.halted = false;
+		cpu->state.seg[S_CS].sel = (uint16_t)(cpu->sipi_vector << 8);
+		cpu->state.seg[S_CS].base = (uint64_t)cpu->sipi_vector << 12;
+		cpu->state.rip = 0;
+		cpu_state_changed(cpu);
+	}
 }
 
 /* Take a pending interrupt if the CPU can; returns true if one was delivered. */
@@ -150,6 +195,10 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 				cpu->events &= ~(uint32_t)EV_STOP;
 				return CPU_EXIT_STOP;
 			}
+			if (cpu->events & (EV_INIT | EV_SIPI))
+				take_init_sipi(cpu);
+			if (cpu->wait_sipi) /* NMI, SMI and INTR are blocked (vol. 3A, 8.4.1) */
+				return CPU_EXIT_HALT;
 			/* An SMI has priority over NMI and INTR and is blocked only in SMM (32.2).
 			 */
 			if ((cpu->events & EV_SMI) && !cpu->state.in_smm)

@@ -1,6 +1,10 @@
 /*
  * fugu — the decoded-instruction cache.
  *
+ * One cache serves every CPU of the machine (cpu_config.share_with): traces
+ * are keyed by physical address, and the CPUs run one at a time, never in
+ * the middle of a trace, so a trace another CPU dropped is never running.
+ *
  * Traces live in one arena; when it fills, everything is dropped and rebuilt
  * (a flush only ever happens between traces). Each physical page holding code
  * is flagged PP_CODE in the physical map so that any store there -- from the CPU
@@ -198,8 +202,13 @@ page_add(struct cpu *cpu, uint64_t pa, struct trace *t)
 		p->next = *head;
 		*head = p;
 		physmem_set_code(cpu->mem, pa, true);
-		/* Stores to this page must now take the slow path and notify us. */
-		tlb_drop_writes_to(&cpu->tlb, pa & ~0xfffull);
+		/* Stores to this page must now take the slow path and notify us, from
+		 * every CPU: the traces are shared (cross-modifying code). */
+		struct cpu *c = cpu;
+		do {
+			tlb_drop_writes_to(&c->tlb, pa & ~0xfffull);
+			c = c->sibling;
+		} while (c != cpu);
 	}
 	struct trace_link *l = arena_alloc(tc, sizeof(*l));
 	if (!l)

@@ -35,6 +35,8 @@
 #ifndef FUGU_VERSION
 #define FUGU_VERSION "0.1"
 #endif
+#define PC_MAX_CPUS_STR "16"
+_Static_assert(PC_MAX_CPUS == 16, "PC_MAX_CPUS_STR names PC_MAX_CPUS");
 
 struct options {
 	struct pc_config pc;
@@ -140,8 +142,13 @@ print_help(void)
 	       "  -monitor stdio|tcp:HOST:PORT,server|none\n"
 	       "                                   the human monitor (QEMU's HMP names; 'help')\n"
 	       "\n"
-	       "QEMU compatibility: -machine pc, -accel tcg and -smp 1 are accepted\n"
-	       "(fugu has one board, one CPU, no accelerator).\n"
+	       "  -smp [cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,cores=C][,threads=T]\n"
+	       "                           N CPUs (default 1, at most " PC_MAX_CPUS_STR "), QEMU's "
+	       "topology rules;\n"
+	       "                           they take turns on one host thread (deterministic)\n"
+	       "\n"
+	       "QEMU compatibility: -machine pc and -accel tcg are accepted\n"
+	       "(fugu has one board, no accelerator).\n"
 	       "\n"
 	       "Run control and tracing:\n"
 	       "  -timeout SECONDS         stop the guest after SECONDS of host time (exit status "
@@ -202,6 +209,95 @@ parse_size(const char *s)
 	if (bytes < (1ull << 20) || bytes > (64ull << 30))
 		usage_error("-m %s is out of range (1 MiB to 64 GiB)", s);
 	return bytes;
+}
+
+/*
+ * -smp [cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,clusters=C][,cores=C][,threads=T],
+ * computed as QEMU does for its current pc machines (hw/core/machine-smp.c:
+ * omitted values from the given ones, cores preferred over sockets), with
+ * its messages. fugu creates N CPUs (APIC IDs 0 to N-1) and reports M to the
+ * firmware; the topology itself is not shown to the guest (CPUID leaves 4
+ * and 0BH are not modelled).
+ */
+static void
+parse_smp(const char *arg, struct pc_config *pc)
+{
+	static const char *const names[] = { "cpus",     "maxcpus", "sockets", "dies",
+					     "clusters", "cores",   "threads" };
+	enum { CPUS, MAXCPUS, SOCKETS, DIES, CLUSTERS, CORES, THREADS, NKEYS };
+	unsigned long v[NKEYS] = { 0 };
+	bool given[NKEYS] = { false };
+	char buf[256];
+	if (strlen(arg) >= sizeof(buf))
+		usage_error("-smp %s: too long", arg);
+	strcpy(buf, arg);
+	bool first = true;
+	for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save), first = false) {
+		char *eq = strchr(item, '='), *val = eq ? eq + 1 : item;
+		unsigned key = NKEYS;
+		if (!eq && first) {
+			key = CPUS; /* "-smp 4" is cpus=4 */
+		} else if (eq) {
+			*eq = 0;
+			for (unsigned k = 0; k < NKEYS; k++)
+				if (!strcmp(item, names[k]))
+					key = k;
+		}
+		if (key == NKEYS)
+			usage_error(
+				"-smp %s: unknown parameter '%s' (cpus, maxcpus, sockets, dies, "
+				"clusters, cores, threads)",
+				arg, item);
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(val, &end, 10);
+		if (errno || end == val || *end || val[0] == '-' || n > 1000000)
+			usage_error("-smp %s: bad value '%s' for %s", arg, val, names[key]);
+		if (n == 0)
+			usage_error(
+				"-smp %s: Invalid CPU topology: CPU topology parameters must be "
+				"greater than zero",
+				arg);
+		v[key] = n;
+		given[key] = true;
+	}
+	unsigned long cpus = v[CPUS], maxcpus = v[MAXCPUS], sockets = v[SOCKETS],
+		      dies = given[DIES] ? v[DIES] : 1,
+		      clusters = given[CLUSTERS] ? v[CLUSTERS] : 1, cores = v[CORES],
+		      threads = v[THREADS];
+	if (!cpus && !maxcpus) {
+		sockets = sockets ? sockets : 1;
+		cores = cores ? cores : 1;
+		threads = threads ? threads : 1;
+	} else {
+		maxcpus = maxcpus ? maxcpus : cpus;
+		sockets = sockets ? sockets : 1;
+		if (!cores) {
+			threads = threads ? threads : 1;
+			cores = maxcpus / (sockets * dies * clusters * threads);
+		}
+	}
+	if (!threads)
+		threads = maxcpus / (sockets * dies * clusters * cores);
+	unsigned long product = sockets * dies * clusters * cores * threads;
+	maxcpus = maxcpus ? maxcpus : product;
+	cpus = cpus ? cpus : maxcpus;
+	if (product != maxcpus)
+		usage_error("-smp %s: Invalid CPU topology: product of the hierarchy must match "
+			    "maxcpus: sockets (%lu) * dies (%lu) * clusters (%lu) * cores (%lu) * "
+			    "threads (%lu) != maxcpus (%lu)",
+			    arg, sockets, dies, clusters, cores, threads, maxcpus);
+	if (maxcpus < cpus)
+		usage_error("-smp %s: Invalid CPU topology: maxcpus must be equal to or greater "
+			    "than smp: maxcpus (%lu) < smp_cpus (%lu)",
+			    arg, maxcpus, cpus);
+	if (maxcpus > PC_MAX_CPUS)
+		usage_error("-smp %s: Invalid SMP CPUs %lu. The max CPUs supported by fugu's "
+			    "machine 'pc' is %u",
+			    arg, maxcpus, PC_MAX_CPUS);
+	pc->ncpus = (unsigned)cpus;
+	pc->max_cpus = (unsigned)maxcpus;
 }
 
 /* A character backend: stdio, file:PATH or none. Returns the stream or NULL for none. */
@@ -657,8 +753,9 @@ parse_options(struct options *o, int argc, char **argv)
 				"-enable-kvm: fugu has no accelerators (it emulates in software)");
 		} else if (!strcmp(a, "-smp")) {
 			const char *s = ARG();
-			if (strcmp(s, "1") && strncmp(s, "1,", 2) && strcmp(s, "cpus=1"))
-				usage_error("-smp %s: fugu models one CPU", s);
+			maybe_help(s, "-smp [cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,clusters=C]"
+				      "[,cores=C][,threads=T] (N up to " PC_MAX_CPUS_STR ")\n");
+			parse_smp(s, &o->pc);
 		} else if (!strcmp(a, "-monitor")) {
 			const char *s = ARG();
 			o->monitor = strcmp(s, "none") ? s : NULL;
@@ -679,6 +776,13 @@ parse_options(struct options *o, int argc, char **argv)
 		usage_error("-screendump needs a display adapter (-vga std)");
 	if (o->screendump) /* a bad path fails now, not after the run */
 		check_screendump_path(o->screendump);
+	/* They place events by one CPU's instruction count (docs/SNAPSHOT.md). */
+	if (o->pc.ncpus > 1 && (o->savevm || o->record || o->replay))
+		usage_error("%s needs one CPU (-smp 1): several CPUs are not recorded or saved "
+			    "at an instruction count yet",
+			    o->savevm   ? "-savevm-at"
+			    : o->record ? "-record"
+					: "-replay");
 	if (o->monitor && !strcmp(o->monitor, "stdio") && o->serial && !strcmp(o->serial, "stdio"))
 		usage_error("-monitor stdio and -serial stdio both want the terminal (use "
 			    "-monitor tcp:...,server)");
@@ -723,6 +827,7 @@ idle_wait(struct pc *pc, const int *fds, unsigned nfds, struct display *disp, ui
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
 #define HOST_POLL_NS 5000000 /* serial input and output flushing: every 5 ms at most */
 #define TRIPLE_FAULT_DUMPS 3 /* register dumps shown before a reset loop is only counted */
+#define SMP_SLICE 10000      /* with several CPUs: instructions one CPU runs before the next */
 #define MAX_SLICE                                                                                  \
 	(1u << 17) /* deterministic mode: instructions between host-clock checks at most */
 
@@ -749,6 +854,47 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
 	return true;
 }
 
+/* Whether any CPU has work (else the machine idles until the next timer). */
+static bool
+any_runnable(const struct pc *pc)
+{
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		if (cpu_runnable(pc->cpus[k]))
+			return true;
+	return false;
+}
+
+/*
+ * The CPU to run next: with several CPUs, the next runnable one after the
+ * last in round-robin order (the current one when none is), made current.
+ * The order depends only on the machine's state, so deterministic runs stay
+ * reproducible (docs/ARCHITECTURE.md, "Several CPUs").
+ */
+static struct cpu *
+next_cpu(struct pc *pc)
+{
+	if (pc->ncpus == 1)
+		return pc->cpu;
+	for (unsigned d = 1; d <= pc->ncpus; d++) {
+		unsigned k = (pc->cur + d) % pc->ncpus;
+		if (cpu_runnable(pc->cpus[k])) {
+			pc_switch_cpu(pc, k);
+			break;
+		}
+	}
+	return pc_cur_cpu(pc);
+}
+
+/* Instructions retired by every CPU. */
+static uint64_t
+total_icount(const struct pc *pc)
+{
+	uint64_t n = 0;
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		n += pc->cpus[k]->icount;
+	return n;
+}
+
 /* Run the machine until it ends; the exit status, with why in sum->reason and
  * every triple fault recorded in sum (-run-summary). */
 static int
@@ -756,7 +902,6 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
     struct replay *rp, struct plugins *plugins, const struct options *o, uint64_t host_deadline,
     struct run_summary *sum)
 {
-	struct cpu *cpu = pc->cpu;
 	uint64_t next_host_poll = 0;
 	bool was_paused = false;
 	uint64_t next_fault_report = 0;
@@ -765,7 +910,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 		if (gdb)
 			gdbstub_boundary(gdb); /* before the checkpoint: a rewind checks it again */
 		/* -savevm-at: at the loop's top, as a -loadvm run starts */
-		if (save_pending && cpu->icount >= o->savevm_at) {
+		if (save_pending && pc->cpu->icount >= o->savevm_at) { /* one CPU: checked */
 			char err[512];
 			save_pending = false;
 			if (machine_save(pc, o->savevm, err, sizeof(err)) < 0) {
@@ -775,7 +920,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			}
 			fprintf(stderr,
 				"fugu: saved the machine to %s at instruction %" PRIu64 "\n",
-				o->savevm, cpu->icount);
+				o->savevm, pc->cpu->icount);
 		}
 		if (rp && replay_checkpoint(rp) < 0) {
 			sum->reason = "replay-diverged";
@@ -821,6 +966,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			}
 			continue;
 		}
+		struct cpu *cpu = next_cpu(pc);
 		uint64_t budget = REALTIME_SLICE;
 		if (pc->clock.mode == VCLOCK_DETERMINISTIC) {
 			uint64_t next = vclock_next_deadline(&pc->clock),
@@ -833,6 +979,8 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			if (budget > MAX_SLICE)
 				budget = MAX_SLICE;
 		}
+		if (pc->ncpus > 1 && budget > SMP_SLICE)
+			budget = SMP_SLICE;
 		if (save_pending && o->savevm_at - cpu->icount < budget)
 			budget = o->savevm_at - cpu->icount; /* stop exactly there */
 		if (gdb)
@@ -905,8 +1053,9 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 				break;
 			}
 			/* Idle: sleep until the next timer, host input or the timeout;
-			 * never spin. A timer that just fired may have woken the CPU. */
-			if (!cpu->state.halted || fed)
+			 * never spin. A timer that just fired may have woken a CPU, and
+			 * with several CPUs another may still run. */
+			if (any_runnable(pc) || fed)
 				break;
 			uint64_t next = vclock_next_deadline(&pc->clock);
 			if (pc->clock.mode == VCLOCK_DETERMINISTIC && next != VCLOCK_NEVER) {
@@ -967,7 +1116,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 
 /* -stats: the 15 most executed instructions, exact counts (cpu/tcache.h). */
 static void
-print_top_insns(struct cpu *cpu)
+print_top_insns(struct cpu *cpu, uint64_t total)
 {
 	static uint64_t counts[INSN_COUNT];
 	bool shown[INSN_COUNT] = { false };
@@ -983,7 +1132,7 @@ print_top_insns(struct cpu *cpu)
 			break;
 		shown[best] = true;
 		fprintf(stderr, "fugu: %12" PRIu64 " %5.1f%% %s\n", counts[best],
-			cpu->icount ? 100.0 * (double)counts[best] / (double)cpu->icount : 0.0,
+			total ? 100.0 * (double)counts[best] / (double)total : 0.0,
 			insn_mnemonic[best]);
 	}
 }
@@ -1100,7 +1249,7 @@ main(int argc, char **argv)
 	double cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	if (o.run_summary) {
 		sum.status = status;
-		sum.instructions = pc->cpu->icount;
+		sum.instructions = total_icount(pc);
 		sum.cpu_seconds = cpu_s;
 		sum.serial_bytes = pc->com[0].tx_bytes;
 		run_summary_write(o.run_summary, &sum);
@@ -1108,10 +1257,10 @@ main(int argc, char **argv)
 			fprintf(stderr, "fugu: -run-summary: %s\n", strerror(errno));
 	}
 	if (o.stats) {
-		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n",
-			pc->cpu->icount, cpu_s,
-			cpu_s > 0 ? (double)pc->cpu->icount / cpu_s / 1e6 : 0.0);
-		print_top_insns(pc->cpu);
+		uint64_t n = total_icount(pc);
+		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n", n, cpu_s,
+			cpu_s > 0 ? (double)n / cpu_s / 1e6 : 0.0);
+		print_top_insns(pc->cpu, n);
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);

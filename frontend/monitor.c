@@ -39,6 +39,7 @@ struct monitor {
 	struct snapshot *fast; /* snapshot_take's in-memory snapshot, or NULL */
 	const char *
 		frozen; /* recording or replaying: the commands that change the guest are refused */
+	unsigned cpu_index; /* the CPU that info registers, info lapic, x and $REG show (cpu N) */
 	char line[LINE_MAX_LEN];
 	size_t nline;
 };
@@ -70,6 +71,13 @@ prompt(struct monitor *m)
 	out(m, "(fugu) ");
 }
 
+/* The CPU the monitor looks at (the `cpu` command selects it; QEMU's default is 0). */
+static struct cpu *
+mon_cpu(const struct monitor *m)
+{
+	return m->pc->cpus[m->cpu_index];
+}
+
 /* ---- argument parsing ---- */
 
 /* A number (0x.. hex, else decimal), $pc (linear) or $REG (a CPU-state field: $rip, ...). */
@@ -79,14 +87,14 @@ parse_value(struct monitor *m, const char *s, uint64_t *v)
 	if (s[0] == '$') {
 		const char *name = s + 1;
 		if (!strcmp(name, "pc")) { /* as QEMU: the linear address CS.base + RIP */
-			*v = cpu_pc_linear(m->pc->cpu);
+			*v = cpu_pc_linear(mon_cpu(m));
 			return true;
 		}
 		int id = state_field_find(name);
 		if (id < 0)
 			return false;
-		*v = id == STATE_RFLAGS ? cpu_get_rflags(m->pc->cpu)
-					: state_get(&m->pc->cpu->state, (enum state_field_id)id);
+		*v = id == STATE_RFLAGS ? cpu_get_rflags(mon_cpu(m))
+					: state_get(&mon_cpu(m)->state, (enum state_field_id)id);
 		return true;
 	}
 	char *end;
@@ -106,7 +114,7 @@ cmd_info_registers(struct monitor *m, int argc, char **argv)
 	FILE *f = open_memstream(&buf, &size);
 	if (!f)
 		return;
-	cpu_dump_state(m->pc->cpu, f);
+	cpu_dump_state(mon_cpu(m), f);
 	fclose(f);
 	out(m, "%s", buf ? buf : "");
 	free(buf);
@@ -116,9 +124,30 @@ static void
 cmd_info_cpus(struct monitor *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	struct cpu *cpu = m->pc->cpu;
-	out(m, "* CPU #0: pc=0x%016" PRIx64 " (%04x:%" PRIx64 ")%s\n", cpu_pc_linear(cpu),
-	    cpu->state.seg[S_CS].sel, cpu->state.rip, cpu->state.halted ? " (halted)" : "");
+	for (unsigned k = 0; k < m->pc->ncpus; k++) {
+		const struct cpu *cpu = m->pc->cpus[k];
+		const char *what = cpu->wait_sipi      ? " (wait-for-SIPI)"
+				   : cpu->shutdown     ? " (shutdown)"
+				   : cpu->state.halted ? " (halted)"
+				   : cpu->state.in_smm ? " (SMM)"
+				   : k == m->pc->cur   ? " (running)"
+						       : "";
+		out(m, "%c CPU #%u: pc=0x%016" PRIx64 " (%04x:%" PRIx64 ") apic-id=%u%s\n",
+		    k == m->cpu_index ? '*' : ' ', k, cpu_pc_linear(cpu), cpu->state.seg[S_CS].sel,
+		    cpu->state.rip, m->pc->lapics[k].st.id, what);
+	}
+}
+
+/* cpu N: the CPU the other commands show. */
+static void
+cmd_cpu(struct monitor *m, int argc, char **argv)
+{
+	uint64_t k;
+	if (argc != 2 || !parse_value(m, argv[1], &k) || k >= m->pc->ncpus) {
+		out(m, "cpu: give a CPU index from 0 to %u\n", m->pc->ncpus - 1);
+		return;
+	}
+	m->cpu_index = (unsigned)k;
 }
 
 static void
@@ -194,7 +223,7 @@ static void
 cmd_info_lapic(struct monitor *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	const struct lapic_state *s = &m->pc->lapic.st;
+	const struct lapic_state *s = &m->pc->lapics[m->cpu_index].st;
 	out(m, "apic_base=%016" PRIx64 " id=%x tpr=%02x ldr=%08x dfr=%08x svr=%08x esr=%x\n",
 	    s->apic_base, s->id, s->tpr, s->ldr, s->dfr, s->svr, s->esr);
 	static const char *const names[] = { "isr", "irr", "tmr" };
@@ -240,7 +269,7 @@ cmd_trace_event(struct monitor *m, int argc, char **argv)
 		return;
 	}
 	tracer_set_categories(m->tracer, mask, !strcmp(argv[2], "on"));
-	m->pc->cpu->stop_trace = true; /* the run loop re-reads the categories */
+	pc_cur_cpu(m->pc)->stop_trace = true; /* the run loop re-reads the categories */
 }
 
 /* x /FMT ADDR and xp /FMT ADDR: FMT is [count][x|d|u|o|c|i][b|h|w|g] (QEMU's). */
@@ -279,7 +308,7 @@ dump_memory(struct monitor *m, int argc, char **argv, bool physical)
 	}
 	if (count > 4096)
 		count = 4096;
-	struct cpu *cpu = m->pc->cpu;
+	struct cpu *cpu = mon_cpu(m);
 	if (format == 'i') {
 		csh cs;
 		cs_mode mode = cpu->code_size == 8   ? CS_MODE_64
@@ -361,7 +390,7 @@ cmd_system_reset(struct monitor *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
 	m->pc->reset_requested = true; /* the run loop resets at its next step, as a guest reset */
-	cpu_raise_events(m->pc->cpu, EV_STOP);
+	cpu_raise_events(pc_cur_cpu(m->pc), EV_STOP);
 }
 
 static void
@@ -510,12 +539,13 @@ struct command {
 /* clang-format off */
 static const struct command commands[] = {
 	{ "info registers", NULL, "", "the CPU state (every field of the state table)", cmd_info_registers, false },
-	{ "info cpus", NULL, "", "the CPUs and where they are", cmd_info_cpus, false },
+	{ "info cpus", NULL, "", "the CPUs, where they are and their state (* the selected one)", cmd_info_cpus, false },
+	{ "cpu", NULL, "N", "select the CPU that info registers, info lapic, x and $REG show", cmd_cpu, false },
 	{ "info mtree", NULL, "", "the physical memory map: RAM, ROM and MMIO regions", cmd_info_mtree, false },
 	{ "info pci", NULL, "", "the PCI functions, their IDs, IRQs and BARs", cmd_info_pci, false },
 	{ "info irq", NULL, "", "the ISA interrupt lines and who drives them", cmd_info_irq, false },
 	{ "info pic", NULL, "", "the 8259A pair's registers", cmd_info_pic, false },
-	{ "info lapic", NULL, "", "the local APIC's registers", cmd_info_lapic, false },
+	{ "info lapic", NULL, "", "the selected CPU's local APIC registers", cmd_info_lapic, false },
 	{ "info trace", NULL, "", "the trace categories enabled", cmd_info_trace, false },
 	{ "trace-event", NULL, "CATEGORY on|off", "turn a trace category on or off (-d names)", cmd_trace_event, false },
 	{ "x", NULL, "/FMT ADDR", "dump memory at a linear address ($reg allowed; /i disassembles)", cmd_x, false },

@@ -48,11 +48,15 @@ op_invd(struct cpu *cpu, const struct insn *i)
 	VMX_DOOR(cpu, i);  /* INVD always exits, WBINVD with WBINVD exiting */
 }
 
-/* PAUSE (F3 90): a spin-loop hint, nothing to do here. */
+/* PAUSE (F3 90): a spin-loop hint. With several CPUs interleaved on one host
+ * thread, a spinning CPU gives the rest of its slice to the others (the lock
+ * holder), deterministically (docs/ARCHITECTURE.md, "Several CPUs"). */
 void
 op_pause(struct cpu *cpu, const struct insn *i)
 {
 	VMX_DOOR(cpu, i);
+	if (cpu->sibling != cpu)
+		cpu_raise_events(cpu, EV_STOP);
 }
 
 void
@@ -68,8 +72,10 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	cpu_features_cpuid(&cpu->features, q, subleaf, r);
 	if (lcmv && q == 0)
 		r[0] = 2;
-	if (q == 1)
+	if (q == 1) {
 		msr_cpuid_signature(cpu);
+		r[1] |= cpu->apic_id << 24; /* EBX[31:24]: initial APIC ID (vol. 2A, CPUID) */
+	}
 	/* CPUID.01H:ECX.OSXSAVE[bit 27] reflects CR4.OSXSAVE (vol. 2A, CPUID). */
 	if (q == 1 && (cpu->state.cr4 & CR4_OSXSAVE))
 		r[2] |= 1u << 27;

@@ -2,13 +2,15 @@
 """Deterministic mode (DESIGN: virtual time from the retired-instruction count):
 two runs of the same guest produce the same trace, byte for byte.
 
-usage: check_determinism.py FUGU DISK
+usage: check_determinism.py FUGU DISK [--smp N]
 
 DISK is the demo disk (it runs a PIT/RTC clock for 30 s and powers off).
 Boots DISK through SeaBIOS twice with `-clock deterministic -d io,int` (every
 port access and interrupt, timer interrupts included) and `-stats`, and checks
 that the traces and the retired-instruction counts are identical, and that the
 trace is not trivially small (timer interrupts and device I/O must be in it).
+With --smp N the machine has N CPUs, interleaved in slices: the runs must
+still match byte for byte (the trace then heads events with the CPU index).
 With --realtime, a third run in realtime mode (30 s of host time) must reach the
 same end (status 0) too. Prints TAP.
 """
@@ -20,9 +22,12 @@ import sys
 import tempfile
 
 
+SMP = sys.argv[sys.argv.index("--smp") + 1] if "--smp" in sys.argv else "1"
+
+
 def run(fugu, disk, log, clock):
     cmd = [fugu, "-hda", disk, "-snapshot", "-clock", clock, "-no-reboot", "-timeout", "100",
-           "-d", "io,int", "-D", log, "-stats"]
+           "-d", "io,int", "-D", log, "-stats", "-smp", SMP]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
     m = re.search(rb"fugu: (\d+) instructions", p.stderr)
     with open(log, "rb") as f:

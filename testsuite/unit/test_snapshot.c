@@ -40,6 +40,8 @@ static const uint8_t dirty_code[] = {
 	0xeb, 0xfd,                   /* jmp done */
 };
 
+static unsigned test_ncpus = 1; /* -smp of the machines make_pc builds */
+
 static struct pc *
 make_pc(uint64_t ram, bool with_code)
 {
@@ -58,6 +60,7 @@ make_pc(uint64_t ram, bool with_code)
 	assert_int_equal(write(fd, rom, sizeof(rom)), (ssize_t)sizeof(rom));
 	close(fd);
 	struct pc_config cfg = { .ram_size = ram,
+				 .ncpus = test_ncpus,
 				 .bios_path = path,
 				 .clock_mode = VCLOCK_DETERMINISTIC };
 	char err[256];
@@ -136,9 +139,13 @@ assert_same_machine(struct pc *a, struct pc *b)
 		free(y);
 	}
 	static struct cpu_saved ca, cb;
-	cpu_save(a->cpu, &ca);
-	cpu_save(b->cpu, &cb);
-	assert_memory_equal(&ca, &cb, sizeof(ca));
+	assert_int_equal(a->ncpus, b->ncpus);
+	assert_int_equal(a->cur, b->cur);
+	for (unsigned k = 0; k < a->ncpus; k++) {
+		cpu_save(a->cpus[k], &ca);
+		cpu_save(b->cpus[k], &cb);
+		assert_memory_equal(&ca, &cb, sizeof(ca));
+	}
 	assert_int_equal(a->mem->ram_size, b->mem->ram_size);
 	assert_memory_equal(a->mem->ram, b->mem->ram, a->mem->ram_size);
 	assert_int_equal(vclock_now(&a->clock), vclock_now(&b->clock));
@@ -459,11 +466,54 @@ fast_reset_per_machine(void **state)
 	pc_destroy(b);
 }
 
+/* Three CPUs, the third executing: every CPU's section, the executing CPU
+ * (the clock counts its instructions), file and fast reset; a machine with
+ * another CPU count is refused by name. */
+static void
+smp_round_trip(void **state)
+{
+	(void)state;
+	test_ncpus = 3;
+	struct pc *a = make_pc(16u << 20, false);
+	program_devices(a);
+	for (unsigned k = 1; k < 3; k++) {
+		a->cpus[k]->state.gpr[R_CX] = 0x1000 + k;
+		a->cpus[k]->icount = 100 * k;
+	}
+	pc_switch_cpu(a, 2);
+	char err[256], path[] = "/tmp/fugu-snap-smpXXXXXX";
+	close(mkstemp(path));
+	assert_int_equal(machine_save(a, path, err, sizeof(err)), 0);
+	struct pc *b = make_pc(16u << 20, false);
+	if (machine_load(b, path, err, sizeof(err)) < 0)
+		fail_msg("load: %s", err);
+	assert_same_machine(a, b);
+	assert_int_equal(b->cpus[2]->state.gpr[R_CX], 0x1002);
+	/* Fast reset: the other CPUs' changes are undone too. */
+	struct snapshot *s = snapshot_take(b, err, sizeof(err));
+	assert_non_null(s);
+	b->cpus[1]->state.gpr[R_CX] = 0xdead;
+	b->cpus[2]->icount += 5;
+	pc_switch_cpu(b, 0);
+	snapshot_restore(s);
+	assert_same_machine(a, b);
+	snapshot_free(s);
+	pc_destroy(b);
+	test_ncpus = 1;
+	struct pc *one = make_pc(16u << 20, false);
+	assert_int_equal(machine_load(one, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CPUs"));
+	pc_destroy(one);
+	pc_destroy(a);
+	unlink(path);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(file_round_trip),
+		cmocka_unit_test(smp_round_trip),
 		cmocka_unit_test(damaged_files_refused),
 		cmocka_unit_test(fast_reset_copies_dirty_pages),
 		cmocka_unit_test(fast_reset_dma_and_older_snapshots),
