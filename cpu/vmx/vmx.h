@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpu/vmx/vmcs.h"
 
@@ -142,6 +143,19 @@ int vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value);
 
 /* Does a CR0 (cr 0) or CR4 (cr 4) value keep the fixed bits (A.7, A.8)? */
 bool vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value);
+
+/* The state of the level that is not running (the debugger's L1/L2 view,
+ * cpu/debug.c): L2's from the current VMCS's guest-state area while L1 runs
+ * in root operation, or L1's from its host-state area while L2 runs. Fields
+ * the area holds are copied into *out (which starts as the live state) and
+ * marked in avail; false when that level does not exist (no VMX operation, no
+ * current VMCS). */
+bool vmx_level_state(const struct cpu *cpu, bool l2, struct cpu_state *out,
+		     bool avail[STATE_FIELD_COUNT]);
+
+/* `info vmcs` (the monitor, the GDB stub): VMX operation, the VMXON and
+ * current-VMCS pointers, and every field of the current VMCS by name. */
+void vmx_dump(const struct cpu *cpu, FILE *f);
 
 /* ---- life cycle (vmx.c) ---- */
 void vmx_create(struct cpu *cpu);
