@@ -232,6 +232,7 @@ struct cpu {
 			  */
 	uint8_t delivering_class; /* class of the event being delivered (except.c) */
 	bool shutdown;            /* triple fault or an unmodelled path: the CPU stopped */
+	const char *shutdown_why; /* a shutdown other than a triple fault (a VMX abort), or NULL */
 	uint8_t pending_vector;   /* the fault being raised (cpu_fault -> cpu_exec) */
 	uint32_t pending_error;
 	uint64_t budget_end;        /* icount at which cpu_exec must return */

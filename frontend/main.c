@@ -1079,19 +1079,20 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			}
 			break;
 		}
-		case CPU_EXIT_TRIPLE_FAULT:
+		case CPU_EXIT_TRIPLE_FAULT: { /* or another shutdown: a VMX abort */
+			const char *why = cpu->shutdown_why ? cpu->shutdown_why : "triple fault";
 			sum->triple_faults++;
 			if (o->no_reboot) {
-				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				fprintf(stderr, "fugu: %s: the CPU shut down\n", why);
 				cpu_dump_state(cpu, stderr);
 				sum->triple = cpu->state; /* flags folded in by the dump */
-				sum->reason = "triple-fault";
+				sum->reason = cpu->shutdown_why ? "vmx-abort" : "triple-fault";
 				return FUGU_EXIT_SHUTDOWN;
 			}
 			/* A reset loop must not flood stderr: the first few shutdowns
 			 * are shown in full, later ones counted once per second. */
 			if (sum->triple_faults <= TRIPLE_FAULT_DUMPS) {
-				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				fprintf(stderr, "fugu: %s: the CPU shut down\n", why);
 				cpu_dump_state(cpu, stderr);
 				fprintf(stderr, "fugu: resetting the machine%s\n",
 					sum->triple_faults == TRIPLE_FAULT_DUMPS
@@ -1106,6 +1107,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			sum->triple = cpu->state;
 			pc_reset(pc);
 			break;
+		}
 		case CPU_EXIT_UNMODELLED:
 			cpu_dump_state(cpu, stderr);
 			sum->reason = "unmodelled";

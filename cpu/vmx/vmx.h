@@ -68,7 +68,8 @@ struct insn;
 /* clang-format off */
 #define VMX_EXIT_REASON_LIST(X)                                                                    \
 	X(EXCEPTION_NMI, 0, "exception-or-nmi") X(EXTERNAL_INTR, 1, "external-interrupt")         \
-	X(TRIPLE_FAULT, 2, "triple-fault") X(INTR_WINDOW, 7, "interrupt-window")                  \
+	X(TRIPLE_FAULT, 2, "triple-fault") X(INIT, 3, "init-signal") X(SIPI, 4, "sipi")           \
+	X(INTR_WINDOW, 7, "interrupt-window")                                                      \
 	X(NMI_WINDOW, 8, "nmi-window") X(TASK_SWITCH, 9, "task-switch") X(CPUID, 10, "cpuid")     \
 	X(GETSEC, 11, "getsec") X(HLT, 12, "hlt") X(INVD, 13, "invd") X(INVLPG, 14, "invlpg")     \
 	X(RDPMC, 15, "rdpmc") X(RDTSC, 16, "rdtsc") X(RSM, 17, "rsm") X(VMCALL, 18, "vmcall")     \
@@ -156,6 +157,14 @@ bool vmx_level_state(const struct cpu *cpu, bool l2, struct cpu_state *out,
 /* `info vmcs` (the monitor, the GDB stub): VMX operation, the VMXON and
  * current-VMCS pointers, and every field of the current VMCS by name. */
 void vmx_dump(const struct cpu *cpu, FILE *f);
+
+/* In non-root operation: an INIT (sipi false) or, for a guest in the
+ * wait-for-SIPI activity state, a SIPI (qualification: its vector) exits
+ * (25.2, 27.2.1). Called at an instruction boundary; unwinds. */
+_Noreturn void vmx_signal_exit(struct cpu *cpu, bool sipi);
+
+/* cpu->fault_jmp's value after a VMX abort shut the CPU down (27.7, exit.c). */
+#define VMX_LONGJMP_ABORT 4
 
 /* ---- life cycle (vmx.c) ---- */
 void vmx_create(struct cpu *cpu);
