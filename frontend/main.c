@@ -99,10 +99,10 @@ print_help(void)
 	       "  -loadvm FILE             start from a snapshot saved by the same configuration\n"
 	       "  -savevm-at ICOUNT FILE   save a snapshot when ICOUNT instructions have retired\n"
 	       "                           (docs/SNAPSHOT.md); the run then goes on\n"
-	       "  -record FILE             with -clock deterministic: log host input (serial) and "
-	       "a\n"
-	       "                           checkpoint of the machine every -record-interval N\n"
-	       "                           instructions (default 4194304) to FILE\n"
+	       "  -record FILE             with -clock deterministic: log host input (serial,\n"
+	       "                           keyboard, mouse) and a checkpoint of the machine\n"
+	       "                           every -record-interval N instructions (default\n"
+	       "                           4194304) to FILE\n"
 	       "  -replay FILE             run again from such a log, ignoring host input; the\n"
 	       "                           first divergence is reported (exit status 8)\n"
 	       "  -clock realtime|deterministic\n"
@@ -174,8 +174,9 @@ print_help(void)
 	       "  -version, --version      print the version\n"
 	       "\n"
 	       "Exit status: %d guest powered off; (v << 1) | 1 isa-debug-exit (always odd);\n"
-	       "%d bad usage or files; %d triple fault with -no-reboot; %d the guest needed\n"
-	       "something fugu does not model yet; %d a -replay diverged; %d timeout.\n",
+	       "%d bad usage or files; %d triple fault or VMX abort with -no-reboot; %d the\n"
+	       "guest needed something fugu does not model yet; %d a -replay diverged; %d\n"
+	       "timeout. man fugu (docs/fugu.1) has the details.\n",
 	       FUGU_EXIT_TIMEOUT, FUGU_EXIT_OK, FUGU_EXIT_USAGE, FUGU_EXIT_SHUTDOWN,
 	       FUGU_EXIT_UNMODELLED, FUGU_EXIT_DIVERGED, FUGU_EXIT_TIMEOUT);
 }
