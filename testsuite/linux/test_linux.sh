@@ -4,7 +4,8 @@
 # ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
 # run_linux.py drives the shell on COM1 and prints TAP.
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
-# usage: test_linux.sh FUGU direct|disk|snapshot
+# "skylake": the direct boot on the Skylake client model (-cpu skylake).
+# usage: test_linux.sh FUGU direct|disk|snapshot|skylake
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,10 @@ direct)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+skylake)
+	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cpu skylake \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
@@ -33,7 +38,7 @@ disk)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct, disk or snapshot" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, snapshot or skylake" >&2; exit 2 ;;
 esac
 status=$?
 for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do
