@@ -5,7 +5,8 @@
 # run_linux.py drives the shell on COM1 and prints TAP.
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
 # "skylake": the direct boot on the Skylake client model (-cpu skylake).
-# usage: test_linux.sh FUGU direct|disk|snapshot|skylake
+# "smp": the direct boot with -smp 4: four CPUs online, four jobs at once.
+# usage: test_linux.sh FUGU direct|disk|snapshot|skylake|smp
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +26,10 @@ direct)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+smp)
+	python3 "$here/run_linux.py" --timeout 1200 --cpus 4 -- "$fugu" $common -smp 4 \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 skylake)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cpu skylake \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
@@ -38,7 +43,7 @@ disk)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct, disk, snapshot or skylake" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, snapshot, skylake or smp" >&2; exit 2 ;;
 esac
 status=$?
 for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do
