@@ -152,6 +152,11 @@ pc_isa_irq(void *opaque, int n, int level)
 	else
 		*src &= (uint16_t) ~(1u << source);
 	pic_set_irq(&pc->pic, irq, *src != 0);
+	/* The PIIX4's RTC_STS follows the RTC's IRQ8 (82371AB, PMSTS): an alarm
+	 * wakes a suspended board when PM1_EN.RTC_EN allows it (ACPI 4.8.2.1). */
+	if (irq == 8 && source == PC_SOURCE_RTC && level && pc->suspended &&
+	    piix_rtc_wake_enabled(&pc->piix))
+		pc->wake = PC_WAKE_RTC;
 	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
 	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
 	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, *src != 0);
@@ -197,6 +202,17 @@ pc_request_reset(void *opaque, int n, int level)
 	if (!level)
 		return;
 	pc->reset_requested = true;
+	cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
+}
+
+static void
+pc_request_suspend(void *opaque, int n, int level)
+{
+	struct pc *pc = opaque;
+	(void)n;
+	if (pc->restoring || !level)
+		return;
+	pc->suspend_requested = true;
 	cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
 }
 
@@ -544,6 +560,7 @@ create_piix(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, si
 				 .a20 = IRQ_LINE(pc_a20, pc, PC_A20_PORT92),
 				 .reset = IRQ_LINE(pc_request_reset, pc, 0),
 				 .poweroff = IRQ_LINE(pc_request_poweroff, pc, 0),
+				 .suspend = IRQ_LINE(pc_request_suspend, pc, 0),
 				 .smi = IRQ_LINE(pc_cpu_event, pc, EV_SMI) };
 	(void)cfg;
 	for (unsigned irq = 0; irq < 16; irq++)
@@ -923,6 +940,40 @@ pc_switch_cpu(struct pc *pc, unsigned k)
 	cpu_clear_events(cpu, EV_STOP);
 }
 
+/*
+ * ACPI S3, as QEMU's PC does it: the CPUs stop, RAM and the devices keep their
+ * state and the clock runs, CMOS 0Fh (the shutdown status byte) says 0FEh so
+ * that the firmware resumes instead of booting (SeaBIOS: the FACS waking
+ * vector), and a wake event resets the machine.
+ */
+void
+pc_suspend(struct pc *pc)
+{
+	pc->suspend_requested = false;
+	pc->suspended = true;
+	pc->wake = PC_WAKE_NONE;
+	rtc_cmos_set(&pc->rtc, 0x0f, 0xfe);
+}
+
+void
+pc_wakeup(struct pc *pc)
+{
+	bool rtc = pc->wake == PC_WAKE_RTC;
+	pc->suspended = false;
+	pc->wake = PC_WAKE_NONE;
+	pc_reset(pc);
+	piix_woke(&pc->piix, rtc);
+}
+
+void
+pc_power_button(struct pc *pc)
+{
+	if (pc->suspended)
+		pc->wake = PC_WAKE_BUTTON;
+	else
+		piix_power_button(&pc->piix); /* the guest's ACPI code decides what to do */
+}
+
 void
 pc_reset(struct pc *pc)
 {
@@ -951,6 +1002,7 @@ pc_board_save(const struct pc *pc, struct pc_board_saved *s)
 	s->ferr = pc->ferr;
 	s->ignne = pc->ignne;
 	s->cur = (uint8_t)pc->cur;
+	s->suspended = pc->suspended;
 }
 
 /*
@@ -970,6 +1022,9 @@ pc_restore_begin(struct pc *pc, const struct pc_board_saved *s)
 	pc->poweroff_requested = s->poweroff_requested;
 	pc->ferr = s->ferr;
 	pc->ignne = s->ignne;
+	pc->suspended = s->suspended;
+	pc->suspend_requested = false;
+	pc->wake = PC_WAKE_NONE;
 	pc->restoring = true;
 	/* The executing CPU as saved, without pc_switch_cpu's side effects: the
 	 * clock's time and the SMRAM mapping are restored as they were. */

@@ -91,6 +91,9 @@ struct pc {
 	uint32_t live;            /* bit i: row i of pc_devices was created */
 	bool ferr, ignne;         /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
 	bool restoring;           /* between pc_restore_begin and pc_restore_end */
+	bool suspend_requested;   /* SLP_EN with suspend to RAM: the run loop suspends */
+	bool suspended;           /* in ACPI S3: no CPU runs; RAM, CMOS and timers go on */
+	uint8_t wake;             /* enum pc_wake: what asked to wake the suspended board */
 	struct tracer *tracer;
 };
 
@@ -124,7 +127,8 @@ struct pc_board_saved {
 	uint8_t reset_requested, poweroff_requested;
 	uint8_t ferr, ignne;
 	uint8_t cur; /* the CPU executing (pc_switch_cpu) */
-	uint8_t pad[2];
+	uint8_t suspended;
+	uint8_t pad[1];
 };
 void pc_board_save(const struct pc *pc, struct pc_board_saved *s);
 /* Restoring: pc_restore_begin, every device's restore, pc_restore_end (pc.c). */
@@ -139,6 +143,15 @@ void pc_destroy(struct pc *pc);
 #define PC_A20_PORT92 0x02 /* port 0x92 bit 1 */
 
 /* A system reset: the CPU and every device return to their power-on state. */
+/* ACPI S3 (docs/ARCHITECTURE.md, "Sleep states"): what wakes the board. */
+enum pc_wake { PC_WAKE_NONE, PC_WAKE_RTC, PC_WAKE_BUTTON };
+/* The run loop: suspend the board (pc->suspend_requested), and wake it (a
+ * reset that keeps RAM and CMOS; the firmware's resume path follows). */
+void pc_suspend(struct pc *pc);
+void pc_wakeup(struct pc *pc);
+/* The power button (the monitor's system_powerdown): an ACPI event, or the
+ * wake event of a suspended board. */
+void pc_power_button(struct pc *pc);
 void pc_reset(struct pc *pc);
 /* CPU k runs next: the xAPIC page, SMRAM visibility, the deterministic clock
  * and the tracer's CPU follow it. */

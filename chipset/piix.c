@@ -34,6 +34,7 @@
 #define PM1_EN_MASK (PM1_TMR_STS | PM1_GBL_STS | PM1_PWRBTN_STS | PM1_RTC_STS)
 #define PM1_CNT_MASK 0x1c03 /* SCI_EN, BRLD_EN_BM, SUS_TYP; GBL_RLS and SUS_EN read 0 */
 #define SLP_TYP_SOFF 0      /* PIIX4 PMCNTRL SUS_TYP 000b: soft off (ACPI S5 on this board) */
+#define SLP_TYP_STR 1       /* SUS_TYP 001b: suspend to RAM (ACPI S3; SeaBIOS's \_S3 is 1) */
 
 /* ---- the PCI-to-ISA bridge: PIRQ routing ---- */
 
@@ -324,15 +325,34 @@ pm_read(void *opaque, uint16_t port, unsigned size)
 
 /*
  * PMCNTRL written: keep SCI_EN, BRLD_EN_BM, SUS_TYP; SUS_EN (SLP_EN) starts
- * the sleep state in SUS_TYP. Only soft off is modelled: the board powers the
- * machine off. Other states are ignored (XXX: suspend to RAM).
+ * the sleep state in SUS_TYP: soft off powers the machine off, suspend to RAM
+ * suspends the board until a wake event. The other states (POS, POSCL, the
+ * clock-control working state) are ignored: XXX.
  */
 static void
 pm1_cnt_write(struct piix *p, uint16_t v)
 {
 	p->st.pm1_cnt = v & PM1_CNT_MASK;
-	if ((v & PM1_SLP_EN) && (v >> PM1_SLP_TYP_SHIFT & 7) == SLP_TYP_SOFF)
+	if (!(v & PM1_SLP_EN))
+		return;
+	unsigned typ = v >> PM1_SLP_TYP_SHIFT & 7;
+	if (typ == SLP_TYP_SOFF)
 		irq_pulse(&p->board.poweroff);
+	else if (typ == SLP_TYP_STR)
+		irq_pulse(&p->board.suspend);
+}
+
+bool
+piix_rtc_wake_enabled(const struct piix *p)
+{
+	return (p->st.pm1_en & PM1_RTC_STS) != 0;
+}
+
+void
+piix_woke(struct piix *p, bool by_rtc)
+{
+	p->st.pm1_sts |= PM1_WAK_STS | (by_rtc ? PM1_RTC_STS : PM1_PWRBTN_STS);
+	update_sci(p);
 }
 
 static void

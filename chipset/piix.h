@@ -49,6 +49,8 @@ struct piix_board {
 	struct irq_line reset;
 	/* Pulsed: PM1 control SLP_EN with SLP_TYP soft-off, the machine powers off. */
 	struct irq_line poweroff;
+	/* Pulsed: SLP_EN with SLP_TYP suspend to RAM (ACPI S3), the board suspends. */
+	struct irq_line suspend;
 	/* Pulsed: SMI# to the processor (a write to APMC with DEVACTB.APMC_EN set). */
 	struct irq_line smi;
 };
@@ -95,5 +97,10 @@ int piix_restore(struct piix *p, const void *buf, size_t len);
 
 /* Press the ACPI power button: PWRBTN_STS and an SCI if enabled. */
 void piix_power_button(struct piix *p);
+/* Suspended to RAM: does PM1_EN.RTC_EN make an RTC alarm a wake event? */
+bool piix_rtc_wake_enabled(const struct piix *p);
+/* The machine woke from S3 (after the board's reset): PM1_STS.WAK_STS, and
+ * RTC_STS or PWRBTN_STS for what woke it (ACPI 4.8.2.1). */
+void piix_woke(struct piix *p, bool by_rtc);
 
 #endif

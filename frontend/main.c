@@ -859,6 +859,8 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
 static bool
 any_runnable(const struct pc *pc)
 {
+	if (pc->suspended)
+		return false; /* ACPI S3: only a wake event starts the CPUs again */
 	for (unsigned k = 0; k < pc->ncpus; k++)
 		if (cpu_runnable(pc->cpus[k]))
 			return true;
@@ -991,7 +993,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			if (stop > cpu->icount && stop - cpu->icount < budget)
 				budget = stop - cpu->icount;
 		}
-		enum cpu_exit r = cpu_exec(cpu, budget);
+		enum cpu_exit r = pc->suspended ? CPU_EXIT_HALT : cpu_exec(cpu, budget);
 		vclock_run_expired(&pc->clock);
 		plugins_boundary(plugins);
 		if (pc->debug.exit_requested) {
@@ -1002,6 +1004,10 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			sum->reason = "poweroff";
 			return FUGU_EXIT_OK; /* ACPI soft off */
 		}
+		if (pc->suspend_requested)
+			pc_suspend(pc); /* ACPI S3: the CPUs stop until a wake event */
+		if (pc->suspended && pc->wake)
+			pc_wakeup(pc);
 		if (pc->reset_requested) {
 			/* 8042, port 0x92 or 0xCF9 reset: -no-reboot turns it into an exit */
 			if (o->no_reboot) {

@@ -425,7 +425,7 @@ static void
 cmd_system_powerdown(struct monitor *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	piix_power_button(&m->pc->piix); /* the guest's ACPI code decides what to do */
+	pc_power_button(m->pc); /* the guest's ACPI code decides; it wakes a suspended board */
 }
 
 static void

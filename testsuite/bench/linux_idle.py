@@ -5,7 +5,7 @@
 /proc/PID/stat) over 30 s of doing nothing. Also prints the time to the
 prompt. A benchmark for docs/PERFORMANCE.md, not a test.
 
-usage: linux_idle.py FUGU [SECONDS]
+usage: linux_idle.py FUGU [SECONDS] [CPUS]   (CPUS: -smp for both, default 1)
 """
 import glob
 import os
@@ -20,6 +20,7 @@ from console import PROMPT, Console  # noqa: E402
 
 fugu = sys.argv[1]
 seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+smp = sys.argv[3] if len(sys.argv) > 3 else "1"
 kernels = sorted(glob.glob("/boot/vmlinuz-*-amd64"))
 if not kernels:
     print("linux_idle: no /boot/vmlinuz-*-amd64 (scripts/deps.sh installs linux-image-amd64)")
@@ -30,9 +31,9 @@ initrd = os.path.join(tmp, "initrd.gz")
 here = os.path.dirname(os.path.abspath(__file__))
 subprocess.run(["sh", os.path.join(here, "..", "linux", "mkinitramfs.sh"), initrd], check=True)
 append = "console=ttyS0 quiet"
-emulators = [("fugu", [fugu, "-m", "256", "-serial", "stdio", "-display", "none"])]
+emulators = [("fugu", [fugu, "-m", "256", "-smp", smp, "-serial", "stdio", "-display", "none"])]
 if shutil.which("qemu-system-x86_64"):
-    emulators.append(("qemu-tcg", ["qemu-system-x86_64", "-accel", "tcg", "-m", "256",
+    emulators.append(("qemu-tcg", ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-smp", smp,
                                    "-nographic", "-no-reboot"]))
 
 
@@ -43,6 +44,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
 
 
+print("-smp %s, %g s idle" % (smp, seconds))
 print("%-9s %12s %12s %10s" % ("emulator", "to prompt s", "idle CPU s", "% of core"))
 for name, cmd in emulators:
     log = os.path.join(tmp, name + ".log")
