@@ -115,6 +115,7 @@ enum pc_irq_source {
 	PC_SOURCE_SCI,
 	PC_SOURCE_IDE,                      /* and IDE + 1 */
 	PC_SOURCE_FERR = PC_SOURCE_IDE + 2, /* the x87 error latch (IRQ13) */
+	PC_SOURCE_TESTDEV,                  /* pc-testdev's IRQ-line ports */
 	PC_SOURCE_PCI = 15,
 };
 
@@ -133,6 +134,24 @@ pc_isa_irq(void *opaque, int n, int level)
 	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
 	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
 	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, *src != 0);
+}
+
+/*
+ * IOAPIC pin 16 + (n & 7) driven by source (n >> 3): the pins no ISA line
+ * reaches (pc-testdev's lines 16-23), each the wired OR of its sources.
+ */
+enum pc_gsi_source { PC_GSI_TESTDEV };
+
+static void
+pc_gsi(void *opaque, int n, int level)
+{
+	struct pc *pc = opaque;
+	unsigned k = (unsigned)n & 7, source = (unsigned)n >> 3;
+	if (level)
+		pc->gsi_sources[k] |= (uint8_t)(1u << source);
+	else
+		pc->gsi_sources[k] &= (uint8_t) ~(1u << source);
+	ioapic_set_irq(&pc->ioapic, 16 + k, pc->gsi_sources[k] != 0);
 }
 
 /* The line of source `source` on ISA IRQ `irq`. */
@@ -307,6 +326,7 @@ create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *er
 {
 	struct debugport *d = dev;
 	d->console = cfg->debugcon;
+	d->no_e9 = cfg->testdev;
 	d->exit_enabled = cfg->exit_device;
 	d->exit_iobase = cfg->exit_iobase;
 	d->exit_iosize = cfg->exit_iosize;
@@ -572,6 +592,21 @@ create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	return 0;
 }
 
+/* -device pc-testdev: lines 0-15 are ISA IRQs, 16-23 IOAPIC pins. */
+static int
+create_testdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct testdev *t = dev;
+	if (!cfg->testdev)
+		return 1;
+	for (unsigned n = 0; n < TESTDEV_NLINES; n++)
+		t->line[n] = n < 16 ? pc_isa_line(pc, PC_SOURCE_TESTDEV, n)
+				    : IRQ_LINE(pc_gsi, pc, (int)(PC_GSI_TESTDEV * 8 + n - 16));
+	if (testdev_init(t, pc->io, pc->mem) < 0)
+		return port_conflict("pc-testdev", err, errlen);
+	return 0;
+}
+
 /*
  * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
  * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
@@ -666,6 +701,8 @@ PC_DESTROY(ide)
 PC_RESET(vga)
 PC_SAVE(vga)
 PC_DESTROY(vga)
+PC_RESET(testdev)
+PC_SAVE(testdev)
 PC_RESET(fwcfg)
 PC_SAVE(fwcfg)
 PC_DESTROY(fwcfg)
@@ -703,6 +740,7 @@ const struct pc_device pc_devices[] = {
 	ROW("i440fx", 1, i440fx, i440fx, create_i440fx, NULL),
 	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
 	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
+	ROW("pc-testdev", 1, testdev, testdev, create_testdev, NULL),
 	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
 };
 const size_t pc_ndevices = sizeof(pc_devices) / sizeof(pc_devices[0]);

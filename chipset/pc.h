@@ -21,6 +21,7 @@
 #include "chipset/piix.h"
 #include "chipset/pit.h"
 #include "chipset/rtc.h"
+#include "chipset/testdev.h"
 #include "chipset/timer.h"
 #include "chipset/uart.h"
 #include "chipset/vga.h"
@@ -54,6 +55,7 @@ struct pc_config {
 	bool snapshot;            /* -snapshot: disk writes stay in memory */
 	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
+	bool testdev;             /* -device pc-testdev: QEMU's ISA test device */
 };
 
 struct pc {
@@ -62,24 +64,26 @@ struct pc {
 	struct vclock clock;
 	struct cpu *cpu;
 	struct debugport debug;
-	struct pic pic;       /* 8259A pair + ELCR */
-	struct pit pit;       /* 8254 + port 0x61 */
-	struct rtc rtc;       /* MC146818 + CMOS */
-	struct uart com[4];   /* 16550A COM1-COM4 */
-	struct lapic lapic;   /* the CPU's local APIC */
-	struct ioapic ioapic; /* 82093AA at 0xFEC00000 */
-	struct fwcfg fwcfg;   /* QEMU fw_cfg at 0x510 */
-	struct pci_bus pci;   /* bus 0, configuration mechanism #1 */
-	struct i440fx i440fx; /* 00:00.0 host bridge: PAM, SMRAM */
-	struct piix piix;     /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
-	struct kbc kbc;       /* 8042 + PS/2 keyboard and mouse */
-	struct ide ide;       /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
-	struct vga vga;       /* 00:02.0 stdvga, when vga_enabled */
+	struct pic pic;         /* 8259A pair + ELCR */
+	struct pit pit;         /* 8254 + port 0x61 */
+	struct rtc rtc;         /* MC146818 + CMOS */
+	struct uart com[4];     /* 16550A COM1-COM4 */
+	struct lapic lapic;     /* the CPU's local APIC */
+	struct ioapic ioapic;   /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;     /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;     /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx;   /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;       /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;         /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;         /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;         /* 00:02.0 stdvga, when vga_enabled */
+	struct testdev testdev; /* QEMU's pc-testdev, with -device pc-testdev */
 	bool vga_enabled;
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
+	uint8_t gsi_sources[8];   /* IOAPIC pins 16-23: one bit per device driving each high */
 	uint32_t live;            /* bit i: row i of pc_devices was created */
 	bool ferr, ignne;         /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
 	struct tracer *tracer;

@@ -86,6 +86,10 @@ print_help(void)
 	       "                           a write of v to the port exits with status (v << 1) | "
 	       "1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
+	       "  -device pc-testdev        QEMU's test device: scratch register at 0xe0 and "
+	       "0xe8,\n"
+	       "                           IRQ line n at port 0x2000 + n, 64 KiB MMIO at "
+	       "0xff000000\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -clock realtime|deterministic\n"
 	       "                           virtual time from the host clock (default) or from the\n"
@@ -222,8 +226,15 @@ static void
 parse_device(struct options *o, const char *spec)
 {
 	size_t n = strcspn(spec, ",");
+	if (n == strlen("pc-testdev") && !strncmp(spec, "pc-testdev", n)) {
+		if (spec[n])
+			usage_error("pc-testdev takes no properties");
+		o->pc.testdev = true;
+		return;
+	}
 	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
-		usage_error("unknown device '%.*s' (supported: isa-debug-exit)", (int)n, spec);
+		usage_error("unknown device '%.*s' (supported: isa-debug-exit, pc-testdev)", (int)n,
+			    spec);
 	/* Without iobase=, listen where QEMU's default is (0x501, 2 bytes) and at 0xf4
 	 * (4 bytes), the port scripts written for QEMU nearly always choose. */
 	o->pc.exit_device = true;
@@ -539,7 +550,9 @@ parse_options(struct options *o, int argc, char **argv)
 			maybe_help(s, "devices:\n"
 				      "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
 				      "1) | 1 "
-				      "on a write of v\n");
+				      "on a write of v\n"
+				      "  pc-testdev  QEMU's test device: scratch ports 0xe0/0xe8, "
+				      "IRQ lines 0x2000-0x2017, MMIO at 0xff000000\n");
 			parse_device(o, s);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
