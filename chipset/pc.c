@@ -116,8 +116,39 @@ enum pc_irq_source {
 	PC_SOURCE_IDE,                      /* and IDE + 1 */
 	PC_SOURCE_FERR = PC_SOURCE_IDE + 2, /* the x87 error latch (IRQ13) */
 	PC_SOURCE_TESTDEV,                  /* pc-testdev's IRQ-line ports */
+	PC_SOURCE_HPET,                     /* HPET timers 0/1 in legacy replacement mode */
 	PC_SOURCE_PCI = 15,
 };
+
+/*
+ * Drive ISA IRQ `irq` to the 8259 and the IOAPIC: the OR of its sources, but
+ * for the PIT on IRQ0 and the RTC on IRQ8 while the HPET's legacy replacement
+ * route holds them (IA-PC HPET 1.0a, 2.3.5: their interrupts are disabled).
+ */
+static void
+pc_isa_update(struct pc *pc, unsigned irq)
+{
+	uint16_t src = pc->irq_sources[irq];
+	if (pc->hpet_legacy && irq == 0)
+		src &= (uint16_t) ~(1u << PC_SOURCE_PIT);
+	if (pc->hpet_legacy && irq == 8)
+		src &= (uint16_t) ~(1u << PC_SOURCE_RTC);
+	pic_set_irq(&pc->pic, irq, src != 0);
+	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
+	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
+	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, src != 0);
+}
+
+/* The HPET's LEG_RT_CNF: it takes IRQ0 and IRQ8 from the PIT and the RTC. */
+static void
+pc_hpet_legacy(void *opaque, int n, int level)
+{
+	struct pc *pc = opaque;
+	(void)n;
+	pc->hpet_legacy = level;
+	pc_isa_update(pc, 0);
+	pc_isa_update(pc, 8);
+}
 
 /* ISA IRQ (n & 15) driven by source (n >> 4). */
 static void
@@ -130,17 +161,15 @@ pc_isa_irq(void *opaque, int n, int level)
 		*src |= (uint16_t)(1u << source);
 	else
 		*src &= (uint16_t) ~(1u << source);
-	pic_set_irq(&pc->pic, irq, *src != 0);
-	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
-	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
-	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, *src != 0);
+	pc_isa_update(pc, irq);
 }
 
 /*
  * IOAPIC pin 16 + (n & 7) driven by source (n >> 3): the pins no ISA line
- * reaches (pc-testdev's lines 16-23), each the wired OR of its sources.
+ * reaches (pc-testdev's lines 16-23, the HPET's routes), each the wired OR of
+ * its sources.
  */
-enum pc_gsi_source { PC_GSI_TESTDEV };
+enum pc_gsi_source { PC_GSI_TESTDEV, PC_GSI_HPET };
 
 static void
 pc_gsi(void *opaque, int n, int level)
@@ -592,6 +621,24 @@ create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	return 0;
 }
 
+/* The HPET: legacy routes on IRQ0 and IRQ8, its own routes on IOAPIC pins 16-23. */
+static int
+create_hpet(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->no_hpet)
+		return 1;
+	struct hpet_board hb = { .irq0 = pc_isa_line(pc, PC_SOURCE_HPET, 0),
+				 .irq8 = pc_isa_line(pc, PC_SOURCE_HPET, 8),
+				 .legacy = IRQ_LINE(pc_hpet_legacy, pc, 0) };
+	for (unsigned k = 0; k < HPET_ROUTES; k++)
+		hb.gsi[k] = IRQ_LINE(pc_gsi, pc, (int)(PC_GSI_HPET * 8 + k));
+	if (hpet_init(dev, pc->mem, &pc->clock, &hb) < 0) {
+		snprintf(err, errlen, "HPET: the physical map is full");
+		return -1;
+	}
+	return 0;
+}
+
 /* -device pc-testdev: lines 0-15 are ISA IRQs, 16-23 IOAPIC pins. */
 static int
 create_testdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
@@ -701,6 +748,8 @@ PC_DESTROY(ide)
 PC_RESET(vga)
 PC_SAVE(vga)
 PC_DESTROY(vga)
+PC_RESET(hpet)
+PC_SAVE(hpet)
 PC_RESET(testdev)
 PC_SAVE(testdev)
 PC_RESET(fwcfg)
@@ -740,6 +789,7 @@ const struct pc_device pc_devices[] = {
 	ROW("i440fx", 1, i440fx, i440fx, create_i440fx, NULL),
 	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
 	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
+	ROW("hpet", 1, hpet, hpet, create_hpet, NULL),
 	ROW("pc-testdev", 1, testdev, testdev, create_testdev, NULL),
 	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
 };

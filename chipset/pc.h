@@ -11,6 +11,7 @@
 
 #include "chipset/debugport.h"
 #include "chipset/fwcfg.h"
+#include "chipset/hpet.h"
 #include "chipset/i440fx.h"
 #include "chipset/ide.h"
 #include "chipset/ioapic.h"
@@ -56,6 +57,7 @@ struct pc_config {
 	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
 	bool testdev;             /* -device pc-testdev: QEMU's ISA test device */
+	bool no_hpet;             /* -no-hpet / -machine hpet=off: leave the HPET out */
 };
 
 struct pc {
@@ -78,6 +80,8 @@ struct pc {
 	struct ide ide;         /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
 	struct vga vga;         /* 00:02.0 stdvga, when vga_enabled */
 	struct testdev testdev; /* QEMU's pc-testdev, with -device pc-testdev */
+	struct hpet hpet;       /* HPET at 0xfed00000 (unless -no-hpet) */
+	bool hpet_legacy;       /* HPET legacy replacement: the PIT and RTC lose IRQ0/IRQ8 */
 	bool vga_enabled;
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */

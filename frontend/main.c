@@ -90,6 +90,7 @@ print_help(void)
 	       "0xe8,\n"
 	       "                           IRQ line n at port 0x2000 + n, 64 KiB MMIO at "
 	       "0xff000000\n"
+	       "  -no-hpet                 no HPET at 0xfed00000 (also -machine pc,hpet=off)\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -clock realtime|deterministic\n"
 	       "                           virtual time from the host clock (default) or from the\n"
@@ -526,6 +527,8 @@ parse_options(struct options *o, int argc, char **argv)
 			o->display = "none";
 			if (!o->serial)
 				o->serial = "stdio";
+		} else if (!strcmp(a, "-no-hpet")) {
+			o->pc.no_hpet = true;
 		} else if (!strcmp(a, "-no-reboot")) {
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-stats")) {
@@ -617,6 +620,18 @@ parse_options(struct options *o, int argc, char **argv)
 			      !strncmp(s, "type=pc", 7)))
 				usage_error("-machine %.*s: fugu models only the i440FX board 'pc'",
 					    (int)n, s);
+			/* Of the board's properties, hpet=on|off means something here. */
+			for (const char *p = strstr(s, ",hpet="); p; p = strstr(p + 1, ",hpet=")) {
+				const char *v = p + strlen(",hpet=");
+				size_t vn = strcspn(v, ",");
+				if (vn == 3 && !strncmp(v, "off", 3))
+					o->pc.no_hpet = true;
+				else if (vn == 2 && !strncmp(v, "on", 2))
+					o->pc.no_hpet = false;
+				else
+					usage_error("-machine: bad hpet value '%.*s' (on or off)",
+						    (int)vn, v);
+			}
 		} else if (!strcmp(a, "-accel")) {
 			const char *s = ARG();
 			maybe_help(s, "accelerators: tcg (software emulation, the only one)\n");

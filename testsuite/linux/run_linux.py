@@ -102,6 +102,17 @@ ok(out and out.split()[0] == hashlib.md5(seq).hexdigest(), "gzip -9 | gunzip rou
 out = run("seq 1 20000 | gzip -9 | wc -c")
 ok(out and out.strip().isdigit() and 0 < int(out) < len(seq) // 2, "gzip -9 compresses",
    repr(out))
+# The HPET (SeaBIOS's ACPI HPET table names it): Linux registers it as a
+# clocksource, and time still passes with it as the current one.
+CS = "/sys/devices/system/clocksource/clocksource0/"
+out = run("cat " + CS + "available_clocksource")
+ok(out and "hpet" in out.split(), "the hpet clocksource is available", repr(out))
+out = run("echo hpet > " + CS + "current_clocksource; cat " + CS + "current_clocksource; "
+          "a=$(cut -d' ' -f1 /proc/uptime); sleep 1; b=$(cut -d' ' -f1 /proc/uptime); "
+          "echo $a $b")
+words = " ".join((out or "").split("\n")[-2:]).split()  # a long echo may wrap
+ok(len(words) == 3 and words[0] == "hpet" and 0.9 < float(words[2]) - float(words[1]) < 5,
+   "with hpet as the clocksource, sleep 1 takes a second of uptime", repr(out))
 out = run("dmesg")
 bad = [l for l in (out or "").split("\n") if any(b in l for b in BAD)]
 ok(out is not None and not bad, "dmesg shows no emulator defect", repr(bad[:5]))
