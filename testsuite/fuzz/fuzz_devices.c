@@ -3,7 +3,7 @@
  * random access sequences: PIC, PIT, RTC, UARTs, 8042, PCI configuration,
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
  * -snapshot), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC, the
- * debug ports, pc-testdev. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
+ * debug ports, pc-testdev, the HPET. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
  * that never runs) is built once and reset before each input, as the guest's
  * reset would (building it per input costs 40 ms under ASan). The input is a list
  * of 8-byte operations: op, a target, a size and a value; targets lean to the
@@ -72,7 +72,7 @@ static const uint16_t ports[] = {
 
 /* MMIO windows: the local APIC, the IOAPIC, the legacy VGA window, the VGA BARs
  * where the sequences below tend to put them, the BIOS, RAM (DMA targets), and
- * pc-testdev's window. */
+ * pc-testdev's window, the HPET. */
 static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000, 0xb8000,   0xe0000000,
 				    0xe1000000, 0xfffe0000, 0x1000,  0xff000000 };
 #define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
