@@ -279,7 +279,7 @@ pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
  * over 0x10-0x2d.
  */
 static void
-pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
+pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g, const char *boot_order)
 {
 	struct rtc *rtc = &pc->rtc;
 	uint64_t ext_kb = below_4g > (1u << 20) ? (below_4g - (1u << 20)) >> 10 : 0;
@@ -301,6 +301,20 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 	rtc_cmos_set(rtc, 0x5b, (uint8_t)over4g); /* memory above 4 GiB, 64 KiB units */
 	rtc_cmos_set(rtc, 0x5c, (uint8_t)(over4g >> 8));
 	rtc_cmos_set(rtc, 0x5d, (uint8_t)(over4g >> 16));
+	/* The boot order SeaBIOS reads on QEMU boards (src/boot.c): up to three
+	 * devices, 1 floppy, 2 disk, 3 CD-ROM, 4 network; the first in 3Dh bits
+	 * 3-0, the second in 3Dh bits 7-4, the third in 38h bits 7-4. */
+	if (boot_order) {
+		static const char letters[] = "acdn";
+		uint32_t order = 0;
+		for (unsigned k = 0, n = 0; boot_order[k] && n < 3; k++) {
+			const char *l = strchr(letters, boot_order[k]);
+			if (l && *l) /* a, c, d, n: 1, 2, 3, 4 */
+				order |= (uint32_t)(l - letters + 1) << (4 * n++);
+		}
+		rtc_cmos_set(rtc, 0x3d, (uint8_t)order);
+		rtc_cmos_set(rtc, 0x38, (uint8_t)((order >> 4) & 0xf0));
+	}
 	unsigned sum = 0;
 	for (unsigned k = 0x10; k <= 0x2d; k++)
 		sum += rtc_cmos_get(rtc, k);
@@ -592,8 +606,10 @@ create_ide(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	}
 	for (unsigned k = 0; k < 4; k++)
 		if (cfg->drive[k].path &&
-		    ide_attach(dev, k, cfg->drive[k].path, cfg->drive[k].readonly, cfg->snapshot,
-			       err, errlen) < 0) {
+		    (cfg->drive[k].cdrom
+			     ? ide_attach_cdrom(dev, k, cfg->drive[k].path, err, errlen)
+			     : ide_attach(dev, k, cfg->drive[k].path, cfg->drive[k].readonly,
+					  cfg->snapshot, err, errlen)) < 0) {
 			ide_destroy(dev);
 			return -1;
 		}
@@ -890,7 +906,7 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		if (r == 0)
 			pc->live |= 1u << i;
 	}
-	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
+	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g, cfg->boot_order);
 	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
 	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
 	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,

@@ -52,12 +52,14 @@ struct pc_config {
 	struct pc_drive {
 		const char *path; /* raw image; NULL: no drive */
 		bool readonly;    /* readonly=on: the drive refuses writes */
+		bool cdrom;       /* an ATAPI CD-ROM (-cdrom, media=cdrom) */
 	} drive[4];               /* IDE primary master/slave, secondary master/slave */
 	bool snapshot;            /* -snapshot: disk writes stay in memory */
 	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
 	bool testdev;             /* -device pc-testdev: QEMU's ISA test device */
 	bool no_hpet;             /* -no-hpet / -machine hpet=off: leave the HPET out */
+	const char *boot_order;   /* -boot: QEMU's drive letters (a, c, d, n); NULL: none */
 };
 
 struct pc {

@@ -91,6 +91,9 @@ print_help(void)
 	       "                           IRQ line n at port 0x2000 + n, 64 KiB MMIO at "
 	       "0xff000000\n"
 	       "  -no-hpet                 no HPET at 0xfed00000 (also -machine pc,hpet=off)\n"
+	       "  -boot [order=]DRIVES     SeaBIOS's boot order: up to three of a (floppy), "
+	       "c (disk),\n"
+	       "                           d (CD-ROM), n (network)\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -clock realtime|deterministic\n"
 	       "                           virtual time from the host clock (default) or from the\n"
@@ -98,7 +101,10 @@ print_help(void)
 	       "\n"
 	       "Disks (raw images; written only when the drive is writable and not -snapshot):\n"
 	       "  -hda/-hdb/-hdc/-hdd FILE  IDE primary master/slave, secondary master/slave\n"
-	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk][,readonly=on]\n"
+	       "  -cdrom FILE               an ATAPI CD-ROM with the ISO image FILE (secondary "
+	       "master)\n"
+	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk|cdrom]"
+	       "[,readonly=on]\n"
 	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is "
 	       "',')\n"
 	       "  -snapshot                keep all disk writes in a temporary overlay file; "
@@ -275,7 +281,7 @@ parse_device(struct options *o, const char *spec)
  * The image is opened (and checked) when the board is built.
  */
 static void
-add_drive(struct options *o, int index, const char *path, bool readonly)
+add_drive(struct options *o, int index, const char *path, bool readonly, bool cdrom)
 {
 	if (index < 0)
 		for (index = 0; index < 4 && o->pc.drive[index].path; index++)
@@ -287,7 +293,40 @@ add_drive(struct options *o, int index, const char *path, bool readonly)
 	if (!path[0])
 		usage_error("empty disk image file name");
 	o->pc.drive[index].path = path;
-	o->pc.drive[index].readonly = readonly;
+	o->pc.drive[index].readonly = readonly || cdrom;
+	o->pc.drive[index].cdrom = cdrom;
+}
+
+/*
+ * -boot [order=]DRIVES[,...]: QEMU's drive letters, a (floppy), c (disk),
+ * d (CD-ROM), n (network), at most three; other properties (menu=, once=,
+ * splash=...) are accepted and ignored.
+ */
+static void
+parse_boot(struct options *o, const char *spec)
+{
+	static char order[8];
+	const char *p = spec;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *v = NULL;
+		if (!strncmp(p, "order=", 6))
+			v = p + 6;
+		else if (!memchr(p, '=', n))
+			v = p;
+		if (v) {
+			size_t vn = n - (size_t)(v - p);
+			if (vn == 0 || vn > 3 || strspn(v, "acdn") < vn)
+				usage_error("-boot: bad order '%.*s' (up to three of a, c, d, n)",
+					    (int)vn, v);
+			memcpy(order, v, vn);
+			order[vn] = 0;
+			o->pc.boot_order = order;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
 }
 
 /*
@@ -302,7 +341,7 @@ parse_drive(struct options *o, const char *spec)
 	char item[4096 + 16];
 	const char *file = NULL;
 	int index = -1;
-	bool readonly = false;
+	bool readonly = false, cdrom = false;
 	const char *p = spec;
 	while (*p) {
 		size_t n = 0;
@@ -336,8 +375,10 @@ parse_drive(struct options *o, const char *spec)
 		} else if (!strcmp(item, "index")) {
 			index = (int)parse_number("-drive index", v, 3);
 		} else if (!strcmp(item, "media")) {
-			if (strcmp(v, "disk"))
-				usage_error("-drive: media '%s' is not supported (only disk)", v);
+			if (strcmp(v, "disk") && strcmp(v, "cdrom"))
+				usage_error("-drive: media '%s' is not supported (disk or cdrom)",
+					    v);
+			cdrom = !strcmp(v, "cdrom");
 		} else if (!strcmp(item, "readonly")) {
 			if (!strcmp(v, "on"))
 				readonly = true;
@@ -351,7 +392,7 @@ parse_drive(struct options *o, const char *spec)
 	}
 	if (!file)
 		usage_error("-drive: file=PATH is required");
-	add_drive(o, index, file, readonly);
+	add_drive(o, index, file, readonly, cdrom);
 }
 
 /* -display none|sdl[,grab-mod=MODS][,full-screen=on|off] (QEMU's syntax). */
@@ -559,7 +600,11 @@ parse_options(struct options *o, int argc, char **argv)
 			parse_device(o, s);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
-			add_drive(o, a[3] - 'a', ARG(), false);
+			add_drive(o, a[3] - 'a', ARG(), false, false);
+		} else if (!strcmp(a, "-cdrom")) {
+			add_drive(o, 2, ARG(), true, true); /* secondary master, as QEMU */
+		} else if (!strcmp(a, "-boot")) {
+			parse_boot(o, ARG());
 		} else if (!strcmp(a, "-drive")) {
 			parse_drive(o, ARG());
 		} else if (!strcmp(a, "-snapshot")) {
