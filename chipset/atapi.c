@@ -259,7 +259,7 @@ mode_sense(struct atapi_state *st, uint8_t *b)
 	if (page == 0x01 || page == 0x3f) {
 		b[n] = 0x01;
 		b[n + 1] = 6;
-		if (pc != 1) /* changeable values are all zero */
+		if (pc != 1)          /* changeable values are all zero */
 			b[n + 3] = 5; /* read retry count */
 		n += 8;
 	}
@@ -272,10 +272,10 @@ mode_sense(struct atapi_state *st, uint8_t *b)
 			p[4] = 0x71; /* audio play, multi-session, mode 2 forms 1 and 2 */
 			p[5] = 0x03; /* CD-DA commands, accurate stream */
 			p[6] = (uint8_t)(0x29 | (st->locked ? 0x02 : 0)); /* tray, eject, lock */
-			put16(p + 8, 706);                               /* max speed, kB/s */
-			put16(p + 10, 0x100);                            /* volume levels */
-			put16(p + 12, 512);                              /* buffer, KiB */
-			put16(p + 14, 706);                              /* current speed */
+			put16(p + 8, 706);                                /* max speed, kB/s */
+			put16(p + 10, 0x100);                             /* volume levels */
+			put16(p + 12, 512);                               /* buffer, KiB */
+			put16(p + 14, 706);                               /* current speed */
 		}
 		n += 22;
 	}
@@ -285,8 +285,8 @@ mode_sense(struct atapi_state *st, uint8_t *b)
 
 /* READ(10)/READ(12) (MMC-3, 6.15, 6.16): check the range, then fetch the first sectors. */
 static int
-read_start(struct atapi_state *st, struct blockdev *bd, uint32_t lba, uint32_t count,
-	   uint8_t *buf, size_t bufsize)
+read_start(struct atapi_state *st, struct blockdev *bd, uint32_t lba, uint32_t count, uint8_t *buf,
+	   size_t bufsize)
 {
 	uint32_t cap = atapi_capacity(bd);
 	if (lba > cap || count > cap - lba)

@@ -140,7 +140,9 @@ signature(struct ide_channel *ch)
 	struct ide_channel_state *t = &ch->st;
 	t->nsect = t->lbal = 1;
 	t->lbam = t->lbah = 0;
-	if (ch->drive[0].atapi) { /* a packet device's signature: 14h EBh (9.1) */
+	/* device 0's signature (device 1's when it is alone, as SeaBIOS probes it) */
+	const struct ide_drive *sig = ch->drive[0].present ? &ch->drive[0] : &ch->drive[1];
+	if (sig->atapi) { /* a packet device's signature: 14h EBh (9.1) */
 		t->lbam = 0x14;
 		t->lbah = 0xeb;
 	}

@@ -1119,10 +1119,10 @@ atapi_disc_commands(void **state)
 	atapi(f, toc, buf, sizeof(buf), &n);
 	assert_int_equal(n, 20);
 	assert_int_equal(buf[1], 18);
-	assert_int_equal(buf[6], 1);                /* track 1 */
-	assert_int_equal(buf[14], 0xaa);            /* lead-out */
-	assert_int_equal(buf[19], CD_SECTORS);      /* at the capacity */
-	toc[1] = 0x02;                              /* MSF */
+	assert_int_equal(buf[6], 1);           /* track 1 */
+	assert_int_equal(buf[14], 0xaa);       /* lead-out */
+	assert_int_equal(buf[19], CD_SECTORS); /* at the capacity */
+	toc[1] = 0x02;                         /* MSF */
 	atapi(f, toc, buf, sizeof(buf), &n);
 	assert_int_equal(buf[10], 2);               /* track 1 at 00:02:00 */
 	assert_int_equal(buf[19], CD_SECTORS % 75); /* lead-out frames */
@@ -1145,7 +1145,7 @@ atapi_disc_commands(void **state)
 	assert_int_equal(n, 8 + 22);
 	assert_int_equal(buf[8], 0x2a);
 	assert_int_equal(buf[8 + 6] & 0x02, 0x02); /* locked */
-	ms[2] = 0x05;                               /* a page the drive lacks */
+	ms[2] = 0x05;                              /* a page the drive lacks */
 	assert_int_equal(atapi(f, ms, buf, sizeof(buf), &n), 0x51);
 }
 
