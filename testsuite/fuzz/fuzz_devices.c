@@ -2,12 +2,12 @@
  * Fuzz harness: every device of the board through its ports and MMIO, with
  * random access sequences: PIC, PIT, RTC, UARTs, 8042, PCI configuration,
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
- * -snapshot), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC, the
- * debug ports, pc-testdev, the HPET. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
- * that never runs) is built once and reset before each input, as the guest's
- * reset would (building it per input costs 40 ms under ASan). The input is a list
- * of 8-byte operations: op, a target, a size and a value; targets lean to the
- * devices' own ports and windows, and some go anywhere.
+ * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC,
+ * the debug ports, pc-testdev, the HPET. The board (16 MiB of RAM, deterministic clock, a BIOS of
+ * HLTs that never runs) is built once and reset before each input, as the guest's reset would
+ * (building it per input costs 40 ms under ASan). The input is a list of 8-byte operations: op, a
+ * target, a size and a value; targets lean to the devices' own ports and windows, and some go
+ * anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -23,7 +23,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static char bios_path[64], disk_path[64];
+static char bios_path[64], disk_path[64], cd_path[64];
 
 /* A file of `size` bytes of `fill` in /tmp, removed at exit. */
 static void
@@ -46,6 +46,7 @@ cleanup(void)
 {
 	unlink(bios_path);
 	unlink(disk_path);
+	unlink(cd_path);
 }
 
 int
@@ -55,6 +56,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	temp_file(bios_path, "bios", 65536, 0xf4);
 	temp_file(disk_path, "disk", 1u << 20, 0x5a);
+	temp_file(cd_path, "cd", 256u << 10, 0xa5);
 	atexit(cleanup);
 	return 0;
 }
@@ -96,6 +98,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .snapshot = true,
 				 .testdev = true };
 	cfg.drive[0].path = disk_path;
+	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
+	cfg.drive[2].cdrom = true;
+	cfg.drive[2].readonly = true;
 	char err[256];
 	static struct pc *pc;
 	if (!pc && !(pc = pc_create(&cfg, err, sizeof(err)))) {
