@@ -54,6 +54,8 @@ struct options {
 	const char *gdb;        /* -gdb tcp::PORT (-s: tcp::1234) */
 	bool gdb_wait;          /* -S: stopped until the debugger continues */
 	const char *monitor;    /* -monitor stdio|tcp:...,server (NULL: none) */
+	bool nodefaults;        /* -nodefaults: no VGA unless -vga asks for one */
+	bool vga_given;         /* -vga appeared */
 };
 
 static _Noreturn void
@@ -135,7 +137,9 @@ print_help(void)
 	       "  -monitor stdio|tcp:HOST:PORT,server|none\n"
 	       "                                   the human monitor (QEMU's HMP names; 'help')\n"
 	       "\n"
-	       "QEMU compatibility: -machine pc, -accel tcg and -smp 1 are accepted\n"
+	       "QEMU compatibility: -machine pc[,accel=tcg], -accel tcg, -smp 1, -nodefaults (no "
+	       "VGA\n"
+	       "unless -vga std), -vnc none and -global kvm-pit.lost_tick_policy=... are accepted\n"
 	       "(fugu has one board, one CPU, no accelerator).\n"
 	       "\n"
 	       "Run control and tracing:\n"
@@ -556,6 +560,7 @@ parse_options(struct options *o, int argc, char **argv)
 			maybe_help(s,
 				   "display adapters: std (QEMU stdvga with Bochs VBE, default), "
 				   "none\n");
+			o->vga_given = true;
 			if (!strcmp(s, "std"))
 				o->pc.vga = true;
 			else if (!strcmp(s, "none"))
@@ -568,6 +573,22 @@ parse_options(struct options *o, int argc, char **argv)
 			o->display = "none";
 			if (!o->serial)
 				o->serial = "stdio";
+		} else if (!strcmp(a, "-nodefaults")) {
+			o->nodefaults = true; /* QEMU's default devices: here only the VGA */
+		} else if (!strcmp(a, "-vnc")) {
+			const char *s = ARG();
+			if (strcmp(s, "none"))
+				usage_error(
+					"-vnc %s: fugu has no VNC server (-vnc none is accepted)",
+					s);
+		} else if (!strcmp(a, "-global")) {
+			/* QEMU scripts set the in-kernel PIT's policy for lost ticks; fugu's
+			 * PIT is computed from the clock and loses none. */
+			const char *s = ARG();
+			if (strncmp(s, "kvm-pit.lost_tick_policy=", 25))
+				usage_error(
+					"-global %s: only kvm-pit.lost_tick_policy= is accepted",
+					s);
 		} else if (!strcmp(a, "-no-hpet")) {
 			o->pc.no_hpet = true;
 		} else if (!strcmp(a, "-no-reboot")) {
@@ -662,10 +683,17 @@ parse_options(struct options *o, int argc, char **argv)
 				      "pc-i440fx-*)\n");
 			size_t n = strcspn(s, ",");
 			if (!((n == 2 && !strncmp(s, "pc", 2)) || !strncmp(s, "pc-i440fx", 9) ||
-			      !strncmp(s, "type=pc", 7)))
+			      !strncmp(s, "type=pc", 7) ||
+			      (memchr(s, '=', n) && strncmp(s, "type=", 5))))
 				usage_error("-machine %.*s: fugu models only the i440FX board 'pc'",
 					    (int)n, s);
-			/* Of the board's properties, hpet=on|off means something here. */
+			/* Of the board's properties, hpet=on|off means something here, and
+			 * accel= must name the software emulator. */
+			for (const char *p = strstr(s, "accel="); p; p = strstr(p + 1, "accel=")) {
+				if ((p == s || p[-1] == ',') && strncmp(p + 6, "tcg", 3))
+					usage_error(
+						"-machine: fugu has no accelerators (accel=tcg)");
+			}
 			for (const char *p = strstr(s, ",hpet="); p; p = strstr(p + 1, ",hpet=")) {
 				const char *v = p + strlen(",hpet=");
 				size_t vn = strcspn(v, ",");
@@ -699,6 +727,8 @@ parse_options(struct options *o, int argc, char **argv)
 		}
 #undef ARG
 	}
+	if (o->nodefaults && !o->vga_given)
+		o->pc.vga = false;
 	if (!o->pc.kernel && (o->pc.initrd || o->pc.append))
 		usage_error("%s needs -kernel", o->pc.initrd ? "-initrd" : "-append");
 	if (cpu_features_parse(&o->pc.cpu, cpu_spec, err, sizeof(err)) < 0)
