@@ -670,6 +670,19 @@ create_testdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err,
 	return 0;
 }
 
+/* -device pci-testdev: the first free slot from 3 on. */
+static int
+create_pcitestdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->pci_testdev)
+		return 1;
+	if (pcitestdev_init(dev, &pc->pci, pc->io, pc->mem) < 0) {
+		snprintf(err, errlen, "pci-testdev: no free PCI slot or the physical map is full");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
  * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
@@ -768,6 +781,8 @@ PC_RESET(hpet)
 PC_SAVE(hpet)
 PC_RESET(testdev)
 PC_SAVE(testdev)
+PC_RESET(pcitestdev)
+PC_SAVE(pcitestdev)
 PC_RESET(fwcfg)
 PC_SAVE(fwcfg)
 PC_DESTROY(fwcfg)
@@ -807,6 +822,7 @@ const struct pc_device pc_devices[] = {
 	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
 	ROW("hpet", 1, hpet, hpet, create_hpet, NULL),
 	ROW("pc-testdev", 1, testdev, testdev, create_testdev, NULL),
+	ROW("pci-testdev", 1, pcitestdev, pcitestdev, create_pcitestdev, NULL),
 	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
 };
 const size_t pc_ndevices = sizeof(pc_devices) / sizeof(pc_devices[0]);

@@ -18,6 +18,7 @@
 #include "chipset/kbc.h"
 #include "chipset/lapic.h"
 #include "chipset/pci.h"
+#include "chipset/pcitestdev.h"
 #include "chipset/pic.h"
 #include "chipset/piix.h"
 #include "chipset/pit.h"
@@ -58,6 +59,7 @@ struct pc_config {
 	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
 	bool testdev;             /* -device pc-testdev: QEMU's ISA test device */
+	bool pci_testdev;         /* -device pci-testdev: QEMU's PCI test device */
 	bool no_hpet;             /* -no-hpet / -machine hpet=off: leave the HPET out */
 	const char *boot_order;   /* -boot: QEMU's drive letters (a, c, d, n); NULL: none */
 };
@@ -68,22 +70,23 @@ struct pc {
 	struct vclock clock;
 	struct cpu *cpu;
 	struct debugport debug;
-	struct pic pic;         /* 8259A pair + ELCR */
-	struct pit pit;         /* 8254 + port 0x61 */
-	struct rtc rtc;         /* MC146818 + CMOS */
-	struct uart com[4];     /* 16550A COM1-COM4 */
-	struct lapic lapic;     /* the CPU's local APIC */
-	struct ioapic ioapic;   /* 82093AA at 0xFEC00000 */
-	struct fwcfg fwcfg;     /* QEMU fw_cfg at 0x510 */
-	struct pci_bus pci;     /* bus 0, configuration mechanism #1 */
-	struct i440fx i440fx;   /* 00:00.0 host bridge: PAM, SMRAM */
-	struct piix piix;       /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
-	struct kbc kbc;         /* 8042 + PS/2 keyboard and mouse */
-	struct ide ide;         /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
-	struct vga vga;         /* 00:02.0 stdvga, when vga_enabled */
-	struct testdev testdev; /* QEMU's pc-testdev, with -device pc-testdev */
-	struct hpet hpet;       /* HPET at 0xfed00000 (unless -no-hpet) */
-	bool hpet_legacy;       /* HPET legacy replacement: the PIT and RTC lose IRQ0/IRQ8 */
+	struct pic pic;               /* 8259A pair + ELCR */
+	struct pit pit;               /* 8254 + port 0x61 */
+	struct rtc rtc;               /* MC146818 + CMOS */
+	struct uart com[4];           /* 16550A COM1-COM4 */
+	struct lapic lapic;           /* the CPU's local APIC */
+	struct ioapic ioapic;         /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;           /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;           /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx;         /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;             /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;               /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;               /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;               /* 00:02.0 stdvga, when vga_enabled */
+	struct testdev testdev;       /* QEMU's pc-testdev, with -device pc-testdev */
+	struct pcitestdev pcitestdev; /* QEMU's pci-testdev, with -device pci-testdev */
+	struct hpet hpet;             /* HPET at 0xfed00000 (unless -no-hpet) */
+	bool hpet_legacy;             /* HPET legacy replacement: the PIT and RTC lose IRQ0/IRQ8 */
 	bool vga_enabled;
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */

@@ -92,6 +92,7 @@ print_help(void)
 	       "0xe8,\n"
 	       "                           IRQ line n at port 0x2000 + n, 64 KiB MMIO at "
 	       "0xff000000\n"
+	       "  -device pci-testdev       QEMU's PCI test device (1b36:0005) for kvm-unit-tests\n"
 	       "  -no-hpet                 no HPET at 0xfed00000 (also -machine pc,hpet=off)\n"
 	       "  -boot [order=]DRIVES     SeaBIOS's boot order: up to three of a (floppy), "
 	       "c (disk),\n"
@@ -243,9 +244,16 @@ parse_device(struct options *o, const char *spec)
 		o->pc.testdev = true;
 		return;
 	}
+	if (n == strlen("pci-testdev") && !strncmp(spec, "pci-testdev", n)) {
+		if (spec[n])
+			usage_error("pci-testdev takes no properties");
+		o->pc.pci_testdev = true;
+		return;
+	}
 	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
-		usage_error("unknown device '%.*s' (supported: isa-debug-exit, pc-testdev)", (int)n,
-			    spec);
+		usage_error("unknown device '%.*s' (supported: isa-debug-exit, pc-testdev, "
+			    "pci-testdev)",
+			    (int)n, spec);
 	/* Without iobase=, listen where QEMU's default is (0x501, 2 bytes) and at 0xf4
 	 * (4 bytes), the port scripts written for QEMU nearly always choose. */
 	o->pc.exit_device = true;
@@ -612,12 +620,15 @@ parse_options(struct options *o, int argc, char **argv)
 			o->gdb_wait = true;
 		} else if (!strcmp(a, "-device")) {
 			const char *s = ARG();
-			maybe_help(s, "devices:\n"
-				      "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
-				      "1) | 1 "
-				      "on a write of v\n"
-				      "  pc-testdev  QEMU's test device: scratch ports 0xe0/0xe8, "
-				      "IRQ lines 0x2000-0x2017, MMIO at 0xff000000\n");
+			maybe_help(s,
+				   "devices:\n"
+				   "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
+				   "1) | 1 "
+				   "on a write of v\n"
+				   "  pc-testdev  QEMU's test device: scratch ports 0xe0/0xe8, "
+				   "IRQ lines 0x2000-0x2017, MMIO at 0xff000000\n"
+				   "  pci-testdev  QEMU's PCI test device 1b36:0005 (BAR0 memory, "
+				   "BAR1 I/O)\n");
 			parse_device(o, s);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {

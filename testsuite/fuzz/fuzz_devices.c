@@ -2,12 +2,13 @@
  * Fuzz harness: every device of the board through its ports and MMIO, with
  * random access sequences: PIC, PIT, RTC, UARTs, 8042, PCI configuration,
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
- * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC,
- * the debug ports, pc-testdev, the HPET. The board (16 MiB of RAM, deterministic clock, a BIOS of
- * HLTs that never runs) is built once and reset before each input, as the guest's reset would
- * (building it per input costs 40 ms under ASan). The input is a list of 8-byte operations: op, a
- * target, a size and a value; targets lean to the devices' own ports and windows, and some go
- * anywhere.
+ * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the
+ * local APIC and IOAPIC, the HPET, the debug ports, pc-testdev and
+ * pci-testdev. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
+ * that never runs) is built once and reset before each input, as the guest's
+ * reset would (building it per input costs 40 ms under ASan). The input is a
+ * list of 8-byte operations: op, a target, a size and a value; targets lean to
+ * the devices' own ports and windows, and some go anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -96,7 +97,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .clock_mode = VCLOCK_DETERMINISTIC,
 				 .vga = true,
 				 .snapshot = true,
-				 .testdev = true };
+				 .testdev = true,
+				 .pci_testdev = true };
 	cfg.drive[0].path = disk_path;
 	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
 	cfg.drive[2].cdrom = true;
