@@ -156,12 +156,12 @@ timer_interrupt(struct hpet *h, unsigned n)
  * counter if several periods went by; a one-shot comparator stays and matches
  * again when a 32-bit counter wraps (2.3.9.2.1), never in 64-bit mode.
  */
-static void
+static bool
 timer_sync(struct hpet *h, unsigned n, uint64_t cur)
 {
 	struct hpet_timer_state *t = &h->st.t[n];
 	if (!enabled(h) || t->next == NEVER || t->next > cur)
-		return;
+		return false;
 	timer_interrupt(h, n);
 	uint64_t m = width_mask(t), p = t->period & m;
 	if ((t->config & TN_TYPE_PERIODIC) && p) {
@@ -173,6 +173,7 @@ timer_sync(struct hpet *h, unsigned n, uint64_t cur)
 	} else {
 		t->next = next_match(t, t->next + 1);
 	}
+	return true;
 }
 
 /* Arm timer n's vtimer for its next match, no sooner than min_ns from now;
@@ -196,13 +197,15 @@ timer_arm(struct hpet *h, unsigned n, uint64_t now, uint64_t min_ns)
 		vtimer_arm(&h->timer[n], (uint64_t)d);
 }
 
-/* Bring every comparator up to the counter, then re-arm them. */
+/* Bring every comparator up to the counter (re-arming those that matched);
+ * the counter's value. */
 static uint64_t
 sync_all(struct hpet *h, uint64_t now)
 {
 	uint64_t cur = counter_now(h, now);
 	for (unsigned n = 0; n < HPET_TIMERS; n++)
-		timer_sync(h, n, cur);
+		if (timer_sync(h, n, cur))
+			timer_arm(h, n, now, 0);
 	return cur;
 }
 
@@ -236,9 +239,7 @@ timer_expired(void *opaque)
 static uint64_t
 reg_read(struct hpet *h, unsigned reg)
 {
-	uint64_t now = vclock_now(h->clock);
-	uint64_t cur = sync_all(h, now);
-	arm_all(h, now);
+	uint64_t cur = sync_all(h, vclock_now(h->clock));
 	switch (reg) {
 	case GCAP_ID: /* 2.3.4: period, vendor, LEG_RT_CAP, COUNT_SIZE_CAP, NUM_TIM_CAP, REV_ID */
 		return (uint64_t)HPET_PERIOD_FS << 32 | 0x8086u << 16 | 1u << 15 | 1u << 13 |
