@@ -1,9 +1,10 @@
 #!/bin/sh
 # make test's Linux boots: Debian's stock kernel (linux-image-amd64) with a
 # busybox-static initramfs, either handed to SeaBIOS by -kernel/-initrd
-# ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
+# ("direct"), booted from a raw disk through SeaBIOS and SYSLINUX ("disk"), or
+# from an ISO on the ATAPI CD-ROM through SeaBIOS and ISOLINUX ("cdrom").
 # run_linux.py drives the shell on COM1 and prints TAP.
-# usage: test_linux.sh FUGU direct|disk
+# usage: test_linux.sh FUGU direct|disk|cdrom
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +29,12 @@ disk)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct or disk" >&2; exit 2 ;;
+cdrom)
+	sh "$here/mkiso.sh" "$tmp/live.iso" "$kernel" "$tmp/initrd.gz" || exit 1
+	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cdrom "$tmp/live.iso" \
+		-boot d
+	;;
+*) echo "test_linux.sh: mode is direct, disk or cdrom" >&2; exit 2 ;;
 esac
 status=$?
 [ -f run_linux.log ] && tail -c 3000 run_linux.log | sed 's/^/# /'
