@@ -16,13 +16,22 @@ if [ -z "$kernel" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" || exit 1
+kver=${kernel#/boot/vmlinuz-}
+[ -d "/lib/modules/$kver" ] || kver=
+sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $kver || exit 1
 cd "$tmp" || exit 1
 common="-m 256 -serial stdio -display none -timeout 1500"
 case $mode in
 direct)
+	# with a data CD (an ISO 9660 image holding one file) that the shell mounts
+	cdrom=
+	if [ -n "$kver" ] && command -v xorriso >/dev/null; then
+		mkdir "$tmp/cd" && echo "fugu CD-ROM test file" >"$tmp/cd/README.TXT"
+		xorriso -as mkisofs -quiet -R -V FUGUCD -o "$tmp/cd.iso" "$tmp/cd" 2>/dev/null &&
+			cdrom="-cdrom $tmp/cd.iso"
+	fi
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
-		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet" $cdrom
 	;;
 disk)
 	sh "$here/mkdisk.sh" "$tmp/disk.img" "$kernel" "$tmp/initrd.gz" || exit 1
