@@ -286,6 +286,35 @@ piix_power_button(struct piix *p)
 	update_sci(p);
 }
 
+/*
+ * The GPE0 block SeaBIOS's FADT names (QEMU's, at 0xAFE0, 4 bytes): GPE0_STS
+ * (2 bytes, write 1 to clear) then GPE0_EN (ACPI 1.0, 4.7.1.1, 4.7.1.6). No
+ * event sets a status bit here (no PCI hotplug, no other GPE source), so the
+ * status reads 0 and no GPE raises SCI; the enables are kept. Without the
+ * block the ports read all ones, and an OS finding every status bit set runs
+ * the GPE handlers: SeaBIOS's _E01 (PCI hotplug) then ejects the devices.
+ */
+static uint32_t
+gpe_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct piix *p = opaque;
+	unsigned off = (unsigned)(port - PIIX_GPE0_BLK);
+	(void)size;
+	return off >= 2 ? (uint8_t)(p->st.gpe0_en >> (8 * (off - 2))) : 0;
+}
+
+static void
+gpe_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct piix *p = opaque;
+	unsigned off = (unsigned)(port - PIIX_GPE0_BLK);
+	(void)size;
+	if (off < 2)
+		return; /* write 1 to clear: nothing is ever set */
+	unsigned shift = 8 * (off - 2);
+	p->st.gpe0_en = (uint16_t)((p->st.gpe0_en & ~(0xffu << shift)) | (value & 0xff) << shift);
+}
+
 static void
 tmr_timer_fired(void *opaque)
 {
@@ -452,6 +481,8 @@ piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock
 	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p, 0) ||
 	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p, 0) ||
 	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p, 0) ||
+	    ioports_register(io, PIIX_GPE0_BLK, 4, "piix-gpe0", gpe_read, gpe_write, p,
+			     IOPORT_BYTE_WIDE) ||
 	    pci_bus_add(bus, &p->isa, 1, 0) < 0 || pci_bus_add(bus, &p->pm, 1, 3) < 0)
 		return -1;
 	/* 00:01.1 (IDE) and 00:01.2 (USB) belong to their own devices. */

@@ -20,7 +20,8 @@
 
 struct ioports;
 
-#define PIIX_PM_HZ 3579545 /* the ACPI PM timer's clock */
+#define PIIX_PM_HZ 3579545   /* the ACPI PM timer's clock */
+#define PIIX_GPE0_BLK 0xafe0 /* QEMU's GPE0 block, named by SeaBIOS's FADT (4 bytes) */
 #define PIIX_SCI_IRQ 9
 #define PIIX_PM_IO_SIZE 64
 
@@ -63,6 +64,7 @@ struct piix_state {
 	uint16_t pm1_sts;   /* PMSTS, except TMR_STS which is computed */
 	uint16_t pm1_en;    /* PMEN */
 	uint16_t pm1_cnt;   /* PMCNTRL (write-only bits kept clear) */
+	uint16_t gpe0_en;   /* GPE0_EN at 0xAFE4 (QEMU's GPE0 block; no GPE sources) */
 	uint64_t tmr_base;  /* PM timer tick at which TMR_STS was last cleared: it reads 1
 			     * once bit 23 has changed since */
 	uint8_t pm_regs[PIIX_PM_IO_SIZE]; /* the other PM I/O registers, as plain storage */

@@ -63,6 +63,8 @@ struct options {
 	uint64_t savevm_at;
 	const char *record, *replay; /* -record FILE, -replay FILE */
 	uint64_t record_interval;    /* -record-interval N: instructions between checkpoints */
+	bool nodefaults;             /* -nodefaults: no VGA unless -vga asks for one */
+	bool vga_given;              /* -vga appeared */
 };
 
 static _Noreturn void
@@ -95,6 +97,15 @@ print_help(void)
 	       "                           a write of v to the port exits with status (v << 1) | "
 	       "1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
+	       "  -device pc-testdev        QEMU's test device: scratch register at 0xe0 and "
+	       "0xe8,\n"
+	       "                           IRQ line n at port 0x2000 + n, 64 KiB MMIO at "
+	       "0xff000000\n"
+	       "  -device pci-testdev       QEMU's PCI test device (1b36:0005) for kvm-unit-tests\n"
+	       "  -no-hpet                 no HPET at 0xfed00000 (also -machine pc,hpet=off)\n"
+	       "  -boot [order=]DRIVES     SeaBIOS's boot order: up to three of a (floppy), "
+	       "c (disk),\n"
+	       "                           d (CD-ROM), n (network)\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -loadvm FILE             start from a snapshot saved by the same configuration\n"
 	       "  -savevm-at ICOUNT FILE   save a snapshot when ICOUNT instructions have retired\n"
@@ -111,7 +122,10 @@ print_help(void)
 	       "\n"
 	       "Disks (raw images; written only when the drive is writable and not -snapshot):\n"
 	       "  -hda/-hdb/-hdc/-hdd FILE  IDE primary master/slave, secondary master/slave\n"
-	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk][,readonly=on]\n"
+	       "  -cdrom FILE               an ATAPI CD-ROM with the ISO image FILE (secondary "
+	       "master)\n"
+	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk|cdrom]"
+	       "[,readonly=on]\n"
 	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is "
 	       "',')\n"
 	       "  -snapshot                keep all disk writes in a temporary overlay file; "
@@ -147,7 +161,8 @@ print_help(void)
 	       "topology rules;\n"
 	       "                           they take turns on one host thread (deterministic)\n"
 	       "\n"
-	       "QEMU compatibility: -machine pc and -accel tcg are accepted\n"
+	       "QEMU compatibility: -machine pc[,accel=tcg], -accel tcg, -nodefaults (no VGA\n"
+	       "unless -vga std), -vnc none and -global kvm-pit.lost_tick_policy=... are accepted\n"
 	       "(fugu has one board, no accelerator).\n"
 	       "\n"
 	       "Run control and tracing:\n"
@@ -335,8 +350,22 @@ static void
 parse_device(struct options *o, const char *spec)
 {
 	size_t n = strcspn(spec, ",");
+	if (n == strlen("pc-testdev") && !strncmp(spec, "pc-testdev", n)) {
+		if (spec[n])
+			usage_error("pc-testdev takes no properties");
+		o->pc.testdev = true;
+		return;
+	}
+	if (n == strlen("pci-testdev") && !strncmp(spec, "pci-testdev", n)) {
+		if (spec[n])
+			usage_error("pci-testdev takes no properties");
+		o->pc.pci_testdev = true;
+		return;
+	}
 	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
-		usage_error("unknown device '%.*s' (supported: isa-debug-exit)", (int)n, spec);
+		usage_error("unknown device '%.*s' (supported: isa-debug-exit, pc-testdev, "
+			    "pci-testdev)",
+			    (int)n, spec);
 	/* Without iobase=, listen where QEMU's default is (0x501, 2 bytes) and at 0xf4
 	 * (4 bytes), the port scripts written for QEMU nearly always choose. */
 	o->pc.exit_device = true;
@@ -376,7 +405,7 @@ parse_device(struct options *o, const char *spec)
  * The image is opened (and checked) when the board is built.
  */
 static void
-add_drive(struct options *o, int index, const char *path, bool readonly)
+add_drive(struct options *o, int index, const char *path, bool readonly, bool cdrom)
 {
 	if (index < 0)
 		for (index = 0; index < 4 && o->pc.drive[index].path; index++)
@@ -388,7 +417,40 @@ add_drive(struct options *o, int index, const char *path, bool readonly)
 	if (!path[0])
 		usage_error("empty disk image file name");
 	o->pc.drive[index].path = path;
-	o->pc.drive[index].readonly = readonly;
+	o->pc.drive[index].readonly = readonly || cdrom;
+	o->pc.drive[index].cdrom = cdrom;
+}
+
+/*
+ * -boot [order=]DRIVES[,...]: QEMU's drive letters, a (floppy), c (disk),
+ * d (CD-ROM), n (network), at most three; other properties (menu=, once=,
+ * splash=...) are accepted and ignored.
+ */
+static void
+parse_boot(struct options *o, const char *spec)
+{
+	static char order[8];
+	const char *p = spec;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *v = NULL;
+		if (!strncmp(p, "order=", 6))
+			v = p + 6;
+		else if (!memchr(p, '=', n))
+			v = p;
+		if (v) {
+			size_t vn = n - (size_t)(v - p);
+			if (vn == 0 || vn > 3 || strspn(v, "acdn") < vn)
+				usage_error("-boot: bad order '%.*s' (up to three of a, c, d, n)",
+					    (int)vn, v);
+			memcpy(order, v, vn);
+			order[vn] = 0;
+			o->pc.boot_order = order;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
 }
 
 /*
@@ -403,7 +465,7 @@ parse_drive(struct options *o, const char *spec)
 	char item[4096 + 16];
 	const char *file = NULL;
 	int index = -1;
-	bool readonly = false;
+	bool readonly = false, cdrom = false;
 	const char *p = spec;
 	while (*p) {
 		size_t n = 0;
@@ -437,8 +499,10 @@ parse_drive(struct options *o, const char *spec)
 		} else if (!strcmp(item, "index")) {
 			index = (int)parse_number("-drive index", v, 3);
 		} else if (!strcmp(item, "media")) {
-			if (strcmp(v, "disk"))
-				usage_error("-drive: media '%s' is not supported (only disk)", v);
+			if (strcmp(v, "disk") && strcmp(v, "cdrom"))
+				usage_error("-drive: media '%s' is not supported (disk or cdrom)",
+					    v);
+			cdrom = !strcmp(v, "cdrom");
 		} else if (!strcmp(item, "readonly")) {
 			if (!strcmp(v, "on"))
 				readonly = true;
@@ -452,7 +516,7 @@ parse_drive(struct options *o, const char *spec)
 	}
 	if (!file)
 		usage_error("-drive: file=PATH is required");
-	add_drive(o, index, file, readonly);
+	add_drive(o, index, file, readonly, cdrom);
 }
 
 /* -display none|sdl[,grab-mod=MODS][,full-screen=on|off] (QEMU's syntax). */
@@ -616,6 +680,7 @@ parse_options(struct options *o, int argc, char **argv)
 			maybe_help(s,
 				   "display adapters: std (QEMU stdvga with Bochs VBE, default), "
 				   "none\n");
+			o->vga_given = true;
 			if (!strcmp(s, "std"))
 				o->pc.vga = true;
 			else if (!strcmp(s, "none"))
@@ -628,6 +693,24 @@ parse_options(struct options *o, int argc, char **argv)
 			o->display = "none";
 			if (!o->serial)
 				o->serial = "stdio";
+		} else if (!strcmp(a, "-nodefaults")) {
+			o->nodefaults = true; /* QEMU's default devices: here only the VGA */
+		} else if (!strcmp(a, "-vnc")) {
+			const char *s = ARG();
+			if (strcmp(s, "none"))
+				usage_error(
+					"-vnc %s: fugu has no VNC server (-vnc none is accepted)",
+					s);
+		} else if (!strcmp(a, "-global")) {
+			/* QEMU scripts set the in-kernel PIT's policy for lost ticks; fugu's
+			 * PIT is computed from the clock and loses none. */
+			const char *s = ARG();
+			if (strncmp(s, "kvm-pit.lost_tick_policy=", 25))
+				usage_error(
+					"-global %s: only kvm-pit.lost_tick_policy= is accepted",
+					s);
+		} else if (!strcmp(a, "-no-hpet")) {
+			o->pc.no_hpet = true;
 		} else if (!strcmp(a, "-no-reboot")) {
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-stats")) {
@@ -649,14 +732,23 @@ parse_options(struct options *o, int argc, char **argv)
 			o->gdb_wait = true;
 		} else if (!strcmp(a, "-device")) {
 			const char *s = ARG();
-			maybe_help(s, "devices:\n"
-				      "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
-				      "1) | 1 "
-				      "on a write of v\n");
+			maybe_help(s,
+				   "devices:\n"
+				   "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
+				   "1) | 1 "
+				   "on a write of v\n"
+				   "  pc-testdev  QEMU's test device: scratch ports 0xe0/0xe8, "
+				   "IRQ lines 0x2000-0x2017, MMIO at 0xff000000\n"
+				   "  pci-testdev  QEMU's PCI test device 1b36:0005 (BAR0 memory, "
+				   "BAR1 I/O)\n");
 			parse_device(o, s);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
-			add_drive(o, a[3] - 'a', ARG(), false);
+			add_drive(o, a[3] - 'a', ARG(), false, false);
+		} else if (!strcmp(a, "-cdrom")) {
+			add_drive(o, 2, ARG(), true, true); /* secondary master, as QEMU */
+		} else if (!strcmp(a, "-boot")) {
+			parse_boot(o, ARG());
 		} else if (!strcmp(a, "-drive")) {
 			parse_drive(o, ARG());
 		} else if (!strcmp(a, "-record")) {
@@ -739,9 +831,28 @@ parse_options(struct options *o, int argc, char **argv)
 				      "pc-i440fx-*)\n");
 			size_t n = strcspn(s, ",");
 			if (!((n == 2 && !strncmp(s, "pc", 2)) || !strncmp(s, "pc-i440fx", 9) ||
-			      !strncmp(s, "type=pc", 7)))
+			      !strncmp(s, "type=pc", 7) ||
+			      (memchr(s, '=', n) && strncmp(s, "type=", 5))))
 				usage_error("-machine %.*s: fugu models only the i440FX board 'pc'",
 					    (int)n, s);
+			/* Of the board's properties, hpet=on|off means something here, and
+			 * accel= must name the software emulator. */
+			for (const char *p = strstr(s, "accel="); p; p = strstr(p + 1, "accel=")) {
+				if ((p == s || p[-1] == ',') && strncmp(p + 6, "tcg", 3))
+					usage_error(
+						"-machine: fugu has no accelerators (accel=tcg)");
+			}
+			for (const char *p = strstr(s, ",hpet="); p; p = strstr(p + 1, ",hpet=")) {
+				const char *v = p + strlen(",hpet=");
+				size_t vn = strcspn(v, ",");
+				if (vn == 3 && !strncmp(v, "off", 3))
+					o->pc.no_hpet = true;
+				else if (vn == 2 && !strncmp(v, "on", 2))
+					o->pc.no_hpet = false;
+				else
+					usage_error("-machine: bad hpet value '%.*s' (on or off)",
+						    (int)vn, v);
+			}
 		} else if (!strcmp(a, "-accel")) {
 			const char *s = ARG();
 			maybe_help(s, "accelerators: tcg (software emulation, the only one)\n");
@@ -765,6 +876,8 @@ parse_options(struct options *o, int argc, char **argv)
 		}
 #undef ARG
 	}
+	if (o->nodefaults && !o->vga_given)
+		o->pc.vga = false;
 	if (!o->pc.kernel && (o->pc.initrd || o->pc.append))
 		usage_error("%s needs -kernel", o->pc.initrd ? "-initrd" : "-append");
 	if (cpu_features_parse(&o->pc.cpu, cpu_spec, err, sizeof(err)) < 0)

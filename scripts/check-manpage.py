@@ -21,7 +21,7 @@ for line in usage.splitlines():
             if part.startswith("-"):
                 options.add(part.split()[0])
 # options named in the running text ("-machine pc and -accel tcg", "-record-interval N")
-options |= set(re.findall(r"(?<![\w-])(-(?:machine|accel|record-interval|s))\b", usage))
+options |= set(re.findall(r"(?<![\w-])(-(?:machine|accel|record-interval|s|nodefaults|vnc|global))\b", usage))
 text = re.sub(r"\\f[BIRP]", " ", open(page).read().replace("\\-", "-"))
 missing = sorted(o for o in options if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(o),
                                                       text))

@@ -2,12 +2,13 @@
  * Fuzz harness: every device of the board through its ports and MMIO, with
  * random access sequences: PIC, PIT, RTC, UARTs, 8042, PCI configuration,
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
- * -snapshot), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC, the
- * debug ports. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
+ * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the
+ * local APIC and IOAPIC, the HPET, the debug ports, pc-testdev and
+ * pci-testdev. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
  * that never runs) is built once and reset before each input, as the guest's
- * reset would (building it per input costs 40 ms under ASan). The input is a list
- * of 8-byte operations: op, a target, a size and a value; targets lean to the
- * devices' own ports and windows, and some go anywhere.
+ * reset would (building it per input costs 40 ms under ASan). The input is a
+ * list of 8-byte operations: op, a target, a size and a value; targets lean to
+ * the devices' own ports and windows, and some go anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -23,7 +24,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static char bios_path[64], disk_path[64];
+static char bios_path[64], disk_path[64], cd_path[64];
 
 /* A file of `size` bytes of `fill` in /tmp, removed at exit. */
 static void
@@ -46,6 +47,7 @@ cleanup(void)
 {
 	unlink(bios_path);
 	unlink(disk_path);
+	unlink(cd_path);
 }
 
 int
@@ -55,25 +57,28 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	temp_file(bios_path, "bios", 65536, 0xf4);
 	temp_file(disk_path, "disk", 1u << 20, 0x5a);
+	temp_file(cd_path, "cd", 256u << 10, 0xa5);
 	atexit(cleanup);
 	return 0;
 }
 
 /* Ports the devices own (and a few around them). */
 static const uint16_t ports[] = {
-	0x20,  0x21,  0xa0,   0xa1,   0x4d0,  0x4d1,  0x40,   0x41,  0x42,  0x43,  0x61,
-	0x70,  0x71,  0x72,   0x73,   0x3f8,  0x3f9,  0x3fa,  0x3fb, 0x3fc, 0x3fd, 0x2f8,
-	0x2fd, 0x60,  0x64,   0xcf8,  0xcfc,  0xcfd,  0xcfe,  0xcff, 0x1f0, 0x1f1, 0x1f2,
-	0x1f3, 0x1f4, 0x1f5,  0x1f6,  0x1f7,  0x3f6,  0x170,  0x177, 0x376, 0x3c0, 0x3c1,
-	0x3c4, 0x3c5, 0x3ce,  0x3cf,  0x3d4,  0x3d5,  0x3da,  0x3c7, 0x3c8, 0x3c9, 0x1ce,
-	0x1cf, 0x510, 0x511,  0x514,  0x518,  0x92,   0xb2,   0xb3,  0xcf9, 0x80,  0xe9,
-	0x402, 0xf0,  0xc000, 0xc004, 0xb000, 0xb004, 0xb008,
+	0x20,   0x21,  0xa0,  0xa1,  0x4d0,  0x4d1,  0x40,   0x41,   0x42,   0x43,   0x61,   0x70,
+	0x71,   0x72,  0x73,  0x3f8, 0x3f9,  0x3fa,  0x3fb,  0x3fc,  0x3fd,  0x2f8,  0x2fd,  0x60,
+	0x64,   0xcf8, 0xcfc, 0xcfd, 0xcfe,  0xcff,  0x1f0,  0x1f1,  0x1f2,  0x1f3,  0x1f4,  0x1f5,
+	0x1f6,  0x1f7, 0x3f6, 0x170, 0x177,  0x376,  0x3c0,  0x3c1,  0x3c4,  0x3c5,  0x3ce,  0x3cf,
+	0x3d4,  0x3d5, 0x3da, 0x3c7, 0x3c8,  0x3c9,  0x1ce,  0x1cf,  0x510,  0x511,  0x514,  0x518,
+	0x92,   0xb2,  0xb3,  0xcf9, 0x80,   0xe9,   0x402,  0xf0,   0xc000, 0xc004, 0xb000, 0xb004,
+	0xb008, 0xe0,  0xe4,  0xe8,  0x2000, 0x2004, 0x2010, 0x2014, 0xafe0,
 };
 
 /* MMIO windows: the local APIC, the IOAPIC, the legacy VGA window, the VGA BARs
- * where the sequences below tend to put them, the BIOS, and RAM (DMA targets). */
-static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000,    0xb8000,
-				    0xe0000000, 0xe1000000, 0xfffe0000, 0x1000 };
+ * where the sequences below tend to put them, the BIOS, RAM (DMA targets), and
+ * pc-testdev's window, the HPET. */
+static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000, 0xb8000,   0xe0000000,
+				    0xe1000000, 0xfffe0000, 0x1000,  0xff000000 };
+#define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
 
 static uint64_t
 get(const uint8_t *p, unsigned n)
@@ -91,8 +96,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .bios_path = bios_path,
 				 .clock_mode = VCLOCK_DETERMINISTIC,
 				 .vga = true,
-				 .snapshot = true };
+				 .snapshot = true,
+				 .testdev = true,
+				 .pci_testdev = true };
 	cfg.drive[0].path = disk_path;
+	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
+	cfg.drive[2].cdrom = true;
+	cfg.drive[2].readonly = true;
 	char err[256];
 	static struct pc *pc;
 	if (!pc && !(pc = pc_create(&cfg, err, sizeof(err)))) {
@@ -109,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(op[1] & 0x80)
 				? (uint16_t)get(op + 2, 2)
 				: (uint16_t)(ports[op[2] % (sizeof(ports) / 2)] + (op[3] & 3));
-		uint64_t addr = windows[op[2] % 8] + (get(op + 2, 2) & 0xfff8);
+		uint64_t addr = windows[op[2] % NWINDOWS] + (get(op + 2, 2) & 0xfff8);
 		if (sz == 8 && (op[0] & 7) < 2)
 			sz = 4;
 		switch (op[0] & 7) {

@@ -78,6 +78,34 @@ if cpus:
     hashes = [l.split()[0] for l in (out or "").split("\n") if re.match(r"[0-9a-f]{64}  -$", l)]
     ok(hashes == [want] * cpus,
        "%d hashing jobs at once, every result right" % cpus, repr(out))
+# The HPET (SeaBIOS's ACPI HPET table names it): Linux registers it as a
+# clocksource, and time still passes with it as the current one.
+CS = "/sys/devices/system/clocksource/clocksource0/"
+out = run("cat " + CS + "available_clocksource")
+ok(out and "hpet" in out.split(), "the hpet clocksource is available", repr(out))
+out = run("echo hpet > " + CS + "current_clocksource; cat " + CS + "current_clocksource; "
+          "a=$(cut -d' ' -f1 /proc/uptime); sleep 1; b=$(cut -d' ' -f1 /proc/uptime); "
+          "echo $a $b")
+words = " ".join((out or "").split("\n")[-2:]).split()  # a long echo may wrap
+ok(len(words) == 3 and words[0] == "hpet" and 0.9 < float(words[2]) - float(words[1]) < 5,
+   "with hpet as the clocksource, sleep 1 takes a second of uptime", repr(out))
+# No general-purpose event fired (SeaBIOS's _E01 would eject PCI devices), and
+# the board's PCI functions are all there (00:00.0, 01.0, 01.1, 01.3 at least).
+out = run("cat /sys/firmware/acpi/interrupts/gpe_all; ls /sys/bus/pci/devices | wc -l")
+words = (out or "").split()
+ok(len(words) >= 2 and words[0] == "0" and words[-1].isdigit() and int(words[-1]) >= 4,
+   "no ACPI GPE fired, every PCI function present", repr(out))
+# The ATAPI CD-ROM (when the command line has one): libata's ata_piix finds
+# it, sr_mod drives it with MMC commands, isofs reads the file on it.
+if "-cdrom" in args and "-kernel" in args:
+    out = run("for m in scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs; do "
+              "insmod /lib/fugu-modules/$m.ko; done; i=0; "
+              "while [ ! -e /sys/block/sr0 ] && [ $i -lt 30 ]; do sleep 1; i=$((i+1)); done; "
+              "[ -b /dev/sr0 ] || mknod /dev/sr0 b 11 0; "
+              "mkdir -p /mnt; mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/README.TXT",
+              180)
+    ok(out and "fugu CD-ROM test file" in out.replace("\n", " ").split("README.TXT")[-1],
+       "Linux mounts the CD-ROM (ata_piix, sr_mod, isofs) and reads a file", repr(out))
 out = run("dmesg")
 bad = [l for l in (out or "").split("\n") if any(b in l for b in BAD)]
 ok(out is not None and not bad, "dmesg shows no emulator defect", repr(bad[:5]))
