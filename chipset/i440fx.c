@@ -226,6 +226,19 @@ i440fx_reset(struct i440fx *h)
 }
 
 void
+i440fx_get_pam(const struct i440fx *h, uint8_t pam[I440FX_NPAM])
+{
+	memcpy(pam, &h->fn.st.config[I440FX_PAM0], I440FX_NPAM);
+}
+
+void
+i440fx_set_pam(struct i440fx *h, const uint8_t pam[I440FX_NPAM])
+{
+	memcpy(&h->fn.st.config[I440FX_PAM0], pam, I440FX_NPAM);
+	update_map(h);
+}
+
+void
 i440fx_set_smm(struct i440fx *h, bool in_smm)
 {
 	if (h->in_smm == in_smm)

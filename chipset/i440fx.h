@@ -63,5 +63,10 @@ int i440fx_restore(struct i440fx *h, const void *buf, size_t len);
 
 /* The CPU entered or left SMM (SMIACT#): remap the SMRAM window. */
 void i440fx_set_smm(struct i440fx *h, bool in_smm);
+/* The seven PAM registers (59h-5Fh), read and loaded as a whole (the board
+ * keeps them across an ACPI S3 wake, as QEMU does across every reset). */
+#define I440FX_NPAM 7
+void i440fx_get_pam(const struct i440fx *h, uint8_t pam[I440FX_NPAM]);
+void i440fx_set_pam(struct i440fx *h, const uint8_t pam[I440FX_NPAM]);
 
 #endif

@@ -772,6 +772,10 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 	(void)cfg;
 	uint8_t numa[8 + 8 * PC_MAX_CPUS] = { 0 }; /* node count 0, then the CPU-to-node map */
 	uint8_t e820[4 * 20];
+	/* The sleep states SeaBIOS's ACPI tables advertise, by state: bit 7 on,
+	 * bits 6-0 the PM1_CNT.SLP_TYP (piix.c): S3 suspend to RAM (1), S5 soft
+	 * off (0); no S1, S2 or S4. */
+	static const uint8_t system_states[6] = { 0x80, 0, 0, 0x81, 0, 0x80 };
 	size_t n = 0;
 	n = e820_put(e820, n, 0, pc->mem->ram_below_4g, 1);
 	n = e820_put(e820, n, IOAPIC_DEFAULT_BASE, PAGE_SIZE, 2);
@@ -790,7 +794,8 @@ create_fwcfg(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, s
 	    fwcfg_add_u32(fw, FWCFG_IRQ0_OVERRIDE, 1) < 0 ||
 	    fwcfg_add_file(fw, "etc/e820", e820, (uint32_t)(n * 20)) < 0 ||
 	    fwcfg_add_file(fw, "bootorder", "", 0) < 0 ||
-	    fwcfg_add_file(fw, "etc/boot-fail-wait", "\xff\xff\xff\xff", 4) < 0) {
+	    fwcfg_add_file(fw, "etc/boot-fail-wait", "\xff\xff\xff\xff", 4) < 0 ||
+	    fwcfg_add_file(fw, "etc/system-states", system_states, sizeof(system_states)) < 0) {
 		fwcfg_destroy(fw);
 		goto fail;
 	}
@@ -1085,7 +1090,14 @@ pc_wakeup(struct pc *pc)
 	bool rtc = pc->wake == PC_WAKE_RTC;
 	pc->suspended = false;
 	pc->wake = PC_WAKE_NONE;
+	/* The shadow RAM mapping survives, as on QEMU's i440FX (whose PAM no
+	 * reset clears): SeaBIOS resumes only when its F-segment copy, which
+	 * says POST has run, is still mapped (then CMOS 0Fh = 0FEh: the FACS
+	 * waking vector). A firmware that re-POSTs from flash is unaffected. */
+	uint8_t pam[I440FX_NPAM];
+	i440fx_get_pam(&pc->i440fx, pam);
 	pc_reset(pc);
+	i440fx_set_pam(&pc->i440fx, pam);
 	piix_woke(&pc->piix, rtc);
 }
 

@@ -60,6 +60,9 @@ static const struct msr_row msr_table[] = {
 	 * revision into bits 63:32 (SDM vol. 3A, 9.11.7.1); writes are plain stores. */
 	{ MSR_BIOS_SIGN_ID, FEAT_NONE, PLAIN(bios_sign_id), (uint64_t)MICROCODE_REVISION << 32, 0,
 	  false },
+	/* Every Intel model: bits 52:50 the platform (0, the one microcode matches
+	 * with flag 1); read-only. Linux's microcode loader reads it on resume. */
+	{ MSR_PLATFORM_ID, FEAT_NONE, PLAIN(platform_id), 0, ~0ull, false },
 	/* Machine-check architecture (SDM vol. 3B, 15.3): MCG_CAP is read-only (the
 	 * model's bank count and MCG_CTL_P); MCG_STATUS holds RIPV/EIPV/MCIP. */
 	{ MSR_MCG_CAP, FEAT_MCA, MSR_KIND_MCG_CAP, 0, 0, ~0ull, false },
@@ -136,7 +139,8 @@ msr_find(struct cpu *cpu, uint32_t index)
 			return NULL;
 		key = MSR_MC0_CTL;
 	}
-	if (index == MSR_BIOS_SIGN_ID && strcmp(cpu->features.vendor, "GenuineIntel"))
+	if ((index == MSR_BIOS_SIGN_ID || index == MSR_PLATFORM_ID) &&
+	    strcmp(cpu->features.vendor, "GenuineIntel"))
 		return NULL;
 	if (index >= MSR_VMX_BASIC && index <= MSR_VMX_LAST)
 		key = MSR_VMX_BASIC; /* one row for the capability MSRs */

@@ -11,6 +11,7 @@ struct cpu;
 
 #define MSR_TSC 0x00000010
 #define MSR_APIC_BASE 0x0000001b
+#define MSR_PLATFORM_ID 0x00000017  /* IA32_PLATFORM_ID (SDM vol. 4, table 2-2) */
 #define MSR_BIOS_SIGN_ID 0x0000008b /* microcode update signature (SDM vol. 3A, 9.11.7.1) */
 #define MSR_MCG_CAP 0x00000179
 #define MSR_MCG_STATUS 0x0000017a
@@ -54,6 +55,7 @@ struct msr_state {
 	uint64_t mtrr_fixed[11];       /* the fixed-range MTRRs, in MSR order */
 	uint64_t mtrr_var[16];         /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 */
 	uint64_t bios_sign_id;         /* IA32_BIOS_SIGN_ID: bits 63:32 the microcode revision */
+	uint64_t platform_id;          /* IA32_PLATFORM_ID (read-only): platform 0 */
 	uint64_t mcg_status;           /* IA32_MCG_STATUS (RIPV, EIPV, MCIP) */
 	uint64_t mcg_ctl;              /* IA32_MCG_CTL */
 	uint64_t mc[MCA_BANKS_MAX][4]; /* IA32_MCi_CTL, _STATUS, _ADDR, _MISC per bank */

@@ -8,7 +8,8 @@
 # "skylake": the direct boot on the Skylake client model (-cpu skylake).
 # "smp": the direct boot with -smp 4: four CPUs online, four jobs at once.
 # "cdrom": an ISO with ISOLINUX on the CD-ROM, booted by SeaBIOS (El Torito).
-# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp
+# "s3": the direct boot suspended to RAM and woken by the RTC alarm.
+# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +38,10 @@ direct)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet" $cdrom
 	;;
+s3)
+	python3 "$here/run_linux.py" --timeout 1200 --s3 -- "$fugu" $common -kernel "$kernel" \
+		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 smp)
 	python3 "$here/run_linux.py" --timeout 1200 --cpus 4 -- "$fugu" $common -smp 4 \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
@@ -59,7 +64,7 @@ cdrom)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cdrom "$tmp/live.iso" \
 		-boot d
 	;;
-*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake or smp" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp or s3" >&2; exit 2 ;;
 esac
 status=$?
 for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do

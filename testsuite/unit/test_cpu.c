@@ -635,6 +635,10 @@ bios_sign_id(void **state)
 		assert_int_equal(run_code(code, sizeof(code)), -1);
 		assert_int_equal(rdmsr(MSR_BIOS_SIGN_ID, &v), 0);
 		assert_int_equal(v, (uint64_t)MICROCODE_REVISION << 32);
+		/* IA32_PLATFORM_ID: platform 0 (bits 52:50), read-only */
+		assert_int_equal(rdmsr(MSR_PLATFORM_ID, &v), 0);
+		assert_int_equal(v, 0);
+		assert_int_equal(msr_write(cpu, MSR_PLATFORM_ID, 1ull << 50), -1);
 		destroy();
 	}
 }
