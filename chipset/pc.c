@@ -625,6 +625,62 @@ create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	return 0;
 }
 
+/* The e1000's frames to and from its libslirp network. */
+static bool
+pc_net_deliver(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct pc *pc = opaque;
+	return e1000_receive(&pc->e1000, frame, len);
+}
+
+static void
+pc_net_send(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct pc *pc = opaque;
+	if (pc->net)
+		netdev_send(pc->net, frame, len);
+}
+
+static void
+pc_net_rx_ready(void *opaque)
+{
+	struct pc *pc = opaque;
+	if (pc->net)
+		netdev_rx_ready(pc->net);
+}
+
+/*
+ * The network card (-nic user, -device e1000) at 00:03.0, where QEMU puts
+ * it, with its libslirp network unless it is unconnected.
+ */
+static int
+create_e1000(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->net.nic)
+		return 1;
+	struct e1000_board b = { .send = pc_net_send, .rx_ready = pc_net_rx_ready, .opaque = pc };
+	memcpy(b.mac, cfg->net.mac, 6);
+	if (e1000_init(dev, &pc->pci, 3, pc->io, pc->mem, &pc->clock, &b) < 0) {
+		snprintf(err, errlen, "e1000: PCI slot 3 is taken or the physical map is full");
+		return -1;
+	}
+	if (cfg->net.user &&
+	    !(pc->net = netdev_create(&cfg->net, pc_net_deliver, pc, err, errlen))) {
+		e1000_destroy(dev);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+e1000_destroy_row(void *dev)
+{
+	struct pc *pc = (struct pc *)((char *)dev - offsetof(struct pc, e1000));
+	e1000_destroy(dev);
+	netdev_destroy(pc->net);
+	pc->net = NULL;
+}
+
 /*
  * fw_cfg as SeaBIOS reads it (src/fw/paravirt.c): RAM size, one CPU, no NUMA
  * nodes, no boot menu (SeaBIOS's "etc/show-boot-menu" is key 0x0e), the IRQ0
@@ -720,6 +776,8 @@ PC_DESTROY(ide)
 PC_RESET(vga)
 PC_SAVE(vga)
 PC_DESTROY(vga)
+PC_RESET(e1000)
+PC_SAVE(e1000)
 PC_RESET(fwcfg)
 PC_SAVE(fwcfg)
 PC_DESTROY(fwcfg)
@@ -757,6 +815,7 @@ const struct pc_device pc_devices[] = {
 	ROW("i440fx", 1, i440fx, i440fx, create_i440fx, NULL),
 	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
 	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
+	ROW("e1000", 1, e1000, e1000, create_e1000, e1000_destroy_row),
 	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
 };
 const size_t pc_ndevices = sizeof(pc_devices) / sizeof(pc_devices[0]);
@@ -775,13 +834,21 @@ pc_poll_host(struct pc *pc)
 	bool got = false;
 	for (unsigned k = 0; k < 4; k++)
 		got |= uart_poll(&pc->com[k]);
+	if (pc->net)
+		got |= netdev_poll(pc->net);
 	return got;
 }
 
-int
-pc_wait_fd(const struct pc *pc)
+unsigned
+pc_wait_fds(struct pc *pc, struct pollfd *pfd, unsigned max, uint64_t *within_ns)
 {
-	return uart_wait_fd(&pc->com[0]);
+	unsigned n = 0;
+	if (max == 0)
+		return 0;
+	pfd[n++] = (struct pollfd){ .fd = uart_wait_fd(&pc->com[0]), .events = POLLIN };
+	if (pc->net)
+		n += netdev_wait_fds(pc->net, pfd + n, max - n, within_ns);
+	return n;
 }
 
 struct pc *

@@ -10,12 +10,14 @@
 #include <stdio.h>
 
 #include "chipset/debugport.h"
+#include "chipset/e1000.h"
 #include "chipset/fwcfg.h"
 #include "chipset/i440fx.h"
 #include "chipset/ide.h"
 #include "chipset/ioapic.h"
 #include "chipset/kbc.h"
 #include "chipset/lapic.h"
+#include "chipset/netdev.h"
 #include "chipset/pci.h"
 #include "chipset/pic.h"
 #include "chipset/piix.h"
@@ -58,6 +60,7 @@ struct pc_config {
 	bool snapshot;            /* -snapshot: disk writes stay in memory */
 	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
+	struct net_config net;    /* -nic/-netdev/-device e1000: the e1000 at 00:03.0 */
 };
 
 struct pc {
@@ -84,6 +87,8 @@ struct pc {
 	struct ide ide;        /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
 	struct vga vga;        /* 00:02.0 stdvga, when vga_enabled */
 	bool vga_enabled;
+	struct e1000 e1000;  /* 00:03.0 82540EM, when cfg->net.nic */
+	struct netdev *net;  /* its libslirp network (NULL: unconnected) */
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
@@ -151,7 +156,9 @@ pc_cur_cpu(const struct pc *pc)
 }
 /* Host I/O (serial input, output flush); called by the run loop at a bounded rate. */
 bool pc_poll_host(struct pc *pc);
-/* The host fd whose input should wake an idle guest, or -1. */
-int pc_wait_fd(const struct pc *pc);
+/* The host descriptors whose input should wake an idle guest (up to max, in
+ * pfd), and the host time in ns from now by which pc_poll_host wants to run
+ * again, lowered in *within_ns. */
+unsigned pc_wait_fds(struct pc *pc, struct pollfd *pfd, unsigned max, uint64_t *within_ns);
 
 #endif
