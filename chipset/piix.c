@@ -416,6 +416,28 @@ setup_pm_config(struct pci_function *fn)
 		pci_set_wmask(fn, r, 0xff, 1); /* SMBHSTCFG, SMBSLVC, SMBSHDW1-2, SMBREV */
 }
 
+/*
+ * The ACPI registers the firmware's tables name beyond the PM block: the GPE0
+ * block at 0xAFE0 (status, then enable; FADT GPE0_BLK) and QEMU's PCI
+ * hotplug registers at 0xAE00 (PCIU, PCID, B0EJ), which SeaBIOS's DSDT reads
+ * from its GPE handler. This board has no GPE sources and no hotplug: all
+ * read 0, writes change nothing. (Unclaimed, they would read all ones: a
+ * pending GPE whose handler sees every slot asking for eject, and Linux
+ * removes every PCI device but the host bridge.)
+ */
+static uint32_t
+acpi_none_read(void *opaque, uint16_t port, unsigned size)
+{
+	(void)opaque, (void)port, (void)size;
+	return 0;
+}
+
+static void
+acpi_none_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	(void)opaque, (void)port, (void)value, (void)size;
+}
+
 int
 piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock *clock,
 	  const struct piix_board *board)
@@ -432,6 +454,9 @@ piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock
 	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p, 0) ||
 	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p, 0) ||
 	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p, 0) ||
+	    ioports_register(io, 0xafe0, 4, "piix-gpe0", acpi_none_read, acpi_none_write, p, 0) ||
+	    ioports_register(io, 0xae00, 16, "piix-pcihp", acpi_none_read, acpi_none_write, p,
+			     0) ||
 	    pci_bus_add(bus, &p->isa, 1, 0) < 0 || pci_bus_add(bus, &p->pm, 1, 3) < 0)
 		return -1;
 	/* 00:01.1 (IDE) and 00:01.2 (USB) belong to their own devices. */

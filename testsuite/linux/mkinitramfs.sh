@@ -13,9 +13,32 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/etc"
 cp "$bb" "$root/bin/busybox"
 for app in sh mount umount echo cat ls md5sum sha256sum gzip gunzip dd poweroff uname dmesg \
-	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free; do
+	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free \
+	insmod ip ifconfig route udhcpc nc wget httpd sed; do
 	ln -s busybox "$root/bin/$app"
 done
+# The e1000 driver of the kernel the tests boot (the newest Debian kernel),
+# for the network test; udhcpc's script configures what slirp's DHCP offers.
+kver=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 | sed 's|.*/vmlinuz-||')
+ko=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+if [ -n "$kver" ] && [ -f "$ko" ]; then
+	mkdir -p "$root/lib/modules"
+	cp "$ko" "$root/lib/modules/e1000.ko"
+fi
+mkdir -p "$root/usr/share/udhcpc"
+cat > "$root/usr/share/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case $1 in
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route add default via "${router%% *}" dev "$interface"
+	echo "udhcpc: $interface $ip/${mask:-24} router $router"
+	;;
+esac
+exit 0
+DHCP
+chmod 755 "$root/usr/share/udhcpc/default.script"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
