@@ -25,8 +25,8 @@ if [ -n "$kver" ] && [ -f "$ko" ]; then
 	mkdir -p "$root/lib/modules"
 	cp "$ko" "$root/lib/modules/e1000.ko"
 fi
-mkdir -p "$root/usr/share/udhcpc"
-cat > "$root/usr/share/udhcpc/default.script" <<'DHCP'
+mkdir -p "$root/etc/udhcpc"
+cat > "$root/etc/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
 case $1 in
 bound|renew)
@@ -38,7 +38,7 @@ bound|renew)
 esac
 exit 0
 DHCP
-chmod 755 "$root/usr/share/udhcpc/default.script"
+chmod 755 "$root/etc/udhcpc/default.script"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc

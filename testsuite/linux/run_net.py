@@ -92,7 +92,8 @@ out = run("insmod /lib/modules/e1000.ko && ip link set eth0 up && echo LINK-UP")
 ok(out is not None and "LINK-UP" in out, "e1000.ko loads and eth0 comes up", repr(out))
 if out is None or "LINK-UP" not in out:
     finish()
-out = run("udhcpc -i eth0 -n -q -t 5 -T 3 2>&1; ip -4 addr show eth0", 90)
+out = run("udhcpc -i eth0 -n -q -t 5 -T 3 -s /etc/udhcpc/default.script 2>&1; "
+          "ip -4 addr show eth0", 90)
 ok(out is not None and "inet 10.0.2.15/" in out, "DHCP from slirp gives eth0 10.0.2.15",
    repr(out))
 
@@ -110,7 +111,7 @@ got, err = None, ""
 for _ in range(3):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/guest.txt" % fwd_port,
-                                    timeout=60) as r:
+                                    timeout=30) as r:
             got = r.read()
         break
     except OSError as e:
@@ -121,7 +122,7 @@ ok(got == guest_file, "the host fetches %d bytes from the guest through hostfwd"
 
 out = run("cat /proc/net/dev | grep eth0")
 ok(out is not None and "eth0" in out, "/proc/net/dev counts eth0's traffic", repr(out))
-out = run("dmesg | grep -i -E 'e1000|eth0'")
+out = run("dmesg | grep -i -E 'e1000|eth0' | sed 's/^/: /'")
 ok(out is not None and "Link is Up" in out and "Hang" not in out,
    "the driver saw the link up and no transmit hang", repr(out))
 status = con.poweroff()

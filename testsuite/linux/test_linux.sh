@@ -4,7 +4,9 @@
 # ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
 # run_linux.py drives the shell on COM1 and prints TAP.
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
-# usage: test_linux.sh FUGU direct|disk|snapshot
+# "net": the direct boot with -nic user: e1000.ko, DHCP from libslirp, HTTP both
+# ways through the gateway and a hostfwd (run_net.py).
+# usage: test_linux.sh FUGU direct|disk|snapshot|net
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,15 +30,19 @@ snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+net)
+	python3 "$here/run_net.py" --timeout 600 -- "$fugu" $common -nic HOSTFWD \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 disk)
 	sh "$here/mkdisk.sh" "$tmp/disk.img" "$kernel" "$tmp/initrd.gz" || exit 1
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct, disk or snapshot" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, snapshot or net" >&2; exit 2 ;;
 esac
 status=$?
-for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do
+for f in run_linux.log run_net.log linux_snapshot.1.log linux_snapshot.2.log; do
 	[ -f $f ] && tail -c 3000 $f | sed 's/^/# /'
 done
 exit $status
