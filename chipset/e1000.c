@@ -608,11 +608,11 @@ send_frame(struct e1000 *e, const uint8_t *p, size_t len)
  * length added to the pseudo-header sum software left in the field.
  */
 static void
-tso_send(struct e1000 *e)
+tso_send(struct e1000 *e, uint32_t total)
 {
 	struct e1000_state *s = &e->st;
 	const struct e1000_tx_ctx *c = &s->ctx;
-	uint32_t hdr = c->hdrlen, mss = c->mss, total = s->tx_len;
+	uint32_t hdr = c->hdrlen, mss = c->mss;
 	bool tcp = c->tucmd & TUCMD_TCP;
 	if (hdr > total || mss == 0 || hdr + mss > E1000_FRAME_MAX || (uint32_t)c->ipcss + 6 > hdr ||
 	    (tcp && (uint32_t)c->tucss + 14 > hdr) || c->tucss + 8u > hdr)
@@ -675,7 +675,7 @@ tx_finish(struct e1000 *e)
 		return;
 	}
 	if (s->tx_cmd & TXD_TSE) {
-		tso_send(e);
+		tso_send(e, len);
 		return;
 	}
 	const struct e1000_tx_ctx *c = &s->ctx;
