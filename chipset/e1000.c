@@ -63,7 +63,7 @@
 /* Descriptor command bits (3.3.3, 3.3.6, 3.3.7): the same in all three formats. */
 #define TXD_EOP 0x01
 #define TXD_IFCS 0x02
-#define TXD_IC 0x04 /* legacy: insert checksum */
+#define TXD_IC 0x04  /* legacy: insert checksum */
 #define TXD_TSE 0x04 /* extended: TCP segmentation */
 #define TXD_RS 0x08
 #define TXD_DEXT 0x20
@@ -121,8 +121,8 @@ static const uint16_t phy_reset_value[E1000_PHY_REGS] = {
 	[20] = 0x0c60, /* extended PHY specific control */
 };
 /* Registers a PHY write leaves alone. */
-static const uint32_t phy_readonly = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 5 | 1u << 6 |
-				     1u << 10 | 1u << 15 | 1u << 17;
+static const uint32_t phy_readonly =
+	1u << 1 | 1u << 2 | 1u << 3 | 1u << 5 | 1u << 6 | 1u << 10 | 1u << 15 | 1u << 17;
 
 /* Registers that exist as storage (or with behaviour below); others read 0. */
 static const struct {
@@ -202,8 +202,8 @@ dma_write(struct e1000 *e, uint64_t pa, const void *buf, uint64_t len)
 static void
 update_irq(struct e1000 *e)
 {
-	bool level = (R(E1000_ICR) & R(E1000_IMS)) != 0 &&
-		     !(pci_get(&e->fn, PCI_COMMAND, 2) & 0x400);
+	bool level =
+		(R(E1000_ICR) & R(E1000_IMS)) != 0 && !(pci_get(&e->fn, PCI_COMMAND, 2) & 0x400);
 	pci_set_irq(&e->fn, level);
 }
 
@@ -282,9 +282,9 @@ static void
 eecd_write(struct e1000 *e, uint32_t v)
 {
 	struct e1000_state *s = &e->st;
-	R(E1000_EECD) = (R(E1000_EECD) & ~(uint32_t)(EECD_SK | EECD_CS | EECD_DI | EECD_FWE |
-						       EECD_REQ)) |
-			(v & (EECD_SK | EECD_CS | EECD_DI | EECD_FWE | EECD_REQ));
+	R(E1000_EECD) =
+		(R(E1000_EECD) & ~(uint32_t)(EECD_SK | EECD_CS | EECD_DI | EECD_FWE | EECD_REQ)) |
+		(v & (EECD_SK | EECD_CS | EECD_DI | EECD_FWE | EECD_REQ));
 	bool sk = v & EECD_SK, rising = sk && !s->ee_sk;
 	s->ee_sk = sk;
 	if (!(v & EECD_CS)) {
@@ -456,7 +456,8 @@ rx_accept(struct e1000 *e, const uint8_t *d)
 		return true;
 	for (unsigned k = 0; k < 16; k++) {
 		uint32_t lo = R(E1000_RAL0 + 8 * k), hi = R(E1000_RAH0 + 8 * k);
-		if ((hi & 0x80000000u) && le32(d) == lo && (uint32_t)(d[4] | d[5] << 8) == (hi & 0xffff))
+		if ((hi & 0x80000000u) && le32(d) == lo &&
+		    (uint32_t)(d[4] | d[5] << 8) == (hi & 0xffff))
 			return true;
 	}
 	return false;
@@ -531,7 +532,9 @@ e1000_receive(struct e1000 *e, const uint8_t *frame, size_t len)
 		done += chunk;
 		if (done == total)
 			status |= RXD_EOP;
-		uint8_t wb[8] = { (uint8_t)chunk, (uint8_t)(chunk >> 8), 0, 0, status, errors, 0, 0 };
+		uint8_t wb[8] = {
+			(uint8_t)chunk, (uint8_t)(chunk >> 8), 0, 0, status, errors, 0, 0
+		};
 		dma_write(e, pa + 8, wb, sizeof(wb));
 		R(E1000_RDH) = (R(E1000_RDH) + 1) % n;
 	}
@@ -614,14 +617,15 @@ tso_send(struct e1000 *e, uint32_t total)
 	const struct e1000_tx_ctx *c = &s->ctx;
 	uint32_t hdr = c->hdrlen, mss = c->mss;
 	bool tcp = c->tucmd & TUCMD_TCP;
-	if (hdr > total || mss == 0 || hdr + mss > E1000_FRAME_MAX || (uint32_t)c->ipcss + 6 > hdr ||
-	    (tcp && (uint32_t)c->tucss + 14 > hdr) || c->tucss + 8u > hdr)
+	if (hdr > total || mss == 0 || hdr + mss > E1000_FRAME_MAX ||
+	    (uint32_t)c->ipcss + 6 > hdr || (tcp && (uint32_t)c->tucss + 14 > hdr) ||
+	    c->tucss + 8u > hdr)
 		return; /* a context that does not fit the packet: dropped */
 	stat_add(e, ST_TSCTC, 1);
 	uint32_t payload = total - hdr, off = 0;
 	uint16_t id = be16(s->tx_buf + c->ipcss + 4);
 	uint32_t seq = tcp ? (uint32_t)be16(s->tx_buf + c->tucss + 4) << 16 |
-				     be16(s->tx_buf + c->tucss + 6)
+				       be16(s->tx_buf + c->tucss + 6)
 			   : 0;
 	uint8_t *f = e->frame;
 	for (unsigned seg = 0;; seg++) {
@@ -1070,6 +1074,5 @@ e1000_restore(struct e1000 *e, const void *buf, size_t len)
 	if (len != sizeof(e->st) + sizeof(e->fn.st))
 		return -1;
 	memcpy(&e->st, buf, sizeof(e->st));
-	return pci_function_restore(&e->fn, (const uint8_t *)buf + sizeof(e->st),
-				    sizeof(e->fn.st));
+	return pci_function_restore(&e->fn, (const uint8_t *)buf + sizeof(e->st), sizeof(e->fn.st));
 }

@@ -24,12 +24,12 @@
 struct ioports;
 struct physmem;
 
-#define E1000_MMIO_SIZE 0x20000 /* BAR0 */
-#define E1000_IO_SIZE 0x40      /* BAR1: IOADDR at 0, IODATA at 4 */
+#define E1000_MMIO_SIZE 0x20000  /* BAR0 */
+#define E1000_IO_SIZE 0x40       /* BAR1: IOADDR at 0, IODATA at 4 */
 #define E1000_NREGS (0x6000 / 4) /* the modelled part of the register file */
 #define E1000_EEPROM_WORDS 64    /* 93C46-class Microwire EEPROM, 6 address bits */
 #define E1000_PHY_REGS 32
-#define E1000_TX_MAX 65536 /* a transmit packet (TSO: header + payload) at most */
+#define E1000_TX_MAX 65536    /* a transmit packet (TSO: header + payload) at most */
 #define E1000_FRAME_MAX 16384 /* a frame on the wire at most (jumbo, LPE) */
 
 /* Register offsets (8254x SDM 13, table 13-2). */
@@ -70,7 +70,7 @@ enum {
 	E1000_STATS = 0x4000, /* statistics, 0x4000-0x40ff, clear on read */
 	E1000_STATS_END = 0x4100,
 	E1000_RXCSUM = 0x5000,
-	E1000_MTA = 0x5200, /* multicast table array, 128 registers */
+	E1000_MTA = 0x5200,  /* multicast table array, 128 registers */
 	E1000_RAL0 = 0x5400, /* receive addresses: RAL/RAH pairs, 16 of them */
 	E1000_RAH0 = 0x5404,
 	E1000_VFTA = 0x5600, /* VLAN filter table, 128 registers */
@@ -88,15 +88,15 @@ enum {
 
 /* Everything save/restore copies. */
 struct e1000_state {
-	uint32_t reg[E1000_NREGS];            /* the register file by offset / 4 */
-	uint16_t eeprom[E1000_EEPROM_WORDS];  /* MAC address, IDs, checksum word 0x3F */
-	uint16_t phy[E1000_PHY_REGS];         /* the PHY at MDIO address 1 */
+	uint32_t reg[E1000_NREGS];           /* the register file by offset / 4 */
+	uint16_t eeprom[E1000_EEPROM_WORDS]; /* MAC address, IDs, checksum word 0x3F */
+	uint16_t phy[E1000_PHY_REGS];        /* the PHY at MDIO address 1 */
 	/* Microwire bit banging through EECD (5.3.1): */
-	uint16_t ee_bits;   /* rising SK edges since CS rose */
-	uint16_t ee_cmd;    /* opcode and address shifted in from DI */
-	uint8_t ee_do;      /* the DO bit the EEPROM drives */
-	uint8_t ee_sk;      /* last SK level */
-	uint32_t ioaddr;    /* IOADDR: the register IODATA reaches (13.3.1) */
+	uint16_t ee_bits; /* rising SK edges since CS rose */
+	uint16_t ee_cmd;  /* opcode and address shifted in from DI */
+	uint8_t ee_do;    /* the DO bit the EEPROM drives */
+	uint8_t ee_sk;    /* last SK level */
+	uint32_t ioaddr;  /* IOADDR: the register IODATA reaches (13.3.1) */
 	/* Transmit: the context of the last context descriptor (3.3.6). */
 	struct e1000_tx_ctx {
 		uint8_t ipcss, ipcso, tucss, tucso;
@@ -107,13 +107,13 @@ struct e1000_state {
 		uint16_t mss;
 	} ctx;
 	/* The packet being gathered from data descriptors until EOP. */
-	uint32_t tx_len;      /* bytes gathered (may exceed E1000_TX_MAX: then dropped) */
-	uint8_t tx_popts;     /* POPTS of the first data descriptor (IXSM, TXSM) */
-	uint8_t tx_cmd;       /* the command bits of the packet's first descriptor */
+	uint32_t tx_len;  /* bytes gathered (may exceed E1000_TX_MAX: then dropped) */
+	uint8_t tx_popts; /* POPTS of the first data descriptor (IXSM, TXSM) */
+	uint8_t tx_cmd;   /* the command bits of the packet's first descriptor */
 	uint8_t tx_legacy_cso, tx_legacy_css;
-	uint16_t tx_vlan;     /* special field of the EOP descriptor (VLE) */
-	uint8_t tx_active;    /* a packet is being gathered */
-	uint8_t tx_ipv4;      /* context: TUCMD.IP (IPv4) */
+	uint16_t tx_vlan;  /* special field of the EOP descriptor (VLE) */
+	uint8_t tx_active; /* a packet is being gathered */
+	uint8_t tx_ipv4;   /* context: TUCMD.IP (IPv4) */
 	uint8_t pad[2];
 	uint8_t tx_buf[E1000_TX_MAX];
 };

@@ -112,15 +112,16 @@ parse_user_props(struct net_config *nc, const char *p, bool is_nic, const char *
 				return -1;
 			}
 			strcpy(nc->fwd[nc->nfwd++], val);
-		} else if (!strcmp(key, "restrict") && (!strcmp(val, "on") || !strcmp(val, "off") ||
-							 !strcmp(val, "yes") || !strcmp(val, "no"))) {
+		} else if (!strcmp(key, "restrict") &&
+			   (!strcmp(val, "on") || !strcmp(val, "off") || !strcmp(val, "yes") ||
+			    !strcmp(val, "no"))) {
 			nc->restrict_ = !strcmp(val, "on") || !strcmp(val, "yes");
 		} else if (!strcmp(key, "ipv4") && !strcmp(val, "on")) {
 		} else if (!strcmp(key, "ipv6") && !strcmp(val, "off")) {
 		} else if (is_nic && !strcmp(key, "model")) {
 			if (strcmp(val, "e1000") && strcmp(val, "e1000-82540em")) {
-				snprintf(err, errlen, "%s: model '%s' is not supported (only e1000)",
-					 what, val);
+				snprintf(err, errlen,
+					 "%s: model '%s' is not supported (only e1000)", what, val);
 				return -1;
 			}
 		} else if (is_nic && !strcmp(key, "mac")) {
@@ -155,8 +156,8 @@ net_parse_nic(struct net_config *nc, const char *spec, char *err, size_t errlen)
 		return 0;
 	}
 	if (n != 4 || strncmp(spec, "user", 4)) {
-		snprintf(err, errlen, "-nic %.*s: only user (libslirp) or none is supported", (int)n,
-			 spec);
+		snprintf(err, errlen, "-nic %.*s: only user (libslirp) or none is supported",
+			 (int)n, spec);
 		return -1;
 	}
 	if (nc->nic) {
@@ -227,15 +228,17 @@ net_config_finish(struct net_config *nc, char *err, size_t errlen)
 	}
 	if (nc->device_netdev[0]) {
 		if (strcmp(nc->device_netdev, nc->netdev_id)) {
-			snprintf(err, errlen, "-device e1000: netdev '%s' is not defined (-netdev "
-					      "user,id=%s)",
+			snprintf(err, errlen,
+				 "-device e1000: netdev '%s' is not defined (-netdev "
+				 "user,id=%s)",
 				 nc->device_netdev, nc->device_netdev);
 			return -1;
 		}
 		nc->user = true;
 	} else if (nc->netdev_id[0] && !nc->user) {
-		snprintf(err, errlen, "-netdev user,id=%s is not used by a device "
-				      "(-device e1000,netdev=%s)",
+		snprintf(err, errlen,
+			 "-netdev user,id=%s is not used by a device "
+			 "(-device e1000,netdev=%s)",
 			 nc->netdev_id, nc->netdev_id);
 		return -1;
 	}

@@ -23,13 +23,13 @@
 
 /* What the options asked for. */
 struct net_config {
-	bool nic;        /* an e1000 exists (-nic user, -device e1000) */
-	bool user;       /* its backend is libslirp; else it is unconnected (frames dropped) */
-	bool restrict_;  /* restrict=on: the guest reaches only the host's forwards */
-	uint8_t mac[6];  /* 52:54:00:12:34:56 unless mac= */
-	unsigned nfwd;   /* hostfwd= rules */
+	bool nic;       /* an e1000 exists (-nic user, -device e1000) */
+	bool user;      /* its backend is libslirp; else it is unconnected (frames dropped) */
+	bool restrict_; /* restrict=on: the guest reaches only the host's forwards */
+	uint8_t mac[6]; /* 52:54:00:12:34:56 unless mac= */
+	unsigned nfwd;  /* hostfwd= rules */
 	char fwd[NET_MAX_FWD][64];
-	char netdev_id[NET_ID_LEN]; /* -netdev user,id=X ("" if none) */
+	char netdev_id[NET_ID_LEN];     /* -netdev user,id=X ("" if none) */
 	char device_netdev[NET_ID_LEN]; /* -device e1000,netdev=X */
 	bool nic_none;                  /* -nic none was given */
 };
@@ -48,8 +48,8 @@ struct netdev;
 typedef bool (*netdev_deliver_fn)(void *opaque, const uint8_t *frame, size_t len);
 
 /* The libslirp network for cfg; NULL with a message in err. */
-struct netdev *netdev_create(const struct net_config *cfg, netdev_deliver_fn deliver,
-			     void *opaque, char *err, size_t errlen);
+struct netdev *netdev_create(const struct net_config *cfg, netdev_deliver_fn deliver, void *opaque,
+			     char *err, size_t errlen);
 void netdev_destroy(struct netdev *nd);
 /* A frame from the guest. */
 void netdev_send(struct netdev *nd, const uint8_t *frame, size_t len);
@@ -59,7 +59,6 @@ void netdev_rx_ready(struct netdev *nd);
 bool netdev_poll(struct netdev *nd);
 /* For an idle wait: up to max descriptors to watch, and the host time (ns
  * from now) by which netdev_poll should run again, lowered in *within_ns. */
-unsigned netdev_wait_fds(struct netdev *nd, struct pollfd *pfd, unsigned max,
-			 uint64_t *within_ns);
+unsigned netdev_wait_fds(struct netdev *nd, struct pollfd *pfd, unsigned max, uint64_t *within_ns);
 
 #endif

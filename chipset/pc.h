@@ -87,8 +87,8 @@ struct pc {
 	struct ide ide;        /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
 	struct vga vga;        /* 00:02.0 stdvga, when vga_enabled */
 	bool vga_enabled;
-	struct e1000 e1000;  /* 00:03.0 82540EM, when cfg->net.nic */
-	struct netdev *net;  /* its libslirp network (NULL: unconnected) */
+	struct e1000 e1000;       /* 00:03.0 82540EM, when cfg->net.nic */
+	struct netdev *net;       /* its libslirp network (NULL: unconnected) */
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */

@@ -455,8 +455,7 @@ piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock
 	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p, 0) ||
 	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p, 0) ||
 	    ioports_register(io, 0xafe0, 4, "piix-gpe0", acpi_none_read, acpi_none_write, p, 0) ||
-	    ioports_register(io, 0xae00, 16, "piix-pcihp", acpi_none_read, acpi_none_write, p,
-			     0) ||
+	    ioports_register(io, 0xae00, 16, "piix-pcihp", acpi_none_read, acpi_none_write, p, 0) ||
 	    pci_bus_add(bus, &p->isa, 1, 0) < 0 || pci_bus_add(bus, &p->pm, 1, 3) < 0)
 		return -1;
 	/* 00:01.1 (IDE) and 00:01.2 (USB) belong to their own devices. */

@@ -344,7 +344,8 @@ static void
 parse_device(struct options *o, const char *spec)
 {
 	size_t n = strcspn(spec, ",");
-	if ((n == 5 && !strncmp(spec, "e1000", 5)) || (n == 13 && !strncmp(spec, "e1000-82540em", 13))) {
+	if ((n == 5 && !strncmp(spec, "e1000", 5)) ||
+	    (n == 13 && !strncmp(spec, "e1000-82540em", 13))) {
 		char err[256];
 		if (net_parse_device(&o->pc.net, spec, err, sizeof(err)) < 0)
 			usage_error("%s", err);

@@ -3,11 +3,12 @@
  * random access sequences: PIC, PIT, RTC, UARTs, 8042, PCI configuration,
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
  * -snapshot), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC, the
- * debug ports. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
- * that never runs) is built once and reset before each input, as the guest's
- * reset would (building it per input costs 40 ms under ASan). The input is a list
- * of 8-byte operations: op, a target, a size and a value; targets lean to the
- * devices' own ports and windows, and some go anywhere.
+ * debug ports, the e1000 at 00:03.0 (unconnected: its frames go nowhere, and
+ * its descriptor rings are DMA targets in RAM). The board (16 MiB of RAM, deterministic clock, a
+ * BIOS of HLTs that never runs) is built once and reset before each input, as the guest's reset
+ * would (building it per input costs 40 ms under ASan). The input is a list of 8-byte operations:
+ * op, a target, a size and a value; targets lean to the devices' own ports and windows, and some go
+ * anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -61,19 +62,23 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Ports the devices own (and a few around them). */
 static const uint16_t ports[] = {
-	0x20,  0x21,  0xa0,   0xa1,   0x4d0,  0x4d1,  0x40,   0x41,  0x42,  0x43,  0x61,
-	0x70,  0x71,  0x72,   0x73,   0x3f8,  0x3f9,  0x3fa,  0x3fb, 0x3fc, 0x3fd, 0x2f8,
-	0x2fd, 0x60,  0x64,   0xcf8,  0xcfc,  0xcfd,  0xcfe,  0xcff, 0x1f0, 0x1f1, 0x1f2,
-	0x1f3, 0x1f4, 0x1f5,  0x1f6,  0x1f7,  0x3f6,  0x170,  0x177, 0x376, 0x3c0, 0x3c1,
-	0x3c4, 0x3c5, 0x3ce,  0x3cf,  0x3d4,  0x3d5,  0x3da,  0x3c7, 0x3c8, 0x3c9, 0x1ce,
-	0x1cf, 0x510, 0x511,  0x514,  0x518,  0x92,   0xb2,   0xb3,  0xcf9, 0x80,  0xe9,
-	0x402, 0xf0,  0xc000, 0xc004, 0xb000, 0xb004, 0xb008,
+	0x20,  0x21,  0xa0,   0xa1,   0x4d0,  0x4d1,  0x40,   0x41,   0x42,   0x43,  0x61,
+	0x70,  0x71,  0x72,   0x73,   0x3f8,  0x3f9,  0x3fa,  0x3fb,  0x3fc,  0x3fd, 0x2f8,
+	0x2fd, 0x60,  0x64,   0xcf8,  0xcfc,  0xcfd,  0xcfe,  0xcff,  0x1f0,  0x1f1, 0x1f2,
+	0x1f3, 0x1f4, 0x1f5,  0x1f6,  0x1f7,  0x3f6,  0x170,  0x177,  0x376,  0x3c0, 0x3c1,
+	0x3c4, 0x3c5, 0x3ce,  0x3cf,  0x3d4,  0x3d5,  0x3da,  0x3c7,  0x3c8,  0x3c9, 0x1ce,
+	0x1cf, 0x510, 0x511,  0x514,  0x518,  0x92,   0xb2,   0xb3,   0xcf9,  0x80,  0xe9,
+	0x402, 0xf0,  0xc000, 0xc004, 0xb000, 0xb004, 0xb008, 0xc040, 0xc044,
 };
 
 /* MMIO windows: the local APIC, the IOAPIC, the legacy VGA window, the VGA BARs
- * where the sequences below tend to put them, the BIOS, and RAM (DMA targets). */
+ * where the sequences below tend to put them, the BIOS, RAM (DMA targets), and
+ * the e1000's registers (BAR0 at 0xe2000000: its transmit tail, receive tail,
+ * interrupt and EEPROM registers). */
 static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000,    0xb8000,
-				    0xe0000000, 0xe1000000, 0xfffe0000, 0x1000 };
+				    0xe0000000, 0xe1000000, 0xfffe0000, 0x1000,
+				    0xe2003800, 0xe2002800, 0xe2000000, 0xe2000010 };
+#define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
 
 static uint64_t
 get(const uint8_t *p, unsigned n)
@@ -93,6 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .vga = true,
 				 .snapshot = true };
 	cfg.drive[0].path = disk_path;
+	net_config_init(&cfg.net);
+	cfg.net.nic = true;
 	char err[256];
 	static struct pc *pc;
 	if (!pc && !(pc = pc_create(&cfg, err, sizeof(err)))) {
@@ -100,6 +107,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	pc_reset(pc);
+	/* the e1000 as a BIOS leaves it: BARs placed, memory, I/O and bus mastering on */
+	pci_config_write(&pc->e1000.fn, PCI_BAR0, 0xe2000000, 4);
+	pci_config_write(&pc->e1000.fn, PCI_BAR0 + 4, 0xc040, 4);
+	pci_config_write(&pc->e1000.fn, PCI_COMMAND, 7, 2);
 	static const unsigned sizes[4] = { 1, 2, 4, 8 };
 	for (size_t at = 0; at + 8 <= size && at < 8 * 4096; at += 8) {
 		const uint8_t *op = data + at;
@@ -109,7 +120,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(op[1] & 0x80)
 				? (uint16_t)get(op + 2, 2)
 				: (uint16_t)(ports[op[2] % (sizeof(ports) / 2)] + (op[3] & 3));
-		uint64_t addr = windows[op[2] % 8] + (get(op + 2, 2) & 0xfff8);
+		uint64_t addr = windows[op[2] % NWINDOWS] + (get(op + 2, 2) & 0xfff8);
 		if (sz == 8 && (op[0] & 7) < 2)
 			sz = 4;
 		switch (op[0] & 7) {

@@ -38,11 +38,11 @@ struct fixture {
 	struct physmem *mem;
 	struct pci_bus bus;
 	struct e1000 e;
-	bool intx;            /* INTA# level */
-	unsigned nframes;     /* frames on the wire */
+	bool intx;        /* INTA# level */
+	unsigned nframes; /* frames on the wire */
 	uint8_t frames[8][2048];
 	size_t lens[8];
-	unsigned rx_ready;    /* rx_ready calls */
+	unsigned rx_ready; /* rx_ready calls */
 };
 
 static void
@@ -128,7 +128,7 @@ test_pci_header(void **state)
 	assert_int_equal(pci_config_read(fn, PCI_INTERRUPT_PIN, 1), 1);
 	assert_int_equal(pci_config_read(fn, PCI_SUBSYS_VENDOR, 4), 0x001e8086);
 	pci_config_write(fn, PCI_BAR0, 0xffffffff, 4);
-	assert_int_equal(pci_config_read(fn, PCI_BAR0, 4), (uint32_t)~(E1000_MMIO_SIZE - 1));
+	assert_int_equal(pci_config_read(fn, PCI_BAR0, 4), (uint32_t) ~(E1000_MMIO_SIZE - 1));
 	pci_config_write(fn, PCI_BAR0 + 4, 0xffffffff, 4);
 	assert_int_equal(pci_config_read(fn, PCI_BAR0 + 4, 4) & 0xffff,
 			 (0x10000 - E1000_IO_SIZE) | 1);
@@ -178,7 +178,7 @@ microwire_read(struct fixture *f, unsigned addr)
 	eecd |= 0x40; /* REQ */
 	wr(f, E1000_EECD, eecd);
 	assert_true(rd(f, E1000_EECD) & 0x80); /* GNT */
-	eecd = (eecd & ~0xfu) | 0x2; /* CS */
+	eecd = (eecd & ~0xfu) | 0x2;           /* CS */
 	wr(f, E1000_EECD, eecd);
 	uint32_t bits = 0x6u << 6 | addr; /* start + READ (110b), 6 address bits */
 	for (int b = 8; b >= 0; b--) {
@@ -201,7 +201,7 @@ static void
 test_eeprom_microwire(void **state)
 {
 	struct fixture *f = *state;
-	assert_true(rd(f, E1000_EECD) & 0x100); /* present */
+	assert_true(rd(f, E1000_EECD) & 0x100);  /* present */
 	assert_false(rd(f, E1000_EECD) & 0x200); /* 64-word part */
 	assert_int_equal(microwire_read(f, 0x0d), 0x100e);
 	assert_int_equal(microwire_read(f, 0x00), 0x5452);
@@ -225,8 +225,8 @@ test_phy(void **state)
 	assert_int_equal(v & 0xffff, 0x0141);
 	assert_int_equal(mdic(f, 2, 1, 3, 0) & 0xffff, 0x0c20);
 	v = mdic(f, 2, 1, 1, 0);
-	assert_true(v & 0x0004); /* link status */
-	assert_true(v & 0x0020); /* auto-negotiation complete */
+	assert_true(v & 0x0004);                       /* link status */
+	assert_true(v & 0x0020);                       /* auto-negotiation complete */
 	assert_true(mdic(f, 2, 2, 1, 0) & 0x40000000); /* no PHY at address 2 */
 	mdic(f, 1, 1, 4, 0x01e1);
 	assert_int_equal(mdic(f, 2, 1, 4, 0) & 0xffff, 0x01e1);
@@ -320,7 +320,7 @@ test_tx_legacy(void **state)
 		pkt[k] = (uint8_t)k;
 	physmem_write(f->mem, BUF, pkt, sizeof(pkt));
 	tx_setup(f, 8);
-	txd(f, 0, BUF, 60 | 0x02u << 24, 0);                     /* IFCS */
+	txd(f, 0, BUF, 60 | 0x02u << 24, 0);                      /* IFCS */
 	txd(f, 1, BUF + 60, 40 | (0x01u | 0x02 | 0x08) << 24, 0); /* EOP IFCS RS */
 	wr(f, E1000_TDT, 2);
 	assert_int_equal(f->nframes, 1);
@@ -332,9 +332,9 @@ test_tx_legacy(void **state)
 	assert_int_equal(sta & 1, 1);
 	assert_true(f->intx);
 	assert_int_equal(rd(f, E1000_ICR) & 0x3, 0x3); /* TXDW, TXQE */
-	assert_int_equal(rd(f, 0x40d4), 1);             /* TPT */
-	assert_int_equal(rd(f, 0x40d4), 0);             /* cleared by the read */
-	assert_int_equal(rd(f, 0x40c8), 104);           /* TOTL: with the FCS */
+	assert_int_equal(rd(f, 0x40d4), 1);            /* TPT */
+	assert_int_equal(rd(f, 0x40d4), 0);            /* cleared by the read */
+	assert_int_equal(rd(f, 0x40c8), 104);          /* TOTL: with the FCS */
 	/* the ring wraps */
 	for (unsigned i = 2; i < 8; i++)
 		txd(f, i, BUF, 60 | (0x01u | 0x08) << 24, 0);
@@ -452,7 +452,7 @@ test_tx_tso(void **state)
 	put_le(c, 14u | 24u << 8 | 33u << 16, 4);
 	put_le(c + 4, 34u | 50u << 8, 4);
 	put_le(c + 8, 2500u | (0x20u | 0x04 | 0x02 | 0x01) << 24, 4); /* TSE IP TCP */
-	put_le(c + 12, 54u << 8 | 1000u << 16, 4);                     /* HDRLEN, MSS */
+	put_le(c + 12, 54u << 8 | 1000u << 16, 4);                    /* HDRLEN, MSS */
 	physmem_write(f->mem, TX_RING, c, 16);
 	/* header and payload in separate buffers, as Linux maps them */
 	txd(f, 1, BUF, 54u | 1u << 20 | (0x20u | 0x04 | 0x02) << 24, 0x03u << 8);
@@ -464,10 +464,10 @@ test_tx_tso(void **state)
 	for (unsigned s = 0; s < 3; s++) {
 		const uint8_t *p = f->frames[s];
 		assert_int_equal(f->lens[s], want[s]);
-		assert_int_equal(p[16] << 8 | p[17], want[s] - 14);    /* IP total length */
-		assert_int_equal(p[18] << 8 | p[19], 0x1234 + s);      /* identification */
-		assert_int_equal(p[40] << 8 | p[41], 1000 * s);        /* sequence, low half */
-		assert_int_equal(p[47], s == 2 ? 0x19 : 0x10);         /* FIN/PSH on the last */
+		assert_int_equal(p[16] << 8 | p[17], want[s] - 14); /* IP total length */
+		assert_int_equal(p[18] << 8 | p[19], 0x1234 + s);   /* identification */
+		assert_int_equal(p[40] << 8 | p[41], 1000 * s);     /* sequence, low half */
+		assert_int_equal(p[47], s == 2 ? 0x19 : 0x10);      /* FIN/PSH on the last */
 		assert_memory_equal(p + 54, pkt + 54 + 1000 * s, want[s] - 54);
 		check_tcp_sums(p, want[s]);
 	}
@@ -581,7 +581,7 @@ test_rx_multi_and_full(void **state)
 	assert_true(rd(f, E1000_ICR) & 0x10); /* RXDMT0: 4 of 8 left, RDMTS 1/2 */
 	assert_false(rd(f, E1000_ICR) & 0x10);
 	assert_true(e1000_receive(&f->e, fr, 600));
-	assert_true(rd(f, E1000_ICR) & 0x10); /* RXDMT0: 1 left */
+	assert_true(rd(f, E1000_ICR) & 0x10);        /* RXDMT0: 1 left */
 	assert_false(e1000_receive(&f->e, fr, 600)); /* 1 left, 3 needed: no room */
 	unsigned before = f->rx_ready;
 	wr(f, E1000_RDT, 1); /* software gives descriptors back */
@@ -625,7 +625,7 @@ test_hostile_rings(void **state)
 	assert_int_equal(st[1], 0x80);  /* RXE */
 	before[60] = st[0];
 	before[61] = st[1];
-	before[56] = 104; /* the write-back's length */
+	before[56] = 104;                           /* the write-back's length */
 	assert_true(e1000_receive(&f->e, fr, 100)); /* descriptor 1 is past RAM: lost */
 	wr(f, E1000_RDBAH, 0xffffffff);
 	assert_true(e1000_receive(&f->e, fr, 100));
@@ -643,7 +643,7 @@ test_hostile_rings(void **state)
 	wr(f, E1000_TDT, 3);
 	assert_int_equal(f->nframes, 0);
 	wr(f, E1000_TDH, 0);
-	txd(f, 0, RAM - 10, 100 | (0x01u | 0x08) << 24, 0);               /* crosses the end */
+	txd(f, 0, RAM - 10, 100 | (0x01u | 0x08) << 24, 0);                 /* crosses the end */
 	txd(f, 1, 0xffffffffffffff00ull, 0xffff | (0x01u | 0x08) << 24, 0); /* wraps */
 	txd(f, 2, BUF, 0xfffff | 1u << 20 | (0x20u | 0x01) << 24, 0);       /* 1 MiB - 1 */
 	wr(f, E1000_TDT, 3);
