@@ -356,9 +356,10 @@ add_hostfwd(struct netdev *nd, const char *rule, char *err, size_t errlen)
 		goto bad;
 	memcpy(haddr, p, n);
 	p += n + 1;
-	if (sscanf(p, "%u-", &hport) != 1)
+	const char *dash = strchr(p, '-');
+	if (!dash || sscanf(p, "%u", &hport) != 1 || p[0] < '0' || p[0] > '9')
 		goto bad;
-	p = strchr(p, '-') + 1;
+	p = dash + 1;
 	n = strcspn(p, ":");
 	if (n >= sizeof(gaddr) || !p[n])
 		goto bad;
