@@ -3,7 +3,8 @@
  *
  * Port 0x80: POST codes, kept and traced (category io). Ports 0xe9 and 0x402:
  * bytes written go to the -debugcon backend; reading returns 0xe9, which is how
- * Bochs and QEMU let firmware detect the console. isa-debug-exit: a write of v
+ * Bochs and QEMU let firmware detect the console. With pc-testdev, whose
+ * scratch alias covers 0xe8-0xeb, the console is at 0x402 alone. isa-debug-exit: a write of v
  * ends the run with exit status (v << 1) | 1.
  */
 #include "chipset/debugport.h"
@@ -71,7 +72,8 @@ int
 debugport_init(struct debugport *d, struct ioports *io)
 {
 	if (ioports_register(io, 0x80, 1, "post", post_read, post_write, d, 0) ||
-	    ioports_register(io, 0xe9, 1, "debugcon", console_read, console_write, d, 0) ||
+	    (!d->no_e9 &&
+	     ioports_register(io, 0xe9, 1, "debugcon", console_read, console_write, d, 0)) ||
 	    ioports_register(io, 0x402, 1, "debugcon", console_read, console_write, d, 0))
 		return -1;
 	if (d->exit_enabled && ioports_register(io, d->exit_iobase, d->exit_iosize,

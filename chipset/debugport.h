@@ -15,6 +15,7 @@ struct tracer;
 struct debugport {
 	FILE *console;               /* -debugcon backend, or NULL for none */
 	uint8_t last_post;           /* last POST code written to port 0x80 */
+	bool no_e9;                  /* the console at 0x402 only: pc-testdev has 0xe8-0xeb */
 	bool exit_enabled;           /* isa-debug-exit present */
 	uint16_t exit_iobase;        /* its port (default 0xf4) */
 	uint8_t exit_iosize;         /* its width in bytes (default 4) */

@@ -20,6 +20,7 @@
 /* Command codes (ATA/ATAPI-6 clause 8; "without retries" and RECALIBRATE/SEEK
  * are from ATA-3 and are still sent by old drivers). */
 enum {
+	CMD_DEVICE_RESET = 0x08,
 	CMD_RECALIBRATE = 0x10,
 	CMD_READ_SECTORS = 0x20,
 	CMD_READ_SECTORS_NR = 0x21,
@@ -37,6 +38,8 @@ enum {
 	CMD_SEEK = 0x70,
 	CMD_DIAGNOSTIC = 0x90,
 	CMD_INIT_PARAMS = 0x91,
+	CMD_PACKET = 0xa0,
+	CMD_IDENTIFY_PACKET = 0xa1,
 	CMD_READ_MULTIPLE = 0xc4,
 	CMD_WRITE_MULTIPLE = 0xc5,
 	CMD_SET_MULTIPLE = 0xc6,
@@ -60,8 +63,13 @@ enum {
 #define DEV_DEV 0x10 /* Device register bit 4: device 1 selected */
 #define READY (ATA_STAT_DRDY | ATA_STAT_DSC)
 #define EMPTY_BUS 0x7f /* no device: DD7 pulled down by the host, the rest floats */
+/* PACKET interrupt reason, in Sector Count (9.8, PACKET command protocol). */
+#define IREASON_COD 0x01 /* command packet (1) or data (0) */
+#define IREASON_IO 0x02  /* to the host (1) or to the device (0) */
 
 static void pio_next_in(struct ide_channel *ch, struct ide_drive *d);
+static void atapi_dma(struct ide *ide, struct ide_channel *ch, struct ide_drive *d);
+static void atapi_command(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd);
 
 static bool
 channel_empty(const struct ide_channel *ch)
@@ -121,8 +129,10 @@ fail(struct ide_channel *ch, struct ide_drive *d, uint8_t err)
 
 /*
  * The reset signature of an ATA device (9, signature and persistence):
- * Sector Count 01h, LBA Low 01h, LBA Mid/High 00h, Device 00h; Error holds
- * the diagnostic code 01h (passed; for device 0, device 1 passed or absent).
+ * Sector Count 01h, LBA Low 01h, LBA Mid/High 00h (14h/EBh for a packet
+ * device), Device 00h; Error holds the diagnostic code 01h (passed; for
+ * device 0, device 1 passed or absent). XXX: the channel keeps one copy of
+ * the registers, so it is device 0's signature that shows.
  */
 static void
 signature(struct ide_channel *ch)
@@ -130,6 +140,12 @@ signature(struct ide_channel *ch)
 	struct ide_channel_state *t = &ch->st;
 	t->nsect = t->lbal = 1;
 	t->lbam = t->lbah = 0;
+	/* device 0's signature (device 1's when it is alone, as SeaBIOS probes it) */
+	const struct ide_drive *sig = ch->drive[0].present ? &ch->drive[0] : &ch->drive[1];
+	if (sig->atapi) { /* a packet device's signature: 14h EBh (9.1) */
+		t->lbam = 0x14;
+		t->lbah = 0xeb;
+	}
 	t->hob_nsect = t->hob_lbal = t->hob_lbam = t->hob_lbah = 0;
 	t->select = 0;
 	for (unsigned k = 0; k < 2; k++) {
@@ -204,6 +220,8 @@ put_string(uint16_t *w, unsigned first, unsigned n, const char *s)
  * IDENTIFY DEVICE data (8, IDENTIFY DEVICE, its table of words) into
  * d->st.buf, little-endian words.
  */
+static void identify_put(struct ide_drive *d, uint16_t *w);
+
 static void
 identify(struct ide_drive *d)
 {
@@ -254,7 +272,15 @@ identify(struct ide_drive *d)
 	w[101] = (uint16_t)(n >> 16);
 	w[102] = (uint16_t)(n >> 32);
 	w[103] = (uint16_t)(n >> 48);
-	w[255] = 0x00a5; /* integrity word: signature, then the checksum */
+	identify_put(d, w);
+}
+
+/* IDENTIFY data into the drive's buffer, with the integrity word (word 255:
+ * signature A5h, then the checksum). */
+static void
+identify_put(struct ide_drive *d, uint16_t *w)
+{
+	w[255] = 0x00a5;
 	uint8_t sum = 0;
 	for (unsigned k = 0; k < 256; k++) {
 		d->st.buf[2 * k] = (uint8_t)w[k];
@@ -391,7 +417,7 @@ static void
 pio_in_block_done(struct ide_channel *ch, struct ide_drive *d)
 {
 	unsigned n = d->st.len / BLOCKDEV_SECTOR;
-	if (d->st.cmd == CMD_IDENTIFY) {
+	if (d->st.cmd == CMD_IDENTIFY || d->st.cmd == CMD_IDENTIFY_PACKET) {
 		d->st.status = READY;
 		d->st.xfer = IDE_XFER_NONE;
 		d->st.cmd = 0;
@@ -484,6 +510,10 @@ ide_dma_kick(struct ide *ide, unsigned chn)
 	if (!(ide->bm[chn].status & BM_STAT_ACTIVE) ||
 	    !(ide->fn.st.config[PCI_COMMAND] & PCI_COMMAND_MASTER))
 		return;
+	if (d->atapi) {
+		atapi_dma(ide, ch, d);
+		return;
+	}
 	irq_pulse(&ide->board.dma_done);
 	while (d->st.left) {
 		unsigned n = d->st.left < IDE_MAX_MULT ? d->st.left : IDE_MAX_MULT;
@@ -561,6 +591,10 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 	d->st.error = 0;
 	d->st.irq_pending = false;
 	update_irq(ch);
+	if (d->atapi) {
+		atapi_command(ch, d, cmd);
+		return;
+	}
 	switch (cmd) {
 	case CMD_IDENTIFY:
 		identify(d);
@@ -655,6 +689,216 @@ execute(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
 	}
 }
 
+/* ---- packet devices: the PACKET command protocol (9.8) ---- */
+
+/* IDENTIFY PACKET DEVICE data (8, IDENTIFY PACKET DEVICE). */
+static void
+identify_packet(struct ide_drive *d)
+{
+	uint16_t w[256] = { 0 };
+	char serial[21];
+	snprintf(serial, sizeof(serial), "FUGU%016u", d->unit + 1u);
+	/* ATAPI, CD-ROM (05h), removable, DRQ within 50 us of PACKET, 12-byte packets */
+	w[0] = 0x85c0;
+	put_string(w, 10, 10, serial);
+	put_string(w, 23, 4, "0.1");
+	put_string(w, 27, 20, "FUGU DVD-ROM");
+	w[49] = 0x0b00; /* IORDY, LBA, DMA */
+	w[53] = 0x0006; /* words 64-70 and 88 are valid */
+	w[63] = 0x0007; /* multiword DMA modes 0-2 */
+	w[64] = 0x0003; /* PIO modes 3 and 4 */
+	w[65] = w[66] = w[67] = w[68] = 120;
+	w[80] = 0x007e; /* ATA/ATAPI-1 to -6 */
+	w[82] = 0x4014; /* NOP, PACKET, removable media feature sets */
+	w[83] = 0x4000;
+	w[84] = 0x4000;
+	w[85] = 0x4014;
+	w[87] = 0x4000;
+	w[88] = 0x003f; /* Ultra DMA modes 0-5 */
+	uint8_t mode = d->st.xfer_mode;
+	if ((mode & 0xf8) == 0x20)
+		w[63] |= (uint16_t)(0x0100 << (mode & 7));
+	if ((mode & 0xf8) == 0x40)
+		w[88] |= (uint16_t)(0x0100 << (mode & 7));
+	w[93] = (d->unit & 1) ? 0x6300 : 0x600b;
+	identify_put(d, w);
+}
+
+/* The packet command ended: interrupt reason I/O and C/D, an interrupt;
+ * CHECK CONDITION shows as ERR with the sense key in Error bits 7-4 (7, Error
+ * register, for the PACKET command set). */
+static void
+atapi_finish(struct ide_channel *ch, struct ide_drive *d, bool check)
+{
+	ch->st.nsect = IREASON_IO | IREASON_COD;
+	if (!check) {
+		complete(ch, d, READY);
+		return;
+	}
+	d->st.error = (uint8_t)(d->st.at.sense_key << 4 | ATA_ERR_ABRT);
+	complete(ch, d, READY | ATA_STAT_ERR);
+}
+
+/* PIO data-in: offer the next DRQ block from buf[pos], at most the byte count
+ * limit the host gave (even, 0 read as FFFEh), in LBA Mid/High (9.8). */
+static void
+atapi_pio_block(struct ide_channel *ch, struct ide_drive *d)
+{
+	uint32_t limit = d->st.at.limit ? d->st.at.limit & ~1u : 0xfffe;
+	uint32_t n = d->st.at.buf_len - d->st.pos;
+	if (!limit)
+		limit = 2;
+	if (n > limit)
+		n = limit;
+	d->st.len = (uint16_t)(d->st.pos + n);
+	ch->st.lbam = (uint8_t)n;
+	ch->st.lbah = (uint8_t)(n >> 8);
+	ch->st.nsect = IREASON_IO;
+	d->st.xfer = IDE_XFER_PIO_IN;
+	d->st.status = READY | ATA_STAT_DRQ;
+	raise_irq(ch, d);
+}
+
+/* Refill the buffer with the next sectors of a READ; false when it failed
+ * (the command then ended with CHECK CONDITION). */
+static bool
+atapi_refill(struct ide_channel *ch, struct ide_drive *d)
+{
+	int n = atapi_fill(&d->st.at, &d->bd, d->st.buf, sizeof(d->st.buf));
+	if (n < 0) {
+		atapi_finish(ch, d, true);
+		return false;
+	}
+	d->st.at.buf_len = (uint32_t)n;
+	d->st.pos = 0;
+	return true;
+}
+
+/* The host has read a DRQ block: the next one, the next sectors, or the end. */
+static void
+atapi_pio_in_done(struct ide_channel *ch, struct ide_drive *d)
+{
+	if (d->st.pos < d->st.at.buf_len) {
+		atapi_pio_block(ch, d);
+	} else if (d->st.at.sectors) {
+		if (atapi_refill(ch, d))
+			atapi_pio_block(ch, d);
+	} else {
+		atapi_finish(ch, d, false);
+	}
+}
+
+/* The 12-byte packet has arrived: execute it, then the data phase by PIO or
+ * by the bus master (Features bit 0), or the end at once. */
+static void
+atapi_packet(struct ide_channel *ch, struct ide_drive *d)
+{
+	struct atapi_state *at = &d->st.at;
+	memcpy(at->cdb, d->st.buf, ATAPI_PACKET);
+	int n = atapi_execute(at, &d->bd, d->st.buf, sizeof(d->st.buf));
+	if (n <= 0) {
+		atapi_finish(ch, d, n < 0);
+		return;
+	}
+	at->buf_len = (uint32_t)n;
+	d->st.pos = 0;
+	if (!at->dma) {
+		atapi_pio_block(ch, d);
+		return;
+	}
+	ch->st.nsect = IREASON_IO;
+	d->st.xfer = IDE_XFER_DMA_IN;
+	d->st.len = (uint16_t)n;
+	d->st.status = READY | ATA_STAT_DRQ;
+	ide_dma_kick(ch->ide, ch->index);
+}
+
+/* The bus master runs: move the buffer and the READ's further sectors to
+ * the PRD regions, as far as the table goes. */
+static void
+atapi_dma(struct ide *ide, struct ide_channel *ch, struct ide_drive *d)
+{
+	struct atapi_state *at = &d->st.at;
+	unsigned chn = ch->index;
+	irq_pulse(&ide->board.dma_done);
+	for (;;) {
+		if (d->st.pos >= at->buf_len) {
+			if (!at->sectors)
+				break;
+			if (!atapi_refill(ch, d)) {
+				ide_bm_done(ide, chn);
+				return;
+			}
+		}
+		d->st.pos += (uint16_t)ide_bm_transfer(ide, chn, d->st.buf + d->st.pos,
+						       at->buf_len - d->st.pos, true);
+		if (d->st.pos < at->buf_len)
+			return; /* the PRD table ran out */
+	}
+	ide_bm_done(ide, chn);
+	atapi_finish(ch, d, false);
+}
+
+/*
+ * An ATA command to a packet device (8; the PACKET command feature set):
+ * PACKET, IDENTIFY PACKET DEVICE, DEVICE RESET and the general ones; IDENTIFY
+ * DEVICE and the media access commands abort, IDENTIFY DEVICE with the packet
+ * signature in the registers so the host learns what it talks to.
+ */
+static void
+atapi_command(struct ide_channel *ch, struct ide_drive *d, uint8_t cmd)
+{
+	switch (cmd) {
+	case CMD_PACKET:
+		if (ch->st.feature & 0x02) { /* overlapped: not supported */
+			fail(ch, d, ATA_ERR_ABRT);
+			break;
+		}
+		d->st.at.dma = ch->st.feature & 0x01;
+		d->st.at.limit = (uint16_t)(ch->st.lbam | ch->st.lbah << 8);
+		ch->st.nsect = IREASON_COD; /* DRQ for the packet, without an interrupt */
+		d->st.xfer = IDE_XFER_PIO_OUT;
+		d->st.pos = 0;
+		d->st.len = ATAPI_PACKET;
+		d->st.status = READY | ATA_STAT_DRQ;
+		break;
+	case CMD_IDENTIFY_PACKET:
+		identify_packet(d);
+		d->st.xfer = IDE_XFER_PIO_IN;
+		d->st.pos = 0;
+		d->st.len = BLOCKDEV_SECTOR;
+		d->st.status = READY | ATA_STAT_DRQ;
+		raise_irq(ch, d);
+		break;
+	case CMD_DEVICE_RESET: /* (8, DEVICE RESET): the signature, no interrupt */
+		ch->st.nsect = ch->st.lbal = 1;
+		ch->st.lbam = 0x14;
+		ch->st.lbah = 0xeb;
+		d->st.error = 0x01;
+		d->st.status = READY;
+		d->st.cmd = 0;
+		break;
+	case CMD_IDENTIFY:
+		ch->st.nsect = ch->st.lbal = 1;
+		ch->st.lbam = 0x14;
+		ch->st.lbah = 0xeb;
+		fail(ch, d, ATA_ERR_ABRT);
+		break;
+	case CMD_SET_FEATURES: set_features(ch, d); break;
+	case CMD_CHECK_POWER:
+		ch->st.nsect = 0xff;
+		complete(ch, d, READY);
+		break;
+	case CMD_STANDBY_IMMEDIATE:
+	case CMD_IDLE_IMMEDIATE:
+	case CMD_STANDBY:
+	case CMD_IDLE:
+	case CMD_SLEEP: complete(ch, d, READY); break;
+	case CMD_DIAGNOSTIC: diagnostic(ch); break;
+	default: fail(ch, d, ATA_ERR_ABRT); break;
+	}
+}
+
 /* One 16-bit cycle on the data port. */
 static uint16_t
 data_in16(struct ide_channel *ch)
@@ -664,8 +908,12 @@ data_in16(struct ide_channel *ch)
 		return 0xffff;
 	uint16_t v = (uint16_t)(d->st.buf[d->st.pos] | d->st.buf[d->st.pos + 1] << 8);
 	d->st.pos += 2;
-	if (d->st.pos >= d->st.len)
-		pio_in_block_done(ch, d);
+	if (d->st.pos >= d->st.len) {
+		if (d->atapi && d->st.cmd == CMD_PACKET)
+			atapi_pio_in_done(ch, d);
+		else
+			pio_in_block_done(ch, d);
+	}
 	return v;
 }
 
@@ -678,8 +926,12 @@ data_out16(struct ide_channel *ch, uint16_t v)
 	d->st.buf[d->st.pos] = (uint8_t)v;
 	d->st.buf[d->st.pos + 1] = (uint8_t)(v >> 8);
 	d->st.pos += 2;
-	if (d->st.pos >= d->st.len)
-		pio_out_block_done(ch, d);
+	if (d->st.pos >= d->st.len) {
+		if (d->atapi)
+			atapi_packet(ch, d);
+		else
+			pio_out_block_done(ch, d);
+	}
 }
 
 /* The value of the Status register of the selected device: 00h for an absent
@@ -900,6 +1152,17 @@ ide_attach(struct ide *ide, unsigned unit, const char *path, bool readonly, bool
 	return 0;
 }
 
+int
+ide_attach_cdrom(struct ide *ide, unsigned unit, const char *path, char *err, size_t errlen)
+{
+	if (ide_attach(ide, unit, path, true, false, err, errlen) < 0)
+		return -1;
+	struct ide_drive *d = &ide->ch[unit >> 1].drive[unit & 1];
+	d->atapi = true;
+	signature(&ide->ch[unit >> 1]);
+	return 0;
+}
+
 void
 ide_destroy(struct ide *ide)
 {
@@ -908,6 +1171,7 @@ ide_destroy(struct ide *ide)
 		if (d->present)
 			blockdev_close(&d->bd);
 		d->present = false;
+		d->atapi = false;
 	}
 }
 

@@ -4,7 +4,8 @@
  * (chipset/ide_pci.c). The primary channel is at 0x1F0-0x1F7 and 0x3F6 on
  * IRQ 14, the secondary at 0x170-0x177 and 0x376 on IRQ 15; each has a
  * master (device 0) and a slave (device 1). References: ATA/ATAPI-6 (T13
- * 1410D revision 3b) and the Intel 82371SB (PIIX3) datasheet (function 1
+ * 1410D revision 3b), whose PACKET command carries the MMC commands of
+ * an ATAPI CD-ROM (chipset/atapi.c), and the Intel 82371SB (PIIX3) datasheet (function 1
  * configuration registers; bus master IDE I/O registers BMICx/BMISx/BMIDTPx).
  */
 #ifndef FUGU_IDE_H
@@ -16,6 +17,7 @@
 
 #include "chipset/irq.h"
 
+#include "chipset/atapi.h"
 #include "chipset/blockdev.h"
 #include "chipset/pci.h"
 
@@ -76,12 +78,14 @@ struct ide_drive_state {
 	uint8_t xfer_mode;         /* SET FEATURES 03h value (PIO/MWDMA/UDMA mode) */
 	bool wcache;               /* write cache enabled (SET FEATURES 02h/82h) */
 	uint16_t cyls, heads, spt; /* current CHS translation (INITIALIZE DEVICE PARAMETERS) */
+	struct atapi_state at;     /* ATAPI drive: the packet command and its sense */
 	uint8_t buf[IDE_BUF_SIZE]; /* sector data */
 };
 
 struct ide_drive {
 	struct ide_drive_state st;
 	bool present;
+	bool atapi; /* an ATAPI CD/DVD-ROM (-cdrom), not an ATA disk */
 	struct blockdev bd;
 	uint16_t def_cyls, def_heads, def_spt; /* default translation (IDENTIFY words 1, 3, 6) */
 	uint8_t unit;                          /* 0-3: primary master ... secondary slave */
@@ -142,6 +146,8 @@ int ide_init(struct ide *ide, struct pci_bus *bus, struct ioports *io, struct ph
  */
 int ide_attach(struct ide *ide, unsigned unit, const char *path, bool readonly, bool snapshot,
 	       char *err, size_t errlen);
+/* Attach the image `path` (2048-byte sectors, read-only) as an ATAPI CD-ROM. */
+int ide_attach_cdrom(struct ide *ide, unsigned unit, const char *path, char *err, size_t errlen);
 void ide_destroy(struct ide *ide);
 /* Power-on / hardware reset of the drives, the channels and the PCI function. */
 void ide_reset(struct ide *ide);

@@ -135,8 +135,42 @@ enum pc_irq_source {
 	PC_SOURCE_SCI,
 	PC_SOURCE_IDE,                      /* and IDE + 1 */
 	PC_SOURCE_FERR = PC_SOURCE_IDE + 2, /* the x87 error latch (IRQ13) */
+	PC_SOURCE_TESTDEV,                  /* pc-testdev's IRQ-line ports */
+	PC_SOURCE_HPET,                     /* HPET timers 0/1 in legacy replacement mode */
 	PC_SOURCE_PCI = 15,
 };
+
+/*
+ * Drive ISA IRQ `irq` to the 8259 and the IOAPIC: the OR of its sources, but
+ * for the PIT on IRQ0 and the RTC on IRQ8 while the HPET's legacy replacement
+ * route holds them (IA-PC HPET 1.0a, 2.3.5: their interrupts are disabled).
+ */
+static void
+pc_isa_update(struct pc *pc, unsigned irq)
+{
+	uint16_t src = pc->irq_sources[irq];
+	if (pc->hpet_legacy && irq == 0)
+		src &= (uint16_t) ~(1u << PC_SOURCE_PIT);
+	if (pc->hpet_legacy && irq == 8)
+		src &= (uint16_t) ~(1u << PC_SOURCE_RTC);
+	pic_set_irq(&pc->pic, irq, src != 0);
+	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
+	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
+	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, src != 0);
+}
+
+/* The HPET's LEG_RT_CNF: it takes IRQ0 and IRQ8 from the PIT and the RTC. */
+static void
+pc_hpet_legacy(void *opaque, int n, int level)
+{
+	struct pc *pc = opaque;
+	(void)n;
+	pc->hpet_legacy = level; /* restoring: the board's saved copy is loaded after */
+	if (pc->restoring)
+		return;
+	pc_isa_update(pc, 0);
+	pc_isa_update(pc, 8);
+}
 
 /* ISA IRQ (n & 15) driven by source (n >> 4). */
 static void
@@ -151,10 +185,33 @@ pc_isa_irq(void *opaque, int n, int level)
 		*src |= (uint16_t)(1u << source);
 	else
 		*src &= (uint16_t) ~(1u << source);
-	pic_set_irq(&pc->pic, irq, *src != 0);
-	/* The IOAPIC sees every ISA line on the same-numbered pin, except IRQ0 (the
-	 * PIT), which is wired to pin 2 as on PC boards (the MP/ACPI override). */
-	ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, *src != 0);
+	pc_isa_update(pc, irq);
+	/* The PIIX4's RTC_STS follows the RTC's IRQ8 (82371AB, PMSTS): an alarm
+	 * wakes a suspended board when PM1_EN.RTC_EN allows it (ACPI 4.8.2.1). */
+	if (irq == 8 && source == PC_SOURCE_RTC && level && pc->suspended &&
+	    piix_rtc_wake_enabled(&pc->piix))
+		pc->wake = PC_WAKE_RTC;
+}
+
+/*
+ * IOAPIC pin 16 + (n & 7) driven by source (n >> 3): the pins no ISA line
+ * reaches (pc-testdev's lines 16-23, the HPET's routes), each the wired OR of
+ * its sources.
+ */
+enum pc_gsi_source { PC_GSI_TESTDEV, PC_GSI_HPET };
+
+static void
+pc_gsi(void *opaque, int n, int level)
+{
+	struct pc *pc = opaque;
+	if (pc->restoring)
+		return;
+	unsigned k = (unsigned)n & 7, source = (unsigned)n >> 3;
+	if (level)
+		pc->gsi_sources[k] |= (uint8_t)(1u << source);
+	else
+		pc->gsi_sources[k] &= (uint8_t) ~(1u << source);
+	ioapic_set_irq(&pc->ioapic, 16 + k, pc->gsi_sources[k] != 0);
 }
 
 /* The line of source `source` on ISA IRQ `irq`. */
@@ -197,6 +254,17 @@ pc_request_reset(void *opaque, int n, int level)
 	if (!level)
 		return;
 	pc->reset_requested = true;
+	cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
+}
+
+static void
+pc_request_suspend(void *opaque, int n, int level)
+{
+	struct pc *pc = opaque;
+	(void)n;
+	if (pc->restoring || !level)
+		return;
+	pc->suspend_requested = true;
 	cpu_raise_events(pc_cur_cpu(pc), EV_STOP);
 }
 
@@ -270,7 +338,7 @@ pc_pci_intx(void *opaque, unsigned devfn, unsigned pin, bool level)
  * over 0x10-0x2d.
  */
 static void
-pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
+pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g, const char *boot_order)
 {
 	struct rtc *rtc = &pc->rtc;
 	uint64_t ext_kb = below_4g > (1u << 20) ? (below_4g - (1u << 20)) >> 10 : 0;
@@ -294,6 +362,20 @@ pc_fill_cmos(struct pc *pc, uint64_t below_4g, uint64_t above_4g)
 	rtc_cmos_set(rtc, 0x5d, (uint8_t)(over4g >> 16));
 	rtc_cmos_set(rtc, 0x5f,
 		     (uint8_t)(pc->ncpus - 1)); /* CPUs - 1, as QEMU (SeaBIOS reads it) */
+	/* The boot order SeaBIOS reads on QEMU boards (src/boot.c): up to three
+	 * devices, 1 floppy, 2 disk, 3 CD-ROM, 4 network; the first in 3Dh bits
+	 * 3-0, the second in 3Dh bits 7-4, the third in 38h bits 7-4. */
+	if (boot_order) {
+		static const char letters[] = "acdn";
+		uint32_t order = 0;
+		for (unsigned k = 0, n = 0; boot_order[k] && n < 3; k++) {
+			const char *l = strchr(letters, boot_order[k]);
+			if (l && *l) /* a, c, d, n: 1, 2, 3, 4 */
+				order |= (uint32_t)(l - letters + 1) << (4 * n++);
+		}
+		rtc_cmos_set(rtc, 0x3d, (uint8_t)order);
+		rtc_cmos_set(rtc, 0x38, (uint8_t)((order >> 4) & 0xf0));
+	}
 	unsigned sum = 0;
 	for (unsigned k = 0x10; k <= 0x2d; k++)
 		sum += rtc_cmos_get(rtc, k);
@@ -348,6 +430,7 @@ create_debugport(struct pc *pc, void *dev, const struct pc_config *cfg, char *er
 {
 	struct debugport *d = dev;
 	d->console = cfg->debugcon;
+	d->no_e9 = cfg->testdev;
 	d->exit_enabled = cfg->exit_device;
 	d->exit_iobase = cfg->exit_iobase;
 	d->exit_iosize = cfg->exit_iosize;
@@ -544,6 +627,7 @@ create_piix(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, si
 				 .a20 = IRQ_LINE(pc_a20, pc, PC_A20_PORT92),
 				 .reset = IRQ_LINE(pc_request_reset, pc, 0),
 				 .poweroff = IRQ_LINE(pc_request_poweroff, pc, 0),
+				 .suspend = IRQ_LINE(pc_request_suspend, pc, 0),
 				 .smi = IRQ_LINE(pc_cpu_event, pc, EV_SMI) };
 	(void)cfg;
 	for (unsigned irq = 0; irq < 16; irq++)
@@ -596,8 +680,10 @@ create_ide(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	}
 	for (unsigned k = 0; k < 4; k++)
 		if (cfg->drive[k].path &&
-		    ide_attach(dev, k, cfg->drive[k].path, cfg->drive[k].readonly, cfg->snapshot,
-			       err, errlen) < 0) {
+		    (cfg->drive[k].cdrom
+			     ? ide_attach_cdrom(dev, k, cfg->drive[k].path, err, errlen)
+			     : ide_attach(dev, k, cfg->drive[k].path, cfg->drive[k].readonly,
+					  cfg->snapshot, err, errlen)) < 0) {
 			ide_destroy(dev);
 			return -1;
 		}
@@ -622,6 +708,24 @@ create_vga(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, siz
 	pc->vga_enabled = true;
 	pc->vga.work_done = IRQ_LINE(pc_cpu_event, pc, EV_STOP);
 	i440fx_set_vga_window(&pc->i440fx, &vga_window_ops, dev);
+	return 0;
+}
+
+/* The HPET: legacy routes on IRQ0 and IRQ8, its own routes on IOAPIC pins 16-23. */
+static int
+create_hpet(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->no_hpet)
+		return 1;
+	struct hpet_board hb = { .irq0 = pc_isa_line(pc, PC_SOURCE_HPET, 0),
+				 .irq8 = pc_isa_line(pc, PC_SOURCE_HPET, 8),
+				 .legacy = IRQ_LINE(pc_hpet_legacy, pc, 0) };
+	for (unsigned k = 0; k < HPET_ROUTES; k++)
+		hb.gsi[k] = IRQ_LINE(pc_gsi, pc, (int)(PC_GSI_HPET * 8 + k));
+	if (hpet_init(dev, pc->mem, &pc->clock, &hb) < 0) {
+		snprintf(err, errlen, "HPET: the physical map is full");
+		return -1;
+	}
 	return 0;
 }
 
@@ -679,6 +783,34 @@ e1000_destroy_row(void *dev)
 	e1000_destroy(dev);
 	netdev_destroy(pc->net);
 	pc->net = NULL;
+}
+
+/* -device pc-testdev: lines 0-15 are ISA IRQs, 16-23 IOAPIC pins. */
+static int
+create_testdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	struct testdev *t = dev;
+	if (!cfg->testdev)
+		return 1;
+	for (unsigned n = 0; n < TESTDEV_NLINES; n++)
+		t->line[n] = n < 16 ? pc_isa_line(pc, PC_SOURCE_TESTDEV, n)
+				    : IRQ_LINE(pc_gsi, pc, (int)(PC_GSI_TESTDEV * 8 + n - 16));
+	if (testdev_init(t, pc->io, pc->mem) < 0)
+		return port_conflict("pc-testdev", err, errlen);
+	return 0;
+}
+
+/* -device pci-testdev: the first free slot from 3 on. */
+static int
+create_pcitestdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->pci_testdev)
+		return 1;
+	if (pcitestdev_init(dev, &pc->pci, pc->io, pc->mem) < 0) {
+		snprintf(err, errlen, "pci-testdev: no free PCI slot or the physical map is full");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -776,6 +908,12 @@ PC_DESTROY(ide)
 PC_RESET(vga)
 PC_SAVE(vga)
 PC_DESTROY(vga)
+PC_RESET(hpet)
+PC_SAVE(hpet)
+PC_RESET(testdev)
+PC_SAVE(testdev)
+PC_RESET(pcitestdev)
+PC_SAVE(pcitestdev)
 PC_RESET(e1000)
 PC_SAVE(e1000)
 PC_RESET(fwcfg)
@@ -792,8 +930,9 @@ PC_DESTROY(fwcfg)
 /*
  * The board's devices in creation order: the interrupt controllers before
  * the devices that drive lines into them, the PCI bus before its functions,
- * the host bridge before the VGA whose window it decodes. Reset walks the
- * same order; teardown the reverse.
+ * the host bridge before the VGA whose window it decodes, the e1000 before
+ * pci-testdev (the e1000 has slot 3, as in QEMU; pci-testdev takes the first
+ * free one). Reset walks the same order; teardown the reverse.
  */
 const struct pc_device pc_devices[] = {
 	{ .name = "debugport",
@@ -816,6 +955,9 @@ const struct pc_device pc_devices[] = {
 	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
 	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
 	ROW("e1000", 1, e1000, e1000, create_e1000, e1000_destroy_row),
+	ROW("hpet", 1, hpet, hpet, create_hpet, NULL),
+	ROW("pc-testdev", 1, testdev, testdev, create_testdev, NULL),
+	ROW("pci-testdev", 1, pcitestdev, pcitestdev, create_pcitestdev, NULL),
 	ROW("fw_cfg", 1, fwcfg, fwcfg, create_fwcfg, fwcfg_destroy_row),
 };
 const size_t pc_ndevices = sizeof(pc_devices) / sizeof(pc_devices[0]);
@@ -937,7 +1079,7 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		if (r == 0)
 			pc->live |= 1u << i;
 	}
-	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g);
+	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g, cfg->boot_order);
 	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
 	 * SeaBIOS boots the ROM, which loads and starts the kernel. */
 	if (cfg->kernel && loader_load(&pc->fwcfg, pc->mem->ram_below_4g, cfg->kernel, cfg->initrd,
@@ -990,6 +1132,40 @@ pc_switch_cpu(struct pc *pc, unsigned k)
 	cpu_clear_events(cpu, EV_STOP);
 }
 
+/*
+ * ACPI S3, as QEMU's PC does it: the CPUs stop, RAM and the devices keep their
+ * state and the clock runs, CMOS 0Fh (the shutdown status byte) says 0FEh so
+ * that the firmware resumes instead of booting (SeaBIOS: the FACS waking
+ * vector), and a wake event resets the machine.
+ */
+void
+pc_suspend(struct pc *pc)
+{
+	pc->suspend_requested = false;
+	pc->suspended = true;
+	pc->wake = PC_WAKE_NONE;
+	rtc_cmos_set(&pc->rtc, 0x0f, 0xfe);
+}
+
+void
+pc_wakeup(struct pc *pc)
+{
+	bool rtc = pc->wake == PC_WAKE_RTC;
+	pc->suspended = false;
+	pc->wake = PC_WAKE_NONE;
+	pc_reset(pc);
+	piix_woke(&pc->piix, rtc);
+}
+
+void
+pc_power_button(struct pc *pc)
+{
+	if (pc->suspended)
+		pc->wake = PC_WAKE_BUTTON;
+	else
+		piix_power_button(&pc->piix); /* the guest's ACPI code decides what to do */
+}
+
 void
 pc_reset(struct pc *pc)
 {
@@ -1018,6 +1194,9 @@ pc_board_save(const struct pc *pc, struct pc_board_saved *s)
 	s->ferr = pc->ferr;
 	s->ignne = pc->ignne;
 	s->cur = (uint8_t)pc->cur;
+	s->suspended = pc->suspended;
+	s->hpet_legacy = pc->hpet_legacy;
+	memcpy(s->gsi_sources, pc->gsi_sources, sizeof(s->gsi_sources));
 }
 
 /*
@@ -1037,6 +1216,11 @@ pc_restore_begin(struct pc *pc, const struct pc_board_saved *s)
 	pc->poweroff_requested = s->poweroff_requested;
 	pc->ferr = s->ferr;
 	pc->ignne = s->ignne;
+	pc->suspended = s->suspended;
+	pc->hpet_legacy = s->hpet_legacy;
+	memcpy(pc->gsi_sources, s->gsi_sources, sizeof(pc->gsi_sources));
+	pc->suspend_requested = false;
+	pc->wake = PC_WAKE_NONE;
 	pc->restoring = true;
 	/* The executing CPU as saved, without pc_switch_cpu's side effects: the
 	 * clock's time and the SMRAM mapping are restored as they were. */

@@ -12,6 +12,7 @@
 #include "chipset/debugport.h"
 #include "chipset/e1000.h"
 #include "chipset/fwcfg.h"
+#include "chipset/hpet.h"
 #include "chipset/i440fx.h"
 #include "chipset/ide.h"
 #include "chipset/ioapic.h"
@@ -19,10 +20,12 @@
 #include "chipset/lapic.h"
 #include "chipset/netdev.h"
 #include "chipset/pci.h"
+#include "chipset/pcitestdev.h"
 #include "chipset/pic.h"
 #include "chipset/piix.h"
 #include "chipset/pit.h"
 #include "chipset/rtc.h"
+#include "chipset/testdev.h"
 #include "chipset/timer.h"
 #include "chipset/uart.h"
 #include "chipset/vga.h"
@@ -56,10 +59,15 @@ struct pc_config {
 	struct pc_drive {
 		const char *path; /* raw image; NULL: no drive */
 		bool readonly;    /* readonly=on: the drive refuses writes */
+		bool cdrom;       /* an ATAPI CD-ROM (-cdrom, media=cdrom) */
 	} drive[4];               /* IDE primary master/slave, secondary master/slave */
 	bool snapshot;            /* -snapshot: disk writes stay in memory */
 	bool vga;                 /* -vga std: the PCI VGA at 00:02.0 */
 	const char *vga_rom_path; /* its option ROM; NULL: VGA_ROM_DEFAULT_PATH */
+	bool testdev;             /* -device pc-testdev: QEMU's ISA test device */
+	bool pci_testdev;         /* -device pci-testdev: QEMU's PCI test device */
+	bool no_hpet;             /* -no-hpet / -machine hpet=off: leave the HPET out */
+	const char *boot_order;   /* -boot: QEMU's drive letters (a, c, d, n); NULL: none */
 	struct net_config net;    /* -nic/-netdev/-device e1000: the e1000 at 00:03.0 */
 };
 
@@ -73,19 +81,23 @@ struct pc {
 	unsigned cur;                     /* the CPU executing now (pc_switch_cpu) */
 	struct lapic lapics[PC_MAX_CPUS]; /* each CPU's local APIC, on the bus below */
 	struct debugport debug;
-	struct pic pic;        /* 8259A pair + ELCR */
-	struct pit pit;        /* 8254 + port 0x61 */
-	struct rtc rtc;        /* MC146818 + CMOS */
-	struct uart com[4];    /* 16550A COM1-COM4 */
-	struct apic_bus apics; /* the APIC bus joining lapics[] (the "lapic" row) */
-	struct ioapic ioapic;  /* 82093AA at 0xFEC00000 */
-	struct fwcfg fwcfg;    /* QEMU fw_cfg at 0x510 */
-	struct pci_bus pci;    /* bus 0, configuration mechanism #1 */
-	struct i440fx i440fx;  /* 00:00.0 host bridge: PAM, SMRAM */
-	struct piix piix;      /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
-	struct kbc kbc;        /* 8042 + PS/2 keyboard and mouse */
-	struct ide ide;        /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
-	struct vga vga;        /* 00:02.0 stdvga, when vga_enabled */
+	struct pic pic;               /* 8259A pair + ELCR */
+	struct pit pit;               /* 8254 + port 0x61 */
+	struct rtc rtc;               /* MC146818 + CMOS */
+	struct uart com[4];           /* 16550A COM1-COM4 */
+	struct apic_bus apics;        /* the APIC bus joining lapics[] (the "lapic" row) */
+	struct ioapic ioapic;         /* 82093AA at 0xFEC00000 */
+	struct fwcfg fwcfg;           /* QEMU fw_cfg at 0x510 */
+	struct pci_bus pci;           /* bus 0, configuration mechanism #1 */
+	struct i440fx i440fx;         /* 00:00.0 host bridge: PAM, SMRAM */
+	struct piix piix;             /* 00:01.0 ISA bridge, 0x92, 0xCF9; 00:01.3 PM */
+	struct kbc kbc;               /* 8042 + PS/2 keyboard and mouse */
+	struct ide ide;               /* 00:01.1 PIIX3 IDE: ATA disks on IRQ 14 and 15 */
+	struct vga vga;               /* 00:02.0 stdvga, when vga_enabled */
+	struct testdev testdev;       /* QEMU's pc-testdev, with -device pc-testdev */
+	struct pcitestdev pcitestdev; /* QEMU's pci-testdev, with -device pci-testdev */
+	struct hpet hpet;             /* HPET at 0xfed00000 (unless -no-hpet) */
+	bool hpet_legacy;             /* HPET legacy replacement: the PIT and RTC lose IRQ0/IRQ8 */
 	bool vga_enabled;
 	struct e1000 e1000;       /* 00:03.0 82540EM, when cfg->net.nic */
 	struct netdev *net;       /* its libslirp network (NULL: unconnected) */
@@ -93,9 +105,13 @@ struct pc {
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
 	uint16_t irq_sources[16]; /* ISA IRQ lines: one bit per device driving each high */
+	uint8_t gsi_sources[8];   /* IOAPIC pins 16-23: one bit per device driving each high */
 	uint32_t live;            /* bit i: row i of pc_devices was created */
 	bool ferr, ignne;         /* the x87's FERR#, and IGNNE# from a write to port F0 (pc.c) */
 	bool restoring;           /* between pc_restore_begin and pc_restore_end */
+	bool suspend_requested;   /* SLP_EN with suspend to RAM: the run loop suspends */
+	bool suspended;           /* in ACPI S3: no CPU runs; RAM, CMOS and timers go on */
+	uint8_t wake;             /* enum pc_wake: what asked to wake the suspended board */
 	struct tracer *tracer;
 };
 
@@ -129,7 +145,9 @@ struct pc_board_saved {
 	uint8_t reset_requested, poweroff_requested;
 	uint8_t ferr, ignne;
 	uint8_t cur; /* the CPU executing (pc_switch_cpu) */
-	uint8_t pad[2];
+	uint8_t suspended;
+	uint8_t hpet_legacy;
+	uint8_t gsi_sources[8];
 };
 void pc_board_save(const struct pc *pc, struct pc_board_saved *s);
 /* Restoring: pc_restore_begin, every device's restore, pc_restore_end (pc.c). */
@@ -144,6 +162,15 @@ void pc_destroy(struct pc *pc);
 #define PC_A20_PORT92 0x02 /* port 0x92 bit 1 */
 
 /* A system reset: the CPU and every device return to their power-on state. */
+/* ACPI S3 (docs/ARCHITECTURE.md, "Sleep states"): what wakes the board. */
+enum pc_wake { PC_WAKE_NONE, PC_WAKE_RTC, PC_WAKE_BUTTON };
+/* The run loop: suspend the board (pc->suspend_requested), and wake it (a
+ * reset that keeps RAM and CMOS; the firmware's resume path follows). */
+void pc_suspend(struct pc *pc);
+void pc_wakeup(struct pc *pc);
+/* The power button (the monitor's system_powerdown): an ACPI event, or the
+ * wake event of a suspended board. */
+void pc_power_button(struct pc *pc);
 void pc_reset(struct pc *pc);
 /* CPU k runs next: the xAPIC page, SMRAM visibility, the deterministic clock
  * and the tracer's CPU follow it. */

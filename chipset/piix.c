@@ -34,6 +34,7 @@
 #define PM1_EN_MASK (PM1_TMR_STS | PM1_GBL_STS | PM1_PWRBTN_STS | PM1_RTC_STS)
 #define PM1_CNT_MASK 0x1c03 /* SCI_EN, BRLD_EN_BM, SUS_TYP; GBL_RLS and SUS_EN read 0 */
 #define SLP_TYP_SOFF 0      /* PIIX4 PMCNTRL SUS_TYP 000b: soft off (ACPI S5 on this board) */
+#define SLP_TYP_STR 1       /* SUS_TYP 001b: suspend to RAM (ACPI S3; SeaBIOS's \_S3 is 1) */
 
 /* ---- the PCI-to-ISA bridge: PIRQ routing ---- */
 
@@ -285,6 +286,35 @@ piix_power_button(struct piix *p)
 	update_sci(p);
 }
 
+/*
+ * The GPE0 block SeaBIOS's FADT names (QEMU's, at 0xAFE0, 4 bytes): GPE0_STS
+ * (2 bytes, write 1 to clear) then GPE0_EN (ACPI 1.0, 4.7.1.1, 4.7.1.6). No
+ * event sets a status bit here (no PCI hotplug, no other GPE source), so the
+ * status reads 0 and no GPE raises SCI; the enables are kept. Without the
+ * block the ports read all ones, and an OS finding every status bit set runs
+ * the GPE handlers: SeaBIOS's _E01 (PCI hotplug) then ejects the devices.
+ */
+static uint32_t
+gpe_read(void *opaque, uint16_t port, unsigned size)
+{
+	struct piix *p = opaque;
+	unsigned off = (unsigned)(port - PIIX_GPE0_BLK);
+	(void)size;
+	return off >= 2 ? (uint8_t)(p->st.gpe0_en >> (8 * (off - 2))) : 0;
+}
+
+static void
+gpe_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	struct piix *p = opaque;
+	unsigned off = (unsigned)(port - PIIX_GPE0_BLK);
+	(void)size;
+	if (off < 2)
+		return; /* write 1 to clear: nothing is ever set */
+	unsigned shift = 8 * (off - 2);
+	p->st.gpe0_en = (uint16_t)((p->st.gpe0_en & ~(0xffu << shift)) | (value & 0xff) << shift);
+}
+
 static void
 tmr_timer_fired(void *opaque)
 {
@@ -324,15 +354,34 @@ pm_read(void *opaque, uint16_t port, unsigned size)
 
 /*
  * PMCNTRL written: keep SCI_EN, BRLD_EN_BM, SUS_TYP; SUS_EN (SLP_EN) starts
- * the sleep state in SUS_TYP. Only soft off is modelled: the board powers the
- * machine off. Other states are ignored (XXX: suspend to RAM).
+ * the sleep state in SUS_TYP: soft off powers the machine off, suspend to RAM
+ * suspends the board until a wake event. The other states (POS, POSCL, the
+ * clock-control working state) are ignored: XXX.
  */
 static void
 pm1_cnt_write(struct piix *p, uint16_t v)
 {
 	p->st.pm1_cnt = v & PM1_CNT_MASK;
-	if ((v & PM1_SLP_EN) && (v >> PM1_SLP_TYP_SHIFT & 7) == SLP_TYP_SOFF)
+	if (!(v & PM1_SLP_EN))
+		return;
+	unsigned typ = v >> PM1_SLP_TYP_SHIFT & 7;
+	if (typ == SLP_TYP_SOFF)
 		irq_pulse(&p->board.poweroff);
+	else if (typ == SLP_TYP_STR)
+		irq_pulse(&p->board.suspend);
+}
+
+bool
+piix_rtc_wake_enabled(const struct piix *p)
+{
+	return (p->st.pm1_en & PM1_RTC_STS) != 0;
+}
+
+void
+piix_woke(struct piix *p, bool by_rtc)
+{
+	p->st.pm1_sts |= PM1_WAK_STS | (by_rtc ? PM1_RTC_STS : PM1_PWRBTN_STS);
+	update_sci(p);
 }
 
 static void
@@ -416,28 +465,6 @@ setup_pm_config(struct pci_function *fn)
 		pci_set_wmask(fn, r, 0xff, 1); /* SMBHSTCFG, SMBSLVC, SMBSHDW1-2, SMBREV */
 }
 
-/*
- * The ACPI registers the firmware's tables name beyond the PM block: the GPE0
- * block at 0xAFE0 (status, then enable; FADT GPE0_BLK) and QEMU's PCI
- * hotplug registers at 0xAE00 (PCIU, PCID, B0EJ), which SeaBIOS's DSDT reads
- * from its GPE handler. This board has no GPE sources and no hotplug: all
- * read 0, writes change nothing. (Unclaimed, they would read all ones: a
- * pending GPE whose handler sees every slot asking for eject, and Linux
- * removes every PCI device but the host bridge.)
- */
-static uint32_t
-acpi_none_read(void *opaque, uint16_t port, unsigned size)
-{
-	(void)opaque, (void)port, (void)size;
-	return 0;
-}
-
-static void
-acpi_none_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
-{
-	(void)opaque, (void)port, (void)value, (void)size;
-}
-
 int
 piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock *clock,
 	  const struct piix_board *board)
@@ -454,8 +481,8 @@ piix_init(struct piix *p, struct pci_bus *bus, struct ioports *io, struct vclock
 	if (ioports_register(io, 0x92, 1, "port92", port92_read, port92_write, p, 0) ||
 	    ioports_register(io, 0xb2, 2, "piix-apm", apm_read, apm_write, p, 0) ||
 	    ioports_register(io, 0xcf9, 1, "piix-rc", rc_read, rc_write, p, 0) ||
-	    ioports_register(io, 0xafe0, 4, "piix-gpe0", acpi_none_read, acpi_none_write, p, 0) ||
-	    ioports_register(io, 0xae00, 16, "piix-pcihp", acpi_none_read, acpi_none_write, p, 0) ||
+	    ioports_register(io, PIIX_GPE0_BLK, 4, "piix-gpe0", gpe_read, gpe_write, p,
+			     IOPORT_BYTE_WIDE) ||
 	    pci_bus_add(bus, &p->isa, 1, 0) < 0 || pci_bus_add(bus, &p->pm, 1, 3) < 0)
 		return -1;
 	/* 00:01.1 (IDE) and 00:01.2 (USB) belong to their own devices. */

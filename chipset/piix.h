@@ -20,7 +20,8 @@
 
 struct ioports;
 
-#define PIIX_PM_HZ 3579545 /* the ACPI PM timer's clock */
+#define PIIX_PM_HZ 3579545   /* the ACPI PM timer's clock */
+#define PIIX_GPE0_BLK 0xafe0 /* QEMU's GPE0 block, named by SeaBIOS's FADT (4 bytes) */
 #define PIIX_SCI_IRQ 9
 #define PIIX_PM_IO_SIZE 64
 
@@ -49,6 +50,8 @@ struct piix_board {
 	struct irq_line reset;
 	/* Pulsed: PM1 control SLP_EN with SLP_TYP soft-off, the machine powers off. */
 	struct irq_line poweroff;
+	/* Pulsed: SLP_EN with SLP_TYP suspend to RAM (ACPI S3), the board suspends. */
+	struct irq_line suspend;
 	/* Pulsed: SMI# to the processor (a write to APMC with DEVACTB.APMC_EN set). */
 	struct irq_line smi;
 };
@@ -61,6 +64,7 @@ struct piix_state {
 	uint16_t pm1_sts;   /* PMSTS, except TMR_STS which is computed */
 	uint16_t pm1_en;    /* PMEN */
 	uint16_t pm1_cnt;   /* PMCNTRL (write-only bits kept clear) */
+	uint16_t gpe0_en;   /* GPE0_EN at 0xAFE4 (QEMU's GPE0 block; no GPE sources) */
 	uint64_t tmr_base;  /* PM timer tick at which TMR_STS was last cleared: it reads 1
 			     * once bit 23 has changed since */
 	uint8_t pm_regs[PIIX_PM_IO_SIZE]; /* the other PM I/O registers, as plain storage */
@@ -95,5 +99,10 @@ int piix_restore(struct piix *p, const void *buf, size_t len);
 
 /* Press the ACPI power button: PWRBTN_STS and an SCI if enabled. */
 void piix_power_button(struct piix *p);
+/* Suspended to RAM: does PM1_EN.RTC_EN make an RTC alarm a wake event? */
+bool piix_rtc_wake_enabled(const struct piix *p);
+/* The machine woke from S3 (after the board's reset): PM1_STS.WAK_STS, and
+ * RTC_STS or PWRBTN_STS for what woke it (ACPI 4.8.2.1). */
+void piix_woke(struct piix *p, bool by_rtc);
 
 #endif

@@ -247,6 +247,7 @@ reset_state(struct cpu *cpu)
 	cpu->state.intr_shadow = 0;
 	cpu->delivering = false;
 	cpu->shutdown = false;
+	cpu->shutdown_why = NULL;
 	cpu->events &= ~(uint32_t)(EV_RESET | EV_SMI | EV_NMI);
 	cpu->state.nmi_blocked = false;
 	/* The BSP runs; an AP waits for a STARTUP IPI (vol. 3A, 8.4.1). */

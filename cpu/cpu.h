@@ -168,12 +168,18 @@ struct cpu_bus {
  */
 enum dbg_point { DBG_BREAK, DBG_WATCH_WRITE, DBG_WATCH_READ, DBG_WATCH_ACCESS };
 enum dbg_stop { DBG_STOP_NONE, DBG_STOP_BREAK, DBG_STOP_WATCH, DBG_STOP_STEP };
+/* Where a point counts: anywhere, or only outside / only in VMX non-root
+ * operation (the hypervisor L1, or its nested guest L2). */
+enum dbg_in { DBG_IN_ANY, DBG_IN_ROOT, DBG_IN_NONROOT };
+/* Which level the debugger looks at: the running one, or L1 / L2 by name. */
+enum dbg_view { DBG_VIEW_LIVE, DBG_VIEW_L1, DBG_VIEW_L2 };
 #define DBG_MAX_POINTS 64
 
 struct cpu_debugger {
 	struct {
 		uint64_t lin, len;
 		uint8_t kind; /* enum dbg_point */
+		uint8_t in;   /* enum dbg_in */
 	} point[DBG_MAX_POINTS];
 	unsigned npoints;
 	bool step;       /* stop after one instruction */
@@ -226,6 +232,7 @@ struct cpu {
 			  */
 	uint8_t delivering_class; /* class of the event being delivered (except.c) */
 	bool shutdown;            /* triple fault or an unmodelled path: the CPU stopped */
+	const char *shutdown_why; /* a shutdown other than a triple fault (a VMX abort), or NULL */
 	uint8_t pending_vector;   /* the fault being raised (cpu_fault -> cpu_exec) */
 	uint32_t pending_error;
 	uint64_t budget_end;        /* icount at which cpu_exec must return */
@@ -352,6 +359,17 @@ void cpu_restore(struct cpu *cpu, const struct cpu_saved *s);
 /* The external debugger (debug.c): 0, or -1 when the table is full / no such point. */
 int cpu_debugger_insert(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len);
 int cpu_debugger_remove(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len);
+/* A point that counts only in root or only in non-root operation. */
+int cpu_debugger_insert_in(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len,
+			   enum dbg_in in);
+/* The state of a level (the running one, or L1/L2 of a nested hypervisor:
+ * vmx_level_state): *out, with avail[k] telling which state fields that level's
+ * VMCS area keeps; false when the level does not exist now. */
+bool cpu_view_state(const struct cpu *cpu, enum dbg_view view, struct cpu_state *out,
+		    bool avail[STATE_FIELD_COUNT]);
+/* Read memory by linear address through a view's paging (no A/D updates). */
+bool cpu_view_peek(struct cpu *cpu, const struct cpu_state *view, uint64_t addr, void *buf,
+		   size_t len);
 /* Before running again after a stop: clears the stop, sets or clears single-step, and
  * lets the instruction at the current CS:RIP run even if a breakpoint is on it. */
 void cpu_debugger_resume(struct cpu *cpu, bool step);

@@ -3,7 +3,7 @@
  *
  * Policy: a CPU model does not advertise a feature fugu does not execute
  * (CPU_FEATURE_LIST's implemented column). `max` (the default) is every
- * implemented feature; the named models (pentiumpro, pentium2, nehalem) are the
+ * implemented feature; the named models (pentiumpro, pentium2, nehalem, skylake) are the
  * real parts' feature lists masked to the implemented features, so a guest
  * that trusts CPUID never meets an instruction that raises #UD where the real
  * part would run it (nehalem reports VMX, modelled in cpu/vmx/). `all`
@@ -61,6 +61,16 @@ static const struct cpu_model models[] = {
 	  "fxsr "
 	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm invtsc",
 	  true, 9 },
+	/* Core i7-6700K (family 6, model 5EH, stepping 3): its CPUID leaves 1, 7 and
+	 * 80000001H; RDRAND, RDSEED, ADX, ERMS, MPX, CLFLUSHOPT, XSAVEC/XSAVES,
+	 * PREFETCHW and VME fall to the mask until fugu executes them. */
+	{ "skylake", "Intel Core i7-6700K (Skylake client, 64-bit, VMX, AVX2)", "GenuineIntel", 6,
+	  94, 3, 0x16, 0x80000008,
+	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
+	  "fxsr sse sse2 sse3 pclmulqdq vmx ssse3 fma cx16 pcid sse4.1 sse4.2 x2apic movbe popcnt "
+	  "tsc-deadline aes xsave avx f16c fsgsbase bmi1 avx2 smep bmi2 invpcid smap xsaveopt "
+	  "lahf-lm abm syscall nx pdpe1gb rdtscp lm invtsc",
+	  true, 10 },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 0x16, 0x80000008, NULL,
 	  true, 10 },
 	{ "all", "every feature fugu knows, implemented or not (decoder and CPUID studies)",

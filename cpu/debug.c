@@ -12,6 +12,7 @@
 #include "cpu/cpu_internal.h"
 #include "cpu/tcache.h"
 #include "cpu/translate.h"
+#include "cpu/vmx/vmx.h"
 #include "mmu/physmem.h"
 #include "cpu/trace_cpu.h"
 
@@ -63,6 +64,15 @@ dbg_point_overlaps(const struct cpu *cpu, unsigned k, uint64_t lin, uint64_t len
 	return lin < a + n && a < lin + len;
 }
 
+/* Does the debugger's point k count in the CPU's VMX operation now
+ * (`monitor break-in`: only in root or only in non-root operation)? */
+static bool
+point_counts_now(const struct cpu *cpu, unsigned k)
+{
+	uint8_t in = cpu->dbg.point[k].in;
+	return in == DBG_IN_ANY || (in == DBG_IN_NONROOT) == cpu->vmx_nonroot;
+}
+
 /* Is the linear page of `lin` watched by an armed data breakpoint? (mem.c: no TLB fill) */
 bool
 cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin)
@@ -107,7 +117,8 @@ cpu_debug_data(struct cpu *cpu, uint64_t lin, unsigned size, bool write)
 	for (unsigned k = 0; k < cpu->dbg.npoints; k++) {
 		uint8_t kind = cpu->dbg.point[k].kind;
 		if (kind == DBG_BREAK || (kind == DBG_WATCH_WRITE && !write) ||
-		    (kind == DBG_WATCH_READ && write) || !dbg_point_overlaps(cpu, k, lin, size))
+		    (kind == DBG_WATCH_READ && write) || !dbg_point_overlaps(cpu, k, lin, size) ||
+		    !point_counts_now(cpu, k))
 			continue;
 		/* A trap, as the guest's own: the instruction completes, then the run stops. */
 		cpu->dbg.stop = DBG_STOP_WATCH;
@@ -251,12 +262,20 @@ debugger_rearm(struct cpu *cpu)
 int
 cpu_debugger_insert(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len)
 {
+	return cpu_debugger_insert_in(cpu, kind, lin, len, DBG_IN_ANY);
+}
+
+int
+cpu_debugger_insert_in(struct cpu *cpu, enum dbg_point kind, uint64_t lin, uint64_t len,
+		       enum dbg_in in)
+{
 	if (cpu->dbg.npoints == DBG_MAX_POINTS || len == 0)
 		return -1;
 	unsigned k = cpu->dbg.npoints++;
 	cpu->dbg.point[k].lin = lin;
 	cpu->dbg.point[k].len = len;
 	cpu->dbg.point[k].kind = (uint8_t)kind;
+	cpu->dbg.point[k].in = (uint8_t)in;
 	debugger_rearm(cpu);
 	return 0;
 }
@@ -289,7 +308,8 @@ static bool
 debugger_break_at(const struct cpu *cpu, uint64_t lin)
 {
 	for (unsigned k = 0; k < cpu->dbg.npoints; k++)
-		if (cpu->dbg.point[k].kind == DBG_BREAK && cpu->dbg.point[k].lin == lin)
+		if (cpu->dbg.point[k].kind == DBG_BREAK && cpu->dbg.point[k].lin == lin &&
+		    point_counts_now(cpu, k))
 			return true;
 	return false;
 }
@@ -322,28 +342,30 @@ cpu_debug_step(struct cpu *cpu)
 
 /* The physical address of a debugger address, or false when it has no translation. */
 static bool
-debugger_translate(struct cpu *cpu, uint64_t addr, bool physical, bool write, uint64_t *pa)
+debugger_translate(struct cpu *cpu, const struct cpu_state *st, uint64_t addr, bool physical,
+		   bool write, uint64_t *pa)
 {
 	if (physical) {
 		*pa = addr;
 		return true;
 	}
 	enum tlb_access kind = write ? TLB_WRITE : TLB_READ;
-	return cpu_translate_probe(cpu, addr, kind, MMU_SUPER, pa) ||
-	       cpu_translate_probe(cpu, addr, kind, MMU_USER, pa) ||
-	       (write && (cpu_translate_probe(cpu, addr, TLB_READ, MMU_SUPER, pa) ||
-			  cpu_translate_probe(cpu, addr, TLB_READ, MMU_USER, pa)));
+	return cpu_translate_probe_state(cpu, st, addr, kind, MMU_SUPER, pa) ||
+	       cpu_translate_probe_state(cpu, st, addr, kind, MMU_USER, pa) ||
+	       (write && (cpu_translate_probe_state(cpu, st, addr, TLB_READ, MMU_SUPER, pa) ||
+			  cpu_translate_probe_state(cpu, st, addr, TLB_READ, MMU_USER, pa)));
 }
 
 static bool
-debugger_access(struct cpu *cpu, uint64_t addr, bool physical, uint8_t *buf, size_t len, bool write)
+debugger_access(struct cpu *cpu, const struct cpu_state *st, uint64_t addr, bool physical,
+		uint8_t *buf, size_t len, bool write)
 {
 	while (len) {
 		uint64_t pa;
 		size_t chunk = 0x1000 - (addr & 0xfff);
 		if (chunk > len)
 			chunk = len;
-		if (!debugger_translate(cpu, addr, physical, write, &pa))
+		if (!debugger_translate(cpu, st, addr, physical, write, &pa))
 			return false;
 		phys_page_t p = physmem_page(cpu->mem, pa);
 		if (!(p & PP_HOST_MASK) || (p & PP_MMIO))
@@ -362,11 +384,29 @@ debugger_access(struct cpu *cpu, uint64_t addr, bool physical, uint8_t *buf, siz
 bool
 cpu_peek(struct cpu *cpu, uint64_t addr, bool physical, void *buf, size_t len)
 {
-	return debugger_access(cpu, addr, physical, buf, len, false);
+	return debugger_access(cpu, &cpu->state, addr, physical, buf, len, false);
 }
 
 bool
 cpu_poke(struct cpu *cpu, uint64_t addr, bool physical, const void *buf, size_t len)
 {
-	return debugger_access(cpu, addr, physical, (uint8_t *)(uintptr_t)buf, len, true);
+	return debugger_access(cpu, &cpu->state, addr, physical, (uint8_t *)(uintptr_t)buf, len,
+			       true);
+}
+
+bool
+cpu_view_peek(struct cpu *cpu, const struct cpu_state *view, uint64_t addr, void *buf, size_t len)
+{
+	return debugger_access(cpu, view, addr, false, buf, len, false);
+}
+
+bool
+cpu_view_state(const struct cpu *cpu, enum dbg_view view, struct cpu_state *out,
+	       bool avail[STATE_FIELD_COUNT])
+{
+	*out = cpu->state;
+	bool live = view == DBG_VIEW_LIVE || (view == DBG_VIEW_L2) == cpu->vmx_nonroot;
+	for (unsigned k = 0; k < STATE_FIELD_COUNT; k++)
+		avail[k] = live;
+	return live || vmx_level_state(cpu, view == DBG_VIEW_L2, out, avail);
 }

@@ -41,13 +41,21 @@ cpu_sipi(struct cpu *cpu, uint8_t vector)
 	cpu_raise_events(cpu, EV_SIPI);
 }
 
+/* INIT waits while in SMM and in VMX root operation (vol. 3C, 23.8, 32.14). */
+static bool
+init_blocked(const struct cpu *cpu)
+{
+	return cpu->state.in_smm || (cpu->vmx && cpu->vmx->on && !cpu->vmx_nonroot);
+}
+
 bool
 cpu_runnable(const struct cpu *cpu)
 {
 	/* EV_STOP only asks for the run loop's attention: no reason to run a halted CPU. */
+	uint32_t init = init_blocked(cpu) ? 0 : EV_INIT;
 	if (cpu->wait_sipi) /* only INIT and STARTUP end it (vol. 3A, 8.4.1) */
-		return cpu->events & (EV_INIT | EV_SIPI);
-	return !cpu->state.halted || (cpu->events & (EV_NMI | EV_SMI | EV_INIT));
+		return cpu->events & (init | EV_SIPI);
+	return !cpu->state.halted || (cpu->events & (EV_NMI | EV_SMI | init));
 }
 
 /*
@@ -60,14 +68,18 @@ cpu_runnable(const struct cpu *cpu)
 static void
 take_init_sipi(struct cpu *cpu)
 {
-	if ((cpu->events & EV_INIT) && !cpu->state.in_smm) {
+	if ((cpu->events & EV_INIT) && !init_blocked(cpu)) {
 		cpu->events &= ~(uint32_t)EV_INIT;
+		if (cpu->vmx_nonroot)
+			vmx_signal_exit(cpu, false); /* exit reason 3 (vol. 3C, 25.2) */
 		cpu_init(cpu); /* a SIPI latched after the INIT is taken next */
 	}
 	if (cpu->events & EV_SIPI) {
 		cpu->events &= ~(uint32_t)EV_SIPI;
 		if (!cpu->wait_sipi)
 			return;
+		if (cpu->vmx_nonroot) /* a guest in wait-for-SIPI: exit reason 4 (25.2) */
+			vmx_signal_exit(cpu, true);
 		cpu->wait_sipi = false;
 		cpu->state.halted = false;
 		cpu->state.seg[S_CS].sel = (uint16_t)(cpu->sipi_vector << 8);
@@ -174,6 +186,10 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		if (cpu->vmx_nonroot && !cpu->shutdown)
 			vmx_triple_fault(cpu); /* exit reason 2; unwinds to case 3 */
 		cpu->shutdown = true;
+		return CPU_EXIT_TRIPLE_FAULT;
+	case VMX_LONGJMP_ABORT: /* a VMX abort (cpu/vmx/exit.c): shutdown, as a triple fault */
+		if (cpu->cur_trace)
+			tcache_leave(cpu);
 		return CPU_EXIT_TRIPLE_FAULT;
 	case 3: /* a VM exit (cpu/vmx/exit.c) unwound the instruction or event */
 		cpu->stop_trace = false;

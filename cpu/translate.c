@@ -40,9 +40,8 @@ model_maxphyaddr(const struct cpu_features *f)
 /* The translation context for the current state. No second stage yet: VMX
  * non-root mode with EPT will put its walk in `stage2`. */
 static inline void
-make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
+make_ctx_from(const struct cpu *cpu, const struct cpu_state *s, struct mmu_ctx *ctx)
 {
-	const struct cpu_state *s = &cpu->state;
 	*ctx = (struct mmu_ctx){
 		.cr0 = s->cr0,
 		.cr3 = s->cr3,
@@ -57,6 +56,12 @@ make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
 		.mem = cpu->mem,
 		.stage2 = NULL,
 	};
+}
+
+static void
+make_ctx(const struct cpu *cpu, struct mmu_ctx *ctx)
+{
+	make_ctx_from(cpu, &cpu->state, ctx);
 }
 
 void
@@ -144,6 +149,28 @@ cpu_translate_probe(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mm
 	struct mmu_result r;
 	struct mmu_fault f;
 	make_ctx(cpu, &ctx);
+	if (!mmu_translate(&ctx, lin, kind, priv, MMU_PROBE, &r, &f))
+		return false;
+	*pa = r.pa;
+	return true;
+}
+
+bool
+cpu_translate_probe_state(struct cpu *cpu, const struct cpu_state *s, uint64_t lin,
+			  enum tlb_access kind, enum mmu_priv priv, uint64_t *pa)
+{
+	struct mmu_ctx ctx;
+	struct mmu_result r;
+	struct mmu_fault f;
+	uint64_t pdpte[4];
+	make_ctx_from(cpu, s, &ctx);
+	/* PAE paging outside IA-32e mode: the PDPTEs this CR3 would load (the
+	 * state's own are the running level's) */
+	if (s != &cpu->state && (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) && !(s->efer & EFER_LMA)) {
+		if (!mmu_load_pdptes(&ctx, s->cr3, pdpte, &f))
+			return false;
+		ctx.pdpte = pdpte;
+	}
 	if (!mmu_translate(&ctx, lin, kind, priv, MMU_PROBE, &r, &f))
 		return false;
 	*pa = r.pa;

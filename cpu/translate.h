@@ -14,6 +14,7 @@
 #include "trace/events.h"
 
 struct cpu;
+struct cpu_state;
 
 /* Set up paging state after RESET: MAXPHYADDR, PDPTE registers, PKRU, an empty TLB. */
 void cpu_paging_reset(struct cpu *cpu);
@@ -33,6 +34,10 @@ void cpu_page_walk(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu
  */
 bool cpu_translate_probe(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv priv,
 			 uint64_t *pa);
+/* The same through the paging of another state (the debugger's view of a
+ * nested level: cpu_view_state). */
+bool cpu_translate_probe_state(struct cpu *cpu, const struct cpu_state *s, uint64_t lin,
+			       enum tlb_access kind, enum mmu_priv priv, uint64_t *pa);
 
 /*
  * PAE paging: read the four PDPTEs the table at `cr3` holds into `out` (SDM vol.

@@ -8,7 +8,7 @@
 
 #define FUGU_EXIT_OK 0         /* the guest powered the machine off */
 #define FUGU_EXIT_USAGE 2      /* bad option, value or file: no guest was started */
-#define FUGU_EXIT_SHUTDOWN 4   /* triple fault with -no-reboot */
+#define FUGU_EXIT_SHUTDOWN 4   /* triple fault (or VMX abort) with -no-reboot */
 #define FUGU_EXIT_UNMODELLED 6 /* the guest needed something fugu does not model yet */
 #define FUGU_EXIT_DIVERGED 8   /* -replay: the run left the recording (even: odd is the guest's) */
 #define FUGU_EXIT_TIMEOUT 124  /* -timeout expired */

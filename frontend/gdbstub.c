@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chipset/pc.h"
+#include "cpu/vmx/vmx.h"
 #include "frontend/reverse.h"
 
 #define PACKET_MAX 16384
@@ -156,6 +157,8 @@ struct gdbstub {
 	bool swbreak_ok;     /* gdb announced swbreak/hwbreak stop reasons */
 	struct reverse *rev; /* replaying: reverse execution (bs, bc); NULL otherwise */
 	bool at_begin;       /* stopped by a backward move at the start of the history */
+	uint8_t view;        /* enum dbg_view: `monitor view` */
+	uint8_t break_in;    /* enum dbg_in: where new breakpoints count (`monitor break-in`) */
 	uint8_t in[PACKET_MAX];
 	size_t nin;
 	char *xml;
@@ -263,24 +266,52 @@ full_tag_word(const struct cpu *cpu)
 	return tw;
 }
 
-/* Append register k to `out` as little-endian hex; returns the characters written. */
-static size_t
-reg_hex(struct gdbstub *g, unsigned k, char *out)
+/* The registers of the level the stub looks at (`monitor view`). */
+struct reg_view {
+	bool live; /* the running level: the CPU's own state */
+	struct cpu_state st;
+	bool avail[STATE_FIELD_COUNT]; /* fields that level's VMCS area keeps */
+};
+
+static void
+get_view(struct gdbstub *g, struct reg_view *v)
+{
+	enum dbg_view view = (enum dbg_view)g->view;
+	v->live = view == DBG_VIEW_LIVE || (view == DBG_VIEW_L2) == g->cpu->vmx_nonroot;
+	if (!cpu_view_state(g->cpu, view, &v->st, v->avail))
+		memset(v->avail, 0, sizeof(v->avail)); /* that level does not exist now */
+}
+
+/* Append register k to `out` as little-endian hex ("xx" for each byte of a
+ * value the viewed level does not keep); returns the characters written. */
+static unsigned
+reg_hex(struct gdbstub *g, const struct reg_view *view, unsigned k, char *out)
 {
 	const struct gdb_reg *r = &regs[k];
 	uint8_t bytes[16] = { 0 };
 	unsigned n = r->bits / 8;
 	uint64_t v = 0;
+	bool avail = true;
 	switch (r->source) {
-	case SRC_STATE: v = state_get(&g->cpu->state, r->field); break;
-	case SRC_RFLAGS: v = cpu_get_rflags(g->cpu); break;
-	case SRC_FTAG: v = full_tag_word(g->cpu); break;
+	case SRC_STATE:
+		avail = view->live || view->avail[r->field];
+		v = state_get(&view->st, r->field);
+		break;
+	case SRC_RFLAGS:
+		avail = view->live || view->avail[STATE_RFLAGS];
+		v = view->live ? cpu_get_rflags(g->cpu) : view->st.rflags;
+		break;
+	case SRC_FTAG: v = full_tag_word(g->cpu); break; /* x87/SSE: one set for both levels */
 	case SRC_XSAVE: memcpy(bytes, g->cpu->state.xsave + r->field, r->xbytes); break;
 	}
 	if (r->source != SRC_XSAVE)
 		memcpy(bytes, &v, n > 8 ? 8 : n);
-	for (unsigned b = 0; b < n; b++)
-		sprintf(out + 2 * b, "%02x", bytes[b]);
+	for (unsigned b = 0; b < n; b++) {
+		if (avail)
+			sprintf(out + 2 * b, "%02x", bytes[b]);
+		else
+			memcpy(out + 2 * b, "xx", 2);
+	}
 	return 2 * n;
 }
 
@@ -368,7 +399,12 @@ reg_write(struct gdbstub *g, unsigned k, const uint8_t *bytes)
 static bool
 debug_read(struct gdbstub *g, uint64_t addr, uint8_t *buf, size_t len)
 {
-	return cpu_peek(g->cpu, addr, g->phys, buf, len);
+	if (g->view == DBG_VIEW_LIVE || g->phys)
+		return cpu_peek(g->cpu, addr, g->phys, buf, len);
+	static struct reg_view view; /* linear addresses through the viewed level's paging */
+	get_view(g, &view);
+	return (view.live || view.avail[STATE_CR3]) &&
+	       cpu_view_peek(g->cpu, &view.st, addr, buf, len);
 }
 
 static bool
@@ -484,6 +520,37 @@ parse_addr_len(const char *p, uint64_t *addr, uint64_t *len)
 	return end;
 }
 
+/* `monitor view [l1|l2|live]`: set, then say what gdb now sees. */
+static void
+monitor_view(struct gdbstub *g, const char *arg, FILE *f)
+{
+	if (!strcmp(arg, "l1"))
+		g->view = DBG_VIEW_L1;
+	else if (!strcmp(arg, "l2"))
+		g->view = DBG_VIEW_L2;
+	else if (!strcmp(arg, "live"))
+		g->view = DBG_VIEW_LIVE;
+	else if (*arg)
+		fprintf(f, "view: l1, l2 or live\n");
+	struct reg_view v;
+	get_view(g, &v);
+	static const char *const names[] = { "the running level", "L1 (the hypervisor)",
+					     "L2 (the nested guest)" };
+	const char *running = g->cpu->vmx_nonroot              ? "L2 runs (VMX non-root operation)"
+			      : g->cpu->vmx && g->cpu->vmx->on ? "L1 runs (VMX root operation)"
+							       : "no VMX operation";
+	if (v.live)
+		fprintf(f, "view: %s, live; %s\n", names[g->view], running);
+	else if (v.avail[STATE_RIP])
+		fprintf(f,
+			"view: %s from the current VMCS (read-only; registers it does not keep "
+			"are unavailable); %s\n",
+			names[g->view], running);
+	else
+		fprintf(f, "view: %s does not exist now (%s): registers are unavailable\n",
+			names[g->view], running);
+}
+
 static void
 handle_monitor(struct gdbstub *g, const char *hexcmd)
 {
@@ -506,6 +573,23 @@ handle_monitor(struct gdbstub *g, const char *hexcmd)
 		g->cpu->dbg.step_irqs = !strcmp(cmd, "step-irqs on");
 		fprintf(f, "single-step %s interrupts\n",
 			g->cpu->dbg.step_irqs ? "takes" : "holds back");
+	} else if (!strcmp(cmd, "info vmcs")) {
+		vmx_dump(g->cpu, f);
+	} else if (!strncmp(cmd, "view", 4) && (!cmd[4] || cmd[4] == ' ')) {
+		monitor_view(g, cmd[4] ? cmd + 5 : "", f);
+	} else if (!strncmp(cmd, "break-in", 8) && (!cmd[8] || cmd[8] == ' ')) {
+		const char *a = cmd[8] ? cmd + 9 : "";
+		if (!strcmp(a, "root") || !strcmp(a, "l1"))
+			g->break_in = DBG_IN_ROOT;
+		else if (!strcmp(a, "non-root") || !strcmp(a, "l2"))
+			g->break_in = DBG_IN_NONROOT;
+		else if (!strcmp(a, "any"))
+			g->break_in = DBG_IN_ANY;
+		else if (*a)
+			fprintf(f, "break-in: root (l1), non-root (l2) or any\n");
+		static const char *const in[] = { "anywhere", "in root operation only (L1)",
+						  "in non-root operation only (L2)" };
+		fprintf(f, "new breakpoints and watchpoints count %s\n", in[g->break_in]);
 	} else if (!strncmp(cmd, "reverse ", 8)) {
 		if (!g->rev)
 			fprintf(f, "reverse execution needs -replay\n");
@@ -517,6 +601,11 @@ handle_monitor(struct gdbstub *g, const char *hexcmd)
 			"  info registers   the CPU state (every field of the state table)\n"
 			"  phys on|off      m/M packets use physical (on) or linear addresses\n"
 			"  step-irqs on|off single-step takes interrupts and timers (default off)\n"
+			"  info vmcs        VMX operation and the current VMCS, every field\n"
+			"  view [l1|l2|live] whose registers and memory gdb sees: the\n"
+			"                   hypervisor (L1), its nested guest (L2, from the\n"
+			"                   VMCS), or whichever runs (default)\n"
+			"  break-in root|non-root|any  where new breakpoints count\n"
 			"  reverse info     replaying: the snapshots reverse execution keeps\n"
 			"  reverse interval N  a snapshot every N instructions from now on\n"
 			"  help             this text\n");
@@ -583,14 +672,19 @@ handle_packet(struct gdbstub *g, char *p, size_t len)
 	case '?': report_stop(g); break;
 	case 'g': {
 		static char buf[PACKET_MAX];
+		static struct reg_view view;
 		size_t n = 0;
+		get_view(g, &view);
 		for (unsigned k = 0; k < NREGS; k++)
-			n += reg_hex(g, k, buf + n);
+			n += reg_hex(g, &view, k, buf + n);
 		send_packet(g, buf, n);
 		break;
 	}
 	case 'G': {
 		const char *h = p + 1;
+		if (g->view != DBG_VIEW_LIVE)
+			return reply(g, "E01"),
+			       GDBSTUB_OK; /* the other level's view is read-only */
 		for (unsigned k = 0; k < NREGS && (size_t)(h - p) < len; k++) {
 			uint8_t bytes[16];
 			unsigned n = regs[k].bits / 8;
@@ -607,7 +701,9 @@ handle_packet(struct gdbstub *g, char *p, size_t len)
 		if (k >= NREGS)
 			return reply(g, "E00"), GDBSTUB_OK;
 		char buf[40];
-		buf[reg_hex(g, k, buf)] = 0;
+		static struct reg_view view;
+		get_view(g, &view);
+		buf[reg_hex(g, &view, k, buf)] = 0;
 		reply(g, buf);
 		break;
 	}
@@ -615,7 +711,8 @@ handle_packet(struct gdbstub *g, char *p, size_t len)
 		char *eq;
 		unsigned k = (unsigned)strtoul(p + 1, &eq, 16);
 		uint8_t bytes[16];
-		if (k >= NREGS || *eq != '=' || strlen(eq + 1) < 2u * (regs[k].bits / 8) ||
+		if (k >= NREGS || g->view != DBG_VIEW_LIVE || *eq != '=' ||
+		    strlen(eq + 1) < 2u * (regs[k].bits / 8) ||
 		    !unhex(eq + 1, bytes, regs[k].bits / 8))
 			return reply(g, "E00"), GDBSTUB_OK;
 		reg_write(g, k, bytes);
@@ -642,7 +739,8 @@ handle_packet(struct gdbstub *g, char *p, size_t len)
 	case 'M': {
 		uint64_t addr, n;
 		const char *colon = parse_addr_len(p + 1, &addr, &n);
-		if (!colon || *colon != ':' || n > PACKET_MAX || strlen(colon + 1) < 2 * n)
+		if (!colon || *colon != ':' || n > PACKET_MAX || strlen(colon + 1) < 2 * n ||
+		    (g->view != DBG_VIEW_LIVE && !g->phys))
 			return reply(g, "E01"), GDBSTUB_OK;
 		uint8_t *data = malloc(n ? n : 1);
 		if (data && unhex(colon + 1, data, n) && debug_write(g, addr, data, n))
@@ -693,7 +791,8 @@ handle_packet(struct gdbstub *g, char *p, size_t len)
 		if (type <= 1)
 			n = 1; /* a breakpoint's "kind" is the instruction length: irrelevant here
 				*/
-		int rc = p[0] == 'Z' ? cpu_debugger_insert(cpu, z_kinds[type], addr, n)
+		int rc = p[0] == 'Z' ? cpu_debugger_insert_in(cpu, z_kinds[type], addr, n,
+							      (enum dbg_in)g->break_in)
 				     : cpu_debugger_remove(cpu, z_kinds[type], addr, n);
 		reply(g, rc == 0 ? "OK" : "E22");
 		break;

@@ -63,6 +63,8 @@ struct options {
 	uint64_t savevm_at;
 	const char *record, *replay; /* -record FILE, -replay FILE */
 	uint64_t record_interval;    /* -record-interval N: instructions between checkpoints */
+	bool nodefaults;             /* -nodefaults: no VGA unless -vga asks for one */
+	bool vga_given;              /* -vga appeared */
 };
 
 static _Noreturn void
@@ -95,14 +97,23 @@ print_help(void)
 	       "                           a write of v to the port exits with status (v << 1) | "
 	       "1\n"
 	       "                           (default: ports 0xf4-0xf7 and QEMU's 0x501-0x502)\n"
+	       "  -device pc-testdev        QEMU's test device: scratch register at 0xe0 and "
+	       "0xe8,\n"
+	       "                           IRQ line n at port 0x2000 + n, 64 KiB MMIO at "
+	       "0xff000000\n"
+	       "  -device pci-testdev       QEMU's PCI test device (1b36:0005) for kvm-unit-tests\n"
+	       "  -no-hpet                 no HPET at 0xfed00000 (also -machine pc,hpet=off)\n"
+	       "  -boot [order=]DRIVES     SeaBIOS's boot order: up to three of a (floppy), "
+	       "c (disk),\n"
+	       "                           d (CD-ROM), n (network)\n"
 	       "  -no-reboot               exit instead of resetting (triple fault, guest reset)\n"
 	       "  -loadvm FILE             start from a snapshot saved by the same configuration\n"
 	       "  -savevm-at ICOUNT FILE   save a snapshot when ICOUNT instructions have retired\n"
 	       "                           (docs/SNAPSHOT.md); the run then goes on\n"
-	       "  -record FILE             with -clock deterministic: log host input (serial) and "
-	       "a\n"
-	       "                           checkpoint of the machine every -record-interval N\n"
-	       "                           instructions (default 4194304) to FILE\n"
+	       "  -record FILE             with -clock deterministic: log host input (serial,\n"
+	       "                           keyboard, mouse) and a checkpoint of the machine\n"
+	       "                           every -record-interval N instructions (default\n"
+	       "                           4194304) to FILE\n"
 	       "  -replay FILE             run again from such a log, ignoring host input; the\n"
 	       "                           first divergence is reported (exit status 8)\n"
 	       "  -clock realtime|deterministic\n"
@@ -111,7 +122,10 @@ print_help(void)
 	       "\n"
 	       "Disks (raw images; written only when the drive is writable and not -snapshot):\n"
 	       "  -hda/-hdb/-hdc/-hdd FILE  IDE primary master/slave, secondary master/slave\n"
-	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk][,readonly=on]\n"
+	       "  -cdrom FILE               an ATAPI CD-ROM with the ISO image FILE (secondary "
+	       "master)\n"
+	       "  -drive file=PATH[,format=raw][,if=ide][,index=N][,media=disk|cdrom]"
+	       "[,readonly=on]\n"
 	       "                           the same in QEMU's syntax (index 0-3; ',,' in PATH is "
 	       "',')\n"
 	       "  -snapshot                keep all disk writes in a temporary overlay file; "
@@ -157,7 +171,8 @@ print_help(void)
 	       "topology rules;\n"
 	       "                           they take turns on one host thread (deterministic)\n"
 	       "\n"
-	       "QEMU compatibility: -machine pc and -accel tcg are accepted\n"
+	       "QEMU compatibility: -machine pc[,accel=tcg], -accel tcg, -nodefaults (no VGA\n"
+	       "unless -vga std), -vnc none and -global kvm-pit.lost_tick_policy=... are accepted\n"
 	       "(fugu has one board, no accelerator).\n"
 	       "\n"
 	       "Run control and tracing:\n"
@@ -184,8 +199,9 @@ print_help(void)
 	       "  -version, --version      print the version\n"
 	       "\n"
 	       "Exit status: %d guest powered off; (v << 1) | 1 isa-debug-exit (always odd);\n"
-	       "%d bad usage or files; %d triple fault with -no-reboot; %d the guest needed\n"
-	       "something fugu does not model yet; %d a -replay diverged; %d timeout.\n",
+	       "%d bad usage or files; %d triple fault or VMX abort with -no-reboot; %d the\n"
+	       "guest needed something fugu does not model yet; %d a -replay diverged; %d\n"
+	       "timeout. man fugu (docs/fugu.1) has the details.\n",
 	       FUGU_EXIT_TIMEOUT, FUGU_EXIT_OK, FUGU_EXIT_USAGE, FUGU_EXIT_SHUTDOWN,
 	       FUGU_EXIT_UNMODELLED, FUGU_EXIT_DIVERGED, FUGU_EXIT_TIMEOUT);
 }
@@ -351,9 +367,22 @@ parse_device(struct options *o, const char *spec)
 			usage_error("%s", err);
 		return;
 	}
+	if (n == strlen("pc-testdev") && !strncmp(spec, "pc-testdev", n)) {
+		if (spec[n])
+			usage_error("pc-testdev takes no properties");
+		o->pc.testdev = true;
+		return;
+	}
+	if (n == strlen("pci-testdev") && !strncmp(spec, "pci-testdev", n)) {
+		if (spec[n])
+			usage_error("pci-testdev takes no properties");
+		o->pc.pci_testdev = true;
+		return;
+	}
 	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
-		usage_error("unknown device '%.*s' (supported: isa-debug-exit, e1000)", (int)n,
-			    spec);
+		usage_error("unknown device '%.*s' (supported: isa-debug-exit, pc-testdev, "
+			    "pci-testdev, e1000)",
+			    (int)n, spec);
 	/* Without iobase=, listen where QEMU's default is (0x501, 2 bytes) and at 0xf4
 	 * (4 bytes), the port scripts written for QEMU nearly always choose. */
 	o->pc.exit_device = true;
@@ -393,7 +422,7 @@ parse_device(struct options *o, const char *spec)
  * The image is opened (and checked) when the board is built.
  */
 static void
-add_drive(struct options *o, int index, const char *path, bool readonly)
+add_drive(struct options *o, int index, const char *path, bool readonly, bool cdrom)
 {
 	if (index < 0)
 		for (index = 0; index < 4 && o->pc.drive[index].path; index++)
@@ -405,7 +434,40 @@ add_drive(struct options *o, int index, const char *path, bool readonly)
 	if (!path[0])
 		usage_error("empty disk image file name");
 	o->pc.drive[index].path = path;
-	o->pc.drive[index].readonly = readonly;
+	o->pc.drive[index].readonly = readonly || cdrom;
+	o->pc.drive[index].cdrom = cdrom;
+}
+
+/*
+ * -boot [order=]DRIVES[,...]: QEMU's drive letters, a (floppy), c (disk),
+ * d (CD-ROM), n (network), at most three; other properties (menu=, once=,
+ * splash=...) are accepted and ignored.
+ */
+static void
+parse_boot(struct options *o, const char *spec)
+{
+	static char order[8];
+	const char *p = spec;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *v = NULL;
+		if (!strncmp(p, "order=", 6))
+			v = p + 6;
+		else if (!memchr(p, '=', n))
+			v = p;
+		if (v) {
+			size_t vn = n - (size_t)(v - p);
+			if (vn == 0 || vn > 3 || strspn(v, "acdn") < vn)
+				usage_error("-boot: bad order '%.*s' (up to three of a, c, d, n)",
+					    (int)vn, v);
+			memcpy(order, v, vn);
+			order[vn] = 0;
+			o->pc.boot_order = order;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
 }
 
 /*
@@ -420,7 +482,7 @@ parse_drive(struct options *o, const char *spec)
 	char item[4096 + 16];
 	const char *file = NULL;
 	int index = -1;
-	bool readonly = false;
+	bool readonly = false, cdrom = false;
 	const char *p = spec;
 	while (*p) {
 		size_t n = 0;
@@ -454,8 +516,10 @@ parse_drive(struct options *o, const char *spec)
 		} else if (!strcmp(item, "index")) {
 			index = (int)parse_number("-drive index", v, 3);
 		} else if (!strcmp(item, "media")) {
-			if (strcmp(v, "disk"))
-				usage_error("-drive: media '%s' is not supported (only disk)", v);
+			if (strcmp(v, "disk") && strcmp(v, "cdrom"))
+				usage_error("-drive: media '%s' is not supported (disk or cdrom)",
+					    v);
+			cdrom = !strcmp(v, "cdrom");
 		} else if (!strcmp(item, "readonly")) {
 			if (!strcmp(v, "on"))
 				readonly = true;
@@ -469,7 +533,7 @@ parse_drive(struct options *o, const char *spec)
 	}
 	if (!file)
 		usage_error("-drive: file=PATH is required");
-	add_drive(o, index, file, readonly);
+	add_drive(o, index, file, readonly, cdrom);
 }
 
 /* -display none|sdl[,grab-mod=MODS][,full-screen=on|off] (QEMU's syntax). */
@@ -633,6 +697,7 @@ parse_options(struct options *o, int argc, char **argv)
 			maybe_help(s,
 				   "display adapters: std (QEMU stdvga with Bochs VBE, default), "
 				   "none\n");
+			o->vga_given = true;
 			if (!strcmp(s, "std"))
 				o->pc.vga = true;
 			else if (!strcmp(s, "none"))
@@ -645,6 +710,24 @@ parse_options(struct options *o, int argc, char **argv)
 			o->display = "none";
 			if (!o->serial)
 				o->serial = "stdio";
+		} else if (!strcmp(a, "-nodefaults")) {
+			o->nodefaults = true; /* QEMU's default devices: here only the VGA */
+		} else if (!strcmp(a, "-vnc")) {
+			const char *s = ARG();
+			if (strcmp(s, "none"))
+				usage_error(
+					"-vnc %s: fugu has no VNC server (-vnc none is accepted)",
+					s);
+		} else if (!strcmp(a, "-global")) {
+			/* QEMU scripts set the in-kernel PIT's policy for lost ticks; fugu's
+			 * PIT is computed from the clock and loses none. */
+			const char *s = ARG();
+			if (strncmp(s, "kvm-pit.lost_tick_policy=", 25))
+				usage_error(
+					"-global %s: only kvm-pit.lost_tick_policy= is accepted",
+					s);
+		} else if (!strcmp(a, "-no-hpet")) {
+			o->pc.no_hpet = true;
 		} else if (!strcmp(a, "-no-reboot")) {
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-stats")) {
@@ -666,10 +749,17 @@ parse_options(struct options *o, int argc, char **argv)
 			o->gdb_wait = true;
 		} else if (!strcmp(a, "-device")) {
 			const char *s = ARG();
-			maybe_help(s, "devices:\n"
-				      "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
-				      "1) | 1 "
-				      "on a write of v\n");
+			maybe_help(s,
+				   "devices:\n"
+				   "  isa-debug-exit[,iobase=N][,iosize=1|2|4]  exit with (v << "
+				   "1) | 1 "
+				   "on a write of v\n"
+				   "  pc-testdev  QEMU's test device: scratch ports 0xe0/0xe8, "
+				   "IRQ lines 0x2000-0x2017, MMIO at 0xff000000\n"
+				   "  pci-testdev  QEMU's PCI test device 1b36:0005 (BAR0 memory, "
+				   "BAR1 I/O)\n"
+				   "  e1000[,netdev=ID][,mac=M]  Intel 82540EM network card at "
+				   "00:03.0\n");
 			parse_device(o, s);
 		} else if (!strcmp(a, "-nic") || !strcmp(a, "-netdev")) {
 			const char *s = ARG();
@@ -680,7 +770,11 @@ parse_options(struct options *o, int argc, char **argv)
 				usage_error("%s", err);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
-			add_drive(o, a[3] - 'a', ARG(), false);
+			add_drive(o, a[3] - 'a', ARG(), false, false);
+		} else if (!strcmp(a, "-cdrom")) {
+			add_drive(o, 2, ARG(), true, true); /* secondary master, as QEMU */
+		} else if (!strcmp(a, "-boot")) {
+			parse_boot(o, ARG());
 		} else if (!strcmp(a, "-drive")) {
 			parse_drive(o, ARG());
 		} else if (!strcmp(a, "-record")) {
@@ -763,9 +857,28 @@ parse_options(struct options *o, int argc, char **argv)
 				      "pc-i440fx-*)\n");
 			size_t n = strcspn(s, ",");
 			if (!((n == 2 && !strncmp(s, "pc", 2)) || !strncmp(s, "pc-i440fx", 9) ||
-			      !strncmp(s, "type=pc", 7)))
+			      !strncmp(s, "type=pc", 7) ||
+			      (memchr(s, '=', n) && strncmp(s, "type=", 5))))
 				usage_error("-machine %.*s: fugu models only the i440FX board 'pc'",
 					    (int)n, s);
+			/* Of the board's properties, hpet=on|off means something here, and
+			 * accel= must name the software emulator. */
+			for (const char *p = strstr(s, "accel="); p; p = strstr(p + 1, "accel=")) {
+				if ((p == s || p[-1] == ',') && strncmp(p + 6, "tcg", 3))
+					usage_error(
+						"-machine: fugu has no accelerators (accel=tcg)");
+			}
+			for (const char *p = strstr(s, ",hpet="); p; p = strstr(p + 1, ",hpet=")) {
+				const char *v = p + strlen(",hpet=");
+				size_t vn = strcspn(v, ",");
+				if (vn == 3 && !strncmp(v, "off", 3))
+					o->pc.no_hpet = true;
+				else if (vn == 2 && !strncmp(v, "on", 2))
+					o->pc.no_hpet = false;
+				else
+					usage_error("-machine: bad hpet value '%.*s' (on or off)",
+						    (int)vn, v);
+			}
 		} else if (!strcmp(a, "-accel")) {
 			const char *s = ARG();
 			maybe_help(s, "accelerators: tcg (software emulation, the only one)\n");
@@ -789,6 +902,8 @@ parse_options(struct options *o, int argc, char **argv)
 		}
 #undef ARG
 	}
+	if (o->nodefaults && !o->vga_given)
+		o->pc.vga = false;
 	if (net_config_finish(&o->pc.net, err, sizeof(err)) < 0)
 		usage_error("%s", err);
 	if (o->pc.net.user && (o->record || o->replay))
@@ -890,6 +1005,8 @@ serve_controls(struct gdbstub *gdb, struct monitor *mon)
 static bool
 any_runnable(const struct pc *pc)
 {
+	if (pc->suspended)
+		return false; /* ACPI S3: only a wake event starts the CPUs again */
 	for (unsigned k = 0; k < pc->ncpus; k++)
 		if (cpu_runnable(pc->cpus[k]))
 			return true;
@@ -1022,7 +1139,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			if (stop > cpu->icount && stop - cpu->icount < budget)
 				budget = stop - cpu->icount;
 		}
-		enum cpu_exit r = cpu_exec(cpu, budget);
+		enum cpu_exit r = pc->suspended ? CPU_EXIT_HALT : cpu_exec(cpu, budget);
 		vclock_run_expired(&pc->clock);
 		plugins_boundary(plugins);
 		if (pc->debug.exit_requested) {
@@ -1033,6 +1150,10 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			sum->reason = "poweroff";
 			return FUGU_EXIT_OK; /* ACPI soft off */
 		}
+		if (pc->suspend_requested)
+			pc_suspend(pc); /* ACPI S3: the CPUs stop until a wake event */
+		if (pc->suspended && pc->wake)
+			pc_wakeup(pc);
 		if (pc->reset_requested) {
 			/* 8042, port 0x92 or 0xCF9 reset: -no-reboot turns it into an exit */
 			if (o->no_reboot) {
@@ -1111,19 +1232,20 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			}
 			break;
 		}
-		case CPU_EXIT_TRIPLE_FAULT:
+		case CPU_EXIT_TRIPLE_FAULT: { /* or another shutdown: a VMX abort */
+			const char *why = cpu->shutdown_why ? cpu->shutdown_why : "triple fault";
 			sum->triple_faults++;
 			if (o->no_reboot) {
-				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				fprintf(stderr, "fugu: %s: the CPU shut down\n", why);
 				cpu_dump_state(cpu, stderr);
 				sum->triple = cpu->state; /* flags folded in by the dump */
-				sum->reason = "triple-fault";
+				sum->reason = cpu->shutdown_why ? "vmx-abort" : "triple-fault";
 				return FUGU_EXIT_SHUTDOWN;
 			}
 			/* A reset loop must not flood stderr: the first few shutdowns
 			 * are shown in full, later ones counted once per second. */
 			if (sum->triple_faults <= TRIPLE_FAULT_DUMPS) {
-				fprintf(stderr, "fugu: triple fault: the CPU shut down\n");
+				fprintf(stderr, "fugu: %s: the CPU shut down\n", why);
 				cpu_dump_state(cpu, stderr);
 				fprintf(stderr, "fugu: resetting the machine%s\n",
 					sum->triple_faults == TRIPLE_FAULT_DUMPS
@@ -1138,6 +1260,7 @@ run(struct pc *pc, struct gdbstub *gdb, struct monitor *mon, struct display *dis
 			sum->triple = cpu->state;
 			pc_reset(pc);
 			break;
+		}
 		case CPU_EXIT_UNMODELLED:
 			cpu_dump_state(cpu, stderr);
 			sum->reason = "unmodelled";

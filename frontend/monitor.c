@@ -22,6 +22,7 @@
 #include "chipset/pc.h"
 #include "chipset/snapshot.h"
 #include "cpu/cpu.h"
+#include "cpu/vmx/vmx.h"
 #include "frontend/display.h"
 #include "frontend/keymap.h"
 #include "frontend/listen.h"
@@ -105,19 +106,46 @@ parse_value(struct monitor *m, const char *s, uint64_t *v)
 
 /* ---- commands ---- */
 
+/* Output of a dump function of any length (out() writes up to 4 KiB at a time). */
 static void
-cmd_info_registers(struct monitor *m, int argc, char **argv)
+out_dump(struct monitor *m, void (*dump)(struct cpu *cpu, FILE *f))
 {
-	(void)argc, (void)argv;
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
 	if (!f)
 		return;
-	cpu_dump_state(mon_cpu(m), f);
+	dump(mon_cpu(m), f);
 	fclose(f);
-	out(m, "%s", buf ? buf : "");
+	for (size_t k = 0; buf && k < size; k += 4000)
+		out(m, "%.4000s", buf + k);
 	free(buf);
+}
+
+static void
+dump_registers(struct cpu *cpu, FILE *f)
+{
+	cpu_dump_state(cpu, f);
+}
+
+static void
+dump_vmcs(struct cpu *cpu, FILE *f)
+{
+	vmx_dump(cpu, f);
+}
+
+static void
+cmd_info_registers(struct monitor *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	out_dump(m, dump_registers);
+}
+
+static void
+cmd_info_vmcs(struct monitor *m, int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	out_dump(m, dump_vmcs);
 }
 
 static void
@@ -397,7 +425,7 @@ static void
 cmd_system_powerdown(struct monitor *m, int argc, char **argv)
 {
 	(void)argc, (void)argv;
-	piix_power_button(&m->pc->piix); /* the guest's ACPI code decides what to do */
+	pc_power_button(m->pc); /* the guest's ACPI code decides; it wakes a suspended board */
 }
 
 static void
@@ -541,6 +569,7 @@ static const struct command commands[] = {
 	{ "info registers", NULL, "", "the CPU state (every field of the state table)", cmd_info_registers, false },
 	{ "info cpus", NULL, "", "the CPUs, where they are and their state (* the selected one)", cmd_info_cpus, false },
 	{ "cpu", NULL, "N", "select the CPU that info registers, info lapic, x and $REG show", cmd_cpu, false },
+	{ "info vmcs", NULL, "", "VMX operation and every field of the current VMCS", cmd_info_vmcs, false },
 	{ "info mtree", NULL, "", "the physical memory map: RAM, ROM and MMIO regions", cmd_info_mtree, false },
 	{ "info pci", NULL, "", "the PCI functions, their IDs, IRQs and BARs", cmd_info_pci, false },
 	{ "info irq", NULL, "", "the ISA interrupt lines and who drives them", cmd_info_irq, false },
@@ -623,7 +652,7 @@ run_line(struct monitor *m, char *line)
 		}
 	}
 	if (!strcmp(argv[0], "info"))
-		out(m, "info: one of registers, cpus, mtree, pci, irq, pic, lapic, trace\n");
+		out(m, "info: one of registers, cpus, vmcs, mtree, pci, irq, pic, lapic, trace\n");
 	else
 		out(m, "unknown command: '%s' (help lists the commands)\n", argv[0]);
 }

@@ -23,6 +23,9 @@ static const struct {
 #undef X
 };
 
+#define REPEAT_WINDOW 64 /* the longest cycle recognised, in events */
+#define REPEAT_SHOWN 2   /* a cycle is written this many times before it is counted */
+
 struct sink {
 	struct tracer base; /* first: the producers see only this */
 	enum trace_format format;
@@ -34,6 +37,14 @@ struct sink {
 	struct plugins *plugins;
 	csh cs[3]; /* capstone handles for 16-, 32- and 64-bit code */
 	bool cs_ok[3];
+	/* Repeats (docs/TRACING.md): the hashes of the last events written, the
+	 * cycle the stream is in, and what was left out of it. */
+	bool all_repeats;
+	uint64_t hist[REPEAT_WINDOW];
+	uint64_t nhist;
+	unsigned period;
+	uint64_t run, suppressed;
+	struct trace_hdr last;
 };
 
 /* "0x1f", "31": a number in C syntax; false unless the whole of s[0..n) is one. */
@@ -104,6 +115,14 @@ parse_filter_key(const char *item, size_t n, struct trace_config *cfg, char *err
 	} else if (KEY("icount")) {
 		if (!parse_range(val, vn, &f->icount_lo, &f->icount_hi))
 			goto bad;
+	} else if (KEY("repeats")) {
+		if (vn == 3 && !strncmp(val, "all", 3))
+			cfg->all_repeats = true;
+		else if (vn == 9 && !strncmp(val, "summarise", 9))
+			cfg->all_repeats = false;
+		else
+			goto bad;
+		return true;
 	} else if (KEY("start")) {
 		if (vn == 3 && !strncmp(val, "off", 3))
 			cfg->start_off = true;
@@ -114,7 +133,8 @@ parse_filter_key(const char *item, size_t n, struct trace_config *cfg, char *err
 		return true;
 	} else {
 		snprintf(err, errlen,
-			 "unknown trace filter '%.*s' (cpl, vmx, cr3, addr, icount or start)",
+			 "unknown trace filter '%.*s' (cpl, vmx, cr3, addr, icount, start or "
+			 "repeats)",
 			 (int)kn, item);
 		return false;
 	}
@@ -193,9 +213,10 @@ trace_list_categories(FILE *f)
 	for (size_t k = 0; k < sizeof(categories) / sizeof(categories[0]); k++)
 		fprintf(f, "  %-8s %s\n", categories[k].name, categories[k].help);
 	fprintf(f, "Filters (same list, docs/TRACING.md): cpl=N[-M] vmx=none|root|non-root "
-		   "cr3=X addr=LO-HI icount=LO-HI start=off\n");
+		   "cr3=X addr=LO-HI icount=LO-HI start=off repeats=all\n");
 }
 
+static void flush_repeats(struct sink *t);
 static void sink_event(struct tracer *t, enum trace_event ev, const struct trace_hdr *h,
 		       const struct trace_value *v);
 
@@ -237,6 +258,7 @@ tracer_create(const struct trace_config *cfg, FILE *out, enum trace_format forma
 	t->base.filter = cfg->filter;
 	t->format = format;
 	t->out = out;
+	t->all_repeats = cfg->all_repeats;
 	for (unsigned ev = 0; ev < TEV_COUNT; ev++)
 		t->addr_field[ev] = find_addr_field(&trace_schema[ev]);
 	static const cs_mode modes[3] = { CS_MODE_16, CS_MODE_32, CS_MODE_64 };
@@ -260,6 +282,7 @@ tracer_destroy(struct tracer *base)
 	if (!base)
 		return;
 	struct sink *t = (struct sink *)base;
+	flush_repeats(t);
 	for (int k = 0; k < 3; k++)
 		if (t->cs_ok[k])
 			cs_close(&t->cs[k]);
@@ -600,6 +623,102 @@ truncated:
 	return -1;
 }
 
+/* ---- repeats ---- */
+
+static void
+emit(struct sink *t, enum trace_event ev, const struct trace_hdr *h, const struct trace_value *v)
+{
+	const struct trace_schema *s = &trace_schema[ev];
+	if (t->format == TRACE_JSON)
+		emit_json(t, s, h, v);
+	else if (t->format == TRACE_BINARY)
+		emit_binary(t, ev, h, v);
+	else
+		emit_text(t, s, v);
+}
+
+static uint64_t
+fnv(uint64_t x, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t k = 0; k < n; k++)
+		x = (x ^ b[k]) * 0x100000001b3ull;
+	return x;
+}
+
+/* An event as the output shows it, minus the instruction count (the header's
+ * and the insn event's own field). */
+static uint64_t
+event_hash(enum trace_event ev, const struct trace_hdr *h, const struct trace_value *v)
+{
+	uint64_t x = fnv(0xcbf29ce484222325ull, &ev, sizeof(ev));
+	uint64_t hdr[4] = { h->cr3, h->cpl, h->mode, h->vmx };
+	x = fnv(x, hdr, sizeof(hdr));
+	const struct trace_schema *s = &trace_schema[ev];
+	for (unsigned k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
+		const struct trace_value *f = &v[k];
+		if (!strcmp(s->fields[k].name, "icount"))
+			continue; /* time moves on in a loop */
+		switch (s->fields[k].type) {
+		case TF_CODE:
+			x = fnv(x, f->code.p, f->code.len);
+			x = fnv(x, &f->code.bits, 1);
+			break;
+		case TF_U64LIST: x = fnv(x, f->list.p, f->list.n * sizeof(uint64_t)); break;
+		case TF_CHANGES: x = fnv(x, f->chg->reg, f->chg->n * sizeof(f->chg->reg[0])); break;
+		case TF_STR: x = fnv(x, f->s, strlen(f->s)); break;
+		default: x = fnv(x, &f->u, sizeof(f->u)); break;
+		}
+	}
+	return x;
+}
+
+/* What a cycle's repeats left out, as one "repeat" event. */
+static void
+flush_repeats(struct sink *t)
+{
+	if (!t->suppressed)
+		return;
+	const struct trace_value v[2] = { { .u = t->period }, { .u = t->suppressed } };
+	emit(t, TEV_REPEAT, &t->last, v);
+	t->suppressed = 0;
+}
+
+/*
+ * Should this event be left out? A guest in a loop (a fault handler that
+ * faults again, `jmp $` under -d insn) makes the same events over and over:
+ * once the stream has run through a cycle of up to REPEAT_WINDOW events
+ * REPEAT_SHOWN times, the rest of that cycle is counted, and written as one
+ * "repeat" event when the stream leaves it.
+ */
+static bool
+repeats(struct sink *t, enum trace_event ev, const struct trace_hdr *h, const struct trace_value *v)
+{
+	uint64_t x = event_hash(ev, h, v);
+	unsigned n = t->nhist < REPEAT_WINDOW ? (unsigned)t->nhist : REPEAT_WINDOW;
+#define BACK(p) t->hist[(t->nhist - (p)) % REPEAT_WINDOW]
+	if (t->period && BACK(t->period) == x) {
+		t->run++;
+	} else {
+		flush_repeats(t);
+		t->period = 0;
+		t->run = 0;
+		for (unsigned p = 1; p <= n; p++)
+			if (BACK(p) == x) {
+				t->period = p;
+				t->run = 1;
+				break;
+			}
+	}
+#undef BACK
+	t->hist[t->nhist++ % REPEAT_WINDOW] = x;
+	if (!t->period || t->run <= (uint64_t)REPEAT_SHOWN * t->period)
+		return false;
+	t->suppressed++;
+	t->last = *h;
+	return true;
+}
+
 /* ---- the filter and the dispatch ---- */
 
 static bool
@@ -645,14 +764,9 @@ sink_event(struct tracer *base, enum trace_event ev, const struct trace_hdr *h,
 		return;
 	if (t->base.filter.any && !filter_pass(t, ev, h, v))
 		return; /* before any formatting */
-	if (t->out_categories & (ev == TEV_MARKER ? ~0u : s->category)) {
-		if (t->format == TRACE_JSON)
-			emit_json(t, s, h, v);
-		else if (t->format == TRACE_BINARY)
-			emit_binary(t, ev, h, v);
-		else
-			emit_text(t, s, v);
-	}
+	if ((t->out_categories & (ev == TEV_MARKER ? ~0u : s->category)) &&
+	    (t->all_repeats || !repeats(t, ev, h, v)))
+		emit(t, ev, h, v);
 	if (t->plugins)
 		plugins_dispatch(t->plugins, ev, h, v);
 }

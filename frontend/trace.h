@@ -23,8 +23,9 @@ struct plugins;
 struct trace_config {
 	unsigned categories; /* the categories the output sink (text, JSON, binary) shows */
 	struct trace_filter filter;
-	bool start_off; /* nothing reaches any sink until the guest starts it (start=off) */
-	bool hypercall; /* CPUID leaves 0x4FFF0001-3 control tracing (docs/TRACING.md) */
+	bool start_off;   /* nothing reaches any sink until the guest starts it (start=off) */
+	bool hypercall;   /* CPUID leaves 0x4FFF0001-3 control tracing (docs/TRACING.md) */
+	bool all_repeats; /* repeats=all: no summary of repeating cycles */
 };
 
 /* Parse a -d spec ("insn,io,cpl=3,addr=0x1000-0x1fff"): categories and filter

@@ -48,7 +48,8 @@ enum trace_category {
 	X(TRACE_CAT_VMX, "vmx",                                                                    \
 	  "VMX instructions (operand, outcome, error number), VM entries (the failing check) and " \
 	  "VM exits (reason, qualification, guest RIP, instruction length and information)")       \
-	X(TRACE_CAT_MARKER, "marker", "markers the guest drops with the tracing hypercall")
+	X(TRACE_CAT_MARKER, "marker",                                                              \
+	  "markers the guest drops with the tracing hypercall; repeat summaries")
 
 /* ---- enumerations printed by name: V(CONSTANT, "name") ---- */
 
@@ -240,6 +241,10 @@ struct trace_hdr {
 /* A guest's marker (docs/TRACING.md, the tracing hypercall). */
 #define TEVF_MARKER(F, E) F(X32, value, "value")
 
+/* A sink's summary of events it left out because they repeated a cycle of
+ * `period` events (docs/TRACING.md, "Repeats"); written by the sinks only. */
+#define TEVF_REPEAT(F, E) F(D64, period, "period") F(D64, suppressed, "suppressed")
+
 /* X(emitter, ID, "name", category, FIELDS) */
 #define TRACE_EVENT_LIST(X)                                                                        \
 	X(insn, TEV_INSN, "insn", TRACE_CAT_INSN, TEVF_INSN)                                       \
@@ -257,7 +262,8 @@ struct trace_hdr {
 	X(vmx_insn, TEV_VMX_INSN, "vmx-insn", TRACE_CAT_VMX, TEVF_VMX_INSN)                        \
 	X(vmentry, TEV_VMENTRY, "vmentry", TRACE_CAT_VMX, TEVF_VMENTRY)                            \
 	X(vmexit, TEV_VMEXIT, "vmexit", TRACE_CAT_VMX, TEVF_VMEXIT)                                \
-	X(marker, TEV_MARKER, "marker", TRACE_CAT_MARKER, TEVF_MARKER)
+	X(marker, TEV_MARKER, "marker", TRACE_CAT_MARKER, TEVF_MARKER)                             \
+	X(repeat, TEV_REPEAT, "repeat", TRACE_CAT_MARKER, TEVF_REPEAT)
 
 enum trace_event {
 #define X(fn, id, ...) id,

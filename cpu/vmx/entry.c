@@ -455,10 +455,13 @@ g_rflags(const struct cpu *cpu)
 static bool
 g_activity(const struct cpu *cpu)
 {
-	/* Active and HLT only (IA32_VMX_MISC); HLT needs SS.DPL 0 (26.3.1.5). */
+	/* Active, HLT and wait-for-SIPI (IA32_VMX_MISC bits 6, 8); HLT needs
+	 * SS.DPL 0; nothing may be injected into wait-for-SIPI (26.3.1.5). */
 	uint64_t a = F(GUEST_ACTIVITY);
 	if (a == 0)
 		return true;
+	if (a == 3)
+		return !(F(ENTRY_INTR_INFO) & INTR_VALID);
 	if (a != 1 || ((F(GUEST_SS_AR) >> 5) & 3) || (F(GUEST_INTERRUPTIBILITY) & 3))
 		return false; /* not HLT with STI or MOV SS blocking either */
 	/* Into HLT only external interrupts, NMIs, #DB and #MC can be injected. */
@@ -607,7 +610,8 @@ load_guest(struct cpu *cpu)
 	uint64_t intr = f[VMCS_GUEST_INTERRUPTIBILITY];
 	s->intr_shadow = (intr & 2) ? 2 : (intr & 1) ? 1 : 0;
 	s->nmi_blocked = (intr & 8) != 0;
-	s->halted = f[VMCS_GUEST_ACTIVITY] == 1;
+	s->halted = f[VMCS_GUEST_ACTIVITY] == 1 || f[VMCS_GUEST_ACTIVITY] == 3;
+	cpu->wait_sipi = f[VMCS_GUEST_ACTIVITY] == 3; /* only INIT and SIPI end it: both exit */
 	cpu_mode_update(cpu);
 	return true;
 }

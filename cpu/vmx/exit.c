@@ -78,9 +78,42 @@ save_guest(struct cpu *cpu)
 			     ((s->efer & EFER_LMA) ? ENTRY_IA32E : 0);
 	f[VMCS_GUEST_INTERRUPTIBILITY] = (s->intr_shadow == 1 ? 1u : 0) |
 					 (s->intr_shadow == 2 ? 2u : 0) | (s->nmi_blocked ? 8u : 0);
-	f[VMCS_GUEST_ACTIVITY] = s->halted || cpu->vmx->hlt_wake ? 1 : 0;
+	f[VMCS_GUEST_ACTIVITY] = cpu->wait_sipi ? 3 : s->halted || cpu->vmx->hlt_wake ? 1 : 0;
 	cpu->vmx->hlt_wake = false;
 	f[VMCS_GUEST_PENDING_DBG] = 0;
+}
+
+/* VMX-abort indicators (27.7). */
+enum {
+	ABORT_SAVE_GUEST_MSRS = 1, /* the VM-exit MSR-store area */
+	ABORT_HOST_PDPTE = 2,      /* the host's PDPTEs */
+	ABORT_LOAD_HOST_MSRS = 4,  /* the VM-exit MSR-load area */
+};
+
+/*
+ * A VMX abort (27.7): the indicator goes into bytes 4-7 of the current VMCS's
+ * region and the processor enters the shutdown state; the board treats that as
+ * it treats a triple fault (a reset, or the end of the run with -no-reboot).
+ */
+static _Noreturn void
+vmx_abort(struct cpu *cpu, uint32_t indicator, const char *why)
+{
+	physmem_write(cpu->mem, cpu->vmx->current + 4, &indicator, 4);
+	cpu->shutdown_why = why;
+	cpu->shutdown = true;
+	cpu->delivering = false;
+	longjmp(cpu->fault_jmp, VMX_LONGJMP_ABORT);
+}
+
+/* An MSR-store or MSR-load entry (27.4, 27.6): bits 63:32 of its first
+ * quadword reserved; x2APIC MSRs (808H-8FFH), IA32_SMM_MONITOR_CTL and, for a
+ * load, IA32_FS_BASE/IA32_GS_BASE are refused. */
+static bool
+msr_entry_ok(uint32_t index, uint32_t reserved, bool load)
+{
+	if (reserved || (index >> 8) == 8 || index == 0x9b)
+		return false;
+	return !(load && (index == 0xc0000100 || index == 0xc0000101));
 }
 
 /* The VM-exit MSR-store area (27.4). */
@@ -89,11 +122,12 @@ store_msrs(struct cpu *cpu)
 {
 	for (uint64_t k = 0; k < F(EXIT_MSR_STORE_COUNT); k++) {
 		uint64_t a = F(EXIT_MSR_STORE_ADDR) + 16 * k;
-		uint32_t index = 0;
+		uint32_t e[2] = { 0, 0 };
 		uint64_t value = 0;
-		physmem_read(cpu->mem, a, &index, 4);
-		if (msr_read(cpu, index, &value) < 0)
-			value = 0; /* XXX: a VMX abort on real hardware */
+		physmem_read(cpu->mem, a, e, sizeof(e));
+		if (!msr_entry_ok(e[0], e[1], false) || msr_read(cpu, e[0], &value) < 0)
+			vmx_abort(cpu, ABORT_SAVE_GUEST_MSRS,
+				  "VMX abort 1 (VM-exit MSR-store area)");
 		physmem_write(cpu->mem, a + 8, &value, 8);
 	}
 }
@@ -118,7 +152,7 @@ load_host(struct cpu *cpu)
 				    F(HOST_CR4), efer };
 	if (!cpu_load_control(cpu, &ctl, CTL_FLUSH_ALL, "vmexit")) {
 		/* The PDPTEs of the host are invalid: a VMX abort (27.7). */
-		cpu_unmodelled(cpu, "VMX abort (host PDPTEs)");
+		vmx_abort(cpu, ABORT_HOST_PDPTE, "VMX abort 2 (the host's PDPTEs)");
 	}
 	s->dr[7] = 0x400;
 	cpu_debug_update(cpu);
@@ -160,6 +194,7 @@ load_host(struct cpu *cpu)
 	s->cpl = 0;
 	s->intr_shadow = 0;
 	s->halted = false;
+	cpu->wait_sipi = false;
 	cpu->vmx_nonroot = false;
 	cpu->events &= ~(uint32_t)EV_VMX;
 	cpu_mode_update(cpu);
@@ -167,8 +202,9 @@ load_host(struct cpu *cpu)
 	for (uint64_t k = 0; k < F(EXIT_MSR_LOAD_COUNT); k++) {
 		uint32_t e[4];
 		physmem_read(cpu->mem, F(EXIT_MSR_LOAD_ADDR) + 16 * k, e, sizeof(e));
-		if (msr_write(cpu, e[0], e[2] | (uint64_t)e[3] << 32) < 0)
-			cpu_unmodelled(cpu, "VMX abort (VM-exit MSR-load area)");
+		if (!msr_entry_ok(e[0], e[1], true) ||
+		    msr_write(cpu, e[0], e[2] | (uint64_t)e[3] << 32) < 0)
+			vmx_abort(cpu, ABORT_LOAD_HOST_MSRS, "VMX abort 4 (VM-exit MSR-load area)");
 	}
 }
 
@@ -584,4 +620,11 @@ vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value)
 	uint64_t mask = cr == 0 ? F(CR0_MASK) : F(CR4_MASK);
 	uint64_t cur = cr == 0 ? cpu->state.cr0 : cpu->state.cr4;
 	return (value & ~mask) | (cur & mask);
+}
+
+_Noreturn void
+vmx_signal_exit(struct cpu *cpu, bool sipi)
+{
+	cpu->insn_rip = cpu->state.rip; /* at a boundary: the next instruction */
+	vmx_exit(cpu, sipi ? VMX_EXIT_SIPI : VMX_EXIT_INIT, sipi ? cpu->sipi_vector : 0, 0, 0);
 }

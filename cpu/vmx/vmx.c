@@ -8,6 +8,7 @@
  * non-root operation; #GP(0) above CPL 0; then VMfailInvalid (no current VMCS)
  * or VMfailValid with the error number of 30.4.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "cpu/exec/exec.h"
@@ -418,4 +419,59 @@ op_vmcall(struct cpu *cpu, const struct insn *i)
 {
 	vmx_insn_prologue(cpu, i);
 	fail(cpu, i, 0, VMERR_VMCALL_IN_ROOT);
+}
+
+bool
+vmx_level_state(const struct cpu *cpu, bool l2, struct cpu_state *out,
+		bool avail[STATE_FIELD_COUNT])
+{
+	const struct vmx *v = cpu->vmx;
+	if (!v || !v->on || v->current == VMCS_NONE || l2 == cpu->vmx_nonroot)
+		return false;
+	const uint64_t *f = v->f;
+	enum vmcs_type want = l2 ? VMCS_T_GUEST : VMCS_T_HOST;
+	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++) {
+		const struct vmcs_field *vf = &vmcs_fields[k];
+		/* a VM_NONE row with a state field stands for that register (CRs,
+		 * RIP, RSP, RFLAGS, DR7, EFER, PAT); 0 marks rows with no register */
+		if (vmcs_enc_type(vf->enc) != want || !vf->state)
+			continue;
+		uint64_t value = f[k];
+		if (vf->map == VM_AR) {
+			uint16_t attr = vmcs_attr_from_ar((uint32_t)value);
+			if (value & VMCS_AR_UNUSABLE)
+				attr &= ~SEG_ATTR_P;
+			value = attr;
+		}
+		state_set(out, vf->state, value);
+		avail[vf->state] = true;
+	}
+	if (l2)
+		out->cpl = (uint8_t)((f[VMCS_GUEST_SS_AR] >> 5) & 3);
+	else
+		out->cpl = 0; /* a VM exit returns to CPL 0 (27.5.2) */
+	return true;
+}
+
+void
+vmx_dump(const struct cpu *cpu, FILE *f)
+{
+	const struct vmx *v = cpu->vmx;
+	if (!v) {
+		fprintf(f, "VMX: not in this CPU model\n");
+		return;
+	}
+	fprintf(f, "VMX operation: %s\n", !v->on ? "off" : cpu->vmx_nonroot ? "non-root" : "root");
+	if (!v->on)
+		return;
+	fprintf(f, "VMXON region: %#" PRIx64 "\n", v->vmxon_ptr);
+	if (v->current == VMCS_NONE) {
+		fprintf(f, "current VMCS: none\n");
+		return;
+	}
+	fprintf(f, "current VMCS: %#" PRIx64 " (%s)\n", v->current,
+		v->launched ? "launched" : "clear");
+	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++)
+		if (vmcs_fields[k].cap == VC_ALL)
+			fprintf(f, "  %-26s %#" PRIx64 "\n", vmcs_fields[k].name, v->f[k]);
 }

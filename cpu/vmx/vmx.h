@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpu/vmx/vmcs.h"
 
@@ -67,7 +68,8 @@ struct insn;
 /* clang-format off */
 #define VMX_EXIT_REASON_LIST(X)                                                                    \
 	X(EXCEPTION_NMI, 0, "exception-or-nmi") X(EXTERNAL_INTR, 1, "external-interrupt")         \
-	X(TRIPLE_FAULT, 2, "triple-fault") X(INTR_WINDOW, 7, "interrupt-window")                  \
+	X(TRIPLE_FAULT, 2, "triple-fault") X(INIT, 3, "init-signal") X(SIPI, 4, "sipi")           \
+	X(INTR_WINDOW, 7, "interrupt-window")                                                      \
 	X(NMI_WINDOW, 8, "nmi-window") X(TASK_SWITCH, 9, "task-switch") X(CPUID, 10, "cpuid")     \
 	X(GETSEC, 11, "getsec") X(HLT, 12, "hlt") X(INVD, 13, "invd") X(INVLPG, 14, "invlpg")     \
 	X(RDPMC, 15, "rdpmc") X(RDTSC, 16, "rdtsc") X(RSM, 17, "rsm") X(VMCALL, 18, "vmcall")     \
@@ -142,6 +144,27 @@ int vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value);
 
 /* Does a CR0 (cr 0) or CR4 (cr 4) value keep the fixed bits (A.7, A.8)? */
 bool vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value);
+
+/* The state of the level that is not running (the debugger's L1/L2 view,
+ * cpu/debug.c): L2's from the current VMCS's guest-state area while L1 runs
+ * in root operation, or L1's from its host-state area while L2 runs. Fields
+ * the area holds are copied into *out (which starts as the live state) and
+ * marked in avail; false when that level does not exist (no VMX operation, no
+ * current VMCS). */
+bool vmx_level_state(const struct cpu *cpu, bool l2, struct cpu_state *out,
+		     bool avail[STATE_FIELD_COUNT]);
+
+/* `info vmcs` (the monitor, the GDB stub): VMX operation, the VMXON and
+ * current-VMCS pointers, and every field of the current VMCS by name. */
+void vmx_dump(const struct cpu *cpu, FILE *f);
+
+/* In non-root operation: an INIT (sipi false) or, for a guest in the
+ * wait-for-SIPI activity state, a SIPI (qualification: its vector) exits
+ * (25.2, 27.2.1). Called at an instruction boundary; unwinds. */
+_Noreturn void vmx_signal_exit(struct cpu *cpu, bool sipi);
+
+/* cpu->fault_jmp's value after a VMX abort shut the CPU down (27.7, exit.c). */
+#define VMX_LONGJMP_ABORT 4
 
 /* ---- life cycle (vmx.c) ---- */
 void vmx_create(struct cpu *cpu);

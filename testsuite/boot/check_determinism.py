@@ -27,7 +27,7 @@ SMP = sys.argv[sys.argv.index("--smp") + 1] if "--smp" in sys.argv else "1"
 
 def run(fugu, disk, log, clock):
     cmd = [fugu, "-hda", disk, "-snapshot", "-clock", clock, "-no-reboot", "-timeout", "100",
-           "-d", "io,int", "-D", log, "-stats", "-smp", SMP]
+           "-d", "io,int,repeats=all", "-D", log, "-stats", "-smp", SMP]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
     m = re.search(rb"fugu: (\d+) instructions", p.stderr)
     with open(log, "rb") as f:

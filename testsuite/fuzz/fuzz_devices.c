@@ -2,13 +2,15 @@
  * Fuzz harness: every device of the board through its ports and MMIO, with
  * random access sequences: PIC, PIT, RTC, UARTs, 8042, PCI configuration,
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
- * -snapshot), VGA with VBE, fw_cfg with DMA, the local APIC and IOAPIC, the
- * debug ports, the e1000 at 00:03.0 (unconnected: its frames go nowhere, and
- * its descriptor rings are DMA targets in RAM). The board (16 MiB of RAM, deterministic clock, a
- * BIOS of HLTs that never runs) is built once and reset before each input, as the guest's reset
- * would (building it per input costs 40 ms under ASan). The input is a list of 8-byte operations:
- * op, a target, a size and a value; targets lean to the devices' own ports and windows, and some go
- * anywhere.
+ * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the
+ * local APIC and IOAPIC, the HPET, the debug ports, pc-testdev and
+ * pci-testdev, the e1000 at 00:03.0 (unconnected: its frames go nowhere, its
+ * descriptor rings are DMA targets in RAM). The board (16 MiB of RAM,
+ * deterministic clock, a BIOS of HLTs that never runs) is built once and reset
+ * before each input, as the guest's reset would (building it per input costs
+ * 40 ms under ASan). The input is a list of 8-byte operations: op, a target, a
+ * size and a value; targets lean to the devices' own ports and windows, and
+ * some go anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -24,7 +26,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static char bios_path[64], disk_path[64];
+static char bios_path[64], disk_path[64], cd_path[64];
 
 /* A file of `size` bytes of `fill` in /tmp, removed at exit. */
 static void
@@ -47,6 +49,7 @@ cleanup(void)
 {
 	unlink(bios_path);
 	unlink(disk_path);
+	unlink(cd_path);
 }
 
 int
@@ -56,28 +59,29 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	temp_file(bios_path, "bios", 65536, 0xf4);
 	temp_file(disk_path, "disk", 1u << 20, 0x5a);
+	temp_file(cd_path, "cd", 256u << 10, 0xa5);
 	atexit(cleanup);
 	return 0;
 }
 
 /* Ports the devices own (and a few around them). */
 static const uint16_t ports[] = {
-	0x20,  0x21,  0xa0,   0xa1,   0x4d0,  0x4d1,  0x40,   0x41,   0x42,   0x43,  0x61,
-	0x70,  0x71,  0x72,   0x73,   0x3f8,  0x3f9,  0x3fa,  0x3fb,  0x3fc,  0x3fd, 0x2f8,
-	0x2fd, 0x60,  0x64,   0xcf8,  0xcfc,  0xcfd,  0xcfe,  0xcff,  0x1f0,  0x1f1, 0x1f2,
-	0x1f3, 0x1f4, 0x1f5,  0x1f6,  0x1f7,  0x3f6,  0x170,  0x177,  0x376,  0x3c0, 0x3c1,
-	0x3c4, 0x3c5, 0x3ce,  0x3cf,  0x3d4,  0x3d5,  0x3da,  0x3c7,  0x3c8,  0x3c9, 0x1ce,
-	0x1cf, 0x510, 0x511,  0x514,  0x518,  0x92,   0xb2,   0xb3,   0xcf9,  0x80,  0xe9,
-	0x402, 0xf0,  0xc000, 0xc004, 0xb000, 0xb004, 0xb008, 0xc040, 0xc044,
+	0x20,   0x21,  0xa0,  0xa1,  0x4d0,  0x4d1,  0x40,   0x41,   0x42,   0x43,   0x61,   0x70,
+	0x71,   0x72,  0x73,  0x3f8, 0x3f9,  0x3fa,  0x3fb,  0x3fc,  0x3fd,  0x2f8,  0x2fd,  0x60,
+	0x64,   0xcf8, 0xcfc, 0xcfd, 0xcfe,  0xcff,  0x1f0,  0x1f1,  0x1f2,  0x1f3,  0x1f4,  0x1f5,
+	0x1f6,  0x1f7, 0x3f6, 0x170, 0x177,  0x376,  0x3c0,  0x3c1,  0x3c4,  0x3c5,  0x3ce,  0x3cf,
+	0x3d4,  0x3d5, 0x3da, 0x3c7, 0x3c8,  0x3c9,  0x1ce,  0x1cf,  0x510,  0x511,  0x514,  0x518,
+	0x92,   0xb2,  0xb3,  0xcf9, 0x80,   0xe9,   0x402,  0xf0,   0xc000, 0xc004, 0xb000, 0xb004,
+	0xb008, 0xe0,  0xe4,  0xe8,  0x2000, 0x2004, 0x2010, 0x2014, 0xafe0, 0xc040, 0xc044,
 };
 
 /* MMIO windows: the local APIC, the IOAPIC, the legacy VGA window, the VGA BARs
  * where the sequences below tend to put them, the BIOS, RAM (DMA targets), and
- * the e1000's registers (BAR0 at 0xe2000000: its transmit tail, receive tail,
- * interrupt and EEPROM registers). */
-static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000,    0xb8000,
-				    0xe0000000, 0xe1000000, 0xfffe0000, 0x1000,
-				    0xe2003800, 0xe2002800, 0xe2000000, 0xe2000010 };
+ * pc-testdev's window, the HPET, and the e1000's registers (BAR0 at
+ * 0xe2000000: its transmit tail, receive tail, interrupt and EEPROM registers). */
+static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000,   0xb8000,    0xe0000000,
+				    0xe1000000, 0xfffe0000, 0x1000,    0xff000000, 0xe2003800,
+				    0xe2002800, 0xe2000000, 0xe2000010 };
 #define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
 
 static uint64_t
@@ -96,8 +100,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .bios_path = bios_path,
 				 .clock_mode = VCLOCK_DETERMINISTIC,
 				 .vga = true,
-				 .snapshot = true };
+				 .snapshot = true,
+				 .testdev = true,
+				 .pci_testdev = true };
 	cfg.drive[0].path = disk_path;
+	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
+	cfg.drive[2].cdrom = true;
+	cfg.drive[2].readonly = true;
 	net_config_init(&cfg.net);
 	cfg.net.nic = true;
 	char err[256];
@@ -132,9 +141,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vclock_skip_to(&pc->clock, vclock_now(&pc->clock) + (v32 & 0xffffff));
 			vclock_run_expired(&pc->clock);
 			break;
-		case 5: /* a PCI configuration write (bus 0, devices 0-3) */
+		case 5: /* a PCI configuration write (bus 0, devices 0-4: the e1000 at 3,
+			 * pci-testdev at 4) */
 			ioport_write(pc->io, 0xcf8,
-				     0x80000000u | (op[2] & 0x1f) << 8 | (op[3] & 0xfc), 4);
+				     0x80000000u | (unsigned)(op[2] % 40) << 8 | (op[3] & 0xfc), 4);
 			ioport_write(pc->io, (uint16_t)(0xcfc + (op[3] & 3)), v32, sz > 4 ? 4 : sz);
 			break;
 		case 6: /* RAM the devices' DMA reads: descriptors, PRD tables */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GDB stub test: Debian's gdb in batch mode against fugu (-S -gdb tcp::PORT).
 
-usage: gdb_test.py FUGU ROM
+usage: gdb_test.py FUGU ROM VMX_ROM VMX_ASM
 
 Each case starts fugu stopped, runs one gdb batch script, and checks gdb's
 output, the guest's debug-console output and fugu's exit status. TAP output.
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-FUGU, ROM = sys.argv[1], sys.argv[2]
+FUGU, ROM, VMX_ROM, VMX_ASM = sys.argv[1:5]
 results = []
 
 
@@ -30,13 +30,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def session(commands, extra=()):
+def session(commands, extra=(), rom=None):
     """Run fugu under gdb; returns (gdb output, debug console, fugu status)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         con = os.path.join(tmp, "con.txt")
         fugu = subprocess.Popen(
-            [FUGU, "-bios", ROM, "-display", "none", "-device", "isa-debug-exit",
+            [FUGU, "-bios", rom or ROM, "-display", "none", "-device", "isa-debug-exit",
              "-debugcon", "file:" + con, "-timeout", "60", "-S",
              "-gdb", "tcp:127.0.0.1:%d" % port] + list(extra),
             stderr=subprocess.PIPE, text=True)
@@ -158,6 +158,63 @@ with tempfile.TemporaryDirectory() as tmp:
 text, console, status = session(["reverse-stepi", "continue"])
 ok("not support" in text and status == 67, "no reverse execution without -replay",
    repr(text[-200:]))
+
+# 5. A hypervisor and its nested guest (testsuite/guests/vmx.asm, flat 32-bit
+# code at its org 0xF0000): breakpoints limited to non-root or root operation,
+# the L1 view from the VMCS host-state area while L2 runs, the L2 view from the
+# guest-state area while L1 handles an exit, and `monitor info vmcs`.
+def labels(asm):
+    """Label -> address, from nasm's listing of the ROM (org 0xF0000)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        lst = os.path.join(tmp, "l.lst")
+        subprocess.run(["nasm", "-f", "bin", "-o", os.devnull, "-l", lst,
+                        "-I", os.path.dirname(asm) + "/", asm], check=True)
+        out, pending = {}, []
+        for line in open(lst):
+            m = re.match(r"\s*\d+\s+([0-9A-F]{8})\s+[0-9A-F]", line)
+            lab = re.match(r"\s*\d+\s+([A-Za-z_][A-Za-z0-9_]*):\s*$", line)
+            if lab:
+                pending.append(lab.group(1))
+            elif m and pending:
+                for name in pending:
+                    out[name] = 0xf0000 + int(m.group(1), 16)
+                pending = []
+        return out
+
+
+FLUSH = "maintenance flush register-cache"  # gdb caches registers: a new view needs it
+lab = labels(VMX_ASM)
+guest, handler = lab["guest"], lab["exit_handler"]
+text, console, status = session([
+    "monitor break-in non-root", "break *%#x" % handler, "break *%#x" % guest, "continue",
+    "p/x $pc", "monitor view", "monitor view l1", FLUSH, "p/x $pc", "p/x $rsp", "p $rax",
+    "x/2xb %#x" % guest, "monitor view live", FLUSH, "delete", "monitor break-in any",
+    "break *%#x" % handler, "continue", "p/x $pc", "monitor view l2", FLUSH, "p/x $pc",
+    "p $rbx", "monitor info vmcs", "monitor view live", FLUSH, "delete", "continue"],
+    rom=VMX_ROM)
+v = values(text)
+ok(v[0:1] == ["%#x" % guest] and "L2 runs (VMX non-root operation)" in text,
+   "a non-root breakpoint stops in L2 (monitor view: L2 runs)", repr(v[0:1]))
+ok(v[1:3] == ["%#x" % handler, "0x6800"] and v[3:4] == ["<unavailable>"],
+   "view l1 while L2 runs: RIP/RSP from the host-state area, RAX unavailable", repr(v[1:4]))
+ok(re.search(r"%#x:\s+0x31\s+0xc0" % guest, text),
+   "view l1 reads memory through L1's paging (the guest's xor eax, eax)")
+ok(v[4:5] == ["%#x" % handler] and v[5:6] == ["%#x" % (guest + 2)] and
+   v[6:7] == ["<unavailable>"],
+   "view l2 while L1 handles the CPUID exit: RIP from the guest-state area",
+   repr(v[4:7]))
+ok("guest_rip" in text and "host_rip" in text and "current VMCS" in text,
+   "monitor info vmcs lists the current VMCS's fields")
+ok(console == "vmx: PASS\n" and status == 1, "the hypervisor test still passes",
+   repr((console, status)))
+text, console, status = session(["monitor break-in root", "break *%#x" % guest, "continue"],
+                                rom=VMX_ROM)
+ok("Breakpoint 1," not in text and console == "vmx: PASS\n",
+   "a root-only breakpoint on the guest's code never stops it", repr(text[-300:]))
+text, console, status = session(["monitor break-in non-root", "break *%#x" % handler,
+                                 "continue"], rom=VMX_ROM)
+ok("Breakpoint 1," not in text and console == "vmx: PASS\n",
+   "a non-root breakpoint on the host's exit handler never stops it", repr(text[-300:]))
 
 print("1..%d" % len(results))
 for n, (good, name, detail) in enumerate(results, 1):

@@ -27,7 +27,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="fugu-replay-")
     rec = os.path.join(tmp, "rec.txt")
     base = [fugu, "-bios", rom, "-m", "16", "-vga", "none", "-device", "isa-debug-exit",
-            "-clock", "deterministic", "-no-reboot", "-timeout", "60", "-d", "io,int",
+            "-clock", "deterministic", "-no-reboot", "-timeout", "60", "-d", "io,int,repeats=all",
             "-serial", "stdio", "-record-interval", "200000"]
 
     # Record: type the keys once the guest is ready, in two pieces.

@@ -33,7 +33,7 @@ def run(fugu, args, tmp, tag, extra):
     con = os.path.join(tmp, tag + ".con")
     ser = os.path.join(tmp, tag + ".ser")
     cmd = [fugu] + args + ["-clock", "deterministic", "-no-reboot", "-timeout", "100",
-                           "-d", "io,int", "-trace-format", "json", "-D", log,
+                           "-d", "io,int,repeats=all", "-trace-format", "json", "-D", log,
                            "-debugcon", "file:" + con, "-serial", "file:" + ser] + extra
     p = subprocess.run(cmd, capture_output=True, timeout=300)
     out = {}

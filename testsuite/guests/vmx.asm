@@ -14,6 +14,11 @@
 ; then long mode: a 64-bit host launches an IA-32e mode guest.
 ; With a model that lacks VMX (-cpu max,-vmx) it checks that CPUID hides VMX,
 ; CR4.VMXE is reserved and every VMX instruction raises #UD.
+; Built with -DABORT (vmx-abort.rom), the 64-bit part ends differently: the
+; guest runs again with a VM-exit MSR-load area naming IA32_FS_BASE, so its
+; first exit is a VMX abort (27.6, 27.7): indicator 4 in the VMCS region, and
+; shutdown; the reset that follows finds the marker it left in RAM and checks
+; the indicator.
 %define TEST "vmx"
 	org 0xf0000
 %include "pm.inc"
@@ -42,6 +47,7 @@ G_TSCHI	equ 0x62c
 G_APIC	equ 0x630
 V_SMM	equ 0x634		; set by the SMM handler
 V_FC	equ 0x638		; IA32_FEATURE_CONTROL at reset
+V_ABORT	equ 0x63c		; -DABORT: 'ABRT' once the aborting exit is set up
 
 ; vmw field, value: VMWRITE, fail 50 on VMfail
 %macro vmw 2
@@ -71,6 +77,15 @@ V_FC	equ 0x638		; IA32_FEATURE_CONTROL at reset
 %endmacro
 
 main:
+%ifdef ABORT
+	cmp dword [V_ABORT], 'ABRT'	; after the abort's shutdown and the reset
+	jne .first
+	mov dword [V_ABORT], 0
+	cmp dword [VMCS2 + 4], 4	; the VMX-abort indicator: loading host MSRs
+	check 95, e
+	jmp pass
+.first:
+%endif
 	mov eax, 1
 	cpuid
 	test ecx, 1 << 5
@@ -863,6 +878,19 @@ exit64:
 	rdmsr
 	test eax, 1 << 10
 	jz .f76
+%ifdef ABORT
+	mov dword [MSRAREA + 0x100], 0xc0000100	; IA32_FS_BASE: not in a load area
+	mov dword [MSRAREA + 0x104], 0
+	mov dword [MSRAREA + 0x108], 0
+	mov dword [MSRAREA + 0x10c], 0
+	vmw64 0x2008, MSRAREA + 0x100	; VM-exit MSR-load address
+	vmw64 0x4010, 1			; VM-exit MSR-load count
+	vmw64 0x681e, guest64		; again from its CPUID
+	mov dword [V_ABORT], 'ABRT'
+	vmresume
+	mov eax, 94			; the abort never returns here
+	jmp lm_fail_n
+%endif
 	vmxoff
 	jbe .f77
 	jmp lm_pass

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Build the test initramfs from Debian's busybox-static: /init mounts the
 # pseudo-filesystems, prints a marker and runs a shell on the serial console.
-# usage: mkinitramfs.sh OUTPUT.cpio.gz
+# With KVER, the modules for the IDE CD-ROM (ata_piix, sr_mod, isofs and
+# what they need) and the e1000 network driver from /lib/modules/KVER go to
+# /lib/fugu-modules, for the tests to load (nothing loads them at boot).
+# usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER]
 set -eu
-out=$1
+out=$1 kver=${2:-}
 bb=/bin/busybox
 [ -x "$bb" ] || { echo "mkinitramfs: $bb missing (apt-get install busybox-static)" >&2; exit 1; }
 file -L "$bb" 2>/dev/null | grep -q "statically linked" || [ ! -x /usr/bin/file ] || {
@@ -13,18 +16,11 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/etc"
 cp "$bb" "$root/bin/busybox"
 for app in sh mount umount echo cat ls md5sum sha256sum gzip gunzip dd poweroff uname dmesg \
-	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free \
-	insmod ip ifconfig route udhcpc nc wget httpd sed; do
+	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free insmod mknod \
+	ip ifconfig route udhcpc nc wget httpd sed; do
 	ln -s busybox "$root/bin/$app"
 done
-# The e1000 driver of the kernel the tests boot (the newest Debian kernel),
-# for the network test; udhcpc's script configures what slirp's DHCP offers.
-kver=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 | sed 's|.*/vmlinuz-||')
-ko=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
-if [ -n "$kver" ] && [ -f "$ko" ]; then
-	mkdir -p "$root/lib/modules"
-	cp "$ko" "$root/lib/modules/e1000.ko"
-fi
+# For the network test: udhcpc's script configures what slirp's DHCP offers.
 mkdir -p "$root/etc/udhcpc"
 cat > "$root/etc/udhcpc/default.script" <<'DHCP'
 #!/bin/sh
@@ -50,4 +46,14 @@ export PS1
 exec /bin/sh </dev/console >/dev/console 2>&1
 INIT
 chmod 755 "$root/init"
+if [ -n "$kver" ]; then
+	mkdir -p "$root/lib/fugu-modules"
+	for m in scsi/scsi_common scsi/scsi_mod ata/libata ata/ata_piix cdrom/cdrom scsi/sr_mod; do
+		cp "/lib/modules/$kver/kernel/drivers/$m.ko" "$root/lib/fugu-modules/"
+	done
+	cp "/lib/modules/$kver/kernel/fs/isofs/isofs.ko" "$root/lib/fugu-modules/"
+	# the network card's driver (the e1000 has no dependencies)
+	e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+	[ -f "$e1000" ] && cp "$e1000" "$root/lib/fugu-modules/"
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$out"

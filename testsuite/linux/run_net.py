@@ -88,7 +88,7 @@ ok(booted is not None, "the kernel boots and runs /init from the initramfs",
 if booted is None or read_until(PROMPT, 60) is None:
     finish()
 
-out = run("insmod /lib/modules/e1000.ko && ip link set eth0 up && echo LINK-UP")
+out = run("insmod /lib/fugu-modules/e1000.ko && ip link set eth0 up && echo LINK-UP")
 ok(out is not None and "LINK-UP" in out, "e1000.ko loads and eth0 comes up", repr(out))
 if out is None or "LINK-UP" not in out:
     finish()

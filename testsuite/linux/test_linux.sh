@@ -1,12 +1,16 @@
 #!/bin/sh
 # make test's Linux boots: Debian's stock kernel (linux-image-amd64) with a
 # busybox-static initramfs, either handed to SeaBIOS by -kernel/-initrd
-# ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
+# ("direct"), booted from a raw disk through SeaBIOS and SYSLINUX ("disk"), or
+# from an ISO on the ATAPI CD-ROM through SeaBIOS and ISOLINUX ("cdrom").
 # run_linux.py drives the shell on COM1 and prints TAP.
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
+# "skylake": the direct boot on the Skylake client model (-cpu skylake).
+# "smp": the direct boot with -smp 4: four CPUs online, four jobs at once.
+# "cdrom": an ISO with ISOLINUX on the CD-ROM, booted by SeaBIOS (El Torito).
 # "net": the direct boot with -nic user: e1000.ko, DHCP from libslirp, HTTP both
 # ways through the gateway and a hostfwd (run_net.py).
-# usage: test_linux.sh FUGU direct|disk|snapshot|net
+# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|net
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,13 +22,30 @@ if [ -z "$kernel" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" || exit 1
+kver=${kernel#/boot/vmlinuz-}
+[ -d "/lib/modules/$kver" ] || kver=
+sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $kver || exit 1
 cd "$tmp" || exit 1
 common="-m 256 -serial stdio -display none -timeout 1500"
 case $mode in
 direct)
+	# with a data CD (an ISO 9660 image holding one file) that the shell mounts
+	cdrom=
+	if [ -n "$kver" ] && command -v xorriso >/dev/null; then
+		mkdir "$tmp/cd" && echo "fugu CD-ROM test file" >"$tmp/cd/README.TXT"
+		xorriso -as mkisofs -quiet -R -V FUGUCD -o "$tmp/cd.iso" "$tmp/cd" 2>/dev/null &&
+			cdrom="-cdrom $tmp/cd.iso"
+	fi
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
-		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet" $cdrom
+	;;
+smp)
+	python3 "$here/run_linux.py" --timeout 1200 --cpus 4 -- "$fugu" $common -smp 4 \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
+skylake)
+	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cpu skylake \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
 snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
@@ -39,7 +60,12 @@ disk)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct, disk, snapshot or net" >&2; exit 2 ;;
+cdrom)
+	sh "$here/mkiso.sh" "$tmp/live.iso" "$kernel" "$tmp/initrd.gz" || exit 1
+	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cdrom "$tmp/live.iso" \
+		-boot d
+	;;
+*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp or net" >&2; exit 2 ;;
 esac
 status=$?
 for f in run_linux.log run_net.log linux_snapshot.1.log linux_snapshot.2.log; do

@@ -48,7 +48,9 @@ make_pc(void)
 	close(fd);
 	struct pc_config cfg = { .ram_size = 16u << 20,
 				 .bios_path = path,
-				 .clock_mode = VCLOCK_DETERMINISTIC };
+				 .clock_mode = VCLOCK_DETERMINISTIC,
+				 .testdev = true,
+				 .pci_testdev = true };
 	char err[256];
 	assert_int_equal(cpu_features_parse(&cfg.cpu, "max", err, sizeof(err)), 0);
 	net_config_init(&cfg.net);

@@ -588,6 +588,36 @@ mca_msrs(void **state)
 	destroy();
 }
 
+/* The Skylake client model: the i7-6700K's signature (family 6, model 5EH,
+ * stepping 3: CPUID.1:EAX 000506E3H), its leaf 1/7/80000001H features that
+ * fugu executes, and none that it does not (RDRAND, RDSEED, ADX, XSAVEC). */
+static void
+skylake_model(void **state)
+{
+	(void)state;
+	uint32_t r[4];
+	make32("skylake");
+	cpu_features_cpuid(&cpu->features, 1, 0, r);
+	assert_int_equal(r[0], 0x000506e3);
+	assert_true(r[2] & (1u << 28));  /* AVX */
+	assert_true(r[2] & (1u << 12));  /* FMA */
+	assert_true(r[2] & (1u << 5));   /* VMX */
+	assert_false(r[2] & (1u << 30)); /* RDRAND: not executed */
+	assert_false(r[2] & (1u << 31)); /* no hypervisor bit on the real part */
+	cpu_features_cpuid(&cpu->features, 7, 0, r);
+	assert_true(r[1] & (1u << 5));   /* AVX2 */
+	assert_true(r[1] & (1u << 8));   /* BMI2 */
+	assert_false(r[1] & (1u << 18)); /* RDSEED */
+	assert_false(r[1] & (1u << 19)); /* ADX */
+	cpu_features_cpuid(&cpu->features, 0xd, 1, r);
+	assert_true(r[0] & 1);  /* XSAVEOPT */
+	assert_false(r[0] & 2); /* XSAVEC */
+	cpu_features_cpuid(&cpu->features, 0x80000001, 0, r);
+	assert_true(r[3] & (1u << 29)); /* LM */
+	assert_true(r[3] & (1u << 26)); /* 1 GiB pages */
+	destroy();
+}
+
 /* IA32_BIOS_SIGN_ID on every Intel model: write 0, CPUID leaf 1, read the
  * revision in bits 63:32 (SDM vol. 3A, 9.11.7.1). */
 static void
@@ -595,8 +625,8 @@ bios_sign_id(void **state)
 {
 	(void)state;
 	static const uint8_t code[] = { 0x31, 0xc0, 0x40, 0x0f, 0xa2, 0xf4 }; /* cpuid 1 */
-	const char *models[] = { "pentiumpro", "pentium2", "nehalem", "max" };
-	for (unsigned k = 0; k < 4; k++) {
+	const char *models[] = { "pentiumpro", "pentium2", "nehalem", "skylake", "max" };
+	for (unsigned k = 0; k < 5; k++) {
 		uint64_t v;
 		make32(models[k]);
 		assert_int_equal(msr_write(cpu, MSR_BIOS_SIGN_ID, 0), 0);
@@ -979,6 +1009,7 @@ main(void)
 		cmocka_unit_test(gd_fault_after_mov_ss_single_step_once),
 		cmocka_unit_test(code_breakpoint_after_mov_ss),
 		cmocka_unit_test(mca_msrs),
+		cmocka_unit_test(skylake_model),
 		cmocka_unit_test(bios_sign_id),
 		cmocka_unit_test(misc_enable),
 		cmocka_unit_test(memory_type_fields),

@@ -893,6 +893,262 @@ save_restore(void **state)
 	free(snap);
 }
 
+/* ---- an ATAPI CD-ROM as the primary master (ATA/ATAPI-6 9.8; MMC-3) ---- */
+
+#define CD_SECTORS 64 /* 2048-byte sectors of the test image */
+
+static int
+setup_cd(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct ide_board b = { .irq = { IRQ_LINE(set_irq, f, 0), IRQ_LINE(set_irq, f, 1) } };
+	char err[256];
+	f->io = ioports_create();
+	f->mem = physmem_create(16u << 20);
+	assert_int_equal(pci_bus_init(&f->bus, f->io, NULL, NULL), 0);
+	assert_int_equal(ide_init(&f->ide, &f->bus, f->io, f->mem, &b), 0);
+	make_image(f->path, CD_SECTORS * 4, CD_SECTORS * 4);
+	assert_int_equal(ide_attach_cdrom(&f->ide, 0, f->path, err, sizeof(err)), 0);
+	*state = f;
+	return 0;
+}
+
+/* Send a 12-byte packet with PACKET (A0h): DRQ with interrupt reason C/D,
+ * no interrupt before the packet (DRQ type "microprocessor", word 0). */
+static void
+packet(struct fixture *f, const uint8_t *cdb, uint16_t limit, bool dma)
+{
+	outb(f, CMD + 6, 0xa0);
+	outb(f, CMD + 1, dma);
+	outb(f, CMD + 4, (uint8_t)limit);
+	outb(f, CMD + 5, (uint8_t)(limit >> 8));
+	outb(f, CMD + 7, 0xa0);
+	assert_int_equal(inb(f, CTL) & (ATA_STAT_BSY | ATA_STAT_DRQ), ATA_STAT_DRQ);
+	assert_int_equal(inb(f, CMD + 2) & 3, 1); /* C/D = 1, I/O = 0 */
+	assert_false(f->irq[0]);
+	for (unsigned k = 0; k < 12; k += 2)
+		ioport_write(f->io, CMD, (uint32_t)(cdb[k] | cdb[k + 1] << 8), 2);
+}
+
+/* The data-in phase by PIO: each DRQ block announced with I/O = 1 and its
+ * byte count, up to `max` bytes; the chunk sizes go to chunks[] (0-ended).
+ * Returns the bytes read; the command has then ended (I/O and C/D set). */
+static unsigned
+pio_in(struct fixture *f, uint8_t *buf, unsigned max, unsigned *chunks)
+{
+	unsigned n = 0, k = 0;
+	while (inb(f, CMD + 7) & ATA_STAT_DRQ) {
+		assert_int_equal(inb(f, CMD + 2) & 3, 2);
+		unsigned c = inb(f, CMD + 4) | inb(f, CMD + 5) << 8;
+		assert_true(c > 0 && n + c <= max);
+		if (chunks)
+			chunks[k++] = c;
+		for (unsigned i = 0; i < c; i += 2) {
+			uint16_t w = (uint16_t)ioport_read(f->io, CMD, 2);
+			buf[n + i] = (uint8_t)w;
+			if (i + 1 < c)
+				buf[n + i + 1] = (uint8_t)(w >> 8);
+		}
+		n += c;
+	}
+	if (chunks)
+		chunks[k] = 0;
+	assert_int_equal(inb(f, CMD + 2) & 3, 3);
+	return n;
+}
+
+/* A whole command: packet, data by PIO with limit 2048; the status at the end. */
+static uint8_t
+atapi(struct fixture *f, const uint8_t *cdb, uint8_t *buf, unsigned max, unsigned *len)
+{
+	packet(f, cdb, 2048, false);
+	unsigned n = pio_in(f, buf, max, NULL);
+	if (len)
+		*len = n;
+	return inb(f, CMD + 7);
+}
+
+static void
+expect_cd_sector(const uint8_t *buf, unsigned c)
+{
+	for (unsigned k = 0; k < 4; k++)
+		expect_sector(buf + 512 * k, 4u * c + k);
+}
+
+/* The packet signature after reset; IDENTIFY DEVICE aborts and leaves it;
+ * IDENTIFY PACKET DEVICE: ATAPI CD-ROM, removable, 12-byte packets. */
+static void
+atapi_identify(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t id[512];
+	assert_int_equal(inb(f, CMD + 4), 0x14);
+	assert_int_equal(inb(f, CMD + 5), 0xeb);
+	outb(f, CMD + 4, 0);
+	outb(f, CMD + 7, 0xec);
+	assert_int_equal(inb(f, CMD + 7), 0x51);
+	assert_int_equal(inb(f, CMD + 1), ATA_ERR_ABRT);
+	assert_int_equal(inb(f, CMD + 4), 0x14);
+	assert_int_equal(inb(f, CMD + 5), 0xeb);
+	outb(f, CMD + 7, 0xa1);
+	assert_true(f->irq[0]);
+	assert_int_equal(inb(f, CMD + 7), 0x58);
+	read_data(f, id, 512);
+	assert_int_equal(inb(f, CMD + 7), 0x50);
+	assert_int_equal(word(id, 0), 0x85c0);
+	assert_int_equal(word(id, 27), ('F' << 8) | 'U');
+	assert_int_equal(word(id, 49) & 0x0300, 0x0300);
+	/* READ SECTORS is not for packet devices */
+	outb(f, CMD + 7, 0x20);
+	assert_int_equal(inb(f, CMD + 7), 0x51);
+}
+
+/* INQUIRY (cut to the allocation length), TEST UNIT READY, READ CAPACITY,
+ * an unknown opcode (CHECK CONDITION: ERR, sense key in Error bits 7-4) and
+ * REQUEST SENSE, which reports it once. */
+static void
+atapi_basic_commands(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[64];
+	unsigned n;
+	uint8_t inq[12] = { 0x12, 0, 0, 0, 36 };
+	assert_int_equal(atapi(f, inq, buf, sizeof(buf), &n), 0x50);
+	assert_int_equal(n, 36);
+	assert_int_equal(buf[0], 0x05);
+	assert_int_equal(buf[1], 0x80);
+	assert_memory_equal(buf + 16, "FUGU DVD-ROM    ", 16);
+	inq[4] = 5;
+	atapi(f, inq, buf, sizeof(buf), &n);
+	assert_int_equal(n, 5);
+	uint8_t tur[12] = { 0 };
+	f->edges[0] = 0;
+	assert_int_equal(atapi(f, tur, buf, sizeof(buf), &n), 0x50);
+	assert_int_equal(n, 0);
+	assert_int_equal(f->edges[0], 1);
+	uint8_t cap[12] = { 0x25 };
+	atapi(f, cap, buf, sizeof(buf), &n);
+	assert_int_equal(n, 8);
+	assert_int_equal(buf[3], CD_SECTORS - 1);
+	assert_int_equal(buf[6] << 8 | buf[7], 2048);
+	uint8_t bad[12] = { 0xff };
+	assert_int_equal(atapi(f, bad, buf, sizeof(buf), &n), 0x51);
+	assert_int_equal(inb(f, CMD + 1), 0x54); /* ILLEGAL REQUEST, ABRT */
+	uint8_t sense[12] = { 0x03, 0, 0, 0, 18 };
+	assert_int_equal(atapi(f, sense, buf, sizeof(buf), &n), 0x50);
+	assert_int_equal(n, 18);
+	assert_int_equal(buf[0], 0x70);
+	assert_int_equal(buf[2], 5);
+	assert_int_equal(buf[12], 0x20); /* INVALID COMMAND OPERATION CODE */
+	atapi(f, sense, buf, sizeof(buf), &n);
+	assert_int_equal(buf[2], 0);
+}
+
+/* READ(10) by PIO: DRQ blocks of at most the byte count limit (even), the
+ * image's sectors in order; a range past the end is ILLEGAL REQUEST, LBA OUT
+ * OF RANGE, and a count of 0 moves nothing. */
+static void
+atapi_read_pio(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t buf[8 * 2048];
+	unsigned chunks[16];
+	uint8_t rd[12] = { 0x28, 0, 0, 0, 0, 3, 0, 0, 5 };
+	packet(f, rd, 2048, false);
+	assert_int_equal(pio_in(f, buf, sizeof(buf), chunks), 5 * 2048);
+	for (unsigned k = 0; k < 5; k++) {
+		assert_int_equal(chunks[k], 2048);
+		expect_cd_sector(buf + 2048 * k, 3 + k);
+	}
+	assert_int_equal(chunks[5], 0);
+	assert_int_equal(inb(f, CMD + 7), 0x50);
+	rd[8] = 6; /* 12 KiB in blocks of up to 5000 bytes (the limit made even: 5000) */
+	packet(f, rd, 5001, false);
+	assert_int_equal(pio_in(f, buf, sizeof(buf), chunks), 6 * 2048);
+	assert_int_equal(chunks[0], 5000);
+	for (unsigned k = 0; k < 6; k++)
+		expect_cd_sector(buf + 2048 * k, 3 + k);
+	uint8_t past[12] = { 0x28, 0, 0, 0, 0, CD_SECTORS - 1, 0, 0, 2 };
+	unsigned n;
+	assert_int_equal(atapi(f, past, buf, sizeof(buf), &n), 0x51);
+	assert_int_equal(n, 0);
+	uint8_t sense[12] = { 0x03, 0, 0, 0, 18 };
+	atapi(f, sense, buf, sizeof(buf), &n);
+	assert_int_equal(buf[2], 5);
+	assert_int_equal(buf[12], 0x21);
+	uint8_t none[12] = { 0x28, 0, 0, 0, 0, CD_SECTORS, 0, 0, 0 };
+	assert_int_equal(atapi(f, none, buf, sizeof(buf), &n), 0x50);
+	assert_int_equal(n, 0);
+}
+
+/* READ(12) of 7 sectors (more than one buffer) by the bus master, through
+ * two PRD regions; the command ends with the interrupt and I/O, C/D set. */
+static void
+atapi_read_dma(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t buf[7 * 2048];
+	map_bm(f);
+	put_prd(f, 0x1000, 0x10000, 3 * 2048, false);
+	put_prd(f, 0x1008, 0x20000, 4 * 2048, true);
+	ioport_write(f->io, BMBASE + 4, 0x1000, 4);
+	uint8_t rd[12] = { 0xa8, 0, 0, 0, 0, 10, 0, 0, 0, 7 };
+	packet(f, rd, 0, true);
+	assert_false(f->irq[0]);
+	outb(f, BMBASE, BM_CMD_READ | BM_CMD_START);
+	assert_true(f->irq[0]);
+	assert_int_equal(inb(f, BMBASE + 2) & 7, BM_STAT_INTR);
+	assert_int_equal(inb(f, CMD + 2) & 3, 3);
+	assert_int_equal(inb(f, CMD + 7), 0x50);
+	physmem_read(f->mem, 0x10000, buf, 3 * 2048);
+	physmem_read(f->mem, 0x20000, buf + 3 * 2048, 4 * 2048);
+	for (unsigned k = 0; k < 7; k++)
+		expect_cd_sector(buf + 2048 * k, 10 + k);
+}
+
+/* READ TOC (LBA and MSF), GET CONFIGURATION (CD-ROM profile current), GET
+ * EVENT STATUS NOTIFICATION (media present; polled only), MODE SENSE(10) of
+ * the capabilities page, PREVENT ALLOW MEDIUM REMOVAL shown in it. */
+static void
+atapi_disc_commands(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[256];
+	unsigned n;
+	uint8_t toc[12] = { 0x43, 0, 0, 0, 0, 0, 0, 0, 255 };
+	atapi(f, toc, buf, sizeof(buf), &n);
+	assert_int_equal(n, 20);
+	assert_int_equal(buf[1], 18);
+	assert_int_equal(buf[6], 1);           /* track 1 */
+	assert_int_equal(buf[14], 0xaa);       /* lead-out */
+	assert_int_equal(buf[19], CD_SECTORS); /* at the capacity */
+	toc[1] = 0x02;                         /* MSF */
+	atapi(f, toc, buf, sizeof(buf), &n);
+	assert_int_equal(buf[10], 2);               /* track 1 at 00:02:00 */
+	assert_int_equal(buf[19], CD_SECTORS % 75); /* lead-out frames */
+	uint8_t conf[12] = { 0x46, 0, 0, 0, 0, 0, 0, 0, 255 };
+	atapi(f, conf, buf, sizeof(buf), &n);
+	assert_true(n >= 8 + 12);
+	assert_int_equal(buf[6] << 8 | buf[7], 0x0008);
+	assert_int_equal((unsigned)(buf[0] << 24 | buf[1] << 16 | buf[2] << 8 | buf[3]), n - 4);
+	uint8_t ev[12] = { 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8 };
+	atapi(f, ev, buf, sizeof(buf), &n);
+	assert_int_equal(n, 8);
+	assert_int_equal(buf[2], 0x04);
+	assert_int_equal(buf[5], 0x02);
+	ev[1] = 0; /* asynchronous: refused */
+	assert_int_equal(atapi(f, ev, buf, sizeof(buf), &n), 0x51);
+	uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 };
+	assert_int_equal(atapi(f, lock, buf, sizeof(buf), &n), 0x50);
+	uint8_t ms[12] = { 0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 255 };
+	atapi(f, ms, buf, sizeof(buf), &n);
+	assert_int_equal(n, 8 + 22);
+	assert_int_equal(buf[8], 0x2a);
+	assert_int_equal(buf[8 + 6] & 0x02, 0x02); /* locked */
+	ms[2] = 0x05;                              /* a page the drive lacks */
+	assert_int_equal(atapi(f, ms, buf, sizeof(buf), &n), 0x51);
+}
+
 int
 main(void)
 {
@@ -916,6 +1172,11 @@ main(void)
 		cmocka_unit_test(snapshot_overlay_bounded),
 		cmocka_unit_test(bad_images),
 		cmocka_unit_test_setup_teardown(save_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(atapi_identify, setup_cd, teardown),
+		cmocka_unit_test_setup_teardown(atapi_basic_commands, setup_cd, teardown),
+		cmocka_unit_test_setup_teardown(atapi_read_pio, setup_cd, teardown),
+		cmocka_unit_test_setup_teardown(atapi_read_dma, setup_cd, teardown),
+		cmocka_unit_test_setup_teardown(atapi_disc_commands, setup_cd, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -360,6 +360,21 @@ acpi_enable_through_smi_cmd(void **state)
 	assert_int_equal(f->smis, 1);
 }
 
+/* The GPE0 block of SeaBIOS's FADT (0xAFE0): GPE0_STS reads 0 and stays 0
+ * (no GPE source), GPE0_EN keeps what is written; nothing raises SCI. */
+static void
+gpe0_block(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(ioport_read(f->io, PIIX_GPE0_BLK, 4), 0);
+	ioport_write(f->io, PIIX_GPE0_BLK, 0xffffffff, 4);
+	assert_int_equal(ioport_read(f->io, PIIX_GPE0_BLK, 2), 0);
+	assert_int_equal(ioport_read(f->io, PIIX_GPE0_BLK + 2, 2), 0xffff);
+	ioport_write(f->io, PIIX_GPE0_BLK + 3, 0x12, 1);
+	assert_int_equal(ioport_read(f->io, PIIX_GPE0_BLK + 2, 2), 0x12ff);
+	assert_false(f->sci);
+}
+
 int
 main(void)
 {
@@ -375,6 +390,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(pm_timer_overflow_sci, setup, teardown),
 		cmocka_unit_test_setup_teardown(pm_soft_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(save_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(gpe0_block, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
