@@ -729,6 +729,62 @@ create_hpet(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, si
 	return 0;
 }
 
+/* The e1000's frames to and from its libslirp network. */
+static bool
+pc_net_deliver(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct pc *pc = opaque;
+	return e1000_receive(&pc->e1000, frame, len);
+}
+
+static void
+pc_net_send(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct pc *pc = opaque;
+	if (pc->net)
+		netdev_send(pc->net, frame, len);
+}
+
+static void
+pc_net_rx_ready(void *opaque)
+{
+	struct pc *pc = opaque;
+	if (pc->net)
+		netdev_rx_ready(pc->net);
+}
+
+/*
+ * The network card (-nic user, -device e1000) at 00:03.0, where QEMU puts
+ * it, with its libslirp network unless it is unconnected.
+ */
+static int
+create_e1000(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->net.nic)
+		return 1;
+	struct e1000_board b = { .send = pc_net_send, .rx_ready = pc_net_rx_ready, .opaque = pc };
+	memcpy(b.mac, cfg->net.mac, 6);
+	if (e1000_init(dev, &pc->pci, 3, pc->io, pc->mem, &pc->clock, &b) < 0) {
+		snprintf(err, errlen, "e1000: PCI slot 3 is taken or the physical map is full");
+		return -1;
+	}
+	if (cfg->net.user &&
+	    !(pc->net = netdev_create(&cfg->net, pc_net_deliver, pc, err, errlen))) {
+		e1000_destroy(dev);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+e1000_destroy_row(void *dev)
+{
+	struct pc *pc = (struct pc *)((char *)dev - offsetof(struct pc, e1000));
+	e1000_destroy(dev);
+	netdev_destroy(pc->net);
+	pc->net = NULL;
+}
+
 /* -device pc-testdev: lines 0-15 are ISA IRQs, 16-23 IOAPIC pins. */
 static int
 create_testdev(struct pc *pc, void *dev, const struct pc_config *cfg, char *err, size_t errlen)
@@ -863,6 +919,8 @@ PC_RESET(testdev)
 PC_SAVE(testdev)
 PC_RESET(pcitestdev)
 PC_SAVE(pcitestdev)
+PC_RESET(e1000)
+PC_SAVE(e1000)
 PC_RESET(fwcfg)
 PC_SAVE(fwcfg)
 PC_DESTROY(fwcfg)
@@ -877,8 +935,9 @@ PC_DESTROY(fwcfg)
 /*
  * The board's devices in creation order: the interrupt controllers before
  * the devices that drive lines into them, the PCI bus before its functions,
- * the host bridge before the VGA whose window it decodes. Reset walks the
- * same order; teardown the reverse.
+ * the host bridge before the VGA whose window it decodes, the e1000 before
+ * pci-testdev (the e1000 has slot 3, as in QEMU; pci-testdev takes the first
+ * free one). Reset walks the same order; teardown the reverse.
  */
 const struct pc_device pc_devices[] = {
 	{ .name = "debugport",
@@ -900,6 +959,7 @@ const struct pc_device pc_devices[] = {
 	ROW("i440fx", 1, i440fx, i440fx, create_i440fx, NULL),
 	ROW("ide", 1, ide, ide, create_ide, ide_destroy_row),
 	ROW("vga", 1, vga, vga, create_vga, vga_destroy_row),
+	ROW("e1000", 1, e1000, e1000, create_e1000, e1000_destroy_row),
 	ROW("hpet", 1, hpet, hpet, create_hpet, NULL),
 	ROW("pc-testdev", 1, testdev, testdev, create_testdev, NULL),
 	ROW("pci-testdev", 1, pcitestdev, pcitestdev, create_pcitestdev, NULL),
@@ -921,13 +981,21 @@ pc_poll_host(struct pc *pc)
 	bool got = false;
 	for (unsigned k = 0; k < 4; k++)
 		got |= uart_poll(&pc->com[k]);
+	if (pc->net)
+		got |= netdev_poll(pc->net);
 	return got;
 }
 
-int
-pc_wait_fd(const struct pc *pc)
+unsigned
+pc_wait_fds(struct pc *pc, struct pollfd *pfd, unsigned max, uint64_t *within_ns)
 {
-	return uart_wait_fd(&pc->com[0]);
+	unsigned n = 0;
+	if (max == 0)
+		return 0;
+	pfd[n++] = (struct pollfd){ .fd = uart_wait_fd(&pc->com[0]), .events = POLLIN };
+	if (pc->net)
+		n += netdev_wait_fds(pc->net, pfd + n, max - n, within_ns);
+	return n;
 }
 
 struct pc *

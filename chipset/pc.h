@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "chipset/debugport.h"
+#include "chipset/e1000.h"
 #include "chipset/fwcfg.h"
 #include "chipset/hpet.h"
 #include "chipset/i440fx.h"
@@ -17,6 +18,7 @@
 #include "chipset/ioapic.h"
 #include "chipset/kbc.h"
 #include "chipset/lapic.h"
+#include "chipset/netdev.h"
 #include "chipset/pci.h"
 #include "chipset/pcitestdev.h"
 #include "chipset/pic.h"
@@ -66,6 +68,7 @@ struct pc_config {
 	bool pci_testdev;         /* -device pci-testdev: QEMU's PCI test device */
 	bool no_hpet;             /* -no-hpet / -machine hpet=off: leave the HPET out */
 	const char *boot_order;   /* -boot: QEMU's drive letters (a, c, d, n); NULL: none */
+	struct net_config net;    /* -nic/-netdev/-device e1000: the e1000 at 00:03.0 */
 };
 
 struct pc {
@@ -96,6 +99,8 @@ struct pc {
 	struct hpet hpet;             /* HPET at 0xfed00000 (unless -no-hpet) */
 	bool hpet_legacy;             /* HPET legacy replacement: the PIT and RTC lose IRQ0/IRQ8 */
 	bool vga_enabled;
+	struct e1000 e1000;       /* 00:03.0 82540EM, when cfg->net.nic */
+	struct netdev *net;       /* its libslirp network (NULL: unconnected) */
 	uint8_t a20_sources;      /* PC_A20_*: A20 is enabled while any is set */
 	bool reset_requested;     /* a guest reset (8042, 0x92, 0xCF9): the run loop resets */
 	bool poweroff_requested;  /* ACPI soft off: the run loop exits with status 0 */
@@ -178,7 +183,9 @@ pc_cur_cpu(const struct pc *pc)
 }
 /* Host I/O (serial input, output flush); called by the run loop at a bounded rate. */
 bool pc_poll_host(struct pc *pc);
-/* The host fd whose input should wake an idle guest, or -1. */
-int pc_wait_fd(const struct pc *pc);
+/* The host descriptors whose input should wake an idle guest (up to max, in
+ * pfd), and the host time in ns from now by which pc_poll_host wants to run
+ * again, lowered in *within_ns. */
+unsigned pc_wait_fds(struct pc *pc, struct pollfd *pfd, unsigned max, uint64_t *within_ns);
 
 #endif

@@ -153,6 +153,16 @@ print_help(void)
 	       "                                   and a binary PPM in a graphics mode\n"
 	       "                                   (FILE.txt / FILE.ppm ask for one of them)\n"
 	       "\n"
+	       "\n"
+	       "Network (one Intel e1000 at 00:03.0; none by default):\n"
+	       "  -nic user[,hostfwd=[tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT][,mac=M][,model=e1000]\n"
+	       "                           user-mode network through libslirp: DHCP gives the\n"
+	       "                           guest 10.0.2.15, the host is 10.0.2.2, DNS 10.0.2.3;\n"
+	       "                           hostfwd forwards a host port to the guest\n"
+	       "  -netdev user,id=ID[,hostfwd=...]  the same backend by name, for\n"
+	       "  -device e1000[,netdev=ID][,mac=M] the card (without netdev: unconnected)\n"
+	       "  -nic none                no network card\n"
+	       "\n"
 	       "  -monitor stdio|tcp:HOST:PORT,server|none\n"
 	       "                                   the human monitor (QEMU's HMP names; 'help')\n"
 	       "\n"
@@ -350,6 +360,13 @@ static void
 parse_device(struct options *o, const char *spec)
 {
 	size_t n = strcspn(spec, ",");
+	if ((n == 5 && !strncmp(spec, "e1000", 5)) ||
+	    (n == 13 && !strncmp(spec, "e1000-82540em", 13))) {
+		char err[256];
+		if (net_parse_device(&o->pc.net, spec, err, sizeof(err)) < 0)
+			usage_error("%s", err);
+		return;
+	}
 	if (n == strlen("pc-testdev") && !strncmp(spec, "pc-testdev", n)) {
 		if (spec[n])
 			usage_error("pc-testdev takes no properties");
@@ -364,7 +381,7 @@ parse_device(struct options *o, const char *spec)
 	}
 	if (strncmp(spec, "isa-debug-exit", n) || n != strlen("isa-debug-exit"))
 		usage_error("unknown device '%.*s' (supported: isa-debug-exit, pc-testdev, "
-			    "pci-testdev)",
+			    "pci-testdev, e1000)",
 			    (int)n, spec);
 	/* Without iobase=, listen where QEMU's default is (0x501, 2 bytes) and at 0xf4
 	 * (4 bytes), the port scripts written for QEMU nearly always choose. */
@@ -740,8 +757,17 @@ parse_options(struct options *o, int argc, char **argv)
 				   "  pc-testdev  QEMU's test device: scratch ports 0xe0/0xe8, "
 				   "IRQ lines 0x2000-0x2017, MMIO at 0xff000000\n"
 				   "  pci-testdev  QEMU's PCI test device 1b36:0005 (BAR0 memory, "
-				   "BAR1 I/O)\n");
+				   "BAR1 I/O)\n"
+				   "  e1000[,netdev=ID][,mac=M]  Intel 82540EM network card at "
+				   "00:03.0\n");
 			parse_device(o, s);
+		} else if (!strcmp(a, "-nic") || !strcmp(a, "-netdev")) {
+			const char *s = ARG();
+			maybe_help(s, a[2] == 'i' ? "network backends: user (libslirp), none\n"
+						  : "network backends: user (libslirp)\n");
+			if ((a[2] == 'i' ? net_parse_nic : net_parse_netdev)(&o->pc.net, s, err,
+									     sizeof(err)) < 0)
+				usage_error("%s", err);
 		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
 			   !strcmp(a, "-hdd")) {
 			add_drive(o, a[3] - 'a', ARG(), false, false);
@@ -878,6 +904,11 @@ parse_options(struct options *o, int argc, char **argv)
 	}
 	if (o->nodefaults && !o->vga_given)
 		o->pc.vga = false;
+	if (net_config_finish(&o->pc.net, err, sizeof(err)) < 0)
+		usage_error("%s", err);
+	if (o->pc.net.user && (o->record || o->replay))
+		usage_error("%s: network input from the host is not recorded (use -nic none)",
+			    o->record ? "-record" : "-replay");
 	if (!o->pc.kernel && (o->pc.initrd || o->pc.append))
 		usage_error("%s needs -kernel", o->pc.initrd ? "-initrd" : "-append");
 	if (cpu_features_parse(&o->pc.cpu, cpu_spec, err, sizeof(err)) < 0)
@@ -931,11 +962,13 @@ idle_wait(struct pc *pc, const int *fds, unsigned nfds, struct display *disp, ui
 		d = display_idle_ns(disp); /* window events and the next refresh */
 	if (d > 1000000000ull)
 		d = 1000000000ull; /* wake at least once a second to re-check */
-	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
-	struct pollfd pfd[4] = { { .fd = pc_wait_fd(pc), .events = POLLIN } };
+	struct pollfd pfd[64];
+	unsigned n = 0;
 	for (unsigned k = 0; k < nfds && k < 3; k++)
-		pfd[1 + k] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
-	return ppoll(pfd, 1 + (nfds < 3 ? nfds : 3), &ts, NULL) > 0; /* fds < 0 are ignored */
+		pfd[n++] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
+	n += pc_wait_fds(pc, pfd + n, 64 - n, &d); /* serial input, the network's sockets */
+	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
+	return ppoll(pfd, n, &ts, NULL) > 0; /* fds < 0 are ignored */
 }
 
 #define REALTIME_SLICE 50000 /* instructions between host-clock checks */
@@ -1272,6 +1305,7 @@ main(int argc, char **argv)
 			"usage: fugu [options] (-h for the list; e.g. fugu -hda disk.img)\n");
 		return FUGU_EXIT_USAGE;
 	}
+	net_config_init(&o.pc.net);
 	parse_options(&o, argc, argv);
 
 	FILE *log = stderr;

@@ -4,11 +4,13 @@
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
  * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the
  * local APIC and IOAPIC, the HPET, the debug ports, pc-testdev and
- * pci-testdev. The board (16 MiB of RAM, deterministic clock, a BIOS of HLTs
- * that never runs) is built once and reset before each input, as the guest's
- * reset would (building it per input costs 40 ms under ASan). The input is a
- * list of 8-byte operations: op, a target, a size and a value; targets lean to
- * the devices' own ports and windows, and some go anywhere.
+ * pci-testdev, the e1000 at 00:03.0 (unconnected: its frames go nowhere, its
+ * descriptor rings are DMA targets in RAM). The board (16 MiB of RAM,
+ * deterministic clock, a BIOS of HLTs that never runs) is built once and reset
+ * before each input, as the guest's reset would (building it per input costs
+ * 40 ms under ASan). The input is a list of 8-byte operations: op, a target, a
+ * size and a value; targets lean to the devices' own ports and windows, and
+ * some go anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -70,14 +72,16 @@ static const uint16_t ports[] = {
 	0x1f6,  0x1f7, 0x3f6, 0x170, 0x177,  0x376,  0x3c0,  0x3c1,  0x3c4,  0x3c5,  0x3ce,  0x3cf,
 	0x3d4,  0x3d5, 0x3da, 0x3c7, 0x3c8,  0x3c9,  0x1ce,  0x1cf,  0x510,  0x511,  0x514,  0x518,
 	0x92,   0xb2,  0xb3,  0xcf9, 0x80,   0xe9,   0x402,  0xf0,   0xc000, 0xc004, 0xb000, 0xb004,
-	0xb008, 0xe0,  0xe4,  0xe8,  0x2000, 0x2004, 0x2010, 0x2014, 0xafe0,
+	0xb008, 0xe0,  0xe4,  0xe8,  0x2000, 0x2004, 0x2010, 0x2014, 0xafe0, 0xc040, 0xc044,
 };
 
 /* MMIO windows: the local APIC, the IOAPIC, the legacy VGA window, the VGA BARs
  * where the sequences below tend to put them, the BIOS, RAM (DMA targets), and
- * pc-testdev's window, the HPET. */
-static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000, 0xb8000,   0xe0000000,
-				    0xe1000000, 0xfffe0000, 0x1000,  0xff000000 };
+ * pc-testdev's window, the HPET, and the e1000's registers (BAR0 at
+ * 0xe2000000: its transmit tail, receive tail, interrupt and EEPROM registers). */
+static const uint64_t windows[] = { 0xfee00000, 0xfec00000, 0xa0000,   0xb8000,    0xe0000000,
+				    0xe1000000, 0xfffe0000, 0x1000,    0xff000000, 0xe2003800,
+				    0xe2002800, 0xe2000000, 0xe2000010 };
 #define NWINDOWS (sizeof(windows) / sizeof(windows[0]))
 
 static uint64_t
@@ -103,6 +107,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
 	cfg.drive[2].cdrom = true;
 	cfg.drive[2].readonly = true;
+	net_config_init(&cfg.net);
+	cfg.net.nic = true;
 	char err[256];
 	static struct pc *pc;
 	if (!pc && !(pc = pc_create(&cfg, err, sizeof(err)))) {
@@ -110,6 +116,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	pc_reset(pc);
+	/* the e1000 as a BIOS leaves it: BARs placed, memory, I/O and bus mastering on */
+	pci_config_write(&pc->e1000.fn, PCI_BAR0, 0xe2000000, 4);
+	pci_config_write(&pc->e1000.fn, PCI_BAR0 + 4, 0xc040, 4);
+	pci_config_write(&pc->e1000.fn, PCI_COMMAND, 7, 2);
 	static const unsigned sizes[4] = { 1, 2, 4, 8 };
 	for (size_t at = 0; at + 8 <= size && at < 8 * 4096; at += 8) {
 		const uint8_t *op = data + at;
@@ -131,9 +141,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vclock_skip_to(&pc->clock, vclock_now(&pc->clock) + (v32 & 0xffffff));
 			vclock_run_expired(&pc->clock);
 			break;
-		case 5: /* a PCI configuration write (bus 0, devices 0-3) */
+		case 5: /* a PCI configuration write (bus 0, devices 0-4: the e1000 at 3,
+			 * pci-testdev at 4) */
 			ioport_write(pc->io, 0xcf8,
-				     0x80000000u | (op[2] & 0x1f) << 8 | (op[3] & 0xfc), 4);
+				     0x80000000u | (unsigned)(op[2] % 40) << 8 | (op[3] & 0xfc), 4);
 			ioport_write(pc->io, (uint16_t)(0xcfc + (op[3] & 3)), v32, sz > 4 ? 4 : sz);
 			break;
 		case 6: /* RAM the devices' DMA reads: descriptors, PRD tables */

@@ -2,8 +2,8 @@
 # Build the test initramfs from Debian's busybox-static: /init mounts the
 # pseudo-filesystems, prints a marker and runs a shell on the serial console.
 # With KVER, the modules for the IDE CD-ROM (ata_piix, sr_mod, isofs and
-# what they need) from /lib/modules/KVER go to /lib/fugu-modules, for the
-# test to load (nothing loads them at boot).
+# what they need) and the e1000 network driver from /lib/modules/KVER go to
+# /lib/fugu-modules, for the tests to load (nothing loads them at boot).
 # usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER]
 set -eu
 out=$1 kver=${2:-}
@@ -16,9 +16,25 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/etc"
 cp "$bb" "$root/bin/busybox"
 for app in sh mount umount echo cat ls md5sum sha256sum gzip gunzip dd poweroff uname dmesg \
-	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free insmod mknod; do
+	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free insmod mknod \
+	ip ifconfig route udhcpc nc wget httpd sed; do
 	ln -s busybox "$root/bin/$app"
 done
+# For the network test: udhcpc's script configures what slirp's DHCP offers.
+mkdir -p "$root/etc/udhcpc"
+cat > "$root/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case $1 in
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route add default via "${router%% *}" dev "$interface"
+	echo "udhcpc: $interface $ip/${mask:-24} router $router"
+	;;
+esac
+exit 0
+DHCP
+chmod 755 "$root/etc/udhcpc/default.script"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -36,5 +52,8 @@ if [ -n "$kver" ]; then
 		cp "/lib/modules/$kver/kernel/drivers/$m.ko" "$root/lib/fugu-modules/"
 	done
 	cp "/lib/modules/$kver/kernel/fs/isofs/isofs.ko" "$root/lib/fugu-modules/"
+	# the network card's driver (the e1000 has no dependencies)
+	e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+	[ -f "$e1000" ] && cp "$e1000" "$root/lib/fugu-modules/"
 fi
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$out"

@@ -9,7 +9,9 @@
 # "smp": the direct boot with -smp 4: four CPUs online, four jobs at once.
 # "cdrom": an ISO with ISOLINUX on the CD-ROM, booted by SeaBIOS (El Torito).
 # "s3": the direct boot suspended to RAM and woken by the RTC alarm.
-# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3
+# "net": the direct boot with -nic user: e1000.ko, DHCP from libslirp, HTTP both
+# ways through the gateway and a hostfwd (run_net.py).
+# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,6 +56,10 @@ snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+net)
+	python3 "$here/run_net.py" --timeout 600 -- "$fugu" $common -nic HOSTFWD \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 disk)
 	sh "$here/mkdisk.sh" "$tmp/disk.img" "$kernel" "$tmp/initrd.gz" || exit 1
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
@@ -64,10 +70,10 @@ cdrom)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cdrom "$tmp/live.iso" \
 		-boot d
 	;;
-*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp or s3" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp, s3 or net" >&2; exit 2 ;;
 esac
 status=$?
-for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do
+for f in run_linux.log run_net.log linux_snapshot.1.log linux_snapshot.2.log; do
 	[ -f $f ] && tail -c 3000 $f | sed 's/^/# /'
 done
 exit $status

@@ -53,6 +53,8 @@ make_pc(void)
 				 .pci_testdev = true };
 	char err[256];
 	assert_int_equal(cpu_features_parse(&cfg.cpu, "max", err, sizeof(err)), 0);
+	net_config_init(&cfg.net);
+	cfg.net.nic = true; /* the e1000, unconnected: its row is checked too */
 	struct pc *pc = pc_create(&cfg, err, sizeof(err));
 	unlink(path);
 	assert_non_null(pc);
