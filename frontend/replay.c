@@ -165,6 +165,24 @@ on_mouse_input(void *opaque, int dx, int dy, int dz, unsigned buttons)
 	fprintf(r->f, "%d %d %d %u\n", dx, dy, dz, buttons);
 }
 
+/* A disk the guest may write lives on after the run: a replay would read what
+ * the recorded run wrote. Such drives are refused rather than logged. */
+static bool
+disks_immutable(struct pc *pc, const char *opt, char *err, size_t errlen)
+{
+	for (unsigned d = 0; d < 4; d++) {
+		const struct ide_drive *drv = &pc->ide.ch[d / 2].drive[d % 2];
+		if (drv->present && !drv->bd.readonly && !drv->bd.snapshot) {
+			snprintf(err, errlen,
+				 "%s: IDE drive %u is written through to its image, so a replay "
+				 "would read what this run wrote (use -snapshot or readonly=on)",
+				 opt, d);
+			return false;
+		}
+	}
+	return true;
+}
+
 struct replay *
 replay_record(struct pc *pc, const char *path, uint64_t interval, char *err, size_t errlen)
 {
@@ -172,6 +190,8 @@ replay_record(struct pc *pc, const char *path, uint64_t interval, char *err, siz
 		snprintf(err, errlen, "-record needs -clock deterministic");
 		return NULL;
 	}
+	if (!disks_immutable(pc, "-record", err, errlen))
+		return NULL;
 	struct replay *r = calloc(1, sizeof(*r));
 	if (!r || !(r->f = fopen(path, "w"))) {
 		snprintf(err, errlen, "-record: cannot create %s: %s", path, strerror(errno));
@@ -275,6 +295,8 @@ replay_replay(struct pc *pc, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "-replay needs -clock deterministic");
 		return NULL;
 	}
+	if (!disks_immutable(pc, "-replay", err, errlen))
+		return NULL;
 	struct replay *r = calloc(1, sizeof(*r));
 	if (!r || !(r->f = fopen(path, "r"))) {
 		snprintf(err, errlen, "-replay: cannot open %s: %s", path, strerror(errno));

@@ -113,6 +113,17 @@ def main():
                         d.returncode == 8 and "truncated" in err))
         os.unlink(bad)
     results += keyboard(base, tmp)
+    # A disk written through to its image cannot be replayed: refused.
+    img = os.path.join(tmp, "w.img")
+    with open(img, "wb") as f:
+        f.write(b"\0" * 512 * 64)
+    r = subprocess.run([fugu, "-bios", rom, "-vga", "none", "-hda", img, "-clock",
+                        "deterministic", "-record", os.path.join(tmp, "w.rec"), "-timeout", "5"],
+                       capture_output=True, text=True, timeout=60)
+    results.append(("-record refuses a drive written through to its image (status 2)",
+                    r.returncode == 2 and "written through" in r.stderr and
+                    len(r.stderr.strip().splitlines()) == 1))
+    os.unlink(img)
     for n in (rec, log1, log2, con1, con2):
         os.unlink(n)
     os.rmdir(tmp)
