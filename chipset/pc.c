@@ -775,6 +775,7 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		.clock_opaque = &pc->clock,
 		.tracer = cfg->tracer,
 		.count_insns = cfg->count_insns,
+		.jit = cfg->jit,
 	};
 	pc->cpu = cpu_create(&cc);
 	if (!pc->cpu) {

@@ -9,6 +9,7 @@
 #include "cpu/vmx/vmx.h"
 #include "cpu/cpu_internal.h"
 #include "cpu/exec/x87.h"
+#include "cpu/jit/jit.h"
 #include "cpu/msr.h"
 #include "cpu/tcache.h"
 #include "cpu/translate.h"
@@ -61,6 +62,7 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->clock_opaque = cfg->clock_opaque;
 	cpu->tracer = cfg->tracer;
 	cpu->count_insns = cfg->count_insns;
+	cpu->jit = jit_create((enum jit_mode)cfg->jit); /* NULL: off or not available */
 	if (cpu->tracer)
 		cpu->tracer->cpu = cpu; /* heads the events of devices that do not know the CPU */
 	cpu->mem->code_written = on_code_written;
@@ -77,6 +79,7 @@ cpu_destroy(struct cpu *cpu)
 	if (!cpu)
 		return;
 	tcache_destroy(cpu->tcache);
+	jit_destroy(cpu->jit);
 	vmx_destroy(cpu);
 	free(cpu);
 }

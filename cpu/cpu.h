@@ -237,6 +237,7 @@ struct cpu {
 	struct cpu_bus bus;
 	struct tlb tlb;
 	struct tcache *tcache;
+	struct jit *jit; /* the JIT (cpu/jit), NULL when off */
 	struct trace *chain_prev; /* the trace that ran last, for successor links */
 	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
 	bool count_insns;         /* cpu_config.count_insns */
@@ -266,6 +267,7 @@ struct cpu_config {
 	void *clock_opaque;
 	struct tracer *tracer; /* NULL when nothing traces the CPU: then tracing costs nothing */
 	bool count_insns;      /* count retired instructions by id (-stats; off: no cost) */
+	int jit;               /* enum jit_mode (cpu/jit/jit.h): 0 off */
 };
 
 struct cpu *cpu_create(const struct cpu_config *cfg);

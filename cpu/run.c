@@ -5,6 +5,7 @@
  * traced, debug single-step), runs through exec_one (cpu_internal.h).
  */
 #include "cpu/cpu_internal.h"
+#include "cpu/jit/jit.h"
 #include "cpu/tcache.h"
 #include "cpu/trace_cpu.h"
 #include "cpu/vmx/vmx.h"
@@ -74,6 +75,23 @@ run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
 		if (__builtin_expect(cpu->stop_trace, 0))
 			break;
 	}
+}
+
+/* Run t's host code if it has some, compiling it once it is hot; false when
+ * the interpreter must run it (no JIT, not compiled). The compiled code keeps
+ * run_trace's contract, `limit` included (docs/ARCHITECTURE.md, "The JIT"). */
+static inline bool
+run_compiled(struct cpu *cpu, struct trace *t, unsigned limit)
+{
+	if (!t->jit) {
+		if (!cpu->jit || t->jit_failed || ++t->hits < jit_threshold(cpu->jit))
+			return false;
+		jit_compile(cpu, t);
+		if (!t->jit)
+			return false;
+	}
+	t->jit(cpu, limit);
+	return true;
 }
 
 /* The same with a trace event per instruction. */
@@ -184,7 +202,7 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
-		else
+		else if (!run_compiled(cpu, t, limit))
 			run_trace(cpu, t, limit);
 		if (__builtin_expect(cpu->cur_trace != NULL, 0))
 			tcache_leave(cpu);

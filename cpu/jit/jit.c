@@ -1,0 +1,912 @@
+/*
+ * fugu — the JIT compiler: one decoded trace in, one host function out.
+ *
+ * The compiled function is `void f(struct cpu *cpu, uint64_t limit)`. Host
+ * registers: RBP the CPU, R12 the trace's entry RIP, R13 its entry icount, R14
+ * the TLB set of the current CPL, R15 `limit`; RAX, RCX, RDX, RSI, RDI, R8,
+ * R10 are scratch. Guest state lives in struct cpu throughout, in the same
+ * representation the interpreter uses (lazy flags included), so every
+ * instruction can be an inline copy of its handler or a call of the handler
+ * with exec_one's contract (docs/ARCHITECTURE.md, "The JIT").
+ */
+#include "cpu/jit/jit.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cpu/exec/exec.h"
+#include "cpu/tcache.h"
+
+#if defined(__x86_64__)
+
+#include <sys/mman.h>
+
+#include "cpu/jit/emit.h"
+
+struct comp;
+
+struct jit {
+	uint8_t *arena;
+	size_t used;
+	unsigned threshold;
+	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
+	struct comp *comp; /* the compiler's tables */
+	struct jit_stats stats;
+};
+
+#define SCRATCH_BYTES (64u << 10)
+
+/* ---- where things are in struct cpu ---- */
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
+#define OFF_GPR(r) (CPU_OFF(state.gpr) + 8 * (int32_t)(r))
+#define OFF_RIP CPU_OFF(state.rip)
+#define OFF_RFLAGS CPU_OFF(state.rflags)
+#define OFF_CPL CPU_OFF(state.cpl)
+#define OFF_ICOUNT CPU_OFF(icount)
+#define OFF_INSN_RIP CPU_OFF(insn_rip)
+#define OFF_STOP CPU_OFF(stop_trace)
+#define OFF_LF_RES CPU_OFF(lf.res)
+#define OFF_LF_SRC1 CPU_OFF(lf.src1)
+#define OFF_LF_SRC2 CPU_OFF(lf.src2)
+#define OFF_LF_OP CPU_OFF(lf.op) /* op, size and mask: one 32-bit word */
+#define OFF_TLB ((int32_t)(offsetof(struct cpu, tlb) + offsetof(struct tlb, e)))
+#define TLB_KIND_BYTES ((int32_t)(TLB_SIZE * sizeof(struct tlb_entry)))
+#define TLB_SET_BYTES (TLB_NKINDS * TLB_KIND_BYTES)
+
+_Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 1 &&
+		       offsetof(struct lazy_flags, mask) == offsetof(struct lazy_flags, op) + 2,
+	       "lazy flags op/size/mask are one 32-bit word");
+_Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, addend) == 8,
+	       "the inline TLB lookup knows the entry layout");
+
+static int32_t
+off_seg_base(unsigned s)
+{
+	return CPU_OFF(state.seg) + (int32_t)(s * sizeof(struct segment) + offsetof(struct segment, base));
+}
+
+/* ---- the compiler's state ---- */
+
+enum exit_kind { EXIT_INLINE, EXIT_HANDLER }; /* RIP to store, or already stored by a handler */
+
+struct fixup {
+	uint8_t *at; /* a rel32 to point at the exit */
+	uint8_t k;   /* after instruction k */
+	uint8_t kind;
+};
+
+/* An out-of-line memory slow path. */
+struct slow {
+	uint8_t *at;   /* the jne into it */
+	uint8_t *back; /* where it returns */
+	uint8_t k, size, seg;
+	bool store;
+};
+
+/* An out-of-line taken conditional branch. */
+struct taken {
+	uint8_t *at;
+	uint8_t k;
+};
+
+#define MAX_FIX (TRACE_MAX_INSNS * 4)
+
+struct comp {
+	struct emit e;
+	struct cpu *cpu;
+	struct trace *t;
+	unsigned code_size;
+	uint32_t off[TRACE_MAX_INSNS + 1]; /* byte offset of instruction k from the entry RIP */
+	int lf_op;                         /* the lazy operation the last inline form left, or -1 */
+	unsigned lf_size;
+	bool lf_cf_lazy; /* ... and whether its CF is lazy (not after INC/DEC) */
+	bool tlb_ok;     /* R14 holds the TLB set of the current CPL */
+	struct fixup fix[MAX_FIX];
+	unsigned nfix;
+	struct slow slow[TRACE_MAX_INSNS * 2];
+	unsigned nslow;
+	struct taken taken[TRACE_MAX_INSNS];
+	unsigned ntaken;
+	bool bad; /* a table ran out: give up on this trace */
+};
+
+static void
+add_fix(struct comp *c, uint8_t *at, unsigned k, enum exit_kind kind)
+{
+	if (c->nfix == MAX_FIX) {
+		c->bad = true;
+		return;
+	}
+	c->fix[c->nfix++] = (struct fixup){ at, (uint8_t)k, (uint8_t)kind };
+}
+
+/* RAX = the RIP `off` bytes after the entry RIP, masked to the code size. */
+static void
+rip_to_rax(struct comp *c, uint32_t off)
+{
+	op_rm(&c->e, OP_LEA, c->code_size == 8 ? 8 : 4, RAX, mem(R12, (int32_t)off));
+	if (c->code_size == 2)
+		zext(&c->e, 2, RAX);
+}
+
+/* What exec_one has written before instruction k's handler runs: insn_rip,
+ * RIP (the next instruction's) and icount. Clobbers RAX only. */
+static void
+sync_state(struct comp *c, unsigned k)
+{
+	rip_to_rax(c, c->off[k]);
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_INSN_RIP));
+	rip_to_rax(c, c->off[k + 1]);
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	op_rm(&c->e, OP_LEA, 8, RAX, mem(R13, (int32_t)k));
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+}
+
+/* if (cpu->stop_trace) leave after instruction k */
+static void
+check_stop(struct comp *c, unsigned k, enum exit_kind kind)
+{
+	grp1_mi(&c->e, 7, 1, mem(RBP, OFF_STOP), 0);
+	add_fix(c, jump_fwd(&c->e, CC_NE), k, kind);
+}
+
+/* R14 = the TLB set that serves explicit accesses at the current CPL (mem.c cur_set). */
+static void
+load_tlb_set(struct comp *c)
+{
+	op_rr(&c->e, OP_XOR_RM_R, 4, RAX, RAX);
+	grp1_mi(&c->e, 7, 1, mem(RBP, OFF_CPL), 3);
+	setcc(&c->e, CC_E, RAX);
+	imul_rri(&c->e, 4, RAX, RAX, TLB_SET_BYTES);
+	op_rm(&c->e, OP_LEA, 8, R14, mem_idx(RBP, RAX, 0, OFF_TLB));
+	c->tlb_ok = true;
+}
+
+/* Call the interpreter's handler for instruction k. */
+static void
+call_handler(struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	sync_state(c, k);
+	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(&c->e, RSI, (uint64_t)(uintptr_t)i);
+	call_abs(&c->e, (const void *)i->fn);
+	check_stop(c, k, EXIT_HANDLER);
+	c->lf_op = -1;
+	c->tlb_ok = false;
+}
+
+/* ---- guest registers ---- */
+
+/* The guest register r as an operand of `size` bytes (AH..BH without REX). */
+static struct mref
+greg(const struct insn *i, unsigned r, unsigned size)
+{
+	if (size == 1 && r >= 4 && r < 8 && !(i->flags & I_REX))
+		return mem(RBP, OFF_GPR(r - 4) + 1);
+	return mem(RBP, OFF_GPR(r));
+}
+
+static void
+load_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
+{
+	load_zx(&c->e, size, h, greg(i, r, size));
+}
+
+/* reg_write: a 32-bit write zero-extends into bits 63:32 (SDM vol. 1, 3.4.1.1). */
+static void
+store_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
+{
+	if (size == 4)
+		zext(&c->e, 4, h);
+	op_rm(&c->e, OP_MOV_ST, size == 4 ? 8 : size, h, greg(i, r, size));
+}
+
+/* ---- lazy flags ---- */
+
+static void
+lf_word(struct comp *c, unsigned op, unsigned size, unsigned mask)
+{
+	mov_mi(&c->e, 4, mem(RBP, OFF_LF_OP), (int32_t)(op | (size << 8) | (mask << 16)));
+}
+
+/* The host instruction that recomputes the flags of the known lazy operation
+ * (same operation, same size: the host's flags are the guest's). */
+static void
+recompute_flags(struct comp *c)
+{
+	unsigned s = c->lf_size;
+	if (c->lf_op == LF_LOGIC) {
+		load_zx(&c->e, s, RAX, mem(RBP, OFF_LF_RES));
+		op_rr(&c->e, OP_TEST, s, RAX, RAX);
+		return;
+	}
+	load_zx(&c->e, s, RAX, mem(RBP, OFF_LF_SRC1));
+	op_rm(&c->e, c->lf_op == LF_ADD ? OP_ADD_R_RM : OP_CMP_R_RM, s, RAX, mem(RBP, OFF_LF_SRC2));
+}
+
+/* lf_set_keep_cf's first half: fold a lazy CF into RFLAGS. */
+static void
+jit_fold_cf(struct cpu *cpu)
+{
+	cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
+}
+
+static void
+fold_cf(struct comp *c)
+{
+	struct emit *e = &c->e;
+	if (c->lf_op >= 0 && !c->lf_cf_lazy)
+		return; /* CF already in RFLAGS */
+	if (c->lf_op == LF_LOGIC) {
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
+		return;
+	}
+	if (c->lf_op == LF_ADD || c->lf_op == LF_SUB) {
+		recompute_flags(c);
+		setcc(e, CC_B, RAX);
+		zext(e, 1, RAX);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
+		op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+		return;
+	}
+	/* Unknown: test lf.mask's CF bit at run time and fold through C. */
+	test_mi8(e, mem(RBP, OFF_LF_OP + 2), F_CF);
+	uint8_t *skip = jump_fwd(e, CC_E);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	call_abs(e, (const void *)jit_fold_cf);
+	patch(e, skip, e->p);
+}
+
+/* ---- memory ---- */
+
+/* RDX = the effective address of i's memory operand (insn_ea), for instruction k. */
+static void
+emit_ea(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	int32_t disp = i->disp;
+	if (i->base == REG_RIP) {
+		op_rm(e, OP_LEA, 8, RDX, mem(R12, (int32_t)c->off[k + 1]));
+	} else if (i->base != REG_NONE) {
+		op_rm(e, OP_MOV_LD, 8, RDX, mem(RBP, OFF_GPR(i->base)));
+	} else {
+		op_rr(e, OP_XOR_RM_R, 4, RDX, RDX);
+	}
+	if (i->index != REG_NONE) {
+		op_rm(e, OP_MOV_LD, 8, RCX, mem(RBP, OFF_GPR(i->index)));
+		op_rm(e, OP_LEA, 8, RDX, mem_idx(RDX, RCX, i->scale, disp));
+	} else if (disp) {
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, disp));
+	}
+	if (i->adsize != 8)
+		zext(e, i->adsize, RDX);
+}
+
+/* The access at offset RDX in segment `seg` (64-bit code): a load into RAX
+ * (zero-extended) or a store of R10, through the TLB when it hits. */
+static void
+mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
+{
+	struct emit *e = &c->e;
+	if (!c->tlb_ok)
+		load_tlb_set(c);
+	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
+	if (seg == S_FS || seg == S_GS)
+		op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RBP, off_seg_base(seg)));
+	/* The tag must equal the page of the last byte: a page-crossing access misses. */
+	op_rm(e, OP_LEA, 8, RCX, mem(RAX, (int32_t)size - 1));
+	grp1_ri(e, 4, 8, RCX, -4096);
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	shift_ri(e, 5, 8, RSI, 12);
+	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
+	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
+	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(R14, RSI, 3, kind));
+	uint8_t *at = jump_fwd(e, CC_NE);
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem_idx(R14, RSI, 3, kind + 8));
+	if (store)
+		op_rm(e, OP_MOV_ST, size, R10, mem(RAX, 0));
+	else
+		load_zx(e, size, RAX, mem(RAX, 0));
+	if (c->nslow == sizeof(c->slow) / sizeof(c->slow[0])) {
+		c->bad = true;
+		return;
+	}
+	c->slow[c->nslow++] =
+		(struct slow){ at, e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg, store };
+}
+
+static void
+emit_slow(struct comp *c, const struct slow *s)
+{
+	struct emit *e = &c->e;
+	patch(e, s->at, e->p);
+	sync_state(c, s->k);
+	if (s->store)
+		op_rr(e, OP_MOV_ST, 8, R10, RCX);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(e, RSI, s->seg);
+	if (s->store) {
+		mov_ri(e, R8, s->size);
+		call_abs(e, (const void *)cpu_write);
+	} else {
+		mov_ri(e, RCX, s->size);
+		call_abs(e, (const void *)cpu_read);
+	}
+	uint8_t *j = jump_fwd(e, -1);
+	patch(e, j, s->back);
+}
+
+/* ---- instructions ---- */
+
+/* The ALU handlers the JIT copies inline: per operation its host group-1
+ * extension (the host opcode of "op r/m, r" is ext * 8 + 1), its lazy
+ * operation and whether it writes its destination (not CMP). */
+struct alu_row {
+	insn_fn rm_r, r_rm, acc_imm, rm_imm;
+	uint8_t ext, lf;
+	bool wb;
+};
+
+static const struct alu_row alu_rows[] = {
+	{ op_add_rm_r, op_add_r_rm, op_add_acc_imm, op_add_rm_imm, 0, LF_ADD, true },
+	{ op_or_rm_r, op_or_r_rm, op_or_acc_imm, op_or_rm_imm, 1, LF_LOGIC, true },
+	{ op_and_rm_r, op_and_r_rm, op_and_acc_imm, op_and_rm_imm, 4, LF_LOGIC, true },
+	{ op_sub_rm_r, op_sub_r_rm, op_sub_acc_imm, op_sub_rm_imm, 5, LF_SUB, true },
+	{ op_xor_rm_r, op_xor_r_rm, op_xor_acc_imm, op_xor_rm_imm, 6, LF_LOGIC, true },
+	{ op_cmp_rm_r, op_cmp_r_rm, op_cmp_acc_imm, op_cmp_rm_imm, 5, LF_SUB, false },
+	{ op_test_rm_r, NULL, op_test_acc_imm, NULL, 4, LF_LOGIC, false },
+};
+
+/* An immediate usable as a host imm32 for an operation of `size` bytes. */
+static bool
+imm_ok(const struct insn *i, unsigned size)
+{
+	return size != 8 || (int64_t)i->imm == (int32_t)i->imm;
+}
+
+/* The memory forms are inline only in 64-bit code (flat segments). */
+static bool
+mem_ok(const struct comp *c, const struct insn *i)
+{
+	return c->code_size == 8 && (i->seg <= S_GS);
+}
+
+/* Load the memory operand of instruction k into RAX. */
+static void
+load_operand(struct comp *c, const struct insn *i, unsigned k, unsigned size)
+{
+	emit_ea(c, i, k);
+	mem_access(c, k, i->seg, size, false);
+}
+
+/* RAX = a (zero-extended), RCX = b or the immediate: record, operate, store. */
+static void
+alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool imm, unsigned dst)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
+	if (imm) {
+		mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), (int32_t)i->imm);
+		grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
+	} else {
+		op_rm(e, OP_MOV_ST, 8, RCX, mem(RBP, OFF_LF_SRC2));
+		op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
+	}
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	if (row->wb)
+		store_greg(c, i, dst, s, RAX);
+	lf_word(c, row->lf, s, F_ARITH);
+	c->lf_op = row->lf;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+}
+
+/* ADD OR AND SUB XOR CMP TEST in register forms, and with a memory source. */
+static bool
+compile_alu(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned s = i->opsize;
+	bool m = i->flags & I_MEM;
+	for (unsigned n = 0; n < sizeof(alu_rows) / sizeof(alu_rows[0]); n++) {
+		const struct alu_row *row = &alu_rows[n];
+		if (i->fn == row->rm_r) { /* r/m op= reg */
+			if (m && (row->wb || !mem_ok(c, i)))
+				return false;
+			if (m)
+				load_operand(c, i, k, s);
+			else
+				load_greg(c, i, i->rm, s, RAX);
+			load_greg(c, i, i->reg, s, RCX);
+			alu_tail(c, i, row, false, i->rm);
+			return true;
+		}
+		if (row->r_rm && i->fn == row->r_rm) { /* reg op= r/m */
+			if (m && !mem_ok(c, i))
+				return false;
+			if (m) {
+				load_operand(c, i, k, s);
+				op_rr(&c->e, OP_MOV_ST, 8, RAX, RCX);
+			} else {
+				load_greg(c, i, i->rm, s, RCX);
+			}
+			load_greg(c, i, i->reg, s, RAX);
+			alu_tail(c, i, row, false, i->reg);
+			return true;
+		}
+		if (i->fn == row->acc_imm) {
+			if (!imm_ok(i, s))
+				return false;
+			load_greg(c, i, R_AX, s, RAX);
+			alu_tail(c, i, row, true, R_AX);
+			return true;
+		}
+		bool test_imm = i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
+		if ((row->rm_imm && i->fn == row->rm_imm) || test_imm) {
+			if (!imm_ok(i, s) || (m && ((row->wb && !test_imm) || !mem_ok(c, i))))
+				return false;
+			if (m)
+				load_operand(c, i, k, s);
+			else
+				load_greg(c, i, i->rm, s, RAX);
+			alu_tail(c, i, row, true, i->rm);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* INC/DEC of a register: every arithmetic flag but CF (lf_set_keep_cf). */
+static bool
+compile_inc_dec(struct comp *c, const struct insn *i)
+{
+	bool dec;
+	unsigned r;
+	if (i->fn == op_inc_r || i->fn == op_dec_r) {
+		dec = i->fn == op_dec_r;
+		r = i->opcode & 7;
+	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && !(i->flags & I_MEM)) {
+		dec = i->fn == op_dec_rm;
+		r = i->rm;
+	} else {
+		return false;
+	}
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	fold_cf(c);
+	load_greg(c, i, r, s, RAX);
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
+	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 1);
+	grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	store_greg(c, i, r, s, RAX);
+	lf_word(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF);
+	c->lf_op = dec ? LF_SUB : LF_ADD;
+	c->lf_size = s;
+	c->lf_cf_lazy = false;
+	return true;
+}
+
+/* SHL/SAL/SHR/SAR of a register by an immediate or by 1 (a non-zero count). */
+static bool
+compile_shift(struct comp *c, const struct insn *i)
+{
+	static const uint8_t host_ext[4] = { 4, 5, 4, 7 }, lf[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
+	if (i->flags & I_MEM)
+		return false;
+	for (unsigned op = 4; op < 8; op++) {
+		bool by1 = i->fn == shift_handlers[SHIFT_BY_1][op];
+		if (!by1 && i->fn != shift_handlers[SHIFT_BY_IMM][op])
+			continue;
+		unsigned s = i->opsize;
+		unsigned count = (by1 ? 1 : (unsigned)i->imm) & (s == 8 ? 0x3f : 0x1f);
+		if (count == 0)
+			return false; /* no flag change: the handler's path */
+		struct emit *e = &c->e;
+		load_greg(c, i, i->rm, s, RAX);
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
+		mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), (int32_t)count);
+		shift_ri(e, host_ext[op - 4], s, RAX, count);
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+		store_greg(c, i, i->rm, s, RAX);
+		lf_word(c, lf[op - 4], s, F_ARITH);
+		c->lf_op = -1; /* Jcc after a shift asks the handler */
+		return true;
+	}
+	return false;
+}
+
+/* IMUL r, r/m and IMUL r, r/m, imm (32 and 64 bits): LF_MUL as mul_flags records it. */
+static bool
+compile_imul(struct comp *c, const struct insn *i, unsigned k)
+{
+	bool three = i->fn == op_imul_r_rm_imm;
+	unsigned s = i->opsize;
+	if ((!three && i->fn != op_imul_r_rm) || s < 4 || (three && !imm_ok(i, s)))
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	if (i->flags & I_MEM) {
+		load_operand(c, i, k, s);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	} else {
+		load_greg(c, i, i->rm, s, RCX);
+	}
+	if (three) {
+		imul_rri(e, s, RAX, RCX, (int32_t)i->imm);
+	} else {
+		load_greg(c, i, i->reg, s, RAX);
+		op_rr(e, OP_IMUL, s, RAX, RCX);
+	}
+	setcc(e, CC_O, RDX);
+	zext(e, 1, RDX);
+	op_rm(e, OP_MOV_ST, 8, RDX, mem(RBP, OFF_LF_SRC1));
+	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 0);
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	store_greg(c, i, i->reg, s, RAX);
+	lf_word(c, LF_MUL, s, F_ARITH);
+	c->lf_op = -1;
+	return true;
+}
+
+/* MOV in its register, immediate and (64-bit code) memory forms; LEA. */
+static bool
+compile_mov(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	bool m = i->flags & I_MEM;
+	if (i->fn == op_mov_r_imm) {
+		mov_ri(e, RAX, i->imm);
+		store_greg(c, i, (i->opcode & 7) | (i->rm & 8), s, RAX);
+		return true;
+	}
+	if (i->fn == op_lea && m) {
+		emit_ea(c, i, k);
+		store_greg(c, i, i->reg, s, RDX);
+		return true;
+	}
+	if (i->fn != op_mov_rm_imm && i->fn != op_mov_rm_r && i->fn != op_mov_r_rm)
+		return false;
+	if (m && !mem_ok(c, i))
+		return false;
+	if (i->fn == op_mov_r_rm) {
+		if (m)
+			load_operand(c, i, k, s);
+		else
+			load_greg(c, i, i->rm, s, RAX);
+		store_greg(c, i, i->reg, s, RAX);
+		return true;
+	}
+	unsigned v = m ? R10 : RAX; /* a store's value waits in R10 */
+	if (i->fn == op_mov_rm_imm)
+		mov_ri(e, v, i->imm);
+	else
+		load_greg(c, i, i->reg, s, v);
+	if (!m) {
+		store_greg(c, i, i->rm, s, RAX);
+		return true;
+	}
+	emit_ea(c, i, k);
+	mem_access(c, k, i->seg, s, true);
+	return true;
+}
+
+/* PUSH r / PUSH imm / POP r with a 64-bit operand in 64-bit code (cpu_push/cpu_pop). */
+static bool
+compile_stack(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	if (c->code_size != 8 || i->opsize != 8)
+		return false;
+	unsigned r = (i->opcode & 7) | (i->rm & 8);
+	struct mref rsp = mem(RBP, OFF_GPR(R_SP));
+	if (i->fn == op_push_r || i->fn == op_push_imm) {
+		if (i->fn == op_push_r)
+			load_greg(c, i, r, 8, R10); /* PUSH RSP pushes the old value */
+		else
+			mov_ri(e, R10, i->imm);
+		op_rm(e, OP_MOV_LD, 8, RDX, rsp);
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, -8));
+		mem_access(c, k, S_SS, 8, true);
+		grp1_mi(e, 5, 8, rsp, 8);
+		return true;
+	}
+	if (i->fn == op_pop_r) {
+		op_rm(e, OP_MOV_LD, 8, RDX, rsp);
+		mem_access(c, k, S_SS, 8, false);
+		grp1_mi(e, 0, 8, rsp, 8);
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_GPR(r)));
+		return true;
+	}
+	return false;
+}
+
+/* Jcc after an inline ADD/SUB/CMP/logic form: the host recomputes those flags
+ * and branches on the same condition; taken, the handler itself branches. */
+static bool
+compile_jcc(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned cc = i->opcode & 15;
+	if (i->fn != jcc_handlers[cc] || c->lf_op < 0)
+		return false;
+	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
+	if (uses_cf && !c->lf_cf_lazy)
+		return false; /* CF is in RFLAGS after INC/DEC */
+	recompute_flags(c);
+	if (c->ntaken == TRACE_MAX_INSNS) {
+		c->bad = true;
+		return true;
+	}
+	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k };
+	return true;
+}
+
+/* One instruction inline, or false for a handler call. */
+static bool
+compile_insn(struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	if (i->fn == op_nop)
+		return true;
+	unsigned before = c->nslow;
+	bool done = compile_alu(c, i, k) || compile_mov(c, i, k) || compile_inc_dec(c, i) ||
+		    compile_shift(c, i) || compile_imul(c, i, k) || compile_stack(c, i, k) ||
+		    compile_jcc(c, i, k);
+	if (done && c->nslow != before)
+		check_stop(c, k, EXIT_INLINE); /* a slow path may have run: MMIO, SMC */
+	return done;
+}
+
+/* ---- a trace ---- */
+
+static void
+emit_taken(struct comp *c, const struct taken *tk)
+{
+	struct emit *e = &c->e;
+	patch(e, tk->at, e->p);
+	sync_state(c, tk->k);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(e, RSI, (uint64_t)(uintptr_t)&c->t->insn[tk->k]);
+	call_abs(e, (const void *)c->t->insn[tk->k].fn);
+	add_fix(c, jump_fwd(e, -1), tk->k, EXIT_HANDLER);
+}
+
+/* Generate the host code of c->t into c->e; false if it cannot be done. */
+static bool
+generate(struct comp *c)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	c->off[0] = 0;
+	for (unsigned k = 0; k < t->n; k++)
+		c->off[k + 1] = c->off[k] + t->insn[k].len;
+	uint8_t *entry = e->p;
+	push_r(e, RBP);
+	push_r(e, R12);
+	push_r(e, R13);
+	push_r(e, R14);
+	push_r(e, R15);
+	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
+	op_rr(e, OP_MOV_ST, 8, RSI, R15);
+	op_rm(e, OP_MOV_LD, 8, R12, mem(RBP, OFF_RIP));
+	op_rm(e, OP_MOV_LD, 8, R13, mem(RBP, OFF_ICOUNT));
+	enum exit_kind last = EXIT_INLINE;
+	for (unsigned k = 0; k < t->n; k++) {
+		bool inl = compile_insn(c, k);
+		if (!inl)
+			call_handler(c, k);
+		last = inl ? EXIT_INLINE : EXIT_HANDLER;
+		if (k + 1 < t->n) { /* the budget: stop after any instruction */
+			grp1_ri(e, 7, 8, R15, (int32_t)(k + 1));
+			add_fix(c, jump_fwd(e, CC_BE), k, EXIT_INLINE);
+		}
+	}
+	add_fix(c, jump_fwd(e, -1), t->n - 1, last);
+	for (unsigned n = 0; n < c->nslow; n++)
+		emit_slow(c, &c->slow[n]);
+	for (unsigned n = 0; n < c->ntaken; n++)
+		emit_taken(c, &c->taken[n]);
+	uint8_t *epilogue = e->p;
+	pop_r(e, R15);
+	pop_r(e, R14);
+	pop_r(e, R13);
+	pop_r(e, R12);
+	pop_r(e, RBP);
+	e8(e, 0xc3);
+	/* The exits: one stub per (instruction, kind), shared by every jump to it. */
+	uint8_t *stub[TRACE_MAX_INSNS][2] = { { 0 } };
+	for (unsigned n = 0; n < c->nfix; n++) {
+		const struct fixup *f = &c->fix[n];
+		if (!stub[f->k][f->kind]) {
+			stub[f->k][f->kind] = e->p;
+			if (f->kind == EXIT_INLINE) {
+				rip_to_rax(c, c->off[f->k + 1]);
+				op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+			}
+			op_rm(e, OP_LEA, 8, RAX, mem(R13, f->k + 1));
+			op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+			patch(e, jump_fwd(e, -1), epilogue);
+		}
+		patch(e, f->at, stub[f->k][f->kind]);
+	}
+	return !e->overflow && !c->bad && e->p > entry;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copy code into the arena: pages writable only while it is copied (W^X). */
+static void *
+arena_put(struct jit *j, const uint8_t *code, size_t len)
+{
+	uint8_t *dst = j->arena + j->used;
+	uintptr_t lo = (uintptr_t)dst & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)dst + len + 4095) & ~(uintptr_t)4095;
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE))
+		return NULL;
+	memcpy(dst, code, len);
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC))
+		return NULL;
+	j->used = (j->used + len + 15) & ~(size_t)15;
+	return dst;
+}
+
+void
+jit_compile(struct cpu *cpu, struct trace *t)
+{
+	struct jit *j = cpu->jit;
+	uint64_t start = now_ns();
+	struct comp *c = j->comp;
+	memset(c, 0, offsetof(struct comp, fix));
+	c->nfix = c->nslow = c->ntaken = 0;
+	c->e = (struct emit){ j->scratch, j->scratch + SCRATCH_BYTES, false };
+	c->cpu = cpu;
+	c->t = t;
+	c->code_size = t->code_size;
+	c->lf_op = -1;
+	if (t->n == 0 || !generate(c)) {
+		t->jit_failed = true;
+		j->stats.failed++;
+		return;
+	}
+	size_t len = (size_t)(c->e.p - j->scratch);
+	if (j->used + len > JIT_ARENA_BYTES) {
+		j->stats.flushes++;
+		tcache_flush(cpu); /* resets the arena; t runs interpreted this time */
+		return;
+	}
+	void *code = arena_put(j, j->scratch, len);
+	if (!code) {
+		t->jit_failed = true;
+		j->stats.failed++;
+		return;
+	}
+	t->jit = (trace_code_fn)code;
+	j->stats.compiled++;
+	j->stats.bytes += len;
+	j->stats.compile_ns += now_ns() - start;
+}
+
+struct jit *
+jit_create(enum jit_mode mode)
+{
+	if (mode == JIT_OFF)
+		return NULL;
+	struct jit *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->threshold = mode == JIT_ALWAYS ? 0 : JIT_THRESHOLD;
+	j->scratch = malloc(SCRATCH_BYTES);
+	j->comp = malloc(sizeof(struct comp));
+	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (!j->scratch || !j->comp || a == MAP_FAILED) {
+		if (a != MAP_FAILED)
+			munmap(a, JIT_ARENA_BYTES);
+		free(j->comp);
+		free(j->scratch);
+		free(j);
+		return NULL;
+	}
+	j->arena = a;
+	return j;
+}
+
+void
+jit_destroy(struct jit *j)
+{
+	if (!j)
+		return;
+	munmap(j->arena, JIT_ARENA_BYTES);
+	free(j->comp);
+	free(j->scratch);
+	free(j);
+}
+
+void
+jit_flush(struct jit *j)
+{
+	if (j)
+		j->used = 0;
+}
+
+unsigned
+jit_threshold(const struct jit *j)
+{
+	return j->threshold;
+}
+
+void
+jit_get_stats(const struct jit *j, struct jit_stats *out)
+{
+	*out = j ? j->stats : (struct jit_stats){ 0 };
+}
+
+#else /* not an x86-64 host: the interpreter only */
+
+struct jit *
+jit_create(enum jit_mode mode)
+{
+	(void)mode;
+	return NULL;
+}
+
+void
+jit_destroy(struct jit *j)
+{
+	(void)j;
+}
+
+void
+jit_compile(struct cpu *cpu, struct trace *t)
+{
+	(void)cpu;
+	t->jit_failed = true;
+}
+
+void
+jit_flush(struct jit *j)
+{
+	(void)j;
+}
+
+unsigned
+jit_threshold(const struct jit *j)
+{
+	(void)j;
+	return 0;
+}
+
+void
+jit_get_stats(const struct jit *j, struct jit_stats *out)
+{
+	(void)j;
+	*out = (struct jit_stats){ 0 };
+}
+
+#endif /* __x86_64__ */
+
+int
+jit_mode_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "on"))
+		return JIT_ON;
+	if (!strcmp(s, "off"))
+		return JIT_OFF;
+	if (!strcmp(s, "always"))
+		return JIT_ALWAYS;
+	return -1;
+}
