@@ -60,7 +60,7 @@ test: build build-san build-fuzz
 	@rc=0; \
 	meson test -C $(BUILD) --num-processes 2 --print-errorlogs || rc=1; \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=0 \
-		meson test -C $(SANBUILD) --suite unit --suite guests --num-processes 2 --print-errorlogs || rc=1; \
+		meson test -C $(SANBUILD) --suite unit --suite guests --suite guests-jit --num-processes 2 --print-errorlogs || rc=1; \
 	meson test -C $(FUZZBUILD) --suite fuzz --no-rebuild --print-errorlogs || rc=1; \
 	python3 scripts/test-summary.py $(BUILD) $(SANBUILD) $(FUZZBUILD) || rc=1; \
 	exit $$rc
