@@ -2,10 +2,13 @@
  * fugu — the JIT compiler: one decoded trace in, one host function out.
  *
  * The compiled function is `void f(struct cpu *cpu, uint64_t limit)`. Host
- * registers: RBP the CPU, R12 the trace's entry RIP, R13 its entry icount, R14
- * the TLB set of the current CPL, R15 `limit`; RAX, RCX, RDX, RSI, RDI, R8,
- * R10 are scratch. Guest state lives in struct cpu throughout, in the same
- * representation the interpreter uses (lazy flags included), so every
+ * registers: RBP the CPU; RBX, R12-R15 a cache of up to five guest registers
+ * (the trace's most used 32/64-bit ones); RAX, RCX, RDX, RSI, RDI, R8, R10
+ * scratch. The frame holds the entry RIP, the entry icount, `limit` and the
+ * TLB set of the current CPL (FRAME_*). Guest state lives in struct cpu, in
+ * the representation the interpreter uses (lazy flags included); a cached
+ * register is written back before anything can look at it (a handler call,
+ * a memory slow path, an exit) and reloaded after a handler call. So every
  * instruction can be an inline copy of its handler or a call of the handler
  * with exec_one's contract (docs/ARCHITECTURE.md, "The JIT").
  */
@@ -61,6 +64,17 @@ _Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, 
 _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, addend) == 8,
 	       "the inline TLB lookup knows the entry layout");
 
+/* The frame below the saved registers. */
+#define FRAME_RIP0 0
+#define FRAME_ICOUNT0 8
+#define FRAME_LIMIT 16
+#define FRAME_TLB 24
+#define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
+
+/* Host registers that cache guest registers (callee-saved: calls keep them). */
+static const uint8_t cache_regs[] = { RBX, R12, R13, R14, R15 };
+#define NCACHE (sizeof(cache_regs) / sizeof(cache_regs[0]))
+
 static int32_t
 off_seg_base(unsigned s)
 {
@@ -75,6 +89,7 @@ struct fixup {
 	uint8_t *at; /* a rel32 to point at the exit */
 	uint8_t k;   /* after instruction k */
 	uint8_t kind;
+	uint16_t dirty; /* cached guest registers to write back */
 };
 
 /* An out-of-line memory slow path. */
@@ -83,12 +98,14 @@ struct slow {
 	uint8_t *back; /* where it returns */
 	uint8_t k, size, seg;
 	bool store;
+	uint16_t dirty;
 };
 
 /* An out-of-line taken conditional branch. */
 struct taken {
 	uint8_t *at;
 	uint8_t k;
+	uint16_t dirty;
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -102,7 +119,10 @@ struct comp {
 	int lf_op;                         /* the lazy operation the last inline form left, or -1 */
 	unsigned lf_size;
 	bool lf_cf_lazy; /* ... and whether its CF is lazy (not after INC/DEC) */
-	bool tlb_ok;     /* R14 holds the TLB set of the current CPL */
+	bool tlb_ok;     /* the frame holds the TLB set of the current CPL */
+	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
+	uint16_t cached;     /* guest registers with a host register */
+	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
 	struct fixup fix[MAX_FIX];
 	unsigned nfix;
 	struct slow slow[TRACE_MAX_INSNS * 2];
@@ -119,14 +139,33 @@ add_fix(struct comp *c, uint8_t *at, unsigned k, enum exit_kind kind)
 		c->bad = true;
 		return;
 	}
-	c->fix[c->nfix++] = (struct fixup){ at, (uint8_t)k, (uint8_t)kind };
+	c->fix[c->nfix++] = (struct fixup){ at, (uint8_t)k, (uint8_t)kind, c->dirty };
+}
+
+/* Store the cached guest registers named in `mask` into struct cpu. */
+static void
+writeback(struct comp *c, uint16_t mask)
+{
+	for (unsigned r = 0; r < 16; r++)
+		if (mask & (1u << r))
+			op_rm(&c->e, OP_MOV_ST, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
+}
+
+/* Load every cached guest register from struct cpu (at entry, after a handler). */
+static void
+reload(struct comp *c)
+{
+	for (unsigned r = 0; r < 16; r++)
+		if (c->cached & (1u << r))
+			op_rm(&c->e, OP_MOV_LD, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
 }
 
 /* RAX = the RIP `off` bytes after the entry RIP, masked to the code size. */
 static void
 rip_to_rax(struct comp *c, uint32_t off)
 {
-	op_rm(&c->e, OP_LEA, c->code_size == 8 ? 8 : 4, RAX, mem(R12, (int32_t)off));
+	op_rm(&c->e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+	op_rm(&c->e, OP_LEA, c->code_size == 8 ? 8 : 4, RAX, mem(RAX, (int32_t)off));
 	if (c->code_size == 2)
 		zext(&c->e, 2, RAX);
 }
@@ -140,7 +179,8 @@ sync_state(struct comp *c, unsigned k)
 	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_INSN_RIP));
 	rip_to_rax(c, c->off[k + 1]);
 	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
-	op_rm(&c->e, OP_LEA, 8, RAX, mem(R13, (int32_t)k));
+	op_rm(&c->e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	op_rm(&c->e, OP_LEA, 8, RAX, mem(RAX, (int32_t)k));
 	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
 }
 
@@ -152,7 +192,7 @@ check_stop(struct comp *c, unsigned k, enum exit_kind kind)
 	add_fix(c, jump_fwd(&c->e, CC_NE), k, kind);
 }
 
-/* R14 = the TLB set that serves explicit accesses at the current CPL (mem.c cur_set). */
+/* The frame's TLB set = the one that serves explicit accesses at the current CPL (mem.c cur_set). */
 static void
 load_tlb_set(struct comp *c)
 {
@@ -160,7 +200,8 @@ load_tlb_set(struct comp *c)
 	grp1_mi(&c->e, 7, 1, mem(RBP, OFF_CPL), 3);
 	setcc(&c->e, CC_E, RAX);
 	imul_rri(&c->e, 4, RAX, RAX, TLB_SET_BYTES);
-	op_rm(&c->e, OP_LEA, 8, R14, mem_idx(RBP, RAX, 0, OFF_TLB));
+	op_rm(&c->e, OP_LEA, 8, RAX, mem_idx(RBP, RAX, 0, OFF_TLB));
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_TLB));
 	c->tlb_ok = true;
 }
 
@@ -169,11 +210,14 @@ static void
 call_handler(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
+	writeback(c, c->dirty);
+	c->dirty = 0;
 	sync_state(c, k);
 	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
 	mov_ri(&c->e, RSI, (uint64_t)(uintptr_t)i);
 	call_abs(&c->e, (const void *)i->fn);
 	check_stop(c, k, EXIT_HANDLER);
+	reload(c); /* the handler may have changed any register */
 	c->lf_op = -1;
 	c->tlb_ok = false;
 }
@@ -189,19 +233,59 @@ greg(const struct insn *i, unsigned r, unsigned size)
 	return mem(RBP, OFF_GPR(r));
 }
 
+static bool
+is_cached(struct comp *c, unsigned r, unsigned size)
+{
+	if (!(c->cached & (1u << r)))
+		return false;
+	if (size < 4)
+		c->bad = true; /* pick_cached never caches a register used in 8/16 bits */
+	return true;
+}
+
 static void
 load_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
 {
-	load_zx(&c->e, size, h, greg(i, r, size));
+	if (is_cached(c, r, size))
+		op_rr(&c->e, OP_MOV_ST, size, c->host_of[r], h);
+	else
+		load_zx(&c->e, size, h, greg(i, r, size));
 }
 
 /* reg_write: a 32-bit write zero-extends into bits 63:32 (SDM vol. 1, 3.4.1.1). */
 static void
 store_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
 {
+	if (is_cached(c, r, size)) {
+		op_rr(&c->e, OP_MOV_ST, size, h, c->host_of[r]);
+		c->dirty |= (uint16_t)(1u << r);
+		return;
+	}
 	if (size == 4)
 		zext(&c->e, 4, h);
 	op_rm(&c->e, OP_MOV_ST, size == 4 ? 8 : size, h, greg(i, r, size));
+}
+
+/* Add imm to the 64-bit guest register r (the stack pointer of PUSH/POP). */
+static void
+add_greg(struct comp *c, unsigned r, int32_t imm)
+{
+	if (is_cached(c, r, 8)) {
+		grp1_ri(&c->e, 0, 8, c->host_of[r], imm);
+		c->dirty |= (uint16_t)(1u << r);
+	} else {
+		grp1_mi(&c->e, 0, 8, mem(RBP, OFF_GPR(r)), imm);
+	}
+}
+
+/* A 64-bit guest register into host register h (addresses). */
+static void
+load_greg64(struct comp *c, unsigned r, unsigned h)
+{
+	if (c->cached & (1u << r))
+		op_rr(&c->e, OP_MOV_ST, 8, c->host_of[r], h);
+	else
+		op_rm(&c->e, OP_MOV_LD, 8, h, mem(RBP, OFF_GPR(r)));
 }
 
 /* ---- lazy flags ---- */
@@ -269,14 +353,18 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
 	struct emit *e = &c->e;
 	int32_t disp = i->disp;
 	if (i->base == REG_RIP) {
-		op_rm(e, OP_LEA, 8, RDX, mem(R12, (int32_t)c->off[k + 1]));
+		op_rm(e, OP_MOV_LD, 8, RDX, mem(RSP, FRAME_RIP0));
+		int64_t d = (int64_t)disp + c->off[k + 1];
+		if (d != (int32_t)d)
+			c->bad = true; /* not representable as one displacement */
+		disp = (int32_t)d;
 	} else if (i->base != REG_NONE) {
-		op_rm(e, OP_MOV_LD, 8, RDX, mem(RBP, OFF_GPR(i->base)));
+		load_greg64(c, i->base, RDX);
 	} else {
 		op_rr(e, OP_XOR_RM_R, 4, RDX, RDX);
 	}
 	if (i->index != REG_NONE) {
-		op_rm(e, OP_MOV_LD, 8, RCX, mem(RBP, OFF_GPR(i->index)));
+		load_greg64(c, i->index, RCX);
 		op_rm(e, OP_LEA, 8, RDX, mem_idx(RDX, RCX, i->scale, disp));
 	} else if (disp) {
 		op_rm(e, OP_LEA, 8, RDX, mem(RDX, disp));
@@ -303,10 +391,11 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 	shift_ri(e, 5, 8, RSI, 12);
 	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
 	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
+	op_rm(e, OP_MOV_LD, 8, RDI, mem(RSP, FRAME_TLB));
 	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
-	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(R14, RSI, 3, kind));
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(RDI, RSI, 3, kind));
 	uint8_t *at = jump_fwd(e, CC_NE);
-	op_rm(e, OP_ADD_R_RM, 8, RAX, mem_idx(R14, RSI, 3, kind + 8));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem_idx(RDI, RSI, 3, kind + 8));
 	if (store)
 		op_rm(e, OP_MOV_ST, size, R10, mem(RAX, 0));
 	else
@@ -316,7 +405,7 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 		return;
 	}
 	c->slow[c->nslow++] =
-		(struct slow){ at, e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg, store };
+		(struct slow){ at, e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg, store, c->dirty };
 }
 
 static void
@@ -324,6 +413,7 @@ emit_slow(struct comp *c, const struct slow *s)
 {
 	struct emit *e = &c->e;
 	patch(e, s->at, e->p);
+	writeback(c, s->dirty); /* a fault must find every register in struct cpu */
 	sync_state(c, s->k);
 	if (s->store)
 		op_rr(e, OP_MOV_ST, 8, R10, RCX);
@@ -605,23 +695,22 @@ compile_stack(struct comp *c, const struct insn *i, unsigned k)
 	if (c->code_size != 8 || i->opsize != 8)
 		return false;
 	unsigned r = (i->opcode & 7) | (i->rm & 8);
-	struct mref rsp = mem(RBP, OFF_GPR(R_SP));
 	if (i->fn == op_push_r || i->fn == op_push_imm) {
 		if (i->fn == op_push_r)
 			load_greg(c, i, r, 8, R10); /* PUSH RSP pushes the old value */
 		else
 			mov_ri(e, R10, i->imm);
-		op_rm(e, OP_MOV_LD, 8, RDX, rsp);
+		load_greg64(c, R_SP, RDX);
 		op_rm(e, OP_LEA, 8, RDX, mem(RDX, -8));
 		mem_access(c, k, S_SS, 8, true);
-		grp1_mi(e, 5, 8, rsp, 8);
+		add_greg(c, R_SP, -8);
 		return true;
 	}
 	if (i->fn == op_pop_r) {
-		op_rm(e, OP_MOV_LD, 8, RDX, rsp);
+		load_greg64(c, R_SP, RDX);
 		mem_access(c, k, S_SS, 8, false);
-		grp1_mi(e, 0, 8, rsp, 8);
-		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_GPR(r)));
+		add_greg(c, R_SP, 8);
+		store_greg(c, i, r, 8, RAX);
 		return true;
 	}
 	return false;
@@ -643,7 +732,7 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		c->bad = true;
 		return true;
 	}
-	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k };
+	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty };
 	return true;
 }
 
@@ -670,11 +759,60 @@ emit_taken(struct comp *c, const struct taken *tk)
 {
 	struct emit *e = &c->e;
 	patch(e, tk->at, e->p);
+	writeback(c, tk->dirty);
 	sync_state(c, tk->k);
 	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
 	mov_ri(e, RSI, (uint64_t)(uintptr_t)&c->t->insn[tk->k]);
 	call_abs(e, (const void *)c->t->insn[tk->k].fn);
+	uint16_t dirty = c->dirty;
+	c->dirty = 0; /* written back above */
 	add_fix(c, jump_fwd(e, -1), tk->k, EXIT_HANDLER);
+	c->dirty = dirty;
+}
+
+/* Choose the guest registers to cache: the most referenced ones that no
+ * instruction of the trace uses as an 8- or 16-bit operand. */
+static void
+pick_cached(struct comp *c)
+{
+	unsigned uses[16] = { 0 };
+	uint16_t narrow = 0;
+	for (unsigned k = 0; k < c->t->n; k++) {
+		const struct insn *i = &c->t->insn[k];
+		unsigned regs[6] = { i->reg, (i->opcode & 7) | (i->rm & 8), R_AX, R_SP, REG_NONE,
+				     REG_NONE };
+		unsigned nregs = 4;
+		if (!(i->flags & I_MEM))
+			regs[nregs++] = i->rm;
+		else if (i->base < 16)
+			uses[i->base]++;
+		if ((i->flags & I_MEM) && i->index < 16)
+			uses[i->index]++;
+		for (unsigned n = 0; n < nregs; n++) {
+			unsigned r = regs[n] & 15;
+			if (n >= 2 && n < 4 && i->opsize >= 4)
+				continue; /* RAX and RSP only matter as narrow candidates */
+			uses[r]++;
+			if (i->opsize < 4) {
+				narrow |= (uint16_t)(1u << r);
+				if (r >= 4 && r < 8)
+					narrow |= (uint16_t)(1u << (r - 4)); /* AH..BH */
+			}
+		}
+		if (i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_push_imm)
+			uses[R_SP] += 2;
+	}
+	for (unsigned n = 0; n < NCACHE; n++) {
+		unsigned best = 16;
+		for (unsigned r = 0; r < 16; r++)
+			if (!(narrow & (1u << r)) && !(c->cached & (1u << r)) && uses[r] >= 2 &&
+			    (best == 16 || uses[r] > uses[best]))
+				best = r;
+		if (best == 16)
+			break;
+		c->cached |= (uint16_t)(1u << best);
+		c->host_of[best] = cache_regs[n];
+	}
 }
 
 /* Generate the host code of c->t into c->e; false if it cannot be done. */
@@ -687,15 +825,21 @@ generate(struct comp *c)
 	for (unsigned k = 0; k < t->n; k++)
 		c->off[k + 1] = c->off[k] + t->insn[k].len;
 	uint8_t *entry = e->p;
+	pick_cached(c);
+	push_r(e, RBX);
 	push_r(e, RBP);
 	push_r(e, R12);
 	push_r(e, R13);
 	push_r(e, R14);
 	push_r(e, R15);
+	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
 	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
-	op_rr(e, OP_MOV_ST, 8, RSI, R15);
-	op_rm(e, OP_MOV_LD, 8, R12, mem(RBP, OFF_RIP));
-	op_rm(e, OP_MOV_LD, 8, R13, mem(RBP, OFF_ICOUNT));
+	op_rm(e, OP_MOV_ST, 8, RSI, mem(RSP, FRAME_LIMIT));
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	reload(c);
 	enum exit_kind last = EXIT_INLINE;
 	for (unsigned k = 0; k < t->n; k++) {
 		bool inl = compile_insn(c, k);
@@ -703,7 +847,7 @@ generate(struct comp *c)
 			call_handler(c, k);
 		last = inl ? EXIT_INLINE : EXIT_HANDLER;
 		if (k + 1 < t->n) { /* the budget: stop after any instruction */
-			grp1_ri(e, 7, 8, R15, (int32_t)(k + 1));
+			grp1_mi(e, 7, 8, mem(RSP, FRAME_LIMIT), (int32_t)(k + 1));
 			add_fix(c, jump_fwd(e, CC_BE), k, EXIT_INLINE);
 		}
 	}
@@ -713,27 +857,27 @@ generate(struct comp *c)
 	for (unsigned n = 0; n < c->ntaken; n++)
 		emit_taken(c, &c->taken[n]);
 	uint8_t *epilogue = e->p;
+	grp1_ri(e, 0, 8, RSP, FRAME_BYTES);
 	pop_r(e, R15);
 	pop_r(e, R14);
 	pop_r(e, R13);
 	pop_r(e, R12);
 	pop_r(e, RBP);
+	pop_r(e, RBX);
 	e8(e, 0xc3);
-	/* The exits: one stub per (instruction, kind), shared by every jump to it. */
-	uint8_t *stub[TRACE_MAX_INSNS][2] = { { 0 } };
+	/* The exits: write back what is dirty there, then RIP and icount. */
 	for (unsigned n = 0; n < c->nfix; n++) {
 		const struct fixup *f = &c->fix[n];
-		if (!stub[f->k][f->kind]) {
-			stub[f->k][f->kind] = e->p;
-			if (f->kind == EXIT_INLINE) {
-				rip_to_rax(c, c->off[f->k + 1]);
-				op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
-			}
-			op_rm(e, OP_LEA, 8, RAX, mem(R13, f->k + 1));
-			op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
-			patch(e, jump_fwd(e, -1), epilogue);
+		patch(e, f->at, e->p);
+		writeback(c, f->dirty);
+		if (f->kind == EXIT_INLINE) {
+			rip_to_rax(c, c->off[f->k + 1]);
+			op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
 		}
-		patch(e, f->at, stub[f->k][f->kind]);
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, f->k + 1));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+		patch(e, jump_fwd(e, -1), epilogue);
 	}
 	return !e->overflow && !c->bad && e->p > entry;
 }
@@ -769,6 +913,7 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	uint64_t start = now_ns();
 	struct comp *c = j->comp;
 	memset(c, 0, offsetof(struct comp, fix));
+	memset(c->host_of, HNONE, sizeof(c->host_of));
 	c->nfix = c->nslow = c->ntaken = 0;
 	c->e = (struct emit){ j->scratch, j->scratch + SCRATCH_BYTES, false };
 	c->cpu = cpu;
