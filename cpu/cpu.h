@@ -237,7 +237,7 @@ struct cpu {
 	struct cpu_bus bus;
 	struct tlb tlb;
 	struct tcache *tcache;
-	struct jit *jit; /* the JIT (cpu/jit), NULL when off */
+	struct jit *jit;          /* the JIT (cpu/jit), NULL when off */
 	struct trace *chain_prev; /* the trace that ran last, for successor links */
 	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
 	bool count_insns;         /* cpu_config.count_insns */

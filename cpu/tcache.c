@@ -160,6 +160,7 @@ unlink_trace(struct tcache *tc, struct trace *t)
 	if (*pp)
 		*pp = t->hash_next;
 	t->valid = false;
+	t->jit_chain = NULL; /* compiled traces chain only into valid ones */
 }
 
 bool
@@ -289,6 +290,7 @@ build(struct cpu *cpu, uint64_t pa)
 	t->cached = true;
 	t->entries = 0;
 	t->jit = NULL;
+	t->jit_chain = NULL;
 	t->hits = 0;
 	t->jit_failed = false;
 	t->succ[0] = t->succ[1] = NULL;
@@ -330,6 +332,7 @@ build(struct cpu *cpu, uint64_t pa)
 			tc->scratch->succ[0] = tc->scratch->succ[1] = NULL;
 			tc->scratch->valid = true;
 			tc->scratch->jit = NULL;
+			tc->scratch->jit_chain = NULL;
 			tc->scratch->jit_failed = true; /* never compiled */
 			tc->scratch->code_size = cpu->code_size;
 			tc->scratch->bytes = bytes ? tc->scratch_bytes : NULL;

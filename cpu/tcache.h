@@ -25,8 +25,9 @@ struct trace {
 	 * the successor's physical address and the trace itself. */
 	uint64_t succ_pa[2];
 	struct trace *succ[2];
-	uint64_t entries; /* times entered since its counts were last folded (statistics) */
+	uint64_t entries;  /* times entered since its counts were last folded (statistics) */
 	trace_code_fn jit; /* its host code (cpu/jit), or NULL */
+	void *jit_chain;   /* where a chaining compiled trace enters it */
 	uint32_t hits;     /* runs in the interpreter, towards the JIT's threshold */
 	bool jit_failed;   /* the JIT could not compile it: do not try again */
 	uint8_t code_size;

@@ -524,8 +524,9 @@ parse_options(struct options *o, int argc, char **argv)
 			o->stats = true;
 		} else if (!strcmp(a, "-jit")) {
 			const char *s = ARG();
-			maybe_help(s, "-jit off|on|always: the JIT fast path (x86-64 hosts); 'always' "
-				      "compiles every trace at its first run (for tests)\n");
+			maybe_help(s,
+				   "-jit off|on|always: the JIT fast path (x86-64 hosts); 'always' "
+				   "compiles every trace at its first run (for tests)\n");
 			int mode = jit_mode_parse(s);
 			if (mode < 0)
 				usage_error("-jit %s: expected on, off or always", s);
@@ -1030,7 +1031,8 @@ main(int argc, char **argv)
 				" not compilable), %" PRIu64 " arena flushes, %" PRIu64
 				" code bytes, %.1f us a trace\n",
 				js.compiled, js.failed, js.flushes, js.bytes,
-				js.compiled ? (double)js.compile_ns / 1e3 / (double)js.compiled : 0.0);
+				js.compiled ? (double)js.compile_ns / 1e3 / (double)js.compiled
+					    : 0.0);
 		}
 	}
 	if (o.pc.debugcon)

@@ -80,7 +80,9 @@ prefixes(struct emit *e, unsigned size, unsigned r, unsigned x, unsigned b)
 static inline void
 modrm_mem(struct emit *e, unsigned r, struct mref m)
 {
-	unsigned mod = m.disp == 0 && (m.base & 7) != RBP ? 0 : (m.disp >= -128 && m.disp < 128) ? 1 : 2;
+	unsigned mod = m.disp == 0 && (m.base & 7) != RBP ? 0
+		       : (m.disp >= -128 && m.disp < 128) ? 1
+							  : 2;
 	if (m.index == HNONE && (m.base & 7) != RSP) {
 		e8(e, (mod << 6) | ((r & 7) << 3) | (m.base & 7));
 	} else {
@@ -162,6 +164,16 @@ zext(struct emit *e, unsigned size, unsigned r)
 	e8(e, 0x0f);
 	e8(e, size == 1 ? 0xb6 : 0xb7);
 	e8(e, 0xc0 | ((r & 7) << 3) | (r & 7));
+}
+
+/* movzx r32, r8/r16 (src RAX..RBX or R8..R15: no SPL..DIL ambiguity). */
+static inline void
+movzx_rr(struct emit *e, unsigned size, unsigned r, unsigned b)
+{
+	prefixes(e, 4, r, HNONE, b);
+	e8(e, 0x0f);
+	e8(e, size == 1 ? 0xb6 : 0xb7);
+	e8(e, 0xc0 | ((r & 7) << 3) | (b & 7));
 }
 
 /* Group 1 with an immediate: /ext of 81 (80 for bytes), on a register. */
@@ -325,6 +337,23 @@ patch(struct emit *e, uint8_t *at, const uint8_t *target)
 }
 
 /* Condition codes (the low nibble of Jcc/SETcc). */
-enum { CC_O, CC_NO, CC_B, CC_AE, CC_E, CC_NE, CC_BE, CC_A, CC_S, CC_NS, CC_P, CC_NP, CC_L, CC_GE, CC_LE, CC_G };
+enum {
+	CC_O,
+	CC_NO,
+	CC_B,
+	CC_AE,
+	CC_E,
+	CC_NE,
+	CC_BE,
+	CC_A,
+	CC_S,
+	CC_NS,
+	CC_P,
+	CC_NP,
+	CC_L,
+	CC_GE,
+	CC_LE,
+	CC_G
+};
 
 #endif

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
+#include <stdio.h>
 
 #include "cpu/exec/exec.h"
 #include "cpu/tcache.h"
@@ -54,6 +55,11 @@ struct jit {
 #define OFF_LF_SRC1 CPU_OFF(lf.src1)
 #define OFF_LF_SRC2 CPU_OFF(lf.src2)
 #define OFF_LF_OP CPU_OFF(lf.op) /* op, size and mask: one 32-bit word */
+#define OFF_EVENTS CPU_OFF(events)
+#define OFF_BUDGET_END CPU_OFF(budget_end)
+#define OFF_CHAIN_PREV CPU_OFF(chain_prev)
+#define OFF_DELIVERING CPU_OFF(delivering)
+#define TRACE_OFF(field) ((int32_t)offsetof(struct trace, field))
 #define OFF_TLB ((int32_t)(offsetof(struct cpu, tlb) + offsetof(struct tlb, e)))
 #define TLB_KIND_BYTES ((int32_t)(TLB_SIZE * sizeof(struct tlb_entry)))
 #define TLB_SET_BYTES (TLB_NKINDS * TLB_KIND_BYTES)
@@ -71,17 +77,22 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 #define FRAME_TLB 24
 #define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
 
-/* Host registers that cache guest registers (callee-saved: calls keep them). */
-static const uint8_t cache_regs[] = { RBX, R12, R13, R14, R15 };
+/* Host registers that cache guest registers: callee-saved ones first (calls
+ * keep them), then R9 and R11, which a C call clobbers (reloaded after one). */
+static const uint8_t cache_regs[] = { RBX, R12, R13, R14, R15, R9, R11 };
+#define HOST_VOLATILE ((1u << R9) | (1u << R11))
 #define NCACHE (sizeof(cache_regs) / sizeof(cache_regs[0]))
 
 static int32_t
 off_seg_base(unsigned s)
 {
-	return CPU_OFF(state.seg) + (int32_t)(s * sizeof(struct segment) + offsetof(struct segment, base));
+	return CPU_OFF(state.seg) +
+	       (int32_t)(s * sizeof(struct segment) + offsetof(struct segment, base));
 }
 
 /* ---- the compiler's state ---- */
+
+#define LF_NONE_LAZY (-2) /* comp.lf_op: lf.mask is 0, every flag is in RFLAGS */
 
 enum exit_kind { EXIT_INLINE, EXIT_HANDLER }; /* RIP to store, or already stored by a handler */
 
@@ -106,6 +117,7 @@ struct taken {
 	uint8_t *at;
 	uint8_t k;
 	uint16_t dirty;
+	bool called; /* a handler ran before it in the trace */
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -116,10 +128,11 @@ struct comp {
 	struct trace *t;
 	unsigned code_size;
 	uint32_t off[TRACE_MAX_INSNS + 1]; /* byte offset of instruction k from the entry RIP */
-	int lf_op;                         /* the lazy operation the last inline form left, or -1 */
+	int lf_op; /* the lazy operation the last inline form left, LF_NONE_LAZY, or -1 unknown */
 	unsigned lf_size;
-	bool lf_cf_lazy; /* ... and whether its CF is lazy (not after INC/DEC) */
-	bool tlb_ok;     /* the frame holds the TLB set of the current CPL */
+	bool lf_cf_lazy;     /* ... and whether its CF is lazy (not after INC/DEC) */
+	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
+	bool called;         /* a handler call was emitted (so far, in program order) */
 	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
 	uint16_t cached;     /* guest registers with a host register */
 	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
@@ -129,6 +142,9 @@ struct comp {
 	unsigned nslow;
 	struct taken taken[TRACE_MAX_INSNS];
 	unsigned ntaken;
+	uint8_t *to_epilogue[TRACE_MAX_INSNS * 24]; /* jumps to patch to the epilogue */
+	unsigned nepi;
+	uint8_t *chain_entry;
 	bool bad; /* a table ran out: give up on this trace */
 };
 
@@ -151,13 +167,44 @@ writeback(struct comp *c, uint16_t mask)
 			op_rm(&c->e, OP_MOV_ST, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
 }
 
-/* Load every cached guest register from struct cpu (at entry, after a handler). */
+/* Load the cached guest registers named in `mask` from struct cpu. */
+static void
+reload_mask(struct comp *c, uint16_t mask)
+{
+	for (unsigned r = 0; r < 16; r++)
+		if (mask & c->cached & (1u << r))
+			op_rm(&c->e, OP_MOV_LD, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
+}
+
+/* Every cached register (at entry, after a handler). */
 static void
 reload(struct comp *c)
 {
+	reload_mask(c, c->cached);
+}
+
+/* The guest registers cached in host registers that a C call clobbers. */
+static uint16_t
+volatile_cached(const struct comp *c)
+{
+	uint16_t m = 0;
 	for (unsigned r = 0; r < 16; r++)
-		if (c->cached & (1u << r))
-			op_rm(&c->e, OP_MOV_LD, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
+		if ((c->cached & (1u << r)) && (HOST_VOLATILE & (1u << c->host_of[r])))
+			m |= (uint16_t)(1u << r);
+	return m;
+}
+
+/* Call a C helper `void fn(struct cpu *)` that reads no guest register: the
+ * cached registers it would clobber go through struct cpu around it. The
+ * dirty set is left alone, so this may sit on a conditional path. */
+static void
+call_helper(struct comp *c, const void *fn)
+{
+	uint16_t v = volatile_cached(c);
+	writeback(c, c->dirty & v);
+	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
+	call_abs(&c->e, fn);
+	reload_mask(c, v);
 }
 
 /* RAX = the RIP `off` bytes after the entry RIP, masked to the code size. */
@@ -192,7 +239,8 @@ check_stop(struct comp *c, unsigned k, enum exit_kind kind)
 	add_fix(c, jump_fwd(&c->e, CC_NE), k, kind);
 }
 
-/* The frame's TLB set = the one that serves explicit accesses at the current CPL (mem.c cur_set). */
+/* The frame's TLB set = the one that serves explicit accesses at the current CPL (mem.c cur_set).
+ */
 static void
 load_tlb_set(struct comp *c)
 {
@@ -218,6 +266,7 @@ call_handler(struct comp *c, unsigned k)
 	call_abs(&c->e, (const void *)i->fn);
 	check_stop(c, k, EXIT_HANDLER);
 	reload(c); /* the handler may have changed any register */
+	c->called = true;
 	c->lf_op = -1;
 	c->tlb_ok = false;
 }
@@ -233,30 +282,43 @@ greg(const struct insn *i, unsigned r, unsigned size)
 	return mem(RBP, OFF_GPR(r));
 }
 
+/* AH, CH, DH or BH: byte register 4-7 without REX. */
 static bool
-is_cached(struct comp *c, unsigned r, unsigned size)
+high_byte(const struct insn *i, unsigned r, unsigned size)
 {
-	if (!(c->cached & (1u << r)))
+	return size == 1 && r >= 4 && r < 8 && !(i->flags & I_REX);
+}
+
+/* Is the operand in a host register? AH..BH of a cached register never are:
+ * pick_cached leaves such registers in memory. */
+static bool
+is_cached(struct comp *c, const struct insn *i, unsigned r, unsigned size)
+{
+	if (high_byte(i, r, size)) {
+		if (c->cached & (1u << (r - 4)))
+			c->bad = true;
 		return false;
-	if (size < 4)
-		c->bad = true; /* pick_cached never caches a register used in 8/16 bits */
-	return true;
+	}
+	return (c->cached & (1u << r)) != 0;
 }
 
 static void
 load_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
 {
-	if (is_cached(c, r, size))
+	if (!is_cached(c, i, r, size))
+		load_zx(&c->e, size, h, greg(i, r, size));
+	else if (size >= 4)
 		op_rr(&c->e, OP_MOV_ST, size, c->host_of[r], h);
 	else
-		load_zx(&c->e, size, h, greg(i, r, size));
+		movzx_rr(&c->e, size, h, c->host_of[r]);
 }
 
-/* reg_write: a 32-bit write zero-extends into bits 63:32 (SDM vol. 1, 3.4.1.1). */
+/* reg_write: a 32-bit write zero-extends into bits 63:32 (SDM vol. 1, 3.4.1.1);
+ * 8- and 16-bit writes keep the rest (the host's partial writes do the same). */
 static void
 store_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
 {
-	if (is_cached(c, r, size)) {
+	if (is_cached(c, i, r, size)) {
 		op_rr(&c->e, OP_MOV_ST, size, h, c->host_of[r]);
 		c->dirty |= (uint16_t)(1u << r);
 		return;
@@ -270,7 +332,7 @@ store_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsi
 static void
 add_greg(struct comp *c, unsigned r, int32_t imm)
 {
-	if (is_cached(c, r, 8)) {
+	if (c->cached & (1u << r)) {
 		grp1_ri(&c->e, 0, 8, c->host_of[r], imm);
 		c->dirty |= (uint16_t)(1u << r);
 	} else {
@@ -315,7 +377,8 @@ recompute_flags(struct comp *c)
 static void
 jit_fold_cf(struct cpu *cpu)
 {
-	cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
+	cpu->state.rflags =
+		(cpu->state.rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
 }
 
 static void
@@ -336,12 +399,70 @@ fold_cf(struct comp *c)
 		op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
 		return;
 	}
-	/* Unknown: test lf.mask's CF bit at run time and fold through C. */
+	if (c->lf_op == LF_NONE_LAZY)
+		return;
+	/* Unknown: test lf.mask's CF bit at run time; after a logic operation CF
+	 * is 0, else fold through C. */
 	test_mi8(e, mem(RBP, OFF_LF_OP + 2), F_CF);
 	uint8_t *skip = jump_fwd(e, CC_E);
-	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
-	call_abs(e, (const void *)jit_fold_cf);
+	grp1_mi(e, 7, 1, mem(RBP, OFF_LF_OP), LF_LOGIC);
+	uint8_t *other = jump_fwd(e, CC_NE);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
+	uint8_t *done = jump_fwd(e, -1);
+	patch(e, other, e->p);
+	call_helper(c, (const void *)jit_fold_cf);
 	patch(e, skip, e->p);
+	patch(e, done, e->p);
+}
+
+/* flags_materialize. */
+static void
+jit_materialize(struct cpu *cpu)
+{
+	flags_materialize(cpu);
+}
+
+/* Fold every lazy flag into RFLAGS (lf.mask = 0), as flags_set does first. */
+static void
+materialize(struct comp *c)
+{
+	struct emit *e = &c->e;
+	if (c->lf_op == LF_NONE_LAZY)
+		return;
+	if (c->lf_op < 0) {
+		grp1_mi(e, 7, 2, mem(RBP, OFF_LF_OP + 2), 0);
+		uint8_t *skip = jump_fwd(e, CC_E);
+		call_helper(c, (const void *)jit_materialize);
+		patch(e, skip, e->p);
+		c->lf_op = LF_NONE_LAZY;
+		return;
+	}
+	/* Known: the host recomputes the operation; LAHF gives SF ZF AF PF CF in
+	 * EFLAGS' own bit positions, SETO the OF. A logic operation's AF is the
+	 * interpreter's (a ^ b ^ r) & AF (flags.h), which the host leaves undefined. */
+	uint32_t mask = c->lf_cf_lazy ? F_ARITH : F_ARITH & ~F_CF;
+	recompute_flags(c);
+	setcc(e, CC_O, RCX);
+	e8(e, 0x9f); /* lahf */
+	e8(e, 0x0f); /* movzx eax, ah */
+	e8(e, 0xb6);
+	e8(e, 0xc4);
+	zext(e, 1, RCX);
+	shift_ri(e, 4, 4, RCX, 11);
+	op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
+	if (c->lf_op == LF_LOGIC) {
+		grp1_ri(e, 4, 4, RAX, (int32_t)(F_ZF | F_SF | F_PF));
+		op_rm(e, OP_MOV_LD, 8, RDX, mem(RBP, OFF_LF_SRC1));
+		op_rm(e, OP_XOR_RM_R + 2, 8, RDX, mem(RBP, OFF_LF_SRC2));
+		op_rm(e, OP_XOR_RM_R + 2, 8, RDX, mem(RBP, OFF_LF_RES));
+		grp1_ri(e, 4, 4, RDX, (int32_t)F_AF);
+		op_rr(e, OP_OR_RM_R, 4, RDX, RAX);
+	}
+	grp1_ri(e, 4, 4, RAX, (int32_t)mask);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)mask);
+	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
+	c->lf_op = LF_NONE_LAZY;
 }
 
 /* ---- memory ---- */
@@ -426,6 +547,7 @@ emit_slow(struct comp *c, const struct slow *s)
 		mov_ri(e, RCX, s->size);
 		call_abs(e, (const void *)cpu_read);
 	}
+	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
 	uint8_t *j = jump_fwd(e, -1);
 	patch(e, j, s->back);
 }
@@ -535,7 +657,8 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			alu_tail(c, i, row, true, R_AX);
 			return true;
 		}
-		bool test_imm = i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
+		bool test_imm =
+			i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
 		if ((row->rm_imm && i->fn == row->rm_imm) || test_imm) {
 			if (!imm_ok(i, s) || (m && ((row->wb && !test_imm) || !mem_ok(c, i))))
 				return false;
@@ -585,7 +708,8 @@ compile_inc_dec(struct comp *c, const struct insn *i)
 static bool
 compile_shift(struct comp *c, const struct insn *i)
 {
-	static const uint8_t host_ext[4] = { 4, 5, 4, 7 }, lf[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
+	static const uint8_t host_ext[4] = { 4, 5, 4, 7 },
+			     lf[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
 	if (i->flags & I_MEM)
 		return false;
 	for (unsigned op = 4; op < 8; op++) {
@@ -605,6 +729,50 @@ compile_shift(struct comp *c, const struct insn *i)
 		store_greg(c, i, i->rm, s, RAX);
 		lf_word(c, lf[op - 4], s, F_ARITH);
 		c->lf_op = -1; /* Jcc after a shift asks the handler */
+		return true;
+	}
+	return false;
+}
+
+/* ROL/ROR of a register by an immediate or by 1: CF and OF set eagerly after
+ * the lazy flags are folded (flags_set in shift.c), OF = MSB ^ CF for ROL and
+ * the top two bits' XOR for ROR, for every count (as the interpreter). */
+static bool
+compile_rotate(struct comp *c, const struct insn *i)
+{
+	if (i->flags & I_MEM)
+		return false;
+	for (unsigned op = 0; op < 2; op++) {
+		bool by1 = i->fn == shift_handlers[SHIFT_BY_1][op];
+		if (!by1 && i->fn != shift_handlers[SHIFT_BY_IMM][op])
+			continue;
+		unsigned s = i->opsize, bits = 8 * s;
+		unsigned count = (by1 ? 1 : (unsigned)i->imm) & (s == 8 ? 0x3f : 0x1f);
+		if (count == 0)
+			return false;
+		struct emit *e = &c->e;
+		materialize(c);
+		load_greg(c, i, i->rm, s, RAX);
+		shift_ri(e, op, s, RAX, count);
+		store_greg(c, i, i->rm, s, RAX);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+		shift_ri(e, 5, 8, RCX, bits - 1); /* RCX = MSB */
+		if (op == 0) {                    /* ROL: CF = bit 0, OF = MSB ^ CF */
+			op_rr(e, OP_MOV_ST, 4, RAX, RDX);
+			grp1_ri(e, 4, 4, RDX, 1);
+			op_rr(e, OP_XOR_RM_R, 4, RDX, RCX);
+		} else { /* ROR: CF = MSB, OF = MSB ^ the bit below */
+			op_rr(e, OP_MOV_ST, 8, RAX, RDX);
+			shift_ri(e, 5, 8, RDX, bits - 2);
+			grp1_ri(e, 4, 4, RDX, 1);
+			op_rr(e, OP_XOR_RM_R, 4, RDX, RCX); /* RCX = MSB ^ bit = OF */
+			op_rr(e, OP_XOR_RM_R, 4, RCX, RDX); /* RDX = bit ^ OF = MSB = CF */
+		}
+		/* RDX = CF, RCX = OF */
+		shift_ri(e, 4, 4, RCX, 11);
+		op_rr(e, OP_OR_RM_R, 4, RCX, RDX);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)(F_CF | F_OF));
+		op_rm(e, OP_OR_RM_R, 8, RDX, mem(RBP, OFF_RFLAGS));
 		return true;
 	}
 	return false;
@@ -722,8 +890,17 @@ static bool
 compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 {
 	unsigned cc = i->opcode & 15;
-	if (i->fn != jcc_handlers[cc] || c->lf_op < 0)
+	if ((i->fn != jcc_handlers[cc] || c->lf_op < 0) && i->fn != op_jmp_rel)
 		return false;
+	if (i->fn == op_jmp_rel) { /* the trace's last instruction */
+		if (c->ntaken == TRACE_MAX_INSNS) {
+			c->bad = true;
+			return true;
+		}
+		c->taken[c->ntaken++] =
+			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called };
+		return true;
+	}
 	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
 	if (uses_cf && !c->lf_cf_lazy)
 		return false; /* CF is in RFLAGS after INC/DEC */
@@ -732,7 +909,8 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		c->bad = true;
 		return true;
 	}
-	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty };
+	c->taken[c->ntaken++] =
+		(struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called };
 	return true;
 }
 
@@ -745,8 +923,8 @@ compile_insn(struct comp *c, unsigned k)
 		return true;
 	unsigned before = c->nslow;
 	bool done = compile_alu(c, i, k) || compile_mov(c, i, k) || compile_inc_dec(c, i) ||
-		    compile_shift(c, i) || compile_imul(c, i, k) || compile_stack(c, i, k) ||
-		    compile_jcc(c, i, k);
+		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
+		    compile_stack(c, i, k) || compile_jcc(c, i, k);
 	if (done && c->nslow != before)
 		check_stop(c, k, EXIT_INLINE); /* a slow path may have run: MMIO, SMC */
 	return done;
@@ -754,12 +932,141 @@ compile_insn(struct comp *c, unsigned k)
 
 /* ---- a trace ---- */
 
+static void chain_checks(struct comp *c);
+
+/* Chaining with -stats: leave the trace that ran, enter the next (run.c). */
+static void
+jit_chain_count(struct cpu *cpu)
+{
+	tcache_leave(cpu);
+	tcache_enter(cpu, cpu->chain_prev);
+}
+
+static void
+to_epilogue(struct comp *c, uint8_t *at)
+{
+	if (c->nepi == sizeof(c->to_epilogue) / sizeof(c->to_epilogue[0])) {
+		c->bad = true;
+		return;
+	}
+	c->to_epilogue[c->nepi++] = at;
+}
+
+/* Leave for the next trace, at `target_off` bytes from the entry RIP, with RIP
+ * and icount exact in struct cpu and nothing dirty. When the run loop would
+ * do nothing between the two traces -- no event waiting, no debug condition,
+ * no interrupt shadow, the whole successor within the budget, no per-trace
+ * counting -- and the successor is compiled, jump straight into its code
+ * (chaining, docs/ARCHITECTURE.md). The successor is found through this
+ * trace's successor links, validated by physical address as tcache_get does:
+ * the target is on this trace's page, so its physical address is known now.
+ * Only a handler can set a debug condition, an interrupt shadow or HLT, so
+ * those are tested only when one ran (`called`); the run loop found them
+ * clear before the first trace, and every chain since checked or kept them. */
+static void
+chain_or_leave(struct comp *c, int64_t target_off, bool called)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	int64_t in_page = (int64_t)(t->pa & 0xfff) + target_off;
+	if (in_page < 0 || in_page > 0xfff) {
+		to_epilogue(c, jump_fwd(e, -1));
+		return;
+	}
+	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	if (called)
+		chain_checks(c);
+	/* The successor link for the target's physical address; a trace that
+	 * cannot be entered this way (invalidated, on two pages) has no jit_chain. */
+	mov_ri(e, RDI, (uint64_t)(uintptr_t)t);
+	mov_ri(e, RAX, (t->pa & ~0xfffull) + (uint64_t)in_page);
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[0])));
+	uint8_t *try1 = jump_fwd(e, CC_NE);
+	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[0])));
+	uint8_t *found = jump_fwd(e, -1);
+	patch(e, try1, e->p);
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[1])));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[1])));
+	patch(e, found, e->p);
+	op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
+	op_rr(e, OP_TEST, 8, RCX, RCX);
+	to_epilogue(c, jump_fwd(e, CC_E));
+	grp1_mi(e, 7, 1, mem(RSI, TRACE_OFF(code_size)), (int32_t)t->code_size);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	load_zx(e, 1, RAX, mem(RSI, TRACE_OFF(n)));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RBP, OFF_ICOUNT));
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RBP, OFF_BUDGET_END));
+	to_epilogue(c, jump_fwd(e, CC_A));
+	/* What the run loop does between traces, then into the successor. */
+	op_rm(e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_CHAIN_PREV));
+	if (c->cpu->count_insns) { /* -stats: the per-trace counts as the run loop keeps them */
+		op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+		call_abs(e, (const void *)jit_chain_count);
+		op_rm(e, OP_MOV_LD, 8, RSI, mem(RBP, OFF_CHAIN_PREV));
+		op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
+	}
+	if (called)
+		mov_mi(e, 1, mem(RBP, OFF_DELIVERING), 0);
+	mov_mi(e, 8, mem(RSP, FRAME_LIMIT), TRACE_MAX_INSNS);
+	e8(e, 0xff); /* jmp rcx */
+	e8(e, 0xe1);
+}
+
+/* cpu_debug_armed, the interrupt shadow and HLT, all clear, or leave. */
+static void
+chain_checks(struct comp *c)
+{
+	struct emit *e = &c->e;
+	op_rm(e, OP_MOV_LD, 4, RAX, mem(RBP, OFF_RFLAGS));
+	grp1_ri(e, 4, 4, RAX, (int32_t)(F_TF | F_RF));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	test_mi8(e, mem(RBP, CPU_OFF(state.dr[7])), 0xff);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 4, mem(RBP, CPU_OFF(dbg_deferred)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(debugger_armed)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(state.intr_shadow)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(state.halted)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+}
+
+/* A taken branch (Jcc taken, JMP rel): in 64-bit code with a 64-bit operand,
+ * the target is the entry RIP plus a constant, checked canonical inline, and
+ * the trace chains or leaves; otherwise (and for a non-canonical target, which
+ * faults) the handler itself branches. */
 static void
 emit_taken(struct comp *c, const struct taken *tk)
 {
 	struct emit *e = &c->e;
+	const struct insn *i = &c->t->insn[tk->k];
 	patch(e, tk->at, e->p);
 	writeback(c, tk->dirty);
+	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
+	int64_t in_page = (int64_t)(c->t->pa & 0xfff) + toff;
+	if (c->code_size == 8 && i->opsize == 8 && toff == (int32_t)toff) {
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, (int32_t)toff));
+		uint8_t *slow = NULL;
+		if (in_page < 0 || in_page > 0xfff) { /* on this canonical page: no check */
+			op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+			shift_ri(e, 4, 8, RCX, 16);
+			shift_ri(e, 7, 8, RCX, 16);
+			op_rr(e, OP_CMP_RM_R, 8, RAX, RCX);
+			slow = jump_fwd(e, CC_NE);
+		}
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, tk->k + 1));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+		chain_or_leave(c, toff, tk->called);
+		if (!slow)
+			return;
+		patch(e, slow, e->p);
+	}
 	sync_state(c, tk->k);
 	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
 	mov_ri(e, RSI, (uint64_t)(uintptr_t)&c->t->insn[tk->k]);
@@ -770,8 +1077,8 @@ emit_taken(struct comp *c, const struct taken *tk)
 	c->dirty = dirty;
 }
 
-/* Choose the guest registers to cache: the most referenced ones that no
- * instruction of the trace uses as an 8- or 16-bit operand. */
+/* Choose the guest registers to cache: the most referenced ones whose second
+ * byte no instruction of the trace names as AH, CH, DH or BH. */
 static void
 pick_cached(struct comp *c)
 {
@@ -779,7 +1086,7 @@ pick_cached(struct comp *c)
 	uint16_t narrow = 0;
 	for (unsigned k = 0; k < c->t->n; k++) {
 		const struct insn *i = &c->t->insn[k];
-		unsigned regs[6] = { i->reg, (i->opcode & 7) | (i->rm & 8), R_AX, R_SP, REG_NONE,
+		unsigned regs[6] = { i->reg,  (i->opcode & 7) | (i->rm & 8), R_AX, R_SP, REG_NONE,
 				     REG_NONE };
 		unsigned nregs = 4;
 		if (!(i->flags & I_MEM))
@@ -790,14 +1097,11 @@ pick_cached(struct comp *c)
 			uses[i->index]++;
 		for (unsigned n = 0; n < nregs; n++) {
 			unsigned r = regs[n] & 15;
-			if (n >= 2 && n < 4 && i->opsize >= 4)
-				continue; /* RAX and RSP only matter as narrow candidates */
+			if (n >= 2 && n < 4)
+				continue; /* RAX and RSP: implicit operands, never AH..BH */
 			uses[r]++;
-			if (i->opsize < 4) {
-				narrow |= (uint16_t)(1u << r);
-				if (r >= 4 && r < 8)
-					narrow |= (uint16_t)(1u << (r - 4)); /* AH..BH */
-			}
+			if (high_byte(i, r, i->opsize))
+				narrow |= (uint16_t)(1u << (r - 4));
 		}
 		if (i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_push_imm)
 			uses[R_SP] += 2;
@@ -835,6 +1139,7 @@ generate(struct comp *c)
 	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
 	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
 	op_rm(e, OP_MOV_ST, 8, RSI, mem(RSP, FRAME_LIMIT));
+	c->chain_entry = e->p; /* a chaining predecessor jumps here with the frame set up */
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
@@ -857,6 +1162,8 @@ generate(struct comp *c)
 	for (unsigned n = 0; n < c->ntaken; n++)
 		emit_taken(c, &c->taken[n]);
 	uint8_t *epilogue = e->p;
+	for (unsigned n = 0; n < c->nepi; n++)
+		patch(e, c->to_epilogue[n], epilogue);
 	grp1_ri(e, 0, 8, RSP, FRAME_BYTES);
 	pop_r(e, R15);
 	pop_r(e, R14);
@@ -914,7 +1221,7 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	struct comp *c = j->comp;
 	memset(c, 0, offsetof(struct comp, fix));
 	memset(c->host_of, HNONE, sizeof(c->host_of));
-	c->nfix = c->nslow = c->ntaken = 0;
+	c->nfix = c->nslow = c->ntaken = c->nepi = 0;
 	c->e = (struct emit){ j->scratch, j->scratch + SCRATCH_BYTES, false };
 	c->cpu = cpu;
 	c->t = t;
@@ -938,6 +1245,20 @@ jit_compile(struct cpu *cpu, struct trace *t)
 		return;
 	}
 	t->jit = (trace_code_fn)code;
+	if (getenv("JITDUMP")) { /* TEMP */
+		char name[64];
+		snprintf(name, sizeof(name), "/tmp/jitb/t-%llx-%lx.bin", (unsigned long long)t->pa,
+			 (unsigned long)((uint8_t *)code - j->arena));
+		FILE *f = fopen(name, "wb");
+		if (f) {
+			fwrite(j->scratch, 1, len, f);
+			fclose(f);
+		}
+	}
+	/* A trace on two pages needs tcache_lookup's check of the second: never
+	 * entered by chaining. */
+	if (t->pa2 == UINT64_MAX)
+		t->jit_chain = (uint8_t *)code + (c->chain_entry - j->scratch);
 	j->stats.compiled++;
 	j->stats.bytes += len;
 	j->stats.compile_ns += now_ns() - start;
