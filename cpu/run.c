@@ -77,21 +77,16 @@ run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
 	}
 }
 
-/* Run t's host code if it has some, compiling it once it is hot; false when
- * the interpreter must run it (no JIT, not compiled). The compiled code keeps
- * run_trace's contract, `limit` included (docs/ARCHITECTURE.md, "The JIT"). */
+/* Count a run of t towards the JIT's threshold and compile it when it is hot.
+ * False when the code arena was full and the whole cache was flushed: t is no
+ * longer in it (its page no longer notices stores), so the caller must look
+ * the trace up again rather than run it. */
 static inline bool
-run_compiled(struct cpu *cpu, struct trace *t, unsigned limit)
+jit_hot(struct cpu *cpu, struct trace *t)
 {
-	if (!t->jit) {
-		if (!cpu->jit || t->jit_failed || ++t->hits < jit_threshold(cpu->jit))
-			return false;
-		jit_compile(cpu, t);
-		if (!t->jit)
-			return false;
-	}
-	t->jit(cpu, limit);
-	return true;
+	if (!cpu->jit || t->jit || t->jit_failed || ++t->hits < jit_threshold(cpu->jit))
+		return true;
+	return jit_compile(cpu, t);
 }
 
 /* The same with a trace event per instruction. */
@@ -192,6 +187,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		struct trace *t = tcache_get(cpu, prev);
 		cpu->chain_prev = t;
 		cpu->chain_gen = tcache_generation(cpu->tcache);
+		if (!traced && !jit_hot(cpu, t))
+			continue;
 		uint64_t left = cpu->budget_end - cpu->icount;
 		unsigned limit = t->n < left ? t->n : (unsigned)left;
 		if (cpu->state.intr_shadow) {
@@ -202,7 +199,9 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
-		else if (!run_compiled(cpu, t, limit))
+		else if (t->jit) /* compiled: the same contract, `limit` included (cpu/jit) */
+			t->jit(cpu, limit);
+		else
 			run_trace(cpu, t, limit);
 		if (__builtin_expect(cpu->cur_trace != NULL, 0))
 			tcache_leave(cpu);

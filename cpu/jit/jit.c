@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
-#include <stdio.h>
 
 #include "cpu/exec/exec.h"
 #include "cpu/tcache.h"
@@ -438,8 +437,8 @@ materialize(struct comp *c)
 		return;
 	}
 	/* Known: the host recomputes the operation; LAHF gives SF ZF AF PF CF in
-	 * EFLAGS' own bit positions, SETO the OF. A logic operation's AF is the
-	 * interpreter's (a ^ b ^ r) & AF (flags.h), which the host leaves undefined. */
+	 * EFLAGS' own bit positions, SETO the OF. After a logic operation the host
+	 * leaves AF undefined; the interpreter's is 0 (flags.h). */
 	uint32_t mask = c->lf_cf_lazy ? F_ARITH : F_ARITH & ~F_CF;
 	recompute_flags(c);
 	setcc(e, CC_O, RCX);
@@ -450,14 +449,8 @@ materialize(struct comp *c)
 	zext(e, 1, RCX);
 	shift_ri(e, 4, 4, RCX, 11);
 	op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
-	if (c->lf_op == LF_LOGIC) {
+	if (c->lf_op == LF_LOGIC) /* AF is 0 after a logic operation (lf_compute) */
 		grp1_ri(e, 4, 4, RAX, (int32_t)(F_ZF | F_SF | F_PF));
-		op_rm(e, OP_MOV_LD, 8, RDX, mem(RBP, OFF_LF_SRC1));
-		op_rm(e, OP_XOR_RM_R + 2, 8, RDX, mem(RBP, OFF_LF_SRC2));
-		op_rm(e, OP_XOR_RM_R + 2, 8, RDX, mem(RBP, OFF_LF_RES));
-		grp1_ri(e, 4, 4, RDX, (int32_t)F_AF);
-		op_rr(e, OP_OR_RM_R, 4, RDX, RAX);
-	}
 	grp1_ri(e, 4, 4, RAX, (int32_t)mask);
 	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)mask);
 	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
@@ -1213,7 +1206,7 @@ arena_put(struct jit *j, const uint8_t *code, size_t len)
 	return dst;
 }
 
-void
+bool
 jit_compile(struct cpu *cpu, struct trace *t)
 {
 	struct jit *j = cpu->jit;
@@ -1230,31 +1223,21 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	if (t->n == 0 || !generate(c)) {
 		t->jit_failed = true;
 		j->stats.failed++;
-		return;
+		return true;
 	}
 	size_t len = (size_t)(c->e.p - j->scratch);
 	if (j->used + len > JIT_ARENA_BYTES) {
 		j->stats.flushes++;
-		tcache_flush(cpu); /* resets the arena; t runs interpreted this time */
-		return;
+		tcache_flush(cpu); /* resets the arena too */
+		return false;
 	}
 	void *code = arena_put(j, j->scratch, len);
 	if (!code) {
 		t->jit_failed = true;
 		j->stats.failed++;
-		return;
+		return true;
 	}
 	t->jit = (trace_code_fn)code;
-	if (getenv("JITDUMP")) { /* TEMP */
-		char name[64];
-		snprintf(name, sizeof(name), "/tmp/jitb/t-%llx-%lx.bin", (unsigned long long)t->pa,
-			 (unsigned long)((uint8_t *)code - j->arena));
-		FILE *f = fopen(name, "wb");
-		if (f) {
-			fwrite(j->scratch, 1, len, f);
-			fclose(f);
-		}
-	}
 	/* A trace on two pages needs tcache_lookup's check of the second: never
 	 * entered by chaining. */
 	if (t->pa2 == UINT64_MAX)
@@ -1262,6 +1245,7 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	j->stats.compiled++;
 	j->stats.bytes += len;
 	j->stats.compile_ns += now_ns() - start;
+	return true;
 }
 
 struct jit *
@@ -1334,11 +1318,12 @@ jit_destroy(struct jit *j)
 	(void)j;
 }
 
-void
+bool
 jit_compile(struct cpu *cpu, struct trace *t)
 {
 	(void)cpu;
 	t->jit_failed = true;
+	return true;
 }
 
 void

@@ -31,9 +31,10 @@ struct jit *jit_create(enum jit_mode mode);
 void jit_destroy(struct jit *j);
 /* Runs a trace needs before it is compiled. */
 unsigned jit_threshold(const struct jit *j);
-/* Compile t (sets t->jit, or t->jit_failed). May flush the whole trace cache
- * when the code arena is full, in which case t is left uncompiled. */
-void jit_compile(struct cpu *cpu, struct trace *t);
+/* Compile t (sets t->jit, or t->jit_failed); true. False when the code arena
+ * was full: the whole trace cache was flushed (t with it, so t must not run:
+ * its page no longer notices stores) and the caller looks the trace up again. */
+bool jit_compile(struct cpu *cpu, struct trace *t);
 /* The trace cache was flushed: every compiled trace is gone. */
 void jit_flush(struct jit *j);
 
