@@ -848,6 +848,87 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 	return true;
 }
 
+/* The size of the r/m operand: MOVZX/MOVSX read a byte or a word, SETcc
+ * writes a byte. */
+static unsigned
+rm_size(const struct insn *i)
+{
+	if (i->fn == op_setcc)
+		return 1;
+	if (i->fn == op_movzx || i->fn == op_movsx)
+		return (i->opcode & 1) ? 2 : 1;
+	if (i->fn == op_movsxd && i->opsize == 8)
+		return 4;
+	return i->opsize;
+}
+
+/* MOVZX, MOVSX, MOVSXD from a register or (64-bit code) memory. */
+static bool
+compile_extend(struct comp *c, const struct insn *i, unsigned k)
+{
+	if (i->fn != op_movzx && i->fn != op_movsx && i->fn != op_movsxd)
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	unsigned src = rm_size(i);
+	if (i->flags & I_MEM)
+		load_operand(c, i, k, src);
+	else
+		load_greg(c, i, i->rm, src, RAX); /* zero-extended */
+	if (i->fn == op_movsx) {                  /* movsx rax, al / ax */
+		prefixes(&c->e, 8, RAX, HNONE, RAX);
+		e8(&c->e, 0x0f);
+		e8(&c->e, src == 1 ? 0xbe : 0xbf);
+		e8(&c->e, 0xc0);
+	} else if (i->fn == op_movsxd && i->opsize == 8) { /* movsxd rax, eax */
+		prefixes(&c->e, 8, RAX, HNONE, RAX);
+		e8(&c->e, 0x63);
+		e8(&c->e, 0xc0);
+	}
+	store_greg(c, i, i->reg, i->opsize, RAX);
+	return true;
+}
+
+/* Can the host flags of the last inline operation decide condition cc? */
+static bool
+cond_known(const struct comp *c, unsigned cc)
+{
+	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
+	return c->lf_op >= 0 && (c->lf_cf_lazy || !uses_cf);
+}
+
+/* CMOVcc (16/32/64-bit) and SETcc of a register, after an inline flag-setting
+ * instruction: the host's own CMOVcc/SETcc on the recomputed flags. A 32-bit
+ * CMOVcc zero-extends its destination either way, as the host's does. */
+static bool
+compile_cond_move(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned cc = i->opcode & 15;
+	struct emit *e = &c->e;
+	if (i->fn == op_cmovcc && cond_known(c, cc)) {
+		if ((i->flags & I_MEM) && !mem_ok(c, i))
+			return false;
+		if (i->flags & I_MEM) {
+			load_operand(c, i, k, i->opsize);
+			op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+		} else {
+			load_greg(c, i, i->rm, i->opsize, RCX);
+		}
+		load_greg(c, i, i->reg, i->opsize, RDX);
+		recompute_flags(c);
+		op_rr(e, 0x0f40 + cc, i->opsize, RDX, RCX);
+		store_greg(c, i, i->reg, i->opsize, RDX);
+		return true;
+	}
+	if (i->fn == op_setcc && !(i->flags & I_MEM) && cond_known(c, cc)) {
+		recompute_flags(c);
+		setcc(e, cc, RCX);
+		store_greg(c, i, i->rm, 1, RCX);
+		return true;
+	}
+	return false;
+}
+
 /* PUSH r / PUSH imm / POP r with a 64-bit operand in 64-bit code (cpu_push/cpu_pop). */
 static bool
 compile_stack(struct comp *c, const struct insn *i, unsigned k)
@@ -894,9 +975,8 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called };
 		return true;
 	}
-	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
-	if (uses_cf && !c->lf_cf_lazy)
-		return false; /* CF is in RFLAGS after INC/DEC */
+	if (!cond_known(c, cc))
+		return false; /* unknown, or CF in RFLAGS after INC/DEC */
 	recompute_flags(c);
 	if (c->ntaken == TRACE_MAX_INSNS) {
 		c->bad = true;
@@ -917,7 +997,8 @@ compile_insn(struct comp *c, unsigned k)
 	unsigned before = c->nslow;
 	bool done = compile_alu(c, i, k) || compile_mov(c, i, k) || compile_inc_dec(c, i) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
-		    compile_stack(c, i, k) || compile_jcc(c, i, k);
+		    compile_stack(c, i, k) || compile_jcc(c, i, k) || compile_extend(c, i, k) ||
+		    compile_cond_move(c, i, k);
 	if (done && c->nslow != before)
 		check_stop(c, k, EXIT_INLINE); /* a slow path may have run: MMIO, SMC */
 	return done;
@@ -1082,6 +1163,8 @@ pick_cached(struct comp *c)
 		unsigned regs[6] = { i->reg,  (i->opcode & 7) | (i->rm & 8), R_AX, R_SP, REG_NONE,
 				     REG_NONE };
 		unsigned nregs = 4;
+		if (!(i->flags & I_MEM) && high_byte(i, i->rm, rm_size(i)))
+			narrow |= (uint16_t)(1u << (i->rm - 4)); /* MOVZX/MOVSX from AH..BH */
 		if (!(i->flags & I_MEM))
 			regs[nregs++] = i->rm;
 		else if (i->base < 16)

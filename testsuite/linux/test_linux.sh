@@ -3,9 +3,10 @@
 # busybox-static initramfs, either handed to SeaBIOS by -kernel/-initrd
 # ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
 # run_linux.py drives the shell on COM1 and prints TAP.
-# usage: test_linux.sh FUGU direct|disk
+# usage: test_linux.sh FUGU direct|disk [FUGU ARGS...] (e.g. -jit on)
 set -u
 fugu=$1 mode=$2
+shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
 if [ -z "$kernel" ]; then
@@ -17,7 +18,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" || exit 1
 cd "$tmp" || exit 1
-common="-m 256 -serial stdio -display none -timeout 1500"
+common="-m 256 -serial stdio -display none -timeout 1500 $*"
 case $mode in
 direct)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
