@@ -176,36 +176,43 @@ movzx_rr(struct emit *e, unsigned size, unsigned r, unsigned b)
 	e8(e, 0xc0 | ((r & 7) << 3) | (b & 7));
 }
 
+/* An immediate of `bytes` bytes (1, 2 or 4), little-endian. */
+static inline void
+imm_n(struct emit *e, unsigned bytes, int32_t imm)
+{
+	for (unsigned k = 0; k < bytes; k++)
+		e8(e, ((uint32_t)imm >> (8 * k)) & 0xff);
+}
+
+/* The immediate of a group-1 form: 83's imm8 when it fits, else the operand's. */
+static inline unsigned
+grp1_imm_bytes(unsigned size, int32_t imm)
+{
+	if (size == 1 || (imm >= -128 && imm < 128))
+		return 1;
+	return size == 2 ? 2 : 4;
+}
+
 /* Group 1 with an immediate: /ext of 81 (80 for bytes), on a register. */
 static inline void
 grp1_ri(struct emit *e, unsigned ext, unsigned size, unsigned r, int32_t imm)
 {
+	unsigned n = grp1_imm_bytes(size, imm);
 	prefixes(e, size, HNONE, HNONE, r);
-	bool small = size != 1 && imm >= -128 && imm < 128;
-	e8(e, size == 1 ? 0x80 : small ? 0x83 : 0x81);
+	e8(e, size == 1 ? 0x80 : n == 1 ? 0x83 : 0x81);
 	e8(e, 0xc0 | (ext << 3) | (r & 7));
-	if (size == 1 || small)
-		e8(e, (uint8_t)imm);
-	else if (size == 2)
-		e8(e, imm & 0xff), e8(e, (imm >> 8) & 0xff);
-	else
-		e32(e, (uint32_t)imm);
+	imm_n(e, n, imm);
 }
 
 /* Group 1 with an immediate on memory. */
 static inline void
 grp1_mi(struct emit *e, unsigned ext, unsigned size, struct mref m, int32_t imm)
 {
+	unsigned n = grp1_imm_bytes(size, imm);
 	prefixes(e, size, HNONE, m.index, m.base);
-	bool small = size != 1 && imm >= -128 && imm < 128;
-	e8(e, size == 1 ? 0x80 : small ? 0x83 : 0x81);
+	e8(e, size == 1 ? 0x80 : n == 1 ? 0x83 : 0x81);
 	modrm_mem(e, ext, m);
-	if (size == 1 || small)
-		e8(e, (uint8_t)imm);
-	else if (size == 2)
-		e8(e, imm & 0xff), e8(e, (imm >> 8) & 0xff);
-	else
-		e32(e, (uint32_t)imm);
+	imm_n(e, n, imm);
 }
 
 /* mov [mem], imm (sign-extended imm32 for 8 bytes). */
@@ -215,12 +222,7 @@ mov_mi(struct emit *e, unsigned size, struct mref m, int32_t imm)
 	prefixes(e, size, HNONE, m.index, m.base);
 	e8(e, size == 1 ? 0xc6 : 0xc7);
 	modrm_mem(e, 0, m);
-	if (size == 1)
-		e8(e, (uint8_t)imm);
-	else if (size == 2)
-		e8(e, imm & 0xff), e8(e, (imm >> 8) & 0xff);
-	else
-		e32(e, (uint32_t)imm);
+	imm_n(e, size < 4 ? size : 4, imm);
 }
 
 /* test byte [mem], imm8 */
@@ -270,10 +272,7 @@ imul_rri(struct emit *e, unsigned size, unsigned r, unsigned b, int32_t imm)
 	prefixes(e, size, r, HNONE, b);
 	e8(e, 0x69);
 	e8(e, 0xc0 | ((r & 7) << 3) | (b & 7));
-	if (size == 2)
-		e8(e, imm & 0xff), e8(e, (imm >> 8) & 0xff);
-	else
-		e32(e, (uint32_t)imm);
+	imm_n(e, size == 2 ? 2 : 4, imm);
 }
 
 /* setcc r8 (r is RAX..RBX). */

@@ -697,22 +697,32 @@ compile_inc_dec(struct comp *c, const struct insn *i)
 	return true;
 }
 
-/* SHL/SAL/SHR/SAR of a register by an immediate or by 1 (a non-zero count). */
+/* Is i a group-2 operation numbered in [lo, hi) (shift.c's SH_* order) on a
+ * register, by an immediate or by 1, with a non-zero masked count? A zero
+ * count changes no flag: the handler's path. */
+static bool
+group2_form(const struct insn *i, unsigned lo, unsigned hi, unsigned *op, unsigned *count)
+{
+	if (i->flags & I_MEM)
+		return false;
+	for (*op = lo; *op < hi; (*op)++) {
+		bool by1 = i->fn == shift_handlers[SHIFT_BY_1][*op];
+		if (!by1 && i->fn != shift_handlers[SHIFT_BY_IMM][*op])
+			continue;
+		*count = (by1 ? 1 : (unsigned)i->imm) & (i->opsize == 8 ? 0x3f : 0x1f);
+		return *count != 0;
+	}
+	return false;
+}
+
+/* SHL/SAL/SHR/SAR of a register by an immediate or by 1. */
 static bool
 compile_shift(struct comp *c, const struct insn *i)
 {
 	static const uint8_t host_ext[4] = { 4, 5, 4, 7 },
 			     lf[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
-	if (i->flags & I_MEM)
-		return false;
-	for (unsigned op = 4; op < 8; op++) {
-		bool by1 = i->fn == shift_handlers[SHIFT_BY_1][op];
-		if (!by1 && i->fn != shift_handlers[SHIFT_BY_IMM][op])
-			continue;
-		unsigned s = i->opsize;
-		unsigned count = (by1 ? 1 : (unsigned)i->imm) & (s == 8 ? 0x3f : 0x1f);
-		if (count == 0)
-			return false; /* no flag change: the handler's path */
+	unsigned op, count, s = i->opsize;
+	if (group2_form(i, 4, 8, &op, &count)) {
 		struct emit *e = &c->e;
 		load_greg(c, i, i->rm, s, RAX);
 		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
@@ -733,16 +743,8 @@ compile_shift(struct comp *c, const struct insn *i)
 static bool
 compile_rotate(struct comp *c, const struct insn *i)
 {
-	if (i->flags & I_MEM)
-		return false;
-	for (unsigned op = 0; op < 2; op++) {
-		bool by1 = i->fn == shift_handlers[SHIFT_BY_1][op];
-		if (!by1 && i->fn != shift_handlers[SHIFT_BY_IMM][op])
-			continue;
-		unsigned s = i->opsize, bits = 8 * s;
-		unsigned count = (by1 ? 1 : (unsigned)i->imm) & (s == 8 ? 0x3f : 0x1f);
-		if (count == 0)
-			return false;
+	unsigned op, count, s = i->opsize, bits = 8 * s;
+	if (group2_form(i, 0, 2, &op, &count)) {
 		struct emit *e = &c->e;
 		materialize(c);
 		load_greg(c, i, i->rm, s, RAX);

@@ -131,7 +131,7 @@ gen_insn(struct prog *p)
 	if (below(2))
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
-	unsigned izs = o16 ? 2 : 4, reg = below(8);
+	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
 	switch (below(30)) {
 	case 0:
 	case 1:
@@ -177,9 +177,10 @@ gen_insn(struct prog *p)
 			imm(p, 4); /* (REX.W: imm64; otherwise the next instruction's bytes) */
 		break;
 	case 9: /* MOV r/m, imm */
-		put(p, 0xc6 + below(2));
+		op = 0xc6 + below(2);
+		put(p, op);
 		modrm(p, 0, false);
-		imm(p, (p->code[p->len - 1] & 1) ? izs : 1);
+		imm(p, (op & 1) ? izs : 1);
 		break;
 	case 10:
 	case 11: /* shifts and rotates */
@@ -200,10 +201,11 @@ gen_insn(struct prog *p)
 		}
 		break;
 	case 12: /* group 3: TEST NOT NEG MUL IMUL DIV IDIV */
-		put(p, 0xf6 + below(2));
+		op = 0xf6 + below(2);
+		put(p, op);
 		modrm(p, reg, false);
 		if (reg < 2)
-			imm(p, (p->code[p->len - 1] & 1) ? izs : 1);
+			imm(p, (op & 1) ? izs : 1);
 		break;
 	case 13:
 	case 14: /* INC/DEC */
@@ -284,10 +286,11 @@ gen_insn(struct prog *p)
 		}
 		break;
 	case 25: /* SHLD/SHRD */
+		op = 0xa4 + 8 * below(2) + below(2);
 		put(p, 0x0f);
-		put(p, 0xa4 + 8 * below(2) + below(2));
+		put(p, op);
 		modrm(p, reg, false);
-		if (!(p->code[p->len - 1] & 1))
+		if (!(op & 1))
 			imm(p, 1);
 		break;
 	case 26: /* XADD, CMPXCHG */
