@@ -95,11 +95,30 @@ off_seg_base(unsigned s)
 
 enum exit_kind { EXIT_INLINE, EXIT_HANDLER }; /* RIP to store, or already stored by a handler */
 
+/*
+ * A lazy-flags record an inline instruction made but did not store yet: src1
+ * in RSI, src2 in RDI or an immediate, res in R8, the rest known now. It is
+ * stored (flush_lf) before anything can read or fault -- a memory access, a
+ * handler or C call, an instruction that reads the flags -- and in every exit
+ * stub taken while it is pending. An inline instruction that sets a whole new
+ * record before any of those makes it dead: its four stores never happen.
+ * Between the two only register-only inline forms run, none of which touches
+ * RSI, RDI or R8.
+ */
+struct pending_lf {
+	bool on;
+	bool imm; /* src2 is `immv`, not RDI */
+	uint8_t op, size;
+	uint16_t mask;
+	int32_t immv;
+};
+
 struct fixup {
 	uint8_t *at; /* a rel32 to point at the exit */
 	uint8_t k;   /* after instruction k */
 	uint8_t kind;
-	uint16_t dirty; /* cached guest registers to write back */
+	uint16_t dirty;         /* cached guest registers to write back */
+	struct pending_lf pend; /* the flags record to store first */
 };
 
 /* An out-of-line memory slow path. */
@@ -135,6 +154,7 @@ struct comp {
 	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
 	uint16_t cached;     /* guest registers with a host register */
 	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
+	struct pending_lf pend;
 	struct fixup fix[MAX_FIX];
 	unsigned nfix;
 	struct slow slow[TRACE_MAX_INSNS * 2];
@@ -147,6 +167,8 @@ struct comp {
 	bool bad; /* a table ran out: give up on this trace */
 };
 
+static void flush_lf(struct comp *c);
+
 static void
 add_fix(struct comp *c, uint8_t *at, unsigned k, enum exit_kind kind)
 {
@@ -154,7 +176,7 @@ add_fix(struct comp *c, uint8_t *at, unsigned k, enum exit_kind kind)
 		c->bad = true;
 		return;
 	}
-	c->fix[c->nfix++] = (struct fixup){ at, (uint8_t)k, (uint8_t)kind, c->dirty };
+	c->fix[c->nfix++] = (struct fixup){ at, (uint8_t)k, (uint8_t)kind, c->dirty, c->pend };
 }
 
 /* Store the cached guest registers named in `mask` into struct cpu. */
@@ -257,6 +279,7 @@ static void
 call_handler(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
+	flush_lf(c);
 	writeback(c, c->dirty);
 	c->dirty = 0;
 	sync_state(c, k);
@@ -357,12 +380,44 @@ lf_word(struct comp *c, unsigned op, unsigned size, unsigned mask)
 	mov_mi(&c->e, 4, mem(RBP, OFF_LF_OP), (int32_t)(op | (size << 8) | (mask << 16)));
 }
 
+/* Store a pending record, as lf_set does. */
+static void
+store_lf(struct comp *c, const struct pending_lf *p)
+{
+	op_rm(&c->e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_LF_SRC1));
+	if (p->imm)
+		mov_mi(&c->e, 8, mem(RBP, OFF_LF_SRC2), p->immv);
+	else
+		op_rm(&c->e, OP_MOV_ST, 8, RDI, mem(RBP, OFF_LF_SRC2));
+	op_rm(&c->e, OP_MOV_ST, 8, R8, mem(RBP, OFF_LF_RES));
+	lf_word(c, p->op, p->size, p->mask);
+}
+
+static void
+flush_lf(struct comp *c)
+{
+	if (c->pend.on)
+		store_lf(c, &c->pend);
+	c->pend.on = false;
+}
+
+/* The record of an inline operation whose host result is in RAX, src1 in RSI
+ * and src2 in RDI (or `imm`): pending from here. */
+static void
+set_lf(struct comp *c, unsigned op, unsigned size, unsigned mask, bool imm, int32_t immv)
+{
+	op_rr(&c->e, OP_MOV_ST, 8, RAX, R8);
+	c->pend =
+		(struct pending_lf){ true, imm, (uint8_t)op, (uint8_t)size, (uint16_t)mask, immv };
+}
+
 /* The host instruction that recomputes the flags of the known lazy operation
  * (same operation, same size: the host's flags are the guest's). */
 static void
 recompute_flags(struct comp *c)
 {
 	unsigned s = c->lf_size;
+	flush_lf(c);
 	if (c->lf_op == LF_LOGIC) {
 		load_zx(&c->e, s, RAX, mem(RBP, OFF_LF_RES));
 		op_rr(&c->e, OP_TEST, s, RAX, RAX);
@@ -384,6 +439,7 @@ static void
 fold_cf(struct comp *c)
 {
 	struct emit *e = &c->e;
+	flush_lf(c);
 	if (c->lf_op >= 0 && !c->lf_cf_lazy)
 		return; /* CF already in RFLAGS */
 	if (c->lf_op == LF_LOGIC) {
@@ -426,6 +482,7 @@ static void
 materialize(struct comp *c)
 {
 	struct emit *e = &c->e;
+	flush_lf(c);
 	if (c->lf_op == LF_NONE_LAZY)
 		return;
 	if (c->lf_op < 0) {
@@ -493,6 +550,7 @@ static void
 mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 {
 	struct emit *e = &c->e;
+	flush_lf(c); /* the lookup uses RSI and RDI; a fault reads the flags */
 	if (!c->tlb_ok)
 		load_tlb_set(c);
 	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
@@ -594,18 +652,16 @@ alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool i
 {
 	struct emit *e = &c->e;
 	unsigned s = i->opsize;
-	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
 	if (imm) {
-		mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), (int32_t)i->imm);
 		grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
 	} else {
-		op_rm(e, OP_MOV_ST, 8, RCX, mem(RBP, OFF_LF_SRC2));
+		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
 		op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
 	}
-	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	set_lf(c, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
 	if (row->wb)
 		store_greg(c, i, dst, s, RAX);
-	lf_word(c, row->lf, s, F_ARITH);
 	c->lf_op = row->lf;
 	c->lf_size = s;
 	c->lf_cf_lazy = true;
@@ -685,12 +741,10 @@ compile_inc_dec(struct comp *c, const struct insn *i)
 	unsigned s = i->opsize;
 	fold_cf(c);
 	load_greg(c, i, r, s, RAX);
-	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
-	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 1);
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
 	grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
-	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 	store_greg(c, i, r, s, RAX);
-	lf_word(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF);
 	c->lf_op = dec ? LF_SUB : LF_ADD;
 	c->lf_size = s;
 	c->lf_cf_lazy = false;
@@ -725,12 +779,10 @@ compile_shift(struct comp *c, const struct insn *i)
 	if (group2_form(i, 4, 8, &op, &count)) {
 		struct emit *e = &c->e;
 		load_greg(c, i, i->rm, s, RAX);
-		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_SRC1));
-		mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), (int32_t)count);
+		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
 		shift_ri(e, host_ext[op - 4], s, RAX, count);
-		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+		set_lf(c, lf[op - 4], s, F_ARITH, true, (int32_t)count);
 		store_greg(c, i, i->rm, s, RAX);
-		lf_word(c, lf[op - 4], s, F_ARITH);
 		c->lf_op = -1; /* Jcc after a shift asks the handler */
 		return true;
 	}
@@ -798,6 +850,7 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
 	}
 	setcc(e, CC_O, RDX);
 	zext(e, 1, RDX);
+	c->pend.on = false; /* a whole new record, stored now */
 	op_rm(e, OP_MOV_ST, 8, RDX, mem(RBP, OFF_LF_SRC1));
 	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 0);
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
@@ -969,6 +1022,7 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 	if ((i->fn != jcc_handlers[cc] || c->lf_op < 0) && i->fn != op_jmp_rel)
 		return false;
 	if (i->fn == op_jmp_rel) { /* the trace's last instruction */
+		flush_lf(c);
 		if (c->ntaken == TRACE_MAX_INSNS) {
 			c->bad = true;
 			return true;
@@ -1235,6 +1289,7 @@ generate(struct comp *c)
 		}
 	}
 	add_fix(c, jump_fwd(e, -1), t->n - 1, last);
+	c->pend.on = false; /* the out-of-line paths below start from a flush */
 	for (unsigned n = 0; n < c->nslow; n++)
 		emit_slow(c, &c->slow[n]);
 	for (unsigned n = 0; n < c->ntaken; n++)
@@ -1254,6 +1309,8 @@ generate(struct comp *c)
 	for (unsigned n = 0; n < c->nfix; n++) {
 		const struct fixup *f = &c->fix[n];
 		patch(e, f->at, e->p);
+		if (f->pend.on)
+			store_lf(c, &f->pend);
 		writeback(c, f->dirty);
 		if (f->kind == EXIT_INLINE) {
 			rip_to_rax(c, c->off[f->k + 1]);
