@@ -66,7 +66,8 @@ struct jit {
 _Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 1 &&
 		       offsetof(struct lazy_flags, mask) == offsetof(struct lazy_flags, op) + 2,
 	       "lazy flags op/size/mask are one 32-bit word");
-_Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, addend) == 8,
+_Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, addend) == 8 &&
+		       offsetof(struct tlb_entry, pa_page) == 16,
 	       "the inline TLB lookup knows the entry layout");
 
 /* The frame below the saved registers. */
@@ -1063,6 +1064,7 @@ compile_insn(struct comp *c, unsigned k)
 /* ---- a trace ---- */
 
 static void chain_checks(struct comp *c);
+static void chain_to_pa(struct comp *c, bool called);
 
 /* Chaining with -stats: leave the trace that ran, enter the next (run.c). */
 static void
@@ -1107,10 +1109,53 @@ chain_or_leave(struct comp *c, int64_t target_off, bool called)
 	to_epilogue(c, jump_fwd(e, CC_NE));
 	if (called)
 		chain_checks(c);
-	/* The successor link for the target's physical address; a trace that
-	 * cannot be entered this way (invalidated, on two pages) has no jit_chain. */
-	mov_ri(e, RDI, (uint64_t)(uintptr_t)t);
 	mov_ri(e, RAX, (t->pa & ~0xfffull) + (uint64_t)in_page);
+	chain_to_pa(c, called);
+}
+
+/* The last instruction retired and RIP is wherever it went (CALL, RET, an
+ * indirect jump, the fall-through): in 64-bit code, find the physical address
+ * of RIP through the TLB's execute entry as cpu_translate_fetch does (a miss
+ * leaves for the run loop, which walks) and chain there like chain_or_leave,
+ * every check included. */
+static void
+chain_dynamic(struct comp *c)
+{
+	struct emit *e = &c->e;
+	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	chain_checks(c);
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(code_size)), 8); /* CS base 0: linear = RIP */
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
+	op_rr(e, OP_XOR_RM_R, 4, RCX, RCX);
+	grp1_mi(e, 7, 1, mem(RBP, OFF_CPL), 3);
+	setcc(e, CC_E, RCX);
+	imul_rri(e, 4, RCX, RCX, TLB_SET_BYTES);
+	op_rm(e, OP_LEA, 8, RDI, mem_idx(RBP, RCX, 0, OFF_TLB));
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	shift_ri(e, 5, 8, RSI, 12);
+	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
+	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
+	op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	grp1_ri(e, 4, 8, RCX, -4096);
+	int32_t exec = TLB_EXEC * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(RDI, RSI, 3, exec));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_ri(e, 4, 4, RAX, 0xfff);
+	op_rm(e, OP_OR_RM_R + 2, 8, RAX, mem_idx(RDI, RSI, 3, exec + 16)); /* pa_page */
+	chain_to_pa(c, true);
+}
+
+/* Chain to the successor at physical address RAX: the successor link for it
+ * (a trace that cannot be entered this way -- invalidated, on two pages --
+ * has no jit_chain), the budget for all of it, then the run loop's work. */
+static void
+chain_to_pa(struct comp *c, bool called)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	mov_ri(e, RDI, (uint64_t)(uintptr_t)t);
 	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[0])));
 	uint8_t *try1 = jump_fwd(e, CC_NE);
 	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[0])));
@@ -1288,8 +1333,21 @@ generate(struct comp *c)
 			add_fix(c, jump_fwd(e, CC_BE), k, EXIT_INLINE);
 		}
 	}
-	add_fix(c, jump_fwd(e, -1), t->n - 1, last);
-	c->pend.on = false; /* the out-of-line paths below start from a flush */
+	/* The end: in 64-bit code, chain wherever RIP went. */
+	flush_lf(c);
+	writeback(c, c->dirty);
+	if (last == EXIT_INLINE) {
+		rip_to_rax(c, c->off[t->n]);
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	}
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	op_rm(e, OP_LEA, 8, RAX, mem(RAX, t->n));
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+	if (c->code_size == 8)
+		chain_dynamic(c);
+	else
+		to_epilogue(c, jump_fwd(e, -1));
+	c->dirty = 0; /* the out-of-line paths below start from a flush */
 	for (unsigned n = 0; n < c->nslow; n++)
 		emit_slow(c, &c->slow[n]);
 	for (unsigned n = 0; n < c->ntaken; n++)
