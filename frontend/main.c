@@ -929,6 +929,11 @@ main(int argc, char **argv)
 			"usage: fugu [options] (-h for the list; e.g. fugu -hda disk.img)\n");
 		return FUGU_EXIT_USAGE;
 	}
+	/* FUGU_JIT=off|on|always: the default of -jit (test setups run whole suites
+	 * through the JIT with it); -jit on the command line wins. */
+	int jit_env = jit_mode_parse(getenv("FUGU_JIT"));
+	if (jit_env >= 0)
+		o.pc.jit = jit_env;
 	parse_options(&o, argc, argv);
 
 	FILE *log = stderr;

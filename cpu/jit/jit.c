@@ -2,18 +2,21 @@
  * fugu — the JIT compiler: one decoded trace in, one host function out.
  *
  * The compiled function is `void f(struct cpu *cpu, uint64_t limit)`. Host
- * registers: RBP the CPU; RBX, R12-R15 a cache of up to five guest registers
- * (the trace's most used 32/64-bit ones); RAX, RCX, RDX, RSI, RDI, R8, R10
- * scratch. The frame holds the entry RIP, the entry icount, `limit` and the
- * TLB set of the current CPL (FRAME_*). Guest state lives in struct cpu, in
- * the representation the interpreter uses (lazy flags included); a cached
- * register is written back before anything can look at it (a handler call,
- * a memory slow path, an exit) and reloaded after a handler call. So every
- * instruction can be an inline copy of its handler or a call of the handler
- * with exec_one's contract (docs/ARCHITECTURE.md, "The JIT").
+ * registers: RBP the CPU; RBX, R12-R15, R9, R11 a cache of up to seven guest
+ * registers (the trace's most used ones); RSI, RDI, R8 a lazy-flags record
+ * not stored yet (struct pending_lf); RAX, RCX, RDX, R10 scratch (and RSI,
+ * RDI, R8 once the record is stored). The frame holds the entry RIP, the
+ * entry icount, `limit` and the TLB set of the current CPL (FRAME_*). Guest
+ * state lives in struct cpu, in the representation the interpreter uses
+ * (lazy flags included); a cached register is written back before anything
+ * can look at it (a handler call, a memory slow path, an exit) and reloaded
+ * after a handler call. So every instruction can be an inline copy of its
+ * handler or a call of the handler with exec_one's contract
+ * (docs/ARCHITECTURE.md, "The JIT").
  */
 #include "cpu/jit/jit.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
@@ -1433,9 +1436,12 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	}
 	void *code = arena_put(j, j->scratch, len);
 	if (!code) {
-		t->jit_failed = true;
+		/* The host refused mprotect: pages of compiled code may have been
+		 * left unexecutable. Drop all of it and compile nothing more. */
+		j->threshold = UINT_MAX;
 		j->stats.failed++;
-		return true;
+		tcache_flush(cpu);
+		return false;
 	}
 	t->jit = (trace_code_fn)code;
 	/* A trace on two pages needs tcache_lookup's check of the second: never
