@@ -300,19 +300,19 @@ call_handler(struct comp *c, unsigned k)
 /* ---- guest registers ---- */
 
 /* The guest register r as an operand of `size` bytes (AH..BH without REX). */
-static struct mref
-greg(const struct insn *i, unsigned r, unsigned size)
-{
-	if (size == 1 && r >= 4 && r < 8 && !(i->flags & I_REX))
-		return mem(RBP, OFF_GPR(r - 4) + 1);
-	return mem(RBP, OFF_GPR(r));
-}
-
 /* AH, CH, DH or BH: byte register 4-7 without REX. */
 static bool
 high_byte(const struct insn *i, unsigned r, unsigned size)
 {
 	return size == 1 && r >= 4 && r < 8 && !(i->flags & I_REX);
+}
+
+static struct mref
+greg(const struct insn *i, unsigned r, unsigned size)
+{
+	if (high_byte(i, r, size))
+		return mem(RBP, OFF_GPR(r - 4) + 1);
+	return mem(RBP, OFF_GPR(r));
 }
 
 /* Is the operand in a host register? AH..BH of a cached register never are:
