@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The JIT changes nothing a deterministic run shows (docs/ARCHITECTURE.md, "The JIT").
 
-usage: check_jit_determinism.py FUGU ROM...
+usage: check_jit_determinism.py [--categories CATS] FUGU ROM...
 Each ROM runs with -clock deterministic three times, -jit off, on and always,
-with the interrupt and I/O trace (every event headed by its instruction count)
-and -run-summary; the traces must be byte-identical and the retired
-instruction counts equal. Prints a TAP report, one test per ROM.
+with the trace of CATS (default int,io: every event headed by its instruction
+count; with insn, every instruction, which always runs interpreted) and
+-run-summary; the traces must be byte-identical and the retired instruction
+counts equal. Prints a TAP report, one test per ROM.
 """
 import json
 import os
@@ -14,12 +15,12 @@ import sys
 import tempfile
 
 
-def run(fugu, rom, mode, tmp):
+def run(fugu, rom, mode, tmp, cats):
     trace = os.path.join(tmp, "trace-" + mode)
     summary = os.path.join(tmp, "summary-" + mode)
     cmd = [fugu, "-bios", rom, "-debugcon", "stdio", "-device", "isa-debug-exit",
            "-no-reboot", "-display", "none", "-timeout", "60", "-clock", "deterministic",
-           "-d", "int,io", "-trace-format", "json", "-D", trace, "-run-summary", summary,
+           "-d", cats, "-trace-format", "json", "-D", trace, "-run-summary", summary,
            "-jit", mode]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
     with open(trace, "rb") as f:
@@ -30,12 +31,16 @@ def run(fugu, rom, mode, tmp):
 
 
 def main():
-    fugu, roms = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    cats = "int,io"
+    if args[:1] == ["--categories"]:
+        cats, args = args[1], args[2:]
+    fugu, roms = args[0], args[1:]
     print("1..%d" % len(roms))
     failed = 0
     for n, rom in enumerate(roms, 1):
         with tempfile.TemporaryDirectory(prefix="fugu-jitdet-") as tmp:
-            runs = {m: run(fugu, rom, m, tmp) for m in ("off", "on", "always")}
+            runs = {m: run(fugu, rom, m, tmp, cats) for m in ("off", "on", "always")}
         ref = runs["off"]
         bad = [m for m, r in runs.items() if r != ref]
         name = os.path.basename(rom)
