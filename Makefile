@@ -54,13 +54,16 @@ build-san: deps $(SANBUILD)/build.ninja
 run: build
 	./$(BUILD)/fugu -m 128 -hda $(BUILD)/firmware/demo.img -snapshot -serial stdio
 
-# Every suite in the optimized build, then the unit and guest suites again under
-# ASan+UBSan; one summary line at the end.
+# Every suite in the optimized build, the boot suite again through the JIT
+# (`--setup jit`), then the unit and guest suites again under ASan+UBSan; one
+# summary line at the end.
 test: build build-san build-fuzz
 	@rc=0; \
 	meson test -C $(BUILD) --num-processes 2 --print-errorlogs || rc=1; \
+	meson test -C $(BUILD) --setup jit --suite boot --num-processes 2 --print-errorlogs \
+		--logbase testlog-jit || rc=1; \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=0 \
-		meson test -C $(SANBUILD) --suite unit --suite guests --num-processes 2 --print-errorlogs || rc=1; \
+		meson test -C $(SANBUILD) --suite unit --suite guests --suite guests-jit --num-processes 2 --print-errorlogs || rc=1; \
 	meson test -C $(FUZZBUILD) --suite fuzz --no-rebuild --print-errorlogs || rc=1; \
 	python3 scripts/test-summary.py $(BUILD) $(SANBUILD) $(FUZZBUILD) || rc=1; \
 	exit $$rc

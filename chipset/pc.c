@@ -1052,6 +1052,7 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 			.clock_opaque = &pc->clock,
 			.tracer = cfg->tracer,
 			.count_insns = cfg->count_insns,
+			.jit = cfg->jit,
 			.index = k,
 			.apic_id = k,
 			.share_with = k ? pc->cpus[0] : NULL,

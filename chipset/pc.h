@@ -53,6 +53,7 @@ struct pc_config {
 	enum vclock_mode clock_mode;
 	struct tracer *tracer; /* NULL: tracing off */
 	bool count_insns;      /* -stats: count retired instructions by id (cpu/tcache.h) */
+	int jit;               /* -jit: enum jit_mode (cpu/jit/jit.h) */
 	const char *kernel;    /* -kernel: direct boot through fw_cfg (NULL: none) */
 	const char *initrd;    /* -initrd: QEMU's "FILE[ ARGS][,FILE...]" (NULL: none) */
 	const char *append;    /* -append: the kernel command line (NULL: empty) */

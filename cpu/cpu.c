@@ -10,6 +10,7 @@
 #include "cpu/vmx/vmx.h"
 #include "cpu/cpu_internal.h"
 #include "cpu/exec/x87.h"
+#include "cpu/jit/jit.h"
 #include "cpu/msr.h"
 #include "cpu/tcache.h"
 #include "cpu/translate.h"
@@ -81,6 +82,7 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->clock_opaque = cfg->clock_opaque;
 	cpu->tracer = cfg->tracer;
 	cpu->count_insns = cfg->count_insns;
+	cpu->jit = jit_create((enum jit_mode)cfg->jit); /* NULL: off or not available */
 	if (cfg->share_with) { /* join the ring; the first CPU keeps the map's hooks */
 		cpu->sibling = cfg->share_with->sibling;
 		cfg->share_with->sibling = cpu;
@@ -108,6 +110,7 @@ cpu_destroy(struct cpu *cpu)
 	prev->sibling = cpu->sibling;
 	if (cpu->owns_tcache)
 		tcache_destroy(cpu->tcache);
+	jit_destroy(cpu->jit);
 	vmx_destroy(cpu);
 	free(cpu);
 }

@@ -246,6 +246,7 @@ struct cpu {
 	struct cpu_bus bus;
 	struct tlb tlb;
 	struct tcache *tcache;
+	struct jit *jit;          /* the JIT (cpu/jit), NULL when off */
 	struct trace *chain_prev; /* the trace that ran last, for successor links */
 	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
 	bool count_insns;         /* cpu_config.count_insns */
@@ -288,6 +289,7 @@ struct cpu_config {
 	uint32_t apic_id;      /* its initial APIC ID */
 	struct cpu
 		*share_with; /* another CPU of the machine: share its trace cache (NULL: alone) */
+	int jit;             /* enum jit_mode (cpu/jit/jit.h): 0 off */
 };
 
 struct cpu *cpu_create(const struct cpu_config *cfg);

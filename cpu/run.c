@@ -5,6 +5,7 @@
  * traced, debug single-step), runs through exec_one (cpu_internal.h).
  */
 #include "cpu/cpu_internal.h"
+#include "cpu/jit/jit.h"
 #include "cpu/tcache.h"
 #include "cpu/trace_cpu.h"
 #include "cpu/vmx/vmx.h"
@@ -133,6 +134,18 @@ run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
 	}
 }
 
+/* Count a run of t towards the JIT's threshold and compile it when it is hot.
+ * False when the code arena was full and the whole cache was flushed: t is no
+ * longer in it (its page no longer notices stores), so the caller must look
+ * the trace up again rather than run it. */
+static inline bool
+jit_hot(struct cpu *cpu, struct trace *t)
+{
+	if (!cpu->jit || t->jit || t->jit_failed || ++t->hits < jit_threshold(cpu->jit))
+		return true;
+	return jit_compile(cpu, t);
+}
+
 /* The same with a trace event per instruction. */
 static void
 run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
@@ -239,6 +252,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		struct trace *t = tcache_get(cpu, prev);
 		cpu->chain_prev = t;
 		cpu->chain_gen = tcache_generation(cpu->tcache);
+		if (!traced && !jit_hot(cpu, t))
+			continue;
 		uint64_t left = cpu->budget_end - cpu->icount;
 		unsigned limit = t->n < left ? t->n : (unsigned)left;
 		if (cpu->state.intr_shadow) {
@@ -249,6 +264,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
+		else if (t->jit) /* compiled: the same contract, `limit` included (cpu/jit) */
+			t->jit(cpu, limit);
 		else
 			run_trace(cpu, t, limit);
 		if (__builtin_expect(cpu->cur_trace != NULL, 0))

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "cpu/decode.h"
+#include "cpu/jit/jit.h"
 #include "mmu/physmem.h"
 
 #define HASH_BITS 16
@@ -145,6 +146,7 @@ tcache_flush(struct cpu *cpu)
 	memset(tc->pages, 0, sizeof(tc->pages));
 	tc->used = 0;
 	tc->generation++;
+	jit_flush(cpu->jit); /* every compiled trace belonged to a trace dropped here */
 }
 
 uint64_t
@@ -162,6 +164,7 @@ unlink_trace(struct tcache *tc, struct trace *t)
 	if (*pp)
 		*pp = t->hash_next;
 	t->valid = false;
+	t->jit_chain = NULL; /* compiled traces chain only into valid ones */
 }
 
 bool
@@ -295,6 +298,10 @@ build(struct cpu *cpu, uint64_t pa)
 	t->valid = true;
 	t->cached = true;
 	t->entries = 0;
+	t->jit = NULL;
+	t->jit_chain = NULL;
+	t->hits = 0;
+	t->jit_failed = false;
 	t->succ[0] = t->succ[1] = NULL;
 	t->succ_pa[0] = t->succ_pa[1] = UINT64_MAX;
 	uint64_t rip = cpu->state.rip, ip_pa = pa;
@@ -333,6 +340,9 @@ build(struct cpu *cpu, uint64_t pa)
 			tc->scratch->cached = false;
 			tc->scratch->succ[0] = tc->scratch->succ[1] = NULL;
 			tc->scratch->valid = true;
+			tc->scratch->jit = NULL;
+			tc->scratch->jit_chain = NULL;
+			tc->scratch->jit_failed = true; /* never compiled */
 			tc->scratch->code_size = cpu->code_size;
 			tc->scratch->bytes = bytes ? tc->scratch_bytes : NULL;
 			if (bytes)

@@ -13,6 +13,9 @@
 #define TCACHE_ARENA_BYTES (32u << 20)
 #define TCACHE_BYTES_STRIDE 16 /* INSN_MAX_LEN rounded up */
 
+/* A compiled trace (cpu/jit): runs at most `limit` instructions of it. */
+typedef void (*trace_code_fn)(struct cpu *cpu, uint64_t limit);
+
 struct trace {
 	uint64_t pa;   /* physical address of the first byte */
 	uint64_t lin2; /* linear page of a second page the last instruction runs into */
@@ -22,7 +25,11 @@ struct trace {
 	 * the successor's physical address and the trace itself. */
 	uint64_t succ_pa[2];
 	struct trace *succ[2];
-	uint64_t entries; /* times entered since its counts were last folded (statistics, JIT) */
+	uint64_t entries;  /* times entered since its counts were last folded (statistics) */
+	trace_code_fn jit; /* its host code (cpu/jit), or NULL */
+	void *jit_chain;   /* where a chaining compiled trace enters it */
+	uint32_t hits;     /* runs in the interpreter, towards the JIT's threshold */
+	bool jit_failed;   /* the JIT could not compile it: do not try again */
 	uint8_t code_size;
 	uint8_t n;
 	bool valid;

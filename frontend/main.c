@@ -21,6 +21,7 @@
 #include "chipset/pc.h"
 #include "chipset/snapshot.h"
 #include "cpu/cpu.h"
+#include "cpu/jit/jit.h"
 #include "cpu/tcache.h"
 #include "firmware/bios.h"
 #include "frontend/display.h"
@@ -185,6 +186,8 @@ print_help(void)
 	       "                           trace lines as text (default) or JSON objects, or\n"
 	       "                           binary records for fugu-tracedump (needs -D)\n"
 	       "  -plugin FILE.so[,k=v,..] load a trace plugin (docs/TRACING.md)\n"
+	       "  -jit off|on|always       the JIT fast path: hot traces compiled to host code\n"
+	       "                           (default off; 'always' compiles every trace)\n"
 	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
 	       "and\n"
 	       "                           the 15 most executed instructions\n"
@@ -732,6 +735,15 @@ parse_options(struct options *o, int argc, char **argv)
 			o->no_reboot = true;
 		} else if (!strcmp(a, "-stats")) {
 			o->stats = true;
+		} else if (!strcmp(a, "-jit")) {
+			const char *s = ARG();
+			maybe_help(s,
+				   "-jit off|on|always: the JIT fast path (x86-64 hosts); 'always' "
+				   "compiles every trace at its first run (for tests)\n");
+			int mode = jit_mode_parse(s);
+			if (mode < 0)
+				usage_error("-jit %s: expected on, off or always", s);
+			o->pc.jit = mode;
 		} else if (!strcmp(a, "-run-summary")) {
 			const char *path = ARG();
 			if (o->run_summary)
@@ -1306,6 +1318,11 @@ main(int argc, char **argv)
 		return FUGU_EXIT_USAGE;
 	}
 	net_config_init(&o.pc.net);
+	/* FUGU_JIT=off|on|always: the default of -jit (test setups run whole suites
+	 * through the JIT with it); -jit on the command line wins. */
+	int jit_env = jit_mode_parse(getenv("FUGU_JIT"));
+	if (jit_env >= 0)
+		o.pc.jit = jit_env;
 	parse_options(&o, argc, argv);
 
 	FILE *log = stderr;
@@ -1417,6 +1434,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "fugu: %" PRIu64 " instructions, %.3f s CPU, %.1f MIPS\n", n, cpu_s,
 			cpu_s > 0 ? (double)n / cpu_s / 1e6 : 0.0);
 		print_top_insns(pc->cpu, n);
+		if (pc->cpu->jit) {
+			struct jit_stats js;
+			jit_get_stats(pc->cpu->jit, &js);
+			fprintf(stderr,
+				"fugu: jit: %" PRIu64 " traces compiled (%" PRIu64
+				" not compilable), %" PRIu64 " arena flushes, %" PRIu64
+				" code bytes, %.1f us a trace\n",
+				js.compiled, js.failed, js.flushes, js.bytes,
+				js.compiled ? (double)js.compile_ns / 1e3 / (double)js.compiled
+					    : 0.0);
+		}
 	}
 	if (o.pc.debugcon)
 		fflush(o.pc.debugcon);

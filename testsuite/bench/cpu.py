@@ -2,7 +2,8 @@
 """CPU benchmark: fugu against QEMU (TCG) and Bochs on one bare-metal guest.
 
 usage: cpu.py [FUGU] [--iterations N] [--passes P | --fugu-passes P
-              --qemu-passes P --bochs-passes P] [--repeat R] [--only NAMES]
+              --fugu-jit-passes P --qemu-passes P --bochs-passes P] [--repeat R]
+              [--only NAMES]
 
 Assembles testsuite/bench/cpu64.asm (a 64 KiB ROM: reset vector -> long mode ->
 PASSES passes of ITERATIONS rounds of a xorshift64/table/multiply integer loop;
@@ -12,6 +13,7 @@ each emulator that is installed:
 
   fugu   FUGU -bios ROM -debugcon stdio -device isa-debug-exit,iobase=0xf4,
          iosize=4 -no-reboot -timeout T -stats
+  fugu_jit  the same with -jit on and without -stats (the JIT fast path)
   qemu   qemu-system-x86_64 -accel tcg -bios ROM -display none -debugcon stdio
          -device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot
   bochs  bochs-bin -q -f bochsrc (testsuite/bench/bochsrc.cpu; "c" fed to the
@@ -144,6 +146,20 @@ class Fugu(Emulator):
         return status == 1 and STATS.search(err)
 
 
+class FuguJit(Fugu):
+    """fugu with the JIT fast path (cpu/jit), timed without -stats (whose
+    per-trace counting costs the JIT more than the interpreter); the guest code
+    and so the instruction count are fugu's."""
+    name = "fugu_jit"
+
+    def command(self, rom):
+        cmd, kw = super().command(rom)
+        return [a for a in cmd if a != "-stats"] + ["-jit", "on"], kw
+
+    def ok(self, status, out, err):
+        return status == 1
+
+
 class Qemu(Emulator):
     name = "qemu"
 
@@ -213,17 +229,18 @@ def main():
                     help="rounds per pass (the Python model runs one pass)")
     ap.add_argument("--passes", type=int, help="passes for every emulator")
     ap.add_argument("--fugu-passes", type=int, default=10)
+    ap.add_argument("--fugu-jit-passes", type=int, default=50)
     ap.add_argument("--qemu-passes", type=int, default=100)
     ap.add_argument("--bochs-passes", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each ROM; best taken")
-    ap.add_argument("--only", default="fugu,qemu,bochs")
+    ap.add_argument("--only", default="fugu,fugu_jit,qemu,bochs")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--nasm", default="nasm")
     a = ap.parse_args()
     if not shutil.which(a.nasm):
         sys.exit("cpu.py: %s not found (apt-get install nasm)" % a.nasm)
     if a.passes is not None:
-        a.fugu_passes = a.qemu_passes = a.bochs_passes = a.passes
+        a.fugu_passes = a.fugu_jit_passes = a.qemu_passes = a.bochs_passes = a.passes
     wanted = [n.strip() for n in a.only.split(",") if n.strip()]
 
     result, odd = model(a.iterations)
@@ -234,7 +251,7 @@ def main():
     failed = False
     with tempfile.TemporaryDirectory(prefix="fugu-bench-") as tmp:
         base_rom = build_rom(a.nasm, tmp, a.iterations, 0)
-        for cls in (Fugu, Qemu, Bochs):
+        for cls in (Fugu, FuguJit, Qemu, Bochs):
             if cls.name not in wanted:
                 continue
             emu = cls(a, tmp)
@@ -272,7 +289,7 @@ def main():
             tw = min(w[1] for w in work)
             rows.append((cls.name, passes, count, tw, tb, tw - tb))
         print()
-        print("%-6s %7s %14s %9s %9s %9s %8s %9s" % (
+        print("%-8s %7s %14s %9s %9s %9s %8s %9s" % (
             "", "passes", "instructions", "run s", "base s", "work s", "MIPS", "fugu/x"))
         fugu_mips = None
         for name, passes, count, tw, tb, t in rows:
@@ -284,7 +301,7 @@ def main():
             if name == "fugu":
                 fugu_mips = mips
             ratio = "%.3f" % (fugu_mips / mips) if fugu_mips and mips else "-"
-            print("%-6s %7d %14d %9.3f %9.3f %9.3f %8s %9s" % (
+            print("%-8s %7d %14d %9.3f %9.3f %9.3f %8s %9s" % (
                 name, passes, count, tw, tb, t, shown, ratio))
         print("(CPU seconds = user + system, best of %d; work = run - base, base = the "
               "PASSES=0 ROM;\n MIPS = instructions / work s; fugu/x = fugu's MIPS / "

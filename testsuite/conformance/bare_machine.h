@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mmu/ioport.h"
 #include "cpu/cpu.h"
+#include "cpu/jit/jit.h"
 #include "mmu/physmem.h"
 
 struct machine {
@@ -35,7 +37,10 @@ bare_machine_create(struct machine *m, const char *model, uint64_t ram, char *er
 		snprintf(err, errlen, "cannot create the machine: %s", strerror(errno));
 		return false;
 	}
-	m->cpu = cpu_create(&(struct cpu_config){ .mem = m->mem, .io = m->io, .features = feat });
+	/* FUGU_JIT=on|always runs the harness through the JIT (meson's -jit variants). */
+	int jit = jit_mode_parse(getenv("FUGU_JIT"));
+	m->cpu = cpu_create(&(struct cpu_config){
+		.mem = m->mem, .io = m->io, .features = feat, .jit = jit < 0 ? JIT_OFF : jit });
 	if (!m->cpu) {
 		snprintf(err, errlen, "cannot create the CPU");
 		return false;

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "bare_machine.h"
+#include "long_machine.h"
 #include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
@@ -59,19 +60,11 @@
 
 /* ---- the shared linear layout ---- */
 
-#define AREA_LIN 0x3f000000u /* below 2 GiB: absolute disp32 operands reach it */
-#define CODE_LIN AREA_LIN    /* host prologue at +0; the tested bytes end at EPI */
+/* The area, the guest page tables and the fugu side's GDT/IDT: long_machine.h. */
 #define EPI_OFF 0x800u
 #define EPI_LIN (CODE_LIN + EPI_OFF)    /* host epilogue; fugu's RIP after the instruction */
 #define STATE_LIN (AREA_LIN + 0x1000u)  /* host: register block */
 #define HSTACK_TOP (AREA_LIN + 0x3000u) /* host: scratch stack of the epilogue */
-#define DATA_LIN (AREA_LIN + 0x4000u)   /* the data page */
-#define GDT_LIN (AREA_LIN + 0x5000u)    /* fugu: GDT, TSS at +0x100 */
-#define TSS_LIN (GDT_LIN + 0x100u)
-#define IDT_LIN (AREA_LIN + 0x6000u)     /* fugu: 32 gates */
-#define HANDLER_LIN (AREA_LIN + 0x7000u) /* fugu: vector v's gate leads to a HLT at +v */
-#define IST_TOP (AREA_LIN + 0x9000u)     /* fugu: exception stack */
-#define AREA_PAGES 16u
 
 #define WIN_OFF 0x600u /* the window of the data page the operands point into */
 #define WIN_LEN 0x400u
@@ -82,15 +75,6 @@
 #define ST_FINAL 0x100u
 #define ST_FFLAGS 0x180u
 #define ST_SAVED_RSP 0x188u
-
-/* Guest physical layout: page tables, then the area's pages from AREA_PHYS. */
-#define PML4_PHYS 0x1000u
-#define PDPT_PHYS 0x2000u
-#define PD_PHYS 0x3000u
-#define PT_PHYS 0x4000u
-#define AREA_PHYS 0x100000u
-#define GUEST_RAM (4u << 20)
-#define PHYS_OF(lin) (AREA_PHYS + ((lin)-AREA_LIN))
 
 #define DEFAULT_STATES 2500u
 #define DEFAULT_SEED 0x686f737464696666ull
@@ -1228,81 +1212,6 @@ host_map(char *err, size_t errlen)
 
 /* ---- the fugu side ---- */
 
-static void
-poke64(struct machine *m, uint64_t pa, uint64_t v)
-{
-	physmem_write(m->mem, pa, &v, 8);
-}
-
-/* Page tables, GDT, TSS, IDT and exception handlers in guest memory. */
-static void
-guest_memory(struct machine *m)
-{
-	poke64(m, PML4_PHYS, PDPT_PHYS | 0x23); /* P RW A */
-	poke64(m, PDPT_PHYS, PD_PHYS | 0x23);
-	poke64(m, PD_PHYS + 8 * (AREA_LIN >> 21), PT_PHYS | 0x23);
-	for (unsigned k = 0; k < AREA_PAGES; k++)
-		poke64(m, PT_PHYS + 8 * (((AREA_LIN >> 12) & 0x1ff) + k),
-		       (AREA_PHYS + PAGE_SIZE * k) | 0x63);      /* P RW A D */
-	poke64(m, PHYS_OF(GDT_LIN) + 8, 0x00af9b000000ffffull);  /* 8: 64-bit code */
-	poke64(m, PHYS_OF(GDT_LIN) + 16, 0x00cf93000000ffffull); /* 16: data */
-	poke64(m, PHYS_OF(TSS_LIN) + 0x24, IST_TOP);             /* IST1 */
-	for (unsigned v = 0; v < 32; v++) {
-		uint64_t off = HANDLER_LIN + v;
-		uint64_t lo = (off & 0xffff) | 8ull << 16 | 1ull << 32 /* IST1 */ |
-			      0x8eull << 40 /* P, interrupt gate */ | (off >> 16 & 0xffff) << 48;
-		poke64(m, PHYS_OF(IDT_LIN) + 16 * v, lo);
-		poke64(m, PHYS_OF(IDT_LIN) + 16 * v + 8, off >> 32);
-	}
-	uint8_t hlt[PAGE_SIZE];
-	memset(hlt, 0xf4, sizeof(hlt));
-	physmem_write(m->mem, PHYS_OF(HANDLER_LIN), hlt, 64);
-	physmem_write(m->mem, PHYS_OF(CODE_LIN), hlt, PAGE_SIZE);
-}
-
-/* 64-bit mode at CPL 0 with flat segments (SDM vol. 3A, 9.8.5 describes the way in). */
-static void
-guest_mode(struct cpu *cpu)
-{
-	cpu->state.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
-	cpu->state.cr4 = CR4_PAE;
-	cpu->state.cr3 = PML4_PHYS;
-	cpu->state.efer = EFER_LME | EFER_LMA;
-	struct segment data = {
-		.sel = 16, .attr = 0x93 | SEG_ATTR_DB | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
-	};
-	for (int s = 0; s < 6; s++)
-		cpu->state.seg[s] = data;
-	cpu->state.seg[S_CS] = (struct segment){
-		.sel = 8, .attr = 0x9b | SEG_ATTR_L | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
-	};
-	cpu->state.gdtr = (struct dtr){ .base = GDT_LIN, .limit = 23 };
-	cpu->state.idtr = (struct dtr){ .base = IDT_LIN, .limit = 32 * 16 - 1 };
-	cpu->state.tr =
-		(struct segment){ .sel = 0x18, .attr = 0x8b, .limit = 0x67, .base = TSS_LIN };
-	cpu->state.ldtr = (struct segment){ .sel = 0, .attr = 0x82, .limit = 0, .base = 0 };
-	cpu->state.cpl = 0;
-	cpu->state.halted = false;
-	cpu->shutdown = false;
-	cpu->delivering = false;
-	cpu->state.intr_shadow = 0;
-	cpu->events = 0;
-	tlb_flush_all(&cpu->tlb);
-	cpu_set_rflags(cpu, F_FIXED1); /* also recomputes the mode */
-}
-
-/* The machine in 64-bit mode with the test's page tables and IDT ("all": every
- * feature fugu knows, so the host's instructions all decode). */
-static bool
-machine_create(struct machine *m, char *err, size_t errlen)
-{
-	if (!bare_machine_create(m, "all", GUEST_RAM, err, errlen))
-		return false;
-	guest_memory(m);
-	guest_mode(m->cpu);
-	return true;
-}
-
 struct fugu_result {
 	struct regs fin;
 	uint64_t rip;
@@ -1345,7 +1254,7 @@ fugu_run(struct machine *m, const struct state *st, struct fugu_result *out)
 		}
 	}
 	if (out->vector >= 0 || out->exit != CPU_EXIT_BUDGET)
-		guest_mode(cpu);
+		long_machine_mode(cpu);
 }
 
 /* ---- comparing and reporting ---- */
@@ -2090,7 +1999,7 @@ x_fugu_run(struct machine *m, const struct xstate *st, struct x_fugu *out)
 	out->flags = cpu_get_rflags(cpu);
 	physmem_read(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, out->mem, WIN_LEN);
 	if (out->vector >= 0)
-		guest_mode(cpu);
+		long_machine_mode(cpu);
 }
 
 static bool
@@ -2758,7 +2667,7 @@ s_fugu_run(struct machine *m, const struct sstate *st, struct s_fugu *out)
 	out->flags = cpu_get_rflags(cpu);
 	physmem_read(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, out->mem, WIN_LEN);
 	if (out->vector >= 0)
-		guest_mode(cpu);
+		long_machine_mode(cpu);
 }
 
 static bool
@@ -3299,7 +3208,7 @@ v_fugu_run(struct machine *m, const struct vstate *st, struct v_fugu *out)
 	out->flags = cpu_get_rflags(cpu);
 	physmem_read(m->mem, PHYS_OF(DATA_LIN) + WIN_OFF, out->mem, WIN_LEN);
 	if (out->vector >= 0)
-		guest_mode(cpu);
+		long_machine_mode(cpu);
 }
 
 static bool
@@ -3466,7 +3375,7 @@ main(int argc, char **argv)
 
 	char err[512];
 	struct machine m;
-	if (!host_map(err, sizeof(err)) || !machine_create(&m, err, sizeof(err))) {
+	if (!host_map(err, sizeof(err)) || !long_machine_create(&m, err, sizeof(err))) {
 		tap_line(false, "setup: %s", err);
 		printf("1..%u\n", tap_number);
 		return 1;

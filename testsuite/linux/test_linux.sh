@@ -11,9 +11,11 @@
 # "s3": the direct boot suspended to RAM and woken by the RTC alarm.
 # "net": the direct boot with -nic user: e1000.ko, DHCP from libslirp, HTTP both
 # ways through the gateway and a hostfwd (run_net.py).
-# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net
+# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net [FUGU ARGS...]
+# (FUGU ARGS: more options for fugu, e.g. -jit on)
 set -u
 fugu=$1 mode=$2
+shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
 if [ -z "$kernel" ]; then
@@ -27,7 +29,7 @@ kver=${kernel#/boot/vmlinuz-}
 [ -d "/lib/modules/$kver" ] || kver=
 sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $kver || exit 1
 cd "$tmp" || exit 1
-common="-m 256 -serial stdio -display none -timeout 1500"
+common="-m 256 -serial stdio -display none -timeout 1500 $*"
 case $mode in
 direct)
 	# with a data CD (an ISO 9660 image holding one file) that the shell mounts

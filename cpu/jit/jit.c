@@ -1,0 +1,1569 @@
+/*
+ * fugu — the JIT compiler: one decoded trace in, one host function out.
+ *
+ * The compiled function is `void f(struct cpu *cpu, uint64_t limit)`. Host
+ * registers: RBP the CPU; RBX, R12-R15, R9, R11 a cache of up to seven guest
+ * registers (the trace's most used ones); RSI, RDI, R8 a lazy-flags record
+ * not stored yet (struct pending_lf); RAX, RCX, RDX, R10 scratch (and RSI,
+ * RDI, R8 once the record is stored). The frame holds the entry RIP, the
+ * entry icount, `limit` and the TLB set of the current CPL (FRAME_*). Guest
+ * state lives in struct cpu, in the representation the interpreter uses
+ * (lazy flags included); a cached register is written back before anything
+ * can look at it (a handler call, a memory slow path, an exit) and reloaded
+ * after a handler call. So every instruction can be an inline copy of its
+ * handler or a call of the handler with exec_one's contract
+ * (docs/ARCHITECTURE.md, "The JIT").
+ */
+#include "cpu/jit/jit.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cpu/exec/exec.h"
+#include "cpu/tcache.h"
+
+#if defined(__x86_64__)
+
+#include <sys/mman.h>
+
+#include "cpu/jit/emit.h"
+
+struct comp;
+
+struct jit {
+	uint8_t *arena;
+	size_t used;
+	unsigned threshold;
+	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
+	struct comp *comp; /* the compiler's tables */
+	struct jit_stats stats;
+};
+
+#define SCRATCH_BYTES (64u << 10)
+
+/* ---- where things are in struct cpu ---- */
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
+#define OFF_GPR(r) (CPU_OFF(state.gpr) + 8 * (int32_t)(r))
+#define OFF_RIP CPU_OFF(state.rip)
+#define OFF_RFLAGS CPU_OFF(state.rflags)
+#define OFF_CPL CPU_OFF(state.cpl)
+#define OFF_ICOUNT CPU_OFF(icount)
+#define OFF_INSN_RIP CPU_OFF(insn_rip)
+#define OFF_STOP CPU_OFF(stop_trace)
+#define OFF_LF_RES CPU_OFF(lf.res)
+#define OFF_LF_SRC1 CPU_OFF(lf.src1)
+#define OFF_LF_SRC2 CPU_OFF(lf.src2)
+#define OFF_LF_OP CPU_OFF(lf.op) /* op, size and mask: one 32-bit word */
+#define OFF_EVENTS CPU_OFF(events)
+#define OFF_BUDGET_END CPU_OFF(budget_end)
+#define OFF_CHAIN_PREV CPU_OFF(chain_prev)
+#define OFF_DELIVERING CPU_OFF(delivering)
+#define TRACE_OFF(field) ((int32_t)offsetof(struct trace, field))
+#define OFF_TLB ((int32_t)(offsetof(struct cpu, tlb) + offsetof(struct tlb, e)))
+#define TLB_KIND_BYTES ((int32_t)(TLB_SIZE * sizeof(struct tlb_entry)))
+#define TLB_SET_BYTES (TLB_NKINDS * TLB_KIND_BYTES)
+
+_Static_assert(offsetof(struct lazy_flags, size) == offsetof(struct lazy_flags, op) + 1 &&
+		       offsetof(struct lazy_flags, mask) == offsetof(struct lazy_flags, op) + 2,
+	       "lazy flags op/size/mask are one 32-bit word");
+_Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, addend) == 8 &&
+		       offsetof(struct tlb_entry, pa_page) == 16,
+	       "the inline TLB lookup knows the entry layout");
+
+/* The frame below the saved registers. */
+#define FRAME_RIP0 0
+#define FRAME_ICOUNT0 8
+#define FRAME_LIMIT 16
+#define FRAME_TLB 24
+#define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
+
+/* Host registers that cache guest registers: callee-saved ones first (calls
+ * keep them), then R9 and R11, which a C call clobbers (reloaded after one). */
+static const uint8_t cache_regs[] = { RBX, R12, R13, R14, R15, R9, R11 };
+#define HOST_VOLATILE ((1u << R9) | (1u << R11))
+#define NCACHE (sizeof(cache_regs) / sizeof(cache_regs[0]))
+
+static int32_t
+off_seg_base(unsigned s)
+{
+	return CPU_OFF(state.seg) +
+	       (int32_t)(s * sizeof(struct segment) + offsetof(struct segment, base));
+}
+
+/* ---- the compiler's state ---- */
+
+#define LF_NONE_LAZY (-2) /* comp.lf_op: lf.mask is 0, every flag is in RFLAGS */
+
+enum exit_kind { EXIT_INLINE, EXIT_HANDLER }; /* RIP to store, or already stored by a handler */
+
+/*
+ * A lazy-flags record an inline instruction made but did not store yet: src1
+ * in RSI, src2 in RDI or an immediate, res in R8, the rest known now. It is
+ * stored (flush_lf) before anything can read or fault -- a memory access, a
+ * handler or C call, an instruction that reads the flags -- and in every exit
+ * stub taken while it is pending. An inline instruction that sets a whole new
+ * record before any of those makes it dead: its four stores never happen.
+ * Between the two only register-only inline forms run, none of which touches
+ * RSI, RDI or R8.
+ */
+struct pending_lf {
+	bool on;
+	bool imm; /* src2 is `immv`, not RDI */
+	uint8_t op, size;
+	uint16_t mask;
+	int32_t immv;
+};
+
+struct fixup {
+	uint8_t *at; /* a rel32 to point at the exit */
+	uint8_t k;   /* after instruction k */
+	uint8_t kind;
+	uint16_t dirty;         /* cached guest registers to write back */
+	struct pending_lf pend; /* the flags record to store first */
+};
+
+/* An out-of-line memory slow path. */
+struct slow {
+	uint8_t *at;   /* the jne into it */
+	uint8_t *back; /* where it returns */
+	uint8_t k, size, seg;
+	bool store;
+	uint16_t dirty;
+};
+
+/* An out-of-line taken conditional branch. */
+struct taken {
+	uint8_t *at;
+	uint8_t k;
+	uint16_t dirty;
+	bool called; /* a handler ran before it in the trace */
+};
+
+#define MAX_FIX (TRACE_MAX_INSNS * 4)
+
+struct comp {
+	struct emit e;
+	struct cpu *cpu;
+	struct trace *t;
+	unsigned code_size;
+	uint32_t off[TRACE_MAX_INSNS + 1]; /* byte offset of instruction k from the entry RIP */
+	int lf_op; /* the lazy operation the last inline form left, LF_NONE_LAZY, or -1 unknown */
+	unsigned lf_size;
+	bool lf_cf_lazy;     /* ... and whether its CF is lazy (not after INC/DEC) */
+	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
+	bool called;         /* a handler call was emitted (so far, in program order) */
+	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
+	uint16_t cached;     /* guest registers with a host register */
+	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
+	struct pending_lf pend;
+	struct fixup fix[MAX_FIX];
+	unsigned nfix;
+	struct slow slow[TRACE_MAX_INSNS * 2];
+	unsigned nslow;
+	struct taken taken[TRACE_MAX_INSNS];
+	unsigned ntaken;
+	uint8_t *to_epilogue[TRACE_MAX_INSNS * 24]; /* jumps to patch to the epilogue */
+	unsigned nepi;
+	uint8_t *chain_entry;
+	bool bad; /* a table ran out: give up on this trace */
+};
+
+static void flush_lf(struct comp *c);
+
+static void
+add_fix(struct comp *c, uint8_t *at, unsigned k, enum exit_kind kind)
+{
+	if (c->nfix == MAX_FIX) {
+		c->bad = true;
+		return;
+	}
+	c->fix[c->nfix++] = (struct fixup){ at, (uint8_t)k, (uint8_t)kind, c->dirty, c->pend };
+}
+
+/* Store the cached guest registers named in `mask` into struct cpu. */
+static void
+writeback(struct comp *c, uint16_t mask)
+{
+	for (unsigned r = 0; r < 16; r++)
+		if (mask & (1u << r))
+			op_rm(&c->e, OP_MOV_ST, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
+}
+
+/* Load the cached guest registers named in `mask` from struct cpu. */
+static void
+reload_mask(struct comp *c, uint16_t mask)
+{
+	for (unsigned r = 0; r < 16; r++)
+		if (mask & c->cached & (1u << r))
+			op_rm(&c->e, OP_MOV_LD, 8, c->host_of[r], mem(RBP, OFF_GPR(r)));
+}
+
+/* Every cached register (at entry, after a handler). */
+static void
+reload(struct comp *c)
+{
+	reload_mask(c, c->cached);
+}
+
+/* The guest registers cached in host registers that a C call clobbers. */
+static uint16_t
+volatile_cached(const struct comp *c)
+{
+	uint16_t m = 0;
+	for (unsigned r = 0; r < 16; r++)
+		if ((c->cached & (1u << r)) && (HOST_VOLATILE & (1u << c->host_of[r])))
+			m |= (uint16_t)(1u << r);
+	return m;
+}
+
+/* Call a C helper `void fn(struct cpu *)` that reads no guest register: the
+ * cached registers it would clobber go through struct cpu around it. The
+ * dirty set is left alone, so this may sit on a conditional path. */
+static void
+call_helper(struct comp *c, const void *fn)
+{
+	uint16_t v = volatile_cached(c);
+	writeback(c, c->dirty & v);
+	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
+	call_abs(&c->e, fn);
+	reload_mask(c, v);
+}
+
+/* RAX = the RIP `off` bytes after the entry RIP, masked to the code size. */
+static void
+rip_to_rax(struct comp *c, uint32_t off)
+{
+	op_rm(&c->e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+	op_rm(&c->e, OP_LEA, c->code_size == 8 ? 8 : 4, RAX, mem(RAX, (int32_t)off));
+	if (c->code_size == 2)
+		zext(&c->e, 2, RAX);
+}
+
+/* What exec_one has written before instruction k's handler runs: insn_rip,
+ * RIP (the next instruction's) and icount. Clobbers RAX only. */
+static void
+sync_state(struct comp *c, unsigned k)
+{
+	rip_to_rax(c, c->off[k]);
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_INSN_RIP));
+	rip_to_rax(c, c->off[k + 1]);
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	op_rm(&c->e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	op_rm(&c->e, OP_LEA, 8, RAX, mem(RAX, (int32_t)k));
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+}
+
+/* if (cpu->stop_trace) leave after instruction k */
+static void
+check_stop(struct comp *c, unsigned k, enum exit_kind kind)
+{
+	grp1_mi(&c->e, 7, 1, mem(RBP, OFF_STOP), 0);
+	add_fix(c, jump_fwd(&c->e, CC_NE), k, kind);
+}
+
+/* The frame's TLB set = the one that serves explicit accesses at the current CPL (mem.c cur_set).
+ */
+static void
+load_tlb_set(struct comp *c)
+{
+	op_rr(&c->e, OP_XOR_RM_R, 4, RAX, RAX);
+	grp1_mi(&c->e, 7, 1, mem(RBP, OFF_CPL), 3);
+	setcc(&c->e, CC_E, RAX);
+	imul_rri(&c->e, 4, RAX, RAX, TLB_SET_BYTES);
+	op_rm(&c->e, OP_LEA, 8, RAX, mem_idx(RBP, RAX, 0, OFF_TLB));
+	op_rm(&c->e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_TLB));
+	c->tlb_ok = true;
+}
+
+/* Call the interpreter's handler for instruction k. */
+static void
+call_handler(struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	flush_lf(c);
+	writeback(c, c->dirty);
+	c->dirty = 0;
+	sync_state(c, k);
+	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(&c->e, RSI, (uint64_t)(uintptr_t)i);
+	call_abs(&c->e, (const void *)i->fn);
+	check_stop(c, k, EXIT_HANDLER);
+	reload(c); /* the handler may have changed any register */
+	c->called = true;
+	c->lf_op = -1;
+	c->tlb_ok = false;
+}
+
+/* ---- guest registers ---- */
+
+/* The guest register r as an operand of `size` bytes (AH..BH without REX). */
+/* AH, CH, DH or BH: byte register 4-7 without REX. */
+static bool
+high_byte(const struct insn *i, unsigned r, unsigned size)
+{
+	return size == 1 && r >= 4 && r < 8 && !(i->flags & I_REX);
+}
+
+static struct mref
+greg(const struct insn *i, unsigned r, unsigned size)
+{
+	if (high_byte(i, r, size))
+		return mem(RBP, OFF_GPR(r - 4) + 1);
+	return mem(RBP, OFF_GPR(r));
+}
+
+/* Is the operand in a host register? AH..BH of a cached register never are:
+ * pick_cached leaves such registers in memory. */
+static bool
+is_cached(struct comp *c, const struct insn *i, unsigned r, unsigned size)
+{
+	if (high_byte(i, r, size)) {
+		if (c->cached & (1u << (r - 4)))
+			c->bad = true;
+		return false;
+	}
+	return (c->cached & (1u << r)) != 0;
+}
+
+static void
+load_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
+{
+	if (!is_cached(c, i, r, size))
+		load_zx(&c->e, size, h, greg(i, r, size));
+	else if (size >= 4)
+		op_rr(&c->e, OP_MOV_ST, size, c->host_of[r], h);
+	else
+		movzx_rr(&c->e, size, h, c->host_of[r]);
+}
+
+/* reg_write: a 32-bit write zero-extends into bits 63:32 (SDM vol. 1, 3.4.1.1);
+ * 8- and 16-bit writes keep the rest (the host's partial writes do the same). */
+static void
+store_greg(struct comp *c, const struct insn *i, unsigned r, unsigned size, unsigned h)
+{
+	if (is_cached(c, i, r, size)) {
+		op_rr(&c->e, OP_MOV_ST, size, h, c->host_of[r]);
+		c->dirty |= (uint16_t)(1u << r);
+		return;
+	}
+	if (size == 4)
+		zext(&c->e, 4, h);
+	op_rm(&c->e, OP_MOV_ST, size == 4 ? 8 : size, h, greg(i, r, size));
+}
+
+/* Add imm to the 64-bit guest register r (the stack pointer of PUSH/POP). */
+static void
+add_greg(struct comp *c, unsigned r, int32_t imm)
+{
+	if (c->cached & (1u << r)) {
+		grp1_ri(&c->e, 0, 8, c->host_of[r], imm);
+		c->dirty |= (uint16_t)(1u << r);
+	} else {
+		grp1_mi(&c->e, 0, 8, mem(RBP, OFF_GPR(r)), imm);
+	}
+}
+
+/* A 64-bit guest register into host register h (addresses). */
+static void
+load_greg64(struct comp *c, unsigned r, unsigned h)
+{
+	if (c->cached & (1u << r))
+		op_rr(&c->e, OP_MOV_ST, 8, c->host_of[r], h);
+	else
+		op_rm(&c->e, OP_MOV_LD, 8, h, mem(RBP, OFF_GPR(r)));
+}
+
+/* ---- lazy flags ---- */
+
+static void
+lf_word(struct comp *c, unsigned op, unsigned size, unsigned mask)
+{
+	mov_mi(&c->e, 4, mem(RBP, OFF_LF_OP), (int32_t)(op | (size << 8) | (mask << 16)));
+}
+
+/* Store a pending record, as lf_set does. */
+static void
+store_lf(struct comp *c, const struct pending_lf *p)
+{
+	op_rm(&c->e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_LF_SRC1));
+	if (p->imm)
+		mov_mi(&c->e, 8, mem(RBP, OFF_LF_SRC2), p->immv);
+	else
+		op_rm(&c->e, OP_MOV_ST, 8, RDI, mem(RBP, OFF_LF_SRC2));
+	op_rm(&c->e, OP_MOV_ST, 8, R8, mem(RBP, OFF_LF_RES));
+	lf_word(c, p->op, p->size, p->mask);
+}
+
+static void
+flush_lf(struct comp *c)
+{
+	if (c->pend.on)
+		store_lf(c, &c->pend);
+	c->pend.on = false;
+}
+
+/* The record of an inline operation whose host result is in RAX, src1 in RSI
+ * and src2 in RDI (or `imm`): pending from here. */
+static void
+set_lf(struct comp *c, unsigned op, unsigned size, unsigned mask, bool imm, int32_t immv)
+{
+	op_rr(&c->e, OP_MOV_ST, 8, RAX, R8);
+	c->pend =
+		(struct pending_lf){ true, imm, (uint8_t)op, (uint8_t)size, (uint16_t)mask, immv };
+}
+
+/* The host instruction that recomputes the flags of the known lazy operation
+ * (same operation, same size: the host's flags are the guest's). */
+static void
+recompute_flags(struct comp *c)
+{
+	unsigned s = c->lf_size;
+	flush_lf(c);
+	if (c->lf_op == LF_LOGIC) {
+		load_zx(&c->e, s, RAX, mem(RBP, OFF_LF_RES));
+		op_rr(&c->e, OP_TEST, s, RAX, RAX);
+		return;
+	}
+	load_zx(&c->e, s, RAX, mem(RBP, OFF_LF_SRC1));
+	op_rm(&c->e, c->lf_op == LF_ADD ? OP_ADD_R_RM : OP_CMP_R_RM, s, RAX, mem(RBP, OFF_LF_SRC2));
+}
+
+/* lf_set_keep_cf's first half: fold a lazy CF into RFLAGS. */
+static void
+jit_fold_cf(struct cpu *cpu)
+{
+	cpu->state.rflags =
+		(cpu->state.rflags & ~(uint64_t)F_CF) | (lf_compute_cf(&cpu->lf) ? F_CF : 0);
+}
+
+static void
+fold_cf(struct comp *c)
+{
+	struct emit *e = &c->e;
+	flush_lf(c);
+	if (c->lf_op >= 0 && !c->lf_cf_lazy)
+		return; /* CF already in RFLAGS */
+	if (c->lf_op == LF_LOGIC) {
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
+		return;
+	}
+	if (c->lf_op == LF_ADD || c->lf_op == LF_SUB) {
+		recompute_flags(c);
+		setcc(e, CC_B, RAX);
+		zext(e, 1, RAX);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
+		op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+		return;
+	}
+	if (c->lf_op == LF_NONE_LAZY)
+		return;
+	/* Unknown: test lf.mask's CF bit at run time; after a logic operation CF
+	 * is 0, else fold through C. */
+	test_mi8(e, mem(RBP, OFF_LF_OP + 2), F_CF);
+	uint8_t *skip = jump_fwd(e, CC_E);
+	grp1_mi(e, 7, 1, mem(RBP, OFF_LF_OP), LF_LOGIC);
+	uint8_t *other = jump_fwd(e, CC_NE);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
+	uint8_t *done = jump_fwd(e, -1);
+	patch(e, other, e->p);
+	call_helper(c, (const void *)jit_fold_cf);
+	patch(e, skip, e->p);
+	patch(e, done, e->p);
+}
+
+/* flags_materialize. */
+static void
+jit_materialize(struct cpu *cpu)
+{
+	flags_materialize(cpu);
+}
+
+/* Fold every lazy flag into RFLAGS (lf.mask = 0), as flags_set does first. */
+static void
+materialize(struct comp *c)
+{
+	struct emit *e = &c->e;
+	flush_lf(c);
+	if (c->lf_op == LF_NONE_LAZY)
+		return;
+	if (c->lf_op < 0) {
+		grp1_mi(e, 7, 2, mem(RBP, OFF_LF_OP + 2), 0);
+		uint8_t *skip = jump_fwd(e, CC_E);
+		call_helper(c, (const void *)jit_materialize);
+		patch(e, skip, e->p);
+		c->lf_op = LF_NONE_LAZY;
+		return;
+	}
+	/* Known: the host recomputes the operation; LAHF gives SF ZF AF PF CF in
+	 * EFLAGS' own bit positions, SETO the OF. After a logic operation the host
+	 * leaves AF undefined; the interpreter's is 0 (flags.h). */
+	uint32_t mask = c->lf_cf_lazy ? F_ARITH : F_ARITH & ~F_CF;
+	recompute_flags(c);
+	setcc(e, CC_O, RCX);
+	e8(e, 0x9f); /* lahf */
+	e8(e, 0x0f); /* movzx eax, ah */
+	e8(e, 0xb6);
+	e8(e, 0xc4);
+	zext(e, 1, RCX);
+	shift_ri(e, 4, 4, RCX, 11);
+	op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
+	if (c->lf_op == LF_LOGIC) /* AF is 0 after a logic operation (lf_compute) */
+		grp1_ri(e, 4, 4, RAX, (int32_t)(F_ZF | F_SF | F_PF));
+	grp1_ri(e, 4, 4, RAX, (int32_t)mask);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)mask);
+	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
+	c->lf_op = LF_NONE_LAZY;
+}
+
+/* ---- memory ---- */
+
+/* RDX = the effective address of i's memory operand (insn_ea), for instruction k. */
+static void
+emit_ea(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	int32_t disp = i->disp;
+	if (i->base == REG_RIP) {
+		op_rm(e, OP_MOV_LD, 8, RDX, mem(RSP, FRAME_RIP0));
+		int64_t d = (int64_t)disp + c->off[k + 1];
+		if (d != (int32_t)d)
+			c->bad = true; /* not representable as one displacement */
+		disp = (int32_t)d;
+	} else if (i->base != REG_NONE) {
+		load_greg64(c, i->base, RDX);
+	} else {
+		op_rr(e, OP_XOR_RM_R, 4, RDX, RDX);
+	}
+	if (i->index != REG_NONE) {
+		load_greg64(c, i->index, RCX);
+		op_rm(e, OP_LEA, 8, RDX, mem_idx(RDX, RCX, i->scale, disp));
+	} else if (disp) {
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, disp));
+	}
+	if (i->adsize != 8)
+		zext(e, i->adsize, RDX);
+}
+
+/* The access at offset RDX in segment `seg` (64-bit code): a load into RAX
+ * (zero-extended) or a store of R10, through the TLB when it hits. */
+static void
+mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
+{
+	struct emit *e = &c->e;
+	flush_lf(c); /* the lookup uses RSI and RDI; a fault reads the flags */
+	if (!c->tlb_ok)
+		load_tlb_set(c);
+	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
+	if (seg == S_FS || seg == S_GS)
+		op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RBP, off_seg_base(seg)));
+	/* The tag must equal the page of the last byte: a page-crossing access misses. */
+	op_rm(e, OP_LEA, 8, RCX, mem(RAX, (int32_t)size - 1));
+	grp1_ri(e, 4, 8, RCX, -4096);
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	shift_ri(e, 5, 8, RSI, 12);
+	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
+	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
+	op_rm(e, OP_MOV_LD, 8, RDI, mem(RSP, FRAME_TLB));
+	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(RDI, RSI, 3, kind));
+	uint8_t *at = jump_fwd(e, CC_NE);
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem_idx(RDI, RSI, 3, kind + 8));
+	if (store)
+		op_rm(e, OP_MOV_ST, size, R10, mem(RAX, 0));
+	else
+		load_zx(e, size, RAX, mem(RAX, 0));
+	if (c->nslow == sizeof(c->slow) / sizeof(c->slow[0])) {
+		c->bad = true;
+		return;
+	}
+	c->slow[c->nslow++] =
+		(struct slow){ at, e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg, store, c->dirty };
+}
+
+static void
+emit_slow(struct comp *c, const struct slow *s)
+{
+	struct emit *e = &c->e;
+	patch(e, s->at, e->p);
+	writeback(c, s->dirty); /* a fault must find every register in struct cpu */
+	sync_state(c, s->k);
+	if (s->store)
+		op_rr(e, OP_MOV_ST, 8, R10, RCX);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(e, RSI, s->seg);
+	if (s->store) {
+		mov_ri(e, R8, s->size);
+		call_abs(e, (const void *)cpu_write);
+	} else {
+		mov_ri(e, RCX, s->size);
+		call_abs(e, (const void *)cpu_read);
+	}
+	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
+	uint8_t *j = jump_fwd(e, -1);
+	patch(e, j, s->back);
+}
+
+/* ---- instructions ---- */
+
+/* The ALU handlers the JIT copies inline: per operation its host group-1
+ * extension (the host opcode of "op r/m, r" is ext * 8 + 1), its lazy
+ * operation and whether it writes its destination (not CMP). */
+struct alu_row {
+	insn_fn rm_r, r_rm, acc_imm, rm_imm;
+	uint8_t ext, lf;
+	bool wb;
+};
+
+static const struct alu_row alu_rows[] = {
+	{ op_add_rm_r, op_add_r_rm, op_add_acc_imm, op_add_rm_imm, 0, LF_ADD, true },
+	{ op_or_rm_r, op_or_r_rm, op_or_acc_imm, op_or_rm_imm, 1, LF_LOGIC, true },
+	{ op_and_rm_r, op_and_r_rm, op_and_acc_imm, op_and_rm_imm, 4, LF_LOGIC, true },
+	{ op_sub_rm_r, op_sub_r_rm, op_sub_acc_imm, op_sub_rm_imm, 5, LF_SUB, true },
+	{ op_xor_rm_r, op_xor_r_rm, op_xor_acc_imm, op_xor_rm_imm, 6, LF_LOGIC, true },
+	{ op_cmp_rm_r, op_cmp_r_rm, op_cmp_acc_imm, op_cmp_rm_imm, 5, LF_SUB, false },
+	{ op_test_rm_r, NULL, op_test_acc_imm, NULL, 4, LF_LOGIC, false },
+};
+
+/* An immediate usable as a host imm32 for an operation of `size` bytes. */
+static bool
+imm_ok(const struct insn *i, unsigned size)
+{
+	return size != 8 || (int64_t)i->imm == (int32_t)i->imm;
+}
+
+/* The memory forms are inline only in 64-bit code (flat segments). */
+static bool
+mem_ok(const struct comp *c, const struct insn *i)
+{
+	return c->code_size == 8 && (i->seg <= S_GS);
+}
+
+/* Load the memory operand of instruction k into RAX. */
+static void
+load_operand(struct comp *c, const struct insn *i, unsigned k, unsigned size)
+{
+	emit_ea(c, i, k);
+	mem_access(c, k, i->seg, size, false);
+}
+
+/* RAX = a (zero-extended), RCX = b or the immediate: record, operate, store. */
+static void
+alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool imm, unsigned dst)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	if (imm) {
+		grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
+	} else {
+		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
+	}
+	set_lf(c, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
+	if (row->wb)
+		store_greg(c, i, dst, s, RAX);
+	c->lf_op = row->lf;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+}
+
+/* ADD OR AND SUB XOR CMP TEST in register forms, and with a memory source. */
+static bool
+compile_alu(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned s = i->opsize;
+	bool m = i->flags & I_MEM;
+	for (unsigned n = 0; n < sizeof(alu_rows) / sizeof(alu_rows[0]); n++) {
+		const struct alu_row *row = &alu_rows[n];
+		if (i->fn == row->rm_r) { /* r/m op= reg */
+			if (m && (row->wb || !mem_ok(c, i)))
+				return false;
+			if (m)
+				load_operand(c, i, k, s);
+			else
+				load_greg(c, i, i->rm, s, RAX);
+			load_greg(c, i, i->reg, s, RCX);
+			alu_tail(c, i, row, false, i->rm);
+			return true;
+		}
+		if (row->r_rm && i->fn == row->r_rm) { /* reg op= r/m */
+			if (m && !mem_ok(c, i))
+				return false;
+			if (m) {
+				load_operand(c, i, k, s);
+				op_rr(&c->e, OP_MOV_ST, 8, RAX, RCX);
+			} else {
+				load_greg(c, i, i->rm, s, RCX);
+			}
+			load_greg(c, i, i->reg, s, RAX);
+			alu_tail(c, i, row, false, i->reg);
+			return true;
+		}
+		if (i->fn == row->acc_imm) {
+			if (!imm_ok(i, s))
+				return false;
+			load_greg(c, i, R_AX, s, RAX);
+			alu_tail(c, i, row, true, R_AX);
+			return true;
+		}
+		bool test_imm =
+			i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
+		if ((row->rm_imm && i->fn == row->rm_imm) || test_imm) {
+			if (!imm_ok(i, s) || (m && ((row->wb && !test_imm) || !mem_ok(c, i))))
+				return false;
+			if (m)
+				load_operand(c, i, k, s);
+			else
+				load_greg(c, i, i->rm, s, RAX);
+			alu_tail(c, i, row, true, i->rm);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* INC/DEC of a register: every arithmetic flag but CF (lf_set_keep_cf). */
+static bool
+compile_inc_dec(struct comp *c, const struct insn *i)
+{
+	bool dec;
+	unsigned r;
+	if (i->fn == op_inc_r || i->fn == op_dec_r) {
+		dec = i->fn == op_dec_r;
+		r = i->opcode & 7;
+	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && !(i->flags & I_MEM)) {
+		dec = i->fn == op_dec_rm;
+		r = i->rm;
+	} else {
+		return false;
+	}
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	fold_cf(c);
+	load_greg(c, i, r, s, RAX);
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
+	set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
+	store_greg(c, i, r, s, RAX);
+	c->lf_op = dec ? LF_SUB : LF_ADD;
+	c->lf_size = s;
+	c->lf_cf_lazy = false;
+	return true;
+}
+
+/* Is i a group-2 operation numbered in [lo, hi) (shift.c's SH_* order) on a
+ * register, by an immediate or by 1, with a non-zero masked count? A zero
+ * count changes no flag: the handler's path. */
+static bool
+group2_form(const struct insn *i, unsigned lo, unsigned hi, unsigned *op, unsigned *count)
+{
+	if (i->flags & I_MEM)
+		return false;
+	for (*op = lo; *op < hi; (*op)++) {
+		bool by1 = i->fn == shift_handlers[SHIFT_BY_1][*op];
+		if (!by1 && i->fn != shift_handlers[SHIFT_BY_IMM][*op])
+			continue;
+		*count = (by1 ? 1 : (unsigned)i->imm) & (i->opsize == 8 ? 0x3f : 0x1f);
+		return *count != 0;
+	}
+	return false;
+}
+
+/* SHL/SAL/SHR/SAR of a register by an immediate or by 1. */
+static bool
+compile_shift(struct comp *c, const struct insn *i)
+{
+	static const uint8_t host_ext[4] = { 4, 5, 4, 7 },
+			     lf[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
+	unsigned op, count, s = i->opsize;
+	if (group2_form(i, 4, 8, &op, &count)) {
+		struct emit *e = &c->e;
+		load_greg(c, i, i->rm, s, RAX);
+		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		shift_ri(e, host_ext[op - 4], s, RAX, count);
+		set_lf(c, lf[op - 4], s, F_ARITH, true, (int32_t)count);
+		store_greg(c, i, i->rm, s, RAX);
+		c->lf_op = -1; /* Jcc after a shift asks the handler */
+		return true;
+	}
+	return false;
+}
+
+/* ROL/ROR of a register by an immediate or by 1: CF and OF set eagerly after
+ * the lazy flags are folded (flags_set in shift.c), OF = MSB ^ CF for ROL and
+ * the top two bits' XOR for ROR, for every count (as the interpreter). */
+static bool
+compile_rotate(struct comp *c, const struct insn *i)
+{
+	unsigned op, count, s = i->opsize, bits = 8 * s;
+	if (group2_form(i, 0, 2, &op, &count)) {
+		struct emit *e = &c->e;
+		materialize(c);
+		load_greg(c, i, i->rm, s, RAX);
+		shift_ri(e, op, s, RAX, count);
+		store_greg(c, i, i->rm, s, RAX);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+		shift_ri(e, 5, 8, RCX, bits - 1); /* RCX = MSB */
+		if (op == 0) {                    /* ROL: CF = bit 0, OF = MSB ^ CF */
+			op_rr(e, OP_MOV_ST, 4, RAX, RDX);
+			grp1_ri(e, 4, 4, RDX, 1);
+			op_rr(e, OP_XOR_RM_R, 4, RDX, RCX);
+		} else { /* ROR: CF = MSB, OF = MSB ^ the bit below */
+			op_rr(e, OP_MOV_ST, 8, RAX, RDX);
+			shift_ri(e, 5, 8, RDX, bits - 2);
+			grp1_ri(e, 4, 4, RDX, 1);
+			op_rr(e, OP_XOR_RM_R, 4, RDX, RCX); /* RCX = MSB ^ bit = OF */
+			op_rr(e, OP_XOR_RM_R, 4, RCX, RDX); /* RDX = bit ^ OF = MSB = CF */
+		}
+		/* RDX = CF, RCX = OF */
+		shift_ri(e, 4, 4, RCX, 11);
+		op_rr(e, OP_OR_RM_R, 4, RCX, RDX);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)(F_CF | F_OF));
+		op_rm(e, OP_OR_RM_R, 8, RDX, mem(RBP, OFF_RFLAGS));
+		return true;
+	}
+	return false;
+}
+
+/* IMUL r, r/m and IMUL r, r/m, imm (32 and 64 bits): LF_MUL as mul_flags records it. */
+static bool
+compile_imul(struct comp *c, const struct insn *i, unsigned k)
+{
+	bool three = i->fn == op_imul_r_rm_imm;
+	unsigned s = i->opsize;
+	if ((!three && i->fn != op_imul_r_rm) || s < 4 || (three && !imm_ok(i, s)))
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	if (i->flags & I_MEM) {
+		load_operand(c, i, k, s);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	} else {
+		load_greg(c, i, i->rm, s, RCX);
+	}
+	if (three) {
+		imul_rri(e, s, RAX, RCX, (int32_t)i->imm);
+	} else {
+		load_greg(c, i, i->reg, s, RAX);
+		op_rr(e, OP_IMUL, s, RAX, RCX);
+	}
+	setcc(e, CC_O, RDX);
+	zext(e, 1, RDX);
+	c->pend.on = false; /* a whole new record, stored now */
+	op_rm(e, OP_MOV_ST, 8, RDX, mem(RBP, OFF_LF_SRC1));
+	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 0);
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	store_greg(c, i, i->reg, s, RAX);
+	lf_word(c, LF_MUL, s, F_ARITH);
+	c->lf_op = -1;
+	return true;
+}
+
+/* MOV in its register, immediate and (64-bit code) memory forms; LEA. */
+static bool
+compile_mov(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	bool m = i->flags & I_MEM;
+	if (i->fn == op_mov_r_imm) {
+		mov_ri(e, RAX, i->imm);
+		store_greg(c, i, (i->opcode & 7) | (i->rm & 8), s, RAX);
+		return true;
+	}
+	if (i->fn == op_lea && m) {
+		emit_ea(c, i, k);
+		store_greg(c, i, i->reg, s, RDX);
+		return true;
+	}
+	if (i->fn != op_mov_rm_imm && i->fn != op_mov_rm_r && i->fn != op_mov_r_rm)
+		return false;
+	if (m && !mem_ok(c, i))
+		return false;
+	if (i->fn == op_mov_r_rm) {
+		if (m)
+			load_operand(c, i, k, s);
+		else
+			load_greg(c, i, i->rm, s, RAX);
+		store_greg(c, i, i->reg, s, RAX);
+		return true;
+	}
+	unsigned v = m ? R10 : RAX; /* a store's value waits in R10 */
+	if (i->fn == op_mov_rm_imm)
+		mov_ri(e, v, i->imm);
+	else
+		load_greg(c, i, i->reg, s, v);
+	if (!m) {
+		store_greg(c, i, i->rm, s, RAX);
+		return true;
+	}
+	emit_ea(c, i, k);
+	mem_access(c, k, i->seg, s, true);
+	return true;
+}
+
+/* The size of the r/m operand: MOVZX/MOVSX read a byte or a word, SETcc
+ * writes a byte. */
+static unsigned
+rm_size(const struct insn *i)
+{
+	if (i->fn == op_setcc)
+		return 1;
+	if (i->fn == op_movzx || i->fn == op_movsx)
+		return (i->opcode & 1) ? 2 : 1;
+	if (i->fn == op_movsxd && i->opsize == 8)
+		return 4;
+	return i->opsize;
+}
+
+/* MOVZX, MOVSX, MOVSXD from a register or (64-bit code) memory. */
+static bool
+compile_extend(struct comp *c, const struct insn *i, unsigned k)
+{
+	if (i->fn != op_movzx && i->fn != op_movsx && i->fn != op_movsxd)
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	unsigned src = rm_size(i);
+	if (i->flags & I_MEM)
+		load_operand(c, i, k, src);
+	else
+		load_greg(c, i, i->rm, src, RAX); /* zero-extended */
+	if (i->fn == op_movsx) {                  /* movsx rax, al / ax */
+		prefixes(&c->e, 8, RAX, HNONE, RAX);
+		e8(&c->e, 0x0f);
+		e8(&c->e, src == 1 ? 0xbe : 0xbf);
+		e8(&c->e, 0xc0);
+	} else if (i->fn == op_movsxd && i->opsize == 8) { /* movsxd rax, eax */
+		prefixes(&c->e, 8, RAX, HNONE, RAX);
+		e8(&c->e, 0x63);
+		e8(&c->e, 0xc0);
+	}
+	store_greg(c, i, i->reg, i->opsize, RAX);
+	return true;
+}
+
+/* Can the host flags of the last inline operation decide condition cc? */
+static bool
+cond_known(const struct comp *c, unsigned cc)
+{
+	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
+	return c->lf_op >= 0 && (c->lf_cf_lazy || !uses_cf);
+}
+
+/* CMOVcc (16/32/64-bit) and SETcc of a register, after an inline flag-setting
+ * instruction: the host's own CMOVcc/SETcc on the recomputed flags. A 32-bit
+ * CMOVcc zero-extends its destination either way, as the host's does. */
+static bool
+compile_cond_move(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned cc = i->opcode & 15;
+	struct emit *e = &c->e;
+	if (i->fn == op_cmovcc && cond_known(c, cc)) {
+		if ((i->flags & I_MEM) && !mem_ok(c, i))
+			return false;
+		if (i->flags & I_MEM) {
+			load_operand(c, i, k, i->opsize);
+			op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+		} else {
+			load_greg(c, i, i->rm, i->opsize, RCX);
+		}
+		load_greg(c, i, i->reg, i->opsize, RDX);
+		recompute_flags(c);
+		op_rr(e, 0x0f40 + cc, i->opsize, RDX, RCX);
+		store_greg(c, i, i->reg, i->opsize, RDX);
+		return true;
+	}
+	if (i->fn == op_setcc && !(i->flags & I_MEM) && cond_known(c, cc)) {
+		recompute_flags(c);
+		setcc(e, cc, RCX);
+		store_greg(c, i, i->rm, 1, RCX);
+		return true;
+	}
+	return false;
+}
+
+/* PUSH r / PUSH imm / POP r with a 64-bit operand in 64-bit code (cpu_push/cpu_pop). */
+static bool
+compile_stack(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	if (c->code_size != 8 || i->opsize != 8)
+		return false;
+	unsigned r = (i->opcode & 7) | (i->rm & 8);
+	if (i->fn == op_push_r || i->fn == op_push_imm) {
+		if (i->fn == op_push_r)
+			load_greg(c, i, r, 8, R10); /* PUSH RSP pushes the old value */
+		else
+			mov_ri(e, R10, i->imm);
+		load_greg64(c, R_SP, RDX);
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, -8));
+		mem_access(c, k, S_SS, 8, true);
+		add_greg(c, R_SP, -8);
+		return true;
+	}
+	if (i->fn == op_pop_r) {
+		load_greg64(c, R_SP, RDX);
+		mem_access(c, k, S_SS, 8, false);
+		add_greg(c, R_SP, 8);
+		store_greg(c, i, r, 8, RAX);
+		return true;
+	}
+	return false;
+}
+
+/* Jcc after an inline ADD/SUB/CMP/logic form: the host recomputes those flags
+ * and branches on the same condition; taken, the handler itself branches. */
+static bool
+compile_jcc(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned cc = i->opcode & 15;
+	if ((i->fn != jcc_handlers[cc] || c->lf_op < 0) && i->fn != op_jmp_rel)
+		return false;
+	if (i->fn == op_jmp_rel) { /* the trace's last instruction */
+		flush_lf(c);
+		if (c->ntaken == TRACE_MAX_INSNS) {
+			c->bad = true;
+			return true;
+		}
+		c->taken[c->ntaken++] =
+			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called };
+		return true;
+	}
+	if (!cond_known(c, cc))
+		return false; /* unknown, or CF in RFLAGS after INC/DEC */
+	recompute_flags(c);
+	if (c->ntaken == TRACE_MAX_INSNS) {
+		c->bad = true;
+		return true;
+	}
+	c->taken[c->ntaken++] =
+		(struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called };
+	return true;
+}
+
+/* One instruction inline, or false for a handler call. */
+static bool
+compile_insn(struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	if (i->fn == op_nop)
+		return true;
+	unsigned before = c->nslow;
+	bool done = compile_alu(c, i, k) || compile_mov(c, i, k) || compile_inc_dec(c, i) ||
+		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
+		    compile_stack(c, i, k) || compile_jcc(c, i, k) || compile_extend(c, i, k) ||
+		    compile_cond_move(c, i, k);
+	if (done && c->nslow != before)
+		check_stop(c, k, EXIT_INLINE); /* a slow path may have run: MMIO, SMC */
+	return done;
+}
+
+/* ---- a trace ---- */
+
+static void chain_checks(struct comp *c);
+static void chain_to_pa(struct comp *c, bool called);
+
+/* Chaining with -stats: leave the trace that ran, enter the next (run.c). */
+static void
+jit_chain_count(struct cpu *cpu)
+{
+	tcache_leave(cpu);
+	tcache_enter(cpu, cpu->chain_prev);
+}
+
+static void
+to_epilogue(struct comp *c, uint8_t *at)
+{
+	if (c->nepi == sizeof(c->to_epilogue) / sizeof(c->to_epilogue[0])) {
+		c->bad = true;
+		return;
+	}
+	c->to_epilogue[c->nepi++] = at;
+}
+
+/* Leave for the next trace, at `target_off` bytes from the entry RIP, with RIP
+ * and icount exact in struct cpu and nothing dirty. When the run loop would
+ * do nothing between the two traces -- no event waiting, no debug condition,
+ * no interrupt shadow, the whole successor within the budget, no per-trace
+ * counting -- and the successor is compiled, jump straight into its code
+ * (chaining, docs/ARCHITECTURE.md). The successor is found through this
+ * trace's successor links, validated by physical address as tcache_get does:
+ * the target is on this trace's page, so its physical address is known now.
+ * Only a handler can set a debug condition, an interrupt shadow or HLT, so
+ * those are tested only when one ran (`called`); the run loop found them
+ * clear before the first trace, and every chain since checked or kept them. */
+static void
+chain_or_leave(struct comp *c, int64_t target_off, bool called)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	int64_t in_page = (int64_t)(t->pa & 0xfff) + target_off;
+	if (in_page < 0 || in_page > 0xfff) {
+		to_epilogue(c, jump_fwd(e, -1));
+		return;
+	}
+	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	if (called)
+		chain_checks(c);
+	mov_ri(e, RAX, (t->pa & ~0xfffull) + (uint64_t)in_page);
+	chain_to_pa(c, called);
+}
+
+/* The last instruction retired and RIP is wherever it went (CALL, RET, an
+ * indirect jump, the fall-through): in 64-bit code, find the physical address
+ * of RIP through the TLB's execute entry as cpu_translate_fetch does (a miss
+ * leaves for the run loop, which walks) and chain there like chain_or_leave,
+ * every check included. */
+static void
+chain_dynamic(struct comp *c)
+{
+	struct emit *e = &c->e;
+	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	chain_checks(c);
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(code_size)), 8); /* CS base 0: linear = RIP */
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
+	op_rr(e, OP_XOR_RM_R, 4, RCX, RCX);
+	grp1_mi(e, 7, 1, mem(RBP, OFF_CPL), 3);
+	setcc(e, CC_E, RCX);
+	imul_rri(e, 4, RCX, RCX, TLB_SET_BYTES);
+	op_rm(e, OP_LEA, 8, RDI, mem_idx(RBP, RCX, 0, OFF_TLB));
+	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	shift_ri(e, 5, 8, RSI, 12);
+	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
+	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
+	op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	grp1_ri(e, 4, 8, RCX, -4096);
+	int32_t exec = TLB_EXEC * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(RDI, RSI, 3, exec));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_ri(e, 4, 4, RAX, 0xfff);
+	op_rm(e, OP_OR_RM_R + 2, 8, RAX, mem_idx(RDI, RSI, 3, exec + 16)); /* pa_page */
+	chain_to_pa(c, true);
+}
+
+/* Chain to the successor at physical address RAX: the successor link for it
+ * (a trace that cannot be entered this way -- invalidated, on two pages --
+ * has no jit_chain), the budget for all of it, then the run loop's work. */
+static void
+chain_to_pa(struct comp *c, bool called)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	mov_ri(e, RDI, (uint64_t)(uintptr_t)t);
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[0])));
+	uint8_t *try1 = jump_fwd(e, CC_NE);
+	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[0])));
+	uint8_t *found = jump_fwd(e, -1);
+	patch(e, try1, e->p);
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[1])));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[1])));
+	patch(e, found, e->p);
+	op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
+	op_rr(e, OP_TEST, 8, RCX, RCX);
+	to_epilogue(c, jump_fwd(e, CC_E));
+	grp1_mi(e, 7, 1, mem(RSI, TRACE_OFF(code_size)), (int32_t)t->code_size);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	load_zx(e, 1, RAX, mem(RSI, TRACE_OFF(n)));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RBP, OFF_ICOUNT));
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RBP, OFF_BUDGET_END));
+	to_epilogue(c, jump_fwd(e, CC_A));
+	/* What the run loop does between traces, then into the successor. */
+	op_rm(e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_CHAIN_PREV));
+	if (c->cpu->count_insns) { /* -stats: the per-trace counts as the run loop keeps them */
+		op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+		call_abs(e, (const void *)jit_chain_count);
+		op_rm(e, OP_MOV_LD, 8, RSI, mem(RBP, OFF_CHAIN_PREV));
+		op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
+	}
+	if (called)
+		mov_mi(e, 1, mem(RBP, OFF_DELIVERING), 0);
+	mov_mi(e, 8, mem(RSP, FRAME_LIMIT), TRACE_MAX_INSNS);
+	e8(e, 0xff); /* jmp rcx */
+	e8(e, 0xe1);
+}
+
+/* cpu_debug_armed, the interrupt shadow and HLT, all clear, or leave. */
+static void
+chain_checks(struct comp *c)
+{
+	struct emit *e = &c->e;
+	op_rm(e, OP_MOV_LD, 4, RAX, mem(RBP, OFF_RFLAGS));
+	grp1_ri(e, 4, 4, RAX, (int32_t)(F_TF | F_RF));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	test_mi8(e, mem(RBP, CPU_OFF(state.dr[7])), 0xff);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 4, mem(RBP, CPU_OFF(dbg_deferred)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(debugger_armed)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(state.intr_shadow)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(state.halted)), 0);
+	to_epilogue(c, jump_fwd(e, CC_NE));
+}
+
+/* A taken branch (Jcc taken, JMP rel): in 64-bit code with a 64-bit operand,
+ * the target is the entry RIP plus a constant, checked canonical inline, and
+ * the trace chains or leaves; otherwise (and for a non-canonical target, which
+ * faults) the handler itself branches. */
+static void
+emit_taken(struct comp *c, const struct taken *tk)
+{
+	struct emit *e = &c->e;
+	const struct insn *i = &c->t->insn[tk->k];
+	patch(e, tk->at, e->p);
+	writeback(c, tk->dirty);
+	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
+	int64_t in_page = (int64_t)(c->t->pa & 0xfff) + toff;
+	if (c->code_size == 8 && i->opsize == 8 && toff == (int32_t)toff) {
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, (int32_t)toff));
+		uint8_t *slow = NULL;
+		if (in_page < 0 || in_page > 0xfff) { /* on this canonical page: no check */
+			op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+			shift_ri(e, 4, 8, RCX, 16);
+			shift_ri(e, 7, 8, RCX, 16);
+			op_rr(e, OP_CMP_RM_R, 8, RAX, RCX);
+			slow = jump_fwd(e, CC_NE);
+		}
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, tk->k + 1));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+		chain_or_leave(c, toff, tk->called);
+		if (!slow)
+			return;
+		patch(e, slow, e->p);
+	}
+	sync_state(c, tk->k);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(e, RSI, (uint64_t)(uintptr_t)&c->t->insn[tk->k]);
+	call_abs(e, (const void *)c->t->insn[tk->k].fn);
+	uint16_t dirty = c->dirty;
+	c->dirty = 0; /* written back above */
+	add_fix(c, jump_fwd(e, -1), tk->k, EXIT_HANDLER);
+	c->dirty = dirty;
+}
+
+/* Choose the guest registers to cache: the most referenced ones whose second
+ * byte no instruction of the trace names as AH, CH, DH or BH. */
+static void
+pick_cached(struct comp *c)
+{
+	unsigned uses[16] = { 0 };
+	uint16_t narrow = 0;
+	for (unsigned k = 0; k < c->t->n; k++) {
+		const struct insn *i = &c->t->insn[k];
+		unsigned regs[6] = { i->reg,  (i->opcode & 7) | (i->rm & 8), R_AX, R_SP, REG_NONE,
+				     REG_NONE };
+		unsigned nregs = 4;
+		if (!(i->flags & I_MEM) && high_byte(i, i->rm, rm_size(i)))
+			narrow |= (uint16_t)(1u << (i->rm - 4)); /* MOVZX/MOVSX from AH..BH */
+		if (!(i->flags & I_MEM))
+			regs[nregs++] = i->rm;
+		else if (i->base < 16)
+			uses[i->base]++;
+		if ((i->flags & I_MEM) && i->index < 16)
+			uses[i->index]++;
+		for (unsigned n = 0; n < nregs; n++) {
+			unsigned r = regs[n] & 15;
+			if (n >= 2 && n < 4)
+				continue; /* RAX and RSP: implicit operands, never AH..BH */
+			uses[r]++;
+			if (high_byte(i, r, i->opsize))
+				narrow |= (uint16_t)(1u << (r - 4));
+		}
+		if (i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_push_imm)
+			uses[R_SP] += 2;
+	}
+	for (unsigned n = 0; n < NCACHE; n++) {
+		unsigned best = 16;
+		for (unsigned r = 0; r < 16; r++)
+			if (!(narrow & (1u << r)) && !(c->cached & (1u << r)) && uses[r] >= 2 &&
+			    (best == 16 || uses[r] > uses[best]))
+				best = r;
+		if (best == 16)
+			break;
+		c->cached |= (uint16_t)(1u << best);
+		c->host_of[best] = cache_regs[n];
+	}
+}
+
+/* Generate the host code of c->t into c->e; false if it cannot be done. */
+static bool
+generate(struct comp *c)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	c->off[0] = 0;
+	for (unsigned k = 0; k < t->n; k++)
+		c->off[k + 1] = c->off[k] + t->insn[k].len;
+	uint8_t *entry = e->p;
+	pick_cached(c);
+	push_r(e, RBX);
+	push_r(e, RBP);
+	push_r(e, R12);
+	push_r(e, R13);
+	push_r(e, R14);
+	push_r(e, R15);
+	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
+	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
+	op_rm(e, OP_MOV_ST, 8, RSI, mem(RSP, FRAME_LIMIT));
+	c->chain_entry = e->p; /* a chaining predecessor jumps here with the frame set up */
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	reload(c);
+	enum exit_kind last = EXIT_INLINE;
+	for (unsigned k = 0; k < t->n; k++) {
+		bool inl = compile_insn(c, k);
+		if (!inl)
+			call_handler(c, k);
+		last = inl ? EXIT_INLINE : EXIT_HANDLER;
+		if (k + 1 < t->n) { /* the budget: stop after any instruction */
+			grp1_mi(e, 7, 8, mem(RSP, FRAME_LIMIT), (int32_t)(k + 1));
+			add_fix(c, jump_fwd(e, CC_BE), k, EXIT_INLINE);
+		}
+	}
+	/* The end: in 64-bit code, chain wherever RIP went. */
+	flush_lf(c);
+	writeback(c, c->dirty);
+	if (last == EXIT_INLINE) {
+		rip_to_rax(c, c->off[t->n]);
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	}
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	op_rm(e, OP_LEA, 8, RAX, mem(RAX, t->n));
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+	if (c->code_size == 8)
+		chain_dynamic(c);
+	else
+		to_epilogue(c, jump_fwd(e, -1));
+	c->dirty = 0; /* the out-of-line paths below start from a flush */
+	for (unsigned n = 0; n < c->nslow; n++)
+		emit_slow(c, &c->slow[n]);
+	for (unsigned n = 0; n < c->ntaken; n++)
+		emit_taken(c, &c->taken[n]);
+	uint8_t *epilogue = e->p;
+	for (unsigned n = 0; n < c->nepi; n++)
+		patch(e, c->to_epilogue[n], epilogue);
+	grp1_ri(e, 0, 8, RSP, FRAME_BYTES);
+	pop_r(e, R15);
+	pop_r(e, R14);
+	pop_r(e, R13);
+	pop_r(e, R12);
+	pop_r(e, RBP);
+	pop_r(e, RBX);
+	e8(e, 0xc3);
+	/* The exits: write back what is dirty there, then RIP and icount. */
+	for (unsigned n = 0; n < c->nfix; n++) {
+		const struct fixup *f = &c->fix[n];
+		patch(e, f->at, e->p);
+		if (f->pend.on)
+			store_lf(c, &f->pend);
+		writeback(c, f->dirty);
+		if (f->kind == EXIT_INLINE) {
+			rip_to_rax(c, c->off[f->k + 1]);
+			op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+		}
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, f->k + 1));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+		patch(e, jump_fwd(e, -1), epilogue);
+	}
+	return !e->overflow && !c->bad && e->p > entry;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copy code into the arena: pages writable only while it is copied (W^X). */
+static void *
+arena_put(struct jit *j, const uint8_t *code, size_t len)
+{
+	uint8_t *dst = j->arena + j->used;
+	uintptr_t lo = (uintptr_t)dst & ~(uintptr_t)4095;
+	uintptr_t hi = ((uintptr_t)dst + len + 4095) & ~(uintptr_t)4095;
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE))
+		return NULL;
+	memcpy(dst, code, len);
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC))
+		return NULL;
+	j->used = (j->used + len + 15) & ~(size_t)15;
+	return dst;
+}
+
+bool
+jit_compile(struct cpu *cpu, struct trace *t)
+{
+	struct jit *j = cpu->jit;
+	uint64_t start = now_ns();
+	struct comp *c = j->comp;
+	memset(c, 0, offsetof(struct comp, fix));
+	memset(c->host_of, HNONE, sizeof(c->host_of));
+	c->nfix = c->nslow = c->ntaken = c->nepi = 0;
+	c->e = (struct emit){ j->scratch, j->scratch + SCRATCH_BYTES, false };
+	c->cpu = cpu;
+	c->t = t;
+	c->code_size = t->code_size;
+	c->lf_op = -1;
+	if (t->n == 0 || !generate(c)) {
+		t->jit_failed = true;
+		j->stats.failed++;
+		return true;
+	}
+	size_t len = (size_t)(c->e.p - j->scratch);
+	if (j->used + len > JIT_ARENA_BYTES) {
+		j->stats.flushes++;
+		tcache_flush(cpu); /* resets the arena too */
+		return false;
+	}
+	void *code = arena_put(j, j->scratch, len);
+	if (!code) {
+		/* The host refused mprotect: pages of compiled code may have been
+		 * left unexecutable. Drop all of it and compile nothing more. */
+		j->threshold = UINT_MAX;
+		j->stats.failed++;
+		tcache_flush(cpu);
+		return false;
+	}
+	t->jit = (trace_code_fn)code;
+	/* A trace on two pages needs tcache_lookup's check of the second: never
+	 * entered by chaining. */
+	if (t->pa2 == UINT64_MAX)
+		t->jit_chain = (uint8_t *)code + (c->chain_entry - j->scratch);
+	j->stats.compiled++;
+	j->stats.bytes += len;
+	j->stats.compile_ns += now_ns() - start;
+	return true;
+}
+
+struct jit *
+jit_create(enum jit_mode mode)
+{
+	if (mode == JIT_OFF)
+		return NULL;
+	struct jit *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->threshold = mode == JIT_ALWAYS ? 0 : JIT_THRESHOLD;
+	j->scratch = malloc(SCRATCH_BYTES);
+	j->comp = malloc(sizeof(struct comp));
+	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (!j->scratch || !j->comp || a == MAP_FAILED) {
+		if (a != MAP_FAILED)
+			munmap(a, JIT_ARENA_BYTES);
+		free(j->comp);
+		free(j->scratch);
+		free(j);
+		return NULL;
+	}
+	j->arena = a;
+	return j;
+}
+
+void
+jit_destroy(struct jit *j)
+{
+	if (!j)
+		return;
+	munmap(j->arena, JIT_ARENA_BYTES);
+	free(j->comp);
+	free(j->scratch);
+	free(j);
+}
+
+void
+jit_flush(struct jit *j)
+{
+	if (j)
+		j->used = 0;
+}
+
+unsigned
+jit_threshold(const struct jit *j)
+{
+	return j->threshold;
+}
+
+void
+jit_get_stats(const struct jit *j, struct jit_stats *out)
+{
+	*out = j ? j->stats : (struct jit_stats){ 0 };
+}
+
+#else /* not an x86-64 host: the interpreter only */
+
+struct jit *
+jit_create(enum jit_mode mode)
+{
+	(void)mode;
+	return NULL;
+}
+
+void
+jit_destroy(struct jit *j)
+{
+	(void)j;
+}
+
+bool
+jit_compile(struct cpu *cpu, struct trace *t)
+{
+	(void)cpu;
+	t->jit_failed = true;
+	return true;
+}
+
+void
+jit_flush(struct jit *j)
+{
+	(void)j;
+}
+
+unsigned
+jit_threshold(const struct jit *j)
+{
+	(void)j;
+	return 0;
+}
+
+void
+jit_get_stats(const struct jit *j, struct jit_stats *out)
+{
+	(void)j;
+	*out = (struct jit_stats){ 0 };
+}
+
+#endif /* __x86_64__ */
+
+int
+jit_mode_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "on"))
+		return JIT_ON;
+	if (!strcmp(s, "off"))
+		return JIT_OFF;
+	if (!strcmp(s, "always"))
+		return JIT_ALWAYS;
+	return -1;
+}

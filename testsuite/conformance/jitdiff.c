@@ -1,0 +1,479 @@
+/*
+ * fugu — the JIT against the interpreter: random 64-bit programs run from the
+ * same state on two machines, one interpreting and one compiling every trace
+ * at its first run (-jit always), for a random budget of instructions; the
+ * registers, RIP, RFLAGS, the instruction and fault counts, CR2 and the code
+ * and data pages must come out identical (docs/ARCHITECTURE.md, "The JIT").
+ *
+ * The programs mix the instruction forms the JIT copies inline (MOV, LEA, the
+ * ALU, INC/DEC, shifts and rotates, IMUL, PUSH/POP, Jcc, JMP) with forms it
+ * hands to the interpreter (ADC/SBB, MUL/DIV, CMOVcc, SETcc, BT*, XADD,
+ * CMPXCHG, PUSHF/POPF, CALL/RET ...), with random prefixes (66, REX) and
+ * ModRM/SIB bytes: memory operands mostly near the data page (so loads and
+ * stores hit the inline TLB path), some RIP-relative into the code page (so
+ * programs modify themselves), and branches of either direction (so traces
+ * loop, chain and stop mid-way at the budget). A fault ends a run in the
+ * exception handler's HLT (long_machine.h).
+ *
+ * usage: jitdiff [PROGRAMS [SEED]] (default 20000 programs); TAP, one test.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bare_machine.h"
+#include "long_machine.h"
+
+#define DEFAULT_PROGRAMS 20000u
+#define DEFAULT_SEED 0x6a69746469666621ull
+#define MAX_INSNS 48
+#define MAX_BUDGET 400
+#define DATA_MID (DATA_LIN + 0x800u) /* where the base registers point */
+#define REPORTS 5
+
+static uint64_t rng_state;
+
+static uint64_t
+rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* A number below n. */
+static unsigned
+below(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+struct prog {
+	uint8_t code[PAGE_SIZE];
+	unsigned len;
+};
+
+static void
+put(struct prog *p, unsigned byte)
+{
+	if (p->len < sizeof(p->code) - 64)
+		p->code[p->len++] = (uint8_t)byte;
+}
+
+static void
+put32(struct prog *p, uint32_t v)
+{
+	for (unsigned k = 0; k < 4; k++)
+		put(p, (v >> (8 * k)) & 0xff);
+}
+
+/* A small signed number, mostly near zero. */
+static int32_t
+small(void)
+{
+	return (int32_t)below(256) - 128;
+}
+
+/* A base register pointing into the data page: RBX, RBP, RSI or RDI. */
+static unsigned
+base_reg(void)
+{
+	static const uint8_t regs[] = { 3, 5, 6, 7 };
+	return regs[below(4)];
+}
+
+/* ModRM (+ SIB, displacement) with `reg` in the reg field; mem: a memory form. */
+static void
+modrm(struct prog *p, unsigned reg, bool mem)
+{
+	unsigned r = below(100);
+	if (!mem && r < 50) {
+		put(p, 0xc0 | (reg & 7) << 3 | below(8));
+		return;
+	}
+	if (r < 60) { /* RIP-relative into the code page: programs modify themselves */
+		put(p, (reg & 7) << 3 | 5);
+		put32(p, below(256)); /* ahead of the instruction, on the code page */
+		return;
+	}
+	if (r < 72) { /* SIB: a base, maybe an index */
+		unsigned mod = below(2) + 1;
+		put(p, mod << 6 | (reg & 7) << 3 | 4);
+		unsigned index = below(3) ? 4 : below(8);
+		put(p, below(4) << 6 | index << 3 | base_reg());
+		if (mod == 1)
+			put(p, (uint8_t)small());
+		else
+			put32(p, (uint32_t)small());
+		return;
+	}
+	put(p, 1 << 6 | (reg & 7) << 3 | base_reg()); /* [base + disp8] */
+	put(p, (uint8_t)small());
+}
+
+static void
+imm(struct prog *p, unsigned bytes)
+{
+	uint32_t v = below(3) ? (uint32_t)small() : (uint32_t)rnd();
+	for (unsigned k = 0; k < bytes; k++)
+		put(p, (v >> (8 * k)) & 0xff);
+}
+
+/* One random instruction. */
+static void
+gen_insn(struct prog *p)
+{
+	bool o16 = below(100) < 12;
+	if (o16)
+		put(p, 0x66);
+	if (below(2))
+		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
+			       (below(6) ? 0 : 1));
+	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
+	switch (below(30)) {
+	case 0:
+	case 1:
+	case 2: /* ALU r/m, r and r, r/m */
+		put(p, below(8) << 3 | below(4));
+		modrm(p, reg, false);
+		break;
+	case 3: /* ALU acc, imm */
+		put(p, below(8) << 3 | 4 | below(2));
+		imm(p, (p->code[p->len - 1] & 1) ? izs : 1);
+		break;
+	case 4:
+	case 5: /* group 1 */
+		switch (below(3)) {
+		case 0:
+			put(p, 0x80);
+			modrm(p, reg, false);
+			imm(p, 1);
+			break;
+		case 1:
+			put(p, 0x81);
+			modrm(p, reg, false);
+			imm(p, izs);
+			break;
+		default:
+			put(p, 0x83);
+			modrm(p, reg, false);
+			imm(p, 1);
+			break;
+		}
+		break;
+	case 6:
+	case 7: /* MOV in its forms, LEA, TEST, XCHG */
+		put(p, 0x84 + below(8) + (below(4) ? 0 : 9)); /* 84-8B, or 8D-94 */
+		if (p->code[p->len - 1] > 0x8d)
+			p->code[p->len - 1] = 0x8d;
+		modrm(p, reg, p->code[p->len - 1] == 0x8d);
+		break;
+	case 8: /* MOV r, imm */
+		put(p, 0xb0 + below(16));
+		imm(p, p->code[p->len - 1] < 0xb8 ? 1 : izs);
+		if (p->code[p->len - 1] >= 0xb8 && izs == 4 && !o16 && below(3) == 0)
+			imm(p, 4); /* (REX.W: imm64; otherwise the next instruction's bytes) */
+		break;
+	case 9: /* MOV r/m, imm */
+		op = 0xc6 + below(2);
+		put(p, op);
+		modrm(p, 0, false);
+		imm(p, (op & 1) ? izs : 1);
+		break;
+	case 10:
+	case 11: /* shifts and rotates */
+		switch (below(3)) {
+		case 0:
+			put(p, 0xc0 + below(2));
+			modrm(p, reg, false);
+			imm(p, 1);
+			break;
+		case 1:
+			put(p, 0xd0 + below(2));
+			modrm(p, reg, false);
+			break;
+		default:
+			put(p, 0xd2 + below(2));
+			modrm(p, reg, false);
+			break;
+		}
+		break;
+	case 12: /* group 3: TEST NOT NEG MUL IMUL DIV IDIV */
+		op = 0xf6 + below(2);
+		put(p, op);
+		modrm(p, reg, false);
+		if (reg < 2)
+			imm(p, (op & 1) ? izs : 1);
+		break;
+	case 13:
+	case 14: /* INC/DEC */
+		put(p, 0xfe + below(2));
+		modrm(p, below(2), false);
+		break;
+	case 15: /* PUSH/POP r, PUSH imm */
+		switch (below(4)) {
+		case 0: put(p, 0x50 + below(8)); break;
+		case 1: put(p, 0x58 + below(8)); break;
+		case 2:
+			put(p, 0x6a);
+			imm(p, 1);
+			break;
+		default:
+			put(p, 0x68);
+			imm(p, 4);
+			break;
+		}
+		break;
+	case 16: /* IMUL */
+		switch (below(3)) {
+		case 0:
+			put(p, 0x69);
+			modrm(p, reg, false);
+			imm(p, izs);
+			break;
+		case 1:
+			put(p, 0x6b);
+			modrm(p, reg, false);
+			imm(p, 1);
+			break;
+		default:
+			put(p, 0x0f);
+			put(p, 0xaf);
+			modrm(p, reg, false);
+			break;
+		}
+		break;
+	case 17:
+	case 18:
+	case 19: /* Jcc/JMP rel8, either direction */
+		put(p, below(5) ? 0x70 + below(16) : 0xeb);
+		put(p, (uint8_t)(int8_t)(below(48) - (p->len > 40 ? 32 : 0)));
+		break;
+	case 20: /* Jcc rel32 */
+		put(p, 0x0f);
+		put(p, 0x80 + below(16));
+		put32(p, (uint32_t)(int32_t)(below(64) - (p->len > 60 ? 40 : 0)));
+		break;
+	case 21: /* MOVZX/MOVSX, MOVSXD */
+		if (below(4)) {
+			put(p, 0x0f);
+			put(p, (below(2) ? 0xb6 : 0xbe) + below(2));
+		} else {
+			put(p, 0x63);
+		}
+		modrm(p, reg, false);
+		break;
+	case 22: /* CMOVcc, SETcc */
+		put(p, 0x0f);
+		put(p, (below(2) ? 0x40 : 0x90) + below(16));
+		modrm(p, reg, false);
+		break;
+	case 23: /* flag instructions, CBW/CWD, NOP, PUSHF/POPF */
+		put(p, (const uint8_t[]){ 0xf5, 0xf8, 0xf9, 0xfc, 0xfd, 0x98, 0x99, 0x90, 0x9c,
+					  0x9d }[below(10)]);
+		break;
+	case 24: /* BT BTS BTR BTC */
+		put(p, 0x0f);
+		if (below(2)) {
+			put(p, 0xa3 + 8 * below(4));
+			modrm(p, reg, false);
+		} else {
+			put(p, 0xba);
+			modrm(p, 4 + below(4), false);
+			imm(p, 1);
+		}
+		break;
+	case 25: /* SHLD/SHRD */
+		op = 0xa4 + 8 * below(2) + below(2);
+		put(p, 0x0f);
+		put(p, op);
+		modrm(p, reg, false);
+		if (!(op & 1))
+			imm(p, 1);
+		break;
+	case 26: /* XADD, CMPXCHG */
+		put(p, 0x0f);
+		put(p, (below(2) ? 0xc0 : 0xb0) + below(2));
+		modrm(p, reg, false);
+		break;
+	case 27: /* CALL rel32 (near), RET */
+		if (below(4)) {
+			put(p, 0xe8);
+			put32(p, (uint32_t)(int32_t)(below(48) - 24));
+		} else {
+			put(p, 0xc3);
+		}
+		break;
+	case 28: /* BSWAP */
+		put(p, 0x0f);
+		put(p, 0xc8 + below(8));
+		break;
+	default: /* MOV r, r/m with a load (the commonest memory form) */
+		put(p, 0x8b);
+		modrm(p, reg, true);
+		break;
+	}
+}
+
+struct outcome {
+	uint64_t gpr[16], rip, rflags, icount, faults, cr2;
+	bool halted;
+	enum cpu_exit exit;
+	uint8_t area[AREA_PAGES * PAGE_SIZE]; /* code, data, GDT, IDT, stacks */
+};
+
+struct start {
+	uint64_t gpr[16], rflags;
+	unsigned budget;
+};
+
+/* fresh: rewrite the whole area first. Otherwise what earlier programs wrote
+ * outside the code and data pages stays (identical on both machines, since
+ * every run compares the whole area), and so do the traces and compiled code
+ * of earlier programs, whose history (cache and code-arena flushes) a fresh
+ * start would not reach. */
+static void
+run(struct machine *m, const struct prog *p, const uint8_t *data, const struct start *st,
+    bool fresh, struct outcome *o)
+{
+	struct cpu *cpu = m->cpu;
+	uint8_t code[PAGE_SIZE];
+	memset(code, 0xf4, sizeof(code)); /* past the program: HLT */
+	memcpy(code, p->code, p->len);
+	static const uint8_t zero[AREA_PAGES * PAGE_SIZE];
+	if (fresh) {
+		physmem_write(m->mem, AREA_PHYS, zero, sizeof(zero));
+		long_machine_memory(m);
+	}
+	physmem_write(m->mem, PHYS_OF(CODE_LIN), code, PAGE_SIZE);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN), data, PAGE_SIZE);
+	long_machine_mode(cpu);
+	memcpy(cpu->state.gpr, st->gpr, sizeof(st->gpr));
+	cpu->state.rip = CODE_LIN;
+	cpu->state.cr2 = 0;
+	cpu_set_rflags(cpu, st->rflags);
+	uint64_t icount = cpu->icount, faults = cpu->faults;
+	o->exit = cpu_exec(cpu, st->budget);
+	memcpy(o->gpr, cpu->state.gpr, sizeof(o->gpr));
+	o->rip = cpu->state.rip;
+	o->rflags = cpu_get_rflags(cpu);
+	o->icount = cpu->icount - icount;
+	o->faults = cpu->faults - faults;
+	o->cr2 = cpu->state.cr2;
+	o->halted = cpu->state.halted;
+	physmem_read(m->mem, AREA_PHYS, o->area, sizeof(o->area));
+}
+
+/* Print what differs; returns true if anything does. */
+static bool
+compare(const struct outcome *a, const struct outcome *b, bool report)
+{
+	bool diff = false;
+#define FIELD(name, x, y)                                                                          \
+	do {                                                                                       \
+		if ((x) != (y)) {                                                                  \
+			diff = true;                                                               \
+			if (report)                                                                \
+				printf("#   %s: interpreter %" PRIx64 ", jit %" PRIx64 "\n", name, \
+				       (uint64_t)(x), (uint64_t)(y));                              \
+		}                                                                                  \
+	} while (0)
+	for (unsigned r = 0; r < 16; r++) {
+		char name[8];
+		snprintf(name, sizeof(name), "r%u", r);
+		FIELD(name, a->gpr[r], b->gpr[r]);
+	}
+	FIELD("rip", a->rip, b->rip);
+	FIELD("rflags", a->rflags, b->rflags);
+	FIELD("icount", a->icount, b->icount);
+	FIELD("faults", a->faults, b->faults);
+	FIELD("cr2", a->cr2, b->cr2);
+	FIELD("halted", a->halted, b->halted);
+	FIELD("exit", a->exit, b->exit);
+#undef FIELD
+	for (unsigned k = 0; k < sizeof(a->area); k++) {
+		if (a->area[k] != b->area[k]) {
+			diff = true;
+			if (report)
+				printf("#   memory differs at %#x: %02x, jit %02x\n", AREA_LIN + k,
+				       a->area[k], b->area[k]);
+			break;
+		}
+	}
+	return diff;
+}
+
+int
+main(int argc, char **argv)
+{
+	unsigned programs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : DEFAULT_PROGRAMS;
+	rng_state = argc > 2 ? strtoull(argv[2], NULL, 0) : DEFAULT_SEED;
+	if (!rng_state)
+		rng_state = DEFAULT_SEED;
+	struct machine interp, jit;
+	char err[256];
+	printf("1..1\n");
+	setenv("FUGU_JIT", "off", 1);
+	bool ok = long_machine_create(&interp, err, sizeof(err));
+	setenv("FUGU_JIT", "always", 1);
+	ok = ok && long_machine_create(&jit, err, sizeof(err));
+	if (!ok || !jit.cpu->jit) {
+		printf("not ok 1 - %s\n", ok ? "no JIT on this host" : err);
+		return 1;
+	}
+	static struct prog p;
+	static uint8_t data[PAGE_SIZE];
+	static struct outcome a, b;
+	unsigned differ = 0;
+	uint64_t insns = 0;
+	for (unsigned n = 0; n < programs; n++) {
+		p.len = 0;
+		unsigned count = 1 + below(MAX_INSNS);
+		for (unsigned k = 0; k < count; k++)
+			gen_insn(&p);
+		for (unsigned k = 0; k < PAGE_SIZE; k += 8) {
+			uint64_t v = rnd();
+			memcpy(data + k, &v, 8);
+		}
+		struct start st;
+		/* Every register an address in the data page, so that most memory
+		 * operands (whatever the base, with REX.B) are, until overwritten. */
+		for (unsigned r = 0; r < 16; r++)
+			st.gpr[r] = below(8) ? DATA_MID + (uint64_t)(int64_t)small() : rnd();
+		st.gpr[4] = DATA_LIN + 0xf00u; /* RSP: a stack in the data page */
+		st.rflags = F_FIXED1 | (rnd() & (F_ARITH | F_DF));
+		st.budget = 1 + below(MAX_BUDGET);
+		bool fresh = n % 16 == 0;
+		run(&interp, &p, data, &st, fresh, &a);
+		run(&jit, &p, data, &st, fresh, &b);
+		insns += a.icount;
+		if (compare(&a, &b, false) && ++differ <= REPORTS) {
+			/* The smallest budget that shows it from a fresh start (when
+			 * it needs the history, none does: "after BUDGET+1"). */
+			struct start one = st;
+			uint64_t at = CODE_LIN;
+			for (one.budget = 1; one.budget <= st.budget; one.budget++) {
+				run(&interp, &p, data, &one, true, &a);
+				run(&jit, &p, data, &one, true, &b);
+				if (compare(&a, &b, false))
+					break;
+				at = a.rip;
+			}
+			printf("# program %u (%u bytes) differs after %u instructions, the last at "
+			       "+%#" PRIx64 ":\n#  ",
+			       n, p.len, one.budget, at - CODE_LIN);
+			for (unsigned k = 0; k < p.len; k++)
+				printf(" %02x", p.code[k]);
+			printf("\n#   there now:");
+			for (unsigned k = 0; k < 16 && at - AREA_LIN + k < sizeof(a.area); k++)
+				printf(" %02x", a.area[at - AREA_LIN + k]);
+			printf("\n");
+			compare(&a, &b, true);
+		}
+	}
+	printf("%s 1 - %u programs, %" PRIu64 " instructions, %u differences\n",
+	       differ ? "not ok" : "ok", programs, insns, differ);
+	return differ ? 1 : 0;
+}

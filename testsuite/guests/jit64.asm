@@ -1,0 +1,484 @@
+; fugu guest test: what the JIT (cpu/jit) must get exactly right, in 64-bit
+; code that runs often enough to be compiled (-jit on compiles a trace after 16
+; runs; every loop here runs at least 64 times). It passes on the interpreter
+; too: every check is architectural. Checks:
+;  1  a store into the trace that is running (the next instruction's
+;     immediate): the new bytes run at once (SDM vol. 3A, 11.6)
+;  2  a store into code on the next page, then a jump there
+;  3  a store through a second mapping of the code's physical page
+;  4  flags live across CALL/RET: a CMP before a call decides a Jcc after it
+;  5  a page fault in the middle of a compiled trace: RIP, CR2, RFLAGS and
+;     every general register as they were before the faulting load
+;  6  an INT3 written over an instruction of a running loop (as Linux's
+;     text_poke does): #BP once, the handler puts the byte back
+;  7  a load and a store that cross a page boundary
+;  8  an instruction that crosses a page boundary, run in a loop
+;  9  flags live across interrupts: a loop whose every result depends on
+;     CF (ADC, SBB) gives the same checksum with the PIT interrupting it
+;     (8259 at vector 20h, about 12 kHz) as with interrupts off
+; The first failure prints "jit64: FAIL n" and exits with n; success prints
+; "jit64: PASS" and exits with 0 (fugu status 1).
+	bits 16
+	org 0
+
+ROMBASE	equ 0xf0000
+PML4	equ 0x10000		; PML4, PDPT, PD: 2 MiB pages
+IDT	equ 0x14000
+STACK	equ 0x80000
+RAMCODE	equ 0x21000		; the RAM copy of ram_block (pages 0x21000-0x22fff)
+ALIAS	equ 0x400000		; PD entry 2 maps linear 4 MiB onto physical 0
+UNMAPPED equ 0x800000		; PD entry 4 is not present
+DATA	equ 0x30000		; scratch data; 0x30ffc..0x31003 crosses a page
+PF_SEEN	equ DATA + 0x100	; set by the handlers (the ROM is not writable)
+BP_SEEN	equ DATA + 0x101
+TICKS	equ DATA + 0x108	; timer interrupts taken
+T9_ITER	equ 500000
+
+%define R(label) (RAMCODE + (label) - ram_block)
+
+%macro check 2 ; check <number>, <condition code that means success>
+	j%2 %%ok
+	mov bl, %1
+	jmp fail
+%%ok:
+%endmacro
+
+start:
+	cli
+	o32 lgdt [cs:gdt_desc]
+	mov eax, cr0
+	or al, 1
+	mov cr0, eax
+	jmp dword 0x08:(ROMBASE + pm32)
+
+	bits 32
+pm32:
+	mov ax, 0x10
+	mov ds, ax
+	mov es, ax
+	mov ss, ax
+	mov esp, STACK
+	mov edi, PML4
+	xor eax, eax
+	mov ecx, 3 * 1024
+	rep stosd
+	mov dword [PML4], PML4 + 0x1000 + 3
+	mov dword [PML4 + 0x1000], PML4 + 0x2000 + 3
+	mov dword [PML4 + 0x2000], 0x000083
+	mov dword [PML4 + 0x2008], 0x200083
+	mov dword [PML4 + 0x2010], 0x000083	; the alias of the first 2 MiB
+	mov eax, cr4
+	or eax, 1 << 5
+	mov cr4, eax
+	mov eax, PML4
+	mov cr3, eax
+	mov ecx, 0xc0000080
+	rdmsr
+	or eax, 1 << 8
+	wrmsr
+	mov eax, cr0
+	or eax, 1 << 31
+	mov cr0, eax
+	jmp 0x18:(ROMBASE + lm64)
+
+	bits 64
+lm64:
+	mov rsp, STACK
+	; IDT: every vector to `unexpected`, #BP and #PF to their handlers
+	mov rdi, IDT
+	mov ecx, 256
+	mov rax, ROMBASE + unexpected
+.idt:	call set_gate
+	add rdi, 16
+	dec ecx
+	jnz .idt
+	mov rdi, IDT + 3 * 16
+	mov rax, ROMBASE + bp_handler
+	call set_gate
+	mov rdi, IDT + 14 * 16
+	mov rax, ROMBASE + pf_handler
+	call set_gate
+	mov rdi, IDT + 0x20 * 16
+	mov rax, ROMBASE + timer_handler
+	call set_gate
+	lidt [rel idt_desc]
+	; the RAM copy of the code the tests patch
+	mov rsi, ROMBASE + ram_block
+	mov rdi, RAMCODE
+	mov ecx, ram_end - ram_block
+	rep movsb
+
+	; 1: the running trace patches its next instruction's immediate
+	xor ebx, ebx
+.t1:	mov rax, R(t1_code)
+	call rax
+	call expected
+	check 1, e
+	inc ebx
+	cmp ebx, 64
+	jb .t1
+
+	; 2: code on the next page, patched from this page, then run
+	xor ebx, ebx
+.t2:	mov rax, R(t2_code)
+	call rax
+	call expected
+	check 2, e
+	inc ebx
+	cmp ebx, 64
+	jb .t2
+
+	; 3: a store through the alias mapping, then run through the first
+	xor ebx, ebx
+.t3:	mov rax, R(t3_code)
+	call rax
+	call expected
+	check 3, e
+	inc ebx
+	cmp ebx, 64
+	jb .t3
+
+	; 4: flags across CALL/RET
+	xor ebx, ebx
+	xor r12d, r12d
+.t4:	mov rax, rbx
+	and eax, 1
+	cmp eax, 1		; CF = 1 exactly when the counter is even
+	call flag_keeper
+	jb .t4even
+	inc r12d
+.t4even:
+	inc ebx
+	cmp ebx, 64
+	jb .t4
+	cmp r12d, 32
+	check 4, e
+
+	; 5: a #PF in the middle of a compiled trace
+	mov rax, R(t5_code)
+	mov rdi, DATA
+	mov ecx, 100
+.t5:	push rcx
+	call rax
+	pop rcx
+	dec ecx
+	jnz .t5
+	mov byte [PF_SEEN], 0
+	mov rdi, UNMAPPED
+	mov ecx, 0x55
+	call rax		; faults; pf_handler checks and resumes after the load
+	cmp byte [PF_SEEN], 1
+	check 5, e
+
+	; 6: INT3 written over the first byte of an instruction in a hot loop
+	mov byte [BP_SEEN], 0
+	xor ebx, ebx
+	mov rax, R(t6_code)
+.t6:	call rax
+	inc ebx
+	cmp ebx, 64
+	jb .t6
+	cmp byte [BP_SEEN], 1
+	check 6, e
+	cmp edx, 64		; the patched instruction ran every time, once after #BP
+	check 6, e
+
+	; 7: page-crossing data: 8 bytes at 0x30ffc
+	mov rdi, DATA + 0xffc
+	mov rax, 0x1122334455667788
+	xor ebx, ebx
+.t7:	mov [rdi], rax
+	mov rdx, [rdi]
+	cmp rdx, rax
+	check 7, e
+	mov edx, [DATA + 0x1000]
+	mov rcx, rax
+	shr rcx, 32
+	cmp edx, ecx
+	check 7, e
+	rol rax, 8
+	inc ebx
+	cmp ebx, 64
+	jb .t7
+
+	; 8: an instruction across a page boundary (ends at R(t8_cross_end))
+	xor ebx, ebx
+.t8:	mov rax, R(t8_code)
+	call rax
+	mov rcx, 0x0102030405060708
+	cmp rax, rcx
+	check 8, e
+	inc ebx
+	cmp ebx, 64
+	jb .t8
+
+	; 9: the same CF-driven loop with and without the PIT interrupting it
+	call t9_loop
+	mov r12, rax
+	mov al, 0x11		; 8259: ICW1-4, IRQ0-7 at vector 20h, only IRQ0 unmasked
+	out 0x20, al
+	mov al, 0x20
+	out 0x21, al
+	mov al, 0x04
+	out 0x21, al
+	mov al, 0x01
+	out 0x21, al
+	mov al, 0xfe
+	out 0x21, al
+	mov al, 0x34		; PIT channel 0, rate generator, divisor 100
+	out 0x43, al
+	mov al, 100
+	out 0x40, al
+	xor eax, eax
+	out 0x40, al
+	mov qword [TICKS], 0
+	sti
+	call t9_loop
+	cli
+	cmp rax, r12
+	check 9, e
+	cmp qword [TICKS], 0
+	check 9, ne
+
+	lea rsi, [rel pass_msg]
+	call print
+	xor eax, eax
+	out 0xf4, al
+.halt:	hlt
+	jmp .halt
+
+; Tests 1-3 patch from iteration 40 on (the trace has long been compiled by
+; then): EAX must be the iteration number from there, the old immediate before.
+expected:
+	mov ecx, -1
+	cmp ebx, 40
+	jb .old
+	mov ecx, ebx
+.old:	cmp eax, ecx
+	ret
+
+fail:	lea rsi, [rel fail_msg]
+	call print
+	movzx eax, bl			; report.mac's ending, without AAM (not in 64-bit mode)
+	mov cl, 10
+	div cl				; AL = tens, AH = units
+	add ax, 0x3030
+	out 0xe9, al
+	mov al, ah
+	out 0xe9, al
+	mov al, 10
+	out 0xe9, al
+	mov al, bl
+	out 0xf4, al
+.halt:	hlt
+	jmp .halt
+
+print:	lodsb
+	test al, al
+	jz .done
+	out 0xe9, al
+	jmp print
+.done:	ret
+
+; RDI = the gate, RAX = the handler: a 64-bit interrupt gate, selector 0x18.
+set_gate:
+	mov [rdi], ax
+	mov word [rdi + 2], 0x18
+	mov word [rdi + 4], 0x8e00
+	shr rax, 16
+	mov [rdi + 6], ax
+	shr rax, 16
+	mov [rdi + 8], eax
+	mov dword [rdi + 12], 0
+	mov rax, ROMBASE + unexpected
+	ret
+
+; RAX = a checksum in which every step depends on the carry flag.
+t9_loop:
+	xor eax, eax
+	mov edx, 0x9e3779b9
+	xor r8d, r8d
+	mov ecx, T9_ITER
+.l:	add eax, edx
+	adc edx, eax
+	rol edx, 5
+	cmp eax, edx
+	sbb r8d, r8d
+	xor eax, r8d
+	inc r8d
+	adc eax, 0
+	dec ecx
+	jnz .l
+	ret
+
+timer_handler:
+	push rax
+	inc qword [TICKS]
+	mov al, 0x20		; EOI
+	out 0x20, al
+	pop rax
+	iretq
+
+; Moves, LEA and the stack only: the flags of the caller's CMP survive.
+flag_keeper:
+	mov rdx, rsp
+	lea rdx, [rdx + 8]
+	push rdx
+	pop rdx
+	mov rdx, 12345
+	ret
+
+unexpected:
+	mov bl, 99
+	jmp fail
+
+; #PF from t5_code's load: every register as the test set it.
+pf_handler:
+	mov rax, cr2
+	mov rbx, UNMAPPED
+	cmp rax, rbx
+	jne .bad
+	mov rax, [rsp + 8]	; the faulting RIP
+	mov rbx, R(t5_load)
+	cmp rax, rbx
+	jne .bad
+	mov rax, [rsp + 24]	; RFLAGS: CF and SF from `cmp r8, r9` (n+1 < n+2), ZF clear
+	and eax, 0x8c1
+	cmp eax, 0x81
+	jne .bad
+	cmp rcx, 0x55		; the load did not happen
+	jne .bad
+	cmp r10, 0x55 * 3
+	jne .bad
+	cmp r8, 0x56
+	jne .bad
+	cmp r9, 0x57
+	jne .bad
+	cmp r11, 0x55 ^ 0x31
+	jne .bad
+	cmp r13, 0x550
+	jne .bad
+	cmp r14, 13 << 8
+	jne .bad
+	cmp r15, -1
+	jne .bad
+	cmp rsi, 0x55 + 7
+	jne .bad
+	cmp rdx, 0x55 + 1000
+	jne .bad
+	cmp rbp, 0x55 + 0x77
+	jne .bad
+	mov rax, UNMAPPED
+	cmp rdi, rax
+	jne .bad
+	mov byte [PF_SEEN], 1
+	mov rax, R(t5_after)
+	mov [rsp + 8], rax	; resume after the load
+	add rsp, 8		; the error code
+	iretq
+.bad:	mov bl, 5
+	jmp fail
+
+; #BP from the INT3 t6_code's loop wrote: put the byte back, rerun it.
+bp_handler:
+	push rax
+	mov rax, R(t6_target)
+	mov byte [rax], 0x81	; the first byte of `add edx, strict dword 1`
+	mov [rsp + 8], rax	; RIP pointed after the INT3: back to the instruction
+	inc byte [BP_SEEN]
+	pop rax
+	iretq
+
+	align 8
+gdt:	dq 0
+	dq 0x00cf9b000000ffff
+	dq 0x00cf93000000ffff
+	dq 0x00af9b000000ffff
+gdt_desc:
+	dw gdt_desc - gdt - 1
+	dd ROMBASE + gdt
+idt_desc:
+	dw 256 * 16 - 1
+	dq IDT
+pass_msg: db "jit64: PASS", 10, 0
+fail_msg: db "jit64: FAIL ", 0
+
+; ---- copied to RAMCODE: position-independent code the tests patch ----
+	align 16
+ram_block:
+t1_code:
+	cmp ebx, 40
+	jb t1_patch
+	mov [rel t1_patch + 1], ebx	; the next instruction's imm32
+t1_patch:
+	mov eax, -1
+	ret
+
+t2_code:
+	cmp ebx, 40
+	jb t2_far
+	mov [rel t2_far + 1], ebx
+	jmp t2_far
+
+t3_code:
+	cmp ebx, 40
+	jb t3_patch
+	mov rax, ALIAS + R(t3_patch) + 1
+	mov [rax], ebx			; through the alias
+t3_patch:
+	mov eax, -1
+	ret
+
+t5_code:				; every register from RCX, different each call
+	mov r10, rcx
+	imul r10, r10, 3
+	lea r8, [rcx + 1]
+	lea r9, [rcx + 2]
+	mov r11, rcx
+	xor r11, 0x31
+	mov r13, rcx
+	shl r13, 4
+	mov r14, 13
+	shl r14, 8
+	mov r15, -1
+	lea rsi, [rcx + 7]
+	lea rdx, [rcx + 1000]
+	lea rbp, [rcx + 0x77]
+	cmp r8, r9
+t5_load:
+	mov rcx, [rdi]
+t5_after:
+	ret
+
+t6_code:
+	xor edx, edx
+	mov ecx, 64
+t6_loop:
+	cmp ebx, 10
+	jne t6_target
+	cmp ecx, 30
+	jne t6_target
+	lea rsi, [rel t6_target]
+	mov byte [rsi], 0xcc		; INT3 over `add edx, imm32` (81 c2 ...)
+t6_target:
+	add edx, strict dword 1
+	dec ecx
+	jnz t6_loop
+	ret
+
+	times 0x1000 - ($ - ram_block) db 0x90
+t2_far:				; the next page
+	mov eax, -1
+	ret
+
+t8_code:
+	times 0x2000 - 5 - ($ - ram_block) db 0x90
+	mov rax, 0x0102030405060708	; 10 bytes: 5 on each page
+t8_cross_end:
+	ret
+ram_end:
+
+	bits 16
+	times 0xfff0 - ($ - $$) db 0xff
+	jmp 0xf000:start
+	times 0x10000 - ($ - $$) db 0xff
