@@ -23,6 +23,10 @@
 
 #define MIB (1u << 20)
 #define PAGE 4096u
+/* A Multiboot kernel below 1 MiB: above the interrupt table and BIOS data
+ * area, below the VGA/ROM hole. */
+#define LOW_KERNEL_MIN 0x500u
+#define LOW_KERNEL_MAX 0xa0000u
 
 /* Offsets in the Linux real-mode kernel header (boot.rst, "THE REAL-MODE KERNEL HEADER"). */
 #define LH_SETUP_SECTS 0x1f1
@@ -88,6 +92,12 @@ put32(uint8_t *p, uint32_t v)
 {
 	for (unsigned k = 0; k < 4; k++)
 		p[k] = (uint8_t)(v >> (8 * k));
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	put32(p, __builtin_bswap32(v));
 }
 
 static uint64_t
@@ -518,10 +528,14 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 	if ((h.flags & MB_FLAG_AOUT_KLUDGE) ? mb_load_aout(img, len, &h, &m, top, err, errlen)
 					    : mb_load_elf(img, len, &m, top, err, errlen))
 		return -1;
-	if (m.lo < MIB) {
+	/* Below 1 MiB (real-mode-linked kernels, as QEMU loads them) the image
+	 * may use conventional memory, but not the interrupt table and BIOS data
+	 * area nor the hole at 0xA0000-0xFFFFF (VGA memory, the ROMs). */
+	if (m.lo < LOW_KERNEL_MIN || (m.lo < MIB && m.hi > LOW_KERNEL_MAX)) {
 		snprintf(err, errlen,
-			 "-kernel: the Multiboot kernel loads at 0x%x, below 1 MiB (not supported)",
-			 m.lo);
+			 "-kernel: the Multiboot kernel (0x%x-0x%x) overlaps the BIOS data area or "
+			 "the hole at 0xa0000-0xfffff",
+			 m.lo, m.hi);
 		goto fail;
 	}
 	if (m.hi > top) {
@@ -537,7 +551,8 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 	size_t strings = cmd_len + sizeof(name_buf);
 	for (unsigned k = 0; k < nmods; k++)
 		strings += strlen(mods[k].name) + 1;
-	uint64_t base = align_up(m.hi, PAGE);
+	/* from 1 MiB on always: never under a low kernel or the ROM's scratch */
+	uint64_t base = align_up(m.hi > MIB ? m.hi : MIB, PAGE);
 	size_t mods_off = MBI_SIZE, mmap_off = mods_off + (size_t)nmods * 16;
 	size_t str_off = mmap_off + MB_MMAP_MAX * MB_MMAP_ENTRY;
 	uint64_t size = align_up(str_off + strings, PAGE);
@@ -582,6 +597,13 @@ setup_multiboot(struct fwcfg *fw, uint64_t ram_below_4g, const char *kernel_name
 		pos = (size_t)align_up(pos + mods[k].len, PAGE);
 	}
 	put32(blob + MBI_FLAGS, mbi_flags);
+	/* The ROM loads the kernel with this fw_cfg DMA descriptor (big-endian
+	 * control, length, address), last: a low kernel may cover the BIOS's
+	 * memory the ROM uses before. */
+	put_be32(blob + MB_DMA_OFF, FWCFG_KERNEL_DATA << 16 | FWCFG_DMA_SELECT | FWCFG_DMA_READ);
+	put_be32(blob + MB_DMA_OFF + 4, m.hi - m.lo);
+	put_be32(blob + MB_DMA_OFF + 8, 0);
+	put_be32(blob + MB_DMA_OFF + 12, m.lo);
 
 	if (fwcfg_add_u32(fw, FWCFG_KERNEL_ENTRY, m.entry) < 0 ||
 	    fwcfg_add_u32(fw, FWCFG_KERNEL_ADDR, m.lo) < 0 ||

@@ -41,7 +41,11 @@ struct fwcfg;
 #define MB_BOOTLOADER_MAGIC 0x2BADB002u /* in EAX at entry (3.2) */
 #define MB_SEARCH_LEN 8192u             /* the header lies in the first 8 KiB (3.1.1) */
 #define MB_MMAP_MAX 32u                 /* memory map entries the ROM stores */
-#define MB_MMAP_ENTRY 24u               /* {u32 size = 20, u64 base, u64 len, u32 type} */
+/* Where, in the boot-information blob, the loader leaves the fw_cfg DMA
+ * descriptor that loads the kernel image (the spare room after the 88-byte
+ * information structure); multiboot.asm's MB_DMA_OFF. */
+#define MB_DMA_OFF 0x70u
+#define MB_MMAP_ENTRY 24u /* {u32 size = 20, u64 base, u64 len, u32 type} */
 
 /* Multiboot header flags (3.1.2). */
 #define MB_FLAG_PAGE_ALIGN 0x00000001u

@@ -4,10 +4,14 @@
 ; (KERNEL_ADDR/SIZE/DATA, entry point in KERNEL_ENTRY) and the boot
 ; information (INITRD_ADDR/SIZE/DATA: the Multiboot information structure at
 ; its start, then strings, module list, a memory-map buffer and the modules).
-; The ROM copies both with fw_cfg DMA, collects the BIOS memory map with
-; INT 15h E820 into a scratch buffer at 0x8000, enables A20, enters 32-bit
-; protected mode with flat segments, stores the map at mbi.mmap_addr (setting
-; flag 6, mmap_length) and jumps to the entry point in the machine state of
+; The ROM copies the information with fw_cfg DMA (it is always at 1 MiB or
+; above), collects the BIOS memory map with INT 15h E820 into a scratch buffer
+; at 0x8000, enables A20, enters 32-bit protected mode with flat segments,
+; stores the map at mbi.mmap_addr (setting flag 6, mmap_length), loads the
+; kernel last with the DMA descriptor the loader left at MB_DMA_OFF of the
+; information (a kernel linked below 1 MiB may cover the scratch buffer and
+; the BIOS's stack; nothing of those is used after that), and jumps to the
+; entry point in the machine state of
 ; the Multiboot Specification 0.6.96, 3.2: EAX = 0x2BADB002, EBX = the
 ; information structure's physical address, CS a 32-bit flat code segment,
 ; DS/ES/FS/GS/SS flat data segments, A20 on, paging off, IF clear.
@@ -22,6 +26,7 @@ MBI_MMAP_ADDR	equ 48
 MBI_MMAP	equ 0x40
 MMAP_MAX	equ 32		; loader.h MB_MMAP_MAX
 MMAP_ENTRY	equ 24		; {u32 size = 20, u64 base, u64 length, u32 type}
+MB_DMA_OFF	equ 0x70	; loader.h: the kernel's DMA descriptor in the information
 SCRATCH_SEG	equ 0x0800	; 0x8000: the E820 entries before they are copied up
 SMAP		equ 0x534d4150	; "SMAP"
 
@@ -32,10 +37,6 @@ bev:
 	test eax, eax
 	mov si, msg_nokernel
 	jz fail
-	mov ax, FW_CFG_KERNEL_ADDR | FW_CFG_KERNEL_SIZE << 8
-	mov bl, FW_CFG_KERNEL_DATA
-	call load_triple
-	jc .dma_error
 	mov ax, FW_CFG_INITRD_ADDR | FW_CFG_INITRD_SIZE << 8
 	mov bl, FW_CFG_INITRD_DATA
 	call load_triple
@@ -116,12 +117,27 @@ pm32:
 	shr ecx, 2
 	rep movsd
 .nomap:
+	; The kernel, last: the descriptor's address, big-endian, high half first;
+	; the write of the low half runs the transfer.
+	xor eax, eax
+	mov dx, FW_CFG_PORT_DMA_HI
+	out dx, eax
+	lea eax, [ebx + MB_DMA_OFF]
+	bswap eax
+	mov dx, FW_CFG_PORT_DMA_LO
+	out dx, eax
+	test byte [ebx + MB_DMA_OFF + 3], FW_CFG_DMA_CTL_ERROR	; control, big-endian
+	jnz .kernel_error
 	xor ecx, ecx
 	xor edx, edx
 	xor esi, esi
 	xor edi, edi
 	mov eax, MB_MAGIC
 	jmp ebp
+.kernel_error:			; no BIOS to print with any more: stop here
+	cli
+	hlt
+	jmp .kernel_error
 
 	align 8, db 0
 gdt:

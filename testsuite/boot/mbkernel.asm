@@ -14,13 +14,18 @@
 
 	bits 32
 	cpu 486
-	org 0x100000
+%ifndef ORG
+%define ORG 0x100000	; -DORG=0x8000: linked below 1 MiB (a real-mode-linked test)
+%endif
+	org ORG
 
 MB_MAGIC	equ 0x1badb002
 MB_BOOT_MAGIC	equ 0x2badb002
 %ifdef AOUT
 MB_FLAGS	equ 0x00010003	; page-aligned modules, memory info, a.out kludge
+%ifndef KERNEL_NAME
 %define KERNEL_NAME "mb_aout.bin"
+%endif
 %else
 MB_FLAGS	equ 0x00000003
 %define KERNEL_NAME "mb_elf.bin"
