@@ -1,9 +1,14 @@
 #!/bin/sh
 # Build the test initramfs from Debian's busybox-static: /init mounts the
 # pseudo-filesystems, prints a marker and runs a shell on the serial console.
-# usage: mkinitramfs.sh OUTPUT.cpio.gz
+# With "kvm" it also holds the installed kernel's KVM modules (irqbypass.ko,
+# kvm.ko, kvm-intel.ko in /lib/kvm) and kvmtest (kvmtest.c built static) in
+# /bin: the nested-KVM test's initramfs; the other tests keep the small one.
+# usage: mkinitramfs.sh OUTPUT.cpio.gz [kvm]
 set -eu
 out=$1
+extra=${2:-}
+here=$(cd "$(dirname "$0")" && pwd)
 bb=/bin/busybox
 [ -x "$bb" ] || { echo "mkinitramfs: $bb missing (apt-get install busybox-static)" >&2; exit 1; }
 file -L "$bb" 2>/dev/null | grep -q "statically linked" || [ ! -x /usr/bin/file ] || {
@@ -16,6 +21,19 @@ for app in sh mount umount echo cat ls md5sum sha256sum gzip gunzip dd poweroff 
 	head tail wc grep sleep seq true false sync mkdir rm cut tr od hexdump free; do
 	ln -s busybox "$root/bin/$app"
 done
+if [ "$extra" = kvm ]; then
+	kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)
+	mods=/lib/modules/${kernel#/boot/vmlinuz-}/kernel
+	mkdir -p "$root/lib/kvm"
+	for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko; do
+		[ -f "$mods/$m" ] || { echo "mkinitramfs: $mods/$m missing" >&2; exit 1; }
+		cp "$mods/$m" "$root/lib/kvm/"
+	done
+	${CC:-cc} -static -O2 -Wall -Wextra -o "$root/bin/kvmtest" "$here/kvmtest.c"
+	for app in insmod lsmod; do
+		ln -s busybox "$root/bin/$app"
+	done
+fi
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc

@@ -4,7 +4,9 @@
 # ("direct") or booted from a raw disk through SeaBIOS and SYSLINUX ("disk").
 # run_linux.py drives the shell on COM1 and prints TAP.
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
-# usage: test_linux.sh FUGU direct|disk|snapshot
+# "kvm": the direct boot with Debian's KVM modules and kvmtest in the initramfs,
+# running nested guests on fugu's VMX (kvm_linux.py).
+# usage: test_linux.sh FUGU direct|disk|snapshot|kvm
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,9 +18,13 @@ if [ -z "$kernel" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" || exit 1
+initrd_kind=
+[ "$mode" = kvm ] && initrd_kind=kvm
+sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $initrd_kind || exit 1
 cd "$tmp" || exit 1
-common="-m 256 -serial stdio -display none -timeout 1500"
+mem=256
+[ "$mode" = kvm ] && mem=512 # two nested guests of 2 MiB beside the kernel
+common="-m $mem -serial stdio -display none -timeout 1500"
 case $mode in
 direct)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
@@ -28,15 +34,19 @@ snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+kvm)
+	python3 "$here/kvm_linux.py" --timeout 1200 -- "$fugu" $common -cpu max \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 disk)
 	sh "$here/mkdisk.sh" "$tmp/disk.img" "$kernel" "$tmp/initrd.gz" || exit 1
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct, disk or snapshot" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, snapshot or kvm" >&2; exit 2 ;;
 esac
 status=$?
-for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log; do
+for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log kvm_linux.log; do
 	[ -f $f ] && tail -c 3000 $f | sed 's/^/# /'
 done
 exit $status
