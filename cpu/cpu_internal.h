@@ -320,6 +320,15 @@ rflags_read(struct cpu *cpu)
 /* Write the flags an instruction may change, as POPF/IRET do in the current mode. */
 void rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize);
 
+/* Virtual-8086 mode extensions and protected-mode virtual interrupts (vme.c): the
+ * flag CLI/STI change (IF or VIF, or #GP), and the IOPL < 3 forms of PUSHF, POPF,
+ * IRET and INT n's redirection (each true when it did the instruction). */
+uint64_t cpu_cli_sti_flag(struct cpu *cpu, bool sti);
+bool cpu_vme_pushf(struct cpu *cpu, unsigned opsize);
+bool cpu_vme_popf(struct cpu *cpu, unsigned opsize);
+bool cpu_vme_iret(struct cpu *cpu, unsigned opsize);
+bool cpu_vme_int(struct cpu *cpu, unsigned vector);
+
 /* Port I/O permission (IOPL, TSS bitmap) and access. */
 uint32_t cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size);
 void cpu_io_check(struct cpu *cpu, uint16_t port, unsigned size); /* #GP(0) when not allowed */

@@ -14,8 +14,8 @@
  * X(name, id, leaf, register, bit, implemented, host): every feature flag fugu knows,
  * with where CPUID reports it (SDM vol. 2A, CPUID, tables 3-8 to 3-11; register: 0=EAX
  * 1=EBX 2=ECX 3=EDX), whether fugu executes it (0: CPUID can report it, but its
- * instructions raise #UD/#NM or its state is not modelled: PKU's RDPKRU/WRPKRU,
- * VME/PVI) and whether its instructions run on the host's own unit (x87, SIMD and
+ * instructions raise #UD/#NM or its state is not modelled: PKU's RDPKRU/WRPKRU)
+ * and whether its instructions run on the host's own unit (x87, SIMD and
  * the VEX GPR instructions: cpu/exec/x87.c, sse.c, avx.c), so that the host must
  * have the same CPUID bit (and, for the AVX family, an OS that enabled the YMM
  * state) before a guest may see it (docs/FPU.md, "Host features"). MCE/MCA are
@@ -25,7 +25,7 @@
  */
 #define CPU_FEATURE_LIST(X)                                                                        \
 	X("fpu", FPU, 0x00000001, 3, 0, 1, 1)                                                      \
-	X("vme", VME, 0x00000001, 3, 1, 0, 0)                                                      \
+	X("vme", VME, 0x00000001, 3, 1, 1, 0)                                                      \
 	X("de", DE, 0x00000001, 3, 2, 1, 0)                                                        \
 	X("pse", PSE, 0x00000001, 3, 3, 1, 0)                                                      \
 	X("tsc", TSC, 0x00000001, 3, 4, 1, 0)                                                      \

@@ -77,7 +77,7 @@ seg_load_real(struct cpu *cpu, unsigned s, uint16_t sel)
 	cpu->state.seg[s].base = (uint64_t)sel << 4;
 	if (cpu_v86(cpu)) {
 		cpu->state.seg[s].limit = 0xffff;
-		cpu->state.seg[s].attr = s == S_CS ? 0xfb : 0xf3; /* DPL 3, present, accessed */
+		cpu->state.seg[s].attr = 0xf3; /* CS too: SDM vol. 3C, 26.3.1.2 */
 	}
 	if (s == S_CS || s == S_SS)
 		cpu_mode_update(cpu);
@@ -557,9 +557,10 @@ void
 cpu_iret_protected(struct cpu *cpu, unsigned opsize)
 {
 	if (cpu_v86(cpu)) {
-		/* IRET in V86 mode: IOPL-sensitive (SDM vol. 2A, IRET). */
-		if ((cpu->state.rflags & F_IOPL) != F_IOPL)
-			cpu_gp0(cpu);
+		/* IRET in V86 mode: IOPL-sensitive (SDM vol. 2A, IRET), below IOPL 3
+		 * the VME form or #GP (vme.c). */
+		if (cpu_vme_iret(cpu, opsize))
+			return;
 		uint64_t off = cpu_stack_peek(cpu, 0, opsize);
 		uint16_t sel = (uint16_t)cpu_stack_peek(cpu, opsize, 2);
 		uint64_t fl = cpu_stack_peek(cpu, 2 * opsize, opsize);

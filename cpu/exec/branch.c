@@ -167,11 +167,14 @@ op_retf_imm(struct cpu *cpu, const struct insn *i)
  * A software interrupt through the IVT/IDT (the gate's DPL is checked against
  * CPL). In V86 mode only INT n (CD) is IOPL-sensitive: #GP(0) below IOPL 3;
  * INT3 and INTO always go through the IDT (SDM vol. 2A, INT n, Operation;
- * vol. 3A, 20.3.3). VME's redirection bitmap is not modelled.
+ * vol. 3A, 20.3.3). With CR4.VME, INT n first consults the TSS's interrupt
+ * redirection bitmap (vme.c).
  */
 static void
 soft_int(struct cpu *cpu, unsigned vector, bool int_n)
 {
+	if (int_n && cpu_vme_int(cpu, vector))
+		return;
 	if (int_n && cpu_v86(cpu) && (cpu->state.rflags & F_IOPL) != F_IOPL)
 		cpu_gp0(cpu);
 	cpu_deliver_event(cpu, vector, EVENT_SOFTWARE_INT, NO_ERRCODE, cpu->state.rip);

@@ -154,31 +154,24 @@ op_std(struct cpu *cpu, const struct insn *i)
 	cpu->state.rflags |= F_DF;
 }
 
-/* CLI/STI: IOPL-sensitive outside real mode (SDM vol. 2A, CLI; VME/PVI not modelled yet). */
-static void
-check_iopl(struct cpu *cpu)
-{
-	if (!cpu_real_mode(cpu) && cpu->state.cpl > ((cpu->state.rflags & F_IOPL) >> 12))
-		cpu_gp0(cpu);
-}
-
+/* CLI/STI: IOPL-sensitive outside real mode; VIF instead of IF with VME/PVI (vme.c). */
 void
 op_cli(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	check_iopl(cpu);
-	cpu->state.rflags &= ~(uint64_t)F_IF;
+	cpu->state.rflags &= ~cpu_cli_sti_flag(cpu, false);
 }
 
-/* STI: interrupts stay blocked until after the next instruction (SDM vol. 2B, STI). */
+/* STI: interrupts stay blocked until after the next instruction (SDM vol. 2B, STI);
+ * setting VIF blocks nothing. */
 void
 op_sti(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	check_iopl(cpu);
-	if (!(cpu->state.rflags & F_IF))
+	uint64_t flag = cpu_cli_sti_flag(cpu, true);
+	if (flag == F_IF && !(cpu->state.rflags & F_IF))
 		cpu->state.intr_shadow = 1;
-	cpu->state.rflags |= F_IF;
+	cpu->state.rflags |= flag;
 }
 
 void

@@ -121,12 +121,13 @@ op_popa(struct cpu *cpu, const struct insn *i)
 	cpu_stack_adjust(cpu, 8 * (int64_t)size);
 }
 
-/* PUSHF: #GP in V86 mode with IOPL < 3; the image has VM and RF clear (SDM vol. 2B). */
+/* PUSHF: in V86 mode with IOPL < 3 the VME form or #GP (vme.c); the image has VM
+ * and RF clear (SDM vol. 2B). */
 void
 op_pushf(struct cpu *cpu, const struct insn *i)
 {
-	if (cpu_v86(cpu) && (cpu->state.rflags & F_IOPL) != F_IOPL)
-		cpu_gp0(cpu);
+	if (cpu_vme_pushf(cpu, i->opsize))
+		return;
 	uint64_t f = rflags_read(cpu) & ~(uint64_t)(F_VM | F_RF);
 	cpu_push(cpu, f, i->opsize);
 }
@@ -134,8 +135,8 @@ op_pushf(struct cpu *cpu, const struct insn *i)
 void
 op_popf(struct cpu *cpu, const struct insn *i)
 {
-	if (cpu_v86(cpu) && (cpu->state.rflags & F_IOPL) != F_IOPL)
-		cpu_gp0(cpu);
+	if (cpu_vme_popf(cpu, i->opsize))
+		return; /* V86 mode with IOPL < 3: the VME form or #GP (vme.c) */
 	uint64_t v = cpu_stack_peek(cpu, 0, i->opsize);
 	cpu_stack_adjust(cpu, i->opsize);
 	rflags_write_checked(cpu, v, i->opsize);

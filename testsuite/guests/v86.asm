@@ -4,7 +4,10 @@
 ; PUSHF/POPF inside V86 at IOPL 3; at IOPL 0 CLI, PUSHF, POPF, INT n raise
 ; #GP(0) (INT3 does not) and port I/O goes by the TSS I/O bitmap; an exception
 ; leaves V86 mode; a task switch to a TSS with EFLAGS.VM starts a V86 task.
-; VME is not modelled.
+; With CR4.VME at IOPL 0 (20.4): CLI/STI/PUSHF/POPF/IRET use VIF, the images
+; carry IOPL 3 and IF = VIF, TF (or IF while VIP) in a popped image and 32-bit
+; PUSHF are #GP(0), INT n goes by the TSS's redirection bitmap: to the V86 IVT
+; (VIF cleared, IRET restores it) or, bit set, #GP(0); STI with VIP is #GP(0).
 	org 0xf0000
 %define TEST "v86"
 %define LOW(x) ((x) - $$)
@@ -21,6 +24,7 @@ V_FRAME	equ 0x610		; 9 dwords
 V_MARK	equ 0x640
 V_V86CS	equ 0x644
 V_STAGE	equ 0x648
+V_IVTFL	equ 0x64c		; FLAGS image pushed by a redirected INT n (IOPL, IF bits)
 
 ; faulting16: `faulting` for V86 code (V_RESUME holds a 16-bit offset in CS 0xf000).
 %macro faulting16 1+
@@ -128,11 +132,38 @@ part2_done:
 	mov word [VTSS + 0x66], 0x68
 	jmp 0x50:0
 part3_done:
+	cmp dword [V_STAGE], 3
+	jne part4_done
 	cmp word [0x544], 0xf000	; CS, stored by the V86 task through DS = 0x50
 	check 15, e
 	str ax
 	cmp ax, 0x50
 	check 16, e
+	; Part 4, IOPL 0 with CR4.VME, VIF set. The redirection bitmap is the 32
+	; bytes below the I/O map base (0x68) of the current TSS (0x50).
+	mov dword [V_STAGE], 4
+	mov dword [V_MARK], 0
+	mov byte [VTSS + 0x48 + 0x60 / 8], 0x02	; INT 0x61 by the IDT, 0x60 redirected
+	mov word [0x60 * 4], LOW(v86_ivt60)
+	mov word [0x60 * 4 + 2], 0xf000
+	mov eax, cr4
+	or eax, 1			; CR4.VME
+	mov cr4, eax
+	enter_v86 v86_part4, 0xa0002	; VM, VIF, IOPL 0
+part4_done:
+	cmp dword [V_STAGE], 4
+	jne part5_done
+	cmp dword [V_MARK], 0x4e
+	check 17, e
+	; Part 5: VIP set, VIF clear.
+	mov dword [V_STAGE], 5
+	enter_v86 v86_part5, 0x120002	; VM, VIP, IOPL 0
+part5_done:
+	cmp dword [V_MARK], 0x5e
+	check 18, e
+	mov eax, cr4
+	and eax, ~1
+	mov cr4, eax
 	jmp pass
 
 	bits 16
@@ -194,6 +225,90 @@ v86_part2:
 v86_part3:
 	mov ax, cs
 	mov [0x44], ax			; DS = 0x50: linear 0x544
+	mov al, 0
+	ud2
+
+v86_part4:
+	cli				; VIF = 0
+	pushf
+	pop ax
+	and ax, 0x3200
+	cmp ax, 0x3000			; the image: IOPL 3, IF = VIF = 0
+	check16 20, e
+	sti				; VIF = 1
+	pushf
+	pop ax
+	and ax, 0x3200
+	cmp ax, 0x3200
+	check16 21, e
+	push word 0
+	popf				; VIF from the image's IF
+	pushf
+	pop ax
+	test ax, 0x200
+	check16 22, z
+	push word 0x0100
+	faulting16 popf			; TF in the image: #GP(0)
+	cmp dword [V_VEC], 13
+	check16 23, e
+	pop ax
+	faulting16 pushfd		; 32-bit operand size: #GP(0)
+	cmp dword [V_VEC], 13
+	check16 24, e
+	faulting16 int 0x61		; bit set in the redirection bitmap, IOPL 0: #GP(0)
+	cmp dword [V_VEC], 13
+	check16 25, e
+	cmp dword [V_ERR], 0
+	check16 25, e
+	sti
+	int 0x60			; redirected to IVT[0x60], in V86 mode
+	cmp dword [V_MARK], 0x60
+	check16 26, e
+	cmp word [V_IVTFL], 0x3200	; the pushed image: IOPL 3, IF = VIF = 1
+	check16 27, e
+	pushf
+	pop ax
+	test ax, 0x200			; VIF restored by the handler's IRET
+	check16 28, nz
+	push word 0x0100		; IRET to an image with TF: #GP(0)
+	push cs
+	push word LOW(.bad)
+	faulting16 iret
+	cmp dword [V_VEC], 13
+	check16 29, e
+	add sp, 6
+	mov dword [V_MARK], 0x4e
+	mov al, 0
+	ud2
+.bad:	mov al, 30
+	ud2
+
+; IVT[0x60] of part 4: VIF clear on entry, the pushed frame recorded.
+v86_ivt60:
+	pushf
+	pop ax
+	test ax, 0x200
+	check16 31, z
+	mov bp, sp
+	cmp word [bp + 2], 0xf000	; CS
+	check16 32, e
+	mov ax, [bp + 4]		; FLAGS image
+	and ax, 0x3200
+	mov [V_IVTFL], ax
+	mov dword [V_MARK], 0x60
+	iret
+
+v86_part5:
+	faulting16 sti			; VIP set: #GP(0)
+	cmp dword [V_VEC], 13
+	check16 40, e
+	push word 0x0200
+	faulting16 popf			; IF in the image while VIP: #GP(0)
+	cmp dword [V_VEC], 13
+	check16 41, e
+	pop ax
+	cli
+	mov dword [V_MARK], 0x5e
 	mov al, 0
 	ud2
 

@@ -4,9 +4,14 @@
 # With KVER, the modules for the IDE CD-ROM (ata_piix, sr_mod, isofs and
 # what they need) and the e1000 network driver from /lib/modules/KVER go to
 # /lib/fugu-modules, for the tests to load (nothing loads them at boot).
-# usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER]
+# With "kvm" it also holds the installed kernel's KVM modules (irqbypass.ko,
+# kvm.ko, kvm-intel.ko in /lib/kvm) and kvmtest (kvmtest.c built static) in
+# /bin: the nested-KVM test's initramfs; the other tests keep the small one.
+# usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER] [kvm]
 set -eu
 out=$1 kver=${2:-}
+extra=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
 bb=/bin/busybox
 [ -x "$bb" ] || { echo "mkinitramfs: $bb missing (apt-get install busybox-static)" >&2; exit 1; }
 file -L "$bb" 2>/dev/null | grep -q "statically linked" || [ ! -x /usr/bin/file ] || {
@@ -35,6 +40,19 @@ esac
 exit 0
 DHCP
 chmod 755 "$root/etc/udhcpc/default.script"
+if [ "$extra" = kvm ]; then
+	kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)
+	mods=/lib/modules/${kernel#/boot/vmlinuz-}/kernel
+	mkdir -p "$root/lib/kvm"
+	for m in virt/lib/irqbypass.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-intel.ko; do
+		[ -f "$mods/$m" ] || { echo "mkinitramfs: $mods/$m missing" >&2; exit 1; }
+		cp "$mods/$m" "$root/lib/kvm/"
+	done
+	${CC:-cc} -static -O2 -Wall -Wextra -o "$root/bin/kvmtest" "$here/kvmtest.c"
+	for app in insmod lsmod; do
+		ln -s busybox "$root/bin/$app"
+	done
+fi
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc

@@ -11,7 +11,9 @@
 # "s3": the direct boot suspended to RAM and woken by the RTC alarm.
 # "net": the direct boot with -nic user: e1000.ko, DHCP from libslirp, HTTP both
 # ways through the gateway and a hostfwd (run_net.py).
-# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net [FUGU ARGS...]
+# "kvm": the direct boot with Debian's KVM modules and kvmtest in the initramfs,
+# running nested guests on fugu's VMX (kvm_linux.py).
+# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net|kvm [FUGU ARGS...]
 # (FUGU ARGS: more options for fugu, e.g. -jit on)
 set -u
 fugu=$1 mode=$2
@@ -27,9 +29,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 kver=${kernel#/boot/vmlinuz-}
 [ -d "/lib/modules/$kver" ] || kver=
-sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $kver || exit 1
+initrd_kind=
+[ "$mode" = kvm ] && initrd_kind=kvm
+sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" "$kver" $initrd_kind || exit 1
 cd "$tmp" || exit 1
-common="-m 256 -serial stdio -display none -timeout 1500 $*"
+mem=256
+[ "$mode" = kvm ] && mem=512 # two nested guests of 2 MiB beside the kernel
+common="-m $mem -serial stdio -display none -timeout 1500 $*"
 case $mode in
 direct)
 	# with a data CD (an ISO 9660 image holding one file) that the shell mounts
@@ -58,6 +64,10 @@ snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
+kvm)
+	python3 "$here/kvm_linux.py" --timeout 1200 -- "$fugu" $common -cpu max \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
+	;;
 net)
 	python3 "$here/run_net.py" --timeout 600 -- "$fugu" $common -nic HOSTFWD \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
@@ -72,10 +82,10 @@ cdrom)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cdrom "$tmp/live.iso" \
 		-boot d
 	;;
-*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp, s3 or net" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp, s3, net or kvm" >&2; exit 2 ;;
 esac
 status=$?
-for f in run_linux.log run_net.log linux_snapshot.1.log linux_snapshot.2.log; do
+for f in run_linux.log run_net.log linux_snapshot.1.log linux_snapshot.2.log kvm_linux.log; do
 	[ -f $f ] && tail -c 3000 $f | sed 's/^/# /'
 done
 exit $status

@@ -247,6 +247,70 @@ clac_stac(void **state)
 	destroy();
 }
 
+/* ---- virtual-8086 segment loads, protected-mode virtual interrupts ---- */
+
+/* In V86 mode a segment load, CS's included, gives base = selector * 16, limit
+ * FFFFh and access rights F3h: what a VM exit saves from a V86 guest must pass
+ * the V86 guest-state checks on the next VM entry (SDM vol. 3C, 26.3.1.2). */
+static void
+v86_segment_loads(void **state)
+{
+	(void)state;
+	/* At CS = 1000h, IP 0 (linear CODE): jmp far 1000h:0005h; mov ax, 20h; mov ds, ax */
+	static const uint8_t code[] = {
+		0xea, 0x05, 0x00, 0x00, 0x10, 0xb8, 0x20, 0x00, 0x8e, 0xd8
+	};
+	make32("max");
+	put(CODE, code, sizeof(code));
+	for (int s = 0; s < 6; s++)
+		seg((unsigned)s, 0, 0, 0xffff, 0xf3);
+	seg(S_CS, CODE >> 4, CODE, 0xffff, 0xf3);
+	cpu->state.rip = 0;
+	cpu->state.rflags |= F_VM | F_IOPL;
+	cpu_mode_update(cpu);
+	cpu_exec(cpu, 3);
+	assert_int_equal(cpu->state.rip, 10);
+	assert_int_equal(cpu->state.seg[S_CS].sel, 0x1000);
+	assert_int_equal(cpu->state.seg[S_CS].attr, 0xf3);
+	assert_int_equal(cpu->state.seg[S_DS].base, 0x200);
+	assert_int_equal(cpu->state.seg[S_DS].attr, 0xf3);
+	destroy();
+}
+
+/* CLI/STI at CPL 3 with IOPL 0 (SDM vol. 2A, CLI; vol. 2B, STI; vol. 3A, 20.4):
+ * with CR4.PVI they clear and set VIF and leave IF alone; STI with VIP set, and
+ * either without PVI, is #GP(0). */
+static void
+pvi_cli_sti(void **state)
+{
+	(void)state;
+	/* cli; pushfd; pop eax; sti; pushfd; pop ebx; hlt (#GP at CPL 3) */
+	static const uint8_t code[] = { 0xfa, 0x9c, 0x58, 0xfb, 0x9c, 0x5b, 0xf4 };
+	for (int k = 0; k < 3; k++) {
+		make32("max");
+		seg(S_CS, SEL_C32U, 0, 0xffffffff, 0xfb | SEG_ATTR_DB | SEG_ATTR_G);
+		seg(S_SS, SEL_D32U, 0, 0xffffffff, 0xf3 | SEG_ATTR_DB | SEG_ATTR_G);
+		cpu->state.cpl = 3;
+		cpu->state.rflags |= F_IF | F_VIF | (k == 2 ? F_VIP : 0);
+		if (k > 0)
+			cpu->state.cr4 |= CR4_PVI;
+		cpu_mode_update(cpu);
+		assert_int_equal(run_code(code, sizeof(code)), EXC_GP);
+		uint32_t eip =
+			(uint32_t)rdm(cpu->state.gpr[R_SP] + 4, 4); /* after the error code */
+		if (k == 0) {
+			assert_int_equal(eip, CODE); /* CLI */
+		} else if (k == 2) {
+			assert_int_equal(eip, CODE + 3); /* STI with VIP */
+		} else {
+			assert_int_equal(eip, CODE + 6); /* the HLT */
+			assert_int_equal(cpu->state.gpr[R_AX] & (F_IF | F_VIF), F_IF);
+			assert_int_equal(cpu->state.gpr[R_BX] & (F_IF | F_VIF), F_IF | F_VIF);
+		}
+		destroy();
+	}
+}
+
 /* ---- descriptor-table bases in 64-bit mode ---- */
 
 static void
@@ -1003,6 +1067,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clac_stac),
+		cmocka_unit_test(v86_segment_loads),
+		cmocka_unit_test(pvi_cli_sti),
 		cmocka_unit_test(lgdt_lidt_lldt_ltr_canonical),
 		cmocka_unit_test(iretq_to_cpl3_nulls_only_the_selector),
 		cmocka_unit_test(retf_to_cpl3_nulls_only_the_selector),
