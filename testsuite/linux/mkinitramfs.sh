@@ -50,7 +50,7 @@ if [ "$extra" = kvm ]; then
 	done
 	${CC:-cc} -static -O2 -Wall -Wextra -o "$root/bin/kvmtest" "$here/kvmtest.c"
 	for app in insmod lsmod; do
-		ln -s busybox "$root/bin/$app"
+		[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 	done
 fi
 cat > "$root/init" <<'INIT'
