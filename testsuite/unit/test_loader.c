@@ -274,11 +274,35 @@ test_multiboot_setup(void **state)
 	assert_true(get32(b + 48) - mbi + MB_MMAP_MAX * MB_MMAP_ENTRY <= get32(b + 16) - mbi);
 	assert_non_null(file_item(&f->fw, "genroms/multiboot.bin"));
 
-	/* Below 1 MiB, or beyond RAM: refused. */
+	/* The kernel's DMA descriptor, for the ROM to load it last (big-endian
+	 * control: KERNEL_DATA selected, read; length; address). */
+	assert_int_equal(get32(b + MB_DMA_OFF), __builtin_bswap32(0x11u << 16 | 0x0a));
+	assert_int_equal(get32(b + MB_DMA_OFF + 4), __builtin_bswap32(0x5000));
+	assert_int_equal(get32(b + MB_DMA_OFF + 12), __builtin_bswap32(2 * MIB));
+
+	/* Linked below 1 MiB (as QEMU loads it): the boot information still goes
+	 * to 1 MiB or above, never under the kernel or the ROM's scratch. */
+	fwcfg_destroy(&f->fw); /* a fresh fw_cfg (and port table) for the next kernel */
+	ioports_destroy(f->io);
+	f->io = ioports_create();
+	assert_int_equal(fwcfg_init(&f->fw, f->io, f->mem), 0);
 	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE, 0x8000);
 	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
 				      sizeof(err)),
+			 0);
+	assert_int_equal(item32(&f->fw, FWCFG_KERNEL_ADDR), 0x8000);
+	assert_int_equal(item32(&f->fw, FWCFG_INITRD_ADDR), MIB);
+	/* Into the interrupt table and BIOS data area, into the VGA/ROM hole, or
+	 * beyond RAM: refused. */
+	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE, 0x100);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
+				      sizeof(err)),
 			 -1);
+	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE, 0x9f000);
+	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
+				      sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "0xa0000"));
 	put_mb_header(img, 0x100, MB_FLAG_AOUT_KLUDGE, 40 * MIB);
 	assert_int_equal(loader_setup(&f->fw, 32 * MIB, "kern", img, sizeof(img), NULL, 0, "", err,
 				      sizeof(err)),
