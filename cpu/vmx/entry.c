@@ -648,7 +648,11 @@ inject(struct cpu *cpu)
 	uint64_t next = cpu->state.rip + cpu->vmx->f[VMCS_ENTRY_INSN_LEN];
 	cpu->state.halted = false;
 	cpu->insn_rip = cpu->state.rip;
-	cpu->vmx->injecting = true;
+	/* An injected hardware exception is not subject to the exception bitmap
+	 * (26.6.1.1): vmx_exception lets it through once. Any other injected event
+	 * never reaches that door, so a fault while delivering it (a #PF on the
+	 * stack) must find the flag clear and exit by the bitmap (27.2.4). */
+	cpu->vmx->injecting = type == IT_HW_EXC;
 	switch (type) {
 	case IT_EXTERNAL:
 		cpu_deliver_event(cpu, vec, EVENT_EXTERNAL, NO_ERRCODE, cpu->state.rip);

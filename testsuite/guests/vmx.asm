@@ -9,7 +9,9 @@
 ; ranges, CR0/CR4 guest/host masks and read shadows, CLTS, descriptor-table
 ; exiting, the exception bitmap (INT3, UD2), VMCALL, HLT, event injection
 ; (external interrupt, hardware exception with error code, software
-; interrupt), the interrupt window, TSC offsetting; then VM-entry failures
+; interrupt; an injected external interrupt whose delivery page-faults exits
+; through the exception bitmap with the IDT-vectoring information, as any
+; event's delivery does: 27.2.4), the interrupt window, TSC offsetting; then VM-entry failures
 ; (guest state: exit reason 33) and VMfailValid 4, 7, 8, VMCLEAR, VMXOFF;
 ; then long mode: a 64-bit host launches an IA-32e mode guest.
 ; With a model that lacks VMX (-cpu max,-vmx) it checks that CPUID hides VMX,
@@ -354,6 +356,8 @@ expect_table:
 	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
 	dd 0, 0, NOCHK, 0x4404, 0x80000202, 0, 0, act_hlt_inject	; the self NMI (NMI exiting)
 	dd 0, 0x0050000c, 2, 0x4404, 0x80000b0e, 0x4408, 0x80000440, act_stack ; #PF in INT 40h
+	dd 18, 0, 3, 0, 0, 0, 0, act_inject_nostack			; VMCALL: no stack
+	dd 0, 0x0050000c, NOCHK, 0x4404, 0x80000b0e, 0x4408, 0x80000040, act_stack ; injected
 	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
 ROW	equ 32
 
@@ -428,6 +432,10 @@ act_cpuid:	; the hypervisor's view of CPUID: EBX = 'gug' for any leaf
 act_inject_intr:
 	vmw 0x4016, 0x80000040		; external interrupt, vector 40h
 	vmw 0x6820, 0x202		; which needs RFLAGS.IF (26.3.1.4)
+	jmp skip_insn
+act_inject_nostack:	; external interrupt 40h into a guest whose stack is not mapped
+	vmw 0x4016, 0x80000040
+	vmw 0x6820, 0x202
 	jmp skip_insn
 act_inject_gp:
 	vmw 0x4016, 0x80000b0d		; #GP, hardware exception, error code
@@ -579,6 +587,8 @@ guest:
 	mov dword [0xfee00300], 0x40400	; a self NMI
 	mov esp, 0x500010		; a stack that is not mapped
 	int 0x40			; #PF while delivering: IDT-vectoring information
+	mov esp, 0x500010
+	vmcall				; an interrupt is injected: #PF delivering it
 	vmcall
 	jmp $
 

@@ -9,6 +9,12 @@
  *   real  — 16-bit real mode (KVM runs it as virtual-8086 without unrestricted
  *           guest), computes 6 * 7 with the 7 from an INT 21h handler in its
  *           interrupt vector table (redirected by CR4.VME in virtual-8086 mode);
+ *   boot  — starts in real mode like a boot loader: loads a GDT, enters
+ *           protected mode (KVM emulates the switch: the state between is not
+ *           valid VMX guest state without unrestricted guest), builds a page
+ *           directory and turns on 32-bit paging with a 4 MiB page, loads an IDT,
+ *           then STI; HLT: kvmtest injects interrupt 20h (KVM_INTERRUPT), whose
+ *           handler writes "!"; then computes 10! (3628800);
  *   long  — 64-bit mode with 4-level paging set up here (one 2 MiB page),
  *           computes 1 + 2 + ... + 100.
  * Output, one line each, checked by kvm_linux.py:
@@ -81,8 +87,73 @@ __asm__(".pushsection .rodata\n"
 	"	hlt\n"
 	"g64_msg: .asciz \"hello from long mode\"\n"
 	"guest64_end:\n"
+	".code16\n"
+	".globl guestpm, guestpm_end\n"
+	"guestpm:\n"
+	"	cli\n"
+	"	lgdtl gpm_gdtr - guestpm + 0x1000\n"
+	"	mov %cr0, %eax\n"
+	"	or $1, %eax\n"
+	"	mov %eax, %cr0\n"
+	"	ljmpl $8, $(gpm_32 - guestpm + 0x1000)\n"
+	".code32\n"
+	"gpm_32:\n"
+	"	mov $0x10, %eax\n"
+	"	mov %eax, %ds\n"
+	"	mov %eax, %es\n"
+	"	mov %eax, %ss\n"
+	"	mov $0x7000, %esp\n"
+	"	mov $0x9000, %eax\n"
+	"	movl $0x83, (%eax)\n" /* PDE 0: a 4 MiB page at 0, present, writable */
+	"	mov %eax, %cr3\n"
+	"	mov %cr4, %eax\n"
+	"	or $0x10, %eax\n" /* PSE */
+	"	mov %eax, %cr4\n"
+	"	mov %cr0, %eax\n"
+	"	or $0x80000000, %eax\n" /* PG */
+	"	mov %eax, %cr0\n"
+	"	lidtl gpm_idtr - guestpm + 0x1000\n"
+	"	mov $(gpm_msg - guestpm + 0x1000), %esi\n"
+	"	mov $0x10, %edx\n"
+	"1:	lodsb\n"
+	"	test %al, %al\n"
+	"	jz 2f\n"
+	"	out %al, %dx\n"
+	"	jmp 1b\n"
+	"2:	sti\n"
+	"	hlt\n" /* woken by the interrupt kvmtest injects */
+	"	cli\n"
+	"	mov $1, %eax\n"
+	"	mov $10, %ecx\n"
+	"3:	imul %ecx, %eax\n"
+	"	loop 3b\n"
+	"	mov $0x11, %edx\n"
+	"	out %eax, %dx\n"
+	"	hlt\n"
+	"gpm_int:\n" /* interrupt 20h */
+	"	push %eax\n"
+	"	mov $'!', %al\n"
+	"	out %al, $0x10\n"
+	"	pop %eax\n"
+	"	iret\n"
+	"	.p2align 3\n"
+	"gpm_gdt: .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff\n"
+	"gpm_gate:\n" /* the IDT's entry 20h: its base is 20h entries below */
+	"	.word gpm_int - guestpm + 0x1000, 8\n"
+	"	.byte 0, 0x8e\n" /* present 32-bit interrupt gate */
+	"	.word 0\n"
+	"gpm_gdtr: .word 23\n"
+	"	.long gpm_gdt - guestpm + 0x1000\n"
+	"gpm_idtr: .word 0x20 * 8 + 7\n"
+	"	.long gpm_gate - guestpm + 0x1000 - 0x20 * 8\n"
+	"gpm_msg: .asciz \"hello from protected mode\"\n"
+	"guestpm_end:\n"
+	".code64\n"
 	".popsection\n");
-extern const uint8_t guest16[], guest16_end[], g16_int[], guest64[], guest64_end[];
+extern const uint8_t guest16[], guest16_end[], g16_int[], guest64[], guest64_end[], guestpm[],
+	guestpm_end[];
+
+enum guest_mode { REAL, BOOT, LONG };
 
 static const char *const exit_names[] = {
 	[KVM_EXIT_UNKNOWN] = "UNKNOWN",
@@ -168,7 +239,7 @@ setup_long(uint8_t *mem, struct kvm_sregs *s)
  * Prints what it wrote, its result and the exits; returns the result or -1.
  */
 static long
-run_guest(int vm, const char *name, const uint8_t *code, size_t len, int longmode)
+run_guest(int vm, const char *name, const uint8_t *code, size_t len, enum guest_mode mode)
 {
 	uint8_t *mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -199,13 +270,15 @@ run_guest(int vm, const char *name, const uint8_t *code, size_t len, int longmod
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		fail("KVM_GET_SREGS");
-	if (longmode) {
+	if (mode == LONG) {
 		setup_long(mem, &sregs);
 	} else {
 		sregs.cs.base = 0;
 		sregs.cs.selector = 0;
-		uint16_t ivt21[2] = { (uint16_t)(g16_int - code + CODE_ADDR), 0 };
-		memcpy(mem + 0x21 * 4, ivt21, sizeof(ivt21));
+		if (mode == REAL) {
+			uint16_t ivt21[2] = { (uint16_t)(g16_int - code + CODE_ADDR), 0 };
+			memcpy(mem + 0x21 * 4, ivt21, sizeof(ivt21));
+		}
 	}
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
 		fail("KVM_SET_SREGS");
@@ -221,7 +294,7 @@ run_guest(int vm, const char *name, const uint8_t *code, size_t len, int longmod
 		unsigned count;
 	} exits[64];
 	size_t nexits = 0;
-	int done = 0;
+	int done = 0, injected = 0;
 	for (int n = 0; n < 1000 && !done; n++) {
 		alarm(20);
 		int r = ioctl(vcpu, KVM_RUN, 0);
@@ -255,7 +328,17 @@ run_guest(int vm, const char *name, const uint8_t *code, size_t len, int longmod
 			}
 			break;
 		}
-		case KVM_EXIT_HLT: done = 1; break;
+		case KVM_EXIT_HLT:
+			/* The boot guest's first HLT waits for interrupt 20h, with IF set. */
+			if (mode == BOOT && !injected && run->if_flag) {
+				struct kvm_interrupt irq = { .irq = 0x20 };
+				if (ioctl(vcpu, KVM_INTERRUPT, &irq) < 0)
+					fail("KVM_INTERRUPT");
+				injected = 1;
+				break;
+			}
+			done = 1;
+			break;
 		case KVM_EXIT_FAIL_ENTRY:
 			printf("%s: entry failed, hardware reason %#llx\n", name,
 			       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
@@ -308,7 +391,7 @@ main(void)
 		fail("KVM_CREATE_VM");
 	if (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
 		fail("KVM_SET_TSS_ADDR");
-	long r16 = run_guest(vm, "real", guest16, (size_t)(guest16_end - guest16), 0);
+	long r16 = run_guest(vm, "real", guest16, (size_t)(guest16_end - guest16), REAL);
 	close(vm);
 
 	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
@@ -316,11 +399,19 @@ main(void)
 		fail("KVM_CREATE_VM");
 	if (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
 		fail("KVM_SET_TSS_ADDR");
-	long r64 = run_guest(vm, "long", guest64, (size_t)(guest64_end - guest64), 1);
+	long rpm = run_guest(vm, "boot", guestpm, (size_t)(guestpm_end - guestpm), BOOT);
 	close(vm);
 
-	if (failed || r16 != 42 || r64 != 5050) {
-		printf("kvmtest: FAIL real %ld long %ld\n", r16, r64);
+	vm = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		fail("KVM_CREATE_VM");
+	if (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
+		fail("KVM_SET_TSS_ADDR");
+	long r64 = run_guest(vm, "long", guest64, (size_t)(guest64_end - guest64), LONG);
+	close(vm);
+
+	if (failed || r16 != 42 || rpm != 3628800 || r64 != 5050) {
+		printf("kvmtest: FAIL real %ld boot %ld long %ld\n", r16, rpm, r64);
 		return 1;
 	}
 	printf("kvmtest: PASS\n");
