@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Debian's own KVM inside fugu: boot Debian's kernel with the kvm initramfs
 (mkinitramfs.sh OUT kvm), load irqbypass.ko, kvm.ko and kvm-intel.ko, and run
-kvmtest (kvmtest.c), a small VMM on /dev/kvm whose three nested guests (real
+kvmtest (kvmtest.c), a small VMM on /dev/kvm whose four nested guests (real
 mode; real to protected mode with paging and an injected interrupt; long mode
-with paging) write a string and a result through port I/O.
+with paging; long mode with a guest-handled #PF, MMIO, CPUID, string I/O, INT
+and MSRs) write strings and results through port I/O.
 
 usage: kvm_linux.py [--timeout S] -- EMULATOR ARGS...
 
@@ -28,20 +29,26 @@ BAD = ["Inconsistent", "should not exist", "disabled by bios", "VMX not supporte
        "no hardware support", "kvm: ", "vmwrite error", "vmread error", "vmclear fail",
        "vmptrld fail", "BUG:", "WARNING:", "Oops", "invalid opcode", "general protection",
        "Call Trace"]
-# kvmtest's output, exactly, when the three nested guests ran to their HLT.
+# kvmtest's output, exactly, when the four nested guests ran to their HLT.
 EXPECTED = """kvmtest: api 12
 real: stopped at rip 0x101a
 real: wrote "hello from real mode"
-real: result 42
+real: result 0x2a
 real: exits IO x21, HLT x1
 boot: stopped at rip 0x107d
 boot: wrote "hello from protected mode!"
-boot: result 3628800
+boot: result 0x375f00
 boot: exits IO x25, HLT x1, IO x2, HLT x1
 long: stopped at rip 0x1026
 long: wrote "hello from long mode"
-long: result 5050
+long: result 0x13ba
 long: exits IO x21, HLT x1
+work: mmio write 0xd0000010 4 0x12345678
+work: mmio read 0xd0000020 4 0xcafe0020
+work: stopped at rip 0x1069
+work: wrote "hello from the work guest"
+work: result 0x75677566 0x2d6e692d 0x214d564b 0x100000 0x5a5a 0xcafe0020 0x80 0x1234
+work: exits IO x5, MMIO x2, IO x28, HLT x1
 kvmtest: PASS"""
 
 results = []
@@ -81,7 +88,7 @@ ok(params["ept"] == "N" and params["unrestricted_guest"] == "N",
    repr(params))
 out = run("kvmtest", 600)
 sys.stderr.write("kvmtest output:\n%s\n" % out)
-ok(out == EXPECTED, "kvmtest: the three nested guests ran, output exactly as expected", repr(out))
+ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expected", repr(out))
 out = run("dmesg")
 bad = [l for l in (out or "").split("\n") if any(b in l for b in BAD)]
 ok(out is not None and not bad, "dmesg shows no complaint from kvm or the kernel", repr(bad[:8]))

@@ -23,7 +23,7 @@ initrd_kind=
 sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $initrd_kind || exit 1
 cd "$tmp" || exit 1
 mem=256
-[ "$mode" = kvm ] && mem=512 # two nested guests of 2 MiB beside the kernel
+[ "$mode" = kvm ] && mem=512 # the kernel, KVM and nested guests of 2 MiB
 common="-m $mem -serial stdio -display none -timeout 1500"
 case $mode in
 direct)
