@@ -74,7 +74,7 @@ static const struct cap_row {
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
-	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (fugu has no IA32_DEBUGCTL: 0) */
+	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (IA32_DEBUGCTL reads 0: msr.c) */
 	{ CAP_EXIT, EXIT_HOST_64, FEAT_LM },
 	{ CAP_EXIT, EXIT_ACK_INTR, FEAT_NONE },	/* the vector lands in the exit information */
 	{ CAP_EXIT, EXIT_SAVE_PAT, FEAT_PAT },

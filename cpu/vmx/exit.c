@@ -67,7 +67,7 @@ save_guest(struct cpu *cpu)
 	f[VMCS_GUEST_RFLAGS] = s->rflags;
 	if (f[VMCS_EXIT_CTLS] & EXIT_SAVE_DEBUG) {
 		f[VMCS_GUEST_DR7] = s->dr[7];
-		f[VMCS_GUEST_DEBUGCTL] = 0; /* fugu has no IA32_DEBUGCTL */
+		f[VMCS_GUEST_DEBUGCTL] = 0; /* IA32_DEBUGCTL reads 0 (msr.c) */
 	}
 	if (f[VMCS_EXIT_CTLS] & EXIT_SAVE_PAT)
 		f[VMCS_GUEST_PAT] = s->msr.pat;

@@ -714,6 +714,25 @@ misc_enable(void **state)
 	destroy();
 }
 
+/* IA32_DEBUGCTL (SDM vol. 3B, 17.4.1) exists on every model (Linux's KVM reads it
+ * unchecked on each vCPU run): it reads 0; 0 may be written, any feature bit is
+ * #GP, as fugu has none. */
+static void
+debugctl(void **state)
+{
+	(void)state;
+	const char *models[] = { "pentiumpro", "nehalem", "max" };
+	for (unsigned k = 0; k < 3; k++) {
+		uint64_t v = 1;
+		make32(models[k]);
+		assert_int_equal(rdmsr(MSR_DEBUGCTL, &v), 0);
+		assert_int_equal(v, 0);
+		assert_int_equal(msr_write(cpu, MSR_DEBUGCTL, 0), 0);
+		assert_int_equal(msr_write(cpu, MSR_DEBUGCTL, 2), -1); /* BTF */
+		destroy();
+	}
+}
+
 /* PAT and MTRR type fields: reserved memory types #GP (SDM vol. 3A, 12.12.2, 12.11). */
 static void
 memory_type_fields(void **state)
@@ -1069,6 +1088,7 @@ main(void)
 		cmocka_unit_test(mca_msrs),
 		cmocka_unit_test(bios_sign_id),
 		cmocka_unit_test(misc_enable),
+		cmocka_unit_test(debugctl),
 		cmocka_unit_test(memory_type_fields),
 		cmocka_unit_test(apic_base_and_cpuid),
 		cmocka_unit_test(xgetbv_xsetbv),
