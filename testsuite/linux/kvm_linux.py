@@ -29,6 +29,9 @@ BAD = ["Inconsistent", "should not exist", "disabled by bios", "VMX not supporte
        "unchecked MSR access", "Call Trace",
        "no hardware support", "kvm: ", "vmwrite error", "vmread error", "vmclear fail",
        "vmptrld fail", "BUG:", "WARNING:", "Oops", "invalid opcode", "general protection"]
+# Lines that match BAD but are no defect: kvm_intel's workaround for an erratum
+# of real Nehalem parts, keyed on the model number (-cpu nehalem is model 26).
+BENIGN = ["VM_EXIT_LOAD_IA32_PERF_GLOBAL_CTRL does not work properly"]
 # kvmtest's output, exactly, when the four nested guests ran to their HLT.
 EXPECTED = """kvmtest: api 12
 real: stopped at rip 0x101a
@@ -74,7 +77,7 @@ if booted is None:
 ok(read_until(PROMPT, 60) is not None, "a shell prompt on the serial console")
 
 out = run("grep -c '^flags.* vmx' /proc/cpuinfo")
-ok(out == "1", "/proc/cpuinfo reports vmx", repr(out))
+ok(out is not None and out.isdigit() and int(out) >= 1, "/proc/cpuinfo reports vmx", repr(out))
 for mod in ["irqbypass", "kvm", "kvm-intel"]:
     out = run("insmod /lib/kvm/%s.ko && echo loaded" % mod, 300)
     ok(out is not None and out.endswith("loaded"), "insmod %s.ko" % mod, repr(out))
@@ -92,7 +95,8 @@ ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expe
 # Console.run drops lines that start with "[" (kernel messages interleaved with
 # a command's output): dmesg's own lines must not look like that.
 out = run("dmesg | tr '[' '{'")
-bad = [l for l in (out or "").split("\n") if any(b in l for b in BAD)]
+bad = [l for l in (out or "").split("\n")
+       if any(b in l for b in BAD) and not any(b in l for b in BENIGN)]
 ok(out is not None and not bad, "dmesg shows no complaint from kvm or the kernel", repr(bad[:8]))
 status = con.poweroff()
 ok(status == 0, "poweroff -f ends the emulator with status 0", repr(status))

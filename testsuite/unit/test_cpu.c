@@ -716,7 +716,8 @@ misc_enable(void **state)
 
 /* IA32_DEBUGCTL (SDM vol. 3B, 17.4.1) exists on every model (Linux's KVM reads it
  * unchecked on each vCPU run): it reads 0; 0 may be written, any feature bit is
- * #GP, as fugu has none. */
+ * #GP, as fugu has none. IA32_PLATFORM_ID (vol. 4, table 2-2) reads 0 and is
+ * read-only. */
 static void
 debugctl(void **state)
 {
@@ -729,6 +730,10 @@ debugctl(void **state)
 		assert_int_equal(v, 0);
 		assert_int_equal(msr_write(cpu, MSR_DEBUGCTL, 0), 0);
 		assert_int_equal(msr_write(cpu, MSR_DEBUGCTL, 2), -1); /* BTF */
+		v = 1; /* IA32_PLATFORM_ID: read-only, platform 0 */
+		assert_int_equal(rdmsr(MSR_PLATFORM_ID, &v), 0);
+		assert_int_equal(v, 0);
+		assert_int_equal(msr_write(cpu, MSR_PLATFORM_ID, 0), -1);
 		destroy();
 	}
 }
