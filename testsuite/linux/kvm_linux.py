@@ -6,7 +6,11 @@ mode; real to protected mode with paging and an injected interrupt; long mode
 with paging; long mode with a guest-handled #PF, MMIO, CPUID, string I/O, INT
 and MSRs) write strings and results through port I/O.
 
-usage: kvm_linux.py [--timeout S] -- EMULATOR ARGS...
+With --qemu (the initramfs of mkinitramfs.sh OUT kvm-qemu) it then runs
+Debian's qemu-system-x86_64 -accel kvm in the guest: SeaBIOS, nested, POSTs
+and finds no boot device; its debug console (port 0x402) is checked.
+
+usage: kvm_linux.py [--timeout S] [--qemu] -- EMULATOR ARGS...
 
 TAP output; the serial log goes to kvm_linux.log in the cwd.
 """
@@ -20,6 +24,9 @@ timeout = 600.0
 if args[:1] == ["--timeout"]:
     timeout = float(args[1])
     args = args[2:]
+qemu = args[:1] == ["--qemu"]
+if qemu:
+    args = args[1:]
 if args[:1] == ["--"]:
     args = args[1:]
 
@@ -94,6 +101,27 @@ sys.stderr.write("kvmtest output:\n%s\n" % out)
 ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expected", repr(out))
 # Console.run drops lines that start with "[" (kernel messages interleaved with
 # a command's output): dmesg's own lines must not look like that.
+if qemu:
+    # QEMU in the background, SeaBIOS's debug console to a file; poll it.
+    run("qemu-system-x86_64 -accel kvm -m 16 -nodefaults -display none -vga none "
+        "-no-reboot -chardev file,id=c,path=/tmp/seabios.log "
+        "-device isa-debugcon,iobase=0x402,chardev=c >/tmp/qemu.out 2>&1 & "
+        "echo $! >/tmp/qemu.pid")
+    qemu_start = time.monotonic()
+    while time.monotonic() - qemu_start < 600:
+        if run("grep -c 'No bootable device' /tmp/seabios.log") == "1":
+            break
+        time.sleep(5)
+    qemu_s = time.monotonic() - qemu_start
+    run("kill $(cat /tmp/qemu.pid)")
+    log = run("cat /tmp/seabios.log") or ""
+    sys.stderr.write("SeaBIOS under KVM in fugu after %.0f s:\n%s\n" % (qemu_s, log))
+    ok("Running on KVM" in log and "Booting from Hard Disk..." in log and
+       "No bootable device." in log,
+       "qemu-system-x86_64 -accel kvm: SeaBIOS runs nested, POSTs, finds no boot device",
+       repr(log[-300:]))
+    out = run("grep -v 'terminating on signal 15' /tmp/qemu.out")  # the kill above
+    ok(out == "", "qemu-system-x86_64 -accel kvm: no warning or error from QEMU", repr(out))
 out = run("dmesg | tr '[' '{'")
 bad = [l for l in (out or "").split("\n")
        if any(b in l for b in BAD) and not any(b in l for b in BENIGN)]

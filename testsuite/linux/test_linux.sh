@@ -5,8 +5,9 @@
 # run_linux.py drives the shell on COM1 and prints TAP.
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
 # "kvm": the direct boot with Debian's KVM modules and kvmtest in the initramfs,
-# running nested guests on fugu's VMX (kvm_linux.py).
-# usage: test_linux.sh FUGU direct|disk|snapshot|kvm
+# running nested guests on fugu's VMX (kvm_linux.py); "kvm-qemu" that and then
+# Debian's qemu-system-x86_64 -accel kvm in the guest, SeaBIOS nested.
+# usage: test_linux.sh FUGU direct|disk|snapshot|kvm|kvm-qemu
 set -u
 fugu=$1 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,11 +20,12 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 initrd_kind=
-[ "$mode" = kvm ] && initrd_kind=kvm
+case $mode in kvm | kvm-qemu) initrd_kind=$mode ;; esac
 sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $initrd_kind || exit 1
 cd "$tmp" || exit 1
 mem=256
-[ "$mode" = kvm ] && mem=512 # the kernel, KVM and nested guests of 2 MiB
+[ "$mode" = kvm ] && mem=512      # the kernel, KVM and nested guests of 2 MiB
+[ "$mode" = kvm-qemu ] && mem=1024 # and QEMU (50 MB in the initramfs) with 16 MiB
 common="-m $mem -serial stdio -display none -timeout 1500"
 case $mode in
 direct)
@@ -34,8 +36,10 @@ snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
-kvm)
-	python3 "$here/kvm_linux.py" --timeout 1200 -- "$fugu" $common -cpu max \
+kvm | kvm-qemu)
+	qemu_opt=
+	[ "$mode" = kvm-qemu ] && qemu_opt=--qemu
+	python3 "$here/kvm_linux.py" --timeout 1200 $qemu_opt -- "$fugu" $common -cpu max \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
 disk)
@@ -43,7 +47,7 @@ disk)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -hda "$tmp/disk.img" \
 		-snapshot
 	;;
-*) echo "test_linux.sh: mode is direct, disk, snapshot or kvm" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, snapshot, kvm or kvm-qemu" >&2; exit 2 ;;
 esac
 status=$?
 for f in run_linux.log linux_snapshot.1.log linux_snapshot.2.log kvm_linux.log; do
