@@ -17,7 +17,7 @@ TAP output; the serial log goes to kvm_linux.log in the cwd.
 import sys
 import time
 
-from console import PROMPT, Console, tap
+from console import Checks, Console, boot_to_shell
 
 args = sys.argv[1:]
 timeout = 600.0
@@ -61,27 +61,13 @@ work: result 0x75677566 0x2d6e692d 0x214d564b 0x100000 0x5a5a 0xcafe0020 0x80 0x
 work: exits IO x5, MMIO x2, IO x28, HLT x1
 kvmtest: PASS"""
 
-results = []
 start = time.monotonic()
 con = Console(args, "kvm_linux.log")
-read_until, run = con.read_until, con.run
-
-
-def ok(cond, name, detail=""):
-    results.append((bool(cond), name, detail))
-
-
-def finish():
-    con.kill()
-    sys.exit(tap(results))
-
-
-booted = read_until(b"fugu-linux: init started", timeout)
-ok(booted is not None, "the kernel boots and runs /init from the initramfs",
-   "no marker after %.0f s" % (time.monotonic() - start))
-if booted is None:
+run = con.run
+checks = Checks(con)
+ok, finish = checks.ok, checks.finish
+if not boot_to_shell(con, timeout, ok):
     finish()
-ok(read_until(PROMPT, 60) is not None, "a shell prompt on the serial console")
 
 out = run("grep -c '^flags.* vmx' /proc/cpuinfo")
 ok(out is not None and out.isdigit() and int(out) >= 1, "/proc/cpuinfo reports vmx", repr(out))
