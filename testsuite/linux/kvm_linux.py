@@ -7,8 +7,10 @@ with paging; long mode with a guest-handled #PF, MMIO, CPUID, string I/O, INT
 and MSRs) write strings and results through port I/O.
 
 With --qemu (the initramfs of mkinitramfs.sh OUT kvm-qemu) it then runs
-Debian's qemu-system-x86_64 -accel kvm in the guest: SeaBIOS, nested, POSTs
-and finds no boot device; its debug console (port 0x402) is checked.
+Debian's qemu-system-x86_64 -accel kvm in the guest, twice: SeaBIOS alone,
+nested, POSTs and finds no boot device (its debug console, port 0x402, is
+checked); then the same Debian kernel with the small initramfs boots, nested,
+to its busybox shell, on its own serial line (a file in the guest).
 
 usage: kvm_linux.py [--timeout S] [--qemu] -- EMULATOR ARGS...
 
@@ -69,6 +71,7 @@ ok, finish = checks.ok, checks.finish
 if not boot_to_shell(con, timeout, ok):
     finish()
 
+kernel_release = run("uname -r") or "?"
 out = run("grep -c '^flags.* vmx' /proc/cpuinfo")
 ok(out is not None and out.isdigit() and int(out) >= 1, "/proc/cpuinfo reports vmx", repr(out))
 for mod in ["irqbypass", "kvm", "kvm-intel"]:
@@ -85,29 +88,45 @@ ok(params["ept"] == "N" and params["unrestricted_guest"] == "N",
 out = run("kvmtest", 600)
 sys.stderr.write("kvmtest output:\n%s\n" % out)
 ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expected", repr(out))
-# Console.run drops lines that start with "[" (kernel messages interleaved with
-# a command's output): dmesg's own lines must not look like that.
-if qemu:
-    # QEMU in the background, SeaBIOS's debug console to a file; poll it.
-    run("qemu-system-x86_64 -accel kvm -m 16 -nodefaults -display none -vga none "
-        "-no-reboot -chardev file,id=c,path=/tmp/seabios.log "
-        "-device isa-debugcon,iobase=0x402,chardev=c >/tmp/qemu.out 2>&1 & "
-        "echo $! >/tmp/qemu.pid")
-    qemu_start = time.monotonic()
-    while time.monotonic() - qemu_start < 600:
-        if run("grep -c 'No bootable device' /tmp/seabios.log") == "1":
+
+
+def nested_qemu(qemu_args, log, marker, limit):
+    """Start QEMU with -accel kvm in the background in the guest, wait until its
+    log (a file in the guest) has `marker` or `limit` seconds passed, kill it;
+    the log. Also checks that QEMU said nothing on stdout and stderr."""
+    run("qemu-system-x86_64 -accel kvm -nodefaults -display none -vga none -no-reboot %s "
+        ">/tmp/qemu.out 2>&1 & echo $! >/tmp/qemu.pid" % qemu_args)
+    begin = time.monotonic()
+    while time.monotonic() - begin < limit:
+        if run("grep -c '%s' %s" % (marker, log)) == "1":
             break
         time.sleep(5)
-    qemu_s = time.monotonic() - qemu_start
-    run("kill $(cat /tmp/qemu.pid)")
-    log = run("cat /tmp/seabios.log") or ""
-    sys.stderr.write("SeaBIOS under KVM in fugu after %.0f s:\n%s\n" % (qemu_s, log))
+    took = time.monotonic() - begin
+    run("kill $(cat /tmp/qemu.pid); sleep 1")
+    # Console.run drops lines starting with "[": a nested kernel's own log lines.
+    text = run("tr '[' '{' <%s" % log) or ""
+    sys.stderr.write("%s after %.0f s:\n%s\n" % (log, took, text))
+    out = run("grep -v 'terminating on signal 15' /tmp/qemu.out")  # the kill above
+    ok(out == "", "qemu-system-x86_64 -accel kvm: no warning or error from QEMU", repr(out))
+    return text
+
+
+if qemu:
+    log = nested_qemu("-m 16 -chardev file,id=c,path=/tmp/seabios.log "
+                      "-device isa-debugcon,iobase=0x402,chardev=c", "/tmp/seabios.log",
+                      "No bootable device", 600)
     ok("Running on KVM" in log and "Booting from Hard Disk..." in log and
        "No bootable device." in log,
        "qemu-system-x86_64 -accel kvm: SeaBIOS runs nested, POSTs, finds no boot device",
        repr(log[-300:]))
-    out = run("grep -v 'terminating on signal 15' /tmp/qemu.out")  # the kill above
-    ok(out == "", "qemu-system-x86_64 -accel kvm: no warning or error from QEMU", repr(out))
+    log = nested_qemu("-m 128 -serial file:/tmp/l2.log -kernel /boot/vmlinuz "
+                      "-initrd /boot/initrd.gz -append 'console=ttyS0 quiet'", "/tmp/l2.log",
+                      "built-in shell", 900)
+    ok("fugu-linux: init started, kernel " + kernel_release in log and "built-in shell" in log,
+       "qemu-system-x86_64 -accel kvm: Debian's kernel boots nested to its busybox shell",
+       repr(log[-300:]))
+# Console.run drops lines that start with "[" (kernel messages interleaved with
+# a command's output): dmesg's own lines must not look like that.
 out = run("dmesg | tr '[' '{'")
 bad = [l for l in (out or "").split("\n")
        if any(b in l for b in BAD) and not any(b in l for b in BENIGN)]

@@ -5,7 +5,8 @@
 # kvm.ko, kvm-intel.ko in /lib/kvm) and kvmtest (kvmtest.c built static) in
 # /bin: the nested-KVM test's initramfs; the other tests keep the small one.
 # "kvm-qemu" adds Debian's qemu-system-x86_64 with its shared libraries and
-# SeaBIOS (about 50 MB unpacked), to run it with -accel kvm inside the guest.
+# SeaBIOS (about 50 MB unpacked), to run it with -accel kvm inside the guest,
+# and the kernel with the small initramfs in /boot for a nested Linux.
 # usage: mkinitramfs.sh OUTPUT.cpio.gz [kvm|kvm-qemu]
 set -eu
 out=$1
@@ -46,7 +47,10 @@ if [ "$extra" = kvm-qemu ]; then
 		cp -L "$lib" "$root$lib"
 	done
 	cp -L /usr/share/seabios/bios-256k.bin "$root/usr/share/seabios/"
-	cp -L /usr/share/qemu/kvmvapic.bin "$root/usr/share/qemu/"
+	cp -L /usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin "$root/usr/share/qemu/"
+	mkdir -p "$root/boot"
+	cp "$kernel" "$root/boot/vmlinuz"
+	sh "$0" "$root/boot/initrd.gz"
 fi
 cat > "$root/init" <<'INIT'
 #!/bin/sh

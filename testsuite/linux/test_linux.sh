@@ -25,7 +25,7 @@ sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" $initrd_kind || exit 1
 cd "$tmp" || exit 1
 mem=256
 [ "$mode" = kvm ] && mem=512      # the kernel, KVM and nested guests of 2 MiB
-[ "$mode" = kvm-qemu ] && mem=1024 # and QEMU (50 MB in the initramfs) with 16 MiB
+[ "$mode" = kvm-qemu ] && mem=1024 # and QEMU (60 MB in the initramfs), its guests
 common="-m $mem -serial stdio -display none -timeout 1500"
 case $mode in
 direct)
