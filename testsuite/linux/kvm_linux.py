@@ -10,12 +10,14 @@ With --qemu (the initramfs of mkinitramfs.sh OUT kvm-qemu) it then runs
 Debian's qemu-system-x86_64 -accel kvm in the guest, twice: SeaBIOS alone,
 nested, POSTs and finds no boot device (its debug console, port 0x402, is
 checked); then the same Debian kernel with the small initramfs boots, nested,
-to its busybox shell, on its own serial line (a file in the guest).
+to its busybox shell on its own serial line (a pair of FIFOs in the guest),
+which runs a workload and powers the nested guest off.
 
 usage: kvm_linux.py [--timeout S] [--qemu] -- EMULATOR ARGS...
 
 TAP output; the serial log goes to kvm_linux.log in the cwd.
 """
+import hashlib
 import sys
 import time
 
@@ -90,23 +92,54 @@ sys.stderr.write("kvmtest output:\n%s\n" % out)
 ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expected", repr(out))
 
 
+def wait_for(what, log, count, limit):
+    """Poll the guest's file `log` until `what` occurs `count` times; seconds."""
+    begin = time.monotonic()
+    while time.monotonic() - begin < limit:
+        if run("grep -c '%s' %s" % (what, log)) == str(count):
+            break
+        time.sleep(5)
+    return time.monotonic() - begin
+
+
 def nested_qemu(qemu_args, log, marker, limit):
     """Start QEMU with -accel kvm in the background in the guest, wait until its
     log (a file in the guest) has `marker` or `limit` seconds passed, kill it;
     the log. Also checks that QEMU said nothing on stdout and stderr."""
     run("qemu-system-x86_64 -accel kvm -nodefaults -display none -vga none -no-reboot %s "
         ">/tmp/qemu.out 2>&1 & echo $! >/tmp/qemu.pid" % qemu_args)
-    begin = time.monotonic()
-    while time.monotonic() - begin < limit:
-        if run("grep -c '%s' %s" % (marker, log)) == "1":
-            break
-        time.sleep(5)
-    took = time.monotonic() - begin
+    took = wait_for(marker, log, 1, limit)
     run("kill $(cat /tmp/qemu.pid); sleep 1")
     # Console.run drops lines starting with "[": a nested kernel's own log lines.
     text = run("tr '[' '{' <%s" % log) or ""
     sys.stderr.write("%s after %.0f s:\n%s\n" % (log, took, text))
     out = run("grep -v 'terminating on signal 15' /tmp/qemu.out")  # the kill above
+    ok(out == "", "qemu-system-x86_64 -accel kvm: no warning or error from QEMU", repr(out))
+    return text
+
+
+def nested_linux(limit):
+    """Boot the kernel nested, its serial line on the FIFOs /tmp/l2.in and
+    /tmp/l2.out (QEMU's pipe chardev), drained into /tmp/l2.log; run a workload
+    in its shell, power it off. The log."""
+    run("mkfifo /tmp/l2.in /tmp/l2.out")
+    run("qemu-system-x86_64 -accel kvm -nodefaults -display none -vga none -no-reboot "
+        "-m 128 -serial pipe:/tmp/l2 -kernel /boot/vmlinuz -initrd /boot/initrd.gz "
+        "-append 'console=ttyS0 quiet' >/tmp/qemu.out 2>&1 & echo $! >/tmp/qemu.pid")
+    run("cat /tmp/l2.out >/tmp/l2.log & exec 3>/tmp/l2.in")  # the writer stays open
+    took = wait_for("built-in shell", "/tmp/l2.log", 1, limit)
+    run("echo 'seq 1 20000 | md5sum; echo l2-$((40 + 2))' >&3")
+    wait_for("l2-42", "/tmp/l2.log", 1, 300)
+    run("echo 'poweroff -f' >&3")
+    for _ in range(60):
+        if run("kill -0 $(cat /tmp/qemu.pid) 2>/dev/null || echo gone") == "gone":
+            break
+        time.sleep(2)
+    run("exec 3>&-")
+    # The nested shell's prompt is ours too: "#" must not reach our console.
+    text = (run("tr '[#' '{%' </tmp/l2.log") or "").replace("\r", "")
+    sys.stderr.write("nested Linux's shell after %.0f s:\n%s\n" % (took, text))
+    out = run("cat /tmp/qemu.out")
     ok(out == "", "qemu-system-x86_64 -accel kvm: no warning or error from QEMU", repr(out))
     return text
 
@@ -119,12 +152,15 @@ if qemu:
        "No bootable device." in log,
        "qemu-system-x86_64 -accel kvm: SeaBIOS runs nested, POSTs, finds no boot device",
        repr(log[-300:]))
-    log = nested_qemu("-m 128 -serial file:/tmp/l2.log -kernel /boot/vmlinuz "
-                      "-initrd /boot/initrd.gz -append 'console=ttyS0 quiet'", "/tmp/l2.log",
-                      "built-in shell", 900)
+    log = nested_linux(900)
     ok("fugu-linux: init started, kernel " + kernel_release in log and "built-in shell" in log,
        "qemu-system-x86_64 -accel kvm: Debian's kernel boots nested to its busybox shell",
        repr(log[-300:]))
+    seq = "".join("%d\n" % k for k in range(1, 20001)).encode()
+    ok(hashlib.md5(seq).hexdigest() + "  -" in log and "\nl2-42" in log,
+       "the nested Linux's shell runs seq | md5sum", repr(log[-300:]))
+    ok(run("kill -0 $(cat /tmp/qemu.pid) 2>/dev/null || echo gone") == "gone",
+       "poweroff -f in the nested Linux ends its QEMU")
 # Console.run drops lines that start with "[" (kernel messages interleaved with
 # a command's output): dmesg's own lines must not look like that.
 out = run("dmesg | tr '[' '{'")

@@ -33,7 +33,7 @@ if [ "$extra" = kvm ] || [ "$extra" = kvm-qemu ]; then
 		cp "$mods/$m" "$root/lib/kvm/"
 	done
 	${CC:-cc} -static -O2 -Wall -Wextra -o "$root/bin/kvmtest" "$here/kvmtest.c"
-	for app in insmod lsmod kill; do
+	for app in insmod lsmod kill mkfifo; do
 		ln -s busybox "$root/bin/$app"
 	done
 fi

@@ -6,7 +6,7 @@
 # "snapshot": the direct boot saved at the shell and resumed (linux_snapshot.py).
 # "kvm": the direct boot with Debian's KVM modules and kvmtest in the initramfs,
 # running nested guests on fugu's VMX (kvm_linux.py); "kvm-qemu" that and then
-# Debian's qemu-system-x86_64 -accel kvm in the guest, SeaBIOS nested.
+# Debian's qemu-system-x86_64 -accel kvm in the guest: SeaBIOS, then Linux, nested.
 # usage: test_linux.sh FUGU direct|disk|snapshot|kvm|kvm-qemu
 set -u
 fugu=$1 mode=$2
