@@ -68,9 +68,14 @@ static const struct cap_row {
 	/* Secondary processor-based. */
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
 	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
+	/* VPID: fugu keeps no translation across VM entries and exits (both flush
+	 * the whole TLB), so none is ever tagged with a VPID: "enable VPID" changes
+	 * nothing but the entry check on the VPID field, and INVVPID (every type)
+	 * flushes everything, more than required (28.3.3.3). */
+	{ CAP_PROC2, PROC2_VPID, FEAT_NONE },
 	{ CAP_PROC2, PROC2_WBINVD, FEAT_NONE },
 	{ CAP_PROC2, PROC2_INVPCID, FEAT_INVPCID }, /* clear: INVPCID is #UD in the guest */
-	/* Not allowed: EPT, VPID, unrestricted guest, APIC virtualization, VM
+	/* Not allowed: EPT, unrestricted guest, APIC virtualization, VM
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
@@ -144,9 +149,15 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 	case 0x48e: *value = cap_ctl(cpu, CAP_PROC, true); return 0;
 	case 0x48f: *value = cap_ctl(cpu, CAP_EXIT, true); return 0;
 	case 0x490: *value = cap_ctl(cpu, CAP_ENTRY, true); return 0;
-	/* IA32_VMX_EPT_VPID_CAP (0x48c) exists only when EPT or VPID may be enabled,
-	 * IA32_VMX_VMFUNC (0x491) only when VM functions may be (A.10, A.11): neither
-	 * is, so both raise #GP, as on such hardware. */
+	case 0x48c:
+		/* IA32_VMX_EPT_VPID_CAP (A.10), which exists because VPID may be
+		 * enabled: no EPT capability (bits 31:0), INVVPID (32) with the
+		 * individual-address (40), single-context (41), all-context (42) and
+		 * single-context-retaining-globals (43) types. */
+		*value = (1ull << 32) | (0xfull << 40);
+		return 0;
+	/* IA32_VMX_VMFUNC (0x491) exists only when VM functions may be enabled
+	 * (A.11): they may not, so it raises #GP, as on such hardware. */
 	default: return -1;
 	}
 }

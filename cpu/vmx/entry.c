@@ -51,6 +51,13 @@ c_proc2(const struct cpu *cpu)
 {
 	return !(F(PROC_CTLS) & PROC_SECONDARY) || ctl_ok(cpu, 0x48b, F(PROC_CTLS2));
 }
+/* "enable VPID" needs a VPID other than 0000H, the host's (26.2.1.1). */
+static bool
+c_vpid(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_VPID) ||
+	       (F(VPID) & 0xffff) != 0;
+}
 static bool
 c_cr3_count(const struct cpu *cpu)
 {
@@ -148,6 +155,7 @@ static const struct check control_checks[] = {
 	{ "primary processor-based controls", c_proc },
 	{ "secondary processor-based controls", c_proc2 },
 	{ "CR3-target count", c_cr3_count },
+	{ "VPID", c_vpid },
 	{ "I/O-bitmap addresses", c_io_bitmaps },
 	{ "MSR-bitmap address", c_msr_bitmap },
 	{ "VM-exit controls", c_exit },

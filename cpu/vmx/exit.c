@@ -470,14 +470,17 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 			{ INSN_VMLAUNCH, VMX_EXIT_VMLAUNCH }, { INSN_VMPTRLD, VMX_EXIT_VMPTRLD },
 			{ INSN_VMPTRST, VMX_EXIT_VMPTRST },   { INSN_VMREAD, VMX_EXIT_VMREAD },
 			{ INSN_VMRESUME, VMX_EXIT_VMRESUME }, { INSN_VMWRITE, VMX_EXIT_VMWRITE },
-			{ INSN_VMXOFF, VMX_EXIT_VMXOFF },     { INSN_VMXON, VMX_EXIT_VMXON }
+			{ INSN_VMXOFF, VMX_EXIT_VMXOFF },     { INSN_VMXON, VMX_EXIT_VMXON },
+			{ INSN_INVVPID, VMX_EXIT_INVVPID }
 		};
 		for (unsigned k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 			if (rows[k].id != i->id)
 				continue;
 			bool operand = i->id != INSN_VMCALL && i->id != INSN_VMLAUNCH &&
 				       i->id != INSN_VMRESUME && i->id != INSN_VMXOFF;
-			bool rw = i->id == INSN_VMREAD || i->id == INSN_VMWRITE;
+			/* VMREAD, VMWRITE and INVVPID name a register in bits 31:28 (27.2.5). */
+			bool rw = i->id == INSN_VMREAD || i->id == INSN_VMWRITE ||
+				  i->id == INSN_INVVPID;
 			uint32_t info = operand ? vmx_insn_info(i, 0, rw ? i->reg : 0) : 0;
 			uint64_t qual =
 				operand && (i->flags & I_MEM) ? (uint64_t)(int64_t)i->disp : 0;

@@ -35,7 +35,7 @@ enum vmcs_map {
 /* X(ID, encoding, "name", cap, map, state field) */
 /* clang-format off */
 #define VMCS_FIELD_LIST(X)                                                                         \
-	X(VPID, 0x0000, "vpid", VC_NEVER, VM_NONE, 0)                                             \
+	X(VPID, 0x0000, "vpid", VC_ALL, VM_NONE, 0)                                             \
 	X(POSTED_INT_NV, 0x0002, "posted_int_nv", VC_NEVER, VM_NONE, 0)                           \
 	X(EPTP_INDEX, 0x0004, "eptp_index", VC_NEVER, VM_NONE, 0)                                 \
 	X(GUEST_ES_SEL, 0x0800, "guest_es_sel", VC_ALL, VM_PLAIN, STATE_ES_SEL)                   \

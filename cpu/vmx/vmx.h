@@ -46,6 +46,7 @@ struct insn;
 /* Secondary processor-based controls. */
 #define PROC2_DESC_TABLE (1u << 2)
 #define PROC2_RDTSCP (1u << 3)
+#define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_INVPCID (1u << 12)
 /* VM-exit controls (24.7.1). */

@@ -7,7 +7,7 @@
 ; hypervisor changing the guest's view, I/O bitmaps A/B with a straddling
 ; access and string I/O, the MSR bitmap quarters and an index outside both
 ; ranges, CR0/CR4 guest/host masks and read shadows, CLTS, descriptor-table
-; exiting, the exception bitmap (INT3, UD2), VMCALL, HLT, event injection
+; exiting, the exception bitmap (INT3, UD2), VMCALL, INVVPID, HLT, event injection
 ; (external interrupt, hardware exception with error code, software
 ; interrupt; an injected external interrupt whose delivery page-faults exits
 ; through the exception bitmap with the IDT-vectoring information, as any
@@ -50,6 +50,7 @@ G_APIC	equ 0x630
 V_SMM	equ 0x634		; set by the SMM handler
 V_FC	equ 0x638		; IA32_FEATURE_CONTROL at reset
 V_ABORT	equ 0x63c		; -DABORT: 'ABRT' once the aborting exit is set up
+V_DESC	equ 0x640		; an INVVPID descriptor (16 bytes)
 
 ; vmw field, value: VMWRITE, fail 50 on VMfail
 %macro vmw 2
@@ -206,13 +207,32 @@ main:
 	mov eax, 0x4402			; exit reason: read-only
 	vmwrite eax, ebx
 	fail_valid 17, 13
-	mov eax, 0x0000			; VPID: not supported
+	mov eax, 0x201a			; EPT pointer: not supported
 	vmread ebx, eax
 	fail_valid 18, 12
 	vmresume
 	fail_valid 19, 5		; VMRESUME of a clear VMCS
 	vmcall
 	fail_valid 20, 1		; VMCALL in VMX root operation
+	; INVVPID (VPID is allowed): all-context (2) succeeds; type 4, VPID 0 for
+	; single-context (1) and reserved descriptor bits are VMfailValid 28.
+	xor eax, eax
+	mov [V_DESC], eax
+	mov [V_DESC + 4], eax
+	mov [V_DESC + 8], eax
+	mov [V_DESC + 12], eax
+	mov eax, 2
+	invvpid eax, [V_DESC]
+	check 6, nbe
+	mov eax, 4
+	invvpid eax, [V_DESC]
+	fail_valid 7, 28
+	mov eax, 1
+	invvpid eax, [V_DESC]		; VPID 0
+	fail_valid 9, 28
+	mov dword [V_DESC], 0x10001	; VPID 1, bit 16 reserved
+	invvpid eax, [V_DESC]
+	fail_valid 10, 28
 
 	; ---- the VMCS ----
 	; Controls: the desired bits within the TRUE capability MSRs.
@@ -356,6 +376,7 @@ expect_table:
 	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
 	dd 0, 0, NOCHK, 0x4404, 0x80000202, 0, 0, act_hlt_inject	; the self NMI (NMI exiting)
 	dd 0, 0x0050000c, 2, 0x4404, 0x80000b0e, 0x4408, 0x80000440, act_stack ; #PF in INT 40h
+	dd 53, GDATA, 9, 0x440e, 0x08418080, 0, 0, 0			; INVVPID EAX, [GDATA]
 	dd 18, 0, 3, 0, 0, 0, 0, act_inject_nostack			; VMCALL: no stack
 	dd 0, 0x0050000c, NOCHK, 0x4404, 0x80000b0e, 0x4408, 0x80000040, act_stack ; injected
 	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
@@ -587,6 +608,7 @@ guest:
 	mov dword [0xfee00300], 0x40400	; a self NMI
 	mov esp, 0x500010		; a stack that is not mapped
 	int 0x40			; #PF while delivering: IDT-vectoring information
+	invvpid eax, [GDATA]		; exits (53) with its instruction information
 	mov esp, 0x500010
 	vmcall				; an interrupt is injected: #PF delivering it
 	vmcall

@@ -84,8 +84,8 @@ ok(out == "/dev/kvm", "/dev/kvm exists", repr(out))
 params = {}
 for p in ["ept", "unrestricted_guest", "vpid", "enable_apicv"]:
     params[p] = run("cat /sys/module/kvm_intel/parameters/" + p)
-ok(params["ept"] == "N" and params["unrestricted_guest"] == "N",
-   "kvm_intel falls back to shadow paging (no EPT, no unrestricted guest in fugu yet)",
+ok(params["ept"] == "N" and params["unrestricted_guest"] == "N" and params["vpid"] == "Y",
+   "kvm_intel: VPID, and shadow paging (no EPT, no unrestricted guest in fugu yet)",
    repr(params))
 out = run("kvmtest", 600)
 sys.stderr.write("kvmtest output:\n%s\n" % out)
