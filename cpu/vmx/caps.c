@@ -55,6 +55,10 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_CR3_STORE, FEAT_NONE },
 	{ CAP_PROC, PROC_CR8_LOAD, FEAT_LM },	/* CR8 exists in 64-bit mode only */
 	{ CAP_PROC, PROC_CR8_STORE, FEAT_LM },
+	/* TPR shadow: MOV CR8 reads and writes VTPR in the virtual-APIC page, and
+	 * a write below the TPR threshold exits (29.3); no APIC-access page, no
+	 * virtual-interrupt delivery. CR8 exists in 64-bit mode only. */
+	{ CAP_PROC, PROC_TPR_SHADOW, FEAT_LM },
 	{ CAP_PROC, PROC_MOV_DR, FEAT_NONE },
 	{ CAP_PROC, PROC_UNCOND_IO, FEAT_NONE },
 	{ CAP_PROC, PROC_IO_BITMAPS, FEAT_NONE },	/* bitmaps A and B, straddling accesses */
@@ -62,8 +66,7 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_MONITOR, FEAT_NONE },	/* see MWAIT */
 	{ CAP_PROC, PROC_PAUSE, FEAT_NONE },
 	{ CAP_PROC, PROC_SECONDARY, FEAT_NONE },
-	/* Not allowed: TPR shadow (no virtual-APIC page), NMI window (part 2),
-	 * monitor trap flag (part 2). */
+	/* Not allowed: NMI window (part 2), monitor trap flag (part 2). */
 
 	/* Secondary processor-based. */
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */

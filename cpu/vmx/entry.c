@@ -58,6 +58,23 @@ c_vpid(const struct cpu *cpu)
 	return !(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_VPID) ||
 	       (F(VPID) & 0xffff) != 0;
 }
+/* "Use TPR shadow" (26.2.1.1): the virtual-APIC address 4 KiB aligned within
+ * MAXPHYADDR; without virtual-interrupt delivery, TPR threshold bits 31:4 0;
+ * without APIC-access virtualization too, threshold[3:0] not above VTPR[7:4]. */
+static bool
+c_vapic(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_TPR_SHADOW) || phys_ok(cpu, F(VIRTUAL_APIC_ADDR), 4096);
+}
+static bool
+c_tpr_threshold(const struct cpu *cpu)
+{
+	if (!(F(PROC_CTLS) & PROC_TPR_SHADOW))
+		return true;
+	uint8_t vtpr = 0;
+	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 1);
+	return !(F(TPR_THRESHOLD) & ~0xfull) && (F(TPR_THRESHOLD) & 15) <= (unsigned)(vtpr >> 4);
+}
 static bool
 c_cr3_count(const struct cpu *cpu)
 {
@@ -156,6 +173,8 @@ static const struct check control_checks[] = {
 	{ "secondary processor-based controls", c_proc2 },
 	{ "CR3-target count", c_cr3_count },
 	{ "VPID", c_vpid },
+	{ "virtual-APIC address", c_vapic },
+	{ "TPR threshold", c_tpr_threshold },
 	{ "I/O-bitmap addresses", c_io_bitmaps },
 	{ "MSR-bitmap address", c_msr_bitmap },
 	{ "VM-exit controls", c_exit },

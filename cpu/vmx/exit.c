@@ -617,6 +617,35 @@ vmx_cr_read(const struct cpu *cpu, unsigned cr, uint64_t value)
 	return (value & ~mask) | (shadow & mask);
 }
 
+bool
+vmx_tpr_shadow(const struct cpu *cpu)
+{
+	return (F(PROC_CTLS) & PROC_TPR_SHADOW) != 0;
+}
+
+/* VTPR is the 32 bits at offset 80H of the virtual-APIC page (29.1.1). */
+uint64_t
+vmx_cr8_read(struct cpu *cpu)
+{
+	uint32_t vtpr = 0;
+	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 4);
+	return (vtpr >> 4) & 15; /* 29.3: MOV from CR8 */
+}
+
+/* MOV to CR8 (29.3): VTPR[7:4] = the value, the rest of VTPR 0; then TPR
+ * virtualization (29.1.2, without virtual-interrupt delivery): VTPR[7:4] below
+ * TPR threshold[3:0] is a trap-like VM exit, after the instruction. */
+void
+vmx_cr8_write(struct cpu *cpu, uint64_t value)
+{
+	uint32_t vtpr = (uint32_t)(value & 15) << 4;
+	physmem_write(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 4);
+	if ((value & 15) < (F(TPR_THRESHOLD) & 15)) {
+		cpu->insn_rip = cpu->state.rip;
+		vmx_exit(cpu, VMX_EXIT_TPR_BELOW_THRESHOLD, 0, 0, 0);
+	}
+}
+
 uint64_t
 vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value)
 {

@@ -34,6 +34,7 @@ MSRBM	equ 0x25000
 GSTACK	equ 0x30000
 GDATA	equ 0x31000		; a buffer the guest's SGDT/OUTS use
 MSRAREA	equ 0x32000		; VM-entry MSR-load and VM-exit MSR-store areas
+VAPIC	equ 0x33000		; the virtual-APIC page of the 64-bit guest
 HSTACK	equ 0x6800
 
 V_PTR	equ 0x600		; a 64-bit pointer operand
@@ -758,7 +759,8 @@ tf_guest:
 ; ---- a 64-bit host and an IA-32e mode guest ----
 ; Long mode with 2 MiB pages (PML4 40000h, PDPT 41000h, PD 42000h), VMXON
 ; again, a second VMCS with "host address-space size" and "IA-32e mode guest";
-; the guest runs CPUID and VMCALL in 64-bit mode. No exception may happen here:
+; the guest runs CPUID and VMCALL in 64-bit mode, MOV CR8 with CR8 exiting and
+; then with the TPR shadow (VTPR read and written, TPR-below-threshold exit). No exception may happen here:
 ; the IDT holds 32-bit gates.
 PML4	equ 0x40000
 VMCS2	equ 0x22000
@@ -885,6 +887,8 @@ exit64:
 	jne .f71
 	cmp dword [rsi + 12], -1
 	je .info_ok
+	cmp dword [rsi + 12], -2	; the VMCALL that turns the TPR shadow on
+	je .info_ok
 	mov eax, 0x440e
 	vmread rbx, rax
 	cmp ebx, [rsi + 12]
@@ -895,8 +899,28 @@ exit64:
 	test ebx, 1 << 9
 	jz .f72
 	add dword [V_EXPECT], 16
+	cmp dword [rsi + 12], -2
+	jne .not_tpr
+	; "Use TPR shadow" instead of CR8 exiting: VTPR 20h in the virtual-APIC
+	; page, TPR threshold 2 (not above VTPR[7:4], 26.2.1.1).
+	mov dword [VAPIC + 0x80], 0x20
+	mov eax, 0x4002
+	vmread rbx, rax
+	and ebx, ~((1 << 19) | (1 << 20))
+	or ebx, 1 << 21
+	vmwrite rax, rbx
+	jbe lm_fail
+	vmw64 0x2012, VAPIC
+	vmw64 0x401c, 2
+	jmp .advance
+.not_tpr:
+	cmp dword [rsi], 43		; TPR below threshold: the threshold must come
+	jne .not_43			; down to VTPR[7:4] for the next entry (26.2.1.1)
+	vmw64 0x401c, 1
+.not_43:
 	cmp dword [rsi], 18		; VMCALL: the end
 	je .second
+.advance:
 	mov eax, 0x681e
 	vmread rbx, rax
 	mov ecx, [rsi + 8]
@@ -910,6 +934,10 @@ exit64:
 	rdmsr
 	test eax, 1 << 10
 	jz .f76
+	cmp qword [GDATA + 0x10], 2	; MOV RAX, CR8 read VTPR[7:4]
+	jne .f79
+	cmp dword [VAPIC + 0x80], 0x10	; the last MOV CR8 wrote VTPR, then exited
+	jne .f79
 %ifdef ABORT
 	mov dword [MSRAREA + 0x100], 0xc0000100	; IA32_FS_BASE: not in a load area
 	mov dword [MSRAREA + 0x104], 0
@@ -934,6 +962,8 @@ exit64:
 .f76:	mov eax, 76
 	jmp lm_fail_n
 .f77:	mov eax, 77
+	jmp lm_fail_n
+.f79:	mov eax, 79
 	jmp lm_fail_n
 lm_fail:
 	mov eax, 78
@@ -974,6 +1004,8 @@ expect64:
 	dd 28, 0x308, 4, -1			; MOV CR8, RBX (CR8-load exiting)
 	dd 22, 0x31000, 8, 0x08418100		; VMPTRST [31000h] in non-root
 	dd 23, 0, 3, 0x30000400			; VMREAD RAX, RBX in non-root
+	dd 18, 0, 3, -2				; VMCALL: TPR shadow on
+	dd 43, 0, 0, -1				; MOV CR8 below the threshold (a trap)
 	dd 18, 0, 3, -1				; VMCALL
 guest64:
 	xor eax, eax
@@ -982,6 +1014,13 @@ guest64:
 	mov cr8, rbx
 	vmptrst [0x31000]
 	vmread rax, rbx
+	vmcall
+	mov rax, cr8			; the TPR shadow: no exit, VTPR[7:4]
+	mov [GDATA + 0x10], rax
+	mov ebx, 3
+	mov cr8, rbx			; VTPR 30h: no exit
+	mov ebx, 1
+	mov cr8, rbx			; below the threshold: exit 43 after it
 	vmcall
 	jmp $
 	bits 32
