@@ -93,6 +93,16 @@ def boot_to_shell(con, timeout, ok):
     return prompt
 
 
+def session(args, logname, timeout):
+    """Start the emulator on a Console and boot to the shell (boot_to_shell);
+    the console and its Checks. Ends the script (finish) when no shell came."""
+    con = Console(args, logname)
+    checks = Checks(con)
+    if not boot_to_shell(con, timeout, checks.ok):
+        checks.finish()
+    return con, checks
+
+
 def tap(results):
     """Print (good, name, detail) results as TAP; the exit status."""
     print("1..%d" % len(results))

@@ -21,7 +21,7 @@ import hashlib
 import sys
 import time
 
-from console import Checks, Console, boot_to_shell
+from console import session
 
 args = sys.argv[1:]
 timeout = 600.0
@@ -66,12 +66,8 @@ work: exits IO x5, MMIO x2, IO x28, HLT x1
 kvmtest: PASS"""
 
 start = time.monotonic()
-con = Console(args, "kvm_linux.log")
-run = con.run
-checks = Checks(con)
-ok, finish = checks.ok, checks.finish
-if not boot_to_shell(con, timeout, ok):
-    finish()
+con, checks = session(args, "kvm_linux.log", timeout)
+run, ok, finish = con.run, checks.ok, checks.finish
 
 kernel_release = run("uname -r") or "?"
 out = run("grep -c '^flags.* vmx' /proc/cpuinfo")

@@ -14,7 +14,7 @@ import hashlib
 import sys
 import time
 
-from console import Checks, Console, boot_to_shell
+from console import session
 
 args = sys.argv[1:]
 timeout = 600.0
@@ -27,12 +27,8 @@ if args[:1] == ["--"]:
 BAD = ["XSAVE consistency problem", "unstable", "calibration failed", "Broken PMU", "BUG:",
        "WARNING:", "Oops", "invalid opcode", "general protection"]
 start = time.monotonic()
-con = Console(args, "run_linux.log")
-run = con.run
-checks = Checks(con)
-ok, finish = checks.ok, checks.finish
-if not boot_to_shell(con, timeout, ok):
-    finish()
+con, checks = session(args, "run_linux.log", timeout)
+run, ok, finish = con.run, checks.ok, checks.finish
 boot_s = time.monotonic() - start
 
 zeros = hashlib.md5(b"\0" * (2 << 20)).hexdigest()
