@@ -154,13 +154,17 @@ deliver_long(struct cpu *cpu, unsigned vector, enum event_kind kind, uint32_t er
 	 * fault: the CPU state is untouched until all stores succeeded). */
 	for (unsigned k = 0; k < n; k++)
 		cpu_write_linear(cpu, rsp - 8 * (n - k), frame[k], 8, true);
+	/* Loading CS sets the descriptor's accessed bit (vol. 3A, 3.4.5.1), and the
+	 * register caches the descriptor's limit: a VM exit saves both, and the next
+	 * VM entry checks them (vol. 3C, 26.3.1.2: CS type 9, 11, 13 or 15). */
+	desc_set_accessed(cpu, sel, &cs_desc);
 	cpu->state.gpr[R_SP] = rsp - 8 * n;
 	if (stack_switch)
 		cpu->state.seg[S_SS] = (struct segment){ .sel = (uint16_t)new_cpl, .attr = 0 };
 	cpu->state.seg[S_CS] = (struct segment){ .sel = (uint16_t)((sel & ~3u) | new_cpl),
 						 .base = 0,
-						 .limit = 0xffffffff,
-						 .attr = attr };
+						 .limit = cs_desc.limit,
+						 .attr = cs_desc.attr };
 	cpu->state.cpl = (uint8_t)new_cpl;
 	cpu_mode_update(cpu);
 	cpu->state.rip = offset;

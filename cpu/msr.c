@@ -24,6 +24,7 @@ enum msr_kind {
 	MSR_KIND_MC_BANK,
 	MSR_KIND_FEATURE_CONTROL, /* IA32_FEATURE_CONTROL: lock semantics (cpu/vmx/vmx.c) */
 	MSR_KIND_VMX_CAP,         /* IA32_VMX_BASIC ... VMFUNC, read-only (cpu/vmx/caps.c) */
+	MSR_KIND_ZERO,            /* reads 0; only 0 may be written (reserved ~0: read-only) */
 };
 
 struct msr_row {
@@ -74,6 +75,12 @@ static const struct msr_row msr_table[] = {
 	{ MSR_SYSENTER_CS, FEAT_SEP, PLAIN(sysenter_cs), 0, 0, false },
 	{ MSR_SYSENTER_ESP, FEAT_SEP, PLAIN(sysenter_esp), 0, 0, true },
 	{ MSR_SYSENTER_EIP, FEAT_SEP, PLAIN(sysenter_eip), 0, 0, true },
+	/* IA32_DEBUGCTL (SDM vol. 3B, 17.4.1; every P6-family and later part): it
+	 * exists, since Linux reads it unchecked (KVM's vcpu run saves the host's),
+	 * but fugu has none of its features (LBR, BTF, TR, BTS, FREEZE_*): it reads
+	 * 0 and a write of anything but 0 is #GP. XXX: BTF could be modelled in
+	 * debug.c. */
+	{ MSR_DEBUGCTL, FEAT_NONE, MSR_KIND_ZERO, 0, 0, 0, false },
 	{ MSR_MISC_ENABLE, FEAT_NONE, MSR_KIND_MISC_ENABLE, 0, 0,
 	  ~(MISC_ENABLE_RW | MISC_ENABLE_RO), false },
 	{ MSR_PAT, FEAT_PAT, PLAIN(pat), 0x0007040600070406ull, 0xf8f8f8f8f8f8f8f8ull, false },
@@ -236,6 +243,7 @@ msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 		return cpu->bus.apic_msr_read ? cpu->bus.apic_msr_read(cpu->bus.apic, index, value)
 					      : -1;
 	case MSR_KIND_MISC_ENABLE: *value = cpu->state.msr.misc_enable; break;
+	case MSR_KIND_ZERO: *value = 0; break;
 	case MSR_KIND_MCG_CAP: *value = MCG_CTL_P | cpu->features.mca_banks; break;
 	case MSR_KIND_MC_BANK:
 		*value = cpu->state.msr.mc[(index - MSR_MC0_CTL) / 4][(index - MSR_MC0_CTL) % 4];
@@ -277,6 +285,10 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 	case MSR_KIND_MISC_ENABLE:
 		cpu->state.msr.misc_enable =
 			(cpu->state.msr.misc_enable & MISC_ENABLE_RO) | (value & MISC_ENABLE_RW);
+		break;
+	case MSR_KIND_ZERO:
+		if (value)
+			return -1;
 		break;
 	case MSR_KIND_MC_BANK: {
 		/* MCi_CTL: any value. MCi_STATUS, MCi_ADDR, MCi_MISC: software clears

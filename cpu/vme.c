@@ -8,6 +8,7 @@
  * its guest with VME on.
  */
 #include "cpu/cpu_internal.h"
+#include "trace/events.h"
 
 /* The 16-bit flags an IOPL < 3 virtual-8086 POPF/IRET writes (VME): not IF, not IOPL. */
 #define VME_WRITABLE (F_ARITH | F_TF | F_DF | F_NT)
@@ -155,6 +156,10 @@ cpu_vme_int(struct cpu *cpu, unsigned vector)
 	cpu_write(cpu, S_SS, (sp - 4) & m, cpu->state.seg[S_CS].sel, 2);
 	cpu_write(cpu, S_SS, (sp - 6) & m, cpu->state.rip & 0xffff, 2);
 	cpu_stack_adjust(cpu, -6);
+	if (cpu->tracer) /* the same event as an interrupt through the IDT */
+		trace_interrupt(cpu->tracer, cpu, (uint8_t)vector,
+				(enum trace_int_kind)EVENT_SOFTWARE_INT, NO_ERRCODE,
+				cpu->state.seg[S_CS].sel, cpu->insn_rip, cpu->state.rip);
 	seg_load_real(cpu, S_CS, (uint16_t)(target >> 16));
 	cpu->state.rip = target & 0xffff;
 	flags_materialize(cpu);

@@ -25,6 +25,7 @@ H(vmwrite);
 H(vmlaunch);
 H(vmresume);
 H(vmcall);
+H(invvpid);
 H(nop);
 H(mov_rm_r);
 H(mov_r_rm);

@@ -293,7 +293,9 @@ op_mov_r_cr(struct cpu *cpu, const struct insn *i)
 		     : n == 3 ? cpu->state.cr3
 		     : n == 4 ? cpu->state.cr4
 			      : cpu->state.cr8;
-	if (n == 8 && cpu->bus.apic_get_cr8)
+	if (n == 8 && cpu->vmx_nonroot && vmx_tpr_shadow(cpu))
+		v = vmx_cr8_read(cpu); /* the TPR shadow (vol. 3C, 29.3) */
+	else if (n == 8 && cpu->bus.apic_get_cr8)
 		v = cpu->bus.apic_get_cr8(
 			cpu->bus.apic); /* CR8 is TPR[7:4] (SDM vol. 3A, 10.8.6.1) */
 	if (cpu->vmx_nonroot && (n == 0 || n == 4))
@@ -318,6 +320,10 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 	default:
 		if (v & ~0xfull)
 			cpu_gp0(cpu);
+		if (cpu->vmx_nonroot && vmx_tpr_shadow(cpu)) {
+			vmx_cr8_write(cpu, v); /* the TPR shadow (vol. 3C, 29.3) */
+			break;
+		}
 		cpu->state.cr8 = v;
 		if (cpu->bus.apic_set_cr8)
 			cpu->bus.apic_set_cr8(cpu->bus.apic, (uint8_t)v);

@@ -55,6 +55,10 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_CR3_STORE, FEAT_NONE },
 	{ CAP_PROC, PROC_CR8_LOAD, FEAT_LM },	/* CR8 exists in 64-bit mode only */
 	{ CAP_PROC, PROC_CR8_STORE, FEAT_LM },
+	/* TPR shadow: MOV CR8 reads and writes VTPR in the virtual-APIC page, and
+	 * a write below the TPR threshold exits (29.3); no APIC-access page, no
+	 * virtual-interrupt delivery. CR8 exists in 64-bit mode only. */
+	{ CAP_PROC, PROC_TPR_SHADOW, FEAT_LM },
 	{ CAP_PROC, PROC_MOV_DR, FEAT_NONE },
 	{ CAP_PROC, PROC_UNCOND_IO, FEAT_NONE },
 	{ CAP_PROC, PROC_IO_BITMAPS, FEAT_NONE },	/* bitmaps A and B, straddling accesses */
@@ -62,19 +66,23 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_MONITOR, FEAT_NONE },	/* see MWAIT */
 	{ CAP_PROC, PROC_PAUSE, FEAT_NONE },
 	{ CAP_PROC, PROC_SECONDARY, FEAT_NONE },
-	/* Not allowed: TPR shadow (no virtual-APIC page), NMI window (part 2),
-	 * monitor trap flag (part 2). */
+	/* Not allowed: NMI window (part 2), monitor trap flag (part 2). */
 
 	/* Secondary processor-based. */
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
 	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
+	/* VPID: fugu keeps no translation across VM entries and exits (both flush
+	 * the whole TLB), so none is ever tagged with a VPID: "enable VPID" changes
+	 * nothing but the entry check on the VPID field, and INVVPID (every type)
+	 * flushes everything, more than required (28.3.3.3). */
+	{ CAP_PROC2, PROC2_VPID, FEAT_NONE },
 	{ CAP_PROC2, PROC2_WBINVD, FEAT_NONE },
 	{ CAP_PROC2, PROC2_INVPCID, FEAT_INVPCID }, /* clear: INVPCID is #UD in the guest */
-	/* Not allowed: EPT, VPID, unrestricted guest, APIC virtualization, VM
+	/* Not allowed: EPT, unrestricted guest, APIC virtualization, VM
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
-	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (fugu has no IA32_DEBUGCTL: 0) */
+	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (IA32_DEBUGCTL reads 0: msr.c) */
 	{ CAP_EXIT, EXIT_HOST_64, FEAT_LM },
 	{ CAP_EXIT, EXIT_ACK_INTR, FEAT_NONE },	/* the vector lands in the exit information */
 	{ CAP_EXIT, EXIT_SAVE_PAT, FEAT_PAT },
@@ -144,9 +152,15 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 	case 0x48e: *value = cap_ctl(cpu, CAP_PROC, true); return 0;
 	case 0x48f: *value = cap_ctl(cpu, CAP_EXIT, true); return 0;
 	case 0x490: *value = cap_ctl(cpu, CAP_ENTRY, true); return 0;
-	/* IA32_VMX_EPT_VPID_CAP (0x48c) exists only when EPT or VPID may be enabled,
-	 * IA32_VMX_VMFUNC (0x491) only when VM functions may be (A.10, A.11): neither
-	 * is, so both raise #GP, as on such hardware. */
+	case 0x48c:
+		/* IA32_VMX_EPT_VPID_CAP (A.10), which exists because VPID may be
+		 * enabled: no EPT capability (bits 31:0), INVVPID (32) with the
+		 * individual-address (40), single-context (41), all-context (42) and
+		 * single-context-retaining-globals (43) types. */
+		*value = (1ull << 32) | (0xfull << 40);
+		return 0;
+	/* IA32_VMX_VMFUNC (0x491) exists only when VM functions may be enabled
+	 * (A.11): they may not, so it raises #GP, as on such hardware. */
 	default: return -1;
 	}
 }

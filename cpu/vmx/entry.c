@@ -51,6 +51,30 @@ c_proc2(const struct cpu *cpu)
 {
 	return !(F(PROC_CTLS) & PROC_SECONDARY) || ctl_ok(cpu, 0x48b, F(PROC_CTLS2));
 }
+/* "enable VPID" needs a VPID other than 0000H, the host's (26.2.1.1). */
+static bool
+c_vpid(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_VPID) ||
+	       (F(VPID) & 0xffff) != 0;
+}
+/* "Use TPR shadow" (26.2.1.1): the virtual-APIC address 4 KiB aligned within
+ * MAXPHYADDR; without virtual-interrupt delivery, TPR threshold bits 31:4 0;
+ * without APIC-access virtualization too, threshold[3:0] not above VTPR[7:4]. */
+static bool
+c_vapic(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_TPR_SHADOW) || phys_ok(cpu, F(VIRTUAL_APIC_ADDR), 4096);
+}
+static bool
+c_tpr_threshold(const struct cpu *cpu)
+{
+	if (!(F(PROC_CTLS) & PROC_TPR_SHADOW))
+		return true;
+	uint8_t vtpr = 0;
+	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 1);
+	return !(F(TPR_THRESHOLD) & ~0xfull) && (F(TPR_THRESHOLD) & 15) <= (unsigned)(vtpr >> 4);
+}
 static bool
 c_cr3_count(const struct cpu *cpu)
 {
@@ -148,6 +172,9 @@ static const struct check control_checks[] = {
 	{ "primary processor-based controls", c_proc },
 	{ "secondary processor-based controls", c_proc2 },
 	{ "CR3-target count", c_cr3_count },
+	{ "VPID", c_vpid },
+	{ "virtual-APIC address", c_vapic },
+	{ "TPR threshold", c_tpr_threshold },
 	{ "I/O-bitmap addresses", c_io_bitmaps },
 	{ "MSR-bitmap address", c_msr_bitmap },
 	{ "VM-exit controls", c_exit },
@@ -648,7 +675,11 @@ inject(struct cpu *cpu)
 	uint64_t next = cpu->state.rip + cpu->vmx->f[VMCS_ENTRY_INSN_LEN];
 	cpu->state.halted = false;
 	cpu->insn_rip = cpu->state.rip;
-	cpu->vmx->injecting = true;
+	/* An injected hardware exception is not subject to the exception bitmap
+	 * (26.6.1.1): vmx_exception lets it through once. Any other injected event
+	 * never reaches that door, so a fault while delivering it (a #PF on the
+	 * stack) must find the flag clear and exit by the bitmap (27.2.4). */
+	cpu->vmx->injecting = type == IT_HW_EXC;
 	switch (type) {
 	case IT_EXTERNAL:
 		cpu_deliver_event(cpu, vec, EVENT_EXTERNAL, NO_ERRCODE, cpu->state.rip);

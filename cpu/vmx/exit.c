@@ -67,7 +67,7 @@ save_guest(struct cpu *cpu)
 	f[VMCS_GUEST_RFLAGS] = s->rflags;
 	if (f[VMCS_EXIT_CTLS] & EXIT_SAVE_DEBUG) {
 		f[VMCS_GUEST_DR7] = s->dr[7];
-		f[VMCS_GUEST_DEBUGCTL] = 0; /* fugu has no IA32_DEBUGCTL */
+		f[VMCS_GUEST_DEBUGCTL] = 0; /* IA32_DEBUGCTL reads 0 (msr.c) */
 	}
 	if (f[VMCS_EXIT_CTLS] & EXIT_SAVE_PAT)
 		f[VMCS_GUEST_PAT] = s->msr.pat;
@@ -470,14 +470,17 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 			{ INSN_VMLAUNCH, VMX_EXIT_VMLAUNCH }, { INSN_VMPTRLD, VMX_EXIT_VMPTRLD },
 			{ INSN_VMPTRST, VMX_EXIT_VMPTRST },   { INSN_VMREAD, VMX_EXIT_VMREAD },
 			{ INSN_VMRESUME, VMX_EXIT_VMRESUME }, { INSN_VMWRITE, VMX_EXIT_VMWRITE },
-			{ INSN_VMXOFF, VMX_EXIT_VMXOFF },     { INSN_VMXON, VMX_EXIT_VMXON }
+			{ INSN_VMXOFF, VMX_EXIT_VMXOFF },     { INSN_VMXON, VMX_EXIT_VMXON },
+			{ INSN_INVVPID, VMX_EXIT_INVVPID }
 		};
 		for (unsigned k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 			if (rows[k].id != i->id)
 				continue;
 			bool operand = i->id != INSN_VMCALL && i->id != INSN_VMLAUNCH &&
 				       i->id != INSN_VMRESUME && i->id != INSN_VMXOFF;
-			bool rw = i->id == INSN_VMREAD || i->id == INSN_VMWRITE;
+			/* VMREAD, VMWRITE and INVVPID name a register in bits 31:28 (27.2.5). */
+			bool rw = i->id == INSN_VMREAD || i->id == INSN_VMWRITE ||
+				  i->id == INSN_INVVPID;
 			uint32_t info = operand ? vmx_insn_info(i, 0, rw ? i->reg : 0) : 0;
 			uint64_t qual =
 				operand && (i->flags & I_MEM) ? (uint64_t)(int64_t)i->disp : 0;
@@ -612,6 +615,35 @@ vmx_cr_read(const struct cpu *cpu, unsigned cr, uint64_t value)
 	uint64_t mask = cr == 0 ? F(CR0_MASK) : F(CR4_MASK);
 	uint64_t shadow = cr == 0 ? F(CR0_SHADOW) : F(CR4_SHADOW);
 	return (value & ~mask) | (shadow & mask);
+}
+
+bool
+vmx_tpr_shadow(const struct cpu *cpu)
+{
+	return (F(PROC_CTLS) & PROC_TPR_SHADOW) != 0;
+}
+
+/* VTPR is the 32 bits at offset 80H of the virtual-APIC page (29.1.1). */
+uint64_t
+vmx_cr8_read(struct cpu *cpu)
+{
+	uint32_t vtpr = 0;
+	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 4);
+	return (vtpr >> 4) & 15; /* 29.3: MOV from CR8 */
+}
+
+/* MOV to CR8 (29.3): VTPR[7:4] = the value, the rest of VTPR 0; then TPR
+ * virtualization (29.1.2, without virtual-interrupt delivery): VTPR[7:4] below
+ * TPR threshold[3:0] is a trap-like VM exit, after the instruction. */
+void
+vmx_cr8_write(struct cpu *cpu, uint64_t value)
+{
+	uint32_t vtpr = (uint32_t)(value & 15) << 4;
+	physmem_write(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 4);
+	if ((value & 15) < (F(TPR_THRESHOLD) & 15)) {
+		cpu->insn_rip = cpu->state.rip;
+		vmx_exit(cpu, VMX_EXIT_TPR_BELOW_THRESHOLD, 0, 0, 0);
+	}
 }
 
 uint64_t

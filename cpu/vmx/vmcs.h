@@ -35,7 +35,7 @@ enum vmcs_map {
 /* X(ID, encoding, "name", cap, map, state field) */
 /* clang-format off */
 #define VMCS_FIELD_LIST(X)                                                                         \
-	X(VPID, 0x0000, "vpid", VC_NEVER, VM_NONE, 0)                                             \
+	X(VPID, 0x0000, "vpid", VC_ALL, VM_NONE, 0)                                             \
 	X(POSTED_INT_NV, 0x0002, "posted_int_nv", VC_NEVER, VM_NONE, 0)                           \
 	X(EPTP_INDEX, 0x0004, "eptp_index", VC_NEVER, VM_NONE, 0)                                 \
 	X(GUEST_ES_SEL, 0x0800, "guest_es_sel", VC_ALL, VM_PLAIN, STATE_ES_SEL)                   \
@@ -62,7 +62,7 @@ enum vmcs_map {
 	X(ENTRY_MSR_LOAD_ADDR, 0x200a, "entry_msr_load_addr", VC_ALL, VM_NONE, 0)                 \
 	X(EXECUTIVE_VMCS, 0x200c, "executive_vmcs", VC_ALL, VM_NONE, 0)                           \
 	X(TSC_OFFSET, 0x2010, "tsc_offset", VC_ALL, VM_NONE, 0)                                   \
-	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_NEVER, VM_NONE, 0)                   \
+	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_ALL, VM_NONE, 0)                   \
 	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_NEVER, VM_NONE, 0)                     \
 	X(EPT_POINTER, 0x201a, "ept_pointer", VC_NEVER, VM_NONE, 0)                               \
 	X(GUEST_PHYS_ADDR, 0x2400, "guest_phys_addr", VC_ALL, VM_NONE, 0)                         \
@@ -90,7 +90,7 @@ enum vmcs_map {
 	X(ENTRY_INTR_INFO, 0x4016, "entry_intr_info", VC_ALL, VM_NONE, 0)                         \
 	X(ENTRY_EXC_ERROR, 0x4018, "entry_exc_error", VC_ALL, VM_NONE, 0)                         \
 	X(ENTRY_INSN_LEN, 0x401a, "entry_insn_len", VC_ALL, VM_NONE, 0)                           \
-	X(TPR_THRESHOLD, 0x401c, "tpr_threshold", VC_NEVER, VM_NONE, 0)                           \
+	X(TPR_THRESHOLD, 0x401c, "tpr_threshold", VC_ALL, VM_NONE, 0)                           \
 	X(PROC_CTLS2, 0x401e, "proc_ctls2", VC_ALL, VM_NONE, 0)                                   \
 	X(PLE_GAP, 0x4020, "ple_gap", VC_NEVER, VM_NONE, 0)                                       \
 	X(PLE_WINDOW, 0x4022, "ple_window", VC_NEVER, VM_NONE, 0)                                 \

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "cpu/exec/exec.h"
+#include "cpu/translate.h"
 #include "cpu/vmx/vmx_internal.h"
 #include "mmu/physmem.h"
 #include "trace/events.h"
@@ -410,6 +411,32 @@ void
 op_vmresume(struct cpu *cpu, const struct insn *i)
 {
 	launch_or_resume(cpu, i, false);
+}
+
+/*
+ * INVVPID r, m128 (30.3, INVVPID): the type in the register (64 bits in 64-bit
+ * mode, 32 elsewhere), the descriptor in memory: the VPID in bits 15:0, bits
+ * 63:16 reserved, a linear address in 127:64. An unsupported type, reserved
+ * bits, VPID 0 for every type but all-context (2), or a non-canonical address
+ * for individual-address (0) is VMfail(28). fugu keeps no translation across
+ * VM entry and exit, so every type flushes the whole TLB (caps.c).
+ */
+void
+op_invvpid(struct cpu *cpu, const struct insn *i)
+{
+	vmx_insn_prologue(cpu, i);
+	uint64_t type = reg_read(cpu, i->reg, cpu->code_size == 8 ? 8 : 4);
+	uint64_t ea = insn_ea(cpu, i);
+	uint64_t lo = cpu_read(cpu, i->seg, ea, 8);
+	uint64_t hi = cpu_read(cpu, i->seg, (ea + 8) & addr_mask(i->adsize), 8);
+	if (type > 3 || (lo >> 16) || (type != 2 && (lo & 0xffff) == 0) ||
+	    (type == 0 && !is_canonical(hi))) {
+		fail(cpu, i, type, VMERR_INVALID_OPERAND);
+		return;
+	}
+	tlb_flush_all(&cpu->tlb);
+	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, lo & 0xffff, "invvpid");
+	succeed(cpu, i, type);
 }
 
 /* VMCALL: outside VMX operation #UD; in root operation VMfail(1), since there

@@ -46,6 +46,7 @@ struct insn;
 /* Secondary processor-based controls. */
 #define PROC2_DESC_TABLE (1u << 2)
 #define PROC2_RDTSCP (1u << 3)
+#define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_INVPCID (1u << 12)
 /* VM-exit controls (24.7.1). */
@@ -79,6 +80,7 @@ struct insn;
 	X(CR_ACCESS, 28, "cr-access") X(DR_ACCESS, 29, "dr-access") X(IO, 30, "io")               \
 	X(RDMSR, 31, "rdmsr") X(WRMSR, 32, "wrmsr") X(BAD_GUEST, 33, "entry-fail-guest-state")    \
 	X(BAD_MSR_LOAD, 34, "entry-fail-msr-load") X(MWAIT, 36, "mwait")                          \
+	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold")                          \
 	X(MONITOR, 39, "monitor") X(PAUSE, 40, "pause") X(GDTR_IDTR, 46, "gdtr-idtr-access")      \
 	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
 	X(INVVPID, 53, "invvpid") X(WBINVD, 54, "wbinvd") X(XSETBV, 55, "xsetbv")                 \
@@ -207,5 +209,10 @@ uint64_t vmx_tsc_offset(const struct cpu *cpu);
 uint64_t vmx_cr_read(const struct cpu *cpu, unsigned cr, uint64_t value);
 /* MOV to CR0/CR4, LMSW, CLTS that did not exit: the host-owned bits keep their value. */
 uint64_t vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value);
+/* "Use TPR shadow": MOV from CR8 that did not exit reads VTPR[7:4] from the
+ * virtual-APIC page; MOV to CR8 writes VTPR and may exit (TPR below threshold). */
+bool vmx_tpr_shadow(const struct cpu *cpu);
+uint64_t vmx_cr8_read(struct cpu *cpu);
+void vmx_cr8_write(struct cpu *cpu, uint64_t value);
 
 #endif

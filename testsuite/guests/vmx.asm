@@ -7,9 +7,11 @@
 ; hypervisor changing the guest's view, I/O bitmaps A/B with a straddling
 ; access and string I/O, the MSR bitmap quarters and an index outside both
 ; ranges, CR0/CR4 guest/host masks and read shadows, CLTS, descriptor-table
-; exiting, the exception bitmap (INT3, UD2), VMCALL, HLT, event injection
+; exiting, the exception bitmap (INT3, UD2), VMCALL, INVVPID, HLT, event injection
 ; (external interrupt, hardware exception with error code, software
-; interrupt), the interrupt window, TSC offsetting; then VM-entry failures
+; interrupt; an injected external interrupt whose delivery page-faults exits
+; through the exception bitmap with the IDT-vectoring information, as any
+; event's delivery does: 27.2.4), the interrupt window, TSC offsetting; then VM-entry failures
 ; (guest state: exit reason 33) and VMfailValid 4, 7, 8, VMCLEAR, VMXOFF;
 ; then long mode: a 64-bit host launches an IA-32e mode guest.
 ; With a model that lacks VMX (-cpu max,-vmx) it checks that CPUID hides VMX,
@@ -32,6 +34,7 @@ MSRBM	equ 0x25000
 GSTACK	equ 0x30000
 GDATA	equ 0x31000		; a buffer the guest's SGDT/OUTS use
 MSRAREA	equ 0x32000		; VM-entry MSR-load and VM-exit MSR-store areas
+VAPIC	equ 0x33000		; the virtual-APIC page of the 64-bit guest
 HSTACK	equ 0x6800
 
 V_PTR	equ 0x600		; a 64-bit pointer operand
@@ -48,6 +51,7 @@ G_APIC	equ 0x630
 V_SMM	equ 0x634		; set by the SMM handler
 V_FC	equ 0x638		; IA32_FEATURE_CONTROL at reset
 V_ABORT	equ 0x63c		; -DABORT: 'ABRT' once the aborting exit is set up
+V_DESC	equ 0x640		; an INVVPID descriptor (16 bytes)
 
 ; vmw field, value: VMWRITE, fail 50 on VMfail
 %macro vmw 2
@@ -204,13 +208,32 @@ main:
 	mov eax, 0x4402			; exit reason: read-only
 	vmwrite eax, ebx
 	fail_valid 17, 13
-	mov eax, 0x0000			; VPID: not supported
+	mov eax, 0x201a			; EPT pointer: not supported
 	vmread ebx, eax
 	fail_valid 18, 12
 	vmresume
 	fail_valid 19, 5		; VMRESUME of a clear VMCS
 	vmcall
 	fail_valid 20, 1		; VMCALL in VMX root operation
+	; INVVPID (VPID is allowed): all-context (2) succeeds; type 4, VPID 0 for
+	; single-context (1) and reserved descriptor bits are VMfailValid 28.
+	xor eax, eax
+	mov [V_DESC], eax
+	mov [V_DESC + 4], eax
+	mov [V_DESC + 8], eax
+	mov [V_DESC + 12], eax
+	mov eax, 2
+	invvpid eax, [V_DESC]
+	check 6, nbe
+	mov eax, 4
+	invvpid eax, [V_DESC]
+	fail_valid 7, 28
+	mov eax, 1
+	invvpid eax, [V_DESC]		; VPID 0
+	fail_valid 9, 28
+	mov dword [V_DESC], 0x10001	; VPID 1, bit 16 reserved
+	invvpid eax, [V_DESC]
+	fail_valid 10, 28
 
 	; ---- the VMCS ----
 	; Controls: the desired bits within the TRUE capability MSRs.
@@ -354,6 +377,9 @@ expect_table:
 	dd 1, 0, NOCHK, 0x4404, 0x80000050, 0, 0, act_eoi		; the self IPI, acknowledged
 	dd 0, 0, NOCHK, 0x4404, 0x80000202, 0, 0, act_hlt_inject	; the self NMI (NMI exiting)
 	dd 0, 0x0050000c, 2, 0x4404, 0x80000b0e, 0x4408, 0x80000440, act_stack ; #PF in INT 40h
+	dd 53, GDATA, 9, 0x440e, 0x08418080, 0, 0, 0			; INVVPID EAX, [GDATA]
+	dd 18, 0, 3, 0, 0, 0, 0, act_inject_nostack			; VMCALL: no stack
+	dd 0, 0x0050000c, NOCHK, 0x4404, 0x80000b0e, 0x4408, 0x80000040, act_stack ; injected
 	dd 18, 0, 3, 0, 0, 0, 0, act_done				; VMCALL: the end
 ROW	equ 32
 
@@ -428,6 +454,10 @@ act_cpuid:	; the hypervisor's view of CPUID: EBX = 'gug' for any leaf
 act_inject_intr:
 	vmw 0x4016, 0x80000040		; external interrupt, vector 40h
 	vmw 0x6820, 0x202		; which needs RFLAGS.IF (26.3.1.4)
+	jmp skip_insn
+act_inject_nostack:	; external interrupt 40h into a guest whose stack is not mapped
+	vmw 0x4016, 0x80000040
+	vmw 0x6820, 0x202
 	jmp skip_insn
 act_inject_gp:
 	vmw 0x4016, 0x80000b0d		; #GP, hardware exception, error code
@@ -579,6 +609,9 @@ guest:
 	mov dword [0xfee00300], 0x40400	; a self NMI
 	mov esp, 0x500010		; a stack that is not mapped
 	int 0x40			; #PF while delivering: IDT-vectoring information
+	invvpid eax, [GDATA]		; exits (53) with its instruction information
+	mov esp, 0x500010
+	vmcall				; an interrupt is injected: #PF delivering it
 	vmcall
 	jmp $
 
@@ -726,7 +759,8 @@ tf_guest:
 ; ---- a 64-bit host and an IA-32e mode guest ----
 ; Long mode with 2 MiB pages (PML4 40000h, PDPT 41000h, PD 42000h), VMXON
 ; again, a second VMCS with "host address-space size" and "IA-32e mode guest";
-; the guest runs CPUID and VMCALL in 64-bit mode. No exception may happen here:
+; the guest runs CPUID and VMCALL in 64-bit mode, MOV CR8 with CR8 exiting and
+; then with the TPR shadow (VTPR read and written, TPR-below-threshold exit). No exception may happen here:
 ; the IDT holds 32-bit gates.
 PML4	equ 0x40000
 VMCS2	equ 0x22000
@@ -853,6 +887,8 @@ exit64:
 	jne .f71
 	cmp dword [rsi + 12], -1
 	je .info_ok
+	cmp dword [rsi + 12], -2	; the VMCALL that turns the TPR shadow on
+	je .info_ok
 	mov eax, 0x440e
 	vmread rbx, rax
 	cmp ebx, [rsi + 12]
@@ -863,8 +899,28 @@ exit64:
 	test ebx, 1 << 9
 	jz .f72
 	add dword [V_EXPECT], 16
+	cmp dword [rsi + 12], -2
+	jne .not_tpr
+	; "Use TPR shadow" instead of CR8 exiting: VTPR 20h in the virtual-APIC
+	; page, TPR threshold 2 (not above VTPR[7:4], 26.2.1.1).
+	mov dword [VAPIC + 0x80], 0x20
+	mov eax, 0x4002
+	vmread rbx, rax
+	and ebx, ~((1 << 19) | (1 << 20))
+	or ebx, 1 << 21
+	vmwrite rax, rbx
+	jbe lm_fail
+	vmw64 0x2012, VAPIC
+	vmw64 0x401c, 2
+	jmp .advance
+.not_tpr:
+	cmp dword [rsi], 43		; TPR below threshold: the threshold must come
+	jne .not_43			; down to VTPR[7:4] for the next entry (26.2.1.1)
+	vmw64 0x401c, 1
+.not_43:
 	cmp dword [rsi], 18		; VMCALL: the end
 	je .second
+.advance:
 	mov eax, 0x681e
 	vmread rbx, rax
 	mov ecx, [rsi + 8]
@@ -878,6 +934,10 @@ exit64:
 	rdmsr
 	test eax, 1 << 10
 	jz .f76
+	cmp qword [GDATA + 0x10], 2	; MOV RAX, CR8 read VTPR[7:4]
+	jne .f79
+	cmp dword [VAPIC + 0x80], 0x10	; the last MOV CR8 wrote VTPR, then exited
+	jne .f79
 %ifdef ABORT
 	mov dword [MSRAREA + 0x100], 0xc0000100	; IA32_FS_BASE: not in a load area
 	mov dword [MSRAREA + 0x104], 0
@@ -902,6 +962,8 @@ exit64:
 .f76:	mov eax, 76
 	jmp lm_fail_n
 .f77:	mov eax, 77
+	jmp lm_fail_n
+.f79:	mov eax, 79
 	jmp lm_fail_n
 lm_fail:
 	mov eax, 78
@@ -942,6 +1004,8 @@ expect64:
 	dd 28, 0x308, 4, -1			; MOV CR8, RBX (CR8-load exiting)
 	dd 22, 0x31000, 8, 0x08418100		; VMPTRST [31000h] in non-root
 	dd 23, 0, 3, 0x30000400			; VMREAD RAX, RBX in non-root
+	dd 18, 0, 3, -2				; VMCALL: TPR shadow on
+	dd 43, 0, 0, -1				; MOV CR8 below the threshold (a trap)
 	dd 18, 0, 3, -1				; VMCALL
 guest64:
 	xor eax, eax
@@ -950,6 +1014,13 @@ guest64:
 	mov cr8, rbx
 	vmptrst [0x31000]
 	vmread rax, rbx
+	vmcall
+	mov rax, cr8			; the TPR shadow: no exit, VTPR[7:4]
+	mov [GDATA + 0x10], rax
+	mov ebx, 3
+	mov cr8, rbx			; VTPR 30h: no exit
+	mov ebx, 1
+	mov cr8, rbx			; below the threshold: exit 43 after it
 	vmcall
 	jmp $
 	bits 32

@@ -3,6 +3,7 @@ testsuite/linux scripts: read until a marker, run a shell command, and TAP."""
 import os
 import select
 import subprocess
+import sys
 import time
 
 PROMPT = b"fugu# "
@@ -60,6 +61,46 @@ class Console:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class Checks:
+    """A script's TAP checks: ok() records one, finish() ends the emulator and
+    exits with the TAP status."""
+
+    def __init__(self, con):
+        self.con = con
+        self.results = []
+
+    def ok(self, cond, name, detail=""):
+        self.results.append((bool(cond), name, detail))
+
+    def finish(self):
+        self.con.kill()
+        sys.exit(tap(self.results))
+
+
+def boot_to_shell(con, timeout, ok):
+    """Wait for the initramfs's marker, then the prompt, recording both checks
+    with ok(cond, name, detail); whether the shell is there."""
+    start = time.monotonic()
+    booted = con.read_until(b"fugu-linux: init started", timeout)
+    ok(booted is not None, "the kernel boots and runs /init from the initramfs",
+       "no marker after %.0f s" % (time.monotonic() - start))
+    if booted is None:
+        return False
+    prompt = con.read_until(PROMPT, 60) is not None
+    ok(prompt, "a shell prompt on the serial console")
+    return prompt
+
+
+def session(args, logname, timeout):
+    """Start the emulator on a Console and boot to the shell (boot_to_shell);
+    the console and its Checks. Ends the script (finish) when no shell came."""
+    con = Console(args, logname)
+    checks = Checks(con)
+    if not boot_to_shell(con, timeout, checks.ok):
+        checks.finish()
+    return con, checks
 
 
 def tap(results):

@@ -7,7 +7,10 @@
 # With "kvm" it also holds the installed kernel's KVM modules (irqbypass.ko,
 # kvm.ko, kvm-intel.ko in /lib/kvm) and kvmtest (kvmtest.c built static) in
 # /bin: the nested-KVM test's initramfs; the other tests keep the small one.
-# usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER] [kvm]
+# "kvm-qemu" adds Debian's qemu-system-x86_64 with its shared libraries and
+# SeaBIOS (about 50 MB unpacked), to run it with -accel kvm inside the guest,
+# and the kernel with the small initramfs in /boot for a nested Linux.
+# usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER] [kvm|kvm-qemu]
 set -eu
 out=$1 kver=${2:-}
 extra=${3:-}
@@ -40,7 +43,7 @@ esac
 exit 0
 DHCP
 chmod 755 "$root/etc/udhcpc/default.script"
-if [ "$extra" = kvm ]; then
+if [ "$extra" = kvm ] || [ "$extra" = kvm-qemu ]; then
 	kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)
 	mods=/lib/modules/${kernel#/boot/vmlinuz-}/kernel
 	mkdir -p "$root/lib/kvm"
@@ -49,9 +52,24 @@ if [ "$extra" = kvm ]; then
 		cp "$mods/$m" "$root/lib/kvm/"
 	done
 	${CC:-cc} -static -O2 -Wall -Wextra -o "$root/bin/kvmtest" "$here/kvmtest.c"
-	for app in insmod lsmod; do
+	for app in insmod lsmod kill mkfifo; do
 		[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 	done
+fi
+if [ "$extra" = kvm-qemu ]; then
+	qemu=/usr/bin/qemu-system-x86_64
+	[ -x $qemu ] || { echo "mkinitramfs: $qemu missing (qemu-system-x86)" >&2; exit 1; }
+	mkdir -p "$root/usr/bin" "$root/usr/share/seabios" "$root/usr/share/qemu"
+	cp $qemu "$root/usr/bin/"
+	for lib in $(ldd $qemu | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	cp -L /usr/share/seabios/bios-256k.bin "$root/usr/share/seabios/"
+	cp -L /usr/share/qemu/kvmvapic.bin /usr/share/qemu/linuxboot_dma.bin "$root/usr/share/qemu/"
+	mkdir -p "$root/boot"
+	cp "$kernel" "$root/boot/vmlinuz"
+	sh "$0" "$root/boot/initrd.gz"
 fi
 cat > "$root/init" <<'INIT'
 #!/bin/sh

@@ -12,8 +12,9 @@
 # "net": the direct boot with -nic user: e1000.ko, DHCP from libslirp, HTTP both
 # ways through the gateway and a hostfwd (run_net.py).
 # "kvm": the direct boot with Debian's KVM modules and kvmtest in the initramfs,
-# running nested guests on fugu's VMX (kvm_linux.py).
-# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net|kvm [FUGU ARGS...]
+# running nested guests on fugu's VMX (kvm_linux.py); "kvm-qemu" that and then
+# Debian's qemu-system-x86_64 -accel kvm in the guest: SeaBIOS, then Linux, nested.
+# usage: test_linux.sh FUGU direct|disk|cdrom|snapshot|skylake|smp|s3|net|kvm|kvm-qemu [FUGU ARGS...]
 # (FUGU ARGS: more options for fugu, e.g. -jit on)
 set -u
 fugu=$1 mode=$2
@@ -30,11 +31,12 @@ trap 'rm -rf "$tmp"' EXIT
 kver=${kernel#/boot/vmlinuz-}
 [ -d "/lib/modules/$kver" ] || kver=
 initrd_kind=
-[ "$mode" = kvm ] && initrd_kind=kvm
+case $mode in kvm | kvm-qemu) initrd_kind=$mode ;; esac
 sh "$here/mkinitramfs.sh" "$tmp/initrd.gz" "$kver" $initrd_kind || exit 1
 cd "$tmp" || exit 1
 mem=256
-[ "$mode" = kvm ] && mem=512 # two nested guests of 2 MiB beside the kernel
+[ "$mode" = kvm ] && mem=512      # the kernel, KVM and nested guests of 2 MiB
+[ "$mode" = kvm-qemu ] && mem=1024 # and QEMU (60 MB in the initramfs), its guests
 common="-m $mem -serial stdio -display none -timeout 1500 $*"
 case $mode in
 direct)
@@ -64,8 +66,10 @@ snapshot)
 	python3 "$here/linux_snapshot.py" --timeout 1200 -- "$fugu" $common -kernel "$kernel" \
 		-initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
-kvm)
-	python3 "$here/kvm_linux.py" --timeout 1200 -- "$fugu" $common -cpu max \
+kvm | kvm-qemu)
+	qemu_opt=
+	[ "$mode" = kvm-qemu ] && qemu_opt=--qemu
+	python3 "$here/kvm_linux.py" --timeout 1200 $qemu_opt -- "$fugu" $common -cpu max \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "console=ttyS0 quiet"
 	;;
 net)
@@ -82,7 +86,7 @@ cdrom)
 	python3 "$here/run_linux.py" --timeout 1200 -- "$fugu" $common -cdrom "$tmp/live.iso" \
 		-boot d
 	;;
-*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp, s3, net or kvm" >&2; exit 2 ;;
+*) echo "test_linux.sh: mode is direct, disk, cdrom, snapshot, skylake, smp, s3, net, kvm or kvm-qemu" >&2; exit 2 ;;
 esac
 status=$?
 for f in run_linux.log run_net.log linux_snapshot.1.log linux_snapshot.2.log kvm_linux.log; do

@@ -311,6 +311,27 @@ pvi_cli_sti(void **state)
 	}
 }
 
+/* ---- interrupt delivery in IA-32e mode ---- */
+
+/* The handler's CS is loaded like any CS load: the descriptor's accessed bit is
+ * set in memory and in the register (SDM vol. 3A, 3.4.5.1), which a VM exit
+ * saves and the next VM entry requires (vol. 3C, 26.3.1.2: CS type 9, 11, 13
+ * or 15); the limit is the descriptor's. */
+static void
+long_mode_int_cs_accessed(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = { 0xcd, 0x30 }; /* int 30h */
+	make64("max");
+	assert_int_equal(rdm(GDT + SEL_C64 + 5, 1) & 1, 0);
+	assert_int_equal(run_code(code, sizeof(code)), 0x30);
+	assert_int_equal(cpu->state.seg[S_CS].sel, SEL_C64);
+	assert_int_equal(cpu->state.seg[S_CS].attr & 0xff, 0x9b);
+	assert_int_equal(cpu->state.seg[S_CS].limit, 0xffffffff);
+	assert_int_equal(rdm(GDT + SEL_C64 + 5, 1), 0x9b);
+	destroy();
+}
+
 /* ---- descriptor-table bases in 64-bit mode ---- */
 
 static void
@@ -727,6 +748,25 @@ misc_enable(void **state)
 	destroy();
 }
 
+/* IA32_DEBUGCTL (SDM vol. 3B, 17.4.1) exists on every model (Linux's KVM reads it
+ * unchecked on each vCPU run): it reads 0; 0 may be written, any feature bit is
+ * #GP, as fugu has none. */
+static void
+debugctl(void **state)
+{
+	(void)state;
+	const char *models[] = { "pentiumpro", "nehalem", "max" };
+	for (unsigned k = 0; k < 3; k++) {
+		uint64_t v = 1;
+		make32(models[k]);
+		assert_int_equal(rdmsr(MSR_DEBUGCTL, &v), 0);
+		assert_int_equal(v, 0);
+		assert_int_equal(msr_write(cpu, MSR_DEBUGCTL, 0), 0);
+		assert_int_equal(msr_write(cpu, MSR_DEBUGCTL, 2), -1); /* BTF */
+		destroy();
+	}
+}
+
 /* PAT and MTRR type fields: reserved memory types #GP (SDM vol. 3A, 12.12.2, 12.11). */
 static void
 memory_type_fields(void **state)
@@ -1069,6 +1109,7 @@ main(void)
 		cmocka_unit_test(clac_stac),
 		cmocka_unit_test(v86_segment_loads),
 		cmocka_unit_test(pvi_cli_sti),
+		cmocka_unit_test(long_mode_int_cs_accessed),
 		cmocka_unit_test(lgdt_lidt_lldt_ltr_canonical),
 		cmocka_unit_test(iretq_to_cpl3_nulls_only_the_selector),
 		cmocka_unit_test(retf_to_cpl3_nulls_only_the_selector),
@@ -1082,6 +1123,7 @@ main(void)
 		cmocka_unit_test(skylake_model),
 		cmocka_unit_test(bios_sign_id),
 		cmocka_unit_test(misc_enable),
+		cmocka_unit_test(debugctl),
 		cmocka_unit_test(memory_type_fields),
 		cmocka_unit_test(apic_base_and_cpuid),
 		cmocka_unit_test(xgetbv_xsetbv),

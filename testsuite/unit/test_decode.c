@@ -549,10 +549,10 @@ static const struct {
 	{ ICLS_GETSEC, { op_ud } },
 	{ ICLS_INVD, { op_invd } },
 	{ ICLS_XSETBV, { op_xsetbv } },
-	/* VMFUNC, INVEPT, INVVPID: #UD (no VM functions, EPT or VPID yet) */
+	/* VMFUNC, INVEPT: #UD (no VM functions or EPT yet) */
 	{ ICLS_VMX,
 	  { op_vmxon, op_vmxoff, op_vmclear, op_vmptrld, op_vmptrst, op_vmread, op_vmwrite,
-	    op_vmlaunch, op_vmresume, op_vmcall, op_ud } },
+	    op_vmlaunch, op_vmresume, op_vmcall, op_invvpid, op_ud } },
 	{ ICLS_RDMSR, { op_rdmsr } },
 	{ ICLS_WRMSR, { op_wrmsr } },
 	{ ICLS_IO, { op_in_imm, op_in_dx, op_out_imm, op_out_dx } },
