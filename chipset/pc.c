@@ -11,6 +11,7 @@
 #include "mmu/ioport.h"
 #include "cpu/cpu.h"
 #include "cpu/cpuid.h"
+#include "cpu/vmx/vmx.h"
 #include "chipset/lapic.h"
 #include "firmware/bios.h"
 #include "firmware/loader.h"
@@ -998,6 +999,22 @@ pc_wait_fds(struct pc *pc, struct pollfd *pfd, unsigned max, uint64_t *within_ns
 	return n;
 }
 
+/* The VMX-preemption timer of a CPU (cpu_bus.vmx_timer_arm, cpu/vmx/timer.c). */
+static void
+pc_vmx_timer_arm(void *timer, uint64_t deadline_ns)
+{
+	if (deadline_ns == VCLOCK_NEVER)
+		vtimer_disarm(timer);
+	else
+		vtimer_arm(timer, deadline_ns);
+}
+
+static void
+pc_vmx_timer_cb(void *cpu)
+{
+	vmx_preempt_fire(cpu);
+}
+
 struct pc *
 pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 {
@@ -1047,7 +1064,9 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 				 .apic_get_cr8 = lapic_get_cr8,
 				 .apic_set_cr8 = lapic_set_cr8,
 				 .ferr = pc_ferr,
-				 .ferr_opaque = pc },
+				 .ferr_opaque = pc,
+				 .vmx_timer_arm = pc_vmx_timer_arm,
+				 .vmx_timer_opaque = &pc->vmx_timers[k] },
 			.clock_ns = clock_now,
 			.clock_opaque = &pc->clock,
 			.tracer = cfg->tracer,
@@ -1085,6 +1104,11 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 		if (r == 0)
 			pc->live |= 1u << i;
 	}
+	/* After the devices' timers, so that their order on the clock (snapshots) stays. */
+	if (cpu_has(&cfg->cpu, FEAT_VMX))
+		for (unsigned k = 0; k < pc->ncpus; k++)
+			vtimer_init(&pc->vmx_timers[k], &pc->clock, "vmx-preempt",
+				    pc_vmx_timer_cb, pc->cpus[k]);
 	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g, cfg->boot_order);
 	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
 	 * SeaBIOS boots the ROM, which loads and starts the kernel. */

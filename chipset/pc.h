@@ -81,6 +81,7 @@ struct pc {
 	unsigned ncpus, max_cpus;
 	unsigned cur;                     /* the CPU executing now (pc_switch_cpu) */
 	struct lapic lapics[PC_MAX_CPUS]; /* each CPU's local APIC, on the bus below */
+	struct vtimer vmx_timers[PC_MAX_CPUS]; /* each CPU's VMX-preemption timer (vmx only) */
 	struct debugport debug;
 	struct pic pic;               /* 8259A pair + ELCR */
 	struct pit pit;               /* 8254 + port 0x61 */

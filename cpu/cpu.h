@@ -128,6 +128,7 @@ enum {
 #define EV_VMX 0x20u  /* VMX non-root: a window exit is armed, look at every boundary */
 #define EV_INIT 0x40u /* an INIT is latched: reset, then (APs) wait for SIPI (vol. 3A, 8.4) */
 #define EV_SIPI 0x80u /* a STARTUP IPI is latched (vector in cpu->sipi_vector) */
+#define EV_VMX_TIMER 0x100u /* VMX non-root: the preemption timer may have expired (vol. 3C, 25.5.1) */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
@@ -158,6 +159,11 @@ struct cpu_bus {
 	int (*apic_msr_write)(void *apic, uint32_t index, uint64_t value);
 	uint8_t (*apic_get_cr8)(void *apic);
 	void (*apic_set_cr8)(void *apic, uint8_t value);
+	/* VMX: a timer on the virtual clock for the VMX-preemption timer (NULL:
+	 * none; the timer then expires only when the CPU next looks). The board
+	 * calls vmx_preempt_fire at deadline_ns; UINT64_MAX disarms it. */
+	void (*vmx_timer_arm)(void *vmx_timer_opaque, uint64_t deadline_ns);
+	void *vmx_timer_opaque;
 };
 
 /*

@@ -37,8 +37,11 @@ static const struct cap_row {
 	/* Pin-based. */
 	{ CAP_PIN, PIN_EXT_INTR, FEAT_NONE },	/* the run loop asks before acknowledging */
 	{ CAP_PIN, PIN_NMI, FEAT_NONE },	/* the run loop asks before delivering an NMI */
-	/* Not allowed: virtual NMIs and the NMI window (part 2), the preemption timer
-	 * (no deadline on the virtual clock yet), posted interrupts (no APIC virtualization). */
+	/* The VMX-preemption timer (timer.c): a deadline on the virtual clock,
+	 * TSC >> VMX_PREEMPT_SHIFT; exit 52, also from HLT. */
+	{ CAP_PIN, PIN_PREEMPT_TIMER, FEAT_NONE },
+	/* Not allowed: virtual NMIs and the NMI window (part 2), posted interrupts
+	 * (no APIC virtualization). */
 
 	/* Primary processor-based. */
 	{ CAP_PROC, PROC_INTR_WINDOW, FEAT_NONE }, /* checked at each boundary while set */
@@ -89,8 +92,8 @@ static const struct cap_row {
 	{ CAP_EXIT, EXIT_LOAD_PAT, FEAT_PAT },
 	{ CAP_EXIT, EXIT_SAVE_EFER, FEAT_LM },
 	{ CAP_EXIT, EXIT_LOAD_EFER, FEAT_LM },
-	/* Not allowed: PERF_GLOBAL_CTRL (no such MSR), the preemption-timer save,
-	 * BNDCFGS (no MPX). */
+	{ CAP_EXIT, EXIT_SAVE_PREEMPT, FEAT_NONE }, /* what is left of the timer (timer.c) */
+	/* Not allowed: PERF_GLOBAL_CTRL (no such MSR), BNDCFGS (no MPX). */
 
 	/* VM-entry controls. */
 	{ CAP_ENTRY, ENTRY_LOAD_DEBUG, FEAT_NONE },
@@ -139,8 +142,9 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 		 * activity states HLT (bit 6) and wait-for-SIPI (bit 8: an AP's
 		 * hypervisor parks its guest there; INIT and SIPI exit), not
 		 * shutdown (bit 7), four CR3-target values, MSR lists of up to 512
-		 * entries (bits 27:25 = 0), no preemption timer, MSEG revision 0. */
-		*value = (1u << 5) | (1u << 6) | (1u << 8) | (4u << 16);
+		 * entries (bits 27:25 = 0), MSEG revision 0; the preemption timer
+		 * counts when TSC bit VMX_PREEMPT_SHIFT changes (bits 4:0). */
+		*value = VMX_PREEMPT_SHIFT | (1u << 5) | (1u << 6) | (1u << 8) | (4u << 16);
 		return 0;
 	case 0x486: *value = CR0_PE | CR0_NE | CR0_PG; return 0;        /* CR0_FIXED0 (A.7) */
 	case 0x487: *value = 0xffffffffull; return 0;                   /* CR0_FIXED1 */

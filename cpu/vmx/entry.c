@@ -91,9 +91,13 @@ c_msr_bitmap(const struct cpu *cpu)
 {
 	return !(F(PROC_CTLS) & PROC_MSR_BITMAPS) || phys_ok(cpu, F(MSR_BITMAP), 4096);
 }
+/* The exit controls; "save VMX-preemption timer value" only with "activate
+ * VMX-preemption timer" (26.2.1.2). */
 static bool
 c_exit(const struct cpu *cpu)
 {
+	if ((F(EXIT_CTLS) & EXIT_SAVE_PREEMPT) && !(F(PIN_CTLS) & PIN_PREEMPT_TIMER))
+		return false;
 	return ctl_ok(cpu, 0x48f, F(EXIT_CTLS));
 }
 static bool
@@ -721,6 +725,8 @@ vmx_enter(struct cpu *cpu, bool launch)
 	/* An armed interrupt window is looked at on every boundary. */
 	if (v->f[VMCS_PROC_CTLS] & PROC_INTR_WINDOW)
 		cpu->events |= EV_VMX;
+	if (v->f[VMCS_PIN_CTLS] & PIN_PREEMPT_TIMER)
+		vmx_preempt_start(cpu);
 	inject(cpu);
 	cpu->delivering = false;
 }

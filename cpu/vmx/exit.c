@@ -196,7 +196,7 @@ load_host(struct cpu *cpu)
 	s->halted = false;
 	cpu->wait_sipi = false;
 	cpu->vmx_nonroot = false;
-	cpu->events &= ~(uint32_t)EV_VMX;
+	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER);
 	cpu_mode_update(cpu);
 	/* The VM-exit MSR-load area (27.6). */
 	for (uint64_t k = 0; k < F(EXIT_MSR_LOAD_COUNT); k++) {
@@ -219,6 +219,7 @@ unwind(struct cpu *cpu)
 _Noreturn void
 vmx_exit(struct cpu *cpu, uint32_t reason, uint64_t qual, uint32_t len, uint32_t info)
 {
+	vmx_preempt_stop(cpu, reason == VMX_EXIT_PREEMPT_TIMER);
 	F(EXIT_REASON) = reason;
 	F(EXIT_QUALIFICATION) = qual;
 	F(EXIT_INSN_LEN) = len;
@@ -542,6 +543,13 @@ vmx_boundary(struct cpu *cpu)
 {
 	cpu->insn_rip = cpu->state.rip;
 	bool shadow = cpu->state.intr_shadow != 0;
+	/* The VMX-preemption timer: below SMI, INIT and debug traps, above the
+	 * NMI window, NMIs and interrupts; not blocked by STI or MOV SS (25.2). */
+	if (cpu->events & EV_VMX_TIMER) {
+		cpu->events &= ~(uint32_t)EV_VMX_TIMER;
+		if (vmx_preempt_expired(cpu))
+			vmx_exit(cpu, VMX_EXIT_PREEMPT_TIMER, 0, 0, 0);
+	}
 	if ((cpu->events & EV_NMI) && (F(PIN_CTLS) & PIN_NMI) && !shadow) {
 		cpu->events &= ~(uint32_t)EV_NMI;
 		F(EXIT_INTR_INFO) = 2 | 2u << 8 | 1u << 31;

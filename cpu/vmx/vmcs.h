@@ -124,7 +124,7 @@ enum vmcs_map {
 	X(GUEST_ACTIVITY, 0x4826, "guest_activity", VC_ALL, VM_NONE, 0)                           \
 	X(GUEST_SMBASE, 0x4828, "guest_smbase", VC_ALL, VM_NONE, 0)                               \
 	X(GUEST_SYSENTER_CS, 0x482a, "guest_sysenter_cs", VC_ALL, VM_PLAIN, STATE_SYSENTER_CS)    \
-	X(PREEMPTION_TIMER, 0x482e, "guest_preemption_timer", VC_NEVER, VM_NONE, 0)                     \
+	X(PREEMPTION_TIMER, 0x482e, "guest_preemption_timer", VC_ALL, VM_NONE, 0)                     \
 	X(HOST_SYSENTER_CS, 0x4c00, "host_sysenter_cs", VC_ALL, VM_NONE, STATE_SYSENTER_CS)       \
 	X(CR0_MASK, 0x6000, "cr0_mask", VC_ALL, VM_NONE, 0)                                       \
 	X(CR4_MASK, 0x6002, "cr4_mask", VC_ALL, VM_NONE, 0)                                       \

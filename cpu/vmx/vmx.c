@@ -51,6 +51,7 @@ vmx_reset(struct cpu *cpu)
 	cpu->vmx->injecting = cpu->vmx->hlt_wake = false;
 	cpu->vmx->smm_on = cpu->vmx->smm_nonroot = false;
 	cpu->vmx->vectoring = 0;
+	cpu->vmx->preempt_on = false;
 }
 
 void

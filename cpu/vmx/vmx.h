@@ -57,6 +57,7 @@ struct insn;
 #define EXIT_LOAD_PAT (1u << 19)
 #define EXIT_SAVE_EFER (1u << 20)
 #define EXIT_LOAD_EFER (1u << 21)
+#define EXIT_SAVE_PREEMPT (1u << 22)
 /* VM-entry controls (24.8.1). */
 #define ENTRY_LOAD_DEBUG (1u << 2)
 #define ENTRY_IA32E (1u << 9)
@@ -80,6 +81,7 @@ struct insn;
 	X(CR_ACCESS, 28, "cr-access") X(DR_ACCESS, 29, "dr-access") X(IO, 30, "io")               \
 	X(RDMSR, 31, "rdmsr") X(WRMSR, 32, "wrmsr") X(BAD_GUEST, 33, "entry-fail-guest-state")    \
 	X(BAD_MSR_LOAD, 34, "entry-fail-msr-load") X(MWAIT, 36, "mwait")                          \
+	X(MTF, 37, "monitor-trap-flag") X(PREEMPT_TIMER, 52, "preemption-timer")                          \
 	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold")                          \
 	X(MONITOR, 39, "monitor") X(PAUSE, 40, "pause") X(GDTR_IDTR, 46, "gdtr-idtr-access")      \
 	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
@@ -137,6 +139,11 @@ struct vmx {
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
+	/* The VMX-preemption timer (timer.c): running in non-root operation, the
+	 * value VM entry loaded and the TSC (>> VMX_PREEMPT_SHIFT) it started at. */
+	bool preempt_on;
+	uint32_t preempt_value;
+	uint64_t preempt_start;
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
 
@@ -167,6 +174,20 @@ _Noreturn void vmx_signal_exit(struct cpu *cpu, bool sipi);
 
 /* cpu->fault_jmp's value after a VMX abort shut the CPU down (27.7, exit.c). */
 #define VMX_LONGJMP_ABORT 4
+
+/* ---- the VMX-preemption timer (timer.c; SDM vol. 3C, 25.5.1) ---- */
+/* The timer counts down by 1 each time bit VMX_PREEMPT_SHIFT of the TSC changes
+ * (IA32_VMX_MISC[4:0]). */
+#define VMX_PREEMPT_SHIFT 5
+/* VM entry with "activate VMX-preemption timer": start it (26.7.4). */
+void vmx_preempt_start(struct cpu *cpu);
+/* VM exit: stop it; with "save VMX-preemption timer value", store what is left (27.3.1). */
+void vmx_preempt_stop(struct cpu *cpu, bool expired);
+/* The board's timer reached the deadline (cpu_bus.vmx_timer_arm): wake a
+ * halted guest and look at the next boundary. */
+void vmx_preempt_fire(struct cpu *cpu);
+/* At a boundary with EV_VMX_TIMER: true when the timer has expired (then the caller exits). */
+bool vmx_preempt_expired(struct cpu *cpu);
 
 /* ---- life cycle (vmx.c) ---- */
 void vmx_create(struct cpu *cpu);

@@ -146,6 +146,10 @@ capability_msrs(void **unused)
 	uint64_t misc = rd(cpu, 0x485);
 	assert_true(misc & (1u << 5) && misc & (1u << 6));
 	assert_int_equal((misc >> 16) & 0x1ff, 4);
+	/* The preemption timer: rate TSC >> 5 (MISC[4:0]), its controls allowed (A.3, A.4, A.6). */
+	assert_int_equal(misc & 31, VMX_PREEMPT_SHIFT);
+	assert_int_equal(pin1 & PIN_PREEMPT_TIMER, PIN_PREEMPT_TIMER);
+	assert_int_equal(exit1 & EXIT_SAVE_PREEMPT, EXIT_SAVE_PREEMPT);
 	/* EPT_VPID_CAP exists (VPID may be enabled): no EPT bit (kvm_intel warns
 	 * of one without EPT), INVVPID of the four types (A.10). VMFUNC does not
 	 * exist; the capability MSRs are read-only. */
@@ -257,6 +261,8 @@ static const struct entry_row {
 	{ 0x4002, 0x0401e172 | PROC_IO_BITMAPS, 0x2000, 0x1001, CTL, 7, "I/O-bitmap addresses" },
 	{ 0x4002, 0x0401e172 | PROC_MSR_BITMAPS, 0x2004, 1ull << 40, CTL, 7, "MSR-bitmap address" },
 	{ 0x400c, 0, 0, 0, CTL, 7, "VM-exit controls" },
+	/* "save VMX-preemption timer value" needs "activate VMX-preemption timer" (26.2.1.2). */
+	{ 0x400c, 0x36dff | EXIT_SAVE_PREEMPT, 0, 0, CTL, 7, "VM-exit controls" },
 	{ 0x400e, 1, 0x2006, 0x1008, CTL, 7, "VM-exit MSR-store/load addresses" },
 	{ 0x4010, 1, 0x2008, 0x1004, CTL, 7, "VM-exit MSR-store/load addresses" },
 	{ 0x4012, 0, 0, 0, CTL, 7, "VM-entry controls" },
@@ -380,6 +386,50 @@ entry_checks(void **unused)
 	bare_cpu_destroy(cpu);
 }
 
+/* The VMX-preemption timer (25.5.1, 26.7.4, 27.3.1) on the instruction-count
+ * clock of a bare CPU: it expires when TSC bit 5 has changed `value` times. */
+static void
+preemption_timer(void **unused)
+{
+	(void)unused;
+	struct cpu *cpu = make_cpu("max");
+	valid_vmcs(cpu);
+	put(cpu, 0x4000, 0x16 | PIN_PREEMPT_TIMER);
+	put(cpu, 0x400c, 0x36dff | EXIT_SAVE_PREEMPT);
+	assert_null(vmx_check_controls(cpu).check);
+	cpu->state.tsc_offset = 0;
+	cpu->icount = 1000; /* TSC 1000: bit 5 changes next at 1024 */
+	put(cpu, 0x482e, 10);
+	vmx_preempt_start(cpu);
+	assert_int_equal(cpu->events & EV_VMX_TIMER, 0);
+	cpu->icount = (1000 / 32 + 10) * 32 - 1; /* nine changes */
+	assert_false(vmx_preempt_expired(cpu));
+	cpu->icount = 1024 + 64; /* three ticks: 7 left are saved */
+	vmx_preempt_stop(cpu, false);
+	assert_int_equal(get(cpu, 0x482e), 7);
+	assert_false(cpu->vmx->preempt_on);
+	put(cpu, 0x482e, 10);
+	cpu->icount = 1000;
+	vmx_preempt_start(cpu);
+	cpu->icount = (1000 / 32 + 10) * 32; /* the tenth */
+	assert_true(vmx_preempt_expired(cpu));
+	vmx_preempt_stop(cpu, true);
+	assert_int_equal(get(cpu, 0x482e), 0);
+	/* Without the save control the field keeps the value VM entry loaded. */
+	put(cpu, 0x400c, 0x36dff);
+	put(cpu, 0x482e, 10);
+	vmx_preempt_start(cpu);
+	cpu->icount += 5 * 32;
+	vmx_preempt_stop(cpu, false);
+	assert_int_equal(get(cpu, 0x482e), 10);
+	/* Value 0: expired at VM entry, looked at on the first boundary. */
+	put(cpu, 0x482e, 0);
+	vmx_preempt_start(cpu);
+	assert_true(vmx_preempt_expired(cpu));
+	assert_int_equal(cpu->events & EV_VMX_TIMER, EV_VMX_TIMER);
+	bare_cpu_destroy(cpu);
+}
+
 int
 main(void)
 {
@@ -387,6 +437,7 @@ main(void)
 		cmocka_unit_test(field_table),
 		cmocka_unit_test(capability_msrs),
 		cmocka_unit_test(entry_checks),
+		cmocka_unit_test(preemption_timer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,326 @@
+; fugu guest test: VMX event features in a mini hypervisor (run with
+; -clock deterministic: the timing checks are exact to the instruction).
+; SDM vol. 3C:
+;   25.5.1 the VMX-preemption timer: counts down by 1 each time TSC bit X
+;          (IA32_VMX_MISC[4:0]) changes; exit reason 52 at zero; 26.7.4 a value
+;          of 0 exits before the first guest instruction; 25.2 it wakes the
+;          guest from HLT and is not blocked by STI/MOV SS blocking; 27.3.1 the
+;          "save VMX-preemption timer value" exit control; 26.2.1.2 that control
+;          needs "activate VMX-preemption timer".
+; Host and guest run flat 32-bit with paging (4 MiB identity pages).
+; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
+; instruction earlier: deterministic time is one nanosecond per instruction);
+; the host's first instruction after an exit reads the TSC of the exit.
+%define TEST "vmx_events"
+	org 0xf0000
+%include "pm.inc"
+
+PD	equ 0x10000
+VMXON_R	equ 0x20000
+VMCS_R	equ 0x21000
+GSTACK	equ 0x30000
+LAUNCHED equ 0x3000
+T1	equ 0x3008		; the TSC at the exit (the host's first instruction)
+PIN0	equ 0x3010		; allowed-0 settings of the controls
+EXIT0	equ 0x3014
+X_SHIFT	equ 0x3018		; IA32_VMX_MISC[4:0]
+
+%macro vmw 2
+	mov ebx, %2
+	mov eax, %1
+	vmwrite eax, ebx
+	check 50, nbe
+%endmacro
+%macro vmr 1
+	mov eax, %1
+	vmread ebx, eax
+	check 51, nbe
+%endmacro
+; enter the guest at %1 with the host resuming at %2
+%macro enter 2
+	vmw 0x681e, %1
+	vmw 0x6c16, %2
+	cmp byte [LAUNCHED], 0
+	jne %%res
+	mov byte [LAUNCHED], 1
+	vmlaunch
+	jmp %%bad
+%%res:	vmresume
+%%bad:	mov eax, 45
+	jmp fail
+%endmacro
+; the host's first instructions after an exit: the TSC into T1
+%macro exit_tsc 0
+	rdtsc
+	mov [T1], eax
+	mov [T1 + 4], edx
+%endmacro
+; ebx = timer ticks from VM entry (guest TSC EDI:ESI minus one) to T1 - %1
+%macro ticks 1
+	mov eax, esi
+	mov edx, edi
+	sub eax, 1
+	sbb edx, 0
+	mov cl, [X_SHIFT]
+	shrd eax, edx, cl
+	push eax
+	mov ebx, [T1]
+	mov edx, [T1 + 4]
+	sub ebx, %1
+	sbb edx, 0
+	shrd ebx, edx, cl
+	pop eax
+	sub ebx, eax
+%endmacro
+
+main:
+	mov byte [LAUNCHED], 0
+	mov dword [PD], 0x83
+	mov dword [PD + 0x3fb * 4], 0xfec00093
+	mov eax, PD
+	mov cr3, eax
+	mov eax, cr4
+	or eax, (1 << 4) | (1 << 13)	; PSE, VMXE
+	mov cr4, eax
+	mov eax, cr0
+	or eax, (1 << 31) | (1 << 5)	; PG, NE
+	mov cr0, eax
+	mov ecx, 0x3a
+	rdmsr
+	test eax, 1
+	jnz .locked
+	mov eax, 5
+	xor edx, edx
+	wrmsr
+.locked:
+	; The capabilities: timer rate X = 5, the two controls allowed (A.3, A.4, A.6).
+	mov ecx, 0x485
+	rdmsr
+	and eax, 31
+	mov [X_SHIFT], eax
+	cmp eax, 5
+	check 1, e
+	mov ecx, 0x48d
+	rdmsr
+	mov [PIN0], eax
+	test edx, 1 << 6
+	check 2, nz
+	mov ecx, 0x48f
+	rdmsr
+	mov [EXIT0], eax
+	test edx, 1 << 22
+	check 3, nz
+
+	mov edi, VMXON_R
+	mov ecx, 0x2000 / 4
+	xor eax, eax
+	rep stosd
+	mov ecx, 0x480
+	rdmsr
+	mov [VMXON_R], eax
+	mov [VMCS_R], eax
+	mov dword [V_PTR], VMXON_R
+	mov dword [V_PTR + 4], 0
+	vmxon [V_PTR]
+	check 40, nbe
+	mov dword [V_PTR], VMCS_R
+	vmclear [V_PTR]
+	check 41, nbe
+	vmptrld [V_PTR]
+	check 42, nbe
+	vmw 0x4000, [PIN0]
+	mov ecx, 0x48e
+	rdmsr
+	vmw 0x4002, eax
+	vmw 0x400c, [EXIT0]
+	mov ecx, 0x490
+	rdmsr
+	vmw 0x4012, eax
+	mov eax, cr0
+	vmw 0x6c00, eax
+	mov eax, cr3
+	vmw 0x6c02, eax
+	mov eax, cr4
+	vmw 0x6c04, eax
+	vmw 0x0c02, SEL_C32
+	vmw 0x0c04, SEL_D32
+	vmw 0x0c06, SEL_D32
+	vmw 0x0c00, SEL_D32
+	vmw 0x0c0c, SEL_TSS0
+	vmw 0x6c0a, TSS0
+	vmw 0x6c0c, GDT
+	vmw 0x6c0e, IDT
+	vmw 0x6c14, KSTACK
+	mov eax, cr0
+	vmw 0x6800, eax
+	mov eax, cr3
+	vmw 0x6802, eax
+	mov eax, cr4
+	vmw 0x6804, eax
+%assign s 0
+%rep 6
+	vmw 0x0800 + s * 2, SEL_D32
+	vmw 0x4800 + s * 2, 0xffffffff
+	vmw 0x4814 + s * 2, 0xc093
+%assign s s + 1
+%endrep
+	vmw 0x0802, SEL_C32
+	vmw 0x4816, 0xc09b
+	vmw 0x480c, 0
+	vmw 0x4820, 0x10000
+	vmw 0x080e, SEL_TSS0
+	vmw 0x6814, TSS0
+	vmw 0x480e, 0x67
+	vmw 0x4822, 0x8b
+	vmw 0x6816, GDT
+	vmw 0x4810, 0x7ff
+	vmw 0x6818, IDT
+	vmw 0x4812, 0x7ff
+	vmw 0x681c, GSTACK
+	vmw 0x6820, 2			; RFLAGS: IF clear
+	vmw 0x2800, -1
+	vmw 0x2801, -1
+
+	; 26.2.1.2: "save VMX-preemption timer value" without the timer: VMfailValid 7.
+	mov eax, [EXIT0]
+	or eax, 1 << 22
+	vmw 0x400c, eax
+	vmw 0x681e, g_nop
+	vmw 0x6c16, fail
+	vmlaunch
+	check 4, z
+	vmr 0x4400
+	cmp ebx, 7
+	check 5, e
+
+	; The timer on, saved at exit.
+	mov eax, [PIN0]
+	or eax, 1 << 6
+	vmw 0x4000, eax
+	; 26.7.4: value 0 exits before the first instruction, after STI blocking
+	; had to be kept (25.2: no blocking of the timer).
+	vmw 0x482e, 0
+	vmw 0x6820, 0x202		; IF set: STI blocking allowed (26.3.1.5)
+	vmw 0x4824, 1			; blocking by STI
+	enter g_nop, h_zero
+h_zero:
+	vmr 0x4402
+	cmp ebx, 52
+	check 6, e
+	vmr 0x681e
+	cmp ebx, g_nop
+	check 7, e
+	vmr 0x4824
+	cmp ebx, 1
+	check 8, e
+	vmr 0x482e
+	test ebx, ebx
+	check 9, z
+
+	; 25.5.1: 100 ticks, running: the exit comes at the first boundary at
+	; which TSC bit 5 has changed 100 times since VM entry.
+	vmw 0x4824, 0
+	vmw 0x6820, 2
+	vmw 0x482e, 100
+	enter g_count, h_count
+h_count:
+	exit_tsc
+	vmr 0x4402
+	cmp ebx, 52
+	check 10, e
+	ticks 0
+	cmp ebx, 100
+	check 11, e
+	ticks 1			; one instruction earlier it had not expired
+	cmp ebx, 99
+	check 12, e
+	vmr 0x482e
+	test ebx, ebx
+	check 13, z
+
+	; 25.2: the timer wakes a guest from HLT (IF clear, no HLT exiting) with
+	; the exit, which saves activity state HLT; again exactly on time.
+	vmw 0x482e, 50
+	enter g_hlt, h_hlt
+h_hlt:
+	exit_tsc
+	vmr 0x4402
+	cmp ebx, 52
+	check 14, e
+	vmr 0x4826
+	cmp ebx, 1
+	check 15, e
+	vmr 0x681e
+	cmp ebx, g_hlt.after
+	check 16, e
+	ticks 0
+	cmp ebx, 50
+	check 17, e
+	ticks 1
+	cmp ebx, 49
+	check 18, e
+	vmw 0x4826, 0			; active again
+
+	; 27.3.1: without the save control the field keeps the value VM entry loaded.
+	vmw 0x400c, [EXIT0]
+	vmw 0x482e, 0x12345
+	enter g_cpuid, h_nosave
+h_nosave:
+	vmr 0x4402
+	cmp ebx, 10
+	check 19, e
+	vmr 0x482e
+	cmp ebx, 0x12345
+	check 20, e
+
+	; With it, another exit (CPUID) saves what is left: 0x12345 minus the ticks.
+	mov eax, [EXIT0]
+	or eax, 1 << 22
+	vmw 0x400c, eax
+	enter g_cpuid, h_save
+h_save:
+	exit_tsc
+	vmr 0x4402
+	cmp ebx, 10
+	check 21, e
+	ticks 0
+	mov ecx, 0x12345
+	sub ecx, ebx
+	vmr 0x482e
+	cmp ebx, ecx
+	check 22, e
+	cmp ebx, 0x12345
+	check 23, b
+
+	jmp pass
+
+; The guests.
+g_nop:
+	nop
+	ud2
+g_count:
+	rdtsc
+	mov esi, eax
+	mov edi, edx
+.l:	inc ecx
+	jmp .l
+g_hlt:
+	rdtsc
+	mov esi, eax
+	mov edi, edx
+	hlt
+.after:	ud2
+g_cpuid:
+	rdtsc
+	mov esi, eax
+	mov edi, edx
+	mov ecx, 200
+.l:	dec ecx
+	jnz .l
+	xor eax, eax
+	cpuid
+	ud2
+
+V_PTR	equ 0x600
+
+%include "pm_end.inc"
