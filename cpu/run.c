@@ -234,7 +234,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 				cpu_smm_enter(cpu);
 			if (cpu->vmx_nonroot)
 				vmx_boundary(cpu); /* NMI, INTR and window exits (vol. 3C, 25.2) */
-			take_interrupts(cpu);
+			if (take_interrupts(cpu) && (cpu->events & EV_VMX_MTF))
+				vmx_boundary(cpu); /* the MTF exit after delivery (25.5.2) */
 			cpu->stop_trace = false;
 		}
 		if (cpu->state.halted)
@@ -260,6 +261,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			limit = 1; /* the shadow covers exactly the next instruction */
 			cpu->state.intr_shadow = 0;
 		}
+		if (__builtin_expect(cpu->events & EV_VMX_MTF, 0))
+			limit = 1; /* the monitor trap flag: a boundary after each instruction */
 		if (__builtin_expect(cpu->count_insns, 0))
 			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))

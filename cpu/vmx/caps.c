@@ -68,8 +68,11 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_MSR_BITMAPS, FEAT_NONE },	/* all four 1 KiB quarters */
 	{ CAP_PROC, PROC_MONITOR, FEAT_NONE },	/* see MWAIT */
 	{ CAP_PROC, PROC_PAUSE, FEAT_NONE },
+	/* Monitor trap flag: one instruction per trace while set, the exit (37)
+	 * at the next boundary, or after an event's delivery (exit.c). */
+	{ CAP_PROC, PROC_MTF, FEAT_NONE },
 	{ CAP_PROC, PROC_SECONDARY, FEAT_NONE },
-	/* Not allowed: NMI window (part 2), monitor trap flag (part 2). */
+	/* Not allowed: NMI window (part 2). */
 
 	/* Secondary processor-based. */
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */

@@ -138,7 +138,10 @@ c_inject_type(const struct cpu *cpu)
 	if (!(info & INTR_VALID))
 		return true;
 	unsigned type = INTR_TYPE(info), vec = info & 0xff;
-	if (type == 1 || type == IT_OTHER) /* reserved; "other event" needs MTF */
+	if (type == 1) /* reserved */
+		return false;
+	/* "Other event" (fugu supports MTF): vector 0, a pending MTF VM exit. */
+	if (type == IT_OTHER && vec != 0)
 		return false;
 	if (type == IT_NMI && vec != 2)
 		return false;
@@ -495,11 +498,13 @@ g_activity(const struct cpu *cpu)
 		return !(F(ENTRY_INTR_INFO) & INTR_VALID);
 	if (a != 1 || ((F(GUEST_SS_AR) >> 5) & 3) || (F(GUEST_INTERRUPTIBILITY) & 3))
 		return false; /* not HLT with STI or MOV SS blocking either */
-	/* Into HLT only external interrupts, NMIs, #DB and #MC can be injected. */
+	/* Into HLT only external interrupts, NMIs, #DB, #MC and a pending MTF VM
+	 * exit can be injected. */
 	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
 	unsigned type = INTR_TYPE(info), vec = info & 0xff;
 	return !(info & INTR_VALID) || type == IT_EXTERNAL || type == IT_NMI ||
-	       (type == IT_HW_EXC && (vec == EXC_DB || vec == EXC_MC));
+	       (type == IT_HW_EXC && (vec == EXC_DB || vec == EXC_MC)) ||
+	       (type == IT_OTHER && vec == 0);
 }
 static bool
 g_interruptibility(const struct cpu *cpu)
@@ -674,6 +679,11 @@ inject(struct cpu *cpu)
 		return;
 	cpu->vmx->f[VMCS_ENTRY_INTR_INFO] = info & ~INTR_VALID; /* cleared by entry (27.2.3) */
 	unsigned vec = info & 0xff, type = INTR_TYPE(info);
+	if (type == IT_OTHER) { /* a pending MTF VM exit, whatever the control (25.5.2) */
+		cpu->vmx->mtf_pending = true;
+		cpu->events |= EV_VMX_MTF;
+		return;
+	}
 	uint32_t err =
 		(info & INTR_ERRCODE) ? (uint32_t)cpu->vmx->f[VMCS_ENTRY_EXC_ERROR] : NO_ERRCODE;
 	uint64_t next = cpu->state.rip + cpu->vmx->f[VMCS_ENTRY_INSN_LEN];
@@ -725,6 +735,12 @@ vmx_enter(struct cpu *cpu, bool launch)
 	/* An armed interrupt window is looked at on every boundary. */
 	if (v->f[VMCS_PROC_CTLS] & PROC_INTR_WINDOW)
 		cpu->events |= EV_VMX;
+	/* MTF: an exit after the first instruction that retires (VMLAUNCH itself
+	 * retires once this returns), or after the delivery of an event. */
+	v->mtf_pending = false;
+	v->mtf_icount = cpu->icount + 1;
+	if (v->f[VMCS_PROC_CTLS] & PROC_MTF)
+		cpu->events |= EV_VMX_MTF;
 	if (v->f[VMCS_PIN_CTLS] & PIN_PREEMPT_TIMER)
 		vmx_preempt_start(cpu);
 	inject(cpu);

@@ -196,7 +196,8 @@ load_host(struct cpu *cpu)
 	s->halted = false;
 	cpu->wait_sipi = false;
 	cpu->vmx_nonroot = false;
-	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER);
+	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER | EV_VMX_MTF);
+	cpu->vmx->mtf_pending = false;
 	cpu_mode_update(cpu);
 	/* The VM-exit MSR-load area (27.6). */
 	for (uint64_t k = 0; k < F(EXIT_MSR_LOAD_COUNT); k++) {
@@ -543,6 +544,17 @@ vmx_boundary(struct cpu *cpu)
 {
 	cpu->insn_rip = cpu->state.rip;
 	bool shadow = cpu->state.intr_shadow != 0;
+	/* The monitor trap flag: below SMI and INIT, above debug traps and every
+	 * other exit here; not blocked by STI or MOV SS (25.5.2). */
+	if (cpu->events & EV_VMX_MTF) {
+		struct vmx *v = cpu->vmx;
+		if (v->mtf_pending ||
+		    ((F(PROC_CTLS) & PROC_MTF) && cpu->icount != v->mtf_icount)) {
+			if (cpu->state.halted) /* HLT retired: the exit saves activity state HLT */
+				vmx_wake_for_exit(cpu);
+			vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
+		}
+	}
 	/* The VMX-preemption timer: below SMI, INIT and debug traps, above the
 	 * NMI window, NMIs and interrupts; not blocked by STI or MOV SS (25.2). */
 	if (cpu->events & EV_VMX_TIMER) {
@@ -594,6 +606,9 @@ void
 vmx_vectoring_done(struct cpu *cpu)
 {
 	cpu->vmx->vectoring = 0;
+	/* MTF: the exit is pending on the boundary after the delivery (25.5.2). */
+	if (F(PROC_CTLS) & PROC_MTF)
+		cpu->vmx->mtf_pending = true;
 }
 
 void

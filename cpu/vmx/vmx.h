@@ -142,6 +142,11 @@ struct vmx {
 	/* The VMX-preemption timer (timer.c): running in non-root operation, the
 	 * value VM entry loaded and the TSC (>> VMX_PREEMPT_SHIFT) it started at. */
 	bool preempt_on;
+	/* The monitor trap flag (25.5.2): an MTF VM exit is pending (after event
+	 * delivery, or injected as "other event"), or will be once an instruction
+	 * retires after mtf_icount. */
+	bool mtf_pending;
+	uint64_t mtf_icount;
 	uint32_t preempt_value;
 	uint64_t preempt_start;
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */

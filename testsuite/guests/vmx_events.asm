@@ -7,6 +7,11 @@
 ;          guest from HLT and is not blocked by STI/MOV SS blocking; 27.3.1 the
 ;          "save VMX-preemption timer value" exit control; 26.2.1.2 that control
 ;          needs "activate VMX-preemption timer".
+;   25.5.2 the monitor trap flag: exit reason 37 after each guest instruction,
+;          after the delivery of an injected event or of a fault, after HLT
+;          (activity state HLT saved), and before any instruction when VM entry
+;          injects a pending MTF VM exit (type 7, vector 0) even with the
+;          control clear; it comes before a preemption-timer exit (25.2).
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -24,6 +29,10 @@ T1	equ 0x3008		; the TSC at the exit (the host's first instruction)
 PIN0	equ 0x3010		; allowed-0 settings of the controls
 EXIT0	equ 0x3014
 X_SHIFT	equ 0x3018		; IA32_VMX_MISC[4:0]
+PROC0	equ 0x301c
+STEP	equ 0x3020		; MTF exits seen while stepping
+GCOUNT	equ 0x3024		; the stepped guest's counter
+GIDT	equ 0x4000		; the guest's own IDT: gates 6 and 40h
 
 %macro vmw 2
 	mov ebx, %2
@@ -131,6 +140,9 @@ main:
 	vmw 0x4000, [PIN0]
 	mov ecx, 0x48e
 	rdmsr
+	mov [PROC0], eax
+	test edx, 1 << 27		; MTF allowed
+	check 24, nz
 	vmw 0x4002, eax
 	vmw 0x400c, [EXIT0]
 	mov ecx, 0x490
@@ -292,9 +304,156 @@ h_save:
 	cmp ebx, 0x12345
 	check 23, b
 
+	; ---- the monitor trap flag ----
+	vmw 0x4000, [PIN0]		; the timer off
+	vmw 0x400c, [EXIT0]
+	; The guest's IDT: #UD (6) and vector 40h, 32-bit interrupt gates.
+	mov edi, GIDT
+	mov ecx, 0x800 / 4
+	xor eax, eax
+	rep stosd
+	mov eax, g_ud
+	mov [GIDT + 6 * 8], ax
+	mov word [GIDT + 6 * 8 + 2], SEL_C32
+	mov word [GIDT + 6 * 8 + 4], 0x8e00
+	shr eax, 16
+	mov [GIDT + 6 * 8 + 6], ax
+	mov eax, g_int40
+	mov [GIDT + 0x40 * 8], ax
+	mov word [GIDT + 0x40 * 8 + 2], SEL_C32
+	mov word [GIDT + 0x40 * 8 + 4], 0x8e00
+	shr eax, 16
+	mov [GIDT + 0x40 * 8 + 6], ax
+	vmw 0x6818, GIDT
+
+	; Stepping: an exit after each of the guest's instructions, at the next one.
+	mov eax, [PROC0]
+	or eax, 1 << 27
+	vmw 0x4002, eax
+	mov dword [STEP], 0
+	mov dword [GCOUNT], 0
+	enter g_step, h_step
+h_step:
+	vmr 0x4402
+	mov ecx, [STEP]
+	cmp ecx, 6
+	je .cpuid
+	cmp ebx, 37
+	check 25, e
+	vmr 0x6400			; qualification 0
+	test ebx, ebx
+	check 26, z
+	vmr 0x681e
+	mov ecx, [STEP]
+	cmp ebx, [step_rips + ecx * 4]
+	check 27, e
+	inc dword [STEP]
+	vmresume
+	mov eax, 46
+	jmp fail
+.cpuid:	cmp ebx, 10			; the CPUID exits instead: no MTF exit for it
+	check 28, e
+	cmp dword [GCOUNT], 3
+	check 29, e
+
+	; Injection of an external interrupt (vector 40h): the exit comes on the
+	; boundary after its delivery, at the handler's first instruction.
+	vmw 0x681c, GSTACK
+	vmw 0x6820, 0x202
+	vmw 0x4016, 0x80000040
+	enter g_nop, h_inject
+h_inject:
+	vmr 0x4402
+	cmp ebx, 37
+	check 30, e
+	vmr 0x681e
+	cmp ebx, g_int40
+	check 31, e
+	vmr 0x681c			; EFLAGS, CS, EIP pushed
+	cmp ebx, GSTACK - 12
+	check 32, e
+	vmr 0x4408			; nothing was being delivered at the exit
+	test ebx, ebx
+	check 33, z
+
+	; A fault (#UD) delivered in the guest: the exit at its handler.
+	vmw 0x681c, GSTACK
+	vmw 0x6820, 2
+	enter g_ud2, h_fault
+h_fault:
+	vmr 0x4402
+	cmp ebx, 37
+	check 34, e
+	vmr 0x681e
+	cmp ebx, g_ud
+	check 35, e
+
+	; HLT: the exit after it, with activity state HLT.
+	vmw 0x681c, GSTACK
+	enter g_hlt1, h_mtf_hlt
+h_mtf_hlt:
+	vmr 0x4402
+	cmp ebx, 37
+	check 36, e
+	vmr 0x4826
+	cmp ebx, 1
+	check 37, e
+	vmr 0x681e
+	cmp ebx, g_hlt1.after
+	check 38, e
+	vmw 0x4826, 0
+
+	; A pending MTF VM exit injected (type 7, vector 0) with the control clear:
+	; the exit before any instruction, ahead of an expired preemption timer.
+	vmw 0x4002, [PROC0]
+	mov eax, [PIN0]
+	or eax, 1 << 6
+	vmw 0x4000, eax
+	vmw 0x482e, 0
+	vmw 0x4016, 0x80000700
+	enter g_nop, h_pending
+h_pending:
+	vmr 0x4402
+	cmp ebx, 37
+	check 39, e
+	vmr 0x681e
+	cmp ebx, g_nop
+	check 52, e
+	; Then the timer (value 0 again): exit 52, still before any instruction.
+	enter g_nop, h_after
+h_after:
+	vmr 0x4402
+	cmp ebx, 52
+	check 53, e
+	vmr 0x681e
+	cmp ebx, g_nop
+	check 54, e
+
 	jmp pass
 
+step_rips:
+	dd g_step.1, g_step.2, g_step.3, g_step.4, g_step.5, g_step.6
+
 ; The guests.
+g_step:
+	inc dword [GCOUNT]
+.1:	nop
+.2:	inc dword [GCOUNT]
+.3:	jmp .4
+	ud2
+.4:	inc dword [GCOUNT]
+.5:	lea esi, [esi]
+.6:	cpuid
+	ud2
+g_int40:
+	ud2
+g_ud:
+	ud2
+g_ud2:
+	ud2
+g_hlt1:
+	hlt
+.after:	ud2
 g_nop:
 	nop
 	ud2

@@ -150,6 +150,7 @@ capability_msrs(void **unused)
 	assert_int_equal(misc & 31, VMX_PREEMPT_SHIFT);
 	assert_int_equal(pin1 & PIN_PREEMPT_TIMER, PIN_PREEMPT_TIMER);
 	assert_int_equal(exit1 & EXIT_SAVE_PREEMPT, EXIT_SAVE_PREEMPT);
+	assert_int_equal(proc1 & PROC_MTF, PROC_MTF); /* 25.5.2 */
 	/* EPT_VPID_CAP exists (VPID may be enabled): no EPT bit (kvm_intel warns
 	 * of one without EPT), INVVPID of the four types (A.10). VMFUNC does not
 	 * exist; the capability MSRs are read-only. */
@@ -255,7 +256,7 @@ static const struct entry_row {
 	{ 0x4000, 0, 0, 0, CTL, 7, "pin-based controls" },
 	{ 0x4000, 0x16 | PIN_VIRTUAL_NMI, 0, 0, CTL, 7, "pin-based controls" },
 	{ 0x4002, 0, 0, 0, CTL, 7, "primary processor-based controls" },
-	{ 0x4002, 0x0401e172 | 1u << 27, 0, 0, CTL, 7, "primary processor-based controls" }, /* MTF */
+	{ 0x4002, 0x0401e172 | PROC_NMI_WINDOW, 0, 0, CTL, 7, "primary processor-based controls" },
 	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, 1u << 1, CTL, 7, "secondary processor-based controls" },
 	{ 0x400a, 5, 0, 0, CTL, 7, "CR3-target count" },
 	{ 0x4002, 0x0401e172 | PROC_IO_BITMAPS, 0x2000, 0x1001, CTL, 7, "I/O-bitmap addresses" },
@@ -272,7 +273,8 @@ static const struct entry_row {
 	{ 0x4016, 0x80000102, 0, 0, CTL, 7, "event injection: type and vector" },
 	{ 0x4016, 0x80000203, 0, 0, CTL, 7, "event injection: type and vector" },
 	{ 0x4016, 0x80000320, 0, 0, CTL, 7, "event injection: type and vector" },
-	{ 0x4016, 0x80000700, 0, 0, CTL, 7, "event injection: type and vector" },
+	{ 0x4016, 0x80000701, 0, 0, CTL, 7, "event injection: type and vector" }, /* other event: vector 0 only */
+	{ 0x4016, 0x80000100, 0, 0, CTL, 7, "event injection: type and vector" }, /* type 1 reserved */
 	{ 0x4016, 0x80010300, 0, 0, CTL, 7, "event injection: type and vector" },
 	{ 0x4016, 0x8000030d, 0, 0, CTL, 7, "event injection: error code" },
 	{ 0x4016, 0x80000b06, 0, 0, CTL, 7, "event injection: error code" },
@@ -364,6 +366,10 @@ entry_checks(void **unused)
 	assert_null(vmx_check_guest(cpu).check);
 	put(cpu, 0x4016, 0x80000312); /* #MC into HLT */
 	put(cpu, 0x4826, 1);
+	assert_null(vmx_check_controls(cpu).check);
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4016, 0x80000700); /* a pending MTF VM exit into HLT (26.3.1.5), with MTF */
+	put(cpu, 0x4002, 0x0401e172 | PROC_MTF);
 	assert_null(vmx_check_controls(cpu).check);
 	assert_null(vmx_check_guest(cpu).check);
 	for (size_t k = 0; k < sizeof(entry_rows) / sizeof(entry_rows[0]); k++) {
