@@ -84,6 +84,7 @@ static const struct cap_row {
 	{ CAP_PROC2, PROC2_VPID, FEAT_NONE },
 	{ CAP_PROC2, PROC2_WBINVD, FEAT_NONE },
 	{ CAP_PROC2, PROC2_INVPCID, FEAT_INVPCID }, /* clear: INVPCID is #UD in the guest */
+	{ CAP_PROC2, PROC2_PLE, FEAT_NONE }, /* PLE_Gap/PLE_Window in TSC ticks (timer.c) */
 	/* Not allowed: EPT, unrestricted guest, APIC virtualization, VM
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 

@@ -739,6 +739,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 	 * retires once this returns), or after the delivery of an event. */
 	v->mtf_pending = false;
 	v->mtf_icount = cpu->icount + 1;
+	v->ple_seen = false; /* the first PAUSE after VM entry starts a loop (25.1.3) */
 	if (v->f[VMCS_PROC_CTLS] & PROC_MTF)
 		cpu->events |= EV_VMX_MTF;
 	if (v->f[VMCS_PIN_CTLS] & PIN_PREEMPT_TIMER)

@@ -439,7 +439,7 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 				  vmx_insn_info(i, 0, i->reg));
 		return;
 	case ICLS_PAUSE:
-		if (proc & PROC_PAUSE)
+		if ((proc & PROC_PAUSE) || ((proc2 & PROC2_PLE) && vmx_ple_exits(cpu)))
 			exit_insn(cpu, i, VMX_EXIT_PAUSE, 0, 0);
 		return;
 	case ICLS_WBINVD:

@@ -9,6 +9,8 @@
  * timer raises EV_VMX_TIMER and the next boundary compares the TSC again.
  * In deterministic mode that boundary is exactly the first one at or after
  * the expiry, since the board's budget stops the CPU at the next deadline.
+ *
+ * PAUSE-loop exiting (25.1.3) measures time with the same TSC.
  */
 #include "cpu/vmx/vmx_internal.h"
 
@@ -87,4 +89,22 @@ vmx_preempt_fire(struct cpu *cpu)
 {
 	if (cpu->vmx && cpu->vmx_nonroot && vmx_preempt_expired(cpu))
 		wake(cpu);
+}
+
+/* 25.1.3: a PAUSE at CPL 0 more than PLE_Gap after the previous one (or the
+ * first since VM entry) starts a loop; one more than PLE_Window after the
+ * start of its loop exits. Time is TSC ticks. */
+bool
+vmx_ple_exits(struct cpu *cpu)
+{
+	struct vmx *v = cpu->vmx;
+	if (cpu->state.cpl != 0)
+		return false;
+	uint64_t now = cpu_tsc(cpu);
+	if (!v->ple_seen || now - v->ple_last > (uint32_t)F(PLE_GAP)) {
+		v->ple_seen = true;
+		v->ple_first = now;
+	}
+	v->ple_last = now;
+	return now - v->ple_first > (uint32_t)F(PLE_WINDOW);
 }

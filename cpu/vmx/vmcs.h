@@ -92,8 +92,8 @@ enum vmcs_map {
 	X(ENTRY_INSN_LEN, 0x401a, "entry_insn_len", VC_ALL, VM_NONE, 0)                           \
 	X(TPR_THRESHOLD, 0x401c, "tpr_threshold", VC_ALL, VM_NONE, 0)                           \
 	X(PROC_CTLS2, 0x401e, "proc_ctls2", VC_ALL, VM_NONE, 0)                                   \
-	X(PLE_GAP, 0x4020, "ple_gap", VC_NEVER, VM_NONE, 0)                                       \
-	X(PLE_WINDOW, 0x4022, "ple_window", VC_NEVER, VM_NONE, 0)                                 \
+	X(PLE_GAP, 0x4020, "ple_gap", VC_ALL, VM_NONE, 0)                                       \
+	X(PLE_WINDOW, 0x4022, "ple_window", VC_ALL, VM_NONE, 0)                                 \
 	X(VM_INSN_ERROR, 0x4400, "vm_insn_error", VC_ALL, VM_NONE, 0)                             \
 	X(EXIT_REASON, 0x4402, "exit_reason", VC_ALL, VM_NONE, 0)                                 \
 	X(EXIT_INTR_INFO, 0x4404, "exit_intr_info", VC_ALL, VM_NONE, 0)                           \

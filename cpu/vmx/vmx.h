@@ -48,6 +48,7 @@ struct insn;
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
+#define PROC2_PLE (1u << 10)
 #define PROC2_INVPCID (1u << 12)
 /* VM-exit controls (24.7.1). */
 #define EXIT_SAVE_DEBUG (1u << 2)
@@ -147,6 +148,10 @@ struct vmx {
 	 * retires after mtf_icount. */
 	bool mtf_pending;
 	uint64_t mtf_icount;
+	/* PAUSE-loop exiting (timer.c): the TSC of the last PAUSE at CPL 0 and of
+	 * the first of its loop; ple_seen false after VM entry. */
+	bool ple_seen;
+	uint64_t ple_last, ple_first;
 	uint32_t preempt_value;
 	uint64_t preempt_start;
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
@@ -193,6 +198,9 @@ void vmx_preempt_stop(struct cpu *cpu, bool expired);
 void vmx_preempt_fire(struct cpu *cpu);
 /* At a boundary with EV_VMX_TIMER: true when the timer has expired (then the caller exits). */
 bool vmx_preempt_expired(struct cpu *cpu);
+
+/* PAUSE at CPL 0 with "PAUSE-loop exiting" (25.1.3): true when it exits. */
+bool vmx_ple_exits(struct cpu *cpu);
 
 /* ---- life cycle (vmx.c) ---- */
 void vmx_create(struct cpu *cpu);

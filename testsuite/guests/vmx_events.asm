@@ -12,6 +12,9 @@
 ;          (activity state HLT saved), and before any instruction when VM entry
 ;          injects a pending MTF VM exit (type 7, vector 0) even with the
 ;          control clear; it comes before a preemption-timer exit (25.2).
+;   25.1.3 PAUSE-loop exiting: PAUSEs at CPL 0 at most PLE_Gap TSC ticks apart
+;          form a loop; the first more than PLE_Window after the loop's first
+;          exits (reason 40); a gap longer than PLE_Gap starts a new loop.
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -429,6 +432,44 @@ h_after:
 	cmp ebx, g_nop
 	check 54, e
 
+	; ---- PAUSE-loop exiting: gap 128, window 4096 ----
+	vmw 0x4000, [PIN0]
+	mov eax, [PROC0]
+	or eax, 1 << 31
+	vmw 0x4002, eax
+	mov ecx, 0x48b
+	rdmsr
+	test edx, 1 << 10
+	check 55, nz
+	vmw 0x401e, 1 << 10
+	vmw 0x4020, 128
+	vmw 0x4022, 4096
+	; PAUSE every 2 instructions: exits at the first one more than 4096 after
+	; the first, the 2050th: 3 + 2 * 2049 instructions after the guest's RDTSC.
+	enter g_pause, h_ple
+h_ple:
+	exit_tsc
+	vmr 0x4402
+	cmp ebx, 40
+	check 56, e
+	vmr 0x681e
+	cmp ebx, g_pause.p
+	check 57, e
+	vmr 0x440c			; instruction length: F3 90
+	cmp ebx, 2
+	check 58, e
+	mov eax, [T1]
+	sub eax, esi
+	cmp eax, 3 + 2 * 2049
+	check 59, e
+	; PAUSEs more than 128 apart: each starts a new loop, none exits; the
+	; guest ends with CPUID (exit 10) after 40 of them (over 8000 ticks).
+	enter g_pause_gap, h_gap
+h_gap:
+	vmr 0x4402
+	cmp ebx, 10
+	check 60, e
+
 	jmp pass
 
 step_rips:
@@ -454,6 +495,23 @@ g_ud2:
 g_hlt1:
 	hlt
 .after:	ud2
+g_pause:
+	rdtsc
+	mov esi, eax
+	mov edi, edx
+.p:	pause
+	jmp .p
+g_pause_gap:
+	mov edx, 40
+.p:	pause
+	mov ecx, 100
+.d:	dec ecx
+	jnz .d
+	dec edx
+	jnz .p
+	xor eax, eax
+	cpuid
+	ud2
 g_nop:
 	nop
 	ud2

@@ -151,6 +151,7 @@ capability_msrs(void **unused)
 	assert_int_equal(pin1 & PIN_PREEMPT_TIMER, PIN_PREEMPT_TIMER);
 	assert_int_equal(exit1 & EXIT_SAVE_PREEMPT, EXIT_SAVE_PREEMPT);
 	assert_int_equal(proc1 & PROC_MTF, PROC_MTF); /* 25.5.2 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PLE, PROC2_PLE); /* 25.1.3 */
 	/* EPT_VPID_CAP exists (VPID may be enabled): no EPT bit (kvm_intel warns
 	 * of one without EPT), INVVPID of the four types (A.10). VMFUNC does not
 	 * exist; the capability MSRs are read-only. */
