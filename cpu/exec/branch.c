@@ -217,10 +217,17 @@ op_int1(struct cpu *cpu, const struct insn *i)
 
 static void iret_any_mode(struct cpu *cpu, const struct insn *i);
 
-/* IRET; a completed IRET also ends NMI blocking (SDM vol. 3A, 6.7.1). */
+/* IRET; a completed IRET also ends NMI blocking (SDM vol. 3A, 6.7.1), in VMX
+ * non-root operation as the NMI controls say (vol. 3C, 25.3). */
 void
 op_iret(struct cpu *cpu, const struct insn *i)
 {
+	if (__builtin_expect(cpu->vmx_nonroot, 0)) {
+		vmx_iret(cpu, true); /* a fault exiting now reports the unblocking */
+		iret_any_mode(cpu, i);
+		vmx_iret(cpu, false);
+		return;
+	}
 	iret_any_mode(cpu, i);
 	cpu->state.nmi_blocked = false;
 }

@@ -40,8 +40,10 @@ static const struct cap_row {
 	/* The VMX-preemption timer (timer.c): a deadline on the virtual clock,
 	 * TSC >> VMX_PREEMPT_SHIFT; exit 52, also from HLT. */
 	{ CAP_PIN, PIN_PREEMPT_TIMER, FEAT_NONE },
-	/* Not allowed: virtual NMIs and the NMI window (part 2), posted interrupts
-	 * (no APIC virtualization). */
+	/* Virtual NMIs: "blocking by NMI" is virtual (set by an injected NMI,
+	 * removed by IRET), real NMIs exit regardless (exit.c). */
+	{ CAP_PIN, PIN_VIRTUAL_NMI, FEAT_NONE },
+	/* Not allowed: posted interrupts (no APIC virtualization). */
 
 	/* Primary processor-based. */
 	{ CAP_PROC, PROC_INTR_WINDOW, FEAT_NONE }, /* checked at each boundary while set */
@@ -72,7 +74,7 @@ static const struct cap_row {
 	 * at the next boundary, or after an event's delivery (exit.c). */
 	{ CAP_PROC, PROC_MTF, FEAT_NONE },
 	{ CAP_PROC, PROC_SECONDARY, FEAT_NONE },
-	/* Not allowed: NMI window (part 2). */
+	{ CAP_PROC, PROC_NMI_WINDOW, FEAT_NONE }, /* exit 8 at the boundary (exit.c) */
 
 	/* Secondary processor-based. */
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */

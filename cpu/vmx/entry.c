@@ -36,14 +36,20 @@ struct check {
 
 /* ---- 26.2.1: VM-execution, VM-exit and VM-entry control fields ---- */
 
+/* Virtual NMIs only with NMI exiting; NMI-window exiting only with virtual
+ * NMIs (26.2.1.1). */
 static bool
 c_pin(const struct cpu *cpu)
 {
+	if ((F(PIN_CTLS) & PIN_VIRTUAL_NMI) && !(F(PIN_CTLS) & PIN_NMI))
+		return false;
 	return ctl_ok(cpu, 0x48d, F(PIN_CTLS));
 }
 static bool
 c_proc(const struct cpu *cpu)
 {
+	if ((F(PROC_CTLS) & PROC_NMI_WINDOW) && !(F(PIN_CTLS) & PIN_VIRTUAL_NMI))
+		return false;
 	return ctl_ok(cpu, 0x48e, F(PROC_CTLS));
 }
 static bool
@@ -519,7 +525,10 @@ g_interruptibility(const struct cpu *cpu)
 		return false;
 	if ((info & INTR_VALID) && INTR_TYPE(info) == IT_EXTERNAL && (s & 3))
 		return false;
-	if ((info & INTR_VALID) && INTR_TYPE(info) == IT_NMI && (s & 0xa))
+	/* Injecting an NMI: no MOV SS blocking; with virtual NMIs no (virtual-)NMI
+	 * blocking (26.3.1.5). */
+	if ((info & INTR_VALID) && INTR_TYPE(info) == IT_NMI &&
+	    ((s & 2) || ((s & 8) && (F(PIN_CTLS) & PIN_VIRTUAL_NMI))))
 		return false;
 	return true;
 }
@@ -733,8 +742,9 @@ vmx_enter(struct cpu *cpu, bool launch)
 		      (uint32_t)v->f[VMCS_ENTRY_INTR_INFO]);
 	cpu->stop_trace = true;
 	/* An armed interrupt window is looked at on every boundary. */
-	if (v->f[VMCS_PROC_CTLS] & PROC_INTR_WINDOW)
+	if (v->f[VMCS_PROC_CTLS] & (PROC_INTR_WINDOW | PROC_NMI_WINDOW))
 		cpu->events |= EV_VMX;
+	v->in_iret = false;
 	/* MTF: an exit after the first instruction that retires (VMLAUNCH itself
 	 * retires once this returns), or after the delivery of an event. */
 	v->mtf_pending = false;

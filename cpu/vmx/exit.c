@@ -76,8 +76,11 @@ save_guest(struct cpu *cpu)
 	/* "IA-32e mode guest" records EFER.LMA (IA32_VMX_MISC bit 5). */
 	f[VMCS_ENTRY_CTLS] = (f[VMCS_ENTRY_CTLS] & ~(uint64_t)ENTRY_IA32E) |
 			     ((s->efer & EFER_LMA) ? ENTRY_IA32E : 0);
+	/* An exit while an NMI was being delivered: its blocking had not begun (27.3.4). */
+	bool nmi_delivery = (f[VMCS_IDT_VECTORING_INFO] & 0x80000700u) == 0x80000200u;
 	f[VMCS_GUEST_INTERRUPTIBILITY] = (s->intr_shadow == 1 ? 1u : 0) |
-					 (s->intr_shadow == 2 ? 2u : 0) | (s->nmi_blocked ? 8u : 0);
+					 (s->intr_shadow == 2 ? 2u : 0) |
+					 (s->nmi_blocked && !nmi_delivery ? 8u : 0);
 	f[VMCS_GUEST_ACTIVITY] = cpu->wait_sipi ? 3 : s->halted || cpu->vmx->hlt_wake ? 1 : 0;
 	cpu->vmx->hlt_wake = false;
 	f[VMCS_GUEST_PENDING_DBG] = 0;
@@ -494,6 +497,22 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 	}
 }
 
+/* Does IRET remove NMI blocking here (25.3)? Not with NMI exiting and no
+ * virtual NMIs; with virtual NMIs the blocking it removes is virtual. */
+static bool
+iret_unblocks(const struct cpu *cpu)
+{
+	return (F(PIN_CTLS) & (PIN_NMI | PIN_VIRTUAL_NMI)) != PIN_NMI;
+}
+
+void
+vmx_iret(struct cpu *cpu, bool begin)
+{
+	cpu->vmx->in_iret = begin;
+	if (!begin && iret_unblocks(cpu))
+		cpu->state.nmi_blocked = false;
+}
+
 /* Exception bitmap, with the #PF error-code mask/match (25.2). */
 static bool
 exception_exits(const struct cpu *cpu, unsigned vector, uint32_t error)
@@ -522,6 +541,13 @@ vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type)
 		return;
 	bool errc = error != NO_ERRCODE;
 	F(EXIT_INTR_INFO) = vector | type << 8 | (errc ? 1u << 11 : 0) | 1u << 31;
+	/* A fault on IRET that had removed (virtual-)NMI blocking: bit 12, and the
+	 * blocking is saved as removed (27.2.2, 27.3.4); not for #DF. */
+	if (cpu->vmx->in_iret && vector != EXC_DF && iret_unblocks(cpu) &&
+	    cpu->state.nmi_blocked) {
+		F(EXIT_INTR_INFO) |= 1u << 12;
+		cpu->state.nmi_blocked = false;
+	}
 	F(EXIT_INTR_ERROR) = errc ? error : 0;
 	uint64_t qual = 0;
 	if (vector == EXC_PF)
@@ -562,7 +588,18 @@ vmx_boundary(struct cpu *cpu)
 		if (vmx_preempt_expired(cpu))
 			vmx_exit(cpu, VMX_EXIT_PREEMPT_TIMER, 0, 0, 0);
 	}
-	if ((cpu->events & EV_NMI) && (F(PIN_CTLS) & PIN_NMI) && !shadow) {
+	/* NMI window (virtual NMIs): no virtual-NMI blocking, no STI/MOV SS
+	 * blocking; below the timer, above NMIs (25.2); it wakes a guest that
+	 * VM entry put into HLT. */
+	if ((F(PROC_CTLS) & PROC_NMI_WINDOW) && !cpu->state.nmi_blocked && !shadow) {
+		if (cpu->state.halted)
+			vmx_wake_for_exit(cpu);
+		vmx_exit(cpu, VMX_EXIT_NMI_WINDOW, 0, 0, 0);
+	}
+	/* An NMI exits unless blocked: by "blocking by NMI" only without virtual
+	 * NMIs (with them that blocking is virtual). */
+	if ((cpu->events & EV_NMI) && (F(PIN_CTLS) & PIN_NMI) && !shadow &&
+	    ((F(PIN_CTLS) & PIN_VIRTUAL_NMI) || !cpu->state.nmi_blocked)) {
 		cpu->events &= ~(uint32_t)EV_NMI;
 		F(EXIT_INTR_INFO) = 2 | 2u << 8 | 1u << 31;
 		vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, 0, 0, 0);
@@ -596,6 +633,7 @@ vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error, u
 					[EVENT_EXTERNAL] = 0,
 					[EVENT_NMI] = 2 };
 	struct vmx *v = cpu->vmx;
+	v->in_iret = false; /* the IRET's fault is being delivered in the guest */
 	v->vectoring = vector | (uint32_t)type[kind] << 8 | (error != NO_ERRCODE ? 1u << 11 : 0) |
 		       1u << 31;
 	v->vectoring_error = error != NO_ERRCODE ? error : 0;

@@ -142,6 +142,7 @@ struct vmx {
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	/* The VMX-preemption timer (timer.c): running in non-root operation, the
 	 * value VM entry loaded and the TSC (>> VMX_PREEMPT_SHIFT) it started at. */
+	bool in_iret; /* executing IRET in non-root: a fault on it may unblock NMIs */
 	bool preempt_on;
 	/* The monitor trap flag (25.5.2): an MTF VM exit is pending (after event
 	 * delivery, or injected as "other event"), or will be once an instruction
@@ -225,6 +226,10 @@ void vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned ty
 void vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error,
 		   uint64_t return_rip);
 void vmx_vectoring_done(struct cpu *cpu);
+/* IRET in non-root operation: begin (true) and end (false). IRET removes
+ * (virtual-)NMI blocking unless NMI exiting is on without virtual NMIs; an
+ * exit for a fault on it reports "NMI unblocking due to IRET" (25.3, 27.2.2). */
+void vmx_iret(struct cpu *cpu, bool begin);
 /* Does a #PF with this error code exit (so CR2 stays unwritten)? */
 bool vmx_pf_exits(const struct cpu *cpu, uint32_t error);
 /* At an instruction boundary with events pending: true when a VM exit happened

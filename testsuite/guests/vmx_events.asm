@@ -15,6 +15,11 @@
 ;   25.1.3 PAUSE-loop exiting: PAUSEs at CPL 0 at most PLE_Gap TSC ticks apart
 ;          form a loop; the first more than PLE_Window after the loop's first
 ;          exits (reason 40); a gap longer than PLE_Gap starts a new loop.
+;   25.3   virtual NMIs: blocking by NMI is virtual, set by an injected NMI and
+;          removed by IRET; 25.2 NMI-window exiting (reason 8) once it is
+;          removed, also from HLT; 27.2.2 "NMI unblocking due to IRET" (bit 12)
+;          for a fault on IRET that exits; 26.3.1.5 no NMI injection under
+;          virtual-NMI blocking; 26.2.1.1 NMI window only with virtual NMIs.
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -470,6 +475,110 @@ h_gap:
 	cmp ebx, 10
 	check 60, e
 
+	; ---- virtual NMIs and the NMI window ----
+	vmw 0x4002, [PROC0]
+	; 26.2.1.1: the NMI window without virtual NMIs: VMfailValid 7.
+	mov eax, [PROC0]
+	or eax, 1 << 22
+	vmw 0x4002, eax
+	vmw 0x6c16, fail
+	vmresume
+	check 61, z
+	vmr 0x4400
+	cmp ebx, 7
+	check 62, e
+	mov ecx, 0x48d			; both allowed
+	rdmsr
+	test edx, 1 << 5
+	check 63, nz
+	mov ecx, 0x48e
+	rdmsr
+	test edx, 1 << 22
+	check 64, nz
+	mov eax, [PIN0]
+	or eax, (1 << 3) | (1 << 5)	; NMI exiting, virtual NMIs
+	vmw 0x4000, eax
+	mov eax, GIDT			; gate 2 (NMI): g_nmi
+	mov ecx, g_nmi
+	mov [eax + 2 * 8], cx
+	mov word [eax + 2 * 8 + 2], SEL_C32
+	mov word [eax + 2 * 8 + 4], 0x8e00
+	shr ecx, 16
+	mov [eax + 2 * 8 + 6], cx
+	; Virtual-NMI blocking at entry: the window stays shut until the guest's
+	; IRET removes it; the exit comes on the next boundary.
+	vmw 0x681c, GSTACK
+	vmw 0x6820, 2
+	vmw 0x4824, 8
+	enter g_iret, h_window
+h_window:
+	vmr 0x4402
+	cmp ebx, 8
+	check 65, e
+	vmr 0x681e
+	cmp ebx, g_iret.after
+	check 66, e
+	vmr 0x4824
+	test ebx, ebx
+	check 67, z
+	; An injected NMI sets virtual-NMI blocking; its handler's IRET removes
+	; it: the window exit at the interrupted instruction.
+	vmw 0x681c, GSTACK
+	vmw 0x4016, 0x80000202
+	enter g_nop, h_vnmi
+h_vnmi:
+	vmr 0x4402
+	cmp ebx, 8
+	check 68, e
+	vmr 0x681e
+	cmp ebx, g_nop
+	check 69, e
+	vmr 0x681c
+	cmp ebx, GSTACK
+	check 70, e
+	; 26.3.1.5: no NMI injection under virtual-NMI blocking: entry failure.
+	vmw 0x4824, 8
+	vmw 0x4016, 0x80000202
+	enter g_nop, h_badnmi
+h_badnmi:
+	vmr 0x4402
+	cmp ebx, 0x80000021
+	check 71, e
+	vmw 0x4016, 0
+	; The window wakes a guest that VM entry put into HLT.
+	vmw 0x4824, 0
+	vmw 0x4826, 1
+	enter g_nop, h_whlt
+h_whlt:
+	vmr 0x4402
+	cmp ebx, 8
+	check 72, e
+	vmr 0x4826
+	cmp ebx, 1
+	check 73, e
+	vmw 0x4826, 0
+	; A #GP on IRET (a null CS in its frame) that exits by the exception
+	; bitmap: bit 12 set, virtual-NMI blocking saved as removed.
+	vmw 0x4002, [PROC0]
+	vmw 0x4004, 1 << 13
+	vmw 0x681c, GSTACK
+	vmw 0x4824, 8
+	enter g_badiret, h_badiret
+h_badiret:
+	vmr 0x4402
+	test ebx, ebx
+	check 74, z
+	vmr 0x4404
+	cmp ebx, 0x80001b0d		; valid, bit 12, error code, hardware exception, #GP
+	check 75, e
+	vmr 0x4824
+	test ebx, ebx
+	check 76, z
+	vmr 0x681e
+	cmp ebx, g_badiret.iret
+	check 77, e
+	vmw 0x4004, 0
+
 	jmp pass
 
 step_rips:
@@ -512,6 +621,19 @@ g_pause_gap:
 	xor eax, eax
 	cpuid
 	ud2
+g_iret:
+	pushfd
+	push dword SEL_C32
+	push dword .after
+	iret
+.after:	ud2
+g_nmi:
+	iret
+g_badiret:
+	pushfd
+	push dword 0
+	push dword .iret
+.iret:	iret
 g_nop:
 	nop
 	ud2

@@ -124,8 +124,9 @@ capability_msrs(void **unused)
 	uint32_t exit1 = rd(cpu, 0x483) >> 32, entry1 = rd(cpu, 0x484) >> 32;
 	assert_true(exit1 & EXIT_SAVE_DEBUG && exit1 & EXIT_ACK_INTR && exit1 & EXIT_HOST_64);
 	assert_true(entry1 & ENTRY_LOAD_DEBUG && entry1 & ENTRY_IA32E);
-	/* Not implemented, so not allowed: virtual NMIs, EPT. TPR shadow and VPID are. */
-	assert_int_equal(pin1 & PIN_VIRTUAL_NMI, 0);
+	/* Virtual NMIs and the NMI window (25.3, 25.2); not EPT. TPR shadow and VPID. */
+	assert_int_equal(pin1 & PIN_VIRTUAL_NMI, PIN_VIRTUAL_NMI);
+	assert_int_equal(proc1 & PROC_NMI_WINDOW, PROC_NMI_WINDOW);
 	assert_int_equal(proc1 & PROC_TPR_SHADOW, PROC_TPR_SHADOW);
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & ((1u << 1) | PROC2_VPID), PROC2_VPID);
 	/* Fixed bits (A.7, A.8). */
@@ -257,7 +258,9 @@ static const struct entry_row {
 	{ 0x4000, 0, 0, 0, CTL, 7, "pin-based controls" },
 	{ 0x4000, 0x16 | PIN_VIRTUAL_NMI, 0, 0, CTL, 7, "pin-based controls" },
 	{ 0x4002, 0, 0, 0, CTL, 7, "primary processor-based controls" },
+	/* The NMI window only with virtual NMIs, virtual NMIs only with NMI exiting (26.2.1.1). */
 	{ 0x4002, 0x0401e172 | PROC_NMI_WINDOW, 0, 0, CTL, 7, "primary processor-based controls" },
+	{ 0x4002, 0x0401e172 | 1u << 0, 0, 0, CTL, 7, "primary processor-based controls" }, /* reserved */
 	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, 1u << 1, CTL, 7, "secondary processor-based controls" },
 	{ 0x400a, 5, 0, 0, CTL, 7, "CR3-target count" },
 	{ 0x4002, 0x0401e172 | PROC_IO_BITMAPS, 0x2000, 0x1001, CTL, 7, "I/O-bitmap addresses" },
@@ -340,6 +343,8 @@ static const struct entry_row {
 	{ 0x4824, 4, 0, 0, GUEST, 0, "guest interruptibility state" }, /* SMI outside SMM */
 	{ 0x4824, 0x10, 0, 0, GUEST, 0, "guest interruptibility state" },
 	{ 0x4824, 2, 0x4016, 0x80000320, CTL, 7, "event injection: type and vector" },
+	/* 26.3.1.5: no NMI injection with MOV SS blocking, nor with virtual-NMI blocking. */
+	{ 0x4824, 2, 0x4016, 0x80000202, GUEST, 0, "guest interruptibility state" },
 	{ 0x6822, 1ull << 20, 0, 0, GUEST, 0, "guest pending debug exceptions" },
 	{ 0x4826, 1, 0x6822, 1u << 14, GUEST, 0, "guest pending debug exceptions" }, /* BS, TF 0 */
 	{ 0x2800, 0, 0, 0, GUEST, 4, "VMCS link pointer" },
@@ -389,6 +394,21 @@ entry_checks(void **unused)
 				 r->enc, (unsigned long long)r->value,
 				 got.check ? got.check : "(passed)", got.error, r->check, r->error);
 	}
+	/* Injecting an NMI under blocking by NMI: refused with virtual NMIs,
+	 * accepted without them (26.3.1.5). */
+	valid_vmcs(cpu);
+	put(cpu, 0x4000, 0x16 | PIN_NMI | PIN_VIRTUAL_NMI);
+	put(cpu, 0x4824, 8);
+	put(cpu, 0x4016, 0x80000202);
+	assert_null(vmx_check_controls(cpu).check);
+	assert_string_equal(vmx_check_guest(cpu).check, "guest interruptibility state");
+	put(cpu, 0x4000, 0x16 | PIN_NMI);
+	assert_null(vmx_check_guest(cpu).check);
+	/* Virtual NMIs and the NMI window together are valid. */
+	put(cpu, 0x4000, 0x16 | PIN_NMI | PIN_VIRTUAL_NMI);
+	put(cpu, 0x4002, 0x0401e172 | PROC_NMI_WINDOW);
+	put(cpu, 0x4016, 0);
+	assert_null(vmx_check_controls(cpu).check);
 	(void)get;
 	bare_cpu_destroy(cpu);
 }
