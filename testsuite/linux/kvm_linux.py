@@ -83,6 +83,13 @@ for p in ["ept", "unrestricted_guest", "vpid", "enable_apicv"]:
 ok(params["ept"] == "N" and params["unrestricted_guest"] == "N" and params["vpid"] == "Y",
    "kvm_intel: VPID, and shadow paging (no EPT, no unrestricted guest in fugu yet)",
    repr(params))
+# The VMX event features fugu reports (docs/VMX.md): kvm_intel takes them up.
+events = {}
+for p in ["preemption_timer", "vnmi", "ple_gap"]:
+    events[p] = run("cat /sys/module/kvm_intel/parameters/" + p)
+ok(events["preemption_timer"] == "Y" and events["vnmi"] == "Y" and events["ple_gap"] not in
+   (None, "", "0"), "kvm_intel: the preemption timer, virtual NMIs and PAUSE-loop exiting",
+   repr(events))
 out = run("kvmtest", 600)
 sys.stderr.write("kvmtest output:\n%s\n" % out)
 ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expected", repr(out))
