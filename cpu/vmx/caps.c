@@ -87,6 +87,9 @@ static const struct cap_row {
 	{ CAP_PROC2, PROC2_WBINVD, FEAT_NONE },
 	{ CAP_PROC2, PROC2_INVPCID, FEAT_INVPCID }, /* clear: INVPCID is #UD in the guest */
 	{ CAP_PROC2, PROC2_PLE, FEAT_NONE }, /* PLE_Gap/PLE_Window in TSC ticks (timer.c) */
+	/* VMCS shadowing: VMREAD/VMWRITE in non-root operation go to the shadow
+	 * VMCS (the link pointer's region) when their bitmap bit is clear. */
+	{ CAP_PROC2, PROC2_SHADOW_VMCS, FEAT_NONE },
 	/* Not allowed: EPT, unrestricted guest, APIC virtualization, VM
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 

@@ -92,6 +92,13 @@ c_io_bitmaps(const struct cpu *cpu)
 	return !(F(PROC_CTLS) & PROC_IO_BITMAPS) ||
 	       (phys_ok(cpu, F(IO_BITMAP_A), 4096) && phys_ok(cpu, F(IO_BITMAP_B), 4096));
 }
+/* VMCS shadowing: the VMREAD/VMWRITE bitmaps 4 KiB aligned within MAXPHYADDR (26.2.1.1). */
+static bool
+c_vmrw_bitmaps(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_SHADOW_VMCS) ||
+	       (phys_ok(cpu, F(VMREAD_BITMAP), 4096) && phys_ok(cpu, F(VMWRITE_BITMAP), 4096));
+}
 static bool
 c_msr_bitmap(const struct cpu *cpu)
 {
@@ -190,6 +197,7 @@ static const struct check control_checks[] = {
 	{ "TPR threshold", c_tpr_threshold },
 	{ "I/O-bitmap addresses", c_io_bitmaps },
 	{ "MSR-bitmap address", c_msr_bitmap },
+	{ "VMREAD/VMWRITE-bitmap addresses", c_vmrw_bitmaps },
 	{ "VM-exit controls", c_exit },
 	{ "VM-exit MSR-store/load addresses", c_exit_msr_areas },
 	{ "VM-entry controls", c_entry },
@@ -599,9 +607,19 @@ vmx_check_guest(const struct cpu *cpu)
 		run_checks(cpu, guest_checks, sizeof(guest_checks) / sizeof(guest_checks[0]), 0);
 	if (r.check)
 		return r;
-	/* The VMCS link pointer (26.3.1.5): all ones, as fugu has no VMCS shadowing;
-	 * a failure has qualification 4. */
-	if (F(VMCS_LINK_PTR) != VMCS_NONE)
+	/* The VMCS link pointer (26.3.1.5), unless all ones: 4 KiB aligned within
+	 * MAXPHYADDR, its region's bits 30:0 the revision and bit 31 the "VMCS
+	 * shadowing" control, not the current VMCS (fugu has no SMM monitor); a
+	 * failure has qualification 4. */
+	uint64_t link = F(VMCS_LINK_PTR);
+	if (link == VMCS_NONE)
+		return r;
+	uint32_t rev = 0;
+	bool shadowing = (F(PROC_CTLS) & PROC_SECONDARY) && (F(PROC_CTLS2) & PROC2_SHADOW_VMCS);
+	if (phys_ok(cpu, link, 4096))
+		physmem_read(cpu->mem, link, &rev, 4);
+	if (!phys_ok(cpu, link, 4096) || rev != (VMX_REVISION | (shadowing ? 1u << 31 : 0)) ||
+	    link == cpu->vmx->current)
 		return (struct vmx_check_result){ "VMCS link pointer", 4 };
 	return r;
 }

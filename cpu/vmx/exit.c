@@ -467,6 +467,9 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 		return;
 	case ICLS_DESC_TABLE: desc_door(cpu, i); return;
 	case ICLS_VMX: {
+		if ((i->id == INSN_VMREAD || i->id == INSN_VMWRITE) &&
+		    vmx_shadow_access(cpu, i, i->id == INSN_VMWRITE))
+			return; /* to the shadow VMCS (vmx.c) */
 		static const struct {
 			uint16_t id;
 			uint8_t reason;
@@ -511,6 +514,23 @@ vmx_iret(struct cpu *cpu, bool begin)
 	cpu->vmx->in_iret = begin;
 	if (!begin && iret_unblocks(cpu))
 		cpu->state.nmi_blocked = false;
+}
+
+/* VMCS shadowing (25.1.3): with the control, a VMREAD/VMWRITE whose field
+ * encoding (the register operand) has bits 63:15 clear and its bit clear in
+ * the VMREAD/VMWRITE bitmap runs against the shadow VMCS instead of exiting. */
+bool
+vmx_shadow_access(struct cpu *cpu, const struct insn *i, bool write)
+{
+	if (!(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_SHADOW_VMCS))
+		return false;
+	uint64_t enc = reg_read(cpu, i->reg, cpu->code_size == 8 ? 8 : 4);
+	if (enc >> 15)
+		return false;
+	uint8_t byte;
+	physmem_read(cpu->mem, (write ? F(VMWRITE_BITMAP) : F(VMREAD_BITMAP)) + (enc >> 3), &byte,
+		     1);
+	return !((byte >> (enc & 7)) & 1);
 }
 
 /* Exception bitmap, with the #PF error-code mask/match (25.2). */

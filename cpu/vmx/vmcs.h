@@ -65,6 +65,8 @@ enum vmcs_map {
 	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_ALL, VM_NONE, 0)                   \
 	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_NEVER, VM_NONE, 0)                     \
 	X(EPT_POINTER, 0x201a, "ept_pointer", VC_NEVER, VM_NONE, 0)                               \
+	X(VMREAD_BITMAP, 0x2026, "vmread_bitmap", VC_ALL, VM_NONE, 0)                             \
+	X(VMWRITE_BITMAP, 0x2028, "vmwrite_bitmap", VC_ALL, VM_NONE, 0)                           \
 	X(GUEST_PHYS_ADDR, 0x2400, "guest_phys_addr", VC_ALL, VM_NONE, 0)                         \
 	X(VMCS_LINK_PTR, 0x2800, "vmcs_link_ptr", VC_ALL, VM_NONE, 0)                             \
 	X(GUEST_DEBUGCTL, 0x2802, "guest_debugctl", VC_ALL, VM_NONE, 0)                           \

@@ -289,8 +289,9 @@ op_vmptrld(struct cpu *cpu, const struct insn *i)
 		fail(cpu, i, pa, VMERR_VMPTRLD_VMXON);
 		return;
 	}
-	/* Bit 31 (shadow VMCS) set is a mismatch too: no VMCS shadowing. */
-	if (region_revision(cpu, pa) != VMX_REVISION) {
+	/* Bits 30:0 the revision; bit 31 a shadow VMCS (VMCS shadowing is supported). */
+	uint32_t rev = region_revision(cpu, pa);
+	if ((rev & 0x7fffffffu) != VMX_REVISION) {
 		fail(cpu, i, pa, VMERR_VMPTRLD_BAD_REVISION);
 		return;
 	}
@@ -298,6 +299,7 @@ op_vmptrld(struct cpu *cpu, const struct insn *i)
 		vmcs_writeback(cpu);
 		vmcs_load(cpu, pa);
 	}
+	v->current_shadow = (rev >> 31) != 0;
 	succeed(cpu, i, pa);
 }
 
@@ -310,6 +312,16 @@ op_vmptrst(struct cpu *cpu, const struct insn *i)
 	succeed(cpu, i, cpu->vmx->current);
 }
 
+/* In non-root operation a VMREAD/VMWRITE that did not exit accesses the
+ * shadow VMCS, the VMCS link pointer (all ones: VMfailInvalid) (30.3, VMREAD,
+ * VMWRITE). fugu reads and writes the shadow VMCS's region in place: it is
+ * never the current VMCS of this CPU while the guest runs (26.3.1.5). */
+static uint64_t
+shadow_vmcs(const struct cpu *cpu)
+{
+	return cpu->vmx->f[VMCS_VMCS_LINK_PTR];
+}
+
 /* VMREAD r/m, r: the field named by the register operand; 64 bits in 64-bit
  * mode, 32 elsewhere (30.3, VMREAD). */
 void
@@ -318,7 +330,8 @@ op_vmread(struct cpu *cpu, const struct insn *i)
 	vmx_insn_prologue(cpu, i);
 	unsigned size = cpu->code_size == 8 ? 8 : 4;
 	uint32_t enc = (uint32_t)reg_read(cpu, i->reg, size);
-	if (cpu->vmx->current == VMCS_NONE) {
+	bool sh = cpu->vmx_nonroot;
+	if (cpu->vmx->current == VMCS_NONE || (sh && shadow_vmcs(cpu) == VMCS_NONE)) {
 		fail_invalid(cpu, i, enc);
 		return;
 	}
@@ -329,6 +342,9 @@ op_vmread(struct cpu *cpu, const struct insn *i)
 		return;
 	}
 	uint64_t value = cpu->vmx->f[id];
+	if (sh) /* non-root operation: the shadow VMCS's region (24.10) */
+		physmem_read(cpu->mem, shadow_vmcs(cpu) + VMCS_REGION_FIELDS + 8 * (uint64_t)id,
+			     &value, 8);
 	if (high)
 		value >>= 32;
 	if (i->flags & I_MEM)
@@ -346,7 +362,8 @@ op_vmwrite(struct cpu *cpu, const struct insn *i)
 	unsigned size = cpu->code_size == 8 ? 8 : 4;
 	uint64_t value = rm_read(cpu, i, size);
 	uint32_t enc = (uint32_t)reg_read(cpu, i->reg, size);
-	if (cpu->vmx->current == VMCS_NONE) {
+	bool sh = cpu->vmx_nonroot;
+	if (cpu->vmx->current == VMCS_NONE || (sh && shadow_vmcs(cpu) == VMCS_NONE)) {
 		fail_invalid(cpu, i, enc);
 		return;
 	}
@@ -360,11 +377,18 @@ op_vmwrite(struct cpu *cpu, const struct insn *i)
 		fail(cpu, i, enc, VMERR_VMWRITE_READONLY);
 		return;
 	}
-	uint64_t *f = &cpu->vmx->f[id];
+	uint64_t sv = 0, *f = &cpu->vmx->f[id];
+	uint64_t sa = shadow_vmcs(cpu) + VMCS_REGION_FIELDS + 8 * (uint64_t)id;
+	if (sh) { /* non-root operation: the shadow VMCS's region (24.10) */
+		physmem_read(cpu->mem, sa, &sv, 8);
+		f = &sv;
+	}
 	if (high) /* bits 63:32 of a 64-bit field */
 		*f = (*f & 0xffffffffull) | (value << 32);
 	else
 		*f = value & vmcs_width_mask(vmcs_enc_width(enc));
+	if (sh)
+		physmem_write(cpu->mem, sa, &sv, 8);
 	succeed(cpu, i, enc);
 }
 
@@ -374,7 +398,7 @@ launch_or_resume(struct cpu *cpu, const struct insn *i, bool launch)
 {
 	vmx_insn_prologue(cpu, i);
 	struct vmx *v = cpu->vmx;
-	if (v->current == VMCS_NONE) {
+	if (v->current == VMCS_NONE || v->current_shadow) { /* no entry with a shadow VMCS */
 		fail_invalid(cpu, i, 0);
 		return;
 	}

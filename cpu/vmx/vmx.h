@@ -49,6 +49,7 @@ struct insn;
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_PLE (1u << 10)
+#define PROC2_SHADOW_VMCS (1u << 14)
 #define PROC2_INVPCID (1u << 12)
 /* VM-exit controls (24.7.1). */
 #define EXIT_SAVE_DEBUG (1u << 2)
@@ -134,6 +135,7 @@ struct vmx {
 	uint64_t vmxon_ptr; /* physical address of the VMXON region */
 	uint64_t current;   /* current-VMCS pointer, VMCS_NONE when none */
 	bool launched;      /* launch state of the current VMCS */
+	bool current_shadow; /* the current VMCS is a shadow VMCS (revision bit 31) */
 	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
 	bool hlt_wake;      /* woken from HLT only to exit: save activity state HLT */
 	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
@@ -230,6 +232,9 @@ void vmx_vectoring_done(struct cpu *cpu);
  * (virtual-)NMI blocking unless NMI exiting is on without virtual NMIs; an
  * exit for a fault on it reports "NMI unblocking due to IRET" (25.3, 27.2.2). */
 void vmx_iret(struct cpu *cpu, bool begin);
+/* VMREAD (write false) or VMWRITE in non-root operation: true when VMCS
+ * shadowing lets it access the shadow VMCS rather than exit (25.1.3, 24.10). */
+bool vmx_shadow_access(struct cpu *cpu, const struct insn *i, bool write);
 /* Does a #PF with this error code exit (so CR2 stays unwritten)? */
 bool vmx_pf_exits(const struct cpu *cpu, uint32_t error);
 /* At an instruction boundary with events pending: true when a VM exit happened

@@ -20,6 +20,12 @@
 ;          removed, also from HLT; 27.2.2 "NMI unblocking due to IRET" (bit 12)
 ;          for a fault on IRET that exits; 26.3.1.5 no NMI injection under
 ;          virtual-NMI blocking; 26.2.1.1 NMI window only with virtual NMIs.
+;   24.10, 25.1.3, 30.3 VMCS shadowing: VMREAD/VMWRITE in the guest access
+;          the shadow VMCS (the link pointer) when their bitmap bit is clear,
+;          exit when set; VMfailValid of a shadow access goes to the current
+;          VMCS; VMPTRLD takes a shadow VMCS (revision bit 31), VMLAUNCH with
+;          it is VMfailInvalid; 26.3.1.5 the link pointer's revision must
+;          match the control; 26.2.1.1 the bitmap addresses.
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -41,6 +47,10 @@ PROC0	equ 0x301c
 STEP	equ 0x3020		; MTF exits seen while stepping
 GCOUNT	equ 0x3024		; the stepped guest's counter
 GIDT	equ 0x4000		; the guest's own IDT: gates 6 and 40h
+RBITMAP	equ 0x22000		; VMREAD bitmap
+WBITMAP	equ 0x23000		; VMWRITE bitmap
+SHADOW	equ 0x24000		; a shadow VMCS
+SAVED	equ 0x3028		; the guest's ESI and EDX at the exit
 
 %macro vmw 2
 	mov ebx, %2
@@ -579,6 +589,89 @@ h_badiret:
 	check 77, e
 	vmw 0x4004, 0
 
+	; ---- VMCS shadowing ----
+	mov ecx, 0x48b
+	rdmsr
+	test edx, 1 << 14
+	check 78, nz
+	mov edi, RBITMAP		; bitmaps and the shadow region cleared
+	mov ecx, 0x3000 / 4
+	xor eax, eax
+	rep stosd
+	or byte [RBITMAP + 0x4402 / 8], 1 << (0x4402 & 7)	; VMREAD of the exit reason exits
+	mov ecx, 0x480
+	rdmsr
+	or eax, 1 << 31
+	mov [SHADOW], eax
+	; VMPTRLD takes the shadow VMCS; VMLAUNCH with it is VMfailInvalid (30.3).
+	mov dword [V_PTR], SHADOW
+	vmptrld [V_PTR]
+	check 79, nbe
+	vmlaunch
+	check 80, c
+	vmw 0x681e, 0x1234		; a value for the guest to find
+	vmclear [V_PTR]
+	check 81, nbe
+	mov dword [V_PTR], VMCS_R
+	vmptrld [V_PTR]
+	check 82, nbe
+	vmw 0x4000, [PIN0]
+	mov eax, [PROC0]
+	or eax, 1 << 31
+	vmw 0x4002, eax
+	vmw 0x401e, 1 << 14
+	; 26.2.1.1: bitmap addresses 4 KiB aligned: VMfailValid 7.
+	vmw 0x2026, RBITMAP + 8
+	vmw 0x2028, WBITMAP
+	vmw 0x6c16, fail
+	vmresume
+	check 83, z
+	vmr 0x4400
+	cmp ebx, 7
+	check 84, e
+	vmw 0x2026, RBITMAP
+	; 26.3.1.5: with shadowing the link pointer's region must be a shadow VMCS.
+	vmw 0x2800, VMXON_R		; the revision without bit 31: not a shadow VMCS
+	vmw 0x2801, 0
+	enter g_nop, h_badlink
+h_badlink:
+	vmr 0x4402
+	cmp ebx, 0x80000021
+	check 85, e
+	vmr 0x6400
+	cmp ebx, 4
+	check 86, e
+	vmw 0x2800, SHADOW
+	vmw 0x681c, GSTACK
+	enter g_shadow, h_shadow
+h_shadow:
+	mov [SAVED], esi
+	mov [SAVED + 4], edx
+	vmr 0x4402			; the VMREAD whose bitmap bit is set
+	cmp ebx, 23
+	check 87, e
+	vmr 0x681e
+	cmp ebx, g_shadow.exit
+	check 88, e
+	cmp dword [SAVED], 0x1234	; the shadow VMCS's guest RIP
+	check 89, e
+	cmp byte [SAVED + 4], 0		; VMWRITE to the shadow succeeded
+	check 90, e
+	cmp byte [SAVED + 5], 1		; VMWRITE to a read-only field: VMfailValid
+	check 91, e
+	vmr 0x4400			; ... its number in the current VMCS
+	cmp ebx, 13
+	check 92, e
+	mov dword [V_PTR], SHADOW	; the write reached the shadow VMCS
+	vmptrld [V_PTR]
+	check 93, nbe
+	vmr 0x4826
+	cmp ebx, 0x55
+	check 94, e
+	vmr 0x681e			; and its RIP was not touched by the exit
+	cmp ebx, 0x1234
+	check 95, e
+
 	jmp pass
 
 step_rips:
@@ -634,6 +727,19 @@ g_badiret:
 	push dword 0
 	push dword .iret
 .iret:	iret
+g_shadow:
+	mov eax, 0x681e
+	vmread esi, eax			; from the shadow VMCS
+	mov eax, 0x4826
+	mov ecx, 0x55
+	vmwrite eax, ecx		; into the shadow VMCS
+	setz dl
+	mov eax, 0x4400
+	vmwrite eax, ecx		; read-only: VMfailValid 13
+	setz dh
+	mov eax, 0x4402
+.exit:	vmread ebx, eax			; exits (its bitmap bit is set)
+	ud2
 g_nop:
 	nop
 	ud2

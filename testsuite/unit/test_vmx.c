@@ -153,6 +153,7 @@ capability_msrs(void **unused)
 	assert_int_equal(exit1 & EXIT_SAVE_PREEMPT, EXIT_SAVE_PREEMPT);
 	assert_int_equal(proc1 & PROC_MTF, PROC_MTF); /* 25.5.2 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PLE, PROC2_PLE); /* 25.1.3 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_SHADOW_VMCS, PROC2_SHADOW_VMCS); /* 24.10 */
 	/* EPT_VPID_CAP exists (VPID may be enabled): no EPT bit (kvm_intel warns
 	 * of one without EPT), INVVPID of the four types (A.10). VMFUNC does not
 	 * exist; the capability MSRs are read-only. */
@@ -348,6 +349,7 @@ static const struct entry_row {
 	{ 0x6822, 1ull << 20, 0, 0, GUEST, 0, "guest pending debug exceptions" },
 	{ 0x4826, 1, 0x6822, 1u << 14, GUEST, 0, "guest pending debug exceptions" }, /* BS, TF 0 */
 	{ 0x2800, 0, 0, 0, GUEST, 4, "VMCS link pointer" },
+	{ 0x2800, 0x1008, 0, 0, GUEST, 4, "VMCS link pointer" }, /* not 4 KiB aligned */
 	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_VPID, CTL, 7, "VPID" }, /* VPID 0 */
 	{ 0x4002, 0x0401e172 | PROC_TPR_SHADOW, 0x2012, 0x1080, CTL, 7, "virtual-APIC address" },
 	{ 0x4002, 0x0401e172 | PROC_TPR_SHADOW, 0x401c, 0x10, CTL, 7, "TPR threshold" },
@@ -403,6 +405,25 @@ entry_checks(void **unused)
 	assert_null(vmx_check_controls(cpu).check);
 	assert_string_equal(vmx_check_guest(cpu).check, "guest interruptibility state");
 	put(cpu, 0x4000, 0x16 | PIN_NMI);
+	assert_null(vmx_check_guest(cpu).check);
+	/* VMCS shadowing: the bitmaps 4 KiB aligned (26.2.1.1); the link pointer's
+	 * region has the revision with bit 31 exactly when shadowing is on (26.3.1.5). */
+	valid_vmcs(cpu);
+	put(cpu, 0x4002, 0x0401e172 | PROC_SECONDARY);
+	put(cpu, 0x401e, PROC2_SHADOW_VMCS);
+	put(cpu, 0x2026, 0x5000);
+	put(cpu, 0x2028, 0x6008);
+	assert_string_equal(vmx_check_controls(cpu).check, "VMREAD/VMWRITE-bitmap addresses");
+	put(cpu, 0x2028, 0x6000);
+	assert_null(vmx_check_controls(cpu).check);
+	uint32_t rev = VMX_REVISION | 1u << 31;
+	physmem_write(cpu->mem, 0x8000, &rev, 4);
+	put(cpu, 0x2800, 0x8000);
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x401e, 0); /* an ordinary VMCS is needed without shadowing */
+	assert_int_equal(vmx_check_guest(cpu).error, 4);
+	rev = VMX_REVISION;
+	physmem_write(cpu->mem, 0x8000, &rev, 4);
 	assert_null(vmx_check_guest(cpu).check);
 	/* Virtual NMIs and the NMI window together are valid. */
 	put(cpu, 0x4000, 0x16 | PIN_NMI | PIN_VIRTUAL_NMI);
