@@ -393,7 +393,9 @@ op_rdmsr(struct cpu *cpu, const struct insn *i)
 	VMX_DOOR(cpu, i); /* the MSR bitmaps */
 	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = 0;
-	int rc = msr_read(cpu, index, &v);
+	int rc = __builtin_expect(cpu->vmx_nonroot, 0) && vmx_x2apic_rdmsr(cpu, index, &v)
+			 ? 0
+			 : msr_read(cpu, index, &v);
 	trace_rdmsr(cpu->tracer, cpu, index, v, rc ? TRACE_MSR_GP : TRACE_MSR_OK);
 	if (rc != 0)
 		cpu_gp0(cpu);
@@ -408,7 +410,9 @@ op_wrmsr(struct cpu *cpu, const struct insn *i)
 	VMX_DOOR(cpu, i); /* the MSR bitmaps */
 	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
 	uint64_t v = (cpu->state.gpr[R_DX] << 32) | (uint32_t)cpu->state.gpr[R_AX];
-	int rc = msr_write(cpu, index, v);
+	int rc = __builtin_expect(cpu->vmx_nonroot, 0) && vmx_x2apic_wrmsr(cpu, index, v)
+			 ? 0
+			 : msr_write(cpu, index, v);
 	trace_wrmsr(cpu->tracer, cpu, index, v, rc ? TRACE_MSR_GP : TRACE_MSR_OK);
 	if (rc != 0)
 		cpu_gp0(cpu);

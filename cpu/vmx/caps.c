@@ -79,6 +79,9 @@ static const struct cap_row {
 	/* Secondary processor-based. */
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
 	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
+	/* Virtualize x2APIC mode (apicv.c): the x2APIC TPR MSR on the virtual-APIC
+	 * page; it needs the TPR shadow, so the same models. */
+	{ CAP_PROC2, PROC2_VIRT_X2APIC, FEAT_LM },
 	/* VPID: fugu keeps no translation across VM entries and exits (both flush
 	 * the whole TLB), so none is ever tagged with a VPID: "enable VPID" changes
 	 * nothing but the entry check on the VPID field, and INVVPID (every type)

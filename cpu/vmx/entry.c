@@ -81,6 +81,13 @@ c_tpr_threshold(const struct cpu *cpu)
 	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 1);
 	return !(F(TPR_THRESHOLD) & ~0xfull) && (F(TPR_THRESHOLD) & 15) <= (unsigned)(vtpr >> 4);
 }
+/* "Virtualize x2APIC mode" needs "use TPR shadow" (26.2.1.1). */
+static bool
+c_virt_x2apic(const struct cpu *cpu)
+{
+	return !(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_VIRT_X2APIC) ||
+	       (F(PROC_CTLS) & PROC_TPR_SHADOW);
+}
 static bool
 c_cr3_count(const struct cpu *cpu)
 {
@@ -195,6 +202,7 @@ static const struct check control_checks[] = {
 	{ "VPID", c_vpid },
 	{ "virtual-APIC address", c_vapic },
 	{ "TPR threshold", c_tpr_threshold },
+	{ "virtualize x2APIC mode needs the TPR shadow", c_virt_x2apic },
 	{ "I/O-bitmap addresses", c_io_bitmaps },
 	{ "MSR-bitmap address", c_msr_bitmap },
 	{ "VMREAD/VMWRITE-bitmap addresses", c_vmrw_bitmaps },

@@ -721,10 +721,7 @@ vmx_cr8_write(struct cpu *cpu, uint64_t value)
 {
 	uint32_t vtpr = (uint32_t)(value & 15) << 4;
 	physmem_write(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 4);
-	if ((value & 15) < (F(TPR_THRESHOLD) & 15)) {
-		cpu->insn_rip = cpu->state.rip;
-		vmx_exit(cpu, VMX_EXIT_TPR_BELOW_THRESHOLD, 0, 0, 0);
-	}
+	vmx_tpr_virtualize(cpu, (uint8_t)vtpr);
 }
 
 uint64_t

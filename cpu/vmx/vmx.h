@@ -46,6 +46,7 @@ struct insn;
 /* Secondary processor-based controls. */
 #define PROC2_DESC_TABLE (1u << 2)
 #define PROC2_RDTSCP (1u << 3)
+#define PROC2_VIRT_X2APIC (1u << 4)
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_PLE (1u << 10)
@@ -258,5 +259,12 @@ uint64_t vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value);
 bool vmx_tpr_shadow(const struct cpu *cpu);
 uint64_t vmx_cr8_read(struct cpu *cpu);
 void vmx_cr8_write(struct cpu *cpu, uint64_t value);
+/* APIC virtualization (apicv.c). "Virtualize x2APIC mode": RDMSR/WRMSR of the
+ * x2APIC TPR that did not exit use the virtual-APIC page (29.5); true when
+ * handled (a WRMSR may #GP or exit). */
+bool vmx_x2apic_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value);
+bool vmx_x2apic_wrmsr(struct cpu *cpu, uint32_t index, uint64_t value);
+/* TPR virtualization after a VTPR write (29.1.2): may exit (reason 43). */
+void vmx_tpr_virtualize(struct cpu *cpu, uint8_t vtpr);
 
 #endif

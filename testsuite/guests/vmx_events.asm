@@ -26,6 +26,10 @@
 ;          VMCS; VMPTRLD takes a shadow VMCS (revision bit 31), VMLAUNCH with
 ;          it is VMfailInvalid; 26.3.1.5 the link pointer's revision must
 ;          match the control; 26.2.1.1 the bitmap addresses.
+;   29.5   virtualize x2APIC mode (with the TPR shadow): RDMSR/WRMSR 808H read
+;          and write the virtual-APIC page (offset 80H) even with the real
+;          APIC in xAPIC mode; reserved bits #GP; 29.1.2 a write below the TPR
+;          threshold is a trap-like exit 43; 26.2.1.1 it needs the TPR shadow.
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -51,6 +55,8 @@ RBITMAP	equ 0x22000		; VMREAD bitmap
 WBITMAP	equ 0x23000		; VMWRITE bitmap
 SHADOW	equ 0x24000		; a shadow VMCS
 SAVED	equ 0x3028		; the guest's ESI and EDX at the exit
+VAPIC	equ 0x25000		; virtual-APIC page
+MSRBM	equ 0x26000		; MSR bitmap: nothing exits
 
 %macro vmw 2
 	mov ebx, %2
@@ -671,6 +677,65 @@ h_shadow:
 	vmr 0x681e			; and its RIP was not touched by the exit
 	cmp ebx, 0x1234
 	check 95, e
+	mov dword [V_PTR], VMCS_R
+	vmptrld [V_PTR]
+	check 96, nbe
+
+	; ---- virtualize x2APIC mode ----
+	mov ecx, 0x48b
+	rdmsr
+	test edx, 1 << 4
+	check 97, nz
+	mov edi, VAPIC
+	mov ecx, 0x2000 / 4
+	xor eax, eax
+	rep stosd
+	mov dword [VAPIC + 0x80], 0x50	; VTPR
+	vmw 0x2800, -1
+	vmw 0x2801, -1
+	vmw 0x401e, 1 << 4
+	; 26.2.1.1: without the TPR shadow: VMfailValid 7.
+	vmw 0x6c16, fail
+	vmresume
+	check 98, z
+	vmr 0x4400
+	cmp ebx, 7
+	check 99, e
+	mov eax, [PROC0]
+	or eax, (1 << 31) | (1 << 21) | (1 << 28)	; secondary, TPR shadow, MSR bitmaps
+	vmw 0x4002, eax
+	vmw 0x2012, VAPIC
+	vmw 0x2004, MSRBM
+	vmw 0x401c, 3			; TPR threshold
+	vmw 0x681c, GSTACK
+	enter g_x2apic, h_x2apic
+h_x2apic:
+	mov [SAVED], esi
+	vmr 0x4402
+	cmp ebx, 43
+	check 43, e
+	vmr 0x681e			; trap-like: after the WRMSR
+	cmp ebx, g_x2apic.after
+	check 44, e
+	cmp dword [SAVED], 0x50		; RDMSR read VTPR
+	check 47, e
+	cmp dword [VAPIC + 0x80], 0x20	; the last WRMSR's value
+	check 48, e
+	; Bits 63:8 set: #GP (exits by the exception bitmap). The threshold may
+	; not be above VTPR[7:4] = 2 now (26.2.1.1).
+	vmw 0x401c, 0
+	vmw 0x4004, 1 << 13
+	enter g_x2apic_gp, h_x2apic_gp
+h_x2apic_gp:
+	vmr 0x4402
+	test ebx, ebx
+	check 49, z
+	vmr 0x4404
+	and ebx, 0xff
+	cmp ebx, 13
+	check 49, e
+	cmp dword [VAPIC + 0x80], 0x20	; unchanged
+	check 48, e
 
 	jmp pass
 
@@ -739,6 +804,22 @@ g_shadow:
 	setz dh
 	mov eax, 0x4402
 .exit:	vmread ebx, eax			; exits (its bitmap bit is set)
+	ud2
+g_x2apic:
+	mov ecx, 0x808
+	rdmsr
+	mov esi, eax
+	mov eax, 0x40			; 4 >= threshold 3: no exit
+	xor edx, edx
+	wrmsr
+	mov eax, 0x20			; 2 < 3: exit after the instruction
+	wrmsr
+.after:	ud2
+g_x2apic_gp:
+	mov ecx, 0x808
+	mov eax, 0x120
+	xor edx, edx
+	wrmsr
 	ud2
 g_nop:
 	nop

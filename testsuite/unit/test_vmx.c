@@ -154,6 +154,11 @@ capability_msrs(void **unused)
 	assert_int_equal(proc1 & PROC_MTF, PROC_MTF); /* 25.5.2 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PLE, PROC2_PLE); /* 25.1.3 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_SHADOW_VMCS, PROC2_SHADOW_VMCS); /* 24.10 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VIRT_X2APIC, PROC2_VIRT_X2APIC); /* 29.5 */
+	/* Not implemented, so not allowed: APIC-access page (bit 0), APIC-register
+	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts. */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 0);
+	assert_int_equal(pin1 & (1u << 7), 0);
 	/* EPT_VPID_CAP exists (VPID may be enabled): no EPT bit (kvm_intel warns
 	 * of one without EPT), INVVPID of the four types (A.10). VMFUNC does not
 	 * exist; the capability MSRs are read-only. */
@@ -354,6 +359,7 @@ static const struct entry_row {
 	{ 0x4002, 0x0401e172 | PROC_TPR_SHADOW, 0x2012, 0x1080, CTL, 7, "virtual-APIC address" },
 	{ 0x4002, 0x0401e172 | PROC_TPR_SHADOW, 0x401c, 0x10, CTL, 7, "TPR threshold" },
 	{ 0x4002, 0x0401e172 | PROC_TPR_SHADOW, 0x401c, 1, CTL, 7, "TPR threshold" }, /* > VTPR 0 */
+	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_VIRT_X2APIC, CTL, 7, "virtualize x2APIC mode needs the TPR shadow" },
 };
 /* clang-format on */
 
