@@ -261,8 +261,6 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			limit = 1; /* the shadow covers exactly the next instruction */
 			cpu->state.intr_shadow = 0;
 		}
-		if (__builtin_expect(cpu->events & EV_VMX_MTF, 0))
-			limit = 1; /* the monitor trap flag: a boundary after each instruction */
 		if (__builtin_expect(cpu->count_insns, 0))
 			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))

@@ -600,6 +600,11 @@ vmx_boundary(struct cpu *cpu)
 				vmx_wake_for_exit(cpu);
 			vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
 		}
+		/* One instruction, then back here: the budget ends after it (the
+		 * board runs the CPU again at once), which costs the run loop
+		 * nothing while MTF is off. */
+		if (cpu->budget_end > cpu->icount + 1)
+			cpu->budget_end = cpu->icount + 1;
 	}
 	/* The VMX-preemption timer: below SMI, INIT and debug traps, above the
 	 * NMI window, NMIs and interrupts; not blocked by STI or MOV SS (25.2). */
