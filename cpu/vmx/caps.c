@@ -70,8 +70,8 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_MSR_BITMAPS, FEAT_NONE },	/* all four 1 KiB quarters */
 	{ CAP_PROC, PROC_MONITOR, FEAT_NONE },	/* see MWAIT */
 	{ CAP_PROC, PROC_PAUSE, FEAT_NONE },
-	/* Monitor trap flag: one instruction per trace while set, the exit (37)
-	 * at the next boundary, or after an event's delivery (exit.c). */
+	/* Monitor trap flag: the run's budget ends after each instruction, the
+	 * exit (37) at the next boundary, or after an event's delivery (exit.c). */
 	{ CAP_PROC, PROC_MTF, FEAT_NONE },
 	{ CAP_PROC, PROC_SECONDARY, FEAT_NONE },
 	{ CAP_PROC, PROC_NMI_WINDOW, FEAT_NONE }, /* exit 8 at the boundary (exit.c) */
@@ -93,7 +93,8 @@ static const struct cap_row {
 	/* VMCS shadowing: VMREAD/VMWRITE in non-root operation go to the shadow
 	 * VMCS (the link pointer's region) when their bitmap bit is clear. */
 	{ CAP_PROC2, PROC2_SHADOW_VMCS, FEAT_NONE },
-	/* Not allowed: EPT, unrestricted guest, APIC virtualization, VM
+	/* Not allowed: EPT, unrestricted guest, the APIC-access page, APIC-register
+	 * virtualization, virtual-interrupt delivery (so no posted interrupts), VM
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
