@@ -573,7 +573,7 @@ static const struct {
 	{ ICLS_RDSEED, { op_ud } },
 	{ ICLS_DESC_TABLE,
 	  { op_sgdt, op_sidt, op_lgdt, op_lidt, op_sldt, op_str, op_lldt, op_ltr } },
-	{ ICLS_XSAVES, { op_ud } },
+	{ ICLS_XSAVES, { op_xsaves, op_xrstors } },
 };
 
 static unsigned seen_cls[ICLS_COUNT];
