@@ -25,6 +25,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cpu as bench  # noqa: E402  (the emulator runners of cpu.py)
 
 bench.ASM = os.path.join(HERE, "sse64.asm")
