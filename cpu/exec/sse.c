@@ -841,9 +841,9 @@ xinuse(const struct cpu *cpu)
 
 /* XSAVE / XSAVE64 and XSAVEOPT (vol. 2C, XSAVE, XSAVEOPT). The x87 part
  * (bytes 0-23 and 32-159) is written when RFBM[0], MXCSR and MXCSR_MASK (24-31)
- * and XMM0-7/0-15 when RFBM[1], all as FXSAVE writes them; XSTATE_BV[i] becomes
- * XINUSE[i] for i in RFBM, its other bits and the rest of the header are left as
- * they are. XSAVEOPT is XSAVE without the init and modified optimisations, which
+ * when RFBM[1] or RFBM[2], XMM0-7/0-15 when RFBM[1], all as FXSAVE writes
+ * them; XSTATE_BV[i] becomes XINUSE[i] for i in RFBM, its other bits and the
+ * rest of the header are left as they are. XSAVEOPT is XSAVE without the init and modified optimisations, which
  * it "may" use (vol. 1, 13.9). Every written byte is probed first. */
 void
 op_xsave(struct cpu *cpu, const struct insn *i)
@@ -865,10 +865,12 @@ op_xsave(struct cpu *cpu, const struct insn *i)
 		part[np++] = (struct part){ 0, 24 };
 		part[np++] = (struct part){ X87_ST, 128 };
 	}
-	if (rfbm & XCR0_SSE) {
+	/* MXCSR and MXCSR_MASK with RFBM[1] or RFBM[2] (vol. 1, 13.7; the AMD EPYC
+	 * host does the same), the XMM registers with RFBM[1] */
+	if (rfbm & (XCR0_SSE | XCR0_AVX))
 		part[np++] = (struct part){ MXCSR_OFF, 8 };
+	if (rfbm & XCR0_SSE)
 		part[np++] = (struct part){ XMM_OFF, 16 * fx_nxmm(cpu) };
-	}
 	if (rfbm & XCR0_AVX) /* YMM_Hi128 of YMM0-15 (0-7 outside 64-bit mode), vol. 1, 13.5.3 */
 		part[np++] = (struct part){ XSAVE_AVX_OFFSET, 16 * fx_nxmm(cpu) };
 	simd_mem_probe(cpu, i, (ea + XHDR) & m, 8);
@@ -895,9 +897,10 @@ x87_init_image(uint8_t *img)
 
 /* XRSTOR / XRSTOR64 in the standard form (vol. 2C, XRSTOR; vol. 1, 13.8.1):
  * #GP(0) when XSTATE_BV has a bit XCR0 does not, when header bytes 8-23 are
- * not 0, or when MXCSR is loaded (RFBM[1]) with a reserved bit. For i in RFBM,
+ * not 0, or when MXCSR is loaded with a reserved bit. For i in RFBM,
  * component i is loaded from the image when XSTATE_BV[i] = 1 and set to its
- * initial configuration when it is 0; MXCSR is loaded whenever RFBM[1] = 1.
+ * initial configuration when it is 0; MXCSR is loaded from the image whenever
+ * RFBM[1] or RFBM[2] is 1, whatever XSTATE_BV says.
  * Everything is read and checked before anything changes. */
 static void
 xrstor_standard(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t rfbm,
@@ -918,13 +921,19 @@ xrstor_standard(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t rfb
 	if ((rfbm & XCR0_AVX) && (bv & XCR0_AVX))
 		simd_mem_read(cpu, i, (ea + XSAVE_AVX_OFFSET) & m, hi, nhi);
 	simd_mem_read(cpu, i, ea, img, rfbm & XCR0_SSE ? XMM_OFF + 16 * fx_nxmm(cpu) : XMM_OFF);
-	if ((rfbm & XCR0_SSE) && mxcsr_bad(img))
+	bool mx = rfbm & (XCR0_SSE | XCR0_AVX); /* MXCSR: RFBM[1] or RFBM[2] (13.8.1) */
+	if (mx && mxcsr_bad(img))
 		cpu_gp0(cpu);
 	if ((rfbm & XCR0_X87) && !(bv & XCR0_X87))
 		x87_init_image(img);
 	if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
 		memset(img + XMM_OFF, 0, 256);
 	fx_load(cpu, i, img, rfbm & XCR0_X87, rfbm & XCR0_SSE);
+	if (mx && !(rfbm & XCR0_SSE)) {
+		uint32_t v;
+		memcpy(&v, img + MXCSR_OFF, 4);
+		simd_mxcsr_set(cpu, v);
+	}
 	if (rfbm & XCR0_AVX)
 		memcpy(cpu->state.xsave + XSAVE_AVX_OFFSET, hi, nhi);
 }

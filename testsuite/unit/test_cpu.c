@@ -1186,6 +1186,30 @@ xsavec_xsaves_compacted(void **state)
 	assert_int_equal(run_x(all_c, sizeof(all_c)), -1);
 	assert_int_equal(rdm(DATA + 24, 8), 0xccccccccccccccccull);
 	assert_int_equal(rdm(DATA + 512, 8), 0);
+	/* The standard form with RFBM = 4 moves MXCSR too (vol. 1, 13.7, 13.8.1),
+	 * the compacted one does not (it belongs to component 1 there). */
+	if (avx) {
+		static const uint8_t s4[] = { MOVI(0xb8, 4), 0x31, 0xd2, 0x0f, 0xae, 0x24,
+					      ABS(DATA), 0xf4 };
+		static const uint8_t r4[] = { MOVI(0xb8, 4), 0x31, 0xd2, XRSTOR_DATA, 0xf4 };
+		cpu->state.xsave[24] = 0x81;
+		fill_data(0xcc, 1024);
+		assert_int_equal(run_x(s4, sizeof(s4)), -1);
+		assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull);
+		assert_int_equal(rdm(DATA + 160, 8), 0xccccccccccccccccull);
+		wr(DATA + 24, 0x1f82, 4);
+		for (unsigned b = 512; b < 576; b += 8)
+			wr(DATA + b, 0, 8);
+		assert_int_equal(run_x(r4, sizeof(r4)), -1); /* XSTATE_BV = 0: still loaded */
+		assert_int_equal(cpu->state.xsave[24], 0x82);
+		wr(DATA + 520, 4 | 1ull << 63, 8);
+		assert_int_equal(run_x(r4, sizeof(r4)), -1); /* compacted: MXCSR untouched */
+		assert_int_equal(cpu->state.xsave[24], 0x82);
+		wr(DATA + 24, 0x10000, 4);
+		wr(DATA + 520, 0, 8);
+		assert_int_equal(run_x(r4, sizeof(r4)), EXC_GP); /* a reserved MXCSR bit */
+		cpu->state.xsave[24] = 0x80;
+	}
 	/* RFBM = 5 (x87 | AVX): XCOMP_BV = 8000000000000005H, AVX still at 576. */
 	if (avx) {
 		cpu->state.xsave[576 + 16 + 2] = 0x77; /* YMM1[255:128] byte 2 */
