@@ -63,7 +63,8 @@ static const struct cpu_model models[] = {
 	  true, 9 },
 	/* Core i7-6700K (family 6, model 5EH, stepping 3): its CPUID leaves 1, 7 and
 	 * 80000001H and 0DH subleaf 1 (XSAVEOPT, XSAVEC, XGETBV1, XSAVES: EAX = FH);
-	 * RDRAND, RDSEED, ADX, ERMS, MPX, CLFLUSHOPT, PREFETCHW and VME fall to the mask until fugu executes them. */
+	 * RDRAND, RDSEED, ADX, ERMS, MPX, CLFLUSHOPT, PREFETCHW and VME fall to the
+	 * mask until fugu executes them. */
 	{ "skylake", "Intel Core i7-6700K (Skylake client, 64-bit, VMX, AVX2)", "GenuineIntel", 6,
 	  94, 3, 0x16, 0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
