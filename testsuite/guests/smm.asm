@@ -10,8 +10,9 @@
 ;       the SMRAM contents at A0000h ...
 ;  6    ... while the handler there runs in SMM and reads them
 ;  7    no SMI without APMC_EN
-;  8-12 x87/SSE state and SMM (vol. 3C, 32.4.1, table 32-4; 32.5.1 "the processor
-;       does not save the x87 FPU/SSE state in SMRAM"): the SMI enters with CR4 = 0
+;  8-12 x87/SSE state and SMM (vol. 3C, chapter 32: table 32-4, "SMRAM State
+;       Save Map", "Saving the x87 FPU State While in SMM": the processor does not
+;       save the x87/SSE state in SMRAM): the SMI enters with CR4 = 0
 ;       (8) and XCR0 as it was (12, with XSAVE: the handler sets CR4.OSXSAVE and
 ;       reads it back); the handler's FXSAVE sees the interrupted code's FCW,
 ;       ST0 and (with SSE) XMM0/MXCSR (9); it clobbers them (FNINIT, SSE with its
