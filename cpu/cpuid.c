@@ -358,9 +358,10 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		 * the 64-byte header). EBX of subleaf 0 depends on the XCR0 in use and
 		 * is filled in by CPUID itself (op_cpuid); here it is the size for XCR0
 		 * = 1. Subleaf 1: EAX = XSAVEOPT, XSAVEC, XGETBV1, XSAVES (bits 0-3);
-		 * with XSAVES EBX = the compacted size for XCR0 | IA32_XSS (also filled
-		 * in by op_cpuid; IA32_XSS is always 0 here) and ECX/EDX = the IA32_XSS
-		 * bits supported: none, fugu has no supervisor state. Subleaf 2 the AVX
+		 * with a compacted form (XSAVEC or XSAVES; Linux sizes its XSAVEC
+		 * buffers from it too) EBX = the compacted size for XCR0 | IA32_XSS
+		 * (also filled in by op_cpuid; IA32_XSS is always 0 here) and ECX/EDX
+		 * = the IA32_XSS bits supported: none, fugu has no supervisor state. Subleaf 2 the AVX
 		 * component (ECX = 0: a user component, not 64-byte aligned when
 		 * compacted); components 0 and 1 have no subleaves of their own; the
 		 * rest read as 0. */
@@ -373,7 +374,7 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 			regs[2] = sup & XCR0_AVX ? XSAVE_AVX_OFFSET + 256 : XSAVE_AVX_OFFSET;
 		} else if (subleaf == 1) {
 			regs[0] = feature_word(f, 0xd, 0);
-			if (cpu_has(f, FEAT_XSAVES))
+			if (cpu_has(f, FEAT_XSAVEC) || cpu_has(f, FEAT_XSAVES))
 				regs[1] = cpu_xsave_compacted_size(XCR0_X87);
 		} else if (subleaf == 2 && cpu_has(f, FEAT_AVX)) {
 			regs[0] = cpu_xsave_comps[2].size; /* YMM_Hi128: 16 registers x 16 bytes */

@@ -84,9 +84,10 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	 * enables now (vol. 2A, CPUID, leaf 0DH). */
 	if (q == 0xd && subleaf == 0 && cpu_has(&cpu->features, FEAT_XSAVE))
 		r[1] = cpu->state.xcr0 & XCR0_AVX ? XSAVE_AVX_OFFSET + 256 : XSAVE_AVX_OFFSET;
-	/* CPUID.(EAX=0DH,ECX=1):EBX, with XSAVES: the compacted size for XCR0 |
-	 * IA32_XSS (IA32_XSS is always 0: msr.c). */
-	if (q == 0xd && subleaf == 1 && cpu_has(&cpu->features, FEAT_XSAVES))
+	/* CPUID.(EAX=0DH,ECX=1):EBX, with XSAVEC or XSAVES: the compacted size for
+	 * XCR0 | IA32_XSS (IA32_XSS is always 0: msr.c). */
+	if (q == 0xd && subleaf == 1 &&
+	    (cpu_has(&cpu->features, FEAT_XSAVEC) || cpu_has(&cpu->features, FEAT_XSAVES)))
 		r[1] = cpu_xsave_compacted_size(cpu->state.xcr0);
 	/* While IA32_APIC_BASE.EN is 0 "the processor is functionally equivalent to
 	 * an IA-32 processor without an on-chip APIC. The CPUID feature flag for the
