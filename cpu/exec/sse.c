@@ -843,8 +843,9 @@ xinuse(const struct cpu *cpu)
  * (bytes 0-23 and 32-159) is written when RFBM[0], MXCSR and MXCSR_MASK (24-31)
  * when RFBM[1] or RFBM[2], XMM0-7/0-15 when RFBM[1], all as FXSAVE writes
  * them; XSTATE_BV[i] becomes XINUSE[i] for i in RFBM, its other bits and the
- * rest of the header are left as they are. XSAVEOPT is XSAVE without the init and modified optimisations, which
- * it "may" use (vol. 1, 13.9). Every written byte is probed first. */
+ * rest of the header are left as they are. XSAVEOPT is XSAVE without the init
+ * and modified optimisations, which it "may" use (vol. 1, 13.9). Every written
+ * byte is probed first. */
 void
 op_xsave(struct cpu *cpu, const struct insn *i)
 {
@@ -900,8 +901,8 @@ x87_init_image(uint8_t *img)
  * not 0, or when MXCSR is loaded with a reserved bit. For i in RFBM,
  * component i is loaded from the image when XSTATE_BV[i] = 1 and set to its
  * initial configuration when it is 0; MXCSR is loaded from the image whenever
- * RFBM[1] or RFBM[2] is 1, whatever XSTATE_BV says.
- * Everything is read and checked before anything changes. */
+ * RFBM[1] or RFBM[2] is 1, whatever XSTATE_BV says. Everything is read and
+ * checked before anything changes. */
 static void
 xrstor_standard(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t rfbm,
 		uint8_t img[XHDR + 64])
