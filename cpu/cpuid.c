@@ -62,14 +62,15 @@ static const struct cpu_model models[] = {
 	  "sse sse2 sse3 vmx ssse3 cx16 sse4.1 sse4.2 popcnt lahf-lm syscall nx rdtscp lm invtsc",
 	  true, 9 },
 	/* Core i7-6700K (family 6, model 5EH, stepping 3): its CPUID leaves 1, 7 and
-	 * 80000001H; RDRAND, RDSEED, ADX, ERMS, MPX, CLFLUSHOPT, XSAVEC/XSAVES,
-	 * PREFETCHW and VME fall to the mask until fugu executes them. */
+	 * 80000001H and 0DH subleaf 1 (XSAVEOPT, XSAVEC, XGETBV1, XSAVES: EAX = FH);
+	 * RDRAND, RDSEED, ADX, ERMS, MPX, CLFLUSHOPT, PREFETCHW and VME fall to the
+	 * mask until fugu executes them. */
 	{ "skylake", "Intel Core i7-6700K (Skylake client, 64-bit, VMX, AVX2)", "GenuineIntel", 6,
 	  94, 3, 0x16, 0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
 	  "fxsr sse sse2 sse3 pclmulqdq vmx ssse3 fma cx16 pcid sse4.1 sse4.2 x2apic movbe popcnt "
 	  "tsc-deadline aes xsave avx f16c fsgsbase bmi1 avx2 smep bmi2 invpcid smap xsaveopt "
-	  "lahf-lm abm syscall nx pdpe1gb rdtscp lm invtsc",
+	  "xsavec xgetbv1 xsaves lahf-lm abm syscall nx pdpe1gb rdtscp lm invtsc",
 	  true, 10 },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 0x16, 0x80000008, NULL,
 	  true, 10 },
@@ -145,6 +146,35 @@ uint64_t
 cpu_xcr0_supported(const struct cpu_features *f)
 {
 	return XCR0_X87 | XCR0_SSE | (cpu_has(f, FEAT_AVX) ? XCR0_AVX : 0);
+}
+
+/* Component 2, YMM_Hi128: YMM0-15 bits 255:128, at 576 in the standard form,
+ * not 64-byte aligned when compacted (as the Skylake parts report it). */
+const struct xsave_comp cpu_xsave_comps[3] = { [2] = { 256, XSAVE_AVX_OFFSET, false } };
+
+/* vol. 1, 13.4.3: the compacted extended region starts at 576; component i
+ * (2 <= i) present in comp follows the previous present one, rounded up to a
+ * multiple of 64 when CPUID.(EAX=0DH,ECX=i):ECX[1] = 1. */
+uint32_t
+cpu_xsave_comp_offset(uint64_t comp, unsigned i)
+{
+	uint32_t off = XSAVE_AVX_OFFSET; /* 512 legacy + 64 header */
+	for (unsigned k = 2; k < i && k < 3; k++)
+		if (comp >> k & 1)
+			off += cpu_xsave_comps[k].size;
+	if (i < 3 && cpu_xsave_comps[i].align64)
+		off = (off + 63) & ~63u;
+	return off;
+}
+
+uint32_t
+cpu_xsave_compacted_size(uint64_t comp)
+{
+	uint32_t end = XSAVE_AVX_OFFSET;
+	for (unsigned k = 2; k < 3; k++)
+		if (comp >> k & 1)
+			end = cpu_xsave_comp_offset(comp, k) + cpu_xsave_comps[k].size;
+	return end;
 }
 
 static void
@@ -327,8 +357,14 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		 * with AVX, the YMM_Hi128 component 2 (256 bytes at offset 576, after
 		 * the 64-byte header). EBX of subleaf 0 depends on the XCR0 in use and
 		 * is filled in by CPUID itself (op_cpuid); here it is the size for XCR0
-		 * = 1. Subleaf 1 is XSAVEOPT; subleaf 2 the AVX component; components 0
-		 * and 1 have no subleaves of their own; the rest read as 0. */
+		 * = 1. Subleaf 1: EAX = XSAVEOPT, XSAVEC, XGETBV1, XSAVES (bits 0-3);
+		 * with a compacted form (XSAVEC or XSAVES; Linux sizes its XSAVEC
+		 * buffers from it too) EBX = the compacted size for XCR0 | IA32_XSS
+		 * (also filled in by op_cpuid; IA32_XSS is always 0 here) and ECX/EDX
+		 * = the IA32_XSS bits supported: none, fugu has no supervisor state. Subleaf 2 the AVX
+		 * component (ECX = 0: a user component, not 64-byte aligned when
+		 * compacted); components 0 and 1 have no subleaves of their own; the
+		 * rest read as 0. */
 		if (!cpu_has(f, FEAT_XSAVE))
 			return;
 		if (subleaf == 0) {
@@ -337,10 +373,13 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 			regs[1] = XSAVE_AVX_OFFSET;
 			regs[2] = sup & XCR0_AVX ? XSAVE_AVX_OFFSET + 256 : XSAVE_AVX_OFFSET;
 		} else if (subleaf == 1) {
-			regs[0] = feature_word(f, 0xd, 0); /* XSAVEOPT; no XSAVEC/XGETBV1/XSAVES */
+			regs[0] = feature_word(f, 0xd, 0);
+			if (cpu_has(f, FEAT_XSAVEC) || cpu_has(f, FEAT_XSAVES))
+				regs[1] = cpu_xsave_compacted_size(XCR0_X87);
 		} else if (subleaf == 2 && cpu_has(f, FEAT_AVX)) {
-			regs[0] = 256; /* YMM_Hi128: 16 registers x 16 bytes */
-			regs[1] = XSAVE_AVX_OFFSET;
+			regs[0] = cpu_xsave_comps[2].size; /* YMM_Hi128: 16 registers x 16 bytes */
+			regs[1] = cpu_xsave_comps[2].offset;
+			regs[2] = cpu_xsave_comps[2].align64 ? 2 : 0;
 		}
 		return;
 	case 0x80000001u:

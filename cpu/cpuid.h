@@ -62,6 +62,9 @@
 	X("aes", AES, 0x00000001, 2, 25, 1, 1)                                                     \
 	X("xsave", XSAVE, 0x00000001, 2, 26, 1, 0)                                                 \
 	X("xsaveopt", XSAVEOPT, 0x0000000d, 0, 0, 1, 0) /* leaf 0DH subleaf 1 */                   \
+	X("xsavec", XSAVEC, 0x0000000d, 0, 1, 1, 0)     /* and XRSTOR's compacted form */          \
+	X("xgetbv1", XGETBV1, 0x0000000d, 0, 2, 1, 0)   /* XGETBV with ECX = 1: XINUSE */          \
+	X("xsaves", XSAVES, 0x0000000d, 0, 3, 1, 0)     /* XSAVES, XRSTORS, IA32_XSS */            \
 	X("avx", AVX, 0x00000001, 2, 28, 1, 1)                                                     \
 	X("f16c", F16C, 0x00000001, 2, 29, 1, 1)                                                   \
 	X("hypervisor", HYPERVISOR, 0x00000001, 2, 31, 1, 0)                                       \
@@ -139,6 +142,18 @@ void cpu_models_list(FILE *f);
 bool cpu_feature_implemented(enum cpu_feature feat);
 /* The XCR0 bits this feature set supports: x87 | SSE, and AVX with the avx feature. */
 uint64_t cpu_xcr0_supported(const struct cpu_features *f);
+/* The XSAVE state components i >= 2 (vol. 1, 13.2, 13.4.3): size, standard
+ * offset and whether the compacted form aligns them to 64 bytes, as CPUID
+ * 0DH subleaf i reports them (0 size: unknown component). */
+struct xsave_comp {
+	uint32_t size, offset;
+	bool align64;
+};
+extern const struct xsave_comp cpu_xsave_comps[3];
+/* The compacted-form offset of component i >= 2 for XCOMP_BV[62:0] = comp
+ * (vol. 1, 13.4.3), and the size of a compacted area holding comp. */
+uint32_t cpu_xsave_comp_offset(uint64_t comp, unsigned i);
+uint32_t cpu_xsave_compacted_size(uint64_t comp);
 /* Does the host have what fugu needs to execute this feature (see CPU_FEATURE_LIST)? */
 bool cpu_feature_on_host(enum cpu_feature feat);
 /* Clear every feature fugu does not execute. */

@@ -590,9 +590,9 @@ static const struct oprow groups[NGROUPS][8] = {
 		 [7] = R(BTC, bt_rm_imm, A_LOCK, 0) },
 	[G9] = { [1] = RF(CMPXCHG8B, cmpxchg8b, A_MEMONLY | A_LOCK, 0,
 			  CX8), /* 16B: cx16 in the handler */
-		 [3] = NX(XRSTORS, 0, 0, XSAVES),
-		 [4] = NX(XSAVEC, 0, 0, NONE),
-		 [5] = NX(XSAVES, 0, 0, XSAVES),
+		 [3] = RFC(XRSTORS, xrstors, 0, 0, XSAVES, XSAVES),
+		 [4] = RF(XSAVEC, xsavec, 0, 0, XSAVEC),
+		 [5] = RFC(XSAVES, xsaves, 0, 0, XSAVES, XSAVES),
 		 [6] = PS(P_VMC7, 0, 0),
 		 [7] = RFC(VMPTRST, vmptrst, A_END, 0, VMX, VMX) },
 	[G9R] = { [6] = NX(RDRAND, 0, 0, RDRAND), [7] = NX(RDSEED, 0, 0, RDSEED) },

@@ -81,6 +81,11 @@ static const struct msr_row msr_table[] = {
 	 * 0 and a write of anything but 0 is #GP. XXX: BTF could be modelled in
 	 * debug.c. */
 	{ MSR_DEBUGCTL, FEAT_NONE, MSR_KIND_ZERO, 0, 0, 0, false },
+	/* IA32_XSS (SDM vol. 4, table 2-2; vol. 1, 13.3): the supervisor state
+	 * components XSAVES/XRSTORS manage. fugu has no supervisor component
+	 * (CPUID.(EAX=0DH,ECX=1):ECX/EDX = 0), so every bit is reserved: it reads
+	 * 0 and a write of anything but 0 is #GP. Exists with xsaves. */
+	{ MSR_XSS, FEAT_XSAVES, MSR_KIND_ZERO, 0, 0, 0, false },
 	{ MSR_MISC_ENABLE, FEAT_NONE, MSR_KIND_MISC_ENABLE, 0, 0,
 	  ~(MISC_ENABLE_RW | MISC_ENABLE_RO), false },
 	{ MSR_PAT, FEAT_PAT, PLAIN(pat), 0x0007040600070406ull, 0xf8f8f8f8f8f8f8f8ull, false },

@@ -216,6 +216,9 @@ H(stmxcsr);
 H(fxsave);
 H(fxrstor);
 H(xsave); /* XSAVE, XSAVEOPT */
+H(xsavec);
+H(xsaves);
+H(xrstors);
 H(xrstor);
 H(xgetbv);
 H(xsetbv);

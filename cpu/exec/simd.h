@@ -22,6 +22,8 @@ bool simd_run_trapping(simd_host_fn run, void *ctx, const void *stub, void *mem,
 _Noreturn void simd_fault(struct cpu *cpu);
 
 uint32_t simd_mxcsr_get(const struct cpu *cpu);
+/* XINUSE (vol. 1, 13.6): bit i clear when component i is in its initial configuration. */
+uint64_t simd_xinuse(const struct cpu *cpu);
 void simd_mxcsr_set(struct cpu *cpu, uint32_t v);
 
 /* The memory operand at ea, n bytes: read, probe for a write, write (probing first). */

@@ -841,10 +841,11 @@ xinuse(const struct cpu *cpu)
 
 /* XSAVE / XSAVE64 and XSAVEOPT (vol. 2C, XSAVE, XSAVEOPT). The x87 part
  * (bytes 0-23 and 32-159) is written when RFBM[0], MXCSR and MXCSR_MASK (24-31)
- * and XMM0-7/0-15 when RFBM[1], all as FXSAVE writes them; XSTATE_BV[i] becomes
- * XINUSE[i] for i in RFBM, its other bits and the rest of the header are left as
- * they are. XSAVEOPT is XSAVE without the init and modified optimisations, which
- * it "may" use (vol. 1, 13.9). Every written byte is probed first. */
+ * when RFBM[1] or RFBM[2], XMM0-7/0-15 when RFBM[1], all as FXSAVE writes
+ * them; XSTATE_BV[i] becomes XINUSE[i] for i in RFBM, its other bits and the
+ * rest of the header are left as they are. XSAVEOPT is XSAVE without the init
+ * and modified optimisations, which it "may" use (vol. 1, 13.9). Every written
+ * byte is probed first. */
 void
 op_xsave(struct cpu *cpu, const struct insn *i)
 {
@@ -865,10 +866,12 @@ op_xsave(struct cpu *cpu, const struct insn *i)
 		part[np++] = (struct part){ 0, 24 };
 		part[np++] = (struct part){ X87_ST, 128 };
 	}
-	if (rfbm & XCR0_SSE) {
+	/* MXCSR and MXCSR_MASK with RFBM[1] or RFBM[2] (vol. 1, 13.7; the AMD EPYC
+	 * host does the same), the XMM registers with RFBM[1] */
+	if (rfbm & (XCR0_SSE | XCR0_AVX))
 		part[np++] = (struct part){ MXCSR_OFF, 8 };
+	if (rfbm & XCR0_SSE)
 		part[np++] = (struct part){ XMM_OFF, 16 * fx_nxmm(cpu) };
-	}
 	if (rfbm & XCR0_AVX) /* YMM_Hi128 of YMM0-15 (0-7 outside 64-bit mode), vol. 1, 13.5.3 */
 		part[np++] = (struct part){ XSAVE_AVX_OFFSET, 16 * fx_nxmm(cpu) };
 	simd_mem_probe(cpu, i, (ea + XHDR) & m, 8);
@@ -882,20 +885,29 @@ op_xsave(struct cpu *cpu, const struct insn *i)
 	simd_mem_write(cpu, i, (ea + XHDR) & m, img + XHDR, 8);
 }
 
-/* XRSTOR / XRSTOR64 in the standard form (vol. 2C, XRSTOR; vol. 1, 13.8):
- * #GP(0) when XSTATE_BV has a bit XCR0 does not, when header bytes 8-23
- * (XCOMP_BV: no compacted form here) are not 0, or when MXCSR is loaded
- * (RFBM[1]) with a reserved bit. For i in RFBM, component i is loaded from
- * the image when XSTATE_BV[i] = 1 and set to its initial configuration when it
- * is 0; MXCSR is loaded whenever RFBM[1] = 1 (13.8.1). Everything is read and
- * checked before anything changes. */
-void
-op_xrstor(struct cpu *cpu, const struct insn *i)
+/* The x87 initial configuration in a legacy image: FCW 037FH, everything else
+ * 0, every tag empty (vol. 1, 13.6). */
+static void
+x87_init_image(uint8_t *img)
 {
-	uint64_t ea = xsave_checks(cpu, i);
-	uint64_t rfbm = xsave_rfbm(cpu), m = addr_mask(i->adsize);
-	_Alignas(64) uint8_t img[XHDR + 64];
-	simd_mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 64);
+	memset(img, 0, 24);
+	memset(img + X87_ST, 0, 128);
+	img[X87_FCW] = 0x7f;
+	img[X87_FCW + 1] = 0x03;
+}
+
+/* XRSTOR / XRSTOR64 in the standard form (vol. 2C, XRSTOR; vol. 1, 13.8.1):
+ * #GP(0) when XSTATE_BV has a bit XCR0 does not, when header bytes 8-23 are
+ * not 0, or when MXCSR is loaded with a reserved bit. For i in RFBM,
+ * component i is loaded from the image when XSTATE_BV[i] = 1 and set to its
+ * initial configuration when it is 0; MXCSR is loaded from the image whenever
+ * RFBM[1] or RFBM[2] is 1, whatever XSTATE_BV says. Everything is read and
+ * checked before anything changes. */
+static void
+xrstor_standard(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t rfbm,
+		uint8_t img[XHDR + 64])
+{
+	uint64_t m = addr_mask(i->adsize);
 	uint64_t bv, h1, h2;
 	memcpy(&bv, img + XHDR, 8);
 	memcpy(&h1, img + XHDR + 8, 8);
@@ -910,18 +922,183 @@ op_xrstor(struct cpu *cpu, const struct insn *i)
 	if ((rfbm & XCR0_AVX) && (bv & XCR0_AVX))
 		simd_mem_read(cpu, i, (ea + XSAVE_AVX_OFFSET) & m, hi, nhi);
 	simd_mem_read(cpu, i, ea, img, rfbm & XCR0_SSE ? XMM_OFF + 16 * fx_nxmm(cpu) : XMM_OFF);
-	if ((rfbm & XCR0_SSE) && mxcsr_bad(img))
+	bool mx = rfbm & (XCR0_SSE | XCR0_AVX); /* MXCSR: RFBM[1] or RFBM[2] (13.8.1) */
+	if (mx && mxcsr_bad(img))
 		cpu_gp0(cpu);
-	if ((rfbm & XCR0_X87) && !(bv & XCR0_X87)) {
-		/* x87 initial configuration: FCW 037FH, everything else 0, tags empty */
-		memset(img, 0, 24);
-		memset(img + X87_ST, 0, 128);
-		img[X87_FCW] = 0x7f;
-		img[X87_FCW + 1] = 0x03;
-	}
+	if ((rfbm & XCR0_X87) && !(bv & XCR0_X87))
+		x87_init_image(img);
 	if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE))
 		memset(img + XMM_OFF, 0, 256);
 	fx_load(cpu, i, img, rfbm & XCR0_X87, rfbm & XCR0_SSE);
+	if (mx && !(rfbm & XCR0_SSE)) {
+		uint32_t v;
+		memcpy(&v, img + MXCSR_OFF, 4);
+		simd_mxcsr_set(cpu, v);
+	}
 	if (rfbm & XCR0_AVX)
 		memcpy(cpu->state.xsave + XSAVE_AVX_OFFSET, hi, nhi);
+}
+
+/* XRSTOR and XRSTORS in the compacted form (vol. 1, 13.8.2 and 13.12; vol.
+ * 2C, XRSTOR, XRSTORS). #GP(0) when XCOMP_BV[62:0] has a bit outside
+ * `allowed' (XCR0 for XRSTOR, XCR0 | IA32_XSS for XRSTORS), when XSTATE_BV has
+ * a bit XCOMP_BV[62:0] does not (bit 63 included), when header bytes 16-63 are
+ * not all 0, or when MXCSR would be loaded with a reserved bit. For i in
+ * RFBM: XSTATE_BV[i] = 1 loads component i from its compacted offset (given by
+ * XCOMP_BV), XSTATE_BV[i] = 0 initialises it, and for SSE that includes MXCSR
+ * = 1F80H (MXCSR is part of component 1 here, unlike the standard form). */
+static void
+xrstor_compacted(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t rfbm,
+		 uint64_t allowed, uint8_t img[XHDR + 64])
+{
+	static const uint8_t zero[48];
+	uint64_t m = addr_mask(i->adsize);
+	uint64_t bv, comp;
+	memcpy(&bv, img + XHDR, 8);
+	memcpy(&comp, img + XHDR + 8, 8);
+	uint64_t fmt = comp & ~(1ull << 63);
+	if ((fmt & ~allowed) || (bv & ~fmt) || memcmp(img + XHDR + 16, zero, 48))
+		cpu_gp0(cpu);
+	uint64_t load = rfbm & bv;
+	uint8_t hi[256];
+	unsigned nhi = 16 * fx_nxmm(cpu);
+	memset(hi, 0, sizeof(hi));
+	if (load & XCR0_AVX)
+		simd_mem_read(cpu, i, (ea + cpu_xsave_comp_offset(fmt, 2)) & m, hi, nhi);
+	if (load & (XCR0_X87 | XCR0_SSE))
+		simd_mem_read(cpu, i, ea, img,
+			      load & XCR0_SSE ? XMM_OFF + 16 * fx_nxmm(cpu) : XMM_OFF);
+	if ((load & XCR0_SSE) && mxcsr_bad(img))
+		cpu_gp0(cpu);
+	if ((rfbm & XCR0_X87) && !(bv & XCR0_X87))
+		x87_init_image(img);
+	if ((rfbm & XCR0_SSE) && !(bv & XCR0_SSE)) {
+		uint32_t mx = 0x1f80;
+		memcpy(img + MXCSR_OFF, &mx, 4);
+		memset(img + XMM_OFF, 0, 256);
+	}
+	fx_load(cpu, i, img, rfbm & XCR0_X87, rfbm & XCR0_SSE);
+	if (rfbm & XCR0_AVX)
+		memcpy(cpu->state.xsave + XSAVE_AVX_OFFSET, hi, nhi);
+}
+
+/* XRSTOR / XRSTOR64 (vol. 2C, XRSTOR): XCOMP_BV[63] selects the form; the
+ * compacted form exists only with XSAVEC (CPUID.(EAX=0DH,ECX=1):EAX[1]),
+ * without it XCOMP_BV[63] = 1 is a nonzero byte 8-23: #GP(0). */
+void
+op_xrstor(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = xsave_checks(cpu, i);
+	uint64_t rfbm = xsave_rfbm(cpu), m = addr_mask(i->adsize);
+	_Alignas(64) uint8_t img[XHDR + 64];
+	simd_mem_read(cpu, i, (ea + XHDR) & m, img + XHDR, 64);
+	if ((img[XHDR + 15] & 0x80) && cpu_has(&cpu->features, FEAT_XSAVEC))
+		xrstor_compacted(cpu, i, ea, rfbm, cpu->state.xcr0, img);
+	else
+		xrstor_standard(cpu, i, ea, rfbm, img);
+}
+
+/* IA32_XSS (MSR DA0H): fugu has no supervisor state component, so the MSR
+ * reads 0 and only 0 may be written (msr.c); XSAVES/XRSTORS therefore manage
+ * exactly the user components XCR0 enables. */
+#define IA32_XSS_VALUE 0ull
+
+/* The checks of XSAVES/XRSTORS (vol. 2C, XSAVES, XRSTORS; vol. 1, 13.11):
+ * #UD unless CR4.OSXSAVE; in VMX non-root operation #UD, since fugu does not
+ * allow the "enable XSAVES/XRSTORS" control (vol. 3C, 25.3; cpu/vmx/caps.c);
+ * #GP(0) unless CPL = 0; then #NM and alignment as XSAVE. */
+static uint64_t
+xsaves_checks(struct cpu *cpu, const struct insn *i)
+{
+	if (!(cpu->state.cr4 & CR4_OSXSAVE) || cpu->vmx_nonroot)
+		cpu_ud(cpu);
+	if (!cpu_real_mode(cpu) && (cpu->state.cpl != 0 || cpu_v86(cpu)))
+		cpu_gp0(cpu);
+	return xsave_checks(cpu, i);
+}
+
+/* XRSTORS / XRSTORS64 (vol. 2C, XRSTORS; vol. 1, 13.12): the compacted form
+ * only (#GP(0) when XCOMP_BV[63] = 0), RFBM = (XCR0 | IA32_XSS) AND EDX:EAX. */
+void
+op_xrstors(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = xsaves_checks(cpu, i);
+	uint64_t allowed = cpu->state.xcr0 | IA32_XSS_VALUE;
+	uint64_t rfbm = ((uint32_t)cpu->state.gpr[R_AX] | cpu->state.gpr[R_DX] << 32) & allowed;
+	_Alignas(64) uint8_t img[XHDR + 64];
+	simd_mem_read(cpu, i, (ea + XHDR) & addr_mask(i->adsize), img + XHDR, 64);
+	if (!(img[XHDR + 15] & 0x80))
+		cpu_gp0(cpu);
+	xrstor_compacted(cpu, i, ea, rfbm, allowed, img);
+}
+
+/* XSAVEC and XSAVES (vol. 1, 13.10-13.11; vol. 2C): the compacted form.
+ * TO_BE_SAVED = RFBM AND XINUSE, plus component 1 when RFBM[1] = 1 and MXCSR
+ * is not 1F80H (the init optimisation; MXCSR is not covered by XINUSE[1]).
+ * x87 writes bytes 0-23 and 32-159, SSE MXCSR/MXCSR_MASK (24-31) and XMM0-7/15;
+ * component i >= 2 goes to its compacted offset for XCOMP_BV = RFBM. The header
+ * gets XSTATE_BV = TO_BE_SAVED and XCOMP_BV = RFBM | bit 63; its bytes 16-63
+ * and bytes 464-511 of the legacy region are not written. XSAVES "may" use the
+ * modified optimisation (13.11); fugu always saves, as the SDM permits. Every
+ * written byte is probed first. */
+static void
+xsave_compacted(struct cpu *cpu, const struct insn *i, uint64_t ea, uint64_t rfbm)
+{
+	uint64_t m = addr_mask(i->adsize);
+	uint64_t save = rfbm & xinuse(cpu);
+	if ((rfbm & XCR0_SSE) && simd_mxcsr_get(cpu) != 0x1f80)
+		save |= XCR0_SSE;
+	_Alignas(64) uint8_t img[XHDR + 16];
+	fx_image(cpu, i, img);
+	uint64_t comp = rfbm | 1ull << 63;
+	memcpy(img + XHDR, &save, 8);
+	memcpy(img + XHDR + 8, &comp, 8);
+	struct part {
+		unsigned off, n;
+		const uint8_t *src;
+	} part[5];
+	unsigned np = 0;
+	if (save & XCR0_X87) {
+		part[np++] = (struct part){ 0, 24, img };
+		part[np++] = (struct part){ X87_ST, 128, img + X87_ST };
+	}
+	if (save & XCR0_SSE) {
+		part[np++] = (struct part){ MXCSR_OFF, 8, img + MXCSR_OFF };
+		part[np++] = (struct part){ XMM_OFF, 16 * fx_nxmm(cpu), img + XMM_OFF };
+	}
+	if (save & XCR0_AVX)
+		part[np++] = (struct part){ cpu_xsave_comp_offset(rfbm, 2), 16 * fx_nxmm(cpu),
+					    cpu->state.xsave + XSAVE_AVX_OFFSET };
+	simd_mem_probe(cpu, i, (ea + XHDR) & m, 16);
+	for (unsigned k = 0; k < np; k++)
+		simd_mem_probe(cpu, i, (ea + part[k].off) & m, part[k].n);
+	for (unsigned k = 0; k < np; k++)
+		simd_mem_write(cpu, i, (ea + part[k].off) & m, part[k].src, part[k].n);
+	simd_mem_write(cpu, i, (ea + XHDR) & m, img + XHDR, 16);
+}
+
+/* XSAVEC / XSAVEC64 (vol. 2C, XSAVEC): RFBM = XCR0 AND EDX:EAX; any CPL. */
+void
+op_xsavec(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = xsave_checks(cpu, i);
+	xsave_compacted(cpu, i, ea, xsave_rfbm(cpu));
+}
+
+/* XSAVES / XSAVES64 (vol. 2C, XSAVES): CPL 0, RFBM = (XCR0 | IA32_XSS) AND
+ * EDX:EAX. */
+void
+op_xsaves(struct cpu *cpu, const struct insn *i)
+{
+	uint64_t ea = xsaves_checks(cpu, i);
+	uint64_t rfbm = ((uint32_t)cpu->state.gpr[R_AX] | cpu->state.gpr[R_DX] << 32) &
+			(cpu->state.xcr0 | IA32_XSS_VALUE);
+	xsave_compacted(cpu, i, ea, rfbm);
+}
+
+/* XINUSE for XGETBV with ECX = 1 (system.c). */
+uint64_t
+simd_xinuse(const struct cpu *cpu)
+{
+	return xinuse(cpu);
 }

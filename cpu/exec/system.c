@@ -5,6 +5,7 @@
  * with an intercept class (cpu/insn_ids.h), each its own handler.
  */
 #include "cpu/exec/exec.h"
+#include "cpu/exec/simd.h"
 #include "trace/events.h"
 #include "cpu/msr.h"
 #include "cpu/translate.h"
@@ -83,6 +84,11 @@ op_cpuid(struct cpu *cpu, const struct insn *i)
 	 * enables now (vol. 2A, CPUID, leaf 0DH). */
 	if (q == 0xd && subleaf == 0 && cpu_has(&cpu->features, FEAT_XSAVE))
 		r[1] = cpu->state.xcr0 & XCR0_AVX ? XSAVE_AVX_OFFSET + 256 : XSAVE_AVX_OFFSET;
+	/* CPUID.(EAX=0DH,ECX=1):EBX, with XSAVEC or XSAVES: the compacted size for
+	 * XCR0 | IA32_XSS (IA32_XSS is always 0: msr.c). */
+	if (q == 0xd && subleaf == 1 &&
+	    (cpu_has(&cpu->features, FEAT_XSAVEC) || cpu_has(&cpu->features, FEAT_XSAVES)))
+		r[1] = cpu_xsave_compacted_size(cpu->state.xcr0);
 	/* While IA32_APIC_BASE.EN is 0 "the processor is functionally equivalent to
 	 * an IA-32 processor without an on-chip APIC. The CPUID feature flag for the
 	 * APIC ... is also set to 0" (SDM vol. 3A, 10.4.3). */
@@ -456,19 +462,23 @@ op_invpcid(struct cpu *cpu, const struct insn *i)
 	cpu_invpcid(cpu, type, lo, hi);
 }
 
-/* XGETBV (vol. 2C, XGETBV): #UD unless CR4.OSXSAVE; ECX = 0 reads XCR0, any
- * other ECX is #GP(0) (XINUSE through ECX = 1 is not reported by CPUID 0DH.1).
- * Any CPL. */
+/* XGETBV (vol. 2C, XGETBV): #UD unless CR4.OSXSAVE; ECX = 0 reads XCR0; ECX
+ * = 1 reads XCR0 AND XINUSE when CPUID.(EAX=0DH,ECX=1):EAX[2] (xgetbv1) is
+ * reported; any other ECX is #GP(0). Any CPL. */
 void
 op_xgetbv(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	if (!(cpu->state.cr4 & CR4_OSXSAVE))
 		cpu_ud(cpu);
-	if ((uint32_t)cpu->state.gpr[R_CX] != 0)
+	uint32_t ecx = (uint32_t)cpu->state.gpr[R_CX];
+	uint64_t v = cpu->state.xcr0;
+	if (ecx == 1 && cpu_has(&cpu->features, FEAT_XGETBV1))
+		v &= simd_xinuse(cpu);
+	else if (ecx != 0)
 		cpu_gp0(cpu);
-	reg_write(cpu, R_AX, 4, (uint32_t)cpu->state.xcr0);
-	reg_write(cpu, R_DX, 4, (uint32_t)(cpu->state.xcr0 >> 32));
+	reg_write(cpu, R_AX, 4, (uint32_t)v);
+	reg_write(cpu, R_DX, 4, (uint32_t)(v >> 32));
 }
 
 /* XSETBV (vol. 2C, XSETBV; vol. 1, 13.3): #UD unless CR4.OSXSAVE, #GP(0) at

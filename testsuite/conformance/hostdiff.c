@@ -3351,6 +3351,233 @@ vex_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, ch
 	return all_ok;
 }
 
+/* ---- XSAVEC against the host (SDM vol. 1, 13.10) ----
+ *
+ * Each state is an XSAVE image in the standard form (x87, SSE, AVX; a quarter
+ * of the time each component in its initial configuration, XMM/YMM registers
+ * zero half the time) with a random XSTATE_BV; the host and fugu load it with
+ * XRSTOR64 (RFBM = 7) and store it with XSAVEC64 under a random RFBM ⊆ 7 into
+ * an area filled with CCh. Compared: XCOMP_BV, every byte of the area, and
+ * XSTATE_BV, with one allowance: XINUSE[i] = 1 does not promise that a
+ * component is out of its initial configuration (13.6) — the host tracks a
+ * component loaded from memory as in use even when the value loaded is the
+ * initial one — so where the host saved a component fugu left out, the host's
+ * bytes must be that component's initial configuration. Bytes 6-23 (FOP, FIP,
+ * FDP, which the AMD host stores only with FSW.ES set) and MXCSR_MASK (28-31)
+ * are not compared, as for FXSAVE above. The host side runs in this process
+ * between an XSAVE64 and an XRSTOR64 of its own state. */
+#define XC_IMG 832u
+#define XC_IN 0x000u  /* fugu: offsets in the data page */
+#define XC_OUT 0x800u
+
+static bool
+xc_host_ok(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid_count(0xd, 1, &a, &b, &c, &d) || !(a & 2))
+		return false;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1))
+		return false;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (lo & 7) == 7;
+}
+
+static void
+xc_gen(uint8_t *img, uint64_t *rfbm)
+{
+	memset(img, 0, XC_IMG);
+	static const uint16_t fcws[] = { 0x037f, 0x027f, 0x0f7f, 0x037e };
+	static const uint32_t mxs[] = { 0x1f80, 0x1f81, 0x9f80, 0x7f80, 0x1fbf, 0x3f80 };
+	if (!chance(25)) { /* x87 out of its initial configuration (mostly) */
+		uint16_t fcw = fcws[rnd_below(4)], fsw = (uint16_t)(rnd() & 0x4700) |
+							(uint16_t)((rnd() & 7) << 11);
+		memcpy(img, &fcw, 2);
+		memcpy(img + 2, &fsw, 2);
+		img[4] = (uint8_t)rnd();
+		for (unsigned k = 0; k < 8; k++)
+			for (unsigned j = 0; j < 10; j++)
+				img[32 + 16 * k + j] = (uint8_t)rnd();
+	} else {
+		img[0] = 0x7f, img[1] = 0x03;
+	}
+	uint32_t mx = mxs[rnd_below(6)];
+	memcpy(img + 24, &mx, 4);
+	bool sse = !chance(25), avx = !chance(25);
+	for (unsigned r = 0; r < 16; r++) {
+		if (sse && chance(50))
+			for (unsigned j = 0; j < 16; j++)
+				img[160 + 16 * r + j] = (uint8_t)rnd();
+		if (avx && chance(50))
+			for (unsigned j = 0; j < 16; j++)
+				img[576 + 16 * r + j] = (uint8_t)rnd();
+	}
+	uint64_t bv = rnd() & 7;
+	memcpy(img + 512, &bv, 8);
+	*rfbm = rnd() & 7;
+}
+
+static void
+xc_host_run(const uint8_t *in, uint64_t rfbm, uint8_t *out)
+{
+	static _Alignas(64) uint8_t save[16384], img[XC_IMG];
+	static _Alignas(64) uint8_t area[XC_IMG];
+	memcpy(img, in, XC_IMG);
+	memset(area, 0xcc, XC_IMG);
+	__asm__ volatile("mov $-1, %%eax; mov $-1, %%edx; xsave64 (%0);"
+			 "mov $7, %%eax; xor %%edx, %%edx; xrstor64 (%1);"
+			 "mov %3, %%eax; xor %%edx, %%edx; xsavec64 (%2);"
+			 "mov $-1, %%eax; mov $-1, %%edx; xrstor64 (%0)"
+			 :
+			 : "r"(save), "r"(img), "r"(area), "r"((uint32_t)rfbm)
+			 : "rax", "rdx", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+			   "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)",
+			   "st(5)", "st(6)", "st(7)");
+	memcpy(out, area, XC_IMG);
+}
+
+/* fugu: XRSTOR64 [in] (RFBM 7); MOV EAX, rfbm; XSAVEC64 [out]. */
+static int
+xc_fugu_run(struct machine *m, const uint8_t *in, uint64_t rfbm, uint8_t *out)
+{
+	struct cpu *cpu = m->cpu;
+	uint8_t code[32], *p = code;
+	emit_bytes(&p, "\x48\x0f\xae\x2c\x25", 5);
+	put_le(&p, DATA_LIN + XC_IN, 4);
+	*p++ = 0xb8;
+	put_le(&p, (uint32_t)rfbm, 4);
+	emit_bytes(&p, "\x48\x0f\xc7\x24\x25", 5);
+	put_le(&p, DATA_LIN + XC_OUT, 4);
+	unsigned len = (unsigned)(p - code);
+	uint64_t at = EPI_LIN - len;
+	physmem_write(m->mem, PHYS_OF(at), code, len);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN) + XC_IN, in, XC_IMG);
+	uint8_t fill[XC_IMG];
+	memset(fill, 0xcc, XC_IMG);
+	physmem_write(m->mem, PHYS_OF(DATA_LIN) + XC_OUT, fill, XC_IMG);
+	cpu->state.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE;
+	cpu->state.xcr0 = 7;
+	cpu->state.gpr[R_AX] = 7;
+	cpu->state.gpr[R_DX] = 0;
+	cpu->state.rip = at;
+	uint64_t faults = cpu->faults;
+	enum cpu_exit ex = cpu_exec(cpu, 3);
+	int vector = -1;
+	if (cpu->faults != faults) {
+		uint64_t v = cpu->state.rip - HANDLER_LIN - 1;
+		vector = cpu->state.halted && v < 32 ? (int)v : 99;
+		long_machine_mode(cpu);
+	} else if (ex != CPU_EXIT_BUDGET || cpu->state.rip != EPI_LIN) {
+		vector = 98;
+	}
+	physmem_read(m->mem, PHYS_OF(DATA_LIN) + XC_OUT, out, XC_IMG);
+	return vector;
+}
+
+/* Component i's bytes in a compacted image of fugu's layout (x87: 0-5 and
+ * 32-159, since 6-23 are not compared; SSE: 24-27 and 160-415; AVX: 576-831). */
+static bool
+xc_part(unsigned i, unsigned off)
+{
+	switch (i) {
+	case 0: return off < 6 || (off >= 32 && off < 160);
+	case 1: return (off >= 24 && off < 28) || (off >= 160 && off < 416);
+	default: return off >= 576 && off < 832;
+	}
+}
+
+static bool
+xc_compare(const uint8_t *h, const uint8_t *g, char *why, size_t cap)
+{
+	why[0] = 0;
+	uint64_t hbv, gbv, hcomp, gcomp;
+	memcpy(&hbv, h + 512, 8);
+	memcpy(&gbv, g + 512, 8);
+	memcpy(&hcomp, h + 520, 8);
+	memcpy(&gcomp, g + 520, 8);
+	if (hcomp != gcomp) {
+		note(why, cap, " XCOMP_BV host %#" PRIx64 " fugu %#" PRIx64, hcomp, gcomp);
+		return false;
+	}
+	if ((gbv & ~hbv) || (hbv & ~7ull)) {
+		note(why, cap, " XSTATE_BV host %#" PRIx64 " fugu %#" PRIx64, hbv, gbv);
+		return false;
+	}
+	/* the initial configurations, as the host would store them */
+	uint8_t init[XC_IMG];
+	memset(init, 0, XC_IMG);
+	init[0] = 0x7f, init[1] = 0x03;
+	init[24] = 0x80, init[25] = 0x1f;
+	for (unsigned off = 0; off < XC_IMG; off++) {
+		if ((off >= 6 && off < 24) || (off >= 28 && off < 32) || (off >= 512 && off < 528))
+			continue;
+		bool extra = false; /* saved by the host only */
+		for (unsigned i = 0; i < 3; i++)
+			if (xc_part(i, off) && (hbv >> i & 1) && !(gbv >> i & 1))
+				extra = true;
+		if (extra) {
+			if (h[off] != init[off] || g[off] != 0xcc) {
+				note(why, cap, " byte %u: host %02x (XINUSE only), fugu %02x", off,
+				     h[off], g[off]);
+				return false;
+			}
+		} else if (h[off] != g[off]) {
+			note(why, cap, " byte %u: host %02x fugu %02x", off, h[off], g[off]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+xsavec_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, char **filters,
+	       int nfilters, uint64_t *total_states, uint64_t *total_bad, unsigned *nforms)
+{
+	const char *name = "xsavec64";
+	if (!selected(name, filters, nfilters))
+		return true;
+	if (!xc_host_ok() || !cpu_has(&m->cpu->features, FEAT_XSAVEC) ||
+	    !cpu_has(&m->cpu->features, FEAT_AVX)) {
+		printf("ok %u - %s # SKIP the host CPU or fugu's model lacks XSAVEC or AVX\n",
+		       ++tap_number, name);
+		return true;
+	}
+	(*nforms)++;
+	rng_state = seed ^ 0x7873617665633634ull;
+	unsigned bad = 0, details = 0, extra = 0;
+	for (unsigned k = 0; k < nstates; k++) {
+		_Alignas(64) uint8_t in[XC_IMG];
+		uint8_t hout[XC_IMG], gout[XC_IMG];
+		uint64_t rfbm;
+		char why[256];
+		xc_gen(in, &rfbm);
+		xc_host_run(in, rfbm, hout);
+		int v = xc_fugu_run(m, in, rfbm, gout);
+		if (v >= 0)
+			snprintf(why, sizeof(why), " fugu raised vector %d", v);
+		if (v < 0 && xc_compare(hout, gout, why, sizeof(why))) {
+			uint64_t hbv, gbv;
+			memcpy(&hbv, hout + 512, 8);
+			memcpy(&gbv, gout + 512, 8);
+			extra += hbv != gbv;
+			continue;
+		}
+		bad++;
+		if (verbose || details++ < 3) {
+			uint64_t bv;
+			memcpy(&bv, in + 512, 8);
+			printf("#   %s state %u: XSTATE_BV in %#" PRIx64 ", RFBM %#" PRIx64 ":%s\n",
+			       name, k, bv, rfbm, why);
+		}
+	}
+	tap_line(bad == 0, "%s: %u states, %u mismatches (%u with host-only XINUSE bits)", name,
+		 nstates, bad, extra);
+	*total_states += nstates;
+	*total_bad += bad;
+	return bad == 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -3463,6 +3690,9 @@ main(int argc, char **argv)
 		all_ok = false;
 	if (!vex_run_all(&m, nstates / 5 ? nstates / 5 : 1, seed, verbose, filters, nfilters,
 			 &total_states, &total_bad, &nforms))
+		all_ok = false;
+	if (!xsavec_run_all(&m, nstates / 5 ? nstates / 5 : 1, seed, verbose, filters, nfilters,
+			    &total_states, &total_bad, &nforms))
 		all_ok = false;
 	printf("# %u forms, %" PRIu64 " states, %" PRIu64 " mismatches\n", nforms, total_states,
 	       total_bad);

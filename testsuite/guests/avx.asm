@@ -8,13 +8,19 @@
 ; none on other VEX memory operands (class 2/4); VEX.128 zeroing bits 255:128 of
 ; the destination while a legacy SSE write keeps them (vol. 1, 14.1.4); XSAVE
 ; and XRSTOR of component 2 (YMM_Hi128 at offset 576, XSTATE_BV[2]; vol. 1,
-; 13.5.3 and 13.6-13.8).
+; 13.5.3 and 13.6-13.8); 36-48 the compacted form (vol. 1, 13.4.3, 13.8.2,
+; 13.10-13.12; vol. 2C): CPUID 0DH.1, an XSAVEC image against its hand-computed
+; layout (XSTATE_BV without the initial x87, XCOMP_BV = 8000000000000007H, AVX at
+; 576, untouched bytes), XSAVES writing the same, XRSTOR and XRSTORS of it,
+; XGETBV ECX = 1, the #GP(0)s (XRSTORS of the standard form, an XCOMP_BV bit
+; outside XCR0, a misaligned area, a nonzero IA32_XSS, XSAVES at CPL 3).
 	org 0xf0000
 %define TEST "avx"
 %include "pm.inc"
 
 DATA	equ 0x900			; 64 bytes of operands
 AREA	equ 0x3000			; 64-byte aligned XSAVE area (832 bytes)
+AREA2	equ 0x3400			; another (1 KiB)
 
 %macro xsetbv_eax 1
 	mov eax, %1
@@ -187,6 +193,157 @@ main:
 	xsetbv_eax 3
 	faulting vzeroupper
 	expect 35, 6, 0xffffffff
+
+	; 36-37: CPUID 0DH.1: XSAVEOPT, XSAVEC, XGETBV1, XSAVES; EBX = the compacted
+	; size for XCR0 | IA32_XSS (576 for 3, 832 for 7)
+	mov eax, 0xd
+	mov ecx, 1
+	cpuid
+	and eax, 0xf
+	cmp eax, 0xf
+	check 36, e
+	cmp ebx, 576
+	check 37, e
+	xsetbv_eax 7
+	mov eax, 0xd
+	mov ecx, 1
+	cpuid
+	cmp ebx, 832
+	check 37, e
+
+	; 38: XSAVEC with the x87 initial (FNINIT), XMM1 and YMM1[255:128] in use
+	fninit
+	vzeroall
+	vbroadcastss ymm1, [pattern]
+	mov edi, AREA
+	mov eax, 0xcccccccc
+	mov ecx, 1024 / 4
+	rep stosd
+	mov eax, 7
+	xor edx, edx
+	xsavec [AREA]
+	cmp dword [AREA + 512], 6	; XSTATE_BV: SSE | AVX (x87 initial: not saved)
+	check 38, e
+	cmp dword [AREA + 516], 0
+	check 38, e
+	cmp dword [AREA + 520], 7	; XCOMP_BV = 8000000000000007H
+	check 38, e
+	cmp dword [AREA + 524], 0x80000000
+	check 38, e
+	cmp dword [AREA + 528], 0xcccccccc ; header bytes 16-63 not written
+	check 38, e
+	cmp dword [AREA], 0xcccccccc	; the x87 bytes not written
+	check 38, e
+	cmp dword [AREA + 24], 0x1f80	; MXCSR
+	check 38, e
+	cmp dword [AREA + 160 + 16], 0x12345678 ; XMM1
+	check 38, e
+	cmp dword [AREA + 160], 0	; XMM0
+	check 38, e
+	cmp dword [AREA + 576 + 16 + 12], 0x12345678 ; YMM1[255:224], first compacted offset 576
+	check 38, e
+	cmp dword [AREA + 464], 0xcccccccc ; legacy bytes 464-511 not written
+	check 38, e
+	; 39: XSAVES at CPL 0 writes the same image (IA32_XSS = 0)
+	mov edi, AREA2
+	mov eax, 0xcccccccc
+	mov ecx, 1024 / 4
+	rep stosd
+	mov eax, 7
+	xor edx, edx
+	xsaves [AREA2]
+	mov esi, AREA
+	mov edi, AREA2
+	mov ecx, 832 / 4
+	repe cmpsd
+	check 39, e
+	; 40: XRSTOR of the compacted image: first #GP(0) for the CCh bytes 16-63 of
+	; its header (XSAVEC left them; they must be 0), then, with them cleared, loaded
+	mov dword [AREA + 576 + 16], 0xcafef00d
+	mov eax, 7
+	xor edx, edx
+	faulting xrstor [AREA]
+	expect 40, 13, 0
+	mov edi, AREA + 528
+	xor eax, eax
+	mov ecx, 48 / 4
+	rep stosd
+	vzeroall
+	mov eax, 7
+	xor edx, edx
+	xrstor [AREA]
+	vextractf128 xmm3, ymm1, 1
+	movd eax, xmm3
+	cmp eax, 0xcafef00d
+	check 40, e
+	movd eax, xmm1
+	cmp eax, 0x12345678
+	check 40, e
+	; 41: XRSTORS of it
+	vzeroall
+	mov eax, 7
+	xor edx, edx
+	xrstors [AREA]
+	vextractf128 xmm3, ymm1, 1
+	movd eax, xmm3
+	cmp eax, 0xcafef00d
+	check 41, e
+	; 42: XGETBV ECX = 1: XCR0 AND XINUSE = SSE | AVX (XMM3 too now)
+	mov ecx, 1
+	xgetbv
+	cmp eax, 6
+	check 42, e
+	; 43: XRSTORS of a standard-form image: #GP(0)
+	mov byte [AREA + 527], 0
+	mov eax, 7
+	xor edx, edx
+	faulting xrstors [AREA]
+	expect 43, 13, 0
+	mov byte [AREA + 527], 0x80
+	; 44: an XCOMP_BV bit outside XCR0: #GP(0) for XRSTOR
+	or byte [AREA + 520], 8
+	mov eax, 7
+	xor edx, edx
+	faulting xrstor [AREA]
+	expect 44, 13, 0
+	and byte [AREA + 520], ~8
+	; 45: header byte 63 nonzero: #GP(0)
+	mov byte [AREA + 575], 1
+	faulting xrstor [AREA]
+	expect 45, 13, 0
+	mov byte [AREA + 575], 0
+	; 46: a misaligned XSAVEC area: #GP(0)
+	faulting xsavec [AREA + 32]
+	expect 46, 13, 0
+	; 47: IA32_XSS reads 0, only 0 may be written
+	mov ecx, 0xda0
+	rdmsr
+	or eax, edx
+	check 47, z
+	xor edx, edx
+	xor eax, eax
+	wrmsr
+	inc eax
+	faulting wrmsr
+	expect 47, 13, 0
+
+	; 48: at CPL 3 XSAVEC runs and XSAVES is #GP(0) (IOPL 3 to report)
+	push dword SEL_D32U
+	push dword USTACK
+	push dword 0x3002
+	push dword SEL_C32U
+	push dword ring3
+	iretd
+ring3:
+	mov ax, SEL_D32U
+	mov ds, ax
+	mov es, ax
+	mov eax, 7
+	xor edx, edx
+	faulting xsavec [AREA2]
+	expect 48, 0xff, 0xffffffff
+	faulting xsaves [AREA2]
+	expect 48, 13, 0
 	jmp pass
 
 	align 4

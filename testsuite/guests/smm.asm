@@ -10,6 +10,15 @@
 ;       the SMRAM contents at A0000h ...
 ;  6    ... while the handler there runs in SMM and reads them
 ;  7    no SMI without APMC_EN
+;  8-12 x87/SSE state and SMM (vol. 3C, chapter 32: table 32-4, "SMRAM State
+;       Save Map", "Saving the x87 FPU State While in SMM": the processor does not
+;       save the x87/SSE state in SMRAM): the SMI enters with CR4 = 0
+;       (8) and XCR0 as it was (12, with XSAVE: the handler sets CR4.OSXSAVE and
+;       reads it back); the handler's FXSAVE sees the interrupted code's FCW,
+;       ST0 and (with SSE) XMM0/MXCSR (9); it clobbers them (FNINIT, SSE with its
+;       own CR4.OSFXSR) and FXRSTORs: after RSM everything and CR4 are as before
+;       (10); a handler that does not FXRSTOR leaves its values behind (11): RSM
+;       restores no x87/SSE state
 ; The first failure prints "smm: FAIL n" and exits with n; success prints
 ; "smm: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -19,6 +28,17 @@ MARK	equ 0x500		; the handlers' marks (linear)
 H2_MARK	equ 0x504
 H2_CS	equ 0x508
 REV	equ 0x50c
+FEAT_EDX equ 0x510
+FEAT_ECX equ 0x514
+CR4_OUT	equ 0x518
+H3_MODE	equ 0x51c
+H3_CR4	equ 0x520
+H3_XCR0	equ 0x524
+OUTW	equ 0x528
+PI_REF	equ 0x530		; 10 bytes
+OUTT	equ 0x540		; 10 bytes
+OUTX	equ 0x560		; 16 bytes + a dword
+FXBUF	equ 0x1000		; 512 bytes, 16-byte aligned
 
 %macro check 2
 	j%2 %%ok
@@ -140,6 +160,129 @@ start:
 	cmp dword [H2_CS], 0x9800	; SMBASE 98000h: CS = 9800h, entry at A0000h
 	check 4, e
 
+	; 8-12: x87/SSE state across SMI and RSM, handler3 at A0000h
+	mov al, 0x4a
+	pci_write8 SMRAM_REG, 2
+	mov ax, 0xa000
+	mov es, ax
+	xor di, di
+	mov si, handler3
+	mov cx, handler3_end - handler3
+	cs rep movsb
+	xor ax, ax
+	mov es, ax
+	mov al, 0x0a
+	pci_write8 SMRAM_REG, 2
+	mov eax, 1
+	cpuid
+	mov [FEAT_EDX], edx
+	mov [FEAT_ECX], ecx
+	mov eax, cr0
+	and eax, ~0x0c			; CR0.EM/TS clear: the x87 runs here
+	mov cr0, eax
+	test dword [FEAT_EDX], 1 << 25	; SSE: CR4.OSFXSR
+	jz .nosse
+	mov eax, cr4
+	or eax, 1 << 9
+	mov cr4, eax
+.nosse:
+	test dword [FEAT_ECX], 1 << 26	; XSAVE: CR4.OSXSAVE, XCR0 = 3
+	jz .noxsave
+	mov eax, cr4
+	or eax, 1 << 18
+	mov cr4, eax
+	mov eax, 3
+	xor edx, edx
+	xor ecx, ecx
+	xsetbv
+.noxsave:
+	mov eax, cr4
+	mov [CR4_OUT], eax
+	fninit
+	fldcw [cs:fcw_val]
+	fldpi
+	fld st0
+	fstp tword [PI_REF]		; the reference 80-bit pi; ST0 keeps pi
+	test dword [FEAT_EDX], 1 << 25
+	jz .nosse2
+	movups xmm0, [cs:xmm_pat]
+	ldmxcsr [cs:mxcsr_val]
+.nosse2:
+	mov dword [H3_MODE], 0		; restore with FXRSTOR
+	mov dword [H3_CR4], 0xffffffff
+	mov al, 0x44
+	out 0xb2, al
+	cmp dword [H3_CR4], 0		; 8: CR4 = 0 in SMM
+	check 8, e
+	cmp word [FXBUF], 0x027f	; 9: the handler's FXSAVE saw the FCW ...
+	check 9, e
+	mov eax, [PI_REF]
+	cmp eax, [FXBUF + 32]		; ... and ST0 = pi
+	check 9, e
+	mov eax, [PI_REF + 4]
+	cmp eax, [FXBUF + 36]
+	check 9, e
+	mov ax, [PI_REF + 8]
+	cmp ax, [FXBUF + 40]
+	check 9, e
+	mov eax, cr4			; 10: CR4 as before the SMI (RSM restores it)
+	cmp eax, [CR4_OUT]
+	check 10, e
+	fnstcw [OUTW]
+	cmp word [OUTW], 0x027f
+	check 10, e
+	fld st0
+	fstp tword [OUTT]
+	mov eax, [OUTT]
+	cmp eax, [PI_REF]
+	check 10, e
+	mov ax, [OUTT + 8]
+	cmp ax, [PI_REF + 8]
+	check 10, e
+	test dword [FEAT_EDX], 1 << 25
+	jz .nosse3
+	cmp dword [FXBUF + 24], 0x9f80	; 9: MXCSR and XMM0 in the handler's image
+	check 9, e
+	mov eax, [cs:xmm_pat + 12]
+	cmp eax, [FXBUF + 160 + 12]
+	check 9, e
+	movups [OUTX], xmm0		; 10: XMM0 and MXCSR restored by the handler
+	mov eax, [cs:xmm_pat]
+	cmp eax, [OUTX]
+	check 10, e
+	mov eax, [cs:xmm_pat + 12]
+	cmp eax, [OUTX + 12]
+	check 10, e
+	stmxcsr [OUTX]
+	cmp dword [OUTX], 0x9f80
+	check 10, e
+.nosse3:
+	test dword [FEAT_ECX], 1 << 26	; 12: XCR0 seen in SMM, and kept
+	jz .noxsave2
+	cmp dword [H3_XCR0], 3
+	check 12, e
+	xor ecx, ecx
+	xgetbv
+	cmp eax, 3
+	check 12, e
+.noxsave2:
+	; 11: the handler does not restore: its FNINIT and zeroed XMM0 stay
+	mov dword [H3_MODE], 1
+	mov al, 0x45
+	out 0xb2, al
+	fnstcw [OUTW]
+	cmp word [OUTW], 0x037f		; FNINIT's FCW
+	check 11, e
+	test dword [FEAT_EDX], 1 << 25
+	jz .nosse4
+	movups [OUTX], xmm0
+	cmp dword [OUTX], 0
+	check 11, e
+	stmxcsr [OUTX]
+	cmp dword [OUTX], 0x1f80
+	check 11, e
+.nosse4:
+
 	mov si, pass_msg
 	call puts
 	mov al, 0
@@ -173,6 +316,44 @@ handler2:
 	mov dword [H2_MARK], 0x600d
 	rsm
 handler2_end:
+
+; handler3: at A0000h (SMBASE 98000h). Saves the x87/SSE state with FXSAVE
+; (which needs no CR4 bit), clobbers it, and restores it unless H3_MODE = 1.
+handler3:
+	mov eax, cr4
+	mov [H3_CR4], eax
+	fxsave [FXBUF]
+	test dword [FEAT_ECX], 1 << 26
+	jz .h3_noxsave
+	mov eax, cr4
+	or eax, 1 << 18			; the handler's own CR4.OSXSAVE
+	mov cr4, eax
+	xor ecx, ecx
+	xgetbv
+	mov [H3_XCR0], eax
+.h3_noxsave:
+	fninit
+	fldz
+	test dword [FEAT_EDX], 1 << 25
+	jz .h3_nosse
+	mov eax, cr4
+	or eax, 1 << 9			; the handler's own CR4.OSFXSR
+	mov cr4, eax
+	xorps xmm0, xmm0
+	mov dword [OUTX + 16], 0x1f80
+	ldmxcsr [OUTX + 16]
+.h3_nosse:
+	cmp dword [H3_MODE], 1
+	je .h3_out
+	fxrstor [FXBUF]
+.h3_out:
+	rsm
+handler3_end:
+
+	align 16
+xmm_pat: dd 0x11223344, 0x55667788, 0x99aabbcc, 0xddeeff00
+mxcsr_val: dd 0x9f80			; FZ, all masked
+fcw_val: dw 0x027f			; 53-bit precision
 
 %include "report16.inc"
 

@@ -695,8 +695,7 @@ skylake_model(void **state)
 	assert_false(r[1] & (1u << 18)); /* RDSEED */
 	assert_false(r[1] & (1u << 19)); /* ADX */
 	cpu_features_cpuid(&cpu->features, 0xd, 1, r);
-	assert_true(r[0] & 1);  /* XSAVEOPT */
-	assert_false(r[0] & 2); /* XSAVEC */
+	assert_int_equal(r[0], 0xf); /* XSAVEOPT, XSAVEC, XGETBV1, XSAVES (i7-6700K) */
 	cpu_features_cpuid(&cpu->features, 0x80000001, 0, r);
 	assert_true(r[3] & (1u << 29)); /* LM */
 	assert_true(r[3] & (1u << 26)); /* 1 GiB pages */
@@ -858,14 +857,14 @@ xgetbv_xsetbv(void **state)
 	assert_int_equal(cpu->state.xcr0, 3);
 	assert_int_equal(cpu->state.gpr[R_AX], 3);
 	/* #GP(0): XCR0[0] = 0, AVX without SSE (vol. 1, 13.3), bit 3 (unsupported),
-	 * bit 32, ECX = 1; XGETBV ECX = 1. */
+	 * bit 32, ECX = 1; XGETBV ECX = 2. */
 	static const uint8_t bad[][16] = {
 		{ MOVI(0xb8, 2), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
 		{ MOVI(0xb8, 5), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
 		{ MOVI(0xb8, 0xb), 0x31, 0xd2, 0x31, 0xc9, XSETBV, 0xf4 },
 		{ MOVI(0xb8, 3), MOVI(0xba, 1), 0x31, 0xc9, XSETBV, 0xf4 },
 		{ MOVI(0xb8, 3), 0x31, 0xd2, MOVI(0xb9, 1), XSETBV, 0xf4 },
-		{ MOVI(0xb9, 1), XGETBV, 0xf4 },
+		{ MOVI(0xb9, 2), XGETBV, 0xf4 },
 	};
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		assert_int_equal(run_x(bad[k], sizeof(bad[k])), EXC_GP);
@@ -915,8 +914,21 @@ cpuid_leaf_d(void **state)
 	assert_int_equal(r[2], 576);
 	assert_int_equal(r[3], 0);
 	cpu_features_cpuid(&f, 0xd, 1, r);
+	assert_int_equal(r[0], 0xf); /* XSAVEOPT, XSAVEC, XGETBV1, XSAVES */
+	assert_int_equal(r[1], 576); /* compacted size for XCR0 | IA32_XSS = 1 */
+	assert_int_equal(r[2] | r[3], 0); /* no IA32_XSS bit supported */
+	/* XSAVEC without XSAVES still reports the compacted size (Linux 6.1 sizes
+	 * its XSAVEC buffers from it, "XSAVE consistency problem" otherwise). */
+	assert_int_equal(cpu_features_parse(&f, "max,-xsaves", err, sizeof(err)), 0);
+	cpu_features_cpuid(&f, 0xd, 1, r);
+	assert_int_equal(r[0], 0x7);
+	assert_int_equal(r[1], 576);
+	assert_int_equal(cpu_features_parse(&f, "max,-xsavec,-xgetbv1,-xsaves", err, sizeof(err)),
+			 0);
+	cpu_features_cpuid(&f, 0xd, 1, r);
 	assert_int_equal(r[0], 1); /* XSAVEOPT only */
 	assert_int_equal(r[1] | r[2] | r[3], 0);
+	assert_int_equal(cpu_features_parse(&f, "max,-avx", err, sizeof(err)), 0);
 	for (uint32_t sub = 2; sub < 64; sub++) {
 		cpu_features_cpuid(&f, 0xd, sub, r);
 		assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
@@ -937,7 +949,7 @@ cpuid_leaf_d(void **state)
 	}
 	assert_int_equal(cpu_features_parse(&f, "max,-xsaveopt", err, sizeof(err)), 0);
 	cpu_features_cpuid(&f, 0xd, 1, r);
-	assert_int_equal(r[0], 0);
+	assert_int_equal(r[0], 0xe);
 	assert_int_equal(cpu_features_parse(&f, "max,-xsave", err, sizeof(err)), 0);
 	cpu_features_cpuid(&f, 0xd, 0, r);
 	assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
@@ -1102,6 +1114,217 @@ xrstor_init_and_checks(void **state)
 	destroy();
 }
 
+/* XSAVEC, XSAVES, XRSTOR's compacted form, XRSTORS, XGETBV ECX = 1 and
+ * IA32_XSS (SDM vol. 1, 13.4.3, 13.8.2, 13.10-13.12; vol. 2C). Images are
+ * checked against hand-computed layouts: the legacy region as XSAVE writes it,
+ * XSTATE_BV = RFBM AND XINUSE (plus SSE for MXCSR != 1F80H), XCOMP_BV = RFBM |
+ * bit 63, component 2 at 576 (the first compacted offset; no 64-byte
+ * alignment), header bytes 16-63 untouched. */
+#define XSAVEC_DATA 0x0f, 0xc7, 0x24, ABS(DATA)
+#define XSAVES_DATA 0x0f, 0xc7, 0x2c, ABS(DATA)
+#define XRSTORS_DATA 0x0f, 0xc7, 0x1c, ABS(DATA)
+#define XRSTOR_DATA 0x0f, 0xae, 0x2c, ABS(DATA)
+static void
+xsavec_xsaves_compacted(void **state)
+{
+	(void)state;
+	static const uint8_t all_c[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff, XSAVEC_DATA, 0xf4 };
+	static const uint8_t all_s[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff, XSAVES_DATA, 0xf4 };
+	static const uint8_t rfbm5_c[] = { MOVI(0xb8, 5), 0x31, 0xd2, XSAVEC_DATA, 0xf4 };
+	static const uint8_t all_r[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff, XRSTOR_DATA, 0xf4 };
+	static const uint8_t all_rs[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff, XRSTORS_DATA, 0xf4 };
+	static const uint8_t mis_c[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff,
+					 0x0f, 0xc7, 0x24, ABS(DATA + 32), 0xf4 };
+	static const uint8_t get1[] = { MOVI(0xb9, 1), XGETBV, 0xf4 };
+	static const uint8_t zero[256];
+	make64("max");
+	bool avx = cpu_has(&cpu->features, FEAT_AVX);
+	uint64_t x0 = avx ? 7 : 3;
+	cpu->state.cr4 |= CR4_OSXSAVE | CR4_OSFXSR;
+	cpu->state.xcr0 = x0;
+	xsave_known_state();
+	for (unsigned k = 0; k < 16; k++)
+		cpu->state.xsave[576 + 3 * 16 + k] = (uint8_t)(0x30 + k); /* YMM3[255:128] */
+	fill_data(0xcc, 1024);
+	assert_int_equal(run_x(all_c, sizeof(all_c)), -1);
+	assert_int_equal(rdm(DATA + 0, 8), 0x01d900803a00027full);  /* FCW FSW FTW 0 FOP */
+	assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull); /* MXCSR, MXCSR_MASK */
+	assert_int_equal(rdm(DATA + 160, 8), 0xa7a6a5a4a3a2a1a0ull); /* XMM0 */
+	assert_int_equal(rdm(DATA + 464, 8), 0xccccccccccccccccull); /* 511:464 not written */
+	assert_int_equal(rdm(DATA + 512, 8), x0);                    /* XSTATE_BV */
+	assert_int_equal(rdm(DATA + 520, 8), x0 | 1ull << 63);       /* XCOMP_BV */
+	assert_int_equal(rdm(DATA + 528, 8), 0xccccccccccccccccull); /* bytes 16-63 kept */
+	assert_int_equal(rdm(DATA + 568, 8), 0xccccccccccccccccull);
+	if (avx) {
+		assert_int_equal(rdm(DATA + 576 + 48, 8), 0x3736353433323130ull);
+		assert_int_equal(rdm(DATA + 576, 8), 0);
+	}
+	/* XSAVES at CPL 0 writes the same image (IA32_XSS = 0). */
+	uint8_t img_c[832], img_s[832];
+	for (unsigned k = 0; k < 832; k++)
+		img_c[k] = (uint8_t)rdm(DATA + k, 1);
+	fill_data(0xcc, 1024);
+	assert_int_equal(run_x(all_s, sizeof(all_s)), -1);
+	for (unsigned k = 0; k < 832; k++)
+		img_s[k] = (uint8_t)rdm(DATA + k, 1);
+	assert_memory_equal(img_c, img_s, 832);
+	/* XGETBV ECX = 1: XCR0 AND XINUSE. */
+	assert_int_equal(run_x(get1, sizeof(get1)), -1);
+	assert_int_equal(cpu->state.gpr[R_AX], x0);
+	/* The init optimisation: x87 and AVX initial, XMM zero but MXCSR 1F81H:
+	 * only SSE saved (XSTATE_BV = 2), the x87 bytes and component 2 untouched. */
+	memset(cpu->state.xsave, 0, 832);
+	cpu->state.xsave[0] = 0x7f, cpu->state.xsave[1] = 0x03;
+	cpu->state.xsave[24] = 0x81, cpu->state.xsave[25] = 0x1f;
+	fill_data(0xcc, 1024);
+	assert_int_equal(run_x(all_c, sizeof(all_c)), -1);
+	assert_int_equal(rdm(DATA + 0, 8), 0xccccccccccccccccull);
+	assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull);
+	assert_int_equal(rdm(DATA + 160, 8), 0);
+	assert_int_equal(rdm(DATA + 576, 8), 0xccccccccccccccccull);
+	assert_int_equal(rdm(DATA + 512, 8), 2);
+	assert_int_equal(rdm(DATA + 520, 8), x0 | 1ull << 63);
+	assert_int_equal(run_x(get1, sizeof(get1)), -1);
+	assert_int_equal(cpu->state.gpr[R_AX], 0); /* XINUSE[1] ignores MXCSR */
+	/* ... and with MXCSR = 1F80H nothing is saved: XSTATE_BV = 0. */
+	cpu->state.xsave[24] = 0x80;
+	fill_data(0xcc, 1024);
+	assert_int_equal(run_x(all_c, sizeof(all_c)), -1);
+	assert_int_equal(rdm(DATA + 24, 8), 0xccccccccccccccccull);
+	assert_int_equal(rdm(DATA + 512, 8), 0);
+	/* The standard form with RFBM = 4 moves MXCSR too (vol. 1, 13.7, 13.8.1),
+	 * the compacted one does not (it belongs to component 1 there). */
+	if (avx) {
+		static const uint8_t s4[] = { MOVI(0xb8, 4), 0x31, 0xd2, 0x0f, 0xae, 0x24,
+					      ABS(DATA), 0xf4 };
+		static const uint8_t r4[] = { MOVI(0xb8, 4), 0x31, 0xd2, XRSTOR_DATA, 0xf4 };
+		cpu->state.xsave[24] = 0x81;
+		fill_data(0xcc, 1024);
+		assert_int_equal(run_x(s4, sizeof(s4)), -1);
+		assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull);
+		assert_int_equal(rdm(DATA + 160, 8), 0xccccccccccccccccull);
+		wr(DATA + 24, 0x1f82, 4);
+		for (unsigned b = 512; b < 576; b += 8)
+			wr(DATA + b, 0, 8);
+		assert_int_equal(run_x(r4, sizeof(r4)), -1); /* XSTATE_BV = 0: still loaded */
+		assert_int_equal(cpu->state.xsave[24], 0x82);
+		wr(DATA + 520, 4 | 1ull << 63, 8);
+		assert_int_equal(run_x(r4, sizeof(r4)), -1); /* compacted: MXCSR untouched */
+		assert_int_equal(cpu->state.xsave[24], 0x82);
+		wr(DATA + 24, 0x10000, 4);
+		wr(DATA + 520, 0, 8);
+		assert_int_equal(run_x(r4, sizeof(r4)), EXC_GP); /* a reserved MXCSR bit */
+		cpu->state.xsave[24] = 0x80;
+	}
+	/* RFBM = 5 (x87 | AVX): XCOMP_BV = 8000000000000005H, AVX still at 576. */
+	if (avx) {
+		cpu->state.xsave[576 + 16 + 2] = 0x77; /* YMM1[255:128] byte 2 */
+		fill_data(0xcc, 1024);
+		assert_int_equal(run_x(rfbm5_c, sizeof(rfbm5_c)), -1);
+		assert_int_equal(rdm(DATA + 512, 8), 4);
+		assert_int_equal(rdm(DATA + 520, 8), 5 | 1ull << 63);
+		assert_int_equal(rdm(DATA + 576 + 16, 8), 0x770000);
+		assert_int_equal(rdm(DATA + 24, 8), 0xccccccccccccccccull); /* RFBM[1] = 0 */
+	}
+	/* XRSTOR of a compacted image: XSTATE_BV = XCOMP_BV[62:0] = x0 loads all;
+	 * then XSTATE_BV = 0 initialises all, MXCSR to 1F80H (13.8.2). */
+	for (unsigned k = 0; k < 832; k++)
+		wr(DATA + k, img_c[k], 1);
+	for (unsigned k = 528; k < 576; k += 8)
+		wr(DATA + k, 0, 8);
+	memset(cpu->state.xsave, 0, 832);
+	assert_int_equal(run_x(all_r, sizeof(all_r)), -1);
+	xsave_known_state();
+	uint8_t want[512];
+	memcpy(want, cpu->state.xsave, 512);
+	assert_int_equal(run_x(all_r, sizeof(all_r)), -1);
+	assert_memory_equal(cpu->state.xsave, want, 24);
+	assert_memory_equal(cpu->state.xsave + 24, want + 24, 4); /* MXCSR 1F81H */
+	assert_memory_equal(cpu->state.xsave + 160, want + 160, 256);
+	if (avx)
+		assert_int_equal(cpu->state.xsave[576 + 48 + 5], 0x35);
+	wr(DATA + 512, 0, 8);
+	assert_int_equal(run_x(all_r, sizeof(all_r)), -1);
+	assert_int_equal(cpu->state.xsave[0] | cpu->state.xsave[1] << 8, 0x037f);
+	assert_int_equal(cpu->state.xsave[24] | cpu->state.xsave[25] << 8, 0x1f80);
+	assert_memory_equal(cpu->state.xsave + 160, zero, 256);
+	assert_memory_equal(cpu->state.xsave + 576, zero, 256);
+	/* #GP(0), state unchanged: XCOMP_BV bit 3 (not in XCR0), XSTATE_BV bit not
+	 * in XCOMP_BV, XSTATE_BV bit 63, header bytes 16 and 63 nonzero, MXCSR
+	 * reserved bit. */
+	const uint64_t bad[][3] = {
+		{ 3, 3 | 8 | 1ull << 63, 0 },     { 3, 1 | 1ull << 63, 0 },
+		{ 3 | 1ull << 63, 3 | 1ull << 63, 0 }, { 3, 3 | 1ull << 63, 528 },
+		{ 3, 3 | 1ull << 63, 575 },       { 3, 3 | 1ull << 63, 24 },
+	};
+	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		put(DATA, want, 512);
+		for (unsigned b = 528; b < 576; b += 8)
+			wr(DATA + b, 0, 8);
+		wr(DATA + 512, bad[k][0], 8);
+		wr(DATA + 520, bad[k][1], 8);
+		if (bad[k][2] == 24)
+			wr(DATA + 24, 0x10000, 4);
+		else if (bad[k][2])
+			wr(DATA + bad[k][2], 1, 1);
+		memset(cpu->state.xsave, 0, 512);
+		assert_int_equal(run_x(all_r, sizeof(all_r)), EXC_GP);
+		assert_memory_equal(cpu->state.xsave, zero, 256);
+		assert_int_equal(run_x(all_rs, sizeof(all_rs)), EXC_GP);
+		assert_memory_equal(cpu->state.xsave, zero, 256);
+	}
+	/* XRSTORS: the compacted image loads; the standard form is #GP(0). */
+	put(DATA, want, 512);
+	for (unsigned b = 528; b < 576; b += 8)
+		wr(DATA + b, 0, 8);
+	wr(DATA + 512, 3, 8);
+	wr(DATA + 520, 3 | 1ull << 63, 8);
+	memset(cpu->state.xsave, 0, 512);
+	assert_int_equal(run_x(all_rs, sizeof(all_rs)), -1);
+	assert_memory_equal(cpu->state.xsave + 160, want + 160, 256);
+	wr(DATA + 520, 0, 8);
+	memset(cpu->state.xsave, 0, 512);
+	assert_int_equal(run_x(all_rs, sizeof(all_rs)), EXC_GP);
+	assert_memory_equal(cpu->state.xsave, zero, 256);
+	/* Misaligned XSAVEC: #GP(0), nothing written. */
+	fill_data(0xcc, 1024);
+	assert_int_equal(run_x(mis_c, sizeof(mis_c)), EXC_GP);
+	assert_int_equal(rdm(DATA + 32, 8), 0xccccccccccccccccull);
+	/* IA32_XSS: reads 0, only 0 may be written (no supervisor component). */
+	uint64_t v = 1;
+	assert_int_equal(msr_read(cpu, MSR_XSS, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(msr_write(cpu, MSR_XSS, 0), 0);
+	assert_int_equal(msr_write(cpu, MSR_XSS, 1), -1);
+	assert_int_equal(msr_write(cpu, MSR_XSS, 1ull << 8), -1);
+	/* XSAVES/XRSTORS at CPL 3: #GP(0) before anything is read or written. */
+	fill_data(0xcc, 1024);
+	seg(S_CS, SEL_C64U, 0, 0xffffffff, 0xfb | SEG_ATTR_L | SEG_ATTR_G);
+	cpu->state.cpl = 3;
+	cpu_mode_update(cpu);
+	cpu->state.gpr[R_SP] = 0x7000;
+	assert_int_equal(run_x(all_s, sizeof(all_s)), EXC_GP);
+	assert_int_equal(rdm(DATA + 512, 8), 0xccccccccccccccccull);
+	destroy();
+	/* Without the features: XSAVEC/XSAVES #UD, IA32_XSS absent, XGETBV ECX = 1
+	 * #GP, and XCOMP_BV[63] = 1 is a reserved header bit for XRSTOR. */
+	make64("max,-xsavec,-xgetbv1,-xsaves");
+	cpu->state.cr4 |= CR4_OSXSAVE | CR4_OSFXSR;
+	cpu->state.xcr0 = 3;
+	assert_int_equal(run_x(all_c, sizeof(all_c)), EXC_UD);
+	assert_int_equal(run_x(all_s, sizeof(all_s)), EXC_UD);
+	assert_int_equal(run_x(all_rs, sizeof(all_rs)), EXC_UD);
+	assert_int_equal(run_x(get1, sizeof(get1)), EXC_GP);
+	assert_int_equal(msr_read(cpu, MSR_XSS, &v), -1);
+	put(DATA, want, 512);
+	for (unsigned b = 528; b < 576; b += 8)
+		wr(DATA + b, 0, 8);
+	wr(DATA + 512, 3, 8);
+	wr(DATA + 520, 3 | 1ull << 63, 8);
+	assert_int_equal(run_x(all_r, sizeof(all_r)), EXC_GP);
+	destroy();
+}
+
 int
 main(void)
 {
@@ -1130,6 +1353,7 @@ main(void)
 		cmocka_unit_test(cpuid_leaf_d),
 		cmocka_unit_test(xsave_image),
 		cmocka_unit_test(xrstor_init_and_checks),
+		cmocka_unit_test(xsavec_xsaves_compacted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

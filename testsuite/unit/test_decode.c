@@ -322,6 +322,22 @@ vex_ud_rules(void **state)
 	assert_ptr_equal(in.fn, op_avx);
 	DEC(8, &in, 0xc4, 0xe2, 0xf9, 0x0c, 0xc1);
 	assert_ptr_equal(in.fn, op_ud);
+	/* VPERMQ/VPERMPD are VEX.256.66.0F3A.W1 00/01 ib; their pages list #UD "If
+	 * VEX.W = 0" (vol. 2C) even where a host (AMD) runs the W0 encoding. */
+	DEC(8, &in, 0xc4, 0xe3, 0xfd, 0x00, 0xc1, 0x1b); /* VPERMQ ymm0, ymm1, 1BH */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc4, 0xe3, 0x7d, 0x00, 0xc1, 0x1b); /* ... VEX.W = 0 */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe3, 0x7d, 0x01, 0xc1, 0x1b); /* VPERMPD, VEX.W = 0 */
+	assert_ptr_equal(in.fn, op_ud);
+	/* VAESENC is VEX.128 (AES + AVX); its VEX.256 form belongs to VAES
+	 * (CPUID.(EAX=7,ECX=0):ECX[9]), which fugu's CPU does not have: #UD. */
+	DEC(8, &in, 0xc4, 0xe2, 0x71, 0xdc, 0xc2); /* VAESENC xmm0, xmm1, xmm2 */
+	assert_ptr_equal(in.fn, op_avx);
+	DEC(8, &in, 0xc4, 0xe2, 0x75, 0xdc, 0xc2); /* ... VEX.L = 1 */
+	assert_ptr_equal(in.fn, op_ud);
+	DEC(8, &in, 0xc4, 0xe3, 0x75, 0x44, 0xc2, 0); /* VPCLMULQDQ ymm: also #UD */
+	assert_ptr_equal(in.fn, op_ud);
 	DEC(8, &in, 0xc4, 0xe3, 0x7d, 0x18, 0xc1, 0); /* VINSERTF128: VEX.256 only */
 	assert_ptr_equal(in.fn, op_avx);
 	DEC(8, &in, 0xc4, 0xe3, 0x79, 0x18, 0xc1, 0);
@@ -573,7 +589,7 @@ static const struct {
 	{ ICLS_RDSEED, { op_ud } },
 	{ ICLS_DESC_TABLE,
 	  { op_sgdt, op_sidt, op_lgdt, op_lidt, op_sldt, op_str, op_lldt, op_ltr } },
-	{ ICLS_XSAVES, { op_ud } },
+	{ ICLS_XSAVES, { op_xsaves, op_xrstors } },
 };
 
 static unsigned seen_cls[ICLS_COUNT];
