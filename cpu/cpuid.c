@@ -69,8 +69,8 @@ static const struct cpu_model models[] = {
 	  94, 3, 0x16, 0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
 	  "fxsr sse sse2 sse3 pclmulqdq vmx ssse3 fma cx16 pcid sse4.1 sse4.2 x2apic movbe popcnt "
-	  "tsc-deadline aes xsave avx f16c fsgsbase bmi1 avx2 smep bmi2 invpcid smap xsaveopt "
-	  "xsavec xgetbv1 xsaves lahf-lm abm syscall nx pdpe1gb rdtscp lm invtsc",
+	  "tsc-deadline aes xsave avx f16c fsgsbase bmi1 avx2 smep bmi2 invpcid smap spec-ctrl stibp "
+	  "ssbd xsaveopt xsavec xgetbv1 xsaves lahf-lm abm syscall nx pdpe1gb rdtscp lm invtsc",
 	  true, 10 },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 0x16, 0x80000008, NULL,
 	  true, 10 },
@@ -349,6 +349,7 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		if (subleaf == 0) {
 			regs[1] = feature_word(f, 7, 1);
 			regs[2] = feature_word(f, 7, 2);
+			regs[3] = feature_word(f, 7, 3);
 		}
 		return;
 	case 0xd:

@@ -25,6 +25,8 @@ enum msr_kind {
 	MSR_KIND_FEATURE_CONTROL, /* IA32_FEATURE_CONTROL: lock semantics (cpu/vmx/vmx.c) */
 	MSR_KIND_VMX_CAP,         /* IA32_VMX_BASIC ... VMFUNC, read-only (cpu/vmx/caps.c) */
 	MSR_KIND_ZERO,            /* reads 0; only 0 may be written (reserved ~0: read-only) */
+	MSR_KIND_SPEC_CTRL,       /* IA32_SPEC_CTRL: the bits the model enumerates */
+	MSR_KIND_PRED_CMD,        /* IA32_PRED_CMD: write-only command */
 };
 
 struct msr_row {
@@ -64,6 +66,14 @@ static const struct msr_row msr_table[] = {
 	/* Every Intel model: bits 52:50 the platform (0, the one microcode matches
 	 * with flag 1); read-only. Linux's microcode loader reads it on resume. */
 	{ MSR_PLATFORM_ID, FEAT_NONE, PLAIN(platform_id), 0, ~0ull, false },
+	/* Speculation controls (SDM vol. 4, table 2-2; Intel's "Speculative
+	 * Execution Side Channel Mitigations"): IA32_SPEC_CTRL exists when CPUID
+	 * enumerates any of its bits, IBRS (7.0:EDX[26]), STIBP ([27]) or SSBD
+	 * ([31]), and only those bits may be set; IA32_PRED_CMD (IBPB, with [26])
+	 * is write-only, bit 0 the command. fugu has no branch predictor to
+	 * restrict, so the bits are kept and have no other effect. */
+	{ MSR_SPEC_CTRL, FEAT_NONE, MSR_KIND_SPEC_CTRL, 0, 0, 0, false },
+	{ MSR_PRED_CMD, FEAT_SPEC_CTRL, MSR_KIND_PRED_CMD, 0, 0, ~1ull, false },
 	/* Machine-check architecture (SDM vol. 3B, 15.3): MCG_CAP is read-only (the
 	 * model's bank count and MCG_CTL_P); MCG_STATUS holds RIPV/EIPV/MCIP. */
 	{ MSR_MCG_CAP, FEAT_MCA, MSR_KIND_MCG_CAP, 0, 0, ~0ull, false },
@@ -139,6 +149,15 @@ static const struct msr_row msr_table[] = {
 	{ MSR_TSC_AUX, FEAT_RDTSCP, PLAIN(tsc_aux), 0, 0xffffffff00000000ull, false },
 };
 
+/* The IA32_SPEC_CTRL bits the model enumerates; none: the MSR does not exist. */
+static uint64_t
+spec_ctrl_bits(const struct cpu *cpu)
+{
+	return (cpu_has(&cpu->features, FEAT_SPEC_CTRL) ? 1u : 0u) |
+	       (cpu_has(&cpu->features, FEAT_STIBP) ? 2u : 0u) |
+	       (cpu_has(&cpu->features, FEAT_SSBD) ? 4u : 0u);
+}
+
 static const struct msr_row *
 msr_find(struct cpu *cpu, uint32_t index)
 {
@@ -151,6 +170,8 @@ msr_find(struct cpu *cpu, uint32_t index)
 			return NULL;
 		key = MSR_MC0_CTL;
 	}
+	if (index == MSR_SPEC_CTRL && !spec_ctrl_bits(cpu))
+		return NULL;
 	if ((index == MSR_BIOS_SIGN_ID || index == MSR_PLATFORM_ID) &&
 	    strcmp(cpu->features.vendor, "GenuineIntel"))
 		return NULL;
@@ -249,6 +270,8 @@ msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 					      : -1;
 	case MSR_KIND_MISC_ENABLE: *value = cpu->state.msr.misc_enable; break;
 	case MSR_KIND_ZERO: *value = 0; break;
+	case MSR_KIND_SPEC_CTRL: *value = cpu->state.msr.spec_ctrl; break;
+	case MSR_KIND_PRED_CMD: return -1; /* write-only */
 	case MSR_KIND_MCG_CAP: *value = MCG_CTL_P | cpu->features.mca_banks; break;
 	case MSR_KIND_MC_BANK:
 		*value = cpu->state.msr.mc[(index - MSR_MC0_CTL) / 4][(index - MSR_MC0_CTL) % 4];
@@ -295,6 +318,12 @@ msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 		if (value)
 			return -1;
 		break;
+	case MSR_KIND_SPEC_CTRL:
+		if (value & ~spec_ctrl_bits(cpu))
+			return -1;
+		cpu->state.msr.spec_ctrl = value;
+		break;
+	case MSR_KIND_PRED_CMD: break; /* IBPB: no predictor state to discard */
 	case MSR_KIND_MC_BANK: {
 		/* MCi_CTL: any value. MCi_STATUS, MCi_ADDR, MCi_MISC: software clears
 		 * them with 0s; "writing 1s to them causes a general-protection

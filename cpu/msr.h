@@ -13,6 +13,8 @@ struct cpu;
 #define MSR_APIC_BASE 0x0000001b
 #define MSR_PLATFORM_ID 0x00000017  /* IA32_PLATFORM_ID (SDM vol. 4, table 2-2) */
 #define MSR_BIOS_SIGN_ID 0x0000008b /* microcode update signature (SDM vol. 3A, 9.11.7.1) */
+#define MSR_SPEC_CTRL 0x00000048 /* IA32_SPEC_CTRL: IBRS, STIBP, SSBD (SDM vol. 4, table 2-2) */
+#define MSR_PRED_CMD 0x00000049  /* IA32_PRED_CMD: IBPB, write-only */
 #define MSR_MCG_CAP 0x00000179
 #define MSR_MCG_STATUS 0x0000017a
 #define MSR_MCG_CTL 0x0000017b
@@ -59,6 +61,7 @@ struct msr_state {
 	uint64_t bios_sign_id;         /* IA32_BIOS_SIGN_ID: bits 63:32 the microcode revision */
 	uint64_t platform_id;          /* IA32_PLATFORM_ID (read-only): platform 0 */
 	uint64_t mcg_status;           /* IA32_MCG_STATUS (RIPV, EIPV, MCIP) */
+	uint64_t spec_ctrl;            /* IA32_SPEC_CTRL: IBRS (0), STIBP (1), SSBD (2) */
 	uint64_t mcg_ctl;              /* IA32_MCG_CTL */
 	uint64_t mc[MCA_BANKS_MAX][4]; /* IA32_MCi_CTL, _STATUS, _ADDR, _MISC per bank */
 };

@@ -766,6 +766,44 @@ debugctl(void **state)
 	}
 }
 
+/* IA32_SPEC_CTRL and IA32_PRED_CMD (SDM vol. 4, table 2-2): SPEC_CTRL exists
+ * when CPUID.7.0:EDX enumerates IBRS (26), STIBP (27) or SSBD (31) and takes
+ * only those bits; PRED_CMD (IBPB, with bit 26) is write-only. The Skylake model
+ * reports all three, as the i7-6700K does with its current microcode; Linux
+ * then mitigates RETBleed with IBRS instead of warning. */
+static void
+spec_ctrl(void **state)
+{
+	(void)state;
+	uint64_t v = 1;
+	make32("skylake");
+	uint32_t regs[4];
+	struct cpu_features f;
+	char err[128];
+	assert_int_equal(cpu_features_parse(&f, "skylake", err, sizeof(err)), 0);
+	cpu_features_cpuid(&f, 7, 0, regs);
+	assert_int_equal(regs[3] & 0x8c000000u, 0x8c000000u);
+	assert_int_equal(rdmsr(MSR_SPEC_CTRL, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(msr_write(cpu, MSR_SPEC_CTRL, 7), 0);
+	assert_int_equal(rdmsr(MSR_SPEC_CTRL, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(msr_write(cpu, MSR_SPEC_CTRL, 8), -1);
+	assert_int_equal(msr_write(cpu, MSR_PRED_CMD, 1), 0);
+	assert_int_equal(msr_write(cpu, MSR_PRED_CMD, 2), -1);
+	assert_int_equal(rdmsr(MSR_PRED_CMD, &v), -1);
+	destroy();
+	make32("skylake,-spec-ctrl,-ssbd"); /* STIBP alone: the MSR holds bit 1 only */
+	assert_int_equal(msr_write(cpu, MSR_SPEC_CTRL, 2), 0);
+	assert_int_equal(msr_write(cpu, MSR_SPEC_CTRL, 1), -1);
+	assert_int_equal(msr_write(cpu, MSR_PRED_CMD, 1), -1);
+	destroy();
+	make32("nehalem");
+	assert_int_equal(rdmsr(MSR_SPEC_CTRL, &v), -1);
+	assert_int_equal(msr_write(cpu, MSR_PRED_CMD, 1), -1);
+	destroy();
+}
+
 /* PAT and MTRR type fields: reserved memory types #GP (SDM vol. 3A, 12.12.2, 12.11). */
 static void
 memory_type_fields(void **state)
@@ -1347,6 +1385,7 @@ main(void)
 		cmocka_unit_test(bios_sign_id),
 		cmocka_unit_test(misc_enable),
 		cmocka_unit_test(debugctl),
+		cmocka_unit_test(spec_ctrl),
 		cmocka_unit_test(memory_type_fields),
 		cmocka_unit_test(apic_base_and_cpuid),
 		cmocka_unit_test(xgetbv_xsetbv),
