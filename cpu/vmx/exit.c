@@ -73,6 +73,10 @@ save_guest(struct cpu *cpu)
 		f[VMCS_GUEST_PAT] = s->msr.pat;
 	if (f[VMCS_EXIT_CTLS] & EXIT_SAVE_EFER)
 		f[VMCS_GUEST_EFER] = s->efer;
+	/* With EPT and PAE paging the PDPTE registers are saved (27.3.4). */
+	if (cpu->vmx->ept_on && mmu_legacy_pae(s->cr0, s->cr4, s->efer))
+		for (unsigned k = 0; k < 4; k++)
+			f[VMCS_GUEST_PDPTE0 + k] = s->pdpte[k];
 	/* "IA-32e mode guest" records EFER.LMA (IA32_VMX_MISC bit 5). */
 	f[VMCS_ENTRY_CTLS] = (f[VMCS_ENTRY_CTLS] & ~(uint64_t)ENTRY_IA32E) |
 			     ((s->efer & EFER_LMA) ? ENTRY_IA32E : 0);
@@ -471,16 +475,17 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 			{ INSN_VMPTRST, VMX_EXIT_VMPTRST },   { INSN_VMREAD, VMX_EXIT_VMREAD },
 			{ INSN_VMRESUME, VMX_EXIT_VMRESUME }, { INSN_VMWRITE, VMX_EXIT_VMWRITE },
 			{ INSN_VMXOFF, VMX_EXIT_VMXOFF },     { INSN_VMXON, VMX_EXIT_VMXON },
-			{ INSN_INVVPID, VMX_EXIT_INVVPID }
+			{ INSN_INVVPID, VMX_EXIT_INVVPID },   { INSN_INVEPT, VMX_EXIT_INVEPT }
 		};
 		for (unsigned k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 			if (rows[k].id != i->id)
 				continue;
 			bool operand = i->id != INSN_VMCALL && i->id != INSN_VMLAUNCH &&
 				       i->id != INSN_VMRESUME && i->id != INSN_VMXOFF;
-			/* VMREAD, VMWRITE and INVVPID name a register in bits 31:28 (27.2.5). */
+			/* VMREAD, VMWRITE, INVEPT and INVVPID name a register in bits
+			 * 31:28 (27.2.5). */
 			bool rw = i->id == INSN_VMREAD || i->id == INSN_VMWRITE ||
-				  i->id == INSN_INVVPID;
+				  i->id == INSN_INVVPID || i->id == INSN_INVEPT;
 			uint32_t info = operand ? vmx_insn_info(i, 0, rw ? i->reg : 0) : 0;
 			uint64_t qual =
 				operand && (i->flags & I_MEM) ? (uint64_t)(int64_t)i->disp : 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "cpu/vmx/vmcs.h"
+#include "mmu/paging.h"
 
 struct cpu;
 struct insn;
@@ -44,10 +45,12 @@ struct insn;
 #define PROC_PAUSE (1u << 30)
 #define PROC_SECONDARY (1u << 31)
 /* Secondary processor-based controls. */
+#define PROC2_EPT (1u << 1)
 #define PROC2_DESC_TABLE (1u << 2)
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
+#define PROC2_UNRESTRICTED (1u << 7)
 #define PROC2_INVPCID (1u << 12)
 /* VM-exit controls (24.7.1). */
 #define EXIT_SAVE_DEBUG (1u << 2)
@@ -80,7 +83,8 @@ struct insn;
 	X(CR_ACCESS, 28, "cr-access") X(DR_ACCESS, 29, "dr-access") X(IO, 30, "io")               \
 	X(RDMSR, 31, "rdmsr") X(WRMSR, 32, "wrmsr") X(BAD_GUEST, 33, "entry-fail-guest-state")    \
 	X(BAD_MSR_LOAD, 34, "entry-fail-msr-load") X(MWAIT, 36, "mwait")                          \
-	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold")                          \
+	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold")                                          \
+	X(EPT_VIOLATION, 48, "ept-violation") X(EPT_MISCONFIG, 49, "ept-misconfig")              \
 	X(MONITOR, 39, "monitor") X(PAUSE, 40, "pause") X(GDTR_IDTR, 46, "gdtr-idtr-access")      \
 	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
 	X(INVVPID, 53, "invvpid") X(WBINVD, 54, "wbinvd") X(XSETBV, 55, "xsetbv")                 \
@@ -137,8 +141,26 @@ struct vmx {
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
+	bool ept_on;                  /* "enable EPT" in the running guest (set at VM entry) */
+	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
+
+/* ---- EPT (ept.c; SDM vol. 3C, 29.3) ---- */
+/* Would VM entry accept this EPT pointer (26.2.1.1)? Also INVEPT's check. */
+bool vmx_eptp_ok(const struct cpu *cpu, uint64_t eptp);
+/* The second stage of the running guest (in non-root operation): NULL
+ * without "enable EPT". */
+static inline const struct mmu_stage2 *
+vmx_stage2(const struct vmx *v)
+{
+	return v->ept_on ? &v->ept : NULL;
+}
+/* Set up the EPT walk at VM entry (ept_on from the controls). */
+void vmx_ept_enter(struct cpu *cpu);
+/* A second-stage fault of a guest access: EPT violation (48) or
+ * misconfiguration (49) exit with the guest-physical (and linear) address. */
+_Noreturn void vmx_ept_exit(struct cpu *cpu, const struct mmu_fault *f);
 
 /* ---- the capability MSRs (caps.c) ---- */
 /* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */
