@@ -584,7 +584,7 @@ check_class(const uint8_t *b, unsigned n, unsigned cs, const struct insn *in)
 	(void)n;
 	for (size_t k = 0; k < sizeof(class_doors) / sizeof(class_doors[0]); k++) {
 		bool door = false;
-		for (unsigned j = 0; j < 12 && class_doors[k].fn[j]; j++)
+		for (unsigned j = 0; j < 14 && class_doors[k].fn[j]; j++)
 			door |= in->fn == class_doors[k].fn[j];
 		if (in->icls == class_doors[k].cls && !door)
 			fail_msg("%u-bit %02x %02x %02x %02x: class %s, not its handler", cs * 8,
