@@ -463,11 +463,18 @@ op_invept(struct cpu *cpu, const struct insn *i)
 	succeed(cpu, i, type);
 }
 
-/* VMCALL: outside VMX operation #UD; in root operation VMfail(1), since there
- * is no dual-monitor treatment of SMIs; in non-root operation a VM exit. */
+/* VMCALL: outside VMX operation #UD; in non-root operation a VM exit, even
+ * from real mode (an unrestricted guest: VMCALL alone does not check CR0.PE,
+ * 30.3); then #UD in virtual-8086 and compatibility mode, #GP(0) above CPL 0;
+ * in root operation VMfail(1), since there is no dual-monitor treatment of
+ * SMIs. */
 void
 op_vmcall(struct cpu *cpu, const struct insn *i)
 {
+	if (!cpu->vmx || !cpu->vmx->on)
+		cpu_ud(cpu);
+	if (cpu->vmx_nonroot)
+		vmx_intercept(cpu, i);
 	vmx_insn_prologue(cpu, i);
 	fail(cpu, i, 0, VMERR_VMCALL_IN_ROOT);
 }
