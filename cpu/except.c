@@ -365,6 +365,8 @@ cpu_handle_fault(struct cpu *cpu)
 			return false;
 	}
 	cpu->faults++;
+	if (__builtin_expect(cpu->vmx_nonroot, 0))
+		cpu->vmx->iret_unblocking = false; /* a fault of that IRET ends it */
 	cpu->delivering = true;
 	cpu->delivering_class = (uint8_t)exc_class(vector);
 	cpu->state.rip = cpu->insn_rip;

@@ -221,7 +221,14 @@ static void iret_any_mode(struct cpu *cpu, const struct insn *i);
 void
 op_iret(struct cpu *cpu, const struct insn *i)
 {
+	/* In VMX non-root operation an EPT violation during this IRET reports
+	 * that it unblocked NMIs (SDM vol. 3C, 28.2.3, table 28-7 bit 12). */
+	bool unblocking = __builtin_expect(cpu->vmx_nonroot, 0) && cpu->state.nmi_blocked;
+	if (unblocking)
+		cpu->vmx->iret_unblocking = true;
 	iret_any_mode(cpu, i);
+	if (unblocking)
+		cpu->vmx->iret_unblocking = false;
 	cpu->state.nmi_blocked = false;
 }
 

@@ -760,6 +760,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 	if (!load_guest(cpu))
 		vmx_entry_fail(cpu, VMX_EXIT_BAD_GUEST, 2, "guest PDPTEs");
 	vmx_ept_enter(cpu);
+	v->iret_unblocking = false;
 	cpu->vmx_nonroot = true;
 	v->launched = true;
 	v->hlt_wake = false;

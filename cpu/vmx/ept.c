@@ -152,5 +152,14 @@ vmx_ept_exit(struct cpu *cpu, const struct mmu_fault *f)
 		vmx_exit(cpu, VMX_EXIT_EPT_MISCONFIG, 0, 0, 0);
 	if (f->qualification & 0x80)
 		v->f[VMCS_GUEST_LINEAR_ADDR] = f->lin;
-	vmx_exit(cpu, VMX_EXIT_EPT_VIOLATION, f->qualification, 0, 0);
+	uint64_t qual = f->qualification;
+	/* During an IRET that unblocked NMIs: bit 12, and the saved state shows
+	 * them unblocked, as the IRET left them (28.2.3); not while delivering an
+	 * event (the IDT-vectoring information covers that). */
+	if (v->iret_unblocking && !v->vectoring) {
+		qual |= 1u << 12;
+		cpu->state.nmi_blocked = false;
+	}
+	v->iret_unblocking = false;
+	vmx_exit(cpu, VMX_EXIT_EPT_VIOLATION, qual, 0, 0);
 }

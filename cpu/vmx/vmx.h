@@ -142,6 +142,7 @@ struct vmx {
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	bool ept_on;                  /* "enable EPT" in the running guest (set at VM entry) */
+	bool iret_unblocking;         /* executing an IRET that unblocks NMIs (non-root) */
 	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };

@@ -14,6 +14,7 @@
 ;   5. EPT A/D: a read sets A only, a write A and D, an untouched page neither;
 ;   6. a 2 MiB EPT page mapping guest-physical 400000h to 600000h;
 ;   7. a fetch from a page without X: qualification 19Ch;
+;   8. an IRET that unblocks NMIs faulting on EPT: qualification bit 12;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -137,6 +138,7 @@ main:
 	pte 5, 0x5031			; read-only
 	pte 6, 0x6033			; no X
 	pte 0xb, 0			; not present
+	pte 0xc, 0			; not present
 	mov dword [MAGIC], 0x12345678
 
 	; ---- the VMCS ----
@@ -276,6 +278,19 @@ main:
 	exit_is 71, 48, 0x19c
 	field_is 72, 0x2400, 0x6000
 	field_is 73, 0x640a, 0x6000
+	field_is 74, 0x4824, 0		; no NMI blocking
+
+	; 8: IRET with NMIs blocked popping from a not-present page: bit 12
+	; (NMI unblocking due to IRET), and the saved state shows NMIs unblocked
+	; (28.2.3).
+	vmw 0x0802, 0xf000		; CS back to F000h (step 7 left it 0)
+	vmw 0x6808, 0xf0000
+	guest_at g8
+	vmw 0x4824, 8			; blocking by NMI
+	enter vmresume, 75
+	exit_is 76, 48, 0x1181
+	field_is 77, 0x2400, 0xcffa
+	field_is 78, 0x4824, 0
 
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
@@ -314,6 +329,8 @@ g5b:	mov [0x9000], ax
 g6:	mov eax, [gs:0x10]
 	vmcall
 g7:	jmp 0:0x6000
+g8:	mov sp, 0xcffa
+	iret
 	bits 32
 
 %include "pm_end.inc"
