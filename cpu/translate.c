@@ -119,7 +119,7 @@ static _Noreturn void
 raise_fault(struct cpu *cpu, const struct mmu_fault *f)
 {
 	if (f->stage != 1)
-		vmx_ept_exit(cpu, f); /* only EPT installs a second stage */
+		vmx_ept_fault(cpu, f); /* only EPT installs a second stage */
 	if (f->vector == MMU_VEC_PF) {
 		/* A #PF that exits leaves CR2 alone (SDM vol. 3C, 27.1). */
 		if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_pf_exits(cpu, f->error))

@@ -142,17 +142,28 @@ vmx_ept_enter(struct cpu *cpu)
 }
 
 _Noreturn void
-vmx_ept_exit(struct cpu *cpu, const struct mmu_fault *f)
+vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f)
 {
 	struct vmx *v = cpu->vmx;
-	v->f[VMCS_GUEST_PHYS_ADDR] = f->gpa;
+	v->ept_gpa = f->gpa;
+	v->ept_lin = f->lin;
+	v->ept_qual = f->qualification;
+	v->ept_misconfig = f->misconfig;
+	cpu_fault(cpu, VMX_FAULT_EPT, 0);
+}
+
+_Noreturn void
+vmx_ept_exit(struct cpu *cpu)
+{
+	struct vmx *v = cpu->vmx;
+	v->f[VMCS_GUEST_PHYS_ADDR] = v->ept_gpa;
 	/* A misconfiguration has no qualification and leaves the guest-linear
 	 * address alone (27.2.1). */
-	if (f->misconfig)
+	if (v->ept_misconfig)
 		vmx_exit(cpu, VMX_EXIT_EPT_MISCONFIG, 0, 0, 0);
-	if (f->qualification & 0x80)
-		v->f[VMCS_GUEST_LINEAR_ADDR] = f->lin;
-	uint64_t qual = f->qualification;
+	if (v->ept_qual & 0x80)
+		v->f[VMCS_GUEST_LINEAR_ADDR] = v->ept_lin;
+	uint64_t qual = v->ept_qual;
 	/* During an IRET that unblocked NMIs: bit 12, and the saved state shows
 	 * them unblocked, as the IRET left them (28.2.3); not while delivering an
 	 * event (the IDT-vectoring information covers that). */

@@ -143,6 +143,8 @@ struct vmx {
 	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
 	bool ept_on;                  /* "enable EPT" in the running guest (set at VM entry) */
 	bool iret_unblocking;         /* executing an IRET that unblocks NMIs (non-root) */
+	bool ept_misconfig;           /* the pending EPT fault (vmx_ept_fault) */
+	uint64_t ept_gpa, ept_lin, ept_qual;
 	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
@@ -159,9 +161,14 @@ vmx_stage2(const struct vmx *v)
 }
 /* Set up the EPT walk at VM entry (ept_on from the controls). */
 void vmx_ept_enter(struct cpu *cpu);
-/* A second-stage fault of a guest access: EPT violation (48) or
- * misconfiguration (49) exit with the guest-physical (and linear) address. */
-_Noreturn void vmx_ept_exit(struct cpu *cpu, const struct mmu_fault *f);
+/* A second-stage fault of a guest access: recorded, then raised as a fault
+ * with the pseudo-vector VMX_FAULT_EPT, so that a speculative fetch (the
+ * trace builder decoding ahead) can drop it like any fault; only when the
+ * fault is taken (cpu_handle_fault) does vmx_ept_exit exit: EPT violation
+ * (48) or misconfiguration (49) with the guest-physical (and linear) address. */
+#define VMX_FAULT_EPT 0xfe
+_Noreturn void vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f);
+_Noreturn void vmx_ept_exit(struct cpu *cpu);
 
 /* ---- the capability MSRs (caps.c) ---- */
 /* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */
