@@ -15,6 +15,8 @@
 ;   6. a 2 MiB EPT page mapping guest-physical 400000h to 600000h;
 ;   7. a fetch from a page without X: qualification 19Ch;
 ;   8. an IRET that unblocks NMIs faulting on EPT: qualification bit 12;
+;   9. an instruction straddling into a page without X after one that does
+;      not: it exits when executed, not when the trace builder looks ahead;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -292,6 +294,17 @@ main:
 	field_is 77, 0x2400, 0xcffa
 	field_is 78, 0x4824, 0
 
+	; 9: an instruction that straddles into a page without X, right after
+	; one that does not: the trace builder's look-ahead fetch of the second
+	; must not exit (it drops the fault); executing it does, at its own RIP.
+	mov dword [EPT1 + ((g9_next - $$ + 0xf0000) >> 12) * 8], ((g9_next - $$ + 0xf0000) & ~0xfff) | 0x33
+	guest_at g9
+	vmw 0x4824, 0
+	enter vmresume, 85
+	exit_is 86, 48, 0x19c
+	field_is 87, 0x2400, (g9_next - $$ + 0xf0000) & ~0xfff
+	field_is 88, 0x681e, g9_mov - 0xf0000
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -331,6 +344,10 @@ g6:	mov eax, [gs:0x10]
 g7:	jmp 0:0x6000
 g8:	mov sp, 0xcffa
 	iret
+	times 0xffe - (($ - $$) & 0xfff) nop
+g9:	nop				; the last byte but one of a page
+g9_mov:	mov ax, 0x1234			; B8 34 12: two bytes on the next page
+g9_next:
 	bits 32
 
 %include "pm_end.inc"
