@@ -425,8 +425,7 @@ g_data_ar(const struct cpu *cpu)
 	if (F(GUEST_RFLAGS) & F_VM)
 		return true;
 	/* SS.DPL is 0 when CS is a data segment (type 3) or CR0.PE is 0. */
-	if (((F(GUEST_CS_AR) & 15) == 3 || !(F(GUEST_CR0) & CR0_PE)) &&
-	    ((F(GUEST_SS_AR) >> 5) & 3))
+	if (((F(GUEST_CS_AR) & 15) == 3 || !(F(GUEST_CR0) & CR0_PE)) && ((F(GUEST_SS_AR) >> 5) & 3))
 		return false;
 	for (unsigned k = 0; k < 5; k++) {
 		uint32_t ar = (uint32_t)vmcs_get(cpu, ars[k]);
@@ -657,8 +656,8 @@ load_guest(struct cpu *cpu)
 			if ((f[VMCS_GUEST_PDPTE0 + k] & 1) && (f[VMCS_GUEST_PDPTE0 + k] & rsvd))
 				return false;
 	}
-	if (!cpu_load_control(cpu, &ctl,
-			      (ept ? CTL_NO_PDPTES : CTL_LOAD_PDPTES) | CTL_FLUSH_ALL, "vmentry"))
+	if (!cpu_load_control(cpu, &ctl, (ept ? CTL_NO_PDPTES : CTL_LOAD_PDPTES) | CTL_FLUSH_ALL,
+			      "vmentry"))
 		return false;
 	if (ept && pae)
 		for (unsigned k = 0; k < 4; k++)

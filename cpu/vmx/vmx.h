@@ -140,10 +140,10 @@ struct vmx {
 	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
-	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
-	bool ept_on;                  /* "enable EPT" in the running guest (set at VM entry) */
-	bool iret_unblocking;         /* executing an IRET that unblocks NMIs (non-root) */
-	bool ept_misconfig;           /* the pending EPT fault (vmx_ept_fault) */
+	uint64_t pf_lin;      /* the linear address of a #PF that exits (CR2 unwritten) */
+	bool ept_on;          /* "enable EPT" in the running guest (set at VM entry) */
+	bool iret_unblocking; /* executing an IRET that unblocks NMIs (non-root) */
+	bool ept_misconfig;   /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
 	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */

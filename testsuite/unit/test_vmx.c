@@ -392,9 +392,9 @@ eptp_checks(void **unused)
 {
 	(void)unused;
 	struct cpu *cpu = make_cpu("max");
-	assert_true(vmx_eptp_ok(cpu, 0x10001e)); /* WB, length 4 */
-	assert_true(vmx_eptp_ok(cpu, 0x100018)); /* UC */
-	assert_true(vmx_eptp_ok(cpu, 0x10005e)); /* A/D */
+	assert_true(vmx_eptp_ok(cpu, 0x10001e));  /* WB, length 4 */
+	assert_true(vmx_eptp_ok(cpu, 0x100018));  /* UC */
+	assert_true(vmx_eptp_ok(cpu, 0x10005e));  /* A/D */
 	assert_false(vmx_eptp_ok(cpu, 0x100019)); /* WC: not reported */
 	assert_false(vmx_eptp_ok(cpu, 0x100016)); /* 3 levels */
 	assert_false(vmx_eptp_ok(cpu, 0x100026)); /* 5 levels */
@@ -462,19 +462,19 @@ ept_walk(void **unused)
 	put(cpu, 0x201a, 0x10001e);
 	vmx_ept_enter(cpu);
 	assert_non_null(vmx_stage2(cpu->vmx));
-	e8(cpu, 0x100000, 0x101007);              /* PML4E 0 */
-	e8(cpu, 0x101000, 0x102007);              /* PDPTE 0 */
-	e8(cpu, 0x101008, 0x400000b7ull);         /* PDPTE 1: 1 GiB, WB, RWX */
-	e8(cpu, 0x102000, 0x103007);              /* PDE 0 */
-	e8(cpu, 0x102008, 0x2000b3);              /* PDE 1: 2 MiB, WB, RW */
-	e8(cpu, 0x102010, 0x4020b7);              /* PDE 2: 2 MiB with bit 13 set */
-	e8(cpu, 0x102018, 0x104001);              /* PDE 3: read-only table */
-	e8(cpu, 0x104000, 0x300032);              /* ... whose PTE 0 is write-only */
-	e8(cpu, 0x103000 + 8 * 5, 0x205037);      /* RWX, WB */
-	e8(cpu, 0x103000 + 8 * 6, 0x206031);      /* R */
-	e8(cpu, 0x103000 + 8 * 7, 0x207034);      /* X only */
-	e8(cpu, 0x103000 + 8 * 8, 0x208032);      /* W only: misconfiguration */
-	e8(cpu, 0x103000 + 8 * 10, 0x20a017);     /* memory type 2 */
+	e8(cpu, 0x100000, 0x101007);          /* PML4E 0 */
+	e8(cpu, 0x101000, 0x102007);          /* PDPTE 0 */
+	e8(cpu, 0x101008, 0x400000b7ull);     /* PDPTE 1: 1 GiB, WB, RWX */
+	e8(cpu, 0x102000, 0x103007);          /* PDE 0 */
+	e8(cpu, 0x102008, 0x2000b3);          /* PDE 1: 2 MiB, WB, RW */
+	e8(cpu, 0x102010, 0x4020b7);          /* PDE 2: 2 MiB with bit 13 set */
+	e8(cpu, 0x102018, 0x104001);          /* PDE 3: read-only table */
+	e8(cpu, 0x104000, 0x300032);          /* ... whose PTE 0 is write-only */
+	e8(cpu, 0x103000 + 8 * 5, 0x205037);  /* RWX, WB */
+	e8(cpu, 0x103000 + 8 * 6, 0x206031);  /* R */
+	e8(cpu, 0x103000 + 8 * 7, 0x207034);  /* X only */
+	e8(cpu, 0x103000 + 8 * 8, 0x208032);  /* W only: misconfiguration */
+	e8(cpu, 0x103000 + 8 * 10, 0x20a017); /* memory type 2 */
 	uint64_t pa, q;
 	assert_int_equal(ept(cpu, 0x5123, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
 	assert_int_equal(pa, 0x205123);
@@ -556,10 +556,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(field_table),
-		cmocka_unit_test(capability_msrs),
-		cmocka_unit_test(entry_checks),
-		cmocka_unit_test(eptp_checks),
+		cmocka_unit_test(field_table),  cmocka_unit_test(capability_msrs),
+		cmocka_unit_test(entry_checks), cmocka_unit_test(eptp_checks),
 		cmocka_unit_test(ept_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
