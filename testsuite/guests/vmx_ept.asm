@@ -17,6 +17,7 @@
 ;   8. an IRET that unblocks NMIs faulting on EPT: qualification bit 12;
 ;   9. an instruction straddling into a page without X after one that does
 ;      not: it exits when executed, not when the trace builder looks ahead;
+;  10. INVEPT in the guest (protected mode without paging): exit 50;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -305,6 +306,14 @@ main:
 	field_is 87, 0x2400, (g9_next - $$ + 0xf0000) & ~0xfff
 	field_is 88, 0x681e, g9_mov - 0xf0000
 
+	; 10: INVEPT in non-root operation (16-bit protected mode, paging off:
+	; PE alone, as unrestricted guest allows) exits, reason 50, with the
+	; displacement as qualification (27.2.1).
+	vmw 0x6800, 0x31		; PE, NE, ET
+	guest_at g10
+	enter vmresume, 89
+	exit_is 90, 50, 0x700
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -344,6 +353,7 @@ g6:	mov eax, [gs:0x10]
 g7:	jmp 0:0x6000
 g8:	mov sp, 0xcffa
 	iret
+g10:	invept eax, [0x700]
 	times 0xffe - (($ - $$) & 0xfff) nop
 g9:	nop				; the last byte but one of a page
 g9_mov:	mov ax, 0x1234			; B8 34 12: two bytes on the next page
