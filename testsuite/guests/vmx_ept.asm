@@ -18,6 +18,7 @@
 ;   9. an instruction straddling into a page without X after one that does
 ;      not: it exits when executed, not when the trace builder looks ahead;
 ;  10. INVEPT in the guest (protected mode without paging): exit 50;
+;  11. PAE paging: the PDPTEs from the VMCS, saved back; guest walks via EPT;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -314,6 +315,32 @@ main:
 	enter vmresume, 89
 	exit_is 90, 50, 0x700
 
+	; 11: PAE paging under EPT: the PDPTEs come from the VMCS guest-PDPTE
+	; fields (26.3.2.4), not from the table CR3 names (all not present here),
+	; and are saved back on exit (27.3.4); the guest's PDE read goes through
+	; EPT as a write (EPT A/D: A and D set, 29.3.5).
+	mov dword [0xd000], 0		; the PDPT in memory: not present
+	mov dword [0xd004], 0
+	mov dword [0xe000], 0x83	; PD: a 2 MiB identity page
+	mov dword [0xe004], 0
+	pte 0xd, 0xd037
+	pte 0xe, 0xe037
+	vmw 0x280a, 0xe001		; guest PDPTE0
+	vmw 0x280b, 0
+	vmw 0x6800, 0x80000031		; PG, PE, NE, ET
+	vmw 0x6802, 0xd000
+	vmw 0x6804, (1 << 13) | (1 << 5)	; VMXE, PAE
+	guest_at g11
+	enter vmresume, 91
+	exit_is 92, 18, 0
+	field_is 93, 0x280a, 0xe001
+	mov eax, [EPT1 + 0xe * 8]
+	and eax, 0x300
+	cmp eax, 0x300
+	check 94, e
+	test dword [EPT1 + 0xd * 8], 0x100
+	check 95, z
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -354,6 +381,8 @@ g7:	jmp 0:0x6000
 g8:	mov sp, 0xcffa
 	iret
 g10:	invept eax, [0x700]
+g11:	mov ax, [0x5000]
+	vmcall
 	times 0xffe - (($ - $$) & 0xfff) nop
 g9:	nop				; the last byte but one of a page
 g9_mov:	mov ax, 0x1234			; B8 34 12: two bytes on the next page
