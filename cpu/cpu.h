@@ -323,6 +323,7 @@ struct control_regs {
 #define CTL_CR3_WRITTEN 0x2 /* CR3 was written: flush non-global entries even if equal */
 #define CTL_KEEP_TLB 0x4    /* ... unless PCIDs let the translations stay (CR3 bit 63) */
 #define CTL_FLUSH_ALL 0x8   /* flush every translation, global ones too */
+#define CTL_NO_PDPTES 0x10  /* never read the PDPTEs (VM entry with EPT sets them itself) */
 /*
  * The unchecked load with every side effect (RSM, task switch, reset, VM
  * entry/exit): PDPTEs, TLB flushes, derived mode, end of the decoded trace.

@@ -518,7 +518,7 @@ static const struct oprow pfxrows[NPFX][4] = {
 	[P_42] = { NOROW, SX(SSE42), NOROW, NOROW },
 	[P_AES] = { NOROW, SX(AES), NOROW, NOROW },
 	[P_CLMUL] = { NOROW, SX(PCLMULQDQ), NOROW, NOROW },
-	[P_INVEPT] = { NOROW, RFC(INVEPT, ud, A_END, 0, VMX, VMX), NOROW, NOROW },
+	[P_INVEPT] = { NOROW, RFC(INVEPT, invept, A_END, 0, VMX, VMX), NOROW, NOROW },
 	[P_INVVPID] = { NOROW, RFC(INVVPID, invvpid, A_END, 0, VMX, VMX), NOROW, NOROW },
 	/* 0F C7 /6 memory forms (SDM vol. 3C, 30.3). */
 	[P_VMC7] = { RFC(VMPTRLD, vmptrld, A_END, 0, VMX, VMX),

@@ -351,6 +351,8 @@ cpu_handle_fault(struct cpu *cpu)
 {
 	unsigned vector = cpu->pending_vector;
 	uint32_t error = cpu->pending_error;
+	if (__builtin_expect(vector == VMX_FAULT_EPT, 0))
+		vmx_ept_exit(cpu); /* an EPT violation or misconfiguration: a VM exit */
 	if (cpu->delivering) {
 		enum exc_class first = (enum exc_class)cpu->delivering_class,
 			       second = exc_class(vector);

@@ -106,7 +106,7 @@ cpu_load_control(struct cpu *cpu, const struct control_regs *next, unsigned flag
 	uint64_t d0 = next->cr0 ^ s->cr0, d4 = next->cr4 ^ s->cr4, de = next->efer ^ s->efer;
 	bool cr3_changed = next->cr3 != s->cr3;
 	uint64_t pdpte[4];
-	bool load = mmu_legacy_pae(next->cr0, next->cr4, next->efer) &&
+	bool load = !(flags & CTL_NO_PDPTES) && mmu_legacy_pae(next->cr0, next->cr4, next->efer) &&
 		    ((flags & CTL_LOAD_PDPTES) || cr3_changed || (d0 & CR0_PDPTE) ||
 		     (d4 & CR4_PDPTE) || (de & EFER_LMA));
 	if (load && !cpu_read_pdptes(cpu, next->cr3, pdpte))

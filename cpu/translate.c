@@ -37,8 +37,10 @@ model_maxphyaddr(const struct cpu_features *f)
 	return cpu_has(f, FEAT_PAE) ? 36 : 32;
 }
 
-/* The translation context for the current state. No second stage yet: VMX
- * non-root mode with EPT will put its walk in `stage2`. */
+/* The translation context for the current state; in VMX non-root operation
+ * with "enable EPT" the EPT walk is the second stage (cpu/vmx/ept.c). The
+ * second stage belongs to the running level only: a state other than the live
+ * one (the debugger's view of L2 from L1) is translated without it. */
 static inline void
 make_ctx_from(const struct cpu *cpu, const struct cpu_state *s, struct mmu_ctx *ctx)
 {
@@ -54,7 +56,9 @@ make_ctx_from(const struct cpu *cpu, const struct cpu_state *s, struct mmu_ctx *
 		.model = cpu->mmu_model,
 		.a20_mask = cpu->a20_mask,
 		.mem = cpu->mem,
-		.stage2 = NULL,
+		.stage2 = __builtin_expect(cpu->vmx_nonroot, 0) && s == &cpu->state
+				  ? vmx_stage2(cpu->vmx)
+				  : NULL,
 	};
 }
 
@@ -115,7 +119,7 @@ static _Noreturn void
 raise_fault(struct cpu *cpu, const struct mmu_fault *f)
 {
 	if (f->stage != 1)
-		abort(); /* no second stage is installed while VMX is not modelled */
+		vmx_ept_fault(cpu, f); /* only EPT installs a second stage */
 	if (f->vector == MMU_VEC_PF) {
 		/* A #PF that exits leaves CR2 alone (SDM vol. 3C, 27.1). */
 		if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_pf_exits(cpu, f->error))

@@ -382,7 +382,7 @@ mmu_translate(const struct mmu_ctx *ctx, uint64_t lin, enum tlb_access kind, enu
 		res->writable = res->user = res->executable = true;
 		res->global = false;
 		res->dirty = true;
-		res->store_ok = true;
+		res->store_ok = !ctx->stage2 || kind == TLB_WRITE; /* see below */
 		res->no_tlb = false;
 		return true;
 	}
@@ -414,9 +414,11 @@ mmu_translate(const struct mmu_ctx *ctx, uint64_t lin, enum tlb_access kind, enu
 	/* A store may skip the walk if it is allowed and D is set: after this write's
 	 * walk, or after a read's if the entry is dirty already (read-modify-write
 	 * code then walks once, not twice). */
-	res->store_ok =
-		(kind == TLB_WRITE && w.effects) ||
-		(kind == TLB_READ && (w.leaf & PTE_D) && !check_rights(ctx, &w, TLB_WRITE, priv));
+	/* Not with a second stage: the read did not ask it about writes (its
+	 * rights, its dirty flag). */
+	res->store_ok = (kind == TLB_WRITE && w.effects) ||
+			(kind == TLB_READ && !ctx->stage2 && (w.leaf & PTE_D) &&
+			 !check_rights(ctx, &w, TLB_WRITE, priv));
 	res->global = (w.leaf & PTE_G) && (ctx->cr4 & MMU_CR4_PGE);
 	/* A supervisor data access to a user page under SMAP depends on EFLAGS.AC and
 	 * on implicit/explicit, which the TLB sets do not tell apart. */

@@ -26,6 +26,7 @@ H(vmlaunch);
 H(vmresume);
 H(vmcall);
 H(invvpid);
+H(invept);
 H(nop);
 H(mov_rm_r);
 H(mov_r_rm);

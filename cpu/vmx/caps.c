@@ -77,6 +77,9 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_NMI_WINDOW, FEAT_NONE }, /* exit 8 at the boundary (exit.c) */
 
 	/* Secondary processor-based. */
+	/* EPT: the second stage of every guest-physical access (ept.c), with
+	 * what IA32_VMX_EPT_VPID_CAP reports below. */
+	{ CAP_PROC2, PROC2_EPT, FEAT_NONE },
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
 	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
 	/* Virtualize x2APIC mode (apicv.c): the x2APIC TPR MSR on the virtual-APIC
@@ -88,12 +91,16 @@ static const struct cap_row {
 	 * flushes everything, more than required (28.3.3.3). */
 	{ CAP_PROC2, PROC2_VPID, FEAT_NONE },
 	{ CAP_PROC2, PROC2_WBINVD, FEAT_NONE },
+	/* Unrestricted guest: the interpreter runs real mode and unpaged
+	 * protected mode anyway; under EPT a linear address is then the
+	 * guest-physical one. Only the entry checks change (26.3.1). */
+	{ CAP_PROC2, PROC2_UNRESTRICTED, FEAT_NONE },
 	{ CAP_PROC2, PROC2_INVPCID, FEAT_INVPCID }, /* clear: INVPCID is #UD in the guest */
 	{ CAP_PROC2, PROC2_PLE, FEAT_NONE }, /* PLE_Gap/PLE_Window in TSC ticks (timer.c) */
 	/* VMCS shadowing: VMREAD/VMWRITE in non-root operation go to the shadow
 	 * VMCS (the link pointer's region) when their bitmap bit is clear. */
 	{ CAP_PROC2, PROC2_SHADOW_VMCS, FEAT_NONE },
-	/* Not allowed: EPT, unrestricted guest, the APIC-access page, APIC-register
+	/* Not allowed: the APIC-access page, APIC-register
 	 * virtualization, virtual-interrupt delivery (so no posted interrupts), VM
 	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
@@ -170,11 +177,17 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 	case 0x48f: *value = cap_ctl(cpu, CAP_EXIT, true); return 0;
 	case 0x490: *value = cap_ctl(cpu, CAP_ENTRY, true); return 0;
 	case 0x48c:
-		/* IA32_VMX_EPT_VPID_CAP (A.10), which exists because VPID may be
-		 * enabled: no EPT capability (bits 31:0), INVVPID (32) with the
-		 * individual-address (40), single-context (41), all-context (42) and
-		 * single-context-retaining-globals (43) types. */
-		*value = (1ull << 32) | (0xfull << 40);
+		/* IA32_VMX_EPT_VPID_CAP (A.10): EPT execute-only entries (0),
+		 * 4-level walks (6), EPTP memory types UC (8) and WB (14), 2 MiB (16)
+		 * and 1 GiB (17) pages, INVEPT (20), EPT accessed/dirty flags (21),
+		 * single-context (25) and all-context (26) INVEPT; INVVPID (32) with
+		 * the individual-address (40), single-context (41), all-context (42)
+		 * and single-context-retaining-globals (43) types. No advanced
+		 * VM-exit information for EPT violations (22), no supervisor shadow
+		 * stack (7), no 5-level walk (7 of the page-walk length). */
+		*value = 1ull | (1ull << 6) | (1ull << 8) | (1ull << 14) | (1ull << 16) |
+			 (1ull << 17) | (1ull << 20) | (1ull << 21) | (1ull << 25) | (1ull << 26) |
+			 (1ull << 32) | (0xfull << 40);
 		return 0;
 	/* IA32_VMX_VMFUNC (0x491) exists only when VM functions may be enabled
 	 * (A.11): they may not, so it raises #GP, as on such hardware. */

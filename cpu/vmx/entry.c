@@ -57,6 +57,23 @@ c_proc2(const struct cpu *cpu)
 {
 	return !(F(PROC_CTLS) & PROC_SECONDARY) || ctl_ok(cpu, 0x48b, F(PROC_CTLS2));
 }
+static uint64_t
+proc2(const struct cpu *cpu)
+{
+	return (F(PROC_CTLS) & PROC_SECONDARY) ? F(PROC_CTLS2) : 0;
+}
+/* "enable EPT" needs a valid EPT pointer (26.2.1.1). */
+static bool
+c_ept(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & PROC2_EPT) || vmx_eptp_ok(cpu, F(EPT_POINTER));
+}
+/* "unrestricted guest" needs "enable EPT" (26.2.1.1). */
+static bool
+c_unrestricted(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & PROC2_UNRESTRICTED) || (proc2(cpu) & PROC2_EPT);
+}
 /* "enable VPID" needs a VPID other than 0000H, the host's (26.2.1.1). */
 static bool
 c_vpid(const struct cpu *cpu)
@@ -200,6 +217,8 @@ static const struct check control_checks[] = {
 	{ "secondary processor-based controls", c_proc2 },
 	{ "CR3-target count", c_cr3_count },
 	{ "VPID", c_vpid },
+	{ "EPT pointer", c_ept },
+	{ "unrestricted guest without EPT", c_unrestricted },
 	{ "virtual-APIC address", c_vapic },
 	{ "TPR threshold", c_tpr_threshold },
 	{ "virtualize x2APIC mode needs the TPR shadow", c_virt_x2apic },
@@ -332,9 +351,19 @@ unusable(const struct cpu *cpu, enum vmcs_field_id ar)
 }
 
 static bool
+unrestricted(const struct cpu *cpu)
+{
+	return (proc2(cpu) & PROC2_UNRESTRICTED) != 0;
+}
+/* CR0 and CR4 against the fixed bits, except PE and PG for an unrestricted
+ * guest (26.3.1.1); PG still needs PE. */
+static bool
 g_cr0_cr4(const struct cpu *cpu)
 {
-	return cr_fixed_ok(cpu, F(GUEST_CR0), F(GUEST_CR4)) &&
+	uint64_t cr0 = F(GUEST_CR0);
+	if (unrestricted(cpu))
+		cr0 |= CR0_PE | CR0_PG;
+	return cr_fixed_ok(cpu, cr0, F(GUEST_CR4)) &&
 	       (!(F(GUEST_CR0) & CR0_PG) || (F(GUEST_CR0) & CR0_PE));
 }
 static bool
@@ -375,7 +404,8 @@ g_tr_ldtr_ti(const struct cpu *cpu)
 static bool
 g_ss_rpl(const struct cpu *cpu)
 {
-	return (F(GUEST_RFLAGS) & F_VM) || (F(GUEST_SS_SEL) & 3) == (F(GUEST_CS_SEL) & 3);
+	return (F(GUEST_RFLAGS) & F_VM) || unrestricted(cpu) ||
+	       (F(GUEST_SS_SEL) & 3) == (F(GUEST_CS_SEL) & 3);
 }
 /* Access rights of CS, SS, DS-GS outside virtual-8086 mode (26.3.1.2). */
 static bool
@@ -385,11 +415,15 @@ g_cs_ar(const struct cpu *cpu)
 	unsigned type = ar & 15;
 	if (F(GUEST_RFLAGS) & F_VM)
 		return ar == 0xf3;
-	if (type != 9 && type != 11 && type != 13 && type != 15)
+	/* Type 3 (read/write accessed data) only for an unrestricted guest. */
+	if (type != 9 && type != 11 && type != 13 && type != 15 &&
+	    (type != 3 || !unrestricted(cpu)))
 		return false;
 	if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xffff0f00u)) /* CS is never unusable */
 		return false;
 	unsigned dpl = (ar >> 5) & 3;
+	if (type == 3)
+		return dpl == 0;
 	if (type <= 11 && dpl != (F(GUEST_SS_AR) >> 5 & 3))
 		return false;
 	if (type >= 13 && dpl > (F(GUEST_SS_AR) >> 5 & 3))
@@ -419,6 +453,9 @@ g_data_ar(const struct cpu *cpu)
 						   VMCS_GUEST_GS_SEL };
 	if (F(GUEST_RFLAGS) & F_VM)
 		return true;
+	/* SS.DPL is 0 when CS is a data segment (type 3) or CR0.PE is 0. */
+	if (((F(GUEST_CS_AR) & 15) == 3 || !(F(GUEST_CR0) & CR0_PE)) && ((F(GUEST_SS_AR) >> 5) & 3))
+		return false;
 	for (unsigned k = 0; k < 5; k++) {
 		uint32_t ar = (uint32_t)vmcs_get(cpu, ars[k]);
 		if (ar & VMCS_AR_UNUSABLE)
@@ -433,9 +470,9 @@ g_data_ar(const struct cpu *cpu)
 		if (!limit_g_ok((uint32_t)vmcs_get(cpu, lims[k]), ar))
 			return false;
 		unsigned dpl = (ar >> 5) & 3, rpl = vmcs_get(cpu, sels[k]) & 3;
-		if (k == 0 && dpl != rpl)
+		if (k == 0 && dpl != rpl && !unrestricted(cpu))
 			return false; /* SS.DPL = SS.RPL */
-		if (k > 0 && type < 12 && dpl < rpl)
+		if (k > 0 && type < 12 && dpl < rpl && !unrestricted(cpu))
 			return false; /* DS-GS, not conforming code: DPL >= RPL */
 	}
 	return limit_g_ok((uint32_t)F(GUEST_CS_LIMIT), (uint32_t)F(GUEST_CS_AR));
@@ -652,9 +689,23 @@ load_guest(struct cpu *cpu)
 	struct control_regs ctl = { f[VMCS_GUEST_CR0] | CR0_ET, f[VMCS_GUEST_CR3],
 				    f[VMCS_GUEST_CR4], efer };
 	/* PAE paging outside IA-32e mode loads the PDPTEs; an invalid one fails the
-	 * entry with qualification 2 (26.3.1.6), before anything changed. */
-	if (!cpu_load_control(cpu, &ctl, CTL_LOAD_PDPTES | CTL_FLUSH_ALL, "vmentry"))
+	 * entry with qualification 2 (26.3.1.6), before anything changed. With
+	 * EPT they come from the guest PDPTE fields instead (26.3.2.4), whose
+	 * present entries must not set reserved bits (2:1, 8:5, 63:MAXPHYADDR). */
+	bool ept = (f[VMCS_PROC_CTLS] & PROC_SECONDARY) && (f[VMCS_PROC_CTLS2] & PROC2_EPT);
+	bool pae = mmu_legacy_pae(ctl.cr0, ctl.cr4, ctl.efer);
+	if (ept && pae) {
+		uint64_t rsvd = ~((1ull << cpu->maxphyaddr) - 1) | 0x1e6;
+		for (unsigned k = 0; k < 4; k++)
+			if ((f[VMCS_GUEST_PDPTE0 + k] & 1) && (f[VMCS_GUEST_PDPTE0 + k] & rsvd))
+				return false;
+	}
+	if (!cpu_load_control(cpu, &ctl, (ept ? CTL_NO_PDPTES : CTL_LOAD_PDPTES) | CTL_FLUSH_ALL,
+			      "vmentry"))
 		return false;
+	if (ept && pae)
+		for (unsigned k = 0; k < 4; k++)
+			s->pdpte[k] = f[VMCS_GUEST_PDPTE0 + k];
 	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++) {
 		const struct vmcs_field *vf = &vmcs_fields[k];
 		if (vmcs_enc_type(vf->enc) != VMCS_T_GUEST)
@@ -756,6 +807,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 		vmx_entry_fail(cpu, VMX_EXIT_BAD_GUEST, r.error, r.check);
 	if (!load_guest(cpu))
 		vmx_entry_fail(cpu, VMX_EXIT_BAD_GUEST, 2, "guest PDPTEs");
+	vmx_ept_enter(cpu);
 	cpu->vmx_nonroot = true;
 	v->launched = true;
 	v->hlt_wake = false;

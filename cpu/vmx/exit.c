@@ -73,6 +73,10 @@ save_guest(struct cpu *cpu)
 		f[VMCS_GUEST_PAT] = s->msr.pat;
 	if (f[VMCS_EXIT_CTLS] & EXIT_SAVE_EFER)
 		f[VMCS_GUEST_EFER] = s->efer;
+	/* With EPT and PAE paging the PDPTE registers are saved (27.3.4). */
+	if (cpu->vmx->ept_on && mmu_legacy_pae(s->cr0, s->cr4, s->efer))
+		for (unsigned k = 0; k < 4; k++)
+			f[VMCS_GUEST_PDPTE0 + k] = s->pdpte[k];
 	/* "IA-32e mode guest" records EFER.LMA (IA32_VMX_MISC bit 5). */
 	f[VMCS_ENTRY_CTLS] = (f[VMCS_ENTRY_CTLS] & ~(uint64_t)ENTRY_IA32E) |
 			     ((s->efer & EFER_LMA) ? ENTRY_IA32E : 0);
@@ -479,16 +483,17 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 			{ INSN_VMPTRST, VMX_EXIT_VMPTRST },   { INSN_VMREAD, VMX_EXIT_VMREAD },
 			{ INSN_VMRESUME, VMX_EXIT_VMRESUME }, { INSN_VMWRITE, VMX_EXIT_VMWRITE },
 			{ INSN_VMXOFF, VMX_EXIT_VMXOFF },     { INSN_VMXON, VMX_EXIT_VMXON },
-			{ INSN_INVVPID, VMX_EXIT_INVVPID }
+			{ INSN_INVVPID, VMX_EXIT_INVVPID },   { INSN_INVEPT, VMX_EXIT_INVEPT }
 		};
 		for (unsigned k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
 			if (rows[k].id != i->id)
 				continue;
 			bool operand = i->id != INSN_VMCALL && i->id != INSN_VMLAUNCH &&
 				       i->id != INSN_VMRESUME && i->id != INSN_VMXOFF;
-			/* VMREAD, VMWRITE and INVVPID name a register in bits 31:28 (27.2.5). */
+			/* VMREAD, VMWRITE, INVEPT and INVVPID name a register in bits
+			 * 31:28 (27.2.5). */
 			bool rw = i->id == INSN_VMREAD || i->id == INSN_VMWRITE ||
-				  i->id == INSN_INVVPID;
+				  i->id == INSN_INVVPID || i->id == INSN_INVEPT;
 			uint32_t info = operand ? vmx_insn_info(i, 0, rw ? i->reg : 0) : 0;
 			uint64_t qual =
 				operand && (i->flags & I_MEM) ? (uint64_t)(int64_t)i->disp : 0;
@@ -502,8 +507,8 @@ vmx_intercept(struct cpu *cpu, const struct insn *i)
 
 /* Does IRET remove NMI blocking here (25.3)? Not with NMI exiting and no
  * virtual NMIs; with virtual NMIs the blocking it removes is virtual. */
-static bool
-iret_unblocks(const struct cpu *cpu)
+bool
+vmx_iret_unblocks(const struct cpu *cpu)
 {
 	return (F(PIN_CTLS) & (PIN_NMI | PIN_VIRTUAL_NMI)) != PIN_NMI;
 }
@@ -512,7 +517,7 @@ void
 vmx_iret(struct cpu *cpu, bool begin)
 {
 	cpu->vmx->in_iret = begin;
-	if (!begin && iret_unblocks(cpu))
+	if (!begin && vmx_iret_unblocks(cpu))
 		cpu->state.nmi_blocked = false;
 }
 
@@ -563,7 +568,7 @@ vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type)
 	F(EXIT_INTR_INFO) = vector | type << 8 | (errc ? 1u << 11 : 0) | 1u << 31;
 	/* A fault on IRET that had removed (virtual-)NMI blocking: bit 12, and the
 	 * blocking is saved as removed (27.2.2, 27.3.4); not for #DF. */
-	if (cpu->vmx->in_iret && vector != EXC_DF && iret_unblocks(cpu) &&
+	if (cpu->vmx->in_iret && vector != EXC_DF && vmx_iret_unblocks(cpu) &&
 	    cpu->state.nmi_blocked) {
 		F(EXIT_INTR_INFO) |= 1u << 12;
 		cpu->state.nmi_blocked = false;

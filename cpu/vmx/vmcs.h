@@ -64,7 +64,7 @@ enum vmcs_map {
 	X(TSC_OFFSET, 0x2010, "tsc_offset", VC_ALL, VM_NONE, 0)                                   \
 	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_ALL, VM_NONE, 0)                   \
 	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_NEVER, VM_NONE, 0)                     \
-	X(EPT_POINTER, 0x201a, "ept_pointer", VC_NEVER, VM_NONE, 0)                               \
+	X(EPT_POINTER, 0x201a, "ept_pointer", VC_ALL, VM_NONE, 0)                                 \
 	X(VMREAD_BITMAP, 0x2026, "vmread_bitmap", VC_ALL, VM_NONE, 0)                             \
 	X(VMWRITE_BITMAP, 0x2028, "vmwrite_bitmap", VC_ALL, VM_NONE, 0)                           \
 	X(GUEST_PHYS_ADDR, 0x2400, "guest_phys_addr", VC_ALL, VM_NONE, 0)                         \
@@ -72,10 +72,10 @@ enum vmcs_map {
 	X(GUEST_DEBUGCTL, 0x2802, "guest_debugctl", VC_ALL, VM_NONE, 0)                           \
 	X(GUEST_PAT, 0x2804, "guest_pat", VC_ALL, VM_NONE, STATE_PAT)                             \
 	X(GUEST_EFER, 0x2806, "guest_efer", VC_ALL, VM_NONE, STATE_EFER)                          \
-	X(GUEST_PDPTE0, 0x280a, "guest_pdpte0", VC_NEVER, VM_NONE, 0)                             \
-	X(GUEST_PDPTE1, 0x280c, "guest_pdpte1", VC_NEVER, VM_NONE, 0)                             \
-	X(GUEST_PDPTE2, 0x280e, "guest_pdpte2", VC_NEVER, VM_NONE, 0)                             \
-	X(GUEST_PDPTE3, 0x2810, "guest_pdpte3", VC_NEVER, VM_NONE, 0)                             \
+	X(GUEST_PDPTE0, 0x280a, "guest_pdpte0", VC_ALL, VM_NONE, 0)                               \
+	X(GUEST_PDPTE1, 0x280c, "guest_pdpte1", VC_ALL, VM_NONE, 0)                               \
+	X(GUEST_PDPTE2, 0x280e, "guest_pdpte2", VC_ALL, VM_NONE, 0)                               \
+	X(GUEST_PDPTE3, 0x2810, "guest_pdpte3", VC_ALL, VM_NONE, 0)                               \
 	X(HOST_PAT, 0x2c00, "host_pat", VC_ALL, VM_NONE, STATE_PAT)                               \
 	X(HOST_EFER, 0x2c02, "host_efer", VC_ALL, VM_NONE, STATE_EFER)                            \
 	X(PIN_CTLS, 0x4000, "pin_ctls", VC_ALL, VM_NONE, 0)                                       \

@@ -464,11 +464,42 @@ op_invvpid(struct cpu *cpu, const struct insn *i)
 	succeed(cpu, i, type);
 }
 
-/* VMCALL: outside VMX operation #UD; in root operation VMfail(1), since there
- * is no dual-monitor treatment of SMIs; in non-root operation a VM exit. */
+/*
+ * INVEPT r, m128 (30.3, INVEPT): the type in the register, the EPT pointer in
+ * bits 63:0 of the descriptor. Types 1 (single-context; its EPT pointer must
+ * pass VM entry's check) and 2 (global) are supported (IA32_VMX_EPT_VPID_CAP
+ * bits 25, 26); anything else is VMfail(28). fugu caches EPT translations
+ * only in the TLB, whole: both types flush it all (ept.c).
+ */
+void
+op_invept(struct cpu *cpu, const struct insn *i)
+{
+	vmx_insn_prologue(cpu, i);
+	uint64_t type = reg_read(cpu, i->reg, cpu->code_size == 8 ? 8 : 4);
+	uint64_t ea = insn_ea(cpu, i);
+	uint64_t eptp = cpu_read(cpu, i->seg, ea, 8);
+	(void)cpu_read(cpu, i->seg, (ea + 8) & addr_mask(i->adsize), 8); /* the 16-byte operand */
+	if ((type != 1 && type != 2) || (type == 1 && !vmx_eptp_ok(cpu, eptp))) {
+		fail(cpu, i, type, VMERR_INVALID_OPERAND);
+		return;
+	}
+	tlb_flush_all(&cpu->tlb);
+	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, type == 1 ? eptp : 0, "invept");
+	succeed(cpu, i, type);
+}
+
+/* VMCALL: outside VMX operation #UD; in non-root operation a VM exit, even
+ * from real mode (an unrestricted guest: VMCALL alone does not check CR0.PE,
+ * 30.3); then #UD in virtual-8086 and compatibility mode, #GP(0) above CPL 0;
+ * in root operation VMfail(1), since there is no dual-monitor treatment of
+ * SMIs. */
 void
 op_vmcall(struct cpu *cpu, const struct insn *i)
 {
+	if (!cpu->vmx || !cpu->vmx->on)
+		cpu_ud(cpu);
+	if (cpu->vmx_nonroot)
+		vmx_intercept(cpu, i);
 	vmx_insn_prologue(cpu, i);
 	fail(cpu, i, 0, VMERR_VMCALL_IN_ROOT);
 }

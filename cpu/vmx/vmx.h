@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "cpu/vmx/vmcs.h"
+#include "mmu/paging.h"
 
 struct cpu;
 struct insn;
@@ -44,11 +45,13 @@ struct insn;
 #define PROC_PAUSE (1u << 30)
 #define PROC_SECONDARY (1u << 31)
 /* Secondary processor-based controls. */
+#define PROC2_EPT (1u << 1)
 #define PROC2_DESC_TABLE (1u << 2)
 #define PROC2_RDTSCP (1u << 3)
 #define PROC2_VIRT_X2APIC (1u << 4)
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
+#define PROC2_UNRESTRICTED (1u << 7)
 #define PROC2_PLE (1u << 10)
 #define PROC2_SHADOW_VMCS (1u << 14)
 #define PROC2_INVPCID (1u << 12)
@@ -86,6 +89,7 @@ struct insn;
 	X(BAD_MSR_LOAD, 34, "entry-fail-msr-load") X(MWAIT, 36, "mwait")                          \
 	X(MTF, 37, "monitor-trap-flag") X(PREEMPT_TIMER, 52, "preemption-timer")                          \
 	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold")                          \
+	X(EPT_VIOLATION, 48, "ept-violation") X(EPT_MISCONFIG, 49, "ept-misconfig")              \
 	X(MONITOR, 39, "monitor") X(PAUSE, 40, "pause") X(GDTR_IDTR, 46, "gdtr-idtr-access")      \
 	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
 	X(INVVPID, 53, "invvpid") X(WBINVD, 54, "wbinvd") X(XSETBV, 55, "xsetbv")                 \
@@ -158,8 +162,33 @@ struct vmx {
 	uint64_t ple_last, ple_first;
 	uint32_t preempt_value;
 	uint64_t preempt_start;
+	bool ept_on;          /* "enable EPT" in the running guest (set at VM entry) */
+	bool ept_misconfig;   /* the pending EPT fault (vmx_ept_fault) */
+	uint64_t ept_gpa, ept_lin, ept_qual;
+	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
+
+/* ---- EPT (ept.c; SDM vol. 3C, 29.3) ---- */
+/* Would VM entry accept this EPT pointer (26.2.1.1)? Also INVEPT's check. */
+bool vmx_eptp_ok(const struct cpu *cpu, uint64_t eptp);
+/* The second stage of the running guest (in non-root operation): NULL
+ * without "enable EPT". */
+static inline const struct mmu_stage2 *
+vmx_stage2(const struct vmx *v)
+{
+	return v->ept_on ? &v->ept : NULL;
+}
+/* Set up the EPT walk at VM entry (ept_on from the controls). */
+void vmx_ept_enter(struct cpu *cpu);
+/* A second-stage fault of a guest access: recorded, then raised as a fault
+ * with the pseudo-vector VMX_FAULT_EPT, so that a speculative fetch (the
+ * trace builder decoding ahead) can drop it like any fault; only when the
+ * fault is taken (cpu_handle_fault) does vmx_ept_exit exit: EPT violation
+ * (48) or misconfiguration (49) with the guest-physical (and linear) address. */
+#define VMX_FAULT_EPT 0xfe
+_Noreturn void vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f);
+_Noreturn void vmx_ept_exit(struct cpu *cpu);
 
 /* ---- the capability MSRs (caps.c) ---- */
 /* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */

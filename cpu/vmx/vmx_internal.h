@@ -49,5 +49,7 @@ _Noreturn void vmx_entry_fail(struct cpu *cpu, uint32_t reason, uint64_t qual, c
  * (27.2.5, tables 27-9 to 27-14): scaling, address size, segment, index, base;
  * reg2 in bits 31:28, reg1 in 6:3. */
 uint32_t vmx_insn_info(const struct insn *i, unsigned reg1, unsigned reg2);
+/* Does IRET remove (virtual-)NMI blocking in this guest (25.3)? */
+bool vmx_iret_unblocks(const struct cpu *cpu);
 
 #endif

@@ -77,12 +77,16 @@ for mod in ["irqbypass", "kvm", "kvm-intel"]:
     ok(out is not None and out.endswith("loaded"), "insmod %s.ko" % mod, repr(out))
 out = run("ls /dev/kvm")
 ok(out == "/dev/kvm", "/dev/kvm exists", repr(out))
-params = {}
-for p in ["ept", "unrestricted_guest", "vpid", "enable_apicv"]:
-    params[p] = run("cat /sys/module/kvm_intel/parameters/" + p)
-ok(params["ept"] == "N" and params["unrestricted_guest"] == "N" and params["vpid"] == "Y",
-   "kvm_intel: VPID, and shadow paging (no EPT, no unrestricted guest in fugu yet)",
-   repr(params))
+
+
+def kvm_params():
+    return {p: run("cat /sys/module/kvm_intel/parameters/" + p)
+            for p in ["ept", "unrestricted_guest", "vpid", "enable_apicv"]}
+
+
+params = kvm_params()
+ok(params["ept"] == "Y" and params["unrestricted_guest"] == "Y" and params["vpid"] == "Y",
+   "kvm_intel: EPT, unrestricted guest and VPID", repr(params))
 # The VMX event features fugu reports (docs/VMX.md): kvm_intel takes them up.
 events = {}
 for p in ["preemption_timer", "vnmi", "ple_gap"]:
@@ -91,8 +95,23 @@ ok(events["preemption_timer"] == "Y" and events["vnmi"] == "Y" and events["ple_g
    (None, "", "0"), "kvm_intel: the preemption timer, virtual NMIs and PAUSE-loop exiting",
    repr(events))
 out = run("kvmtest", 600)
-sys.stderr.write("kvmtest output:\n%s\n" % out)
-ok(out == EXPECTED, "kvmtest: the four nested guests ran, output exactly as expected", repr(out))
+sys.stderr.write("kvmtest output (ept=1):\n%s\n" % out)
+ok(out == EXPECTED, "kvmtest with EPT: the four nested guests ran, output exactly as expected",
+   repr(out))
+# The same guests with shadow paging: kvm_intel reloaded with ept=0 (which
+# also turns unrestricted guest off: real mode runs as virtual-8086 mode).
+out = run("rmmod kvm_intel && insmod /lib/kvm/kvm-intel.ko ept=0 && echo reloaded", 300)
+ok(out is not None and out.endswith("reloaded"), "kvm_intel reloaded with ept=0", repr(out))
+params = kvm_params()
+ok(params["ept"] == "N" and params["unrestricted_guest"] == "N" and params["vpid"] == "Y",
+   "kvm_intel ept=0: shadow paging, no unrestricted guest, VPID", repr(params))
+out = run("kvmtest", 600)
+sys.stderr.write("kvmtest output (ept=0):\n%s\n" % out)
+ok(out == EXPECTED, "kvmtest with shadow paging: output exactly as expected", repr(out))
+if qemu:  # QEMU below runs with EPT again
+    out = run("rmmod kvm_intel && insmod /lib/kvm/kvm-intel.ko && echo reloaded", 300)
+    ok(out is not None and out.endswith("reloaded"), "kvm_intel reloaded with EPT",
+       repr(out))
 
 
 def wait_for(what, log, count, limit):

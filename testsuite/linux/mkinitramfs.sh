@@ -52,7 +52,7 @@ if [ "$extra" = kvm ] || [ "$extra" = kvm-qemu ]; then
 		cp "$mods/$m" "$root/lib/kvm/"
 	done
 	${CC:-cc} -static -O2 -Wall -Wextra -o "$root/bin/kvmtest" "$here/kvmtest.c"
-	for app in insmod lsmod kill mkfifo; do
+	for app in insmod rmmod lsmod kill mkfifo; do
 		[ -e "$root/bin/$app" ] || ln -s busybox "$root/bin/$app"
 	done
 fi

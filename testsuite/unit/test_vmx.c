@@ -124,11 +124,12 @@ capability_msrs(void **unused)
 	uint32_t exit1 = rd(cpu, 0x483) >> 32, entry1 = rd(cpu, 0x484) >> 32;
 	assert_true(exit1 & EXIT_SAVE_DEBUG && exit1 & EXIT_ACK_INTR && exit1 & EXIT_HOST_64);
 	assert_true(entry1 & ENTRY_LOAD_DEBUG && entry1 & ENTRY_IA32E);
-	/* Virtual NMIs and the NMI window (25.3, 25.2); not EPT. TPR shadow and VPID. */
+	/* Virtual NMIs and the NMI window (25.3, 25.2). TPR shadow, VPID, EPT and unrestricted guest. */
 	assert_int_equal(pin1 & PIN_VIRTUAL_NMI, PIN_VIRTUAL_NMI);
 	assert_int_equal(proc1 & PROC_NMI_WINDOW, PROC_NMI_WINDOW);
 	assert_int_equal(proc1 & PROC_TPR_SHADOW, PROC_TPR_SHADOW);
-	assert_int_equal((rd(cpu, 0x48b) >> 32) & ((1u << 1) | PROC2_VPID), PROC2_VPID);
+	uint32_t p2 = PROC2_VPID | PROC2_EPT | PROC2_UNRESTRICTED;
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & p2, p2);
 	/* Fixed bits (A.7, A.8). */
 	uint64_t f0 = rd(cpu, 0x486), f1 = rd(cpu, 0x487);
 	assert_int_equal(f0, CR0_PE | CR0_NE | CR0_PG);
@@ -159,11 +160,12 @@ capability_msrs(void **unused)
 	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts. */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 0);
 	assert_int_equal(pin1 & (1u << 7), 0);
-	/* EPT_VPID_CAP exists (VPID may be enabled): no EPT bit (kvm_intel warns
-	 * of one without EPT), INVVPID of the four types (A.10). VMFUNC does not
-	 * exist; the capability MSRs are read-only. */
+	/* EPT_VPID_CAP (A.10): execute-only, 4-level walks, UC and WB, 2 MiB and
+	 * 1 GiB pages, INVEPT with its single-context and all-context types, EPT
+	 * A/D; INVVPID of the four types. VMFUNC does not exist; the capability
+	 * MSRs are read-only. */
 	uint64_t v;
-	assert_int_equal(rd(cpu, 0x48c), (1ull << 32) | (0xfull << 40));
+	assert_int_equal(rd(cpu, 0x48c), 0x06334141ull | (1ull << 32) | (0xfull << 40));
 	assert_int_equal(msr_read(cpu, 0x491, &v), -1);
 	assert_int_equal(msr_write(cpu, 0x480, 0), -1);
 	/* IA32_FEATURE_CONTROL: unlocked at reset, then locked until reset. */
@@ -267,7 +269,9 @@ static const struct entry_row {
 	/* The NMI window only with virtual NMIs, virtual NMIs only with NMI exiting (26.2.1.1). */
 	{ 0x4002, 0x0401e172 | PROC_NMI_WINDOW, 0, 0, CTL, 7, "primary processor-based controls" },
 	{ 0x4002, 0x0401e172 | 1u << 0, 0, 0, CTL, 7, "primary processor-based controls" }, /* reserved */
-	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, 1u << 1, CTL, 7, "secondary processor-based controls" },
+	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, 1u << 20, CTL, 7, "secondary processor-based controls" }, /* XSAVES */
+	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_EPT, CTL, 7, "EPT pointer" }, /* EPTP 0 */
+	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_UNRESTRICTED, CTL, 7, "unrestricted guest without EPT" },
 	{ 0x400a, 5, 0, 0, CTL, 7, "CR3-target count" },
 	{ 0x4002, 0x0401e172 | PROC_IO_BITMAPS, 0x2000, 0x1001, CTL, 7, "I/O-bitmap addresses" },
 	{ 0x4002, 0x0401e172 | PROC_MSR_BITMAPS, 0x2004, 1ull << 40, CTL, 7, "MSR-bitmap address" },
@@ -484,6 +488,173 @@ preemption_timer(void **unused)
 	bare_cpu_destroy(cpu);
 }
 
+/* The EPT pointer check (26.2.1.1): memory type UC or WB, a 4-level walk,
+ * bits 11:7 and 63:MAXPHYADDR reserved; A/D (bit 6) allowed. */
+static void
+eptp_checks(void **unused)
+{
+	(void)unused;
+	struct cpu *cpu = make_cpu("max");
+	assert_true(vmx_eptp_ok(cpu, 0x10001e));  /* WB, length 4 */
+	assert_true(vmx_eptp_ok(cpu, 0x100018));  /* UC */
+	assert_true(vmx_eptp_ok(cpu, 0x10005e));  /* A/D */
+	assert_false(vmx_eptp_ok(cpu, 0x100019)); /* WC: not reported */
+	assert_false(vmx_eptp_ok(cpu, 0x100016)); /* 3 levels */
+	assert_false(vmx_eptp_ok(cpu, 0x100026)); /* 5 levels */
+	assert_false(vmx_eptp_ok(cpu, 0x10009e)); /* bit 7 */
+	assert_false(vmx_eptp_ok(cpu, 0x10081e)); /* bit 11 */
+	assert_false(vmx_eptp_ok(cpu, (1ull << cpu->maxphyaddr) | 0x1e));
+	/* Unrestricted guest (26.3.1.1, 26.3.1.2): CR0.PE and PG may be 0, CS
+	 * may be a data segment (type 3, DPL 0), SS.DPL need not equal its RPL
+	 * but is 0 with PE clear; PG without PE stays invalid. */
+	valid_vmcs(cpu);
+	put(cpu, 0x4002, 0x0401e172 | PROC_SECONDARY);
+	put(cpu, 0x401e, PROC2_EPT | PROC2_UNRESTRICTED);
+	put(cpu, 0x201a, 0x10001e);
+	assert_null(vmx_check_controls(cpu).check);
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x6800, 0x30); /* real mode: NE, ET */
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4816, 0xc093); /* CS type 3 */
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4816, 0xc0f3); /* ... with DPL 3 */
+	assert_string_equal(vmx_check_guest(cpu).check, "guest CS access rights");
+	put(cpu, 0x4816, 0xc093);
+	put(cpu, 0x4818, 0xc0f3); /* SS.DPL 3 with PE clear */
+	assert_string_equal(vmx_check_guest(cpu).check,
+			    "guest SS/DS/ES/FS/GS access rights and limits");
+	put(cpu, 0x4818, 0xc093);
+	put(cpu, 0x6800, 0x80000030); /* PG without PE */
+	assert_string_equal(vmx_check_guest(cpu).check, "guest CR0/CR4 fixed bits");
+	put(cpu, 0x6800, 0x30);
+	put(cpu, 0x401e, PROC2_EPT); /* the same guest, restricted */
+	assert_string_equal(vmx_check_guest(cpu).check, "guest CR0/CR4 fixed bits");
+	put(cpu, 0x6800, 0x80000031);
+	assert_string_equal(vmx_check_guest(cpu).check, "guest CS access rights");
+	bare_cpu_destroy(cpu);
+}
+
+/* The EPT walk (29.3): tables at 100000h..., each case an access and the
+ * outcome with its exit qualification (table 28-7). */
+static void
+e8(struct cpu *cpu, uint64_t pa, uint64_t v)
+{
+	physmem_write_sized(cpu->mem, pa, v, 8);
+}
+static enum mmu_s2_status
+ept(struct cpu *cpu, uint64_t gpa, enum tlb_access kind, bool lin_valid, bool ps,
+    enum mmu_effects eff, uint64_t *pa, uint64_t *qual)
+{
+	struct mmu_s2_access a = { .gpa = gpa,
+				   .lin = 0x1234,
+				   .kind = kind,
+				   .lin_valid = lin_valid,
+				   .paging_structure = ps,
+				   .effects = eff };
+	*pa = *qual = ~0ull;
+	return cpu->vmx->ept.translate(cpu->vmx->ept.opaque, &a, pa, qual);
+}
+static void
+ept_walk(void **unused)
+{
+	(void)unused;
+	struct cpu *cpu = make_cpu("max");
+	memset(cpu->vmx->f, 0, sizeof(cpu->vmx->f));
+	put(cpu, 0x4002, PROC_SECONDARY);
+	put(cpu, 0x401e, PROC2_EPT);
+	put(cpu, 0x201a, 0x10001e);
+	vmx_ept_enter(cpu);
+	assert_non_null(vmx_stage2(cpu->vmx));
+	e8(cpu, 0x100000, 0x101007);          /* PML4E 0 */
+	e8(cpu, 0x101000, 0x102007);          /* PDPTE 0 */
+	e8(cpu, 0x101008, 0x400000b7ull);     /* PDPTE 1: 1 GiB, WB, RWX */
+	e8(cpu, 0x102000, 0x103007);          /* PDE 0 */
+	e8(cpu, 0x102008, 0x2000b3);          /* PDE 1: 2 MiB, WB, RW */
+	e8(cpu, 0x102010, 0x4020b7);          /* PDE 2: 2 MiB with bit 13 set */
+	e8(cpu, 0x102018, 0x104001);          /* PDE 3: read-only table */
+	e8(cpu, 0x104000, 0x300032);          /* ... whose PTE 0 is write-only */
+	e8(cpu, 0x103000 + 8 * 5, 0x205037);  /* RWX, WB */
+	e8(cpu, 0x103000 + 8 * 6, 0x206031);  /* R */
+	e8(cpu, 0x103000 + 8 * 7, 0x207034);  /* X only */
+	e8(cpu, 0x103000 + 8 * 8, 0x208032);  /* W only: misconfiguration */
+	e8(cpu, 0x103000 + 8 * 10, 0x20a017); /* memory type 2 */
+	uint64_t pa, q;
+	assert_int_equal(ept(cpu, 0x5123, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(pa, 0x205123);
+	assert_int_equal(ept(cpu, 0x5123, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103028, 8), 0x205037); /* no A/D */
+	/* Violations: the access (2:0), the rights (5:3), linear valid (7), a
+	 * translation rather than a paging-structure access (8). */
+	assert_int_equal(ept(cpu, 0x6000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x18a);
+	assert_int_equal(ept(cpu, 0x6000, TLB_EXEC, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x18c);
+	assert_int_equal(ept(cpu, 0x6000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(ept(cpu, 0x7000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x1a1);
+	assert_int_equal(ept(cpu, 0x7000, TLB_EXEC, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(pa, 0x207000);
+	/* Not present: rights 0; a paging-structure access; no linear address. */
+	assert_int_equal(ept(cpu, 0x9000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x181);
+	assert_int_equal(ept(cpu, 0x9000, TLB_READ, true, true, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x81);
+	assert_int_equal(ept(cpu, 0x9000, TLB_READ, false, true, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x1);
+	assert_int_equal(ept(cpu, 0x80000000ull, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION); /* PDPTE 2 not present */
+	/* Misconfigurations: write without read, memory type 2, a reserved bit
+	 * of a 2 MiB page; one below a read-only level wins over the violation
+	 * the write would be (29.3.3). */
+	assert_int_equal(ept(cpu, 0x8000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_MISCONFIG);
+	assert_int_equal(q, 0);
+	assert_int_equal(ept(cpu, 0xa000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_MISCONFIG);
+	assert_int_equal(ept(cpu, 0x400000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_MISCONFIG);
+	assert_int_equal(ept(cpu, 0x600000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_MISCONFIG);
+	/* Large pages. */
+	assert_int_equal(ept(cpu, 0x2abcde, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_OK);
+	assert_int_equal(pa, 0x2abcde);
+	assert_int_equal(ept(cpu, 0x2abcde, TLB_EXEC, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x19c);
+	assert_int_equal(ept(cpu, 0x7fff1234, TLB_EXEC, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_OK);
+	assert_int_equal(pa, 0x7fff1234);
+	/* Accessed and dirty flags (EPTP bit 6; 29.3.5): A on every entry used,
+	 * D on the leaf of a write; a guest paging-structure access is a write
+	 * (a violation then reports read and write); a probe changes nothing. */
+	put(cpu, 0x201a, 0x10005e);
+	assert_int_equal(ept(cpu, 0x6000, TLB_READ, true, false, MMU_PROBE, &pa, &q), MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103030, 8), 0x206031);
+	assert_int_equal(ept(cpu, 0x6000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103030, 8), 0x206131);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x102000, 8), 0x103107);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x101000, 8), 0x102107);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x100000, 8), 0x101107);
+	assert_int_equal(ept(cpu, 0x5000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103028, 8), 0x205337);
+	assert_int_equal(ept(cpu, 0x6000, TLB_READ, true, true, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x8b);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103030, 8), 0x206131);
+	/* Without "enable EPT" there is no second stage. */
+	put(cpu, 0x401e, 0);
+	vmx_ept_enter(cpu);
+	assert_null(vmx_stage2(cpu->vmx));
+	bare_cpu_destroy(cpu);
+}
+
 int
 main(void)
 {
@@ -492,6 +663,8 @@ main(void)
 		cmocka_unit_test(capability_msrs),
 		cmocka_unit_test(entry_checks),
 		cmocka_unit_test(preemption_timer),
+		cmocka_unit_test(eptp_checks),
+		cmocka_unit_test(ept_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,175 @@
+/*
+ * fugu — EPT, the extended page tables (SDM vol. 3C, 29.3): the second stage
+ * of address translation in VMX non-root operation with "enable EPT". Every
+ * guest-physical address the guest produces (its paging-structure entries, its
+ * PDPTEs loaded by MOV CR3, the final address of each access, every linear
+ * address when its paging is off) goes through ept_translate, called by the
+ * MMU (mmu/paging.c) through struct mmu_stage2.
+ *
+ * What the walk does: 4 levels from the EPT pointer; 1 GiB pages (PDPTE bit 7)
+ * and 2 MiB pages (PDE bit 7); read, write and execute (supervisor) rights,
+ * the AND of every level; execute-only entries (IA32_VMX_EPT_VPID_CAP bit 0);
+ * accessed and dirty flags when EPTP bit 6 is set, with guest paging-structure
+ * accesses counted as writes (29.3.5); misconfigurations (29.3.3.1) found
+ * anywhere on the walk take priority over violations (29.3.3.2), which are
+ * decided from the whole walk.
+ *
+ * No EPT translation is cached apart from the combined linear-to-host-physical
+ * entries of the TLB, which VM entry, VM exit and every INVEPT flush whole (so
+ * no L1 translation serves L2 and none survives INVEPT; 29.4.3.1 permits more
+ * invalidation than asked).
+ */
+#include "cpu/vmx/vmx_internal.h"
+#include "mmu/physmem.h"
+
+#define EPT_R 0x1ull
+#define EPT_W 0x2ull
+#define EPT_X 0x4ull
+#define EPT_PS 0x80ull
+#define EPT_A 0x100ull
+#define EPT_D 0x200ull
+
+/* EPT pointer (24.6.11): memory type 2:0 (UC 0 or WB 6, the types
+ * IA32_VMX_EPT_VPID_CAP reports), page-walk length - 1 in 5:3 (3: four levels),
+ * A/D enable 6, reserved 11:7 and 63:MAXPHYADDR. */
+bool
+vmx_eptp_ok(const struct cpu *cpu, uint64_t eptp)
+{
+	unsigned type = eptp & 7;
+	if (type != 0 && type != 6)
+		return false;
+	if (((eptp >> 3) & 7) != 3)
+		return false;
+	return !(eptp & 0xf80) && !(eptp >> cpu->maxphyaddr);
+}
+
+/* Set A (and D) in an EPT entry: a locked OR of the byte holding bits 15:8, as
+ * the processor does (29.3.5). The EPT tables are in host-physical memory. */
+static void
+set_flags(struct cpu *cpu, uint64_t epa, uint64_t e, uint64_t bits)
+{
+	if ((e & bits) == bits)
+		return;
+	uint8_t b = (uint8_t)physmem_read_sized(cpu->mem, epa + 1, 1);
+	physmem_write_sized(cpu->mem, epa + 1, b | (uint8_t)(bits >> 8), 1);
+}
+
+static enum mmu_s2_status
+ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_t *qual)
+{
+	struct cpu *cpu = opaque;
+	uint64_t eptp = cpu->vmx->f[VMCS_EPT_POINTER];
+	bool ad = (eptp & 0x40) != 0;
+	unsigned m = cpu->maxphyaddr;
+	uint64_t addr = ((1ull << m) - 1) & ~0xfffull;
+	uint64_t rsvd_hi = ((1ull << 52) - 1) & ~((1ull << m) - 1); /* 51:M */
+	/* With EPT A/D, guest paging-structure accesses are writes (29.3.5):
+	 * a violation then reports both read and write (table 28-7). */
+	bool write = a->kind == TLB_WRITE || (ad && a->paging_structure);
+	bool read = a->kind == TLB_READ || (ad && a->paging_structure);
+	bool fetch = a->kind == TLB_EXEC;
+	uint64_t gpa = a->gpa;
+	uint64_t table = eptp & addr;
+	uint64_t rights = EPT_R | EPT_W | EPT_X;
+	uint64_t used[4], vals[4];
+	unsigned n = 0;
+	uint64_t leaf = 0, page_mask = 0;
+	bool present = true;
+	for (unsigned level = 4;; level--) {
+		unsigned shift = 12 + 9 * (level - 1);
+		uint64_t epa = table + (((gpa >> shift) & 0x1ff) << 3);
+		uint64_t e = physmem_read_sized(cpu->mem, epa, 8);
+		if (!(e & 7)) { /* not present: a violation, rights 0 (28.3.3.2) */
+			rights = 0;
+			present = false;
+			break;
+		}
+		/* Misconfigurations (29.3.3.1): write without read; reserved bits;
+		 * a leaf's memory type 2, 3 or 7. Execute-only is supported. */
+		if ((e & (EPT_R | EPT_W)) == EPT_W || (e & rsvd_hi))
+			goto misconfig;
+		bool leaf_here = level == 1 || (level <= 3 && (e & EPT_PS));
+		if (level == 4 && (e & 0xf8))
+			goto misconfig; /* PML4E bits 7:3 */
+		if (!leaf_here && (e & 0xf8))
+			goto misconfig; /* non-leaf PDPTE/PDE bits 7:3 */
+		if (leaf_here) {
+			unsigned mt = (e >> 3) & 7;
+			if (mt == 2 || mt == 3 || mt == 7)
+				goto misconfig;
+			page_mask = (1ull << shift) - 1;
+			if (e & addr & page_mask)
+				goto misconfig; /* 29:12 of a 1 GiB page, 20:12 of a 2 MiB page */
+		}
+		rights &= e & 7;
+		used[n] = epa;
+		vals[n++] = e;
+		if (leaf_here) {
+			leaf = e;
+			break;
+		}
+		table = e & addr;
+	}
+	if (!present || (read && !(rights & EPT_R)) || (write && !(rights & EPT_W)) ||
+	    (fetch && !(rights & EPT_X))) {
+		/* Exit qualification (table 28-7): the access, the rights of the
+		 * translation, whether a linear address is known and whether this was
+		 * its translation or a paging-structure access. */
+		uint64_t q = (read ? 1u : 0) | (write ? 2u : 0) | (fetch ? 4u : 0) | rights << 3;
+		if (a->lin_valid)
+			q |= 0x80 | (a->paging_structure ? 0 : 0x100);
+		*qual = q;
+		return MMU_S2_VIOLATION;
+	}
+	/* Accessed flags on every entry used, dirty on the leaf for a write
+	 * (29.3.5); only for accesses the processor makes, not probes. */
+	if (ad && a->effects == MMU_EFFECTS)
+		for (unsigned k = 0; k < n; k++)
+			set_flags(cpu, used[k], vals[k], EPT_A | (k == n - 1 && write ? EPT_D : 0));
+	*pa = (leaf & addr & ~page_mask) | (gpa & page_mask);
+	return MMU_S2_OK;
+misconfig:
+	*qual = 0;
+	return MMU_S2_MISCONFIG;
+}
+
+void
+vmx_ept_enter(struct cpu *cpu)
+{
+	struct vmx *v = cpu->vmx;
+	v->ept_on = (v->f[VMCS_PROC_CTLS] & PROC_SECONDARY) && (v->f[VMCS_PROC_CTLS2] & PROC2_EPT);
+	v->ept = (struct mmu_stage2){ .translate = ept_translate, .opaque = cpu };
+}
+
+_Noreturn void
+vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f)
+{
+	struct vmx *v = cpu->vmx;
+	v->ept_gpa = f->gpa;
+	v->ept_lin = f->lin;
+	v->ept_qual = f->qualification;
+	v->ept_misconfig = f->misconfig;
+	cpu_fault(cpu, VMX_FAULT_EPT, 0);
+}
+
+_Noreturn void
+vmx_ept_exit(struct cpu *cpu)
+{
+	struct vmx *v = cpu->vmx;
+	v->f[VMCS_GUEST_PHYS_ADDR] = v->ept_gpa;
+	/* A misconfiguration has no qualification and leaves the guest-linear
+	 * address alone (27.2.1). */
+	if (v->ept_misconfig)
+		vmx_exit(cpu, VMX_EXIT_EPT_MISCONFIG, 0, 0, 0);
+	if (v->ept_qual & 0x80)
+		v->f[VMCS_GUEST_LINEAR_ADDR] = v->ept_lin;
+	uint64_t qual = v->ept_qual;
+	/* During an IRET that unblocked NMIs: bit 12, and the saved state shows
+	 * them unblocked, as the IRET left them (28.2.3); not while delivering an
+	 * event (the IDT-vectoring information covers that). */
+	if (v->in_iret && !v->vectoring && vmx_iret_unblocks(cpu) && cpu->state.nmi_blocked) {
+		qual |= 1u << 12;
+		cpu->state.nmi_blocked = false;
+	}
+	vmx_exit(cpu, VMX_EXIT_EPT_VIOLATION, qual, 0, 0);
+}

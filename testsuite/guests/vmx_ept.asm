@@ -1,0 +1,392 @@
+; fugu guest test: EPT and unrestricted guest (SDM vol. 3C, 29.3 and 26.3.1).
+; A 32-bit host with paging enables VMX and runs an unrestricted guest in real
+; mode (CR0.PE = PG = 0) under EPT, with EPT accessed/dirty flags. Straight-line:
+; each guest step ends in a VM exit the host checks, then the host changes
+; something and resumes:
+;   1. real-mode arithmetic and the stack, then OUT 80h: an I/O exit;
+;   2. a write to a read-only EPT page: violation, qualification 18Ah (write,
+;      rights R, linear address valid, a translation), guest-physical and
+;      guest-linear addresses; the host makes it writable and runs INVEPT
+;      single-context; the same write then succeeds;
+;   3. a read of a not-present EPT page: qualification 181h (rights 0);
+;   4. a write through a PDE without W to a write-only (misconfigured) PTE:
+;      misconfiguration (49) wins over the violation; guest-linear unchanged;
+;   5. EPT A/D: a read sets A only, a write A and D, an untouched page neither;
+;   6. a 2 MiB EPT page mapping guest-physical 400000h to 600000h;
+;   7. a fetch from a page without X: qualification 19Ch;
+;   8. an IRET that unblocks NMIs faulting on EPT: qualification bit 12;
+;   9. an instruction straddling into a page without X after one that does
+;      not: it exits when executed, not when the trace builder looks ahead;
+;  10. INVEPT in the guest (protected mode without paging): exit 50;
+;  11. PAE paging: the PDPTEs from the VMCS, saved back; guest walks via EPT;
+; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
+%define TEST "vmx_ept"
+	org 0xf0000
+%include "pm.inc"
+
+PD	equ 0x10000		; host page directory: 4 MiB identity pages (PSE)
+VMXON_R	equ 0x20000
+VMCS_R	equ 0x21000
+EPT4	equ 0x40000		; EPT PML4
+EPT3	equ 0x41000		; EPT PDPT
+EPT2	equ 0x42000		; EPT PD
+EPT1	equ 0x43000		; EPT PT: guest-physical 0-1FFFFFh
+EPT1B	equ 0x44000		; EPT PT under a PDE without W
+EPTP	equ EPT4 | 0x5e		; WB, 4 levels, A/D
+HSTACK	equ 0x6800
+V_PTR	equ 0x600
+V_DESC	equ 0x610		; INVEPT descriptor (16 bytes)
+MAGIC	equ 0x600010		; host-physical behind guest-physical 400010h
+
+%macro vmw 2
+	mov ebx, %2
+	mov eax, %1
+	vmwrite eax, ebx
+	check 50, nbe
+%endmacro
+%macro field_is 3 ; number, field, value
+	mov eax, %2
+	vmread ebx, eax
+	cmp ebx, %3
+	check %1, e
+%endmacro
+%macro exit_is 3 ; number, exit reason, qualification
+	field_is %1, 0x4402, %2
+	field_is %1, 0x6400, %3
+%endmacro
+; enter <vmlaunch|vmresume>, number: enter the guest; its exit continues here
+%macro enter 2
+	mov eax, 0x6c16
+	mov ebx, %%back
+	vmwrite eax, ebx
+	%1
+	mov eax, %2
+	jmp fail
+%%back:
+%endmacro
+%macro guest_at 1 ; the guest continues at a label (CS base F0000h)
+	vmw 0x681e, %1 - 0xf0000
+%endmacro
+%macro pte 2 ; guest-physical page number, EPT entry
+	mov dword [EPT1 + (%1) * 8], %2
+%endmacro
+
+main:
+	mov eax, 1
+	cpuid
+	test ecx, 1 << 5
+	check 1, nz
+	mov ecx, 0x48b			; EPT and unrestricted guest allowed-1
+	rdmsr
+	and edx, (1 << 1) | (1 << 7)
+	cmp edx, (1 << 1) | (1 << 7)
+	check 2, e
+	mov ecx, 0x48c			; 4 levels, WB, 2 MiB, INVEPT single/all, A/D
+	rdmsr
+	and eax, 0x06314040
+	cmp eax, 0x06314040
+	check 3, e
+	mov ecx, 0x3a
+	rdmsr
+	test eax, 1
+	jnz .locked
+	mov eax, 5
+	xor edx, edx
+	wrmsr
+.locked:
+	mov dword [PD], 0x83
+	mov dword [PD + 4], 0x400083
+	mov eax, PD
+	mov cr3, eax
+	mov eax, cr4
+	or eax, (1 << 4) | (1 << 13)	; PSE, VMXE
+	mov cr4, eax
+	mov eax, cr0
+	or eax, (1 << 31) | (1 << 5)
+	mov cr0, eax
+	cld
+	mov edi, VMXON_R
+	mov ecx, 0x2000 / 4
+	xor eax, eax
+	rep stosd
+	mov edi, EPT4
+	mov ecx, 0x5000 / 4
+	rep stosd
+	mov ecx, 0x480
+	rdmsr
+	mov [VMXON_R], eax
+	mov [VMCS_R], eax
+	mov dword [V_PTR], VMXON_R
+	mov dword [V_PTR + 4], 0
+	vmxon [V_PTR]
+	check 4, nbe
+	mov dword [V_PTR], VMCS_R
+	vmclear [V_PTR]
+	vmptrld [V_PTR]
+	check 5, nbe
+
+	; ---- EPT: identity for 0-1FFFFFh in 4 KiB pages, RWX, WB ----
+	mov dword [EPT4], EPT3 | 7
+	mov dword [EPT3], EPT2 | 7
+	mov dword [EPT2], EPT1 | 7
+	mov dword [EPT2 + 8], EPT1B | 5		; 200000h: R and X, no W
+	mov dword [EPT2 + 16], 0x600000 | 0xb7	; 400000h: 2 MiB page at 600000h
+	mov dword [EPT1B], 0x300002		; write-only: misconfigured
+	mov edi, EPT1
+	mov eax, 0x37
+	mov ecx, 512
+.pt:	mov [edi], eax
+	add eax, 0x1000
+	add edi, 8
+	loop .pt
+	pte 5, 0x5031			; read-only
+	pte 6, 0x6033			; no X
+	pte 0xb, 0			; not present
+	pte 0xc, 0			; not present
+	mov dword [MAGIC], 0x12345678
+
+	; ---- the VMCS ----
+%macro ctl 3 ; msr, desired bits, field
+	mov ecx, %1
+	rdmsr
+	or eax, %2
+	and eax, edx
+	mov ebx, eax
+	mov eax, %3
+	vmwrite eax, ebx
+	check 6, nbe
+%endmacro
+	ctl 0x48d, 0, 0x4000
+	ctl 0x48e, (1 << 7) | (1 << 24) | (1 << 31), 0x4002	; HLT, unconditional I/O
+	ctl 0x48b, (1 << 1) | (1 << 7), 0x401e			; EPT, unrestricted guest
+	ctl 0x48f, 0, 0x400c
+	ctl 0x490, 0, 0x4012
+	vmw 0x201a, EPTP
+	vmw 0x201b, 0
+	vmw 0x2800, 0xffffffff
+	vmw 0x2801, 0xffffffff
+	mov eax, cr0
+	vmw 0x6c00, eax
+	mov eax, cr3
+	vmw 0x6c02, eax
+	mov eax, cr4
+	vmw 0x6c04, eax
+	vmw 0x0c00, SEL_D32
+	vmw 0x0c02, SEL_C32
+	vmw 0x0c04, SEL_D32
+	vmw 0x0c06, SEL_D32
+	vmw 0x0c08, SEL_D32
+	vmw 0x0c0a, SEL_D32
+	vmw 0x0c0c, SEL_TSS0
+	vmw 0x6c0a, TSS0
+	vmw 0x6c0c, GDT
+	vmw 0x6c0e, IDT
+	vmw 0x6c14, HSTACK
+	; The guest: real mode (CR0.PE = PG = 0), CS F000h, data segments at 0, FS
+	; and GS with bases beyond 1 MiB (26.3.1.2 allows any base for them).
+	vmw 0x6800, (1 << 5) | (1 << 4)	; NE, ET
+	vmw 0x6802, 0
+	vmw 0x6804, 1 << 13
+%assign f 0
+%rep 6
+	vmw 0x0800 + f * 2, 0
+	vmw 0x4800 + f * 2, 0xffff
+	vmw 0x4814 + f * 2, 0x93
+	vmw 0x6806 + f * 2, 0
+%assign f f + 1
+%endrep
+	vmw 0x0802, 0xf000
+	vmw 0x6808, 0xf0000
+	vmw 0x4816, 0x9b
+	vmw 0x680e, 0x200000		; FS base
+	vmw 0x6810, 0x400000		; GS base
+	vmw 0x4822, 0x8b		; TR: busy, base 0
+	vmw 0x480e, 0xffff
+	vmw 0x4820, 0x10000		; LDTR unusable
+	vmw 0x4810, 0xffff
+	vmw 0x4812, 0x3ff
+	vmw 0x681c, 0x7c00
+	vmw 0x6820, 2
+	guest_at g1
+
+	; 1: real mode runs; OUT 80h exits (I/O, port 80h, 1 byte, immediate).
+	enter vmlaunch, 10
+	cmp al, 42
+	check 11, e
+	exit_is 12, 30, 0x800040
+	field_is 13, 0x6800, 0x30	; CR0: still PE = PG = 0
+	guest_at g2
+
+	; 2: a write to the read-only page (29.3.3.2, table 28-7).
+	enter vmresume, 20
+	exit_is 21, 48, 0x18a
+	field_is 22, 0x2400, 0x5000
+	field_is 23, 0x640a, 0x5000
+	pte 5, 0x5033
+	mov dword [V_DESC], EPTP
+	mov dword [V_DESC + 4], 0
+	mov eax, 1
+	invept eax, [V_DESC]		; single-context
+	check 24, nbe
+
+	; 3: the write now succeeds; a read of a not-present page.
+	enter vmresume, 30
+	exit_is 31, 48, 0x181
+	field_is 32, 0x2400, 0xb000
+	field_is 33, 0x640a, 0xb000
+	cmp word [0x5000], 0x4321	; the write of step 2 happened
+	check 34, e
+	pte 0xb, 0xb031
+
+	; 4: misconfiguration below a level without W: exit 49, no
+	; qualification, guest-linear still the previous exit's (27.2.1).
+	enter vmresume, 40
+	exit_is 41, 49, 0
+	field_is 42, 0x2400, 0x200000
+	field_is 43, 0x640a, 0xb000
+	guest_at g5
+	pte 9, 0x9037			; A and D clear
+	pte 0xa, 0xa037
+
+	; 5: EPT A/D (29.3.5).
+	enter vmresume, 50
+	exit_is 51, 18, 0		; VMCALL after a read
+	mov eax, [EPT1 + 9 * 8]
+	and eax, 0x300
+	cmp eax, 0x100
+	check 52, e
+	guest_at g5b
+	enter vmresume, 53
+	exit_is 54, 18, 0		; VMCALL after a write
+	mov eax, [EPT1 + 9 * 8]
+	and eax, 0x300
+	cmp eax, 0x300
+	check 55, e
+	test dword [EPT1 + 0xa * 8], 0x300
+	check 56, z
+	test dword [EPT1 + ((g5 - $$ + 0xf0000) >> 12) * 8], 0x100 ; the code page was fetched
+	check 57, nz
+	test dword [EPT2], 0x100		; so was the PDE
+	check 58, nz
+	guest_at g6
+
+	; 6: the 2 MiB page.
+	enter vmresume, 60
+	cmp eax, 0x12345678		; the guest's EAX, before anything uses it
+	check 62, e
+	exit_is 61, 18, 0
+	guest_at g7
+
+	; 7: a fetch from a page without X.
+	enter vmresume, 70
+	exit_is 71, 48, 0x19c
+	field_is 72, 0x2400, 0x6000
+	field_is 73, 0x640a, 0x6000
+	field_is 74, 0x4824, 0		; no NMI blocking
+
+	; 8: IRET with NMIs blocked popping from a not-present page: bit 12
+	; (NMI unblocking due to IRET), and the saved state shows NMIs unblocked
+	; (28.2.3).
+	vmw 0x0802, 0xf000		; CS back to F000h (step 7 left it 0)
+	vmw 0x6808, 0xf0000
+	guest_at g8
+	vmw 0x4824, 8			; blocking by NMI
+	enter vmresume, 75
+	exit_is 76, 48, 0x1181
+	field_is 77, 0x2400, 0xcffa
+	field_is 78, 0x4824, 0
+
+	; 9: an instruction that straddles into a page without X, right after
+	; one that does not: the trace builder's look-ahead fetch of the second
+	; must not exit (it drops the fault); executing it does, at its own RIP.
+	mov dword [EPT1 + ((g9_next - $$ + 0xf0000) >> 12) * 8], ((g9_next - $$ + 0xf0000) & ~0xfff) | 0x33
+	guest_at g9
+	vmw 0x4824, 0
+	enter vmresume, 85
+	exit_is 86, 48, 0x19c
+	field_is 87, 0x2400, (g9_next - $$ + 0xf0000) & ~0xfff
+	field_is 88, 0x681e, g9_mov - 0xf0000
+
+	; 10: INVEPT in non-root operation (16-bit protected mode, paging off:
+	; PE alone, as unrestricted guest allows) exits, reason 50, with the
+	; displacement as qualification (27.2.1).
+	vmw 0x6800, 0x31		; PE, NE, ET
+	guest_at g10
+	enter vmresume, 89
+	exit_is 90, 50, 0x700
+
+	; 11: PAE paging under EPT: the PDPTEs come from the VMCS guest-PDPTE
+	; fields (26.3.2.4), not from the table CR3 names (all not present here),
+	; and are saved back on exit (27.3.4); the guest's PDE read goes through
+	; EPT as a write (EPT A/D: A and D set, 29.3.5).
+	mov dword [0xd000], 0		; the PDPT in memory: not present
+	mov dword [0xd004], 0
+	mov dword [0xe000], 0x83	; PD: a 2 MiB identity page
+	mov dword [0xe004], 0
+	pte 0xd, 0xd037
+	pte 0xe, 0xe037
+	vmw 0x280a, 0xe001		; guest PDPTE0
+	vmw 0x280b, 0
+	vmw 0x6800, 0x80000031		; PG, PE, NE, ET
+	vmw 0x6802, 0xd000
+	vmw 0x6804, (1 << 13) | (1 << 5)	; VMXE, PAE
+	guest_at g11
+	enter vmresume, 91
+	exit_is 92, 18, 0
+	field_is 93, 0x280a, 0xe001
+	mov eax, [EPT1 + 0xe * 8]
+	and eax, 0x300
+	cmp eax, 0x300
+	check 94, e
+	test dword [EPT1 + 0xd * 8], 0x100
+	check 95, z
+
+	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
+	xor eax, eax
+	invept eax, [V_DESC]
+	check 80, z
+	field_is 81, 0x4400, 28
+	mov dword [V_DESC], EPT4 | 0x1f	; memory type 7
+	mov eax, 1
+	invept eax, [V_DESC]
+	check 82, z
+	field_is 83, 0x4400, 28
+	mov eax, 2
+	invept eax, [V_DESC]		; all-context ignores the descriptor
+	check 84, nbe
+	jmp pass
+
+; ---- the guest: 16-bit real mode ----
+	bits 16
+g1:	mov ax, 6
+	mov bx, 7
+	mul bx
+	push ax
+	pop cx
+	mov al, cl
+	out 0x80, al
+	hlt
+g2:	mov ax, [0x5000]
+	mov word [0x5000], 0x4321	; an immediate: the host has the GPRs meanwhile
+	mov ax, [0xb000]
+	mov byte [fs:0], 1
+	hlt
+g5:	mov ax, [0x9000]
+	vmcall
+g5b:	mov [0x9000], ax
+	vmcall
+g6:	mov eax, [gs:0x10]
+	vmcall
+g7:	jmp 0:0x6000
+g8:	mov sp, 0xcffa
+	iret
+g10:	invept eax, [0x700]
+g11:	mov ax, [0x5000]
+	vmcall
+	times 0xffe - (($ - $$) & 0xfff) nop
+g9:	nop				; the last byte but one of a page
+g9_mov:	mov ax, 0x1234			; B8 34 12: two bytes on the next page
+g9_next:
+	bits 32
+
+%include "pm_end.inc"
