@@ -153,7 +153,9 @@ cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
 {
 	if (!cpu->vmx)
 		return 0;
-	size_t need = sizeof(*cpu->vmx) + 1; /* struct vmx is plain data */
+	/* struct vmx is plain data but for the EPT walk's pointers, which the
+	 * restore rebinds (vmx_ept_bind). */
+	size_t need = sizeof(*cpu->vmx) + 1;
 	if (len >= need) {
 		memcpy(buf, cpu->vmx, sizeof(*cpu->vmx));
 		((uint8_t *)buf)[sizeof(*cpu->vmx)] = cpu->vmx_nonroot;
@@ -167,6 +169,7 @@ cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len)
 	if (!cpu->vmx || len != sizeof(*cpu->vmx) + 1)
 		return -1;
 	memcpy(cpu->vmx, buf, sizeof(*cpu->vmx));
+	vmx_ept_bind(cpu);
 	cpu->vmx_nonroot = ((const uint8_t *)buf)[sizeof(*cpu->vmx)] != 0;
 	cpu->stop_trace = true;
 	return 0;

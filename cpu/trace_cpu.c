@@ -37,6 +37,8 @@ trace_hdr_fill(struct trace_hdr *h, const struct cpu *cpu)
 	h->vmx = cpu->vmx_nonroot           ? TRACE_VMX_NONROOT
 		 : cpu->vmx && cpu->vmx->on ? TRACE_VMX_ROOT
 					    : TRACE_VMX_NONE;
+	h->vmcs = h->vmx != TRACE_VMX_NONE && cpu->vmx->current != VMCS_NONE ? cpu->vmx->current
+									 : TRACE_NO_VMCS;
 }
 
 /* In the order the event lists them: RAX..R15, ES..GS selectors, RFLAGS. */

@@ -23,7 +23,8 @@
 #include "mmu/physmem.h"
 
 _Static_assert(sizeof(struct fugu_event_header) == sizeof(struct trace_hdr) &&
-		       offsetof(struct fugu_event_header, vmx) == offsetof(struct trace_hdr, vmx),
+		       offsetof(struct fugu_event_header, vmx) == offsetof(struct trace_hdr, vmx) &&
+		       offsetof(struct fugu_event_header, vmcs) == offsetof(struct trace_hdr, vmcs),
 	       "the plugin header is the trace header");
 _Static_assert(sizeof(struct fugu_changes) == sizeof(struct trace_changes) &&
 		       offsetof(struct fugu_changes, reg[1].value) ==

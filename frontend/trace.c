@@ -367,10 +367,14 @@ emit_json(struct sink *t, const struct trace_schema *s, const struct trace_hdr *
 	json_string(out, s->name);
 	fprintf(out,
 		",\"hdr\":{\"icount\":%" PRIu64 ",\"cpl\":%u,\"cr3\":%" PRIu64
-		",\"mode\":\"%s\",\"vmx\":\"%s\"}",
+		",\"mode\":\"%s\",\"vmx\":\"%s\"",
 		h->icount, h->cpl, h->cr3,
 		h->mode < trace_mode_count_ ? trace_mode_names[h->mode] : "?",
 		h->vmx < trace_vmx_count_ ? trace_vmx_names[h->vmx] : "?");
+	if (h->vmcs == TRACE_NO_VMCS)
+		fputs(",\"vmcs\":null}", out);
+	else
+		fprintf(out, ",\"vmcs\":%" PRIu64 "}", h->vmcs);
 	uint64_t rip = 0;
 	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
 		const struct trace_field *f = &s->fields[k];
@@ -490,7 +494,7 @@ bin_field_size(enum trace_field_type type)
 	}
 }
 
-#define BIN_HDR 24 /* ev, cpl, mode, vmx, 4 pad, icount, cr3 */
+#define BIN_HDR 32 /* ev, cpl, mode, vmx, 4 pad, icount, cr3, vmcs */
 #define BIN_MAX (BIN_HDR + TRACE_MAX_FIELDS * 72 + TRACE_MAX_CHANGES * 10)
 
 static void
@@ -503,6 +507,7 @@ emit_binary(struct sink *t, enum trace_event ev, const struct trace_hdr *h,
 	rec[0] = (uint8_t)ev, rec[1] = h->cpl, rec[2] = h->mode, rec[3] = h->vmx;
 	memcpy(rec + 8, &h->icount, 8);
 	memcpy(rec + 16, &h->cr3, 8);
+	memcpy(rec + 24, &h->vmcs, 8);
 	size_t at = BIN_HDR;
 	const struct trace_changes *chg = NULL;
 	for (int k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {
@@ -569,6 +574,7 @@ trace_bin_decode(FILE *in, struct tracer *base, char *err, size_t errlen)
 		struct trace_hdr h = { .cpl = rec[1], .mode = rec[2], .vmx = rec[3] };
 		memcpy(&h.icount, rec + 8, 8);
 		memcpy(&h.cr3, rec + 16, 8);
+		memcpy(&h.vmcs, rec + 24, 8);
 		struct trace_value v[TRACE_MAX_FIELDS];
 		memset(v, 0, sizeof(v));
 		chg.n = 0;
@@ -652,7 +658,7 @@ static uint64_t
 event_hash(enum trace_event ev, const struct trace_hdr *h, const struct trace_value *v)
 {
 	uint64_t x = fnv(0xcbf29ce484222325ull, &ev, sizeof(ev));
-	uint64_t hdr[4] = { h->cr3, h->cpl, h->mode, h->vmx };
+	uint64_t hdr[5] = { h->cr3, h->cpl, h->mode, h->vmx, h->vmcs };
 	x = fnv(x, hdr, sizeof(hdr));
 	const struct trace_schema *s = &trace_schema[ev];
 	for (unsigned k = 0; k < TRACE_MAX_FIELDS && s->fields[k].name; k++) {

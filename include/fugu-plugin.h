@@ -44,6 +44,7 @@ struct fugu_event_header {
 	uint8_t cpl;
 	uint8_t mode; /* 0 real, 1 v86, 2 prot16, 3 prot32, 4 compat, 5 long64 */
 	uint8_t vmx;  /* 0 none, 1 root, 2 non-root */
+	uint64_t vmcs; /* the current-VMCS pointer in VMX operation, else all ones */
 };
 
 /* The registers an instruction changed; api->reg_field_name() names them. */

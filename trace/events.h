@@ -175,7 +175,12 @@ struct trace_hdr {
 	uint8_t cpl;
 	uint8_t mode; /* enum trace_mode */
 	uint8_t vmx;  /* enum trace_vmx */
+	/* The current-VMCS pointer in VMX operation (the VMCS that VMREAD,
+	 * VM entry and, in non-root operation, the running guest use), else
+	 * TRACE_NO_VMCS: which L2 an event of a nested setup belongs to. */
+	uint64_t vmcs;
 };
+#define TRACE_NO_VMCS UINT64_MAX
 
 /* ---- the events ---- */
 

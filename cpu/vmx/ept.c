@@ -138,7 +138,13 @@ vmx_ept_enter(struct cpu *cpu)
 {
 	struct vmx *v = cpu->vmx;
 	v->ept_on = (v->f[VMCS_PROC_CTLS] & PROC_SECONDARY) && (v->f[VMCS_PROC_CTLS2] & PROC2_EPT);
-	v->ept = (struct mmu_stage2){ .translate = ept_translate, .opaque = cpu };
+	vmx_ept_bind(cpu);
+}
+
+void
+vmx_ept_bind(struct cpu *cpu)
+{
+	cpu->vmx->ept = (struct mmu_stage2){ .translate = ept_translate, .opaque = cpu };
 }
 
 _Noreturn void

@@ -181,6 +181,9 @@ vmx_stage2(const struct vmx *v)
 }
 /* Set up the EPT walk at VM entry (ept_on from the controls). */
 void vmx_ept_enter(struct cpu *cpu);
+/* Point the EPT walk at this process's function and CPU (after a restore:
+ * the saved struct vmx holds another process's pointers). */
+void vmx_ept_bind(struct cpu *cpu);
 /* A second-stage fault of a guest access: recorded, then raised as a fault
  * with the pseudo-vector VMX_FAULT_EPT, so that a speculative fetch (the
  * trace builder decoding ahead) can drop it like any fault; only when the

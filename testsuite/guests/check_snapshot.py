@@ -55,7 +55,7 @@ def since(trace, n):
 def resume(fugu, points, args, tmp):
     full = run(fugu, args, tmp, "full", [])
     results = [("uninterrupted run has a trace (%d bytes)" % len(full["log"]),
-                full["log"].count(b"\n") > 20)]
+                full["log"].count(b"\n") > 10)]
     snap = os.path.join(tmp, "m.snap")
     for n in points:
         saver = run(fugu, args, tmp, "save", ["-savevm-at", str(n), snap])

@@ -53,6 +53,20 @@ def main():
         checks.append(("exits headed non-root",
                        all(e["hdr"]["vmx"] == "non-root" for e in exits if e["reason"] < 0x80000000)))
         insns = [e for e in ev if e["event"] == "vmx-insn"]
+        # The header's current VMCS (docs/TRACE.md): each exit names the VMCS
+        # the last successful VMPTRLD made current (the ROM uses two); null
+        # outside VMX operation.
+        current, named = None, []
+        for e in ev:
+            if e["event"] == "vmx-insn" and e["insn"] == "vmptrld" and e["outcome"] == "ok":
+                current = e["operand"]
+            elif e["event"] == "vmexit" and e["hdr"]["vmx"] == "non-root":
+                named.append(e["hdr"]["vmcs"] == current)
+        checks.append(("exits carry the current VMCS",
+                       named and all(named) and
+                       len(set(e["hdr"]["vmcs"] for e in exits if e["hdr"]["vmx"] == "non-root")) == 2))
+        checks.append(("no VMCS outside VMX operation",
+                       all(e["hdr"]["vmcs"] is None for e in ev if e["hdr"]["vmx"] == "none")))
         checks.append(("VMX instructions headed root",
                        all(e["hdr"]["vmx"] in ("root", "none") for e in insns)))
         errors = [e["error"] for e in insns if e["outcome"] == "VMfailValid"]
