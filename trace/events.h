@@ -233,7 +233,8 @@ struct trace_hdr {
 	F(BOOL, ok, "ok")                                                                          \
 	F(STR, check, "check")                                                                     \
 	F(X64, rip, "rip")                                                                         \
-	F(X32, intr_info, "inject")
+	F(X32, intr_info, "inject")                                                                \
+	F(STR, written, "written")
 #define TEVF_VMEXIT(F, E)                                                                          \
 	F(X32, reason, "reason")                                                                   \
 	F(STR, name, "name")                                                                       \

@@ -817,7 +817,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 	if (bad)
 		vmx_entry_fail(cpu, VMX_EXIT_BAD_MSR_LOAD, bad, "VM-entry MSR-load area");
 	trace_vmentry(cpu->tracer, cpu, launch, true, "none", cpu->state.rip,
-		      (uint32_t)v->f[VMCS_ENTRY_INTR_INFO]);
+		      (uint32_t)v->f[VMCS_ENTRY_INTR_INFO], vmx_written_fields(cpu));
 	cpu->stop_trace = true;
 	/* An armed interrupt window is looked at on every boundary. */
 	if (v->f[VMCS_PROC_CTLS] & (PROC_INTR_WINDOW | PROC_NMI_WINDOW))

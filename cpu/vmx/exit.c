@@ -254,7 +254,7 @@ _Noreturn void
 vmx_entry_fail(struct cpu *cpu, uint32_t reason, uint64_t qual, const char *check)
 {
 	trace_vmentry(cpu->tracer, cpu, !cpu->vmx->launched, false, check, F(GUEST_RIP),
-		      (uint32_t)F(ENTRY_INTR_INFO));
+		      (uint32_t)F(ENTRY_INTR_INFO), vmx_written_fields(cpu));
 	F(EXIT_REASON) = reason | 1u << 31;
 	F(EXIT_QUALIFICATION) = qual;
 	F(EXIT_INTR_INFO) = 0;

@@ -387,9 +387,36 @@ op_vmwrite(struct cpu *cpu, const struct insn *i)
 		*f = (*f & 0xffffffffull) | (value << 32);
 	else
 		*f = value & vmcs_width_mask(vmcs_enc_width(enc));
-	if (sh)
+	if (sh) {
 		physmem_write(cpu->mem, sa, &sv, 8);
+	} else {
+		struct vmx *v = cpu->vmx;
+		if (v->written_vmcs != v->current) {
+			memset(v->written, 0, sizeof(v->written));
+			v->written_vmcs = v->current;
+		}
+		v->written[id / 64] |= 1ull << (id % 64);
+	}
 	succeed(cpu, i, enc);
+}
+
+const char *
+vmx_written_fields(struct cpu *cpu)
+{
+	static char buf[8192];
+	struct vmx *v = cpu->vmx;
+	size_t at = 0;
+	buf[0] = 0;
+	if (v->written_vmcs == v->current && tracer_wants(cpu->tracer, TRACE_CAT_VMX)) {
+		for (unsigned id = 0; id < VMCS_FIELD_COUNT; id++) {
+			if (!((v->written[id / 64] >> (id % 64)) & 1) || at >= sizeof(buf) - 64)
+				continue;
+			at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s=%" PRIx64,
+					       at ? " " : "", vmcs_fields[id].name, v->f[id]);
+		}
+	}
+	memset(v->written, 0, sizeof(v->written));
+	return buf;
 }
 
 /* VMLAUNCH/VMRESUME (30.3): the launch state, MOV SS blocking, then VM entry. */
@@ -418,7 +445,7 @@ launch_or_resume(struct cpu *cpu, const struct insn *i, bool launch)
 	if (!r.check)
 		r = vmx_check_host(cpu);
 	if (r.check) {
-		trace_vmentry(cpu->tracer, cpu, launch, false, r.check, 0, 0);
+		trace_vmentry(cpu->tracer, cpu, launch, false, r.check, 0, 0, vmx_written_fields(cpu));
 		fail(cpu, i, v->current, r.error);
 		return;
 	}

@@ -166,6 +166,10 @@ struct vmx {
 	bool ept_misconfig;   /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
 	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
+	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry
+	 * (the vmentry trace event lists them: vmx_written_fields). */
+	uint64_t written[(VMCS_FIELD_COUNT + 63) / 64];
+	uint64_t written_vmcs;
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
 
@@ -184,6 +188,10 @@ void vmx_ept_enter(struct cpu *cpu);
 /* Point the EPT walk at this process's function and CPU (after a restore:
  * the saved struct vmx holds another process's pointers). */
 void vmx_ept_bind(struct cpu *cpu);
+/* "name=value ..." of the fields VMWRITE set in the current VMCS since its last
+ * VM entry (built only when the vmx trace category is on; "" when none), and
+ * forget them: the entry about to be traced is that next entry. */
+const char *vmx_written_fields(struct cpu *cpu);
 /* A second-stage fault of a guest access: recorded, then raised as a fault
  * with the pseudo-vector VMX_FAULT_EPT, so that a speculative fetch (the
  * trace builder decoding ahead) can drop it like any fault; only when the

@@ -77,6 +77,14 @@ def main():
         checks.append(("failing entries name their checks", failed == FAILED_CHECKS))
         entered = [e for e in ev if e["event"] == "vmentry" and e["ok"]]
         checks.append(("successful entries", len(entered) == len(EXITS) - 2))
+        # Each entry lists the fields VMWRITE set since the VMCS's last entry:
+        # the whole setup before the first, then the hypervisor's RIP advance.
+        first = dict(w.split("=") for w in entered[0]["written"].split())
+        checks.append(("first entry lists the VMCS setup",
+                       first.get("pin_ctls") == "16" and "guest_rip" in first and
+                       "host_rip" in first))
+        checks.append(("a resume lists just the new guest RIP",
+                       entered[1]["written"] == "guest_rip=%x" % entered[1]["rip"]))
         checks.append(("triple fault", exits[-11]["name"] == "triple-fault"))
         checks.append(("MSR-load failure", exits[-9]["qual"] == 1))
         checks.append(("IA-32e mode guest exits in 64-bit mode",
