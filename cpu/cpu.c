@@ -83,6 +83,7 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->tracer = cfg->tracer;
 	cpu->count_insns = cfg->count_insns;
 	cpu->jit = jit_create((enum jit_mode)cfg->jit); /* NULL: off or not available */
+	cpu->jit_check = cpu->jit && jit_checking(cpu->jit);
 	if (cfg->share_with) { /* join the ring; the first CPU keeps the map's hooks */
 		cpu->sibling = cfg->share_with->sibling;
 		cfg->share_with->sibling = cpu;
