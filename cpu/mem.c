@@ -100,6 +100,8 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 		return;
 	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_NOTIFY) || !r->store_ok))
 		return;
+	if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: undone before the 2nd run */
+		jit_check_log_tlb(cpu, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin);
 	tlb_insert(&cpu->tlb, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin,
 		   (uintptr_t)(p & PP_HOST_MASK), pa & ~0xfffull, r->global, r->page_mask);
 }

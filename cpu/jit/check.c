@@ -13,8 +13,9 @@
  *
  * What cannot be run twice is not compared, and the interpreter's result then
  * stands (the compiled code does not run): a port or MMIO access in the run (a
- * device saw it), an event raised during it, a trace whose page was written
- * (self-modifying code invalidated it), a mode change (CR0/CR3/CR4/EFER, CS, SS,
+ * device saw it), an event raised during it, a store to a page holding decoded
+ * code (self-modifying code: the page is no longer code for a second run, so
+ * its stores would not end the trace), a mode change (CR0/CR3/CR4/EFER, CS, SS,
  * CPL, SMM, DR7, HLT: the CPU caches state derived from those outside struct
  * cpu_state), and a run that faults in the interpreter (the fault unwinds to
  * cpu_exec and is delivered as without the JIT). A compiled run that faults
@@ -26,6 +27,7 @@
 #include "cpu/jit/jit.h"
 #include "cpu/tcache.h"
 #include "mmu/physmem.h"
+#include "mmu/tlb.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,10 +44,23 @@ struct store {
 };
 
 #define STORES_MAX 4096 /* more (REP string instructions): not compared */
+#define TLB_FILLS_MAX 256
+
+/* A TLB slot as it was before the interpreter's run filled it. */
+struct tlb_fill {
+	unsigned set, kind, idx;
+	struct tlb_entry e;
+	uint8_t info;
+	uint64_t large_mask;
+};
 
 struct jit_check {
 	struct store log[STORES_MAX];
 	unsigned n;
+	struct tlb_fill fills[TLB_FILLS_MAX];
+	unsigned nfills;
+	uint64_t large_lo, large_hi;
+	bool any, any_global;
 	bool overflow;
 	bool io; /* a device access or anything else that cannot be repeated */
 };
@@ -83,6 +98,26 @@ jit_check_log_pa(struct cpu *cpu, uint64_t pa, unsigned size, bool write)
 	}
 	if (write)
 		jit_check_log_host(cpu, page + (pa & 0xfff), size);
+}
+
+void
+jit_check_log_tlb(struct cpu *cpu, unsigned set, unsigned kind, uint64_t lin)
+{
+	struct jit_check *jc = cpu->jcheck;
+	if (jc->nfills == TLB_FILLS_MAX) {
+		jc->overflow = true;
+		return;
+	}
+	unsigned idx = (unsigned)(lin >> 12) & (TLB_SIZE - 1);
+	jc->fills[jc->nfills++] = (struct tlb_fill){ set, kind, idx, cpu->tlb.e[set][kind][idx],
+						     cpu->tlb.info[set][kind][idx],
+						     cpu->tlb.large_mask[set][kind][idx] };
+}
+
+void
+jit_check_note_event(struct jit_check *jc)
+{
+	jc->io = true;
 }
 
 void
@@ -208,8 +243,12 @@ jit_check_run(struct cpu *cpu, struct trace *t, unsigned limit)
 
 	/* 1. The interpreter, logging its stores. A fault unwinds from here to
 	 * cpu_exec, which clears cpu->jcheck: that run is not compared. */
-	jc.n = 0;
+	jc.n = jc.nfills = 0;
 	jc.overflow = jc.io = false;
+	jc.large_lo = cpu->tlb.large_lo;
+	jc.large_hi = cpu->tlb.large_hi;
+	jc.any = cpu->tlb.any;
+	jc.any_global = cpu->tlb.any_global;
 	cpu->jcheck = &jc;
 	cpu_run_trace_interp(cpu, t, limit);
 	cpu->jcheck = NULL;
@@ -228,6 +267,19 @@ jit_check_run(struct cpu *cpu, struct trace *t, unsigned limit)
 	/* 2. Undo, then the compiled code from the same state. */
 	for (unsigned k = jc.n; k-- > 0;)
 		memcpy(jc.log[k].at, jc.log[k].old, jc.log[k].n);
+	/* The TLB as the interpreter found it: the compiled run must walk (and set
+	 * accessed and dirty flags) where the interpreter did. Entries the run
+	 * dropped (INVLPG) stay dropped: XXX not restored. */
+	for (unsigned k = jc.nfills; k-- > 0;) {
+		const struct tlb_fill *f = &jc.fills[k];
+		cpu->tlb.e[f->set][f->kind][f->idx] = f->e;
+		cpu->tlb.info[f->set][f->kind][f->idx] = f->info;
+		cpu->tlb.large_mask[f->set][f->kind][f->idx] = f->large_mask;
+	}
+	cpu->tlb.large_lo = jc.large_lo;
+	cpu->tlb.large_hi = jc.large_hi;
+	cpu->tlb.any = jc.any;
+	cpu->tlb.any_global = jc.any_global;
 	cpu->state = st0;
 	cpu->lf = lf0;
 	cpu->icount = icount0;

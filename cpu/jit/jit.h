@@ -66,5 +66,10 @@ void jit_set_mismatch_handler(jit_mismatch_fn fn);
 void jit_check_log_host(struct cpu *cpu, void *host, unsigned size);
 void jit_check_log_pa(struct cpu *cpu, uint64_t pa, unsigned size, bool write);
 void jit_check_io(struct cpu *cpu);
+/* A trace event went out during the recorded run (its sink cannot see it twice). */
+struct jit_check;
+void jit_check_note_event(struct jit_check *jc);
+/* A TLB slot about to be filled (the second run starts from the same TLB). */
+void jit_check_log_tlb(struct cpu *cpu, unsigned set, unsigned kind, uint64_t lin);
 
 #endif
