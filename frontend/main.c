@@ -1360,7 +1360,7 @@ main(int argc, char **argv)
 		return FUGU_EXIT_USAGE;
 	}
 	net_config_init(&o.pc.net);
-	/* FUGU_JIT=off|on|always: the default of -jit (test setups run whole suites
+	/* FUGU_JIT=off|on|always|check: the default of -jit (test setups run whole suites
 	 * through the JIT with it); -jit on the command line wins. */
 	int jit_env = jit_mode_parse(getenv("FUGU_JIT"));
 	if (jit_env >= 0)
