@@ -337,6 +337,8 @@ rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize)
 uint64_t
 cpu_tsc(struct cpu *cpu)
 {
+	if (__builtin_expect(cpu->jcheck != NULL, 0) && cpu->clock_ns)
+		jit_check_io(cpu); /* -jit check: a clock read cannot be repeated */
 	uint64_t ns = cpu->clock_ns ? cpu->clock_ns(cpu->clock_opaque) : cpu->icount;
 	/* One tick per virtual nanosecond: CPU_TSC_HZ, the rate CPUID reports. */
 	_Static_assert(CPU_TSC_HZ == 1000000000u, "the TSC counts nanoseconds");

@@ -13,7 +13,8 @@
  *
  * What cannot be run twice is not compared, and the interpreter's result then
  * stands (the compiled code does not run): a port or MMIO access in the run (a
- * device saw it), an event raised during it, a store to a page holding decoded
+ * device saw it), RDMSR/WRMSR (an MSR may be a device's), a read of the clock
+ * (RDTSC, RDTSCP: the realtime clock moves between the two runs), an event raised during it, a store to a page holding decoded
  * code (self-modifying code: the page is no longer code for a second run, so
  * its stores would not end the trace), a mode change (CR0/CR3/CR4/EFER, CS, SS,
  * CPL, SMM, DR7, HLT: the CPU caches state derived from those outside struct
