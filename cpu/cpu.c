@@ -83,6 +83,7 @@ cpu_create(const struct cpu_config *cfg)
 	cpu->tracer = cfg->tracer;
 	cpu->count_insns = cfg->count_insns;
 	cpu->jit = jit_create((enum jit_mode)cfg->jit); /* NULL: off or not available */
+	cpu->jit_check = cpu->jit && jit_checking(cpu->jit);
 	if (cfg->share_with) { /* join the ring; the first CPU keeps the map's hooks */
 		cpu->sibling = cfg->share_with->sibling;
 		cfg->share_with->sibling = cpu;
@@ -339,6 +340,8 @@ rflags_write_checked(struct cpu *cpu, uint64_t v, unsigned opsize)
 uint64_t
 cpu_tsc(struct cpu *cpu)
 {
+	if (__builtin_expect(cpu->jcheck != NULL, 0) && cpu->clock_ns)
+		jit_check_io(cpu); /* -jit check: a clock read cannot be repeated */
 	uint64_t ns = cpu->clock_ns ? cpu->clock_ns(cpu->clock_opaque) : cpu->icount;
 	/* One tick per virtual nanosecond: CPU_TSC_HZ, the rate CPUID reports. */
 	_Static_assert(CPU_TSC_HZ == 1000000000u, "the TSC counts nanoseconds");

@@ -254,6 +254,8 @@ struct cpu {
 	struct tlb tlb;
 	struct tcache *tcache;
 	struct jit *jit;          /* the JIT (cpu/jit), NULL when off */
+	struct jit_check *jcheck; /* -jit check: the store log, set only while it records */
+	bool jit_check;           /* -jit check: compiled runs are checked (cpu/jit/check.c) */
 	struct trace *chain_prev; /* the trace that ran last, for successor links */
 	uint64_t chain_gen;       /* tcache generation chain_prev belongs to */
 	bool count_insns;         /* cpu_config.count_insns */

@@ -204,6 +204,9 @@ insn_ea(const struct cpu *cpu, const struct insn *i)
 /* Segmented access: seg is S_*, off the effective address. Fault on any violation. */
 uint64_t cpu_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size);
 void cpu_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned size);
+/* Run t's first `limit` instructions in the interpreter (run.c; -jit check). */
+struct trace;
+void cpu_run_trace_interp(struct cpu *cpu, const struct trace *t, unsigned limit);
 /* Check a write would succeed (segment limit, paging) without writing. */
 void cpu_probe_write(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size);
 /* Linear (no segmentation) accesses: descriptor tables, TSS, IDT. */

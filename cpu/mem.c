@@ -4,6 +4,7 @@
  * and every instruction fetch comes through here.
  */
 #include "cpu/cpu_internal.h"
+#include "cpu/jit/jit.h"
 #include "cpu/translate.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
@@ -99,6 +100,8 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 		return;
 	if (kind == TLB_WRITE && (!(p & PP_WRITABLE) || (p & PP_NOTIFY) || !r->store_ok))
 		return;
+	if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: undone before the 2nd run */
+		jit_check_log_tlb(cpu, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin);
 	tlb_insert(&cpu->tlb, priv == MMU_USER ? TLB_USER : TLB_SUPER, kind, lin,
 		   (uintptr_t)(p & PP_HOST_MASK), pa & ~0xfffull, r->global, r->page_mask);
 }
@@ -131,10 +134,14 @@ read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 	if (__builtin_expect(cpu->dbg_data != 0, 0))
 		cpu_debug_data(cpu, lin, size, false);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
+	if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: MMIO cannot run twice */
+		jit_check_log_pa(cpu, pa, first < size ? first : size, false);
 	if (first >= size)
 		return physmem_read_sized(cpu->mem, pa, size);
 	/* Crosses a page: translate both pages before touching either. */
 	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_READ, priv);
+	if (__builtin_expect(cpu->jcheck != NULL, 0))
+		jit_check_log_pa(cpu, pa2, size - first, false);
 	uint64_t lo = physmem_read_sized(cpu->mem, pa, first);
 	uint64_t hi = physmem_read_sized(cpu->mem, pa2, size - first);
 	return lo | (hi << (8 * first));
@@ -148,10 +155,16 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 		cpu_debug_data(cpu, lin, size, true);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (first >= size) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
+			jit_check_log_pa(cpu, pa, size, true);
 		physmem_write_sized(cpu->mem, pa, v, size);
 		return;
 	}
 	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_WRITE, priv);
+	if (__builtin_expect(cpu->jcheck != NULL, 0)) {
+		jit_check_log_pa(cpu, pa, first, true);
+		jit_check_log_pa(cpu, pa2, size - first, true);
+	}
 	physmem_write_sized(cpu->mem, pa, v, first);
 	physmem_write_sized(cpu->mem, pa2, v >> (8 * first), size - first);
 }
@@ -217,6 +230,8 @@ cpu_write_linear(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool 
 {
 	void *h = tlb_lookup(&cpu->tlb, supervisor ? TLB_SUPER : TLB_USER, TLB_WRITE, lin, size);
 	if (h) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
+			jit_check_log_host(cpu, h, size);
 		store_host(h, v, size);
 		return;
 	}
@@ -239,6 +254,8 @@ cpu_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned size
 	uint64_t lin = seg_linear(cpu, seg, off, size, true);
 	void *h = tlb_lookup(&cpu->tlb, cur_set(cpu), TLB_WRITE, lin, size);
 	if (h) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
+			jit_check_log_host(cpu, h, size);
 		store_host(h, v, size);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/jit/jit.h"
 #include "cpu/vmx/vmx.h"
 
 /* MSR_KIND_APIC: implemented by the local APIC device, reached through cpu->bus. */
@@ -251,6 +252,8 @@ mem_types_ok(uint32_t index, uint64_t value)
 int
 msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 {
+	if (__builtin_expect(cpu->jcheck != NULL, 0))
+		jit_check_io(cpu); /* -jit check: an MSR may be a device's (APIC, TSC) */
 	const struct msr_row *r = msr_find(cpu, index);
 	if (!r)
 		return -1;
@@ -284,6 +287,8 @@ msr_read(struct cpu *cpu, uint32_t index, uint64_t *value)
 int
 msr_write(struct cpu *cpu, uint32_t index, uint64_t value)
 {
+	if (__builtin_expect(cpu->jcheck != NULL, 0))
+		jit_check_io(cpu); /* -jit check: an MSR may be a device's (APIC, TSC) */
 	const struct msr_row *r = msr_find(cpu, index);
 	/* reserved == ~0: a read-only MSR, whose every write is #GP (0 included). */
 	if (!r || (value & r->reserved) || r->reserved == ~0ull)

@@ -134,6 +134,12 @@ run_trace(struct cpu *cpu, const struct trace *t, unsigned limit)
 	}
 }
 
+void
+cpu_run_trace_interp(struct cpu *cpu, const struct trace *t, unsigned limit)
+{
+	run_trace(cpu, t, limit);
+}
+
 /* Count a run of t towards the JIT's threshold and compile it when it is hot.
  * False when the code arena was full and the whole cache was flushed: t is no
  * longer in it (its page no longer notices stores), so the caller must look
@@ -173,6 +179,7 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	switch (setjmp(cpu->fault_jmp)) {
 	case 0: break;
 	case 1: /* a fault unwound here: deliver it (which may fault again) */
+		cpu->jcheck = NULL; /* -jit check: that run is not compared */
 		cpu->stop_trace = false;
 		if (cpu->cur_trace)
 			tcache_leave(cpu); /* the trace was left at the faulting instruction */
@@ -201,15 +208,18 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->shutdown = true;
 		return CPU_EXIT_TRIPLE_FAULT;
 	case VMX_LONGJMP_ABORT: /* a VMX abort (cpu/vmx/exit.c): shutdown, as a triple fault */
+		cpu->jcheck = NULL;
 		if (cpu->cur_trace)
 			tcache_leave(cpu);
 		return CPU_EXIT_TRIPLE_FAULT;
 	case 3: /* a VM exit (cpu/vmx/exit.c) unwound the instruction or event */
+		cpu->jcheck = NULL;
 		cpu->stop_trace = false;
 		if (cpu->cur_trace)
 			tcache_leave(cpu);
 		break;
 	default: /* an unmodelled path stopped the CPU (it printed what) */
+		cpu->jcheck = NULL;
 		if (cpu->cur_trace)
 			tcache_leave(cpu);
 		return CPU_EXIT_UNMODELLED;
@@ -265,8 +275,12 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 			tcache_enter(cpu, t);
 		if (__builtin_expect(traced, 0))
 			run_trace_traced(cpu, t, limit);
-		else if (t->jit) /* compiled: the same contract, `limit` included (cpu/jit) */
-			t->jit(cpu, limit);
+		else if (t->jit) { /* compiled: the same contract, `limit` included (cpu/jit) */
+			if (__builtin_expect(cpu->jit_check, 0))
+				jit_check_run(cpu, t, limit);
+			else
+				t->jit(cpu, limit);
+		}
 		else
 			run_trace(cpu, t, limit);
 		if (__builtin_expect(cpu->cur_trace != NULL, 0))

@@ -175,6 +175,8 @@ tcache_invalidate_page(struct cpu *cpu, uint64_t pa)
 	struct code_page **pp = &tc->pages[page_hash(ppn)];
 	while (*pp && (*pp)->ppn != ppn)
 		pp = &(*pp)->next;
+	if (cpu->jcheck) /* -jit check: a second run would find the page no longer code */
+		jit_check_io(cpu);
 	physmem_set_code(cpu->mem, pa, false);
 	if (!*pp)
 		return false;

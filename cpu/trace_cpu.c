@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu/cpu_internal.h"
+#include "cpu/jit/jit.h"
 #include "cpu/vmx/vmx.h"
 
 _Static_assert(NO_ERRCODE == TRACE_NO_ERRCODE, "one \"no error code\" value");
@@ -20,6 +21,8 @@ trace_hdr_fill(struct trace_hdr *h, const struct cpu *cpu)
 		memset(h, 0, sizeof(*h));
 		return;
 	}
+	if (__builtin_expect(cpu->jcheck != NULL, 0))
+		jit_check_note_event(cpu->jcheck); /* -jit check: the sink saw it: no second run */
 	enum trace_mode mode;
 	if (cpu_real_mode(cpu))
 		mode = TRACE_MODE_REAL;

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <capstone/capstone.h>
 
 #include "chipset/pc.h"
 #include "chipset/snapshot.h"
@@ -186,8 +187,10 @@ print_help(void)
 	       "                           trace lines as text (default) or JSON objects, or\n"
 	       "                           binary records for fugu-tracedump (needs -D)\n"
 	       "  -plugin FILE.so[,k=v,..] load a trace plugin (docs/TRACING.md)\n"
-	       "  -jit off|on|always       the JIT fast path: hot traces compiled to host code\n"
-	       "                           (default off; 'always' compiles every trace)\n"
+	       "  -jit off|on|always|check the JIT fast path: hot traces compiled to host code\n"
+	       "                           (default off; 'always' compiles every trace; 'check'\n"
+	       "                           also runs each compiled run in the interpreter and\n"
+	       "                           stops with a report where the two differ)\n"
 	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
 	       "and\n"
 	       "                           the 15 most executed instructions\n"
@@ -738,11 +741,16 @@ parse_options(struct options *o, int argc, char **argv)
 		} else if (!strcmp(a, "-jit")) {
 			const char *s = ARG();
 			maybe_help(s,
-				   "-jit off|on|always: the JIT fast path (x86-64 hosts); 'always' "
-				   "compiles every trace at its first run (for tests)\n");
+				   "-jit off|on|always|check: the JIT fast path (x86-64 hosts); "
+				   "'always' compiles every trace at its first run (for tests); "
+				   "'check' compiles them the same way and runs each compiled run "
+				   "in the interpreter too, compares registers, flags, RIP, the "
+				   "instruction count and the memory stored, and on a difference "
+				   "prints the trace, disassembled, and the differing values and "
+				   "exits with status 10\n");
 			int mode = jit_mode_parse(s);
 			if (mode < 0)
-				usage_error("-jit %s: expected on, off or always", s);
+				usage_error("-jit %s: expected on, off, always or check", s);
 			o->pc.jit = mode;
 		} else if (!strcmp(a, "-run-summary")) {
 			const char *path = ARG();
@@ -1304,6 +1312,40 @@ print_top_insns(struct cpu *cpu, uint64_t total)
 	}
 }
 
+/* -jit check found a difference (it printed the values): the trace's
+ * instructions, disassembled from guest memory, then the exit status. */
+static void
+jit_mismatch(struct cpu *cpu, uint64_t rip, unsigned n)
+{
+	csh cs;
+	cs_mode mode = cpu->code_size == 8   ? CS_MODE_64
+		       : cpu->code_size == 4 ? CS_MODE_32
+					     : CS_MODE_16;
+	if (cs_open(CS_ARCH_X86, mode, &cs) == CS_ERR_OK) {
+		uint64_t addr = rip; /* CS base 0 in 64-bit code; else cs.base + IP */
+		uint64_t lin = cpu->code_size == 8 ? addr : cpu->state.seg[S_CS].base + addr;
+		for (unsigned k = 0; k < n; k++) {
+			uint8_t bytes[16];
+			size_t len = 16;
+			while (len && !cpu_peek(cpu, lin, false, bytes, len))
+				len--;
+			cs_insn *ci = NULL;
+			if (!len || cs_disasm(cs, bytes, len, addr, 1, &ci) != 1) {
+				fprintf(stderr, "    %016" PRIx64 ":  (cannot disassemble)\n", addr);
+				break;
+			}
+			fprintf(stderr, "    %016" PRIx64 ":  %s %s\n", addr, ci->mnemonic,
+				ci->op_str);
+			addr += ci->size;
+			lin += ci->size;
+			cs_free(ci, 1);
+		}
+		cs_close(&cs);
+	}
+	fflush(NULL);
+	_exit(FUGU_EXIT_JIT_MISMATCH);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1318,12 +1360,13 @@ main(int argc, char **argv)
 		return FUGU_EXIT_USAGE;
 	}
 	net_config_init(&o.pc.net);
-	/* FUGU_JIT=off|on|always: the default of -jit (test setups run whole suites
+	/* FUGU_JIT=off|on|always|check: the default of -jit (test setups run whole suites
 	 * through the JIT with it); -jit on the command line wins. */
 	int jit_env = jit_mode_parse(getenv("FUGU_JIT"));
 	if (jit_env >= 0)
 		o.pc.jit = jit_env;
 	parse_options(&o, argc, argv);
+	jit_set_mismatch_handler(jit_mismatch);
 
 	FILE *log = stderr;
 	if (o.log_path) {

@@ -4,6 +4,7 @@
  */
 #include "mmu/ioport.h"
 #include "cpu/exec/exec.h"
+#include "cpu/jit/jit.h"
 
 void
 cpu_io_check(struct cpu *cpu, uint16_t port, unsigned size)
@@ -33,6 +34,8 @@ cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size)
 	cpu_io_check(cpu, port, size);
 	if (__builtin_expect((cpu->state.dr[7] & 0xff) != 0, 0))
 		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
+	if (__builtin_expect(cpu->jcheck != NULL, 0))
+		jit_check_io(cpu); /* -jit check: a device access cannot run twice */
 	return ioport_read(cpu->io, port, size);
 }
 
@@ -42,6 +45,8 @@ cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size)
 	cpu_io_check(cpu, port, size);
 	if (__builtin_expect((cpu->state.dr[7] & 0xff) != 0, 0))
 		cpu_debug_io(cpu, port, size); /* I/O breakpoints (CR4.DE) */
+	if (__builtin_expect(cpu->jcheck != NULL, 0))
+		jit_check_io(cpu);
 	ioport_write(cpu->io, port, v, size);
 }
 

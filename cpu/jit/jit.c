@@ -36,6 +36,8 @@ struct jit {
 	uint8_t *arena;
 	size_t used;
 	unsigned threshold;
+	bool check;     /* -jit check: no chaining (each run is compared alone) */
+	bool break_mov; /* FUGU_JIT_CHECK_BREAK=1 with -jit check: MOV r, imm off by one (tests) */
 	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
 	struct comp *comp; /* the compiler's tables */
 	struct jit_stats stats;
@@ -872,7 +874,7 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 	unsigned s = i->opsize;
 	bool m = i->flags & I_MEM;
 	if (i->fn == op_mov_r_imm) {
-		mov_ri(e, RAX, i->imm);
+		mov_ri(e, RAX, c->cpu->jit->break_mov ? i->imm ^ 1 : i->imm);
 		store_greg(c, i, (i->opcode & 7) | (i->rm & 8), s, RAX);
 		return true;
 	}
@@ -1418,6 +1420,8 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	memset(c, 0, offsetof(struct comp, fix));
 	memset(c->host_of, HNONE, sizeof(c->host_of));
 	c->nfix = c->nslow = c->ntaken = c->nepi = 0;
+	c->chain_entry = NULL;
+	c->bad = false; /* after fix[]: the memset above does not reach it */
 	c->e = (struct emit){ j->scratch, j->scratch + SCRATCH_BYTES, false };
 	c->cpu = cpu;
 	c->t = t;
@@ -1446,7 +1450,7 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	t->jit = (trace_code_fn)code;
 	/* A trace on two pages needs tcache_lookup's check of the second: never
 	 * entered by chaining. */
-	if (t->pa2 == UINT64_MAX)
+	if (t->pa2 == UINT64_MAX && !j->check)
 		t->jit_chain = (uint8_t *)code + (c->chain_entry - j->scratch);
 	j->stats.compiled++;
 	j->stats.bytes += len;
@@ -1462,7 +1466,12 @@ jit_create(enum jit_mode mode)
 	struct jit *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
-	j->threshold = mode == JIT_ALWAYS ? 0 : JIT_THRESHOLD;
+	j->threshold = mode == JIT_ALWAYS || mode == JIT_CHECK ? 0 : JIT_THRESHOLD;
+	j->check = mode == JIT_CHECK;
+	/* Only for the test that check mode finds a difference: a knob that breaks
+	 * one inline form on purpose, honoured only when every run is checked. */
+	const char *brk = getenv("FUGU_JIT_CHECK_BREAK");
+	j->break_mov = j->check && brk && !strcmp(brk, "1");
 	j->scratch = malloc(SCRATCH_BYTES);
 	j->comp = malloc(sizeof(struct comp));
 	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -1509,6 +1518,12 @@ jit_get_stats(const struct jit *j, struct jit_stats *out)
 	*out = j ? j->stats : (struct jit_stats){ 0 };
 }
 
+bool
+jit_checking(const struct jit *j)
+{
+	return j && j->check;
+}
+
 #else /* not an x86-64 host: the interpreter only */
 
 struct jit *
@@ -1552,6 +1567,13 @@ jit_get_stats(const struct jit *j, struct jit_stats *out)
 	*out = (struct jit_stats){ 0 };
 }
 
+bool
+jit_checking(const struct jit *j)
+{
+	(void)j;
+	return false;
+}
+
 #endif /* __x86_64__ */
 
 int
@@ -1565,5 +1587,7 @@ jit_mode_parse(const char *s)
 		return JIT_OFF;
 	if (!strcmp(s, "always"))
 		return JIT_ALWAYS;
+	if (!strcmp(s, "check"))
+		return JIT_CHECK;
 	return -1;
 }
