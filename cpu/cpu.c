@@ -159,6 +159,8 @@ cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
 	size_t need = sizeof(*cpu->vmx) + 1;
 	if (len >= need) {
 		memcpy(buf, cpu->vmx, sizeof(*cpu->vmx));
+		/* the pointers mean nothing to another process: saved as zeros */
+		memset((uint8_t *)buf + offsetof(struct vmx, ept), 0, sizeof(cpu->vmx->ept));
 		((uint8_t *)buf)[sizeof(*cpu->vmx)] = cpu->vmx_nonroot;
 	}
 	return need;
