@@ -1107,8 +1107,8 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 	/* After the devices' timers, so that their order on the clock (snapshots) stays. */
 	if (cpu_has(&cfg->cpu, FEAT_VMX))
 		for (unsigned k = 0; k < pc->ncpus; k++)
-			vtimer_init(&pc->vmx_timers[k], &pc->clock, "vmx-preempt",
-				    pc_vmx_timer_cb, pc->cpus[k]);
+			vtimer_init(&pc->vmx_timers[k], &pc->clock, "vmx-preempt", pc_vmx_timer_cb,
+				    pc->cpus[k]);
 	pc_fill_cmos(pc, pc->mem->ram_below_4g, pc->mem->ram_above_4g, cfg->boot_order);
 	/* Direct boot: the kernel's pieces and fugu's option ROM go into fw_cfg;
 	 * SeaBIOS boots the ROM, which loads and starts the kernel. */

@@ -79,8 +79,8 @@ struct pc {
 	struct cpu *cpu;               /* the bootstrap processor, cpus[0] */
 	struct cpu *cpus[PC_MAX_CPUS]; /* every CPU; cpus[k] has APIC ID k */
 	unsigned ncpus, max_cpus;
-	unsigned cur;                     /* the CPU executing now (pc_switch_cpu) */
-	struct lapic lapics[PC_MAX_CPUS]; /* each CPU's local APIC, on the bus below */
+	unsigned cur;                          /* the CPU executing now (pc_switch_cpu) */
+	struct lapic lapics[PC_MAX_CPUS];      /* each CPU's local APIC, on the bus below */
 	struct vtimer vmx_timers[PC_MAX_CPUS]; /* each CPU's VMX-preemption timer (vmx only) */
 	struct debugport debug;
 	struct pic pic;               /* 8259A pair + ELCR */

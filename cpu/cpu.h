@@ -128,8 +128,10 @@ enum {
 #define EV_VMX 0x20u  /* VMX non-root: a window exit is armed, look at every boundary */
 #define EV_INIT 0x40u /* an INIT is latched: reset, then (APs) wait for SIPI (vol. 3A, 8.4) */
 #define EV_SIPI 0x80u /* a STARTUP IPI is latched (vector in cpu->sipi_vector) */
-#define EV_VMX_MTF 0x200u   /* VMX non-root: monitor trap flag, look after each instruction (25.5.2) */
-#define EV_VMX_TIMER 0x100u /* VMX non-root: the preemption timer may have expired (vol. 3C, 25.5.1) */
+#define EV_VMX_MTF                                                                                 \
+	0x200u /* VMX non-root: monitor trap flag, look after each instruction (25.5.2) */
+#define EV_VMX_TIMER                                                                               \
+	0x100u /* VMX non-root: the preemption timer may have expired (vol. 3C, 25.5.1) */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {

@@ -69,7 +69,8 @@ static const struct cpu_model models[] = {
 	  94, 3, 0x16, 0x80000008,
 	  "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx "
 	  "fxsr sse sse2 sse3 pclmulqdq vmx ssse3 fma cx16 pcid sse4.1 sse4.2 x2apic movbe popcnt "
-	  "tsc-deadline aes xsave avx f16c fsgsbase bmi1 avx2 smep bmi2 invpcid smap spec-ctrl stibp "
+	  "tsc-deadline aes xsave avx f16c fsgsbase bmi1 avx2 smep bmi2 invpcid smap spec-ctrl "
+	  "stibp "
 	  "ssbd xsaveopt xsavec xgetbv1 xsaves lahf-lm abm syscall nx pdpe1gb rdtscp lm invtsc",
 	  true, 10 },
 	{ "max", "every feature fugu implements", "GenuineIntel", 6, 42, 7, 0x16, 0x80000008, NULL,
@@ -362,10 +363,9 @@ cpu_features_cpuid(const struct cpu_features *f, uint32_t leaf, uint32_t subleaf
 		 * with a compacted form (XSAVEC or XSAVES; Linux sizes its XSAVEC
 		 * buffers from it too) EBX = the compacted size for XCR0 | IA32_XSS
 		 * (also filled in by op_cpuid; IA32_XSS is always 0 here) and ECX/EDX
-		 * = the IA32_XSS bits supported: none, fugu has no supervisor state. Subleaf 2 the AVX
-		 * component (ECX = 0: a user component, not 64-byte aligned when
-		 * compacted); components 0 and 1 have no subleaves of their own; the
-		 * rest read as 0. */
+		 * = the IA32_XSS bits supported: none, fugu has no supervisor state. Subleaf 2 the
+		 * AVX component (ECX = 0: a user component, not 64-byte aligned when compacted);
+		 * components 0 and 1 have no subleaves of their own; the rest read as 0. */
 		if (!cpu_has(f, FEAT_XSAVE))
 			return;
 		if (subleaf == 0) {

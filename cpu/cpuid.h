@@ -76,12 +76,12 @@
 	X("invpcid", INVPCID, 0x00000007, 1, 10, 1, 0)                                             \
 	X("smap", SMAP, 0x00000007, 1, 20, 1, 0)                                                   \
 	X("pku", PKU, 0x00000007, 2, 3, 0, 0)                                                      \
-	/* IBRS/IBPB, STIBP, SSBD (CPUID.7.0:EDX 26, 27, 31): IA32_SPEC_CTRL and    */ \
-	/* IA32_PRED_CMD (msr.c). fugu does not speculate, so the controls are     */ \
-	/* the architectural MSRs with nothing behind them, which is exact.         */ \
-	X("spec-ctrl", SPEC_CTRL, 0x00000007, 3, 26, 1, 0)                                        \
-	X("stibp", STIBP, 0x00000007, 3, 27, 1, 0)                                                \
-	X("ssbd", SSBD, 0x00000007, 3, 31, 1, 0)                                                  \
+	/* IBRS/IBPB, STIBP, SSBD (CPUID.7.0:EDX 26, 27, 31): IA32_SPEC_CTRL and    */             \
+	/* IA32_PRED_CMD (msr.c). fugu does not speculate, so the controls are     */              \
+	/* the architectural MSRs with nothing behind them, which is exact.         */             \
+	X("spec-ctrl", SPEC_CTRL, 0x00000007, 3, 26, 1, 0)                                         \
+	X("stibp", STIBP, 0x00000007, 3, 27, 1, 0)                                                 \
+	X("ssbd", SSBD, 0x00000007, 3, 31, 1, 0)                                                   \
 	X("lahf-lm", LAHF_LM, 0x80000001, 2, 0, 1, 0)                                              \
 	X("abm", ABM, 0x80000001, 2, 5, 1, 0)                                                      \
 	X("syscall", SYSCALL, 0x80000001, 3, 11, 1, 0)                                             \

@@ -13,8 +13,8 @@ struct cpu;
 #define MSR_APIC_BASE 0x0000001b
 #define MSR_PLATFORM_ID 0x00000017  /* IA32_PLATFORM_ID (SDM vol. 4, table 2-2) */
 #define MSR_BIOS_SIGN_ID 0x0000008b /* microcode update signature (SDM vol. 3A, 9.11.7.1) */
-#define MSR_SPEC_CTRL 0x00000048 /* IA32_SPEC_CTRL: IBRS, STIBP, SSBD (SDM vol. 4, table 2-2) */
-#define MSR_PRED_CMD 0x00000049  /* IA32_PRED_CMD: IBPB, write-only */
+#define MSR_SPEC_CTRL 0x00000048    /* IA32_SPEC_CTRL: IBRS, STIBP, SSBD (SDM vol. 4, table 2-2) */
+#define MSR_PRED_CMD 0x00000049     /* IA32_PRED_CMD: IBPB, write-only */
 #define MSR_MCG_CAP 0x00000179
 #define MSR_MCG_STATUS 0x0000017a
 #define MSR_MCG_CTL 0x0000017b

@@ -178,7 +178,7 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	cpu->budget_end = cpu->icount + max_insns;
 	switch (setjmp(cpu->fault_jmp)) {
 	case 0: break;
-	case 1: /* a fault unwound here: deliver it (which may fault again) */
+	case 1:                     /* a fault unwound here: deliver it (which may fault again) */
 		cpu->jcheck = NULL; /* -jit check: that run is not compared */
 		cpu->stop_trace = false;
 		if (cpu->cur_trace)
@@ -280,8 +280,7 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 				jit_check_run(cpu, t, limit);
 			else
 				t->jit(cpu, limit);
-		}
-		else
+		} else
 			run_trace(cpu, t, limit);
 		if (__builtin_expect(cpu->cur_trace != NULL, 0))
 			tcache_leave(cpu);

@@ -41,7 +41,7 @@ trace_hdr_fill(struct trace_hdr *h, const struct cpu *cpu)
 		 : cpu->vmx && cpu->vmx->on ? TRACE_VMX_ROOT
 					    : TRACE_VMX_NONE;
 	h->vmcs = h->vmx != TRACE_VMX_NONE && cpu->vmx->current != VMCS_NONE ? cpu->vmx->current
-									 : TRACE_NO_VMCS;
+									     : TRACE_NO_VMCS;
 }
 
 /* In the order the event lists them: RAX..R15, ES..GS selectors, RFLAGS. */

@@ -12,6 +12,6 @@
 #define FUGU_EXIT_UNMODELLED 6 /* the guest needed something fugu does not model yet */
 #define FUGU_EXIT_DIVERGED 8   /* -replay: the run left the recording (even: odd is the guest's) */
 #define FUGU_EXIT_JIT_MISMATCH 10 /* -jit check: compiled code differed from the interpreter */
-#define FUGU_EXIT_TIMEOUT 124  /* -timeout expired */
+#define FUGU_EXIT_TIMEOUT 124     /* -timeout expired */
 
 #endif

@@ -1331,7 +1331,8 @@ jit_mismatch(struct cpu *cpu, uint64_t rip, unsigned n)
 				len--;
 			cs_insn *ci = NULL;
 			if (!len || cs_disasm(cs, bytes, len, addr, 1, &ci) != 1) {
-				fprintf(stderr, "    %016" PRIx64 ":  (cannot disassemble)\n", addr);
+				fprintf(stderr, "    %016" PRIx64 ":  (cannot disassemble)\n",
+					addr);
 				break;
 			}
 			fprintf(stderr, "    %016" PRIx64 ":  %s %s\n", addr, ci->mnemonic,

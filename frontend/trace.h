@@ -54,7 +54,7 @@ void tracer_set_categories(struct tracer *t, unsigned mask, bool on);
  * tail). fugu-tracedump reads it back into the text or JSON sink. */
 #define TRACE_BIN_MAGIC "FUGUTRC1"
 #define TRACE_BIN_VERSION 2 /* 2: the header holds the current VMCS */
-#define TRACE_BIN_STR 32 /* a label's bytes in a record, NUL-padded (31 kept) */
+#define TRACE_BIN_STR 32    /* a label's bytes in a record, NUL-padded (31 kept) */
 int trace_bin_decode(FILE *in, struct tracer *t, char *err, size_t errlen);
 
 #endif

@@ -42,8 +42,8 @@ struct fugu_event_header {
 	uint64_t icount; /* instructions retired before the event */
 	uint64_t cr3;
 	uint8_t cpl;
-	uint8_t mode; /* 0 real, 1 v86, 2 prot16, 3 prot32, 4 compat, 5 long64 */
-	uint8_t vmx;  /* 0 none, 1 root, 2 non-root */
+	uint8_t mode;  /* 0 real, 1 v86, 2 prot16, 3 prot32, 4 compat, 5 long64 */
+	uint8_t vmx;   /* 0 none, 1 root, 2 non-root */
 	uint64_t vmcs; /* the current-VMCS pointer in VMX operation, else all ones */
 };
 

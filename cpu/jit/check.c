@@ -14,14 +14,13 @@
  * What cannot be run twice is not compared, and the interpreter's result then
  * stands (the compiled code does not run): a port or MMIO access in the run (a
  * device saw it), RDMSR/WRMSR (an MSR may be a device's), a read of the clock
- * (RDTSC, RDTSCP: the realtime clock moves between the two runs), an event raised during it, a store to a page holding decoded
- * code (self-modifying code: the page is no longer code for a second run, so
- * its stores would not end the trace), a mode change (CR0/CR3/CR4/EFER, CS, SS,
- * CPL, SMM, DR7, HLT: the CPU caches state derived from those outside struct
- * cpu_state), and a run that faults in the interpreter (the fault unwinds to
- * cpu_exec and is delivered as without the JIT). A compiled run that faults
- * where the interpreter did not is a difference. While CR4.VMXE is set nothing
- * is compared (the VMX state is not snapshotted): compiled code runs unchecked.
+ * (RDTSC, RDTSCP: the realtime clock moves between the two runs), an event raised during it, a
+ * store to a page holding decoded code (self-modifying code: the page is no longer code for a
+ * second run, so its stores would not end the trace), a mode change (CR0/CR3/CR4/EFER, CS, SS, CPL,
+ * SMM, DR7, HLT: the CPU caches state derived from those outside struct cpu_state), and a run that
+ * faults in the interpreter (the fault unwinds to cpu_exec and is delivered as without the JIT). A
+ * compiled run that faults where the interpreter did not is a difference. While CR4.VMXE is set
+ * nothing is compared (the VMX state is not snapshotted): compiled code runs unchecked.
  */
 #include "cpu/cpu_internal.h"
 #include "cpu/flags.h"
@@ -110,7 +109,10 @@ jit_check_log_tlb(struct cpu *cpu, unsigned set, unsigned kind, uint64_t lin)
 		return;
 	}
 	unsigned idx = (unsigned)(lin >> 12) & (TLB_SIZE - 1);
-	jc->fills[jc->nfills++] = (struct tlb_fill){ set, kind, idx, cpu->tlb.e[set][kind][idx],
+	jc->fills[jc->nfills++] = (struct tlb_fill){ set,
+						     kind,
+						     idx,
+						     cpu->tlb.e[set][kind][idx],
 						     cpu->tlb.info[set][kind][idx],
 						     cpu->tlb.large_mask[set][kind][idx] };
 }
@@ -164,7 +166,8 @@ report(struct cpu *cpu, const struct trace *t, uint64_t rip0, unsigned limit,
 		", %u instructions, %u run, %u-bit code) differs from the interpreter:\n",
 		rip0, t->pa, (unsigned)t->n, limit, 8u * t->code_size);
 	if (in->unwound != jit->unwound)
-		fprintf(stderr, "  the compiled code unwound (a fault or VM exit); the interpreter did not\n");
+		fprintf(stderr, "  the compiled code unwound (a fault or VM exit); the interpreter "
+				"did not\n");
 	if (in->icount != jit->icount)
 		fprintf(stderr, "  icount: interpreter %" PRIu64 ", jit %" PRIu64 "\n", in->icount,
 			jit->icount);

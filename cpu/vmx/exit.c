@@ -599,8 +599,7 @@ vmx_boundary(struct cpu *cpu)
 	 * other exit here; not blocked by STI or MOV SS (25.5.2). */
 	if (cpu->events & EV_VMX_MTF) {
 		struct vmx *v = cpu->vmx;
-		if (v->mtf_pending ||
-		    ((F(PROC_CTLS) & PROC_MTF) && cpu->icount != v->mtf_icount)) {
+		if (v->mtf_pending || ((F(PROC_CTLS) & PROC_MTF) && cpu->icount != v->mtf_icount)) {
 			if (cpu->state.halted) /* HLT retired: the exit saves activity state HLT */
 				vmx_wake_for_exit(cpu);
 			vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);

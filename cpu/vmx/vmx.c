@@ -445,7 +445,8 @@ launch_or_resume(struct cpu *cpu, const struct insn *i, bool launch)
 	if (!r.check)
 		r = vmx_check_host(cpu);
 	if (r.check) {
-		trace_vmentry(cpu->tracer, cpu, launch, false, r.check, 0, 0, vmx_written_fields(cpu));
+		trace_vmentry(cpu->tracer, cpu, launch, false, r.check, 0, 0,
+			      vmx_written_fields(cpu));
 		fail(cpu, i, v->current, r.error);
 		return;
 	}

@@ -136,17 +136,17 @@ enum vmx_insn_error {
 #define MSR_VMX_LAST 0x00000491
 
 struct vmx {
-	bool on;            /* in VMX operation (root or non-root) */
-	uint64_t vmxon_ptr; /* physical address of the VMXON region */
-	uint64_t current;   /* current-VMCS pointer, VMCS_NONE when none */
-	bool launched;      /* launch state of the current VMCS */
+	bool on;             /* in VMX operation (root or non-root) */
+	uint64_t vmxon_ptr;  /* physical address of the VMXON region */
+	uint64_t current;    /* current-VMCS pointer, VMCS_NONE when none */
+	bool launched;       /* launch state of the current VMCS */
 	bool current_shadow; /* the current VMCS is a shadow VMCS (revision bit 31) */
-	bool injecting;     /* delivering the injected event: no exception-bitmap exit (26.6) */
-	bool hlt_wake;      /* woken from HLT only to exit: save activity state HLT */
+	bool injecting;      /* delivering the injected event: no exception-bitmap exit (26.6) */
+	bool hlt_wake;       /* woken from HLT only to exit: save activity state HLT */
 	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
-	uint64_t pf_lin;              /* the linear address of a #PF that exits (CR2 unwritten) */
+	uint64_t pf_lin; /* the linear address of a #PF that exits (CR2 unwritten) */
 	/* The VMX-preemption timer (timer.c): running in non-root operation, the
 	 * value VM entry loaded and the TSC (>> VMX_PREEMPT_SHIFT) it started at. */
 	bool in_iret; /* executing IRET in non-root: a fault on it may unblock NMIs */
@@ -162,10 +162,10 @@ struct vmx {
 	uint64_t ple_last, ple_first;
 	uint32_t preempt_value;
 	uint64_t preempt_start;
-	bool ept_on;          /* "enable EPT" in the running guest (set at VM entry) */
-	bool ept_misconfig;   /* the pending EPT fault (vmx_ept_fault) */
+	bool ept_on;        /* "enable EPT" in the running guest (set at VM entry) */
+	bool ept_misconfig; /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
-	struct mmu_stage2 ept;        /* the EPT walk as the MMU's second stage (ept.c) */
+	struct mmu_stage2 ept; /* the EPT walk as the MMU's second stage (ept.c) */
 	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry
 	 * (the vmentry trace event lists them: vmx_written_fields). */
 	uint64_t written[(VMCS_FIELD_COUNT + 63) / 64];

@@ -3367,7 +3367,7 @@ vex_run_all(struct machine *m, unsigned nstates, uint64_t seed, bool verbose, ch
  * are not compared, as for FXSAVE above. The host side runs in this process
  * between an XSAVE64 and an XRSTOR64 of its own state. */
 #define XC_IMG 832u
-#define XC_IN 0x000u  /* fugu: offsets in the data page */
+#define XC_IN 0x000u /* fugu: offsets in the data page */
 #define XC_OUT 0x800u
 
 static bool
@@ -3390,8 +3390,8 @@ xc_gen(uint8_t *img, uint64_t *rfbm)
 	static const uint16_t fcws[] = { 0x037f, 0x027f, 0x0f7f, 0x037e };
 	static const uint32_t mxs[] = { 0x1f80, 0x1f81, 0x9f80, 0x7f80, 0x1fbf, 0x3f80 };
 	if (!chance(25)) { /* x87 out of its initial configuration (mostly) */
-		uint16_t fcw = fcws[rnd_below(4)], fsw = (uint16_t)(rnd() & 0x4700) |
-							(uint16_t)((rnd() & 7) << 11);
+		uint16_t fcw = fcws[rnd_below(4)],
+			 fsw = (uint16_t)(rnd() & 0x4700) | (uint16_t)((rnd() & 7) << 11);
 		memcpy(img, &fcw, 2);
 		memcpy(img + 2, &fsw, 2);
 		img[4] = (uint8_t)rnd();
@@ -3430,10 +3430,10 @@ xc_host_run(const uint8_t *in, uint64_t rfbm, uint8_t *out)
 			 "mov $-1, %%eax; mov $-1, %%edx; xrstor64 (%0)"
 			 :
 			 : "r"(save), "r"(img), "r"(area), "r"((uint32_t)rfbm)
-			 : "rax", "rdx", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
-			   "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-			   "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)",
-			   "st(5)", "st(6)", "st(7)");
+			 : "rax", "rdx", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+			   "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+			   "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)",
+			   "st(6)", "st(7)");
 	memcpy(out, area, XC_IMG);
 }
 

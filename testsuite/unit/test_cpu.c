@@ -952,8 +952,8 @@ cpuid_leaf_d(void **state)
 	assert_int_equal(r[2], 576);
 	assert_int_equal(r[3], 0);
 	cpu_features_cpuid(&f, 0xd, 1, r);
-	assert_int_equal(r[0], 0xf); /* XSAVEOPT, XSAVEC, XGETBV1, XSAVES */
-	assert_int_equal(r[1], 576); /* compacted size for XCR0 | IA32_XSS = 1 */
+	assert_int_equal(r[0], 0xf);      /* XSAVEOPT, XSAVEC, XGETBV1, XSAVES */
+	assert_int_equal(r[1], 576);      /* compacted size for XCR0 | IA32_XSS = 1 */
 	assert_int_equal(r[2] | r[3], 0); /* no IA32_XSS bit supported */
 	/* XSAVEC without XSAVES still reports the compacted size (Linux 6.1 sizes
 	 * its XSAVEC buffers from it, "XSAVE consistency problem" otherwise). */
@@ -1171,7 +1171,7 @@ xsavec_xsaves_compacted(void **state)
 	static const uint8_t rfbm5_c[] = { MOVI(0xb8, 5), 0x31, 0xd2, XSAVEC_DATA, 0xf4 };
 	static const uint8_t all_r[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff, XRSTOR_DATA, 0xf4 };
 	static const uint8_t all_rs[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff, XRSTORS_DATA, 0xf4 };
-	static const uint8_t mis_c[] = { 0x83, 0xc8, 0xff, 0x83, 0xca, 0xff,
+	static const uint8_t mis_c[] = { 0x83, 0xc8, 0xff, 0x83,           0xca, 0xff,
 					 0x0f, 0xc7, 0x24, ABS(DATA + 32), 0xf4 };
 	static const uint8_t get1[] = { MOVI(0xb9, 1), XGETBV, 0xf4 };
 	static const uint8_t zero[256];
@@ -1185,8 +1185,8 @@ xsavec_xsaves_compacted(void **state)
 		cpu->state.xsave[576 + 3 * 16 + k] = (uint8_t)(0x30 + k); /* YMM3[255:128] */
 	fill_data(0xcc, 1024);
 	assert_int_equal(run_x(all_c, sizeof(all_c)), -1);
-	assert_int_equal(rdm(DATA + 0, 8), 0x01d900803a00027full);  /* FCW FSW FTW 0 FOP */
-	assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull); /* MXCSR, MXCSR_MASK */
+	assert_int_equal(rdm(DATA + 0, 8), 0x01d900803a00027full);   /* FCW FSW FTW 0 FOP */
+	assert_int_equal(rdm(DATA + 24, 8), 0x0000ffff00001f81ull);  /* MXCSR, MXCSR_MASK */
 	assert_int_equal(rdm(DATA + 160, 8), 0xa7a6a5a4a3a2a1a0ull); /* XMM0 */
 	assert_int_equal(rdm(DATA + 464, 8), 0xccccccccccccccccull); /* 511:464 not written */
 	assert_int_equal(rdm(DATA + 512, 8), x0);                    /* XSTATE_BV */
@@ -1233,8 +1233,8 @@ xsavec_xsaves_compacted(void **state)
 	/* The standard form with RFBM = 4 moves MXCSR too (vol. 1, 13.7, 13.8.1),
 	 * the compacted one does not (it belongs to component 1 there). */
 	if (avx) {
-		static const uint8_t s4[] = { MOVI(0xb8, 4), 0x31, 0xd2, 0x0f, 0xae, 0x24,
-					      ABS(DATA), 0xf4 };
+		static const uint8_t s4[] = { MOVI(0xb8, 4), 0x31, 0xd2,      0x0f,
+					      0xae,          0x24, ABS(DATA), 0xf4 };
 		static const uint8_t r4[] = { MOVI(0xb8, 4), 0x31, 0xd2, XRSTOR_DATA, 0xf4 };
 		cpu->state.xsave[24] = 0x81;
 		fill_data(0xcc, 1024);
@@ -1291,9 +1291,12 @@ xsavec_xsaves_compacted(void **state)
 	 * in XCOMP_BV, XSTATE_BV bit 63, header bytes 16 and 63 nonzero, MXCSR
 	 * reserved bit. */
 	const uint64_t bad[][3] = {
-		{ 3, 3 | 8 | 1ull << 63, 0 },     { 3, 1 | 1ull << 63, 0 },
-		{ 3 | 1ull << 63, 3 | 1ull << 63, 0 }, { 3, 3 | 1ull << 63, 528 },
-		{ 3, 3 | 1ull << 63, 575 },       { 3, 3 | 1ull << 63, 24 },
+		{ 3, 3 | 8 | 1ull << 63, 0 },
+		{ 3, 1 | 1ull << 63, 0 },
+		{ 3 | 1ull << 63, 3 | 1ull << 63, 0 },
+		{ 3, 3 | 1ull << 63, 528 },
+		{ 3, 3 | 1ull << 63, 575 },
+		{ 3, 3 | 1ull << 63, 24 },
 	};
 	for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		put(DATA, want, 512);

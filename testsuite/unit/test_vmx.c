@@ -124,7 +124,8 @@ capability_msrs(void **unused)
 	uint32_t exit1 = rd(cpu, 0x483) >> 32, entry1 = rd(cpu, 0x484) >> 32;
 	assert_true(exit1 & EXIT_SAVE_DEBUG && exit1 & EXIT_ACK_INTR && exit1 & EXIT_HOST_64);
 	assert_true(entry1 & ENTRY_LOAD_DEBUG && entry1 & ENTRY_IA32E);
-	/* Virtual NMIs and the NMI window (25.3, 25.2). TPR shadow, VPID, EPT and unrestricted guest. */
+	/* Virtual NMIs and the NMI window (25.3, 25.2). TPR shadow, VPID, EPT and unrestricted
+	 * guest. */
 	assert_int_equal(pin1 & PIN_VIRTUAL_NMI, PIN_VIRTUAL_NMI);
 	assert_int_equal(proc1 & PROC_NMI_WINDOW, PROC_NMI_WINDOW);
 	assert_int_equal(proc1 & PROC_TPR_SHADOW, PROC_TPR_SHADOW);
@@ -152,7 +153,7 @@ capability_msrs(void **unused)
 	assert_int_equal(misc & 31, VMX_PREEMPT_SHIFT);
 	assert_int_equal(pin1 & PIN_PREEMPT_TIMER, PIN_PREEMPT_TIMER);
 	assert_int_equal(exit1 & EXIT_SAVE_PREEMPT, EXIT_SAVE_PREEMPT);
-	assert_int_equal(proc1 & PROC_MTF, PROC_MTF); /* 25.5.2 */
+	assert_int_equal(proc1 & PROC_MTF, PROC_MTF);                    /* 25.5.2 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PLE, PROC2_PLE); /* 25.1.3 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_SHADOW_VMCS, PROC2_SHADOW_VMCS); /* 24.10 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VIRT_X2APIC, PROC2_VIRT_X2APIC); /* 29.5 */
@@ -659,12 +660,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(field_table),
-		cmocka_unit_test(capability_msrs),
-		cmocka_unit_test(entry_checks),
-		cmocka_unit_test(preemption_timer),
-		cmocka_unit_test(eptp_checks),
-		cmocka_unit_test(ept_walk),
+		cmocka_unit_test(field_table),  cmocka_unit_test(capability_msrs),
+		cmocka_unit_test(entry_checks), cmocka_unit_test(preemption_timer),
+		cmocka_unit_test(eptp_checks),  cmocka_unit_test(ept_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
