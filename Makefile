@@ -4,7 +4,7 @@
 BUILD ?= build
 SANBUILD ?= build-san
 FUZZBUILD ?= build-fuzz
-FUZZ_HARNESSES = decode cpu devices loader options gdbstub
+FUZZ_HARNESSES = decode cpu devices loader options gdbstub vmentry snapshot
 FUZZ_SECONDS ?= 600
 MESON_SETUP = meson setup --reconfigure
 
