@@ -4,11 +4,12 @@
 BUILD ?= build
 SANBUILD ?= build-san
 FUZZBUILD ?= build-fuzz
-FUZZ_HARNESSES = decode cpu devices loader options gdbstub
+FUZZ_HARNESSES = decode cpu devices loader options gdbstub vmentry snapshot
 FUZZ_SECONDS ?= 600
+AFLBUILD ?= build-afl
 MESON_SETUP = meson setup --reconfigure
 
-.PHONY: all deps build build-san build-fuzz fuzz run test bench clean
+.PHONY: all deps build build-san build-fuzz fuzz build-afl fuzz-afl run test bench clean
 
 all: build
 
@@ -38,6 +39,31 @@ fuzz: build-fuzz
 	@rc=0; for h in $(FUZZ_HARNESSES); do \
 		python3 testsuite/fuzz/run_fuzz.py $(FUZZBUILD)/testsuite/fuzz/fuzz_$$h \
 			testsuite/fuzz/corpus/$$h $(FUZZ_SECONDS) || rc=1; \
+	done; exit $$rc
+
+# The same harnesses for AFL++ (Debian's afl++): afl-clang-fast instruments the
+# library and links each harness with AFL++'s libFuzzer driver (it turns
+# -fsanitize=fuzzer into libAFLDriver.a), ASan+UBSan as above.
+$(AFLBUILD)/build.ninja:
+	@sh scripts/deps.sh
+	CC=afl-clang-fast meson setup $(AFLBUILD) -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false >/dev/null
+
+build-afl: deps $(AFLBUILD)/build.ninja
+	ninja -C $(AFLBUILD) $(addprefix testsuite/fuzz/fuzz_,$(FUZZ_HARNESSES))
+
+# afl-fuzz on each harness for FUZZ_SECONDS, its seed corpus as input, the
+# findings in $(AFLBUILD)/afl-out/<harness> (crashes/ and hangs/ must stay empty).
+fuzz-afl: build-afl
+	@rc=0; for h in $(FUZZ_HARNESSES); do \
+		AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+		ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1 \
+		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
+		afl-fuzz -V $(FUZZ_SECONDS) -m none -t 10000 -i testsuite/fuzz/corpus/$$h \
+			-o $(AFLBUILD)/afl-out/$$h -- $(AFLBUILD)/testsuite/fuzz/fuzz_$$h >/dev/null || rc=1; \
+		n=$$(ls $(AFLBUILD)/afl-out/$$h/default/crashes $(AFLBUILD)/afl-out/$$h/default/hangs 2>/dev/null | grep -c id:); \
+		echo "fuzz_$$h: $$(grep -E '^execs_done' $(AFLBUILD)/afl-out/$$h/default/fuzzer_stats), $$n crashes+hangs"; \
+		[ $$n -eq 0 ] || rc=1; \
 	done; exit $$rc
 
 build: deps $(BUILD)/build.ninja

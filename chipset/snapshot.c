@@ -360,6 +360,20 @@ struct reader {
 	unsigned n;
 };
 
+/* The CPU section's bool fields hold 0 or 1 and the CPL is 0-3: loading any
+ * other byte into a bool is undefined behaviour (found by fuzz_snapshot). */
+static bool
+cpu_section_valid(const uint8_t *d)
+{
+	static const size_t flags[] = { offsetof(struct cpu_saved, state.in_smm),
+					offsetof(struct cpu_saved, state.nmi_blocked),
+					offsetof(struct cpu_saved, state.halted) };
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+		if (d[flags[k]] > 1)
+			return false;
+	return d[offsetof(struct cpu_saved, state.cpl)] <= 3;
+}
+
 /* Split the file into sections, checking the header and every CRC. */
 static int
 parse(struct reader *r, const uint8_t *file, size_t size, char *err, size_t errlen)
@@ -553,6 +567,11 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 		if (!(cpu_s[k] = need_sized(r, per_cpu(name, "cpu", k), V_CPU,
 					    sizeof(struct cpu_saved), err, errlen)))
 			goto out;
+		if (!cpu_section_valid(cpu_s[k]->data)) {
+			snprintf(err, errlen, "section '%s' is corrupt (a flag or the CPL out of range)",
+				 name);
+			goto out;
+		}
 		size_t vmx_len = cpu_save_vmx(pc->cpus[k], NULL, 0);
 		if (vmx_len && !(vmx_s[k] = need_sized(r, per_cpu(name, "vmx", k), V_VMX, vmx_len,
 						       err, errlen)))

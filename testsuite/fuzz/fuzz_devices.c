@@ -4,7 +4,7 @@
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
  * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the
  * local APIC and IOAPIC, the HPET, the debug ports, pc-testdev and
- * pci-testdev, the e1000 at 00:03.0 (unconnected: its frames go nowhere, its
+ * pci-testdev, two CPUs (IPIs through the APIC bus), the e1000 at 00:03.0 (unconnected: its frames go nowhere, its
  * descriptor rings are DMA targets in RAM). The board (16 MiB of RAM,
  * deterministic clock, a BIOS of HLTs that never runs) is built once and reset
  * before each input, as the guest's reset would (building it per input costs
@@ -102,7 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 .vga = true,
 				 .snapshot = true,
 				 .testdev = true,
-				 .pci_testdev = true };
+				 .pci_testdev = true,
+				 .ncpus = 2 }; /* IPIs cross the APIC bus to a second CPU */
 	cfg.drive[0].path = disk_path;
 	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
 	cfg.drive[2].cdrom = true;

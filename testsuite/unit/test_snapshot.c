@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 #include <cmocka.h>
 
 #include "chipset/pc.h"
@@ -260,6 +261,56 @@ assert_refused(struct pc *b, struct pc *ref, const char *path, const char *what)
 	assert_same_machine(b, ref);
 }
 
+/* The file `good` with section `name`'s payload stored uncompressed and the
+ * byte at `at` of it set to `value`, its checksum made valid again: a file
+ * whose framing is sound but whose content is not. NULL when no such section. */
+static uint8_t *
+with_section_byte(const uint8_t *good, size_t len, const char *name, size_t at, uint8_t value,
+		  size_t *out_len)
+{
+	uint8_t *d = malloc(len + (1u << 20));
+	memcpy(d, good, 32);
+	size_t off = 32, o = 32;
+	bool found = false;
+	while (off + 48 <= len) {
+		uint64_t slen, raw;
+		uint32_t flags;
+		memcpy(&slen, good + off + 24, 8);
+		memcpy(&raw, good + off + 32, 8);
+		memcpy(&flags, good + off + 20, 4);
+		memcpy(d + o, good + off, 48);
+		if (!strcmp((const char *)good + off, name) && raw < (1u << 20)) {
+			uint8_t *h = d + o;
+			if (flags & 1) {
+				assert_int_equal(ZSTD_decompress(h + 48, raw, good + off + 48, slen), raw);
+			} else {
+				memcpy(h + 48, good + off + 48, slen);
+			}
+			flags = 0;
+			memcpy(h + 20, &flags, 4);
+			memcpy(h + 24, &raw, 8);
+			h[48 + at] = value;
+			memset(h + 40, 0, 4);
+			uLong c = crc32(0, h, 48);
+			c = crc32(c, h + 48, (uInt)raw);
+			uint32_t c32 = (uint32_t)c;
+			memcpy(h + 40, &c32, 4);
+			o += 48 + raw;
+			found = true;
+		} else {
+			memcpy(d + o + 48, good + off + 48, slen);
+			o += 48 + slen;
+		}
+		off += 48 + slen;
+	}
+	if (!found) {
+		free(d);
+		return NULL;
+	}
+	*out_len = o;
+	return d;
+}
+
 static void
 damaged_files_refused(void **state)
 {
@@ -321,6 +372,38 @@ damaged_files_refused(void **state)
 	assert_true(found_pit);
 	spit(bad, d, len);
 	assert_refused(b, ref, bad, "section 'pit' has version 2, this fugu reads 1");
+	/* Sound framing, a CPU flag or the CPL out of range (bool fields hold 0 or
+	 * 1; CPL is 0-3): refused, not loaded (found by fuzz_snapshot). */
+	static const struct {
+		size_t at;
+		uint8_t value;
+	} cpu_bad[] = { { offsetof(struct cpu_saved, state.halted), 2 },
+			{ offsetof(struct cpu_saved, state.in_smm), 0xff },
+			{ offsetof(struct cpu_saved, state.nmi_blocked), 7 },
+			{ offsetof(struct cpu_saved, state.cpl), 4 } };
+	for (size_t k = 0; k < sizeof(cpu_bad) / sizeof(cpu_bad[0]); k++) {
+		size_t blen;
+		uint8_t *b2 = with_section_byte(good, len, "cpu", cpu_bad[k].at, cpu_bad[k].value,
+						&blen);
+		assert_non_null(b2);
+		spit(bad, b2, blen);
+		assert_refused(b, ref, bad,
+			       "section 'cpu' is corrupt (a flag or the CPL out of range)");
+		free(b2);
+	}
+	/* The same rewriting with a valid value loads (so the rows above can fail). */
+	{
+		size_t blen;
+		uint8_t *b2 = with_section_byte(good, len, "cpu",
+						offsetof(struct cpu_saved, state.cpl), 0, &blen);
+		assert_non_null(b2);
+		spit(bad, b2, blen);
+		char lerr[256];
+		struct pc *c = make_pc(16u << 20, false);
+		assert_int_equal(machine_load(c, bad, lerr, sizeof(lerr)), 0);
+		pc_destroy(c);
+		free(b2);
+	}
 	/* Not a snapshot at all. */
 	spit(bad, (const uint8_t *)"hello, world, this is not a snapshot file", 41);
 	assert_refused(b, ref, bad, "not a fugu snapshot");
