@@ -568,8 +568,8 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 					    sizeof(struct cpu_saved), err, errlen)))
 			goto out;
 		if (!cpu_section_valid(cpu_s[k]->data)) {
-			snprintf(err, errlen, "section '%s' is corrupt (a flag or the CPL out of range)",
-				 name);
+			snprintf(err, errlen,
+				 "section '%s' is corrupt (a flag or the CPL out of range)", name);
 			goto out;
 		}
 		size_t vmx_len = cpu_save_vmx(pc->cpus[k], NULL, 0);

@@ -4,13 +4,12 @@
  * i440FX, PIIX (ISA bridge, PM), IDE with bus-master DMA (a 1 MiB image,
  * -snapshot, and a 256 KiB ATAPI CD-ROM), VGA with VBE, fw_cfg with DMA, the
  * local APIC and IOAPIC, the HPET, the debug ports, pc-testdev and
- * pci-testdev, two CPUs (IPIs through the APIC bus), the e1000 at 00:03.0 (unconnected: its frames go nowhere, its
- * descriptor rings are DMA targets in RAM). The board (16 MiB of RAM,
- * deterministic clock, a BIOS of HLTs that never runs) is built once and reset
- * before each input, as the guest's reset would (building it per input costs
- * 40 ms under ASan). The input is a list of 8-byte operations: op, a target, a
- * size and a value; targets lean to the devices' own ports and windows, and
- * some go anywhere.
+ * pci-testdev, two CPUs (IPIs through the APIC bus), the e1000 at 00:03.0 (unconnected: its frames
+ * go nowhere, its descriptor rings are DMA targets in RAM). The board (16 MiB of RAM, deterministic
+ * clock, a BIOS of HLTs that never runs) is built once and reset before each input, as the guest's
+ * reset would (building it per input costs 40 ms under ASan). The input is a list of 8-byte
+ * operations: op, a target, a size and a value; targets lean to the devices' own ports and windows,
+ * and some go anywhere.
  */
 #define _GNU_SOURCE
 #include <stdint.h>

@@ -282,7 +282,8 @@ with_section_byte(const uint8_t *good, size_t len, const char *name, size_t at, 
 		if (!strcmp((const char *)good + off, name) && raw < (1u << 20)) {
 			uint8_t *h = d + o;
 			if (flags & 1) {
-				assert_int_equal(ZSTD_decompress(h + 48, raw, good + off + 48, slen), raw);
+				assert_int_equal(
+					ZSTD_decompress(h + 48, raw, good + off + 48, slen), raw);
 			} else {
 				memcpy(h + 48, good + off + 48, slen);
 			}
@@ -383,8 +384,8 @@ damaged_files_refused(void **state)
 			{ offsetof(struct cpu_saved, state.cpl), 4 } };
 	for (size_t k = 0; k < sizeof(cpu_bad) / sizeof(cpu_bad[0]); k++) {
 		size_t blen;
-		uint8_t *b2 = with_section_byte(good, len, "cpu", cpu_bad[k].at, cpu_bad[k].value,
-						&blen);
+		uint8_t *b2 =
+			with_section_byte(good, len, "cpu", cpu_bad[k].at, cpu_bad[k].value, &blen);
 		assert_non_null(b2);
 		spit(bad, b2, blen);
 		assert_refused(b, ref, bad,
