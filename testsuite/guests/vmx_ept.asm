@@ -23,6 +23,7 @@
 %define TEST "vmx_ept"
 	org 0xf0000
 %include "pm.inc"
+%include "vmx.inc"
 
 PD	equ 0x10000		; host page directory: 4 MiB identity pages (PSE)
 VMXON_R	equ 0x20000
@@ -34,26 +35,9 @@ EPT1	equ 0x43000		; EPT PT: guest-physical 0-1FFFFFh
 EPT1B	equ 0x44000		; EPT PT under a PDE without W
 EPTP	equ EPT4 | 0x5e		; WB, 4 levels, A/D
 HSTACK	equ 0x6800
-V_PTR	equ 0x600
 V_DESC	equ 0x610		; INVEPT descriptor (16 bytes)
 MAGIC	equ 0x600010		; host-physical behind guest-physical 400010h
 
-%macro vmw 2
-	mov ebx, %2
-	mov eax, %1
-	vmwrite eax, ebx
-	check 50, nbe
-%endmacro
-%macro field_is 3 ; number, field, value
-	mov eax, %2
-	vmread ebx, eax
-	cmp ebx, %3
-	check %1, e
-%endmacro
-%macro exit_is 3 ; number, exit reason, qualification
-	field_is %1, 0x4402, %2
-	field_is %1, 0x6400, %3
-%endmacro
 ; enter <vmlaunch|vmresume>, number: enter the guest; its exit continues here
 %macro enter 2
 	mov eax, 0x6c16
@@ -86,44 +70,22 @@ main:
 	and eax, 0x06314040
 	cmp eax, 0x06314040
 	check 3, e
-	mov ecx, 0x3a
-	rdmsr
-	test eax, 1
-	jnz .locked
-	mov eax, 5
-	xor edx, edx
-	wrmsr
-.locked:
 	mov dword [PD], 0x83
 	mov dword [PD + 4], 0x400083
 	mov eax, PD
 	mov cr3, eax
 	mov eax, cr4
-	or eax, (1 << 4) | (1 << 13)	; PSE, VMXE
+	or eax, 1 << 4			; PSE
 	mov cr4, eax
 	mov eax, cr0
-	or eax, (1 << 31) | (1 << 5)
+	or eax, 1 << 31
 	mov cr0, eax
 	cld
-	mov edi, VMXON_R
-	mov ecx, 0x2000 / 4
-	xor eax, eax
-	rep stosd
 	mov edi, EPT4
 	mov ecx, 0x5000 / 4
+	xor eax, eax
 	rep stosd
-	mov ecx, 0x480
-	rdmsr
-	mov [VMXON_R], eax
-	mov [VMCS_R], eax
-	mov dword [V_PTR], VMXON_R
-	mov dword [V_PTR + 4], 0
-	vmxon [V_PTR]
-	check 4, nbe
-	mov dword [V_PTR], VMCS_R
-	vmclear [V_PTR]
-	vmptrld [V_PTR]
-	check 5, nbe
+	vmx_on
 
 	; ---- EPT: identity for 0-1FFFFFh in 4 KiB pages, RWX, WB ----
 	mov dword [EPT4], EPT3 | 7
@@ -146,16 +108,6 @@ main:
 	mov dword [MAGIC], 0x12345678
 
 	; ---- the VMCS ----
-%macro ctl 3 ; msr, desired bits, field
-	mov ecx, %1
-	rdmsr
-	or eax, %2
-	and eax, edx
-	mov ebx, eax
-	mov eax, %3
-	vmwrite eax, ebx
-	check 6, nbe
-%endmacro
 	ctl 0x48d, 0, 0x4000
 	ctl 0x48e, (1 << 7) | (1 << 24) | (1 << 31), 0x4002	; HLT, unconditional I/O
 	ctl 0x48b, (1 << 1) | (1 << 7), 0x401e			; EPT, unrestricted guest
@@ -165,23 +117,7 @@ main:
 	vmw 0x201b, 0
 	vmw 0x2800, 0xffffffff
 	vmw 0x2801, 0xffffffff
-	mov eax, cr0
-	vmw 0x6c00, eax
-	mov eax, cr3
-	vmw 0x6c02, eax
-	mov eax, cr4
-	vmw 0x6c04, eax
-	vmw 0x0c00, SEL_D32
-	vmw 0x0c02, SEL_C32
-	vmw 0x0c04, SEL_D32
-	vmw 0x0c06, SEL_D32
-	vmw 0x0c08, SEL_D32
-	vmw 0x0c0a, SEL_D32
-	vmw 0x0c0c, SEL_TSS0
-	vmw 0x6c0a, TSS0
-	vmw 0x6c0c, GDT
-	vmw 0x6c0e, IDT
-	vmw 0x6c14, HSTACK
+	host_state HSTACK
 	; The guest: real mode (CR0.PE = PG = 0), CS F000h, data segments at 0, FS
 	; and GS with bases beyond 1 MiB (26.3.1.2 allows any base for them).
 	vmw 0x6800, (1 << 5) | (1 << 4)	; NE, ET

@@ -37,6 +37,7 @@
 %define TEST "vmx_events"
 	org 0xf0000
 %include "pm.inc"
+%include "vmx.inc"
 
 PD	equ 0x10000
 VMXON_R	equ 0x20000
@@ -58,17 +59,6 @@ SAVED	equ 0x3028		; the guest's ESI and EDX at the exit
 VAPIC	equ 0x25000		; virtual-APIC page
 MSRBM	equ 0x26000		; MSR bitmap: nothing exits
 
-%macro vmw 2
-	mov ebx, %2
-	mov eax, %1
-	vmwrite eax, ebx
-	check 50, nbe
-%endmacro
-%macro vmr 1
-	mov eax, %1
-	vmread ebx, eax
-	check 51, nbe
-%endmacro
 ; enter the guest at %1 with the host resuming at %2
 %macro enter 2
 	vmw 0x681e, %1
@@ -118,14 +108,6 @@ main:
 	mov eax, cr0
 	or eax, (1 << 31) | (1 << 5)	; PG, NE
 	mov cr0, eax
-	mov ecx, 0x3a
-	rdmsr
-	test eax, 1
-	jnz .locked
-	mov eax, 5
-	xor edx, edx
-	wrmsr
-.locked:
 	; The capabilities: timer rate X = 5, the two controls allowed (A.3, A.4, A.6).
 	mov ecx, 0x485
 	rdmsr
@@ -144,23 +126,7 @@ main:
 	test edx, 1 << 22
 	check 3, nz
 
-	mov edi, VMXON_R
-	mov ecx, 0x2000 / 4
-	xor eax, eax
-	rep stosd
-	mov ecx, 0x480
-	rdmsr
-	mov [VMXON_R], eax
-	mov [VMCS_R], eax
-	mov dword [V_PTR], VMXON_R
-	mov dword [V_PTR + 4], 0
-	vmxon [V_PTR]
-	check 40, nbe
-	mov dword [V_PTR], VMCS_R
-	vmclear [V_PTR]
-	check 41, nbe
-	vmptrld [V_PTR]
-	check 42, nbe
+	vmx_on
 	vmw 0x4000, [PIN0]
 	mov ecx, 0x48e
 	rdmsr
@@ -172,50 +138,8 @@ main:
 	mov ecx, 0x490
 	rdmsr
 	vmw 0x4012, eax
-	mov eax, cr0
-	vmw 0x6c00, eax
-	mov eax, cr3
-	vmw 0x6c02, eax
-	mov eax, cr4
-	vmw 0x6c04, eax
-	vmw 0x0c02, SEL_C32
-	vmw 0x0c04, SEL_D32
-	vmw 0x0c06, SEL_D32
-	vmw 0x0c00, SEL_D32
-	vmw 0x0c0c, SEL_TSS0
-	vmw 0x6c0a, TSS0
-	vmw 0x6c0c, GDT
-	vmw 0x6c0e, IDT
-	vmw 0x6c14, KSTACK
-	mov eax, cr0
-	vmw 0x6800, eax
-	mov eax, cr3
-	vmw 0x6802, eax
-	mov eax, cr4
-	vmw 0x6804, eax
-%assign s 0
-%rep 6
-	vmw 0x0800 + s * 2, SEL_D32
-	vmw 0x4800 + s * 2, 0xffffffff
-	vmw 0x4814 + s * 2, 0xc093
-%assign s s + 1
-%endrep
-	vmw 0x0802, SEL_C32
-	vmw 0x4816, 0xc09b
-	vmw 0x480c, 0
-	vmw 0x4820, 0x10000
-	vmw 0x080e, SEL_TSS0
-	vmw 0x6814, TSS0
-	vmw 0x480e, 0x67
-	vmw 0x4822, 0x8b
-	vmw 0x6816, GDT
-	vmw 0x4810, 0x7ff
-	vmw 0x6818, IDT
-	vmw 0x4812, 0x7ff
-	vmw 0x681c, GSTACK
-	vmw 0x6820, 2			; RFLAGS: IF clear
-	vmw 0x2800, -1
-	vmw 0x2801, -1
+	host_state KSTACK
+	guest_flat32 GSTACK
 
 	; 26.2.1.2: "save VMX-preemption timer value" without the timer: VMfailValid 7.
 	mov eax, [EXIT0]
