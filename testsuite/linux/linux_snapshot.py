@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from console import PROMPT, Console, tap
+from console import Console, session, tap
 
 args = sys.argv[1:]
 timeout = 600.0
@@ -26,11 +26,6 @@ if args[:1] == ["--timeout"]:
     args = args[2:]
 if args[:1] == ["--"]:
     args = args[1:]
-results = []
-
-
-def ok(cond, name, detail=""):
-    results.append((bool(cond), name, detail))
 
 
 def monitor(port, commands):
@@ -62,10 +57,10 @@ snap = os.path.join(tmp, "linux.snap")
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-first = Console(args + ["-monitor", "tcp:127.0.0.1:%d,server" % port], "linux_snapshot.1.log")
-booted = first.read_until(b"fugu-linux: init started", timeout) is not None
-ok(booted and first.read_until(PROMPT, 60) is not None, "first run: a shell prompt")
-out = first.run("echo fugu-was-here > /tmp/mark && cat /tmp/mark") if booted else None
+first, checks = session(args + ["-monitor", "tcp:127.0.0.1:%d,server" % port],
+                        "linux_snapshot.1.log", timeout)
+ok, results = checks.ok, checks.results
+out = first.run("echo fugu-was-here > /tmp/mark && cat /tmp/mark")
 ok(out == "fugu-was-here", "first run: a file in the tmpfs", repr(out))
 answer = monitor(port, "savevm %s\nquit\n" % snap)
 ok("saved at instruction" in answer and os.path.exists(snap), "savevm at the shell",

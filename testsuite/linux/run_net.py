@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.request
 
-from console import PROMPT, Console, tap
+from console import session
 
 args = sys.argv[1:]
 timeout = 600.0
@@ -66,27 +66,15 @@ server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 http_port = server.server_address[1]
 threading.Thread(target=server.serve_forever, daemon=True).start()
 
-results = []
 start = time.monotonic()
-con = Console(args, "run_net.log")
-read_until, run = con.read_until, con.run
-
-
-def ok(cond, name, detail=""):
-    results.append((bool(cond), name, detail))
+con, checks = session(args, "run_net.log", timeout)
+run, ok = con.run, checks.ok
 
 
 def finish():
-    con.kill()
     server.shutdown()
-    sys.exit(tap(results))
+    checks.finish()
 
-
-booted = read_until(b"fugu-linux: init started", timeout)
-ok(booted is not None, "the kernel boots and runs /init from the initramfs",
-   "no marker after %.0f s" % (time.monotonic() - start))
-if booted is None or read_until(PROMPT, 60) is None:
-    finish()
 
 out = run("insmod /lib/fugu-modules/e1000.ko && ip link set eth0 up && echo LINK-UP")
 ok(out is not None and "LINK-UP" in out, "e1000.ko loads and eth0 comes up", repr(out))
