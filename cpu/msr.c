@@ -32,7 +32,8 @@ enum msr_kind {
 
 struct msr_row {
 	uint32_t index;
-	enum cpu_feature feature;
+	enum cpu_feature feature;              /* the MSR exists when the model has it... */
+	bool (*exists)(const struct cpu *cpu); /* ...or, if set, when this says so */
 	enum msr_kind kind;
 	size_t offset;     /* MSR_PLAIN: field of struct msr_state */
 	uint64_t reset;    /* MSR_PLAIN: value after RESET */
@@ -40,7 +41,8 @@ struct msr_row {
 	bool canonical;    /* the value is an address and must be canonical */
 };
 
-#define PLAIN(field) MSR_PLAIN, offsetof(struct msr_state, field)
+#define PLAIN(field) NULL, MSR_PLAIN, offsetof(struct msr_state, field)
+#define PLAIN_IF(exists, field) exists, MSR_PLAIN, offsetof(struct msr_state, field)
 
 /*
  * IA32_MISC_ENABLE (SDM vol. 4, table 2-2; Linux reads and rewrites it early):
@@ -57,32 +59,61 @@ struct msr_row {
 /* IA32_MCG_CAP.MCG_CTL_P (bit 8): IA32_MCG_CTL exists (SDM vol. 3B, 15.3.1.1). */
 #define MCG_CTL_P (1ull << 8)
 
+/* The IA32_SPEC_CTRL bits the model enumerates; none: the MSR does not exist. */
+static uint64_t
+spec_ctrl_bits(const struct cpu *cpu)
+{
+	return (cpu_has(&cpu->features, FEAT_SPEC_CTRL) ? 1u : 0u) |
+	       (cpu_has(&cpu->features, FEAT_STIBP) ? 2u : 0u) |
+	       (cpu_has(&cpu->features, FEAT_SSBD) ? 4u : 0u);
+}
+
+static bool
+has_spec_ctrl(const struct cpu *cpu)
+{
+	return spec_ctrl_bits(cpu) != 0;
+}
+
+static bool
+is_intel(const struct cpu *cpu)
+{
+	return !strcmp(cpu->features.vendor, "GenuineIntel");
+}
+
+/* IA32_EFER exists with any of the features it enables (SDM vol. 4, table 2-2). */
+static bool
+has_efer(const struct cpu *cpu)
+{
+	return cpu_has(&cpu->features, FEAT_LM) || cpu_has(&cpu->features, FEAT_NX) ||
+	       cpu_has(&cpu->features, FEAT_SYSCALL);
+}
+
 static const struct msr_row msr_table[] = {
-	{ MSR_TSC, FEAT_TSC, MSR_KIND_TSC, 0, 0, 0, false },
-	{ MSR_APIC_BASE, FEAT_APIC, MSR_KIND_APIC, 0, 0, 0xffffff00000002ffull, false },
-	/* Every Intel model (msr_find): written with 0, then CPUID leaf 1 loads the
+	{ MSR_TSC, FEAT_TSC, NULL, MSR_KIND_TSC, 0, 0, 0, false },
+	{ MSR_APIC_BASE, FEAT_APIC, NULL, MSR_KIND_APIC, 0, 0, 0xffffff00000002ffull, false },
+	/* Every Intel model: written with 0, then CPUID leaf 1 loads the
 	 * revision into bits 63:32 (SDM vol. 3A, 9.11.7.1); writes are plain stores. */
-	{ MSR_BIOS_SIGN_ID, FEAT_NONE, PLAIN(bios_sign_id), (uint64_t)MICROCODE_REVISION << 32, 0,
-	  false },
+	{ MSR_BIOS_SIGN_ID, FEAT_NONE, PLAIN_IF(is_intel, bios_sign_id),
+	  (uint64_t)MICROCODE_REVISION << 32, 0, false },
 	/* Every Intel model: bits 52:50 the platform (0, the one microcode matches
 	 * with flag 1); read-only. Linux's microcode loader reads it on resume. */
-	{ MSR_PLATFORM_ID, FEAT_NONE, PLAIN(platform_id), 0, ~0ull, false },
+	{ MSR_PLATFORM_ID, FEAT_NONE, PLAIN_IF(is_intel, platform_id), 0, ~0ull, false },
 	/* Speculation controls (SDM vol. 4, table 2-2; Intel's "Speculative
 	 * Execution Side Channel Mitigations"): IA32_SPEC_CTRL exists when CPUID
 	 * enumerates any of its bits, IBRS (7.0:EDX[26]), STIBP ([27]) or SSBD
 	 * ([31]), and only those bits may be set; IA32_PRED_CMD (IBPB, with [26])
 	 * is write-only, bit 0 the command. fugu has no branch predictor to
 	 * restrict, so the bits are kept and have no other effect. */
-	{ MSR_SPEC_CTRL, FEAT_NONE, MSR_KIND_SPEC_CTRL, 0, 0, 0, false },
-	{ MSR_PRED_CMD, FEAT_SPEC_CTRL, MSR_KIND_PRED_CMD, 0, 0, ~1ull, false },
+	{ MSR_SPEC_CTRL, FEAT_NONE, has_spec_ctrl, MSR_KIND_SPEC_CTRL, 0, 0, 0, false },
+	{ MSR_PRED_CMD, FEAT_SPEC_CTRL, NULL, MSR_KIND_PRED_CMD, 0, 0, ~1ull, false },
 	/* Machine-check architecture (SDM vol. 3B, 15.3): MCG_CAP is read-only (the
 	 * model's bank count and MCG_CTL_P); MCG_STATUS holds RIPV/EIPV/MCIP. */
-	{ MSR_MCG_CAP, FEAT_MCA, MSR_KIND_MCG_CAP, 0, 0, ~0ull, false },
+	{ MSR_MCG_CAP, FEAT_MCA, NULL, MSR_KIND_MCG_CAP, 0, 0, ~0ull, false },
 	{ MSR_MCG_STATUS, FEAT_MCA, PLAIN(mcg_status), 0, ~7ull, false },
 	{ MSR_MCG_CTL, FEAT_MCA, PLAIN(mcg_ctl), 0, 0, false },
-	{ MSR_MC0_CTL, FEAT_MCA, MSR_KIND_MC_BANK, 0, 0, 0, false }, /* the model's banks */
-	{ MSR_FEATURE_CONTROL, FEAT_VMX, MSR_KIND_FEATURE_CONTROL, 0, 0, 0, false },
-	{ MSR_VMX_BASIC, FEAT_VMX, MSR_KIND_VMX_CAP, 0, 0, ~0ull, false }, /* 0x480-0x491 */
+	{ MSR_MC0_CTL, FEAT_MCA, NULL, MSR_KIND_MC_BANK, 0, 0, 0, false }, /* the model's banks */
+	{ MSR_FEATURE_CONTROL, FEAT_VMX, NULL, MSR_KIND_FEATURE_CONTROL, 0, 0, 0, false },
+	{ MSR_VMX_BASIC, FEAT_VMX, NULL, MSR_KIND_VMX_CAP, 0, 0, ~0ull, false }, /* 0x480-0x491 */
 	{ MSR_SYSENTER_CS, FEAT_SEP, PLAIN(sysenter_cs), 0, 0, false },
 	{ MSR_SYSENTER_ESP, FEAT_SEP, PLAIN(sysenter_esp), 0, 0, true },
 	{ MSR_SYSENTER_EIP, FEAT_SEP, PLAIN(sysenter_eip), 0, 0, true },
@@ -91,13 +122,13 @@ static const struct msr_row msr_table[] = {
 	 * but fugu has none of its features (LBR, BTF, TR, BTS, FREEZE_*): it reads
 	 * 0 and a write of anything but 0 is #GP. XXX: BTF could be modelled in
 	 * debug.c. */
-	{ MSR_DEBUGCTL, FEAT_NONE, MSR_KIND_ZERO, 0, 0, 0, false },
+	{ MSR_DEBUGCTL, FEAT_NONE, NULL, MSR_KIND_ZERO, 0, 0, 0, false },
 	/* IA32_XSS (SDM vol. 4, table 2-2; vol. 1, 13.3): the supervisor state
 	 * components XSAVES/XRSTORS manage. fugu has no supervisor component
 	 * (CPUID.(EAX=0DH,ECX=1):ECX/EDX = 0), so every bit is reserved: it reads
 	 * 0 and a write of anything but 0 is #GP. Exists with xsaves. */
-	{ MSR_XSS, FEAT_XSAVES, MSR_KIND_ZERO, 0, 0, 0, false },
-	{ MSR_MISC_ENABLE, FEAT_NONE, MSR_KIND_MISC_ENABLE, 0, 0,
+	{ MSR_XSS, FEAT_XSAVES, NULL, MSR_KIND_ZERO, 0, 0, 0, false },
+	{ MSR_MISC_ENABLE, FEAT_NONE, NULL, MSR_KIND_MISC_ENABLE, 0, 0,
 	  ~(MISC_ENABLE_RW | MISC_ENABLE_RO), false },
 	{ MSR_PAT, FEAT_PAT, PLAIN(pat), 0x0007040600070406ull, 0xf8f8f8f8f8f8f8f8ull, false },
 	/* MTRRs (SDM vol. 3A, 12.11): storage only -- fugu models no caches. MTRRCAP:
@@ -137,27 +168,19 @@ static const struct msr_row msr_table[] = {
 	{ 0x26d, FEAT_MTRR, PLAIN(mtrr_fixed[8]), 0, 0, false },
 	{ 0x26e, FEAT_MTRR, PLAIN(mtrr_fixed[9]), 0, 0, false },
 	{ 0x26f, FEAT_MTRR, PLAIN(mtrr_fixed[10]), 0, 0, false },
-	{ MSR_TSC_DEADLINE, FEAT_TSC_DEADLINE, MSR_KIND_APIC, 0, 0, 0, false },
-	{ MSR_X2APIC_FIRST, FEAT_X2APIC, MSR_KIND_APIC, 0, 0, 0, false }, /* the whole range */
-	{ MSR_EFER, FEAT_NONE, MSR_KIND_EFER, 0, 0, 0, false },
+	{ MSR_TSC_DEADLINE, FEAT_TSC_DEADLINE, NULL, MSR_KIND_APIC, 0, 0, 0, false },
+	{ MSR_X2APIC_FIRST, FEAT_X2APIC, NULL, MSR_KIND_APIC, 0, 0, 0,
+	  false }, /* the whole range */
+	{ MSR_EFER, FEAT_NONE, has_efer, MSR_KIND_EFER, 0, 0, 0, false },
 	{ MSR_STAR, FEAT_SYSCALL, PLAIN(star), 0, 0, false },
 	{ MSR_LSTAR, FEAT_LM, PLAIN(lstar), 0, 0, true },
 	{ MSR_CSTAR, FEAT_LM, PLAIN(cstar), 0, 0, true },
 	{ MSR_FMASK, FEAT_LM, PLAIN(fmask), 0, 0xffffffff00000000ull, false },
-	{ MSR_FS_BASE, FEAT_LM, MSR_KIND_FSBASE, 0, 0, 0, true },
-	{ MSR_GS_BASE, FEAT_LM, MSR_KIND_GSBASE, 0, 0, 0, true },
+	{ MSR_FS_BASE, FEAT_LM, NULL, MSR_KIND_FSBASE, 0, 0, 0, true },
+	{ MSR_GS_BASE, FEAT_LM, NULL, MSR_KIND_GSBASE, 0, 0, 0, true },
 	{ MSR_KERNEL_GS_BASE, FEAT_LM, PLAIN(kernel_gs_base), 0, 0, true },
 	{ MSR_TSC_AUX, FEAT_RDTSCP, PLAIN(tsc_aux), 0, 0xffffffff00000000ull, false },
 };
-
-/* The IA32_SPEC_CTRL bits the model enumerates; none: the MSR does not exist. */
-static uint64_t
-spec_ctrl_bits(const struct cpu *cpu)
-{
-	return (cpu_has(&cpu->features, FEAT_SPEC_CTRL) ? 1u : 0u) |
-	       (cpu_has(&cpu->features, FEAT_STIBP) ? 2u : 0u) |
-	       (cpu_has(&cpu->features, FEAT_SSBD) ? 4u : 0u);
-}
 
 static const struct msr_row *
 msr_find(struct cpu *cpu, uint32_t index)
@@ -171,23 +194,14 @@ msr_find(struct cpu *cpu, uint32_t index)
 			return NULL;
 		key = MSR_MC0_CTL;
 	}
-	if (index == MSR_SPEC_CTRL && !spec_ctrl_bits(cpu))
-		return NULL;
-	if ((index == MSR_BIOS_SIGN_ID || index == MSR_PLATFORM_ID) &&
-	    strcmp(cpu->features.vendor, "GenuineIntel"))
-		return NULL;
 	if (index >= MSR_VMX_BASIC && index <= MSR_VMX_LAST)
 		key = MSR_VMX_BASIC; /* one row for the capability MSRs */
 	for (size_t k = 0; k < sizeof(msr_table) / sizeof(msr_table[0]); k++) {
 		const struct msr_row *r = &msr_table[k];
 		if (r->index != key)
 			continue;
-		if (r->kind == MSR_KIND_EFER)
-			return (cpu_has(&cpu->features, FEAT_LM) ||
-				cpu_has(&cpu->features, FEAT_NX) ||
-				cpu_has(&cpu->features, FEAT_SYSCALL))
-				       ? r
-				       : NULL;
+		if (r->exists)
+			return r->exists(cpu) ? r : NULL;
 		return cpu_has(&cpu->features, r->feature) ? r : NULL;
 	}
 	return NULL;
