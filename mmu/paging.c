@@ -46,7 +46,7 @@ struct walk {
 	unsigned nentries;
 	/* A second-stage failure (WALK_STAGE2). */
 	uint64_t s2_gpa, s2_qual;
-	bool s2_misconfig;
+	bool s2_misconfig, s2_pml_full;
 };
 
 /* ---- the second stage ---- */
@@ -78,6 +78,7 @@ stage2(struct walk *w, uint64_t gpa, enum tlb_access kind, bool paging_structure
 	w->s2_gpa = gpa;
 	w->s2_qual = qual;
 	w->s2_misconfig = st == MMU_S2_MISCONFIG;
+	w->s2_pml_full = st == MMU_S2_PML_FULL;
 	return false;
 }
 
@@ -337,6 +338,7 @@ fail(const struct walk *w, uint64_t lin, enum tlb_access kind, enum mmu_priv pri
 		fault->gpa = w->s2_gpa;
 		fault->qualification = w->s2_qual;
 		fault->misconfig = w->s2_misconfig;
+		fault->pml_full = w->s2_pml_full;
 		return false;
 	}
 	/* The error code (4.7): I/D only when fetches can be told apart (SMEP, or
@@ -354,6 +356,7 @@ fail(const struct walk *w, uint64_t lin, enum tlb_access kind, enum mmu_priv pri
 	fault->gpa = 0;
 	fault->qualification = 0;
 	fault->misconfig = false;
+	fault->pml_full = false;
 	return false;
 }
 

@@ -82,6 +82,7 @@ enum mmu_s2_status {
 	MMU_S2_OK,
 	MMU_S2_VIOLATION, /* EPT violation: the qualification says why (vol. 3C, table 28-7) */
 	MMU_S2_MISCONFIG, /* EPT misconfiguration */
+	MMU_S2_PML_FULL,  /* the page-modification log is full (vol. 3C, 29.3.6) */
 };
 
 struct mmu_stage2 {
@@ -139,6 +140,7 @@ struct mmu_fault {
 	uint64_t gpa;           /* stage 2: the guest-physical address that failed */
 	uint64_t qualification; /* stage 2: the exit qualification */
 	bool misconfig;         /* stage 2: EPT misconfiguration rather than violation */
+	bool pml_full;          /* stage 2: a page-modification log-full event */
 	unsigned nentries;
 	struct mmu_entry entries[MMU_MAX_ENTRIES]; /* the entries read before the fault */
 };

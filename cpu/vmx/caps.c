@@ -100,9 +100,12 @@ static const struct cap_row {
 	/* VMCS shadowing: VMREAD/VMWRITE in non-root operation go to the shadow
 	 * VMCS (the link pointer's region) when their bitmap bit is clear. */
 	{ CAP_PROC2, PROC2_SHADOW_VMCS, FEAT_NONE },
+	/* PML: with EPT A/D, each EPT dirty flag set 0 -> 1 logs the page's
+	 * guest-physical address; a full log exits (62) first (ept.c). */
+	{ CAP_PROC2, PROC2_PML, FEAT_NONE },
 	/* Not allowed: the APIC-access page, APIC-register
 	 * virtualization, virtual-interrupt delivery (so no posted interrupts), VM
-	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
+	 * functions, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
 	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (IA32_DEBUGCTL reads 0: msr.c) */

@@ -74,6 +74,14 @@ c_unrestricted(const struct cpu *cpu)
 {
 	return !(proc2(cpu) & PROC2_UNRESTRICTED) || (proc2(cpu) & PROC2_EPT);
 }
+/* "enable PML" needs "enable EPT" and a PML address 4 KiB aligned within
+ * MAXPHYADDR (26.2.1.1). */
+static bool
+c_pml(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & PROC2_PML) ||
+	       ((proc2(cpu) & PROC2_EPT) && phys_ok(cpu, F(PML_ADDR), 4096));
+}
 /* "enable VPID" needs a VPID other than 0000H, the host's (26.2.1.1). */
 static bool
 c_vpid(const struct cpu *cpu)
@@ -219,6 +227,7 @@ static const struct check control_checks[] = {
 	{ "VPID", c_vpid },
 	{ "EPT pointer", c_ept },
 	{ "unrestricted guest without EPT", c_unrestricted },
+	{ "PML without EPT or PML address", c_pml },
 	{ "virtual-APIC address", c_vapic },
 	{ "TPR threshold", c_tpr_threshold },
 	{ "virtualize x2APIC mode needs the TPR shadow", c_virt_x2apic },

@@ -123,9 +123,24 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 	}
 	/* Accessed flags on every entry used, dirty on the leaf for a write
 	 * (29.3.5); only for accesses the processor makes, not probes. */
-	if (ad && a->effects == MMU_EFFECTS)
+	if (ad && a->effects == MMU_EFFECTS) {
+		/* PML (29.3.6): before a dirty flag goes from 0 to 1, the 4 KiB
+		 * aligned guest-physical address is logged at PML address + 8 *
+		 * index and the index decremented; an index outside 0-511 is a
+		 * log-full event instead, and no flag is set. */
+		if (write && !(leaf & EPT_D) && cpu->vmx->pml_on) {
+			uint64_t *idx = &cpu->vmx->f[VMCS_GUEST_PML_INDEX];
+			if (*idx > 511) {
+				*qual = 0;
+				return MMU_S2_PML_FULL;
+			}
+			physmem_write_sized(cpu->mem, cpu->vmx->f[VMCS_PML_ADDR] + 8 * *idx,
+					    gpa & ~0xfffull, 8);
+			*idx = (*idx - 1) & 0xffff;
+		}
 		for (unsigned k = 0; k < n; k++)
 			set_flags(cpu, used[k], vals[k], EPT_A | (k == n - 1 && write ? EPT_D : 0));
+	}
 	*pa = (leaf & addr & ~page_mask) | (gpa & page_mask);
 	return MMU_S2_OK;
 misconfig:
@@ -138,6 +153,7 @@ vmx_ept_enter(struct cpu *cpu)
 {
 	struct vmx *v = cpu->vmx;
 	v->ept_on = (v->f[VMCS_PROC_CTLS] & PROC_SECONDARY) && (v->f[VMCS_PROC_CTLS2] & PROC2_EPT);
+	v->pml_on = v->ept_on && (v->f[VMCS_PROC_CTLS2] & PROC2_PML);
 	vmx_ept_bind(cpu);
 }
 
@@ -155,6 +171,7 @@ vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f)
 	v->ept_lin = f->lin;
 	v->ept_qual = f->qualification;
 	v->ept_misconfig = f->misconfig;
+	v->ept_pml_full = f->pml_full;
 	cpu_fault(cpu, VMX_FAULT_EPT, 0);
 }
 
@@ -162,6 +179,20 @@ _Noreturn void
 vmx_ept_exit(struct cpu *cpu)
 {
 	struct vmx *v = cpu->vmx;
+	/* During an IRET that unblocked NMIs: bit 12 of an EPT violation's or a
+	 * PML-full exit's qualification, and the saved state shows them
+	 * unblocked, as the IRET left them (28.2.3); not while delivering an
+	 * event (the IDT-vectoring information covers that). */
+	uint64_t nmi_unblock = 0;
+	if (!v->ept_misconfig && v->in_iret && !v->vectoring && vmx_iret_unblocks(cpu) &&
+	    cpu->state.nmi_blocked) {
+		nmi_unblock = 1u << 12;
+		cpu->state.nmi_blocked = false;
+	}
+	/* Page-modification log full (27.2.1): the qualification is bit 12
+	 * alone; no guest-physical or guest-linear address. */
+	if (v->ept_pml_full)
+		vmx_exit(cpu, VMX_EXIT_PML_FULL, nmi_unblock, 0, 0);
 	v->f[VMCS_GUEST_PHYS_ADDR] = v->ept_gpa;
 	/* A misconfiguration has no qualification and leaves the guest-linear
 	 * address alone (27.2.1). */
@@ -169,13 +200,5 @@ vmx_ept_exit(struct cpu *cpu)
 		vmx_exit(cpu, VMX_EXIT_EPT_MISCONFIG, 0, 0, 0);
 	if (v->ept_qual & 0x80)
 		v->f[VMCS_GUEST_LINEAR_ADDR] = v->ept_lin;
-	uint64_t qual = v->ept_qual;
-	/* During an IRET that unblocked NMIs: bit 12, and the saved state shows
-	 * them unblocked, as the IRET left them (28.2.3); not while delivering an
-	 * event (the IDT-vectoring information covers that). */
-	if (v->in_iret && !v->vectoring && vmx_iret_unblocks(cpu) && cpu->state.nmi_blocked) {
-		qual |= 1u << 12;
-		cpu->state.nmi_blocked = false;
-	}
-	vmx_exit(cpu, VMX_EXIT_EPT_VIOLATION, qual, 0, 0);
+	vmx_exit(cpu, VMX_EXIT_EPT_VIOLATION, v->ept_qual | nmi_unblock, 0, 0);
 }

@@ -47,6 +47,7 @@ enum vmcs_map {
 	X(GUEST_LDTR_SEL, 0x080c, "guest_ldtr_sel", VC_ALL, VM_PLAIN, STATE_LDTR_SEL)             \
 	X(GUEST_TR_SEL, 0x080e, "guest_tr_sel", VC_ALL, VM_PLAIN, STATE_TR_SEL)                   \
 	X(GUEST_INTR_STATUS, 0x0810, "guest_intr_status", VC_NEVER, VM_NONE, 0)                   \
+	X(GUEST_PML_INDEX, 0x0812, "guest_pml_index", VC_ALL, VM_NONE, 0)                         \
 	X(HOST_ES_SEL, 0x0c00, "host_es_sel", VC_ALL, VM_NONE, STATE_ES_SEL)                      \
 	X(HOST_CS_SEL, 0x0c02, "host_cs_sel", VC_ALL, VM_NONE, STATE_CS_SEL)                      \
 	X(HOST_SS_SEL, 0x0c04, "host_ss_sel", VC_ALL, VM_NONE, STATE_SS_SEL)                      \
@@ -61,6 +62,7 @@ enum vmcs_map {
 	X(EXIT_MSR_LOAD_ADDR, 0x2008, "exit_msr_load_addr", VC_ALL, VM_NONE, 0)                   \
 	X(ENTRY_MSR_LOAD_ADDR, 0x200a, "entry_msr_load_addr", VC_ALL, VM_NONE, 0)                 \
 	X(EXECUTIVE_VMCS, 0x200c, "executive_vmcs", VC_ALL, VM_NONE, 0)                           \
+	X(PML_ADDR, 0x200e, "pml_addr", VC_ALL, VM_NONE, 0)                                       \
 	X(TSC_OFFSET, 0x2010, "tsc_offset", VC_ALL, VM_NONE, 0)                                   \
 	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_ALL, VM_NONE, 0)                   \
 	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_NEVER, VM_NONE, 0)                     \

@@ -55,6 +55,7 @@ struct insn;
 #define PROC2_PLE (1u << 10)
 #define PROC2_SHADOW_VMCS (1u << 14)
 #define PROC2_INVPCID (1u << 12)
+#define PROC2_PML (1u << 17)
 /* VM-exit controls (24.7.1). */
 #define EXIT_SAVE_DEBUG (1u << 2)
 #define EXIT_HOST_64 (1u << 9)
@@ -94,7 +95,7 @@ struct insn;
 	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
 	X(INVVPID, 53, "invvpid") X(WBINVD, 54, "wbinvd") X(XSETBV, 55, "xsetbv")                 \
 	X(RDRAND, 57, "rdrand") X(INVPCID, 58, "invpcid") X(VMFUNC, 59, "vmfunc")                 \
-	X(RDSEED, 61, "rdseed") X(XSAVES, 63, "xsaves") X(XRSTORS, 64, "xrstors")
+	X(RDSEED, 61, "rdseed") X(PML_FULL, 62, "pml-full") X(XSAVES, 63, "xsaves") X(XRSTORS, 64, "xrstors")
 /* clang-format on */
 
 enum vmx_exit_reason {
@@ -163,7 +164,8 @@ struct vmx {
 	uint32_t preempt_value;
 	uint64_t preempt_start;
 	bool ept_on;        /* "enable EPT" in the running guest (set at VM entry) */
-	bool ept_misconfig; /* the pending EPT fault (vmx_ept_fault) */
+	bool pml_on;        /* "enable PML" in the running guest (set at VM entry) */
+	bool ept_misconfig, ept_pml_full; /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
 	struct mmu_stage2 ept; /* the EPT walk as the MMU's second stage (ept.c) */
 	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry

@@ -19,6 +19,9 @@
 ;      not: it exits when executed, not when the trace builder looks ahead;
 ;  10. INVEPT in the guest (protected mode without paging): exit 50;
 ;  11. PAE paging: the PDPTEs from the VMCS, saved back; guest walks via EPT;
+;  12. PML: dirty flags set 0 -> 1 log guest-physical addresses (a 2 MiB page
+;      too) and count the index down; then the log is full: exit 62 before
+;      the write, nothing set; with room again the write completes;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -37,6 +40,7 @@ EPTP	equ EPT4 | 0x5e		; WB, 4 levels, A/D
 HSTACK	equ 0x6800
 V_DESC	equ 0x610		; INVEPT descriptor (16 bytes)
 MAGIC	equ 0x600010		; host-physical behind guest-physical 400010h
+PMLB	equ 0x46000		; the page-modification log
 
 ; enter <vmlaunch|vmresume>, number: enter the guest; its exit continues here
 %macro enter 2
@@ -277,6 +281,60 @@ main:
 	test dword [EPT1 + 0xd * 8], 0x100
 	check 95, z
 
+	; 12: PML (29.3.6): with EPT A/D, each EPT dirty flag the processor sets
+	; from 0 to 1 first logs the guest-physical address (bits 11:0 clear) at
+	; PML address + 8 * index and decrements the index; with the index
+	; outside 0-511 a page-modification log-full exit (62, qualification 0:
+	; no IRET here, 27.2.1) happens instead, before the write, and no EPT
+	; flag is set.
+	mov ecx, 0x48b
+	rdmsr
+	test edx, 1 << 17		; "enable PML" allowed
+	check 100, nz
+	ctl 0x48b, (1 << 1) | (1 << 7) | (1 << 17), 0x401e
+	vmw 0x200e, PMLB
+	vmw 0x200f, 0
+	vmw 0x0812, 2			; three entries: 2, 1, 0
+	mov edi, PMLB
+	mov ecx, 0x1000 / 4
+	xor eax, eax
+	rep stosd
+	pte 7, 0x7037			; A and D clear (the stack of step 1 set them)
+	pte 9, 0x9037
+	pte 0xa, 0xa037
+	mov word [0x7000], 0x5555
+	vmw 0x6800, 0x30		; back to real mode
+	vmw 0x6802, 0
+	vmw 0x6804, 1 << 13
+	vmw 0x6810, 0x400000		; GS base: the 2 MiB page
+	guest_at g12
+	enter vmresume, 101
+	exit_is 102, 62, 0
+	field_is 103, 0x681e, g12_full - 0xf0000	; fault-like: at the write
+	field_is 104, 0x0812, 0xffff
+	cmp dword [PMLB + 16], 0x9000
+	check 105, e
+	cmp dword [PMLB + 8], 0x401000
+	check 106, e
+	cmp dword [PMLB], 0xa000
+	check 107, e
+	cmp dword [PMLB + 24], 0	; nothing above the first index
+	check 108, e
+	test dword [EPT1 + 7 * 8], 0x300	; neither A nor D on the full event
+	check 109, z
+	cmp word [0x7000], 0x5555	; the write did not happen
+	check 110, e
+	test dword [EPT1 + 0xa * 8], 0x200	; D on the pages logged
+	check 111, nz
+	vmw 0x0812, 5
+	enter vmresume, 112
+	exit_is 113, 18, 0
+	cmp dword [PMLB + 40], 0x7000
+	check 114, e
+	field_is 115, 0x0812, 4
+	cmp word [0x7000], 5
+	check 116, e
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -318,6 +376,14 @@ g8:	mov sp, 0xcffa
 	iret
 g10:	invept eax, [0x700]
 g11:	mov ax, [0x5000]
+	vmcall
+g12:	mov word [0x9000], 1		; logged at index 2
+	mov word [0x9008], 2		; dirty already: not logged
+	mov byte [gs:0x1010], 3		; the 2 MiB page: 401000h at index 1
+	mov ax, [0xa000]		; a read: not logged
+	mov word [0xa000], 4		; index 0
+g12_full:
+	mov word [0x7000], 5		; index FFFFh: log full
 	vmcall
 	times 0xffe - (($ - $$) & 0xfff) nop
 g9:	nop				; the last byte but one of a page

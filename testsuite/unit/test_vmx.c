@@ -157,6 +157,7 @@ capability_msrs(void **unused)
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PLE, PROC2_PLE); /* 25.1.3 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_SHADOW_VMCS, PROC2_SHADOW_VMCS); /* 24.10 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VIRT_X2APIC, PROC2_VIRT_X2APIC); /* 29.5 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PML, PROC2_PML);                 /* 29.3.6 */
 	/* Not implemented, so not allowed: APIC-access page (bit 0), APIC-register
 	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts. */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 0);
@@ -273,6 +274,7 @@ static const struct entry_row {
 	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, 1u << 20, CTL, 7, "secondary processor-based controls" }, /* XSAVES */
 	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_EPT, CTL, 7, "EPT pointer" }, /* EPTP 0 */
 	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_UNRESTRICTED, CTL, 7, "unrestricted guest without EPT" },
+	{ 0x4002, 0x0401e172 | PROC_SECONDARY, 0x401e, PROC2_PML, CTL, 7, "PML without EPT or PML address" },
 	{ 0x400a, 5, 0, 0, CTL, 7, "CR3-target count" },
 	{ 0x4002, 0x0401e172 | PROC_IO_BITMAPS, 0x2000, 0x1001, CTL, 7, "I/O-bitmap addresses" },
 	{ 0x4002, 0x0401e172 | PROC_MSR_BITMAPS, 0x2004, 1ull << 40, CTL, 7, "MSR-bitmap address" },
@@ -436,6 +438,17 @@ entry_checks(void **unused)
 	rev = VMX_REVISION;
 	physmem_write(cpu->mem, 0x8000, &rev, 4);
 	assert_null(vmx_check_guest(cpu).check);
+	/* PML (26.2.1.1): the PML address 4 KiB aligned within MAXPHYADDR. */
+	valid_vmcs(cpu);
+	put(cpu, 0x4002, 0x0401e172 | PROC_SECONDARY);
+	put(cpu, 0x401e, PROC2_EPT | PROC2_PML);
+	put(cpu, 0x201a, 0x100000 | 0x5e);
+	put(cpu, 0x200e, 0x5008);
+	assert_string_equal(vmx_check_controls(cpu).check, "PML without EPT or PML address");
+	put(cpu, 0x200e, 1ull << 52);
+	assert_string_equal(vmx_check_controls(cpu).check, "PML without EPT or PML address");
+	put(cpu, 0x200e, 0x5000);
+	assert_null(vmx_check_controls(cpu).check);
 	/* Virtual NMIs and the NMI window together are valid. */
 	put(cpu, 0x4000, 0x16 | PIN_NMI | PIN_VIRTUAL_NMI);
 	put(cpu, 0x4002, 0x0401e172 | PROC_NMI_WINDOW);
@@ -649,6 +662,36 @@ ept_walk(void **unused)
 			 MMU_S2_VIOLATION);
 	assert_int_equal(q, 0x8b);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x103030, 8), 0x206131);
+	/* PML (29.3.6): a dirty flag set 0 -> 1 logs the 4 KiB-aligned
+	 * guest-physical address at PML address + 8 * index, then the index
+	 * goes down; a write to a dirty page or a read logs nothing; with the
+	 * index outside 0-511 a log-full event, and no flag is set. */
+	put(cpu, 0x401e, PROC2_EPT | PROC2_PML);
+	put(cpu, 0x200e, 0x110000);
+	put(cpu, 0x0812, 1);
+	vmx_ept_enter(cpu);
+	assert_int_equal(ept(cpu, 0x5abc, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(get(cpu, 0x0812), 1); /* 5000h was dirty already */
+	assert_int_equal(ept(cpu, 0x7000, TLB_EXEC, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(ept(cpu, 0x2abcde, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x110008, 8), 0x2ab000);
+	assert_int_equal(get(cpu, 0x0812), 0);
+	assert_int_equal(ept(cpu, 0x6000, TLB_READ, true, true, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION); /* no write right: nothing logged */
+	e8(cpu, 0x103000 + 8 * 6, 0x206033);
+	assert_int_equal(ept(cpu, 0x6008, TLB_READ, true, true, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x110000, 8), 0x6000);
+	assert_int_equal(get(cpu, 0x0812), 0xffff);
+	e8(cpu, 0x103000 + 8 * 7, 0x207037);
+	assert_int_equal(ept(cpu, 0x7000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_PML_FULL);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103038, 8), 0x207037);
+	assert_int_equal(ept(cpu, 0x7000, TLB_WRITE, true, false, MMU_PROBE, &pa, &q), MMU_S2_OK);
+	put(cpu, 0x0812, 0);
+	assert_int_equal(ept(cpu, 0x7000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x110000, 8), 0x7000);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103038, 8), 0x207337);
 	/* Without "enable EPT" there is no second stage. */
 	put(cpu, 0x401e, 0);
 	vmx_ept_enter(cpu);
