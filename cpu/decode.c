@@ -630,7 +630,7 @@ static const struct oprow rmrows[NRMSEL][8] = {
 		   RF(CLAC, clac, A_END, 0, SMAP), RF(STAC, stac, A_END, 0, SMAP) },
 	[R7_2] = { RF(XGETBV, xgetbv, A_END, 0, XSAVE),
 		   RFC(XSETBV, xsetbv, A_END, 0, XSAVE, XSETBV),
-		   [4] = RFC(VMFUNC, ud, A_END, 0, VMX, VMX) },
+		   [4] = RFC(VMFUNC, vmfunc, A_END, 0, VMX, VMX) },
 	[R7_5] = { [6] = RF(RDPKRU, ud, A_END, 0, PKU), [7] = RF(WRPKRU, ud, A_END, 0, PKU) },
 	[R7_7] = { RC(SWAPGS, swapgs, A_END, 0, NONE),
 		   RFC(RDTSCP, rdtscp, A_END, 0, RDTSCP, RDTSCP) },

@@ -27,6 +27,7 @@ H(vmresume);
 H(vmcall);
 H(invvpid);
 H(invept);
+H(vmfunc);
 H(nop);
 H(mov_rm_r);
 H(mov_r_rm);

@@ -100,12 +100,15 @@ static const struct cap_row {
 	/* VMCS shadowing: VMREAD/VMWRITE in non-root operation go to the shadow
 	 * VMCS (the link pointer's region) when their bitmap bit is clear. */
 	{ CAP_PROC2, PROC2_SHADOW_VMCS, FEAT_NONE },
+	/* VM functions: VMFUNC in non-root operation; the only function is EPTP
+	 * switching (0), as IA32_VMX_VMFUNC says (ept.c). */
+	{ CAP_PROC2, PROC2_VMFUNC, FEAT_NONE },
 	/* PML: with EPT A/D, each EPT dirty flag set 0 -> 1 logs the page's
 	 * guest-physical address; a full log exits (62) first (ept.c). */
 	{ CAP_PROC2, PROC2_PML, FEAT_NONE },
 	/* Not allowed: the APIC-access page, APIC-register
-	 * virtualization, virtual-interrupt delivery (so no posted interrupts), VM
-	 * functions, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
+	 * virtualization, virtual-interrupt delivery (so no posted interrupts),
+	 * RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
 	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (IA32_DEBUGCTL reads 0: msr.c) */
@@ -192,8 +195,13 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 			 (1ull << 17) | (1ull << 20) | (1ull << 21) | (1ull << 25) | (1ull << 26) |
 			 (1ull << 32) | (0xfull << 40);
 		return 0;
-	/* IA32_VMX_VMFUNC (0x491) exists only when VM functions may be enabled
-	 * (A.11): they may not, so it raises #GP, as on such hardware. */
+	case 0x491:
+		/* IA32_VMX_VMFUNC (A.11): exists when "enable VM functions" may be
+		 * 1; the VM functions allowed: EPTP switching (bit 0) alone. */
+		if (!(cap_allowed1(cpu, CAP_PROC2) & PROC2_VMFUNC))
+			return -1;
+		*value = 1;
+		return 0;
 	default: return -1;
 	}
 }

@@ -82,6 +82,21 @@ c_pml(const struct cpu *cpu)
 	return !(proc2(cpu) & PROC2_PML) ||
 	       ((proc2(cpu) & PROC2_EPT) && phys_ok(cpu, F(PML_ADDR), 4096));
 }
+/* "enable VM functions" (26.2.1.1): the VM-function controls within
+ * IA32_VMX_VMFUNC; EPTP switching needs "enable EPT" and an EPTP-list address
+ * 4 KiB aligned within MAXPHYADDR. */
+static bool
+c_vmfunc(const struct cpu *cpu)
+{
+	if (!(proc2(cpu) & PROC2_VMFUNC))
+		return true;
+	uint64_t allowed = 0;
+	vmx_cap_msr(cpu, 0x491, &allowed);
+	if (F(VMFUNC_CTLS) & ~allowed)
+		return false;
+	return !(F(VMFUNC_CTLS) & 1) ||
+	       ((proc2(cpu) & PROC2_EPT) && phys_ok(cpu, F(EPTP_LIST_ADDR), 4096));
+}
 /* "enable VPID" needs a VPID other than 0000H, the host's (26.2.1.1). */
 static bool
 c_vpid(const struct cpu *cpu)
@@ -228,6 +243,7 @@ static const struct check control_checks[] = {
 	{ "EPT pointer", c_ept },
 	{ "unrestricted guest without EPT", c_unrestricted },
 	{ "PML without EPT or PML address", c_pml },
+	{ "VM-function controls or EPTP-list address", c_vmfunc },
 	{ "virtual-APIC address", c_vapic },
 	{ "TPR threshold", c_tpr_threshold },
 	{ "virtualize x2APIC mode needs the TPR shadow", c_virt_x2apic },

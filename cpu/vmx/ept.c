@@ -19,8 +19,11 @@
  * no L1 translation serves L2 and none survives INVEPT; 29.4.3.1 permits more
  * invalidation than asked).
  */
+#include "cpu/exec/exec.h"
 #include "cpu/vmx/vmx_internal.h"
+#include "cpu/translate.h"
 #include "mmu/physmem.h"
+#include "trace/events.h"
 
 #define EPT_R 0x1ull
 #define EPT_W 0x2ull
@@ -201,4 +204,36 @@ vmx_ept_exit(struct cpu *cpu)
 	if (v->ept_qual & 0x80)
 		v->f[VMCS_GUEST_LINEAR_ADDR] = v->ept_lin;
 	vmx_exit(cpu, VMX_EXIT_EPT_VIOLATION, v->ept_qual | nmi_unblock, 0, 0);
+}
+
+/*
+ * VMFUNC (30.3, VMFUNC; 25.5.6): #UD outside non-root operation and without
+ * "enable VM functions"; a function number (EAX) above 63 or whose bit in the
+ * VM-function controls is clear exits (59). Function 0, EPTP switching
+ * (25.5.6.3): ECX above 511, or an entry of the EPTP list VM entry would not
+ * accept, exits; otherwise it becomes the EPT pointer. The TLB holds combined
+ * translations untagged by EPTP, so it is flushed whole: none made under the
+ * old EPT pointer serves the new one (28.4.1 tags them with the EPTRTA).
+ */
+void
+op_vmfunc(struct cpu *cpu, const struct insn *i)
+{
+	struct vmx *v = cpu->vmx;
+	if (!cpu->vmx_nonroot || !(v->f[VMCS_PROC_CTLS] & PROC_SECONDARY) ||
+	    !(v->f[VMCS_PROC_CTLS2] & PROC2_VMFUNC))
+		cpu_ud(cpu);
+	uint32_t fn = (uint32_t)cpu->state.gpr[R_AX];
+	if (fn > 63 || !((v->f[VMCS_VMFUNC_CTLS] >> fn) & 1))
+		vmx_exit(cpu, VMX_EXIT_VMFUNC, 0, i->len, 0);
+	/* fn 0: IA32_VMX_VMFUNC allows no other, and VM entry checked the controls. */
+	uint32_t index = (uint32_t)cpu->state.gpr[R_CX];
+	if (index > 511)
+		vmx_exit(cpu, VMX_EXIT_VMFUNC, 0, i->len, 0);
+	uint64_t eptp = physmem_read_sized(cpu->mem, v->f[VMCS_EPTP_LIST_ADDR] + 8ull * index, 8);
+	if (!vmx_eptp_ok(cpu, eptp))
+		vmx_exit(cpu, VMX_EXIT_VMFUNC, 0, i->len, 0);
+	v->f[VMCS_EPT_POINTER] = eptp;
+	tlb_flush_all(&cpu->tlb);
+	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, eptp, "vmfunc");
+	cpu->stop_trace = true;
 }

@@ -66,7 +66,9 @@ enum vmcs_map {
 	X(TSC_OFFSET, 0x2010, "tsc_offset", VC_ALL, VM_NONE, 0)                                   \
 	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_ALL, VM_NONE, 0)                   \
 	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_NEVER, VM_NONE, 0)                     \
+	X(VMFUNC_CTLS, 0x2018, "vmfunc_ctls", VC_ALL, VM_NONE, 0)                                 \
 	X(EPT_POINTER, 0x201a, "ept_pointer", VC_ALL, VM_NONE, 0)                                 \
+	X(EPTP_LIST_ADDR, 0x2024, "eptp_list_addr", VC_ALL, VM_NONE, 0)                           \
 	X(VMREAD_BITMAP, 0x2026, "vmread_bitmap", VC_ALL, VM_NONE, 0)                             \
 	X(VMWRITE_BITMAP, 0x2028, "vmwrite_bitmap", VC_ALL, VM_NONE, 0)                           \
 	X(GUEST_PHYS_ADDR, 0x2400, "guest_phys_addr", VC_ALL, VM_NONE, 0)                         \

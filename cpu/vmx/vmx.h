@@ -53,6 +53,7 @@ struct insn;
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
 #define PROC2_PLE (1u << 10)
+#define PROC2_VMFUNC (1u << 13)
 #define PROC2_SHADOW_VMCS (1u << 14)
 #define PROC2_INVPCID (1u << 12)
 #define PROC2_PML (1u << 17)

@@ -22,6 +22,11 @@
 ;  12. PML: dirty flags set 0 -> 1 log guest-physical addresses (a 2 MiB page
 ;      too) and count the index down; then the log is full: exit 62 before
 ;      the write, nothing set; with room again the write completes;
+;  13. VMFUNC EPTP switching: a read through the old EPT pointer, VMFUNC 0 to
+;      a second EPT that maps the page elsewhere (the old translation must not
+;      survive), exits 59 for an invalid list entry, an index above 511 and a
+;      function not enabled, back to the first; #UD with the control clear
+;      (an exception-bitmap exit) and in root operation;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -41,6 +46,12 @@ HSTACK	equ 0x6800
 V_DESC	equ 0x610		; INVEPT descriptor (16 bytes)
 MAGIC	equ 0x600010		; host-physical behind guest-physical 400010h
 PMLB	equ 0x46000		; the page-modification log
+EPT4B	equ 0x47000		; a second EPT (EPTP switching): PML4
+EPT3B	equ 0x48000
+EPT2B	equ 0x49000
+EPT1C	equ 0x4a000		; a copy of EPT1 but page 8 -> 4C000h
+EPTPL	equ 0x4b000		; the EPTP list
+EPTPB	equ EPT4B | 0x5e
 
 ; enter <vmlaunch|vmresume>, number: enter the guest; its exit continues here
 %macro enter 2
@@ -335,6 +346,81 @@ main:
 	cmp word [0x7000], 5
 	check 116, e
 
+	; 13: VM functions, EPTP switching (25.5.6.3, 30.3 VMFUNC). The list:
+	; 0 the first EPT, 1 the second, 2 memory type 7 (VM entry would reject
+	; it). The guest reads 8000h through the first (1111h), switches, reads
+	; it through the second (2222h, at 4C000h), then an invalid entry exits.
+	mov ecx, 0x48b
+	rdmsr
+	test edx, 1 << 13		; "enable VM functions" allowed
+	check 117, nz
+	mov ecx, 0x491			; IA32_VMX_VMFUNC: EPTP switching (A.11)
+	rdmsr
+	test eax, 1
+	check 117, nz
+	cld
+	mov edi, EPT4B
+	mov ecx, 0x5000 / 4
+	xor eax, eax
+	rep stosd
+	mov esi, EPT2
+	mov edi, EPT2B
+	mov ecx, 0x1000 / 4
+	rep movsd
+	mov esi, EPT1
+	mov edi, EPT1C
+	mov ecx, 0x1000 / 4
+	rep movsd
+	mov dword [EPT4B], EPT3B | 7
+	mov dword [EPT3B], EPT2B | 7
+	mov dword [EPT2B], EPT1C | 7
+	mov dword [EPT1C + 8 * 8], 0x4c037
+	mov dword [EPTPL], EPTP
+	mov dword [EPTPL + 8], EPTPB
+	mov dword [EPTPL + 16], EPT4 | 0x1f
+	mov word [0x8000], 0x1111
+	mov word [0x4c000], 0x2222
+	ctl 0x48b, (1 << 1) | (1 << 7) | (1 << 13) | (1 << 17), 0x401e
+	vmw 0x2018, 1			; VM-function controls: EPTP switching
+	vmw 0x2019, 0
+	vmw 0x2024, EPTPL
+	vmw 0x2025, 0
+	guest_at g13
+	enter vmresume, 118
+	cmp bx, 0x1111			; the guest's registers: before the first
+	check 119, e
+	cmp dx, 0x2222			; and after the switch
+	check 119, e
+	exit_is 120, 59, 0
+	field_is 120, 0x681e, g13_bad - 0xf0000	; at the VMFUNC
+	field_is 120, 0x440c, 3
+	field_is 121, 0x201a, EPTPB	; the EPT pointer field was written
+	guest_at g13b			; ECX = 512
+	enter vmresume, 122
+	exit_is 122, 59, 0
+	field_is 122, 0x681e, g13b_vmfunc - 0xf0000
+	guest_at g13c			; EAX = 1: not enabled
+	enter vmresume, 123
+	exit_is 123, 59, 0
+	field_is 123, 0x681e, g13c_vmfunc - 0xf0000
+	guest_at g13d			; back to entry 0
+	enter vmresume, 124
+	cmp dx, 0x1111
+	check 125, e
+	exit_is 125, 18, 0
+	field_is 125, 0x201a, EPTP
+	; "enable VM functions" clear: #UD (exits through the exception bitmap).
+	ctl 0x48b, (1 << 1) | (1 << 7) | (1 << 17), 0x401e
+	vmw 0x4004, 1 << 6
+	guest_at g13d
+	enter vmresume, 126
+	exit_is 126, 0, 0
+	field_is 126, 0x4404, 0x80000306
+	vmw 0x4004, 0
+	; Outside non-root operation: #UD (30.3).
+	faulting vmfunc
+	expect 127, 6, 0xffffffff
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -384,6 +470,28 @@ g12:	mov word [0x9000], 1		; logged at index 2
 	mov word [0xa000], 4		; index 0
 g12_full:
 	mov word [0x7000], 5		; index FFFFh: log full
+	vmcall
+g13:	mov ax, [0x8000]		; 1111h, through EPTP list entry 0
+	mov bx, ax
+	mov eax, 0			; function 0: EPTP switching
+	mov ecx, 1
+	vmfunc
+	mov dx, [0x8000]		; 2222h: the TLB entry is gone
+	mov ecx, 2
+g13_bad:
+	vmfunc				; memory type 7: exit 59
+g13b:	mov eax, 0
+	mov ecx, 512
+g13b_vmfunc:
+	vmfunc
+g13c:	mov eax, 1
+	mov ecx, 0
+g13c_vmfunc:
+	vmfunc
+g13d:	mov eax, 0
+	mov ecx, 0
+	vmfunc
+	mov dx, [0x8000]
 	vmcall
 	times 0xffe - (($ - $$) & 0xfff) nop
 g9:	nop				; the last byte but one of a page

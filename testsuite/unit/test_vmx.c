@@ -164,11 +164,13 @@ capability_msrs(void **unused)
 	assert_int_equal(pin1 & (1u << 7), 0);
 	/* EPT_VPID_CAP (A.10): execute-only, 4-level walks, UC and WB, 2 MiB and
 	 * 1 GiB pages, INVEPT with its single-context and all-context types, EPT
-	 * A/D; INVVPID of the four types. VMFUNC does not exist; the capability
-	 * MSRs are read-only. */
+	 * A/D; INVVPID of the four types. IA32_VMX_VMFUNC: EPTP switching only
+	 * (A.11); the capability MSRs are read-only. */
 	uint64_t v;
 	assert_int_equal(rd(cpu, 0x48c), 0x06334141ull | (1ull << 32) | (0xfull << 40));
-	assert_int_equal(msr_read(cpu, 0x491, &v), -1);
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VMFUNC, PROC2_VMFUNC);
+	assert_int_equal(rd(cpu, 0x491), 1);
+	(void)v;
 	assert_int_equal(msr_write(cpu, 0x480, 0), -1);
 	/* IA32_FEATURE_CONTROL: unlocked at reset, then locked until reset. */
 	assert_int_equal(rd(cpu, 0x3a), 0);
@@ -448,6 +450,22 @@ entry_checks(void **unused)
 	put(cpu, 0x200e, 1ull << 52);
 	assert_string_equal(vmx_check_controls(cpu).check, "PML without EPT or PML address");
 	put(cpu, 0x200e, 0x5000);
+	assert_null(vmx_check_controls(cpu).check);
+	/* VM functions (26.2.1.1): only the functions IA32_VMX_VMFUNC allows;
+	 * EPTP switching needs EPT and an EPTP-list address 4 KiB aligned within
+	 * MAXPHYADDR. */
+	put(cpu, 0x401e, PROC2_VMFUNC);
+	put(cpu, 0x2018, 2);
+	assert_string_equal(vmx_check_controls(cpu).check, "VM-function controls or EPTP-list address");
+	put(cpu, 0x2018, 1);
+	assert_string_equal(vmx_check_controls(cpu).check, "VM-function controls or EPTP-list address");
+	put(cpu, 0x401e, PROC2_VMFUNC | PROC2_EPT);
+	put(cpu, 0x2024, 0x6800);
+	assert_string_equal(vmx_check_controls(cpu).check, "VM-function controls or EPTP-list address");
+	put(cpu, 0x2024, 0x6000);
+	assert_null(vmx_check_controls(cpu).check);
+	put(cpu, 0x2018, 0);
+	put(cpu, 0x2024, 0x6800); /* no EPTP switching: the address is not looked at */
 	assert_null(vmx_check_controls(cpu).check);
 	/* Virtual NMIs and the NMI window together are valid. */
 	put(cpu, 0x4000, 0x16 | PIN_NMI | PIN_VIRTUAL_NMI);
