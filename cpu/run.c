@@ -20,7 +20,9 @@ cpu_raise_events(struct cpu *cpu, uint32_t ev)
 	cpu->events |= ev;
 	cpu->stop_trace = true; /* take it at the next instruction boundary, not the next trace */
 	if ((ev & EV_INTR) && cpu->state.halted && !cpu->wait_sipi) {
-		if (cpu->state.rflags & F_IF)
+		if (cpu->vmx_nonroot && vmx_shutdown_state(cpu))
+			; /* the shutdown activity state blocks them (vol. 3C, 26.6.2) */
+		else if (cpu->state.rflags & F_IF)
 			cpu->state.halted = false;
 		else if (cpu->vmx_nonroot && vmx_intr_exits(cpu))
 			vmx_wake_for_exit(cpu); /* IF does not matter (vol. 3C, 25.2) */
@@ -102,11 +104,14 @@ take_interrupts(struct cpu *cpu)
 		cpu->events &= ~(uint32_t)EV_NMI;
 		cpu->state.nmi_blocked = true;
 		cpu->state.halted = false;
+		if (cpu->vmx_nonroot) /* an NMI ends the shutdown activity state */
+			vmx_leave_shutdown(cpu);
 		cpu->insn_rip = cpu->state.rip;
 		cpu_deliver_event(cpu, EXC_NMI, EVENT_NMI, NO_ERRCODE, cpu->state.rip);
 		return true;
 	}
-	if ((cpu->events & EV_INTR) && (cpu->state.rflags & F_IF)) {
+	if ((cpu->events & EV_INTR) && (cpu->state.rflags & F_IF) &&
+	    !(cpu->vmx_nonroot && vmx_shutdown_state(cpu))) {
 		int vector = cpu->bus.intr_ack ? cpu->bus.intr_ack(cpu->bus.opaque) : -1;
 		if (vector < 0) {
 			cpu->events &= ~(uint32_t)EV_INTR;

@@ -573,19 +573,26 @@ g_rflags(const struct cpu *cpu)
 static bool
 g_activity(const struct cpu *cpu)
 {
-	/* Active, HLT and wait-for-SIPI (IA32_VMX_MISC bits 6, 8); HLT needs
-	 * SS.DPL 0; nothing may be injected into wait-for-SIPI (26.3.1.5). */
+	/* Active, HLT, shutdown and wait-for-SIPI (IA32_VMX_MISC bits 6-8); an
+	 * inactive state not with STI or MOV SS blocking; HLT needs SS.DPL 0;
+	 * only an NMI or a #MC may be injected into shutdown, nothing into
+	 * wait-for-SIPI (26.3.1.5). */
 	uint64_t a = F(GUEST_ACTIVITY);
-	if (a == 0)
-		return true;
-	if (a == 3)
-		return !(F(ENTRY_INTR_INFO) & INTR_VALID);
-	if (a != 1 || ((F(GUEST_SS_AR) >> 5) & 3) || (F(GUEST_INTERRUPTIBILITY) & 3))
-		return false; /* not HLT with STI or MOV SS blocking either */
-	/* Into HLT only external interrupts, NMIs, #DB, #MC and a pending MTF VM
-	 * exit can be injected. */
 	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
 	unsigned type = INTR_TYPE(info), vec = info & 0xff;
+	if (a == 0)
+		return true;
+	if (a > 3 || (F(GUEST_INTERRUPTIBILITY) & 3))
+		return false;
+	if (a == 3)
+		return !(info & INTR_VALID);
+	if (a == 2)
+		return !(info & INTR_VALID) || type == IT_NMI ||
+		       (type == IT_HW_EXC && vec == EXC_MC);
+	if ((F(GUEST_SS_AR) >> 5) & 3)
+		return false;
+	/* Into HLT only external interrupts, NMIs, #DB, #MC and a pending MTF VM
+	 * exit can be injected. */
 	return !(info & INTR_VALID) || type == IT_EXTERNAL || type == IT_NMI ||
 	       (type == IT_HW_EXC && (vec == EXC_DB || vec == EXC_MC)) ||
 	       (type == IT_OTHER && vec == 0);
@@ -757,7 +764,8 @@ load_guest(struct cpu *cpu)
 	uint64_t intr = f[VMCS_GUEST_INTERRUPTIBILITY];
 	s->intr_shadow = (intr & 2) ? 2 : (intr & 1) ? 1 : 0;
 	s->nmi_blocked = (intr & 8) != 0;
-	s->halted = f[VMCS_GUEST_ACTIVITY] == 1 || f[VMCS_GUEST_ACTIVITY] == 3;
+	s->halted = f[VMCS_GUEST_ACTIVITY] != 0;
+	cpu->vmx->guest_shutdown = f[VMCS_GUEST_ACTIVITY] == 2; /* until an NMI or an exit */
 	cpu->wait_sipi = f[VMCS_GUEST_ACTIVITY] == 3; /* only INIT and SIPI end it: both exit */
 	cpu_mode_update(cpu);
 	return true;
@@ -798,7 +806,8 @@ inject(struct cpu *cpu)
 	uint32_t err =
 		(info & INTR_ERRCODE) ? (uint32_t)cpu->vmx->f[VMCS_ENTRY_EXC_ERROR] : NO_ERRCODE;
 	uint64_t next = cpu->state.rip + cpu->vmx->f[VMCS_ENTRY_INSN_LEN];
-	cpu->state.halted = false;
+	cpu->state.halted = false; /* a vectoring entry leaves the guest active (26.6.2) */
+	cpu->vmx->guest_shutdown = false;
 	cpu->insn_rip = cpu->state.rip;
 	/* An injected hardware exception is not subject to the exception bitmap
 	 * (26.6.1.1): vmx_exception lets it through once. Any other injected event

@@ -85,7 +85,10 @@ save_guest(struct cpu *cpu)
 	f[VMCS_GUEST_INTERRUPTIBILITY] = (s->intr_shadow == 1 ? 1u : 0) |
 					 (s->intr_shadow == 2 ? 2u : 0) |
 					 (s->nmi_blocked && !nmi_delivery ? 8u : 0);
-	f[VMCS_GUEST_ACTIVITY] = cpu->wait_sipi ? 3 : s->halted || cpu->vmx->hlt_wake ? 1 : 0;
+	f[VMCS_GUEST_ACTIVITY] = cpu->wait_sipi		   ? 3
+				 : cpu->vmx->guest_shutdown ? 2
+				 : s->halted || cpu->vmx->hlt_wake ? 1
+								   : 0;
 	cpu->vmx->hlt_wake = false;
 	f[VMCS_GUEST_PENDING_DBG] = 0;
 }
@@ -202,6 +205,7 @@ load_host(struct cpu *cpu)
 	s->intr_shadow = 0;
 	s->halted = false;
 	cpu->wait_sipi = false;
+	cpu->vmx->guest_shutdown = false;
 	cpu->vmx_nonroot = false;
 	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER | EV_VMX_MTF);
 	cpu->vmx->mtf_pending = false;
@@ -587,7 +591,19 @@ vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type)
 bool
 vmx_intr_exits(const struct cpu *cpu)
 {
-	return (F(PIN_CTLS) & PIN_EXT_INTR) != 0;
+	return (F(PIN_CTLS) & PIN_EXT_INTR) != 0 && !cpu->vmx->guest_shutdown;
+}
+
+bool
+vmx_shutdown_state(const struct cpu *cpu)
+{
+	return cpu->vmx->guest_shutdown;
+}
+
+void
+vmx_leave_shutdown(struct cpu *cpu)
+{
+	cpu->vmx->guest_shutdown = false;
 }
 
 bool
@@ -595,9 +611,14 @@ vmx_boundary(struct cpu *cpu)
 {
 	cpu->insn_rip = cpu->state.rip;
 	bool shadow = cpu->state.intr_shadow != 0;
+	/* The shutdown activity state blocks MTF exits (27.1), external
+	 * interrupts whatever the pin-based controls (26.6.2) and so the
+	 * interrupt window (26.7.5); NMIs, the NMI window, INIT, SMIs and the
+	 * preemption timer still end it. */
+	bool down = cpu->vmx->guest_shutdown;
 	/* The monitor trap flag: below SMI and INIT, above debug traps and every
 	 * other exit here; not blocked by STI or MOV SS (25.5.2). */
-	if (cpu->events & EV_VMX_MTF) {
+	if ((cpu->events & EV_VMX_MTF) && !down) {
 		struct vmx *v = cpu->vmx;
 		if (v->mtf_pending || ((F(PROC_CTLS) & PROC_MTF) && cpu->icount != v->mtf_icount)) {
 			if (cpu->state.halted) /* HLT retired: the exit saves activity state HLT */
@@ -633,7 +654,7 @@ vmx_boundary(struct cpu *cpu)
 		F(EXIT_INTR_INFO) = 2 | 2u << 8 | 1u << 31;
 		vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, 0, 0, 0);
 	}
-	if ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow) {
+	if ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow && !down) {
 		/* External-interrupt exiting takes the interrupt whatever RFLAGS.IF says
 		 * (25.2); with "acknowledge interrupt on exit" the vector is read now. */
 		F(EXIT_INTR_INFO) = 0;
@@ -647,7 +668,7 @@ vmx_boundary(struct cpu *cpu)
 		}
 		vmx_exit(cpu, VMX_EXIT_EXTERNAL_INTR, 0, 0, 0);
 	}
-	if ((F(PROC_CTLS) & PROC_INTR_WINDOW) && (cpu->state.rflags & F_IF) && !shadow)
+	if ((F(PROC_CTLS) & PROC_INTR_WINDOW) && (cpu->state.rflags & F_IF) && !shadow && !down)
 		vmx_exit(cpu, VMX_EXIT_INTR_WINDOW, 0, 0, 0);
 	return false;
 }

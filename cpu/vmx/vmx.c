@@ -48,7 +48,7 @@ vmx_reset(struct cpu *cpu)
 	cpu->vmx->current = VMCS_NONE;
 	cpu->vmx->launched = false;
 	cpu->vmx->feature_control = cpu->features.vmx_locked ? FC_LOCK | FC_VMX_OUTSIDE_SMX : 0;
-	cpu->vmx->injecting = cpu->vmx->hlt_wake = false;
+	cpu->vmx->injecting = cpu->vmx->hlt_wake = cpu->vmx->guest_shutdown = false;
 	cpu->vmx->smm_on = cpu->vmx->smm_nonroot = false;
 	cpu->vmx->vectoring = 0;
 	cpu->vmx->preempt_on = false;

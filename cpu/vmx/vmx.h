@@ -145,6 +145,9 @@ struct vmx {
 	bool current_shadow; /* the current VMCS is a shadow VMCS (revision bit 31) */
 	bool injecting;      /* delivering the injected event: no exception-bitmap exit (26.6) */
 	bool hlt_wake;       /* woken from HLT only to exit: save activity state HLT */
+	/* VM entry put the guest in the shutdown activity state (state.halted is
+	 * set too): only NMIs, INIT, SMIs and the preemption timer end it. */
+	bool guest_shutdown;
 	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
@@ -289,6 +292,11 @@ bool vmx_intr_exits(const struct cpu *cpu);
 /* A halted guest woken only to exit (external-interrupt exiting with IF
  * clear): the run loop runs again, the exit saves activity state HLT (27.3.4). */
 void vmx_wake_for_exit(struct cpu *cpu);
+/* The guest is in the shutdown activity state (26.6.2): external interrupts
+ * neither wake it nor exit, MTF and interrupt-window exits do not happen. */
+bool vmx_shutdown_state(const struct cpu *cpu);
+/* An NMI delivered through the guest's IDT ends the shutdown state. */
+void vmx_leave_shutdown(struct cpu *cpu);
 /* A triple fault in non-root operation: exit reason 2. */
 void vmx_triple_fault(struct cpu *cpu);
 /* The guest's TSC: with "use TSC offsetting", the offset is added. */

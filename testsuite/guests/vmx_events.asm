@@ -30,6 +30,12 @@
 ;          and write the virtual-APIC page (offset 80H) even with the real
 ;          APIC in xAPIC mode; reserved bits #GP; 29.1.2 a write below the TPR
 ;          threshold is a trap-like exit 43; 26.2.1.1 it needs the TPR shadow.
+;   26.6.2 the shutdown activity state (IA32_VMX_MISC bit 7): it blocks
+;          external interrupts even with external-interrupt exiting, and MTF
+;          exits (27.1); the preemption timer ends it (exit 52, activity state
+;          shutdown saved); an injected NMI makes the entry vectoring and the
+;          guest active; a pending NMI exits from it (NMI exiting); 26.3.1.5
+;          only an NMI or a #MC may be injected into it.
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -660,6 +666,116 @@ h_x2apic_gp:
 	check 49, e
 	cmp dword [VAPIC + 0x80], 0x20	; unchanged
 	check 48, e
+
+	; ---- the shutdown activity state ----
+	mov ecx, 0x485
+	rdmsr
+	test eax, 1 << 7
+	check 100, nz
+	vmw 0x401e, 0
+	vmw 0x4004, 0
+	mov eax, [PROC0]
+	or eax, 1 << 27			; MTF: blocked in shutdown
+	vmw 0x4002, eax
+	mov eax, [PIN0]
+	or eax, 1 | (1 << 3) | (1 << 6)	; external-interrupt and NMI exiting, timer
+	vmw 0x4000, eax
+	mov eax, [EXIT0]
+	or eax, 1 << 15			; acknowledge interrupt on exit
+	vmw 0x400c, eax
+	vmw 0x4824, 0
+	vmw 0x681c, GSTACK
+	vmw 0x6820, 2
+	; An external interrupt pending at entry (a self IPI with RFLAGS.IF clear).
+	mov dword [0xfee000f0], 0x1ff
+	mov dword [0xfee00310], 0
+	mov dword [0xfee00300], 0x40050
+	vmw 0x482e, 20
+	vmw 0x4826, 2
+	enter g_nop, h_down
+h_down:
+	vmr 0x4402			; neither the interrupt nor MTF: the timer
+	cmp ebx, 52
+	check 101, e
+	vmr 0x4826
+	cmp ebx, 2
+	check 102, e
+	vmr 0x681e
+	cmp ebx, g_nop
+	check 103, e
+	; The same interrupt exits at once from the active state (26.6.2 only
+	; blocked it): reason 1, acknowledged (vector 50h).
+	vmw 0x4826, 0
+	vmw 0x482e, 100000
+	enter g_nop, h_down_intr
+h_down_intr:
+	vmr 0x4402
+	cmp ebx, 1
+	check 104, e
+	vmr 0x4404
+	cmp ebx, 0x80000050
+	check 104, e
+	mov dword [0xfee000b0], 0	; EOI
+	; 26.3.1.5: a #UD may not be injected into shutdown: entry failure.
+	vmw 0x4826, 2
+	vmw 0x4016, 0x80000306
+	enter g_nop, h_down_bad
+h_down_bad:
+	vmr 0x4402
+	cmp ebx, 0x80000021
+	check 105, e
+	; An NMI may: the entry is vectoring, the guest active; its handler's
+	; IRET returns to g_nop, whose UD2 exits by the exception bitmap.
+	vmw 0x4002, [PROC0]
+	vmw 0x4004, 1 << 6
+	vmw 0x4826, 2
+	vmw 0x4016, 0x80000202
+	enter g_nop, h_down_nmi
+h_down_nmi:
+	vmr 0x4402
+	test ebx, ebx
+	check 106, z
+	vmr 0x4404
+	cmp ebx, 0x80000306
+	check 106, e
+	vmr 0x681e
+	cmp ebx, g_nop + 1
+	check 107, e
+	vmr 0x4826
+	test ebx, ebx
+	check 107, z
+	; A pending NMI exits from shutdown (NMI exiting), activity state saved.
+	; NMIs must be blocked in root operation for one to wait for the entry:
+	; they are, since the guest's NMI handler ran with NMI exiting and no
+	; virtual NMIs (its IRET kept the blocking, 25.3) and a VM exit not
+	; caused by an NMI leaves NMI blocking alone. Should a self NMI be taken
+	; anyway, its handler does not IRET, which blocks them too.
+	vmw 0x4004, 0
+	mov eax, 2
+	mov ebx, host_nmi
+	mov ecx, 0x8e00
+	call set_gate
+	mov dword [0xfee00300], 0x40400
+	nop
+	jmp host_nmi.blocked
+host_nmi:
+	add esp, 12
+.blocked:
+	mov dword [0xfee00300], 0x40400
+	vmw 0x4826, 2
+	vmw 0x4824, 0
+	vmw 0x681c, GSTACK
+	enter g_nop, h_down_nmi_exit
+h_down_nmi_exit:
+	vmr 0x4402
+	test ebx, ebx
+	check 108, z
+	vmr 0x4404
+	cmp ebx, 0x80000202
+	check 108, e
+	vmr 0x4826
+	cmp ebx, 2
+	check 109, e
 
 	jmp pass
 

@@ -145,9 +145,9 @@ capability_msrs(void **unused)
 	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++)
 		if (vmcs_fields[k].cap == VC_ALL)
 			assert_true(((vmcs_fields[k].enc >> 1) & 0x1ff) <= max);
-	/* MISC: HLT, LMA store, 4 CR3 targets. */
+	/* MISC: LMA store, HLT, shutdown and wait-for-SIPI, 4 CR3 targets. */
 	uint64_t misc = rd(cpu, 0x485);
-	assert_true(misc & (1u << 5) && misc & (1u << 6));
+	assert_true(misc & (1u << 5) && misc & (1u << 6) && misc & (1u << 7) && misc & (1u << 8));
 	assert_int_equal((misc >> 16) & 0x1ff, 4);
 	/* The preemption timer: rate TSC >> 5 (MISC[4:0]), its controls allowed (A.3, A.4, A.6). */
 	assert_int_equal(misc & 31, VMX_PREEMPT_SHIFT);
@@ -350,7 +350,13 @@ static const struct entry_row {
 	{ 0x6820, 0, 0, 0, GUEST, 0, "guest RFLAGS" },
 	{ 0x6820, 0x8002, 0, 0, GUEST, 0, "guest RFLAGS" },
 	{ 0x4016, 0x80000020, 0, 0, GUEST, 0, "guest RFLAGS" }, /* IF clear */
-	{ 0x4826, 2, 0, 0, GUEST, 0, "guest activity state" },
+	{ 0x4826, 4, 0, 0, GUEST, 0, "guest activity state" },
+	/* Shutdown (26.3.1.5): only an NMI or a #MC may be injected; no STI or
+	 * MOV SS blocking in an inactive state. */
+	{ 0x4826, 2, 0x4016, 0x80000306, GUEST, 0, "guest activity state" }, /* #UD */
+	{ 0x4826, 2, 0x4016, 0x80000301, GUEST, 0, "guest activity state" },
+	{ 0x4826, 2, 0x4824, 2, GUEST, 0, "guest activity state" },
+	{ 0x4826, 3, 0x4824, 2, GUEST, 0, "guest activity state" },
 	{ 0x4826, 1, 0x4016, 0x80000b0d, GUEST, 0, "guest activity state" }, /* #GP into HLT */
 	{ 0x4826, 1, 0x4818, 0xc0f3, GUEST, 0, "guest CS access rights" },
 	{ 0x4824, 3, 0, 0, GUEST, 0, "guest interruptibility state" },
@@ -391,6 +397,11 @@ entry_checks(void **unused)
 	put(cpu, 0x4826, 1);
 	assert_null(vmx_check_controls(cpu).check);
 	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4826, 2); /* #MC and NMI into shutdown */
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4016, 0x80000202);
+	assert_null(vmx_check_guest(cpu).check);
+	put(cpu, 0x4826, 1);
 	put(cpu, 0x4016, 0x80000700); /* a pending MTF VM exit into HLT (26.3.1.5), with MTF */
 	put(cpu, 0x4002, 0x0401e172 | PROC_MTF);
 	assert_null(vmx_check_controls(cpu).check);
