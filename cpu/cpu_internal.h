@@ -357,6 +357,8 @@ cpu_debug_armed(const struct cpu *cpu)
 
 /* Run one instruction with breakpoint/single-step checks around it. */
 void cpu_debug_step(struct cpu *cpu);
+/* Deliver a debug-trap #DB with these DR6 bits (B3:0, BS, BT). */
+void cpu_debug_deliver(struct cpu *cpu, uint32_t bits);
 /* DR0-DR3/DR7 changed: recompute the armed data breakpoints, flush the TLB. */
 void cpu_debug_update(struct cpu *cpu);
 bool cpu_debug_page_watched(const struct cpu *cpu, uint64_t lin);

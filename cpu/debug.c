@@ -171,8 +171,8 @@ exec_hits(struct cpu *cpu)
 }
 
 /* Deliver #DB with `bits` (B0-B3, BS) reported in DR6 and `rip` as the return address. */
-static void
-deliver_db(struct cpu *cpu, uint32_t bits)
+void
+cpu_debug_deliver(struct cpu *cpu, uint32_t bits)
 {
 	cpu->state.dr[6] = (cpu->state.dr[6] & ~(uint64_t)0xf) | bits;
 	cpu->insn_rip = cpu->state.rip;
@@ -197,7 +197,7 @@ guest_debug_step(struct cpu *cpu)
 	if ((cpu->dbg_deferred & DR6_BT) && cpu->state.intr_shadow != 2) {
 		uint32_t bits = cpu->dbg_deferred; /* a task switch to a task with the T bit */
 		cpu->dbg_deferred = 0;
-		deliver_db(cpu, bits);
+		cpu_debug_deliver(cpu, bits);
 		return;
 	}
 	/* The instruction after MOV SS/POP SS: "debug exceptions" are inhibited
@@ -207,7 +207,7 @@ guest_debug_step(struct cpu *cpu)
 	    cpu->state.intr_shadow != 2) {
 		uint32_t hits = exec_hits(cpu);
 		if (hits) {
-			deliver_db(cpu, hits);
+			cpu_debug_deliver(cpu, hits);
 			return;
 		}
 	}
@@ -235,11 +235,15 @@ guest_debug_step(struct cpu *cpu)
 	cpu->dbg_deferred = 0;
 	if (!trap || cpu->state.halted)
 		return;
+	/* An MTF VM exit due at this boundary comes first; the trap is left in
+	 * the pending debug exceptions field (vol. 3C, 25.5.2, 27.3.4). */
+	if (__builtin_expect(cpu->vmx_nonroot, 0))
+		vmx_mtf_before_trap(cpu, trap);
 	if (cpu->state.intr_shadow == 2) {
 		cpu->dbg_deferred = trap; /* MOV SS / POP SS: after the next instruction */
 		return;
 	}
-	deliver_db(cpu, trap);
+	cpu_debug_deliver(cpu, trap);
 }
 
 /* ---- the external debugger (the GDB stub) ---- */

@@ -866,6 +866,22 @@ vmx_enter(struct cpu *cpu, bool launch)
 		cpu->events |= EV_VMX_MTF;
 	if (v->f[VMCS_PIN_CTLS] & PIN_PREEMPT_TIMER)
 		vmx_preempt_start(cpu);
+	v->pending_dbg = 0;
+	uint32_t info = (uint32_t)v->f[VMCS_ENTRY_INTR_INFO];
+	bool vectoring = (info & INTR_VALID) && INTR_TYPE(info) != IT_OTHER;
 	inject(cpu);
+	/* Pending debug exceptions (26.6.3): after an entry that is not
+	 * vectoring, B3:0 or BS make a debug trap pending, delivered before the
+	 * first guest instruction, or after it with MOV SS blocking. XXX: an
+	 * entry into an inactive activity state drops them. */
+	uint32_t pd = (uint32_t)v->f[VMCS_GUEST_PENDING_DBG] & 0x400fu;
+	if (pd && !vectoring && !cpu->state.halted) {
+		if (cpu->state.intr_shadow == 2) {
+			cpu->dbg_deferred = pd;
+		} else {
+			cpu->vmx->injecting = false;
+			cpu_debug_deliver(cpu, pd);
+		}
+	}
 	cpu->delivering = false;
 }

@@ -90,7 +90,9 @@ save_guest(struct cpu *cpu)
 				 : s->halted || cpu->vmx->hlt_wake ? 1
 								   : 0;
 	cpu->vmx->hlt_wake = false;
-	f[VMCS_GUEST_PENDING_DBG] = 0;
+	/* Saved as 0 but after an MTF exit above a debug trap (27.3.4). */
+	f[VMCS_GUEST_PENDING_DBG] = cpu->vmx->pending_dbg;
+	cpu->vmx->pending_dbg = 0;
 }
 
 /* VMX-abort indicators (27.7). */
@@ -592,6 +594,20 @@ bool
 vmx_intr_exits(const struct cpu *cpu)
 {
 	return (F(PIN_CTLS) & PIN_EXT_INTR) != 0 && !cpu->vmx->guest_shutdown;
+}
+
+void
+vmx_mtf_before_trap(struct cpu *cpu, uint32_t trap)
+{
+	struct vmx *v = cpu->vmx;
+	if (!(cpu->events & EV_VMX_MTF) || v->guest_shutdown)
+		return;
+	if (!v->mtf_pending && !((F(PROC_CTLS) & PROC_MTF) && cpu->icount != v->mtf_icount))
+		return;
+	/* B3:0, "enabled breakpoint" (12) with any of them, BS (14). */
+	v->pending_dbg = (trap & 0x400fu) | ((trap & 0xfu) ? 1u << 12 : 0);
+	cpu->insn_rip = cpu->state.rip; /* at the boundary, after the instruction */
+	vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
 }
 
 bool

@@ -161,6 +161,7 @@ struct vmx {
 	 * retires after mtf_icount. */
 	bool mtf_pending;
 	uint64_t mtf_icount;
+	uint32_t pending_dbg; /* the next exit's pending debug exceptions (27.3.4) */
 	/* PAUSE-loop exiting (timer.c): the TSC of the last PAUSE at CPL 0 and of
 	 * the first of its loop; ple_seen false after VM entry. */
 	bool ple_seen;
@@ -292,6 +293,10 @@ bool vmx_intr_exits(const struct cpu *cpu);
 /* A halted guest woken only to exit (external-interrupt exiting with IF
  * clear): the run loop runs again, the exit saves activity state HLT (27.3.4). */
 void vmx_wake_for_exit(struct cpu *cpu);
+/* After an instruction that raised a debug trap (single step, data
+ * breakpoint; DR6 bits): an MTF VM exit due at this boundary happens now,
+ * above the trap, which it saves as pending debug exceptions (25.5.2). */
+void vmx_mtf_before_trap(struct cpu *cpu, uint32_t trap);
 /* The guest is in the shutdown activity state (26.6.2): external interrupts
  * neither wake it nor exit, MTF and interrupt-window exits do not happen. */
 bool vmx_shutdown_state(const struct cpu *cpu);

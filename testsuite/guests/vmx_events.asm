@@ -36,6 +36,11 @@
 ;          shutdown saved); an injected NMI makes the entry vectoring and the
 ;          guest active; a pending NMI exits from it (NMI exiting); 26.3.1.5
 ;          only an NMI or a #MC may be injected into it.
+;   25.5.2 MTF above a debug trap: after an instruction run with RFLAGS.TF,
+;          the MTF exit comes first and the single step is saved in the
+;          pending debug exceptions field (BS, 27.3.4); 26.6.3 the next VM
+;          entry delivers it (here an exit by the exception bitmap, qualification
+;          BS) before any instruction.
 ; Host and guest run flat 32-bit with paging (4 MiB identity pages).
 ; A guest records the TSC of its first instruction in EDI:ESI (VM entry is one
 ; instruction earlier: deterministic time is one nanosecond per instruction);
@@ -777,6 +782,48 @@ h_down_nmi_exit:
 	cmp ebx, 2
 	check 109, e
 
+	; ---- MTF and a single-step trap ----
+	mov eax, [PROC0]
+	or eax, 1 << 27
+	vmw 0x4002, eax
+	vmw 0x4004, 1 << 1		; #DB exits: a trap delivered early shows
+	vmw 0x4826, 0
+	vmw 0x4824, 0
+	vmw 0x6822, 0
+	vmw 0x681c, GSTACK
+	vmw 0x6820, 0x102		; TF
+	enter g_tf, h_tf
+h_tf:
+	vmr 0x4402			; MTF first
+	cmp ebx, 37
+	check 110, e
+	vmr 0x681e
+	cmp ebx, g_tf.1
+	check 111, e
+	vmr 0x6822			; the trap pending: BS
+	cmp ebx, 1 << 14
+	check 112, e
+	; The next entry delivers it before any instruction (26.6.3).
+	vmw 0x4002, [PROC0]
+	enter g_tf.1, h_tf_db
+h_tf_db:
+	vmr 0x4402
+	test ebx, ebx
+	check 113, z
+	vmr 0x4404			; hardware exception #DB
+	cmp ebx, 0x80000301
+	check 114, e
+	vmr 0x6400			; the qualification: BS
+	cmp ebx, 1 << 14
+	check 115, e
+	vmr 0x681e
+	cmp ebx, g_tf.1
+	check 116, e
+	vmr 0x6822
+	test ebx, ebx
+	check 117, z
+	vmw 0x4004, 0
+
 	jmp pass
 
 step_rips:
@@ -863,6 +910,10 @@ g_x2apic_gp:
 	ud2
 g_nop:
 	nop
+	ud2
+g_tf:
+	nop
+.1:	nop
 	ud2
 g_count:
 	rdtsc
