@@ -127,19 +127,26 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 	/* Accessed flags on every entry used, dirty on the leaf for a write
 	 * (29.3.5); only for accesses the processor makes, not probes. */
 	if (ad && a->effects == MMU_EFFECTS) {
-		/* PML (29.3.6): before a dirty flag goes from 0 to 1, the 4 KiB
-		 * aligned guest-physical address is logged at PML address + 8 *
-		 * index and the index decremented; an index outside 0-511 is a
-		 * log-full event instead, and no flag is set. */
-		if (write && !(leaf & EPT_D) && cpu->vmx->pml_on) {
+		/* PML (29.3.6): when an accessed or dirty flag must be set, the PML
+		 * index is examined first: outside 0-511 it is a log-full event,
+		 * no flag is set and the access does not happen. A dirty flag going
+		 * from 0 to 1 then logs the 4 KiB aligned guest-physical address at
+		 * PML address + 8 * index, and the index is decremented. */
+		bool dirty = write && !(leaf & EPT_D), flags = dirty;
+		for (unsigned k = 0; k < n; k++)
+			flags |= !(vals[k] & EPT_A);
+		if (flags && cpu->vmx->pml_on) {
 			uint64_t *idx = &cpu->vmx->f[VMCS_GUEST_PML_INDEX];
 			if (*idx > 511) {
 				*qual = 0;
 				return MMU_S2_PML_FULL;
 			}
-			physmem_write_sized(cpu->mem, cpu->vmx->f[VMCS_PML_ADDR] + 8 * *idx,
-					    gpa & ~0xfffull, 8);
-			*idx = (*idx - 1) & 0xffff;
+			if (dirty) {
+				physmem_write_sized(cpu->mem,
+						    cpu->vmx->f[VMCS_PML_ADDR] + 8 * *idx,
+						    gpa & ~0xfffull, 8);
+				*idx = (*idx - 1) & 0xffff;
+			}
 		}
 		for (unsigned k = 0; k < n; k++)
 			set_flags(cpu, used[k], vals[k], EPT_A | (k == n - 1 && write ? EPT_D : 0));

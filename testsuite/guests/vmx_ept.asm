@@ -337,6 +337,15 @@ main:
 	check 110, e
 	test dword [EPT1 + 0xa * 8], 0x200	; D on the pages logged
 	check 111, nz
+	; An accessed flag to set is enough for the log-full exit (29.3.6): a
+	; read of page 8 (A clear) exits too, and leaves it clear.
+	pte 8, 0x8037
+	guest_at g12_read
+	enter vmresume, 96
+	exit_is 97, 62, 0
+	test dword [EPT1 + 8 * 8], 0x100
+	check 98, z
+	guest_at g12_full
 	vmw 0x0812, 5
 	enter vmresume, 112
 	exit_is 113, 18, 0
@@ -470,6 +479,9 @@ g12:	mov word [0x9000], 1		; logged at index 2
 	mov word [0xa000], 4		; index 0
 g12_full:
 	mov word [0x7000], 5		; index FFFFh: log full
+	vmcall
+g12_read:
+	mov ax, [0x8000]
 	vmcall
 g13:	mov ax, [0x8000]		; 1111h, through EPTP list entry 0
 	mov bx, ax

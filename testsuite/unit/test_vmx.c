@@ -717,6 +717,12 @@ ept_walk(void **unused)
 			 MMU_S2_PML_FULL);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x103038, 8), 0x207037);
 	assert_int_equal(ept(cpu, 0x7000, TLB_WRITE, true, false, MMU_PROBE, &pa, &q), MMU_S2_OK);
+	/* Log full: an accessed flag to set is enough; a page with A set is not. */
+	e8(cpu, 0x103000 + 8 * 11, 0x20b037);
+	assert_int_equal(ept(cpu, 0xb000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_PML_FULL);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x103058, 8), 0x20b037);
+	assert_int_equal(ept(cpu, 0x5000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
 	put(cpu, 0x0812, 0);
 	assert_int_equal(ept(cpu, 0x7000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x110000, 8), 0x7000);
