@@ -10,7 +10,9 @@
  * and 2 MiB pages (PDE bit 7); read, write and execute (supervisor) rights,
  * the AND of every level; execute-only entries (IA32_VMX_EPT_VPID_CAP bit 0);
  * accessed and dirty flags when EPTP bit 6 is set, with guest paging-structure
- * accesses counted as writes (29.3.5); misconfigurations (29.3.3.1) found
+ * accesses counted as writes (29.3.5): A on each non-leaf entry as the walk
+ * follows it, A (and D) on the leaf only when the access is allowed; PML
+ * (29.3.6); misconfigurations (29.3.3.1) found
  * anywhere on the walk take priority over violations (29.3.3.2), which are
  * decided from the whole walk.
  *
@@ -74,9 +76,8 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 	uint64_t gpa = a->gpa;
 	uint64_t table = eptp & addr;
 	uint64_t rights = EPT_R | EPT_W | EPT_X;
-	uint64_t used[4], vals[4];
-	unsigned n = 0;
-	uint64_t leaf = 0, page_mask = 0;
+	bool effects = ad && a->effects == MMU_EFFECTS; /* A/D for the processor's accesses */
+	uint64_t leaf = 0, leaf_pa = 0, page_mask = 0;
 	bool present = true;
 	for (unsigned level = 4;; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
@@ -105,11 +106,18 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 				goto misconfig; /* 29:12 of a 1 GiB page, 20:12 of a 2 MiB page */
 		}
 		rights &= e & 7;
-		used[n] = epa;
-		vals[n++] = e;
 		if (leaf_here) {
 			leaf = e;
+			leaf_pa = epa;
 			break;
+		}
+		/* A non-leaf entry is used once the walk follows it: its accessed
+		 * flag is set then, whatever the walk finds below (29.3.5; stage 1
+		 * does the same, 4.8), after the PML index is checked (29.3.6). */
+		if (effects && !(e & EPT_A)) {
+			if (cpu->vmx->pml_on && cpu->vmx->f[VMCS_GUEST_PML_INDEX] > 511)
+				goto pml_full;
+			set_flags(cpu, epa, e, EPT_A);
 		}
 		table = e & addr;
 	}
@@ -124,23 +132,19 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 		*qual = q;
 		return MMU_S2_VIOLATION;
 	}
-	/* Accessed flags on every entry used, dirty on the leaf for a write
-	 * (29.3.5); only for accesses the processor makes, not probes. */
-	if (ad && a->effects == MMU_EFFECTS) {
+	/* The leaf's accessed flag, and its dirty flag for a write (29.3.5),
+	 * only for an access that is allowed; not for probes. */
+	if (effects) {
 		/* PML (29.3.6): when an accessed or dirty flag must be set, the PML
 		 * index is examined first: outside 0-511 it is a log-full event,
 		 * no flag is set and the access does not happen. A dirty flag going
 		 * from 0 to 1 then logs the 4 KiB aligned guest-physical address at
 		 * PML address + 8 * index, and the index is decremented. */
-		bool dirty = write && !(leaf & EPT_D), flags = dirty;
-		for (unsigned k = 0; k < n; k++)
-			flags |= !(vals[k] & EPT_A);
-		if (flags && cpu->vmx->pml_on) {
+		bool dirty = write && !(leaf & EPT_D);
+		if ((dirty || !(leaf & EPT_A)) && cpu->vmx->pml_on) {
 			uint64_t *idx = &cpu->vmx->f[VMCS_GUEST_PML_INDEX];
-			if (*idx > 511) {
-				*qual = 0;
-				return MMU_S2_PML_FULL;
-			}
+			if (*idx > 511)
+				goto pml_full;
 			if (dirty) {
 				physmem_write_sized(cpu->mem,
 						    cpu->vmx->f[VMCS_PML_ADDR] + 8 * *idx,
@@ -148,14 +152,16 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 				*idx = (*idx - 1) & 0xffff;
 			}
 		}
-		for (unsigned k = 0; k < n; k++)
-			set_flags(cpu, used[k], vals[k], EPT_A | (k == n - 1 && write ? EPT_D : 0));
+		set_flags(cpu, leaf_pa, leaf, EPT_A | (write ? EPT_D : 0));
 	}
 	*pa = (leaf & addr & ~page_mask) | (gpa & page_mask);
 	return MMU_S2_OK;
 misconfig:
 	*qual = 0;
 	return MMU_S2_MISCONFIG;
+pml_full:
+	*qual = 0;
+	return MMU_S2_PML_FULL;
 }
 
 void

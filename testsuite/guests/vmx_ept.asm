@@ -27,6 +27,9 @@
 ;      survive), exits 59 for an invalid list entry, an index above 511 and a
 ;      function not enabled, back to the first; #UD with the control clear
 ;      (an exception-bitmap exit) and in root operation;
+;  14. EPT A flags on failing walks (29.3.5): a read through a PDE (A clear)
+;      to a not-present PTE sets the PDE's A; a write to a read-only page
+;      whose A is clear leaves it clear (the leaf only for allowed accesses);
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -430,6 +433,24 @@ main:
 	faulting vmfunc
 	expect 127, 6, 0xffffffff
 
+	; 14: EPT accessed flags on a walk that ends in a violation (29.3.5):
+	; every non-leaf entry the walk followed was used, so its A is set; the
+	; leaf's A (and D) only for an access that is allowed. The PDE for
+	; 200000h (FS base) is used by nothing else, its PTE 1 is not present.
+	mov dword [EPT2 + 8], EPT1B | 5	; A clear
+	pte 0xf, 0xf031			; read-only, A clear
+	guest_at g14
+	enter vmresume, 4
+	exit_is 5, 48, 0x181
+	field_is 6, 0x2400, 0x201000
+	test dword [EPT2 + 8], 0x100	; the PDE was used
+	check 7, nz
+	guest_at g14b
+	enter vmresume, 8
+	exit_is 9, 48, 0x18a
+	test dword [EPT1 + 0xf * 8], 0x300	; the leaf: neither A nor D
+	check 14, z
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -483,6 +504,8 @@ g12_full:
 g12_read:
 	mov ax, [0x8000]
 	vmcall
+g14:	mov al, [fs:0x1000]		; PTE 1 under the PDE: not present
+g14b:	mov byte [0xf000], 1		; read-only
 g13:	mov ax, [0x8000]		; 1111h, through EPTP list entry 0
 	mov bx, ax
 	mov eax, 0			; function 0: EPTP switching

@@ -691,6 +691,20 @@ ept_walk(void **unused)
 			 MMU_S2_VIOLATION);
 	assert_int_equal(q, 0x8b);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x103030, 8), 0x206131);
+	/* A walk that ends in a misconfiguration or a violation has set A on
+	 * the non-leaf entries it followed, not on the leaf (29.3.5). */
+	assert_int_equal(ept(cpu, 0x600000, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_MISCONFIG);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x102018, 8), 0x104101);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x104000, 8), 0x300032);
+	e8(cpu, 0x102020, 0x105001);     /* PDE 4: a read-only table */
+	e8(cpu, 0x105000, 0x400037);     /* ... whose PTE 0 is RWX */
+	assert_int_equal(ept(cpu, 0x800000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x102020, 8), 0x105101);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x105000, 8), 0x400037);
+	assert_int_equal(ept(cpu, 0x801000, TLB_READ, true, false, MMU_PROBE, &pa, &q),
+			 MMU_S2_VIOLATION); /* PTE 1 not present */
 	/* PML (29.3.6): a dirty flag set 0 -> 1 logs the 4 KiB-aligned
 	 * guest-physical address at PML address + 8 * index, then the index
 	 * goes down; a write to a dirty page or a read logs nothing; with the
