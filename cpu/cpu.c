@@ -154,13 +154,10 @@ cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
 {
 	if (!cpu->vmx)
 		return 0;
-	/* struct vmx is plain data but for the EPT walk's pointers, which the
-	 * restore rebinds (vmx_ept_bind). */
+	/* struct vmx is plain data (the EPT walk's pointers are in the CPU). */
 	size_t need = sizeof(*cpu->vmx) + 1;
 	if (len >= need) {
 		memcpy(buf, cpu->vmx, sizeof(*cpu->vmx));
-		/* the pointers mean nothing to another process: saved as zeros */
-		memset((uint8_t *)buf + offsetof(struct vmx, ept), 0, sizeof(cpu->vmx->ept));
 		((uint8_t *)buf)[sizeof(*cpu->vmx)] = cpu->vmx_nonroot;
 	}
 	return need;
@@ -172,7 +169,6 @@ cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len)
 	if (!cpu->vmx || len != sizeof(*cpu->vmx) + 1)
 		return -1;
 	memcpy(cpu->vmx, buf, sizeof(*cpu->vmx));
-	vmx_ept_bind(cpu);
 	cpu->vmx_nonroot = ((const uint8_t *)buf)[sizeof(*cpu->vmx)] != 0;
 	cpu->stop_trace = true;
 	return 0;

@@ -12,6 +12,7 @@
 #include "cpu/cpuid.h"
 #include "cpu/msr.h"
 #include "cpu/state.h"
+#include "mmu/paging.h"
 #include "mmu/tlb.h"
 
 struct physmem;
@@ -272,6 +273,10 @@ struct cpu {
 	 * the one byte the intercept doors test: true only in VMX non-root operation. */
 	struct vmx *vmx;
 	bool vmx_nonroot;
+	/* The EPT walk as the MMU's second stage (cpu/vmx/ept.c): pointers into
+	 * this process, bound once by vmx_create, so struct vmx stays plain data
+	 * that snapshots save as it is. */
+	struct mmu_stage2 vmx_ept;
 
 	/* The external debugger (cold: consulted only when debugger_armed). */
 	struct cpu_debugger dbg;

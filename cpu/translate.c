@@ -57,7 +57,7 @@ make_ctx_from(const struct cpu *cpu, const struct cpu_state *s, struct mmu_ctx *
 		.a20_mask = cpu->a20_mask,
 		.mem = cpu->mem,
 		.stage2 = __builtin_expect(cpu->vmx_nonroot, 0) && s == &cpu->state
-				  ? vmx_stage2(cpu->vmx)
+				  ? vmx_stage2(cpu)
 				  : NULL,
 	};
 }

@@ -170,13 +170,12 @@ vmx_ept_enter(struct cpu *cpu)
 	struct vmx *v = cpu->vmx;
 	v->ept_on = (v->f[VMCS_PROC_CTLS] & PROC_SECONDARY) && (v->f[VMCS_PROC_CTLS2] & PROC2_EPT);
 	v->pml_on = v->ept_on && (v->f[VMCS_PROC_CTLS2] & PROC2_PML);
-	vmx_ept_bind(cpu);
 }
 
 void
-vmx_ept_bind(struct cpu *cpu)
+vmx_ept_init(struct cpu *cpu)
 {
-	cpu->vmx->ept = (struct mmu_stage2){ .translate = ept_translate, .opaque = cpu };
+	cpu->vmx_ept = (struct mmu_stage2){ .translate = ept_translate, .opaque = cpu };
 }
 
 _Noreturn void

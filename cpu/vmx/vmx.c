@@ -26,6 +26,7 @@ vmx_create(struct cpu *cpu)
 	cpu->vmx = calloc(1, sizeof(*cpu->vmx));
 	if (!cpu->vmx)
 		abort();
+	vmx_ept_init(cpu);
 }
 
 void

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cpu/cpu.h"
 #include "cpu/vmx/vmcs.h"
 #include "mmu/paging.h"
 
@@ -172,7 +173,6 @@ struct vmx {
 	bool pml_on;        /* "enable PML" in the running guest (set at VM entry) */
 	bool ept_misconfig, ept_pml_full; /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
-	struct mmu_stage2 ept; /* the EPT walk as the MMU's second stage (ept.c) */
 	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry
 	 * (the vmentry trace event lists them: vmx_written_fields). */
 	uint64_t written[(VMCS_FIELD_COUNT + 63) / 64];
@@ -186,15 +186,14 @@ bool vmx_eptp_ok(const struct cpu *cpu, uint64_t eptp);
 /* The second stage of the running guest (in non-root operation): NULL
  * without "enable EPT". */
 static inline const struct mmu_stage2 *
-vmx_stage2(const struct vmx *v)
+vmx_stage2(const struct cpu *cpu)
 {
-	return v->ept_on ? &v->ept : NULL;
+	return cpu->vmx->ept_on ? &cpu->vmx_ept : NULL;
 }
 /* Set up the EPT walk at VM entry (ept_on from the controls). */
 void vmx_ept_enter(struct cpu *cpu);
-/* Point the EPT walk at this process's function and CPU (after a restore:
- * the saved struct vmx holds another process's pointers). */
-void vmx_ept_bind(struct cpu *cpu);
+/* Bind cpu->vmx_ept to the EPT walk of this CPU (vmx_create). */
+void vmx_ept_init(struct cpu *cpu);
 /* "name=value ..." of the fields VMWRITE set in the current VMCS since its last
  * VM entry (built only when the vmx trace category is on; "" when none), and
  * forget them: the entry about to be traced is that next entry. */

@@ -595,7 +595,7 @@ ept(struct cpu *cpu, uint64_t gpa, enum tlb_access kind, bool lin_valid, bool ps
 				   .paging_structure = ps,
 				   .effects = eff };
 	*pa = *qual = ~0ull;
-	return cpu->vmx->ept.translate(cpu->vmx->ept.opaque, &a, pa, qual);
+	return cpu->vmx_ept.translate(cpu->vmx_ept.opaque, &a, pa, qual);
 }
 static void
 ept_walk(void **unused)
@@ -607,7 +607,7 @@ ept_walk(void **unused)
 	put(cpu, 0x401e, PROC2_EPT);
 	put(cpu, 0x201a, 0x10001e);
 	vmx_ept_enter(cpu);
-	assert_non_null(vmx_stage2(cpu->vmx));
+	assert_non_null(vmx_stage2(cpu));
 	e8(cpu, 0x100000, 0x101007);          /* PML4E 0 */
 	e8(cpu, 0x101000, 0x102007);          /* PDPTE 0 */
 	e8(cpu, 0x101008, 0x400000b7ull);     /* PDPTE 1: 1 GiB, WB, RWX */
@@ -744,7 +744,7 @@ ept_walk(void **unused)
 	/* Without "enable EPT" there is no second stage. */
 	put(cpu, 0x401e, 0);
 	vmx_ept_enter(cpu);
-	assert_null(vmx_stage2(cpu->vmx));
+	assert_null(vmx_stage2(cpu));
 	bare_cpu_destroy(cpu);
 }
 
