@@ -89,11 +89,14 @@ ok(params["ept"] == "Y" and params["unrestricted_guest"] == "Y" and params["vpid
    "kvm_intel: EPT, unrestricted guest and VPID", repr(params))
 # The VMX event features fugu reports (docs/VMX.md): kvm_intel takes them up.
 events = {}
-for p in ["preemption_timer", "vnmi", "ple_gap"]:
+for p in ["preemption_timer", "vnmi", "ple_gap", "pml"]:
     events[p] = run("cat /sys/module/kvm_intel/parameters/" + p)
 ok(events["preemption_timer"] == "Y" and events["vnmi"] == "Y" and events["ple_gap"] not in
    (None, "", "0"), "kvm_intel: the preemption timer, virtual NMIs and PAUSE-loop exiting",
    repr(events))
+# PML (with EPT A/D): kvm_intel turns enable_pml (parameter "pml") on when the
+# control is allowed.
+ok(events["pml"] == "Y", "kvm_intel: PML", repr(events))
 out = run("kvmtest", 600)
 sys.stderr.write("kvmtest output (ept=1):\n%s\n" % out)
 ok(out == EXPECTED, "kvmtest with EPT: the four nested guests ran, output exactly as expected",
