@@ -117,7 +117,8 @@ enum {
 	EXC_MF = 16,
 	EXC_AC = 17,
 	EXC_MC = 18,
-	EXC_XM = 19
+	EXC_XM = 19,
+	EXC_VE = 20 /* virtualization exception: only in VMX non-root operation */
 };
 
 /* Bits of cpu->events: asynchronous work checked at trace boundaries. */

@@ -23,7 +23,8 @@ exc_class(unsigned vector)
 	case EXC_NP:
 	case EXC_SS:
 	case EXC_GP: return CLASS_CONTRIBUTORY;
-	case EXC_PF: return CLASS_PAGE_FAULT;
+	case EXC_PF:
+	case EXC_VE: return CLASS_PAGE_FAULT; /* table 6-4 puts #VE with #PF */
 	case EXC_DF: return CLASS_DOUBLE_FAULT;
 	default: return CLASS_BENIGN;
 	}
@@ -351,8 +352,13 @@ cpu_handle_fault(struct cpu *cpu)
 {
 	unsigned vector = cpu->pending_vector;
 	uint32_t error = cpu->pending_error;
-	if (__builtin_expect(vector == VMX_FAULT_EPT, 0))
-		vmx_ept_exit(cpu); /* an EPT violation or misconfiguration: a VM exit */
+	if (__builtin_expect(vector == VMX_FAULT_EPT, 0)) {
+		/* An EPT violation or misconfiguration: a VM exit, unless the
+		 * violation becomes a virtualization exception (returns). */
+		vmx_ept_exit(cpu);
+		vector = EXC_VE;
+		error = NO_ERRCODE;
+	}
 	if (cpu->delivering) {
 		enum exc_class first = (enum exc_class)cpu->delivering_class,
 			       second = exc_class(vector);

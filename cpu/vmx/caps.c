@@ -103,6 +103,9 @@ static const struct cap_row {
 	/* VM functions: VMFUNC in non-root operation; the only function is EPTP
 	 * switching (0), as IA32_VMX_VMFUNC says (ept.c). */
 	{ CAP_PROC2, PROC2_VMFUNC, FEAT_NONE },
+	/* EPT-violation #VE: a convertible EPT violation (its entry's bit 63
+	 * clear) is a virtualization exception in the guest (ept.c). */
+	{ CAP_PROC2, PROC2_EPT_VE, FEAT_NONE },
 	/* PML: with EPT A/D, each EPT dirty flag set 0 -> 1 logs the page's
 	 * guest-physical address; a full log exits (62) first (ept.c). */
 	{ CAP_PROC2, PROC2_PML, FEAT_NONE },

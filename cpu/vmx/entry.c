@@ -82,6 +82,13 @@ c_pml(const struct cpu *cpu)
 	return !(proc2(cpu) & PROC2_PML) ||
 	       ((proc2(cpu) & PROC2_EPT) && phys_ok(cpu, F(PML_ADDR), 4096));
 }
+/* "EPT-violation #VE": the virtualization-exception information address 4 KiB
+ * aligned within MAXPHYADDR (26.2.1.1). */
+static bool
+c_ept_ve(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & PROC2_EPT_VE) || phys_ok(cpu, F(VE_INFO_ADDR), 4096);
+}
 /* "enable VM functions" (26.2.1.1): the VM-function controls within
  * IA32_VMX_VMFUNC; EPTP switching needs "enable EPT" and an EPTP-list address
  * 4 KiB aligned within MAXPHYADDR. */
@@ -244,6 +251,7 @@ static const struct check control_checks[] = {
 	{ "unrestricted guest without EPT", c_unrestricted },
 	{ "PML without EPT or PML address", c_pml },
 	{ "VM-function controls or EPTP-list address", c_vmfunc },
+	{ "virtualization-exception information address", c_ept_ve },
 	{ "virtual-APIC address", c_vapic },
 	{ "TPR threshold", c_tpr_threshold },
 	{ "virtualize x2APIC mode needs the TPR shadow", c_virt_x2apic },

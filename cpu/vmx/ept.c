@@ -33,6 +33,11 @@
 #define EPT_PS 0x80ull
 #define EPT_A 0x100ull
 #define EPT_D 0x200ull
+#define EPT_SUPPRESS_VE (1ull << 63)
+/* In the qualification ept_translate returns with "EPT-violation #VE" on: the
+ * violation is convertible (the deciding entry's bit 63 is clear, 25.5.7.1).
+ * Bit 63 is not part of an exit qualification: vmx_ept_exit removes it. */
+#define QUAL_CONVERTIBLE (1ull << 63)
 
 /* EPT pointer (24.6.11): memory type 2:0 (UC 0 or WB 6, the types
  * IA32_VMX_EPT_VPID_CAP reports), page-walk length - 1 in 5:3 (3: four levels),
@@ -78,6 +83,7 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 	uint64_t rights = EPT_R | EPT_W | EPT_X;
 	bool effects = ad && a->effects == MMU_EFFECTS; /* A/D for the processor's accesses */
 	uint64_t leaf = 0, leaf_pa = 0, page_mask = 0;
+	uint64_t deciding = 0; /* the not-present entry, or the leaf (#VE, 25.5.7.1) */
 	bool present = true;
 	for (unsigned level = 4;; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
@@ -86,6 +92,7 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 		if (!(e & 7)) { /* not present: a violation, rights 0 (28.3.3.2) */
 			rights = 0;
 			present = false;
+			deciding = e;
 			break;
 		}
 		/* Misconfigurations (29.3.3.1): write without read; reserved bits;
@@ -107,7 +114,7 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 		}
 		rights &= e & 7;
 		if (leaf_here) {
-			leaf = e;
+			leaf = deciding = e;
 			leaf_pa = epa;
 			break;
 		}
@@ -129,6 +136,8 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 		uint64_t q = (read ? 1u : 0) | (write ? 2u : 0) | (fetch ? 4u : 0) | rights << 3;
 		if (a->lin_valid)
 			q |= 0x80 | (a->paging_structure ? 0 : 0x100);
+		if (cpu->vmx->ve_on && !(deciding & EPT_SUPPRESS_VE))
+			q |= QUAL_CONVERTIBLE;
 		*qual = q;
 		return MMU_S2_VIOLATION;
 	}
@@ -170,6 +179,7 @@ vmx_ept_enter(struct cpu *cpu)
 	struct vmx *v = cpu->vmx;
 	v->ept_on = (v->f[VMCS_PROC_CTLS] & PROC_SECONDARY) && (v->f[VMCS_PROC_CTLS2] & PROC2_EPT);
 	v->pml_on = v->ept_on && (v->f[VMCS_PROC_CTLS2] & PROC2_PML);
+	v->ve_on = v->ept_on && (v->f[VMCS_PROC_CTLS2] & PROC2_EPT_VE);
 }
 
 void
@@ -190,10 +200,43 @@ vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f)
 	cpu_fault(cpu, VMX_FAULT_EPT, 0);
 }
 
-_Noreturn void
+/*
+ * A convertible EPT violation is a virtualization exception instead of a VM
+ * exit when CR0.PE is 1, no event is being delivered through the IDT and the
+ * 32 bits at offset 4 of the virtualization-exception information area are 0
+ * (25.5.7.1). The area then gets (table 25-1): the exit reason 48 (bytes
+ * 0-3), FFFFFFFFH (4-7: no other #VE until software clears it), the exit
+ * qualification (8-15), the guest-linear address (16-23; 0 when the
+ * qualification has no linear address), the guest-physical address (24-31)
+ * and the EPTP index (32-33).
+ */
+static bool
+ept_ve(struct cpu *cpu)
+{
+	struct vmx *v = cpu->vmx;
+	if (v->ept_misconfig || v->ept_pml_full || !(v->ept_qual & QUAL_CONVERTIBLE) ||
+	    !(cpu->state.cr0 & CR0_PE) || v->vectoring)
+		return false;
+	uint64_t area = v->f[VMCS_VE_INFO_ADDR];
+	if (physmem_read_sized(cpu->mem, area + 4, 4) != 0)
+		return false;
+	uint64_t qual = v->ept_qual & ~QUAL_CONVERTIBLE;
+	physmem_write_sized(cpu->mem, area, VMX_EXIT_EPT_VIOLATION, 4);
+	physmem_write_sized(cpu->mem, area + 4, 0xffffffffu, 4);
+	physmem_write_sized(cpu->mem, area + 8, qual, 8);
+	physmem_write_sized(cpu->mem, area + 16, (qual & 0x80) ? v->ept_lin : 0, 8);
+	physmem_write_sized(cpu->mem, area + 24, v->ept_gpa, 8);
+	physmem_write_sized(cpu->mem, area + 32, v->f[VMCS_EPTP_INDEX] & 0xffff, 2);
+	return true;
+}
+
+void
 vmx_ept_exit(struct cpu *cpu)
 {
 	struct vmx *v = cpu->vmx;
+	if (ept_ve(cpu))
+		return; /* the caller delivers #VE, a fault at the instruction */
+	v->ept_qual &= ~QUAL_CONVERTIBLE;
 	/* During an IRET that unblocked NMIs: bit 12 of an EPT violation's or a
 	 * PML-full exit's qualification, and the saved state shows them
 	 * unblocked, as the IRET left them (28.2.3); not while delivering an
@@ -245,6 +288,7 @@ op_vmfunc(struct cpu *cpu, const struct insn *i)
 	if (!vmx_eptp_ok(cpu, eptp))
 		vmx_exit(cpu, VMX_EXIT_VMFUNC, 0, i->len, 0);
 	v->f[VMCS_EPT_POINTER] = eptp;
+	v->f[VMCS_EPTP_INDEX] = index & 0xffff; /* #VE is supported (25.5.6.3) */
 	tlb_flush_all(&cpu->tlb);
 	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, eptp, "vmfunc");
 	cpu->stop_trace = true;

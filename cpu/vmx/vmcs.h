@@ -37,7 +37,7 @@ enum vmcs_map {
 #define VMCS_FIELD_LIST(X)                                                                         \
 	X(VPID, 0x0000, "vpid", VC_ALL, VM_NONE, 0)                                             \
 	X(POSTED_INT_NV, 0x0002, "posted_int_nv", VC_NEVER, VM_NONE, 0)                           \
-	X(EPTP_INDEX, 0x0004, "eptp_index", VC_NEVER, VM_NONE, 0)                                 \
+	X(EPTP_INDEX, 0x0004, "eptp_index", VC_ALL, VM_NONE, 0)                                 \
 	X(GUEST_ES_SEL, 0x0800, "guest_es_sel", VC_ALL, VM_PLAIN, STATE_ES_SEL)                   \
 	X(GUEST_CS_SEL, 0x0802, "guest_cs_sel", VC_ALL, VM_PLAIN, STATE_CS_SEL)                   \
 	X(GUEST_SS_SEL, 0x0804, "guest_ss_sel", VC_ALL, VM_PLAIN, STATE_SS_SEL)                   \
@@ -69,6 +69,7 @@ enum vmcs_map {
 	X(VMFUNC_CTLS, 0x2018, "vmfunc_ctls", VC_ALL, VM_NONE, 0)                                 \
 	X(EPT_POINTER, 0x201a, "ept_pointer", VC_ALL, VM_NONE, 0)                                 \
 	X(EPTP_LIST_ADDR, 0x2024, "eptp_list_addr", VC_ALL, VM_NONE, 0)                           \
+	X(VE_INFO_ADDR, 0x202a, "ve_info_addr", VC_ALL, VM_NONE, 0)                               \
 	X(VMREAD_BITMAP, 0x2026, "vmread_bitmap", VC_ALL, VM_NONE, 0)                             \
 	X(VMWRITE_BITMAP, 0x2028, "vmwrite_bitmap", VC_ALL, VM_NONE, 0)                           \
 	X(GUEST_PHYS_ADDR, 0x2400, "guest_phys_addr", VC_ALL, VM_NONE, 0)                         \

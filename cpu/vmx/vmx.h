@@ -58,6 +58,7 @@ struct insn;
 #define PROC2_SHADOW_VMCS (1u << 14)
 #define PROC2_INVPCID (1u << 12)
 #define PROC2_PML (1u << 17)
+#define PROC2_EPT_VE (1u << 18)
 /* VM-exit controls (24.7.1). */
 #define EXIT_SAVE_DEBUG (1u << 2)
 #define EXIT_HOST_64 (1u << 9)
@@ -171,6 +172,7 @@ struct vmx {
 	uint64_t preempt_start;
 	bool ept_on;        /* "enable EPT" in the running guest (set at VM entry) */
 	bool pml_on;        /* "enable PML" in the running guest (set at VM entry) */
+	bool ve_on;         /* "EPT-violation #VE" in the running guest (set at VM entry) */
 	bool ept_misconfig, ept_pml_full; /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
 	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry
@@ -202,10 +204,12 @@ const char *vmx_written_fields(struct cpu *cpu);
  * with the pseudo-vector VMX_FAULT_EPT, so that a speculative fetch (the
  * trace builder decoding ahead) can drop it like any fault; only when the
  * fault is taken (cpu_handle_fault) does vmx_ept_exit exit: EPT violation
- * (48) or misconfiguration (49) with the guest-physical (and linear) address. */
+ * (48) or misconfiguration (49) with the guest-physical (and linear) address,
+ * PML full (62); it returns only when the violation is a virtualization
+ * exception instead (#VE, 25.5.7), which the caller then delivers. */
 #define VMX_FAULT_EPT 0xfe
 _Noreturn void vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f);
-_Noreturn void vmx_ept_exit(struct cpu *cpu);
+void vmx_ept_exit(struct cpu *cpu);
 
 /* ---- the capability MSRs (caps.c) ---- */
 /* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */

@@ -208,7 +208,7 @@ main:
 	mov eax, 0x4402			; exit reason: read-only
 	vmwrite eax, ebx
 	fail_valid 17, 13
-	mov eax, 0x0004			; EPTP index: not supported (no VM functions)
+	mov eax, 0x202c			; XSS-exiting bitmap: not supported (no XSAVES control)
 	vmread ebx, eax
 	fail_valid 18, 12
 	vmresume

@@ -30,6 +30,10 @@
 ;  14. EPT A flags on failing walks (29.3.5): a read through a PDE (A clear)
 ;      to a not-present PTE sets the PDE's A; a write to a read-only page
 ;      whose A is clear leaves it clear (the leaf only for allowed accesses);
+;  15. EPT-violation #VE: a convertible violation in protected mode is a #VE
+;      (here an exception-bitmap exit, vector 20) with the information area
+;      filled in; then not again while its semaphore is set, not with the
+;      entry's suppress-#VE bit, not with CR0.PE clear: EPT violations;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -55,6 +59,7 @@ EPT2B	equ 0x49000
 EPT1C	equ 0x4a000		; a copy of EPT1 but page 8 -> 4C000h
 EPTPL	equ 0x4b000		; the EPTP list
 EPTPB	equ EPT4B | 0x5e
+VEI	equ 0x4d000		; the virtualization-exception information area
 
 ; enter <vmlaunch|vmresume>, number: enter the guest; its exit continues here
 %macro enter 2
@@ -407,6 +412,7 @@ main:
 	field_is 120, 0x681e, g13_bad - 0xf0000	; at the VMFUNC
 	field_is 120, 0x440c, 3
 	field_is 121, 0x201a, EPTPB	; the EPT pointer field was written
+	field_is 121, 0x0004, 1		; and the EPTP index (#VE is supported)
 	guest_at g13b			; ECX = 512
 	enter vmresume, 122
 	exit_is 122, 59, 0
@@ -450,6 +456,60 @@ main:
 	exit_is 9, 48, 0x18a
 	test dword [EPT1 + 0xf * 8], 0x300	; the leaf: neither A nor D
 	check 14, z
+
+	; 15: EPT-violation #VE (25.5.7). A convertible EPT violation (bit 63 of
+	; the not-present entry clear) with CR0.PE set, outside event delivery
+	; and with the semaphore at offset 4 clear is a #VE (vector 20, a
+	; fault), which exits here by the exception bitmap; the information
+	; area gets reason, semaphore, qualification, addresses, EPTP index.
+	mov ecx, 0x48b
+	rdmsr
+	test edx, 1 << 18
+	check 15, nz
+	ctl 0x48b, (1 << 1) | (1 << 7) | (1 << 17) | (1 << 18), 0x401e
+	mov edi, VEI
+	mov ecx, 0x1000 / 4
+	xor eax, eax
+	rep stosd
+	vmw 0x202a, VEI
+	vmw 0x202b, 0
+	vmw 0x0004, 7			; EPTP index
+	vmw 0x4004, 1 << 20
+	vmw 0x6800, 0x31		; PE, NE, ET (paging off)
+	pte 0xc, 0			; not present, bit 63 clear
+	guest_at g15
+	enter vmresume, 16
+	exit_is 17, 0, 0
+	field_is 18, 0x4404, 0x80000314	; hardware exception 20, no error code
+	field_is 19, 0x681e, g15 - 0xf0000	; a fault: at the instruction
+	cmp dword [VEI], 48
+	check 25, e
+	cmp dword [VEI + 4], 0xffffffff
+	check 26, e
+	cmp dword [VEI + 8], 0x181
+	check 27, e
+	cmp dword [VEI + 16], 0xc000
+	check 28, e
+	cmp dword [VEI + 24], 0xc000
+	check 29, e
+	cmp word [VEI + 32], 7
+	check 35, e
+	; The semaphore is set: the same access is an EPT violation.
+	enter vmresume, 36
+	exit_is 37, 48, 0x181
+	; Suppress #VE (bit 63 of the not-present entry): a violation.
+	mov dword [VEI + 4], 0
+	mov dword [EPT1 + 0xc * 8 + 4], 0x80000000
+	enter vmresume, 38
+	exit_is 39, 48, 0x181
+	; CR0.PE clear (real mode): a violation.
+	mov dword [EPT1 + 0xc * 8 + 4], 0
+	vmw 0x6800, 0x30
+	enter vmresume, 44
+	exit_is 45, 48, 0x181
+	cmp dword [VEI + 4], 0		; untouched by the violations
+	check 46, e
+	vmw 0x4004, 0
 
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
@@ -506,6 +566,7 @@ g12_read:
 	vmcall
 g14:	mov al, [fs:0x1000]		; PTE 1 under the PDE: not present
 g14b:	mov byte [0xf000], 1		; read-only
+g15:	mov al, [0xc000]		; not present
 g13:	mov ax, [0x8000]		; 1111h, through EPTP list entry 0
 	mov bx, ax
 	mov eax, 0			; function 0: EPTP switching

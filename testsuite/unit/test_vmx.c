@@ -158,6 +158,7 @@ capability_msrs(void **unused)
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_SHADOW_VMCS, PROC2_SHADOW_VMCS); /* 24.10 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VIRT_X2APIC, PROC2_VIRT_X2APIC); /* 29.5 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PML, PROC2_PML);                 /* 29.3.6 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_EPT_VE, PROC2_EPT_VE);           /* 25.5.7 */
 	/* Not implemented, so not allowed: APIC-access page (bit 0), APIC-register
 	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts. */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 0);
@@ -461,6 +462,13 @@ entry_checks(void **unused)
 	put(cpu, 0x200e, 1ull << 52);
 	assert_string_equal(vmx_check_controls(cpu).check, "PML without EPT or PML address");
 	put(cpu, 0x200e, 0x5000);
+	assert_null(vmx_check_controls(cpu).check);
+	/* EPT-violation #VE (26.2.1.1): the information address 4 KiB aligned. */
+	put(cpu, 0x401e, PROC2_EPT | PROC2_EPT_VE);
+	put(cpu, 0x202a, 0x7004);
+	assert_string_equal(vmx_check_controls(cpu).check,
+			    "virtualization-exception information address");
+	put(cpu, 0x202a, 0x7000);
 	assert_null(vmx_check_controls(cpu).check);
 	/* VM functions (26.2.1.1): only the functions IA32_VMX_VMFUNC allows;
 	 * EPTP switching needs EPT and an EPTP-list address 4 KiB aligned within
