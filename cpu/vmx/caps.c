@@ -174,7 +174,8 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 		 * four CR3-target values, MSR lists of up to 512
 		 * entries (bits 27:25 = 0), MSEG revision 0; the preemption timer
 		 * counts when TSC bit VMX_PREEMPT_SHIFT changes (bits 4:0). */
-		*value = VMX_PREEMPT_SHIFT | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) | (4u << 16);
+		*value = VMX_PREEMPT_SHIFT | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 8) |
+			 (4u << 16);
 		return 0;
 	case 0x486: *value = CR0_PE | CR0_NE | CR0_PG; return 0;        /* CR0_FIXED0 (A.7) */
 	case 0x487: *value = 0xffffffffull; return 0;                   /* CR0_FIXED1 */

@@ -155,8 +155,7 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 			if (*idx > 511)
 				goto pml_full;
 			if (dirty) {
-				physmem_write_sized(cpu->mem,
-						    cpu->vmx->f[VMCS_PML_ADDR] + 8 * *idx,
+				physmem_write_sized(cpu->mem, cpu->vmx->f[VMCS_PML_ADDR] + 8 * *idx,
 						    gpa & ~0xfffull, 8);
 				*idx = (*idx - 1) & 0xffff;
 			}

@@ -85,8 +85,8 @@ save_guest(struct cpu *cpu)
 	f[VMCS_GUEST_INTERRUPTIBILITY] = (s->intr_shadow == 1 ? 1u : 0) |
 					 (s->intr_shadow == 2 ? 2u : 0) |
 					 (s->nmi_blocked && !nmi_delivery ? 8u : 0);
-	f[VMCS_GUEST_ACTIVITY] = cpu->wait_sipi		   ? 3
-				 : cpu->vmx->guest_shutdown ? 2
+	f[VMCS_GUEST_ACTIVITY] = cpu->wait_sipi                    ? 3
+				 : cpu->vmx->guest_shutdown        ? 2
 				 : s->halted || cpu->vmx->hlt_wake ? 1
 								   : 0;
 	cpu->vmx->hlt_wake = false;

@@ -170,9 +170,9 @@ struct vmx {
 	uint64_t ple_last, ple_first;
 	uint32_t preempt_value;
 	uint64_t preempt_start;
-	bool ept_on;        /* "enable EPT" in the running guest (set at VM entry) */
-	bool pml_on;        /* "enable PML" in the running guest (set at VM entry) */
-	bool ve_on;         /* "EPT-violation #VE" in the running guest (set at VM entry) */
+	bool ept_on; /* "enable EPT" in the running guest (set at VM entry) */
+	bool pml_on; /* "enable PML" in the running guest (set at VM entry) */
+	bool ve_on;  /* "EPT-violation #VE" in the running guest (set at VM entry) */
 	bool ept_misconfig, ept_pml_full; /* the pending EPT fault (vmx_ept_fault) */
 	uint64_t ept_gpa, ept_lin, ept_qual;
 	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry

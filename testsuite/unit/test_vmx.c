@@ -157,8 +157,8 @@ capability_msrs(void **unused)
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PLE, PROC2_PLE); /* 25.1.3 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_SHADOW_VMCS, PROC2_SHADOW_VMCS); /* 24.10 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VIRT_X2APIC, PROC2_VIRT_X2APIC); /* 29.5 */
-	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PML, PROC2_PML);                 /* 29.3.6 */
-	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_EPT_VE, PROC2_EPT_VE);           /* 25.5.7 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PML, PROC2_PML);       /* 29.3.6 */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_EPT_VE, PROC2_EPT_VE); /* 25.5.7 */
 	/* Not implemented, so not allowed: APIC-access page (bit 0), APIC-register
 	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts. */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 0);
@@ -475,12 +475,15 @@ entry_checks(void **unused)
 	 * MAXPHYADDR. */
 	put(cpu, 0x401e, PROC2_VMFUNC);
 	put(cpu, 0x2018, 2);
-	assert_string_equal(vmx_check_controls(cpu).check, "VM-function controls or EPTP-list address");
+	assert_string_equal(vmx_check_controls(cpu).check,
+			    "VM-function controls or EPTP-list address");
 	put(cpu, 0x2018, 1);
-	assert_string_equal(vmx_check_controls(cpu).check, "VM-function controls or EPTP-list address");
+	assert_string_equal(vmx_check_controls(cpu).check,
+			    "VM-function controls or EPTP-list address");
 	put(cpu, 0x401e, PROC2_VMFUNC | PROC2_EPT);
 	put(cpu, 0x2024, 0x6800);
-	assert_string_equal(vmx_check_controls(cpu).check, "VM-function controls or EPTP-list address");
+	assert_string_equal(vmx_check_controls(cpu).check,
+			    "VM-function controls or EPTP-list address");
 	put(cpu, 0x2024, 0x6000);
 	assert_null(vmx_check_controls(cpu).check);
 	put(cpu, 0x2018, 0);
@@ -705,8 +708,8 @@ ept_walk(void **unused)
 			 MMU_S2_MISCONFIG);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x102018, 8), 0x104101);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x104000, 8), 0x300032);
-	e8(cpu, 0x102020, 0x105001);     /* PDE 4: a read-only table */
-	e8(cpu, 0x105000, 0x400037);     /* ... whose PTE 0 is RWX */
+	e8(cpu, 0x102020, 0x105001); /* PDE 4: a read-only table */
+	e8(cpu, 0x105000, 0x400037); /* ... whose PTE 0 is RWX */
 	assert_int_equal(ept(cpu, 0x800000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q),
 			 MMU_S2_VIOLATION);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x102020, 8), 0x105101);
