@@ -189,16 +189,16 @@ vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value)
 	case 0x490: *value = cap_ctl(cpu, CAP_ENTRY, true); return 0;
 	case 0x48c:
 		/* IA32_VMX_EPT_VPID_CAP (A.10): EPT execute-only entries (0),
-		 * 4-level walks (6), EPTP memory types UC (8) and WB (14), 2 MiB (16)
-		 * and 1 GiB (17) pages, INVEPT (20), EPT accessed/dirty flags (21),
+		 * 4-level (6) and 5-level (7) walks, EPTP memory types UC (8) and WB (14), 2 MiB
+		 * (16) and 1 GiB (17) pages, INVEPT (20), EPT accessed/dirty flags (21),
 		 * single-context (25) and all-context (26) INVEPT; INVVPID (32) with
 		 * the individual-address (40), single-context (41), all-context (42)
 		 * and single-context-retaining-globals (43) types. No advanced
-		 * VM-exit information for EPT violations (22), no supervisor shadow
-		 * stack (7), no 5-level walk (7 of the page-walk length). */
-		*value = 1ull | (1ull << 6) | (1ull << 8) | (1ull << 14) | (1ull << 16) |
-			 (1ull << 17) | (1ull << 20) | (1ull << 21) | (1ull << 25) | (1ull << 26) |
-			 (1ull << 32) | (0xfull << 40);
+		 * VM-exit information for EPT violations (22), no supervisor
+		 * shadow-stack control (23). */
+		*value = 1ull | (1ull << 6) | (1ull << 7) | (1ull << 8) | (1ull << 14) |
+			 (1ull << 16) | (1ull << 17) | (1ull << 20) | (1ull << 21) | (1ull << 25) |
+			 (1ull << 26) | (1ull << 32) | (0xfull << 40);
 		return 0;
 	case 0x491:
 		/* IA32_VMX_VMFUNC (A.11): exists when "enable VM functions" may be

@@ -6,7 +6,7 @@
  * address when its paging is off) goes through ept_translate, called by the
  * MMU (mmu/paging.c) through struct mmu_stage2.
  *
- * What the walk does: 4 levels from the EPT pointer; 1 GiB pages (PDPTE bit 7)
+ * What the walk does: 4 or 5 levels from the EPT pointer; 1 GiB pages (PDPTE bit 7)
  * and 2 MiB pages (PDE bit 7); read, write and execute (supervisor) rights,
  * the AND of every level; execute-only entries (IA32_VMX_EPT_VPID_CAP bit 0);
  * accessed and dirty flags when EPTP bit 6 is set, with guest paging-structure
@@ -40,15 +40,16 @@
 #define QUAL_CONVERTIBLE (1ull << 63)
 
 /* EPT pointer (24.6.11): memory type 2:0 (UC 0 or WB 6, the types
- * IA32_VMX_EPT_VPID_CAP reports), page-walk length - 1 in 5:3 (3: four levels),
- * A/D enable 6, reserved 11:7 and 63:MAXPHYADDR. */
+ * IA32_VMX_EPT_VPID_CAP reports), page-walk length - 1 in 5:3 (3: four levels,
+ * 4: five, both reported), A/D enable 6, reserved 11:7 and 63:MAXPHYADDR. */
 bool
 vmx_eptp_ok(const struct cpu *cpu, uint64_t eptp)
 {
 	unsigned type = eptp & 7;
 	if (type != 0 && type != 6)
 		return false;
-	if (((eptp >> 3) & 7) != 3)
+	unsigned pwl = (eptp >> 3) & 7;
+	if (pwl != 3 && pwl != 4)
 		return false;
 	return !(eptp & 0xf80) && !(eptp >> cpu->maxphyaddr);
 }
@@ -85,7 +86,9 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 	uint64_t leaf = 0, leaf_pa = 0, page_mask = 0;
 	uint64_t deciding = 0; /* the not-present entry, or the leaf (#VE, 25.5.7.1) */
 	bool present = true;
-	for (unsigned level = 4;; level--) {
+	/* Four or five levels (the EPTP's page-walk length); with five, the
+	 * PML5E's index is bits 56:48 (29.3.2). */
+	for (unsigned level = ((eptp >> 3) & 7) + 1;; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
 		uint64_t epa = table + (((gpa >> shift) & 0x1ff) << 3);
 		uint64_t e = physmem_read_sized(cpu->mem, epa, 8);
@@ -100,8 +103,8 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 		if ((e & (EPT_R | EPT_W)) == EPT_W || (e & rsvd_hi))
 			goto misconfig;
 		bool leaf_here = level == 1 || (level <= 3 && (e & EPT_PS));
-		if (level == 4 && (e & 0xf8))
-			goto misconfig; /* PML4E bits 7:3 */
+		if (level >= 4 && (e & 0xf8))
+			goto misconfig; /* PML5E and PML4E bits 7:3 */
 		if (!leaf_here && (e & 0xf8))
 			goto misconfig; /* non-leaf PDPTE/PDE bits 7:3 */
 		if (leaf_here) {

@@ -34,6 +34,8 @@
 ;      (here an exception-bitmap exit, vector 20) with the information area
 ;      filled in; then not again while its semaphore is set, not with the
 ;      entry's suppress-#VE bit, not with CR0.PE clear: EPT violations;
+;  16. a 5-level EPT walk (EPTP page-walk length 5): a PML5 table above the
+;      same PML4; its entry gets A;
 ; then INVEPT's VMfail cases in root operation (type 0, a bad EPT pointer).
 %define TEST "vmx_ept"
 	org 0xf0000
@@ -60,6 +62,7 @@ EPT1C	equ 0x4a000		; a copy of EPT1 but page 8 -> 4C000h
 EPTPL	equ 0x4b000		; the EPTP list
 EPTPB	equ EPT4B | 0x5e
 VEI	equ 0x4d000		; the virtualization-exception information area
+EPT5	equ 0x4e000		; an EPT PML5 table (5-level walks)
 
 ; enter <vmlaunch|vmresume>, number: enter the guest; its exit continues here
 %macro enter 2
@@ -511,6 +514,27 @@ main:
 	check 46, e
 	vmw 0x4004, 0
 
+	; 16: a 5-level EPT walk (IA32_VMX_EPT_VPID_CAP bit 7; EPTP bits 5:3 = 4,
+	; 24.6.11): the PML5E (index bits 56:48, so 0 here) points to the PML4.
+	mov ecx, 0x48c
+	rdmsr
+	test eax, 1 << 7
+	check 47, nz
+	mov edi, EPT5
+	mov ecx, 0x1000 / 4
+	xor eax, eax
+	rep stosd
+	mov dword [EPT5], EPT4 | 7
+	vmw 0x201a, EPT5 | 0x66		; WB, 5 levels, A/D
+	guest_at g16
+	enter vmresume, 48
+	exit_is 49, 18, 0
+	cmp dx, 0x1111			; read through the five levels
+	check 59, e
+	test dword [EPT5], 0x100	; the PML5E was used
+	check 63, nz
+	vmw 0x201a, EPTP
+
 	; INVEPT in root operation: type 0 and a bad EPT pointer fail (28).
 	xor eax, eax
 	invept eax, [V_DESC]
@@ -567,6 +591,8 @@ g12_read:
 g14:	mov al, [fs:0x1000]		; PTE 1 under the PDE: not present
 g14b:	mov byte [0xf000], 1		; read-only
 g15:	mov al, [0xc000]		; not present
+g16:	mov dx, [0x8000]
+	vmcall
 g13:	mov ax, [0x8000]		; 1111h, through EPTP list entry 0
 	mov bx, ax
 	mov eax, 0			; function 0: EPTP switching

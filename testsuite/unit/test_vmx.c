@@ -168,7 +168,7 @@ capability_msrs(void **unused)
 	 * A/D; INVVPID of the four types. IA32_VMX_VMFUNC: EPTP switching only
 	 * (A.11); the capability MSRs are read-only. */
 	uint64_t v;
-	assert_int_equal(rd(cpu, 0x48c), 0x06334141ull | (1ull << 32) | (0xfull << 40));
+	assert_int_equal(rd(cpu, 0x48c), 0x063341c1ull | (1ull << 32) | (0xfull << 40));
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VMFUNC, PROC2_VMFUNC);
 	assert_int_equal(rd(cpu, 0x491), 1);
 	(void)v;
@@ -554,7 +554,8 @@ eptp_checks(void **unused)
 	assert_true(vmx_eptp_ok(cpu, 0x10005e));  /* A/D */
 	assert_false(vmx_eptp_ok(cpu, 0x100019)); /* WC: not reported */
 	assert_false(vmx_eptp_ok(cpu, 0x100016)); /* 3 levels */
-	assert_false(vmx_eptp_ok(cpu, 0x100026)); /* 5 levels */
+	assert_true(vmx_eptp_ok(cpu, 0x100026));  /* 5 levels (EPT_VPID_CAP bit 7) */
+	assert_false(vmx_eptp_ok(cpu, 0x10002e)); /* 6 levels */
 	assert_false(vmx_eptp_ok(cpu, 0x10009e)); /* bit 7 */
 	assert_false(vmx_eptp_ok(cpu, 0x10081e)); /* bit 11 */
 	assert_false(vmx_eptp_ok(cpu, (1ull << cpu->maxphyaddr) | 0x1e));
@@ -752,6 +753,22 @@ ept_walk(void **unused)
 	assert_int_equal(ept(cpu, 0x7000, TLB_WRITE, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x110000, 8), 0x7000);
 	assert_int_equal(physmem_read_sized(cpu->mem, 0x103038, 8), 0x207337);
+	/* A 5-level walk (EPTP bits 5:3 = 4): a PML5 table above the same PML4;
+	 * its entry gets A, its bits 7:3 are reserved (29.3.2, 29.3.3.1). */
+	put(cpu, 0x401e, PROC2_EPT);
+	put(cpu, 0x201a, 0x10f066);
+	vmx_ept_enter(cpu);
+	e8(cpu, 0x10f000, 0x100007);
+	assert_int_equal(ept(cpu, 0x5123, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(pa, 0x205123);
+	assert_int_equal(physmem_read_sized(cpu->mem, 0x10f000, 8), 0x100107);
+	e8(cpu, 0x10f000, 0x100087);
+	assert_int_equal(ept(cpu, 0x5123, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_MISCONFIG);
+	e8(cpu, 0x10f000, 0);
+	assert_int_equal(ept(cpu, 0x5123, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_VIOLATION);
+	assert_int_equal(q, 0x181);
 	/* Without "enable EPT" there is no second stage. */
 	put(cpu, 0x401e, 0);
 	vmx_ept_enter(cpu);
