@@ -174,8 +174,13 @@ exec_hits(struct cpu *cpu)
 void
 cpu_debug_deliver(struct cpu *cpu, uint32_t bits)
 {
-	cpu->state.dr[6] = (cpu->state.dr[6] & ~(uint64_t)0xf) | bits;
 	cpu->insn_rip = cpu->state.rip;
+	/* In non-root operation a #DB that exits by the exception bitmap reports
+	 * the bits in the exit qualification and leaves DR6 alone (vol. 3C,
+	 * 27.1, 27.2.1). */
+	if (__builtin_expect(cpu->vmx_nonroot, 0))
+		vmx_debug_exception(cpu, bits);
+	cpu->state.dr[6] = (cpu->state.dr[6] & ~(uint64_t)0xf) | bits;
 	cpu->delivering = true;
 	cpu->delivering_class = 0; /* benign (except.c): a fault now is delivered normally */
 	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->state.rip);

@@ -555,6 +555,16 @@ exception_exits(const struct cpu *cpu, unsigned vector, uint32_t error)
 	return match ? bit : !bit;
 }
 
+void
+vmx_debug_exception(struct cpu *cpu, uint32_t bits)
+{
+	if (cpu->vmx->injecting || !exception_exits(cpu, EXC_DB, NO_ERRCODE))
+		return;
+	F(EXIT_INTR_INFO) = EXC_DB | 3u << 8 | 1u << 31;
+	F(EXIT_INTR_ERROR) = 0;
+	vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, bits & 0x600fu, 0, 0);
+}
+
 bool
 vmx_pf_exits(const struct cpu *cpu, uint32_t error)
 {

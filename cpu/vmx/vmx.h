@@ -296,6 +296,10 @@ bool vmx_intr_exits(const struct cpu *cpu);
 /* A halted guest woken only to exit (external-interrupt exiting with IF
  * clear): the run loop runs again, the exit saves activity state HLT (27.3.4). */
 void vmx_wake_for_exit(struct cpu *cpu);
+/* A #DB with these DR6 bits about to be delivered in non-root operation:
+ * when the exception bitmap makes it exit, exit now, with the bits (B3:0, BD,
+ * BS) as the qualification and DR6 unwritten (27.1, 27.2.1). */
+void vmx_debug_exception(struct cpu *cpu, uint32_t bits);
 /* After an instruction that raised a debug trap (single step, data
  * breakpoint; DR6 bits): an MTF VM exit due at this boundary happens now,
  * above the trap, which it saves as pending debug exceptions (25.5.2). */

@@ -805,6 +805,8 @@ h_tf:
 	check 112, e
 	; The next entry delivers it before any instruction (26.6.3).
 	vmw 0x4002, [PROC0]
+	xor eax, eax
+	mov dr6, eax
 	enter g_tf.1, h_tf_db
 h_tf_db:
 	vmr 0x4402
@@ -822,6 +824,9 @@ h_tf_db:
 	vmr 0x6822
 	test ebx, ebx
 	check 117, z
+	mov eax, dr6			; a #DB that exits leaves DR6 alone (27.1)
+	test eax, 1 << 14
+	check 118, z
 	vmw 0x4004, 0
 
 	jmp pass
