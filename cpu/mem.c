@@ -6,6 +6,7 @@
 #include "cpu/cpu_internal.h"
 #include "cpu/jit/jit.h"
 #include "cpu/translate.h"
+#include "cpu/vmx/vmx.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -95,6 +96,9 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 	if (__builtin_expect(cpu->dbg_data != 0, 0) && kind != TLB_EXEC &&
 	    cpu_debug_page_watched(cpu, lin))
 		return;
+	/* The APIC-access page stays out so that vmx_apic_read/write see every access. */
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa))
+		return;
 	phys_page_t p = physmem_page(cpu->mem, pa);
 	if (!(p & PP_HOST_MASK))
 		return;
@@ -136,6 +140,11 @@ read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: MMIO cannot run twice */
 		jit_check_log_pa(cpu, pa, first < size ? first : size, false);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa)) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: as a device */
+			jit_check_io(cpu);
+		return vmx_apic_read(cpu, pa, size); /* SDM vol. 3C, 29.4 */
+	}
 	if (first >= size)
 		return physmem_read_sized(cpu->mem, pa, size);
 	/* Crosses a page: translate both pages before touching either. */
@@ -154,6 +163,12 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 	if (__builtin_expect(cpu->dbg_data != 0, 0))
 		cpu_debug_data(cpu, lin, size, true);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa)) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: as a device */
+			jit_check_io(cpu);
+		vmx_apic_write(cpu, pa, v, size); /* SDM vol. 3C, 29.4 */
+		return;
+	}
 	if (first >= size) {
 		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
 			jit_check_log_pa(cpu, pa, size, true);

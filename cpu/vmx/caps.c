@@ -43,7 +43,11 @@ static const struct cap_row {
 	/* Virtual NMIs: "blocking by NMI" is virtual (set by an injected NMI,
 	 * removed by IRET), real NMIs exit regardless (exit.c). */
 	{ CAP_PIN, PIN_VIRTUAL_NMI, FEAT_NONE },
-	/* Not allowed: posted interrupts (no APIC virtualization). */
+	/* Posted-interrupt processing (apicv.c, 29.6): an external interrupt
+	 * with the notification vector merges the descriptor's PIR into VIRR
+	 * instead of exiting. It needs virtual-interrupt delivery, so the same
+	 * models (x2APIC generation). */
+	{ CAP_PIN, PIN_POSTED_INTR, FEAT_X2APIC },
 
 	/* Primary processor-based. */
 	{ CAP_PROC, PROC_INTR_WINDOW, FEAT_NONE }, /* checked at each boundary while set */
@@ -100,9 +104,17 @@ static const struct cap_row {
 	/* VMCS shadowing: VMREAD/VMWRITE in non-root operation go to the shadow
 	 * VMCS (the link pointer's region) when their bitmap bit is clear. */
 	{ CAP_PROC2, PROC2_SHADOW_VMCS, FEAT_NONE },
-	/* Not allowed: the APIC-access page, APIC-register
-	 * virtualization, virtual-interrupt delivery (so no posted interrupts), VM
-	 * functions, PML, RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
+	/* Virtualize APIC accesses (apicv.c, 29.4): accesses to the APIC-access
+	 * page stay out of the TLB and exit (44) or use the virtual-APIC page.
+	 * FlexPriority predates x2APIC: every model with VMX (nehalem too). */
+	{ CAP_PROC2, PROC2_APIC_ACCESS, FEAT_NONE },
+	/* APIC-register virtualization and virtual-interrupt delivery
+	 * (apicv.c, 29.2, 29.4, 29.5): the APICv generation (Ivy Bridge-EP on),
+	 * which all has x2APIC; nehalem has neither, skylake and max have both. */
+	{ CAP_PROC2, PROC2_APIC_REG_VIRT, FEAT_X2APIC },
+	{ CAP_PROC2, PROC2_VID, FEAT_X2APIC },
+	/* Not allowed: VM functions, PML, RDRAND/RDSEED exiting (fugu has
+	 * neither), XSAVES. */
 
 	/* VM-exit controls. */
 	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (IA32_DEBUGCTL reads 0: msr.c) */

@@ -203,7 +203,8 @@ load_host(struct cpu *cpu)
 	s->halted = false;
 	cpu->wait_sipi = false;
 	cpu->vmx_nonroot = false;
-	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER | EV_VMX_MTF);
+	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER | EV_VMX_MTF | EV_VMX_APIC | EV_VMX_VINTR);
+	cpu->vmx->apic_access_on = cpu->vmx->apic_write_pending = cpu->vmx->vintr = false;
 	cpu->vmx->mtf_pending = false;
 	cpu_mode_update(cpu);
 	/* The VM-exit MSR-load area (27.6). */
@@ -595,6 +596,12 @@ vmx_boundary(struct cpu *cpu)
 {
 	cpu->insn_rip = cpu->state.rip;
 	bool shadow = cpu->state.intr_shadow != 0;
+	/* APIC-write emulation of the last instruction's write (trap-like, may
+	 * exit), then a virtual interrupt: same priority as the interrupt window,
+	 * below NMIs, above external interrupts (29.2.2). XXX: it is delivered
+	 * before the MTF, timer and NMI checks below. */
+	if ((cpu->events & (EV_VMX_APIC | EV_VMX_VINTR)) && vmx_apicv_boundary(cpu))
+		return false;
 	/* The monitor trap flag: below SMI and INIT, above debug traps and every
 	 * other exit here; not blocked by STI or MOV SS (25.5.2). */
 	if (cpu->events & EV_VMX_MTF) {
@@ -641,6 +648,12 @@ vmx_boundary(struct cpu *cpu)
 			int vector = cpu->bus.intr_ack ? cpu->bus.intr_ack(cpu->bus.opaque) : -1;
 			if (vector < 0) {
 				cpu->events &= ~(uint32_t)EV_INTR;
+				return false;
+			}
+			/* Posted-interrupt processing instead of the exit (29.6). */
+			if ((F(PIN_CTLS) & PIN_POSTED_INTR) &&
+			    (unsigned)vector == (F(POSTED_INT_NV) & 0xff)) {
+				vmx_posted_intr(cpu);
 				return false;
 			}
 			F(EXIT_INTR_INFO) = (uint32_t)vector | 1u << 31;
