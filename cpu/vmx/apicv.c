@@ -254,17 +254,18 @@ apic_write_emulate(struct cpu *cpu)
 	vmx_exit(cpu, VMX_EXIT_APIC_WRITE, off, 0, 0);
 }
 
-bool
+void
 vmx_apicv_boundary(struct cpu *cpu)
 {
-	if (cpu->events & EV_VMX_APIC) {
-		cpu->events &= ~(uint32_t)EV_VMX_APIC;
-		if (cpu->vmx->apic_write_pending)
-			apic_write_emulate(cpu);
-	}
-	if (cpu->events & EV_VMX_VINTR)
-		return deliver_virtual(cpu);
-	return false;
+	cpu->events &= ~(uint32_t)EV_VMX_APIC;
+	if (cpu->vmx->apic_write_pending)
+		apic_write_emulate(cpu);
+}
+
+bool
+vmx_vintr_deliver(struct cpu *cpu)
+{
+	return deliver_virtual(cpu);
 }
 
 /* Posted-interrupt processing (29.6) of an acknowledged interrupt with the

@@ -596,12 +596,10 @@ vmx_boundary(struct cpu *cpu)
 {
 	cpu->insn_rip = cpu->state.rip;
 	bool shadow = cpu->state.intr_shadow != 0;
-	/* APIC-write emulation of the last instruction's write (trap-like, may
-	 * exit), then a virtual interrupt: same priority as the interrupt window,
-	 * below NMIs, above external interrupts (29.2.2). XXX: it is delivered
-	 * before the MTF, timer and NMI checks below. */
-	if ((cpu->events & (EV_VMX_APIC | EV_VMX_VINTR)) && vmx_apicv_boundary(cpu))
-		return false;
+	/* APIC-write emulation of the last instruction's write: trap-like (an
+	 * APIC-write, EOI-induced or TPR-below-threshold exit comes first). */
+	if (cpu->events & EV_VMX_APIC)
+		vmx_apicv_boundary(cpu);
 	/* The monitor trap flag: below SMI and INIT, above debug traps and every
 	 * other exit here; not blocked by STI or MOV SS (25.5.2). */
 	if (cpu->events & EV_VMX_MTF) {
@@ -640,6 +638,10 @@ vmx_boundary(struct cpu *cpu)
 		F(EXIT_INTR_INFO) = 2 | 2u << 8 | 1u << 31;
 		vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, 0, 0, 0);
 	}
+	/* A virtual interrupt: the priority of the interrupt window, below NMIs,
+	 * above external interrupts (29.2.2). */
+	if ((cpu->events & EV_VMX_VINTR) && vmx_vintr_deliver(cpu))
+		return false;
 	if ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow) {
 		/* External-interrupt exiting takes the interrupt whatever RFLAGS.IF says
 		 * (25.2); with "acknowledge interrupt on exit" the vector is read now. */

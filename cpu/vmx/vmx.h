@@ -331,10 +331,12 @@ uint64_t vmx_apic_read(struct cpu *cpu, uint64_t pa, unsigned size);
 void vmx_apic_write(struct cpu *cpu, uint64_t pa, uint64_t value, unsigned size);
 /* VM entry: the APIC-access page, PPR virtualization and evaluation (26.3.2.5). */
 void vmx_apicv_enter(struct cpu *cpu);
-/* At a boundary with EV_VMX_APIC or EV_VMX_VINTR: APIC-write emulation of
- * the last instruction's write (may exit), then virtual-interrupt delivery;
- * true when a virtual interrupt was delivered. */
-bool vmx_apicv_boundary(struct cpu *cpu);
+/* At a boundary with EV_VMX_APIC: APIC-write emulation of the last
+ * instruction's write (may exit). */
+void vmx_apicv_boundary(struct cpu *cpu);
+/* With EV_VMX_VINTR: virtual-interrupt delivery when RFLAGS.IF, no STI/MOV
+ * SS blocking and no interrupt-window exiting (29.2.2); true when delivered. */
+bool vmx_vintr_deliver(struct cpu *cpu);
 /* Posted-interrupt processing of an interrupt with the notification vector (29.6). */
 void vmx_posted_intr(struct cpu *cpu);
 

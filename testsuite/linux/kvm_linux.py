@@ -87,6 +87,9 @@ def kvm_params():
 params = kvm_params()
 ok(params["ept"] == "Y" and params["unrestricted_guest"] == "Y" and params["vpid"] == "Y",
    "kvm_intel: EPT, unrestricted guest and VPID", repr(params))
+# APIC virtualization (docs/VMX.md): APIC-register virtualization, virtual-
+# interrupt delivery and posted interrupts are all reported.
+ok(params["enable_apicv"] == "Y", "kvm_intel: enable_apicv", repr(params))
 # The VMX event features fugu reports (docs/VMX.md): kvm_intel takes them up.
 events = {}
 for p in ["preemption_timer", "vnmi", "ple_gap"]:
