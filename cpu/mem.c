@@ -149,6 +149,8 @@ read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 		return physmem_read_sized(cpu->mem, pa, size);
 	/* Crosses a page: translate both pages before touching either. */
 	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_READ, priv);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa2))
+		vmx_apic_access_exit(cpu, 0, false); /* SDM vol. 3C, 29.4 */
 	if (__builtin_expect(cpu->jcheck != NULL, 0))
 		jit_check_log_pa(cpu, pa2, size - first, false);
 	uint64_t lo = physmem_read_sized(cpu->mem, pa, first);
@@ -176,6 +178,8 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 		return;
 	}
 	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_WRITE, priv);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa2))
+		vmx_apic_access_exit(cpu, 0, true); /* SDM vol. 3C, 29.4 */
 	if (__builtin_expect(cpu->jcheck != NULL, 0)) {
 		jit_check_log_pa(cpu, pa, first, true);
 		jit_check_log_pa(cpu, pa2, size - first, true);

@@ -355,8 +355,8 @@ write_virtualized(const struct cpu *cpu, unsigned off, unsigned size)
 
 /* An APIC-access VM exit (44): qualification offset (11:0) and access type
  * (15:12): 0 linear read, 1 linear write, 3 during event delivery (27.2.1). */
-static _Noreturn void
-apic_access_exit(struct cpu *cpu, unsigned off, bool write)
+_Noreturn void
+vmx_apic_access_exit(struct cpu *cpu, unsigned off, bool write)
 {
 	unsigned type = cpu->delivering ? 3 : write ? 1 : 0;
 	vmx_exit(cpu, VMX_EXIT_APIC_ACCESS, off | type << 12, 0, 0);
@@ -367,7 +367,7 @@ vmx_apic_read(struct cpu *cpu, uint64_t pa, unsigned size)
 {
 	unsigned off = (unsigned)(pa & 0xfff);
 	if (cpu->delivering || off + size > 0x1000 || !read_virtualized(cpu, off, size))
-		apic_access_exit(cpu, off, false);
+		vmx_apic_access_exit(cpu, off, false);
 	uint64_t v = 0;
 	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + off, &v, size);
 	return v;
@@ -379,7 +379,7 @@ vmx_apic_write(struct cpu *cpu, uint64_t pa, uint64_t value, unsigned size)
 	struct vmx *v = cpu->vmx;
 	unsigned off = (unsigned)(pa & 0xfff);
 	if (cpu->delivering || off + size > 0x1000 || !write_virtualized(cpu, off, size))
-		apic_access_exit(cpu, off, true);
+		vmx_apic_access_exit(cpu, off, true);
 	physmem_write(cpu->mem, F(VIRTUAL_APIC_ADDR) + off, &value, size);
 	/* APIC-write emulation after the instruction (29.4.3.2). */
 	v->apic_write_pending = true;

@@ -329,6 +329,9 @@ void vmx_tpr_virtualize(struct cpu *cpu, uint8_t vtpr);
  * the virtual-APIC page, or an APIC-access VM exit (44) (29.4). */
 uint64_t vmx_apic_read(struct cpu *cpu, uint64_t pa, unsigned size);
 void vmx_apic_write(struct cpu *cpu, uint64_t pa, uint64_t value, unsigned size);
+/* The APIC-access VM exit itself (an access that reaches the page from the
+ * page before it is never virtualized). */
+_Noreturn void vmx_apic_access_exit(struct cpu *cpu, unsigned off, bool write);
 /* VM entry: the APIC-access page, PPR virtualization and evaluation (26.3.2.5). */
 void vmx_apicv_enter(struct cpu *cpu);
 /* At a boundary with EV_VMX_APIC: APIC-write emulation of the last

@@ -169,6 +169,14 @@ h_rd_tpr:				; the TPR read is virtualized: VTPR
 	reason_rip 7, 10, g_rd_tpr.cpuid
 	cmp esi, 0x50
 	check 8, e
+	enter g_cross, h_cross
+h_cross:				; a read that reaches the page from below
+	reason_rip 58, 44, g_cross
+	field_is 59, 0x6400, 0
+	enter g_cross2, h_cross2
+h_cross2:				; a write that leaves it: not virtualized
+	reason_rip 60, 44, g_cross2
+	field_is 61, 0x6400, 0x1ffe
 
 	; ---- 29.4.2, 29.4.3: APIC-register virtualization ----
 	vmw 0x401e, (1 << 0) | (1 << 8)
@@ -350,6 +358,12 @@ g_wr_icr:
 g_rd_tpr:
 	mov esi, [APICPG + 0x80]
 .cpuid:	cpuid
+	ud2
+g_cross:
+	mov eax, [APICPG - 2]
+	ud2
+g_cross2:
+	mov [APICPG + 0xffe], eax
 	ud2
 g_rd_svr:
 	mov esi, [APICPG + 0xf0]
