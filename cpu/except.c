@@ -353,6 +353,8 @@ cpu_handle_fault(struct cpu *cpu)
 	uint32_t error = cpu->pending_error;
 	if (__builtin_expect(vector == VMX_FAULT_EPT, 0))
 		vmx_ept_exit(cpu); /* an EPT violation or misconfiguration: a VM exit */
+	if (__builtin_expect(vector == VMX_FAULT_APIC, 0))
+		vmx_apic_fetch_exit(cpu); /* a fetch from the APIC-access page: exit 44 */
 	if (cpu->delivering) {
 		enum exc_class first = (enum exc_class)cpu->delivering_class,
 			       second = exc_class(vector);

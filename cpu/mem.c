@@ -116,6 +116,9 @@ translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv pri
 	struct mmu_result r;
 	cpu_page_walk(cpu, lin, kind, priv, &r); /* raises the fault */
 	uint64_t pa = r.pa;                      /* A20 mask applied */
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && kind == TLB_EXEC &&
+	    vmx_apic_page(cpu->vmx, pa))
+		vmx_apic_fetch_fault(cpu, pa); /* SDM vol. 3C, 29.4.1 */
 	tlb_fill(cpu, kind, priv, lin, pa, &r);
 	if (kind == TLB_READ && r.store_ok)
 		tlb_fill(cpu, TLB_WRITE, priv, lin, pa, &r);

@@ -362,6 +362,20 @@ vmx_apic_access_exit(struct cpu *cpu, unsigned off, bool write)
 	vmx_exit(cpu, VMX_EXIT_APIC_ACCESS, off | type << 12, 0, 0);
 }
 
+void
+vmx_apic_fetch_fault(struct cpu *cpu, uint64_t pa)
+{
+	cpu->vmx->apic_fetch_off = (uint16_t)(pa & 0xfff);
+	cpu_fault(cpu, VMX_FAULT_APIC, 0);
+}
+
+void
+vmx_apic_fetch_exit(struct cpu *cpu)
+{
+	unsigned type = cpu->delivering ? 3 : 2; /* linear instruction fetch */
+	vmx_exit(cpu, VMX_EXIT_APIC_ACCESS, cpu->vmx->apic_fetch_off | type << 12, 0, 0);
+}
+
 uint64_t
 vmx_apic_read(struct cpu *cpu, uint64_t pa, unsigned size)
 {

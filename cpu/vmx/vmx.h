@@ -180,7 +180,7 @@ struct vmx {
 	 * APIC-write emulation waits for the boundary; a recognized virtual
 	 * interrupt (29.2.1). */
 	bool apic_access_on, apic_write_pending, vintr;
-	uint16_t apic_write_off;
+	uint16_t apic_write_off, apic_fetch_off;
 	uint64_t apic_access_pa;
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
@@ -329,6 +329,13 @@ void vmx_tpr_virtualize(struct cpu *cpu, uint8_t vtpr);
  * the virtual-APIC page, or an APIC-access VM exit (44) (29.4). */
 uint64_t vmx_apic_read(struct cpu *cpu, uint64_t pa, unsigned size);
 void vmx_apic_write(struct cpu *cpu, uint64_t pa, uint64_t value, unsigned size);
+/* An instruction fetch from the APIC-access page: like an EPT fault, raised
+ * as a fault with the pseudo-vector VMX_FAULT_APIC (the trace builder's
+ * look-ahead may drop it); when taken, vmx_apic_fetch_exit exits (44, access
+ * type 2, 29.4.1). */
+#define VMX_FAULT_APIC 0xfd
+_Noreturn void vmx_apic_fetch_fault(struct cpu *cpu, uint64_t pa);
+_Noreturn void vmx_apic_fetch_exit(struct cpu *cpu);
 /* The APIC-access VM exit itself (an access that reaches the page from the
  * page before it is never virtualized). */
 _Noreturn void vmx_apic_access_exit(struct cpu *cpu, unsigned off, bool write);

@@ -3,8 +3,9 @@
 ; pages); the APIC-access page is at APICPG, which the guest reaches at the
 ; same linear address (no EPT: the physical address is compared, 29.4).
 ;   29.4.1 an APIC-access VM exit (44): qualification offset (11:0) and access
-;          type (15:12: 0 linear read, 1 linear write), fault-like (the RIP of
-;          the accessing instruction);
+;          type (15:12: 0 linear read, 1 linear write, 2 instruction fetch),
+;          fault-like (the RIP of the accessing instruction); accesses that
+;          cross into or out of the page are not virtualized;
 ;   29.4.2 with the TPR shadow a read of the TPR is virtualized (VTPR); with
 ;          APIC-register virtualization other registers too (SVR), but not the
 ;          current count (390H), which still exits;
@@ -164,6 +165,10 @@ h_rd_id:				; a read of the ID (20H): not virtualized
 h_wr_icr:				; a write of ICR low (300H): type 1
 	reason_rip 5, 44, g_wr_icr
 	field_is 6, 0x6400, 0x1300
+	enter g_fetch, h_fetch
+h_fetch:				; an instruction fetch: type 2, fault-like
+	reason_rip 62, 44, APICPG + 0x40
+	field_is 63, 0x6400, 0x2040
 	enter g_rd_tpr, h_rd_tpr
 h_rd_tpr:				; the TPR read is virtualized: VTPR
 	reason_rip 7, 10, g_rd_tpr.cpuid
@@ -355,6 +360,9 @@ g_rd_id:
 g_wr_icr:
 	mov [APICPG + 0x300], eax
 	ud2
+g_fetch:
+	mov eax, APICPG + 0x40
+	jmp eax
 g_rd_tpr:
 	mov esi, [APICPG + 0x80]
 .cpuid:	cpuid
