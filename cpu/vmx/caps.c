@@ -65,8 +65,8 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_CR8_LOAD, FEAT_LM },	/* CR8 exists in 64-bit mode only */
 	{ CAP_PROC, PROC_CR8_STORE, FEAT_LM },
 	/* TPR shadow: MOV CR8 reads and writes VTPR in the virtual-APIC page, and
-	 * a write below the TPR threshold exits (29.3); no APIC-access page, no
-	 * virtual-interrupt delivery. CR8 exists in 64-bit mode only. */
+	 * TPR virtualization follows (29.3, apicv.c). CR8 exists in 64-bit mode
+	 * only. */
 	{ CAP_PROC, PROC_TPR_SHADOW, FEAT_LM },
 	{ CAP_PROC, PROC_MOV_DR, FEAT_NONE },
 	{ CAP_PROC, PROC_UNCOND_IO, FEAT_NONE },
@@ -86,8 +86,8 @@ static const struct cap_row {
 	{ CAP_PROC2, PROC2_EPT, FEAT_NONE },
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
 	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
-	/* Virtualize x2APIC mode (apicv.c): the x2APIC TPR MSR on the virtual-APIC
-	 * page; it needs the TPR shadow, so the same models. */
+	/* Virtualize x2APIC mode (apicv.c): x2APIC MSRs on the virtual-APIC page
+	 * (29.5); it needs the TPR shadow, so the same models. */
 	{ CAP_PROC2, PROC2_VIRT_X2APIC, FEAT_LM },
 	/* VPID: fugu keeps no translation across VM entries and exits (both flush
 	 * the whole TLB), so none is ever tagged with a VPID: "enable VPID" changes

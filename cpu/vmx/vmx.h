@@ -318,9 +318,9 @@ uint64_t vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value);
 bool vmx_tpr_shadow(const struct cpu *cpu);
 uint64_t vmx_cr8_read(struct cpu *cpu);
 void vmx_cr8_write(struct cpu *cpu, uint64_t value);
-/* APIC virtualization (apicv.c). "Virtualize x2APIC mode": RDMSR/WRMSR of the
- * x2APIC TPR that did not exit use the virtual-APIC page (29.5); true when
- * handled (a WRMSR may #GP or exit). */
+/* APIC virtualization (apicv.c). "Virtualize x2APIC mode": RDMSR/WRMSR of
+ * x2APIC MSRs that did not exit and that it virtualizes use the virtual-APIC
+ * page (29.5); true when handled (a WRMSR may #GP or exit). */
 bool vmx_x2apic_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value);
 bool vmx_x2apic_wrmsr(struct cpu *cpu, uint32_t index, uint64_t value);
 /* TPR virtualization after a VTPR write (29.1.2): may exit (reason 43). */
