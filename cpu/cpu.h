@@ -134,8 +134,7 @@ enum {
 	0x100u /* VMX non-root: the preemption timer may have expired (vol. 3C, 25.5.1) */
 #define EV_VMX_APIC                                                                                \
 	0x400u /* VMX non-root: APIC-write emulation waits for the boundary (vol. 3C, 29.4.3) */
-#define EV_VMX_VINTR                                                                               \
-	0x800u /* VMX non-root: a virtual interrupt is recognized (vol. 3C, 29.2.1) */
+#define EV_VMX_VINTR 0x800u /* VMX non-root: a virtual interrupt is recognized (29.2.1) */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
