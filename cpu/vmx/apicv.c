@@ -218,6 +218,7 @@ deliver_virtual(struct cpu *cpu)
 	v->hlt_wake = false;
 	cpu->insn_rip = cpu->state.rip;
 	cpu_deliver_event(cpu, vec, EVENT_EXTERNAL, NO_ERRCODE, cpu->state.rip);
+	cpu->insn_rip = cpu->state.rip; /* an exit at this boundary is at the handler */
 	return true;
 }
 

@@ -639,10 +639,12 @@ vmx_boundary(struct cpu *cpu)
 		vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, 0, 0, 0);
 	}
 	/* A virtual interrupt: the priority of the interrupt window, below NMIs,
-	 * above external interrupts (29.2.2). */
-	if ((cpu->events & EV_VMX_VINTR) && vmx_vintr_deliver(cpu))
-		return false;
-	if ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow) {
+	 * above external interrupts (29.2.2). The boundary after its delivery is
+	 * this one: an MTF exit, else an external interrupt, is looked at now (the
+	 * handler may run with IF set: nothing may reach take_interrupts). */
+	if ((cpu->events & EV_VMX_VINTR) && vmx_vintr_deliver(cpu) && cpu->vmx->mtf_pending)
+		vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
+	while ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow) {
 		/* External-interrupt exiting takes the interrupt whatever RFLAGS.IF says
 		 * (25.2); with "acknowledge interrupt on exit" the vector is read now. */
 		F(EXIT_INTR_INFO) = 0;
@@ -652,11 +654,14 @@ vmx_boundary(struct cpu *cpu)
 				cpu->events &= ~(uint32_t)EV_INTR;
 				return false;
 			}
-			/* Posted-interrupt processing instead of the exit (29.6). */
+			/* Posted-interrupt processing instead of the exit (29.6); then
+			 * the next interrupt, if any. */
 			if ((F(PIN_CTLS) & PIN_POSTED_INTR) &&
 			    (unsigned)vector == (F(POSTED_INT_NV) & 0xff)) {
 				vmx_posted_intr(cpu);
-				return false;
+				if (cpu->vmx->mtf_pending)
+					vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
+				continue;
 			}
 			F(EXIT_INTR_INFO) = (uint32_t)vector | 1u << 31;
 		}

@@ -22,6 +22,9 @@
 ;   29.1.5 self-IPI virtualization by an ICR write (shorthand self, fixed);
 ;   29.5   virtualize x2APIC mode with APIC-register virtualization: RDMSR
 ;          of SVR (80FH) from the virtual-APIC page, WRMSR SELF IPI (83FH);
+;          a virtual interrupt through a trap gate with an external
+;          interrupt pending: delivered first, then the external-interrupt
+;          exit at the handler's first instruction;
 ;   29.6   posted interrupts: a self-IPI the host sent with the notification
 ;          vector is recognized once the guest runs: ON and PIR cleared, the
 ;          local APIC's ISR bit retired (EOI), the posted vector delivered to
@@ -147,6 +150,8 @@ main:
 	gate 0x51, g_v51
 	gate 0x61, g_v61
 	gate 0x71, g_v71
+	gate 0x52, g_v52
+	mov word [GIDT + 0x52 * 8 + 4], 0x8f00	; a trap gate: IF stays set
 	vmw 0x6818, GIDT
 	call clear_pages
 	mov edi, MSRBM
@@ -317,6 +322,21 @@ h_ext:
 	reason_rip 50, 1, g_nop
 	field_is 51, 0x4404, 0x800000f3
 	mov dword [LAPIC + 0xb0], 0	; the host's EOI
+	; A virtual interrupt through a trap gate with an external interrupt
+	; pending: delivered (29.2.2 puts it above external interrupts), then the
+	; external interrupt exits at the handler's first instruction.
+	call clear_pages
+	or dword [VAPIC + 0x200 + (0x52 / 32) * 0x10], 1 << (0x52 % 32)
+	vmw 0x0810, 0x0052
+	mov dword [LAPIC + 0x300], 0x440f3
+	fresh
+	enter g_nop, h_both
+h_both:
+	reason_rip 64, 1, g_v52
+	field_is 65, 0x4404, 0x800000f3
+	field_is 66, 0x0810, 0x5200
+	field_is 67, 0x4408, 0		; the delivery had completed
+	mov dword [LAPIC + 0xb0], 0
 
 	; ---- 29.5: virtualize x2APIC mode with APIC-register virtualization ----
 	vmw 0x401e, (1 << 0) | (1 << 4) | (1 << 8) | (1 << 9)
@@ -417,6 +437,9 @@ g_v51:
 	ud2
 g_v61:
 .cpuid:	cpuid
+	ud2
+g_v52:
+	cpuid
 	ud2
 g_v71:
 .cpuid:	cpuid
