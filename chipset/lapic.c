@@ -532,6 +532,12 @@ eoi(struct lapic *apic)
 	update(apic);
 }
 
+void
+lapic_eoi(void *opaque)
+{
+	eoi(opaque);
+}
+
 /*
  * Read the register at offset `reg` (16-byte aligned; 10.4.1, table 10-1).
  * Returns false for a reserved offset.

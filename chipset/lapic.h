@@ -142,6 +142,8 @@ bool lapic_deliver(struct lapic *apic, uint8_t vector, unsigned mode, bool level
 /* The MSRs the APIC implements (APIC_BASE, TSC_DEADLINE, x2APIC); -1 means #GP. */
 int lapic_msr_read(void *apic, uint32_t index, uint64_t *value);
 int lapic_msr_write(void *apic, uint32_t index, uint64_t value);
+/* An EOI, as a write of the EOI register (the CPU's posted-interrupt processing). */
+void lapic_eoi(void *apic);
 /* CR8 <-> TPR[7:4] (SDM vol. 3A, 10.8.6.1). */
 uint8_t lapic_get_cr8(void *apic);
 void lapic_set_cr8(void *apic, uint8_t value);

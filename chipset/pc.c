@@ -1063,6 +1063,7 @@ pc_create(const struct pc_config *cfg, char *err, size_t errlen)
 				 .apic_msr_write = lapic_msr_write,
 				 .apic_get_cr8 = lapic_get_cr8,
 				 .apic_set_cr8 = lapic_set_cr8,
+				 .apic_eoi = lapic_eoi,
 				 .ferr = pc_ferr,
 				 .ferr_opaque = pc,
 				 .vmx_timer_arm = pc_vmx_timer_arm,

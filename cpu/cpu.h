@@ -134,6 +134,9 @@ enum {
 	0x200u /* VMX non-root: monitor trap flag, look after each instruction (25.5.2) */
 #define EV_VMX_TIMER                                                                               \
 	0x100u /* VMX non-root: the preemption timer may have expired (vol. 3C, 25.5.1) */
+#define EV_VMX_APIC                                                                                \
+	0x400u /* VMX non-root: APIC-write emulation waits for the boundary (vol. 3C, 29.4.3) */
+#define EV_VMX_VINTR 0x800u /* VMX non-root: a virtual interrupt is recognized (29.2.1) */
 
 /* Why cpu_exec returned. */
 enum cpu_exit {
@@ -164,6 +167,8 @@ struct cpu_bus {
 	int (*apic_msr_write)(void *apic, uint32_t index, uint64_t value);
 	uint8_t (*apic_get_cr8)(void *apic);
 	void (*apic_set_cr8)(void *apic, uint8_t value);
+	/* An EOI to the local APIC (posted-interrupt processing, SDM vol. 3C, 29.6). */
+	void (*apic_eoi)(void *apic);
 	/* VMX: a timer on the virtual clock for the VMX-preemption timer (NULL:
 	 * none; the timer then expires only when the CPU next looks). The board
 	 * calls vmx_preempt_fire at deadline_ns; UINT64_MAX disarms it. */

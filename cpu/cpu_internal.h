@@ -72,8 +72,8 @@ static inline bool
 cpu_event_deliverable(const struct cpu *cpu)
 {
 	uint32_t ev = cpu->events;
-	return (ev & ~(uint32_t)(EV_INTR | EV_SMI | EV_NMI | EV_VMX | EV_VMX_MTF)) ||
-	       ((ev & (EV_INTR | EV_VMX)) && (cpu->state.rflags & F_IF)) ||
+	return (ev & ~(uint32_t)(EV_INTR | EV_SMI | EV_NMI | EV_VMX | EV_VMX_MTF | EV_VMX_VINTR)) ||
+	       ((ev & (EV_INTR | EV_VMX | EV_VMX_VINTR)) && (cpu->state.rflags & F_IF)) ||
 	       ((ev & EV_SMI) && !cpu->state.in_smm) ||
 	       ((ev & EV_NMI) && !cpu->state.nmi_blocked && !cpu->state.in_smm);
 }

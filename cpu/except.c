@@ -359,6 +359,8 @@ cpu_handle_fault(struct cpu *cpu)
 		vector = EXC_VE;
 		error = NO_ERRCODE;
 	}
+	if (__builtin_expect(vector == VMX_FAULT_APIC, 0))
+		vmx_apic_fetch_exit(cpu); /* a fetch from the APIC-access page: exit 44 */
 	if (cpu->delivering) {
 		enum exc_class first = (enum exc_class)cpu->delivering_class,
 			       second = exc_class(vector);

@@ -6,6 +6,7 @@
 #include "cpu/cpu_internal.h"
 #include "cpu/jit/jit.h"
 #include "cpu/translate.h"
+#include "cpu/vmx/vmx.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -95,6 +96,9 @@ tlb_fill(struct cpu *cpu, enum tlb_access kind, enum mmu_priv priv, uint64_t lin
 	if (__builtin_expect(cpu->dbg_data != 0, 0) && kind != TLB_EXEC &&
 	    cpu_debug_page_watched(cpu, lin))
 		return;
+	/* The APIC-access page stays out so that vmx_apic_read/write see every access. */
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa))
+		return;
 	phys_page_t p = physmem_page(cpu->mem, pa);
 	if (!(p & PP_HOST_MASK))
 		return;
@@ -112,6 +116,9 @@ translate(struct cpu *cpu, uint64_t lin, enum tlb_access kind, enum mmu_priv pri
 	struct mmu_result r;
 	cpu_page_walk(cpu, lin, kind, priv, &r); /* raises the fault */
 	uint64_t pa = r.pa;                      /* A20 mask applied */
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && kind == TLB_EXEC &&
+	    vmx_apic_page(cpu->vmx, pa))
+		vmx_apic_fetch_fault(cpu, pa); /* SDM vol. 3C, 29.4.1 */
 	tlb_fill(cpu, kind, priv, lin, pa, &r);
 	if (kind == TLB_READ && r.store_ok)
 		tlb_fill(cpu, TLB_WRITE, priv, lin, pa, &r);
@@ -136,10 +143,17 @@ read_slow(struct cpu *cpu, uint64_t lin, unsigned size, enum mmu_priv priv)
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
 	if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: MMIO cannot run twice */
 		jit_check_log_pa(cpu, pa, first < size ? first : size, false);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa)) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: as a device */
+			jit_check_io(cpu);
+		return vmx_apic_read(cpu, pa, size); /* SDM vol. 3C, 29.4 */
+	}
 	if (first >= size)
 		return physmem_read_sized(cpu->mem, pa, size);
 	/* Crosses a page: translate both pages before touching either. */
 	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_READ, priv);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa2))
+		vmx_apic_access_exit(cpu, 0, false); /* SDM vol. 3C, 29.4 */
 	if (__builtin_expect(cpu->jcheck != NULL, 0))
 		jit_check_log_pa(cpu, pa2, size - first, false);
 	uint64_t lo = physmem_read_sized(cpu->mem, pa, first);
@@ -154,6 +168,12 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 	if (__builtin_expect(cpu->dbg_data != 0, 0))
 		cpu_debug_data(cpu, lin, size, true);
 	unsigned first = 0x1000 - (unsigned)(lin & 0xfff);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa)) {
+		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: as a device */
+			jit_check_io(cpu);
+		vmx_apic_write(cpu, pa, v, size); /* SDM vol. 3C, 29.4 */
+		return;
+	}
 	if (first >= size) {
 		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
 			jit_check_log_pa(cpu, pa, size, true);
@@ -161,6 +181,8 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 		return;
 	}
 	uint64_t pa2 = translate(cpu, next_page(cpu, lin), TLB_WRITE, priv);
+	if (__builtin_expect(cpu->vmx_nonroot, 0) && vmx_apic_page(cpu->vmx, pa2))
+		vmx_apic_access_exit(cpu, 0, true); /* SDM vol. 3C, 29.4 */
 	if (__builtin_expect(cpu->jcheck != NULL, 0)) {
 		jit_check_log_pa(cpu, pa, first, true);
 		jit_check_log_pa(cpu, pa2, size - first, true);

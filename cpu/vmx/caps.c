@@ -43,7 +43,11 @@ static const struct cap_row {
 	/* Virtual NMIs: "blocking by NMI" is virtual (set by an injected NMI,
 	 * removed by IRET), real NMIs exit regardless (exit.c). */
 	{ CAP_PIN, PIN_VIRTUAL_NMI, FEAT_NONE },
-	/* Not allowed: posted interrupts (no APIC virtualization). */
+	/* Posted-interrupt processing (apicv.c, 29.6): an external interrupt
+	 * with the notification vector merges the descriptor's PIR into VIRR
+	 * instead of exiting. It needs virtual-interrupt delivery, so the same
+	 * models (x2APIC generation). */
+	{ CAP_PIN, PIN_POSTED_INTR, FEAT_X2APIC },
 
 	/* Primary processor-based. */
 	{ CAP_PROC, PROC_INTR_WINDOW, FEAT_NONE }, /* checked at each boundary while set */
@@ -61,8 +65,8 @@ static const struct cap_row {
 	{ CAP_PROC, PROC_CR8_LOAD, FEAT_LM },	/* CR8 exists in 64-bit mode only */
 	{ CAP_PROC, PROC_CR8_STORE, FEAT_LM },
 	/* TPR shadow: MOV CR8 reads and writes VTPR in the virtual-APIC page, and
-	 * a write below the TPR threshold exits (29.3); no APIC-access page, no
-	 * virtual-interrupt delivery. CR8 exists in 64-bit mode only. */
+	 * TPR virtualization follows (29.3, apicv.c). CR8 exists in 64-bit mode
+	 * only. */
 	{ CAP_PROC, PROC_TPR_SHADOW, FEAT_LM },
 	{ CAP_PROC, PROC_MOV_DR, FEAT_NONE },
 	{ CAP_PROC, PROC_UNCOND_IO, FEAT_NONE },
@@ -82,8 +86,8 @@ static const struct cap_row {
 	{ CAP_PROC2, PROC2_EPT, FEAT_NONE },
 	{ CAP_PROC2, PROC2_DESC_TABLE, FEAT_NONE }, /* exits 46/47 with instruction information */
 	{ CAP_PROC2, PROC2_RDTSCP, FEAT_RDTSCP },   /* clear: RDTSCP is #UD in the guest */
-	/* Virtualize x2APIC mode (apicv.c): the x2APIC TPR MSR on the virtual-APIC
-	 * page; it needs the TPR shadow, so the same models. */
+	/* Virtualize x2APIC mode (apicv.c): x2APIC MSRs on the virtual-APIC page
+	 * (29.5); it needs the TPR shadow, so the same models. */
 	{ CAP_PROC2, PROC2_VIRT_X2APIC, FEAT_LM },
 	/* VPID: fugu keeps no translation across VM entries and exits (both flush
 	 * the whole TLB), so none is ever tagged with a VPID: "enable VPID" changes
@@ -109,9 +113,16 @@ static const struct cap_row {
 	/* PML: with EPT A/D, each EPT dirty flag set 0 -> 1 logs the page's
 	 * guest-physical address; a full log exits (62) first (ept.c). */
 	{ CAP_PROC2, PROC2_PML, FEAT_NONE },
-	/* Not allowed: the APIC-access page, APIC-register
-	 * virtualization, virtual-interrupt delivery (so no posted interrupts),
-	 * RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
+	/* Virtualize APIC accesses (apicv.c, 29.4): accesses to the APIC-access
+	 * page stay out of the TLB and exit (44) or use the virtual-APIC page.
+	 * FlexPriority predates x2APIC: every model with VMX (nehalem too). */
+	{ CAP_PROC2, PROC2_APIC_ACCESS, FEAT_NONE },
+	/* APIC-register virtualization and virtual-interrupt delivery
+	 * (apicv.c, 29.2, 29.4, 29.5): the APICv generation (Ivy Bridge-EP on),
+	 * which all has x2APIC; nehalem has neither, skylake and max have both. */
+	{ CAP_PROC2, PROC2_APIC_REG_VIRT, FEAT_X2APIC },
+	{ CAP_PROC2, PROC2_VID, FEAT_X2APIC },
+	/* Not allowed: RDRAND/RDSEED exiting (fugu has neither), XSAVES. */
 
 	/* VM-exit controls. */
 	{ CAP_EXIT, EXIT_SAVE_DEBUG, FEAT_NONE },	/* DR7 (IA32_DEBUGCTL reads 0: msr.c) */

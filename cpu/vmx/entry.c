@@ -122,11 +122,15 @@ c_vapic(const struct cpu *cpu)
 static bool
 c_tpr_threshold(const struct cpu *cpu)
 {
-	if (!(F(PROC_CTLS) & PROC_TPR_SHADOW))
+	if (!(F(PROC_CTLS) & PROC_TPR_SHADOW) || (proc2(cpu) & PROC2_VID))
+		return true;
+	if (F(TPR_THRESHOLD) & ~0xfull)
+		return false;
+	if (proc2(cpu) & PROC2_APIC_ACCESS)
 		return true;
 	uint8_t vtpr = 0;
 	physmem_read(cpu->mem, F(VIRTUAL_APIC_ADDR) + 0x80, &vtpr, 1);
-	return !(F(TPR_THRESHOLD) & ~0xfull) && (F(TPR_THRESHOLD) & 15) <= (unsigned)(vtpr >> 4);
+	return (F(TPR_THRESHOLD) & 15) <= (unsigned)(vtpr >> 4);
 }
 /* "Virtualize x2APIC mode" needs "use TPR shadow" (26.2.1.1). */
 static bool
@@ -134,6 +138,44 @@ c_virt_x2apic(const struct cpu *cpu)
 {
 	return !(F(PROC_CTLS) & PROC_SECONDARY) || !(F(PROC_CTLS2) & PROC2_VIRT_X2APIC) ||
 	       (F(PROC_CTLS) & PROC_TPR_SHADOW);
+}
+/* So do "APIC-register virtualization" and "virtual-interrupt delivery" (26.2.1.1). */
+static bool
+c_apicv_tpr_shadow(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & (PROC2_APIC_REG_VIRT | PROC2_VID)) ||
+	       (F(PROC_CTLS) & PROC_TPR_SHADOW);
+}
+/* "Virtualize x2APIC mode" excludes "virtualize APIC accesses" (26.2.1.1). */
+static bool
+c_x2apic_apic_access(const struct cpu *cpu)
+{
+	return (proc2(cpu) & (PROC2_VIRT_X2APIC | PROC2_APIC_ACCESS)) !=
+	       (PROC2_VIRT_X2APIC | PROC2_APIC_ACCESS);
+}
+/* "Virtualize APIC accesses": the APIC-access address 4 KiB aligned within
+ * MAXPHYADDR (26.2.1.1). */
+static bool
+c_apic_access(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & PROC2_APIC_ACCESS) || phys_ok(cpu, F(APIC_ACCESS_ADDR), 4096);
+}
+/* "Virtual-interrupt delivery" needs "external-interrupt exiting" (26.2.1.1). */
+static bool
+c_vid(const struct cpu *cpu)
+{
+	return !(proc2(cpu) & PROC2_VID) || (F(PIN_CTLS) & PIN_EXT_INTR);
+}
+/* "Process posted interrupts" (26.2.1.1): virtual-interrupt delivery and
+ * "acknowledge interrupt on exit" on, notification vector bits 15:8 clear,
+ * the descriptor address 64-byte aligned within MAXPHYADDR. */
+static bool
+c_posted(const struct cpu *cpu)
+{
+	if (!(F(PIN_CTLS) & PIN_POSTED_INTR))
+		return true;
+	return (proc2(cpu) & PROC2_VID) && (F(EXIT_CTLS) & EXIT_ACK_INTR) &&
+	       !(F(POSTED_INT_NV) & 0xff00) && phys_ok(cpu, F(PI_DESC_ADDR), 64);
 }
 static bool
 c_cr3_count(const struct cpu *cpu)
@@ -255,6 +297,11 @@ static const struct check control_checks[] = {
 	{ "virtual-APIC address", c_vapic },
 	{ "TPR threshold", c_tpr_threshold },
 	{ "virtualize x2APIC mode needs the TPR shadow", c_virt_x2apic },
+	{ "APIC-register virtualization/virtual-interrupt delivery need the TPR shadow", c_apicv_tpr_shadow },
+	{ "virtualize x2APIC mode with virtualize APIC accesses", c_x2apic_apic_access },
+	{ "APIC-access address", c_apic_access },
+	{ "virtual-interrupt delivery needs external-interrupt exiting", c_vid },
+	{ "posted interrupts", c_posted },
 	{ "I/O-bitmap addresses", c_io_bitmaps },
 	{ "MSR-bitmap address", c_msr_bitmap },
 	{ "VMREAD/VMWRITE-bitmap addresses", c_vmrw_bitmaps },
@@ -877,6 +924,7 @@ vmx_enter(struct cpu *cpu, bool launch)
 	v->pending_dbg = 0;
 	uint32_t info = (uint32_t)v->f[VMCS_ENTRY_INTR_INFO];
 	bool vectoring = (info & INTR_VALID) && INTR_TYPE(info) != IT_OTHER;
+	vmx_apicv_enter(cpu);
 	inject(cpu);
 	/* Pending debug exceptions (26.6.3): after an entry that is not
 	 * vectoring, B3:0 or BS make a debug trap pending, delivered before the

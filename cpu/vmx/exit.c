@@ -209,7 +209,8 @@ load_host(struct cpu *cpu)
 	cpu->wait_sipi = false;
 	cpu->vmx->guest_shutdown = false;
 	cpu->vmx_nonroot = false;
-	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER | EV_VMX_MTF);
+	cpu->events &= ~(uint32_t)(EV_VMX | EV_VMX_TIMER | EV_VMX_MTF | EV_VMX_APIC | EV_VMX_VINTR);
+	cpu->vmx->apic_access_on = cpu->vmx->apic_write_pending = cpu->vmx->vintr = false;
 	cpu->vmx->mtf_pending = false;
 	cpu_mode_update(cpu);
 	/* The VM-exit MSR-load area (27.6). */
@@ -642,6 +643,10 @@ vmx_boundary(struct cpu *cpu)
 	 * interrupt window (26.7.5); NMIs, the NMI window, INIT, SMIs and the
 	 * preemption timer still end it. */
 	bool down = cpu->vmx->guest_shutdown;
+	/* APIC-write emulation of the last instruction's write: trap-like (an
+	 * APIC-write, EOI-induced or TPR-below-threshold exit comes first). */
+	if (cpu->events & EV_VMX_APIC)
+		vmx_apicv_boundary(cpu);
 	/* The monitor trap flag: below SMI and INIT, above debug traps and every
 	 * other exit here; not blocked by STI or MOV SS (25.5.2). */
 	if ((cpu->events & EV_VMX_MTF) && !down) {
@@ -680,7 +685,15 @@ vmx_boundary(struct cpu *cpu)
 		F(EXIT_INTR_INFO) = 2 | 2u << 8 | 1u << 31;
 		vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, 0, 0, 0);
 	}
-	if ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow && !down) {
+	/* A virtual interrupt: the priority of the interrupt window, below NMIs,
+	 * above external interrupts (29.2.2); not in the shutdown state. The boundary
+	 * after its delivery is this one: an MTF exit, else an external interrupt, is
+	 * looked at now (the handler may run with IF set: nothing may reach
+	 * take_interrupts). */
+	if ((cpu->events & EV_VMX_VINTR) && !down && vmx_vintr_deliver(cpu) &&
+	    cpu->vmx->mtf_pending)
+		vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
+	while ((cpu->events & EV_INTR) && (F(PIN_CTLS) & PIN_EXT_INTR) && !shadow && !down) {
 		/* External-interrupt exiting takes the interrupt whatever RFLAGS.IF says
 		 * (25.2); with "acknowledge interrupt on exit" the vector is read now. */
 		F(EXIT_INTR_INFO) = 0;
@@ -689,6 +702,15 @@ vmx_boundary(struct cpu *cpu)
 			if (vector < 0) {
 				cpu->events &= ~(uint32_t)EV_INTR;
 				return false;
+			}
+			/* Posted-interrupt processing instead of the exit (29.6); then
+			 * the next interrupt, if any. */
+			if ((F(PIN_CTLS) & PIN_POSTED_INTR) &&
+			    (unsigned)vector == (F(POSTED_INT_NV) & 0xff)) {
+				vmx_posted_intr(cpu);
+				if (cpu->vmx->mtf_pending)
+					vmx_exit(cpu, VMX_EXIT_MTF, 0, 0, 0);
+				continue;
 			}
 			F(EXIT_INTR_INFO) = (uint32_t)vector | 1u << 31;
 		}

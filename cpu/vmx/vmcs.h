@@ -36,7 +36,7 @@ enum vmcs_map {
 /* clang-format off */
 #define VMCS_FIELD_LIST(X)                                                                         \
 	X(VPID, 0x0000, "vpid", VC_ALL, VM_NONE, 0)                                             \
-	X(POSTED_INT_NV, 0x0002, "posted_int_nv", VC_NEVER, VM_NONE, 0)                           \
+	X(POSTED_INT_NV, 0x0002, "posted_int_nv", VC_ALL, VM_NONE, 0)                           \
 	X(EPTP_INDEX, 0x0004, "eptp_index", VC_ALL, VM_NONE, 0)                                 \
 	X(GUEST_ES_SEL, 0x0800, "guest_es_sel", VC_ALL, VM_PLAIN, STATE_ES_SEL)                   \
 	X(GUEST_CS_SEL, 0x0802, "guest_cs_sel", VC_ALL, VM_PLAIN, STATE_CS_SEL)                   \
@@ -46,7 +46,7 @@ enum vmcs_map {
 	X(GUEST_GS_SEL, 0x080a, "guest_gs_sel", VC_ALL, VM_PLAIN, STATE_GS_SEL)                   \
 	X(GUEST_LDTR_SEL, 0x080c, "guest_ldtr_sel", VC_ALL, VM_PLAIN, STATE_LDTR_SEL)             \
 	X(GUEST_TR_SEL, 0x080e, "guest_tr_sel", VC_ALL, VM_PLAIN, STATE_TR_SEL)                   \
-	X(GUEST_INTR_STATUS, 0x0810, "guest_intr_status", VC_NEVER, VM_NONE, 0)                   \
+	X(GUEST_INTR_STATUS, 0x0810, "guest_intr_status", VC_ALL, VM_NONE, 0)                   \
 	X(GUEST_PML_INDEX, 0x0812, "guest_pml_index", VC_ALL, VM_NONE, 0)                         \
 	X(HOST_ES_SEL, 0x0c00, "host_es_sel", VC_ALL, VM_NONE, STATE_ES_SEL)                      \
 	X(HOST_CS_SEL, 0x0c02, "host_cs_sel", VC_ALL, VM_NONE, STATE_CS_SEL)                      \
@@ -65,8 +65,13 @@ enum vmcs_map {
 	X(PML_ADDR, 0x200e, "pml_addr", VC_ALL, VM_NONE, 0)                                       \
 	X(TSC_OFFSET, 0x2010, "tsc_offset", VC_ALL, VM_NONE, 0)                                   \
 	X(VIRTUAL_APIC_ADDR, 0x2012, "virtual_apic_addr", VC_ALL, VM_NONE, 0)                   \
-	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_NEVER, VM_NONE, 0)                     \
+	X(APIC_ACCESS_ADDR, 0x2014, "apic_access_addr", VC_ALL, VM_NONE, 0)                       \
+	X(PI_DESC_ADDR, 0x2016, "posted_int_desc_addr", VC_ALL, VM_NONE, 0)                     \
 	X(VMFUNC_CTLS, 0x2018, "vmfunc_ctls", VC_ALL, VM_NONE, 0)                                 \
+	X(EOI_EXIT0, 0x201c, "eoi_exit_bitmap0", VC_ALL, VM_NONE, 0)                             \
+	X(EOI_EXIT1, 0x201e, "eoi_exit_bitmap1", VC_ALL, VM_NONE, 0)                             \
+	X(EOI_EXIT2, 0x2020, "eoi_exit_bitmap2", VC_ALL, VM_NONE, 0)                             \
+	X(EOI_EXIT3, 0x2022, "eoi_exit_bitmap3", VC_ALL, VM_NONE, 0)                             \
 	X(EPT_POINTER, 0x201a, "ept_pointer", VC_ALL, VM_NONE, 0)                                 \
 	X(EPTP_LIST_ADDR, 0x2024, "eptp_list_addr", VC_ALL, VM_NONE, 0)                           \
 	X(VE_INFO_ADDR, 0x202a, "ve_info_addr", VC_ALL, VM_NONE, 0)                               \

@@ -23,6 +23,7 @@ struct insn;
 #define PIN_NMI (1u << 3)
 #define PIN_VIRTUAL_NMI (1u << 5)
 #define PIN_PREEMPT_TIMER (1u << 6)
+#define PIN_POSTED_INTR (1u << 7)
 /* Primary processor-based controls (24.6.2). */
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_TSC_OFFSET (1u << 3)
@@ -46,6 +47,7 @@ struct insn;
 #define PROC_PAUSE (1u << 30)
 #define PROC_SECONDARY (1u << 31)
 /* Secondary processor-based controls. */
+#define PROC2_APIC_ACCESS (1u << 0)
 #define PROC2_EPT (1u << 1)
 #define PROC2_DESC_TABLE (1u << 2)
 #define PROC2_RDTSCP (1u << 3)
@@ -53,6 +55,8 @@ struct insn;
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_APIC_REG_VIRT (1u << 8)
+#define PROC2_VID (1u << 9)
 #define PROC2_PLE (1u << 10)
 #define PROC2_VMFUNC (1u << 13)
 #define PROC2_SHADOW_VMCS (1u << 14)
@@ -92,7 +96,8 @@ struct insn;
 	X(RDMSR, 31, "rdmsr") X(WRMSR, 32, "wrmsr") X(BAD_GUEST, 33, "entry-fail-guest-state")    \
 	X(BAD_MSR_LOAD, 34, "entry-fail-msr-load") X(MWAIT, 36, "mwait")                          \
 	X(MTF, 37, "monitor-trap-flag") X(PREEMPT_TIMER, 52, "preemption-timer")                          \
-	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold")                          \
+	X(TPR_BELOW_THRESHOLD, 43, "tpr-below-threshold") X(APIC_ACCESS, 44, "apic-access")      \
+	X(EOI_INDUCED, 45, "eoi-induced") X(APIC_WRITE, 56, "apic-write")                          \
 	X(EPT_VIOLATION, 48, "ept-violation") X(EPT_MISCONFIG, 49, "ept-misconfig")              \
 	X(MONITOR, 39, "monitor") X(PAUSE, 40, "pause") X(GDTR_IDTR, 46, "gdtr-idtr-access")      \
 	X(LDTR_TR, 47, "ldtr-tr-access") X(INVEPT, 50, "invept") X(RDTSCP, 51, "rdtscp")          \
@@ -179,8 +184,22 @@ struct vmx {
 	 * (the vmentry trace event lists them: vmx_written_fields). */
 	uint64_t written[(VMCS_FIELD_COUNT + 63) / 64];
 	uint64_t written_vmcs;
+	/* APIC virtualization (apicv.c): "virtualize APIC accesses" and the
+	 * APIC-access page (set at VM entry); a virtualized write to it whose
+	 * APIC-write emulation waits for the boundary; a recognized virtual
+	 * interrupt (29.2.1). */
+	bool apic_access_on, apic_write_pending, vintr;
+	uint16_t apic_write_off, apic_fetch_off;
+	uint64_t apic_access_pa;
 	uint64_t f[VMCS_FIELD_COUNT]; /* the current VMCS, cached */
 };
+
+/* Is this physical address on the APIC-access page of the running guest? */
+static inline bool
+vmx_apic_page(const struct vmx *v, uint64_t pa)
+{
+	return v->apic_access_on && (pa & ~0xfffull) == v->apic_access_pa;
+}
 
 /* ---- EPT (ept.c; SDM vol. 3C, 29.3) ---- */
 /* Would VM entry accept this EPT pointer (26.2.1.1)? Also INVEPT's check. */
@@ -322,12 +341,36 @@ uint64_t vmx_cr_write(const struct cpu *cpu, unsigned cr, uint64_t value);
 bool vmx_tpr_shadow(const struct cpu *cpu);
 uint64_t vmx_cr8_read(struct cpu *cpu);
 void vmx_cr8_write(struct cpu *cpu, uint64_t value);
-/* APIC virtualization (apicv.c). "Virtualize x2APIC mode": RDMSR/WRMSR of the
- * x2APIC TPR that did not exit use the virtual-APIC page (29.5); true when
- * handled (a WRMSR may #GP or exit). */
+/* APIC virtualization (apicv.c). "Virtualize x2APIC mode": RDMSR/WRMSR of
+ * x2APIC MSRs that did not exit and that it virtualizes use the virtual-APIC
+ * page (29.5); true when handled (a WRMSR may #GP or exit). */
 bool vmx_x2apic_rdmsr(struct cpu *cpu, uint32_t index, uint64_t *value);
 bool vmx_x2apic_wrmsr(struct cpu *cpu, uint32_t index, uint64_t value);
 /* TPR virtualization after a VTPR write (29.1.2): may exit (reason 43). */
 void vmx_tpr_virtualize(struct cpu *cpu, uint8_t vtpr);
+/* An access to the APIC-access page (vmx_apic_page): virtualized from/to
+ * the virtual-APIC page, or an APIC-access VM exit (44) (29.4). */
+uint64_t vmx_apic_read(struct cpu *cpu, uint64_t pa, unsigned size);
+void vmx_apic_write(struct cpu *cpu, uint64_t pa, uint64_t value, unsigned size);
+/* An instruction fetch from the APIC-access page: like an EPT fault, raised
+ * as a fault with the pseudo-vector VMX_FAULT_APIC (the trace builder's
+ * look-ahead may drop it); when taken, vmx_apic_fetch_exit exits (44, access
+ * type 2, 29.4.1). */
+#define VMX_FAULT_APIC 0xfd
+_Noreturn void vmx_apic_fetch_fault(struct cpu *cpu, uint64_t pa);
+_Noreturn void vmx_apic_fetch_exit(struct cpu *cpu);
+/* The APIC-access VM exit itself (an access that reaches the page from the
+ * page before it is never virtualized). */
+_Noreturn void vmx_apic_access_exit(struct cpu *cpu, unsigned off, bool write);
+/* VM entry: the APIC-access page, PPR virtualization and evaluation (26.3.2.5). */
+void vmx_apicv_enter(struct cpu *cpu);
+/* At a boundary with EV_VMX_APIC: APIC-write emulation of the last
+ * instruction's write (may exit). */
+void vmx_apicv_boundary(struct cpu *cpu);
+/* With EV_VMX_VINTR: virtual-interrupt delivery when RFLAGS.IF, no STI/MOV
+ * SS blocking and no interrupt-window exiting (29.2.2); true when delivered. */
+bool vmx_vintr_deliver(struct cpu *cpu);
+/* Posted-interrupt processing of an interrupt with the notification vector (29.6). */
+void vmx_posted_intr(struct cpu *cpu);
 
 #endif

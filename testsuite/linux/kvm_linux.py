@@ -87,6 +87,12 @@ def kvm_params():
 params = kvm_params()
 ok(params["ept"] == "Y" and params["unrestricted_guest"] == "Y" and params["vpid"] == "Y",
    "kvm_intel: EPT, unrestricted guest and VPID", repr(params))
+# APIC virtualization (docs/VMX.md): APIC-register virtualization, virtual-
+# interrupt delivery and posted interrupts are reported on models with x2APIC
+# (the last -cpu option wins); Nehalem has only the APIC-access page.
+cpus = [args[k + 1] for k in range(len(args) - 1) if args[k] == "-cpu"]
+apicv = "N" if cpus and cpus[-1].split(",")[0] == "nehalem" else "Y"
+ok(params["enable_apicv"] == apicv, "kvm_intel: enable_apicv=" + apicv, repr(params))
 # The VMX event features fugu reports (docs/VMX.md): kvm_intel takes them up.
 events = {}
 for p in ["preemption_timer", "vnmi", "ple_gap", "pml"]:

@@ -159,10 +159,16 @@ capability_msrs(void **unused)
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_VIRT_X2APIC, PROC2_VIRT_X2APIC); /* 29.5 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_PML, PROC2_PML);       /* 29.3.6 */
 	assert_int_equal((rd(cpu, 0x48b) >> 32) & PROC2_EPT_VE, PROC2_EPT_VE); /* 25.5.7 */
-	/* Not implemented, so not allowed: APIC-access page (bit 0), APIC-register
-	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts. */
-	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 0);
-	assert_int_equal(pin1 & (1u << 7), 0);
+	/* APIC virtualization (29): the APIC-access page (bit 0), APIC-register
+	 * virtualization (8), virtual-interrupt delivery (9), posted interrupts
+	 * (pin bit 7): what kvm_intel's enable_apicv needs. */
+	assert_int_equal((rd(cpu, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 1u | 1u << 8 | 1u << 9);
+	assert_int_equal(pin1 & (1u << 7), 1u << 7);
+	/* Nehalem (no x2APIC) has FlexPriority but not the APICv generation. */
+	struct cpu *neh = make_cpu("nehalem");
+	assert_int_equal((rd(neh, 0x48b) >> 32) & (1u | 1u << 8 | 1u << 9), 1u);
+	assert_int_equal((rd(neh, 0x481) >> 32) & (1u << 7), 0);
+	bare_cpu_destroy(neh);
 	/* EPT_VPID_CAP (A.10): execute-only, 4-level walks, UC and WB, 2 MiB and
 	 * 1 GiB pages, INVEPT with its single-context and all-context types, EPT
 	 * A/D; INVVPID of the four types. IA32_VMX_VMFUNC: EPTP switching only
@@ -379,6 +385,31 @@ static const struct entry_row {
 };
 /* clang-format on */
 
+/* clang-format off */
+/* APIC virtualization's control checks (26.2.1.1): up to five fields each. */
+static const struct {
+	const char *check;
+	struct {
+		uint32_t enc;
+		uint64_t value;
+	} f[5];
+} apicv_rows[] = {
+	/* APIC virtualization (26.2.1.1). */
+	{ "APIC-register virtualization/virtual-interrupt delivery need the TPR shadow", { { 0x4002, 0x0401e172 | PROC_SECONDARY }, { 0x401e, PROC2_APIC_REG_VIRT } } },
+	{ "APIC-register virtualization/virtual-interrupt delivery need the TPR shadow", { { 0x4002, 0x0401e172 | PROC_SECONDARY }, { 0x401e, PROC2_VID } } },
+	{ "virtualize x2APIC mode with virtualize APIC accesses", { { 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY }, { 0x401e, PROC2_VIRT_X2APIC | PROC2_APIC_ACCESS } } },
+	{ "APIC-access address", { { 0x4002, 0x0401e172 | PROC_SECONDARY }, { 0x401e, PROC2_APIC_ACCESS }, { 0x2014, 0x1001 } } },
+	{ "APIC-access address", { { 0x4002, 0x0401e172 | PROC_SECONDARY }, { 0x401e, PROC2_APIC_ACCESS }, { 0x2014, 1ull << 40 } } },
+	/* Without VID, TPR threshold bits 31:4 must be 0 even with the APIC-access page. */
+	{ "TPR threshold", { { 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY }, { 0x401e, PROC2_APIC_ACCESS }, { 0x401c, 0x10 } } },
+	{ "virtual-interrupt delivery needs external-interrupt exiting", { { 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY }, { 0x401e, PROC2_VID } } },
+	{ "posted interrupts", { { 0x4000, 0x16 | PIN_EXT_INTR | PIN_POSTED_INTR }, { 0x400c, 0x36dff | EXIT_ACK_INTR } } }, /* no VID */
+	{ "posted interrupts", { { 0x4000, 0x16 | PIN_EXT_INTR | PIN_POSTED_INTR }, { 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY }, { 0x401e, PROC2_VID } } }, /* no acknowledge */
+	{ "posted interrupts", { { 0x4000, 0x16 | PIN_EXT_INTR | PIN_POSTED_INTR }, { 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY }, { 0x401e, PROC2_VID }, { 0x400c, 0x36dff | EXIT_ACK_INTR }, { 0x0002, 0x100 } } }, /* vector bits 15:8 */
+	{ "posted interrupts", { { 0x4000, 0x16 | PIN_EXT_INTR | PIN_POSTED_INTR }, { 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY }, { 0x401e, PROC2_VID }, { 0x400c, 0x36dff | EXIT_ACK_INTR }, { 0x2016, 0x1020 } } }, /* alignment */
+};
+/* clang-format on */
+
 static void
 entry_checks(void **unused)
 {
@@ -423,6 +454,28 @@ entry_checks(void **unused)
 				 r->enc, (unsigned long long)r->value,
 				 got.check ? got.check : "(passed)", got.error, r->check, r->error);
 	}
+	for (size_t k = 0; k < sizeof(apicv_rows) / sizeof(apicv_rows[0]); k++) {
+		valid_vmcs(cpu);
+		for (unsigned m = 0; m < 5 && apicv_rows[k].f[m].enc; m++)
+			put(cpu, apicv_rows[k].f[m].enc, apicv_rows[k].f[m].value);
+		struct vmx_check_result c = vmx_check_controls(cpu);
+		if (!c.check || strcmp(c.check, apicv_rows[k].check) || c.error != 7)
+			fail_msg("apicv row %zu: got \"%s\" %u, want \"%s\"", k,
+				 c.check ? c.check : "(passed)", c.error, apicv_rows[k].check);
+	}
+	/* The full APICv set is valid: posted interrupts with VID, external-
+	 * interrupt exiting and acknowledge on exit, the APIC-access page; with
+	 * VID the TPR threshold is not checked (26.2.1.1). */
+	valid_vmcs(cpu);
+	put(cpu, 0x4000, 0x16 | PIN_EXT_INTR | PIN_POSTED_INTR);
+	put(cpu, 0x4002, 0x0401e172 | PROC_TPR_SHADOW | PROC_SECONDARY);
+	put(cpu, 0x401e, PROC2_APIC_ACCESS | PROC2_APIC_REG_VIRT | PROC2_VID);
+	put(cpu, 0x400c, 0x36dff | EXIT_ACK_INTR);
+	put(cpu, 0x2014, 0x9000);
+	put(cpu, 0x2016, 0xa040);
+	put(cpu, 0x0002, 0xf2);
+	put(cpu, 0x401c, 0xff);
+	assert_null(vmx_check_controls(cpu).check);
 	/* Injecting an NMI under blocking by NMI: refused with virtual NMIs,
 	 * accepted without them (26.3.1.5). */
 	valid_vmcs(cpu);
