@@ -187,8 +187,6 @@ cpu_restore(struct cpu *cpu, const struct cpu_saved *s)
 	cpu->dbg_hits = 0;
 	cpu->shutdown = s->shutdown;
 	cpu->delivering = false;
-	cpu->faults_in_row = 0;
-	cpu->last_fault_icount = 0;
 	tlb_flush_all(&cpu->tlb);
 	cpu_trace_tlb_flush(cpu, TRACE_FLUSH_ALL, 0, "restore");
 	cpu->chain_prev = NULL;

@@ -12,7 +12,8 @@
 
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 
-#define FAULT_STORM 4096 /* faults in a row without progress before cpu_exec yields */
+/* The least number of steps that retire nothing (see cpu_exec) a call may take. */
+#define STALL_MIN 4096
 
 void
 cpu_raise_events(struct cpu *cpu, uint32_t ev)
@@ -177,10 +178,25 @@ run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
 	}
 }
 
+/*
+ * Run until `max_insns` instructions have retired, or something needs the
+ * board (HLT, a triple fault, a debugger stop...). The budget bounds the work
+ * of a call whatever the guest does: a step that retires nothing (a fault or
+ * an event delivered, a VM exit or failed VM entry, an instruction breakpoint
+ * taken) is a stall, and after max(max_insns, STALL_MIN) of them the call
+ * returns CPU_EXIT_BUDGET at an instruction boundary. Hardware can loop
+ * forever without retiring anything -- a #DB handler whose first instruction
+ * has an instruction breakpoint (delivery clears RF, SDM vol. 3A, 17.3.1.1),
+ * a handler that faults again, VMRESUME at host RIP failing VM entry -- and
+ * fugu loops the same way, only in bounded slices, so the run loop still
+ * gets control (timers, -timeout, the monitor).
+ */
 enum cpu_exit
 cpu_exec(struct cpu *cpu, uint64_t max_insns)
 {
 	cpu->budget_end = cpu->icount + max_insns;
+	cpu->stalls_left = max_insns > STALL_MIN ? max_insns : STALL_MIN;
+	cpu->stall_icount = cpu->icount - 1; /* the first step is no stall */
 	switch (setjmp(cpu->fault_jmp)) {
 	case 0: break;
 	case 1:                     /* a fault unwound here: deliver it (which may fault again) */
@@ -188,18 +204,6 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->stop_trace = false;
 		if (cpu->cur_trace)
 			tcache_leave(cpu); /* the trace was left at the faulting instruction */
-		/* A faulting instruction does not retire, so a guest that only faults
-		 * (a handler that faults again, forever) would never use up the budget:
-		 * after FAULT_STORM faults in a row without a retired instruction the
-		 * run loop gets control back (timers, -timeout), then execution goes on. */
-		if (cpu->icount != cpu->last_fault_icount) {
-			cpu->last_fault_icount = cpu->icount;
-			cpu->faults_in_row = 0;
-		}
-		if (++cpu->faults_in_row > FAULT_STORM) {
-			cpu->faults_in_row = 0;
-			return CPU_EXIT_BUDGET;
-		}
 		if (!cpu->shutdown && cpu_handle_fault(cpu)) {
 			if (cpu->dbg.step) { /* the stepped instruction faulted: stop at the handler
 					      */
@@ -232,6 +236,11 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	/* After the setjmp: a value live across it could be clobbered by the longjmp. */
 	const bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	while (cpu->icount < cpu->budget_end) {
+		/* Back here with no instruction retired since the last time: a stall. */
+		if (cpu->icount != cpu->stall_icount)
+			cpu->stall_icount = cpu->icount;
+		else if (cpu->stalls_left-- == 0)
+			return CPU_EXIT_BUDGET;
 		cpu->stop_trace = false;
 		/* While the debugger steps, interrupts wait unless it asked for them. */
 		if (cpu->events && !(cpu->dbg.step && !cpu->dbg.step_irqs)) {

@@ -620,6 +620,49 @@ code_breakpoint_after_mov_ss(void **state)
 	}
 }
 
+/* An instruction breakpoint on the #DB handler's first instruction: the #DB
+ * is a fault, its pushed image keeps RF clear and delivery clears RF (SDM vol.
+ * 3A, 17.3.1.1; 6.12.1.2), so the handler's first instruction raises #DB again,
+ * forever, without retiring anything -- no double fault, no shutdown. cpu_exec
+ * must still return at its budget (cpu/run.c: stalls), and go on looping in the
+ * next call. (fuzz_cpu found this hang in real mode: corpus/cpu/timeout-db-loop.) */
+static void
+db_loop_on_handler_breakpoint_ends_at_budget(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0xb8, (uint8_t)DBH, (uint8_t)(DBH >> 8), 0x00, 0x00, /* mov eax, DBH */
+		0x0f, 0x23, 0xc0,                                    /* mov dr0, eax */
+		0xb8, 0x01, 0x04, 0x00, 0x00,                        /* mov eax, L0, R/W 00 */
+		0x0f, 0x23, 0xf8,                                    /* mov dr7, eax */
+		0xf1,                                                /* CODE + 16: icebp */
+		0xf4,
+	};
+	make32("max");
+	put(CODE, code, sizeof(code));
+	cpu->state.gpr[R_SP] = 0x800000;
+	assert_int_equal(cpu_exec(cpu, 100), CPU_EXIT_BUDGET);
+	uint64_t icount = cpu->icount, sp = cpu->state.gpr[R_SP];
+	assert_true(icount <= 5); /* the four moves and ICEBP at most */
+	assert_int_equal(cpu->state.rip, DBH);
+	assert_false(cpu->shutdown);
+	assert_true(cpu->state.dr[6] & 1); /* B0 */
+	/* Each #DB pushes EFLAGS, CS, EIP (12 bytes); the latest one's EIP is the
+	 * handler's, RF clear in its EFLAGS image. Thousands of them, not more. */
+	assert_int_equal((0x800000 - sp) % 12, 0);
+	assert_true((0x800000 - sp) / 12 >= 100 && (0x800000 - sp) / 12 <= 100000);
+	assert_int_equal(rdm(sp, 4), DBH);
+	assert_int_equal(rdm(sp + 4, 4), SEL_C32);
+	assert_int_equal(rdm(sp + 8, 4) & F_RF, 0);
+	assert_int_equal(rdm(DB_COUNT, 4), 0); /* the handler never ran */
+	/* The next call goes on with the same loop. */
+	assert_int_equal(cpu_exec(cpu, 100), CPU_EXIT_BUDGET);
+	assert_int_equal(cpu->icount, icount);
+	assert_true(cpu->state.gpr[R_SP] < sp);
+	assert_int_equal(cpu->state.rip, DBH);
+	destroy();
+}
+
 /* ---- MSRs ---- */
 
 static int
@@ -1383,6 +1426,7 @@ main(void)
 		cmocka_unit_test(icebp_single_step_once),
 		cmocka_unit_test(gd_fault_after_mov_ss_single_step_once),
 		cmocka_unit_test(code_breakpoint_after_mov_ss),
+		cmocka_unit_test(db_loop_on_handler_breakpoint_ends_at_budget),
 		cmocka_unit_test(mca_msrs),
 		cmocka_unit_test(skylake_model),
 		cmocka_unit_test(bios_sign_id),
