@@ -13,7 +13,7 @@
 bool cpu_handle_fault(struct cpu *cpu); /* except.c */
 
 /* The least number of steps that retire nothing (see cpu_exec) a call may take. */
-#define STALL_MIN 4096
+#define STALL_MIN 64
 
 void
 cpu_raise_events(struct cpu *cpu, uint32_t ev)
