@@ -369,7 +369,7 @@ fwcfg_save(const struct fwcfg *fw, void *buf, size_t len)
 int
 fwcfg_restore(struct fwcfg *fw, const void *buf, size_t len)
 {
-	if (state_restore(&fw->st, sizeof(fw->st), buf, len) < 0)
+	if (state_restore(&fw->st, sizeof(fw->st), buf, len, STATE_NO_BOOLS) < 0)
 		return -1;
 	fw->cur = find_item(fw, fw->st.selector);
 	return 0;

@@ -377,7 +377,7 @@ hpet_restore(struct hpet *h, const void *buf, size_t len)
 {
 	uint32_t lines = h->st.lines;
 	bool legacy = h->st.config & LEG_RT_CNF;
-	if (state_restore(&h->st, sizeof(h->st), buf, len) < 0)
+	if (state_restore(&h->st, sizeof(h->st), buf, len, STATE_NO_BOOLS) < 0)
 		return -1;
 	if (legacy != !!(h->st.config & LEG_RT_CNF))
 		irq_set(&h->board.legacy, h->st.config & LEG_RT_CNF);

@@ -11,6 +11,7 @@
  * selected one answers reads).
  */
 #include "chipset/ide.h"
+#include "chipset/state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -1217,6 +1218,14 @@ ide_restore(struct ide *ide, const void *buf, size_t len)
 {
 	size_t need = 2 * sizeof(struct ide_channel_state) + 4 * sizeof(struct ide_drive_state) +
 		      sizeof(ide->bm) + sizeof(ide->fn.st);
+	/* The bools of the drives' and the bus masters' records (chipset/state.h). */
+	static const size_t drive_bools[] = { offsetof(struct ide_drive_state, irq_pending),
+					      offsetof(struct ide_drive_state, wcache),
+					      offsetof(struct ide_drive_state, at.locked),
+					      offsetof(struct ide_drive_state, at.dma) };
+	static const size_t bm_bools[] = { offsetof(struct ide_bm_state, eot),
+					   sizeof(struct ide_bm_state) +
+						   offsetof(struct ide_bm_state, eot) };
 	const uint8_t *b = buf;
 	if (len != need)
 		return -1;
@@ -1224,11 +1233,14 @@ ide_restore(struct ide *ide, const void *buf, size_t len)
 		memcpy(&ide->ch[c].st, b, sizeof(ide->ch[c].st));
 		b += sizeof(ide->ch[c].st);
 		for (unsigned k = 0; k < 2; k++) {
-			memcpy(&ide->ch[c].drive[k].st, b, sizeof(struct ide_drive_state));
+			state_restore(&ide->ch[c].drive[k].st, sizeof(struct ide_drive_state), b,
+				      sizeof(struct ide_drive_state), STATE_BOOLS(drive_bools));
 			b += sizeof(struct ide_drive_state);
 		}
 	}
-	memcpy(ide->bm, b, sizeof(ide->bm));
+	_Static_assert(sizeof(((struct ide *)0)->bm) == 2 * sizeof(struct ide_bm_state),
+		       "bm_bools covers both bus masters");
+	state_restore(ide->bm, sizeof(ide->bm), b, sizeof(ide->bm), STATE_BOOLS(bm_bools));
 	b += sizeof(ide->bm);
 	if (pci_function_restore(&ide->fn, b, sizeof(ide->fn.st)) < 0)
 		return -1;

@@ -218,7 +218,7 @@ ioapic_save(const struct ioapic *io, void *buf, size_t len)
 int
 ioapic_restore(struct ioapic *io, const void *buf, size_t len)
 {
-	if (state_restore(&io->st, sizeof(io->st), buf, len) < 0)
+	if (state_restore(&io->st, sizeof(io->st), buf, len, STATE_NO_BOOLS) < 0)
 		return -1;
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
 		service_level(io, pin);

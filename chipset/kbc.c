@@ -656,10 +656,24 @@ kbc_save(const struct kbc *k, void *buf, size_t len)
 	return state_save(&k->st, sizeof(k->st), buf, len);
 }
 
+/* The bools of struct kbc_state (chipset/state.h), the PS/2 devices' included. */
+static const size_t kbc_bools[] = {
+	offsetof(struct kbc_state, obf),
+	offsetof(struct kbc_state, out_aux),
+	offsetof(struct kbc_state, ctl_full),
+	offsetof(struct kbc_state, ctl_aux),
+	offsetof(struct kbc_state, xlat_break),
+	offsetof(struct kbc_state, kbd.scanning),
+	offsetof(struct kbc_state, mouse.reporting),
+	offsetof(struct kbc_state, mouse.remote),
+	offsetof(struct kbc_state, mouse.wrap),
+	offsetof(struct kbc_state, mouse.scale21),
+};
+
 int
 kbc_restore(struct kbc *k, const void *buf, size_t len)
 {
-	if (state_restore(&k->st, sizeof(k->st), buf, len) < 0)
+	if (state_restore(&k->st, sizeof(k->st), buf, len, STATE_BOOLS(kbc_bools)) < 0)
 		return -1;
 	irq_set(&k->board.a20, k->st.outport & KBC_OUT_A20);
 	update_irqs(k);

@@ -1006,10 +1006,15 @@ lapic_save(const struct lapic *apic, void *buf, size_t len)
 	return state_save(&apic->st, sizeof(apic->st), buf, len);
 }
 
+/* The bools of struct lapic_state (chipset/state.h). */
+static const size_t lapic_bools[] = { offsetof(struct lapic_state, lint[0]),
+				      offsetof(struct lapic_state, lint[1]),
+				      offsetof(struct lapic_state, extint_pending) };
+
 int
 lapic_restore(struct lapic *apic, const void *buf, size_t len)
 {
-	if (state_restore(&apic->st, sizeof(apic->st), buf, len) < 0)
+	if (state_restore(&apic->st, sizeof(apic->st), buf, len, STATE_BOOLS(lapic_bools)) < 0)
 		return -1;
 	remap(apic);
 	timer_arm(apic);

@@ -192,7 +192,7 @@ pci_function_save(const struct pci_function *fn, void *buf, size_t len)
 int
 pci_function_restore(struct pci_function *fn, const void *buf, size_t len)
 {
-	if (state_restore(&fn->st, sizeof(fn->st), buf, len) < 0)
+	if (state_restore(&fn->st, sizeof(fn->st), buf, len, STATE_NO_BOOLS) < 0)
 		return -1;
 	pci_function_update_bars(fn, true);
 	return 0;
@@ -338,7 +338,7 @@ pci_bus_save(const struct pci_bus *bus, void *buf, size_t len)
 int
 pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len)
 {
-	if (state_restore(&bus->st, sizeof(bus->st), buf, len) < 0)
+	if (state_restore(&bus->st, sizeof(bus->st), buf, len, STATE_NO_BOOLS) < 0)
 		return -1;
 	return 0;
 }

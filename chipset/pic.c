@@ -418,10 +418,23 @@ pic_save(const struct pic *pic, void *buf, size_t len)
 	return state_save(&pic->st, sizeof(pic->st), buf, len);
 }
 
+/* The bools of struct pic_state (chipset/state.h): nine per 8259. */
+#define CHIP_BOOLS(n)                                                                              \
+	offsetof(struct pic_state, chip[n].icw4_needed),                                           \
+		offsetof(struct pic_state, chip[n].single),                                        \
+		offsetof(struct pic_state, chip[n].ltim),                                          \
+		offsetof(struct pic_state, chip[n].auto_eoi),                                      \
+		offsetof(struct pic_state, chip[n].sfnm),                                          \
+		offsetof(struct pic_state, chip[n].rotate_on_aeoi),                                \
+		offsetof(struct pic_state, chip[n].read_isr),                                      \
+		offsetof(struct pic_state, chip[n].poll),                                          \
+		offsetof(struct pic_state, chip[n].special_mask)
+static const size_t pic_bools[] = { CHIP_BOOLS(0), CHIP_BOOLS(1) };
+
 int
 pic_restore(struct pic *pic, const void *buf, size_t len)
 {
-	if (state_restore(&pic->st, sizeof(pic->st), buf, len) < 0)
+	if (state_restore(&pic->st, sizeof(pic->st), buf, len, STATE_BOOLS(pic_bools)) < 0)
 		return -1;
 	update(pic);
 	latches_cleared(pic);

@@ -512,10 +512,21 @@ pit_save(const struct pit *pit, void *buf, size_t len)
 	return state_save(&pit->st, sizeof(pit->st), buf, len);
 }
 
+/* The bools of struct pit_state (chipset/state.h): ten per counter. */
+#define COUNTER_BOOLS(n)                                                                           \
+	offsetof(struct pit_state, c[n].bcd), offsetof(struct pit_state, c[n].gate),               \
+		offsetof(struct pit_state, c[n].armed), offsetof(struct pit_state, c[n].running),  \
+		offsetof(struct pit_state, c[n].held), offsetof(struct pit_state, c[n].pending),   \
+		offsetof(struct pit_state, c[n].write_msb),                                        \
+		offsetof(struct pit_state, c[n].read_msb),                                         \
+		offsetof(struct pit_state, c[n].latch_msb_next),                                   \
+		offsetof(struct pit_state, c[n].status_latched)
+static const size_t pit_bools[] = { COUNTER_BOOLS(0), COUNTER_BOOLS(1), COUNTER_BOOLS(2) };
+
 int
 pit_restore(struct pit *pit, const void *buf, size_t len)
 {
-	if (state_restore(&pit->st, sizeof(pit->st), buf, len) < 0)
+	if (state_restore(&pit->st, sizeof(pit->st), buf, len, STATE_BOOLS(pit_bools)) < 0)
 		return -1;
 	update_irq(pit);
 	return 0;

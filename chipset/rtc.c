@@ -463,10 +463,14 @@ rtc_save(const struct rtc *rtc, void *buf, size_t len)
 	return state_save(&rtc->st, sizeof(rtc->st), buf, len);
 }
 
+/* The bools of struct rtc_state (chipset/state.h). */
+static const size_t rtc_bools[] = { offsetof(struct rtc_state, nmi_masked),
+				    offsetof(struct rtc_state, irq) };
+
 int
 rtc_restore(struct rtc *rtc, const void *buf, size_t len)
 {
-	if (state_restore(&rtc->st, sizeof(rtc->st), buf, len) < 0)
+	if (state_restore(&rtc->st, sizeof(rtc->st), buf, len, STATE_BOOLS(rtc_bools)) < 0)
 		return -1;
 	rtc->st.irq = !rtc->st.irq; /* force the line to be driven again */
 	update_irq(rtc, vclock_now(rtc->clock));

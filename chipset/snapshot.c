@@ -374,6 +374,31 @@ cpu_section_valid(const uint8_t *d)
 	return d[offsetof(struct cpu_saved, state.cpl)] <= 3;
 }
 
+/*
+ * The virtual time a restored machine would run at is below 2^62 ns (146
+ * years): the devices compute with signed 64-bit nanoseconds, and a corrupt
+ * instruction count or idle time near 2^64 made the RTC's next edge come out
+ * before "now", so the timer queue fired it again forever (found by
+ * fuzz_snapshot: corpus/snapshot/timeout-clock-wrap). In deterministic mode
+ * the time is each CPU's instruction count times ns_per_insn plus idle_ns.
+ */
+#define TIME_LIMIT_NS (1ull << 62)
+static bool
+clock_time_valid(const struct vclock_saved *vs, const struct section *const *cpu_s, unsigned ncpus)
+{
+	if (vs->mode != VCLOCK_DETERMINISTIC)
+		return vs->now_ns < TIME_LIMIT_NS;
+	for (unsigned k = 0; k < ncpus; k++) {
+		uint64_t icount, t;
+		memcpy(&icount, cpu_s[k]->data + offsetof(struct cpu_saved, icount),
+		       sizeof(icount));
+		if (__builtin_mul_overflow(icount, (uint64_t)vs->ns_per_insn, &t) ||
+		    __builtin_add_overflow(t, vs->idle_ns, &t) || t >= TIME_LIMIT_NS)
+			return false;
+	}
+	return true;
+}
+
 /* Split the file into sections, checking the header and every CRC. */
 static int
 parse(struct reader *r, const uint8_t *file, size_t size, char *err, size_t errlen)
@@ -599,6 +624,10 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 	memcpy(&vs, clock_s->data, sizeof(vs));
 	if (vclock_check(&pc->clock, &vs, err, errlen) < 0)
 		goto out;
+	if (!clock_time_valid(&vs, cpu_s, pc->ncpus)) {
+		snprintf(err, errlen, "section 'clock' is corrupt (time beyond 2^62 ns)");
+		goto out;
+	}
 	const struct section *ram_s = need_sized(r, "ram", V_RAM, pc->mem->ram_size, err, errlen);
 	if (!ram_s)
 		goto out;

@@ -127,7 +127,7 @@ int
 testdev_restore(struct testdev *t, const void *buf, size_t len)
 {
 	uint32_t before = t->st.lines;
-	if (state_restore(&t->st, sizeof(t->st), buf, len) < 0)
+	if (state_restore(&t->st, sizeof(t->st), buf, len, STATE_NO_BOOLS) < 0)
 		return -1;
 	for (unsigned n = 0; n < TESTDEV_NLINES; n++)
 		if ((before ^ t->st.lines) >> n & 1)

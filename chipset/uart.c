@@ -799,7 +799,10 @@ uart_restore(struct uart *u, const void *buf, size_t len)
 	memcpy(&q, (const uint8_t *)buf + sizeof(u->st), sizeof(q));
 	if (q.count > UART_HOSTQ)
 		return -1;
-	memcpy(&u->st, buf, sizeof(u->st));
+	static const size_t bools[] = { offsetof(struct uart_state, thre_pending),
+					offsetof(struct uart_state, timeout_pending),
+					offsetof(struct uart_state, irq) };
+	state_restore(&u->st, sizeof(u->st), buf, sizeof(u->st), STATE_BOOLS(bools));
 	memcpy(u->hostq, q.bytes, q.count);
 	u->hostq_head = 0;
 	u->hostq_count = q.count;

@@ -18,6 +18,7 @@
  * through the latches, the write modes and the bit mask).
  */
 #include "chipset/vga.h"
+#include "chipset/state.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -1297,8 +1298,9 @@ vga_restore(struct vga *v, const void *buf, size_t len)
 {
 	if (len != sizeof(v->st) + sizeof(v->fn.st) + VGA_VRAM_SIZE)
 		return -1;
+	static const size_t bools[] = { offsetof(struct vga_state, attr_flipflop) };
 	const uint8_t *b = buf;
-	memcpy(&v->st, b, sizeof(v->st));
+	state_restore(&v->st, sizeof(v->st), b, sizeof(v->st), STATE_BOOLS(bools));
 	v->writes++;
 	memcpy(v->vram, b + sizeof(v->st) + sizeof(v->fn.st), VGA_VRAM_SIZE);
 	return pci_function_restore(&v->fn, b + sizeof(v->st), sizeof(v->fn.st));

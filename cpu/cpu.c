@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chipset/state.h" /* the restore helper: bools normalised */
 #include "cpu/vmx/vmx.h"
 #include "cpu/cpu_internal.h"
 #include "cpu/exec/x87.h"
@@ -163,12 +164,36 @@ cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
 	return need;
 }
 
+/* The bools of struct vmx, normalised on restore as the devices' (chipset/state.h). */
+static const size_t vmx_bools[] = {
+	offsetof(struct vmx, on),
+	offsetof(struct vmx, launched),
+	offsetof(struct vmx, current_shadow),
+	offsetof(struct vmx, injecting),
+	offsetof(struct vmx, hlt_wake),
+	offsetof(struct vmx, guest_shutdown),
+	offsetof(struct vmx, smm_on),
+	offsetof(struct vmx, smm_nonroot),
+	offsetof(struct vmx, in_iret),
+	offsetof(struct vmx, preempt_on),
+	offsetof(struct vmx, mtf_pending),
+	offsetof(struct vmx, ple_seen),
+	offsetof(struct vmx, ept_on),
+	offsetof(struct vmx, pml_on),
+	offsetof(struct vmx, ve_on),
+	offsetof(struct vmx, ept_misconfig),
+	offsetof(struct vmx, ept_pml_full),
+	offsetof(struct vmx, apic_access_on),
+	offsetof(struct vmx, apic_write_pending),
+	offsetof(struct vmx, vintr),
+};
+
 int
 cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len)
 {
 	if (!cpu->vmx || len != sizeof(*cpu->vmx) + 1)
 		return -1;
-	memcpy(cpu->vmx, buf, sizeof(*cpu->vmx));
+	state_restore(cpu->vmx, sizeof(*cpu->vmx), buf, sizeof(*cpu->vmx), STATE_BOOLS(vmx_bools));
 	cpu->vmx_nonroot = ((const uint8_t *)buf)[sizeof(*cpu->vmx)] != 0;
 	cpu->stop_trace = true;
 	return 0;

@@ -631,11 +631,11 @@ db_loop_on_handler_breakpoint_ends_at_budget(void **state)
 {
 	(void)state;
 	static const uint8_t code[] = {
-		0xb8, (uint8_t)DBH, (uint8_t)(DBH >> 8), 0x00, 0x00, /* mov eax, DBH */
-		0x0f, 0x23, 0xc0,                                    /* mov dr0, eax */
-		0xb8, 0x01, 0x04, 0x00, 0x00,                        /* mov eax, L0, R/W 00 */
-		0x0f, 0x23, 0xf8,                                    /* mov dr7, eax */
-		0xf1,                                                /* CODE + 16: icebp */
+		0xb8, 0x00, 0x28, 0x00, 0x00, /* mov eax, DBH (0x2800) */
+		0x0f, 0x23, 0xc0,             /* mov dr0, eax */
+		0xb8, 0x01, 0x04, 0x00, 0x00, /* mov eax, L0, R/W 00 */
+		0x0f, 0x23, 0xf8,             /* mov dr7, eax */
+		0xf1,                         /* CODE + 16: icebp */
 		0xf4,
 	};
 	make32("max");

@@ -22,6 +22,7 @@
 #include "chipset/pc.h"
 #include "chipset/snapshot.h"
 #include "cpu/cpu.h"
+#include "cpu/vmx/vmx.h"
 #include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
@@ -405,6 +406,18 @@ damaged_files_refused(void **state)
 		pc_destroy(c);
 		free(b2);
 	}
+	/* An instruction count that puts virtual time past 2^62 ns: the devices'
+	 * signed nanosecond arithmetic would wrap (fuzz_snapshot: the RTC's timer
+	 * fired forever). */
+	{
+		size_t blen;
+		uint8_t *b2 = with_section_byte(
+			good, len, "cpu", offsetof(struct cpu_saved, icount) + 7, 0x40, &blen);
+		assert_non_null(b2);
+		spit(bad, b2, blen);
+		assert_refused(b, ref, bad, "section 'clock' is corrupt (time beyond 2^62 ns)");
+		free(b2);
+	}
 	/* Not a snapshot at all. */
 	spit(bad, (const uint8_t *)"hello, world, this is not a snapshot file", 41);
 	assert_refused(b, ref, bad, "not a fugu snapshot");
@@ -431,6 +444,92 @@ damaged_files_refused(void **state)
 	pc_destroy(a);
 	pc_destroy(b);
 	pc_destroy(ref);
+}
+
+/* Byte `at` of section `name`'s payload in the file `d` (decompressed). */
+static uint8_t
+section_byte(const uint8_t *d, size_t len, const char *name, size_t at)
+{
+	for (size_t off = 32; off + 48 <= len;) {
+		uint64_t slen, raw;
+		uint32_t flags;
+		memcpy(&slen, d + off + 24, 8);
+		memcpy(&raw, d + off + 32, 8);
+		memcpy(&flags, d + off + 20, 4);
+		if (!strcmp((const char *)d + off, name)) {
+			assert_true(at < raw);
+			if (!(flags & 1))
+				return d[off + 48 + at];
+			uint8_t *u = malloc(raw);
+			assert_int_equal(ZSTD_decompress(u, raw, d + off + 48, slen), raw);
+			uint8_t v = u[at];
+			free(u);
+			return v;
+		}
+		off += 48 + slen;
+	}
+	fail_msg("no section '%s'", name);
+	return 0;
+}
+
+/*
+ * A bool field whose byte in the file is neither 0 nor 1 restores as true (1):
+ * restoring loads the bools of every device record as bytes and normalises
+ * them (chipset/state.h), so no bool ever holds another value (C11 6.2.6.1p5:
+ * reading one would be undefined; fuzz_snapshot found the PIT, 8259, 8042 and
+ * LAPIC ones). Saving the restored machine shows the 1.
+ */
+static void
+device_bools_normalised(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *section;
+		size_t at;
+	} flags[] = {
+		{ "pit", offsetof(struct pit_state, c[1].gate) },
+		{ "pit", offsetof(struct pit_state, c[2].status_latched) },
+		{ "pic", offsetof(struct pic_state, chip[1].special_mask) },
+		{ "kbc", offsetof(struct kbc_state, mouse.wrap) },
+		{ "kbc", offsetof(struct kbc_state, obf) },
+		{ "lapic", offsetof(struct lapic_state, extint_pending) },
+		{ "rtc", offsetof(struct rtc_state, nmi_masked) },
+		{ "com2", offsetof(struct uart_state, thre_pending) },
+		{ "ide",
+		  sizeof(struct ide_channel_state) + offsetof(struct ide_drive_state, wcache) },
+		{ "vmx", offsetof(struct vmx, launched) },
+	};
+	struct pc *a;
+	save_programmed(&a);
+	size_t len;
+	uint8_t *good = slurp(snap_path, &len);
+	char bad[] = "/tmp/fugu-snapboolXXXXXX", again[] = "/tmp/fugu-snapbool2XXXXXX";
+	close(mkstemp(bad));
+	close(mkstemp(again));
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		size_t blen;
+		uint8_t *d =
+			with_section_byte(good, len, flags[k].section, flags[k].at, 0xa5, &blen);
+		if (!d)
+			fail_msg("no section '%s'", flags[k].section);
+		spit(bad, d, blen);
+		struct pc *b = make_pc(16u << 20, false);
+		char err[256];
+		if (machine_load(b, bad, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", flags[k].section, err);
+		assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
+		size_t alen;
+		uint8_t *saved = slurp(again, &alen);
+		assert_int_equal(section_byte(saved, alen, flags[k].section, flags[k].at), 1);
+		free(saved);
+		free(d);
+		pc_destroy(b);
+	}
+	unlink(bad);
+	unlink(again);
+	unlink(snap_path);
+	free(good);
+	pc_destroy(a);
 }
 
 static uint8_t
@@ -599,6 +698,7 @@ main(void)
 		cmocka_unit_test(file_round_trip),
 		cmocka_unit_test(smp_round_trip),
 		cmocka_unit_test(damaged_files_refused),
+		cmocka_unit_test(device_bools_normalised),
 		cmocka_unit_test(fast_reset_copies_dirty_pages),
 		cmocka_unit_test(fast_reset_dma_and_older_snapshots),
 		cmocka_unit_test(fast_reset_per_machine),
