@@ -1,0 +1,205 @@
+; fugu guest test: the VMX regression table (issue 12): VMX bug classes other
+; emulators have had to fix, the rows no other guest asserts. Each row is a set
+; of numbered checks (the number is reported on failure); the whole table, with
+; the rows other guests hold, is docs/VMX.md "VMX regression table".
+; SDM vol. 3C:
+;   R1 (checks 1-3)   25.1.2, appendix C: XSETBV exits unconditionally, exit
+;                     reason 55, 27.2.5 instruction length 3, 27.3.3 RIP of
+;                     the XSETBV.
+;   R2 (checks 4-6)   25.3: RDTSCP with "RDTSC exiting" and "enable RDTSCP"
+;                     exits with reason 51 (not RDTSC's 16), length 3.
+;   R3 (checks 7-9)   27.2.5: the VM-exit instruction length counts the
+;                     prefixes: CPUID (2 bytes) with 3 prefixes is 5, with 13
+;                     it is 15 (the architectural maximum); the next plain
+;                     CPUID is 2 again (written by every instruction exit).
+;   R4 (checks 10-12) 27.3.3: RFLAGS.RF saved for an exit by the exception
+;                     bitmap is what the fault's delivery would push: 1 for a
+;                     #UD (vol. 3A, 17.3.1.1: faults other than instruction
+;                     breakpoints set RF in the pushed image), with RF clear
+;                     in the guest.
+;   R5 (checks 13-14) 27.3.3: RF saved for an instruction that exits (CPUID)
+;                     is 0, even when the guest was entered with RF set.
+;   R6 (checks 15-21) 26.3.2.2: the bases of an unusable FS and GS are loaded
+;                     anyway (the guest reads them through IA32_FS_BASE and
+;                     IA32_GS_BASE); 27.3.2: they are saved, with the new value
+;                     the guest wrote, and bit 16 set (the rest of the access
+;                     rights of an unusable segment are undefined, bits 31:17
+;                     always 0).
+; Check 30: CPUID.1:ECX.XSAVE missing; 45: VMLAUNCH/VMRESUME failed.
+; Host and guest run flat 32-bit protected mode with paging (4 MiB pages).
+%define TEST "vmx_regress"
+	org 0xf0000
+%include "pm.inc"
+%include "vmx.inc"
+
+PD	equ 0x10000		; page directory: 4 MiB identity page (PSE)
+VMXON_R	equ 0x20000
+VMCS_R	equ 0x21000
+GSTACK	equ 0x30000
+MSRBM	equ 0x22000		; MSR bitmap: nothing exits
+LAUNCHED equ 0x3000
+
+; enter the guest at %1 with the host resuming at %2
+%macro enter 2
+	vmw 0x681e, %1
+	vmw 0x6c16, %2
+	cmp byte [LAUNCHED], 0
+	jne %%res
+	mov byte [LAUNCHED], 1
+	vmlaunch
+	jmp %%bad
+%%res:	vmresume
+%%bad:	mov eax, 45
+	jmp fail
+%endmacro
+
+main:
+	mov byte [LAUNCHED], 0
+	; VMXON needs CR0.PG (IA32_VMX_CR0_FIXED0 has PE, NE and PG: 23.8).
+	mov dword [PD], 0x83
+	mov eax, PD
+	mov cr3, eax
+	mov eax, cr4
+	or eax, 1 << 4			; PSE
+	mov cr4, eax
+	mov eax, cr0
+	or eax, 1 << 31
+	mov cr0, eax
+	; XSETBV in the guest needs CR4.OSXSAVE, else it is #UD before any exit.
+	mov eax, 1
+	cpuid
+	test ecx, 1 << 26
+	check 30, nz
+	mov eax, cr4
+	or eax, 1 << 18
+	mov cr4, eax
+	vmx_on
+	ctl 0x48d, 0, 0x4000
+	ctl 0x48e, (1 << 12) | (1 << 28) | (1 << 31), 0x4002 ; RDTSC exiting, MSR bitmaps, secondary
+	ctl 0x48b, 1 << 3, 0x401e			; enable RDTSCP
+	ctl 0x48f, 0, 0x400c
+	ctl 0x490, 0, 0x4012
+	vmw 0x4004, 1 << 6				; #UD exits
+	mov edi, MSRBM
+	mov ecx, 0x1000 / 4
+	xor eax, eax
+	rep stosd
+	vmw 0x2004, MSRBM
+	vmw 0x2005, 0
+	host_state KSTACK
+	guest_flat32 GSTACK
+
+	; R1: XSETBV, reason 55, length 3, RIP of the instruction.
+	enter g_xsetbv, h_xsetbv
+h_xsetbv:
+	exit_is 1, 55, 0
+	field_is 2, 0x440c, 3
+	field_is 3, 0x681e, g_xsetbv.x
+
+	; R2: RDTSCP, reason 51 (RDTSC would be 16), length 3.
+	enter g_rdtscp, h_rdtscp
+h_rdtscp:
+	exit_is 4, 51, 0
+	field_is 5, 0x440c, 3
+	field_is 6, 0x681e, g_rdtscp
+
+	; R3: prefixed CPUIDs: 5, 15, then a plain one 2.
+	enter g_cpuid5, h_cpuid5
+h_cpuid5:
+	field_is 7, 0x4402, 10
+	field_is 7, 0x440c, 5
+	field_is 7, 0x681e, g_cpuid5
+	enter g_cpuid5.p15, h_cpuid15
+h_cpuid15:
+	field_is 8, 0x4402, 10
+	field_is 8, 0x440c, 15
+	field_is 8, 0x681e, g_cpuid5.p15
+	enter g_cpuid5.p2, h_cpuid2
+h_cpuid2:
+	field_is 9, 0x4402, 10
+	field_is 9, 0x440c, 2
+	field_is 9, 0x681e, g_cpuid5.p2
+
+	; R4: #UD through the exception bitmap: reason 0, information 80000306h,
+	; RFLAGS.RF saved 1 (the guest ran with RF clear).
+	vmw 0x6820, 2
+	enter g_ud, h_ud
+h_ud:
+	exit_is 10, 0, 0
+	field_is 11, 0x4404, 0x80000306
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 12, nz
+
+	; R5: entered with RF set, CPUID exits: RF saved 0.
+	vmw 0x6820, 0x10002
+	enter g_cpuid5.p2, h_rf
+h_rf:
+	exit_is 13, 10, 0
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 14, z
+	vmw 0x6820, 2
+
+	; R6: FS and GS unusable (selector 0, bit 16) with bases the guest sees
+	; through the MSRs; it writes a new FS base and exits by CPUID.
+	vmw 0x0808, 0
+	vmw 0x481c, 0x10000
+	vmw 0x680e, 0x12345000
+	vmw 0x080a, 0
+	vmw 0x481e, 0x10000
+	vmw 0x6810, 0xabcd0000
+	enter g_fsgs, h_fsgs
+h_fsgs:
+	mov [0x3010], esi		; the guest's FS base (ESI) and GS base (EDI)
+	mov [0x3014], edi
+	exit_is 15, 10, 0
+	cmp dword [0x3010], 0x12345000
+	check 16, e
+	cmp dword [0x3014], 0xabcd0000
+	check 17, e
+	field_is 18, 0x680e, 0x55aa1000	; the base the guest wrote
+	field_is 19, 0x6810, 0xabcd0000
+	vmr 0x481c
+	and ebx, 0xfffe0000 | (1 << 16)	; bits 31:17 zero, bit 16 set
+	cmp ebx, 1 << 16
+	check 20, e
+	vmr 0x481e
+	and ebx, 0xfffe0000 | (1 << 16)
+	cmp ebx, 1 << 16
+	check 21, e
+	jmp pass
+
+g_xsetbv:
+	xor ecx, ecx
+	xor edx, edx
+	mov eax, 1
+.x:	xsetbv
+	ud2
+g_rdtscp:
+	rdtscp
+	ud2
+g_cpuid5:
+	db 0x66, 0x2e, 0x3e		; operand size, CS, DS
+	cpuid
+.p15:	times 13 db 0x3e		; 13 DS prefixes: 15 bytes in all
+	cpuid
+.p2:	cpuid
+	ud2
+g_ud:
+	ud2
+g_fsgs:
+	mov ecx, 0xc0000100		; IA32_FS_BASE
+	rdmsr
+	mov esi, eax
+	mov ecx, 0xc0000101		; IA32_GS_BASE
+	rdmsr
+	mov edi, eax
+	mov ecx, 0xc0000100
+	mov eax, 0x55aa1000
+	xor edx, edx
+	wrmsr
+	cpuid
+	ud2
+
+%include "pm_end.inc"
