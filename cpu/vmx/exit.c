@@ -242,6 +242,16 @@ vmx_exit(struct cpu *cpu, uint32_t reason, uint64_t qual, uint32_t len, uint32_t
 	if (reason != VMX_EXIT_EXCEPTION_NMI && reason != VMX_EXIT_EXTERNAL_INTR)
 		F(EXIT_INTR_INFO) = 0;
 	F(IDT_VECTORING_INFO) = cpu->vmx->vectoring;
+	/* RFLAGS.RF (27.3.3): an APIC-access exit, an EPT violation or
+	 * misconfiguration and a PML-full exit save RF = 1 (the access's
+	 * instruction restarts) unless they happen while an event is delivered;
+	 * then RF stands as that delivery would push it. Instruction exits save
+	 * 0: the debug step clears RF before any instruction runs (debug.c).
+	 * Other exits save what RF was. */
+	if (!cpu->vmx->vectoring &&
+	    (reason == VMX_EXIT_APIC_ACCESS || reason == VMX_EXIT_EPT_VIOLATION ||
+	     reason == VMX_EXIT_EPT_MISCONFIG || reason == VMX_EXIT_PML_FULL))
+		cpu->state.rflags |= F_RF;
 	if (cpu->vmx->vectoring) {
 		F(IDT_VECTORING_ERROR) = cpu->vmx->vectoring_error;
 		if (cpu->vmx->vectoring_len) /* a software event: its instruction's length */

@@ -25,7 +25,13 @@
 ;                     the guest wrote, and bit 16 set (the rest of the access
 ;                     rights of an unusable segment are undefined, bits 31:17
 ;                     always 0).
-; Check 30: CPUID.1:ECX.XSAVE missing; 45: VMLAUNCH/VMRESUME failed.
+;   R7 (checks 22-26) 27.3.3: an EPT violation that is not during event
+;                     delivery saves RF = 1 (the instruction restarts); here a
+;                     read of a guest-physical address EPT leaves unmapped
+;                     (reason 48, qualification 181h: read, linear address
+;                     valid, a translation's access, 27.2.1).
+; Check 30: CPUID.1:ECX.XSAVE missing; 31: no 1 GiB EPT pages (A.10);
+; 45: VMLAUNCH/VMRESUME failed.
 ; Host and guest run flat 32-bit protected mode with paging (4 MiB pages).
 %define TEST "vmx_regress"
 	org 0xf0000
@@ -37,6 +43,9 @@ VMXON_R	equ 0x20000
 VMCS_R	equ 0x21000
 GSTACK	equ 0x30000
 MSRBM	equ 0x22000		; MSR bitmap: nothing exits
+EPT4	equ 0x40000		; EPT PML4
+EPT3	equ 0x41000		; EPT PDPT: a 1 GiB identity page at 0
+EPTP	equ EPT4 | 0x1e		; WB, 4 levels
 LAUNCHED equ 0x3000
 
 ; enter the guest at %1 with the host resuming at %2
@@ -168,6 +177,33 @@ h_fsgs:
 	and ebx, 0xfffe0000 | (1 << 16)
 	cmp ebx, 1 << 16
 	check 21, e
+
+	; R7: EPT maps the first GiB; the guest reads 40000000h (a 4 MiB page
+	; in its paging, not in EPT): an EPT violation, RF saved 1.
+	mov ecx, 0x48c
+	rdmsr
+	test eax, 1 << 17
+	check 31, nz
+	mov edi, EPT4
+	mov ecx, 0x2000 / 4
+	xor eax, eax
+	rep stosd
+	mov dword [EPT4], EPT3 | 7
+	mov dword [EPT3], 0xb7		; 1 GiB page, WB, RWX
+	mov dword [PD + 0x100 * 4], 0x40000083
+	ctl 0x48b, (1 << 3) | (1 << 1), 0x401e	; enable RDTSCP, enable EPT
+	vmw 0x201a, EPTP
+	vmw 0x201b, 0
+	vmw 0x6820, 2
+	enter g_ept, h_ept
+h_ept:
+	exit_is 22, 48, 0x181
+	field_is 23, 0x2400, 0x40000000
+	field_is 24, 0x640a, 0x40000000
+	field_is 25, 0x681e, g_ept
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 26, nz
 	jmp pass
 
 g_xsetbv:
@@ -200,6 +236,9 @@ g_fsgs:
 	xor edx, edx
 	wrmsr
 	cpuid
+	ud2
+g_ept:
+	mov eax, [0x40000000]
 	ud2
 
 %include "pm_end.inc"
