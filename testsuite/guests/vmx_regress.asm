@@ -30,6 +30,15 @@
 ;                     read of a guest-physical address EPT leaves unmapped
 ;                     (reason 48, qualification 181h: read, linear address
 ;                     valid, a translation's access, 27.2.1).
+;   R8 (checks 27-32) 27.3.3: an EPT violation while an event is delivered
+;                     (the push to a stack EPT leaves unmapped) saves RF as
+;                     that delivery would push it: 0 for INT3 (a trap), 1 for
+;                     a #GP (a fault); the IDT-vectoring information (27.2.4)
+;                     names the event, with INT3's type 6 (software
+;                     exception, not 4) and its length 1 (27.2.5, check 33).
+;   R9 (checks 34-36) 27.2.2: INT1 (F1) intercepted by the exception bitmap is
+;                     a privileged software exception: information 80000501H
+;                     (type 5), instruction length 1.
 ; Check 30: CPUID.1:ECX.XSAVE missing; 31: no 1 GiB EPT pages (A.10);
 ; 45: VMLAUNCH/VMRESUME failed.
 ; Host and guest run flat 32-bit protected mode with paging (4 MiB pages).
@@ -204,6 +213,34 @@ h_ept:
 	vmr 0x6820
 	test ebx, 1 << 16
 	check 26, nz
+
+	; R8: INT3, then a #GP, each delivered onto a stack at 40000000h.
+	vmw 0x681c, 0x40000010
+	enter g_int3, h_int3
+h_int3:
+	field_is 27, 0x4402, 48
+	field_is 28, 0x4408, 0x80000603	; software exception 3
+	field_is 33, 0x440c, 1
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 29, z
+	vmw 0x681c, 0x40000010
+	enter g_gp, h_gp
+h_gp:
+	field_is 30, 0x4402, 48
+	field_is 31, 0x4408, 0x80000b0d	; hardware exception 13, error code
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 32, nz
+
+	; R9: INT1 with #DB in the exception bitmap.
+	vmw 0x4004, (1 << 6) | (1 << 1)
+	vmw 0x681c, GSTACK
+	enter g_int1, h_int1
+h_int1:
+	field_is 34, 0x4402, 0
+	field_is 35, 0x4404, 0x80000501
+	field_is 36, 0x440c, 1
 	jmp pass
 
 g_xsetbv:
@@ -239,6 +276,16 @@ g_fsgs:
 	ud2
 g_ept:
 	mov eax, [0x40000000]
+	ud2
+g_int3:
+	int3
+	ud2
+g_int1:
+	db 0xf1				; INT1 (ICEBP)
+	ud2
+g_gp:
+	mov ax, 0x1234			; beyond the GDT limit: #GP(1234h)
+	mov ds, ax
 	ud2
 
 %include "pm_end.inc"
