@@ -295,7 +295,8 @@ int vmx_feature_control_write(struct cpu *cpu, uint64_t value);
 /* An instruction with an intercept class: returns when it runs, exits otherwise. */
 void vmx_intercept(struct cpu *cpu, const struct insn *i);
 /* An exception about to be delivered (cpu_deliver_event / INT3 / INTO): exits
- * when the exception bitmap says so. type: 3 hardware, 6 software exception. */
+ * when the exception bitmap says so. type: 3 hardware, 6 software exception
+ * (INT1 becomes 5 through vmx_soft_exception). */
 void vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type);
 /* INT3/INTO (type 6) or INT1 (type 5) is about to be delivered in non-root
  * operation: its exit or IDT-vectoring information names that type. */
