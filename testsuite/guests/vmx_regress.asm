@@ -39,6 +39,11 @@
 ;   R9 (checks 34-36) 27.2.2: INT1 (F1) intercepted by the exception bitmap is
 ;                     a privileged software exception: information 80000501H
 ;                     (type 5), instruction length 1.
+;   R10 (checks 37-42) 27.2.4: an EPT violation while VM entry delivers an
+;                     injected software exception (type 6, vector 3, length
+;                     1) or privileged software exception (type 5, vector 1)
+;                     reports that type in the IDT-vectoring information and
+;                     the injected length (27.2.5).
 ; Check 30: CPUID.1:ECX.XSAVE missing; 31: no 1 GiB EPT pages (A.10);
 ; 45: VMLAUNCH/VMRESUME failed.
 ; Host and guest run flat 32-bit protected mode with paging (4 MiB pages).
@@ -241,6 +246,25 @@ h_int1:
 	field_is 34, 0x4402, 0
 	field_is 35, 0x4404, 0x80000501
 	field_is 36, 0x440c, 1
+
+	; R10: inject INT3's and INT1's events onto the stack at 40000000h.
+	vmw 0x4004, 1 << 6
+	vmw 0x681c, 0x40000010
+	vmw 0x4016, 0x80000603
+	vmw 0x401a, 1
+	enter g_int1, h_inj6
+h_inj6:
+	field_is 37, 0x4402, 48
+	field_is 38, 0x4408, 0x80000603
+	field_is 39, 0x440c, 1
+	vmw 0x681c, 0x40000010
+	vmw 0x4016, 0x80000501
+	vmw 0x401a, 1
+	enter g_int1, h_inj5
+h_inj5:
+	field_is 40, 0x4402, 48
+	field_is 41, 0x4408, 0x80000501
+	field_is 42, 0x440c, 1
 	jmp pass
 
 g_xsetbv:
