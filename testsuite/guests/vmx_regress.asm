@@ -44,7 +44,7 @@
 ;                     1) or privileged software exception (type 5, vector 1)
 ;                     reports that type in the IDT-vectoring information and
 ;                     the injected length (27.2.5).
-; Check 30: CPUID.1:ECX.XSAVE missing; 31: no 1 GiB EPT pages (A.10);
+; Check 90: CPUID.1:ECX.XSAVE missing; 91: no 1 GiB EPT pages (A.10);
 ; 45: VMLAUNCH/VMRESUME failed.
 ; Host and guest run flat 32-bit protected mode with paging (4 MiB pages).
 %define TEST "vmx_regress"
@@ -92,7 +92,7 @@ main:
 	mov eax, 1
 	cpuid
 	test ecx, 1 << 26
-	check 30, nz
+	check 90, nz
 	mov eax, cr4
 	or eax, 1 << 18
 	mov cr4, eax
@@ -197,7 +197,7 @@ h_fsgs:
 	mov ecx, 0x48c
 	rdmsr
 	test eax, 1 << 17
-	check 31, nz
+	check 91, nz
 	mov edi, EPT4
 	mov ecx, 0x2000 / 4
 	xor eax, eax
