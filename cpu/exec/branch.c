@@ -184,9 +184,11 @@ void
 op_int3(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
-	if (__builtin_expect(cpu->vmx_nonroot, 0))
+	if (__builtin_expect(cpu->vmx_nonroot, 0)) {
 		vmx_exception(cpu, EXC_BP, NO_ERRCODE,
 			      6); /* a software exception (vol. 3C, 25.2) */
+		vmx_soft_exception(cpu, 6);
+	}
 	soft_int(cpu, EXC_BP, false);
 }
 
@@ -201,8 +203,10 @@ op_into(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
 	if (flags_arith(cpu) & F_OF) {
-		if (__builtin_expect(cpu->vmx_nonroot, 0))
+		if (__builtin_expect(cpu->vmx_nonroot, 0)) {
 			vmx_exception(cpu, EXC_OF, NO_ERRCODE, 6);
+			vmx_soft_exception(cpu, 6);
+		}
 		soft_int(cpu, EXC_OF, false);
 	}
 }
@@ -212,6 +216,8 @@ void
 op_int1(struct cpu *cpu, const struct insn *i)
 {
 	(void)i;
+	if (__builtin_expect(cpu->vmx_nonroot, 0))
+		vmx_soft_exception(cpu, 5); /* privileged software exception (24.8.3) */
 	cpu_deliver_event(cpu, EXC_DB, EVENT_EXCEPTION, NO_ERRCODE, cpu->state.rip);
 }
 

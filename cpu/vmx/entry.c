@@ -879,6 +879,8 @@ inject(struct cpu *cpu)
 		break;
 	case IT_HW_EXC: cpu_deliver_event(cpu, vec, EVENT_EXCEPTION, err, cpu->state.rip); break;
 	default: /* software interrupt and (privileged) software exception: after the instruction */
+		if (type != IT_SW_INT) /* an exit while delivering it names its type (27.2.4) */
+			vmx_soft_exception(cpu, type);
 		cpu_deliver_event(cpu, vec,
 				  type == IT_PRIV_SW_EXC ? EVENT_EXTERNAL : EVENT_SOFTWARE_INT,
 				  NO_ERRCODE, next);

@@ -242,12 +242,23 @@ vmx_exit(struct cpu *cpu, uint32_t reason, uint64_t qual, uint32_t len, uint32_t
 	if (reason != VMX_EXIT_EXCEPTION_NMI && reason != VMX_EXIT_EXTERNAL_INTR)
 		F(EXIT_INTR_INFO) = 0;
 	F(IDT_VECTORING_INFO) = cpu->vmx->vectoring;
+	/* RFLAGS.RF (27.3.3): an APIC-access exit, an EPT violation or
+	 * misconfiguration and a PML-full exit save RF = 1 (the access's
+	 * instruction restarts) unless they happen while an event is delivered;
+	 * then RF stands as that delivery would push it. Instruction exits save
+	 * 0: the debug step clears RF before any instruction runs (debug.c).
+	 * Other exits save what RF was. */
+	if (!cpu->vmx->vectoring &&
+	    (reason == VMX_EXIT_APIC_ACCESS || reason == VMX_EXIT_EPT_VIOLATION ||
+	     reason == VMX_EXIT_EPT_MISCONFIG || reason == VMX_EXIT_PML_FULL))
+		cpu->state.rflags |= F_RF;
 	if (cpu->vmx->vectoring) {
 		F(IDT_VECTORING_ERROR) = cpu->vmx->vectoring_error;
 		if (cpu->vmx->vectoring_len) /* a software event: its instruction's length */
 			F(EXIT_INSN_LEN) = len = cpu->vmx->vectoring_len;
 		cpu->vmx->vectoring = 0;
 	}
+	cpu->vmx->soft_type = 0;
 	save_guest(cpu);
 	trace_vmexit(cpu->tracer, cpu, reason, vmx_exit_reason_name(reason), qual, F(GUEST_RIP),
 		     (uint8_t)len, info, (uint32_t)F(EXIT_INTR_INFO),
@@ -573,8 +584,16 @@ vmx_pf_exits(const struct cpu *cpu, uint32_t error)
 }
 
 void
+vmx_soft_exception(struct cpu *cpu, unsigned type)
+{
+	cpu->vmx->soft_type = (uint8_t)type;
+}
+
+void
 vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type)
 {
+	if (type == 3 && cpu->vmx->soft_type)
+		type = cpu->vmx->soft_type; /* INT1: a privileged software exception */
 	if (cpu->vmx->injecting) { /* the injected event itself; a fault delivering it is checked */
 		cpu->vmx->injecting = false;
 		return;
@@ -596,9 +615,9 @@ vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type)
 		qual = cpu->vmx->pf_lin; /* CR2 is not written (27.1) */
 	else if (vector == EXC_DB)
 		qual = cpu->state.dr[6] & 0x600f;
-	/* Software exceptions (INT3, INTO) report their length. */
+	/* Software exceptions (INT3, INTO) and INT1 report their length. */
 	vmx_exit(cpu, VMX_EXIT_EXCEPTION_NMI, qual,
-		 type == 6 ? (uint32_t)(cpu->state.rip - cpu->insn_rip) : 0, 0);
+		 type >= 5 ? (uint32_t)(cpu->state.rip - cpu->insn_rip) : 0, 0);
 }
 
 bool
@@ -722,7 +741,8 @@ vmx_boundary(struct cpu *cpu)
 }
 
 /* IDT-vectoring information (27.2.4): vector, type (0 external, 2 NMI, 3 hardware
- * exception, 4 software interrupt), error code valid, valid. */
+ * exception, 4 software interrupt, 5 privileged software exception, 6 software
+ * exception), error code valid, valid. */
 void
 vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error, uint64_t return_rip)
 {
@@ -731,11 +751,12 @@ vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error, u
 					[EVENT_EXTERNAL] = 0,
 					[EVENT_NMI] = 2 };
 	struct vmx *v = cpu->vmx;
+	uint32_t t = v->soft_type ? v->soft_type : type[kind];
+	v->soft_type = 0;
 	v->in_iret = false; /* the IRET's fault is being delivered in the guest */
-	v->vectoring = vector | (uint32_t)type[kind] << 8 | (error != NO_ERRCODE ? 1u << 11 : 0) |
-		       1u << 31;
+	v->vectoring = vector | t << 8 | (error != NO_ERRCODE ? 1u << 11 : 0) | 1u << 31;
 	v->vectoring_error = error != NO_ERRCODE ? error : 0;
-	v->vectoring_len = kind == EVENT_SOFTWARE_INT ? (uint32_t)(return_rip - cpu->insn_rip) : 0;
+	v->vectoring_len = t >= 4 ? (uint32_t)(return_rip - cpu->insn_rip) : 0;
 }
 
 void

@@ -157,6 +157,10 @@ struct vmx {
 	bool guest_shutdown;
 	bool smm_on, smm_nonroot;                           /* VMX operation suspended by an SMI */
 	uint32_t vectoring, vectoring_error, vectoring_len; /* the event being delivered */
+	/* The event the current instruction raises is a software exception
+	 * (6: INT3, INTO) or a privileged software exception (5: INT1), not
+	 * what its delivery kind says (24.8.3, 27.2.2, 27.2.4); 0 otherwise. */
+	uint8_t soft_type;
 	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
 	uint64_t pf_lin; /* the linear address of a #PF that exits (CR2 unwritten) */
 	/* The VMX-preemption timer (timer.c): running in non-root operation, the
@@ -291,8 +295,12 @@ int vmx_feature_control_write(struct cpu *cpu, uint64_t value);
 /* An instruction with an intercept class: returns when it runs, exits otherwise. */
 void vmx_intercept(struct cpu *cpu, const struct insn *i);
 /* An exception about to be delivered (cpu_deliver_event / INT3 / INTO): exits
- * when the exception bitmap says so. type: 3 hardware, 6 software exception. */
+ * when the exception bitmap says so. type: 3 hardware, 6 software exception
+ * (INT1 becomes 5 through vmx_soft_exception). */
 void vmx_exception(struct cpu *cpu, unsigned vector, uint32_t error, unsigned type);
+/* INT3/INTO (type 6) or INT1 (type 5) is about to be delivered in non-root
+ * operation: its exit or IDT-vectoring information names that type. */
+void vmx_soft_exception(struct cpu *cpu, unsigned type);
 /* An event is being delivered in non-root operation (kind: enum event_kind):
  * an exit before vmx_vectoring_done reports it as IDT-vectoring information. */
 void vmx_vectoring(struct cpu *cpu, unsigned vector, unsigned kind, uint32_t error,

@@ -10,9 +10,13 @@
 ;   FLAG 2: sends a STARTUP IPI with vector 12h: exit reason 4, qualification
 ;           12h, saved activity state 3 (checks 3-5).
 ;   FLAG 3: sends INIT again while the BSP runs in root operation: blocked,
-;           the BSP goes on (check 6), sets a marker in RAM and executes VMXOFF;
-;           outside VMX operation the INIT resets the BSP, whose second start
-;           finds the marker and passes.
+;           the BSP goes on; then VM entry with the INIT still pending: it
+;           exits (reason 3) before the guest's first instruction (checks
+;           8-10: 25.2, the INIT is no longer blocked once in non-root).
+;   FLAG 5: sends INIT a third time while the BSP runs in root operation:
+;           blocked, the BSP goes on (check 6), sets a marker in RAM and
+;           executes VMXOFF; outside VMX operation the INIT resets the BSP,
+;           whose second start finds the marker and passes.
 %define TEST "vmxsmp"
 	org 0xf0000
 %include "pm.inc"
@@ -55,7 +59,7 @@ main:
 	cmp dword [MARK], 'INIT'	; the second start: reset by the INIT
 	jne .first
 	mov dword [MARK], 0
-	cmp dword [SPINS], 100000	; the BSP ran on in root with the INIT pending
+	cmp dword [SPINS], 200000	; the BSP ran on in root with the INITs pending
 	check 6, e
 	jmp pass
 .first:
@@ -175,6 +179,11 @@ guest:
 	mov dword [FLAG], 1
 .spin:	pause
 	jmp .spin
+; The guest the pending INIT must not let run.
+guest2:
+	mov dword [FLAG], 9
+.spin:	pause
+	jmp .spin
 
 ; Exit 1: the INIT.
 exit_init:
@@ -202,13 +211,38 @@ exit_sipi:
 	vmr 0x4826			; the guest still waits for SIPI
 	cmp ebx, 3
 	check 5, e
-	; INIT in root operation: blocked. Run on, then leave VMX operation.
+	; INIT in root operation: blocked. Run on, then enter the guest with it
+	; pending: it exits before any guest instruction.
 	mov dword [FLAG], 3
 	wait_flag 4
 	mov ecx, 100000
 .root:	inc dword [SPINS]
 	dec ecx
 	jnz .root
+	vmw 0x4826, 0			; guest activity: active
+	vmw 0x681e, guest2
+	vmw 0x6c16, exit_init2
+	vmresume
+	mov eax, 45
+	jmp fail
+
+; Exit 3: the INIT that waited in root operation.
+exit_init2:
+	vmr 0x4402
+	cmp ebx, 3
+	check 8, e
+	vmr 0x681e			; no guest instruction ran
+	cmp ebx, guest2
+	check 9, e
+	cmp dword [FLAG], 4
+	check 10, e
+	; INIT in root operation again: run on, then leave VMX operation.
+	mov dword [FLAG], 5
+	wait_flag 6
+	mov ecx, 100000
+.root2:	inc dword [SPINS]
+	dec ecx
+	jnz .root2
 	mov dword [MARK], 'INIT'
 	vmxoff
 	; The INIT is taken at the next boundary: this never runs.
@@ -245,6 +279,13 @@ ap_code:
 	mov eax, 0x4500
 	wrmsr
 	mov dword [FLAG], 4
+.w5:	cmp dword [FLAG], 5
+	jne .w5
+	mov ecx, 0x830			; INIT while the BSP is in root operation
+	xor edx, edx
+	mov eax, 0x4500
+	wrmsr
+	mov dword [FLAG], 6
 .hlt:	hlt
 	jmp .hlt
 ap_end:
