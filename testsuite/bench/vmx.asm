@@ -26,8 +26,8 @@
 ; 1 in fugu and QEMU) and Bochs' shutdown port 0x8900. A failed check prints
 ; "vmx_bench: FAIL <n>" (pm.inc, vmx.inc numbers; 60-69 this file's).
 ;
-; Instructions per round trip (bit 3 minus bit 4): the guest's CPUID, then
-; the handler's 12 instructions up to and including VMRESUME.
+; Instructions retired per round trip (bit 3 minus bit 4): the handler's 12
+; up to and including VMRESUME; the CPUID causes the exit instead of retiring.
 %ifndef ITERATIONS
 %define ITERATIONS 1000000
 %endif
