@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Nested VMX benchmark: the cost of one VMX level (issue 12).
 
-usage: vmx.py [FUGU] [--iterations N] [--exits N] [--repeat R] [--only NAMES]
-              [--check]
+usage: vmx.py [FUGU] [--iterations N] [--qemu-iterations N] [--exits N]
+              [--repeat R] [--only NAMES] [--check]
 
 Assembles testsuite/bench/vmx.asm (a 64 KiB ROM: a 32-bit host with paging
 that runs an integer workload in VMX root operation, "L1", then the same code
@@ -103,7 +103,7 @@ def run(emu, rom, timeout):
 
 
 def build(nasm, tmp, iterations, exits, phases):
-    rom = os.path.join(tmp, "vmx-%d.rom" % phases)
+    rom = os.path.join(tmp, "vmx-%d-%d.rom" % (iterations, phases))
     subprocess.run([nasm, "-f", "bin", "-I", INCLUDE, "-DITERATIONS=%d" % iterations,
                     "-DEXITS=%d" % exits, "-DPHASES=%d" % phases, "-o", rom, ASM],
                    check=True)
@@ -114,6 +114,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("fugu", nargs="?", default="build/fugu")
     ap.add_argument("--iterations", type=int, default=2_000_000)
+    ap.add_argument("--qemu-iterations", type=int, default=20_000_000,
+                    help="QEMU's rounds (its L1 run is short: it translates)")
     ap.add_argument("--exits", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each ROM; best taken")
     ap.add_argument("--only", default="fugu,fugu_jit,qemu,bochs")
@@ -125,21 +127,23 @@ def main():
     if not shutil.which(a.nasm):
         sys.exit("vmx.py: %s not found (apt-get install nasm)" % a.nasm)
     if a.check:
-        a.iterations, a.exits, a.repeat, a.only = 20_000, 2_000, 1, "fugu,fugu_jit"
+        a.iterations = a.qemu_iterations = 20_000
+        a.exits, a.repeat, a.only = 2_000, 1, "fugu,fugu_jit"
     wanted = [n.strip() for n in a.only.split(",") if n.strip()]
-    want_sum = model(a.iterations)
-    print("Nested VMX benchmark: vmx.asm, %d workload rounds, %d CPUID exits "
-          "(model: sum %08x)" % (a.iterations, a.exits, want_sum))
+    print("Nested VMX benchmark: vmx.asm, %d workload rounds (QEMU %d), %d CPUID exits"
+          % (a.iterations, a.qemu_iterations, a.exits))
 
     failed = False
     results = []
     with tempfile.TemporaryDirectory(prefix="fugu-bench-") as tmp:
-        roms = {"base": build(a.nasm, tmp, a.iterations, a.exits, 0)}
-        for name, bit in PHASES:
-            roms[name] = build(a.nasm, tmp, a.iterations, a.exits, bit)
         for cls in (cpu.Fugu, cpu.FuguJit, Qemu, cpu.Bochs):
             if cls.name not in wanted:
                 continue
+            iterations = a.qemu_iterations if cls is Qemu else a.iterations
+            want_sum = model(iterations)
+            roms = {"base": build(a.nasm, tmp, iterations, a.exits, 0)}
+            for name, bit in PHASES:
+                roms[name] = build(a.nasm, tmp, iterations, a.exits, bit)
             emu = cls(a, tmp)
             if emu.missing:
                 print("%s: skipped: %s" % (cls.name, emu.missing))
@@ -171,10 +175,12 @@ def main():
             if novmx:
                 print("%s: no VMX (CPUID.1:ECX.VMX clear): the L1 workload only" % cls.name)
             results.append((cls.name, best, tsc, icount))
+            print("%s: every workload sum %08x, as the model's for %d rounds"
+                  % (cls.name, want_sum, iterations))
 
         print()
-        print("Workload (%d rounds): host wall s (phase ROM - base ROM, best of %d); "
-              "guest RDTSC delta in units of 1e6" % (a.iterations, a.repeat))
+        print("Workload: host wall s (phase ROM - base ROM, best of %d); "
+              "guest RDTSC delta in units of 1e6" % a.repeat)
         print("%-9s %7s %8s %8s %9s %6s %8s %9s %9s %9s" % (
             "", "base s", "L1 s", "L2ept s", "L2noept s", "ept/L1", "noept/L1",
             "rdtsc L1", "rdtsc ept", "rdtsc no"))
@@ -208,9 +214,10 @@ def main():
             rt = (tsc["exits_ept"] - tsc["empty_ept"]) / a.exits
             insns = "-"
             if icount.get("exits_ept") is not None:
+                # the printed TSC deltas' hex letters change the count slightly
                 per = (icount["exits_ept"] - icount["empty_ept"]) / a.exits
                 insns = "%.2f" % per
-                if per != ROUND_TRIP_INSNS:
+                if abs(per - ROUND_TRIP_INSNS) * a.exits > 64:
                     print("%s: %.2f instructions per round trip, the model %d"
                           % (name, per, ROUND_TRIP_INSNS))
                     failed = True
