@@ -123,7 +123,8 @@ tlb_flush_nonglobal(struct tlb *t)
 	if (t->nlog <= TLB_LOG_MAX) { /* the global slots stay valid, so stay logged */
 		unsigned kept = 0;
 		for (unsigned n = 0; n < t->nlog; n++) {
-			unsigned x = t->log[n], s = x >> 12, k = (x >> 10) & 3, i = x & (TLB_SIZE - 1);
+			unsigned x = t->log[n], s = x >> 12, k = (x >> 10) & 3,
+				 i = x & (TLB_SIZE - 1);
 			if (t->info[s][k][i] & TLBI_GLOBAL)
 				t->log[kept++] = (uint16_t)x;
 			else
