@@ -25,6 +25,11 @@
  * Within a set there are separate read, write and execute arrays, so a page can
  * be readable from the fast path while its writes take the slow path (code pages,
  * ROM, a clear dirty bit, a read-only PTE).
+ *
+ * A full flush clears only the slots filled since the last one when they are few
+ * (the fill log): VM entries and exits flush everything (cpu/vmx), and a
+ * VM-exit round trip fills a handful of slots, where clearing all 6144 cost
+ * most of its time (docs/PERFORMANCE.md, "Nested VMX").
  */
 #ifndef FUGU_TLB_H
 #define FUGU_TLB_H
@@ -50,6 +55,13 @@ enum tlb_set { TLB_SUPER, TLB_USER, TLB_NSETS };
 #define TLBI_GLOBAL 0x01 /* from a global translation (G=1 with CR4.PGE): survives MOV CR3 */
 #define TLBI_LARGE 0x02  /* from a 2M/4M/1G page: INVLPG anywhere in it must drop it */
 
+/* The fill log: up to TLB_LOG_MAX slots made valid since the last full flush,
+ * each as set << 12 | kind << 10 | index; nlog > TLB_LOG_MAX: too many, a full
+ * flush clears every slot. Invariant: a valid slot is in the log unless nlog
+ * exceeds TLB_LOG_MAX (tlb_insert logs a slot it finds invalid). */
+#define TLB_LOG_MAX 64
+_Static_assert(TLB_BITS <= 10 && TLB_NKINDS <= 4 && TLB_NSETS <= 16, "tlb log packing");
+
 struct tlb {
 	struct tlb_entry e[TLB_NSETS][TLB_NKINDS][TLB_SIZE];
 	uint8_t info[TLB_NSETS][TLB_NKINDS][TLB_SIZE];
@@ -57,6 +69,8 @@ struct tlb {
 	uint64_t large_lo, large_hi; /* [lo, hi]: linear span of all large entries, if any */
 	bool any;                    /* some entry may be valid (flushing an empty TLB is free) */
 	bool any_global;             /* some entry may be global */
+	unsigned nlog;               /* the fill log (above) */
+	uint16_t log[TLB_LOG_MAX];
 };
 
 static inline struct tlb_entry *
@@ -81,10 +95,18 @@ tlb_flush_all(struct tlb *t)
 {
 	if (!t->any)
 		return; /* nothing was inserted since the last flush (tlb_init sets `any`) */
-	for (unsigned s = 0; s < TLB_NSETS; s++)
-		for (unsigned k = 0; k < TLB_NKINDS; k++)
-			for (unsigned i = 0; i < TLB_SIZE; i++)
-				t->e[s][k][i].tag = TLB_INVALID_TAG;
+	if (t->nlog <= TLB_LOG_MAX) {
+		for (unsigned n = 0; n < t->nlog; n++) {
+			unsigned x = t->log[n];
+			t->e[x >> 12][(x >> 10) & 3][x & (TLB_SIZE - 1)].tag = TLB_INVALID_TAG;
+		}
+	} else {
+		for (unsigned s = 0; s < TLB_NSETS; s++)
+			for (unsigned k = 0; k < TLB_NKINDS; k++)
+				for (unsigned i = 0; i < TLB_SIZE; i++)
+					t->e[s][k][i].tag = TLB_INVALID_TAG;
+	}
+	t->nlog = 0;
 	t->any = t->any_global = false;
 	t->large_lo = UINT64_MAX;
 	t->large_hi = 0;
@@ -96,6 +118,19 @@ tlb_flush_nonglobal(struct tlb *t)
 {
 	if (!t->any_global) {
 		tlb_flush_all(t);
+		return;
+	}
+	if (t->nlog <= TLB_LOG_MAX) { /* the global slots stay valid, so stay logged */
+		unsigned kept = 0;
+		for (unsigned n = 0; n < t->nlog; n++) {
+			unsigned x = t->log[n], s = x >> 12, k = (x >> 10) & 3,
+				 i = x & (TLB_SIZE - 1);
+			if (t->info[s][k][i] & TLBI_GLOBAL)
+				t->log[kept++] = (uint16_t)x;
+			else
+				t->e[s][k][i].tag = TLB_INVALID_TAG;
+		}
+		t->nlog = kept;
 		return;
 	}
 	for (unsigned s = 0; s < TLB_NSETS; s++)
@@ -150,6 +185,7 @@ static inline void
 tlb_init(struct tlb *t)
 {
 	t->any = true;
+	t->nlog = TLB_LOG_MAX + 1; /* every slot cleared */
 	tlb_flush_all(t);
 }
 
@@ -160,6 +196,11 @@ tlb_insert(struct tlb *t, unsigned set, enum tlb_access kind, uint64_t lin, uint
 {
 	unsigned i = (unsigned)(lin >> 12) & (TLB_SIZE - 1);
 	struct tlb_entry *e = &t->e[set][kind][i];
+	if (e->tag == TLB_INVALID_TAG && t->nlog <= TLB_LOG_MAX) {
+		if (t->nlog < TLB_LOG_MAX)
+			t->log[t->nlog] = (uint16_t)(set << 12 | (unsigned)kind << 10 | i);
+		t->nlog++; /* TLB_LOG_MAX + 1: overflowed */
+	}
 	e->tag = lin & ~0xfffull;
 	e->addend = host_page - (uintptr_t)(lin & ~0xfffull);
 	e->pa_page = pa_page;

@@ -61,6 +61,8 @@ struct jit_check {
 	unsigned nfills;
 	uint64_t large_lo, large_hi;
 	bool any, any_global;
+	unsigned tlb_nlog; /* the TLB's fill log (mmu/tlb.h) */
+	uint16_t tlb_log[TLB_LOG_MAX];
 	bool overflow;
 	bool io; /* a device access or anything else that cannot be repeated */
 };
@@ -253,6 +255,8 @@ jit_check_run(struct cpu *cpu, struct trace *t, unsigned limit)
 	jc.large_hi = cpu->tlb.large_hi;
 	jc.any = cpu->tlb.any;
 	jc.any_global = cpu->tlb.any_global;
+	jc.tlb_nlog = cpu->tlb.nlog;
+	memcpy(jc.tlb_log, cpu->tlb.log, sizeof(jc.tlb_log));
 	cpu->jcheck = &jc;
 	cpu_run_trace_interp(cpu, t, limit);
 	cpu->jcheck = NULL;
@@ -284,6 +288,8 @@ jit_check_run(struct cpu *cpu, struct trace *t, unsigned limit)
 	cpu->tlb.large_hi = jc.large_hi;
 	cpu->tlb.any = jc.any;
 	cpu->tlb.any_global = jc.any_global;
+	cpu->tlb.nlog = jc.tlb_nlog;
+	memcpy(cpu->tlb.log, jc.tlb_log, sizeof(jc.tlb_log));
 	cpu->state = st0;
 	cpu->lf = lf0;
 	cpu->icount = icount0;

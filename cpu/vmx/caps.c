@@ -8,6 +8,8 @@
 #include "cpu/cpu_internal.h"
 #include "cpu/vmx/vmx.h"
 
+#include <string.h>
+
 enum cap_reg { CAP_PIN, CAP_PROC, CAP_PROC2, CAP_EXIT, CAP_ENTRY };
 
 /* The default-1 bits (A.3-A.5): reserved bits that read as 1 in the plain MSRs;
@@ -145,14 +147,27 @@ static const struct cap_row {
 };
 /* clang-format on */
 
+/* The allowed-1 settings follow from the model's feature bits alone. VM entry
+ * checks every control against them, so they are computed once per feature
+ * set (kept with the bits they came from: fugu runs its CPUs on one thread)
+ * rather than by a scan of the table on every entry. */
 static uint32_t
 cap_allowed1(const struct cpu *cpu, enum cap_reg reg)
 {
-	uint32_t v = default1[reg];
-	for (size_t k = 0; k < sizeof(allowed1) / sizeof(allowed1[0]); k++)
-		if (allowed1[k].reg == reg && cpu_has(&cpu->features, allowed1[k].feat))
-			v |= allowed1[k].bit;
-	return v;
+	static uint64_t bits[sizeof(cpu->features.bits) / sizeof(cpu->features.bits[0])];
+	static uint32_t v[CAP_ENTRY + 1];
+	static bool valid;
+	_Static_assert(sizeof(bits) == sizeof(cpu->features.bits), "the feature bits");
+	if (!valid || memcmp(bits, cpu->features.bits, sizeof(bits))) {
+		memcpy(bits, cpu->features.bits, sizeof(bits));
+		for (unsigned r = 0; r <= CAP_ENTRY; r++)
+			v[r] = default1[r];
+		for (size_t k = 0; k < sizeof(allowed1) / sizeof(allowed1[0]); k++)
+			if (cpu_has(&cpu->features, allowed1[k].feat))
+				v[allowed1[k].reg] |= allowed1[k].bit;
+		valid = true;
+	}
+	return v[reg];
 }
 
 /* A control MSR: allowed-0 settings (bits that must be 1) in 31:0, allowed-1 in 63:32. */

@@ -18,6 +18,7 @@ usage: kvm_linux.py [--timeout S] [--qemu] -- EMULATOR ARGS...
 TAP output; the serial log goes to kvm_linux.log in the cwd.
 """
 import hashlib
+import re
 import sys
 import time
 
@@ -150,10 +151,26 @@ def nested_qemu(qemu_args, log, marker, limit):
     return text
 
 
+# The timed workload (issue 12: the cost of one VMX level): the same command in
+# this Linux (L1) and in the nested one (L2), timed by busybox's own `time -p`
+# in each (both read fugu's virtual clock: host time by default).
+TIMED_N = 200000
+TIMED = "seq 1 %d | md5sum" % TIMED_N
+TIMED_SUM = hashlib.md5("".join("%d\n" % k for k in range(1, TIMED_N + 1)).encode()).hexdigest()
+TIMED_REAL = re.compile(r"^real ([0-9.]+)$", re.M)
+
+
+def timed_seconds(text):
+    """The "real" seconds of a `time -p` run of TIMED in text, if its result is right."""
+    m = TIMED_REAL.search(text or "")
+    return float(m.group(1)) if m and TIMED_SUM + "  -" in text else None
+
+
 def nested_linux(limit):
     """Boot the kernel nested, its serial line on the FIFOs /tmp/l2.in and
     /tmp/l2.out (QEMU's pipe chardev), drained into /tmp/l2.log; run a workload
-    in its shell, power it off. The log."""
+    in its shell, and TIMED in it and here, power it off. The log."""
+    l1 = run("busybox time -p sh -c '%s' 2>&1" % TIMED, 600)
     run("mkfifo /tmp/l2.in /tmp/l2.out")
     run("qemu-system-x86_64 -accel kvm -nodefaults -display none -vga none -no-reboot "
         "-m 128 -serial pipe:/tmp/l2 -kernel /boot/vmlinuz -initrd /boot/initrd.gz "
@@ -162,6 +179,8 @@ def nested_linux(limit):
     took = wait_for("built-in shell", "/tmp/l2.log", 1, limit)
     run("echo 'seq 1 20000 | md5sum; echo l2-$((40 + 2))' >&3")
     wait_for("l2-42", "/tmp/l2.log", 1, 300)
+    run("""echo 'busybox time -p sh -c "%s" 2>&1; echo l2t-$((1 + 1))' >&3""" % TIMED)
+    wait_for("l2t-2", "/tmp/l2.log", 1, 600)
     run("echo 'poweroff -f' >&3")
     for _ in range(60):
         if run("kill -0 $(cat /tmp/qemu.pid) 2>/dev/null || echo gone") == "gone":
@@ -173,6 +192,13 @@ def nested_linux(limit):
     sys.stderr.write("nested Linux's shell after %.0f s:\n%s\n" % (took, text))
     out = run("cat /tmp/qemu.out")
     ok(out == "", "qemu-system-x86_64 -accel kvm: no warning or error from QEMU", repr(out))
+    t1, t2 = timed_seconds(l1), timed_seconds(text.split("l2-42")[-1])
+    ok(t1 is not None and t2 is not None,
+       "'%s' timed in this Linux and in the nested one, its result right" % TIMED,
+       repr((l1, text[-300:])))
+    if t1 and t2:
+        sys.stderr.write("timed '%s': L1 %.2f s, L2 %.2f s, L2/L1 %.2f\n"
+                         % (TIMED, t1, t2, t2 / t1))
     return text
 
 

@@ -374,6 +374,76 @@ tlb_global_pages(void **state)
 	destroy();
 }
 
+/* Every slot of t invalid: what a full flush must leave, fill log or not. */
+static bool
+tlb_empty(const struct tlb *t)
+{
+	for (unsigned s = 0; s < TLB_NSETS; s++)
+		for (unsigned k = 0; k < TLB_NKINDS; k++)
+			for (unsigned i = 0; i < TLB_SIZE; i++)
+				if (t->e[s][k][i].tag != TLB_INVALID_TAG)
+					return false;
+	return true;
+}
+
+/* The fill log (mmu/tlb.h): a full flush clears the slots filled since the last
+ * one (few: from the log; many: all); a slot overwritten while valid, or filled
+ * again after INVLPG, stays covered; MOV CR3 keeps global slots and their log. */
+static void
+tlb_fill_log(void **state)
+{
+	(void)state;
+	static struct tlb t;
+	static uint8_t page[4096];
+	uintptr_t host = (uintptr_t)page;
+	memset(&t, 0, sizeof(t));
+	tlb_init(&t);
+	assert_true(tlb_empty(&t));
+	/* Few fills, in every set and kind. */
+	for (unsigned k = 0; k < 12; k++)
+		tlb_insert(&t, k % TLB_NSETS, k % TLB_NKINDS, (uint64_t)k << 12, host, 0, false,
+			   0xfff);
+	for (unsigned k = 0; k < 12; k++)
+		assert_non_null(
+			tlb_lookup(&t, k % TLB_NSETS, k % TLB_NKINDS, (uint64_t)k << 12, 4));
+	assert_true(t.nlog <= TLB_LOG_MAX);
+	tlb_flush_all(&t);
+	assert_true(tlb_empty(&t));
+	/* Many: the log overflows, the flush clears every slot. */
+	for (unsigned k = 0; k < 3 * TLB_LOG_MAX; k++)
+		tlb_insert(&t, TLB_USER, TLB_WRITE, 0x10000000 + ((uint64_t)k << 12), host, 0,
+			   false, 0xfff);
+	assert_true(t.nlog > TLB_LOG_MAX);
+	tlb_flush_all(&t);
+	assert_true(tlb_empty(&t));
+	assert_true(t.nlog == 0);
+	/* One slot overwritten while valid (same index, other pages), and filled
+	 * again after INVLPG emptied it: one flush still clears it. */
+	for (unsigned k = 0; k < 199; k++) {
+		uint64_t lin = ((uint64_t)k << 22) | 0x5000;
+		tlb_insert(&t, TLB_SUPER, TLB_EXEC, lin, host, 0, false, 0xfff);
+		if (k % 50 == 49)
+			tlb_flush_page(&t, lin);
+	}
+	assert_non_null(tlb_lookup(&t, TLB_SUPER, TLB_EXEC, (198ull << 22) | 0x5000, 1));
+	tlb_insert(&t, TLB_SUPER, TLB_EXEC, 0x5000, host, 0, false, 0xfff);
+	assert_true(t.nlog <= TLB_LOG_MAX);
+	tlb_flush_all(&t);
+	assert_true(tlb_empty(&t));
+	/* MOV CR3: the global slot stays valid and logged, the others go; the
+	 * next full flush (CR4.PGE toggled, a VM exit) clears the global one. */
+	tlb_insert(&t, TLB_SUPER, TLB_READ, 0x7000, host, 0, true, 0xfff);
+	tlb_insert(&t, TLB_SUPER, TLB_READ, 0x8000, host, 0, false, 0xfff);
+	tlb_insert(&t, TLB_USER, TLB_READ, 0x9000, host, 0, false, 0xfff);
+	tlb_flush_nonglobal(&t);
+	assert_non_null(tlb_lookup(&t, TLB_SUPER, TLB_READ, 0x7000, 4));
+	assert_null(tlb_lookup(&t, TLB_SUPER, TLB_READ, 0x8000, 4));
+	assert_null(tlb_lookup(&t, TLB_USER, TLB_READ, 0x9000, 4));
+	assert_true(t.nlog == 1);
+	tlb_flush_all(&t);
+	assert_true(tlb_empty(&t));
+}
+
 /* An entry made for one privilege must not serve another. */
 static void
 tlb_keyed_by_privilege(void **state)
@@ -783,6 +853,7 @@ main(void)
 		cmocka_unit_test(tlb_invlpg_and_stale_entries),
 		cmocka_unit_test(tlb_global_pages),
 		cmocka_unit_test(tlb_keyed_by_privilege),
+		cmocka_unit_test(tlb_fill_log),
 		cmocka_unit_test(ad_updates_reach_code_pages),
 		cmocka_unit_test(pae_walk_and_pdptes),
 		cmocka_unit_test(pae_pdpte_reserved_bits),
