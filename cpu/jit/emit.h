@@ -128,6 +128,7 @@ enum {
 	OP_XOR_RM_R = 0x31,
 	OP_CMP_RM_R = 0x39,
 	OP_ADD_R_RM = 0x03,
+	OP_SUB_R_RM = 0x2b,
 	OP_CMP_R_RM = 0x3b,
 	OP_TEST = 0x85,
 	OP_MOV_ST = 0x89, /* mov [mem], reg */

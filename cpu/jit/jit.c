@@ -6,7 +6,7 @@
  * registers (the trace's most used ones); RSI, RDI, R8 a lazy-flags record
  * not stored yet (struct pending_lf); RAX, RCX, RDX, R10 scratch (and RSI,
  * RDI, R8 once the record is stored). The frame holds the entry RIP, the
- * entry icount, `limit` and the TLB set of the current CPL (FRAME_*). Guest
+ * entry icount and the TLB set of the current CPL (FRAME_*). Guest
  * state lives in struct cpu, in the representation the interpreter uses
  * (lazy flags included); a cached register is written back before anything
  * can look at it (a handler call, a memory slow path, an exit) and reloaded
@@ -78,8 +78,7 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 /* The frame below the saved registers. */
 #define FRAME_RIP0 0
 #define FRAME_ICOUNT0 8
-#define FRAME_LIMIT 16
-#define FRAME_TLB 24
+#define FRAME_TLB 16
 #define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
 
 /* Host registers that cache guest registers: callee-saved ones first (calls
@@ -134,6 +133,7 @@ struct slow {
 	uint8_t k, size, seg;
 	bool store;
 	uint16_t dirty;
+	struct pending_lf pend; /* a flags record to store before the call */
 };
 
 /* An out-of-line taken conditional branch. */
@@ -551,12 +551,13 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
 }
 
 /* The access at offset RDX in segment `seg` (64-bit code): a load into RAX
- * (zero-extended) or a store of R10, through the TLB when it hits. */
+ * (zero-extended) or a store of R10, through the TLB when it hits. The hit
+ * path uses RAX, RCX and RDX only, so a pending lazy-flags record stays in
+ * RSI, RDI and R8; the slow path stores it first (a fault reads the flags). */
 static void
 mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 {
 	struct emit *e = &c->e;
-	flush_lf(c); /* the lookup uses RSI and RDI; a fault reads the flags */
 	if (!c->tlb_ok)
 		load_tlb_set(c);
 	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
@@ -565,15 +566,15 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 	/* The tag must equal the page of the last byte: a page-crossing access misses. */
 	op_rm(e, OP_LEA, 8, RCX, mem(RAX, (int32_t)size - 1));
 	grp1_ri(e, 4, 8, RCX, -4096);
-	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
-	shift_ri(e, 5, 8, RSI, 12);
-	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
-	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
-	op_rm(e, OP_MOV_LD, 8, RDI, mem(RSP, FRAME_TLB));
+	op_rr(e, OP_MOV_ST, 8, RAX, RDX);
+	shift_ri(e, 5, 8, RDX, 12);
+	grp1_ri(e, 4, 4, RDX, TLB_SIZE - 1);
+	imul_rri(e, 4, RDX, RDX, (int32_t)sizeof(struct tlb_entry));
+	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RSP, FRAME_TLB)); /* RDX = the entry */
 	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
-	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(RDI, RSI, 3, kind));
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RDX, kind));
 	uint8_t *at = jump_fwd(e, CC_NE);
-	op_rm(e, OP_ADD_R_RM, 8, RAX, mem_idx(RDI, RSI, 3, kind + 8));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RDX, kind + 8));
 	if (store)
 		op_rm(e, OP_MOV_ST, size, R10, mem(RAX, 0));
 	else
@@ -582,8 +583,8 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] =
-		(struct slow){ at, e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg, store, c->dirty };
+	c->slow[c->nslow++] = (struct slow){ at,    e->p,  (uint8_t)k, (uint8_t)size,
+					     (uint8_t)seg, store, c->dirty, c->pend };
 }
 
 static void
@@ -591,8 +592,20 @@ emit_slow(struct comp *c, const struct slow *s)
 {
 	struct emit *e = &c->e;
 	patch(e, s->at, e->p);
+	/* RDX = the offset again: RAX is the linear address, the offset plus the
+	 * segment's base (sync_state clobbers RAX). */
+	op_rr(e, OP_MOV_ST, 8, RAX, RDX);
+	if (s->seg == S_FS || s->seg == S_GS)
+		op_rm(e, OP_SUB_R_RM, 8, RDX, mem(RBP, off_seg_base(s->seg)));
 	writeback(c, s->dirty); /* a fault must find every register in struct cpu */
 	sync_state(c, s->k);
+	if (s->pend.on) { /* stored for a fault, kept in its registers across the call */
+		store_lf(c, &s->pend);
+		push_r(e, RSI);
+		push_r(e, RDI);
+		push_r(e, R8);
+		grp1_ri(e, 5, 8, RSP, 8); /* calls stay 16-byte aligned */
+	}
 	if (s->store)
 		op_rr(e, OP_MOV_ST, 8, R10, RCX);
 	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
@@ -603,6 +616,12 @@ emit_slow(struct comp *c, const struct slow *s)
 	} else {
 		mov_ri(e, RCX, s->size);
 		call_abs(e, (const void *)cpu_read);
+	}
+	if (s->pend.on) {
+		grp1_ri(e, 0, 8, RSP, 8);
+		pop_r(e, R8);
+		pop_r(e, RDI);
+		pop_r(e, RSI);
 	}
 	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
 	uint8_t *j = jump_fwd(e, -1);
@@ -1061,8 +1080,15 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_stack(c, i, k) || compile_jcc(c, i, k) || compile_extend(c, i, k) ||
 		    compile_cond_move(c, i, k);
-	if (done && c->nslow != before)
-		check_stop(c, k, EXIT_INLINE); /* a slow path may have run: MMIO, SMC */
+	if (done && c->nslow != before) {
+		/* A slow path may have run (MMIO, SMC, a fault) and stored the
+		 * pending flags record: stop_trace is set only there, and what it
+		 * did after (a fault's delivery) must not be overwritten. */
+		struct pending_lf pend = c->pend;
+		c->pend.on = false;
+		check_stop(c, k, EXIT_INLINE);
+		c->pend = pend;
+	}
 	return done;
 }
 
@@ -1189,7 +1215,6 @@ chain_to_pa(struct comp *c, bool called)
 	}
 	if (called)
 		mov_mi(e, 1, mem(RBP, OFF_DELIVERING), 0);
-	mov_mi(e, 8, mem(RSP, FRAME_LIMIT), TRACE_MAX_INSNS);
 	e8(e, 0xff); /* jmp rcx */
 	e8(e, 0xe1);
 }
@@ -1312,6 +1337,19 @@ generate(struct comp *c)
 		c->off[k + 1] = c->off[k] + t->insn[k].len;
 	uint8_t *entry = e->p;
 	pick_cached(c);
+	/* The budget: a run of fewer than all n instructions (the run loop's
+	 * `limit`: the budget's end, an interrupt shadow) is the interpreter's,
+	 * a tail call of cpu_run_trace_interp(cpu, t, limit). So the compiled
+	 * code runs whole traces only and checks no budget between instructions;
+	 * a chain checks that the whole successor fits (chain_to_pa). */
+	grp1_ri(e, 7, 8, RSI, (int32_t)t->n);
+	uint8_t *whole = jump_fwd(e, CC_AE);
+	op_rr(e, OP_MOV_ST, 8, RSI, RDX);
+	mov_ri(e, RSI, (uint64_t)(uintptr_t)t);
+	mov_ri(e, RAX, (uint64_t)(uintptr_t)cpu_run_trace_interp);
+	e8(e, 0xff); /* jmp rax */
+	e8(e, 0xe0);
+	patch(e, whole, e->p);
 	push_r(e, RBX);
 	push_r(e, RBP);
 	push_r(e, R12);
@@ -1320,7 +1358,6 @@ generate(struct comp *c)
 	push_r(e, R15);
 	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
 	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
-	op_rm(e, OP_MOV_ST, 8, RSI, mem(RSP, FRAME_LIMIT));
 	c->chain_entry = e->p; /* a chaining predecessor jumps here with the frame set up */
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
@@ -1333,10 +1370,6 @@ generate(struct comp *c)
 		if (!inl)
 			call_handler(c, k);
 		last = inl ? EXIT_INLINE : EXIT_HANDLER;
-		if (k + 1 < t->n) { /* the budget: stop after any instruction */
-			grp1_mi(e, 7, 8, mem(RSP, FRAME_LIMIT), (int32_t)(k + 1));
-			add_fix(c, jump_fwd(e, CC_BE), k, EXIT_INLINE);
-		}
 	}
 	/* The end: in 64-bit code, chain wherever RIP went. */
 	flush_lf(c);
