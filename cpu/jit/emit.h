@@ -266,6 +266,25 @@ shift_ri(struct emit *e, unsigned ext, unsigned size, unsigned r, unsigned count
 	e8(e, count);
 }
 
+/* Group 3 on a register: ext 2 NOT, 3 NEG (sizes 1, 2, 4, 8; byte registers
+ * RAX..RBX or R8B..R15B). */
+static inline void
+grp3_r(struct emit *e, unsigned ext, unsigned size, unsigned r)
+{
+	prefixes(e, size, HNONE, HNONE, r);
+	e8(e, size == 1 ? 0xf6 : 0xf7);
+	e8(e, 0xc0 | (ext << 3) | (r & 7));
+}
+
+/* Shift group 2 by CL: ext 4 SHL, 5 SHR, 7 SAR. */
+static inline void
+shift_cl(struct emit *e, unsigned ext, unsigned size, unsigned r)
+{
+	prefixes(e, size, HNONE, HNONE, r);
+	e8(e, size == 1 ? 0xd2 : 0xd3);
+	e8(e, 0xc0 | (ext << 3) | (r & 7));
+}
+
 /* imul r, r/m, imm32 (sizes 2, 4, 8). */
 static inline void
 imul_rri(struct emit *e, unsigned size, unsigned r, unsigned b, int32_t imm)
