@@ -149,6 +149,7 @@ struct taken {
 	uint16_t dirty;
 	bool called;            /* a handler ran before it in the trace */
 	struct pending_lf pend; /* the flags record to store first */
+	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -171,6 +172,12 @@ struct comp {
 	uint16_t cached;     /* guest registers with a host register */
 	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
 	struct pending_lf pend;
+	/* Joins: instruction j is the target of a taken branch earlier in the
+	 * trace that goes there directly (join_at). */
+	bool join[TRACE_MAX_INSNS];
+	bool join_no_tlb[TRACE_MAX_INSNS]; /* a branch there came without the TLB set */
+	uint16_t join_dirty[TRACE_MAX_INSNS]; /* ... with these registers dirty */
+	uint8_t *label[TRACE_MAX_INSNS];      /* where instruction j's code starts */
 	struct fixup fix[MAX_FIX];
 	unsigned nfix;
 	struct slow slow[TRACE_MAX_INSNS * 2];
@@ -613,8 +620,9 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
 }
 
 /* The access at offset RDX in segment `seg` (64-bit code): a load into RAX
- * (zero-extended) or a store of R10, through the TLB when it hits. The hit
- * path uses RAX, RCX and RDX only, so a pending lazy-flags record stays in
+ * (zero-extended) or a store of R10, through the TLB when it hits (RAX the
+ * entry, RDX the linear then the host address). The hit path uses RAX, RCX
+ * and RDX only, so a pending lazy-flags record stays in
  * RSI, RDI and R8; the slow path stores it first (a fault reads the flags). */
 static void
 mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
@@ -622,25 +630,27 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 	struct emit *e = &c->e;
 	if (!c->tlb_ok)
 		load_tlb_set(c);
+	if (seg == S_FS || seg == S_GS) /* RDX = the linear address */
+		op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RBP, off_seg_base(seg)));
 	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
-	if (seg == S_FS || seg == S_GS)
-		op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RBP, off_seg_base(seg)));
+	shift_ri(e, 5, 8, RAX, 12);
+	grp1_ri(e, 4, 4, RAX, TLB_SIZE - 1);
+	imul_rri(e, 4, RAX, RAX, (int32_t)sizeof(struct tlb_entry));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RSP, FRAME_TLB)); /* RAX = the entry */
 	/* The tag must equal the page of the last byte: a page-crossing access misses. */
-	op_rm(e, OP_LEA, 8, RCX, mem(RAX, (int32_t)size - 1));
-	grp1_ri(e, 4, 8, RCX, -4096);
-	op_rr(e, OP_MOV_ST, 8, RAX, RDX);
-	shift_ri(e, 5, 8, RDX, 12);
-	grp1_ri(e, 4, 4, RDX, TLB_SIZE - 1);
-	imul_rri(e, 4, RDX, RDX, (int32_t)sizeof(struct tlb_entry));
-	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RSP, FRAME_TLB)); /* RDX = the entry */
-	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
-	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RDX, kind));
-	uint8_t *at = jump_fwd(e, CC_NE);
-	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RDX, kind + 8));
-	if (store)
-		op_rm(e, OP_MOV_ST, size, R10, mem(RAX, 0));
+	if (size > 1)
+		op_rm(e, OP_LEA, 8, RCX, mem(RDX, (int32_t)size - 1));
 	else
-		load_zx(e, size, RAX, mem(RAX, 0));
+		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
+	grp1_ri(e, 4, 8, RCX, -4096);
+	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
+	uint8_t *at = jump_fwd(e, CC_NE);
+	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+	if (store)
+		op_rm(e, OP_MOV_ST, size, R10, mem(RDX, 0));
+	else
+		load_zx(e, size, RAX, mem(RDX, 0));
 	if (c->nslow == sizeof(c->slow) / sizeof(c->slow[0])) {
 		c->bad = true;
 		return;
@@ -654,9 +664,8 @@ emit_slow(struct comp *c, const struct slow *s)
 {
 	struct emit *e = &c->e;
 	patch(e, s->at, e->p);
-	/* RDX = the offset again: RAX is the linear address, the offset plus the
-	 * segment's base (sync_state clobbers RAX). */
-	op_rr(e, OP_MOV_ST, 8, RAX, RDX);
+	/* RDX = the offset again: it is the linear address, the offset plus the
+	 * segment's base. */
 	if (s->seg == S_FS || s->seg == S_GS)
 		op_rm(e, OP_SUB_R_RM, 8, RDX, mem(RBP, off_seg_base(s->seg)));
 	writeback(c, s->dirty); /* a fault must find every register in struct cpu */
@@ -1103,14 +1112,11 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
 		load_greg(c, i, i->reg, s, RAX);
 		op_rr(e, OP_IMUL, s, RAX, RCX);
 	}
+	/* A whole new record, pending: src1 = OF, src2 = 0, res. */
 	setcc(e, CC_O, RDX);
-	zext(e, 1, RDX);
-	c->pend.on = false; /* a whole new record, stored now */
-	op_rm(e, OP_MOV_ST, 8, RDX, mem(RBP, OFF_LF_SRC1));
-	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 0);
-	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	movzx_rr(e, 1, RSI, RDX);
+	set_lf(c, LF_MUL, s, F_ARITH, true, 0);
 	store_greg(c, i, i->reg, s, RAX);
-	lf_word(c, LF_MUL, s, F_ARITH);
 	c->lf_op = -1;
 	return true;
 }
@@ -1304,6 +1310,31 @@ compile_stack(struct comp *c, const struct insn *i, unsigned k)
 	return false;
 }
 
+/* The later instruction of this trace a taken Jcc at k goes to, when the
+ * branch can go straight there (a forward branch inside the trace, say over
+ * one instruction), or 0: as a chain to the trace that starts there would
+ * (the interpreter ends the run at the taken branch). The join (generate)
+ * then assumes the registers the branch leaves dirty and the flags unknown.
+ * Not with -stats, whose per-trace counts assume a run from the trace's
+ * start, nor in check mode (each run compared alone); not after a handler
+ * ran (the run loop's checks between traces, as chain_or_leave). */
+static unsigned
+join_at(struct comp *c, const struct insn *i, unsigned k)
+{
+	if (c->code_size != 8 || i->opsize != 8 || c->called || c->cpu->count_insns ||
+	    c->cpu->jit->check)
+		return 0;
+	int64_t toff = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+	for (unsigned j = k + 2; j < c->t->n; j++)
+		if (c->off[j] == toff) {
+			c->join[j] = true;
+			c->join_dirty[j] |= c->dirty;
+			c->join_no_tlb[j] |= !c->tlb_ok;
+			return j;
+		}
+	return 0;
+}
+
 /* Jcc after an inline ADD/SUB/CMP/logic form: the host recomputes those flags
  * and branches on the same condition; taken, the handler itself branches. */
 static bool
@@ -1319,7 +1350,7 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			return true;
 		}
 		c->taken[c->ntaken++] =
-			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called, c->pend };
+			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called, c->pend, 0 };
 		return true;
 	}
 	if (!cond_known(c, cc))
@@ -1329,8 +1360,9 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		c->bad = true;
 		return true;
 	}
-	c->taken[c->ntaken++] =
-		(struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called, c->pend };
+	unsigned join = join_at(c, i, k);
+	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty,
+						c->called, c->pend, (uint8_t)join };
 	return true;
 }
 
@@ -1410,7 +1442,7 @@ to_handler(struct comp *c, unsigned k, int cc)
 		return;
 	}
 	c->hstub[c->nhstub++] =
-		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend };
+		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0 };
 }
 
 /* Is the 64-bit address in h canonical (48 bits)? Else the handler: it
@@ -1730,6 +1762,14 @@ emit_taken(struct comp *c, const struct taken *tk)
 	patch(e, tk->at, e->p);
 	if (tk->pend.on)
 		store_lf(c, &tk->pend);
+	if (tk->join) { /* no event waiting: on at instruction `join`, icount kept exact */
+		grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+		uint8_t *ev = jump_fwd(e, CC_NE);
+		unsigned skip = tk->join - tk->k - 1;
+		grp1_mi(e, 5, 8, mem(RSP, FRAME_ICOUNT0), (int32_t)skip);
+		patch(e, jump_fwd(e, -1), c->label[tk->join]);
+		patch(e, ev, e->p);
+	}
 	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
 	if (toff == 0 && c->loop_head && !tk->called && i->opsize == 8)
 		self_loop(c, tk->k);
@@ -1861,6 +1901,14 @@ generate(struct comp *c)
 	}
 	enum exit_kind last = EXIT_INLINE;
 	for (unsigned k = 0; k < t->n; k++) {
+		if (c->join[k]) { /* a branch comes here too: what both paths agree on */
+			flush_lf(c);
+			c->dirty |= c->join_dirty[k];
+			c->tlb_ok = c->tlb_ok && !c->join_no_tlb[k];
+			c->lf_op = -1;
+			c->zsp = false;
+		}
+		c->label[k] = e->p;
 		bool inl = compile_insn(c, k);
 		if (!inl)
 			call_handler(c, k);
