@@ -598,6 +598,18 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
 {
 	struct emit *e = &c->e;
 	int32_t disp = i->disp;
+	if (i->base < 16 && (c->cached & (1u << i->base)) &&
+	    (i->index == REG_NONE || (i->index < 16 && (c->cached & (1u << i->index))))) {
+		/* base and index in host registers: one LEA */
+		unsigned hb = c->host_of[i->base];
+		if (i->index != REG_NONE)
+			op_rm(e, OP_LEA, 8, RDX, mem_idx(hb, c->host_of[i->index], i->scale, disp));
+		else
+			op_rm(e, OP_LEA, 8, RDX, mem(hb, disp));
+		if (i->adsize != 8)
+			zext(e, i->adsize, RDX);
+		return;
+	}
 	if (i->base == REG_RIP) {
 		op_rm(e, OP_MOV_LD, 8, RDX, mem(RSP, FRAME_RIP0));
 		int64_t d = (int64_t)disp + c->off[k + 1];
