@@ -671,6 +671,35 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 					     (uint8_t)seg, store, c->dirty, c->pend };
 }
 
+/* A read-modify-write operand of `size` bytes at offset RDX in segment `seg`
+ * (64-bit code): RDX = its host address through the TLB's write entry, which
+ * exists only where the page may be read and written (rm_read_for_write's
+ * read and write check cannot fault then). A miss runs the whole instruction
+ * in its handler, out of line, and the trace ends there. */
+static void
+rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
+{
+	struct emit *e = &c->e;
+	if (!c->tlb_ok)
+		load_tlb_set(c);
+	if (seg == S_FS || seg == S_GS)
+		op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RBP, off_seg_base(seg)));
+	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
+	shift_ri(e, 5, 8, RAX, 12);
+	grp1_ri(e, 4, 4, RAX, TLB_SIZE - 1);
+	imul_rri(e, 4, RAX, RAX, (int32_t)sizeof(struct tlb_entry));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RSP, FRAME_TLB));
+	if (size > 1)
+		op_rm(e, OP_LEA, 8, RCX, mem(RDX, (int32_t)size - 1));
+	else
+		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
+	grp1_ri(e, 4, 8, RCX, -4096);
+	int32_t kind = TLB_WRITE * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
+	to_handler(c, k, CC_NE);
+	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+}
+
 static void
 emit_slow(struct comp *c, const struct slow *s)
 {
@@ -832,6 +861,30 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			if ((!imm || imm_ok(i, s)) && alu_cached(c, i, row, dst, src))
 				return true;
 		}
+		bool rmw_imm = row->rm_imm && i->fn == row->rm_imm && imm_ok(i, s);
+		if (m && row->wb && (i->fn == row->rm_r || rmw_imm)) {
+			/* memory op= reg or imm (not LOCK: the handler's) */
+			if (!mem_ok(c, i) || (i->flags & I_LOCK))
+				return false;
+			struct emit *e = &c->e;
+			emit_ea(c, i, k);
+			rmw_lookup(c, k, i->seg, s);
+			load_zx(e, s, RAX, mem(RDX, 0));
+			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			if (rmw_imm) {
+				grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
+			} else {
+				load_greg(c, i, i->reg, s, RCX);
+				op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+				op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
+			}
+			set_lf(c, row->lf, s, F_ARITH, rmw_imm, (int32_t)i->imm);
+			op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+			c->lf_op = row->lf;
+			c->lf_size = s;
+			c->lf_cf_lazy = true;
+			return true;
+		}
 		if (i->fn == row->rm_r) { /* r/m op= reg */
 			if (m && (row->wb || !mem_ok(c, i)))
 				return false;
@@ -879,7 +932,7 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 
 /* INC/DEC of a register: every arithmetic flag but CF (lf_set_keep_cf). */
 static bool
-compile_inc_dec(struct comp *c, const struct insn *i)
+compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 {
 	bool dec;
 	unsigned r;
@@ -889,6 +942,23 @@ compile_inc_dec(struct comp *c, const struct insn *i)
 	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && !(i->flags & I_MEM)) {
 		dec = i->fn == op_dec_rm;
 		r = i->rm;
+	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && mem_ok(c, i) &&
+		   !(i->flags & I_LOCK)) { /* read-modify-write (rmw_lookup) */
+		struct emit *e = &c->e;
+		unsigned s = i->opsize;
+		dec = i->fn == op_dec_rm;
+		fold_cf(c);
+		emit_ea(c, i, k);
+		rmw_lookup(c, k, i->seg, s);
+		load_zx(e, s, RAX, mem(RDX, 0));
+		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
+		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
+		op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+		c->lf_op = dec ? LF_SUB : LF_ADD;
+		c->lf_size = s;
+		c->lf_cf_lazy = false;
+		return true;
 	} else {
 		return false;
 	}
@@ -1551,7 +1621,7 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_not(c, i);
 	if (keep)
 		c->zsp = zsp;
-	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i) || compile_shift(c, i) ||
+	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) || compile_shift(c, i) ||
 		    compile_rotate(c, i) || compile_imul(c, i, k) || compile_neg(c, i) ||
 		    compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) || compile_adc_sbb(c, i);
 	if (done && c->nslow != before) {
