@@ -541,55 +541,6 @@ fold_cf(struct comp *c)
 	patch(e, done, e->p);
 }
 
-/* flags_materialize. */
-static void
-jit_materialize(struct cpu *cpu)
-{
-	flags_materialize(cpu);
-}
-
-/* Fold every lazy flag into RFLAGS (lf.mask = 0), as flags_set does first. */
-static void
-materialize(struct comp *c)
-{
-	struct emit *e = &c->e;
-	if (c->lf_op < 0)
-		flush_lf(c);
-	if (c->lf_op == LF_NONE_LAZY)
-		return;
-	if (c->lf_op < 0) {
-		grp1_mi(e, 7, 2, mem(RBP, OFF_LF_OP + 2), 0);
-		uint8_t *skip = jump_fwd(e, CC_E);
-		call_helper(c, (const void *)jit_materialize);
-		patch(e, skip, e->p);
-		c->lf_op = LF_NONE_LAZY;
-		return;
-	}
-	/* Known: the host recomputes the operation; LAHF gives SF ZF AF PF CF in
-	 * EFLAGS' own bit positions, SETO the OF. After a logic operation the host
-	 * leaves AF undefined; the interpreter's is 0 (flags.h). */
-	uint32_t mask = c->lf_cf_lazy ? F_ARITH : F_ARITH & ~F_CF;
-	recompute_flags(c);
-	setcc(e, CC_O, RCX);
-	e8(e, 0x9f); /* lahf */
-	e8(e, 0x0f); /* movzx eax, ah */
-	e8(e, 0xb6);
-	e8(e, 0xc4);
-	zext(e, 1, RCX);
-	shift_ri(e, 4, 4, RCX, 11);
-	op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
-	if (c->lf_op == LF_LOGIC) /* AF is 0 after a logic operation (lf_compute) */
-		grp1_ri(e, 4, 4, RAX, (int32_t)(F_ZF | F_SF | F_PF));
-	grp1_ri(e, 4, 4, RAX, (int32_t)mask);
-	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)mask);
-	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
-	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
-	/* A pending record, recomputed from its registers, is dead: every flag
-	 * it set is in RFLAGS now and lf.mask is 0 whatever record memory holds. */
-	c->pend.on = false;
-	c->lf_op = LF_NONE_LAZY;
-}
-
 /* ---- memory ---- */
 
 /* RDX = the effective address of i's memory operand (insn_ea), for instruction k. */
@@ -1144,7 +1095,14 @@ compile_rotate(struct comp *c, const struct insn *i)
 	unsigned op, count, s = i->opsize, bits = 8 * s;
 	if (group2_form(i, 0, 2, &op, &count)) {
 		struct emit *e = &c->e;
-		materialize(c);
+		/* CF and OF leave the lazy record for RFLAGS (as lf_set_keep_cf does
+		 * for CF); the other flags stay where they are. */
+		if (c->pend.on)
+			c->pend.mask &= (uint16_t) ~(F_CF | F_OF);
+		else if (c->lf_op != LF_NONE_LAZY)
+			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2), (int32_t)(uint16_t) ~(F_CF | F_OF));
+		if (c->lf_op != LF_NONE_LAZY)
+			c->lf_op = -1;
 		load_greg(c, i, i->rm, s, RAX);
 		shift_ri(e, op, s, RAX, count);
 		store_greg(c, i, i->rm, s, RAX);
