@@ -426,15 +426,20 @@ lf_word(struct comp *c, unsigned op, unsigned size, unsigned mask)
 	mov_mi(&c->e, 4, mem(RBP, OFF_LF_OP), (int32_t)(op | (size << 8) | (mask << 16)));
 }
 
-/* Store a pending record, as lf_set does. */
+/* Store a pending record, as lf_set does. A logic operation's flags come
+ * from its result alone (lf_compute): its src1 and src2 are never read, so
+ * the inline forms neither compute nor store them (memory keeps the last
+ * record's, guest values). */
 static void
 store_lf(struct comp *c, const struct pending_lf *p)
 {
-	op_rm(&c->e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_LF_SRC1));
-	if (p->imm)
-		mov_mi(&c->e, 8, mem(RBP, OFF_LF_SRC2), p->immv);
-	else
-		op_rm(&c->e, OP_MOV_ST, 8, RDI, mem(RBP, OFF_LF_SRC2));
+	if (p->op != LF_LOGIC) {
+		op_rm(&c->e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_LF_SRC1));
+		if (p->imm)
+			mov_mi(&c->e, 8, mem(RBP, OFF_LF_SRC2), p->immv);
+		else
+			op_rm(&c->e, OP_MOV_ST, 8, RDI, mem(RBP, OFF_LF_SRC2));
+	}
 	op_rm(&c->e, OP_MOV_ST, 8, R8, mem(RBP, OFF_LF_RES));
 	lf_word(c, p->op, p->size, p->mask);
 }
@@ -772,12 +777,15 @@ alu_cached(struct comp *c, const struct insn *i, const struct alu_row *row, unsi
 		hs = host_reg(c, src, s);
 	if (hd == HNONE || (!imm && hs == HNONE))
 		return false;
-	op_rr(e, OP_MOV_ST, s, hd, RSI);
-	if (!imm)
-		op_rr(e, OP_MOV_ST, s, hs, RDI);
+	bool logic = row->lf == LF_LOGIC; /* no src1/src2 (store_lf) */
+	if (!logic) {
+		op_rr(e, OP_MOV_ST, s, hd, RSI);
+		if (!imm)
+			op_rr(e, OP_MOV_ST, s, hs, RDI);
+	}
 	unsigned t = row->wb ? hd : R8;
 	if (!row->wb)
-		op_rr(e, OP_MOV_ST, s, RSI, R8);
+		op_rr(e, OP_MOV_ST, s, hd, R8);
 	if (imm)
 		grp1_ri(e, row->ext, s, t, (int32_t)i->imm);
 	else
