@@ -175,7 +175,7 @@ struct comp {
 	/* Joins: instruction j is the target of a taken branch earlier in the
 	 * trace that goes there directly (join_at). */
 	bool join[TRACE_MAX_INSNS];
-	bool join_no_tlb[TRACE_MAX_INSNS]; /* a branch there came without the TLB set */
+	bool join_no_tlb[TRACE_MAX_INSNS];    /* a branch there came without the TLB set */
 	uint16_t join_dirty[TRACE_MAX_INSNS]; /* ... with these registers dirty */
 	uint8_t *label[TRACE_MAX_INSNS];      /* where instruction j's code starts */
 	struct fixup fix[MAX_FIX];
@@ -190,7 +190,7 @@ struct comp {
 	unsigned nepi;
 	uint8_t *chain_entry;
 	uint8_t *loop_head; /* where a taken branch back to the trace's start goes, or NULL */
-	bool bad; /* a table ran out: give up on this trace */
+	bool bad;           /* a table ran out: give up on this trace */
 };
 
 static void flush_lf(struct comp *c);
@@ -623,8 +623,8 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] = (struct slow){ at,    e->p,  (uint8_t)k, (uint8_t)size,
-					     (uint8_t)seg, store, c->dirty, c->pend };
+	c->slow[c->nslow++] = (struct slow){ at,           e->p,  (uint8_t)k, (uint8_t)size,
+					     (uint8_t)seg, store, c->dirty,   c->pend };
 }
 
 /* A read-modify-write operand of `size` bytes at offset RDX in segment `seg`
@@ -809,11 +809,11 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 		const struct alu_row *row = &alu_rows[n];
 		bool test_imm =
 			i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
-		if (!m && (i->fn == row->rm_r || (row->r_rm && i->fn == row->r_rm) ||
-			   i->fn == row->acc_imm || (row->rm_imm && i->fn == row->rm_imm) ||
-			   test_imm)) {
+		if (!m &&
+		    (i->fn == row->rm_r || (row->r_rm && i->fn == row->r_rm) ||
+		     i->fn == row->acc_imm || (row->rm_imm && i->fn == row->rm_imm) || test_imm)) {
 			bool imm = i->fn == row->acc_imm || i->fn == row->rm_imm || test_imm;
-			unsigned dst = i->fn == row->r_rm ? i->reg
+			unsigned dst = i->fn == row->r_rm      ? i->reg
 				       : i->fn == row->acc_imm ? R_AX
 							       : i->rm;
 			unsigned src = imm ? REG_NONE : i->fn == row->r_rm ? i->rm : i->reg;
@@ -1051,9 +1051,9 @@ compile_adc_sbb(struct comp *c, const struct insn *i)
 		   i->fn == op_sbb_rm_imm;
 	if (imm && !imm_ok(i, s))
 		return false;
-	unsigned dst = i->fn == op_adc_r_rm || i->fn == op_sbb_r_rm ? i->reg
+	unsigned dst = i->fn == op_adc_r_rm || i->fn == op_sbb_r_rm         ? i->reg
 		       : i->fn == op_adc_acc_imm || i->fn == op_sbb_acc_imm ? R_AX
-									     : i->rm;
+									    : i->rm;
 	unsigned src = i->fn == op_adc_r_rm || i->fn == op_sbb_r_rm ? i->rm : i->reg;
 	struct emit *e = &c->e;
 	/* EDX = the guest's CF */
@@ -1079,8 +1079,8 @@ compile_adc_sbb(struct comp *c, const struct insn *i)
 		op_rr(e, ext * 8u + 1, s, RCX, RAX);
 	setcc(e, CC_O, RCX);
 	store_greg(c, i, dst, s, RAX); /* MOVs: the flags stay */
-	e8(e, 0x9f); /* lahf */
-	e8(e, 0x0f); /* movzx eax, ah */
+	e8(e, 0x9f);                   /* lahf */
+	e8(e, 0x0f);                   /* movzx eax, ah */
 	e8(e, 0xb6);
 	e8(e, 0xc4);
 	zext(e, 1, RCX);
@@ -1108,7 +1108,8 @@ compile_rotate(struct comp *c, const struct insn *i)
 		if (c->pend.on)
 			c->pend.mask &= (uint16_t) ~(F_CF | F_OF);
 		else if (c->lf_op != LF_NONE_LAZY)
-			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2), (int32_t)(uint16_t) ~(F_CF | F_OF));
+			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2),
+				(int32_t)(uint16_t) ~(F_CF | F_OF));
 		if (c->lf_op != LF_NONE_LAZY)
 			c->lf_op = -1;
 		load_greg(c, i, i->rm, s, RAX);
@@ -1190,7 +1191,8 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 	}
 	if (!m && (i->fn == op_mov_rm_r || i->fn == op_mov_r_rm)) {
 		unsigned dst = i->fn == op_mov_rm_r ? i->rm : i->reg;
-		unsigned hd = host_reg(c, dst, s), hs = host_reg(c, i->fn == op_mov_rm_r ? i->reg : i->rm, s);
+		unsigned hd = host_reg(c, dst, s),
+			 hs = host_reg(c, i->fn == op_mov_rm_r ? i->reg : i->rm, s);
 		if (hd != HNONE && hs != HNONE) { /* a 32-bit MOV zero-extends, as the host's */
 			op_rr(e, OP_MOV_ST, s, hs, hd);
 			c->dirty |= (uint16_t)(1u << dst);
@@ -1397,8 +1399,8 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			c->bad = true;
 			return true;
 		}
-		c->taken[c->ntaken++] =
-			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called, c->pend, 0 };
+		c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty,
+							c->called,           c->pend,    0 };
 		return true;
 	}
 	if (!cond_known(c, cc))
@@ -1409,8 +1411,9 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		return true;
 	}
 	unsigned join = join_at(c, i, k);
-	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty,
-						c->called, c->pend, (uint8_t)join };
+	c->taken[c->ntaken++] = (struct taken){
+		jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join
+	};
 	return true;
 }
 
@@ -1587,9 +1590,10 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_not(c, i);
 	if (keep)
 		c->zsp = zsp;
-	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) || compile_shift(c, i) ||
-		    compile_rotate(c, i) || compile_imul(c, i, k) || compile_neg(c, i) ||
-		    compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) || compile_adc_sbb(c, i);
+	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
+		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
+		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
+		    compile_adc_sbb(c, i);
 	if (done && c->nslow != before) {
 		/* A slow path may have run (MMIO, SMC, a fault) and stored the
 		 * pending flags record: stop_trace is set only there, and what it
@@ -1757,8 +1761,7 @@ static bool
 has_self_loop(const struct comp *c)
 {
 	const struct trace *t = c->t;
-	if (c->code_size != 8 || t->pa2 != UINT64_MAX || c->cpu->jit->check ||
-	    c->cpu->count_insns)
+	if (c->code_size != 8 || t->pa2 != UINT64_MAX || c->cpu->jit->check || c->cpu->count_insns)
 		return false;
 	for (unsigned k = 0; k < t->n; k++) {
 		const struct insn *i = &t->insn[k];
@@ -1865,12 +1868,9 @@ pick_cached(struct comp *c)
 		/* The register in the opcode's low bits, for the forms that have one. */
 		bool opreg = i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_mov_r_imm ||
 			     i->fn == op_inc_r || i->fn == op_dec_r;
-		unsigned regs[6] = { i->reg,
-				     opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
-				     R_AX,
-				     R_SP,
-				     REG_NONE,
-				     REG_NONE };
+		unsigned regs[6] = { i->reg,   opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
+				     R_AX,     R_SP,
+				     REG_NONE, REG_NONE };
 		unsigned nregs = 4;
 		if (!(i->flags & I_MEM) && high_byte(i, i->rm, rm_size(i)))
 			narrow |= (uint16_t)(1u << (i->rm - 4)); /* MOVZX/MOVSX from AH..BH */
