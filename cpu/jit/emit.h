@@ -128,6 +128,7 @@ enum {
 	OP_XOR_RM_R = 0x31,
 	OP_CMP_RM_R = 0x39,
 	OP_ADD_R_RM = 0x03,
+	OP_SUB_R_RM = 0x2b,
 	OP_CMP_R_RM = 0x3b,
 	OP_TEST = 0x85,
 	OP_MOV_ST = 0x89, /* mov [mem], reg */
@@ -263,6 +264,25 @@ shift_ri(struct emit *e, unsigned ext, unsigned size, unsigned r, unsigned count
 	e8(e, size == 1 ? 0xc0 : 0xc1);
 	e8(e, 0xc0 | (ext << 3) | (r & 7));
 	e8(e, count);
+}
+
+/* Group 3 on a register: ext 2 NOT, 3 NEG (sizes 1, 2, 4, 8; byte registers
+ * RAX..RBX or R8B..R15B). */
+static inline void
+grp3_r(struct emit *e, unsigned ext, unsigned size, unsigned r)
+{
+	prefixes(e, size, HNONE, HNONE, r);
+	e8(e, size == 1 ? 0xf6 : 0xf7);
+	e8(e, 0xc0 | (ext << 3) | (r & 7));
+}
+
+/* Shift group 2 by CL: ext 4 SHL, 5 SHR, 7 SAR. */
+static inline void
+shift_cl(struct emit *e, unsigned ext, unsigned size, unsigned r)
+{
+	prefixes(e, size, HNONE, HNONE, r);
+	e8(e, size == 1 ? 0xd2 : 0xd3);
+	e8(e, 0xc0 | (ext << 3) | (r & 7));
 }
 
 /* imul r, r/m, imm32 (sizes 2, 4, 8). */

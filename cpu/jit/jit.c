@@ -6,7 +6,7 @@
  * registers (the trace's most used ones); RSI, RDI, R8 a lazy-flags record
  * not stored yet (struct pending_lf); RAX, RCX, RDX, R10 scratch (and RSI,
  * RDI, R8 once the record is stored). The frame holds the entry RIP, the
- * entry icount, `limit` and the TLB set of the current CPL (FRAME_*). Guest
+ * entry icount and the TLB set of the current CPL (FRAME_*). Guest
  * state lives in struct cpu, in the representation the interpreter uses
  * (lazy flags included); a cached register is written back before anything
  * can look at it (a handler call, a memory slow path, an exit) and reloaded
@@ -18,6 +18,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -41,6 +42,11 @@ struct jit {
 	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
 	struct comp *comp; /* the compiler's tables */
 	struct jit_stats stats;
+	/* FUGU_JIT_PROFILE=FILE: handler calls from compiled code counted per
+	 * instruction id, register and memory forms apart, written to FILE at
+	 * exit (what to inline next: docs/PERFORMANCE.md). NULL: not counted. */
+	uint64_t (*fallback)[2];
+	char *profile_path;
 };
 
 #define SCRATCH_BYTES (64u << 10)
@@ -78,8 +84,7 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 /* The frame below the saved registers. */
 #define FRAME_RIP0 0
 #define FRAME_ICOUNT0 8
-#define FRAME_LIMIT 16
-#define FRAME_TLB 24
+#define FRAME_TLB 16
 #define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
 
 /* Host registers that cache guest registers: callee-saved ones first (calls
@@ -134,6 +139,7 @@ struct slow {
 	uint8_t k, size, seg;
 	bool store;
 	uint16_t dirty;
+	struct pending_lf pend; /* a flags record to store before the call */
 };
 
 /* An out-of-line taken conditional branch. */
@@ -141,7 +147,9 @@ struct taken {
 	uint8_t *at;
 	uint8_t k;
 	uint16_t dirty;
-	bool called; /* a handler ran before it in the trace */
+	bool called;            /* a handler ran before it in the trace */
+	struct pending_lf pend; /* the flags record to store first */
+	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -157,23 +165,36 @@ struct comp {
 	bool lf_cf_lazy;     /* ... and whether its CF is lazy (not after INC/DEC) */
 	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
 	bool called;         /* a handler call was emitted (so far, in program order) */
+	bool rip_stored;     /* the instruction just compiled stored RIP (CALL, RET) */
+	bool zsp;            /* the record of the last flag-setting instruction (a shift)
+				gives ZF, SF and PF from its result: lf_op is -1 */
 	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
 	uint16_t cached;     /* guest registers with a host register */
 	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
 	struct pending_lf pend;
+	/* Joins: instruction j is the target of a taken branch earlier in the
+	 * trace that goes there directly (join_at). */
+	bool join[TRACE_MAX_INSNS];
+	bool join_no_tlb[TRACE_MAX_INSNS];    /* a branch there came without the TLB set */
+	uint16_t join_dirty[TRACE_MAX_INSNS]; /* ... with these registers dirty */
+	uint8_t *label[TRACE_MAX_INSNS];      /* where instruction j's code starts */
 	struct fixup fix[MAX_FIX];
 	unsigned nfix;
 	struct slow slow[TRACE_MAX_INSNS * 2];
 	unsigned nslow;
 	struct taken taken[TRACE_MAX_INSNS];
 	unsigned ntaken;
+	struct taken hstub[TRACE_MAX_INSNS]; /* out-of-line calls of the handler */
+	unsigned nhstub;
 	uint8_t *to_epilogue[TRACE_MAX_INSNS * 24]; /* jumps to patch to the epilogue */
 	unsigned nepi;
 	uint8_t *chain_entry;
-	bool bad; /* a table ran out: give up on this trace */
+	uint8_t *loop_head; /* where a taken branch back to the trace's start goes, or NULL */
+	bool bad;           /* a table ran out: give up on this trace */
 };
 
 static void flush_lf(struct comp *c);
+static void to_handler(struct comp *c, unsigned k, int cc);
 
 static void
 add_fix(struct comp *c, uint8_t *at, unsigned k, enum exit_kind kind)
@@ -285,6 +306,14 @@ static void
 call_handler(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
+	struct jit *j = c->cpu->jit;
+	if (j->fallback && i->id < INSN_COUNT) { /* inc qword [counter]: flags are not live here */
+		mov_ri(&c->e, RAX,
+		       (uint64_t)(uintptr_t)&j->fallback[i->id][(i->flags & I_MEM) != 0]);
+		e8(&c->e, 0x48);
+		e8(&c->e, 0xff);
+		e8(&c->e, 0x00);
+	}
 	flush_lf(c);
 	writeback(c, c->dirty);
 	c->dirty = 0;
@@ -296,6 +325,7 @@ call_handler(struct comp *c, unsigned k)
 	reload(c); /* the handler may have changed any register */
 	c->called = true;
 	c->lf_op = -1;
+	c->zsp = false;
 	c->tlb_ok = false;
 }
 
@@ -378,6 +408,16 @@ load_greg64(struct comp *c, unsigned r, unsigned h)
 		op_rm(&c->e, OP_MOV_LD, 8, h, mem(RBP, OFF_GPR(r)));
 }
 
+/* The host register caching guest register r for an operation of 4 or 8
+ * bytes on the whole of it, or HNONE (then the operand goes through RAX). */
+static unsigned
+host_reg(const struct comp *c, unsigned r, unsigned size)
+{
+	if ((size != 4 && size != 8) || r >= 16 || !(c->cached & (1u << r)))
+		return HNONE;
+	return c->host_of[r];
+}
+
 /* ---- lazy flags ---- */
 
 static void
@@ -386,15 +426,20 @@ lf_word(struct comp *c, unsigned op, unsigned size, unsigned mask)
 	mov_mi(&c->e, 4, mem(RBP, OFF_LF_OP), (int32_t)(op | (size << 8) | (mask << 16)));
 }
 
-/* Store a pending record, as lf_set does. */
+/* Store a pending record, as lf_set does. A logic operation's flags come
+ * from its result alone (lf_compute): its src1 and src2 are never read, so
+ * the inline forms neither compute nor store them (memory keeps the last
+ * record's, guest values). */
 static void
 store_lf(struct comp *c, const struct pending_lf *p)
 {
-	op_rm(&c->e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_LF_SRC1));
-	if (p->imm)
-		mov_mi(&c->e, 8, mem(RBP, OFF_LF_SRC2), p->immv);
-	else
-		op_rm(&c->e, OP_MOV_ST, 8, RDI, mem(RBP, OFF_LF_SRC2));
+	if (p->op != LF_LOGIC) {
+		op_rm(&c->e, OP_MOV_ST, 8, RSI, mem(RBP, OFF_LF_SRC1));
+		if (p->imm)
+			mov_mi(&c->e, 8, mem(RBP, OFF_LF_SRC2), p->immv);
+		else
+			op_rm(&c->e, OP_MOV_ST, 8, RDI, mem(RBP, OFF_LF_SRC2));
+	}
 	op_rm(&c->e, OP_MOV_ST, 8, R8, mem(RBP, OFF_LF_RES));
 	lf_word(c, p->op, p->size, p->mask);
 }
@@ -410,6 +455,16 @@ flush_lf(struct comp *c)
 /* The record of an inline operation whose host result is in RAX, src1 in RSI
  * and src2 in RDI (or `imm`): pending from here. */
 static void
+set_lf_from(struct comp *c, unsigned res, unsigned op, unsigned size, unsigned mask, bool imm,
+	    int32_t immv)
+{
+	if (res != R8)
+		op_rr(&c->e, OP_MOV_ST, 8, res, R8);
+	c->pend =
+		(struct pending_lf){ true, imm, (uint8_t)op, (uint8_t)size, (uint16_t)mask, immv };
+}
+
+static void
 set_lf(struct comp *c, unsigned op, unsigned size, unsigned mask, bool imm, int32_t immv)
 {
 	op_rr(&c->e, OP_MOV_ST, 8, RAX, R8);
@@ -422,8 +477,20 @@ set_lf(struct comp *c, unsigned op, unsigned size, unsigned mask, bool imm, int3
 static void
 recompute_flags(struct comp *c)
 {
+	struct emit *e = &c->e;
 	unsigned s = c->lf_size;
-	flush_lf(c);
+	if (c->pend.on) { /* the record is still in RSI, RDI or the immediate, R8 */
+		if (c->lf_op == LF_LOGIC) {
+			op_rr(e, OP_TEST, s, R8, R8);
+			return;
+		}
+		op_rr(e, OP_MOV_ST, 8, RSI, RAX);
+		if (c->pend.imm)
+			grp1_ri(e, c->lf_op == LF_ADD ? 0 : 7, s, RAX, c->pend.immv);
+		else
+			op_rr(e, c->lf_op == LF_ADD ? OP_ADD_RM_R : OP_CMP_RM_R, s, RDI, RAX);
+		return;
+	}
 	if (c->lf_op == LF_LOGIC) {
 		load_zx(&c->e, s, RAX, mem(RBP, OFF_LF_RES));
 		op_rr(&c->e, OP_TEST, s, RAX, RAX);
@@ -445,9 +512,12 @@ static void
 fold_cf(struct comp *c)
 {
 	struct emit *e = &c->e;
-	flush_lf(c);
+	/* Only INC and DEC fold CF, and their record replaces every other flag:
+	 * a pending record is not stored when its CF is computed here. */
 	if (c->lf_op >= 0 && !c->lf_cf_lazy)
 		return; /* CF already in RFLAGS */
+	if (c->lf_op < 0)
+		flush_lf(c);
 	if (c->lf_op == LF_LOGIC) {
 		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_CF);
 		return;
@@ -476,51 +546,6 @@ fold_cf(struct comp *c)
 	patch(e, done, e->p);
 }
 
-/* flags_materialize. */
-static void
-jit_materialize(struct cpu *cpu)
-{
-	flags_materialize(cpu);
-}
-
-/* Fold every lazy flag into RFLAGS (lf.mask = 0), as flags_set does first. */
-static void
-materialize(struct comp *c)
-{
-	struct emit *e = &c->e;
-	flush_lf(c);
-	if (c->lf_op == LF_NONE_LAZY)
-		return;
-	if (c->lf_op < 0) {
-		grp1_mi(e, 7, 2, mem(RBP, OFF_LF_OP + 2), 0);
-		uint8_t *skip = jump_fwd(e, CC_E);
-		call_helper(c, (const void *)jit_materialize);
-		patch(e, skip, e->p);
-		c->lf_op = LF_NONE_LAZY;
-		return;
-	}
-	/* Known: the host recomputes the operation; LAHF gives SF ZF AF PF CF in
-	 * EFLAGS' own bit positions, SETO the OF. After a logic operation the host
-	 * leaves AF undefined; the interpreter's is 0 (flags.h). */
-	uint32_t mask = c->lf_cf_lazy ? F_ARITH : F_ARITH & ~F_CF;
-	recompute_flags(c);
-	setcc(e, CC_O, RCX);
-	e8(e, 0x9f); /* lahf */
-	e8(e, 0x0f); /* movzx eax, ah */
-	e8(e, 0xb6);
-	e8(e, 0xc4);
-	zext(e, 1, RCX);
-	shift_ri(e, 4, 4, RCX, 11);
-	op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
-	if (c->lf_op == LF_LOGIC) /* AF is 0 after a logic operation (lf_compute) */
-		grp1_ri(e, 4, 4, RAX, (int32_t)(F_ZF | F_SF | F_PF));
-	grp1_ri(e, 4, 4, RAX, (int32_t)mask);
-	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)mask);
-	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
-	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
-	c->lf_op = LF_NONE_LAZY;
-}
-
 /* ---- memory ---- */
 
 /* RDX = the effective address of i's memory operand (insn_ea), for instruction k. */
@@ -529,6 +554,18 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
 {
 	struct emit *e = &c->e;
 	int32_t disp = i->disp;
+	if (i->base < 16 && (c->cached & (1u << i->base)) &&
+	    (i->index == REG_NONE || (i->index < 16 && (c->cached & (1u << i->index))))) {
+		/* base and index in host registers: one LEA */
+		unsigned hb = c->host_of[i->base];
+		if (i->index != REG_NONE)
+			op_rm(e, OP_LEA, 8, RDX, mem_idx(hb, c->host_of[i->index], i->scale, disp));
+		else
+			op_rm(e, OP_LEA, 8, RDX, mem(hb, disp));
+		if (i->adsize != 8)
+			zext(e, i->adsize, RDX);
+		return;
+	}
 	if (i->base == REG_RIP) {
 		op_rm(e, OP_MOV_LD, 8, RDX, mem(RSP, FRAME_RIP0));
 		int64_t d = (int64_t)disp + c->off[k + 1];
@@ -551,39 +588,72 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
 }
 
 /* The access at offset RDX in segment `seg` (64-bit code): a load into RAX
- * (zero-extended) or a store of R10, through the TLB when it hits. */
+ * (zero-extended) or a store of R10, through the TLB when it hits (RAX the
+ * entry, RDX the linear then the host address). The hit path uses RAX, RCX
+ * and RDX only, so a pending lazy-flags record stays in
+ * RSI, RDI and R8; the slow path stores it first (a fault reads the flags). */
 static void
 mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 {
 	struct emit *e = &c->e;
-	flush_lf(c); /* the lookup uses RSI and RDI; a fault reads the flags */
 	if (!c->tlb_ok)
 		load_tlb_set(c);
+	if (seg == S_FS || seg == S_GS) /* RDX = the linear address */
+		op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RBP, off_seg_base(seg)));
 	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
-	if (seg == S_FS || seg == S_GS)
-		op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RBP, off_seg_base(seg)));
+	shift_ri(e, 5, 8, RAX, 12);
+	grp1_ri(e, 4, 4, RAX, TLB_SIZE - 1);
+	imul_rri(e, 4, RAX, RAX, (int32_t)sizeof(struct tlb_entry));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RSP, FRAME_TLB)); /* RAX = the entry */
 	/* The tag must equal the page of the last byte: a page-crossing access misses. */
-	op_rm(e, OP_LEA, 8, RCX, mem(RAX, (int32_t)size - 1));
-	grp1_ri(e, 4, 8, RCX, -4096);
-	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
-	shift_ri(e, 5, 8, RSI, 12);
-	grp1_ri(e, 4, 4, RSI, TLB_SIZE - 1);
-	op_rm(e, OP_LEA, 8, RSI, mem_idx(RSI, RSI, 1, 0));
-	op_rm(e, OP_MOV_LD, 8, RDI, mem(RSP, FRAME_TLB));
-	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
-	op_rm(e, OP_CMP_R_RM, 8, RCX, mem_idx(RDI, RSI, 3, kind));
-	uint8_t *at = jump_fwd(e, CC_NE);
-	op_rm(e, OP_ADD_R_RM, 8, RAX, mem_idx(RDI, RSI, 3, kind + 8));
-	if (store)
-		op_rm(e, OP_MOV_ST, size, R10, mem(RAX, 0));
+	if (size > 1)
+		op_rm(e, OP_LEA, 8, RCX, mem(RDX, (int32_t)size - 1));
 	else
-		load_zx(e, size, RAX, mem(RAX, 0));
+		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
+	grp1_ri(e, 4, 8, RCX, -4096);
+	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
+	uint8_t *at = jump_fwd(e, CC_NE);
+	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+	if (store)
+		op_rm(e, OP_MOV_ST, size, R10, mem(RDX, 0));
+	else
+		load_zx(e, size, RAX, mem(RDX, 0));
 	if (c->nslow == sizeof(c->slow) / sizeof(c->slow[0])) {
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] =
-		(struct slow){ at, e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg, store, c->dirty };
+	c->slow[c->nslow++] = (struct slow){ at,           e->p,  (uint8_t)k, (uint8_t)size,
+					     (uint8_t)seg, store, c->dirty,   c->pend };
+}
+
+/* A read-modify-write operand of `size` bytes at offset RDX in segment `seg`
+ * (64-bit code): RDX = its host address through the TLB's write entry, which
+ * exists only where the page may be read and written (rm_read_for_write's
+ * read and write check cannot fault then). A miss runs the whole instruction
+ * in its handler, out of line, and the trace ends there. */
+static void
+rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
+{
+	struct emit *e = &c->e;
+	if (!c->tlb_ok)
+		load_tlb_set(c);
+	if (seg == S_FS || seg == S_GS)
+		op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RBP, off_seg_base(seg)));
+	op_rr(e, OP_MOV_ST, 8, RDX, RAX);
+	shift_ri(e, 5, 8, RAX, 12);
+	grp1_ri(e, 4, 4, RAX, TLB_SIZE - 1);
+	imul_rri(e, 4, RAX, RAX, (int32_t)sizeof(struct tlb_entry));
+	op_rm(e, OP_ADD_R_RM, 8, RAX, mem(RSP, FRAME_TLB));
+	if (size > 1)
+		op_rm(e, OP_LEA, 8, RCX, mem(RDX, (int32_t)size - 1));
+	else
+		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
+	grp1_ri(e, 4, 8, RCX, -4096);
+	int32_t kind = TLB_WRITE * TLB_KIND_BYTES;
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
+	to_handler(c, k, CC_NE);
+	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
 }
 
 static void
@@ -591,8 +661,19 @@ emit_slow(struct comp *c, const struct slow *s)
 {
 	struct emit *e = &c->e;
 	patch(e, s->at, e->p);
+	/* RDX = the offset again: it is the linear address, the offset plus the
+	 * segment's base. */
+	if (s->seg == S_FS || s->seg == S_GS)
+		op_rm(e, OP_SUB_R_RM, 8, RDX, mem(RBP, off_seg_base(s->seg)));
 	writeback(c, s->dirty); /* a fault must find every register in struct cpu */
 	sync_state(c, s->k);
+	if (s->pend.on) { /* stored for a fault, kept in its registers across the call */
+		store_lf(c, &s->pend);
+		push_r(e, RSI);
+		push_r(e, RDI);
+		push_r(e, R8);
+		grp1_ri(e, 5, 8, RSP, 8); /* calls stay 16-byte aligned */
+	}
 	if (s->store)
 		op_rr(e, OP_MOV_ST, 8, R10, RCX);
 	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
@@ -603,6 +684,12 @@ emit_slow(struct comp *c, const struct slow *s)
 	} else {
 		mov_ri(e, RCX, s->size);
 		call_abs(e, (const void *)cpu_read);
+	}
+	if (s->pend.on) {
+		grp1_ri(e, 0, 8, RSP, 8);
+		pop_r(e, R8);
+		pop_r(e, RDI);
+		pop_r(e, RSI);
 	}
 	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
 	uint8_t *j = jump_fwd(e, -1);
@@ -673,6 +760,45 @@ alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool i
 	c->lf_cf_lazy = true;
 }
 
+/* alu_tail for 32- and 64-bit operands already in host registers: the
+ * operation runs on the destination's host register itself (on R8, the
+ * record's result, when nothing is written back), no copy through RAX. hs is
+ * HNONE for the immediate. A 32-bit operation zero-extends its destination,
+ * as reg_write does (SDM vol. 1, 3.4.1.1); src1 and src2 are recorded
+ * zero-extended, as the interpreter records them. */
+static bool
+alu_cached(struct comp *c, const struct insn *i, const struct alu_row *row, unsigned dst,
+	   unsigned src)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize, hd = host_reg(c, dst, s), hs = HNONE;
+	bool imm = src == REG_NONE;
+	if (!imm)
+		hs = host_reg(c, src, s);
+	if (hd == HNONE || (!imm && hs == HNONE))
+		return false;
+	bool logic = row->lf == LF_LOGIC; /* no src1/src2 (store_lf) */
+	if (!logic) {
+		op_rr(e, OP_MOV_ST, s, hd, RSI);
+		if (!imm)
+			op_rr(e, OP_MOV_ST, s, hs, RDI);
+	}
+	unsigned t = row->wb ? hd : R8;
+	if (!row->wb)
+		op_rr(e, OP_MOV_ST, s, hd, R8);
+	if (imm)
+		grp1_ri(e, row->ext, s, t, (int32_t)i->imm);
+	else
+		op_rr(e, row->ext * 8u + 1, s, hs, t);
+	if (row->wb)
+		c->dirty |= (uint16_t)(1u << dst);
+	set_lf_from(c, t, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
+	c->lf_op = row->lf;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+	return true;
+}
+
 /* ADD OR AND SUB XOR CMP TEST in register forms, and with a memory source. */
 static bool
 compile_alu(struct comp *c, const struct insn *i, unsigned k)
@@ -681,6 +807,43 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 	bool m = i->flags & I_MEM;
 	for (unsigned n = 0; n < sizeof(alu_rows) / sizeof(alu_rows[0]); n++) {
 		const struct alu_row *row = &alu_rows[n];
+		bool test_imm =
+			i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
+		if (!m &&
+		    (i->fn == row->rm_r || (row->r_rm && i->fn == row->r_rm) ||
+		     i->fn == row->acc_imm || (row->rm_imm && i->fn == row->rm_imm) || test_imm)) {
+			bool imm = i->fn == row->acc_imm || i->fn == row->rm_imm || test_imm;
+			unsigned dst = i->fn == row->r_rm      ? i->reg
+				       : i->fn == row->acc_imm ? R_AX
+							       : i->rm;
+			unsigned src = imm ? REG_NONE : i->fn == row->r_rm ? i->rm : i->reg;
+			if ((!imm || imm_ok(i, s)) && alu_cached(c, i, row, dst, src))
+				return true;
+		}
+		bool rmw_imm = row->rm_imm && i->fn == row->rm_imm && imm_ok(i, s);
+		if (m && row->wb && (i->fn == row->rm_r || rmw_imm)) {
+			/* memory op= reg or imm (not LOCK: the handler's) */
+			if (!mem_ok(c, i) || (i->flags & I_LOCK))
+				return false;
+			struct emit *e = &c->e;
+			emit_ea(c, i, k);
+			rmw_lookup(c, k, i->seg, s);
+			load_zx(e, s, RAX, mem(RDX, 0));
+			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			if (rmw_imm) {
+				grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
+			} else {
+				load_greg(c, i, i->reg, s, RCX);
+				op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+				op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
+			}
+			set_lf(c, row->lf, s, F_ARITH, rmw_imm, (int32_t)i->imm);
+			op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+			c->lf_op = row->lf;
+			c->lf_size = s;
+			c->lf_cf_lazy = true;
+			return true;
+		}
 		if (i->fn == row->rm_r) { /* r/m op= reg */
 			if (m && (row->wb || !mem_ok(c, i)))
 				return false;
@@ -712,8 +875,6 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			alu_tail(c, i, row, true, R_AX);
 			return true;
 		}
-		bool test_imm =
-			i->fn == op_grp3 && (i->reg & 7) < 2 && row->lf == LF_LOGIC && !row->wb;
 		if ((row->rm_imm && i->fn == row->rm_imm) || test_imm) {
 			if (!imm_ok(i, s) || (m && ((row->wb && !test_imm) || !mem_ok(c, i))))
 				return false;
@@ -730,7 +891,7 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 
 /* INC/DEC of a register: every arithmetic flag but CF (lf_set_keep_cf). */
 static bool
-compile_inc_dec(struct comp *c, const struct insn *i)
+compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 {
 	bool dec;
 	unsigned r;
@@ -740,17 +901,41 @@ compile_inc_dec(struct comp *c, const struct insn *i)
 	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && !(i->flags & I_MEM)) {
 		dec = i->fn == op_dec_rm;
 		r = i->rm;
+	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && mem_ok(c, i) &&
+		   !(i->flags & I_LOCK)) { /* read-modify-write (rmw_lookup) */
+		struct emit *e = &c->e;
+		unsigned s = i->opsize;
+		dec = i->fn == op_dec_rm;
+		fold_cf(c);
+		emit_ea(c, i, k);
+		rmw_lookup(c, k, i->seg, s);
+		load_zx(e, s, RAX, mem(RDX, 0));
+		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
+		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
+		op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+		c->lf_op = dec ? LF_SUB : LF_ADD;
+		c->lf_size = s;
+		c->lf_cf_lazy = false;
+		return true;
 	} else {
 		return false;
 	}
 	struct emit *e = &c->e;
-	unsigned s = i->opsize;
+	unsigned s = i->opsize, h = host_reg(c, r, s);
 	fold_cf(c);
-	load_greg(c, i, r, s, RAX);
-	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
-	grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
-	set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
-	store_greg(c, i, r, s, RAX);
+	if (h != HNONE) { /* in its host register (as alu_cached) */
+		op_rr(e, OP_MOV_ST, s, h, RSI);
+		grp1_ri(e, dec ? 5 : 0, s, h, 1);
+		set_lf_from(c, h, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
+		c->dirty |= (uint16_t)(1u << r);
+	} else {
+		load_greg(c, i, r, s, RAX);
+		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
+		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
+		store_greg(c, i, r, s, RAX);
+	}
 	c->lf_op = dec ? LF_SUB : LF_ADD;
 	c->lf_size = s;
 	c->lf_cf_lazy = false;
@@ -784,15 +969,129 @@ compile_shift(struct comp *c, const struct insn *i)
 	unsigned op, count, s = i->opsize;
 	if (group2_form(i, 4, 8, &op, &count)) {
 		struct emit *e = &c->e;
-		load_greg(c, i, i->rm, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
-		shift_ri(e, host_ext[op - 4], s, RAX, count);
-		set_lf(c, lf[op - 4], s, F_ARITH, true, (int32_t)count);
-		store_greg(c, i, i->rm, s, RAX);
-		c->lf_op = -1; /* Jcc after a shift asks the handler */
+		unsigned h = host_reg(c, i->rm, s);
+		if (h != HNONE) { /* in its host register (as alu_cached) */
+			op_rr(e, OP_MOV_ST, s, h, RSI);
+			shift_ri(e, host_ext[op - 4], s, h, count);
+			set_lf_from(c, h, lf[op - 4], s, F_ARITH, true, (int32_t)count);
+			c->dirty |= (uint16_t)(1u << i->rm);
+		} else {
+			load_greg(c, i, i->rm, s, RAX);
+			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			shift_ri(e, host_ext[op - 4], s, RAX, count);
+			set_lf(c, lf[op - 4], s, F_ARITH, true, (int32_t)count);
+			store_greg(c, i, i->rm, s, RAX);
+		}
+		/* A Jcc on CF or OF after a shift asks the handler; ZF, SF and PF
+		 * are the result's (lf_compute, SDM vol. 2B, SAL/SAR/SHL/SHR). */
+		c->lf_op = -1;
+		c->lf_size = s;
+		c->zsp = true;
 		return true;
 	}
 	return false;
+}
+
+/* SHL/SAL/SHR/SAR of a register by CL: a masked count of 0 changes nothing
+ * (not even the flags): the handler's, out of line. */
+static bool
+compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
+{
+	static const uint8_t host_ext[4] = { 4, 5, 4, 7 },
+			     lf[4] = { LF_SHL, LF_SHR, LF_SHL, LF_SAR };
+	unsigned op, s = i->opsize;
+	if (i->flags & I_MEM)
+		return false;
+	for (op = 4; op < 8 && i->fn != shift_handlers[SHIFT_BY_CL][op]; op++)
+		;
+	if (op == 8)
+		return false;
+	struct emit *e = &c->e;
+	unsigned h = host_reg(c, i->rm, s);
+	if (high_byte(i, i->rm, s) && (c->cached & (1u << (i->rm - 4))))
+		return false;
+	load_greg(c, i, R_CX, 1, RCX);
+	grp1_ri(e, 4, 4, RCX, s == 8 ? 0x3f : 0x1f);
+	to_handler(c, k, CC_E);
+	if (h != HNONE) {
+		op_rr(e, OP_MOV_ST, s, h, RSI);
+		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		shift_cl(e, host_ext[op - 4], s, h);
+		set_lf_from(c, h, lf[op - 4], s, F_ARITH, false, 0);
+		c->dirty |= (uint16_t)(1u << i->rm);
+	} else {
+		load_greg(c, i, i->rm, s, RAX);
+		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		shift_cl(e, host_ext[op - 4], s, RAX);
+		set_lf(c, lf[op - 4], s, F_ARITH, false, 0);
+		store_greg(c, i, i->rm, s, RAX);
+	}
+	c->lf_op = -1;
+	c->lf_size = s;
+	c->zsp = true;
+	return true;
+}
+
+/* ADC and SBB in register and immediate forms: the guest CF into the host's,
+ * the host's ADC/SBB, then its flags -- all six defined, the guest's (SDM vol.
+ * 2A, ADC; vol. 2B, SBB) -- folded into RFLAGS with lf.mask 0 (as
+ * materialize), so an ADC chain finds CF in RFLAGS. */
+static bool
+compile_adc_sbb(struct comp *c, const struct insn *i)
+{
+	bool sbb = i->fn == op_sbb_rm_r || i->fn == op_sbb_r_rm || i->fn == op_sbb_acc_imm ||
+		   i->fn == op_sbb_rm_imm;
+	bool adc = i->fn == op_adc_rm_r || i->fn == op_adc_r_rm || i->fn == op_adc_acc_imm ||
+		   i->fn == op_adc_rm_imm;
+	unsigned s = i->opsize;
+	if ((!adc && !sbb) || (i->flags & I_MEM))
+		return false;
+	bool imm = i->fn == op_adc_acc_imm || i->fn == op_adc_rm_imm || i->fn == op_sbb_acc_imm ||
+		   i->fn == op_sbb_rm_imm;
+	if (imm && !imm_ok(i, s))
+		return false;
+	unsigned dst = i->fn == op_adc_r_rm || i->fn == op_sbb_r_rm         ? i->reg
+		       : i->fn == op_adc_acc_imm || i->fn == op_sbb_acc_imm ? R_AX
+									    : i->rm;
+	unsigned src = i->fn == op_adc_r_rm || i->fn == op_sbb_r_rm ? i->rm : i->reg;
+	struct emit *e = &c->e;
+	/* EDX = the guest's CF */
+	if (c->lf_op >= 0 && c->lf_cf_lazy) {
+		recompute_flags(c);
+		setcc(e, CC_B, RDX);
+	} else {
+		if (c->lf_op != LF_NONE_LAZY)
+			fold_cf(c); /* after INC/DEC: already in RFLAGS; unknown: folded */
+		op_rm(e, OP_MOV_LD, 4, RDX, mem(RBP, OFF_RFLAGS));
+	}
+	/* The record is dead from here: every flag is set below and lf.mask
+	 * cleared, whatever record memory holds. */
+	c->pend.on = false;
+	load_greg(c, i, dst, s, RAX);
+	if (!imm)
+		load_greg(c, i, src, s, RCX);
+	shift_ri(e, 5, 4, RDX, 1); /* CF = bit 0 */
+	unsigned ext = sbb ? 3 : 2;
+	if (imm)
+		grp1_ri(e, ext, s, RAX, (int32_t)i->imm);
+	else
+		op_rr(e, ext * 8u + 1, s, RCX, RAX);
+	setcc(e, CC_O, RCX);
+	store_greg(c, i, dst, s, RAX); /* MOVs: the flags stay */
+	e8(e, 0x9f);                   /* lahf */
+	e8(e, 0x0f);                   /* movzx eax, ah */
+	e8(e, 0xb6);
+	e8(e, 0xc4);
+	zext(e, 1, RCX);
+	shift_ri(e, 4, 4, RCX, 11);
+	op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
+	grp1_ri(e, 4, 4, RAX, (int32_t)F_ARITH);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_ARITH);
+	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
+	c->lf_op = LF_NONE_LAZY;
+	return true;
 }
 
 /* ROL/ROR of a register by an immediate or by 1: CF and OF set eagerly after
@@ -804,7 +1103,15 @@ compile_rotate(struct comp *c, const struct insn *i)
 	unsigned op, count, s = i->opsize, bits = 8 * s;
 	if (group2_form(i, 0, 2, &op, &count)) {
 		struct emit *e = &c->e;
-		materialize(c);
+		/* CF and OF leave the lazy record for RFLAGS (as lf_set_keep_cf does
+		 * for CF); the other flags stay where they are. */
+		if (c->pend.on)
+			c->pend.mask &= (uint16_t) ~(F_CF | F_OF);
+		else if (c->lf_op != LF_NONE_LAZY)
+			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2),
+				(int32_t)(uint16_t) ~(F_CF | F_OF));
+		if (c->lf_op != LF_NONE_LAZY)
+			c->lf_op = -1;
 		load_greg(c, i, i->rm, s, RAX);
 		shift_ri(e, op, s, RAX, count);
 		store_greg(c, i, i->rm, s, RAX);
@@ -854,14 +1161,11 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
 		load_greg(c, i, i->reg, s, RAX);
 		op_rr(e, OP_IMUL, s, RAX, RCX);
 	}
+	/* A whole new record, pending: src1 = OF, src2 = 0, res. */
 	setcc(e, CC_O, RDX);
-	zext(e, 1, RDX);
-	c->pend.on = false; /* a whole new record, stored now */
-	op_rm(e, OP_MOV_ST, 8, RDX, mem(RBP, OFF_LF_SRC1));
-	mov_mi(e, 8, mem(RBP, OFF_LF_SRC2), 0);
-	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_LF_RES));
+	movzx_rr(e, 1, RSI, RDX);
+	set_lf(c, LF_MUL, s, F_ARITH, true, 0);
 	store_greg(c, i, i->reg, s, RAX);
-	lf_word(c, LF_MUL, s, F_ARITH);
 	c->lf_op = -1;
 	return true;
 }
@@ -874,9 +1178,26 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 	unsigned s = i->opsize;
 	bool m = i->flags & I_MEM;
 	if (i->fn == op_mov_r_imm) {
-		mov_ri(e, RAX, c->cpu->jit->break_mov ? i->imm ^ 1 : i->imm);
-		store_greg(c, i, (i->opcode & 7) | (i->rm & 8), s, RAX);
+		unsigned r = (i->opcode & 7) | (i->rm & 8), h = host_reg(c, r, s);
+		uint64_t v = c->cpu->jit->break_mov ? i->imm ^ 1 : i->imm;
+		if (h != HNONE && (s == 8 || v <= UINT32_MAX)) { /* straight into it */
+			mov_ri(e, h, v);
+			c->dirty |= (uint16_t)(1u << r);
+			return true;
+		}
+		mov_ri(e, RAX, v);
+		store_greg(c, i, r, s, RAX);
 		return true;
+	}
+	if (!m && (i->fn == op_mov_rm_r || i->fn == op_mov_r_rm)) {
+		unsigned dst = i->fn == op_mov_rm_r ? i->rm : i->reg;
+		unsigned hd = host_reg(c, dst, s),
+			 hs = host_reg(c, i->fn == op_mov_rm_r ? i->reg : i->rm, s);
+		if (hd != HNONE && hs != HNONE) { /* a 32-bit MOV zero-extends, as the host's */
+			op_rr(e, OP_MOV_ST, s, hs, hd);
+			c->dirty |= (uint16_t)(1u << dst);
+			return true;
+		}
 	}
 	if (i->fn == op_lea && m) {
 		emit_ea(c, i, k);
@@ -955,7 +1276,27 @@ static bool
 cond_known(const struct comp *c, unsigned cc)
 {
 	bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;
-	return c->lf_op >= 0 && (c->lf_cf_lazy || !uses_cf);
+	bool zsp_only = (cc >> 1) == 2 || (cc >> 1) == 4 || (cc >> 1) == 5; /* E S P */
+	if (c->lf_op < 0)
+		return c->zsp && zsp_only;
+	return c->lf_cf_lazy || !uses_cf;
+}
+
+/* The host flags for a condition cond_known accepted: the operation's own
+ * (recompute_flags), or after a shift a TEST of its result. */
+static void
+cond_flags(struct comp *c)
+{
+	if (c->lf_op >= 0) {
+		recompute_flags(c);
+		return;
+	}
+	if (c->pend.on) {
+		op_rr(&c->e, OP_TEST, c->lf_size, R8, R8);
+		return;
+	}
+	load_zx(&c->e, c->lf_size, RAX, mem(RBP, OFF_LF_RES));
+	op_rr(&c->e, OP_TEST, c->lf_size, RAX, RAX);
 }
 
 /* CMOVcc (16/32/64-bit) and SETcc of a register, after an inline flag-setting
@@ -976,13 +1317,13 @@ compile_cond_move(struct comp *c, const struct insn *i, unsigned k)
 			load_greg(c, i, i->rm, i->opsize, RCX);
 		}
 		load_greg(c, i, i->reg, i->opsize, RDX);
-		recompute_flags(c);
+		cond_flags(c);
 		op_rr(e, 0x0f40 + cc, i->opsize, RDX, RCX);
 		store_greg(c, i, i->reg, i->opsize, RDX);
 		return true;
 	}
 	if (i->fn == op_setcc && !(i->flags & I_MEM) && cond_known(c, cc)) {
-		recompute_flags(c);
+		cond_flags(c);
 		setcc(e, cc, RCX);
 		store_greg(c, i, i->rm, 1, RCX);
 		return true;
@@ -1019,13 +1360,38 @@ compile_stack(struct comp *c, const struct insn *i, unsigned k)
 	return false;
 }
 
+/* The later instruction of this trace a taken Jcc at k goes to, when the
+ * branch can go straight there (a forward branch inside the trace, say over
+ * one instruction), or 0: as a chain to the trace that starts there would
+ * (the interpreter ends the run at the taken branch). The join (generate)
+ * then assumes the registers the branch leaves dirty and the flags unknown.
+ * Not with -stats, whose per-trace counts assume a run from the trace's
+ * start, nor in check mode (each run compared alone); not after a handler
+ * ran (the run loop's checks between traces, as chain_or_leave). */
+static unsigned
+join_at(struct comp *c, const struct insn *i, unsigned k)
+{
+	if (c->code_size != 8 || i->opsize != 8 || c->called || c->cpu->count_insns ||
+	    c->cpu->jit->check)
+		return 0;
+	int64_t toff = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+	for (unsigned j = k + 2; j < c->t->n; j++)
+		if (c->off[j] == toff) {
+			c->join[j] = true;
+			c->join_dirty[j] |= c->dirty;
+			c->join_no_tlb[j] |= !c->tlb_ok;
+			return j;
+		}
+	return 0;
+}
+
 /* Jcc after an inline ADD/SUB/CMP/logic form: the host recomputes those flags
  * and branches on the same condition; taken, the handler itself branches. */
 static bool
 compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 {
 	unsigned cc = i->opcode & 15;
-	if ((i->fn != jcc_handlers[cc] || c->lf_op < 0) && i->fn != op_jmp_rel)
+	if (i->fn != jcc_handlers[cc] && i->fn != op_jmp_rel)
 		return false;
 	if (i->fn == op_jmp_rel) { /* the trace's last instruction */
 		flush_lf(c);
@@ -1033,20 +1399,178 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			c->bad = true;
 			return true;
 		}
-		c->taken[c->ntaken++] =
-			(struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called };
+		c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty,
+							c->called,           c->pend,    0 };
 		return true;
 	}
 	if (!cond_known(c, cc))
 		return false; /* unknown, or CF in RFLAGS after INC/DEC */
-	recompute_flags(c);
+	cond_flags(c);
 	if (c->ntaken == TRACE_MAX_INSNS) {
 		c->bad = true;
 		return true;
 	}
-	c->taken[c->ntaken++] =
-		(struct taken){ jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called };
+	unsigned join = join_at(c, i, k);
+	c->taken[c->ntaken++] = (struct taken){
+		jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join
+	};
 	return true;
+}
+
+/* compile_jcc and compile_cond_move with the shift's ZF/SF/PF usable as
+ * compile_insn found them. */
+static bool
+compile_jcc_zsp(struct comp *c, const struct insn *i, unsigned k, bool zsp)
+{
+	c->zsp = zsp;
+	bool done = compile_jcc(c, i, k);
+	c->zsp = false;
+	return done;
+}
+
+static bool
+compile_cond_move_zsp(struct comp *c, const struct insn *i, unsigned k, bool zsp)
+{
+	c->zsp = zsp;
+	bool done = compile_cond_move(c, i, k);
+	c->zsp = false;
+	return done;
+}
+
+/* NOT of a register: no flag (SDM vol. 2B, NOT). */
+static bool
+compile_not(struct comp *c, const struct insn *i)
+{
+	if (i->fn != op_grp3 || (i->reg & 7) != 2 || (i->flags & I_MEM))
+		return false;
+	struct emit *e = &c->e;
+	unsigned s = i->opsize, h = host_reg(c, i->rm, s);
+	if (h != HNONE) {
+		grp3_r(e, 2, s, h);
+		c->dirty |= (uint16_t)(1u << i->rm);
+		return true;
+	}
+	load_greg(c, i, i->rm, s, RAX);
+	grp3_r(e, 2, s, RAX);
+	store_greg(c, i, i->rm, s, RAX);
+	return true;
+}
+
+/* NEG of a register: the record of 0 - v, as op_grp3 makes it. */
+static bool
+compile_neg(struct comp *c, const struct insn *i)
+{
+	if (i->fn != op_grp3 || (i->reg & 7) != 3 || (i->flags & I_MEM))
+		return false;
+	struct emit *e = &c->e;
+	unsigned s = i->opsize, h = host_reg(c, i->rm, s);
+	op_rr(e, OP_XOR_RM_R, 4, RSI, RSI);
+	if (h != HNONE) {
+		op_rr(e, OP_MOV_ST, s, h, RDI);
+		grp3_r(e, 3, s, h);
+		set_lf_from(c, h, LF_SUB, s, F_ARITH, false, 0);
+		c->dirty |= (uint16_t)(1u << i->rm);
+	} else {
+		load_greg(c, i, i->rm, s, RAX);
+		op_rr(e, OP_MOV_ST, 8, RAX, RDI);
+		grp3_r(e, 3, s, RAX);
+		set_lf(c, LF_SUB, s, F_ARITH, false, 0);
+		store_greg(c, i, i->rm, s, RAX);
+	}
+	c->lf_op = LF_SUB;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+	return true;
+}
+
+/* Leave for a call of instruction k's handler, out of line, when `cc` holds
+ * (the rare case of an inline form: a non-canonical target). */
+static void
+to_handler(struct comp *c, unsigned k, int cc)
+{
+	if (c->nhstub == TRACE_MAX_INSNS) {
+		c->bad = true;
+		return;
+	}
+	c->hstub[c->nhstub++] =
+		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0 };
+}
+
+/* Is the 64-bit address in h canonical (48 bits)? Else the handler: it
+ * decides (with 57-bit linear addresses too) and faults. */
+static void
+check_canonical(struct comp *c, unsigned k, unsigned h)
+{
+	struct emit *e = &c->e;
+	op_rr(e, OP_MOV_ST, 8, h, RCX);
+	shift_ri(e, 4, 8, RCX, 16);
+	shift_ri(e, 7, 8, RCX, 16);
+	op_rr(e, OP_CMP_RM_R, 8, h, RCX);
+	to_handler(c, k, CC_NE);
+}
+
+/* CALL rel32 and RET with a 64-bit operand in 64-bit code (op_call_rel,
+ * op_ret): the target checked canonical before anything is pushed or popped
+ * (SDM vol. 2A, CALL, RET: #GP(0)), the return address through the inline
+ * store, RSP moved after the access (a fault leaves it), RIP stored. The
+ * trace ends here and chains wherever RIP went. */
+static bool
+compile_call_ret(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	if (c->code_size != 8 || i->opsize != 8 || (i->fn != op_call_rel && i->fn != op_ret))
+		return false;
+	if (i->fn == op_call_rel) {
+		int64_t toff = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+		int64_t in_page = (int64_t)(c->t->pa & 0xfff) + toff;
+		if (toff != (int32_t)toff)
+			return false;
+		if (in_page < 0 || in_page > 0xfff) { /* on this canonical page: no check */
+			op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+			op_rm(e, OP_LEA, 8, RAX, mem(RAX, (int32_t)toff));
+			check_canonical(c, k, RAX);
+		}
+		rip_to_rax(c, c->off[k + 1]);
+		op_rr(e, OP_MOV_ST, 8, RAX, R10);
+		load_greg64(c, R_SP, RDX);
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, -8));
+		mem_access(c, k, S_SS, 8, true);
+		add_greg(c, R_SP, -8);
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, (int32_t)toff));
+	} else {
+		load_greg64(c, R_SP, RDX);
+		mem_access(c, k, S_SS, 8, false);
+		check_canonical(c, k, RAX);
+		add_greg(c, R_SP, 8);
+	}
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	c->rip_stored = true;
+	return true;
+}
+
+/* The out-of-line handler call to_handler asked for: the instruction runs
+ * (and faults) in the interpreter's handler, then the trace ends. */
+static void
+emit_hstub(struct comp *c, const struct taken *h)
+{
+	struct emit *e = &c->e;
+	const struct insn *i = &c->t->insn[h->k];
+	patch(e, h->at, e->p);
+	if (h->pend.on)
+		store_lf(c, &h->pend);
+	writeback(c, h->dirty);
+	sync_state(c, h->k);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(e, RSI, (uint64_t)(uintptr_t)i);
+	call_abs(e, (const void *)i->fn);
+	uint16_t dirty = c->dirty;
+	c->dirty = 0; /* written back above */
+	struct pending_lf pend = c->pend;
+	c->pend.on = false;
+	add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
+	c->dirty = dirty;
+	c->pend = pend;
 }
 
 /* One instruction inline, or false for a handler call. */
@@ -1054,15 +1578,31 @@ static bool
 compile_insn(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
+	c->rip_stored = false;
 	if (i->fn == op_nop)
 		return true;
 	unsigned before = c->nslow;
-	bool done = compile_alu(c, i, k) || compile_mov(c, i, k) || compile_inc_dec(c, i) ||
+	bool zsp = c->zsp;
+	c->zsp = false;
+	/* Forms that write no flag keep a shift's ZF/SF/PF usable. */
+	bool keep = compile_mov(c, i, k) || compile_extend(c, i, k) || compile_stack(c, i, k) ||
+		    compile_jcc_zsp(c, i, k, zsp) || compile_cond_move_zsp(c, i, k, zsp) ||
+		    compile_not(c, i);
+	if (keep)
+		c->zsp = zsp;
+	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
-		    compile_stack(c, i, k) || compile_jcc(c, i, k) || compile_extend(c, i, k) ||
-		    compile_cond_move(c, i, k);
-	if (done && c->nslow != before)
-		check_stop(c, k, EXIT_INLINE); /* a slow path may have run: MMIO, SMC */
+		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
+		    compile_adc_sbb(c, i);
+	if (done && c->nslow != before) {
+		/* A slow path may have run (MMIO, SMC, a fault) and stored the
+		 * pending flags record: stop_trace is set only there, and what it
+		 * did after (a fault's delivery) must not be overwritten. */
+		struct pending_lf pend = c->pend;
+		c->pend.on = false;
+		check_stop(c, k, c->rip_stored ? EXIT_HANDLER : EXIT_INLINE);
+		c->pend = pend;
+	}
 	return done;
 }
 
@@ -1189,7 +1729,6 @@ chain_to_pa(struct comp *c, bool called)
 	}
 	if (called)
 		mov_mi(e, 1, mem(RBP, OFF_DELIVERING), 0);
-	mov_mi(e, 8, mem(RSP, FRAME_LIMIT), TRACE_MAX_INSNS);
 	e8(e, 0xff); /* jmp rcx */
 	e8(e, 0xe1);
 }
@@ -1214,6 +1753,54 @@ chain_checks(struct comp *c)
 	to_epilogue(c, jump_fwd(e, CC_NE));
 }
 
+/* Does the trace branch back to its own start (a loop in one trace) where
+ * self_loop can take the branch? Not in check mode (every run is compared
+ * alone), with -stats (the run loop counts each run) or for a trace on two
+ * pages (never chained). */
+static bool
+has_self_loop(const struct comp *c)
+{
+	const struct trace *t = c->t;
+	if (c->code_size != 8 || t->pa2 != UINT64_MAX || c->cpu->jit->check || c->cpu->count_insns)
+		return false;
+	for (unsigned k = 0; k < t->n; k++) {
+		const struct insn *i = &t->insn[k];
+		bool jcc = i->fn == jcc_handlers[i->opcode & 15] || i->fn == op_jmp_rel;
+		if (jcc && i->opsize == 8 && (int64_t)c->off[k + 1] + (int64_t)i->imm == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The taken branch after instruction k goes back to the trace's start: when
+ * the run loop would do nothing before running the trace again (as a chain to
+ * itself: no event, the whole trace within the budget, the trace still
+ * valid; no handler ran before the branch, so no debug condition, interrupt
+ * shadow or HLT), jump to the loop head with the guest registers still in
+ * their host registers, the frame's entry icount moved on and RIP unchanged.
+ * The loop head assumes every cached register dirty. Otherwise fall through
+ * to the ordinary taken path. */
+static void
+self_loop(struct comp *c, unsigned k)
+{
+	struct emit *e = &c->e;
+	op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	op_rm(e, OP_LEA, 8, RAX, mem(RAX, (int32_t)k + 1));
+	op_rm(e, OP_LEA, 8, RCX, mem(RAX, (int32_t)c->t->n));
+	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RBP, OFF_BUDGET_END));
+	uint8_t *over = jump_fwd(e, CC_A);
+	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+	uint8_t *ev = jump_fwd(e, CC_NE);
+	mov_ri(e, RCX, (uint64_t)(uintptr_t)c->t);
+	grp1_mi(e, 7, 8, mem(RCX, TRACE_OFF(jit_chain)), 0);
+	uint8_t *gone = jump_fwd(e, CC_E);
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	patch(e, jump_fwd(e, -1), c->loop_head);
+	patch(e, over, e->p);
+	patch(e, ev, e->p);
+	patch(e, gone, e->p);
+}
+
 /* A taken branch (Jcc taken, JMP rel): in 64-bit code with a 64-bit operand,
  * the target is the entry RIP plus a constant, checked canonical inline, and
  * the trace chains or leaves; otherwise (and for a non-canonical target, which
@@ -1224,8 +1811,20 @@ emit_taken(struct comp *c, const struct taken *tk)
 	struct emit *e = &c->e;
 	const struct insn *i = &c->t->insn[tk->k];
 	patch(e, tk->at, e->p);
-	writeback(c, tk->dirty);
+	if (tk->pend.on)
+		store_lf(c, &tk->pend);
+	if (tk->join) { /* no event waiting: on at instruction `join`, icount kept exact */
+		grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
+		uint8_t *ev = jump_fwd(e, CC_NE);
+		unsigned skip = tk->join - tk->k - 1;
+		grp1_mi(e, 5, 8, mem(RSP, FRAME_ICOUNT0), (int32_t)skip);
+		patch(e, jump_fwd(e, -1), c->label[tk->join]);
+		patch(e, ev, e->p);
+	}
 	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
+	if (toff == 0 && c->loop_head && !tk->called && i->opsize == 8)
+		self_loop(c, tk->k);
+	writeback(c, tk->dirty);
 	int64_t in_page = (int64_t)(c->t->pa & 0xfff) + toff;
 	if (c->code_size == 8 && i->opsize == 8 && toff == (int32_t)toff) {
 		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
@@ -1266,8 +1865,12 @@ pick_cached(struct comp *c)
 	uint16_t narrow = 0;
 	for (unsigned k = 0; k < c->t->n; k++) {
 		const struct insn *i = &c->t->insn[k];
-		unsigned regs[6] = { i->reg,  (i->opcode & 7) | (i->rm & 8), R_AX, R_SP, REG_NONE,
-				     REG_NONE };
+		/* The register in the opcode's low bits, for the forms that have one. */
+		bool opreg = i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_mov_r_imm ||
+			     i->fn == op_inc_r || i->fn == op_dec_r;
+		unsigned regs[6] = { i->reg,   opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
+				     R_AX,     R_SP,
+				     REG_NONE, REG_NONE };
 		unsigned nregs = 4;
 		if (!(i->flags & I_MEM) && high_byte(i, i->rm, rm_size(i)))
 			narrow |= (uint16_t)(1u << (i->rm - 4)); /* MOVZX/MOVSX from AH..BH */
@@ -1279,7 +1882,7 @@ pick_cached(struct comp *c)
 			uses[i->index]++;
 		for (unsigned n = 0; n < nregs; n++) {
 			unsigned r = regs[n] & 15;
-			if (n >= 2 && n < 4)
+			if ((n >= 2 && n < 4) || regs[n] == REG_NONE)
 				continue; /* RAX and RSP: implicit operands, never AH..BH */
 			uses[r]++;
 			if (high_byte(i, r, i->opsize))
@@ -1312,6 +1915,19 @@ generate(struct comp *c)
 		c->off[k + 1] = c->off[k] + t->insn[k].len;
 	uint8_t *entry = e->p;
 	pick_cached(c);
+	/* The budget: a run of fewer than all n instructions (the run loop's
+	 * `limit`: the budget's end, an interrupt shadow) is the interpreter's,
+	 * a tail call of cpu_run_trace_interp(cpu, t, limit). So the compiled
+	 * code runs whole traces only and checks no budget between instructions;
+	 * a chain checks that the whole successor fits (chain_to_pa). */
+	grp1_ri(e, 7, 8, RSI, (int32_t)t->n);
+	uint8_t *whole = jump_fwd(e, CC_AE);
+	op_rr(e, OP_MOV_ST, 8, RSI, RDX);
+	mov_ri(e, RSI, (uint64_t)(uintptr_t)t);
+	mov_ri(e, RAX, (uint64_t)(uintptr_t)cpu_run_trace_interp);
+	e8(e, 0xff); /* jmp rax */
+	e8(e, 0xe0);
+	patch(e, whole, e->p);
 	push_r(e, RBX);
 	push_r(e, RBP);
 	push_r(e, R12);
@@ -1320,23 +1936,31 @@ generate(struct comp *c)
 	push_r(e, R15);
 	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
 	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
-	op_rm(e, OP_MOV_ST, 8, RSI, mem(RSP, FRAME_LIMIT));
 	c->chain_entry = e->p; /* a chaining predecessor jumps here with the frame set up */
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
 	reload(c);
+	if (has_self_loop(c)) {
+		load_tlb_set(c);
+		c->dirty = c->cached; /* self_loop comes back with them unsaved */
+		c->loop_head = e->p;
+	}
 	enum exit_kind last = EXIT_INLINE;
 	for (unsigned k = 0; k < t->n; k++) {
+		if (c->join[k]) { /* a branch comes here too: what both paths agree on */
+			flush_lf(c);
+			c->dirty |= c->join_dirty[k];
+			c->tlb_ok = c->tlb_ok && !c->join_no_tlb[k];
+			c->lf_op = -1;
+			c->zsp = false;
+		}
+		c->label[k] = e->p;
 		bool inl = compile_insn(c, k);
 		if (!inl)
 			call_handler(c, k);
-		last = inl ? EXIT_INLINE : EXIT_HANDLER;
-		if (k + 1 < t->n) { /* the budget: stop after any instruction */
-			grp1_mi(e, 7, 8, mem(RSP, FRAME_LIMIT), (int32_t)(k + 1));
-			add_fix(c, jump_fwd(e, CC_BE), k, EXIT_INLINE);
-		}
+		last = inl && !c->rip_stored ? EXIT_INLINE : EXIT_HANDLER;
 	}
 	/* The end: in 64-bit code, chain wherever RIP went. */
 	flush_lf(c);
@@ -1357,6 +1981,8 @@ generate(struct comp *c)
 		emit_slow(c, &c->slow[n]);
 	for (unsigned n = 0; n < c->ntaken; n++)
 		emit_taken(c, &c->taken[n]);
+	for (unsigned n = 0; n < c->nhstub; n++)
+		emit_hstub(c, &c->hstub[n]);
 	uint8_t *epilogue = e->p;
 	for (unsigned n = 0; n < c->nepi; n++)
 		patch(e, c->to_epilogue[n], epilogue);
@@ -1419,8 +2045,9 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	struct comp *c = j->comp;
 	memset(c, 0, offsetof(struct comp, fix));
 	memset(c->host_of, HNONE, sizeof(c->host_of));
-	c->nfix = c->nslow = c->ntaken = c->nepi = 0;
+	c->nfix = c->nslow = c->ntaken = c->nhstub = c->nepi = 0;
 	c->chain_entry = NULL;
+	c->loop_head = NULL;
 	c->bad = false; /* after fix[]: the memset above does not reach it */
 	c->e = (struct emit){ j->scratch, j->scratch + SCRATCH_BYTES, false };
 	c->cpu = cpu;
@@ -1458,6 +2085,34 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	return true;
 }
 
+/* FUGU_JIT_PROFILE: "count id form" lines, most frequent first. */
+static void
+write_profile(const struct jit *j)
+{
+	if (!j->fallback || !j->profile_path)
+		return;
+	FILE *f = fopen(j->profile_path, "w");
+	if (!f)
+		return;
+	for (;;) {
+		uint64_t best = 0;
+		unsigned bi = 0, bm = 0;
+		for (unsigned i = 0; i < INSN_COUNT; i++)
+			for (unsigned m = 0; m < 2; m++)
+				if (j->fallback[i][m] > best) {
+					best = j->fallback[i][m];
+					bi = i;
+					bm = m;
+				}
+		if (!best)
+			break;
+		fprintf(f, "%12llu %s %s\n", (unsigned long long)best, insn_mnemonic[bi],
+			bm ? "mem" : "reg");
+		j->fallback[bi][bm] = 0;
+	}
+	fclose(f);
+}
+
 struct jit *
 jit_create(enum jit_mode mode)
 {
@@ -1472,6 +2127,11 @@ jit_create(enum jit_mode mode)
 	 * one inline form on purpose, honoured only when every run is checked. */
 	const char *brk = getenv("FUGU_JIT_CHECK_BREAK");
 	j->break_mov = j->check && brk && !strcmp(brk, "1");
+	const char *prof = getenv("FUGU_JIT_PROFILE");
+	if (prof && *prof) {
+		j->fallback = calloc(INSN_COUNT, sizeof(*j->fallback));
+		j->profile_path = strdup(prof);
+	}
 	j->scratch = malloc(SCRATCH_BYTES);
 	j->comp = malloc(sizeof(struct comp));
 	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -1479,6 +2139,8 @@ jit_create(enum jit_mode mode)
 	if (!j->scratch || !j->comp || a == MAP_FAILED) {
 		if (a != MAP_FAILED)
 			munmap(a, JIT_ARENA_BYTES);
+		free(j->fallback);
+		free(j->profile_path);
 		free(j->comp);
 		free(j->scratch);
 		free(j);
@@ -1493,6 +2155,9 @@ jit_destroy(struct jit *j)
 {
 	if (!j)
 		return;
+	write_profile(j);
+	free(j->fallback);
+	free(j->profile_path);
 	munmap(j->arena, JIT_ARENA_BYTES);
 	free(j->comp);
 	free(j->scratch);
