@@ -188,9 +188,10 @@ print_help(void)
 	       "                           binary records for fugu-tracedump (needs -D)\n"
 	       "  -plugin FILE.so[,k=v,..] load a trace plugin (docs/TRACING.md)\n"
 	       "  -jit off|on|always|check the JIT fast path: hot traces compiled to host code\n"
-	       "                           (default off; 'always' compiles every trace; 'check'\n"
-	       "                           also runs each compiled run in the interpreter and\n"
-	       "                           stops with a report where the two differ)\n"
+	       "                           (default on where the host is x86-64; 'always'\n"
+	       "                           compiles every trace; 'check' also runs each\n"
+	       "                           compiled run in the interpreter and stops with a\n"
+	       "                           report where the two differ)\n"
 	       "  -stats                   at exit, print retired instructions, CPU time, MIPS "
 	       "and\n"
 	       "                           the 15 most executed instructions\n"
@@ -1353,7 +1354,10 @@ main(int argc, char **argv)
 	struct options o = { .pc = { .ram_size = 128ull << 20,
 				     .bios_path = BIOS_DEFAULT_PATH,
 				     .clock_mode = VCLOCK_REALTIME,
-				     .vga = true } };
+				     .vga = true,
+				     /* the JIT where the host has one (x86-64: jit_create
+				      * returns NULL elsewhere, which is the interpreter) */
+				     .jit = JIT_ON } };
 	char err[512];
 	if (argc < 2) { /* a bare `fugu` would boot nothing forever: say how to use it */
 		fprintf(stderr,

@@ -140,7 +140,7 @@ class Fugu(Emulator):
     def command(self, rom):
         return [self.path, "-bios", rom, "-debugcon", "stdio", "-device",
                 "isa-debug-exit,iobase=0xf4,iosize=4", "-no-reboot",
-                "-timeout", "%g" % self.args.timeout, "-stats"], {}
+                "-timeout", "%g" % self.args.timeout, "-stats", "-jit", "off"], {}
 
     def ok(self, status, out, err):
         return status == 1 and STATS.search(err)
@@ -154,7 +154,7 @@ class FuguJit(Fugu):
 
     def command(self, rom):
         cmd, kw = super().command(rom)
-        return [a for a in cmd if a != "-stats"] + ["-jit", "on"], kw
+        return [a for a in cmd if a != "-stats"][:-2] + ["-jit", "on"], kw
 
     def ok(self, status, out, err):
         return status == 1
