@@ -251,10 +251,10 @@ struct cpu {
 	const char *shutdown_why; /* a shutdown other than a triple fault (a VMX abort), or NULL */
 	uint8_t pending_vector;   /* the fault being raised (cpu_fault -> cpu_exec) */
 	uint32_t pending_error;
-	uint64_t budget_end;        /* icount at which cpu_exec must return */
-	uint64_t stall_icount;      /* icount at cpu_exec's last loop head (stalls) */
-	uint64_t stalls_left;       /* loop heads with no instruction retired before it yields */
-	jmp_buf fault_jmp; /* where a fault unwinds to: the instruction boundary in cpu_exec */
+	uint64_t budget_end;   /* icount at which cpu_exec must return */
+	uint64_t stall_icount; /* icount at cpu_exec's last loop head (stalls) */
+	uint64_t stalls_left;  /* loop heads with no instruction retired before it yields */
+	jmp_buf fault_jmp;     /* where a fault unwinds to: the instruction boundary in cpu_exec */
 
 	/* The machine around the CPU. */
 	struct physmem *mem;

@@ -161,8 +161,8 @@ struct vmx {
 	 * (6: INT3, INTO) or a privileged software exception (5: INT1), not
 	 * what its delivery kind says (24.8.3, 27.2.2, 27.2.4); 0 otherwise. */
 	uint8_t soft_type;
-	uint64_t feature_control;                           /* IA32_FEATURE_CONTROL */
-	uint64_t pf_lin; /* the linear address of a #PF that exits (CR2 unwritten) */
+	uint64_t feature_control; /* IA32_FEATURE_CONTROL */
+	uint64_t pf_lin;          /* the linear address of a #PF that exits (CR2 unwritten) */
 	/* The VMX-preemption timer (timer.c): running in non-root operation, the
 	 * value VM entry loaded and the TSC (>> VMX_PREEMPT_SHIFT) it started at. */
 	bool in_iret; /* executing IRET in non-root: a fault on it may unblock NMIs */
