@@ -11,9 +11,16 @@
 # SeaBIOS (about 50 MB unpacked), to run it with -accel kvm inside the guest,
 # and the kernel with the small initramfs in /boot for a nested Linux.
 # usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER] [kvm|kvm-qemu]
+#        mkinitramfs.sh OUTPUT.cpio.gz kvm|kvm-qemu   (no KVER: no CD/NIC modules)
 set -eu
+[ $# -ge 1 ] && [ $# -le 3 ] || { echo "usage: mkinitramfs.sh OUTPUT.cpio.gz [KVER] [kvm|kvm-qemu]" >&2; exit 2; }
 out=$1 kver=${2:-}
 extra=${3:-}
+case $kver in kvm | kvm-qemu) [ -z "$extra" ] || { echo "mkinitramfs: KVER must come before $extra" >&2; exit 2; }
+	extra=$kver kver= ;; esac
+case $extra in '' | kvm | kvm-qemu) ;; *) echo "mkinitramfs: unknown kind '$extra' (kvm or kvm-qemu)" >&2; exit 2 ;; esac
+[ -z "$kver" ] || [ -d "/lib/modules/$kver" ] || {
+	echo "mkinitramfs: no modules for kernel '$kver' in /lib/modules" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 bb=/bin/busybox
 [ -x "$bb" ] || { echo "mkinitramfs: $bb missing (apt-get install busybox-static)" >&2; exit 1; }
