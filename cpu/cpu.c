@@ -183,6 +183,7 @@ static const size_t vmx_bools[] = {
 	offsetof(struct vmx, ve_on),
 	offsetof(struct vmx, ept_misconfig),
 	offsetof(struct vmx, ept_pml_full),
+	offsetof(struct vmx, ept_apic_access),
 	offsetof(struct vmx, apic_access_on),
 	offsetof(struct vmx, apic_write_pending),
 	offsetof(struct vmx, vintr),

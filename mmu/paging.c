@@ -46,7 +46,7 @@ struct walk {
 	unsigned nentries;
 	/* A second-stage failure (WALK_STAGE2). */
 	uint64_t s2_gpa, s2_qual;
-	bool s2_misconfig, s2_pml_full;
+	bool s2_misconfig, s2_pml_full, s2_apic_access;
 };
 
 /* ---- the second stage ---- */
@@ -79,6 +79,7 @@ stage2(struct walk *w, uint64_t gpa, enum tlb_access kind, bool paging_structure
 	w->s2_qual = qual;
 	w->s2_misconfig = st == MMU_S2_MISCONFIG;
 	w->s2_pml_full = st == MMU_S2_PML_FULL;
+	w->s2_apic_access = st == MMU_S2_APIC_ACCESS;
 	return false;
 }
 
@@ -339,6 +340,7 @@ fail(const struct walk *w, uint64_t lin, enum tlb_access kind, enum mmu_priv pri
 		fault->qualification = w->s2_qual;
 		fault->misconfig = w->s2_misconfig;
 		fault->pml_full = w->s2_pml_full;
+		fault->apic_access = w->s2_apic_access;
 		return false;
 	}
 	/* The error code (4.7): I/D only when fetches can be told apart (SMEP, or
@@ -357,6 +359,7 @@ fail(const struct walk *w, uint64_t lin, enum tlb_access kind, enum mmu_priv pri
 	fault->qualification = 0;
 	fault->misconfig = false;
 	fault->pml_full = false;
+	fault->apic_access = false;
 	return false;
 }
 

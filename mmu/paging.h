@@ -83,6 +83,9 @@ enum mmu_s2_status {
 	MMU_S2_VIOLATION, /* EPT violation: the qualification says why (vol. 3C, table 28-7) */
 	MMU_S2_MISCONFIG, /* EPT misconfiguration */
 	MMU_S2_PML_FULL,  /* the page-modification log is full (vol. 3C, 29.3.6) */
+	/* A paging-structure access whose address translates to the APIC-access
+	 * page: an APIC-access VM exit (vol. 3C, 29.4.6.1). */
+	MMU_S2_APIC_ACCESS,
 };
 
 struct mmu_stage2 {
@@ -141,6 +144,7 @@ struct mmu_fault {
 	uint64_t qualification; /* stage 2: the exit qualification */
 	bool misconfig;         /* stage 2: EPT misconfiguration rather than violation */
 	bool pml_full;          /* stage 2: a page-modification log-full event */
+	bool apic_access;       /* stage 2: a guest-physical access to the APIC-access page */
 	unsigned nentries;
 	struct mmu_entry entries[MMU_MAX_ENTRIES]; /* the entries read before the fault */
 };

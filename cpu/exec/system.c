@@ -340,11 +340,20 @@ op_mov_cr_r(struct cpu *cpu, const struct insn *i)
 /*
  * DR7.GD: any MOV to or from a debug register raises #DB (a fault) with DR6.BD,
  * and GD is cleared so the handler can use the registers (SDM vol. 3A, 17.2.4).
+ * In non-root operation a #DB that exits by the exception bitmap changes
+ * neither DR6 nor DR7.GD: BD is in the exit qualification (vol. 3C, 27.1,
+ * 27.2.1), and the saved RF is 1 as the fault would push it (27.3.3).
  */
 static void
 dr_general_detect(struct cpu *cpu)
 {
 	if (cpu->state.dr[7] & DR7_GD) {
+		if (__builtin_expect(cpu->vmx_nonroot, 0)) {
+			uint64_t rf = cpu->state.rflags & F_RF;
+			cpu->state.rflags |= F_RF;
+			vmx_debug_exception(cpu, DR6_BD); /* returns when it does not exit */
+			cpu->state.rflags = (cpu->state.rflags & ~(uint64_t)F_RF) | rf;
+		}
 		cpu->state.dr[6] |= DR6_BD;
 		cpu->state.dr[7] &= ~(uint64_t)DR7_GD;
 		cpu_fault(cpu, EXC_DB, NO_ERRCODE);

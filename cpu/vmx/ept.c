@@ -166,6 +166,15 @@ ept_translate(void *opaque, const struct mmu_s2_access *a, uint64_t *pa, uint64_
 		set_flags(cpu, leaf_pa, leaf, EPT_A | (write ? EPT_D : 0));
 	}
 	*pa = (leaf & addr & ~page_mask) | (gpa & page_mask);
+	/* A guest-physical access (29.4.6.1): with EPT, the processor's accesses
+	 * to guest paging structures (and PDPTE loads) whose address translates
+	 * to the APIC-access page are APIC-access VM exits, never virtualized;
+	 * the page's memory is not read or written. The translation itself is
+	 * done (its EPT A/D flags set) before the access is seen to hit it. */
+	if (a->paging_structure && vmx_apic_page(cpu->vmx, *pa)) {
+		*qual = 0;
+		return MMU_S2_APIC_ACCESS;
+	}
 	return MMU_S2_OK;
 misconfig:
 	*qual = 0;
@@ -199,6 +208,7 @@ vmx_ept_fault(struct cpu *cpu, const struct mmu_fault *f)
 	v->ept_qual = f->qualification;
 	v->ept_misconfig = f->misconfig;
 	v->ept_pml_full = f->pml_full;
+	v->ept_apic_access = f->apic_access;
 	cpu_fault(cpu, VMX_FAULT_EPT, 0);
 }
 
@@ -216,7 +226,8 @@ static bool
 ept_ve(struct cpu *cpu)
 {
 	struct vmx *v = cpu->vmx;
-	if (v->ept_misconfig || v->ept_pml_full || !(v->ept_qual & QUAL_CONVERTIBLE) ||
+	if (v->ept_misconfig || v->ept_pml_full || v->ept_apic_access ||
+	    !(v->ept_qual & QUAL_CONVERTIBLE) ||
 	    !(cpu->state.cr0 & CR0_PE) || v->vectoring)
 		return false;
 	uint64_t area = v->f[VMCS_VE_INFO_ADDR];
@@ -239,6 +250,13 @@ vmx_ept_exit(struct cpu *cpu)
 	if (ept_ve(cpu))
 		return; /* the caller delivers #VE, a fault at the instruction */
 	v->ept_qual &= ~QUAL_CONVERTIBLE;
+	/* An APIC-access exit for a guest-physical access (27.2.1, table 27-6):
+	 * access type 10 during event delivery (the IDT-vectoring information
+	 * then valid), else 15; bits 11:0 are undefined: fugu reports the offset
+	 * of the entry in the page. No guest-physical or guest-linear address. */
+	if (v->ept_apic_access)
+		vmx_exit(cpu, VMX_EXIT_APIC_ACCESS,
+			 (v->vectoring ? 10u : 15u) << 12 | (v->ept_gpa & 0xfff), 0, 0);
 	/* During an IRET that unblocked NMIs: bit 12 of an EPT violation's or a
 	 * PML-full exit's qualification, and the saved state shows them
 	 * unblocked, as the IRET left them (28.2.3); not while delivering an

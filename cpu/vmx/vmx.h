@@ -183,6 +183,7 @@ struct vmx {
 	bool pml_on; /* "enable PML" in the running guest (set at VM entry) */
 	bool ve_on;  /* "EPT-violation #VE" in the running guest (set at VM entry) */
 	bool ept_misconfig, ept_pml_full; /* the pending EPT fault (vmx_ept_fault) */
+	bool ept_apic_access; /* ... a paging-structure access to the APIC-access page */
 	uint64_t ept_gpa, ept_lin, ept_qual;
 	/* The fields VMWRITE set in VMCS written_vmcs since its last VM entry
 	 * (the vmentry trace event lists them: vmx_written_fields). */

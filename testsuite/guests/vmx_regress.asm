@@ -61,6 +61,13 @@ EPT4	equ 0x40000		; EPT PML4
 EPT3	equ 0x41000		; EPT PDPT: a 1 GiB identity page at 0
 EPTP	equ EPT4 | 0x1e		; WB, 4 levels
 LAUNCHED equ 0x3000
+EPT2	equ 0x42000		; R13-R16: EPT PD (2 MiB pages but the first)
+EPT1	equ 0x43000		; EPT PT: the first 2 MiB in 4 KiB pages
+GPD	equ 0x11000		; R15-R16: the guest's own page directory
+GPT	equ 0x12000		; and page table (for 40000000h)
+APICACC	equ 0x50000		; R13: the APIC-access page
+PMLB	equ 0x51000		; R14: the page-modification log
+V_DESC	equ 0x610		; INVEPT descriptor (all-context: unused)
 
 ; enter the guest at %1 with the host resuming at %2
 %macro enter 2
@@ -265,7 +272,192 @@ h_inj5:
 	field_is 40, 0x4402, 48
 	field_is 41, 0x4408, 0x80000501
 	field_is 42, 0x440c, 1
+
+	; R11: INTO (OF set) delivered onto the stack at 40000000h.
+	vmw 0x4016, 0
+	vmw 0x681c, 0x40000010
+	enter g_into, h_into
+h_into:
+	field_is 53, 0x4402, 48
+	field_is 54, 0x4408, 0x80000604	; software exception 4, not type 4
+	field_is 55, 0x440c, 1
+
+	; R12: MOV from DR0 with DR7.GD and #DB exiting: the #DB fault exits
+	; with qualification BD, DR6 and DR7.GD untouched.
+	vmw 0x4004, (1 << 6) | (1 << 1)
+	vmw 0x681c, GSTACK
+	ctl 0x48f, 1 << 2, 0x400c	; save debug controls
+	ctl 0x490, 1 << 2, 0x4012	; load debug controls
+	vmw 0x681a, 0x2400		; guest DR7: GD
+	mov eax, 0xffff0ff0
+	mov dr6, eax
+	enter g_gd, h_gd
+h_gd:
+	exit_is 56, 0, 0x2000
+	field_is 57, 0x4404, 0x80000301
+	field_is 58, 0x681e, g_gd
+	mov eax, dr6
+	cmp eax, 0xffff0ff0
+	check 59, e
+	field_is 60, 0x681a, 0x2400	; saved DR7 still has GD
+	vmr 0x6820
+	test ebx, 1 << 16		; a fault other than an instruction
+	check 61, nz			; breakpoint pushes RF = 1 (vol. 3A, 17.3.1.1)
+	vmw 0x681a, 0x400
+	vmw 0x4004, 1 << 6
+
+	; R13: an APIC-access exit (a read, nothing virtualized) saves RF = 1.
+	ctl 0x48b, (1 << 3) | (1 << 1) | 1, 0x401e ; + virtualize APIC accesses
+	vmw 0x2014, APICACC
+	vmw 0x2015, 0
+	enter g_apic, h_apic
+h_apic:
+	exit_is 62, 44, 0x030		; type 0 (linear read), offset 30h
+	field_is 63, 0x681e, g_apic
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 64, nz
+
+	; The first GiB of EPT now in 2 MiB pages, the first 2 MiB in 4 KiB pages.
+	mov edi, EPT2
+	mov ecx, 0x2000 / 4
+	xor eax, eax
+	rep stosd
+	mov dword [EPT4], EPT3 | 0x107	; A set (for R14)
+	mov dword [EPT3], EPT2 | 0x107
+	mov dword [EPT2], EPT1 | 0x107
+	mov edi, EPT2 + 8
+	mov eax, 0x200000 | 0x3b7	; 2 MiB, WB, RWX, A and D
+	mov ecx, 1
+.pd:	mov [edi], eax
+	add edi, 8
+	add eax, 0x200000
+	inc ecx
+	cmp ecx, 512
+	jb .pd
+	mov dword [EPT2 + 8], 0x200000 | 0x1b7	; 2 MiB at 200000h: A, no D
+	mov edi, EPT1
+	mov eax, 0x337			; 4 KiB, WB, RWX, A and D
+	mov ecx, 512
+.pt:	mov [edi], eax
+	add edi, 8
+	add eax, 0x1000
+	loop .pt
+
+	; R14: PML with EPT A/D and the index outside 0-511: the guest's write to
+	; 200000h needs the D flag: a PML-full exit (62), qualification 0, the
+	; D flag still clear, RF = 1.
+	mov ecx, 0x48c
+	rdmsr
+	test eax, 1 << 21
+	check 92, nz
+	ctl 0x48b, (1 << 3) | (1 << 1) | (1 << 17), 0x401e ; EPT, PML
+	vmw 0x201a, EPT4 | 0x5e		; WB, 4 levels, A/D
+	vmw 0x200e, PMLB
+	vmw 0x200f, 0
+	vmw 0x0812, 0xffff		; PML index
+	call invept_all
+	enter g_pml, h_pml
+h_pml:
+	exit_is 65, 62, 0
+	field_is 66, 0x681e, g_pml
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 67, nz
+	test dword [EPT2 + 8], 0x200
+	check 68, z
+
+	; R15: EPT violations on the guest's own paging-structure accesses
+	; (28.3.3.2: its reads of paging structures are data reads, its A/D
+	; updates data writes; table 27-7: bit 7 set, bit 8 clear; the
+	; guest-physical address is the entry's). The guest runs on its own
+	; page directory GPD whose entry for 40000000h points to the page
+	; table GPT; linear 40005000h maps 205000h.
+	ctl 0x48b, (1 << 3) | (1 << 1), 0x401e ; EPT alone
+	vmw 0x201a, EPTP
+	mov edi, GPD
+	mov ecx, 0x2000 / 4
+	xor eax, eax
+	rep stosd
+	mov dword [GPD], 0xe3		; 4 MiB at 0, A and D
+	mov dword [GPD + 0x100 * 4], GPT | 0x27 ; A set
+	mov dword [GPT + 5 * 4], 0x205003	; P, RW, A and D clear
+	vmw 0x6802, GPD
+	mov dword [EPT1 + (GPT >> 12) * 8], 0	; GPT not present in EPT
+	call invept_all
+	enter g_pt, h_pt_read
+h_pt_read:
+	exit_is 69, 48, 0x81		; read, rights 0, linear valid, bit 8 clear
+	field_is 70, 0x2400, GPT + 5 * 4
+	field_is 71, 0x640a, 0x40005000
+	field_is 72, 0x681e, g_pt
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 73, nz
+	; GPT readable only: setting the PTE's A flag is a write.
+	mov dword [EPT1 + (GPT >> 12) * 8], GPT | 0x131
+	call invept_all
+	enter g_pt, h_pt_a
+h_pt_a:
+	exit_is 74, 48, 0x8a		; write, rights R, linear valid, bit 8 clear
+	field_is 75, 0x2400, GPT + 5 * 4
+	field_is 76, 0x640a, 0x40005000
+	cmp dword [GPT + 5 * 4], 0x205003	; A not set
+	check 77, e
+	; A set, D clear: the guest's write needs the D flag, a write.
+	mov dword [GPT + 5 * 4], 0x205023
+	enter g_pt.w, h_pt_d
+h_pt_d:
+	exit_is 78, 48, 0x8a
+	field_is 79, 0x2400, GPT + 5 * 4
+	field_is 80, 0x681e, g_pt.w
+	cmp dword [GPT + 5 * 4], 0x205023	; D not set
+	check 81, e
+
+	; R16: the guest's page table GPT is the APIC-access page (29.4.6.1):
+	; its walk's read of the PTE is a guest-physical access, an APIC-access
+	; exit with type 15 (instruction execution), or 10 while an event is
+	; delivered (then with the IDT-vectoring information, 27.2.1); bits
+	; 11:0 are undefined.
+	mov dword [EPT1 + (GPT >> 12) * 8], GPT | 0x337
+	call invept_all
+	ctl 0x48b, (1 << 3) | (1 << 1) | 1, 0x401e
+	vmw 0x2014, GPT
+	mov dword [GPT + 5 * 4], 0x205063	; A and D set
+	enter g_pt, h_gpa15
+h_gpa15:
+	field_is 82, 0x4402, 44
+	vmr 0x6400
+	and ebx, 0xfffff000
+	cmp ebx, 0xf000
+	check 83, e
+	field_is 84, 0x681e, g_pt
+	field_is 85, 0x4408, 0
+	vmr 0x6820
+	test ebx, 1 << 16
+	check 86, nz
+	vmw 0x681c, 0x40005010		; INT3's push walks GPT
+	enter g_int3, h_gpa10
+h_gpa10:
+	field_is 87, 0x4402, 44
+	vmr 0x6400
+	and ebx, 0xfffff000
+	cmp ebx, 0xa000
+	check 88, e
+	field_is 89, 0x4408, 0x80000603
 	jmp pass
+
+; INVEPT all-context (IA32_VMX_EPT_VPID_CAP bits 20 and 26; check 93).
+invept_all:
+	mov ecx, 0x48c
+	rdmsr
+	and eax, (1 << 20) | (1 << 26)
+	cmp eax, (1 << 20) | (1 << 26)
+	check 93, e
+	mov eax, 2
+	invept eax, [V_DESC]
+	check 94, nbe
+	ret
 
 g_xsetbv:
 	xor ecx, ecx
@@ -303,6 +495,25 @@ g_ept:
 	ud2
 g_int3:
 	int3
+	ud2
+g_into:
+	mov al, 0x7f
+	add al, 1			; OF
+	into
+	ud2
+g_gd:
+	mov eax, dr0
+	ud2
+g_apic:
+	mov eax, [APICACC + 0x30]
+	ud2
+g_pml:
+	mov dword [0x200000], 1
+	ud2
+g_pt:
+	mov eax, [0x40005000]
+	ud2
+.w:	mov dword [0x40005000], 1
 	ud2
 g_int1:
 	db 0xf1				; INT1 (ICEBP)
