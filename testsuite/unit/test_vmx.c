@@ -822,6 +822,23 @@ ept_walk(void **unused)
 	assert_int_equal(ept(cpu, 0x5123, TLB_READ, true, false, MMU_EFFECTS, &pa, &q),
 			 MMU_S2_VIOLATION);
 	assert_int_equal(q, 0x181);
+	/* A guest paging-structure access (or PDPTE load) whose address
+	 * translates to the APIC-access page is an APIC access (29.4.6.1); the
+	 * final access of a translation is not (the TLB path judges it). */
+	e8(cpu, 0x10f000, 0x100007);
+	cpu->vmx->apic_access_on = true;
+	cpu->vmx->apic_access_pa = 0x205000;
+	assert_int_equal(ept(cpu, 0x5018, TLB_READ, true, true, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_APIC_ACCESS);
+	assert_int_equal(ept(cpu, 0x5018, TLB_READ, false, true, MMU_EFFECTS, &pa, &q),
+			 MMU_S2_APIC_ACCESS);
+	assert_int_equal(ept(cpu, 0x5018, TLB_WRITE, true, true, MMU_PROBE, &pa, &q),
+			 MMU_S2_APIC_ACCESS);
+	assert_int_equal(ept(cpu, 0x5018, TLB_READ, true, false, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	assert_int_equal(pa, 0x205018);
+	assert_int_equal(ept(cpu, 0x6018, TLB_READ, true, true, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
+	cpu->vmx->apic_access_on = false;
+	assert_int_equal(ept(cpu, 0x5018, TLB_READ, true, true, MMU_EFFECTS, &pa, &q), MMU_S2_OK);
 	/* Without "enable EPT" there is no second stage. */
 	put(cpu, 0x401e, 0);
 	vmx_ept_enter(cpu);
