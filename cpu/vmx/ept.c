@@ -227,8 +227,7 @@ ept_ve(struct cpu *cpu)
 {
 	struct vmx *v = cpu->vmx;
 	if (v->ept_misconfig || v->ept_pml_full || v->ept_apic_access ||
-	    !(v->ept_qual & QUAL_CONVERTIBLE) ||
-	    !(cpu->state.cr0 & CR0_PE) || v->vectoring)
+	    !(v->ept_qual & QUAL_CONVERTIBLE) || !(cpu->state.cr0 & CR0_PE) || v->vectoring)
 		return false;
 	uint64_t area = v->f[VMCS_VE_INFO_ADDR];
 	if (physmem_read_sized(cpu->mem, area + 4, 4) != 0)
