@@ -44,7 +44,36 @@
 ;                     1) or privileged software exception (type 5, vector 1)
 ;                     reports that type in the IDT-vectoring information and
 ;                     the injected length (27.2.5).
-; Check 90: CPUID.1:ECX.XSAVE missing; 91: no 1 GiB EPT pages (A.10);
+;   R11 (checks 53-55) 27.2.4: INTO (OF set) whose delivery exits (its push
+;                     to the unmapped stack) is type 6 (software exception)
+;                     in the IDT-vectoring information, length 1 (27.2.5).
+;   R12 (checks 56-61) 27.1, 27.2.1: MOV from DR0 with DR7.GD (loaded by the
+;                     "load debug controls" entry control) and #DB exiting:
+;                     exit 0, information 80000301H, qualification BD (2000H),
+;                     RIP of the MOV; DR6 not written (BD clear), DR7.GD not
+;                     cleared (the saved DR7 is 2400H), RF saved 1 (27.3.3;
+;                     vol. 3A 17.3.1.1: a fault that is no instruction
+;                     breakpoint).
+;   R13 (checks 62-64) 27.3.3: an APIC-access exit (a read at offset 30H,
+;                     nothing virtualized: qualification 030H, 27.2.1) saves
+;                     RF = 1.
+;   R14 (checks 65-68) 27.3.3, 29.3.6: with EPT A/D and PML, a write that needs
+;                     a D flag with the PML index FFFFH is a PML-full exit
+;                     (62, qualification 0), the flag not set; RF saved 1.
+;   R15 (checks 69-81) 29.3.3.2, 27.2.1 (table 27-7): EPT violations on the
+;                     guest's own paging-structure accesses: the walk's read
+;                     of a PTE EPT does not map (81H: data read, bit 7 set,
+;                     bit 8 clear), the A flag update to a read-only page
+;                     table and the D flag update (8AH: data writes, rights
+;                     R); guest-physical address the PTE's, guest-linear the
+;                     access's, the PTE unchanged.
+;   R16 (checks 82-89) 29.4.6.1, 27.2.1 (table 27-6): the guest's page table
+;                     on the APIC-access page: its walk's read is a
+;                     guest-physical access, exit 44 with access type 15
+;                     (bits 15:12), or 10 while INT3 is delivered (with the
+;                     IDT-vectoring information); RF saved 1.
+; Check 90: CPUID.1:ECX.XSAVE missing; 91: no 1 GiB EPT pages (A.10); 92: no
+; EPT A/D flags; 93: no INVEPT all-context; 94: INVEPT failed;
 ; 45: VMLAUNCH/VMRESUME failed.
 ; Host and guest run flat 32-bit protected mode with paging (4 MiB pages).
 %define TEST "vmx_regress"
