@@ -39,9 +39,11 @@ REGRESS = [
     (48, 0x182, 0x80000603),   # R10: injected software exception
     (48, 0x182, 0x80000501),   # R10: injected privileged software exception
     (48, 0x182, 0x80000604),   # R11: INTO's push
+    (48, 0x182, 0x80000501),   # R11: INT1's push
     (44, 0x030, 0),            # R13: APIC-access read, offset 30H
     (62, 0, 0),                # R14: PML full
     (48, 0x81, 0),             # R15: the PTE not readable (bit 8 clear)
+    (48, 0x81, 0),             # R15: the same for a fetch
     (48, 0x8a, 0),             # R15: the A flag update
     (48, 0x8a, 0),             # R15: the D flag update
     (44, 0xf014, 0),           # R16: guest-physical access, type 15
@@ -92,8 +94,8 @@ def main():
         # (11000H): the header shows the guest's CR3, not the host's.
         checks.append(("vmx_regress: R15/R16 exits under the guest's CR3",
                        len(exits) == len(REGRESS) and
-                       all(e["hdr"]["cr3"] == 0x11000 for e in exits[8:]) and
-                       all(e["hdr"]["cr3"] == 0x10000 for e in exits[:8])))
+                       all(e["hdr"]["cr3"] == 0x11000 for e in exits[9:]) and
+                       all(e["hdr"]["cr3"] == 0x10000 for e in exits[:9])))
         checks.append(("vmx_regress: a software event's length on the exit",
                        len(exits) == len(REGRESS) and exits[-1]["len"] == 1 and
                        exits[-2]["len"] == 0))

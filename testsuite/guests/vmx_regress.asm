@@ -44,9 +44,10 @@
 ;                     1) or privileged software exception (type 5, vector 1)
 ;                     reports that type in the IDT-vectoring information and
 ;                     the injected length (27.2.5).
-;   R11 (checks 53-55) 27.2.4: INTO (OF set) whose delivery exits (its push
-;                     to the unmapped stack) is type 6 (software exception)
-;                     in the IDT-vectoring information, length 1 (27.2.5).
+;   R11 (checks 53-55, 99-101) 27.2.4: INTO (OF set) whose delivery exits
+;                     (its push to the unmapped stack) is type 6 (software
+;                     exception) in the IDT-vectoring information, INT1 type 5
+;                     (privileged software exception), each length 1 (27.2.5).
 ;   R12 (checks 56-61) 27.1, 27.2.1: MOV from DR0 with DR7.GD (loaded by the
 ;                     "load debug controls" entry control) and #DB exiting:
 ;                     exit 0, information 80000301H, qualification BD (2000H),
@@ -60,9 +61,10 @@
 ;   R14 (checks 65-68) 27.3.3, 29.3.6: with EPT A/D and PML, a write that needs
 ;                     a D flag with the PML index FFFFH is a PML-full exit
 ;                     (62, qualification 0), the flag not set; RF saved 1.
-;   R15 (checks 69-81) 29.3.3.2, 27.2.1 (table 27-7): EPT violations on the
-;                     guest's own paging-structure accesses: the walk's read
-;                     of a PTE EPT does not map (81H: data read, bit 7 set,
+;   R15 (checks 69-81, 95-98) 29.3.3.2, 27.2.1 (table 27-7): EPT violations
+;                     on the guest's own paging-structure accesses: the walk's
+;                     read of a PTE EPT does not map, for a data read and for
+;                     an instruction fetch (81H both: data read, bit 7 set,
 ;                     bit 8 clear), the A flag update to a read-only page
 ;                     table and the D flag update (8AH: data writes, rights
 ;                     R); guest-physical address the PTE's, guest-linear the
@@ -310,6 +312,13 @@ h_into:
 	field_is 53, 0x4402, 48
 	field_is 54, 0x4408, 0x80000604	; software exception 4, not type 4
 	field_is 55, 0x440c, 1
+	; ... and INT1 (F1), executed by the guest (#DB not in the bitmap).
+	vmw 0x681c, 0x40000010
+	enter g_int1, h_int1d
+h_int1d:
+	field_is 99, 0x4402, 48
+	field_is 100, 0x4408, 0x80000501	; privileged software exception
+	field_is 101, 0x440c, 1
 
 	; R12: MOV from DR0 with DR7.GD and #DB exiting: the #DB fault exits
 	; with qualification BD, DR6 and DR7.GD untouched.
@@ -423,6 +432,14 @@ h_pt_read:
 	vmr 0x6820
 	test ebx, 1 << 16
 	check 73, nz
+	; An instruction fetch through the same table: the walk's read is a
+	; data read all the same (81H, not 84H).
+	enter 0x40005000, h_pt_fetch
+h_pt_fetch:
+	exit_is 95, 48, 0x81
+	field_is 96, 0x2400, GPT + 5 * 4
+	field_is 97, 0x640a, 0x40005000
+	field_is 98, 0x681e, 0x40005000
 	; GPT readable only: setting the PTE's A flag is a write.
 	mov dword [EPT1 + (GPT >> 12) * 8], GPT | 0x131
 	call invept_all
