@@ -382,7 +382,7 @@ cpu_section_valid(const uint8_t *d)
  * fuzz_snapshot: corpus/snapshot/timeout-clock-wrap). In deterministic mode
  * the time is each CPU's instruction count times ns_per_insn plus idle_ns.
  */
-#define TIME_LIMIT_NS (1ull << 62)
+#define TIME_LIMIT_NS VCLOCK_TIME_LIMIT_NS
 static bool
 clock_time_valid(const struct vclock_saved *vs, const struct section *const *cpu_s, unsigned ncpus)
 {

@@ -52,6 +52,7 @@ enum state_rule {
 	STATE_RULE_MAX,    /* at most arg: refused above */
 	STATE_RULE_ONE_OF, /* a value v below 64 with bit v of arg set: refused otherwise */
 	STATE_RULE_MASK,   /* only the bits of arg exist: the others are dropped */
+	STATE_RULE_ABS,    /* a signed field: at most arg from 0 either way, refused otherwise */
 };
 struct state_limit {
 	const char *name; /* the field, for the message */
@@ -76,6 +77,10 @@ struct state_limits {
 #define STATE_MASK(type, field, mask)                                                              \
 	{                                                                                          \
 		STATE_FIELD_(type, field), STATE_RULE_MASK, (mask)                                 \
+	}
+#define STATE_ABS_MAX(type, field, max)                                                            \
+	{                                                                                          \
+		STATE_FIELD_(type, field), STATE_RULE_ABS, (max)                                   \
 	}
 #define STATE_LIMITS(array) ((struct state_limits){ (array), sizeof(array) / sizeof((array)[0]) })
 #define STATE_NO_LIMITS ((struct state_limits){ NULL, 0 })
@@ -111,6 +116,19 @@ state_field_set(void *rec, const struct state_limit *l, uint64_t v)
 	}
 }
 
+/* The value of a signed field of `size` bytes whose bits are v. */
+static inline long long
+state_signed(uint64_t v, unsigned size)
+{
+	if (size == 8) {
+		int64_t s;
+		memcpy(&s, &v, 8);
+		return s;
+	}
+	uint64_t sign = 1ull << (8u * size - 1);
+	return (long long)(v ^ sign) - (long long)sign;
+}
+
 /* Whether v is a value the limit allows (a mask allows everything: restore drops the rest). */
 static inline int
 state_limit_ok(const struct state_limit *l, uint64_t v)
@@ -118,6 +136,12 @@ state_limit_ok(const struct state_limit *l, uint64_t v)
 	switch (l->rule) {
 	case STATE_RULE_MAX: return v <= l->arg;
 	case STATE_RULE_ONE_OF: return v < 64 && (l->arg >> v & 1);
+	case STATE_RULE_ABS: {
+		/* v holds the field's two's complement bits: its magnitude */
+		uint64_t sign = 1ull << (8u * l->size - 1);
+		uint64_t mag = (v & sign) ? (~v & (sign | (sign - 1))) + 1 : v;
+		return mag <= l->arg;
+	}
 	default: return 1;
 	}
 }
@@ -143,6 +167,9 @@ state_check(const void *rec, size_t len, struct state_limits lim, const char *pr
 		if (l->rule == STATE_RULE_MAX)
 			snprintf(err, errlen, "%s%s is %llu, at most %llu", prefix, l->name,
 				 (unsigned long long)v, (unsigned long long)l->arg);
+		else if (l->rule == STATE_RULE_ABS)
+			snprintf(err, errlen, "%s%s is %lld, at most %llu either way", prefix,
+				 l->name, state_signed(v, l->size), (unsigned long long)l->arg);
 		else
 			snprintf(err, errlen, "%s%s is %llu, not a value it can hold", prefix,
 				 l->name, (unsigned long long)v);
@@ -152,8 +179,9 @@ state_check(const void *rec, size_t len, struct state_limits lim, const char *pr
 }
 
 /* Apply the limits to a loaded record: masks drop the bits a register does not
- * have; a value state_check would refuse becomes the limit (the maximum, or
- * the lowest allowed value), for callers that load without checking. */
+ * have; a value state_check would refuse becomes the limit (the maximum, the
+ * lowest allowed value, or 0 for a signed range), for callers that load
+ * without checking. */
 static inline void
 state_limits_apply(void *rec, struct state_limits lim)
 {
@@ -162,11 +190,12 @@ state_limits_apply(void *rec, struct state_limits lim)
 		uint64_t v = state_field_get(rec, l);
 		if (l->rule == STATE_RULE_MASK)
 			state_field_set(rec, l, v & l->arg);
-		else if (!state_limit_ok(l, v))
-			state_field_set(rec, l,
-					l->rule == STATE_RULE_MAX
-						? l->arg
-						: (uint64_t)__builtin_ctzll(l->arg));
+		else if (l->rule == STATE_RULE_MAX && v > l->arg)
+			state_field_set(rec, l, l->arg);
+		else if (l->rule == STATE_RULE_ONE_OF && !state_limit_ok(l, v))
+			state_field_set(rec, l, (uint64_t)__builtin_ctzll(l->arg));
+		else if (l->rule == STATE_RULE_ABS && !state_limit_ok(l, v))
+			state_field_set(rec, l, 0);
 	}
 }
 

@@ -792,10 +792,12 @@ uart_save(const struct uart *u, void *buf, size_t len)
 
 /* The limits of struct uart_state (chipset/state.h): the receive FIFO's head
  * (an index into rx[]) and count (at most UART_FIFO bytes, 16550A "FIFO
- * control register"). */
+ * control register"), the instant of the last receive activity within the
+ * clock's range (the character timeout is armed from it). */
 static const struct state_limit uart_limits[] = {
 	STATE_MAX(struct uart_state, rx_head, UART_FIFO - 1),
 	STATE_MAX(struct uart_state, rx_count, UART_FIFO),
+	STATE_MAX(struct uart_state, rx_activity, VCLOCK_TIME_LIMIT_NS),
 };
 
 int

@@ -613,6 +613,15 @@ device_limits_enforced(void **state)
 		{ "vmx", offsetof(struct vmx, f[VMCS_EXIT_MSR_STORE_COUNT]) + 5, 1, NULL, 0 },
 		{ "vmx", offsetof(struct vmx, f[VMCS_GUEST_CS_SEL]) + 2, 0xff, NULL, 0 },
 		{ "vmx", offsetof(struct vmx, apic_write_off), 0x3f, NULL, 0x30 },
+		/* instants within the clock's range (2^62 ns, chipset/timer.h) */
+		{ "pit", offsetof(struct pit_state, c[0].start) + 7, 0x01, "c[0].start is 72057",
+		  0 },
+		{ "lapic", offsetof(struct lapic_state, timer_start) + 7, 0x41,
+		  "section 'lapic' is corrupt (cpu 0: timer_start is 46837436124653", 0 },
+		{ "rtc", offsetof(struct rtc_state, origin_ns) + 7, 0x80,
+		  "section 'rtc' is corrupt (origin_ns is -91513144", 0 },
+		{ "hpet", offsetof(struct hpet_state, base_ns) + 7, 0x50, "base_ns is", 0 },
+		{ "com1", offsetof(struct uart_state, rx_activity) + 7, 0xff, "rx_activity is", 0 },
 		/* the executing CPU */
 		{ "board", offsetof(struct pc_board_saved, cur), 1,
 		  "section 'board' is corrupt (cur is 1, at most 0)", 0 },
