@@ -53,14 +53,16 @@ build-afl: deps $(AFLBUILD)/build.ninja
 	ninja -C $(AFLBUILD) $(addprefix testsuite/fuzz/fuzz_,$(FUZZ_HARNESSES))
 
 # afl-fuzz on each harness for FUZZ_SECONDS, its seed corpus as input, the
-# findings in $(AFLBUILD)/afl-out/<harness> (crashes/ and hangs/ must stay empty).
+# findings in $(AFLBUILD)/afl-out/<harness> (crashes/ and hangs/ must stay empty),
+# afl-fuzz's own output in $(AFLBUILD)/afl-out/<harness>.log.
 fuzz-afl: build-afl
-	@rc=0; for h in $(FUZZ_HARNESSES); do \
+	@mkdir -p $(AFLBUILD)/afl-out; rc=0; for h in $(FUZZ_HARNESSES); do \
 		AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 		ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
 		afl-fuzz -V $(FUZZ_SECONDS) -m none -t 10000 -i testsuite/fuzz/corpus/$$h \
-			-o $(AFLBUILD)/afl-out/$$h -- $(AFLBUILD)/testsuite/fuzz/fuzz_$$h >/dev/null || rc=1; \
+			-o $(AFLBUILD)/afl-out/$$h -- $(AFLBUILD)/testsuite/fuzz/fuzz_$$h \
+			>$(AFLBUILD)/afl-out/$$h.log 2>&1 || { rc=1; tail -5 $(AFLBUILD)/afl-out/$$h.log; }; \
 		n=$$(ls $(AFLBUILD)/afl-out/$$h/default/crashes $(AFLBUILD)/afl-out/$$h/default/hangs 2>/dev/null | grep -c id:); \
 		echo "fuzz_$$h: $$(grep -E '^execs_done' $(AFLBUILD)/afl-out/$$h/default/fuzzer_stats), $$n crashes+hangs"; \
 		[ $$n -eq 0 ] || rc=1; \

@@ -1068,11 +1068,30 @@ e1000_save(const struct e1000 *e, void *buf, size_t len)
 	return need;
 }
 
+/* The limits of struct e1000_state (chipset/state.h): IOADDR keeps the bits a
+ * write stores (13.3.1: a dword-aligned register offset). The ring registers
+ * and the transmit context are checked where they are used, as the guest's
+ * writes are; an oversized tx_len drops the packet. */
+static const struct state_limit e1000_limits[] = {
+	STATE_MASK(struct e1000_state, ioaddr, 0x1fffc),
+};
+
+int
+e1000_check(const struct e1000 *e, const void *buf, size_t len, char *err, size_t errlen)
+{
+	if (len != sizeof(e->st) + sizeof(e->fn.st)) {
+		snprintf(err, errlen, "%zu bytes", len);
+		return -1;
+	}
+	return state_check(buf, sizeof(e->st), STATE_LIMITS(e1000_limits), "", err, errlen);
+}
+
 int
 e1000_restore(struct e1000 *e, const void *buf, size_t len)
 {
 	if (len != sizeof(e->st) + sizeof(e->fn.st))
 		return -1;
-	memcpy(&e->st, buf, sizeof(e->st));
+	state_restore(&e->st, sizeof(e->st), buf, sizeof(e->st), STATE_NO_BOOLS,
+		      STATE_LIMITS(e1000_limits));
 	return pci_function_restore(&e->fn, (const uint8_t *)buf + sizeof(e->st), sizeof(e->fn.st));
 }

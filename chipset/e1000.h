@@ -148,6 +148,9 @@ void e1000_reset(struct e1000 *e);
 void e1000_destroy(struct e1000 *e);
 size_t e1000_save(const struct e1000 *e, void *buf, size_t len);
 int e1000_restore(struct e1000 *e, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int e1000_check(const struct e1000 *e, const void *buf, size_t len, char *err, size_t errlen);
 
 /* A frame from the wire (without FCS). Returns true when taken (stored or
  * filtered out), false when the receive ring has no room: the caller keeps it

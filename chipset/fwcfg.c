@@ -366,10 +366,23 @@ fwcfg_save(const struct fwcfg *fw, void *buf, size_t len)
 	return state_save(&fw->st, sizeof(fw->st), buf, len);
 }
 
+/* Nothing in struct fwcfg_state indexes without a check: the selector is looked up
+ * (an unknown key selects nothing) and the offset is compared with the item's length. */
+int
+fwcfg_check(const struct fwcfg *fw, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)fw;
+	(void)buf;
+	(void)len;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
 int
 fwcfg_restore(struct fwcfg *fw, const void *buf, size_t len)
 {
-	if (state_restore(&fw->st, sizeof(fw->st), buf, len, STATE_NO_BOOLS) < 0)
+	if (state_restore(&fw->st, sizeof(fw->st), buf, len, STATE_NO_BOOLS, STATE_NO_LIMITS) < 0)
 		return -1;
 	fw->cur = find_item(fw, fw->st.selector);
 	return 0;

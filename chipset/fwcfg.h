@@ -105,5 +105,8 @@ int fwcfg_add_u64(struct fwcfg *fw, uint16_t key, uint64_t v);
 int fwcfg_add_file(struct fwcfg *fw, const char *name, const void *data, uint32_t len);
 size_t fwcfg_save(const struct fwcfg *fw, void *buf, size_t len);
 int fwcfg_restore(struct fwcfg *fw, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int fwcfg_check(const struct fwcfg *fw, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

@@ -372,12 +372,28 @@ hpet_save(const struct hpet *h, void *buf, size_t len)
 	return state_save(&h->st, sizeof(h->st), buf, len);
 }
 
+/* The limits of struct hpet_state (chipset/state.h): the instant the running
+ * counter had `counter` lies within the clock's range. Nothing indexes: a
+ * timer's Tn_INT_ROUTE_CNF is checked against Tn_INT_ROUTE_CAP where it is
+ * used, and the counter and comparators are 64-bit values the guest can write. */
+static const struct state_limit hpet_limits[] = {
+	STATE_MAX(struct hpet_state, base_ns, VCLOCK_TIME_LIMIT_NS),
+};
+
+int
+hpet_check(const struct hpet *h, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)h;
+	return state_check(buf, len, STATE_LIMITS(hpet_limits), "", err, errlen);
+}
+
 int
 hpet_restore(struct hpet *h, const void *buf, size_t len)
 {
 	uint32_t lines = h->st.lines;
 	bool legacy = h->st.config & LEG_RT_CNF;
-	if (state_restore(&h->st, sizeof(h->st), buf, len, STATE_NO_BOOLS) < 0)
+	if (state_restore(&h->st, sizeof(h->st), buf, len, STATE_NO_BOOLS,
+			  STATE_LIMITS(hpet_limits)) < 0)
 		return -1;
 	if (legacy != !!(h->st.config & LEG_RT_CNF))
 		irq_set(&h->board.legacy, h->st.config & LEG_RT_CNF);

@@ -67,5 +67,8 @@ int hpet_init(struct hpet *h, struct physmem *mem, struct vclock *clock,
 void hpet_reset(struct hpet *h);
 size_t hpet_save(const struct hpet *h, void *buf, size_t len);
 int hpet_restore(struct hpet *h, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int hpet_check(const struct hpet *h, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

@@ -60,6 +60,9 @@ void i440fx_reset(struct i440fx *h);
 void i440fx_set_vga_window(struct i440fx *h, const struct mmio_ops *ops, void *opaque);
 size_t i440fx_save(const struct i440fx *h, void *buf, size_t len);
 int i440fx_restore(struct i440fx *h, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int i440fx_check(const struct i440fx *h, const void *buf, size_t len, char *err, size_t errlen);
 
 /* The CPU entered or left SMM (SMIACT#): remap the SMRAM window. */
 void i440fx_set_smm(struct i440fx *h, bool in_smm);

@@ -1213,6 +1213,62 @@ ide_save(const struct ide *ide, void *buf, size_t len)
 	return need;
 }
 
+/*
+ * The limits of a drive's record (chipset/state.h): the transfer kind and
+ * addressing mode of the command (enum ide_xfer; CHS, LBA28, LBA48), the
+ * sectors per DRQ block and READ/WRITE MULTIPLE's block size (at most
+ * IDE_MAX_MULT), and the buffer's fill and read position (within buf; a
+ * 16-bit data port cycle touches buf[pos] and buf[pos + 1], a position there
+ * is always even). ide_check adds what the limits cannot say: the position
+ * is not past the data (len; for an ATAPI drive's DMA, at.buf_len).
+ */
+static const struct state_limit drive_limits[] = {
+	STATE_MAX(struct ide_drive_state, xfer, IDE_XFER_DMA_OUT),
+	STATE_MAX(struct ide_drive_state, addr_mode, 2),
+	STATE_MAX(struct ide_drive_state, block, IDE_MAX_MULT),
+	STATE_MAX(struct ide_drive_state, mult, IDE_MAX_MULT),
+	STATE_MAX(struct ide_drive_state, len, IDE_BUF_SIZE),
+	STATE_MAX(struct ide_drive_state, pos, IDE_BUF_SIZE - 1),
+	STATE_MAX(struct ide_drive_state, at.buf_len, IDE_BUF_SIZE),
+};
+
+int
+ide_check(const struct ide *ide, const void *buf, size_t len, char *err, size_t errlen)
+{
+	size_t need = 2 * sizeof(struct ide_channel_state) + 4 * sizeof(struct ide_drive_state) +
+		      sizeof(ide->bm) + sizeof(ide->fn.st);
+	const uint8_t *b = buf;
+	if (len != need) {
+		snprintf(err, errlen, "%zu bytes", len);
+		return -1;
+	}
+	for (unsigned c = 0; c < 2; c++) {
+		b += sizeof(struct ide_channel_state);
+		for (unsigned k = 0; k < 2; k++, b += sizeof(struct ide_drive_state)) {
+			char prefix[32];
+			snprintf(prefix, sizeof(prefix), "drive %u: ", 2 * c + k);
+			if (state_check(b, sizeof(struct ide_drive_state),
+					STATE_LIMITS(drive_limits), prefix, err, errlen) < 0)
+				return -1;
+			struct ide_drive_state d;
+			memcpy(&d.xfer, b + offsetof(struct ide_drive_state, xfer), sizeof(d.xfer));
+			memcpy(&d.pos, b + offsetof(struct ide_drive_state, pos), sizeof(d.pos));
+			memcpy(&d.len, b + offsetof(struct ide_drive_state, len), sizeof(d.len));
+			memcpy(&d.at.buf_len, b + offsetof(struct ide_drive_state, at.buf_len),
+			       sizeof(d.at.buf_len));
+			bool pio = d.xfer == IDE_XFER_PIO_IN || d.xfer == IDE_XFER_PIO_OUT;
+			bool atapi = ide->ch[c].drive[k].atapi;
+			if ((pio && (d.pos & 1)) ||
+			    (d.pos > d.len && !(atapi && d.pos <= d.at.buf_len))) {
+				snprintf(err, errlen, "%spos is %u, past the data (len %u)", prefix,
+					 d.pos, d.len);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 int
 ide_restore(struct ide *ide, const void *buf, size_t len)
 {
@@ -1233,14 +1289,22 @@ ide_restore(struct ide *ide, const void *buf, size_t len)
 		memcpy(&ide->ch[c].st, b, sizeof(ide->ch[c].st));
 		b += sizeof(ide->ch[c].st);
 		for (unsigned k = 0; k < 2; k++) {
-			state_restore(&ide->ch[c].drive[k].st, sizeof(struct ide_drive_state), b,
-				      sizeof(struct ide_drive_state), STATE_BOOLS(drive_bools));
+			struct ide_drive_state *d = &ide->ch[c].drive[k].st;
+			state_restore(d, sizeof(*d), b, sizeof(*d), STATE_BOOLS(drive_bools),
+				      STATE_LIMITS(drive_limits));
+			/* What ide_check refuses, for a caller that did not check. */
+			if (d->pos > d->len &&
+			    !(ide->ch[c].drive[k].atapi && d->pos <= d->at.buf_len))
+				d->pos = d->len;
+			if (d->xfer == IDE_XFER_PIO_IN || d->xfer == IDE_XFER_PIO_OUT)
+				d->pos &= (uint16_t)~1u;
 			b += sizeof(struct ide_drive_state);
 		}
 	}
 	_Static_assert(sizeof(((struct ide *)0)->bm) == 2 * sizeof(struct ide_bm_state),
 		       "bm_bools covers both bus masters");
-	state_restore(ide->bm, sizeof(ide->bm), b, sizeof(ide->bm), STATE_BOOLS(bm_bools));
+	state_restore(ide->bm, sizeof(ide->bm), b, sizeof(ide->bm), STATE_BOOLS(bm_bools),
+		      STATE_NO_LIMITS);
 	b += sizeof(ide->bm);
 	if (pci_function_restore(&ide->fn, b, sizeof(ide->fn.st)) < 0)
 		return -1;

@@ -153,6 +153,9 @@ void ide_destroy(struct ide *ide);
 void ide_reset(struct ide *ide);
 size_t ide_save(const struct ide *ide, void *buf, size_t len);
 int ide_restore(struct ide *ide, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int ide_check(const struct ide *ide, const void *buf, size_t len, char *err, size_t errlen);
 
 /* Between ide.c and ide_pci.c: the bus master moved `len` bytes between buf and
  * the PRD regions (returns how many before the table ran out); the device

@@ -48,5 +48,8 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level);
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
 size_t ioapic_save(const struct ioapic *io, void *buf, size_t len);
 int ioapic_restore(struct ioapic *io, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int ioapic_check(const struct ioapic *io, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

@@ -670,10 +670,31 @@ static const size_t kbc_bools[] = {
 	offsetof(struct kbc_state, mouse.scale21),
 };
 
+/* The limits of struct kbc_state (chipset/state.h): the PS/2 devices' output
+ * queues (head an index into data[], count at most PS2_QUEUE), the scan code
+ * set (1-3) and the mouse's 2-bit resolution. */
+#define QUEUE_LIMITS(dev)                                                                          \
+	STATE_MAX(struct kbc_state, dev.q.head, PS2_QUEUE - 1),                                    \
+		STATE_MAX(struct kbc_state, dev.q.count, PS2_QUEUE)
+static const struct state_limit kbc_limits[] = {
+	QUEUE_LIMITS(kbd),
+	QUEUE_LIMITS(mouse),
+	STATE_ONE_OF(struct kbc_state, kbd.set, 1u << 1 | 1u << 2 | 1u << 3),
+	STATE_MASK(struct kbc_state, mouse.resolution, 3),
+};
+
+int
+kbc_check(const struct kbc *k, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)k;
+	return state_check(buf, len, STATE_LIMITS(kbc_limits), "", err, errlen);
+}
+
 int
 kbc_restore(struct kbc *k, const void *buf, size_t len)
 {
-	if (state_restore(&k->st, sizeof(k->st), buf, len, STATE_BOOLS(kbc_bools)) < 0)
+	if (state_restore(&k->st, sizeof(k->st), buf, len, STATE_BOOLS(kbc_bools),
+			  STATE_LIMITS(kbc_limits)) < 0)
 		return -1;
 	irq_set(&k->board.a20, k->st.outport & KBC_OUT_A20);
 	update_irqs(k);

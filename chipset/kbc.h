@@ -123,5 +123,8 @@ void kbc_mouse_inject(struct kbc *k, int dx, int dy, int dz, unsigned buttons);
 uint8_t kbc_translate(uint8_t set2);
 size_t kbc_save(const struct kbc *k, void *buf, size_t len);
 int kbc_restore(struct kbc *k, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int kbc_check(const struct kbc *k, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

@@ -1011,10 +1011,20 @@ static const size_t lapic_bools[] = { offsetof(struct lapic_state, lint[0]),
 				      offsetof(struct lapic_state, lint[1]),
 				      offsetof(struct lapic_state, extint_pending) };
 
+/* The limits of struct lapic_state (chipset/state.h): the instant the timer's
+ * count was loaded lies within the clock's range (timer_next may be
+ * VCLOCK_NEVER). Nothing else indexes: register offsets are not saved, LVT
+ * and ICR fields are decoded as the guest's writes are, and the timer divides
+ * by a table, not by a saved value. */
+static const struct state_limit lapic_limits[] = {
+	STATE_MAX(struct lapic_state, timer_start, VCLOCK_TIME_LIMIT_NS),
+};
+
 int
 lapic_restore(struct lapic *apic, const void *buf, size_t len)
 {
-	if (state_restore(&apic->st, sizeof(apic->st), buf, len, STATE_BOOLS(lapic_bools)) < 0)
+	if (state_restore(&apic->st, sizeof(apic->st), buf, len, STATE_BOOLS(lapic_bools),
+			  STATE_LIMITS(lapic_limits)) < 0)
 		return -1;
 	remap(apic);
 	timer_arm(apic);
@@ -1149,6 +1159,24 @@ apic_bus_save(const struct apic_bus *bus, void *buf, size_t len)
 		for (unsigned k = 0; k < bus->n; k++)
 			lapic_save(bus->apic[k], (char *)buf + k * one, one);
 	return need;
+}
+
+int
+apic_bus_check(const struct apic_bus *bus, const void *buf, size_t len, char *err, size_t errlen)
+{
+	size_t one = sizeof(struct lapic_state);
+	if (len != one * bus->n) {
+		snprintf(err, errlen, "%zu bytes", len);
+		return -1;
+	}
+	for (unsigned k = 0; k < bus->n; k++) {
+		char prefix[24];
+		snprintf(prefix, sizeof(prefix), "cpu %u: ", k);
+		if (state_check((const uint8_t *)buf + k * one, one, STATE_LIMITS(lapic_limits),
+				prefix, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int

@@ -167,5 +167,9 @@ bool apic_bus_send(struct apic_bus *bus, int src, const struct apic_msg *m);
 void apic_bus_reset(struct apic_bus *bus);
 size_t apic_bus_save(const struct apic_bus *bus, void *buf, size_t len);
 int apic_bus_restore(struct apic_bus *bus, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int apic_bus_check(const struct apic_bus *bus, const void *buf, size_t len, char *err,
+		   size_t errlen);
 
 #endif

@@ -879,6 +879,11 @@ fail:
 	static int dev##_restore_row(void *d, const void *buf, size_t len)                         \
 	{                                                                                          \
 		return dev##_restore(d, buf, len);                                                 \
+	}                                                                                          \
+	static int dev##_check_row(const void *d, const void *buf, size_t len, char *err,          \
+				   size_t errlen)                                                  \
+	{                                                                                          \
+		return dev##_check(d, buf, len, err, errlen);                                      \
 	}
 #define PC_DESTROY(dev)                                                                            \
 	static void dev##_destroy_row(void *d)                                                     \
@@ -930,7 +935,7 @@ PC_DESTROY(fwcfg)
 	{                                                                                          \
 		.name = nm, .version = ver, .offset = offsetof(struct pc, field), .create = mk,    \
 		.reset = dev##_reset_row, .destroy = rm, .save = dev##_save_row,                   \
-		.restore = dev##_restore_row                                                       \
+		.restore = dev##_restore_row, .check = dev##_check_row                             \
 	}
 
 /*

@@ -133,6 +133,10 @@ struct pc_device {
 	 * returns -1 and changes nothing unless len is that size. NULL: none. */
 	size_t (*save)(const void *dev, void *buf, size_t len);
 	int (*restore)(void *dev, const void *buf, size_t len);
+	/* Whether a saved record (a file's bytes, len the size save gives) holds
+	 * only values the device can hold (chipset/state.h): 0, or -1 with the
+	 * field and its value in err. machine_load asks before loading anything. */
+	int (*check)(const void *dev, const void *buf, size_t len, char *err, size_t errlen);
 };
 extern const struct pc_device pc_devices[];
 extern const size_t pc_ndevices;

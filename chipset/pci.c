@@ -192,7 +192,7 @@ pci_function_save(const struct pci_function *fn, void *buf, size_t len)
 int
 pci_function_restore(struct pci_function *fn, const void *buf, size_t len)
 {
-	if (state_restore(&fn->st, sizeof(fn->st), buf, len, STATE_NO_BOOLS) < 0)
+	if (state_restore(&fn->st, sizeof(fn->st), buf, len, STATE_NO_BOOLS, STATE_NO_LIMITS) < 0)
 		return -1;
 	pci_function_update_bars(fn, true);
 	return 0;
@@ -335,10 +335,25 @@ pci_bus_save(const struct pci_bus *bus, void *buf, size_t len)
 	return state_save(&bus->st, sizeof(bus->st), buf, len);
 }
 
+/* The limits of the bus's record (chipset/state.h): CONFIG_ADDRESS keeps the
+ * bits a write to 0xCF8 stores (enable, bus, device, function, register). */
+_Static_assert(offsetof(struct pci_bus, st) == 0, "the record is st");
+static const struct state_limit pci_bus_limits[] = {
+	STATE_MASK(struct pci_bus, st.config_address, CONFIG_ADDRESS_MASK),
+};
+
+int
+pci_bus_check(const struct pci_bus *bus, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)bus;
+	return state_check(buf, len, STATE_LIMITS(pci_bus_limits), "", err, errlen);
+}
+
 int
 pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len)
 {
-	if (state_restore(&bus->st, sizeof(bus->st), buf, len, STATE_NO_BOOLS) < 0)
+	if (state_restore(&bus->st, sizeof(bus->st), buf, len, STATE_NO_BOOLS,
+			  STATE_LIMITS(pci_bus_limits)) < 0)
 		return -1;
 	return 0;
 }

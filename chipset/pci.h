@@ -111,6 +111,9 @@ void pci_bus_reset(struct pci_bus *bus);
 int pci_bus_add(struct pci_bus *bus, struct pci_function *fn, unsigned dev, unsigned func);
 size_t pci_bus_save(const struct pci_bus *bus, void *buf, size_t len);
 int pci_bus_restore(struct pci_bus *bus, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int pci_bus_check(const struct pci_bus *bus, const void *buf, size_t len, char *err, size_t errlen);
 
 /*
  * Prepare a type 0 header: IDs, revision, class code (base << 16 | sub << 8 |

@@ -40,5 +40,9 @@ int pcitestdev_init(struct pcitestdev *t, struct pci_bus *bus, struct ioports *i
 void pcitestdev_reset(struct pcitestdev *t);
 size_t pcitestdev_save(const struct pcitestdev *t, void *buf, size_t len);
 int pcitestdev_restore(struct pcitestdev *t, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int pcitestdev_check(const struct pcitestdev *t, const void *buf, size_t len, char *err,
+		     size_t errlen);
 
 #endif

@@ -431,10 +431,28 @@ pic_save(const struct pic *pic, void *buf, size_t len)
 		offsetof(struct pic_state, chip[n].special_mask)
 static const size_t pic_bools[] = { CHIP_BOOLS(0), CHIP_BOOLS(1) };
 
+/* The limits of struct pic_state (chipset/state.h): the initialization
+ * sequence's next ICW (operational, or ICW2-ICW4: 8259A "Initialization
+ * command words"), the lowest-priority IR of the rotation (0-7), and ICW2's
+ * T7-T3 (the low three bits of the vector are the IR). */
+#define CHIP_LIMITS(n)                                                                             \
+	STATE_ONE_OF(struct pic_state, chip[n].init_step, 1u << 0 | 1u << 2 | 1u << 3 | 1u << 4),  \
+		STATE_MAX(struct pic_state, chip[n].lowest_prio, 7),                               \
+		STATE_MASK(struct pic_state, chip[n].vector_base, 0xf8)
+static const struct state_limit pic_limits[] = { CHIP_LIMITS(0), CHIP_LIMITS(1) };
+
+int
+pic_check(const struct pic *pic, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)pic;
+	return state_check(buf, len, STATE_LIMITS(pic_limits), "", err, errlen);
+}
+
 int
 pic_restore(struct pic *pic, const void *buf, size_t len)
 {
-	if (state_restore(&pic->st, sizeof(pic->st), buf, len, STATE_BOOLS(pic_bools)) < 0)
+	if (state_restore(&pic->st, sizeof(pic->st), buf, len, STATE_BOOLS(pic_bools),
+			  STATE_LIMITS(pic_limits)) < 0)
 		return -1;
 	update(pic);
 	latches_cleared(pic);

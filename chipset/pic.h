@@ -69,5 +69,8 @@ uint8_t pic_read_irr(const struct pic *pic, unsigned chip);
 size_t pic_save(const struct pic *pic, void *buf, size_t len);
 /* Restore from buf; -1 if len is wrong. Re-evaluates the INTR output. */
 int pic_restore(struct pic *pic, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int pic_check(const struct pic *pic, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

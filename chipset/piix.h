@@ -96,6 +96,9 @@ void piix_set_pirq(struct piix *p, unsigned n, bool level);
 uint32_t piix_pm_timer(const struct piix *p);
 size_t piix_save(const struct piix *p, void *buf, size_t len);
 int piix_restore(struct piix *p, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int piix_check(const struct piix *p, const void *buf, size_t len, char *err, size_t errlen);
 
 /* Press the ACPI power button: PWRBTN_STS and an SCI if enabled. */
 void piix_power_button(struct piix *p);

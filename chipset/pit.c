@@ -523,10 +523,38 @@ pit_save(const struct pit *pit, void *buf, size_t len)
 		offsetof(struct pit_state, c[n].status_latched)
 static const size_t pit_bools[] = { COUNTER_BOOLS(0), COUNTER_BOOLS(1), COUNTER_BOOLS(2) };
 
+/* The limits of struct pit_state (chipset/state.h): the control word's M2-M0
+ * and RW1-RW0 fields (3 and 2 bits), the 16-bit count registers, a latched
+ * count of at most two bytes, the counters' instants within the clock's
+ * range, and port 0x61's four writable bits. */
+/* The last PIT tick the clock can reach (VCLOCK_TIME_LIMIT_NS): the counters'
+ * saved instants lie before it, so the tick arithmetic cannot wrap. */
+#define TICK_LIMIT ((uint64_t)((unsigned __int128)VCLOCK_TIME_LIMIT_NS * PIT_HZ / 1000000000u))
+#define COUNTER_LIMITS(n)                                                                          \
+	STATE_MASK(struct pit_state, c[n].mode, 7), STATE_MASK(struct pit_state, c[n].rw, 3),      \
+		STATE_MAX(struct pit_state, c[n].count, 0xffff),                                   \
+		STATE_MAX(struct pit_state, c[n].next_count, 0xffff),                              \
+		STATE_MAX(struct pit_state, c[n].latch_bytes, 2),                                  \
+		STATE_MAX(struct pit_state, c[n].start, TICK_LIMIT),                               \
+		STATE_MAX(struct pit_state, c[n].frozen, TICK_LIMIT),                              \
+		STATE_MAX(struct pit_state, c[n].switch_at, TICK_LIMIT),                           \
+		STATE_MAX(struct pit_state, c[n].next_start, TICK_LIMIT)
+static const struct state_limit pit_limits[] = { COUNTER_LIMITS(0), COUNTER_LIMITS(1),
+						 COUNTER_LIMITS(2),
+						 STATE_MASK(struct pit_state, port61, 0x0f) };
+
+int
+pit_check(const struct pit *pit, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)pit;
+	return state_check(buf, len, STATE_LIMITS(pit_limits), "", err, errlen);
+}
+
 int
 pit_restore(struct pit *pit, const void *buf, size_t len)
 {
-	if (state_restore(&pit->st, sizeof(pit->st), buf, len, STATE_BOOLS(pit_bools)) < 0)
+	if (state_restore(&pit->st, sizeof(pit->st), buf, len, STATE_BOOLS(pit_bools),
+			  STATE_LIMITS(pit_limits)) < 0)
 		return -1;
 	update_irq(pit);
 	return 0;

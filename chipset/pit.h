@@ -74,5 +74,8 @@ void pit_recheck(struct pit *pit);
 bool pit_out(struct pit *pit, unsigned n);
 size_t pit_save(const struct pit *pit, void *buf, size_t len);
 int pit_restore(struct pit *pit, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int pit_check(const struct pit *pit, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

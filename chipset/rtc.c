@@ -467,10 +467,31 @@ rtc_save(const struct rtc *rtc, void *buf, size_t len)
 static const size_t rtc_bools[] = { offsetof(struct rtc_state, nmi_masked),
 				    offsetof(struct rtc_state, irq) };
 
+/* The limits of struct rtc_state (chipset/state.h): the index registers at
+ * 0x70 and 0x72 hold 7 bits (bit 7 of 0x70 is the NMI mask, kept apart), as
+ * a port write stores them; bank 1 is cmos[128 + index[1]]. The divider's
+ * phase (signed: it may precede time 0) and the instant the registers are
+ * current as of lie within the clock's range, so the signed arithmetic on
+ * them cannot overflow. */
+static const struct state_limit rtc_limits[] = {
+	STATE_MASK(struct rtc_state, index[0], 0x7f),
+	STATE_MASK(struct rtc_state, index[1], 0x7f),
+	STATE_ABS_MAX(struct rtc_state, origin_ns, VCLOCK_TIME_LIMIT_NS),
+	STATE_MAX(struct rtc_state, last_ns, VCLOCK_TIME_LIMIT_NS),
+};
+
+int
+rtc_check(const struct rtc *rtc, const void *buf, size_t len, char *err, size_t errlen)
+{
+	(void)rtc;
+	return state_check(buf, len, STATE_LIMITS(rtc_limits), "", err, errlen);
+}
+
 int
 rtc_restore(struct rtc *rtc, const void *buf, size_t len)
 {
-	if (state_restore(&rtc->st, sizeof(rtc->st), buf, len, STATE_BOOLS(rtc_bools)) < 0)
+	if (state_restore(&rtc->st, sizeof(rtc->st), buf, len, STATE_BOOLS(rtc_bools),
+			  STATE_LIMITS(rtc_limits)) < 0)
 		return -1;
 	rtc->st.irq = !rtc->st.irq; /* force the line to be driven again */
 	update_irq(rtc, vclock_now(rtc->clock));

@@ -66,5 +66,8 @@ void rtc_cmos_set(struct rtc *rtc, unsigned index, uint8_t value);
 uint8_t rtc_cmos_get(struct rtc *rtc, unsigned index);
 size_t rtc_save(const struct rtc *rtc, void *buf, size_t len);
 int rtc_restore(struct rtc *rtc, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int rtc_check(const struct rtc *rtc, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

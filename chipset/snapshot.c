@@ -382,7 +382,7 @@ cpu_section_valid(const uint8_t *d)
  * fuzz_snapshot: corpus/snapshot/timeout-clock-wrap). In deterministic mode
  * the time is each CPU's instruction count times ns_per_insn plus idle_ns.
  */
-#define TIME_LIMIT_NS (1ull << 62)
+#define TIME_LIMIT_NS VCLOCK_TIME_LIMIT_NS
 static bool
 clock_time_valid(const struct vclock_saved *vs, const struct section *const *cpu_s, unsigned ncpus)
 {
@@ -606,6 +606,12 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 		need_sized(r, "board", V_BOARD, sizeof(struct pc_board_saved), err, errlen);
 	if (!board_s)
 		goto out;
+	uint8_t board_cur = board_s->data[offsetof(struct pc_board_saved, cur)];
+	if (board_cur >= pc->ncpus) {
+		snprintf(err, errlen, "section 'board' is corrupt (cur is %u, at most %u)",
+			 board_cur, pc->ncpus - 1);
+		goto out;
+	}
 	for (size_t i = 0; i < pc_ndevices && i < 64; i++) {
 		const struct pc_device *row = &pc_devices[i];
 		void *dev = pc_device(pc, i);
@@ -615,6 +621,12 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 					 errlen);
 		if (!dev_sect[i])
 			goto out;
+		char why[160];
+		if (row->check &&
+		    row->check(dev, dev_sect[i]->data, dev_sect[i]->length, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "section '%s' is corrupt (%s)", row->name, why);
+			goto out;
+		}
 	}
 	const struct section *clock_s =
 		need_sized(r, "clock", V_CLOCK, sizeof(struct vclock_saved), err, errlen);

@@ -41,5 +41,8 @@ int testdev_init(struct testdev *t, struct ioports *io, struct physmem *mem);
 void testdev_reset(struct testdev *t);
 size_t testdev_save(const struct testdev *t, void *buf, size_t len);
 int testdev_restore(struct testdev *t, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int testdev_check(const struct testdev *t, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

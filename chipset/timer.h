@@ -15,6 +15,10 @@
 #include <stdint.h>
 
 #define VCLOCK_NEVER UINT64_MAX
+/* The virtual time a machine may reach (146 years): the devices compute with
+ * signed 64-bit nanoseconds, so a restored time at or past this is refused
+ * (chipset/snapshot.c) and so is a device's saved instant past it. */
+#define VCLOCK_TIME_LIMIT_NS (1ull << 62)
 
 enum vclock_mode { VCLOCK_REALTIME, VCLOCK_DETERMINISTIC };
 

@@ -790,6 +790,33 @@ uart_save(const struct uart *u, void *buf, size_t len)
 	return need;
 }
 
+/* The limits of struct uart_state (chipset/state.h): the receive FIFO's head
+ * (an index into rx[]) and count (at most UART_FIFO bytes, 16550A "FIFO
+ * control register"), the instant of the last receive activity within the
+ * clock's range (the character timeout is armed from it). */
+static const struct state_limit uart_limits[] = {
+	STATE_MAX(struct uart_state, rx_head, UART_FIFO - 1),
+	STATE_MAX(struct uart_state, rx_count, UART_FIFO),
+	STATE_MAX(struct uart_state, rx_activity, VCLOCK_TIME_LIMIT_NS),
+};
+
+int
+uart_check(const struct uart *u, const void *buf, size_t len, char *err, size_t errlen)
+{
+	struct uart_saved_queue q;
+	if (len != sizeof(u->st) + sizeof(q)) {
+		snprintf(err, errlen, "%zu bytes", len);
+		return -1;
+	}
+	memcpy(&q, (const uint8_t *)buf + sizeof(u->st), sizeof(q));
+	if (q.count > UART_HOSTQ) {
+		snprintf(err, errlen, "host queue count is %u, at most %u", (unsigned)q.count,
+			 UART_HOSTQ);
+		return -1;
+	}
+	return state_check(buf, sizeof(u->st), STATE_LIMITS(uart_limits), "", err, errlen);
+}
+
 int
 uart_restore(struct uart *u, const void *buf, size_t len)
 {
@@ -798,11 +825,12 @@ uart_restore(struct uart *u, const void *buf, size_t len)
 		return -1;
 	memcpy(&q, (const uint8_t *)buf + sizeof(u->st), sizeof(q));
 	if (q.count > UART_HOSTQ)
-		return -1;
+		q.count = UART_HOSTQ; /* uart_check refuses it; a caller that did not check */
 	static const size_t bools[] = { offsetof(struct uart_state, thre_pending),
 					offsetof(struct uart_state, timeout_pending),
 					offsetof(struct uart_state, irq) };
-	state_restore(&u->st, sizeof(u->st), buf, sizeof(u->st), STATE_BOOLS(bools));
+	state_restore(&u->st, sizeof(u->st), buf, sizeof(u->st), STATE_BOOLS(bools),
+		      STATE_LIMITS(uart_limits));
 	memcpy(u->hostq, q.bytes, q.count);
 	u->hostq_head = 0;
 	u->hostq_count = q.count;

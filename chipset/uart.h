@@ -97,5 +97,8 @@ bool uart_poll(struct uart *u);
 int uart_wait_fd(const struct uart *u);
 size_t uart_save(const struct uart *u, void *buf, size_t len);
 int uart_restore(struct uart *u, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int uart_check(const struct uart *u, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

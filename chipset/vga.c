@@ -1293,6 +1293,48 @@ vga_save(const struct vga *v, void *buf, size_t len)
 	return need;
 }
 
+/*
+ * The limits of struct vga_state (chipset/state.h). The index registers keep
+ * the bits a port write stores (sequencer 3, graphics controller 4, CRTC 6,
+ * attribute 6 with PAS); the DAC's component counter is 0-2 and its state
+ * 0x00 or 0x03 (IBM VGA "Video DAC"); the DISPI registers hold only what
+ * vbe_reg_write accepts: XRES and YRES up to the maximum, a depth of 4, 8, 15,
+ * 16, 24 or 32 bpp (0 before the first write), BANK within the VRAM.
+ */
+static const struct state_limit vga_limits[] = {
+	STATE_MASK(struct vga_state, seq_index, 7),
+	STATE_MASK(struct vga_state, gc_index, 0x0f),
+	STATE_MASK(struct vga_state, crtc_index, 0x3f),
+	STATE_MASK(struct vga_state, attr_index, 0x3f),
+	STATE_MAX(struct vga_state, dac_sub, 2),
+	STATE_ONE_OF(struct vga_state, dac_state, 1u << 0 | 1u << 3),
+	STATE_MAX(struct vga_state, vbe[VBE_DISPI_INDEX_XRES], VBE_DISPI_MAX_XRES),
+	STATE_MAX(struct vga_state, vbe[VBE_DISPI_INDEX_YRES], VBE_DISPI_MAX_YRES),
+	STATE_ONE_OF(struct vga_state, vbe[VBE_DISPI_INDEX_BPP],
+		     1ull << 0 | 1ull << 4 | 1ull << 8 | 1ull << 15 | 1ull << 16 | 1ull << 24 |
+			     1ull << 32),
+	STATE_MASK(struct vga_state, vbe[VBE_DISPI_INDEX_BANK], (VGA_VRAM_SIZE >> 16) - 1),
+};
+
+int
+vga_check(const struct vga *v, const void *buf, size_t len, char *err, size_t errlen)
+{
+	if (len != sizeof(v->st) + sizeof(v->fn.st) + VGA_VRAM_SIZE) {
+		snprintf(err, errlen, "%zu bytes", len);
+		return -1;
+	}
+	if (state_check(buf, sizeof(v->st), STATE_LIMITS(vga_limits), "", err, errlen) < 0)
+		return -1;
+	uint16_t xres;
+	memcpy(&xres, (const uint8_t *)buf + offsetof(struct vga_state, vbe[VBE_DISPI_INDEX_XRES]),
+	       sizeof(xres));
+	if (xres & 7) { /* Bochs VBE: a multiple of 8 */
+		snprintf(err, errlen, "vbe[VBE_DISPI_INDEX_XRES] is %u, not a multiple of 8", xres);
+		return -1;
+	}
+	return 0;
+}
+
 int
 vga_restore(struct vga *v, const void *buf, size_t len)
 {
@@ -1300,7 +1342,9 @@ vga_restore(struct vga *v, const void *buf, size_t len)
 		return -1;
 	static const size_t bools[] = { offsetof(struct vga_state, attr_flipflop) };
 	const uint8_t *b = buf;
-	state_restore(&v->st, sizeof(v->st), b, sizeof(v->st), STATE_BOOLS(bools));
+	state_restore(&v->st, sizeof(v->st), b, sizeof(v->st), STATE_BOOLS(bools),
+		      STATE_LIMITS(vga_limits));
+	v->st.vbe[VBE_DISPI_INDEX_XRES] &= (uint16_t)~7u; /* vga_check refuses the rest */
 	v->writes++;
 	memcpy(v->vram, b + sizeof(v->st) + sizeof(v->fn.st), VGA_VRAM_SIZE);
 	return pci_function_restore(&v->fn, b + sizeof(v->st), sizeof(v->fn.st));

@@ -160,5 +160,8 @@ int vga_screendump(struct vga *vga, const char *path, char *err, size_t errlen);
 
 size_t vga_save(const struct vga *vga, void *buf, size_t len);
 int vga_restore(struct vga *vga, const void *buf, size_t len);
+/* Whether a saved record (a file's) holds only values the device can hold
+ * (chipset/state.h): 0, or -1 with the field and its value in err. */
+int vga_check(const struct vga *vga, const void *buf, size_t len, char *err, size_t errlen);
 
 #endif

@@ -189,12 +189,26 @@ static const size_t vmx_bools[] = {
 	offsetof(struct vmx, vintr),
 };
 
+/* The limits of struct vmx (chipset/state.h): the offsets into the
+ * APIC-access page that APIC-write emulation and an APIC-access exit's
+ * qualification use (a 16-byte aligned register; any byte of the page). */
+static const struct state_limit vmx_limits[] = {
+	STATE_MASK(struct vmx, apic_write_off, 0xff0),
+	STATE_MASK(struct vmx, apic_fetch_off, 0xfff),
+};
+
 int
 cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len)
 {
 	if (!cpu->vmx || len != sizeof(*cpu->vmx) + 1)
 		return -1;
-	state_restore(cpu->vmx, sizeof(*cpu->vmx), buf, sizeof(*cpu->vmx), STATE_BOOLS(vmx_bools));
+	state_restore(cpu->vmx, sizeof(*cpu->vmx), buf, sizeof(*cpu->vmx), STATE_BOOLS(vmx_bools),
+		      STATE_LIMITS(vmx_limits));
+	/* The cached VMCS holds each field at its width, as VMWRITE stores it
+	 * (SDM vol. 3C, 24.11.2): a wider value in a file (an MSR-area count of
+	 * 2^40) would reach what no guest can. */
+	for (size_t k = 0; k < VMCS_FIELD_COUNT; k++)
+		cpu->vmx->f[k] &= vmcs_width_mask(vmcs_enc_width(vmcs_fields[k].enc));
 	cpu->vmx_nonroot = ((const uint8_t *)buf)[sizeof(*cpu->vmx)] != 0;
 	cpu->stop_trace = true;
 	return 0;

@@ -5,7 +5,7 @@
 set -e
 
 PACKAGES="meson ninja-build gcc pkg-config nasm python3 \
-libcapstone-dev libffi-dev libsdl2-dev zlib1g-dev libzstd-dev libjson-c-dev libcmocka-dev \
+libcapstone-dev libffi-dev libsdl2-dev zlib1g-dev libzstd-dev zstd libjson-c-dev libcmocka-dev \
 seabios clang-format gdb groff-base \
 linux-image-amd64 busybox-static cpio syslinux syslinux-common isolinux mtools dosfstools libc6-dev \
 qemu-system-x86 libpng-dev libslirp-dev xorriso xvfb xdotool imagemagick clang-14 libclang-rt-14-dev libfuzzer-14-dev"

@@ -8,7 +8,8 @@
  * how the corpus seed was made). Each input is a snapshot file: its file and
  * section CRC-32s are fixed up first (as fuzz_gdbstub fixes checksums), so
  * mutations reach the section parsers and the devices' restore. The file must
- * be refused with a message, or restored to a machine that then runs a
+ * be refused with a message, or restored to a machine whose devices answer
+ * a read of each of their indexed ports (guest_reads) and that then runs a
  * bounded number of instructions (both CPUs, timers firing) without a crash,
  * a sanitizer report or a hang.
  */
@@ -54,6 +55,26 @@ run(unsigned slices)
 			pc_reset(pc);
 	}
 	pc_switch_cpu(pc, 0);
+}
+
+/*
+ * After a restore, one access to each port that goes through a saved index,
+ * queue or position, as a guest's next access would: the RTC's banks, the
+ * PIT's counters (latched bytes), the 8259s (IRR/ISR/poll), the 8042's output
+ * buffer (the PS/2 queues), the UARTs' receive buffers (the FIFO), PCI
+ * configuration data (CONFIG_ADDRESS), the IDE data ports and fw_cfg's data
+ * port. A saved value out of the device's range shows here as a sanitizer
+ * report (chipset/state.h).
+ */
+static void
+guest_reads(void)
+{
+	static const uint16_t ports[] = { 0x71, 0x73,  0x40,  0x41,  0x42,  0x20,  0xa0, 0x60,
+					  0x64, 0x3f8, 0x2f8, 0x3e8, 0x2e8, 0xcfc, 0x511 };
+	for (size_t k = 0; k < sizeof(ports) / sizeof(ports[0]); k++)
+		(void)ioport_read(pc->io, ports[k], 1);
+	(void)ioport_read(pc->io, 0x1f0, 2);
+	(void)ioport_read(pc->io, 0x170, 2);
 }
 
 int
@@ -150,7 +171,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r = machine_load(pc, snap_path, err, sizeof(err));
 	if (getenv("FUGU_FUZZ_SNAPSHOT_DEBUG"))
 		fprintf(stderr, "load: %s\n", r == 0 ? "restored" : err);
-	if (r == 0)
+	if (r == 0) {
+		guest_reads();
 		run(8);
+	}
 	return 0;
 }

@@ -15,7 +15,8 @@ debug-console and serial output must be the uninterrupted output's tail, and
 whose exit status must be the same.
 
 badfiles: saves once, then loads damaged copies (truncated, a flipped byte, a
-newer format version with a valid header checksum) and the file into another
+newer format version with a valid header checksum, a UART FIFO head out of
+range with valid checksums) and the file into another
 machine (-m 64): each is refused with exit status 2 and one line on stderr
 naming the problem. Prints TAP.
 """
@@ -99,6 +100,33 @@ def refused(fugu, args, path, what, extra=()):
     return ("%s: status 2, one line naming it" % what, ok)
 
 
+def with_section_byte(good, name, at, value):
+    """The file with byte `at` of section `name`'s payload set to `value`, the
+    section stored uncompressed (a zstd payload goes through the zstd command)
+    and its CRC-32 made valid again, or None when there is no such section."""
+    out = bytearray(good[:32])
+    off, found = 32, False
+    while off + 48 <= len(good):
+        h = bytearray(good[off:off + 48])
+        flags, = struct.unpack_from("<I", h, 20)
+        slen, raw = struct.unpack_from("<QQ", h, 24)
+        payload = good[off + 48:off + 48 + slen]
+        if bytes(h[:20]).split(b"\0")[0] == name.encode():
+            if flags & 1:
+                payload = subprocess.run(["zstd", "-dc"], input=payload, check=True,
+                                         stdout=subprocess.PIPE).stdout
+            payload = bytearray(payload)
+            payload[at] = value
+            struct.pack_into("<I", h, 20, 0)
+            struct.pack_into("<Q", h, 24, raw)
+            struct.pack_into("<I", h, 40, 0)
+            struct.pack_into("<I", h, 40, zlib.crc32(bytes(payload), zlib.crc32(bytes(h))))
+            found = True
+        out += h + payload
+        off += 48 + slen
+    return bytes(out) if found else None
+
+
 def badfiles(fugu, args, tmp):
     snap = os.path.join(tmp, "good.snap")
     bad = os.path.join(tmp, "bad.snap")
@@ -117,6 +145,12 @@ def badfiles(fugu, args, tmp):
     struct.pack_into("<I", newer, 28, zlib.crc32(bytes(newer[:32])))
     cases.append(("format version 2", bytes(newer), ()))
     cases.append(("RAM size: snapshot 128 MiB, this machine 64 MiB", good, ("-m", "64")))
+    # A valid file whose COM1 receive FIFO head is past the 16-byte FIFO
+    # (struct uart_state: rx[16], then rx_head): refused before loading.
+    fifo = with_section_byte(good, "com1", 16, 200)
+    results.append(("com1 section found", fifo is not None))
+    if fifo is not None:
+        cases.append(("section 'com1' is corrupt (rx_head is 200, at most 15)", fifo, ()))
     for what, data, extra in cases:
         with open(bad, "wb") as f:
             f.write(data)

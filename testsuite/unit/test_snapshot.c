@@ -19,6 +19,7 @@
 #include <zstd.h>
 #include <cmocka.h>
 
+#include "chipset/ide.h"
 #include "chipset/pc.h"
 #include "chipset/snapshot.h"
 #include "cpu/cpu.h"
@@ -43,6 +44,7 @@ static const uint8_t dirty_code[] = {
 };
 
 static unsigned test_ncpus = 1; /* -smp of the machines make_pc builds */
+static bool test_vga;           /* and whether they have the PCI VGA (-vga std) */
 
 static struct pc *
 make_pc(uint64_t ram, bool with_code)
@@ -63,6 +65,7 @@ make_pc(uint64_t ram, bool with_code)
 	close(fd);
 	struct pc_config cfg = { .ram_size = ram,
 				 .ncpus = test_ncpus,
+				 .vga = test_vga,
 				 .bios_path = path,
 				 .clock_mode = VCLOCK_DETERMINISTIC };
 	char err[256];
@@ -269,7 +272,7 @@ static uint8_t *
 with_section_byte(const uint8_t *good, size_t len, const char *name, size_t at, uint8_t value,
 		  size_t *out_len)
 {
-	uint8_t *d = malloc(len + (1u << 20));
+	uint8_t *d = malloc(len + (24u << 20)); /* room for the VGA's record (16 MiB VRAM) */
 	memcpy(d, good, 32);
 	size_t off = 32, o = 32;
 	bool found = false;
@@ -280,7 +283,7 @@ with_section_byte(const uint8_t *good, size_t len, const char *name, size_t at, 
 		memcpy(&raw, good + off + 32, 8);
 		memcpy(&flags, good + off + 20, 4);
 		memcpy(d + o, good + off, 48);
-		if (!strcmp((const char *)good + off, name) && raw < (1u << 20)) {
+		if (!strcmp((const char *)good + off, name) && raw < (24u << 20)) {
 			uint8_t *h = d + o;
 			if (flags & 1) {
 				assert_int_equal(
@@ -532,6 +535,145 @@ device_bools_normalised(void **state)
 	pc_destroy(a);
 }
 
+/*
+ * Integers that index or size something in a device (chipset/state.h): a file
+ * whose value is one the device could never hold is refused before anything
+ * is loaded, with the section and the field named; a register index is kept
+ * to the bits the register has, as a port write would store it. Then the
+ * guest's next access through the index stays inside the device (before, an
+ * RTC bank-1 index of 0xff read cmos[383], a VGA DAC component counter of 200
+ * wrote past dac_cache[3], an IDE position past the buffer read past it).
+ */
+#define DRIVE0(field) (sizeof(struct ide_channel_state) + offsetof(struct ide_drive_state, field))
+static void
+device_limits_enforced(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *section;
+		size_t at;
+		uint8_t value;
+		const char *refused; /* the message, or NULL: loads, the byte saves as `kept` */
+		uint8_t kept;
+	} cases[] = {
+		/* 16550A: a 16-byte receive FIFO */
+		{ "com1", offsetof(struct uart_state, rx_head), 200,
+		  "section 'com1' is corrupt (rx_head is 200, at most 15)", 0 },
+		{ "com2", offsetof(struct uart_state, rx_count), 17,
+		  "section 'com2' is corrupt (rx_count is 17, at most 16)", 0 },
+		/* 8042: the PS/2 devices' queues, the scan code set (1-3) */
+		{ "kbc", offsetof(struct kbc_state, kbd.q.head), 16,
+		  "section 'kbc' is corrupt (kbd.q.head is 16, at most 15)", 0 },
+		{ "kbc", offsetof(struct kbc_state, mouse.q.count), 255,
+		  "section 'kbc' is corrupt (mouse.q.count is 255, at most 16)", 0 },
+		{ "kbc", offsetof(struct kbc_state, kbd.set), 0, "kbd.set is 0, not a value", 0 },
+		{ "kbc", offsetof(struct kbc_state, mouse.resolution), 0xfe, NULL, 2 },
+		/* 8259A: ICW2-ICW4 follow ICW1; eight IRs */
+		{ "pic", offsetof(struct pic_state, chip[0].init_step), 1,
+		  "section 'pic' is corrupt (chip[0].init_step is 1, not a value", 0 },
+		{ "pic", offsetof(struct pic_state, chip[1].lowest_prio), 8,
+		  "chip[1].lowest_prio is 8, at most 7", 0 },
+		{ "pic", offsetof(struct pic_state, chip[1].vector_base), 0x77, NULL, 0x70 },
+		/* 8254: a latched count is two bytes; 16-bit counts; M2-M0, RW1-RW0 */
+		{ "pit", offsetof(struct pit_state, c[0].latch_bytes), 3,
+		  "section 'pit' is corrupt (c[0].latch_bytes is 3, at most 2)", 0 },
+		{ "pit", offsetof(struct pit_state, c[2].count) + 2, 1, "c[2].count is 6", 0 },
+		{ "pit", offsetof(struct pit_state, c[1].mode), 0xfb, NULL, 3 },
+		{ "pit", offsetof(struct pit_state, c[1].rw), 0xfe, NULL, 2 },
+		{ "pit", offsetof(struct pit_state, port61), 0xf5, NULL, 5 },
+		/* MC146818: 7-bit index registers at 0x70 and 0x72 */
+		{ "rtc", offsetof(struct rtc_state, index[0]), 0xce, NULL, 0x4e },
+		{ "rtc", offsetof(struct rtc_state, index[1]), 0xff, NULL, 0x7f },
+		/* VGA: index registers, the DAC's component counter and state, DISPI */
+		{ "vga", offsetof(struct vga_state, seq_index), 0xff, NULL, 7 },
+		{ "vga", offsetof(struct vga_state, crtc_index), 0xc9, NULL, 0x09 },
+		{ "vga", offsetof(struct vga_state, dac_sub), 200,
+		  "section 'vga' is corrupt (dac_sub is 200, at most 2)", 0 },
+		{ "vga", offsetof(struct vga_state, dac_state), 1, "dac_state is 1, not a value",
+		  0 },
+		{ "vga", offsetof(struct vga_state, vbe[VBE_DISPI_INDEX_BPP]), 7,
+		  "vbe[VBE_DISPI_INDEX_BPP] is 7, not a value", 0 },
+		{ "vga", offsetof(struct vga_state, vbe[VBE_DISPI_INDEX_XRES]), 0x21,
+		  "vbe[VBE_DISPI_INDEX_XRES] is 33, not a multiple of 8", 0 },
+		{ "vga", offsetof(struct vga_state, vbe[VBE_DISPI_INDEX_YRES]) + 1, 0xff,
+		  "vbe[VBE_DISPI_INDEX_YRES] is 65280, at most", 0 },
+		{ "vga", offsetof(struct vga_state, vbe[VBE_DISPI_INDEX_BANK]) + 1, 0x12, NULL, 0 },
+		/* IDE: the transfer state within the sector buffer */
+		{ "ide", DRIVE0(pos) + 1, IDE_BUF_SIZE >> 8,
+		  "section 'ide' is corrupt (drive 0: pos is 8192, at most 8191)", 0 },
+		{ "ide", DRIVE0(pos), 6, "drive 0: pos is 6, past the data (len 0)", 0 },
+		{ "ide", DRIVE0(xfer), 5, "drive 0: xfer is 5, at most 4", 0 },
+		{ "ide", DRIVE0(block), 17, "drive 0: block is 17, at most 16", 0 },
+		{ "ide", DRIVE0(at.buf_len) + 2, 1, "drive 0: at.buf_len is 65536, at most 8192",
+		  0 },
+		/* PCI: CONFIG_ADDRESS bits 1-0 and 30-24 are not stored */
+		{ "pci", 0, 0xff, NULL, 0xfc },
+		{ "pci", 3, 0xff, NULL, 0x80 },
+		/* VMX: the cached VMCS at each field's width (SDM vol. 3C, 24.11.2) */
+		{ "vmx", offsetof(struct vmx, f[VMCS_EXIT_MSR_STORE_COUNT]) + 5, 1, NULL, 0 },
+		{ "vmx", offsetof(struct vmx, f[VMCS_GUEST_CS_SEL]) + 2, 0xff, NULL, 0 },
+		{ "vmx", offsetof(struct vmx, apic_write_off), 0x3f, NULL, 0x30 },
+		/* instants within the clock's range (2^62 ns, chipset/timer.h) */
+		{ "pit", offsetof(struct pit_state, c[0].start) + 7, 0x01, "c[0].start is 72057",
+		  0 },
+		{ "lapic", offsetof(struct lapic_state, timer_start) + 7, 0x41,
+		  "section 'lapic' is corrupt (cpu 0: timer_start is 46837436124653", 0 },
+		{ "rtc", offsetof(struct rtc_state, origin_ns) + 7, 0x80,
+		  "section 'rtc' is corrupt (origin_ns is -91513144", 0 },
+		{ "hpet", offsetof(struct hpet_state, base_ns) + 7, 0x50, "base_ns is", 0 },
+		{ "com1", offsetof(struct uart_state, rx_activity) + 7, 0xff, "rx_activity is", 0 },
+		/* the executing CPU */
+		{ "board", offsetof(struct pc_board_saved, cur), 1,
+		  "section 'board' is corrupt (cur is 1, at most 0)", 0 },
+	};
+	test_vga = true;
+	struct pc *a;
+	save_programmed(&a);
+	size_t len;
+	uint8_t *good = slurp(snap_path, &len);
+	struct pc *ref = make_pc(16u << 20, false);
+	char bad[] = "/tmp/fugu-snaplimXXXXXX", again[] = "/tmp/fugu-snaplim2XXXXXX";
+	close(mkstemp(bad));
+	close(mkstemp(again));
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, cases[k].section, cases[k].at,
+					       cases[k].value, &blen);
+		if (!d)
+			fail_msg("no section '%s'", cases[k].section);
+		spit(bad, d, blen);
+		struct pc *b = make_pc(16u << 20, false);
+		if (cases[k].refused) {
+			assert_refused(b, ref, bad, cases[k].refused);
+		} else {
+			char err[256];
+			if (machine_load(b, bad, err, sizeof(err)) < 0)
+				fail_msg("%s +%zu: %s", cases[k].section, cases[k].at, err);
+			assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
+			size_t alen;
+			uint8_t *saved = slurp(again, &alen);
+			assert_int_equal(section_byte(saved, alen, cases[k].section, cases[k].at),
+					 cases[k].kept);
+			free(saved);
+			/* Through the kept index, as a guest would: bank 1 of the RTC
+			 * (0x73), the selected sequencer and CRTC registers. */
+			ioport_read(b->io, 0x73, 1);
+			ioport_write(b->io, 0x73, 0x5a, 1);
+			ioport_read(b->io, 0x3c5, 1);
+			ioport_read(b->io, 0x3d5, 1);
+		}
+		free(d);
+		pc_destroy(b);
+	}
+	unlink(bad);
+	unlink(again);
+	unlink(snap_path);
+	free(good);
+	pc_destroy(ref);
+	pc_destroy(a);
+	test_vga = false;
+}
+
 static uint8_t
 ram_byte(struct pc *pc, uint64_t pa)
 {
@@ -699,6 +841,7 @@ main(void)
 		cmocka_unit_test(smp_round_trip),
 		cmocka_unit_test(damaged_files_refused),
 		cmocka_unit_test(device_bools_normalised),
+		cmocka_unit_test(device_limits_enforced),
 		cmocka_unit_test(fast_reset_copies_dirty_pages),
 		cmocka_unit_test(fast_reset_dma_and_older_snapshots),
 		cmocka_unit_test(fast_reset_per_machine),
