@@ -1299,6 +1299,61 @@ cond_flags(struct comp *c)
 	op_rr(&c->e, OP_TEST, c->lf_size, RAX, RAX);
 }
 
+/* The arithmetic flags with the lazy ones folded in (flags_arith), for a
+ * condition cond_runtime cannot read from RFLAGS alone. Changes nothing. */
+static uint64_t
+jit_flags_arith(struct cpu *cpu)
+{
+	return flags_arith(cpu);
+}
+
+/* The flags condition cc reads (cond_eval). */
+static unsigned
+cond_needs(unsigned cc)
+{
+	static const uint16_t need[8] = { F_OF,	       F_CF,	     F_ZF, F_CF | F_ZF,
+					  F_SF,	       F_PF,	     F_SF | F_OF,
+					  F_ZF | F_SF | F_OF };
+	return need[cc >> 1];
+}
+
+/* Condition cc with flags the compiler does not know, decided at run time:
+ * when none of the flags it reads is lazy (lf.mask), from RFLAGS itself, else
+ * from jit_flags_arith. Leaves host ZF clear exactly when the condition holds
+ * and returns the host condition to branch, CMOV or SET on (CC_NE or CC_E).
+ * Clobbers RAX, RCX and RDX (and the C call's registers on the lazy path);
+ * the pending record is stored first (the call reads it). */
+static unsigned
+cond_runtime(struct comp *c, unsigned cc)
+{
+	struct emit *e = &c->e;
+	flush_lf(c);
+	unsigned need = cond_needs(cc);
+	op_rm(e, OP_MOV_LD, 4, RAX, mem(RBP, OFF_RFLAGS));
+	load_zx(e, 2, RCX, mem(RBP, OFF_LF_OP + 2)); /* lf.mask */
+	grp1_ri(e, 4, 4, RCX, (int32_t)need);
+	uint8_t *eager = jump_fwd(e, CC_E);
+	call_helper(c, (const void *)jit_flags_arith);
+	patch(e, eager, e->p);
+	switch (cc >> 1) {
+	case 6: /* L: SF != OF */
+	case 7: /* LE: ZF, or SF != OF */
+		op_rr(e, OP_MOV_ST, 4, RAX, RCX);
+		shift_ri(e, 5, 4, RCX, 4); /* OF (bit 11) onto SF (bit 7) */
+		op_rr(e, OP_XOR_RM_R, 4, RAX, RCX);
+		if ((cc >> 1) == 6) {
+			grp1_ri(e, 4, 4, RCX, (int32_t)F_SF);
+		} else {
+			grp1_ri(e, 4, 4, RCX, (int32_t)F_SF);
+			grp1_ri(e, 4, 4, RAX, (int32_t)F_ZF);
+			op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
+		}
+		break;
+	default: grp1_ri(e, 4, 4, RAX, (int32_t)need); break;
+	}
+	return (cc & 1) ? CC_E : CC_NE;
+}
+
 /* CMOVcc (16/32/64-bit) and SETcc of a register, after an inline flag-setting
  * instruction: the host's own CMOVcc/SETcc on the recomputed flags. A 32-bit
  * CMOVcc zero-extends its destination either way, as the host's does. */
@@ -1325,6 +1380,22 @@ compile_cond_move(struct comp *c, const struct insn *i, unsigned k)
 	if (i->fn == op_setcc && !(i->flags & I_MEM) && cond_known(c, cc)) {
 		cond_flags(c);
 		setcc(e, cc, RCX);
+		store_greg(c, i, i->rm, 1, RCX);
+		return true;
+	}
+	/* Unknown flags: decided at run time first (cond_runtime clobbers RCX
+	 * and RDX), then only MOVs before the host's CMOVcc/SETcc. */
+	if (i->fn == op_cmovcc && !(i->flags & I_MEM)) {
+		unsigned hcc = cond_runtime(c, cc);
+		load_greg(c, i, i->rm, i->opsize, RCX);
+		load_greg(c, i, i->reg, i->opsize, RDX);
+		op_rr(e, 0x0f40 + hcc, i->opsize, RDX, RCX);
+		store_greg(c, i, i->reg, i->opsize, RDX);
+		return true;
+	}
+	if (i->fn == op_setcc && !(i->flags & I_MEM)) {
+		unsigned hcc = cond_runtime(c, cc);
+		setcc(e, hcc, RCX);
 		store_greg(c, i, i->rm, 1, RCX);
 		return true;
 	}
@@ -1403,16 +1474,18 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 							c->called,           c->pend,    0 };
 		return true;
 	}
-	if (!cond_known(c, cc))
-		return false; /* unknown, or CF in RFLAGS after INC/DEC */
-	cond_flags(c);
+	unsigned hcc = cc;
+	if (cond_known(c, cc))
+		cond_flags(c);
+	else /* unknown, or CF in RFLAGS after INC/DEC */
+		hcc = cond_runtime(c, cc);
 	if (c->ntaken == TRACE_MAX_INSNS) {
 		c->bad = true;
 		return true;
 	}
 	unsigned join = join_at(c, i, k);
 	c->taken[c->ntaken++] = (struct taken){
-		jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join
+		jump_fwd(&c->e, (int)hcc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join
 	};
 	return true;
 }
