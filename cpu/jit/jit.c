@@ -1170,6 +1170,61 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
 	return true;
 }
 
+/* MUL, IMUL, DIV and IDIV of RDX:RAX / EDX:EAX by a 32- or 64-bit operand
+ * (muldiv_acc): the host's own instruction. MUL and IMUL record LF_MUL as
+ * mul_flags does (src1 = CF = OF: the upper half significant, SDM vol. 2A,
+ * MUL/IMUL). DIV and IDIV change no flag (fugu leaves the six undefined ones
+ * unchanged) and run only when the host's cannot fault: DIV when EDX/RDX is
+ * below the divisor (so the divisor is not 0 and the quotient fits), IDIV
+ * when the dividend is EAX/RAX sign-extended and the divisor neither 0 nor
+ * -1 (|quotient| <= |EAX/RAX|); anything else -- #DE included (SDM vol. 2A,
+ * DIV/IDIV) -- is the handler's, out of line. A divisor from memory is the
+ * handler's (it would read it twice). */
+static bool
+compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned op = i->reg & 7, s = i->opsize;
+	bool m = (i->flags & I_MEM) != 0;
+	if (i->fn != op_grp3 || op < 4 || (s != 4 && s != 8))
+		return false;
+	if (m && (op >= 6 || !mem_ok(c, i)))
+		return false;
+	struct emit *e = &c->e;
+	if (m) {
+		load_operand(c, i, k, s);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	} else {
+		load_greg(c, i, i->rm, s, RCX);
+	}
+	if (op >= 6)
+		flush_lf(c); /* the flags stay: the record leaves RSI, RDI and R8 */
+	load_greg(c, i, R_AX, s, RAX);
+	load_greg(c, i, R_DX, s, RDX);
+	if (op == 6) {
+		op_rr(e, OP_CMP_RM_R, s, RCX, RDX);
+		to_handler(c, k, CC_AE);
+	} else if (op == 7) {
+		op_rr(e, OP_TEST, s, RCX, RCX);
+		to_handler(c, k, CC_E);
+		grp1_ri(e, 7, s, RCX, -1);
+		to_handler(c, k, CC_E);
+		op_rr(e, OP_MOV_ST, 8, RAX, R10);
+		shift_ri(e, 7, s, R10, 8 * s - 1);
+		op_rr(e, OP_CMP_RM_R, s, R10, RDX);
+		to_handler(c, k, CC_NE);
+	}
+	grp3_r(e, op, s, RCX);
+	if (op < 6) {
+		setcc(e, CC_O, RCX);
+		movzx_rr(e, 1, RSI, RCX);
+		set_lf(c, LF_MUL, s, F_ARITH, true, 0);
+		c->lf_op = -1;
+	}
+	store_greg(c, i, R_AX, s, RAX);
+	store_greg(c, i, R_DX, s, RDX);
+	return true;
+}
+
 /* MOV in its register, immediate and (64-bit code) memory forms; LEA. */
 static bool
 compile_mov(struct comp *c, const struct insn *i, unsigned k)
@@ -1666,7 +1721,7 @@ compile_insn(struct comp *c, unsigned k)
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
-		    compile_adc_sbb(c, i);
+		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
 	if (done && c->nslow != before) {
 		/* A slow path may have run (MMIO, SMC, a fault) and stored the
 		 * pending flags record: stop_trace is set only there, and what it
