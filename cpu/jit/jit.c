@@ -166,6 +166,8 @@ struct comp {
 	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
 	bool called;         /* a handler call was emitted (so far, in program order) */
 	bool rip_stored;     /* the instruction just compiled stored RIP (CALL, RET) */
+	bool rec_dead;       /* the record the instruction being compiled makes is never
+				read: the next instructions overwrite it first (record_dead) */
 	bool zsp;            /* the record of the last flag-setting instruction (a shift)
 				gives ZF, SF and PF from its result: lf_op is -1 */
 	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
@@ -452,12 +454,25 @@ flush_lf(struct comp *c)
 	c->pend.on = false;
 }
 
+/* A copy into the record's registers (src1 RSI, src2 RDI), left out when
+ * the record is dead (record_dead). */
+static void
+rec_mov(struct comp *c, unsigned size, unsigned from, unsigned to)
+{
+	if (!c->rec_dead)
+		op_rr(&c->e, OP_MOV_ST, size, from, to);
+}
+
 /* The record of an inline operation whose host result is in RAX, src1 in RSI
  * and src2 in RDI (or `imm`): pending from here. */
 static void
 set_lf_from(struct comp *c, unsigned res, unsigned op, unsigned size, unsigned mask, bool imm,
 	    int32_t immv)
 {
+	if (c->rec_dead) { /* never read: nothing to keep, nothing to store */
+		c->pend.on = false;
+		return;
+	}
 	if (res != R8)
 		op_rr(&c->e, OP_MOV_ST, 8, res, R8);
 	c->pend =
@@ -467,9 +482,7 @@ set_lf_from(struct comp *c, unsigned res, unsigned op, unsigned size, unsigned m
 static void
 set_lf(struct comp *c, unsigned op, unsigned size, unsigned mask, bool imm, int32_t immv)
 {
-	op_rr(&c->e, OP_MOV_ST, 8, RAX, R8);
-	c->pend =
-		(struct pending_lf){ true, imm, (uint8_t)op, (uint8_t)size, (uint16_t)mask, immv };
+	set_lf_from(c, RAX, op, size, mask, imm, immv);
 }
 
 /* The host instruction that recomputes the flags of the known lazy operation
@@ -745,11 +758,14 @@ alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool i
 {
 	struct emit *e = &c->e;
 	unsigned s = i->opsize;
-	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	bool logic = row->lf == LF_LOGIC; /* no src1/src2 (store_lf) */
+	if (!logic)
+		rec_mov(c, 8, RAX, RSI);
 	if (imm) {
 		grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
 	} else {
-		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		if (!logic)
+			rec_mov(c, 8, RCX, RDI);
 		op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
 	}
 	set_lf(c, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
@@ -777,11 +793,18 @@ alu_cached(struct comp *c, const struct insn *i, const struct alu_row *row, unsi
 		hs = host_reg(c, src, s);
 	if (hd == HNONE || (!imm && hs == HNONE))
 		return false;
+	if (!row->wb && c->rec_dead) { /* CMP or TEST whose flags nothing reads */
+		c->pend.on = false;
+		c->lf_op = row->lf;
+		c->lf_size = s;
+		c->lf_cf_lazy = true;
+		return true;
+	}
 	bool logic = row->lf == LF_LOGIC; /* no src1/src2 (store_lf) */
 	if (!logic) {
-		op_rr(e, OP_MOV_ST, s, hd, RSI);
+		rec_mov(c, s, hd, RSI);
 		if (!imm)
-			op_rr(e, OP_MOV_ST, s, hs, RDI);
+			rec_mov(c, s, hs, RDI);
 	}
 	unsigned t = row->wb ? hd : R8;
 	if (!row->wb)
@@ -829,12 +852,14 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			emit_ea(c, i, k);
 			rmw_lookup(c, k, i->seg, s);
 			load_zx(e, s, RAX, mem(RDX, 0));
-			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			if (row->lf != LF_LOGIC)
+				rec_mov(c, 8, RAX, RSI);
 			if (rmw_imm) {
 				grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
 			} else {
 				load_greg(c, i, i->reg, s, RCX);
-				op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+				if (row->lf != LF_LOGIC)
+					rec_mov(c, 8, RCX, RDI);
 				op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
 			}
 			set_lf(c, row->lf, s, F_ARITH, rmw_imm, (int32_t)i->imm);
@@ -910,7 +935,7 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 		emit_ea(c, i, k);
 		rmw_lookup(c, k, i->seg, s);
 		load_zx(e, s, RAX, mem(RDX, 0));
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		rec_mov(c, 8, RAX, RSI);
 		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
 		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
@@ -925,13 +950,13 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 	unsigned s = i->opsize, h = host_reg(c, r, s);
 	fold_cf(c);
 	if (h != HNONE) { /* in its host register (as alu_cached) */
-		op_rr(e, OP_MOV_ST, s, h, RSI);
+		rec_mov(c, s, h, RSI);
 		grp1_ri(e, dec ? 5 : 0, s, h, 1);
 		set_lf_from(c, h, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		c->dirty |= (uint16_t)(1u << r);
 	} else {
 		load_greg(c, i, r, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		rec_mov(c, 8, RAX, RSI);
 		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
 		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		store_greg(c, i, r, s, RAX);
@@ -971,13 +996,13 @@ compile_shift(struct comp *c, const struct insn *i)
 		struct emit *e = &c->e;
 		unsigned h = host_reg(c, i->rm, s);
 		if (h != HNONE) { /* in its host register (as alu_cached) */
-			op_rr(e, OP_MOV_ST, s, h, RSI);
+			rec_mov(c, s, h, RSI);
 			shift_ri(e, host_ext[op - 4], s, h, count);
 			set_lf_from(c, h, lf[op - 4], s, F_ARITH, true, (int32_t)count);
 			c->dirty |= (uint16_t)(1u << i->rm);
 		} else {
 			load_greg(c, i, i->rm, s, RAX);
-			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			rec_mov(c, 8, RAX, RSI);
 			shift_ri(e, host_ext[op - 4], s, RAX, count);
 			set_lf(c, lf[op - 4], s, F_ARITH, true, (int32_t)count);
 			store_greg(c, i, i->rm, s, RAX);
@@ -1014,15 +1039,15 @@ compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 	grp1_ri(e, 4, 4, RCX, s == 8 ? 0x3f : 0x1f);
 	to_handler(c, k, CC_E);
 	if (h != HNONE) {
-		op_rr(e, OP_MOV_ST, s, h, RSI);
-		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		rec_mov(c, s, h, RSI);
+		rec_mov(c, 8, RCX, RDI);
 		shift_cl(e, host_ext[op - 4], s, h);
 		set_lf_from(c, h, lf[op - 4], s, F_ARITH, false, 0);
 		c->dirty |= (uint16_t)(1u << i->rm);
 	} else {
 		load_greg(c, i, i->rm, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
-		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		rec_mov(c, 8, RAX, RSI);
+		rec_mov(c, 8, RCX, RDI);
 		shift_cl(e, host_ext[op - 4], s, RAX);
 		set_lf(c, lf[op - 4], s, F_ARITH, false, 0);
 		store_greg(c, i, i->rm, s, RAX);
@@ -1162,8 +1187,10 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
 		op_rr(e, OP_IMUL, s, RAX, RCX);
 	}
 	/* A whole new record, pending: src1 = OF, src2 = 0, res. */
-	setcc(e, CC_O, RDX);
-	movzx_rr(e, 1, RSI, RDX);
+	if (!c->rec_dead) {
+		setcc(e, CC_O, RDX);
+		movzx_rr(e, 1, RSI, RDX);
+	}
 	set_lf(c, LF_MUL, s, F_ARITH, true, 0);
 	store_greg(c, i, i->reg, s, RAX);
 	c->lf_op = -1;
@@ -1215,8 +1242,10 @@ compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
 	}
 	grp3_r(e, op, s, RCX);
 	if (op < 6) {
-		setcc(e, CC_O, RCX);
-		movzx_rr(e, 1, RSI, RCX);
+		if (!c->rec_dead) {
+			setcc(e, CC_O, RCX);
+			movzx_rr(e, 1, RSI, RCX);
+		}
 		set_lf(c, LF_MUL, s, F_ARITH, true, 0);
 		c->lf_op = -1;
 	}
@@ -1592,15 +1621,16 @@ compile_neg(struct comp *c, const struct insn *i)
 		return false;
 	struct emit *e = &c->e;
 	unsigned s = i->opsize, h = host_reg(c, i->rm, s);
-	op_rr(e, OP_XOR_RM_R, 4, RSI, RSI);
+	if (!c->rec_dead)
+		op_rr(e, OP_XOR_RM_R, 4, RSI, RSI);
 	if (h != HNONE) {
-		op_rr(e, OP_MOV_ST, s, h, RDI);
+		rec_mov(c, s, h, RDI);
 		grp3_r(e, 3, s, h);
 		set_lf_from(c, h, LF_SUB, s, F_ARITH, false, 0);
 		c->dirty |= (uint16_t)(1u << i->rm);
 	} else {
 		load_greg(c, i, i->rm, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RDI);
+		rec_mov(c, 8, RAX, RDI);
 		grp3_r(e, 3, s, RAX);
 		set_lf(c, LF_SUB, s, F_ARITH, false, 0);
 		store_greg(c, i, i->rm, s, RAX);
@@ -1701,12 +1731,77 @@ emit_hstub(struct comp *c, const struct taken *h)
 	c->pend = pend;
 }
 
+/* Instructions compiled inline, with no exit, that neither read nor write a
+ * flag (MOV, LEA, MOVZX/MOVSX/MOVSXD and NOT of registers, NOP). */
+static bool
+flagless_reg_form(const struct comp *c, const struct insn *i)
+{
+	if (i->flags & I_MEM)
+		return i->fn == op_lea && i->base != REG_RIP;
+	if (i->fn == op_mov_rm_r || i->fn == op_mov_r_rm || i->fn == op_movzx ||
+	    i->fn == op_movsx || i->fn == op_movsxd || i->fn == op_nop)
+		return true;
+	if (i->fn == op_mov_r_imm)
+		return !c->cpu->jit->break_mov;
+	return i->fn == op_grp3 && (i->reg & 7) == 2; /* NOT */
+}
+
+/* Register forms compiled inline, with no exit, that set all six arithmetic
+ * flags as a whole new record without reading any: ADD OR AND SUB XOR CMP
+ * TEST, SHL/SHR/SAR by a non-zero immediate, IMUL (two and three operands,
+ * 32/64-bit) and NEG. */
+static bool
+full_setter_reg_form(const struct insn *i)
+{
+	unsigned s = i->opsize, op, count;
+	if (i->flags & I_MEM)
+		return false;
+	for (unsigned n = 0; n < sizeof(alu_rows) / sizeof(alu_rows[0]); n++) {
+		const struct alu_row *row = &alu_rows[n];
+		if (i->fn == row->rm_r || (row->r_rm && i->fn == row->r_rm))
+			return true;
+		if (i->fn == row->acc_imm || (row->rm_imm && i->fn == row->rm_imm))
+			return imm_ok(i, s);
+	}
+	if (i->fn == op_grp3 && (i->reg & 7) < 2)
+		return imm_ok(i, s); /* TEST r, imm */
+	if (i->fn == op_grp3 && (i->reg & 7) == 3)
+		return true; /* NEG */
+	if (group2_form(i, 4, 8, &op, &count))
+		return true;
+	if ((i->fn == op_imul_r_rm || i->fn == op_imul_r_rm_imm) && s >= 4)
+		return i->fn == op_imul_r_rm || imm_ok(i, s);
+	return false;
+}
+
+/* Is the lazy-flags record instruction k makes dead: overwritten by a later
+ * instruction of the trace before anything can read it? Only flagless
+ * register forms run between (no exit, no handler call, no memory access
+ * that could fault and show the flags), no branch joins there (a join
+ * stores the pending record), and the next one sets every flag anew. Then
+ * the record need not be computed, kept or stored at all. */
+static bool
+record_dead(const struct comp *c, unsigned k)
+{
+	for (unsigned j = k + 1; j < c->t->n; j++) {
+		const struct insn *i = &c->t->insn[j];
+		if (c->join[j])
+			return false;
+		if (full_setter_reg_form(i))
+			return true;
+		if (!flagless_reg_form(c, i))
+			return false;
+	}
+	return false;
+}
+
 /* One instruction inline, or false for a handler call. */
 static bool
 compile_insn(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
 	c->rip_stored = false;
+	c->rec_dead = record_dead(c, k);
 	if (i->fn == op_nop)
 		return true;
 	unsigned before = c->nslow;
@@ -1722,6 +1817,7 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
 		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
+	c->rec_dead = false;
 	if (done && c->nslow != before) {
 		/* A slow path may have run (MMIO, SMC, a fault) and stored the
 		 * pending flags record: stop_trace is set only there, and what it
@@ -1984,6 +2080,37 @@ emit_taken(struct comp *c, const struct taken *tk)
 	c->dirty = dirty;
 }
 
+/* Does the instruction's ModRM.reg name a register (not an opcode extension
+ * of a group, nor an instruction without ModRM)? Only for the count below:
+ * a wrong answer costs speed, not exactness. */
+static bool
+reg_names_register(const struct insn *i)
+{
+	unsigned op = i->opcode;
+	if ((op >= 0x80 && op <= 0x83) || op == 0x8f || op == 0xc0 || op == 0xc1 || op == 0xc6 ||
+	    op == 0xc7 || (op >= 0xd0 && op <= 0xdf) || op == 0xf6 || op == 0xf7 || op == 0xfe ||
+	    op == 0xff || op == 0x100 || op == 0x101 || op == 0x1ba || op == 0x1c7 ||
+	    (op >= 0x171 && op <= 0x173) || op == 0x1ae || (op >= 0x118 && op <= 0x11f))
+		return false; /* groups */
+	if ((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
+	    op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
+	    op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) || (op >= 0x180 && op <= 0x18f))
+		return false; /* no ModRM (A0-A3 and 90-BF included) */
+	return true;
+}
+
+/* Does the instruction have a ModRM whose rm field is a register or memory
+ * operand (not the no-ModRM forms above)? */
+static bool
+has_rm_operand(const struct insn *i)
+{
+	unsigned op = i->opcode;
+	return !((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
+		 op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
+		 op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) ||
+		 (op >= 0x180 && op <= 0x18f));
+}
+
 /* Choose the guest registers to cache: the most referenced ones whose second
  * byte no instruction of the trace names as AH, CH, DH or BH. */
 static void
@@ -1996,16 +2123,24 @@ pick_cached(struct comp *c)
 		/* The register in the opcode's low bits, for the forms that have one. */
 		bool opreg = i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_mov_r_imm ||
 			     i->fn == op_inc_r || i->fn == op_dec_r;
-		unsigned regs[6] = { i->reg,   opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
-				     R_AX,     R_SP,
-				     REG_NONE, REG_NONE };
+		bool named = reg_names_register(i), rm_op = has_rm_operand(i);
+		unsigned regs[6] = { named ? i->reg : REG_NONE,
+				     opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
+				     R_AX,
+				     R_SP,
+				     REG_NONE,
+				     REG_NONE };
 		unsigned nregs = 4;
 		if (!(i->flags & I_MEM) && high_byte(i, i->rm, rm_size(i)))
 			narrow |= (uint16_t)(1u << (i->rm - 4)); /* MOVZX/MOVSX from AH..BH */
-		if (!(i->flags & I_MEM))
-			regs[nregs++] = i->rm;
-		else if (i->base < 16)
+		if (!(i->flags & I_MEM)) {
+			if (rm_op)
+				regs[nregs++] = i->rm;
+		} else if (i->base < 16) {
 			uses[i->base]++;
+		}
+		if (i->fn == op_grp3 && (i->reg & 7) >= 4) /* MUL/DIV: RAX and RDX */
+			uses[R_DX] += 2;
 		if ((i->flags & I_MEM) && i->index < 16)
 			uses[i->index]++;
 		for (unsigned n = 0; n < nregs; n++) {
@@ -2203,6 +2338,12 @@ jit_compile(struct cpu *cpu, struct trace *t)
 		return false;
 	}
 	t->jit = (trace_code_fn)code;
+	if (getenv("FUGU_JIT_DUMPDIR")) { /* DEBUGDUMP */
+		char fn[256];
+		snprintf(fn, sizeof fn, "%s/%llx.bin", getenv("FUGU_JIT_DUMPDIR"), (unsigned long long)cpu->state.rip);
+		FILE *f = fopen(fn, "wb");
+		if (f) { fwrite(code, 1, len, f); fclose(f); }
+	}
 	/* A trace on two pages needs tcache_lookup's check of the second: never
 	 * entered by chaining. */
 	if (t->pa2 == UINT64_MAX && !j->check)
