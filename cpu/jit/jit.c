@@ -166,6 +166,9 @@ struct comp {
 	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
 	bool called;         /* a handler call was emitted (so far, in program order) */
 	bool rip_stored;     /* the instruction just compiled stored RIP (CALL, RET) */
+	bool hflags;         /* the instruction just compiled left the host flags of its
+				own operation, the guest's (an ALU or INC/DEC form) */
+	unsigned hflags_at;  /* ... so instruction hflags_at finds them, or UINT_MAX */
 	bool rec_dead;       /* the record the instruction being compiled makes is never
 				read: the next instructions overwrite it first (record_dead) */
 	bool zsp;            /* the record of the last flag-setting instruction (a shift)
@@ -770,7 +773,8 @@ alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool i
 	}
 	set_lf(c, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
 	if (row->wb)
-		store_greg(c, i, dst, s, RAX);
+		store_greg(c, i, dst, s, RAX); /* MOVs: the host flags stay */
+	c->hflags = true;
 	c->lf_op = row->lf;
 	c->lf_size = s;
 	c->lf_cf_lazy = true;
@@ -816,6 +820,7 @@ alu_cached(struct comp *c, const struct insn *i, const struct alu_row *row, unsi
 	if (row->wb)
 		c->dirty |= (uint16_t)(1u << dst);
 	set_lf_from(c, t, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
+	c->hflags = true;
 	c->lf_op = row->lf;
 	c->lf_size = s;
 	c->lf_cf_lazy = true;
@@ -864,6 +869,7 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			}
 			set_lf(c, row->lf, s, F_ARITH, rmw_imm, (int32_t)i->imm);
 			op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+			c->hflags = true;
 			c->lf_op = row->lf;
 			c->lf_size = s;
 			c->lf_cf_lazy = true;
@@ -939,6 +945,7 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
 		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+		c->hflags = true; /* all but CF, which cond_known keeps from them */
 		c->lf_op = dec ? LF_SUB : LF_ADD;
 		c->lf_size = s;
 		c->lf_cf_lazy = false;
@@ -961,6 +968,7 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		store_greg(c, i, r, s, RAX);
 	}
+	c->hflags = true;
 	c->lf_op = dec ? LF_SUB : LF_ADD;
 	c->lf_size = s;
 	c->lf_cf_lazy = false;
@@ -1559,9 +1567,11 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		return true;
 	}
 	unsigned hcc = cc;
-	if (cond_known(c, cc))
-		cond_flags(c);
-	else /* unknown, or CF in RFLAGS after INC/DEC */
+	if (cond_known(c, cc)) {
+		if (c->hflags_at != k || c->join[k])
+			cond_flags(c);
+		/* else the host flags of the operation itself, right before */
+	} else /* unknown, or CF in RFLAGS after INC/DEC */
 		hcc = cond_runtime(c, cc);
 	if (c->ntaken == TRACE_MAX_INSNS) {
 		c->bad = true;
@@ -1781,9 +1791,9 @@ full_setter_reg_form(const struct insn *i)
  * stores the pending record), and the next one sets every flag anew. Then
  * the record need not be computed, kept or stored at all. */
 static bool
-record_dead(const struct comp *c, unsigned k)
+record_dead_from(const struct comp *c, unsigned from)
 {
-	for (unsigned j = k + 1; j < c->t->n; j++) {
+	for (unsigned j = from; j < c->t->n; j++) {
 		const struct insn *i = &c->t->insn[j];
 		if (c->join[j])
 			return false;
@@ -1795,6 +1805,12 @@ record_dead(const struct comp *c, unsigned k)
 	return false;
 }
 
+static bool
+record_dead(const struct comp *c, unsigned k)
+{
+	return record_dead_from(c, k + 1);
+}
+
 /* One instruction inline, or false for a handler call. */
 static bool
 compile_insn(struct comp *c, unsigned k)
@@ -1802,6 +1818,7 @@ compile_insn(struct comp *c, unsigned k)
 	const struct insn *i = &c->t->insn[k];
 	c->rip_stored = false;
 	c->rec_dead = record_dead(c, k);
+	c->hflags = false;
 	if (i->fn == op_nop)
 		return true;
 	unsigned before = c->nslow;
@@ -1818,6 +1835,8 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
 		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
 	c->rec_dead = false;
+	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
+	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;
 	if (done && c->nslow != before) {
 		/* A slow path may have run (MMIO, SMC, a fault) and stored the
 		 * pending flags record: stop_trace is set only there, and what it
@@ -2035,7 +2054,12 @@ emit_taken(struct comp *c, const struct taken *tk)
 	struct emit *e = &c->e;
 	const struct insn *i = &c->t->insn[tk->k];
 	patch(e, tk->at, e->p);
-	if (tk->pend.on)
+	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
+	bool self = toff == 0 && c->loop_head && !tk->called && i->opsize == 8;
+	/* Back to the loop head, whose code overwrites the record before
+	 * anything reads it: not stored on that way (record_dead). */
+	bool late = tk->pend.on && self && !tk->join && record_dead_from(c, 0);
+	if (tk->pend.on && !late)
 		store_lf(c, &tk->pend);
 	if (tk->join) { /* no event waiting: on at instruction `join`, icount kept exact */
 		grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
@@ -2045,9 +2069,10 @@ emit_taken(struct comp *c, const struct taken *tk)
 		patch(e, jump_fwd(e, -1), c->label[tk->join]);
 		patch(e, ev, e->p);
 	}
-	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
-	if (toff == 0 && c->loop_head && !tk->called && i->opsize == 8)
+	if (self)
 		self_loop(c, tk->k);
+	if (late)
+		store_lf(c, &tk->pend);
 	writeback(c, tk->dirty);
 	int64_t in_page = (int64_t)(c->t->pa & 0xfff) + toff;
 	if (c->code_size == 8 && i->opsize == 8 && toff == (int32_t)toff) {
@@ -2317,6 +2342,7 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	c->t = t;
 	c->code_size = t->code_size;
 	c->lf_op = -1;
+	c->hflags_at = UINT_MAX;
 	if (t->n == 0 || !generate(c)) {
 		t->jit_failed = true;
 		j->stats.failed++;
