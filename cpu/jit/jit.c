@@ -85,6 +85,7 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 #define FRAME_RIP0 0
 #define FRAME_ICOUNT0 8
 #define FRAME_TLB 16
+#define FRAME_HOST 24 /* a paired load's host address, or 0 (pair_store) */
 #define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
 
 /* Host registers that cache guest registers: callee-saved ones first (calls
@@ -138,6 +139,7 @@ struct slow {
 	uint8_t *back; /* where it returns */
 	uint8_t k, size, seg;
 	bool store;
+	bool pair; /* a paired load (pair_store): FRAME_HOST = 0, no host address */
 	uint16_t dirty;
 	struct pending_lf pend; /* a flags record to store before the call */
 };
@@ -180,6 +182,8 @@ struct comp {
 	/* Joins: instruction j is the target of a taken branch earlier in the
 	 * trace that goes there directly (join_at). */
 	bool join[TRACE_MAX_INSNS];
+	bool paired[TRACE_MAX_INSNS]; /* a store to what an earlier load's host address names */
+	bool stop_checked;            /* the instruction checked stop_trace itself */
 	bool join_no_tlb[TRACE_MAX_INSNS];    /* a branch there came without the TLB set */
 	uint16_t join_dirty[TRACE_MAX_INSNS]; /* ... with these registers dirty */
 	uint8_t *label[TRACE_MAX_INSNS];      /* where instruction j's code starts */
@@ -609,7 +613,7 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
  * and RDX only, so a pending lazy-flags record stays in
  * RSI, RDI and R8; the slow path stores it first (a fault reads the flags). */
 static void
-mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
+mem_access_kind(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store, bool pair)
 {
 	struct emit *e = &c->e;
 	if (!c->tlb_ok)
@@ -627,10 +631,12 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 	else
 		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
 	grp1_ri(e, 4, 8, RCX, -4096);
-	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
+	int32_t kind = (store || pair ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
 	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
 	uint8_t *at = jump_fwd(e, CC_NE);
 	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+	if (pair)
+		op_rm(e, OP_MOV_ST, 8, RDX, mem(RSP, FRAME_HOST));
 	if (store)
 		op_rm(e, OP_MOV_ST, size, R10, mem(RDX, 0));
 	else
@@ -639,8 +645,14 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] = (struct slow){ at,           e->p,  (uint8_t)k, (uint8_t)size,
-					     (uint8_t)seg, store, c->dirty,   c->pend };
+	c->slow[c->nslow++] = (struct slow){ at,    e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg,
+					     store, pair, c->dirty,  c->pend };
+}
+
+static void
+mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
+{
+	mem_access_kind(c, k, seg, size, store, false);
 }
 
 /* A read-modify-write operand of `size` bytes at offset RDX in segment `seg`
@@ -708,6 +720,8 @@ emit_slow(struct comp *c, const struct slow *s)
 		pop_r(e, RSI);
 	}
 	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
+	if (s->pair)
+		mov_mi(e, 8, mem(RSP, FRAME_HOST), 0);
 	uint8_t *j = jump_fwd(e, -1);
 	patch(e, j, s->back);
 }
@@ -1262,6 +1276,54 @@ compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
 	return true;
 }
 
+/* Does guest register r possibly change in instruction i (a register-only
+ * form of those pair_store allows)? Conservatively any register it names. */
+static bool
+may_write(const struct insn *i, unsigned r)
+{
+	unsigned opreg = (i->opcode & 7) | (i->rm & 8);
+	return i->reg == r || (!(i->flags & I_MEM) && i->rm == r) || r == R_AX || r == R_DX ||
+	       (i->fn == op_mov_r_imm && opreg == r);
+}
+
+static bool flagless_reg_form(const struct comp *c, const struct insn *i);
+static bool full_setter_reg_form(const struct insn *i);
+
+/* A load at k (MOV r, m in 64-bit code) whose operand a later MOV m, r
+ * stores to again -- the same memory operand, size and segment, base and
+ * index unchanged -- with only register forms between (no exit, no handler,
+ * no other memory access, no join: nothing can change the TLB or the page):
+ * the load goes through the TLB's write entry and keeps its host address in
+ * the frame for the store (paired). Not with byte operands (AH..BH). */
+static bool
+pair_store(struct comp *c, unsigned k)
+{
+	const struct insn *ld = &c->t->insn[k];
+	if (!mem_ok(c, ld) || ld->opsize == 1 || ld->base == REG_RIP || ld->reg == ld->base ||
+	    ld->reg == ld->index)
+		return false;
+	for (unsigned j = k + 1; j < c->t->n; j++) {
+		const struct insn *i = &c->t->insn[j];
+		if (c->join[j] || c->called)
+			return false;
+		if (i->fn == op_mov_rm_r && (i->flags & I_MEM)) {
+			if (i->base != ld->base || i->index != ld->index || i->scale != ld->scale ||
+			    i->disp != ld->disp || i->seg != ld->seg || i->adsize != ld->adsize ||
+			    i->opsize != ld->opsize)
+				return false;
+			c->paired[j] = true;
+			return true;
+		}
+		if (i->opsize == 1 || (i->flags & I_MEM) ||
+		    (!flagless_reg_form(c, i) && !full_setter_reg_form(i)))
+			return false;
+		if ((ld->base < 16 && may_write(i, ld->base)) ||
+		    (ld->index < 16 && may_write(i, ld->index)))
+			return false;
+	}
+	return false;
+}
+
 /* MOV in its register, immediate and (64-bit code) memory forms; LEA. */
 static bool
 compile_mov(struct comp *c, const struct insn *i, unsigned k)
@@ -1301,7 +1363,10 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 	if (m && !mem_ok(c, i))
 		return false;
 	if (i->fn == op_mov_r_rm) {
-		if (m)
+		if (m && pair_store(c, k)) { /* through the TLB's write entry, kept */
+			emit_ea(c, i, k);
+			mem_access_kind(c, k, i->seg, s, false, true);
+		} else if (m)
 			load_operand(c, i, k, s);
 		else
 			load_greg(c, i, i->rm, s, RAX);
@@ -1315,6 +1380,23 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 		load_greg(c, i, i->reg, s, v);
 	if (!m) {
 		store_greg(c, i, i->rm, s, RAX);
+		return true;
+	}
+	if (c->paired[k]) { /* the load's host address, when it has one */
+		op_rm(e, OP_MOV_LD, 8, RDX, mem(RSP, FRAME_HOST));
+		op_rr(e, OP_TEST, 8, RDX, RDX);
+		uint8_t *full = jump_fwd(e, CC_E);
+		op_rm(e, OP_MOV_ST, s, R10, mem(RDX, 0));
+		uint8_t *done = jump_fwd(e, -1);
+		patch(e, full, e->p);
+		emit_ea(c, i, k);
+		mem_access(c, k, i->seg, s, true);
+		struct pending_lf pend = c->pend; /* as compile_insn's check */
+		c->pend.on = false;
+		check_stop(c, k, EXIT_INLINE);
+		c->pend = pend;
+		c->stop_checked = true;
+		patch(e, done, e->p);
 		return true;
 	}
 	emit_ea(c, i, k);
@@ -1817,6 +1899,7 @@ compile_insn(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
 	c->rip_stored = false;
+	c->stop_checked = false;
 	c->rec_dead = record_dead(c, k);
 	c->hflags = false;
 	if (i->fn == op_nop)
@@ -1837,7 +1920,7 @@ compile_insn(struct comp *c, unsigned k)
 	c->rec_dead = false;
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;
-	if (done && c->nslow != before) {
+	if (done && c->nslow != before && !c->stop_checked) {
 		/* A slow path may have run (MMIO, SMC, a fault) and stored the
 		 * pending flags record: stop_trace is set only there, and what it
 		 * did after (a fault's delivery) must not be overwritten. */
