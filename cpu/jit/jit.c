@@ -86,6 +86,7 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 #define FRAME_ICOUNT0 8
 #define FRAME_TLB 16
 #define FRAME_HOST 24 /* a paired load's host address, or 0 (pair_store) */
+#define FRAME_TARGET 32 /* an indirect CALL's target across its push */
 #define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
 
 /* Host registers that cache guest registers: callee-saved ones first (calls
@@ -1799,6 +1800,86 @@ compile_call_ret(struct comp *c, const struct insn *i, unsigned k)
 	return true;
 }
 
+/* JMP r/m64 and CALL r/m64 in 64-bit code (op_jmp_rm, op_call_rm): the
+ * target read (register or memory) and checked canonical before anything is
+ * pushed (SDM vol. 2A, CALL, JMP: #GP(0)), the return address through the
+ * inline store, RSP moved after it, RIP stored; the trace ends and chains
+ * wherever RIP went (chain_dynamic). */
+static bool
+compile_jmp_call_rm(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	bool call = i->fn == op_call_rm;
+	if (c->code_size != 8 || i->opsize != 8 || (!call && i->fn != op_jmp_rm))
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	if (i->flags & I_MEM)
+		load_operand(c, i, k, 8);
+	else
+		load_greg(c, i, i->rm, 8, RAX);
+	check_canonical(c, k, RAX);
+	if (call) {
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_TARGET));
+		rip_to_rax(c, c->off[k + 1]);
+		op_rr(e, OP_MOV_ST, 8, RAX, R10);
+		load_greg64(c, R_SP, RDX);
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, -8));
+		mem_access(c, k, S_SS, 8, true);
+		add_greg(c, R_SP, -8);
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_TARGET));
+	}
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	c->rip_stored = true;
+	return true;
+}
+
+/* CBW/CWDE/CDQE and CWD/CDQ/CQO with 32- and 64-bit operands (op_cbw,
+ * op_cwd): no flag. */
+static bool
+compile_cbw_cwd(struct comp *c, const struct insn *i)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	if ((i->fn != op_cbw && i->fn != op_cwd) || (s != 4 && s != 8))
+		return false;
+	load_greg(c, i, R_AX, 8, RAX);
+	if (i->fn == op_cwd) { /* RDX/EDX = the sign of RAX/EAX, everywhere */
+		op_rr(e, OP_MOV_ST, s, RAX, RCX);
+		shift_ri(e, 7, s, RCX, 8 * s - 1);
+		store_greg(c, i, R_DX, s, RCX);
+		return true;
+	}
+	if (s == 4) { /* movsx eax, ax */
+		e8(e, 0x0f);
+		e8(e, 0xbf);
+		e8(e, 0xc0);
+	} else { /* movsxd rax, eax */
+		prefixes(e, 8, RAX, HNONE, RAX);
+		e8(e, 0x63);
+		e8(e, 0xc0);
+	}
+	store_greg(c, i, R_AX, s, RAX);
+	return true;
+}
+
+/* LEAVE with a 64-bit operand in 64-bit code (op_leave): RBP from [RBP], RSP
+ * = the old RBP + 8; nothing changes when the load faults. */
+static bool
+compile_leave(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	if (i->fn != op_leave || c->code_size != 8 || i->opsize != 8)
+		return false;
+	load_greg64(c, R_BP, RDX);
+	mem_access(c, k, S_SS, 8, false);
+	load_greg64(c, R_BP, RCX);
+	op_rm(e, OP_LEA, 8, RCX, mem(RCX, 8));
+	store_greg(c, i, R_SP, 8, RCX);
+	store_greg(c, i, R_BP, 8, RAX);
+	return true;
+}
+
 /* The out-of-line handler call to_handler asked for: the instruction runs
  * (and faults) in the interpreter's handler, then the trace ends. */
 static void
@@ -1832,6 +1913,8 @@ flagless_reg_form(const struct comp *c, const struct insn *i)
 		return i->fn == op_lea && i->base != REG_RIP;
 	if (i->fn == op_mov_rm_r || i->fn == op_mov_r_rm || i->fn == op_movzx ||
 	    i->fn == op_movsx || i->fn == op_movsxd || i->fn == op_nop)
+		return true;
+	if ((i->fn == op_cbw || i->fn == op_cwd) && (i->opsize == 4 || i->opsize == 8))
 		return true;
 	if (i->fn == op_mov_r_imm)
 		return !c->cpu->jit->break_mov;
@@ -1910,7 +1993,8 @@ compile_insn(struct comp *c, unsigned k)
 	/* Forms that write no flag keep a shift's ZF/SF/PF usable. */
 	bool keep = compile_mov(c, i, k) || compile_extend(c, i, k) || compile_stack(c, i, k) ||
 		    compile_jcc_zsp(c, i, k, zsp) || compile_cond_move_zsp(c, i, k, zsp) ||
-		    compile_not(c, i);
+		    compile_not(c, i) || compile_cbw_cwd(c, i) || compile_leave(c, i, k) ||
+		    compile_jmp_call_rm(c, i, k);
 	if (keep)
 		c->zsp = zsp;
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||

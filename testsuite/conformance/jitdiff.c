@@ -133,7 +133,7 @@ gen_insn(struct prog *p)
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
 	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
-	switch (below(32)) {
+	switch (below(34)) {
 	case 0:
 	case 1:
 	case 2: /* ALU r/m, r and r, r/m */
@@ -337,6 +337,29 @@ gen_insn(struct prog *p)
 			put(p, copy[k]);
 		break;
 	}
+	case 32: /* LEAVE, CDQ/CQO after a load (the IDIV idiom) */
+		if (below(2)) {
+			put(p, 0xc9);
+		} else {
+			put(p, 0x99);
+			put(p, 0x48);
+			put(p, 0x63);
+			modrm(p, reg, false); /* MOVSXD */
+		}
+		break;
+	case 33: /* JMP/CALL r/m (indirect): mostly a fault, sometimes on the code page */
+		if (below(2)) {
+			put(p, 0x48);
+			put(p, 0x8d);
+			put(p, (reg & 7) << 3 | 5); /* LEA r, [RIP + small]: a target ahead */
+			put32(p, below(64));
+			put(p, 0xff);
+			put(p, 0xc0 | (below(2) ? 2 : 4) << 3 | (reg & 7));
+		} else {
+			put(p, 0xff);
+			modrm(p, below(2) ? 2 : 4, false);
+		}
+		break;
 	default: /* MOV r, r/m with a load (the commonest memory form) */
 		put(p, 0x8b);
 		modrm(p, reg, true);
