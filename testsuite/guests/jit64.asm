@@ -21,6 +21,8 @@
 ;     a checksum over 200 rounds equal to t10_sum (testsuite/guests/jit64_model.py)
 ; 11  #DE from a DIV in a compiled loop (the divisor reaches 0): the fault
 ;     at the DIV with RAX, RDX and the flags untouched (SDM vol. 2A, DIV)
+; 12  indirect CALL through a table in memory and through a register, an
+;     indirect JMP, LEAVE, CQO and IDIV: a checksum over 300 rounds (T12_SUM)
 ; The first failure prints "jit64: FAIL n" and exits with n; success prints
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -38,6 +40,7 @@ PF_SEEN	equ DATA + 0x100	; set by the handlers (the ROM is not writable)
 BP_SEEN	equ DATA + 0x101
 TICKS	equ DATA + 0x108	; timer interrupts taken
 DE_SEEN	equ DATA + 0x102
+T12_SUM	equ 0x3c4a1	; test 12's checksum (jit64_model.py)
 T10_SUM	equ 0xe6ae488edea7f391	; test 10's checksum (jit64_model.py)
 T9_ITER	equ 500000
 
@@ -272,6 +275,12 @@ lm64:
 	cmp byte [DE_SEEN], 1
 	check 11, e
 
+	; 12: calls and jumps through tables and registers
+	call t12_loop
+	mov rcx, T12_SUM
+	cmp rax, rcx
+	check 12, e
+
 	lea rsi, [rel pass_msg]
 	call print
 	xor eax, eax
@@ -454,6 +463,53 @@ t10_loop:
 	jnz .l
 	mov rax, r8
 	ret
+
+; RAX = the sum over ECX = 300..1 of t12_table[ECX & 3](ECX).
+t12_loop:
+	push rbx
+	xor r8d, r8d
+	mov ecx, 300
+	lea rbx, [rel t12_table]
+.l:	mov eax, ecx
+	and eax, 3
+	mov rdi, rcx
+	call [rbx + rax * 8]
+	add r8, rax
+	lea rdx, [rel .back]
+	jmp rdx
+	mov bl, 12		; not reached
+	jmp fail
+.back:	dec ecx
+	jnz .l
+	pop rbx
+	mov rax, r8
+	ret
+t12_f0:	push rbp		; RDI * 7, through a frame
+	mov rbp, rsp
+	push rdi
+	mov rax, [rbp - 8]
+	imul rax, rax, 7
+	leave
+	ret
+t12_f1:	push rbp		; -RDI / 5, truncated
+	mov rbp, rsp
+	mov rax, rdi
+	neg rax
+	cqo
+	mov r9d, 5
+	idiv r9
+	leave
+	ret
+t12_f2:	mov rax, rdi		; RDI * 8
+	shl rax, 3
+	ret
+t12_f3:	lea rax, [rel t12_f0]	; RDI * 7 + 1
+	call rax
+	add rax, 1
+	ret
+	align 8
+t12_table:
+	dq ROMBASE + t12_f0, ROMBASE + t12_f1, ROMBASE + t12_f2, ROMBASE + t12_f3
 
 ; #DE from test 11's DIV by 0: RIP at the DIV, RAX and RDX as before it,
 ; the CMP's flags; resume after the DIV (3 bytes) with EAX = 0.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Test 10 of jit64.asm (t10_loop) in Python: prints T10_SUM, the checksum the
-guest must compute (SDM vol. 2A MUL/IMUL/DIV/IDIV/XADD/SETcc/CMOVcc/Jcc, vol. 2B
-POPF, INC). Run by hand when t10_loop changes; the value goes into jit64.asm."""
+"""Tests 10 and 12 of jit64.asm (t10_loop, t12_loop) in Python: prints T10_SUM
+and T12_SUM, the checksums the guest must compute (SDM vol. 2A CALL, JMP,
+LEAVE, CWD/CDQ/CQO, MUL/IMUL/DIV/IDIV, XADD, SETcc, CMOVcc, Jcc; vol. 2B POPF,
+INC). Run by hand when either loop changes; the values go into jit64.asm."""
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
@@ -84,5 +85,12 @@ def model():
             return r8
 
 
+def model12():
+    """t12_loop: the sum over c = 300..1 of f[c & 3](c)."""
+    f = [lambda c: 7 * c, lambda c: -(c // 5), lambda c: 8 * c, lambda c: 7 * c + 1]
+    return sum(f[c & 3](c) for c in range(300, 0, -1)) & M64
+
+
 if __name__ == "__main__":
     print("T10_SUM equ 0x%016x" % model())
+    print("T12_SUM equ 0x%016x" % model12())
