@@ -16,6 +16,7 @@
  */
 #include "cpu/jit/jit.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +48,9 @@ struct jit {
 	 * exit (what to inline next: docs/PERFORMANCE.md). NULL: not counted. */
 	uint64_t (*fallback)[2];
 	char *profile_path;
+	/* FUGU_JIT_DUMP=DIR: each compiled trace's host code written to
+	 * DIR/<entry RIP in hex>.bin (objdump -b binary -m i386:x86-64). */
+	char *dump_dir;
 };
 
 #define SCRATCH_BYTES (64u << 10)
@@ -2531,11 +2535,14 @@ jit_compile(struct cpu *cpu, struct trace *t)
 		return false;
 	}
 	t->jit = (trace_code_fn)code;
-	if (getenv("FUGU_JIT_DUMPDIR")) { /* DEBUGDUMP */
-		char fn[256];
-		snprintf(fn, sizeof fn, "%s/%llx.bin", getenv("FUGU_JIT_DUMPDIR"), (unsigned long long)cpu->state.rip);
+	if (j->dump_dir) { /* FUGU_JIT_DUMP: the host code, for objdump (docs/PERFORMANCE.md) */
+		char fn[4096];
+		snprintf(fn, sizeof(fn), "%s/%" PRIx64 ".bin", j->dump_dir, cpu->state.rip);
 		FILE *f = fopen(fn, "wb");
-		if (f) { fwrite(code, 1, len, f); fclose(f); }
+		if (f) {
+			fwrite(code, 1, len, f);
+			fclose(f);
+		}
 	}
 	/* A trace on two pages needs tcache_lookup's check of the second: never
 	 * entered by chaining. */
@@ -2594,6 +2601,9 @@ jit_create(enum jit_mode mode)
 		j->fallback = calloc(INSN_COUNT, sizeof(*j->fallback));
 		j->profile_path = strdup(prof);
 	}
+	const char *dump = getenv("FUGU_JIT_DUMP");
+	if (dump && *dump)
+		j->dump_dir = strdup(dump);
 	j->scratch = malloc(SCRATCH_BYTES);
 	j->comp = malloc(sizeof(struct comp));
 	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -2603,6 +2613,7 @@ jit_create(enum jit_mode mode)
 			munmap(a, JIT_ARENA_BYTES);
 		free(j->fallback);
 		free(j->profile_path);
+		free(j->dump_dir);
 		free(j->comp);
 		free(j->scratch);
 		free(j);
@@ -2620,6 +2631,7 @@ jit_destroy(struct jit *j)
 	write_profile(j);
 	free(j->fallback);
 	free(j->profile_path);
+	free(j->dump_dir);
 	munmap(j->arena, JIT_ARENA_BYTES);
 	free(j->comp);
 	free(j->scratch);
