@@ -315,9 +315,124 @@ load_tlb_set(struct comp *c)
 	c->tlb_ok = true;
 }
 
-/* Call the interpreter's handler for instruction k. */
+/* The host bytes of [lin, lin + len) through the TLB entries of `kind` in
+ * the current CPL's set, page by page, or false when a page misses (then the
+ * handler's path: a walk, a fault, MMIO, code). */
+static bool
+tlb_covers(struct cpu *cpu, enum tlb_access kind, uint64_t lin, uint64_t len)
+{
+	unsigned set = cpu->state.cpl == 3 ? TLB_USER : TLB_SUPER;
+	for (uint64_t p = lin & ~0xfffull; p < lin + len; p += 0x1000)
+		if (!tlb_lookup(&cpu->tlb, set, kind, p, 1))
+			return false;
+	return true;
+}
+
+/* No element of `size` bytes from `a` on, `len` bytes in all, crosses a page. */
+static bool
+no_crossing(uint64_t a, uint64_t len, unsigned size)
+{
+	return (a & (size - 1)) == 0 || (a & 0xfff) + len <= 0x1000;
+}
+
+/* One element of `size` bytes from s to d (host memory). */
 static void
-call_handler(struct comp *c, unsigned k)
+copy_elem(uint8_t *d, const uint8_t *s, unsigned size)
+{
+	switch (size) {
+	case 1: *d = *s; break;
+	case 2: {
+		uint16_t v;
+		memcpy(&v, s, 2);
+		memcpy(d, &v, 2);
+		break;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, s, 4);
+		memcpy(d, &v, 4);
+		break;
+	}
+	default: {
+		uint64_t v;
+		memcpy(&v, s, 8);
+		memcpy(d, &v, 8);
+		break;
+	}
+	}
+}
+
+static uint8_t *
+tlb_host(struct cpu *cpu, enum tlb_access kind, uint64_t lin)
+{
+	unsigned set = cpu->state.cpl == 3 ? TLB_USER : TLB_SUPER;
+	return tlb_lookup(&cpu->tlb, set, kind, lin, 1);
+}
+
+/*
+ * REP MOVS and REP STOS in 64-bit code with a 64-bit address size and DF
+ * clear, the handler's contract (sync_state ran): the handler's whole run
+ * up to its end or its yield, done here with host pointers when every byte
+ * it would touch -- min(RCX, REP_CHUNK) elements -- lies in pages the TLB
+ * maps (source: read entries, destination: write entries, which exist only
+ * for RAM that holds no code and no data breakpoint), none of them
+ * non-canonical (such pages are never entered) and no element crossing a
+ * page; otherwise, and when an event would make the handler yield at once,
+ * the handler itself. Elements are copied one by one in order, so an
+ * overlapping MOVS gives the handler's bytes; nothing between can raise an
+ * event (RAM only), so the handler's per-element check is the first one's.
+ */
+static void
+jit_rep_string(struct cpu *cpu, const struct insn *i)
+{
+	bool movs = i->fn == op_movs;
+	unsigned size = i->opsize;
+	uint64_t c = cpu->state.gpr[R_CX], si = cpu->state.gpr[R_SI], di = cpu->state.gpr[R_DI];
+	uint64_t n = c < REP_CHUNK ? c : REP_CHUNK, len = n * size;
+	if (c == 0 || (cpu->state.rflags & F_DF) || cpu->jcheck || cpu_event_deliverable(cpu) ||
+	    di + len < di || si + len < si || !no_crossing(di, len, size) ||
+	    (movs && !no_crossing(si, len, size)) || !tlb_covers(cpu, TLB_WRITE, di, len) ||
+	    (movs && !tlb_covers(cpu, TLB_READ, si, len))) {
+		i->fn(cpu, i);
+		return;
+	}
+	uint64_t v = cpu->state.gpr[R_AX];
+	for (uint64_t done = 0; done < len;) {
+		/* A run inside one destination (and source) page. */
+		uint64_t run = 0x1000 - ((di + done) & 0xfff);
+		if (movs && 0x1000 - ((si + done) & 0xfff) < run)
+			run = 0x1000 - ((si + done) & 0xfff);
+		if (run > len - done)
+			run = len - done;
+		uint8_t *d = tlb_host(cpu, TLB_WRITE, di + done);
+		if (movs) {
+			const uint8_t *sp = tlb_host(cpu, TLB_READ, si + done);
+			if (d + run <= sp || sp + run <= d)
+				memcpy(d, sp, run);
+			else /* overlapping: element by element, in order, as the handler */
+				for (uint64_t b = 0; b < run; b += size)
+					copy_elem(d + b, sp + b, size);
+		} else if (size == 1) {
+			memset(d, (int)(v & 0xff), run);
+		} else {
+			for (uint64_t b = 0; b < run; b += size) /* little-endian: the low bytes */
+				copy_elem(d + b, (const uint8_t *)&v, size);
+		}
+		done += run;
+	}
+	cpu->state.gpr[R_SI] = movs ? si + len : si;
+	cpu->state.gpr[R_DI] = di + len;
+	cpu->state.gpr[R_CX] = c - n;
+	if (c - n != 0) { /* the handler's yield after REP_CHUNK elements */
+		cpu->state.rip = cpu->insn_rip;
+		cpu->stop_trace = true;
+	}
+}
+
+/* Call the interpreter's handler for instruction k (or `fn`, a C function
+ * with the handler's contract that does what it does). */
+static void
+call_handler_fn(struct comp *c, unsigned k, insn_fn fn)
 {
 	const struct insn *i = &c->t->insn[k];
 	struct jit *j = c->cpu->jit;
@@ -334,13 +449,25 @@ call_handler(struct comp *c, unsigned k)
 	sync_state(c, k);
 	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
 	mov_ri(&c->e, RSI, (uint64_t)(uintptr_t)i);
-	call_abs(&c->e, (const void *)i->fn);
+	call_abs(&c->e, (const void *)fn);
 	check_stop(c, k, EXIT_HANDLER);
 	reload(c); /* the handler may have changed any register */
 	c->called = true;
 	c->lf_op = -1;
 	c->zsp = false;
 	c->tlb_ok = false;
+}
+
+static void
+call_handler(struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	/* REP MOVS/STOS in 64-bit code with 64-bit addresses: jit_rep_string first. */
+	if ((i->fn == op_movs || i->fn == op_stos) && (i->flags & (I_REP | I_REPNE)) &&
+	    c->code_size == 8 && i->adsize == 8 && (i->fn == op_stos || i->seg < S_FS))
+		call_handler_fn(c, k, jit_rep_string);
+	else
+		call_handler_fn(c, k, i->fn);
 }
 
 /* ---- guest registers ---- */

@@ -133,7 +133,7 @@ gen_insn(struct prog *p)
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
 	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
-	switch (below(34)) {
+	switch (below(36)) {
 	case 0:
 	case 1:
 	case 2: /* ALU r/m, r and r, r/m */
@@ -359,6 +359,17 @@ gen_insn(struct prog *p)
 			put(p, 0xff);
 			modrm(p, below(2) ? 2 : 4, false);
 		}
+		break;
+	case 34:
+	case 35: /* REP MOVS/STOS (and without REP), a small count first */
+		p->len = pstart; /* the prefixes go after the MOV */
+		put(p, 0xb9);
+		put32(p, below(4) ? below(40) : below(5000));
+		if (below(5))
+			put(p, below(4) ? 0xf3 : 0xf2);
+		if (below(2))
+			put(p, 0x48);
+		put(p, (below(2) ? 0xa4 : 0xaa) + below(2));
 		break;
 	default: /* MOV r, r/m with a load (the commonest memory form) */
 		put(p, 0x8b);

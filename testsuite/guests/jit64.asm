@@ -23,6 +23,9 @@
 ;     at the DIV with RAX, RDX and the flags untouched (SDM vol. 2A, DIV)
 ; 12  indirect CALL through a table in memory and through a register, an
 ;     indirect JMP, LEAVE, CQO and IDIV: a checksum over 300 rounds (T12_SUM)
+; 13  REP STOSB longer than a REP's yield (REP_CHUNK), REP MOVSQ and REP MOVSB
+;     onto their own source (forward, overlapping: the first element repeats,
+;     SDM vol. 2B, MOVS), RCX/RSI/RDI at the end
 ; The first failure prints "jit64: FAIL n" and exits with n; success prints
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -40,6 +43,7 @@ PF_SEEN	equ DATA + 0x100	; set by the handlers (the ROM is not writable)
 BP_SEEN	equ DATA + 0x101
 TICKS	equ DATA + 0x108	; timer interrupts taken
 DE_SEEN	equ DATA + 0x102
+STR13	equ DATA + 0x1000	; test 13's buffer (10000 bytes)
 T12_SUM	equ 0x3c4a1	; test 12's checksum (jit64_model.py)
 T10_SUM	equ 0xe6ae488edea7f391	; test 10's checksum (jit64_model.py)
 T9_ITER	equ 500000
@@ -280,6 +284,42 @@ lm64:
 	mov rcx, T12_SUM
 	cmp rax, rcx
 	check 12, e
+
+	; 13: string instructions, 64 rounds
+	xor ebx, ebx
+.t13:	mov edi, STR13
+	mov ecx, 10000
+	mov eax, ebx
+	rep stosb
+	test rcx, rcx
+	check 13, z
+	cmp rdi, STR13 + 10000
+	check 13, e
+	cmp [STR13 + 9999], bl
+	check 13, e
+	mov rax, 0x0102030405060708
+	add rax, rbx
+	mov [STR13], rax
+	mov esi, STR13
+	lea rdi, [rsi + 8]
+	mov ecx, 600
+	rep movsq
+	cmp rsi, STR13 + 8 * 600
+	check 13, e
+	cmp [STR13 + 8 * 600], rax
+	check 13, e
+	mov dword [STR13], 0x030201
+	mov esi, STR13
+	lea rdi, [rsi + 3]
+	mov ecx, 3000
+	rep movsb
+	cmp byte [STR13 + 3002], 3
+	check 13, e
+	cmp byte [STR13 + 2997], 1
+	check 13, e
+	inc ebx
+	cmp ebx, 64
+	jb .t13
 
 	lea rsi, [rel pass_msg]
 	call print
