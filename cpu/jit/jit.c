@@ -793,7 +793,7 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
  * read and write check cannot fault then). A miss runs the whole instruction
  * in its handler, out of line, and the trace ends there. */
 static void
-rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
+lookup_or_handler(struct comp *c, unsigned k, unsigned seg, unsigned size, unsigned tkind)
 {
 	struct emit *e = &c->e;
 	if (!c->tlb_ok)
@@ -810,10 +810,16 @@ rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
 	else
 		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
 	grp1_ri(e, 4, 8, RCX, -4096);
-	int32_t kind = TLB_WRITE * TLB_KIND_BYTES;
+	int32_t kind = (int32_t)tkind * TLB_KIND_BYTES;
 	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
 	to_handler(c, k, CC_NE);
 	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+}
+
+static void
+rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
+{
+	lookup_or_handler(c, k, seg, size, TLB_WRITE);
 }
 
 static void
@@ -1359,8 +1365,9 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
  * below the divisor (so the divisor is not 0 and the quotient fits), IDIV
  * when the dividend is EAX/RAX sign-extended and the divisor neither 0 nor
  * -1 (|quotient| <= |EAX/RAX|); anything else -- #DE included (SDM vol. 2A,
- * DIV/IDIV) -- is the handler's, out of line. A divisor from memory is the
- * handler's (it would read it twice). */
+ * DIV/IDIV) -- is the handler's, out of line. A divisor in memory is read
+ * only through the TLB's read entry (RAM: the handler may read it again),
+ * a miss is the handler's too. */
 static bool
 compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
 {
@@ -1368,10 +1375,14 @@ compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
 	bool m = (i->flags & I_MEM) != 0;
 	if (i->fn != op_grp3 || op < 4 || (s != 4 && s != 8))
 		return false;
-	if (m && (op >= 6 || !mem_ok(c, i)))
+	if (m && (!mem_ok(c, i) || (i->flags & I_LOCK)))
 		return false;
 	struct emit *e = &c->e;
-	if (m) {
+	if (m && op >= 6) {
+		emit_ea(c, i, k);
+		lookup_or_handler(c, k, i->seg, s, TLB_READ);
+		load_zx(e, s, RCX, mem(RDX, 0));
+	} else if (m) {
 		load_operand(c, i, k, s);
 		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
 	} else {
