@@ -2221,9 +2221,15 @@ chain_dynamic(struct comp *c)
 	struct emit *e = &c->e;
 	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
 	to_epilogue(c, jump_fwd(e, CC_NE));
-	chain_checks(c);
-	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(code_size)), 8); /* CS base 0: linear = RIP */
-	to_epilogue(c, jump_fwd(e, CC_NE));
+	/* Only a handler can set a debug condition, an interrupt shadow or HLT,
+	 * or change the code size (as chain_or_leave): when none ran in the
+	 * trace, the trace's own code size (8) and the checks made before it
+	 * hold. */
+	if (c->called) {
+		chain_checks(c);
+		grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(code_size)), 8); /* CS base 0: linear = RIP */
+		to_epilogue(c, jump_fwd(e, CC_NE));
+	}
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rr(e, OP_XOR_RM_R, 4, RCX, RCX);
 	grp1_mi(e, 7, 1, mem(RBP, OFF_CPL), 3);
@@ -2241,7 +2247,7 @@ chain_dynamic(struct comp *c)
 	to_epilogue(c, jump_fwd(e, CC_NE));
 	grp1_ri(e, 4, 4, RAX, 0xfff);
 	op_rm(e, OP_OR_RM_R + 2, 8, RAX, mem_idx(RDI, RSI, 3, exec + 16)); /* pa_page */
-	chain_to_pa(c, true);
+	chain_to_pa(c, c->called);
 }
 
 /* Chain to the successor at physical address RAX: the successor link for it
