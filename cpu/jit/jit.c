@@ -1829,6 +1829,29 @@ compile_cond_move_zsp(struct comp *c, const struct insn *i, unsigned k, bool zsp
 	return done;
 }
 
+/* BSWAP of a 32- or 64-bit register: no flag; a 32-bit one zero-extends
+ * (reg_write), as the host's does. */
+static bool
+compile_bswap(struct comp *c, const struct insn *i)
+{
+	unsigned s = i->opsize, r = (i->opcode & 7) | (i->rm & 8);
+	if (i->fn != op_bswap || (s != 4 && s != 8))
+		return false;
+	struct emit *e = &c->e;
+	unsigned h = host_reg(c, r, s);
+	unsigned t = h != HNONE ? h : RAX;
+	if (h == HNONE)
+		load_greg(c, i, r, s, RAX);
+	prefixes(e, s, HNONE, HNONE, t);
+	e8(e, 0x0f);
+	e8(e, 0xc8 + (t & 7));
+	if (h == HNONE)
+		store_greg(c, i, r, s, RAX);
+	else
+		c->dirty |= (uint16_t)(1u << r);
+	return true;
+}
+
 /* NOT of a register: no flag (SDM vol. 2B, NOT). */
 static bool
 compile_not(struct comp *c, const struct insn *i)
@@ -2056,7 +2079,8 @@ flagless_reg_form(const struct comp *c, const struct insn *i)
 	if (i->fn == op_mov_rm_r || i->fn == op_mov_r_rm || i->fn == op_movzx ||
 	    i->fn == op_movsx || i->fn == op_movsxd || i->fn == op_nop)
 		return true;
-	if ((i->fn == op_cbw || i->fn == op_cwd) && (i->opsize == 4 || i->opsize == 8))
+	if ((i->fn == op_cbw || i->fn == op_cwd || i->fn == op_bswap) &&
+	    (i->opsize == 4 || i->opsize == 8))
 		return true;
 	if (i->fn == op_mov_r_imm)
 		return !c->cpu->jit->break_mov;
@@ -2135,7 +2159,8 @@ compile_insn(struct comp *c, unsigned k)
 	/* Forms that write no flag keep a shift's ZF/SF/PF usable. */
 	bool keep = compile_mov(c, i, k) || compile_extend(c, i, k) || compile_stack(c, i, k) ||
 		    compile_jcc_zsp(c, i, k, zsp) || compile_cond_move_zsp(c, i, k, zsp) ||
-		    compile_not(c, i) || compile_cbw_cwd(c, i) || compile_leave(c, i, k) ||
+		    compile_not(c, i) || compile_bswap(c, i) || compile_cbw_cwd(c, i) ||
+		    compile_leave(c, i, k) ||
 		    compile_jmp_call_rm(c, i, k);
 	if (keep)
 		c->zsp = zsp;
@@ -2434,7 +2459,8 @@ reg_names_register(const struct insn *i)
 		return false; /* groups */
 	if ((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
 	    op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
-	    op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) || (op >= 0x180 && op <= 0x18f))
+	    op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) || (op >= 0x180 && op <= 0x18f) ||
+	    (op >= 0x1c8 && op <= 0x1cf))
 		return false; /* no ModRM (A0-A3 and 90-BF included) */
 	return true;
 }
@@ -2448,7 +2474,7 @@ has_rm_operand(const struct insn *i)
 	return !((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
 		 op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
 		 op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) ||
-		 (op >= 0x180 && op <= 0x18f));
+		 (op >= 0x180 && op <= 0x18f) || (op >= 0x1c8 && op <= 0x1cf));
 }
 
 /* Choose the guest registers to cache: the most referenced ones whose second
@@ -2462,7 +2488,7 @@ pick_cached(struct comp *c)
 		const struct insn *i = &c->t->insn[k];
 		/* The register in the opcode's low bits, for the forms that have one. */
 		bool opreg = i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_mov_r_imm ||
-			     i->fn == op_inc_r || i->fn == op_dec_r;
+			     i->fn == op_inc_r || i->fn == op_dec_r || i->fn == op_bswap;
 		bool named = reg_names_register(i), rm_op = has_rm_operand(i);
 		unsigned regs[6] = { named ? i->reg : REG_NONE,
 				     opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
