@@ -2577,6 +2577,7 @@ generate(struct comp *c)
 		c->loop_head = e->p;
 	}
 	enum exit_kind last = EXIT_INLINE;
+	bool last_call = false; /* the last instruction is an inline CALL rel32 */
 	for (unsigned k = 0; k < t->n; k++) {
 		if (c->join[k]) { /* a branch comes here too: what both paths agree on */
 			flush_lf(c);
@@ -2590,6 +2591,7 @@ generate(struct comp *c)
 		if (!inl)
 			call_handler(c, k);
 		last = inl && !c->rip_stored ? EXIT_INLINE : EXIT_HANDLER;
+		last_call = inl && t->insn[k].fn == op_call_rel;
 	}
 	/* The end: in 64-bit code, chain wherever RIP went. */
 	flush_lf(c);
@@ -2601,7 +2603,14 @@ generate(struct comp *c)
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
 	op_rm(e, OP_LEA, 8, RAX, mem(RAX, t->n));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
-	if (c->code_size == 8)
+	/* Where RIP went is known now after a fall-through or an inline CALL
+	 * rel32: on this page, chain as a taken branch does (no TLB lookup). */
+	int64_t end_off = (int64_t)c->off[t->n] + (last_call ? (int64_t)t->insn[t->n - 1].imm : 0);
+	int64_t end_in_page = (int64_t)(t->pa & 0xfff) + end_off;
+	bool known = (last == EXIT_INLINE || last_call) && end_in_page >= 0 && end_in_page <= 0xfff;
+	if (c->code_size == 8 && known)
+		chain_or_leave(c, end_off, c->called);
+	else if (c->code_size == 8)
 		chain_dynamic(c);
 	else
 		to_epilogue(c, jump_fwd(e, -1));
