@@ -145,6 +145,8 @@ struct slow {
 	uint8_t k, size, seg;
 	bool store;
 	bool pair; /* a paired load (pair_store): FRAME_HOST = 0, no host address */
+	bool last; /* the access ends its instruction (a MOV store): the slow path
+		      checks stop_trace itself, the fast path does not */
 	uint16_t dirty;
 	struct pending_lf pend; /* a flags record to store before the call */
 };
@@ -777,14 +779,27 @@ mem_access_kind(struct comp *c, unsigned k, unsigned seg, unsigned size, bool st
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] = (struct slow){ at,    e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg,
-					     store, pair, c->dirty,  c->pend };
+	c->slow[c->nslow++] = (struct slow){ at,   e->p,  (uint8_t)k, (uint8_t)size,
+					     (uint8_t)seg, store, pair,       false,
+					     c->dirty,    c->pend };
 }
 
 static void
 mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 {
 	mem_access_kind(c, k, seg, size, store, false);
+}
+
+/* The access just emitted ends its instruction (a MOV store): its slow path
+ * checks stop_trace and leaves after the instruction itself, so the fast
+ * path needs no check (compile_insn's is skipped). */
+static void
+mark_last_access(struct comp *c)
+{
+	if (c->nslow && !c->bad) {
+		c->slow[c->nslow - 1].last = true;
+		c->stop_checked = true;
+	}
 }
 
 /* A read-modify-write operand of `size` bytes at offset RDX in segment `seg`
@@ -860,6 +875,15 @@ emit_slow(struct comp *c, const struct slow *s)
 	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
 	if (s->pair)
 		mov_mi(e, 8, mem(RSP, FRAME_HOST), 0);
+	if (s->last) { /* the instruction is done: leave after it if asked to */
+		uint16_t dirty = c->dirty;
+		struct pending_lf pend = c->pend;
+		c->dirty = s->dirty;
+		c->pend.on = false; /* stored above, as compile_insn's check assumes */
+		check_stop(c, s->k, EXIT_INLINE);
+		c->dirty = dirty;
+		c->pend = pend;
+	}
 	uint8_t *j = jump_fwd(e, -1);
 	patch(e, j, s->back);
 }
@@ -1534,16 +1558,13 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 		patch(e, full, e->p);
 		emit_ea(c, i, k);
 		mem_access(c, k, i->seg, s, true);
-		struct pending_lf pend = c->pend; /* as compile_insn's check */
-		c->pend.on = false;
-		check_stop(c, k, EXIT_INLINE);
-		c->pend = pend;
-		c->stop_checked = true;
+		mark_last_access(c);
 		patch(e, done, e->p);
 		return true;
 	}
 	emit_ea(c, i, k);
 	mem_access(c, k, i->seg, s, true);
+	mark_last_access(c);
 	return true;
 }
 
