@@ -2331,8 +2331,12 @@ chain_to_pa(struct comp *c, bool called)
 		op_rm(e, OP_MOV_LD, 8, RSI, mem(RBP, OFF_CHAIN_PREV));
 		op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
 	}
-	if (called)
+	if (called) { /* a handler may have changed the CPL: the successor's TLB set */
+		bool ok = c->tlb_ok;
 		mov_mi(e, 1, mem(RBP, OFF_DELIVERING), 0);
+		load_tlb_set(c);
+		c->tlb_ok = ok;
+	}
 	e8(e, 0xff); /* jmp rcx */
 	e8(e, 0xe1);
 }
@@ -2586,14 +2590,16 @@ generate(struct comp *c)
 	push_r(e, R15);
 	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
 	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
-	c->chain_entry = e->p; /* a chaining predecessor jumps here with the frame set up */
+	load_tlb_set(c);
+	/* A chaining predecessor jumps here with the frame set up, its TLB set
+	 * that of the current CPL (chain_to_pa recomputes it after a handler). */
+	c->chain_entry = e->p;
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
 	reload(c);
 	if (has_self_loop(c)) {
-		load_tlb_set(c);
 		c->dirty = c->cached; /* self_loop comes back with them unsaved */
 		c->loop_head = e->p;
 	}
