@@ -41,6 +41,15 @@ struct jit {
 	bool check;     /* -jit check: no chaining (each run is compared alone) */
 	bool break_mov; /* FUGU_JIT_CHECK_BREAK=1 with -jit check: MOV r, imm off by one (tests) */
 	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
+	/* Compiled traces by physical address (chain_to_pa's fallback when the
+	 * successor links miss, e.g. an indirect branch with many targets):
+	 * direct-mapped, filled by jit_compile, emptied by jit_flush; an entry
+	 * is only a candidate, validated as a link is (jit_chain, code size). */
+	struct jit_find {
+		uint64_t pa;
+		struct trace *t;
+	} *find;
+	bool find_used; /* some entry may be set */
 	struct comp *comp; /* the compiler's tables */
 	struct jit_stats stats;
 	/* FUGU_JIT_PROFILE=FILE: handler calls from compiled code counted per
@@ -54,6 +63,13 @@ struct jit {
 };
 
 #define SCRATCH_BYTES (64u << 10)
+#define FIND_ENTRIES 4096u
+
+static unsigned
+find_index(uint64_t pa)
+{
+	return (unsigned)((pa ^ (pa >> 10)) & (FIND_ENTRIES - 1));
+}
 
 /* ---- where things are in struct cpu ---- */
 
@@ -2311,9 +2327,22 @@ chain_to_pa(struct comp *c, bool called)
 	uint8_t *found = jump_fwd(e, -1);
 	patch(e, try1, e->p);
 	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[1])));
-	to_epilogue(c, jump_fwd(e, CC_NE));
+	uint8_t *miss = jump_fwd(e, CC_NE);
 	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[1])));
+	uint8_t *found2 = jump_fwd(e, -1);
+	/* Neither link: the JIT's own table (struct jit_find), by pa. */
+	patch(e, miss, e->p);
+	op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	shift_ri(e, 5, 8, RCX, 10);
+	op_rr(e, OP_XOR_RM_R, 8, RAX, RCX);
+	grp1_ri(e, 4, 4, RCX, (int32_t)(FIND_ENTRIES - 1));
+	shift_ri(e, 4, 4, RCX, 4); /* 16-byte entries */
+	mov_ri(e, RDX, (uint64_t)(uintptr_t)c->cpu->jit->find);
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem_idx(RDX, RCX, 0, 0));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	op_rm(e, OP_MOV_LD, 8, RSI, mem_idx(RDX, RCX, 0, 8));
 	patch(e, found, e->p);
+	patch(e, found2, e->p);
 	op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
 	op_rr(e, OP_TEST, 8, RCX, RCX);
 	to_epilogue(c, jump_fwd(e, CC_E));
@@ -2752,8 +2781,11 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	}
 	/* A trace on two pages needs tcache_lookup's check of the second: never
 	 * entered by chaining. */
-	if (t->pa2 == UINT64_MAX && !j->check)
+	if (t->pa2 == UINT64_MAX && !j->check) {
 		t->jit_chain = (uint8_t *)code + (c->chain_entry - j->scratch);
+		j->find[find_index(t->pa)] = (struct jit_find){ t->pa, t };
+		j->find_used = true;
+	}
 	j->stats.compiled++;
 	j->stats.bytes += len;
 	j->stats.compile_ns += now_ns() - start;
@@ -2812,11 +2844,13 @@ jit_create(enum jit_mode mode)
 		j->dump_dir = strdup(dump);
 	j->scratch = malloc(SCRATCH_BYTES);
 	j->comp = malloc(sizeof(struct comp));
+	j->find = malloc(FIND_ENTRIES * sizeof(*j->find));
 	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
-	if (!j->scratch || !j->comp || a == MAP_FAILED) {
+	if (!j->scratch || !j->comp || !j->find || a == MAP_FAILED) {
 		if (a != MAP_FAILED)
 			munmap(a, JIT_ARENA_BYTES);
+		free(j->find);
 		free(j->fallback);
 		free(j->profile_path);
 		free(j->dump_dir);
@@ -2826,6 +2860,8 @@ jit_create(enum jit_mode mode)
 		return NULL;
 	}
 	j->arena = a;
+	j->find_used = true;
+	jit_flush(j); /* the find table empty */
 	return j;
 }
 
@@ -2838,6 +2874,7 @@ jit_destroy(struct jit *j)
 	free(j->fallback);
 	free(j->profile_path);
 	free(j->dump_dir);
+	free(j->find);
 	munmap(j->arena, JIT_ARENA_BYTES);
 	free(j->comp);
 	free(j->scratch);
@@ -2847,8 +2884,13 @@ jit_destroy(struct jit *j)
 void
 jit_flush(struct jit *j)
 {
-	if (j)
+	if (j) {
 		j->used = 0;
+		if (j->find_used)
+			for (unsigned n = 0; n < FIND_ENTRIES; n++)
+				j->find[n] = (struct jit_find){ UINT64_MAX, NULL };
+		j->find_used = false;
+	}
 }
 
 unsigned
