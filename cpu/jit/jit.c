@@ -175,6 +175,8 @@ struct taken {
 	bool called;            /* a handler ran before it in the trace */
 	struct pending_lf pend; /* the flags record to store first */
 	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
+	uint8_t *back; /* a handler stub: where the trace goes on after the handler
+			  (compile_muldiv), or NULL: the trace ends */
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -1418,6 +1420,7 @@ compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
 	if (m && (!mem_ok(c, i) || (i->flags & I_LOCK)))
 		return false;
 	struct emit *e = &c->e;
+	unsigned first_stub = c->nhstub;
 	if (m && op >= 6) {
 		emit_ea(c, i, k);
 		lookup_or_handler(c, k, i->seg, s, TLB_READ);
@@ -1456,6 +1459,12 @@ compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
 	}
 	store_greg(c, i, R_AX, s, RAX);
 	store_greg(c, i, R_DX, s, RDX);
+	/* The handler's DIV/IDIV (a fault aside) leaves the state this code
+	 * would: no flag changes, no record pending here (flushed above, or
+	 * stored by the stub), the same CPL; so the trace goes on after it
+	 * instead of ending there (emit_hstub). */
+	for (unsigned n = first_stub; n < c->nhstub; n++)
+		c->hstub[n].back = e->p;
 	return true;
 }
 
@@ -1825,7 +1834,8 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			return true;
 		}
 		c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty,
-							c->called,           c->pend,    0 };
+							c->called,           c->pend,    0,
+							NULL };
 		return true;
 	}
 	unsigned hcc = cc;
@@ -1841,7 +1851,8 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 	}
 	unsigned join = join_at(c, i, k);
 	c->taken[c->ntaken++] = (struct taken){
-		jump_fwd(&c->e, (int)hcc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join
+		jump_fwd(&c->e, (int)hcc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join,
+		NULL
 	};
 	return true;
 }
@@ -1946,7 +1957,7 @@ to_handler(struct comp *c, unsigned k, int cc)
 		return;
 	}
 	c->hstub[c->nhstub++] =
-		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0 };
+		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL };
 }
 
 /* Is the 64-bit address in h canonical (48 bits)? Else the handler: it
@@ -2101,7 +2112,13 @@ emit_hstub(struct comp *c, const struct taken *h)
 	c->dirty = 0; /* written back above */
 	struct pending_lf pend = c->pend;
 	c->pend.on = false;
-	add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
+	if (h->back) { /* on in the trace, every cached register reloaded */
+		check_stop(c, h->k, EXIT_HANDLER);
+		reload(c);
+		patch(e, jump_fwd(e, -1), h->back);
+	} else {
+		add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
+	}
 	c->dirty = dirty;
 	c->pend = pend;
 }
