@@ -139,7 +139,9 @@ H(into);
 H(int1);
 H(iret);
 H(bound);
-/* string.c */
+/* string.c; a REP yields to the run loop (RIP on the instruction) after this
+ * many iterations */
+#define REP_CHUNK 4096
 H(movs);
 H(cmps);
 H(stos);

@@ -16,6 +16,7 @@
  */
 #include "cpu/jit/jit.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -40,6 +41,15 @@ struct jit {
 	bool check;     /* -jit check: no chaining (each run is compared alone) */
 	bool break_mov; /* FUGU_JIT_CHECK_BREAK=1 with -jit check: MOV r, imm off by one (tests) */
 	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
+	/* Compiled traces by physical address (chain_to_pa's fallback when the
+	 * successor links miss, e.g. an indirect branch with many targets):
+	 * direct-mapped, filled by jit_compile, emptied by jit_flush; an entry
+	 * is only a candidate, validated as a link is (jit_chain, code size). */
+	struct jit_find {
+		uint64_t pa;
+		struct trace *t;
+	} *find;
+	bool find_used; /* some entry may be set */
 	struct comp *comp; /* the compiler's tables */
 	struct jit_stats stats;
 	/* FUGU_JIT_PROFILE=FILE: handler calls from compiled code counted per
@@ -47,9 +57,19 @@ struct jit {
 	 * exit (what to inline next: docs/PERFORMANCE.md). NULL: not counted. */
 	uint64_t (*fallback)[2];
 	char *profile_path;
+	/* FUGU_JIT_DUMP=DIR: each compiled trace's host code written to
+	 * DIR/<entry RIP in hex>.bin (objdump -b binary -m i386:x86-64). */
+	char *dump_dir;
 };
 
 #define SCRATCH_BYTES (64u << 10)
+#define FIND_ENTRIES 4096u
+
+static unsigned
+find_index(uint64_t pa)
+{
+	return (unsigned)((pa ^ (pa >> 10)) & (FIND_ENTRIES - 1));
+}
 
 /* ---- where things are in struct cpu ---- */
 
@@ -85,6 +105,8 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 #define FRAME_RIP0 0
 #define FRAME_ICOUNT0 8
 #define FRAME_TLB 16
+#define FRAME_HOST 24 /* a paired load's host address, or 0 (pair_store) */
+#define FRAME_TARGET 32 /* an indirect CALL's target across its push */
 #define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
 
 /* Host registers that cache guest registers: callee-saved ones first (calls
@@ -138,6 +160,9 @@ struct slow {
 	uint8_t *back; /* where it returns */
 	uint8_t k, size, seg;
 	bool store;
+	bool pair; /* a paired load (pair_store): FRAME_HOST = 0, no host address */
+	bool last; /* the access ends its instruction (a MOV store): the slow path
+		      checks stop_trace itself, the fast path does not */
 	uint16_t dirty;
 	struct pending_lf pend; /* a flags record to store before the call */
 };
@@ -150,6 +175,8 @@ struct taken {
 	bool called;            /* a handler ran before it in the trace */
 	struct pending_lf pend; /* the flags record to store first */
 	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
+	uint8_t *back; /* a handler stub: where the trace goes on after the handler
+			  (compile_muldiv), or NULL: the trace ends */
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -166,6 +193,11 @@ struct comp {
 	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
 	bool called;         /* a handler call was emitted (so far, in program order) */
 	bool rip_stored;     /* the instruction just compiled stored RIP (CALL, RET) */
+	bool hflags;         /* the instruction just compiled left the host flags of its
+				own operation, the guest's (an ALU or INC/DEC form) */
+	unsigned hflags_at;  /* ... so instruction hflags_at finds them, or UINT_MAX */
+	bool rec_dead;       /* the record the instruction being compiled makes is never
+				read: the next instructions overwrite it first (record_dead) */
 	bool zsp;            /* the record of the last flag-setting instruction (a shift)
 				gives ZF, SF and PF from its result: lf_op is -1 */
 	uint8_t host_of[16]; /* the host register caching guest register r, or HNONE */
@@ -175,6 +207,8 @@ struct comp {
 	/* Joins: instruction j is the target of a taken branch earlier in the
 	 * trace that goes there directly (join_at). */
 	bool join[TRACE_MAX_INSNS];
+	bool paired[TRACE_MAX_INSNS]; /* a store to what an earlier load's host address names */
+	bool stop_checked;            /* the instruction checked stop_trace itself */
 	bool join_no_tlb[TRACE_MAX_INSNS];    /* a branch there came without the TLB set */
 	uint16_t join_dirty[TRACE_MAX_INSNS]; /* ... with these registers dirty */
 	uint8_t *label[TRACE_MAX_INSNS];      /* where instruction j's code starts */
@@ -301,9 +335,124 @@ load_tlb_set(struct comp *c)
 	c->tlb_ok = true;
 }
 
-/* Call the interpreter's handler for instruction k. */
+/* The host bytes of [lin, lin + len) through the TLB entries of `kind` in
+ * the current CPL's set, page by page, or false when a page misses (then the
+ * handler's path: a walk, a fault, MMIO, code). */
+static bool
+tlb_covers(struct cpu *cpu, enum tlb_access kind, uint64_t lin, uint64_t len)
+{
+	unsigned set = cpu->state.cpl == 3 ? TLB_USER : TLB_SUPER;
+	for (uint64_t p = lin & ~0xfffull; p < lin + len; p += 0x1000)
+		if (!tlb_lookup(&cpu->tlb, set, kind, p, 1))
+			return false;
+	return true;
+}
+
+/* No element of `size` bytes from `a` on, `len` bytes in all, crosses a page. */
+static bool
+no_crossing(uint64_t a, uint64_t len, unsigned size)
+{
+	return (a & (size - 1)) == 0 || (a & 0xfff) + len <= 0x1000;
+}
+
+/* One element of `size` bytes from s to d (host memory). */
 static void
-call_handler(struct comp *c, unsigned k)
+copy_elem(uint8_t *d, const uint8_t *s, unsigned size)
+{
+	switch (size) {
+	case 1: *d = *s; break;
+	case 2: {
+		uint16_t v;
+		memcpy(&v, s, 2);
+		memcpy(d, &v, 2);
+		break;
+	}
+	case 4: {
+		uint32_t v;
+		memcpy(&v, s, 4);
+		memcpy(d, &v, 4);
+		break;
+	}
+	default: {
+		uint64_t v;
+		memcpy(&v, s, 8);
+		memcpy(d, &v, 8);
+		break;
+	}
+	}
+}
+
+static uint8_t *
+tlb_host(struct cpu *cpu, enum tlb_access kind, uint64_t lin)
+{
+	unsigned set = cpu->state.cpl == 3 ? TLB_USER : TLB_SUPER;
+	return tlb_lookup(&cpu->tlb, set, kind, lin, 1);
+}
+
+/*
+ * REP MOVS and REP STOS in 64-bit code with a 64-bit address size and DF
+ * clear, the handler's contract (sync_state ran): the handler's whole run
+ * up to its end or its yield, done here with host pointers when every byte
+ * it would touch -- min(RCX, REP_CHUNK) elements -- lies in pages the TLB
+ * maps (source: read entries, destination: write entries, which exist only
+ * for RAM that holds no code and no data breakpoint), none of them
+ * non-canonical (such pages are never entered) and no element crossing a
+ * page; otherwise, and when an event would make the handler yield at once,
+ * the handler itself. Elements are copied one by one in order, so an
+ * overlapping MOVS gives the handler's bytes; nothing between can raise an
+ * event (RAM only), so the handler's per-element check is the first one's.
+ */
+static void
+jit_rep_string(struct cpu *cpu, const struct insn *i)
+{
+	bool movs = i->fn == op_movs;
+	unsigned size = i->opsize;
+	uint64_t c = cpu->state.gpr[R_CX], si = cpu->state.gpr[R_SI], di = cpu->state.gpr[R_DI];
+	uint64_t n = c < REP_CHUNK ? c : REP_CHUNK, len = n * size;
+	if (c == 0 || (cpu->state.rflags & F_DF) || cpu->jcheck || cpu_event_deliverable(cpu) ||
+	    di + len < di || si + len < si || !no_crossing(di, len, size) ||
+	    (movs && !no_crossing(si, len, size)) || !tlb_covers(cpu, TLB_WRITE, di, len) ||
+	    (movs && !tlb_covers(cpu, TLB_READ, si, len))) {
+		i->fn(cpu, i);
+		return;
+	}
+	uint64_t v = cpu->state.gpr[R_AX];
+	for (uint64_t done = 0; done < len;) {
+		/* A run inside one destination (and source) page. */
+		uint64_t run = 0x1000 - ((di + done) & 0xfff);
+		if (movs && 0x1000 - ((si + done) & 0xfff) < run)
+			run = 0x1000 - ((si + done) & 0xfff);
+		if (run > len - done)
+			run = len - done;
+		uint8_t *d = tlb_host(cpu, TLB_WRITE, di + done);
+		if (movs) {
+			const uint8_t *sp = tlb_host(cpu, TLB_READ, si + done);
+			if (d + run <= sp || sp + run <= d)
+				memcpy(d, sp, run);
+			else /* overlapping: element by element, in order, as the handler */
+				for (uint64_t b = 0; b < run; b += size)
+					copy_elem(d + b, sp + b, size);
+		} else if (size == 1) {
+			memset(d, (int)(v & 0xff), run);
+		} else {
+			for (uint64_t b = 0; b < run; b += size) /* little-endian: the low bytes */
+				copy_elem(d + b, (const uint8_t *)&v, size);
+		}
+		done += run;
+	}
+	cpu->state.gpr[R_SI] = movs ? si + len : si;
+	cpu->state.gpr[R_DI] = di + len;
+	cpu->state.gpr[R_CX] = c - n;
+	if (c - n != 0) { /* the handler's yield after REP_CHUNK elements */
+		cpu->state.rip = cpu->insn_rip;
+		cpu->stop_trace = true;
+	}
+}
+
+/* Call the interpreter's handler for instruction k (or `fn`, a C function
+ * with the handler's contract that does what it does). */
+static void
+call_handler_fn(struct comp *c, unsigned k, insn_fn fn)
 {
 	const struct insn *i = &c->t->insn[k];
 	struct jit *j = c->cpu->jit;
@@ -320,13 +469,25 @@ call_handler(struct comp *c, unsigned k)
 	sync_state(c, k);
 	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
 	mov_ri(&c->e, RSI, (uint64_t)(uintptr_t)i);
-	call_abs(&c->e, (const void *)i->fn);
+	call_abs(&c->e, (const void *)fn);
 	check_stop(c, k, EXIT_HANDLER);
 	reload(c); /* the handler may have changed any register */
 	c->called = true;
 	c->lf_op = -1;
 	c->zsp = false;
 	c->tlb_ok = false;
+}
+
+static void
+call_handler(struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	/* REP MOVS/STOS in 64-bit code with 64-bit addresses: jit_rep_string first. */
+	if ((i->fn == op_movs || i->fn == op_stos) && (i->flags & (I_REP | I_REPNE)) &&
+	    c->code_size == 8 && i->adsize == 8 && (i->fn == op_stos || i->seg < S_FS))
+		call_handler_fn(c, k, jit_rep_string);
+	else
+		call_handler_fn(c, k, i->fn);
 }
 
 /* ---- guest registers ---- */
@@ -452,12 +613,25 @@ flush_lf(struct comp *c)
 	c->pend.on = false;
 }
 
+/* A copy into the record's registers (src1 RSI, src2 RDI), left out when
+ * the record is dead (record_dead). */
+static void
+rec_mov(struct comp *c, unsigned size, unsigned from, unsigned to)
+{
+	if (!c->rec_dead)
+		op_rr(&c->e, OP_MOV_ST, size, from, to);
+}
+
 /* The record of an inline operation whose host result is in RAX, src1 in RSI
  * and src2 in RDI (or `imm`): pending from here. */
 static void
 set_lf_from(struct comp *c, unsigned res, unsigned op, unsigned size, unsigned mask, bool imm,
 	    int32_t immv)
 {
+	if (c->rec_dead) { /* never read: nothing to keep, nothing to store */
+		c->pend.on = false;
+		return;
+	}
 	if (res != R8)
 		op_rr(&c->e, OP_MOV_ST, 8, res, R8);
 	c->pend =
@@ -467,9 +641,7 @@ set_lf_from(struct comp *c, unsigned res, unsigned op, unsigned size, unsigned m
 static void
 set_lf(struct comp *c, unsigned op, unsigned size, unsigned mask, bool imm, int32_t immv)
 {
-	op_rr(&c->e, OP_MOV_ST, 8, RAX, R8);
-	c->pend =
-		(struct pending_lf){ true, imm, (uint8_t)op, (uint8_t)size, (uint16_t)mask, immv };
+	set_lf_from(c, RAX, op, size, mask, imm, immv);
 }
 
 /* The host instruction that recomputes the flags of the known lazy operation
@@ -593,7 +765,7 @@ emit_ea(struct comp *c, const struct insn *i, unsigned k)
  * and RDX only, so a pending lazy-flags record stays in
  * RSI, RDI and R8; the slow path stores it first (a fault reads the flags). */
 static void
-mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
+mem_access_kind(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store, bool pair)
 {
 	struct emit *e = &c->e;
 	if (!c->tlb_ok)
@@ -611,10 +783,12 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 	else
 		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
 	grp1_ri(e, 4, 8, RCX, -4096);
-	int32_t kind = (store ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
+	int32_t kind = (store || pair ? TLB_WRITE : TLB_READ) * TLB_KIND_BYTES;
 	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
 	uint8_t *at = jump_fwd(e, CC_NE);
 	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+	if (pair)
+		op_rm(e, OP_MOV_ST, 8, RDX, mem(RSP, FRAME_HOST));
 	if (store)
 		op_rm(e, OP_MOV_ST, size, R10, mem(RDX, 0));
 	else
@@ -623,8 +797,27 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] = (struct slow){ at,           e->p,  (uint8_t)k, (uint8_t)size,
-					     (uint8_t)seg, store, c->dirty,   c->pend };
+	c->slow[c->nslow++] = (struct slow){ at,   e->p,  (uint8_t)k, (uint8_t)size,
+					     (uint8_t)seg, store, pair,       false,
+					     c->dirty,    c->pend };
+}
+
+static void
+mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
+{
+	mem_access_kind(c, k, seg, size, store, false);
+}
+
+/* The access just emitted ends its instruction (a MOV store): its slow path
+ * checks stop_trace and leaves after the instruction itself, so the fast
+ * path needs no check (compile_insn's is skipped). */
+static void
+mark_last_access(struct comp *c)
+{
+	if (c->nslow && !c->bad) {
+		c->slow[c->nslow - 1].last = true;
+		c->stop_checked = true;
+	}
 }
 
 /* A read-modify-write operand of `size` bytes at offset RDX in segment `seg`
@@ -633,7 +826,7 @@ mem_access(struct comp *c, unsigned k, unsigned seg, unsigned size, bool store)
  * read and write check cannot fault then). A miss runs the whole instruction
  * in its handler, out of line, and the trace ends there. */
 static void
-rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
+lookup_or_handler(struct comp *c, unsigned k, unsigned seg, unsigned size, unsigned tkind)
 {
 	struct emit *e = &c->e;
 	if (!c->tlb_ok)
@@ -650,10 +843,16 @@ rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
 	else
 		op_rr(e, OP_MOV_ST, 8, RDX, RCX);
 	grp1_ri(e, 4, 8, RCX, -4096);
-	int32_t kind = TLB_WRITE * TLB_KIND_BYTES;
+	int32_t kind = (int32_t)tkind * TLB_KIND_BYTES;
 	op_rm(e, OP_CMP_R_RM, 8, RCX, mem(RAX, kind));
 	to_handler(c, k, CC_NE);
 	op_rm(e, OP_ADD_R_RM, 8, RDX, mem(RAX, kind + 8));
+}
+
+static void
+rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
+{
+	lookup_or_handler(c, k, seg, size, TLB_WRITE);
 }
 
 static void
@@ -692,6 +891,17 @@ emit_slow(struct comp *c, const struct slow *s)
 		pop_r(e, RSI);
 	}
 	reload_mask(c, volatile_cached(c)); /* RAX, the loaded value, is not among them */
+	if (s->pair)
+		mov_mi(e, 8, mem(RSP, FRAME_HOST), 0);
+	if (s->last) { /* the instruction is done: leave after it if asked to */
+		uint16_t dirty = c->dirty;
+		struct pending_lf pend = c->pend;
+		c->dirty = s->dirty;
+		c->pend.on = false; /* stored above, as compile_insn's check assumes */
+		check_stop(c, s->k, EXIT_INLINE);
+		c->dirty = dirty;
+		c->pend = pend;
+	}
 	uint8_t *j = jump_fwd(e, -1);
 	patch(e, j, s->back);
 }
@@ -745,16 +955,20 @@ alu_tail(struct comp *c, const struct insn *i, const struct alu_row *row, bool i
 {
 	struct emit *e = &c->e;
 	unsigned s = i->opsize;
-	op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+	bool logic = row->lf == LF_LOGIC; /* no src1/src2 (store_lf) */
+	if (!logic)
+		rec_mov(c, 8, RAX, RSI);
 	if (imm) {
 		grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
 	} else {
-		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		if (!logic)
+			rec_mov(c, 8, RCX, RDI);
 		op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
 	}
 	set_lf(c, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
 	if (row->wb)
-		store_greg(c, i, dst, s, RAX);
+		store_greg(c, i, dst, s, RAX); /* MOVs: the host flags stay */
+	c->hflags = true;
 	c->lf_op = row->lf;
 	c->lf_size = s;
 	c->lf_cf_lazy = true;
@@ -777,11 +991,18 @@ alu_cached(struct comp *c, const struct insn *i, const struct alu_row *row, unsi
 		hs = host_reg(c, src, s);
 	if (hd == HNONE || (!imm && hs == HNONE))
 		return false;
+	if (!row->wb && c->rec_dead) { /* CMP or TEST whose flags nothing reads */
+		c->pend.on = false;
+		c->lf_op = row->lf;
+		c->lf_size = s;
+		c->lf_cf_lazy = true;
+		return true;
+	}
 	bool logic = row->lf == LF_LOGIC; /* no src1/src2 (store_lf) */
 	if (!logic) {
-		op_rr(e, OP_MOV_ST, s, hd, RSI);
+		rec_mov(c, s, hd, RSI);
 		if (!imm)
-			op_rr(e, OP_MOV_ST, s, hs, RDI);
+			rec_mov(c, s, hs, RDI);
 	}
 	unsigned t = row->wb ? hd : R8;
 	if (!row->wb)
@@ -793,6 +1014,7 @@ alu_cached(struct comp *c, const struct insn *i, const struct alu_row *row, unsi
 	if (row->wb)
 		c->dirty |= (uint16_t)(1u << dst);
 	set_lf_from(c, t, row->lf, s, F_ARITH, imm, (int32_t)i->imm);
+	c->hflags = true;
 	c->lf_op = row->lf;
 	c->lf_size = s;
 	c->lf_cf_lazy = true;
@@ -829,16 +1051,19 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			emit_ea(c, i, k);
 			rmw_lookup(c, k, i->seg, s);
 			load_zx(e, s, RAX, mem(RDX, 0));
-			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			if (row->lf != LF_LOGIC)
+				rec_mov(c, 8, RAX, RSI);
 			if (rmw_imm) {
 				grp1_ri(e, row->ext, s, RAX, (int32_t)i->imm);
 			} else {
 				load_greg(c, i, i->reg, s, RCX);
-				op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+				if (row->lf != LF_LOGIC)
+					rec_mov(c, 8, RCX, RDI);
 				op_rr(e, row->ext * 8u + 1, s, RCX, RAX);
 			}
 			set_lf(c, row->lf, s, F_ARITH, rmw_imm, (int32_t)i->imm);
 			op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+			c->hflags = true;
 			c->lf_op = row->lf;
 			c->lf_size = s;
 			c->lf_cf_lazy = true;
@@ -910,10 +1135,11 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 		emit_ea(c, i, k);
 		rmw_lookup(c, k, i->seg, s);
 		load_zx(e, s, RAX, mem(RDX, 0));
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		rec_mov(c, 8, RAX, RSI);
 		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
 		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+		c->hflags = true; /* all but CF, which cond_known keeps from them */
 		c->lf_op = dec ? LF_SUB : LF_ADD;
 		c->lf_size = s;
 		c->lf_cf_lazy = false;
@@ -925,17 +1151,18 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 	unsigned s = i->opsize, h = host_reg(c, r, s);
 	fold_cf(c);
 	if (h != HNONE) { /* in its host register (as alu_cached) */
-		op_rr(e, OP_MOV_ST, s, h, RSI);
+		rec_mov(c, s, h, RSI);
 		grp1_ri(e, dec ? 5 : 0, s, h, 1);
 		set_lf_from(c, h, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		c->dirty |= (uint16_t)(1u << r);
 	} else {
 		load_greg(c, i, r, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+		rec_mov(c, 8, RAX, RSI);
 		grp1_ri(e, dec ? 5 : 0, s, RAX, 1);
 		set_lf(c, dec ? LF_SUB : LF_ADD, s, F_ARITH & ~F_CF, true, 1);
 		store_greg(c, i, r, s, RAX);
 	}
+	c->hflags = true;
 	c->lf_op = dec ? LF_SUB : LF_ADD;
 	c->lf_size = s;
 	c->lf_cf_lazy = false;
@@ -971,13 +1198,13 @@ compile_shift(struct comp *c, const struct insn *i)
 		struct emit *e = &c->e;
 		unsigned h = host_reg(c, i->rm, s);
 		if (h != HNONE) { /* in its host register (as alu_cached) */
-			op_rr(e, OP_MOV_ST, s, h, RSI);
+			rec_mov(c, s, h, RSI);
 			shift_ri(e, host_ext[op - 4], s, h, count);
 			set_lf_from(c, h, lf[op - 4], s, F_ARITH, true, (int32_t)count);
 			c->dirty |= (uint16_t)(1u << i->rm);
 		} else {
 			load_greg(c, i, i->rm, s, RAX);
-			op_rr(e, OP_MOV_ST, 8, RAX, RSI);
+			rec_mov(c, 8, RAX, RSI);
 			shift_ri(e, host_ext[op - 4], s, RAX, count);
 			set_lf(c, lf[op - 4], s, F_ARITH, true, (int32_t)count);
 			store_greg(c, i, i->rm, s, RAX);
@@ -1014,15 +1241,15 @@ compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 	grp1_ri(e, 4, 4, RCX, s == 8 ? 0x3f : 0x1f);
 	to_handler(c, k, CC_E);
 	if (h != HNONE) {
-		op_rr(e, OP_MOV_ST, s, h, RSI);
-		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		rec_mov(c, s, h, RSI);
+		rec_mov(c, 8, RCX, RDI);
 		shift_cl(e, host_ext[op - 4], s, h);
 		set_lf_from(c, h, lf[op - 4], s, F_ARITH, false, 0);
 		c->dirty |= (uint16_t)(1u << i->rm);
 	} else {
 		load_greg(c, i, i->rm, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RSI);
-		op_rr(e, OP_MOV_ST, 8, RCX, RDI);
+		rec_mov(c, 8, RAX, RSI);
+		rec_mov(c, 8, RCX, RDI);
 		shift_cl(e, host_ext[op - 4], s, RAX);
 		set_lf(c, lf[op - 4], s, F_ARITH, false, 0);
 		store_greg(c, i, i->rm, s, RAX);
@@ -1162,12 +1389,131 @@ compile_imul(struct comp *c, const struct insn *i, unsigned k)
 		op_rr(e, OP_IMUL, s, RAX, RCX);
 	}
 	/* A whole new record, pending: src1 = OF, src2 = 0, res. */
-	setcc(e, CC_O, RDX);
-	movzx_rr(e, 1, RSI, RDX);
+	if (!c->rec_dead) {
+		setcc(e, CC_O, RDX);
+		movzx_rr(e, 1, RSI, RDX);
+	}
 	set_lf(c, LF_MUL, s, F_ARITH, true, 0);
 	store_greg(c, i, i->reg, s, RAX);
 	c->lf_op = -1;
 	return true;
+}
+
+/* MUL, IMUL, DIV and IDIV of RDX:RAX / EDX:EAX by a 32- or 64-bit operand
+ * (muldiv_acc): the host's own instruction. MUL and IMUL record LF_MUL as
+ * mul_flags does (src1 = CF = OF: the upper half significant, SDM vol. 2A,
+ * MUL/IMUL). DIV and IDIV change no flag (fugu leaves the six undefined ones
+ * unchanged) and run only when the host's cannot fault: DIV when EDX/RDX is
+ * below the divisor (so the divisor is not 0 and the quotient fits), IDIV
+ * when the dividend is EAX/RAX sign-extended and the divisor neither 0 nor
+ * -1 (|quotient| <= |EAX/RAX|); anything else -- #DE included (SDM vol. 2A,
+ * DIV/IDIV) -- is the handler's, out of line. A divisor in memory is read
+ * only through the TLB's read entry (RAM: the handler may read it again),
+ * a miss is the handler's too. */
+static bool
+compile_muldiv(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned op = i->reg & 7, s = i->opsize;
+	bool m = (i->flags & I_MEM) != 0;
+	if (i->fn != op_grp3 || op < 4 || (s != 4 && s != 8))
+		return false;
+	if (m && (!mem_ok(c, i) || (i->flags & I_LOCK)))
+		return false;
+	struct emit *e = &c->e;
+	unsigned first_stub = c->nhstub;
+	if (m && op >= 6) {
+		emit_ea(c, i, k);
+		lookup_or_handler(c, k, i->seg, s, TLB_READ);
+		load_zx(e, s, RCX, mem(RDX, 0));
+	} else if (m) {
+		load_operand(c, i, k, s);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	} else {
+		load_greg(c, i, i->rm, s, RCX);
+	}
+	if (op >= 6)
+		flush_lf(c); /* the flags stay: the record leaves RSI, RDI and R8 */
+	load_greg(c, i, R_AX, s, RAX);
+	load_greg(c, i, R_DX, s, RDX);
+	if (op == 6) {
+		op_rr(e, OP_CMP_RM_R, s, RCX, RDX);
+		to_handler(c, k, CC_AE);
+	} else if (op == 7) {
+		op_rr(e, OP_TEST, s, RCX, RCX);
+		to_handler(c, k, CC_E);
+		grp1_ri(e, 7, s, RCX, -1);
+		to_handler(c, k, CC_E);
+		op_rr(e, OP_MOV_ST, 8, RAX, R10);
+		shift_ri(e, 7, s, R10, 8 * s - 1);
+		op_rr(e, OP_CMP_RM_R, s, R10, RDX);
+		to_handler(c, k, CC_NE);
+	}
+	grp3_r(e, op, s, RCX);
+	if (op < 6) {
+		if (!c->rec_dead) {
+			setcc(e, CC_O, RCX);
+			movzx_rr(e, 1, RSI, RCX);
+		}
+		set_lf(c, LF_MUL, s, F_ARITH, true, 0);
+		c->lf_op = -1;
+	}
+	store_greg(c, i, R_AX, s, RAX);
+	store_greg(c, i, R_DX, s, RDX);
+	/* The handler's DIV/IDIV (a fault aside) leaves the state this code
+	 * would: no flag changes, no record pending here (flushed above, or
+	 * stored by the stub), the same CPL; so the trace goes on after it
+	 * instead of ending there (emit_hstub). */
+	for (unsigned n = first_stub; n < c->nhstub; n++)
+		c->hstub[n].back = e->p;
+	return true;
+}
+
+/* Does guest register r possibly change in instruction i (a register-only
+ * form of those pair_store allows)? Conservatively any register it names. */
+static bool
+may_write(const struct insn *i, unsigned r)
+{
+	unsigned opreg = (i->opcode & 7) | (i->rm & 8);
+	return i->reg == r || (!(i->flags & I_MEM) && i->rm == r) || r == R_AX || r == R_DX ||
+	       (i->fn == op_mov_r_imm && opreg == r);
+}
+
+static bool flagless_reg_form(const struct comp *c, const struct insn *i);
+static bool full_setter_reg_form(const struct insn *i);
+
+/* A load at k (MOV r, m in 64-bit code) whose operand a later MOV m, r
+ * stores to again -- the same memory operand, size and segment, base and
+ * index unchanged -- with only register forms between (no exit, no handler,
+ * no other memory access, no join: nothing can change the TLB or the page):
+ * the load goes through the TLB's write entry and keeps its host address in
+ * the frame for the store (paired). Not with byte operands (AH..BH). */
+static bool
+pair_store(struct comp *c, unsigned k)
+{
+	const struct insn *ld = &c->t->insn[k];
+	if (!mem_ok(c, ld) || ld->opsize == 1 || ld->base == REG_RIP || ld->reg == ld->base ||
+	    ld->reg == ld->index)
+		return false;
+	for (unsigned j = k + 1; j < c->t->n; j++) {
+		const struct insn *i = &c->t->insn[j];
+		if (c->join[j] || c->called)
+			return false;
+		if (i->fn == op_mov_rm_r && (i->flags & I_MEM)) {
+			if (i->base != ld->base || i->index != ld->index || i->scale != ld->scale ||
+			    i->disp != ld->disp || i->seg != ld->seg || i->adsize != ld->adsize ||
+			    i->opsize != ld->opsize)
+				return false;
+			c->paired[j] = true;
+			return true;
+		}
+		if (i->opsize == 1 || (i->flags & I_MEM) ||
+		    (!flagless_reg_form(c, i) && !full_setter_reg_form(i)))
+			return false;
+		if ((ld->base < 16 && may_write(i, ld->base)) ||
+		    (ld->index < 16 && may_write(i, ld->index)))
+			return false;
+	}
+	return false;
 }
 
 /* MOV in its register, immediate and (64-bit code) memory forms; LEA. */
@@ -1209,7 +1555,10 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 	if (m && !mem_ok(c, i))
 		return false;
 	if (i->fn == op_mov_r_rm) {
-		if (m)
+		if (m && pair_store(c, k)) { /* through the TLB's write entry, kept */
+			emit_ea(c, i, k);
+			mem_access_kind(c, k, i->seg, s, false, true);
+		} else if (m)
 			load_operand(c, i, k, s);
 		else
 			load_greg(c, i, i->rm, s, RAX);
@@ -1225,8 +1574,22 @@ compile_mov(struct comp *c, const struct insn *i, unsigned k)
 		store_greg(c, i, i->rm, s, RAX);
 		return true;
 	}
+	if (c->paired[k]) { /* the load's host address, when it has one */
+		op_rm(e, OP_MOV_LD, 8, RDX, mem(RSP, FRAME_HOST));
+		op_rr(e, OP_TEST, 8, RDX, RDX);
+		uint8_t *full = jump_fwd(e, CC_E);
+		op_rm(e, OP_MOV_ST, s, R10, mem(RDX, 0));
+		uint8_t *done = jump_fwd(e, -1);
+		patch(e, full, e->p);
+		emit_ea(c, i, k);
+		mem_access(c, k, i->seg, s, true);
+		mark_last_access(c);
+		patch(e, done, e->p);
+		return true;
+	}
 	emit_ea(c, i, k);
 	mem_access(c, k, i->seg, s, true);
+	mark_last_access(c);
 	return true;
 }
 
@@ -1299,6 +1662,61 @@ cond_flags(struct comp *c)
 	op_rr(&c->e, OP_TEST, c->lf_size, RAX, RAX);
 }
 
+/* The arithmetic flags with the lazy ones folded in (flags_arith), for a
+ * condition cond_runtime cannot read from RFLAGS alone. Changes nothing. */
+static uint64_t
+jit_flags_arith(struct cpu *cpu)
+{
+	return flags_arith(cpu);
+}
+
+/* The flags condition cc reads (cond_eval). */
+static unsigned
+cond_needs(unsigned cc)
+{
+	static const uint16_t need[8] = { F_OF,	       F_CF,	     F_ZF, F_CF | F_ZF,
+					  F_SF,	       F_PF,	     F_SF | F_OF,
+					  F_ZF | F_SF | F_OF };
+	return need[cc >> 1];
+}
+
+/* Condition cc with flags the compiler does not know, decided at run time:
+ * when none of the flags it reads is lazy (lf.mask), from RFLAGS itself, else
+ * from jit_flags_arith. Leaves host ZF clear exactly when the condition holds
+ * and returns the host condition to branch, CMOV or SET on (CC_NE or CC_E).
+ * Clobbers RAX, RCX and RDX (and the C call's registers on the lazy path);
+ * the pending record is stored first (the call reads it). */
+static unsigned
+cond_runtime(struct comp *c, unsigned cc)
+{
+	struct emit *e = &c->e;
+	flush_lf(c);
+	unsigned need = cond_needs(cc);
+	op_rm(e, OP_MOV_LD, 4, RAX, mem(RBP, OFF_RFLAGS));
+	load_zx(e, 2, RCX, mem(RBP, OFF_LF_OP + 2)); /* lf.mask */
+	grp1_ri(e, 4, 4, RCX, (int32_t)need);
+	uint8_t *eager = jump_fwd(e, CC_E);
+	call_helper(c, (const void *)jit_flags_arith);
+	patch(e, eager, e->p);
+	switch (cc >> 1) {
+	case 6: /* L: SF != OF */
+	case 7: /* LE: ZF, or SF != OF */
+		op_rr(e, OP_MOV_ST, 4, RAX, RCX);
+		shift_ri(e, 5, 4, RCX, 4); /* OF (bit 11) onto SF (bit 7) */
+		op_rr(e, OP_XOR_RM_R, 4, RAX, RCX);
+		if ((cc >> 1) == 6) {
+			grp1_ri(e, 4, 4, RCX, (int32_t)F_SF);
+		} else {
+			grp1_ri(e, 4, 4, RCX, (int32_t)F_SF);
+			grp1_ri(e, 4, 4, RAX, (int32_t)F_ZF);
+			op_rr(e, OP_OR_RM_R, 4, RCX, RAX);
+		}
+		break;
+	default: grp1_ri(e, 4, 4, RAX, (int32_t)need); break;
+	}
+	return (cc & 1) ? CC_E : CC_NE;
+}
+
 /* CMOVcc (16/32/64-bit) and SETcc of a register, after an inline flag-setting
  * instruction: the host's own CMOVcc/SETcc on the recomputed flags. A 32-bit
  * CMOVcc zero-extends its destination either way, as the host's does. */
@@ -1325,6 +1743,22 @@ compile_cond_move(struct comp *c, const struct insn *i, unsigned k)
 	if (i->fn == op_setcc && !(i->flags & I_MEM) && cond_known(c, cc)) {
 		cond_flags(c);
 		setcc(e, cc, RCX);
+		store_greg(c, i, i->rm, 1, RCX);
+		return true;
+	}
+	/* Unknown flags: decided at run time first (cond_runtime clobbers RCX
+	 * and RDX), then only MOVs before the host's CMOVcc/SETcc. */
+	if (i->fn == op_cmovcc && !(i->flags & I_MEM)) {
+		unsigned hcc = cond_runtime(c, cc);
+		load_greg(c, i, i->rm, i->opsize, RCX);
+		load_greg(c, i, i->reg, i->opsize, RDX);
+		op_rr(e, 0x0f40 + hcc, i->opsize, RDX, RCX);
+		store_greg(c, i, i->reg, i->opsize, RDX);
+		return true;
+	}
+	if (i->fn == op_setcc && !(i->flags & I_MEM)) {
+		unsigned hcc = cond_runtime(c, cc);
+		setcc(e, hcc, RCX);
 		store_greg(c, i, i->rm, 1, RCX);
 		return true;
 	}
@@ -1400,19 +1834,25 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			return true;
 		}
 		c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty,
-							c->called,           c->pend,    0 };
+							c->called,           c->pend,    0,
+							NULL };
 		return true;
 	}
-	if (!cond_known(c, cc))
-		return false; /* unknown, or CF in RFLAGS after INC/DEC */
-	cond_flags(c);
+	unsigned hcc = cc;
+	if (cond_known(c, cc)) {
+		if (c->hflags_at != k || c->join[k])
+			cond_flags(c);
+		/* else the host flags of the operation itself, right before */
+	} else /* unknown, or CF in RFLAGS after INC/DEC */
+		hcc = cond_runtime(c, cc);
 	if (c->ntaken == TRACE_MAX_INSNS) {
 		c->bad = true;
 		return true;
 	}
 	unsigned join = join_at(c, i, k);
 	c->taken[c->ntaken++] = (struct taken){
-		jump_fwd(&c->e, (int)cc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join
+		jump_fwd(&c->e, (int)hcc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join,
+		NULL
 	};
 	return true;
 }
@@ -1435,6 +1875,29 @@ compile_cond_move_zsp(struct comp *c, const struct insn *i, unsigned k, bool zsp
 	bool done = compile_cond_move(c, i, k);
 	c->zsp = false;
 	return done;
+}
+
+/* BSWAP of a 32- or 64-bit register: no flag; a 32-bit one zero-extends
+ * (reg_write), as the host's does. */
+static bool
+compile_bswap(struct comp *c, const struct insn *i)
+{
+	unsigned s = i->opsize, r = (i->opcode & 7) | (i->rm & 8);
+	if (i->fn != op_bswap || (s != 4 && s != 8))
+		return false;
+	struct emit *e = &c->e;
+	unsigned h = host_reg(c, r, s);
+	unsigned t = h != HNONE ? h : RAX;
+	if (h == HNONE)
+		load_greg(c, i, r, s, RAX);
+	prefixes(e, s, HNONE, HNONE, t);
+	e8(e, 0x0f);
+	e8(e, 0xc8 + (t & 7));
+	if (h == HNONE)
+		store_greg(c, i, r, s, RAX);
+	else
+		c->dirty |= (uint16_t)(1u << r);
+	return true;
 }
 
 /* NOT of a register: no flag (SDM vol. 2B, NOT). */
@@ -1464,15 +1927,16 @@ compile_neg(struct comp *c, const struct insn *i)
 		return false;
 	struct emit *e = &c->e;
 	unsigned s = i->opsize, h = host_reg(c, i->rm, s);
-	op_rr(e, OP_XOR_RM_R, 4, RSI, RSI);
+	if (!c->rec_dead)
+		op_rr(e, OP_XOR_RM_R, 4, RSI, RSI);
 	if (h != HNONE) {
-		op_rr(e, OP_MOV_ST, s, h, RDI);
+		rec_mov(c, s, h, RDI);
 		grp3_r(e, 3, s, h);
 		set_lf_from(c, h, LF_SUB, s, F_ARITH, false, 0);
 		c->dirty |= (uint16_t)(1u << i->rm);
 	} else {
 		load_greg(c, i, i->rm, s, RAX);
-		op_rr(e, OP_MOV_ST, 8, RAX, RDI);
+		rec_mov(c, 8, RAX, RDI);
 		grp3_r(e, 3, s, RAX);
 		set_lf(c, LF_SUB, s, F_ARITH, false, 0);
 		store_greg(c, i, i->rm, s, RAX);
@@ -1493,7 +1957,7 @@ to_handler(struct comp *c, unsigned k, int cc)
 		return;
 	}
 	c->hstub[c->nhstub++] =
-		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0 };
+		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL };
 }
 
 /* Is the 64-bit address in h canonical (48 bits)? Else the handler: it
@@ -1549,6 +2013,86 @@ compile_call_ret(struct comp *c, const struct insn *i, unsigned k)
 	return true;
 }
 
+/* JMP r/m64 and CALL r/m64 in 64-bit code (op_jmp_rm, op_call_rm): the
+ * target read (register or memory) and checked canonical before anything is
+ * pushed (SDM vol. 2A, CALL, JMP: #GP(0)), the return address through the
+ * inline store, RSP moved after it, RIP stored; the trace ends and chains
+ * wherever RIP went (chain_dynamic). */
+static bool
+compile_jmp_call_rm(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	bool call = i->fn == op_call_rm;
+	if (c->code_size != 8 || i->opsize != 8 || (!call && i->fn != op_jmp_rm))
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	if (i->flags & I_MEM)
+		load_operand(c, i, k, 8);
+	else
+		load_greg(c, i, i->rm, 8, RAX);
+	check_canonical(c, k, RAX);
+	if (call) {
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_TARGET));
+		rip_to_rax(c, c->off[k + 1]);
+		op_rr(e, OP_MOV_ST, 8, RAX, R10);
+		load_greg64(c, R_SP, RDX);
+		op_rm(e, OP_LEA, 8, RDX, mem(RDX, -8));
+		mem_access(c, k, S_SS, 8, true);
+		add_greg(c, R_SP, -8);
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_TARGET));
+	}
+	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+	c->rip_stored = true;
+	return true;
+}
+
+/* CBW/CWDE/CDQE and CWD/CDQ/CQO with 32- and 64-bit operands (op_cbw,
+ * op_cwd): no flag. */
+static bool
+compile_cbw_cwd(struct comp *c, const struct insn *i)
+{
+	struct emit *e = &c->e;
+	unsigned s = i->opsize;
+	if ((i->fn != op_cbw && i->fn != op_cwd) || (s != 4 && s != 8))
+		return false;
+	load_greg(c, i, R_AX, 8, RAX);
+	if (i->fn == op_cwd) { /* RDX/EDX = the sign of RAX/EAX, everywhere */
+		op_rr(e, OP_MOV_ST, s, RAX, RCX);
+		shift_ri(e, 7, s, RCX, 8 * s - 1);
+		store_greg(c, i, R_DX, s, RCX);
+		return true;
+	}
+	if (s == 4) { /* movsx eax, ax */
+		e8(e, 0x0f);
+		e8(e, 0xbf);
+		e8(e, 0xc0);
+	} else { /* movsxd rax, eax */
+		prefixes(e, 8, RAX, HNONE, RAX);
+		e8(e, 0x63);
+		e8(e, 0xc0);
+	}
+	store_greg(c, i, R_AX, s, RAX);
+	return true;
+}
+
+/* LEAVE with a 64-bit operand in 64-bit code (op_leave): RBP from [RBP], RSP
+ * = the old RBP + 8; nothing changes when the load faults. */
+static bool
+compile_leave(struct comp *c, const struct insn *i, unsigned k)
+{
+	struct emit *e = &c->e;
+	if (i->fn != op_leave || c->code_size != 8 || i->opsize != 8)
+		return false;
+	load_greg64(c, R_BP, RDX);
+	mem_access(c, k, S_SS, 8, false);
+	load_greg64(c, R_BP, RCX);
+	op_rm(e, OP_LEA, 8, RCX, mem(RCX, 8));
+	store_greg(c, i, R_SP, 8, RCX);
+	store_greg(c, i, R_BP, 8, RAX);
+	return true;
+}
+
 /* The out-of-line handler call to_handler asked for: the instruction runs
  * (and faults) in the interpreter's handler, then the trace ends. */
 static void
@@ -1568,9 +2112,88 @@ emit_hstub(struct comp *c, const struct taken *h)
 	c->dirty = 0; /* written back above */
 	struct pending_lf pend = c->pend;
 	c->pend.on = false;
-	add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
+	if (h->back) { /* on in the trace, every cached register reloaded */
+		check_stop(c, h->k, EXIT_HANDLER);
+		reload(c);
+		patch(e, jump_fwd(e, -1), h->back);
+	} else {
+		add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
+	}
 	c->dirty = dirty;
 	c->pend = pend;
+}
+
+/* Instructions compiled inline, with no exit, that neither read nor write a
+ * flag (MOV, LEA, MOVZX/MOVSX/MOVSXD and NOT of registers, NOP). */
+static bool
+flagless_reg_form(const struct comp *c, const struct insn *i)
+{
+	if (i->flags & I_MEM)
+		return i->fn == op_lea && i->base != REG_RIP;
+	if (i->fn == op_mov_rm_r || i->fn == op_mov_r_rm || i->fn == op_movzx ||
+	    i->fn == op_movsx || i->fn == op_movsxd || i->fn == op_nop)
+		return true;
+	if ((i->fn == op_cbw || i->fn == op_cwd || i->fn == op_bswap) &&
+	    (i->opsize == 4 || i->opsize == 8))
+		return true;
+	if (i->fn == op_mov_r_imm)
+		return !c->cpu->jit->break_mov;
+	return i->fn == op_grp3 && (i->reg & 7) == 2; /* NOT */
+}
+
+/* Register forms compiled inline, with no exit, that set all six arithmetic
+ * flags as a whole new record without reading any: ADD OR AND SUB XOR CMP
+ * TEST, SHL/SHR/SAR by a non-zero immediate, IMUL (two and three operands,
+ * 32/64-bit) and NEG. */
+static bool
+full_setter_reg_form(const struct insn *i)
+{
+	unsigned s = i->opsize, op, count;
+	if (i->flags & I_MEM)
+		return false;
+	for (unsigned n = 0; n < sizeof(alu_rows) / sizeof(alu_rows[0]); n++) {
+		const struct alu_row *row = &alu_rows[n];
+		if (i->fn == row->rm_r || (row->r_rm && i->fn == row->r_rm))
+			return true;
+		if (i->fn == row->acc_imm || (row->rm_imm && i->fn == row->rm_imm))
+			return imm_ok(i, s);
+	}
+	if (i->fn == op_grp3 && (i->reg & 7) < 2)
+		return imm_ok(i, s); /* TEST r, imm */
+	if (i->fn == op_grp3 && (i->reg & 7) == 3)
+		return true; /* NEG */
+	if (group2_form(i, 4, 8, &op, &count))
+		return true;
+	if ((i->fn == op_imul_r_rm || i->fn == op_imul_r_rm_imm) && s >= 4)
+		return i->fn == op_imul_r_rm || imm_ok(i, s);
+	return false;
+}
+
+/* Is the lazy-flags record instruction k makes dead: overwritten by a later
+ * instruction of the trace before anything can read it? Only flagless
+ * register forms run between (no exit, no handler call, no memory access
+ * that could fault and show the flags), no branch joins there (a join
+ * stores the pending record), and the next one sets every flag anew. Then
+ * the record need not be computed, kept or stored at all. */
+static bool
+record_dead_from(const struct comp *c, unsigned from)
+{
+	for (unsigned j = from; j < c->t->n; j++) {
+		const struct insn *i = &c->t->insn[j];
+		if (c->join[j])
+			return false;
+		if (full_setter_reg_form(i))
+			return true;
+		if (!flagless_reg_form(c, i))
+			return false;
+	}
+	return false;
+}
+
+static bool
+record_dead(const struct comp *c, unsigned k)
+{
+	return record_dead_from(c, k + 1);
 }
 
 /* One instruction inline, or false for a handler call. */
@@ -1579,6 +2202,9 @@ compile_insn(struct comp *c, unsigned k)
 {
 	const struct insn *i = &c->t->insn[k];
 	c->rip_stored = false;
+	c->stop_checked = false;
+	c->rec_dead = record_dead(c, k);
+	c->hflags = false;
 	if (i->fn == op_nop)
 		return true;
 	unsigned before = c->nslow;
@@ -1587,14 +2213,19 @@ compile_insn(struct comp *c, unsigned k)
 	/* Forms that write no flag keep a shift's ZF/SF/PF usable. */
 	bool keep = compile_mov(c, i, k) || compile_extend(c, i, k) || compile_stack(c, i, k) ||
 		    compile_jcc_zsp(c, i, k, zsp) || compile_cond_move_zsp(c, i, k, zsp) ||
-		    compile_not(c, i);
+		    compile_not(c, i) || compile_bswap(c, i) || compile_cbw_cwd(c, i) ||
+		    compile_leave(c, i, k) ||
+		    compile_jmp_call_rm(c, i, k);
 	if (keep)
 		c->zsp = zsp;
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
-		    compile_adc_sbb(c, i);
-	if (done && c->nslow != before) {
+		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
+	c->rec_dead = false;
+	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
+	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;
+	if (done && c->nslow != before && !c->stop_checked) {
 		/* A slow path may have run (MMIO, SMC, a fault) and stored the
 		 * pending flags record: stop_trace is set only there, and what it
 		 * did after (a fault's delivery) must not be overwritten. */
@@ -1669,9 +2300,15 @@ chain_dynamic(struct comp *c)
 	struct emit *e = &c->e;
 	grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
 	to_epilogue(c, jump_fwd(e, CC_NE));
-	chain_checks(c);
-	grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(code_size)), 8); /* CS base 0: linear = RIP */
-	to_epilogue(c, jump_fwd(e, CC_NE));
+	/* Only a handler can set a debug condition, an interrupt shadow or HLT,
+	 * or change the code size (as chain_or_leave): when none ran in the
+	 * trace, the trace's own code size (8) and the checks made before it
+	 * hold. */
+	if (c->called) {
+		chain_checks(c);
+		grp1_mi(e, 7, 1, mem(RBP, CPU_OFF(code_size)), 8); /* CS base 0: linear = RIP */
+		to_epilogue(c, jump_fwd(e, CC_NE));
+	}
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rr(e, OP_XOR_RM_R, 4, RCX, RCX);
 	grp1_mi(e, 7, 1, mem(RBP, OFF_CPL), 3);
@@ -1689,7 +2326,7 @@ chain_dynamic(struct comp *c)
 	to_epilogue(c, jump_fwd(e, CC_NE));
 	grp1_ri(e, 4, 4, RAX, 0xfff);
 	op_rm(e, OP_OR_RM_R + 2, 8, RAX, mem_idx(RDI, RSI, 3, exec + 16)); /* pa_page */
-	chain_to_pa(c, true);
+	chain_to_pa(c, c->called);
 }
 
 /* Chain to the successor at physical address RAX: the successor link for it
@@ -1707,9 +2344,22 @@ chain_to_pa(struct comp *c, bool called)
 	uint8_t *found = jump_fwd(e, -1);
 	patch(e, try1, e->p);
 	op_rm(e, OP_CMP_R_RM, 8, RAX, mem(RDI, TRACE_OFF(succ_pa[1])));
-	to_epilogue(c, jump_fwd(e, CC_NE));
+	uint8_t *miss = jump_fwd(e, CC_NE);
 	op_rm(e, OP_MOV_LD, 8, RSI, mem(RDI, TRACE_OFF(succ[1])));
+	uint8_t *found2 = jump_fwd(e, -1);
+	/* Neither link: the JIT's own table (struct jit_find), by pa. */
+	patch(e, miss, e->p);
+	op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	shift_ri(e, 5, 8, RCX, 10);
+	op_rr(e, OP_XOR_RM_R, 8, RAX, RCX);
+	grp1_ri(e, 4, 4, RCX, (int32_t)(FIND_ENTRIES - 1));
+	shift_ri(e, 4, 4, RCX, 4); /* 16-byte entries */
+	mov_ri(e, RDX, (uint64_t)(uintptr_t)c->cpu->jit->find);
+	op_rm(e, OP_CMP_R_RM, 8, RAX, mem_idx(RDX, RCX, 0, 0));
+	to_epilogue(c, jump_fwd(e, CC_NE));
+	op_rm(e, OP_MOV_LD, 8, RSI, mem_idx(RDX, RCX, 0, 8));
 	patch(e, found, e->p);
+	patch(e, found2, e->p);
 	op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
 	op_rr(e, OP_TEST, 8, RCX, RCX);
 	to_epilogue(c, jump_fwd(e, CC_E));
@@ -1727,8 +2377,12 @@ chain_to_pa(struct comp *c, bool called)
 		op_rm(e, OP_MOV_LD, 8, RSI, mem(RBP, OFF_CHAIN_PREV));
 		op_rm(e, OP_MOV_LD, 8, RCX, mem(RSI, TRACE_OFF(jit_chain)));
 	}
-	if (called)
+	if (called) { /* a handler may have changed the CPL: the successor's TLB set */
+		bool ok = c->tlb_ok;
 		mov_mi(e, 1, mem(RBP, OFF_DELIVERING), 0);
+		load_tlb_set(c);
+		c->tlb_ok = ok;
+	}
 	e8(e, 0xff); /* jmp rcx */
 	e8(e, 0xe1);
 }
@@ -1811,7 +2465,12 @@ emit_taken(struct comp *c, const struct taken *tk)
 	struct emit *e = &c->e;
 	const struct insn *i = &c->t->insn[tk->k];
 	patch(e, tk->at, e->p);
-	if (tk->pend.on)
+	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
+	bool self = toff == 0 && c->loop_head && !tk->called && i->opsize == 8;
+	/* Back to the loop head, whose code overwrites the record before
+	 * anything reads it: not stored on that way (record_dead). */
+	bool late = tk->pend.on && self && !tk->join && record_dead_from(c, 0);
+	if (tk->pend.on && !late)
 		store_lf(c, &tk->pend);
 	if (tk->join) { /* no event waiting: on at instruction `join`, icount kept exact */
 		grp1_mi(e, 7, 4, mem(RBP, OFF_EVENTS), 0);
@@ -1821,9 +2480,10 @@ emit_taken(struct comp *c, const struct taken *tk)
 		patch(e, jump_fwd(e, -1), c->label[tk->join]);
 		patch(e, ev, e->p);
 	}
-	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
-	if (toff == 0 && c->loop_head && !tk->called && i->opsize == 8)
+	if (self)
 		self_loop(c, tk->k);
+	if (late)
+		store_lf(c, &tk->pend);
 	writeback(c, tk->dirty);
 	int64_t in_page = (int64_t)(c->t->pa & 0xfff) + toff;
 	if (c->code_size == 8 && i->opsize == 8 && toff == (int32_t)toff) {
@@ -1856,6 +2516,38 @@ emit_taken(struct comp *c, const struct taken *tk)
 	c->dirty = dirty;
 }
 
+/* Does the instruction's ModRM.reg name a register (not an opcode extension
+ * of a group, nor an instruction without ModRM)? Only for the count below:
+ * a wrong answer costs speed, not exactness. */
+static bool
+reg_names_register(const struct insn *i)
+{
+	unsigned op = i->opcode;
+	if ((op >= 0x80 && op <= 0x83) || op == 0x8f || op == 0xc0 || op == 0xc1 || op == 0xc6 ||
+	    op == 0xc7 || (op >= 0xd0 && op <= 0xdf) || op == 0xf6 || op == 0xf7 || op == 0xfe ||
+	    op == 0xff || op == 0x100 || op == 0x101 || op == 0x1ba || op == 0x1c7 ||
+	    (op >= 0x171 && op <= 0x173) || op == 0x1ae || (op >= 0x118 && op <= 0x11f))
+		return false; /* groups */
+	if ((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
+	    op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
+	    op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) || (op >= 0x180 && op <= 0x18f) ||
+	    (op >= 0x1c8 && op <= 0x1cf))
+		return false; /* no ModRM (A0-A3 and 90-BF included) */
+	return true;
+}
+
+/* Does the instruction have a ModRM whose rm field is a register or memory
+ * operand (not the no-ModRM forms above)? */
+static bool
+has_rm_operand(const struct insn *i)
+{
+	unsigned op = i->opcode;
+	return !((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
+		 op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
+		 op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) ||
+		 (op >= 0x180 && op <= 0x18f) || (op >= 0x1c8 && op <= 0x1cf));
+}
+
 /* Choose the guest registers to cache: the most referenced ones whose second
  * byte no instruction of the trace names as AH, CH, DH or BH. */
 static void
@@ -1867,17 +2559,25 @@ pick_cached(struct comp *c)
 		const struct insn *i = &c->t->insn[k];
 		/* The register in the opcode's low bits, for the forms that have one. */
 		bool opreg = i->fn == op_push_r || i->fn == op_pop_r || i->fn == op_mov_r_imm ||
-			     i->fn == op_inc_r || i->fn == op_dec_r;
-		unsigned regs[6] = { i->reg,   opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
-				     R_AX,     R_SP,
-				     REG_NONE, REG_NONE };
+			     i->fn == op_inc_r || i->fn == op_dec_r || i->fn == op_bswap;
+		bool named = reg_names_register(i), rm_op = has_rm_operand(i);
+		unsigned regs[6] = { named ? i->reg : REG_NONE,
+				     opreg ? (i->opcode & 7) | (i->rm & 8) : REG_NONE,
+				     R_AX,
+				     R_SP,
+				     REG_NONE,
+				     REG_NONE };
 		unsigned nregs = 4;
 		if (!(i->flags & I_MEM) && high_byte(i, i->rm, rm_size(i)))
 			narrow |= (uint16_t)(1u << (i->rm - 4)); /* MOVZX/MOVSX from AH..BH */
-		if (!(i->flags & I_MEM))
-			regs[nregs++] = i->rm;
-		else if (i->base < 16)
+		if (!(i->flags & I_MEM)) {
+			if (rm_op)
+				regs[nregs++] = i->rm;
+		} else if (i->base < 16) {
 			uses[i->base]++;
+		}
+		if (i->fn == op_grp3 && (i->reg & 7) >= 4) /* MUL/DIV: RAX and RDX */
+			uses[R_DX] += 2;
 		if ((i->flags & I_MEM) && i->index < 16)
 			uses[i->index]++;
 		for (unsigned n = 0; n < nregs; n++) {
@@ -1936,18 +2636,21 @@ generate(struct comp *c)
 	push_r(e, R15);
 	grp1_ri(e, 5, 8, RSP, FRAME_BYTES);
 	op_rr(e, OP_MOV_ST, 8, RDI, RBP);
-	c->chain_entry = e->p; /* a chaining predecessor jumps here with the frame set up */
+	load_tlb_set(c);
+	/* A chaining predecessor jumps here with the frame set up, its TLB set
+	 * that of the current CPL (chain_to_pa recomputes it after a handler). */
+	c->chain_entry = e->p;
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_RIP));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
 	reload(c);
 	if (has_self_loop(c)) {
-		load_tlb_set(c);
 		c->dirty = c->cached; /* self_loop comes back with them unsaved */
 		c->loop_head = e->p;
 	}
 	enum exit_kind last = EXIT_INLINE;
+	bool last_call = false; /* the last instruction is an inline CALL rel32 */
 	for (unsigned k = 0; k < t->n; k++) {
 		if (c->join[k]) { /* a branch comes here too: what both paths agree on */
 			flush_lf(c);
@@ -1961,6 +2664,7 @@ generate(struct comp *c)
 		if (!inl)
 			call_handler(c, k);
 		last = inl && !c->rip_stored ? EXIT_INLINE : EXIT_HANDLER;
+		last_call = inl && t->insn[k].fn == op_call_rel;
 	}
 	/* The end: in 64-bit code, chain wherever RIP went. */
 	flush_lf(c);
@@ -1972,7 +2676,14 @@ generate(struct comp *c)
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
 	op_rm(e, OP_LEA, 8, RAX, mem(RAX, t->n));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
-	if (c->code_size == 8)
+	/* Where RIP went is known now after a fall-through or an inline CALL
+	 * rel32: on this page, chain as a taken branch does (no TLB lookup). */
+	int64_t end_off = (int64_t)c->off[t->n] + (last_call ? (int64_t)t->insn[t->n - 1].imm : 0);
+	int64_t end_in_page = (int64_t)(t->pa & 0xfff) + end_off;
+	bool known = (last == EXIT_INLINE || last_call) && end_in_page >= 0 && end_in_page <= 0xfff;
+	if (c->code_size == 8 && known)
+		chain_or_leave(c, end_off, c->called);
+	else if (c->code_size == 8)
 		chain_dynamic(c);
 	else
 		to_epilogue(c, jump_fwd(e, -1));
@@ -2054,6 +2765,7 @@ jit_compile(struct cpu *cpu, struct trace *t)
 	c->t = t;
 	c->code_size = t->code_size;
 	c->lf_op = -1;
+	c->hflags_at = UINT_MAX;
 	if (t->n == 0 || !generate(c)) {
 		t->jit_failed = true;
 		j->stats.failed++;
@@ -2075,10 +2787,22 @@ jit_compile(struct cpu *cpu, struct trace *t)
 		return false;
 	}
 	t->jit = (trace_code_fn)code;
+	if (j->dump_dir) { /* FUGU_JIT_DUMP: the host code, for objdump (docs/PERFORMANCE.md) */
+		char fn[4096];
+		snprintf(fn, sizeof(fn), "%s/%" PRIx64 ".bin", j->dump_dir, cpu->state.rip);
+		FILE *f = fopen(fn, "wb");
+		if (f) {
+			fwrite(code, 1, len, f);
+			fclose(f);
+		}
+	}
 	/* A trace on two pages needs tcache_lookup's check of the second: never
 	 * entered by chaining. */
-	if (t->pa2 == UINT64_MAX && !j->check)
+	if (t->pa2 == UINT64_MAX && !j->check) {
 		t->jit_chain = (uint8_t *)code + (c->chain_entry - j->scratch);
+		j->find[find_index(t->pa)] = (struct jit_find){ t->pa, t };
+		j->find_used = true;
+	}
 	j->stats.compiled++;
 	j->stats.bytes += len;
 	j->stats.compile_ns += now_ns() - start;
@@ -2132,21 +2856,29 @@ jit_create(enum jit_mode mode)
 		j->fallback = calloc(INSN_COUNT, sizeof(*j->fallback));
 		j->profile_path = strdup(prof);
 	}
+	const char *dump = getenv("FUGU_JIT_DUMP");
+	if (dump && *dump)
+		j->dump_dir = strdup(dump);
 	j->scratch = malloc(SCRATCH_BYTES);
 	j->comp = malloc(sizeof(struct comp));
+	j->find = malloc(FIND_ENTRIES * sizeof(*j->find));
 	void *a = mmap(NULL, JIT_ARENA_BYTES, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
-	if (!j->scratch || !j->comp || a == MAP_FAILED) {
+	if (!j->scratch || !j->comp || !j->find || a == MAP_FAILED) {
 		if (a != MAP_FAILED)
 			munmap(a, JIT_ARENA_BYTES);
+		free(j->find);
 		free(j->fallback);
 		free(j->profile_path);
+		free(j->dump_dir);
 		free(j->comp);
 		free(j->scratch);
 		free(j);
 		return NULL;
 	}
 	j->arena = a;
+	j->find_used = true;
+	jit_flush(j); /* the find table empty */
 	return j;
 }
 
@@ -2158,6 +2890,8 @@ jit_destroy(struct jit *j)
 	write_profile(j);
 	free(j->fallback);
 	free(j->profile_path);
+	free(j->dump_dir);
+	free(j->find);
 	munmap(j->arena, JIT_ARENA_BYTES);
 	free(j->comp);
 	free(j->scratch);
@@ -2167,8 +2901,13 @@ jit_destroy(struct jit *j)
 void
 jit_flush(struct jit *j)
 {
-	if (j)
+	if (j) {
 		j->used = 0;
+		if (j->find_used)
+			for (unsigned n = 0; n < FIND_ENTRIES; n++)
+				j->find[n] = (struct jit_find){ UINT64_MAX, NULL };
+		j->find_used = false;
+	}
 }
 
 unsigned

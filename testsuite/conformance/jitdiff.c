@@ -125,6 +125,7 @@ imm(struct prog *p, unsigned bytes)
 static void
 gen_insn(struct prog *p)
 {
+	unsigned pstart = p->len;
 	bool o16 = below(100) < 12;
 	if (o16)
 		put(p, 0x66);
@@ -132,7 +133,7 @@ gen_insn(struct prog *p)
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
 	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
-	switch (below(30)) {
+	switch (below(36)) {
 	case 0:
 	case 1:
 	case 2: /* ALU r/m, r and r, r/m */
@@ -309,6 +310,66 @@ gen_insn(struct prog *p)
 	case 28: /* BSWAP */
 		put(p, 0x0f);
 		put(p, 0xc8 + below(8));
+		break;
+	case 30:
+	case 31: { /* a load, register forms, a store back to the same operand (the
+		    JIT pairs them: one TLB lookup, the store through its host address) */
+		unsigned at = p->len;
+		put(p, 0x8b);
+		modrm(p, reg, true);
+		uint8_t copy[24];
+		unsigned n = p->len - pstart;
+		if (n > sizeof(copy))
+			break;
+		memcpy(copy, p->code + pstart, n);
+		copy[at - pstart] = 0x89;
+		for (unsigned k = below(3); k > 0; k--) { /* ALU r, r or MOV r, imm */
+			if (below(3)) {
+				put(p, 0x48 | below(2) * 5);
+				put(p, below(8) << 3 | 1 | below(2) * 2);
+				put(p, 0xc0 | below(64));
+			} else {
+				put(p, 0xb8 + below(8));
+				imm(p, 4);
+			}
+		}
+		for (unsigned k = 0; k < n; k++)
+			put(p, copy[k]);
+		break;
+	}
+	case 32: /* LEAVE, CDQ/CQO after a load (the IDIV idiom) */
+		if (below(2)) {
+			put(p, 0xc9);
+		} else {
+			put(p, 0x99);
+			put(p, 0x48);
+			put(p, 0x63);
+			modrm(p, reg, false); /* MOVSXD */
+		}
+		break;
+	case 33: /* JMP/CALL r/m (indirect): mostly a fault, sometimes on the code page */
+		if (below(2)) {
+			put(p, 0x48);
+			put(p, 0x8d);
+			put(p, (reg & 7) << 3 | 5); /* LEA r, [RIP + small]: a target ahead */
+			put32(p, below(64));
+			put(p, 0xff);
+			put(p, 0xc0 | (below(2) ? 2 : 4) << 3 | (reg & 7));
+		} else {
+			put(p, 0xff);
+			modrm(p, below(2) ? 2 : 4, false);
+		}
+		break;
+	case 34:
+	case 35: /* REP MOVS/STOS (and without REP), a small count first */
+		p->len = pstart; /* the prefixes go after the MOV */
+		put(p, 0xb9);
+		put32(p, below(4) ? below(40) : below(5000));
+		if (below(5))
+			put(p, below(4) ? 0xf3 : 0xf2);
+		if (below(2))
+			put(p, 0x48);
+		put(p, (below(2) ? 0xa4 : 0xaa) + below(2));
 		break;
 	default: /* MOV r, r/m with a load (the commonest memory form) */
 		put(p, 0x8b);

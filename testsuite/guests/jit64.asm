@@ -16,6 +16,16 @@
 ;  9  flags live across interrupts: a loop whose every result depends on
 ;     CF (ADC, SBB) gives the same checksum with the PIT interrupting it
 ;     (8259 at vector 20h, about 12 kHz) as with interrupts off
+; 10  MUL, IMUL, DIV, IDIV (32 and 64 bits, one operand) and conditions on
+;     flags the compiler cannot know (after POPF, after XADD, CF after INC):
+;     a checksum over 200 rounds equal to t10_sum (testsuite/guests/jit64_model.py)
+; 11  #DE from a DIV in a compiled loop (the divisor reaches 0): the fault
+;     at the DIV with RAX, RDX and the flags untouched (SDM vol. 2A, DIV)
+; 12  indirect CALL through a table in memory and through a register, an
+;     indirect JMP, LEAVE, CQO and IDIV: a checksum over 300 rounds (T12_SUM)
+; 13  REP STOSB longer than a REP's yield (REP_CHUNK), REP MOVSQ and REP MOVSB
+;     onto their own source (forward, overlapping: the first element repeats,
+;     SDM vol. 2B, MOVS), RCX/RSI/RDI at the end
 ; The first failure prints "jit64: FAIL n" and exits with n; success prints
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -32,6 +42,10 @@ DATA	equ 0x30000		; scratch data; 0x30ffc..0x31003 crosses a page
 PF_SEEN	equ DATA + 0x100	; set by the handlers (the ROM is not writable)
 BP_SEEN	equ DATA + 0x101
 TICKS	equ DATA + 0x108	; timer interrupts taken
+DE_SEEN	equ DATA + 0x102
+STR13	equ DATA + 0x1000	; test 13's buffer (10000 bytes)
+T12_SUM	equ 0x3c4a1	; test 12's checksum (jit64_model.py)
+T10_SUM	equ 0xe6ae488edea7f391	; test 10's checksum (jit64_model.py)
 T9_ITER	equ 500000
 
 %define R(label) (RAMCODE + (label) - ram_block)
@@ -100,6 +114,9 @@ lm64:
 	call set_gate
 	mov rdi, IDT + 0x20 * 16
 	mov rax, ROMBASE + timer_handler
+	call set_gate
+	mov rdi, IDT
+	mov rax, ROMBASE + de_handler
 	call set_gate
 	lidt [rel idt_desc]
 	; the RAM copy of the code the tests patch
@@ -240,6 +257,70 @@ lm64:
 	cmp qword [TICKS], 0
 	check 9, ne
 
+	; 10: multiply and divide, conditions decided at run time
+	call t10_loop
+	mov rcx, T10_SUM
+	cmp rax, rcx
+	check 10, e
+
+	; 11: a DIV faults on the 100th run, once the trace is compiled
+	mov byte [DE_SEEN], 0
+	mov ecx, 100
+	mov r8d, 1000
+.t11:	lea r9d, [rcx - 1]
+	mov eax, r8d
+	xor edx, edx
+	cmp eax, ecx		; CF clear, ZF clear: the flags the handler checks
+.t11_div:
+	div r9d
+	add r8d, eax
+	dec ecx
+	jnz .t11
+	cmp byte [DE_SEEN], 1
+	check 11, e
+
+	; 12: calls and jumps through tables and registers
+	call t12_loop
+	mov rcx, T12_SUM
+	cmp rax, rcx
+	check 12, e
+
+	; 13: string instructions, 64 rounds
+	xor ebx, ebx
+.t13:	mov edi, STR13
+	mov ecx, 10000
+	mov eax, ebx
+	rep stosb
+	test rcx, rcx
+	check 13, z
+	cmp rdi, STR13 + 10000
+	check 13, e
+	cmp [STR13 + 9999], bl
+	check 13, e
+	mov rax, 0x0102030405060708
+	add rax, rbx
+	mov [STR13], rax
+	mov esi, STR13
+	lea rdi, [rsi + 8]
+	mov ecx, 600
+	rep movsq
+	cmp rsi, STR13 + 8 * 600
+	check 13, e
+	cmp [STR13 + 8 * 600], rax
+	check 13, e
+	mov dword [STR13], 0x030201
+	mov esi, STR13
+	lea rdi, [rsi + 3]
+	mov ecx, 3000
+	rep movsb
+	cmp byte [STR13 + 3002], 3
+	check 13, e
+	cmp byte [STR13 + 2997], 1
+	check 13, e
+	inc ebx
+	cmp ebx, 64
+	jb .t13
+
 	lea rsi, [rel pass_msg]
 	call print
 	xor eax, eax
@@ -310,6 +391,189 @@ t9_loop:
 	dec ecx
 	jnz .l
 	ret
+
+; RAX = a checksum of 200 rounds of multiplies, divides and conditions on
+; flags from POPF and XADD (jit64_model.py computes the same).
+t10_loop:
+	xor r8d, r8d		; the checksum
+	mov r9, 0x9e3779b97f4a7c15
+	mov ecx, 200
+.l:	mov rax, r9		; xorshift64
+	shl rax, 13
+	xor r9, rax
+	mov rax, r9
+	shr rax, 7
+	xor r9, rax
+	mov rax, r9
+	shl rax, 17
+	xor r9, rax
+	mov rax, r9		; 64-bit MUL
+	mov r10, 0xfedcba9876543211
+	mul r10
+	add r8, rax
+	xor r8, rdx
+	mov eax, r9d		; 32-bit IMUL of a negative number, OF by SETO
+	mov r11d, ecx
+	neg r11d
+	imul r11d
+	seto r10b
+	movzx r10d, r10b
+	add r8, r10
+	add r8, rax
+	add r8, rdx
+	mov r10, r9		; 64-bit DIV, RDX below the divisor
+	shr r10, 16
+	or r10, 1
+	mov rax, r9
+	mov edx, ecx
+	div r10
+	add r8, rax
+	xor r8, rdx
+	mov rax, r9		; 64-bit IDIV after CQO, a negative divisor
+	cqo
+	mov r10d, ecx
+	neg r10
+	sub r10, 3
+	idiv r10
+	add r8, rax
+	add r8, rdx
+	mov eax, r9d		; 32-bit DIV
+	xor edx, edx
+	lea r10d, [rcx + 5]
+	div r10d
+	add r8, rax
+	add r8, rdx
+	mov eax, r9d		; 32-bit IDIV after CDQ
+	cdq
+	lea r10d, [rcx + 2]
+	idiv r10d
+	add r8, rax
+	add r8, rdx
+	mov rax, r9		; RFLAGS from POPF: every condition
+	and eax, 0x8d5
+	push rax
+	popfq
+	seto al
+	setb dl
+	sete r10b
+	setbe r11b
+	sets r12b
+	setp r13b
+	setl r14b
+	setle r15b
+	cmovg r8, r9		; G: CMOV of the whole checksum
+	jle .le
+	add r8, 77
+.le:	movzx eax, al		; the eight conditions as bits 0-7
+	movzx edx, dl
+	lea rax, [rax + rdx * 2]
+	movzx edx, r10b
+	lea rax, [rax + rdx * 4]
+	movzx edx, r11b
+	lea rax, [rax + rdx * 8]
+	movzx edx, r12b
+	shl edx, 4
+	add eax, edx
+	movzx edx, r13b
+	shl edx, 5
+	add eax, edx
+	movzx edx, r14b
+	shl edx, 6
+	add eax, edx
+	movzx edx, r15b
+	shl edx, 7
+	add eax, edx
+	add r8, rax
+	mov r10, r9		; lazy flags from XADD, a signed condition
+	mov r11, r8
+	xadd r10, r11
+	jl .lt
+	xor r8, 0x55
+.lt:	cmovo r8, r10
+	setge al
+	add r8b, al
+	xadd r10, r11
+	seta al
+	add r8b, al
+	cmp r9d, ecx		; CF from a CMP, then INC: BE reads both
+	inc r11d
+	jbe .be
+	add r8, 3
+.be:	dec ecx
+	jnz .l
+	mov rax, r8
+	ret
+
+; RAX = the sum over ECX = 300..1 of t12_table[ECX & 3](ECX).
+t12_loop:
+	push rbx
+	xor r8d, r8d
+	mov ecx, 300
+	lea rbx, [rel t12_table]
+.l:	mov eax, ecx
+	and eax, 3
+	mov rdi, rcx
+	call [rbx + rax * 8]
+	add r8, rax
+	lea rdx, [rel .back]
+	jmp rdx
+	mov bl, 12		; not reached
+	jmp fail
+.back:	dec ecx
+	jnz .l
+	pop rbx
+	mov rax, r8
+	ret
+t12_f0:	push rbp		; RDI * 7, through a frame
+	mov rbp, rsp
+	push rdi
+	mov rax, [rbp - 8]
+	imul rax, rax, 7
+	leave
+	ret
+t12_f1:	push rbp		; -RDI / 5, truncated
+	mov rbp, rsp
+	mov rax, rdi
+	neg rax
+	cqo
+	mov r9d, 5
+	idiv r9
+	leave
+	ret
+t12_f2:	mov rax, rdi		; RDI * 8
+	shl rax, 3
+	ret
+t12_f3:	lea rax, [rel t12_f0]	; RDI * 7 + 1
+	call rax
+	add rax, 1
+	ret
+	align 8
+t12_table:
+	dq ROMBASE + t12_f0, ROMBASE + t12_f1, ROMBASE + t12_f2, ROMBASE + t12_f3
+
+; #DE from test 11's DIV by 0: RIP at the DIV, RAX and RDX as before it,
+; the CMP's flags; resume after the DIV (3 bytes) with EAX = 0.
+de_handler:
+	mov r10, ROMBASE + lm64.t11_div
+	cmp [rsp], r10
+	jne .bad
+	cmp ecx, 1
+	jne .bad
+	cmp r9d, 0
+	jne .bad
+	test edx, edx
+	jne .bad
+	cmp eax, r8d
+	jne .bad
+	mov r10, [rsp + 16]	; RFLAGS of `cmp eax, ecx` with EAX > ECX: CF, ZF clear
+	test r10d, 0x41
+	jne .bad
+	add qword [rsp], 3
+	xor eax, eax
+	inc byte [DE_SEEN]
+	iretq
+.bad:	mov bl, 11
+	jmp fail
 
 timer_handler:
 	push rax
