@@ -8,7 +8,6 @@
 #include "cpu/exec/exec.h"
 #include "cpu/vmx/vmx.h"
 
-
 static inline uint64_t
 idx_get(struct cpu *cpu, unsigned r, unsigned adsize)
 {

@@ -40,7 +40,7 @@ struct jit {
 	unsigned threshold;
 	bool check;     /* -jit check: no chaining (each run is compared alone) */
 	bool break_mov; /* FUGU_JIT_CHECK_BREAK=1 with -jit check: MOV r, imm off by one (tests) */
-	uint8_t *scratch;  /* the compiler writes here, then copies into the arena */
+	uint8_t *scratch; /* the compiler writes here, then copies into the arena */
 	/* Compiled traces by physical address (chain_to_pa's fallback when the
 	 * successor links miss, e.g. an indirect branch with many targets):
 	 * direct-mapped, filled by jit_compile, emptied by jit_flush; an entry
@@ -48,8 +48,8 @@ struct jit {
 	struct jit_find {
 		uint64_t pa;
 		struct trace *t;
-	} *find;
-	bool find_used; /* some entry may be set */
+	} * find;
+	bool find_used;    /* some entry may be set */
 	struct comp *comp; /* the compiler's tables */
 	struct jit_stats stats;
 	/* FUGU_JIT_PROFILE=FILE: handler calls from compiled code counted per
@@ -105,9 +105,9 @@ _Static_assert(sizeof(struct tlb_entry) == 24 && offsetof(struct tlb_entry, adde
 #define FRAME_RIP0 0
 #define FRAME_ICOUNT0 8
 #define FRAME_TLB 16
-#define FRAME_HOST 24 /* a paired load's host address, or 0 (pair_store) */
+#define FRAME_HOST 24   /* a paired load's host address, or 0 (pair_store) */
 #define FRAME_TARGET 32 /* an indirect CALL's target across its push */
-#define FRAME_BYTES 40 /* with six pushes, keeps calls 16-byte aligned */
+#define FRAME_BYTES 40  /* with six pushes, keeps calls 16-byte aligned */
 
 /* Host registers that cache guest registers: callee-saved ones first (calls
  * keep them), then R9 and R11, which a C call clobbers (reloaded after one). */
@@ -175,8 +175,8 @@ struct taken {
 	bool called;            /* a handler ran before it in the trace */
 	struct pending_lf pend; /* the flags record to store first */
 	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
-	uint8_t *back; /* a handler stub: where the trace goes on after the handler
-			  (compile_muldiv), or NULL: the trace ends */
+	uint8_t *back;          /* a handler stub: where the trace goes on after the handler
+				   (compile_muldiv), or NULL: the trace ends */
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -797,9 +797,8 @@ mem_access_kind(struct comp *c, unsigned k, unsigned seg, unsigned size, bool st
 		c->bad = true;
 		return;
 	}
-	c->slow[c->nslow++] = (struct slow){ at,   e->p,  (uint8_t)k, (uint8_t)size,
-					     (uint8_t)seg, store, pair,       false,
-					     c->dirty,    c->pend };
+	c->slow[c->nslow++] = (struct slow){ at,    e->p, (uint8_t)k, (uint8_t)size, (uint8_t)seg,
+					     store, pair, false,      c->dirty,      c->pend };
 }
 
 static void
@@ -1674,9 +1673,8 @@ jit_flags_arith(struct cpu *cpu)
 static unsigned
 cond_needs(unsigned cc)
 {
-	static const uint16_t need[8] = { F_OF,	       F_CF,	     F_ZF, F_CF | F_ZF,
-					  F_SF,	       F_PF,	     F_SF | F_OF,
-					  F_ZF | F_SF | F_OF };
+	static const uint16_t need[8] = { F_OF, F_CF, F_ZF,        F_CF | F_ZF,
+					  F_SF, F_PF, F_SF | F_OF, F_ZF | F_SF | F_OF };
 	return need[cc >> 1];
 }
 
@@ -1833,9 +1831,9 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			c->bad = true;
 			return true;
 		}
-		c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, -1), (uint8_t)k, c->dirty,
-							c->called,           c->pend,    0,
-							NULL };
+		c->taken[c->ntaken++] = (struct taken){
+			jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL
+		};
 		return true;
 	}
 	unsigned hcc = cc;
@@ -1850,10 +1848,13 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		return true;
 	}
 	unsigned join = join_at(c, i, k);
-	c->taken[c->ntaken++] = (struct taken){
-		jump_fwd(&c->e, (int)hcc), (uint8_t)k, c->dirty, c->called, c->pend, (uint8_t)join,
-		NULL
-	};
+	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)hcc),
+						(uint8_t)k,
+						c->dirty,
+						c->called,
+						c->pend,
+						(uint8_t)join,
+						NULL };
 	return true;
 }
 
@@ -1956,8 +1957,9 @@ to_handler(struct comp *c, unsigned k, int cc)
 		c->bad = true;
 		return;
 	}
-	c->hstub[c->nhstub++] =
-		(struct taken){ jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL };
+	c->hstub[c->nhstub++] = (struct taken){
+		jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL
+	};
 }
 
 /* Is the 64-bit address in h canonical (48 bits)? Else the handler: it
@@ -2214,8 +2216,7 @@ compile_insn(struct comp *c, unsigned k)
 	bool keep = compile_mov(c, i, k) || compile_extend(c, i, k) || compile_stack(c, i, k) ||
 		    compile_jcc_zsp(c, i, k, zsp) || compile_cond_move_zsp(c, i, k, zsp) ||
 		    compile_not(c, i) || compile_bswap(c, i) || compile_cbw_cwd(c, i) ||
-		    compile_leave(c, i, k) ||
-		    compile_jmp_call_rm(c, i, k);
+		    compile_leave(c, i, k) || compile_jmp_call_rm(c, i, k);
 	if (keep)
 		c->zsp = zsp;
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
@@ -2529,8 +2530,8 @@ reg_names_register(const struct insn *i)
 	    (op >= 0x171 && op <= 0x173) || op == 0x1ae || (op >= 0x118 && op <= 0x11f))
 		return false; /* groups */
 	if ((op < 0x40 && (op & 7) >= 4) || (op >= 0x50 && op <= 0x5f) || op == 0x68 ||
-	    op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) ||
-	    op == 0xc2 || op == 0xc3 || (op >= 0xe8 && op <= 0xeb) || (op >= 0x180 && op <= 0x18f) ||
+	    op == 0x6a || (op >= 0x70 && op <= 0x7f) || (op >= 0x90 && op <= 0xbf) || op == 0xc2 ||
+	    op == 0xc3 || (op >= 0xe8 && op <= 0xeb) || (op >= 0x180 && op <= 0x18f) ||
 	    (op >= 0x1c8 && op <= 0x1cf))
 		return false; /* no ModRM (A0-A3 and 90-BF included) */
 	return true;

@@ -361,7 +361,7 @@ gen_insn(struct prog *p)
 		}
 		break;
 	case 34:
-	case 35: /* REP MOVS/STOS (and without REP), a small count first */
+	case 35:                 /* REP MOVS/STOS (and without REP), a small count first */
 		p->len = pstart; /* the prefixes go after the MOV */
 		put(p, 0xb9);
 		put32(p, below(4) ? below(40) : below(5000));
