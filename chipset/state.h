@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mmu/hostmem.h"
+
 /* The bool fields of a saved record: byte offsets into it. */
 struct state_bools {
 	const size_t *off;
@@ -88,32 +90,13 @@ struct state_limits {
 static inline uint64_t
 state_field_get(const void *rec, const struct state_limit *l)
 {
-	const unsigned char *p = (const unsigned char *)rec + l->off;
-	uint8_t v8;
-	uint16_t v16;
-	uint32_t v32;
-	uint64_t v64;
-	switch (l->size) {
-	case 1: memcpy(&v8, p, 1); return v8;
-	case 2: memcpy(&v16, p, 2); return v16;
-	case 4: memcpy(&v32, p, 4); return v32;
-	default: memcpy(&v64, p, 8); return v64;
-	}
+	return hostmem_load((const unsigned char *)rec + l->off, l->size);
 }
 
 static inline void
 state_field_set(void *rec, const struct state_limit *l, uint64_t v)
 {
-	unsigned char *p = (unsigned char *)rec + l->off;
-	uint8_t v8 = (uint8_t)v;
-	uint16_t v16 = (uint16_t)v;
-	uint32_t v32 = (uint32_t)v;
-	switch (l->size) {
-	case 1: memcpy(p, &v8, 1); break;
-	case 2: memcpy(p, &v16, 2); break;
-	case 4: memcpy(p, &v32, 4); break;
-	default: memcpy(p, &v, 8); break;
-	}
+	hostmem_store((unsigned char *)rec + l->off, v, l->size);
 }
 
 /* The value of a signed field of `size` bytes whose bits are v. */

@@ -7,6 +7,7 @@
 #include "cpu/jit/jit.h"
 #include "cpu/translate.h"
 #include "cpu/vmx/vmx.h"
+#include "mmu/hostmem.h"
 #include "mmu/paging.h"
 #include "mmu/physmem.h"
 
@@ -191,48 +192,6 @@ write_slow(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, enum mmu_pr
 	physmem_write_sized(cpu->mem, pa2, v >> (8 * first), size - first);
 }
 
-static inline uint64_t
-load_host(const void *p, unsigned size)
-{
-	switch (size) {
-	case 1: return *(const uint8_t *)p;
-	case 2: {
-		uint16_t v;
-		memcpy(&v, p, 2);
-		return v;
-	}
-	case 4: {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		return v;
-	}
-	default: {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		return v;
-	}
-	}
-}
-
-static inline void
-store_host(void *p, uint64_t v, unsigned size)
-{
-	switch (size) {
-	case 1: *(uint8_t *)p = (uint8_t)v; break;
-	case 2: {
-		uint16_t w = (uint16_t)v;
-		memcpy(p, &w, 2);
-		break;
-	}
-	case 4: {
-		uint32_t w = (uint32_t)v;
-		memcpy(p, &w, 4);
-		break;
-	}
-	default: memcpy(p, &v, 8); break;
-	}
-}
-
 /*
  * Linear accesses to system structures: with `supervisor` they are implicit
  * supervisor accesses (SDM vol. 3A, 4.6) whatever the CPL, served by the
@@ -243,7 +202,7 @@ cpu_read_linear(struct cpu *cpu, uint64_t lin, unsigned size, bool supervisor)
 {
 	void *h = tlb_lookup(&cpu->tlb, supervisor ? TLB_SUPER : TLB_USER, TLB_READ, lin, size);
 	if (h)
-		return load_host(h, size);
+		return hostmem_load(h, size);
 	return read_slow(cpu, lin, size, supervisor ? MMU_IMPLICIT : MMU_USER);
 }
 
@@ -254,7 +213,7 @@ cpu_write_linear(struct cpu *cpu, uint64_t lin, uint64_t v, unsigned size, bool 
 	if (h) {
 		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
 			jit_check_log_host(cpu, h, size);
-		store_host(h, v, size);
+		hostmem_store(h, v, size);
 		return;
 	}
 	write_slow(cpu, lin, v, size, supervisor ? MMU_IMPLICIT : MMU_USER);
@@ -266,7 +225,7 @@ cpu_read(struct cpu *cpu, unsigned seg, uint64_t off, unsigned size)
 	uint64_t lin = seg_linear(cpu, seg, off, size, false);
 	void *h = tlb_lookup(&cpu->tlb, cur_set(cpu), TLB_READ, lin, size);
 	if (h)
-		return load_host(h, size);
+		return hostmem_load(h, size);
 	return read_slow(cpu, lin, size, cur_priv(cpu));
 }
 
@@ -278,7 +237,7 @@ cpu_write(struct cpu *cpu, unsigned seg, uint64_t off, uint64_t v, unsigned size
 	if (h) {
 		if (__builtin_expect(cpu->jcheck != NULL, 0)) /* -jit check: log the store */
 			jit_check_log_host(cpu, h, size);
-		store_host(h, v, size);
+		hostmem_store(h, v, size);
 		return;
 	}
 	write_slow(cpu, lin, v, size, cur_priv(cpu));

@@ -2,8 +2,7 @@
  * fugu — the state field table (cpu/state.h), derived from the one X-macro list.
  */
 #include "cpu/state.h"
-
-#include <string.h>
+#include "mmu/hostmem.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "state_get reads the low bytes");
 
@@ -44,26 +43,9 @@ state_get(const struct cpu_state *s, enum state_field_id id)
 {
 	const struct state_field *f = &state_fields[id];
 	const uint8_t *p = (const uint8_t *)s + f->offset;
-	/* One fixed-size load per width (the VMCS transfers at VM entry and exit
-	 * run this for every guest-state field). */
-	switch (f->size) {
-	case 1: return *p;
-	case 2: {
-		uint16_t v;
-		memcpy(&v, p, 2);
-		return v;
-	}
-	case 4: {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		return v;
-	}
-	default: {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		return v;
-	}
-	}
+	/* One fixed-size load (the VMCS transfers at VM entry and exit run this
+	 * for every guest-state field). */
+	return hostmem_load(p, f->size);
 }
 
 void
@@ -73,18 +55,5 @@ state_set(struct cpu_state *s, enum state_field_id id, uint64_t value)
 	uint8_t *p = (uint8_t *)s + f->offset;
 	if (f->is_bool)
 		value = value != 0; /* a bool holds 0 or 1 only */
-	switch (f->size) {
-	case 1: *p = (uint8_t)value; break;
-	case 2: {
-		uint16_t v = (uint16_t)value;
-		memcpy(p, &v, 2);
-		break;
-	}
-	case 4: {
-		uint32_t v = (uint32_t)value;
-		memcpy(p, &v, 4);
-		break;
-	}
-	default: memcpy(p, &value, 8); break;
-	}
+	hostmem_store(p, value, f->size);
 }

@@ -25,6 +25,7 @@
 
 #include "cpu/exec/exec.h"
 #include "cpu/tcache.h"
+#include "mmu/hostmem.h"
 
 #if defined(__x86_64__)
 
@@ -359,27 +360,7 @@ no_crossing(uint64_t a, uint64_t len, unsigned size)
 static void
 copy_elem(uint8_t *d, const uint8_t *s, unsigned size)
 {
-	switch (size) {
-	case 1: *d = *s; break;
-	case 2: {
-		uint16_t v;
-		memcpy(&v, s, 2);
-		memcpy(d, &v, 2);
-		break;
-	}
-	case 4: {
-		uint32_t v;
-		memcpy(&v, s, 4);
-		memcpy(d, &v, 4);
-		break;
-	}
-	default: {
-		uint64_t v;
-		memcpy(&v, s, 8);
-		memcpy(d, &v, 8);
-		break;
-	}
-	}
+	hostmem_store(d, hostmem_load(s, size), size);
 }
 
 static uint8_t *
