@@ -33,6 +33,14 @@ def run(fugu, rom, fmt, log):
         return p.returncode, f.read().splitlines()
 
 
+def tap(checks):
+    """Print the (name, ok) checks as TAP; the exit status."""
+    print("1..%d" % len(checks))
+    for n, (name, ok) in enumerate(checks, 1):
+        print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
+    return 0 if all(ok for _, ok in checks) else 1
+
+
 def main():
     fugu, rom = sys.argv[1], sys.argv[2]
     checks = []
@@ -94,10 +102,7 @@ def main():
         checks.append(("text: same number of events", len(text) == len(lines)))
         checks.append(("text: the cpuid exit",
                        any(l.startswith("vmexit reason=0000000a name=\"cpuid\"") for l in text)))
-    print("1..%d" % len(checks))
-    for n, (name, ok) in enumerate(checks, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    return 0 if all(ok for _, ok in checks) else 1
+    return tap(checks)
 
 
 if __name__ == "__main__":

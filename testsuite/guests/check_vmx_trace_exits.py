@@ -12,9 +12,10 @@ The text trace must show the same exits, one line each. Prints TAP.
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
+
+from check_vmx_trace import run, tap
 
 REASONS = (44, 45, 48, 49, 56, 62)
 NAMES = {44: "apic-access", 45: "eoi-induced", 48: "ept-violation", 49: "ept-misconfig",
@@ -50,13 +51,6 @@ REGRESS = [
     (44, 0xa014, 0x80000603),  # R16: during INT3's delivery, type 10
 ]
 
-
-def run(fugu, rom, fmt, log):
-    cmd = [fugu, "-bios", rom, "-device", "isa-debug-exit", "-debugcon", "none",
-           "-timeout", "20", "-d", "vmx", "-D", log, "-trace-format", fmt]
-    p = subprocess.run(cmd, capture_output=True, timeout=60)
-    with open(log, encoding="utf-8") as f:
-        return p.returncode, f.read().splitlines()
 
 
 def check_rom(fugu, rom, name, want, d, checks):
@@ -99,10 +93,7 @@ def main():
         checks.append(("vmx_regress: a software event's length on the exit",
                        len(exits) == len(REGRESS) and exits[-1]["len"] == 1 and
                        exits[-2]["len"] == 0))
-    print("1..%d" % len(checks))
-    for n, (name, ok) in enumerate(checks, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    return 0 if all(ok for _, ok in checks) else 1
+    return tap(checks)
 
 
 if __name__ == "__main__":
