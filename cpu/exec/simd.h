@@ -35,4 +35,36 @@ void simd_mem_write(struct cpu *cpu, const struct insn *i, uint64_t ea, const ui
 void simd_maskmov(struct cpu *cpu, const struct insn *i, const uint8_t *src, const uint8_t *mask,
 		  unsigned n);
 
+/* ---- the legacy SSE forms (cpu/exec/sse.c), shared with the JIT (cpu/jit/sse.c) ---- */
+
+/* Operand kinds of the ModRM fields. */
+enum { SIMD_T_NONE, SIMD_T_X, SIMD_T_M, SIMD_T_G };
+
+/* Shape flags. */
+#define SIMD_S_ALIGN 0x01   /* legacy 16-byte memory operand must be aligned: #GP(0) */
+#define SIMD_S_STORE 0x02   /* the r/m operand is the destination (memory store) */
+#define SIMD_S_MEMW 0x04    /* memory size is 8 with REX.W (MOVQ, CVTSI2SS r/m64, PINSRQ) */
+#define SIMD_S_NOREG 0x08   /* register form is #UD (66 0F 12 MOVLPD, ...) */
+#define SIMD_S_NOMEM 0x10   /* memory form is #UD */
+#define SIMD_S_EFL 0x20     /* writes the arithmetic flags */
+#define SIMD_S_RCX 0x40     /* writes ECX (PCMPESTRI/PCMPISTRI) */
+#define SIMD_S_MXCSR 0x80   /* floating point: MXCSR flags and exceptions */
+#define SIMD_S_MASKMV 0x100 /* MASKMOVQ/MASKMOVDQU: byte-masked store to DS:rDI */
+
+struct simd_shape {
+	uint8_t reg, rm; /* SIMD_T_*: the ModRM.reg and ModRM.rm operands (reg SIMD_T_NONE:
+			    an opcode extension) */
+	uint8_t msize;   /* memory operand size in bytes */
+	uint16_t flags;  /* SIMD_S_* */
+};
+
+/* The shape of an op_sse instruction. */
+struct simd_shape simd_sse_shape(const struct insn *i);
+/* The host encoding of op_sse instruction i with its ModRM.reg operand in host
+ * register hreg (or the opcode extension), its ModRM.rm operand in host
+ * register hrm, or for a memory form at [hrm] (hrm neither RSP nor RBP):
+ * mandatory prefix, REX.W, escape, opcode, ModRM, imm8. Returns the length
+ * (at most 7) written to code. */
+unsigned simd_sse_encode(const struct insn *i, unsigned hreg, unsigned hrm, uint8_t *code);
+
 #endif

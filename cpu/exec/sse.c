@@ -40,40 +40,19 @@
 /* MXCSR bits fugu's processor implements: flags, DAZ, masks, RC, FTZ (vol. 1, 10.2.3). */
 #define MXCSR_MASK 0xffffu
 
-/* Operand kinds of the ModRM fields. */
-enum { T_NONE, T_X, T_M, T_G };
-
-/* Shape flags. */
-#define S_ALIGN 0x01   /* legacy 16-byte memory operand must be aligned: #GP(0) */
-#define S_STORE 0x02   /* the r/m operand is the destination (memory store) */
-#define S_MEMW 0x04    /* memory size is 8 with REX.W (MOVQ, CVTSI2SS r/m64, PINSRQ) */
-#define S_NOREG 0x08   /* register form is #UD (66 0F 12 MOVLPD, ...) */
-#define S_NOMEM 0x10   /* memory form is #UD */
-#define S_EFL 0x20     /* writes the arithmetic flags */
-#define S_RCX 0x40     /* writes ECX (PCMPESTRI/PCMPISTRI) */
-#define S_MXCSR 0x80   /* floating point: MXCSR flags and exceptions */
-#define S_MASKMV 0x100 /* MASKMOVQ/MASKMOVDQU: byte-masked store to DS:rDI */
-
-struct shape {
-	uint8_t reg,
-		rm;    /* T_*: the ModRM.reg and ModRM.rm operands (reg T_NONE: opcode extension) */
-	uint8_t msize; /* memory operand size in bytes */
-	uint16_t flags;
-};
-
-#define SH(r, m, sz, f) ((struct shape){ T_##r, T_##m, (sz), (f) })
+#define SH(r, m, sz, f) ((struct simd_shape){ SIMD_T_##r, SIMD_T_##m, (sz), (f) })
 
 /* The shape of a form (map 1 = 0F, 2 = 0F 38, 3 = 0F 3A; sel: none/66/F3/F2). */
-static struct shape
+static struct simd_shape
 sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 {
-	const uint16_t A = S_ALIGN, F = S_MXCSR;
+	const uint16_t A = SIMD_S_ALIGN, F = SIMD_S_MXCSR;
 	bool mmx = sel == 0; /* for the MMX/SSE2 integer rows */
 	if (map == 1) {
 		switch (op) {
 		case 0x10:
 		case 0x11: {
-			uint16_t st = op == 0x11 ? S_STORE : 0;
+			uint16_t st = op == 0x11 ? SIMD_S_STORE : 0;
 			return sel < 2 ? SH(X, X, 16, st) : SH(X, X, sel == 2 ? 4 : 8, st);
 		}
 		case 0x12:
@@ -81,21 +60,21 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 			if (sel == 0)
 				return SH(X, X, 8, 0); /* MOVLPS/MOVHLPS, MOVHPS/MOVLHPS */
 			if (sel == 1)
-				return SH(X, X, 8, S_NOREG); /* MOVLPD/MOVHPD */
+				return SH(X, X, 8, SIMD_S_NOREG); /* MOVLPD/MOVHPD */
 			if (sel == 2)
 				return SH(X, X, 16, A); /* MOVSLDUP/MOVSHDUP */
 			return SH(X, X, 8, 0);          /* MOVDDUP */
 		case 0x13:
-		case 0x17: return SH(X, X, 8, S_STORE | S_NOREG);
+		case 0x17: return SH(X, X, 8, SIMD_S_STORE | SIMD_S_NOREG);
 		case 0x14:
 		case 0x15: return SH(X, X, 16, A);
 		case 0x28: return SH(X, X, 16, A);
-		case 0x29: return SH(X, X, 16, A | S_STORE);
+		case 0x29: return SH(X, X, 16, A | SIMD_S_STORE);
 		case 0x2a:
 			if (sel < 2) /* CVTPI2PS, CVTPI2PD */
 				return SH(X, M, 8, F);
 			return SH(X, G, w ? 8 : 4, F); /* CVTSI2SS/SD */
-		case 0x2b: return SH(X, X, 16, A | S_STORE | S_NOREG);
+		case 0x2b: return SH(X, X, 16, A | SIMD_S_STORE | SIMD_S_NOREG);
 		case 0x2c:
 		case 0x2d:
 			if (sel == 0) /* CVT(T)PS2PI */
@@ -104,8 +83,8 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 				return SH(M, X, 16, A | F);
 			return SH(G, X, sel == 2 ? 4 : 8, F);
 		case 0x2e:
-		case 0x2f: return SH(X, X, sel ? 8 : 4, S_EFL | F);
-		case 0x50: return SH(G, X, 0, S_NOMEM);
+		case 0x2f: return SH(X, X, sel ? 8 : 4, SIMD_S_EFL | F);
+		case 0x50: return SH(G, X, 0, SIMD_S_NOMEM);
 		case 0x51:
 		case 0x58:
 		case 0x59:
@@ -134,11 +113,11 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 		case 0x7e:
 			if (op == 0x7e && sel == 2)
 				return SH(X, X, 8, 0); /* MOVQ xmm, xmm/m64 */
-			return mmx ? SH(M, G, w ? 8 : 4, op == 0x7e ? S_STORE : 0)
-				   : SH(X, G, w ? 8 : 4, op == 0x7e ? S_STORE : 0);
+			return mmx ? SH(M, G, w ? 8 : 4, op == 0x7e ? SIMD_S_STORE : 0)
+				   : SH(X, G, w ? 8 : 4, op == 0x7e ? SIMD_S_STORE : 0);
 		case 0x6f:
 		case 0x7f: {
-			uint16_t st = op == 0x7f ? S_STORE : 0;
+			uint16_t st = op == 0x7f ? SIMD_S_STORE : 0;
 			if (mmx)
 				return SH(M, M, 8, st);
 			return SH(X, X, 16, st | (sel == 1 ? A : 0));
@@ -146,31 +125,31 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 		case 0x70: return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
 		case 0x71:
 		case 0x72:
-		case 0x73: return mmx ? SH(NONE, M, 0, S_NOMEM) : SH(NONE, X, 0, S_NOMEM);
+		case 0x73: return mmx ? SH(NONE, M, 0, SIMD_S_NOMEM) : SH(NONE, X, 0, SIMD_S_NOMEM);
 		case 0x7c:
 		case 0x7d:
 		case 0xd0: return SH(X, X, 16, A | F);
 		case 0xc4: return mmx ? SH(M, G, 2, 0) : SH(X, G, 2, 0);
-		case 0xc5: return mmx ? SH(G, M, 0, S_NOMEM) : SH(G, X, 0, S_NOMEM);
+		case 0xc5: return mmx ? SH(G, M, 0, SIMD_S_NOMEM) : SH(G, X, 0, SIMD_S_NOMEM);
 		case 0xc6: return SH(X, X, 16, A);
 		case 0xd6:
 			if (sel == 1)
-				return SH(X, X, 8, S_STORE); /* MOVQ xmm/m64, xmm */
+				return SH(X, X, 8, SIMD_S_STORE); /* MOVQ xmm/m64, xmm */
 			if (sel == 2)
-				return SH(X, M, 0, S_NOMEM); /* MOVQ2DQ */
-			return SH(M, X, 0, S_NOMEM);         /* MOVDQ2Q */
-		case 0xd7: return mmx ? SH(G, M, 0, S_NOMEM) : SH(G, X, 0, S_NOMEM);
+				return SH(X, M, 0, SIMD_S_NOMEM); /* MOVQ2DQ */
+			return SH(M, X, 0, SIMD_S_NOMEM);         /* MOVDQ2Q */
+		case 0xd7: return mmx ? SH(G, M, 0, SIMD_S_NOMEM) : SH(G, X, 0, SIMD_S_NOMEM);
 		case 0xe6:
 			if (sel == 2)
 				return SH(X, X, 8, F); /* CVTDQ2PD */
 			return SH(X, X, 16, A | F);
 		case 0xe7:
-			return mmx ? SH(M, M, 8, S_STORE | S_NOREG)
-				   : SH(X, X, 16, A | S_STORE | S_NOREG);
-		case 0xf0: return SH(X, X, 16, S_NOREG); /* LDDQU */
+			return mmx ? SH(M, M, 8, SIMD_S_STORE | SIMD_S_NOREG)
+				   : SH(X, X, 16, A | SIMD_S_STORE | SIMD_S_NOREG);
+		case 0xf0: return SH(X, X, 16, SIMD_S_NOREG); /* LDDQU */
 		case 0xf7:
-			return mmx ? SH(M, M, 0, S_NOMEM | S_MASKMV)
-				   : SH(X, X, 0, S_NOMEM | S_MASKMV);
+			return mmx ? SH(M, M, 0, SIMD_S_NOMEM | SIMD_S_MASKMV)
+				   : SH(X, X, 0, SIMD_S_NOMEM | SIMD_S_MASKMV);
 		default: /* the MMX/SSE2 integer rows, 0F D1-FE */
 			return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
 		}
@@ -189,8 +168,8 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 		case 0x34: return SH(X, X, 4, 0); /* BD, WQ */
 		case 0x22:
 		case 0x32: return SH(X, X, 2, 0); /* BQ */
-		case 0x17: return SH(X, X, 16, A | S_EFL);
-		case 0x2a: return SH(X, X, 16, A | S_NOREG);
+		case 0x17: return SH(X, X, 16, A | SIMD_S_EFL);
+		case 0x2a: return SH(X, X, 16, A | SIMD_S_NOREG);
 		default: return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A);
 		}
 	}
@@ -199,19 +178,19 @@ sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 	case 0x09: return SH(X, X, 16, A | F);
 	case 0x0a: return SH(X, X, 4, F);
 	case 0x0b: return SH(X, X, 8, F);
-	case 0x14: return SH(X, G, 1, S_STORE);
-	case 0x15: return SH(X, G, 2, S_STORE);
-	case 0x16: return SH(X, G, w ? 8 : 4, S_STORE);
-	case 0x17: return SH(X, G, 4, S_STORE);
+	case 0x14: return SH(X, G, 1, SIMD_S_STORE);
+	case 0x15: return SH(X, G, 2, SIMD_S_STORE);
+	case 0x16: return SH(X, G, w ? 8 : 4, SIMD_S_STORE);
+	case 0x17: return SH(X, G, 4, SIMD_S_STORE);
 	case 0x20: return SH(X, G, 1, 0);
 	case 0x21: return SH(X, X, 4, 0);
 	case 0x22: return SH(X, G, w ? 8 : 4, 0);
 	case 0x40:
 	case 0x41: return SH(X, X, 16, A | F);
 	case 0x60:
-	case 0x62: return SH(X, X, 16, S_EFL);
+	case 0x62: return SH(X, X, 16, SIMD_S_EFL);
 	case 0x61:
-	case 0x63: return SH(X, X, 16, S_EFL | S_RCX);
+	case 0x63: return SH(X, X, 16, SIMD_S_EFL | SIMD_S_RCX);
 	default: return mmx ? SH(M, M, 8, 0) : SH(X, X, 16, A); /* PALIGNR, blends, ... */
 	}
 }
@@ -494,19 +473,49 @@ simd_run_trapping(simd_host_fn run, void *ctx, const void *stub, void *mem, uint
 	return trapped;
 }
 
+struct simd_shape
+simd_sse_shape(const struct insn *i)
+{
+	return sse_shape(i->opcode >> 8, i->opcode & 0xff, i->imm2 & 3, i->opsize == 8);
+}
+
+unsigned
+simd_sse_encode(const struct insn *i, unsigned hreg, unsigned hrm, uint8_t *code)
+{
+	unsigned map = i->opcode >> 8, op = i->opcode & 0xff, sel = i->imm2 & 3, n = 0;
+	static const uint8_t pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
+	if (sel)
+		code[n++] = pfx[sel];
+	if (i->opsize == 8)
+		code[n++] = 0x48;
+	code[n++] = 0x0f;
+	if (map == 2)
+		code[n++] = 0x38;
+	else if (map == 3)
+		code[n++] = 0x3a;
+	code[n++] = (uint8_t)op;
+	code[n++] = (uint8_t)((i->flags & I_MEM ? 0x00 : 0xc0) | (hreg & 7) << 3 | (hrm & 7));
+	bool has_imm =
+		map == 3 || (map == 1 && (op == 0x70 || op == 0x71 || op == 0x72 || op == 0x73 ||
+					  op == 0xc2 || op == 0xc4 || op == 0xc5 || op == 0xc6));
+	if (has_imm)
+		code[n++] = (uint8_t)i->imm;
+	return n;
+}
+
 /* Every MMX and SSE form of the 0F, 0F 38 and 0F 3A maps. */
 void
 op_sse(struct cpu *cpu, const struct insn *i)
 {
 	unsigned map = i->opcode >> 8, op = i->opcode & 0xff, sel = i->imm2 & 3;
 	bool w = i->opsize == 8, mem = i->flags & I_MEM;
-	struct shape s = sse_shape(map, op, sel, w);
-	bool regx = s.reg == T_X, rmx = s.rm == T_X && !mem;
-	bool regm = s.reg == T_M, rmm = s.rm == T_M && !mem;
+	struct simd_shape s = sse_shape(map, op, sel, w);
+	bool regx = s.reg == SIMD_T_X, rmx = s.rm == SIMD_T_X && !mem;
+	bool regm = s.reg == SIMD_T_M, rmm = s.rm == SIMD_T_M && !mem;
 	/* MMX-register forms need no OSFXSR; forms with XMM operands or MXCSR do. */
-	if (!simd_checks(cpu, regx || s.rm == T_X || (s.flags & S_MXCSR), regm || rmm))
+	if (!simd_checks(cpu, regx || s.rm == SIMD_T_X || (s.flags & SIMD_S_MXCSR), regm || rmm))
 		return; /* waiting for FERR# to be handled (x87.c) */
-	if ((mem && (s.flags & S_NOMEM)) || (!mem && (s.flags & S_NOREG)))
+	if ((mem && (s.flags & SIMD_S_NOMEM)) || (!mem && (s.flags & SIMD_S_NOREG)))
 		cpu_ud(cpu);
 
 	struct sse_ctx ctx;
@@ -515,9 +524,9 @@ op_sse(struct cpu *cpu, const struct insn *i)
 	uint64_t ea = 0;
 	if (mem) {
 		ea = insn_ea(cpu, i);
-		if ((s.flags & S_ALIGN) && ((cpu->state.seg[i->seg].base + ea) & 15))
+		if ((s.flags & SIMD_S_ALIGN) && ((cpu->state.seg[i->seg].base + ea) & 15))
 			cpu_gp0(cpu); /* vol. 1, 11.6.7: legacy 128-bit operands are aligned */
-		if (s.flags & S_STORE)
+		if (s.flags & SIMD_S_STORE)
 			simd_mem_probe(cpu, i, ea, s.msize);
 		else
 			simd_mem_read(cpu, i, ea, buf, s.msize);
@@ -532,15 +541,15 @@ op_sse(struct cpu *cpu, const struct insn *i)
 	unsigned greg = i->reg, grm = i->rm;
 	memcpy(ctx.xmm[0], xmm(cpu, 0), 16);
 	switch (s.reg) {
-	case T_X:
+	case SIMD_T_X:
 		hreg = greg == 0 ? 0 : 1;
 		memcpy(ctx.xmm[hreg], xmm(cpu, greg), 16);
 		break;
-	case T_M:
+	case SIMD_T_M:
 		hreg = 1;
 		ctx.mm[0] = mm_get(cpu, greg);
 		break;
-	case T_G:
+	case SIMD_T_G:
 		hreg = 0;
 		ctx.gpr[0] = cpu->state.gpr[greg];
 		break;
@@ -548,21 +557,21 @@ op_sse(struct cpu *cpu, const struct insn *i)
 	}
 	if (!mem) {
 		switch (s.rm) {
-		case T_X:
-			hrm = grm == 0 ? 0 : (s.reg == T_X && grm == greg) ? hreg : 2;
+		case SIMD_T_X:
+			hrm = grm == 0 ? 0 : (s.reg == SIMD_T_X && grm == greg) ? hreg : 2;
 			memcpy(ctx.xmm[hrm], xmm(cpu, grm), 16);
 			break;
-		case T_M:
-			hrm = (s.reg == T_M && (grm & 7) == (greg & 7)) ? 1 : 2;
+		case SIMD_T_M:
+			hrm = (s.reg == SIMD_T_M && (grm & 7) == (greg & 7)) ? 1 : 2;
 			ctx.mm[hrm - 1] = mm_get(cpu, grm);
 			break;
-		case T_G:
+		case SIMD_T_G:
 			hrm = 0;
 			ctx.gpr[0] = cpu->state.gpr[grm];
 			break;
 		}
 	}
-	if (s.flags & S_MASKMV) {
+	if (s.flags & SIMD_S_MASKMV) {
 		unsigned n = regm ? 8 : 16;
 		uint8_t src[16], msk[16];
 		if (regm) {
@@ -582,32 +591,14 @@ op_sse(struct cpu *cpu, const struct insn *i)
 	}
 	ctx.gpr[1] = cpu->state.gpr[R_CX];
 
-	/* Assemble: mandatory prefix, REX.W, escape, opcode, ModRM, imm8. */
 	uint8_t code[8];
-	unsigned n = 0;
-	static const uint8_t pfx[4] = { 0, 0x66, 0xf3, 0xf2 };
-	if (sel)
-		code[n++] = pfx[sel];
-	if (w)
-		code[n++] = 0x48;
-	code[n++] = 0x0f;
-	if (map == 2)
-		code[n++] = 0x38;
-	else if (map == 3)
-		code[n++] = 0x3a;
-	code[n++] = (uint8_t)op;
-	code[n++] = (uint8_t)((mem ? 0x00 : 0xc0) | (hreg & 7) << 3 | (hrm & 7));
-	bool has_imm =
-		map == 3 || (map == 1 && (op == 0x70 || op == 0x71 || op == 0x72 || op == 0x73 ||
-					  op == 0xc2 || op == 0xc4 || op == 0xc5 || op == 0xc6));
-	if (has_imm)
-		code[n++] = (uint8_t)i->imm;
+	unsigned n = simd_sse_encode(i, hreg, hrm, code);
 	const void *stub = simd_stub(code, n);
 	if (!stub)
 		cpu_unmodelled(cpu, "SSE: no executable memory for host stubs");
 
 	uint32_t mx = simd_mxcsr_get(cpu);
-	if ((s.flags & S_MXCSR) && (mx & 0x1f80) != 0x1f80) {
+	if ((s.flags & SIMD_S_MXCSR) && (mx & 0x1f80) != 0x1f80) {
 		uint32_t at_trap;
 		ctx.mxcsr_in = mx & ~0x3fu;
 		uint32_t host;
@@ -621,31 +612,31 @@ op_sse(struct cpu *cpu, const struct insn *i)
 		fugu_sse_host(&ctx, stub, buf);
 	}
 	uint32_t raised = ctx.mxcsr_out & 0x3f;
-	if (mem && (s.flags & S_STORE))
+	if (mem && (s.flags & SIMD_S_STORE))
 		simd_mem_write(cpu, i, ea, buf, s.msize);
 	simd_mxcsr_set(cpu, mx | raised);
 
 	/* Write back: every host register that holds a guest register (those the
 	 * instruction did not write hold the value they were loaded with). */
 	memcpy(xmm(cpu, 0), ctx.xmm[0], 16);
-	if (s.reg == T_X)
+	if (s.reg == SIMD_T_X)
 		memcpy(xmm(cpu, greg), ctx.xmm[hreg], 16);
 	if (rmx)
 		memcpy(xmm(cpu, grm), ctx.xmm[hrm], 16);
 	/* the r/m operand is the destination of stores and of the shift groups */
-	bool store = (s.flags & S_STORE) || s.reg == T_NONE;
+	bool store = (s.flags & SIMD_S_STORE) || s.reg == SIMD_T_NONE;
 	if (regm && !store)
 		mm_set(cpu, greg, ctx.mm[0]);
 	if (rmm && store)
 		mm_set(cpu, grm, ctx.mm[hrm - 1]);
 	unsigned gsz = cpu->code_size == 8 ? 8 : 4;
-	if (s.reg == T_G)
+	if (s.reg == SIMD_T_G)
 		reg_write(cpu, greg, gsz, ctx.gpr[0]);
-	if (s.rm == T_G && !mem && store)
+	if (s.rm == SIMD_T_G && !mem && store)
 		reg_write(cpu, grm, gsz, ctx.gpr[0]);
-	if (s.flags & S_RCX)
+	if (s.flags & SIMD_S_RCX)
 		reg_write(cpu, R_CX, gsz, ctx.gpr[1]);
-	if (s.flags & S_EFL)
+	if (s.flags & SIMD_S_EFL)
 		flags_set(cpu, F_ARITH, (uint32_t)ctx.rflags & F_ARITH);
 }
 

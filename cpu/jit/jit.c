@@ -41,6 +41,7 @@ struct jit {
 	unsigned threshold;
 	bool check;     /* -jit check: no chaining (each run is compared alone) */
 	bool break_mov; /* FUGU_JIT_CHECK_BREAK=1 with -jit check: MOV r, imm off by one (tests) */
+	bool break_sse; /* FUGU_JIT_CHECK_BREAK=sse with -jit check: PSHUFD's imm8 off (tests) */
 	uint8_t *scratch; /* the compiler writes here, then copies into the arena */
 	/* Compiled traces by physical address (chain_to_pa's fallback when the
 	 * successor links miss, e.g. an indirect branch with many targets):
@@ -219,7 +220,7 @@ struct comp {
 	unsigned nslow;
 	struct taken taken[TRACE_MAX_INSNS];
 	unsigned ntaken;
-	struct taken hstub[TRACE_MAX_INSNS]; /* out-of-line calls of the handler */
+	struct taken hstub[TRACE_MAX_INSNS * 4]; /* out-of-line calls of the handler */
 	unsigned nhstub;
 	uint8_t *to_epilogue[TRACE_MAX_INSNS * 24]; /* jumps to patch to the epilogue */
 	unsigned nepi;
@@ -1934,7 +1935,7 @@ compile_neg(struct comp *c, const struct insn *i)
 static void
 to_handler(struct comp *c, unsigned k, int cc)
 {
-	if (c->nhstub == TRACE_MAX_INSNS) {
+	if (c->nhstub == sizeof(c->hstub) / sizeof(c->hstub[0])) {
 		c->bad = true;
 		return;
 	}
@@ -2179,6 +2180,9 @@ record_dead(const struct comp *c, unsigned k)
 	return record_dead_from(c, k + 1);
 }
 
+/* ---- SSE/SSE2 (cpu/jit/sse.c, a part of this file) ---- */
+#include "cpu/jit/sse.c"
+
 /* One instruction inline, or false for a handler call. */
 static bool
 compile_insn(struct comp *c, unsigned k)
@@ -2204,6 +2208,7 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
 		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
+	done = done || compile_sse(c, i, k); /* cpu/jit/sse.c */
 	c->rec_dead = false;
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;
@@ -2833,6 +2838,7 @@ jit_create(enum jit_mode mode)
 	 * one inline form on purpose, honoured only when every run is checked. */
 	const char *brk = getenv("FUGU_JIT_CHECK_BREAK");
 	j->break_mov = j->check && brk && !strcmp(brk, "1");
+	j->break_sse = j->check && brk && !strcmp(brk, "sse");
 	const char *prof = getenv("FUGU_JIT_PROFILE");
 	if (prof && *prof) {
 		j->fallback = calloc(INSN_COUNT, sizeof(*j->fallback));

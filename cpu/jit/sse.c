@@ -1,0 +1,174 @@
+/*
+ * fugu — the JIT's SSE/SSE2 forms (docs/FPU.md, docs/ARCHITECTURE.md "The
+ * JIT"). Included by cpu/jit/jit.c, whose compiler state and helpers it uses;
+ * not compiled on its own.
+ *
+ * An op_sse instruction with XMM and general-register operands (no MMX
+ * register, no RFLAGS or ECX result, no implicit XMM0, no byte-masked store)
+ * in 64-bit code becomes the host's own instruction, as op_sse runs it
+ * (cpu/exec/sse.c, simd_sse_encode: one encoder for both): the guest's XMM
+ * operands are loaded from struct cpu into host xmm1 (ModRM.reg) and xmm2
+ * (ModRM.rm, or xmm1 when both name one register), a general register into
+ * RAX, and a memory operand is addressed through the JIT's inline TLB lookup
+ * ([rdx], the host address of guest RAM), so the host instruction reads or
+ * writes the guest's bytes itself. Only the destination is stored back.
+ *
+ * Whatever the fast path cannot decide goes to op_sse itself, out of line,
+ * before anything changed (to_handler, then the trace goes on after the
+ * instruction, as compile_muldiv's stubs): CR0.EM or CR0.TS set, CR4.OSFXSR
+ * clear (#UD/#NM: vol. 3A, 2.5 and 13.1.4), a floating-point form while any
+ * exception is unmasked in the guest's MXCSR (the #XM rules: vol. 1, 11.5),
+ * a TLB miss (a walk, a page fault, MMIO, code in the page), and a
+ * misaligned operand of an aligned form (#GP(0): vol. 1, 11.6.7). The
+ * handler decides and faults exactly as without the JIT.
+ *
+ * Floating-point forms run with the guest's MXCSR in the host's (its
+ * rounding, DAZ, FTZ and sticky flags; every exception masked, as checked),
+ * then the host's MXCSR, flags included, is the guest's new one: the sticky
+ * flags the instruction raised are ORed in by the hardware, as op_sse does
+ * by hand (mx | raised). The host's own MXCSR is kept in the red zone below
+ * RSP meanwhile (signal frames skip the red zone).
+ */
+
+#include "cpu/exec/simd.h"
+
+#define OFF_XMM(r) (CPU_OFF(state.xsave) + 160 + 16 * (int32_t)(r))
+#define OFF_MXCSR (CPU_OFF(state.xsave) + 24)
+#define OFF_CR0 CPU_OFF(state.cr0)
+#define OFF_CR4 CPU_OFF(state.cr4)
+
+/* movups xmm, [rbp + disp] (load) or [rbp + disp], xmm (store): a plain
+ * 16-byte copy of a guest XMM register. */
+static void
+sse_movups(struct emit *e, bool store, unsigned x, int32_t disp)
+{
+	e8(e, 0x0f);
+	e8(e, store ? 0x11 : 0x10);
+	modrm_mem(e, x, mem(RBP, disp));
+}
+
+/* ldmxcsr/stmxcsr [base + disp] (0F AE /2, /3). */
+static void
+sse_mxcsr(struct emit *e, bool store, unsigned base, int32_t disp)
+{
+	e8(e, 0x0f);
+	e8(e, 0xae);
+	modrm_mem(e, store ? 3 : 2, mem(base, disp));
+}
+
+/* Does the JIT compile this op_sse form? (See the comment at the top.) */
+static bool
+sse_form_ok(const struct comp *c, const struct insn *i, const struct simd_shape *s)
+{
+	unsigned map = i->opcode >> 8, op = i->opcode & 0xff;
+	bool m = (i->flags & I_MEM) != 0;
+	if (c->code_size != 8 || s->reg == SIMD_T_M || s->rm == SIMD_T_M)
+		return false;
+	if (s->flags & (SIMD_S_EFL | SIMD_S_RCX | SIMD_S_MASKMV))
+		return false;
+	if ((m && (s->flags & SIMD_S_NOMEM)) || (!m && (s->flags & SIMD_S_NOREG)))
+		return false; /* #UD: the handler */
+	if (map == 2 && (op == 0x10 || op == 0x14 || op == 0x15))
+		return false; /* PBLENDVB, BLENDVPS, BLENDVPD read XMM0 */
+	if (m && (!mem_ok(c, i) || s->msize == 0 || (i->flags & I_LOCK)))
+		return false;
+	return true;
+}
+
+static bool
+compile_sse(struct comp *c, const struct insn *i, unsigned k)
+{
+	if (i->fn != op_sse)
+		return false;
+	struct simd_shape s = simd_sse_shape(i);
+	if (!sse_form_ok(c, i, &s))
+		return false;
+	struct emit *e = &c->e;
+	bool m = (i->flags & I_MEM) != 0, fp = (s.flags & SIMD_S_MXCSR) != 0;
+	bool store = (s.flags & SIMD_S_STORE) || s.reg == SIMD_T_NONE;
+	bool xmm_form = s.reg == SIMD_T_X || s.rm == SIMD_T_X || fp;
+	unsigned first_stub = c->nhstub;
+	/* The handler may run out of line (and clobber RSI, RDI, R8): no record
+	 * may stay pending across it. The flags are not touched here. */
+	flush_lf(c);
+
+	/* simd_checks: CR0.EM #UD, CR4.OSFXSR clear #UD, CR0.TS #NM. */
+	test_mi8(e, mem(RBP, OFF_CR0), CR0_EM | CR0_TS);
+	to_handler(c, k, CC_NE);
+	if (xmm_form) {
+		test_mi8(e, mem(RBP, OFF_CR4 + 1), CR4_OSFXSR >> 8);
+		to_handler(c, k, CC_E);
+	}
+	if (fp) { /* every exception masked, else the #XM rules: the handler */
+		op_rm(e, OP_MOV_LD, 4, RAX, mem(RBP, OFF_MXCSR));
+		grp1_ri(e, 4, 4, RAX, 0x1f80);
+		grp1_ri(e, 7, 4, RAX, 0x1f80);
+		to_handler(c, k, CC_NE);
+	}
+	if (m) {
+		emit_ea(c, i, k);
+		lookup_or_handler(c, k, i->seg, s.msize, store ? TLB_WRITE : TLB_READ);
+		if (s.flags & SIMD_S_ALIGN) { /* host and guest agree below 4 KiB */
+			e8(e, 0xf6); /* test dl, 15 */
+			e8(e, 0xc2);
+			e8(e, 0x0f);
+			to_handler(c, k, CC_NE);
+		}
+	}
+
+	/* The operands, into host registers. */
+	unsigned hreg = 0, hrm = RDX;
+	if (s.reg == SIMD_T_X) {
+		hreg = 1;
+		sse_movups(e, false, hreg, OFF_XMM(i->reg));
+	} else if (s.reg == SIMD_T_G) {
+		hreg = RAX;
+	} else {
+		hreg = (i->modrm >> 3) & 7; /* opcode extension */
+	}
+	if (!m && s.rm == SIMD_T_X) {
+		bool same = s.reg == SIMD_T_X && i->rm == i->reg; /* one host register */
+		hrm = same ? hreg : 2;
+		if (!same)
+			sse_movups(e, false, hrm, OFF_XMM(i->rm));
+	} else if (!m && s.rm == SIMD_T_G) {
+		hrm = RAX;
+	}
+	if (s.reg == SIMD_T_G)
+		load_greg(c, i, i->reg, 8, RAX); /* as op_sse: loaded, then written */
+	if (!m && s.rm == SIMD_T_G)
+		load_greg(c, i, i->rm, 8, RAX);
+
+	if (fp) {
+		sse_mxcsr(e, true, RSP, -8);
+		sse_mxcsr(e, false, RBP, OFF_MXCSR);
+	}
+	uint8_t code[8];
+	unsigned n = simd_sse_encode(i, hreg, hrm, code);
+	if (c->cpu->jit->break_sse && (i->opcode & 0xff) == 0x70)
+		code[n - 1] ^= 1; /* FUGU_JIT_CHECK_BREAK=sse: PSHUFD's imm8 off (tests) */
+	for (unsigned b = 0; b < n; b++)
+		e8(e, code[b]);
+	if (fp) {
+		sse_mxcsr(e, true, RBP, OFF_MXCSR);
+		sse_mxcsr(e, false, RSP, -8);
+	}
+
+	/* The destination back: an XMM register (a memory destination was
+	 * written by the host instruction), or the general register, all 64
+	 * bits in 64-bit code as op_sse's reg_write. */
+	if (store && !m && s.rm == SIMD_T_X)
+		sse_movups(e, true, hrm, OFF_XMM(i->rm));
+	if (!store && s.reg == SIMD_T_X)
+		sse_movups(e, true, hreg, OFF_XMM(i->reg));
+	if (s.reg == SIMD_T_G)
+		store_greg(c, i, i->reg, 8, RAX);
+	if (store && !m && s.rm == SIMD_T_G)
+		store_greg(c, i, i->rm, 8, RAX);
+
+	/* The handler leaves what this code would (a fault aside, which ends
+	 * the trace in emit_hstub's check): the trace goes on after it. */
+	for (unsigned h = first_stub; h < c->nhstub; h++)
+		c->hstub[h].back = e->p;
+	return true;
+}
