@@ -121,10 +121,96 @@ imm(struct prog *p, unsigned bytes)
 		put(p, (v >> (8 * k)) & 0xff);
 }
 
+
+/*
+ * SSE/SSE2 (and a few SSSE3/SSE4.1) forms, the ones cpu/jit/sse.c compiles and
+ * some it leaves to the handler (COMISS, PBLENDVB, MMX): mandatory prefix,
+ * then REX (xmm8-15, REX.W), the opcode, ModRM and imm8. A row: prefix (0,
+ * 66, F3, F2), map (1 = 0F, 2 = 0F 38, 3 = 0F 3A), opcode, imm8 follows,
+ * ModRM.reg fixed (the shift groups' extension) or -1.
+ */
+struct sse_row {
+	uint8_t pfx, map, op, imm;
+	int8_t ext;
+};
+
+static const struct sse_row sse_rows[] = {
+	/* moves */
+	{ 0, 1, 0x10, 0, -1 }, { 0, 1, 0x11, 0, -1 }, { 0x66, 1, 0x10, 0, -1 },
+	{ 0xf3, 1, 0x10, 0, -1 }, { 0xf3, 1, 0x11, 0, -1 }, { 0xf2, 1, 0x10, 0, -1 },
+	{ 0xf2, 1, 0x11, 0, -1 }, { 0, 1, 0x28, 0, -1 }, { 0, 1, 0x29, 0, -1 },
+	{ 0x66, 1, 0x28, 0, -1 }, { 0x66, 1, 0x29, 0, -1 }, { 0x66, 1, 0x6f, 0, -1 },
+	{ 0x66, 1, 0x7f, 0, -1 }, { 0xf3, 1, 0x6f, 0, -1 }, { 0xf3, 1, 0x7f, 0, -1 },
+	{ 0x66, 1, 0x6e, 0, -1 }, { 0x66, 1, 0x7e, 0, -1 }, { 0xf3, 1, 0x7e, 0, -1 },
+	{ 0x66, 1, 0xd6, 0, -1 }, { 0, 1, 0x12, 0, -1 }, { 0, 1, 0x13, 0, -1 },
+	{ 0, 1, 0x16, 0, -1 }, { 0x66, 1, 0x17, 0, -1 }, { 0, 1, 0x2b, 0, -1 },
+	{ 0x66, 1, 0xe7, 0, -1 }, { 0xf2, 1, 0xf0, 0, -1 }, { 0xf2, 1, 0x12, 0, -1 },
+	/* packed integer */
+	{ 0x66, 1, 0xef, 0, -1 }, { 0x66, 1, 0xdb, 0, -1 }, { 0x66, 1, 0xeb, 0, -1 },
+	{ 0x66, 1, 0xdf, 0, -1 }, { 0x66, 1, 0xfe, 0, -1 }, { 0x66, 1, 0xd4, 0, -1 },
+	{ 0x66, 1, 0xfa, 0, -1 }, { 0x66, 1, 0xfc, 0, -1 }, { 0x66, 1, 0xf8, 0, -1 },
+	{ 0x66, 1, 0xec, 0, -1 }, { 0x66, 1, 0xd8, 0, -1 }, { 0x66, 1, 0x74, 0, -1 },
+	{ 0x66, 1, 0x76, 0, -1 }, { 0x66, 1, 0x66, 0, -1 }, { 0x66, 1, 0x60, 0, -1 },
+	{ 0x66, 1, 0x6a, 0, -1 }, { 0x66, 1, 0x6c, 0, -1 }, { 0x66, 1, 0x63, 0, -1 },
+	{ 0x66, 1, 0x6b, 0, -1 }, { 0x66, 1, 0xd5, 0, -1 }, { 0x66, 1, 0xe4, 0, -1 },
+	{ 0x66, 1, 0xf4, 0, -1 }, { 0x66, 1, 0xf6, 0, -1 }, { 0x66, 1, 0xda, 0, -1 },
+	{ 0x66, 1, 0xe0, 0, -1 }, { 0x66, 1, 0xd2, 0, -1 }, { 0x66, 1, 0xe2, 0, -1 },
+	{ 0x66, 1, 0xf3, 0, -1 }, { 0x66, 1, 0x70, 1, -1 }, { 0xf2, 1, 0x70, 1, -1 },
+	{ 0xf3, 1, 0x70, 1, -1 }, { 0x66, 1, 0x71, 1, 2 }, { 0x66, 1, 0x72, 1, 4 },
+	{ 0x66, 1, 0x73, 1, 6 }, { 0x66, 1, 0x73, 1, 3 }, { 0x66, 1, 0x73, 1, 7 },
+	{ 0x66, 1, 0xd7, 0, -1 }, { 0x66, 1, 0xc4, 1, -1 }, { 0x66, 1, 0xc5, 1, -1 },
+	/* floating point */
+	{ 0, 1, 0x58, 0, -1 }, { 0x66, 1, 0x59, 0, -1 }, { 0xf3, 1, 0x5c, 0, -1 },
+	{ 0xf2, 1, 0x5e, 0, -1 }, { 0xf2, 1, 0x58, 0, -1 }, { 0xf2, 1, 0x59, 0, -1 },
+	{ 0, 1, 0x51, 0, -1 }, { 0xf2, 1, 0x51, 0, -1 }, { 0, 1, 0x5d, 0, -1 },
+	{ 0x66, 1, 0x5f, 0, -1 }, { 0, 1, 0x54, 0, -1 }, { 0x66, 1, 0x57, 0, -1 },
+	{ 0, 1, 0x55, 0, -1 }, { 0, 1, 0xc2, 1, -1 }, { 0xf2, 1, 0xc2, 1, -1 },
+	{ 0, 1, 0xc6, 1, -1 }, { 0x66, 1, 0x14, 0, -1 }, { 0, 1, 0x15, 0, -1 },
+	{ 0, 1, 0x5a, 0, -1 }, { 0x66, 1, 0x5a, 0, -1 }, { 0xf2, 1, 0x5a, 0, -1 },
+	{ 0xf3, 1, 0x5a, 0, -1 }, { 0, 1, 0x5b, 0, -1 }, { 0x66, 1, 0x5b, 0, -1 },
+	{ 0xf3, 1, 0x5b, 0, -1 }, { 0xf3, 1, 0xe6, 0, -1 }, { 0x66, 1, 0xe6, 0, -1 },
+	{ 0xf2, 1, 0xe6, 0, -1 }, { 0xf2, 1, 0x2a, 0, -1 }, { 0xf3, 1, 0x2a, 0, -1 },
+	{ 0xf2, 1, 0x2c, 0, -1 }, { 0xf3, 1, 0x2d, 0, -1 }, { 0, 1, 0x50, 0, -1 },
+	{ 0, 1, 0x52, 0, -1 }, { 0, 1, 0x53, 0, -1 },
+	/* left to the handler: flags, XMM0, MMX */
+	{ 0x66, 1, 0x2e, 0, -1 }, { 0, 1, 0x2f, 0, -1 }, { 0x66, 2, 0x10, 0, -1 },
+	{ 0, 1, 0xfe, 0, -1 }, { 0, 1, 0x6f, 0, -1 },
+	/* SSSE3, SSE4.1 */
+	{ 0x66, 2, 0x00, 0, -1 }, { 0x66, 2, 0x20, 0, -1 }, { 0x66, 2, 0x39, 0, -1 },
+	{ 0x66, 3, 0x0f, 1, -1 }, { 0x66, 3, 0x0e, 1, -1 }, { 0x66, 3, 0x16, 1, -1 },
+	{ 0x66, 3, 0x22, 1, -1 }, { 0x66, 3, 0x0b, 1, -1 },
+};
+
+static void
+gen_sse(struct prog *p)
+{
+	const struct sse_row *r = &sse_rows[below(sizeof(sse_rows) / sizeof(sse_rows[0]))];
+	if (r->pfx)
+		put(p, r->pfx);
+	if (below(2)) /* REX: R, B (xmm8-15), W (MOVQ, CVTSI2SD r64, PEXTRQ) */
+		put(p, 0x40 | (below(4) ? 0 : 8) | (below(2) ? 4 : 0) | (below(3) ? 0 : 1));
+	put(p, 0x0f);
+	if (r->map == 2)
+		put(p, 0x38);
+	else if (r->map == 3)
+		put(p, 0x3a);
+	put(p, r->op);
+	if (r->ext >= 0)
+		put(p, 0xc0 | (unsigned)r->ext << 3 | below(8));
+	else
+		modrm(p, below(8), false);
+	if (r->imm)
+		put(p, below(256));
+}
+
 /* One random instruction. */
 static void
 gen_insn(struct prog *p)
 {
+	if (below(100) < 12) {
+		gen_sse(p);
+		return;
+	}
 	unsigned pstart = p->len;
 	bool o16 = below(100) < 12;
 	if (o16)
@@ -380,6 +466,7 @@ gen_insn(struct prog *p)
 
 struct outcome {
 	uint64_t gpr[16], rip, rflags, icount, faults, cr2;
+	uint8_t fx[416]; /* the legacy XSAVE region: x87/MMX, MXCSR, XMM0-15 */
 	bool halted;
 	enum cpu_exit exit;
 	uint8_t area[AREA_PAGES * PAGE_SIZE]; /* code, data, GDT, IDT, stacks */
@@ -387,6 +474,9 @@ struct outcome {
 
 struct start {
 	uint64_t gpr[16], rflags;
+	uint64_t xmm[32]; /* XMM0-15, two halves each */
+	uint32_t mxcsr;
+	uint64_t cr0_or, cr4_clear; /* CR0.TS/EM set, CR4.OSFXSR/OSXMMEXCPT cleared */
 	unsigned budget;
 };
 
@@ -412,6 +502,10 @@ run(struct machine *m, const struct prog *p, const uint8_t *data, const struct s
 	physmem_write(m->mem, PHYS_OF(DATA_LIN), data, PAGE_SIZE);
 	long_machine_mode(cpu);
 	memcpy(cpu->state.gpr, st->gpr, sizeof(st->gpr));
+	cpu->state.cr0 |= st->cr0_or;
+	cpu->state.cr4 = (cpu->state.cr4 | CR4_OSFXSR | CR4_OSXMMEXCPT) & ~st->cr4_clear;
+	memcpy(cpu->state.xsave + 24, &st->mxcsr, 4);
+	memcpy(cpu->state.xsave + 160, st->xmm, sizeof(st->xmm));
 	cpu->state.rip = CODE_LIN;
 	cpu->state.cr2 = 0;
 	cpu_set_rflags(cpu, st->rflags);
@@ -424,6 +518,7 @@ run(struct machine *m, const struct prog *p, const uint8_t *data, const struct s
 	o->faults = cpu->faults - faults;
 	o->cr2 = cpu->state.cr2;
 	o->halted = cpu->state.halted;
+	memcpy(o->fx, cpu->state.xsave, sizeof(o->fx));
 	physmem_read(m->mem, AREA_PHYS, o->area, sizeof(o->area));
 }
 
@@ -454,6 +549,16 @@ compare(const struct outcome *a, const struct outcome *b, bool report)
 	FIELD("halted", a->halted, b->halted);
 	FIELD("exit", a->exit, b->exit);
 #undef FIELD
+	for (unsigned k = 0; k < sizeof(a->fx); k++) {
+		if (a->fx[k] != b->fx[k]) {
+			diff = true;
+			if (report)
+				printf("#   XSAVE-area byte %u (%s) differs: %02x, jit %02x\n", k,
+				       k >= 160 ? "XMM" : k >= 24 && k < 28 ? "MXCSR" : "x87",
+				       a->fx[k], b->fx[k]);
+			break;
+		}
+	}
 	for (unsigned k = 0; k < sizeof(a->area); k++) {
 		if (a->area[k] != b->area[k]) {
 			diff = true;
@@ -464,6 +569,41 @@ compare(const struct outcome *a, const struct outcome *b, bool report)
 		}
 	}
 	return diff;
+}
+
+/* The SSE state a program starts from: lanes of special values (zeros,
+ * denormals, infinities, NaNs, integers), any rounding mode, DAZ/FTZ and
+ * sticky flags, now and then an unmasked exception (#XM), CR0.TS (#NM),
+ * CR0.EM or no CR4.OSFXSR (#UD), no CR4.OSXMMEXCPT (#UD for #XM). */
+static void
+sse_start(struct start *st)
+{
+	static const uint32_t lanes[] = { 0, 0x80000000, 0x3f800000, 0xbf800000, 0x00000001,
+					  0x807fffff, 0x7f800000, 0xff800000, 0x7fc00000,
+					  0x7f800001, 0x4f000000, 0xcf000000, 0x5f000000,
+					  0x7f7fffff, 0x00800000, 0xffffffff };
+	for (unsigned k = 0; k < 32; k++) {
+		uint64_t v = rnd();
+		for (unsigned h = 0; h < 2; h++) {
+			if (!below(3)) { /* a special float lane */
+				v &= ~(0xffffffffull << (32 * h));
+				v |= (uint64_t)lanes[below(16)] << (32 * h);
+			}
+		}
+		if (!below(6)) /* a double: 1.0, -0.0, a denormal, infinity, NaN */
+			v = (const uint64_t[]){ 0x3ff0000000000000ull, 0x8000000000000000ull, 1,
+						0x7ff0000000000000ull, 0x7ff8000000000000ull,
+						0x43e0000000000000ull }[below(6)];
+		st->xmm[k] = v;
+	}
+	st->mxcsr = 0x1f80 | (uint32_t)below(4) << 13 | (below(4) ? 0 : 0x40) |
+		    (below(4) ? 0 : 0x8000) | (below(3) ? 0 : (uint32_t)below(64));
+	if (!below(8))
+		st->mxcsr &= ~((uint32_t)1 << (7 + below(6))); /* one exception unmasked */
+	unsigned r = below(100);
+	st->cr0_or = r < 3 ? CR0_TS : r < 5 ? CR0_EM : 0;
+	r = below(100);
+	st->cr4_clear = r < 3 ? CR4_OSFXSR : r < 8 ? CR4_OSXMMEXCPT : 0;
 }
 
 int
@@ -503,7 +643,11 @@ main(int argc, char **argv)
 		 * operands (whatever the base, with REX.B) are, until overwritten. */
 		for (unsigned r = 0; r < 16; r++)
 			st.gpr[r] = below(8) ? DATA_MID + (uint64_t)(int64_t)small() : rnd();
+		for (unsigned r = 0; r < 16; r++) /* half of them 16-byte aligned (MOVAPS) */
+			if (below(2) && (st.gpr[r] >> 12) == (DATA_MID >> 12))
+				st.gpr[r] &= ~15ull;
 		st.gpr[4] = DATA_LIN + 0xf00u; /* RSP: a stack in the data page */
+		sse_start(&st);
 		st.rflags = F_FIXED1 | (rnd() & (F_ARITH | F_DF));
 		st.budget = 1 + below(MAX_BUDGET);
 		bool fresh = n % 16 == 0;
