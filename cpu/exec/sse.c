@@ -43,7 +43,9 @@
 #define SH(r, m, sz, f) ((struct simd_shape){ SIMD_T_##r, SIMD_T_##m, (sz), (f) })
 
 /* The shape of a form (map 1 = 0F, 2 = 0F 38, 3 = 0F 3A; sel: none/66/F3/F2). */
-static struct simd_shape
+/* Inlined into op_sse: returned through the stack byte by byte, the record is
+ * read back whole and stalls on store forwarding. */
+static inline __attribute__((always_inline)) struct simd_shape
 sse_shape(unsigned map, unsigned op, unsigned sel, bool w)
 {
 	const uint16_t A = SIMD_S_ALIGN, F = SIMD_S_MXCSR;
@@ -252,6 +254,60 @@ __asm__(".pushsection .text\n"
 	".size fugu_sse_host, . - fugu_sse_host\n"
 	".popsection\n");
 
+/* fugu_sse_host_x and fugu_sse_host_xf: the same for a form with no MMX
+ * operand and no result in RFLAGS, RCX or RDX (the common case, op_sse's
+ * `plain`): xmm0-2 and rax only, no EMMS; _xf also runs the stub under
+ * mxcsr_in (a floating-point form), _x under the host's MXCSR (a form that
+ * neither reads nor writes it: it raises no flag). */
+void fugu_sse_host_x(void *ctx, const void *stub, void *mem);
+void fugu_sse_host_xf(void *ctx, const void *stub, void *mem);
+__asm__(".pushsection .text\n"
+	".globl fugu_sse_host_x\n"
+	".hidden fugu_sse_host_x\n"
+	".type fugu_sse_host_x, @function\n"
+	".p2align 4\n"
+	"fugu_sse_host_x:\n"
+	"	sub $8, %rsp\n"
+	"	mov %rsi, %r11\n"
+	"	mov %rdx, %rsi\n"
+	"	movdqu 0(%rdi), %xmm0\n"
+	"	movdqu 16(%rdi), %xmm1\n"
+	"	movdqu 32(%rdi), %xmm2\n"
+	"	mov 64(%rdi), %rax\n"
+	"	notrack call *%r11\n"
+	"	mov %rax, 64(%rdi)\n"
+	"	movdqu %xmm0, 0(%rdi)\n"
+	"	movdqu %xmm1, 16(%rdi)\n"
+	"	movdqu %xmm2, 32(%rdi)\n"
+	"	add $8, %rsp\n"
+	"	ret\n"
+	".size fugu_sse_host_x, . - fugu_sse_host_x\n"
+	".globl fugu_sse_host_xf\n"
+	".hidden fugu_sse_host_xf\n"
+	".type fugu_sse_host_xf, @function\n"
+	".p2align 4\n"
+	"fugu_sse_host_xf:\n"
+	"	sub $8, %rsp\n"
+	"	mov %rsi, %r11\n"
+	"	mov %rdx, %rsi\n"
+	"	stmxcsr 104(%rdi)\n"
+	"	ldmxcsr 88(%rdi)\n"
+	"	movdqu 0(%rdi), %xmm0\n"
+	"	movdqu 16(%rdi), %xmm1\n"
+	"	movdqu 32(%rdi), %xmm2\n"
+	"	mov 64(%rdi), %rax\n"
+	"	notrack call *%r11\n"
+	"	mov %rax, 64(%rdi)\n"
+	"	movdqu %xmm0, 0(%rdi)\n"
+	"	movdqu %xmm1, 16(%rdi)\n"
+	"	movdqu %xmm2, 32(%rdi)\n"
+	"	stmxcsr 92(%rdi)\n"
+	"	ldmxcsr 104(%rdi)\n"
+	"	add $8, %rsp\n"
+	"	ret\n"
+	".size fugu_sse_host_xf, . - fugu_sse_host_xf\n"
+	".popsection\n");
+
 /*
  * The stub cache: one 16-byte slot per distinct host encoding (at most 7
  * bytes: mandatory prefix, REX.W, 0F, 38/3A, opcode, ModRM, imm8, then RET),
@@ -266,9 +322,12 @@ static unsigned stub_used;
 const void *
 simd_stub(const uint8_t *code, unsigned n)
 {
+	/* The bytes and the length as one word (n <= 7), assembled in registers:
+	 * a memcpy of n bytes over a word the CPU reads whole stalls on store
+	 * forwarding. */
 	uint64_t key = (uint64_t)n << 56;
-	memcpy(&key, code, n); /* n <= 7: the length byte stays */
-	key |= (uint64_t)n << 56;
+	for (unsigned k = 0; k < n; k++)
+		key |= (uint64_t)code[k] << (8 * k);
 	if (!stub_page) {
 		void *p = mmap(NULL, STUB_SLOTS * 16, PROT_READ | PROT_WRITE | PROT_EXEC,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -518,8 +577,12 @@ op_sse(struct cpu *cpu, const struct insn *i)
 	if ((mem && (s.flags & SIMD_S_NOMEM)) || (!mem && (s.flags & SIMD_S_NOREG)))
 		cpu_ud(cpu);
 
+	/* Not cleared as a whole (a REP STOS costs more than the rest): what the
+	 * host loads and nothing sets is never stored to the guest. */
 	struct sse_ctx ctx;
-	memset(&ctx, 0, sizeof(ctx));
+	ctx.mxcsr_out = 0;
+	ctx.gpr[0] = ctx.gpr[2] = 0;
+	ctx.mm[0] = ctx.mm[1] = 0;
 	_Alignas(16) uint8_t buf[16] = { 0 };
 	uint64_t ea = 0;
 	if (mem) {
@@ -609,7 +672,14 @@ op_sse(struct cpu *cpu, const struct insn *i)
 		}
 	} else {
 		ctx.mxcsr_in = (mx & ~0x3fu) | 0x1f80u;
-		fugu_sse_host(&ctx, stub, buf);
+		bool plain = !regm && !rmm && !(s.flags & (SIMD_S_EFL | SIMD_S_RCX)) &&
+			     !(map == 3 && (op & 0xfc) == 0x60);
+		if (!plain)
+			fugu_sse_host(&ctx, stub, buf);
+		else if (s.flags & SIMD_S_MXCSR)
+			fugu_sse_host_xf(&ctx, stub, buf);
+		else
+			fugu_sse_host_x(&ctx, stub, buf); /* mxcsr_out stays 0: nothing raised */
 	}
 	uint32_t raised = ctx.mxcsr_out & 0x3f;
 	if (mem && (s.flags & SIMD_S_STORE))
