@@ -4,7 +4,7 @@
  * not compiled on its own.
  *
  * An op_sse instruction with XMM and general-register operands (no MMX
- * register, no RFLAGS or ECX result, no implicit XMM0, no byte-masked store)
+ * register, no ECX result, no implicit XMM0, no byte-masked store)
  * in 64-bit code becomes the host's own instruction, as op_sse runs it
  * (cpu/exec/sse.c, simd_sse_encode: one encoder for both): the guest's XMM
  * operands are loaded from struct cpu into host xmm1 (ModRM.reg) and xmm2
@@ -64,7 +64,7 @@ sse_form_ok(const struct comp *c, const struct insn *i, const struct simd_shape 
 	bool m = (i->flags & I_MEM) != 0;
 	if (c->code_size != 8 || s->reg == SIMD_T_M || s->rm == SIMD_T_M)
 		return false;
-	if (s->flags & (SIMD_S_EFL | SIMD_S_RCX | SIMD_S_MASKMV))
+	if (s->flags & (SIMD_S_RCX | SIMD_S_MASKMV))
 		return false;
 	if ((m && (s->flags & SIMD_S_NOMEM)) || (!m && (s->flags & SIMD_S_NOREG)))
 		return false; /* #UD: the handler */
@@ -152,6 +152,19 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	if (fp) {
 		sse_mxcsr(e, true, RBP, OFF_MXCSR);
 		sse_mxcsr(e, false, RSP, -8);
+	}
+
+	/* COMISS/UCOMISS/COMISD/UCOMISD, PTEST: the six arithmetic flags are the
+	 * host's (all defined: vol. 2A, COMISD; vol. 2B, PTEST), into RFLAGS with
+	 * lf.mask 0, as op_sse's flags_set. */
+	if (s.flags & SIMD_S_EFL) {
+		e8(e, 0x9c); /* pushfq */
+		pop_r(e, RAX);
+		grp1_ri(e, 4, 4, RAX, (int32_t)F_ARITH);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_ARITH);
+		op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+		mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
+		c->lf_op = LF_NONE_LAZY;
 	}
 
 	/* The destination back: an XMM register (a memory destination was

@@ -25,6 +25,9 @@
 ;     MXCSR; the handler masks it and the retried DIVSD gives +infinity
 ;  8  CR4.OSFXSR cleared under a compiled loop: #UD at the MOVAPS (vol. 3A,
 ;     13.1.4); the handler sets it again
+;  9  UCOMISD and COMISD then Jcc/SETcc (vol. 2A, COMISD, UCOMISD): less,
+;     equal, greater and unordered give CF/ZF/PF 100, 010, 000, 111 with
+;     OF/SF/AF clear; a QNaN sets IE in MXCSR for COMISD only
 ; The first failure prints "jit64sse: FAIL n" and exits with n; success prints
 ; "jit64sse: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -308,6 +311,54 @@ lm64:
 	cmp dword [SEEN], 1
 	check 8, e
 
+	; 9: the compares, 64 rounds of four
+	xor ebx, ebx
+	movsd xmm12, [rel one]
+.t9:	mov dword [DATA + 0x900], 0x1f80
+	ldmxcsr [DATA + 0x900]
+	xor r12d, r12d
+	movsd xmm13, [rel dtwo]		; 1 < 2: CF
+	ucomisd xmm12, xmm13
+	pushfq
+	pop rax
+	and eax, 0x8d5
+	cmp eax, 0x01
+	check 9, e
+	ucomisd xmm12, xmm12		; equal: ZF
+	sete r12b
+	movsd xmm13, [rel dtwo]
+	ucomisd xmm13, xmm12		; 2 > 1: none
+	seta al
+	add r12b, al
+	movsd xmm13, [rel qnan]
+	ucomisd xmm12, xmm13		; unordered: ZF, PF, CF
+	setp al
+	jnz .t9_bad			; ZF is set
+	jnc .t9_bad			; CF too
+	add r12b, al
+	stmxcsr [DATA + 0x904]
+	cmp dword [DATA + 0x904], 0x1f80 ; UCOMISD: no IE for a QNaN
+	jne .t9_bad
+	comisd xmm12, [rel qnan]
+	pushfq
+	pop rax
+	and eax, 0x8d5
+	cmp eax, 0x45
+	jne .t9_bad
+	stmxcsr [DATA + 0x904]
+	cmp dword [DATA + 0x904], 0x1f81 ; COMISD: IE
+	jne .t9_bad
+	cmp r12d, 3
+	jne .t9_bad
+	inc ebx
+	cmp ebx, 64
+	jb .t9
+	jmp .t9_done
+.t9_bad:
+	mov bl, 9
+	jmp fail
+.t9_done:
+
 	lea rsi, [rel pass_msg]
 	call print
 	xor eax, eax
@@ -532,6 +583,7 @@ big:	dq 40.0
 thousand: dq 1000.0
 twohalf: dq 2.5
 dtwo:	dq 2.0
+qnan:	dq 0x7ff8000000000000
 mtwohalf: dq -2.5
 ; CVTSD2SI of 2.5 and -2.5 under RC = 0 (nearest even), 1 (down), 2 (up), 3 (toward 0)
 rc_want: dd 2, -2, 2, -3, 3, -2, 2, -2
