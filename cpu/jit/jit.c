@@ -206,6 +206,10 @@ struct comp {
 	uint16_t cached;     /* guest registers with a host register */
 	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
 	struct pending_lf pend;
+	/* cpu/jit/sse.c: instruction sse_next follows an inline SSE form whose
+	 * CR0/CR4 checks (and, with sse_mx_ok, the MXCSR masks check) hold. */
+	unsigned sse_next;
+	bool sse_mx_ok;
 	/* Joins: instruction j is the target of a taken branch earlier in the
 	 * trace that goes there directly (join_at). */
 	bool join[TRACE_MAX_INSNS];

@@ -56,6 +56,37 @@ sse_mxcsr(struct emit *e, bool store, unsigned base, int32_t disp)
 	modrm_mem(e, store ? 3 : 2, mem(base, disp));
 }
 
+/* Does op_sse form i write its whole XMM destination (ModRM.reg) without
+ * reading it? Then it need not be loaded first (vol. 2, each page: MOVAPS,
+ * MOVUPS, MOVDQA, MOVDQU, LDDQU, MOVD/MOVQ, MOVSS/MOVSD from memory, which
+ * zero the rest, PSHUFD/PSHUFLW/PSHUFHW, the unary packed SQRT/RSQRT/RCP,
+ * the packed conversions, MOVSLDUP/MOVSHDUP/MOVDDUP). */
+static bool
+sse_overwrites(const struct insn *i)
+{
+	unsigned op = i->opcode & 0xff, sel = i->imm2 & 3;
+	if (i->opcode >> 8 != 1)
+		return false;
+	switch (op) {
+	case 0x10: return sel < 2 || (i->flags & I_MEM);
+	case 0x28:
+	case 0x5b:
+	case 0x70: return true;
+	case 0x51:
+	case 0x52:
+	case 0x53:
+	case 0x5a: return sel < 2;
+	case 0x6f: return sel == 1 || sel == 2;
+	case 0x6e: return sel == 1;
+	case 0x7e: return sel == 2;
+	case 0xe6: return sel != 0;
+	case 0xf0: return sel == 3;
+	case 0x12: return sel >= 2;
+	case 0x16: return sel == 2;
+	default: return false;
+	}
+}
+
 /* Does the JIT compile this op_sse form? (See the comment at the top.) */
 static bool
 sse_form_ok(const struct comp *c, const struct insn *i, const struct simd_shape *s)
@@ -86,24 +117,36 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	struct emit *e = &c->e;
 	bool m = (i->flags & I_MEM) != 0, fp = (s.flags & SIMD_S_MXCSR) != 0;
 	bool store = (s.flags & SIMD_S_STORE) || s.reg == SIMD_T_NONE;
-	bool xmm_form = s.reg == SIMD_T_X || s.rm == SIMD_T_X || fp;
 	unsigned first_stub = c->nhstub;
 	/* The handler may run out of line (and clobber RSI, RDI, R8): no record
 	 * may stay pending across it. The flags are not touched here. */
 	flush_lf(c);
 
-	/* simd_checks: CR0.EM #UD, CR4.OSFXSR clear #UD, CR0.TS #NM. */
-	test_mi8(e, mem(RBP, OFF_CR0), CR0_EM | CR0_TS);
-	to_handler(c, k, CC_NE);
-	if (xmm_form) {
+	/* simd_checks: CR0.EM #UD, CR4.OSFXSR clear #UD, CR0.TS #NM. Right
+	 * after another inline SSE form (no join between) they hold: only a
+	 * handler changes CR0, CR4 or MXCSR's masks, the one that may run out
+	 * of line for the previous form is op_sse, which changes none, and
+	 * when one of these checks failed there it faulted (every form here
+	 * has an XMM operand). */
+	bool follows = c->sse_next == k && k > 0 && !c->join[k];
+	if (!follows) {
+		test_mi8(e, mem(RBP, OFF_CR0), CR0_EM | CR0_TS);
+		to_handler(c, k, CC_NE);
 		test_mi8(e, mem(RBP, OFF_CR4 + 1), CR4_OSFXSR >> 8);
 		to_handler(c, k, CC_E);
+		c->sse_mx_ok = false;
 	}
-	if (fp) { /* every exception masked, else the #XM rules: the handler */
+	/* Every exception masked, else the #XM rules: the handler, and the
+	 * trace ends after it (an unmasked exception need not fault: the next
+	 * forms may not assume the masks then). */
+	unsigned mx_stub = UINT_MAX;
+	if (fp && !c->sse_mx_ok) {
 		op_rm(e, OP_MOV_LD, 4, RAX, mem(RBP, OFF_MXCSR));
 		grp1_ri(e, 4, 4, RAX, 0x1f80);
 		grp1_ri(e, 7, 4, RAX, 0x1f80);
+		mx_stub = c->nhstub;
 		to_handler(c, k, CC_NE);
+		c->sse_mx_ok = true;
 	}
 	if (m) {
 		emit_ea(c, i, k);
@@ -118,17 +161,18 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 
 	/* The operands, into host registers. */
 	unsigned hreg = 0, hrm = RDX;
+	bool same = !m && s.reg == SIMD_T_X && s.rm == SIMD_T_X && i->rm == i->reg;
 	if (s.reg == SIMD_T_X) {
 		hreg = 1;
-		sse_movups(e, false, hreg, OFF_XMM(i->reg));
+		if (!sse_overwrites(i) || same)
+			sse_movups(e, false, hreg, OFF_XMM(i->reg));
 	} else if (s.reg == SIMD_T_G) {
 		hreg = RAX;
 	} else {
 		hreg = (i->modrm >> 3) & 7; /* opcode extension */
 	}
 	if (!m && s.rm == SIMD_T_X) {
-		bool same = s.reg == SIMD_T_X && i->rm == i->reg; /* one host register */
-		hrm = same ? hreg : 2;
+		hrm = same ? hreg : 2; /* one host register for both */
 		if (!same)
 			sse_movups(e, false, hrm, OFF_XMM(i->rm));
 	} else if (!m && s.rm == SIMD_T_G) {
@@ -182,6 +226,8 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	/* The handler leaves what this code would (a fault aside, which ends
 	 * the trace in emit_hstub's check): the trace goes on after it. */
 	for (unsigned h = first_stub; h < c->nhstub; h++)
-		c->hstub[h].back = e->p;
+		if (h != mx_stub)
+			c->hstub[h].back = e->p;
+	c->sse_next = k + 1;
 	return true;
 }
