@@ -210,6 +210,7 @@ struct comp {
 	 * CR0/CR4 checks (and, with sse_mx_ok, the MXCSR masks check) hold. */
 	unsigned sse_next;
 	bool sse_mx_ok;
+	bool sse_mx_live; /* ... the guest's MXCSR is in the host's (sse_chains) */
 	/* Joins: instruction j is the target of a taken branch earlier in the
 	 * trace that goes there directly (join_at). */
 	bool join[TRACE_MAX_INSNS];

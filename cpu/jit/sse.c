@@ -27,7 +27,9 @@
  * then the host's MXCSR, flags included, is the guest's new one: the sticky
  * flags the instruction raised are ORed in by the hardware, as op_sse does
  * by hand (mx | raised). The host's own MXCSR is kept in the red zone below
- * RSP meanwhile (signal frames skip the red zone).
+ * RSP meanwhile (signal frames skip the red zone). Across a run of register
+ * forms that emit no check (sse_chains) the guest's MXCSR stays loaded and
+ * its flags are stored once at the run's end.
  */
 
 #include "cpu/exec/simd.h"
@@ -36,6 +38,9 @@
 #define OFF_MXCSR (CPU_OFF(state.xsave) + 24)
 #define OFF_CR0 CPU_OFF(state.cr0)
 #define OFF_CR4 CPU_OFF(state.cr4)
+/* The host's MXCSR while the guest's is loaded: in the red zone, below what
+ * the PUSHFQ of the flag-setting forms writes. */
+#define HOST_MXCSR (-16)
 
 /* movups xmm, [rbp + disp] (load) or [rbp + disp], xmm (store): a plain
  * 16-byte copy of a guest XMM register. */
@@ -85,6 +90,25 @@ sse_overwrites(const struct insn *i)
 	case 0x16: return sel == 2;
 	default: return false;
 	}
+}
+
+static bool sse_form_ok(const struct comp *c, const struct insn *i, const struct simd_shape *s);
+
+/* May the guest's MXCSR stay in the host's from instruction k - 1 (an inline
+ * SSE form) into instruction k? When k is an inline register form that emits
+ * no check (it follows k - 1, no join): then no C code -- which must not run
+ * under the guest's rounding, DAZ/FTZ -- and no fault can come between, and
+ * the sticky flags can wait in the host's MXCSR. */
+static bool
+sse_chains(const struct comp *c, unsigned k)
+{
+	if (k >= c->t->n || c->join[k])
+		return false;
+	const struct insn *i = &c->t->insn[k];
+	if (i->fn != op_sse || (i->flags & I_MEM))
+		return false;
+	struct simd_shape s = simd_sse_shape(i);
+	return sse_form_ok(c, i, &s);
 }
 
 /* Does the JIT compile this op_sse form? (See the comment at the top.) */
@@ -183,9 +207,10 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	if (!m && s.rm == SIMD_T_G)
 		load_greg(c, i, i->rm, 8, RAX);
 
-	if (fp) {
-		sse_mxcsr(e, true, RSP, -8);
+	if (fp && !c->sse_mx_live) {
+		sse_mxcsr(e, true, RSP, HOST_MXCSR);
 		sse_mxcsr(e, false, RBP, OFF_MXCSR);
+		c->sse_mx_live = true;
 	}
 	uint8_t code[8];
 	unsigned n = simd_sse_encode(i, hreg, hrm, code);
@@ -193,9 +218,10 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 		code[n - 1] ^= 1; /* FUGU_JIT_CHECK_BREAK=sse: PSHUFD's imm8 off (tests) */
 	for (unsigned b = 0; b < n; b++)
 		e8(e, code[b]);
-	if (fp) {
+	if (c->sse_mx_live && !sse_chains(c, k + 1)) {
 		sse_mxcsr(e, true, RBP, OFF_MXCSR);
-		sse_mxcsr(e, false, RSP, -8);
+		sse_mxcsr(e, false, RSP, HOST_MXCSR);
+		c->sse_mx_live = false;
 	}
 
 	/* COMISS/UCOMISS/COMISD/UCOMISD, PTEST: the six arithmetic flags are the
@@ -226,8 +252,12 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	/* The handler leaves what this code would (a fault aside, which ends
 	 * the trace in emit_hstub's check): the trace goes on after it. */
 	for (unsigned h = first_stub; h < c->nhstub; h++)
-		if (h != mx_stub)
+		if (h != mx_stub && !c->sse_mx_live)
 			c->hstub[h].back = e->p;
+	/* (With the guest's MXCSR left loaded for the next form, the code
+	 * after this one expects it there: a stub that ran the handler, which
+	 * never loaded it, ends the trace instead. Only the first form of such
+	 * a run has stubs.) */
 	c->sse_next = k + 1;
 	return true;
 }
