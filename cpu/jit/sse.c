@@ -176,7 +176,7 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 		emit_ea(c, i, k);
 		lookup_or_handler(c, k, i->seg, s.msize, store ? TLB_WRITE : TLB_READ);
 		if (s.flags & SIMD_S_ALIGN) { /* host and guest agree below 4 KiB */
-			e8(e, 0xf6); /* test dl, 15 */
+			e8(e, 0xf6);          /* test dl, 15 */
 			e8(e, 0xc2);
 			e8(e, 0x0f);
 			to_handler(c, k, CC_NE);
