@@ -206,9 +206,11 @@ struct comp {
 	uint16_t cached;     /* guest registers with a host register */
 	uint16_t dirty;      /* ... whose host copy is newer than struct cpu's */
 	struct pending_lf pend;
-	/* cpu/jit/sse.c: instruction sse_next follows an inline SSE form whose
-	 * CR0/CR4 checks (and, with sse_mx_ok, the MXCSR masks check) hold. */
-	unsigned sse_next;
+	/* cpu/jit/sse.c: the CR0/CR4 checks (and, with sse_mx_ok, the MXCSR
+	 * masks check) of the inline SSE form at sse_last - 1 hold until a
+	 * handler call (nhandler counts them) or a join. */
+	unsigned sse_last;
+	unsigned nhandler, sse_nhandler;
 	bool sse_mx_ok;
 	bool sse_mx_live; /* ... the guest's MXCSR is in the host's (sse_chains) */
 	/* Joins: instruction j is the target of a taken branch earlier in the
@@ -457,6 +459,7 @@ call_handler_fn(struct comp *c, unsigned k, insn_fn fn)
 	op_rr(&c->e, OP_MOV_ST, 8, RBP, RDI);
 	mov_ri(&c->e, RSI, (uint64_t)(uintptr_t)i);
 	call_abs(&c->e, (const void *)fn);
+	c->nhandler++; /* it may have changed CR0, CR4, MXCSR (cpu/jit/sse.c) */
 	check_stop(c, k, EXIT_HANDLER);
 	reload(c); /* the handler may have changed any register */
 	c->called = true;

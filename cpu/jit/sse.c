@@ -146,13 +146,16 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	 * may stay pending across it. The flags are not touched here. */
 	flush_lf(c);
 
-	/* simd_checks: CR0.EM #UD, CR4.OSFXSR clear #UD, CR0.TS #NM. Right
-	 * after another inline SSE form (no join between) they hold: only a
-	 * handler changes CR0, CR4 or MXCSR's masks, the one that may run out
-	 * of line for the previous form is op_sse, which changes none, and
-	 * when one of these checks failed there it faulted (every form here
-	 * has an XMM operand). */
-	bool follows = c->sse_next == k && k > 0 && !c->join[k];
+	/* simd_checks: CR0.EM #UD, CR4.OSFXSR clear #UD, CR0.TS #NM. After
+	 * another inline SSE form with no handler call and no join between
+	 * they hold: only a handler changes CR0, CR4 or MXCSR's masks; what
+	 * may run out of line meanwhile is op_sse for an inline SSE form
+	 * (which changes none, and faults when one of these checks failed
+	 * there: every form here has an XMM operand), DIV/IDIV, the C memory
+	 * path, or a stub that ends the trace. */
+	bool follows = c->sse_last > 0 && c->sse_nhandler == c->nhandler;
+	for (unsigned j = c->sse_last; follows && j <= k; j++)
+		follows = !c->join[j];
 	if (!follows) {
 		test_mi8(e, mem(RBP, OFF_CR0), CR0_EM | CR0_TS);
 		to_handler(c, k, CC_NE);
@@ -258,6 +261,7 @@ compile_sse(struct comp *c, const struct insn *i, unsigned k)
 	 * after this one expects it there: a stub that ran the handler, which
 	 * never loaded it, ends the trace instead. Only the first form of such
 	 * a run has stubs.) */
-	c->sse_next = k + 1;
+	c->sse_last = k + 1;
+	c->sse_nhandler = c->nhandler;
 	return true;
 }

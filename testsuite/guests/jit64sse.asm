@@ -18,11 +18,12 @@
 ;  5  a misaligned MOVAPS load and MOVAPS store in a compiled loop: #GP(0) at
 ;     the instruction (vol. 1, 11.6.7), the destination register and memory
 ;     untouched, every general register as before
-;  6  CR0.TS set under a compiled loop: #NM at the PADDD (vol. 3A, 2.5), the
-;     handler CLTS and the instruction runs again
-;  7  ZE unmasked: DIVSD by zero in a compiled loop raises #XM (CR4.OSXMMEXCPT,
-;     vol. 3A, 6.15 interrupt 19) with the destination untouched and ZE set in
-;     MXCSR; the handler masks it and the retried DIVSD gives +infinity
+;  6  CR0.TS set under a compiled loop, between two SSE forms of one trace:
+;     #NM at the second (vol. 3A, 2.5), the handler CLTS and it runs again
+;  7  ZE unmasked by an LDMXCSR between two SSE forms of one trace: the DIVSD
+;     by zero raises #XM (CR4.OSXMMEXCPT, vol. 3A, 6.15 interrupt 19) with the
+;     destination untouched and ZE set in MXCSR; the handler masks it and the
+;     retried DIVSD gives +infinity
 ;  8  CR4.OSFXSR cleared under a compiled loop: #UD at the MOVAPS (vol. 3A,
 ;     13.1.4); the handler sets it again
 ;  9  UCOMISD and COMISD then Jcc/SETcc (vol. 2A, COMISD, UCOMISD): less,
@@ -249,12 +250,13 @@ lm64:
 	xor ebx, ebx
 	movdqa xmm7, [rel ones32]
 	pxor xmm8, xmm8
-.t6:	cmp ebx, 40
-	jne .t6_go
-	mov rax, cr0
-	or eax, 1 << 3			; TS
+.t6:	movd eax, xmm7			; an SSE form before the CR0 write, no branch between
+	mov rax, cr0			; CR0 written every round, TS set in round 40
+	mov ecx, eax
+	or ecx, 1 << 3
+	cmp ebx, 40
+	cmove eax, ecx
 	mov cr0, rax
-.t6_go:
 .t6_insn:
 	paddd xmm8, xmm7
 	inc ebx
@@ -266,16 +268,22 @@ lm64:
 	cmp eax, 64			; every PADDD ran once
 	check 6, e
 
-	; 7: #XM from an unmasked zero divide
+	; 7: #XM from an unmasked zero divide; an SSE form, LDMXCSR and the
+	; DIVSD in one trace, MXCSR and the divisor chosen without a branch
 	mov dword [SEEN], 0
 	xor ebx, ebx
-.t7:	cmp ebx, 40
-	jne .t7_go
-	mov dword [DATA + 0x900], 0x1d80 ; ZM clear
+.t7:	movsd xmm9, [rel one]
+	mulsd xmm9, xmm9		; exact: no flag
+	mov eax, 0x1f80
+	mov ecx, 0x1d80			; ZM clear in round 40
+	cmp ebx, 40
+	cmove eax, ecx
+	mov [DATA + 0x900], eax
 	ldmxcsr [DATA + 0x900]
-	xorpd xmm10, xmm10		; the divisor becomes 0
-	jmp .t7_div
-.t7_go:	movsd xmm10, [rel dtwo]
+	mov rax, 0x4000000000000000	; 2.0
+	mov ecx, 0			; 0.0 in round 40
+	cmove rax, rcx
+	movq xmm10, rax
 .t7_div:
 	movsd xmm9, [rel one]
 .t7_insn:
