@@ -7,9 +7,9 @@
 ;     (T1_SUM, from `fugu -jit off`, whose op_sse runs each form on the host
 ;     and is compared with the host by conformance-hostdiff)
 ;  2  scalar double arithmetic (CVTSI2SD, MULSD, DIVSD, ADDSD, SQRTSD,
-;     CVTTSD2SI, MINSD, ANDPD): a checksum over 100 rounds (T2_SUM, from
-;     `fugu -jit off`), then MXCSR = 1FA0H: PE set by 1/3 (vol. 1, 11.5.2.3),
-;     no other flag
+;     CVTTSD2SI, MINSD, ANDPD): a checksum over 100 rounds (T2_SUM: the same
+;     IEEE double operations in Python give it, and `fugu -jit off`), then
+;     MXCSR = 1FA0H: PE set by 1/3 (vol. 1, 11.5.2.3), no other flag
 ;  3  the rounding control (vol. 1, 4.8.4): CVTSD2SI of 2.5 and -2.5 under each
 ;     RC, 64 rounds, RC from the loop counter: 2/-2, -3/2... (RN, RD, RU, RZ)
 ;  4  DAZ and FTZ (vol. 1, 10.2.3.3/4): MULSS of the smallest denormal by 2
@@ -41,7 +41,7 @@ STACK	equ 0x80000
 DATA	equ 0x30000		; 16-byte aligned scratch
 SEEN	equ DATA + 0x800	; faults taken (the ROM is not writable)
 T1_SUM	equ 0x8529a1a8adb9e1cf	; test 1's checksum (fugu -jit off)
-T2_SUM	equ 0x19c90c	; test 2: sum of int(1000 * sqrt((n / 3)^2 + 1)), n = 1..100 (IEEE doubles: Python gives it too)
+T2_SUM	equ 0x19c90c	; sum of int(1000 * sqrt((n / 3)^2 + 1)), n = 1..100
 
 %macro check 2 ; check <number>, <condition code that means success>
 	j%2 %%ok
