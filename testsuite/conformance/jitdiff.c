@@ -15,7 +15,9 @@
  * loop, chain and stop mid-way at the budget). A fault ends a run in the
  * exception handler's HLT (long_machine.h).
  *
- * usage: jitdiff [PROGRAMS [SEED]] (default 20000 programs); TAP, one test.
+ * usage: jitdiff [PROGRAMS [SEED [INDEX]]] (default 20000 programs); TAP, one
+ * test. With INDEX only that program runs (from a fresh start), to look at one
+ * difference again.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -471,6 +473,7 @@ main(int argc, char **argv)
 {
 	unsigned programs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : DEFAULT_PROGRAMS;
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 0) : DEFAULT_SEED;
+	long only = argc > 3 ? strtol(argv[3], NULL, 0) : -1;
 	if (!rng_state)
 		rng_state = DEFAULT_SEED;
 	struct machine interp, jit;
@@ -507,6 +510,9 @@ main(int argc, char **argv)
 		st.rflags = F_FIXED1 | (rnd() & (F_ARITH | F_DF));
 		st.budget = 1 + below(MAX_BUDGET);
 		bool fresh = n % 16 == 0;
+		if (only >= 0 && n != (unsigned)only)
+			continue;
+		fresh = fresh || only >= 0;
 		run(&interp, &p, data, &st, fresh, &a);
 		run(&jit, &p, data, &st, fresh, &b);
 		insns += a.icount;
