@@ -177,7 +177,14 @@ struct taken {
 	struct pending_lf pend; /* the flags record to store first */
 	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
 	uint8_t *back;          /* a handler stub: where the trace goes on after the handler
-				   (compile_muldiv), or NULL: the trace ends */
+				   (compile_muldiv, rmw_back), or NULL: the trace ends */
+	bool rmw;               /* back after a read-modify-write: the record the inline
+				   form leaves pending (`back_pend`) is loaded from the one
+				   the handler stored, and its host flags recomputed */
+	struct pending_lf back_pend;
+	int back_lf_op;
+	unsigned back_lf_size;
+	bool back_hflags;
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -835,6 +842,25 @@ rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
 	lookup_or_handler(c, k, seg, size, TLB_WRITE);
 }
 
+/* The end of a read-modify-write compiled after rmw_lookup: the handler that
+ * ran instead (a write-entry miss: a page walk, MMIO, code) leaves the same
+ * state but for the record the inline form keeps pending in RSI, RDI and R8
+ * (it stored it in struct cpu, same operation and sources: flags.h lf_set),
+ * so the trace goes on here after it (emit_hstub) instead of ending. */
+static void
+rmw_back(struct comp *c)
+{
+	if (c->bad || !c->nhstub)
+		return;
+	struct taken *h = &c->hstub[c->nhstub - 1];
+	h->back = c->e.p;
+	h->rmw = true;
+	h->back_pend = c->pend;
+	h->back_lf_op = c->lf_op;
+	h->back_lf_size = c->lf_size;
+	h->back_hflags = c->hflags;
+}
+
 static void
 emit_slow(struct comp *c, const struct slow *s)
 {
@@ -1047,6 +1073,7 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			c->lf_op = row->lf;
 			c->lf_size = s;
 			c->lf_cf_lazy = true;
+			rmw_back(c);
 			return true;
 		}
 		if (i->fn == row->rm_r) { /* r/m op= reg */
@@ -1123,6 +1150,7 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 		c->lf_op = dec ? LF_SUB : LF_ADD;
 		c->lf_size = s;
 		c->lf_cf_lazy = false;
+		rmw_back(c);
 		return true;
 	} else {
 		return false;
@@ -1199,8 +1227,11 @@ compile_shift(struct comp *c, const struct insn *i)
 	return false;
 }
 
-/* SHL/SAL/SHR/SAR of a register by CL: a masked count of 0 changes nothing
- * (not even the flags): the handler's, out of line. */
+/* SHL/SAL/SHR/SAR of a register by CL: a masked count of 0 changes no flag
+ * (SDM vol. 2B, SAL/SAR/SHL/SHR): the handler's, out of line, and the trace
+ * goes on after it. So that both paths meet in one state the inline form
+ * stores its record at once (none pending after it) and leaves no host flags
+ * for the next instruction (the count-0 path's are not the shift's). */
 static bool
 compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 {
@@ -1219,6 +1250,7 @@ compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 		return false;
 	load_greg(c, i, R_CX, 1, RCX);
 	grp1_ri(e, 4, 4, RCX, s == 8 ? 0x3f : 0x1f);
+	unsigned stub = c->nhstub;
 	to_handler(c, k, CC_E);
 	if (h != HNONE) {
 		rec_mov(c, s, h, RSI);
@@ -1234,9 +1266,11 @@ compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 		set_lf(c, lf[op - 4], s, F_ARITH, false, 0);
 		store_greg(c, i, i->rm, s, RAX);
 	}
+	flush_lf(c);
 	c->lf_op = -1;
 	c->lf_size = s;
-	c->zsp = true;
+	if (stub < c->nhstub)
+		c->hstub[stub].back = e->p;
 	return true;
 }
 
@@ -1812,9 +1846,11 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			c->bad = true;
 			return true;
 		}
-		c->taken[c->ntaken++] = (struct taken){
-			jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL
-		};
+		c->taken[c->ntaken++] = (struct taken){ .at = jump_fwd(&c->e, -1),
+							.k = (uint8_t)k,
+							.dirty = c->dirty,
+							.called = c->called,
+							.pend = c->pend };
 		return true;
 	}
 	unsigned hcc = cc;
@@ -1829,13 +1865,12 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		return true;
 	}
 	unsigned join = join_at(c, i, k);
-	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)hcc),
-						(uint8_t)k,
-						c->dirty,
-						c->called,
-						c->pend,
-						(uint8_t)join,
-						NULL };
+	c->taken[c->ntaken++] = (struct taken){ .at = jump_fwd(&c->e, (int)hcc),
+						.k = (uint8_t)k,
+						.dirty = c->dirty,
+						.called = c->called,
+						.pend = c->pend,
+						.join = (uint8_t)join };
 	return true;
 }
 
@@ -1939,7 +1974,8 @@ to_handler(struct comp *c, unsigned k, int cc)
 		return;
 	}
 	c->hstub[c->nhstub++] = (struct taken){
-		jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL
+		.at = jump_fwd(&c->e, cc), .k = (uint8_t)k, .dirty = c->dirty, .called = c->called,
+		.pend = c->pend
 	};
 }
 
@@ -2098,6 +2134,26 @@ emit_hstub(struct comp *c, const struct taken *h)
 	if (h->back) { /* on in the trace, every cached register reloaded */
 		check_stop(c, h->k, EXIT_HANDLER);
 		reload(c);
+		if (h->rmw && h->back_pend.on) { /* the record's registers, as inline */
+			if (h->back_pend.op != LF_LOGIC) {
+				op_rm(e, OP_MOV_LD, 8, RSI, mem(RBP, OFF_LF_SRC1));
+				if (!h->back_pend.imm)
+					op_rm(e, OP_MOV_LD, 8, RDI, mem(RBP, OFF_LF_SRC2));
+			}
+			op_rm(e, OP_MOV_LD, 8, R8, mem(RBP, OFF_LF_RES));
+		}
+		if (h->rmw && h->back_hflags) { /* check_stop's CMP took the host flags */
+			struct pending_lf p = c->pend;
+			int op = c->lf_op;
+			unsigned size = c->lf_size;
+			c->pend = h->back_pend;
+			c->lf_op = h->back_lf_op;
+			c->lf_size = h->back_lf_size;
+			recompute_flags(c);
+			c->pend = p;
+			c->lf_op = op;
+			c->lf_size = size;
+		}
 		patch(e, jump_fwd(e, -1), h->back);
 	} else {
 		add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
@@ -2208,13 +2264,13 @@ compile_insn(struct comp *c, unsigned k)
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;
 	if (done && c->nslow != before && !c->stop_checked) {
-		/* A slow path may have run (MMIO, SMC, a fault) and stored the
-		 * pending flags record: stop_trace is set only there, and what it
-		 * did after (a fault's delivery) must not be overwritten. */
-		struct pending_lf pend = c->pend;
-		c->pend.on = false;
+		/* A slow path may have run and set stop_trace without faulting
+		 * (MMIO, a walk setting an A bit in a page of code: jitcases.c);
+		 * a fault never comes back here. The exit stores the record
+		 * pending after the instruction -- its own, or the one before it,
+		 * which the slow path stored and kept in RSI, RDI, R8 across its
+		 * call (emit_slow): storing that again changes nothing. */
 		check_stop(c, k, c->rip_stored ? EXIT_HANDLER : EXIT_INLINE);
-		c->pend = pend;
 	}
 	return done;
 }
