@@ -1379,6 +1379,73 @@ compile_rotate(struct comp *c, const struct insn *i)
 	return false;
 }
 
+/* TZCNT/LZCNT (op_tzcnt, op_lzcnt) and BSF/BSR (op_bsf, op_bsr), 32/64-bit,
+ * register or memory source, on the host's BSF/BSR (no BMI1/ABM needed).
+ * TZCNT/LZCNT: the count, the width for a zero source; CF = source zero, ZF =
+ * count zero, eagerly; the other four stay lazy (out of the record's mask, as
+ * ROL's CF/OF). BSF/BSR: a zero source leaves the destination alone (no
+ * zero-extension either) and sets ZF alone; else the index, and PF of it
+ * alone (bit.c, flags_set over all six); the record is dead after them. */
+static bool
+compile_bitscan(struct comp *c, const struct insn *i, unsigned k)
+{
+	bool tz = i->fn == op_tzcnt, lz = i->fn == op_lzcnt, bsf = i->fn == op_bsf,
+	     bsr = i->fn == op_bsr;
+	unsigned s = i->opsize;
+	if ((!tz && !lz && !bsf && !bsr) || (s != 4 && s != 8))
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	if (i->flags & I_MEM) {
+		load_operand(c, i, k, s);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	} else {
+		load_greg(c, i, i->rm, s, RCX);
+	}
+	op_rr(e, tz || bsf ? 0x0fbc : 0x0fbd, s, RDX, RCX); /* ZF = source zero */
+	if (tz || lz) {
+		if (c->pend.on)
+			c->pend.mask &= (uint16_t) ~(F_CF | F_ZF);
+		else if (c->lf_op != LF_NONE_LAZY)
+			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2), (int32_t)(uint16_t) ~(F_CF | F_ZF));
+		if (c->lf_op != LF_NONE_LAZY)
+			c->lf_op = -1;
+		if (lz)
+			grp1_ri(e, 6, 4, RDX, (int32_t)(8 * s - 1)); /* 63 - index */
+		op_rr(e, OP_TEST, s, RCX, RCX);
+		mov_ri(e, RAX, 8 * s);
+		op_rr(e, 0x0f45, 4, RAX, RDX); /* cmovne eax, edx */
+		setcc(e, CC_E, RDX);           /* CF */
+		store_greg(c, i, i->reg, s, RAX);
+		movzx_rr(e, 1, RDX, RDX);
+		op_rr(e, OP_TEST, 4, RAX, RAX);
+		setcc(e, CC_E, RCX); /* ZF */
+		movzx_rr(e, 1, RCX, RCX);
+		shift_ri(e, 4, 4, RCX, 6);
+		op_rr(e, OP_OR_RM_R, 4, RCX, RDX);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)(F_CF | F_ZF));
+		op_rm(e, OP_OR_RM_R, 8, RDX, mem(RBP, OFF_RFLAGS));
+		return true;
+	}
+	c->pend.on = false; /* every flag is set below and lf.mask cleared */
+	uint8_t *zero = jump_fwd(e, CC_E);
+	store_greg(c, i, i->reg, s, RDX);
+	op_rr(e, OP_TEST, 4, RDX, RDX); /* the host's PF: the index's low byte */
+	setcc(e, CC_P, RAX);
+	movzx_rr(e, 1, RAX, RAX);
+	shift_ri(e, 4, 4, RAX, 2);
+	uint8_t *done = jump_fwd(e, -1);
+	patch(e, zero, e->p);
+	mov_ri(e, RAX, F_ZF);
+	patch(e, done, e->p);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_ARITH);
+	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
+	c->lf_op = LF_NONE_LAZY;
+	return true;
+}
+
 /* IMUL r, r/m and IMUL r, r/m, imm (32 and 64 bits): LF_MUL as mul_flags records it. */
 static bool
 compile_imul(struct comp *c, const struct insn *i, unsigned k)
@@ -2259,7 +2326,7 @@ compile_insn(struct comp *c, unsigned k)
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
-		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
+		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k) || compile_bitscan(c, i, k);
 	c->rec_dead = false;
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;

@@ -6,7 +6,8 @@
  * and data pages must come out identical (docs/ARCHITECTURE.md, "The JIT").
  *
  * The programs mix the instruction forms the JIT copies inline (MOV, LEA, the
- * ALU, INC/DEC, shifts and rotates, IMUL, PUSH/POP, Jcc, JMP) with forms it
+ * ALU, INC/DEC, shifts and rotates, IMUL, PUSH/POP, Jcc, JMP, TZCNT/LZCNT/
+ * BSF/BSR) with forms it
  * hands to the interpreter (ADC/SBB, MUL/DIV, CMOVcc, SETcc, BT*, XADD,
  * CMPXCHG, PUSHF/POPF, CALL/RET ...), with random prefixes (66, REX) and
  * ModRM/SIB bytes: memory operands mostly near the data page (so loads and
@@ -135,7 +136,7 @@ gen_insn(struct prog *p)
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
 	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
-	switch (below(36)) {
+	switch (below(38)) {
 	case 0:
 	case 1:
 	case 2: /* ALU r/m, r and r, r/m */
@@ -373,6 +374,26 @@ gen_insn(struct prog *p)
 			put(p, 0x48);
 		put(p, (below(2) ? 0xa4 : 0xaa) + below(2));
 		break;
+	case 36:
+	case 37: { /* TZCNT/LZCNT (F3) or BSF/BSR, 32/64-bit, register or memory
+		      source, the register sometimes zeroed first */
+		unsigned rm = below(8);
+		if (below(4) == 0) {
+			put(p, 0x31); /* xor rm, rm */
+			put(p, 0xc0 | rm << 3 | rm);
+		}
+		if (below(2))
+			put(p, 0xf3);
+		if (below(3))
+			put(p, 0x48 | below(2) * 4 | below(2));
+		put(p, 0x0f);
+		put(p, 0xbc + below(2));
+		if (below(2))
+			put(p, 0xc0 | (reg & 7) << 3 | rm);
+		else
+			modrm(p, reg, true);
+		break;
+	}
 	default: /* MOV r, r/m with a load (the commonest memory form) */
 		put(p, 0x8b);
 		modrm(p, reg, true);

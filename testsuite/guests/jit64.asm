@@ -26,6 +26,11 @@
 ; 13  REP STOSB longer than a REP's yield (REP_CHUNK), REP MOVSQ and REP MOVSB
 ;     onto their own source (forward, overlapping: the first element repeats,
 ;     SDM vol. 2B, MOVS), RCX/RSI/RDI at the end
+; 14  TZCNT, LZCNT, BSF and BSR (64 and 32 bits, register and memory source,
+;     zero sources included) after a CMP: the count/index, the destination a
+;     zero source leaves alone, and every arithmetic flag (the CMP's where
+;     TZCNT/LZCNT leave them; SDM vol. 2A BSF, BSR, LZCNT; vol. 2B TZCNT):
+;     a checksum over 300 rounds equal to T14_SUM (jit64_model.py)
 ; The first failure prints "jit64: FAIL n" and exits with n; success prints
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -45,6 +50,7 @@ TICKS	equ DATA + 0x108	; timer interrupts taken
 DE_SEEN	equ DATA + 0x102
 STR13	equ DATA + 0x1000	; test 13's buffer (10000 bytes)
 T12_SUM	equ 0x3c4a1	; test 12's checksum (jit64_model.py)
+T14_SUM	equ 0x68efa93a9d7a9828	; test 14's checksum (jit64_model.py)
 T10_SUM	equ 0xe6ae488edea7f391	; test 10's checksum (jit64_model.py)
 T9_ITER	equ 500000
 
@@ -321,6 +327,12 @@ lm64:
 	cmp ebx, 64
 	jb .t13
 
+	; 14: bit scans and counts with their flags
+	call t14_loop
+	mov rcx, T14_SUM
+	cmp rax, rcx
+	check 14, e
+
 	lea rsi, [rel pass_msg]
 	call print
 	xor eax, eax
@@ -501,6 +513,82 @@ t10_loop:
 	add r8, 3
 .be:	dec ecx
 	jnz .l
+	mov rax, r8
+	ret
+
+; RAX = test 14's checksum: per round (ECX = 300..1) a xorshift64 X, the
+; sources S64 = X (0 when ECX % 5 == 0) and S32 = X >> 7 (0 when ECX % 7 ==
+; 0), and after each of TZCNT r64, LZCNT r32, BSF r64 and BSR r32 from memory
+; (those two into R9 = -1) the sum R8 = R8 * 3 + R9 + (RFLAGS & 8D5h).
+t14_loop:
+	push rbx
+	xor r8d, r8d
+	mov rbx, 0x2545f4914f6cdd1d
+	mov ecx, 300
+.l:	mov rax, rbx		; xorshift64
+	shl rax, 13
+	xor rbx, rax
+	mov rax, rbx
+	shr rax, 7
+	xor rbx, rax
+	mov rax, rbx
+	shl rax, 17
+	xor rbx, rax
+	mov eax, ecx		; S64 in RSI
+	xor edx, edx
+	mov edi, 5
+	div edi
+	mov rsi, rbx
+	test edx, edx
+	jnz .s64
+	xor esi, esi
+.s64:	mov eax, ecx		; S32 in EDI and at DATA + 0x200
+	xor edx, edx
+	mov edi, 7
+	div edi
+	mov rdi, rbx
+	shr rdi, 7
+	test edx, edx
+	jnz .s32
+	xor edi, edi
+.s32:	mov [DATA + 0x200], edi
+	cmp ecx, 150
+	tzcnt r9, rsi
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	cmp ecx, 150
+	lzcnt r9d, edi
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	mov r9, -1
+	cmp ecx, 150
+	bsf r9, rsi
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	mov r9, -1
+	cmp ecx, 150
+	bsr r9d, [DATA + 0x200]
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	dec ecx
+	jnz .l
+	pop rbx
 	mov rax, r8
 	ret
 
