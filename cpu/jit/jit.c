@@ -1050,8 +1050,10 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 		}
 		bool rmw_imm = row->rm_imm && i->fn == row->rm_imm && imm_ok(i, s);
 		if (m && row->wb && (i->fn == row->rm_r || rmw_imm)) {
-			/* memory op= reg or imm (not LOCK: the handler's) */
-			if (!mem_ok(c, i) || (i->flags & I_LOCK))
+			/* memory op= reg or imm, LOCK'd or not: one CPU runs at a
+			 * time, so a locked RMW is the plain one (the decoder
+			 * has made a LOCK where it is not allowed #UD) */
+			if (!mem_ok(c, i))
 				return false;
 			struct emit *e = &c->e;
 			emit_ea(c, i, k);
@@ -1133,8 +1135,8 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && !(i->flags & I_MEM)) {
 		dec = i->fn == op_dec_rm;
 		r = i->rm;
-	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && mem_ok(c, i) &&
-		   !(i->flags & I_LOCK)) { /* read-modify-write (rmw_lookup) */
+	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) &&
+		   mem_ok(c, i)) { /* read-modify-write (rmw_lookup), LOCK'd or not */
 		struct emit *e = &c->e;
 		unsigned s = i->opsize;
 		dec = i->fn == op_dec_rm;
@@ -1443,6 +1445,45 @@ compile_bitscan(struct comp *c, const struct insn *i, unsigned k)
 	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
 	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
 	c->lf_op = LF_NONE_LAZY;
+	return true;
+}
+
+/* CMPXCHG m, r (op_cmpxchg), 32/64-bit, LOCK'd or not, through the TLB's
+ * write entry as the other read-modify-write forms (a miss: the handler, and
+ * the trace goes on, rmw_back). The flags of CMP accumulator, destination
+ * (SDM vol. 2A, CMPXCHG); equal: the source into the destination; else the
+ * destination into the accumulator (zero-extended at 32 bits). The handler's
+ * write of the unchanged destination when they differ stores the same bytes
+ * to a page the write entry maps: not repeated here. */
+static bool
+compile_cmpxchg(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned s = i->opsize;
+	if (i->fn != op_cmpxchg || !(i->flags & I_MEM) || (s != 4 && s != 8) || !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	emit_ea(c, i, k);
+	rmw_lookup(c, k, i->seg, s);
+	load_zx(e, s, RCX, mem(RDX, 0)); /* the destination */
+	load_greg(c, i, R_AX, s, RAX);
+	rec_mov(c, 8, RAX, RSI);
+	rec_mov(c, 8, RCX, RDI);
+	op_rr(e, OP_MOV_ST, 8, RAX, R8);
+	op_rr(e, OP_SUB_RM_R, s, RCX, R8);
+	set_lf_from(c, R8, LF_SUB, s, F_ARITH, false, 0);
+	op_rr(e, OP_CMP_RM_R, s, RCX, RAX); /* the guest's flags in the host's */
+	uint8_t *ne = jump_fwd(e, CC_NE);
+	load_greg(c, i, i->reg, s, RAX); /* MOVs from here: the flags stay */
+	op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+	uint8_t *done = jump_fwd(e, -1);
+	patch(e, ne, e->p);
+	store_greg(c, i, R_AX, s, RCX);
+	patch(e, done, e->p);
+	c->hflags = true;
+	c->lf_op = LF_SUB;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+	rmw_back(c);
 	return true;
 }
 
@@ -2326,7 +2367,8 @@ compile_insn(struct comp *c, unsigned k)
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
-		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k) || compile_bitscan(c, i, k);
+		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k) || compile_bitscan(c, i, k) ||
+		    compile_cmpxchg(c, i, k);
 	c->rec_dead = false;
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;

@@ -7,7 +7,7 @@
  *
  * The programs mix the instruction forms the JIT copies inline (MOV, LEA, the
  * ALU, INC/DEC, shifts and rotates, IMUL, PUSH/POP, Jcc, JMP, TZCNT/LZCNT/
- * BSF/BSR) with forms it
+ * BSF/BSR, CMPXCHG, LOCK'd read-modify-write forms) with forms it
  * hands to the interpreter (ADC/SBB, MUL/DIV, CMOVcc, SETcc, BT*, XADD,
  * CMPXCHG, PUSHF/POPF, CALL/RET ...), with random prefixes (66, REX) and
  * ModRM/SIB bytes: memory operands mostly near the data page (so loads and
@@ -136,7 +136,7 @@ gen_insn(struct prog *p)
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
 	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
-	switch (below(38)) {
+	switch (below(40)) {
 	case 0:
 	case 1:
 	case 2: /* ALU r/m, r and r, r/m */
@@ -392,6 +392,45 @@ gen_insn(struct prog *p)
 			put(p, 0xc0 | (reg & 7) << 3 | rm);
 		else
 			modrm(p, reg, true);
+		break;
+	}
+	case 38:
+	case 39: { /* LOCK'd read-modify-write: ALU, INC/DEC, CMPXCHG, XADD; and
+		      CMPXCHG after a load of its operand into RAX (equal, mostly) */
+		unsigned w = below(2) ? 0x48 : 0x40, kind = below(5);
+		if (kind == 4) {
+			put(p, w);
+			put(p, 0x8b);
+			unsigned at = p->len;
+			modrm(p, 0, true); /* mov rax, [m] */
+			uint8_t copy[16];
+			unsigned n = p->len - at;
+			memcpy(copy, p->code + at, n);
+			if ((copy[0] & 0xc7) == 5) /* RIP-relative: 4 bytes later */
+				break;
+			put(p, 0xf0);
+			put(p, w | below(2) * 4);
+			put(p, 0x0f);
+			put(p, 0xb1);
+			copy[0] = (uint8_t)((copy[0] & 0xc7) | (reg & 7) << 3);
+			for (unsigned k = 0; k < n; k++)
+				put(p, copy[k]);
+			break;
+		}
+		put(p, 0xf0);
+		if (below(2))
+			put(p, w | below(2) * 4);
+		if (kind == 0) {
+			put(p, 0x01 + 8 * below(7)); /* ADD OR ADC SBB AND SUB XOR m, r */
+			modrm(p, reg, true);
+		} else if (kind == 1) {
+			put(p, 0xff); /* INC/DEC m */
+			modrm(p, below(2), true);
+		} else {
+			put(p, 0x0f);
+			put(p, kind == 2 ? 0xb1 : 0xc1); /* CMPXCHG, XADD m, r */
+			modrm(p, reg, true);
+		}
 		break;
 	}
 	default: /* MOV r, r/m with a load (the commonest memory form) */
