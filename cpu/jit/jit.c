@@ -1410,7 +1410,8 @@ compile_bitscan(struct comp *c, const struct insn *i, unsigned k)
 		if (c->pend.on)
 			c->pend.mask &= (uint16_t) ~(F_CF | F_ZF);
 		else if (c->lf_op != LF_NONE_LAZY)
-			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2), (int32_t)(uint16_t) ~(F_CF | F_ZF));
+			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2),
+				(int32_t)(uint16_t) ~(F_CF | F_ZF));
 		if (c->lf_op != LF_NONE_LAZY)
 			c->lf_op = -1;
 		if (lz)
@@ -2081,10 +2082,11 @@ to_handler(struct comp *c, unsigned k, int cc)
 		c->bad = true;
 		return;
 	}
-	c->hstub[c->nhstub++] = (struct taken){
-		.at = jump_fwd(&c->e, cc), .k = (uint8_t)k, .dirty = c->dirty, .called = c->called,
-		.pend = c->pend
-	};
+	c->hstub[c->nhstub++] = (struct taken){ .at = jump_fwd(&c->e, cc),
+						.k = (uint8_t)k,
+						.dirty = c->dirty,
+						.called = c->called,
+						.pend = c->pend };
 }
 
 /* Is the 64-bit address in h canonical (48 bits)? Else the handler: it

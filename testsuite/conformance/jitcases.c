@@ -110,12 +110,12 @@ differ(const char *what, const struct outcome *a, const struct outcome *b)
  * the ADD: its own flags (5 + 7ffffffb = 80000000: SF, OF; SDM vol. 2A, ADD)
  * must be in RFLAGS, not the XOR's before it (ZF, PF). */
 static const uint8_t load_stop[] = {
-	0x31, 0xc0,                                           /* xor eax, eax */
-	0xb9, 0x05, 0x00, 0x00, 0x00,                         /* mov ecx, 5 */
-	0x03, 0x0c, 0x25, 0x00, 0x10, 0x01, 0x3f,             /* add ecx, [FRESH_LIN] */
-	0x9c,                                                 /* pushfq */
-	0x5a,                                                 /* pop rdx */
-	0xf4,                                                 /* hlt */
+	0x31, 0xc0,                               /* xor eax, eax */
+	0xb9, 0x05, 0x00, 0x00, 0x00,             /* mov ecx, 5 */
+	0x03, 0x0c, 0x25, 0x00, 0x10, 0x01, 0x3f, /* add ecx, [FRESH_LIN] */
+	0x9c,                                     /* pushfq */
+	0x5a,                                     /* pop rdx */
+	0xf4,                                     /* hlt */
 };
 
 /* 2: ADD [RBX], EAX into the data page with an empty TLB (the compiled
@@ -123,27 +123,27 @@ static const uint8_t load_stop[] = {
  * then ADC and PUSHF in the same trace: the flags of the ADD decide the
  * ADC, and the compiled run must go on to the JMP as the interpreter does. */
 static const uint8_t rmw_miss[] = {
-	0x01, 0x03,             /* add [rbx], eax */
-	0x11, 0xd1,             /* adc ecx, edx */
-	0x9c,                   /* pushfq */
-	0x5e,                   /* pop rsi */
-	0x8b, 0x3b,             /* mov edi, [rbx] */
-	0xeb, 0x00,             /* jmp $+2 */
-	0xf4,                   /* hlt */
+	0x01, 0x03, /* add [rbx], eax */
+	0x11, 0xd1, /* adc ecx, edx */
+	0x9c,       /* pushfq */
+	0x5e,       /* pop rsi */
+	0x8b, 0x3b, /* mov edi, [rbx] */
+	0xeb, 0x00, /* jmp $+2 */
+	0xf4,       /* hlt */
 };
 
 /* 3: SHL EAX, CL with CL = 0 (no flag changes, SDM vol. 2B, SAL/SAR/SHL/SHR:
  * "If the count is 0, the flags are not affected") after a CMP, then ADC and
  * SETcc in the same trace: the CMP's flags, and the compiled run goes on. */
 static const uint8_t shift_cl0[] = {
-	0x39, 0xd3,             /* cmp ebx, edx */
-	0xd3, 0xe0,             /* shl eax, cl */
-	0x11, 0xd1,             /* adc ecx, edx */
-	0x0f, 0x9f, 0xc2,       /* setg dl */
-	0x9c,                   /* pushfq */
-	0x5e,                   /* pop rsi */
-	0xeb, 0x00,             /* jmp $+2 */
-	0xf4,                   /* hlt */
+	0x39, 0xd3,       /* cmp ebx, edx */
+	0xd3, 0xe0,       /* shl eax, cl */
+	0x11, 0xd1,       /* adc ecx, edx */
+	0x0f, 0x9f, 0xc2, /* setg dl */
+	0x9c,             /* pushfq */
+	0x5e,             /* pop rsi */
+	0xeb, 0x00,       /* jmp $+2 */
+	0xf4,             /* hlt */
 };
 
 int
