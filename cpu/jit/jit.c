@@ -1488,6 +1488,36 @@ compile_cmpxchg(struct comp *c, const struct insn *i, unsigned k)
 	return true;
 }
 
+/* XADD m, r (op_xadd), 32/64-bit, LOCK'd or not, through the TLB's write
+ * entry (a miss: the handler, and the trace goes on, rmw_back): the flags of
+ * ADD destination, source (SDM vol. 2A, XADD); the sum into the destination,
+ * the old destination into the register. */
+static bool
+compile_xadd(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned s = i->opsize;
+	if (i->fn != op_xadd || !(i->flags & I_MEM) || (s != 4 && s != 8) || !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	emit_ea(c, i, k);
+	rmw_lookup(c, k, i->seg, s);
+	load_zx(e, s, RAX, mem(RDX, 0)); /* the destination */
+	rec_mov(c, 8, RAX, RSI);
+	load_greg(c, i, i->reg, s, RCX);
+	rec_mov(c, 8, RCX, RDI);
+	op_rr(e, OP_MOV_ST, 8, RAX, R10);
+	op_rr(e, OP_ADD_RM_R, s, RCX, RAX);
+	set_lf(c, LF_ADD, s, F_ARITH, false, 0);
+	op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0)); /* MOVs from here: the flags stay */
+	store_greg(c, i, i->reg, s, R10);
+	c->hflags = true;
+	c->lf_op = LF_ADD;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+	rmw_back(c);
+	return true;
+}
+
 /* IMUL r, r/m and IMUL r, r/m, imm (32 and 64 bits): LF_MUL as mul_flags records it. */
 static bool
 compile_imul(struct comp *c, const struct insn *i, unsigned k)
@@ -2370,7 +2400,7 @@ compile_insn(struct comp *c, unsigned k)
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
 		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k) || compile_bitscan(c, i, k) ||
-		    compile_cmpxchg(c, i, k);
+		    compile_cmpxchg(c, i, k) || compile_xadd(c, i, k);
 	c->rec_dead = false;
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;

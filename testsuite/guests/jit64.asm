@@ -32,9 +32,10 @@
 ;     TZCNT/LZCNT leave them; SDM vol. 2A BSF, BSR, LZCNT; vol. 2B TZCNT):
 ;     a checksum over 300 rounds equal to T14_SUM (jit64_model.py)
 ; 15  LOCK CMPXCHG and CMPXCHG (64 and 32 bits, equal and not: RAX unchanged
-;     when equal, the destination zero-extended into RAX when not), LOCK ADD
-;     and LOCK INC of memory: values and every arithmetic flag (SDM vol. 2A
-;     CMPXCHG, ADD, INC, LOCK): a checksum over 300 rounds equal to T15_SUM
+;     when equal, the destination zero-extended into RAX when not), LOCK ADD,
+;     LOCK INC and LOCK XADD of memory: values and every arithmetic flag (SDM vol. 2A
+;     CMPXCHG, ADD, INC, XADD, LOCK): a checksum over 300 rounds equal to
+;     T15_SUM
 ; The first failure prints "jit64: FAIL n" and exits with n; success prints
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -55,7 +56,7 @@ DE_SEEN	equ DATA + 0x102
 STR13	equ DATA + 0x1000	; test 13's buffer (10000 bytes)
 T12_SUM	equ 0x3c4a1	; test 12's checksum (jit64_model.py)
 T14_SUM	equ 0x68efa93a9d7a9828	; test 14's checksum (jit64_model.py)
-T15_SUM	equ 0x60524b620bcbfdd5	; test 15's checksum (jit64_model.py)
+T15_SUM	equ 0x438ade9b3689aa98	; test 15's checksum (jit64_model.py)
 T10_SUM	equ 0xe6ae488edea7f391	; test 10's checksum (jit64_model.py)
 T9_ITER	equ 500000
 
@@ -607,8 +608,9 @@ t14_loop:
 ; DATA + 0x210 and its high half at DATA + 0x218; LOCK CMPXCHG [0x210], RCX
 ; with RAX = X (ECX % 3 == 0) or X ^ 1; CMPXCHG [0x218], ECX with RAX = X
 ; rotated by 32 (equal, ECX % 4 == 0) or X, then JA (R8 + 1 when taken);
-; LOCK ADD [0x220], RBX and LOCK INC dword [0x228] (both 0 at the start).
-; After each: R8 = R8 * 3 + RAX (or the memory operand) + (RFLAGS & 8D5h).
+; LOCK ADD [0x220], RBX and LOCK INC dword [0x228] (both 0 at the start);
+; LOCK XADD [0x220], RDX = X. After each: R8 = R8 * 3 + RAX (or RDX, the
+; memory operand) + (RFLAGS & 8D5h).
 t15_loop:
 	push rbx
 	xor r8d, r8d
@@ -679,6 +681,15 @@ t15_loop:
 	lea r8, [r8 + r8 * 2]
 	mov eax, [DATA + 0x228]
 	add r8, rax
+	add r8, r10
+	mov rdx, rbx		; LOCK XADD [0x220], RDX (X): RDX = the old sum
+	lock xadd [DATA + 0x220], rdx
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, rdx
+	add r8, [DATA + 0x220]
 	add r8, r10
 	dec ecx
 	jnz .l

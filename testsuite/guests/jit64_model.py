@@ -144,7 +144,7 @@ def add_flags_w(a, b, bits):
 
 
 def model15():
-    """t15_loop: CMPXCHG (LOCK'd and not), LOCK ADD, LOCK INC and their flags."""
+    """t15_loop: CMPXCHG (LOCK'd and not), LOCK ADD/INC/XADD and their flags."""
     r8, x, add, inc = 0, 0x9E3779B97F4A7C15, 0, 0
     for c in range(300, 0, -1):
         x ^= (x << 13) & M64
@@ -171,6 +171,9 @@ def model15():
         cf = f & 1
         f, inc = add_flags_w(inc, 1, 32)                  # LOCK INC dword [m]: CF stays
         r8 = (r8 * 3 + inc + ((f & ~1) | cf)) & M64
+        old = add                                         # LOCK XADD [m], RDX = X
+        f, add = add_flags_w(add, x, 64)
+        r8 = (r8 * 3 + old + add + f) & M64
     return r8
 
 
