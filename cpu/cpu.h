@@ -252,8 +252,8 @@ struct cpu {
 	uint8_t pending_vector;   /* the fault being raised (cpu_fault -> cpu_exec) */
 	uint32_t pending_error;
 	uint64_t budget_end;   /* icount at which cpu_exec must return */
-	uint64_t stall_icount; /* icount at cpu_exec's last loop head (stalls) */
-	uint64_t stalls_left;  /* loop heads with no instruction retired before it yields */
+	uint64_t stall_icount; /* icount at cpu_exec's last step that retired nothing */
+	uint64_t stalls_left;  /* such steps with none retired between before it yields */
 	jmp_buf fault_jmp;     /* where a fault unwinds to: the instruction boundary in cpu_exec */
 
 	/* The machine around the CPU. */

@@ -179,24 +179,46 @@ run_trace_traced(struct cpu *cpu, const struct trace *t, unsigned limit)
 }
 
 /*
+ * A step that retires nothing (see cpu_exec) just happened -- a fault or event
+ * delivered, a VM exit or failed VM entry, a debug step: true when the call
+ * must yield. It is a stall only when no instruction retired since the last
+ * such step, so the first fault after some progress is free. The count does
+ * not depend on where traces begin and end (an interpreted trace that retires
+ * six instructions and faults on the seventh, and a compiled one that stops
+ * after the sixth with the fault in the next trace, stall alike).
+ */
+static bool
+stalled(struct cpu *cpu)
+{
+	if (cpu->icount != cpu->stall_icount) {
+		cpu->stall_icount = cpu->icount;
+		return false;
+	}
+	return cpu->stalls_left-- == 0;
+}
+
+/*
  * Run until `max_insns` instructions have retired, or something needs the
  * board (HLT, a triple fault, a debugger stop...). The budget bounds the work
  * of a call whatever the guest does: a step that retires nothing (a fault or
  * an event delivered, a VM exit or failed VM entry, an instruction breakpoint
- * taken) is a stall, and after max(max_insns, STALL_MIN) of them the call
- * returns CPU_EXIT_BUDGET at an instruction boundary. Hardware can loop
+ * taken) with nothing retired since the previous one is a stall, and after
+ * max(max_insns, STALL_MIN) of them the call returns CPU_EXIT_BUDGET at an
+ * instruction boundary (after the delivery). Hardware can loop
  * forever without retiring anything -- a #DB handler whose first instruction
  * has an instruction breakpoint (delivery clears RF, SDM vol. 3A, 17.3.1.1),
  * a handler that faults again, VMRESUME at host RIP failing VM entry -- and
  * fugu loops the same way, only in bounded slices, so the run loop still
- * gets control (timers, -timeout, the monitor).
+ * gets control (timers, -timeout, the monitor). Stalls are counted at those
+ * steps, not at loop heads: loop heads come at trace ends, which differ
+ * between the interpreter and the JIT (docs/PERFORMANCE.md, branch jit6).
  */
 enum cpu_exit
 cpu_exec(struct cpu *cpu, uint64_t max_insns)
 {
 	cpu->budget_end = cpu->icount + max_insns;
 	cpu->stalls_left = max_insns > STALL_MIN ? max_insns : STALL_MIN;
-	cpu->stall_icount = cpu->icount - 1; /* the first step is no stall */
+	cpu->stall_icount = cpu->icount - 1; /* the first such step is no stall */
 	switch (setjmp(cpu->fault_jmp)) {
 	case 0: break;
 	case 1:                     /* a fault unwound here: deliver it (which may fault again) */
@@ -210,6 +232,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 				cpu->dbg.stop = DBG_STOP_STEP;
 				return CPU_EXIT_DEBUG;
 			}
+			if (stalled(cpu))
+				return CPU_EXIT_BUDGET;
 			break;
 		}
 		if (cpu->vmx_nonroot && !cpu->shutdown)
@@ -226,6 +250,8 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->stop_trace = false;
 		if (cpu->cur_trace)
 			tcache_leave(cpu);
+		if (stalled(cpu))
+			return CPU_EXIT_BUDGET;
 		break;
 	default: /* an unmodelled path stopped the CPU (it printed what) */
 		cpu->jcheck = NULL;
@@ -236,11 +262,6 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 	/* After the setjmp: a value live across it could be clobbered by the longjmp. */
 	const bool traced = tracer_wants(cpu->tracer, TRACE_CAT_INSN);
 	while (cpu->icount < cpu->budget_end) {
-		/* Back here with no instruction retired since the last time: a stall. */
-		if (cpu->icount != cpu->stall_icount)
-			cpu->stall_icount = cpu->icount;
-		else if (cpu->stalls_left-- == 0)
-			return CPU_EXIT_BUDGET;
 		cpu->stop_trace = false;
 		/* While the debugger steps, interrupts wait unless it asked for them. */
 		if (cpu->events && !(cpu->dbg.step && !cpu->dbg.step_irqs)) {
@@ -267,9 +288,12 @@ cpu_exec(struct cpu *cpu, uint64_t max_insns)
 		cpu->insn_rip = cpu->state.rip;
 		cpu->delivering = false;
 		if (__builtin_expect(cpu_debug_armed(cpu), 0)) {
+			uint64_t before = cpu->icount;
 			cpu_debug_step(cpu); /* TF, RF or breakpoints: one careful instruction */
 			if (__builtin_expect(cpu->dbg.stop != DBG_STOP_NONE, 0))
 				return CPU_EXIT_DEBUG;
+			if (cpu->icount == before && stalled(cpu))
+				return CPU_EXIT_BUDGET; /* a breakpoint's #DB delivered */
 			continue;
 		}
 		struct trace *prev =

@@ -178,7 +178,14 @@ struct taken {
 	struct pending_lf pend; /* the flags record to store first */
 	uint8_t join;           /* a later instruction of the trace it goes to, or 0 */
 	uint8_t *back;          /* a handler stub: where the trace goes on after the handler
-				   (compile_muldiv), or NULL: the trace ends */
+				   (compile_muldiv, rmw_back), or NULL: the trace ends */
+	bool rmw;               /* back after a read-modify-write: the record the inline
+				   form leaves pending (`back_pend`) is loaded from the one
+				   the handler stored, and its host flags recomputed */
+	struct pending_lf back_pend;
+	int back_lf_op;
+	unsigned back_lf_size;
+	bool back_hflags;
 };
 
 #define MAX_FIX (TRACE_MAX_INSNS * 4)
@@ -844,6 +851,25 @@ rmw_lookup(struct comp *c, unsigned k, unsigned seg, unsigned size)
 	lookup_or_handler(c, k, seg, size, TLB_WRITE);
 }
 
+/* The end of a read-modify-write compiled after rmw_lookup: the handler that
+ * ran instead (a write-entry miss: a page walk, MMIO, code) leaves the same
+ * state but for the record the inline form keeps pending in RSI, RDI and R8
+ * (it stored it in struct cpu, same operation and sources: flags.h lf_set),
+ * so the trace goes on here after it (emit_hstub) instead of ending. */
+static void
+rmw_back(struct comp *c)
+{
+	if (c->bad || !c->nhstub)
+		return;
+	struct taken *h = &c->hstub[c->nhstub - 1];
+	h->back = c->e.p;
+	h->rmw = true;
+	h->back_pend = c->pend;
+	h->back_lf_op = c->lf_op;
+	h->back_lf_size = c->lf_size;
+	h->back_hflags = c->hflags;
+}
+
 static void
 emit_slow(struct comp *c, const struct slow *s)
 {
@@ -1033,8 +1059,10 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 		}
 		bool rmw_imm = row->rm_imm && i->fn == row->rm_imm && imm_ok(i, s);
 		if (m && row->wb && (i->fn == row->rm_r || rmw_imm)) {
-			/* memory op= reg or imm (not LOCK: the handler's) */
-			if (!mem_ok(c, i) || (i->flags & I_LOCK))
+			/* memory op= reg or imm, LOCK'd or not: one CPU runs at a
+			 * time, so a locked RMW is the plain one (the decoder
+			 * has made a LOCK where it is not allowed #UD) */
+			if (!mem_ok(c, i))
 				return false;
 			struct emit *e = &c->e;
 			emit_ea(c, i, k);
@@ -1056,6 +1084,7 @@ compile_alu(struct comp *c, const struct insn *i, unsigned k)
 			c->lf_op = row->lf;
 			c->lf_size = s;
 			c->lf_cf_lazy = true;
+			rmw_back(c);
 			return true;
 		}
 		if (i->fn == row->rm_r) { /* r/m op= reg */
@@ -1115,8 +1144,8 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && !(i->flags & I_MEM)) {
 		dec = i->fn == op_dec_rm;
 		r = i->rm;
-	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) && mem_ok(c, i) &&
-		   !(i->flags & I_LOCK)) { /* read-modify-write (rmw_lookup) */
+	} else if ((i->fn == op_inc_rm || i->fn == op_dec_rm) &&
+		   mem_ok(c, i)) { /* read-modify-write (rmw_lookup), LOCK'd or not */
 		struct emit *e = &c->e;
 		unsigned s = i->opsize;
 		dec = i->fn == op_dec_rm;
@@ -1132,6 +1161,7 @@ compile_inc_dec(struct comp *c, const struct insn *i, unsigned k)
 		c->lf_op = dec ? LF_SUB : LF_ADD;
 		c->lf_size = s;
 		c->lf_cf_lazy = false;
+		rmw_back(c);
 		return true;
 	} else {
 		return false;
@@ -1208,8 +1238,11 @@ compile_shift(struct comp *c, const struct insn *i)
 	return false;
 }
 
-/* SHL/SAL/SHR/SAR of a register by CL: a masked count of 0 changes nothing
- * (not even the flags): the handler's, out of line. */
+/* SHL/SAL/SHR/SAR of a register by CL: a masked count of 0 changes no flag
+ * (SDM vol. 2B, SAL/SAR/SHL/SHR): the handler's, out of line, and the trace
+ * goes on after it. So that both paths meet in one state the inline form
+ * stores its record at once (none pending after it) and leaves no host flags
+ * for the next instruction (the count-0 path's are not the shift's). */
 static bool
 compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 {
@@ -1228,6 +1261,7 @@ compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 		return false;
 	load_greg(c, i, R_CX, 1, RCX);
 	grp1_ri(e, 4, 4, RCX, s == 8 ? 0x3f : 0x1f);
+	unsigned stub = c->nhstub;
 	to_handler(c, k, CC_E);
 	if (h != HNONE) {
 		rec_mov(c, s, h, RSI);
@@ -1243,9 +1277,11 @@ compile_shift_cl(struct comp *c, const struct insn *i, unsigned k)
 		set_lf(c, lf[op - 4], s, F_ARITH, false, 0);
 		store_greg(c, i, i->rm, s, RAX);
 	}
+	flush_lf(c);
 	c->lf_op = -1;
 	c->lf_size = s;
-	c->zsp = true;
+	if (stub < c->nhstub)
+		c->hstub[stub].back = e->p;
 	return true;
 }
 
@@ -1352,6 +1388,143 @@ compile_rotate(struct comp *c, const struct insn *i)
 		return true;
 	}
 	return false;
+}
+
+/* TZCNT/LZCNT (op_tzcnt, op_lzcnt) and BSF/BSR (op_bsf, op_bsr), 32/64-bit,
+ * register or memory source, on the host's BSF/BSR (no BMI1/ABM needed).
+ * TZCNT/LZCNT: the count, the width for a zero source; CF = source zero, ZF =
+ * count zero, eagerly; the other four stay lazy (out of the record's mask, as
+ * ROL's CF/OF). BSF/BSR: a zero source leaves the destination alone (no
+ * zero-extension either) and sets ZF alone; else the index, and PF of it
+ * alone (bit.c, flags_set over all six); the record is dead after them. */
+static bool
+compile_bitscan(struct comp *c, const struct insn *i, unsigned k)
+{
+	bool tz = i->fn == op_tzcnt, lz = i->fn == op_lzcnt, bsf = i->fn == op_bsf,
+	     bsr = i->fn == op_bsr;
+	unsigned s = i->opsize;
+	if ((!tz && !lz && !bsf && !bsr) || (s != 4 && s != 8))
+		return false;
+	if ((i->flags & I_MEM) && !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	if (i->flags & I_MEM) {
+		load_operand(c, i, k, s);
+		op_rr(e, OP_MOV_ST, 8, RAX, RCX);
+	} else {
+		load_greg(c, i, i->rm, s, RCX);
+	}
+	op_rr(e, tz || bsf ? 0x0fbc : 0x0fbd, s, RDX, RCX); /* ZF = source zero */
+	if (tz || lz) {
+		if (c->pend.on)
+			c->pend.mask &= (uint16_t) ~(F_CF | F_ZF);
+		else if (c->lf_op != LF_NONE_LAZY)
+			grp1_mi(e, 4, 2, mem(RBP, OFF_LF_OP + 2),
+				(int32_t)(uint16_t) ~(F_CF | F_ZF));
+		if (c->lf_op != LF_NONE_LAZY)
+			c->lf_op = -1;
+		if (lz)
+			grp1_ri(e, 6, 4, RDX, (int32_t)(8 * s - 1)); /* 63 - index */
+		op_rr(e, OP_TEST, s, RCX, RCX);
+		mov_ri(e, RAX, 8 * s);
+		op_rr(e, 0x0f45, 4, RAX, RDX); /* cmovne eax, edx */
+		setcc(e, CC_E, RDX);           /* CF */
+		store_greg(c, i, i->reg, s, RAX);
+		movzx_rr(e, 1, RDX, RDX);
+		op_rr(e, OP_TEST, 4, RAX, RAX);
+		setcc(e, CC_E, RCX); /* ZF */
+		movzx_rr(e, 1, RCX, RCX);
+		shift_ri(e, 4, 4, RCX, 6);
+		op_rr(e, OP_OR_RM_R, 4, RCX, RDX);
+		grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)(F_CF | F_ZF));
+		op_rm(e, OP_OR_RM_R, 8, RDX, mem(RBP, OFF_RFLAGS));
+		return true;
+	}
+	c->pend.on = false; /* every flag is set below and lf.mask cleared */
+	uint8_t *zero = jump_fwd(e, CC_E);
+	store_greg(c, i, i->reg, s, RDX);
+	op_rr(e, OP_TEST, 4, RDX, RDX); /* the host's PF: the index's low byte */
+	setcc(e, CC_P, RAX);
+	movzx_rr(e, 1, RAX, RAX);
+	shift_ri(e, 4, 4, RAX, 2);
+	uint8_t *done = jump_fwd(e, -1);
+	patch(e, zero, e->p);
+	mov_ri(e, RAX, F_ZF);
+	patch(e, done, e->p);
+	grp1_mi(e, 4, 8, mem(RBP, OFF_RFLAGS), ~(int32_t)F_ARITH);
+	op_rm(e, OP_OR_RM_R, 8, RAX, mem(RBP, OFF_RFLAGS));
+	mov_mi(e, 2, mem(RBP, OFF_LF_OP + 2), 0);
+	c->lf_op = LF_NONE_LAZY;
+	return true;
+}
+
+/* CMPXCHG m, r (op_cmpxchg), 32/64-bit, LOCK'd or not, through the TLB's
+ * write entry as the other read-modify-write forms (a miss: the handler, and
+ * the trace goes on, rmw_back). The flags of CMP accumulator, destination
+ * (SDM vol. 2A, CMPXCHG); equal: the source into the destination; else the
+ * destination into the accumulator (zero-extended at 32 bits). The handler's
+ * write of the unchanged destination when they differ stores the same bytes
+ * to a page the write entry maps: not repeated here. */
+static bool
+compile_cmpxchg(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned s = i->opsize;
+	if (i->fn != op_cmpxchg || !(i->flags & I_MEM) || (s != 4 && s != 8) || !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	emit_ea(c, i, k);
+	rmw_lookup(c, k, i->seg, s);
+	load_zx(e, s, RCX, mem(RDX, 0)); /* the destination */
+	load_greg(c, i, R_AX, s, RAX);
+	rec_mov(c, 8, RAX, RSI);
+	rec_mov(c, 8, RCX, RDI);
+	op_rr(e, OP_MOV_ST, 8, RAX, R8);
+	op_rr(e, OP_SUB_RM_R, s, RCX, R8);
+	set_lf_from(c, R8, LF_SUB, s, F_ARITH, false, 0);
+	op_rr(e, OP_CMP_RM_R, s, RCX, RAX); /* the guest's flags in the host's */
+	uint8_t *ne = jump_fwd(e, CC_NE);
+	load_greg(c, i, i->reg, s, RAX); /* MOVs from here: the flags stay */
+	op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0));
+	uint8_t *done = jump_fwd(e, -1);
+	patch(e, ne, e->p);
+	store_greg(c, i, R_AX, s, RCX);
+	patch(e, done, e->p);
+	c->hflags = true;
+	c->lf_op = LF_SUB;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+	rmw_back(c);
+	return true;
+}
+
+/* XADD m, r (op_xadd), 32/64-bit, LOCK'd or not, through the TLB's write
+ * entry (a miss: the handler, and the trace goes on, rmw_back): the flags of
+ * ADD destination, source (SDM vol. 2A, XADD); the sum into the destination,
+ * the old destination into the register. */
+static bool
+compile_xadd(struct comp *c, const struct insn *i, unsigned k)
+{
+	unsigned s = i->opsize;
+	if (i->fn != op_xadd || !(i->flags & I_MEM) || (s != 4 && s != 8) || !mem_ok(c, i))
+		return false;
+	struct emit *e = &c->e;
+	emit_ea(c, i, k);
+	rmw_lookup(c, k, i->seg, s);
+	load_zx(e, s, RAX, mem(RDX, 0)); /* the destination */
+	rec_mov(c, 8, RAX, RSI);
+	load_greg(c, i, i->reg, s, RCX);
+	rec_mov(c, 8, RCX, RDI);
+	op_rr(e, OP_MOV_ST, 8, RAX, R10);
+	op_rr(e, OP_ADD_RM_R, s, RCX, RAX);
+	set_lf(c, LF_ADD, s, F_ARITH, false, 0);
+	op_rm(e, OP_MOV_ST, s, RAX, mem(RDX, 0)); /* MOVs from here: the flags stay */
+	store_greg(c, i, i->reg, s, R10);
+	c->hflags = true;
+	c->lf_op = LF_ADD;
+	c->lf_size = s;
+	c->lf_cf_lazy = true;
+	rmw_back(c);
+	return true;
 }
 
 /* IMUL r, r/m and IMUL r, r/m, imm (32 and 64 bits): LF_MUL as mul_flags records it. */
@@ -1821,9 +1994,11 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 			c->bad = true;
 			return true;
 		}
-		c->taken[c->ntaken++] = (struct taken){
-			jump_fwd(&c->e, -1), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL
-		};
+		c->taken[c->ntaken++] = (struct taken){ .at = jump_fwd(&c->e, -1),
+							.k = (uint8_t)k,
+							.dirty = c->dirty,
+							.called = c->called,
+							.pend = c->pend };
 		return true;
 	}
 	unsigned hcc = cc;
@@ -1838,13 +2013,12 @@ compile_jcc(struct comp *c, const struct insn *i, unsigned k)
 		return true;
 	}
 	unsigned join = join_at(c, i, k);
-	c->taken[c->ntaken++] = (struct taken){ jump_fwd(&c->e, (int)hcc),
-						(uint8_t)k,
-						c->dirty,
-						c->called,
-						c->pend,
-						(uint8_t)join,
-						NULL };
+	c->taken[c->ntaken++] = (struct taken){ .at = jump_fwd(&c->e, (int)hcc),
+						.k = (uint8_t)k,
+						.dirty = c->dirty,
+						.called = c->called,
+						.pend = c->pend,
+						.join = (uint8_t)join };
 	return true;
 }
 
@@ -1947,9 +2121,11 @@ to_handler(struct comp *c, unsigned k, int cc)
 		c->bad = true;
 		return;
 	}
-	c->hstub[c->nhstub++] = (struct taken){
-		jump_fwd(&c->e, cc), (uint8_t)k, c->dirty, c->called, c->pend, 0, NULL
-	};
+	c->hstub[c->nhstub++] = (struct taken){ .at = jump_fwd(&c->e, cc),
+						.k = (uint8_t)k,
+						.dirty = c->dirty,
+						.called = c->called,
+						.pend = c->pend };
 }
 
 /* Is the 64-bit address in h canonical (48 bits)? Else the handler: it
@@ -2107,6 +2283,26 @@ emit_hstub(struct comp *c, const struct taken *h)
 	if (h->back) { /* on in the trace, every cached register reloaded */
 		check_stop(c, h->k, EXIT_HANDLER);
 		reload(c);
+		if (h->rmw && h->back_pend.on) { /* the record's registers, as inline */
+			if (h->back_pend.op != LF_LOGIC) {
+				op_rm(e, OP_MOV_LD, 8, RSI, mem(RBP, OFF_LF_SRC1));
+				if (!h->back_pend.imm)
+					op_rm(e, OP_MOV_LD, 8, RDI, mem(RBP, OFF_LF_SRC2));
+			}
+			op_rm(e, OP_MOV_LD, 8, R8, mem(RBP, OFF_LF_RES));
+		}
+		if (h->rmw && h->back_hflags) { /* check_stop's CMP took the host flags */
+			struct pending_lf p = c->pend;
+			int op = c->lf_op;
+			unsigned size = c->lf_size;
+			c->pend = h->back_pend;
+			c->lf_op = h->back_lf_op;
+			c->lf_size = h->back_lf_size;
+			recompute_flags(c);
+			c->pend = p;
+			c->lf_op = op;
+			c->lf_size = size;
+		}
 		patch(e, jump_fwd(e, -1), h->back);
 	} else {
 		add_fix(c, jump_fwd(e, -1), h->k, EXIT_HANDLER);
@@ -2215,19 +2411,20 @@ compile_insn(struct comp *c, unsigned k)
 	bool done = keep || compile_alu(c, i, k) || compile_inc_dec(c, i, k) ||
 		    compile_shift(c, i) || compile_rotate(c, i) || compile_imul(c, i, k) ||
 		    compile_neg(c, i) || compile_call_ret(c, i, k) || compile_shift_cl(c, i, k) ||
-		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k);
+		    compile_adc_sbb(c, i) || compile_muldiv(c, i, k) || compile_bitscan(c, i, k) ||
+		    compile_cmpxchg(c, i, k) || compile_xadd(c, i, k);
 	done = done || compile_sse(c, i, k); /* cpu/jit/sse.c */
 	c->rec_dead = false;
 	/* Host flags usable by the next instruction: not after a check_stop's CMP. */
 	c->hflags_at = done && c->hflags && c->nslow == before ? k + 1 : UINT_MAX;
 	if (done && c->nslow != before && !c->stop_checked) {
-		/* A slow path may have run (MMIO, SMC, a fault) and stored the
-		 * pending flags record: stop_trace is set only there, and what it
-		 * did after (a fault's delivery) must not be overwritten. */
-		struct pending_lf pend = c->pend;
-		c->pend.on = false;
+		/* A slow path may have run and set stop_trace without faulting
+		 * (MMIO, a walk setting an A bit in a page of code: jitcases.c);
+		 * a fault never comes back here. The exit stores the record
+		 * pending after the instruction -- its own, or the one before it,
+		 * which the slow path stored and kept in RSI, RDI, R8 across its
+		 * call (emit_slow): storing that again changes nothing. */
 		check_stop(c, k, c->rip_stored ? EXIT_HANDLER : EXIT_INLINE);
-		c->pend = pend;
 	}
 	return done;
 }

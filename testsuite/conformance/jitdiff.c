@@ -6,7 +6,8 @@
  * and data pages must come out identical (docs/ARCHITECTURE.md, "The JIT").
  *
  * The programs mix the instruction forms the JIT copies inline (MOV, LEA, the
- * ALU, INC/DEC, shifts and rotates, IMUL, PUSH/POP, Jcc, JMP) with forms it
+ * ALU, INC/DEC, shifts and rotates, IMUL, PUSH/POP, Jcc, JMP, TZCNT/LZCNT/
+ * BSF/BSR, CMPXCHG, LOCK'd read-modify-write forms) with forms it
  * hands to the interpreter (ADC/SBB, MUL/DIV, CMOVcc, SETcc, BT*, XADD,
  * CMPXCHG, PUSHF/POPF, CALL/RET ...), with random prefixes (66, REX) and
  * ModRM/SIB bytes: memory operands mostly near the data page (so loads and
@@ -15,7 +16,9 @@
  * loop, chain and stop mid-way at the budget). A fault ends a run in the
  * exception handler's HLT (long_machine.h).
  *
- * usage: jitdiff [PROGRAMS [SEED]] (default 20000 programs); TAP, one test.
+ * usage: jitdiff [PROGRAMS [SEED [INDEX]]] (default 20000 programs); TAP, one
+ * test. With INDEX only that program runs (from a fresh start), to look at one
+ * difference again.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -293,7 +296,7 @@ gen_insn(struct prog *p)
 		put(p, 0x40 | (below(100) < 65 ? 8 : 0) | (below(5) ? 0 : 4) | (below(6) ? 0 : 2) |
 			       (below(6) ? 0 : 1));
 	unsigned izs = o16 ? 2 : 4, reg = below(8), op;
-	switch (below(36)) {
+	switch (below(40)) {
 	case 0:
 	case 1:
 	case 2: /* ALU r/m, r and r, r/m */
@@ -531,6 +534,65 @@ gen_insn(struct prog *p)
 			put(p, 0x48);
 		put(p, (below(2) ? 0xa4 : 0xaa) + below(2));
 		break;
+	case 36:
+	case 37: { /* TZCNT/LZCNT (F3) or BSF/BSR, 32/64-bit, register or memory
+		      source, the register sometimes zeroed first */
+		unsigned rm = below(8);
+		if (below(4) == 0) {
+			put(p, 0x31); /* xor rm, rm */
+			put(p, 0xc0 | rm << 3 | rm);
+		}
+		if (below(2))
+			put(p, 0xf3);
+		if (below(3))
+			put(p, 0x48 | below(2) * 4 | below(2));
+		put(p, 0x0f);
+		put(p, 0xbc + below(2));
+		if (below(2))
+			put(p, 0xc0 | (reg & 7) << 3 | rm);
+		else
+			modrm(p, reg, true);
+		break;
+	}
+	case 38:
+	case 39: { /* LOCK'd read-modify-write: ALU, INC/DEC, CMPXCHG, XADD; and
+		      CMPXCHG after a load of its operand into RAX (equal, mostly) */
+		unsigned w = below(2) ? 0x48 : 0x40, kind = below(5);
+		if (kind == 4) {
+			put(p, w);
+			put(p, 0x8b);
+			unsigned at = p->len;
+			modrm(p, 0, true); /* mov rax, [m] */
+			uint8_t copy[16];
+			unsigned n = p->len - at;
+			memcpy(copy, p->code + at, n);
+			if ((copy[0] & 0xc7) == 5) /* RIP-relative: 4 bytes later */
+				break;
+			put(p, 0xf0);
+			put(p, w | below(2) * 4);
+			put(p, 0x0f);
+			put(p, 0xb1);
+			copy[0] = (uint8_t)((copy[0] & 0xc7) | (reg & 7) << 3);
+			for (unsigned k = 0; k < n; k++)
+				put(p, copy[k]);
+			break;
+		}
+		put(p, 0xf0);
+		if (below(2))
+			put(p, w | below(2) * 4);
+		if (kind == 0) {
+			put(p, 0x01 + 8 * below(7)); /* ADD OR ADC SBB AND SUB XOR m, r */
+			modrm(p, reg, true);
+		} else if (kind == 1) {
+			put(p, 0xff); /* INC/DEC m */
+			modrm(p, below(2), true);
+		} else {
+			put(p, 0x0f);
+			put(p, kind == 2 ? 0xb1 : 0xc1); /* CMPXCHG, XADD m, r */
+			modrm(p, reg, true);
+		}
+		break;
+	}
 	default: /* MOV r, r/m with a load (the commonest memory form) */
 		put(p, 0x8b);
 		modrm(p, reg, true);
@@ -688,6 +750,7 @@ main(int argc, char **argv)
 {
 	unsigned programs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : DEFAULT_PROGRAMS;
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 0) : DEFAULT_SEED;
+	long only = argc > 3 ? strtol(argv[3], NULL, 0) : -1;
 	if (!rng_state)
 		rng_state = DEFAULT_SEED;
 	struct machine interp, jit;
@@ -728,6 +791,9 @@ main(int argc, char **argv)
 		st.rflags = F_FIXED1 | (rnd() & (F_ARITH | F_DF));
 		st.budget = 1 + below(MAX_BUDGET);
 		bool fresh = n % 16 == 0;
+		if (only >= 0 && n != (unsigned)only)
+			continue;
+		fresh = fresh || only >= 0;
 		run(&interp, &p, data, &st, fresh, &a);
 		run(&jit, &p, data, &st, fresh, &b);
 		insns += a.icount;

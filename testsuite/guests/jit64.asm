@@ -26,6 +26,16 @@
 ; 13  REP STOSB longer than a REP's yield (REP_CHUNK), REP MOVSQ and REP MOVSB
 ;     onto their own source (forward, overlapping: the first element repeats,
 ;     SDM vol. 2B, MOVS), RCX/RSI/RDI at the end
+; 14  TZCNT, LZCNT, BSF and BSR (64 and 32 bits, register and memory source,
+;     zero sources included) after a CMP: the count/index, the destination a
+;     zero source leaves alone, and every arithmetic flag (the CMP's where
+;     TZCNT/LZCNT leave them; SDM vol. 2A BSF, BSR, LZCNT; vol. 2B TZCNT):
+;     a checksum over 300 rounds equal to T14_SUM (jit64_model.py)
+; 15  LOCK CMPXCHG and CMPXCHG (64 and 32 bits, equal and not: RAX unchanged
+;     when equal, the destination zero-extended into RAX when not), LOCK ADD,
+;     LOCK INC and LOCK XADD of memory: values and every arithmetic flag (SDM vol. 2A
+;     CMPXCHG, ADD, INC, XADD, LOCK): a checksum over 300 rounds equal to
+;     T15_SUM
 ; The first failure prints "jit64: FAIL n" and exits with n; success prints
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -45,6 +55,8 @@ TICKS	equ DATA + 0x108	; timer interrupts taken
 DE_SEEN	equ DATA + 0x102
 STR13	equ DATA + 0x1000	; test 13's buffer (10000 bytes)
 T12_SUM	equ 0x3c4a1	; test 12's checksum (jit64_model.py)
+T14_SUM	equ 0x68efa93a9d7a9828	; test 14's checksum (jit64_model.py)
+T15_SUM	equ 0x438ade9b3689aa98	; test 15's checksum (jit64_model.py)
 T10_SUM	equ 0xe6ae488edea7f391	; test 10's checksum (jit64_model.py)
 T9_ITER	equ 500000
 
@@ -321,6 +333,18 @@ lm64:
 	cmp ebx, 64
 	jb .t13
 
+	; 14: bit scans and counts with their flags
+	call t14_loop
+	mov rcx, T14_SUM
+	cmp rax, rcx
+	check 14, e
+
+	; 15: CMPXCHG and LOCK'd read-modify-write forms with their flags
+	call t15_loop
+	mov rcx, T15_SUM
+	cmp rax, rcx
+	check 15, e
+
 	lea rsi, [rel pass_msg]
 	call print
 	xor eax, eax
@@ -501,6 +525,175 @@ t10_loop:
 	add r8, 3
 .be:	dec ecx
 	jnz .l
+	mov rax, r8
+	ret
+
+; RAX = test 14's checksum: per round (ECX = 300..1) a xorshift64 X, the
+; sources S64 = X (0 when ECX % 5 == 0) and S32 = X >> 7 (0 when ECX % 7 ==
+; 0), and after each of TZCNT r64, LZCNT r32, BSF r64 and BSR r32 from memory
+; (those two into R9 = -1) the sum R8 = R8 * 3 + R9 + (RFLAGS & 8D5h).
+t14_loop:
+	push rbx
+	xor r8d, r8d
+	mov rbx, 0x2545f4914f6cdd1d
+	mov ecx, 300
+.l:	mov rax, rbx		; xorshift64
+	shl rax, 13
+	xor rbx, rax
+	mov rax, rbx
+	shr rax, 7
+	xor rbx, rax
+	mov rax, rbx
+	shl rax, 17
+	xor rbx, rax
+	mov eax, ecx		; S64 in RSI
+	xor edx, edx
+	mov edi, 5
+	div edi
+	mov rsi, rbx
+	test edx, edx
+	jnz .s64
+	xor esi, esi
+.s64:	mov eax, ecx		; S32 in EDI and at DATA + 0x200
+	xor edx, edx
+	mov edi, 7
+	div edi
+	mov rdi, rbx
+	shr rdi, 7
+	test edx, edx
+	jnz .s32
+	xor edi, edi
+.s32:	mov [DATA + 0x200], edi
+	cmp ecx, 150
+	tzcnt r9, rsi
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	cmp ecx, 150
+	lzcnt r9d, edi
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	mov r9, -1
+	cmp ecx, 150
+	bsf r9, rsi
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	mov r9, -1
+	cmp ecx, 150
+	bsr r9d, [DATA + 0x200]
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, r9
+	add r8, r10
+	dec ecx
+	jnz .l
+	pop rbx
+	mov rax, r8
+	ret
+
+; RAX = test 15's checksum: per round (ECX = 300..1) a xorshift64 X at
+; DATA + 0x210 and its high half at DATA + 0x218; LOCK CMPXCHG [0x210], RCX
+; with RAX = X (ECX % 3 == 0) or X ^ 1; CMPXCHG [0x218], ECX with RAX = X
+; rotated by 32 (equal, ECX % 4 == 0) or X, then JA (R8 + 1 when taken);
+; LOCK ADD [0x220], RBX and LOCK INC dword [0x228] (both 0 at the start);
+; LOCK XADD [0x220], RDX = X. After each: R8 = R8 * 3 + RAX (or RDX, the
+; memory operand) + (RFLAGS & 8D5h).
+t15_loop:
+	push rbx
+	xor r8d, r8d
+	mov qword [DATA + 0x220], 0
+	mov dword [DATA + 0x228], 0
+	mov rbx, 0x9e3779b97f4a7c15
+	mov ecx, 300
+.l:	mov rax, rbx		; xorshift64
+	shl rax, 13
+	xor rbx, rax
+	mov rax, rbx
+	shr rax, 7
+	xor rbx, rax
+	mov rax, rbx
+	shl rax, 17
+	xor rbx, rax
+	mov [DATA + 0x210], rbx
+	mov rax, rbx
+	shr rax, 32
+	mov [DATA + 0x218], eax
+	mov eax, ecx		; RDX = ECX % 3, R9 = ECX % 4
+	xor edx, edx
+	mov edi, 3
+	div edi
+	mov r9d, ecx
+	and r9d, 3
+	mov rax, rbx
+	test edx, edx
+	jz .eq64
+	xor rax, 1
+.eq64:	lock cmpxchg [DATA + 0x210], rcx
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, rax
+	add r8, [DATA + 0x210]
+	add r8, r10
+	mov rax, rbx
+	test r9d, r9d
+	jnz .ne32
+	rol rax, 32
+.ne32:	cmpxchg [DATA + 0x218], ecx
+	ja .a32			; right after: a branch on the CMPXCHG's flags
+	pushfq
+	jmp .f32
+.a32:	pushfq
+	inc r8
+.f32:	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, rax
+	mov eax, [DATA + 0x218]
+	add r8, rax
+	add r8, r10
+	lock add [DATA + 0x220], rbx
+	pushfq
+	lock inc dword [DATA + 0x228]	; CF stays the ADD's
+	pushfq
+	pop r11
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, [DATA + 0x220]
+	add r8, r10
+	mov r10, r11
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	mov eax, [DATA + 0x228]
+	add r8, rax
+	add r8, r10
+	mov rdx, rbx		; LOCK XADD [0x220], RDX (X): RDX = the old sum
+	lock xadd [DATA + 0x220], rdx
+	pushfq
+	pop r10
+	and r10d, 0x8d5
+	lea r8, [r8 + r8 * 2]
+	add r8, rdx
+	add r8, [DATA + 0x220]
+	add r8, r10
+	dec ecx
+	jnz .l
+	pop rbx
 	mov rax, r8
 	ret
 
