@@ -36,7 +36,7 @@ def main():
     ap.add_argument("fugu", nargs="?", default="build/fugu")
     ap.add_argument("--iterations", type=int, default=200_000, help="rounds per pass")
     ap.add_argument("--fugu-passes", type=int, default=5)
-    ap.add_argument("--fugu-jit-passes", type=int, default=5)
+    ap.add_argument("--fugu-jit-passes", type=int, default=100)
     ap.add_argument("--qemu-passes", type=int, default=50)
     ap.add_argument("--bochs-passes", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each ROM; best taken")
