@@ -333,6 +333,14 @@ bool cpu_vme_iret(struct cpu *cpu, unsigned opsize);
 bool cpu_vme_int(struct cpu *cpu, unsigned vector);
 
 /* Port I/O permission (IOPL, TSS bitmap) and access. */
+
+/* The port width of IN, OUT, INS and OUTS: 1, 2 or 4 bytes; REX.W does not
+ * make a 64-bit port access (SDM vol. 2A/2B, IN/INS/OUT/OUTS: m8, m16, m32). */
+static inline unsigned
+insn_io_size(const struct insn *i)
+{
+	return i->opsize == 1 ? 1 : i->opsize == 2 ? 2 : 4;
+}
 uint32_t cpu_io_in(struct cpu *cpu, uint16_t port, unsigned size);
 void cpu_io_check(struct cpu *cpu, uint16_t port, unsigned size); /* #GP(0) when not allowed */
 void cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size);

@@ -50,12 +50,6 @@ cpu_io_out(struct cpu *cpu, uint16_t port, uint32_t v, unsigned size)
 	ioport_write(cpu->io, port, v, size);
 }
 
-static inline unsigned
-io_size(const struct insn *i)
-{
-	return i->opsize == 1 ? 1 : i->opsize == 2 ? 2 : 4;
-}
-
 /* The VM-exit check comes after the I/O permission check (vol. 3C, 26.1.1). */
 static inline void
 io_door(struct cpu *cpu, const struct insn *i, uint16_t port, unsigned size)
@@ -69,7 +63,7 @@ io_door(struct cpu *cpu, const struct insn *i, uint16_t port, unsigned size)
 void
 op_in_imm(struct cpu *cpu, const struct insn *i)
 {
-	unsigned size = io_size(i);
+	unsigned size = insn_io_size(i);
 	io_door(cpu, i, (uint16_t)i->imm, size);
 	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)i->imm, size));
 }
@@ -77,7 +71,7 @@ op_in_imm(struct cpu *cpu, const struct insn *i)
 void
 op_in_dx(struct cpu *cpu, const struct insn *i)
 {
-	unsigned size = io_size(i);
+	unsigned size = insn_io_size(i);
 	io_door(cpu, i, (uint16_t)cpu->state.gpr[R_DX], size);
 	reg_write(cpu, R_AX, size, cpu_io_in(cpu, (uint16_t)cpu->state.gpr[R_DX], size));
 }
@@ -85,7 +79,7 @@ op_in_dx(struct cpu *cpu, const struct insn *i)
 void
 op_out_imm(struct cpu *cpu, const struct insn *i)
 {
-	unsigned size = io_size(i);
+	unsigned size = insn_io_size(i);
 	io_door(cpu, i, (uint16_t)i->imm, size);
 	cpu_io_out(cpu, (uint16_t)i->imm, (uint32_t)reg_read(cpu, R_AX, size), size);
 	cpu->stop_trace = true; /* a device may have raised an event */
@@ -94,7 +88,7 @@ op_out_imm(struct cpu *cpu, const struct insn *i)
 void
 op_out_dx(struct cpu *cpu, const struct insn *i)
 {
-	unsigned size = io_size(i);
+	unsigned size = insn_io_size(i);
 	io_door(cpu, i, (uint16_t)cpu->state.gpr[R_DX], size);
 	cpu_io_out(cpu, (uint16_t)cpu->state.gpr[R_DX], (uint32_t)reg_read(cpu, R_AX, size), size);
 	cpu->stop_trace = true;

@@ -43,7 +43,7 @@ enum str_op { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUT
 static inline bool
 str_step(struct cpu *cpu, const struct insn *i, enum str_op op)
 {
-	unsigned size = i->opsize, as = i->adsize;
+	unsigned size = op >= STR_INS ? insn_io_size(i) : i->opsize, as = i->adsize;
 	uint64_t a, b;
 	switch (op) {
 	case STR_MOVS:
@@ -146,10 +146,7 @@ void
 op_ins(struct cpu *cpu, const struct insn *i)
 {
 	if (__builtin_expect(cpu->vmx_nonroot, 0)) { /* after the permission check (26.1.1) */
-		cpu_io_check(cpu, (uint16_t)cpu->state.gpr[R_DX],
-			     i->opsize == 1   ? 1
-			     : i->opsize == 2 ? 2
-					      : 4);
+		cpu_io_check(cpu, (uint16_t)cpu->state.gpr[R_DX], insn_io_size(i));
 		vmx_intercept(cpu, i);
 	}
 	str_run(cpu, i, STR_INS);
@@ -158,10 +155,7 @@ void
 op_outs(struct cpu *cpu, const struct insn *i)
 {
 	if (__builtin_expect(cpu->vmx_nonroot, 0)) {
-		cpu_io_check(cpu, (uint16_t)cpu->state.gpr[R_DX],
-			     i->opsize == 1   ? 1
-			     : i->opsize == 2 ? 2
-					      : 4);
+		cpu_io_check(cpu, (uint16_t)cpu->state.gpr[R_DX], insn_io_size(i));
 		vmx_intercept(cpu, i);
 	}
 	str_run(cpu, i, STR_OUTS);

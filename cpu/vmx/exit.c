@@ -334,7 +334,7 @@ io_door(struct cpu *cpu, const struct insn *i)
 	unsigned op = i->opcode & 0xff;
 	bool str = i->icls == ICLS_IO_STRING, imm = op >= 0xe4 && op <= 0xe7;
 	bool in = str ? op <= 0x6d : !(op & 2);
-	unsigned size = i->opsize == 1 ? 1 : i->opsize == 2 ? 2 : 4;
+	unsigned size = insn_io_size(i);
 	unsigned port = imm ? (unsigned)(i->imm & 0xff) : (unsigned)(cpu->state.gpr[R_DX] & 0xffff);
 	if (!io_exits(cpu, port, size))
 		return;

@@ -1449,6 +1449,57 @@ xsavec_xsaves_compacted(void **state)
 	destroy();
 }
 
+/* ---- INS/OUTS with REX.W (SDM vol. 2A INS, vol. 2B OUTS: m8, m16, m32 only) ---- */
+
+static unsigned io_width[4], io_count;
+static uint32_t io_value;
+
+static uint32_t
+port_read(void *opaque, uint16_t port, unsigned size)
+{
+	(void)opaque, (void)port;
+	io_width[io_count++ & 3] = size;
+	return 0x44332211u;
+}
+
+static void
+port_write(void *opaque, uint16_t port, uint32_t value, unsigned size)
+{
+	(void)opaque, (void)port;
+	io_width[io_count++ & 3] = size;
+	io_value = value;
+}
+
+/* REX.W does not make INS or OUTS 64-bit: one 4-byte port access, the index
+ * registers step by 4, and INS writes four bytes of memory. */
+static void
+string_io_rex_w_is_32_bit(void **state)
+{
+	(void)state;
+	static const uint8_t code[] = {
+		0x66, 0xba, 0x00, 0x03,       /* mov dx, 300h */
+		0xbe, 0x00, 0x80, 0x00, 0x00, /* mov esi, DATA */
+		0xbf, 0x10, 0x80, 0x00, 0x00, /* mov edi, DATA + 10h */
+		0x48, 0x6f,                   /* rex.w outsd */
+		0x48, 0x6d,                   /* rex.w insd */
+		0xf4,
+	};
+	make64("max");
+	io_count = 0;
+	assert_int_equal(ioports_register(io, 0x300, 8, "test", port_read, port_write, NULL, 0), 0);
+	wr(DATA, 0x8877665544332211ull, 8);
+	wr(DATA + 0x10, 0xffffffffffffffffull, 8);
+	assert_int_equal(run_code(code, sizeof(code)), -1);
+	assert_int_equal(io_count, 2);
+	assert_int_equal(io_width[0], 4);
+	assert_int_equal(io_width[1], 4);
+	assert_int_equal(io_value, 0x44332211u);
+	assert_int_equal(cpu->state.gpr[R_SI], DATA + 4);
+	assert_int_equal(cpu->state.gpr[R_DI], DATA + 0x14);
+	assert_int_equal(rdm(DATA + 0x10, 8), 0xffffffff44332211ull);
+	destroy();
+}
+
 int
 main(void)
 {
@@ -1481,6 +1532,7 @@ main(void)
 		cmocka_unit_test(xsave_image),
 		cmocka_unit_test(xrstor_init_and_checks),
 		cmocka_unit_test(xsavec_xsaves_compacted),
+		cmocka_unit_test(string_io_rex_w_is_32_bit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
