@@ -11,6 +11,7 @@
  * armed timers; the saved queue replaces them exactly).
  */
 #include "chipset/snapshot.h"
+#include "chipset/state.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -362,14 +363,14 @@ struct reader {
 
 /* The CPU section's bool fields hold 0 or 1 and the CPL is 0-3: loading any
  * other byte into a bool is undefined behaviour (found by fuzz_snapshot). */
+static const size_t STATE_KEEP cpu_bools[] = { offsetof(struct cpu_saved, state.in_smm),
+					       offsetof(struct cpu_saved, state.nmi_blocked),
+					       offsetof(struct cpu_saved, state.halted) };
 static bool
 cpu_section_valid(const uint8_t *d)
 {
-	static const size_t flags[] = { offsetof(struct cpu_saved, state.in_smm),
-					offsetof(struct cpu_saved, state.nmi_blocked),
-					offsetof(struct cpu_saved, state.halted) };
-	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-		if (d[flags[k]] > 1)
+	for (size_t k = 0; k < sizeof(cpu_bools) / sizeof(cpu_bools[0]); k++)
+		if (d[cpu_bools[k]] > 1)
 			return false;
 	return d[offsetof(struct cpu_saved, state.cpl)] <= 3;
 }

@@ -165,7 +165,7 @@ cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
 }
 
 /* The bools of struct vmx, normalised on restore as the devices' (chipset/state.h). */
-static const size_t vmx_bools[] = {
+static const size_t STATE_KEEP vmx_bools[] = {
 	offsetof(struct vmx, on),
 	offsetof(struct vmx, launched),
 	offsetof(struct vmx, current_shadow),
