@@ -583,6 +583,39 @@ cpu_state_consistency(void **state)
 		assert_refused(b, ref, bad, vmx_cases[k].refused);
 		free(d);
 	}
+	/* In 64-bit mode (IA-32e, CS.L): the rules that only apply there. */
+	cpu->vmx->on = false;
+	cpu->vmx->current = VMCS_NONE;
+	cpu->state.cr4 = CR4_PAE;
+	cpu->state.efer = EFER_LME | EFER_LMA;
+	cpu->state.seg[S_CS].attr = 0x9b | SEG_ATTR_L;
+	cpu->state.rip = 0xffffffff80001000ull;
+	assert_int_equal(machine_save(a, snap_path, err, sizeof(err)), 0);
+	free(good);
+	good = slurp(snap_path, &len);
+	c = make_pc(16u << 20, false);
+	if (machine_load(c, snap_path, err, sizeof(err)) < 0)
+		fail_msg("64-bit: %s", err);
+	pc_destroy(c);
+	static const struct {
+		size_t at;
+		uint8_t value;
+		const char *refused;
+	} long_cases[] = {
+		/* CS.L with CS.D (26.3.1.2) */
+		{ CPU_AT(seg[1].attr) + 1, (SEG_ATTR_L | SEG_ATTR_DB) >> 8, "(CS access rights" },
+		{ CPU_AT(rip) + 6, 0x7f, "(RIP" }, /* not canonical */
+		{ CPU_AT(cr4) + 0, 0x00, "(IA-32e mode guest needs CR0.PG and CR4.PAE" },
+		{ CPU_AT(efer) + 1, EFER_LMA >> 8, "(EFER (load EFER)" }, /* LMA without LME */
+	};
+	for (size_t k = 0; k < sizeof(long_cases) / sizeof(long_cases[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, "cpu", long_cases[k].at,
+					       long_cases[k].value, &blen);
+		spit(bad, d, blen);
+		assert_refused(b, ref, bad, long_cases[k].refused);
+		free(d);
+	}
 	unlink(bad);
 	unlink(snap_path);
 	free(good);
