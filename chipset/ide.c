@@ -1275,13 +1275,15 @@ ide_restore(struct ide *ide, const void *buf, size_t len)
 	size_t need = 2 * sizeof(struct ide_channel_state) + 4 * sizeof(struct ide_drive_state) +
 		      sizeof(ide->bm) + sizeof(ide->fn.st);
 	/* The bools of the drives' and the bus masters' records (chipset/state.h). */
-	static const size_t drive_bools[] = { offsetof(struct ide_drive_state, irq_pending),
-					      offsetof(struct ide_drive_state, wcache),
-					      offsetof(struct ide_drive_state, at.locked),
-					      offsetof(struct ide_drive_state, at.dma) };
-	static const size_t bm_bools[] = { offsetof(struct ide_bm_state, eot),
-					   sizeof(struct ide_bm_state) +
-						   offsetof(struct ide_bm_state, eot) };
+	static const size_t STATE_KEEP drive_bools[] = {
+		offsetof(struct ide_drive_state, irq_pending),
+		offsetof(struct ide_drive_state, wcache),
+		offsetof(struct ide_drive_state, at.locked),
+		offsetof(struct ide_drive_state, at.dma)
+	};
+	static const size_t STATE_KEEP bm_bools[] = { offsetof(struct ide_bm_state, eot),
+						      sizeof(struct ide_bm_state) +
+							      offsetof(struct ide_bm_state, eot) };
 	const uint8_t *b = buf;
 	if (len != need)
 		return -1;

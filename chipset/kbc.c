@@ -657,7 +657,7 @@ kbc_save(const struct kbc *k, void *buf, size_t len)
 }
 
 /* The bools of struct kbc_state (chipset/state.h), the PS/2 devices' included. */
-static const size_t kbc_bools[] = {
+static const size_t STATE_KEEP kbc_bools[] = {
 	offsetof(struct kbc_state, obf),
 	offsetof(struct kbc_state, out_aux),
 	offsetof(struct kbc_state, ctl_full),

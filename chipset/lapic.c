@@ -1007,9 +1007,9 @@ lapic_save(const struct lapic *apic, void *buf, size_t len)
 }
 
 /* The bools of struct lapic_state (chipset/state.h). */
-static const size_t lapic_bools[] = { offsetof(struct lapic_state, lint[0]),
-				      offsetof(struct lapic_state, lint[1]),
-				      offsetof(struct lapic_state, extint_pending) };
+static const size_t STATE_KEEP lapic_bools[] = { offsetof(struct lapic_state, lint[0]),
+						 offsetof(struct lapic_state, lint[1]),
+						 offsetof(struct lapic_state, extint_pending) };
 
 /* The limits of struct lapic_state (chipset/state.h): the instant the timer's
  * count was loaded lies within the clock's range (timer_next may be

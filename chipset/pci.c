@@ -189,11 +189,32 @@ pci_function_save(const struct pci_function *fn, void *buf, size_t len)
 	return state_save(&fn->st, sizeof(fn->st), buf, len);
 }
 
+/*
+ * The read-only bits of the header (PCI Local Bus 3.0, 6.1-6.2.5: vendor and
+ * device ID, revision, class code, header type, the BARs' type and size bits,
+ * the subsystem IDs, the capabilities pointer, the interrupt pin, MIN_GNT,
+ * MAX_LAT, hardwired command bits) come back as the device defines them
+ * (its power-on value under ~wmask), whatever a snapshot file holds: they
+ * are the device's identity and decoding, not state. The status register is
+ * left as saved: its bits are the device's state (interrupt status, errors).
+ * The device-specific registers above 0x40 are each device's (their limits:
+ * chipset/state.h).
+ */
+static void
+header_read_only(struct pci_function *fn)
+{
+	for (unsigned r = 0; r < PCI_HEADER_SIZE; r++)
+		if (r != PCI_STATUS && r != PCI_STATUS + 1)
+			fn->st.config[r] = (uint8_t)((fn->reset_config[r] & ~fn->wmask[r]) |
+						     (fn->st.config[r] & fn->wmask[r]));
+}
+
 int
 pci_function_restore(struct pci_function *fn, const void *buf, size_t len)
 {
 	if (state_restore(&fn->st, sizeof(fn->st), buf, len, STATE_NO_BOOLS, STATE_NO_LIMITS) < 0)
 		return -1;
+	header_read_only(fn);
 	pci_function_update_bars(fn, true);
 	return 0;
 }

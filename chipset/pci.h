@@ -28,6 +28,7 @@ struct pci_function;
 #define PCI_ROM_ADDRESS 0x30
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
+#define PCI_HEADER_SIZE 0x40 /* the type 0 header; device-specific registers follow */
 
 #define PCI_COMMAND_IO 0x0001     /* I/O space enable */
 #define PCI_COMMAND_MEMORY 0x0002 /* memory space enable */

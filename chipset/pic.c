@@ -429,7 +429,7 @@ pic_save(const struct pic *pic, void *buf, size_t len)
 		offsetof(struct pic_state, chip[n].read_isr),                                      \
 		offsetof(struct pic_state, chip[n].poll),                                          \
 		offsetof(struct pic_state, chip[n].special_mask)
-static const size_t pic_bools[] = { CHIP_BOOLS(0), CHIP_BOOLS(1) };
+static const size_t STATE_KEEP pic_bools[] = { CHIP_BOOLS(0), CHIP_BOOLS(1) };
 
 /* The limits of struct pic_state (chipset/state.h): the initialization
  * sequence's next ICW (operational, or ICW2-ICW4: 8259A "Initialization

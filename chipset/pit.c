@@ -521,7 +521,8 @@ pit_save(const struct pit *pit, void *buf, size_t len)
 		offsetof(struct pit_state, c[n].read_msb),                                         \
 		offsetof(struct pit_state, c[n].latch_msb_next),                                   \
 		offsetof(struct pit_state, c[n].status_latched)
-static const size_t pit_bools[] = { COUNTER_BOOLS(0), COUNTER_BOOLS(1), COUNTER_BOOLS(2) };
+static const size_t STATE_KEEP pit_bools[] = { COUNTER_BOOLS(0), COUNTER_BOOLS(1),
+					       COUNTER_BOOLS(2) };
 
 /* The limits of struct pit_state (chipset/state.h): the control word's M2-M0
  * and RW1-RW0 fields (3 and 2 bits), the 16-bit count registers, a latched

@@ -464,8 +464,8 @@ rtc_save(const struct rtc *rtc, void *buf, size_t len)
 }
 
 /* The bools of struct rtc_state (chipset/state.h). */
-static const size_t rtc_bools[] = { offsetof(struct rtc_state, nmi_masked),
-				    offsetof(struct rtc_state, irq) };
+static const size_t STATE_KEEP rtc_bools[] = { offsetof(struct rtc_state, nmi_masked),
+					       offsetof(struct rtc_state, irq) };
 
 /* The limits of struct rtc_state (chipset/state.h): the index registers at
  * 0x70 and 0x72 hold 7 bits (bit 7 of 0x70 is the NMI mask, kept apart), as

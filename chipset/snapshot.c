@@ -11,6 +11,7 @@
  * armed timers; the saved queue replaces them exactly).
  */
 #include "chipset/snapshot.h"
+#include "chipset/state.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -362,14 +363,14 @@ struct reader {
 
 /* The CPU section's bool fields hold 0 or 1 and the CPL is 0-3: loading any
  * other byte into a bool is undefined behaviour (found by fuzz_snapshot). */
+static const size_t STATE_KEEP cpu_bools[] = { offsetof(struct cpu_saved, state.in_smm),
+					       offsetof(struct cpu_saved, state.nmi_blocked),
+					       offsetof(struct cpu_saved, state.halted) };
 static bool
 cpu_section_valid(const uint8_t *d)
 {
-	static const size_t flags[] = { offsetof(struct cpu_saved, state.in_smm),
-					offsetof(struct cpu_saved, state.nmi_blocked),
-					offsetof(struct cpu_saved, state.halted) };
-	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-		if (d[flags[k]] > 1)
+	for (size_t k = 0; k < sizeof(cpu_bools) / sizeof(cpu_bools[0]); k++)
+		if (d[cpu_bools[k]] > 1)
 			return false;
 	return d[offsetof(struct cpu_saved, state.cpl)] <= 3;
 }
@@ -597,10 +598,22 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 				 "section '%s' is corrupt (a flag or the CPL out of range)", name);
 			goto out;
 		}
+		struct cpu_saved cs;
+		memcpy(&cs, cpu_s[k]->data, sizeof(cs)); /* the file's bytes need not be aligned */
+		char why[160];
+		if (cpu_check_saved(pc->cpus[k], &cs, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "section '%s' is corrupt (%s)", name, why);
+			goto out;
+		}
 		size_t vmx_len = cpu_save_vmx(pc->cpus[k], NULL, 0);
 		if (vmx_len && !(vmx_s[k] = need_sized(r, per_cpu(name, "vmx", k), V_VMX, vmx_len,
 						       err, errlen)))
 			goto out;
+		if (vmx_s[k] && cpu_check_vmx(pc->cpus[k], vmx_s[k]->data, vmx_s[k]->length, &cs,
+					      why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "section '%s' is corrupt (%s)", name, why);
+			goto out;
+		}
 	}
 	const struct section *board_s =
 		need_sized(r, "board", V_BOARD, sizeof(struct pc_board_saved), err, errlen);
@@ -640,6 +653,19 @@ machine_load(struct pc *pc, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "section 'clock' is corrupt (time beyond 2^62 ns)");
 		goto out;
 	}
+	/* An armed deadline within the clock's range too: an idle deterministic
+	 * machine skips its clock to the next deadline (frontend/main.c), and
+	 * one near 2^64 ns wrapped the RTC's next edge before "now", firing it
+	 * forever. A deadline in the past fires once; the devices re-arm from
+	 * their own state and "now" (no catch-up loop). */
+	for (unsigned k = 0; k < vs.ntimers && k < VCLOCK_SAVED_TIMERS; k++)
+		if (vs.timer[k].heap_index >= 0 && vs.timer[k].deadline >= TIME_LIMIT_NS) {
+			snprintf(err, errlen,
+				 "section 'clock' is corrupt (timer '%.15s': deadline beyond 2^62 "
+				 "ns)",
+				 vs.timer[k].name);
+			goto out;
+		}
 	const struct section *ram_s = need_sized(r, "ram", V_RAM, pc->mem->ram_size, err, errlen);
 	if (!ram_s)
 		goto out;

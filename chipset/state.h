@@ -36,7 +36,11 @@ struct state_bools {
 	const size_t *off;
 	size_t n;
 };
-/* A record's list, from a static array of offsetof()s; or none. */
+/* A record's list, from a static array of offsetof()s; or none. The array is
+ * declared STATE_KEEP: kept in the binary even where every use is inlined, so
+ * that testsuite/unit/check_state_bools.py can read it from the debug
+ * information and compare it with the record's type. */
+#define STATE_KEEP __attribute__((used))
 #define STATE_BOOLS(array) ((struct state_bools){ (array), sizeof(array) / sizeof((array)[0]) })
 #define STATE_NO_BOOLS ((struct state_bools){ NULL, 0 })
 

@@ -268,6 +268,21 @@ vclock_check(const struct vclock *c, const struct vclock_saved *s, char *err, si
 		snprintf(err, errlen, "timer queue: %u armed, %u queued", armed, s->nheap);
 		return -1;
 	}
+	/* vclock_restore takes the queue as it is: a parent's deadline is at most
+	 * its children's, or an expired timer below a later one would not fire. */
+	uint64_t at[VCLOCK_SAVED_TIMERS];
+	for (unsigned k = 0; k < s->ntimers; k++)
+		if (s->timer[k].heap_index >= 0)
+			at[s->timer[k].heap_index] = s->timer[k].deadline;
+	for (unsigned k = 0; k < s->ntimers; k++) {
+		int32_t h = s->timer[k].heap_index;
+		if (h > 0 && at[(h - 1) / 2] > at[h]) {
+			snprintf(err, errlen,
+				 "section 'clock' is corrupt (timer '%.15s' out of deadline order)",
+				 s->timer[k].name);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -826,9 +826,9 @@ uart_restore(struct uart *u, const void *buf, size_t len)
 	memcpy(&q, (const uint8_t *)buf + sizeof(u->st), sizeof(q));
 	if (q.count > UART_HOSTQ)
 		q.count = UART_HOSTQ; /* uart_check refuses it; a caller that did not check */
-	static const size_t bools[] = { offsetof(struct uart_state, thre_pending),
-					offsetof(struct uart_state, timeout_pending),
-					offsetof(struct uart_state, irq) };
+	static const size_t STATE_KEEP bools[] = { offsetof(struct uart_state, thre_pending),
+						   offsetof(struct uart_state, timeout_pending),
+						   offsetof(struct uart_state, irq) };
 	state_restore(&u->st, sizeof(u->st), buf, sizeof(u->st), STATE_BOOLS(bools),
 		      STATE_LIMITS(uart_limits));
 	memcpy(u->hostq, q.bytes, q.count);

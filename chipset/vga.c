@@ -1340,7 +1340,7 @@ vga_restore(struct vga *v, const void *buf, size_t len)
 {
 	if (len != sizeof(v->st) + sizeof(v->fn.st) + VGA_VRAM_SIZE)
 		return -1;
-	static const size_t bools[] = { offsetof(struct vga_state, attr_flipflop) };
+	static const size_t STATE_KEEP bools[] = { offsetof(struct vga_state, attr_flipflop) };
 	const uint8_t *b = buf;
 	state_restore(&v->st, sizeof(v->st), b, sizeof(v->st), STATE_BOOLS(bools),
 		      STATE_LIMITS(vga_limits));

@@ -165,7 +165,7 @@ cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len)
 }
 
 /* The bools of struct vmx, normalised on restore as the devices' (chipset/state.h). */
-static const size_t vmx_bools[] = {
+static const size_t STATE_KEEP vmx_bools[] = {
 	offsetof(struct vmx, on),
 	offsetof(struct vmx, launched),
 	offsetof(struct vmx, current_shadow),
@@ -211,6 +211,100 @@ cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len)
 		cpu->vmx->f[k] &= vmcs_width_mask(vmcs_enc_width(vmcs_fields[k].enc));
 	cpu->vmx_nonroot = ((const uint8_t *)buf)[sizeof(*cpu->vmx)] != 0;
 	cpu->stop_trace = true;
+	return 0;
+}
+
+/*
+ * A saved CPU is one this model can be in (docs/FUZZING.md, "CPU state
+ * consistency"): what MOV to CR0/CR4, XSETBV, LDMXCSR and the CPL's definition
+ * allow, then VM entry's guest-state checks that hold for any processor state
+ * (vmx_check_state, SDM vol. 3C, 26.3.1). fugu's code assumes these (an MXCSR
+ * reserved bit faulted the host in fugu_sse_host's LDMXCSR: SIGSEGV).
+ */
+int
+cpu_check_saved(const struct cpu *cpu, const struct cpu_saved *saved, char *why, size_t n)
+{
+	const struct cpu_state *s = &saved->state;
+	uint32_t mxcsr;
+	memcpy(&mxcsr, s->xsave + XSAVE_MXCSR_OFFSET, sizeof(mxcsr));
+	const char *bad = NULL;
+	/* MOV to CR0/CR4 (vol. 2B; vol. 3A, 2.5): CR0[63:32] zero, PG only with
+	 * PE, NW only with CD; CR4 only the bits of the model's features. */
+	if (s->cr0 >> 32)
+		bad = "CR0 bits 63:32 set";
+	else if ((s->cr0 & CR0_PG) && !(s->cr0 & CR0_PE))
+		bad = "CR0.PG without CR0.PE";
+	else if ((s->cr0 & CR0_NW) && !(s->cr0 & CR0_CD))
+		bad = "CR0.NW without CR0.CD";
+	else if (s->cr4 & ~cpu_cr4_writable(cpu))
+		bad = "CR4 bits the model lacks";
+	else if (mxcsr & ~MXCSR_MASK) /* LDMXCSR/FXRSTOR #GP (vol. 1, 10.2.3) */
+		bad = "MXCSR reserved bits";
+	else if (!cpu_xcr0_valid(&cpu->features, s->xcr0)) /* XSETBV's rule */
+		bad = "XCR0";
+	else if (s->intr_shadow > 2)
+		bad = "interrupt shadow";
+	if (bad) {
+		snprintf(why, n, "%s", bad);
+		return -1;
+	}
+	/* The CPL: 0 in real mode, 3 in virtual-8086 mode, SS.DPL otherwise
+	 * (vol. 3A, 5.5; VM entry loads it from SS.DPL, 26.3.2.2). */
+	unsigned cpl = !(s->cr0 & CR0_PE)   ? 0
+		       : (s->rflags & F_VM) ? 3
+					    : (s->seg[S_SS].attr & SEG_ATTR_DPL) >> 5;
+	if (s->cpl != cpl) {
+		snprintf(why, n, "CPL %u, the mode and SS.DPL say %u", s->cpl, cpl);
+		return -1;
+	}
+	const char *check = vmx_check_state(cpu, s);
+	if (check) {
+		if (!strncmp(check, "guest ", 6))
+			check += 6;
+		snprintf(why, n, "%s, SDM 26.3.1", check);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The VMX section against the CPU's: in VMX operation CR4.VMXE is set (23.8)
+ * and the VMXON pointer is 4 KiB aligned within MAXPHYADDR (30.3, VMXON); the
+ * current-VMCS pointer is none or aligned the same way (VMPTRLD); non-root
+ * operation needs VMX operation and a current VMCS; in root operation outside
+ * SMM CR0 and CR4 keep the fixed bits (23.8).
+ */
+int
+cpu_check_vmx(const struct cpu *cpu, const void *buf, size_t len, const struct cpu_saved *saved,
+	      char *why, size_t n)
+{
+	if (!cpu->vmx || len != sizeof(*cpu->vmx) + 1)
+		return 0; /* the caller refuses the length */
+	const uint8_t *b = buf;
+	bool on = b[offsetof(struct vmx, on)] != 0, nonroot = b[sizeof(*cpu->vmx)] != 0;
+	uint64_t vmxon, current;
+	memcpy(&vmxon, b + offsetof(struct vmx, vmxon_ptr), sizeof(vmxon));
+	memcpy(&current, b + offsetof(struct vmx, current), sizeof(current));
+	uint64_t align = 0xfff | ~((1ull << cpu->maxphyaddr) - 1);
+	const struct cpu_state *s = &saved->state;
+	const char *bad = NULL;
+	if (nonroot && (!on || current == VMCS_NONE))
+		bad = "non-root operation without VMXON and a current VMCS";
+	else if (!on)
+		return 0;
+	else if (!(s->cr4 & CR4_VMXE) && !s->in_smm)
+		bad = "VMX operation with CR4.VMXE clear";
+	else if (vmxon & align)
+		bad = "VMXON pointer";
+	else if (current != VMCS_NONE && (current & align))
+		bad = "current-VMCS pointer";
+	else if (!nonroot && !s->in_smm &&
+		 (!vmx_cr_fixed_ok(cpu, 0, s->cr0) || !vmx_cr_fixed_ok(cpu, 4, s->cr4)))
+		bad = "CR0/CR4 fixed bits in VMX root operation";
+	if (bad) {
+		snprintf(why, n, "%s", bad);
+		return -1;
+	}
 	return 0;
 }
 

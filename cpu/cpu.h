@@ -376,6 +376,12 @@ void cpu_save(struct cpu *cpu, struct cpu_saved *s);
  * changes nothing unless len is that size. */
 size_t cpu_save_vmx(const struct cpu *cpu, void *buf, size_t len);
 int cpu_restore_vmx(struct cpu *cpu, const void *buf, size_t len);
+/* Whether a saved CPU (and its VMX section) is a state this model can be in:
+ * 0, or -1 with `why` naming the field (cpu.c). machine_load asks before
+ * loading anything. */
+int cpu_check_saved(const struct cpu *cpu, const struct cpu_saved *s, char *why, size_t n);
+int cpu_check_vmx(const struct cpu *cpu, const void *buf, size_t len, const struct cpu_saved *s,
+		  char *why, size_t n);
 /* Load a saved CPU: the TLB is flushed, the derived mode and debug-register
  * bookkeeping recomputed; the board maps SMRAM to match. The decoded traces are
  * the caller's: cpu_memory_map_changed drops them all when RAM changed. */

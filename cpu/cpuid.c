@@ -149,6 +149,13 @@ cpu_xcr0_supported(const struct cpu_features *f)
 	return XCR0_X87 | XCR0_SSE | (cpu_has(f, FEAT_AVX) ? XCR0_AVX : 0);
 }
 
+bool
+cpu_xcr0_valid(const struct cpu_features *f, uint64_t v)
+{
+	return (v & XCR0_X87) && !(v & ~cpu_xcr0_supported(f)) &&
+	       (!(v & XCR0_AVX) || (v & XCR0_SSE));
+}
+
 /* Component 2, YMM_Hi128: YMM0-15 bits 255:128, at 576 in the standard form,
  * not 64-byte aligned when compacted (as the Skylake parts report it). */
 const struct xsave_comp cpu_xsave_comps[3] = { [2] = { 256, XSAVE_AVX_OFFSET, false } };

@@ -148,6 +148,9 @@ void cpu_models_list(FILE *f);
 bool cpu_feature_implemented(enum cpu_feature feat);
 /* The XCR0 bits this feature set supports: x87 | SSE, and AVX with the avx feature. */
 uint64_t cpu_xcr0_supported(const struct cpu_features *f);
+/* Whether XSETBV may load `v` into XCR0 (SDM vol. 2C, XSETBV): x87 set, only
+ * supported bits, AVX only with SSE. */
+bool cpu_xcr0_valid(const struct cpu_features *f, uint64_t v);
 /* The XSAVE state components i >= 2 (vol. 1, 13.2, 13.4.3): size, standard
  * offset and whether the compacted form aligns them to 64 bytes, as CPUID
  * 0DH subleaf i reports them (0 size: unknown component). */

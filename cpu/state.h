@@ -51,6 +51,10 @@ struct dtr {
 #define XSAVE_HEADER_OFFSET 512
 #define XSAVE_AVX_OFFSET 576
 #define XSAVE_AREA_SIZE 832
+#define XSAVE_MXCSR_OFFSET 24 /* MXCSR in the legacy region */
+/* MXCSR bits fugu's processor implements: flags, DAZ, masks, RC, FTZ (vol. 1,
+ * 10.2.3); a 1 elsewhere is #GP for LDMXCSR/FXRSTOR/XRSTOR, on the host too. */
+#define MXCSR_MASK 0xffffu
 
 /* Activity state (SDM vol. 3C, 25.4.2): what the processor is doing between instructions. */
 enum cpu_activity { ACTIVITY_ACTIVE, ACTIVITY_HLT };

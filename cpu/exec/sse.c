@@ -34,11 +34,9 @@
 #include "cpu/exec/x87.h"
 #include "cpu/exec/simd.h"
 
-#define MXCSR_OFF 24
+#define MXCSR_OFF XSAVE_MXCSR_OFFSET
 #define MXCSR_MASK_OFF 28
 #define XMM_OFF 160
-/* MXCSR bits fugu's processor implements: flags, DAZ, masks, RC, FTZ (vol. 1, 10.2.3). */
-#define MXCSR_MASK 0xffffu
 
 #define SH(r, m, sz, f) ((struct simd_shape){ SIMD_T_##r, SIMD_T_##m, (sz), (f) })
 

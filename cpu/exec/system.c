@@ -502,8 +502,7 @@ op_xsetbv(struct cpu *cpu, const struct insn *i)
 	require_cpl0(cpu);
 	VMX_DOOR(cpu, i);
 	uint64_t v = (uint32_t)cpu->state.gpr[R_AX] | cpu->state.gpr[R_DX] << 32;
-	if ((uint32_t)cpu->state.gpr[R_CX] != 0 || !(v & XCR0_X87) ||
-	    (v & ~cpu_xcr0_supported(&cpu->features)) || ((v & XCR0_AVX) && !(v & XCR0_SSE)))
+	if ((uint32_t)cpu->state.gpr[R_CX] != 0 || !cpu_xcr0_valid(&cpu->features, v))
 		cpu_gp0(cpu);
 	cpu->state.xcr0 = v;
 }

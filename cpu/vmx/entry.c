@@ -417,79 +417,83 @@ static const struct check host_checks[] = {
 };
 /* clang-format on */
 
-/* ---- 26.3.1: guest-state area ---- */
+/* ---- 26.3.1: guest-state area ----
+ * The checks read the fields from `f`: the current VMCS at VM entry, or the
+ * fields a saved CPU state would have (vmx_check_state, for snapshots). */
+#undef F
+#define F(id) f[VMCS_##id]
 
 static bool
-guest64(const struct cpu *cpu)
+guest64(const struct cpu *cpu, const uint64_t *f)
 {
 	return (F(ENTRY_CTLS) & ENTRY_IA32E) != 0;
 }
 static bool
-unusable(const struct cpu *cpu, enum vmcs_field_id ar)
+unusable(const uint64_t *f, enum vmcs_field_id ar)
 {
-	return (vmcs_get(cpu, ar) & VMCS_AR_UNUSABLE) != 0;
+	return (f[ar] & VMCS_AR_UNUSABLE) != 0;
 }
 
 static bool
-unrestricted(const struct cpu *cpu)
+unrestricted(const struct cpu *cpu, const uint64_t *f)
 {
-	return (proc2(cpu) & PROC2_UNRESTRICTED) != 0;
+	return (F(PROC_CTLS) & PROC_SECONDARY) && (F(PROC_CTLS2) & PROC2_UNRESTRICTED);
 }
 /* CR0 and CR4 against the fixed bits, except PE and PG for an unrestricted
  * guest (26.3.1.1); PG still needs PE. */
 static bool
-g_cr0_cr4(const struct cpu *cpu)
+g_cr0_cr4(const struct cpu *cpu, const uint64_t *f)
 {
 	uint64_t cr0 = F(GUEST_CR0);
-	if (unrestricted(cpu))
+	if (unrestricted(cpu, f))
 		cr0 |= CR0_PE | CR0_PG;
 	return cr_fixed_ok(cpu, cr0, F(GUEST_CR4)) &&
 	       (!(F(GUEST_CR0) & CR0_PG) || (F(GUEST_CR0) & CR0_PE));
 }
 static bool
-g_debug(const struct cpu *cpu)
+g_debug(const struct cpu *cpu, const uint64_t *f)
 {
 	return !(F(ENTRY_CTLS) & ENTRY_LOAD_DEBUG) || !(F(GUEST_DR7) >> 32);
 }
 static bool
-g_ia32e(const struct cpu *cpu)
+g_ia32e(const struct cpu *cpu, const uint64_t *f)
 {
-	if (guest64(cpu))
+	if (guest64(cpu, f))
 		return (F(GUEST_CR0) & CR0_PG) && (F(GUEST_CR4) & CR4_PAE);
 	return !(F(GUEST_CR4) & CR4_PCIDE);
 }
 static bool
-g_cr3(const struct cpu *cpu)
+g_cr3(const struct cpu *cpu, const uint64_t *f)
 {
 	return !(F(GUEST_CR3) >> cpu->maxphyaddr);
 }
 static bool
-g_efer(const struct cpu *cpu)
+g_efer(const struct cpu *cpu, const uint64_t *f)
 {
 	if (!(F(ENTRY_CTLS) & ENTRY_LOAD_EFER))
 		return true;
 	uint64_t e = F(GUEST_EFER);
 	if (e & ~(cpu_efer_writable(cpu) | EFER_LMA))
 		return false;
-	if (!!(e & EFER_LMA) != guest64(cpu))
+	if (!!(e & EFER_LMA) != guest64(cpu, f))
 		return false;
 	return !(F(GUEST_CR0) & CR0_PG) || !!(e & EFER_LME) == !!(e & EFER_LMA);
 }
 static bool
-g_tr_ldtr_ti(const struct cpu *cpu)
+g_tr_ldtr_ti(const struct cpu *cpu, const uint64_t *f)
 {
 	return !(F(GUEST_TR_SEL) & 4) &&
-	       (unusable(cpu, VMCS_GUEST_LDTR_AR) || !(F(GUEST_LDTR_SEL) & 4));
+	       (unusable(f, VMCS_GUEST_LDTR_AR) || !(F(GUEST_LDTR_SEL) & 4));
 }
 static bool
-g_ss_rpl(const struct cpu *cpu)
+g_ss_rpl(const struct cpu *cpu, const uint64_t *f)
 {
-	return (F(GUEST_RFLAGS) & F_VM) || unrestricted(cpu) ||
+	return (F(GUEST_RFLAGS) & F_VM) || unrestricted(cpu, f) ||
 	       (F(GUEST_SS_SEL) & 3) == (F(GUEST_CS_SEL) & 3);
 }
 /* Access rights of CS, SS, DS-GS outside virtual-8086 mode (26.3.1.2). */
 static bool
-g_cs_ar(const struct cpu *cpu)
+g_cs_ar(const struct cpu *cpu, const uint64_t *f)
 {
 	uint32_t ar = (uint32_t)F(GUEST_CS_AR);
 	unsigned type = ar & 15;
@@ -497,7 +501,7 @@ g_cs_ar(const struct cpu *cpu)
 		return ar == 0xf3;
 	/* Type 3 (read/write accessed data) only for an unrestricted guest. */
 	if (type != 9 && type != 11 && type != 13 && type != 15 &&
-	    (type != 3 || !unrestricted(cpu)))
+	    (type != 3 || !unrestricted(cpu, f)))
 		return false;
 	if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xffff0f00u)) /* CS is never unusable */
 		return false;
@@ -508,7 +512,7 @@ g_cs_ar(const struct cpu *cpu)
 		return false;
 	if (type >= 13 && dpl > (F(GUEST_SS_AR) >> 5 & 3))
 		return false;
-	if (guest64(cpu) && (ar & (1u << 13)) && (ar & (1u << 14)))
+	if (guest64(cpu, f) && (ar & (1u << 13)) && (ar & (1u << 14)))
 		return false;
 	return true;
 }
@@ -520,7 +524,7 @@ limit_g_ok(uint32_t limit, uint32_t ar)
 	return !((limit >> 20) && !(ar & (1u << 15)));
 }
 static bool
-g_data_ar(const struct cpu *cpu)
+g_data_ar(const struct cpu *cpu, const uint64_t *f)
 {
 	static const enum vmcs_field_id ars[] = { VMCS_GUEST_SS_AR, VMCS_GUEST_DS_AR,
 						  VMCS_GUEST_ES_AR, VMCS_GUEST_FS_AR,
@@ -537,7 +541,7 @@ g_data_ar(const struct cpu *cpu)
 	if (((F(GUEST_CS_AR) & 15) == 3 || !(F(GUEST_CR0) & CR0_PE)) && ((F(GUEST_SS_AR) >> 5) & 3))
 		return false;
 	for (unsigned k = 0; k < 5; k++) {
-		uint32_t ar = (uint32_t)vmcs_get(cpu, ars[k]);
+		uint32_t ar = (uint32_t)f[ars[k]];
 		if (ar & VMCS_AR_UNUSABLE)
 			continue;
 		unsigned type = ar & 15;
@@ -547,43 +551,42 @@ g_data_ar(const struct cpu *cpu)
 			return false; /* accessed; code must be readable */
 		if (!(ar & 0x10) || !(ar & 0x80) || (ar & 0xfffe0f00u))
 			return false;
-		if (!limit_g_ok((uint32_t)vmcs_get(cpu, lims[k]), ar))
+		if (!limit_g_ok((uint32_t)f[lims[k]], ar))
 			return false;
-		unsigned dpl = (ar >> 5) & 3, rpl = vmcs_get(cpu, sels[k]) & 3;
-		if (k == 0 && dpl != rpl && !unrestricted(cpu))
+		unsigned dpl = (ar >> 5) & 3, rpl = f[sels[k]] & 3;
+		if (k == 0 && dpl != rpl && !unrestricted(cpu, f))
 			return false; /* SS.DPL = SS.RPL */
-		if (k > 0 && type < 12 && dpl < rpl && !unrestricted(cpu))
+		if (k > 0 && type < 12 && dpl < rpl && !unrestricted(cpu, f))
 			return false; /* DS-GS, not conforming code: DPL >= RPL */
 	}
 	return limit_g_ok((uint32_t)F(GUEST_CS_LIMIT), (uint32_t)F(GUEST_CS_AR));
 }
 /* Virtual-8086 guests: base = selector * 16, limit FFFFh, access rights F3h. */
 static bool
-g_v86_segments(const struct cpu *cpu)
+g_v86_segments(const struct cpu *cpu, const uint64_t *f)
 {
 	if (!(F(GUEST_RFLAGS) & F_VM))
 		return true;
 	for (unsigned s = 0; s < 6; s++) {
-		uint64_t sel = cpu->vmx->f[VMCS_GUEST_ES_SEL + s];
-		if (cpu->vmx->f[VMCS_GUEST_ES_BASE + s] != sel << 4 ||
-		    cpu->vmx->f[VMCS_GUEST_ES_LIMIT + s] != 0xffff ||
-		    cpu->vmx->f[VMCS_GUEST_ES_AR + s] != 0xf3)
+		uint64_t sel = f[VMCS_GUEST_ES_SEL + s];
+		if (f[VMCS_GUEST_ES_BASE + s] != sel << 4 || f[VMCS_GUEST_ES_LIMIT + s] != 0xffff ||
+		    f[VMCS_GUEST_ES_AR + s] != 0xf3)
 			return false;
 	}
 	return true;
 }
 static bool
-g_tr_ar(const struct cpu *cpu)
+g_tr_ar(const struct cpu *cpu, const uint64_t *f)
 {
 	uint32_t ar = (uint32_t)F(GUEST_TR_AR);
 	unsigned type = ar & 15;
-	if (type != 11 && (guest64(cpu) || type != 3))
+	if (type != 11 && (guest64(cpu, f) || type != 3))
 		return false;
 	return !(ar & 0x10) && (ar & 0x80) && !(ar & 0xffff0f00u) && /* usable (26.3.1.2) */
 	       limit_g_ok((uint32_t)F(GUEST_TR_LIMIT), ar);
 }
 static bool
-g_ldtr_ar(const struct cpu *cpu)
+g_ldtr_ar(const struct cpu *cpu, const uint64_t *f)
 {
 	uint32_t ar = (uint32_t)F(GUEST_LDTR_AR);
 	if (ar & VMCS_AR_UNUSABLE)
@@ -592,41 +595,41 @@ g_ldtr_ar(const struct cpu *cpu)
 	       limit_g_ok((uint32_t)F(GUEST_LDTR_LIMIT), ar);
 }
 static bool
-g_bases(const struct cpu *cpu)
+g_bases(const struct cpu *cpu, const uint64_t *f)
 {
 	return is_canonical(F(GUEST_TR_BASE)) && is_canonical(F(GUEST_FS_BASE)) &&
 	       is_canonical(F(GUEST_GS_BASE)) && is_canonical(F(GUEST_LDTR_BASE)) &&
 	       !(F(GUEST_CS_BASE) >> 32) &&
-	       (unusable(cpu, VMCS_GUEST_SS_AR) || !(F(GUEST_SS_BASE) >> 32)) &&
-	       (unusable(cpu, VMCS_GUEST_DS_AR) || !(F(GUEST_DS_BASE) >> 32)) &&
-	       (unusable(cpu, VMCS_GUEST_ES_AR) || !(F(GUEST_ES_BASE) >> 32));
+	       (unusable(f, VMCS_GUEST_SS_AR) || !(F(GUEST_SS_BASE) >> 32)) &&
+	       (unusable(f, VMCS_GUEST_DS_AR) || !(F(GUEST_DS_BASE) >> 32)) &&
+	       (unusable(f, VMCS_GUEST_ES_AR) || !(F(GUEST_ES_BASE) >> 32));
 }
 static bool
-g_dtr(const struct cpu *cpu)
+g_dtr(const struct cpu *cpu, const uint64_t *f)
 {
 	return is_canonical(F(GUEST_GDTR_BASE)) && is_canonical(F(GUEST_IDTR_BASE)) &&
 	       !(F(GUEST_GDTR_LIMIT) >> 16) && !(F(GUEST_IDTR_LIMIT) >> 16);
 }
 static bool
-g_rip(const struct cpu *cpu)
+g_rip(const struct cpu *cpu, const uint64_t *f)
 {
-	if (guest64(cpu) && (F(GUEST_CS_AR) & (1u << 13)))
+	if (guest64(cpu, f) && (F(GUEST_CS_AR) & (1u << 13)))
 		return is_canonical(F(GUEST_RIP));
 	return !(F(GUEST_RIP) >> 32);
 }
 static bool
-g_rflags(const struct cpu *cpu)
+g_rflags(const struct cpu *cpu, const uint64_t *f)
 {
 	uint64_t r = F(GUEST_RFLAGS);
 	if ((r & 0xffffffffffc08028ull) || !(r & F_FIXED1))
 		return false;
-	if ((r & F_VM) && (guest64(cpu) || !(F(GUEST_CR0) & CR0_PE)))
+	if ((r & F_VM) && (guest64(cpu, f) || !(F(GUEST_CR0) & CR0_PE)))
 		return false;
 	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
 	return !((info & INTR_VALID) && INTR_TYPE(info) == IT_EXTERNAL && !(r & F_IF));
 }
 static bool
-g_activity(const struct cpu *cpu)
+g_activity(const struct cpu *cpu, const uint64_t *f)
 {
 	/* Active, HLT, shutdown and wait-for-SIPI (IA32_VMX_MISC bits 6-8); an
 	 * inactive state not with STI or MOV SS blocking; HLT needs SS.DPL 0;
@@ -653,7 +656,7 @@ g_activity(const struct cpu *cpu)
 	       (type == IT_OTHER && vec == 0);
 }
 static bool
-g_interruptibility(const struct cpu *cpu)
+g_interruptibility(const struct cpu *cpu, const uint64_t *f)
 {
 	uint64_t s = F(GUEST_INTERRUPTIBILITY);
 	uint32_t info = (uint32_t)F(ENTRY_INTR_INFO);
@@ -673,7 +676,7 @@ g_interruptibility(const struct cpu *cpu)
 	return true;
 }
 static bool
-g_pending_dbg(const struct cpu *cpu)
+g_pending_dbg(const struct cpu *cpu, const uint64_t *f)
 {
 	uint64_t p = F(GUEST_PENDING_DBG);
 	if (p & ~0x1500full)
@@ -686,26 +689,33 @@ g_pending_dbg(const struct cpu *cpu)
 }
 
 /* clang-format off */
-static const struct check guest_checks[] = {
-	{ "guest CR0/CR4 fixed bits", g_cr0_cr4 },
-	{ "guest DR7 (load debug controls)", g_debug },
-	{ "IA-32e mode guest needs CR0.PG and CR4.PAE", g_ia32e },
-	{ "guest CR3 width", g_cr3 },
-	{ "guest EFER (load EFER)", g_efer },
-	{ "guest TR/LDTR TI flag", g_tr_ldtr_ti },
-	{ "guest SS.RPL = CS.RPL", g_ss_rpl },
-	{ "guest CS access rights", g_cs_ar },
-	{ "guest SS/DS/ES/FS/GS access rights and limits", g_data_ar },
-	{ "guest virtual-8086 segments", g_v86_segments },
-	{ "guest TR access rights", g_tr_ar },
-	{ "guest LDTR access rights", g_ldtr_ar },
-	{ "guest segment bases", g_bases },
-	{ "guest GDTR/IDTR", g_dtr },
-	{ "guest RIP", g_rip },
-	{ "guest RFLAGS", g_rflags },
-	{ "guest activity state", g_activity },
-	{ "guest interruptibility state", g_interruptibility },
-	{ "guest pending debug exceptions", g_pending_dbg },
+typedef bool (*guest_check_fn)(const struct cpu *cpu, const uint64_t *f);
+struct guest_check {
+	const char *name;
+	guest_check_fn ok;
+	bool arch; /* holds for every state a processor can be in, not only a VM entry's */
+};
+
+static const struct guest_check guest_checks[] = {
+	{ "guest CR0/CR4 fixed bits", g_cr0_cr4, false }, /* VMX's, not the architecture's */
+	{ "guest DR7 (load debug controls)", g_debug, true },
+	{ "IA-32e mode guest needs CR0.PG and CR4.PAE", g_ia32e, true },
+	{ "guest CR3 width", g_cr3, true },
+	{ "guest EFER (load EFER)", g_efer, true },
+	{ "guest TR/LDTR TI flag", g_tr_ldtr_ti, true },
+	{ "guest SS.RPL = CS.RPL", g_ss_rpl, true },
+	{ "guest CS access rights", g_cs_ar, true },
+	{ "guest SS/DS/ES/FS/GS access rights and limits", g_data_ar, true },
+	{ "guest virtual-8086 segments", g_v86_segments, true },
+	{ "guest TR access rights", g_tr_ar, true },
+	{ "guest LDTR access rights", g_ldtr_ar, true },
+	{ "guest segment bases", g_bases, true },
+	{ "guest GDTR/IDTR", g_dtr, true },
+	{ "guest RIP", g_rip, true },
+	{ "guest RFLAGS", g_rflags, true },
+	{ "guest activity state", g_activity, true },
+	{ "guest interruptibility state", g_interruptibility, true },
+	{ "guest pending debug exceptions", g_pending_dbg, true },
 };
 /* clang-format on */
 
@@ -732,11 +742,62 @@ vmx_check_host(const struct cpu *cpu)
 			  VMERR_BAD_HOST);
 }
 
+static const char *
+run_guest_checks(const struct cpu *cpu, const uint64_t *f, bool arch_only)
+{
+	for (size_t k = 0; k < sizeof(guest_checks) / sizeof(guest_checks[0]); k++)
+		if ((guest_checks[k].arch || !arch_only) && !guest_checks[k].ok(cpu, f))
+			return guest_checks[k].name;
+	return NULL;
+}
+
+/*
+ * A saved CPU state (a snapshot's, chipset/snapshot.c) against the guest-state
+ * checks that hold for every state a processor can be in: the fields are the
+ * ones VM exit would save from it (vmcs_guest_from_state), with "unrestricted
+ * guest" (real mode and unpaged protected mode are states too, 26.3.1.1), "load
+ * EFER" and "load debug controls" on and "IA-32e mode guest" = EFER.LMA. The
+ * VMX fixed bits of CR0/CR4 are VM entry's own and not checked here.
+ */
+const char *
+vmx_check_state(const struct cpu *cpu, const struct cpu_state *s)
+{
+	uint64_t f[VMCS_FIELD_COUNT] = { 0 };
+	vmcs_guest_from_state(s, f);
+	f[VMCS_GUEST_CR0] = s->cr0;
+	f[VMCS_GUEST_CR3] = s->cr3;
+	f[VMCS_GUEST_CR4] = s->cr4;
+	f[VMCS_GUEST_RIP] = s->rip;
+	f[VMCS_GUEST_RFLAGS] = s->rflags;
+	f[VMCS_GUEST_DR7] = s->dr[7];
+	f[VMCS_GUEST_EFER] = s->efer;
+	f[VMCS_GUEST_INTERRUPTIBILITY] = (s->intr_shadow == 1 ? 1u : 0) |
+					 (s->intr_shadow == 2 ? 2u : 0) | (s->nmi_blocked ? 8u : 0);
+	f[VMCS_GUEST_ACTIVITY] = s->halted ? 1 : 0;
+	f[VMCS_ENTRY_CTLS] =
+		ENTRY_LOAD_DEBUG | ENTRY_LOAD_EFER | ((s->efer & EFER_LMA) ? ENTRY_IA32E : 0);
+	f[VMCS_PROC_CTLS] = PROC_SECONDARY;
+	f[VMCS_PROC_CTLS2] = PROC2_UNRESTRICTED;
+	/* A descriptor cache's limit need not be one G could make: SMI loads
+	 * 4 GiB limits without G (32.5.1), RSM any the state-save map holds. VM
+	 * exit saves what the cache has; here G is what the limit needs, so the
+	 * limit checks of 26.3.1.2 pass for every limit. */
+	for (unsigned k = 0; k < 8; k++) { /* ES, CS, SS, DS, FS, GS, LDTR, TR */
+		uint64_t *lim = &f[VMCS_GUEST_ES_LIMIT + k], *ar = &f[VMCS_GUEST_ES_AR + k];
+		*ar &= ~(1ull << 15);
+		if (*lim >> 20) {
+			*ar |= 1u << 15;
+			*lim |= 0xfff;
+		}
+	}
+	return run_guest_checks(cpu, f, true);
+}
+
 struct vmx_check_result
 vmx_check_guest(const struct cpu *cpu)
 {
-	struct vmx_check_result r =
-		run_checks(cpu, guest_checks, sizeof(guest_checks) / sizeof(guest_checks[0]), 0);
+	const uint64_t *f = cpu->vmx->f;
+	struct vmx_check_result r = { run_guest_checks(cpu, f, false), 0 };
 	if (r.check)
 		return r;
 	/* The VMCS link pointer (26.3.1.5), unless all ones: 4 KiB aligned within

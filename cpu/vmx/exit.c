@@ -46,20 +46,7 @@ save_guest(struct cpu *cpu)
 	struct cpu_state *s = &cpu->state;
 	uint64_t *f = cpu->vmx->f;
 	flags_materialize(cpu);
-	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++) {
-		const struct vmcs_field *vf = &vmcs_fields[k];
-		if (vmcs_enc_type(vf->enc) != VMCS_T_GUEST)
-			continue;
-		if (vf->map == VM_PLAIN) {
-			f[k] = state_get(s, vf->state) & vmcs_width_mask(vmcs_enc_width(vf->enc));
-		} else if (vf->map == VM_AR) {
-			uint16_t attr = (uint16_t)state_get(s, vf->state);
-			/* A segment is unusable when not present, except CS and TR (27.3.2). */
-			bool usable = (attr & SEG_ATTR_P) || k == VMCS_GUEST_CS_AR ||
-				      k == VMCS_GUEST_TR_AR;
-			f[k] = vmcs_ar_from_attr(attr, usable);
-		}
-	}
+	vmcs_guest_from_state(s, f);
 	f[VMCS_GUEST_CR0] = s->cr0;
 	f[VMCS_GUEST_CR3] = s->cr3;
 	f[VMCS_GUEST_CR4] = s->cr4;

@@ -75,3 +75,21 @@ vmcs_attr_from_ar(uint32_t ar)
 {
 	return (uint16_t)((ar & 0xffu) | ((ar >> 4) & 0xf00u));
 }
+
+void
+vmcs_guest_from_state(const struct cpu_state *s, uint64_t *f)
+{
+	for (unsigned k = 0; k < VMCS_FIELD_COUNT; k++) {
+		const struct vmcs_field *vf = &vmcs_fields[k];
+		if (vmcs_enc_type(vf->enc) != VMCS_T_GUEST)
+			continue;
+		if (vf->map == VM_PLAIN) {
+			f[k] = state_get(s, vf->state) & vmcs_width_mask(vmcs_enc_width(vf->enc));
+		} else if (vf->map == VM_AR) {
+			uint16_t attr = (uint16_t)state_get(s, vf->state);
+			bool usable = (attr & SEG_ATTR_P) || k == VMCS_GUEST_CS_AR ||
+				      k == VMCS_GUEST_TR_AR;
+			f[k] = vmcs_ar_from_attr(attr, usable);
+		}
+	}
+}

@@ -230,6 +230,11 @@ unsigned vmcs_max_index(void);
 /* Access rights: VMCS format (24.4.1) <-> struct segment.attr; bit 16 is "unusable". */
 uint32_t vmcs_ar_from_attr(uint16_t attr, bool usable);
 uint16_t vmcs_attr_from_ar(uint32_t ar);
+/* The guest-state fields that hold a register of `s` as they are (the state
+ * table's VM_PLAIN and VM_AR rows; a segment not present is unusable, except
+ * CS and TR: SDM vol. 3C, 27.3.2). VM exit saves through it (exit.c), and
+ * vmx_check_state checks a saved state through it. */
+void vmcs_guest_from_state(const struct cpu_state *s, uint64_t *f);
 
 #define VMCS_REGION_FIELDS 16 /* byte offset of the first field value in a VMCS region */
 #define VMCS_AR_UNUSABLE (1u << 16)

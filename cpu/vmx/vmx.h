@@ -239,6 +239,10 @@ void vmx_ept_exit(struct cpu *cpu);
 /* 0 and the value, or -1 when the index is no VMX capability MSR of this model. */
 int vmx_cap_msr(const struct cpu *cpu, uint32_t index, uint64_t *value);
 
+/* The first of VM entry's guest-state checks (26.3.1) that a saved state
+ * fails among those that hold for any processor state (entry.c), or NULL. */
+const char *vmx_check_state(const struct cpu *cpu, const struct cpu_state *s);
+
 /* Does a CR0 (cr 0) or CR4 (cr 4) value keep the fixed bits (A.7, A.8)? */
 bool vmx_cr_fixed_ok(const struct cpu *cpu, unsigned cr, uint64_t value);
 

@@ -17,6 +17,7 @@
 #include "testsuite/conformance/bare_machine.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 #define CODE 0x10000
 #define PML4 0x1000
@@ -70,17 +71,31 @@ set_mode(struct cpu *cpu, unsigned mode)
 	cpu_set_rflags(cpu, F_FIXED1);
 }
 
+/* The machine is made once, before the first input (made lazily, the first
+ * input of each AFL++ persistent-mode process ran code the others did not). */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	char err[128];
+	if (!bare_machine_create(&m, "max", 2u << 20, err, sizeof(err)))
+		abort();
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[128];
-	if (!m.cpu && !bare_machine_create(&m, "max", 2u << 20, err, sizeof(err)))
-		abort();
 	if (size < 1 + 128)
 		return 0;
 	struct cpu *cpu = m.cpu;
 	cpu_reset(cpu);
-	memset(m.mem->ram, 0, 0x20000); /* the same memory for every input */
+	/* The same machine for every input: all of RAM (code may write anywhere
+	 * in it, and the next input's code read it), and the instruction count
+	 * that time and the TSC come from (a reset keeps it). */
+	memset(m.mem->ram, 0, m.mem->ram_size);
+	cpu->icount = 0;
 	set_mode(cpu, data[0] % 3);
 	memcpy(cpu->state.gpr, data + 1, 128);
 	size_t n = size - 129;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chipset/pc.h"
+#include "cpu/cpu_internal.h"
 #include "mmu/ioport.h"
 #include "mmu/physmem.h"
 
@@ -51,6 +52,8 @@ cleanup(void)
 	unlink(cd_path);
 }
 
+static struct pc *pc;
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -60,7 +63,55 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	temp_file(disk_path, "disk", 1u << 20, 0x5a);
 	temp_file(cd_path, "cd", 256u << 10, 0xa5);
 	atexit(cleanup);
+	/* The board is made here, once (made lazily, the first input of each
+	 * AFL++ persistent-mode process ran code the others did not). */
+	struct pc_config cfg = { .ram_size = 16u << 20,
+				 .bios_path = bios_path,
+				 .clock_mode = VCLOCK_DETERMINISTIC,
+				 .vga = true,
+				 .snapshot = true,
+				 .testdev = true,
+				 .pci_testdev = true,
+				 .ncpus = 2 }; /* IPIs cross the APIC bus to a second CPU */
+	cfg.drive[0].path = disk_path;
+	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
+	cfg.drive[2].cdrom = true;
+	cfg.drive[2].readonly = true;
+	net_config_init(&cfg.net);
+	cfg.net.nic = true;
+	char err[256];
+	if (!(pc = pc_create(&cfg, err, sizeof(err)))) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
 	return 0;
+}
+
+/*
+ * The same board for every input (AFL++ counts an edge that the same input
+ * reaches one time and not the next as unstable): virtual time back to 0
+ * and no timer armed before the reset arms its own (a reset keeps time, so
+ * each input saw a later clock, the PIT's and RTC's counts with it), the
+ * low 1 MiB of RAM the inputs' descriptor writes go to zeroed, the disk's
+ * overlay emptied.
+ */
+static void
+fresh_board(void)
+{
+	for (unsigned k = 0; k < pc->clock.nall; k++)
+		vtimer_disarm(pc->clock.all[k]);
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		pc->cpus[k]->icount = 0;
+	pc->clock.idle_ns = 0;
+	memset(pc->mem->ram, 0, 1u << 20);
+	/* the disk's -snapshot overlay emptied: sectors read as the image's again */
+	struct blockdev *bd = &pc->ide.ch[0].drive[0].bd;
+	if (bd->ov_sectors) {
+		static const uint64_t none = 0;
+		if (blockdev_overlay_restore(bd, &none, sizeof(none)) < 0)
+			abort();
+	}
+	pc_reset(pc);
 }
 
 /* Ports the devices own (and a few around them). */
@@ -95,27 +146,7 @@ get(const uint8_t *p, unsigned n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pc_config cfg = { .ram_size = 16u << 20,
-				 .bios_path = bios_path,
-				 .clock_mode = VCLOCK_DETERMINISTIC,
-				 .vga = true,
-				 .snapshot = true,
-				 .testdev = true,
-				 .pci_testdev = true,
-				 .ncpus = 2 }; /* IPIs cross the APIC bus to a second CPU */
-	cfg.drive[0].path = disk_path;
-	cfg.drive[2].path = cd_path; /* an ATAPI CD-ROM on the secondary channel */
-	cfg.drive[2].cdrom = true;
-	cfg.drive[2].readonly = true;
-	net_config_init(&cfg.net);
-	cfg.net.nic = true;
-	char err[256];
-	static struct pc *pc;
-	if (!pc && !(pc = pc_create(&cfg, err, sizeof(err)))) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	pc_reset(pc);
+	fresh_board();
 	/* the e1000 as a BIOS leaves it: BARs placed, memory, I/O and bus mastering on */
 	pci_config_write(&pc->e1000.fn, PCI_BAR0, 0xe2000000, 4);
 	pci_config_write(&pc->e1000.fn, PCI_BAR0 + 4, 0xc040, 4);

@@ -20,12 +20,28 @@
 #include "mmu/physmem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static struct physmem *mem;
+static struct ioports *io;
+
+/* Made once, before the first input: made lazily, the first input of each
+ * AFL++ persistent-mode process ran code the others did not (unstable edges). */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	mem = physmem_create(64u << 20);
+	io = ioports_create();
+	if (!mem || !io)
+		abort();
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct physmem *mem;
-	static struct ioports *io;
 	static struct fwcfg fw;
 	char err[256];
 	if (size < 3)
@@ -41,12 +57,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fd);
 		physmem_destroy(pm);
 		return 0;
-	}
-	if (!mem) {
-		mem = physmem_create(64u << 20);
-		io = ioports_create();
-		if (!mem || !io)
-			abort();
 	}
 	if (fwcfg_init(&fw, io, mem) < 0)
 		abort();

@@ -10,8 +10,9 @@
  * mutations reach the section parsers and the devices' restore. The file must
  * be refused with a message, or restored to a machine whose devices answer
  * a read of each of their indexed ports (guest_reads) and that then runs a
- * bounded number of instructions (both CPUs, timers firing) without a crash,
- * a sanitizer report or a hang.
+ * bounded number of instructions (both CPUs, timers firing, the clock skipped
+ * to the next deadline when both are halted, as the run loop does) without a
+ * crash, a sanitizer report or a hang.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -40,9 +41,35 @@ cleanup(void)
 }
 
 /* Real mode from the reset vector: DS = 0x1000; again: INC WORD [0x10];
- * OUT 0x80, AL; JMP again. */
-static const uint8_t rom_code[] = { 0xb8, 0x00, 0x10, 0x8e, 0xd8, 0xff, 0x06,
-				    0x10, 0x00, 0xe6, 0x80, 0xeb, 0xf8 };
+ * OUT 0x80, AL; then CR4.OSFXSR set and one SSE instruction (ADDPS runs on
+ * the host with the guest's MXCSR: a restored MXCSR reserved bit faulted the
+ * host there); JMP again. The first 12 bytes are the older ROM's, so a saved
+ * RIP in the loop of an older seed still lands on an instruction. */
+static const uint8_t rom_code[] = {
+	0xb8, 0x00, 0x10,       /* mov ax, 0x1000 */
+	0x8e, 0xd8,             /* mov ds, ax */
+	0xff, 0x06, 0x10, 0x00, /* again: inc word [0x10] */
+	0xe6, 0x80,             /* out 0x80, al */
+	0xeb, 0x00,             /* jmp sse */
+	0x0f, 0x20, 0xe0,       /* sse: mov eax, cr4 */
+	0x80, 0xcc, 0x02,       /* or ah, 2 (OSFXSR) */
+	0x0f, 0x22, 0xe0,       /* mov cr4, eax */
+	0x0f, 0x58, 0xc0,       /* addps xmm0, xmm0 */
+	0xeb, 0xea,             /* jmp again */
+};
+
+/* Whether no CPU has work: the frontend's run loop then skips the
+ * deterministic clock to the next deadline (frontend/main.c, any_runnable). */
+static bool
+all_idle(void)
+{
+	if (pc->suspended)
+		return true;
+	for (unsigned k = 0; k < pc->ncpus; k++)
+		if (cpu_runnable(pc->cpus[k]))
+			return false;
+	return true;
+}
 
 static void
 run(unsigned slices)
@@ -50,6 +77,8 @@ run(unsigned slices)
 	for (unsigned k = 0; k < slices; k++) {
 		pc_switch_cpu(pc, k % pc->ncpus);
 		(void)cpu_exec(pc_cur_cpu(pc), 1000);
+		if (all_idle() && vclock_next_deadline(&pc->clock) != VCLOCK_NEVER)
+			vclock_skip_to(&pc->clock, vclock_next_deadline(&pc->clock));
 		vclock_run_expired(&pc->clock);
 		if (pc->reset_requested)
 			pc_reset(pc);

@@ -449,6 +449,181 @@ damaged_files_refused(void **state)
 	pc_destroy(ref);
 }
 
+/*
+ * A CPU section whose state no processor of the model can be in is refused
+ * before anything is loaded, naming the field (cpu_check_saved, cpu.c): the
+ * rules of MOV to CR0/CR4 (SDM vol. 2B), LDMXCSR (vol. 1, 10.2.3: an MXCSR
+ * reserved bit faulted the host's LDMXCSR in fugu_sse_host), XSETBV, the CPL
+ * (vol. 3A, 5.5), and VM entry's guest-state checks that hold for any state
+ * (vol. 3C, 26.3.1). The saved CPU is at reset: real mode, CR0 = 60000010h.
+ */
+#define CPU_AT(field) offsetof(struct cpu_saved, state.field)
+static void
+cpu_state_consistency(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *section;
+		size_t at;
+		uint8_t value;
+		const char *refused;
+	} cases[] = {
+		{ "cpu", CPU_AT(xsave) + XSAVE_MXCSR_OFFSET + 2, 0x01, "(MXCSR reserved bits)" },
+		{ "cpu", CPU_AT(xsave) + XSAVE_MXCSR_OFFSET + 3, 0xff, "(MXCSR reserved bits)" },
+		{ "cpu", CPU_AT(cr0) + 4, 0x01, "(CR0 bits 63:32 set)" },
+		{ "cpu", CPU_AT(cr0) + 3, 0xe0, "(CR0.PG without CR0.PE)" },
+		{ "cpu", CPU_AT(cr0) + 3, 0x20, "(CR0.NW without CR0.CD)" },
+		{ "cpu", CPU_AT(cr4) + 3, 0x80, "(CR4 bits the model lacks)" },
+		{ "cpu", CPU_AT(xcr0), 0x00, "(XCR0)" },
+		{ "cpu", CPU_AT(xcr0), 0x05, "(XCR0)" }, /* AVX without SSE */
+		{ "cpu", CPU_AT(intr_shadow), 3, "(interrupt shadow)" },
+		{ "cpu", CPU_AT(cpl), 3, "(CPL 3, the mode and SS.DPL say 0)" },
+		/* EFER.LMA with paging off (26.3.1.1) */
+		{ "cpu", CPU_AT(efer) + 1, 0x04, "(IA-32e mode guest needs CR0.PG and CR4.PAE" },
+		{ "cpu", CPU_AT(efer) + 2, 0x10, "(EFER (load EFER)" }, /* a reserved bit */
+		{ "cpu", CPU_AT(dr[7]) + 4, 0x01, "(DR7 (load debug controls)" },
+		{ "cpu", CPU_AT(seg[1].attr), 0x1b, "(CS access rights" }, /* not present */
+		{ "cpu", CPU_AT(seg[2].attr), 0x9b, "(SS/DS/ES/FS/GS access rights" }, /* SS code */
+		{ "cpu", CPU_AT(seg[3].attr), 0x92,
+		  "(SS/DS/ES/FS/GS access rights" },                       /* DS not accessed */
+		{ "cpu", CPU_AT(tr.attr), 0x89, "(TR access rights" },     /* a TSS not busy */
+		{ "cpu", CPU_AT(ldtr.attr), 0x83, "(LDTR access rights" }, /* not an LDT */
+		{ "cpu", CPU_AT(ldtr.sel), 0x04, "(TR/LDTR TI flag" },
+		{ "cpu", CPU_AT(gdtr.limit) + 2, 0x01, "(GDTR/IDTR" },
+		{ "cpu", CPU_AT(rip) + 4, 0x01, "(RIP" },   /* not 64-bit code: below 2^32 */
+		{ "cpu", CPU_AT(rflags), 0x0a, "(RFLAGS" }, /* reserved bit 3 */
+		/* VM in real mode: CS is not the F3h of virtual-8086 mode, checked first */
+		{ "cpu", CPU_AT(rflags) + 2, 0x02, "(CS access rights" },
+		/* VMX operation without CR4.VMXE; non-root without VMXON (23.8) */
+		{ "vmx", offsetof(struct vmx, on), 1,
+		  "section 'vmx' is corrupt (VMX operation with CR4.VMXE clear)" },
+		{ "vmx", sizeof(struct vmx), 1,
+		  "section 'vmx' is corrupt (non-root operation without VMXON" },
+	};
+	struct pc *a;
+	save_programmed(&a);
+	size_t len;
+	uint8_t *good = slurp(snap_path, &len);
+	struct pc *b = make_pc(16u << 20, false), *ref = make_pc(16u << 20, false);
+	char bad[] = "/tmp/fugu-snapcpuXXXXXX";
+	close(mkstemp(bad));
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, cases[k].section, cases[k].at,
+					       cases[k].value, &blen);
+		if (!d)
+			fail_msg("no section '%s'", cases[k].section);
+		spit(bad, d, blen);
+		char what[160];
+		snprintf(what, sizeof(what), "%s%s",
+			 strcmp(cases[k].section, "cpu") ? "" : "section 'cpu' is corrupt ",
+			 cases[k].refused);
+		assert_refused(b, ref, bad, what);
+		free(d);
+	}
+	/* The rows can fail: consistent values in the same bytes load. */
+	static const struct {
+		size_t at;
+		uint8_t value;
+	} fine[] = {
+		{ CPU_AT(xsave) + XSAVE_MXCSR_OFFSET + 1, 0xff }, /* RC, FTZ, masks */
+		{ CPU_AT(cr0) + 3, 0x40 },                        /* CD alone */
+		{ CPU_AT(xcr0), 0x07 },                           /* x87 | SSE | AVX */
+		{ CPU_AT(intr_shadow), 2 },
+		{ CPU_AT(seg[3].attr), 0x93 },
+		{ CPU_AT(rflags), 0x02 },
+	};
+	for (size_t k = 0; k < sizeof(fine) / sizeof(fine[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, "cpu", fine[k].at, fine[k].value, &blen);
+		spit(bad, d, blen);
+		struct pc *c = make_pc(16u << 20, false);
+		char err[256];
+		if (machine_load(c, bad, err, sizeof(err)) < 0)
+			fail_msg("row %zu: %s", k, err);
+		pc_destroy(c);
+		free(d);
+	}
+
+	/* In VMX root operation: 32-bit paging, CR4.VMXE, a VMXON region. */
+	struct cpu *cpu = a->cpu;
+	cpu->state.cr0 = CR0_PE | CR0_PG | CR0_NE | CR0_ET;
+	cpu->state.cr4 = CR4_VMXE;
+	cpu->state.cr3 = 0x1000;
+	cpu->vmx->on = true;
+	cpu->vmx->vmxon_ptr = 0x10000;
+	cpu->vmx->current = 0x11000;
+	char err[256];
+	assert_int_equal(machine_save(a, snap_path, err, sizeof(err)), 0);
+	free(good);
+	good = slurp(snap_path, &len);
+	struct pc *c = make_pc(16u << 20, false);
+	if (machine_load(c, snap_path, err, sizeof(err)) < 0)
+		fail_msg("VMX root: %s", err);
+	pc_destroy(c);
+	static const struct {
+		const char *section;
+		size_t at;
+		uint8_t value;
+		const char *refused;
+	} vmx_cases[] = {
+		{ "vmx", offsetof(struct vmx, vmxon_ptr), 0x08, "(VMXON pointer)" },
+		{ "vmx", offsetof(struct vmx, vmxon_ptr) + 7, 0x01, "(VMXON pointer)" },
+		{ "vmx", offsetof(struct vmx, current) + 1, 0x12, "(current-VMCS pointer)" },
+		{ "cpu", CPU_AT(cr0), CR0_NE | CR0_ET, "(CR0.PG without CR0.PE)" },
+		{ "cpu", CPU_AT(cr0), CR0_PE | CR0_ET,
+		  "(CR0/CR4 fixed bits in VMX root operation)" },
+		{ "cpu", CPU_AT(cr4) + 1, 0x00, "(VMX operation with CR4.VMXE clear)" },
+	};
+	for (size_t k = 0; k < sizeof(vmx_cases) / sizeof(vmx_cases[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, vmx_cases[k].section, vmx_cases[k].at,
+					       vmx_cases[k].value, &blen);
+		spit(bad, d, blen);
+		assert_refused(b, ref, bad, vmx_cases[k].refused);
+		free(d);
+	}
+	/* In 64-bit mode (IA-32e, CS.L): the rules that only apply there. */
+	cpu->vmx->on = false;
+	cpu->vmx->current = VMCS_NONE;
+	cpu->state.cr4 = CR4_PAE;
+	cpu->state.efer = EFER_LME | EFER_LMA;
+	cpu->state.seg[S_CS].attr = 0x9b | SEG_ATTR_L;
+	cpu->state.rip = 0xffffffff80001000ull;
+	assert_int_equal(machine_save(a, snap_path, err, sizeof(err)), 0);
+	free(good);
+	good = slurp(snap_path, &len);
+	c = make_pc(16u << 20, false);
+	if (machine_load(c, snap_path, err, sizeof(err)) < 0)
+		fail_msg("64-bit: %s", err);
+	pc_destroy(c);
+	static const struct {
+		size_t at;
+		uint8_t value;
+		const char *refused;
+	} long_cases[] = {
+		/* CS.L with CS.D (26.3.1.2) */
+		{ CPU_AT(seg[1].attr) + 1, (SEG_ATTR_L | SEG_ATTR_DB) >> 8, "(CS access rights" },
+		{ CPU_AT(rip) + 6, 0x7f, "(RIP" }, /* not canonical */
+		{ CPU_AT(cr4) + 0, 0x00, "(IA-32e mode guest needs CR0.PG and CR4.PAE" },
+		{ CPU_AT(efer) + 1, EFER_LMA >> 8, "(EFER (load EFER)" }, /* LMA without LME */
+	};
+	for (size_t k = 0; k < sizeof(long_cases) / sizeof(long_cases[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, "cpu", long_cases[k].at,
+					       long_cases[k].value, &blen);
+		spit(bad, d, blen);
+		assert_refused(b, ref, bad, long_cases[k].refused);
+		free(d);
+	}
+	unlink(bad);
+	unlink(snap_path);
+	free(good);
+	pc_destroy(a);
+	pc_destroy(b);
+	pc_destroy(ref);
+}
+
 /* Byte `at` of section `name`'s payload in the file `d` (decompressed). */
 static uint8_t
 section_byte(const uint8_t *d, size_t len, const char *name, size_t at)
@@ -533,6 +708,186 @@ device_bools_normalised(void **state)
 	unlink(snap_path);
 	free(good);
 	pc_destroy(a);
+}
+
+/*
+ * A PCI function's read-only header bits come back as the device defines them
+ * (chipset/pci.c): vendor/device ID, class code, header type, the BARs' type
+ * and size bits, the interrupt pin, whatever the file holds (PCI Local Bus
+ * 3.0, 6.2); a writable bit keeps the file's value, the status register too.
+ */
+#define IDE_CONFIG                                                                                 \
+	(2 * (sizeof(struct ide_channel_state) + 2 * sizeof(struct ide_drive_state)) +             \
+	 2 * sizeof(struct ide_bm_state))
+static void
+pci_read_only_restored(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *section;
+		size_t at;
+		uint8_t value;
+		int kept; /* -1: the saved byte is the device's own; else the byte saved back */
+	} cases[] = {
+		{ "i440fx", 0x00, 0x00, -1 },             /* vendor ID 8086h */
+		{ "i440fx", 0x03, 0x55, -1 },             /* device ID */
+		{ "i440fx", 0x0b, 0x12, -1 },             /* base class: bridge */
+		{ "i440fx", 0x0e, 0x7f, -1 },             /* header type */
+		{ "i440fx", 0x34, 0x40, -1 },             /* capabilities pointer */
+		{ "i440fx", 0x0d, 0xff, 0xf8 },           /* latency timer: bits 7:3 writable */
+		{ "i440fx", 0x06, 0x55, 0x55 },           /* status: the device's state */
+		{ "ide", IDE_CONFIG + 0x00, 0x12, -1 },   /* vendor ID */
+		{ "ide", IDE_CONFIG + 0x0a, 0x00, -1 },   /* subclass: IDE */
+		{ "ide", IDE_CONFIG + 0x20, 0xff, 0xf1 }, /* BAR4: 16 bytes of I/O space */
+		{ "ide", IDE_CONFIG + 0x2c, 0xaa, -1 },   /* subsystem vendor */
+	};
+	struct pc *a;
+	save_programmed(&a);
+	size_t len;
+	uint8_t *good = slurp(snap_path, &len);
+	char bad[] = "/tmp/fugu-snappciXXXXXX", again[] = "/tmp/fugu-snappci2XXXXXX";
+	close(mkstemp(bad));
+	close(mkstemp(again));
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		uint8_t orig = section_byte(good, len, cases[k].section, cases[k].at);
+		if (cases[k].kept < 0 && orig == cases[k].value)
+			fail_msg("row %zu changes nothing", k);
+		size_t blen;
+		uint8_t *d = with_section_byte(good, len, cases[k].section, cases[k].at,
+					       cases[k].value, &blen);
+		if (!d)
+			fail_msg("no section '%s'", cases[k].section);
+		spit(bad, d, blen);
+		struct pc *b = make_pc(16u << 20, false);
+		char err[256];
+		if (machine_load(b, bad, err, sizeof(err)) < 0)
+			fail_msg("%s: %s", cases[k].section, err);
+		assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
+		size_t alen;
+		uint8_t *saved = slurp(again, &alen);
+		uint8_t got = section_byte(saved, alen, cases[k].section, cases[k].at);
+		if (got != (cases[k].kept < 0 ? orig : cases[k].kept))
+			fail_msg("row %zu: %s byte %#zx saved back as %#x (file %#x, device %#x)",
+				 k, cases[k].section, cases[k].at, got, cases[k].value, orig);
+		/* What the guest reads is the device's, not the file's. */
+		if (!strcmp(cases[k].section, "i440fx") && cases[k].kept < 0) {
+			ioport_write(b->io, 0xcf8, 0x80000000u | (cases[k].at & 0xfc), 4);
+			uint32_t v = ioport_read(b->io, 0xcfc, 4);
+			assert_int_equal((v >> (8 * (cases[k].at & 3))) & 0xff, orig);
+		}
+		free(saved);
+		free(d);
+		pc_destroy(b);
+	}
+	unlink(bad);
+	unlink(again);
+	unlink(snap_path);
+	free(good);
+	pc_destroy(a);
+}
+
+/*
+ * Saved timer deadlines against the saved time (chipset/snapshot.c,
+ * chipset/timer.c). One at or beyond 2^62 ns is refused: an idle
+ * deterministic machine skips its clock to the next deadline
+ * (frontend/main.c), and a clock moved near 2^64 ns made the RTC's next edge
+ * wrap before "now" and fire forever (a hang, before the check). The queue is
+ * restored as saved, so it must be in deadline order (a timer due below a
+ * later one would never fire). One in the past fires once at the next check
+ * and its device re-arms from its own state and "now" (the PIT, RTC, local
+ * APIC and HPET compute their next edge, with no catch-up loop).
+ */
+static size_t
+deadline_at(const struct vclock_saved *vs, unsigned k)
+{
+	return offsetof(struct vclock_saved, timer) + k * sizeof(vs->timer[0]) +
+	       offsetof(struct vclock_saved, timer[0].deadline) -
+	       offsetof(struct vclock_saved, timer[0]);
+}
+
+/* good with the 8 bytes at `at` of section `name` set to v (a new file) */
+static uint8_t *
+with_section_u64(const uint8_t *good, size_t len, const char *name, size_t at, uint64_t v,
+		 size_t *out_len)
+{
+	uint8_t *d = (uint8_t *)good;
+	size_t dlen = len;
+	for (unsigned byte = 0; byte < 8; byte++) {
+		size_t nlen;
+		uint8_t *n = with_section_byte(d, dlen, name, at + byte, (uint8_t)(v >> (8 * byte)),
+					       &nlen);
+		assert_non_null(n);
+		if (d != good)
+			free(d);
+		d = n;
+		dlen = nlen;
+	}
+	*out_len = dlen;
+	return d;
+}
+
+static void
+timer_deadlines_checked(void **state)
+{
+	(void)state;
+	struct pc *a;
+	save_programmed(&a);
+	size_t len;
+	uint8_t *good = slurp(snap_path, &len);
+	struct vclock_saved vs;
+	for (size_t k = 0; k < sizeof(vs); k++)
+		((uint8_t *)&vs)[k] = section_byte(good, len, "clock", k);
+	unsigned root = vs.ntimers, child = vs.ntimers;
+	for (unsigned k = 0; k < vs.ntimers; k++) {
+		if (vs.timer[k].heap_index == 0)
+			root = k;
+		if (vs.timer[k].heap_index == 1)
+			child = k;
+	}
+	assert_true(root < vs.ntimers && child < vs.ntimers); /* PIT, RTC, LAPIC armed */
+	struct pc *b = make_pc(16u << 20, false), *ref = make_pc(16u << 20, false);
+	char bad[] = "/tmp/fugu-snaptimeXXXXXX", what[128];
+	close(mkstemp(bad));
+	static const uint64_t far[] = { 1ull << 62, UINT64_MAX - 1 };
+	for (size_t k = 0; k < sizeof(far) / sizeof(far[0]); k++) {
+		size_t blen;
+		uint8_t *d = with_section_u64(good, len, "clock", deadline_at(&vs, child), far[k],
+					      &blen);
+		spit(bad, d, blen);
+		snprintf(what, sizeof(what),
+			 "section 'clock' is corrupt (timer '%s': deadline beyond 2^62 ns)",
+			 vs.timer[child].name);
+		assert_refused(b, ref, bad, what);
+		free(d);
+	}
+	/* Below its parent in the queue but due first. */
+	size_t blen;
+	uint8_t *d = with_section_u64(good, len, "clock", deadline_at(&vs, child), 0, &blen);
+	spit(bad, d, blen);
+	free(d);
+	snprintf(what, sizeof(what),
+		 "section 'clock' is corrupt (timer '%s' out of deadline order)",
+		 vs.timer[child].name);
+	assert_refused(b, ref, bad, what);
+	/* In the past, at the head of the queue: loads, fires once, re-armed ahead. */
+	d = with_section_u64(good, len, "clock", deadline_at(&vs, root), 0, &blen);
+	spit(bad, d, blen);
+	free(d);
+	char err[256];
+	struct pc *c = make_pc(16u << 20, false);
+	if (machine_load(c, bad, err, sizeof(err)) < 0)
+		fail_msg("past deadline: %s", err);
+	uint64_t now = vclock_now(&c->clock);
+	assert_true(vclock_run_expired(&c->clock) >= 1);
+	assert_int_equal(vclock_run_expired(&c->clock), 0);
+	assert_true(vclock_next_deadline(&c->clock) > now);
+	pc_destroy(c);
+	unlink(bad);
+	unlink(snap_path);
+	free(good);
+	pc_destroy(a);
+	pc_destroy(b);
+	pc_destroy(ref);
 }
 
 /*
@@ -842,6 +1197,9 @@ main(void)
 		cmocka_unit_test(damaged_files_refused),
 		cmocka_unit_test(device_bools_normalised),
 		cmocka_unit_test(device_limits_enforced),
+		cmocka_unit_test(cpu_state_consistency),
+		cmocka_unit_test(pci_read_only_restored),
+		cmocka_unit_test(timer_deadlines_checked),
 		cmocka_unit_test(fast_reset_copies_dirty_pages),
 		cmocka_unit_test(fast_reset_dma_and_older_snapshots),
 		cmocka_unit_test(fast_reset_per_machine),
