@@ -40,6 +40,7 @@
 ; "jit64: PASS" and exits with 0 (fugu status 1).
 	bits 16
 	org 0
+%include "long.inc"
 
 ROMBASE	equ 0xf0000
 PML4	equ 0x10000		; PML4, PDPT, PD: 2 MiB pages
@@ -69,47 +70,11 @@ T9_ITER	equ 500000
 %%ok:
 %endmacro
 
-start:
-	cli
-	o32 lgdt [cs:gdt_desc]
-	mov eax, cr0
-	or al, 1
-	mov cr0, eax
-	jmp dword 0x08:(ROMBASE + pm32)
+	long_mode_entry 0, 0
 
-	bits 32
-pm32:
-	mov ax, 0x10
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
-	mov esp, STACK
-	mov edi, PML4
-	xor eax, eax
-	mov ecx, 3 * 1024
-	rep stosd
-	mov dword [PML4], PML4 + 0x1000 + 3
-	mov dword [PML4 + 0x1000], PML4 + 0x2000 + 3
-	mov dword [PML4 + 0x2000], 0x000083
-	mov dword [PML4 + 0x2008], 0x200083
-	mov dword [PML4 + 0x2010], 0x000083	; the alias of the first 2 MiB
-	mov eax, cr4
-	or eax, 1 << 5
-	mov cr4, eax
-	mov eax, PML4
-	mov cr3, eax
-	mov ecx, 0xc0000080
-	rdmsr
-	or eax, 1 << 8
-	wrmsr
-	mov eax, cr0
-	or eax, 1 << 31
-	mov cr0, eax
-	jmp 0x18:(ROMBASE + lm64)
-
-	bits 64
 lm64:
 	mov rsp, STACK
+	mov dword [PML4 + 0x2010], 0x000083	; PD entry 2: the alias of the first 2 MiB
 	; IDT: every vector to `unexpected`, #BP and #PF to their handlers
 	mov rdi, IDT
 	mov ecx, 256
@@ -846,17 +811,7 @@ bp_handler:
 	pop rax
 	iretq
 
-	align 8
-gdt:	dq 0
-	dq 0x00cf9b000000ffff
-	dq 0x00cf93000000ffff
-	dq 0x00af9b000000ffff
-gdt_desc:
-	dw gdt_desc - gdt - 1
-	dd ROMBASE + gdt
-idt_desc:
-	dw 256 * 16 - 1
-	dq IDT
+	long_mode_tables
 pass_msg: db "jit64: PASS", 10, 0
 fail_msg: db "jit64: FAIL ", 0
 

@@ -33,6 +33,7 @@
 ; "jit64sse: PASS" and exits with 0 (fugu status 1).
 	bits 16
 	org 0
+%include "long.inc"
 
 ROMBASE	equ 0xf0000
 PML4	equ 0x10000
@@ -50,45 +51,8 @@ T2_SUM	equ 0x19c90c	; sum of int(1000 * sqrt((n / 3)^2 + 1)), n = 1..100
 %%ok:
 %endmacro
 
-start:
-	cli
-	o32 lgdt [cs:gdt_desc]
-	mov eax, cr0
-	or al, 1
-	mov cr0, eax
-	jmp dword 0x08:(ROMBASE + pm32)
+	long_mode_entry (1 << 9) | (1 << 10), 1 << 1	; OSFXSR, OSXMMEXCPT; MP
 
-	bits 32
-pm32:
-	mov ax, 0x10
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
-	mov esp, STACK
-	mov edi, PML4
-	xor eax, eax
-	mov ecx, 3 * 1024
-	rep stosd
-	mov dword [PML4], PML4 + 0x1000 + 3
-	mov dword [PML4 + 0x1000], PML4 + 0x2000 + 3
-	mov dword [PML4 + 0x2000], 0x000083
-	mov dword [PML4 + 0x2008], 0x200083
-	mov eax, cr4
-	or eax, (1 << 5) | (1 << 9) | (1 << 10)	; PAE, OSFXSR, OSXMMEXCPT
-	mov cr4, eax
-	mov eax, PML4
-	mov cr3, eax
-	mov ecx, 0xc0000080
-	rdmsr
-	or eax, 1 << 8
-	wrmsr
-	mov eax, cr0
-	and eax, ~(1 << 2)		; EM clear
-	or eax, (1 << 31) | (1 << 1)	; PG, MP
-	mov cr0, eax
-	jmp 0x18:(ROMBASE + lm64)
-
-	bits 64
 lm64:
 	mov rsp, STACK
 	mov rdi, IDT
@@ -600,17 +564,7 @@ minnorm: dd 0x00800000
 two:	dd 2.0
 half:	dd 0.5
 
-	align 8
-gdt:	dq 0
-	dq 0x00cf9b000000ffff
-	dq 0x00cf93000000ffff
-	dq 0x00af9b000000ffff
-gdt_desc:
-	dw gdt_desc - gdt - 1
-	dd ROMBASE + gdt
-idt_desc:
-	dw 256 * 16 - 1
-	dq IDT
+	long_mode_tables
 pass_msg: db "jit64sse: PASS", 10, 0
 fail_msg: db "jit64sse: FAIL ", 0
 
