@@ -2044,13 +2044,27 @@ compile_stack(struct comp *c, const struct insn *i, unsigned k)
  * Not with -stats, whose per-trace counts assume a run from the trace's
  * start, nor in check mode (each run compared alone); not after a handler
  * ran (the run loop's checks between traces, as chain_or_leave). */
+/* The offset from the trace's entry RIP of the relative branch k's target.
+ * A 32-bit operand's displacement is held zero-extended (the decoder's imm),
+ * and the target wraps at 4 GiB (SDM vol. 2A, Jcc: the target is truncated
+ * to the operand size): the offset modulo 2^32, signed. */
+static int64_t
+rel_off(const struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	int64_t o = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+	if (c->code_size == 4 && i->opsize == 4)
+		return (int32_t)(uint32_t)o;
+	return o;
+}
+
 static unsigned
 join_at(struct comp *c, const struct insn *i, unsigned k)
 {
 	if (!(c->code_size == 8 || c->cs_flat) || i->opsize != c->code_size || c->called ||
 	    c->cpu->count_insns || c->cpu->jit->check)
 		return 0;
-	int64_t toff = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+	int64_t toff = rel_off(c, k);
 	for (unsigned j = k + 2; j < c->t->n; j++)
 		if (c->off[j] == toff) {
 			c->join[j] = true;
@@ -2694,7 +2708,7 @@ has_self_loop(const struct comp *c)
 	for (unsigned k = 0; k < t->n; k++) {
 		const struct insn *i = &t->insn[k];
 		bool jcc = i->fn == jcc_handlers[i->opcode & 15] || i->fn == op_jmp_rel;
-		if (jcc && i->opsize == c->code_size && (int64_t)c->off[k + 1] + (int64_t)i->imm == 0)
+		if (jcc && i->opsize == c->code_size && rel_off(c, k) == 0)
 			return true;
 	}
 	return false;
@@ -2739,7 +2753,7 @@ emit_taken(struct comp *c, const struct taken *tk)
 	struct emit *e = &c->e;
 	const struct insn *i = &c->t->insn[tk->k];
 	patch(e, tk->at, e->p);
-	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
+	int64_t toff = rel_off(c, tk->k);
 	bool self = toff == 0 && c->loop_head && !tk->called && i->opsize == c->code_size;
 	/* Back to the loop head, whose code overwrites the record before
 	 * anything reads it: not stored on that way (record_dead). */
