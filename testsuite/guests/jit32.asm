@@ -13,8 +13,9 @@
 ;     [EBX + 4] with EBX = FFFFFFFEh is the effective address 2 (the address
 ;     size is 32 bits: vol. 2A, 2.1.5)
 ;  3  a segment limit: a loop compiled with DS flat (base 0, 4 GiB), run
-;     again after DS is loaded with a 1 MiB limit, faults with #GP(0) at a
-;     load past the limit (vol. 3A, 5.3)
+;     again after DS is loaded with a 1 MiB limit, faults with #GP(0) at the
+;     first load past the limit (vol. 3A, 5.3), its 17th round: the compiled
+;     loop is running by then
 ; The first failure prints "jit32: FAIL n" and exits with n; success prints
 ; "jit32: PASS" and exits with 0 (fugu status 1).
 	bits 16
@@ -149,7 +150,6 @@ t2_loop:
 	check 2, e
 
 ; ---- 3: a segment limit after the loop was compiled with DS flat ----
-	mov esi, 0x200000
 	call t3_probe		; DS flat: no fault
 	mov dword [RESUME], ROMBASE + t3_back
 	mov dword [VEC], 0
@@ -165,6 +165,8 @@ t3_back:
 	check 3, e
 	cmp dword [SAVE + 36], ROMBASE + t3_load
 	check 3, e
+	cmp dword [SAVE + 4], 0x100000			; ESI: the first byte past the limit
+	check 3, e
 	cmp dword [SAVE + 32], 0
 	check 3, e
 
@@ -177,10 +179,12 @@ t3_back:
 
 t3_probe:
 	mov ecx, 64
+	mov esi, 0x100000 - 16 * 0x1000
 t3_loop:
 t3_load:
 	mov eax, [esi]
 	add edx, eax
+	add esi, 0x1000
 	dec ecx
 	jnz t3_loop
 	ret
