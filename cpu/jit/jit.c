@@ -2793,6 +2793,18 @@ emit_taken(struct comp *c, const struct taken *tk)
 		if (!slow)
 			return;
 		patch(e, slow, e->p);
+	} else if (c->cs_flat && i->opsize == 4 && in_page >= 0 && in_page <= 0xfff) {
+		/* 32-bit code, CS flat (checked at the entry; a handler that loads
+		 * CS ends the trace): a target on this page is below CS.limit and
+		 * its linear address is RIP, which wraps at 4 GiB (rel_off). */
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+		op_rm(e, OP_LEA, 4, RAX, mem(RAX, (int32_t)toff));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, tk->k + 1));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+		chain_or_leave(c, toff, tk->called);
+		return;
 	}
 	sync_state(c, tk->k);
 	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
@@ -2970,8 +2982,8 @@ generate(struct comp *c)
 	int64_t end_off = (int64_t)c->off[t->n] + (last_call ? (int64_t)t->insn[t->n - 1].imm : 0);
 	int64_t end_in_page = (int64_t)(t->pa & 0xfff) + end_off;
 	bool known = (last == EXIT_INLINE || last_call) && end_in_page >= 0 && end_in_page <= 0xfff;
-	if (c->code_size == 8 && known)
-		chain_or_leave(c, end_off, c->called);
+	if ((c->code_size == 8 || c->cs_flat) && known)
+		chain_or_leave(c, end_off, c->called); /* 32-bit: CS flat, RIP = linear */
 	else if (c->code_size == 8)
 		chain_dynamic(c);
 	else
