@@ -201,6 +201,11 @@ struct comp {
 	bool lf_cf_lazy;     /* ... and whether its CF is lazy (not after INC/DEC) */
 	bool tlb_ok;         /* the frame holds the TLB set of the current CPL */
 	bool called;         /* a handler call was emitted (so far, in program order) */
+	uint8_t flat_segs;   /* 32-bit code: the segments (1 << S_*) the trace's entry
+				checked flat (flat_guard), inline until a handler call */
+	bool cs_flat;        /* 32-bit code: the entry checked CS's base 0 and limit
+				4 GiB (flat_guard): a branch inside the trace needs no
+				limit check (self_loop, join_at) */
 	bool rip_stored;     /* the instruction just compiled stored RIP (CALL, RET) */
 	bool hflags;         /* the instruction just compiled left the host flags of its
 				own operation, the guest's (an ALU or INC/DEC form) */
@@ -244,6 +249,7 @@ struct comp {
 };
 
 static void flush_lf(struct comp *c);
+static void to_epilogue(struct comp *c, uint8_t *at);
 static void to_handler(struct comp *c, unsigned k, int cc);
 
 static void
@@ -949,11 +955,86 @@ imm_ok(const struct insn *i, unsigned size)
 	return size != 8 || (int64_t)i->imm == (int32_t)i->imm;
 }
 
-/* The memory forms are inline only in 64-bit code (flat segments). */
+/* The memory forms are inline in 64-bit code (no segmentation but FS and GS
+ * bases) and, in 32-bit code, for ES, SS and DS when the trace's entry found
+ * them flat (flat_guard) and no handler ran since (only a handler loads a
+ * segment register: MOV/POP Sreg, far transfers, task switches, interrupts
+ * leave the trace). With a 16- or 32-bit address size the effective address
+ * is the linear address then; one past 4 GiB misses the TLB (its last byte's
+ * page is not a 32-bit tag) and the slow path wraps it (mem.c seg_linear). */
 static bool
 mem_ok(const struct comp *c, const struct insn *i)
 {
-	return c->code_size == 8 && (i->seg <= S_GS);
+	if (c->code_size == 8)
+		return i->seg <= S_GS;
+	return c->code_size == 4 && i->adsize != 8 && i->seg <= S_GS && !c->called &&
+	       (c->flat_segs & (1u << i->seg));
+}
+
+/* The segment checks of mem.c seg_linear hold for every access when a data
+ * segment is flat: base 0, limit 4 GiB (an access past it wraps, as the slow
+ * path does), present, writable, expand-up data (SDM vol. 3A, 3.4.5.1, 5.3). */
+#define FLAT_ATTR_MASK (SEG_ATTR_P | 0x10 | 0x8 | 0x4 | 0x2)
+#define FLAT_ATTR (SEG_ATTR_P | 0x10 | 0x2)
+
+static bool
+seg_flat_now(const struct cpu *cpu, unsigned s)
+{
+	const struct segment *g = &cpu->state.seg[s];
+	return g->base == 0 && g->limit == 0xffffffffu && (g->attr & FLAT_ATTR_MASK) == FLAT_ATTR;
+}
+
+/* 32-bit code: the segments among ES, SS and DS that the trace's memory
+ * operands name and that are flat now (at compile time) are checked flat at
+ * every entry; when one is not any more (a segment register loaded since),
+ * the whole trace runs in the interpreter (cpu_run_trace_interp), as a run
+ * of fewer than all its instructions does. A segment not flat at compile time
+ * is not checked and its accesses call the handler. */
+static void
+flat_guard(struct comp *c)
+{
+	struct emit *e = &c->e;
+	const struct trace *t = c->t;
+	c->flat_segs = 0;
+	c->cs_flat = false;
+	if (c->code_size != 4)
+		return;
+	const struct segment *cs = &c->cpu->state.seg[S_CS];
+	c->cs_flat = cs->base == 0 && cs->limit == 0xffffffffu;
+	for (unsigned k = 0; k < t->n; k++) {
+		const struct insn *i = &t->insn[k];
+		if ((i->flags & I_MEM) && (i->seg == S_ES || i->seg == S_SS || i->seg == S_DS) &&
+		    seg_flat_now(c->cpu, i->seg))
+			c->flat_segs |= (uint8_t)(1u << i->seg);
+	}
+	if (!c->flat_segs && !c->cs_flat)
+		return;
+	uint8_t *fail[4 * 3];
+	unsigned nfail = 0;
+	for (unsigned s = 0; s < 6; s++) {
+		if (!(c->flat_segs & (1u << s)) && !(s == S_CS && c->cs_flat))
+			continue;
+		int32_t seg = CPU_OFF(state.seg) + (int32_t)(s * sizeof(struct segment));
+		grp1_mi(e, 7, 8, mem(RBP, seg + (int32_t)offsetof(struct segment, base)), 0);
+		fail[nfail++] = jump_fwd(e, CC_NE);
+		grp1_mi(e, 7, 4, mem(RBP, seg + (int32_t)offsetof(struct segment, limit)), -1);
+		fail[nfail++] = jump_fwd(e, CC_NE);
+		if (s == S_CS)
+			continue;
+		load_zx(e, 2, RAX, mem(RBP, seg + (int32_t)offsetof(struct segment, attr)));
+		grp1_ri(e, 4, 4, RAX, FLAT_ATTR_MASK);
+		grp1_ri(e, 7, 4, RAX, FLAT_ATTR);
+		fail[nfail++] = jump_fwd(e, CC_NE);
+	}
+	uint8_t *ok = jump_fwd(e, -1);
+	for (unsigned n = 0; n < nfail; n++)
+		patch(e, fail[n], e->p);
+	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
+	mov_ri(e, RSI, (uint64_t)(uintptr_t)t);
+	mov_ri(e, RDX, t->n);
+	call_abs(e, (const void *)cpu_run_trace_interp);
+	to_epilogue(c, jump_fwd(e, -1));
+	patch(e, ok, e->p);
 }
 
 /* Load the memory operand of instruction k into RAX. */
@@ -1963,13 +2044,27 @@ compile_stack(struct comp *c, const struct insn *i, unsigned k)
  * Not with -stats, whose per-trace counts assume a run from the trace's
  * start, nor in check mode (each run compared alone); not after a handler
  * ran (the run loop's checks between traces, as chain_or_leave). */
+/* The offset from the trace's entry RIP of the relative branch k's target.
+ * A 32-bit operand's displacement is held zero-extended (the decoder's imm),
+ * and the target wraps at 4 GiB (SDM vol. 2A, Jcc: the target is truncated
+ * to the operand size): the offset modulo 2^32, signed. */
+static int64_t
+rel_off(const struct comp *c, unsigned k)
+{
+	const struct insn *i = &c->t->insn[k];
+	int64_t o = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+	if (c->code_size == 4 && i->opsize == 4)
+		return (int32_t)(uint32_t)o;
+	return o;
+}
+
 static unsigned
 join_at(struct comp *c, const struct insn *i, unsigned k)
 {
-	if (c->code_size != 8 || i->opsize != 8 || c->called || c->cpu->count_insns ||
-	    c->cpu->jit->check)
+	if (!(c->code_size == 8 || c->cs_flat) || i->opsize != c->code_size || c->called ||
+	    c->cpu->count_insns || c->cpu->jit->check)
 		return 0;
-	int64_t toff = (int64_t)c->off[k + 1] + (int64_t)i->imm;
+	int64_t toff = rel_off(c, k);
 	for (unsigned j = k + 2; j < c->t->n; j++)
 		if (c->off[j] == toff) {
 			c->join[j] = true;
@@ -2607,12 +2702,13 @@ static bool
 has_self_loop(const struct comp *c)
 {
 	const struct trace *t = c->t;
-	if (c->code_size != 8 || t->pa2 != UINT64_MAX || c->cpu->jit->check || c->cpu->count_insns)
+	if (!(c->code_size == 8 || c->cs_flat) || t->pa2 != UINT64_MAX || c->cpu->jit->check ||
+	    c->cpu->count_insns)
 		return false;
 	for (unsigned k = 0; k < t->n; k++) {
 		const struct insn *i = &t->insn[k];
 		bool jcc = i->fn == jcc_handlers[i->opcode & 15] || i->fn == op_jmp_rel;
-		if (jcc && i->opsize == 8 && (int64_t)c->off[k + 1] + (int64_t)i->imm == 0)
+		if (jcc && i->opsize == c->code_size && rel_off(c, k) == 0)
 			return true;
 	}
 	return false;
@@ -2657,8 +2753,8 @@ emit_taken(struct comp *c, const struct taken *tk)
 	struct emit *e = &c->e;
 	const struct insn *i = &c->t->insn[tk->k];
 	patch(e, tk->at, e->p);
-	int64_t toff = (int64_t)c->off[tk->k + 1] + (int64_t)i->imm;
-	bool self = toff == 0 && c->loop_head && !tk->called && i->opsize == 8;
+	int64_t toff = rel_off(c, tk->k);
+	bool self = toff == 0 && c->loop_head && !tk->called && i->opsize == c->code_size;
 	/* Back to the loop head, whose code overwrites the record before
 	 * anything reads it: not stored on that way (record_dead). */
 	bool late = tk->pend.on && self && !tk->join && record_dead_from(c, 0);
@@ -2697,6 +2793,18 @@ emit_taken(struct comp *c, const struct taken *tk)
 		if (!slow)
 			return;
 		patch(e, slow, e->p);
+	} else if (c->cs_flat && i->opsize == 4 && in_page >= 0 && in_page <= 0xfff) {
+		/* 32-bit code, CS flat (checked at the entry; a handler that loads
+		 * CS ends the trace): a target on this page is below CS.limit and
+		 * its linear address is RIP, which wraps at 4 GiB (rel_off). */
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_RIP0));
+		op_rm(e, OP_LEA, 4, RAX, mem(RAX, (int32_t)toff));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_RIP));
+		op_rm(e, OP_MOV_LD, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+		op_rm(e, OP_LEA, 8, RAX, mem(RAX, tk->k + 1));
+		op_rm(e, OP_MOV_ST, 8, RAX, mem(RBP, OFF_ICOUNT));
+		chain_or_leave(c, toff, tk->called);
+		return;
 	}
 	sync_state(c, tk->k);
 	op_rr(e, OP_MOV_ST, 8, RBP, RDI);
@@ -2836,6 +2944,7 @@ generate(struct comp *c)
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_RIP0));
 	op_rm(e, OP_MOV_LD, 8, RAX, mem(RBP, OFF_ICOUNT));
 	op_rm(e, OP_MOV_ST, 8, RAX, mem(RSP, FRAME_ICOUNT0));
+	flat_guard(c);
 	reload(c);
 	if (has_self_loop(c)) {
 		c->dirty = c->cached; /* self_loop comes back with them unsaved */
@@ -2873,8 +2982,8 @@ generate(struct comp *c)
 	int64_t end_off = (int64_t)c->off[t->n] + (last_call ? (int64_t)t->insn[t->n - 1].imm : 0);
 	int64_t end_in_page = (int64_t)(t->pa & 0xfff) + end_off;
 	bool known = (last == EXIT_INLINE || last_call) && end_in_page >= 0 && end_in_page <= 0xfff;
-	if (c->code_size == 8 && known)
-		chain_or_leave(c, end_off, c->called);
+	if ((c->code_size == 8 || c->cs_flat) && known)
+		chain_or_leave(c, end_off, c->called); /* 32-bit: CS flat, RIP = linear */
 	else if (c->code_size == 8)
 		chain_dynamic(c);
 	else

@@ -3,12 +3,15 @@
 
 usage: cpu.py [FUGU] [--iterations N] [--passes P | --fugu-passes P
               --fugu-jit-passes P --qemu-passes P --bochs-passes P] [--repeat R]
-              [--only NAMES]
+              [--only NAMES] [--mode 64|32]
 
 Assembles testsuite/bench/cpu64.asm (a 64 KiB ROM: reset vector -> long mode ->
 PASSES passes of ITERATIONS rounds of a xorshift64/table/multiply integer loop;
 it prints "checksum=<hex>" on port 0xe9 and exits through isa-debug-exit and
-Bochs' shutdown port), recomputes the checksum in Python, and runs the ROM under
+Bochs' shutdown port), or with --mode 32 testsuite/bench/cpu32.asm (the same
+loop in 32-bit protected mode, flat segments, 2-level paging, a xorshift32
+generator and a table of dwords: 32-bit registers and 32-bit addresses, an
+8-digit checksum), recomputes the checksum in Python, and runs the ROM under
 each emulator that is installed:
 
   fugu   FUGU -bios ROM -debugcon stdio -device isa-debug-exit,iobase=0xf4,
@@ -46,39 +49,42 @@ import tempfile
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ASM = os.path.join(HERE, "cpu64.asm")
+ASM = {64: os.path.join(HERE, "cpu64.asm"), 32: os.path.join(HERE, "cpu32.asm")}
 BOCHSRC = os.path.join(HERE, "bochsrc.cpu")
 STATS = re.compile(r"fugu: (\d+) instructions, ([\d.]+) s CPU, ([\d.]+) MIPS")
-CHECKSUM = re.compile(r"checksum=([0-9a-f]{16})")
-MASK = (1 << 64) - 1
-SEED = 0x9E3779B97F4A7C15
-PASS_OVERHEAD = 20495   # instructions of a pass outside the rounds (cpu64.asm)
+CHECKSUM = re.compile(r"checksum=([0-9a-f]{16}|[0-9a-f]{8}\b)")
+# per mode: the seed and the xorshift shifts of the guest's generator
+SEED = {64: 0x9E3779B97F4A7C15, 32: 0x9E3779B9}
+SHIFTS = {64: (13, 7, 17), 32: (13, 17, 5)}
+PASS_OVERHEAD = 20495   # instructions of a pass outside the rounds (both ROMs)
 
 
-def model(iterations):
+def model(iterations, bits=64):
     """One pass of the guest's loop in Python: (pass result, odd rounds)."""
-    x, acc, odd = SEED, 0, 0
+    mask = (1 << bits) - 1
+    a, b, c = SHIFTS[bits]
+    x, acc, odd = SEED[bits], 0, 0
     table = [0] * 4096
     for _ in range(iterations):
-        x ^= (x << 13) & MASK
-        x ^= x >> 7
-        x ^= (x << 17) & MASK
+        x ^= (x << a) & mask
+        x ^= x >> b
+        x ^= (x << c) & mask
         i = x & 4095
-        v = (table[i] + x) & MASK
+        v = (table[i] + x) & mask
         table[i] = v
-        acc = (acc + v * 31) & MASK
+        acc = (acc + v * 31) & mask
         if x & 1:
-            acc = ((acc << 3) | (acc >> 61)) & MASK
+            acc = ((acc << 3) | (acc >> (bits - 3))) & mask
             odd += 1
     for v in table:
-        acc = (acc + v) & MASK
-        acc = (acc >> 1) | ((acc & 1) << 63)
+        acc = (acc + v) & mask
+        acc = (acc >> 1) | ((acc & 1) << (bits - 1))
     return acc, odd
 
 
-def expected(result, odd, iterations, passes):
+def expected(result, odd, iterations, passes, bits=64):
     """(checksum the guest prints, instructions beyond the PASSES=0 run)."""
-    checksum = "%016x" % (result * passes & MASK)
+    checksum = "%0*x" % (bits // 4, result * passes & ((1 << bits) - 1))
     letters = sum(c in "abcdef" for c in checksum)
     return checksum, passes * (PASS_OVERHEAD + 20 * iterations + odd) + letters
 
@@ -214,11 +220,11 @@ class Bochs(Emulator):
         return False
 
 
-def build_rom(nasm, tmp, iterations, passes):
-    rom = os.path.join(tmp, "cpu64-%d-%d.rom" % (iterations, passes))
+def build_rom(nasm, tmp, iterations, passes, bits=64):
+    rom = os.path.join(tmp, "cpu%d-%d-%d.rom" % (bits, iterations, passes))
     if not os.path.exists(rom):
         subprocess.run([nasm, "-f", "bin", "-DITERATIONS=%d" % iterations,
-                        "-DPASSES=%d" % passes, "-o", rom, ASM], check=True)
+                        "-DPASSES=%d" % passes, "-o", rom, ASM[bits]], check=True)
     return rom
 
 
@@ -236,6 +242,8 @@ def main():
     ap.add_argument("--only", default="fugu,fugu_jit,qemu,bochs")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--nasm", default="nasm")
+    ap.add_argument("--mode", type=int, choices=(64, 32), default=64,
+                    help="64: cpu64.asm (long mode); 32: cpu32.asm (protected mode)")
     a = ap.parse_args()
     if not shutil.which(a.nasm):
         sys.exit("cpu.py: %s not found (apt-get install nasm)" % a.nasm)
@@ -243,14 +251,17 @@ def main():
         a.fugu_passes = a.fugu_jit_passes = a.qemu_passes = a.bochs_passes = a.passes
     wanted = [n.strip() for n in a.only.split(",") if n.strip()]
 
-    result, odd = model(a.iterations)
-    print("CPU benchmark: cpu64.asm, long mode, %d rounds per pass "
-          "(model: pass result %016x, %d odd rounds)" % (a.iterations, result, odd))
+    bits = a.mode
+    result, odd = model(a.iterations, bits)
+    print("CPU benchmark: cpu%d.asm, %s, %d rounds per pass "
+          "(model: pass result %0*x, %d odd rounds)"
+          % (bits, "long mode" if bits == 64 else "32-bit protected mode", a.iterations,
+             bits // 4, result, odd))
 
     rows = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="fugu-bench-") as tmp:
-        base_rom = build_rom(a.nasm, tmp, a.iterations, 0)
+        base_rom = build_rom(a.nasm, tmp, a.iterations, 0, bits)
         for cls in (Fugu, FuguJit, Qemu, Bochs):
             if cls.name not in wanted:
                 continue
@@ -259,8 +270,8 @@ def main():
                 print("%s: skipped: %s" % (cls.name, emu.missing))
                 continue
             passes = getattr(a, cls.name + "_passes")
-            checksum, count = expected(result, odd, a.iterations, passes)
-            rom = build_rom(a.nasm, tmp, a.iterations, passes)
+            checksum, count = expected(result, odd, a.iterations, passes, bits)
+            rom = build_rom(a.nasm, tmp, a.iterations, passes, bits)
             try:
                 base = []
                 work = []
@@ -272,7 +283,7 @@ def main():
                 failed = True
                 continue
             got = {w[0] for w in work}
-            if got != {checksum} or any(b[0] != "0" * 16 for b in base):
+            if got != {checksum} or any(b[0] != "0" * (bits // 4) for b in base):
                 print("%s: WRONG checksum %s (expected %s)" % (cls.name, sorted(got), checksum))
                 failed = True
                 continue

@@ -16,9 +16,12 @@
  * loop, chain and stop mid-way at the budget). A fault ends a run in the
  * exception handler's HLT (long_machine.h).
  *
- * usage: jitdiff [PROGRAMS [SEED [INDEX]]] (default 20000 programs); TAP, one
- * test. With INDEX only that program runs (from a fresh start), to look at one
- * difference again.
+ * usage: jitdiff [-32] [PROGRAMS [SEED [INDEX]]] (default 20000 programs); TAP,
+ * one test. With INDEX only that program runs (from a fresh start), to look at
+ * one difference again. With -32 the same programs run in 32-bit protected
+ * mode (pm32_mode: flat segments, 2-level paging with 4 KiB pages, the same
+ * linear area): REX bytes are INC/DEC there, RIP-relative operands absolute
+ * disp32 ones, and addresses and operands 32 bits (the JIT's 32-bit forms).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,6 +39,54 @@
 #define REPORTS 5
 
 static uint64_t rng_state;
+static bool mode32; /* -32: the programs run in 32-bit protected mode */
+
+/* 32-bit protected mode (-32): a 2-level page directory and page table
+ * (SDM vol. 3A, 4.3) mapping the same linear area onto the same pages, a
+ * 32-bit code descriptor at GDT selector 0x20, and an IDT of 8-byte
+ * interrupt gates (vol. 3A, 6.11) to the same HLTs. Exceptions push their
+ * frame on the current stack (CPL 0: no stack switch). */
+#define PD32_PHYS 0x5000u
+#define PT32_PHYS 0x6000u
+#define IDT32_LIN (IDT_LIN + 0x400u)
+
+static void
+poke32(struct machine *m, uint64_t pa, uint32_t v)
+{
+	physmem_write(m->mem, pa, &v, 4);
+}
+
+static void
+pm32_memory(struct machine *m)
+{
+	poke32(m, PD32_PHYS + 4 * (AREA_LIN >> 22), PT32_PHYS | 0x23);
+	for (unsigned k = 0; k < AREA_PAGES; k++)
+		poke32(m, PT32_PHYS + 4 * (((AREA_LIN >> 12) & 0x3ff) + k),
+		       (AREA_PHYS + PAGE_SIZE * k) | 0x63);
+	poke64(m, PHYS_OF(GDT_LIN) + 32, 0x00cf9b000000ffffull); /* 0x20: 32-bit code */
+	for (unsigned v = 0; v < 32; v++) {
+		uint32_t off = HANDLER_LIN + v;
+		poke64(m, PHYS_OF(IDT32_LIN) + 8 * v,
+		       (off & 0xffff) | 0x20ull << 16 | 0x8eull << 40 | (uint64_t)(off >> 16) << 48);
+	}
+}
+
+static void
+pm32_mode(struct cpu *cpu)
+{
+	long_machine_mode(cpu);
+	cpu->state.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+	cpu->state.cr4 = 0;
+	cpu->state.cr3 = PD32_PHYS;
+	cpu->state.efer = 0;
+	cpu->state.seg[S_CS] = (struct segment){
+		.sel = 0x20, .attr = 0x9b | SEG_ATTR_DB | SEG_ATTR_G, .limit = 0xffffffff, .base = 0
+	};
+	cpu->state.gdtr = (struct dtr){ .base = GDT_LIN, .limit = 39 };
+	cpu->state.idtr = (struct dtr){ .base = IDT32_LIN, .limit = 32 * 8 - 1 };
+	tlb_flush_all(&cpu->tlb);
+	cpu_set_rflags(cpu, F_FIXED1); /* recomputes the mode */
+}
 
 static uint64_t
 rnd(void)
@@ -633,10 +684,15 @@ run(struct machine *m, const struct prog *p, const uint8_t *data, const struct s
 	if (fresh) {
 		physmem_write(m->mem, AREA_PHYS, zero, sizeof(zero));
 		long_machine_memory(m);
+		if (mode32)
+			pm32_memory(m);
 	}
 	physmem_write(m->mem, PHYS_OF(CODE_LIN), code, PAGE_SIZE);
 	physmem_write(m->mem, PHYS_OF(DATA_LIN), data, PAGE_SIZE);
-	long_machine_mode(cpu);
+	if (mode32)
+		pm32_mode(cpu);
+	else
+		long_machine_mode(cpu);
 	memcpy(cpu->state.gpr, st->gpr, sizeof(st->gpr));
 	cpu->state.cr0 |= st->cr0_or;
 	cpu->state.cr4 = (cpu->state.cr4 | CR4_OSFXSR | CR4_OSXMMEXCPT) & ~st->cr4_clear;
@@ -748,6 +804,11 @@ sse_start(struct start *st)
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "-32")) {
+		mode32 = true;
+		argv++;
+		argc--;
+	}
 	unsigned programs = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : DEFAULT_PROGRAMS;
 	rng_state = argc > 2 ? strtoull(argv[2], NULL, 0) : DEFAULT_SEED;
 	long only = argc > 3 ? strtol(argv[3], NULL, 0) : -1;
