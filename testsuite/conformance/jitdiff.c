@@ -67,7 +67,8 @@ pm32_memory(struct machine *m)
 	for (unsigned v = 0; v < 32; v++) {
 		uint32_t off = HANDLER_LIN + v;
 		poke64(m, PHYS_OF(IDT32_LIN) + 8 * v,
-		       (off & 0xffff) | 0x20ull << 16 | 0x8eull << 40 | (uint64_t)(off >> 16) << 48);
+		       (off & 0xffff) | 0x20ull << 16 | 0x8eull << 40 |
+			       (uint64_t)(off >> 16) << 48);
 	}
 }
 
