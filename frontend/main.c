@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,16 +70,46 @@ struct options {
 	bool vga_given;              /* -vga appeared */
 };
 
+/*
+ * Where parse_options ends early (a usage error: status 2; -help, -version,
+ * -OPT help: status 0). The command-line fuzz harness (testsuite/fuzz/
+ * fuzz_cmdline.c, which compiles this file in) installs one to parse many
+ * command lines in one process: it longjmps there instead of exiting, and with
+ * `quiet` a usage error's message is only formatted, not printed. fugu itself
+ * never sets it, so it exits exactly as before.
+ */
+struct options_exit {
+	jmp_buf jb;
+	int status;
+	bool quiet;
+};
+static struct options_exit *options_exit_hook;
+
+static _Noreturn void
+options_exit(int status)
+{
+	if (options_exit_hook) {
+		options_exit_hook->status = status;
+		longjmp(options_exit_hook->jb, 1);
+	}
+	exit(status);
+}
+
 static _Noreturn void
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("fugu: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (options_exit_hook && options_exit_hook->quiet) {
+		char msg[512];
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+	} else {
+		fputs("fugu: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
 	va_end(ap);
-	fputc('\n', stderr);
-	exit(FUGU_EXIT_USAGE);
+	options_exit(FUGU_EXIT_USAGE);
 }
 
 static void
@@ -481,11 +512,20 @@ parse_boot(struct options *o, const char *spec)
  * -drive file=PATH,format=raw,if=ide[,index=N][,media=disk][,readonly=on|off]
  * (QEMU's syntax; a ',' inside a value is written ',,').
  */
+static char drive_files[4][4096]; /* -drive's unescaped file names, alive until exit */
+static unsigned drive_nfiles;
+
+/* parse_options' static state back to empty (fugu starts so; the fuzz
+ * harness calls this before each command line). */
+static void
+options_reset(void)
+{
+	drive_nfiles = 0;
+}
+
 static void
 parse_drive(struct options *o, const char *spec)
 {
-	static char files[4][4096]; /* unescaped file names, alive until exit */
-	static unsigned nfiles;
 	char item[4096 + 16];
 	const char *file = NULL;
 	int index = -1;
@@ -509,10 +549,11 @@ parse_drive(struct options *o, const char *spec)
 		*eq = 0;
 		const char *v = eq + 1;
 		if (!strcmp(item, "file")) {
-			if (nfiles >= 4)
+			if (drive_nfiles >= 4)
 				usage_error("too many IDE drives (at most 4: index 0-3)");
-			snprintf(files[nfiles], sizeof(files[nfiles]), "%s", v);
-			file = files[nfiles++];
+			snprintf(drive_files[drive_nfiles], sizeof(drive_files[drive_nfiles]),
+				 "%s", v);
+			file = drive_files[drive_nfiles++];
 		} else if (!strcmp(item, "format")) {
 			if (strcmp(v, "raw"))
 				usage_error("-drive: format '%s' is not supported (only raw)", v);
@@ -576,7 +617,7 @@ maybe_help(const char *value, const char *text)
 	if (strcmp(value, "help") && strcmp(value, "?"))
 		return;
 	fputs(text, stdout);
-	exit(FUGU_EXIT_OK);
+	options_exit(FUGU_EXIT_OK);
 }
 
 /* The screen dump format a file name asks for: by its extension. */
@@ -662,10 +703,10 @@ parse_options(struct options *o, int argc, char **argv)
 #define ARG() (k + 1 < argc ? argv[++k] : (usage_error("option %s needs an argument", a), ""))
 		if (!strcmp(a, "-h") || !strcmp(a, "-help")) {
 			print_help();
-			exit(FUGU_EXIT_OK);
+			options_exit(FUGU_EXIT_OK);
 		} else if (!strcmp(a, "-version")) {
 			printf("fugu %s, a full-system x86-64 PC emulator\n", FUGU_VERSION);
-			exit(FUGU_EXIT_OK);
+			options_exit(FUGU_EXIT_OK);
 		} else if (!strcmp(a, "-m")) {
 			o->pc.ram_size = parse_size(ARG());
 		} else if (!strcmp(a, "-bios")) {
@@ -680,7 +721,7 @@ parse_options(struct options *o, int argc, char **argv)
 			cpu_spec = o->cpu_model = ARG();
 			if (!strcmp(cpu_spec, "help") || !strcmp(cpu_spec, "?")) {
 				cpu_models_list(stdout);
-				exit(FUGU_EXIT_OK);
+				options_exit(FUGU_EXIT_OK);
 			}
 		} else if (!strcmp(a, "-serial")) {
 			o->serial = ARG();
@@ -839,7 +880,7 @@ parse_options(struct options *o, int argc, char **argv)
 			const char *s = ARG();
 			if (!strcmp(s, "help") || !strcmp(s, "?")) {
 				trace_list_categories(stdout);
-				exit(FUGU_EXIT_OK);
+				options_exit(FUGU_EXIT_OK);
 			}
 			if (trace_parse_spec(s, &o->trace, err, sizeof(err)) < 0)
 				usage_error("%s", err);
@@ -1364,6 +1405,7 @@ main(int argc, char **argv)
 			"usage: fugu [options] (-h for the list; e.g. fugu -hda disk.img)\n");
 		return FUGU_EXIT_USAGE;
 	}
+	options_reset();
 	net_config_init(&o.pc.net);
 	/* FUGU_JIT=off|on|always|check: the default of -jit (test setups run whole suites
 	 * through the JIT with it); -jit on the command line wins. */
