@@ -4,7 +4,7 @@
 BUILD ?= build
 SANBUILD ?= build-san
 FUZZBUILD ?= build-fuzz
-FUZZ_HARNESSES = decode cpu devices loader options gdbstub vmentry snapshot
+FUZZ_HARNESSES = decode cpu devices loader options gdbstub vmentry snapshot cmdline
 FUZZ_SECONDS ?= 600
 AFLBUILD ?= build-afl
 MESON_SETUP = meson setup --reconfigure

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Run one libFuzzer harness for a bounded time on its seed corpus plus fresh
 inputs (new ones go to a temporary directory; the repository's corpus is
-only read). Prints a TAP report with the executions reached; a crash, a
+only read), with testsuite/fuzz/NAME.dict as the dictionary of fuzz_NAME if
+it exists. Prints a TAP report with the executions reached; a crash, a
 sanitizer report, a timeout or a leak fails it and names the input.
 
 usage: run_fuzz.py HARNESS CORPUS_DIR SECONDS [extra libFuzzer args]
@@ -21,6 +22,11 @@ def main():
     os.mkdir(fresh)
     cmd = [harness, "-max_total_time=" + seconds, "-timeout=10", "-rss_limit_mb=3072",
            "-print_final_stats=1", "-artifact_prefix=" + work + "/", fresh, corpus] + sys.argv[4:]
+    # A harness's dictionary, if it has one: testsuite/fuzz/NAME.dict for fuzz_NAME.
+    dict_path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             os.path.basename(harness).replace("fuzz_", "", 1) + ".dict")
+    if os.path.exists(dict_path):
+        cmd.insert(1, "-dict=" + dict_path)
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1",
                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
     p = subprocess.run(cmd, capture_output=True, env=env, timeout=int(seconds) * 4 + 120)
