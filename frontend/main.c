@@ -551,8 +551,8 @@ parse_drive(struct options *o, const char *spec)
 		if (!strcmp(item, "file")) {
 			if (drive_nfiles >= 4)
 				usage_error("too many IDE drives (at most 4: index 0-3)");
-			snprintf(drive_files[drive_nfiles], sizeof(drive_files[drive_nfiles]),
-				 "%s", v);
+			snprintf(drive_files[drive_nfiles], sizeof(drive_files[drive_nfiles]), "%s",
+				 v);
 			file = drive_files[drive_nfiles++];
 		} else if (!strcmp(item, "format")) {
 			if (strcmp(v, "raw"))

@@ -30,6 +30,13 @@ static char safe_path[96];
 static struct options o;
 static char args[MAX_ARGS + 1][MAX_ARG + 1];
 
+static void
+remove_tmpdir(void)
+{
+	unlink(safe_path);
+	rmdir(tmpdir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -39,6 +46,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(tmpdir))
 		abort();
 	snprintf(safe_path, sizeof(safe_path), "%s/out", tmpdir);
+	atexit(remove_tmpdir);
 	/* -help and -OPT help print pages: keep libFuzzer's log (stderr) readable. */
 	if (!freopen("/dev/null", "w", stdout))
 		abort();
@@ -77,8 +85,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			argv[k + 1] = safe_path;
 
 	memset(&o, 0, sizeof(o));
-	o.pc = (struct pc_config){ .ram_size = 128ull << 20, .bios_path = BIOS_DEFAULT_PATH,
-				   .clock_mode = VCLOCK_REALTIME, .vga = true, .jit = JIT_ON };
+	o.pc = (struct pc_config){ .ram_size = 128ull << 20,
+				   .bios_path = BIOS_DEFAULT_PATH,
+				   .clock_mode = VCLOCK_REALTIME,
+				   .vga = true,
+				   .jit = JIT_ON };
 	options_reset();
 	net_config_init(&o.pc.net);
 	struct options_exit ex = { .quiet = true };
