@@ -1,7 +1,7 @@
 /*
  * Fuzz harness: the whole command line, parse_options in frontend/main.c
  * (which is compiled in here, its main renamed). The input is argv[1..]
- * separated by NUL bytes (at most MAX_ARGS arguments of MAX_ARG bytes each;
+ * separated by NUL bytes (at most MAX_ARGS arguments of MAX_ARG bytes each,
  * longer ones are cut). Only the parser runs, never the machine; a usage
  * error or -help comes back through main.c's options_exit hook instead of
  * exit(). It must accept or refuse every command line, never crash.
@@ -22,7 +22,7 @@ int fugu_main(int argc, char **argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum { MAX_ARGS = 32, MAX_ARG = 512 };
+enum { MAX_ARGS = 32, MAX_ARG = 8192 };
 
 static char tmpdir[64];
 static char safe_path[96];
