@@ -650,6 +650,36 @@ section_byte(const uint8_t *d, size_t len, const char *name, size_t at)
 	return 0;
 }
 
+/* `good` with byte `at` of section `name` set to `value`, loaded into a new
+ * machine (which must accept it) and saved again: the machine, and in *back
+ * that byte as the restored machine saves it. */
+static struct pc *
+load_with_byte(const uint8_t *good, size_t len, const char *name, size_t at, uint8_t value,
+	       uint8_t *back)
+{
+	char bad[] = "/tmp/fugu-snapbyteXXXXXX", again[] = "/tmp/fugu-snapbyte2XXXXXX";
+	close(mkstemp(bad));
+	close(mkstemp(again));
+	size_t blen;
+	uint8_t *d = with_section_byte(good, len, name, at, value, &blen);
+	if (!d)
+		fail_msg("no section '%s'", name);
+	spit(bad, d, blen);
+	struct pc *b = make_pc(16u << 20, false);
+	char err[256];
+	if (machine_load(b, bad, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", name, err);
+	assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
+	size_t alen;
+	uint8_t *saved = slurp(again, &alen);
+	*back = section_byte(saved, alen, name, at);
+	free(saved);
+	free(d);
+	unlink(bad);
+	unlink(again);
+	return b;
+}
+
 /*
  * A bool field whose byte in the file is neither 0 nor 1 restores as true (1):
  * restoring loads the bools of every device record as bytes and normalises
@@ -681,30 +711,11 @@ device_bools_normalised(void **state)
 	save_programmed(&a);
 	size_t len;
 	uint8_t *good = slurp(snap_path, &len);
-	char bad[] = "/tmp/fugu-snapboolXXXXXX", again[] = "/tmp/fugu-snapbool2XXXXXX";
-	close(mkstemp(bad));
-	close(mkstemp(again));
 	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
-		size_t blen;
-		uint8_t *d =
-			with_section_byte(good, len, flags[k].section, flags[k].at, 0xa5, &blen);
-		if (!d)
-			fail_msg("no section '%s'", flags[k].section);
-		spit(bad, d, blen);
-		struct pc *b = make_pc(16u << 20, false);
-		char err[256];
-		if (machine_load(b, bad, err, sizeof(err)) < 0)
-			fail_msg("%s: %s", flags[k].section, err);
-		assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
-		size_t alen;
-		uint8_t *saved = slurp(again, &alen);
-		assert_int_equal(section_byte(saved, alen, flags[k].section, flags[k].at), 1);
-		free(saved);
-		free(d);
-		pc_destroy(b);
+		uint8_t back;
+		pc_destroy(load_with_byte(good, len, flags[k].section, flags[k].at, 0xa5, &back));
+		assert_int_equal(back, 1);
 	}
-	unlink(bad);
-	unlink(again);
 	unlink(snap_path);
 	free(good);
 	pc_destroy(a);
@@ -745,27 +756,13 @@ pci_read_only_restored(void **state)
 	save_programmed(&a);
 	size_t len;
 	uint8_t *good = slurp(snap_path, &len);
-	char bad[] = "/tmp/fugu-snappciXXXXXX", again[] = "/tmp/fugu-snappci2XXXXXX";
-	close(mkstemp(bad));
-	close(mkstemp(again));
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		uint8_t orig = section_byte(good, len, cases[k].section, cases[k].at);
 		if (cases[k].kept < 0 && orig == cases[k].value)
 			fail_msg("row %zu changes nothing", k);
-		size_t blen;
-		uint8_t *d = with_section_byte(good, len, cases[k].section, cases[k].at,
-					       cases[k].value, &blen);
-		if (!d)
-			fail_msg("no section '%s'", cases[k].section);
-		spit(bad, d, blen);
-		struct pc *b = make_pc(16u << 20, false);
-		char err[256];
-		if (machine_load(b, bad, err, sizeof(err)) < 0)
-			fail_msg("%s: %s", cases[k].section, err);
-		assert_int_equal(machine_save(b, again, err, sizeof(err)), 0);
-		size_t alen;
-		uint8_t *saved = slurp(again, &alen);
-		uint8_t got = section_byte(saved, alen, cases[k].section, cases[k].at);
+		uint8_t got;
+		struct pc *b = load_with_byte(good, len, cases[k].section, cases[k].at,
+					      cases[k].value, &got);
 		if (got != (cases[k].kept < 0 ? orig : cases[k].kept))
 			fail_msg("row %zu: %s byte %#zx saved back as %#x (file %#x, device %#x)",
 				 k, cases[k].section, cases[k].at, got, cases[k].value, orig);
@@ -775,12 +772,8 @@ pci_read_only_restored(void **state)
 			uint32_t v = ioport_read(b->io, 0xcfc, 4);
 			assert_int_equal((v >> (8 * (cases[k].at & 3))) & 0xff, orig);
 		}
-		free(saved);
-		free(d);
 		pc_destroy(b);
 	}
-	unlink(bad);
-	unlink(again);
 	unlink(snap_path);
 	free(good);
 	pc_destroy(a);
