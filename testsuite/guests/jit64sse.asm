@@ -524,23 +524,7 @@ fail:	lea rsi, [rel fail_msg]
 .halt:	hlt
 	jmp .halt
 
-print:	lodsb
-	test al, al
-	jz .done
-	out 0xe9, al
-	jmp print
-.done:	ret
-
-; RDI = the gate, RAX = the handler: a 64-bit interrupt gate, selector 0x18.
-set_gate:
-	mov [rdi], ax
-	mov word [rdi + 2], 0x18
-	mov word [rdi + 4], 0x8e00
-	shr rax, 16
-	mov [rdi + 6], ax
-	shr rax, 16
-	mov [rdi + 8], eax
-	ret
+	long_mode_routines
 
 unexpected:
 	mov bl, 99
