@@ -63,6 +63,18 @@ T9_ITER	equ 500000
 
 %define R(label) (RAMCODE + (label) - ram_block)
 
+%macro xorshift64 1 ; <reg>: one xorshift64 step (13, 7, 17) of the register, RAX clobbered
+	mov rax, %1
+	shl rax, 13
+	xor %1, rax
+	mov rax, %1
+	shr rax, 7
+	xor %1, rax
+	mov rax, %1
+	shl rax, 17
+	xor %1, rax
+%endmacro
+
 %macro check 2 ; check <number>, <condition code that means success>
 	j%2 %%ok
 	mov bl, %1
@@ -369,15 +381,7 @@ t10_loop:
 	xor r8d, r8d		; the checksum
 	mov r9, 0x9e3779b97f4a7c15
 	mov ecx, 200
-.l:	mov rax, r9		; xorshift64
-	shl rax, 13
-	xor r9, rax
-	mov rax, r9
-	shr rax, 7
-	xor r9, rax
-	mov rax, r9
-	shl rax, 17
-	xor r9, rax
+.l:	xorshift64 r9
 	mov rax, r9		; 64-bit MUL
 	mov r10, 0xfedcba9876543211
 	mul r10
@@ -484,15 +488,7 @@ t14_loop:
 	xor r8d, r8d
 	mov rbx, 0x2545f4914f6cdd1d
 	mov ecx, 300
-.l:	mov rax, rbx		; xorshift64
-	shl rax, 13
-	xor rbx, rax
-	mov rax, rbx
-	shr rax, 7
-	xor rbx, rax
-	mov rax, rbx
-	shl rax, 17
-	xor rbx, rax
+.l:	xorshift64 rbx
 	mov eax, ecx		; S64 in RSI
 	xor edx, edx
 	mov edi, 5
@@ -565,15 +561,7 @@ t15_loop:
 	mov dword [DATA + 0x228], 0
 	mov rbx, 0x9e3779b97f4a7c15
 	mov ecx, 300
-.l:	mov rax, rbx		; xorshift64
-	shl rax, 13
-	xor rbx, rax
-	mov rax, rbx
-	shr rax, 7
-	xor rbx, rax
-	mov rax, rbx
-	shl rax, 17
-	xor rbx, rax
+.l:	xorshift64 rbx
 	mov [DATA + 0x210], rbx
 	mov rax, rbx
 	shr rax, 32
